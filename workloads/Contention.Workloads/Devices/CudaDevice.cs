@@ -1,0 +1,251 @@
+using System.Runtime.InteropServices;
+using Contention.Workloads.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Contention.Workloads.Devices;
+
+/// <summary>
+/// A real NVIDIA GPU through ILGPU. One instance owns one CUDA context, created with the
+/// scheduling flag of its <see cref="SyncMode"/>, and one stream; host buffers are either
+/// page-locked (registered with the driver, so copies are asynchronous DMA) or pageable
+/// (the driver stages them and the copy holds the host thread).
+/// </summary>
+public sealed unsafe class CudaDevice : IDataDevice
+{
+    private readonly Context context;
+    private readonly CudaAccelerator accelerator;
+    private readonly AcceleratorStream stream;
+    private readonly bool pinned;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> gemm;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> elementwise;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
+    private readonly int reduceGroups;
+    private WorkspaceSize size;
+    private MemoryBuffer1D<float, Stride1D.Dense>? a;
+    private MemoryBuffer1D<float, Stride1D.Dense>? b;
+    private MemoryBuffer1D<float, Stride1D.Dense>? c;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> scalar;
+    private float* host;
+    private PageLockScope<float>? hostLock;
+
+    /// <summary>Opens CUDA device <c>options.Id.Index</c>.</summary>
+    /// <exception cref="InvalidOperationException">No such CUDA device is present.</exception>
+    public CudaDevice(DeviceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        SyncMode = options.SyncMode;
+        pinned = options.PinnedHost;
+        context = Context.Create(builder => builder.Cuda());
+        var devices = context.GetCudaDevices();
+        if (options.Id.Index >= devices.Count)
+        {
+            context.Dispose();
+            throw new InvalidOperationException($"cuda:{options.Id.Index} is not present: ILGPU found {devices.Count} CUDA device(s); check the driver (nvidia-smi) or use device sim");
+        }
+
+        var flags = options.SyncMode switch
+        {
+            SyncMode.Spin => CudaAcceleratorFlags.ScheduleSpin,
+            SyncMode.Yield => CudaAcceleratorFlags.ScheduleYield,
+            _ => CudaAcceleratorFlags.ScheduleBlockingSync,
+        };
+        accelerator = context.CreateCudaAccelerator(options.Id.Index, flags);
+        stream = accelerator.CreateStream();
+        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.Gemm);
+        elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
+        reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
+        reduceGroups = accelerator.NumMultiprocessors * 4;
+        scalar = accelerator.Allocate1D<float>(1);
+        Id = options.Id;
+        Description = $"{accelerator.Name} (ILGPU CUDA, sync {options.SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
+    }
+
+    /// <summary>How many CUDA devices ILGPU finds; 0 when the driver or libcuda is missing.</summary>
+    public static int CountDevices()
+    {
+        try
+        {
+            using var probe = Context.Create(builder => builder.Cuda());
+            return probe.GetCudaDevices().Count;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException or CudaException)
+        {
+            return 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public DeviceId Id { get; }
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public SyncMode SyncMode { get; }
+
+    /// <inheritdoc />
+    public void Prepare(IEnumerable<KernelSpec> kernels)
+    {
+        var need = WorkspaceSize.For(kernels);
+        if (a is not null && size.Covers(need))
+        {
+            return;
+        }
+
+        size = size.Union(need);
+        a?.Dispose();
+        b?.Dispose();
+        c?.Dispose();
+        a = Filled(size.A, 0.5f);
+        b = Filled(size.B, 0.25f);
+        c = accelerator.Allocate1D<float>(size.C);
+        AllocateHost(size.Host);
+        accelerator.Synchronize();
+    }
+
+    /// <inheritdoc />
+    public void Launch(in KernelSpec kernel)
+    {
+        if (a is null || b is null || c is null)
+        {
+            throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
+        }
+
+        switch (kernel.Kind)
+        {
+            case KernelKind.Gemm:
+                LaunchGemm(a.View, b.View, c.View, kernel.M, kernel.N, kernel.K);
+                break;
+            case KernelKind.Elementwise:
+                elementwise(stream, (int)kernel.Elements, a.View, b.View, c.View, (int)kernel.Op);
+                break;
+            case KernelKind.Reduce:
+                LaunchReduce(a.View, (int)kernel.Elements);
+                break;
+            case KernelKind.CopyToDevice:
+                a.AsContiguous().SubView(0, kernel.Elements).CopyFromCPUUnsafeAsync(stream, ref host[0], kernel.Elements);
+                break;
+            case KernelKind.CopyToHost:
+                a.AsContiguous().SubView(0, kernel.Elements).CopyToCPUUnsafeAsync(stream, ref host[0], kernel.Elements);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "unknown kernel kind");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Synchronize() => stream.Synchronize();
+
+    /// <inheritdoc />
+    public float[] Gemm(float[] a, float[] b, int m, int n, int k)
+    {
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D<float>((long)m * n);
+        LaunchGemm(da.View, db.View, dc.View, m, n, k);
+        stream.Synchronize();
+        return dc.GetAsArray1D();
+    }
+
+    /// <inheritdoc />
+    public float[] Elementwise(ElementwiseOp op, float[] x, float[] y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        using var dx = accelerator.Allocate1D(x);
+        using var dy = accelerator.Allocate1D(y);
+        using var dz = accelerator.Allocate1D<float>(x.Length);
+        elementwise(stream, x.Length, dx.View, dy.View, dz.View, (int)op);
+        stream.Synchronize();
+        return dz.GetAsArray1D();
+    }
+
+    /// <inheritdoc />
+    public float Reduce(float[] x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        using var dx = accelerator.Allocate1D(x);
+        LaunchReduce(dx.View, x.Length);
+        stream.Synchronize();
+        return scalar.GetAsArray1D()[0];
+    }
+
+    /// <inheritdoc />
+    public float[] RoundTrip(float[] x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        Prepare([KernelSpec.CopyToDevice(x.Length)]);
+        new Span<float>(host, x.Length).Clear();
+        x.CopyTo(new Span<float>(host, x.Length));
+        Launch(KernelSpec.CopyToDevice(x.Length));
+        new Span<float>(host, x.Length).Clear();
+        stream.Synchronize();
+        Launch(KernelSpec.CopyToHost(x.Length));
+        stream.Synchronize();
+        return new Span<float>(host, x.Length).ToArray();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        a?.Dispose();
+        b?.Dispose();
+        c?.Dispose();
+        scalar.Dispose();
+        FreeHost();
+        stream.Dispose();
+        accelerator.Dispose();
+        context.Dispose();
+    }
+
+    private void LaunchGemm(ArrayView<float> da, ArrayView<float> db, ArrayView<float> dc, int m, int n, int k)
+    {
+        var grid = new Index2D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile);
+        var group = new Index2D(CudaKernels.Tile, CudaKernels.Tile);
+        gemm(stream, new KernelConfig(grid, group), da, db, dc, m, n, k);
+    }
+
+    private void LaunchReduce(ArrayView<float> x, int count)
+    {
+        scalar.View.MemSetToZero(stream);
+        reduce(stream, new KernelConfig(reduceGroups, CudaKernels.ReduceGroup), x, scalar.View, count);
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense> Filled(long length, float value)
+    {
+        var buffer = accelerator.Allocate1D<float>(length);
+        var fill = new float[Math.Min(length, 1 << 20)];
+        Array.Fill(fill, value);
+        for (long offset = 0; offset < length; offset += fill.Length)
+        {
+            var count = Math.Min(fill.Length, length - offset);
+            buffer.View.SubView(offset, count).CopyFromCPU(ref fill[0], count);
+        }
+
+        return buffer;
+    }
+
+    private void AllocateHost(long length)
+    {
+        FreeHost();
+        var bytes = (nuint)(length * sizeof(float));
+        host = (float*)NativeMemory.AlignedAlloc(bytes, 4096);
+        new Span<float>(host, checked((int)length)).Fill(1f);
+        if (pinned)
+        {
+            hostLock = accelerator.CreatePageLockFromPinned<float>((IntPtr)host, length);
+        }
+    }
+
+    private void FreeHost()
+    {
+        hostLock?.Dispose();
+        hostLock = null;
+        if (host is not null)
+        {
+            NativeMemory.AlignedFree(host);
+            host = null;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Devices;
+
+/// <summary>Everything needed to open a device for one tenant.</summary>
+public sealed record DeviceOptions
+{
+    /// <summary>The device to open.</summary>
+    public required DeviceId Id { get; init; }
+
+    /// <summary>How the tenant waits for device work.</summary>
+    public SyncMode SyncMode { get; init; } = SyncMode.Spin;
+
+    /// <summary>Page-locked (true) or pageable (false) host buffers for copies.</summary>
+    public bool PinnedHost { get; init; } = true;
+
+    /// <summary>Worker threads for the cpu device; 0 means one per core.</summary>
+    public int CpuThreads { get; init; }
+
+    /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
+    public SimChannelInfo? SimChannel { get; init; }
+}

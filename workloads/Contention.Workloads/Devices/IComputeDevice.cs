@@ -1,0 +1,30 @@
+using Contention.Workloads.Kernels;
+
+namespace Contention.Workloads.Devices;
+
+/// <summary>
+/// A device a tenant runs kernels on. Launches are asynchronous where the device is (cuda, sim)
+/// and <see cref="Synchronize"/> waits in the device's <see cref="SyncMode"/>, so the host-side
+/// behaviour of waiting is real whatever the device.
+/// </summary>
+public interface IComputeDevice : IDisposable
+{
+    /// <summary>The device this instance drives.</summary>
+    DeviceId Id { get; }
+
+    /// <summary>A one-line description (hardware name, back end, sync mode) for result envelopes.</summary>
+    string Description { get; }
+
+    /// <summary>How <see cref="Synchronize"/> waits.</summary>
+    SyncMode SyncMode { get; }
+
+    /// <summary>Allocates device and host working buffers large enough for every kernel given.</summary>
+    /// <remarks>Buffers are reused across launches; call again to grow them.</remarks>
+    void Prepare(IEnumerable<KernelSpec> kernels);
+
+    /// <summary>Enqueues one kernel on the tenant's stream.</summary>
+    void Launch(in KernelSpec kernel);
+
+    /// <summary>Waits until every launched kernel has finished.</summary>
+    void Synchronize();
+}

@@ -1,0 +1,194 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Devices;
+
+/// <summary>
+/// A tenant's view of a modelled GPU. Launching costs the driver's CPU time on the launching
+/// thread and a store into shared memory; waiting is real: spin polls the completion counter,
+/// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
+/// GPU thread writes to it. Pageable copies are staged through a real host memcpy and hold the
+/// thread until the DMA completes, as the CUDA driver does.
+/// </summary>
+public sealed unsafe class SimDevice : IComputeDevice
+{
+    private readonly SimChannelInfo channel;
+    private readonly CostModel model;
+    private readonly MemoryMappedFile file;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly byte* slotPtr;
+    private readonly int fifoFd;
+    private readonly bool pinned;
+    private readonly long launchCpuTicks;
+    private float[] hostBuffer = [];
+    private float[] staging = [];
+
+    /// <summary>Attaches to the slot named in <c>options.SimChannel</c>.</summary>
+    /// <exception cref="InvalidOperationException">No channel was given, or the file is not a modelled GPU.</exception>
+    public SimDevice(DeviceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        channel = options.SimChannel ?? throw new InvalidOperationException($"{options.Id} needs the node's modelled GPU: run the tenant through a silo that advertises {options.Id}");
+        Id = options.Id;
+        SyncMode = options.SyncMode;
+        pinned = options.PinnedHost;
+        model = new CostModel(channel.Profile);
+        launchCpuTicks = (long)(channel.Profile.LaunchCpuNs * (System.Diagnostics.Stopwatch.Frequency / 1e9));
+        file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        view = file.CreateViewAccessor();
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        pointer += view.PointerOffset;
+        if (*(long*)pointer != SimChannelLayout.Magic)
+        {
+            throw new InvalidOperationException($"{channel.Path} is not a modelled GPU of this version");
+        }
+
+        slotPtr = SimChannelLayout.Slot(pointer, channel.Slot);
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.Pid) = Environment.ProcessId;
+        fifoFd = NativeMethods.Open(channel.FifoPath, NativeMethods.ORdOnly | NativeMethods.OCloExec);
+        if (fifoFd < 0)
+        {
+            throw new IOException($"failed to open {channel.FifoPath}: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        Description = $"{channel.Profile.Name} (sim:{options.Id.Index} slot {channel.Slot}, sync {SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
+    }
+
+    /// <inheritdoc />
+    public DeviceId Id { get; }
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public SyncMode SyncMode { get; }
+
+    /// <summary>The cost model the device computes kernel durations with.</summary>
+    public CostModel Model => model;
+
+    /// <inheritdoc />
+    public void Prepare(IEnumerable<KernelSpec> kernels)
+    {
+        var need = WorkspaceSize.For(kernels);
+        if (hostBuffer.Length < need.Host)
+        {
+            hostBuffer = new float[need.Host];
+            Array.Fill(hostBuffer, 1f);
+            staging = pinned ? [] : new float[need.Host];
+        }
+    }
+
+    /// <inheritdoc />
+    public void Launch(in KernelSpec kernel)
+    {
+        SpendLaunchCpu();
+        var copy = kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost;
+        if (copy && !pinned)
+        {
+            // Pageable memory cannot be DMA'd directly: the driver copies through a pinned
+            // staging buffer on the calling thread, and the call returns when the copy is done.
+            var count = (int)Math.Min(kernel.Elements, hostBuffer.Length);
+            hostBuffer.AsSpan(0, count).CopyTo(staging);
+            Submit(model.DurationNs(kernel));
+            Synchronize();
+            return;
+        }
+
+        Submit(model.DurationNs(kernel));
+    }
+
+    /// <inheritdoc />
+    public void Synchronize()
+    {
+        var target = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
+        ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
+        switch (SyncMode)
+        {
+            case SyncMode.Spin:
+                while (Volatile.Read(ref tail) < target)
+                {
+                    Thread.SpinWait(16);
+                }
+
+                break;
+            case SyncMode.Yield:
+                while (Volatile.Read(ref tail) < target)
+                {
+                    Thread.Yield();
+                }
+
+                break;
+            default:
+                BlockUntil(target);
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _ = NativeMethods.Close(fifoFd);
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        file.Dispose();
+    }
+
+    private void Submit(long durationNs)
+    {
+        ref var head = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead);
+        ref var consumed = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead);
+        var index = head;
+
+        // A full launch queue holds the launching thread, as the CUDA driver's does.
+        while (index - Volatile.Read(ref consumed) >= SimChannelLayout.RingSize)
+        {
+            Thread.Yield();
+        }
+
+        SimChannelLayout.EntryDuration(slotPtr, index) = durationNs;
+        SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
+        Volatile.Write(ref head, index + 1);
+    }
+
+    private void BlockUntil(long target)
+    {
+        ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
+        if (Volatile.Read(ref tail) >= target)
+        {
+            return;
+        }
+
+        ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
+        Volatile.Write(ref waitTarget, target);
+        if (Volatile.Read(ref tail) >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+        {
+            // Completed between the first check and publishing the wait: the GPU thread never saw it.
+            return;
+        }
+
+        // Either the GPU thread has taken the wait (and writes, or has written, one byte) or it will.
+        byte signal;
+        while (NativeMethods.Read(fifoFd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
+        {
+        }
+    }
+
+    private void SpendLaunchCpu()
+    {
+        // The driver's per-launch CPU work (argument marshalling, queue bookkeeping) is real
+        // CPU time on the launching thread; the model reproduces it by running for that long.
+        if (launchCpuTicks <= 0)
+        {
+            return;
+        }
+
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + launchCpuTicks;
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+        {
+            Thread.SpinWait(4);
+        }
+    }
+}

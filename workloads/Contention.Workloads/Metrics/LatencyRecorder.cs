@@ -1,0 +1,42 @@
+using HdrHistogram;
+
+namespace Contention.Workloads.Metrics;
+
+/// <summary>
+/// Records a tenant's latencies and hands out interval deltas: the recording thread writes into
+/// the active histogram; <see cref="TakeInterval"/> swaps in an empty one, so every value lands in
+/// exactly one interval and the intervals merge back into the whole run exactly.
+/// </summary>
+public sealed class LatencyRecorder
+{
+    private readonly object gate = new();
+    private LongHistogram active = Histograms.Create();
+    private long completed;
+
+    /// <summary>Operations completed since the start (never reset).</summary>
+    public long Completed => Interlocked.Read(ref completed);
+
+    /// <summary>Records one completed operation that took <paramref name="nanoseconds"/>.</summary>
+    public void Record(long nanoseconds)
+    {
+        var value = Math.Clamp(nanoseconds, 1, Histograms.HighestNs);
+        lock (gate)
+        {
+            active.RecordValue(value);
+        }
+
+        Interlocked.Increment(ref completed);
+    }
+
+    /// <summary>The values recorded since the previous call; the caller owns the returned histogram.</summary>
+    public LongHistogram TakeInterval()
+    {
+        var fresh = Histograms.Create();
+        lock (gate)
+        {
+            var interval = active;
+            active = fresh;
+            return interval;
+        }
+    }
+}

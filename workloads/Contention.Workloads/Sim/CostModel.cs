@@ -1,0 +1,47 @@
+using Contention.Workloads.Kernels;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// Kernel durations on a modelled GPU: a roofline (the slower of compute at the achievable FLOP
+/// rate and memory traffic at the achievable bandwidth) plus a fixed per-kernel cost; copies
+/// move bytes at the bus rate plus a fixed DMA cost.
+/// </summary>
+public sealed class CostModel
+{
+    private readonly DeviceProfile profile;
+    private readonly double gemmFlopsPerNs;
+    private readonly double streamFlopsPerNs;
+    private readonly double memoryBytesPerNs;
+    private readonly double toDeviceBytesPerNs;
+    private readonly double toHostBytesPerNs;
+
+    /// <summary>A cost model for <paramref name="profile"/>.</summary>
+    public CostModel(DeviceProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        this.profile = profile;
+        gemmFlopsPerNs = profile.Fp32FlopsPerSecond * profile.GemmEfficiency / 1e9;
+        streamFlopsPerNs = profile.Fp32FlopsPerSecond / 1e9;
+        memoryBytesPerNs = profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9;
+        toDeviceBytesPerNs = profile.HostToDevicePinnedBytesPerSecond / 1e9;
+        toHostBytesPerNs = profile.DeviceToHostPinnedBytesPerSecond / 1e9;
+    }
+
+    /// <summary>The profile the model was built from.</summary>
+    public DeviceProfile Profile => profile;
+
+    /// <summary>GPU time of one kernel in nanoseconds (at least 1).</summary>
+    public long DurationNs(in KernelSpec kernel)
+    {
+        double ns = kernel.Kind switch
+        {
+            KernelKind.Gemm => profile.KernelOverheadNs + Math.Max(kernel.Flops / gemmFlopsPerNs, kernel.Bytes / memoryBytesPerNs),
+            KernelKind.Elementwise or KernelKind.Reduce => profile.KernelOverheadNs + Math.Max(kernel.Flops / streamFlopsPerNs, kernel.Bytes / memoryBytesPerNs),
+            KernelKind.CopyToDevice => profile.CopyLatencyNs + (kernel.Bytes / toDeviceBytesPerNs),
+            KernelKind.CopyToHost => profile.CopyLatencyNs + (kernel.Bytes / toHostBytesPerNs),
+            _ => throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "unknown kernel kind"),
+        };
+        return Math.Max(1, (long)Math.Round(ns));
+    }
+}

@@ -1,0 +1,90 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// The parameters of a modelled GPU: peak rates, efficiencies, fixed costs and the time-slicing
+/// policy. Rates are per second, times in nanoseconds. H100 values ship as <c>h100</c>.
+/// </summary>
+public sealed record DeviceProfile
+{
+    /// <summary>A human-readable name written into result envelopes.</summary>
+    [Required] public string Name { get; init; } = "";
+
+    /// <summary>Peak single-precision (non-tensor-core) rate, FLOP/s.</summary>
+    [Range(1e6, 1e18)] public double Fp32FlopsPerSecond { get; init; }
+
+    /// <summary>Fraction of the peak a GEMM kernel reaches.</summary>
+    [Range(0.001, 1.0)] public double GemmEfficiency { get; init; }
+
+    /// <summary>Peak device-memory bandwidth, bytes/s.</summary>
+    [Range(1e6, 1e15)] public double MemoryBytesPerSecond { get; init; }
+
+    /// <summary>Fraction of the memory peak a streaming kernel reaches.</summary>
+    [Range(0.001, 1.0)] public double MemoryEfficiency { get; init; }
+
+    /// <summary>Host-to-device rate from page-locked memory, bytes/s.</summary>
+    [Range(1e6, 1e14)] public double HostToDevicePinnedBytesPerSecond { get; init; }
+
+    /// <summary>Device-to-host rate into page-locked memory, bytes/s.</summary>
+    [Range(1e6, 1e14)] public double DeviceToHostPinnedBytesPerSecond { get; init; }
+
+    /// <summary>Fixed cost of a copy (DMA set-up), ns.</summary>
+    [Range(0, 1e9)] public long CopyLatencyNs { get; init; }
+
+    /// <summary>Fixed GPU-side cost of a kernel (launch to first instruction, tail), ns.</summary>
+    [Range(0, 1e9)] public long KernelOverheadNs { get; init; }
+
+    /// <summary>CPU time the launching thread spends per launch in the driver, ns.</summary>
+    [Range(0, 1e9)] public long LaunchCpuNs { get; init; }
+
+    /// <summary>How long a context runs before another runnable context gets the GPU, ns.</summary>
+    [Range(1000, 1e10)] public long TimesliceNs { get; init; }
+
+    /// <summary>The GPU time lost when the GPU changes context, ns.</summary>
+    [Range(0, 1e9)] public long ContextSwitchNs { get; init; }
+
+    /// <summary>Where the value of each parameter comes from.</summary>
+    public string Source { get; init; } = "";
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
+
+    /// <summary>The names of the profiles shipped inside the assembly.</summary>
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["h100"];
+
+    /// <summary>Loads a shipped profile by name (<c>h100</c>) or a profile JSON file by path.</summary>
+    /// <exception cref="ArgumentException">Neither a shipped profile nor a readable, valid file.</exception>
+    public static DeviceProfile Load(string nameOrPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
+        string json;
+        var resource = $"Contention.Profiles.{nameOrPath.ToLowerInvariant()}.json";
+        using (var stream = typeof(DeviceProfile).Assembly.GetManifestResourceStream(resource))
+        {
+            if (stream is not null)
+            {
+                using var reader = new StreamReader(stream);
+                json = reader.ReadToEnd();
+            }
+            else if (File.Exists(nameOrPath))
+            {
+                json = File.ReadAllText(nameOrPath);
+            }
+            else
+            {
+                throw new ArgumentException($"no device profile '{nameOrPath}': give a shipped name ({string.Join(", ", BuiltInNames)}) or the path of a profile JSON file", nameof(nameOrPath));
+            }
+        }
+
+        var profile = JsonSerializer.Deserialize<DeviceProfile>(json, Json)
+            ?? throw new ArgumentException($"device profile '{nameOrPath}' is empty", nameof(nameOrPath));
+        var errors = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(profile, new ValidationContext(profile), errors, validateAllProperties: true))
+        {
+            throw new ArgumentException($"device profile '{nameOrPath}' is invalid: {string.Join("; ", errors.Select(e => e.ErrorMessage))}", nameof(nameOrPath));
+        }
+
+        return profile;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>The few libc calls the modelled GPU needs: precise sleeps, FIFOs, raw fd I/O.</summary>
+internal static unsafe partial class NativeMethods
+{
+    public const int ClockMonotonic = 1;
+    public const int TimerAbsolute = 1;
+    public const int PrSetTimerSlack = 29;
+    public const int ORdOnly = 0;
+    public const int ORdWr = 2;
+    public const int OCloExec = 0x80000;
+    public const int EIntr = 4;
+    public const int EExist = 17;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
+    public static partial int ClockNanosleep(int clockId, int flags, in Timespec request, IntPtr remain);
+
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkFifo(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, byte* buffer, nint count);
+
+    public const nuint FionRead = 0x541B;
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, out int value);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    /// <summary>Sleeps until the absolute CLOCK_MONOTONIC time <paramref name="deadlineNs"/>.</summary>
+    public static void SleepUntil(long deadlineNs)
+    {
+        var request = new Timespec { Seconds = deadlineNs / 1_000_000_000, Nanoseconds = deadlineNs % 1_000_000_000 };
+        while (ClockNanosleep(ClockMonotonic, TimerAbsolute, request, IntPtr.Zero) == EIntr)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Lowers this thread's timer slack to 1 µs: the default 50 µs would add up to 50 µs to every
+    /// timed sleep, which is larger than many kernels the model times.
+    /// </summary>
+    public static void UsePreciseTimers() => _ = Prctl(PrSetTimerSlack, 1000, 0, 0, 0);
+}

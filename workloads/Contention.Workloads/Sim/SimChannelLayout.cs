@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// Byte layout of a modelled GPU's shared-memory file. A slot is one tenant's context: the
+/// tenant writes kernel durations into its ring and bumps <see cref="SubmitHead"/> (a plain
+/// store, as a CUDA launch is a doorbell write with no system call); the GPU thread publishes
+/// <see cref="ConsumedHead"/> and <see cref="CompleteTail"/>. Fields written by different
+/// processes sit on different cache lines.
+/// </summary>
+internal static unsafe class SimChannelLayout
+{
+    public const long Magic = 0x4D49_5354_4E43_0001; // "CNTSIM" + version 1
+    public const int HeaderBytes = 128;
+    public const int RingSize = 1024;
+    public const int EntryBytes = 16;
+    public const int SlotBytes = 256 + (RingSize * EntryBytes);
+
+    // Header
+    public const int MagicOffset = 0;
+    public const int SlotCountOffset = 8;
+
+    // Slot: tenant-written line
+    public const int SubmitHead = 0;
+    public const int WaitTarget = 8;
+    public const int Pid = 16;
+
+    // Slot: GPU-written line
+    public const int ConsumedHead = 64;
+    public const int CompleteTail = 72;
+    public const int BusyNs = 80;
+    public const int Generation = 88;
+
+    // Ring of (durationNs, submitTimestampNs)
+    public const int RingOffset = 256;
+
+    public static long FileBytes(int slots) => HeaderBytes + ((long)slots * SlotBytes);
+
+    public static byte* Slot(byte* basePtr, int slot) => basePtr + HeaderBytes + ((long)slot * SlotBytes);
+
+    public static ref long Field(byte* slotPtr, int offset) => ref Unsafe.AsRef<long>(slotPtr + offset);
+
+    public static ref long EntryDuration(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes));
+
+    public static ref long EntryTimestamp(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 8);
+}

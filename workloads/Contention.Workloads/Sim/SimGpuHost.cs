@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// One modelled GPU on a node. Its tenants (worker processes or threads) share it through a
+/// shared-memory file; a dedicated thread plays the GPU: it collects launched kernels, runs the
+/// <see cref="TimeSliceScheduler"/> on the node's monotonic clock, publishes completions and
+/// wakes tenants that block. Submissions carry their launch timestamp, so the model's timeline is
+/// exact; a tenant sees a completion at most one poll interval late.
+/// </summary>
+public sealed unsafe class SimGpuHost : IDisposable
+{
+    private readonly MemoryMappedFile file;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly byte* basePtr;
+    private readonly int[] fifoFds;
+    private readonly string[] fifoPaths;
+    private readonly bool[] leased;
+    private readonly long[] seen;
+    private readonly TimeSliceScheduler scheduler;
+    private readonly ConcurrentQueue<(int Slot, ManualResetEventSlim Done)> resets = new();
+    private readonly Thread thread;
+    private readonly long pollNs;
+    private readonly List<(long Timestamp, int Slot, long Duration)> arrivals = [];
+    private volatile bool stopping;
+
+    /// <summary>Creates modelled GPU <paramref name="index"/> with room for <paramref name="slots"/> tenants.</summary>
+    /// <param name="index">The GPU ordinal (the N of <c>sim:N</c>).</param>
+    /// <param name="slots">The most tenants that can share it at once.</param>
+    /// <param name="profile">The hardware it models.</param>
+    /// <param name="pollInterval">How often the GPU thread looks for launches while tenants are attached.</param>
+    public SimGpuHost(int index, int slots, DeviceProfile profile, TimeSpan pollInterval)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slots);
+        Index = index;
+        Profile = profile;
+        pollNs = Math.Max(1000, (long)(pollInterval.TotalMilliseconds * 1e6));
+        var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        ChannelPath = Path.Combine(dir, $"contention-sim{index}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        file = MemoryMappedFile.CreateFromFile(ChannelPath, FileMode.CreateNew, null, SimChannelLayout.FileBytes(slots), MemoryMappedFileAccess.ReadWrite);
+        view = file.CreateViewAccessor();
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        basePtr = pointer + view.PointerOffset;
+        new Span<byte>(basePtr, (int)SimChannelLayout.FileBytes(slots)).Clear();
+        *(long*)(basePtr + SimChannelLayout.MagicOffset) = SimChannelLayout.Magic;
+        *(long*)(basePtr + SimChannelLayout.SlotCountOffset) = slots;
+
+        fifoFds = new int[slots];
+        fifoPaths = new string[slots];
+        for (var i = 0; i < slots; i++)
+        {
+            fifoPaths[i] = $"{ChannelPath}.{i}.fifo";
+            if (NativeMethods.MkFifo(fifoPaths[i], Convert.ToUInt32("600", 8)) != 0)
+            {
+                throw new IOException($"failed to create FIFO {fifoPaths[i]}: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            // O_RDWR: opening a FIFO for writing alone would block until a reader arrives.
+            fifoFds[i] = NativeMethods.Open(fifoPaths[i], NativeMethods.ORdWr | NativeMethods.OCloExec);
+            if (fifoFds[i] < 0)
+            {
+                throw new IOException($"failed to open FIFO {fifoPaths[i]}: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+
+        leased = new bool[slots];
+        seen = new long[slots];
+        scheduler = new TimeSliceScheduler(slots, profile.TimesliceNs, profile.ContextSwitchNs, MonotonicClock.NowNs());
+        thread = new Thread(Run) { IsBackground = true, Name = $"sim:{index} gpu", Priority = ThreadPriority.AboveNormal };
+        thread.Start();
+    }
+
+    /// <summary>The N of <c>sim:N</c>.</summary>
+    public int Index { get; }
+
+    /// <summary>The hardware modelled.</summary>
+    public DeviceProfile Profile { get; }
+
+    /// <summary>The shared-memory file tenants map.</summary>
+    public string ChannelPath { get; }
+
+    /// <summary>Context switches the modelled GPU has made.</summary>
+    public long Switches => Volatile.Read(ref switches);
+
+    private long switches;
+
+    /// <summary>Reserves a context for a tenant.</summary>
+    /// <exception cref="InvalidOperationException">Every slot is taken.</exception>
+    public SimChannelInfo Acquire()
+    {
+        int slot;
+        lock (leased)
+        {
+            slot = Array.IndexOf(leased, false);
+            if (slot < 0)
+            {
+                throw new InvalidOperationException($"sim:{Index} already has {leased.Length} tenants; raise the node's sim slot count or spread tenants over more sim devices");
+            }
+
+            leased[slot] = true;
+        }
+
+        ResetSlot(slot);
+        return new SimChannelInfo(ChannelPath, slot, fifoPaths[slot], Profile);
+    }
+
+    /// <summary>Returns a context; queued work of its tenant is dropped.</summary>
+    public void Release(int slot)
+    {
+        ResetSlot(slot);
+        lock (leased)
+        {
+            leased[slot] = false;
+        }
+    }
+
+    /// <summary>GPU time the tenant in <paramref name="slot"/> has used, ns.</summary>
+    public long BusyNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.BusyNs));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        stopping = true;
+        thread.Join();
+        foreach (var fd in fifoFds)
+        {
+            _ = NativeMethods.Close(fd);
+        }
+
+        foreach (var path in fifoPaths)
+        {
+            File.Delete(path);
+        }
+
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        file.Dispose();
+        File.Delete(ChannelPath);
+    }
+
+    private void ResetSlot(int slot)
+    {
+        using var done = new ManualResetEventSlim();
+        resets.Enqueue((slot, done));
+        if (!done.Wait(TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException($"the sim:{Index} GPU thread did not answer within 10 s");
+        }
+    }
+
+    private void Run()
+    {
+        NativeMethods.UsePreciseTimers();
+        while (!stopping)
+        {
+            ApplyResets();
+            var now = MonotonicClock.NowNs();
+            CollectArrivals();
+            foreach (var (timestamp, slot, duration) in arrivals)
+            {
+                scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
+                scheduler.Enqueue(slot, duration);
+            }
+
+            scheduler.AdvanceTo(now);
+            Publish();
+            Volatile.Write(ref switches, scheduler.Switches);
+
+            var anyLeased = false;
+            lock (leased)
+            {
+                anyLeased = Array.IndexOf(leased, true) >= 0;
+            }
+
+            var wake = anyLeased ? Math.Min(scheduler.NextEventNs(), now + pollNs) : now + 1_000_000;
+            if (wake > MonotonicClock.NowNs())
+            {
+                NativeMethods.SleepUntil(wake);
+            }
+        }
+    }
+
+    private void ApplyResets()
+    {
+        while (resets.TryDequeue(out var reset))
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, reset.Slot);
+            scheduler.Reset(reset.Slot);
+            DrainFifo(reset.Slot);
+            seen[reset.Slot] = 0;
+            new Span<byte>(slotPtr, SimChannelLayout.RingOffset).Clear();
+            Interlocked.Increment(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.Generation));
+            reset.Done.Set();
+        }
+    }
+
+    private void DrainFifo(int slot)
+    {
+        // A tenant that died between being signalled and reading leaves a byte behind; the next
+        // tenant of this slot must not be woken by it.
+        if (NativeMethods.Ioctl(fifoFds[slot], NativeMethods.FionRead, out var available) == 0 && available > 0)
+        {
+            var buffer = stackalloc byte[available];
+            _ = NativeMethods.Read(fifoFds[slot], buffer, available);
+        }
+    }
+
+    private void CollectArrivals()
+    {
+        arrivals.Clear();
+        for (var slot = 0; slot < seen.Length; slot++)
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
+            for (var i = seen[slot]; i < head; i++)
+            {
+                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, SimChannelLayout.EntryDuration(slotPtr, i)));
+            }
+
+            if (head > seen[slot])
+            {
+                seen[slot] = head;
+                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead), head);
+            }
+        }
+
+        // Launches from different tenants must enter the model in time order.
+        arrivals.Sort((x, y) => x.Timestamp.CompareTo(y.Timestamp));
+    }
+
+    private void Publish()
+    {
+        for (var slot = 0; slot < seen.Length; slot++)
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var done = scheduler.Completed(slot);
+            ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
+            if (Volatile.Read(ref tail) == done)
+            {
+                continue;
+            }
+
+            Volatile.Write(ref tail, done);
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
+            ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
+            var target = Volatile.Read(ref waitTarget);
+            if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+            {
+                byte signal = 1;
+                _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
+            }
+        }
+    }
+}

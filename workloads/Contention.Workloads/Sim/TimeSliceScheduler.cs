@@ -1,0 +1,219 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// The modelled GPU's scheduler, as measured on an H100 without MPS: one context runs at a time;
+/// its kernels run back to back in launch order; when another context has work, the running one
+/// keeps the GPU until its timeslice is spent (at once if it is already spent), then the GPU
+/// switches, losing <c>switchNs</c>, to the next context with work in round-robin order. A
+/// preempted kernel resumes where it stopped. Time is explicit, so the model is deterministic.
+/// </summary>
+public sealed class TimeSliceScheduler
+{
+    private readonly Queue<long>[] pending;
+    private readonly long[] headRemaining;
+    private readonly long[] completed;
+    private readonly long[] busyNs;
+    private readonly long timesliceNs;
+    private readonly long switchNs;
+    private State state = State.Idle;
+    private int running = -1;
+    private int owner = -1;
+    private long sliceStart;
+    private long switchUntil;
+
+    private enum State
+    {
+        Idle,
+        Switching,
+        Running,
+    }
+
+    /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
+    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
+        ArgumentOutOfRangeException.ThrowIfNegative(switchNs);
+        pending = new Queue<long>[contexts];
+        for (var i = 0; i < contexts; i++)
+        {
+            pending[i] = new Queue<long>();
+        }
+
+        headRemaining = new long[contexts];
+        completed = new long[contexts];
+        busyNs = new long[contexts];
+        this.timesliceNs = timesliceNs;
+        this.switchNs = switchNs;
+        NowNs = startNs;
+    }
+
+    /// <summary>The model's current time.</summary>
+    public long NowNs { get; private set; }
+
+    /// <summary>How many context switches the GPU has made.</summary>
+    public long Switches { get; private set; }
+
+    /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
+    public long Completed(int context) => completed[context];
+
+    /// <summary>GPU time <paramref name="context"/> has run kernels, ns.</summary>
+    public long BusyNs(int context) => busyNs[context];
+
+    /// <summary>Kernels queued or running for <paramref name="context"/>.</summary>
+    public int Pending(int context) => pending[context].Count;
+
+    /// <summary>Adds a kernel of <paramref name="durationNs"/> to a context's stream at the model's current time.</summary>
+    public void Enqueue(int context, long durationNs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationNs);
+        if (pending[context].Count == 0)
+        {
+            headRemaining[context] = durationNs;
+        }
+
+        pending[context].Enqueue(durationNs);
+    }
+
+    /// <summary>Forgets a context's queued work and counters (its tenant left).</summary>
+    public void Reset(int context)
+    {
+        pending[context].Clear();
+        headRemaining[context] = 0;
+        completed[context] = 0;
+        busyNs[context] = 0;
+        if (running == context)
+        {
+            state = State.Idle;
+            running = -1;
+        }
+
+        if (owner == context)
+        {
+            owner = -1;
+        }
+    }
+
+    /// <summary>The time of the next completion or scheduling decision; <see cref="long.MaxValue"/> when idle.</summary>
+    public long NextEventNs()
+    {
+        switch (state)
+        {
+            case State.Switching:
+                return switchUntil;
+            case State.Running:
+                var end = NowNs + headRemaining[running];
+                return OthersReady(running) ? Math.Min(end, Math.Max(NowNs, sliceStart + timesliceNs)) : end;
+            default:
+                return NextReady(owner, -1) >= 0 ? NowNs : long.MaxValue;
+        }
+    }
+
+    /// <summary>Runs the model forward to <paramref name="targetNs"/> (no-op for times already passed).</summary>
+    public void AdvanceTo(long targetNs)
+    {
+        while (true)
+        {
+            switch (state)
+            {
+                case State.Idle:
+                    var next = NextReady(owner, -1);
+                    if (next < 0)
+                    {
+                        NowNs = Math.Max(NowNs, targetNs);
+                        return;
+                    }
+
+                    Begin(next);
+                    break;
+
+                case State.Switching:
+                    if (switchUntil > targetNs)
+                    {
+                        NowNs = Math.Max(NowNs, targetNs);
+                        return;
+                    }
+
+                    NowNs = switchUntil;
+                    state = State.Running;
+                    sliceStart = NowNs;
+                    break;
+
+                case State.Running:
+                    var others = OthersReady(running);
+                    var sliceEnd = others ? Math.Max(NowNs, sliceStart + timesliceNs) : long.MaxValue;
+                    var stop = Math.Min(Math.Min(NowNs + headRemaining[running], sliceEnd), Math.Max(NowNs, targetNs));
+                    var ran = stop - NowNs;
+                    headRemaining[running] -= ran;
+                    busyNs[running] += ran;
+                    NowNs = stop;
+                    if (headRemaining[running] == 0)
+                    {
+                        pending[running].Dequeue();
+                        completed[running]++;
+                        if (pending[running].Count > 0)
+                        {
+                            headRemaining[running] = pending[running].Peek();
+                        }
+                        else
+                        {
+                            state = State.Idle;
+                            running = -1;
+                            break;
+                        }
+                    }
+
+                    if (others && NowNs >= sliceEnd)
+                    {
+                        Begin(NextReady(running, running));
+                        break;
+                    }
+
+                    if (NowNs >= targetNs)
+                    {
+                        return;
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private void Begin(int context)
+    {
+        running = context;
+        if (context == owner)
+        {
+            state = State.Running;
+            sliceStart = NowNs;
+            return;
+        }
+
+        owner = context;
+        Switches++;
+        state = State.Switching;
+        switchUntil = NowNs + switchNs;
+        if (switchNs == 0)
+        {
+            state = State.Running;
+            sliceStart = NowNs;
+        }
+    }
+
+    private bool OthersReady(int context) => NextReady(context, context) >= 0;
+
+    private int NextReady(int after, int exclude)
+    {
+        var n = pending.Length;
+        for (var step = 1; step <= n; step++)
+        {
+            var candidate = (((after < 0 ? n - 1 : after) + step) % n + n) % n;
+            if (candidate != exclude && pending[candidate].Count > 0)
+            {
+                return candidate;
+            }
+        }
+
+        return -1;
+    }
+}

@@ -1,0 +1,36 @@
+namespace Contention.Workloads.Worker;
+
+/// <summary>
+/// A line a tenant worker writes on standard output. <see cref="Type"/> is <c>ready</c>,
+/// <c>report</c>, <c>error</c> or <c>exit</c>; a report carries the operations completed and the
+/// latency histogram of the interval since the previous report.
+/// </summary>
+public sealed record WorkerMessage
+{
+    /// <summary>ready, report, error or exit.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The worker's process id (ready).</summary>
+    public int Pid { get; init; }
+
+    /// <summary>The worker thread's id, for per-thread tracing (ready).</summary>
+    public int Tid { get; init; }
+
+    /// <summary>The device's description (ready).</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Kernels per operation (ready).</summary>
+    public int KernelsPerOperation { get; init; }
+
+    /// <summary>Operations completed in the interval (report).</summary>
+    public long Completed { get; init; }
+
+    /// <summary>The interval's latency histogram, compressed HdrHistogram encoding (report).</summary>
+    public byte[]? Histogram { get; init; }
+
+    /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
+    public long Flush { get; init; }
+
+    /// <summary>What went wrong (error).</summary>
+    public string? Message { get; init; }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Contention.Workloads.Worker;
+
+/// <summary>
+/// The main loop of a tenant worker process. Standard input: one <see cref="WorkerStart"/> JSON
+/// line, then commands (<c>flush N</c>, <c>stop</c>); end of input means the parent is gone and
+/// the worker stops. Standard output: <see cref="WorkerMessage"/> lines.
+/// </summary>
+public static class WorkerProgram
+{
+    /// <summary>Runs a worker; returns the process exit code (0 after a requested stop).</summary>
+    public static async Task<int> RunAsync(TextReader input, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        var gate = new object();
+        void Send(WorkerMessage message)
+        {
+            lock (gate)
+            {
+                output.WriteLine(WorkerJson.Line(message));
+                output.Flush();
+            }
+        }
+
+        WorkerStart start;
+        try
+        {
+            var line = await input.ReadLineAsync().ConfigureAwait(false) ?? throw new InvalidDataException("no start line on standard input");
+            start = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerStart) ?? throw new InvalidDataException("empty start line");
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidDataException)
+        {
+            Send(new WorkerMessage { Type = "error", Message = $"bad start line: {ex.Message}" });
+            return 2;
+        }
+
+        WorkerSession session;
+        try
+        {
+            session = new WorkerSession(start);
+        }
+        catch (Exception ex)
+        {
+            Send(new WorkerMessage { Type = "error", Message = $"failed to open {start.Device}: {ex.Message}" });
+            return 3;
+        }
+
+        using (session)
+        {
+            session.Start();
+            var tid = await session.Started.ConfigureAwait(false);
+            Send(new WorkerMessage { Type = "ready", Pid = Environment.ProcessId, Tid = tid, Description = session.Description, KernelsPerOperation = session.KernelsPerOperation });
+
+            using var reports = new CancellationTokenSource();
+            var periodic = Task.Run(async () =>
+            {
+                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, start.ReportIntervalMs)));
+                while (await timer.WaitForNextTickAsync(reports.Token).ConfigureAwait(false))
+                {
+                    Report(session, Send, 0);
+                }
+            });
+
+            var failed = session.Finished.ContinueWith(t => t, TaskScheduler.Default);
+            while (true)
+            {
+                var read = input.ReadLineAsync();
+                var first = await Task.WhenAny(read, failed).ConfigureAwait(false);
+                if (first == failed)
+                {
+                    var fault = session.Finished.Exception?.GetBaseException();
+                    if (fault is not null)
+                    {
+                        Send(new WorkerMessage { Type = "error", Message = $"workload failed: {fault.GetType().Name}: {fault.Message}" });
+                        return 4;
+                    }
+                }
+
+                var command = await read.ConfigureAwait(false);
+                if (command is null || command.StartsWith("stop", StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                if (command.StartsWith("flush ", StringComparison.Ordinal) && long.TryParse(command.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    Report(session, Send, id);
+                }
+            }
+
+            await reports.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await periodic.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await session.StopAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            Report(session, Send, 0);
+            Send(new WorkerMessage { Type = "exit" });
+            return 0;
+        }
+    }
+
+    private static void Report(WorkerSession session, Action<WorkerMessage> send, long flush)
+    {
+        var (completed, histogram) = session.TakeInterval();
+        send(new WorkerMessage { Type = "report", Completed = completed, Histogram = histogram, Flush = flush });
+    }
+}

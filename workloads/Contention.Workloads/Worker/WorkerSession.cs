@@ -1,0 +1,123 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Metrics;
+using Contention.Workloads.Workloads;
+
+namespace Contention.Workloads.Worker;
+
+/// <summary>
+/// One tenant's workload on its own dedicated thread: opens the device, runs the workload until
+/// stopped and hands out interval reports. A worker process wraps it with its standard streams;
+/// thread-isolated tenants use it directly inside the silo.
+/// </summary>
+public sealed class WorkerSession : IDisposable
+{
+    private readonly IComputeDevice device;
+    private readonly WorkloadRunner runner;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Thread thread;
+    private readonly TaskCompletionSource<int> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long reported;
+
+    /// <summary>Opens the device and prepares the workload; nothing runs until <see cref="Start"/>.</summary>
+    public WorkerSession(WorkerStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        var options = new DeviceOptions
+        {
+            Id = DeviceId.Parse(start.Device),
+            SyncMode = ParseSync(start.SyncMode),
+            PinnedHost = start.PinnedHost,
+            CpuThreads = start.CpuThreads,
+            SimChannel = start.SimChannel,
+        };
+        device = DeviceFactory.Open(options);
+        try
+        {
+            runner = new WorkloadRunner(device, start.Workload);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+
+        thread = new Thread(Run) { IsBackground = true, Name = $"tenant {start.Tenant}" };
+    }
+
+    /// <summary>The device's description.</summary>
+    public string Description => device.Description;
+
+    /// <summary>Kernels per operation of the workload.</summary>
+    public int KernelsPerOperation => runner.KernelsPerOperation;
+
+    /// <summary>Completes with the workload thread's id once it runs.</summary>
+    public Task<int> Started => started.Task;
+
+    /// <summary>Completes when the workload thread ends; faults if the workload threw.</summary>
+    public Task Finished => finished.Task;
+
+    /// <summary>Parses a sync-mode name.</summary>
+    public static SyncMode ParseSync(string text) => text.ToLowerInvariant() switch
+    {
+        "spin" => SyncMode.Spin,
+        "yield" => SyncMode.Yield,
+        "block" or "blocking" or "blocking_sync" => SyncMode.Block,
+        _ => throw new FormatException($"'{text}' is not a sync mode: write spin, yield or block"),
+    };
+
+    /// <summary>Starts the workload thread.</summary>
+    public void Start() => thread.Start();
+
+    /// <summary>Operations completed and latencies recorded since the previous call.</summary>
+    public (long Completed, byte[] Histogram) TakeInterval()
+    {
+        var histogram = runner.Latency.TakeInterval();
+
+        // Count from the histogram itself so a report's count and its latencies always agree.
+        var count = histogram.TotalCount;
+        Interlocked.Add(ref reported, count);
+        return (count, Histograms.Encode(histogram));
+    }
+
+    /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await finished.Task.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the workload did not finish its current operation within {timeout.TotalSeconds:0.#} s of being stopped");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        stop.Cancel();
+        if (thread.IsAlive)
+        {
+            thread.Join(TimeSpan.FromSeconds(30));
+        }
+
+        device.Dispose();
+        stop.Dispose();
+    }
+
+    private void Run()
+    {
+        started.TrySetResult(ThreadId.Current());
+        try
+        {
+            runner.Run(stop.Token);
+            finished.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            finished.TrySetException(ex);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
+
+namespace Contention.Workloads.Worker;
+
+/// <summary>The first line a tenant worker reads: what to run and on which device.</summary>
+public sealed record WorkerStart
+{
+    /// <summary>The tenant's name (for error messages).</summary>
+    public required string Tenant { get; init; }
+
+    /// <summary>The device name: <c>cpu</c>, <c>cuda:N</c> or <c>sim:N</c>.</summary>
+    public required string Device { get; init; }
+
+    /// <summary><c>spin</c>, <c>yield</c> or <c>block</c>.</summary>
+    public string SyncMode { get; init; } = "spin";
+
+    /// <summary>Page-locked host buffers.</summary>
+    public bool PinnedHost { get; init; } = true;
+
+    /// <summary>Threads of the cpu device; 0 = one per core.</summary>
+    public int CpuThreads { get; init; }
+
+    /// <summary>The modelled GPU's channel, for sim devices.</summary>
+    public SimChannelInfo? SimChannel { get; init; }
+
+    /// <summary>The workload.</summary>
+    public required WorkloadSpec Workload { get; init; }
+
+    /// <summary>How often the worker reports without being asked, milliseconds.</summary>
+    public int ReportIntervalMs { get; init; } = 500;
+}

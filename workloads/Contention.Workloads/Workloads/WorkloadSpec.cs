@@ -1,0 +1,29 @@
+namespace Contention.Workloads.Workloads;
+
+/// <summary>The parameters of a tenant's workload, as a mix file gives them.</summary>
+public sealed record WorkloadSpec
+{
+    /// <summary>Training, inference or microbench.</summary>
+    public WorkloadKind Kind { get; init; } = WorkloadKind.Training;
+
+    /// <summary>The model whose kernel shapes are used: <c>resnet50</c> or <c>mlp</c>.</summary>
+    public string Model { get; init; } = "resnet50";
+
+    /// <summary>Samples per training step or inference request.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Inference: mean request rate of the open-loop Poisson arrivals; 0 runs closed-loop.</summary>
+    public double RatePerSecond { get; init; }
+
+    /// <summary>Microbench: the operation.</summary>
+    public MicrobenchOp Op { get; init; } = MicrobenchOp.Elementwise;
+
+    /// <summary>Microbench: bytes the operation touches.</summary>
+    public long Bytes { get; init; } = 1 << 20;
+
+    /// <summary>Microbench: launches per repetition (one synchronise per repetition).</summary>
+    public int Iterations { get; init; } = 100;
+
+    /// <summary>Seed of the arrival process, so runs are repeatable.</summary>
+    public int Seed { get; init; } = 1;
+}
