@@ -1,0 +1,13 @@
+namespace Contention.Grains;
+
+/// <summary>The collector's view of an experiment.</summary>
+/// <param name="Experiment">The experiment.</param>
+/// <param name="Tenants">One aggregate per tenant and phase.</param>
+/// <param name="Failures">Every failure reported, in order.</param>
+/// <param name="Reports">Node reports merged.</param>
+[GenerateSerializer, Immutable, Alias("contention.CollectorSnapshot")]
+public sealed record CollectorSnapshot(
+    [property: Id(0)] string Experiment,
+    [property: Id(1)] IReadOnlyList<TenantAggregate> Tenants,
+    [property: Id(2)] IReadOnlyList<TenantFailure> Failures,
+    [property: Id(3)] long Reports);

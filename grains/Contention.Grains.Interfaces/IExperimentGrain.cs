@@ -1,0 +1,18 @@
+namespace Contention.Grains;
+
+/// <summary>Runs one experiment (keyed by experiment id): starts its tenants, times warm-up and measurement, stops them.</summary>
+[Alias("contention.IExperimentGrain")]
+public interface IExperimentGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the experiment; returns at once, progress is polled.</summary>
+    [Alias("Start")]
+    Task<ExperimentProgress> StartAsync(ExperimentPlan plan, CancellationToken cancellationToken = default);
+
+    /// <summary>Current progress.</summary>
+    [Alias("GetProgress")]
+    Task<ExperimentProgress> GetProgressAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stops every tenant now; the experiment ends as interrupted.</summary>
+    [Alias("Stop")]
+    Task<ExperimentProgress> StopAsync(string reason, CancellationToken cancellationToken = default);
+}

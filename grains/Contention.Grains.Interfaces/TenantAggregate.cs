@@ -1,0 +1,51 @@
+namespace Contention.Grains;
+
+/// <summary>Everything the collector knows of one tenant in one phase, summed over reports.</summary>
+[GenerateSerializer, Immutable, Alias("contention.TenantAggregate")]
+public sealed record TenantAggregate
+{
+    /// <summary>The tenant.</summary>
+    [Id(0)] public required string Tenant { get; init; }
+
+    /// <summary>The node of its latest report.</summary>
+    [Id(1)] public required string Node { get; init; }
+
+    /// <summary>training, inference or microbench.</summary>
+    [Id(2)] public required string Kind { get; init; }
+
+    /// <summary>The device.</summary>
+    [Id(3)] public required string Device { get; init; }
+
+    /// <summary>warmup or measure.</summary>
+    [Id(4)] public required string Phase { get; init; }
+
+    /// <summary>Summed interval lengths, seconds.</summary>
+    [Id(5)] public double Seconds { get; init; }
+
+    /// <summary>Operations completed.</summary>
+    [Id(6)] public long Completed { get; init; }
+
+    /// <summary>The exact merge of every interval's latency histogram (compressed HdrHistogram encoding, ns).</summary>
+    [Id(7)] public byte[] Latency { get; init; } = [];
+
+    /// <summary>Voluntary context switches.</summary>
+    [Id(8)] public long VoluntarySwitches { get; init; }
+
+    /// <summary>Involuntary context switches.</summary>
+    [Id(9)] public long InvoluntarySwitches { get; init; }
+
+    /// <summary>User-mode CPU seconds.</summary>
+    [Id(10)] public double UserSeconds { get; init; }
+
+    /// <summary>Kernel-mode CPU seconds.</summary>
+    [Id(11)] public double SystemSeconds { get; init; }
+
+    /// <summary>Minor page faults.</summary>
+    [Id(12)] public long MinorFaults { get; init; }
+
+    /// <summary>Major page faults.</summary>
+    [Id(13)] public long MajorFaults { get; init; }
+
+    /// <summary>Reports merged.</summary>
+    [Id(14)] public long Reports { get; init; }
+}

@@ -1,0 +1,51 @@
+namespace Contention.Grains;
+
+/// <summary>
+/// What one tenant did in one report interval on its node: operations completed with their
+/// latencies, and what /proc saw of its worker.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("contention.TenantDelta")]
+public sealed record TenantDelta
+{
+    /// <summary>The tenant.</summary>
+    [Id(0)] public required string Tenant { get; init; }
+
+    /// <summary>The node it ran on.</summary>
+    [Id(1)] public required string Node { get; init; }
+
+    /// <summary>training, inference or microbench.</summary>
+    [Id(2)] public required string Kind { get; init; }
+
+    /// <summary>The device it ran on.</summary>
+    [Id(3)] public required string Device { get; init; }
+
+    /// <summary>The experiment phase the interval belongs to (<c>warmup</c> or <c>measure</c>).</summary>
+    [Id(4)] public required string Phase { get; init; }
+
+    /// <summary>Length of the interval, seconds.</summary>
+    [Id(5)] public double IntervalSeconds { get; init; }
+
+    /// <summary>Operations completed.</summary>
+    [Id(6)] public long Completed { get; init; }
+
+    /// <summary>Latency histogram of those operations, nanoseconds, compressed HdrHistogram encoding.</summary>
+    [Id(7)] public byte[] Latency { get; init; } = [];
+
+    /// <summary>Voluntary context switches.</summary>
+    [Id(8)] public long VoluntarySwitches { get; init; }
+
+    /// <summary>Involuntary context switches.</summary>
+    [Id(9)] public long InvoluntarySwitches { get; init; }
+
+    /// <summary>User-mode CPU seconds.</summary>
+    [Id(10)] public double UserSeconds { get; init; }
+
+    /// <summary>Kernel-mode CPU seconds.</summary>
+    [Id(11)] public double SystemSeconds { get; init; }
+
+    /// <summary>Minor page faults.</summary>
+    [Id(12)] public long MinorFaults { get; init; }
+
+    /// <summary>Major page faults.</summary>
+    [Id(13)] public long MajorFaults { get; init; }
+}

@@ -1,0 +1,63 @@
+namespace Contention.Grains;
+
+/// <summary>One tenant of an experiment, as its mix declares it.</summary>
+[GenerateSerializer, Immutable, Alias("contention.TenantSpec")]
+public sealed record TenantSpec
+{
+    /// <summary>The experiment the tenant belongs to.</summary>
+    [Id(0)] public required string Experiment { get; init; }
+
+    /// <summary>The tenant's name, unique in its experiment.</summary>
+    [Id(1)] public required string Name { get; init; }
+
+    /// <summary>training, inference or microbench.</summary>
+    [Id(2)] public required string Kind { get; init; }
+
+    /// <summary>The device it needs: <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>sim</c> or <c>sim:N</c>.</summary>
+    [Id(3)] public required string Device { get; init; }
+
+    /// <summary>spin, yield or block.</summary>
+    [Id(4)] public string SyncMode { get; init; } = "spin";
+
+    /// <summary>Page-locked host buffers.</summary>
+    [Id(5)] public bool PinnedHost { get; init; } = true;
+
+    /// <summary>Scheduling priority (higher first) recorded for the arbiter; 0 = best effort.</summary>
+    [Id(6)] public int Priority { get; init; }
+
+    /// <summary><c>process</c> (a worker process of its own) or <c>thread</c> (a dedicated thread in the silo).</summary>
+    [Id(7)] public string Isolation { get; init; } = "process";
+
+    /// <summary>Restarts allowed after a crash; 0 = report the failure and stay down.</summary>
+    [Id(8)] public int MaxRestarts { get; init; }
+
+    /// <summary>First restart delay; doubles per restart, with jitter.</summary>
+    [Id(9)] public double RestartBackoffSeconds { get; init; } = 1;
+
+    /// <summary>resnet50 or mlp.</summary>
+    [Id(10)] public string Model { get; init; } = "resnet50";
+
+    /// <summary>Samples per step or request.</summary>
+    [Id(11)] public int BatchSize { get; init; } = 32;
+
+    /// <summary>Inference: open-loop Poisson rate; 0 = closed loop.</summary>
+    [Id(12)] public double RatePerSecond { get; init; }
+
+    /// <summary>Microbench: copy, elementwise, gemm or reduce.</summary>
+    [Id(13)] public string Op { get; init; } = "elementwise";
+
+    /// <summary>Microbench: bytes per operation.</summary>
+    [Id(14)] public long Bytes { get; init; } = 1 << 20;
+
+    /// <summary>Microbench: launches per repetition.</summary>
+    [Id(15)] public int Iterations { get; init; } = 100;
+
+    /// <summary>Seed of the arrival process.</summary>
+    [Id(16)] public int Seed { get; init; } = 1;
+
+    /// <summary>Threads of the cpu device; 0 = one per core.</summary>
+    [Id(17)] public int CpuThreads { get; init; }
+
+    /// <summary>How often the worker reports, milliseconds.</summary>
+    [Id(18)] public int ReportIntervalMs { get; init; } = 500;
+}
