@@ -1,0 +1,131 @@
+using Contention.Workloads.Metrics;
+using HdrHistogram;
+
+namespace Contention.Grains.Collector;
+
+/// <summary>
+/// The collector's aggregation, apart from Orleans so it can be tested and benchmarked alone:
+/// counters are summed and latency histograms merged by adding bucket counts, never by
+/// averaging percentiles, per (tenant, phase). Reports are deduplicated by (node, sequence).
+/// </summary>
+public sealed class CollectorState
+{
+    private readonly Dictionary<(string Tenant, string Phase), Aggregate> aggregates = [];
+    private readonly Dictionary<string, long> lastSequence = [];
+    private readonly List<TenantFailure> failures = [];
+
+    /// <summary>Node reports merged.</summary>
+    public long Reports { get; private set; }
+
+    /// <summary>Tenant deltas merged.</summary>
+    public long Deltas { get; private set; }
+
+    /// <summary>Merges a report; returns false (and changes nothing) for a sequence already merged from its node.</summary>
+    public bool Apply(NodeReport report, Action<TenantDelta, LongHistogram?>? onDelta = null)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (lastSequence.TryGetValue(report.Node, out var last) && report.Sequence <= last)
+        {
+            return false;
+        }
+
+        lastSequence[report.Node] = report.Sequence;
+        Reports++;
+        foreach (var delta in report.Tenants)
+        {
+            var histogram = Apply(delta);
+            onDelta?.Invoke(delta, histogram);
+        }
+
+        return true;
+    }
+
+    /// <summary>Merges one tenant delta; returns its decoded histogram (null when it had no latencies).</summary>
+    public LongHistogram? Apply(TenantDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        var key = (delta.Tenant, delta.Phase);
+        if (!aggregates.TryGetValue(key, out var aggregate))
+        {
+            aggregates[key] = aggregate = new Aggregate();
+        }
+
+        aggregate.Node = delta.Node;
+        aggregate.Kind = delta.Kind;
+        aggregate.Device = delta.Device;
+        aggregate.Seconds += delta.IntervalSeconds;
+        aggregate.Completed += delta.Completed;
+        aggregate.Voluntary += delta.VoluntarySwitches;
+        aggregate.Involuntary += delta.InvoluntarySwitches;
+        aggregate.User += delta.UserSeconds;
+        aggregate.System += delta.SystemSeconds;
+        aggregate.Minor += delta.MinorFaults;
+        aggregate.Major += delta.MajorFaults;
+        aggregate.Reports++;
+        Deltas++;
+        if (delta.Latency.Length == 0)
+        {
+            return null;
+        }
+
+        var histogram = Histograms.Decode(delta.Latency);
+        aggregate.Latency.Add(histogram);
+        return histogram;
+    }
+
+    /// <summary>Records a failure.</summary>
+    public void Add(TenantFailure failure) => failures.Add(failure);
+
+    /// <summary>Everything merged so far.</summary>
+    public CollectorSnapshot Snapshot(string experiment) => new(
+        experiment,
+        aggregates.OrderBy(a => a.Key.Tenant, StringComparer.Ordinal).ThenBy(a => a.Key.Phase, StringComparer.Ordinal).Select(a => new TenantAggregate
+        {
+            Tenant = a.Key.Tenant,
+            Phase = a.Key.Phase,
+            Node = a.Value.Node,
+            Kind = a.Value.Kind,
+            Device = a.Value.Device,
+            Seconds = a.Value.Seconds,
+            Completed = a.Value.Completed,
+            Latency = a.Value.Latency.TotalCount == 0 ? [] : Histograms.Encode(a.Value.Latency),
+            VoluntarySwitches = a.Value.Voluntary,
+            InvoluntarySwitches = a.Value.Involuntary,
+            UserSeconds = a.Value.User,
+            SystemSeconds = a.Value.System,
+            MinorFaults = a.Value.Minor,
+            MajorFaults = a.Value.Major,
+            Reports = a.Value.Reports,
+        }).ToList(),
+        failures.ToList(),
+        Reports);
+
+    private sealed class Aggregate
+    {
+        public string Node { get; set; } = "";
+
+        public string Kind { get; set; } = "";
+
+        public string Device { get; set; } = "";
+
+        public double Seconds { get; set; }
+
+        public long Completed { get; set; }
+
+        public LongHistogram Latency { get; } = Histograms.Create();
+
+        public long Voluntary { get; set; }
+
+        public long Involuntary { get; set; }
+
+        public double User { get; set; }
+
+        public double System { get; set; }
+
+        public long Minor { get; set; }
+
+        public long Major { get; set; }
+
+        public long Reports { get; set; }
+    }
+}

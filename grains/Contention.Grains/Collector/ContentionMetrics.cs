@@ -1,0 +1,84 @@
+using HdrHistogram;
+using Prometheus;
+
+namespace Contention.Grains.Collector;
+
+/// <summary>
+/// Every Prometheus metric Contention exports, in one registry (the process default in a silo;
+/// a private one in tests). Base units, <c>_total</c> counters, labels from small bounded sets.
+/// Exact percentiles come from the merged HdrHistograms; these histograms serve dashboards, with
+/// buckets fine enough for microsecond kernels.
+/// </summary>
+public sealed class ContentionMetrics
+{
+    private static readonly string[] TenantLabels = ["experiment", "tenant", "node", "kind", "device"];
+
+    /// <summary>Latency buckets: 1-2-5 steps from 10 µs to 50 s.</summary>
+    public static readonly double[] LatencyBuckets = BuildBuckets();
+
+    private readonly Histogram latency;
+    private readonly Counter operations;
+    private readonly Counter switches;
+    private readonly Counter cpu;
+    private readonly Counter faults;
+    private readonly Counter failures;
+    private readonly Counter reports;
+
+    /// <summary>Creates the metrics in <paramref name="registry"/>.</summary>
+    public ContentionMetrics(CollectorRegistry registry)
+    {
+        var factory = Metrics.WithCustomRegistry(registry);
+        latency = factory.CreateHistogram("contention_tenant_latency_seconds", "Latency of tenant operations (training step, inference request from arrival, microbench repetition).", TenantLabels, new HistogramConfiguration { Buckets = LatencyBuckets });
+        operations = factory.CreateCounter("contention_tenant_operations_total", "Tenant operations completed.", TenantLabels);
+        switches = factory.CreateCounter("contention_tenant_context_switches_total", "Context switches of tenant workers, by type (voluntary, involuntary).", [.. TenantLabels, "type"]);
+        cpu = factory.CreateCounter("contention_tenant_cpu_seconds_total", "CPU time of tenant workers, by mode (user, system).", [.. TenantLabels, "mode"]);
+        faults = factory.CreateCounter("contention_tenant_page_faults_total", "Page faults of tenant workers, by type (minor, major).", [.. TenantLabels, "type"]);
+        failures = factory.CreateCounter("contention_tenant_failures_total", "Tenant worker crashes and failed starts.", ["experiment", "tenant", "node"]);
+        reports = factory.CreateCounter("contention_collector_reports_total", "Node reports merged by collectors.", ["experiment", "node"]);
+    }
+
+    /// <summary>Exports one merged tenant delta.</summary>
+    public void Observe(string experiment, TenantDelta delta, HistogramBase? histogram)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        string[] labels = [experiment, delta.Tenant, delta.Node, delta.Kind, delta.Device];
+        operations.WithLabels(labels).Inc(delta.Completed);
+        switches.WithLabels([.. labels, "voluntary"]).Inc(delta.VoluntarySwitches);
+        switches.WithLabels([.. labels, "involuntary"]).Inc(delta.InvoluntarySwitches);
+        cpu.WithLabels([.. labels, "user"]).Inc(Math.Max(0, delta.UserSeconds));
+        cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, delta.SystemSeconds));
+        faults.WithLabels([.. labels, "minor"]).Inc(delta.MinorFaults);
+        faults.WithLabels([.. labels, "major"]).Inc(delta.MajorFaults);
+        if (histogram is not null)
+        {
+            var child = latency.WithLabels(labels);
+            foreach (var value in histogram.RecordedValues())
+            {
+                child.Observe(value.ValueIteratedTo / 1e9, value.CountAtValueIteratedTo);
+            }
+        }
+    }
+
+    /// <summary>Counts a merged node report.</summary>
+    public void Report(string experiment, string node) => reports.WithLabels(experiment, node).Inc();
+
+    /// <summary>Counts a failure.</summary>
+    public void Failure(string experiment, TenantFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        failures.WithLabels(experiment, failure.Tenant, failure.Node).Inc();
+    }
+
+    private static double[] BuildBuckets()
+    {
+        var buckets = new List<double>();
+        for (var decade = 1e-5; decade < 100; decade *= 10)
+        {
+            buckets.Add(decade);
+            buckets.Add(2 * decade);
+            buckets.Add(5 * decade);
+        }
+
+        return [.. buckets];
+    }
+}

@@ -1,0 +1,43 @@
+using Contention.Grains.Collector;
+using Contention.Grains.Node;
+using Contention.Grains.Placement;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Prometheus;
+
+namespace Contention.Grains.Hosting;
+
+/// <summary>Makes a silo a Contention node: devices, device placement, node tracer, collector metrics.</summary>
+public static class ContentionSiloExtensions
+{
+    /// <summary>
+    /// Adds this node's devices (probing CUDA and starting modelled GPUs now, so they can be
+    /// advertised in silo metadata), the tracer and the metrics.
+    /// </summary>
+    /// <param name="builder">The silo.</param>
+    /// <param name="options">The node's options (validated here).</param>
+    /// <param name="registry">Where metrics go; the process default when null.</param>
+    public static ISiloBuilder AddContentionNode(this ISiloBuilder builder, NodeOptions options, CollectorRegistry? registry = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var validation = new DataAnnotationValidateOptions<NodeOptions>(Options.DefaultName).Validate(Options.DefaultName, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(NodeOptions), validation.Failures);
+        }
+
+        var devices = new NodeDevices(options);
+        builder.UseSiloMetadata(new Dictionary<string, string> { [DeviceRequirement.MetadataKey] = string.Join(",", devices.Advertised) });
+        builder.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(devices);
+        builder.Services.AddSingleton(new ContentionMetrics(registry ?? Metrics.DefaultRegistry));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<NodeTracer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeTracer>());
+        builder.Services.AddSingleton<NodeContext>();
+        return builder;
+    }
+}

@@ -1,0 +1,23 @@
+namespace Contention.Grains.Node;
+
+/// <summary>A running tenant workload: a worker process or a dedicated thread in the silo.</summary>
+internal interface IWorker : IAsyncDisposable
+{
+    /// <summary>The process to trace.</summary>
+    int Pid { get; }
+
+    /// <summary>The thread to trace, when only one thread of <see cref="Pid"/> is the tenant's.</summary>
+    int? Tid { get; }
+
+    /// <summary>The device's description.</summary>
+    string Description { get; }
+
+    /// <summary>Completes when the worker ends: normally after <see cref="StopAsync"/>, or with <see cref="WorkerCrashedException"/>.</summary>
+    Task Completion { get; }
+
+    /// <summary>Asks for an immediate report and waits until it has been delivered.</summary>
+    Task FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stops after the current operation; the last report is delivered before this completes.</summary>
+    Task StopAsync(TimeSpan timeout);
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// The devices of this node: always <c>cpu</c>; <c>cuda:N</c> for each GPU ILGPU finds; <c>sim:N</c>
+/// for each modelled GPU configured, whose GPU threads live here for the node's lifetime.
+/// </summary>
+public sealed class NodeDevices : IDisposable
+{
+    private readonly SimGpuHost[] sims;
+
+    /// <summary>Discovers CUDA devices and starts the modelled GPUs.</summary>
+    public NodeDevices(NodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CudaCount = options.DetectCuda ? CudaDevice.CountDevices() : 0;
+        var profile = DeviceProfile.Load(options.SimProfile);
+        sims = new SimGpuHost[options.SimDevices];
+        for (var i = 0; i < sims.Length; i++)
+        {
+            sims[i] = new SimGpuHost(i, options.SimSlots, profile, TimeSpan.FromMicroseconds(options.SimPollMicroseconds));
+        }
+
+        var names = new List<string> { "cpu" };
+        names.AddRange(Enumerable.Range(0, CudaCount).Select(i => $"cuda:{i.ToString(CultureInfo.InvariantCulture)}"));
+        names.AddRange(Enumerable.Range(0, sims.Length).Select(i => $"sim:{i.ToString(CultureInfo.InvariantCulture)}"));
+        Advertised = names;
+    }
+
+    /// <summary>CUDA devices found.</summary>
+    public int CudaCount { get; }
+
+    /// <summary>Every device name this node offers.</summary>
+    public IReadOnlyList<string> Advertised { get; }
+
+    /// <summary>The modelled GPUs.</summary>
+    public IReadOnlyList<SimGpuHost> Sims => sims;
+
+    /// <summary>The concrete device for a requirement (<c>sim</c> → <c>sim:0</c>).</summary>
+    /// <exception cref="InvalidOperationException">This node has no such device.</exception>
+    public DeviceId Resolve(string required)
+    {
+        var match = Advertised.FirstOrDefault(d => Contention.Grains.DeviceRequirement.Satisfies(d, required))
+            ?? throw new InvalidOperationException($"this node has no device '{required}'; it offers {string.Join(", ", Advertised)}");
+        return DeviceId.Parse(match);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var sim in sims)
+        {
+            sim.Dispose();
+        }
+    }
+}

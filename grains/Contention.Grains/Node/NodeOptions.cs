@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Contention.Grains.Node;
+
+/// <summary>A node's devices, tracer and worker settings (configuration section <c>Contention:Node</c>).</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Contention:Node";
+
+    /// <summary>The node's name in metrics and results; defaults to the host name.</summary>
+    [Required] public string Name { get; set; } = Environment.MachineName;
+
+    /// <summary>Modelled GPUs this node offers (<c>sim:0</c> … <c>sim:N-1</c>).</summary>
+    [Range(0, 64)] public int SimDevices { get; set; } = 1;
+
+    /// <summary>The most tenants one modelled GPU holds.</summary>
+    [Range(1, 1024)] public int SimSlots { get; set; } = 32;
+
+    /// <summary>The modelled GPUs' device profile: a shipped name (<c>h100</c>) or a JSON file.</summary>
+    [Required] public string SimProfile { get; set; } = "h100";
+
+    /// <summary>How often a modelled GPU looks for launches, microseconds.</summary>
+    [Range(5, 10_000)] public int SimPollMicroseconds { get; set; } = 50;
+
+    /// <summary>Look for CUDA devices through ILGPU at start.</summary>
+    public bool DetectCuda { get; set; } = true;
+
+    /// <summary>How often the node samples its tenants and reports to the collector, milliseconds.</summary>
+    [Range(50, 60_000)] public int TracerIntervalMs { get; set; } = 500;
+
+    /// <summary>The worker executable; empty = this program (<c>contention worker</c>).</summary>
+    public string WorkerPath { get; set; } = "";
+}

@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using Contention.Tracer;
+using Contention.Workloads.Metrics;
+using Contention.Workloads.Sim;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// The per-node tracer: every interval it samples each tenant worker from /proc, takes the
+/// latencies the worker reported, and sends one report per experiment to its collector. Reports
+/// carry per-experiment sequence numbers, so a retried send is merged once; a report that cannot
+/// be delivered stays queued and goes out, in order, with the next one.
+/// </summary>
+public sealed partial class NodeTracer : BackgroundService
+{
+    private readonly ConcurrentDictionary<TenantRunner, byte> runners = new();
+    private readonly ConcurrentDictionary<string, ExperimentOutbox> outboxes = new();
+    private readonly NodeOptions options;
+    private readonly IGrainFactory grains;
+    private readonly ILogger<NodeTracer> logger;
+    private readonly ResiliencePipeline sendPipeline;
+
+    /// <summary>Creates the tracer.</summary>
+    public NodeTracer(IOptions<NodeOptions> options, IGrainFactory grains, ILogger<NodeTracer> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options.Value;
+        this.grains = grains;
+        this.logger = logger;
+
+        // ReportAsync is idempotent (the collector drops sequences it has merged), so retrying
+        // transient failures here is safe; this is the only layer that retries it.
+        sendPipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<TimeoutException>().Handle<SiloUnavailableException>().Handle<OrleansMessageRejectionException>(),
+                MaxRetryAttempts = 3,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+            })
+            .Build();
+    }
+
+    /// <summary>Tenants traced now.</summary>
+    public int Count => runners.Count;
+
+    internal void Register(TenantRunner runner)
+    {
+        runner.LastSampleNs = MonotonicClock.NowNs();
+        runners.TryAdd(runner, 0);
+    }
+
+    internal void Unregister(TenantRunner runner) => runners.TryRemove(runner, out _);
+
+    /// <summary>Reports one tenant now (at a phase boundary or when it stops).</summary>
+    internal async Task FlushAsync(TenantRunner runner)
+    {
+        var delta = await CollectAsync(runner).ConfigureAwait(false);
+        if (delta is not null)
+        {
+            await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.TracerIntervalMs));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await TickAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task TickAsync()
+    {
+        var byExperiment = new Dictionary<string, List<TenantDelta>>();
+        foreach (var runner in runners.Keys)
+        {
+            TenantDelta? delta;
+            try
+            {
+                delta = await CollectAsync(runner).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                continue;
+            }
+
+            if (delta is null)
+            {
+                continue;
+            }
+
+            if (!byExperiment.TryGetValue(runner.Spec.Experiment, out var list))
+            {
+                byExperiment[runner.Spec.Experiment] = list = [];
+            }
+
+            list.Add(delta);
+        }
+
+        foreach (var (experiment, deltas) in byExperiment)
+        {
+            await SendAsync(experiment, deltas).ConfigureAwait(false);
+        }
+
+        foreach (var (experiment, outbox) in outboxes)
+        {
+            if (!byExperiment.ContainsKey(experiment) && outbox.Pending > 0)
+            {
+                await SendAsync(experiment, []).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner)
+    {
+        await runner.ReportLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var worker = runner.Worker;
+            if (worker is not null && !worker.Completion.IsCompleted)
+            {
+                using var flushTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await worker.FlushAsync(flushTimeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // A stalled worker still gets its /proc counters reported; its latencies come later.
+                }
+            }
+
+            var now = MonotonicClock.NowNs();
+            var counters = default(TaskCounters);
+            var seconds = 0.0;
+            if (worker is not null)
+            {
+                if (runner.Traced is not { } traced || traced.Tracer.Pid != worker.Pid || traced.Tracer.Tid != worker.Tid)
+                {
+                    // A new worker (first start or restart): its counters start from zero.
+                    runner.Traced = (new ProcTracer(worker.Pid, worker.Tid), default);
+                }
+
+                var (tracer, reported) = runner.Traced.Value;
+                var sample = tracer.Sample(now);
+                if (sample is not null)
+                {
+                    counters = sample.Counters - reported;
+                    runner.Traced = (tracer, sample.Counters);
+                    runner.LastThreads = sample.Threads;
+                }
+            }
+
+            if (runner.LastSampleNs != 0)
+            {
+                seconds = (now - runner.LastSampleNs) / 1e9;
+            }
+
+            runner.LastSampleNs = now;
+            var latency = runner.TakeLatency();
+            return new TenantDelta
+            {
+                Tenant = runner.Spec.Name,
+                Node = options.Name,
+                Kind = runner.Spec.Kind,
+                Device = runner.Status.Device,
+                Phase = runner.Phase,
+                IntervalSeconds = seconds,
+                Completed = latency.TotalCount,
+                Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
+                VoluntarySwitches = counters.VoluntarySwitches,
+                InvoluntarySwitches = counters.InvoluntarySwitches,
+                UserSeconds = counters.UserSeconds,
+                SystemSeconds = counters.SystemSeconds,
+                MinorFaults = counters.MinorFaults,
+                MajorFaults = counters.MajorFaults,
+            };
+        }
+        finally
+        {
+            runner.ReportLock.Release();
+        }
+    }
+
+    private async Task SendAsync(string experiment, List<TenantDelta> deltas)
+    {
+        var outbox = outboxes.GetOrAdd(experiment, _ => new ExperimentOutbox());
+        await outbox.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (deltas.Count > 0)
+            {
+                outbox.Queue.Enqueue(new NodeReport(options.Name, ++outbox.Sequence, deltas));
+            }
+
+            var collector = grains.GetGrain<ICollectorGrain>(experiment);
+            while (outbox.Queue.TryPeek(out var report))
+            {
+                try
+                {
+                    await sendPipeline.ExecuteAsync(async ct => await collector.ReportAsync(report, ct).ConfigureAwait(false)).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is TimeoutException or OrleansException)
+                {
+                    LogReportDeferred(logger, experiment, report.Sequence, outbox.Queue.Count, ex.Message);
+                    return;
+                }
+
+                outbox.Queue.Dequeue();
+            }
+        }
+        finally
+        {
+            outbox.Gate.Release();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: report {Sequence} not delivered ({Queued} queued, sent with the next): {Reason}")]
+    private static partial void LogReportDeferred(ILogger logger, string experiment, long sequence, int queued, string reason);
+
+    private sealed class ExperimentOutbox
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public Queue<NodeReport> Queue { get; } = new();
+
+        public long Sequence { get; set; }
+
+        public int Pending => Queue.Count;
+    }
+}

@@ -1,0 +1,302 @@
+using Contention.Tracer;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Metrics;
+using Contention.Workloads.Sim;
+using Contention.Workloads.Worker;
+using Contention.Workloads.Workloads;
+using HdrHistogram;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// Supervises one tenant's worker on this node: starts it, restarts it after a crash when the
+/// mix allows (Polly retry with exponential back-off and jitter), reports every failure, and
+/// accumulates the worker's latency reports until the node tracer takes them.
+/// </summary>
+internal sealed partial class TenantRunner : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
+    private readonly TenantSpec spec;
+    private readonly DeviceId device;
+    private readonly NodeContext node;
+    private readonly ILogger logger;
+    private readonly ResiliencePipeline restarts;
+    private readonly CancellationTokenSource stop = new();
+    private readonly TaskCompletionSource<IWorker> firstStart = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object gate = new();
+    private LongHistogram pendingLatency = Histograms.Create();
+    private SimChannelInfo? sim;
+    private IWorker? worker;
+    private Task? supervision;
+    private TenantState state = TenantState.Idle;
+    private int restartCount;
+    private string? lastError;
+
+    public TenantRunner(TenantSpec spec, DeviceId device, NodeContext node)
+    {
+        this.spec = spec;
+        this.device = device;
+        this.node = node;
+        logger = node.LoggerFactory.CreateLogger<TenantRunner>();
+        restarts = BuildRestartPipeline();
+    }
+
+    public TenantSpec Spec => spec;
+
+    public string Phase { get; private set; } = "warmup";
+
+    /// <summary>Serialises the node tracer's tick and phase flushes for this tenant.</summary>
+    public SemaphoreSlim ReportLock { get; } = new(1, 1);
+
+    /// <summary>The /proc tracer of the current worker and the counters already reported for it.</summary>
+    public (ProcTracer Tracer, TaskCounters Reported)? Traced { get; set; }
+
+    public IWorker? Worker => worker;
+
+    /// <summary>When the node tracer last sampled this tenant (CLOCK_MONOTONIC ns); 0 before the first sample.</summary>
+    public long LastSampleNs { get; set; }
+
+    /// <summary>Per-thread counters of the latest sample.</summary>
+    public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
+
+    public TenantStatus Status
+    {
+        get
+        {
+            var current = worker;
+            return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError);
+        }
+    }
+
+    /// <summary>Starts the worker; completes once the workload runs or has failed for good.</summary>
+    public async Task<TenantStatus> StartAsync()
+    {
+        state = TenantState.Starting;
+        if (device.Kind == DeviceKind.Sim)
+        {
+            sim = node.Devices.Sims[device.Index].Acquire();
+        }
+
+        node.Tracer.Register(this);
+        supervision = Task.Run(SuperviseAsync);
+        try
+        {
+            await firstStart.Task.ConfigureAwait(false);
+        }
+        catch (WorkerCrashedException)
+        {
+            // The failure is recorded in the status and reported to the collector.
+        }
+
+        return Status;
+    }
+
+    public async Task SetPhaseAsync(string phase)
+    {
+        await node.Tracer.FlushAsync(this).ConfigureAwait(false);
+        Phase = phase;
+    }
+
+    public async Task<TenantStatus> StopAsync()
+    {
+        if (state is TenantState.Stopped or TenantState.Idle)
+        {
+            return Status;
+        }
+
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (supervision is not null)
+        {
+            await supervision.ConfigureAwait(false);
+        }
+
+        await node.Tracer.FlushAsync(this).ConfigureAwait(false);
+        node.Tracer.Unregister(this);
+        if (state != TenantState.Failed)
+        {
+            state = TenantState.Stopped;
+        }
+
+        return Status;
+    }
+
+    /// <summary>Latencies and completions reported since the previous call.</summary>
+    public LongHistogram TakeLatency()
+    {
+        var fresh = Histograms.Create();
+        lock (gate)
+        {
+            var taken = pendingLatency;
+            pendingLatency = fresh;
+            return taken;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (supervision is not null)
+        {
+            await supervision.ConfigureAwait(false);
+        }
+
+        node.Tracer.Unregister(this);
+        stop.Dispose();
+    }
+
+    private async Task SuperviseAsync()
+    {
+        try
+        {
+            await restarts.ExecuteAsync(RunOnceAsync, stop.Token).ConfigureAwait(false);
+        }
+        catch (WorkerCrashedException ex)
+        {
+            state = TenantState.Failed;
+            lastError = ex.Message;
+            await ReportFailureAsync(ex, willRestart: false).ConfigureAwait(false);
+            firstStart.TrySetException(ex);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (TimeoutException ex)
+        {
+            lastError = ex.Message;
+            LogWorkerFailed(logger, spec.Name, ex.Message, false);
+        }
+        finally
+        {
+            if (sim is not null)
+            {
+                node.Devices.Sims[device.Index].Release(sim.Slot);
+                sim = null;
+            }
+        }
+    }
+
+    private async ValueTask RunOnceAsync(CancellationToken cancellation)
+    {
+        var start = new WorkerStart
+        {
+            Tenant = spec.Name,
+            Device = device.ToString(),
+            SyncMode = spec.SyncMode,
+            PinnedHost = spec.PinnedHost,
+            CpuThreads = spec.CpuThreads,
+            SimChannel = sim,
+            Workload = ToWorkload(spec),
+        };
+        var current = string.Equals(spec.Isolation, "thread", StringComparison.OrdinalIgnoreCase)
+            ? (IWorker)await WorkerThread.StartAsync(start, OnReport).ConfigureAwait(false)
+            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, StartTimeout).ConfigureAwait(false);
+        worker = current;
+        state = TenantState.Running;
+        LogWorkerStarted(logger, spec.Name, current.Pid, current.Description);
+        firstStart.TrySetResult(current);
+        try
+        {
+            await current.Completion.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            await current.StopAsync(StopTimeout).ConfigureAwait(false);
+            await current.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        catch (WorkerCrashedException)
+        {
+            // Deliver what the dead worker had reported before it is forgotten.
+            await node.Tracer.FlushAsync(this).ConfigureAwait(false);
+            await current.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        await current.DisposeAsync().ConfigureAwait(false);
+        throw new WorkerCrashedException(0, $"worker {current.Pid} of {spec.Name} ended on its own");
+    }
+
+    private void OnReport(long completed, byte[] encoded)
+    {
+        if (encoded.Length == 0)
+        {
+            return;
+        }
+
+        var histogram = Histograms.Decode(encoded);
+        lock (gate)
+        {
+            pendingLatency.Add(histogram);
+        }
+    }
+
+    private ResiliencePipeline BuildRestartPipeline()
+    {
+        if (spec.MaxRestarts <= 0)
+        {
+            return ResiliencePipeline.Empty;
+        }
+
+        return new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<WorkerCrashedException>(),
+                MaxRetryAttempts = spec.MaxRestarts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(Math.Max(0.01, spec.RestartBackoffSeconds)),
+                OnRetry = async args =>
+                {
+                    restartCount++;
+                    state = TenantState.Restarting;
+                    var crash = (WorkerCrashedException)args.Outcome.Exception!;
+                    lastError = crash.Message;
+                    LogWorkerRestart(logger, spec.Name, crash.Message, args.RetryDelay.TotalSeconds);
+                    await ReportFailureAsync(crash, willRestart: true).ConfigureAwait(false);
+                },
+            })
+            .Build();
+    }
+
+    private async Task ReportFailureAsync(WorkerCrashedException crash, bool willRestart)
+    {
+        LogWorkerFailed(logger, spec.Name, crash.Message, willRestart);
+        var failure = new TenantFailure(spec.Name, node.Options.Name, crash.Message, crash.ExitCode, node.Time.GetUtcNow(), willRestart);
+        try
+        {
+            await node.Grains.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(failure).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogFailureNotRecorded(logger, spec.Name, ex.Message);
+        }
+    }
+
+    internal static WorkloadSpec ToWorkload(TenantSpec spec) => new()
+    {
+        Kind = Enum.Parse<WorkloadKind>(spec.Kind, ignoreCase: true),
+        Model = spec.Model,
+        BatchSize = spec.BatchSize,
+        RatePerSecond = spec.RatePerSecond,
+        Op = Enum.Parse<MicrobenchOp>(spec.Op, ignoreCase: true),
+        Bytes = spec.Bytes,
+        Iterations = spec.Iterations,
+        Seed = spec.Seed,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "tenant {Tenant}: worker {Pid} running on {Device}")]
+    private static partial void LogWorkerStarted(ILogger logger, string tenant, int pid, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "tenant {Tenant}: {Reason}; restarting in {DelaySeconds:0.00} s")]
+    private static partial void LogWorkerRestart(ILogger logger, string tenant, string reason, double delaySeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "tenant {Tenant} failed: {Reason} (restart follows: {WillRestart})")]
+    private static partial void LogWorkerFailed(ILogger logger, string tenant, string reason, bool willRestart);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "tenant {Tenant}: the collector could not record a failure: {Reason}")]
+    private static partial void LogFailureNotRecorded(ILogger logger, string tenant, string reason);
+}

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Contention.Workloads.Worker;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// A tenant worker process (<c>contention worker</c>): one device context per tenant, as real
+/// multi-tenancy has. Its standard output is read on a thread-pool task, never on a grain's
+/// scheduler; reports go to the callback as they arrive.
+/// </summary>
+internal sealed class WorkerProcess : IWorker
+{
+    private const int StderrLines = 20;
+    private readonly Process process;
+    private readonly Action<long, byte[]> onReport;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource> flushes = new();
+    private readonly ConcurrentQueue<string> stderr = new();
+    private readonly TaskCompletionSource<WorkerMessage> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim stdin = new(1, 1);
+    private long nextFlush;
+    private volatile bool stopping;
+    private string? reportedError;
+
+    private WorkerProcess(Process process, Action<long, byte[]> onReport)
+    {
+        this.process = process;
+        this.onReport = onReport;
+    }
+
+    /// <inheritdoc />
+    public int Pid { get; private set; }
+
+    /// <inheritdoc />
+    public int? Tid => null;
+
+    /// <inheritdoc />
+    public string Description { get; private set; } = "";
+
+    /// <inheritdoc />
+    public Task Completion => completion.Task;
+
+    /// <summary>Starts a worker and waits until its workload runs.</summary>
+    /// <exception cref="WorkerCrashedException">The worker could not start its workload.</exception>
+    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, TimeSpan startTimeout)
+    {
+        var info = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in command.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.ArgumentList.Add("worker");
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var worker = new WorkerProcess(process, onReport);
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            process.Dispose();
+            throw new WorkerCrashedException(-1, $"failed to start worker {command.FileName}: {ex.Message}");
+        }
+
+        worker.Pid = process.Id;
+        _ = Task.Run(worker.ReadStdoutAsync);
+        _ = Task.Run(worker.ReadStderrAsync);
+        await worker.SendAsync(JsonSerializer.Serialize(start, WorkerJson.Default.WorkerStart)).ConfigureAwait(false);
+        try
+        {
+            var message = await worker.ready.Task.WaitAsync(startTimeout).ConfigureAwait(false);
+            worker.Description = message.Description ?? "";
+            return worker;
+        }
+        catch (Exception ex) when (ex is TimeoutException or WorkerCrashedException)
+        {
+            await worker.DisposeAsync().ConfigureAwait(false);
+            if (ex is WorkerCrashedException)
+            {
+                throw;
+            }
+
+            throw new WorkerCrashedException(-1, $"worker for {start.Tenant} did not start its workload within {startTimeout.TotalSeconds:0} s; {worker.StderrTail()}");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref nextFlush);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flushes[id] = done;
+        try
+        {
+            await SendAsync($"flush {id.ToString(CultureInfo.InvariantCulture)}").ConfigureAwait(false);
+            await Task.WhenAny(done.Task, completion.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The worker is gone; its crash is reported through Completion.
+        }
+        finally
+        {
+            flushes.TryRemove(id, out _);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        stopping = true;
+        try
+        {
+            await SendAsync("stop").ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+        }
+
+        try
+        {
+            await completion.Task.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"worker {Pid} did not stop within {timeout.TotalSeconds:0} s and was killed");
+        }
+        catch (WorkerCrashedException)
+        {
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        stopping = true;
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        process.Dispose();
+        stdin.Dispose();
+    }
+
+    private async Task SendAsync(string line)
+    {
+        await stdin.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
+            await process.StandardInput.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            stdin.Release();
+        }
+    }
+
+    private async Task ReadStdoutAsync()
+    {
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                Handle(line);
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        await process.WaitForExitAsync().ConfigureAwait(false);
+
+        // Stderr may still be draining; give it a moment so the crash message carries it.
+        await Task.Delay(50).ConfigureAwait(false);
+        var exitCode = process.ExitCode;
+        var clean = stopping && exitCode == 0;
+        if (clean)
+        {
+            completion.TrySetResult();
+        }
+        else
+        {
+            var why = reportedError ?? (exitCode >= 128 ? $"killed by signal {exitCode - 128}" : $"exited with status {exitCode}");
+            var crash = new WorkerCrashedException(exitCode, $"worker {Pid} {why}; {StderrTail()}");
+            ready.TrySetException(crash);
+            completion.TrySetException(crash);
+        }
+
+        foreach (var flush in flushes.Values)
+        {
+            flush.TrySetResult();
+        }
+    }
+
+    private void Handle(string line)
+    {
+        WorkerMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage);
+        }
+        catch (JsonException)
+        {
+            stderr.Enqueue($"(stdout) {line}");
+            return;
+        }
+
+        switch (message?.Type)
+        {
+            case "ready":
+                ready.TrySetResult(message);
+                break;
+            case "report":
+                onReport(message.Completed, message.Histogram ?? []);
+                if (message.Flush != 0 && flushes.TryGetValue(message.Flush, out var done))
+                {
+                    done.TrySetResult();
+                }
+
+                break;
+            case "error":
+                reportedError = message.Message;
+                break;
+        }
+    }
+
+    private async Task ReadStderrAsync()
+    {
+        try
+        {
+            while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                stderr.Enqueue(line);
+                while (stderr.Count > StderrLines && stderr.TryDequeue(out _))
+                {
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private string StderrTail() => stderr.IsEmpty ? "it wrote nothing to stderr" : "its stderr ended: " + string.Join(" | ", stderr);
+}

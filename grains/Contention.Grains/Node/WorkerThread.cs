@@ -1,0 +1,93 @@
+using Contention.Workloads.Worker;
+
+namespace Contention.Grains.Node;
+
+/// <summary>A tenant workload on a dedicated thread inside the silo (isolation: thread).</summary>
+internal sealed class WorkerThread : IWorker
+{
+    private readonly WorkerSession session;
+    private readonly Action<long, byte[]> onReport;
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool stopping;
+
+    private WorkerThread(WorkerSession session, Action<long, byte[]> onReport, int tid)
+    {
+        this.session = session;
+        this.onReport = onReport;
+        Tid = tid;
+        _ = session.Finished.ContinueWith(
+            t =>
+            {
+                if (t.IsFaulted && !stopping)
+                {
+                    var fault = t.Exception!.GetBaseException();
+                    completion.TrySetException(new WorkerCrashedException(-1, $"workload thread failed: {fault.GetType().Name}: {fault.Message}"));
+                }
+                else
+                {
+                    completion.TrySetResult();
+                }
+            },
+            TaskScheduler.Default);
+    }
+
+    /// <inheritdoc />
+    public int Pid => Environment.ProcessId;
+
+    /// <inheritdoc />
+    public int? Tid { get; }
+
+    /// <inheritdoc />
+    public string Description => session.Description;
+
+    /// <inheritdoc />
+    public Task Completion => completion.Task;
+
+    /// <summary>Opens the device and starts the workload thread.</summary>
+    public static async Task<WorkerThread> StartAsync(WorkerStart start, Action<long, byte[]> onReport)
+    {
+        WorkerSession session;
+        try
+        {
+            session = await Task.Run(() => new WorkerSession(start)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new WorkerCrashedException(-1, $"failed to open {start.Device}: {ex.Message}");
+        }
+
+        session.Start();
+        var tid = await session.Started.ConfigureAwait(false);
+        return new WorkerThread(session, onReport, tid);
+    }
+
+    /// <inheritdoc />
+    public Task FlushAsync(CancellationToken cancellationToken)
+    {
+        Report();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        stopping = true;
+        await session.StopAsync(timeout).ConfigureAwait(false);
+        Report();
+        completion.TrySetResult();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        stopping = true;
+        session.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Report()
+    {
+        var (completed, histogram) = session.TakeInterval();
+        onReport(completed, histogram);
+    }
+}
