@@ -1,0 +1,235 @@
+using System.CommandLine;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Grains;
+using Contention.Grains.Node;
+using Contention.Silo;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Spectre.Console;
+using StackExchange.Redis;
+
+namespace Contention.Client.Commands;
+
+/// <summary><c>contention run MIX</c>: runs a tenant mix and writes its results directory.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/default.yaml" };
+        var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster; without it an embedded single-node cluster runs in this process" };
+        var device = new Option<string?>("--device") { Description = "run every tenant on this device instead (cpu, cuda, cuda:N, sim, sim:N)" };
+        var sync = new Option<string?>("--sync") { Description = "run every tenant in this sync mode instead (spin, yield, block)" };
+        var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s)" };
+        var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s)" };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 };
+        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node", DefaultValueFactory = _ => 1 };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, metricsPort, simDevices };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            Mix loaded;
+            Func<TenantSpec, TenantSpec> overrides;
+            try
+            {
+                loaded = MixParser.Load(parse.GetValue(mix)!);
+                loaded = ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration));
+                overrides = Overrides(parse.GetValue(device), parse.GetValue(sync));
+            }
+            catch (MixException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
+
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync)));
+            return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
+        });
+        return command;
+    }
+
+    /// <summary>Runs a mix end to end; returns the exit code (0 completed, 3 failed, 130 interrupted).</summary>
+    public static async Task<int> ExecuteAsync(RunOptions options, IAnsiConsole console, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
+        await using var connection = await ClusterConnection.OpenAsync(options);
+        var experiment = $"{Slug(options.Mix.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
+        var plan = options.Mix.ToPlan(experiment, spec =>
+        {
+            var adjusted = options.Adjust(spec);
+            return adjusted.Device == "auto" ? adjusted with { Device = connection.AutoDevice } : adjusted;
+        });
+        var directory = options.OutputDirectory ?? Path.Combine("results", experiment);
+        var recorder = new RunRecorder(directory, experiment, plan, options, connection.Description);
+        recorder.Save(null, null);
+
+        var grain = connection.Client.GetGrain<IExperimentGrain>(experiment);
+        var collector = connection.Client.GetGrain<ICollectorGrain>(experiment);
+        var progress = await grain.StartAsync(plan, CancellationToken.None);
+        var interrupted = false;
+        await console.Status().StartAsync($"{experiment}: starting {plan.Tenants.Count} tenants", async context =>
+        {
+            var lastSave = DateTime.UtcNow;
+            while (!progress.IsFinished)
+            {
+                if (cancellation.IsCancellationRequested && !interrupted)
+                {
+                    interrupted = true;
+                    context.Status($"{experiment}: interrupted, stopping tenants and saving results");
+                    progress = await grain.StopAsync("interrupted by the user (Ctrl+C)", CancellationToken.None);
+                    continue;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                progress = await grain.GetProgressAsync(CancellationToken.None);
+                if (!interrupted)
+                {
+                    context.Status(StatusLine(experiment, progress));
+                }
+
+                if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2))
+                {
+                    recorder.Save(progress, await collector.GetSnapshotAsync(CancellationToken.None));
+                    lastSave = DateTime.UtcNow;
+                }
+            }
+        });
+
+        var document = recorder.Save(progress, await collector.GetSnapshotAsync(CancellationToken.None));
+        TenantTable.Print(console, document);
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary})");
+        if (progress.Message is { Length: > 0 } message)
+        {
+            console.MarkupLineInterpolated($"[yellow]{progress.State}:[/] {message}");
+        }
+
+        return progress.State switch
+        {
+            ExperimentState.Completed => 0,
+            ExperimentState.Interrupted => 130,
+            _ => 3,
+        };
+    }
+
+    private static string StatusLine(string experiment, ExperimentProgress progress)
+    {
+        var running = progress.Tenants.Count(t => t.State == TenantState.Running);
+        var window = progress.StateSeconds > 0 ? $" {progress.ElapsedSeconds:0}/{progress.StateSeconds:0} s" : "";
+        return $"{experiment}: {progress.State.ToString().ToLowerInvariant()}{window}, {running}/{progress.Tenants.Count} tenants running";
+    }
+
+    private static Mix ApplyTiming(Mix mix, string? warmup, string? duration)
+    {
+        if (warmup is not null)
+        {
+            mix = mix with { WarmupSeconds = Units.TryParseSeconds(warmup, out var w) ? w : throw new MixException($"--warmup: expected a duration such as 2s, got '{warmup}'") };
+        }
+
+        if (duration is not null)
+        {
+            mix = mix with { DurationSeconds = Units.TryParseSeconds(duration, out var d) && d > 0 ? d : throw new MixException($"--duration: expected a duration above zero such as 10s, got '{duration}'") };
+        }
+
+        return mix;
+    }
+
+    private static Func<TenantSpec, TenantSpec> Overrides(string? device, string? sync)
+    {
+        if (device is not null && !Contention.Workloads.Devices.DeviceId.TryParse(device, out _))
+        {
+            throw new MixException($"--device: expected cpu, cuda, cuda:N, sim or sim:N, got '{device}'");
+        }
+
+        if (sync is not null && sync is not ("spin" or "yield" or "block"))
+        {
+            throw new MixException($"--sync: expected spin, yield or block, got '{sync}'");
+        }
+
+        return spec => spec with { Device = device ?? spec.Device, SyncMode = sync ?? spec.SyncMode };
+    }
+
+    private static string Describe(string? device, string? sync) =>
+        string.Join(' ', new[] { device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
+
+    private static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+}
+
+/// <summary>What <c>contention run</c> was asked to do.</summary>
+internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Cluster, int MetricsPort, int SimDevices, Func<TenantSpec, TenantSpec> Adjust, string OverridesText);
+
+/// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>
+internal sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost host;
+
+    private ClusterConnection(IHost host, IClusterClient client, string autoDevice, string description)
+    {
+        this.host = host;
+        Client = client;
+        AutoDevice = autoDevice;
+        Description = description;
+    }
+
+    public IClusterClient Client { get; }
+
+    /// <summary>What <c>device: auto</c> means here: cuda where the embedded node has a GPU, sim otherwise.</summary>
+    public string AutoDevice { get; }
+
+    public string Description { get; }
+
+    public static async Task<ClusterConnection> OpenAsync(RunOptions options)
+    {
+        if (options.Cluster is { Length: > 0 } cluster)
+        {
+            if (!cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new MixException($"--cluster: expected redis://HOST:PORT, got '{cluster}'");
+            }
+
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.UseOrleansClient(client =>
+            {
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster["redis://".Length..]));
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = "contention";
+                    o.ServiceId = "contention";
+                });
+            });
+            var clientHost = builder.Build();
+            await clientHost.StartAsync();
+
+            // In a cluster, 'auto' cannot know which nodes have GPUs: it means the modelled GPU.
+            return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), "sim", cluster);
+        }
+
+        var settings = new SiloSettings
+        {
+            SiloPort = FreePort.Next(),
+            GatewayPort = FreePort.Next(),
+            MetricsPort = options.MetricsPort,
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices) },
+        };
+        var app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
+        await app.StartAsync();
+        var devices = app.Services.GetRequiredService<NodeDevices>();
+        return new ClusterConnection(app, app.Services.GetRequiredService<IClusterClient>(), devices.CudaCount > 0 ? "cuda" : "sim", $"embedded single node ({string.Join(", ", devices.Advertised)})");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync();
+        if (host is IAsyncDisposable asyncDisposable)
+        {
+            await asyncDisposable.DisposeAsync();
+        }
+        else
+        {
+            host.Dispose();
+        }
+    }
+}

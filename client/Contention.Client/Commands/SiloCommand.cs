@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Contention.Grains.Node;
+using Contention.Silo;
+using Microsoft.Extensions.Logging;
+
+namespace Contention.Client.Commands;
+
+/// <summary><c>contention silo</c>: runs one node of a cluster until stopped.</summary>
+internal static class SiloCommand
+{
+    public static Command Create()
+    {
+        var cluster = new Option<string>("--cluster") { Description = "localhost (single node) or redis://HOST:PORT (membership for several nodes)", DefaultValueFactory = _ => "localhost" };
+        var name = new Option<string>("--name") { Description = "the node's name in metrics and results", DefaultValueFactory = _ => Environment.MachineName };
+        var siloPort = new Option<int>("--silo-port") { Description = "silo-to-silo port", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "client gateway port", DefaultValueFactory = _ => 30000 };
+        var advertise = new Option<string>("--advertise") { Description = "IP address other nodes reach this one at (Redis clusters)", DefaultValueFactory = _ => "127.0.0.1" };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port; 0 turns it off", DefaultValueFactory = _ => 9464 };
+        var metricsBind = new Option<string>("--metrics-bind") { Description = "address /metrics binds to (0.0.0.0 to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
+        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers", DefaultValueFactory = _ => 1 };
+        var simProfile = new Option<string>("--sim-profile") { Description = "device profile of the modelled GPUs: h100 or a JSON file", DefaultValueFactory = _ => "h100" };
+        var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
+        var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
+        {
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, simDevices, simProfile, noCuda,
+        };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var settings = new SiloSettings
+            {
+                Cluster = parse.GetValue(cluster)!,
+                SiloPort = parse.GetValue(siloPort),
+                GatewayPort = parse.GetValue(gatewayPort),
+                AdvertisedAddress = parse.GetValue(advertise)!,
+                MetricsPort = parse.GetValue(metricsPort),
+                MetricsBind = parse.GetValue(metricsBind)!,
+                Node = new NodeOptions
+                {
+                    Name = parse.GetValue(name)!,
+                    SimDevices = parse.GetValue(simDevices),
+                    SimProfile = parse.GetValue(simProfile)!,
+                    DetectCuda = !parse.GetValue(noCuda),
+                },
+            };
+            await using var app = ContentionSilo.Build(settings, LogLevel.Information, embedded: true);
+            await app.StartAsync(CancellationToken.None);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+}

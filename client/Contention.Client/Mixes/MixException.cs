@@ -1,0 +1,47 @@
+namespace Contention.Client.Mixes;
+
+/// <summary>A mix file is wrong; the message names the file, line, column and field.</summary>
+public sealed class MixException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public MixException(string file, long line, long column, string field, string problem)
+        : base($"{file}:{line}:{column}: {field}: {problem}")
+    {
+        File = file;
+        Line = line;
+        Column = column;
+        Field = field;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MixException()
+    {
+        File = Field = "";
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MixException(string message)
+        : base(message)
+    {
+        File = Field = "";
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public MixException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        File = Field = "";
+    }
+
+    /// <summary>The mix file.</summary>
+    public string File { get; }
+
+    /// <summary>1-based line of the offending value.</summary>
+    public long Line { get; }
+
+    /// <summary>1-based column of the offending value.</summary>
+    public long Column { get; }
+
+    /// <summary>The field's path, e.g. <c>tenants[1].rate</c>.</summary>
+    public string Field { get; }
+}

@@ -1,0 +1,320 @@
+using System.Globalization;
+using Contention.Grains;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Contention.Client.Mixes;
+
+/// <summary>
+/// Reads a YAML tenant mix (schema: docs/mixes.md). Every error names the file, line, column
+/// and field, and says what is expected.
+/// </summary>
+public static class MixParser
+{
+    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants"];
+    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart"];
+    private static readonly string[] RestartFields = ["max", "backoff"];
+    private static readonly string[] Kinds = ["training", "inference", "microbench"];
+    private static readonly string[] SyncModes = ["spin", "yield", "block"];
+    private static readonly string[] Isolations = ["process", "thread"];
+    private static readonly string[] Models = ["resnet50", "mlp"];
+    private static readonly string[] Ops = ["copy", "elementwise", "gemm", "reduce"];
+
+    /// <summary>Reads and parses a mix file.</summary>
+    /// <exception cref="MixException">The file is missing or wrong.</exception>
+    public static Mix Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new MixException($"{path}: no such mix file; the shipped mixes are in mixes/ (e.g. mixes/default.yaml)");
+        }
+
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses mix text; <paramref name="file"/> names it in errors.</summary>
+    /// <exception cref="MixException">The text is not a valid mix.</exception>
+    public static Mix Parse(string text, string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException ex)
+        {
+            throw new MixException(file, ex.Start.Line, ex.Start.Column, "(syntax)", $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}");
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new MixException(file, 1, 1, "(top)", "a mix is a mapping with at least 'name' and 'tenants'");
+        }
+
+        var reader = new Reader(file);
+        reader.CheckFields(root, "", TopFields);
+        var name = reader.String(root, "name", "", required: true)!;
+        var defaults = root.Children.TryGetValue(new YamlScalarNode("defaults"), out var d) ? reader.Mapping(d, "defaults") : null;
+        if (defaults is not null)
+        {
+            reader.Remember(defaults, "defaults");
+            reader.CheckFields(defaults, "defaults", TenantFields.Where(f => f is not ("name" or "replicas")).ToArray());
+        }
+
+        if (!root.Children.TryGetValue(new YamlScalarNode("tenants"), out var tenantsNode) || tenantsNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
+        {
+            var at = tenantsNode?.Start ?? root.Start;
+            throw new MixException(file, at.Line, at.Column, "tenants", "expected a non-empty list of tenants");
+        }
+
+        var tenants = new List<TenantSpec>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var path = $"tenants[{i}]";
+            var node = reader.Mapping(sequence.Children[i], path);
+            reader.Remember(node, path);
+            reader.CheckFields(node, path, TenantFields);
+            foreach (var tenant in reader.Tenant(node, defaults, path))
+            {
+                if (!names.Add(tenant.Name))
+                {
+                    throw new MixException(file, node.Start.Line, node.Start.Column, $"{path}.name", $"tenant name '{tenant.Name}' is used twice; names must be unique");
+                }
+
+                tenants.Add(tenant);
+            }
+        }
+
+        return new Mix
+        {
+            Name = name,
+            Description = reader.String(root, "description", "") ?? "",
+            WarmupSeconds = reader.Seconds(root, "warmup", "", 5),
+            DurationSeconds = reader.Seconds(root, "duration", "", 20, positive: true),
+            Tenants = tenants,
+            Source = file,
+            Text = text,
+        };
+    }
+
+    private sealed class Reader(string file)
+    {
+        public YamlMappingNode Mapping(YamlNode node, string path) =>
+            node as YamlMappingNode ?? throw Error(node, path, "expected a mapping of fields");
+
+        public void CheckFields(YamlMappingNode node, string path, string[] allowed)
+        {
+            foreach (var key in node.Children.Keys)
+            {
+                var name = (key as YamlScalarNode)?.Value ?? "";
+                if (!allowed.Contains(name, StringComparer.Ordinal))
+                {
+                    throw Error(key, Join(path, name), $"unknown field '{name}'; expected one of: {string.Join(", ", allowed)}");
+                }
+            }
+        }
+
+        public IEnumerable<TenantSpec> Tenant(YamlMappingNode node, YamlMappingNode? defaults, string path)
+        {
+            var name = String(node, "name", path, required: true)!;
+            var kind = Choice(node, defaults, "kind", path, Kinds, null);
+            var replicas = Int(node, null, "replicas", path, 1, 1, 1000);
+            var restart = Get(node, defaults, "restart");
+            var maxRestarts = 0;
+            var backoff = 1.0;
+            if (restart is not null)
+            {
+                var map = Mapping(restart.Value.Node, Join(restart.Value.Path, "restart"));
+                Remember(map, Join(restart.Value.Path, "restart"));
+                CheckFields(map, Join(restart.Value.Path, "restart"), RestartFields);
+                maxRestarts = Int(map, null, "max", Join(restart.Value.Path, "restart"), 0, 0, 1000);
+                backoff = Seconds(map, "backoff", Join(restart.Value.Path, "restart"), 1);
+            }
+
+            var template = new TenantSpec
+            {
+                Experiment = "",
+                Name = name,
+                Kind = kind,
+                Device = DeviceName(node, defaults, path),
+                SyncMode = Choice(node, defaults, "sync", path, SyncModes, "spin"),
+                PinnedHost = Bool(node, defaults, "pinned", path, true),
+                Priority = Int(node, defaults, "priority", path, 0, -1000, 1000),
+                Isolation = Choice(node, defaults, "isolation", path, Isolations, "process"),
+                MaxRestarts = maxRestarts,
+                RestartBackoffSeconds = backoff,
+                Model = Choice(node, defaults, "model", path, Models, kind == "inference" ? "resnet50" : "resnet50"),
+                BatchSize = Int(node, defaults, "batch", path, kind == "inference" ? 1 : 32, 1, 4096),
+                RatePerSecond = Double(node, defaults, "rate", path, 0),
+                Op = Choice(node, defaults, "op", path, Ops, "elementwise"),
+                Bytes = Bytes(node, defaults, "bytes", path, 1 << 20),
+                Iterations = Int(node, defaults, "iterations", path, 100, 1, 100_000_000),
+                Seed = Int(node, defaults, "seed", path, 1, int.MinValue, int.MaxValue),
+                CpuThreads = Int(node, defaults, "cpu_threads", path, 0, 0, 4096),
+            };
+            if (replicas == 1)
+            {
+                yield return template;
+                yield break;
+            }
+
+            for (var r = 0; r < replicas; r++)
+            {
+                yield return template with { Name = $"{name}-{r.ToString(CultureInfo.InvariantCulture)}", Seed = template.Seed + r };
+            }
+        }
+
+        public string? String(YamlMappingNode node, string key, string path, bool required = false)
+        {
+            if (!node.Children.TryGetValue(new YamlScalarNode(key), out var value))
+            {
+                return required ? throw Error(node, Join(path, key), "required field is missing") : null;
+            }
+
+            var text = (value as YamlScalarNode)?.Value;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw Error(value, Join(path, key), "expected a non-empty string");
+            }
+
+            return text;
+        }
+
+        public double Seconds(YamlMappingNode node, string key, string path, double fallback, bool positive = false)
+        {
+            var found = Get(node, null, key);
+            if (found is null)
+            {
+                return fallback;
+            }
+
+            var text = Scalar(found.Value, key);
+            if (!Units.TryParseSeconds(text, out var seconds) || (positive && seconds <= 0))
+            {
+                throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a duration{(positive ? " above zero" : "")} such as 500ms, 3s or 2m, got '{text}'");
+            }
+
+            return seconds;
+        }
+
+        private string DeviceName(YamlMappingNode node, YamlMappingNode? defaults, string path)
+        {
+            var found = Get(node, defaults, "device");
+            if (found is null)
+            {
+                return "auto";
+            }
+
+            var text = Scalar(found.Value, "device").ToLowerInvariant();
+            if (text != "auto" && !Contention.Workloads.Devices.DeviceId.TryParse(text, out _))
+            {
+                throw Error(found.Value.Node, Join(found.Value.Path, "device"), $"expected auto, cpu, cuda, cuda:N, sim or sim:N, got '{text}'");
+            }
+
+            return text;
+        }
+
+        private string Choice(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, string[] allowed, string? fallback)
+        {
+            var found = Get(node, defaults, key);
+            if (found is null)
+            {
+                return fallback ?? throw Error(node, Join(path, key), $"required field is missing; expected one of: {string.Join(", ", allowed)}");
+            }
+
+            var text = Scalar(found.Value, key).ToLowerInvariant();
+            return allowed.Contains(text, StringComparer.Ordinal)
+                ? text
+                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected one of: {string.Join(", ", allowed)}, got '{text}'");
+        }
+
+        private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, int fallback, int min, int max)
+        {
+            var found = Get(node, defaults, key);
+            if (found is null)
+            {
+                return fallback;
+            }
+
+            var text = Scalar(found.Value, key);
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+                ? value
+                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a whole number from {min} to {max}, got '{text}'");
+        }
+
+        private double Double(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, double fallback)
+        {
+            var found = Get(node, defaults, key);
+            if (found is null)
+            {
+                return fallback;
+            }
+
+            var text = Scalar(found.Value, key);
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && double.IsFinite(value)
+                ? value
+                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a number of at least 0, got '{text}'");
+        }
+
+        private bool Bool(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, bool fallback)
+        {
+            var found = Get(node, defaults, key);
+            if (found is null)
+            {
+                return fallback;
+            }
+
+            var text = Scalar(found.Value, key).ToLowerInvariant();
+            return text switch
+            {
+                "true" or "yes" => true,
+                "false" or "no" => false,
+                _ => throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected true or false, got '{text}'"),
+            };
+        }
+
+        private long Bytes(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, long fallback)
+        {
+            var found = Get(node, defaults, key);
+            if (found is null)
+            {
+                return fallback;
+            }
+
+            var text = Scalar(found.Value, key);
+            return Units.TryParseBytes(text, out var bytes) && bytes >= 16
+                ? bytes
+                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB, got '{text}'");
+        }
+
+        private (YamlNode Node, string Path)? Get(YamlMappingNode node, YamlMappingNode? defaults, string key)
+        {
+            var scalar = new YamlScalarNode(key);
+            if (node.Children.TryGetValue(scalar, out var value))
+            {
+                return (value, PathOf(node));
+            }
+
+            if (defaults is not null && defaults.Children.TryGetValue(scalar, out var fallback))
+            {
+                return (fallback, "defaults");
+            }
+
+            return null;
+        }
+
+        private string Scalar((YamlNode Node, string Path) found, string key) =>
+            (found.Node as YamlScalarNode)?.Value ?? throw Error(found.Node, Join(found.Path, key), "expected a single value, not a list or mapping");
+
+        private readonly Dictionary<YamlNode, string> paths = new(ReferenceEqualityComparer.Instance);
+
+        private string PathOf(YamlMappingNode node) => paths.TryGetValue(node, out var path) ? path : "";
+
+        public MixException Error(YamlNode node, string field, string problem) => new(file, node.Start.Line, node.Start.Column, field, problem);
+
+        private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+
+        public void Remember(YamlMappingNode node, string path) => paths[node] = path;
+    }
+}

@@ -1,0 +1,61 @@
+using Contention.Grains;
+
+namespace Contention.Client.Results;
+
+/// <summary>results.json: the envelope (tool, host, devices, times, the mix) and the results.</summary>
+public sealed record ResultsDocument
+{
+    /// <summary>Format identifier, bumped on incompatible changes.</summary>
+    public string Schema { get; init; } = "contention.results/1";
+
+    public required ToolInfo Tool { get; init; }
+
+    public required HostInfo Host { get; init; }
+
+    public required ExperimentInfo Experiment { get; init; }
+
+    public List<DeviceInfo> Devices { get; init; } = [];
+
+    public required MixInfo Mix { get; init; }
+
+    public List<TenantRow> Tenants { get; init; } = [];
+
+    public List<TenantFailure> Failures { get; init; } = [];
+
+    /// <summary>Merged latency histograms (compressed HdrHistogram, base64, ns) keyed <c>tenant/phase</c>, so reports can recompute any percentile exactly.</summary>
+    public Dictionary<string, string> Histograms { get; init; } = [];
+}
+
+/// <summary>The tool that wrote the results.</summary>
+public sealed record ToolInfo(string Name, string Version, string Commit);
+
+/// <summary>The machine the client ran on.</summary>
+public sealed record HostInfo(string Name, string Os, string Kernel, int Cpus, string Runtime);
+
+/// <summary>The experiment's identity and outcome.</summary>
+public sealed record ExperimentInfo
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public string State { get; init; } = "";
+
+    public string? Message { get; init; }
+
+    public DateTimeOffset? StartedUtc { get; init; }
+
+    public DateTimeOffset? EndedUtc { get; init; }
+
+    public double WarmupSeconds { get; init; }
+
+    public double DurationSeconds { get; init; }
+
+    public string Cluster { get; init; } = "";
+}
+
+/// <summary>A device a tenant ran on.</summary>
+public sealed record DeviceInfo(string Node, string Device, string Description);
+
+/// <summary>The mix as run.</summary>
+public sealed record MixInfo(string File, string Text, string Overrides);

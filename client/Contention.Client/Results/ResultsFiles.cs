@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CsvHelper;
+
+namespace Contention.Client.Results;
+
+/// <summary>
+/// The results directory: results.json (envelope and results), tenants.csv (tidy rows) and
+/// summary.md. Each write replaces the files atomically (write, then rename), so an interrupted
+/// run leaves the last complete snapshot, never a torn file.
+/// </summary>
+public static class ResultsFiles
+{
+    /// <summary>File names.</summary>
+    public const string Json = "results.json";
+
+    /// <summary>The tidy rows.</summary>
+    public const string Csv = "tenants.csv";
+
+    /// <summary>The human summary.</summary>
+    public const string Summary = "summary.md";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>Writes all three files into <paramref name="directory"/>.</summary>
+    public static void Write(string directory, ResultsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        Directory.CreateDirectory(directory);
+        Replace(Path.Combine(directory, Json), JsonSerializer.Serialize(document, JsonOptions));
+        var csv = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new CsvWriter(csv, CultureInfo.InvariantCulture))
+        {
+            writer.Context.RegisterClassMap<TenantRowMap>();
+            writer.WriteRecords(document.Tenants);
+        }
+
+        Replace(Path.Combine(directory, Csv), csv.ToString());
+        Replace(Path.Combine(directory, Summary), Markdown(document));
+    }
+
+    /// <summary>Reads results.json from a results directory (or the file itself).</summary>
+    /// <exception cref="FileNotFoundException">No results there.</exception>
+    public static ResultsDocument Read(string path)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, Json) : path;
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"{file}: no results here; give the directory a run wrote (contention run MIX --out DIR)");
+        }
+
+        return JsonSerializer.Deserialize<ResultsDocument>(File.ReadAllText(file), JsonOptions)
+            ?? throw new InvalidDataException($"{file} is empty");
+    }
+
+    /// <summary>The summary.md text.</summary>
+    public static string Markdown(ResultsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var text = new StringBuilder();
+        var e = document.Experiment;
+        text.Append(CultureInfo.InvariantCulture, $"# {e.Name} — {e.Id}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"- state: **{e.State}**{(string.IsNullOrEmpty(e.Message) ? "" : $" ({e.Message})")}\n");
+        text.Append(CultureInfo.InvariantCulture, $"- started {e.StartedUtc:u}, ended {(e.EndedUtc is null ? "—" : e.EndedUtc.Value.ToString("u", CultureInfo.InvariantCulture))}; warm-up {e.WarmupSeconds:0.###} s, measurement {e.DurationSeconds:0.###} s\n");
+        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Name}, {document.Host.Os}, kernel {document.Host.Kernel}, {document.Host.Cpus} CPUs\n");
+        foreach (var device in document.Devices)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- device {device.Device} on {device.Node}: {device.Description}\n");
+        }
+
+        text.Append("\n## Measurement window\n\n");
+        text.Append("| tenant | kind | device | sync | ops/s | p50 ms | p95 ms | p99 ms | max ms | vol. cs | invol. cs | user s | sys s | state |\n");
+        text.Append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        foreach (var r in document.Tenants.Where(r => r.Phase == "measure"))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind} | {r.Device} | {r.Sync} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
+        }
+
+        if (document.Failures.Count > 0)
+        {
+            text.Append("\n## Failures\n\n");
+            foreach (var f in document.Failures)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"- {f.AtUtc:u} {f.Tenant} on {f.Node}: {f.Message} (exit {f.ExitCode}{(f.WillRestart ? ", restarted" : "")})\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static void Replace(string path, string content)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, content);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

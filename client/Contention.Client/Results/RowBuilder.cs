@@ -1,0 +1,69 @@
+using Contention.Grains;
+using Contention.Workloads.Metrics;
+
+namespace Contention.Client.Results;
+
+/// <summary>Turns collector aggregates and tenant statuses into result rows.</summary>
+public static class RowBuilder
+{
+    /// <summary>One row per tenant and phase; tenants without any report still get a measure row.</summary>
+    public static List<TenantRow> Build(string experiment, ExperimentPlan plan, CollectorSnapshot snapshot, IReadOnlyList<TenantStatus> statuses)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(statuses);
+        var rows = new List<TenantRow>();
+        foreach (var spec in plan.Tenants)
+        {
+            var status = statuses.FirstOrDefault(s => s.Tenant == spec.Name);
+            var aggregates = snapshot.Tenants.Where(a => a.Tenant == spec.Name).ToList();
+            if (!aggregates.Any(a => a.Phase == "measure"))
+            {
+                aggregates.Add(new TenantAggregate { Tenant = spec.Name, Node = status?.Node ?? "", Kind = spec.Kind, Device = status?.Device ?? spec.Device, Phase = "measure" });
+            }
+
+            foreach (var aggregate in aggregates)
+            {
+                rows.Add(Row(experiment, spec, aggregate, status));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>The row of one aggregate.</summary>
+    public static TenantRow Row(string experiment, TenantSpec spec, TenantAggregate aggregate, TenantStatus? status)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(aggregate);
+        var histogram = aggregate.Latency.Length == 0 ? null : Histograms.Decode(aggregate.Latency);
+        double Ms(double percentile) => histogram is null ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
+        return new TenantRow
+        {
+            Experiment = experiment,
+            Tenant = aggregate.Tenant,
+            Node = aggregate.Node,
+            Kind = aggregate.Kind,
+            Device = aggregate.Device,
+            Sync = spec.SyncMode,
+            Phase = aggregate.Phase,
+            Seconds = aggregate.Seconds,
+            Completed = aggregate.Completed,
+            ThroughputPerSecond = aggregate.Seconds > 0 ? aggregate.Completed / aggregate.Seconds : 0,
+            P50Ms = Ms(50),
+            P95Ms = Ms(95),
+            P99Ms = Ms(99),
+            MaxMs = histogram is null ? 0 : HdrHistogram.HistogramExtensions.GetMaxValue(histogram) / 1e6,
+            MeanMs = histogram is null ? 0 : HdrHistogram.HistogramExtensions.GetMean(histogram) / 1e6,
+            VoluntarySwitches = aggregate.VoluntarySwitches,
+            InvoluntarySwitches = aggregate.InvoluntarySwitches,
+            UserCpuSeconds = aggregate.UserSeconds,
+            SystemCpuSeconds = aggregate.SystemSeconds,
+            MinorFaults = aggregate.MinorFaults,
+            MajorFaults = aggregate.MajorFaults,
+            State = status?.State.ToString() ?? "",
+            Restarts = status?.Restarts ?? 0,
+            Error = status?.LastError ?? "",
+        };
+    }
+}

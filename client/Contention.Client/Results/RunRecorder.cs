@@ -1,0 +1,63 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Contention.Client.Commands;
+using Contention.Grains;
+
+namespace Contention.Client.Results;
+
+/// <summary>Builds the results document from the experiment's progress and the collector's snapshot, and saves it.</summary>
+internal sealed class RunRecorder(string directory, string experiment, ExperimentPlan plan, RunOptions options, string cluster)
+{
+    private readonly ToolInfo tool = Tool();
+    private readonly HostInfo host = new(Environment.MachineName, RuntimeInformation.OSDescription, KernelRelease(), Environment.ProcessorCount, RuntimeInformation.FrameworkDescription);
+
+    /// <summary>Writes the current state; returns what was written.</summary>
+    public ResultsDocument Save(ExperimentProgress? progress, CollectorSnapshot? snapshot)
+    {
+        var statuses = progress?.Tenants ?? [];
+        snapshot ??= new CollectorSnapshot(experiment, [], [], 0);
+        var document = new ResultsDocument
+        {
+            Tool = tool,
+            Host = host,
+            Experiment = new ExperimentInfo
+            {
+                Id = experiment,
+                Name = plan.Name,
+                State = progress?.State.ToString() ?? "Pending",
+                Message = progress?.Message,
+                StartedUtc = progress?.StartedUtc,
+                EndedUtc = progress?.EndedUtc,
+                WarmupSeconds = plan.WarmupSeconds,
+                DurationSeconds = plan.DurationSeconds,
+                Cluster = cluster,
+            },
+            Devices = statuses.Where(s => s.Device.Length > 0).Select(s => new DeviceInfo(s.Node, s.Device, s.DeviceDescription)).Distinct().ToList(),
+            Mix = new MixInfo(options.Mix.Source, options.Mix.Text, options.OverridesText),
+            Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
+            Failures = snapshot.Failures.ToList(),
+            Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Convert.ToBase64String(a.Latency)),
+        };
+        ResultsFiles.Write(directory, document);
+        return document;
+    }
+
+    private static ToolInfo Tool()
+    {
+        var version = typeof(RunRecorder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? new ToolInfo("contention", version, "unknown") : new ToolInfo("contention", version[..plus], version[(plus + 1)..]);
+    }
+
+    private static string KernelRelease()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}

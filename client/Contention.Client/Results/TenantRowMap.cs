@@ -1,0 +1,36 @@
+using CsvHelper.Configuration;
+
+namespace Contention.Client.Results;
+
+/// <summary>tenants.csv columns: snake_case, units in the names.</summary>
+public sealed class TenantRowMap : ClassMap<TenantRow>
+{
+    /// <summary>Creates the map.</summary>
+    public TenantRowMap()
+    {
+        Map(r => r.Experiment).Name("experiment");
+        Map(r => r.Tenant).Name("tenant");
+        Map(r => r.Node).Name("node");
+        Map(r => r.Kind).Name("kind");
+        Map(r => r.Device).Name("device");
+        Map(r => r.Sync).Name("sync");
+        Map(r => r.Phase).Name("phase");
+        Map(r => r.Seconds).Name("seconds");
+        Map(r => r.Completed).Name("completed");
+        Map(r => r.ThroughputPerSecond).Name("throughput_per_s");
+        Map(r => r.P50Ms).Name("p50_ms");
+        Map(r => r.P95Ms).Name("p95_ms");
+        Map(r => r.P99Ms).Name("p99_ms");
+        Map(r => r.MaxMs).Name("max_ms");
+        Map(r => r.MeanMs).Name("mean_ms");
+        Map(r => r.VoluntarySwitches).Name("voluntary_switches");
+        Map(r => r.InvoluntarySwitches).Name("involuntary_switches");
+        Map(r => r.UserCpuSeconds).Name("user_cpu_s");
+        Map(r => r.SystemCpuSeconds).Name("system_cpu_s");
+        Map(r => r.MinorFaults).Name("minor_faults");
+        Map(r => r.MajorFaults).Name("major_faults");
+        Map(r => r.State).Name("state");
+        Map(r => r.Restarts).Name("restarts");
+        Map(r => r.Error).Name("error");
+    }
+}

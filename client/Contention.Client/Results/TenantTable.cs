@@ -1,0 +1,42 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Contention.Client.Results;
+
+/// <summary>The per-tenant table printed at the end of a run and by <c>contention report</c>.</summary>
+public static class TenantTable
+{
+    /// <summary>Renders the measurement-window rows of <paramref name="document"/>.</summary>
+    public static void Print(IAnsiConsole console, ResultsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(document);
+        var e = document.Experiment;
+        var table = new Table().Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {e.DurationSeconds:0.#} s measured");
+        string[] right = ["ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "vol cs", "invol cs", "user s", "sys s"];
+        table.AddColumns("tenant", "kind", "device", "sync");
+        foreach (var column in right)
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        table.AddColumn("state");
+        foreach (var r in document.Tenants.Where(r => r.Phase == "measure"))
+        {
+            table.AddRow(
+                Markup.Escape(r.Tenant), r.Kind, Markup.Escape(r.Device), r.Sync,
+                F(r.ThroughputPerSecond, "0.##"), F(r.P50Ms, "0.###"), F(r.P95Ms, "0.###"), F(r.P99Ms, "0.###"), F(r.MaxMs, "0.###"),
+                r.VoluntarySwitches.ToString(CultureInfo.InvariantCulture), r.InvoluntarySwitches.ToString(CultureInfo.InvariantCulture),
+                F(r.UserCpuSeconds, "0.##"), F(r.SystemCpuSeconds, "0.##"),
+                r.State + (r.Restarts > 0 ? $" ({r.Restarts} restarts)" : ""));
+        }
+
+        console.Write(table);
+        foreach (var failure in document.Failures)
+        {
+            console.MarkupLineInterpolated($"[red]failure[/] {failure.Tenant} on {failure.Node}: {failure.Message}{(failure.WillRestart ? " (restarted)" : "")}");
+        }
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}

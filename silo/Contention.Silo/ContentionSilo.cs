@@ -1,0 +1,82 @@
+using System.Net;
+using Contention.Grains.Hosting;
+using Orleans.Configuration;
+using Prometheus;
+using StackExchange.Redis;
+
+namespace Contention.Silo;
+
+/// <summary>Builds a Contention node: an Orleans silo with its devices, tracer and <c>/metrics</c>.</summary>
+public static partial class ContentionSilo
+{
+    /// <summary>Builds the host; call <c>StartAsync</c> on it to join the cluster.</summary>
+    /// <param name="settings">Clustering, ports and node options.</param>
+    /// <param name="minimumLogLevel">Console log level (Warning for the embedded silo of <c>contention run</c>).</param>
+    /// <param name="registry">Metrics registry; the process default when null.</param>
+    /// <param name="embedded">The silo runs inside a command that handles Ctrl+C itself.</param>
+    public static WebApplication Build(SiloSettings settings, LogLevel minimumLogLevel = LogLevel.Information, CollectorRegistry? registry = null, bool embedded = false)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(minimumLogLevel);
+        builder.Logging.AddFilter("Orleans", minimumLogLevel < LogLevel.Warning ? LogLevel.Warning : minimumLogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        if (embedded)
+        {
+            builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            if (settings.MetricsPort > 0)
+            {
+                kestrel.Listen(IPAddress.Parse(settings.MetricsBind), settings.MetricsPort);
+            }
+        });
+        if (settings.MetricsPort == 0)
+        {
+            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            if (settings.UsesRedis)
+            {
+                silo.UseRedisClustering(options => options.ConfigurationOptions = ConfigurationOptions.Parse(settings.RedisConnection));
+                silo.Configure<ClusterOptions>(options =>
+                {
+                    options.ClusterId = settings.ClusterId;
+                    options.ServiceId = settings.ServiceId;
+                });
+                silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedAddress), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
+            }
+
+            silo.AddContentionNode(settings.Node, registry);
+        });
+
+        var app = builder.Build();
+        if (settings.MetricsPort > 0)
+        {
+            app.UseHttpMetrics(o => o.ReduceStatusCodeCardinality());
+            app.MapMetrics(registry: registry);
+        }
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Contention.Silo");
+            var metrics = settings.MetricsPort == 0 ? "off" : $"http://{settings.MetricsBind}:{settings.MetricsPort}/metrics";
+            var devices = string.Join(",", app.Services.GetRequiredService<Contention.Grains.Node.NodeDevices>().Advertised);
+            LogStarted(logger, settings.Node.Name, settings.Cluster, settings.SiloPort, settings.GatewayPort, metrics, devices);
+        });
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} up: cluster {Cluster}, silo port {SiloPort}, gateway {GatewayPort}, metrics {Metrics}, devices {Devices}")]
+    private static partial void LogStarted(ILogger logger, string node, string cluster, int siloPort, int gatewayPort, string metrics, string devices);
+}

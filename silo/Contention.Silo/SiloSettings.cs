@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+using Contention.Grains.Node;
+
+namespace Contention.Silo;
+
+/// <summary>How a Contention silo joins its cluster and serves metrics.</summary>
+public sealed class SiloSettings
+{
+    /// <summary>
+    /// <c>localhost</c> (a single-node cluster in this process, the default) or a Redis
+    /// connection string prefixed with <c>redis://</c> (membership for several silos).
+    /// </summary>
+    [Required] public string Cluster { get; set; } = "localhost";
+
+    /// <summary>The Orleans cluster id.</summary>
+    [Required] public string ClusterId { get; set; } = "contention";
+
+    /// <summary>The Orleans service id.</summary>
+    [Required] public string ServiceId { get; set; } = "contention";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(1, 65535)] public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port.</summary>
+    [Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The IP address other silos reach this one at (Redis clusters); loopback by default.</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Port of the Prometheus <c>/metrics</c> endpoint; 0 turns it off.</summary>
+    [Range(0, 65535)] public int MetricsPort { get; set; } = 9464;
+
+    /// <summary>Address the metrics endpoint binds to: localhost unless set (e.g. 0.0.0.0 in a container).</summary>
+    [Required] public string MetricsBind { get; set; } = "127.0.0.1";
+
+    /// <summary>The node's devices and tracer.</summary>
+    public NodeOptions Node { get; set; } = new();
+
+    /// <summary>Whether <see cref="Cluster"/> names a Redis membership store.</summary>
+    public bool UsesRedis => Cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The Redis connection string without the scheme.</summary>
+    public string RedisConnection => UsesRedis ? Cluster["redis://".Length..] : "";
+}
