@@ -1,0 +1,84 @@
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+public class CostModelTests
+{
+    private static readonly DeviceProfile Profile = new()
+    {
+        Name = "test",
+        Fp32FlopsPerSecond = 1e12,
+        GemmEfficiency = 0.5,
+        MemoryBytesPerSecond = 1e11,
+        MemoryEfficiency = 0.8,
+        HostToDevicePinnedBytesPerSecond = 1e10,
+        DeviceToHostPinnedBytesPerSecond = 2e10,
+        CopyLatencyNs = 1000,
+        KernelOverheadNs = 2000,
+        TimesliceNs = 2_000_000,
+        ContextSwitchNs = 200_000,
+    };
+
+    [Fact]
+    public void DurationNs_ComputeBoundGemm_IsFlopsOverAchievableRatePlusOverhead()
+    {
+        var model = new CostModel(Profile);
+
+        // 2·1024³ FLOP at 0.5 TFLOP/s = 4,294,967 ns; its 12 MiB of traffic would take 157,286 ns.
+        var ns = model.DurationNs(KernelSpec.Gemm(1024, 1024, 1024));
+
+        Assert.Equal(2000 + 4_294_967, ns);
+    }
+
+    [Fact]
+    public void DurationNs_Elementwise_IsMemoryBound()
+    {
+        var model = new CostModel(Profile);
+
+        // 1M elements × 12 bytes at 80 GB/s = 150,000 ns (the 1M FLOP would take 1,000 ns).
+        Assert.Equal(2000 + 150_000, model.DurationNs(KernelSpec.Elementwise(1_000_000)));
+    }
+
+    [Fact]
+    public void DurationNs_Copies_UseTheirDirectionsBusRate()
+    {
+        var model = new CostModel(Profile);
+
+        Assert.Equal(1000 + 400_000, model.DurationNs(KernelSpec.CopyToDevice(1_000_000)));
+        Assert.Equal(1000 + 200_000, model.DurationNs(KernelSpec.CopyToHost(1_000_000)));
+    }
+
+    [Fact]
+    public void Load_ShippedH100_HasMeasuredTimeslicing()
+    {
+        var profile = DeviceProfile.Load("h100");
+
+        Assert.Equal(2_060_000, profile.TimesliceNs);
+        Assert.Equal(190_000, profile.ContextSwitchNs);
+    }
+
+    [Fact]
+    public void Load_UnknownName_SaysWhatToGive()
+    {
+        var error = Assert.Throws<ArgumentException>(() => DeviceProfile.Load("a100-nonexistent"));
+
+        Assert.Contains("h100", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_InvalidFile_NamesTheBadField()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, """{ "name": "bad", "fp32FlopsPerSecond": 1e12, "gemmEfficiency": 3 }""");
+        try
+        {
+            var error = Assert.Throws<ArgumentException>(() => DeviceProfile.Load(path));
+            Assert.Contains("GemmEfficiency", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

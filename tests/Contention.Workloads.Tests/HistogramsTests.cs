@@ -1,0 +1,51 @@
+using Contention.Workloads.Metrics;
+using FsCheck.Xunit;
+
+namespace Contention.Workloads.Tests;
+
+public class HistogramsTests
+{
+    [Property(MaxTest = 200)]
+    public bool Merge_OfEncodedParts_HasTheSamePercentilesAsOneHistogram(long[] values, int parts)
+    {
+        var all = Histograms.Create();
+        var partCount = Math.Clamp(Math.Abs(parts % 7) + 1, 1, 7);
+        var pieces = Enumerable.Range(0, partCount).Select(_ => Histograms.Create()).ToArray();
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = Math.Clamp(Math.Abs(values[i] % 10_000_000_000), 1, Histograms.HighestNs);
+            all.RecordValue(v);
+            pieces[i % partCount].RecordValue(v);
+        }
+
+        var merged = Histograms.Create();
+        foreach (var piece in pieces)
+        {
+            merged.Add(Histograms.Decode(Histograms.Encode(piece)));
+        }
+
+        if (values.Length == 0)
+        {
+            return merged.TotalCount == 0;
+        }
+
+        double[] percentiles = [0, 1, 25, 50, 90, 95, 99, 99.9, 100];
+        return merged.TotalCount == all.TotalCount && percentiles.All(p => merged.GetValueAtPercentile(p) == all.GetValueAtPercentile(p));
+    }
+
+    [Fact]
+    public void TakeInterval_TwoIntervals_PartitionTheRecordedValues()
+    {
+        var recorder = new LatencyRecorder();
+        recorder.Record(1000);
+        recorder.Record(2000);
+        var first = recorder.TakeInterval();
+        recorder.Record(3000);
+        var second = recorder.TakeInterval();
+
+        Assert.Equal(2, first.TotalCount);
+        Assert.Equal(1, second.TotalCount);
+        Assert.Equal(3, recorder.Completed);
+        Assert.Equal(0, recorder.TakeInterval().TotalCount);
+    }
+}

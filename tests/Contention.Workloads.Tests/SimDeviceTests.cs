@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+public sealed class SimDeviceTests : IDisposable
+{
+    private readonly SimGpuHost host = new(0, 4, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50));
+
+    [Theory]
+    [InlineData(SyncMode.Spin)]
+    [InlineData(SyncMode.Yield)]
+    [InlineData(SyncMode.Block)]
+    public void Synchronize_AnySyncMode_WaitsForTheModelledDuration(SyncMode mode)
+    {
+        var channel = host.Acquire();
+        try
+        {
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel });
+            var kernel = KernelSpec.Gemm(4096, 4096, 4096);
+            var expectedNs = device.Model.DurationNs(kernel);
+            device.Prepare([kernel]);
+
+            var watch = Stopwatch.StartNew();
+            device.Launch(kernel);
+            device.Synchronize();
+            watch.Stop();
+
+            Assert.InRange(watch.Elapsed.TotalMilliseconds, expectedNs / 1e6, (expectedNs / 1e6) + 50);
+            Assert.Equal(expectedNs, host.BusyNs(channel.Slot));
+        }
+        finally
+        {
+            host.Release(channel.Slot);
+        }
+    }
+
+    [Fact]
+    public void Synchronize_TwoTenantsSaturating_EachGetsAboutHalfTheGpu()
+    {
+        var a = host.Acquire();
+        var b = host.Acquire();
+        try
+        {
+            using var first = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = a });
+            using var second = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = b });
+            var kernel = KernelSpec.Elementwise(50_000_000);
+            var alone = first.Model.DurationNs(kernel) * 40;
+
+            first.Prepare([kernel]);
+            second.Prepare([kernel]);
+            using var together = new Barrier(2);
+            var threads = new[] { first, second }.Select(d => new Thread(() => { together.SignalAndWait(); Run(d, kernel, 40); })).ToList();
+            var watch = Stopwatch.StartNew();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            watch.Stop();
+
+            // Both finish near 2·alone plus switch overheads: time-slicing, not parallel execution.
+            Assert.True(watch.Elapsed.TotalMilliseconds >= 2 * alone / 1e6, $"took {watch.Elapsed.TotalMilliseconds} ms, alone {alone / 1e6} ms, busy {host.BusyNs(a.Slot)} + {host.BusyNs(b.Slot)} ns, {host.Switches} switches");
+            Assert.True(host.Switches > 4, $"{host.Switches} switches; busy {host.BusyNs(a.Slot)} + {host.BusyNs(b.Slot)} ns; took {watch.Elapsed.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            host.Release(a.Slot);
+            host.Release(b.Slot);
+        }
+    }
+
+    [Fact]
+    public void Acquire_AllSlotsTaken_SaysHowToGetMore()
+    {
+        var taken = Enumerable.Range(0, 4).Select(_ => host.Acquire()).ToList();
+        try
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => host.Acquire());
+            Assert.Contains("slot", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            taken.ForEach(c => host.Release(c.Slot));
+        }
+    }
+
+    public void Dispose() => host.Dispose();
+
+    private static void Run(SimDevice device, KernelSpec kernel, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            device.Launch(kernel);
+        }
+
+        device.Synchronize();
+    }
+}
