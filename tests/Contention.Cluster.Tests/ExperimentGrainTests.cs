@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Contention.Grains;
+
+namespace Contention.Cluster.Tests;
+
+[Collection(ClusterTests.Name)]
+public class ExperimentGrainTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task Start_ThreeTenantMix_CompletesWithMeasuredResultsForEach()
+    {
+        var experiment = Specs.NewExperiment();
+        var plan = new ExperimentPlan("mix", [Specs.Training(experiment, "train"), Specs.Inference(experiment, "infer-0"), Specs.Inference(experiment, "infer-1")], 1, 3);
+        var grain = fixture.Grains.GetGrain<IExperimentGrain>(experiment);
+
+        await grain.StartAsync(plan);
+        var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
+
+        Assert.Equal(ExperimentState.Completed, done.State);
+        Assert.All(done.Tenants, t => Assert.Equal(TenantState.Stopped, t.State));
+        var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        foreach (var name in new[] { "train", "infer-0", "infer-1" })
+        {
+            var measured = snapshot.Tenants.Single(t => t.Tenant == name && t.Phase == "measure");
+            Assert.True(measured.Completed > 0, $"{name} completed nothing while measured");
+            Assert.InRange(measured.Seconds, 2.0, 6.0);
+            Assert.NotEmpty(measured.Latency);
+        }
+
+        Assert.Empty(snapshot.Failures);
+    }
+
+    [Fact]
+    public async Task KillWorker_MidRun_RunFinishesRecordsFailureAndKeepsOthers()
+    {
+        var experiment = Specs.NewExperiment();
+        var plan = new ExperimentPlan("kill", [Specs.Inference(experiment, "victim"), Specs.Inference(experiment, "survivor")], 0.5, 4);
+        var grain = fixture.Grains.GetGrain<IExperimentGrain>(experiment);
+        await grain.StartAsync(plan);
+        var running = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.State == ExperimentState.Measuring && p.Tenants.Count == 2, TimeSpan.FromSeconds(30), "measurement");
+        var victim = running.Tenants.Single(t => t.Tenant == "victim");
+
+        Process.GetProcessById(victim.Pid).Kill();
+        var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
+
+        Assert.Equal(ExperimentState.Completed, done.State);
+        var failed = done.Tenants.Single(t => t.Tenant == "victim");
+        Assert.Equal(TenantState.Failed, failed.State);
+        Assert.Contains("killed by signal 9", failed.LastError, StringComparison.Ordinal);
+        Assert.Equal(TenantState.Stopped, done.Tenants.Single(t => t.Tenant == "survivor").State);
+        var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var failure = Assert.Single(snapshot.Failures);
+        Assert.Equal("victim", failure.Tenant);
+        Assert.False(failure.WillRestart);
+        Assert.True(snapshot.Tenants.Single(t => t.Tenant == "survivor" && t.Phase == "measure").Completed > 100);
+    }
+
+    [Fact]
+    public async Task KillWorker_WithRestartsAllowed_RestartsAndKeepsRunning()
+    {
+        var experiment = Specs.NewExperiment();
+        var spec = Specs.Inference(experiment, "phoenix", maxRestarts: 2);
+        DeviceRequirement.Set(spec.Device);
+        var tenant = fixture.Grains.GetGrain<ITenantGrain>($"{experiment}/phoenix");
+        var first = await tenant.StartAsync(spec);
+        DeviceRequirement.Clear();
+
+        Process.GetProcessById(first.Pid).Kill();
+        var restarted = await Specs.Eventually(() => tenant.GetStatusAsync(), s => s.State == TenantState.Running && s.Pid != first.Pid, TimeSpan.FromSeconds(30), "a restarted worker");
+        await tenant.StopAsync();
+
+        Assert.Equal(1, restarted.Restarts);
+        var failure = Assert.Single((await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync()).Failures);
+        Assert.True(failure.WillRestart);
+    }
+}

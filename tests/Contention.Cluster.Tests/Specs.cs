@@ -1,0 +1,55 @@
+using Contention.Grains;
+
+namespace Contention.Cluster.Tests;
+
+internal static class Specs
+{
+    public static string NewExperiment() => $"test-{Guid.NewGuid():N}"[..17];
+
+    public static TenantSpec Inference(string experiment, string name, string isolation = "process", int maxRestarts = 0) => new()
+    {
+        Experiment = experiment,
+        Name = name,
+        Kind = "inference",
+        Device = "sim",
+        SyncMode = "block",
+        Isolation = isolation,
+        Model = "resnet50",
+        BatchSize = 1,
+        RatePerSecond = 200,
+        MaxRestarts = maxRestarts,
+        RestartBackoffSeconds = 0.05,
+    };
+
+    public static TenantSpec Training(string experiment, string name) => new()
+    {
+        Experiment = experiment,
+        Name = name,
+        Kind = "training",
+        Device = "sim",
+        SyncMode = "block",
+        Model = "resnet50",
+        BatchSize = 8,
+    };
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails after <paramref name="timeout"/>.</summary>
+    public static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var value = await probe();
+            if (condition(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}; last value: {value}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+}

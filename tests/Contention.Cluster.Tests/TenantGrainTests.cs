@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using Contention.Grains;
+
+namespace Contention.Cluster.Tests;
+
+[Collection(ClusterTests.Name)]
+public class TenantGrainTests(ClusterFixture fixture)
+{
+    [Theory]
+    [InlineData("process")]
+    [InlineData("thread")]
+    public async Task StartStop_SimTenant_RunsReportsAndStops(string isolation)
+    {
+        var experiment = Specs.NewExperiment();
+        var spec = Specs.Inference(experiment, "infer", isolation);
+        DeviceRequirement.Set(spec.Device);
+        var tenant = fixture.Grains.GetGrain<ITenantGrain>($"{experiment}/infer");
+        var started = await tenant.StartAsync(spec);
+        DeviceRequirement.Clear();
+
+        Assert.Equal(TenantState.Running, started.State);
+        Assert.Equal("sim:0", started.Device);
+        Assert.Equal("test-node", started.Node);
+        Assert.NotEqual(0, started.Pid);
+        if (isolation == "process")
+        {
+            Assert.NotEqual(Environment.ProcessId, started.Pid);
+        }
+
+        var collector = fixture.Grains.GetGrain<ICollectorGrain>(experiment);
+        var snapshot = await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Sum(t => t.Completed) >= 20, TimeSpan.FromSeconds(30), "20 completed requests");
+
+        var stopped = await tenant.StopAsync();
+
+        Assert.Equal(TenantState.Stopped, stopped.State);
+        var aggregate = Assert.Single(snapshot.Tenants);
+        Assert.Equal("warmup", aggregate.Phase);
+        Assert.True(aggregate.UserSeconds + aggregate.SystemSeconds > 0);
+        Assert.True(aggregate.VoluntarySwitches > 0);
+        if (isolation == "process")
+        {
+            Assert.Throws<ArgumentException>(() => Process.GetProcessById(started.Pid));
+        }
+    }
+
+    [Fact]
+    public async Task Start_DeviceNoNodeHas_FailsSayingWhichDevicesExist()
+    {
+        var experiment = Specs.NewExperiment();
+        var spec = Specs.Inference(experiment, "gpu") with { Device = "cuda" };
+        DeviceRequirement.Set("cuda");
+        var tenant = fixture.Grains.GetGrain<ITenantGrain>($"{experiment}/gpu");
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => tenant.StartAsync(spec));
+        DeviceRequirement.Clear();
+
+        Assert.Contains("no node advertises device 'cuda'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("sim:0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SetPhase_Measure_SplitsAggregatesByPhase()
+    {
+        var experiment = Specs.NewExperiment();
+        var spec = Specs.Inference(experiment, "phased");
+        DeviceRequirement.Set(spec.Device);
+        var tenant = fixture.Grains.GetGrain<ITenantGrain>($"{experiment}/phased");
+        await tenant.StartAsync(spec);
+        DeviceRequirement.Clear();
+        var collector = fixture.Grains.GetGrain<ICollectorGrain>(experiment);
+        await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Sum(t => t.Completed) >= 10, TimeSpan.FromSeconds(30), "warm-up requests");
+
+        await tenant.SetPhaseAsync("measure");
+        var atSwitch = (await collector.GetSnapshotAsync()).Tenants.Single(t => t.Phase == "warmup").Completed;
+        await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Any(t => t.Phase == "measure" && t.Completed >= 10), TimeSpan.FromSeconds(30), "measured requests");
+        await tenant.StopAsync();
+
+        var final = await collector.GetSnapshotAsync();
+        Assert.Equal(atSwitch, final.Tenants.Single(t => t.Phase == "warmup").Completed);
+        Assert.True(final.Tenants.Single(t => t.Phase == "measure").Completed >= 10);
+    }
+}
