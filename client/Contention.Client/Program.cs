@@ -16,5 +16,7 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     SiloCommand.Create(),
     WorkerCommandLine.Create(),
     ProbeCommand.Create(),
+    DevicesCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });

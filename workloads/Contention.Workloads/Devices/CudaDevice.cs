@@ -179,8 +179,11 @@ public sealed unsafe class CudaDevice : IDataDevice
         new Span<float>(host, x.Length).Clear();
         x.CopyTo(new Span<float>(host, x.Length));
         Launch(KernelSpec.CopyToDevice(x.Length));
-        new Span<float>(host, x.Length).Clear();
+
+        // From pinned memory the copy is asynchronous DMA: the host buffer may be reused only
+        // after the stream has drained.
         stream.Synchronize();
+        new Span<float>(host, x.Length).Clear();
         Launch(KernelSpec.CopyToHost(x.Length));
         stream.Synchronize();
         return new Span<float>(host, x.Length).ToArray();
@@ -202,7 +205,7 @@ public sealed unsafe class CudaDevice : IDataDevice
     private void LaunchGemm(ArrayView<float> da, ArrayView<float> db, ArrayView<float> dc, int m, int n, int k)
     {
         var grid = new Index2D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile);
-        var group = new Index2D(CudaKernels.Tile, CudaKernels.Tile);
+        var group = new Index2D(CudaKernels.GemmThreads, CudaKernels.GemmThreads);
         gemm(stream, new KernelConfig(grid, group), da, db, dc, m, n, k);
     }
 

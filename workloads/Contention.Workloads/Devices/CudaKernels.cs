@@ -5,44 +5,105 @@ namespace Contention.Workloads.Devices;
 /// <summary>ILGPU kernels of the cuda device. Each is compiled to PTX once per accelerator.</summary>
 internal static class CudaKernels
 {
-    /// <summary>GEMM tile edge; a group is Tile×Tile threads.</summary>
-    public const int Tile = 16;
+    /// <summary>Edge of the block of C one group computes.</summary>
+    public const int Tile = 64;
+
+    /// <summary>Depth of the K slice staged in shared memory per step.</summary>
+    public const int TileK = 16;
+
+    /// <summary>Threads per GEMM group along each axis (16×16 threads, 4×4 outputs each).</summary>
+    public const int GemmThreads = 16;
 
     /// <summary>Threads per group of the reduction.</summary>
     public const int ReduceGroup = 256;
 
     /// <summary>
-    /// Shared-memory tiled GEMM, C[M,N] = A[M,K]·B[K,N], row-major. Row tiles go on grid X and
-    /// column tiles on grid Y because grid Y is limited to 65,535 and implicit-GEMM convolutions
-    /// have millions of rows; inside a group X is the column, so global loads are coalesced.
+    /// Register-blocked GEMM, C[M,N] = A[M,K]·B[K,N], row-major. A group of 16×16 threads
+    /// computes a <see cref="Tile"/>×<see cref="Tile"/> block of C, each thread 4×4 outputs strided
+    /// by 16 so that loads from shared memory are conflict-free and stores to C coalesce. Row
+    /// blocks go on grid X because grid Y is limited to 65,535 and implicit-GEMM convolutions
+    /// have millions of rows.
     /// </summary>
     public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k)
     {
-        var tileA = SharedMemory.Allocate<float>(Tile * Tile);
-        var tileB = SharedMemory.Allocate<float>(Tile * Tile);
+        var tileA = SharedMemory.Allocate<float>(TileK * Tile);
+        var tileB = SharedMemory.Allocate<float>(TileK * Tile);
         var tx = Group.IdxX;
         var ty = Group.IdxY;
-        var row = (Grid.IdxX * Tile) + ty;
-        var col = (Grid.IdxY * Tile) + tx;
-        var sum = 0f;
-        for (var t = 0; t < k; t += Tile)
+        var tid = (ty * 16) + tx;
+        var rowBase = Grid.IdxX * Tile;
+        var colBase = Grid.IdxY * Tile;
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (var t = 0; t < k; t += TileK)
         {
-            var aCol = t + tx;
-            tileA[(ty * Tile) + tx] = row < m && aCol < k ? a[((long)row * k) + aCol] : 0f;
-            var bRow = t + ty;
-            tileB[(ty * Tile) + tx] = bRow < k && col < n ? b[((long)bRow * n) + col] : 0f;
-            Group.Barrier();
-            for (var p = 0; p < Tile; p++)
+            for (var l = 0; l < 4; l++)
             {
-                sum += tileA[(ty * Tile) + p] * tileB[(p * Tile) + tx];
+                var index = tid + (256 * l);
+                var r = index / TileK;
+                var q = index % TileK;
+                var row = rowBase + r;
+                var col = t + q;
+                tileA[(q * Tile) + r] = row < m && col < k ? a[((long)row * k) + col] : 0f;
+                var br = index / Tile;
+                var bc = index % Tile;
+                var bRow = t + br;
+                var bCol = colBase + bc;
+                tileB[(br * Tile) + bc] = bRow < k && bCol < n ? b[((long)bRow * n) + bCol] : 0f;
+            }
+
+            Group.Barrier();
+            for (var p = 0; p < TileK; p++)
+            {
+                var a0 = tileA[(p * Tile) + ty];
+                var a1 = tileA[(p * Tile) + ty + 16];
+                var a2 = tileA[(p * Tile) + ty + 32];
+                var a3 = tileA[(p * Tile) + ty + 48];
+                var b0 = tileB[(p * Tile) + tx];
+                var b1 = tileB[(p * Tile) + tx + 16];
+                var b2 = tileB[(p * Tile) + tx + 32];
+                var b3 = tileB[(p * Tile) + tx + 48];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
 
             Group.Barrier();
         }
 
-        if (row < m && col < n)
+        Store(c, m, n, rowBase + ty, colBase + tx, c00, c01, c02, c03);
+        Store(c, m, n, rowBase + ty + 16, colBase + tx, c10, c11, c12, c13);
+        Store(c, m, n, rowBase + ty + 32, colBase + tx, c20, c21, c22, c23);
+        Store(c, m, n, rowBase + ty + 48, colBase + tx, c30, c31, c32, c33);
+    }
+
+    private static void Store(ArrayView<float> c, int m, int n, int row, int col, float v0, float v1, float v2, float v3)
+    {
+        if (row >= m)
         {
-            c[((long)row * n) + col] = sum;
+            return;
+        }
+
+        var offset = (long)row * n;
+        if (col < n)
+        {
+            c[offset + col] = v0;
+        }
+
+        if (col + 16 < n)
+        {
+            c[offset + col + 16] = v1;
+        }
+
+        if (col + 32 < n)
+        {
+            c[offset + col + 32] = v2;
+        }
+
+        if (col + 48 < n)
+        {
+            c[offset + col + 48] = v3;
         }
     }
 

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Contention.Workloads.Benchmarks;
+using Contention.Workloads.Devices;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention bench launch</c>: launch + synchronise through our cuda device against a bare
+/// ILGPU loop in the same process. It lives in the tool (not only in bench/) because GPU hosts
+/// often have no .NET SDK to run BenchmarkDotNet.
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly JsonSerializerOptions ProfileJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cuda:N", DefaultValueFactory = _ => "cuda:0" };
+        var sync = new Option<string>("--sync") { Description = "spin, yield or block", DefaultValueFactory = _ => "spin" };
+        var elements = new Option<int>("--elements") { Description = "floats per element-wise kernel", DefaultValueFactory = _ => 1 << 20 };
+        var launches = new Option<int>("--launches") { Description = "launch + synchronise pairs per repetition", DefaultValueFactory = _ => 1000 };
+        var repetitions = new Option<int>("--repetitions") { Description = "repetitions of each side, interleaved", DefaultValueFactory = _ => 15 };
+        var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
+        var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json };
+        launch.SetAction(parse =>
+        {
+            var id = DeviceId.Parse(parse.GetValue(device)!);
+            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; this benchmark needs a GPU (see 'contention devices')");
+                return 2;
+            }
+
+            var mode = Contention.Workloads.Worker.WorkerSession.ParseSync(parse.GetValue(sync)!);
+            var (baseline, ours) = LaunchBenchmark.Run(id.Index, mode, parse.GetValue(elements), parse.GetValue(launches), parse.GetValue(repetitions));
+            var table = new Table().Title($"launch + synchronise, {parse.GetValue(elements)} floats, {parse.GetValue(launches)} launches x {parse.GetValue(repetitions)} repetitions, sync {mode.ToString().ToLowerInvariant()}")
+                .AddColumns("side", "median us", "p10 us", "p90 us", "ratio to baseline");
+            foreach (var series in new[] { baseline, ours })
+            {
+                table.AddRow(series.Name, F(series.Median), F(series.Percentile(10)), F(series.Percentile(90)), F(series.Median / baseline.Median));
+            }
+
+            AnsiConsole.Write(table);
+            if (parse.GetValue(json) is { } path)
+            {
+                File.WriteAllText(path, JsonSerializer.Serialize(new { device = id.ToString(), sync = mode.ToString(), elements = parse.GetValue(elements), launches = parse.GetValue(launches), baseline = baseline.Samples, ours = ours.Samples, ratio = ours.Median / baseline.Median }));
+            }
+
+            return 0;
+        });
+        var calibrate = new Command("calibrate", "measure the modelled GPU's cost-model parameters through the cuda device and write a device profile") { device };
+        var output = new Option<string?>("--out") { Description = "write the calibrated profile JSON here (default: print it)" };
+        calibrate.Options.Add(output);
+        calibrate.SetAction(parse =>
+        {
+            var id = DeviceId.Parse(parse.GetValue(device)!);
+            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; calibration needs a GPU (see 'contention devices')");
+                return 2;
+            }
+
+            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin });
+            var result = Calibration.Run(cuda);
+            var profile = result.ApplyTo(Contention.Workloads.Sim.DeviceProfile.Load("h100"), cuda.Description);
+            AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns");
+            var text = JsonSerializer.Serialize(profile, ProfileJson);
+            if (parse.GetValue(output) is { } path)
+            {
+                File.WriteAllText(path, text);
+            }
+            else
+            {
+                Console.Out.WriteLine(text);
+            }
+
+            return 0;
+        });
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate };
+    }
+
+    private static string F(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
+}

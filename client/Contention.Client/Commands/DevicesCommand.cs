@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Globalization;
+using Contention.Workloads.Checks;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary><c>contention devices</c>: what this machine offers, and with <c>--check</c> whether its GPUs compute what the cpu device computes.</summary>
+internal static class DevicesCommand
+{
+    private static readonly bool[] HostMemoryKinds = [true, false];
+
+    public static Command Create()
+    {
+        var check = new Option<bool>("--check") { Description = "run every kernel on each CUDA device in every sync mode, pinned and pageable, and compare with the cpu device" };
+        var command = new Command("devices", "list this machine's devices; --check verifies CUDA results against the cpu device") { check };
+        command.SetAction(parse =>
+        {
+            var console = AnsiConsole.Console;
+            var cudaCount = CudaDevice.CountDevices();
+            var table = new Table().AddColumns("device", "description");
+            using (var cpu = new CpuDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cpu, 0) }))
+            {
+                table.AddRow("cpu", Markup.Escape(cpu.Description));
+            }
+
+            for (var i = 0; i < cudaCount; i++)
+            {
+                using var cuda = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, i) });
+                table.AddRow($"cuda:{i.ToString(CultureInfo.InvariantCulture)}", Markup.Escape(cuda.Description));
+            }
+
+            table.AddRow("sim:N", Markup.Escape($"{DeviceProfile.Load("h100").Name}, as many as a node is configured with (--sim-devices)"));
+            console.Write(table);
+            if (!parse.GetValue(check))
+            {
+                return 0;
+            }
+
+            if (cudaCount == 0)
+            {
+                console.MarkupLine("[yellow]no CUDA device found (ILGPU saw none): nothing to check[/]");
+                return 0;
+            }
+
+            var results = new Table().AddColumns("case", "max rel. error", "tolerance", "result");
+            var failed = 0;
+            for (var i = 0; i < cudaCount; i++)
+            {
+                foreach (var sync in Enum.GetValues<SyncMode>())
+                {
+                    foreach (var pinned in HostMemoryKinds)
+                    {
+                        using var cuda = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, i), SyncMode = sync, PinnedHost = pinned });
+                        foreach (var result in DeviceCheck.Run(cuda, $"cuda:{i} {sync.ToString().ToLowerInvariant()} {(pinned ? "pinned" : "pageable")}"))
+                        {
+                            failed += result.Passed ? 0 : 1;
+                            results.AddRow(result.Case, result.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
+                        }
+                    }
+                }
+            }
+
+            console.Write(results);
+            console.MarkupLineInterpolated($"{results.Rows.Count - failed} agree, {failed} differ");
+            return failed == 0 ? 0 : 1;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,67 @@
+using Contention.Workloads.Devices;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>
+/// The cuda device's kernels run here on ILGPU's CPU accelerator (an emulator: slow, but it
+/// honours groups, shared memory and barriers), so their indexing is checked without a GPU.
+/// </summary>
+public sealed class CudaKernelsTests : IDisposable
+{
+    // 32 threads per warp x 8 warps: groups of 256 threads, as the GPU kernels use.
+    private readonly Context context = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 1)));
+    private readonly CPUAccelerator accelerator;
+
+    public CudaKernelsTests() => accelerator = context.CreateCPUAccelerator(0);
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(70, 130, 37)]
+    [InlineData(64, 64, 16)]
+    [InlineData(129, 65, 17)]
+    public void Gemm_RaggedShapes_MatchesReference(int m, int n, int k)
+    {
+        var random = new Random(m + n + k);
+        var a = CpuDeviceTests.Random(random, m * k);
+        var b = CpuDeviceTests.Random(random, k * n);
+        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.Gemm);
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D<float>(m * n);
+
+        var grid = new Index2D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile);
+        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index2D(CudaKernels.GemmThreads, CudaKernels.GemmThreads)), da.View, db.View, dc.View, m, n, k);
+        accelerator.Synchronize();
+
+        var expected = Reference.Gemm(a, b, m, n, k);
+        var actual = dc.GetAsArray1D();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void Reduce_OddCount_MatchesSum()
+    {
+        var x = CpuDeviceTests.Random(new Random(2), 10_007);
+        var reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
+        using var dx = accelerator.Allocate1D(x);
+        using var result = accelerator.Allocate1D<float>(1);
+        result.MemSetToZero();
+
+        reduce(accelerator.DefaultStream, new KernelConfig(3, CudaKernels.ReduceGroup), dx.View, result.View, x.Length);
+        accelerator.Synchronize();
+
+        Assert.Equal(x.Sum(v => (double)v), result.GetAsArray1D()[0], 1e-2);
+    }
+
+    public void Dispose()
+    {
+        accelerator.Dispose();
+        context.Dispose();
+    }
+}

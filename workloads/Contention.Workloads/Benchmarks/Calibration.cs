@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Benchmarks;
+
+/// <summary>What <see cref="Calibration"/> measured on a real GPU.</summary>
+/// <param name="GemmFlopsPerSecond">FP32 rate of a 4096³ GEMM through the cuda device.</param>
+/// <param name="StreamBytesPerSecond">Traffic rate of a 64M-element element-wise kernel.</param>
+/// <param name="HostToDeviceBytesPerSecond">Pinned host-to-device copy rate, 256 MiB.</param>
+/// <param name="DeviceToHostBytesPerSecond">Pinned device-to-host copy rate, 256 MiB.</param>
+/// <param name="KernelOverheadNs">GPU time per back-to-back tiny kernel.</param>
+/// <param name="LaunchCpuNs">CPU time of one launch call (no synchronise).</param>
+public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamBytesPerSecond, double HostToDeviceBytesPerSecond, double DeviceToHostBytesPerSecond, double KernelOverheadNs, double LaunchCpuNs)
+{
+    /// <summary>A profile with <paramref name="baseline"/>'s peaks and these measured efficiencies and costs.</summary>
+    public DeviceProfile ApplyTo(DeviceProfile baseline, string hardware)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        return baseline with
+        {
+            GemmEfficiency = Math.Round(Math.Clamp(GemmFlopsPerSecond / baseline.Fp32FlopsPerSecond, 0.001, 1), 4),
+            MemoryEfficiency = Math.Round(Math.Clamp(StreamBytesPerSecond / baseline.MemoryBytesPerSecond, 0.001, 1), 4),
+            HostToDevicePinnedBytesPerSecond = Math.Round(HostToDeviceBytesPerSecond, -6),
+            DeviceToHostPinnedBytesPerSecond = Math.Round(DeviceToHostBytesPerSecond, -6),
+            KernelOverheadNs = (long)Math.Round(KernelOverheadNs),
+            LaunchCpuNs = (long)Math.Round(LaunchCpuNs),
+            Source = $"{baseline.Source}; GEMM efficiency, memory efficiency, copy rates, kernel overhead and launch CPU cost measured by 'contention calibrate' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd})",
+        };
+    }
+}
+
+/// <summary>Measures the cost model's parameters through the cuda device itself, so the modelled GPU matches what tenants see.</summary>
+public static class Calibration
+{
+    /// <summary>Runs every measurement on <paramref name="device"/> (median of several repetitions each).</summary>
+    public static CalibrationResult Run(IComputeDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var gemm = KernelSpec.Gemm(4096, 4096, 4096);
+        var stream = KernelSpec.Elementwise(64L << 20);
+        var toDevice = KernelSpec.CopyToDevice(64L << 20);
+        var toHost = KernelSpec.CopyToHost(64L << 20);
+        var tiny = KernelSpec.Elementwise(1);
+        device.Prepare([gemm, stream, toDevice, tiny]);
+
+        var gemmNs = Median(() => Repeat(device, gemm, 5)) / 5;
+        var streamNs = Median(() => Repeat(device, stream, 10)) / 10;
+        var toDeviceNs = Median(() => Repeat(device, toDevice, 5)) / 5;
+        var toHostNs = Median(() => Repeat(device, toHost, 5)) / 5;
+        var tinyNs = Median(() => Repeat(device, tiny, 10_000)) / 10_000;
+        var launchNs = Median(() =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < 1000; i++)
+            {
+                device.Launch(tiny);
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+            device.Synchronize();
+            return elapsed;
+        }) / 1000;
+        return new CalibrationResult(gemm.Flops / gemmNs * 1e9, stream.Bytes / streamNs * 1e9, toDevice.Bytes / toDeviceNs * 1e9, toHost.Bytes / toHostNs * 1e9, tinyNs, launchNs);
+    }
+
+    private static double Repeat(IComputeDevice device, KernelSpec kernel, int count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            device.Launch(kernel);
+        }
+
+        device.Synchronize();
+        return Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+    }
+
+    private static double Median(Func<double> measure)
+    {
+        _ = measure();
+        var samples = Enumerable.Range(0, 7).Select(_ => measure()).Order().ToArray();
+        return samples[samples.Length / 2];
+    }
+}

@@ -1,0 +1,82 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+
+namespace Contention.Workloads.Checks;
+
+/// <summary>One comparison of a device's result with the cpu device's.</summary>
+/// <param name="Case">What was computed (kernel, shape, sync mode, host memory).</param>
+/// <param name="MaxRelativeError">The largest |device − cpu| / max(1, |cpu|) over the outputs.</param>
+/// <param name="Tolerance">The largest error accepted for this kernel.</param>
+public sealed record DeviceCheckResult(string Case, double MaxRelativeError, double Tolerance)
+{
+    /// <summary>Whether the device agreed with the cpu device.</summary>
+    public bool Passed => MaxRelativeError <= Tolerance;
+}
+
+/// <summary>Checks a data device's kernels against the cpu device on random inputs.</summary>
+public static class DeviceCheck
+{
+    /// <summary>GEMM tolerance: float32 sums of up to a thousand products in different orders.</summary>
+    public const double GemmTolerance = 1e-3;
+
+    /// <summary>Runs every kernel on <paramref name="device"/> and on the cpu device and compares them.</summary>
+    public static IReadOnlyList<DeviceCheckResult> Run(IDataDevice device, string label, int seed = 11)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        using var cpu = new CpuDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cpu, 0) });
+        var random = new Random(seed);
+        var results = new List<DeviceCheckResult>();
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (301, 257, 123), (1024, 512, 1000) })
+        {
+            var a = RandomArray(random, m * k);
+            var b = RandomArray(random, k * n);
+            results.Add(new($"gemm {m}x{n}x{k} {label}", MaxError(cpu.Gemm(a, b, m, n, k), device.Gemm(a, b, m, n, k)), GemmTolerance));
+        }
+
+        var x = RandomArray(random, 1_000_003);
+        var y = RandomArray(random, 1_000_003);
+        foreach (var op in Enum.GetValues<ElementwiseOp>())
+        {
+            results.Add(new($"elementwise {op} 1000003 {label}", MaxError(cpu.Elementwise(op, x, y), device.Elementwise(op, x, y)), 1e-6));
+        }
+
+        // Float atomics sum in any order: allow the error of a float32 sum of 10^6 terms.
+        var reference = cpu.Reduce(x);
+        results.Add(new($"reduce 1000003 {label}", Math.Abs(device.Reduce(x) - reference) / Math.Max(1, Math.Abs(reference)), 1e-3));
+        results.Add(new($"copy round trip 1000003 {label}", MaxError(x, device.RoundTrip(x)), 0));
+        return results;
+    }
+
+    private static double MaxError(float[] expected, float[] actual)
+    {
+        if (expected.Length != actual.Length)
+        {
+            return double.PositiveInfinity;
+        }
+
+        var worst = 0.0;
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var error = Math.Abs((double)expected[i] - actual[i]) / Math.Max(1, Math.Abs((double)expected[i]));
+            if (double.IsNaN(error))
+            {
+                return double.PositiveInfinity;
+            }
+
+            worst = Math.Max(worst, error);
+        }
+
+        return worst;
+    }
+
+    private static float[] RandomArray(Random random, int length)
+    {
+        var array = new float[length];
+        for (var i = 0; i < length; i++)
+        {
+            array[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        return array;
+    }
+}
