@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of Contention.sln on a fresh Debian 12 machine with the .NET 10 SDK.
+# Installs what the tests need (Debian's prometheus for the integration test), checks code
+# style, runs the tests, and ends with the line "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} (Debian packages the tests use)"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq >/dev/null && \
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null || {
+      echo "error: failed to install ${need_apt[*]} with apt-get; install them and run again" >&2
+      exit 2
+    }
+fi
+
+echo "== build"
+dotnet build Contention.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+
+echo "== code style (dotnet format --verify-no-changes)"
+dotnet format Contention.sln --verify-no-changes --no-restore || { echo "error: code style: run 'dotnet format Contention.sln'" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+echo "== tests"
+results=$(mktemp -d)
+dotnet test Contention.sln -c Release --no-build -nologo --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=true
+status=$?
+
+passed=0; failed=0; total=0; executed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  total=$((total + $(get total)))
+  executed=$((executed + $(get executed)))
+done
+rm -rf "$results"
+skipped=$((total - executed))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

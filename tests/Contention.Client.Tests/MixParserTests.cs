@@ -1,0 +1,105 @@
+using Contention.Client.Mixes;
+
+namespace Contention.Client.Tests;
+
+public class MixParserTests
+{
+    private const string Good = """
+        name: demo
+        warmup: 500ms
+        duration: 2m
+        defaults:
+          device: sim
+          sync: block
+        tenants:
+          - name: train
+            kind: training
+            batch: 64
+          - name: infer
+            kind: inference
+            replicas: 3
+            rate: 150.5
+            sync: spin
+            restart: { max: 2, backoff: 250ms }
+        """;
+
+    [Fact]
+    public void Parse_ValidMix_ExpandsReplicasAndAppliesDefaults()
+    {
+        var mix = MixParser.Parse(Good, "demo.yaml");
+
+        Assert.Equal("demo", mix.Name);
+        Assert.Equal(0.5, mix.WarmupSeconds);
+        Assert.Equal(120, mix.DurationSeconds);
+        Assert.Equal(["train", "infer-0", "infer-1", "infer-2"], mix.Tenants.Select(t => t.Name));
+        var train = mix.Tenants[0];
+        Assert.Equal(("training", "sim", "block", 64), (train.Kind, train.Device, train.SyncMode, train.BatchSize));
+        var infer = mix.Tenants[2];
+        Assert.Equal(("inference", "spin", 150.5, 2, 0.25), (infer.Kind, infer.SyncMode, infer.RatePerSecond, infer.MaxRestarts, infer.RestartBackoffSeconds));
+        Assert.Equal(1, infer.BatchSize);
+        Assert.NotEqual(mix.Tenants[1].Seed, mix.Tenants[2].Seed);
+    }
+
+    [Theory]
+    [InlineData("tenants:\n  - name: a\n    kind: training\n", 1, "name", "required field is missing")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    rat: 5\n", 5, "tenants[0].rat", "unknown field 'rat'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: fast\n", 5, "tenants[0].rate", "expected a number of at least 0, got 'fast'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: serving\n", 4, "tenants[0].kind", "expected one of: training, inference, microbench")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    device: gpu7\n", 5, "tenants[0].device", "expected auto, cpu, cuda")]
+    [InlineData("name: x\nduration: soon\ntenants:\n  - name: a\n    kind: training\n", 2, "duration", "expected a duration above zero")]
+    [InlineData("name: x\ntenants: []\n", 2, "tenants", "non-empty list")]
+    [InlineData("name: x\ndefaults:\n  sync: fast\ntenants:\n  - name: a\n    kind: training\n", 3, "defaults.sync", "expected one of: spin, yield, block")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n  - name: a\n    kind: training\n", 5, "tenants[1].name", "used twice")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    bytes: 3 apples\n", 5, "tenants[0].bytes", "expected a size")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    restart: { max: -1 }\n", 5, "tenants[0].restart.max", "expected a whole number")]
+    [InlineData("name: [unclosed\n", 2, "(syntax)", "not valid YAML")]
+    public void Parse_BadInput_NamesLineAndField(string text, int line, string field, string problem)
+    {
+        var error = Assert.Throws<MixException>(() => MixParser.Parse(text, "bad.yaml"));
+
+        Assert.Equal(line, error.Line);
+        Assert.Equal(field, error.Field);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"bad.yaml:{line}:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MissingFile_PointsAtTheShippedMixes()
+    {
+        var error = Assert.Throws<MixException>(() => MixParser.Load("no/such/mix.yaml"));
+
+        Assert.Contains("mixes/default.yaml", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("default.yaml")]
+    public void Load_ShippedMix_Parses(string file)
+    {
+        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));
+
+        Assert.NotEmpty(mix.Tenants);
+    }
+
+    [Theory]
+    [InlineData("500ms", 0.5)]
+    [InlineData("3s", 3)]
+    [InlineData("2m", 120)]
+    [InlineData("1.5", 1.5)]
+    [InlineData("250us", 0.00025)]
+    public void TryParseSeconds_Units_Converts(string text, double seconds)
+    {
+        Assert.True(Units.TryParseSeconds(text, out var value));
+        Assert.Equal(seconds, value, 9);
+    }
+
+    [Theory]
+    [InlineData("4KiB", 4096)]
+    [InlineData("1GiB", 1L << 30)]
+    [InlineData("1MB", 1_000_000)]
+    [InlineData("512", 512)]
+    public void TryParseBytes_Units_Converts(string text, long bytes)
+    {
+        Assert.True(Units.TryParseBytes(text, out var value));
+        Assert.Equal(bytes, value);
+    }
+}

@@ -1,0 +1,72 @@
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Spectre.Console;
+
+namespace Contention.Client.Tests;
+
+public class RunCommandTests
+{
+    [Fact]
+    public async Task Execute_DefaultMixShortened_WritesResultsAndPrintsTable()
+    {
+        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "default.yaml")) with { WarmupSeconds = 1, DurationSeconds = 3 };
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-run-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await RunCommand.ExecuteAsync(Options(mix, directory), Console(output), CancellationToken.None);
+
+        Assert.Equal(0, code);
+        Assert.True(File.Exists(Path.Combine(directory, ResultsFiles.Json)));
+        Assert.True(File.Exists(Path.Combine(directory, ResultsFiles.Csv)));
+        Assert.True(File.Exists(Path.Combine(directory, ResultsFiles.Summary)));
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Completed", document.Experiment.State);
+        var measured = document.Tenants.Where(r => r.Phase == "measure").ToList();
+        Assert.Equal(["train", "infer-0", "infer-1"], measured.Select(r => r.Tenant));
+        Assert.All(measured, r =>
+        {
+            Assert.True(r.ThroughputPerSecond > 0, $"{r.Tenant}: no throughput");
+            Assert.True(r.P50Ms > 0 && r.P99Ms >= r.P50Ms && r.MaxMs >= r.P99Ms, $"{r.Tenant}: implausible percentiles");
+            Assert.True(r.UserCpuSeconds + r.SystemCpuSeconds > 0, $"{r.Tenant}: no CPU time");
+            Assert.Equal("sim:0", r.Device);
+        });
+        Assert.Contains("infer-1", output.ToString(), StringComparison.Ordinal);
+        Assert.NotEmpty(document.Histograms);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public async Task Execute_Interrupted_SavesPartialResultsAsInterrupted()
+    {
+        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "default.yaml")) with { WarmupSeconds = 0.5, DurationSeconds = 600 };
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-run-{Guid.NewGuid():N}");
+        using var interrupt = new CancellationTokenSource();
+        var run = RunCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), interrupt.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || !File.ReadAllText(Path.Combine(directory, ResultsFiles.Json)).Contains("\"Measuring\"", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the run never reached its measurement window");
+            await Task.Delay(200);
+        }
+
+        await interrupt.CancelAsync();
+        var code = await run;
+
+        Assert.Equal(130, code);
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Interrupted", document.Experiment.State);
+        Assert.Contains("Ctrl+C", document.Experiment.Message, StringComparison.Ordinal);
+        Assert.All(document.Tenants.Where(r => r.Phase == "measure"), r => Assert.True(r.Completed > 0, $"{r.Tenant} lost its measurements"));
+        Directory.Delete(directory, true);
+    }
+
+    private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
+
+    private static IAnsiConsole Console(StringWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
+        console.Profile.Width = 200;
+        return console;
+    }
+}

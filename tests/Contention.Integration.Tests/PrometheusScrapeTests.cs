@@ -1,0 +1,77 @@
+using Contention.Grains;
+using Contention.Grains.Node;
+using Contention.Silo;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace Contention.Integration.Tests;
+
+public class PrometheusScrapeTests
+{
+    [Fact]
+    public async Task Scrape_RunningExperiment_TenantLatencyAndSwitchCountersPresentAndIncreasing()
+    {
+        var settings = new SiloSettings
+        {
+            SiloPort = FreePort.Next(),
+            GatewayPort = FreePort.Next(),
+            MetricsPort = FreePort.Next(),
+            Node = new NodeOptions { Name = "prom-node", DetectCuda = false, TracerIntervalMs = 250 },
+        };
+        await using var silo = ContentionSilo.Build(settings, LogLevel.Warning, new CollectorRegistry(), embedded: true);
+        await silo.StartAsync();
+        var grains = silo.Services.GetRequiredService<IGrainFactory>();
+        var experiment = $"prom-{Guid.NewGuid():N}"[..13];
+        var tenants = new[]
+        {
+            new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
+            new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
+        };
+        var run = grains.GetGrain<IExperimentGrain>(experiment);
+        await run.StartAsync(new ExperimentPlan("prometheus", tenants, 0, 120));
+        await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{settings.MetricsPort}");
+
+        var latency = $"sum by (tenant) (contention_tenant_latency_seconds_count{{experiment=\"{experiment}\"}})";
+        var switches = $"sum by (tenant) (contention_tenant_context_switches_total{{experiment=\"{experiment}\"}})";
+        var first = await WaitForTenantsAsync(prometheus, latency, 2);
+        var firstSwitches = await WaitForTenantsAsync(prometheus, switches, 2);
+        var later = await WaitAsync(prometheus, latency, r => r.Count == 2 && r.All(s => s.Value > first[s.Labels["tenant"]]));
+        var laterSwitches = await WaitAsync(prometheus, switches, r => r.Count == 2 && r.All(s => s.Value > firstSwitches[s.Labels["tenant"]]));
+
+        Assert.All(later, s => Assert.True(s.Value > first[s.Labels["tenant"]]));
+        Assert.All(laterSwitches, s => Assert.True(s.Value > firstSwitches[s.Labels["tenant"]]));
+        var p99 = await prometheus.QueryAsync($"histogram_quantile(0.99, sum by (le, tenant) (rate(contention_tenant_latency_seconds_bucket{{experiment=\"{experiment}\"}}[5s])))");
+        Assert.Equal(2, p99.Count);
+        Assert.All(p99, s => Assert.True(s.Value > 0 && s.Value < 10, $"p99 {s.Value} s for {s.Labels["tenant"]}"));
+        var labels = (await prometheus.QueryAsync($"contention_tenant_cpu_seconds_total{{experiment=\"{experiment}\",tenant=\"infer\",mode=\"user\"}}")).Single().Labels;
+        Assert.Equal("prom-node", labels["node"]);
+        Assert.Equal("inference", labels["kind"]);
+        Assert.Equal("sim:0", labels["device"]);
+
+        await run.StopAsync("test done");
+    }
+
+    private static async Task<Dictionary<string, double>> WaitForTenantsAsync(PrometheusServer prometheus, string query, int count) =>
+        (await WaitAsync(prometheus, query, r => r.Count == count && r.All(s => s.Value > 0))).ToDictionary(s => s.Labels["tenant"], s => s.Value);
+
+    private static async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> WaitAsync(PrometheusServer prometheus, string query, Func<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var result = await prometheus.QueryAsync(query);
+            if (done(result))
+            {
+                return result;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"PromQL '{query}' never satisfied the condition; last result: {string.Join(", ", result.Select(r => $"{string.Join(",", r.Labels.Select(l => $"{l.Key}={l.Value}"))}={r.Value}"))}");
+            }
+
+            await Task.Delay(500);
+        }
+    }
+}
