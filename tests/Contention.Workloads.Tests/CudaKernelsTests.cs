@@ -18,22 +18,27 @@ public sealed class CudaKernelsTests : IDisposable
     public CudaKernelsTests() => accelerator = context.CreateCPUAccelerator(0);
 
     [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(70, 130, 37)]
-    [InlineData(64, 64, 16)]
-    [InlineData(129, 65, 17)]
-    public void Gemm_RaggedShapes_MatchesReference(int m, int n, int k)
+    [InlineData(1, 1, 1, 0)]
+    [InlineData(70, 130, 37, 0)]
+    [InlineData(64, 64, 16, 0)]
+    [InlineData(129, 65, 17, 0)]
+    [InlineData(70, 30, 1000, 256)]
+    [InlineData(5, 3, 777, 16)]
+    public void Gemm_RaggedShapesWithAndWithoutSplitK_MatchesReference(int m, int n, int k, int kSlice)
     {
+        var slice = kSlice == 0 ? k : kSlice;
+        var slices = (k + slice - 1) / slice;
         var random = new Random(m + n + k);
         var a = CpuDeviceTests.Random(random, m * k);
         var b = CpuDeviceTests.Random(random, k * n);
-        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.Gemm);
+        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         using var da = accelerator.Allocate1D(a);
         using var db = accelerator.Allocate1D(b);
         using var dc = accelerator.Allocate1D<float>(m * n);
+        dc.MemSetToZero();
 
-        var grid = new Index2D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile);
-        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index2D(CudaKernels.GemmThreads, CudaKernels.GemmThreads)), da.View, db.View, dc.View, m, n, k);
+        var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
+        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), da.View, db.View, dc.View, m, n, k, slice);
         accelerator.Synchronize();
 
         var expected = Reference.Gemm(a, b, m, n, k);
@@ -43,6 +48,38 @@ public sealed class CudaKernelsTests : IDisposable
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
         }
     }
+
+    [Theory]
+    [InlineData(70, 130, 37)]
+    [InlineData(17, 16, 33)]
+    public void GemmTiled_RaggedShapes_MatchesReference(int m, int n, int k)
+    {
+        var random = new Random(m * n * k);
+        var a = CpuDeviceTests.Random(random, m * k);
+        var b = CpuDeviceTests.Random(random, k * n);
+        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.GemmTiled);
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D<float>(m * n);
+
+        var grid = new Index2D((m + CudaKernels.SimpleTile - 1) / CudaKernels.SimpleTile, (n + CudaKernels.SimpleTile - 1) / CudaKernels.SimpleTile);
+        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index2D(CudaKernels.SimpleTile, CudaKernels.SimpleTile)), da.View, db.View, dc.View, m, n, k);
+        accelerator.Synchronize();
+
+        var expected = Reference.Gemm(a, b, m, n, k);
+        var actual = dc.GetAsArray1D();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(147, 64, 401_408, 132, 4576)] // 3 groups: 88 slices for 264 groups
+    [InlineData(4096, 4096, 4096, 132, 4096)] // 4,096 groups already: no split
+    [InlineData(49, 512, 4608, 132, 256)] // 8 groups: 18 slices, each the minimum 256 deep
+    public void SliceK_FewGroupsDeepK_SplitsToFillTheGpu(int m, int n, int k, int multiprocessors, int expected) =>
+        Assert.Equal(expected, CudaKernels.SliceK(m, n, k, multiprocessors));
 
     [Fact]
     public void Reduce_OddCount_MatchesSum()

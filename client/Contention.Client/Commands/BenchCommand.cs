@@ -79,7 +79,26 @@ internal static class BenchCommand
 
             return 0;
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate };
+        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems") { device };
+        gemm.SetAction(parse =>
+        {
+            var id = DeviceId.Parse(parse.GetValue(device)!);
+            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; this benchmark needs a GPU (see 'contention devices')");
+                return 2;
+            }
+
+            var table = new Table().AddColumns("kernel", "M", "N", "K", "median us", "TFLOP/s");
+            foreach (var t in GemmBenchmark.Run(id.Index, 11))
+            {
+                table.AddRow(t.Kernel, t.M.ToString(CultureInfo.InvariantCulture), t.N.ToString(CultureInfo.InvariantCulture), t.K.ToString(CultureInfo.InvariantCulture), F(t.MedianMicroseconds), F(t.TeraFlops));
+            }
+
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm };
     }
 
     private static string F(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);

@@ -22,8 +22,8 @@ public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamB
         {
             GemmEfficiency = Math.Round(Math.Clamp(GemmFlopsPerSecond / baseline.Fp32FlopsPerSecond, 0.001, 1), 4),
             MemoryEfficiency = Math.Round(Math.Clamp(StreamBytesPerSecond / baseline.MemoryBytesPerSecond, 0.001, 1), 4),
-            HostToDevicePinnedBytesPerSecond = Math.Round(HostToDeviceBytesPerSecond, -6),
-            DeviceToHostPinnedBytesPerSecond = Math.Round(DeviceToHostBytesPerSecond, -6),
+            HostToDevicePinnedBytesPerSecond = Math.Round(HostToDeviceBytesPerSecond / 1e6) * 1e6,
+            DeviceToHostPinnedBytesPerSecond = Math.Round(DeviceToHostBytesPerSecond / 1e6) * 1e6,
             KernelOverheadNs = (long)Math.Round(KernelOverheadNs),
             LaunchCpuNs = (long)Math.Round(LaunchCpuNs),
             Source = $"{baseline.Source}; GEMM efficiency, memory efficiency, copy rates, kernel overhead and launch CPU cost measured by 'contention calibrate' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd})",

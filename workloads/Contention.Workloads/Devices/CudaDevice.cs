@@ -18,7 +18,7 @@ public sealed unsafe class CudaDevice : IDataDevice
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
     private readonly bool pinned;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> gemm;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> gemm;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
     private readonly int reduceGroups;
@@ -53,7 +53,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         };
         accelerator = context.CreateCudaAccelerator(options.Id.Index, flags);
         stream = accelerator.CreateStream();
-        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.Gemm);
+        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
         reduceGroups = accelerator.NumMultiprocessors * 4;
@@ -204,9 +204,16 @@ public sealed unsafe class CudaDevice : IDataDevice
 
     private void LaunchGemm(ArrayView<float> da, ArrayView<float> db, ArrayView<float> dc, int m, int n, int k)
     {
-        var grid = new Index2D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile);
-        var group = new Index2D(CudaKernels.GemmThreads, CudaKernels.GemmThreads);
-        gemm(stream, new KernelConfig(grid, group), da, db, dc, m, n, k);
+        var slice = CudaKernels.SliceK(m, n, k, accelerator.NumMultiprocessors);
+        var slices = (k + slice - 1) / slice;
+        if (slices > 1)
+        {
+            dc.SubView(0, (long)m * n).MemSetToZero(stream);
+        }
+
+        var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
+        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
+        gemm(stream, new KernelConfig(grid, group), da, db, dc, m, n, k, slice);
     }
 
     private void LaunchReduce(ArrayView<float> x, int count)

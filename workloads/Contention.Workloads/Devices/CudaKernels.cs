@@ -24,7 +24,7 @@ internal static class CudaKernels
     /// blocks go on grid X because grid Y is limited to 65,535 and implicit-GEMM convolutions
     /// have millions of rows.
     /// </summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k)
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
@@ -35,7 +35,11 @@ internal static class CudaKernels
         var colBase = Grid.IdxY * Tile;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (var t = 0; t < k; t += TileK)
+        // Split-K: grid Z selects a slice of the inner dimension; slices add into C atomically.
+        var kStart = Grid.IdxZ * kSlice;
+        var kEnd = Math.Min(k, kStart + kSlice);
+        var split = kSlice < k;
+        for (var t = kStart; t < kEnd; t += TileK)
         {
             for (var l = 0; l < 4; l++)
             {
@@ -44,12 +48,12 @@ internal static class CudaKernels
                 var q = index % TileK;
                 var row = rowBase + r;
                 var col = t + q;
-                tileA[(q * Tile) + r] = row < m && col < k ? a[((long)row * k) + col] : 0f;
+                tileA[(q * Tile) + r] = row < m && col < kEnd ? a[((long)row * k) + col] : 0f;
                 var br = index / Tile;
                 var bc = index % Tile;
                 var bRow = t + br;
                 var bCol = colBase + bc;
-                tileB[(br * Tile) + bc] = bRow < k && bCol < n ? b[((long)bRow * n) + bCol] : 0f;
+                tileB[(br * Tile) + bc] = bRow < kEnd && bCol < n ? b[((long)bRow * n) + bCol] : 0f;
             }
 
             Group.Barrier();
@@ -72,13 +76,26 @@ internal static class CudaKernels
             Group.Barrier();
         }
 
-        Store(c, m, n, rowBase + ty, colBase + tx, c00, c01, c02, c03);
-        Store(c, m, n, rowBase + ty + 16, colBase + tx, c10, c11, c12, c13);
-        Store(c, m, n, rowBase + ty + 32, colBase + tx, c20, c21, c22, c23);
-        Store(c, m, n, rowBase + ty + 48, colBase + tx, c30, c31, c32, c33);
+        Store(c, m, n, rowBase + ty, colBase + tx, split, c00, c01, c02, c03);
+        Store(c, m, n, rowBase + ty + 16, colBase + tx, split, c10, c11, c12, c13);
+        Store(c, m, n, rowBase + ty + 32, colBase + tx, split, c20, c21, c22, c23);
+        Store(c, m, n, rowBase + ty + 48, colBase + tx, split, c30, c31, c32, c33);
     }
 
-    private static void Store(ArrayView<float> c, int m, int n, int row, int col, float v0, float v1, float v2, float v3)
+    /// <summary>
+    /// K elements per slice for a GEMM: enough slices that the grid has about two groups per
+    /// multiprocessor, each slice at least 256 deep. Weight-gradient GEMMs (small M×N, K =
+    /// batch·H·W in the hundreds of thousands) would otherwise run on a handful of groups.
+    /// </summary>
+    public static int SliceK(int m, int n, int k, int multiprocessors)
+    {
+        var groups = (long)((m + Tile - 1) / Tile) * ((n + Tile - 1) / Tile);
+        var wanted = (int)Math.Min(Math.Max(1, ((2L * multiprocessors) + groups - 1) / groups), Math.Max(1, k / 256));
+        var slice = (k + wanted - 1) / wanted;
+        return (slice + TileK - 1) / TileK * TileK;
+    }
+
+    private static void Store(ArrayView<float> c, int m, int n, int row, int col, bool add, float v0, float v1, float v2, float v3)
     {
         if (row >= m)
         {
@@ -86,24 +103,63 @@ internal static class CudaKernels
         }
 
         var offset = (long)row * n;
-        if (col < n)
+        Put(c, offset + col, col < n, add, v0);
+        Put(c, offset + col + 16, col + 16 < n, add, v1);
+        Put(c, offset + col + 32, col + 32 < n, add, v2);
+        Put(c, offset + col + 48, col + 48 < n, add, v3);
+    }
+
+    private static void Put(ArrayView<float> c, long index, bool inside, bool add, float value)
+    {
+        if (!inside)
         {
-            c[offset + col] = v0;
+            return;
         }
 
-        if (col + 16 < n)
+        if (add)
         {
-            c[offset + col + 16] = v1;
+            Atomic.Add(ref c[index], value);
+        }
+        else
+        {
+            c[index] = value;
+        }
+    }
+
+    /// <summary>Edge of the square tile of <see cref="GemmTiled"/>; a group is 16×16 threads, one output each.</summary>
+    public const int SimpleTile = 16;
+
+    /// <summary>
+    /// Shared-memory tiled GEMM with one output per thread: simpler than <see cref="Gemm"/> and
+    /// kept as the comparison point of <c>contention bench gemm</c>.
+    /// </summary>
+    public static void GemmTiled(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k)
+    {
+        var tileA = SharedMemory.Allocate<float>(SimpleTile * SimpleTile);
+        var tileB = SharedMemory.Allocate<float>(SimpleTile * SimpleTile);
+        var tx = Group.IdxX;
+        var ty = Group.IdxY;
+        var row = (Grid.IdxX * SimpleTile) + ty;
+        var col = (Grid.IdxY * SimpleTile) + tx;
+        var sum = 0f;
+        for (var t = 0; t < k; t += SimpleTile)
+        {
+            var aCol = t + tx;
+            tileA[(ty * SimpleTile) + tx] = row < m && aCol < k ? a[((long)row * k) + aCol] : 0f;
+            var bRow = t + ty;
+            tileB[(ty * SimpleTile) + tx] = bRow < k && col < n ? b[((long)bRow * n) + col] : 0f;
+            Group.Barrier();
+            for (var p = 0; p < SimpleTile; p++)
+            {
+                sum += tileA[(ty * SimpleTile) + p] * tileB[(p * SimpleTile) + tx];
+            }
+
+            Group.Barrier();
         }
 
-        if (col + 32 < n)
+        if (row < m && col < n)
         {
-            c[offset + col + 32] = v2;
-        }
-
-        if (col + 48 < n)
-        {
-            c[offset + col + 48] = v3;
+            c[((long)row * n) + col] = sum;
         }
     }
 
