@@ -34,6 +34,29 @@ public class HistogramsTests
     }
 
     [Fact]
+    public void ToCompressedBase64_RoundTrip_KeepsEveryBucket()
+    {
+        var histogram = Histograms.Create();
+        for (var i = 1; i < 5000; i++)
+        {
+            histogram.RecordValue(i * 997L);
+        }
+
+        var back = Histograms.FromCompressedBase64(Histograms.ToCompressedBase64(histogram));
+
+        Assert.Equal(histogram.TotalCount, back.TotalCount);
+        Assert.Equal(histogram.GetValueAtPercentile(99.9), back.GetValueAtPercentile(99.9));
+    }
+
+    [Fact]
+    public void RecordInto_ForeignBytes_SaysWhatIsWrong()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Histograms.RecordInto(new byte[] { 0x1c, 0x84 }, Histograms.Create()));
+
+        Assert.Contains("not a Contention histogram", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TakeInterval_TwoIntervals_PartitionTheRecordedValues()
     {
         var recorder = new LatencyRecorder();

@@ -36,7 +36,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             Mix = new MixInfo(options.Mix.Source, options.Mix.Text, options.OverridesText),
             Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
             Failures = snapshot.Failures.ToList(),
-            Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Convert.ToBase64String(a.Latency)),
+            Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
         ResultsFiles.Write(directory, document);
         return document;

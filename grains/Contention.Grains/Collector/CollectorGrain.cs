@@ -9,7 +9,7 @@ internal sealed class CollectorGrain(ContentionMetrics metrics) : Grain, ICollec
     public Task ReportAsync(NodeReport report, CancellationToken cancellationToken = default)
     {
         var experiment = this.GetPrimaryKeyString();
-        if (state.Apply(report, (delta, histogram) => metrics.Observe(experiment, delta, histogram)))
+        if (state.Apply(report, delta => metrics.Observe(experiment, delta)))
         {
             metrics.Report(experiment, report.Node);
         }

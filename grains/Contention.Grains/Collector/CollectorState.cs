@@ -21,7 +21,7 @@ public sealed class CollectorState
     public long Deltas { get; private set; }
 
     /// <summary>Merges a report; returns false (and changes nothing) for a sequence already merged from its node.</summary>
-    public bool Apply(NodeReport report, Action<TenantDelta, LongHistogram?>? onDelta = null)
+    public bool Apply(NodeReport report, Action<TenantDelta>? onDelta = null)
     {
         ArgumentNullException.ThrowIfNull(report);
         if (lastSequence.TryGetValue(report.Node, out var last) && report.Sequence <= last)
@@ -33,15 +33,15 @@ public sealed class CollectorState
         Reports++;
         foreach (var delta in report.Tenants)
         {
-            var histogram = Apply(delta);
-            onDelta?.Invoke(delta, histogram);
+            Apply(delta);
+            onDelta?.Invoke(delta);
         }
 
         return true;
     }
 
-    /// <summary>Merges one tenant delta; returns its decoded histogram (null when it had no latencies).</summary>
-    public LongHistogram? Apply(TenantDelta delta)
+    /// <summary>Merges one tenant delta.</summary>
+    public void Apply(TenantDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
         var key = (delta.Tenant, delta.Phase);
@@ -63,14 +63,7 @@ public sealed class CollectorState
         aggregate.Major += delta.MajorFaults;
         aggregate.Reports++;
         Deltas++;
-        if (delta.Latency.Length == 0)
-        {
-            return null;
-        }
-
-        var histogram = Histograms.Decode(delta.Latency);
-        aggregate.Latency.Add(histogram);
-        return histogram;
+        Histograms.RecordInto(delta.Latency, aggregate.Latency);
     }
 
     /// <summary>Records a failure.</summary>

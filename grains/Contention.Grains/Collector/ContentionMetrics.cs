@@ -1,4 +1,4 @@
-using HdrHistogram;
+using Contention.Workloads.Metrics;
 using Prometheus;
 
 namespace Contention.Grains.Collector;
@@ -38,7 +38,7 @@ public sealed class ContentionMetrics
     }
 
     /// <summary>Exports one merged tenant delta.</summary>
-    public void Observe(string experiment, TenantDelta delta, HistogramBase? histogram)
+    public void Observe(string experiment, TenantDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
         string[] labels = [experiment, delta.Tenant, delta.Node, delta.Kind, delta.Device];
@@ -49,12 +49,13 @@ public sealed class ContentionMetrics
         cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, delta.SystemSeconds));
         faults.WithLabels([.. labels, "minor"]).Inc(delta.MinorFaults);
         faults.WithLabels([.. labels, "major"]).Inc(delta.MajorFaults);
-        if (histogram is not null)
+        if (delta.Latency.Length > 0)
         {
             var child = latency.WithLabels(labels);
-            foreach (var value in histogram.RecordedValues())
+            var buckets = Histograms.Buckets(delta.Latency);
+            while (buckets.Next(out var value, out var count))
             {
-                child.Observe(value.ValueIteratedTo / 1e9, value.CountAtValueIteratedTo);
+                child.Observe(value / 1e9, count);
             }
         }
     }

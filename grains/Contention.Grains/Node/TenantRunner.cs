@@ -227,10 +227,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             return;
         }
 
-        var histogram = Histograms.Decode(encoded);
         lock (gate)
         {
-            pendingLatency.Add(histogram);
+            Histograms.RecordInto(encoded, pendingLatency);
         }
     }
 

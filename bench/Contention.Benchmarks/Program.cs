@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Contention.Benchmarks.CollectorIngestBenchmarks).Assembly).Run(args);
