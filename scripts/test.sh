@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of Contention.sln on a fresh Debian 12 machine with the .NET 10 SDK.
-# Installs what the tests need (Debian's prometheus for the integration test), checks code
+# Installs what the tests need (Debian's prometheus and redis-server for the integration tests), checks code
 # style, runs the tests, and ends with the line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (Debian packages the tests use)"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

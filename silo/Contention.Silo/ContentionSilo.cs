@@ -50,7 +50,7 @@ public static partial class ContentionSilo
                     options.ClusterId = settings.ClusterId;
                     options.ServiceId = settings.ServiceId;
                 });
-                silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedAddress), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
             }
             else
             {

@@ -24,7 +24,7 @@ public sealed class SiloSettings
     /// <summary>Client gateway port.</summary>
     [Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The IP address other silos reach this one at (Redis clusters); loopback by default.</summary>
+    /// <summary>The IP address or host name other silos reach this one at (Redis clusters); loopback by default.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Port of the Prometheus <c>/metrics</c> endpoint; 0 turns it off.</summary>
@@ -35,6 +35,19 @@ public sealed class SiloSettings
 
     /// <summary>The node's devices and tracer.</summary>
     public NodeOptions Node { get; set; } = new();
+
+    /// <summary>The advertised address as an IPv4 address, resolving a host name (a container's service name).</summary>
+    /// <exception cref="ArgumentException">The name resolves to no IPv4 address.</exception>
+    public System.Net.IPAddress ResolveAdvertisedAddress()
+    {
+        if (System.Net.IPAddress.TryParse(AdvertisedAddress, out var address))
+        {
+            return address;
+        }
+
+        return System.Net.Dns.GetHostAddresses(AdvertisedAddress).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+            ?? throw new ArgumentException($"--advertise {AdvertisedAddress}: the name has no IPv4 address; give this node's IP address");
+    }
 
     /// <summary>Whether <see cref="Cluster"/> names a Redis membership store.</summary>
     public bool UsesRedis => Cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase);

@@ -1,0 +1,96 @@
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Grains;
+using Contention.Grains.Node;
+using Contention.Silo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Prometheus;
+using Spectre.Console;
+
+namespace Contention.Integration.Tests;
+
+public class RedisClusterTests
+{
+    [Fact]
+    public async Task Run_TwoNodesSharingRedis_PlacesTenantsOnTheNodeWithTheirDevice()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var cpuOnly = Node(redis, "node-cpu", simDevices: 0);
+        await using var twoSims = Node(redis, "node-sims", simDevices: 2);
+        await cpuOnly.StartAsync();
+        await twoSims.StartAsync();
+        await WaitForMetadataAsync([cpuOnly, twoSims]);
+
+        var mix = MixParser.Parse("""
+            name: redis
+            warmup: 500ms
+            duration: 2s
+            tenants:
+              - name: modelled
+                kind: inference
+                device: sim:1
+                sync: block
+                rate: 100
+              - name: host
+                kind: microbench
+                device: cpu
+                op: elementwise
+                bytes: 1MiB
+                iterations: 10
+                cpu_threads: 1
+            """, "redis.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-redis-{Guid.NewGuid():N}");
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+
+        var code = await RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None);
+
+        Assert.Equal(0, code);
+        var rows = ResultsFiles.Read(directory).Tenants.Where(r => r.Phase == "measure").ToDictionary(r => r.Tenant);
+        Assert.Equal(("node-sims", "sim:1"), (rows["modelled"].Node, rows["modelled"].Device));
+        Assert.Equal("cpu", rows["host"].Device);
+        Assert.All(rows.Values, r => Assert.True(r.Completed > 0, $"{r.Tenant} completed nothing"));
+        Directory.Delete(directory, true);
+    }
+
+    private static WebApplication Node(RedisServer redis, string name, int simDevices) => ContentionSilo.Build(
+        new SiloSettings
+        {
+            Cluster = redis.Cluster,
+            SiloPort = FreePort.Next(),
+            GatewayPort = FreePort.Next(),
+            MetricsPort = 0,
+            Node = new NodeOptions { Name = name, SimDevices = simDevices, DetectCuda = false },
+        },
+        LogLevel.Warning,
+        new CollectorRegistry(),
+        embedded: true);
+
+    private static async Task WaitForMetadataAsync(WebApplication[] nodes)
+    {
+        // Placement reads other silos' metadata from a cache filled as membership spreads.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var ready = true;
+            foreach (var node in nodes)
+            {
+                var management = node.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+                var hosts = await management.GetHosts(onlyActive: true);
+                var cache = node.Services.GetRequiredService<ISiloMetadataCache>();
+                ready &= hosts.Count == nodes.Length && hosts.Keys.All(silo => cache.GetSiloMetadata(silo).Metadata.ContainsKey(DeviceRequirement.MetadataKey));
+            }
+
+            if (ready)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the two nodes never saw each other's devices through Redis membership");
+            await Task.Delay(250);
+        }
+    }
+}
