@@ -55,6 +55,7 @@ public class CostModelTests
         var profile = DeviceProfile.Load("h100");
 
         Assert.Equal(2_060_000, profile.TimesliceNs);
+        Assert.Contains("calibrated", profile.Source, StringComparison.Ordinal);
         Assert.Equal(190_000, profile.ContextSwitchNs);
     }
 
