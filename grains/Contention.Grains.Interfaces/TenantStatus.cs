@@ -9,6 +9,7 @@ namespace Contention.Grains;
 /// <param name="Pid">The worker's process id (the silo's for thread isolation); 0 when not running.</param>
 /// <param name="Restarts">Restarts after crashes so far.</param>
 /// <param name="LastError">The latest failure, if any.</param>
+/// <param name="Threads">The current (or last) worker's threads as last sampled; empty before the first sample.</param>
 [GenerateSerializer, Immutable, Alias("contention.TenantStatus")]
 public sealed record TenantStatus(
     [property: Id(0)] string Tenant,
@@ -18,4 +19,5 @@ public sealed record TenantStatus(
     [property: Id(4)] string DeviceDescription,
     [property: Id(5)] int Pid,
     [property: Id(6)] int Restarts,
-    [property: Id(7)] string? LastError);
+    [property: Id(7)] string? LastError,
+    [property: Id(8)] IReadOnlyList<ThreadCounters>? Threads = null);

@@ -32,6 +32,15 @@ public class RunCommandTests
             Assert.Equal("sim:0", r.Device);
         });
         Assert.Contains("infer-1", output.ToString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(directory, ResultsFiles.ThreadsCsv)));
+        foreach (var tenant in new[] { "train", "infer-0", "infer-1" })
+        {
+            // The workload thread is named after its tenant (comm keeps 15 characters).
+            var workload = Assert.Single(document.Threads, t => t.Tenant == tenant && t.Name == $"tenant {tenant}"[..Math.Min(15, 7 + tenant.Length)]);
+            Assert.True(workload.UserCpuSeconds + workload.SystemCpuSeconds > 0, $"{tenant}'s workload thread used no CPU");
+            Assert.True(workload.VoluntarySwitches + workload.InvoluntarySwitches > 0);
+        }
+
         Assert.NotEmpty(document.Histograms);
         Directory.Delete(directory, true);
     }

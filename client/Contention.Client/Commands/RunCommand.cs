@@ -100,7 +100,7 @@ internal static class RunCommand
 
         var document = recorder.Save(progress, await collector.GetSnapshotAsync(CancellationToken.None));
         TenantTable.Print(console, document);
-        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary})");
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv})");
         if (progress.Message is { Length: > 0 } message)
         {
             console.MarkupLineInterpolated($"[yellow]{progress.State}:[/] {message}");

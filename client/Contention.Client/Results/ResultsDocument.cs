@@ -22,6 +22,9 @@ public sealed record ResultsDocument
 
     public List<TenantFailure> Failures { get; init; } = [];
 
+    /// <summary>Per-thread counters of each tenant's worker over its whole life (start-up and warm-up included).</summary>
+    public List<ThreadRow> Threads { get; init; } = [];
+
     /// <summary>Merged latency histograms (compressed HdrHistogram, base64, ns) keyed <c>tenant/phase</c>, so reports can recompute any percentile exactly.</summary>
     public Dictionary<string, string> Histograms { get; init; } = [];
 }

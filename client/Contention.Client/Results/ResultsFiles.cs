@@ -22,6 +22,9 @@ public static class ResultsFiles
     /// <summary>The human summary.</summary>
     public const string Summary = "summary.md";
 
+    /// <summary>Per-thread counters of the workers.</summary>
+    public const string ThreadsCsv = "threads.csv";
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
@@ -43,6 +46,14 @@ public static class ResultsFiles
         }
 
         Replace(Path.Combine(directory, Csv), csv.ToString());
+        var threads = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new CsvWriter(threads, CultureInfo.InvariantCulture))
+        {
+            writer.Context.RegisterClassMap<ThreadRowMap>();
+            writer.WriteRecords(document.Threads);
+        }
+
+        Replace(Path.Combine(directory, ThreadsCsv), threads.ToString());
         Replace(Path.Combine(directory, Summary), Markdown(document));
     }
 
@@ -81,6 +92,19 @@ public static class ResultsFiles
         foreach (var r in document.Tenants.Where(r => r.Phase == "measure"))
         {
             text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind} | {r.Device} | {r.Sync} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
+        }
+
+        if (document.Threads.Count > 0)
+        {
+            text.Append("\n## Busiest worker threads (whole worker life, start-up included)\n\n");
+            text.Append("| tenant | thread | tid | user s | sys s | vol. cs | invol. cs |\n|---|---|---:|---:|---:|---:|---:|\n");
+            foreach (var group in document.Threads.GroupBy(t => t.Tenant))
+            {
+                foreach (var t in group.OrderByDescending(t => t.UserCpuSeconds + t.SystemCpuSeconds).Take(3))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {t.Tenant} | {t.Name} | {t.Tid} | {t.UserCpuSeconds:0.##} | {t.SystemCpuSeconds:0.##} | {t.VoluntarySwitches} | {t.InvoluntarySwitches} |\n");
+                }
+            }
         }
 
         if (document.Failures.Count > 0)

@@ -36,6 +36,17 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             Mix = new MixInfo(options.Mix.Source, options.Mix.Text, options.OverridesText),
             Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
             Failures = snapshot.Failures.ToList(),
+            Threads = statuses.SelectMany(s => (s.Threads ?? []).Select(t => new ThreadRow
+            {
+                Tenant = s.Tenant,
+                Tid = t.Tid,
+                Name = t.Name,
+                VoluntarySwitches = t.VoluntarySwitches,
+                InvoluntarySwitches = t.InvoluntarySwitches,
+                UserCpuSeconds = t.UserSeconds,
+                SystemCpuSeconds = t.SystemSeconds,
+                Exited = t.Exited,
+            })).ToList(),
             Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
         ResultsFiles.Write(directory, document);

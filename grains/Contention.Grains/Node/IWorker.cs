@@ -18,6 +18,10 @@ internal interface IWorker : IAsyncDisposable
     /// <summary>Asks for an immediate report and waits until it has been delivered.</summary>
     Task FlushAsync(CancellationToken cancellationToken);
 
-    /// <summary>Stops after the current operation; the last report is delivered before this completes.</summary>
+    /// <summary>
+    /// Stops the workload after its current operation; the last report is delivered before this
+    /// completes, and the worker stays alive (idle) until disposed, so a final /proc sample
+    /// covers everything it did.
+    /// </summary>
     Task StopAsync(TimeSpan timeout);
 }

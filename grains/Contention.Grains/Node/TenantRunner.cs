@@ -68,7 +68,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         get
         {
             var current = worker;
-            return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError);
+            var threads = LastThreads.Select(t => new ThreadCounters(t.Tid, t.Name, t.Counters.VoluntarySwitches, t.Counters.InvoluntarySwitches, t.Counters.UserSeconds, t.Counters.SystemSeconds, t.Exited)).ToList();
+            return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError, threads);
         }
     }
 
@@ -114,7 +115,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             await supervision.ConfigureAwait(false);
         }
 
-        await node.Tracer.FlushAsync(this).ConfigureAwait(false);
+        // The supervision loop has already delivered the final sample (see RunOnceAsync).
         node.Tracer.Unregister(this);
         if (state != TenantState.Failed)
         {
@@ -205,6 +206,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             await current.StopAsync(StopTimeout).ConfigureAwait(false);
+
+            // Quiescent but alive: the final sample sees every switch and CPU tick it made.
+            await node.Tracer.FlushAsync(this).ConfigureAwait(false);
             await current.DisposeAsync().ConfigureAwait(false);
             return;
         }

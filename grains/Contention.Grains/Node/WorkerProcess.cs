@@ -20,6 +20,7 @@ internal sealed class WorkerProcess : IWorker
     private readonly ConcurrentQueue<string> stderr = new();
     private readonly TaskCompletionSource<WorkerMessage> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim stdin = new(1, 1);
     private long nextFlush;
     private volatile bool stopping;
@@ -129,15 +130,12 @@ internal sealed class WorkerProcess : IWorker
 
         try
         {
-            await completion.Task.WaitAsync(timeout).ConfigureAwait(false);
+            await Task.WhenAny(stopped.Task, completion.Task).WaitAsync(timeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"worker {Pid} did not stop within {timeout.TotalSeconds:0} s and was killed");
-        }
-        catch (WorkerCrashedException)
-        {
         }
     }
 
@@ -147,8 +145,17 @@ internal sealed class WorkerProcess : IWorker
         stopping = true;
         if (!process.HasExited)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().ConfigureAwait(false);
+            // End of input tells a stopped worker to exit; one that does not is killed.
+            try
+            {
+                process.StandardInput.Close();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().ConfigureAwait(false);
+            }
         }
 
         process.Dispose();
@@ -234,6 +241,9 @@ internal sealed class WorkerProcess : IWorker
                 break;
             case "error":
                 reportedError = message.Message;
+                break;
+            case "stopped":
+                stopped.TrySetResult();
                 break;
         }
     }

@@ -74,7 +74,6 @@ internal sealed class WorkerThread : IWorker
         stopping = true;
         await session.StopAsync(timeout).ConfigureAwait(false);
         Report();
-        completion.TrySetResult();
     }
 
     /// <inheritdoc />
@@ -82,6 +81,7 @@ internal sealed class WorkerThread : IWorker
     {
         stopping = true;
         session.Dispose();
+        completion.TrySetResult();
         return ValueTask.CompletedTask;
     }
 

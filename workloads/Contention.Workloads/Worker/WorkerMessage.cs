@@ -2,12 +2,12 @@ namespace Contention.Workloads.Worker;
 
 /// <summary>
 /// A line a tenant worker writes on standard output. <see cref="Type"/> is <c>ready</c>,
-/// <c>report</c>, <c>error</c> or <c>exit</c>; a report carries the operations completed and the
+/// <c>report</c>, <c>error</c> or <c>stopped</c>; a report carries the operations completed and the
 /// latency histogram of the interval since the previous report.
 /// </summary>
 public sealed record WorkerMessage
 {
-    /// <summary>ready, report, error or exit.</summary>
+    /// <summary>ready, report, error or stopped.</summary>
     public required string Type { get; init; }
 
     /// <summary>The worker's process id (ready).</summary>

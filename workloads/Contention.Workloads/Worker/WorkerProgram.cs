@@ -5,8 +5,10 @@ namespace Contention.Workloads.Worker;
 
 /// <summary>
 /// The main loop of a tenant worker process. Standard input: one <see cref="WorkerStart"/> JSON
-/// line, then commands (<c>flush N</c>, <c>stop</c>); end of input means the parent is gone and
-/// the worker stops. Standard output: <see cref="WorkerMessage"/> lines.
+/// line, then commands: <c>flush N</c> (report now), <c>stop</c> (finish the current operation,
+/// report, answer <c>stopped</c> and stay idle until the next line or end of input, so the node
+/// can take a final /proc sample of a quiescent process). End of input at any time means the
+/// parent is gone: the worker stops and exits. Standard output: <see cref="WorkerMessage"/> lines.
 /// </summary>
 public static class WorkerProgram
 {
@@ -65,6 +67,7 @@ public static class WorkerProgram
             });
 
             var failed = session.Finished.ContinueWith(t => t, TaskScheduler.Default);
+            var stopRequested = false;
             while (true)
             {
                 var read = input.ReadLineAsync();
@@ -82,10 +85,11 @@ public static class WorkerProgram
                 var command = await read.ConfigureAwait(false);
                 if (command is null || command.StartsWith("stop", StringComparison.Ordinal))
                 {
+                    stopRequested = command is not null;
                     break;
                 }
 
-                if (command.StartsWith("flush ", StringComparison.Ordinal) && long.TryParse(command.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                if (TryParseFlush(command, out var id))
                 {
                     Report(session, Send, id);
                 }
@@ -102,9 +106,20 @@ public static class WorkerProgram
 
             await session.StopAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             Report(session, Send, 0);
-            Send(new WorkerMessage { Type = "exit" });
+            Send(new WorkerMessage { Type = "stopped" });
+            while (stopRequested && await input.ReadLineAsync().ConfigureAwait(false) is { } line && TryParseFlush(line, out var late))
+            {
+                Report(session, Send, late);
+            }
+
             return 0;
         }
+    }
+
+    private static bool TryParseFlush(string command, out long id)
+    {
+        id = 0;
+        return command.StartsWith("flush ", StringComparison.Ordinal) && long.TryParse(command.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out id);
     }
 
     private static void Report(WorkerSession session, Action<WorkerMessage> send, long flush)

@@ -17,6 +17,7 @@ public sealed class WorkerSession : IDisposable
     private readonly Thread thread;
     private readonly TaskCompletionSource<int> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim release = new();
     private long reported;
 
     /// <summary>Opens the device and prepares the workload; nothing runs until <see cref="Start"/>.</summary>
@@ -98,6 +99,7 @@ public sealed class WorkerSession : IDisposable
     public void Dispose()
     {
         stop.Cancel();
+        release.Set();
         if (thread.IsAlive)
         {
             thread.Join(TimeSpan.FromSeconds(30));
@@ -105,6 +107,7 @@ public sealed class WorkerSession : IDisposable
 
         device.Dispose();
         stop.Dispose();
+        release.Dispose();
     }
 
     private void Run()
@@ -119,5 +122,9 @@ public sealed class WorkerSession : IDisposable
         {
             finished.TrySetException(ex);
         }
+
+        // The thread stays (idle) until disposal, so a tracer can take its final sample of it:
+        // /proc forgets a thread's counters once it exits.
+        release.Wait();
     }
 }
