@@ -46,10 +46,7 @@ public class CollectorIngestBenchmarks
                 IntervalSeconds = 0.5,
                 Completed = histogram.TotalCount,
                 Latency = Histograms.Encode(histogram),
-                VoluntarySwitches = 100,
-                InvoluntarySwitches = 3,
-                UserSeconds = 0.1,
-                SystemSeconds = 0.01,
+                Os = new OsCounters(100, 3, 0.1, 0.01, 0, 0),
             };
             withLatency[i] = new NodeReport("node", i + 1, [delta]);
             countersOnly[i] = new NodeReport("node", i + 1, [delta with { Latency = [] }]);

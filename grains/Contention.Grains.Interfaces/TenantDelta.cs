@@ -31,21 +31,6 @@ public sealed record TenantDelta
     /// <summary>Latency histogram of those operations, nanoseconds, compressed HdrHistogram encoding.</summary>
     [Id(7)] public byte[] Latency { get; init; } = [];
 
-    /// <summary>Voluntary context switches.</summary>
-    [Id(8)] public long VoluntarySwitches { get; init; }
-
-    /// <summary>Involuntary context switches.</summary>
-    [Id(9)] public long InvoluntarySwitches { get; init; }
-
-    /// <summary>User-mode CPU seconds.</summary>
-    [Id(10)] public double UserSeconds { get; init; }
-
-    /// <summary>Kernel-mode CPU seconds.</summary>
-    [Id(11)] public double SystemSeconds { get; init; }
-
-    /// <summary>Minor page faults.</summary>
-    [Id(12)] public long MinorFaults { get; init; }
-
-    /// <summary>Major page faults.</summary>
-    [Id(13)] public long MajorFaults { get; init; }
+    /// <summary>What /proc saw of the worker.</summary>
+    [Id(8)] public OsCounters Os { get; init; } = OsCounters.Zero;
 }

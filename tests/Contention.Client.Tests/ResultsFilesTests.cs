@@ -17,7 +17,7 @@ public class ResultsFilesTests
         }
 
         var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = "inference", Device = "sim", SyncMode = "block" };
-        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "inference", Device = "sim:0", Phase = "measure", Seconds = 10, Completed = 1000, Latency = Histograms.Encode(histogram), VoluntarySwitches = 7 };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "inference", Device = "sim:0", Phase = "measure", Seconds = 10, Completed = 1000, Latency = Histograms.Encode(histogram), Os = new OsCounters(7, 0, 0, 0, 0, 0) };
         var row = RowBuilder.Row("e", spec, aggregate, new TenantStatus("t", TenantState.Stopped, "n", "sim:0", "d", 1, 0, null));
         var document = new ResultsDocument
         {

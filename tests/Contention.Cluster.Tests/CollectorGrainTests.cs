@@ -28,7 +28,7 @@ public class CollectorGrainTests(ClusterFixture fixture)
         var snapshot = await collector.GetSnapshotAsync();
         var aggregate = Assert.Single(snapshot.Tenants);
         Assert.Equal(3, snapshot.Reports);
-        Assert.Equal(60, aggregate.VoluntarySwitches);
+        Assert.Equal(60, aggregate.Os.VoluntarySwitches);
         Assert.Equal(30_000, aggregate.Completed);
         var merged = Histograms.Decode(aggregate.Latency);
         foreach (var p in new[] { 50.0, 90, 99, 99.9, 100 })
@@ -47,6 +47,6 @@ public class CollectorGrainTests(ClusterFixture fixture)
         IntervalSeconds = 1,
         Completed = histogram.TotalCount,
         Latency = Histograms.Encode(histogram),
-        VoluntarySwitches = switches,
+        Os = new OsCounters(switches, 0, 0, 0, 0, 0),
     };
 }

@@ -35,8 +35,8 @@ public class TenantGrainTests(ClusterFixture fixture)
         Assert.Equal(TenantState.Stopped, stopped.State);
         var aggregate = Assert.Single(snapshot.Tenants);
         Assert.Equal("warmup", aggregate.Phase);
-        Assert.True(aggregate.UserSeconds + aggregate.SystemSeconds > 0);
-        Assert.True(aggregate.VoluntarySwitches > 0);
+        Assert.True(aggregate.Os.UserSeconds + aggregate.Os.SystemSeconds > 0);
+        Assert.True(aggregate.Os.VoluntarySwitches > 0);
         if (isolation == "process")
         {
             Assert.Throws<ArgumentException>(() => Process.GetProcessById(started.Pid));

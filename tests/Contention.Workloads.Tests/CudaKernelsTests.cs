@@ -28,25 +28,11 @@ public sealed class CudaKernelsTests : IDisposable
     {
         var slice = kSlice == 0 ? k : kSlice;
         var slices = (k + slice - 1) / slice;
-        var random = new Random(m + n + k);
-        var a = CpuDeviceTests.Random(random, m * k);
-        var b = CpuDeviceTests.Random(random, k * n);
         var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
-        using var da = accelerator.Allocate1D(a);
-        using var db = accelerator.Allocate1D(b);
-        using var dc = accelerator.Allocate1D<float>(m * n);
-        dc.MemSetToZero();
-
         var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
-        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), da.View, db.View, dc.View, m, n, k, slice);
-        accelerator.Synchronize();
+        var config = new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1));
 
-        var expected = Reference.Gemm(a, b, m, n, k);
-        var actual = dc.GetAsArray1D();
-        for (var i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
-        }
+        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k, slice));
     }
 
     [Theory]
@@ -54,24 +40,11 @@ public sealed class CudaKernelsTests : IDisposable
     [InlineData(17, 16, 33)]
     public void GemmTiled_RaggedShapes_MatchesReference(int m, int n, int k)
     {
-        var random = new Random(m * n * k);
-        var a = CpuDeviceTests.Random(random, m * k);
-        var b = CpuDeviceTests.Random(random, k * n);
         var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(CudaKernels.GemmTiled);
-        using var da = accelerator.Allocate1D(a);
-        using var db = accelerator.Allocate1D(b);
-        using var dc = accelerator.Allocate1D<float>(m * n);
-
         var grid = new Index2D((m + CudaKernels.SimpleTile - 1) / CudaKernels.SimpleTile, (n + CudaKernels.SimpleTile - 1) / CudaKernels.SimpleTile);
-        gemm(accelerator.DefaultStream, new KernelConfig(grid, new Index2D(CudaKernels.SimpleTile, CudaKernels.SimpleTile)), da.View, db.View, dc.View, m, n, k);
-        accelerator.Synchronize();
+        var config = new KernelConfig(grid, new Index2D(CudaKernels.SimpleTile, CudaKernels.SimpleTile));
 
-        var expected = Reference.Gemm(a, b, m, n, k);
-        var actual = dc.GetAsArray1D();
-        for (var i = 0; i < expected.Length; i++)
-        {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
-        }
+        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k));
     }
 
     [Theory]
@@ -94,6 +67,27 @@ public sealed class CudaKernelsTests : IDisposable
         accelerator.Synchronize();
 
         Assert.Equal(x.Sum(v => (double)v), result.GetAsArray1D()[0], 1e-2);
+    }
+
+    private void AssertGemm(int m, int n, int k, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>> launch)
+    {
+        var random = new Random((m * 31) + (n * 7) + k);
+        var a = CpuDeviceTests.Random(random, m * k);
+        var b = CpuDeviceTests.Random(random, k * n);
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D<float>(m * n);
+        dc.MemSetToZero();
+
+        launch(da.View, db.View, dc.View);
+        accelerator.Synchronize();
+
+        var expected = Reference.Gemm(a, b, m, n, k);
+        var actual = dc.GetAsArray1D();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {actual[i]}, expected {expected[i]}");
+        }
     }
 
     public void Dispose()

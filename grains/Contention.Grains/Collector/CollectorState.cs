@@ -55,12 +55,7 @@ public sealed class CollectorState
         aggregate.Device = delta.Device;
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
-        aggregate.Voluntary += delta.VoluntarySwitches;
-        aggregate.Involuntary += delta.InvoluntarySwitches;
-        aggregate.User += delta.UserSeconds;
-        aggregate.System += delta.SystemSeconds;
-        aggregate.Minor += delta.MinorFaults;
-        aggregate.Major += delta.MajorFaults;
+        aggregate.Os += delta.Os;
         aggregate.Reports++;
         Deltas++;
         Histograms.RecordInto(delta.Latency, aggregate.Latency);
@@ -82,12 +77,7 @@ public sealed class CollectorState
             Seconds = a.Value.Seconds,
             Completed = a.Value.Completed,
             Latency = a.Value.Latency.TotalCount == 0 ? [] : Histograms.Encode(a.Value.Latency),
-            VoluntarySwitches = a.Value.Voluntary,
-            InvoluntarySwitches = a.Value.Involuntary,
-            UserSeconds = a.Value.User,
-            SystemSeconds = a.Value.System,
-            MinorFaults = a.Value.Minor,
-            MajorFaults = a.Value.Major,
+            Os = a.Value.Os,
             Reports = a.Value.Reports,
         }).ToList(),
         failures.ToList(),
@@ -107,17 +97,7 @@ public sealed class CollectorState
 
         public LongHistogram Latency { get; } = Histograms.Create();
 
-        public long Voluntary { get; set; }
-
-        public long Involuntary { get; set; }
-
-        public double User { get; set; }
-
-        public double System { get; set; }
-
-        public long Minor { get; set; }
-
-        public long Major { get; set; }
+        public OsCounters Os { get; set; } = OsCounters.Zero;
 
         public long Reports { get; set; }
     }

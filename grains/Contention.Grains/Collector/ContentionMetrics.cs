@@ -43,12 +43,13 @@ public sealed class ContentionMetrics
         ArgumentNullException.ThrowIfNull(delta);
         string[] labels = [experiment, delta.Tenant, delta.Node, delta.Kind, delta.Device];
         operations.WithLabels(labels).Inc(delta.Completed);
-        switches.WithLabels([.. labels, "voluntary"]).Inc(delta.VoluntarySwitches);
-        switches.WithLabels([.. labels, "involuntary"]).Inc(delta.InvoluntarySwitches);
-        cpu.WithLabels([.. labels, "user"]).Inc(Math.Max(0, delta.UserSeconds));
-        cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, delta.SystemSeconds));
-        faults.WithLabels([.. labels, "minor"]).Inc(delta.MinorFaults);
-        faults.WithLabels([.. labels, "major"]).Inc(delta.MajorFaults);
+        var os = delta.Os;
+        switches.WithLabels([.. labels, "voluntary"]).Inc(os.VoluntarySwitches);
+        switches.WithLabels([.. labels, "involuntary"]).Inc(os.InvoluntarySwitches);
+        cpu.WithLabels([.. labels, "user"]).Inc(Math.Max(0, os.UserSeconds));
+        cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, os.SystemSeconds));
+        faults.WithLabels([.. labels, "minor"]).Inc(os.MinorFaults);
+        faults.WithLabels([.. labels, "major"]).Inc(os.MajorFaults);
         if (delta.Latency.Length > 0)
         {
             var child = latency.WithLabels(labels);

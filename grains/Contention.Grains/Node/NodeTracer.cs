@@ -183,12 +183,7 @@ public sealed partial class NodeTracer : BackgroundService
                 IntervalSeconds = seconds,
                 Completed = latency.TotalCount,
                 Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
-                VoluntarySwitches = counters.VoluntarySwitches,
-                InvoluntarySwitches = counters.InvoluntarySwitches,
-                UserSeconds = counters.UserSeconds,
-                SystemSeconds = counters.SystemSeconds,
-                MinorFaults = counters.MinorFaults,
-                MajorFaults = counters.MajorFaults,
+                Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
             };
         }
         finally
