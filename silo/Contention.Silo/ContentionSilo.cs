@@ -17,6 +17,12 @@ public static partial class ContentionSilo
     public static WebApplication Build(SiloSettings settings, LogLevel minimumLogLevel = LogLevel.Information, CollectorRegistry? registry = null, bool embedded = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        var invalid = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(settings, new(settings), invalid, validateAllProperties: true))
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(SiloSettings), typeof(SiloSettings), invalid.Select(r => r.ErrorMessage ?? "invalid"));
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -58,6 +64,10 @@ public static partial class ContentionSilo
             }
 
             silo.AddContentionNode(settings.Node, registry);
+
+            // A tenant's start waits for its worker to run (CUDA context, kernel compilation),
+            // which can outlast Orleans' default 30 s response timeout on a loaded node.
+            silo.Configure<SiloMessagingOptions>(options => options.ResponseTimeout = MessagingTimeout);
         });
 
         var app = builder.Build();
@@ -73,9 +83,17 @@ public static partial class ContentionSilo
             var metrics = settings.MetricsPort == 0 ? "off" : $"http://{settings.MetricsBind}:{settings.MetricsPort}/metrics";
             var devices = string.Join(",", app.Services.GetRequiredService<Contention.Grains.Node.NodeDevices>().Advertised);
             LogStarted(logger, settings.Node.Name, settings.Cluster, settings.SiloPort, settings.GatewayPort, metrics, devices);
+            var node = settings.Node;
+            LogNodeOptions(logger, node.SimDevices, node.SimProfile, node.SimSlots, node.SimPollMicroseconds, node.TracerIntervalMs, node.DetectCuda, node.WorkerPath.Length == 0 ? "this program" : node.WorkerPath);
         });
         return app;
     }
+
+    /// <summary>How long a grain call may take; tenant starts wait for their workers.</summary>
+    public static readonly TimeSpan MessagingTimeout = TimeSpan.FromMinutes(3);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node options: {SimDevices} sim device(s) of profile {Profile}, {Slots} slots each, poll {PollUs} us; tracer interval {TracerMs} ms; CUDA detection {DetectCuda}; worker {Worker}")]
+    private static partial void LogNodeOptions(ILogger logger, int simDevices, string profile, int slots, int pollUs, int tracerMs, bool detectCuda, string worker);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} up: cluster {Cluster}, silo port {SiloPort}, gateway {GatewayPort}, metrics {Metrics}, devices {Devices}")]
     private static partial void LogStarted(ILogger logger, string node, string cluster, int siloPort, int gatewayPort, string metrics, string devices);

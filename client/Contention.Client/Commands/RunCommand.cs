@@ -199,6 +199,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
                     o.ClusterId = "contention";
                     o.ServiceId = "contention";
                 });
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ContentionSilo.MessagingTimeout);
             });
             var clientHost = builder.Build();
             await clientHost.StartAsync();

@@ -123,9 +123,10 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
         {
             return await Tenant(spec).StartAsync(spec);
         }
-        catch (OrleansException ex)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
         {
-            // Placement found no node with the device, or the node could not be reached.
+            // Placement found no node with the device, the node could not be reached, or the
+            // worker took longer to start than a grain call may last.
             await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, "", ex.Message, -1, time.GetUtcNow(), false));
             return new TenantStatus(spec.Name, TenantState.Failed, "", spec.Device, "", 0, 0, ex.Message);
         }
