@@ -37,6 +37,10 @@ internal static class RunCommand
                 loaded = MixParser.Load(parse.GetValue(mix)!);
                 loaded = ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration));
                 overrides = Overrides(parse.GetValue(device), parse.GetValue(sync));
+                if (parse.GetValue(cluster) is { } named && !named.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new MixException($"--cluster: expected redis://HOST:PORT of a running cluster, got '{named}'; leave it out to run on an embedded node");
+                }
             }
             catch (MixException ex)
             {
@@ -45,7 +49,15 @@ internal static class RunCommand
             }
 
             var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync)));
-            return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
+            try
+            {
+                return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
+            }
+            catch (MixException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
         });
         return command;
     }
@@ -184,11 +196,6 @@ internal sealed class ClusterConnection : IAsyncDisposable
     {
         if (options.Cluster is { Length: > 0 } cluster)
         {
-            if (!cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new MixException($"--cluster: expected redis://HOST:PORT, got '{cluster}'");
-            }
-
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.UseOrleansClient(client =>
@@ -202,7 +209,15 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ContentionSilo.MessagingTimeout);
             });
             var clientHost = builder.Build();
-            await clientHost.StartAsync();
+            try
+            {
+                await clientHost.StartAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                clientHost.Dispose();
+                throw new MixException($"--cluster {cluster}: cannot join the cluster ({ex.GetBaseException().Message}); start nodes with 'contention silo --cluster {cluster}' first");
+            }
 
             // In a cluster, 'auto' cannot know which nodes have GPUs: it means the modelled GPU.
             return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), "sim", cluster);
