@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using Contention.Grains;
+using Contention.Grains.Node;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 
 namespace Contention.Cluster.Tests;
 
@@ -56,6 +59,41 @@ public class TenantGrainTests(ClusterFixture fixture)
 
         Assert.Contains("no node advertises device 'cuda'", error.Message, StringComparison.Ordinal);
         Assert.Contains("sim:0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_ModelledGpuFull_FailsWithReasonAndRecordsIt()
+    {
+        var sim = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredService<NodeDevices>().Sims[0];
+        var taken = new List<int>();
+        try
+        {
+            while (true)
+            {
+                taken.Add(sim.Acquire().Slot);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        try
+        {
+            var experiment = Specs.NewExperiment();
+            var spec = Specs.Inference(experiment, "crowded");
+            DeviceRequirement.Set(spec.Device);
+            var status = await fixture.Grains.GetGrain<ITenantGrain>($"{experiment}/crowded").StartAsync(spec);
+            DeviceRequirement.Clear();
+
+            Assert.Equal(TenantState.Failed, status.State);
+            Assert.Contains("tenants", status.LastError, StringComparison.Ordinal);
+            var failure = Assert.Single((await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync()).Failures);
+            Assert.Equal(status.LastError, failure.Message);
+        }
+        finally
+        {
+            taken.ForEach(sim.Release);
+        }
     }
 
     [Fact]

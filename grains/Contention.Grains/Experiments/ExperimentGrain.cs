@@ -123,10 +123,11 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
         {
             return await Tenant(spec).StartAsync(spec);
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Placement found no node with the device, the node could not be reached, or the
-            // worker took longer to start than a grain call may last.
+            // Placement found no node with the device, the node could not be reached, the worker
+            // took longer to start than a grain call may last, or the node failed otherwise: one
+            // tenant's failure is recorded and the others run.
             await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, "", ex.Message, -1, time.GetUtcNow(), false));
             return new TenantStatus(spec.Name, TenantState.Failed, "", spec.Device, "", 0, 0, ex.Message);
         }

@@ -58,10 +58,10 @@ public sealed partial class NodeTracer : BackgroundService
 
     internal void Unregister(TenantRunner runner) => runners.TryRemove(runner, out _);
 
-    /// <summary>Reports one tenant now (at a phase boundary or when it stops).</summary>
-    internal async Task FlushAsync(TenantRunner runner)
+    /// <summary>Reports one tenant now (when it stops, or at a phase boundary: then it enters <paramref name="nextPhase"/>).</summary>
+    internal async Task FlushAsync(TenantRunner runner, string? nextPhase = null)
     {
-        var delta = await CollectAsync(runner).ConfigureAwait(false);
+        var delta = await CollectAsync(runner, nextPhase).ConfigureAwait(false);
         if (delta is not null)
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
@@ -126,7 +126,7 @@ public sealed partial class NodeTracer : BackgroundService
         }
     }
 
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner)
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, string? nextPhase = null)
     {
         await runner.ReportLock.WaitAsync().ConfigureAwait(false);
         try
@@ -173,13 +173,20 @@ public sealed partial class NodeTracer : BackgroundService
 
             runner.LastSampleNs = now;
             var latency = runner.TakeLatency();
+            var phase = runner.Phase;
+            if (nextPhase is not null)
+            {
+                // Inside the lock: nothing the tenant does after this sample is counted in the old phase.
+                runner.EnterPhase(nextPhase);
+            }
+
             return new TenantDelta
             {
                 Tenant = runner.Spec.Name,
                 Node = options.Name,
                 Kind = runner.Spec.Kind,
                 Device = runner.Status.Device,
-                Phase = runner.Phase,
+                Phase = phase,
                 IntervalSeconds = seconds,
                 Completed = latency.TotalCount,
                 Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),

@@ -49,6 +49,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     public string Phase { get; private set; } = "warmup";
 
+
     /// <summary>Serialises the node tracer's tick and phase flushes for this tenant.</summary>
     public SemaphoreSlim ReportLock { get; } = new(1, 1);
 
@@ -76,12 +77,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Starts the worker; completes once the workload runs or has failed for good.</summary>
     public async Task<TenantStatus> StartAsync()
     {
-        state = TenantState.Starting;
         if (device.Kind == DeviceKind.Sim)
         {
             sim = node.Devices.Sims[device.Index].Acquire();
         }
 
+        state = TenantState.Starting;
         node.Tracer.Register(this);
         supervision = Task.Run(SuperviseAsync);
         try
@@ -96,11 +97,11 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         return Status;
     }
 
-    public async Task SetPhaseAsync(string phase)
-    {
-        await node.Tracer.FlushAsync(this).ConfigureAwait(false);
-        Phase = phase;
-    }
+    /// <summary>Reports the current phase's last interval and switches phase, atomically with respect to the node tracer.</summary>
+    public Task SetPhaseAsync(string phase) => node.Tracer.FlushAsync(this, phase);
+
+    /// <summary>Called by the node tracer, under <see cref="ReportLock"/>, right after it took the old phase's last interval.</summary>
+    internal void EnterPhase(string phase) => Phase = phase;
 
     public async Task<TenantStatus> StopAsync()
     {

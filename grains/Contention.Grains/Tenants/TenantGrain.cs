@@ -30,14 +30,23 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
         }
         catch (InvalidOperationException ex)
         {
-            lastStatus = new TenantStatus(spec.Name, TenantState.Failed, node.Options.Name, spec.Device, "", 0, 0, ex.Message);
-            await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, node.Options.Name, ex.Message, -1, node.Time.GetUtcNow(), false), cancellationToken);
-            return lastStatus;
+            return await FailAsync(spec, spec.Device, ex.Message, cancellationToken);
         }
 
         this.DelayDeactivation(TimeSpan.FromDays(1));
-        runner = new TenantRunner(spec, device, node);
-        return await runner.StartAsync();
+        var starting = new TenantRunner(spec, device, node);
+        try
+        {
+            var status = await starting.StartAsync();
+            runner = starting;
+            return status;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The device could not take the tenant (every modelled-GPU slot taken, say).
+            await starting.DisposeAsync();
+            return await FailAsync(spec, device.ToString(), ex.Message, cancellationToken);
+        }
     }
 
     /// <inheritdoc />
@@ -62,6 +71,13 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
     /// <inheritdoc />
     public Task<TenantStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(runner?.Status ?? lastStatus ?? new TenantStatus(this.GetPrimaryKeyString(), TenantState.Idle, node.Options.Name, "", "", 0, 0, null));
+
+    private async Task<TenantStatus> FailAsync(TenantSpec spec, string device, string message, CancellationToken cancellationToken)
+    {
+        lastStatus = new TenantStatus(spec.Name, TenantState.Failed, node.Options.Name, device, "", 0, 0, message);
+        await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, node.Options.Name, message, -1, node.Time.GetUtcNow(), false), cancellationToken);
+        return lastStatus;
+    }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
