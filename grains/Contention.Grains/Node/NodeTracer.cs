@@ -86,32 +86,21 @@ public sealed partial class NodeTracer : BackgroundService
 
     private async Task TickAsync()
     {
-        var byExperiment = new Dictionary<string, List<TenantDelta>>();
-        foreach (var runner in runners.Keys)
+        // Tenants are collected in parallel: each waits for its worker's flush, and one slow
+        // worker must not delay the others' samples.
+        var collected = await Task.WhenAll(runners.Keys.Select(async runner =>
         {
-            TenantDelta? delta;
             try
             {
-                delta = await CollectAsync(runner).ConfigureAwait(false);
+                return (runner.Spec.Experiment, Delta: await CollectAsync(runner).ConfigureAwait(false));
             }
             catch (ObjectDisposedException)
             {
-                continue;
+                // The tenant stopped while the tick was under way.
+                return (runner.Spec.Experiment, Delta: null);
             }
-
-            if (delta is null)
-            {
-                continue;
-            }
-
-            if (!byExperiment.TryGetValue(runner.Spec.Experiment, out var list))
-            {
-                byExperiment[runner.Spec.Experiment] = list = [];
-            }
-
-            list.Add(delta);
-        }
-
+        })).ConfigureAwait(false);
+        var byExperiment = collected.Where(c => c.Delta is not null).GroupBy(c => c.Experiment).ToDictionary(g => g.Key, g => g.Select(c => c.Delta!).ToList());
         foreach (var (experiment, deltas) in byExperiment)
         {
             await SendAsync(experiment, deltas).ConfigureAwait(false);
