@@ -28,62 +28,94 @@ public sealed record LaunchSeries(string Name, IReadOnlyList<double> Samples)
 
 /// <summary>
 /// Launch + synchronise of a small element-wise kernel, through a bare ILGPU loop (the baseline)
-/// and through <see cref="Devices.CudaDevice"/>, in one process, repetitions interleaved so drift in
-/// clocks or temperature hits both sides alike.
+/// and through <see cref="Devices.CudaDevice"/>, in one process. <see cref="Run"/> interleaves
+/// repetitions so drift in clocks or temperature hits both sides alike; BenchmarkDotNet's
+/// <c>LaunchBenchmarks</c> in bench/ drives the same two loops.
 /// </summary>
-public static class LaunchBenchmark
+public sealed class LaunchBenchmark : IDisposable
 {
-    /// <summary>Runs the comparison; returns (baseline, ours).</summary>
-    public static (LaunchSeries Baseline, LaunchSeries Ours) Run(int device, SyncMode sync, int elements, int launches, int repetitions)
+    private readonly Context context;
+    private readonly CudaAccelerator accelerator;
+    private readonly AcceleratorStream stream;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> kernel;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> x;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> y;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> z;
+    private readonly Devices.CudaDevice ours;
+    private readonly KernelSpec spec;
+    private readonly int elements;
+
+    /// <summary>Opens both sides on CUDA device <paramref name="device"/> with the same sync mode and warms them up.</summary>
+    public LaunchBenchmark(int device, SyncMode sync, int elements)
     {
-        using var context = Context.Create(builder => builder.Cuda());
+        this.elements = elements;
+        context = Context.Create(builder => builder.Cuda());
         var flags = sync switch
         {
             SyncMode.Spin => CudaAcceleratorFlags.ScheduleSpin,
             SyncMode.Yield => CudaAcceleratorFlags.ScheduleYield,
             _ => CudaAcceleratorFlags.ScheduleBlockingSync,
         };
-        using var accelerator = context.CreateCudaAccelerator(device, flags);
-        using var stream = accelerator.CreateStream();
-        var kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
-        using var x = accelerator.Allocate1D<float>(elements);
-        using var y = accelerator.Allocate1D<float>(elements);
-        using var z = accelerator.Allocate1D<float>(elements);
-
-        using var ours = new Devices.CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, device), SyncMode = sync });
-        var spec = KernelSpec.Elementwise(elements, ElementwiseOp.AddRelu);
+        accelerator = context.CreateCudaAccelerator(device, flags);
+        stream = accelerator.CreateStream();
+        kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
+        x = accelerator.Allocate1D<float>(elements);
+        y = accelerator.Allocate1D<float>(elements);
+        z = accelerator.Allocate1D<float>(elements);
+        ours = new Devices.CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, device), SyncMode = sync });
+        spec = KernelSpec.Elementwise(elements, ElementwiseOp.AddRelu);
         ours.Prepare([spec]);
 
-        void Bare()
-        {
-            for (var i = 0; i < launches; i++)
-            {
-                kernel(stream, elements, x.View, y.View, z.View, (int)ElementwiseOp.AddRelu);
-                stream.Synchronize();
-            }
-        }
-
-        void Ours()
-        {
-            for (var i = 0; i < launches; i++)
-            {
-                ours.Launch(spec);
-                ours.Synchronize();
-            }
-        }
-
         // Warm up: JIT, PTX compilation and the driver's first-launch work.
-        Bare();
-        Ours();
+        Bare(100);
+        Ours(100);
+    }
+
+    /// <summary>The baseline: <paramref name="launches"/> launch + synchronise pairs straight through ILGPU.</summary>
+    public void Bare(int launches)
+    {
+        for (var i = 0; i < launches; i++)
+        {
+            kernel(stream, elements, x.View, y.View, z.View, (int)ElementwiseOp.AddRelu);
+            stream.Synchronize();
+        }
+    }
+
+    /// <summary>The same through <see cref="Devices.CudaDevice"/>.</summary>
+    public void Ours(int launches)
+    {
+        for (var i = 0; i < launches; i++)
+        {
+            ours.Launch(spec);
+            ours.Synchronize();
+        }
+    }
+
+    /// <summary>Runs the comparison; returns (baseline, ours) in µs per launch + synchronise.</summary>
+    public static (LaunchSeries Baseline, LaunchSeries Ours) Run(int device, SyncMode sync, int elements, int launches, int repetitions)
+    {
+        using var bench = new LaunchBenchmark(device, sync, elements);
         var baseline = new List<double>();
         var measured = new List<double>();
         for (var r = 0; r < repetitions; r++)
         {
-            baseline.Add(Time(Bare, launches));
-            measured.Add(Time(Ours, launches));
+            baseline.Add(Time(() => bench.Bare(launches), launches));
+            measured.Add(Time(() => bench.Ours(launches), launches));
         }
 
         return (new LaunchSeries("bare ILGPU loop", baseline), new LaunchSeries("Contention cuda device", measured));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        ours.Dispose();
+        x.Dispose();
+        y.Dispose();
+        z.Dispose();
+        stream.Dispose();
+        accelerator.Dispose();
+        context.Dispose();
     }
 
     private static double Time(Action action, int launches)
