@@ -57,7 +57,4 @@ public sealed record TenantSpec
 
     /// <summary>Threads of the cpu device; 0 = one per core.</summary>
     [Id(17)] public int CpuThreads { get; init; }
-
-    /// <summary>How often the worker reports, milliseconds.</summary>
-    [Id(18)] public int ReportIntervalMs { get; init; } = 500;
 }

@@ -47,9 +47,6 @@ public sealed partial class NodeTracer : BackgroundService
             .Build();
     }
 
-    /// <summary>Tenants traced now.</summary>
-    public int Count => runners.Count;
-
     internal void Register(TenantRunner runner)
     {
         runner.LastSampleNs = MonotonicClock.NowNs();

@@ -47,7 +47,6 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         slotPtr = SimChannelLayout.Slot(pointer, channel.Slot);
-        SimChannelLayout.Field(slotPtr, SimChannelLayout.Pid) = Environment.ProcessId;
         fifoFd = NativeMethods.Open(channel.FifoPath, NativeMethods.ORdOnly | NativeMethods.OCloExec);
         if (fifoFd < 0)
         {

@@ -12,7 +12,4 @@ public static class MonotonicClock
 
     /// <summary>Now, in nanoseconds.</summary>
     public static long NowNs() => Stopwatch.Frequency == 1_000_000_000 ? Stopwatch.GetTimestamp() : (long)(Stopwatch.GetTimestamp() * TicksToNs);
-
-    /// <summary>Converts a <see cref="Stopwatch"/> tick difference to nanoseconds.</summary>
-    public static long TicksToNanoseconds(long ticks) => Stopwatch.Frequency == 1_000_000_000 ? ticks : (long)(ticks * TicksToNs);
 }

@@ -24,13 +24,11 @@ internal static unsafe class SimChannelLayout
     // Slot: tenant-written line
     public const int SubmitHead = 0;
     public const int WaitTarget = 8;
-    public const int Pid = 16;
 
     // Slot: GPU-written line
     public const int ConsumedHead = 64;
     public const int CompleteTail = 72;
     public const int BusyNs = 80;
-    public const int Generation = 88;
 
     // Ring of (durationNs, submitTimestampNs)
     public const int RingOffset = 256;

@@ -194,7 +194,6 @@ public sealed unsafe class SimGpuHost : IDisposable
             DrainFifo(reset.Slot);
             seen[reset.Slot] = 0;
             new Span<byte>(slotPtr, SimChannelLayout.RingOffset).Clear();
-            Interlocked.Increment(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.Generation));
             reset.Done.Set();
         }
     }

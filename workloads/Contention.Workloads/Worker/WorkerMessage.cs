@@ -19,9 +19,6 @@ public sealed record WorkerMessage
     /// <summary>The device's description (ready).</summary>
     public string? Description { get; init; }
 
-    /// <summary>Kernels per operation (ready).</summary>
-    public int KernelsPerOperation { get; init; }
-
     /// <summary>Operations completed in the interval (report).</summary>
     public long Completed { get; init; }
 

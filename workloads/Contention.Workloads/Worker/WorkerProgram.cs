@@ -54,10 +54,10 @@ public static class WorkerProgram
         {
             session.Start();
             var tid = await session.Started.ConfigureAwait(false);
-            Send(new WorkerMessage { Type = "ready", Pid = Environment.ProcessId, Tid = tid, Description = session.Description, KernelsPerOperation = session.KernelsPerOperation });
+            Send(new WorkerMessage { Type = "ready", Pid = Environment.ProcessId, Tid = tid, Description = session.Description });
 
             using var reports = new CancellationTokenSource();
-            var periodic = Task.Run(async () =>
+            var periodic = start.ReportIntervalMs <= 0 ? Task.CompletedTask : Task.Run(async () =>
             {
                 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(10, start.ReportIntervalMs)));
                 while (await timer.WaitForNextTickAsync(reports.Token).ConfigureAwait(false))

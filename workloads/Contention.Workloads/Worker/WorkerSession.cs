@@ -18,7 +18,6 @@ public sealed class WorkerSession : IDisposable
     private readonly TaskCompletionSource<int> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim release = new();
-    private long reported;
 
     /// <summary>Opens the device and prepares the workload; nothing runs until <see cref="Start"/>.</summary>
     public WorkerSession(WorkerStart start)
@@ -49,9 +48,6 @@ public sealed class WorkerSession : IDisposable
     /// <summary>The device's description.</summary>
     public string Description => device.Description;
 
-    /// <summary>Kernels per operation of the workload.</summary>
-    public int KernelsPerOperation => runner.KernelsPerOperation;
-
     /// <summary>Completes with the workload thread's id once it runs.</summary>
     public Task<int> Started => started.Task;
 
@@ -76,9 +72,7 @@ public sealed class WorkerSession : IDisposable
         var histogram = runner.Latency.TakeInterval();
 
         // Count from the histogram itself so a report's count and its latencies always agree.
-        var count = histogram.TotalCount;
-        Interlocked.Add(ref reported, count);
-        return (count, Histograms.Encode(histogram));
+        return (histogram.TotalCount, Histograms.Encode(histogram));
     }
 
     /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>

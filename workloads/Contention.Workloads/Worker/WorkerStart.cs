@@ -27,6 +27,9 @@ public sealed record WorkerStart
     /// <summary>The workload.</summary>
     public required WorkloadSpec Workload { get; init; }
 
-    /// <summary>How often the worker reports without being asked, milliseconds.</summary>
-    public int ReportIntervalMs { get; init; } = 500;
+    /// <summary>
+    /// How often the worker reports without being asked, milliseconds; 0 (the default) reports
+    /// only when asked (<c>flush N</c>), so report I/O is not added to what the tracer measures.
+    /// </summary>
+    public int ReportIntervalMs { get; init; }
 }

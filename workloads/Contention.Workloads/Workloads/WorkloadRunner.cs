@@ -30,9 +30,6 @@ public sealed class WorkloadRunner
     /// <summary>Latencies and the completion count.</summary>
     public LatencyRecorder Latency { get; } = new();
 
-    /// <summary>Kernels in one unit of work (step, request or repetition).</summary>
-    public int KernelsPerOperation => kernels.Count;
-
     /// <summary>The kernel sequence of one operation of <paramref name="spec"/>.</summary>
     public static IReadOnlyList<KernelSpec> KernelsOf(WorkloadSpec spec)
     {
