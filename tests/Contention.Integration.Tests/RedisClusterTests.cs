@@ -56,6 +56,46 @@ public class RedisClusterTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Run_ClusterGoesAway_EndsFailedKeepingTheLastSnapshot()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var node = Node(redis, "doomed", simDevices: 1);
+        await node.StartAsync();
+        await WaitForMetadataAsync([node]);
+        var mix = MixParser.Parse("""
+            name: doomed
+            warmup: 0s
+            duration: 10m
+            tenants:
+              - name: infer
+                kind: inference
+                device: sim
+                sync: block
+                rate: 100
+            """, "doomed.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-doomed-{Guid.NewGuid():N}");
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var run = RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || ResultsFiles.Read(directory).Tenants.All(t => t.Completed == 0))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no measurements were saved while the cluster was up");
+            await Task.Delay(250);
+        }
+
+        await node.StopAsync();
+        await node.DisposeAsync();
+        var code = await run.WaitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.Equal(3, code);
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Failed", document.Experiment.State);
+        Assert.Contains("lost contact", document.Experiment.Message, StringComparison.Ordinal);
+        Assert.True(document.Tenants.Single(t => t.Phase == "measure").Completed > 0, "the last snapshot's measurements were not kept");
+        Directory.Delete(directory, true);
+    }
+
     private static WebApplication Node(RedisServer redis, string name, int simDevices) => ContentionSilo.Build(
         new SiloSettings
         {

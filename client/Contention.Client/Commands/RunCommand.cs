@@ -16,6 +16,9 @@ namespace Contention.Client.Commands;
 /// <summary><c>contention run MIX</c>: runs a tenant mix and writes its results directory.</summary>
 internal static class RunCommand
 {
+    /// <summary>Consecutive failed polls (500 ms apart) after which the run counts as lost.</summary>
+    private const int LostAfterFailures = 10;
+
     public static Command Create()
     {
         var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/default.yaml" };
@@ -81,36 +84,71 @@ internal static class RunCommand
         var grain = connection.Client.GetGrain<IExperimentGrain>(experiment);
         var collector = connection.Client.GetGrain<ICollectorGrain>(experiment);
         var progress = await grain.StartAsync(plan, CancellationToken.None);
+        var snapshot = new CollectorSnapshot(experiment, [], [], 0);
         var interrupted = false;
+        var failures = 0;
         await console.Status().StartAsync($"{experiment}: starting {plan.Tenants.Count} tenants", async context =>
         {
             var lastSave = DateTime.UtcNow;
             while (!progress.IsFinished)
             {
-                if (cancellation.IsCancellationRequested && !interrupted)
+                try
                 {
-                    interrupted = true;
-                    context.Status($"{experiment}: interrupted, stopping tenants and saving results");
-                    progress = await grain.StopAsync("interrupted by the user (Ctrl+C)", CancellationToken.None);
-                    continue;
-                }
+                    if (cancellation.IsCancellationRequested && !interrupted)
+                    {
+                        interrupted = true;
+                        context.Status($"{experiment}: interrupted, stopping tenants and saving results");
+                        progress = await grain.StopAsync("interrupted by the user (Ctrl+C)", CancellationToken.None);
+                        continue;
+                    }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
-                progress = await grain.GetProgressAsync(CancellationToken.None);
-                if (!interrupted)
-                {
-                    context.Status(StatusLine(experiment, progress));
-                }
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                    var latest = await grain.GetProgressAsync(CancellationToken.None);
+                    if (latest.State == ExperimentState.Pending)
+                    {
+                        // The grain came back empty: the node that ran the experiment is gone.
+                        throw new InvalidOperationException("the node running the experiment left the cluster");
+                    }
 
-                if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2))
+                    progress = latest;
+                    if (!interrupted)
+                    {
+                        context.Status(StatusLine(experiment, progress));
+                    }
+
+                    if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2))
+                    {
+                        snapshot = await collector.GetSnapshotAsync(CancellationToken.None);
+                        recorder.Save(progress, snapshot);
+                        lastSave = DateTime.UtcNow;
+                    }
+
+                    failures = 0;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException && ++failures < LostAfterFailures)
                 {
-                    recorder.Save(progress, await collector.GetSnapshotAsync(CancellationToken.None));
-                    lastSave = DateTime.UtcNow;
+                    context.Status($"{experiment}: cluster not answering ({ex.GetBaseException().Message}); retrying");
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Keep what was measured: the last snapshot, marked as failed, with the reason.
+                    progress = progress with { State = ExperimentState.Failed, EndedUtc = DateTimeOffset.UtcNow, Message = $"lost contact with the experiment after {LostAfterFailures} tries ({ex.GetBaseException().Message}); results are the last snapshot taken" };
                 }
             }
         });
 
-        var document = recorder.Save(progress, await collector.GetSnapshotAsync(CancellationToken.None));
+        ResultsDocument document;
+        try
+        {
+            snapshot = await collector.GetSnapshotAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The collector went with its node: the last snapshot stands, and the results say so.
+            progress = progress with { Message = $"{progress.Message} (final snapshot failed: {ex.GetBaseException().Message}; results are the last snapshot taken)".Trim() };
+        }
+
+        document = recorder.Save(progress, snapshot);
         TenantTable.Print(console, document);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv})");
         if (progress.Message is { Length: > 0 } message)
