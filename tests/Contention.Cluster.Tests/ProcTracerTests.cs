@@ -13,26 +13,31 @@ public class ProcTracerTests
         const double burnMs = 1500;
         using var probe = StartProbe($"--sleeps {sleeps} --sleep-ms 1 --burn-ms {burnMs}");
         var tracer = new ProcTracer(probe.Id);
-        Assert.NotNull(tracer.Sample(MonotonicClock.NowNs()));
+        Assert.Equal("start", await probe.StandardOutput.ReadLineAsync());
+        var before = tracer.Sample(MonotonicClock.NowNs());
+        await probe.StandardInput.WriteLineAsync("go");
+        await probe.StandardInput.FlushAsync();
 
         Assert.Equal("done", await probe.StandardOutput.ReadLineAsync());
-        var sample = tracer.Sample(MonotonicClock.NowNs());
+        var after = tracer.Sample(MonotonicClock.NowNs());
         await probe.StandardInput.WriteLineAsync("exit");
         await probe.WaitForExitAsync();
 
-        Assert.NotNull(sample);
-        Assert.True(sample.Counters.VoluntarySwitches >= sleeps, $"{sample.Counters.VoluntarySwitches} voluntary switches for {sleeps} sleeps");
-        // The whole process's user time: the burn plus runtime start-up (JIT, etc.).
-        var mainThread = sample.Threads.Single(t => t.Tid == probe.Id);
-        Assert.InRange(mainThread.Counters.UserSeconds, burnMs / 1000 * 0.8, burnMs / 1000 * 1.2 + 0.5);
-        Assert.True(mainThread.Counters.VoluntarySwitches >= sleeps);
-        Assert.InRange(sample.Counters.UserSeconds, burnMs / 1000 * 0.8, burnMs / 1000 * 1.2 + 1.5);
+        Assert.NotNull(before);
+        Assert.NotNull(after);
+        var delta = after.Counters - before.Counters;
+        Assert.True(delta.VoluntarySwitches >= sleeps, $"{delta.VoluntarySwitches} voluntary switches for {sleeps} sleeps");
+        Assert.InRange(delta.UserSeconds, burnMs / 1000 * 0.8, burnMs / 1000 * 1.2);
+        var main = after.Threads.Single(t => t.Tid == probe.Id).Counters - before.Threads.Single(t => t.Tid == probe.Id).Counters;
+        Assert.True(main.VoluntarySwitches >= sleeps, $"main thread: {main.VoluntarySwitches} voluntary switches");
+        Assert.InRange(main.UserSeconds, burnMs / 1000 * 0.8, burnMs / 1000 * 1.2);
     }
 
     [Fact]
     public void Sample_ExitedProcess_ReturnsNull()
     {
         using var probe = StartProbe("--sleeps 0 --burn-ms 0");
+        probe.StandardInput.WriteLine("go");
         probe.StandardInput.Close();
         probe.WaitForExit();
 

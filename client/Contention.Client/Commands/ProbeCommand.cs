@@ -4,9 +4,10 @@ using System.Runtime.InteropServices;
 namespace Contention.Client.Commands;
 
 /// <summary>
-/// <c>contention probe</c>: behaves in a known way for tracer checks: sleeps N times and burns a
-/// set amount of CPU (measured on the thread's own CPU clock), prints <c>done</c>, then waits for
-/// a line or end of input before exiting, so a tracer can take its last sample.
+/// <c>contention probe</c>: behaves in a known way for tracer checks: prints <c>start</c> and
+/// waits for a line (so a tracer can take a first sample after the runtime's start-up), sleeps N
+/// times, burns a set amount of CPU (measured on the thread's own CPU clock), prints <c>done</c>,
+/// then waits for a line or end of input before exiting, so a tracer can take its last sample.
 /// </summary>
 internal static partial class ProbeCommand
 {
@@ -21,6 +22,9 @@ internal static partial class ProbeCommand
         command.Options.Add(burnMs);
         command.SetAction(parse =>
         {
+            Console.Out.WriteLine("start");
+            Console.Out.Flush();
+            _ = Console.In.ReadLine();
             var pause = TimeSpan.FromMilliseconds(parse.GetValue(sleepMs));
             for (var i = 0; i < parse.GetValue(sleeps); i++)
             {
