@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test of Contention.sln on a fresh Debian 12 machine with the .NET 10 SDK.
-# Installs what the tests need (Debian's prometheus and redis-server for the integration tests), checks code
-# style, runs the tests, and ends with the line "N passed, N failed, N skipped".
+# Installs what the tests need (Debian's prometheus, redis-server and strace; the eBPF toolchain),
+# builds the eBPF helper, checks code style, runs the tests, and ends with the line
+# "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+# The eBPF helper (tracer/native): clang, bpftool and static libbpf, libelf, zlib, zstd.
+command -v clang-14 >/dev/null 2>&1 || need_apt+=(clang-14 llvm-14)
+command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need_apt+=(bpftool)
+for lib in libbpf libelf libz libzstd; do
+  [ -f "/usr/lib/x86_64-linux-gnu/$lib.a" ] || case $lib in
+    libbpf) need_apt+=(libbpf-dev) ;; libelf) need_apt+=(libelf-dev) ;; libz) need_apt+=(zlib1g-dev) ;; libzstd) need_apt+=(libzstd-dev) ;;
+  esac
+done
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (Debian packages the tests use)"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
@@ -16,6 +27,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
       echo "error: failed to install ${need_apt[*]} with apt-get; install them and run again" >&2
       exit 2
     }
+fi
+
+echo "== eBPF helper (make -C tracer/native)"
+if [ -r /sys/kernel/btf/vmlinux ]; then
+  make -s -C tracer/native || { echo "error: the eBPF helper did not build" >&2; echo "0 passed, 1 failed"; exit 1; }
+else
+  echo "no kernel BTF (/sys/kernel/btf/vmlinux): the eBPF helper is not built and its tests skip"
 fi
 
 echo "== build"

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Contention.Tracer.Bpf;
+
+/// <summary>
+/// Drives the native eBPF helper (<c>contention-ctrace</c>, tracer/native): one per node. It
+/// follows the tgids added (with their threads and children) and counts their system calls in
+/// the kernel; <see cref="SnapshotAsync"/> reads the counters. Commands are answered in order,
+/// so an <see cref="AddAsync"/> that has returned counts every later call.
+/// </summary>
+public sealed class BpfTracer : IAsyncDisposable
+{
+    /// <summary>The line format this class reads.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>The helper's file name.</summary>
+    public const string HelperName = "contention-ctrace";
+
+    private readonly Process process;
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    private BpfTracer(Process process) => this.process = process;
+
+    /// <summary>
+    /// Where the helper is: <c>CONTENTION_CTRACE</c>, else beside this program, else
+    /// tracer/native/build of a source tree above it; null when none exists.
+    /// </summary>
+    public static string? FindHelper()
+    {
+        var configured = Environment.GetEnvironmentVariable("CONTENTION_CTRACE");
+        if (!string.IsNullOrEmpty(configured))
+        {
+            return File.Exists(configured) ? configured : null;
+        }
+
+        var beside = Path.Combine(AppContext.BaseDirectory, HelperName);
+        if (File.Exists(beside))
+        {
+            return beside;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var built = Path.Combine(dir.FullName, "tracer", "native", "build", HelperName);
+            if (File.Exists(built))
+            {
+                return built;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Starts the helper and waits until its programs are attached.</summary>
+    /// <exception cref="BpfUnavailableException">It could not load (no privilege, no BTF) or is missing.</exception>
+    public static async Task<BpfTracer> StartAsync(string? helperPath = null)
+    {
+        var path = helperPath ?? FindHelper()
+            ?? throw new BpfUnavailableException($"the eBPF helper {HelperName} is not built: run 'make -C tracer/native' (or set CONTENTION_CTRACE); running with /proc metrics only");
+        var info = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var process = Process.Start(info) ?? throw new BpfUnavailableException($"failed to start {path}");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        var first = await process.StandardOutput.ReadLineAsync().ConfigureAwait(false);
+        if (first != string.Create(CultureInfo.InvariantCulture, $"ctrace {FormatVersion} ready"))
+        {
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            process.Dispose();
+            var why = first is null ? "it exited without a word" : first.StartsWith("error ", StringComparison.Ordinal) ? first[6..] : $"it said '{first}'";
+            throw new BpfUnavailableException($"eBPF tracing unavailable ({why}): it needs root or CAP_BPF + CAP_PERFMON and a kernel with BTF; running with /proc metrics only");
+        }
+
+        return new BpfTracer(process);
+    }
+
+    /// <summary>Traces <paramref name="tgid"/> from now on, with its threads and future children.</summary>
+    public Task AddAsync(int tgid) => CommandAsync($"add {tgid}", $"ok add {tgid}");
+
+    /// <summary>Stops tracing <paramref name="tgid"/> (its counters stay).</summary>
+    public Task RemoveAsync(int tgid) => CommandAsync($"remove {tgid}", $"ok remove {tgid}");
+
+    /// <summary>Reads every counter.</summary>
+    public async Task<BpfSnapshot> SnapshotAsync()
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await SendAsync("snapshot").ConfigureAwait(false);
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await ReadAsync().ConfigureAwait(false);
+                lines.Add(line);
+                if (line.StartsWith("end ", StringComparison.Ordinal))
+                {
+                    return BpfSnapshotParser.Parse(lines);
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            process.StandardInput.Close();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            process.Kill();
+        }
+
+        process.Dispose();
+        gate.Dispose();
+    }
+
+    private async Task CommandAsync(string command, string expected)
+    {
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await SendAsync(command).ConfigureAwait(false);
+            var answer = await ReadAsync().ConfigureAwait(false);
+            if (answer != expected)
+            {
+                throw new InvalidOperationException($"the eBPF helper answered '{answer}' to '{command}'");
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task SendAsync(string line)
+    {
+        await process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
+        await process.StandardInput.FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task<string> ReadAsync() =>
+        await process.StandardOutput.ReadLineAsync().ConfigureAwait(false)
+        ?? throw new BpfUnavailableException("the eBPF helper exited; tracing goes on with /proc metrics only");
+}
