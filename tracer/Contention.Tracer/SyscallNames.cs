@@ -2,8 +2,8 @@ namespace Contention.Tracer;
 
 /// <summary>
 /// x86-64 system call names by number, from the kernel's uapi <c>asm/unistd_64.h</c> (Linux 6.1
-/// headers of Debian 12). Numbers are kernel ABI and never change; unknown numbers print as
-/// <c>syscall_N</c>, never dropped.
+/// headers of Debian 12) and, for 451–462, the kernel's syscall_64.tbl of later releases. Numbers
+/// are kernel ABI and never change; unknown numbers print as <c>syscall_N</c>, never dropped.
 /// </summary>
 public static class SyscallNames
 {
@@ -460,6 +460,18 @@ public static class SyscallNames
         "process_mrelease",
         "futex_waitv",
         "set_mempolicy_home_node",
+        "cachestat",
+        "fchmodat2",
+        "map_shadow_stack",
+        "futex_wake",
+        "futex_wait",
+        "futex_requeue",
+        "statmount",
+        "listmount",
+        "lsm_get_self_attr",
+        "lsm_set_self_attr",
+        "lsm_list_modules",
+        "mseal",
     ];
 
     /// <summary>The name of x86-64 system call <paramref name="number"/>.</summary>
