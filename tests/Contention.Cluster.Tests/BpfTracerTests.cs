@@ -44,7 +44,7 @@ public class BpfTracerTests
         Assert.Equal(1, ours["exit_group"].Count);
         Assert.Equal(20, ours["nanosleep"].Histogram.Sum());
         Assert.True(ours["nanosleep"].TotalNs >= 20 * 1_000_000, "20 sleeps of 1 ms took less than 20 ms");
-        Assert.Equal(0, snapshot.DroppedKeys + snapshot.DroppedInflight + snapshot.DroppedChildren);
+        Assert.Equal(0, snapshot.DroppedStorage + snapshot.DroppedChildren + snapshot.UnknownNumbers);
     }
 
     [BpfFact]
@@ -75,7 +75,7 @@ public class BpfTracerTests
     {
         var snapshot = BpfSnapshotParser.Parse(["snapshot 3 123456", "sys 42 110 210 0 100081 8:189,9:20,10:1", "sys 42 257 30 30 40613 -", "dropped 1 2 3", "end 3"]);
 
-        Assert.Equal((3L, 123456L, 1L, 2L, 3L), (snapshot.Sequence, snapshot.KtimeNs, snapshot.DroppedKeys, snapshot.DroppedInflight, snapshot.DroppedChildren));
+        Assert.Equal((3L, 123456L, 1L, 2L, 3L), (snapshot.Sequence, snapshot.KtimeNs, snapshot.DroppedStorage, snapshot.DroppedChildren, snapshot.UnknownNumbers));
         var getppid = snapshot.Syscalls[0];
         Assert.Equal(("getppid", 42, 210L, 100081L), (getppid.Name, getppid.Root, getppid.Count, getppid.TotalNs));
         Assert.Equal(189, getppid.Histogram[8]);

@@ -5,17 +5,19 @@
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
  *   snapshot       print every counter (cumulative since load)
  *   quit           exit (end of input does the same)
+ * A removed root's counters are printed by the next snapshot, then its slot is reused.
  * Output (format version CTRACE_FORMAT_VERSION), one record per line:
  *   ctrace VERSION ready
  *   ok add TGID | ok remove TGID                        (the map holds the change: calls from now on count)
  *   snapshot SEQ KTIME_NS
- *   sys ROOT NR COUNT ERRORS TOTAL_NS SLOT:COUNT,...   (log2 ns slots, non-empty only)
- *   dropped KEYS INFLIGHT CHILDREN                      (events lost to full maps)
+ *   sys ROOT NR COUNT ERRORS TOTAL_NS SLOT:COUNT,...   (log2 ns slots, non-empty only; "-" when none)
+ *   dropped STORAGE CHILDREN UNKNOWN_NR                 (calls or children lost, numbers out of range)
  *   end SEQ
  *   error MESSAGE                                       (the command failed; the tracer goes on)
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,32 +41,96 @@ static unsigned long long ktime_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
-{
-	int fd = bpf_map__fd(skel->maps.syscalls);
-	struct syscall_key key, next, *prev = NULL;
-	struct syscall_val val;
-	int i, first;
+struct root {
+	__u32 tgid;
+	int used;
+	int retiring;
+};
 
-	printf("snapshot %llu %llu\n", seq, ktime_ns());
+static struct root roots[CTRACE_MAX_SLOTS];
+static struct syscall_val *counters;
+
+static void bump_generation(struct ctrace_bpf *skel)
+{
+	__sync_fetch_and_add(&skel->bss->generation, 1);
+}
+
+static int add_root(struct ctrace_bpf *skel, __u32 tgid)
+{
+	int slot, free_slot = -1;
+
+	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++) {
+		if (roots[slot].used && !roots[slot].retiring && roots[slot].tgid == tgid)
+			return 0;
+		if (!roots[slot].used && free_slot < 0)
+			free_slot = slot;
+	}
+	if (free_slot < 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memset(&counters[free_slot * CTRACE_MAX_NR], 0, sizeof(*counters) * CTRACE_MAX_NR);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tracked), &tgid, &free_slot, BPF_ANY))
+		return -1;
+	roots[free_slot] = (struct root){ .tgid = tgid, .used = 1 };
+	bump_generation(skel);
+	return 0;
+}
+
+static int remove_root(struct ctrace_bpf *skel, __u32 tgid)
+{
+	int fd = bpf_map__fd(skel->maps.tracked), slot;
+	__u32 key, next, *prev = NULL, value;
+
+	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++)
+		if (roots[slot].used && !roots[slot].retiring && roots[slot].tgid == tgid)
+			break;
+	if (slot == CTRACE_MAX_SLOTS)
+		return 0;
+	/* The root and every child followed under it. */
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val))
+		if (bpf_map_lookup_elem(fd, &key, &value) == 0 && value == (__u32)slot) {
+			bpf_map_delete_elem(fd, &key);
+			prev = NULL;	/* deleting invalidates the iteration: restart */
 			continue;
-		printf("sys %u %u %llu %llu %llu ", key.root, key.nr, (unsigned long long)val.count,
-		       (unsigned long long)val.errors, (unsigned long long)val.total_ns);
-		first = 1;
-		for (i = 0; i < CTRACE_HIST_SLOTS; i++) {
-			if (!val.hist[i])
-				continue;
-			printf("%s%d:%llu", first ? "" : ",", i, (unsigned long long)val.hist[i]);
-			first = 0;
 		}
-		printf("%s\n", first ? "-" : "");
+		prev = &key;
 	}
-	printf("dropped %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_keys,
-	       (unsigned long long)skel->bss->dropped_inflight, (unsigned long long)skel->bss->dropped_children);
+	roots[slot].retiring = 1;
+	bump_generation(skel);
+	return 0;
+}
+
+static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
+{
+	int slot, nr, i, first;
+
+	printf("snapshot %llu %llu\n", seq, ktime_ns());
+	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++) {
+		if (!roots[slot].used)
+			continue;
+		for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
+			struct syscall_val *val = &counters[slot * CTRACE_MAX_NR + nr];
+
+			if (!val->count)
+				continue;
+			printf("sys %u %d %llu %llu %llu ", roots[slot].tgid, nr, (unsigned long long)val->count,
+			       (unsigned long long)val->errors, (unsigned long long)val->total_ns);
+			first = 1;
+			for (i = 0; i < CTRACE_HIST_SLOTS; i++) {
+				if (!val->hist[i])
+					continue;
+				printf("%s%d:%llu", first ? "" : ",", i, (unsigned long long)val->hist[i]);
+				first = 0;
+			}
+			printf("%s\n", first ? "-" : "");
+		}
+		if (roots[slot].retiring)
+			roots[slot].used = 0;
+	}
+	printf("dropped %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
+	       (unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr);
 	printf("end %llu\n", seq);
 	fflush(stdout);
 }
@@ -93,18 +159,26 @@ int main(void)
 		goto cleanup;
 	}
 
+	counters = mmap(NULL, sizeof(*counters) * CTRACE_MAX_SLOTS * CTRACE_MAX_NR, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(skel->maps.counters), 0);
+	if (counters == MAP_FAILED) {
+		printf("error failed to map counters: %s\n", strerror(errno));
+		err = -errno;
+		goto cleanup;
+	}
+
 	printf("ctrace %d ready\n", CTRACE_FORMAT_VERSION);
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
 		unsigned int tgid;
 
 		if (sscanf(line, "add %u", &tgid) == 1) {
-			if (bpf_map_update_elem(bpf_map__fd(skel->maps.tracked), &tgid, &tgid, BPF_ANY))
+			if (add_root(skel, tgid))
 				printf("error failed to add %u: %s\n", tgid, strerror(errno));
 			else
 				printf("ok add %u\n", tgid);
 		} else if (sscanf(line, "remove %u", &tgid) == 1) {
-			if (bpf_map_delete_elem(bpf_map__fd(skel->maps.tracked), &tgid) && errno != ENOENT)
+			if (remove_root(skel, tgid))
 				printf("error failed to remove %u: %s\n", tgid, strerror(errno));
 			else
 				printf("ok remove %u\n", tgid);

@@ -4,17 +4,12 @@
 #define CTRACE_H
 
 #define CTRACE_FORMAT_VERSION 1
-#define CTRACE_MAX_TRACKED 4096
-#define CTRACE_MAX_INFLIGHT 65536
-#define CTRACE_MAX_SYSCALL_KEYS 65536
+#define CTRACE_MAX_TRACKED 4096		/* processes followed (roots and their children) */
+#define CTRACE_MAX_SLOTS 64		/* roots traced at once; each owns a row of counters */
+#define CTRACE_MAX_NR 512		/* x86-64 system call numbers are below this */
 #define CTRACE_HIST_SLOTS 32
 
-/* One (traced process tree, system call) pair. */
-struct syscall_key {
-	__u32 root;	/* tgid the node registered; children and threads count under it */
-	__u32 nr;	/* x86-64 system call number */
-};
-
+/* Counters of one (slot, system call): element slot * CTRACE_MAX_NR + nr of the counters array. */
 struct syscall_val {
 	__u64 count;			/* calls entered */
 	__u64 errors;			/* calls that returned -errno */
@@ -22,11 +17,12 @@ struct syscall_val {
 	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns */
 };
 
-/* A call in flight on one thread. */
-struct inflight {
-	__u64 start_ns;
+/* Per-task state (task-local storage): the cached tracking decision and the call in flight. */
+struct task_state {
+	__u64 start_ns;		/* 0 when no call is in flight */
 	__u32 nr;
-	__u32 root;
+	__u32 slot_plus1;	/* 0: not traced */
+	__u64 generation;	/* tracking generation the decision was made in */
 };
 
 #endif /* CTRACE_H */

@@ -10,7 +10,7 @@ public static class BpfSnapshotParser
     public static BpfSnapshot Parse(IEnumerable<string> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        long sequence = 0, ktime = 0, droppedKeys = 0, droppedInflight = 0, droppedChildren = 0;
+        long sequence = 0, ktime = 0, droppedStorage = 0, droppedChildren = 0, unknownNumbers = 0;
         var syscalls = new List<SyscallCounters>();
         foreach (var line in lines)
         {
@@ -25,9 +25,9 @@ public static class BpfSnapshotParser
                     syscalls.Add(new SyscallCounters((int)Long(f[1], line), (int)Long(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Histogram(f[6], line)));
                     break;
                 case "dropped" when f.Length == 4:
-                    droppedKeys = Long(f[1], line);
-                    droppedInflight = Long(f[2], line);
-                    droppedChildren = Long(f[3], line);
+                    droppedStorage = Long(f[1], line);
+                    droppedChildren = Long(f[2], line);
+                    unknownNumbers = Long(f[3], line);
                     break;
                 case "end":
                     break;
@@ -36,7 +36,7 @@ public static class BpfSnapshotParser
             }
         }
 
-        return new BpfSnapshot(sequence, ktime, syscalls, droppedKeys, droppedInflight, droppedChildren);
+        return new BpfSnapshot(sequence, ktime, syscalls, droppedStorage, droppedChildren, unknownNumbers);
     }
 
     private static long[] Histogram(string text, string line)
