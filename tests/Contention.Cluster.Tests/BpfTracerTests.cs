@@ -20,19 +20,8 @@ public class BpfTracerTests
     [BpfFact]
     public async Task Snapshot_ProbeWithThreadsAndChild_CountsEveryCallExactly()
     {
-        await using var tracer = await BpfTracer.StartAsync();
-        using var probe = Start(Probe());
-        Assert.Equal("ready", await probe.StandardOutput.ReadLineAsync());
-        await tracer.AddAsync(probe.Id);
-        await probe.StandardInput.WriteLineAsync("go");
-        await probe.StandardInput.FlushAsync();
-        Assert.Equal("done", await probe.StandardOutput.ReadLineAsync());
+        var (snapshot, ours) = await TraceProbeAsync();
 
-        var snapshot = await tracer.SnapshotAsync();
-        await probe.StandardInput.WriteLineAsync("exit");
-        await probe.WaitForExitAsync();
-
-        var ours = snapshot.Syscalls.Where(s => s.Root == probe.Id).ToDictionary(s => s.Name);
         foreach (var (name, (calls, errors)) in Known)
         {
             Assert.True(ours.ContainsKey(name), $"{name} not counted");
@@ -50,16 +39,7 @@ public class BpfTracerTests
     [BpfFact]
     public async Task Snapshot_SameProbe_MatchesStraceCounts()
     {
-        await using var tracer = await BpfTracer.StartAsync();
-        using var probe = Start(Probe());
-        Assert.Equal("ready", await probe.StandardOutput.ReadLineAsync());
-        await tracer.AddAsync(probe.Id);
-        await probe.StandardInput.WriteLineAsync("go");
-        await probe.StandardInput.FlushAsync();
-        Assert.Equal("done", await probe.StandardOutput.ReadLineAsync());
-        var ours = (await tracer.SnapshotAsync()).Syscalls.Where(s => s.Root == probe.Id).ToDictionary(s => s.Name);
-        await probe.StandardInput.WriteLineAsync("exit");
-        await probe.WaitForExitAsync();
+        var (_, ours) = await TraceProbeAsync();
 
         var strace = await StraceCountsAsync(Probe());
 
@@ -92,6 +72,22 @@ public class BpfTracerTests
         var error = Assert.Throws<FormatException>(() => BpfSnapshotParser.Parse([line]));
 
         Assert.Contains(line.Split(' ')[0], error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the probe under a fresh helper: traced from "go" to "done"; returns the snapshot and the probe's counters by name.</summary>
+    private static async Task<(BpfSnapshot Snapshot, Dictionary<string, SyscallCounters> Counters)> TraceProbeAsync()
+    {
+        await using var tracer = await BpfTracer.StartAsync();
+        using var probe = Start(Probe());
+        Assert.Equal("ready", await probe.StandardOutput.ReadLineAsync());
+        await tracer.AddAsync(probe.Id);
+        await probe.StandardInput.WriteLineAsync("go");
+        await probe.StandardInput.FlushAsync();
+        Assert.Equal("done", await probe.StandardOutput.ReadLineAsync());
+        var snapshot = await tracer.SnapshotAsync();
+        await probe.StandardInput.WriteLineAsync("exit");
+        await probe.WaitForExitAsync();
+        return (snapshot, snapshot.Syscalls.Where(s => s.Root == probe.Id).ToDictionary(s => s.Name));
     }
 
     private static string Probe() => Path.Combine(Path.GetDirectoryName(BpfTracer.FindHelper()!)!, "syscalls-probe");
