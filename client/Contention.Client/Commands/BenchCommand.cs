@@ -27,10 +27,8 @@ internal static class BenchCommand
         var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json };
         launch.SetAction(parse =>
         {
-            var id = DeviceId.Parse(parse.GetValue(device)!);
-            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            if (Cuda(parse.GetValue(device)!) is not { } id)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; this benchmark needs a GPU (see 'contention devices')");
                 return 2;
             }
 
@@ -56,10 +54,8 @@ internal static class BenchCommand
         calibrate.Options.Add(output);
         calibrate.SetAction(parse =>
         {
-            var id = DeviceId.Parse(parse.GetValue(device)!);
-            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            if (Cuda(parse.GetValue(device)!) is not { } id)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; calibration needs a GPU (see 'contention devices')");
                 return 2;
             }
 
@@ -82,10 +78,8 @@ internal static class BenchCommand
         var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems") { device };
         gemm.SetAction(parse =>
         {
-            var id = DeviceId.Parse(parse.GetValue(device)!);
-            if (id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
+            if (Cuda(parse.GetValue(device)!) is not { } id)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {id} is not a CUDA device of this machine; this benchmark needs a GPU (see 'contention devices')");
                 return 2;
             }
 
@@ -99,6 +93,18 @@ internal static class BenchCommand
             return 0;
         });
         return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm };
+    }
+
+    /// <summary>The CUDA device named, or null after saying why it cannot be used.</summary>
+    private static DeviceId? Cuda(string name)
+    {
+        if (DeviceId.TryParse(name, out var id) && id.Kind == DeviceKind.Cuda && CudaDevice.CountDevices() > id.Index)
+        {
+            return id;
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {name} is not a CUDA device of this machine; GPU benchmarks and calibration need one (see 'contention devices')");
+        return null;
     }
 
     private static string F(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);

@@ -90,8 +90,8 @@ public static class MixParser
         {
             Name = name,
             Description = reader.String(root, "description", "") ?? "",
-            WarmupSeconds = reader.Seconds(root, "warmup", "", 5),
-            DurationSeconds = reader.Seconds(root, "duration", "", 20, positive: true),
+            WarmupSeconds = reader.Seconds(root, "warmup", 5),
+            DurationSeconds = reader.Seconds(root, "duration", 20, positive: true),
             Tenants = tenants,
             Source = file,
             Text = text,
@@ -119,7 +119,7 @@ public static class MixParser
         {
             var name = String(node, "name", path, required: true)!;
             var kind = Choice(node, defaults, "kind", path, Kinds, null);
-            var replicas = Int(node, null, "replicas", path, 1, 1, 1000);
+            var replicas = Int(node, null, "replicas", 1, 1, 1000);
             var restart = Get(node, defaults, "restart");
             var maxRestarts = 0;
             var backoff = 1.0;
@@ -128,8 +128,8 @@ public static class MixParser
                 var map = Mapping(restart.Value.Node, Join(restart.Value.Path, "restart"));
                 Remember(map, Join(restart.Value.Path, "restart"));
                 CheckFields(map, Join(restart.Value.Path, "restart"), RestartFields);
-                maxRestarts = Int(map, null, "max", Join(restart.Value.Path, "restart"), 0, 0, 1000);
-                backoff = Seconds(map, "backoff", Join(restart.Value.Path, "restart"), 1);
+                maxRestarts = Int(map, null, "max", 0, 0, 1000);
+                backoff = Seconds(map, "backoff", 1);
             }
 
             var template = new TenantSpec
@@ -137,21 +137,21 @@ public static class MixParser
                 Experiment = "",
                 Name = name,
                 Kind = kind,
-                Device = DeviceName(node, defaults, path),
+                Device = DeviceName(node, defaults),
                 SyncMode = Choice(node, defaults, "sync", path, SyncModes, "spin"),
-                PinnedHost = Bool(node, defaults, "pinned", path, true),
-                Priority = Int(node, defaults, "priority", path, 0, -1000, 1000),
+                PinnedHost = Bool(node, defaults, "pinned", true),
+                Priority = Int(node, defaults, "priority", 0, -1000, 1000),
                 Isolation = Choice(node, defaults, "isolation", path, Isolations, "process"),
                 MaxRestarts = maxRestarts,
                 RestartBackoffSeconds = backoff,
-                Model = Choice(node, defaults, "model", path, Models, kind == "inference" ? "resnet50" : "resnet50"),
-                BatchSize = Int(node, defaults, "batch", path, kind == "inference" ? 1 : 32, 1, 4096),
-                RatePerSecond = Double(node, defaults, "rate", path, 0),
+                Model = Choice(node, defaults, "model", path, Models, "resnet50"),
+                BatchSize = Int(node, defaults, "batch", kind == "inference" ? 1 : 32, 1, 4096),
+                RatePerSecond = Double(node, defaults, "rate", 0),
                 Op = Choice(node, defaults, "op", path, Ops, "elementwise"),
-                Bytes = Bytes(node, defaults, "bytes", path, 1 << 20),
-                Iterations = Int(node, defaults, "iterations", path, 100, 1, 100_000_000),
-                Seed = Int(node, defaults, "seed", path, 1, int.MinValue, int.MaxValue),
-                CpuThreads = Int(node, defaults, "cpu_threads", path, 0, 0, 4096),
+                Bytes = Bytes(node, defaults, "bytes", 1 << 20),
+                Iterations = Int(node, defaults, "iterations", 100, 1, 100_000_000),
+                Seed = Int(node, defaults, "seed", 1, int.MinValue, int.MaxValue),
+                CpuThreads = Int(node, defaults, "cpu_threads", 0, 0, 4096),
             };
             if (replicas == 1)
             {
@@ -181,112 +181,60 @@ public static class MixParser
             return text;
         }
 
-        public double Seconds(YamlMappingNode node, string key, string path, double fallback, bool positive = false)
-        {
-            var found = Get(node, null, key);
-            if (found is null)
+        public double Seconds(YamlMappingNode node, string key, double fallback, bool positive = false) =>
+            Value(node, null, key, fallback, (string text, out double seconds) => Units.TryParseSeconds(text, out seconds) && (!positive || seconds > 0), $"a duration{(positive ? " above zero" : "")} such as 500ms, 3s or 2m");
+
+        private string DeviceName(YamlMappingNode node, YamlMappingNode? defaults) =>
+            Value(node, defaults, "device", "auto", (string text, out string device) =>
             {
-                return fallback;
-            }
-
-            var text = Scalar(found.Value, key);
-            if (!Units.TryParseSeconds(text, out var seconds) || (positive && seconds <= 0))
-            {
-                throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a duration{(positive ? " above zero" : "")} such as 500ms, 3s or 2m, got '{text}'");
-            }
-
-            return seconds;
-        }
-
-        private string DeviceName(YamlMappingNode node, YamlMappingNode? defaults, string path)
-        {
-            var found = Get(node, defaults, "device");
-            if (found is null)
-            {
-                return "auto";
-            }
-
-            var text = Scalar(found.Value, "device").ToLowerInvariant();
-            if (text != "auto" && !Contention.Workloads.Devices.DeviceId.TryParse(text, out _))
-            {
-                throw Error(found.Value.Node, Join(found.Value.Path, "device"), $"expected auto, cpu, cuda, cuda:N, sim or sim:N, got '{text}'");
-            }
-
-            return text;
-        }
+                device = text.ToLowerInvariant();
+                return device == "auto" || Contention.Workloads.Devices.DeviceId.TryParse(device, out _);
+            }, "auto, cpu, cuda, cuda:N, sim or sim:N");
 
         private string Choice(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, string[] allowed, string? fallback)
         {
-            var found = Get(node, defaults, key);
-            if (found is null)
+            var expected = $"one of: {string.Join(", ", allowed)}";
+            if (fallback is null && Get(node, defaults, key) is null)
             {
-                return fallback ?? throw Error(node, Join(path, key), $"required field is missing; expected one of: {string.Join(", ", allowed)}");
+                throw Error(node, Join(path, key), $"required field is missing; expected {expected}");
             }
 
-            var text = Scalar(found.Value, key).ToLowerInvariant();
-            return allowed.Contains(text, StringComparer.Ordinal)
-                ? text
-                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected one of: {string.Join(", ", allowed)}, got '{text}'");
+            return Value(node, defaults, key, fallback ?? "", (string text, out string choice) =>
+            {
+                choice = text.ToLowerInvariant();
+                return allowed.Contains(choice, StringComparer.Ordinal);
+            }, expected);
         }
 
-        private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, int fallback, int min, int max)
+        private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, int fallback, int min, int max) =>
+            Value(node, defaults, key, fallback, (string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value >= min && value <= max, $"a whole number from {min} to {max}");
+
+        private double Double(YamlMappingNode node, YamlMappingNode? defaults, string key, double fallback) =>
+            Value(node, defaults, key, fallback, (string text, out double value) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= 0 && double.IsFinite(value), "a number of at least 0");
+
+        private bool Bool(YamlMappingNode node, YamlMappingNode? defaults, string key, bool fallback) =>
+            Value(node, defaults, key, fallback, (string text, out bool value) =>
+            {
+                value = text.ToLowerInvariant() is "true" or "yes";
+                return text.ToLowerInvariant() is "true" or "yes" or "false" or "no";
+            }, "true or false");
+
+        private long Bytes(YamlMappingNode node, YamlMappingNode? defaults, string key, long fallback) =>
+            Value(node, defaults, key, fallback, (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= 16, "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB");
+
+        /// <summary>The field's value (from the tenant, else the defaults, else <paramref name="fallback"/>), or an error naming line and field.</summary>
+        private T Value<T>(YamlMappingNode node, YamlMappingNode? defaults, string key, T fallback, Parser<T> parse, string expected)
         {
-            var found = Get(node, defaults, key);
-            if (found is null)
+            if (Get(node, defaults, key) is not { } found)
             {
                 return fallback;
             }
 
-            var text = Scalar(found.Value, key);
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-                ? value
-                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a whole number from {min} to {max}, got '{text}'");
+            var text = Scalar(found, key);
+            return parse(text, out var value) ? value : throw Error(found.Node, Join(found.Path, key), $"expected {expected}, got '{text}'");
         }
 
-        private double Double(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, double fallback)
-        {
-            var found = Get(node, defaults, key);
-            if (found is null)
-            {
-                return fallback;
-            }
-
-            var text = Scalar(found.Value, key);
-            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0 && double.IsFinite(value)
-                ? value
-                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a number of at least 0, got '{text}'");
-        }
-
-        private bool Bool(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, bool fallback)
-        {
-            var found = Get(node, defaults, key);
-            if (found is null)
-            {
-                return fallback;
-            }
-
-            var text = Scalar(found.Value, key).ToLowerInvariant();
-            return text switch
-            {
-                "true" or "yes" => true,
-                "false" or "no" => false,
-                _ => throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected true or false, got '{text}'"),
-            };
-        }
-
-        private long Bytes(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, long fallback)
-        {
-            var found = Get(node, defaults, key);
-            if (found is null)
-            {
-                return fallback;
-            }
-
-            var text = Scalar(found.Value, key);
-            return Units.TryParseBytes(text, out var bytes) && bytes >= 16
-                ? bytes
-                : throw Error(found.Value.Node, Join(found.Value.Path, key), $"expected a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB, got '{text}'");
-        }
+        private delegate bool Parser<T>(string text, out T value);
 
         private (YamlNode Node, string Path)? Get(YamlMappingNode node, YamlMappingNode? defaults, string key)
         {

@@ -27,8 +27,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private readonly ResiliencePipeline restarts;
     private readonly CancellationTokenSource stop = new();
     private readonly TaskCompletionSource<IWorker> firstStart = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly object gate = new();
-    private LongHistogram pendingLatency = Histograms.Create();
+    private readonly LatencyRecorder pendingLatency = new();
     private SimChannelInfo? sim;
     private IWorker? worker;
     private Task? supervision;
@@ -127,16 +126,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     }
 
     /// <summary>Latencies and completions reported since the previous call.</summary>
-    public LongHistogram TakeLatency()
-    {
-        var fresh = Histograms.Create();
-        lock (gate)
-        {
-            var taken = pendingLatency;
-            pendingLatency = fresh;
-            return taken;
-        }
-    }
+    public LongHistogram TakeLatency() => pendingLatency.TakeInterval();
 
     public async ValueTask DisposeAsync()
     {
@@ -227,15 +217,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     private void OnReport(long completed, byte[] encoded)
     {
-        if (encoded.Length == 0)
-        {
-            return;
-        }
-
-        lock (gate)
-        {
-            Histograms.RecordInto(encoded, pendingLatency);
-        }
+        pendingLatency.Add(encoded);
     }
 
     private ResiliencePipeline BuildRestartPipeline()

@@ -13,7 +13,7 @@ public sealed class LatencyRecorder
     private LongHistogram active = Histograms.Create();
     private long completed;
 
-    /// <summary>Operations completed since the start (never reset).</summary>
+    /// <summary>Operations recorded since the start, singly or in encoded batches (never reset).</summary>
     public long Completed => Interlocked.Read(ref completed);
 
     /// <summary>Records one completed operation that took <paramref name="nanoseconds"/>.</summary>
@@ -26,6 +26,20 @@ public sealed class LatencyRecorder
         }
 
         Interlocked.Increment(ref completed);
+    }
+
+    /// <summary>Records a batch of operations given as an encoded histogram (<see cref="Histograms.Encode"/>).</summary>
+    public void Add(ReadOnlySpan<byte> encoded)
+    {
+        long added;
+        lock (gate)
+        {
+            var before = active.TotalCount;
+            Histograms.RecordInto(encoded, active);
+            added = active.TotalCount - before;
+        }
+
+        Interlocked.Add(ref completed, added);
     }
 
     /// <summary>The values recorded since the previous call; the caller owns the returned histogram.</summary>
