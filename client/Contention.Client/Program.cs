@@ -18,5 +18,6 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     ProbeCommand.Create(),
     DevicesCommand.Create(),
     BenchCommand.Create(),
+    TraceCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });

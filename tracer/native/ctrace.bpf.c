@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Kernel side of Contention's node tracer: system calls per traced process tree, aggregated in
- * the kernel (count, errors, time, log2 latency histogram), nothing sent per event. Programs are
- * tp_btf (no tracefs needed: it is not mounted on the GPU host). The hot path is one task-local
- * storage lookup and one array element per call: every process on the node pays for the check,
- * so it must be cheap.
+ * Kernel side of Contention's node tracer. For the process trees it follows, aggregated in the
+ * kernel and read by user space from maps (nothing is sent per event):
+ *   - system calls per root: count, errors, entry-to-exit time, log2 latency histogram;
+ *   - ioctls per root and (device, request, NVIDIA escape, RM control cmd / RM alloc class);
+ *   - per thread: voluntary / involuntary switches, off-CPU time, run-queue wait;
+ *   - run-queue latency (runnable to running) per root, as a log2 histogram.
+ * Programs are tp_btf (no tracefs needed: it is not mounted on the GPU host). Every task on the
+ * node passes through these programs, so the untraced path is one task-local storage lookup
+ * that returns a cached "not traced".
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -17,6 +21,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define BPF_F_NO_PREALLOC_FLAG 1
 #define BPF_F_MMAPABLE_FLAG 1024
 #define STORAGE_CREATE 1
+#define KERNEL_MINORBITS 20
+
+/* Set by the loader between open and load. */
+const volatile bool time_calls = true;	/* false: counts and errors only, no clock reads per call */
+const volatile bool empty = false;	/* true: every program returns at once (the overhead benchmark's floor) */
+const volatile __u32 uvm_major = 0;	/* /dev/nvidia-uvm's major (dynamic; from /proc/devices) */
 
 /* tgid -> slot of the root it counts under. */
 struct {
@@ -36,6 +46,28 @@ struct {
 } counters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CTRACE_MAX_IOCTL_KEYS);
+	__type(key, struct ioctl_key);
+	__type(value, struct ioctl_val);
+} ioctls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CTRACE_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct thread_val);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE_FLAG);
+	__uint(max_entries, CTRACE_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct runq_val);
+} runq SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC_FLAG);
 	__type(key, int);
@@ -49,6 +81,8 @@ __u64 generation = 0;
 __u64 dropped_storage = 0;	/* a traced task got no task storage: its calls were not counted */
 __u64 dropped_children = 0;	/* a child could not be added to `tracked` */
 __u64 unknown_nr = 0;		/* a system call number beyond CTRACE_MAX_NR */
+__u64 dropped_ioctls = 0;	/* an ioctl kind did not fit in `ioctls` */
+__u64 dropped_threads = 0;	/* a thread did not fit in `threads` */
 
 static __always_inline __u32 log2_slot(__u64 v)
 {
@@ -63,6 +97,10 @@ static __always_inline __u32 log2_slot(__u64 v)
 	return r < CTRACE_HIST_SLOTS ? r : CTRACE_HIST_SLOTS - 1;
 }
 
+/*
+ * The task's state if it is traced, else NULL. Untraced tasks get a state too (slot_plus1 0), so
+ * their next call costs one storage lookup instead of a hash lookup of `tracked`.
+ */
 static __always_inline struct task_state *traced_state(struct task_struct *task)
 {
 	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
@@ -75,27 +113,83 @@ static __always_inline struct task_state *traced_state(struct task_struct *task)
 	tgid = task->tgid;
 	slot = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!st) {
-		if (!slot)
-			return NULL;	/* untraced and never cached: nothing to store */
 		st = bpf_task_storage_get(&tasks, task, 0, STORAGE_CREATE);
 		if (!st) {
-			__sync_fetch_and_add(&dropped_storage, 1);
+			if (slot)
+				__sync_fetch_and_add(&dropped_storage, 1);
 			return NULL;
 		}
 	}
 	st->generation = gen;
 	st->slot_plus1 = slot ? *slot + 1 : 0;
 	st->start_ns = 0;
+	st->off_ns = 0;
+	st->queued_ns = 0;
 	return st->slot_plus1 ? st : NULL;
+}
+
+/* Which device the fd is, and for NVIDIA frontend requests which escape, control or class. */
+static __always_inline void decode_ioctl(struct task_state *st, struct pt_regs *regs)
+{
+	struct ioctl_key *key = &st->ioctl;
+	struct task_struct *task = bpf_get_current_task_btf();
+	unsigned int fd = (unsigned int)BPF_CORE_READ(regs, di);
+	__u64 arg = BPF_CORE_READ(regs, dx), params;
+	struct file **fds, *file = NULL;
+	__u32 major, word[4];
+
+	key->slot = st->slot_plus1 - 1;
+	key->request = (__u32)BPF_CORE_READ(regs, si);
+	key->rdev = 0;
+	key->escape = 0;
+	key->size = 0;
+	key->sub = 0;
+	key->flags = 0;
+	key->pad = 0;
+
+	if (fd < BPF_CORE_READ(task, files, fdt, max_fds)) {
+		fds = BPF_CORE_READ(task, files, fdt, fd);
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+		if (file)
+			key->rdev = BPF_CORE_READ(file, f_inode, i_rdev);
+	}
+	major = key->rdev >> KERNEL_MINORBITS;
+	if (major != CTRACE_NV_MAJOR || !key->rdev)
+		return;
+
+	key->escape = key->request & 0xff;
+	key->size = (key->request >> 16) & 0x3fff;
+	params = arg;
+	if (key->escape == CTRACE_NV_ESC_XFER_CMD) {
+		/* { u32 cmd; u32 size; u64 ptr; }: the real escape and where its parameters are. */
+		if (bpf_probe_read_user(word, 16, (void *)arg)) {
+			key->flags |= CTRACE_IOCTL_UNREADABLE;
+			return;
+		}
+		key->escape = word[0];
+		key->size = word[1];
+		params = (__u64)word[2] | ((__u64)word[3] << 32);
+	}
+	if (key->escape != CTRACE_NV_ESC_RM_CONTROL && key->escape != CTRACE_NV_ESC_RM_ALLOC)
+		return;
+	/* NVOS54.cmd is at 8; NVOS21.hClass and NVOS64.hClass are both at 12. */
+	if (bpf_probe_read_user(&key->sub, 4, (void *)(params + (key->escape == CTRACE_NV_ESC_RM_CONTROL ? 8 : 12)))) {
+		key->flags |= CTRACE_IOCTL_UNREADABLE;
+		return;
+	}
+	key->flags |= CTRACE_IOCTL_SUB;
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 {
-	struct task_state *st = traced_state(bpf_get_current_task_btf());
+	struct task_state *st;
 	struct syscall_val *val;
 	__u32 index;
 
+	if (empty)
+		return 0;
+	st = traced_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
 	if (id < 0 || id >= CTRACE_MAX_NR) {
@@ -109,21 +203,49 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 	/* Counted on entry: exit and exit_group never return, and strace counts them too. */
 	__sync_fetch_and_add(&val->count, 1);
 	st->nr = (__u32)id;
-	st->start_ns = bpf_ktime_get_ns();
+	if (id == CTRACE_NR_IOCTL)
+		decode_ioctl(st, regs);
+	/* Without timing, a nonzero start still marks a call in flight for the exit program. */
+	st->start_ns = time_calls ? bpf_ktime_get_ns() : 1;
 	return 0;
+}
+
+static __always_inline void count_ioctl(struct task_state *st, long ret, __u64 delta)
+{
+	struct ioctl_val *val = bpf_map_lookup_elem(&ioctls, &st->ioctl);
+
+	if (!val) {
+		struct ioctl_val zero = {};
+
+		bpf_map_update_elem(&ioctls, &st->ioctl, &zero, BPF_NOEXIST);
+		val = bpf_map_lookup_elem(&ioctls, &st->ioctl);
+		if (!val) {
+			__sync_fetch_and_add(&dropped_ioctls, 1);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&val->count, 1);
+	if (ret < 0 && ret >= -4095)
+		__sync_fetch_and_add(&val->errors, 1);
+	__sync_fetch_and_add(&val->total_ns, delta);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_state *st = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	struct task_state *st;
 	struct syscall_val *val;
-	__u64 delta;
+	__u64 delta = 0;
 	__u32 index;
 
-	if (!st || !st->slot_plus1 || !st->start_ns)
+	if (empty)
 		return 0;
-	delta = bpf_ktime_get_ns() - st->start_ns;
+	st = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	/* A call begun before its root was removed is not counted into a slot that may be reused. */
+	if (!st || !st->slot_plus1 || !st->start_ns || st->generation != generation)
+		return 0;
+	if (time_calls)
+		delta = bpf_ktime_get_ns() - st->start_ns;
 	st->start_ns = 0;
 	index = (st->slot_plus1 - 1) * CTRACE_MAX_NR + st->nr;
 	val = bpf_map_lookup_elem(&counters, &index);
@@ -131,8 +253,112 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (ret < 0 && ret >= -4095)
 		__sync_fetch_and_add(&val->errors, 1);
-	__sync_fetch_and_add(&val->total_ns, delta);
-	__sync_fetch_and_add(&val->hist[log2_slot(delta)], 1);
+	if (time_calls) {
+		__sync_fetch_and_add(&val->total_ns, delta);
+		__sync_fetch_and_add(&val->hist[log2_slot(delta)], 1);
+	}
+	if (st->nr == CTRACE_NR_IOCTL)
+		count_ioctl(st, ret, delta);
+	return 0;
+}
+
+static __always_inline struct thread_val *thread_of(struct task_struct *task, struct task_state *st)
+{
+	__u32 tid = task->pid;
+	struct thread_val *val = bpf_map_lookup_elem(&threads, &tid);
+
+	if (val)
+		return val;
+	{
+		struct thread_val fresh = { .slot = st->slot_plus1 - 1, .tgid = task->tgid };
+
+		bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+	}
+	val = bpf_map_lookup_elem(&threads, &tid);
+	if (!val)
+		__sync_fetch_and_add(&dropped_threads, 1);
+	return val;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ctrace_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	struct task_state *st;
+	struct thread_val *thread;
+	struct runq_val *rq;
+	__u64 now = 0, delta;
+	__u32 slot;
+
+	if (empty)
+		return 0;
+	st = traced_state(prev);
+	if (st) {
+		now = bpf_ktime_get_ns();
+		st->off_ns = now;
+		thread = thread_of(prev, st);
+		/* Still runnable: preempted, so it waits in the run queue from now on. */
+		if (preempt || prev_state == 0) {
+			st->queued_ns = now;
+			if (thread)
+				__sync_fetch_and_add(&thread->involuntary, 1);
+		} else if (thread) {
+			__sync_fetch_and_add(&thread->voluntary, 1);
+		}
+		if (thread)
+			bpf_probe_read_kernel_str(thread->comm, sizeof(thread->comm), prev->comm);
+	}
+
+	st = traced_state(next);
+	if (!st)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	thread = thread_of(next, st);
+	if (st->off_ns) {
+		if (thread)
+			__sync_fetch_and_add(&thread->offcpu_ns, now - st->off_ns);
+		st->off_ns = 0;
+	}
+	if (st->queued_ns) {
+		delta = now - st->queued_ns;
+		st->queued_ns = 0;
+		if (thread) {
+			__sync_fetch_and_add(&thread->runq_ns, delta);
+			__sync_fetch_and_add(&thread->runq_count, 1);
+		}
+		slot = st->slot_plus1 - 1;
+		rq = bpf_map_lookup_elem(&runq, &slot);
+		if (rq) {
+			__sync_fetch_and_add(&rq->count, 1);
+			__sync_fetch_and_add(&rq->total_ns, delta);
+			__sync_fetch_and_add(&rq->hist[log2_slot(delta)], 1);
+		}
+	}
+	return 0;
+}
+
+static __always_inline void woken(struct task_struct *task)
+{
+	struct task_state *st;
+
+	if (empty)
+		return;
+	st = traced_state(task);
+	if (st && !st->queued_ns)
+		st->queued_ns = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ctrace_wakeup, struct task_struct *task)
+{
+	woken(task);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(ctrace_wakeup_new, struct task_struct *task)
+{
+	woken(task);
 	return 0;
 }
 
@@ -153,13 +379,16 @@ int BPF_PROG(ctrace_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* Forget a child process that ends, so its tgid can be reused without being counted. */
+/*
+ * Forget a process when its last thread ends, so its tgid can be reused without being counted.
+ * (Not when its main thread ends: the other threads may go on.)
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ctrace_exit, struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
-	if (tgid == task->pid)
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
 		bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
 }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * contention-ctrace: loads ctrace.bpf.c and answers commands on standard input, one per line:
+ * contention-ctrace [--mode full|counts|empty]: loads ctrace.bpf.c and answers commands on standard
+ * input, one per line. Modes: full (default): everything; counts: system-call counts and errors
+ * without their time (no clock reads per call); empty: programs attached but doing nothing (the
+ * overhead benchmark's floor: what attaching alone costs). Commands:
  *   add TGID       trace TGID, its threads and its future children (answers "ok add TGID")
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
  *   snapshot       print every counter (cumulative since load)
@@ -10,8 +13,13 @@
  *   ctrace VERSION ready
  *   ok add TGID | ok remove TGID                        (the map holds the change: calls from now on count)
  *   snapshot SEQ KTIME_NS
- *   sys ROOT NR COUNT ERRORS TOTAL_NS SLOT:COUNT,...   (log2 ns slots, non-empty only; "-" when none)
- *   dropped STORAGE CHILDREN UNKNOWN_NR                 (calls or children lost, numbers out of range)
+ *   sys ROOT NR COUNT ERRORS TOTAL_NS HIST            (HIST: SLOT:COUNT,... log2 ns slots, non-empty only; "-" when none)
+ *   ioctl ROOT MAJOR:MINOR REQUEST ESCAPE SIZE SUB COUNT ERRORS TOTAL_NS
+ *                                                      (hex REQUEST/ESCAPE/SUB; ESCAPE and SIZE 0 off the NVIDIA
+ *                                                       frontend; SUB "-" when none, "?" when unreadable)
+ *   thread ROOT TGID TID VOLUNTARY INVOLUNTARY OFFCPU_NS RUNQ_NS RUNQ_COUNT COMM   (COMM to the end of the line)
+ *   runq ROOT COUNT TOTAL_NS HIST                        (runnable-to-running latency)
+ *   dropped STORAGE CHILDREN UNKNOWN_NR IOCTLS THREADS   (events lost to full maps, numbers out of range)
  *   end SEQ
  *   error MESSAGE                                       (the command failed; the tracer goes on)
  */
@@ -49,6 +57,31 @@ struct root {
 
 static struct root roots[CTRACE_MAX_SLOTS];
 static struct syscall_val *counters;
+static struct runq_val *runqs;
+
+/* The character-device major named NAME in /proc/devices, or 0. */
+static __u32 device_major(const char *name)
+{
+	char line[128], dev[64];
+	unsigned int major;
+	int chars = 0;
+	FILE *f = fopen("/proc/devices", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Character", 9) == 0)
+			chars = 1;
+		else if (strncmp(line, "Block", 5) == 0)
+			chars = 0;
+		else if (chars && sscanf(line, "%u %63s", &major, dev) == 2 && strcmp(dev, name) == 0) {
+			fclose(f);
+			return major;
+		}
+	}
+	fclose(f);
+	return 0;
+}
 
 static void bump_generation(struct ctrace_bpf *skel)
 {
@@ -70,6 +103,7 @@ static int add_root(struct ctrace_bpf *skel, __u32 tgid)
 		return -1;
 	}
 	memset(&counters[free_slot * CTRACE_MAX_NR], 0, sizeof(*counters) * CTRACE_MAX_NR);
+	memset(&runqs[free_slot], 0, sizeof(*runqs));
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tracked), &tgid, &free_slot, BPF_ANY))
 		return -1;
 	roots[free_slot] = (struct root){ .tgid = tgid, .used = 1 };
@@ -102,9 +136,92 @@ static int remove_root(struct ctrace_bpf *skel, __u32 tgid)
 	return 0;
 }
 
+static void print_hist(const __u64 *hist)
+{
+	int i, first = 1;
+
+	for (i = 0; i < CTRACE_HIST_SLOTS; i++) {
+		if (!hist[i])
+			continue;
+		printf("%s%d:%llu", first ? "" : ",", i, (unsigned long long)hist[i]);
+		first = 0;
+	}
+	printf("%s\n", first ? "-" : "");
+}
+
+static int slot_live(__u32 slot)
+{
+	return slot < CTRACE_MAX_SLOTS && roots[slot].used;
+}
+
+static int slot_retiring(__u32 slot)
+{
+	return slot < CTRACE_MAX_SLOTS && roots[slot].used && roots[slot].retiring;
+}
+
+/* Prints every ioctl kind of a live slot; forgets those of retiring slots once printed. */
+static void print_ioctls(struct ctrace_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.ioctls);
+	struct ioctl_key key, next, *prev = NULL;
+	struct ioctl_val val;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!slot_live(key.slot) || bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		printf("ioctl %u %u:%u 0x%x 0x%x %u ", roots[key.slot].tgid, key.rdev >> 20, key.rdev & 0xfffff, key.request,
+		       key.escape, key.size);
+		if (key.flags & CTRACE_IOCTL_SUB)
+			printf("0x%x", key.sub);
+		else
+			printf("%s", key.flags & CTRACE_IOCTL_UNREADABLE ? "?" : "-");
+		printf(" %llu %llu %llu\n", (unsigned long long)val.count, (unsigned long long)val.errors,
+		       (unsigned long long)val.total_ns);
+	}
+	for (prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;) {
+		key = next;
+		if (slot_retiring(key.slot) || !slot_live(key.slot)) {
+			bpf_map_delete_elem(fd, &key);
+			prev = NULL;	/* deleting invalidates the iteration: restart */
+			continue;
+		}
+		prev = &key;
+	}
+}
+
+static void print_threads(struct ctrace_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.threads);
+	__u32 key, next, *prev = NULL;
+	struct thread_val val;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) || !slot_live(val.slot))
+			continue;
+		val.comm[sizeof(val.comm) - 1] = 0;
+		printf("thread %u %u %u %llu %llu %llu %llu %llu %s\n", roots[val.slot].tgid, val.tgid, key,
+		       (unsigned long long)val.voluntary, (unsigned long long)val.involuntary,
+		       (unsigned long long)val.offcpu_ns, (unsigned long long)val.runq_ns,
+		       (unsigned long long)val.runq_count, val.comm[0] ? val.comm : "-");
+	}
+	for (prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &val) == 0 && (slot_retiring(val.slot) || !slot_live(val.slot))) {
+			bpf_map_delete_elem(fd, &key);
+			prev = NULL;
+			continue;
+		}
+		prev = &key;
+	}
+}
+
 static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 {
-	int slot, nr, i, first;
+	int slot, nr;
 
 	printf("snapshot %llu %llu\n", seq, ktime_ns());
 	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++) {
@@ -117,28 +234,31 @@ static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 				continue;
 			printf("sys %u %d %llu %llu %llu ", roots[slot].tgid, nr, (unsigned long long)val->count,
 			       (unsigned long long)val->errors, (unsigned long long)val->total_ns);
-			first = 1;
-			for (i = 0; i < CTRACE_HIST_SLOTS; i++) {
-				if (!val->hist[i])
-					continue;
-				printf("%s%d:%llu", first ? "" : ",", i, (unsigned long long)val->hist[i]);
-				first = 0;
-			}
-			printf("%s\n", first ? "-" : "");
+			print_hist(val->hist);
 		}
-		if (roots[slot].retiring)
-			roots[slot].used = 0;
+		if (runqs[slot].count) {
+			printf("runq %u %llu %llu ", roots[slot].tgid, (unsigned long long)runqs[slot].count,
+			       (unsigned long long)runqs[slot].total_ns);
+			print_hist(runqs[slot].hist);
+		}
 	}
-	printf("dropped %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
-	       (unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr);
+	print_ioctls(skel);
+	print_threads(skel);
+	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++)
+		if (roots[slot].retiring)
+			roots[slot].used = roots[slot].retiring = 0;
+	printf("dropped %llu %llu %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
+	       (unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr,
+	       (unsigned long long)skel->bss->dropped_ioctls, (unsigned long long)skel->bss->dropped_threads);
 	printf("end %llu\n", seq);
 	fflush(stdout);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct ctrace_bpf *skel = NULL;
 	unsigned long long seq = 0;
+	const char *mode;
 	char line[256];
 	int err;
 
@@ -148,6 +268,15 @@ int main(void)
 		printf("error failed to open BPF skeleton: %s\n", strerror(errno));
 		return 1;
 	}
+	mode = argc == 3 && strcmp(argv[1], "--mode") == 0 ? argv[2] : argc == 1 ? "full" : "";
+	if (strcmp(mode, "full") && strcmp(mode, "counts") && strcmp(mode, "empty")) {
+		printf("error usage: contention-ctrace [--mode full|counts|empty]\n");
+		err = -EINVAL;
+		goto cleanup;
+	}
+	skel->rodata->time_calls = strcmp(mode, "counts") != 0;
+	skel->rodata->empty = strcmp(mode, "empty") == 0;
+	skel->rodata->uvm_major = device_major("nvidia-uvm");
 	err = ctrace_bpf__load(skel);
 	if (err) {
 		printf("error failed to load BPF programs: %s\n", strerror(-err));
@@ -163,6 +292,13 @@ int main(void)
 			bpf_map__fd(skel->maps.counters), 0);
 	if (counters == MAP_FAILED) {
 		printf("error failed to map counters: %s\n", strerror(errno));
+		err = -errno;
+		goto cleanup;
+	}
+	runqs = mmap(NULL, sizeof(*runqs) * CTRACE_MAX_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     bpf_map__fd(skel->maps.runq), 0);
+	if (runqs == MAP_FAILED) {
+		printf("error failed to map run-queue counters: %s\n", strerror(errno));
 		err = -errno;
 		goto cleanup;
 	}

@@ -3,11 +3,23 @@
 #ifndef CTRACE_H
 #define CTRACE_H
 
-#define CTRACE_FORMAT_VERSION 1
+#define CTRACE_FORMAT_VERSION 2
 #define CTRACE_MAX_TRACKED 4096		/* processes followed (roots and their children) */
 #define CTRACE_MAX_SLOTS 64		/* roots traced at once; each owns a row of counters */
 #define CTRACE_MAX_NR 512		/* x86-64 system call numbers are below this */
 #define CTRACE_HIST_SLOTS 32
+#define CTRACE_MAX_IOCTL_KEYS 8192	/* distinct (root, device, request, escape, sub-code) */
+#define CTRACE_MAX_THREADS 16384	/* threads with scheduling counters */
+
+#define CTRACE_NR_IOCTL 16
+#define CTRACE_NV_MAJOR 195		/* NV_MAJOR_DEVICE_NUMBER: /dev/nvidiactl and /dev/nvidiaN */
+#define CTRACE_NV_ESC_RM_CONTROL 0x2A
+#define CTRACE_NV_ESC_RM_ALLOC 0x2B
+#define CTRACE_NV_ESC_XFER_CMD 0xD3
+
+/* ioctl_key.flags */
+#define CTRACE_IOCTL_SUB 1		/* sub holds the RM control cmd or the RM alloc hClass */
+#define CTRACE_IOCTL_UNREADABLE 2	/* the parameters could not be read from user memory */
 
 /* Counters of one (slot, system call): element slot * CTRACE_MAX_NR + nr of the counters array. */
 struct syscall_val {
@@ -17,12 +29,53 @@ struct syscall_val {
 	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns */
 };
 
-/* Per-task state (task-local storage): the cached tracking decision and the call in flight. */
+/* One kind of ioctl, as far as the kernel side can tell it apart; the names are user space's. */
+struct ioctl_key {
+	__u32 slot;
+	__u32 rdev;		/* device number of the fd's inode (kernel encoding: major << 20 | minor); 0: not a device */
+	__u32 request;		/* as passed to ioctl(2) */
+	__u32 escape;		/* NVIDIA frontend: _IOC_NR, or the inner cmd of NV_ESC_IOCTL_XFER_CMD */
+	__u32 size;		/* NVIDIA frontend: parameter size (_IOC_SIZE, or XFER's size) */
+	__u32 sub;		/* RM_CONTROL cmd or RM_ALLOC hClass, when flags has CTRACE_IOCTL_SUB */
+	__u32 flags;
+	__u32 pad;
+};
+
+struct ioctl_val {
+	__u64 count;		/* calls that returned */
+	__u64 errors;
+	__u64 total_ns;
+};
+
+/* Scheduling counters of one traced thread (hash map keyed by tid). */
+struct thread_val {
+	__u32 slot;
+	__u32 tgid;
+	__u64 voluntary;	/* switched out while not runnable (waiting) */
+	__u64 involuntary;	/* switched out while runnable (preempted) */
+	__u64 offcpu_ns;	/* time switched out, summed */
+	__u64 runq_ns;		/* time runnable but waiting for a CPU, summed */
+	__u64 runq_count;
+	char comm[16];
+};
+
+/* Run-queue latency of one slot: element slot of the runq array. */
+struct runq_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 hist[CTRACE_HIST_SLOTS];
+};
+
+/* Per-task state (task-local storage): the cached tracking decision, the call in flight, and
+ * scheduling timestamps. */
 struct task_state {
+	__u64 generation;	/* tracking generation the decision was made in */
 	__u64 start_ns;		/* 0 when no call is in flight */
+	__u64 off_ns;		/* when the task was switched out; 0 when on a CPU */
+	__u64 queued_ns;	/* when it became runnable (woken or preempted); 0 when not waiting for a CPU */
 	__u32 nr;
 	__u32 slot_plus1;	/* 0: not traced */
-	__u64 generation;	/* tracking generation the decision was made in */
+	struct ioctl_key ioctl;	/* the ioctl in flight, when nr is ioctl */
 };
 
 #endif /* CTRACE_H */

@@ -9,7 +9,7 @@ namespace Contention.Client.Results;
 internal sealed class RunRecorder(string directory, string experiment, ExperimentPlan plan, RunOptions options, string cluster)
 {
     private readonly ToolInfo tool = Tool();
-    private readonly HostInfo host = new(Environment.MachineName, RuntimeInformation.OSDescription, KernelRelease(), Environment.ProcessorCount, RuntimeInformation.FrameworkDescription);
+    private readonly HostInfo host = Host();
 
     /// <summary>Writes the current state; returns what was written.</summary>
     public ResultsDocument Save(ExperimentProgress? progress, CollectorSnapshot? snapshot)
@@ -53,7 +53,11 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
         return document;
     }
 
-    private static ToolInfo Tool()
+    /// <summary>This machine, for results envelopes.</summary>
+    internal static HostInfo Host() => new(Environment.MachineName, RuntimeInformation.OSDescription, KernelRelease(), Environment.ProcessorCount, RuntimeInformation.FrameworkDescription);
+
+    /// <summary>This tool's version and commit, for results envelopes.</summary>
+    internal static ToolInfo Tool()
     {
         var version = typeof(RunRecorder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
         var plus = version.IndexOf('+', StringComparison.Ordinal);

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Contention.Tracer.Bpf;
 
-/// <summary>Parses the helper's snapshot lines (format version 1, see tracer/native/ctrace.c).</summary>
+/// <summary>Parses the helper's snapshot lines (format version 2, documented in tracer/native/ctrace.c).</summary>
 public static class BpfSnapshotParser
 {
     /// <summary>Parses one snapshot, from its <c>snapshot</c> line to its <c>end</c> line.</summary>
@@ -10,8 +10,12 @@ public static class BpfSnapshotParser
     public static BpfSnapshot Parse(IEnumerable<string> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        long sequence = 0, ktime = 0, droppedStorage = 0, droppedChildren = 0, unknownNumbers = 0;
+        long sequence = 0, ktime = 0;
+        var dropped = new BpfDrops(0, 0, 0, 0, 0);
         var syscalls = new List<SyscallCounters>();
+        var ioctls = new List<IoctlCounters>();
+        var threads = new List<ThreadSchedCounters>();
+        var runQueues = new List<RunQueueCounters>();
         foreach (var line in lines)
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -22,21 +26,42 @@ public static class BpfSnapshotParser
                     ktime = Long(f[2], line);
                     break;
                 case "sys" when f.Length == 7:
-                    syscalls.Add(new SyscallCounters((int)Long(f[1], line), (int)Long(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Histogram(f[6], line)));
+                    syscalls.Add(new SyscallCounters(Int(f[1], line), Int(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Histogram(f[6], line)));
                     break;
-                case "dropped" when f.Length == 4:
-                    droppedStorage = Long(f[1], line);
-                    droppedChildren = Long(f[2], line);
-                    unknownNumbers = Long(f[3], line);
+                case "ioctl" when f.Length == 11:
+                    ioctls.Add(Ioctl(f, line));
+                    break;
+                case "thread" when f.Length >= 10:
+                    // The name runs to the end of the line and may hold spaces.
+                    var name = string.Join(' ', f[9..]);
+                    threads.Add(new ThreadSchedCounters(Int(f[1], line), Int(f[2], line), Int(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line), Long(f[7], line), Long(f[8], line), name == "-" ? "" : name));
+                    break;
+                case "runq" when f.Length == 5:
+                    runQueues.Add(new RunQueueCounters(Int(f[1], line), Long(f[2], line), Long(f[3], line), Histogram(f[4], line)));
+                    break;
+                case "dropped" when f.Length == 6:
+                    dropped = new BpfDrops(Long(f[1], line), Long(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line));
                     break;
                 case "end":
                     break;
                 default:
-                    throw new FormatException($"not a ctrace snapshot line: '{line}'");
+                    throw new FormatException($"not a ctrace snapshot line (format {BpfTracer.FormatVersion}): '{line}'");
             }
         }
 
-        return new BpfSnapshot(sequence, ktime, syscalls, droppedStorage, droppedChildren, unknownNumbers);
+        return new BpfSnapshot(sequence, ktime, syscalls, ioctls, threads, runQueues, dropped);
+    }
+
+    private static IoctlCounters Ioctl(string[] f, string line)
+    {
+        var device = f[2].Split(':');
+        if (device.Length != 2)
+        {
+            throw new FormatException($"bad device '{f[2]}' in '{line}'");
+        }
+
+        uint? sub = f[6] is "-" or "?" ? null : Hex(f[6], line);
+        return new IoctlCounters(Int(f[1], line), Int(device[0], line), Int(device[1], line), Hex(f[3], line), Hex(f[4], line), Int(f[5], line), sub, f[6] == "?", Long(f[7], line), Long(f[8], line), Long(f[9], line));
     }
 
     private static long[] Histogram(string text, string line)
@@ -61,6 +86,14 @@ public static class BpfSnapshotParser
 
         return slots;
     }
+
+    private static uint Hex(string text, string line) =>
+        text.StartsWith("0x", StringComparison.Ordinal) && uint.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new FormatException($"bad hex number '{text}' in '{line}'");
+
+    private static int Int(string text, string line) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"bad number '{text}' in '{line}'");
 
     private static long Long(string text, string line) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"bad number '{text}' in '{line}'");

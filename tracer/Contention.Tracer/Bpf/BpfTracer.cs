@@ -12,7 +12,7 @@ namespace Contention.Tracer.Bpf;
 public sealed class BpfTracer : IAsyncDisposable
 {
     /// <summary>The line format this class reads.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     /// <summary>The helper's file name.</summary>
     public const string HelperName = "contention-ctrace";
@@ -52,13 +52,18 @@ public sealed class BpfTracer : IAsyncDisposable
         return null;
     }
 
+    /// <summary>What the helper measures (<see cref="BpfMode.Full"/> unless asked otherwise).</summary>
+    public BpfMode Mode { get; private init; }
+
     /// <summary>Starts the helper and waits until its programs are attached.</summary>
     /// <exception cref="BpfUnavailableException">It could not load (no privilege, no BTF) or is missing.</exception>
-    public static async Task<BpfTracer> StartAsync(string? helperPath = null)
+    public static async Task<BpfTracer> StartAsync(string? helperPath = null, BpfMode mode = BpfMode.Full)
     {
         var path = helperPath ?? FindHelper()
             ?? throw new BpfUnavailableException($"the eBPF helper {HelperName} is not built: run 'make -C tracer/native' (or set CONTENTION_CTRACE); running with /proc metrics only");
         var info = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("--mode");
+        info.ArgumentList.Add(mode.ToString().ToLowerInvariant());
         var process = Process.Start(info) ?? throw new BpfUnavailableException($"failed to start {path}");
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
@@ -71,7 +76,7 @@ public sealed class BpfTracer : IAsyncDisposable
             throw new BpfUnavailableException($"eBPF tracing unavailable ({why}): it needs root or CAP_BPF + CAP_PERFMON and a kernel with BTF; running with /proc metrics only");
         }
 
-        return new BpfTracer(process);
+        return new BpfTracer(process) { Mode = mode };
     }
 
     /// <summary>Traces <paramref name="tgid"/> from now on, with its threads and future children.</summary>

@@ -5,12 +5,15 @@
  *   getppid   100 on the main thread + 4 threads x 25 + 10 in a forked child = 210
  *   openat     30, each failing with ENOENT
  *   nanosleep  20 (1 ms each)
+ *   ioctl      12 TCGETS on /dev/null (opened before "ready"), each failing with ENOTTY
  * (plus the calls that threads, fork and I/O themselves need), prints "done" and waits for a
  * line before exiting. Raw syscall(2) calls keep libc from substituting other calls.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,6 +34,8 @@ int main(void)
 	pthread_t threads[4];
 	struct timespec ms = { 0, 1000000 };
 	pid_t child;
+	struct termios tio;
+	int null_fd = open("/dev/null", O_RDONLY);
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	printf("ready\n");
@@ -43,6 +48,8 @@ int main(void)
 		syscall(SYS_openat, AT_FDCWD, "/nonexistent/contention-probe", O_RDONLY);
 	for (int i = 0; i < 20; i++)
 		syscall(SYS_nanosleep, &ms, NULL);
+	for (int i = 0; i < 12; i++)
+		syscall(SYS_ioctl, null_fd, TCGETS, &tio);
 	for (int i = 0; i < 4; i++)
 		pthread_create(&threads[i], NULL, worker, NULL);
 	for (int i = 0; i < 4; i++)

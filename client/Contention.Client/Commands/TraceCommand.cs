@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Contention.Client.Results;
+using Contention.Tracer.Bpf;
+using Contention.Tracer.Nvidia;
+using Contention.Tracer.Trace;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention trace -- CMD ...</c>: one command under the eBPF helper, no cluster. The command
+/// is held in a shell reading a FIFO until the helper follows its pid, then execs, so it is
+/// traced from its first instruction (the shell's read and exec are the only extra calls).
+/// Its standard streams are the terminal's; its exit status is ours.
+/// </summary>
+internal static partial class TraceCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "print trace.json instead of tables (after the command's own output)" };
+        var output = new Option<string?>("--out") { Description = "results directory (default results/trace-<time>-<command>)" };
+        var mode = new Option<string>("--mode") { Description = "full (system-call time too) or counts (no clock read per call: cheaper)", DefaultValueFactory = _ => "full" };
+        mode.AcceptOnlyFromAmong("full", "counts");
+        var split = new Option<double?>("--split-at") { Description = "seconds after start that end start-up: phases 'startup' and 'steady' are reported besides 'all'" };
+        var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 };
+        var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
+        var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, command };
+        trace.SetAction((parse, cancel) => RunAsync(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)));
+        return trace;
+    }
+
+    private static async Task<int> RunAsync(string[] command, string mode, double? splitAt, string? output, bool json, int top)
+    {
+        BpfTracer? tracer = null;
+        var tracerState = mode;
+        try
+        {
+            tracer = await BpfTracer.StartAsync(mode: mode == "counts" ? BpfMode.Counts : BpfMode.Full);
+        }
+        catch (BpfUnavailableException ex)
+        {
+            tracerState = "unavailable: " + ex.Message;
+            await Console.Error.WriteLineAsync($"contention trace: {ex.Message}; the command runs untraced");
+        }
+
+        var fifo = Path.Combine(Path.GetTempPath(), $"contention-trace-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        if (MakeFifo(fifo, 0x180) != 0)
+        {
+            await Console.Error.WriteLineAsync($"contention trace: failed to create {fifo}: errno {Marshal.GetLastPInvokeError()}");
+            return 2;
+        }
+
+        // Ctrl+C reaches the command (same process group); we stay to save what it did.
+        ConsoleCancelEventHandler keep = (_, e) => e.Cancel = true;
+        Console.CancelKeyPress += keep;
+        try
+        {
+            var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var a in new[] { "-c", "read _ < \"$0\" && exec \"$@\"", fifo })
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            foreach (var a in command)
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            var started = DateTimeOffset.UtcNow;
+            using var process = Process.Start(info)!;
+            if (tracer is not null)
+            {
+                await tracer.AddAsync(process.Id);
+            }
+
+            await File.WriteAllTextAsync(fifo, "go\n");
+            var clock = Stopwatch.StartNew();
+            BpfSnapshot? atSplit = null;
+            double splitSeconds = 0;
+            if (splitAt is { } at && tracer is not null)
+            {
+                var exited = process.WaitForExitAsync();
+                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(at))) != exited)
+                {
+                    atSplit = await tracer.SnapshotAsync();
+                    splitSeconds = clock.Elapsed.TotalSeconds;
+                }
+            }
+
+            await process.WaitForExitAsync();
+            var wall = clock.Elapsed.TotalSeconds;
+            var document = new TraceDocument
+            {
+                Tool = RunRecorder.Tool(),
+                Host = RunRecorder.Host(),
+                Command = command,
+                ExitCode = process.ExitCode,
+                StartedUtc = started,
+                WallSeconds = wall,
+                Tracer = tracerState,
+                NvidiaDriver = NvidiaDriver(),
+                SplitAtSeconds = atSplit is null ? null : splitSeconds,
+            };
+            if (tracer is not null)
+            {
+                var end = await tracer.SnapshotAsync();
+                await tracer.RemoveAsync(process.Id);
+                var devices = NvidiaDevices.ReadHost();
+                document.Phases.Add(new TracePhase("all", wall, TraceSummary.Of(end, process.Id, devices)));
+                if (atSplit is not null)
+                {
+                    document.Phases.Add(new TracePhase("startup", splitSeconds, TraceSummary.Of(atSplit, process.Id, devices)));
+                    document.Phases.Add(new TracePhase("steady", wall - splitSeconds, TraceSummary.Of(end, process.Id, devices, atSplit)));
+                }
+
+                document = document with { Dropped = end.Dropped.None ? "" : end.Dropped.ToString() };
+            }
+
+            var directory = output ?? Path.Combine("results", string.Create(CultureInfo.InvariantCulture, $"trace-{started:yyyyMMdd-HHmmss}-{Path.GetFileName(command[0])}"));
+            TraceFiles.Write(directory, document);
+            if (json)
+            {
+                Console.Out.WriteLine(TraceFiles.Json(document));
+            }
+            else
+            {
+                Print(document, top);
+                AnsiConsole.MarkupLineInterpolated($"results: [bold]{directory}[/] (trace.json, syscalls.csv, ioctls.csv, sched.csv, summary.md)");
+            }
+
+            return process.ExitCode;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= keep;
+            File.Delete(fifo);
+            if (tracer is not null)
+            {
+                await tracer.DisposeAsync();
+            }
+        }
+    }
+
+    private static void Print(TraceDocument document, int top)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[bold]{string.Join(' ', document.Command)}[/]: exit {document.ExitCode}, {document.WallSeconds:0.###} s, tracer {document.Tracer}");
+        foreach (var phase in document.Phases)
+        {
+            var s = phase.Summary;
+            AnsiConsole.MarkupLineInterpolated($"[bold]{phase.Phase}[/]: {s.TotalCalls} system calls in {phase.Seconds:0.###} s; off-CPU {s.OffCpuSeconds:0.###} s, run-queue wait {s.RunQueueSeconds:0.###} s");
+            var categories = new Table().AddColumns("category", "calls", "seconds");
+            foreach (var c in s.Categories.Where(c => c.Count > 0))
+            {
+                categories.AddRow(c.Category, N(c.Count), F(c.Seconds));
+            }
+
+            AnsiConsole.Write(categories);
+            var calls = new Table().AddColumns("system call", "category", "calls", "errors", "seconds");
+            foreach (var r in s.Syscalls.Take(top))
+            {
+                calls.AddRow(Markup.Escape(r.Name), r.Category, N(r.Count), N(r.Errors), F(r.Seconds));
+            }
+
+            AnsiConsole.Write(calls);
+            if (s.Ioctls.Count > 0)
+            {
+                var ioctls = new Table().AddColumns("device", "ioctl", "calls", "errors", "seconds");
+                foreach (var i in s.Ioctls.Take(top * 2))
+                {
+                    ioctls.AddRow(Markup.Escape(i.Device), Markup.Escape(i.Name), N(i.Count), N(i.Errors), F(i.Seconds));
+                }
+
+                AnsiConsole.Write(ioctls);
+            }
+        }
+
+        if (document.Dropped.Length > 0)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]not counted:[/] {document.Dropped}");
+        }
+    }
+
+    private static string? NvidiaDriver()
+    {
+        try
+        {
+            return File.Exists("/proc/driver/nvidia/version") ? File.ReadLines("/proc/driver/nvidia/version").FirstOrDefault()?.Trim() : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string F(double value) => value.ToString("0.000000", CultureInfo.InvariantCulture);
+
+    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MakeFifo(string path, uint mode);
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CsvHelper;
+
+namespace Contention.Client.Results;
+
+/// <summary>
+/// A trace's results directory: trace.json, syscalls.csv, ioctls.csv, sched.csv (tidy rows, one
+/// per phase and item) and summary.md; files are replaced atomically.
+/// </summary>
+public static class TraceFiles
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>The document as JSON.</summary>
+    public static string Json(TraceDocument document) => JsonSerializer.Serialize(document, JsonOptions);
+
+    /// <summary>Writes every file into <paramref name="directory"/>.</summary>
+    public static void Write(string directory, TraceDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        Directory.CreateDirectory(directory);
+        Replace(Path.Combine(directory, "trace.json"), Json(document));
+        Replace(Path.Combine(directory, "syscalls.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds }))));
+        Replace(Path.Combine(directory, "ioctls.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds }))));
+        Replace(Path.Combine(directory, "sched.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Threads.Select(t => new { phase = p.Phase, tgid = t.Tgid, tid = t.Tid, name = t.Name, voluntary = t.Voluntary, involuntary = t.Involuntary, offcpu_seconds = t.OffCpuSeconds, runqueue_seconds = t.RunQueueSeconds }))));
+        Replace(Path.Combine(directory, "summary.md"), Markdown(document));
+    }
+
+    /// <summary>summary.md: per phase, categories, the busiest system calls and the ioctls.</summary>
+    public static string Markdown(TraceDocument document, int top = 15)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# trace: {string.Join(' ', document.Command)}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"- exit status {document.ExitCode}, {document.WallSeconds:0.###} s, started {document.StartedUtc:u}; tracer {document.Tracer}{(document.SplitAtSeconds is { } split ? $", start-up = first {split:0.###} s" : "")}\n");
+        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Name}, kernel {document.Host.Kernel}, {document.Host.Cpus} CPUs; NVIDIA driver {document.NvidiaDriver ?? "none"}\n");
+        if (document.Dropped.Length > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- **not counted**: {document.Dropped}\n");
+        }
+
+        foreach (var phase in document.Phases)
+        {
+            var s = phase.Summary;
+            text.Append(CultureInfo.InvariantCulture, $"\n## {phase.Phase} ({phase.Seconds:0.###} s): {s.TotalCalls} system calls, off-CPU {s.OffCpuSeconds:0.###} s, run-queue wait {s.RunQueueSeconds:0.###} s\n\n");
+            text.Append("| category | calls | seconds |\n|---|---:|---:|\n");
+            foreach (var c in s.Categories.Where(c => c.Count > 0))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {c.Category} | {c.Count} | {c.Seconds:0.######} |\n");
+            }
+
+            text.Append("\n| system call | category | calls | errors | seconds |\n|---|---|---:|---:|---:|\n");
+            foreach (var r in s.Syscalls.Take(top))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Category} | {r.Count} | {r.Errors} | {r.Seconds:0.######} |\n");
+            }
+
+            if (s.Ioctls.Count > 0)
+            {
+                text.Append("\n| device | ioctl | calls | errors | seconds |\n|---|---|---:|---:|---:|\n");
+                foreach (var i in s.Ioctls)
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {i.Device} | {i.Name} | {i.Count} | {i.Errors} | {i.Seconds:0.######} |\n");
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Csv<T>(IEnumerable<T> rows)
+    {
+        var csv = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new CsvWriter(csv, CultureInfo.InvariantCulture))
+        {
+            writer.WriteRecords(rows);
+        }
+
+        return csv.ToString();
+    }
+
+    private static void Replace(string path, string content)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, content);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

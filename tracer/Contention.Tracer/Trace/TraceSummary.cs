@@ -1,0 +1,112 @@
+using System.Globalization;
+using Contention.Tracer.Bpf;
+using Contention.Tracer.Nvidia;
+
+namespace Contention.Tracer.Trace;
+
+/// <summary>
+/// What the eBPF helper saw of one traced process tree over an interval (the difference of two
+/// snapshots, or everything since it was added), with names and categories.
+/// </summary>
+/// <param name="Syscalls">By system call, most frequent first.</param>
+/// <param name="Ioctls">By decoded ioctl kind, most frequent first.</param>
+/// <param name="Categories">Every category, in <see cref="SyscallCategories.All"/> order (zeros included).</param>
+/// <param name="Threads">By thread.</param>
+/// <param name="RunQueueHistogram">Waits for a CPU by log2 of their time in ns.</param>
+/// <param name="RunQueueSeconds">Waits for a CPU, summed.</param>
+public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyList<IoctlRow> Ioctls, IReadOnlyList<CategoryRow> Categories, IReadOnlyList<ThreadRow> Threads, long[] RunQueueHistogram, double RunQueueSeconds)
+{
+    private const double NsPerSecond = 1e9;
+
+    /// <summary>Calls in all categories.</summary>
+    public long TotalCalls => Categories.Sum(c => c.Count);
+
+    /// <summary>Off-CPU time of all threads.</summary>
+    public double OffCpuSeconds => Threads.Sum(t => t.OffCpuSeconds);
+
+    /// <summary>Summarises root <paramref name="root"/> in <paramref name="now"/>, minus what <paramref name="since"/> had counted.</summary>
+    public static TraceSummary Of(BpfSnapshot now, int root, NvidiaDevices devices, BpfSnapshot? since = null)
+    {
+        ArgumentNullException.ThrowIfNull(now);
+        ArgumentNullException.ThrowIfNull(devices);
+        var before = since?.Syscalls.Where(s => s.Root == root).ToDictionary(s => s.Number) ?? [];
+        var syscalls = new List<(string Name, long Count, long Errors, long Ns)>();
+        foreach (var s in now.Syscalls.Where(s => s.Root == root))
+        {
+            before.TryGetValue(s.Number, out var b);
+            if (s.Count - (b?.Count ?? 0) > 0)
+            {
+                syscalls.Add((s.Name, s.Count - (b?.Count ?? 0), s.Errors - (b?.Errors ?? 0), s.TotalNs - (b?.TotalNs ?? 0)));
+            }
+        }
+
+        var beforeIoctls = since?.Ioctls.Where(i => i.Root == root).ToDictionary(Key) ?? [];
+        var ioctls = new List<(IoctlRow Row, bool Nvidia, long Ns)>();
+        foreach (var i in now.Ioctls.Where(i => i.Root == root))
+        {
+            beforeIoctls.TryGetValue(Key(i), out var b);
+            var count = i.Count - (b?.Count ?? 0);
+            if (count <= 0)
+            {
+                continue;
+            }
+
+            var decoded = NvidiaIoctlDecoder.Decode(i, devices);
+            var ns = i.TotalNs - (b?.TotalNs ?? 0);
+            ioctls.Add((new IoctlRow(decoded.Device, decoded.Operation, decoded.Detail, Key(i), count, i.Errors - (b?.Errors ?? 0), ns / NsPerSecond), decoded.Nvidia, ns));
+        }
+
+        var rows = new List<SyscallRow>();
+        foreach (var (name, count, errors, ns) in syscalls)
+        {
+            if (name != "ioctl")
+            {
+                rows.Add(new SyscallRow(name, SyscallCategories.Of(name), count, errors, ns / NsPerSecond));
+                continue;
+            }
+
+            // ioctl is counted on entry, its kinds on return: a call in flight at the snapshot is
+            // in the first and not yet in the second, so the gpu-driver share is bounded by both.
+            var gpu = ioctls.Where(i => i.Nvidia).ToList();
+            var gpuCount = Math.Min(count, gpu.Sum(i => i.Row.Count));
+            var gpuNs = Math.Min(ns, gpu.Sum(i => i.Ns));
+            var gpuErrors = Math.Min(errors, gpu.Sum(i => i.Row.Errors));
+            if (gpuCount > 0)
+            {
+                rows.Add(new SyscallRow(name, SyscallCategories.GpuDriver, gpuCount, gpuErrors, gpuNs / NsPerSecond));
+            }
+
+            if (count - gpuCount > 0)
+            {
+                rows.Add(new SyscallRow(name, SyscallCategories.OtherIoctl, count - gpuCount, errors - gpuErrors, (ns - gpuNs) / NsPerSecond));
+            }
+        }
+
+        var categories = SyscallCategories.All
+            .Select(c => new CategoryRow(c, rows.Where(r => r.Category == c).Sum(r => r.Count), rows.Where(r => r.Category == c).Sum(r => r.Seconds)))
+            .ToList();
+        var beforeThreads = since?.Threads.Where(t => t.Root == root).ToDictionary(t => t.Tid) ?? [];
+        var threads = now.Threads.Where(t => t.Root == root).Select(t =>
+        {
+            beforeThreads.TryGetValue(t.Tid, out var b);
+            return new ThreadRow(t.Tgid, t.Tid, t.Name, t.Voluntary - (b?.Voluntary ?? 0), t.Involuntary - (b?.Involuntary ?? 0), (t.OffCpuNs - (b?.OffCpuNs ?? 0)) / NsPerSecond, (t.RunQueueNs - (b?.RunQueueNs ?? 0)) / NsPerSecond);
+        }).Where(t => t.Voluntary + t.Involuntary > 0 || t.OffCpuSeconds > 0).OrderBy(t => t.Tid).ToList();
+        var runq = now.RunQueues.FirstOrDefault(r => r.Root == root);
+        var runqBefore = since?.RunQueues.FirstOrDefault(r => r.Root == root);
+        var histogram = new long[32];
+        for (var i = 0; i < histogram.Length; i++)
+        {
+            histogram[i] = (runq?.Histogram[i] ?? 0) - (runqBefore?.Histogram[i] ?? 0);
+        }
+
+        return new TraceSummary(
+            rows.OrderByDescending(r => r.Count).ThenBy(r => r.Name, StringComparer.Ordinal).ToList(),
+            ioctls.Select(i => i.Row).OrderByDescending(r => r.Count).ThenBy(r => r.Raw, StringComparer.Ordinal).ToList(),
+            categories,
+            threads,
+            histogram,
+            ((runq?.TotalNs ?? 0) - (runqBefore?.TotalNs ?? 0)) / NsPerSecond);
+    }
+
+    private static string Key(IoctlCounters i) => string.Create(CultureInfo.InvariantCulture, $"{i.Major}:{i.Minor}/0x{i.Request:x}/0x{i.Escape:x}/{i.Size}/{(i.Sub is { } sub ? $"0x{sub:x}" : i.Unreadable ? "?" : "-")}");
+}
