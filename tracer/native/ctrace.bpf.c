@@ -200,8 +200,13 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 	val = bpf_map_lookup_elem(&counters, &index);
 	if (!val)
 		return 0;
-	/* Counted on entry: exit and exit_group never return, and strace counts them too. */
-	__sync_fetch_and_add(&val->count, 1);
+	/*
+	 * With timing, a call that returns is counted by its histogram slot at exit (one atomic add
+	 * fewer per call; the loader adds the slots up); exit and exit_group never return, so they,
+	 * and every call without timing, are counted here. strace counts both kinds too.
+	 */
+	if (!time_calls || id == CTRACE_NR_EXIT || id == CTRACE_NR_EXIT_GROUP)
+		__sync_fetch_and_add(&val->count, 1);
 	st->nr = (__u32)id;
 	if (id == CTRACE_NR_IOCTL)
 		decode_ioctl(st, regs);

@@ -229,10 +229,15 @@ static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 			continue;
 		for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
 			struct syscall_val *val = &counters[slot * CTRACE_MAX_NR + nr];
+			unsigned long long calls = val->count;
+			int i;
 
-			if (!val->count)
+			if (skel->rodata->time_calls)
+				for (i = 0; i < CTRACE_HIST_SLOTS; i++)
+					calls += val->hist[i];
+			if (!calls)
 				continue;
-			printf("sys %u %d %llu %llu %llu ", roots[slot].tgid, nr, (unsigned long long)val->count,
+			printf("sys %u %d %llu %llu %llu ", roots[slot].tgid, nr, calls,
 			       (unsigned long long)val->errors, (unsigned long long)val->total_ns);
 			print_hist(val->hist);
 		}

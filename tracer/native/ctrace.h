@@ -12,6 +12,8 @@
 #define CTRACE_MAX_THREADS 16384	/* threads with scheduling counters */
 
 #define CTRACE_NR_IOCTL 16
+#define CTRACE_NR_EXIT 60
+#define CTRACE_NR_EXIT_GROUP 231
 #define CTRACE_NV_MAJOR 195		/* NV_MAJOR_DEVICE_NUMBER: /dev/nvidiactl and /dev/nvidiaN */
 #define CTRACE_NV_ESC_RM_CONTROL 0x2A
 #define CTRACE_NV_ESC_RM_ALLOC 0x2B
@@ -23,10 +25,10 @@
 
 /* Counters of one (slot, system call): element slot * CTRACE_MAX_NR + nr of the counters array. */
 struct syscall_val {
-	__u64 count;			/* calls entered */
+	__u64 count;			/* calls entered (with timing: only those that never return; see hist) */
 	__u64 errors;			/* calls that returned -errno */
 	__u64 total_ns;			/* time from entry to exit, summed */
-	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns */
+	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns (with timing: every returned call) */
 };
 
 /* One kind of ioctl, as far as the kernel side can tell it apart; the names are user space's. */

@@ -92,8 +92,55 @@ internal static class BenchCommand
             AnsiConsole.Write(table);
             return 0;
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm };
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, TracerBench() };
     }
+
+    private static Command TracerBench()
+    {
+        var calls = new Option<long>("--calls") { Description = "getppid calls per run (untraced and traced)", DefaultValueFactory = _ => 1_000_000 };
+        var straceCalls = new Option<long>("--strace-calls") { Description = "getppid calls per run under strace (it is ~200x slower)", DefaultValueFactory = _ => 100_000 };
+        var repetitions = new Option<int>("--repetitions") { Description = "runs of each side, interleaved", DefaultValueFactory = _ => 7 };
+        var strace = new Option<string?>("--strace") { Description = "strace binary (default: strace on PATH; the side is left out when there is none)" };
+        var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
+        var command = new Command("tracer", "the eBPF tracer's overhead on a getppid storm: untraced, helper with empty programs, counts, full, strace -f -c") { calls, straceCalls, repetitions, strace, json };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var helper = Contention.Tracer.Bpf.BpfTracer.FindHelper();
+            var storm = helper is null ? null : Path.Combine(Path.GetDirectoryName(helper)!, "getppid-storm");
+            if (storm is null || !File.Exists(storm))
+            {
+                AnsiConsole.MarkupLine("[red]error:[/] needs contention-ctrace and getppid-storm side by side: run 'make -C tracer/native' (or set CONTENTION_CTRACE)");
+                return 2;
+            }
+
+            var straceBinary = parse.GetValue(strace) ?? FindOnPath("strace");
+            var series = await Contention.Tracer.Bpf.OverheadBenchmark.RunAsync(storm, helper!, straceBinary, parse.GetValue(calls), parse.GetValue(straceCalls), parse.GetValue(repetitions), line => AnsiConsole.WriteLine(line));
+            var baseline = series[0].Median;
+            var table = new Table().Title($"getppid storm, {parse.GetValue(calls):N0} calls ({parse.GetValue(straceCalls):N0} under strace), {parse.GetValue(repetitions)} interleaved repetitions; kernel {Environment.OSVersion.Version}")
+                .AddColumns("side", "median ns/call", "min", "max", "ratio to untraced");
+            foreach (var s in series)
+            {
+                table.AddRow(s.Side, F(s.Median), F(s.Min), F(s.Max), F(s.Median / baseline));
+            }
+
+            AnsiConsole.Write(table);
+            if (straceBinary is null)
+            {
+                AnsiConsole.MarkupLine("[yellow]strace not found:[/] its side was left out (--strace PATH)");
+            }
+
+            if (parse.GetValue(json) is { } path)
+            {
+                File.WriteAllText(path, JsonSerializer.Serialize(new { calls = parse.GetValue(calls), straceCalls = parse.GetValue(straceCalls), kernel = Environment.OSVersion.VersionString, series = series.Select(s => new { side = s.Side, nsPerCall = s.NsPerCall, median = s.Median, ratio = s.Median / baseline }) }));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     /// <summary>The CUDA device named, or null after saying why it cannot be used.</summary>
     private static DeviceId? Cuda(string name)

@@ -28,7 +28,7 @@ public static class BpfSnapshotParser
                 case "sys" when f.Length == 7:
                     syscalls.Add(new SyscallCounters(Int(f[1], line), Int(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Histogram(f[6], line)));
                     break;
-                case "ioctl" when f.Length == 11:
+                case "ioctl" when f.Length == 10:
                     ioctls.Add(Ioctl(f, line));
                     break;
                 case "thread" when f.Length >= 10:
