@@ -15,6 +15,7 @@ public class BpfTracerTests
         ["nanosleep"] = (20, 0),
         ["clone3"] = (4, 0),
         ["clone"] = (1, 0),
+        ["ioctl"] = (12, 12),
     };
 
     [BpfFact]
@@ -33,7 +34,38 @@ public class BpfTracerTests
         Assert.Equal(1, ours["exit_group"].Count);
         Assert.Equal(20, ours["nanosleep"].Histogram.Sum());
         Assert.True(ours["nanosleep"].TotalNs >= 20 * 1_000_000, "20 sleeps of 1 ms took less than 20 ms");
-        Assert.Equal(0, snapshot.DroppedStorage + snapshot.DroppedChildren + snapshot.UnknownNumbers);
+        Assert.True(snapshot.Dropped.None, $"lost: {snapshot.Dropped}");
+    }
+
+    [BpfFact]
+    public async Task Snapshot_ProbeIoctlsOnDevNull_CountedByDeviceAndRequest()
+    {
+        var (snapshot, _) = await TraceProbeAsync();
+
+        var tcgets = Assert.Single(snapshot.Ioctls, i => i.Root == snapshot.Syscalls[0].Root);
+        // /dev/null is char 1:3; TCGETS fails there with ENOTTY.
+        Assert.Equal((1, 3, 0x5401u, 12L, 12L), (tcgets.Major, tcgets.Minor, tcgets.Request, tcgets.Count, tcgets.Errors));
+        Assert.Null(tcgets.Sub);
+    }
+
+    [BpfFact]
+    public async Task Snapshot_ProbeThreadsAndChild_EachHasSchedulingCounters()
+    {
+        var (snapshot, ours) = await TraceProbeAsync();
+        var root = ours["getppid"].Root;
+        var threads = snapshot.Threads.Where(t => t.Root == root).ToList();
+
+        // The main thread, 4 workers and the forked child's thread.
+        Assert.Equal(6, threads.Count);
+        Assert.Equal(2, threads.Select(t => t.Tgid).Distinct().Count());
+        var main = Assert.Single(threads, t => t.Tid == root);
+        // 20 sleeps of 1 ms: at least 20 waits and 20 ms off the CPU.
+        Assert.True(main.Voluntary >= 20, $"main thread: {main.Voluntary} voluntary switches");
+        Assert.True(main.OffCpuNs >= 20_000_000, $"main thread: {main.OffCpuNs} ns off CPU");
+        Assert.Equal("syscalls-probe", main.Name);
+        var runq = Assert.Single(snapshot.RunQueues, r => r.Root == root);
+        Assert.Equal(runq.Count, runq.Histogram.Sum());
+        Assert.True(runq.Count >= 20, $"{runq.Count} wake-ups waited for a CPU");
     }
 
     [BpfFact]
@@ -41,7 +73,7 @@ public class BpfTracerTests
     {
         var (_, ours) = await TraceProbeAsync();
 
-        var strace = await StraceCountsAsync(Probe());
+        var strace = await StraceCountsAsync(Probe(), [], "go\nexit\n");
 
         // These calls happen only after "go", so strace's whole-run counts must equal ours.
         foreach (var name in Known.Keys)
@@ -50,22 +82,69 @@ public class BpfTracerTests
         }
     }
 
-    [Fact]
-    public void Parse_SnapshotLines_ReadsCountersHistogramAndDrops()
+    [BpfFact]
+    public async Task Snapshot_GzipOnFixedInput_EverySyscallCountEqualsStrace()
     {
-        var snapshot = BpfSnapshotParser.Parse(["snapshot 3 123456", "sys 42 110 210 0 100081 8:189,9:20,10:1", "sys 42 257 30 30 40613 -", "dropped 1 2 3", "end 3"]);
+        var input = Path.Combine(Path.GetTempPath(), $"contention-gzip-{Guid.NewGuid():N}.txt");
+        await File.WriteAllLinesAsync(input, Enumerable.Range(0, 200_000).Select(i => string.Create(CultureInfo.InvariantCulture, $"line {i} {i * 7919 % 104729}")));
+        try
+        {
+            await using var tracer = await BpfTracer.StartAsync();
+            var info = new ProcessStartInfo("gzip") { RedirectStandardOutput = true, UseShellExecute = false };
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add("-9");
+            info.ArgumentList.Add(input);
+            using var gzip = await TracedStart.StartAsync(tracer, info);
+            await gzip.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            await gzip.WaitForExitAsync();
+            var ours = (await tracer.SnapshotAsync()).Syscalls.Where(s => s.Root == gzip.Id).ToDictionary(s => s.Name, s => (s.Count, s.Errors));
 
-        Assert.Equal((3L, 123456L, 1L, 2L, 3L), (snapshot.Sequence, snapshot.KtimeNs, snapshot.DroppedStorage, snapshot.DroppedChildren, snapshot.UnknownNumbers));
+            var strace = await StraceCountsAsync(TracedStart.Resolve("gzip"), "-c", "-9", input);
+
+            Assert.True(ours["read"].Count > 10, "gzip read its input in more than 10 calls");
+            // strace -c counts a call when it returns, so it leaves out exit_group; we count it.
+            Assert.Equal((1L, 0L), ours["exit_group"]);
+            Assert.Equal(strace.OrderBy(p => p.Key), ours.Where(p => p.Key != "exit_group").OrderBy(p => p.Key));
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
+    [Fact]
+    public void Parse_SnapshotLines_ReadsEveryRecord()
+    {
+        var snapshot = BpfSnapshotParser.Parse([
+            "snapshot 3 123456",
+            "sys 42 110 210 0 100081 8:189,9:20,10:1",
+            "sys 42 257 30 30 40613 -",
+            "runq 42 28 491497 11:1,12:27",
+            "ioctl 42 195:255 0xc020462a 0x2a 32 0x20800110 8 0 68000",
+            "ioctl 42 1:3 0x5401 0x0 0 - 12 12 4627",
+            "thread 42 42 43 23 1 21444749 240300 23 .NET TP Worker",
+            "dropped 1 2 3 4 5",
+            "end 3"]);
+
+        Assert.Equal((3L, 123456L), (snapshot.Sequence, snapshot.KtimeNs));
+        Assert.Equal(new BpfDrops(1, 2, 3, 4, 5), snapshot.Dropped);
         var getppid = snapshot.Syscalls[0];
         Assert.Equal(("getppid", 42, 210L, 100081L), (getppid.Name, getppid.Root, getppid.Count, getppid.TotalNs));
         Assert.Equal(189, getppid.Histogram[8]);
         Assert.Equal(30, snapshot.Syscalls[1].Errors);
+        Assert.Equal((28L, 491497L, 27L), (snapshot.RunQueues[0].Count, snapshot.RunQueues[0].TotalNs, snapshot.RunQueues[0].Histogram[12]));
+        Assert.Equal((195, 255, 0xc020462au, 0x2au, 32, (uint?)0x20800110u, 8L), (snapshot.Ioctls[0].Major, snapshot.Ioctls[0].Minor, snapshot.Ioctls[0].Request, snapshot.Ioctls[0].Escape, snapshot.Ioctls[0].Size, snapshot.Ioctls[0].Sub, snapshot.Ioctls[0].Count));
+        Assert.Null(snapshot.Ioctls[1].Sub);
+        Assert.Equal(new ThreadSchedCounters(42, 42, 43, 23, 1, 21444749, 240300, 23, ".NET TP Worker"), snapshot.Threads[0]);
         Assert.Equal("syscall_999", Contention.Tracer.SyscallNames.Of(999));
     }
 
     [Theory]
     [InlineData("sys 42 110 x 0 1 -")]
     [InlineData("sys 42 110 1 0 1 40:1")]
+    [InlineData("ioctl 42 195 0x1 0x0 0 - 1 0 1")]
+    [InlineData("ioctl 42 1:3 5401 0x0 0 - 1 0 1")]
+    [InlineData("dropped 1 2 3")]
     [InlineData("hello")]
     public void Parse_BadLine_SaysWhichLine(string line)
     {
@@ -95,19 +174,22 @@ public class BpfTracerTests
     private static Process Start(string path) =>
         Process.Start(new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;
 
-    private static async Task<Dictionary<string, (long Calls, long Errors)>> StraceCountsAsync(string program)
+    private static Task<Dictionary<string, (long Calls, long Errors)>> StraceCountsAsync(string program, params string[] arguments) => StraceCountsAsync(program, arguments, "");
+
+    /// <summary>strace -f -c of a program run from this process (signal dispositions, which decide some calls, inherited alike).</summary>
+    private static async Task<Dictionary<string, (long Calls, long Errors)>> StraceCountsAsync(string program, string[] arguments, string input)
     {
         var output = Path.GetTempFileName();
         var info = new ProcessStartInfo("strace") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-f", "-c", "-o", output, program })
+        foreach (var argument in new[] { "-f", "-c", "-o", output, program }.Concat(arguments))
         {
             info.ArgumentList.Add(argument);
         }
 
         using var strace = Process.Start(info) ?? throw new InvalidOperationException("strace is not installed (apt-get install strace)");
-        await strace.StandardInput.WriteLineAsync("go");
-        await strace.StandardInput.WriteLineAsync("exit");
+        await strace.StandardInput.WriteAsync(input);
         strace.StandardInput.Close();
+        await strace.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         await strace.WaitForExitAsync();
         var counts = new Dictionary<string, (long, long)>();
         foreach (var line in await File.ReadAllLinesAsync(output))

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Contention.Client.Results;
 using Contention.Tracer.Bpf;
 using Contention.Tracer.Nvidia;
@@ -11,12 +10,11 @@ using Spectre.Console;
 namespace Contention.Client.Commands;
 
 /// <summary>
-/// <c>contention trace -- CMD ...</c>: one command under the eBPF helper, no cluster. The command
-/// is held in a shell reading a FIFO until the helper follows its pid, then execs, so it is
-/// traced from its first instruction (the shell's read and exec are the only extra calls).
-/// Its standard streams are the terminal's; its exit status is ours.
+/// <c>contention trace -- CMD ...</c>: one command under the eBPF helper, no cluster, traced from
+/// its first instruction (<see cref="TracedStart"/>). Its standard streams are the terminal's;
+/// its exit status is ours.
 /// </summary>
-internal static partial class TraceCommand
+internal static class TraceCommand
 {
     public static Command Create()
     {
@@ -28,17 +26,19 @@ internal static partial class TraceCommand
         var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 };
         var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, command };
-        trace.SetAction((parse, cancel) => RunAsync(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)));
+        trace.SetAction((parse, cancel) => ExecuteAsync(new TraceOptions(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out));
         return trace;
     }
 
-    private static async Task<int> RunAsync(string[] command, string mode, double? splitAt, string? output, bool json, int top)
+    /// <summary>Traces the command; tables go to <paramref name="console"/>, --json output to <paramref name="stdout"/>; returns the command's exit status.</summary>
+    internal static async Task<int> ExecuteAsync(TraceOptions options, IAnsiConsole console, TextWriter stdout)
     {
+        var (command, mode, splitAt, output, json, top) = (options.Command, options.Mode, options.SplitAtSeconds, options.Output, options.Json, options.Top);
         BpfTracer? tracer = null;
         var tracerState = mode;
         try
         {
-            tracer = await BpfTracer.StartAsync(mode: mode == "counts" ? BpfMode.Counts : BpfMode.Full);
+            tracer = await BpfTracer.StartAsync(options.HelperPath, mode == "counts" ? BpfMode.Counts : BpfMode.Full);
         }
         catch (BpfUnavailableException ex)
         {
@@ -46,37 +46,19 @@ internal static partial class TraceCommand
             await Console.Error.WriteLineAsync($"contention trace: {ex.Message}; the command runs untraced");
         }
 
-        var fifo = Path.Combine(Path.GetTempPath(), $"contention-trace-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        if (MakeFifo(fifo, 0x180) != 0)
-        {
-            await Console.Error.WriteLineAsync($"contention trace: failed to create {fifo}: errno {Marshal.GetLastPInvokeError()}");
-            return 2;
-        }
-
         // Ctrl+C reaches the command (same process group); we stay to save what it did.
         ConsoleCancelEventHandler keep = (_, e) => e.Cancel = true;
         Console.CancelKeyPress += keep;
         try
         {
-            var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            foreach (var a in new[] { "-c", "read _ < \"$0\" && exec \"$@\"", fifo })
-            {
-                info.ArgumentList.Add(a);
-            }
-
-            foreach (var a in command)
+            var info = new ProcessStartInfo(command[0]) { UseShellExecute = false };
+            foreach (var a in command[1..])
             {
                 info.ArgumentList.Add(a);
             }
 
             var started = DateTimeOffset.UtcNow;
-            using var process = Process.Start(info)!;
-            if (tracer is not null)
-            {
-                await tracer.AddAsync(process.Id);
-            }
-
-            await File.WriteAllTextAsync(fifo, "go\n");
+            using var process = tracer is null ? Process.Start(info)! : await TracedStart.StartAsync(tracer, info);
             var clock = Stopwatch.StartNew();
             BpfSnapshot? atSplit = null;
             double splitSeconds = 0;
@@ -123,12 +105,12 @@ internal static partial class TraceCommand
             TraceFiles.Write(directory, document);
             if (json)
             {
-                Console.Out.WriteLine(TraceFiles.Json(document));
+                await stdout.WriteLineAsync(TraceFiles.Json(document));
             }
             else
             {
-                Print(document, top);
-                AnsiConsole.MarkupLineInterpolated($"results: [bold]{directory}[/] (trace.json, syscalls.csv, ioctls.csv, sched.csv, summary.md)");
+                Print(console, document, top);
+                console.MarkupLineInterpolated($"results: [bold]{directory}[/] (trace.json, syscalls.csv, ioctls.csv, sched.csv, summary.md)");
             }
 
             return process.ExitCode;
@@ -136,7 +118,6 @@ internal static partial class TraceCommand
         finally
         {
             Console.CancelKeyPress -= keep;
-            File.Delete(fifo);
             if (tracer is not null)
             {
                 await tracer.DisposeAsync();
@@ -144,27 +125,27 @@ internal static partial class TraceCommand
         }
     }
 
-    private static void Print(TraceDocument document, int top)
+    private static void Print(IAnsiConsole console, TraceDocument document, int top)
     {
-        AnsiConsole.MarkupLineInterpolated($"[bold]{string.Join(' ', document.Command)}[/]: exit {document.ExitCode}, {document.WallSeconds:0.###} s, tracer {document.Tracer}");
+        console.MarkupLineInterpolated($"[bold]{string.Join(' ', document.Command)}[/]: exit {document.ExitCode}, {document.WallSeconds:0.###} s, tracer {document.Tracer}");
         foreach (var phase in document.Phases)
         {
             var s = phase.Summary;
-            AnsiConsole.MarkupLineInterpolated($"[bold]{phase.Phase}[/]: {s.TotalCalls} system calls in {phase.Seconds:0.###} s; off-CPU {s.OffCpuSeconds:0.###} s, run-queue wait {s.RunQueueSeconds:0.###} s");
+            console.MarkupLineInterpolated($"[bold]{phase.Phase}[/]: {s.TotalCalls} system calls in {phase.Seconds:0.###} s; off-CPU {s.OffCpuSeconds:0.###} s, run-queue wait {s.RunQueueSeconds:0.###} s");
             var categories = new Table().AddColumns("category", "calls", "seconds");
             foreach (var c in s.Categories.Where(c => c.Count > 0))
             {
                 categories.AddRow(c.Category, N(c.Count), F(c.Seconds));
             }
 
-            AnsiConsole.Write(categories);
+            console.Write(categories);
             var calls = new Table().AddColumns("system call", "category", "calls", "errors", "seconds");
             foreach (var r in s.Syscalls.Take(top))
             {
                 calls.AddRow(Markup.Escape(r.Name), r.Category, N(r.Count), N(r.Errors), F(r.Seconds));
             }
 
-            AnsiConsole.Write(calls);
+            console.Write(calls);
             if (s.Ioctls.Count > 0)
             {
                 var ioctls = new Table().AddColumns("device", "ioctl", "calls", "errors", "seconds");
@@ -173,13 +154,13 @@ internal static partial class TraceCommand
                     ioctls.AddRow(Markup.Escape(i.Device), Markup.Escape(i.Name), N(i.Count), N(i.Errors), F(i.Seconds));
                 }
 
-                AnsiConsole.Write(ioctls);
+                console.Write(ioctls);
             }
         }
 
         if (document.Dropped.Length > 0)
         {
-            AnsiConsole.MarkupLineInterpolated($"[yellow]not counted:[/] {document.Dropped}");
+            console.MarkupLineInterpolated($"[yellow]not counted:[/] {document.Dropped}");
         }
     }
 
@@ -198,7 +179,4 @@ internal static partial class TraceCommand
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string F(double value) => value.ToString("0.000000", CultureInfo.InvariantCulture);
-
-    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int MakeFifo(string path, uint mode);
 }

@@ -61,6 +61,11 @@ public sealed class BpfTracer : IAsyncDisposable
     {
         var path = helperPath ?? FindHelper()
             ?? throw new BpfUnavailableException($"the eBPF helper {HelperName} is not built: run 'make -C tracer/native' (or set CONTENTION_CTRACE); running with /proc metrics only");
+        if (!File.Exists(path))
+        {
+            throw new BpfUnavailableException($"the eBPF helper {path} does not exist: run 'make -C tracer/native' (or set CONTENTION_CTRACE); running with /proc metrics only");
+        }
+
         var info = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("--mode");
         info.ArgumentList.Add(mode.ToString().ToLowerInvariant());

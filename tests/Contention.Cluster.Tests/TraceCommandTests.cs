@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Contention.Client.Commands;
+using Spectre.Console;
+
+namespace Contention.Cluster.Tests;
+
+[Trait("Category", "Bpf")]
+public class TraceCommandTests
+{
+    [BpfFact]
+    public async Task Execute_ShellThatExits7_PassesStatusAndWritesEveryFile()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "cat /proc/self/stat > /dev/null; exit 7"], Output: directory), Console(output), TextWriter.Null);
+
+        Assert.Equal(7, code);
+        foreach (var file in new[] { "trace.json", "syscalls.csv", "ioctls.csv", "sched.csv", "summary.md" })
+        {
+            Assert.True(File.Exists(Path.Combine(directory, file)), $"{file} missing");
+        }
+
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(directory, "trace.json")));
+        Assert.Equal(7, json.RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Equal("full", json.RootElement.GetProperty("tracer").GetString());
+        var all = json.RootElement.GetProperty("phases")[0];
+        Assert.Equal("all", all.GetProperty("phase").GetString());
+        var syscalls = all.GetProperty("summary").GetProperty("syscalls").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("count").GetInt64());
+        // The shell and the cat it forks, each from its execve: traced from the first instruction.
+        Assert.Equal(2, syscalls["execve"]);
+        Assert.Equal(2, syscalls["exit_group"]);
+        Assert.Contains("exit 7", output.ToString(), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [BpfFact]
+    public async Task Execute_SplitAtWhileRunning_StartupAndSteadyAddUpToAll()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+        var stdout = new StringWriter();
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "sleep 0.5; cat /proc/self/stat > /dev/null"], SplitAtSeconds: 0.2, Output: directory, Json: true), Console(new StringWriter()), stdout);
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout.ToString());
+        var phases = json.RootElement.GetProperty("phases").EnumerateArray().ToDictionary(p => p.GetProperty("phase").GetString()!, p => p.GetProperty("summary").GetProperty("categories").EnumerateArray().Sum(c => c.GetProperty("count").GetInt64()));
+        Assert.Equal(["all", "startup", "steady"], phases.Keys);
+        Assert.Equal(phases["all"], phases["startup"] + phases["steady"]);
+        Assert.True(phases["steady"] > 0, "the cat after the split made no calls");
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public async Task Execute_NoHelper_RunsUntracedAndStillPassesStatus()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "exit 3"], Output: directory, HelperPath: "/nonexistent/contention-ctrace"), Console(new StringWriter()), TextWriter.Null);
+
+        Assert.Equal(3, code);
+        var text = await File.ReadAllTextAsync(Path.Combine(directory, "trace.json"));
+        Assert.Contains("unavailable", text, StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    private static IAnsiConsole Console(StringWriter output) =>
+        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
+}

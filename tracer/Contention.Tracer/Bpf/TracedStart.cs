@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Contention.Tracer.Bpf;
+
+/// <summary>
+/// Starts a program so that the eBPF helper follows it from its first instruction: it starts
+/// under <c>contention-exec-stopped</c>, which stops itself; once it is stopped its pid is added
+/// and it is continued into the program's execve. Nothing of it runs untraced, and nothing extra
+/// is counted but that execve (which strace counts too).
+/// </summary>
+public static partial class TracedStart
+{
+    /// <summary>The wrapper's file name; it is built beside the helper.</summary>
+    public const string WrapperName = "contention-exec-stopped";
+
+    private const int SigCont = 18;
+
+    /// <summary>The wrapper beside the helper, or null.</summary>
+    public static string? FindWrapper() =>
+        BpfTracer.FindHelper() is { } helper && Path.Combine(Path.GetDirectoryName(helper)!, WrapperName) is var wrapper && File.Exists(wrapper) ? wrapper : null;
+
+    /// <summary>Starts <paramref name="info"/>'s program traced by <paramref name="tracer"/>; its streams are as <paramref name="info"/> says.</summary>
+    /// <exception cref="BpfUnavailableException">The wrapper is not built.</exception>
+    public static async Task<Process> StartAsync(BpfTracer tracer, ProcessStartInfo info, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tracer);
+        ArgumentNullException.ThrowIfNull(info);
+        var wrapper = FindWrapper() ?? throw new BpfUnavailableException($"{WrapperName} is not built beside the eBPF helper: run 'make -C tracer/native'");
+        // The wrapper execs a path: a PATH search there would be counted, one failed execve per entry.
+        info.ArgumentList.Insert(0, Resolve(info.FileName));
+        info.FileName = wrapper;
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"failed to start {wrapper}");
+        try
+        {
+            var deadline = Stopwatch.StartNew();
+            while (!IsStopped(process.Id))
+            {
+                if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new InvalidOperationException($"{WrapperName} did not stop itself (exited: {process.HasExited})");
+                }
+
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            }
+
+            await tracer.AddAsync(process.Id).ConfigureAwait(false);
+            if (Kill(process.Id, SigCont) != 0)
+            {
+                throw new InvalidOperationException($"failed to continue {process.Id}: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            return process;
+        }
+        catch
+        {
+            process.Kill();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The program's path: as given when it holds a '/', else the first match on PATH (else as given, to fail in execve).</summary>
+    public static string Resolve(string program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return program;
+        }
+
+        return (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, program))
+            .FirstOrDefault(File.Exists) ?? program;
+    }
+
+    // /proc/PID/stat: "PID (COMM) STATE ..."; COMM may hold spaces and parentheses, so the state follows the last ')'.
+    private static bool IsStopped(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] == 'T';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
