@@ -33,4 +33,7 @@ public sealed record TenantAggregate
 
     /// <summary>Reports merged.</summary>
     [Id(9)] public long Reports { get; init; }
+
+    /// <summary>What the eBPF tracer saw, summed; null when no report carried any.</summary>
+    [Id(10)] public KernelCounters? Kernel { get; init; }
 }

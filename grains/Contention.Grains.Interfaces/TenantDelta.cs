@@ -2,7 +2,7 @@ namespace Contention.Grains;
 
 /// <summary>
 /// What one tenant did in one report interval on its node: operations completed with their
-/// latencies, and what /proc saw of its worker.
+/// latencies, and what /proc (and, where it runs, the eBPF tracer) saw of its worker.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("contention.TenantDelta")]
 public sealed record TenantDelta
@@ -33,4 +33,7 @@ public sealed record TenantDelta
 
     /// <summary>What /proc saw of the worker.</summary>
     [Id(8)] public OsCounters Os { get; init; } = OsCounters.Zero;
+
+    /// <summary>What the eBPF tracer saw of the worker; null where eBPF is unavailable (then /proc only).</summary>
+    [Id(9)] public KernelCounters? Kernel { get; init; }
 }

@@ -35,11 +35,56 @@ public class ResultsFilesTests
         Assert.Equal(0.5, row.P50Ms, 2);
         Assert.Equal(0.99, row.P99Ms, 2);
         Assert.Equal(1.0, row.MaxMs, 2);
-        Assert.Equal(document.Tenants, read.Tenants);
+        Assert.Equivalent(document.Tenants, read.Tenants, strict: true);
         var csv = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
         Assert.StartsWith("experiment,tenant,node,kind,device,sync,phase,seconds,completed,throughput_per_s,p50_ms", csv[0], StringComparison.Ordinal);
         Assert.Equal(2, csv.Length);
         Assert.Contains("| t | inference | sim:0 | block | 100 |", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public void Write_TracedTenant_CategoryColumnsSyscallsAndIoctlsFiles()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
+        var kernel = new KernelCounters
+        {
+            Syscalls = [new SyscallCount("futex", "sync-wait", 40, 2, 0.5), new SyscallCount("ioctl", "gpu-driver", 6, 0, 0.01), new SyscallCount("poll", "sync-wait", 10, 0, 0.25)],
+            Ioctls = [new IoctlCount("nvidiactl", "NV_ESC_RM_FREE", 6, 0, 0.01)],
+            OffCpuSeconds = 3.5,
+            RunQueueLog2 = new long[32],
+            RunQueueSeconds = 0.125,
+        };
+        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = "training", Device = "cuda", SyncMode = "block" };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "training", Device = "cuda:0", Phase = "measure", Seconds = 10, Kernel = kernel };
+        var snapshot = new CollectorSnapshot("e", [aggregate], [], 1);
+        var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
+        var document = new ResultsDocument
+        {
+            Tool = new ToolInfo("contention", "1.0.0", "abc"),
+            Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+            Experiment = new ExperimentInfo { Id = "e", Name = "demo", State = "Completed", DurationSeconds = 10 },
+            Mix = new MixInfo("m.yaml", "name: demo", ""),
+            Tenants = [RowBuilder.Row("e", spec, aggregate, null)],
+            Syscalls = syscalls,
+            Ioctls = ioctls,
+        };
+
+        ResultsFiles.Write(directory, document);
+
+        var row = document.Tenants[0];
+        Assert.Equal((true, 56L, 50L, 6L), (row.Traced, row.Syscalls, row.CategoryCalls["sync-wait"], row.CategoryCalls["gpu-driver"]));
+        Assert.Equal(0.75, row.CategorySeconds["sync-wait"], 9);
+        var csv = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
+        var header = csv[0].Split(',');
+        var values = csv[1].Split(',');
+        string Column(string name) => values[Array.IndexOf(header, name)];
+        Assert.Equal(("true", "56", "50", "6", "3.5"), (Column("ebpf").ToLowerInvariant(), Column("syscalls"), Column("calls_sync_wait"), Column("calls_gpu_driver"), Column("offcpu_s")));
+        Assert.Equal(
+            ["tenant,phase,category,syscall,count,errors,seconds", "t,measure,sync-wait,futex,40,2,0.5", "t,measure,gpu-driver,ioctl,6,0,0.01", "t,measure,sync-wait,poll,10,0,0.25"],
+            File.ReadAllLines(Path.Combine(directory, ResultsFiles.SyscallsCsv)));
+        Assert.Equal(["tenant,phase,device,ioctl,count,errors,seconds", "t,measure,nvidiactl,NV_ESC_RM_FREE,6,0,0.01"], File.ReadAllLines(Path.Combine(directory, ResultsFiles.IoctlsCsv)));
+        Assert.Contains("| t | 56 | 0.76 | 6 | 50 | 3.5 | 0.125 |", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }
 

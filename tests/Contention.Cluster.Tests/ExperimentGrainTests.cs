@@ -30,6 +30,29 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         Assert.Empty(snapshot.Failures);
     }
 
+    [BpfFact]
+    public async Task Start_ProcessTenantOnEbpfNode_ReportsItsSystemCallsFromExecvePerPhase()
+    {
+        var experiment = Specs.NewExperiment();
+        var plan = new ExperimentPlan("ebpf", [Specs.Inference(experiment, "infer")], 1, 2);
+        var grain = fixture.Grains.GetGrain<IExperimentGrain>(experiment);
+
+        await grain.StartAsync(plan);
+        await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
+
+        var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var phases = snapshot.Tenants.Where(t => t.Tenant == "infer").ToDictionary(t => t.Phase);
+        Assert.All(phases.Values, p => Assert.NotNull(p.Kernel));
+        var measured = phases["measure"].Kernel!;
+        Assert.True(measured.TotalCalls > 0, "no system calls while measured");
+        Assert.Contains(measured.Syscalls, s => s.Category == "sync-wait" && s.Count > 0);
+        Assert.True(measured.OffCpuSeconds > 0, "no off-CPU time while measured");
+        // Traced from its first instruction: the worker's execve, once, in the first phase.
+        var execve = phases.Values.SelectMany(p => p.Kernel!.Syscalls).Where(s => s.Name == "execve").ToList();
+        Assert.Equal(1, execve.Sum(s => s.Count));
+        Assert.Contains(phases["warmup"].Kernel!.Syscalls, s => s.Name == "execve");
+    }
+
     [Fact]
     public async Task KillWorker_MidRun_RunFinishesRecordsFailureAndKeepsOthers()
     {

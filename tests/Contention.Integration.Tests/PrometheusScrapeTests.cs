@@ -48,6 +48,14 @@ public class PrometheusScrapeTests
         Assert.Equal("prom-node", labels["node"]);
         Assert.Equal("inference", labels["kind"]);
         Assert.Equal("sim:0", labels["device"]);
+        if (Contention.Tracer.Bpf.BpfTracer.FindHelper() is not null && Environment.UserName == "root")
+        {
+            // The node's eBPF tracer: system calls by category, off-CPU time and run-queue waits per tenant.
+            var calls = await WaitForTenantsAsync(prometheus, $"sum by (tenant) (contention_tenant_syscalls_total{{experiment=\"{experiment}\",category=\"sync-wait\"}})", 2);
+            Assert.All(calls.Values, v => Assert.True(v > 0));
+            await WaitForTenantsAsync(prometheus, $"sum by (tenant) (contention_tenant_offcpu_seconds_total{{experiment=\"{experiment}\"}})", 2);
+            await WaitForTenantsAsync(prometheus, $"sum by (tenant) (contention_tenant_runqueue_latency_seconds_count{{experiment=\"{experiment}\"}})", 2);
+        }
 
         await run.StopAsync("test done");
     }

@@ -306,8 +306,15 @@ int BPF_PROG(ctrace_switch, bool preempt, struct task_struct *prev, struct task_
 			st->queued_ns = now;
 			if (thread)
 				__sync_fetch_and_add(&thread->involuntary, 1);
-		} else if (thread) {
-			__sync_fetch_and_add(&thread->voluntary, 1);
+		} else {
+			/*
+			 * Waiting: not queued for a CPU. A wake-up that arrived while it still ran (the
+			 * kernel reports sched_wakeup for running tasks too) must not be taken for the
+			 * start of its next wait in the run queue.
+			 */
+			st->queued_ns = 0;
+			if (thread)
+				__sync_fetch_and_add(&thread->voluntary, 1);
 		}
 		if (thread)
 			bpf_probe_read_kernel_str(thread->comm, sizeof(thread->comm), prev->comm);

@@ -150,7 +150,7 @@ internal static class RunCommand
 
         document = recorder.Save(progress, snapshot);
         TenantTable.Print(console, document);
-        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv})");
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv})");
         if (progress.Message is { Length: > 0 } message)
         {
             console.MarkupLineInterpolated($"[yellow]{progress.State}:[/] {message}");

@@ -27,6 +27,12 @@ public sealed record ResultsDocument
 
     /// <summary>Merged latency histograms (compressed HdrHistogram, base64, ns) keyed <c>tenant/phase</c>, so reports can recompute any percentile exactly.</summary>
     public Dictionary<string, string> Histograms { get; init; } = [];
+
+    /// <summary>System calls per tenant, phase and call (eBPF; empty where it did not run).</summary>
+    public List<SyscallRecord> Syscalls { get; init; } = [];
+
+    /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
+    public List<IoctlRecord> Ioctls { get; init; } = [];
 }
 
 /// <summary>The tool that wrote the results.</summary>

@@ -7,9 +7,9 @@ using CsvHelper;
 namespace Contention.Client.Results;
 
 /// <summary>
-/// The results directory: results.json (envelope and results), tenants.csv (tidy rows) and
-/// summary.md. Each write replaces the files atomically (write, then rename), so an interrupted
-/// run leaves the last complete snapshot, never a torn file.
+/// The results directory: results.json (envelope and results), tenants.csv (tidy rows),
+/// summary.md, threads.csv, syscalls.csv and ioctls.csv (empty where eBPF did not run). Each
+/// write replaces the files atomically (write, then rename), so an interrupted run leaves the last complete snapshot, never a torn file.
 /// </summary>
 public static class ResultsFiles
 {
@@ -24,6 +24,12 @@ public static class ResultsFiles
 
     /// <summary>Per-thread counters of the workers.</summary>
     public const string ThreadsCsv = "threads.csv";
+
+    /// <summary>System calls per tenant, phase and call (eBPF).</summary>
+    public const string SyscallsCsv = "syscalls.csv";
+
+    /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
+    public const string IoctlsCsv = "ioctls.csv";
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -54,6 +60,8 @@ public static class ResultsFiles
         }
 
         Replace(Path.Combine(directory, ThreadsCsv), threads.ToString());
+        Replace(Path.Combine(directory, SyscallsCsv), Tidy(document.Syscalls));
+        Replace(Path.Combine(directory, IoctlsCsv), Tidy(document.Ioctls));
         Replace(Path.Combine(directory, Summary), Markdown(document));
     }
 
@@ -94,6 +102,28 @@ public static class ResultsFiles
             text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind} | {r.Device} | {r.Sync} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
         }
 
+        var traced = document.Tenants.Where(r => r.Phase == "measure" && r.Traced).ToList();
+        if (traced.Count > 0)
+        {
+            var categories = Contention.Tracer.SyscallCategories.All.Where(c => traced.Any(r => r.CategoryCalls.GetValueOrDefault(c) > 0)).ToList();
+            text.Append("\n## System calls by category (eBPF), measurement window\n\n");
+            text.Append(CultureInfo.InvariantCulture, $"| tenant | calls | seconds in calls | {string.Join(" | ", categories)} | off-CPU s | run-queue s |\n");
+            text.Append(CultureInfo.InvariantCulture, $"|---|---:|---:|{string.Concat(categories.Select(_ => "---:|"))}---:|---:|\n");
+            foreach (var r in traced)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Syscalls} | {r.SyscallSeconds:0.###} | {string.Join(" | ", categories.Select(c => r.CategoryCalls.GetValueOrDefault(c).ToString(CultureInfo.InvariantCulture)))} | {r.OffCpuSeconds:0.###} | {r.RunQueueSeconds:0.###} |\n");
+            }
+
+            if (document.Ioctls.Any(i => i.Phase == "measure" && i.Device != "-" && !i.Device.StartsWith("dev ", StringComparison.Ordinal)))
+            {
+                text.Append("\n| tenant | device | ioctl | calls | seconds |\n|---|---|---|---:|---:|\n");
+                foreach (var i in document.Ioctls.Where(i => i.Phase == "measure").OrderByDescending(i => i.Count).Take(30))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {i.Tenant} | {i.Device} | {i.Ioctl} | {i.Count} | {i.Seconds:0.######} |\n");
+                }
+            }
+        }
+
         if (document.Threads.Count > 0)
         {
             text.Append("\n## Busiest worker threads (whole worker life, start-up included)\n\n");
@@ -114,6 +144,18 @@ public static class ResultsFiles
             {
                 text.Append(CultureInfo.InvariantCulture, $"- {f.AtUtc:u} {f.Tenant} on {f.Node}: {f.Message} (exit {f.ExitCode}{(f.WillRestart ? ", restarted" : "")})\n");
             }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Tidy<T>(IEnumerable<T> records)
+    {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new CsvWriter(text, CultureInfo.InvariantCulture))
+        {
+            writer.Context.RegisterClassMap<SnakeCaseMap<T>>();
+            writer.WriteRecords(records);
         }
 
         return text.ToString();

@@ -1,4 +1,5 @@
 using Contention.Grains;
+using Contention.Tracer;
 using Contention.Workloads.Metrics;
 
 namespace Contention.Client.Results;
@@ -29,6 +30,16 @@ public static class RowBuilder
         }
 
         return rows;
+    }
+
+    /// <summary>Tidy per-syscall and per-ioctl records of every tenant and phase the eBPF tracer followed.</summary>
+    public static (List<SyscallRecord> Syscalls, List<IoctlRecord> Ioctls) Kernel(CollectorSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var traced = snapshot.Tenants.Where(a => a.Kernel is not null).ToList();
+        return (
+            traced.SelectMany(a => a.Kernel!.Syscalls.Select(s => new SyscallRecord(a.Tenant, a.Phase, s.Category, s.Name, s.Count, s.Errors, s.Seconds))).ToList(),
+            traced.SelectMany(a => a.Kernel!.Ioctls.Select(i => new IoctlRecord(a.Tenant, a.Phase, i.Device, i.Name, i.Count, i.Errors, i.Seconds))).ToList());
     }
 
     /// <summary>The row of one aggregate.</summary>
@@ -64,6 +75,13 @@ public static class RowBuilder
             State = status?.State.ToString() ?? "",
             Restarts = status?.Restarts ?? 0,
             Error = status?.LastError ?? "",
+            Traced = aggregate.Kernel is not null,
+            Syscalls = aggregate.Kernel?.TotalCalls ?? 0,
+            SyscallSeconds = aggregate.Kernel?.Syscalls.Sum(c => c.Seconds) ?? 0,
+            CategoryCalls = aggregate.Kernel is { } k ? SyscallCategories.All.ToDictionary(c => c, c => k.Syscalls.Where(x => x.Category == c).Sum(x => x.Count)) : [],
+            CategorySeconds = aggregate.Kernel is { } k2 ? SyscallCategories.All.ToDictionary(c => c, c => k2.Syscalls.Where(x => x.Category == c).Sum(x => x.Seconds)) : [],
+            OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
+            RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
         };
     }
 }

@@ -16,6 +16,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
     {
         var statuses = progress?.Tenants ?? [];
         snapshot ??= new CollectorSnapshot(experiment, [], [], 0);
+        var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
         var document = new ResultsDocument
         {
             Tool = tool,
@@ -47,6 +48,8 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
                 SystemCpuSeconds = t.SystemSeconds,
                 Exited = t.Exited,
             })).ToList(),
+            Syscalls = syscalls,
+            Ioctls = ioctls,
             Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
         ResultsFiles.Write(directory, document);

@@ -53,4 +53,25 @@ public sealed record TenantRow
     public int Restarts { get; init; }
 
     public string Error { get; init; } = "";
+
+    /// <summary>The eBPF tracer followed the worker (else the system-call columns are empty: /proc only).</summary>
+    public bool Traced { get; init; }
+
+    /// <summary>System calls (eBPF).</summary>
+    public long Syscalls { get; init; }
+
+    /// <summary>Time in system calls, entry to exit, summed (eBPF).</summary>
+    public double SyscallSeconds { get; init; }
+
+    /// <summary>System calls by category (docs/syscall-categories.md).</summary>
+    public Dictionary<string, long> CategoryCalls { get; init; } = [];
+
+    /// <summary>Time in system calls by category.</summary>
+    public Dictionary<string, double> CategorySeconds { get; init; } = [];
+
+    /// <summary>Time the worker's threads spent switched out, summed over threads (eBPF).</summary>
+    public double OffCpuSeconds { get; init; }
+
+    /// <summary>Time the worker's threads waited for a CPU (eBPF).</summary>
+    public double RunQueueSeconds { get; init; }
 }

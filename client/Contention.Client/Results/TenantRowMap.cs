@@ -1,3 +1,6 @@
+using System.Globalization;
+using Contention.Tracer;
+using CsvHelper;
 using CsvHelper.Configuration;
 
 namespace Contention.Client.Results;
@@ -32,5 +35,16 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.State).Name("state");
         Map(r => r.Restarts).Name("restarts");
         Map(r => r.Error).Name("error");
+        Map(r => r.Traced).Name("ebpf");
+        Map(r => r.Syscalls).Name("syscalls");
+        Map(r => r.SyscallSeconds).Name("syscall_s");
+        Map(r => r.OffCpuSeconds).Name("offcpu_s");
+        Map(r => r.RunQueueSeconds).Name("runqueue_s");
+        foreach (var category in SyscallCategories.All)
+        {
+            var column = category.Replace('-', '_');
+            Map().Name($"calls_{column}").Convert((ConvertToStringArgs<object> args) => ((TenantRow)args.Value).CategoryCalls.GetValueOrDefault(category).ToString(CultureInfo.InvariantCulture));
+            Map().Name($"seconds_{column}").Convert((ConvertToStringArgs<object> args) => ((TenantRow)args.Value).CategorySeconds.GetValueOrDefault(category).ToString("R", CultureInfo.InvariantCulture));
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Contention.Tracer;
 using Spectre.Console;
 
 namespace Contention.Client.Results;
@@ -21,7 +22,8 @@ public static class TenantTable
         }
 
         table.AddColumn("state");
-        foreach (var r in document.Tenants.Where(r => r.Phase == "measure"))
+        var measured = document.Tenants.Where(r => r.Phase == "measure").ToList();
+        foreach (var r in measured)
         {
             table.AddRow(
                 Markup.Escape(r.Tenant), r.Kind, Markup.Escape(r.Device), r.Sync,
@@ -32,10 +34,38 @@ public static class TenantTable
         }
 
         console.Write(table);
+        if (measured.Any(r => r.Traced))
+        {
+            console.Write(Categories(measured));
+        }
         foreach (var failure in document.Failures)
         {
             console.MarkupLineInterpolated($"[red]failure[/] {failure.Tenant} on {failure.Node}: {failure.Message}{(failure.WillRestart ? " (restarted)" : "")}");
         }
+    }
+
+    /// <summary>System calls by category (eBPF), per second of the window; only the categories some tenant used.</summary>
+    private static Table Categories(List<TenantRow> measured)
+    {
+        var categories = SyscallCategories.All.Where(c => measured.Any(r => r.CategoryCalls.GetValueOrDefault(c) > 0)).ToList();
+        var table = new Table().Title("system calls per second by category (eBPF), off-CPU and run-queue time").AddColumn("tenant");
+        foreach (var column in categories.Prepend("all").Append("off-cpu s").Append("run-queue s"))
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+
+        foreach (var r in measured)
+        {
+            double Rate(long calls) => r.Seconds > 0 ? calls / r.Seconds : 0;
+            var cells = categories.Select(c => r.Traced ? F(Rate(r.CategoryCalls.GetValueOrDefault(c)), "0.#") : "-")
+                .Prepend(r.Traced ? F(Rate(r.Syscalls), "0.#") : "-")
+                .Prepend(Markup.Escape(r.Tenant))
+                .Append(r.Traced ? F(r.OffCpuSeconds, "0.##") : "-")
+                .Append(r.Traced ? F(r.RunQueueSeconds, "0.###") : "-");
+            table.AddRow(cells.ToArray());
+        }
+
+        return table;
     }
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);

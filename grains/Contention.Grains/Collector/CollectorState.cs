@@ -57,6 +57,11 @@ public sealed class CollectorState
         aggregate.Completed += delta.Completed;
         aggregate.Os += delta.Os;
         aggregate.Reports++;
+        if (delta.Kernel is not null)
+        {
+            (aggregate.Kernel ??= new KernelAccumulator()).Add(delta.Kernel);
+        }
+
         Deltas++;
         Histograms.RecordInto(delta.Latency, aggregate.Latency);
     }
@@ -79,6 +84,7 @@ public sealed class CollectorState
             Latency = a.Value.Latency.TotalCount == 0 ? [] : Histograms.Encode(a.Value.Latency),
             Os = a.Value.Os,
             Reports = a.Value.Reports,
+            Kernel = a.Value.Kernel?.ToCounters(),
         }).ToList(),
         failures.ToList(),
         Reports);
@@ -100,5 +106,7 @@ public sealed class CollectorState
         public OsCounters Os { get; set; } = OsCounters.Zero;
 
         public long Reports { get; set; }
+
+        public KernelAccumulator? Kernel { get; set; }
     }
 }

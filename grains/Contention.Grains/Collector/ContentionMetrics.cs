@@ -23,6 +23,14 @@ public sealed class ContentionMetrics
     private readonly Counter faults;
     private readonly Counter failures;
     private readonly Counter reports;
+    private readonly Counter syscalls;
+    private readonly Counter syscallSeconds;
+    private readonly Counter ioctls;
+    private readonly Counter offCpu;
+    private readonly Histogram runQueue;
+
+    /// <summary>Run-queue latency buckets: powers of two from 1,024 ns to 2^30 ns (about 1.07 s), matching the tracer's log2 slots.</summary>
+    public static readonly double[] RunQueueBuckets = [.. Enumerable.Range(10, 21).Select(k => Math.Pow(2, k) / 1e9)];
 
     /// <summary>Creates the metrics in <paramref name="registry"/>.</summary>
     public ContentionMetrics(CollectorRegistry registry)
@@ -35,6 +43,11 @@ public sealed class ContentionMetrics
         faults = factory.CreateCounter("contention_tenant_page_faults_total", "Page faults of tenant workers, by type (minor, major).", [.. TenantLabels, "type"]);
         failures = factory.CreateCounter("contention_tenant_failures_total", "Tenant worker crashes and failed starts.", ["experiment", "tenant", "node"]);
         reports = factory.CreateCounter("contention_collector_reports_total", "Node reports merged by collectors.", ["experiment", "node"]);
+        syscalls = factory.CreateCounter("contention_tenant_syscalls_total", "System calls of tenant workers (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]);
+        syscallSeconds = factory.CreateCounter("contention_tenant_syscall_seconds_total", "Time in system calls of tenant workers, entry to exit (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]);
+        ioctls = factory.CreateCounter("contention_tenant_ioctls_total", "ioctls of tenant workers by device node (devnode) and decoded request (NVIDIA escapes, RM controls and classes, UVM ops).", [.. TenantLabels, "devnode", "ioctl"]);
+        offCpu = factory.CreateCounter("contention_tenant_offcpu_seconds_total", "Time tenant worker threads spent switched out (eBPF sched_switch), summed over threads.", TenantLabels);
+        runQueue = factory.CreateHistogram("contention_tenant_runqueue_latency_seconds", "Waits of tenant worker threads for a CPU, runnable to running (eBPF sched_wakeup / sched_switch).", TenantLabels, new HistogramConfiguration { Buckets = RunQueueBuckets });
     }
 
     /// <summary>Exports one merged tenant delta.</summary>
@@ -50,6 +63,11 @@ public sealed class ContentionMetrics
         cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, os.SystemSeconds));
         faults.WithLabels([.. labels, "minor"]).Inc(os.MinorFaults);
         faults.WithLabels([.. labels, "major"]).Inc(os.MajorFaults);
+        if (delta.Kernel is { } kernel)
+        {
+            Observe(labels, kernel);
+        }
+
         if (delta.Latency.Length > 0)
         {
             var child = latency.WithLabels(labels);
@@ -57,6 +75,31 @@ public sealed class ContentionMetrics
             while (buckets.Next(out var value, out var count))
             {
                 child.Observe(value / 1e9, count);
+            }
+        }
+    }
+
+    private void Observe(string[] labels, KernelCounters kernel)
+    {
+        foreach (var s in kernel.Syscalls)
+        {
+            syscalls.WithLabels([.. labels, s.Category, s.Name]).Inc(s.Count);
+            syscallSeconds.WithLabels([.. labels, s.Category, s.Name]).Inc(Math.Max(0, s.Seconds));
+        }
+
+        foreach (var i in kernel.Ioctls)
+        {
+            ioctls.WithLabels([.. labels, i.Device, i.Name]).Inc(i.Count);
+        }
+
+        offCpu.WithLabels(labels).Inc(Math.Max(0, kernel.OffCpuSeconds));
+        var child = runQueue.WithLabels(labels);
+        for (var slot = 0; slot < kernel.RunQueueLog2.Length; slot++)
+        {
+            // Slot i holds waits in [2^i, 2^(i+1)) ns: observed at its middle, each lands in the bucket bounding the slot.
+            if (kernel.RunQueueLog2[slot] > 0)
+            {
+                child.Observe(1.5 * Math.Pow(2, slot) / 1e9, kernel.RunQueueLog2[slot]);
             }
         }
     }

@@ -35,6 +35,7 @@ public static class ContentionSiloExtensions
         builder.Services.AddSingleton(devices);
         builder.Services.AddSingleton(new ContentionMetrics(registry ?? Metrics.DefaultRegistry));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<NodeBpf>();
         builder.Services.AddSingleton<NodeTracer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeTracer>());
         builder.Services.AddSingleton<NodeContext>();

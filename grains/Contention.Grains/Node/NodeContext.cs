@@ -8,6 +8,7 @@ internal sealed class NodeContext(
     IOptions<NodeOptions> options,
     NodeDevices devices,
     NodeTracer tracer,
+    NodeBpf bpf,
     IGrainFactory grains,
     ILoggerFactory loggerFactory,
     TimeProvider time)
@@ -19,6 +20,8 @@ internal sealed class NodeContext(
     public NodeDevices Devices => devices;
 
     public NodeTracer Tracer => tracer;
+
+    public NodeBpf Bpf => bpf;
 
     public IGrainFactory Grains => grains;
 

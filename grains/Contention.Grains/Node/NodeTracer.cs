@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Contention.Tracer;
+using Contention.Tracer.Bpf;
 using Contention.Workloads.Metrics;
 using Contention.Workloads.Sim;
 using Microsoft.Extensions.Hosting;
@@ -21,15 +22,17 @@ public sealed partial class NodeTracer : BackgroundService
     private readonly ConcurrentDictionary<TenantRunner, byte> runners = new();
     private readonly ConcurrentDictionary<string, ExperimentOutbox> outboxes = new();
     private readonly NodeOptions options;
+    private readonly NodeBpf bpf;
     private readonly IGrainFactory grains;
     private readonly ILogger<NodeTracer> logger;
     private readonly ResiliencePipeline sendPipeline;
 
     /// <summary>Creates the tracer.</summary>
-    public NodeTracer(IOptions<NodeOptions> options, IGrainFactory grains, ILogger<NodeTracer> logger)
+    public NodeTracer(IOptions<NodeOptions> options, NodeBpf bpf, IGrainFactory grains, ILogger<NodeTracer> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.options = options.Value;
+        this.bpf = bpf;
         this.grains = grains;
         this.logger = logger;
 
@@ -53,12 +56,20 @@ public sealed partial class NodeTracer : BackgroundService
         runners.TryAdd(runner, 0);
     }
 
-    internal void Unregister(TenantRunner runner) => runners.TryRemove(runner, out _);
+    internal void Unregister(TenantRunner runner)
+    {
+        runners.TryRemove(runner, out _);
+        if (runner.Kernel is { } kernel)
+        {
+            _ = ForgetAsync(kernel.Pid);
+        }
+    }
 
     /// <summary>Reports one tenant now (when it stops, or at a phase boundary: then it enters <paramref name="nextPhase"/>).</summary>
     internal async Task FlushAsync(TenantRunner runner, string? nextPhase = null)
     {
-        var delta = await CollectAsync(runner, nextPhase).ConfigureAwait(false);
+        var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
+        var delta = await CollectAsync(runner, snapshot, nextPhase).ConfigureAwait(false);
         if (delta is not null)
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
@@ -84,12 +95,13 @@ public sealed partial class NodeTracer : BackgroundService
     private async Task TickAsync()
     {
         // Tenants are collected in parallel: each waits for its worker's flush, and one slow
-        // worker must not delay the others' samples.
+        // worker must not delay the others' samples. One eBPF snapshot serves them all.
+        var snapshot = runners.IsEmpty ? null : await bpf.SnapshotAsync().ConfigureAwait(false);
         var collected = await Task.WhenAll(runners.Keys.Select(async runner =>
         {
             try
             {
-                return (runner.Spec.Experiment, Delta: await CollectAsync(runner).ConfigureAwait(false));
+                return (runner.Spec.Experiment, Delta: await CollectAsync(runner, snapshot).ConfigureAwait(false));
             }
             catch (ObjectDisposedException)
             {
@@ -112,7 +124,7 @@ public sealed partial class NodeTracer : BackgroundService
         }
     }
 
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, string? nextPhase = null)
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, BpfSnapshot? snapshot, string? nextPhase = null)
     {
         await runner.ReportLock.WaitAsync().ConfigureAwait(false);
         try
@@ -157,6 +169,8 @@ public sealed partial class NodeTracer : BackgroundService
                 seconds = (now - runner.LastSampleNs) / 1e9;
             }
 
+            var kernel = snapshot is null || worker is null ? null : KernelDelta(runner, worker, snapshot);
+
             runner.LastSampleNs = now;
             var latency = runner.TakeLatency();
             var phase = runner.Phase;
@@ -177,11 +191,56 @@ public sealed partial class NodeTracer : BackgroundService
                 Completed = latency.TotalCount,
                 Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
                 Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
+                Kernel = kernel,
             };
         }
         finally
         {
             runner.ReportLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// The worker's eBPF counters since its last report, or null: a worker on a thread (inside the
+    /// silo, not a process tree of its own), one the helper does not follow, or a snapshot older
+    /// than the one already reported (a phase flush overtook this tick).
+    /// </summary>
+    private KernelCounters? KernelDelta(TenantRunner runner, IWorker worker, BpfSnapshot snapshot)
+    {
+        if (worker.Tid is not null || !snapshot.Syscalls.Any(s => s.Root == worker.Pid))
+        {
+            return null;
+        }
+
+        if (runner.Kernel is not { } known || known.Pid != worker.Pid)
+        {
+            // A new worker (first start or restart): the old one's counters were reported.
+            if (runner.Kernel is { } old)
+            {
+                _ = ForgetAsync(old.Pid);
+            }
+
+            runner.Kernel = known = (worker.Pid, null);
+        }
+
+        if (known.Reported is { } reported && snapshot.Sequence <= reported.Sequence)
+        {
+            return null;
+        }
+
+        runner.Kernel = (worker.Pid, snapshot);
+        return bpf.Counters(snapshot, worker.Pid, known.Reported);
+    }
+
+    private async Task ForgetAsync(int pid)
+    {
+        try
+        {
+            await bpf.RemoveAsync(pid).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogForgetFailed(logger, pid, ex.Message);
         }
     }
 
@@ -217,6 +276,9 @@ public sealed partial class NodeTracer : BackgroundService
             outbox.Gate.Release();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "eBPF helper: could not stop following worker {Pid}: {Reason}")]
+    private static partial void LogForgetFailed(ILogger logger, int pid, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: report {Sequence} not delivered ({Queued} queued, sent with the next): {Reason}")]
     private static partial void LogReportDeferred(ILogger logger, string experiment, long sequence, int queued, string reason);

@@ -63,6 +63,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Per-thread counters of the latest sample.</summary>
     public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
 
+    /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
+    public (int Pid, Contention.Tracer.Bpf.BpfSnapshot? Reported)? Kernel { get; set; }
+
     public TenantStatus Status
     {
         get
@@ -185,7 +188,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         };
         var current = string.Equals(spec.Isolation, "thread", StringComparison.OrdinalIgnoreCase)
             ? (IWorker)await WorkerThread.StartAsync(start, OnReport).ConfigureAwait(false)
-            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, StartTimeout).ConfigureAwait(false);
+            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
         worker = current;
         state = TenantState.Running;
         LogWorkerStarted(logger, spec.Name, current.Pid, current.Description);

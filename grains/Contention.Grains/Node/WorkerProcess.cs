@@ -46,7 +46,12 @@ internal sealed class WorkerProcess : IWorker
 
     /// <summary>Starts a worker and waits until its workload runs.</summary>
     /// <exception cref="WorkerCrashedException">The worker could not start its workload.</exception>
-    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, TimeSpan startTimeout)
+    /// <param name="command">The worker executable.</param>
+    /// <param name="start">What it runs.</param>
+    /// <param name="onReport">Called with each latency report.</param>
+    /// <param name="startTimeout">How long its workload may take to start.</param>
+    /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: Process.Start.</param>
+    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
     {
         var info = new ProcessStartInfo(command.FileName)
         {
@@ -61,17 +66,18 @@ internal sealed class WorkerProcess : IWorker
         }
 
         info.ArgumentList.Add("worker");
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var worker = new WorkerProcess(process, onReport);
+        Process process;
         try
         {
-            process.Start();
+            process = launch is null ? Process.Start(info)! : await launch(info).ConfigureAwait(false);
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            process.Dispose();
             throw new WorkerCrashedException(-1, $"failed to start worker {command.FileName}: {ex.Message}");
         }
+
+        process.EnableRaisingEvents = true;
+        var worker = new WorkerProcess(process, onReport);
 
         worker.Pid = process.Id;
         _ = Task.Run(worker.ReadStdoutAsync);

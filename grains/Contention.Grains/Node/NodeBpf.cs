@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Contention.Tracer.Bpf;
+using Contention.Tracer.Nvidia;
+using Contention.Tracer.Trace;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// The node's eBPF helper, started once on first use. Where it cannot run (no privilege, no BTF,
+/// not built) it says so once and the node goes on with /proc metrics; so it does if the helper
+/// dies. Tenant workers are started through it, so they are traced from their first instruction.
+/// </summary>
+public sealed partial class NodeBpf : IAsyncDisposable
+{
+    private readonly NodeOptions options;
+    private readonly ILogger<NodeBpf> logger;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private BpfTracer? tracer;
+    private bool off;
+
+    /// <summary>Creates the service; nothing starts until a worker does.</summary>
+    public NodeBpf(IOptions<NodeOptions> options, ILogger<NodeBpf> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.options = options.Value;
+        this.logger = logger;
+        off = this.options.Ebpf == "off";
+    }
+
+    /// <summary>NVIDIA device numbers of this host, for decoding ioctls.</summary>
+    public NvidiaDevices Devices { get; } = NvidiaDevices.ReadHost();
+
+    /// <summary>Starts a worker process: traced from its first instruction when eBPF runs, plainly otherwise.</summary>
+    public async Task<Process> StartAsync(ProcessStartInfo info)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        if (await TracerAsync().ConfigureAwait(false) is { } active)
+        {
+            try
+            {
+                return await TracedStart.StartAsync(active, info).ConfigureAwait(false);
+            }
+            catch (BpfUnavailableException ex)
+            {
+                Disable(ex.Message);
+            }
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException($"failed to start {info.FileName}");
+    }
+
+    /// <summary>Everything the helper counted now; null where eBPF does not run.</summary>
+    public async Task<BpfSnapshot?> SnapshotAsync()
+    {
+        if (tracer is not { } active)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await active.SnapshotAsync().ConfigureAwait(false);
+        }
+        catch (BpfUnavailableException ex)
+        {
+            Disable(ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Stops following a worker that has ended (its counters were reported).</summary>
+    public async Task RemoveAsync(int pid)
+    {
+        if (tracer is { } active)
+        {
+            try
+            {
+                await active.RemoveAsync(pid).ConfigureAwait(false);
+            }
+            catch (BpfUnavailableException ex)
+            {
+                Disable(ex.Message);
+            }
+        }
+    }
+
+    /// <summary>The tenant's counters in <paramref name="now"/> since <paramref name="since"/>, as a collector message.</summary>
+    public KernelCounters Counters(BpfSnapshot now, int pid, BpfSnapshot? since)
+    {
+        ArgumentNullException.ThrowIfNull(now);
+        var summary = TraceSummary.Of(now, pid, Devices, since);
+        return new KernelCounters
+        {
+            Syscalls = summary.Syscalls.Select(s => new SyscallCount(s.Name, s.Category, s.Count, s.Errors, s.Seconds)).ToList(),
+            Ioctls = summary.Ioctls.Select(i => new IoctlCount(i.Device, i.Name, i.Count, i.Errors, i.Seconds)).ToList(),
+            OffCpuSeconds = summary.OffCpuSeconds,
+            RunQueueLog2 = summary.RunQueueHistogram,
+            RunQueueSeconds = summary.RunQueueSeconds,
+            Dropped = now.Dropped.Storage + now.Dropped.Children + now.Dropped.UnknownNumbers + now.Dropped.Ioctls + now.Dropped.Threads,
+        };
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (tracer is not null)
+        {
+            await tracer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        gate.Dispose();
+    }
+
+    private async Task<BpfTracer?> TracerAsync()
+    {
+        if (off || tracer is not null)
+        {
+            return tracer;
+        }
+
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!off && tracer is null)
+            {
+                try
+                {
+                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf == "counts" ? BpfMode.Counts : BpfMode.Full).ConfigureAwait(false);
+                    LogStarted(logger, options.Name, options.Ebpf);
+                }
+                catch (BpfUnavailableException ex)
+                {
+                    Disable(ex.Message);
+                }
+            }
+
+            return tracer;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private void Disable(string why)
+    {
+        if (!off)
+        {
+            off = true;
+            tracer = null;
+            LogUnavailable(logger, options.Name, why);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Node}: eBPF tracer running ({Mode}): system calls, ioctls, off-CPU time and run-queue latency per tenant")]
+    private static partial void LogStarted(ILogger logger, string node, string mode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: {Why}")]
+    private static partial void LogUnavailable(ILogger logger, string node, string why);
+}
