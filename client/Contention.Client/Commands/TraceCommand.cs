@@ -57,8 +57,35 @@ internal static class TraceCommand
                 info.ArgumentList.Add(a);
             }
 
+            var tracing = tracer is not null;
+            async Task<BpfSnapshot?> SnapshotAsync()
+            {
+                try
+                {
+                    return tracing ? await tracer!.SnapshotAsync() : null;
+                }
+                catch (BpfUnavailableException ex)
+                {
+                    // The helper died: the command's status and what it did still get written.
+                    tracerState = "failed: " + ex.Message;
+                    tracing = false;
+                    return null;
+                }
+            }
+
             var started = DateTimeOffset.UtcNow;
-            using var process = tracer is null ? Process.Start(info)! : await TracedStart.StartAsync(tracer, info);
+            Process process;
+            try
+            {
+                process = tracer is null ? Process.Start(info)! : await TracedStart.StartAsync(tracer, info);
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                await Console.Error.WriteLineAsync($"contention trace: failed to run {command[0]}: {ex.Message}");
+                return 127;
+            }
+
+            using var owned = process;
             var clock = Stopwatch.StartNew();
             BpfSnapshot? atSplit = null;
             double splitSeconds = 0;
@@ -67,7 +94,7 @@ internal static class TraceCommand
                 var exited = process.WaitForExitAsync();
                 if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(at))) != exited)
                 {
-                    atSplit = await tracer.SnapshotAsync();
+                    atSplit = await SnapshotAsync();
                     splitSeconds = clock.Elapsed.TotalSeconds;
                 }
             }
@@ -82,14 +109,12 @@ internal static class TraceCommand
                 ExitCode = process.ExitCode,
                 StartedUtc = started,
                 WallSeconds = wall,
-                Tracer = tracerState,
                 NvidiaDriver = NvidiaDriver(),
                 SplitAtSeconds = atSplit is null ? null : splitSeconds,
             };
-            if (tracer is not null)
+            if (await SnapshotAsync() is { } end)
             {
-                var end = await tracer.SnapshotAsync();
-                await tracer.RemoveAsync(process.Id);
+                await tracer!.RemoveAsync(process.Id);
                 var devices = NvidiaDevices.ReadHost();
                 document.Phases.Add(new TracePhase("all", wall, TraceSummary.Of(end, process.Id, devices)));
                 if (atSplit is not null)
@@ -100,6 +125,8 @@ internal static class TraceCommand
 
                 document = document with { Dropped = end.Dropped.None ? "" : end.Dropped.ToString() };
             }
+
+            document = document with { Tracer = tracerState };
 
             var directory = output ?? Path.Combine("results", string.Create(CultureInfo.InvariantCulture, $"trace-{started:yyyyMMdd-HHmmss}-{Path.GetFileName(command[0])}"));
             TraceFiles.Write(directory, document);

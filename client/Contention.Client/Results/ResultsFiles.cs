@@ -114,6 +114,11 @@ public static class ResultsFiles
                 text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Syscalls} | {r.SyscallSeconds:0.###} | {string.Join(" | ", categories.Select(c => r.CategoryCalls.GetValueOrDefault(c).ToString(CultureInfo.InvariantCulture)))} | {r.OffCpuSeconds:0.###} | {r.RunQueueSeconds:0.###} |\n");
             }
 
+            if (traced.Max(r => r.EbpfDropped) is > 0 and var lost)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\n**{lost} eBPF events were not counted** (the tracer's maps were full): the system-call counts above are lower bounds.\n");
+            }
+
             if (document.Ioctls.Any(i => i.Phase == "measure" && i.Device != "-" && !i.Device.StartsWith("dev ", StringComparison.Ordinal)))
             {
                 text.Append("\n| tenant | device | ioctl | calls | seconds |\n|---|---|---|---:|---:|\n");

@@ -82,6 +82,7 @@ public static class RowBuilder
             CategorySeconds = aggregate.Kernel is { } k2 ? SyscallCategories.All.ToDictionary(c => c, c => k2.Syscalls.Where(x => x.Category == c).Sum(x => x.Seconds)) : [],
             OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
+            EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
         };
     }
 }

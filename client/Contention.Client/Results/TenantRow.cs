@@ -74,4 +74,7 @@ public sealed record TenantRow
 
     /// <summary>Time the worker's threads waited for a CPU (eBPF).</summary>
     public double RunQueueSeconds { get; init; }
+
+    /// <summary>Events the node's eBPF tracer could not count (full maps), node-wide, by the end of the phase; 0 normally.</summary>
+    public long EbpfDropped { get; init; }
 }

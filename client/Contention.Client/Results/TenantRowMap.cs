@@ -40,6 +40,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.SyscallSeconds).Name("syscall_s");
         Map(r => r.OffCpuSeconds).Name("offcpu_s");
         Map(r => r.RunQueueSeconds).Name("runqueue_s");
+        Map(r => r.EbpfDropped).Name("ebpf_dropped");
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');

@@ -37,6 +37,10 @@ public static class TenantTable
         if (measured.Any(r => r.Traced))
         {
             console.Write(Categories(measured));
+            if (measured.Max(r => r.EbpfDropped) is > 0 and var lost)
+            {
+                console.MarkupLineInterpolated($"[yellow]{lost} eBPF events were not counted[/] (the tracer's maps were full): system-call counts are lower bounds");
+            }
         }
         foreach (var failure in document.Failures)
         {

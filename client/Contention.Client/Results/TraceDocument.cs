@@ -22,8 +22,8 @@ public sealed record TraceDocument
 
     public double WallSeconds { get; init; }
 
-    /// <summary>full, counts, or "unavailable: WHY" when eBPF could not run (the phases are then empty).</summary>
-    public required string Tracer { get; init; }
+    /// <summary>full, counts, "unavailable: WHY" when eBPF could not run, or "failed: WHY" when the helper died (the phases are then empty).</summary>
+    public string Tracer { get; init; } = "";
 
     /// <summary>The NVIDIA driver loaded, if any (/proc/driver/nvidia/version), so ioctls can be decoded again.</summary>
     public string? NvidiaDriver { get; init; }
