@@ -169,7 +169,20 @@ public class BpfTracerTests
         return (snapshot, snapshot.Syscalls.Where(s => s.Root == probe.Id).ToDictionary(s => s.Name));
     }
 
-    private static string Probe() => Path.Combine(Path.GetDirectoryName(BpfTracer.FindHelper()!)!, "syscalls-probe");
+    /// <summary>The probe, in tracer/native/build of the source tree (the build copies only the helper beside programs).</summary>
+    private static string Probe()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var probe = Path.Combine(dir.FullName, "tracer", "native", "build", "syscalls-probe");
+            if (File.Exists(probe))
+            {
+                return probe;
+            }
+        }
+
+        throw new FileNotFoundException("tracer/native/build/syscalls-probe is not built: run 'make -C tracer/native'");
+    }
 
     private static Process Start(string path) =>
         Process.Start(new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;

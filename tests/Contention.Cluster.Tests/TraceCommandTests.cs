@@ -40,7 +40,7 @@ public class TraceCommandTests
         var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
         var stdout = new StringWriter();
 
-        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "sleep 0.5; cat /proc/self/stat > /dev/null"], SplitAtSeconds: 0.2, Output: directory, Json: true), Console(new StringWriter()), stdout);
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "sleep 2; cat /proc/self/stat > /dev/null"], SplitAtSeconds: 0.2, Output: directory, Json: true), Console(new StringWriter()), stdout);
 
         Assert.Equal(0, code);
         using var json = JsonDocument.Parse(stdout.ToString());

@@ -91,8 +91,10 @@ internal static class TraceCommand
             double splitSeconds = 0;
             if (splitAt is { } at && tracer is not null)
             {
-                var exited = process.WaitForExitAsync();
-                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(at))) != exited)
+                // Whichever finished first, what counts is whether the command still runs now
+                // (under a busy thread pool both tasks may be done when this resumes).
+                await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(at)), process.WaitForExitAsync());
+                if (!process.HasExited)
                 {
                     atSplit = await SnapshotAsync();
                     splitSeconds = clock.Elapsed.TotalSeconds;
