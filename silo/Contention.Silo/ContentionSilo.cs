@@ -84,7 +84,7 @@ public static partial class ContentionSilo
             var devices = string.Join(",", app.Services.GetRequiredService<Contention.Grains.Node.NodeDevices>().Advertised);
             LogStarted(logger, settings.Node.Name, settings.Cluster, settings.SiloPort, settings.GatewayPort, metrics, devices);
             var node = settings.Node;
-            LogNodeOptions(logger, node.SimDevices, node.SimProfile, node.SimSlots, node.SimPollMicroseconds, node.TracerIntervalMs, node.DetectCuda, node.WorkerPath.Length == 0 ? "this program" : node.WorkerPath);
+            LogNodeOptions(logger, node.SimDevices, node.SimProfile, node.SimSlots, node.SimPollMicroseconds, node.TracerIntervalMs, node.DetectCuda, node.WorkerPath.Length == 0 ? "this program" : node.WorkerPath, node.Ebpf);
         });
         return app;
     }
@@ -92,8 +92,8 @@ public static partial class ContentionSilo
     /// <summary>How long a grain call may take; tenant starts wait for their workers.</summary>
     public static readonly TimeSpan MessagingTimeout = TimeSpan.FromMinutes(3);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "node options: {SimDevices} sim device(s) of profile {Profile}, {Slots} slots each, poll {PollUs} us; tracer interval {TracerMs} ms; CUDA detection {DetectCuda}; worker {Worker}")]
-    private static partial void LogNodeOptions(ILogger logger, int simDevices, string profile, int slots, int pollUs, int tracerMs, bool detectCuda, string worker);
+    [LoggerMessage(Level = LogLevel.Information, Message = "node options: {SimDevices} sim device(s) of profile {Profile}, {Slots} slots each, poll {PollUs} us; tracer interval {TracerMs} ms; CUDA detection {DetectCuda}; worker {Worker}; eBPF {Ebpf}")]
+    private static partial void LogNodeOptions(ILogger logger, int simDevices, string profile, int slots, int pollUs, int tracerMs, bool detectCuda, string worker, string ebpf);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} up: cluster {Cluster}, silo port {SiloPort}, gateway {GatewayPort}, metrics {Metrics}, devices {Devices}")]
     private static partial void LogStarted(ILogger logger, string node, string cluster, int siloPort, int gatewayPort, string metrics, string devices);

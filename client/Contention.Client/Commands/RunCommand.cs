@@ -30,7 +30,9 @@ internal static class RunCommand
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s)" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 };
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node", DefaultValueFactory = _ => 1 };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, metricsPort, simDevices };
+        var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
+        ebpf.AcceptOnlyFromAmong("full", "counts", "off");
+        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, metricsPort, simDevices, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -51,7 +53,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync)));
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync))) { Ebpf = parse.GetValue(ebpf)! };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -208,7 +210,11 @@ internal static class RunCommand
 }
 
 /// <summary>What <c>contention run</c> was asked to do.</summary>
-internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Cluster, int MetricsPort, int SimDevices, Func<TenantSpec, TenantSpec> Adjust, string OverridesText);
+internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Cluster, int MetricsPort, int SimDevices, Func<TenantSpec, TenantSpec> Adjust, string OverridesText)
+{
+    /// <summary>The embedded node's eBPF tracer mode: full, counts or off.</summary>
+    public string Ebpf { get; init; } = "full";
+}
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>
 internal sealed class ClusterConnection : IAsyncDisposable
@@ -266,7 +272,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
             MetricsPort = options.MetricsPort,
-            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices) },
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), Ebpf = options.Ebpf },
         };
         var app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
         await app.StartAsync();

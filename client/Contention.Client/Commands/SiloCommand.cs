@@ -20,9 +20,11 @@ internal static class SiloCommand
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers", DefaultValueFactory = _ => 1 };
         var simProfile = new Option<string>("--sim-profile") { Description = "device profile of the modelled GPUs: h100 or a JSON file", DefaultValueFactory = _ => "h100" };
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
+        var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
+        ebpf.AcceptOnlyFromAmong("full", "counts", "off");
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
-            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, simDevices, simProfile, noCuda,
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, simDevices, simProfile, noCuda, ebpf,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -40,6 +42,7 @@ internal static class SiloCommand
                     SimDevices = parse.GetValue(simDevices),
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
+                    Ebpf = parse.GetValue(ebpf)!,
                 },
             };
             await using var app = ContentionSilo.Build(settings, LogLevel.Information, embedded: true);
