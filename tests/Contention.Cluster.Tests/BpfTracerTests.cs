@@ -112,6 +112,29 @@ public class BpfTracerTests
         }
     }
 
+    [BpfFact]
+    public async Task TracedStart_HelperFollowsSixtyFourTrees_RefusesAndLeavesStartInfoAsGiven()
+    {
+        await using var tracer = await BpfTracer.StartAsync();
+        // Roots need not be running: 64 made-up tgids fill every slot.
+        for (var tgid = 4_000_000; tgid < 4_000_064; tgid++)
+        {
+            await tracer.AddAsync(tgid);
+        }
+
+        var info = new ProcessStartInfo("true") { UseShellExecute = false };
+        info.ArgumentList.Add("x");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TracedStart.StartAsync(tracer, info));
+
+        Assert.Contains("No space left", error.Message, StringComparison.Ordinal);
+        Assert.Equal("true", info.FileName);
+        Assert.Equal(["x"], info.ArgumentList);
+        using var untraced = Process.Start(info)!;
+        await untraced.WaitForExitAsync();
+        Assert.Equal(0, untraced.ExitCode);
+    }
+
     [Fact]
     public void Parse_SnapshotLines_ReadsEveryRecord()
     {

@@ -46,6 +46,12 @@ public sealed partial class NodeBpf : IAsyncDisposable
             {
                 Disable(ex.Message);
             }
+            catch (InvalidOperationException ex)
+            {
+                // The helper refused this one (it follows 64 process trees at once): the worker
+                // runs, untraced, rather than fail its tenant.
+                LogNotTraced(logger, options.Name, ex.Message);
+            }
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException($"failed to start {info.FileName}");
@@ -156,6 +162,9 @@ public sealed partial class NodeBpf : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node}: eBPF tracer running ({Mode}): system calls, ioctls, off-CPU time and run-queue latency per tenant")]
     private static partial void LogStarted(ILogger logger, string node, string mode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: a worker runs without eBPF tracing (/proc metrics only): {Why}")]
+    private static partial void LogNotTraced(ILogger logger, string node, string why);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: {Why}")]
     private static partial void LogUnavailable(ILogger logger, string node, string why);

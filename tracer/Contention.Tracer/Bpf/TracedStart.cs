@@ -28,9 +28,21 @@ public static partial class TracedStart
         ArgumentNullException.ThrowIfNull(info);
         var wrapper = FindWrapper() ?? throw new BpfUnavailableException($"{WrapperName} is not built beside the eBPF helper: run 'make -C tracer/native'");
         // The wrapper execs a path: a PATH search there would be counted, one failed execve per entry.
-        info.ArgumentList.Insert(0, Resolve(info.FileName));
+        var program = info.FileName;
+        info.ArgumentList.Insert(0, Resolve(program));
         info.FileName = wrapper;
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"failed to start {wrapper}");
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new InvalidOperationException($"failed to start {wrapper}");
+        }
+        finally
+        {
+            // The caller's start info is left as it came, so it can start the program untraced.
+            info.FileName = program;
+            info.ArgumentList.RemoveAt(0);
+        }
+
         try
         {
             var deadline = Stopwatch.StartNew();
