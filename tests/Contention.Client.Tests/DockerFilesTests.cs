@@ -44,6 +44,12 @@ public class DockerFilesTests
                 var args = ((YamlSequenceNode)command).Children.Select(c => ((YamlScalarNode)c).Value!).ToArray();
                 Assert.Equal("silo", args[0]);
                 Assert.Empty(SiloCommand.Create().Parse(args[1..]).Errors);
+
+                // A node traces its tenants with eBPF: it needs the capabilities and the host's pids.
+                var caps = ((YamlSequenceNode)service["cap_add"]).Children.Select(c => ((YamlScalarNode)c).Value).ToList();
+                Assert.Contains("BPF", caps);
+                Assert.Contains("PERFMON", caps);
+                Assert.Equal("host", Scalar(service, "pid"));
             }
         }
     }
@@ -73,6 +79,8 @@ public class DockerFilesTests
 
         Assert.True(File.Exists(Path.Combine(Root, project)), $"Dockerfile publishes {project}, which does not exist");
         Assert.Contains("ENTRYPOINT [\"contention\"]", text, StringComparison.Ordinal);
+        Assert.Contains("make -C tracer/native build/contention-ctrace build/contention-exec-stopped", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Root, "tracer", "native", "Makefile")));
     }
 
     private static YamlMappingNode Load(string path)
