@@ -26,7 +26,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader between open and load. */
 const volatile bool time_calls = true;	/* false: counts and errors only, no clock reads per call */
 const volatile bool empty = false;	/* true: every program returns at once (the overhead benchmark's floor) */
-const volatile __u32 uvm_major = 0;	/* /dev/nvidia-uvm's major (dynamic; from /proc/devices) */
 
 /* tgid -> slot of the root it counts under. */
 struct {
@@ -203,7 +202,7 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 	/*
 	 * With timing, a call that returns is counted by its histogram slot at exit (one atomic add
 	 * fewer per call; the loader adds the slots up); exit and exit_group never return, so they,
-	 * and every call without timing, are counted here. strace counts both kinds too.
+	 * and every call without timing, are counted here (strace -c leaves exit_group out).
 	 */
 	if (!time_calls || id == CTRACE_NR_EXIT || id == CTRACE_NR_EXIT_GROUP)
 		__sync_fetch_and_add(&val->count, 1);

@@ -59,30 +59,6 @@ static struct root roots[CTRACE_MAX_SLOTS];
 static struct syscall_val *counters;
 static struct runq_val *runqs;
 
-/* The character-device major named NAME in /proc/devices, or 0. */
-static __u32 device_major(const char *name)
-{
-	char line[128], dev[64];
-	unsigned int major;
-	int chars = 0;
-	FILE *f = fopen("/proc/devices", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Character", 9) == 0)
-			chars = 1;
-		else if (strncmp(line, "Block", 5) == 0)
-			chars = 0;
-		else if (chars && sscanf(line, "%u %63s", &major, dev) == 2 && strcmp(dev, name) == 0) {
-			fclose(f);
-			return major;
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
 static void bump_generation(struct ctrace_bpf *skel)
 {
 	__sync_fetch_and_add(&skel->bss->generation, 1);
@@ -281,7 +257,6 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->time_calls = strcmp(mode, "counts") != 0;
 	skel->rodata->empty = strcmp(mode, "empty") == 0;
-	skel->rodata->uvm_major = device_major("nvidia-uvm");
 	err = ctrace_bpf__load(skel);
 	if (err) {
 		printf("error failed to load BPF programs: %s\n", strerror(-err));
