@@ -42,8 +42,9 @@ internal static class TraceCommand
         }
         catch (BpfUnavailableException ex)
         {
-            tracerState = "unavailable: " + ex.Message;
-            await Console.Error.WriteLineAsync($"contention trace: {ex.Message}; the command runs untraced");
+            var why = ex.Message.Replace("; running with /proc metrics only", "", StringComparison.Ordinal);
+            tracerState = "unavailable: " + why;
+            await Console.Error.WriteLineAsync($"contention trace: {why}; the command runs untraced");
         }
 
         // Ctrl+C reaches the command (same process group); we stay to save what it did.
