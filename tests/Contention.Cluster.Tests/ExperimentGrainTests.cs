@@ -93,7 +93,15 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         await tenant.StopAsync();
 
         Assert.Equal(1, restarted.Restarts);
-        var failure = Assert.Single((await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync()).Failures);
+        var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var failure = Assert.Single(snapshot.Failures);
         Assert.True(failure.WillRestart);
+        if (Contention.Tracer.Bpf.BpfTracer.FindHelper() is not null && Environment.UserName == "root")
+        {
+            // Both workers traced from their execve (the killed one's counters are reported with the
+            // restarted one's first interval if it had not been sampled since).
+            var calls = snapshot.Tenants.Where(t => t.Kernel is not null).SelectMany(t => t.Kernel!.Syscalls).ToList();
+            Assert.Equal(2, calls.Where(c => c.Name == "execve").Sum(c => c.Count));
+        }
     }
 }

@@ -212,11 +212,18 @@ public sealed partial class NodeTracer : BackgroundService
             return null;
         }
 
+        KernelCounters? previous = null;
         if (runner.Kernel is not { } known || known.Pid != worker.Pid)
         {
-            // A new worker (first start or restart): the old one's counters were reported.
+            // A new worker (first start or restart). The kernel kept what a crashed predecessor
+            // did after its last report (/proc lost it with the process): it goes out with this one.
             if (runner.Kernel is { } old)
             {
+                if (old.Reported is null || snapshot.Sequence > old.Reported.Sequence)
+                {
+                    previous = bpf.Counters(snapshot, old.Pid, old.Reported);
+                }
+
                 _ = ForgetAsync(old.Pid);
             }
 
@@ -229,7 +236,16 @@ public sealed partial class NodeTracer : BackgroundService
         }
 
         runner.Kernel = (worker.Pid, snapshot);
-        return bpf.Counters(snapshot, worker.Pid, known.Reported);
+        var current = bpf.Counters(snapshot, worker.Pid, known.Reported);
+        if (previous is null)
+        {
+            return current;
+        }
+
+        var both = new Collector.KernelAccumulator();
+        both.Add(previous);
+        both.Add(current);
+        return both.ToCounters();
     }
 
     private async Task ForgetAsync(int pid)
