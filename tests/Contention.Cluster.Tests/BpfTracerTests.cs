@@ -193,19 +193,9 @@ public class BpfTracerTests
     }
 
     /// <summary>The probe, in tracer/native/build of the source tree (the build copies only the helper beside programs).</summary>
-    private static string Probe()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var probe = Path.Combine(dir.FullName, "tracer", "native", "build", "syscalls-probe");
-            if (File.Exists(probe))
-            {
-                return probe;
-            }
-        }
-
-        throw new FileNotFoundException("tracer/native/build/syscalls-probe is not built: run 'make -C tracer/native'");
-    }
+    private static string Probe() =>
+        BpfTracer.FindInSourceTree("syscalls-probe")
+        ?? throw new FileNotFoundException("tracer/native/build/syscalls-probe is not built: run 'make -C tracer/native'");
 
     private static Process Start(string path) =>
         Process.Start(new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false })!;

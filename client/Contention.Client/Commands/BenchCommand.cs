@@ -113,7 +113,7 @@ internal static class BenchCommand
                 return 2;
             }
 
-            var straceBinary = parse.GetValue(strace) ?? FindOnPath("strace");
+            var straceBinary = parse.GetValue(strace) ?? Contention.Tracer.Bpf.TracedStart.FindOnPath("strace");
             var series = await Contention.Tracer.Bpf.OverheadBenchmark.RunAsync(storm, helper!, straceBinary, parse.GetValue(calls), parse.GetValue(straceCalls), parse.GetValue(repetitions), line => AnsiConsole.WriteLine(line));
             var baseline = series[0].Median;
             var table = new Table().Title($"getppid storm, {parse.GetValue(calls):N0} calls ({parse.GetValue(straceCalls):N0} under strace), {parse.GetValue(repetitions)} interleaved repetitions; kernel {Environment.OSVersion.Version}")
@@ -138,9 +138,6 @@ internal static class BenchCommand
         });
         return command;
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     /// <summary>The CUDA device named, or null after saying why it cannot be used.</summary>
     private static DeviceId? Cuda(string name)

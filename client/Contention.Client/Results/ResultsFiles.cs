@@ -105,7 +105,7 @@ public static class ResultsFiles
         var traced = document.Tenants.Where(r => r.Phase == "measure" && r.Traced).ToList();
         if (traced.Count > 0)
         {
-            var categories = Contention.Tracer.SyscallCategories.All.Where(c => traced.Any(r => r.CategoryCalls.GetValueOrDefault(c) > 0)).ToList();
+            var categories = RowBuilder.UsedCategories(traced);
             text.Append("\n## System calls by category (eBPF), measurement window\n\n");
             text.Append(CultureInfo.InvariantCulture, $"| tenant | calls | seconds in calls | {string.Join(" | ", categories)} | off-CPU s | run-queue s |\n");
             text.Append(CultureInfo.InvariantCulture, $"|---|---:|---:|{string.Concat(categories.Select(_ => "---:|"))}---:|---:|\n");
@@ -154,7 +154,8 @@ public static class ResultsFiles
         return text.ToString();
     }
 
-    private static string Tidy<T>(IEnumerable<T> records)
+    /// <summary>Records as CSV, one column per property, headers in snake_case.</summary>
+    internal static string Tidy<T>(IEnumerable<T> records)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
         using (var writer = new CsvWriter(text, CultureInfo.InvariantCulture))
@@ -166,7 +167,8 @@ public static class ResultsFiles
         return text.ToString();
     }
 
-    private static void Replace(string path, string content)
+    /// <summary>Writes <paramref name="path"/> atomically: a reader sees the old file or the new one, never a torn one.</summary>
+    internal static void Replace(string path, string content)
     {
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, content);

@@ -32,6 +32,13 @@ public static class RowBuilder
         return rows;
     }
 
+    /// <summary>The categories, in table order, that at least one of <paramref name="rows"/> made calls in.</summary>
+    public static List<string> UsedCategories(IEnumerable<TenantRow> rows)
+    {
+        var list = rows.ToList();
+        return SyscallCategories.All.Where(c => list.Any(r => r.CategoryCalls.GetValueOrDefault(c) > 0)).ToList();
+    }
+
     /// <summary>Tidy per-syscall and per-ioctl records of every tenant and phase the eBPF tracer followed.</summary>
     public static (List<SyscallRecord> Syscalls, List<IoctlRecord> Ioctls) Kernel(CollectorSnapshot snapshot)
     {
@@ -49,6 +56,10 @@ public static class RowBuilder
         ArgumentNullException.ThrowIfNull(aggregate);
         var histogram = aggregate.Latency.Length == 0 ? null : Histograms.Decode(aggregate.Latency);
         double Ms(double percentile) => histogram is null ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
+        // Every category, zeros included, so the CSV's columns are the same for every row.
+        var byCategory = aggregate.Kernel is { } kernel
+            ? SyscallCategories.All.ToDictionary(c => c, c => kernel.Syscalls.Where(x => x.Category == c).ToList())
+            : new Dictionary<string, List<SyscallCount>>();
         return new TenantRow
         {
             Experiment = experiment,
@@ -78,8 +89,8 @@ public static class RowBuilder
             Traced = aggregate.Kernel is not null,
             Syscalls = aggregate.Kernel?.TotalCalls ?? 0,
             SyscallSeconds = aggregate.Kernel?.Syscalls.Sum(c => c.Seconds) ?? 0,
-            CategoryCalls = aggregate.Kernel is { } k ? SyscallCategories.All.ToDictionary(c => c, c => k.Syscalls.Where(x => x.Category == c).Sum(x => x.Count)) : [],
-            CategorySeconds = aggregate.Kernel is { } k2 ? SyscallCategories.All.ToDictionary(c => c, c => k2.Syscalls.Where(x => x.Category == c).Sum(x => x.Seconds)) : [],
+            CategoryCalls = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Count)),
+            CategorySeconds = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Seconds)),
             OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Contention.Tracer;
 using Spectre.Console;
 
 namespace Contention.Client.Results;
@@ -51,7 +50,7 @@ public static class TenantTable
     /// <summary>System calls by category (eBPF), per second of the window; only the categories some tenant used.</summary>
     private static Table Categories(List<TenantRow> measured)
     {
-        var categories = SyscallCategories.All.Where(c => measured.Any(r => r.CategoryCalls.GetValueOrDefault(c) > 0)).ToList();
+        var categories = RowBuilder.UsedCategories(measured);
         var table = new Table().Title("system calls per second by category (eBPF), off-CPU and run-queue time").AddColumn("tenant");
         foreach (var column in categories.Prepend("all").Append("off-cpu s").Append("run-queue s"))
         {

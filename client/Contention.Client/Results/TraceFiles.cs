@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using CsvHelper;
 
 namespace Contention.Client.Results;
 
@@ -21,11 +20,11 @@ public static class TraceFiles
     {
         ArgumentNullException.ThrowIfNull(document);
         Directory.CreateDirectory(directory);
-        Replace(Path.Combine(directory, "trace.json"), Json(document));
-        Replace(Path.Combine(directory, "syscalls.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds }))));
-        Replace(Path.Combine(directory, "ioctls.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds }))));
-        Replace(Path.Combine(directory, "sched.csv"), Csv(document.Phases.SelectMany(p => p.Summary.Threads.Select(t => new { phase = p.Phase, tgid = t.Tgid, tid = t.Tid, name = t.Name, voluntary = t.Voluntary, involuntary = t.Involuntary, offcpu_seconds = t.OffCpuSeconds, runqueue_seconds = t.RunQueueSeconds }))));
-        Replace(Path.Combine(directory, "summary.md"), Markdown(document));
+        ResultsFiles.Replace(Path.Combine(directory, "trace.json"), Json(document));
+        ResultsFiles.Replace(Path.Combine(directory, "syscalls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds }))));
+        ResultsFiles.Replace(Path.Combine(directory, "ioctls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds }))));
+        ResultsFiles.Replace(Path.Combine(directory, "sched.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Threads.Select(t => new { phase = p.Phase, tgid = t.Tgid, tid = t.Tid, name = t.Name, voluntary = t.Voluntary, involuntary = t.Involuntary, offcpu_seconds = t.OffCpuSeconds, runqueue_seconds = t.RunQueueSeconds }))));
+        ResultsFiles.Replace(Path.Combine(directory, "summary.md"), Markdown(document));
     }
 
     /// <summary>summary.md: per phase, categories, the busiest system calls and the ioctls.</summary>
@@ -68,23 +67,5 @@ public static class TraceFiles
         }
 
         return text.ToString();
-    }
-
-    private static string Csv<T>(IEnumerable<T> rows)
-    {
-        var csv = new StringWriter(CultureInfo.InvariantCulture);
-        using (var writer = new CsvWriter(csv, CultureInfo.InvariantCulture))
-        {
-            writer.WriteRecords(rows);
-        }
-
-        return csv.ToString();
-    }
-
-    private static void Replace(string path, string content)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, content);
-        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -104,7 +104,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
             OffCpuSeconds = summary.OffCpuSeconds,
             RunQueueLog2 = summary.RunQueueHistogram,
             RunQueueSeconds = summary.RunQueueSeconds,
-            Dropped = now.Dropped.Storage + now.Dropped.Children + now.Dropped.UnknownNumbers + now.Dropped.Ioctls + now.Dropped.Threads,
+            Dropped = now.Dropped.Total,
         };
     }
 

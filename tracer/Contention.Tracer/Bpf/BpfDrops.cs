@@ -8,6 +8,9 @@ namespace Contention.Tracer.Bpf;
 /// <param name="Threads">Switches not counted because the thread map was full.</param>
 public sealed record BpfDrops(long Storage, long Children, long UnknownNumbers, long Ioctls, long Threads)
 {
+    /// <summary>Everything lost, of every kind.</summary>
+    public long Total => Storage + Children + UnknownNumbers + Ioctls + Threads;
+
     /// <summary>Nothing was lost.</summary>
-    public bool None => Storage + Children + UnknownNumbers + Ioctls + Threads == 0;
+    public bool None => Total == 0;
 }

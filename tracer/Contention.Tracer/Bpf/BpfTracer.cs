@@ -35,14 +35,15 @@ public sealed class BpfTracer : IAsyncDisposable
         }
 
         var beside = Path.Combine(AppContext.BaseDirectory, HelperName);
-        if (File.Exists(beside))
-        {
-            return beside;
-        }
+        return File.Exists(beside) ? beside : FindInSourceTree(HelperName);
+    }
 
+    /// <summary>A file of tracer/native/build in a source tree above this program, or null.</summary>
+    public static string? FindInSourceTree(string fileName)
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var built = Path.Combine(dir.FullName, "tracer", "native", "build", HelperName);
+            var built = Path.Combine(dir.FullName, "tracer", "native", "build", fileName);
             if (File.Exists(built))
             {
                 return built;

@@ -76,15 +76,14 @@ public static partial class TracedStart
     public static string Resolve(string program)
     {
         ArgumentNullException.ThrowIfNull(program);
-        if (program.Contains('/', StringComparison.Ordinal))
-        {
-            return program;
-        }
-
-        return (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, program))
-            .FirstOrDefault(File.Exists) ?? program;
+        return program.Contains('/', StringComparison.Ordinal) ? program : FindOnPath(program) ?? program;
     }
+
+    /// <summary>The first file named <paramref name="name"/> in a PATH directory, or null.</summary>
+    public static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, name))
+            .FirstOrDefault(File.Exists);
 
     // /proc/PID/stat: "PID (COMM) STATE ..."; COMM may hold spaces and parentheses, so the state follows the last ')'.
     private static bool IsStopped(int pid)
