@@ -1,7 +1,7 @@
 #!/bin/bash
 # The eBPF tracer's overhead on a system-call storm (docs/tracer.md, "Overhead"): builds the
 # helper and the storm program, then runs `contention bench tracer` as root: getppid-storm
-# untraced, under the helper (empty programs, counts, full) and under strace -f -c, interleaved,
+# untraced, under the helper (empty programs, counts, full, exact) and under strace -f -c, interleaved,
 # medians. Arguments go to the bench command, e.g. --repetitions 9 --json overhead.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."

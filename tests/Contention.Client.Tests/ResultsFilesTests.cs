@@ -49,8 +49,8 @@ public class ResultsFilesTests
         var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
         var kernel = new KernelCounters
         {
-            Syscalls = [new SyscallCount("futex", "sync-wait", 40, 2, 0.5), new SyscallCount("ioctl", "gpu-driver", 6, 0, 0.01), new SyscallCount("poll", "sync-wait", 10, 0, 0.25)],
-            Ioctls = [new IoctlCount("nvidiactl", "NV_ESC_RM_FREE", 6, 0, 0.01)],
+            Syscalls = [new SyscallCount("futex", "sync-wait", 40, 2, 0.5, 10), new SyscallCount("ioctl", "gpu-driver", 6, 0, 0.01, 6), new SyscallCount("poll", "sync-wait", 10, 0, 0.25, 10)],
+            Ioctls = [new IoctlCount("nvidiactl", "NV_ESC_RM_FREE", 6, 0, 0.01, 6)],
             OffCpuSeconds = 3.5,
             RunQueueLog2 = new long[32],
             RunQueueSeconds = 0.125,
@@ -79,12 +79,16 @@ public class ResultsFilesTests
         var header = csv[0].Split(',');
         var values = csv[1].Split(',');
         string Column(string name) => values[Array.IndexOf(header, name)];
-        Assert.Equal(("true", "56", "50", "6", "3.5"), (Column("ebpf").ToLowerInvariant(), Column("syscalls"), Column("calls_sync_wait"), Column("calls_gpu_driver"), Column("offcpu_s")));
+        Assert.Equal(("true", "56", "26", "50", "6", "3.5"), (Column("ebpf").ToLowerInvariant(), Column("syscalls"), Column("syscalls_timed"), Column("calls_sync_wait"), Column("calls_gpu_driver"), Column("offcpu_s")));
         Assert.Equal(
-            ["tenant,phase,category,syscall,count,errors,seconds", "t,measure,sync-wait,futex,40,2,0.5", "t,measure,gpu-driver,ioctl,6,0,0.01", "t,measure,sync-wait,poll,10,0,0.25"],
+            ["tenant,phase,category,syscall,count,errors,seconds,timed_calls", "t,measure,sync-wait,futex,40,2,0.5,10", "t,measure,gpu-driver,ioctl,6,0,0.01,6", "t,measure,sync-wait,poll,10,0,0.25,10"],
             File.ReadAllLines(Path.Combine(directory, ResultsFiles.SyscallsCsv)));
-        Assert.Equal(["tenant,phase,device,ioctl,count,errors,seconds", "t,measure,nvidiactl,NV_ESC_RM_FREE,6,0,0.01"], File.ReadAllLines(Path.Combine(directory, ResultsFiles.IoctlsCsv)));
-        Assert.Contains("| t | 56 | 0.76 | 6 | 50 | 3.5 | 0.125 |", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
+        Assert.Equal(["tenant,phase,device,ioctl,count,errors,seconds,timed_calls", "t,measure,nvidiactl,NV_ESC_RM_FREE,6,0,0.01,6"], File.ReadAllLines(Path.Combine(directory, ResultsFiles.IoctlsCsv)));
+        var summary = File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary));
+        Assert.Contains("| t | 56 | 0.76 | 6 | 50 | 3.5 | 0.125 |", summary, StringComparison.Ordinal);
+        // 10 of the 40 futex calls were timed: the seconds are an estimate, and the summary says so.
+        Assert.Contains("Seconds in calls of t are estimates", summary, StringComparison.Ordinal);
+        Assert.Contains("26 of 56 calls", summary, StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }
 

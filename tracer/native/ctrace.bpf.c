@@ -2,7 +2,9 @@
 /*
  * Kernel side of Contention's node tracer. For the process trees it follows, aggregated in the
  * kernel and read by user space from maps (nothing is sent per event):
- *   - system calls per root: count, errors, entry-to-exit time, log2 latency histogram;
+ *   - system calls per root: count, errors, entry-to-exit time, log2 latency histogram (time of
+ *     every call of a thread below sample_above calls per second, of a random one in sample_one_in
+ *     above it, weighted: one clock read costs about a third of a cheap system call);
  *   - ioctls per root and (device, request, NVIDIA escape, RM control cmd / RM alloc class);
  *   - per thread: voluntary / involuntary switches, off-CPU time, run-queue wait;
  *   - run-queue latency (runnable to running) per root, as a log2 histogram.
@@ -26,6 +28,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader between open and load. */
 const volatile bool time_calls = true;	/* false: counts and errors only, no clock reads per call */
 const volatile bool empty = false;	/* true: every program returns at once (the overhead benchmark's floor) */
+const volatile __u64 sample_above = 100000;	/* calls per second of one thread above which its calls are sampled; 0: never */
+const volatile __u32 sample_one_in = 16;	/* 1: every call timed */
+const volatile __u32 sample_threshold = 1U << 28;	/* 2^32 / sample_one_in: prandom below it times a call */
 
 /* tgid -> slot of the root it counts under. */
 struct {
@@ -124,6 +129,11 @@ static __always_inline struct task_state *traced_state(struct task_struct *task)
 	st->start_ns = 0;
 	st->off_ns = 0;
 	st->queued_ns = 0;
+	st->window_ns = 0;
+	st->window_off_ns = 0;
+	st->window_calls = 0;
+	st->one_in = 1;
+	st->weight = 0;
 	return st->slot_plus1 ? st : NULL;
 }
 
@@ -179,6 +189,40 @@ static __always_inline void decode_ioctl(struct task_state *st, struct pt_regs *
 	key->flags |= CTRACE_IOCTL_SUB;
 }
 
+/*
+ * Whether to time the call now entering, and the thread's sampling rate for the calls after it.
+ * The rate is re-measured at timed calls only (they have the clock), over at least
+ * CTRACE_WINDOW_NS on the CPU: calls per second on the CPU, which is what decides how much of the
+ * thread's time clock reads would take (a preempted thread is not slower at making calls). A
+ * call's chance of being timed is fixed before it runs, so weighting each timed call by one_in
+ * keeps the time unbiased.
+ */
+static __always_inline void start_timing(struct task_state *st)
+{
+	__u64 now, oncpu;
+
+	st->window_calls++;
+	if (st->one_in <= 1)
+		st->weight = 1;
+	else
+		st->weight = bpf_get_prandom_u32() < sample_threshold ? st->one_in : 0;
+	if (!st->weight) {
+		st->start_ns = 1;	/* in flight, not timed */
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	oncpu = now - st->window_ns;
+	oncpu = oncpu > st->window_off_ns ? oncpu - st->window_off_ns : 0;
+	if (!st->window_ns || oncpu >= CTRACE_WINDOW_NS) {
+		st->one_in = st->window_ns && sample_above && (__u64)st->window_calls * 1000000000ULL > sample_above * oncpu
+			? sample_one_in : 1;
+		st->window_ns = now;
+		st->window_off_ns = 0;
+		st->window_calls = 0;
+	}
+	st->start_ns = now;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 {
@@ -199,18 +243,17 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 	val = bpf_map_lookup_elem(&counters, &index);
 	if (!val)
 		return 0;
-	/*
-	 * With timing, a call that returns is counted by its histogram slot at exit (one atomic add
-	 * fewer per call; the loader adds the slots up); exit and exit_group never return, so they,
-	 * and every call without timing, are counted here (strace -c leaves exit_group out).
-	 */
-	if (!time_calls || id == CTRACE_NR_EXIT || id == CTRACE_NR_EXIT_GROUP)
-		__sync_fetch_and_add(&val->count, 1);
+	/* Counted on entry: exit and exit_group never return (strace -c leaves exit_group out). */
+	__sync_fetch_and_add(&val->count, 1);
 	st->nr = (__u32)id;
 	if (id == CTRACE_NR_IOCTL)
 		decode_ioctl(st, regs);
-	/* Without timing, a nonzero start still marks a call in flight for the exit program. */
-	st->start_ns = time_calls ? bpf_ktime_get_ns() : 1;
+	if (time_calls) {
+		start_timing(st);
+	} else {
+		st->weight = 0;
+		st->start_ns = 1;	/* a nonzero start marks a call in flight for the exit program */
+	}
 	return 0;
 }
 
@@ -231,7 +274,10 @@ static __always_inline void count_ioctl(struct task_state *st, long ret, __u64 d
 	__sync_fetch_and_add(&val->count, 1);
 	if (ret < 0 && ret >= -4095)
 		__sync_fetch_and_add(&val->errors, 1);
-	__sync_fetch_and_add(&val->total_ns, delta);
+	if (st->weight) {
+		__sync_fetch_and_add(&val->total_ns, delta * st->weight);
+		__sync_fetch_and_add(&val->timed, 1);
+	}
 }
 
 SEC("tp_btf/sys_exit")
@@ -248,7 +294,7 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 	/* A call begun before its root was removed is not counted into a slot that may be reused. */
 	if (!st || !st->slot_plus1 || !st->start_ns || st->generation != generation)
 		return 0;
-	if (time_calls)
+	if (st->weight)
 		delta = bpf_ktime_get_ns() - st->start_ns;
 	st->start_ns = 0;
 	index = (st->slot_plus1 - 1) * CTRACE_MAX_NR + st->nr;
@@ -257,9 +303,10 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (ret < 0 && ret >= -4095)
 		__sync_fetch_and_add(&val->errors, 1);
-	if (time_calls) {
-		__sync_fetch_and_add(&val->total_ns, delta);
-		__sync_fetch_and_add(&val->hist[log2_slot(delta)], 1);
+	if (st->weight) {
+		__sync_fetch_and_add(&val->total_ns, delta * st->weight);
+		__sync_fetch_and_add(&val->hist[log2_slot(delta)], st->weight);
+		__sync_fetch_and_add(&val->timed, 1);
 	}
 	if (st->nr == CTRACE_NR_IOCTL)
 		count_ioctl(st, ret, delta);
@@ -314,6 +361,13 @@ int BPF_PROG(ctrace_switch, bool preempt, struct task_struct *prev, struct task_
 			st->queued_ns = 0;
 			if (thread)
 				__sync_fetch_and_add(&thread->voluntary, 1);
+			/*
+			 * A thread that waits is not in a storm of calls: time its calls again from now on
+			 * (sampling is for threads that make calls back to back, where a clock read is a
+			 * large part of each call; a waiting call's time is worth measuring exactly).
+			 */
+			st->one_in = 1;
+			st->window_ns = 0;
 		}
 		if (thread)
 			bpf_probe_read_kernel_str(thread->comm, sizeof(thread->comm), prev->comm);
@@ -328,6 +382,7 @@ int BPF_PROG(ctrace_switch, bool preempt, struct task_struct *prev, struct task_
 	if (st->off_ns) {
 		if (thread)
 			__sync_fetch_and_add(&thread->offcpu_ns, now - st->off_ns);
+		st->window_off_ns += now - st->off_ns;
 		st->off_ns = 0;
 	}
 	if (st->queued_ns) {

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * contention-ctrace [--mode full|counts|empty]: loads ctrace.bpf.c and answers commands on standard
- * input, one per line. Modes: full (default): everything; counts: system-call counts and errors
- * without their time (no clock reads per call); empty: programs attached but doing nothing (the
- * overhead benchmark's floor: what attaching alone costs). Commands:
+ * contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N]: loads
+ * ctrace.bpf.c and answers commands on standard input, one per line. Modes: full (default):
+ * everything; counts: system-call counts and errors without their time (no clock reads per call);
+ * empty: programs attached but doing nothing (the overhead benchmark's floor: what attaching alone
+ * costs). In full mode the time of every call is measured for threads making fewer than
+ * --sample-above calls a second (default 100000; 0: every call of every thread), and of a random
+ * one call in --sample-one-in (default 16) for threads above it, weighted so the totals stay
+ * unbiased; TIMED says how many calls were measured. Commands:
  *   add TGID       trace TGID, its threads and its future children (answers "ok add TGID")
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
  *   snapshot       print every counter (cumulative since load)
@@ -13,8 +17,9 @@
  *   ctrace VERSION ready
  *   ok add TGID | ok remove TGID                        (the map holds the change: calls from now on count)
  *   snapshot SEQ KTIME_NS
- *   sys ROOT NR COUNT ERRORS TOTAL_NS HIST            (HIST: SLOT:COUNT,... log2 ns slots, non-empty only; "-" when none)
- *   ioctl ROOT MAJOR:MINOR REQUEST ESCAPE SIZE SUB COUNT ERRORS TOTAL_NS
+ *   sys ROOT NR COUNT ERRORS TOTAL_NS TIMED HIST      (HIST: SLOT:COUNT,... log2 ns slots, non-empty only; "-" when none;
+ *                                                       TOTAL_NS and HIST are estimates when TIMED < COUNT)
+ *   ioctl ROOT MAJOR:MINOR REQUEST ESCAPE SIZE SUB COUNT ERRORS TOTAL_NS TIMED
  *                                                      (hex REQUEST/ESCAPE/SUB; ESCAPE and SIZE 0 off the NVIDIA
  *                                                       frontend; SUB "-" when none, "?" when unreadable)
  *   thread ROOT TGID TID VOLUNTARY INVOLUNTARY OFFCPU_NS RUNQ_NS RUNQ_COUNT COMM   (COMM to the end of the line)
@@ -153,8 +158,8 @@ static void print_ioctls(struct ctrace_bpf *skel)
 			printf("0x%x", key.sub);
 		else
 			printf("%s", key.flags & CTRACE_IOCTL_UNREADABLE ? "?" : "-");
-		printf(" %llu %llu %llu\n", (unsigned long long)val.count, (unsigned long long)val.errors,
-		       (unsigned long long)val.total_ns);
+		printf(" %llu %llu %llu %llu\n", (unsigned long long)val.count, (unsigned long long)val.errors,
+		       (unsigned long long)val.total_ns, (unsigned long long)val.timed);
 	}
 	for (prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;) {
 		key = next;
@@ -205,16 +210,12 @@ static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 			continue;
 		for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
 			struct syscall_val *val = &counters[slot * CTRACE_MAX_NR + nr];
-			unsigned long long calls = val->count;
-			int i;
 
-			if (skel->rodata->time_calls)
-				for (i = 0; i < CTRACE_HIST_SLOTS; i++)
-					calls += val->hist[i];
-			if (!calls)
+			if (!val->count)
 				continue;
-			printf("sys %u %d %llu %llu %llu ", roots[slot].tgid, nr, calls,
-			       (unsigned long long)val->errors, (unsigned long long)val->total_ns);
+			printf("sys %u %d %llu %llu %llu %llu ", roots[slot].tgid, nr, (unsigned long long)val->count,
+			       (unsigned long long)val->errors, (unsigned long long)val->total_ns,
+			       (unsigned long long)val->timed);
 			print_hist(val->hist);
 		}
 		if (runqs[slot].count) {
@@ -235,13 +236,28 @@ static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 	fflush(stdout);
 }
 
+static const char usage[] =
+	"error usage: contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N]\n";
+
+/* A whole number in [min, max], or -1. */
+static long long number_arg(const char *text, long long min, long long max)
+{
+	char *end;
+	long long value;
+
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	return errno || end == text || *end || value < min || value > max ? -1 : value;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctrace_bpf *skel = NULL;
 	unsigned long long seq = 0;
-	const char *mode;
+	const char *mode = "full";
+	long long sample_above = 100000, one_in = 16;
 	char line[256];
-	int err;
+	int err, i;
 
 	libbpf_set_print(print_libbpf);
 	skel = ctrace_bpf__open();
@@ -249,14 +265,31 @@ int main(int argc, char **argv)
 		printf("error failed to open BPF skeleton: %s\n", strerror(errno));
 		return 1;
 	}
-	mode = argc == 3 && strcmp(argv[1], "--mode") == 0 ? argv[2] : argc == 1 ? "full" : "";
-	if (strcmp(mode, "full") && strcmp(mode, "counts") && strcmp(mode, "empty")) {
-		printf("error usage: contention-ctrace [--mode full|counts|empty]\n");
+	for (i = 1; i < argc; i += 2) {
+		if (i + 1 == argc) {
+			sample_above = -1;
+		} else if (strcmp(argv[i], "--mode") == 0) {
+			mode = argv[i + 1];
+		} else if (strcmp(argv[i], "--sample-above") == 0) {
+			sample_above = number_arg(argv[i + 1], 0, 1000000000LL);
+		} else if (strcmp(argv[i], "--sample-one-in") == 0) {
+			one_in = number_arg(argv[i + 1], 1, 1 << 16);
+		} else {
+			sample_above = -1;
+		}
+		if (sample_above < 0 || one_in < 0)
+			break;
+	}
+	if (sample_above < 0 || one_in < 0 || (strcmp(mode, "full") && strcmp(mode, "counts") && strcmp(mode, "empty"))) {
+		printf("%s", usage);
 		err = -EINVAL;
 		goto cleanup;
 	}
 	skel->rodata->time_calls = strcmp(mode, "counts") != 0;
 	skel->rodata->empty = strcmp(mode, "empty") == 0;
+	skel->rodata->sample_above = one_in > 1 ? (__u64)sample_above : 0;
+	skel->rodata->sample_one_in = (__u32)one_in;
+	skel->rodata->sample_threshold = (__u32)((1ULL << 32) / (unsigned long long)one_in - (one_in == 1));
 	err = ctrace_bpf__load(skel);
 	if (err) {
 		printf("error failed to load BPF programs: %s\n", strerror(-err));

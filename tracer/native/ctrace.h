@@ -3,13 +3,14 @@
 #ifndef CTRACE_H
 #define CTRACE_H
 
-#define CTRACE_FORMAT_VERSION 2
+#define CTRACE_FORMAT_VERSION 3
 #define CTRACE_MAX_TRACKED 4096		/* processes followed (roots and their children) */
 #define CTRACE_MAX_SLOTS 64		/* roots traced at once; each owns a row of counters */
 #define CTRACE_MAX_NR 512		/* x86-64 system call numbers are below this */
 #define CTRACE_HIST_SLOTS 32
 #define CTRACE_MAX_IOCTL_KEYS 8192	/* distinct (root, device, request, escape, sub-code) */
 #define CTRACE_MAX_THREADS 16384	/* threads with scheduling counters */
+#define CTRACE_WINDOW_NS 1000000ULL	/* a thread's call rate is measured over at least this much time on the CPU */
 
 #define CTRACE_NR_IOCTL 16
 #define CTRACE_NR_EXIT 60
@@ -24,11 +25,17 @@
 #define CTRACE_IOCTL_UNREADABLE 2	/* the parameters could not be read from user memory */
 
 /* Counters of one (slot, system call): element slot * CTRACE_MAX_NR + nr of the counters array. */
+/*
+ * Time is measured for every call of a thread below the sampling rate, and for a random one in
+ * sample_one_in calls of a thread above it, weighted by sample_one_in (a Horvitz-Thompson
+ * estimate: unbiased, exact when timed equals count).
+ */
 struct syscall_val {
-	__u64 count;			/* calls entered (with timing: only those that never return; see hist) */
+	__u64 count;			/* calls entered */
 	__u64 errors;			/* calls that returned -errno */
-	__u64 total_ns;			/* time from entry to exit, summed */
-	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns (with timing: every returned call) */
+	__u64 total_ns;			/* time from entry to exit, summed over timed calls, each times its weight */
+	__u64 timed;			/* calls whose time was measured */
+	__u64 hist[CTRACE_HIST_SLOTS];	/* log2 buckets of entry-to-exit time in ns: timed calls, each times its weight */
 };
 
 /* One kind of ioctl, as far as the kernel side can tell it apart; the names are user space's. */
@@ -46,7 +53,8 @@ struct ioctl_key {
 struct ioctl_val {
 	__u64 count;		/* calls that returned */
 	__u64 errors;
-	__u64 total_ns;
+	__u64 total_ns;		/* as syscall_val.total_ns */
+	__u64 timed;		/* calls whose time was measured */
 };
 
 /* Scheduling counters of one traced thread (hash map keyed by tid). */
@@ -75,6 +83,11 @@ struct task_state {
 	__u64 start_ns;		/* 0 when no call is in flight */
 	__u64 off_ns;		/* when the task was switched out; 0 when on a CPU */
 	__u64 queued_ns;	/* when it became runnable (woken or preempted); 0 when not waiting for a CPU */
+	__u64 window_ns;	/* start of the thread's current rate window (a timed call's entry); 0: none yet */
+	__u64 window_off_ns;	/* time off the CPU since window_ns: the rate is per second on the CPU */
+	__u32 window_calls;	/* calls entered since window_ns */
+	__u32 one_in;		/* 0 or 1: every call timed; else one call in one_in, at random */
+	__u32 weight;		/* the call in flight: 0 not timed, else what its time counts for */
 	__u32 nr;
 	__u32 slot_plus1;	/* 0: not traced */
 	struct ioctl_key ioctl;	/* the ioctl in flight, when nr is ioctl */

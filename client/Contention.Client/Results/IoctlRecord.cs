@@ -1,4 +1,4 @@
 namespace Contention.Client.Results;
 
 /// <summary>One decoded ioctl kind of one tenant in one phase (ioctls.csv).</summary>
-public sealed record IoctlRecord(string Tenant, string Phase, string Device, string Ioctl, long Count, long Errors, double Seconds);
+public sealed record IoctlRecord(string Tenant, string Phase, string Device, string Ioctl, long Count, long Errors, double Seconds, long TimedCalls);

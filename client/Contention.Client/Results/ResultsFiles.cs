@@ -114,6 +114,11 @@ public static class ResultsFiles
                 text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Syscalls} | {r.SyscallSeconds:0.###} | {string.Join(" | ", categories.Select(c => r.CategoryCalls.GetValueOrDefault(c).ToString(CultureInfo.InvariantCulture)))} | {r.OffCpuSeconds:0.###} | {r.RunQueueSeconds:0.###} |\n");
             }
 
+            if (traced.Where(r => r.TimedCalls > 0 && r.TimedCalls < r.Syscalls).ToList() is { Count: > 0 } sampled)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\nSeconds in calls of {string.Join(", ", sampled.Select(r => r.Tenant))} are estimates: threads making calls faster than the tracer's sampling rate had a random sample timed ({string.Join(", ", sampled.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.TimedCalls} of {r.Syscalls}")))} calls; docs/tracer.md).\n");
+            }
+
             if (traced.Max(r => r.EbpfDropped) is > 0 and var lost)
             {
                 text.Append(CultureInfo.InvariantCulture, $"\n**{lost} eBPF events were not counted** (the tracer's maps were full): the system-call counts above are lower bounds.\n");

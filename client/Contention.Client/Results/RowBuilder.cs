@@ -45,8 +45,8 @@ public static class RowBuilder
         ArgumentNullException.ThrowIfNull(snapshot);
         var traced = snapshot.Tenants.Where(a => a.Kernel is not null).ToList();
         return (
-            traced.SelectMany(a => a.Kernel!.Syscalls.Select(s => new SyscallRecord(a.Tenant, a.Phase, s.Category, s.Name, s.Count, s.Errors, s.Seconds))).ToList(),
-            traced.SelectMany(a => a.Kernel!.Ioctls.Select(i => new IoctlRecord(a.Tenant, a.Phase, i.Device, i.Name, i.Count, i.Errors, i.Seconds))).ToList());
+            traced.SelectMany(a => a.Kernel!.Syscalls.Select(s => new SyscallRecord(a.Tenant, a.Phase, s.Category, s.Name, s.Count, s.Errors, s.Seconds, s.TimedCalls))).ToList(),
+            traced.SelectMany(a => a.Kernel!.Ioctls.Select(i => new IoctlRecord(a.Tenant, a.Phase, i.Device, i.Name, i.Count, i.Errors, i.Seconds, i.TimedCalls))).ToList());
     }
 
     /// <summary>The row of one aggregate.</summary>
@@ -89,6 +89,7 @@ public static class RowBuilder
             Traced = aggregate.Kernel is not null,
             Syscalls = aggregate.Kernel?.TotalCalls ?? 0,
             SyscallSeconds = aggregate.Kernel?.Syscalls.Sum(c => c.Seconds) ?? 0,
+            TimedCalls = aggregate.Kernel?.Syscalls.Sum(c => c.TimedCalls) ?? 0,
             CategoryCalls = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Count)),
             CategorySeconds = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Seconds)),
             OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,

@@ -60,8 +60,11 @@ public sealed record TenantRow
     /// <summary>System calls (eBPF).</summary>
     public long Syscalls { get; init; }
 
-    /// <summary>Time in system calls, entry to exit, summed (eBPF).</summary>
+    /// <summary>Time in system calls, entry to exit, summed (eBPF); estimated from a sample when <see cref="TimedCalls"/> is below <see cref="Syscalls"/>.</summary>
     public double SyscallSeconds { get; init; }
+
+    /// <summary>System calls whose time was measured (all, unless a thread made them faster than the tracer's sampling rate; 0 without timing).</summary>
+    public long TimedCalls { get; init; }
 
     /// <summary>System calls by category (docs/syscall-categories.md).</summary>
     public Dictionary<string, long> CategoryCalls { get; init; } = [];

@@ -38,6 +38,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.Traced).Name("ebpf");
         Map(r => r.Syscalls).Name("syscalls");
         Map(r => r.SyscallSeconds).Name("syscall_s");
+        Map(r => r.TimedCalls).Name("syscalls_timed");
         Map(r => r.OffCpuSeconds).Name("offcpu_s");
         Map(r => r.RunQueueSeconds).Name("runqueue_s");
         Map(r => r.EbpfDropped).Name("ebpf_dropped");

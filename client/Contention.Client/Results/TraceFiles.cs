@@ -21,8 +21,8 @@ public static class TraceFiles
         ArgumentNullException.ThrowIfNull(document);
         Directory.CreateDirectory(directory);
         ResultsFiles.Replace(Path.Combine(directory, "trace.json"), Json(document));
-        ResultsFiles.Replace(Path.Combine(directory, "syscalls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds }))));
-        ResultsFiles.Replace(Path.Combine(directory, "ioctls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds }))));
+        ResultsFiles.Replace(Path.Combine(directory, "syscalls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds, timed_calls = s.TimedCalls }))));
+        ResultsFiles.Replace(Path.Combine(directory, "ioctls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds, timed_calls = i.TimedCalls }))));
         ResultsFiles.Replace(Path.Combine(directory, "sched.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Threads.Select(t => new { phase = p.Phase, tgid = t.Tgid, tid = t.Tid, name = t.Name, voluntary = t.Voluntary, involuntary = t.Involuntary, offcpu_seconds = t.OffCpuSeconds, runqueue_seconds = t.RunQueueSeconds }))));
         ResultsFiles.Replace(Path.Combine(directory, "summary.md"), Markdown(document));
     }
@@ -50,10 +50,15 @@ public static class TraceFiles
                 text.Append(CultureInfo.InvariantCulture, $"| {c.Category} | {c.Count} | {c.Seconds:0.######} |\n");
             }
 
-            text.Append("\n| system call | category | calls | errors | seconds |\n|---|---|---:|---:|---:|\n");
+            text.Append("\n| system call | category | calls | errors | seconds | timed calls |\n|---|---|---:|---:|---:|---:|\n");
             foreach (var r in s.Syscalls.Take(top))
             {
-                text.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Category} | {r.Count} | {r.Errors} | {r.Seconds:0.######} |\n");
+                text.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {r.Category} | {r.Count} | {r.Errors} | {r.Seconds:0.######} | {r.TimedCalls} |\n");
+            }
+
+            if (s.Syscalls.Any(r => r.TimedCalls > 0 && r.TimedCalls < r.Count))
+            {
+                text.Append("\nWhere timed calls are fewer than calls, seconds are estimates: a thread making calls faster than the tracer's sampling rate had a random sample of them timed, each weighted by the inverse of its chance (docs/tracer.md).\n");
             }
 
             if (s.Ioctls.Count > 0)

@@ -99,8 +99,8 @@ public sealed partial class NodeBpf : IAsyncDisposable
         var summary = TraceSummary.Of(now, pid, Devices, since);
         return new KernelCounters
         {
-            Syscalls = summary.Syscalls.Select(s => new SyscallCount(s.Name, s.Category, s.Count, s.Errors, s.Seconds)).ToList(),
-            Ioctls = summary.Ioctls.Select(i => new IoctlCount(i.Device, i.Name, i.Count, i.Errors, i.Seconds)).ToList(),
+            Syscalls = summary.Syscalls.Select(s => new SyscallCount(s.Name, s.Category, s.Count, s.Errors, s.Seconds, s.TimedCalls)).ToList(),
+            Ioctls = summary.Ioctls.Select(i => new IoctlCount(i.Device, i.Name, i.Count, i.Errors, i.Seconds, i.TimedCalls)).ToList(),
             OffCpuSeconds = summary.OffCpuSeconds,
             RunQueueLog2 = summary.RunQueueHistogram,
             RunQueueSeconds = summary.RunQueueSeconds,
@@ -133,7 +133,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
             {
                 try
                 {
-                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf == "counts" ? BpfMode.Counts : BpfMode.Full).ConfigureAwait(false);
+                    tracer = await BpfTracer.StartAsync(mode: Enum.Parse<BpfMode>(options.Ebpf, ignoreCase: true)).ConfigureAwait(false);
                     LogStarted(logger, options.Name, options.Ebpf);
                 }
                 catch (BpfUnavailableException ex)

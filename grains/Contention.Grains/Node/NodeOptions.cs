@@ -30,11 +30,12 @@ public sealed class NodeOptions
     [Range(50, 60_000)] public int TracerIntervalMs { get; set; } = 500;
 
     /// <summary>
-    /// The eBPF tracer: <c>full</c> (system calls with their time, ioctls, scheduling), <c>counts</c>
-    /// (the same without system-call time: cheaper for the traced workers) or <c>off</c>. Where eBPF
-    /// cannot run the node says so once and goes on with /proc metrics.
+    /// The eBPF tracer: <c>full</c> (system calls with their time — sampled in threads making more
+    /// than 100,000 calls a second —, ioctls, scheduling), <c>exact</c> (every call timed),
+    /// <c>counts</c> (no system-call time: cheaper for the traced workers) or <c>off</c>. Where
+    /// eBPF cannot run the node says so once and goes on with /proc metrics.
     /// </summary>
-    [RegularExpression("^(full|counts|off)$", ErrorMessage = "Contention:Node:Ebpf must be full, counts or off")]
+    [RegularExpression("^(full|exact|counts|off)$", ErrorMessage = "Contention:Node:Ebpf must be full, exact, counts or off")]
     public string Ebpf { get; set; } = "full";
 
     /// <summary>The worker executable; empty = this program (<c>contention worker</c>).</summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Contention.Tracer.Bpf;
 
-/// <summary>Parses the helper's snapshot lines (format version 2, documented in tracer/native/ctrace.c).</summary>
+/// <summary>Parses the helper's snapshot lines (format version 3, documented in tracer/native/ctrace.c).</summary>
 public static class BpfSnapshotParser
 {
     /// <summary>Parses one snapshot, from its <c>snapshot</c> line to its <c>end</c> line.</summary>
@@ -25,10 +25,10 @@ public static class BpfSnapshotParser
                     sequence = Long(f[1], line);
                     ktime = Long(f[2], line);
                     break;
-                case "sys" when f.Length == 7:
-                    syscalls.Add(new SyscallCounters(Int(f[1], line), Int(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Histogram(f[6], line)));
+                case "sys" when f.Length == 8:
+                    syscalls.Add(new SyscallCounters(Int(f[1], line), Int(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line), Histogram(f[7], line)));
                     break;
-                case "ioctl" when f.Length == 10:
+                case "ioctl" when f.Length == 11:
                     ioctls.Add(Ioctl(f, line));
                     break;
                 case "thread" when f.Length >= 10:
@@ -61,7 +61,7 @@ public static class BpfSnapshotParser
         }
 
         uint? sub = f[6] is "-" or "?" ? null : Hex(f[6], line);
-        return new IoctlCounters(Int(f[1], line), Int(device[0], line), Int(device[1], line), Hex(f[3], line), Hex(f[4], line), Int(f[5], line), sub, f[6] == "?", Long(f[7], line), Long(f[8], line), Long(f[9], line));
+        return new IoctlCounters(Int(f[1], line), Int(device[0], line), Int(device[1], line), Hex(f[3], line), Hex(f[4], line), Int(f[5], line), sub, f[6] == "?", Long(f[7], line), Long(f[8], line), Long(f[9], line), Long(f[10], line));
     }
 
     private static long[] Histogram(string text, string line)

@@ -12,7 +12,7 @@ namespace Contention.Tracer.Bpf;
 public sealed class BpfTracer : IAsyncDisposable
 {
     /// <summary>The line format this class reads.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     /// <summary>The helper's file name.</summary>
     public const string HelperName = "contention-ctrace";
@@ -69,7 +69,13 @@ public sealed class BpfTracer : IAsyncDisposable
 
         var info = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("--mode");
-        info.ArgumentList.Add(mode.ToString().ToLowerInvariant());
+        info.ArgumentList.Add(mode == BpfMode.Exact ? "full" : mode.ToString().ToLowerInvariant());
+        if (mode == BpfMode.Exact)
+        {
+            info.ArgumentList.Add("--sample-above");
+            info.ArgumentList.Add("0");
+        }
+
         var process = Process.Start(info) ?? throw new BpfUnavailableException($"failed to start {path}");
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();

@@ -14,8 +14,9 @@ namespace Contention.Tracer.Bpf;
 /// <param name="Unreadable">The parameters could not be read from user memory (the escape is known, the sub-code is not).</param>
 /// <param name="Count">Calls that returned.</param>
 /// <param name="Errors">Calls that returned an error.</param>
-/// <param name="TotalNs">Entry-to-exit time, summed (0 when the helper runs without timing).</param>
-public sealed record IoctlCounters(int Root, int Major, int Minor, uint Request, uint Escape, int Size, uint? Sub, bool Unreadable, long Count, long Errors, long TotalNs)
+/// <param name="TotalNs">Entry-to-exit time, summed (0 when the helper runs without timing); an estimate when <paramref name="Timed"/> is below <paramref name="Count"/>, as <see cref="SyscallCounters.TotalNs"/>.</param>
+/// <param name="Timed">Calls whose time was measured.</param>
+public sealed record IoctlCounters(int Root, int Major, int Minor, uint Request, uint Escape, int Size, uint? Sub, bool Unreadable, long Count, long Errors, long TotalNs, long Timed)
 {
     /// <summary>The request went through NV_ESC_IOCTL_XFER_CMD.</summary>
     public bool Transferred => (Request & 0xFF) == 0xD3 && Escape != 0xD3;

@@ -12,7 +12,7 @@ namespace Contention.Tracer.Bpf;
 public static class OverheadBenchmark
 {
     /// <summary>The sides in the order they run (strace only when found).</summary>
-    public static IReadOnlyList<string> Sides { get; } = ["untraced", "empty", "counts", "full", "strace"];
+    public static IReadOnlyList<string> Sides { get; } = ["untraced", "empty", "counts", "full", "exact", "strace"];
 
     /// <summary>Runs every side <paramref name="repetitions"/> times; strace makes <paramref name="straceCalls"/> calls (it is ~200x slower).</summary>
     public static async Task<IReadOnlyList<OverheadSeries>> RunAsync(string storm, string helper, string? strace, long calls, long straceCalls, int repetitions, Action<string>? progress = null)
@@ -51,7 +51,7 @@ public static class OverheadBenchmark
         }
 
         BpfTracer? tracer = null;
-        if (side is "empty" or "counts" or "full")
+        if (side is "empty" or "counts" or "full" or "exact")
         {
             tracer = await BpfTracer.StartAsync(helper, Enum.Parse<BpfMode>(side, ignoreCase: true)).ConfigureAwait(false);
             await tracer.AddAsync(process.Id).ConfigureAwait(false);

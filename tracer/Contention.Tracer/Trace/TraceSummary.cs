@@ -30,13 +30,13 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
         ArgumentNullException.ThrowIfNull(now);
         ArgumentNullException.ThrowIfNull(devices);
         var before = since?.Syscalls.Where(s => s.Root == root).ToDictionary(s => s.Number) ?? [];
-        var syscalls = new List<(string Name, long Count, long Errors, long Ns)>();
+        var syscalls = new List<(string Name, long Count, long Errors, long Ns, long Timed)>();
         foreach (var s in now.Syscalls.Where(s => s.Root == root))
         {
             before.TryGetValue(s.Number, out var b);
             if (s.Count - (b?.Count ?? 0) > 0)
             {
-                syscalls.Add((s.Name, s.Count - (b?.Count ?? 0), s.Errors - (b?.Errors ?? 0), s.TotalNs - (b?.TotalNs ?? 0)));
+                syscalls.Add((s.Name, s.Count - (b?.Count ?? 0), s.Errors - (b?.Errors ?? 0), s.TotalNs - (b?.TotalNs ?? 0), s.Timed - (b?.Timed ?? 0)));
             }
         }
 
@@ -53,15 +53,15 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
 
             var decoded = NvidiaIoctlDecoder.Decode(i, devices);
             var ns = i.TotalNs - (b?.TotalNs ?? 0);
-            ioctls.Add((new IoctlRow(decoded.Device, decoded.Operation, decoded.Detail, Key(i), count, i.Errors - (b?.Errors ?? 0), ns / NsPerSecond), decoded.Nvidia, ns));
+            ioctls.Add((new IoctlRow(decoded.Device, decoded.Operation, decoded.Detail, Key(i), count, i.Errors - (b?.Errors ?? 0), ns / NsPerSecond, i.Timed - (b?.Timed ?? 0)), decoded.Nvidia, ns));
         }
 
         var rows = new List<SyscallRow>();
-        foreach (var (name, count, errors, ns) in syscalls)
+        foreach (var (name, count, errors, ns, timed) in syscalls)
         {
             if (name != "ioctl")
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.Of(name), count, errors, ns / NsPerSecond));
+                rows.Add(new SyscallRow(name, SyscallCategories.Of(name), count, errors, ns / NsPerSecond, timed));
                 continue;
             }
 
@@ -71,14 +71,15 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             var gpuCount = Math.Min(count, gpu.Sum(i => i.Row.Count));
             var gpuNs = Math.Min(ns, gpu.Sum(i => i.Ns));
             var gpuErrors = Math.Min(errors, gpu.Sum(i => i.Row.Errors));
+            var gpuTimed = Math.Min(timed, gpu.Sum(i => i.Row.TimedCalls));
             if (gpuCount > 0)
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.GpuDriver, gpuCount, gpuErrors, gpuNs / NsPerSecond));
+                rows.Add(new SyscallRow(name, SyscallCategories.GpuDriver, gpuCount, gpuErrors, gpuNs / NsPerSecond, gpuTimed));
             }
 
             if (count - gpuCount > 0)
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.OtherIoctl, count - gpuCount, errors - gpuErrors, (ns - gpuNs) / NsPerSecond));
+                rows.Add(new SyscallRow(name, SyscallCategories.OtherIoctl, count - gpuCount, errors - gpuErrors, (ns - gpuNs) / NsPerSecond, timed - gpuTimed));
             }
         }
 

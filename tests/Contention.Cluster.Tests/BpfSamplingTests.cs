@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Globalization;
+using Contention.Tracer.Bpf;
+
+namespace Contention.Cluster.Tests;
+
+/// <summary>
+/// System-call time under a storm: counts stay exact in every mode; full mode times a random one
+/// call in 16 of a thread making more than 100,000 calls a second and weights it by 16, exact mode
+/// times every call.
+/// </summary>
+[Trait("Category", "Bpf")]
+public class BpfSamplingTests
+{
+    [BpfFact]
+    public async Task Snapshot_GetppidStormInFullMode_CountsEveryCallAndTimesAWeightedSample()
+    {
+        const long Calls = 2_000_000;
+
+        var (getppid, loopNs) = await TraceStormAsync(BpfMode.Full, Calls);
+
+        Assert.Equal(Calls, getppid.Count);
+        // One in 16 after the first window of at least 1 ms, which is timed whole (a few thousand calls).
+        Assert.InRange(getppid.Timed, (long)(Calls / 16 * 0.9), (long)(Calls / 16 * 1.1) + 20_000);
+        // Each timed call stands for 16 in the histogram: the weighted total estimates the count
+        // (binomial spread 0.3 %).
+        Assert.InRange(getppid.Histogram.Sum(), Calls * 0.98, Calls * 1.02);
+        // The estimated time in calls is a part of the loop's own time, not a multiple of it.
+        Assert.InRange(getppid.TotalNs, loopNs * 0.1, loopNs * 1.05);
+    }
+
+    [BpfFact]
+    public async Task Snapshot_GetppidStormInExactMode_TimesEveryCall()
+    {
+        const long Calls = 300_000;
+
+        var (getppid, loopNs) = await TraceStormAsync(BpfMode.Exact, Calls);
+
+        Assert.Equal((Calls, Calls, Calls), (getppid.Count, getppid.Timed, getppid.Histogram.Sum()));
+        Assert.InRange(getppid.TotalNs, loopNs * 0.1, loopNs);
+    }
+
+    [BpfFact]
+    public async Task Snapshot_GetppidStormInCountsMode_CountsWithoutTime()
+    {
+        const long Calls = 300_000;
+
+        var (getppid, _) = await TraceStormAsync(BpfMode.Counts, Calls);
+
+        Assert.Equal((Calls, 0L, 0L, 0L), (getppid.Count, getppid.Timed, getppid.TotalNs, getppid.Histogram.Sum()));
+    }
+
+    /// <summary>Runs tracer/native/build/getppid-storm traced from its "go"; returns its getppid counters and the loop's own time.</summary>
+    private static async Task<(SyscallCounters Getppid, long LoopNs)> TraceStormAsync(BpfMode mode, long calls)
+    {
+        var storm = BpfTracer.FindInSourceTree("getppid-storm")
+            ?? throw new FileNotFoundException("tracer/native/build/getppid-storm is not built: run 'make -C tracer/native'");
+        await using var tracer = await BpfTracer.StartAsync(mode: mode);
+        var info = new ProcessStartInfo(storm) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add(calls.ToString(CultureInfo.InvariantCulture));
+        using var process = Process.Start(info)!;
+        Assert.Equal("ready", await process.StandardOutput.ReadLineAsync());
+        await tracer.AddAsync(process.Id);
+        await process.StandardInput.WriteLineAsync("go");
+        await process.StandardInput.FlushAsync();
+        var line = await process.StandardOutput.ReadLineAsync();
+        await process.WaitForExitAsync();
+        Assert.StartsWith("ns ", line, StringComparison.Ordinal);
+        var snapshot = await tracer.SnapshotAsync();
+        Assert.True(snapshot.Dropped.None, $"lost: {snapshot.Dropped}");
+        return (Assert.Single(snapshot.Syscalls, s => s.Root == process.Id && s.Name == "getppid"), long.Parse(line.AsSpan(3), CultureInfo.InvariantCulture));
+    }
+}
