@@ -7,7 +7,7 @@ namespace Contention.Cluster.Tests;
 /// <summary>
 /// System-call time under a storm: counts stay exact in every mode; full mode times a random one
 /// call in 16 of a thread making more than 100,000 calls a second and weights it by 16, exact mode
-/// times every call.
+/// times every call; a call that waits is timed whatever was drawn.
 /// </summary>
 [Trait("Category", "Bpf")]
 public class BpfSamplingTests
@@ -17,7 +17,7 @@ public class BpfSamplingTests
     {
         const long Calls = 2_000_000;
 
-        var (getppid, loopNs) = await TraceStormAsync(BpfMode.Full, Calls);
+        var (getppid, loopNs) = await TraceGetppidAsync(BpfMode.Full, Calls);
 
         Assert.Equal(Calls, getppid.Count);
         // One in 16 after the first window of at least 1 ms, which is timed whole (a few thousand calls).
@@ -30,11 +30,25 @@ public class BpfSamplingTests
     }
 
     [BpfFact]
+    public async Task Snapshot_WaitRightAfterAStorm_TimedWhateverTheDraw()
+    {
+        // 30 times: 10,000 getppid (enough on the CPU to be sampled), then a 1 ms nanosleep.
+        var (syscalls, _) = await TraceStormAsync(BpfMode.Full, 0, 30);
+
+        var getppid = Assert.Single(syscalls, s => s.Name == "getppid");
+        var nanosleep = Assert.Single(syscalls, s => s.Name == "nanosleep");
+        Assert.True(getppid.Timed < getppid.Count / 4, $"the storms were not sampled: {getppid.Timed} of {getppid.Count} timed");
+        // Each sleep blocks, so each is timed with weight 1, drawn on entry or not.
+        Assert.Equal((30L, 30L, 30L), (nanosleep.Count, nanosleep.Timed, nanosleep.Histogram.Sum()));
+        Assert.InRange(nanosleep.TotalNs, 30 * 1_000_000L, 30 * 50_000_000L);
+    }
+
+    [BpfFact]
     public async Task Snapshot_GetppidStormInExactMode_TimesEveryCall()
     {
         const long Calls = 300_000;
 
-        var (getppid, loopNs) = await TraceStormAsync(BpfMode.Exact, Calls);
+        var (getppid, loopNs) = await TraceGetppidAsync(BpfMode.Exact, Calls);
 
         Assert.Equal((Calls, Calls, Calls), (getppid.Count, getppid.Timed, getppid.Histogram.Sum()));
         Assert.InRange(getppid.TotalNs, loopNs * 0.1, loopNs);
@@ -45,19 +59,26 @@ public class BpfSamplingTests
     {
         const long Calls = 300_000;
 
-        var (getppid, _) = await TraceStormAsync(BpfMode.Counts, Calls);
+        var (getppid, _) = await TraceGetppidAsync(BpfMode.Counts, Calls);
 
         Assert.Equal((Calls, 0L, 0L, 0L), (getppid.Count, getppid.Timed, getppid.TotalNs, getppid.Histogram.Sum()));
     }
 
-    /// <summary>Runs tracer/native/build/getppid-storm traced from its "go"; returns its getppid counters and the loop's own time.</summary>
-    private static async Task<(SyscallCounters Getppid, long LoopNs)> TraceStormAsync(BpfMode mode, long calls)
+    private static async Task<(SyscallCounters Getppid, long LoopNs)> TraceGetppidAsync(BpfMode mode, long calls)
+    {
+        var snapshot = await TraceStormAsync(mode, calls, 0);
+        return (Assert.Single(snapshot.Syscalls, s => s.Name == "getppid"), snapshot.LoopNs);
+    }
+
+    /// <summary>Runs tracer/native/build/getppid-storm traced from its "go"; returns its counters and the loop's own time.</summary>
+    private static async Task<(IReadOnlyList<SyscallCounters> Syscalls, long LoopNs)> TraceStormAsync(BpfMode mode, long calls, int sleeps)
     {
         var storm = BpfTracer.FindInSourceTree("getppid-storm")
             ?? throw new FileNotFoundException("tracer/native/build/getppid-storm is not built: run 'make -C tracer/native'");
         await using var tracer = await BpfTracer.StartAsync(mode: mode);
         var info = new ProcessStartInfo(storm) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         info.ArgumentList.Add(calls.ToString(CultureInfo.InvariantCulture));
+        info.ArgumentList.Add(sleeps.ToString(CultureInfo.InvariantCulture));
         using var process = Process.Start(info)!;
         Assert.Equal("ready", await process.StandardOutput.ReadLineAsync());
         await tracer.AddAsync(process.Id);
@@ -68,6 +89,6 @@ public class BpfSamplingTests
         Assert.StartsWith("ns ", line, StringComparison.Ordinal);
         var snapshot = await tracer.SnapshotAsync();
         Assert.True(snapshot.Dropped.None, $"lost: {snapshot.Dropped}");
-        return (Assert.Single(snapshot.Syscalls, s => s.Root == process.Id && s.Name == "getppid"), long.Parse(line.AsSpan(3), CultureInfo.InvariantCulture));
+        return (snapshot.Syscalls.Where(s => s.Root == process.Id).ToList(), long.Parse(line.AsSpan(3), CultureInfo.InvariantCulture));
     }
 }

@@ -368,6 +368,17 @@ int BPF_PROG(ctrace_switch, bool preempt, struct task_struct *prev, struct task_
 			 */
 			st->one_in = 1;
 			st->window_ns = 0;
+			/*
+			 * And a call that waits is timed whatever was drawn on entry, with weight 1: calls
+			 * that block are all timed, those that do not are sampled. Not drawn on entry, it is
+			 * timed from now: its time on the CPU before it blocked (microseconds, against the
+			 * wait) is left out.
+			 */
+			if (time_calls && st->start_ns) {
+				if (!st->weight)
+					st->start_ns = now;
+				st->weight = 1;
+			}
 		}
 		if (thread)
 			bpf_probe_read_kernel_str(thread->comm, sizeof(thread->comm), prev->comm);

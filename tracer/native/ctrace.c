@@ -7,7 +7,7 @@
  * costs). In full mode the time of every call is measured for threads making fewer than
  * --sample-above calls a second (default 100000; 0: every call of every thread), and of a random
  * one call in --sample-one-in (default 16) for threads above it, weighted so the totals stay
- * unbiased; TIMED says how many calls were measured. Commands:
+ * unbiased (a call that blocks is always timed); TIMED says how many calls were measured. Commands:
  *   add TGID       trace TGID, its threads and its future children (answers "ok add TGID")
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
  *   snapshot       print every counter (cumulative since load)

@@ -2,7 +2,8 @@
 /*
  * The overhead benchmark's workload: prints "ready", waits for a line, makes N getppid calls
  * (argv[1], default 1,000,000) and prints "ns ELAPSED" for the loop alone, so start-up and
- * tracer attachment are not timed.
+ * tracer attachment are not timed. With argv[2] = S, then S times 10,000 getppid calls followed
+ * by a 1 ms nanosleep (a wait right after a storm, for the tracer's sampling tests).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -13,7 +14,8 @@
 
 int main(int argc, char **argv)
 {
-	long calls = argc > 1 ? atol(argv[1]) : 1000000;
+	long calls = argc > 1 ? atol(argv[1]) : 1000000, sleeps = argc > 2 ? atol(argv[2]) : 0;
+	struct timespec ms = { 0, 1000000 };
 	struct timespec start, end;
 	char line[64];
 
@@ -24,6 +26,11 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (long i = 0; i < calls; i++)
 		syscall(SYS_getppid);
+	for (long s = 0; s < sleeps; s++) {
+		for (long i = 0; i < 10000; i++)
+			syscall(SYS_getppid);
+		syscall(SYS_nanosleep, &ms, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	printf("ns %lld\n", (long long)(end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec));
 	return 0;
