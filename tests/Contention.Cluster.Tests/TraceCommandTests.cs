@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Contention.Client.Commands;
 using Spectre.Console;
@@ -31,6 +32,27 @@ public class TraceCommandTests
         Assert.Equal(2, syscalls["execve"]);
         Assert.Equal(2, syscalls["exit_group"]);
         Assert.Contains("exit 7", output.ToString(), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [BpfFact]
+    public async Task Execute_SystemCallStorm_SaysItsSecondsAreEstimates()
+    {
+        var storm = Contention.Tracer.Bpf.BpfTracer.FindInSourceTree("getppid-storm")
+            ?? throw new FileNotFoundException("tracer/native/build/getppid-storm is not built: run 'make -C tracer/native'");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", $"echo go | {storm} 1000000 > /dev/null"], Output: directory), Console(output), TextWriter.Null);
+
+        Assert.Equal(0, code);
+        var getppid = File.ReadAllLines(Path.Combine(directory, "syscalls.csv")).Single(l => l.StartsWith("all,getppid,", StringComparison.Ordinal)).Split(',');
+        // phase,syscall,category,count,errors,seconds,timed_calls: every call counted (and the
+        // shell's own, for $PPID), a sample timed.
+        Assert.InRange(long.Parse(getppid[3], CultureInfo.InvariantCulture), 1_000_000, 1_000_002);
+        Assert.InRange(long.Parse(getppid[6], CultureInfo.InvariantCulture), 1, 200_000);
+        Assert.Contains("seconds are estimated where timed calls < calls", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("seconds are estimates", await File.ReadAllTextAsync(Path.Combine(directory, "summary.md")), StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }
 

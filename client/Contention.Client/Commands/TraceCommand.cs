@@ -169,13 +169,19 @@ internal static class TraceCommand
             }
 
             console.Write(categories);
-            var calls = new Table().AddColumns("system call", "category", "calls", "errors", "seconds");
+            var calls = new Table().AddColumns("system call", "category", "calls", "errors", "seconds", "timed calls");
             foreach (var r in s.Syscalls.Take(top))
             {
-                calls.AddRow(Markup.Escape(r.Name), r.Category, N(r.Count), N(r.Errors), F(r.Seconds));
+                calls.AddRow(Markup.Escape(r.Name), r.Category, N(r.Count), N(r.Errors), F(r.Seconds), N(r.TimedCalls));
             }
 
             console.Write(calls);
+            if (s.Syscalls.Any(r => r.TimedCalls > 0 && r.TimedCalls < r.Count))
+            {
+                console.MarkupLine("seconds are estimated where timed calls < calls: a random sample was timed");
+                console.MarkupLine("(docs/tracer.md, \"Modes\"; --mode exact times every call)");
+            }
+
             if (s.Ioctls.Count > 0)
             {
                 var ioctls = new Table().AddColumns("device", "ioctl", "calls", "errors", "seconds");
