@@ -73,6 +73,7 @@ public class MixParserTests
 
     [Theory]
     [InlineData("default.yaml")]
+    [InlineData("sync-sweep.yaml")]
     public void Load_ShippedMix_Parses(string file)
     {
         var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));

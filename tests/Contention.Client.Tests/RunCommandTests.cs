@@ -70,6 +70,57 @@ public class RunCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Execute_Sweep_RunsEveryRunThenResumesWithoutRepeatingCompletedOnes()
+    {
+        const string Text = """
+            name: tiny-sweep
+            warmup: 200ms
+            duration: 600ms
+            tenants:
+              - name: bench
+                kind: microbench
+                device: sim
+                bytes: 64KiB
+                iterations: 10
+            sweep:
+              axes:
+                op: [copy, gemm]
+            """;
+        var mix = MixParser.Parse(Text, "tiny.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-sweep-{Guid.NewGuid():N}");
+
+        Assert.Equal(0, await RunCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+
+        var manifest = SweepFiles.ReadManifest(directory)!;
+        Assert.Equal([("p001-r1", "Completed"), ("p002-r1", "Completed")], manifest.Runs.Select(r => (r.Id, r.State)));
+        var rows = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
+        Assert.StartsWith("run,point,repetition,state,op,experiment,tenant", rows[0], StringComparison.Ordinal);
+        Assert.Contains(rows, r => r.StartsWith("p001-r1,1,1,Completed,copy,", StringComparison.Ordinal) && r.Contains(",measure,", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("p002-r1,2,1,Completed,gemm,", StringComparison.Ordinal) && r.Contains(",measure,", StringComparison.Ordinal));
+        Assert.StartsWith($"{manifest.Id}-p001-r1", ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Experiment.Id, StringComparison.Ordinal);
+
+        // As if the second run had failed: only it runs again, its first attempt kept beside.
+        var first = File.GetLastWriteTimeUtc(Path.Combine(SweepFiles.RunDirectory(directory, "p001-r1"), ResultsFiles.Json));
+        SweepFiles.Write(directory, manifest with { Runs = [manifest.Runs[0], manifest.Runs[1] with { State = "Failed" }] });
+        Assert.Equal("Failed", SweepFiles.ReadManifest(directory)!.Runs[1].State);
+        var output = new StringWriter();
+
+        Assert.Equal(0, await RunCommand.ExecuteAsync(Options(mix, directory), Console(output), CancellationToken.None));
+
+        Assert.Contains("1 completed before, 1 to run", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(first, File.GetLastWriteTimeUtc(Path.Combine(SweepFiles.RunDirectory(directory, "p001-r1"), ResultsFiles.Json)));
+        Assert.True(Directory.Exists(SweepFiles.RunDirectory(directory, "p002-r1") + ".attempt-1"));
+        Assert.Equal(manifest.Id, SweepFiles.ReadManifest(directory)!.Id);
+        Assert.All(SweepFiles.ReadManifest(directory)!.Runs, r => Assert.Equal("Completed", r.State));
+
+        // Another mix cannot be resumed into the same directory.
+        var other = MixParser.Parse(Text.Replace("600ms", "700ms", StringComparison.Ordinal), "tiny.yaml");
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(other, directory), Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("holds another sweep", error.Message, StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
     private static IAnsiConsole Console(StringWriter output)

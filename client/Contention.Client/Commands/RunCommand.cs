@@ -73,13 +73,35 @@ internal static class RunCommand
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         await using var connection = await ClusterConnection.OpenAsync(options);
-        var experiment = $"{Slug(options.Mix.Name)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
+        if (options.Mix.Sweep is not null)
+        {
+            return await SweepRunner.ExecuteAsync(connection, options, console, cancellation);
+        }
+
+        var experiment = NewExperimentId(options.Mix.Name);
+        var progress = await RunExperimentAsync(connection, options, experiment, options.OutputDirectory ?? Path.Combine("results", experiment), console, printTable: true, cancellation);
+        return ExitCode(progress.State);
+    }
+
+    /// <summary>A fresh experiment id: the mix's name, the time and 16 random bits.</summary>
+    internal static string NewExperimentId(string mixName) => $"{Slug(mixName)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
+
+    /// <summary>0 completed, 130 interrupted, 3 failed.</summary>
+    internal static int ExitCode(ExperimentState state) => state switch
+    {
+        ExperimentState.Completed => 0,
+        ExperimentState.Interrupted => 130,
+        _ => 3,
+    };
+
+    /// <summary>Runs <paramref name="options"/>' mix as experiment <paramref name="experiment"/>, saving results into <paramref name="directory"/> as it goes.</summary>
+    internal static async Task<ExperimentProgress> RunExperimentAsync(ClusterConnection connection, RunOptions options, string experiment, string directory, IAnsiConsole console, bool printTable, CancellationToken cancellation)
+    {
         var plan = options.Mix.ToPlan(experiment, spec =>
         {
             var adjusted = options.Adjust(spec);
             return adjusted.Device == "auto" ? adjusted with { Device = connection.AutoDevice } : adjusted;
         });
-        var directory = options.OutputDirectory ?? Path.Combine("results", experiment);
         var recorder = new RunRecorder(directory, experiment, plan, options, connection.Description);
         recorder.Save(null, null);
 
@@ -151,19 +173,18 @@ internal static class RunCommand
         }
 
         document = recorder.Save(progress, snapshot);
-        TenantTable.Print(console, document);
-        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv})");
+        if (printTable)
+        {
+            TenantTable.Print(console, document);
+            console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv})");
+        }
+
         if (progress.Message is { Length: > 0 } message)
         {
             console.MarkupLineInterpolated($"[yellow]{progress.State}:[/] {message}");
         }
 
-        return progress.State switch
-        {
-            ExperimentState.Completed => 0,
-            ExperimentState.Interrupted => 130,
-            _ => 3,
-        };
+        return progress;
     }
 
     private static string StatusLine(string experiment, ExperimentProgress progress)
@@ -175,6 +196,12 @@ internal static class RunCommand
 
     private static Mix ApplyTiming(Mix mix, string? warmup, string? duration)
     {
+        if (mix.Sweep is { } sweep)
+        {
+            // The command line wins over the mix and over its sweep axes alike.
+            mix = mix with { Sweep = sweep with { Points = sweep.Points.Select(p => p with { Mix = ApplyTiming(p.Mix, warmup, duration) }).ToList() } };
+        }
+
         if (warmup is not null)
         {
             mix = mix with { WarmupSeconds = Units.TryParseSeconds(warmup, out var w) ? w : throw new MixException($"--warmup: expected a duration such as 2s, got '{warmup}'") };

@@ -26,6 +26,9 @@ public sealed record Mix
     /// <summary>The file's text, kept for the results envelope.</summary>
     public string Text { get; init; } = "";
 
+    /// <summary>The mix's sweep, when it declares one; its points are the runs.</summary>
+    public Sweep? Sweep { get; init; }
+
     /// <summary>The plan the experiment grain runs, with the overrides of the command line applied.</summary>
     public ExperimentPlan ToPlan(string experiment, Func<TenantSpec, TenantSpec>? adjust = null) => new(
         Name,

@@ -11,7 +11,11 @@ namespace Contention.Client.Mixes;
 /// </summary>
 public static class MixParser
 {
-    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants"];
+    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep"];
+    private static readonly string[] SweepFields = ["repetitions", "axes"];
+
+    /// <summary>Runs a sweep may have (points times repetitions).</summary>
+    public const int MaxSweepRuns = 100_000;
     private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart"];
     private static readonly string[] RestartFields = ["max", "backoff"];
     private static readonly string[] Kinds = ["training", "inference", "microbench"];
@@ -51,6 +55,27 @@ public static class MixParser
             throw new MixException(file, 1, 1, "(top)", "a mix is a mapping with at least 'name' and 'tenants'");
         }
 
+        var mix = ParseRoot(root, file, text);
+        if (!root.Children.TryGetValue(new YamlScalarNode("sweep"), out var sweep))
+        {
+            return mix;
+        }
+
+        return mix with { Sweep = SweepParser.Parse(sweep, file, point => ParseRoot(Tree(text), file, text, point), root) };
+    }
+
+    /// <summary>The root mapping of <paramref name="text"/>, already known to be a valid mix document.</summary>
+    private static YamlMappingNode Tree(string text)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    }
+
+    /// <summary>Parses a mix document; <paramref name="apply"/> (a sweep point) rewrites the tree first.</summary>
+    private static Mix ParseRoot(YamlMappingNode root, string file, string text, Action<YamlMappingNode>? apply = null)
+    {
+        apply?.Invoke(root);
         var reader = new Reader(file);
         reader.CheckFields(root, "", TopFields);
         var name = reader.String(root, "name", "", required: true)!;
@@ -86,6 +111,11 @@ public static class MixParser
             }
         }
 
+        if (tenants.Count == 0)
+        {
+            throw new MixException(file, sequence.Start.Line, sequence.Start.Column, "tenants", "every tenant has replicas: 0; a run needs at least one tenant");
+        }
+
         return new Mix
         {
             Name = name,
@@ -119,7 +149,7 @@ public static class MixParser
         {
             var name = String(node, "name", path, required: true)!;
             var kind = Choice(node, defaults, "kind", path, Kinds, null);
-            var replicas = Int(node, null, "replicas", 1, 1, 1000);
+            var replicas = Int(node, null, "replicas", 1, 0, 1000);
             var restart = Get(node, defaults, "restart");
             var maxRestarts = 0;
             var backoff = 1.0;
@@ -153,9 +183,13 @@ public static class MixParser
                 Seed = Int(node, defaults, "seed", 1, int.MinValue, int.MaxValue),
                 CpuThreads = Int(node, defaults, "cpu_threads", 0, 0, 4096),
             };
-            if (replicas == 1)
+            if (replicas <= 1)
             {
-                yield return template;
+                if (replicas == 1)
+                {
+                    yield return template;
+                }
+
                 yield break;
             }
 

@@ -31,7 +31,8 @@ public static class ResultsFiles
     /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
     public const string IoctlsCsv = "ioctls.csv";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>How results files are serialised: indented camelCase, enums by name.</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,

@@ -1,0 +1,33 @@
+namespace Contention.Client.Mixes;
+
+/// <summary>
+/// A mix's parameter sweep: the product of its axes, each point run <see cref="Repetitions"/>
+/// times as an experiment of its own (docs/mixes.md, "Sweeps").
+/// </summary>
+/// <param name="Axes">The axes in the order the mix lists them (the last varies fastest).</param>
+/// <param name="Repetitions">Runs of each point.</param>
+/// <param name="Points">Every run, in the order they run: all points of repetition 1, then of repetition 2, …</param>
+public sealed record Sweep(IReadOnlyList<SweepAxis> Axes, int Repetitions, IReadOnlyList<SweepPoint> Points)
+{
+    /// <summary>Distinct points (runs divided by repetitions).</summary>
+    public int PointCount => Repetitions == 0 ? 0 : Points.Count / Repetitions;
+}
+
+/// <summary>One axis: a tenant field for every tenant (<c>sync</c>), for one tenant (<c>infer.rate</c>), or <c>warmup</c> / <c>duration</c>.</summary>
+/// <param name="Name">As written in the mix.</param>
+/// <param name="Values">The values, as written.</param>
+public sealed record SweepAxis(string Name, IReadOnlyList<string> Values);
+
+/// <summary>One run of a sweep: a point of the product and a repetition.</summary>
+/// <param name="Index">The point's place in the product, from 1 (the same in every repetition).</param>
+/// <param name="Repetition">From 1.</param>
+/// <param name="Values">Axis name to value, in axis order.</param>
+/// <param name="Mix">The mix this run runs: the sweep's mix with the values applied.</param>
+public sealed record SweepPoint(int Index, int Repetition, IReadOnlyList<KeyValuePair<string, string>> Values, Mix Mix)
+{
+    /// <summary>Deterministic id, e.g. <c>p007-r2</c>: the same for the same mix, so a sweep can resume.</summary>
+    public string Id => FormattableString.Invariant($"p{Index:D3}-r{Repetition}");
+
+    /// <summary>The values as <c>axis=value</c> pairs.</summary>
+    public string Describe() => string.Join(' ', Values.Select(v => $"{v.Key}={v.Value}"));
+}

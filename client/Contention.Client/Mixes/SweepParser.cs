@@ -1,0 +1,171 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace Contention.Client.Mixes;
+
+/// <summary>
+/// Reads a mix's <c>sweep</c> section (docs/mixes.md, "Sweeps") and expands it: each point is the
+/// mix with the axis values written into its tree and parsed again, so a point is checked exactly
+/// as a hand-written mix is, and a bad value is reported at its own line in the sweep.
+/// </summary>
+internal static class SweepParser
+{
+    private static readonly string[] Fields = ["repetitions", "axes"];
+    private static readonly string[] TopAxes = ["warmup", "duration"];
+    private static readonly string[] TenantAxes = ["kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads"];
+
+    /// <summary>The sweep of <paramref name="node"/>; <paramref name="parseWith"/> parses the mix after a rewrite of its tree.</summary>
+    public static Sweep Parse(YamlNode node, string file, Func<Action<YamlMappingNode>, Mix> parseWith, YamlMappingNode root)
+    {
+        var map = node as YamlMappingNode ?? throw Error(file, node, "sweep", "expected a mapping with 'axes' and optionally 'repetitions'");
+        foreach (var key in map.Children.Keys)
+        {
+            var name = (key as YamlScalarNode)?.Value ?? "";
+            if (!Fields.Contains(name, StringComparer.Ordinal))
+            {
+                throw Error(file, key, $"sweep.{name}", $"unknown field '{name}'; expected one of: {string.Join(", ", Fields)}");
+            }
+        }
+
+        var repetitions = 1;
+        if (map.Children.TryGetValue(new YamlScalarNode("repetitions"), out var reps)
+            && !(reps is YamlScalarNode { Value: { } text } && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out repetitions) && repetitions is >= 1 and <= 1000))
+        {
+            throw Error(file, reps, "sweep.repetitions", $"expected a whole number from 1 to 1000, got '{(reps as YamlScalarNode)?.Value}'");
+        }
+
+        if (!map.Children.TryGetValue(new YamlScalarNode("axes"), out var axesNode) || axesNode is not YamlMappingNode { Children.Count: > 0 } axesMap)
+        {
+            throw Error(file, axesNode ?? map, "sweep.axes", "expected a mapping of axis to a list of values, e.g. 'sync: [spin, yield, block]'");
+        }
+
+        var axes = new List<(string Name, List<YamlScalarNode> Values)>();
+        foreach (var (key, valuesNode) in axesMap.Children)
+        {
+            var name = ((YamlScalarNode)key).Value ?? "";
+            CheckAxis(file, key, name, root);
+            if (valuesNode is not YamlSequenceNode { Children.Count: > 0 } sequence || sequence.Children.Any(v => v is not YamlScalarNode))
+            {
+                throw Error(file, valuesNode, $"sweep.axes.{name}", "expected a non-empty list of values, e.g. [4KiB, 1MiB]");
+            }
+
+            var values = sequence.Children.Cast<YamlScalarNode>().ToList();
+            if (values.GroupBy(v => v.Value, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw Error(file, twice.Last(), $"sweep.axes.{name}", $"value '{twice.Key}' is listed twice");
+            }
+
+            // Each value alone, so an error names the value's line and its axis.
+            foreach (var value in values)
+            {
+                Check(file, name, value, () => parseWith(tree => Apply(tree, name, value)));
+            }
+
+            axes.Add((name, values));
+        }
+
+        var count = axes.Aggregate(1L, (product, axis) => product * axis.Values.Count);
+        if (count * repetitions > Mixes.MixParser.MaxSweepRuns)
+        {
+            throw Error(file, map, "sweep", $"{count} points x {repetitions} repetitions = {count * repetitions} runs; at most {Mixes.MixParser.MaxSweepRuns}");
+        }
+
+        var combinations = Product(axes.Select(a => a.Values).ToList());
+        var mixes = combinations.Select(combination =>
+        {
+            var values = axes.Select((a, i) => (a.Name, Node: combination[i])).ToList();
+            var description = string.Join(", ", values.Select(v => $"{v.Name}={v.Node.Value}"));
+            return Check(file, "", values[0].Node, () => parseWith(tree => values.ForEach(v => Apply(tree, v.Name, v.Node))), description);
+        }).ToList();
+        var points = new List<SweepPoint>();
+        for (var r = 1; r <= repetitions; r++)
+        {
+            for (var i = 0; i < combinations.Count; i++)
+            {
+                points.Add(new SweepPoint(i + 1, r, axes.Select((a, j) => new KeyValuePair<string, string>(a.Name, combinations[i][j].Value ?? "")).ToList(), mixes[i]));
+            }
+        }
+
+        return new Sweep(axes.Select(a => new SweepAxis(a.Name, a.Values.Select(v => v.Value ?? "").ToList())).ToList(), repetitions, points);
+    }
+
+    private static void CheckAxis(string file, YamlNode key, string name, YamlMappingNode root)
+    {
+        if (TopAxes.Contains(name, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        var field = dot < 0 ? name : name[(dot + 1)..];
+        if (!TenantAxes.Contains(field, StringComparer.Ordinal))
+        {
+            throw Error(file, key, $"sweep.axes.{name}", $"not a field a sweep can vary; expected warmup, duration, a tenant field ({string.Join(", ", TenantAxes)}) or TENANT.FIELD");
+        }
+
+        if (dot >= 0 && TenantNode(root, name[..dot]) is null)
+        {
+            throw Error(file, key, $"sweep.axes.{name}", $"no tenant is named '{name[..dot]}'; expected one of: {string.Join(", ", TenantNames(root))}");
+        }
+    }
+
+    /// <summary>Writes one axis value into a mix tree: top-level timing, every tenant, or one tenant.</summary>
+    private static void Apply(YamlMappingNode root, string axis, YamlScalarNode value)
+    {
+        if (TopAxes.Contains(axis, StringComparer.Ordinal))
+        {
+            root.Children[new YamlScalarNode(axis)] = value;
+            return;
+        }
+
+        var dot = axis.IndexOf('.', StringComparison.Ordinal);
+        var tenants = dot < 0 ? Tenants(root) : [TenantNode(root, axis[..dot])!];
+        foreach (var tenant in tenants)
+        {
+            tenant.Children[new YamlScalarNode(dot < 0 ? axis : axis[(dot + 1)..])] = value;
+        }
+    }
+
+    private static T Check<T>(string file, string axis, YamlNode at, Func<T> parse, string? point = null)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (MixException ex) when (ex.Field.Length > 0)
+        {
+            var problem = ex.Message[(ex.Message.IndexOf($"{ex.Field}: ", StringComparison.Ordinal) + ex.Field.Length + 2)..];
+            throw point is null
+                ? Error(file, at, $"sweep.axes.{axis}", problem)
+                : new MixException(file, ex.Line, ex.Column, ex.Field, $"{problem} (sweep point {point})");
+        }
+    }
+
+    private static void Check(string file, string axis, YamlNode at, Action parse) => Check(file, axis, at, () =>
+    {
+        parse();
+        return 0;
+    });
+
+    private static List<YamlScalarNode[]> Product(List<List<YamlScalarNode>> axes)
+    {
+        var result = new List<YamlScalarNode[]> { Array.Empty<YamlScalarNode>() };
+        foreach (var axis in axes)
+        {
+            result = result.SelectMany(prefix => axis.Select(v => (YamlScalarNode[])[.. prefix, v])).ToList();
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<YamlMappingNode> Tenants(YamlMappingNode root) =>
+        root.Children.TryGetValue(new YamlScalarNode("tenants"), out var t) && t is YamlSequenceNode s ? s.Children.OfType<YamlMappingNode>() : [];
+
+    private static YamlMappingNode? TenantNode(YamlMappingNode root, string name) =>
+        Tenants(root).FirstOrDefault(t => t.Children.TryGetValue(new YamlScalarNode("name"), out var n) && (n as YamlScalarNode)?.Value == name);
+
+    private static IEnumerable<string> TenantNames(YamlMappingNode root) =>
+        Tenants(root).Select(t => t.Children.TryGetValue(new YamlScalarNode("name"), out var n) ? (n as YamlScalarNode)?.Value ?? "" : "");
+
+    private static MixException Error(string file, YamlNode node, string field, string problem) => new(file, node.Start.Line, node.Start.Column, field, problem);
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CsvHelper;
+
+namespace Contention.Client.Results;
+
+/// <summary>
+/// A sweep's results directory: sweep.json (the manifest), points/RUN/ (each run's own results
+/// directory) and, over every finished run, tenants.csv, syscalls.csv and ioctls.csv with the
+/// run's id, point, repetition, final state and axis values in front of each row (runs still
+/// pending or running are left out), and summary.md.
+/// </summary>
+public static class SweepFiles
+{
+    /// <summary>The manifest's file name.</summary>
+    public const string Manifest = "sweep.json";
+
+    /// <summary>Where each run's results directory is.</summary>
+    public const string Points = "points";
+
+    private static readonly string[] RunColumns = ["run", "point", "repetition", "state"];
+
+    /// <summary>The results directory of one run.</summary>
+    public static string RunDirectory(string directory, string run) => Path.Combine(directory, Points, run);
+
+    /// <summary>The manifest in <paramref name="directory"/>, or null when there is none.</summary>
+    public static SweepManifest? ReadManifest(string directory)
+    {
+        var file = Path.Combine(directory, Manifest);
+        return File.Exists(file) ? JsonSerializer.Deserialize<SweepManifest>(File.ReadAllText(file), ResultsFiles.JsonOptions) : null;
+    }
+
+    /// <summary>SHA-256 (hex) of the parts, each on a line of its own.</summary>
+    public static string Fingerprint(params string[] parts) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))));
+
+    /// <summary>Writes the manifest, the combined CSVs of the finished runs and summary.md.</summary>
+    public static void Write(string directory, SweepManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        Directory.CreateDirectory(directory);
+        ResultsFiles.Replace(Path.Combine(directory, Manifest), JsonSerializer.Serialize(manifest, ResultsFiles.JsonOptions));
+        var finished = manifest.Runs.Where(r => r.State is not ("Pending" or "Running") && File.Exists(Path.Combine(RunDirectory(directory, r.Id), ResultsFiles.Csv))).ToList();
+        foreach (var file in new[] { ResultsFiles.Csv, ResultsFiles.SyscallsCsv, ResultsFiles.IoctlsCsv })
+        {
+            ResultsFiles.Replace(Path.Combine(directory, file), Combine(directory, manifest.Axes, finished, file));
+        }
+
+        ResultsFiles.Replace(Path.Combine(directory, ResultsFiles.Summary), Markdown(directory, manifest));
+    }
+
+    /// <summary>One run file of every finished run, with run, point, repetition and axis columns in front.</summary>
+    private static string Combine(string directory, IReadOnlyList<string> axes, IReadOnlyList<SweepRun> runs, string file)
+    {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using var writer = new CsvWriter(text, CultureInfo.InvariantCulture);
+        string[]? header = null;
+        foreach (var run in runs)
+        {
+            var path = Path.Combine(RunDirectory(directory, run.Id), file);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            using var reader = new CsvReader(new StringReader(File.ReadAllText(path)), CultureInfo.InvariantCulture);
+            if (!reader.Read() || !reader.ReadHeader() || reader.HeaderRecord is not { } columns)
+            {
+                continue;
+            }
+
+            if (header is null)
+            {
+                header = columns;
+                foreach (var name in RunColumns.Concat(axes).Concat(columns))
+                {
+                    writer.WriteField(name);
+                }
+
+                writer.NextRecord();
+            }
+            else if (!header.SequenceEqual(columns))
+            {
+                throw new InvalidDataException($"{path}: its columns differ from the other runs' ({string.Join(',', columns)}); was it written by another version of contention?");
+            }
+
+            while (reader.Read())
+            {
+                writer.WriteField(run.Id);
+                writer.WriteField(run.Point);
+                writer.WriteField(run.Repetition);
+                writer.WriteField(run.State);
+                foreach (var axis in axes)
+                {
+                    writer.WriteField(run.Values.GetValueOrDefault(axis, ""));
+                }
+
+                foreach (var field in reader.Parser.Record ?? [])
+                {
+                    writer.WriteField(field);
+                }
+
+                writer.NextRecord();
+            }
+        }
+
+        writer.Flush();
+        return text.ToString();
+    }
+
+    private static string Markdown(string directory, SweepManifest manifest)
+    {
+        var text = new StringBuilder();
+        var byState = manifest.Runs.GroupBy(r => r.State).Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}");
+        text.Append(CultureInfo.InvariantCulture, $"# {manifest.Name}: sweep {manifest.Id}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"- {manifest.Runs.Count} runs ({manifest.Runs.Count / Math.Max(1, manifest.Repetitions)} points x {manifest.Repetitions} repetitions): {string.Join(", ", byState)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"- mix {manifest.Mix.File}{(manifest.Mix.Overrides.Length > 0 ? $" ({manifest.Mix.Overrides})" : "")}; tool {manifest.Tool.Name} {manifest.Tool.Version} ({manifest.Tool.Commit}); host {manifest.Host.Name}\n");
+        text.Append("- every run's own results: points/RUN/; all runs' rows: tenants.csv, syscalls.csv, ioctls.csv\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"| run | {string.Join(" | ", manifest.Axes)} | state | tenants: measured throughput /s, p99 ms |\n");
+        text.Append(CultureInfo.InvariantCulture, $"|---|{string.Concat(manifest.Axes.Select(_ => "---|"))}---|---|\n");
+        foreach (var run in manifest.Runs)
+        {
+            var tenants = "";
+            var results = Path.Combine(RunDirectory(directory, run.Id), ResultsFiles.Json);
+            if (run.State is not ("Pending" or "Running") && File.Exists(results))
+            {
+                var rows = ResultsFiles.Read(results).Tenants.Where(t => t.Phase == "measure");
+                tenants = string.Join("; ", rows.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}, {t.P99Ms:0.###}")));
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"| {run.Id} | {string.Join(" | ", manifest.Axes.Select(a => run.Values.GetValueOrDefault(a, "")))} | {run.State} | {tenants} |\n");
+        }
+
+        return text.ToString();
+    }
+}

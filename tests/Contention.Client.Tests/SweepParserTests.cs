@@ -1,0 +1,91 @@
+using Contention.Client.Mixes;
+
+namespace Contention.Client.Tests;
+
+public class SweepParserTests
+{
+    private const string Sweep = """
+        name: s
+        defaults:
+          device: sim
+        tenants:
+          - name: train
+            kind: training
+          - name: infer
+            kind: inference
+            rate: 10
+          - name: be
+            kind: training
+            replicas: 1
+        sweep:
+          repetitions: 2
+          axes:
+            sync: [spin, block]
+            infer.rate: [10, 20]
+            be.replicas: [0, 2]
+        """;
+
+    [Fact]
+    public void Parse_ThreeAxesTwoRepetitions_ExpandsTheProductInOrder()
+    {
+        var sweep = MixParser.Parse(Sweep, "s.yaml").Sweep!;
+
+        Assert.Equal(["sync", "infer.rate", "be.replicas"], sweep.Axes.Select(a => a.Name));
+        Assert.Equal((8, 2, 16), (sweep.PointCount, sweep.Repetitions, sweep.Points.Count));
+        // All points of repetition 1, then of repetition 2; the last axis varies fastest.
+        Assert.Equal(["p001-r1", "p002-r1", "p003-r1"], sweep.Points.Take(3).Select(p => p.Id));
+        Assert.Equal("p001-r2", sweep.Points[8].Id);
+        Assert.Equal("sync=spin infer.rate=20 be.replicas=2", sweep.Points[3].Describe());
+        Assert.Equal(sweep.Points[3].Values, sweep.Points[11].Values);
+    }
+
+    [Fact]
+    public void Parse_Point_AppliesValuesToEveryTenantOrTheNamedOne()
+    {
+        var points = MixParser.Parse(Sweep, "s.yaml").Sweep!.Points;
+
+        var first = points[0].Mix;
+        Assert.Equal(["train", "infer"], first.Tenants.Select(t => t.Name));
+        Assert.All(first.Tenants, t => Assert.Equal("spin", t.SyncMode));
+        var last = points[7].Mix;
+        Assert.Equal(["train", "infer", "be-0", "be-1"], last.Tenants.Select(t => t.Name));
+        Assert.All(last.Tenants, t => Assert.Equal("block", t.SyncMode));
+        Assert.Equal(20, last.Tenants.Single(t => t.Name == "infer").RatePerSecond);
+        Assert.Null(last.Sweep);
+    }
+
+    [Fact]
+    public void Parse_DurationAxis_SetsEachPointsWindow()
+    {
+        var mix = MixParser.Parse("name: d\ntenants:\n  - name: a\n    kind: training\nsweep:\n  axes:\n    duration: [1s, 2m]\n", "d.yaml");
+
+        Assert.Equal([1.0, 120.0], mix.Sweep!.Points.Select(p => p.Mix.DurationSeconds));
+        Assert.Equal(1, mix.Sweep.Repetitions);
+    }
+
+    [Theory]
+    [InlineData("    sync: [spin, fast]\n", 8, "sweep.axes.sync", "expected one of: spin, yield, block, got 'fast'")]
+    [InlineData("    colour: [red]\n", 8, "sweep.axes.colour", "not a field a sweep can vary")]
+    [InlineData("    nobody.rate: [1]\n", 8, "sweep.axes.nobody.rate", "no tenant is named 'nobody'; expected one of: a")]
+    [InlineData("    sync: []\n", 8, "sweep.axes.sync", "non-empty list")]
+    [InlineData("    sync: [spin, spin]\n", 8, "sweep.axes.sync", "listed twice")]
+    [InlineData("    replicas: [0]\n", 8, "sweep.axes.replicas", "at least one tenant")]
+    public void Parse_BadAxis_NamesTheValuesLineAndAxis(string axis, int line, string field, string problem)
+    {
+        var text = "name: x\ntenants:\n  - name: a\n    kind: inference\nsweep:\n  repetitions: 1\n  axes:\n" + axis;
+
+        var error = Assert.Throws<MixException>(() => MixParser.Parse(text, "bad.yaml"));
+
+        Assert.Equal((line, field), (error.Line, error.Field));
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_BadRepetitions_SaysWhatItTakes()
+    {
+        var error = Assert.Throws<MixException>(() => MixParser.Parse("name: x\ntenants:\n  - name: a\n    kind: training\nsweep:\n  repetitions: 0\n  axes:\n    sync: [spin]\n", "bad.yaml"));
+
+        Assert.Equal((6, "sweep.repetitions"), (error.Line, error.Field));
+        Assert.Contains("1 to 1000", error.Message, StringComparison.Ordinal);
+    }
+}
