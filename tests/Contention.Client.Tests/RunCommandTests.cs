@@ -121,6 +121,21 @@ public class RunCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Execute_SweepInterruptedBeforeARun_StopsAndSaysHowToGoOn()
+    {
+        var mix = MixParser.Parse("name: i\ntenants:\n  - name: a\n    kind: microbench\n    device: sim\nsweep:\n  axes:\n    op: [copy, gemm]\n", "i.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-sweep-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await RunCommand.ExecuteAsync(Options(mix, directory), Console(output), new CancellationToken(canceled: true));
+
+        Assert.Equal(130, code);
+        Assert.Contains($"--out {directory} to go on from p001-r1", output.ToString(), StringComparison.Ordinal);
+        Assert.All(SweepFiles.ReadManifest(directory)!.Runs, r => Assert.Equal("Pending", r.State));
+        Directory.Delete(directory, true);
+    }
+
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
     private static IAnsiConsole Console(StringWriter output)

@@ -48,11 +48,22 @@ internal static class SweepRunner
         SweepFiles.Write(directory, Manifest());
         var failed = 0;
         var started = 0;
+        int Interrupted(string from)
+        {
+            console.MarkupLineInterpolated($"[yellow]interrupted:[/] run the same command with --out {directory} to go on from {from}");
+            return 130;
+        }
+
         foreach (var point in sweep.Points)
         {
             if (Completed(states, point.Id))
             {
                 continue;
+            }
+
+            if (cancellation.IsCancellationRequested)
+            {
+                return Interrupted(point.Id);
             }
 
             var runDirectory = SweepFiles.RunDirectory(directory, point.Id);
@@ -69,8 +80,7 @@ internal static class SweepRunner
             console.MarkupLineInterpolated($"    {progress.State}: {Measured(runDirectory)}");
             if (progress.State == ExperimentState.Interrupted)
             {
-                console.MarkupLineInterpolated($"[yellow]interrupted:[/] run the same command with --out {directory} to go on from {point.Id}");
-                return 130;
+                return Interrupted(point.Id);
             }
 
             failed += progress.State == ExperimentState.Completed ? 0 : 1;
