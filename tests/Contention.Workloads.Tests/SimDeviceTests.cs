@@ -51,11 +51,18 @@ public sealed class SimDeviceTests : IDisposable
 
             first.Prepare([kernel]);
             second.Prepare([kernel]);
-            using var together = new Barrier(2);
-            var threads = new[] { first, second }.Select(d => new Thread(() => { together.SignalAndWait(); Run(d, kernel, 40); })).ToList();
+            // Both queues filled within microseconds from one thread: the GPU model sees two
+            // contexts with pending work from the start, however the OS schedules test threads
+            // (from two threads, a busy CI machine could start the second 10 ms late: no overlap).
             var watch = Stopwatch.StartNew();
-            threads.ForEach(t => t.Start());
-            threads.ForEach(t => t.Join());
+            for (var i = 0; i < 40; i++)
+            {
+                first.Launch(kernel);
+                second.Launch(kernel);
+            }
+
+            first.Synchronize();
+            second.Synchronize();
             watch.Stop();
 
             // Both finish near 2·alone plus switch overheads: time-slicing, not parallel execution.
@@ -85,14 +92,4 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     public void Dispose() => host.Dispose();
-
-    private static void Run(SimDevice device, KernelSpec kernel, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            device.Launch(kernel);
-        }
-
-        device.Synchronize();
-    }
 }
