@@ -37,7 +37,9 @@ public class BpfSamplingTests
 
         var getppid = Assert.Single(syscalls, s => s.Name == "getppid");
         var nanosleep = Assert.Single(syscalls, s => s.Name == "nanosleep");
-        Assert.True(getppid.Timed < getppid.Count / 4, $"the storms were not sampled: {getppid.Timed} of {getppid.Count} timed");
+        // Each burst is timed whole for its first 1 ms on the CPU, sampled after (25-40 % timed
+        // on the machines measured): most calls untimed shows the waits came in the sampled regime.
+        Assert.True(getppid.Timed < getppid.Count / 2, $"the storms were not sampled: {getppid.Timed} of {getppid.Count} timed");
         // Each sleep blocks, so each is timed with weight 1, drawn on entry or not.
         Assert.Equal((30L, 30L, 30L), (nanosleep.Count, nanosleep.Timed, nanosleep.Histogram.Sum()));
         Assert.InRange(nanosleep.TotalNs, 30 * 1_000_000L, 30 * 50_000_000L);

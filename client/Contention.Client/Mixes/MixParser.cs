@@ -11,11 +11,10 @@ namespace Contention.Client.Mixes;
 /// </summary>
 public static class MixParser
 {
-    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep"];
-    private static readonly string[] SweepFields = ["repetitions", "axes"];
-
     /// <summary>Runs a sweep may have (points times repetitions).</summary>
     public const int MaxSweepRuns = 100_000;
+
+    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep"];
     private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart"];
     private static readonly string[] RestartFields = ["max", "backoff"];
     private static readonly string[] Kinds = ["training", "inference", "microbench"];

@@ -65,9 +65,9 @@ internal static class SweepParser
         }
 
         var count = axes.Aggregate(1L, (product, axis) => product * axis.Values.Count);
-        if (count * repetitions > Mixes.MixParser.MaxSweepRuns)
+        if (count * repetitions > MixParser.MaxSweepRuns)
         {
-            throw Error(file, map, "sweep", $"{count} points x {repetitions} repetitions = {count * repetitions} runs; at most {Mixes.MixParser.MaxSweepRuns}");
+            throw Error(file, map, "sweep", $"{count} points x {repetitions} repetitions = {count * repetitions} runs; at most {MixParser.MaxSweepRuns}");
         }
 
         var combinations = Product(axes.Select(a => a.Values).ToList());
