@@ -79,7 +79,7 @@ internal static class RunCommand
         }
 
         var experiment = NewExperimentId(options.Mix.Name);
-        var progress = await RunExperimentAsync(connection, options, experiment, options.OutputDirectory ?? Path.Combine("results", experiment), console, printTable: true, cancellation);
+        var (progress, _) = await RunExperimentAsync(connection, options, experiment, options.OutputDirectory ?? Path.Combine("results", experiment), console, printTable: true, cancellation);
         return ExitCode(progress.State);
     }
 
@@ -94,8 +94,8 @@ internal static class RunCommand
         _ => 3,
     };
 
-    /// <summary>Runs <paramref name="options"/>' mix as experiment <paramref name="experiment"/>, saving results into <paramref name="directory"/> as it goes.</summary>
-    internal static async Task<ExperimentProgress> RunExperimentAsync(ClusterConnection connection, RunOptions options, string experiment, string directory, IAnsiConsole console, bool printTable, CancellationToken cancellation)
+    /// <summary>Runs <paramref name="options"/>' mix as experiment <paramref name="experiment"/>, saving results into <paramref name="directory"/> as it goes; returns its final progress and the results it saved.</summary>
+    internal static async Task<(ExperimentProgress Progress, ResultsDocument Document)> RunExperimentAsync(ClusterConnection connection, RunOptions options, string experiment, string directory, IAnsiConsole console, bool printTable, CancellationToken cancellation)
     {
         var plan = options.Mix.ToPlan(experiment, spec =>
         {
@@ -184,7 +184,7 @@ internal static class RunCommand
             console.MarkupLineInterpolated($"[yellow]{progress.State}:[/] {message}");
         }
 
-        return progress;
+        return (progress, document);
     }
 
     private static string StatusLine(string experiment, ExperimentProgress progress)

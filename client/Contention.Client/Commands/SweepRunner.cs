@@ -28,8 +28,8 @@ internal static class SweepRunner
         }
 
         id = previous?.Id ?? id;
-        var states = previous?.Runs.ToDictionary(r => r.Id, r => (r.State, r.Experiment)) ?? [];
-        SweepRun Run(SweepPoint p) => new(p.Id, p.Index, p.Repetition, p.Values.ToDictionary(v => v.Key, v => v.Value), states.GetValueOrDefault(p.Id, ("Pending", null)).State, states.GetValueOrDefault(p.Id).Experiment);
+        var earlier = previous?.Runs.ToDictionary(r => r.Id) ?? [];
+        var runs = sweep.Points.ToDictionary(p => p.Id, p => earlier.GetValueOrDefault(p.Id) ?? new SweepRun(p.Id, p.Index, p.Repetition, p.Values.ToDictionary(v => v.Key, v => v.Value), "Pending", null));
         SweepManifest Manifest() => new()
         {
             Tool = RunRecorder.Tool(),
@@ -40,10 +40,10 @@ internal static class SweepRunner
             Fingerprint = fingerprint,
             Axes = sweep.Axes.Select(a => a.Name).ToList(),
             Repetitions = sweep.Repetitions,
-            Runs = sweep.Points.Select(Run).ToList(),
+            Runs = sweep.Points.Select(p => runs[p.Id]).ToList(),
         };
 
-        var done = sweep.Points.Count(p => Completed(states, p.Id));
+        var done = sweep.Points.Count(p => Completed(runs[p.Id]));
         console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.PointCount} points x {sweep.Repetitions} repetitions = {sweep.Points.Count} runs{(done > 0 ? $"; {done} completed before, {sweep.Points.Count - done} to run" : "")}; results in {Path.GetFullPath(directory)}");
         SweepFiles.Write(directory, Manifest());
         var failed = 0;
@@ -56,7 +56,7 @@ internal static class SweepRunner
 
         foreach (var point in sweep.Points)
         {
-            if (Completed(states, point.Id))
+            if (Completed(runs[point.Id]))
             {
                 continue;
             }
@@ -71,13 +71,13 @@ internal static class SweepRunner
             var experiment = $"{id}-{point.Id}";
             started++;
             console.MarkupLineInterpolated($"[[{done + started}/{sweep.Points.Count}]] [bold]{point.Id}[/] {point.Describe()}");
-            states[point.Id] = ("Running", experiment);
+            runs[point.Id] = runs[point.Id] with { State = "Running", Experiment = experiment, Outcome = "" };
             SweepFiles.Write(directory, Manifest());
             var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim() };
-            var progress = await RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, cancellation);
-            states[point.Id] = (progress.State.ToString(), experiment);
+            var (progress, document) = await RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, cancellation);
+            runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document) };
             SweepFiles.Write(directory, Manifest());
-            console.MarkupLineInterpolated($"    {progress.State}: {Measured(runDirectory)}");
+            console.MarkupLineInterpolated($"    {progress.State}: {runs[point.Id].Outcome}");
             if (progress.State == ExperimentState.Interrupted)
             {
                 return Interrupted(point.Id);
@@ -95,8 +95,7 @@ internal static class SweepRunner
         return failed > 0 ? 3 : 0;
     }
 
-    private static bool Completed(Dictionary<string, (string State, string? Experiment)> states, string run) =>
-        states.TryGetValue(run, out var s) && s.State == nameof(ExperimentState.Completed);
+    private static bool Completed(SweepRun run) => run.State == nameof(ExperimentState.Completed);
 
     /// <summary>An earlier attempt's results (interrupted, failed) are kept, not overwritten.</summary>
     private static void KeepAttempt(string runDirectory)
@@ -113,11 +112,5 @@ internal static class SweepRunner
         }
 
         Directory.Move(runDirectory, $"{runDirectory}.attempt-{attempt}");
-    }
-
-    private static string Measured(string runDirectory)
-    {
-        var rows = ResultsFiles.Read(runDirectory).Tenants.Where(t => t.Phase == "measure");
-        return string.Join("; ", rows.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}/s p99 {t.P99Ms:0.###} ms")));
     }
 }

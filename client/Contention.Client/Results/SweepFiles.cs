@@ -48,7 +48,7 @@ public static class SweepFiles
             ResultsFiles.Replace(Path.Combine(directory, file), Combine(directory, manifest.Axes, finished, file));
         }
 
-        ResultsFiles.Replace(Path.Combine(directory, ResultsFiles.Summary), Markdown(directory, manifest));
+        ResultsFiles.Replace(Path.Combine(directory, ResultsFiles.Summary), Markdown(manifest));
     }
 
     /// <summary>One run file of every finished run, with run, point, repetition and axis columns in front.</summary>
@@ -110,7 +110,7 @@ public static class SweepFiles
         return text.ToString();
     }
 
-    private static string Markdown(string directory, SweepManifest manifest)
+    private static string Markdown(SweepManifest manifest)
     {
         var text = new StringBuilder();
         var byState = manifest.Runs.GroupBy(r => r.State).Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}");
@@ -118,21 +118,20 @@ public static class SweepFiles
         text.Append(CultureInfo.InvariantCulture, $"- {manifest.Runs.Count} runs ({manifest.Runs.Count / Math.Max(1, manifest.Repetitions)} points x {manifest.Repetitions} repetitions): {string.Join(", ", byState)}\n");
         text.Append(CultureInfo.InvariantCulture, $"- mix {manifest.Mix.File}{(manifest.Mix.Overrides.Length > 0 ? $" ({manifest.Mix.Overrides})" : "")}; tool {manifest.Tool.Name} {manifest.Tool.Version} ({manifest.Tool.Commit}); host {manifest.Host.Name}\n");
         text.Append("- every run's own results: points/RUN/; all runs' rows: tenants.csv, syscalls.csv, ioctls.csv\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"| run | {string.Join(" | ", manifest.Axes)} | state | tenants: measured throughput /s, p99 ms |\n");
+        text.Append(CultureInfo.InvariantCulture, $"| run | {string.Join(" | ", manifest.Axes)} | state | tenants: measured throughput, p99 |\n");
         text.Append(CultureInfo.InvariantCulture, $"|---|{string.Concat(manifest.Axes.Select(_ => "---|"))}---|---|\n");
         foreach (var run in manifest.Runs)
         {
-            var tenants = "";
-            var results = Path.Combine(RunDirectory(directory, run.Id), ResultsFiles.Json);
-            if (run.State is not ("Pending" or "Running") && File.Exists(results))
-            {
-                var rows = ResultsFiles.Read(results).Tenants.Where(t => t.Phase == "measure");
-                tenants = string.Join("; ", rows.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}, {t.P99Ms:0.###}")));
-            }
-
-            text.Append(CultureInfo.InvariantCulture, $"| {run.Id} | {string.Join(" | ", manifest.Axes.Select(a => run.Values.GetValueOrDefault(a, "")))} | {run.State} | {tenants} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {run.Id} | {string.Join(" | ", manifest.Axes.Select(a => run.Values.GetValueOrDefault(a, "")))} | {run.State} | {run.Outcome} |\n");
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Each tenant's measured throughput and p99 in one line, for the manifest and the console.</summary>
+    public static string Outcome(ResultsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        return string.Join("; ", document.Tenants.Where(t => t.Phase == "measure").Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}/s p99 {t.P99Ms:0.###} ms")));
     }
 }

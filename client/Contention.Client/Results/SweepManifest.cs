@@ -41,4 +41,5 @@ public sealed record SweepManifest
 /// <param name="Values">Axis to value.</param>
 /// <param name="State">Pending, Completed, Failed, Interrupted, … (the experiment's final state).</param>
 /// <param name="Experiment">Its experiment id, once started.</param>
-public sealed record SweepRun(string Id, int Point, int Repetition, IReadOnlyDictionary<string, string> Values, string State, string? Experiment);
+/// <param name="Outcome">Each tenant's measured throughput and p99, once finished (<see cref="SweepFiles.Outcome"/>).</param>
+public sealed record SweepRun(string Id, int Point, int Repetition, IReadOnlyDictionary<string, string> Values, string State, string? Experiment, string Outcome = "");
