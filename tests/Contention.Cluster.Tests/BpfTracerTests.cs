@@ -143,11 +143,12 @@ public class BpfTracerTests
     {
         var snapshot = BpfSnapshotParser.Parse([
             "snapshot 3 123456",
-            "sys 42 110 210 0 100081 210 8:189,9:20,10:1",
-            "sys 42 257 30 30 40613 2 -",
+            "sys 42 0 110 210 0 100081 210 8:189,9:20,10:1",
+            "sys 42 1 257 30 30 40613 2 -",
+            "mark 42 6 1",
             "runq 42 28 491497 11:1,12:27",
-            "ioctl 42 195:255 0xc020462a 0x2a 32 0x20800110 8 0 68000 8",
-            "ioctl 42 1:3 0x5401 0x0 0 - 12 12 4627 3",
+            "ioctl 42 0 195:255 0xc020462a 0x2a 32 0x20800110 8 0 68000 8",
+            "ioctl 42 1 1:3 0x5401 0x0 0 - 12 12 4627 3",
             "thread 42 42 43 23 1 21444749 240300 23 .NET TP Worker",
             "dropped 1 2 3 4 5",
             "end 3"]);
@@ -157,22 +158,26 @@ public class BpfTracerTests
         var getppid = snapshot.Syscalls[0];
         Assert.Equal(("getppid", 42, 210L, 100081L), (getppid.Name, getppid.Root, getppid.Count, getppid.TotalNs));
         Assert.Equal(189, getppid.Histogram[8]);
-        Assert.Equal((30L, 2L), (snapshot.Syscalls[1].Errors, snapshot.Syscalls[1].Timed));
+        Assert.Equal((30L, 2L, false, true), (snapshot.Syscalls[1].Errors, snapshot.Syscalls[1].Timed, getppid.Held, snapshot.Syscalls[1].Held));
+        Assert.Equal(new MarkCounters(42, 6, true), Assert.Single(snapshot.Marks));
         Assert.Equal((28L, 491497L, 27L), (snapshot.RunQueues[0].Count, snapshot.RunQueues[0].TotalNs, snapshot.RunQueues[0].Histogram[12]));
         Assert.Equal((195, 255, 0xc020462au, 0x2au, 32, (uint?)0x20800110u, 8L), (snapshot.Ioctls[0].Major, snapshot.Ioctls[0].Minor, snapshot.Ioctls[0].Request, snapshot.Ioctls[0].Escape, snapshot.Ioctls[0].Size, snapshot.Ioctls[0].Sub, snapshot.Ioctls[0].Count));
         Assert.Null(snapshot.Ioctls[1].Sub);
-        Assert.Equal((4627L, 3L), (snapshot.Ioctls[1].TotalNs, snapshot.Ioctls[1].Timed));
+        Assert.Equal((4627L, 3L, false, true), (snapshot.Ioctls[1].TotalNs, snapshot.Ioctls[1].Timed, snapshot.Ioctls[0].Held, snapshot.Ioctls[1].Held));
         Assert.Equal(new ThreadSchedCounters(42, 42, 43, 23, 1, 21444749, 240300, 23, ".NET TP Worker"), snapshot.Threads[0]);
         Assert.Equal("syscall_999", Contention.Tracer.SyscallNames.Of(999));
     }
 
     [Theory]
-    [InlineData("sys 42 110 x 0 1 1 -")]
-    [InlineData("sys 42 110 1 0 1 1 40:1")]
-    [InlineData("sys 42 110 1 0 1 -")]
-    [InlineData("ioctl 42 195 0x1 0x0 0 - 1 0 1 1")]
-    [InlineData("ioctl 42 1:3 5401 0x0 0 - 1 0 1 1")]
-    [InlineData("ioctl 42 1:3 0x5401 0x0 0 - 1 0 1")]
+    [InlineData("sys 42 0 110 x 0 1 1 -")]
+    [InlineData("sys 42 0 110 1 0 1 1 40:1")]
+    [InlineData("sys 42 2 110 1 0 1 1 -")]
+    [InlineData("sys 42 110 1 0 1 1 -")]
+    [InlineData("sys 42 0 110 1 0 1 -")]
+    [InlineData("mark 42 1")]
+    [InlineData("ioctl 42 0 195 0x1 0x0 0 - 1 0 1 1")]
+    [InlineData("ioctl 42 0 1:3 5401 0x0 0 - 1 0 1 1")]
+    [InlineData("ioctl 42 0 1:3 0x5401 0x0 0 - 1 0 1")]
     [InlineData("dropped 1 2 3")]
     [InlineData("hello")]
     public void Parse_BadLine_SaysWhichLine(string line)

@@ -44,7 +44,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE_FLAG);
-	__uint(max_entries, CTRACE_MAX_SLOTS * CTRACE_MAX_NR);
+	__uint(max_entries, CTRACE_MAX_SLOTS * CTRACE_ROWS * CTRACE_MAX_NR);
 	__type(key, __u32);
 	__type(value, struct syscall_val);
 } counters SEC(".maps");
@@ -80,6 +80,10 @@ struct {
 
 /* Bumped by user space after each change to `tracked`, so cached decisions are re-made. */
 __u64 generation = 0;
+
+/* Per slot: 1 while its tenant holds a phase boundary (row 1 counts), and the marker calls seen. */
+__u32 held[CTRACE_MAX_SLOTS] = {};
+__u64 marks[CTRACE_MAX_SLOTS] = {};
 
 /* Events lost, reported and never silent. */
 __u64 dropped_storage = 0;	/* a traced task got no task storage: its calls were not counted */
@@ -134,6 +138,7 @@ static __always_inline struct task_state *traced_state(struct task_struct *task)
 	st->window_calls = 0;
 	st->one_in = 1;
 	st->weight = 0;
+	st->row = 0;
 	return st->slot_plus1 ? st : NULL;
 }
 
@@ -154,7 +159,7 @@ static __always_inline void decode_ioctl(struct task_state *st, struct pt_regs *
 	key->size = 0;
 	key->sub = 0;
 	key->flags = 0;
-	key->pad = 0;
+	key->row = st->row;
 
 	if (fd < BPF_CORE_READ(task, files, fdt, max_fds)) {
 		fds = BPF_CORE_READ(task, files, fdt, fd);
@@ -228,7 +233,7 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 {
 	struct task_state *st;
 	struct syscall_val *val;
-	__u32 index;
+	__u32 index, slot;
 
 	if (empty)
 		return 0;
@@ -239,7 +244,21 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 		__sync_fetch_and_add(&unknown_nr, 1);
 		return 0;
 	}
-	index = (st->slot_plus1 - 1) * CTRACE_MAX_NR + (__u32)id;
+	slot = st->slot_plus1 - 1;
+	if (slot >= CTRACE_MAX_SLOTS)
+		return 0;
+	/* The compiler would drop this mask after the check; the verifier needs it to bound held[slot]. */
+	barrier_var(slot);
+	slot &= CTRACE_MAX_SLOTS - 1;
+	if (id == CTRACE_NR_PRCTL && (__u32)BPF_CORE_READ(regs, di) == CTRACE_MARK_OPTION) {
+		/* The boundary itself: the calls before it count in one row, those after it in the other. */
+		held[slot] = BPF_CORE_READ(regs, si) ? 1 : 0;
+		__sync_fetch_and_add(&marks[slot], 1);
+		st->start_ns = 0;
+		return 0;
+	}
+	st->row = held[slot] & 1;
+	index = (slot * CTRACE_ROWS + st->row) * CTRACE_MAX_NR + (__u32)id;
 	val = bpf_map_lookup_elem(&counters, &index);
 	if (!val)
 		return 0;
@@ -297,7 +316,7 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 	if (st->weight)
 		delta = bpf_ktime_get_ns() - st->start_ns;
 	st->start_ns = 0;
-	index = (st->slot_plus1 - 1) * CTRACE_MAX_NR + st->nr;
+	index = ((st->slot_plus1 - 1) * CTRACE_ROWS + (st->row & 1)) * CTRACE_MAX_NR + st->nr;
 	val = bpf_map_lookup_elem(&counters, &index);
 	if (!val)
 		return 0;

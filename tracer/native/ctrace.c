@@ -7,7 +7,10 @@
  * costs). In full mode the time of every call is measured for threads making fewer than
  * --sample-above calls a second (default 100000; 0: every call of every thread), and of a random
  * one call in --sample-one-in (default 16) for threads above it, weighted so the totals stay
- * unbiased (a call that blocks is always timed); TIMED says how many calls were measured. Commands:
+ * unbiased (a call that blocks is always timed); TIMED says how many calls were measured. A traced
+ * process marks phase boundaries in-band with prctl(CTRACE_MARK_OPTION, 1 | 0) (ctrace.h): while it
+ * holds a boundary its calls count in row 1, so a node can snapshot between two phases without the
+ * handshake's own calls falling into either. Commands:
  *   add TGID       trace TGID, its threads and its future children (answers "ok add TGID")
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
  *   snapshot       print every counter (cumulative since load)
@@ -17,9 +20,11 @@
  *   ctrace VERSION ready
  *   ok add TGID | ok remove TGID                        (the map holds the change: calls from now on count)
  *   snapshot SEQ KTIME_NS
- *   sys ROOT NR COUNT ERRORS TOTAL_NS TIMED HIST      (HIST: SLOT:COUNT,... log2 ns slots, non-empty only; "-" when none;
- *                                                       TOTAL_NS and HIST are estimates when TIMED < COUNT)
- *   ioctl ROOT MAJOR:MINOR REQUEST ESCAPE SIZE SUB COUNT ERRORS TOTAL_NS TIMED
+ *   sys ROOT ROW NR COUNT ERRORS TOTAL_NS TIMED HIST  (HIST: SLOT:COUNT,... log2 ns slots, non-empty only; "-" when none;
+ *                                                       TOTAL_NS and HIST are estimates when TIMED < COUNT; ROW 1: calls
+ *                                                       entered while the root held a phase boundary, else 0)
+ *   mark ROOT MARKS HELD                               (phase-marker calls seen; HELD 1 while a boundary is held)
+ *   ioctl ROOT ROW MAJOR:MINOR REQUEST ESCAPE SIZE SUB COUNT ERRORS TOTAL_NS TIMED
  *                                                      (hex REQUEST/ESCAPE/SUB; ESCAPE and SIZE 0 off the NVIDIA
  *                                                       frontend; SUB "-" when none, "?" when unreadable)
  *   thread ROOT TGID TID VOLUNTARY INVOLUNTARY OFFCPU_NS RUNQ_NS RUNQ_COUNT COMM   (COMM to the end of the line)
@@ -83,7 +88,9 @@ static int add_root(struct ctrace_bpf *skel, __u32 tgid)
 		errno = ENOSPC;
 		return -1;
 	}
-	memset(&counters[free_slot * CTRACE_MAX_NR], 0, sizeof(*counters) * CTRACE_MAX_NR);
+	memset(&counters[free_slot * CTRACE_ROWS * CTRACE_MAX_NR], 0, sizeof(*counters) * CTRACE_ROWS * CTRACE_MAX_NR);
+	skel->bss->held[free_slot] = 0;
+	skel->bss->marks[free_slot] = 0;
 	memset(&runqs[free_slot], 0, sizeof(*runqs));
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tracked), &tgid, &free_slot, BPF_ANY))
 		return -1;
@@ -152,8 +159,8 @@ static void print_ioctls(struct ctrace_bpf *skel)
 		prev = &key;
 		if (!slot_live(key.slot) || bpf_map_lookup_elem(fd, &key, &val))
 			continue;
-		printf("ioctl %u %u:%u 0x%x 0x%x %u ", roots[key.slot].tgid, key.rdev >> 20, key.rdev & 0xfffff, key.request,
-		       key.escape, key.size);
+		printf("ioctl %u %u %u:%u 0x%x 0x%x %u ", roots[key.slot].tgid, key.row, key.rdev >> 20, key.rdev & 0xfffff,
+		       key.request, key.escape, key.size);
 		if (key.flags & CTRACE_IOCTL_SUB)
 			printf("0x%x", key.sub);
 		else
@@ -202,22 +209,27 @@ static void print_threads(struct ctrace_bpf *skel)
 
 static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 {
-	int slot, nr;
+	int slot, row, nr;
 
 	printf("snapshot %llu %llu\n", seq, ktime_ns());
 	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++) {
 		if (!roots[slot].used)
 			continue;
-		for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
-			struct syscall_val *val = &counters[slot * CTRACE_MAX_NR + nr];
+		for (row = 0; row < CTRACE_ROWS; row++) {
+			for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
+				struct syscall_val *val = &counters[(slot * CTRACE_ROWS + row) * CTRACE_MAX_NR + nr];
 
-			if (!val->count)
-				continue;
-			printf("sys %u %d %llu %llu %llu %llu ", roots[slot].tgid, nr, (unsigned long long)val->count,
-			       (unsigned long long)val->errors, (unsigned long long)val->total_ns,
-			       (unsigned long long)val->timed);
-			print_hist(val->hist);
+				if (!val->count)
+					continue;
+				printf("sys %u %d %d %llu %llu %llu %llu ", roots[slot].tgid, row, nr,
+				       (unsigned long long)val->count, (unsigned long long)val->errors,
+				       (unsigned long long)val->total_ns, (unsigned long long)val->timed);
+				print_hist(val->hist);
+			}
 		}
+		if (skel->bss->marks[slot])
+			printf("mark %u %llu %u\n", roots[slot].tgid, (unsigned long long)skel->bss->marks[slot],
+			       skel->bss->held[slot]);
 		if (runqs[slot].count) {
 			printf("runq %u %llu %llu ", roots[slot].tgid, (unsigned long long)runqs[slot].count,
 			       (unsigned long long)runqs[slot].total_ns);
@@ -301,7 +313,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	counters = mmap(NULL, sizeof(*counters) * CTRACE_MAX_SLOTS * CTRACE_MAX_NR, PROT_READ | PROT_WRITE, MAP_SHARED,
+	counters = mmap(NULL, sizeof(*counters) * CTRACE_MAX_SLOTS * CTRACE_ROWS * CTRACE_MAX_NR, PROT_READ | PROT_WRITE, MAP_SHARED,
 			bpf_map__fd(skel->maps.counters), 0);
 	if (counters == MAP_FAILED) {
 		printf("error failed to map counters: %s\n", strerror(errno));

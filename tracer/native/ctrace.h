@@ -3,10 +3,11 @@
 #ifndef CTRACE_H
 #define CTRACE_H
 
-#define CTRACE_FORMAT_VERSION 3
+#define CTRACE_FORMAT_VERSION 4
 #define CTRACE_MAX_TRACKED 4096		/* processes followed (roots and their children) */
 #define CTRACE_MAX_SLOTS 64		/* roots traced at once; each owns a row of counters */
 #define CTRACE_MAX_NR 512		/* x86-64 system call numbers are below this */
+#define CTRACE_ROWS 2			/* counter rows per root: 0 the workload's calls, 1 calls made while a phase boundary is held */
 #define CTRACE_HIST_SLOTS 32
 #define CTRACE_MAX_IOCTL_KEYS 8192	/* distinct (root, device, request, escape, sub-code) */
 #define CTRACE_MAX_THREADS 16384	/* threads with scheduling counters */
@@ -15,6 +16,14 @@
 #define CTRACE_NR_IOCTL 16
 #define CTRACE_NR_EXIT 60
 #define CTRACE_NR_EXIT_GROUP 231
+#define CTRACE_NR_PRCTL 157
+/*
+ * The in-band phase marker: prctl(CTRACE_MARK_OPTION, 1) holds a phase boundary (the process's calls
+ * count in row 1 until released), prctl(CTRACE_MARK_OPTION, 0) releases it. No prctl option has this
+ * value, so the kernel answers EINVAL and untraced processes lose nothing. Marker calls are counted
+ * as marks, not as system calls.
+ */
+#define CTRACE_MARK_OPTION 0x4354524dU	/* "CTRM" */
 #define CTRACE_NV_MAJOR 195		/* NV_MAJOR_DEVICE_NUMBER: /dev/nvidiactl and /dev/nvidiaN */
 #define CTRACE_NV_ESC_RM_CONTROL 0x2A
 #define CTRACE_NV_ESC_RM_ALLOC 0x2B
@@ -24,7 +33,7 @@
 #define CTRACE_IOCTL_SUB 1		/* sub holds the RM control cmd or the RM alloc hClass */
 #define CTRACE_IOCTL_UNREADABLE 2	/* the parameters could not be read from user memory */
 
-/* Counters of one (slot, system call): element slot * CTRACE_MAX_NR + nr of the counters array. */
+/* Counters of one (slot, row, system call): element (slot * CTRACE_ROWS + row) * CTRACE_MAX_NR + nr of the counters array. */
 /*
  * Time is measured for every call of a thread below the sampling rate, and for a random one in
  * sample_one_in calls of a thread above it, weighted by sample_one_in (a Horvitz-Thompson
@@ -47,7 +56,7 @@ struct ioctl_key {
 	__u32 size;		/* NVIDIA frontend: parameter size (_IOC_SIZE, or XFER's size) */
 	__u32 sub;		/* RM_CONTROL cmd or RM_ALLOC hClass, when flags has CTRACE_IOCTL_SUB */
 	__u32 flags;
-	__u32 pad;
+	__u32 row;		/* as the counters' row: 1 when the call entered while a phase boundary was held */
 };
 
 struct ioctl_val {
@@ -90,6 +99,8 @@ struct task_state {
 	__u32 weight;		/* the call in flight: 0 not timed, else what its time counts for */
 	__u32 nr;
 	__u32 slot_plus1;	/* 0: not traced */
+	__u32 row;		/* the call in flight counts in this row */
+	__u32 pad;
 	struct ioctl_key ioctl;	/* the ioctl in flight, when nr is ioctl */
 };
 

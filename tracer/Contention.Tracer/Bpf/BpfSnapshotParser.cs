@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Contention.Tracer.Bpf;
 
-/// <summary>Parses the helper's snapshot lines (format version 3, documented in tracer/native/ctrace.c).</summary>
+/// <summary>Parses the helper's snapshot lines (format version 4, documented in tracer/native/ctrace.c).</summary>
 public static class BpfSnapshotParser
 {
     /// <summary>Parses one snapshot, from its <c>snapshot</c> line to its <c>end</c> line.</summary>
@@ -16,6 +16,7 @@ public static class BpfSnapshotParser
         var ioctls = new List<IoctlCounters>();
         var threads = new List<ThreadSchedCounters>();
         var runQueues = new List<RunQueueCounters>();
+        var marks = new List<MarkCounters>();
         foreach (var line in lines)
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -25,10 +26,13 @@ public static class BpfSnapshotParser
                     sequence = Long(f[1], line);
                     ktime = Long(f[2], line);
                     break;
-                case "sys" when f.Length == 8:
-                    syscalls.Add(new SyscallCounters(Int(f[1], line), Int(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line), Histogram(f[7], line)));
+                case "sys" when f.Length == 9:
+                    syscalls.Add(new SyscallCounters(Int(f[1], line), Row(f[2], line), Int(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line), Long(f[7], line), Histogram(f[8], line)));
                     break;
-                case "ioctl" when f.Length == 11:
+                case "mark" when f.Length == 4:
+                    marks.Add(new MarkCounters(Int(f[1], line), Long(f[2], line), Row(f[3], line)));
+                    break;
+                case "ioctl" when f.Length == 12:
                     ioctls.Add(Ioctl(f, line));
                     break;
                 case "thread" when f.Length >= 10:
@@ -49,19 +53,19 @@ public static class BpfSnapshotParser
             }
         }
 
-        return new BpfSnapshot(sequence, ktime, syscalls, ioctls, threads, runQueues, dropped);
+        return new BpfSnapshot(sequence, ktime, syscalls, ioctls, threads, runQueues, marks, dropped);
     }
 
     private static IoctlCounters Ioctl(string[] f, string line)
     {
-        var device = f[2].Split(':');
+        var device = f[3].Split(':');
         if (device.Length != 2)
         {
-            throw new FormatException($"bad device '{f[2]}' in '{line}'");
+            throw new FormatException($"bad device '{f[3]}' in '{line}'");
         }
 
-        uint? sub = f[6] is "-" or "?" ? null : Hex(f[6], line);
-        return new IoctlCounters(Int(f[1], line), Int(device[0], line), Int(device[1], line), Hex(f[3], line), Hex(f[4], line), Int(f[5], line), sub, f[6] == "?", Long(f[7], line), Long(f[8], line), Long(f[9], line), Long(f[10], line));
+        uint? sub = f[7] is "-" or "?" ? null : Hex(f[7], line);
+        return new IoctlCounters(Int(f[1], line), Row(f[2], line), Int(device[0], line), Int(device[1], line), Hex(f[4], line), Hex(f[5], line), Int(f[6], line), sub, f[7] == "?", Long(f[8], line), Long(f[9], line), Long(f[10], line), Long(f[11], line));
     }
 
     private static long[] Histogram(string text, string line)
@@ -86,6 +90,13 @@ public static class BpfSnapshotParser
 
         return slots;
     }
+
+    private static bool Row(string text, string line) => text switch
+    {
+        "0" => false,
+        "1" => true,
+        _ => throw new FormatException($"bad row '{text}' (0 or 1) in '{line}'"),
+    };
 
     private static uint Hex(string text, string line) =>
         text.StartsWith("0x", StringComparison.Ordinal) && uint.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var value)

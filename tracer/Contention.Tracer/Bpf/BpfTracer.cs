@@ -12,7 +12,7 @@ namespace Contention.Tracer.Bpf;
 public sealed class BpfTracer : IAsyncDisposable
 {
     /// <summary>The line format this class reads.</summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     /// <summary>The helper's file name.</summary>
     public const string HelperName = "contention-ctrace";

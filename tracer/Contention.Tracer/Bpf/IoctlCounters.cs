@@ -5,6 +5,7 @@ namespace Contention.Tracer.Bpf;
 /// the kernel side tells kinds apart; <see cref="Nvidia.NvidiaIoctlDecoder"/> names it.
 /// </summary>
 /// <param name="Root">The tgid the node registered.</param>
+/// <param name="Held">Entered while the process held a phase boundary, as <see cref="SyscallCounters.Held"/>.</param>
 /// <param name="Major">Major number of the fd's device; 0 with <paramref name="Minor"/> 0 when the fd is not a device (a pipe, a socket, a file).</param>
 /// <param name="Minor">Minor number of the fd's device.</param>
 /// <param name="Request">The request argument of ioctl(2).</param>
@@ -16,7 +17,7 @@ namespace Contention.Tracer.Bpf;
 /// <param name="Errors">Calls that returned an error.</param>
 /// <param name="TotalNs">Entry-to-exit time, summed (0 when the helper runs without timing); an estimate when <paramref name="Timed"/> is below <paramref name="Count"/>, as <see cref="SyscallCounters.TotalNs"/>.</param>
 /// <param name="Timed">Calls whose time was measured.</param>
-public sealed record IoctlCounters(int Root, int Major, int Minor, uint Request, uint Escape, int Size, uint? Sub, bool Unreadable, long Count, long Errors, long TotalNs, long Timed)
+public sealed record IoctlCounters(int Root, bool Held, int Major, int Minor, uint Request, uint Escape, int Size, uint? Sub, bool Unreadable, long Count, long Errors, long TotalNs, long Timed)
 {
     /// <summary>The request went through NV_ESC_IOCTL_XFER_CMD.</summary>
     public bool Transferred => (Request & 0xFF) == 0xD3 && Escape != 0xD3;

@@ -24,14 +24,18 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
     /// <summary>Off-CPU time of all threads.</summary>
     public double OffCpuSeconds => Threads.Sum(t => t.OffCpuSeconds);
 
-    /// <summary>Summarises root <paramref name="root"/> in <paramref name="now"/>, minus what <paramref name="since"/> had counted.</summary>
-    public static TraceSummary Of(BpfSnapshot now, int root, NvidiaDevices devices, BpfSnapshot? since = null)
+    /// <summary>
+    /// Summarises root <paramref name="root"/> in <paramref name="now"/>, minus what <paramref name="since"/> had counted:
+    /// all its calls, or only those made outside (<see cref="TraceRows.Workload"/>) or inside (<see cref="TraceRows.Held"/>)
+    /// held phase boundaries.
+    /// </summary>
+    public static TraceSummary Of(BpfSnapshot now, int root, NvidiaDevices devices, BpfSnapshot? since = null, TraceRows rows = TraceRows.All)
     {
         ArgumentNullException.ThrowIfNull(now);
         ArgumentNullException.ThrowIfNull(devices);
-        var before = since?.Syscalls.Where(s => s.Root == root).ToDictionary(s => s.Number) ?? [];
+        var before = since is null ? [] : SyscallsIn(since, root, rows).ToDictionary(s => s.Number);
         var syscalls = new List<(string Name, long Count, long Errors, long Ns, long Timed)>();
-        foreach (var s in now.Syscalls.Where(s => s.Root == root))
+        foreach (var s in SyscallsIn(now, root, rows))
         {
             before.TryGetValue(s.Number, out var b);
             if (s.Count - (b?.Count ?? 0) > 0)
@@ -40,9 +44,9 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             }
         }
 
-        var beforeIoctls = since?.Ioctls.Where(i => i.Root == root).ToDictionary(Key) ?? [];
+        var beforeIoctls = since is null ? [] : IoctlsIn(since, root, rows).ToDictionary(Key);
         var ioctls = new List<(IoctlRow Row, bool Nvidia, long Ns)>();
-        foreach (var i in now.Ioctls.Where(i => i.Root == root))
+        foreach (var i in IoctlsIn(now, root, rows))
         {
             beforeIoctls.TryGetValue(Key(i), out var b);
             var count = i.Count - (b?.Count ?? 0);
@@ -56,12 +60,12 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             ioctls.Add((new IoctlRow(decoded.Device, decoded.Operation, decoded.Detail, Key(i), count, i.Errors - (b?.Errors ?? 0), ns / NsPerSecond, i.Timed - (b?.Timed ?? 0)), decoded.Nvidia, ns));
         }
 
-        var rows = new List<SyscallRow>();
+        var table = new List<SyscallRow>();
         foreach (var (name, count, errors, ns, timed) in syscalls)
         {
             if (name != "ioctl")
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.Of(name), count, errors, ns / NsPerSecond, timed));
+                table.Add(new SyscallRow(name, SyscallCategories.Of(name), count, errors, ns / NsPerSecond, timed));
                 continue;
             }
 
@@ -74,17 +78,17 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             var gpuTimed = Math.Min(timed, gpu.Sum(i => i.Row.TimedCalls));
             if (gpuCount > 0)
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.GpuDriver, gpuCount, gpuErrors, gpuNs / NsPerSecond, gpuTimed));
+                table.Add(new SyscallRow(name, SyscallCategories.GpuDriver, gpuCount, gpuErrors, gpuNs / NsPerSecond, gpuTimed));
             }
 
             if (count - gpuCount > 0)
             {
-                rows.Add(new SyscallRow(name, SyscallCategories.OtherIoctl, count - gpuCount, errors - gpuErrors, (ns - gpuNs) / NsPerSecond, timed - gpuTimed));
+                table.Add(new SyscallRow(name, SyscallCategories.OtherIoctl, count - gpuCount, errors - gpuErrors, (ns - gpuNs) / NsPerSecond, timed - gpuTimed));
             }
         }
 
         var categories = SyscallCategories.All
-            .Select(c => new CategoryRow(c, rows.Where(r => r.Category == c).Sum(r => r.Count), rows.Where(r => r.Category == c).Sum(r => r.Seconds)))
+            .Select(c => new CategoryRow(c, table.Where(r => r.Category == c).Sum(r => r.Count), table.Where(r => r.Category == c).Sum(r => r.Seconds)))
             .ToList();
         var beforeThreads = since?.Threads.Where(t => t.Root == root).ToDictionary(t => t.Tid) ?? [];
         var threads = now.Threads.Where(t => t.Root == root).Select(t =>
@@ -101,13 +105,33 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
         }
 
         return new TraceSummary(
-            rows.OrderByDescending(r => r.Count).ThenBy(r => r.Name, StringComparer.Ordinal).ToList(),
+            table.OrderByDescending(r => r.Count).ThenBy(r => r.Name, StringComparer.Ordinal).ToList(),
             ioctls.Select(i => i.Row).OrderByDescending(r => r.Count).ThenBy(r => r.Raw, StringComparer.Ordinal).ToList(),
             categories,
             threads,
             histogram,
             ((runq?.TotalNs ?? 0) - (runqBefore?.TotalNs ?? 0)) / NsPerSecond);
     }
+
+    private static bool Wanted(bool held, TraceRows rows) => rows == TraceRows.All || held == (rows == TraceRows.Held);
+
+    /// <summary>The root's system calls in the rows asked for, one per number (the two rows summed).</summary>
+    private static IEnumerable<SyscallCounters> SyscallsIn(BpfSnapshot snapshot, int root, TraceRows rows) =>
+        snapshot.Syscalls.Where(s => s.Root == root && Wanted(s.Held, rows))
+            .GroupBy(s => s.Number)
+            .Select(g => g.Aggregate((a, b) => a with
+            {
+                Count = a.Count + b.Count,
+                Errors = a.Errors + b.Errors,
+                TotalNs = a.TotalNs + b.TotalNs,
+                Timed = a.Timed + b.Timed,
+                Histogram = [.. a.Histogram.Zip(b.Histogram, (x, y) => x + y)],
+            }));
+
+    private static IEnumerable<IoctlCounters> IoctlsIn(BpfSnapshot snapshot, int root, TraceRows rows) =>
+        snapshot.Ioctls.Where(i => i.Root == root && Wanted(i.Held, rows))
+            .GroupBy(Key)
+            .Select(g => g.Aggregate((a, b) => a with { Count = a.Count + b.Count, Errors = a.Errors + b.Errors, TotalNs = a.TotalNs + b.TotalNs, Timed = a.Timed + b.Timed }));
 
     private static string Key(IoctlCounters i) => string.Create(CultureInfo.InvariantCulture, $"{i.Major}:{i.Minor}/0x{i.Request:x}/0x{i.Escape:x}/{i.Size}/{(i.Sub is { } sub ? $"0x{sub:x}" : i.Unreadable ? "?" : "-")}");
 }
