@@ -5,9 +5,11 @@ namespace Contention.Grains;
 /// <param name="Tenants">One aggregate per tenant and phase.</param>
 /// <param name="Failures">Every failure reported, in order.</param>
 /// <param name="Reports">Node reports merged.</param>
+/// <param name="Phases">Every phase the tenants' workers marked, by tenant, worker and index.</param>
 [GenerateSerializer, Immutable, Alias("contention.CollectorSnapshot")]
 public sealed record CollectorSnapshot(
     [property: Id(0)] string Experiment,
     [property: Id(1)] IReadOnlyList<TenantAggregate> Tenants,
     [property: Id(2)] IReadOnlyList<TenantFailure> Failures,
-    [property: Id(3)] long Reports);
+    [property: Id(3)] long Reports,
+    [property: Id(4)] IReadOnlyList<PhaseRecord> Phases);

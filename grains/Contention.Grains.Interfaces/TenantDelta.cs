@@ -36,4 +36,7 @@ public sealed record TenantDelta
 
     /// <summary>What the eBPF tracer saw of the worker; null where eBPF is unavailable (then /proc only).</summary>
     [Id(9)] public KernelCounters? Kernel { get; init; }
+
+    /// <summary>Phases the tenant's worker ended since the previous report, in order.</summary>
+    [Id(10)] public IReadOnlyList<PhaseRecord> Phases { get; init; } = [];
 }

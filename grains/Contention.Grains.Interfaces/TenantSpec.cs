@@ -57,4 +57,13 @@ public sealed record TenantSpec
 
     /// <summary>Threads of the cpu device; 0 = one per core.</summary>
     [Id(17)] public int CpuThreads { get; init; }
+
+    /// <summary>Microbench: a grid walked once in the worker, each point a phase; null runs Op over Bytes until stopped.</summary>
+    [Id(18)] public IReadOnlyList<GridGroupSpec>? Grid { get; init; }
+
+    /// <summary>Grid: how long one steady phase may take, in milliseconds.</summary>
+    [Id(19)] public int PointLimitMs { get; init; } = 1000;
+
+    /// <summary>Grid: warm-up operations of each setup phase.</summary>
+    [Id(20)] public int WarmupOperations { get; init; } = 2;
 }

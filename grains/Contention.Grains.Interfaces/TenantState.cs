@@ -21,4 +21,7 @@ public enum TenantState
 
     /// <summary>Crashed with no restarts left, or could not start.</summary>
     Failed,
+
+    /// <summary>Its workload ended by itself (a microbenchmark grid walked); the worker idles until stopped.</summary>
+    Finished,
 }

@@ -53,6 +53,11 @@ public class MixParserTests
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    bytes: 3 apples\n", 5, "tenants[0].bytes", "expected a size")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    restart: { max: -1 }\n", 5, "tenants[0].restart.max", "expected a whole number")]
     [InlineData("name: [unclosed\n", 2, "(syntax)", "not valid YAML")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    grid: { op: copy, bytes: 4KiB, iterations: 10 }\n", 5, "tenants[0].grid", "belongs to a microbench tenant")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid:\n      - { op: copy, bytes: 4KiB, iterations: 10 }\n      - { op: copy, bytes: [4KiB, lots], iterations: 10 }\n", 7, "tenants[0].grid[1].bytes", "got 'lots'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid: { op: [copy, copy], bytes: 4KiB, iterations: 10 }\n", 5, "tenants[0].grid.op", "listed twice")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid: { op: copy, bytes: 4KiB }\n", 5, "tenants[0].grid.iterations", "required field is missing")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid: { op: copy, bytes: 4KiB, iterations: 10, repeat: 2 }\n", 5, "tenants[0].grid.repeat", "unknown field 'repeat'")]
     public void Parse_BadInput_NamesLineAndField(string text, int line, string field, string problem)
     {
         var error = Assert.Throws<MixException>(() => MixParser.Parse(text, "bad.yaml"));
@@ -61,6 +66,31 @@ public class MixParserTests
         Assert.Equal(field, error.Field);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
         Assert.StartsWith($"bad.yaml:{line}:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Grid_ExpandsOpsAndBytesIntoGroupsInOrder()
+    {
+        const string Text = """
+            name: g
+            tenants:
+              - name: bench
+                kind: microbench
+                point_limit: 250ms
+                warmup_ops: 3
+                grid:
+                  - { op: [copy, elementwise], bytes: [4KiB, 1MiB], iterations: [10, 1000] }
+                  - { op: gemm, bytes: 64KiB, iterations: 100 }
+            """;
+
+        var bench = MixParser.Parse(Text, "g.yaml").Tenants.Single();
+
+        Assert.Equal(
+            [("copy", 4096L), ("copy", 1L << 20), ("elementwise", 4096L), ("elementwise", 1L << 20), ("gemm", 65536L)],
+            bench.Grid!.Select(g => (g.Op, g.Bytes)));
+        Assert.Equal([10, 1000], bench.Grid![0].Iterations);
+        Assert.Equal([100], bench.Grid![4].Iterations);
+        Assert.Equal((250, 3), (bench.PointLimitMs, bench.WarmupOperations));
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public class ResultsFilesTests
         };
         var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = "training", Device = "cuda", SyncMode = "block" };
         var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "training", Device = "cuda:0", Phase = "measure", Seconds = 10, Kernel = kernel };
-        var snapshot = new CollectorSnapshot("e", [aggregate], [], 1);
+        var snapshot = new CollectorSnapshot("e", [aggregate], [], 1, []);
         var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
         var document = new ResultsDocument
         {

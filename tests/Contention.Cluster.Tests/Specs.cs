@@ -32,6 +32,19 @@ internal static class Specs
         BatchSize = 8,
     };
 
+    /// <summary>A microbenchmark grid: copy and elementwise over 4 KiB and 64 KiB, 10 and 100 launches each.</summary>
+    public static TenantSpec Grid(string experiment, string name, string device = "sim", string isolation = "process") => new()
+    {
+        Experiment = experiment,
+        Name = name,
+        Kind = "microbench",
+        Device = device,
+        SyncMode = "block",
+        Isolation = isolation,
+        Grid = [new("copy", 4096, [10, 100]), new("copy", 65536, [10, 100]), new("elementwise", 4096, [10, 100]), new("elementwise", 65536, [10, 100])],
+        PointLimitMs = 500,
+    };
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails after <paramref name="timeout"/>.</summary>
     public static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan timeout, string what)
     {

@@ -108,7 +108,7 @@ internal static class RunCommand
         var grain = connection.Client.GetGrain<IExperimentGrain>(experiment);
         var collector = connection.Client.GetGrain<ICollectorGrain>(experiment);
         var progress = await grain.StartAsync(plan, CancellationToken.None);
-        var snapshot = new CollectorSnapshot(experiment, [], [], 0);
+        var snapshot = new CollectorSnapshot(experiment, [], [], 0, []);
         var interrupted = false;
         var failures = 0;
         await console.Status().StartAsync($"{experiment}: starting {plan.Tenants.Count} tenants", async context =>
@@ -176,7 +176,7 @@ internal static class RunCommand
         if (printTable)
         {
             TenantTable.Print(console, document);
-            console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv})");
+            console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary}, {ResultsFiles.ThreadsCsv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv}{(document.Phases.Count > 0 ? $", {ResultsFiles.PhasesCsv}, {ResultsFiles.PhaseSyscallsCsv}" : "")})");
         }
 
         if (progress.Message is { Length: > 0 } message)

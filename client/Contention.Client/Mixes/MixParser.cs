@@ -15,7 +15,8 @@ public static class MixParser
     public const int MaxSweepRuns = 100_000;
 
     private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep"];
-    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart"];
+    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops"];
+    private static readonly string[] GridFields = ["op", "bytes", "iterations"];
     private static readonly string[] RestartFields = ["max", "backoff"];
     private static readonly string[] Kinds = ["training", "inference", "microbench"];
     private static readonly string[] SyncModes = ["spin", "yield", "block"];
@@ -181,6 +182,9 @@ public static class MixParser
                 Iterations = Int(node, defaults, "iterations", 100, 1, 100_000_000),
                 Seed = Int(node, defaults, "seed", 1, int.MinValue, int.MaxValue),
                 CpuThreads = Int(node, defaults, "cpu_threads", 0, 0, 4096),
+                Grid = Grid(node, path, kind),
+                PointLimitMs = (int)Math.Round(Seconds(node, "point_limit", 1, positive: true) * 1000),
+                WarmupOperations = Int(node, defaults, "warmup_ops", 2, 1, 1000),
             };
             if (replicas <= 1)
             {
@@ -196,6 +200,78 @@ public static class MixParser
             {
                 yield return template with { Name = $"{name}-{r.ToString(CultureInfo.InvariantCulture)}", Seed = template.Seed + r };
             }
+        }
+
+        /// <summary>
+        /// A microbenchmark grid: one mapping or a list of them, each with op, bytes and iterations
+        /// (a value or a list); every op × bytes pair becomes a group run for each iterations value.
+        /// </summary>
+        private List<GridGroupSpec>? Grid(YamlMappingNode node, string path, string kind)
+        {
+            if (!node.Children.TryGetValue(new YamlScalarNode("grid"), out var grid))
+            {
+                return null;
+            }
+
+            var field = Join(path, "grid");
+            if (kind != "microbench")
+            {
+                throw Error(grid, field, $"a grid belongs to a microbench tenant, not to a {kind} one");
+            }
+
+            var blocks = grid is YamlSequenceNode list ? list.Children.ToList() : [grid];
+            var groups = new List<GridGroupSpec>();
+            for (var b = 0; b < blocks.Count; b++)
+            {
+                var blockPath = grid is YamlSequenceNode ? $"{field}[{b}]" : field;
+                var block = Mapping(blocks[b], blockPath);
+                CheckFields(block, blockPath, GridFields);
+                var ops = Values(block, blockPath, "op", "one of: " + string.Join(", ", Ops), (string text, out string op) =>
+                {
+                    op = text.ToLowerInvariant();
+                    return Ops.Contains(op, StringComparer.Ordinal);
+                });
+                var sizes = Values(block, blockPath, "bytes", "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB", (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= 16);
+                var iterations = Values(block, blockPath, "iterations", "a whole number from 1 to 100000000", (string text, out int n) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out n) && n is >= 1 and <= 100_000_000);
+                groups.AddRange(ops.SelectMany(op => sizes.Select(bytes => new GridGroupSpec(op, bytes, iterations))));
+            }
+
+            return groups;
+        }
+
+        /// <summary>A grid field: one value or a non-empty list of distinct values, each checked.</summary>
+        private List<T> Values<T>(YamlMappingNode block, string path, string key, string expected, Parser<T> parse)
+        {
+            var field = Join(path, key);
+            if (!block.Children.TryGetValue(new YamlScalarNode(key), out var node))
+            {
+                throw Error(block, field, $"required field is missing; expected {expected}, or a list of them");
+            }
+
+            var items = node is YamlSequenceNode list ? list.Children.ToList() : [node];
+            if (items.Count == 0)
+            {
+                throw Error(node, field, $"expected at least one value: {expected}");
+            }
+
+            var values = new List<T>();
+            foreach (var item in items)
+            {
+                var text = (item as YamlScalarNode)?.Value ?? throw Error(item, field, $"expected {expected}, not a list or mapping");
+                if (!parse(text, out var value))
+                {
+                    throw Error(item, field, $"expected {expected}, got '{text}'");
+                }
+
+                if (values.Contains(value))
+                {
+                    throw Error(item, field, $"'{text}' is listed twice");
+                }
+
+                values.Add(value);
+            }
+
+            return values;
         }
 
         public string? String(YamlMappingNode node, string key, string path, bool required = false)

@@ -51,6 +51,20 @@ public static partial class Units
         return true;
     }
 
+    /// <summary>A size in the largest binary unit that divides it (4KiB, 1GiB), else in bytes.</summary>
+    public static string FormatBytes(long bytes)
+    {
+        foreach (var (unit, scale) in new[] { ("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10) })
+        {
+            if (bytes >= scale && bytes % scale == 0)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{bytes / scale}{unit}");
+            }
+        }
+
+        return bytes.ToString(CultureInfo.InvariantCulture);
+    }
+
     [GeneratedRegex(@"^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(us|ms|s|m|min|h)?$", RegexOptions.IgnoreCase)]
     private static partial Regex DurationPattern();
 

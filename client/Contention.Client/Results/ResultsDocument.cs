@@ -33,6 +33,12 @@ public sealed record ResultsDocument
 
     /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
     public List<IoctlRecord> Ioctls { get; init; } = [];
+
+    /// <summary>The phases the tenants' workers marked in-band (start-up, grid points, the run), in order.</summary>
+    public List<PhaseRow> Phases { get; init; } = [];
+
+    /// <summary>System calls per marked phase (eBPF; empty where it did not run).</summary>
+    public List<PhaseSyscallRecord> PhaseSyscalls { get; init; } = [];
 }
 
 /// <summary>The tool that wrote the results.</summary>

@@ -2,13 +2,15 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Contention.Client.Mixes;
 using CsvHelper;
 
 namespace Contention.Client.Results;
 
 /// <summary>
 /// The results directory: results.json (envelope and results), tenants.csv (tidy rows),
-/// summary.md, threads.csv, syscalls.csv and ioctls.csv (empty where eBPF did not run). Each
+/// summary.md, threads.csv, syscalls.csv and ioctls.csv (empty where eBPF did not run),
+/// phases.csv and phase_syscalls.csv (the phases workers marked in-band). Each
 /// write replaces the files atomically (write, then rename), so an interrupted run leaves the last complete snapshot, never a torn file.
 /// </summary>
 public static class ResultsFiles
@@ -30,6 +32,12 @@ public static class ResultsFiles
 
     /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
     public const string IoctlsCsv = "ioctls.csv";
+
+    /// <summary>The phases the workers marked (start-up, grid points, the run).</summary>
+    public const string PhasesCsv = "phases.csv";
+
+    /// <summary>System calls per marked phase (eBPF).</summary>
+    public const string PhaseSyscallsCsv = "phase_syscalls.csv";
 
     /// <summary>How results files are serialised: indented camelCase, enums by name.</summary>
     internal static readonly JsonSerializerOptions JsonOptions = new()
@@ -63,6 +71,8 @@ public static class ResultsFiles
         Replace(Path.Combine(directory, ThreadsCsv), threads.ToString());
         Replace(Path.Combine(directory, SyscallsCsv), Tidy(document.Syscalls));
         Replace(Path.Combine(directory, IoctlsCsv), Tidy(document.Ioctls));
+        Replace(Path.Combine(directory, PhasesCsv), Tidy(document.Phases));
+        Replace(Path.Combine(directory, PhaseSyscallsCsv), Tidy(document.PhaseSyscalls));
         Replace(Path.Combine(directory, Summary), Markdown(document));
     }
 
@@ -135,6 +145,11 @@ public static class ResultsFiles
             }
         }
 
+        if (document.Phases.Count > 0)
+        {
+            PhasesMarkdown(text, document.Phases);
+        }
+
         if (document.Threads.Count > 0)
         {
             text.Append("\n## Busiest worker threads (whole worker life, start-up included)\n\n");
@@ -158,6 +173,32 @@ public static class ResultsFiles
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The phases workers marked: every one up to a screenful, the rest in phases.csv.</summary>
+    private static void PhasesMarkdown(StringBuilder text, List<PhaseRow> phases)
+    {
+        const int Shown = 60;
+        text.Append("\n## Phases marked in-band (start-up, grid points, the run)\n\n");
+        text.Append("| tenant | device | # | phase | op | bytes | iterations (run) | wall s | calls | calls/iteration | vol. cs | invol. cs | user s | sys s |\n");
+        text.Append("|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var p in phases.Take(Shown))
+        {
+            var iterations = p.Iterations == 0 ? "" : p.IterationsRun == p.Iterations ? $"{p.Iterations}" : $"{p.Iterations} ({p.IterationsRun})";
+            var calls = p.Traced ? p.Syscalls.ToString(CultureInfo.InvariantCulture) : "—";
+            var perIteration = p.Traced && p.IterationsRun > 0 ? (p.Syscalls / (double)p.IterationsRun).ToString("0.###", CultureInfo.InvariantCulture) : "";
+            text.Append(CultureInfo.InvariantCulture, $"| {p.Tenant} | {p.Device} | {p.Index} | {p.Phase} | {p.Op} | {(p.Bytes == 0 ? "" : Units.FormatBytes(p.Bytes))} | {iterations} | {p.WallSeconds:0.######} | {calls} | {perIteration} | {p.VoluntarySwitches} | {p.InvoluntarySwitches} | {p.UserCpuSeconds:0.###} | {p.SystemCpuSeconds:0.###} |\n");
+        }
+
+        if (phases.Count > Shown)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\n{phases.Count - Shown} more phases in {PhasesCsv}.\n");
+        }
+
+        if (phases.Any(p => p.IterationsRun < p.Iterations))
+        {
+            text.Append("\nIterations in parentheses: launches made where the point's time limit (`point_limit`) cut the phase short.\n");
+        }
     }
 
     /// <summary>Records as CSV, one column per property, headers in snake_case.</summary>

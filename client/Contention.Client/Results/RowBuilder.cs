@@ -97,4 +97,43 @@ public static class RowBuilder
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
         };
     }
+
+    /// <summary>The marked phases and their system calls, with each tenant's device and sync mode.</summary>
+    public static (List<PhaseRow> Phases, List<PhaseSyscallRecord> Syscalls) Phases(CollectorSnapshot snapshot, ExperimentPlan plan, IReadOnlyList<TenantStatus> statuses)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(plan);
+        var devices = statuses.Where(s => s.Device.Length > 0).GroupBy(s => s.Tenant).ToDictionary(g => g.Key, g => g.First().Device, StringComparer.Ordinal);
+        var specs = plan.Tenants.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        string DeviceOf(PhaseRecord p) => devices.GetValueOrDefault(p.Tenant) ?? specs.GetValueOrDefault(p.Tenant)?.Device ?? "";
+        var rows = snapshot.Phases.Select(p => new PhaseRow
+        {
+            Tenant = p.Tenant,
+            Device = DeviceOf(p),
+            Sync = specs.GetValueOrDefault(p.Tenant)?.SyncMode ?? "",
+            Pid = p.Pid,
+            Index = p.Index,
+            Phase = p.Name,
+            Op = p.Op,
+            Bytes = p.Bytes,
+            Iterations = p.Iterations,
+            IterationsRun = p.IterationsRun,
+            Operations = p.Operations,
+            WallSeconds = p.WallSeconds,
+            VoluntarySwitches = p.Os.VoluntarySwitches,
+            InvoluntarySwitches = p.Os.InvoluntarySwitches,
+            UserCpuSeconds = p.Os.UserSeconds,
+            SystemCpuSeconds = p.Os.SystemSeconds,
+            MinorFaults = p.Os.MinorFaults,
+            MajorFaults = p.Os.MajorFaults,
+            Traced = p.Kernel is not null,
+            Syscalls = p.Kernel?.TotalCalls ?? 0,
+            SyscallSeconds = p.Kernel?.Syscalls.Sum(s => s.Seconds) ?? 0,
+            TimedCalls = p.Kernel?.Syscalls.Sum(s => s.TimedCalls) ?? 0,
+        }).ToList();
+        var syscalls = snapshot.Phases.Where(p => p.Kernel is not null)
+            .SelectMany(p => p.Kernel!.Syscalls.Select(s => new PhaseSyscallRecord(p.Tenant, DeviceOf(p), p.Pid, p.Index, p.Name, p.Op, p.Bytes, p.Iterations, p.IterationsRun, s.Category, s.Name, s.Count, s.Errors, s.Seconds, s.TimedCalls)))
+            .ToList();
+        return (rows, syscalls);
+    }
 }

@@ -15,8 +15,9 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
     public ResultsDocument Save(ExperimentProgress? progress, CollectorSnapshot? snapshot)
     {
         var statuses = progress?.Tenants ?? [];
-        snapshot ??= new CollectorSnapshot(experiment, [], [], 0);
+        snapshot ??= new CollectorSnapshot(experiment, [], [], 0, []);
         var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
+        var (phases, phaseSyscalls) = RowBuilder.Phases(snapshot, plan, statuses);
         var document = new ResultsDocument
         {
             Tool = tool,
@@ -50,6 +51,8 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             })).ToList(),
             Syscalls = syscalls,
             Ioctls = ioctls,
+            Phases = phases,
+            PhaseSyscalls = phaseSyscalls,
             Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
         ResultsFiles.Write(directory, document);

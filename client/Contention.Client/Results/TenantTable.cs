@@ -12,7 +12,10 @@ public static class TenantTable
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(document);
         var e = document.Experiment;
-        var table = new Table().Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {e.DurationSeconds:0.#} s measured");
+        // What the tracer covered: less than the plan's duration when the run ended early (every
+        // tenant finished its work, or the run was interrupted).
+        var covered = document.Tenants.Where(r => r.Phase == "measure").Select(r => r.Seconds).DefaultIfEmpty(0).Max();
+        var table = new Table().Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured");
         string[] right = ["ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "vol cs", "invol cs", "user s", "sys s"];
         table.AddColumns("tenant", "kind", "device", "sync");
         foreach (var column in right)

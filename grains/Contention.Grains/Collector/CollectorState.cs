@@ -13,6 +13,7 @@ public sealed class CollectorState
     private readonly Dictionary<(string Tenant, string Phase), Aggregate> aggregates = [];
     private readonly Dictionary<string, long> lastSequence = [];
     private readonly List<TenantFailure> failures = [];
+    private readonly List<PhaseRecord> phases = [];
 
     /// <summary>Node reports merged.</summary>
     public long Reports { get; private set; }
@@ -64,6 +65,7 @@ public sealed class CollectorState
 
         Deltas++;
         Histograms.RecordInto(delta.Latency, aggregate.Latency);
+        phases.AddRange(delta.Phases);
     }
 
     /// <summary>Records a failure.</summary>
@@ -87,7 +89,8 @@ public sealed class CollectorState
             Kernel = a.Value.Kernel?.ToCounters(),
         }).ToList(),
         failures.ToList(),
-        Reports);
+        Reports,
+        phases.OrderBy(p => p.Tenant, StringComparer.Ordinal).ThenBy(p => p.Pid).ThenBy(p => p.Index).ToList());
 
     private sealed class Aggregate
     {

@@ -86,6 +86,16 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
         }
 
         tenants = await Task.WhenAll(plan.Tenants.Select(t => Tenant(t).GetStatusAsync(cancellation)));
+
+        // Tenants whose work ends by itself (grid walks) end the experiment early once all are
+        // done: its duration is then a limit, not a length.
+        if (state is ExperimentState.Warmup or ExperimentState.Measuring
+            && tenants.Any(t => t.State == TenantState.Finished)
+            && tenants.All(t => t.State is TenantState.Finished or TenantState.Failed))
+        {
+            LogAllFinished(logger, experimentId);
+            await StopTenantsAsync(ExperimentState.Completed);
+        }
     }
 
     private async Task StartTenantsAsync(ExperimentPlan plan)
@@ -164,6 +174,9 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
 
     [LoggerMessage(Level = LogLevel.Information, Message = "experiment {Experiment}: starting {Tenants} tenants, warm-up {Warmup} s, measurement {Duration} s")]
     private static partial void LogStarting(ILogger logger, string experiment, int tenants, double warmup, double duration);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "experiment {Experiment}: every tenant has finished its work")]
+    private static partial void LogAllFinished(ILogger logger, string experiment);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "experiment {Experiment} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string experiment, string reason);

@@ -15,6 +15,9 @@ internal interface IWorker : IAsyncDisposable
     /// <summary>Completes when the worker ends: normally after <see cref="StopAsync"/>, or with <see cref="WorkerCrashedException"/>.</summary>
     Task Completion { get; }
 
+    /// <summary>Completes when a workload that ends by itself (a microbenchmark grid) has; the worker then idles until stopped.</summary>
+    Task Finished { get; }
+
     /// <summary>Asks for an immediate report and waits until it has been delivered.</summary>
     Task FlushAsync(CancellationToken cancellationToken);
 

@@ -92,11 +92,11 @@ public sealed partial class NodeBpf : IAsyncDisposable
         }
     }
 
-    /// <summary>The tenant's counters in <paramref name="now"/> since <paramref name="since"/>, as a collector message.</summary>
-    public KernelCounters Counters(BpfSnapshot now, int pid, BpfSnapshot? since)
+    /// <summary>The tenant's counters in <paramref name="now"/> since <paramref name="since"/> (all of them, or the rows asked for), as a collector message.</summary>
+    public KernelCounters Counters(BpfSnapshot now, int pid, BpfSnapshot? since, TraceRows rows = TraceRows.All)
     {
         ArgumentNullException.ThrowIfNull(now);
-        var summary = TraceSummary.Of(now, pid, Devices, since);
+        var summary = TraceSummary.Of(now, pid, Devices, since, rows);
         return new KernelCounters
         {
             Syscalls = summary.Syscalls.Select(s => new SyscallCount(s.Name, s.Category, s.Count, s.Errors, s.Seconds, s.TimedCalls)).ToList(),

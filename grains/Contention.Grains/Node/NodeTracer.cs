@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using Contention.Tracer;
 using Contention.Tracer.Bpf;
+using Contention.Tracer.Trace;
 using Contention.Workloads.Metrics;
 using Contention.Workloads.Sim;
+using Contention.Workloads.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -74,6 +76,25 @@ public sealed partial class NodeTracer : BackgroundService
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Measures a phase that a tenant's worker has just ended, while it waits at the boundary:
+    /// the eBPF counts since its previous boundary (the workload row only: the handshake's calls
+    /// are in the held row), queued for the next report with the worker's own measurements.
+    /// </summary>
+    internal async Task PhaseAsync(TenantRunner runner, int pid, PhaseSample phase)
+    {
+        KernelCounters? kernel = null;
+        var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
+        if (snapshot is not null && snapshot.Syscalls.Any(s => s.Root == pid))
+        {
+            var since = runner.PhaseBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
+            kernel = bpf.Counters(snapshot, pid, since, TraceRows.Workload);
+            runner.PhaseBaseline = (pid, snapshot);
+        }
+
+        runner.PendingPhases.Enqueue(TenantRunner.Record(runner.Spec.Name, options.Name, pid, phase, kernel));
     }
 
     /// <inheritdoc />
@@ -192,6 +213,7 @@ public sealed partial class NodeTracer : BackgroundService
                 Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
                 Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
                 Kernel = kernel,
+                Phases = TakePhases(runner),
             };
         }
         finally
@@ -246,6 +268,17 @@ public sealed partial class NodeTracer : BackgroundService
         both.Add(previous);
         both.Add(current);
         return both.ToCounters();
+    }
+
+    private static List<PhaseRecord> TakePhases(TenantRunner runner)
+    {
+        var taken = new List<PhaseRecord>();
+        while (runner.PendingPhases.TryDequeue(out var phase))
+        {
+            taken.Add(phase);
+        }
+
+        return taken;
     }
 
     private async Task ForgetAsync(int pid)

@@ -63,6 +63,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Per-thread counters of the latest sample.</summary>
     public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
 
+    /// <summary>Phases the worker ended that the node tracer has not reported yet.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<PhaseRecord> PendingPhases { get; } = new();
+
+    /// <summary>The worker whose phases are being measured and the eBPF snapshot at its last boundary (null: since it started).</summary>
+    public (int Pid, Contention.Tracer.Bpf.BpfSnapshot? Snapshot)? PhaseBaseline { get; set; }
+
     /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
     public (int Pid, Contention.Tracer.Bpf.BpfSnapshot? Reported)? Kernel { get; set; }
 
@@ -187,10 +193,19 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             Workload = ToWorkload(spec),
         };
         var current = string.Equals(spec.Isolation, "thread", StringComparison.OrdinalIgnoreCase)
-            ? (IWorker)await WorkerThread.StartAsync(start, OnReport).ConfigureAwait(false)
-            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
+            ? (IWorker)await WorkerThread.StartAsync(start, OnReport, new ThreadPhases(this, node.Options.Name)).ConfigureAwait(false)
+            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, (w, phase) => node.Tracer.PhaseAsync(this, w.Pid, phase), StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
         worker = current;
         state = TenantState.Running;
+        _ = current.Finished.ContinueWith(
+            _ =>
+            {
+                if (state == TenantState.Running && ReferenceEquals(worker, current))
+                {
+                    state = TenantState.Finished;
+                }
+            },
+            TaskScheduler.Default);
         LogWorkerStarted(logger, spec.Name, current.Pid, current.Description);
         firstStart.TrySetResult(current);
         try
@@ -275,7 +290,34 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         Bytes = spec.Bytes,
         Iterations = spec.Iterations,
         Seed = spec.Seed,
+        Grid = spec.Grid?.Select(g => new MicrobenchGroup(Enum.Parse<MicrobenchOp>(g.Op, ignoreCase: true), g.Bytes, g.Iterations)).ToList(),
+        PointLimitMs = spec.PointLimitMs,
+        WarmupOperations = spec.WarmupOperations,
     };
+
+    /// <summary>A phase as the collector keeps it: the worker's own measurements, and the node's eBPF counts when it has them.</summary>
+    internal static PhaseRecord Record(string tenant, string node, int pid, PhaseSample phase, KernelCounters? kernel) => new()
+    {
+        Tenant = tenant,
+        Node = node,
+        Pid = pid,
+        Index = phase.Index,
+        Name = phase.Name,
+        Op = phase.Op ?? "",
+        Bytes = phase.Bytes,
+        Iterations = phase.Iterations,
+        IterationsRun = phase.IterationsRun,
+        Operations = phase.Operations,
+        WallSeconds = phase.WallNs / 1e9,
+        Os = new OsCounters(phase.VoluntarySwitches, phase.InvoluntarySwitches, phase.UserNs / 1e9, phase.SystemNs / 1e9, phase.MinorFaults, phase.MajorFaults),
+        Kernel = kernel,
+    };
+
+    /// <summary>Phases of a workload thread inside the silo: no process of its own to trace, so the worker's measurements alone.</summary>
+    private sealed class ThreadPhases(TenantRunner runner, string node) : IPhaseSink
+    {
+        public void Boundary(PhaseSample ended) => runner.PendingPhases.Enqueue(Record(runner.spec.Name, node, Environment.ProcessId, ended, null));
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "tenant {Tenant}: worker {Pid} running on {Device}")]
     private static partial void LogWorkerStarted(ILogger logger, string tenant, int pid, string device);

@@ -16,6 +16,8 @@ internal sealed class WorkerProcess : IWorker
     private const int StderrLines = 20;
     private readonly Process process;
     private readonly Action<long, byte[]> onReport;
+    private readonly Func<WorkerProcess, PhaseSample, Task> onPhase;
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, TaskCompletionSource> flushes = new();
     private readonly ConcurrentQueue<string> stderr = new();
     private readonly TaskCompletionSource<WorkerMessage> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -26,10 +28,11 @@ internal sealed class WorkerProcess : IWorker
     private volatile bool stopping;
     private string? reportedError;
 
-    private WorkerProcess(Process process, Action<long, byte[]> onReport)
+    private WorkerProcess(Process process, Action<long, byte[]> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase)
     {
         this.process = process;
         this.onReport = onReport;
+        this.onPhase = onPhase;
     }
 
     /// <inheritdoc />
@@ -44,14 +47,18 @@ internal sealed class WorkerProcess : IWorker
     /// <inheritdoc />
     public Task Completion => completion.Task;
 
+    /// <inheritdoc />
+    public Task Finished => finished.Task;
+
     /// <summary>Starts a worker and waits until its workload runs.</summary>
     /// <exception cref="WorkerCrashedException">The worker could not start its workload.</exception>
     /// <param name="command">The worker executable.</param>
     /// <param name="start">What it runs.</param>
     /// <param name="onReport">Called with each latency report.</param>
+    /// <param name="onPhase">Called at each phase boundary, while the worker waits (the node measures then); the worker goes on when it completes.</param>
     /// <param name="startTimeout">How long its workload may take to start.</param>
     /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: Process.Start.</param>
-    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
+    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
     {
         var info = new ProcessStartInfo(command.FileName)
         {
@@ -77,7 +84,7 @@ internal sealed class WorkerProcess : IWorker
         }
 
         process.EnableRaisingEvents = true;
-        var worker = new WorkerProcess(process, onReport);
+        var worker = new WorkerProcess(process, onReport, onPhase);
 
         worker.Pid = process.Id;
         _ = Task.Run(worker.ReadStdoutAsync);
@@ -250,6 +257,30 @@ internal sealed class WorkerProcess : IWorker
                 break;
             case "stopped":
                 stopped.TrySetResult();
+                break;
+            case "finished":
+                finished.TrySetResult();
+                break;
+            case "phase" when message.Phase is { } phase:
+                // The worker waits at its boundary until answered; the answer goes out whatever
+                // the measurement did, or the workload would stall.
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await onPhase(this, phase).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        try
+                        {
+                            await SendAsync($"phase-ok {phase.Index.ToString(CultureInfo.InvariantCulture)}").ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+                        {
+                        }
+                    }
+                });
                 break;
         }
     }

@@ -8,6 +8,7 @@ internal sealed class WorkerThread : IWorker
     private readonly WorkerSession session;
     private readonly Action<long, byte[]> onReport;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
 
     private WorkerThread(WorkerSession session, Action<long, byte[]> onReport, int tid)
@@ -22,6 +23,11 @@ internal sealed class WorkerThread : IWorker
                 {
                     var fault = t.Exception!.GetBaseException();
                     completion.TrySetException(new WorkerCrashedException(-1, $"workload thread failed: {fault.GetType().Name}: {fault.Message}"));
+                }
+                else if (session.Finite && !stopping)
+                {
+                    // A grid walk has ended: the tenant is done, not gone.
+                    finished.TrySetResult();
                 }
                 else
                 {
@@ -43,13 +49,16 @@ internal sealed class WorkerThread : IWorker
     /// <inheritdoc />
     public Task Completion => completion.Task;
 
-    /// <summary>Opens the device and starts the workload thread.</summary>
-    public static async Task<WorkerThread> StartAsync(WorkerStart start, Action<long, byte[]> onReport)
+    /// <inheritdoc />
+    public Task Finished => finished.Task;
+
+    /// <summary>Opens the device and starts the workload thread; its phases (counted for that thread alone) go to <paramref name="phases"/>.</summary>
+    public static async Task<WorkerThread> StartAsync(WorkerStart start, Action<long, byte[]> onReport, IPhaseSink phases)
     {
         WorkerSession session;
         try
         {
-            session = await Task.Run(() => new WorkerSession(start)).ConfigureAwait(false);
+            session = await Task.Run(() => new WorkerSession(start, phases, threadOnly: true)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -110,6 +110,17 @@ public sealed class CpuDevice : IDataDevice
     public float[] RoundTrip(float[] x) => (float[])x.Clone();
 
     /// <inheritdoc />
+    public void Release()
+    {
+        a = b = c = host = [];
+        size = default;
+
+        // The arrays are the runtime's to free: a full collection returns them now, so a grid's
+        // teardown shows what freeing costs the CPU model (the .NET runtime's unmapping).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
     }

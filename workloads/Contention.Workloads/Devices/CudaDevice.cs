@@ -106,6 +106,18 @@ public sealed unsafe class CudaDevice : IDataDevice
     }
 
     /// <inheritdoc />
+    public void Release()
+    {
+        stream.Synchronize();
+        a?.Dispose();
+        b?.Dispose();
+        c?.Dispose();
+        a = b = c = null;
+        FreeHost();
+        size = default;
+    }
+
+    /// <inheritdoc />
     public void Launch(in KernelSpec kernel)
     {
         if (a is null || b is null || c is null)

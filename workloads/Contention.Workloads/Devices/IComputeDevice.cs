@@ -22,6 +22,12 @@ public interface IComputeDevice : IDisposable
     /// <remarks>Buffers are reused across launches; call again to grow them.</remarks>
     void Prepare(IEnumerable<KernelSpec> kernels);
 
+    /// <summary>
+    /// Waits for launched work, then frees the working buffers <see cref="Prepare"/> allocated; the
+    /// next <see cref="Prepare"/> allocates afresh (a microbenchmark grid's teardown).
+    /// </summary>
+    void Release();
+
     /// <summary>Enqueues one kernel on the tenant's stream.</summary>
     void Launch(in KernelSpec kernel);
 

@@ -81,6 +81,14 @@ public sealed unsafe class SimDevice : IComputeDevice
     }
 
     /// <inheritdoc />
+    public void Release()
+    {
+        Synchronize();
+        hostBuffer = [];
+        staging = [];
+    }
+
+    /// <inheritdoc />
     public void Launch(in KernelSpec kernel)
     {
         SpendLaunchCpu();

@@ -44,6 +44,36 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, nuint request, out int value);
 
+    public const int RusageSelf = 0;
+    public const int RusageThread = 1;
+
+    /// <summary>struct rusage of x86-64 Linux: two timevals, then fourteen longs.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Rusage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        public long MaxRss;
+        public long IxRss;
+        public long IdRss;
+        public long IsRss;
+        public long MinorFaults;
+        public long MajorFaults;
+        public long Swaps;
+        public long BlocksIn;
+        public long BlocksOut;
+        public long MessagesSent;
+        public long MessagesReceived;
+        public long Signals;
+        public long VoluntarySwitches;
+        public long InvoluntarySwitches;
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrusage", SetLastError = true)]
+    public static partial int GetRusage(int who, out Rusage usage);
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

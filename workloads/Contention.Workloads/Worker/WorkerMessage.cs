@@ -2,12 +2,13 @@ namespace Contention.Workloads.Worker;
 
 /// <summary>
 /// A line a tenant worker writes on standard output. <see cref="Type"/> is <c>ready</c>,
-/// <c>report</c>, <c>error</c> or <c>stopped</c>; a report carries the operations completed and the
-/// latency histogram of the interval since the previous report.
+/// <c>report</c>, <c>phase</c>, <c>finished</c>, <c>error</c> or <c>stopped</c>; a report carries
+/// the operations completed and the latency histogram of the interval since the previous report;
+/// a phase message the phase that just ended (the worker waits for <c>phase-ok INDEX</c>).
 /// </summary>
 public sealed record WorkerMessage
 {
-    /// <summary>ready, report, error or stopped.</summary>
+    /// <summary>ready, report, phase, finished, error or stopped.</summary>
     public required string Type { get; init; }
 
     /// <summary>The worker's process id (ready).</summary>
@@ -27,6 +28,9 @@ public sealed record WorkerMessage
 
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
+
+    /// <summary>The phase that just ended (phase).</summary>
+    public PhaseSample? Phase { get; init; }
 
     /// <summary>What went wrong (error).</summary>
     public string? Message { get; init; }

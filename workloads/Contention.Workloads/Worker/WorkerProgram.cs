@@ -1,14 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace Contention.Workloads.Worker;
 
 /// <summary>
 /// The main loop of a tenant worker process. Standard input: one <see cref="WorkerStart"/> JSON
-/// line, then commands: <c>flush N</c> (report now), <c>stop</c> (finish the current operation,
-/// report, answer <c>stopped</c> and stay idle until the next line or end of input, so the node
-/// can take a final /proc sample of a quiescent process). End of input at any time means the
-/// parent is gone: the worker stops and exits. Standard output: <see cref="WorkerMessage"/> lines.
+/// line, then commands: <c>flush N</c> (report now), <c>phase-ok N</c> (the node has measured
+/// phase N: the worker goes on), <c>stop</c> (finish the current operation, report, answer
+/// <c>stopped</c> and stay idle until the next line or end of input, so the node can take a
+/// final /proc sample of a quiescent process). End of input at any time means the parent is
+/// gone: the worker stops and exits. Standard output: <see cref="WorkerMessage"/> lines, among
+/// them one <c>phase</c> per phase boundary (the first, <c>init</c>, before <c>ready</c>) and
+/// <c>finished</c> when a workload that ends by itself (a grid walk) has.
 /// </summary>
 public static class WorkerProgram
 {
@@ -39,10 +43,28 @@ public static class WorkerProgram
             return 2;
         }
 
+        // Standard input is read by one task: acknowledgements of phases go to the thread that
+        // waits at its boundary, every other line to the command loop below.
+        var commands = Channel.CreateUnbounded<string>();
+        using var phases = new PhaseHandshake(Send);
+        var reading = Task.Run(async () =>
+        {
+            while (await input.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                if (!phases.TryAcknowledge(line))
+                {
+                    await commands.Writer.WriteAsync(line).ConfigureAwait(false);
+                }
+            }
+
+            phases.Abandon();
+            commands.Writer.Complete();
+        });
+
         WorkerSession session;
         try
         {
-            session = new WorkerSession(start);
+            session = new WorkerSession(start, phases);
         }
         catch (Exception ex)
         {
@@ -66,13 +88,14 @@ public static class WorkerProgram
                 }
             });
 
-            var failed = session.Finished.ContinueWith(t => t, TaskScheduler.Default);
+            var ended = session.Finished.ContinueWith(t => t, TaskScheduler.Default);
             var stopRequested = false;
+            var finishedSent = false;
             while (true)
             {
-                var read = input.ReadLineAsync();
-                var first = await Task.WhenAny(read, failed).ConfigureAwait(false);
-                if (first == failed)
+                var read = commands.Reader.ReadAsync().AsTask();
+                var first = await Task.WhenAny(read, ended).ConfigureAwait(false);
+                if (first == ended)
                 {
                     var fault = session.Finished.Exception?.GetBaseException();
                     if (fault is not null)
@@ -80,9 +103,26 @@ public static class WorkerProgram
                         Send(new WorkerMessage { Type = "error", Message = $"workload failed: {fault.GetType().Name}: {fault.Message}" });
                         return 4;
                     }
+
+                    if (!finishedSent)
+                    {
+                        // A grid walk has ended: its results are in; the worker idles until stopped.
+                        Report(session, Send, 0);
+                        Send(new WorkerMessage { Type = "finished" });
+                        finishedSent = true;
+                    }
                 }
 
-                var command = await read.ConfigureAwait(false);
+                string? command;
+                try
+                {
+                    command = await read.ConfigureAwait(false);
+                }
+                catch (ChannelClosedException)
+                {
+                    command = null;
+                }
+
                 if (command is null || command.StartsWith("stop", StringComparison.Ordinal))
                 {
                     stopRequested = command is not null;
@@ -107,9 +147,17 @@ public static class WorkerProgram
             await session.StopAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             Report(session, Send, 0);
             Send(new WorkerMessage { Type = "stopped" });
-            while (stopRequested && await input.ReadLineAsync().ConfigureAwait(false) is { } line && TryParseFlush(line, out var late))
+            if (stopRequested)
             {
-                Report(session, Send, late);
+                await foreach (var line in commands.Reader.ReadAllAsync().ConfigureAwait(false))
+                {
+                    if (!TryParseFlush(line, out var late))
+                    {
+                        break;
+                    }
+
+                    Report(session, Send, late);
+                }
             }
 
             return 0;

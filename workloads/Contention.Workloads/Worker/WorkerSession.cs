@@ -18,9 +18,18 @@ public sealed class WorkerSession : IDisposable
     private readonly TaskCompletionSource<int> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ManualResetEventSlim release = new();
+    private readonly IPhaseSink? sink;
+    private readonly bool threadOnly;
+    private PhaseRecorder? recorder;
 
-    /// <summary>Opens the device and prepares the workload; nothing runs until <see cref="Start"/>.</summary>
-    public WorkerSession(WorkerStart start)
+    /// <summary>
+    /// Opens the device and prepares the workload; nothing runs until <see cref="Start"/>. With
+    /// <paramref name="phases"/>, the worker's phases go there: in a worker process
+    /// (<paramref name="threadOnly"/> false) the start-up phase ends here, and each phase counts
+    /// the whole process; on a thread inside the silo phases start with the workload and count
+    /// that thread alone.
+    /// </summary>
+    public WorkerSession(WorkerStart start, IPhaseSink? phases = null, bool threadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(start);
         var options = new DeviceOptions
@@ -43,7 +52,17 @@ public sealed class WorkerSession : IDisposable
         }
 
         thread = new Thread(Run) { IsBackground = true, Name = $"tenant {start.Tenant}" };
+        sink = phases;
+        this.threadOnly = threadOnly;
+        if (phases is not null && !threadOnly)
+        {
+            recorder = new PhaseRecorder(phases, threadOnly: false, PhaseRecorder.ProcessStartNs());
+            recorder.Boundary(new PhaseSample { Name = "init" });
+        }
     }
+
+    /// <summary>Whether the workload ends by itself (a microbenchmark grid) rather than when stopped.</summary>
+    public bool Finite => runner.Finite;
 
     /// <summary>The device's description.</summary>
     public string Description => device.Description;
@@ -109,7 +128,18 @@ public sealed class WorkerSession : IDisposable
         started.TrySetResult(ThreadId.Current());
         try
         {
-            runner.Run(stop.Token);
+            if (sink is not null && threadOnly)
+            {
+                recorder = new PhaseRecorder(sink, threadOnly: true, 0);
+            }
+
+            runner.Run(stop.Token, recorder);
+            if (!runner.Finite)
+            {
+                // Everything since start-up was one phase: the workload ran until stopped.
+                recorder?.Boundary(new PhaseSample { Name = "run", Operations = runner.Completed });
+            }
+
             finished.TrySetResult();
         }
         catch (Exception ex)

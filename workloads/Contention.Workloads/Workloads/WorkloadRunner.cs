@@ -2,6 +2,7 @@ using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Metrics;
 using Contention.Workloads.Sim;
+using Contention.Workloads.Worker;
 
 namespace Contention.Workloads.Workloads;
 
@@ -15,6 +16,7 @@ public sealed class WorkloadRunner
     private readonly IComputeDevice device;
     private readonly WorkloadSpec spec;
     private readonly IReadOnlyList<KernelSpec> kernels;
+    private long completed;
 
     /// <summary>Prepares <paramref name="spec"/> on <paramref name="device"/> (allocates its buffers).</summary>
     public WorkloadRunner(IComputeDevice device, WorkloadSpec spec)
@@ -23,9 +25,18 @@ public sealed class WorkloadRunner
         ArgumentNullException.ThrowIfNull(spec);
         this.device = device;
         this.spec = spec;
-        kernels = KernelsOf(spec);
-        device.Prepare(kernels);
+        kernels = spec.Grid is null ? KernelsOf(spec) : [];
+        if (kernels.Count > 0)
+        {
+            device.Prepare(kernels);
+        }
     }
+
+    /// <summary>Operations completed since the start (requests, steps, repetitions, grid steady phases).</summary>
+    public long Completed => Interlocked.Read(ref completed);
+
+    /// <summary>Whether this workload ends by itself (a grid walk) rather than when stopped.</summary>
+    public bool Finite => spec.Grid is not null;
 
     /// <summary>Latencies and the completion count.</summary>
     public LatencyRecorder Latency { get; } = new();
@@ -60,9 +71,18 @@ public sealed class WorkloadRunner
         }
     }
 
-    /// <summary>Runs until <paramref name="cancellation"/> fires.</summary>
-    public void Run(CancellationToken cancellation)
+    /// <summary>
+    /// Runs until <paramref name="cancellation"/> fires, or a grid walk ends; marks the grid's
+    /// phase boundaries on <paramref name="phases"/> when given.
+    /// </summary>
+    public void Run(CancellationToken cancellation, PhaseRecorder? phases = null)
     {
+        if (spec.Grid is { } grid)
+        {
+            RunGrid(grid, phases, cancellation);
+            return;
+        }
+
         if (spec.Kind == WorkloadKind.Inference && spec.RatePerSecond > 0)
         {
             RunOpenLoop(cancellation);
@@ -74,6 +94,7 @@ public sealed class WorkloadRunner
             var start = MonotonicClock.NowNs();
             RunOnce();
             Latency.Record(MonotonicClock.NowNs() - start);
+            Interlocked.Increment(ref completed);
         }
     }
 
@@ -95,6 +116,57 @@ public sealed class WorkloadRunner
 
             RunOnce();
             Latency.Record(MonotonicClock.NowNs() - arrival);
+            Interlocked.Increment(ref completed);
+        }
+    }
+
+    private void RunGrid(IReadOnlyList<MicrobenchGroup> grid, PhaseRecorder? phases, CancellationToken cancellation)
+    {
+        var limitNs = spec.PointLimitMs * 1_000_000L;
+        foreach (var group in grid)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var op = group.Op.ToString().ToLowerInvariant();
+            var kernel = MicrobenchKernel(group.Op, group.Bytes);
+            device.Prepare([kernel]);
+            var operationNs = 1L;
+            for (var w = 0; w < Math.Max(1, spec.WarmupOperations); w++)
+            {
+                var start = MonotonicClock.NowNs();
+                device.Launch(kernel);
+                device.Synchronize();
+                operationNs = Math.Max(1, MonotonicClock.NowNs() - start);
+            }
+
+            phases?.Boundary(new PhaseSample { Name = "setup", Op = op, Bytes = group.Bytes, Operations = Math.Max(1, spec.WarmupOperations) });
+            foreach (var iterations in group.Iterations)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                // Judged from the last warm-up operation, which waited for its own completion: launches
+                // that queue behind each other take no longer, so the phase stays within the limit.
+                var run = (int)Math.Clamp(limitNs / operationNs, 1, iterations);
+                var start = MonotonicClock.NowNs();
+                for (var i = 0; i < run; i++)
+                {
+                    device.Launch(kernel);
+                }
+
+                device.Synchronize();
+                Latency.Record(MonotonicClock.NowNs() - start);
+                Interlocked.Increment(ref completed);
+                phases?.Boundary(new PhaseSample { Name = "steady", Op = op, Bytes = group.Bytes, Iterations = iterations, IterationsRun = run, Operations = 1 });
+            }
+
+            device.Release();
+            phases?.Boundary(new PhaseSample { Name = cancellation.IsCancellationRequested ? "interrupted" : "teardown", Op = op, Bytes = group.Bytes });
         }
     }
 

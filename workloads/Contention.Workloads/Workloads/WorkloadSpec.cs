@@ -24,6 +24,21 @@ public sealed record WorkloadSpec
     /// <summary>Microbench: launches per repetition (one synchronise per repetition).</summary>
     public int Iterations { get; init; } = 100;
 
+    /// <summary>
+    /// Microbench: a grid walked once in this worker, each point a phase of its own; null runs
+    /// <see cref="Op"/> over <see cref="Bytes"/> until stopped. The tenant finishes when the walk does.
+    /// </summary>
+    public IReadOnlyList<MicrobenchGroup>? Grid { get; init; }
+
+    /// <summary>
+    /// Grid: how long one steady phase may take; launches beyond what fits (judged from the
+    /// warm-up operation's time) are left out and the phase records how many ran (at least one).
+    /// </summary>
+    public int PointLimitMs { get; init; } = 1000;
+
+    /// <summary>Grid: operations (launch + synchronise) of each setup phase, after allocation.</summary>
+    public int WarmupOperations { get; init; } = 2;
+
     /// <summary>Seed of the arrival process, so runs are repeatable.</summary>
     public int Seed { get; init; } = 1;
 }
