@@ -30,16 +30,17 @@ internal static class RunCommand
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s)" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 };
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node", DefaultValueFactory = _ => 1 };
+        var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
-        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, metricsPort, simDevices, ebpf };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
             Func<TenantSpec, TenantSpec> overrides;
             try
             {
-                loaded = MixParser.Load(parse.GetValue(mix)!);
+                loaded = MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick));
                 loaded = ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration));
                 overrides = Overrides(parse.GetValue(device), parse.GetValue(sync));
                 if (parse.GetValue(cluster) is { } named && !named.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
@@ -53,7 +54,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync))) { Ebpf = parse.GetValue(ebpf)! };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)! };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -230,8 +231,8 @@ internal static class RunCommand
         return spec => spec with { Device = device ?? spec.Device, SyncMode = sync ?? spec.SyncMode };
     }
 
-    private static string Describe(string? device, string? sync) =>
-        string.Join(' ', new[] { device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
+    private static string Describe(string? device, string? sync, bool quick) =>
+        string.Join(' ', new[] { quick ? "--quick" : null, device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
 
     private static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
 }

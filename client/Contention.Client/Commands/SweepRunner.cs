@@ -86,7 +86,7 @@ internal static class SweepRunner
             failed += progress.State == ExperimentState.Completed ? 0 : 1;
         }
 
-        console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.Points.Count - failed} of {sweep.Points.Count} runs completed; results: [bold]{Path.GetFullPath(directory)}[/] ({SweepFiles.Manifest}, {ResultsFiles.Csv}, {ResultsFiles.SyscallsCsv}, {ResultsFiles.IoctlsCsv}, {ResultsFiles.Summary}, {SweepFiles.Points}/)");
+        console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.Points.Count - failed} of {sweep.Points.Count} runs completed; results: [bold]{Path.GetFullPath(directory)}[/] ({SweepFiles.Manifest}, {string.Join(", ", SweepFiles.CombinedFiles)}, {ResultsFiles.Summary}, {SweepFiles.Points}/)");
         if (failed > 0)
         {
             console.MarkupLineInterpolated($"[yellow]{failed} runs did not complete[/]: run the same command with --out {directory} to retry them");

@@ -14,7 +14,7 @@ public static class MixParser
     /// <summary>Runs a sweep may have (points times repetitions).</summary>
     public const int MaxSweepRuns = 100_000;
 
-    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep"];
+    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep", "quick"];
     private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops"];
     private static readonly string[] GridFields = ["op", "bytes", "iterations"];
     private static readonly string[] RestartFields = ["max", "backoff"];
@@ -24,21 +24,25 @@ public static class MixParser
     private static readonly string[] Models = ["resnet50", "mlp"];
     private static readonly string[] Ops = ["copy", "elementwise", "gemm", "reduce"];
 
-    /// <summary>Reads and parses a mix file.</summary>
+    /// <summary>Reads and parses a mix file; <paramref name="quick"/> applies its <c>quick</c> section.</summary>
     /// <exception cref="MixException">The file is missing or wrong.</exception>
-    public static Mix Load(string path)
+    public static Mix Load(string path, bool quick = false)
     {
         if (!File.Exists(path))
         {
             throw new MixException($"{path}: no such mix file; the shipped mixes are in mixes/ (e.g. mixes/default.yaml)");
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, quick);
     }
 
-    /// <summary>Parses mix text; <paramref name="file"/> names it in errors.</summary>
-    /// <exception cref="MixException">The text is not a valid mix.</exception>
-    public static Mix Parse(string text, string file)
+    /// <summary>
+    /// Parses mix text; <paramref name="file"/> names it in errors. With <paramref name="quick"/>,
+    /// the mix's <c>quick</c> section is merged into it first (a reduced run: mappings merge key by
+    /// key, list entries with a <c>name</c> merge into the entry of that name, anything else replaces).
+    /// </summary>
+    /// <exception cref="MixException">The text is not a valid mix, or has no quick section to apply.</exception>
+    public static Mix Parse(string text, string file, bool quick = false)
     {
         var stream = new YamlStream();
         try
@@ -55,13 +59,22 @@ public static class MixParser
             throw new MixException(file, 1, 1, "(top)", "a mix is a mapping with at least 'name' and 'tenants'");
         }
 
+        void Prepare(YamlMappingNode tree) => QuickMerge.Apply(tree, file, quick);
+        Prepare(root);
         var mix = ParseRoot(root, file, text);
         if (!root.Children.TryGetValue(new YamlScalarNode("sweep"), out var sweep))
         {
             return mix;
         }
 
-        return mix with { Sweep = SweepParser.Parse(sweep, file, point => ParseRoot(Tree(text), file, text, point), root) };
+        return mix with
+        {
+            Sweep = SweepParser.Parse(sweep, file, point => ParseRoot(Tree(text), file, text, tree =>
+            {
+                Prepare(tree);
+                point(tree);
+            }), root),
+        };
     }
 
     /// <summary>The root mapping of <paramref name="text"/>, already known to be a valid mix document.</summary>

@@ -17,6 +17,9 @@ public static class SweepFiles
     /// <summary>The manifest's file name.</summary>
     public const string Manifest = "sweep.json";
 
+    /// <summary>The run files combined over the sweep's finished runs, each row with its run's axis values.</summary>
+    public static readonly string[] CombinedFiles = [ResultsFiles.Csv, ResultsFiles.SyscallsCsv, ResultsFiles.IoctlsCsv, ResultsFiles.PhasesCsv, ResultsFiles.PhaseSyscallsCsv];
+
     /// <summary>Where each run's results directory is.</summary>
     public const string Points = "points";
 
@@ -43,7 +46,7 @@ public static class SweepFiles
         Directory.CreateDirectory(directory);
         ResultsFiles.Replace(Path.Combine(directory, Manifest), JsonSerializer.Serialize(manifest, ResultsFiles.JsonOptions));
         var finished = manifest.Runs.Where(r => r.State is not ("Pending" or "Running") && File.Exists(Path.Combine(RunDirectory(directory, r.Id), ResultsFiles.Csv))).ToList();
-        foreach (var file in new[] { ResultsFiles.Csv, ResultsFiles.SyscallsCsv, ResultsFiles.IoctlsCsv })
+        foreach (var file in CombinedFiles)
         {
             ResultsFiles.Replace(Path.Combine(directory, file), Combine(directory, manifest.Axes, finished, file));
         }
