@@ -1,23 +1,29 @@
 using System.CommandLine;
+using Contention.Client.Reports;
 using Contention.Client.Results;
 using Spectre.Console;
 
 namespace Contention.Client.Commands;
 
-/// <summary><c>contention report RESULTS</c>: prints a saved run's per-tenant table again.</summary>
+/// <summary>
+/// <c>contention report RESULTS</c>: writes a report of a sweep or a run (report.md, tidy CSVs,
+/// LaTeX tables, figures) and prints its findings; for a single run also its per-tenant table.
+/// </summary>
 internal static class ReportCommand
 {
     public static Command Create()
     {
-        var results = new Argument<string>("RESULTS") { Description = "a results directory written by 'contention run' (or its results.json)" };
-        var markdown = new Option<bool>("--markdown") { Description = "print summary.md instead of the table" };
-        var command = new Command("report", "print the per-tenant table of a saved run") { results, markdown };
+        var results = new Argument<string>("RESULTS") { Description = "a results directory written by 'contention run': a sweep's (with sweep.json) or a run's (with results.json)" };
+        var output = new Option<string?>("--out") { Description = "where the report goes (default: RESULTS/report)" };
+        var markdown = new Option<bool>("--markdown") { Description = "print a single run's summary.md and write nothing" };
+        var command = new Command("report", "write a report of saved results: report.md, tidy CSVs, LaTeX tables (booktabs), figures (PNG and SVG) and generated findings") { results, output, markdown };
         command.SetAction(parse =>
         {
-            ResultsDocument document;
+            var path = parse.GetValue(results)!;
+            ReportInput input;
             try
             {
-                document = ResultsFiles.Read(parse.GetValue(results)!);
+                input = ReportInput.Load(path);
             }
             catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Text.Json.JsonException)
             {
@@ -27,14 +33,38 @@ internal static class ReportCommand
 
             if (parse.GetValue(markdown))
             {
-                Console.Out.Write(ResultsFiles.Markdown(document));
-            }
-            else
-            {
-                TenantTable.Print(AnsiConsole.Console, document);
+                if (input.Runs.Count != 1 || input.Axes.Count > 0)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --markdown prints one run's summary.md; for a sweep, read the report it writes (contention report DIR)");
+                    return 2;
+                }
+
+                Console.Out.Write(ResultsFiles.Markdown(input.Runs[0].Document));
+                return 0;
             }
 
-            return 0;
+            if (input.Runs.Count == 1 && input.Axes.Count == 0)
+            {
+                TenantTable.Print(AnsiConsole.Console, input.Runs[0].Document);
+            }
+
+            var directory = parse.GetValue(output) ?? Path.Combine(path, "report");
+            try
+            {
+                var (files, findings) = ReportWriter.Write(input, directory);
+                if (findings.Length > 0)
+                {
+                    AnsiConsole.WriteLine(findings);
+                }
+
+                AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(directory)}[/] ({string.Join(", ", files.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");
+                return 0;
+            }
+            catch (InvalidOperationException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
         });
         return command;
     }

@@ -1,0 +1,35 @@
+using ScottPlot;
+
+namespace Contention.Client.Reports;
+
+/// <summary>Saves ScottPlot figures as PNG and SVG side by side.</summary>
+internal static class Figures
+{
+    public const int Width = 900;
+    public const int Height = 520;
+
+    /// <summary>The palette, one colour per series, the same in every figure.</summary>
+    public static readonly Color[] Palette = [Colors.SteelBlue, Colors.OrangeRed, Colors.SeaGreen, Colors.MediumPurple, Colors.DarkGoldenRod, Colors.SlateGray, Colors.Crimson, Colors.Teal, Colors.Sienna, Colors.Olive, Colors.DeepPink];
+
+    /// <summary>Writes <paramref name="name"/>.png and .svg under <paramref name="directory"/>; returns both names.</summary>
+    public static IEnumerable<string> Save(Plot plot, string directory, string name)
+    {
+        Directory.CreateDirectory(directory);
+        plot.SavePng(Path.Combine(directory, name + ".png"), Width, Height);
+        plot.SaveSvg(Path.Combine(directory, name + ".svg"), Width, Height);
+        return [name + ".png", name + ".svg"];
+    }
+
+    /// <summary>Ticks at powers of <paramref name="radix"/> for an axis plotted as log10 of its values.</summary>
+    public static void LogTicks(IAxis axis, double min, double max, Func<double, string> label, double radix = 10)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        var step = Math.Log10(radix);
+        for (var t = Math.Floor(min / step) * step; t <= max + 1e-9; t += step)
+        {
+            ticks.AddMajor(t, label(Math.Pow(10, t)));
+        }
+
+        axis.TickGenerator = ticks;
+    }
+}

@@ -1,0 +1,102 @@
+using Contention.Client.Analysis;
+using Contention.Client.Results;
+
+namespace Contention.Client.Reports;
+
+/// <summary>
+/// What a report is made from: the runs of a results directory — a sweep's finished runs (with
+/// their axis values) or a single run — each with its results document.
+/// </summary>
+public sealed record ReportInput
+{
+    /// <summary>The mix's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The directory read.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>The tool that wrote the results, the machine it ran on, and the command line's overrides.</summary>
+    public required ToolInfo Tool { get; init; }
+
+    public required HostInfo Host { get; init; }
+
+    public string Overrides { get; init; } = "";
+
+    /// <summary>Sweep axes (none for a single run).</summary>
+    public IReadOnlyList<string> Axes { get; init; } = [];
+
+    /// <summary>Runs with results, in run order.</summary>
+    public required IReadOnlyList<ReportRun> Runs { get; init; }
+
+    /// <summary>Runs of the sweep without results (failed before starting, or not run yet).</summary>
+    public IReadOnlyList<string> Missing { get; init; } = [];
+
+    /// <summary>Reads a sweep directory (sweep.json) or a run's results directory (results.json).</summary>
+    /// <exception cref="FileNotFoundException">Neither is there.</exception>
+    public static ReportInput Load(string path)
+    {
+        var manifestPath = Path.Combine(path, SweepFiles.Manifest);
+        if (File.Exists(manifestPath))
+        {
+            var manifest = SweepFiles.ReadManifest(path) ?? throw new InvalidDataException($"{manifestPath} is empty");
+            var runs = new List<ReportRun>();
+            var missing = new List<string>();
+            foreach (var run in manifest.Runs)
+            {
+                var file = Path.Combine(SweepFiles.RunDirectory(path, run.Id), ResultsFiles.Json);
+                if (run.State is "Pending" or "Running" || !File.Exists(file))
+                {
+                    missing.Add(run.Id);
+                    continue;
+                }
+
+                runs.Add(new ReportRun(run.Id, run.Values, ResultsFiles.Read(file)));
+            }
+
+            return new ReportInput { Name = manifest.Name, Directory = path, Tool = manifest.Tool, Host = manifest.Host, Overrides = manifest.Mix.Overrides, Axes = manifest.Axes, Runs = runs, Missing = missing };
+        }
+
+        var document = ResultsFiles.Read(path);
+        return new ReportInput
+        {
+            Name = document.Experiment.Name,
+            Directory = path,
+            Tool = document.Tool,
+            Host = document.Host,
+            Overrides = document.Mix.Overrides,
+            Runs = [new ReportRun(document.Experiment.Id, new Dictionary<string, string>(), document)],
+        };
+    }
+
+    /// <summary>Every marked phase of every run, as the analysis reads them.</summary>
+    public IReadOnlyList<PhaseObservation> Phases() =>
+        Runs.SelectMany(run => run.Document.Phases.Select(p =>
+        {
+            var calls = run.Document.PhaseSyscalls.Where(s => s.Tenant == p.Tenant && s.Pid == p.Pid && s.Index == p.Index).ToList();
+            return new PhaseObservation
+            {
+                Run = run.Id,
+                Exec = ExecOf(p.Device),
+                Phase = p.Phase,
+                Op = p.Op,
+                Bytes = p.Bytes,
+                Iterations = p.Iterations,
+                IterationsRun = p.IterationsRun,
+                Calls = calls.GroupBy(s => s.Category).ToDictionary(g => g.Key, g => g.Sum(s => s.Count)),
+                Seconds = calls.GroupBy(s => s.Category).ToDictionary(g => g.Key, g => g.Sum(s => s.Seconds)),
+                Traced = p.Traced,
+                WallSeconds = p.WallSeconds,
+                VoluntarySwitches = p.VoluntarySwitches,
+                InvoluntarySwitches = p.InvoluntarySwitches,
+                UserSeconds = p.UserCpuSeconds,
+                SystemSeconds = p.SystemCpuSeconds,
+            };
+        })).ToList();
+
+    /// <summary>The execution model of a device name: its kind (cpu, cuda, sim).</summary>
+    public static string ExecOf(string device) =>
+        Contention.Workloads.Devices.DeviceId.TryParse(device, out var id) ? id.Kind.ToString().ToLowerInvariant() : device;
+}
+
+/// <summary>One run of a report's input: its id, its sweep axis values and its results.</summary>
+public sealed record ReportRun(string Id, IReadOnlyDictionary<string, string> Values, ResultsDocument Document);

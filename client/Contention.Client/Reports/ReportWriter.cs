@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+using Contention.Client.Analysis;
+using Contention.Client.Results;
+
+namespace Contention.Client.Reports;
+
+/// <summary>
+/// <c>contention report</c>'s output: report.md, tidy CSVs, LaTeX tables and figures in one
+/// directory, from a sweep or a single run. Sections appear where the data supports them: the
+/// Phase-1 analysis for microbenchmark grids; the runs table always.
+/// </summary>
+public static class ReportWriter
+{
+    /// <summary>The report's Markdown file.</summary>
+    public const string Markdown = "report.md";
+
+    /// <summary>Writes the report of <paramref name="input"/> into <paramref name="directory"/>; returns the files written and the findings (empty when no analysis applied).</summary>
+    public static (IReadOnlyList<string> Files, string Findings) Write(ReportInput input, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Directory.CreateDirectory(directory);
+        var files = new List<string>();
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# {input.Name}: report\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"- results: `{input.Directory}` ({input.Runs.Count} run{(input.Runs.Count == 1 ? "" : "s")} with results");
+        text.Append(input.Missing.Count > 0 ? $"; without results: {string.Join(", ", input.Missing)}" : "").Append(")\n");
+        text.Append(CultureInfo.InvariantCulture, $"- written by {input.Tool.Name} {input.Tool.Version} ({input.Tool.Commit}) on {input.Host.Name}, {input.Host.Os}, kernel {input.Host.Kernel}, {input.Host.Cpus} CPUs\n");
+        if (input.Overrides.Length > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- command-line overrides: `{input.Overrides}`\n");
+        }
+
+        foreach (var device in input.Runs.SelectMany(r => r.Document.Devices).Select(d => $"{d.Device}: {d.Description}").Distinct(StringComparer.Ordinal))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- device {device}\n");
+        }
+
+        text.Append("- every number below is computed by `contention report` from the runs' results; the findings paragraphs are generated from those numbers.\n\n");
+        var findings = "";
+        var phases = input.Phases();
+        if (phases.Any(p => p.Traced && p.Phase == "steady"))
+        {
+            var result = Phase1Analysis.Analyze(phases);
+            var (section, written) = Phase1Report.Write(result, phases, directory);
+            text.Append(section);
+            files.AddRange(written);
+            findings = result.Findings;
+        }
+        else if (phases.Any(p => p.Phase == "steady"))
+        {
+            text.Append("Grid phases were recorded without the eBPF tracer (not root, or --ebpf off): no system-call analysis; phases.csv of each run has the worker's own measurements.\n\n");
+        }
+
+        var runs = RunRows(input);
+        ResultsFiles.Replace(Path.Combine(directory, "runs.csv"), ResultsFiles.Tidy(runs));
+        files.Add("runs.csv");
+        text.Append(RunsMarkdown(input, runs));
+        ResultsFiles.Replace(Path.Combine(directory, Markdown), text.ToString());
+        files.Insert(0, Markdown);
+        return (files, findings);
+    }
+
+    private static List<RunRecord> RunRows(ReportInput input) =>
+        input.Runs.SelectMany(run => run.Document.Tenants.Where(t => t.Phase == "measure").Select(t => new RunRecord(
+            run.Id,
+            string.Join(' ', input.Axes.Select(a => $"{a}={run.Values.GetValueOrDefault(a, "")}")),
+            run.Document.Experiment.State,
+            t.Tenant,
+            t.Kind,
+            t.Device,
+            t.Sync,
+            t.Seconds,
+            t.Completed,
+            t.ThroughputPerSecond,
+            t.P50Ms,
+            t.P99Ms,
+            t.VoluntarySwitches,
+            t.InvoluntarySwitches,
+            t.UserCpuSeconds,
+            t.SystemCpuSeconds,
+            t.Syscalls))).ToList();
+
+    private static string RunsMarkdown(ReportInput input, List<RunRecord> runs)
+    {
+        var text = new StringBuilder("## Runs (measurement window of each tenant)\n\n");
+        text.Append("| run | point | state | tenant | device | sync | s | ops/s | p50 ms | p99 ms | vol. cs | invol. cs | user s | sys s | calls |\n");
+        text.Append("|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var r in runs)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Point} | {r.State} | {r.Tenant} | {r.Device} | {r.Sync} | {r.Seconds:0.#} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P99Ms:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.Syscalls} |\n");
+        }
+
+        if (input.Runs.SelectMany(r => r.Document.Failures).ToList() is { Count: > 0 } failures)
+        {
+            text.Append("\n### Failures\n\n");
+            foreach (var f in failures)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"- {f.AtUtc:u} {f.Tenant} on {f.Node}: {f.Message}\n");
+            }
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>runs.csv: one row per run and tenant, its measurement window.</summary>
+public sealed record RunRecord(string Run, string Point, string State, string Tenant, string Kind, string Device, string Sync, double Seconds, long Completed, double ThroughputPerSecond, double P50Ms, double P99Ms, long VoluntarySwitches, long InvoluntarySwitches, double UserCpuSeconds, double SystemCpuSeconds, long Syscalls);
