@@ -104,6 +104,7 @@ public class MixParserTests
     [Theory]
     [InlineData("default.yaml")]
     [InlineData("sync-sweep.yaml")]
+    [InlineData("phase1.yaml")]
     public void Load_ShippedMix_Parses(string file)
     {
         var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));

@@ -1,5 +1,6 @@
 using Contention.Client.Commands;
 using Contention.Client.Mixes;
+using Contention.Client.Reports;
 using Contention.Client.Results;
 using Spectre.Console;
 
@@ -133,6 +134,35 @@ public class RunCommandTests
         Assert.Equal(130, code);
         Assert.Contains($"--out {directory} to go on from p001-r1", output.ToString(), StringComparison.Ordinal);
         Assert.All(SweepFiles.ReadManifest(directory)!.Runs, r => Assert.Equal("Pending", r.State));
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public async Task Execute_Phase1Quick_ThenReport_WritesEveryOutput()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-phase1-").FullName;
+        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "phase1.yaml"), quick: true);
+
+        Assert.Equal(0, await RunCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+        var input = ReportInput.Load(directory);
+        var (files, findings) = ReportWriter.Write(input, Path.Combine(directory, "report"));
+
+        Assert.Equal(4, input.Runs.Count);
+        Assert.Equal(["cpu", "sim"], input.Phases().Select(p => p.Exec).Distinct().Order());
+        var report = File.ReadAllText(Path.Combine(directory, "report", ReportWriter.Markdown));
+        Assert.Contains("## Runs", report, StringComparison.Ordinal);
+        if (Contention.Tracer.Bpf.BpfTracer.FindHelper() is not null && Environment.UserName == "root")
+        {
+            Assert.Contains("## Phase 1", report, StringComparison.Ordinal);
+            Assert.Contains(findings, report, StringComparison.Ordinal);
+            Assert.Contains("figures/phase1_bytes.svg", files);
+            Assert.Contains("\\toprule", File.ReadAllText(Path.Combine(directory, "report", "phase1_invariance.tex")), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("without the eBPF tracer", report, StringComparison.Ordinal);
+        }
+
         Directory.Delete(directory, true);
     }
 

@@ -84,6 +84,7 @@ public static class Phase1Analysis
             Steady = steadyRows,
             Invariance = invariance,
             Divergence = divergence,
+            TopSyscalls = execs.SelectMany(e => TopSyscalls(steady.Where(p => p.Exec == e).ToList(), e)).ToList(),
             BytesCurve = Curve(steady, execs, p => p.Bytes),
             IterationsCurve = Curve(steady, execs, p => p.Iterations),
             Findings = "",
@@ -138,6 +139,15 @@ public static class Phase1Analysis
         var meanCpu = a.DefaultIfEmpty().Average();
         var meanExec = b.DefaultIfEmpty().Average();
         return new DivergenceRow(category, exec, meanCpu, meanExec, meanExec - meanCpu, low, high, cpuStartup, execStartup);
+    }
+
+    /// <summary>The eight most frequent calls of <paramref name="rows"/>; the rate is over the phases' summed wall time, so a call made while waiting shows as calls per second of waiting.</summary>
+    private static IEnumerable<TopSyscallRow> TopSyscalls(List<PhaseObservation> rows, string exec)
+    {
+        var wall = rows.Sum(p => p.WallSeconds);
+        return rows.SelectMany(p => p.BySyscall).GroupBy(c => c.Key, StringComparer.Ordinal)
+            .Select(g => new TopSyscallRow(exec, g.Key, g.Sum(c => c.Value) / (double)rows.Count, wall > 0 ? g.Sum(c => c.Value) / wall : double.NaN, rows.Count(p => p.BySyscall.GetValueOrDefault(g.Key) > 0) / (double)rows.Count))
+            .OrderByDescending(t => t.MeanPerPhase).ThenBy(t => t.Syscall, StringComparer.Ordinal).Take(8);
     }
 
     private static List<CurvePoint> Curve(List<PhaseObservation> steady, List<string> execs, Func<PhaseObservation, double> axis) =>

@@ -38,6 +38,13 @@ internal static class Phase1Findings
             }
         }
 
+        var tops = r.Execs.Select(e => r.TopSyscalls.FirstOrDefault(t => t.Exec == e)).OfType<TopSyscallRow>().ToList();
+        if (tops.Count > 0)
+        {
+            text.Append("The most frequent call of steady phases is ");
+            text.AppendList(tops.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Syscall} on {t.Exec} ({Phase1Analysis.Format(t.MeanPerPhase)} per phase, {Phase1Analysis.Format(t.PerSecond)} per second of phase time, in {t.PhasesWithCall:P0} of phases)")).ToList()).Append(". ");
+        }
+
         var startups = r.StartupOs.Where(s => s.Runs > 0).ToList();
         if (startups.Count > 0)
         {

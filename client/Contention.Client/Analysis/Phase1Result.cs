@@ -33,6 +33,9 @@ public sealed record Phase1Result
     /// <summary>Each other execution model against cpu, by category.</summary>
     public required IReadOnlyList<DivergenceRow> Divergence { get; init; }
 
+    /// <summary>The most frequent system calls of steady phases, by execution model.</summary>
+    public IReadOnlyList<TopSyscallRow> TopSyscalls { get; init; } = [];
+
     /// <summary>Calls (all categories) per steady phase against bytes, by execution model.</summary>
     public required IReadOnlyList<CurvePoint> BytesCurve { get; init; }
 
@@ -57,6 +60,9 @@ public sealed record InvarianceRow(string Exec, string Category, SlopeEstimate B
 
 /// <summary>One category, another execution model against cpu: mean calls per steady phase and start-up median of each; the difference with its 95% interval.</summary>
 public sealed record DivergenceRow(string Category, string Exec, double CpuSteady, double ExecSteady, double Difference, double Low, double High, double CpuStartup, double ExecStartup);
+
+/// <summary>One system call in steady phases: mean per phase, per second of phase wall time, and the share of phases that made it.</summary>
+public sealed record TopSyscallRow(string Exec, string Syscall, double MeanPerPhase, double PerSecond, double PhasesWithCall);
 
 /// <summary>Mean calls per steady phase at one axis value, with its bootstrap 95% interval.</summary>
 public sealed record CurvePoint(string Exec, double X, double Mean, double Low, double High, int Phases);

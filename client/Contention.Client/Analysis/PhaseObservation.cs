@@ -28,6 +28,9 @@ public sealed record PhaseObservation
     /// <summary>Calls by category; categories with none may be missing (read as 0).</summary>
     public IReadOnlyDictionary<string, long> Calls { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>Calls by system call name (gpu-driver and other ioctls apart, as in the categories).</summary>
+    public IReadOnlyDictionary<string, long> BySyscall { get; init; } = new Dictionary<string, long>();
+
     /// <summary>Seconds in calls by category.</summary>
     public IReadOnlyDictionary<string, double> Seconds { get; init; } = new Dictionary<string, double>();
 

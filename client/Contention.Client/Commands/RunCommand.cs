@@ -33,7 +33,7 @@ internal static class RunCommand
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
-        var command = new Command("run", "run a tenant mix and print the per-tenant table") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, ebpf };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;

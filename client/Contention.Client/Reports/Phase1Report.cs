@@ -28,6 +28,7 @@ internal static class Phase1Report
         Text("phase1_startup.csv", ResultsFiles.Tidy(r.Startup));
         Text("phase1_steady.csv", ResultsFiles.Tidy(r.Steady));
         Text("phase1_divergence.csv", ResultsFiles.Tidy(r.Divergence));
+        Text("phase1_top_syscalls.csv", ResultsFiles.Tidy(r.TopSyscalls));
         Text("phase1_invariance.tex", InvarianceTable(r).ToString());
         Text("phase1_footprint.tex", FootprintTable(r).ToString());
         var figures = Path.Combine(directory, "figures");
@@ -65,6 +66,14 @@ internal static class Phase1Report
         }
 
         text.Append("\n![steady state by category](figures/phase1_steady_categories.png)\n\n");
+        text.Append("Most frequent system calls of steady phases (mean per phase; per second of summed phase wall time; share of phases with the call):\n\n");
+        text.Append("| execution model | system call | per phase | per second | phases with it |\n|---|---|---:|---:|---:|\n");
+        foreach (var t in r.TopSyscalls)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {t.Exec} | {t.Syscall} | {Phase1Analysis.Format(t.MeanPerPhase)} | {Phase1Analysis.Format(t.PerSecond)} | {t.PhasesWithCall:P0} |\n");
+        }
+
+        text.Append('\n');
         text.Append(CultureInfo.InvariantCulture, $"### Invariance (log-log slope of calls per steady phase, operation held; bootstrap 95% interval, {Bootstrap.Resamples} resamples; invariant when the interval lies within ±{SlopeEstimate.Threshold})\n\n");
         text.Append("| execution model | category | phases | bytes slope [95% interval] | verdict | iterations slope [95% interval] | verdict |\n|---|---|---:|---:|---|---:|---|\n");
         foreach (var i in r.Invariance.Where(i => i.Category == Phase1Analysis.AllCategories || r.Steady.Any(s => s.Exec == i.Exec && s.Category == i.Category && s.MeanPerPhase > 0)))

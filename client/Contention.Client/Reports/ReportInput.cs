@@ -83,6 +83,7 @@ public sealed record ReportInput
                 Iterations = p.Iterations,
                 IterationsRun = p.IterationsRun,
                 Calls = calls.GroupBy(s => s.Category).ToDictionary(g => g.Key, g => g.Sum(s => s.Count)),
+                BySyscall = calls.GroupBy(s => s.Syscall == "ioctl" ? $"ioctl ({s.Category})" : s.Syscall).ToDictionary(g => g.Key, g => g.Sum(s => s.Count)),
                 Seconds = calls.GroupBy(s => s.Category).ToDictionary(g => g.Key, g => g.Sum(s => s.Seconds)),
                 Traced = p.Traced,
                 WallSeconds = p.WallSeconds,

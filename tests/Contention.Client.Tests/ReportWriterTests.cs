@@ -1,0 +1,75 @@
+using Contention.Client.Reports;
+using Contention.Client.Results;
+
+namespace Contention.Client.Tests;
+
+/// <summary>contention report's files from a saved run with grid phases on two execution models.</summary>
+public class ReportWriterTests
+{
+    [Fact]
+    public void Write_RunWithGridPhases_WritesMarkdownCsvLatexAndFigures()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-report-").FullName;
+        ResultsFiles.Write(directory, Document());
+
+        var (files, findings) = ReportWriter.Write(ReportInput.Load(directory), Path.Combine(directory, "report"));
+
+        string Read(string name) => File.ReadAllText(Path.Combine(directory, "report", name));
+        Assert.Contains("invariant in bytes", findings, StringComparison.Ordinal);
+        var markdown = Read(ReportWriter.Markdown);
+        Assert.Contains(findings, markdown, StringComparison.Ordinal);
+        Assert.Contains("| cuda | memory |", markdown, StringComparison.Ordinal);
+        var latex = Read("phase1_invariance.tex");
+        Assert.Contains("\\begin{tabular}{llrlrl}", latex, StringComparison.Ordinal);
+        Assert.Contains("\\toprule", latex, StringComparison.Ordinal);
+        Assert.Contains("\\bottomrule", latex, StringComparison.Ordinal);
+        Assert.DoesNotContain("_", latex.Replace("\\_", "", StringComparison.Ordinal).Replace("phase1-invariance", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.StartsWith("run,exec,phase,op,bytes,iterations,iterations_run,category,calls", Read("phase1_phases.csv"), StringComparison.Ordinal);
+        foreach (var figure in new[] { "phase1_bytes", "phase1_iterations", "phase1_startup_categories", "phase1_steady_categories" })
+        {
+            var png = File.ReadAllBytes(Path.Combine(directory, "report", "figures", figure + ".png"));
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+            Assert.Contains("<svg", Read($"figures/{figure}.svg"), StringComparison.Ordinal);
+            Assert.Contains($"figures/{figure}.png", files);
+        }
+
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public void Escape_SpecialCharacters_EscapedForLatex()
+    {
+        Assert.Equal("a\\_b \\& 10\\% \\$x\\$ $-$1", LatexTable.Escape("a_b & 10% $x$ −1"));
+    }
+
+    /// <summary>One run: a cpu tenant and a cuda tenant, each with start-up and a 3 × 3 grid of steady phases; constant calls per phase.</summary>
+    private static ResultsDocument Document()
+    {
+        var phases = new List<PhaseRow>();
+        var syscalls = new List<PhaseSyscallRecord>();
+        foreach (var (tenant, device, calls) in new[] { ("c", "cpu", 40L), ("g", "cuda:0", 12L) })
+        {
+            phases.Add(new PhaseRow { Tenant = tenant, Device = device, Pid = 1, Index = 0, Phase = "init", Traced = true, Syscalls = 3000 });
+            syscalls.Add(new PhaseSyscallRecord(tenant, device, 1, 0, "init", "", 0, 0, 0, "file-io", "openat", 3000, 0, 0.1, 3000));
+            var index = 1;
+            foreach (var bytes in new long[] { 4096, 1 << 20, 256 << 20 })
+            {
+                foreach (var iterations in new[] { 10, 1000, 100000 })
+                {
+                    phases.Add(new PhaseRow { Tenant = tenant, Device = device, Pid = 1, Index = index, Phase = "steady", Op = "copy", Bytes = bytes, Iterations = iterations, IterationsRun = iterations, Traced = true, Syscalls = calls, WallSeconds = 0.01 });
+                    syscalls.Add(new PhaseSyscallRecord(tenant, device, 1, index++, "steady", "copy", bytes, iterations, iterations, "memory", "mmap", calls, 0, 0.001, calls));
+                }
+            }
+        }
+
+        return new ResultsDocument
+        {
+            Tool = new ToolInfo("contention", "1.0.0", "abc"),
+            Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+            Experiment = new ExperimentInfo { Id = "e", Name = "phase1", State = "Completed" },
+            Mix = new MixInfo("m.yaml", "name: phase1", ""),
+            Phases = phases,
+            PhaseSyscalls = syscalls,
+        };
+    }
+}
