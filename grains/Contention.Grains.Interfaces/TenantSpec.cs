@@ -66,4 +66,7 @@ public sealed record TenantSpec
 
     /// <summary>Grid: warm-up operations of each setup phase.</summary>
     [Id(20)] public int WarmupOperations { get; init; } = 2;
+
+    /// <summary>Allocate the working buffers for every operation (and free them after) instead of once: <c>step</c> or <c>reuse</c>.</summary>
+    [Id(21)] public string Allocation { get; init; } = "reuse";
 }

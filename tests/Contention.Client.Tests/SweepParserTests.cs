@@ -40,6 +40,53 @@ public class SweepParserTests
     }
 
     [Fact]
+    public void Parse_Variants_OneKnobAtATimeThenTheAxes()
+    {
+        const string Text = """
+            name: v
+            defaults:
+              device: sim
+            tenants:
+              - name: train
+                kind: training
+            sweep:
+              repetitions: 3
+              variants:
+                baseline: {}
+                yield: { sync: yield }
+                pageable-step: { pinned: false, train.alloc: step }
+              axes:
+                duration: [1s, 2s]
+            """;
+
+        var sweep = MixParser.Parse(Text, "v.yaml").Sweep!;
+
+        Assert.Equal(["variant", "duration"], sweep.Axes.Select(a => a.Name));
+        Assert.Equal(["baseline", "yield", "pageable-step"], sweep.Axes[0].Values);
+        Assert.Equal((6, 18), (sweep.PointCount, sweep.Points.Count));
+        var train = sweep.Points.Select(p => p.Mix.Tenants.Single()).ToList();
+        Assert.Equal(("spin", true, "reuse"), (train[0].SyncMode, train[0].PinnedHost, train[0].Allocation));
+        Assert.Equal(("yield", true, "reuse"), (train[2].SyncMode, train[2].PinnedHost, train[2].Allocation));
+        Assert.Equal(("spin", false, "step"), (train[5].SyncMode, train[5].PinnedHost, train[5].Allocation));
+        Assert.Equal("variant=pageable-step duration=2s", sweep.Points[5].Describe());
+    }
+
+    [Theory]
+    [InlineData("    fast: { sync: warp }\n", 11, "sweep.variants.fast.sync", "expected one of: spin, yield, block")]
+    [InlineData("    odd: { colour: red }\n", 11, "sweep.variants.odd.colour", "not a field a sweep can vary")]
+    [InlineData("    nobody: { ghost.sync: yield }\n", 11, "sweep.variants.nobody.ghost.sync", "no tenant is named 'ghost'")]
+    [InlineData("    flat: yield\n", 11, "sweep.variants.flat", "expected a mapping of field to value")]
+    public void Parse_BadVariant_NamesLineAndField(string variant, int line, string field, string problem)
+    {
+        var text = "name: v\ndefaults:\n  device: sim\ntenants:\n  - name: train\n    kind: training\nsweep:\n  repetitions: 2\n  variants:\n    baseline: {}\n" + variant;
+
+        var error = Assert.Throws<MixException>(() => MixParser.Parse(text, "v.yaml"));
+
+        Assert.Equal((line, field), (error.Line, error.Field));
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_Point_AppliesValuesToEveryTenantOrTheNamedOne()
     {
         var points = MixParser.Parse(Sweep, "s.yaml").Sweep!.Points;

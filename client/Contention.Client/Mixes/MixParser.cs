@@ -15,7 +15,8 @@ public static class MixParser
     public const int MaxSweepRuns = 100_000;
 
     private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep", "quick"];
-    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops"];
+    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops", "alloc"];
+    private static readonly string[] Allocations = ["reuse", "step"];
     private static readonly string[] GridFields = ["op", "bytes", "iterations"];
     private static readonly string[] RestartFields = ["max", "backoff"];
     private static readonly string[] Kinds = ["training", "inference", "microbench"];
@@ -198,6 +199,7 @@ public static class MixParser
                 Grid = Grid(node, path, kind),
                 PointLimitMs = (int)Math.Round(Seconds(node, "point_limit", 1, positive: true) * 1000),
                 WarmupOperations = Int(node, defaults, "warmup_ops", 2, 1, 1000),
+                Allocation = Choice(node, defaults, "alloc", path, Allocations, "reuse"),
             };
             if (replicas <= 1)
             {

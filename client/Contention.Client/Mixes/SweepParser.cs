@@ -10,14 +10,17 @@ namespace Contention.Client.Mixes;
 /// </summary>
 internal static class SweepParser
 {
-    private static readonly string[] Fields = ["repetitions", "axes"];
+    private static readonly string[] Fields = ["repetitions", "variants", "axes"];
+
+    /// <summary>The axis a sweep's variants make: its values are the variants' names.</summary>
+    public const string VariantAxis = "variant";
     private static readonly string[] TopAxes = ["warmup", "duration"];
-    private static readonly string[] TenantAxes = ["kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads"];
+    private static readonly string[] TenantAxes = ["kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "alloc"];
 
     /// <summary>The sweep of <paramref name="node"/>; <paramref name="parseWith"/> parses the mix after a rewrite of its tree.</summary>
     public static Sweep Parse(YamlNode node, string file, Func<Action<YamlMappingNode>, Mix> parseWith, YamlMappingNode root)
     {
-        var map = node as YamlMappingNode ?? throw Error(file, node, "sweep", "expected a mapping with 'axes' and optionally 'repetitions'");
+        var map = node as YamlMappingNode ?? throw Error(file, node, "sweep", "expected a mapping with 'axes' and/or 'variants', and optionally 'repetitions'");
         foreach (var key in map.Children.Keys)
         {
             var name = (key as YamlScalarNode)?.Value ?? "";
@@ -34,34 +37,54 @@ internal static class SweepParser
             throw Error(file, reps, "sweep.repetitions", $"expected a whole number from 1 to 1000, got '{(reps as YamlScalarNode)?.Value}'");
         }
 
-        if (!map.Children.TryGetValue(new YamlScalarNode("axes"), out var axesNode) || axesNode is not YamlMappingNode { Children.Count: > 0 } axesMap)
+        var axes = new List<(string Name, List<AxisValue> Values)>();
+        map.Children.TryGetValue(new YamlScalarNode("variants"), out var variantsNode);
+        map.Children.TryGetValue(new YamlScalarNode("axes"), out var axesNode);
+        if (variantsNode is null && axesNode is null)
         {
-            throw Error(file, axesNode ?? map, "sweep.axes", "expected a mapping of axis to a list of values, e.g. 'sync: [spin, yield, block]'");
+            throw Error(file, map, "sweep.axes", "expected a mapping of axis to a list of values, e.g. 'sync: [spin, yield, block]', or 'variants'");
         }
 
-        var axes = new List<(string Name, List<YamlScalarNode> Values)>();
-        foreach (var (key, valuesNode) in axesMap.Children)
+        if (variantsNode is not null)
         {
-            var name = ((YamlScalarNode)key).Value ?? "";
-            CheckAxis(file, key, name, root);
-            if (valuesNode is not YamlSequenceNode { Children.Count: > 0 } sequence || sequence.Children.Any(v => v is not YamlScalarNode))
+            axes.Add((VariantAxis, Variants(file, variantsNode, root, parseWith)));
+        }
+
+        if (axesNode is not null)
+        {
+            if (axesNode is not YamlMappingNode { Children.Count: > 0 } axesMap)
             {
-                throw Error(file, valuesNode, $"sweep.axes.{name}", "expected a non-empty list of values, e.g. [4KiB, 1MiB]");
+                throw Error(file, axesNode, "sweep.axes", "expected a mapping of axis to a list of values, e.g. 'sync: [spin, yield, block]'");
             }
 
-            var values = sequence.Children.Cast<YamlScalarNode>().ToList();
-            if (values.GroupBy(v => v.Value, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            foreach (var (key, valuesNode) in axesMap.Children)
             {
-                throw Error(file, twice.Last(), $"sweep.axes.{name}", $"value '{twice.Key}' is listed twice");
-            }
+                var name = ((YamlScalarNode)key).Value ?? "";
+                if (name == VariantAxis && variantsNode is not null)
+                {
+                    throw Error(file, key, "sweep.axes.variant", "'variant' is the axis the variants make; name this axis otherwise");
+                }
 
-            // Each value alone, so an error names the value's line and its axis.
-            foreach (var value in values)
-            {
-                Check(file, name, value, () => parseWith(tree => Apply(tree, name, value)));
-            }
+                CheckAxis(file, key, name, root);
+                if (valuesNode is not YamlSequenceNode { Children.Count: > 0 } sequence || sequence.Children.Any(v => v is not YamlScalarNode))
+                {
+                    throw Error(file, valuesNode, $"sweep.axes.{name}", "expected a non-empty list of values, e.g. [4KiB, 1MiB]");
+                }
 
-            axes.Add((name, values));
+                var values = sequence.Children.Cast<YamlScalarNode>().ToList();
+                if (values.GroupBy(v => v.Value, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                {
+                    throw Error(file, twice.Last(), $"sweep.axes.{name}", $"value '{twice.Key}' is listed twice");
+                }
+
+                // Each value alone, so an error names the value's line and its axis.
+                foreach (var value in values)
+                {
+                    Check(file, name, value, () => parseWith(tree => Apply(tree, name, value)));
+                }
+
+                axes.Add((name, values.Select(v => new AxisValue(v, [(name, v)])).ToList()));
+            }
         }
 
         var count = axes.Aggregate(1L, (product, axis) => product * axis.Values.Count);
@@ -73,23 +96,65 @@ internal static class SweepParser
         var combinations = Product(axes.Select(a => a.Values).ToList());
         var mixes = combinations.Select(combination =>
         {
-            var values = axes.Select((a, i) => (a.Name, Node: combination[i])).ToList();
-            var description = string.Join(", ", values.Select(v => $"{v.Name}={v.Node.Value}"));
-            return Check(file, "", values[0].Node, () => parseWith(tree => values.ForEach(v => Apply(tree, v.Name, v.Node))), description);
+            var description = string.Join(", ", axes.Select((a, i) => $"{a.Name}={combination[i].Label.Value}"));
+            return Check(file, "", combination[0].Label, () => parseWith(tree =>
+            {
+                foreach (var value in combination)
+                {
+                    value.Writes.ToList().ForEach(w => Apply(tree, w.Field, w.Value));
+                }
+            }), description);
         }).ToList();
         var points = new List<SweepPoint>();
         for (var r = 1; r <= repetitions; r++)
         {
             for (var i = 0; i < combinations.Count; i++)
             {
-                points.Add(new SweepPoint(i + 1, r, axes.Select((a, j) => new KeyValuePair<string, string>(a.Name, combinations[i][j].Value ?? "")).ToList(), mixes[i]));
+                points.Add(new SweepPoint(i + 1, r, axes.Select((a, j) => new KeyValuePair<string, string>(a.Name, combinations[i][j].Label.Value ?? "")).ToList(), mixes[i]));
             }
         }
 
-        return new Sweep(axes.Select(a => new SweepAxis(a.Name, a.Values.Select(v => v.Value ?? "").ToList())).ToList(), repetitions, points);
+        return new Sweep(axes.Select(a => new SweepAxis(a.Name, a.Values.Select(v => v.Label.Value ?? "").ToList())).ToList(), repetitions, points);
     }
 
-    private static void CheckAxis(string file, YamlNode key, string name, YamlMappingNode root)
+    /// <summary>
+    /// Variants: named settings of several fields at once (one knob at a time against a baseline,
+    /// the first variant), each setting a field as an axis value would.
+    /// </summary>
+    private static List<AxisValue> Variants(string file, YamlNode node, YamlMappingNode root, Func<Action<YamlMappingNode>, Mix> parseWith)
+    {
+        if (node is not YamlMappingNode { Children.Count: > 0 } variants)
+        {
+            throw Error(file, node, "sweep.variants", "expected a mapping of variant name to the fields it sets, e.g. 'baseline: {}' and 'yield: { sync: yield }'");
+        }
+
+        var values = new List<AxisValue>();
+        foreach (var (key, settingsNode) in variants.Children)
+        {
+            var label = (YamlScalarNode)key;
+            var path = $"sweep.variants.{label.Value}";
+            if (settingsNode is not YamlMappingNode settings)
+            {
+                throw Error(file, settingsNode, path, "expected a mapping of field to value ({} for the baseline)");
+            }
+
+            var writes = new List<(string Field, YamlScalarNode Value)>();
+            foreach (var (fieldKey, valueNode) in settings.Children)
+            {
+                var field = ((YamlScalarNode)fieldKey).Value ?? "";
+                CheckAxis(file, fieldKey, field, root, path);
+                var value = valueNode as YamlScalarNode ?? throw Error(file, valueNode, $"{path}.{field}", "expected a single value");
+                Check(file, field, value, () => parseWith(tree => Apply(tree, field, value)), prefix: path);
+                writes.Add((field, value));
+            }
+
+            values.Add(new AxisValue(label, writes));
+        }
+
+        return values;
+    }
+
+    private static void CheckAxis(string file, YamlNode key, string name, YamlMappingNode root, string prefix = "sweep.axes")
     {
         if (TopAxes.Contains(name, StringComparer.Ordinal))
         {
@@ -100,12 +165,12 @@ internal static class SweepParser
         var field = dot < 0 ? name : name[(dot + 1)..];
         if (!TenantAxes.Contains(field, StringComparer.Ordinal))
         {
-            throw Error(file, key, $"sweep.axes.{name}", $"not a field a sweep can vary; expected warmup, duration, a tenant field ({string.Join(", ", TenantAxes)}) or TENANT.FIELD");
+            throw Error(file, key, $"{prefix}.{name}", $"not a field a sweep can vary; expected warmup, duration, a tenant field ({string.Join(", ", TenantAxes)}) or TENANT.FIELD");
         }
 
         if (dot >= 0 && TenantNode(root, name[..dot]) is null)
         {
-            throw Error(file, key, $"sweep.axes.{name}", $"no tenant is named '{name[..dot]}'; expected one of: {string.Join(", ", TenantNames(root))}");
+            throw Error(file, key, $"{prefix}.{name}", $"no tenant is named '{name[..dot]}'; expected one of: {string.Join(", ", TenantNames(root))}");
         }
     }
 
@@ -126,7 +191,7 @@ internal static class SweepParser
         }
     }
 
-    private static T Check<T>(string file, string axis, YamlNode at, Func<T> parse, string? point = null)
+    private static T Check<T>(string file, string axis, YamlNode at, Func<T> parse, string? point = null, string prefix = "sweep.axes")
     {
         try
         {
@@ -136,27 +201,30 @@ internal static class SweepParser
         {
             var problem = ex.Message[(ex.Message.IndexOf($"{ex.Field}: ", StringComparison.Ordinal) + ex.Field.Length + 2)..];
             throw point is null
-                ? Error(file, at, $"sweep.axes.{axis}", problem)
+                ? Error(file, at, $"{prefix}.{axis}", problem)
                 : new MixException(file, ex.Line, ex.Column, ex.Field, $"{problem} (sweep point {point})");
         }
     }
 
-    private static void Check(string file, string axis, YamlNode at, Action parse) => Check(file, axis, at, () =>
+    private static void Check(string file, string axis, YamlNode at, Action parse, string prefix = "sweep.axes") => Check(file, axis, at, () =>
     {
         parse();
         return 0;
-    });
+    }, prefix: prefix);
 
-    private static List<YamlScalarNode[]> Product(List<List<YamlScalarNode>> axes)
+    private static List<AxisValue[]> Product(List<List<AxisValue>> axes)
     {
-        var result = new List<YamlScalarNode[]> { Array.Empty<YamlScalarNode>() };
+        var result = new List<AxisValue[]> { Array.Empty<AxisValue>() };
         foreach (var axis in axes)
         {
-            result = result.SelectMany(prefix => axis.Select(v => (YamlScalarNode[])[.. prefix, v])).ToList();
+            result = result.SelectMany(prefix => axis.Select(v => (AxisValue[])[.. prefix, v])).ToList();
         }
 
         return result;
     }
+
+    /// <summary>One value of an axis: its label, and the fields it writes into the mix.</summary>
+    private sealed record AxisValue(YamlScalarNode Label, IReadOnlyList<(string Field, YamlScalarNode Value)> Writes);
 
     private static IEnumerable<YamlMappingNode> Tenants(YamlMappingNode root) =>
         root.Children.TryGetValue(new YamlScalarNode("tenants"), out var t) && t is YamlSequenceNode s ? s.Children.OfType<YamlMappingNode>() : [];

@@ -293,6 +293,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         Grid = spec.Grid?.Select(g => new MicrobenchGroup(Enum.Parse<MicrobenchOp>(g.Op, ignoreCase: true), g.Bytes, g.Iterations)).ToList(),
         PointLimitMs = spec.PointLimitMs,
         WarmupOperations = spec.WarmupOperations,
+        AllocatePerOperation = spec.Allocation == "step",
     };
 
     /// <summary>A phase as the collector keeps it: the worker's own measurements, and the node's eBPF counts when it has them.</summary>

@@ -26,7 +26,7 @@ public sealed class WorkloadRunner
         this.device = device;
         this.spec = spec;
         kernels = spec.Grid is null ? KernelsOf(spec) : [];
-        if (kernels.Count > 0)
+        if (kernels.Count > 0 && !spec.AllocatePerOperation)
         {
             device.Prepare(kernels);
         }
@@ -172,11 +172,20 @@ public sealed class WorkloadRunner
 
     private void RunOnce()
     {
+        if (spec.AllocatePerOperation)
+        {
+            device.Prepare(kernels);
+        }
+
         for (var i = 0; i < kernels.Count; i++)
         {
             device.Launch(kernels[i]);
         }
 
         device.Synchronize();
+        if (spec.AllocatePerOperation)
+        {
+            device.Release();
+        }
     }
 }

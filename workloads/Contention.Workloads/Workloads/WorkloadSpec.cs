@@ -39,6 +39,13 @@ public sealed record WorkloadSpec
     /// <summary>Grid: operations (launch + synchronise) of each setup phase, after allocation.</summary>
     public int WarmupOperations { get; init; } = 2;
 
+    /// <summary>
+    /// Allocate the working buffers (device and host, page-locked when pinned) before every
+    /// operation and free them after it, as a framework without a caching allocator does;
+    /// false reuses one allocation.
+    /// </summary>
+    public bool AllocatePerOperation { get; init; }
+
     /// <summary>Seed of the arrival process, so runs are repeatable.</summary>
     public int Seed { get; init; } = 1;
 }
