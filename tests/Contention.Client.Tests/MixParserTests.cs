@@ -105,6 +105,8 @@ public class MixParserTests
     [InlineData("default.yaml")]
     [InlineData("sync-sweep.yaml")]
     [InlineData("phase1.yaml")]
+    [InlineData("interventions.yaml")]
+    [InlineData("colocation.yaml")]
     public void Load_ShippedMix_Parses(string file)
     {
         var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));

@@ -52,6 +52,14 @@ public static class ReportWriter
             text.Append("Grid phases were recorded without the eBPF tracer (not root, or --ebpf off): no system-call analysis; phases.csv of each run has the worker's own measurements.\n\n");
         }
 
+        if (input.Axes.Count > 0 && input.Runs.Count > 1)
+        {
+            var (section, effectFindings, written) = EffectsReport.Write(input, directory);
+            text.Append(section);
+            files.AddRange(written);
+            findings = string.Join(' ', new[] { findings, effectFindings }.Where(f => f.Length > 0));
+        }
+
         var runs = RunRows(input);
         ResultsFiles.Replace(Path.Combine(directory, "runs.csv"), ResultsFiles.Tidy(runs));
         files.Add("runs.csv");
