@@ -1,0 +1,56 @@
+using Contention.Client.Analysis;
+
+namespace Contention.Client.Tests;
+
+/// <summary>Effects along sweep axes on synthetic runs whose effects are known.</summary>
+public class AxisEffectsTests
+{
+    private static readonly string[] Variants = ["baseline", "doubled", "same"];
+
+    [Fact]
+    public void Analyze_OneKnobDoublesAMetric_DifferenceIntervalHoldsItAndOthersStayUnclear()
+    {
+        var random = new Random(3);
+        var runs = new List<RunMetrics>();
+        foreach (var variant in Variants)
+        {
+            for (var r = 0; r < 5; r++)
+            {
+                var futex = (variant == "doubled" ? 2000 : 1000) * (0.95 + (0.1 * random.NextDouble()));
+                var p99 = 4 + (0.5 * random.NextDouble());
+                runs.Add(new RunMetrics($"{variant}-{r}", new Dictionary<string, string> { ["variant"] = variant }, "infer", new Dictionary<string, double> { ["futex/s"] = futex, ["p99 ms"] = p99 }));
+            }
+        }
+
+        var effects = AxisEffects.Analyze(runs, [("variant", Variants)]);
+
+        var doubled = effects.Single(e => e.Value == "doubled" && e.Metric == "futex/s");
+        Assert.InRange(1000, doubled.DifferenceLow, doubled.DifferenceHigh);
+        Assert.True(doubled.Clear);
+        Assert.InRange(doubled.Ratio, 1.9, 2.1);
+        Assert.False(effects.Single(e => e.Value == "same" && e.Metric == "futex/s").Clear);
+        Assert.False(effects.Single(e => e.Value == "doubled" && e.Metric == "p99 ms").Clear);
+        var findings = AxisEffects.Findings(effects);
+        Assert.Contains("variant = doubled against baseline: infer futex/s", findings, StringComparison.Ordinal);
+        Assert.Contains("variant = same against baseline: no metric differs beyond its 95% interval", findings, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Analyze_TenantCountAxis_P99PerValueMarginalOverTheRuns()
+    {
+        var runs = new List<RunMetrics>();
+        foreach (var trainers in new[] { 0, 1, 2, 3 })
+        {
+            for (var r = 0; r < 3; r++)
+            {
+                runs.Add(new RunMetrics($"p{trainers}-{r}", new Dictionary<string, string> { ["train.replicas"] = $"{trainers}" }, "infer", new Dictionary<string, double> { ["p99 ms"] = 1 + (10 * trainers) + r }));
+            }
+        }
+
+        var effects = AxisEffects.Analyze(runs, [("train.replicas", ["0", "1", "2", "3"])]);
+
+        Assert.Equal([2.0, 12, 22, 32], effects.Where(e => e.Metric == "p99 ms").Select(e => e.Mean));
+        Assert.All(effects.Where(e => e.Value != "0"), e => Assert.True(e.Clear));
+        Assert.True(double.IsNaN(effects.First(e => e.Value == "0").DifferenceLow), "the baseline has no difference from itself");
+    }
+}
