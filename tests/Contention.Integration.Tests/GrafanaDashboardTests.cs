@@ -1,11 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Contention.Grains;
-using Contention.Grains.Node;
-using Contention.Silo;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Contention.Integration.Tests;
 
@@ -36,28 +31,15 @@ public partial class GrafanaDashboardTests
     [Fact]
     public async Task Queries_AgainstPrometheusScrapingASilo_EveryOneReturnsData()
     {
-        var settings = new SiloSettings
-        {
-            SiloPort = FreePort.Next(),
-            GatewayPort = FreePort.Next(),
-            MetricsPort = FreePort.Next(),
-            Node = new NodeOptions { Name = "grafana-node", DetectCuda = false, TracerIntervalMs = 250 },
-        };
-        await using var silo = ContentionSilo.Build(settings, LogLevel.Warning, new CollectorRegistry(), embedded: true);
-        await silo.StartAsync();
-        var grains = silo.Services.GetRequiredService<IGrainFactory>();
-        var experiment = $"graf-{Guid.NewGuid():N}"[..13];
-        var tenants = new[]
-        {
+        await using var silo = await MetricsSilo.StartAsync("grafana-node", "graf", experiment => [
             new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
             new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
 
             // No node has it: a failed start, so the failures panel has a series to show.
             new TenantSpec { Experiment = experiment, Name = "unplaceable", Kind = "training", Device = "cuda:9" },
-        };
-        var run = grains.GetGrain<IExperimentGrain>(experiment);
-        await run.StartAsync(new ExperimentPlan("grafana", tenants, 0, 300));
-        await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{settings.MetricsPort}");
+        ]);
+        var experiment = silo.Experiment;
+        await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{silo.MetricsPort}");
         var traced = Contention.Tracer.Bpf.BpfTracer.FindHelper() is not null && Environment.UserName == "root";
 
         var queries = Directory.GetFiles(Dashboards, "*.json").Order(StringComparer.Ordinal).SelectMany(Queries).ToList();
@@ -82,7 +64,6 @@ public partial class GrafanaDashboardTests
             }
         }
 
-        await run.StopAsync("test done");
         Assert.True(queries.Count >= 20, $"only {queries.Count} queries found");
         Assert.True(empty.Count == 0, "queries without data:\n" + string.Join('\n', empty));
     }

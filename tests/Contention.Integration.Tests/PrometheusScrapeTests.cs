@@ -1,9 +1,4 @@
 using Contention.Grains;
-using Contention.Grains.Node;
-using Contention.Silo;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Contention.Integration.Tests;
 
@@ -12,25 +7,12 @@ public class PrometheusScrapeTests
     [Fact]
     public async Task Scrape_RunningExperiment_TenantLatencyAndSwitchCountersPresentAndIncreasing()
     {
-        var settings = new SiloSettings
-        {
-            SiloPort = FreePort.Next(),
-            GatewayPort = FreePort.Next(),
-            MetricsPort = FreePort.Next(),
-            Node = new NodeOptions { Name = "prom-node", DetectCuda = false, TracerIntervalMs = 250 },
-        };
-        await using var silo = ContentionSilo.Build(settings, LogLevel.Warning, new CollectorRegistry(), embedded: true);
-        await silo.StartAsync();
-        var grains = silo.Services.GetRequiredService<IGrainFactory>();
-        var experiment = $"prom-{Guid.NewGuid():N}"[..13];
-        var tenants = new[]
-        {
+        await using var silo = await MetricsSilo.StartAsync("prom-node", "prom", experiment => [
             new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
             new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
-        };
-        var run = grains.GetGrain<IExperimentGrain>(experiment);
-        await run.StartAsync(new ExperimentPlan("prometheus", tenants, 0, 120));
-        await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{settings.MetricsPort}");
+        ]);
+        var experiment = silo.Experiment;
+        await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{silo.MetricsPort}");
 
         var latency = $"sum by (tenant) (contention_tenant_latency_seconds_count{{experiment=\"{experiment}\"}})";
         var switches = $"sum by (tenant) (contention_tenant_context_switches_total{{experiment=\"{experiment}\"}})";
@@ -57,7 +39,6 @@ public class PrometheusScrapeTests
             await WaitForTenantsAsync(prometheus, $"sum by (tenant) (contention_tenant_runqueue_latency_seconds_count{{experiment=\"{experiment}\"}})", 2);
         }
 
-        await run.StopAsync("test done");
     }
 
     private static async Task<Dictionary<string, double>> WaitForTenantsAsync(PrometheusServer prometheus, string query, int count) =>
