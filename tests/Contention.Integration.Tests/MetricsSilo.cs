@@ -1,8 +1,8 @@
 using Contention.Grains;
 using Contention.Grains.Node;
 using Contention.Silo;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
