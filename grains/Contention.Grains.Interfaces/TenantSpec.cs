@@ -69,4 +69,13 @@ public sealed record TenantSpec
 
     /// <summary>Allocate the working buffers for every operation (and free them after) instead of once: <c>step</c> or <c>reuse</c>.</summary>
     [Id(21)] public string Allocation { get; init; } = "reuse";
+
+    /// <summary>Command tenants: the program and its arguments (<c>{batch}</c> is replaced by <see cref="BatchSize"/>).</summary>
+    [Id(22)] public IReadOnlyList<string>? Command { get; init; }
+
+    /// <summary>Command tenants: a line of the program's output that matches is one operation; group <c>value</c> (or the first group) its latency, group <c>unit</c> (ns, us, ms, s) its unit if present.</summary>
+    [Id(23)] public string LatencyPattern { get; init; } = @"^(?:step|latency|request)\b\D*?(?<value>[0-9]+(?:\.[0-9]+)?)\s*(?<unit>ns|us|µs|ms|s)\b";
+
+    /// <summary>Command tenants: the latency's unit when the pattern has no <c>unit</c> group.</summary>
+    [Id(24)] public string LatencyUnit { get; init; } = "ms";
 }

@@ -54,6 +54,12 @@ public class MixParserTests
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    restart: { max: -1 }\n", 5, "tenants[0].restart.max", "expected a whole number")]
     [InlineData("name: [unclosed\n", 2, "(syntax)", "not valid YAML")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    grid: { op: copy, bytes: 4KiB, iterations: 10 }\n", 5, "tenants[0].grid", "belongs to a microbench tenant")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: command\n", 3, "tenants[0].command", "required field is missing for a command tenant")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    command: [ls]\n", 5, "tenants[0].command", "belongs to a command tenant")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: command\n    command: [ls]\n    latency: 'step ('\n", 6, "tenants[0].latency", "not a regular expression")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: command\n    command: [ls]\n    latency: 'step \\d+'\n", 6, "tenants[0].latency", "needs a group")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: command\n    command: [ls]\n    isolation: thread\n", 3, "tenants[0].isolation", "a process of its own")]
+    [InlineData("name: x\ndefaults:\n  command: [ls]\ntenants:\n  - name: a\n    kind: command\n", 3, "defaults.command", "unknown field 'command'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid:\n      - { op: copy, bytes: 4KiB, iterations: 10 }\n      - { op: copy, bytes: [4KiB, lots], iterations: 10 }\n", 7, "tenants[0].grid[1].bytes", "got 'lots'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid: { op: [copy, copy], bytes: 4KiB, iterations: 10 }\n", 5, "tenants[0].grid.op", "listed twice")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: microbench\n    grid: { op: copy, bytes: 4KiB }\n", 5, "tenants[0].grid.iterations", "required field is missing")]
@@ -94,6 +100,32 @@ public class MixParserTests
     }
 
     [Fact]
+    public void Parse_CommandTenant_ArgvPatternAndUnit()
+    {
+        const string Text = """
+            name: c
+            tenants:
+              - name: torch
+                kind: command
+                device: cuda
+                batch: 64
+                command: [python3, scripts/resnet50_torch.py, --batch, "{batch}"]
+                latency: 'took (\d+) us'
+                latency_unit: us
+              - name: plain
+                kind: command
+                command: ./bench --fast
+            """;
+
+        var tenants = MixParser.Parse(Text, "c.yaml").Tenants;
+
+        Assert.Equal(["python3", "scripts/resnet50_torch.py", "--batch", "{batch}"], tenants[0].Command);
+        Assert.Equal(("took (\\d+) us", "us", 64), (tenants[0].LatencyPattern, tenants[0].LatencyUnit, tenants[0].BatchSize));
+        Assert.Equal(["./bench", "--fast"], tenants[1].Command);
+        Assert.Equal("ms", tenants[1].LatencyUnit);
+    }
+
+    [Fact]
     public void Load_MissingFile_PointsAtTheShippedMixes()
     {
         var error = Assert.Throws<MixException>(() => MixParser.Load("no/such/mix.yaml"));
@@ -107,6 +139,7 @@ public class MixParserTests
     [InlineData("phase1.yaml")]
     [InlineData("interventions.yaml")]
     [InlineData("colocation.yaml")]
+    [InlineData("resnet.yaml")]
     public void Load_ShippedMix_Parses(string file)
     {
         var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));

@@ -58,6 +58,12 @@ public static class AxisEffects
                 .OrderByDescending(e => double.IsFinite(e.Ratio) ? Math.Abs(Math.Log(Math.Max(e.Ratio, 1e-9))) : double.MaxValue)
                 .Take(perValue).ToList();
             text.Append(CultureInfo.InvariantCulture, $"{group.Key.Axis} = {group.Key.Value} against {group.First().Baseline}: ");
+            if (!group.Any(e => double.IsFinite(e.BaselineMean)))
+            {
+                text.Append("no tenant in common to compare. ");
+                continue;
+            }
+
             if (clear.Count == 0)
             {
                 text.Append("no metric differs beyond its 95% interval. ");

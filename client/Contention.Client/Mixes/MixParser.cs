@@ -15,11 +15,16 @@ public static class MixParser
     public const int MaxSweepRuns = 100_000;
 
     private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep", "quick"];
-    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops", "alloc"];
+    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops", "alloc", "command", "latency", "latency_unit"];
+    private static readonly string[] LatencyUnits = ["ns", "us", "ms", "s"];
+
+    /// <summary>Fields of one tenant only: defaults cannot give them.</summary>
+    private static readonly string[] TenantOnly = ["name", "replicas", "grid", "command", "latency", "latency_unit"];
+    private static readonly string[] CommandFields = ["command", "latency", "latency_unit"];
     private static readonly string[] Allocations = ["reuse", "step"];
     private static readonly string[] GridFields = ["op", "bytes", "iterations"];
     private static readonly string[] RestartFields = ["max", "backoff"];
-    private static readonly string[] Kinds = ["training", "inference", "microbench"];
+    private static readonly string[] Kinds = ["training", "inference", "microbench", "command"];
     private static readonly string[] SyncModes = ["spin", "yield", "block"];
     private static readonly string[] Isolations = ["process", "thread"];
     private static readonly string[] Models = ["resnet50", "mlp"];
@@ -97,7 +102,7 @@ public static class MixParser
         if (defaults is not null)
         {
             reader.Remember(defaults, "defaults");
-            reader.CheckFields(defaults, "defaults", TenantFields.Where(f => f is not ("name" or "replicas")).ToArray());
+            reader.CheckFields(defaults, "defaults", TenantFields.Except(TenantOnly, StringComparer.Ordinal).ToArray());
         }
 
         if (!root.Children.TryGetValue(new YamlScalarNode("tenants"), out var tenantsNode) || tenantsNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
@@ -201,6 +206,7 @@ public static class MixParser
                 WarmupOperations = Int(node, defaults, "warmup_ops", 2, 1, 1000),
                 Allocation = Choice(node, defaults, "alloc", path, Allocations, "reuse"),
             };
+            template = Command(node, path, kind, template);
             if (replicas <= 1)
             {
                 if (replicas == 1)
@@ -215,6 +221,49 @@ public static class MixParser
             {
                 yield return template with { Name = $"{name}-{r.ToString(CultureInfo.InvariantCulture)}", Seed = template.Seed + r };
             }
+        }
+
+        /// <summary>A command tenant's program, latency pattern and unit; an error for a command field on another kind, or a command tenant without a command.</summary>
+        private TenantSpec Command(YamlMappingNode node, string path, string kind, TenantSpec template)
+        {
+            node.Children.TryGetValue(new YamlScalarNode("command"), out var command);
+            if (kind != "command")
+            {
+                var stray = CommandFields.FirstOrDefault(f => node.Children.ContainsKey(new YamlScalarNode(f)));
+                return stray is null ? template : throw Error(node.Children[new YamlScalarNode(stray)], Join(path, stray), $"'{stray}' belongs to a command tenant, not to a {kind} one");
+            }
+
+            var argv = command switch
+            {
+                YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlScalarNode { Value.Length: > 0 }) => list.Children.Select(c => ((YamlScalarNode)c).Value!).ToList(),
+                YamlScalarNode { Value: { Length: > 0 } text } => text.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList(),
+                null => throw Error(node, Join(path, "command"), "required field is missing for a command tenant: the program and its arguments, e.g. [python3, scripts/resnet50_torch.py, --batch, '{batch}']"),
+                _ => throw Error(command, Join(path, "command"), "expected the program and its arguments: a list of strings, or one string split at spaces"),
+            };
+            if (string.Equals(template.Isolation, "thread", StringComparison.Ordinal))
+            {
+                throw Error(node, Join(path, "isolation"), "a command tenant is a process of its own: isolation must be process");
+            }
+
+            var pattern = template.LatencyPattern;
+            if (node.Children.TryGetValue(new YamlScalarNode("latency"), out var latency))
+            {
+                pattern = (latency as YamlScalarNode)?.Value ?? throw Error(latency, Join(path, "latency"), "expected a regular expression");
+                try
+                {
+                    var regex = new System.Text.RegularExpressions.Regex(pattern);
+                    if (regex.GetGroupNumbers().Length < 2)
+                    {
+                        throw Error(latency, Join(path, "latency"), "the pattern needs a group holding the latency: (?<value>...) or a first (...)");
+                    }
+                }
+                catch (ArgumentException ex)
+                {
+                    throw Error(latency, Join(path, "latency"), $"not a regular expression: {ex.Message}");
+                }
+            }
+
+            return template with { Command = argv, LatencyPattern = pattern, LatencyUnit = Choice(node, null, "latency_unit", path, LatencyUnits, "ms") };
         }
 
         /// <summary>

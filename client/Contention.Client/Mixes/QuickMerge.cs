@@ -4,7 +4,8 @@ namespace Contention.Client.Mixes;
 
 /// <summary>
 /// A mix's <c>quick</c> section: a reduced version of the mix (fewer points, shorter runs, a
-/// modelled GPU) merged into it when the run asks for <c>--quick</c>, and dropped otherwise.
+/// modelled GPU) merged into it when the run asks for <c>--quick</c>, and dropped otherwise. A
+/// null (<c>~</c>) in it removes the key it names.
 /// </summary>
 internal static class QuickMerge
 {
@@ -39,6 +40,13 @@ internal static class QuickMerge
         {
             var name = (key as YamlScalarNode)?.Value ?? "";
             var at = $"{path}.{name}";
+            if (value is YamlScalarNode { Value: null or "~" or "null", Style: YamlDotNet.Core.ScalarStyle.Plain })
+            {
+                // A null removes the key: a variant, an axis or a field the reduced run leaves out.
+                target.Children.Remove(key);
+                continue;
+            }
+
             if (target.Children.TryGetValue(key, out var existing) && existing is YamlMappingNode into && value is YamlMappingNode from)
             {
                 Merge(into, from, file, at);

@@ -13,7 +13,7 @@ namespace Contention.Client.Reports;
 internal static class EffectsReport
 {
     private const string P99 = "p99 ms";
-    private static readonly string[] Headline = ["ops/s", P99, "vol. cs/s", "invol. cs/s", "user CPU s/s", "sys CPU s/s", "calls/s"];
+    private static readonly string[] Headline = ["ops/s", P99, "vol. cs/s", "invol. cs/s", "user CPU s/s", "sys CPU s/s", "calls/s", "calls/op"];
     private static readonly string[] OsMetrics = ["vol. cs/s", "invol. cs/s", "user CPU s/s", "sys CPU s/s", "calls/s"];
 
     /// <summary>Each run's tenants' measurement windows as metrics: the headline ones and the rate of the sweep's most frequent system calls.</summary>
@@ -40,6 +40,11 @@ internal static class EffectsReport
             if (t.Traced)
             {
                 metrics["calls/s"] = t.Syscalls / t.Seconds;
+                if (t.Completed > 0)
+                {
+                    metrics["calls/op"] = t.Syscalls / (double)t.Completed;
+                }
+
                 foreach (var name in frequent)
                 {
                     metrics[$"{name}/s"] = run.Document.Syscalls.Where(s => s.Tenant == t.Tenant && s.Phase == "measure" && s.Syscall == name).Sum(s => s.Count) / t.Seconds;

@@ -87,14 +87,24 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
 
         tenants = await Task.WhenAll(plan.Tenants.Select(t => Tenant(t).GetStatusAsync(cancellation)));
 
-        // Tenants whose work ends by itself (grid walks) end the experiment early once all are
-        // done: its duration is then a limit, not a length.
+        // Nothing left running: tenants whose work ends by itself (grid walks, commands) end the
+        // experiment early once all are done (its duration is then a limit, not a length); if
+        // every tenant failed, there is nothing more to measure.
         if (state is ExperimentState.Warmup or ExperimentState.Measuring
-            && tenants.Any(t => t.State == TenantState.Finished)
             && tenants.All(t => t.State is TenantState.Finished or TenantState.Failed))
         {
-            LogAllFinished(logger, experimentId);
-            await StopTenantsAsync(ExperimentState.Completed);
+            var finished = tenants.Any(t => t.State == TenantState.Finished);
+            if (!finished)
+            {
+                message = "every tenant failed: " + string.Join("; ", tenants.Select(t => $"{t.Tenant}: {t.LastError}"));
+                LogFailed(logger, experimentId, message);
+            }
+            else
+            {
+                LogAllFinished(logger, experimentId);
+            }
+
+            await StopTenantsAsync(finished ? ExperimentState.Completed : ExperimentState.Failed);
         }
     }
 

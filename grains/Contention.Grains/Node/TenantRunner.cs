@@ -182,6 +182,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     private async ValueTask RunOnceAsync(CancellationToken cancellation)
     {
+        if (spec.Kind == "command")
+        {
+            await RunCommandAsync(cancellation).ConfigureAwait(false);
+            return;
+        }
+
         var start = new WorkerStart
         {
             Tenant = spec.Name,
@@ -195,6 +201,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         var current = string.Equals(spec.Isolation, "thread", StringComparison.OrdinalIgnoreCase)
             ? (IWorker)await WorkerThread.StartAsync(start, OnReport, new ThreadPhases(this, node.Options.Name)).ConfigureAwait(false)
             : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, (w, phase) => node.Tracer.PhaseAsync(this, w.Pid, phase), StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
+        await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a started worker until it crashes or the tenant is stopped; a worker that finishes its work stays until then.</summary>
+    private async Task RunWorkerAsync(IWorker current, CancellationToken cancellation)
+    {
         worker = current;
         state = TenantState.Running;
         _ = current.Finished.ContinueWith(
@@ -231,6 +243,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
         await current.DisposeAsync().ConfigureAwait(false);
         throw new WorkerCrashedException(0, $"worker {current.Pid} of {spec.Name} ended on its own");
+    }
+
+    private async Task RunCommandAsync(CancellationToken cancellation)
+    {
+        var current = await CommandWorker.StartAsync(spec, device.ToString(), OnReport, node.Bpf.StartAsync).ConfigureAwait(false);
+        await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
     private void OnReport(long completed, byte[] encoded)

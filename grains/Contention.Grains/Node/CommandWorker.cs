@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Contention.Workloads.Metrics;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// A <c>command</c> tenant: an external program run as the tenant's worker process (traced from
+/// its first instruction like any worker). Each line it prints that matches the tenant's latency
+/// pattern is one operation with that latency; the rest of its output is kept for error messages.
+/// It ends by itself (finished, exit status 0) or when stopped (SIGTERM, then SIGKILL).
+/// </summary>
+internal sealed class CommandWorker : IWorker
+{
+    private const int OutputLines = 20;
+    private static readonly TimeSpan TermGrace = TimeSpan.FromSeconds(10);
+    private readonly Process process;
+    private readonly Regex pattern;
+    private readonly double unitNs;
+    private readonly Action<long, byte[]> onReport;
+    private readonly LatencyRecorder latency = new();
+    private readonly ConcurrentQueue<string> output = new();
+    private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool stopping;
+
+    private CommandWorker(Process process, Regex pattern, double unitNs, Action<long, byte[]> onReport, string description)
+    {
+        this.process = process;
+        this.pattern = pattern;
+        this.unitNs = unitNs;
+        this.onReport = onReport;
+        Description = description;
+        Pid = process.Id;
+    }
+
+    /// <inheritdoc />
+    public int Pid { get; }
+
+    /// <inheritdoc />
+    public int? Tid => null;
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public Task Completion => completion.Task;
+
+    /// <inheritdoc />
+    public Task Finished => finished.Task;
+
+    /// <summary>Nanoseconds in one of <paramref name="unit"/> (ns, us, µs, ms, s); null for anything else.</summary>
+    public static double? UnitNs(string unit) => unit switch
+    {
+        "ns" => 1,
+        "us" or "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => null,
+    };
+
+    /// <summary>Starts the tenant's command (through <paramref name="launch"/>, which traces it) with the device in its environment.</summary>
+    /// <exception cref="WorkerCrashedException">The program could not be started.</exception>
+    public static async Task<CommandWorker> StartAsync(TenantSpec spec, string device, Action<long, byte[]> onReport, Func<ProcessStartInfo, Task<Process>> launch)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var argv = (spec.Command ?? []).Select(a => a.Replace("{batch}", spec.BatchSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)).ToList();
+        if (argv.Count == 0)
+        {
+            throw new WorkerCrashedException(-1, $"tenant {spec.Name} has kind command and no command to run");
+        }
+
+        var info = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var argument in argv.Skip(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        // The device the node placed the tenant on, for the program to use.
+        info.Environment["CONTENTION_DEVICE"] = device;
+        info.Environment["CONTENTION_TENANT"] = spec.Name;
+        if (device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            info.Environment["CUDA_VISIBLE_DEVICES"] = device["cuda:".Length..];
+        }
+
+        Process process;
+        try
+        {
+            process = await launch(info).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new WorkerCrashedException(-1, $"failed to start '{string.Join(' ', argv)}': {ex.Message}");
+        }
+
+        process.EnableRaisingEvents = true;
+        var worker = new CommandWorker(process, new Regex(spec.LatencyPattern, RegexOptions.CultureInvariant), UnitNs(spec.LatencyUnit) ?? 1e6, onReport, $"command: {string.Join(' ', argv)}");
+        _ = Task.Run(() => worker.ReadAsync(process.StandardOutput, parse: true));
+        _ = Task.Run(() => worker.ReadAsync(process.StandardError, parse: false));
+        _ = Task.Run(worker.WaitAsync);
+        return worker;
+    }
+
+    /// <inheritdoc />
+    public Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var interval = latency.TakeInterval();
+        onReport(interval.TotalCount, interval.TotalCount == 0 ? [] : Histograms.Encode(interval));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        stopping = true;
+        if (!process.HasExited)
+        {
+            // SIGTERM first, so the program can finish its step and flush its output.
+            using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Pid.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false }))
+            {
+                await (kill?.WaitForExitAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(TermGrace < timeout ? TermGrace : timeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        stopping = true;
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        completion.TrySetResult();
+        process.Dispose();
+    }
+
+    private async Task ReadAsync(StreamReader reader, bool parse)
+    {
+        try
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                if (parse && pattern.Match(line) is { Success: true } match && TryLatencyNs(match, out var ns))
+                {
+                    latency.Record(ns);
+                    continue;
+                }
+
+                output.Enqueue(line);
+                while (output.Count > OutputLines && output.TryDequeue(out _))
+                {
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private bool TryLatencyNs(Match match, out long ns)
+    {
+        ns = 0;
+        var unit = match.Groups["unit"] is { Success: true } named ? UnitNs(named.Value) : unitNs;
+        var number = match.Groups["value"] is { Success: true } value ? value.Value : match.Groups[1].Value;
+        if (unit is null || !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount < 0)
+        {
+            return false;
+        }
+
+        ns = (long)Math.Round(amount * unit.Value);
+        return true;
+    }
+
+    private async Task WaitAsync()
+    {
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        if (stopping)
+        {
+            completion.TrySetResult();
+            return;
+        }
+
+        if (process.ExitCode == 0)
+        {
+            // Done by itself: the tenant is finished; the node keeps it until the experiment stops it.
+            finished.TrySetResult();
+            return;
+        }
+
+        var tail = output.IsEmpty ? "it printed nothing else" : "its output ended: " + string.Join(" | ", output);
+        completion.TrySetException(new WorkerCrashedException(process.ExitCode, $"command {Pid} exited with status {process.ExitCode}; {tail}"));
+    }
+}
