@@ -1,5 +1,7 @@
 using System.CommandLine;
+#if !NO_REPORTS
 using Contention.Client.Reports;
+#endif
 using Contention.Client.Results;
 using Spectre.Console;
 
@@ -20,6 +22,9 @@ internal static class ReportCommand
         command.SetAction(parse =>
         {
             var path = parse.GetValue(results)!;
+#if NO_REPORTS
+            return Lean(path, parse.GetValue(markdown));
+#else
             ReportInput input;
             try
             {
@@ -65,7 +70,35 @@ internal static class ReportCommand
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
                 return 2;
             }
+#endif
         });
         return command;
     }
+
+#if NO_REPORTS
+    /// <summary>A lean build (-p:ContentionReports=false, for GPU hosts) prints a run's table or summary.md only.</summary>
+    private static int Lean(string path, bool markdown)
+    {
+        try
+        {
+            var document = ResultsFiles.Read(path);
+            if (markdown)
+            {
+                Console.Out.Write(ResultsFiles.Markdown(document));
+            }
+            else
+            {
+                TenantTable.Print(AnsiConsole.Console, document);
+            }
+
+            AnsiConsole.MarkupLine("this build has no reports (-p:ContentionReports=false): run 'contention report' with the full build for report.md, tables and figures");
+            return 0;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 2;
+        }
+    }
+#endif
 }
