@@ -52,7 +52,8 @@ public static class Phase1Analysis
                 var key = category == AllCategories ? null : category;
                 var counts = rows.Select(p => (double)p.CallsIn(key)).ToList();
                 var (low, high) = Bootstrap.Interval(counts.Count, sample => sample.Average(i => counts[i]));
-                steadyRows.Add(new SteadyRow(exec, category, counts.DefaultIfEmpty().Average(), low, high, Median(rows.Select(p => p.CallsIn(key) / (double)Math.Max(1, p.IterationsRun))), rows.Count));
+                var seconds = rows.Select(p => key is null ? p.Seconds.Values.Sum() : p.Seconds.GetValueOrDefault(key)).DefaultIfEmpty().Average();
+                steadyRows.Add(new SteadyRow(exec, category, counts.DefaultIfEmpty().Average(), low, high, Median(rows.Select(p => p.CallsIn(key) / (double)Math.Max(1, p.IterationsRun))), rows.Count, seconds));
                 invariance.Add(Slopes(rows, key, exec, category));
             }
         }

@@ -52,8 +52,8 @@ public sealed record FootprintRow(string Exec, string Category, double Median, l
 /// <summary>Start-up of one execution model: medians over fresh processes.</summary>
 public sealed record StartupOsRow(string Exec, double WallSeconds, double UserSeconds, double SystemSeconds, double VoluntarySwitches, double InvoluntarySwitches, double Calls, int Runs);
 
-/// <summary>Calls of one category per steady phase (mean with its bootstrap 95% interval) and per launch (median).</summary>
-public sealed record SteadyRow(string Exec, string Category, double MeanPerPhase, double Low, double High, double MedianPerIteration, int Phases);
+/// <summary>Calls of one category per steady phase (mean with its bootstrap 95% interval) and per launch (median), and seconds in them per steady phase (mean).</summary>
+public sealed record SteadyRow(string Exec, string Category, double MeanPerPhase, double Low, double High, double MedianPerIteration, int Phases, double MeanSecondsPerPhase = 0);
 
 /// <summary>How one category's steady-state count changes along the grid's axes.</summary>
 public sealed record InvarianceRow(string Exec, string Category, SlopeEstimate Bytes, SlopeEstimate Iterations, int Phases);

@@ -58,11 +58,11 @@ internal static class Phase1Report
         }
 
         text.Append("\n![start-up by category](figures/phase1_startup_categories.png)\n\n");
-        text.Append("### Steady state (calls per steady phase: mean [95% interval]; median per launch)\n\n");
-        text.Append("| category | ").Append(string.Join(" | ", r.Execs.Select(e => $"{e} per phase | {e} per launch"))).Append(" |\n|---|").Append(string.Concat(r.Execs.Select(_ => "---:|---:|"))).Append('\n');
+        text.Append("### Steady state (calls per steady phase: mean [95% interval]; median per launch; seconds in the calls per steady phase: mean)\n\n");
+        text.Append("| category | ").Append(string.Join(" | ", r.Execs.Select(e => $"{e} per phase | {e} per launch | {e} s per phase"))).Append(" |\n|---|").Append(string.Concat(r.Execs.Select(_ => "---:|---:|---:|"))).Append('\n');
         foreach (var c in r.Categories.Prepend(Phase1Analysis.AllCategories))
         {
-            text.Append("| ").Append(c).Append(" | ").Append(string.Join(" | ", r.Execs.Select(e => r.Steady.Single(s => s.Exec == e && s.Category == c)).Select(s => $"{Phase1Analysis.Format(s.MeanPerPhase)} [{Phase1Analysis.Format(s.Low)}, {Phase1Analysis.Format(s.High)}] | {s.MedianPerIteration:0.####}"))).Append(" |\n");
+            text.Append("| ").Append(c).Append(" | ").Append(string.Join(" | ", r.Execs.Select(e => r.Steady.Single(s => s.Exec == e && s.Category == c)).Select(s => string.Create(CultureInfo.InvariantCulture, $"{Phase1Analysis.Format(s.MeanPerPhase)} [{Phase1Analysis.Format(s.Low)}, {Phase1Analysis.Format(s.High)}] | {s.MedianPerIteration:0.####} | {s.MeanSecondsPerPhase:0.######}")))).Append(" |\n");
         }
 
         text.Append("\n![steady state by category](figures/phase1_steady_categories.png)\n\n");
