@@ -57,9 +57,9 @@ internal static class ReportCommand
             try
             {
                 var (files, findings) = ReportWriter.Write(input, directory);
-                if (findings.Length > 0)
+                foreach (var paragraph in findings)
                 {
-                    AnsiConsole.WriteLine(findings);
+                    AnsiConsole.WriteLine(paragraph);
                 }
 
                 AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(directory)}[/] ({string.Join(", ", files.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");

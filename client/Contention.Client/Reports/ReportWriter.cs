@@ -15,8 +15,8 @@ public static class ReportWriter
     /// <summary>The report's Markdown file.</summary>
     public const string Markdown = "report.md";
 
-    /// <summary>Writes the report of <paramref name="input"/> into <paramref name="directory"/>; returns the files written and the findings (empty when no analysis applied).</summary>
-    public static (IReadOnlyList<string> Files, string Findings) Write(ReportInput input, string directory)
+    /// <summary>Writes the report of <paramref name="input"/> into <paramref name="directory"/>; returns the files written and each section's findings paragraph (none when no analysis applied).</summary>
+    public static (IReadOnlyList<string> Files, IReadOnlyList<string> Findings) Write(ReportInput input, string directory)
     {
         ArgumentNullException.ThrowIfNull(input);
         Directory.CreateDirectory(directory);
@@ -37,7 +37,7 @@ public static class ReportWriter
         }
 
         text.Append("- every number below is computed by `contention report` from the runs' results; the findings paragraphs are generated from those numbers.\n\n");
-        var findings = "";
+        var findings = new List<string>();
         var phases = input.Phases();
         if (phases.Any(p => p.Traced && p.Phase == "steady"))
         {
@@ -45,7 +45,7 @@ public static class ReportWriter
             var (section, written) = Phase1Report.Write(result, phases, directory);
             text.Append(section);
             files.AddRange(written);
-            findings = result.Findings;
+            findings.Add(result.Findings);
         }
         else if (phases.Any(p => p.Phase == "steady"))
         {
@@ -57,7 +57,10 @@ public static class ReportWriter
             var (section, effectFindings, written) = EffectsReport.Write(input, directory);
             text.Append(section);
             files.AddRange(written);
-            findings = string.Join(' ', new[] { findings, effectFindings }.Where(f => f.Length > 0));
+            if (effectFindings.Length > 0)
+            {
+                findings.Add(effectFindings);
+            }
         }
 
         var runs = RunRows(input);
