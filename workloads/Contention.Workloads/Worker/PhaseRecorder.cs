@@ -29,7 +29,8 @@ public sealed class PhaseRecorder
         ArgumentNullException.ThrowIfNull(sink);
         this.sink = sink;
         who = threadOnly ? NativeMethods.RusageThread : NativeMethods.RusageSelf;
-        startNs = threadOnly ? MonotonicClock.NowNs() : processStartNs;
+        // The process's start comes from the boot clock: never later than now on the monotonic one.
+        startNs = threadOnly ? MonotonicClock.NowNs() : Math.Min(processStartNs, MonotonicClock.NowNs());
         start = threadOnly ? Usage(who) : default;
     }
 
