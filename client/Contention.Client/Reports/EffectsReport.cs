@@ -158,35 +158,46 @@ internal static class EffectsReport
         // Tenants at every value of the axis (the one the axis acts on): replicas come and go.
         var everywhere = tenants.Where(t => values.All(v => effects.Any(e => e.Axis == axis && e.Metric == P99 && e.Tenant == t && e.Value == v))).ToList();
         tenants = everywhere.Count > 0 ? everywhere : tenants;
+        var shown = effects.Where(e => e.Axis == axis && e.Metric == P99 && tenants.Contains(e.Tenant) && e.Mean > 0).ToList();
+
+        // Latencies an order of magnitude and more apart (a tenant alone, then queued behind
+        // others) are drawn on a logarithmic axis, so the smallest stay readable.
+        var logarithmic = shown.Count > 0 && shown.Max(e => e.High) / shown.Min(e => Math.Max(e.Low, 1e-6)) > 20;
+        double Y(double ms) => logarithmic ? Math.Log10(Math.Max(ms, 1e-6)) : ms;
         for (var t = 0; t < tenants.Count; t++)
         {
-            var points = effects.Where(e => e.Axis == axis && e.Metric == P99 && e.Tenant == tenants[t]).OrderBy(e => X(e.Value)).ToList();
+            var points = shown.Where(e => e.Tenant == tenants[t]).OrderBy(e => X(e.Value)).ToList();
             var color = Figures.Palette[t % Figures.Palette.Length];
-            var line = plot.Add.Scatter(points.Select(e => X(e.Value)).ToArray(), points.Select(e => e.Mean).ToArray(), color);
+            var line = plot.Add.Scatter(points.Select(e => X(e.Value)).ToArray(), points.Select(e => Y(e.Mean)).ToArray(), color);
             line.LegendText = tenants[t];
             line.MarkerSize = 7;
             foreach (var e in points.Where(e => double.IsFinite(e.Low)))
             {
-                var interval = plot.Add.Line(X(e.Value), e.Low, X(e.Value), e.High);
+                var interval = plot.Add.Line(X(e.Value), Y(e.Low), X(e.Value), Y(e.High));
                 interval.Color = color;
                 interval.LineWidth = 2;
             }
         }
 
-        if (!numeric)
+        if (logarithmic)
         {
-            var ticks = new ScottPlot.TickGenerators.NumericManual();
-            for (var i = 0; i < values.Count; i++)
-            {
-                ticks.AddMajor(i, values[i]);
-            }
-
-            plot.Axes.Bottom.TickGenerator = ticks;
+            var low = Math.Floor(shown.Min(e => Y(Math.Max(e.Low, 1e-6))));
+            var high = Math.Ceiling(shown.Max(e => Y(e.High)));
+            Figures.LogTicks(plot.Axes.Left, low, high, ms => ms.ToString("0.###", CultureInfo.InvariantCulture));
         }
+
+        // A tick at each value the sweep ran, and none between.
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var value in values)
+        {
+            ticks.AddMajor(X(value), value);
+        }
+
+        plot.Axes.Bottom.TickGenerator = ticks;
 
         plot.Title($"p99 latency against {axis} (mean over runs, 95% interval)");
         plot.XLabel(axis);
-        plot.YLabel("p99 (ms)");
+        plot.YLabel(logarithmic ? "p99 (ms, log scale)" : "p99 (ms)");
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
