@@ -43,9 +43,10 @@ internal static class SweepRunner
             Runs = sweep.Points.Select(p => runs[p.Id]).ToList(),
         };
 
+        var combined = new SweepFiles.CombinedRuns();
         var done = sweep.Points.Count(p => Completed(runs[p.Id]));
         console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.PointCount} points x {sweep.Repetitions} repetitions = {sweep.Points.Count} runs{(done > 0 ? $"; {done} completed before, {sweep.Points.Count - done} to run" : "")}; results in {Path.GetFullPath(directory)}");
-        SweepFiles.Write(directory, Manifest());
+        SweepFiles.Write(directory, Manifest(), combined);
         var failed = 0;
         var started = 0;
         int Interrupted(string from)
@@ -72,11 +73,11 @@ internal static class SweepRunner
             started++;
             console.MarkupLineInterpolated($"[[{done + started}/{sweep.Points.Count}]] [bold]{point.Id}[/] {point.Describe()}");
             runs[point.Id] = runs[point.Id] with { State = "Running", Experiment = experiment, Outcome = "" };
-            SweepFiles.Write(directory, Manifest());
+            SweepFiles.Write(directory, Manifest(), combined);
             var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim() };
             var (progress, document) = await RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, cancellation);
             runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document) };
-            SweepFiles.Write(directory, Manifest());
+            SweepFiles.Write(directory, Manifest(), combined);
             console.MarkupLineInterpolated($"    {progress.State}: {runs[point.Id].Outcome}");
             if (progress.State == ExperimentState.Interrupted)
             {

@@ -35,27 +35,63 @@ public static class SweepFiles
         return File.Exists(file) ? JsonSerializer.Deserialize<SweepManifest>(File.ReadAllText(file), ResultsFiles.JsonOptions) : null;
     }
 
+    /// <summary>Which finished runs a sweep invocation has put in the combined CSVs, in order.</summary>
+    public sealed class CombinedRuns
+    {
+        internal bool Built { get; set; }
+
+        internal List<string> Runs { get; set; } = [];
+    }
+
     /// <summary>SHA-256 (hex) of the parts, each on a line of its own.</summary>
     public static string Fingerprint(params string[] parts) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', parts))));
 
-    /// <summary>Writes the manifest, the combined CSVs of the finished runs and summary.md.</summary>
-    public static void Write(string directory, SweepManifest manifest)
+    /// <summary>
+    /// Writes the manifest, the combined CSVs of the finished runs and summary.md. With
+    /// <paramref name="combined"/> (one per sweep invocation), the combined CSVs are rebuilt once
+    /// and then only appended to with each newly finished run, so a long sweep reads each run's
+    /// files once instead of every run's after every run; without it they are rebuilt.
+    /// </summary>
+    public static void Write(string directory, SweepManifest manifest, CombinedRuns? combined = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         Directory.CreateDirectory(directory);
         ResultsFiles.Replace(Path.Combine(directory, Manifest), JsonSerializer.Serialize(manifest, ResultsFiles.JsonOptions));
         var finished = manifest.Runs.Where(r => r.State is not ("Pending" or "Running") && File.Exists(Path.Combine(RunDirectory(directory, r.Id), ResultsFiles.Csv))).ToList();
+        var ids = finished.Select(r => r.Id).ToList();
+        var append = combined is { Built: true } && ids.Count >= combined.Runs.Count && ids.Take(combined.Runs.Count).SequenceEqual(combined.Runs, StringComparer.Ordinal)
+            && CombinedFiles.All(f => File.Exists(Path.Combine(directory, f)));
         foreach (var file in CombinedFiles)
         {
-            ResultsFiles.Replace(Path.Combine(directory, file), Combine(directory, manifest.Axes, finished, file));
+            var path = Path.Combine(directory, file);
+            if (append)
+            {
+                // A crash mid-append leaves at most a torn last line: the next invocation rebuilds.
+                var header = File.ReadLines(path).FirstOrDefault();
+                File.AppendAllText(path, Combine(directory, manifest.Axes, finished.Skip(combined!.Runs.Count).ToList(), file, header));
+            }
+            else
+            {
+                ResultsFiles.Replace(path, Combine(directory, manifest.Axes, finished, file, null));
+            }
+        }
+
+        if (combined is not null)
+        {
+            combined.Built = true;
+            combined.Runs = ids;
         }
 
         ResultsFiles.Replace(Path.Combine(directory, ResultsFiles.Summary), Markdown(manifest));
     }
 
-    /// <summary>One run file of every finished run, with run, point, repetition and axis columns in front.</summary>
-    private static string Combine(string directory, IReadOnlyList<string> axes, IReadOnlyList<SweepRun> runs, string file)
+    /// <summary>
+    /// One run file of each of <paramref name="runs"/>, with run, point, repetition and axis columns
+    /// in front; the header line too unless <paramref name="existingHeader"/> (the combined file's) is
+    /// given, which the runs' columns must then match.
+    /// </summary>
+    private static string Combine(string directory, IReadOnlyList<string> axes, IReadOnlyList<SweepRun> runs, string file, string? existingHeader)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
         using var writer = new CsvWriter(text, CultureInfo.InvariantCulture);
@@ -77,12 +113,19 @@ public static class SweepFiles
             if (header is null)
             {
                 header = columns;
-                foreach (var name in RunColumns.Concat(axes).Concat(columns))
+                var names = RunColumns.Concat(axes).Concat(columns).ToList();
+                if (!string.IsNullOrEmpty(existingHeader))
                 {
-                    writer.WriteField(name);
+                    if (existingHeader != HeaderLine(names))
+                    {
+                        throw new InvalidDataException($"{path}: its columns differ from the combined {file}'s; was it written by another version of contention?");
+                    }
                 }
-
-                writer.NextRecord();
+                else
+                {
+                    names.ForEach(writer.WriteField);
+                    writer.NextRecord();
+                }
             }
             else if (!header.SequenceEqual(columns))
             {
@@ -111,6 +154,23 @@ public static class SweepFiles
 
         writer.Flush();
         return text.ToString();
+    }
+
+    /// <summary>A header as CsvHelper writes it (quoted where a name needs it).</summary>
+    private static string HeaderLine(IEnumerable<string> names)
+    {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new CsvWriter(text, CultureInfo.InvariantCulture))
+        {
+            foreach (var name in names)
+            {
+                writer.WriteField(name);
+            }
+
+            writer.NextRecord();
+        }
+
+        return text.ToString().TrimEnd('\r', '\n');
     }
 
     private static string Markdown(SweepManifest manifest)
