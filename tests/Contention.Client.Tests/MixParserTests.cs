@@ -126,6 +126,59 @@ public class MixParserTests
     }
 
     [Fact]
+    public void Parse_Quick_MergesByKeyAndNameAndRemovesNulls()
+    {
+        const string Text = """
+            name: q
+            duration: 20s
+            defaults: { device: cuda }
+            tenants:
+              - name: a
+                kind: training
+                batch: 64
+              - name: b
+                kind: inference
+            sweep:
+              repetitions: 5
+              variants:
+                base: {}
+                slow: { sync: block }
+                heavy: { a.batch: 128 }
+            quick:
+              duration: 1s
+              defaults: { device: sim }
+              tenants:
+                - { name: b, rate: 7 }
+              sweep:
+                repetitions: 2
+                variants:
+                  heavy: ~
+            """;
+
+        var full = MixParser.Parse(Text, "q.yaml");
+        var quick = MixParser.Parse(Text, "q.yaml", quick: true);
+
+        Assert.Equal((20.0, 5, 3), (full.DurationSeconds, full.Sweep!.Repetitions, full.Sweep.PointCount));
+        Assert.Equal((1.0, 2, 2), (quick.DurationSeconds, quick.Sweep!.Repetitions, quick.Sweep.PointCount));
+        Assert.Equal(["base", "slow"], quick.Sweep.Axes[0].Values);
+        var b = quick.Tenants.Single(t => t.Name == "b");
+        Assert.Equal(("sim", 7.0), (b.Device, b.RatePerSecond));
+        Assert.Equal(("sim", 64), (quick.Tenants[0].Device, quick.Tenants[0].BatchSize));
+        Assert.Equal(0, full.Tenants.Single(t => t.Name == "b").RatePerSecond);
+    }
+
+    [Theory]
+    [InlineData("name: q\ntenants:\n  - name: a\n    kind: training\n", 1, "quick", "has no 'quick' section")]
+    [InlineData("name: q\ntenants:\n  - name: a\n    kind: training\nquick:\n  tenants:\n    - { name: z, batch: 2 }\n", 7, "quick.tenants[0].name", "no entry named 'z'")]
+    public void Parse_BadQuick_SaysWhy(string text, int line, string field, string problem)
+    {
+        var error = Assert.Throws<MixException>(() => MixParser.Parse(text, "q.yaml", quick: true));
+
+        Assert.Equal((line, field), (error.Line, error.Field));
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_MissingFile_PointsAtTheShippedMixes()
     {
         var error = Assert.Throws<MixException>(() => MixParser.Load("no/such/mix.yaml"));
