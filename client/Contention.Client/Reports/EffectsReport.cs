@@ -17,13 +17,17 @@ internal static class EffectsReport
     private static readonly string[] WaitCalls = ["sched_yield", "futex", "poll"];
     private static readonly string[] OsMetrics = ["vol. cs/s", "invol. cs/s", "user CPU s/s", "sys CPU s/s", "calls/s"];
 
-    /// <summary>Each run's tenants' measurement windows as metrics: the headline ones and the rate of the sweep's most frequent system calls.</summary>
-    public static List<RunMetrics> Metrics(ReportInput input)
+    /// <summary>Each run's tenants' measurement windows as metrics: the headline ones and the rate of <paramref name="frequent"/> system calls.</summary>
+    public static List<RunMetrics> Metrics(ReportInput input, IReadOnlyList<string> frequent)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var frequent = TopSyscalls(input);
-        return input.Runs.SelectMany(run => run.Document.Tenants.Where(t => t.Phase == "measure" && t.Seconds > 0).Select(t =>
+        return input.Runs.SelectMany(run =>
         {
+            var calls = run.Document.Syscalls.Where(s => s.Phase == "measure").GroupBy(s => (s.Tenant, s.Syscall)).ToDictionary(g => g.Key, g => g.Sum(s => s.Count));
+            return run.Document.Tenants.Where(t => t.Phase == "measure" && t.Seconds > 0).Select(t => (Tenant: t, Calls: calls));
+        }, (run, x) =>
+        {
+            var (t, calls) = x;
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
             {
                 ["ops/s"] = t.ThroughputPerSecond,
@@ -48,18 +52,19 @@ internal static class EffectsReport
 
                 foreach (var name in frequent)
                 {
-                    metrics[$"{name}/s"] = run.Document.Syscalls.Where(s => s.Tenant == t.Tenant && s.Phase == "measure" && s.Syscall == name).Sum(s => s.Count) / t.Seconds;
+                    metrics[$"{name}/s"] = calls.GetValueOrDefault((t.Tenant, name)) / t.Seconds;
                 }
             }
 
             return new RunMetrics(run.Id, run.Values, t.Tenant, metrics);
-        })).ToList();
+        }).ToList();
     }
 
     /// <summary>Writes effects.csv, the LaTeX tables and figures; returns the Markdown section, the findings and the files.</summary>
     public static (string Markdown, string Findings, List<string> Files) Write(ReportInput input, string directory)
     {
-        var runs = Metrics(input);
+        var frequent = TopSyscalls(input);
+        var runs = Metrics(input, frequent);
         var axes = input.Axes.Select(a => (a, (IReadOnlyList<string>)input.Runs.Select(r => r.Values.GetValueOrDefault(a, "")).Distinct(StringComparer.Ordinal).ToList())).ToList();
         var effects = AxisEffects.Analyze(runs, axes);
         var files = new List<string>();
@@ -68,7 +73,7 @@ internal static class EffectsReport
         var findings = AxisEffects.Findings(effects);
         var text = new StringBuilder("## Effects along the sweep's axes (each value against the axis's first)\n\n");
         text.Append("### Findings\n\n").Append(findings).Append("\n\n");
-        var metricOrder = Headline.Concat(TopSyscalls(input).Select(s => $"{s}/s")).ToList();
+        var metricOrder = Headline.Concat(frequent.Select(s => $"{s}/s")).ToList();
         foreach (var (axis, values) in axes.Where(a => a.Item2.Count > 1))
         {
             var slug = Slug(axis);
@@ -166,17 +171,8 @@ internal static class EffectsReport
         double Y(double ms) => logarithmic ? Math.Log10(Math.Max(ms, 1e-6)) : ms;
         for (var t = 0; t < tenants.Count; t++)
         {
-            var points = shown.Where(e => e.Tenant == tenants[t]).OrderBy(e => X(e.Value)).ToList();
-            var color = Figures.Palette[t % Figures.Palette.Length];
-            var line = plot.Add.Scatter(points.Select(e => X(e.Value)).ToArray(), points.Select(e => Y(e.Mean)).ToArray(), color);
-            line.LegendText = tenants[t];
-            line.MarkerSize = 7;
-            foreach (var e in points.Where(e => double.IsFinite(e.Low)))
-            {
-                var interval = plot.Add.Line(X(e.Value), Y(e.Low), X(e.Value), Y(e.High));
-                interval.Color = color;
-                interval.LineWidth = 2;
-            }
+            var points = shown.Where(e => e.Tenant == tenants[t]).OrderBy(e => X(e.Value)).Select(e => (X(e.Value), Y(e.Mean), double.IsFinite(e.Low) ? Y(e.Low) : double.NaN, Y(e.High))).ToList();
+            Figures.Series(plot, tenants[t], Figures.Palette[t % Figures.Palette.Length], points);
         }
 
         if (logarithmic)

@@ -20,6 +20,22 @@ internal static class Figures
         return [name + ".png", name + ".svg"];
     }
 
+    /// <summary>A line of points (already in plot coordinates) with a vertical 95% interval at each one that has it.</summary>
+    public static void Series(Plot plot, string label, Color color, IReadOnlyList<(double X, double Y, double Low, double High)> points)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        ArgumentNullException.ThrowIfNull(points);
+        var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), color);
+        line.LegendText = label;
+        line.MarkerSize = 7;
+        foreach (var p in points.Where(p => double.IsFinite(p.Low) && double.IsFinite(p.High)))
+        {
+            var interval = plot.Add.Line(p.X, p.Low, p.X, p.High);
+            interval.Color = color;
+            interval.LineWidth = 2;
+        }
+    }
+
     /// <summary>Ticks at powers of <paramref name="radix"/> for an axis plotted as log10 of its values.</summary>
     public static void LogTicks(IAxis axis, double min, double max, Func<double, string> label, double radix = 10)
     {

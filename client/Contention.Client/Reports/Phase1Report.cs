@@ -202,17 +202,8 @@ internal static class Phase1Report
         var execs = curve.Select(p => p.Exec).Distinct(StringComparer.Ordinal).ToList();
         for (var e = 0; e < execs.Count; e++)
         {
-            var points = curve.Where(p => p.Exec == execs[e]).ToList();
-            var color = Figures.Palette[e % Figures.Palette.Length];
-            var line = plot.Add.Scatter(points.Select(p => Math.Log10(p.X)).ToArray(), points.Select(p => Y(p.Mean)).ToArray(), color);
-            line.LegendText = execs[e];
-            line.MarkerSize = 7;
-            foreach (var p in points.Where(p => double.IsFinite(p.Low)))
-            {
-                var interval = plot.Add.Line(Math.Log10(p.X), Y(p.Low), Math.Log10(p.X), Y(p.High));
-                interval.Color = color;
-                interval.LineWidth = 2;
-            }
+            var points = curve.Where(p => p.Exec == execs[e]).Select(p => (Math.Log10(p.X), Y(p.Mean), double.IsFinite(p.Low) ? Y(p.Low) : double.NaN, Y(p.High))).ToList();
+            Figures.Series(plot, execs[e], Figures.Palette[e % Figures.Palette.Length], points);
         }
 
         var xs = curve.Select(p => Math.Log10(p.X)).DefaultIfEmpty(0).ToList();

@@ -70,9 +70,14 @@ public sealed record ReportInput
 
     /// <summary>Every marked phase of every run, as the analysis reads them.</summary>
     public IReadOnlyList<PhaseObservation> Phases() =>
-        Runs.SelectMany(run => run.Document.Phases.Select(p =>
+        Runs.SelectMany(run =>
         {
-            var calls = run.Document.PhaseSyscalls.Where(s => s.Tenant == p.Tenant && s.Pid == p.Pid && s.Index == p.Index).ToList();
+            // Each run's system-call rows grouped by phase once, not scanned again for every phase.
+            var byPhase = run.Document.PhaseSyscalls.ToLookup(s => (s.Tenant, s.Pid, s.Index));
+            return run.Document.Phases.Select(p => (Phase: p, Calls: byPhase[(p.Tenant, p.Pid, p.Index)].ToList()));
+        }, (run, x) =>
+        {
+            var (p, calls) = x;
             return new PhaseObservation
             {
                 Run = run.Id,
@@ -92,7 +97,7 @@ public sealed record ReportInput
                 UserSeconds = p.UserCpuSeconds,
                 SystemSeconds = p.SystemCpuSeconds,
             };
-        })).ToList();
+        }).ToList();
 
     /// <summary>The execution model of a device name: its kind (cpu, cuda, sim).</summary>
     public static string ExecOf(string device) =>

@@ -16,6 +16,8 @@ public static partial class TracedStart
 
     private const int SigCont = 18;
 
+    private const int SigTerm = 15;
+
     /// <summary>The wrapper beside the helper, or null.</summary>
     public static string? FindWrapper() =>
         BpfTracer.FindHelper() is { } helper && Path.Combine(Path.GetDirectoryName(helper)!, WrapperName) is var wrapper && File.Exists(wrapper) ? wrapper : null;
@@ -71,6 +73,9 @@ public static partial class TracedStart
             throw;
         }
     }
+
+    /// <summary>Sends SIGTERM to <paramref name="pid"/> (a program asked to finish and exit); false when it is gone.</summary>
+    public static bool Terminate(int pid) => Kill(pid, SigTerm) == 0;
 
     /// <summary>The program's path: as given when it holds a '/', else the first match on PATH (else as given, to fail in execve).</summary>
     public static string Resolve(string program)
