@@ -98,9 +98,8 @@ internal sealed class CommandWorker : IWorker
 
         process.EnableRaisingEvents = true;
         var worker = new CommandWorker(process, new Regex(spec.LatencyPattern, RegexOptions.CultureInvariant), UnitNs(spec.LatencyUnit) ?? 1e6, onReport, $"command: {string.Join(' ', argv)}");
-        _ = Task.Run(() => worker.ReadAsync(process.StandardOutput, parse: true));
-        _ = Task.Run(() => worker.ReadAsync(process.StandardError, parse: false));
-        _ = Task.Run(worker.WaitAsync);
+        var readers = Task.WhenAll(Task.Run(() => worker.ReadAsync(process.StandardOutput, parse: true)), Task.Run(() => worker.ReadAsync(process.StandardError, parse: false)));
+        _ = Task.Run(() => worker.WaitAsync(readers));
         return worker;
     }
 
@@ -119,10 +118,7 @@ internal sealed class CommandWorker : IWorker
         if (!process.HasExited)
         {
             // SIGTERM first, so the program can finish its step and flush its output.
-            using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", Pid.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false }))
-            {
-                await (kill?.WaitForExitAsync() ?? Task.CompletedTask).ConfigureAwait(false);
-            }
+            _ = Contention.Tracer.Bpf.TracedStart.Terminate(Pid);
 
             try
             {
@@ -189,9 +185,13 @@ internal sealed class CommandWorker : IWorker
         return true;
     }
 
-    private async Task WaitAsync()
+    private async Task WaitAsync(Task readers)
     {
         await process.WaitForExitAsync().ConfigureAwait(false);
+
+        // Its last lines may still be in the pipes: read them before judging how it ended (a
+        // child it left behind may hold the pipes open, so not for long).
+        await Task.WhenAny(readers, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         if (stopping)
         {
             completion.TrySetResult();
