@@ -102,7 +102,7 @@ public class BpfTracerTests
             await gzip.WaitForExitAsync();
             var ours = (await tracer.SnapshotAsync()).Syscalls.Where(s => s.Root == gzip.Id).ToDictionary(s => s.Name, s => (s.Count, s.Errors));
 
-            var strace = await StraceCountsAsync(TracedStart.Resolve("gzip"), "-c", "-9", input);
+            var strace = await StraceCountsAsync(Contention.Tracer.Processes.ChildStart.Resolve("gzip"), "-c", "-9", input);
 
             Assert.True(ours["read"].Count > 10, "gzip read its input in more than 10 calls");
             // strace -c counts a call when it returns, so it leaves out exit_group; we count it.

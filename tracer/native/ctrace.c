@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "ctrace.h"
@@ -271,6 +272,12 @@ int main(int argc, char **argv)
 	char line[256];
 	int err, i;
 
+	/*
+	 * A session of its own: a terminal's Ctrl+C or a `timeout` signals the node's whole process
+	 * group, and the helper must outlive that signal so the node can take its final snapshot. It
+	 * ends when the node does: its input closes.
+	 */
+	setsid();
 	libbpf_set_print(print_libbpf);
 	skel = ctrace_bpf__open();
 	if (!skel) {

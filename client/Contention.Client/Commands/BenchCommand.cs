@@ -113,7 +113,7 @@ internal static class BenchCommand
                 return 2;
             }
 
-            var straceBinary = parse.GetValue(strace) ?? Contention.Tracer.Bpf.TracedStart.FindOnPath("strace");
+            var straceBinary = parse.GetValue(strace) ?? Contention.Tracer.Processes.ChildStart.FindOnPath("strace");
             var series = await Contention.Tracer.Bpf.OverheadBenchmark.RunAsync(storm, helper!, straceBinary, parse.GetValue(calls), parse.GetValue(straceCalls), parse.GetValue(repetitions), line => AnsiConsole.WriteLine(line));
             var baseline = series[0].Median;
             var table = new Table().Title($"getppid storm, {parse.GetValue(calls):N0} calls ({parse.GetValue(straceCalls):N0} under strace), {parse.GetValue(repetitions)} interleaved repetitions; kernel {Environment.OSVersion.Version}")

@@ -4,6 +4,7 @@ using System.Globalization;
 using Contention.Client.Results;
 using Contention.Tracer.Bpf;
 using Contention.Tracer.Nvidia;
+using Contention.Tracer.Processes;
 using Contention.Tracer.Trace;
 using Spectre.Console;
 
@@ -78,7 +79,9 @@ internal static class TraceCommand
             Process process;
             try
             {
-                process = tracer is null ? Process.Start(info)! : await TracedStart.StartAsync(tracer, info);
+                // As a shell starts it (default signal dispositions), in the terminal's session: Ctrl+C is
+                // the command's, as under strace.
+                process = tracer is null ? await ChildStart.StartAsync(info, ChildOptions.None) : await TracedStart.StartAsync(tracer, info);
             }
             catch (System.ComponentModel.Win32Exception ex)
             {

@@ -32,7 +32,9 @@ public static class ContentionSiloExtensions
         builder.UseSiloMetadata(new Dictionary<string, string> { [DeviceRequirement.MetadataKey] = string.Join(",", devices.Advertised) });
         builder.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton(devices);
+        // A factory, not an instance: the container disposes what factories return (the modelled
+        // GPUs' threads, shared-memory files and FIFOs), never a ready-made instance.
+        builder.Services.AddSingleton(_ => devices);
         builder.Services.AddSingleton(new ContentionMetrics(registry ?? Metrics.DefaultRegistry));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<NodeBpf>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Contention.Tracer.Bpf;
 using Contention.Tracer.Nvidia;
+using Contention.Tracer.Processes;
 using Contention.Tracer.Trace;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,11 @@ public sealed partial class NodeBpf : IAsyncDisposable
     /// <summary>NVIDIA device numbers of this host, for decoding ioctls.</summary>
     public NvidiaDevices Devices { get; } = NvidiaDevices.ReadHost();
 
-    /// <summary>Starts a worker process: traced from its first instruction when eBPF runs, plainly otherwise.</summary>
+    /// <summary>
+    /// Starts a worker process: traced from its first instruction when eBPF runs, untraced
+    /// otherwise; always in a session of its own (the terminal's Ctrl+C is the node's to handle)
+    /// and killed by the kernel if the node dies.
+    /// </summary>
     public async Task<Process> StartAsync(ProcessStartInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
@@ -40,7 +45,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
         {
             try
             {
-                return await TracedStart.StartAsync(active, info).ConfigureAwait(false);
+                return await TracedStart.StartAsync(active, info, WorkerOptions).ConfigureAwait(false);
             }
             catch (BpfUnavailableException ex)
             {
@@ -54,8 +59,11 @@ public sealed partial class NodeBpf : IAsyncDisposable
             }
         }
 
-        return Process.Start(info) ?? throw new InvalidOperationException($"failed to start {info.FileName}");
+        return await ChildStart.StartAsync(info, WorkerOptions).ConfigureAwait(false);
     }
+
+    /// <summary>How every worker of a node starts.</summary>
+    public const ChildOptions WorkerOptions = ChildOptions.OwnSession | ChildOptions.DieWithParent;
 
     /// <summary>Everything the helper counted now; null where eBPF does not run.</summary>
     public async Task<BpfSnapshot?> SnapshotAsync()

@@ -17,6 +17,7 @@ public sealed class NodeDevices : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         CudaCount = options.DetectCuda ? CudaDevice.CountDevices() : 0;
+        StaleFilesRemoved = SimGpuHost.RemoveStale();
         var profile = DeviceProfile.Load(options.SimProfile);
         sims = new SimGpuHost[options.SimDevices];
         for (var i = 0; i < sims.Length; i++)
@@ -29,6 +30,9 @@ public sealed class NodeDevices : IDisposable
         names.AddRange(Enumerable.Range(0, sims.Length).Select(i => $"sim:{i.ToString(CultureInfo.InvariantCulture)}"));
         Advertised = names;
     }
+
+    /// <summary>Files of modelled GPUs of killed nodes that this node deleted at its start.</summary>
+    public int StaleFilesRemoved { get; }
 
     /// <summary>CUDA devices found.</summary>
     public int CudaCount { get; }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Contention.Tracer.Processes;
 using Contention.Workloads.Worker;
 
 namespace Contention.Grains.Node;
@@ -57,7 +58,7 @@ internal sealed class WorkerProcess : IWorker
     /// <param name="onReport">Called with each latency report.</param>
     /// <param name="onPhase">Called at each phase boundary, while the worker waits (the node measures then); the worker goes on when it completes.</param>
     /// <param name="startTimeout">How long its workload may take to start.</param>
-    /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: Process.Start.</param>
+    /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: untraced, as the node starts workers.</param>
     public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
     {
         var info = new ProcessStartInfo(command.FileName)
@@ -76,7 +77,7 @@ internal sealed class WorkerProcess : IWorker
         Process process;
         try
         {
-            process = launch is null ? Process.Start(info)! : await launch(info).ConfigureAwait(false);
+            process = await (launch ?? (i => ChildStart.StartAsync(i, NodeBpf.WorkerOptions)))(info).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

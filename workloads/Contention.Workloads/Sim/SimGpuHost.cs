@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// wakes tenants that block. Submissions carry their launch timestamp, so the model's timeline is
 /// exact; a tenant sees a completion at most one poll interval late.
 /// </summary>
-public sealed unsafe class SimGpuHost : IDisposable
+public sealed unsafe partial class SimGpuHost : IDisposable
 {
     private readonly MemoryMappedFile file;
     private readonly MemoryMappedViewAccessor view;
@@ -39,8 +39,7 @@ public sealed unsafe class SimGpuHost : IDisposable
         Index = index;
         Profile = profile;
         pollNs = Math.Max(1000, (long)(pollInterval.TotalMilliseconds * 1e6));
-        var dir = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-        ChannelPath = Path.Combine(dir, $"contention-sim{index}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        ChannelPath = Path.Combine(ChannelDirectory, $"contention-sim{index}-{Environment.ProcessId}-{Guid.NewGuid():N}");
         file = MemoryMappedFile.CreateFromFile(ChannelPath, FileMode.CreateNew, null, SimChannelLayout.FileBytes(slots), MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
         byte* pointer = null;
@@ -74,6 +73,39 @@ public sealed unsafe class SimGpuHost : IDisposable
         thread = new Thread(Run) { IsBackground = true, Name = $"sim:{index} gpu", Priority = ThreadPriority.AboveNormal };
         thread.Start();
     }
+
+    /// <summary>Where channel files and their FIFOs live: <c>/dev/shm</c>, else the temporary directory.</summary>
+    public static string ChannelDirectory => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+
+    /// <summary>
+    /// Deletes the channel files and FIFOs of modelled GPUs whose process is gone (a node killed
+    /// before it could remove them); returns how many files it deleted.
+    /// </summary>
+    public static int RemoveStale()
+    {
+        var removed = 0;
+        foreach (var path in Directory.EnumerateFiles(ChannelDirectory, "contention-sim*"))
+        {
+            var match = StaleName().Match(Path.GetFileName(path));
+            if (match.Success && int.TryParse(match.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    File.Delete(path);
+                    removed++;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Another user's leftover, or removed meanwhile: not ours to mend.
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^contention-sim\d+-(\d+)-[0-9a-f]{32}(\.\d+\.fifo)?$")]
+    private static partial System.Text.RegularExpressions.Regex StaleName();
 
     /// <summary>The N of <c>sim:N</c>.</summary>
     public int Index { get; }
