@@ -69,6 +69,26 @@ internal sealed partial class ClientProcess : IDisposable
         }
     }
 
+    /// <summary>Waits until the output holds <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"contention exited ({process.ExitCode}) before it wrote '{text}': {Output}");
+            }
+
+            Assert.True(clock.Elapsed < timeout, $"no '{text}' within {timeout.TotalSeconds} s: {Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Modelled-GPU channel files and FIFOs that process <paramref name="pid"/> created and left.</summary>
+    public static string[] SimFilesOf(int pid) =>
+        Directory.GetFiles(Contention.Workloads.Sim.SimGpuHost.ChannelDirectory, $"contention-sim*-{pid.ToString(CultureInfo.InvariantCulture)}-*");
+
     /// <summary>Waits for the exit; returns its status.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

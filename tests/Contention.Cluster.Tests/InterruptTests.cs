@@ -35,6 +35,7 @@ public sealed class InterruptTests
         Assert.Contains("Interrupted", client.Output, StringComparison.Ordinal);
         Assert.True(children.Count >= 4, $"expected the helper and three workers, found {children.Count}");
         Assert.All(children, pid => Assert.False(ClientProcess.Alive(pid), $"process {pid} outlived the run"));
+        Assert.Empty(ClientProcess.SimFilesOf(client.Pid));
     }
 
     [Fact]
@@ -62,5 +63,43 @@ public sealed class InterruptTests
         var runs = manifest.RootElement.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal("Interrupted", runs[0].GetProperty("state").GetString());
         Assert.All(runs.Skip(1), r => Assert.Equal("Pending", r.GetProperty("state").GetString()));
+        Assert.Empty(ClientProcess.SimFilesOf(client.Pid));
+    }
+
+    [Fact]
+    public async Task Silo_SigintToProcessGroup_StopsAndLeavesNoSharedMemory()
+    {
+        var ports = new[] { Contention.Silo.FreePort.Next(), Contention.Silo.FreePort.Next() };
+        using var silo = await ClientProcess.StartAsync("silo", "--name", "shm-test", "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}", "--metrics-port", "0", "--sim-devices", "2", "--ebpf", "off", "--no-cuda");
+        await silo.WaitForOutputAsync("node shm-test up", Patience);
+        Assert.Equal(2 * (1 + 32), ClientProcess.SimFilesOf(silo.Pid).Length);
+
+        silo.SignalGroup(SigInt);
+
+        Assert.Equal(0, await silo.WaitForExitAsync(Patience));
+        Assert.Empty(ClientProcess.SimFilesOf(silo.Pid));
+    }
+
+    [Fact]
+    public void RemoveStale_FilesOfADeadProcess_AreDeletedAndALiveOnesKept()
+    {
+        // A pid above the kernel's pid_max cannot be running.
+        var dead = Path.Combine(Contention.Workloads.Sim.SimGpuHost.ChannelDirectory, $"contention-sim0-4194305-{Guid.NewGuid():N}");
+        var live = Path.Combine(Contention.Workloads.Sim.SimGpuHost.ChannelDirectory, $"contention-sim0-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        File.WriteAllText(dead, "");
+        File.WriteAllText(dead + ".3.fifo", "");
+        File.WriteAllText(live, "");
+        try
+        {
+            Assert.True(Contention.Workloads.Sim.SimGpuHost.RemoveStale() >= 2);
+
+            Assert.False(File.Exists(dead));
+            Assert.False(File.Exists(dead + ".3.fifo"));
+            Assert.True(File.Exists(live));
+        }
+        finally
+        {
+            File.Delete(live);
+        }
     }
 }
