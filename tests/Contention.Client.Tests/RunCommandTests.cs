@@ -167,6 +167,63 @@ public class RunCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Theory]
+    [InlineData("file", "this is a file, not a directory")]
+    [InlineData("unwritable", "give a directory you can write to")]
+    [InlineData("results", "holds the results of another run")]
+    [InlineData("sweep", "holds a sweep")]
+    [InlineData("other", "is not empty (notes.txt)")]
+    [InlineData("locked", "another contention run is writing there")]
+    public async Task Execute_OutThatCannotTakeTheRun_RefusedBeforeTheClusterStarts(string kind, string expected)
+    {
+        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "default.yaml"));
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-out-{Guid.NewGuid():N}");
+        ResultsDirectory? held = null;
+        switch (kind)
+        {
+            case "file":
+                File.WriteAllText(directory, "");
+                break;
+            case "unwritable":
+                // Root may write anywhere on disk; /proc refuses everyone.
+                directory = $"/proc/contention-{Guid.NewGuid():N}";
+                break;
+            case "results" or "sweep" or "other":
+                Directory.CreateDirectory(directory);
+                File.WriteAllText(Path.Combine(directory, kind switch { "results" => ResultsFiles.Json, "sweep" => SweepFiles.Manifest, _ => "notes.txt" }), "{}");
+                break;
+            case "locked":
+                held = ResultsDirectory.Claim(directory, sweep: false);
+                break;
+        }
+
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"--out {directory}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        if (Directory.Exists(directory))
+        {
+            Assert.False(File.Exists(Path.Combine(directory, ResultsFiles.Csv)), "the run wrote into a directory it refused");
+        }
+
+        held?.Dispose();
+        if (kind == "locked")
+        {
+            // Once the first run lets go, the directory is free.
+            ResultsDirectory.Claim(directory, sweep: false).Dispose();
+        }
+
+        if (File.Exists(directory))
+        {
+            File.Delete(directory);
+        }
+        else if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
     private static IAnsiConsole Console(StringWriter output)

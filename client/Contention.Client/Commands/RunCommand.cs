@@ -73,14 +73,16 @@ internal static class RunCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
+        var experiment = NewExperimentId(options.Mix.Name);
+        using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
+        var sweep = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path);
         await using var connection = await ClusterConnection.OpenAsync(options);
         if (options.Mix.Sweep is not null)
         {
-            return await SweepRunner.ExecuteAsync(connection, options, console, cancellation);
+            return await SweepRunner.ExecuteAsync(connection, options, directory.Path, experiment, sweep, console, cancellation);
         }
 
-        var experiment = NewExperimentId(options.Mix.Name);
-        var (progress, _) = await RunExperimentAsync(connection, options, experiment, options.OutputDirectory ?? Path.Combine("results", experiment), console, printTable: true, cancellation);
+        var (progress, _) = await RunExperimentAsync(connection, options, experiment, directory.Path, console, printTable: true, cancellation);
         return ExitCode(progress.State);
     }
 

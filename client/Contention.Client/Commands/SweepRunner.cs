@@ -14,19 +14,27 @@ namespace Contention.Client.Commands;
 /// </summary>
 internal static class SweepRunner
 {
-    public static async Task<int> ExecuteAsync(ClusterConnection connection, RunOptions options, IAnsiConsole console, CancellationToken cancellation)
+    /// <summary>What a sweep into <paramref name="directory"/> starts from: its fingerprint and the manifest it resumes, if any (checked before any cluster starts).</summary>
+    /// <exception cref="MixException">The directory holds another sweep.</exception>
+    public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory)
     {
         var sweep = options.Mix.Sweep!;
         var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf,
             string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))));
-        var id = RunCommand.NewExperimentId(options.Mix.Name);
-        var directory = options.OutputDirectory ?? Path.Combine("results", id);
         var previous = SweepFiles.ReadManifest(directory);
         if (previous is not null && previous.Fingerprint != fingerprint)
         {
             throw new MixException($"{directory} holds another sweep ({previous.Name}, {previous.Id}): its mix, overrides or tracer differ from this one's; give another --out, or delete {directory} to start afresh");
         }
 
+        return (fingerprint, previous);
+    }
+
+    /// <summary>Runs the sweep into <paramref name="directory"/> (new as <paramref name="id"/>, or resuming what <see cref="Prepare"/> found).</summary>
+    public static async Task<int> ExecuteAsync(ClusterConnection connection, RunOptions options, string directory, string id, (string Fingerprint, SweepManifest? Previous) prepared, IAnsiConsole console, CancellationToken cancellation)
+    {
+        var sweep = options.Mix.Sweep!;
+        var (fingerprint, previous) = prepared;
         id = previous?.Id ?? id;
         var earlier = previous?.Runs.ToDictionary(r => r.Id) ?? [];
         var runs = sweep.Points.ToDictionary(p => p.Id, p => earlier.GetValueOrDefault(p.Id) ?? new SweepRun(p.Id, p.Index, p.Repetition, p.Values.ToDictionary(v => v.Key, v => v.Value), "Pending", null));
