@@ -20,4 +20,11 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     BenchCommand.Create(),
     TraceCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });
+var parsed = root.Parse(args);
+if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction errors)
+{
+    // A bad option is one line naming it (--help shows the rest), not the whole help text.
+    errors.ShowHelp = false;
+}
+
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(90) });

@@ -12,6 +12,12 @@ public static class DeviceRequirement
     /// <summary>The silo-metadata key under which a node lists its devices, comma-separated.</summary>
     public const string MetadataKey = "contention.devices";
 
+    /// <summary>The silo-metadata key under which a node says how many tenants each of its modelled GPUs holds.</summary>
+    public const string SimSlotsKey = "contention.sim-slots";
+
+    /// <summary>The silo-metadata key under which a node gives its name.</summary>
+    public const string NodeKey = "contention.node";
+
     /// <summary>Sets the requirement for calls made from this async flow.</summary>
     public static void Set(string device) => RequestContext.Set(Key, device);
 

@@ -167,6 +167,30 @@ public class RunCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Execute_MoreTenantsThanModelledGpuSlots_FailsAtOnceWithWhatToChange()
+    {
+        var mix = MixParser.Parse("name: crowd\nduration: 60s\ntenants:\n  - name: infer\n    kind: inference\n    device: sim\n    replicas: 40\n    isolation: thread\n    model: mlp\n    rate: 20\n", "crowd.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-run-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await RunCommand.ExecuteAsync(Options(mix, directory), Console(output), CancellationToken.None);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: preflight: 40 tenants need a modelled GPU (device: sim) but the cluster's 1 modelled GPU has 32 free slots", output.ToString(), StringComparison.Ordinal);
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Failed", document.Experiment.State);
+        Assert.All(document.Tenants, t => Assert.Equal(0, t.Completed));
+
+        // The same with room for them runs: device: sim spreads over the modelled GPUs.
+        var roomy = Options(mix with { DurationSeconds = 1, WarmupSeconds = 0.5 }, directory + "-2") with { SimDevices = 2, SimSlots = 20 };
+        Assert.Equal(0, await RunCommand.ExecuteAsync(roomy, Console(new StringWriter()), CancellationToken.None));
+        var devices = ResultsFiles.Read(directory + "-2").Tenants.Where(t => t.Phase == "measure").GroupBy(t => t.Device).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(new Dictionary<string, int> { ["sim:0"] = 20, ["sim:1"] = 20 }, devices);
+        Directory.Delete(directory, true);
+        Directory.Delete(directory + "-2", true);
+    }
+
     [Theory]
     [InlineData("file", "this is a file, not a directory")]
     [InlineData("unwritable", "give a directory you can write to")]

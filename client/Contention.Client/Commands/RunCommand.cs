@@ -28,12 +28,13 @@ internal static class RunCommand
         var sync = new Option<string?>("--sync") { Description = "run every tenant in this sync mode instead (spin, yield, block)" };
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s)" };
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s)" };
-        var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 };
-        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node", DefaultValueFactory = _ => 1 };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 }.Within(0, 65535);
+        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(1, 64);
+        var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU of the embedded node holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, ebpf };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, simSlots, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -54,7 +55,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)! };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -83,7 +84,7 @@ internal static class RunCommand
         }
 
         var (progress, _) = await RunExperimentAsync(connection, options, experiment, directory.Path, console, printTable: true, cancellation);
-        return ExitCode(progress.State);
+        return IsPreflightFailure(progress) ? 2 : ExitCode(progress.State);
     }
 
     /// <summary>A fresh experiment id: the mix's name, the time and 16 random bits.</summary>
@@ -176,6 +177,13 @@ internal static class RunCommand
         }
 
         document = recorder.Save(progress, snapshot);
+        if (IsPreflightFailure(progress))
+        {
+            // Nothing ran: no table of empty rows, only what to change.
+            console.MarkupLineInterpolated($"[red]error:[/] {progress.Message}");
+            return (progress, document);
+        }
+
         if (printTable)
         {
             TenantTable.Print(console, document);
@@ -189,6 +197,10 @@ internal static class RunCommand
 
         return (progress, document);
     }
+
+    /// <summary>The cluster refused the plan before starting any tenant (<see cref="Grains.Experiments.Preflight"/>).</summary>
+    internal static bool IsPreflightFailure(ExperimentProgress progress) =>
+        progress.State == ExperimentState.Failed && progress.Message?.StartsWith("preflight: ", StringComparison.Ordinal) == true;
 
     private static string StatusLine(string experiment, ExperimentProgress progress)
     {
@@ -244,6 +256,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 {
     /// <summary>The embedded node's eBPF tracer mode: full, counts or off.</summary>
     public string Ebpf { get; init; } = "full";
+
+    /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
+    public int SimSlots { get; init; } = 32;
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>
@@ -302,7 +317,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
             MetricsPort = options.MetricsPort,
-            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), Ebpf = options.Ebpf },
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, Ebpf = options.Ebpf },
         };
         var app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
         await app.StartAsync();

@@ -12,19 +12,20 @@ internal static class SiloCommand
     {
         var cluster = new Option<string>("--cluster") { Description = "localhost (single node) or redis://HOST:PORT (membership for several nodes)", DefaultValueFactory = _ => "localhost" };
         var name = new Option<string>("--name") { Description = "the node's name in metrics and results", DefaultValueFactory = _ => Environment.MachineName };
-        var siloPort = new Option<int>("--silo-port") { Description = "silo-to-silo port", DefaultValueFactory = _ => 11111 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "client gateway port", DefaultValueFactory = _ => 30000 };
+        var siloPort = new Option<int>("--silo-port") { Description = "silo-to-silo port", DefaultValueFactory = _ => 11111 }.Within(1, 65535);
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "client gateway port", DefaultValueFactory = _ => 30000 }.Within(1, 65535);
         var advertise = new Option<string>("--advertise") { Description = "IP address other nodes reach this one at (Redis clusters)", DefaultValueFactory = _ => "127.0.0.1" };
-        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port; 0 turns it off", DefaultValueFactory = _ => 9464 };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port; 0 turns it off", DefaultValueFactory = _ => 9464 }.Within(0, 65535);
         var metricsBind = new Option<string>("--metrics-bind") { Description = "address /metrics binds to (0.0.0.0 to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
-        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers", DefaultValueFactory = _ => 1 };
+        var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(0, 64);
+        var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var simProfile = new Option<string>("--sim-profile") { Description = "device profile of the modelled GPUs: h100 or a JSON file", DefaultValueFactory = _ => "h100" };
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
-            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, simDevices, simProfile, noCuda, ebpf,
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, simDevices, simSlots, simProfile, noCuda, ebpf,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -40,6 +41,7 @@ internal static class SiloCommand
                 {
                     Name = parse.GetValue(name)!,
                     SimDevices = parse.GetValue(simDevices),
+                    SimSlots = parse.GetValue(simSlots),
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
                     Ebpf = parse.GetValue(ebpf)!,

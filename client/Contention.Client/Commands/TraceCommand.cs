@@ -23,8 +23,8 @@ internal static class TraceCommand
         var output = new Option<string?>("--out") { Description = "results directory (default results/trace-<time>-<command>)" };
         var mode = new Option<string>("--mode") { Description = "full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed) or counts (no clock read per call: cheaper)", DefaultValueFactory = _ => "full" };
         mode.AcceptOnlyFromAmong("full", "exact", "counts");
-        var split = new Option<double?>("--split-at") { Description = "seconds after start that end start-up: phases 'startup' and 'steady' are reported besides 'all'" };
-        var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 };
+        var split = new Option<double?>("--split-at") { Description = "seconds after start that end start-up: phases 'startup' and 'steady' are reported besides 'all'" }.Positive();
+        var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 }.Within(1, 10_000);
         var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, command };
         trace.SetAction((parse, cancel) => ExecuteAsync(new TraceOptions(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out));

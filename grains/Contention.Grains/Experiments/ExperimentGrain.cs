@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Contention.Grains.Experiments;
 
@@ -7,7 +8,7 @@ namespace Contention.Grains.Experiments;
 /// warm up, opens the measurement window, and stops them. A grain timer drives the phases;
 /// every step awaits the tenant grains, nothing blocks a turn.
 /// </summary>
-internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
+internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembershipService membership, ISiloMetadataCache metadata, ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
     private ExperimentPlan? plan;
@@ -38,6 +39,19 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
 
         this.plan = plan;
         started = time.GetUtcNow();
+        // A node whose metadata has not reached this silo yet is unknown: then placement decides.
+        var nodes = Inventory();
+        var problems = nodes.All(n => n.Devices.Count > 0) ? Preflight.Check(plan.Tenants, nodes) : [];
+        if (problems.Count > 0)
+        {
+            // Nothing starts: the plan cannot run as asked, and the user is told what to change.
+            message = "preflight: " + string.Join("; ", problems);
+            LogFailed(logger, experimentId, message);
+            ended = started;
+            Enter(ExperimentState.Failed);
+            return Task.FromResult(Progress());
+        }
+
         Enter(ExperimentState.Starting);
         this.DelayDeactivation(TimeSpan.FromDays(1));
         LogStarting(logger, experimentId, plan.Tenants.Count, plan.WarmupSeconds, plan.DurationSeconds);
@@ -60,6 +74,18 @@ internal sealed partial class ExperimentGrain(TimeProvider time, ILogger<Experim
         await StopTenantsAsync(ExperimentState.Interrupted);
         return Progress();
     }
+
+    /// <summary>The nodes up now, with their devices and modelled-GPU slots from their silo metadata.</summary>
+    private List<NodeInventory> Inventory() => membership.CurrentSnapshot.Members.Values
+        .Where(m => m.Status == SiloStatus.Active)
+        .Select(m =>
+        {
+            var data = metadata.GetSiloMetadata(m.SiloAddress).Metadata;
+            string[] devices = data.TryGetValue(DeviceRequirement.MetadataKey, out var list) ? list.Split(',') : [];
+            var slots = data.TryGetValue(DeviceRequirement.SimSlotsKey, out var text) && int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : 0;
+            return new NodeInventory(data.TryGetValue(DeviceRequirement.NodeKey, out var name) ? name : m.Name ?? m.SiloAddress.ToString(), devices, slots);
+        })
+        .ToList();
 
     private bool IsFinished => state is ExperimentState.Completed or ExperimentState.Interrupted or ExperimentState.Failed;
 

@@ -29,7 +29,12 @@ public static class ContentionSiloExtensions
         }
 
         var devices = new NodeDevices(options);
-        builder.UseSiloMetadata(new Dictionary<string, string> { [DeviceRequirement.MetadataKey] = string.Join(",", devices.Advertised) });
+        builder.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [DeviceRequirement.MetadataKey] = string.Join(",", devices.Advertised),
+            [DeviceRequirement.NodeKey] = options.Name,
+            [DeviceRequirement.SimSlotsKey] = options.SimSlots.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
         builder.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
         builder.Services.AddSingleton(Options.Create(options));
         // A factory, not an instance: the container disposes what factories return (the modelled

@@ -52,6 +52,37 @@ public sealed class NodeDevices : IDisposable
         return DeviceId.Parse(match);
     }
 
+    /// <summary>
+    /// The device for a tenant's requirement, with a modelled-GPU slot reserved when it is one:
+    /// <c>sim</c> takes the first modelled GPU with a free slot (tenants pack onto sim:0 until it is
+    /// full, as one GPU's contention is what most mixes study), <c>sim:N</c> that one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This node has no such device, or no free slot on it.</exception>
+    public (DeviceId Device, SimChannelInfo? Lease) Reserve(string required)
+    {
+        ArgumentNullException.ThrowIfNull(required);
+        var device = Resolve(required);
+        if (device.Kind != DeviceKind.Sim)
+        {
+            return (device, null);
+        }
+
+        if (required.Contains(':', StringComparison.Ordinal))
+        {
+            return (device, sims[device.Index].Acquire());
+        }
+
+        foreach (var sim in sims)
+        {
+            if (sim.TryAcquire() is { } lease)
+            {
+                return (new DeviceId(DeviceKind.Sim, sim.Index), lease);
+            }
+        }
+
+        throw new InvalidOperationException($"every modelled GPU of this node is full ({sims.Length} x {sims[0].Slots} tenants); start the node with more --sim-devices or --sim-slots, or run fewer tenants");
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

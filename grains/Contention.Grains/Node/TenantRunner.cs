@@ -35,10 +35,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private int restartCount;
     private string? lastError;
 
-    public TenantRunner(TenantSpec spec, DeviceId device, NodeContext node)
+    /// <summary>A runner for <paramref name="spec"/> on <paramref name="device"/>, holding <paramref name="sim"/>'s modelled-GPU slot (released when it ends).</summary>
+    public TenantRunner(TenantSpec spec, DeviceId device, SimChannelInfo? sim, NodeContext node)
     {
         this.spec = spec;
         this.device = device;
+        this.sim = sim;
         this.node = node;
         logger = node.LoggerFactory.CreateLogger<TenantRunner>();
         restarts = BuildRestartPipeline();
@@ -85,11 +87,6 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Starts the worker; completes once the workload runs or has failed for good.</summary>
     public async Task<TenantStatus> StartAsync()
     {
-        if (device.Kind == DeviceKind.Sim)
-        {
-            sim = node.Devices.Sims[device.Index].Acquire();
-        }
-
         state = TenantState.Starting;
         node.Tracer.Register(this);
         supervision = Task.Run(SuperviseAsync);
@@ -144,6 +141,11 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         {
             await supervision.ConfigureAwait(false);
         }
+        else
+        {
+            // Never started: the slot reserved for it goes back.
+            ReleaseSim();
+        }
 
         node.Tracer.Unregister(this);
         stop.Dispose();
@@ -172,11 +174,16 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
         finally
         {
-            if (sim is not null)
-            {
-                node.Devices.Sims[device.Index].Release(sim.Slot);
-                sim = null;
-            }
+            ReleaseSim();
+        }
+    }
+
+    private void ReleaseSim()
+    {
+        if (sim is not null)
+        {
+            node.Devices.Sims[device.Index].Release(sim.Slot);
+            sim = null;
         }
     }
 

@@ -24,9 +24,10 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
         }
 
         Contention.Workloads.Devices.DeviceId device;
+        Contention.Workloads.Sim.SimChannelInfo? lease;
         try
         {
-            device = node.Devices.Resolve(spec.Device);
+            (device, lease) = node.Devices.Reserve(spec.Device);
         }
         catch (InvalidOperationException ex)
         {
@@ -34,7 +35,7 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
         }
 
         this.DelayDeactivation(TimeSpan.FromDays(1));
-        var starting = new TenantRunner(spec, device, node);
+        var starting = new TenantRunner(spec, device, lease, node);
         try
         {
             var status = await starting.StartAsync();

@@ -121,9 +121,16 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
     private long switches;
 
+    /// <summary>The most tenants it holds at once.</summary>
+    public int Slots => leased.Length;
+
     /// <summary>Reserves a context for a tenant.</summary>
     /// <exception cref="InvalidOperationException">Every slot is taken.</exception>
-    public SimChannelInfo Acquire()
+    public SimChannelInfo Acquire() => TryAcquire()
+        ?? throw new InvalidOperationException($"sim:{Index} already has {leased.Length} tenants; start the node with more --sim-slots, or let tenants take any modelled GPU (device: sim) of a node with more --sim-devices");
+
+    /// <summary>Reserves a context for a tenant; null when every slot is taken.</summary>
+    public SimChannelInfo? TryAcquire()
     {
         int slot;
         lock (leased)
@@ -131,7 +138,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             slot = Array.IndexOf(leased, false);
             if (slot < 0)
             {
-                throw new InvalidOperationException($"sim:{Index} already has {leased.Length} tenants; raise the node's sim slot count or spread tenants over more sim devices");
+                return null;
             }
 
             leased[slot] = true;
