@@ -36,4 +36,10 @@ public sealed record TenantAggregate
 
     /// <summary>What the eBPF tracer saw, summed; null when no report carried any.</summary>
     [Id(10)] public KernelCounters? Kernel { get; init; }
+
+    /// <summary>Core-seconds the node's CPUs were busy while this tenant was measured in this phase.</summary>
+    [Id(11)] public double NodeCpuBusySeconds { get; init; }
+
+    /// <summary>Core-seconds the node's CPUs had meanwhile.</summary>
+    [Id(12)] public double NodeCpuSeconds { get; init; }
 }

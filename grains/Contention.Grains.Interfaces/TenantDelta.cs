@@ -39,4 +39,10 @@ public sealed record TenantDelta
 
     /// <summary>Phases the tenant's worker ended since the previous report, in order.</summary>
     [Id(10)] public IReadOnlyList<PhaseRecord> Phases { get; init; } = [];
+
+    /// <summary>Core-seconds the whole node's CPUs were busy over the interval (every process, not only this tenant's).</summary>
+    [Id(11)] public double NodeCpuBusySeconds { get; init; }
+
+    /// <summary>Core-seconds the node's CPUs had over the interval (its length times its cores).</summary>
+    [Id(12)] public double NodeCpuSeconds { get; init; }
 }

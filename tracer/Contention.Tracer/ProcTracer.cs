@@ -10,7 +10,8 @@ namespace Contention.Tracer;
 /// </summary>
 public sealed partial class ProcTracer
 {
-    private static readonly double TickSeconds = 1.0 / ClockTicksPerSecond();
+    /// <summary>Seconds per clock tick (USER_HZ) of /proc times.</summary>
+    internal static readonly double TickSeconds = 1.0 / ClockTicksPerSecond();
     private readonly Dictionary<int, ThreadSample> threads = [];
     private readonly string root;
 

@@ -69,7 +69,7 @@ internal static class RunCommand
         return command;
     }
 
-    /// <summary>Runs a mix end to end; returns the exit code (0 completed, 3 failed, 130 interrupted).</summary>
+    /// <summary>Runs a mix end to end; returns the exit code (0 completed and valid, 2 refused before it ran, 3 failed, 4 completed but invalid, 130 interrupted).</summary>
     public static async Task<int> ExecuteAsync(RunOptions options, IAnsiConsole console, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -83,17 +83,17 @@ internal static class RunCommand
             return await SweepRunner.ExecuteAsync(connection, options, directory.Path, experiment, sweep, console, cancellation);
         }
 
-        var (progress, _) = await RunExperimentAsync(connection, options, experiment, directory.Path, console, printTable: true, cancellation);
-        return IsPreflightFailure(progress) ? 2 : ExitCode(progress.State);
+        var (progress, document) = await RunExperimentAsync(connection, options, experiment, directory.Path, console, printTable: true, cancellation);
+        return IsPreflightFailure(progress) ? 2 : ExitCode(progress.State, document.Validity);
     }
 
     /// <summary>A fresh experiment id: the mix's name, the time and 16 random bits.</summary>
     internal static string NewExperimentId(string mixName) => $"{Slug(mixName)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
 
-    /// <summary>0 completed, 130 interrupted, 3 failed.</summary>
-    internal static int ExitCode(ExperimentState state) => state switch
+    /// <summary>0 completed and valid, 4 completed but invalid, 130 interrupted, 3 failed.</summary>
+    internal static int ExitCode(ExperimentState state, Validity? validity) => state switch
     {
-        ExperimentState.Completed => 0,
+        ExperimentState.Completed => validity is { Valid: false } ? 4 : 0,
         ExperimentState.Interrupted => 130,
         _ => 3,
     };

@@ -56,6 +56,7 @@ internal static class SweepRunner
         console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.PointCount} points x {sweep.Repetitions} repetitions = {sweep.Points.Count} runs{(done > 0 ? $"; {done} completed before, {sweep.Points.Count - done} to run" : "")}; results in {Path.GetFullPath(directory)}");
         SweepFiles.Write(directory, Manifest(), combined);
         var failed = 0;
+        var invalid = 0;
         var started = 0;
         int Interrupted(string from)
         {
@@ -84,9 +85,16 @@ internal static class SweepRunner
             SweepFiles.Write(directory, Manifest(), combined);
             var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim() };
             var (progress, document) = await RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, cancellation);
-            runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document) };
+            var reasons = document.Validity?.Reasons ?? [];
+            runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document), Invalid = reasons };
             SweepFiles.Write(directory, Manifest(), combined);
-            console.MarkupLineInterpolated($"    {progress.State}: {runs[point.Id].Outcome}");
+            console.MarkupLineInterpolated($"    {progress.State}{(reasons.Count > 0 ? ", invalid" : "")}: {runs[point.Id].Outcome}");
+            foreach (var reason in reasons)
+            {
+                console.MarkupLineInterpolated($"      - {reason}");
+            }
+
+            invalid += progress.State == ExperimentState.Completed && reasons.Count > 0 ? 1 : 0;
             if (progress.State == ExperimentState.Interrupted)
             {
                 return Interrupted(point.Id);
@@ -101,7 +109,12 @@ internal static class SweepRunner
             console.MarkupLineInterpolated($"[yellow]{failed} runs did not complete[/]: run the same command with --out {directory} to retry them");
         }
 
-        return failed > 0 ? 3 : 0;
+        if (invalid > 0)
+        {
+            console.MarkupLineInterpolated($"[yellow]{invalid} completed runs are invalid[/] (reasons above and in {SweepFiles.Manifest}): their numbers are not what the mix asked to measure");
+        }
+
+        return failed > 0 ? 3 : invalid > 0 ? 4 : 0;
     }
 
     private static bool Completed(SweepRun run) => run.State == nameof(ExperimentState.Completed);

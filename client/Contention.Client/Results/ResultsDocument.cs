@@ -14,6 +14,9 @@ public sealed record ResultsDocument
 
     public required ExperimentInfo Experiment { get; init; }
 
+    /// <summary>The run's verdict (<see cref="Results.Validity"/>); null in documents written before verdicts existed.</summary>
+    public Validity? Validity { get; init; }
+
     public List<DeviceInfo> Devices { get; init; } = [];
 
     public required MixInfo Mix { get; init; }

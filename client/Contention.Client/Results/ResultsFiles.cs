@@ -98,6 +98,15 @@ public static class ResultsFiles
         var e = document.Experiment;
         text.Append(CultureInfo.InvariantCulture, $"# {e.Name} — {e.Id}\n\n");
         text.Append(CultureInfo.InvariantCulture, $"- state: **{e.State}**{(string.IsNullOrEmpty(e.Message) ? "" : $" ({e.Message})")}\n");
+        if (document.Validity is { } validity)
+        {
+            text.Append(validity.Valid ? "- verdict: **valid**\n" : "- verdict: **invalid**\n");
+            foreach (var reason in validity.Reasons)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  - {reason}\n");
+            }
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"- started {e.StartedUtc:u}, ended {(e.EndedUtc is null ? "—" : e.EndedUtc.Value.ToString("u", CultureInfo.InvariantCulture))}; warm-up {e.WarmupSeconds:0.###} s, measurement {e.DurationSeconds:0.###} s\n");
         text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Name}, {document.Host.Os}, kernel {document.Host.Kernel}, {document.Host.Cpus} CPUs\n");
         foreach (var device in document.Devices)

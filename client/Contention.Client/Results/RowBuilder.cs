@@ -95,6 +95,7 @@ public static class RowBuilder
             OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
+            NodeCpuBusy = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds).BusyFraction,
         };
     }
 

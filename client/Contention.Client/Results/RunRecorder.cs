@@ -55,6 +55,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             PhaseSyscalls = phaseSyscalls,
             Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
+        document = document with { Validity = Validity.Judge(document) };
         ResultsFiles.Write(directory, document);
         return document;
     }

@@ -42,4 +42,5 @@ public sealed record SweepManifest
 /// <param name="State">Pending, Completed, Failed, Interrupted, … (the experiment's final state).</param>
 /// <param name="Experiment">Its experiment id, once started.</param>
 /// <param name="Outcome">Each tenant's measured throughput and p99, once finished (<see cref="SweepFiles.Outcome"/>).</param>
-public sealed record SweepRun(string Id, int Point, int Repetition, IReadOnlyDictionary<string, string> Values, string State, string? Experiment, string Outcome = "");
+/// <param name="Invalid">Why the run is not valid (<see cref="Validity"/>), once finished; empty when it is.</param>
+public sealed record SweepRun(string Id, int Point, int Repetition, IReadOnlyDictionary<string, string> Values, string State, string? Experiment, string Outcome = "", IReadOnlyList<string>? Invalid = null);

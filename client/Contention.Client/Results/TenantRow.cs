@@ -80,4 +80,7 @@ public sealed record TenantRow
 
     /// <summary>Events the node's eBPF tracer could not count (full maps), node-wide, by the end of the phase; 0 normally.</summary>
     public long EbpfDropped { get; init; }
+
+    /// <summary>Share (0 to 1) of the node's CPU time that was busy (any process) while this tenant was measured in this phase.</summary>
+    public double NodeCpuBusy { get; init; }
 }

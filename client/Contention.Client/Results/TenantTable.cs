@@ -48,6 +48,19 @@ public static class TenantTable
         {
             console.MarkupLineInterpolated($"[red]failure[/] {failure.Tenant} on {failure.Node}: {failure.Message}{(failure.WillRestart ? " (restarted)" : "")}");
         }
+
+        if (document.Validity is { Valid: true })
+        {
+            console.MarkupLine("verdict: [green]valid[/]");
+        }
+        else if (document.Validity is { } invalid)
+        {
+            console.MarkupLine("verdict: [red]invalid[/]");
+            foreach (var reason in invalid.Reasons)
+            {
+                console.MarkupLineInterpolated($"  - {reason}");
+            }
+        }
     }
 
     /// <summary>System calls by category (eBPF), per second of the window; only the categories some tenant used.</summary>

@@ -57,6 +57,7 @@ public sealed class CollectorState
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
         aggregate.Os += delta.Os;
+        aggregate.NodeCpu += new Contention.Tracer.NodeCpu(delta.NodeCpuBusySeconds, delta.NodeCpuSeconds);
         aggregate.Reports++;
         if (delta.Kernel is not null)
         {
@@ -87,6 +88,8 @@ public sealed class CollectorState
             Os = a.Value.Os,
             Reports = a.Value.Reports,
             Kernel = a.Value.Kernel?.ToCounters(),
+            NodeCpuBusySeconds = a.Value.NodeCpu.BusySeconds,
+            NodeCpuSeconds = a.Value.NodeCpu.TotalSeconds,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -111,5 +114,7 @@ public sealed class CollectorState
         public long Reports { get; set; }
 
         public KernelAccumulator? Kernel { get; set; }
+
+        public Contention.Tracer.NodeCpu NodeCpu { get; set; }
     }
 }

@@ -193,6 +193,9 @@ public sealed partial class NodeTracer : BackgroundService
             var kernel = snapshot is null || worker is null ? null : KernelDelta(runner, worker, snapshot);
 
             runner.LastSampleNs = now;
+            var nodeCpu = NodeCpu.Read();
+            var nodeDelta = nodeCpu - runner.LastNodeCpu;
+            runner.LastNodeCpu = nodeCpu;
             var latency = runner.TakeLatency();
             var phase = runner.Phase;
             if (nextPhase is not null)
@@ -214,6 +217,8 @@ public sealed partial class NodeTracer : BackgroundService
                 Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
                 Kernel = kernel,
                 Phases = TakePhases(runner),
+                NodeCpuBusySeconds = nodeDelta.BusySeconds,
+                NodeCpuSeconds = nodeDelta.TotalSeconds,
             };
         }
         finally

@@ -62,6 +62,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>When the node tracer last sampled this tenant (CLOCK_MONOTONIC ns); 0 before the first sample.</summary>
     public long LastSampleNs { get; set; }
 
+    /// <summary>The node's CPU counters at the latest sample.</summary>
+    public NodeCpu LastNodeCpu { get; set; } = NodeCpu.Read();
+
     /// <summary>Per-thread counters of the latest sample.</summary>
     public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
 

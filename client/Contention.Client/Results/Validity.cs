@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace Contention.Client.Results;
+
+/// <summary>
+/// A run's verdict, as MLPerf LoadGen gives one: valid, or invalid with every reason — a run that
+/// did not complete, tenants that failed or restarted, measurement windows longer or shorter than
+/// asked, a node whose CPUs were saturated while tenants were measured, events the tracer dropped.
+/// An invalid run's numbers are still saved; they are not what the mix asked to measure.
+/// </summary>
+/// <param name="Valid">No reason found.</param>
+/// <param name="Reasons">Why not, one sentence each.</param>
+public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
+{
+    /// <summary>A measured window may exceed the one asked by this share of it …</summary>
+    public const double WindowRelativeTolerance = 0.05;
+
+    /// <summary>… plus this many seconds (the phase switch and final flush of a loaded node).</summary>
+    public const double WindowAbsoluteToleranceSeconds = 0.5;
+
+    /// <summary>Busy share of a node's CPU time at or above which it counts as saturated.</summary>
+    public const double CpuSaturated = 0.95;
+
+    /// <summary>Judges a results document.</summary>
+    public static Validity Judge(ResultsDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var reasons = new List<string>();
+        var experiment = document.Experiment;
+        if (experiment.State != "Completed")
+        {
+            reasons.Add($"the experiment ended {experiment.State}{(string.IsNullOrEmpty(experiment.Message) ? "" : $": {experiment.Message}")}");
+        }
+
+        foreach (var failure in document.Failures)
+        {
+            var node = string.IsNullOrEmpty(failure.Node) ? "" : $" on {failure.Node}";
+            reasons.Add(failure.WillRestart
+                ? $"tenant {failure.Tenant}'s worker failed{node} and was restarted (a gap in its measurements): {failure.Message}"
+                : $"tenant {failure.Tenant} failed{node}: {failure.Message}");
+        }
+
+        var asked = experiment.DurationSeconds;
+        var longest = asked * (1 + WindowRelativeTolerance) + WindowAbsoluteToleranceSeconds;
+        var shortest = asked * (1 - WindowRelativeTolerance) - WindowAbsoluteToleranceSeconds;
+        foreach (var row in document.Tenants.Where(r => r.Phase == "measure"))
+        {
+            if (row.Seconds > longest)
+            {
+                reasons.Add(Format($"tenant {row.Tenant} was measured over {row.Seconds:0.00} s, {asked:0.##} s asked (tolerance {WindowRelativeTolerance * 100:0}% + {WindowAbsoluteToleranceSeconds} s): its node could not keep to the window"));
+            }
+            else if (experiment.State == "Completed" && row.State != "Finished" && row.Seconds < shortest)
+            {
+                reasons.Add(Format($"tenant {row.Tenant} was measured over {row.Seconds:0.00} s, {asked:0.##} s asked"));
+            }
+
+            if (row.NodeCpuBusy >= CpuSaturated)
+            {
+                reasons.Add(Format($"node {row.Node}'s CPUs were {row.NodeCpuBusy * 100:0}% busy while tenant {row.Tenant} was measured (saturated from {CpuSaturated * 100:0}%): its latencies include waiting for a core; run fewer tenants per node, or tenants that block instead of spinning (sync: block)"));
+            }
+
+            if (row.EbpfDropped > 0)
+            {
+                reasons.Add(Format($"the eBPF tracer dropped {row.EbpfDropped} events for tenant {row.Tenant}: its system-call counts are short"));
+            }
+        }
+
+        foreach (var row in document.Tenants.Where(r => r.Phase == "measure" && r.Seconds == 0 && experiment.State == "Completed"))
+        {
+            reasons.Add($"tenant {row.Tenant} was never measured");
+        }
+
+        return new Validity(reasons.Count == 0, reasons);
+    }
+
+    private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

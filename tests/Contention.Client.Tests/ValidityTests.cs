@@ -1,0 +1,108 @@
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Grains;
+using Spectre.Console;
+
+namespace Contention.Client.Tests;
+
+public class ValidityTests
+{
+    [Fact]
+    public void Judge_CompletedCleanRun_IsValid()
+    {
+        var verdict = Validity.Judge(Document(Row("a", 10.2), Row("b", 10.0)));
+
+        Assert.True(verdict.Valid);
+        Assert.Empty(verdict.Reasons);
+    }
+
+    [Fact]
+    public void Judge_WindowLongerThanAskedBeyondTolerance_NamesTheTenantAndBothLengths()
+    {
+        // 10 s asked: up to 10 x 1.05 + 0.5 = 11 s passes.
+        Assert.True(Validity.Judge(Document(Row("a", 10.99))).Valid);
+
+        var verdict = Validity.Judge(Document(Row("a", 10.0), Row("slow", 13.1)));
+
+        var reason = Assert.Single(verdict.Reasons);
+        Assert.StartsWith("tenant slow was measured over 13.10 s, 10 s asked", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Judge_WindowShorterThanAsked_InvalidUnlessTheTenantFinishedItsWork()
+    {
+        Assert.False(Validity.Judge(Document(Row("a", 6))).Valid);
+        Assert.True(Validity.Judge(Document(Row("a", 6) with { State = "Finished" })).Valid);
+    }
+
+    [Fact]
+    public void Judge_NodeCpuSaturated_SaysSoWithTheShare()
+    {
+        var verdict = Validity.Judge(Document(Row("a", 10) with { NodeCpuBusy = 0.99 }));
+
+        Assert.Contains("node n's CPUs were 99% busy while tenant a was measured", Assert.Single(verdict.Reasons), StringComparison.Ordinal);
+        Assert.True(Validity.Judge(Document(Row("a", 10) with { NodeCpuBusy = 0.94 })).Valid);
+    }
+
+    [Fact]
+    public void Judge_FailuresDropsAndInterruption_EachAReason()
+    {
+        var document = Document(Row("a", 4) with { EbpfDropped = 12 }) with
+        {
+            Experiment = Experiment("Interrupted", "interrupted by the user (Ctrl+C)"),
+            Failures = [new TenantFailure("b", "n", "worker 7 killed by signal 9", 137, DateTimeOffset.UnixEpoch, true), new TenantFailure("c", "", "no node has device 'cuda'", -1, DateTimeOffset.UnixEpoch, false)],
+        };
+
+        var verdict = Validity.Judge(document);
+
+        Assert.False(verdict.Valid);
+        Assert.Equal(4, verdict.Reasons.Count);
+        Assert.Equal("the experiment ended Interrupted: interrupted by the user (Ctrl+C)", verdict.Reasons[0]);
+        Assert.StartsWith("tenant b's worker failed on n and was restarted", verdict.Reasons[1], StringComparison.Ordinal);
+        Assert.Equal("tenant c failed: no node has device 'cuda'", verdict.Reasons[2]);
+        Assert.StartsWith("the eBPF tracer dropped 12 events for tenant a", verdict.Reasons[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Execute_MoreSpinningTenantsThanCores_InvalidVerdictAndExit4()
+    {
+        // Spinning waiters each keep a core busy: twice as many as the machine has saturate it.
+        var replicas = (2 * Environment.ProcessorCount) + 2;
+        var mix = MixParser.Parse($"name: overload\nwarmup: 500ms\nduration: 3s\ntenants:\n  - name: spin\n    kind: training\n    device: sim\n    sync: spin\n    isolation: thread\n    model: mlp\n    batch: 1\n    replicas: {replicas}\n", "overload.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-overload-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await RunCommand.ExecuteAsync(new RunOptions(mix, directory, null, 0, 1, spec => spec, "") { Ebpf = "off" }, Console(output), CancellationToken.None);
+
+        Assert.Equal(4, code);
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Completed", document.Experiment.State);
+        Assert.False(document.Validity!.Valid);
+        Assert.Contains(document.Validity.Reasons, r => r.Contains("CPUs were", StringComparison.Ordinal));
+        Assert.Contains("verdict: invalid", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("verdict: **invalid**", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
+        Assert.Contains("node_cpu_busy", File.ReadLines(Path.Combine(directory, ResultsFiles.Csv)).First(), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    private static ResultsDocument Document(params TenantRow[] rows) => new()
+    {
+        Tool = new ToolInfo("contention", "1.0.0", "abc"),
+        Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+        Experiment = Experiment("Completed", null),
+        Mix = new MixInfo("m.yaml", "name: m", ""),
+        Tenants = [.. rows, .. rows.Select(r => r with { Phase = "warmup", Seconds = 1 })],
+    };
+
+    private static ExperimentInfo Experiment(string state, string? message) => new() { Id = "e", Name = "m", State = state, Message = message, DurationSeconds = 10, WarmupSeconds = 1 };
+
+    private static TenantRow Row(string tenant, double seconds) => new() { Experiment = "e", Tenant = tenant, Node = "n", Phase = "measure", Seconds = seconds, State = "Stopped", Completed = 100, NodeCpuBusy = 0.4 };
+
+    private static IAnsiConsole Console(StringWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
+        console.Profile.Width = 200;
+        return console;
+    }
+}
