@@ -33,6 +33,25 @@ public class CommandTenantTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Start_GarbageLatencyLines_AreNotRecorded()
+    {
+        // Negative, non-finite and beyond-an-hour values are no latencies; only the 2 ms lines count.
+        var spec = Command("garbage", "for v in -5 2 inf nan 1e300 99999999999 2 -0.5; do echo \"step $v ms\"; done");
+
+        var (done, snapshot) = await RunAsync(spec);
+
+        Assert.Equal(ExperimentState.Completed, done.State);
+        var latency = Histograms.Create();
+        foreach (var t in snapshot.Tenants.Where(t => t.Tenant == "garbage" && t.Latency.Length > 0))
+        {
+            Histograms.RecordInto(t.Latency, latency);
+        }
+
+        Assert.Equal(2, latency.TotalCount);
+        Assert.InRange(HdrHistogram.HistogramExtensions.GetMaxValue(latency) / 1e6, 1.99, 2.01);
+    }
+
+    [Fact]
     public async Task Start_ProgramThatFails_RecordsItsStatusAndOutput()
     {
         var spec = Command("broken", "echo 'torch is not installed'; exit 3");

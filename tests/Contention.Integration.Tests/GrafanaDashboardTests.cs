@@ -35,8 +35,9 @@ public partial class GrafanaDashboardTests
             new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
             new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
 
-            // No node has it: a failed start, so the failures panel has a series to show.
-            new TenantSpec { Experiment = experiment, Name = "unplaceable", Kind = "training", Device = "cuda:9" },
+            // A program that does not exist: a failed start, so the failures panel has a series to show.
+            // (A device no node has would now fail the whole experiment in preflight.)
+            new TenantSpec { Experiment = experiment, Name = "unstartable", Kind = "command", Device = "cpu", Command = ["/nonexistent/contention-test-program"] },
         ]);
         var experiment = silo.Experiment;
         await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{silo.MetricsPort}");

@@ -154,7 +154,7 @@ internal sealed class CommandWorker : IWorker
         {
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (parse && pattern.Match(line) is { Success: true } match && TryLatencyNs(match, out var ns))
+                if (parse && pattern.Match(line) is { Success: true } match && TryLatencyNs(line, match, out var ns))
                 {
                     latency.Record(ns);
                     continue;
@@ -171,17 +171,28 @@ internal sealed class CommandWorker : IWorker
         }
     }
 
-    private bool TryLatencyNs(Match match, out long ns)
+    private bool TryLatencyNs(string line, Match match, out long ns)
     {
         ns = 0;
         var unit = match.Groups["unit"] is { Success: true } named ? UnitNs(named.Value) : unitNs;
-        var number = match.Groups["value"] is { Success: true } value ? value.Value : match.Groups[1].Value;
-        if (unit is null || !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || amount < 0)
+        var group = match.Groups["value"] is { Success: true } value ? value : match.Groups[1];
+
+        // A pattern's number group may leave out a sign the line has: "step -5 ms" is not 5 ms.
+        var signed = group.Index > 0 && line[group.Index - 1] == '-';
+        if (unit is null || signed || !double.TryParse(group.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var amount)
+            || !double.IsFinite(amount) || amount < 0)
         {
             return false;
         }
 
-        ns = (long)Math.Round(amount * unit.Value);
+        // Beyond what the histogram holds (an hour) the value is not clamped into it: it is no latency.
+        var scaled = amount * unit.Value;
+        if (scaled > Histograms.HighestNs)
+        {
+            return false;
+        }
+
+        ns = (long)Math.Round(scaled);
         return true;
     }
 
