@@ -49,6 +49,10 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             {
                 reasons.Add(Format($"tenant {row.Tenant} was measured over {row.Seconds:0.00} s, {asked:0.##} s asked (tolerance {WindowRelativeTolerance * 100:0}% + {WindowAbsoluteToleranceSeconds} s): its node could not keep to the window"));
             }
+            else if (experiment.State == "Completed" && row.Seconds == 0)
+            {
+                reasons.Add($"tenant {row.Tenant} was never measured");
+            }
             else if (experiment.State == "Completed" && row.State != "Finished" && row.Seconds < shortest)
             {
                 reasons.Add(Format($"tenant {row.Tenant} was measured over {row.Seconds:0.00} s, {asked:0.##} s asked"));
@@ -63,11 +67,6 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             {
                 reasons.Add(Format($"the eBPF tracer dropped {row.EbpfDropped} events for tenant {row.Tenant}: its system-call counts are short"));
             }
-        }
-
-        foreach (var row in document.Tenants.Where(r => r.Phase == "measure" && r.Seconds == 0 && experiment.State == "Completed"))
-        {
-            reasons.Add($"tenant {row.Tenant} was never measured");
         }
 
         return new Validity(reasons.Count == 0, reasons);

@@ -71,7 +71,7 @@ public sealed partial class NodeTracer : BackgroundService
     internal async Task FlushAsync(TenantRunner runner, string? nextPhase = null)
     {
         var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
-        var delta = await CollectAsync(runner, snapshot, nextPhase).ConfigureAwait(false);
+        var delta = await CollectAsync(runner, snapshot, NodeCpu.Read(), nextPhase).ConfigureAwait(false);
         if (delta is not null)
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
@@ -118,11 +118,12 @@ public sealed partial class NodeTracer : BackgroundService
         // Tenants are collected in parallel: each waits for its worker's flush, and one slow
         // worker must not delay the others' samples. One eBPF snapshot serves them all.
         var snapshot = runners.IsEmpty ? null : await bpf.SnapshotAsync().ConfigureAwait(false);
+        var nodeCpu = NodeCpu.Read();
         var collected = await Task.WhenAll(runners.Keys.Select(async runner =>
         {
             try
             {
-                return (runner.Spec.Experiment, Delta: await CollectAsync(runner, snapshot).ConfigureAwait(false));
+                return (runner.Spec.Experiment, Delta: await CollectAsync(runner, snapshot, nodeCpu).ConfigureAwait(false));
             }
             catch (ObjectDisposedException)
             {
@@ -145,7 +146,8 @@ public sealed partial class NodeTracer : BackgroundService
         }
     }
 
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, BpfSnapshot? snapshot, string? nextPhase = null)
+    /// <summary>One tenant's interval; <paramref name="nodeCpu"/> is the node's /proc/stat read once for every tenant of the tick.</summary>
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, BpfSnapshot? snapshot, NodeCpu nodeCpu, string? nextPhase = null)
     {
         await runner.ReportLock.WaitAsync().ConfigureAwait(false);
         try
@@ -193,7 +195,6 @@ public sealed partial class NodeTracer : BackgroundService
             var kernel = snapshot is null || worker is null ? null : KernelDelta(runner, worker, snapshot);
 
             runner.LastSampleNs = now;
-            var nodeCpu = NodeCpu.Read();
             var nodeDelta = nodeCpu - runner.LastNodeCpu;
             runner.LastNodeCpu = nodeCpu;
             var latency = runner.TakeLatency();
