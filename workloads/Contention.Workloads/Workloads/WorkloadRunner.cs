@@ -133,13 +133,13 @@ public sealed class WorkloadRunner
             var op = group.Op.ToString().ToLowerInvariant();
             var kernel = MicrobenchKernel(group.Op, group.Bytes);
             device.Prepare([kernel]);
-            var operationNs = 1L;
+            var operationNs = long.MaxValue;
             for (var w = 0; w < Math.Max(1, spec.WarmupOperations); w++)
             {
                 var start = MonotonicClock.NowNs();
                 device.Launch(kernel);
                 device.Synchronize();
-                operationNs = Math.Max(1, MonotonicClock.NowNs() - start);
+                operationNs = Math.Min(operationNs, Math.Max(1, MonotonicClock.NowNs() - start));
             }
 
             phases?.Boundary(new PhaseSample { Name = "setup", Op = op, Bytes = group.Bytes, Operations = Math.Max(1, spec.WarmupOperations) });
@@ -150,8 +150,9 @@ public sealed class WorkloadRunner
                     break;
                 }
 
-                // Judged from the last warm-up operation, which waited for its own completion: launches
-                // that queue behind each other take no longer, so the phase stays within the limit.
+                // Judged from the fastest warm-up operation, each of which waited for its own completion:
+                // launches that queue behind each other take no longer, so the phase stays within the
+                // limit, and one warm-up the node preempted does not cut the phase short.
                 var run = (int)Math.Clamp(limitNs / operationNs, 1, iterations);
                 var start = MonotonicClock.NowNs();
                 for (var i = 0; i < run; i++)
