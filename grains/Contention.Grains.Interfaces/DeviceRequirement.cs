@@ -18,6 +18,9 @@ public static class DeviceRequirement
     /// <summary>The silo-metadata key under which a node gives its name.</summary>
     public const string NodeKey = "contention.node";
 
+    /// <summary>The request-context key naming the node an experiment (and its collector) should run on.</summary>
+    public const string CoordinatorKey = "contention.coordinator";
+
     /// <summary>Sets the requirement for calls made from this async flow.</summary>
     public static void Set(string device) => RequestContext.Set(Key, device);
 

@@ -8,8 +8,8 @@ public interface IExperimentGrain : IGrainWithStringKey
     [Alias("Start")]
     Task<ExperimentProgress> StartAsync(ExperimentPlan plan, CancellationToken cancellationToken = default);
 
-    /// <summary>Current progress.</summary>
-    [Alias("GetProgress")]
+    /// <summary>Current progress; answered even while the experiment awaits its tenants (who ask it too).</summary>
+    [Alias("GetProgress"), Orleans.Concurrency.AlwaysInterleave]
     Task<ExperimentProgress> GetProgressAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Stops every tenant now; the experiment ends as interrupted.</summary>

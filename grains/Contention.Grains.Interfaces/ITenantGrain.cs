@@ -20,7 +20,7 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("Stop")]
     Task<TenantStatus> StopAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The tenant's current status.</summary>
-    [Alias("GetStatus")]
+    /// <summary>The tenant's current status; answered even while the tenant awaits its experiment.</summary>
+    [Alias("GetStatus"), Orleans.Concurrency.AlwaysInterleave]
     Task<TenantStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 }

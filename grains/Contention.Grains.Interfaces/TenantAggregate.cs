@@ -42,4 +42,7 @@ public sealed record TenantAggregate
 
     /// <summary>Core-seconds the node's CPUs had meanwhile.</summary>
     [Id(12)] public double NodeCpuSeconds { get; init; }
+
+    /// <summary>Latency lines rejected (see <see cref="TenantDelta.RejectedLines"/>), summed.</summary>
+    [Id(13)] public long RejectedLines { get; init; }
 }

@@ -45,4 +45,7 @@ public sealed record TenantDelta
 
     /// <summary>Core-seconds the node's CPUs had over the interval (its length times its cores).</summary>
     [Id(12)] public double NodeCpuSeconds { get; init; }
+
+    /// <summary>Output lines of a command tenant that matched its latency pattern but held no usable latency (negative, not finite, beyond an hour, unknown unit): not operations, counted here instead.</summary>
+    [Id(13)] public long RejectedLines { get; init; }
 }

@@ -23,12 +23,16 @@ public static partial class ContentionSilo
             throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(SiloSettings), typeof(SiloSettings), invalid.Select(r => r.ErrorMessage ?? "invalid"));
         }
 
+        settings.CheckPortsFree();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // Logs go to stderr: stdout is for what the command prints (the run's table).
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(minimumLogLevel);
         builder.Logging.AddFilter("Orleans", minimumLogLevel < LogLevel.Warning ? LogLevel.Warning : minimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
         if (embedded)
         {
             builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
@@ -56,7 +60,8 @@ public static partial class ContentionSilo
                     options.ClusterId = settings.ClusterId;
                     options.ServiceId = settings.ServiceId;
                 });
-                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+                // Bound to the advertised address only (loopback by default), not every interface.
+                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
             }
             else
             {
@@ -64,6 +69,14 @@ public static partial class ContentionSilo
             }
 
             silo.AddContentionNode(settings.Node, registry);
+
+            // The strongly consistent directory: when a node dies, the survivors' activations are
+            // recovered into it, so a call to an experiment or tenant on a surviving node reaches
+            // that activation instead of a new, empty one (which the default directory can make).
+            // Orleans marks it for evaluation (ORLEANSEXP003); the node-loss tests hold it to this.
+#pragma warning disable ORLEANSEXP003
+            silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
 
             // A tenant's start waits for its worker to run (CUDA context, kernel compilation),
             // which can outlast Orleans' default 30 s response timeout on a loaded node.

@@ -49,6 +49,33 @@ public sealed class SiloSettings
             ?? throw new ArgumentException($"--advertise {AdvertisedAddress}: the name has no IPv4 address; give this node's IP address");
     }
 
+    /// <summary>Fails with the option to change when a port this node would listen on is taken.</summary>
+    /// <exception cref="ArgumentException">A port is in use (or may not be bound) at its address.</exception>
+    public void CheckPortsFree()
+    {
+        var host = UsesRedis ? ResolveAdvertisedAddress() : System.Net.IPAddress.Loopback;
+        Check("--silo-port", host, SiloPort);
+        Check("--gateway-port", host, GatewayPort);
+        if (MetricsPort > 0)
+        {
+            var bind = System.Net.IPAddress.TryParse(MetricsBind, out var parsed) ? parsed : throw new ArgumentException($"--metrics-bind: expected an IP address such as 127.0.0.1 or 0.0.0.0, got '{MetricsBind}'");
+            Check("--metrics-port", bind, MetricsPort);
+        }
+
+        static void Check(string option, System.Net.IPAddress address, int port)
+        {
+            using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            try
+            {
+                probe.Bind(new System.Net.IPEndPoint(address, port));
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new ArgumentException($"{option} {port}: cannot listen on {address}:{port} ({ex.Message}); choose a free port{(option == "--metrics-port" ? ", or 0 to turn /metrics off" : "")}");
+            }
+        }
+    }
+
     /// <summary>Whether <see cref="Cluster"/> names a Redis membership store.</summary>
     public bool UsesRedis => Cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase);
 

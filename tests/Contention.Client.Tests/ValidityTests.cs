@@ -46,6 +46,14 @@ public class ValidityTests
     }
 
     [Fact]
+    public void Judge_RejectedLatencyLines_SaysHowMany()
+    {
+        var verdict = Validity.Judge(Document(Row("a", 10) with { RejectedLines = 3 }));
+
+        Assert.Contains("tenant a printed 3 lines matching its latency pattern that held no usable latency", Assert.Single(verdict.Reasons), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Judge_FailuresDropsAndInterruption_EachAReason()
     {
         var document = Document(Row("a", 4) with { EbpfDropped = 12 }) with

@@ -54,7 +54,9 @@ public class BpfSamplingTests
         var (getppid, loopNs) = await TraceGetppidAsync(BpfMode.Exact, Calls);
 
         Assert.Equal((Calls, Calls, Calls), (getppid.Count, getppid.Timed, getppid.Histogram.Sum()));
-        Assert.InRange(getppid.TotalNs, loopNs * 0.02, loopNs);
+        // At least 20 ns in the kernel per call (an absolute floor: a share of the loop's time
+        // fails on a busy host, where preemption stretches the loop but not the calls).
+        Assert.InRange(getppid.TotalNs, Calls * 20, loopNs);
     }
 
     [BpfFact]

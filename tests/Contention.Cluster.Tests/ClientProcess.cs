@@ -26,6 +26,8 @@ internal sealed partial class ClientProcess : IDisposable
 
     public int Pid => process.Id;
 
+    public bool HasExited => process.HasExited;
+
     public string Output
     {
         get

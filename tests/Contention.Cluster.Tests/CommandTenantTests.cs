@@ -49,6 +49,9 @@ public class CommandTenantTests(ClusterFixture fixture)
 
         Assert.Equal(2, latency.TotalCount);
         Assert.InRange(HdrHistogram.HistogramExtensions.GetMaxValue(latency) / 1e6, 1.99, 2.01);
+        // Lines the pattern matched without a usable latency (-5, 99999999999 and -0.5 ms) are
+        // counted; those it does not match (inf, nan, 1e300) are the program's other output.
+        Assert.Equal(3, snapshot.Tenants.Where(t => t.Tenant == "garbage").Sum(t => t.RejectedLines));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ internal static class Specs
         Isolation = isolation,
         Grid = [new("copy", 4096, [10, 100]), new("copy", 65536, [10, 100]), new("elementwise", 4096, [10, 100]), new("elementwise", 65536, [10, 100])],
         // Far above what 100 launches take: a busy machine must not cut a phase the tests count.
-        PointLimitMs = 5000,
+        PointLimitMs = 60_000,
     };
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails after <paramref name="timeout"/>.</summary>

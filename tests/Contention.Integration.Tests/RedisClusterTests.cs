@@ -93,7 +93,9 @@ public class RedisClusterTests
         Assert.Equal(3, code);
         var document = ResultsFiles.Read(directory);
         Assert.Equal("Failed", document.Experiment.State);
-        Assert.Contains("lost contact", document.Experiment.Message, StringComparison.Ordinal);
+        // Calls fail while the node stops ("lost contact" after 30 s), or the experiment comes back
+        // empty from a reactivation as the node goes ("left the cluster"): either way it says so.
+        Assert.Matches("lost contact|node running the experiment left the cluster", document.Experiment.Message);
         Assert.True(document.Tenants.Single(t => t.Phase == "measure").Completed > 0, "the last snapshot's measurements were not kept");
         Directory.Delete(directory, true);
     }

@@ -17,7 +17,8 @@ namespace Contention.Client.Commands;
 internal static class RunCommand
 {
     /// <summary>Consecutive failed polls (500 ms apart) after which the run counts as lost.</summary>
-    private const int LostAfterFailures = 10;
+    /// <summary>How long the experiment may not answer before the run gives up on it.</summary>
+    private static readonly TimeSpan LostAfter = TimeSpan.FromSeconds(30);
 
     public static Command Create()
     {
@@ -34,7 +35,8 @@ internal static class RunCommand
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, simSlots, ebpf };
+        var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, simSlots, ebpf, coordinator };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -48,6 +50,11 @@ internal static class RunCommand
                 {
                     throw new MixException($"--cluster: expected redis://HOST:PORT of a running cluster, got '{named}'; leave it out to run on an embedded node");
                 }
+
+                if (parse.GetValue(coordinator) is not null && parse.GetValue(cluster) is null)
+                {
+                    throw new MixException("--coordinator: names a node of a cluster; give --cluster too, or leave it out (the embedded node runs everything)");
+                }
             }
             catch (MixException ex)
             {
@@ -55,7 +62,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -77,7 +84,7 @@ internal static class RunCommand
         var experiment = NewExperimentId(options.Mix.Name);
         using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
         var sweep = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path);
-        await using var connection = await ClusterConnection.OpenAsync(options);
+        await using var connection = await ClusterConnection.OpenAsync(options, cancellation);
         if (options.Mix.Sweep is not null)
         {
             return await SweepRunner.ExecuteAsync(connection, options, directory.Path, experiment, sweep, console, cancellation);
@@ -111,10 +118,42 @@ internal static class RunCommand
 
         var grain = connection.Client.GetGrain<IExperimentGrain>(experiment);
         var collector = connection.Client.GetGrain<ICollectorGrain>(experiment);
-        var progress = await grain.StartAsync(plan, CancellationToken.None);
+        if (options.Coordinator is { } coordinator)
+        {
+            RequestContext.Set(DeviceRequirement.CoordinatorKey, coordinator);
+        }
+
+        ExperimentProgress progress;
+        try
+        {
+            progress = await grain.StartAsync(plan, CancellationToken.None);
+        }
+        finally
+        {
+            RequestContext.Remove(DeviceRequirement.CoordinatorKey);
+        }
+
         var snapshot = new CollectorSnapshot(experiment, [], [], 0, []);
+        DateTimeOffset? snapshotAt = null;
+        var collectorLost = false;
+
+        // A collector that answers from another activation than before was lost with its node and
+        // holds only what came after: the earlier snapshot is kept, and the run cannot complete.
+        async Task TakeSnapshotAsync()
+        {
+            var latest = await collector.GetSnapshotAsync(CancellationToken.None);
+            if (snapshot.Activation.Length > 0 && latest.Activation != snapshot.Activation)
+            {
+                collectorLost = true;
+                return;
+            }
+
+            snapshot = latest;
+            snapshotAt = DateTimeOffset.UtcNow;
+        }
+
         var interrupted = false;
-        var failures = 0;
+        DateTime? failingSince = null;
         await console.Status().StartAsync($"{experiment}: starting {plan.Tenants.Count} tenants", async context =>
         {
             var lastSave = DateTime.UtcNow;
@@ -134,8 +173,10 @@ internal static class RunCommand
                     var latest = await grain.GetProgressAsync(CancellationToken.None);
                     if (latest.State == ExperimentState.Pending)
                     {
-                        // The grain came back empty: the node that ran the experiment is gone.
-                        throw new InvalidOperationException("the node running the experiment left the cluster");
+                        // The grain came back empty: the node that ran the experiment is gone (its
+                        // tenants' nodes stop their workers when they see it).
+                        progress = progress with { State = ExperimentState.Failed, EndedUtc = DateTimeOffset.UtcNow, Message = "the node running the experiment left the cluster; results are the last snapshot taken" };
+                        continue;
                     }
 
                     progress = latest;
@@ -144,23 +185,24 @@ internal static class RunCommand
                         context.Status(StatusLine(experiment, progress));
                     }
 
-                    if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2))
+                    if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2) && !collectorLost)
                     {
-                        snapshot = await collector.GetSnapshotAsync(CancellationToken.None);
+                        await TakeSnapshotAsync();
                         recorder.Save(progress, snapshot);
                         lastSave = DateTime.UtcNow;
                     }
 
-                    failures = 0;
+                    failingSince = null;
                 }
-                catch (Exception ex) when (ex is not OutOfMemoryException && ++failures < LostAfterFailures)
+                catch (Exception ex) when (ex is not OutOfMemoryException && DateTime.UtcNow - (failingSince ??= DateTime.UtcNow) < LostAfter)
                 {
+                    // A node that died is suspected, then declared dead: calls fail meanwhile.
                     context.Status($"{experiment}: cluster not answering ({ex.GetBaseException().Message}); retrying");
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     // Keep what was measured: the last snapshot, marked as failed, with the reason.
-                    progress = progress with { State = ExperimentState.Failed, EndedUtc = DateTimeOffset.UtcNow, Message = $"lost contact with the experiment after {LostAfterFailures} tries ({ex.GetBaseException().Message}); results are the last snapshot taken" };
+                    progress = progress with { State = ExperimentState.Failed, EndedUtc = DateTimeOffset.UtcNow, Message = $"lost contact with the experiment for {LostAfter.TotalSeconds:0} s ({ex.GetBaseException().Message}); results are the last snapshot taken" };
                 }
             }
         });
@@ -168,12 +210,25 @@ internal static class RunCommand
         ResultsDocument document;
         try
         {
-            snapshot = await collector.GetSnapshotAsync(CancellationToken.None);
+            if (!collectorLost)
+            {
+                await TakeSnapshotAsync();
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The collector went with its node: the last snapshot stands, and the results say so.
             progress = progress with { Message = $"{progress.Message} (final snapshot failed: {ex.GetBaseException().Message}; results are the last snapshot taken)".Trim() };
+        }
+
+        if (collectorLost)
+        {
+            var taken = snapshotAt is { } at ? $"the last snapshot, taken {(DateTimeOffset.UtcNow - at).TotalSeconds:0} s before the end" : "no snapshot was taken before";
+            progress = progress with
+            {
+                State = progress.State == ExperimentState.Interrupted ? progress.State : ExperimentState.Failed,
+                Message = $"{progress.Message} (the collector's node left the cluster and its results with it: results are {taken})".Trim(),
+            };
         }
 
         document = recorder.Save(progress, snapshot);
@@ -259,6 +314,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 
     /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
     public int SimSlots { get; init; } = 32;
+
+    /// <summary>The node the experiment and its collector run on (a Redis cluster); any when null.</summary>
+    public string? Coordinator { get; init; }
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>
@@ -281,14 +339,31 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
-    public static async Task<ClusterConnection> OpenAsync(RunOptions options)
+    /// <summary>How long joining a Redis cluster may take before the run gives up.</summary>
+    public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(30);
+
+    public static async Task<ClusterConnection> OpenAsync(RunOptions options, CancellationToken cancellation = default)
     {
         if (options.Cluster is { Length: > 0 } cluster)
         {
             var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            // Stdout is the table's: the client's own warnings go to stderr, and the gateway
+            // manager's "no gateway yet" (repeated while joining) becomes the one error below.
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddFilter("Orleans.Messaging.GatewayManager", LogLevel.Error);
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+            using var joining = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            joining.CancelAfter(JoinTimeout);
             builder.UseOrleansClient(client =>
             {
+                client.UseConnectionRetryFilter(async (_, token) =>
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), token);
+                    return !joining.IsCancellationRequested;
+                });
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster["redis://".Length..]));
                 client.Configure<ClusterOptions>(o =>
                 {
@@ -300,12 +375,14 @@ internal sealed class ClusterConnection : IAsyncDisposable
             var clientHost = builder.Build();
             try
             {
-                await clientHost.StartAsync();
+                await clientHost.StartAsync(joining.Token);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 clientHost.Dispose();
-                throw new MixException($"--cluster {cluster}: cannot join the cluster ({ex.GetBaseException().Message}); start nodes with 'contention silo --cluster {cluster}' first");
+                cancellation.ThrowIfCancellationRequested();
+                var why = joining.IsCancellationRequested ? $"no node answered within {JoinTimeout.TotalSeconds:0} s" : ex.GetBaseException().Message;
+                throw new MixException($"--cluster {cluster}: cannot join the cluster ({why}); start nodes with 'contention silo --cluster {cluster}' first");
             }
 
             // In a cluster, 'auto' cannot know which nodes have GPUs: it means the modelled GPU.
@@ -319,8 +396,27 @@ internal sealed class ClusterConnection : IAsyncDisposable
             MetricsPort = options.MetricsPort,
             Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, Ebpf = options.Ebpf },
         };
-        var app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
-        await app.StartAsync();
+        Microsoft.AspNetCore.Builder.WebApplication app;
+        try
+        {
+            app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new MixException(ex.Message);
+        }
+
+        try
+        {
+            await app.StartAsync(CancellationToken.None);
+        }
+        catch (IOException ex) when (options.MetricsPort > 0)
+        {
+            // Kestrel could not bind /metrics: another program (or node) has the port.
+            await app.DisposeAsync();
+            throw new MixException($"--metrics-port {options.MetricsPort}: cannot serve /metrics there ({ex.GetBaseException().Message}); choose a free port, or 0 to turn it off");
+        }
+
         var devices = app.Services.GetRequiredService<NodeDevices>();
         return new ClusterConnection(app, app.Services.GetRequiredService<IClusterClient>(), devices.CudaCount > 0 ? "cuda" : "sim", $"embedded single node ({string.Join(", ", devices.Advertised)})");
     }

@@ -14,7 +14,7 @@ internal static class SiloCommand
         var name = new Option<string>("--name") { Description = "the node's name in metrics and results", DefaultValueFactory = _ => Environment.MachineName };
         var siloPort = new Option<int>("--silo-port") { Description = "silo-to-silo port", DefaultValueFactory = _ => 11111 }.Within(1, 65535);
         var gatewayPort = new Option<int>("--gateway-port") { Description = "client gateway port", DefaultValueFactory = _ => 30000 }.Within(1, 65535);
-        var advertise = new Option<string>("--advertise") { Description = "IP address other nodes reach this one at (Redis clusters)", DefaultValueFactory = _ => "127.0.0.1" };
+        var advertise = new Option<string>("--advertise") { Description = "IP address other nodes reach this one at (Redis clusters); the silo and gateway ports listen on it only", DefaultValueFactory = _ => "127.0.0.1" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus /metrics port; 0 turns it off", DefaultValueFactory = _ => 9464 }.Within(0, 65535);
         var metricsBind = new Option<string>("--metrics-bind") { Description = "address /metrics binds to (0.0.0.0 to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(0, 64);
@@ -47,7 +47,18 @@ internal static class SiloCommand
                     Ebpf = parse.GetValue(ebpf)!,
                 },
             };
-            await using var app = ContentionSilo.Build(settings, LogLevel.Information, embedded: true);
+            Microsoft.AspNetCore.Builder.WebApplication built;
+            try
+            {
+                built = ContentionSilo.Build(settings, LogLevel.Information, embedded: true);
+            }
+            catch (ArgumentException ex)
+            {
+                Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
+
+            await using var app = built;
             await app.StartAsync(CancellationToken.None);
             try
             {

@@ -15,10 +15,13 @@ internal sealed class ResultsDirectory : IDisposable
     private readonly FileStream held;
     private readonly string lockPath;
 
-    private ResultsDirectory(string path, FileStream held)
+    private readonly bool created;
+
+    private ResultsDirectory(string path, FileStream held, bool created)
     {
         Path = path;
         this.held = held;
+        this.created = created;
         lockPath = System.IO.Path.Combine(path, LockFile);
     }
 
@@ -40,6 +43,7 @@ internal sealed class ResultsDirectory : IDisposable
         }
 
         FileStream held;
+        var created = !Directory.Exists(path);
         try
         {
             Directory.CreateDirectory(path);
@@ -60,7 +64,7 @@ internal sealed class ResultsDirectory : IDisposable
             throw new MixException($"--out {path}: cannot create the directory ({ex.Message}); give a directory you can write to");
         }
 
-        var claimed = new ResultsDirectory(path, held);
+        var claimed = new ResultsDirectory(path, held, created);
         try
         {
             claimed.RefuseOtherRuns(sweep);
@@ -87,6 +91,18 @@ internal sealed class ResultsDirectory : IDisposable
         }
 
         held.Dispose();
+
+        // A run refused before it wrote anything (a taken port, no cluster) leaves no empty directory.
+        try
+        {
+            if (created && !Directory.EnumerateFileSystemEntries(Path).Any())
+            {
+                Directory.Delete(Path);
+            }
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private void RefuseOtherRuns(bool sweep)

@@ -96,6 +96,7 @@ public static class RowBuilder
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
             NodeCpuBusy = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds).BusyFraction,
+            RejectedLines = aggregate.RejectedLines,
         };
     }
 

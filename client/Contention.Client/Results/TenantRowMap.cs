@@ -43,6 +43,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.RunQueueSeconds).Name("runqueue_s");
         Map(r => r.EbpfDropped).Name("ebpf_dropped");
         Map(r => r.NodeCpuBusy).Name("node_cpu_busy");
+        Map(r => r.RejectedLines).Name("rejected_lines");
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');

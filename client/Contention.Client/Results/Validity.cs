@@ -63,6 +63,11 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
                 reasons.Add(Format($"node {row.Node}'s CPUs were {row.NodeCpuBusy * 100:0}% busy while tenant {row.Tenant} was measured (saturated from {CpuSaturated * 100:0}%): its latencies include waiting for a core; run fewer tenants per node, or tenants that block instead of spinning (sync: block)"));
             }
 
+            if (row.RejectedLines > 0)
+            {
+                reasons.Add(Format($"tenant {row.Tenant} printed {row.RejectedLines} lines matching its latency pattern that held no usable latency (negative, not finite or beyond an hour): they are not counted as operations"));
+            }
+
             if (row.EbpfDropped > 0)
             {
                 reasons.Add(Format($"the eBPF tracer dropped {row.EbpfDropped} events for tenant {row.Tenant}: its system-call counts are short"));

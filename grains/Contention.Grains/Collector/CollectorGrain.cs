@@ -1,9 +1,14 @@
 namespace Contention.Grains.Collector;
 
-/// <summary>Aggregates one experiment's reports and exports them on this silo's /metrics.</summary>
+/// <summary>
+/// Aggregates one experiment's reports and exports them on this silo's /metrics. It lives beside
+/// its experiment (whose start calls it first) and holds its results in memory only.
+/// </summary>
+[Orleans.Placement.PreferLocalPlacement]
 internal sealed class CollectorGrain(ContentionMetrics metrics) : Grain, ICollectorGrain
 {
     private readonly CollectorState state = new();
+    private readonly string activation = Guid.NewGuid().ToString("N");
 
     /// <inheritdoc />
     public Task ReportAsync(NodeReport report, CancellationToken cancellationToken = default)
@@ -27,7 +32,7 @@ internal sealed class CollectorGrain(ContentionMetrics metrics) : Grain, ICollec
 
     /// <inheritdoc />
     public Task<CollectorSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(state.Snapshot(this.GetPrimaryKeyString()));
+        Task.FromResult(state.Snapshot(this.GetPrimaryKeyString()) with { Activation = activation });
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)

@@ -56,6 +56,7 @@ public sealed class CollectorState
         aggregate.Device = delta.Device;
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
+        aggregate.RejectedLines += delta.RejectedLines;
         aggregate.Os += delta.Os;
         aggregate.NodeCpu += new Contention.Tracer.NodeCpu(delta.NodeCpuBusySeconds, delta.NodeCpuSeconds);
         aggregate.Reports++;
@@ -90,6 +91,7 @@ public sealed class CollectorState
             Kernel = a.Value.Kernel?.ToCounters(),
             NodeCpuBusySeconds = a.Value.NodeCpu.BusySeconds,
             NodeCpuSeconds = a.Value.NodeCpu.TotalSeconds,
+            RejectedLines = a.Value.RejectedLines,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -106,6 +108,8 @@ public sealed class CollectorState
         public double Seconds { get; set; }
 
         public long Completed { get; set; }
+
+        public long RejectedLines { get; set; }
 
         public LongHistogram Latency { get; } = Histograms.Create();
 

@@ -6,8 +6,11 @@ namespace Contention.Grains.Experiments;
 /// <summary>
 /// Runs one experiment: starts its tenants (each placed on a node with its device), lets them
 /// warm up, opens the measurement window, and stops them. A grain timer drives the phases;
-/// every step awaits the tenant grains, nothing blocks a turn.
+/// every step awaits the tenant grains, nothing blocks a turn. A tenant that cannot be reached
+/// keeps its last status; one whose grain comes back empty after it ran was lost with its node,
+/// and the experiment then stops the others and ends <see cref="ExperimentState.Failed"/>.
 /// </summary>
+[Placement.DevicePlacement]
 internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembershipService membership, ISiloMetadataCache metadata, ILogger<ExperimentGrain> logger) : Grain, IExperimentGrain
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
@@ -17,9 +20,12 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
     private DateTimeOffset? started;
     private DateTimeOffset? ended;
     private string? message;
-    private IReadOnlyList<TenantStatus> tenants = [];
+    private TenantStatus[] tenants = [];
     private IGrainTimer? timer;
     private string experimentId = "";
+
+    // Tenants whose node left the cluster while they ran: their grain came back empty.
+    private readonly List<(string Tenant, string Node)> lost = [];
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -29,12 +35,12 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
     }
 
     /// <inheritdoc />
-    public Task<ExperimentProgress> StartAsync(ExperimentPlan plan, CancellationToken cancellationToken = default)
+    public async Task<ExperimentProgress> StartAsync(ExperimentPlan plan, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         if (this.plan is not null)
         {
-            return Task.FromResult(Progress());
+            return Progress();
         }
 
         this.plan = plan;
@@ -49,14 +55,16 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
             LogFailed(logger, experimentId, message);
             ended = started;
             Enter(ExperimentState.Failed);
-            return Task.FromResult(Progress());
+            return Progress();
         }
 
         Enter(ExperimentState.Starting);
         this.DelayDeactivation(TimeSpan.FromDays(1));
+        // The collector prefers the silo of its first caller: beside the experiment, not on a tenant's node.
+        await GrainFactory.GetGrain<ICollectorGrain>(experimentId).GetSnapshotAsync(cancellationToken);
         LogStarting(logger, experimentId, plan.Tenants.Count, plan.WarmupSeconds, plan.DurationSeconds);
         timer = this.RegisterGrainTimer(OnTickAsync, TimeSpan.Zero, Tick);
-        return Task.FromResult(Progress());
+        return Progress();
     }
 
     /// <inheritdoc />
@@ -103,15 +111,20 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
                 await StartTenantsAsync(plan);
                 break;
             case ExperimentState.Warmup when elapsed >= plan.WarmupSeconds:
-                await Task.WhenAll(plan.Tenants.Select(t => Tenant(t).SetPhaseAsync("measure", cancellation)));
-                Enter(ExperimentState.Measuring);
+                await MeasureAsync(plan);
                 break;
             case ExperimentState.Measuring when elapsed >= plan.DurationSeconds:
                 await StopTenantsAsync(ExperimentState.Completed);
                 return;
         }
 
-        tenants = await Task.WhenAll(plan.Tenants.Select(t => Tenant(t).GetStatusAsync(cancellation)));
+        tenants = await AskAsync(plan, (tenant, _) => tenant.GetStatusAsync(cancellation));
+        if (lost.Count > 0)
+        {
+            // What the lost tenants measured until their last report is kept; the rest cannot be.
+            await StopTenantsAsync(ExperimentState.Failed);
+            return;
+        }
 
         // Nothing left running: tenants whose work ends by itself (grid walks, commands) end the
         // experiment early once all are done (its duration is then a limit, not a length); if
@@ -156,11 +169,84 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
             return;
         }
 
-        Enter(plan.WarmupSeconds > 0 ? ExperimentState.Warmup : ExperimentState.Measuring);
-        if (plan.WarmupSeconds <= 0)
+        if (plan.WarmupSeconds > 0)
         {
-            await Task.WhenAll(plan.Tenants.Select(t => Tenant(t).SetPhaseAsync("measure")));
+            Enter(ExperimentState.Warmup);
         }
+        else
+        {
+            await MeasureAsync(plan);
+        }
+    }
+
+    /// <summary>Opens every tenant's measurement window; one that cannot be reached is seen (and judged) at the next tick.</summary>
+    private async Task MeasureAsync(ExperimentPlan plan)
+    {
+        await Task.WhenAll(plan.Tenants.Where(t => !IsLost(t.Name)).Select(async t =>
+        {
+            try
+            {
+                await Tenant(t).SetPhaseAsync("measure");
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogUnreachable(logger, experimentId, t.Name, ex.GetBaseException().Message);
+            }
+        }));
+        Enter(ExperimentState.Measuring);
+    }
+
+    /// <summary>
+    /// Asks every tenant not yet lost; one that does not answer keeps its last status (or, when
+    /// it was being stopped, fails with the reason), one whose grain came back empty after it ran
+    /// was lost with its node: it is failed, and the failure recorded.
+    /// </summary>
+    private async Task<TenantStatus[]> AskAsync(ExperimentPlan plan, Func<ITenantGrain, TenantStatus?, Task<TenantStatus>> ask, bool stopping = false)
+    {
+        var before = tenants.Length == plan.Tenants.Count ? tenants : null;
+        return await Task.WhenAll(plan.Tenants.Select(async (spec, i) =>
+        {
+            var previous = before?[i];
+            if (previous is not null && IsLost(spec.Name))
+            {
+                return previous;
+            }
+
+            try
+            {
+                var status = await ask(Tenant(spec), previous);
+                return status.State == TenantState.Idle && previous is { State: not (TenantState.Idle or TenantState.Failed) } ran
+                    ? await LoseAsync(spec, ran)
+                    : status;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogUnreachable(logger, experimentId, spec.Name, ex.GetBaseException().Message);
+                var reason = $"could not be reached to stop it ({ex.GetBaseException().Message})";
+                return stopping ? (previous ?? new TenantStatus(spec.Name, TenantState.Failed, "", spec.Device, "", 0, 0, reason)) with { State = TenantState.Failed, LastError = reason }
+                    : previous ?? new TenantStatus(spec.Name, TenantState.Starting, "", spec.Device, "", 0, 0, null);
+            }
+        }));
+    }
+
+    private bool IsLost(string tenant) => lost.Exists(l => l.Tenant == tenant);
+
+    private async Task<TenantStatus> LoseAsync(TenantSpec spec, TenantStatus ran)
+    {
+        lost.Add((spec.Name, ran.Node));
+        var reason = $"its node {ran.Node} left the cluster";
+        LogLost(logger, experimentId, spec.Name, ran.Node);
+        try
+        {
+            await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, ran.Node, reason, -1, time.GetUtcNow(), false));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The collector went with the node too: the experiment's message still says it.
+            LogUnreachable(logger, experimentId, "collector", ex.GetBaseException().Message);
+        }
+
+        return ran with { State = TenantState.Failed, Pid = 0, LastError = reason };
     }
 
     private async Task<TenantStatus> StartTenantAsync(TenantSpec spec)
@@ -183,8 +269,18 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
     {
         Enter(ExperimentState.Stopping);
         timer?.Dispose();
-        tenants = await Task.WhenAll(plan!.Tenants.Select(t => Tenant(t).StopAsync()));
+        tenants = await AskAsync(plan!, (tenant, _) => tenant.StopAsync(), stopping: true);
         ended = time.GetUtcNow();
+        if (lost.Count > 0)
+        {
+            // Tenants are missing: never Completed, whatever else went right.
+            var nodes = string.Join(", ", lost.Select(l => l.Node).Distinct());
+            var what = $"node {nodes} left the cluster while the experiment ran: tenant{(lost.Count == 1 ? "" : "s")} {string.Join(", ", lost.Select(l => l.Tenant))} lost (measured until their last report); the others were stopped";
+            message = message is { Length: > 0 } earlier && final == ExperimentState.Interrupted ? $"{earlier}; {what}" : what;
+            final = final == ExperimentState.Interrupted ? final : ExperimentState.Failed;
+            LogFailed(logger, experimentId, message);
+        }
+
         Enter(final);
         LogFinished(logger, experimentId, final);
     }
@@ -216,6 +312,12 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
 
     [LoggerMessage(Level = LogLevel.Error, Message = "experiment {Experiment} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string experiment, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: tenant {Tenant} did not answer: {Reason}")]
+    private static partial void LogUnreachable(ILogger logger, string experiment, string tenant, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "experiment {Experiment}: tenant {Tenant} was lost with its node {Node}")]
+    private static partial void LogLost(ILogger logger, string experiment, string tenant, string node);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "experiment {Experiment} ended: {State}")]
     private static partial void LogFinished(ILogger logger, string experiment, ExperimentState state);

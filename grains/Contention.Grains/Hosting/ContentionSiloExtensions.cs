@@ -46,6 +46,7 @@ public static class ContentionSiloExtensions
         builder.Services.AddSingleton<NodeTracer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeTracer>());
         builder.Services.AddSingleton<NodeContext>();
+        builder.Services.AddHostedService<ClusterView>();
         return builder;
     }
 }

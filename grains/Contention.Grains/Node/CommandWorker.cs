@@ -20,18 +20,21 @@ internal sealed class CommandWorker : IWorker
     private readonly Regex pattern;
     private readonly double unitNs;
     private readonly Action<long, byte[]> onReport;
+    private readonly Action<long> onRejected;
+    private long rejected;
     private readonly LatencyRecorder latency = new();
     private readonly ConcurrentQueue<string> output = new();
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
 
-    private CommandWorker(Process process, Regex pattern, double unitNs, Action<long, byte[]> onReport, string description)
+    private CommandWorker(Process process, Regex pattern, double unitNs, Action<long, byte[]> onReport, Action<long> onRejected, string description)
     {
         this.process = process;
         this.pattern = pattern;
         this.unitNs = unitNs;
         this.onReport = onReport;
+        this.onRejected = onRejected;
         Description = description;
         Pid = process.Id;
     }
@@ -63,7 +66,12 @@ internal sealed class CommandWorker : IWorker
 
     /// <summary>Starts the tenant's command (through <paramref name="launch"/>, which traces it) with the device in its environment.</summary>
     /// <exception cref="WorkerCrashedException">The program could not be started.</exception>
-    public static async Task<CommandWorker> StartAsync(TenantSpec spec, string device, Action<long, byte[]> onReport, Func<ProcessStartInfo, Task<Process>> launch)
+    /// <param name="spec">The tenant.</param>
+    /// <param name="device">The device it was placed on.</param>
+    /// <param name="onReport">Takes each interval's completions and encoded latency histogram.</param>
+    /// <param name="onRejected">Takes each interval's count of lines that matched the latency pattern but held no usable latency.</param>
+    /// <param name="launch">Starts (and traces) the program.</param>
+    public static async Task<CommandWorker> StartAsync(TenantSpec spec, string device, Action<long, byte[]> onReport, Action<long> onRejected, Func<ProcessStartInfo, Task<Process>> launch)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var argv = (spec.Command ?? []).Select(a => a.Replace("{batch}", spec.BatchSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)).ToList();
@@ -97,7 +105,7 @@ internal sealed class CommandWorker : IWorker
         }
 
         process.EnableRaisingEvents = true;
-        var worker = new CommandWorker(process, new Regex(spec.LatencyPattern, RegexOptions.CultureInvariant), UnitNs(spec.LatencyUnit) ?? 1e6, onReport, $"command: {string.Join(' ', argv)}");
+        var worker = new CommandWorker(process, new Regex(spec.LatencyPattern, RegexOptions.CultureInvariant), UnitNs(spec.LatencyUnit) ?? 1e6, onReport, onRejected, $"command: {string.Join(' ', argv)}");
         var readers = Task.WhenAll(Task.Run(() => worker.ReadAsync(process.StandardOutput, parse: true)), Task.Run(() => worker.ReadAsync(process.StandardError, parse: false)));
         _ = Task.Run(() => worker.WaitAsync(readers));
         return worker;
@@ -108,6 +116,7 @@ internal sealed class CommandWorker : IWorker
     {
         var interval = latency.TakeInterval();
         onReport(interval.TotalCount, interval.TotalCount == 0 ? [] : Histograms.Encode(interval));
+        onRejected(Interlocked.Exchange(ref rejected, 0));
         return Task.CompletedTask;
     }
 
@@ -154,10 +163,16 @@ internal sealed class CommandWorker : IWorker
         {
             while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (parse && pattern.Match(line) is { Success: true } match && TryLatencyNs(line, match, out var ns))
+                if (parse && pattern.Match(line) is { Success: true } match)
                 {
-                    latency.Record(ns);
-                    continue;
+                    if (TryLatencyNs(line, match, out var ns))
+                    {
+                        latency.Record(ns);
+                        continue;
+                    }
+
+                    // A latency line without a usable latency: not an operation, and counted.
+                    Interlocked.Increment(ref rejected);
                 }
 
                 output.Enqueue(line);

@@ -220,6 +220,7 @@ public sealed partial class NodeTracer : BackgroundService
                 Phases = TakePhases(runner),
                 NodeCpuBusySeconds = nodeDelta.BusySeconds,
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
+                RejectedLines = runner.TakeRejectedLines(),
             };
         }
         finally

@@ -33,6 +33,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private Task? supervision;
     private TenantState state = TenantState.Idle;
     private int restartCount;
+    private long rejectedLines;
     private string? lastError;
 
     /// <summary>A runner for <paramref name="spec"/> on <paramref name="device"/>, holding <paramref name="sim"/>'s modelled-GPU slot (released when it ends).</summary>
@@ -257,7 +258,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     private async Task RunCommandAsync(CancellationToken cancellation)
     {
-        var current = await CommandWorker.StartAsync(spec, device.ToString(), OnReport, node.Bpf.StartAsync).ConfigureAwait(false);
+        var current = await CommandWorker.StartAsync(spec, device.ToString(), OnReport, OnRejected, node.Bpf.StartAsync).ConfigureAwait(false);
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
@@ -265,6 +266,11 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     {
         pendingLatency.Add(encoded);
     }
+
+    private void OnRejected(long lines) => Interlocked.Add(ref rejectedLines, lines);
+
+    /// <summary>Rejected latency lines reported since the previous call.</summary>
+    public long TakeRejectedLines() => Interlocked.Exchange(ref rejectedLines, 0);
 
     private ResiliencePipeline BuildRestartPipeline()
     {

@@ -17,6 +17,14 @@ internal sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPl
         var silos = context.GetCompatibleSilos(target);
         if (target.RequestContextData is null || !target.RequestContextData.TryGetValue(DeviceRequirement.Key, out var value) || value is not string required)
         {
+            if (target.RequestContextData?.TryGetValue(DeviceRequirement.CoordinatorKey, out var named) == true && named is string node)
+            {
+                // An experiment asked to run on a named node (run --coordinator).
+                var byName = silos.Where(silo => NodeName(silo) == node).ToArray();
+                return byName.Length > 0 ? Task.FromResult(byName[0])
+                    : throw new OrleansException($"no node is named '{node}' (nodes: {string.Join(", ", silos.Select(NodeName))}); give --coordinator one of them");
+            }
+
             return Task.FromResult(silos.Contains(context.LocalSilo) ? context.LocalSilo : silos[Random.Shared.Next(silos.Length)]);
         }
 
@@ -29,6 +37,9 @@ internal sealed class DevicePlacementDirector(ISiloMetadataCache metadata) : IPl
 
         return Task.FromResult(matching[Random.Shared.Next(matching.Length)]);
     }
+
+    private string? NodeName(SiloAddress silo) =>
+        metadata.GetSiloMetadata(silo).Metadata.TryGetValue(DeviceRequirement.NodeKey, out var name) ? name : null;
 
     private string[] Devices(SiloAddress silo) =>
         metadata.GetSiloMetadata(silo).Metadata.TryGetValue(DeviceRequirement.MetadataKey, out var list) ? list.Split(',') : [];

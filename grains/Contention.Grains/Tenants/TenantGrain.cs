@@ -1,18 +1,31 @@
 using Contention.Grains.Node;
 using Contention.Grains.Placement;
+using Microsoft.Extensions.Logging;
 
 namespace Contention.Grains.Tenants;
 
 /// <summary>
 /// One tenant (key <c>experiment/tenant</c>). It owns its worker's lifecycle through a
 /// <see cref="TenantRunner"/>; the work runs in the worker, and the grain only awaits it.
+/// While its worker runs, it watches its experiment: once the experiment has ended, or came
+/// back empty because the node that ran it left the cluster, or cannot be reached for a
+/// minute, it stops the worker, so that no worker outlives its experiment.
 /// </summary>
 [DevicePlacement]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Grains are not disposed by an owner: the runner is disposed in StopAsync and OnDeactivateAsync.")]
-internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
+internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    /// <summary>How often a running tenant asks its experiment whether it still runs.</summary>
+    internal static readonly TimeSpan WatchPeriod = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long an experiment may not answer before its tenants stop.</summary>
+    internal static readonly TimeSpan UnreachableLimit = TimeSpan.FromMinutes(1);
+
     private TenantRunner? runner;
     private TenantStatus? lastStatus;
+    private IGrainTimer? watch;
+    private bool experimentSeen;
+    private DateTimeOffset? unreachableSince;
 
     /// <inheritdoc />
     public async Task<TenantStatus> StartAsync(TenantSpec spec, CancellationToken cancellationToken = default)
@@ -38,13 +51,16 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
         var starting = new TenantRunner(spec, device, lease, node);
         try
         {
-            var status = await starting.StartAsync();
+            // Set before the worker runs: a status asked meanwhile (it interleaves) says Starting.
             runner = starting;
+            var status = await starting.StartAsync();
+            watch = this.RegisterGrainTimer(WatchExperimentAsync, TimeSpan.FromMilliseconds(500), WatchPeriod);
             return status;
         }
         catch (InvalidOperationException ex)
         {
             // The device could not take the tenant (every modelled-GPU slot taken, say).
+            runner = null;
             await starting.DisposeAsync();
             return await FailAsync(spec, device.ToString(), ex.Message, cancellationToken);
         }
@@ -62,11 +78,55 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
             return lastStatus ?? new TenantStatus(this.GetPrimaryKeyString(), TenantState.Idle, node.Options.Name, "", "", 0, 0, null);
         }
 
-        lastStatus = await runner.StopAsync();
-        await runner.DisposeAsync();
+        lastStatus = await StopRunnerAsync(runner);
+        return lastStatus;
+    }
+
+    private async Task<TenantStatus> StopRunnerAsync(TenantRunner stopping)
+    {
+        watch?.Dispose();
+        watch = null;
+        var status = await stopping.StopAsync();
+        await stopping.DisposeAsync();
         runner = null;
         this.DelayDeactivation(TimeSpan.FromMinutes(10));
-        return lastStatus;
+        return status;
+    }
+
+    /// <summary>Stops the worker of an experiment that ended, was lost with its node, or stopped answering.</summary>
+    private async Task WatchExperimentAsync(CancellationToken cancellation)
+    {
+        if (runner is not { } current)
+        {
+            return;
+        }
+
+        string? reason;
+        try
+        {
+            var progress = await GrainFactory.GetGrain<IExperimentGrain>(current.Spec.Experiment).GetProgressAsync(cancellation);
+            unreachableSince = null;
+            // An experiment grain that comes back Pending after it ran was reactivated empty: its
+            // node left the cluster. Tenants started without an experiment (tests) never see it run.
+            reason = progress.IsFinished ? $"its experiment ended ({progress.State}) without stopping it"
+                : progress.State == ExperimentState.Pending && experimentSeen ? "its experiment was lost with the node that ran it"
+                : null;
+            experimentSeen |= progress.State != ExperimentState.Pending;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            unreachableSince ??= node.Time.GetUtcNow();
+            reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s ({ex.GetBaseException().Message})" : null;
+        }
+
+        if (reason is null || runner != current)
+        {
+            return;
+        }
+
+        LogAbandoned(logger, current.Spec.Experiment, current.Spec.Name, reason);
+        var status = await StopRunnerAsync(current);
+        lastStatus = status with { State = TenantState.Failed, LastError = $"stopped by its node: {reason}" };
     }
 
     /// <inheritdoc />
@@ -83,6 +143,7 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        watch?.Dispose();
         if (runner is not null)
         {
             await runner.DisposeAsync();
@@ -91,4 +152,7 @@ internal sealed class TenantGrain(NodeContext node) : Grain, ITenantGrain
 
         await base.OnDeactivateAsync(reason, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: stopping tenant {Tenant}: {Reason}")]
+    private static partial void LogAbandoned(ILogger logger, string experiment, string tenant, string reason);
 }
