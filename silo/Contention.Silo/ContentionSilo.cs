@@ -14,7 +14,8 @@ public static partial class ContentionSilo
     /// <param name="minimumLogLevel">Console log level (Warning for the embedded silo of <c>contention run</c>).</param>
     /// <param name="registry">Metrics registry; the process default when null.</param>
     /// <param name="embedded">The silo runs inside a command that handles Ctrl+C itself.</param>
-    public static WebApplication Build(SiloSettings settings, LogLevel minimumLogLevel = LogLevel.Information, CollectorRegistry? registry = null, bool embedded = false)
+    /// <param name="logging">Further logging configuration (filters), applied last.</param>
+    public static WebApplication Build(SiloSettings settings, LogLevel minimumLogLevel = LogLevel.Information, CollectorRegistry? registry = null, bool embedded = false, Action<ILoggingBuilder>? logging = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var invalid = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
@@ -33,6 +34,7 @@ public static partial class ContentionSilo
         builder.Logging.AddFilter("Orleans", minimumLogLevel < LogLevel.Warning ? LogLevel.Warning : minimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
         if (embedded)
         {
             builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();

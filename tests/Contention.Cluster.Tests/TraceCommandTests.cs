@@ -74,6 +74,23 @@ public class TraceCommandTests
     }
 
     [Fact]
+    public async Task Execute_JsonOfACommandThatPrints_JsonAloneOnStdoutAndTheOutputOnStderr()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+        var stdout = new StringWriter();
+        using var stderr = new MemoryStream();
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "echo hello; echo world; exit 4"], Output: directory, Json: true), Console(new StringWriter()), stdout, stderr);
+
+        Assert.Equal(4, code);
+        // What `contention trace --json -- CMD | jq` reads: one JSON document and nothing else.
+        using var json = JsonDocument.Parse(stdout.ToString());
+        Assert.Equal(4, json.RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Equal("hello\nworld\n", System.Text.Encoding.UTF8.GetString(stderr.ToArray()));
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
     public async Task Execute_NoHelper_RunsUntracedAndStillPassesStatus()
     {
         var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");

@@ -399,7 +399,11 @@ internal sealed class ClusterConnection : IAsyncDisposable
         Microsoft.AspNetCore.Builder.WebApplication app;
         try
         {
-            app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true);
+            // The run reports the experiment's outcome itself: its grain's log would repeat it; and
+            // the silo's note that server GC is off (by design: workers share this binary) is noise.
+            app = ContentionSilo.Build(settings, LogLevel.Warning, embedded: true, logging: l => l
+                .AddFilter("Contention.Grains.Experiments", LogLevel.None)
+                .AddFilter("Orleans.Runtime.Silo", LogLevel.Error));
         }
         catch (ArgumentException ex)
         {

@@ -19,7 +19,7 @@ internal static class TraceCommand
 {
     public static Command Create()
     {
-        var json = new Option<bool>("--json") { Description = "print trace.json instead of tables (after the command's own output)" };
+        var json = new Option<bool>("--json") { Description = "print trace.json instead of tables: the only thing on stdout (the command's own output goes to stderr), so it pipes into jq" };
         var output = new Option<string?>("--out") { Description = "results directory (default results/trace-<time>-<command>)" };
         var mode = new Option<string>("--mode") { Description = "full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed) or counts (no clock read per call: cheaper)", DefaultValueFactory = _ => "full" };
         mode.AcceptOnlyFromAmong("full", "exact", "counts");
@@ -27,12 +27,16 @@ internal static class TraceCommand
         var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 }.Within(1, 10_000);
         var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
         var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, command };
-        trace.SetAction((parse, cancel) => ExecuteAsync(new TraceOptions(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out));
+        trace.SetAction(async (parse, cancel) =>
+        {
+            await using var stderr = Console.OpenStandardError();
+            return await ExecuteAsync(new TraceOptions(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out, stderr);
+        });
         return trace;
     }
 
     /// <summary>Traces the command; tables go to <paramref name="console"/>, --json output to <paramref name="stdout"/>; returns the command's exit status.</summary>
-    internal static async Task<int> ExecuteAsync(TraceOptions options, IAnsiConsole console, TextWriter stdout)
+    internal static async Task<int> ExecuteAsync(TraceOptions options, IAnsiConsole console, TextWriter stdout, Stream? stderr = null)
     {
         var (command, mode, splitAt, output, json, top) = (options.Command, options.Mode, options.SplitAtSeconds, options.Output, options.Json, options.Top);
         BpfTracer? tracer = null;
@@ -53,7 +57,8 @@ internal static class TraceCommand
         Console.CancelKeyPress += keep;
         try
         {
-            var info = new ProcessStartInfo(command[0]) { UseShellExecute = false };
+            // With --json, stdout is the JSON's: the command's output is passed on to stderr.
+            var info = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = json };
             foreach (var a in command[1..])
             {
                 info.ArgumentList.Add(a);
@@ -91,6 +96,7 @@ internal static class TraceCommand
 
             using var owned = process;
             var clock = Stopwatch.StartNew();
+            var passOn = json ? PassOnAsync(process.StandardOutput.BaseStream, stderr) : Task.CompletedTask;
             BpfSnapshot? atSplit = null;
             double splitSeconds = 0;
             if (splitAt is { } at && tracer is not null)
@@ -107,6 +113,9 @@ internal static class TraceCommand
 
             await process.WaitForExitAsync();
             var wall = clock.Elapsed.TotalSeconds;
+
+            // Its last output may still be in the pipe (a child it left behind may hold it open, so not for long).
+            await Task.WhenAny(passOn, Task.Delay(TimeSpan.FromSeconds(2)));
             var document = new TraceDocument
             {
                 Tool = RunRecorder.Tool(),
@@ -155,6 +164,23 @@ internal static class TraceCommand
             {
                 await tracer.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>Copies the command's output to <paramref name="stderr"/> (or drops it when none) until the command closes it.</summary>
+    private static async Task PassOnAsync(Stream output, Stream? stderr)
+    {
+        try
+        {
+            await output.CopyToAsync(stderr ?? Stream.Null);
+            if (stderr is not null)
+            {
+                await stderr.FlushAsync();
+            }
+        }
+        catch (IOException)
+        {
+            // Our stderr was closed: the command's output has nowhere to go, the trace goes on.
         }
     }
 

@@ -5,7 +5,7 @@ namespace Contention.Client.Commands;
 /// <param name="Mode">full or counts.</param>
 /// <param name="SplitAtSeconds">End of start-up, when the trace is split into phases.</param>
 /// <param name="Output">Results directory; null for the default under results/.</param>
-/// <param name="Json">Print trace.json instead of tables.</param>
+/// <param name="Json">Print trace.json instead of tables, alone on stdout (the command's output goes to stderr).</param>
 /// <param name="Top">System calls shown per phase.</param>
 /// <param name="HelperPath">The eBPF helper; null to look for it.</param>
 internal sealed record TraceOptions(string[] Command, string Mode = "full", double? SplitAtSeconds = null, string? Output = null, bool Json = false, int Top = 15, string? HelperPath = null);
