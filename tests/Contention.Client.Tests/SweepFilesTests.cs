@@ -42,6 +42,29 @@ public class SweepFilesTests
         Directory.Delete(rebuilt, true);
     }
 
+    [Fact]
+    public void Write_AxisNamedLikeAColumn_EveryColumnNameOnce()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-sweep-").FullName;
+        var run = new SweepRun("p001-r1", 1, 1, new Dictionary<string, string> { ["device"] = "sim", ["state"] = "x" }, "Completed", null);
+        var files = SweepFiles.RunDirectory(directory, run.Id);
+        Directory.CreateDirectory(files);
+        foreach (var file in SweepFiles.CombinedFiles)
+        {
+            File.WriteAllText(Path.Combine(files, file), "tenant,device\nt,sim:0\n");
+        }
+
+        SweepFiles.Write(directory, Manifest([run]) with { Axes = ["device", "state"] });
+
+        foreach (var file in SweepFiles.CombinedFiles)
+        {
+            var header = File.ReadAllLines(Path.Combine(directory, file))[0].Split(',');
+            Assert.Equal(["run", "point", "repetition", "state", "axis_device", "axis_state", "tenant", "device"], header);
+        }
+
+        Directory.Delete(directory, true);
+    }
+
     private static SweepManifest Manifest(List<SweepRun> runs) => new()
     {
         Tool = new ToolInfo("contention", "1", "c"),

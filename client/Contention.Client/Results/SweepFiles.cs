@@ -113,7 +113,8 @@ public static class SweepFiles
             if (header is null)
             {
                 header = columns;
-                var names = RunColumns.Concat(axes).Concat(columns).ToList();
+                // An axis named like a column of its own (a sweep over 'device') is told apart: axis_device.
+                var names = RunColumns.Concat(axes.Select(a => RunColumns.Contains(a) || columns.Contains(a) ? "axis_" + a : a)).Concat(columns).ToList();
                 if (!string.IsNullOrEmpty(existingHeader))
                 {
                     if (existingHeader != HeaderLine(names))
