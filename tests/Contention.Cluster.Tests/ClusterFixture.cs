@@ -12,6 +12,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
+    /// <summary>The silo's services (its node tracer, devices).</summary>
+    public IServiceProvider Services => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services;
+
     public async Task InitializeAsync()
     {
         var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Contention.Grains;
+using Contention.Grains.Node;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Contention.Cluster.Tests;
 
@@ -28,6 +30,10 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         }
 
         Assert.Empty(snapshot.Failures);
+
+        // The node forgets the experiment's report queue once its last report is delivered.
+        var tracer = fixture.Services.GetRequiredService<NodeTracer>();
+        await Specs.Eventually(() => Task.FromResult(tracer.HasOutbox(experiment)), kept => !kept, TimeSpan.FromSeconds(30), "the node to forget the experiment's outbox");
     }
 
     [BpfFact]

@@ -7,7 +7,9 @@ namespace Contention.Grains.Collector;
 /// Every Prometheus metric Contention exports, in one registry (the process default in a silo;
 /// a private one in tests). Base units, <c>_total</c> counters, labels from small bounded sets.
 /// Exact percentiles come from the merged HdrHistograms; these histograms serve dashboards, with
-/// buckets fine enough for microsecond kernels.
+/// buckets fine enough for microsecond kernels. Every series carries its experiment and is removed
+/// once it has not changed for the retention period (prometheus-net's managed lifetime), so a
+/// node serving thousands of runs exports the recent ones only; Prometheus keeps the history.
 /// </summary>
 public sealed class ContentionMetrics
 {
@@ -16,39 +18,46 @@ public sealed class ContentionMetrics
     /// <summary>Latency buckets: 1-2-5 steps from 10 µs to 50 s.</summary>
     public static readonly double[] LatencyBuckets = BuildBuckets();
 
-    private readonly Histogram latency;
-    private readonly Counter operations;
-    private readonly Counter switches;
-    private readonly Counter cpu;
-    private readonly Counter faults;
-    private readonly Counter failures;
-    private readonly Counter reports;
-    private readonly Counter syscalls;
-    private readonly Counter syscallSeconds;
-    private readonly Counter ioctls;
-    private readonly Counter offCpu;
-    private readonly Histogram runQueue;
+    private readonly ICollector<IHistogram> latency;
+    private readonly ICollector<ICounter> operations;
+    private readonly ICollector<ICounter> switches;
+    private readonly ICollector<ICounter> cpu;
+    private readonly ICollector<ICounter> faults;
+    private readonly ICollector<ICounter> failures;
+    private readonly ICollector<ICounter> reports;
+    private readonly ICollector<ICounter> syscalls;
+    private readonly ICollector<ICounter> syscallSeconds;
+    private readonly ICollector<ICounter> ioctls;
+    private readonly ICollector<ICounter> offCpu;
+    private readonly ICollector<IHistogram> runQueue;
 
     /// <summary>Run-queue latency buckets: powers of two from 1,024 ns to 2^30 ns (about 1.07 s), matching the tracer's log2 slots.</summary>
     public static readonly double[] RunQueueBuckets = [.. Enumerable.Range(10, 21).Select(k => Math.Pow(2, k) / 1e9)];
 
-    /// <summary>Creates the metrics in <paramref name="registry"/>.</summary>
-    public ContentionMetrics(CollectorRegistry registry)
+    /// <summary>How long a series that no longer changes is exported, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultRetention = TimeSpan.FromMinutes(15);
+
+    /// <summary>Creates the metrics in <paramref name="registry"/>; a series unchanged for <paramref name="retention"/> (default 15 min) is removed.</summary>
+    public ContentionMetrics(CollectorRegistry registry, TimeSpan? retention = null)
     {
-        var factory = Metrics.WithCustomRegistry(registry);
-        latency = factory.CreateHistogram("contention_tenant_latency_seconds", "Latency of tenant operations (training step, inference request from arrival, microbench repetition).", TenantLabels, new HistogramConfiguration { Buckets = LatencyBuckets });
-        operations = factory.CreateCounter("contention_tenant_operations_total", "Tenant operations completed.", TenantLabels);
-        switches = factory.CreateCounter("contention_tenant_context_switches_total", "Context switches of tenant workers, by type (voluntary, involuntary).", [.. TenantLabels, "type"]);
-        cpu = factory.CreateCounter("contention_tenant_cpu_seconds_total", "CPU time of tenant workers, by mode (user, system).", [.. TenantLabels, "mode"]);
-        faults = factory.CreateCounter("contention_tenant_page_faults_total", "Page faults of tenant workers, by type (minor, major).", [.. TenantLabels, "type"]);
-        failures = factory.CreateCounter("contention_tenant_failures_total", "Tenant worker crashes and failed starts.", ["experiment", "tenant", "node"]);
-        reports = factory.CreateCounter("contention_collector_reports_total", "Node reports merged by collectors.", ["experiment", "node"]);
-        syscalls = factory.CreateCounter("contention_tenant_syscalls_total", "System calls of tenant workers (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]);
-        syscallSeconds = factory.CreateCounter("contention_tenant_syscall_seconds_total", "Time in system calls of tenant workers, entry to exit (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]);
-        ioctls = factory.CreateCounter("contention_tenant_ioctls_total", "ioctls of tenant workers by device node (devnode) and decoded request (NVIDIA escapes, RM controls and classes, UVM ops).", [.. TenantLabels, "devnode", "ioctl"]);
-        offCpu = factory.CreateCounter("contention_tenant_offcpu_seconds_total", "Time tenant worker threads spent switched out (eBPF sched_switch), summed over threads.", TenantLabels);
-        runQueue = factory.CreateHistogram("contention_tenant_runqueue_latency_seconds", "Waits of tenant worker threads for a CPU, runnable to running (eBPF sched_wakeup / sched_switch).", TenantLabels, new HistogramConfiguration { Buckets = RunQueueBuckets });
+        Retention = retention ?? DefaultRetention;
+        var factory = Metrics.WithCustomRegistry(registry).WithManagedLifetime(Retention);
+        latency = factory.CreateHistogram("contention_tenant_latency_seconds", "Latency of tenant operations (training step, inference request from arrival, microbench repetition).", TenantLabels, new HistogramConfiguration { Buckets = LatencyBuckets }).WithExtendLifetimeOnUse();
+        operations = factory.CreateCounter("contention_tenant_operations_total", "Tenant operations completed.", TenantLabels).WithExtendLifetimeOnUse();
+        switches = factory.CreateCounter("contention_tenant_context_switches_total", "Context switches of tenant workers, by type (voluntary, involuntary).", [.. TenantLabels, "type"]).WithExtendLifetimeOnUse();
+        cpu = factory.CreateCounter("contention_tenant_cpu_seconds_total", "CPU time of tenant workers, by mode (user, system).", [.. TenantLabels, "mode"]).WithExtendLifetimeOnUse();
+        faults = factory.CreateCounter("contention_tenant_page_faults_total", "Page faults of tenant workers, by type (minor, major).", [.. TenantLabels, "type"]).WithExtendLifetimeOnUse();
+        failures = factory.CreateCounter("contention_tenant_failures_total", "Tenant worker crashes and failed starts.", ["experiment", "tenant", "node"]).WithExtendLifetimeOnUse();
+        reports = factory.CreateCounter("contention_collector_reports_total", "Node reports merged by collectors.", ["experiment", "node"]).WithExtendLifetimeOnUse();
+        syscalls = factory.CreateCounter("contention_tenant_syscalls_total", "System calls of tenant workers (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]).WithExtendLifetimeOnUse();
+        syscallSeconds = factory.CreateCounter("contention_tenant_syscall_seconds_total", "Time in system calls of tenant workers, entry to exit (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]).WithExtendLifetimeOnUse();
+        ioctls = factory.CreateCounter("contention_tenant_ioctls_total", "ioctls of tenant workers by device node (devnode) and decoded request (NVIDIA escapes, RM controls and classes, UVM ops).", [.. TenantLabels, "devnode", "ioctl"]).WithExtendLifetimeOnUse();
+        offCpu = factory.CreateCounter("contention_tenant_offcpu_seconds_total", "Time tenant worker threads spent switched out (eBPF sched_switch), summed over threads.", TenantLabels).WithExtendLifetimeOnUse();
+        runQueue = factory.CreateHistogram("contention_tenant_runqueue_latency_seconds", "Waits of tenant worker threads for a CPU, runnable to running (eBPF sched_wakeup / sched_switch).", TenantLabels, new HistogramConfiguration { Buckets = RunQueueBuckets }).WithExtendLifetimeOnUse();
     }
+
+    /// <summary>How long a series that no longer changes stays exported.</summary>
+    public TimeSpan Retention { get; }
 
     /// <summary>Exports one merged tenant delta.</summary>
     public void Observe(string experiment, TenantDelta delta)

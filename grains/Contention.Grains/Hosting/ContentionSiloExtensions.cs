@@ -40,7 +40,7 @@ public static class ContentionSiloExtensions
         // A factory, not an instance: the container disposes what factories return (the modelled
         // GPUs' threads, shared-memory files and FIFOs), never a ready-made instance.
         builder.Services.AddSingleton(_ => devices);
-        builder.Services.AddSingleton(new ContentionMetrics(registry ?? Metrics.DefaultRegistry));
+        builder.Services.AddSingleton(new ContentionMetrics(registry ?? Metrics.DefaultRegistry, TimeSpan.FromSeconds(options.MetricsRetentionSeconds)));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<NodeBpf>();
         builder.Services.AddSingleton<NodeTracer>();

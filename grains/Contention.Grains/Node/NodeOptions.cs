@@ -38,6 +38,9 @@ public sealed class NodeOptions
     [RegularExpression("^(full|exact|counts|off)$", ErrorMessage = "Contention:Node:Ebpf must be full, exact, counts or off")]
     public string Ebpf { get; set; } = "full";
 
+    /// <summary>How long an experiment's Prometheus series stay exported once they stop changing, seconds (a node serving many runs keeps only recent ones).</summary>
+    [Range(1, 30 * 24 * 3600)] public int MetricsRetentionSeconds { get; set; } = 900;
+
     /// <summary>The worker executable; empty = this program (<c>contention worker</c>).</summary>
     public string WorkerPath { get; set; } = "";
 }

@@ -23,6 +23,12 @@ public sealed partial class NodeTracer : BackgroundService
 {
     private readonly ConcurrentDictionary<TenantRunner, byte> runners = new();
     private readonly ConcurrentDictionary<string, ExperimentOutbox> outboxes = new();
+
+    /// <summary>How long reports of an experiment with no tenant left here may go undelivered before they are dropped.</summary>
+    internal static readonly TimeSpan UndeliverableAfter = TimeSpan.FromMinutes(10);
+
+    // Node-wide, so an outbox dropped and made again never reuses a number the collector merged.
+    private long sequence;
     private readonly NodeOptions options;
     private readonly NodeBpf bpf;
     private readonly IGrainFactory grains;
@@ -144,7 +150,49 @@ public sealed partial class NodeTracer : BackgroundService
                 await SendAsync(experiment, []).ConfigureAwait(false);
             }
         }
+
+        await RetireOutboxesAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Forgets the outboxes of experiments with no tenant left on this node once they are empty,
+    /// so a node serving thousands of runs keeps none of them; reports a gone collector has not
+    /// taken for <see cref="UndeliverableAfter"/> are dropped, and the loss is logged.
+    /// </summary>
+    private async Task RetireOutboxesAsync()
+    {
+        var active = runners.Keys.Select(r => r.Spec.Experiment).ToHashSet(StringComparer.Ordinal);
+        var now = MonotonicClock.NowNs();
+        foreach (var (experiment, outbox) in outboxes)
+        {
+            if (active.Contains(experiment) || !await outbox.Gate.WaitAsync(0).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stale = (now - outbox.LastDeliveredNs) / 1e9 > UndeliverableAfter.TotalSeconds;
+                if (outbox.Pending == 0 || stale)
+                {
+                    if (outbox.Pending > 0)
+                    {
+                        LogReportsDropped(logger, experiment, outbox.Pending, UndeliverableAfter.TotalMinutes);
+                    }
+
+                    outbox.Retired = true;
+                    outboxes.TryRemove(new KeyValuePair<string, ExperimentOutbox>(experiment, outbox));
+                }
+            }
+            finally
+            {
+                outbox.Gate.Release();
+            }
+        }
+    }
+
+    /// <summary>Whether this node keeps a report queue for <paramref name="experiment"/> (tests: they must not pile up).</summary>
+    internal bool HasOutbox(string experiment) => outboxes.ContainsKey(experiment);
 
     /// <summary>One tenant's interval; <paramref name="nodeCpu"/> is the node's /proc/stat read once for every tenant of the tick.</summary>
     private async Task<TenantDelta?> CollectAsync(TenantRunner runner, BpfSnapshot? snapshot, NodeCpu nodeCpu, string? nextPhase = null)
@@ -304,11 +352,19 @@ public sealed partial class NodeTracer : BackgroundService
     {
         var outbox = outboxes.GetOrAdd(experiment, _ => new ExperimentOutbox());
         await outbox.Gate.WaitAsync().ConfigureAwait(false);
+        while (outbox.Retired)
+        {
+            // Retired while this waited for it: take the experiment's new one.
+            outbox.Gate.Release();
+            outbox = outboxes.GetOrAdd(experiment, _ => new ExperimentOutbox());
+            await outbox.Gate.WaitAsync().ConfigureAwait(false);
+        }
+
         try
         {
             if (deltas.Count > 0)
             {
-                outbox.Queue.Enqueue(new NodeReport(options.Name, ++outbox.Sequence, deltas));
+                outbox.Queue.Enqueue(new NodeReport(options.Name, Interlocked.Increment(ref sequence), deltas));
             }
 
             var collector = grains.GetGrain<ICollectorGrain>(experiment);
@@ -325,6 +381,7 @@ public sealed partial class NodeTracer : BackgroundService
                 }
 
                 outbox.Queue.Dequeue();
+                outbox.LastDeliveredNs = MonotonicClock.NowNs();
             }
         }
         finally
@@ -336,6 +393,9 @@ public sealed partial class NodeTracer : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "eBPF helper: could not stop following worker {Pid}: {Reason}")]
     private static partial void LogForgetFailed(ILogger logger, int pid, string reason);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "experiment {Experiment}: {Reports} reports dropped: its collector has taken none for {Minutes} min and no tenant of it is left on this node")]
+    private static partial void LogReportsDropped(ILogger logger, string experiment, int reports, double minutes);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: report {Sequence} not delivered ({Queued} queued, sent with the next): {Reason}")]
     private static partial void LogReportDeferred(ILogger logger, string experiment, long sequence, int queued, string reason);
 
@@ -345,7 +405,11 @@ public sealed partial class NodeTracer : BackgroundService
 
         public Queue<NodeReport> Queue { get; } = new();
 
-        public long Sequence { get; set; }
+        /// <summary>When a report was last delivered (or the outbox made).</summary>
+        public long LastDeliveredNs { get; set; } = MonotonicClock.NowNs();
+
+        /// <summary>Removed from the node: a sender that finds it so takes the experiment's new outbox.</summary>
+        public bool Retired { get; set; }
 
         public int Pending => Queue.Count;
     }
