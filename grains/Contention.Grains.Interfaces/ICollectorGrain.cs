@@ -18,4 +18,11 @@ public interface ICollectorGrain : IGrainWithStringKey
     /// <summary>Everything aggregated so far.</summary>
     [Alias("GetSnapshot")]
     Task<CollectorSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The experiment has ended: keep the results for <paramref name="keep"/> more (for a client
+    /// that has not read them yet), then go, with everything held; zero goes once idle.
+    /// </summary>
+    [Alias("Release")]
+    Task ReleaseAsync(TimeSpan keep, CancellationToken cancellationToken = default);
 }

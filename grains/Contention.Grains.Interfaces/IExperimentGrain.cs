@@ -12,6 +12,16 @@ public interface IExperimentGrain : IGrainWithStringKey
     [Alias("GetProgress"), Orleans.Concurrency.AlwaysInterleave]
     Task<ExperimentProgress> GetProgressAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The client has saved the results of the ended experiment: it and its collector go now
+    /// (otherwise they go <see cref="KeptAfterEnd"/> after the end). Nothing happens while it runs.
+    /// </summary>
+    [Alias("Forget")]
+    Task ForgetAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>How long an ended experiment and its results stay in the cluster unless forgotten.</summary>
+    static TimeSpan KeptAfterEnd => TimeSpan.FromMinutes(10);
+
     /// <summary>Stops every tenant now; the experiment ends as interrupted.</summary>
     [Alias("Stop")]
     Task<ExperimentProgress> StopAsync(string reason, CancellationToken cancellationToken = default);

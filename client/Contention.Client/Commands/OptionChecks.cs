@@ -20,6 +20,31 @@ internal static class OptionChecks
         return option;
     }
 
+    /// <summary>The metrics retention option of run and silo: a duration from 1 s to 720 h, default 15 min.</summary>
+    public static Option<string> MetricsRetention() => new Option<string>("--metrics-retention")
+    {
+        Description = "how long an experiment's series stay on /metrics once they stop changing (e.g. 15m; keep it above Prometheus' scrape interval)",
+        DefaultValueFactory = _ => "15m",
+    }.DurationWithin(1, 720 * 3600);
+
+    /// <summary>The seconds of a duration option that <see cref="DurationWithin"/> checked.</summary>
+    public static int Seconds(this ParseResult parse, Option<string> option) =>
+        Mixes.Units.TryParseSeconds(parse.GetValue(option) ?? "", out var seconds) ? (int)Math.Round(seconds) : throw new InvalidOperationException($"{option.Name} was not checked");
+
+    /// <summary>Accepts durations (<c>90s</c>, <c>15m</c>, <c>2h</c>) from <paramref name="min"/> to <paramref name="max"/> seconds.</summary>
+    public static Option<string> DurationWithin(this Option<string> option, double min, double max)
+    {
+        option.Validators.Add(result =>
+        {
+            var text = result.GetValueOrDefault<string>() ?? "";
+            if (!Mixes.Units.TryParseSeconds(text, out var seconds) || seconds < min || seconds > max)
+            {
+                result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name}: expected a duration from {min} s to {max / 3600:0.##} h such as 15m, got '{text}'"));
+            }
+        });
+        return option;
+    }
+
     /// <summary>Accepts values above zero (when given).</summary>
     public static Option<double?> Positive(this Option<double?> option)
     {

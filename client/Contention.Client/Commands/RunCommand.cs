@@ -35,8 +35,9 @@ internal static class RunCommand
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
+        var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, simDevices, simSlots, ebpf, coordinator };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, retention, simDevices, simSlots, ebpf, coordinator };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -62,7 +63,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -232,6 +233,20 @@ internal static class RunCommand
         }
 
         document = recorder.Save(progress, snapshot);
+        if (progress.IsFinished)
+        {
+            try
+            {
+                // Saved: the cluster need not hold the results any longer (a node serving
+                // thousands of runs would otherwise keep each for KeptAfterEnd).
+                await grain.ForgetAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Its node is gone, or the cluster: nothing is left to forget.
+                _ = ex;
+            }
+        }
         if (IsPreflightFailure(progress))
         {
             // Nothing ran: no table of empty rows, only what to change.
@@ -315,6 +330,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
     /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
     public int SimSlots { get; init; } = 32;
 
+    /// <summary>How long the embedded node's series stay on /metrics once they stop changing, seconds.</summary>
+    public int MetricsRetentionSeconds { get; init; } = 900;
+
     /// <summary>The node the experiment and its collector run on (a Redis cluster); any when null.</summary>
     public string? Coordinator { get; init; }
 }
@@ -394,7 +412,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
             MetricsPort = options.MetricsPort,
-            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, Ebpf = options.Ebpf },
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, Ebpf = options.Ebpf, MetricsRetentionSeconds = options.MetricsRetentionSeconds },
         };
         Microsoft.AspNetCore.Builder.WebApplication app;
         try

@@ -20,14 +20,7 @@ internal static class SiloCommand
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(0, 64);
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var simProfile = new Option<string>("--sim-profile") { Description = "device profile of the modelled GPUs: h100 or a JSON file", DefaultValueFactory = _ => "h100" };
-        var retention = new Option<string>("--metrics-retention") { Description = "how long an experiment's series stay on /metrics once they stop changing (e.g. 15m; longer than Prometheus' scrape interval)", DefaultValueFactory = _ => "15m" };
-        retention.Validators.Add(result =>
-        {
-            if (!Contention.Client.Mixes.Units.TryParseSeconds(result.GetValueOrDefault<string>() ?? "", out var seconds) || seconds < 1 || seconds > 30 * 24 * 3600)
-            {
-                result.AddError($"--metrics-retention: expected a duration from 1s to 720h such as 15m, got '{result.GetValueOrDefault<string>()}'");
-            }
-        });
+        var retention = OptionChecks.MetricsRetention();
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
@@ -53,7 +46,7 @@ internal static class SiloCommand
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
                     Ebpf = parse.GetValue(ebpf)!,
-                    MetricsRetentionSeconds = Contention.Client.Mixes.Units.TryParseSeconds(parse.GetValue(retention)!, out var kept) ? (int)Math.Round(kept) : 900,
+                    MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };
             Microsoft.AspNetCore.Builder.WebApplication built;

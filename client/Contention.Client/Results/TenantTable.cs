@@ -15,23 +15,29 @@ public static class TenantTable
         // What the tracer covered: less than the plan's duration when the run ended early (every
         // tenant finished its work, or the run was interrupted).
         var covered = document.Tenants.Where(r => r.Phase == "measure").Select(r => r.Seconds).DefaultIfEmpty(0).Max();
-        var table = new Table().Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured");
-        string[] right = ["ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "vol cs", "invol cs", "user s", "sys s"];
-        table.AddColumns("tenant", "kind", "device", "sync");
-        foreach (var column in right)
+        var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured");
+        // Fits 100 columns: 3-4 significant digits, switches and CPU time as pairs, no maximum
+        // (tenants.csv has it, and p95). Switches and CPU time are the worker process's, all its
+        // threads summed.
+        foreach (var column in new[] { "tenant", "device", "sync" })
         {
-            table.AddColumn(new TableColumn(column).RightAligned());
+            table.AddColumn(Column(column));
         }
 
-        table.AddColumn("state");
+        foreach (var column in new[] { "ops/s", "p50 ms", "p99 ms", "cs vol/invol", "cpu usr/sys s" })
+        {
+            table.AddColumn(Column(column).RightAligned());
+        }
+
+        table.AddColumn(Column("state"));
         var measured = document.Tenants.Where(r => r.Phase == "measure").ToList();
         foreach (var r in measured)
         {
             table.AddRow(
-                Markup.Escape(r.Tenant), r.Kind, Markup.Escape(r.Device), r.Sync,
-                F(r.ThroughputPerSecond, "0.##"), F(r.P50Ms, "0.###"), F(r.P95Ms, "0.###"), F(r.P99Ms, "0.###"), F(r.MaxMs, "0.###"),
-                r.VoluntarySwitches.ToString(CultureInfo.InvariantCulture), r.InvoluntarySwitches.ToString(CultureInfo.InvariantCulture),
-                F(r.UserCpuSeconds, "0.##"), F(r.SystemCpuSeconds, "0.##"),
+                Markup.Escape(r.Tenant), Markup.Escape(r.Device), r.Sync,
+                Significant(r.ThroughputPerSecond), Significant(r.P50Ms), Significant(r.P99Ms),
+                $"{Count(r.VoluntarySwitches)}/{Count(r.InvoluntarySwitches)}",
+                $"{Significant(r.UserCpuSeconds)}/{Significant(r.SystemCpuSeconds)}",
                 r.State + (r.Restarts > 0 ? $" ({r.Restarts} restarts)" : ""));
         }
 
@@ -63,29 +69,80 @@ public static class TenantTable
         }
     }
 
-    /// <summary>System calls by category (eBPF), per second of the window; only the categories some tenant used.</summary>
+    /// <summary>
+    /// System calls by category (eBPF), per second of the window: the categories some tenant used,
+    /// busiest first, as many as fit in <see cref="Width"/> columns; the rest summed as "other".
+    /// </summary>
     private static Table Categories(List<TenantRow> measured)
     {
-        var categories = RowBuilder.UsedCategories(measured);
-        var table = new Table().Title("system calls per second by category (eBPF), off-CPU and run-queue time").AddColumn("tenant");
-        foreach (var column in categories.Prepend("all").Append("off-cpu s").Append("run-queue s"))
+        double Rate(TenantRow r, long calls) => r.Seconds > 0 ? calls / r.Seconds : 0;
+        var used = RowBuilder.UsedCategories(measured)
+            .OrderByDescending(c => measured.Sum(r => Rate(r, r.CategoryCalls.GetValueOrDefault(c))))
+            .ToList();
+        var tenantWidth = Math.Max(6, measured.Max(r => r.Tenant.Length)) + 2;
+        string Cell(TenantRow r, double value, string? format = null) => !r.Traced ? "-" : format is null ? Significant(value) : F(value, format);
+        int ColumnWidth(string header, Func<TenantRow, string> cell) => Math.Max(header.Length, measured.Max(r => cell(r).Length)) + 2;
+
+        // Fixed columns: all, other (when needed), off-CPU and run-queue time.
+        var fixedWidth = tenantWidth + ColumnWidth("all", r => Cell(r, Rate(r, r.Syscalls))) + ColumnWidth("off-cpu s", r => Cell(r, r.OffCpuSeconds, "0.##")) + ColumnWidth("runq s", r => Cell(r, r.RunQueueSeconds, "0.###"));
+        var shown = new List<string>();
+        var width = fixedWidth;
+        foreach (var category in used)
         {
-            table.AddColumn(new TableColumn(column).RightAligned());
+            var needed = ColumnWidth(category, r => Cell(r, Rate(r, r.CategoryCalls.GetValueOrDefault(category))));
+            var otherWidth = shown.Count + 1 < used.Count ? ColumnWidth("other", r => Cell(r, Rate(r, r.Syscalls))) : 0;
+            if (width + needed + otherWidth > Width)
+            {
+                break;
+            }
+
+            shown.Add(category);
+            width += needed;
+        }
+
+        var rest = used.Except(shown).ToList();
+        var table = new Table().Border(TableBorder.Simple).Title("system calls/s by category (eBPF); off-CPU and run-queue s summed over threads").AddColumn(Column("tenant"));
+        foreach (var column in shown.Prepend("all").Concat(rest.Count > 0 ? ["other"] : []).Append("off-cpu s").Append("runq s"))
+        {
+            table.AddColumn(Column(column).RightAligned());
         }
 
         foreach (var r in measured)
         {
-            double Rate(long calls) => r.Seconds > 0 ? calls / r.Seconds : 0;
-            var cells = categories.Select(c => r.Traced ? F(Rate(r.CategoryCalls.GetValueOrDefault(c)), "0.#") : "-")
-                .Prepend(r.Traced ? F(Rate(r.Syscalls), "0.#") : "-")
+            var cells = shown.Select(c => Cell(r, Rate(r, r.CategoryCalls.GetValueOrDefault(c))))
+                .Prepend(Cell(r, Rate(r, r.Syscalls)))
                 .Prepend(Markup.Escape(r.Tenant))
-                .Append(r.Traced ? F(r.OffCpuSeconds, "0.##") : "-")
-                .Append(r.Traced ? F(r.RunQueueSeconds, "0.###") : "-");
+                .Concat(rest.Count > 0 ? [Cell(r, Rate(r, rest.Sum(c => r.CategoryCalls.GetValueOrDefault(c))))] : [])
+                .Append(Cell(r, r.OffCpuSeconds, "0.##"))
+                .Append(Cell(r, r.RunQueueSeconds, "0.###"));
             table.AddRow(cells.ToArray());
         }
 
         return table;
     }
+
+    /// <summary>The terminal width the tables are made to fit.</summary>
+    public const int Width = 100;
+
+    /// <summary>A column two characters from the next (one space of padding, one of the border).</summary>
+    private static TableColumn Column(string header) => new TableColumn(header).Padding(0, 0, 1, 0);
+
+    /// <summary>A count in at most 5 characters: 9876, 12.3k, 1.23M.</summary>
+    private static string Count(long value) => value switch
+    {
+        < 10_000 => value.ToString(CultureInfo.InvariantCulture),
+        < 1_000_000 => F(value / 1e3, "0.#") + "k",
+        _ => F(value / 1e6, "0.##") + "M",
+    };
+
+    /// <summary>A value to 3-4 significant digits: 172, 89.1, 7.56, 0.123.</summary>
+    private static string Significant(double value) => F(value, Math.Abs(value) switch
+    {
+        >= 100 => "0",
+        >= 10 => "0.#",
+        >= 1 => "0.##",
+        _ => "0.###",
+    });
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -35,6 +35,22 @@ internal sealed class CollectorGrain(ContentionMetrics metrics) : Grain, ICollec
         Task.FromResult(state.Snapshot(this.GetPrimaryKeyString()) with { Activation = activation });
 
     /// <inheritdoc />
+    public Task ReleaseAsync(TimeSpan keep, CancellationToken cancellationToken = default)
+    {
+        // Replaces the day it was kept for; once this has passed, it goes when idle.
+        if (keep > TimeSpan.Zero)
+        {
+            this.DelayDeactivation(keep);
+        }
+        else
+        {
+            this.DeactivateOnIdle();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Results live only in memory: keep the collector for as long as a long experiment runs.

@@ -83,6 +83,18 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
         return Progress();
     }
 
+    /// <inheritdoc />
+    public async Task ForgetAsync(CancellationToken cancellationToken = default)
+    {
+        if (plan is not null && !IsFinished)
+        {
+            return;
+        }
+
+        await GrainFactory.GetGrain<ICollectorGrain>(experimentId).ReleaseAsync(TimeSpan.Zero, cancellationToken);
+        this.DeactivateOnIdle();
+    }
+
     /// <summary>The nodes up now, with their devices and modelled-GPU slots from their silo metadata.</summary>
     private List<NodeInventory> Inventory() => membership.CurrentSnapshot.Members.Values
         .Where(m => m.Status == SiloStatus.Active)
@@ -166,6 +178,7 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
             ended = time.GetUtcNow();
             Enter(ExperimentState.Failed);
             timer?.Dispose();
+            await ReleaseAsync();
             return;
         }
 
@@ -283,6 +296,21 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
 
         Enter(final);
         LogFinished(logger, experimentId, final);
+        await ReleaseAsync();
+    }
+
+    /// <summary>Ended: the experiment and its collector are kept a while for the client, not the day a run may take.</summary>
+    private async Task ReleaseAsync()
+    {
+        this.DelayDeactivation(IExperimentGrain.KeptAfterEnd);
+        try
+        {
+            await GrainFactory.GetGrain<ICollectorGrain>(experimentId).ReleaseAsync(IExperimentGrain.KeptAfterEnd);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogUnreachable(logger, experimentId, "collector", ex.GetBaseException().Message);
+        }
     }
 
     private ITenantGrain Tenant(TenantSpec spec) => GrainFactory.GetGrain<ITenantGrain>($"{spec.Experiment}/{spec.Name}");
