@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The soak (issue 10): mixes/soak.yaml — 300 one-second runs — on one embedded node, sampling that
 # node (the contention process) every 5 s: finished runs, resident memory, open files, its
-# /metrics series and /dev/shm files. Prints the means over runs 30-100 against those over the last
-# 70 runs; each must be within 10 %. Usage: scripts/soak.sh [OUT_DIR]   (about 12 minutes on 2 cores)
+# /metrics series and /dev/shm files. Prints the means over the middle third of the runs against
+# those over the last third; each must be within 10 %. Usage: scripts/soak.sh [OUT_DIR]
+# (about 12 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/contention-soak}
@@ -32,13 +33,16 @@ rows = [list(map(int, l.split())) for l in open(sys.argv[1]).read().splitlines()
 rows = [r for r in rows if r[2] > 0]
 runs = rows[-1][1]
 # Series come and go in batches (the retention reaper), so compare windows, not single samples:
-# the samples over runs 30-100 against those over the last 70 runs.
-first = [r for r in rows if 30 <= r[1] <= 100]
-last = [r for r in rows if r[1] >= runs - 70]
+# the middle third of the runs against the last third. The first third warms the process up (JIT
+# tiering, the GC sizing its heap, the reaper's first period); its samples are printed too.
+third = runs // 3
+warm = [r for r in rows if r[1] < third]
+first = [r for r in rows if third <= r[1] < 2 * third]
+last = [r for r in rows if r[1] >= 2 * third]
 print(f"contention exit {sys.argv[2]}; runs finished: {runs}; samples: {len(rows)} every 5 s")
 print(f"{'window':<16}{'samples':>8}{'rss MiB':>10}{'open files':>12}{'series':>8}{'/dev/shm':>10}")
 def mean(window, i): return statistics.mean(r[i] for r in window)
-for name, window in ((f"runs 30-100", first), (f"runs {runs - 70}-{runs}", last)):
+for name, window in ((f"runs 0-{third}", warm), (f"runs {third}-{2 * third}", first), (f"runs {2 * third}-{runs}", last)):
     print(f"{name:<16}{len(window):>8}{mean(window, 2) / 1024:>10.1f}{mean(window, 3):>12.1f}{mean(window, 4):>8.0f}{mean(window, 5):>10.1f}")
 for i, name in ((2, "rss"), (3, "open files"), (4, "series"), (5, "/dev/shm files")):
     a, b = mean(first, i), mean(last, i)

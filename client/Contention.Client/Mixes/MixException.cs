@@ -3,9 +3,12 @@ namespace Contention.Client.Mixes;
 /// <summary>A mix file is wrong; the message names the file, line, column and field.</summary>
 public sealed class MixException : Exception
 {
-    /// <summary>Creates the exception.</summary>
+    /// <summary>The longest field or problem a message quotes; longer ones are cut with an ellipsis.</summary>
+    public const int MaxQuoted = 1000;
+
+    /// <summary>Creates the exception; the message stays on one line (line breaks in what it quotes are shown as \n).</summary>
     public MixException(string file, long line, long column, string field, string problem)
-        : base($"{file}:{line}:{column}: {field}: {problem}")
+        : base($"{file}:{line}:{column}: {OneLine(field)}: {OneLine(problem)}")
     {
         File = file;
         Line = line;
@@ -44,4 +47,10 @@ public sealed class MixException : Exception
 
     /// <summary>The field's path, e.g. <c>tenants[1].rate</c>.</summary>
     public string Field { get; }
+
+    private static string OneLine(string text)
+    {
+        var flat = text.ReplaceLineEndings("\\n");
+        return flat.Length <= MaxQuoted ? flat : string.Concat(flat.AsSpan(0, MaxQuoted), "…");
+    }
 }

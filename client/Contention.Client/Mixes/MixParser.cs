@@ -51,13 +51,20 @@ public static class MixParser
     public static Mix Parse(string text, string file, bool quick = false)
     {
         var stream = new YamlStream();
+        var scanner = new YamlDotNet.Core.Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new YamlDotNet.Core.Parser(scanner));
         }
         catch (YamlException ex)
         {
             throw new MixException(file, ex.Start.Line, ex.Start.Column, "(syntax)", $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}");
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet fails so, without a position, on some broken documents (an unclosed
+            // "bytes: [" before a new line, say): where its scanner stopped is the best position.
+            throw new MixException(file, scanner.CurrentPosition.Line, scanner.CurrentPosition.Column, "(syntax)", $"not valid YAML here (an unclosed '[', '{{' or quote before it?): {ex.Message.Split('\n')[0]}");
         }
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
