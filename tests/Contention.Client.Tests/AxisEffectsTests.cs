@@ -41,7 +41,7 @@ public class AxisEffectsTests
         var runs = new List<RunMetrics>();
         foreach (var trainers in new[] { 0, 1, 2, 3 })
         {
-            for (var r = 0; r < 3; r++)
+            for (var r = 0; r < AxisEffects.MinimumRuns; r++)
             {
                 runs.Add(new RunMetrics($"p{trainers}-{r}", new Dictionary<string, string> { ["train.replicas"] = $"{trainers}" }, "infer", new Dictionary<string, double> { ["p99 ms"] = 1 + (10 * trainers) + r }));
             }
@@ -49,8 +49,25 @@ public class AxisEffectsTests
 
         var effects = AxisEffects.Analyze(runs, [("train.replicas", ["0", "1", "2", "3"])]);
 
-        Assert.Equal([2.0, 12, 22, 32], effects.Where(e => e.Metric == "p99 ms").Select(e => e.Mean));
+        Assert.Equal([3.0, 13, 23, 33], effects.Where(e => e.Metric == "p99 ms").Select(e => e.Mean));
         Assert.All(effects.Where(e => e.Value != "0"), e => Assert.True(e.Clear));
         Assert.True(double.IsNaN(effects.First(e => e.Value == "0").DifferenceLow), "the baseline has no difference from itself");
+    }
+
+    [Fact]
+    public void Analyze_TwoRunsPerValue_NeverClearAndTheFindingsSayWhy()
+    {
+        // A tenfold difference, but two runs a value: the bootstrap interval (three resample
+        // means) would exclude 0 however noisy the runs are, so it is not judged.
+        var runs = new[] { ("a", 10.0), ("a", 11), ("b", 100), ("b", 120) }
+            .Select((x, i) => new RunMetrics($"r{i}", new Dictionary<string, string> { ["sync"] = x.Item1 }, "infer", new Dictionary<string, double> { ["p99 ms"] = x.Item2 }))
+            .ToList();
+
+        var effects = AxisEffects.Analyze(runs, [("sync", ["a", "b"])]);
+
+        var b = effects.Single(e => e.Value == "b");
+        Assert.True(b.DifferenceLow > 0, "the interval itself excludes 0");
+        Assert.False(b.Clear);
+        Assert.Contains("sync = b against a: not judged: 2 runs at a value, and a difference needs at least 5", AxisEffects.Findings(effects), StringComparison.Ordinal);
     }
 }

@@ -11,6 +11,13 @@ namespace Contention.Client.Analysis;
 /// </summary>
 public static class AxisEffects
 {
+    /// <summary>
+    /// Runs needed at a value and at its baseline before a difference is judged: a percentile
+    /// bootstrap over fewer runs gives intervals far too narrow (two runs have three resample
+    /// means), so such differences are shown with their intervals but never called clear.
+    /// </summary>
+    public const int MinimumRuns = 5;
+
     /// <summary>Every effect of every axis in <paramref name="axes"/>.</summary>
     public static List<Effect> Analyze(IReadOnlyList<RunMetrics> runs, IReadOnlyList<(string Name, IReadOnlyList<string> Values)> axes)
     {
@@ -38,7 +45,7 @@ public static class AxisEffects
                         var (low, high) = Bootstrap.Interval(sample.Length, s => s.Average(i => sample[i]));
                         var baseMean = base0.Length == 0 ? double.NaN : base0.Average();
                         var (dLow, dHigh) = value == baseline || base0.Length == 0 ? (double.NaN, double.NaN) : Bootstrap.Interval(base0.Length, sample.Length, (a, b) => b.Average(i => sample[i]) - a.Average(i => base0[i]));
-                        effects.Add(new Effect(axis, value, baseline, tenant, metric, sample.Length, sample.Average(), low, high, baseMean, sample.Average() - baseMean, dLow, dHigh));
+                        effects.Add(new Effect(axis, value, baseline, tenant, metric, sample.Length, sample.Average(), low, high, baseMean, sample.Average() - baseMean, dLow, dHigh, base0.Length));
                     }
                 }
             }
@@ -64,6 +71,13 @@ public static class AxisEffects
                 continue;
             }
 
+            if (!group.Any(e => e.Judged))
+            {
+                var fewest = group.Min(e => Math.Min(e.Runs, e.BaselineRuns));
+                text.Append(CultureInfo.InvariantCulture, $"not judged: {fewest} run{(fewest == 1 ? "" : "s")} at a value, and a difference needs at least {MinimumRuns} at each (set the sweep's repetitions to {MinimumRuns} or more). ");
+                continue;
+            }
+
             if (clear.Count == 0)
             {
                 text.Append("no metric differs beyond its 95% interval. ");
@@ -75,7 +89,7 @@ public static class AxisEffects
 
         if (text.Length > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"(Means over runs, marginal over any other axis; intervals: percentile bootstrap over runs, {Bootstrap.Resamples} resamples; a difference is reported when its interval excludes 0.)");
+            text.Append(CultureInfo.InvariantCulture, $"(Means over runs, marginal over any other axis; intervals: percentile bootstrap over runs, {Bootstrap.Resamples} resamples; a difference is reported when its interval excludes 0 and there are at least {MinimumRuns} runs at both values.)");
         }
 
         return text.ToString();

@@ -21,11 +21,15 @@ public sealed record RunMetrics(string Run, IReadOnlyDictionary<string, string> 
 /// <param name="Difference">Mean minus baseline mean.</param>
 /// <param name="DifferenceLow">Two-sample bootstrap 95% interval of the difference.</param>
 /// <param name="DifferenceHigh">Two-sample bootstrap 95% interval of the difference.</param>
-public sealed record Effect(string Axis, string Value, string Baseline, string Tenant, string Metric, int Runs, double Mean, double Low, double High, double BaselineMean, double Difference, double DifferenceLow, double DifferenceHigh)
+/// <param name="BaselineRuns">Runs at the baseline with the tenant.</param>
+public sealed record Effect(string Axis, string Value, string Baseline, string Tenant, string Metric, int Runs, double Mean, double Low, double High, double BaselineMean, double Difference, double DifferenceLow, double DifferenceHigh, int BaselineRuns = 0)
 {
     /// <summary>Mean over baseline mean; NaN when the baseline is 0.</summary>
     public double Ratio => BaselineMean == 0 ? double.NaN : Mean / BaselineMean;
 
-    /// <summary>The interval of the difference excludes 0.</summary>
-    public bool Clear => DifferenceLow > 0 || DifferenceHigh < 0;
+    /// <summary>Enough runs at both values for the interval to be judged (<see cref="AxisEffects.MinimumRuns"/>).</summary>
+    public bool Judged => Runs >= AxisEffects.MinimumRuns && BaselineRuns >= AxisEffects.MinimumRuns;
+
+    /// <summary>Judged, and the interval of the difference excludes 0.</summary>
+    public bool Clear => Judged && (DifferenceLow > 0 || DifferenceHigh < 0);
 }

@@ -68,7 +68,7 @@ internal static class EffectsReport
         var axes = input.Axes.Select(a => (a, (IReadOnlyList<string>)input.Runs.Select(r => r.Values.GetValueOrDefault(a, "")).Distinct(StringComparer.Ordinal).ToList())).ToList();
         var effects = AxisEffects.Analyze(runs, axes);
         var files = new List<string>();
-        ResultsFiles.Replace(Path.Combine(directory, "effects.csv"), ResultsFiles.Tidy(effects.Select(e => new EffectRecord(e.Axis, e.Value, e.Baseline, e.Tenant, e.Metric, e.Runs, e.Mean, e.Low, e.High, e.BaselineMean, e.Difference, e.DifferenceLow, e.DifferenceHigh, e.Ratio))));
+        ResultsFiles.Replace(Path.Combine(directory, "effects.csv"), ResultsFiles.Tidy(effects.Select(e => new EffectRecord(e.Axis, e.Value, e.Baseline, e.Tenant, e.Metric, e.Runs, e.Mean, e.Low, e.High, e.BaselineMean, e.Difference, e.DifferenceLow, e.DifferenceHigh, e.Ratio, e.BaselineRuns, e.Clear))));
         files.Add("effects.csv");
         var findings = AxisEffects.Findings(effects);
         var text = new StringBuilder("## Effects along the sweep's axes (each value against the axis's first)\n\n");
@@ -81,7 +81,7 @@ internal static class EffectsReport
             foreach (var tenant in effects.Where(e => e.Axis == axis).Select(e => e.Tenant).Distinct(StringComparer.Ordinal))
             {
                 var shown = metricOrder.Where(m => effects.Any(e => e.Axis == axis && e.Tenant == tenant && e.Metric == m)).ToList();
-                text.Append(CultureInfo.InvariantCulture, $"Tenant **{tenant}** (mean [95% interval] over runs; † the difference from {values[0]} is clear of 0):\n\n");
+                text.Append(CultureInfo.InvariantCulture, $"Tenant **{tenant}** (mean [95% interval] over runs; † the difference from {values[0]} is clear of 0, judged with at least {AxisEffects.MinimumRuns} runs at both values):\n\n");
                 text.Append("| ").Append(axis).Append(" | runs | ").Append(string.Join(" | ", shown)).Append(" |\n|---|---:|").Append(string.Concat(shown.Select(_ => "---:|"))).Append('\n');
                 foreach (var value in values)
                 {
@@ -194,7 +194,7 @@ internal static class EffectsReport
         plot.Title($"p99 latency against {axis} (mean over runs, 95% interval)");
         plot.XLabel(axis);
         plot.YLabel(logarithmic ? "p99 (ms, log scale)" : "p99 (ms)");
-        plot.ShowLegend(Alignment.UpperLeft);
+        Figures.LegendOutside(plot);
         return plot;
     }
 
@@ -246,10 +246,10 @@ internal static class EffectsReport
         plot.Axes.Left.TickGenerator = yTicks;
         plot.Title($"{tenant}: OS metrics against {axis} = {values[0]} (ratio of means, log scale; 95% interval)");
         plot.YLabel($"multiple of {values[0]}");
-        plot.ShowLegend(Alignment.UpperRight);
+        Figures.LegendOutside(plot);
         return plot;
     }
 }
 
 /// <summary>effects.csv: one row per axis value, tenant and metric.</summary>
-internal sealed record EffectRecord(string Axis, string Value, string Baseline, string Tenant, string Metric, int Runs, double Mean, double Low, double High, double BaselineMean, double Difference, double DifferenceLow, double DifferenceHigh, double Ratio);
+internal sealed record EffectRecord(string Axis, string Value, string Baseline, string Tenant, string Metric, int Runs, double Mean, double Low, double High, double BaselineMean, double Difference, double DifferenceLow, double DifferenceHigh, double Ratio, int BaselineRuns, bool Clear);

@@ -36,6 +36,13 @@ internal static class Figures
         }
     }
 
+    /// <summary>The legend to the right of the data area, where it can cover nothing.</summary>
+    public static void LegendOutside(Plot plot)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        plot.ShowLegend(Edge.Right);
+    }
+
     /// <summary>Ticks at powers of <paramref name="radix"/> for an axis plotted as log10 of its values.</summary>
     public static void LogTicks(IAxis axis, double min, double max, Func<double, string> label, double radix = 10)
     {

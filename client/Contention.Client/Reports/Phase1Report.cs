@@ -153,73 +153,83 @@ internal static class Phase1Report
         return table;
     }
 
-    /// <summary>Stacked bars: one per execution model, one segment per category.</summary>
+    /// <summary>
+    /// Grouped bars on a logarithmic axis: per execution model, one bar per category. Categories
+    /// differ by orders of magnitude (thousands of cpu calls against a dozen of sim), which a
+    /// stacked linear bar would hide; a category with no call has no bar.
+    /// </summary>
     private static Plot CategoryBars(Phase1Result r, bool steady)
     {
         var plot = new Plot();
         var ticks = new ScottPlot.TickGenerators.NumericManual();
+        double Value(string exec, string category) => steady ? r.Steady.Single(s => s.Exec == exec && s.Category == category).MeanPerPhase : r.Startup.Single(f => f.Exec == exec && f.Category == category).Median;
+        var positive = r.Execs.SelectMany(e => r.Categories.Select(c => Value(e, c))).Where(v => double.IsFinite(v) && v > 0).DefaultIfEmpty(1).ToList();
+        var bottom = Math.Floor(Math.Log10(positive.Min()));
+        var top = Math.Ceiling(Math.Log10(positive.Max()));
+        var width = 0.8 / Math.Max(1, r.Categories.Count);
         for (var x = 0; x < r.Execs.Count; x++)
         {
-            var exec = r.Execs[x];
-            double bottom = 0;
             for (var c = 0; c < r.Categories.Count; c++)
             {
-                var category = r.Categories[c];
-                var value = steady ? r.Steady.Single(s => s.Exec == exec && s.Category == category).MeanPerPhase : r.Startup.Single(f => f.Exec == exec && f.Category == category).Median;
-                if (!double.IsFinite(value) || value <= 0)
+                var value = Value(r.Execs[x], r.Categories[c]);
+                if (double.IsFinite(value) && value > 0)
                 {
-                    continue;
+                    var position = x - 0.4 + (width * (c + 0.5));
+                    plot.Add.Bar(new Bar { Position = position, ValueBase = bottom, Value = Math.Log10(value), FillColor = Figures.Palette[c % Figures.Palette.Length], Size = width * 0.9 });
                 }
-
-                plot.Add.Bar(new Bar { Position = x, ValueBase = bottom, Value = bottom + value, FillColor = Figures.Palette[c % Figures.Palette.Length], Size = 0.6 });
-                bottom += value;
             }
 
-            ticks.AddMajor(x, exec);
+            ticks.AddMajor(x, r.Execs[x]);
         }
 
         for (var c = 0; c < r.Categories.Count; c++)
         {
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = r.Categories[c], FillColor = Figures.Palette[c % Figures.Palette.Length] });
+            // Only the categories with a bar somewhere.
+            if (r.Execs.Any(e => Value(e, r.Categories[c]) > 0))
+            {
+                plot.Legend.ManualItems.Add(new LegendItem { LabelText = r.Categories[c], FillColor = Figures.Palette[c % Figures.Palette.Length] });
+            }
         }
 
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Axes.Margins(bottom: 0);
-
-        // Room on the right for the legend, clear of the bars.
-        plot.Axes.SetLimitsX(-0.6, r.Execs.Count + 0.4);
+        Figures.LogTicks(plot.Axes.Left, bottom, top, v => v.ToString("0.###", CultureInfo.InvariantCulture));
+        plot.Axes.SetLimitsY(bottom, top);
         plot.Title(steady ? "One steady phase: system calls by category (mean over grid points)" : "Start-up of a fresh worker: system calls by category (median)");
-        plot.YLabel(steady ? "calls per steady phase" : "calls in start-up");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.YLabel(steady ? "calls per steady phase (log scale)" : "calls in start-up (log scale)");
+        Figures.LegendOutside(plot);
         return plot;
     }
 
-    /// <summary>Mean calls per steady phase against an axis, both logarithmic, with 95% intervals.</summary>
+    /// <summary>
+    /// Mean calls per steady phase against an axis, both logarithmic, with 95% intervals. A point
+    /// with no call (mean 0) has no place on a log axis and is left out; an interval reaching 0 is
+    /// drawn down to the axis.
+    /// </summary>
     private static Plot CurvePlot(IReadOnlyList<CurvePoint> curve, string axis, double radix, Func<double, string> label)
     {
         var plot = new Plot();
-        static double Y(double calls) => Math.Log10(1 + Math.Max(0, calls));
+        var positive = curve.SelectMany(p => new[] { p.Mean, p.Low, p.High }).Where(v => double.IsFinite(v) && v > 0).DefaultIfEmpty(1).ToList();
+        var bottom = Math.Floor(Math.Log10(positive.Min()));
+        var top = Math.Ceiling(Math.Log10(positive.Max()));
+        double Y(double calls) => calls > 0 ? Math.Log10(calls) : bottom;
         var execs = curve.Select(p => p.Exec).Distinct(StringComparer.Ordinal).ToList();
         for (var e = 0; e < execs.Count; e++)
         {
-            var points = curve.Where(p => p.Exec == execs[e]).Select(p => (Math.Log10(p.X), Y(p.Mean), double.IsFinite(p.Low) ? Y(p.Low) : double.NaN, Y(p.High))).ToList();
-            Figures.Series(plot, execs[e], Figures.Palette[e % Figures.Palette.Length], points);
+            var points = curve.Where(p => p.Exec == execs[e] && p.Mean > 0).Select(p => (Math.Log10(p.X), Y(p.Mean), double.IsFinite(p.Low) ? Y(p.Low) : double.NaN, Y(p.High))).ToList();
+            if (points.Count > 0)
+            {
+                Figures.Series(plot, execs[e], Figures.Palette[e % Figures.Palette.Length], points);
+            }
         }
 
         var xs = curve.Select(p => Math.Log10(p.X)).DefaultIfEmpty(0).ToList();
         Figures.LogTicks(plot.Axes.Bottom, xs.Min(), xs.Max(), label, radix);
-        var top = curve.Select(p => Y(p.High)).Where(double.IsFinite).DefaultIfEmpty(1).Max();
-        var yTicks = new ScottPlot.TickGenerators.NumericManual();
-        for (double v = 0, k = 0; Y(v) <= top + 0.5; v = Math.Pow(10, k++))
-        {
-            yTicks.AddMajor(Y(v), v.ToString("0", CultureInfo.InvariantCulture));
-        }
-
-        plot.Axes.Left.TickGenerator = yTicks;
+        Figures.LogTicks(plot.Axes.Left, bottom, top, v => v.ToString("0.###", CultureInfo.InvariantCulture));
+        plot.Axes.SetLimitsY(bottom, top);
         plot.Title($"System calls per steady phase against {axis} (mean, 95% interval)");
         plot.XLabel(axis + " (log scale)");
-        plot.YLabel("calls per steady phase (log scale)");
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.YLabel(curve.Any(p => !(p.Mean > 0)) ? "calls per steady phase (log scale; means of 0 left out)" : "calls per steady phase (log scale)");
+        Figures.LegendOutside(plot);
         return plot;
     }
 }
