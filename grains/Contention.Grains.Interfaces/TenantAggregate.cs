@@ -45,4 +45,10 @@ public sealed record TenantAggregate
 
     /// <summary>Latency lines rejected (see <see cref="TenantDelta.RejectedLines"/>), summed.</summary>
     [Id(13)] public long RejectedLines { get; init; }
+
+    /// <summary>The longest interval between two samples of the tenant in this phase, seconds.</summary>
+    [Id(14)] public double LongestIntervalSeconds { get; init; }
+
+    /// <summary>The interval its node was asked to sample at, seconds (the longest asked, over nodes).</summary>
+    [Id(15)] public double AskedIntervalSeconds { get; init; }
 }

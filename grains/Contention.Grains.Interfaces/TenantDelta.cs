@@ -48,4 +48,7 @@ public sealed record TenantDelta
 
     /// <summary>Output lines of a command tenant that matched its latency pattern but held no usable latency (negative, not finite, beyond an hour, unknown unit): not operations, counted here instead.</summary>
     [Id(13)] public long RejectedLines { get; init; }
+
+    /// <summary>How often the node was asked to sample (its tracer interval), seconds: an interval far longer means its timers ran late.</summary>
+    [Id(14)] public double AskedIntervalSeconds { get; init; }
 }

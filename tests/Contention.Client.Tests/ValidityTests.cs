@@ -46,6 +46,15 @@ public class ValidityTests
     }
 
     [Fact]
+    public void Judge_SamplesFarApart_TimersLate()
+    {
+        var verdict = Validity.Judge(Document(Row("a", 10) with { AskedIntervalSeconds = 0.5, LongestIntervalSeconds = 2.4 }));
+
+        Assert.Contains("node n sampled tenant a up to 2.40 s apart, every 0.5 s asked: its timers ran late", Assert.Single(verdict.Reasons), StringComparison.Ordinal);
+        Assert.True(Validity.Judge(Document(Row("a", 10) with { AskedIntervalSeconds = 0.5, LongestIntervalSeconds = 1.4 })).Valid);
+    }
+
+    [Fact]
     public void Judge_RejectedLatencyLines_SaysHowMany()
     {
         var verdict = Validity.Judge(Document(Row("a", 10) with { RejectedLines = 3 }));

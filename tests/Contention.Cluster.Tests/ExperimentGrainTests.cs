@@ -27,6 +27,9 @@ public class ExperimentGrainTests(ClusterFixture fixture)
             Assert.True(measured.Completed > 0, $"{name} completed nothing while measured");
             Assert.InRange(measured.Seconds, 2.0, 6.0);
             Assert.NotEmpty(measured.Latency);
+            // The fixture's node samples every 200 ms; the verdict compares the longest gap with it.
+            Assert.Equal(0.2, measured.AskedIntervalSeconds);
+            Assert.InRange(measured.LongestIntervalSeconds, 0.01, measured.Seconds);
         }
 
         Assert.Empty(snapshot.Failures);

@@ -97,6 +97,8 @@ public static class RowBuilder
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
             NodeCpuBusy = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds).BusyFraction,
             RejectedLines = aggregate.RejectedLines,
+            LongestIntervalSeconds = aggregate.LongestIntervalSeconds,
+            AskedIntervalSeconds = aggregate.AskedIntervalSeconds,
         };
     }
 

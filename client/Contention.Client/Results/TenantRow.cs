@@ -86,4 +86,10 @@ public sealed record TenantRow
 
     /// <summary>Output lines of a command tenant that matched its latency pattern but held no usable latency (negative, not finite, beyond an hour): not counted as operations.</summary>
     public long RejectedLines { get; init; }
+
+    /// <summary>The longest interval between two of the node's samples of this tenant in the phase, seconds; far above <see cref="AskedIntervalSeconds"/> when the node's timers ran late.</summary>
+    public double LongestIntervalSeconds { get; init; }
+
+    /// <summary>The interval the node was asked to sample at (its tracer interval), seconds.</summary>
+    public double AskedIntervalSeconds { get; init; }
 }

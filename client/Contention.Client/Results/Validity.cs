@@ -5,7 +5,8 @@ namespace Contention.Client.Results;
 /// <summary>
 /// A run's verdict, as MLPerf LoadGen gives one: valid, or invalid with every reason — a run that
 /// did not complete, tenants that failed or restarted, measurement windows longer or shorter than
-/// asked, a node whose CPUs were saturated while tenants were measured, events the tracer dropped.
+/// asked, a node whose timers ran late or whose CPUs were saturated while tenants were measured,
+/// events the tracer dropped, latency lines that held no latency.
 /// An invalid run's numbers are still saved; they are not what the mix asked to measure.
 /// </summary>
 /// <param name="Valid">No reason found.</param>
@@ -17,6 +18,12 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
 
     /// <summary>… plus this many seconds (the phase switch and final flush of a loaded node).</summary>
     public const double WindowAbsoluteToleranceSeconds = 0.5;
+
+    /// <summary>Samples further apart than this many times the asked interval …</summary>
+    public const double LateTimerFactor = 2;
+
+    /// <summary>… plus this many seconds mean the node's timers ran late.</summary>
+    public const double LateTimerSlackSeconds = 0.5;
 
     /// <summary>Busy share of a node's CPU time at or above which it counts as saturated.</summary>
     public const double CpuSaturated = 0.95;
@@ -61,6 +68,11 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             if (row.NodeCpuBusy >= CpuSaturated)
             {
                 reasons.Add(Format($"node {row.Node}'s CPUs were {row.NodeCpuBusy * 100:0}% busy while tenant {row.Tenant} was measured (saturated from {CpuSaturated * 100:0}%): its latencies include waiting for a core; run fewer tenants per node, or tenants that block instead of spinning (sync: block)"));
+            }
+
+            if (row.AskedIntervalSeconds > 0 && row.LongestIntervalSeconds > (LateTimerFactor * row.AskedIntervalSeconds) + LateTimerSlackSeconds)
+            {
+                reasons.Add(Format($"node {row.Node} sampled tenant {row.Tenant} up to {row.LongestIntervalSeconds:0.00} s apart, every {row.AskedIntervalSeconds:0.###} s asked: its timers ran late (an overloaded node), so its intervals and the window's edges are coarser than asked"));
             }
 
             if (row.RejectedLines > 0)

@@ -57,6 +57,8 @@ public sealed class CollectorState
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
         aggregate.RejectedLines += delta.RejectedLines;
+        aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
+        aggregate.AskedInterval = Math.Max(aggregate.AskedInterval, delta.AskedIntervalSeconds);
         aggregate.Os += delta.Os;
         aggregate.NodeCpu += new Contention.Tracer.NodeCpu(delta.NodeCpuBusySeconds, delta.NodeCpuSeconds);
         aggregate.Reports++;
@@ -92,6 +94,8 @@ public sealed class CollectorState
             NodeCpuBusySeconds = a.Value.NodeCpu.BusySeconds,
             NodeCpuSeconds = a.Value.NodeCpu.TotalSeconds,
             RejectedLines = a.Value.RejectedLines,
+            LongestIntervalSeconds = a.Value.LongestInterval,
+            AskedIntervalSeconds = a.Value.AskedInterval,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -110,6 +114,10 @@ public sealed class CollectorState
         public long Completed { get; set; }
 
         public long RejectedLines { get; set; }
+
+        public double LongestInterval { get; set; }
+
+        public double AskedInterval { get; set; }
 
         public LongHistogram Latency { get; } = Histograms.Create();
 

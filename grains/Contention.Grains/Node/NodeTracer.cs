@@ -269,6 +269,7 @@ public sealed partial class NodeTracer : BackgroundService
                 NodeCpuBusySeconds = nodeDelta.BusySeconds,
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
                 RejectedLines = runner.TakeRejectedLines(),
+                AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,
             };
         }
         finally
