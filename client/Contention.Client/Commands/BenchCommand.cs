@@ -14,7 +14,6 @@ namespace Contention.Client.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly JsonSerializerOptions ProfileJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public static Command Create()
     {
@@ -44,7 +43,7 @@ internal static class BenchCommand
             AnsiConsole.Write(table);
             if (parse.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(new { device = id.ToString(), sync = mode.ToString(), elements = parse.GetValue(elements), launches = parse.GetValue(launches), baseline = baseline.Samples, ours = ours.Samples, ratio = ours.Median / baseline.Median }));
+                File.WriteAllText(path, JsonSerializer.Serialize(new LaunchBenchResult(id.ToString(), mode.ToString(), parse.GetValue(elements), parse.GetValue(launches), baseline.Samples, ours.Samples, ours.Median / baseline.Median), BenchJson.Default.LaunchBenchResult));
             }
 
             return 0;
@@ -63,7 +62,7 @@ internal static class BenchCommand
             var result = Calibration.Run(cuda);
             var profile = result.ApplyTo(Contention.Workloads.Sim.DeviceProfile.Load("h100"), cuda.Description);
             AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
-            var text = JsonSerializer.Serialize(profile, ProfileJson);
+            var text = JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
             if (parse.GetValue(output) is { } path)
             {
                 File.WriteAllText(path, text);
@@ -131,7 +130,7 @@ internal static class BenchCommand
 
             if (parse.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(new { calls = parse.GetValue(calls), straceCalls = parse.GetValue(straceCalls), kernel = Environment.OSVersion.VersionString, series = series.Select(s => new { side = s.Side, nsPerCall = s.NsPerCall, median = s.Median, ratio = s.Median / baseline }) }));
+                File.WriteAllText(path, JsonSerializer.Serialize(new TracerBenchResult(parse.GetValue(calls), parse.GetValue(straceCalls), Environment.OSVersion.VersionString, [.. series.Select(s => new TracerBenchSeries(s.Side, s.NsPerCall, s.Median, s.Median / baseline))]), BenchJson.Default.TracerBenchResult));
             }
 
             return 0;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Contention.Client.Mixes;
 using CsvHelper;
 
@@ -39,20 +38,13 @@ public static class ResultsFiles
     /// <summary>System calls per marked phase (eBPF).</summary>
     public const string PhaseSyscallsCsv = "phase_syscalls.csv";
 
-    /// <summary>How results files are serialised: indented camelCase, enums by name.</summary>
-    internal static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
 
     /// <summary>Writes all three files into <paramref name="directory"/>.</summary>
     public static void Write(string directory, ResultsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
         Directory.CreateDirectory(directory);
-        Replace(Path.Combine(directory, Json), JsonSerializer.Serialize(document, JsonOptions));
+        Replace(Path.Combine(directory, Json), JsonSerializer.Serialize(document, ResultsJson.Default.ResultsDocument));
         var csv = new StringWriter(CultureInfo.InvariantCulture);
         using (var writer = new CsvWriter(csv, CultureInfo.InvariantCulture))
         {
@@ -86,7 +78,7 @@ public static class ResultsFiles
             throw new FileNotFoundException($"{file}: no results here; give the directory a run wrote (contention run MIX --out DIR)");
         }
 
-        return JsonSerializer.Deserialize<ResultsDocument>(File.ReadAllText(file), JsonOptions)
+        return JsonSerializer.Deserialize(File.ReadAllText(file), ResultsJson.Default.ResultsDocument)
             ?? throw new InvalidDataException($"{file} is empty");
     }
 

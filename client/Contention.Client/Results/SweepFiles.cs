@@ -32,7 +32,7 @@ public static class SweepFiles
     public static SweepManifest? ReadManifest(string directory)
     {
         var file = Path.Combine(directory, Manifest);
-        return File.Exists(file) ? JsonSerializer.Deserialize<SweepManifest>(File.ReadAllText(file), ResultsFiles.JsonOptions) : null;
+        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), ResultsJson.Default.SweepManifest) : null;
     }
 
     /// <summary>Which finished runs a sweep invocation has put in the combined CSVs, in order.</summary>
@@ -57,7 +57,7 @@ public static class SweepFiles
     {
         ArgumentNullException.ThrowIfNull(manifest);
         Directory.CreateDirectory(directory);
-        ResultsFiles.Replace(Path.Combine(directory, Manifest), JsonSerializer.Serialize(manifest, ResultsFiles.JsonOptions));
+        ResultsFiles.Replace(Path.Combine(directory, Manifest), JsonSerializer.Serialize(manifest, ResultsJson.Default.SweepManifest));
         var finished = manifest.Runs.Where(r => r.State is not ("Pending" or "Running") && File.Exists(Path.Combine(RunDirectory(directory, r.Id), ResultsFiles.Csv))).ToList();
         var ids = finished.Select(r => r.Id).ToList();
         var append = combined is { Built: true } && ids.Count >= combined.Runs.Count && ids.Take(combined.Runs.Count).SequenceEqual(combined.Runs, StringComparer.Ordinal)

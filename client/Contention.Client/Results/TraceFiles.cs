@@ -10,10 +10,9 @@ namespace Contention.Client.Results;
 /// </summary>
 public static class TraceFiles
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>The document as JSON.</summary>
-    public static string Json(TraceDocument document) => JsonSerializer.Serialize(document, JsonOptions);
+    public static string Json(TraceDocument document) => JsonSerializer.Serialize(document, TraceJson.Default.TraceDocument);
 
     /// <summary>Writes every file into <paramref name="directory"/>.</summary>
     public static void Write(string directory, TraceDocument document)

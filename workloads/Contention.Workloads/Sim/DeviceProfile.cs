@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Contention.Workloads.Sim;
 
@@ -48,7 +49,6 @@ public sealed record DeviceProfile
     /// <summary>Where the value of each parameter comes from.</summary>
     public string Source { get; init; } = "";
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip };
 
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["h100"];
@@ -77,7 +77,7 @@ public sealed record DeviceProfile
             }
         }
 
-        var profile = JsonSerializer.Deserialize<DeviceProfile>(json, Json)
+        var profile = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile)
             ?? throw new ArgumentException($"device profile '{nameOrPath}' is empty", nameof(nameOrPath));
         var errors = new List<ValidationResult>();
         if (!Validator.TryValidateObject(profile, new ValidationContext(profile), errors, validateAllProperties: true))
@@ -88,3 +88,8 @@ public sealed record DeviceProfile
         return profile;
     }
 }
+
+/// <summary>Source-generated JSON for device profiles: read case-insensitively with comments, written indented camelCase (no reflection: a trimmed build loads them).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSerializable(typeof(DeviceProfile))]
+public sealed partial class DeviceProfileJson : JsonSerializerContext;
