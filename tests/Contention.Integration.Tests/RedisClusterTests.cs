@@ -100,6 +100,40 @@ public class RedisClusterTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Run_RedisWithNoLiveNode_GivesUpWithOneLineAfterTheStatedTime()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var mix = MixParser.Parse("name: lonely\ntenants:\n  - name: a\n    kind: inference\n", "lonely.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-lonely-{Guid.NewGuid():N}");
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var refused = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None));
+
+        Assert.Contains($"no node answered within {ClusterConnection.JoinTimeout.TotalSeconds:0} s", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.InRange(clock.Elapsed, ClusterConnection.JoinTimeout, ClusterConnection.JoinTimeout + TimeSpan.FromSeconds(30));
+        // Refused before anything ran: the directory it made is gone again.
+        Assert.False(Directory.Exists(directory));
+    }
+
+    [Fact]
+    public async Task Run_MetricsPortTaken_OneLineBeforeAnythingStarts()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var mix = MixParser.Parse("name: ported\ntenants:\n  - name: a\n    kind: inference\n", "ported.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-ported-{Guid.NewGuid():N}");
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+
+        var refused = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, directory, null, port, 1, s => s, ""), console, CancellationToken.None));
+
+        Assert.StartsWith($"--metrics-port {port}: cannot listen on 127.0.0.1:{port}", refused.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(directory));
+    }
+
     private static WebApplication Node(RedisServer redis, string name, int simDevices) => ContentionSilo.Build(
         new SiloSettings
         {

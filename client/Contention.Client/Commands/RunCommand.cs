@@ -24,7 +24,7 @@ internal static class RunCommand
     {
         var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/default.yaml" };
         var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
-        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster; without it an embedded single-node cluster runs in this process" };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster (gives up after 30 s when no node answers); without it an embedded single-node cluster runs in this process" };
         var device = new Option<string?>("--device") { Description = "run every tenant on this device instead (cpu, cuda, cuda:N, sim, sim:N)" };
         var sync = new Option<string?>("--sync") { Description = "run every tenant in this sync mode instead (spin, yield, block)" };
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s)" };
