@@ -21,7 +21,7 @@ namespace Contention.Grains.Node;
 /// </summary>
 public sealed partial class NodeTracer : BackgroundService
 {
-    private readonly ConcurrentDictionary<TenantRunner, byte> runners = new();
+    private readonly ConcurrentDictionary<TenantRunner, TenantMeasurement> runners = new();
     private readonly ConcurrentDictionary<string, ExperimentOutbox> outboxes = new();
 
     /// <summary>How long reports of an experiment with no tenant left here may go undelivered before they are dropped.</summary>
@@ -58,16 +58,16 @@ public sealed partial class NodeTracer : BackgroundService
             .Build();
     }
 
-    internal void Register(TenantRunner runner)
+    /// <summary>Starts sampling <paramref name="runner"/>; from now on the tracer owns <paramref name="measurement"/>.</summary>
+    internal void Register(TenantRunner runner, TenantMeasurement measurement)
     {
-        runner.LastSampleNs = MonotonicClock.NowNs();
-        runners.TryAdd(runner, 0);
+        measurement.LastSampleNs = MonotonicClock.NowNs();
+        runners.TryAdd(runner, measurement);
     }
 
     internal void Unregister(TenantRunner runner)
     {
-        runners.TryRemove(runner, out _);
-        if (runner.Kernel is { } kernel)
+        if (runners.TryRemove(runner, out var measurement) && measurement.Kernel is { } kernel)
         {
             _ = ForgetAsync(kernel.Pid);
         }
@@ -76,8 +76,15 @@ public sealed partial class NodeTracer : BackgroundService
     /// <summary>Reports one tenant now (when it stops, or at a phase boundary: then it enters <paramref name="nextPhase"/>).</summary>
     internal async Task FlushAsync(TenantRunner runner, string? nextPhase = null)
     {
+        if (!runners.TryGetValue(runner, out var measurement))
+        {
+            // Not (or no longer) sampled: nothing of it to report.
+            runner.EnterPhase(nextPhase ?? runner.Phase);
+            return;
+        }
+
         var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
-        var delta = await CollectAsync(runner, snapshot, NodeCpu.Read(), nextPhase).ConfigureAwait(false);
+        var delta = await CollectAsync(runner, measurement, snapshot, NodeCpu.Read(), nextPhase).ConfigureAwait(false);
         if (delta is not null)
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
@@ -91,16 +98,21 @@ public sealed partial class NodeTracer : BackgroundService
     /// </summary>
     internal async Task PhaseAsync(TenantRunner runner, int pid, PhaseSample phase)
     {
+        if (!runners.TryGetValue(runner, out var measurement))
+        {
+            return;
+        }
+
         KernelCounters? kernel = null;
         var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
         if (snapshot is not null && snapshot.Syscalls.Any(s => s.Root == pid))
         {
-            var since = runner.PhaseBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
+            var since = measurement.PhaseBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
             kernel = bpf.Counters(snapshot, pid, since, TraceRows.Workload);
-            runner.PhaseBaseline = (pid, snapshot);
+            measurement.PhaseBaseline = (pid, snapshot);
         }
 
-        runner.PendingPhases.Enqueue(TenantRunner.Record(runner.Spec.Name, options.Name, pid, phase, kernel));
+        measurement.AddPhase(TenantRunner.Record(runner.Spec.Name, options.Name, pid, phase, kernel));
     }
 
     /// <inheritdoc />
@@ -125,16 +137,16 @@ public sealed partial class NodeTracer : BackgroundService
         // worker must not delay the others' samples. One eBPF snapshot serves them all.
         var snapshot = runners.IsEmpty ? null : await bpf.SnapshotAsync().ConfigureAwait(false);
         var nodeCpu = NodeCpu.Read();
-        var collected = await Task.WhenAll(runners.Keys.Select(async runner =>
+        var collected = await Task.WhenAll(runners.Select(async pair =>
         {
             try
             {
-                return (runner.Spec.Experiment, Delta: await CollectAsync(runner, snapshot, nodeCpu).ConfigureAwait(false));
+                return (pair.Key.Spec.Experiment, Delta: await CollectAsync(pair.Key, pair.Value, snapshot, nodeCpu).ConfigureAwait(false));
             }
             catch (ObjectDisposedException)
             {
                 // The tenant stopped while the tick was under way.
-                return (runner.Spec.Experiment, Delta: null);
+                return (pair.Key.Spec.Experiment, Delta: null);
             }
         })).ConfigureAwait(false);
         var byExperiment = collected.Where(c => c.Delta is not null).GroupBy(c => c.Experiment).ToDictionary(g => g.Key, g => g.Select(c => c.Delta!).ToList());
@@ -195,9 +207,9 @@ public sealed partial class NodeTracer : BackgroundService
     internal bool HasOutbox(string experiment) => outboxes.ContainsKey(experiment);
 
     /// <summary>One tenant's interval; <paramref name="nodeCpu"/> is the node's /proc/stat read once for every tenant of the tick.</summary>
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, BpfSnapshot? snapshot, NodeCpu nodeCpu, string? nextPhase = null)
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, TenantMeasurement measurement, BpfSnapshot? snapshot, NodeCpu nodeCpu, string? nextPhase = null)
     {
-        await runner.ReportLock.WaitAsync().ConfigureAwait(false);
+        await measurement.ReportLock.WaitAsync().ConfigureAwait(false);
         try
         {
             var worker = runner.Worker;
@@ -219,32 +231,32 @@ public sealed partial class NodeTracer : BackgroundService
             var seconds = 0.0;
             if (worker is not null)
             {
-                if (runner.Traced is not { } traced || traced.Tracer.Pid != worker.Pid || traced.Tracer.Tid != worker.Tid)
+                if (measurement.Traced is not { } traced || traced.Tracer.Pid != worker.Pid || traced.Tracer.Tid != worker.Tid)
                 {
                     // A new worker (first start or restart): its counters start from zero.
-                    runner.Traced = (new ProcTracer(worker.Pid, worker.Tid), default);
+                    measurement.Traced = (new ProcTracer(worker.Pid, worker.Tid), default);
                 }
 
-                var (tracer, reported) = runner.Traced.Value;
+                var (tracer, reported) = measurement.Traced.Value;
                 var sample = tracer.Sample(now);
                 if (sample is not null)
                 {
                     counters = sample.Counters - reported;
-                    runner.Traced = (tracer, sample.Counters);
-                    runner.LastThreads = sample.Threads;
+                    measurement.Traced = (tracer, sample.Counters);
+                    measurement.LastThreads = sample.Threads;
                 }
             }
 
-            if (runner.LastSampleNs != 0)
+            if (measurement.LastSampleNs != 0)
             {
-                seconds = (now - runner.LastSampleNs) / 1e9;
+                seconds = (now - measurement.LastSampleNs) / 1e9;
             }
 
-            var kernel = snapshot is null || worker is null ? null : KernelDelta(runner, worker, snapshot);
+            var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
 
-            runner.LastSampleNs = now;
-            var nodeDelta = nodeCpu - runner.LastNodeCpu;
-            runner.LastNodeCpu = nodeCpu;
+            measurement.LastSampleNs = now;
+            var nodeDelta = nodeCpu - measurement.LastNodeCpu;
+            measurement.LastNodeCpu = nodeCpu;
             var latency = runner.TakeLatency();
             var phase = runner.Phase;
             if (nextPhase is not null)
@@ -265,7 +277,7 @@ public sealed partial class NodeTracer : BackgroundService
                 Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
                 Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
                 Kernel = kernel,
-                Phases = TakePhases(runner),
+                Phases = measurement.TakePhases(),
                 NodeCpuBusySeconds = nodeDelta.BusySeconds,
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
                 RejectedLines = runner.TakeRejectedLines(),
@@ -274,7 +286,7 @@ public sealed partial class NodeTracer : BackgroundService
         }
         finally
         {
-            runner.ReportLock.Release();
+            measurement.ReportLock.Release();
         }
     }
 
@@ -283,7 +295,7 @@ public sealed partial class NodeTracer : BackgroundService
     /// silo, not a process tree of its own), one the helper does not follow, or a snapshot older
     /// than the one already reported (a phase flush overtook this tick).
     /// </summary>
-    private KernelCounters? KernelDelta(TenantRunner runner, IWorker worker, BpfSnapshot snapshot)
+    private KernelCounters? KernelDelta(TenantMeasurement measurement, IWorker worker, BpfSnapshot snapshot)
     {
         if (worker.Tid is not null || !snapshot.Syscalls.Any(s => s.Root == worker.Pid))
         {
@@ -291,11 +303,11 @@ public sealed partial class NodeTracer : BackgroundService
         }
 
         KernelCounters? previous = null;
-        if (runner.Kernel is not { } known || known.Pid != worker.Pid)
+        if (measurement.Kernel is not { } known || known.Pid != worker.Pid)
         {
             // A new worker (first start or restart). The kernel kept what a crashed predecessor
             // did after its last report (/proc lost it with the process): it goes out with this one.
-            if (runner.Kernel is { } old)
+            if (measurement.Kernel is { } old)
             {
                 if (old.Reported is null || snapshot.Sequence > old.Reported.Sequence)
                 {
@@ -305,7 +317,7 @@ public sealed partial class NodeTracer : BackgroundService
                 _ = ForgetAsync(old.Pid);
             }
 
-            runner.Kernel = known = (worker.Pid, null);
+            measurement.Kernel = known = (worker.Pid, null);
         }
 
         if (known.Reported is { } reported && snapshot.Sequence <= reported.Sequence)
@@ -313,7 +325,7 @@ public sealed partial class NodeTracer : BackgroundService
             return null;
         }
 
-        runner.Kernel = (worker.Pid, snapshot);
+        measurement.Kernel = (worker.Pid, snapshot);
         var current = bpf.Counters(snapshot, worker.Pid, known.Reported);
         if (previous is null)
         {
@@ -324,17 +336,6 @@ public sealed partial class NodeTracer : BackgroundService
         both.Add(previous);
         both.Add(current);
         return both.ToCounters();
-    }
-
-    private static List<PhaseRecord> TakePhases(TenantRunner runner)
-    {
-        var taken = new List<PhaseRecord>();
-        while (runner.PendingPhases.TryDequeue(out var phase))
-        {
-            taken.Add(phase);
-        }
-
-        return taken;
     }
 
     private async Task ForgetAsync(int pid)

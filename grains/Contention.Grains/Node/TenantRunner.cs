@@ -1,4 +1,3 @@
-using Contention.Tracer;
 using Contention.Workloads.Devices;
 using Contention.Workloads.Metrics;
 using Contention.Workloads.Sim;
@@ -34,6 +33,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private TenantState state = TenantState.Idle;
     private int restartCount;
     private long rejectedLines;
+
+    // Handed to the node tracer, which owns it; this runner reads its threads and adds thread phases.
+    private readonly TenantMeasurement measurement = new();
     private string? lastError;
 
     /// <summary>A runner for <paramref name="spec"/> on <paramref name="device"/>, holding <paramref name="sim"/>'s modelled-GPU slot (released when it ends).</summary>
@@ -52,38 +54,14 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     public string Phase { get; private set; } = "warmup";
 
 
-    /// <summary>Serialises the node tracer's tick and phase flushes for this tenant.</summary>
-    public SemaphoreSlim ReportLock { get; } = new(1, 1);
-
-    /// <summary>The /proc tracer of the current worker and the counters already reported for it.</summary>
-    public (ProcTracer Tracer, TaskCounters Reported)? Traced { get; set; }
-
     public IWorker? Worker => worker;
-
-    /// <summary>When the node tracer last sampled this tenant (CLOCK_MONOTONIC ns); 0 before the first sample.</summary>
-    public long LastSampleNs { get; set; }
-
-    /// <summary>The node's CPU counters at the latest sample.</summary>
-    public NodeCpu LastNodeCpu { get; set; } = NodeCpu.Read();
-
-    /// <summary>Per-thread counters of the latest sample.</summary>
-    public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
-
-    /// <summary>Phases the worker ended that the node tracer has not reported yet.</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<PhaseRecord> PendingPhases { get; } = new();
-
-    /// <summary>The worker whose phases are being measured and the eBPF snapshot at its last boundary (null: since it started).</summary>
-    public (int Pid, Contention.Tracer.Bpf.BpfSnapshot? Snapshot)? PhaseBaseline { get; set; }
-
-    /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
-    public (int Pid, Contention.Tracer.Bpf.BpfSnapshot? Reported)? Kernel { get; set; }
 
     public TenantStatus Status
     {
         get
         {
             var current = worker;
-            var threads = LastThreads.Select(t => new ThreadCounters(t.Tid, t.Name, t.Counters.VoluntarySwitches, t.Counters.InvoluntarySwitches, t.Counters.UserSeconds, t.Counters.SystemSeconds, t.Exited)).ToList();
+            var threads = measurement.LastThreads.Select(t => new ThreadCounters(t.Tid, t.Name, t.Counters.VoluntarySwitches, t.Counters.InvoluntarySwitches, t.Counters.UserSeconds, t.Counters.SystemSeconds, t.Exited)).ToList();
             return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError, threads);
         }
     }
@@ -92,7 +70,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     public async Task<TenantStatus> StartAsync()
     {
         state = TenantState.Starting;
-        node.Tracer.Register(this);
+        node.Tracer.Register(this, measurement);
         supervision = Task.Run(SuperviseAsync);
         try
         {
@@ -109,7 +87,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Reports the current phase's last interval and switches phase, atomically with respect to the node tracer.</summary>
     public Task SetPhaseAsync(string phase) => node.Tracer.FlushAsync(this, phase);
 
-    /// <summary>Called by the node tracer, under <see cref="ReportLock"/>, right after it took the old phase's last interval.</summary>
+    /// <summary>Called by the node tracer, under the tenant's report lock, right after it took the old phase's last interval.</summary>
     internal void EnterPhase(string phase) => Phase = phase;
 
     public async Task<TenantStatus> StopAsync()
@@ -351,7 +329,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Phases of a workload thread inside the silo: no process of its own to trace, so the worker's measurements alone.</summary>
     private sealed class ThreadPhases(TenantRunner runner, string node) : IPhaseSink
     {
-        public void Boundary(PhaseSample ended) => runner.PendingPhases.Enqueue(Record(runner.spec.Name, node, Environment.ProcessId, ended, null));
+        public void Boundary(PhaseSample ended) => runner.measurement.AddPhase(Record(runner.spec.Name, node, Environment.ProcessId, ended, null));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "tenant {Tenant}: worker {Pid} running on {Device}")]

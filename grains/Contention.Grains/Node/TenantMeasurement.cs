@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Contention.Tracer;
+using Contention.Tracer.Bpf;
+using Contention.Workloads.Sim;
+
+namespace Contention.Grains.Node;
+
+/// <summary>
+/// What the node tracer keeps about one tenant between its samples. The tracer owns it: it
+/// writes every member, under <see cref="ReportLock"/>, from its ticks and flushes. The tenant's
+/// runner made it and hands it over at registration; it only reads <see cref="LastThreads"/>
+/// (for its status) and adds the phases a thread worker ends (<see cref="AddPhase"/>).
+/// </summary>
+internal sealed class TenantMeasurement
+{
+    private readonly ConcurrentQueue<PhaseRecord> pendingPhases = new();
+
+    /// <summary>Serialises the tracer's tick and phase flushes for this tenant.</summary>
+    public SemaphoreSlim ReportLock { get; } = new(1, 1);
+
+    /// <summary>The /proc tracer of the current worker and the counters already reported for it.</summary>
+    public (ProcTracer Tracer, TaskCounters Reported)? Traced { get; set; }
+
+    /// <summary>When the tracer last sampled the tenant (CLOCK_MONOTONIC ns).</summary>
+    public long LastSampleNs { get; set; } = MonotonicClock.NowNs();
+
+    /// <summary>The node's CPU counters at the latest sample.</summary>
+    public NodeCpu LastNodeCpu { get; set; } = NodeCpu.Read();
+
+    /// <summary>Per-thread counters of the latest sample.</summary>
+    public IReadOnlyList<ThreadSample> LastThreads { get; set; } = [];
+
+    /// <summary>The worker whose phases are being measured and the eBPF snapshot at its last boundary (null: since it started).</summary>
+    public (int Pid, BpfSnapshot? Snapshot)? PhaseBaseline { get; set; }
+
+    /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
+    public (int Pid, BpfSnapshot? Reported)? Kernel { get; set; }
+
+    /// <summary>Queues a phase the worker ended, for the next report.</summary>
+    public void AddPhase(PhaseRecord phase) => pendingPhases.Enqueue(phase);
+
+    /// <summary>Every phase queued since the last call, in order.</summary>
+    public List<PhaseRecord> TakePhases()
+    {
+        var taken = new List<PhaseRecord>();
+        while (pendingPhases.TryDequeue(out var phase))
+        {
+            taken.Add(phase);
+        }
+
+        return taken;
+    }
+}
