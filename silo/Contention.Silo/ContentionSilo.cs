@@ -108,7 +108,7 @@ public static partial class ContentionSilo
     public static readonly TimeSpan MessagingTimeout = TimeSpan.FromMinutes(3);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node options: {SimDevices} sim device(s) of profile {Profile}, {Slots} slots each, poll {PollUs} us; tracer interval {TracerMs} ms; CUDA detection {DetectCuda}; worker {Worker}; eBPF {Ebpf}")]
-    private static partial void LogNodeOptions(ILogger logger, int simDevices, string profile, int slots, int pollUs, int tracerMs, bool detectCuda, string worker, string ebpf);
+    private static partial void LogNodeOptions(ILogger logger, int simDevices, string profile, int slots, int pollUs, int tracerMs, bool detectCuda, string worker, Contention.Grains.EbpfMode ebpf);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node} up: cluster {Cluster}, silo port {SiloPort}, gateway {GatewayPort}, metrics {Metrics}, devices {Devices}")]
     private static partial void LogStarted(ILogger logger, string node, string cluster, int siloPort, int gatewayPort, string metrics, string devices);

@@ -90,7 +90,7 @@ public class ValidityTests
         var directory = Path.Combine(Path.GetTempPath(), $"contention-overload-{Guid.NewGuid():N}");
         var output = new StringWriter();
 
-        var code = await RunCommand.ExecuteAsync(new RunOptions(mix, directory, null, 0, 1, spec => spec, "") { Ebpf = "off" }, Console(output), CancellationToken.None);
+        var code = await RunCommand.ExecuteAsync(new RunOptions(mix, directory, null, 0, 1, spec => spec, "") { Ebpf = EbpfMode.Off }, Console(output), CancellationToken.None);
 
         Assert.Equal(4, code);
         var document = ResultsFiles.Read(directory);

@@ -63,7 +63,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = parse.GetValue(ebpf)!, SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Enum.Parse<EbpfMode>(parse.GetValue(ebpf)!, ignoreCase: true), SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -325,7 +325,7 @@ internal static class RunCommand
 internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Cluster, int MetricsPort, int SimDevices, Func<TenantSpec, TenantSpec> Adjust, string OverridesText)
 {
     /// <summary>The embedded node's eBPF tracer mode: full, counts or off.</summary>
-    public string Ebpf { get; init; } = "full";
+    public EbpfMode Ebpf { get; init; } = EbpfMode.Full;
 
     /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
     public int SimSlots { get; init; } = 32;

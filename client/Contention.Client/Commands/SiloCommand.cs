@@ -45,7 +45,7 @@ internal static class SiloCommand
                     SimSlots = parse.GetValue(simSlots),
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
-                    Ebpf = parse.GetValue(ebpf)!,
+                    Ebpf = Enum.Parse<Contention.Grains.EbpfMode>(parse.GetValue(ebpf)!, ignoreCase: true),
                     MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };

@@ -19,7 +19,7 @@ internal static class SweepRunner
     public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory)
     {
         var sweep = options.Mix.Sweep!;
-        var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf,
+        var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant(),
             string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))));
         var previous = SweepFiles.ReadManifest(directory);
         if (previous is not null && previous.Fingerprint != fingerprint)

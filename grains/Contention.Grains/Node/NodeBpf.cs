@@ -27,7 +27,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         this.options = options.Value;
         this.logger = logger;
-        off = this.options.Ebpf == "off";
+        off = this.options.Ebpf == EbpfMode.Off;
     }
 
     /// <summary>NVIDIA device numbers of this host, for decoding ioctls.</summary>
@@ -141,7 +141,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
             {
                 try
                 {
-                    tracer = await BpfTracer.StartAsync(mode: Enum.Parse<BpfMode>(options.Ebpf, ignoreCase: true)).ConfigureAwait(false);
+                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf switch { EbpfMode.Exact => BpfMode.Exact, EbpfMode.Counts => BpfMode.Counts, _ => BpfMode.Full }).ConfigureAwait(false);
                     LogStarted(logger, options.Name, options.Ebpf);
                 }
                 catch (BpfUnavailableException ex)
@@ -169,7 +169,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "node {Node}: eBPF tracer running ({Mode}): system calls, ioctls, off-CPU time and run-queue latency per tenant")]
-    private static partial void LogStarted(ILogger logger, string node, string mode);
+    private static partial void LogStarted(ILogger logger, string node, EbpfMode mode);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node}: a worker runs without eBPF tracing (/proc metrics only): {Why}")]
     private static partial void LogNotTraced(ILogger logger, string node, string why);

@@ -35,8 +35,7 @@ public sealed class NodeOptions
     /// <c>counts</c> (no system-call time: cheaper for the traced workers) or <c>off</c>. Where
     /// eBPF cannot run the node says so once and goes on with /proc metrics.
     /// </summary>
-    [RegularExpression("^(full|exact|counts|off)$", ErrorMessage = "Contention:Node:Ebpf must be full, exact, counts or off")]
-    public string Ebpf { get; set; } = "full";
+    public EbpfMode Ebpf { get; set; } = EbpfMode.Full;
 
     /// <summary>How long an experiment's Prometheus series stay exported once they stop changing, seconds (a node serving many runs keeps only recent ones).</summary>
     [Range(1, 30 * 24 * 3600)] public int MetricsRetentionSeconds { get; set; } = 900;
