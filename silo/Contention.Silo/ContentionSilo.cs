@@ -24,7 +24,9 @@ public static partial class ContentionSilo
             throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(SiloSettings), typeof(SiloSettings), invalid.Select(r => r.ErrorMessage ?? "invalid"));
         }
 
-        settings.CheckPortsFree();
+        // Resolved once (a host name is a DNS lookup): the ports are checked and bound on it.
+        var listenOn = settings.UsesRedis ? settings.ResolveAdvertisedAddress() : IPAddress.Loopback;
+        settings.CheckPortsFree(listenOn);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         // Logs go to stderr: stdout is for what the command prints (the run's table).
@@ -63,7 +65,7 @@ public static partial class ContentionSilo
                     options.ServiceId = settings.ServiceId;
                 });
                 // Bound to the advertised address only (loopback by default), not every interface.
-                silo.ConfigureEndpoints(settings.ResolveAdvertisedAddress(), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+                silo.ConfigureEndpoints(listenOn, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
             }
             else
             {

@@ -51,9 +51,10 @@ public sealed class SiloSettings
 
     /// <summary>Fails with the option to change when a port this node would listen on is taken.</summary>
     /// <exception cref="ArgumentException">A port is in use (or may not be bound) at its address.</exception>
-    public void CheckPortsFree()
+    /// <param name="host">The address the silo and gateway listen on (the resolved advertised address, or loopback).</param>
+    public void CheckPortsFree(System.Net.IPAddress host)
     {
-        var host = UsesRedis ? ResolveAdvertisedAddress() : System.Net.IPAddress.Loopback;
+        ArgumentNullException.ThrowIfNull(host);
         Check("--silo-port", host, SiloPort);
         Check("--gateway-port", host, GatewayPort);
         if (MetricsPort > 0)

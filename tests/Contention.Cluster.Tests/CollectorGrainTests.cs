@@ -20,10 +20,10 @@ public class CollectorGrainTests(ClusterFixture fixture)
             parts[i % 3].RecordValue(value);
         }
 
-        await collector.ReportAsync(new NodeReport("a", 1, [Delta("t", "a", parts[0], 10)]));
-        await collector.ReportAsync(new NodeReport("b", 1, [Delta("t", "b", parts[1], 20)]));
-        await collector.ReportAsync(new NodeReport("a", 2, [Delta("t", "a", parts[2], 30)]));
-        await collector.ReportAsync(new NodeReport("a", 2, [Delta("t", "a", parts[2], 30)]));
+        await collector.ReportAsync(new NodeReport("a", 1, [Specs.Delta("t", "a", parts[0], 10)]));
+        await collector.ReportAsync(new NodeReport("b", 1, [Specs.Delta("t", "b", parts[1], 20)]));
+        await collector.ReportAsync(new NodeReport("a", 2, [Specs.Delta("t", "a", parts[2], 30)]));
+        await collector.ReportAsync(new NodeReport("a", 2, [Specs.Delta("t", "a", parts[2], 30)]));
 
         var snapshot = await collector.GetSnapshotAsync();
         var aggregate = Assert.Single(snapshot.Tenants);
@@ -36,17 +36,4 @@ public class CollectorGrainTests(ClusterFixture fixture)
             Assert.Equal(whole.GetValueAtPercentile(p), merged.GetValueAtPercentile(p));
         }
     }
-
-    private static TenantDelta Delta(string tenant, string node, HdrHistogram.LongHistogram histogram, long switches) => new()
-    {
-        Tenant = tenant,
-        Node = node,
-        Kind = "inference",
-        Device = "sim:0",
-        Phase = "measure",
-        IntervalSeconds = 1,
-        Completed = histogram.TotalCount,
-        Latency = Histograms.Encode(histogram),
-        Os = new OsCounters(switches, 0, 0, 0, 0, 0),
-    };
 }

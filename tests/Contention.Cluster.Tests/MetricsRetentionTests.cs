@@ -16,7 +16,7 @@ public class MetricsRetentionTests
         var latency = Histograms.Create();
         latency.RecordValue(2_000_000);
 
-        metrics.Observe("old", Delta(latency));
+        metrics.Observe("old", Specs.Delta("t", "n", latency, 1));
         metrics.Failure("old", new TenantFailure("t", "n", "crashed", 1, DateTimeOffset.UtcNow, false));
         Assert.Contains("experiment=\"old\"", await ExportAsync(registry), StringComparison.Ordinal);
 
@@ -26,7 +26,7 @@ public class MetricsRetentionTests
         do
         {
             Assert.True(DateTime.UtcNow < deadline, "the old experiment's series were still exported after 30 s");
-            metrics.Observe("new", Delta(latency));
+            metrics.Observe("new", Specs.Delta("t", "n", latency, 1));
             await Task.Delay(200);
             text = await ExportAsync(registry);
         }
@@ -42,17 +42,4 @@ public class MetricsRetentionTests
         await registry.CollectAndExportAsTextAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
-
-    private static TenantDelta Delta(HdrHistogram.LongHistogram latency) => new()
-    {
-        Tenant = "t",
-        Node = "n",
-        Kind = "inference",
-        Device = "sim:0",
-        Phase = "measure",
-        IntervalSeconds = 0.2,
-        Completed = latency.TotalCount,
-        Latency = Histograms.Encode(latency),
-        Os = new OsCounters(1, 1, 0.01, 0.01, 1, 0),
-    };
 }

@@ -46,6 +46,20 @@ internal static class Specs
         PointLimitMs = 60_000,
     };
 
+    /// <summary>A node's interval of one inference tenant with <paramref name="histogram"/>'s latencies and <paramref name="switches"/> voluntary switches.</summary>
+    public static TenantDelta Delta(string tenant, string node, HdrHistogram.LongHistogram histogram, long switches) => new()
+    {
+        Tenant = tenant,
+        Node = node,
+        Kind = "inference",
+        Device = "sim:0",
+        Phase = "measure",
+        IntervalSeconds = 1,
+        Completed = histogram.TotalCount,
+        Latency = Contention.Workloads.Metrics.Histograms.Encode(histogram),
+        Os = new OsCounters(switches, 0, 0, 0, 0, 0),
+    };
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails after <paramref name="timeout"/>.</summary>
     public static async Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan timeout, string what)
     {

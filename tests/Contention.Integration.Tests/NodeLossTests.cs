@@ -103,7 +103,7 @@ public sealed class NodeLossTests
                 replicas: 2
             """, "node-loss.yaml");
         var directory = Path.Combine(Path.GetTempPath(), $"contention-loss-{Guid.NewGuid():N}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var console = SilentConsole.Create();
         var options = new RunOptions(mix, directory, cluster.Redis.Cluster, 0, 1, s => s, "") { Coordinator = "node-b" };
         return (Task.Run(() => RunCommand.ExecuteAsync(options, console, CancellationToken.None)), directory);
     }

@@ -9,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Prometheus;
-using Spectre.Console;
 
 namespace Contention.Integration.Tests;
 
@@ -44,7 +43,7 @@ public class RedisClusterTests
                 cpu_threads: 1
             """, "redis.yaml");
         var directory = Path.Combine(Path.GetTempPath(), $"contention-redis-{Guid.NewGuid():N}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var console = SilentConsole.Create();
 
         var code = await RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None);
 
@@ -77,7 +76,7 @@ public class RedisClusterTests
                 rate: 100
             """, "doomed.yaml");
         var directory = Path.Combine(Path.GetTempPath(), $"contention-doomed-{Guid.NewGuid():N}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var console = SilentConsole.Create();
         var run = RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || ResultsFiles.Read(directory).Tenants.All(t => t.Completed == 0))
@@ -106,7 +105,7 @@ public class RedisClusterTests
         await using var redis = await RedisServer.StartAsync();
         var mix = MixParser.Parse("name: lonely\ntenants:\n  - name: a\n    kind: inference\n", "lonely.yaml");
         var directory = Path.Combine(Path.GetTempPath(), $"contention-lonely-{Guid.NewGuid():N}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var console = SilentConsole.Create();
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var refused = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, directory, redis.Cluster, 0, 1, s => s, ""), console, CancellationToken.None));
@@ -126,7 +125,7 @@ public class RedisClusterTests
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
         var mix = MixParser.Parse("name: ported\ntenants:\n  - name: a\n    kind: inference\n", "ported.yaml");
         var directory = Path.Combine(Path.GetTempPath(), $"contention-ported-{Guid.NewGuid():N}");
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Interactive = InteractionSupport.No });
+        var console = SilentConsole.Create();
 
         var refused = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, directory, null, port, 1, s => s, ""), console, CancellationToken.None));
 

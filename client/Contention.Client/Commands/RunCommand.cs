@@ -244,7 +244,6 @@ internal static class RunCommand
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // Its node is gone, or the cluster: nothing is left to forget.
-                _ = ex;
             }
         }
         if (IsPreflightFailure(progress))

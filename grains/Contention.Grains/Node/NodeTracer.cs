@@ -78,8 +78,12 @@ public sealed partial class NodeTracer : BackgroundService
     {
         if (!runners.TryGetValue(runner, out var measurement))
         {
-            // Not (or no longer) sampled: nothing of it to report.
-            runner.EnterPhase(nextPhase ?? runner.Phase);
+            // Not (or no longer) sampled: nothing of it to report, only the phase to enter.
+            if (nextPhase is not null)
+            {
+                runner.EnterPhase(nextPhase);
+            }
+
             return;
         }
 
