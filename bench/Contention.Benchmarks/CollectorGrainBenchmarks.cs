@@ -46,7 +46,7 @@ public class CollectorGrainBenchmarks
                     histogram.RecordValue((long)(200_000 * Math.Exp(random.NextDouble() * 3)));
                 }
 
-                deltas.Add(new TenantDelta { Tenant = $"tenant-{t}", Node = "node", Kind = "inference", Device = "sim:0", Phase = "measure", IntervalSeconds = 0.5, Completed = 250, Latency = Histograms.Encode(histogram), Os = new OsCounters(100, 3, 0.1, 0.01, 0, 0) });
+                deltas.Add(new TenantDelta { Tenant = $"tenant-{t}", Node = "node", Kind = TenantKind.Inference, Device = "sim:0", Phase = MeasurementPhase.Measure, IntervalSeconds = 0.5, Completed = 250, Latency = Histograms.Encode(histogram), Os = new OsCounters(100, 3, 0.1, 0.01, 0, 0) });
             }
 
             reports[i] = new NodeReport("node", i + 1, deltas);

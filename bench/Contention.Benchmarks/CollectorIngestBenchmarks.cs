@@ -40,9 +40,9 @@ public class CollectorIngestBenchmarks
             {
                 Tenant = $"tenant-{i % 16}",
                 Node = "node",
-                Kind = "inference",
+                Kind = TenantKind.Inference,
                 Device = "sim:0",
-                Phase = "measure",
+                Phase = MeasurementPhase.Measure,
                 IntervalSeconds = 0.5,
                 Completed = histogram.TotalCount,
                 Latency = Histograms.Encode(histogram),

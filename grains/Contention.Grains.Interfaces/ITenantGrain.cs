@@ -14,7 +14,7 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>Closes the current phase's interval (reported under the old phase) and begins <paramref name="phase"/>.</summary>
     [Alias("SetPhase")]
-    Task SetPhaseAsync(string phase, CancellationToken cancellationToken = default);
+    Task SetPhaseAsync(MeasurementPhase phase, CancellationToken cancellationToken = default);
 
     /// <summary>Stops the worker after its current operation and reports its last interval.</summary>
     [Alias("Stop")]

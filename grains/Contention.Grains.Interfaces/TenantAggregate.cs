@@ -10,14 +10,14 @@ public sealed record TenantAggregate
     /// <summary>The node of its latest report.</summary>
     [Id(1)] public required string Node { get; init; }
 
-    /// <summary>training, inference or microbench.</summary>
-    [Id(2)] public required string Kind { get; init; }
+    /// <summary>What the tenant runs.</summary>
+    [Id(2)] public required TenantKind Kind { get; init; }
 
     /// <summary>The device.</summary>
     [Id(3)] public required string Device { get; init; }
 
-    /// <summary>warmup or measure.</summary>
-    [Id(4)] public required string Phase { get; init; }
+    /// <summary>The experiment phase.</summary>
+    [Id(4)] public required MeasurementPhase Phase { get; init; }
 
     /// <summary>Summed interval lengths, seconds.</summary>
     [Id(5)] public double Seconds { get; init; }

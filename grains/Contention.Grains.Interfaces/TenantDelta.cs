@@ -13,14 +13,14 @@ public sealed record TenantDelta
     /// <summary>The node it ran on.</summary>
     [Id(1)] public required string Node { get; init; }
 
-    /// <summary>training, inference or microbench.</summary>
-    [Id(2)] public required string Kind { get; init; }
+    /// <summary>What the tenant runs.</summary>
+    [Id(2)] public required TenantKind Kind { get; init; }
 
     /// <summary>The device it ran on.</summary>
     [Id(3)] public required string Device { get; init; }
 
-    /// <summary>The experiment phase the interval belongs to (<c>warmup</c> or <c>measure</c>).</summary>
-    [Id(4)] public required string Phase { get; init; }
+    /// <summary>The experiment phase the interval belongs to.</summary>
+    [Id(4)] public required MeasurementPhase Phase { get; init; }
 
     /// <summary>Length of the interval, seconds.</summary>
     [Id(5)] public double IntervalSeconds { get; init; }

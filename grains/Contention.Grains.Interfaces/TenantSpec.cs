@@ -10,14 +10,14 @@ public sealed record TenantSpec
     /// <summary>The tenant's name, unique in its experiment.</summary>
     [Id(1)] public required string Name { get; init; }
 
-    /// <summary>training, inference or microbench.</summary>
-    [Id(2)] public required string Kind { get; init; }
+    /// <summary>What it runs.</summary>
+    [Id(2)] public required TenantKind Kind { get; init; }
 
     /// <summary>The device it needs: <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>, <c>sim</c> or <c>sim:N</c>.</summary>
     [Id(3)] public required string Device { get; init; }
 
-    /// <summary>spin, yield or block.</summary>
-    [Id(4)] public string SyncMode { get; init; } = "spin";
+    /// <summary>How its host thread waits for the device.</summary>
+    [Id(4)] public SyncMode SyncMode { get; init; } = SyncMode.Spin;
 
     /// <summary>Page-locked host buffers.</summary>
     [Id(5)] public bool PinnedHost { get; init; } = true;
@@ -25,8 +25,8 @@ public sealed record TenantSpec
     /// <summary>Scheduling priority (higher first) recorded for the arbiter; 0 = best effort.</summary>
     [Id(6)] public int Priority { get; init; }
 
-    /// <summary><c>process</c> (a worker process of its own) or <c>thread</c> (a dedicated thread in the silo).</summary>
-    [Id(7)] public string Isolation { get; init; } = "process";
+    /// <summary>A worker process of its own, or a dedicated thread in the silo.</summary>
+    [Id(7)] public Isolation Isolation { get; init; } = Isolation.Process;
 
     /// <summary>Restarts allowed after a crash; 0 = report the failure and stay down.</summary>
     [Id(8)] public int MaxRestarts { get; init; }

@@ -9,7 +9,7 @@ namespace Contention.Client.Tests;
 /// </summary>
 public class DockerFilesTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Repository.Root;
     private static readonly string Docker = Path.Combine(Root, "docker");
 
     [Fact]
@@ -91,15 +91,4 @@ public class DockerFilesTests
     }
 
     private static string Scalar(YamlNode node, string key) => ((YamlScalarNode)((YamlMappingNode)node)[key]).Value!;
-
-    private static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Contention.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Contention.sln not found above the test binaries");
-    }
 }

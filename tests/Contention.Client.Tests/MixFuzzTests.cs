@@ -7,7 +7,7 @@ namespace Contention.Client.Tests;
 
 /// <summary>
 /// Mix documents mutated at random — the shipped mixes with values of the wrong type or out of
-/// range, fields missing, unknown or repeated, and YAML broken — parse, or fail with one line that
+/// range, fields missing, unknown, repeated or (any field of the schema) misplaced, and YAML broken — parse, or fail with one line that
 /// names the file, line, column and field. Nothing else: no other exception, no stack trace.
 /// </summary>
 public partial class MixFuzzTests
@@ -71,7 +71,7 @@ public partial class MixFuzzTests
             var line = Math.Abs((position + (m * 7919)) % Math.Max(1, lines.Count));
             var value = Values[Math.Abs((pick + (m * 104_729)) % Values.Length)];
             var indent = new string(' ', lines[line].Length - lines[line].TrimStart().Length);
-            switch ((kinds + m) % 7)
+            switch ((kinds + m) % 8)
             {
                 case 0 when lines[line].Contains(':', StringComparison.Ordinal):
                     // A field's value replaced: wrong type, out of range, extreme.
@@ -89,6 +89,11 @@ public partial class MixFuzzTests
                 case 4:
                     var at = random.Next(lines[line].Length + 1);
                     lines[line] = lines[line][..at] + Breakers[random.Next(Breakers.Length)] + lines[line][at..];
+                    break;
+                case 7:
+                    // A field of the schema, anywhere, with any value: every field's checks are reached.
+                    var fields = MixSchema.Top.Concat(MixSchema.Tenant).Concat(MixSchema.Restart).Concat(MixSchema.Grid).ToList();
+                    lines.Insert(line, $"{indent}{fields[random.Next(fields.Count)].Name}: {value}");
                     break;
                 case 5 when lines[line].Contains("- ", StringComparison.Ordinal):
                     // A list item's value replaced.

@@ -1,4 +1,5 @@
 using Contention.Client.Mixes;
+using Contention.Grains;
 
 namespace Contention.Client.Tests;
 
@@ -33,9 +34,9 @@ public class MixParserTests
         Assert.Equal(120, mix.DurationSeconds);
         Assert.Equal(["train", "infer-0", "infer-1", "infer-2"], mix.Tenants.Select(t => t.Name));
         var train = mix.Tenants[0];
-        Assert.Equal(("training", "sim", "block", 64), (train.Kind, train.Device, train.SyncMode, train.BatchSize));
+        Assert.Equal((TenantKind.Training, "sim", SyncMode.Block, 64), (train.Kind, train.Device, train.SyncMode, train.BatchSize));
         var infer = mix.Tenants[2];
-        Assert.Equal(("inference", "spin", 150.5, 2, 0.25), (infer.Kind, infer.SyncMode, infer.RatePerSecond, infer.MaxRestarts, infer.RestartBackoffSeconds));
+        Assert.Equal((TenantKind.Inference, SyncMode.Spin, 150.5, 2, 0.25), (infer.Kind, infer.SyncMode, infer.RatePerSecond, infer.MaxRestarts, infer.RestartBackoffSeconds));
         Assert.Equal(1, infer.BatchSize);
         Assert.NotEqual(mix.Tenants[1].Seed, mix.Tenants[2].Seed);
     }

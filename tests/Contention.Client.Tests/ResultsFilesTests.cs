@@ -16,8 +16,8 @@ public class ResultsFilesTests
             histogram.RecordValue(i * 1000L);
         }
 
-        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = "inference", Device = "sim", SyncMode = "block" };
-        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "inference", Device = "sim:0", Phase = "measure", Seconds = 10, Completed = 1000, Latency = Histograms.Encode(histogram), Os = new OsCounters(7, 0, 0, 0, 0, 0) };
+        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = TenantKind.Inference, Device = "sim", SyncMode = SyncMode.Block };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = TenantKind.Inference, Device = "sim:0", Phase = MeasurementPhase.Measure, Seconds = 10, Completed = 1000, Latency = Histograms.Encode(histogram), Os = new OsCounters(7, 0, 0, 0, 0, 0) };
         var row = RowBuilder.Row("e", spec, aggregate, new TenantStatus("t", TenantState.Stopped, "n", "sim:0", "d", 1, 0, null));
         var document = new ResultsDocument
         {
@@ -39,7 +39,45 @@ public class ResultsFilesTests
         var csv = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
         Assert.StartsWith("experiment,tenant,node,kind,device,sync,phase,seconds,completed,throughput_per_s,p50_ms", csv[0], StringComparison.Ordinal);
         Assert.Equal(2, csv.Length);
+        Assert.StartsWith("e,t,n,inference,sim:0,block,measure,", csv[1], StringComparison.Ordinal);
+        var json = File.ReadAllText(Path.Combine(directory, ResultsFiles.Json));
+        Assert.Contains("\"kind\": \"inference\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"sync\": \"block\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"phase\": \"measure\"", json, StringComparison.Ordinal);
         Assert.Contains("| t | inference | sim:0 | block | 100 |", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [Theory]
+    [InlineData("\"Inference\"", "\"BLOCK\"", true)]
+    [InlineData("\"inference\"", "\"block\"", true)]
+    [InlineData("1", "\"block\"", false)]
+    [InlineData("\"inferences\"", "\"block\"", false)]
+    [InlineData("\"inference\"", "2", false)]
+    public void Read_VocabularyWords_AnyCaseButNothingElse(string kind, string sync, bool valid)
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
+        var row = new TenantRow { Experiment = "e", Tenant = "t", Kind = TenantKind.Inference, Sync = SyncMode.Block, Phase = MeasurementPhase.Measure };
+        ResultsFiles.Write(directory, new ResultsDocument
+        {
+            Tool = new ToolInfo("contention", "1.0.0", "abc"),
+            Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+            Experiment = new ExperimentInfo { Id = "e", Name = "demo", State = "Completed" },
+            Mix = new MixInfo("m.yaml", "name: demo", ""),
+            Tenants = [row],
+        });
+        var file = Path.Combine(directory, ResultsFiles.Json);
+        File.WriteAllText(file, File.ReadAllText(file).Replace("\"kind\": \"inference\"", $"\"kind\": {kind}", StringComparison.Ordinal).Replace("\"sync\": \"block\"", $"\"sync\": {sync}", StringComparison.Ordinal));
+
+        if (valid)
+        {
+            Assert.Equal((TenantKind.Inference, SyncMode.Block), (ResultsFiles.Read(directory).Tenants[0].Kind, ResultsFiles.Read(directory).Tenants[0].Sync));
+        }
+        else
+        {
+            Assert.Contains("expected one of:", Assert.Throws<System.Text.Json.JsonException>(() => ResultsFiles.Read(directory)).Message, StringComparison.Ordinal);
+        }
+
         Directory.Delete(directory, true);
     }
 
@@ -55,8 +93,8 @@ public class ResultsFilesTests
             RunQueueLog2 = new long[32],
             RunQueueSeconds = 0.125,
         };
-        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = "training", Device = "cuda", SyncMode = "block" };
-        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = "training", Device = "cuda:0", Phase = "measure", Seconds = 10, Kernel = kernel };
+        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = TenantKind.Training, Device = "cuda", SyncMode = SyncMode.Block };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = TenantKind.Training, Device = "cuda:0", Phase = MeasurementPhase.Measure, Seconds = 10, Kernel = kernel };
         var snapshot = new CollectorSnapshot("e", [aggregate], [], 1, []);
         var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
         var document = new ResultsDocument

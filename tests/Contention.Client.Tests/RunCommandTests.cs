@@ -2,6 +2,7 @@ using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Client.Reports;
 using Contention.Client.Results;
+using Contention.Grains;
 using Spectre.Console;
 
 namespace Contention.Client.Tests;
@@ -27,7 +28,7 @@ public class RunCommandTests
         Assert.True(File.Exists(Path.Combine(directory, ResultsFiles.Summary)));
         var document = ResultsFiles.Read(directory);
         Assert.Equal("Completed", document.Experiment.State);
-        var measured = document.Tenants.Where(r => r.Phase == "measure").ToList();
+        var measured = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToList();
         Assert.Equal(["train", "infer-0", "infer-1"], measured.Select(r => r.Tenant));
         Assert.All(measured, r =>
         {
@@ -71,7 +72,7 @@ public class RunCommandTests
         var document = ResultsFiles.Read(directory);
         Assert.Equal("Interrupted", document.Experiment.State);
         Assert.Contains("Ctrl+C", document.Experiment.Message, StringComparison.Ordinal);
-        Assert.All(document.Tenants.Where(r => r.Phase == "measure"), r => Assert.True(r.Completed > 0, $"{r.Tenant} lost its measurements"));
+        Assert.All(document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure), r => Assert.True(r.Completed > 0, $"{r.Tenant} lost its measurements"));
         Directory.Delete(directory, true);
     }
 
@@ -189,7 +190,7 @@ public class RunCommandTests
         // The same with room for them runs: device: sim spreads over the modelled GPUs.
         var roomy = Options(mix with { DurationSeconds = 1, WarmupSeconds = 0.5 }, directory + "-2") with { SimDevices = 2, SimSlots = 20 };
         AssertCompleted(await RunCommand.ExecuteAsync(roomy, Console(new StringWriter()), CancellationToken.None), directory + "-2");
-        var devices = ResultsFiles.Read(directory + "-2").Tenants.Where(t => t.Phase == "measure").GroupBy(t => t.Device).ToDictionary(g => g.Key, g => g.Count());
+        var devices = ResultsFiles.Read(directory + "-2").Tenants.Where(t => t.Phase == MeasurementPhase.Measure).GroupBy(t => t.Device).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(new Dictionary<string, int> { ["sim:0"] = 20, ["sim:1"] = 20 }, devices);
         Directory.Delete(directory, true);
         Directory.Delete(directory + "-2", true);

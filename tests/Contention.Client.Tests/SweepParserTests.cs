@@ -1,4 +1,5 @@
 using Contention.Client.Mixes;
+using Contention.Grains;
 
 namespace Contention.Client.Tests;
 
@@ -65,9 +66,9 @@ public class SweepParserTests
         Assert.Equal(["baseline", "yield", "pageable-step"], sweep.Axes[0].Values);
         Assert.Equal((6, 18), (sweep.PointCount, sweep.Points.Count));
         var train = sweep.Points.Select(p => p.Mix.Tenants.Single()).ToList();
-        Assert.Equal(("spin", true, "reuse"), (train[0].SyncMode, train[0].PinnedHost, train[0].Allocation));
-        Assert.Equal(("yield", true, "reuse"), (train[2].SyncMode, train[2].PinnedHost, train[2].Allocation));
-        Assert.Equal(("spin", false, "step"), (train[5].SyncMode, train[5].PinnedHost, train[5].Allocation));
+        Assert.Equal((SyncMode.Spin, true, "reuse"), (train[0].SyncMode, train[0].PinnedHost, train[0].Allocation));
+        Assert.Equal((SyncMode.Yield, true, "reuse"), (train[2].SyncMode, train[2].PinnedHost, train[2].Allocation));
+        Assert.Equal((SyncMode.Spin, false, "step"), (train[5].SyncMode, train[5].PinnedHost, train[5].Allocation));
         Assert.Equal("variant=pageable-step duration=2s", sweep.Points[5].Describe());
     }
 
@@ -93,10 +94,10 @@ public class SweepParserTests
 
         var first = points[0].Mix;
         Assert.Equal(["train", "infer"], first.Tenants.Select(t => t.Name));
-        Assert.All(first.Tenants, t => Assert.Equal("spin", t.SyncMode));
+        Assert.All(first.Tenants, t => Assert.Equal(SyncMode.Spin, t.SyncMode));
         var last = points[7].Mix;
         Assert.Equal(["train", "infer", "be-0", "be-1"], last.Tenants.Select(t => t.Name));
-        Assert.All(last.Tenants, t => Assert.Equal("block", t.SyncMode));
+        Assert.All(last.Tenants, t => Assert.Equal(SyncMode.Block, t.SyncMode));
         Assert.Equal(20, last.Tenants.Single(t => t.Name == "infer").RatePerSecond);
         Assert.Null(last.Sweep);
     }

@@ -1,4 +1,5 @@
 using Contention.Client.Results;
+using Contention.Grains;
 using Contention.Tracer;
 using Spectre.Console;
 
@@ -20,8 +21,8 @@ public class TenantTableTests
             Tenant = name,
             Node = "n",
             Device = "cuda:0",
-            Sync = "yield",
-            Phase = "measure",
+            Sync = SyncMode.Yield,
+            Phase = MeasurementPhase.Measure,
             Seconds = 10,
             State = "Stopped",
             Completed = 123_456,

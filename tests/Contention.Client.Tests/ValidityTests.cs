@@ -109,12 +109,12 @@ public class ValidityTests
         Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
         Experiment = Experiment("Completed", null),
         Mix = new MixInfo("m.yaml", "name: m", ""),
-        Tenants = [.. rows, .. rows.Select(r => r with { Phase = "warmup", Seconds = 1 })],
+        Tenants = [.. rows, .. rows.Select(r => r with { Phase = MeasurementPhase.Warmup, Seconds = 1 })],
     };
 
     private static ExperimentInfo Experiment(string state, string? message) => new() { Id = "e", Name = "m", State = state, Message = message, DurationSeconds = 10, WarmupSeconds = 1 };
 
-    private static TenantRow Row(string tenant, double seconds) => new() { Experiment = "e", Tenant = tenant, Node = "n", Phase = "measure", Seconds = seconds, State = "Stopped", Completed = 100, NodeCpuBusy = 0.4 };
+    private static TenantRow Row(string tenant, double seconds) => new() { Experiment = "e", Tenant = tenant, Node = "n", Phase = MeasurementPhase.Measure, Seconds = seconds, State = "Stopped", Completed = 100, NodeCpuBusy = 0.4 };
 
     private static IAnsiConsole Console(StringWriter output)
     {

@@ -88,7 +88,7 @@ public class CommandTenantTests(ClusterFixture fixture)
     {
         Experiment = Specs.NewExperiment(),
         Name = name,
-        Kind = "command",
+        Kind = TenantKind.Command,
         Device = "cpu",
         Command = ["sh", "-c", script],
     };

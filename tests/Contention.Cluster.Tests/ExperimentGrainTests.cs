@@ -23,7 +23,7 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         foreach (var name in new[] { "train", "infer-0", "infer-1" })
         {
-            var measured = snapshot.Tenants.Single(t => t.Tenant == name && t.Phase == "measure");
+            var measured = snapshot.Tenants.Single(t => t.Tenant == name && t.Phase == MeasurementPhase.Measure);
             Assert.True(measured.Completed > 0, $"{name} completed nothing while measured");
             Assert.InRange(measured.Seconds, 2.0, 6.0);
             Assert.NotEmpty(measured.Latency);
@@ -52,14 +52,14 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         var snapshot = await fixture.Grains.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         var phases = snapshot.Tenants.Where(t => t.Tenant == "infer").ToDictionary(t => t.Phase);
         Assert.All(phases.Values, p => Assert.NotNull(p.Kernel));
-        var measured = phases["measure"].Kernel!;
+        var measured = phases[MeasurementPhase.Measure].Kernel!;
         Assert.True(measured.TotalCalls > 0, "no system calls while measured");
         Assert.Contains(measured.Syscalls, s => s.Category == "sync-wait" && s.Count > 0);
         Assert.True(measured.OffCpuSeconds > 0, "no off-CPU time while measured");
         // Traced from its first instruction: the worker's execve, once, in the first phase.
         var execve = phases.Values.SelectMany(p => p.Kernel!.Syscalls).Where(s => s.Name == "execve").ToList();
         Assert.Equal(1, execve.Sum(s => s.Count));
-        Assert.Contains(phases["warmup"].Kernel!.Syscalls, s => s.Name == "execve");
+        Assert.Contains(phases[MeasurementPhase.Warmup].Kernel!.Syscalls, s => s.Name == "execve");
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public class ExperimentGrainTests(ClusterFixture fixture)
         var failure = Assert.Single(snapshot.Failures);
         Assert.Equal("victim", failure.Tenant);
         Assert.False(failure.WillRestart);
-        Assert.True(snapshot.Tenants.Single(t => t.Tenant == "survivor" && t.Phase == "measure").Completed > 100);
+        Assert.True(snapshot.Tenants.Single(t => t.Tenant == "survivor" && t.Phase == MeasurementPhase.Measure).Completed > 100);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public class PhaseTests(ClusterFixture fixture)
     [Fact]
     public async Task Start_GridTenantOnAThread_RecordsItsPhasesWithoutStartUp()
     {
-        var (progress, snapshot) = await RunAsync(Specs.Grid(Specs.NewExperiment(), "grid", isolation: "thread"));
+        var (progress, snapshot) = await RunAsync(Specs.Grid(Specs.NewExperiment(), "grid", isolation: Isolation.Thread));
 
         Assert.Equal(ExperimentState.Completed, progress.State);
         var phases = snapshot.Phases.Where(p => p.Tenant == "grid").ToList();

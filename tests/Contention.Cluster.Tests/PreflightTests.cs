@@ -84,5 +84,5 @@ public sealed class PreflightTests
         _ = b;
     }
 
-    private static TenantSpec Tenant(string name, string device) => new() { Experiment = "e", Name = name, Kind = "inference", Device = device };
+    private static TenantSpec Tenant(string name, string device) => new() { Experiment = "e", Name = name, Kind = TenantKind.Inference, Device = device };
 }

@@ -6,13 +6,13 @@ internal static class Specs
 {
     public static string NewExperiment() => $"test-{Guid.NewGuid():N}"[..17];
 
-    public static TenantSpec Inference(string experiment, string name, string isolation = "process", int maxRestarts = 0) => new()
+    public static TenantSpec Inference(string experiment, string name, Isolation isolation = Isolation.Process, int maxRestarts = 0) => new()
     {
         Experiment = experiment,
         Name = name,
-        Kind = "inference",
+        Kind = TenantKind.Inference,
         Device = "sim",
-        SyncMode = "block",
+        SyncMode = SyncMode.Block,
         Isolation = isolation,
         Model = "resnet50",
         BatchSize = 1,
@@ -25,21 +25,21 @@ internal static class Specs
     {
         Experiment = experiment,
         Name = name,
-        Kind = "training",
+        Kind = TenantKind.Training,
         Device = "sim",
-        SyncMode = "block",
+        SyncMode = SyncMode.Block,
         Model = "resnet50",
         BatchSize = 8,
     };
 
     /// <summary>A microbenchmark grid: copy and elementwise over 4 KiB and 64 KiB, 10 and 100 launches each.</summary>
-    public static TenantSpec Grid(string experiment, string name, string device = "sim", string isolation = "process") => new()
+    public static TenantSpec Grid(string experiment, string name, string device = "sim", Isolation isolation = Isolation.Process) => new()
     {
         Experiment = experiment,
         Name = name,
-        Kind = "microbench",
+        Kind = TenantKind.Microbench,
         Device = device,
-        SyncMode = "block",
+        SyncMode = SyncMode.Block,
         Isolation = isolation,
         Grid = [new("copy", 4096, [10, 100]), new("copy", 65536, [10, 100]), new("elementwise", 4096, [10, 100]), new("elementwise", 65536, [10, 100])],
         // Far above what 100 launches take: a busy machine must not cut a phase the tests count.
@@ -51,9 +51,9 @@ internal static class Specs
     {
         Tenant = tenant,
         Node = node,
-        Kind = "inference",
+        Kind = TenantKind.Inference,
         Device = "sim:0",
-        Phase = "measure",
+        Phase = MeasurementPhase.Measure,
         IntervalSeconds = 1,
         Completed = histogram.TotalCount,
         Latency = Contention.Workloads.Metrics.Histograms.Encode(histogram),

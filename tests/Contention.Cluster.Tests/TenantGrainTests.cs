@@ -10,9 +10,9 @@ namespace Contention.Cluster.Tests;
 public class TenantGrainTests(ClusterFixture fixture)
 {
     [Theory]
-    [InlineData("process")]
-    [InlineData("thread")]
-    public async Task StartStop_SimTenant_RunsReportsAndStops(string isolation)
+    [InlineData(Isolation.Process)]
+    [InlineData(Isolation.Thread)]
+    public async Task StartStop_SimTenant_RunsReportsAndStops(Isolation isolation)
     {
         var experiment = Specs.NewExperiment();
         var spec = Specs.Inference(experiment, "infer", isolation);
@@ -25,7 +25,7 @@ public class TenantGrainTests(ClusterFixture fixture)
         Assert.Equal("sim:0", started.Device);
         Assert.Equal("test-node", started.Node);
         Assert.NotEqual(0, started.Pid);
-        if (isolation == "process")
+        if (isolation == Isolation.Process)
         {
             Assert.NotEqual(Environment.ProcessId, started.Pid);
         }
@@ -37,10 +37,10 @@ public class TenantGrainTests(ClusterFixture fixture)
 
         Assert.Equal(TenantState.Stopped, stopped.State);
         var aggregate = Assert.Single(snapshot.Tenants);
-        Assert.Equal("warmup", aggregate.Phase);
+        Assert.Equal(MeasurementPhase.Warmup, aggregate.Phase);
         Assert.True(aggregate.Os.UserSeconds + aggregate.Os.SystemSeconds > 0);
         Assert.True(aggregate.Os.VoluntarySwitches > 0);
-        if (isolation == "process")
+        if (isolation == Isolation.Process)
         {
             Assert.Throws<ArgumentException>(() => Process.GetProcessById(started.Pid));
         }
@@ -108,13 +108,13 @@ public class TenantGrainTests(ClusterFixture fixture)
         var collector = fixture.Grains.GetGrain<ICollectorGrain>(experiment);
         await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Sum(t => t.Completed) >= 10, TimeSpan.FromSeconds(30), "warm-up requests");
 
-        await tenant.SetPhaseAsync("measure");
-        var atSwitch = (await collector.GetSnapshotAsync()).Tenants.Single(t => t.Phase == "warmup").Completed;
-        await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Any(t => t.Phase == "measure" && t.Completed >= 10), TimeSpan.FromSeconds(30), "measured requests");
+        await tenant.SetPhaseAsync(MeasurementPhase.Measure);
+        var atSwitch = (await collector.GetSnapshotAsync()).Tenants.Single(t => t.Phase == MeasurementPhase.Warmup).Completed;
+        await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Any(t => t.Phase == MeasurementPhase.Measure && t.Completed >= 10), TimeSpan.FromSeconds(30), "measured requests");
         await tenant.StopAsync();
 
         var final = await collector.GetSnapshotAsync();
-        Assert.Equal(atSwitch, final.Tenants.Single(t => t.Phase == "warmup").Completed);
-        Assert.True(final.Tenants.Single(t => t.Phase == "measure").Completed >= 10);
+        Assert.Equal(atSwitch, final.Tenants.Single(t => t.Phase == MeasurementPhase.Warmup).Completed);
+        Assert.True(final.Tenants.Single(t => t.Phase == MeasurementPhase.Measure).Completed >= 10);
     }
 }

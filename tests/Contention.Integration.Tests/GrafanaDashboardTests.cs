@@ -32,12 +32,12 @@ public partial class GrafanaDashboardTests
     public async Task Queries_AgainstPrometheusScrapingASilo_EveryOneReturnsData()
     {
         await using var silo = await MetricsSilo.StartAsync("grafana-node", "graf", experiment => [
-            new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
-            new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
+            new TenantSpec { Experiment = experiment, Name = "infer", Kind = TenantKind.Inference, Device = "sim", SyncMode = SyncMode.Block, BatchSize = 1, RatePerSecond = 200 },
+            new TenantSpec { Experiment = experiment, Name = "train", Kind = TenantKind.Training, Device = "sim", SyncMode = SyncMode.Yield, BatchSize = 8 },
 
             // A program that does not exist: a failed start, so the failures panel has a series to show.
             // (A device no node has would now fail the whole experiment in preflight.)
-            new TenantSpec { Experiment = experiment, Name = "unstartable", Kind = "command", Device = "cpu", Command = ["/nonexistent/contention-test-program"] },
+            new TenantSpec { Experiment = experiment, Name = "unstartable", Kind = TenantKind.Command, Device = "cpu", Command = ["/nonexistent/contention-test-program"] },
         ]);
         var experiment = silo.Experiment;
         await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{silo.MetricsPort}");

@@ -3,6 +3,7 @@ using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Client.Results;
 using Contention.Cluster.Tests;
+using Contention.Grains;
 using Contention.Silo;
 using Spectre.Console;
 
@@ -32,7 +33,7 @@ public sealed class NodeLossTests
         Assert.Equal(2, document.Failures.Count(f => f.Message.Contains("left the cluster", StringComparison.Ordinal)));
         Assert.False(document.Validity!.Valid);
         // What the lost tenants measured until their node died is kept.
-        Assert.All(document.Tenants.Where(t => t.Phase == "measure"), t => Assert.True(t.Completed > 0, $"{t.Tenant}'s measurements were dropped"));
+        Assert.All(document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure), t => Assert.True(t.Completed > 0, $"{t.Tenant}'s measurements were dropped"));
         Assert.All(workers, pid => Assert.False(ClientProcess.Alive(pid), $"worker {pid} outlived its node"));
     }
 
@@ -46,7 +47,7 @@ public sealed class NodeLossTests
         Assert.Equal(3, code);
         Assert.Equal("Failed", document.Experiment.State);
         Assert.Contains("node running the experiment left the cluster", document.Experiment.Message, StringComparison.Ordinal);
-        Assert.All(document.Tenants.Where(t => t.Phase == "measure"), t => Assert.True(t.Completed > 0, $"{t.Tenant}'s measurements were dropped"));
+        Assert.All(document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure), t => Assert.True(t.Completed > 0, $"{t.Tenant}'s measurements were dropped"));
 
         // The experiment is gone with its node: node-a, still up, stops the workers itself.
         var clock = Stopwatch.StartNew();
@@ -71,7 +72,7 @@ public sealed class NodeLossTests
         Assert.True(code is 0 or 4, $"exit {code}: {document.Experiment.Message}; failures: {string.Join("; ", document.Failures.Select(f => f.Message))}");
         Assert.Equal("Completed", document.Experiment.State);
         Assert.Empty(document.Failures);
-        Assert.All(document.Tenants.Where(t => t.Phase == "measure"), t => Assert.Equal("Stopped", t.State));
+        Assert.All(document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure), t => Assert.Equal("Stopped", t.State));
         Assert.All(workers, pid => Assert.False(ClientProcess.Alive(pid), $"worker {pid} outlived its experiment"));
     }
 
@@ -111,7 +112,7 @@ public sealed class NodeLossTests
     private static async Task WaitForMeasurementsAsync(Task<int> run, string directory)
     {
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || ResultsFiles.Read(directory).Tenants.Count(t => t.Phase == "measure" && t.Completed > 0) < 2)
+        while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || ResultsFiles.Read(directory).Tenants.Count(t => t.Phase == MeasurementPhase.Measure && t.Completed > 0) < 2)
         {
             if (run.IsCompleted)
             {

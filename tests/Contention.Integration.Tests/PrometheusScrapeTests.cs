@@ -8,8 +8,8 @@ public class PrometheusScrapeTests
     public async Task Scrape_RunningExperiment_TenantLatencyAndSwitchCountersPresentAndIncreasing()
     {
         await using var silo = await MetricsSilo.StartAsync("prom-node", "prom", experiment => [
-            new TenantSpec { Experiment = experiment, Name = "infer", Kind = "inference", Device = "sim", SyncMode = "block", BatchSize = 1, RatePerSecond = 200 },
-            new TenantSpec { Experiment = experiment, Name = "train", Kind = "training", Device = "sim", SyncMode = "yield", BatchSize = 8 },
+            new TenantSpec { Experiment = experiment, Name = "infer", Kind = TenantKind.Inference, Device = "sim", SyncMode = SyncMode.Block, BatchSize = 1, RatePerSecond = 200 },
+            new TenantSpec { Experiment = experiment, Name = "train", Kind = TenantKind.Training, Device = "sim", SyncMode = SyncMode.Yield, BatchSize = 8 },
         ]);
         var experiment = silo.Experiment;
         await using var prometheus = await PrometheusServer.StartAsync($"127.0.0.1:{silo.MetricsPort}");

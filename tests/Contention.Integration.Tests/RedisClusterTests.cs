@@ -50,7 +50,7 @@ public class RedisClusterTests
         // 4: completed but invalid, which a loaded 2-core CI host can cause (saturated CPUs).
         Assert.True(code is 0 or 4, $"exit {code}");
         Assert.Equal("Completed", ResultsFiles.Read(directory).Experiment.State);
-        var rows = ResultsFiles.Read(directory).Tenants.Where(r => r.Phase == "measure").ToDictionary(r => r.Tenant);
+        var rows = ResultsFiles.Read(directory).Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToDictionary(r => r.Tenant);
         Assert.Equal(("node-sims", "sim:1"), (rows["modelled"].Node, rows["modelled"].Device));
         Assert.Equal("cpu", rows["host"].Device);
         Assert.All(rows.Values, r => Assert.True(r.Completed > 0, $"{r.Tenant} completed nothing"));
@@ -95,7 +95,7 @@ public class RedisClusterTests
         // Calls fail while the node stops ("lost contact" after 30 s), or the experiment comes back
         // empty from a reactivation as the node goes ("left the cluster"): either way it says so.
         Assert.Matches("lost contact|node running the experiment left the cluster", document.Experiment.Message);
-        Assert.True(document.Tenants.Single(t => t.Phase == "measure").Completed > 0, "the last snapshot's measurements were not kept");
+        Assert.True(document.Tenants.Single(t => t.Phase == MeasurementPhase.Measure).Completed > 0, "the last snapshot's measurements were not kept");
         Directory.Delete(directory, true);
     }
 

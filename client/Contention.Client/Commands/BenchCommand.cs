@@ -18,7 +18,8 @@ internal static class BenchCommand
     public static Command Create()
     {
         var device = new Option<string>("--device") { Description = "cuda:N", DefaultValueFactory = _ => "cuda:0" };
-        var sync = new Option<string>("--sync") { Description = "spin, yield or block", DefaultValueFactory = _ => "spin" };
+        var sync = new Option<string>("--sync") { Description = Contention.Grains.Words.List<SyncMode>(), DefaultValueFactory = _ => "spin" };
+        sync.AcceptOnlyFromAmong([.. Contention.Grains.Words.All<SyncMode>()]);
         var elements = new Option<int>("--elements") { Description = "floats per element-wise kernel", DefaultValueFactory = _ => 1 << 20 };
         var launches = new Option<int>("--launches") { Description = "launch + synchronise pairs per repetition", DefaultValueFactory = _ => 1000 };
         var repetitions = new Option<int>("--repetitions") { Description = "repetitions of each side, interleaved", DefaultValueFactory = _ => 15 };
@@ -31,9 +32,9 @@ internal static class BenchCommand
                 return 2;
             }
 
-            var mode = Contention.Workloads.Worker.WorkerSession.ParseSync(parse.GetValue(sync)!);
+            var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
             var (baseline, ours) = LaunchBenchmark.Run(id.Index, mode, parse.GetValue(elements), parse.GetValue(launches), parse.GetValue(repetitions));
-            var table = new Table().Title($"launch + synchronise, {parse.GetValue(elements)} floats, {parse.GetValue(launches)} launches x {parse.GetValue(repetitions)} repetitions, sync {mode.ToString().ToLowerInvariant()}")
+            var table = new Table().Title($"launch + synchronise, {parse.GetValue(elements)} floats, {parse.GetValue(launches)} launches x {parse.GetValue(repetitions)} repetitions, sync {Contention.Grains.Words.Word(mode)}")
                 .AddColumns("side", "median us", "p10 us", "p90 us", "ratio to baseline");
             foreach (var series in new[] { baseline, ours })
             {

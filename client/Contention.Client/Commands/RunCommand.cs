@@ -34,7 +34,7 @@ internal static class RunCommand
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU of the embedded node holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
-        ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
+        ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
         var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, retention, simDevices, simSlots, ebpf, coordinator };
@@ -63,7 +63,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Enum.Parse<EbpfMode>(parse.GetValue(ebpf)!, ignoreCase: true), SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -306,12 +306,13 @@ internal static class RunCommand
             throw new MixException($"--device: expected cpu, cuda, cuda:N, sim or sim:N, got '{device}'");
         }
 
-        if (sync is not null && sync is not ("spin" or "yield" or "block"))
+        SyncMode? mode = null;
+        if (sync is not null)
         {
-            throw new MixException($"--sync: expected spin, yield or block, got '{sync}'");
+            mode = Words.TryParse<SyncMode>(sync, out var parsed) ? parsed : throw new MixException($"--sync: expected {Words.List<SyncMode>()}, got '{sync}'");
         }
 
-        return spec => spec with { Device = device ?? spec.Device, SyncMode = sync ?? spec.SyncMode };
+        return spec => spec with { Device = device ?? spec.Device, SyncMode = mode ?? spec.SyncMode };
     }
 
     private static string Describe(string? device, string? sync, bool quick) =>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Contention.Grains;
 using Contention.Grains.Node;
 using Contention.Silo;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ internal static class SiloCommand
         var retention = OptionChecks.MetricsRetention();
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
-        ebpf.AcceptOnlyFromAmong("full", "exact", "counts", "off");
+        ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
             cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, retention, simDevices, simSlots, simProfile, noCuda, ebpf,
@@ -45,7 +46,7 @@ internal static class SiloCommand
                     SimSlots = parse.GetValue(simSlots),
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
-                    Ebpf = Enum.Parse<Contention.Grains.EbpfMode>(parse.GetValue(ebpf)!, ignoreCase: true),
+                    Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)),
                     MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };

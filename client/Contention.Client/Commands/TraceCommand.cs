@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Contention.Client.Results;
+using Contention.Grains;
 using Contention.Tracer.Bpf;
 using Contention.Tracer.Nvidia;
 using Contention.Tracer.Processes;
@@ -22,7 +23,7 @@ internal static class TraceCommand
         var json = new Option<bool>("--json") { Description = "print trace.json instead of tables: the only thing on stdout (the command's own output goes to stderr), so it pipes into jq" };
         var output = new Option<string?>("--out") { Description = "results directory (default results/trace-<time>-<command>)" };
         var mode = new Option<string>("--mode") { Description = "full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed) or counts (no clock read per call: cheaper)", DefaultValueFactory = _ => "full" };
-        mode.AcceptOnlyFromAmong("full", "exact", "counts");
+        mode.AcceptOnlyFromAmong([.. Words.All<BpfMode>()]);
         var split = new Option<double?>("--split-at") { Description = "seconds after start that end start-up: phases 'startup' and 'steady' are reported besides 'all'" }.Positive();
         var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 }.Within(1, 10_000);
         var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
@@ -30,7 +31,7 @@ internal static class TraceCommand
         trace.SetAction(async (parse, cancel) =>
         {
             await using var stderr = Console.OpenStandardError();
-            return await ExecuteAsync(new TraceOptions(parse.GetValue(command)!, parse.GetValue(mode)!, parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out, stderr);
+            return await ExecuteAsync(new TraceOptions(parse.GetValue(command)!, Words.Parse<BpfMode>(parse.GetValue(mode)), parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out, stderr);
         });
         return trace;
     }
@@ -40,10 +41,10 @@ internal static class TraceCommand
     {
         var (command, mode, splitAt, output, json, top) = (options.Command, options.Mode, options.SplitAtSeconds, options.Output, options.Json, options.Top);
         BpfTracer? tracer = null;
-        var tracerState = mode;
+        var tracerState = Words.Word(mode);
         try
         {
-            tracer = await BpfTracer.StartAsync(options.HelperPath, Enum.Parse<BpfMode>(mode, ignoreCase: true));
+            tracer = await BpfTracer.StartAsync(options.HelperPath, mode);
         }
         catch (BpfUnavailableException ex)
         {

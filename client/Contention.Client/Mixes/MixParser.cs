@@ -14,21 +14,12 @@ public static class MixParser
     /// <summary>Runs a sweep may have (points times repetitions).</summary>
     public const int MaxSweepRuns = 100_000;
 
-    private static readonly string[] TopFields = ["name", "description", "warmup", "duration", "defaults", "tenants", "sweep", "quick"];
-    private static readonly string[] TenantFields = ["name", "kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "restart", "grid", "point_limit", "warmup_ops", "alloc", "command", "latency", "latency_unit"];
-    private static readonly string[] LatencyUnits = ["ns", "us", "ms", "s"];
-
-    /// <summary>Fields of one tenant only: defaults cannot give them.</summary>
-    private static readonly string[] TenantOnly = ["name", "replicas", "grid", "command", "latency", "latency_unit"];
-    private static readonly string[] CommandFields = ["command", "latency", "latency_unit"];
-    private static readonly string[] Allocations = ["reuse", "step"];
-    private static readonly string[] GridFields = ["op", "bytes", "iterations"];
-    private static readonly string[] RestartFields = ["max", "backoff"];
-    private static readonly string[] Kinds = ["training", "inference", "microbench", "command"];
-    private static readonly string[] SyncModes = ["spin", "yield", "block"];
-    private static readonly string[] Isolations = ["process", "thread"];
-    private static readonly string[] Models = ["resnet50", "mlp"];
-    private static readonly string[] Ops = ["copy", "elementwise", "gemm", "reduce"];
+    private static readonly string[] TopFields = MixSchema.Names(MixSchema.Top);
+    private static readonly string[] TenantFields = MixSchema.Names(MixSchema.Tenant);
+    private static readonly string[] DefaultsFields = MixSchema.Names(MixSchema.Tenant.Where(f => !f.TenantOnly));
+    private static readonly string[] CommandFields = MixSchema.Names(MixSchema.Tenant.Where(f => f.Kinds.SequenceEqual([TenantKind.Command])));
+    private static readonly string[] GridFields = MixSchema.Names(MixSchema.Grid);
+    private static readonly string[] RestartFields = MixSchema.Names(MixSchema.Restart);
 
     /// <summary>Reads and parses a mix file; <paramref name="quick"/> applies its <c>quick</c> section.</summary>
     /// <exception cref="MixException">The file is missing or wrong.</exception>
@@ -109,7 +100,7 @@ public static class MixParser
         if (defaults is not null)
         {
             reader.Remember(defaults, "defaults");
-            reader.CheckFields(defaults, "defaults", TenantFields.Except(TenantOnly, StringComparer.Ordinal).ToArray());
+            reader.CheckFields(defaults, "defaults", DefaultsFields);
         }
 
         if (!root.Children.TryGetValue(new YamlScalarNode("tenants"), out var tenantsNode) || tenantsNode is not YamlSequenceNode sequence || sequence.Children.Count == 0)
@@ -146,8 +137,8 @@ public static class MixParser
         {
             Name = name,
             Description = reader.String(root, "description", "") ?? "",
-            WarmupSeconds = reader.Seconds(root, "warmup", 5),
-            DurationSeconds = reader.Seconds(root, "duration", 20, positive: true),
+            WarmupSeconds = reader.Seconds(root, null, "warmup", 5),
+            DurationSeconds = reader.Seconds(root, null, "duration", 20, positive: true),
             Tenants = tenants,
             Source = file,
             Text = text,
@@ -174,44 +165,42 @@ public static class MixParser
         public IEnumerable<TenantSpec> Tenant(YamlMappingNode node, YamlMappingNode? defaults, string path)
         {
             var name = String(node, "name", path, required: true)!;
-            var kind = Choice(node, defaults, "kind", path, Kinds, null);
-            var replicas = Int(node, null, "replicas", 1, 0, 1000);
+            var kind = Word<TenantKind>(node, defaults, "kind", path, null);
+            var replicas = Int(node, null, "replicas", 1, MixSchema.Replicas);
             var restart = Get(node, defaults, "restart");
-            var maxRestarts = 0;
-            var backoff = 1.0;
+            var fallback = new TenantSpec { Experiment = "", Name = name, Kind = kind, Device = "" };
+            var maxRestarts = fallback.MaxRestarts;
+            var backoff = fallback.RestartBackoffSeconds;
             if (restart is not null)
             {
                 var map = Mapping(restart.Value.Node, Join(restart.Value.Path, "restart"));
                 Remember(map, Join(restart.Value.Path, "restart"));
                 CheckFields(map, Join(restart.Value.Path, "restart"), RestartFields);
-                maxRestarts = Int(map, null, "max", 0, 0, 1000);
-                backoff = Seconds(map, "backoff", 1);
+                maxRestarts = Int(map, null, "max", maxRestarts, MixSchema.Restarts);
+                backoff = Seconds(map, null, "backoff", backoff);
             }
 
-            var template = new TenantSpec
+            var template = fallback with
             {
-                Experiment = "",
-                Name = name,
-                Kind = kind,
                 Device = DeviceName(node, defaults),
-                SyncMode = Choice(node, defaults, "sync", path, SyncModes, "spin"),
-                PinnedHost = Bool(node, defaults, "pinned", true),
-                Priority = Int(node, defaults, "priority", 0, -1000, 1000),
-                Isolation = Choice(node, defaults, "isolation", path, Isolations, "process"),
+                SyncMode = Word<SyncMode>(node, defaults, "sync", path, fallback.SyncMode),
+                PinnedHost = Bool(node, defaults, "pinned", fallback.PinnedHost),
+                Priority = Int(node, defaults, "priority", fallback.Priority, MixSchema.Priority),
+                Isolation = Word<Isolation>(node, defaults, "isolation", path, fallback.Isolation),
                 MaxRestarts = maxRestarts,
                 RestartBackoffSeconds = backoff,
-                Model = Choice(node, defaults, "model", path, Models, "resnet50"),
-                BatchSize = Int(node, defaults, "batch", kind == "inference" ? 1 : 32, 1, 4096),
-                RatePerSecond = Double(node, defaults, "rate", 0),
-                Op = Choice(node, defaults, "op", path, Ops, "elementwise"),
-                Bytes = Bytes(node, defaults, "bytes", 1 << 20),
-                Iterations = Int(node, defaults, "iterations", 100, 1, 100_000_000),
-                Seed = Int(node, defaults, "seed", 1, int.MinValue, int.MaxValue),
-                CpuThreads = Int(node, defaults, "cpu_threads", 0, 0, 4096),
+                Model = Choice(node, defaults, "model", path, MixSchema.Models, fallback.Model),
+                BatchSize = Int(node, defaults, "batch", kind == TenantKind.Inference ? 1 : fallback.BatchSize, MixSchema.Batch),
+                RatePerSecond = Double(node, defaults, "rate", fallback.RatePerSecond),
+                Op = Choice(node, defaults, "op", path, MixSchema.Ops, fallback.Op),
+                Bytes = Bytes(node, defaults, "bytes", fallback.Bytes),
+                Iterations = Int(node, defaults, "iterations", fallback.Iterations, MixSchema.Iterations),
+                Seed = Int(node, defaults, "seed", fallback.Seed, new MixRange(int.MinValue, int.MaxValue)),
+                CpuThreads = Int(node, defaults, "cpu_threads", fallback.CpuThreads, MixSchema.CpuThreads),
                 Grid = Grid(node, path, kind),
-                PointLimitMs = (int)Math.Round(Seconds(node, "point_limit", 1, positive: true) * 1000),
-                WarmupOperations = Int(node, defaults, "warmup_ops", 2, 1, 1000),
-                Allocation = Choice(node, defaults, "alloc", path, Allocations, "reuse"),
+                PointLimitMs = (int)Math.Round(Seconds(node, defaults, "point_limit", fallback.PointLimitMs / 1000.0, positive: true, maxSeconds: MixSchema.MaxPointLimitSeconds) * 1000),
+                WarmupOperations = Int(node, defaults, "warmup_ops", fallback.WarmupOperations, MixSchema.WarmupOperations),
+                Allocation = Choice(node, defaults, "alloc", path, MixSchema.Allocations, fallback.Allocation),
             };
             template = Command(node, path, kind, template);
             if (replicas <= 1)
@@ -231,13 +220,13 @@ public static class MixParser
         }
 
         /// <summary>A command tenant's program, latency pattern and unit; an error for a command field on another kind, or a command tenant without a command.</summary>
-        private TenantSpec Command(YamlMappingNode node, string path, string kind, TenantSpec template)
+        private TenantSpec Command(YamlMappingNode node, string path, TenantKind kind, TenantSpec template)
         {
             node.Children.TryGetValue(new YamlScalarNode("command"), out var command);
-            if (kind != "command")
+            if (kind != TenantKind.Command)
             {
                 var stray = CommandFields.FirstOrDefault(f => node.Children.ContainsKey(new YamlScalarNode(f)));
-                return stray is null ? template : throw Error(node.Children[new YamlScalarNode(stray)], Join(path, stray), $"'{stray}' belongs to a command tenant, not to a {kind} one");
+                return stray is null ? template : throw Error(node.Children[new YamlScalarNode(stray)], Join(path, stray), $"'{stray}' belongs to a command tenant, not to a {kind.Word()} one");
             }
 
             var argv = command switch
@@ -247,7 +236,7 @@ public static class MixParser
                 null => throw Error(node, Join(path, "command"), "required field is missing for a command tenant: the program and its arguments, e.g. [python3, scripts/resnet50_torch.py, --batch, '{batch}']"),
                 _ => throw Error(command, Join(path, "command"), "expected the program and its arguments: a list of strings, or one string split at spaces"),
             };
-            if (string.Equals(template.Isolation, "thread", StringComparison.Ordinal))
+            if (template.Isolation == Isolation.Thread)
             {
                 throw Error(node, Join(path, "isolation"), "a command tenant is a process of its own: isolation must be process");
             }
@@ -270,14 +259,14 @@ public static class MixParser
                 }
             }
 
-            return template with { Command = argv, LatencyPattern = pattern, LatencyUnit = Choice(node, null, "latency_unit", path, LatencyUnits, "ms") };
+            return template with { Command = argv, LatencyPattern = pattern, LatencyUnit = Choice(node, null, "latency_unit", path, MixSchema.LatencyUnits, template.LatencyUnit) };
         }
 
         /// <summary>
         /// A microbenchmark grid: one mapping or a list of them, each with op, bytes and iterations
         /// (a value or a list); every op × bytes pair becomes a group run for each iterations value.
         /// </summary>
-        private List<GridGroupSpec>? Grid(YamlMappingNode node, string path, string kind)
+        private List<GridGroupSpec>? Grid(YamlMappingNode node, string path, TenantKind kind)
         {
             if (!node.Children.TryGetValue(new YamlScalarNode("grid"), out var grid))
             {
@@ -285,9 +274,9 @@ public static class MixParser
             }
 
             var field = Join(path, "grid");
-            if (kind != "microbench")
+            if (kind != TenantKind.Microbench)
             {
-                throw Error(grid, field, $"a grid belongs to a microbench tenant, not to a {kind} one");
+                throw Error(grid, field, $"a grid belongs to a microbench tenant, not to a {kind.Word()} one");
             }
 
             var blocks = grid is YamlSequenceNode list ? list.Children.ToList() : [grid];
@@ -297,13 +286,13 @@ public static class MixParser
                 var blockPath = grid is YamlSequenceNode ? $"{field}[{b}]" : field;
                 var block = Mapping(blocks[b], blockPath);
                 CheckFields(block, blockPath, GridFields);
-                var ops = Values(block, blockPath, "op", "one of: " + string.Join(", ", Ops), (string text, out string op) =>
+                var ops = Values(block, blockPath, "op", MixSchema.OneOf(MixSchema.Ops), (string text, out string op) =>
                 {
                     op = text.ToLowerInvariant();
-                    return Ops.Contains(op, StringComparer.Ordinal);
+                    return MixSchema.Ops.Contains(op, StringComparer.Ordinal);
                 });
-                var sizes = Values(block, blockPath, "bytes", "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB", (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= 16);
-                var iterations = Values(block, blockPath, "iterations", "a whole number from 1 to 100000000", (string text, out int n) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out n) && n is >= 1 and <= 100_000_000);
+                var sizes = Values(block, blockPath, "bytes", "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB", (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= MixSchema.MinimumBytes);
+                var iterations = Values(block, blockPath, "iterations", MixSchema.Iterations.Expected, (string text, out int n) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out n) && MixSchema.Iterations.Contains(n));
                 groups.AddRange(ops.SelectMany(op => sizes.Select(bytes => new GridGroupSpec(op, bytes, iterations))));
             }
 
@@ -361,8 +350,8 @@ public static class MixParser
             return text;
         }
 
-        public double Seconds(YamlMappingNode node, string key, double fallback, bool positive = false) =>
-            Value(node, null, key, fallback, (string text, out double seconds) => Units.TryParseSeconds(text, out seconds) && (!positive || seconds > 0), $"a duration{(positive ? " above zero" : "")} such as 500ms, 3s or 2m");
+        public double Seconds(YamlMappingNode node, YamlMappingNode? defaults, string key, double fallback, bool positive = false, double maxSeconds = double.PositiveInfinity) =>
+            Value(node, defaults, key, fallback, (string text, out double seconds) => Units.TryParseSeconds(text, out seconds) && (!positive || seconds > 0) && seconds <= maxSeconds, MixSchema.Duration(positive, maxSeconds));
 
         private string DeviceName(YamlMappingNode node, YamlMappingNode? defaults) =>
             Value(node, defaults, "device", "auto", (string text, out string device) =>
@@ -371,9 +360,21 @@ public static class MixParser
                 return device == "auto" || Contention.Workloads.Devices.DeviceId.TryParse(device, out _);
             }, "auto, cpu, cuda, cuda:N, sim or sim:N");
 
-        private string Choice(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, string[] allowed, string? fallback)
+        /// <summary>A vocabulary field: one of <typeparamref name="T"/>'s words, in any case; required when <paramref name="fallback"/> is null.</summary>
+        private T Word<T>(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, T? fallback)
+            where T : struct, Enum
         {
-            var expected = $"one of: {string.Join(", ", allowed)}";
+            if (fallback is null && Get(node, defaults, key) is null)
+            {
+                throw Error(node, Join(path, key), $"required field is missing; expected {MixSchema.OneOf(Words.All<T>())}");
+            }
+
+            return Value(node, defaults, key, fallback.GetValueOrDefault(), Words.TryParse, MixSchema.OneOf(Words.All<T>()));
+        }
+
+        private string Choice(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, IReadOnlyList<string> allowed, string? fallback)
+        {
+            var expected = MixSchema.OneOf(allowed);
             if (fallback is null && Get(node, defaults, key) is null)
             {
                 throw Error(node, Join(path, key), $"required field is missing; expected {expected}");
@@ -386,8 +387,8 @@ public static class MixParser
             }, expected);
         }
 
-        private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, int fallback, int min, int max) =>
-            Value(node, defaults, key, fallback, (string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && value >= min && value <= max, $"a whole number from {min} to {max}");
+        private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, int fallback, MixRange range) =>
+            Value(node, defaults, key, fallback, (string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && range.Contains(value), range.Expected);
 
         private double Double(YamlMappingNode node, YamlMappingNode? defaults, string key, double fallback) =>
             Value(node, defaults, key, fallback, (string text, out double value) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= 0 && double.IsFinite(value), "a number of at least 0");
@@ -400,7 +401,7 @@ public static class MixParser
             }, "true or false");
 
         private long Bytes(YamlMappingNode node, YamlMappingNode? defaults, string key, long fallback) =>
-            Value(node, defaults, key, fallback, (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= 16, "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB");
+            Value(node, defaults, key, fallback, (string text, out long bytes) => Units.TryParseBytes(text, out bytes) && bytes >= MixSchema.MinimumBytes, "a size of at least 16 bytes such as 4KiB, 64MiB or 1GiB");
 
         /// <summary>The field's value (from the tenant, else the defaults, else <paramref name="fallback"/>), or an error naming line and field.</summary>
         private T Value<T>(YamlMappingNode node, YamlMappingNode? defaults, string key, T fallback, Parser<T> parse, string expected)

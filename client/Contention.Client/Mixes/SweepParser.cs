@@ -14,8 +14,8 @@ internal static class SweepParser
 
     /// <summary>The axis a sweep's variants make: its values are the variants' names.</summary>
     public const string VariantAxis = "variant";
-    private static readonly string[] TopAxes = ["warmup", "duration"];
-    private static readonly string[] TenantAxes = ["kind", "device", "sync", "pinned", "priority", "isolation", "replicas", "model", "batch", "rate", "op", "bytes", "iterations", "seed", "cpu_threads", "alloc"];
+    private static readonly IReadOnlyList<string> TopAxes = MixSchema.TopAxes;
+    private static readonly IReadOnlyList<string> TenantAxes = MixSchema.TenantAxes;
 
     /// <summary>The sweep of <paramref name="node"/>; <paramref name="parseWith"/> parses the mix after a rewrite of its tree.</summary>
     public static Sweep Parse(YamlNode node, string file, Func<Action<YamlMappingNode>, Mix> parseWith, YamlMappingNode root)
@@ -165,7 +165,7 @@ internal static class SweepParser
         var field = dot < 0 ? name : name[(dot + 1)..];
         if (!TenantAxes.Contains(field, StringComparer.Ordinal))
         {
-            throw Error(file, key, $"{prefix}.{name}", $"not a field a sweep can vary; expected warmup, duration, a tenant field ({string.Join(", ", TenantAxes)}) or TENANT.FIELD");
+            throw Error(file, key, $"{prefix}.{name}", $"not a field a sweep can vary; expected {string.Join(", ", TopAxes)}, a tenant field ({string.Join(", ", TenantAxes)}) or TENANT.FIELD");
         }
 
         if (dot >= 0 && TenantNode(root, name[..dot]) is null)

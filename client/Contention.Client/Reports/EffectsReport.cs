@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Contention.Client.Analysis;
 using Contention.Client.Results;
+using Contention.Grains;
 using ScottPlot;
 
 namespace Contention.Client.Reports;
@@ -23,8 +24,8 @@ internal static class EffectsReport
         ArgumentNullException.ThrowIfNull(input);
         return input.Runs.SelectMany(run =>
         {
-            var calls = run.Document.Syscalls.Where(s => s.Phase == "measure").GroupBy(s => (s.Tenant, s.Syscall)).ToDictionary(g => g.Key, g => g.Sum(s => s.Count));
-            return run.Document.Tenants.Where(t => t.Phase == "measure" && t.Seconds > 0).Select(t => (Tenant: t, Calls: calls));
+            var calls = run.Document.Syscalls.Where(s => s.Phase == MeasurementPhase.Measure).GroupBy(s => (s.Tenant, s.Syscall)).ToDictionary(g => g.Key, g => g.Sum(s => s.Count));
+            return run.Document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure && t.Seconds > 0).Select(t => (Tenant: t, Calls: calls));
         }, (run, x) =>
         {
             var (t, calls) = x;
@@ -120,7 +121,7 @@ internal static class EffectsReport
     /// </summary>
     private static List<string> TopSyscalls(ReportInput input)
     {
-        var counts = input.Runs.SelectMany(r => r.Document.Syscalls.Where(s => s.Phase == "measure")).GroupBy(s => s.Syscall, StringComparer.Ordinal)
+        var counts = input.Runs.SelectMany(r => r.Document.Syscalls.Where(s => s.Phase == MeasurementPhase.Measure)).GroupBy(s => s.Syscall, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(s => s.Count), StringComparer.Ordinal);
         var waits = WaitCalls.Where(counts.ContainsKey).ToList();
         return [.. waits, .. counts.Where(c => !waits.Contains(c.Key)).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(Math.Max(3, 6 - waits.Count)).Select(c => c.Key)];

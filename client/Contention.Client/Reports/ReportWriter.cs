@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Contention.Client.Analysis;
 using Contention.Client.Results;
+using Contention.Grains;
 
 namespace Contention.Client.Reports;
 
@@ -73,7 +74,7 @@ public static class ReportWriter
     }
 
     private static List<RunRecord> RunRows(ReportInput input) =>
-        input.Runs.SelectMany(run => run.Document.Tenants.Where(t => t.Phase == "measure").Select(t => new RunRecord(
+        input.Runs.SelectMany(run => run.Document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure).Select(t => new RunRecord(
             run.Id,
             string.Join(' ', input.Axes.Select(a => $"{a}={run.Values.GetValueOrDefault(a, "")}")),
             run.Document.Experiment.State,
@@ -99,7 +100,7 @@ public static class ReportWriter
         text.Append("|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in runs)
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Point} | {r.State} | {r.Tenant} | {r.Device} | {r.Sync} | {r.Seconds:0.#} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P99Ms:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.Syscalls} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Run} | {r.Point} | {r.State} | {r.Tenant} | {r.Device} | {r.Sync.Word()} | {r.Seconds:0.#} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P99Ms:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.Syscalls} |\n");
         }
 
         if (input.Runs.SelectMany(r => r.Document.Failures).ToList() is { Count: > 0 } failures)
@@ -116,4 +117,4 @@ public static class ReportWriter
 }
 
 /// <summary>runs.csv: one row per run and tenant, its measurement window.</summary>
-public sealed record RunRecord(string Run, string Point, string State, string Tenant, string Kind, string Device, string Sync, double Seconds, long Completed, double ThroughputPerSecond, double P50Ms, double P99Ms, long VoluntarySwitches, long InvoluntarySwitches, double UserCpuSeconds, double SystemCpuSeconds, long Syscalls);
+public sealed record RunRecord(string Run, string Point, string State, string Tenant, TenantKind Kind, string Device, SyncMode Sync, double Seconds, long Completed, double ThroughputPerSecond, double P50Ms, double P99Ms, long VoluntarySwitches, long InvoluntarySwitches, double UserCpuSeconds, double SystemCpuSeconds, long Syscalls);

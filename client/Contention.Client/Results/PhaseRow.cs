@@ -1,3 +1,5 @@
+using Contention.Grains;
+
 namespace Contention.Client.Results;
 
 /// <summary>
@@ -11,7 +13,7 @@ public sealed record PhaseRow
     /// <summary>The device the tenant ran on (its kind is the execution model: cpu, cuda, sim).</summary>
     public string Device { get; init; } = "";
 
-    public string Sync { get; init; } = "";
+    public SyncMode? Sync { get; init; }
 
     public int Pid { get; init; }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Contention.Client.Mixes;
-using CsvHelper;
+using Contention.Grains;
 
 namespace Contention.Client.Results;
 
@@ -46,7 +46,7 @@ public static class ResultsFiles
         Directory.CreateDirectory(directory);
         Replace(Path.Combine(directory, Json), JsonSerializer.Serialize(document, ResultsJson.Default.ResultsDocument));
         var csv = new StringWriter(CultureInfo.InvariantCulture);
-        using (var writer = new CsvWriter(csv, CultureInfo.InvariantCulture))
+        using (var writer = WordConverters.CsvWriter(csv))
         {
             writer.Context.RegisterClassMap<TenantRowMap>();
             writer.WriteRecords(document.Tenants);
@@ -54,7 +54,7 @@ public static class ResultsFiles
 
         Replace(Path.Combine(directory, Csv), csv.ToString());
         var threads = new StringWriter(CultureInfo.InvariantCulture);
-        using (var writer = new CsvWriter(threads, CultureInfo.InvariantCulture))
+        using (var writer = WordConverters.CsvWriter(threads))
         {
             writer.Context.RegisterClassMap<ThreadRowMap>();
             writer.WriteRecords(document.Threads);
@@ -109,12 +109,12 @@ public static class ResultsFiles
         text.Append("\n## Measurement window\n\n");
         text.Append("| tenant | kind | device | sync | ops/s | p50 ms | p95 ms | p99 ms | max ms | vol. cs | invol. cs | user s | sys s | state |\n");
         text.Append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        foreach (var r in document.Tenants.Where(r => r.Phase == "measure"))
+        foreach (var r in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind} | {r.Device} | {r.Sync} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind.Word()} | {r.Device} | {r.Sync.Word()} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
         }
 
-        var traced = document.Tenants.Where(r => r.Phase == "measure" && r.Traced).ToList();
+        var traced = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure && r.Traced).ToList();
         if (traced.Count > 0)
         {
             var categories = RowBuilder.UsedCategories(traced);
@@ -136,10 +136,10 @@ public static class ResultsFiles
                 text.Append(CultureInfo.InvariantCulture, $"\n**{lost} eBPF events were not counted** (the tracer's maps were full): the system-call counts above are lower bounds.\n");
             }
 
-            if (document.Ioctls.Any(i => i.Phase == "measure" && i.Device != "-" && !i.Device.StartsWith("dev ", StringComparison.Ordinal)))
+            if (document.Ioctls.Any(i => i.Phase == MeasurementPhase.Measure && i.Device != "-" && !i.Device.StartsWith("dev ", StringComparison.Ordinal)))
             {
                 text.Append("\n| tenant | device | ioctl | calls | seconds |\n|---|---|---|---:|---:|\n");
-                foreach (var i in document.Ioctls.Where(i => i.Phase == "measure").OrderByDescending(i => i.Count).Take(30))
+                foreach (var i in document.Ioctls.Where(i => i.Phase == MeasurementPhase.Measure).OrderByDescending(i => i.Count).Take(30))
                 {
                     text.Append(CultureInfo.InvariantCulture, $"| {i.Tenant} | {i.Device} | {i.Ioctl} | {i.Count} | {i.Seconds:0.######} |\n");
                 }
@@ -206,7 +206,7 @@ public static class ResultsFiles
     internal static string Tidy<T>(IEnumerable<T> records)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
-        using (var writer = new CsvWriter(text, CultureInfo.InvariantCulture))
+        using (var writer = WordConverters.CsvWriter(text))
         {
             writer.Context.RegisterClassMap<SnakeCaseMap<T>>();
             writer.WriteRecords(records);

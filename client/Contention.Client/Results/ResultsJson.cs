@@ -1,12 +1,15 @@
 using System.Text.Json.Serialization;
+using Contention.Grains;
 
 namespace Contention.Client.Results;
 
 /// <summary>
 /// Source-generated JSON for what a run, a sweep and a trace write (indented camelCase, enums by
-/// name): no reflection, so a trimmed build reads and writes the same files.
+/// name; the vocabulary enums as their lower-case words): no reflection, so a trimmed build reads
+/// and writes the same files.
 /// </summary>
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true,
+    Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>)])]
 [JsonSerializable(typeof(ResultsDocument))]
 [JsonSerializable(typeof(SweepManifest))]
 internal sealed partial class ResultsJson : JsonSerializerContext;

@@ -18,9 +18,9 @@ public static class RowBuilder
         {
             var status = statuses.FirstOrDefault(s => s.Tenant == spec.Name);
             var aggregates = snapshot.Tenants.Where(a => a.Tenant == spec.Name).ToList();
-            if (!aggregates.Any(a => a.Phase == "measure"))
+            if (!aggregates.Any(a => a.Phase == MeasurementPhase.Measure))
             {
-                aggregates.Add(new TenantAggregate { Tenant = spec.Name, Node = status?.Node ?? "", Kind = spec.Kind, Device = status?.Device ?? spec.Device, Phase = "measure" });
+                aggregates.Add(new TenantAggregate { Tenant = spec.Name, Node = status?.Node ?? "", Kind = spec.Kind, Device = status?.Device ?? spec.Device, Phase = MeasurementPhase.Measure });
             }
 
             foreach (var aggregate in aggregates)
@@ -114,7 +114,7 @@ public static class RowBuilder
         {
             Tenant = p.Tenant,
             Device = DeviceOf(p),
-            Sync = specs.GetValueOrDefault(p.Tenant)?.SyncMode ?? "",
+            Sync = specs.GetValueOrDefault(p.Tenant)?.SyncMode,
             Pid = p.Pid,
             Index = p.Index,
             Phase = p.Name,

@@ -53,7 +53,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             Ioctls = ioctls,
             Phases = phases,
             PhaseSyscalls = phaseSyscalls,
-            Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
+            Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase.Word()}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
         document = document with { Validity = Validity.Judge(document) };
         ResultsFiles.Write(directory, document);

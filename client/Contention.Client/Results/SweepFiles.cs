@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Contention.Grains;
 using CsvHelper;
 
 namespace Contention.Client.Results;
@@ -94,7 +95,7 @@ public static class SweepFiles
     private static string Combine(string directory, IReadOnlyList<string> axes, IReadOnlyList<SweepRun> runs, string file, string? existingHeader)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
-        using var writer = new CsvWriter(text, CultureInfo.InvariantCulture);
+        using var writer = WordConverters.CsvWriter(text);
         string[]? header = null;
         foreach (var run in runs)
         {
@@ -161,7 +162,7 @@ public static class SweepFiles
     private static string HeaderLine(IEnumerable<string> names)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture);
-        using (var writer = new CsvWriter(text, CultureInfo.InvariantCulture))
+        using (var writer = WordConverters.CsvWriter(text))
         {
             foreach (var name in names)
             {
@@ -196,6 +197,6 @@ public static class SweepFiles
     public static string Outcome(ResultsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        return string.Join("; ", document.Tenants.Where(t => t.Phase == "measure").Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}/s p99 {t.P99Ms:0.###} ms")));
+        return string.Join("; ", document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Tenant} {t.ThroughputPerSecond:0.##}/s p99 {t.P99Ms:0.###} ms")));
     }
 }

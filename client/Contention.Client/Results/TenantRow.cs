@@ -1,3 +1,5 @@
+using Contention.Grains;
+
 namespace Contention.Client.Results;
 
 /// <summary>One tenant in one phase: the tidy row of tenants.csv and the per-tenant table.</summary>
@@ -9,13 +11,13 @@ public sealed record TenantRow
 
     public string Node { get; init; } = "";
 
-    public string Kind { get; init; } = "";
+    public TenantKind Kind { get; init; }
 
     public string Device { get; init; } = "";
 
-    public string Sync { get; init; } = "";
+    public SyncMode Sync { get; init; }
 
-    public required string Phase { get; init; }
+    public required MeasurementPhase Phase { get; init; }
 
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Contention.Grains;
 using Spectre.Console;
 
 namespace Contention.Client.Results;
@@ -14,7 +15,7 @@ public static class TenantTable
         var e = document.Experiment;
         // What the tracer covered: less than the plan's duration when the run ended early (every
         // tenant finished its work, or the run was interrupted).
-        var covered = document.Tenants.Where(r => r.Phase == "measure").Select(r => r.Seconds).DefaultIfEmpty(0).Max();
+        var covered = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
         var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured");
         // Fits 100 columns: 3-4 significant digits, switches and CPU time as pairs, no maximum
         // (tenants.csv has it, and p95). Switches and CPU time are the worker process's, all its
@@ -30,11 +31,11 @@ public static class TenantTable
         }
 
         table.AddColumn(Column("state"));
-        var measured = document.Tenants.Where(r => r.Phase == "measure").ToList();
+        var measured = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToList();
         foreach (var r in measured)
         {
             table.AddRow(
-                Markup.Escape(r.Tenant), Markup.Escape(r.Device), r.Sync,
+                Markup.Escape(r.Tenant), Markup.Escape(r.Device), r.Sync.Word(),
                 Significant(r.ThroughputPerSecond), Significant(r.P50Ms), Significant(r.P99Ms),
                 $"{Count(r.VoluntarySwitches)}/{Count(r.InvoluntarySwitches)}",
                 $"{Significant(r.UserCpuSeconds)}/{Significant(r.SystemCpuSeconds)}",

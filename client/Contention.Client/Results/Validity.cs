@@ -1,4 +1,5 @@
 using System.Globalization;
+using Contention.Grains;
 
 namespace Contention.Client.Results;
 
@@ -50,7 +51,7 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
         var asked = experiment.DurationSeconds;
         var longest = asked * (1 + WindowRelativeTolerance) + WindowAbsoluteToleranceSeconds;
         var shortest = asked * (1 - WindowRelativeTolerance) - WindowAbsoluteToleranceSeconds;
-        foreach (var row in document.Tenants.Where(r => r.Phase == "measure"))
+        foreach (var row in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
             if (row.Seconds > longest)
             {

@@ -10,7 +10,7 @@ namespace Contention.Grains.Collector;
 /// </summary>
 public sealed class CollectorState
 {
-    private readonly Dictionary<(string Tenant, string Phase), Aggregate> aggregates = [];
+    private readonly Dictionary<(string Tenant, MeasurementPhase Phase), Aggregate> aggregates = [];
     private readonly Dictionary<string, long> lastSequence = [];
     private readonly List<TenantFailure> failures = [];
     private readonly List<PhaseRecord> phases = [];
@@ -78,7 +78,7 @@ public sealed class CollectorState
     /// <summary>Everything merged so far.</summary>
     public CollectorSnapshot Snapshot(string experiment) => new(
         experiment,
-        aggregates.OrderBy(a => a.Key.Tenant, StringComparer.Ordinal).ThenBy(a => a.Key.Phase, StringComparer.Ordinal).Select(a => new TenantAggregate
+        aggregates.OrderBy(a => a.Key.Tenant, StringComparer.Ordinal).ThenBy(a => a.Key.Phase).Select(a => new TenantAggregate
         {
             Tenant = a.Key.Tenant,
             Phase = a.Key.Phase,
@@ -105,7 +105,7 @@ public sealed class CollectorState
     {
         public string Node { get; set; } = "";
 
-        public string Kind { get; set; } = "";
+        public TenantKind Kind { get; set; }
 
         public string Device { get; set; } = "";
 

@@ -63,7 +63,7 @@ public sealed class ContentionMetrics
     public void Observe(string experiment, TenantDelta delta)
     {
         ArgumentNullException.ThrowIfNull(delta);
-        string[] labels = [experiment, delta.Tenant, delta.Node, delta.Kind, delta.Device];
+        string[] labels = [experiment, delta.Tenant, delta.Node, delta.Kind.Word(), delta.Device];
         operations.WithLabels(labels).Inc(delta.Completed);
         var os = delta.Os;
         switches.WithLabels([.. labels, "voluntary"]).Inc(os.VoluntarySwitches);

@@ -199,7 +199,7 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
         {
             try
             {
-                await Tenant(t).SetPhaseAsync("measure");
+                await Tenant(t).SetPhaseAsync(MeasurementPhase.Measure);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -74,14 +74,14 @@ public sealed partial class NodeTracer : BackgroundService
     }
 
     /// <summary>Reports one tenant now (when it stops, or at a phase boundary: then it enters <paramref name="nextPhase"/>).</summary>
-    internal async Task FlushAsync(TenantRunner runner, string? nextPhase = null)
+    internal async Task FlushAsync(TenantRunner runner, MeasurementPhase? nextPhase = null)
     {
         if (!runners.TryGetValue(runner, out var measurement))
         {
             // Not (or no longer) sampled: nothing of it to report, only the phase to enter.
             if (nextPhase is not null)
             {
-                runner.EnterPhase(nextPhase);
+                runner.EnterPhase(nextPhase.Value);
             }
 
             return;
@@ -211,7 +211,7 @@ public sealed partial class NodeTracer : BackgroundService
     internal bool HasOutbox(string experiment) => outboxes.ContainsKey(experiment);
 
     /// <summary>One tenant's interval; <paramref name="nodeCpu"/> is the node's /proc/stat read once for every tenant of the tick.</summary>
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, TenantMeasurement measurement, BpfSnapshot? snapshot, NodeCpu nodeCpu, string? nextPhase = null)
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, TenantMeasurement measurement, BpfSnapshot? snapshot, NodeCpu nodeCpu, MeasurementPhase? nextPhase = null)
     {
         await measurement.ReportLock.WaitAsync().ConfigureAwait(false);
         try
@@ -266,7 +266,7 @@ public sealed partial class NodeTracer : BackgroundService
             if (nextPhase is not null)
             {
                 // Inside the lock: nothing the tenant does after this sample is counted in the old phase.
-                runner.EnterPhase(nextPhase);
+                runner.EnterPhase(nextPhase.Value);
             }
 
             return new TenantDelta

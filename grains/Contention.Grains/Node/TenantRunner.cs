@@ -51,7 +51,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     public TenantSpec Spec => spec;
 
-    public string Phase { get; private set; } = "warmup";
+    public MeasurementPhase Phase { get; private set; } = MeasurementPhase.Warmup;
 
 
     public IWorker? Worker => worker;
@@ -85,10 +85,10 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     }
 
     /// <summary>Reports the current phase's last interval and switches phase, atomically with respect to the node tracer.</summary>
-    public Task SetPhaseAsync(string phase) => node.Tracer.FlushAsync(this, phase);
+    public Task SetPhaseAsync(MeasurementPhase phase) => node.Tracer.FlushAsync(this, phase);
 
     /// <summary>Called by the node tracer, under the tenant's report lock, right after it took the old phase's last interval.</summary>
-    internal void EnterPhase(string phase) => Phase = phase;
+    internal void EnterPhase(MeasurementPhase phase) => Phase = phase;
 
     public async Task<TenantStatus> StopAsync()
     {
@@ -171,7 +171,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     private async ValueTask RunOnceAsync(CancellationToken cancellation)
     {
-        if (spec.Kind == "command")
+        if (spec.Kind == TenantKind.Command)
         {
             await RunCommandAsync(cancellation).ConfigureAwait(false);
             return;
@@ -181,13 +181,13 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         {
             Tenant = spec.Name,
             Device = device.ToString(),
-            SyncMode = spec.SyncMode,
+            SyncMode = ToDevice(spec.SyncMode),
             PinnedHost = spec.PinnedHost,
             CpuThreads = spec.CpuThreads,
             SimChannel = sim,
             Workload = ToWorkload(spec),
         };
-        var current = string.Equals(spec.Isolation, "thread", StringComparison.OrdinalIgnoreCase)
+        var current = spec.Isolation == Isolation.Thread
             ? (IWorker)await WorkerThread.StartAsync(start, OnReport, new ThreadPhases(this, node.Options.Name)).ConfigureAwait(false)
             : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, (w, phase) => node.Tracer.PhaseAsync(this, w.Pid, phase), StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
@@ -292,9 +292,24 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>The device layer's wait for a tenant's sync mode.</summary>
+    internal static Workloads.Devices.SyncMode ToDevice(SyncMode mode) => mode switch
+    {
+        SyncMode.Spin => Workloads.Devices.SyncMode.Spin,
+        SyncMode.Yield => Workloads.Devices.SyncMode.Yield,
+        SyncMode.Block => Workloads.Devices.SyncMode.Block,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown sync mode"),
+    };
+
     internal static WorkloadSpec ToWorkload(TenantSpec spec) => new()
     {
-        Kind = Enum.Parse<WorkloadKind>(spec.Kind, ignoreCase: true),
+        Kind = spec.Kind switch
+        {
+            TenantKind.Training => WorkloadKind.Training,
+            TenantKind.Inference => WorkloadKind.Inference,
+            TenantKind.Microbench => WorkloadKind.Microbench,
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "a command tenant runs no modelled workload"),
+        },
         Model = spec.Model,
         BatchSize = spec.BatchSize,
         RatePerSecond = spec.RatePerSecond,

@@ -67,7 +67,7 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
     }
 
     /// <inheritdoc />
-    public Task SetPhaseAsync(string phase, CancellationToken cancellationToken = default) =>
+    public Task SetPhaseAsync(MeasurementPhase phase, CancellationToken cancellationToken = default) =>
         runner?.SetPhaseAsync(phase) ?? Task.CompletedTask;
 
     /// <inheritdoc />

@@ -35,7 +35,7 @@ public sealed class WorkerSession : IDisposable
         var options = new DeviceOptions
         {
             Id = DeviceId.Parse(start.Device),
-            SyncMode = ParseSync(start.SyncMode),
+            SyncMode = start.SyncMode,
             PinnedHost = start.PinnedHost,
             CpuThreads = start.CpuThreads,
             SimChannel = start.SimChannel,
@@ -72,15 +72,6 @@ public sealed class WorkerSession : IDisposable
 
     /// <summary>Completes when the workload thread ends; faults if the workload threw.</summary>
     public Task Finished => finished.Task;
-
-    /// <summary>Parses a sync-mode name.</summary>
-    public static SyncMode ParseSync(string text) => text.ToLowerInvariant() switch
-    {
-        "spin" => SyncMode.Spin,
-        "yield" => SyncMode.Yield,
-        "block" or "blocking" or "blocking_sync" => SyncMode.Block,
-        _ => throw new FormatException($"'{text}' is not a sync mode: write spin, yield or block"),
-    };
 
     /// <summary>Starts the workload thread.</summary>
     public void Start() => thread.Start();

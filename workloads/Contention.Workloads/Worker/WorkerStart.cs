@@ -1,3 +1,4 @@
+using Contention.Workloads.Devices;
 using Contention.Workloads.Sim;
 using Contention.Workloads.Workloads;
 
@@ -12,8 +13,8 @@ public sealed record WorkerStart
     /// <summary>The device name: <c>cpu</c>, <c>cuda:N</c> or <c>sim:N</c>.</summary>
     public required string Device { get; init; }
 
-    /// <summary><c>spin</c>, <c>yield</c> or <c>block</c>.</summary>
-    public string SyncMode { get; init; } = "spin";
+    /// <summary>How the host thread waits for the device.</summary>
+    public SyncMode SyncMode { get; init; } = SyncMode.Spin;
 
     /// <summary>Page-locked host buffers.</summary>
     public bool PinnedHost { get; init; } = true;
