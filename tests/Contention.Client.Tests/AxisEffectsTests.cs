@@ -70,4 +70,18 @@ public class AxisEffectsTests
         Assert.False(b.Clear);
         Assert.Contains("sync = b against a: not judged: 2 runs at a value, and a difference needs at least 5", AxisEffects.Findings(effects), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Findings_TenantOnlyAtTheValue_CountsRunsOfTheTenantsInCommon()
+    {
+        // A trainer co-located at replicas 1 and absent from the baseline (replicas 0): the runs
+        // that are short are the common tenant's three, not the trainer's zero at the baseline.
+        var runs = new[] { ("0", "infer"), ("0", "infer"), ("0", "infer"), ("1", "infer"), ("1", "infer"), ("1", "infer"), ("1", "train"), ("1", "train"), ("1", "train") }
+            .Select((x, i) => new RunMetrics($"r{i % 6}", new Dictionary<string, string> { ["replicas"] = x.Item1 }, x.Item2, new Dictionary<string, double> { ["p99 ms"] = 1 + i }))
+            .ToList();
+
+        var findings = AxisEffects.Findings(AxisEffects.Analyze(runs, [("replicas", ["0", "1"])]));
+
+        Assert.Contains("replicas = 1 against 0: not judged: 3 runs at a value", findings, StringComparison.Ordinal);
+    }
 }

@@ -73,7 +73,9 @@ public static class AxisEffects
 
             if (!group.Any(e => e.Judged))
             {
-                var fewest = group.Min(e => Math.Min(e.Runs, e.BaselineRuns));
+                // Over the tenants both values have: one only the value has (a co-located trainer
+                // against a baseline without it) has no baseline runs, and is not what is short.
+                var fewest = group.Where(e => double.IsFinite(e.BaselineMean)).Min(e => Math.Min(e.Runs, e.BaselineRuns));
                 text.Append(CultureInfo.InvariantCulture, $"not judged: {fewest} run{(fewest == 1 ? "" : "s")} at a value, and a difference needs at least {MinimumRuns} at each (set the sweep's repetitions to {MinimumRuns} or more). ");
                 continue;
             }
