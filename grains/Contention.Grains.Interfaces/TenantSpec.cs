@@ -78,4 +78,10 @@ public sealed record TenantSpec
 
     /// <summary>Command tenants: the latency's unit when the pattern has no <c>unit</c> group.</summary>
     [Id(24)] public string LatencyUnit { get; init; } = "ms";
+
+    /// <summary>How the tenants of its GPU share it (the experiment's, from the mix's <c>sharing</c>).</summary>
+    [Id(25)] public GpuSharing Sharing { get; init; } = GpuSharing.Timeslice;
+
+    /// <summary>Under MPS: the most of the GPU's multiprocessors its kernels may take, percent (MPS's active thread percentage).</summary>
+    [Id(26)] public int GpuSharePercent { get; init; } = 100;
 }

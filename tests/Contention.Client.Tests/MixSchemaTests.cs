@@ -26,6 +26,7 @@ public partial class MixSchemaTests
         ["iterations"] = "11",
         ["seed"] = "13",
         ["cpu_threads"] = "2",
+        ["gpu_share"] = "30",
         ["restart"] = "{ max: 3, backoff: 2s }",
         ["point_limit"] = "250ms",
         ["warmup_ops"] = "4",
@@ -85,8 +86,8 @@ public partial class MixSchemaTests
         var spec = MixParser.Parse(text, "m.yaml").Tenants.Single();
 
         Assert.Equal(
-            (TenantKind.Microbench, "cpu", SyncMode.Block, false, 5, Isolation.Thread, "mlp", 7, 9.0, "gemm", 4096L, 11, 13, 2, 3, 2.0, 250, 4, "step"),
-            (spec.Kind, spec.Device, spec.SyncMode, spec.PinnedHost, spec.Priority, spec.Isolation, spec.Model, spec.BatchSize, spec.RatePerSecond, spec.Op, spec.Bytes, spec.Iterations, spec.Seed, spec.CpuThreads, spec.MaxRestarts, spec.RestartBackoffSeconds, spec.PointLimitMs, spec.WarmupOperations, spec.Allocation));
+            (TenantKind.Microbench, "cpu", SyncMode.Block, false, 5, Isolation.Thread, "mlp", 7, 9.0, "gemm", 4096L, 11, 13, 2, 3, 2.0, 250, 4, "step", 30),
+            (spec.Kind, spec.Device, spec.SyncMode, spec.PinnedHost, spec.Priority, spec.Isolation, spec.Model, spec.BatchSize, spec.RatePerSecond, spec.Op, spec.Bytes, spec.Iterations, spec.Seed, spec.CpuThreads, spec.MaxRestarts, spec.RestartBackoffSeconds, spec.PointLimitMs, spec.WarmupOperations, spec.Allocation, spec.GpuSharePercent));
     }
 
     [Fact]
@@ -139,6 +140,28 @@ public partial class MixSchemaTests
 
         Assert.Equal((5, "tenants[0].point_limit"), (error.Line, error.Field));
         Assert.Contains("up to 3600s", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_Sharing_AppliesToEveryTenantAndSweeps()
+    {
+        var mix = MixParser.Parse("name: m\nsharing: MPS\ntenants:\n  - name: a\n    kind: training\n  - name: b\n    kind: inference\n    gpu_share: 25\nsweep:\n  axes:\n    sharing: [timeslice, mps]\n", "m.yaml");
+
+        Assert.All(mix.Tenants, t => Assert.Equal(GpuSharing.Mps, t.Sharing));
+        Assert.Equal((100, 25), (mix.Tenants[0].GpuSharePercent, mix.Tenants[1].GpuSharePercent));
+        Assert.Equal([GpuSharing.Timeslice, GpuSharing.Mps], mix.Sweep!.Points.Select(p => p.Mix.Tenants[0].Sharing));
+    }
+
+    [Theory]
+    [InlineData("sharing: spatial\ntenants:\n  - name: a\n    kind: training\n", 2, "sharing", "expected one of: timeslice, mps, got 'spatial'")]
+    [InlineData("tenants:\n  - name: a\n    kind: training\n    gpu_share: 0\n", 5, "tenants[0].gpu_share", "expected a whole number from 1 to 100, got '0'")]
+    [InlineData("defaults:\n  gpu_share: 101\ntenants:\n  - name: a\n    kind: training\n", 3, "defaults.gpu_share", "expected a whole number from 1 to 100, got '101'")]
+    public void Parse_BadSharing_NamesLineAndField(string body, int line, string field, string problem)
+    {
+        var error = Assert.Throws<MixException>(() => MixParser.Parse("name: m\n" + body, "m.yaml"));
+
+        Assert.Equal((line, field), (error.Line, error.Field));
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
     }
 
     private static string Minimal(string kind) => $"name: m\ntenants:\n  - name: t\n    kind: {kind}\n";

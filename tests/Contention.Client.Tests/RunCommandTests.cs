@@ -101,7 +101,7 @@ public class RunCommandTests
         var manifest = SweepFiles.ReadManifest(directory)!;
         Assert.Equal([("p001-r1", "Completed"), ("p002-r1", "Completed")], manifest.Runs.Select(r => (r.Id, r.State)));
         var rows = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
-        Assert.StartsWith("run,point,repetition,state,op,experiment,tenant", rows[0], StringComparison.Ordinal);
+        Assert.StartsWith("run,point,repetition,run_state,op,experiment,tenant", rows[0], StringComparison.Ordinal);
         Assert.Contains(rows, r => r.StartsWith("p001-r1,1,1,Completed,copy,", StringComparison.Ordinal) && r.Contains(",measure,", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.StartsWith("p002-r1,2,1,Completed,gemm,", StringComparison.Ordinal) && r.Contains(",measure,", StringComparison.Ordinal));
         Assert.StartsWith($"{manifest.Id}-p001-r1", ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Experiment.Id, StringComparison.Ordinal);
@@ -264,6 +264,35 @@ public class RunCommandTests
         Assert.NotNull(document.Validity);
         Assert.Equal(document.Validity.Valid ? 0 : 4, code);
         Assert.All(document.Validity.Reasons, r => Assert.True(r.Contains("CPUs were", StringComparison.Ordinal) || r.Contains("was measured over", StringComparison.Ordinal) || r.Contains("timers ran late", StringComparison.Ordinal), r));
+    }
+
+    [Fact]
+    public async Task Execute_SimProfileFile_EmbeddedNodeModelsThatGpu()
+    {
+        var profile = Path.Combine(Path.GetTempPath(), $"contention-profile-{Guid.NewGuid():N}.json");
+        var h100 = Contention.Workloads.Sim.DeviceProfile.Load("h100");
+        File.WriteAllText(profile, System.Text.Json.JsonSerializer.Serialize(h100 with { Name = "Test GPU (modelled)" }, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile));
+        var mix = MixParser.Parse("name: profiled\nwarmup: 500ms\nduration: 1s\ntenants:\n  - name: a\n    kind: inference\n    device: sim\n    model: mlp\n", "profiled.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-run-{Guid.NewGuid():N}");
+
+        var code = await RunCommand.ExecuteAsync(Options(mix, directory) with { SimProfile = profile }, Console(new StringWriter()), CancellationToken.None);
+
+        AssertCompleted(code, directory);
+        Assert.Contains(ResultsFiles.Read(directory).Devices, d => d.Device == "sim:0" && d.Description.StartsWith("Test GPU (modelled)", StringComparison.Ordinal));
+        Directory.Delete(directory, true);
+        File.Delete(profile);
+    }
+
+    [Theory]
+    [InlineData("no-such-gpu", "--sim-profile: no device profile 'no-such-gpu'")]
+    [InlineData("/dev/null", "--sim-profile: ")]
+    public void Parse_BadSimProfile_OneLineNamingTheOption(string value, string start)
+    {
+        var parse = RunCommand.Create().Parse(["mixes/default.yaml", "--sim-profile", value]);
+
+        var error = Assert.Single(parse.Errors);
+        Assert.StartsWith(start, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");

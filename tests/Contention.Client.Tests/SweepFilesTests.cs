@@ -51,7 +51,7 @@ public class SweepFilesTests
         Directory.CreateDirectory(files);
         foreach (var file in SweepFiles.CombinedFiles)
         {
-            File.WriteAllText(Path.Combine(files, file), "tenant,device\nt,sim:0\n");
+            File.WriteAllText(Path.Combine(files, file), "tenant,device,state\nt,sim:0,Stopped\n");
         }
 
         SweepFiles.Write(directory, Manifest([run]) with { Axes = ["device", "state"] });
@@ -59,7 +59,8 @@ public class SweepFilesTests
         foreach (var file in SweepFiles.CombinedFiles)
         {
             var header = File.ReadAllLines(Path.Combine(directory, file))[0].Split(',');
-            Assert.Equal(["run", "point", "repetition", "state", "axis_device", "axis_state", "tenant", "device"], header);
+            Assert.Equal(["run", "point", "repetition", "run_state", "axis_device", "axis_state", "tenant", "device", "state"], header);
+            Assert.Equal(header.Length, header.Distinct(StringComparer.Ordinal).Count());
         }
 
         Directory.Delete(directory, true);

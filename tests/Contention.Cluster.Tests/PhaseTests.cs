@@ -57,7 +57,9 @@ public class PhaseTests(ClusterFixture fixture)
         var total = snapshot.Tenants.Where(t => t.Tenant == "grid" && t.Kernel is not null).Sum(t => t.Kernel!.TotalCalls);
         var marked = phases.Sum(p => p.Kernel!.TotalCalls);
         Assert.InRange(marked, phases[0].Kernel!.TotalCalls, total);
-        Assert.True(phases[0].Kernel!.TotalCalls > phases.Skip(1).Max(p => p.Kernel!.TotalCalls), "start-up is not the phase with the most system calls");
+        // Waits (futex, sched_yield, poll) are left out: a busy host decides how many a phase makes.
+        static long Work(PhaseRecord p) => p.Kernel!.Syscalls.Where(s => s.Category != "sync-wait").Sum(s => s.Count);
+        Assert.True(Work(phases[0]) > phases.Skip(1).Max(Work), $"start-up is not the phase with the most system calls besides waits: {string.Join(", ", phases.Select(p => $"{p.Name} {Work(p)}"))}");
     }
 
     private async Task<(ExperimentProgress Progress, CollectorSnapshot Snapshot)> RunAsync(TenantSpec spec)

@@ -84,5 +84,22 @@ public sealed class PreflightTests
         _ = b;
     }
 
+    [Fact]
+    public void Reserve_AnySimUnderMps_SkipsAModelledGpuSharedByTimeSlicing()
+    {
+        using var devices = new NodeDevices(new NodeOptions { SimDevices = 2, SimSlots = 2, DetectCuda = false });
+
+        var (first, _) = devices.Reserve("sim");
+        var (second, _) = devices.Reserve("sim", Contention.Workloads.Sim.GpuSharing.Mps, Contention.Workloads.Sim.SimContext.Default);
+        var (third, _) = devices.Reserve("sim", Contention.Workloads.Sim.GpuSharing.Mps, Contention.Workloads.Sim.SimContext.Default);
+        var refused = Assert.Throws<InvalidOperationException>(() => devices.Reserve("sim:1"));
+        var none = Assert.Throws<InvalidOperationException>(() => devices.Reserve("sim", Contention.Workloads.Sim.GpuSharing.Mps, Contention.Workloads.Sim.SimContext.Default));
+
+        Assert.Equal(("sim:0", "sim:1", "sim:1"), (first.ToString(), second.ToString(), third.ToString()));
+        Assert.Equal(Contention.Workloads.Sim.GpuSharing.Mps, devices.Sims[1].Sharing);
+        Assert.Contains("sim:1 is shared by mps by the tenants on it, and this tenant asks for timeslice", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("no modelled GPU of this node can take the tenant: sim:0 is shared by timeslice", none.Message, StringComparison.Ordinal);
+    }
+
     private static TenantSpec Tenant(string name, string device) => new() { Experiment = "e", Name = name, Kind = TenantKind.Inference, Device = device };
 }

@@ -77,6 +77,56 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void Synchronize_FourTenantsOfQuarterGpuKernelsUnderMps_RunSideBySide()
+    {
+        var slots = Enumerable.Range(0, 4).Select(_ => host.Acquire(GpuSharing.Mps, SimContext.Default)).ToList();
+        var devices = slots.Select(slot => new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = slot })).ToList();
+        try
+        {
+            // 128 blocks, under a quarter of the GPU's resident blocks: four fit side by side.
+            var kernel = KernelSpec.Gemm(64, 2048, 1024);
+            Assert.InRange(devices[0].Model.Kernel(kernel).SmShare, 0.2, 0.25);
+            const int launches = 500;
+            var alone = devices[0].Model.DurationNs(kernel) * launches;
+            devices.ForEach(d => d.Prepare([kernel]));
+
+            var first = MonotonicClock.NowNs();
+            for (var i = 0; i < launches; i++)
+            {
+                devices.ForEach(d => d.Launch(kernel));
+            }
+
+            var spread = MonotonicClock.NowNs() - first;
+            devices.ForEach(d => d.Synchronize());
+
+            // On the model's own timeline, so a busy machine cannot make it pass or fail: all four
+            // finish about when one alone would (time-sliced, the last would need four times as long).
+            var last = slots.Max(slot => host.CompletedAtNs(slot.Slot)) - first;
+            Assert.Equal(0, host.Switches);
+            Assert.True(last < (1.2 * alone) + spread, $"the last finished {last / 1e6} ms after the first launch; one alone takes {alone / 1e6} ms, launching took {spread / 1e6} ms");
+            Assert.Equal(GpuSharing.Mps, host.Sharing);
+        }
+        finally
+        {
+            devices.ForEach(d => d.Dispose());
+            slots.ForEach(slot => host.Release(slot.Slot));
+        }
+    }
+
+    [Fact]
+    public void Acquire_OtherSharingWhileTenantsAttached_IsRefusedUntilTheyLeave()
+    {
+        var a = host.Acquire();
+
+        var error = Assert.Throws<InvalidOperationException>(() => host.Acquire(GpuSharing.Mps, SimContext.Default));
+        host.Release(a.Slot);
+        var b = host.Acquire(GpuSharing.Mps, new SimContext(1, 0.5));
+        host.Release(b.Slot);
+
+        Assert.Contains("sim:0 is shared by timeslice by the tenants on it, and this tenant asks for mps", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Acquire_AllSlotsTaken_SaysHowToGetMore()
     {
         var taken = Enumerable.Range(0, 4).Select(_ => host.Acquire()).ToList();

@@ -21,6 +21,7 @@ public class TimeSliceSchedulerTests
         gpu.AdvanceTo(Switch + 300);
         Assert.Equal(2, gpu.Completed(0));
         Assert.Equal(300, gpu.BusyNs(0));
+        Assert.Equal(Switch + 300, gpu.LastCompletionNs(0));
     }
 
     [Theory]

@@ -27,6 +27,28 @@ internal static class OptionChecks
         DefaultValueFactory = _ => "15m",
     }.DurationWithin(1, 720 * 3600);
 
+    /// <summary>The modelled GPUs' device profile option of run and silo: a shipped name or a profile file, loaded and checked when parsed.</summary>
+    public static Option<string> SimProfile(string description)
+    {
+        var option = new Option<string>("--sim-profile")
+        {
+            Description = $"{description}: {string.Join(", ", Contention.Workloads.Sim.DeviceProfile.BuiltInNames)} or a profile JSON file (contention bench calibrate --out writes one)",
+            DefaultValueFactory = _ => "h100",
+        };
+        option.Validators.Add(result =>
+        {
+            try
+            {
+                _ = Contention.Workloads.Sim.DeviceProfile.Load(result.GetValueOrDefault<string>() ?? "");
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            {
+                result.AddError($"--sim-profile: {ex.Message.Split('\n')[0]}");
+            }
+        });
+        return option;
+    }
+
     /// <summary>The seconds of a duration option that <see cref="DurationWithin"/> checked.</summary>
     public static int Seconds(this ParseResult parse, Option<string> option) =>
         Mixes.Units.TryParseSeconds(parse.GetValue(option) ?? "", out var seconds) ? (int)Math.Round(seconds) : throw new InvalidOperationException($"{option.Name} was not checked");

@@ -32,12 +32,13 @@ internal static class RunCommand
         var metricsPort = new Option<int>("--metrics-port") { Description = "serve the embedded node's /metrics on this port (0: off)", DefaultValueFactory = _ => 0 }.Within(0, 65535);
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs of the embedded node (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(1, 64);
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU of the embedded node holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
+        var simProfile = OptionChecks.SimProfile("device profile of the embedded node's modelled GPUs");
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, retention, simDevices, simSlots, ebpf, coordinator };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, coordinator };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -63,7 +64,7 @@ internal static class RunCommand
                 return 2;
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), SimSlots = parse.GetValue(simSlots), Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), SimSlots = parse.GetValue(simSlots), SimProfile = parse.GetValue(simProfile)!, Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -330,6 +331,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
     /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
     public int SimSlots { get; init; } = 32;
 
+    /// <summary>The embedded node's modelled-GPU profile: a shipped name or a profile file.</summary>
+    public string SimProfile { get; init; } = "h100";
+
     /// <summary>How long the embedded node's series stay on /metrics once they stop changing, seconds.</summary>
     public int MetricsRetentionSeconds { get; init; } = 900;
 
@@ -412,7 +416,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
             MetricsPort = options.MetricsPort,
-            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, Ebpf = options.Ebpf, MetricsRetentionSeconds = options.MetricsRetentionSeconds },
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, SimProfile = options.SimProfile, Ebpf = options.Ebpf, MetricsRetentionSeconds = options.MetricsRetentionSeconds },
         };
         Microsoft.AspNetCore.Builder.WebApplication app;
         try

@@ -20,7 +20,7 @@ internal static class SiloCommand
         var metricsBind = new Option<string>("--metrics-bind") { Description = "address /metrics binds to (0.0.0.0 to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(0, 64);
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
-        var simProfile = new Option<string>("--sim-profile") { Description = "device profile of the modelled GPUs: h100 or a JSON file", DefaultValueFactory = _ => "h100" };
+        var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs");
         var retention = OptionChecks.MetricsRetention();
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };

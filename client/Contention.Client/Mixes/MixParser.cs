@@ -109,6 +109,7 @@ public static class MixParser
             throw new MixException(file, at.Line, at.Column, "tenants", "expected a non-empty list of tenants");
         }
 
+        var sharing = reader.Word<GpuSharing>(root, null, "sharing", "", GpuSharing.Timeslice);
         var tenants = new List<TenantSpec>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < sequence.Children.Count; i++)
@@ -124,7 +125,7 @@ public static class MixParser
                     throw new MixException(file, node.Start.Line, node.Start.Column, $"{path}.name", $"tenant name '{tenant.Name}' is used twice; names must be unique");
                 }
 
-                tenants.Add(tenant);
+                tenants.Add(tenant with { Sharing = sharing });
             }
         }
 
@@ -197,6 +198,7 @@ public static class MixParser
                 Iterations = Int(node, defaults, "iterations", fallback.Iterations, MixSchema.Iterations),
                 Seed = Int(node, defaults, "seed", fallback.Seed, new MixRange(int.MinValue, int.MaxValue)),
                 CpuThreads = Int(node, defaults, "cpu_threads", fallback.CpuThreads, MixSchema.CpuThreads),
+                GpuSharePercent = Int(node, defaults, "gpu_share", fallback.GpuSharePercent, MixSchema.GpuShare),
                 Grid = Grid(node, path, kind),
                 PointLimitMs = (int)Math.Round(Seconds(node, defaults, "point_limit", fallback.PointLimitMs / 1000.0, positive: true, maxSeconds: MixSchema.MaxPointLimitSeconds) * 1000),
                 WarmupOperations = Int(node, defaults, "warmup_ops", fallback.WarmupOperations, MixSchema.WarmupOperations),
@@ -361,7 +363,7 @@ public static class MixParser
             }, "auto, cpu, cuda, cuda:N, sim or sim:N");
 
         /// <summary>A vocabulary field: one of <typeparamref name="T"/>'s words, in any case; required when <paramref name="fallback"/> is null.</summary>
-        private T Word<T>(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, T? fallback)
+        public T Word<T>(YamlMappingNode node, YamlMappingNode? defaults, string key, string path, T? fallback)
             where T : struct, Enum
         {
             if (fallback is null && Get(node, defaults, key) is null)

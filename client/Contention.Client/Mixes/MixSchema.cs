@@ -46,6 +46,9 @@ public static class MixSchema
     /// <summary>Warm-up operations of a grid's setup phase.</summary>
     public static MixRange WarmupOperations { get; } = new(1, 1000);
 
+    /// <summary>Under MPS, the percentage of the GPU's multiprocessors a tenant's kernels may take.</summary>
+    public static MixRange GpuShare { get; } = new(1, 100);
+
     /// <summary>Restarts after crashes.</summary>
     public static MixRange Restarts { get; } = new(0, 1000);
 
@@ -56,6 +59,7 @@ public static class MixSchema
         new("description", MixScope.Top, "a non-empty string", "none"),
         new("warmup", MixScope.Top, Duration(false), "5s") { Sweepable = true },
         new("duration", MixScope.Top, Duration(true), "20s") { Sweepable = true },
+        new("sharing", MixScope.Top, OneOf(Words.All<GpuSharing>()), GpuSharing.Timeslice.Word()) { Sweepable = true },
         new("defaults", MixScope.Top, "a mapping of tenant fields", "none"),
         new("tenants", MixScope.Top, "a non-empty list of tenants", "—"),
         new("sweep", MixScope.Top, "a mapping with axes and/or variants, and repetitions", "none"),
@@ -81,6 +85,7 @@ public static class MixSchema
         new("iterations", MixScope.Tenant, Iterations.Expected, "100") { Kinds = [TenantKind.Microbench] },
         new("seed", MixScope.Tenant, "a whole number", "1"),
         new("cpu_threads", MixScope.Tenant, CpuThreads.Expected, "0"),
+        new("gpu_share", MixScope.Tenant, GpuShare.Expected, "100"),
         new("restart", MixScope.Tenant, "a mapping with max and backoff", "none") { Sweepable = false },
         new("grid", MixScope.Tenant, "a mapping with op, bytes and iterations, or a list of them", "none") { TenantOnly = true, Sweepable = false, Kinds = [TenantKind.Microbench] },
         new("point_limit", MixScope.Tenant, Duration(true, MaxPointLimitSeconds), "1s") { Kinds = [TenantKind.Microbench] },

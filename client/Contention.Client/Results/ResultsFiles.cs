@@ -107,11 +107,11 @@ public static class ResultsFiles
         }
 
         text.Append("\n## Measurement window\n\n");
-        text.Append("| tenant | kind | device | sync | ops/s | p50 ms | p95 ms | p99 ms | max ms | vol. cs | invol. cs | user s | sys s | state |\n");
-        text.Append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        text.Append("| tenant | kind | device | sync | sharing | ops/s | p50 ms | p95 ms | p99 ms | max ms | vol. cs | invol. cs | user s | sys s | state |\n");
+        text.Append("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (var r in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind.Word()} | {r.Device} | {r.Sync.Word()} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind.Word()} | {r.Device} | {r.Sync.Word()} | {r.Sharing.Word()}{(r.GpuSharePercent < 100 ? $" {r.GpuSharePercent}%" : "")} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
         }
 
         var traced = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure && r.Traced).ToList();

@@ -9,7 +9,7 @@ namespace Contention.Client.Results;
 /// and writes the same files.
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true,
-    Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>)])]
+    Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>), typeof(WordConverters.Json<GpuSharing>)])]
 [JsonSerializable(typeof(ResultsDocument))]
 [JsonSerializable(typeof(SweepManifest))]
 internal sealed partial class ResultsJson : JsonSerializerContext;

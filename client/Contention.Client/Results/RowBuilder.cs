@@ -69,6 +69,8 @@ public static class RowBuilder
             Device = aggregate.Device,
             Sync = spec.SyncMode,
             Phase = aggregate.Phase,
+            Sharing = spec.Sharing,
+            GpuSharePercent = spec.GpuSharePercent,
             Seconds = aggregate.Seconds,
             Completed = aggregate.Completed,
             ThroughputPerSecond = aggregate.Seconds > 0 ? aggregate.Completed / aggregate.Seconds : 0,

@@ -114,8 +114,10 @@ public static class SweepFiles
             if (header is null)
             {
                 header = columns;
-                // An axis named like a column of its own (a sweep over 'device') is told apart: axis_device.
-                var names = RunColumns.Concat(axes.Select(a => RunColumns.Contains(a) || columns.Contains(a) ? "axis_" + a : a)).Concat(columns).ToList();
+                // A run column or an axis named like a column of the file (the run's state and the
+                // tenant's; a sweep over 'device') is told apart: run_state, axis_device.
+                var names = RunColumns.Select(r => columns.Contains(r) ? "run_" + r : r)
+                    .Concat(axes.Select(a => RunColumns.Contains(a) || columns.Contains(a) ? "axis_" + a : a)).Concat(columns).ToList();
                 if (!string.IsNullOrEmpty(existingHeader))
                 {
                     if (existingHeader != HeaderLine(names))

@@ -19,6 +19,12 @@ public sealed record TenantRow
 
     public required MeasurementPhase Phase { get; init; }
 
+    /// <summary>How the tenants of its GPU shared it.</summary>
+    public GpuSharing Sharing { get; init; }
+
+    /// <summary>Under MPS: the most of the GPU's multiprocessors its kernels could take, percent.</summary>
+    public int GpuSharePercent { get; init; } = 100;
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

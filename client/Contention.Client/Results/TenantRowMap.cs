@@ -17,6 +17,8 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.Kind).Name("kind");
         Map(r => r.Device).Name("device");
         Map(r => r.Sync).Name("sync");
+        Map(r => r.Sharing).Name("sharing");
+        Map(r => r.GpuSharePercent).Name("gpu_share_pct");
         Map(r => r.Phase).Name("phase");
         Map(r => r.Seconds).Name("seconds");
         Map(r => r.Completed).Name("completed");

@@ -16,7 +16,8 @@ public static class TenantTable
         // What the tracer covered: less than the plan's duration when the run ended early (every
         // tenant finished its work, or the run was interrupted).
         var covered = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
-        var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured");
+        var sharing = string.Join(", ", document.Tenants.Where(r => !r.Device.StartsWith("cpu", StringComparison.Ordinal)).Select(r => r.Sharing.Word()).Distinct());
+        var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured{(sharing.Length > 0 ? $", GPU sharing {sharing}" : "")}");
         // Fits 100 columns: 3-4 significant digits, switches and CPU time as pairs, no maximum
         // (tenants.csv has it, and p95). Switches and CPU time are the worker process's, all its
         // threads summed.

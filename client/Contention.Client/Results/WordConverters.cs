@@ -10,7 +10,7 @@ namespace Contention.Client.Results;
 
 /// <summary>
 /// Results files write the vocabulary enums (<see cref="TenantKind"/>, <see cref="SyncMode"/>,
-/// <see cref="MeasurementPhase"/>) as their lower-case words (<see cref="Words"/>), as mixes do,
+/// <see cref="MeasurementPhase"/>, <see cref="GpuSharing"/>) as their lower-case words (<see cref="Words"/>), as mixes do,
 /// and read them back in any case.
 /// </summary>
 internal static class WordConverters
@@ -22,6 +22,7 @@ internal static class WordConverters
         writer.Context.TypeConverterCache.AddConverter<TenantKind>(new Csv<TenantKind>());
         writer.Context.TypeConverterCache.AddConverter<SyncMode>(new Csv<SyncMode>());
         writer.Context.TypeConverterCache.AddConverter<MeasurementPhase>(new Csv<MeasurementPhase>());
+        writer.Context.TypeConverterCache.AddConverter<GpuSharing>(new Csv<GpuSharing>());
         return writer;
     }
 

@@ -91,7 +91,7 @@ internal sealed class CommandWorker : IWorker
         info.Environment["CONTENTION_TENANT"] = spec.Name;
         if (device.StartsWith("cuda:", StringComparison.Ordinal))
         {
-            info.Environment["CUDA_VISIBLE_DEVICES"] = device["cuda:".Length..];
+            info.Environment["CUDA_VISIBLE_DEVICES"] = MpsDaemons.PhysicalDevice(int.Parse(device["cuda:".Length..], CultureInfo.InvariantCulture));
         }
 
         Process process;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Contention.Workloads.Devices;
 using Contention.Workloads.Sim;
+using DeviceSharing = Contention.Workloads.Sim.GpuSharing;
 
 namespace Contention.Grains.Node;
 
@@ -18,6 +19,7 @@ public sealed class NodeDevices : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         CudaCount = options.DetectCuda ? CudaDevice.CountDevices() : 0;
         StaleFilesRemoved = SimGpuHost.RemoveStale();
+        Mps = new MpsDaemons(options.MpsControl, options.MpsDirectory);
         var profile = DeviceProfile.Load(options.SimProfile);
         sims = new SimGpuHost[options.SimDevices];
         for (var i = 0; i < sims.Length; i++)
@@ -40,6 +42,9 @@ public sealed class NodeDevices : IDisposable
     /// <summary>Every device name this node offers.</summary>
     public IReadOnlyList<string> Advertised { get; }
 
+    /// <summary>The private MPS daemons of this node's real GPUs.</summary>
+    public MpsDaemons Mps { get; }
+
     /// <summary>The modelled GPUs.</summary>
     public IReadOnlyList<SimGpuHost> Sims => sims;
 
@@ -58,7 +63,15 @@ public sealed class NodeDevices : IDisposable
     /// full, as one GPU's contention is what most mixes study), <c>sim:N</c> that one.
     /// </summary>
     /// <exception cref="InvalidOperationException">This node has no such device, or no free slot on it.</exception>
-    public (DeviceId Device, SimChannelInfo? Lease) Reserve(string required)
+    public (DeviceId Device, SimChannelInfo? Lease) Reserve(string required) => Reserve(required, DeviceSharing.Timeslice, SimContext.Default);
+
+    /// <summary>
+    /// As <see cref="Reserve(string)"/>, for a tenant that shares its GPU as <paramref name="sharing"/>
+    /// asks, with <paramref name="context"/>'s priority and share: <c>sim</c> skips modelled GPUs
+    /// whose tenants share them otherwise.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This node has no such device, no free slot on it, or cannot share it so.</exception>
+    public (DeviceId Device, SimChannelInfo? Lease) Reserve(string required, DeviceSharing sharing, SimContext context)
     {
         ArgumentNullException.ThrowIfNull(required);
         var device = Resolve(required);
@@ -69,18 +82,23 @@ public sealed class NodeDevices : IDisposable
 
         if (required.Contains(':', StringComparison.Ordinal))
         {
-            return (device, sims[device.Index].Acquire());
+            return (device, sims[device.Index].Acquire(sharing, context));
         }
 
+        var reasons = new List<string>();
         foreach (var sim in sims)
         {
-            if (sim.TryAcquire() is { } lease)
+            if (sim.TryAcquire(sharing, context, out var why) is { } lease)
             {
                 return (new DeviceId(DeviceKind.Sim, sim.Index), lease);
             }
+
+            reasons.Add(why);
         }
 
-        throw new InvalidOperationException($"every modelled GPU of this node is full ({sims.Length} x {sims[0].Slots} tenants); start the node with more --sim-devices or --sim-slots, or run fewer tenants");
+        throw new InvalidOperationException(reasons.Any(r => r.Contains("is shared by", StringComparison.Ordinal))
+            ? $"no modelled GPU of this node can take the tenant: {string.Join("; ", reasons)}"
+            : $"every modelled GPU of this node is full ({sims.Length} x {sims[0].Slots} tenants); start the node with more --sim-devices or --sim-slots, or run fewer tenants");
     }
 
     /// <inheritdoc />
@@ -90,5 +108,7 @@ public sealed class NodeDevices : IDisposable
         {
             sim.Dispose();
         }
+
+        Mps.Dispose();
     }
 }

@@ -23,6 +23,12 @@ public sealed class NodeOptions
     /// <summary>How often a modelled GPU looks for launches, microseconds.</summary>
     [Range(5, 10_000)] public int SimPollMicroseconds { get; set; } = 50;
 
+    /// <summary>NVIDIA's MPS control program for <c>sharing: mps</c> on real GPUs; empty to look on PATH and in <c>/usr/local/nvidia/bin</c>.</summary>
+    public string? MpsControl { get; set; }
+
+    /// <summary>Where the node's private MPS daemons keep their pipe and log directories (one per GPU, named by the node's pid).</summary>
+    [Required] public string MpsDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "contention-mps");
+
     /// <summary>Look for CUDA devices through ILGPU at start.</summary>
     public bool DetectCuda { get; set; } = true;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Contention.Workloads.Devices;
 using Contention.Workloads.Metrics;
 using Contention.Workloads.Sim;
@@ -28,6 +29,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private readonly TaskCompletionSource<IWorker> firstStart = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LatencyRecorder pendingLatency = new();
     private SimChannelInfo? sim;
+    private MpsLease? mps;
     private IWorker? worker;
     private Task? supervision;
     private TenantState state = TenantState.Idle;
@@ -67,8 +69,19 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     }
 
     /// <summary>Starts the worker; completes once the workload runs or has failed for good.</summary>
+    /// <exception cref="InvalidOperationException">The tenant cannot share its GPU as it asks (MPS missing, a thread tenant under MPS).</exception>
     public async Task<TenantStatus> StartAsync()
     {
+        if (device.Kind == DeviceKind.Cuda && spec.Sharing == GpuSharing.Mps)
+        {
+            if (spec.Isolation == Isolation.Thread)
+            {
+                throw new InvalidOperationException($"{spec.Name} runs on a thread in the silo's own CUDA context, which MPS cannot share; give it isolation: process");
+            }
+
+            mps = await node.Devices.Mps.AcquireAsync(device.Index).ConfigureAwait(false);
+        }
+
         state = TenantState.Starting;
         node.Tracer.Register(this, measurement);
         supervision = Task.Run(SuperviseAsync);
@@ -125,8 +138,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
         else
         {
-            // Never started: the slot reserved for it goes back.
+            // Never started: the slot (and the MPS daemon) reserved for it go back.
             ReleaseSim();
+            await ReleaseMpsAsync().ConfigureAwait(false);
         }
 
         node.Tracer.Unregister(this);
@@ -157,6 +171,46 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         finally
         {
             ReleaseSim();
+            await ReleaseMpsAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReleaseMpsAsync()
+    {
+        if (mps is { } lease)
+        {
+            mps = null;
+            await node.Devices.Mps.ReleaseAsync(lease.Gpu).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts a worker process or command as the node does, sharing its GPU by MPS when the tenant asks.</summary>
+    private Task<Process> LaunchAsync(ProcessStartInfo info)
+    {
+        if (mps is { } lease)
+        {
+            MpsDaemons.SetClientEnvironment(info.Environment, lease, spec.GpuSharePercent, spec.Priority);
+        }
+
+        return node.Bpf.StartAsync(info);
+    }
+
+    /// <summary>
+    /// Under MPS, that the worker reached the GPU's daemon: a CUDA program that cannot silently
+    /// runs time-sliced, and its results would claim a sharing mode they did not have.
+    /// </summary>
+    private async Task CheckMpsClientAsync(IWorker current)
+    {
+        if (mps is not { } lease)
+        {
+            return;
+        }
+
+        var clients = await node.Devices.Mps.ClientsAsync(lease.Gpu).ConfigureAwait(false);
+        if (!clients.Contains(current.Pid))
+        {
+            await current.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            throw new WorkerCrashedException(-1, $"the worker (pid {current.Pid}) did not connect to cuda:{lease.Gpu}'s MPS daemon (its clients: {(clients.Count == 0 ? "none" : string.Join(", ", clients))}); it would have run time-sliced. The daemon's log: {lease.LogDirectory}");
         }
     }
 
@@ -185,11 +239,13 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             PinnedHost = spec.PinnedHost,
             CpuThreads = spec.CpuThreads,
             SimChannel = sim,
+            CudaOrdinal = mps is null ? null : 0,
             Workload = ToWorkload(spec),
         };
         var current = spec.Isolation == Isolation.Thread
             ? (IWorker)await WorkerThread.StartAsync(start, OnReport, new ThreadPhases(this, node.Options.Name)).ConfigureAwait(false)
-            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, (w, phase) => node.Tracer.PhaseAsync(this, w.Pid, phase), StartTimeout, node.Bpf.StartAsync).ConfigureAwait(false);
+            : await WorkerProcess.StartAsync(node.WorkerCommand, start, OnReport, (w, phase) => node.Tracer.PhaseAsync(this, w.Pid, phase), StartTimeout, LaunchAsync).ConfigureAwait(false);
+        await CheckMpsClientAsync(current).ConfigureAwait(false);
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
@@ -236,7 +292,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
 
     private async Task RunCommandAsync(CancellationToken cancellation)
     {
-        var current = await CommandWorker.StartAsync(spec, device.ToString(), OnReport, OnRejected, node.Bpf.StartAsync).ConfigureAwait(false);
+        var current = await CommandWorker.StartAsync(spec, device.ToString(), OnReport, OnRejected, LaunchAsync).ConfigureAwait(false);
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
@@ -299,6 +355,14 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         SyncMode.Yield => Workloads.Devices.SyncMode.Yield,
         SyncMode.Block => Workloads.Devices.SyncMode.Block,
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown sync mode"),
+    };
+
+    /// <summary>The device layer's sharing mode for a tenant's.</summary>
+    internal static Workloads.Sim.GpuSharing ToDevice(GpuSharing sharing) => sharing switch
+    {
+        GpuSharing.Timeslice => Workloads.Sim.GpuSharing.Timeslice,
+        GpuSharing.Mps => Workloads.Sim.GpuSharing.Mps,
+        _ => throw new ArgumentOutOfRangeException(nameof(sharing), sharing, "unknown sharing mode"),
     };
 
     internal static WorkloadSpec ToWorkload(TenantSpec spec) => new()

@@ -40,7 +40,7 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
         Contention.Workloads.Sim.SimChannelInfo? lease;
         try
         {
-            (device, lease) = node.Devices.Reserve(spec.Device);
+            (device, lease) = node.Devices.Reserve(spec.Device, TenantRunner.ToDevice(spec.Sharing), new Contention.Workloads.Sim.SimContext(spec.Priority, spec.GpuSharePercent / 100.0));
         }
         catch (InvalidOperationException ex)
         {

@@ -39,7 +39,8 @@ public sealed unsafe class CudaDevice : IDataDevice
         pinned = options.PinnedHost;
         context = Context.Create(builder => builder.Cuda());
         var devices = context.GetCudaDevices();
-        if (options.Id.Index >= devices.Count)
+        var ordinal = options.CudaOrdinal ?? options.Id.Index;
+        if (ordinal >= devices.Count)
         {
             context.Dispose();
             throw new InvalidOperationException($"cuda:{options.Id.Index} is not present: ILGPU found {devices.Count} CUDA device(s); check the driver (nvidia-smi) or use device sim");
@@ -51,7 +52,7 @@ public sealed unsafe class CudaDevice : IDataDevice
             SyncMode.Yield => CudaAcceleratorFlags.ScheduleYield,
             _ => CudaAcceleratorFlags.ScheduleBlockingSync,
         };
-        accelerator = context.CreateCudaAccelerator(options.Id.Index, flags);
+        accelerator = context.CreateCudaAccelerator(ordinal, flags);
         stream = accelerator.CreateStream();
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);

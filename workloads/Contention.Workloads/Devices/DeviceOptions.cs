@@ -17,6 +17,12 @@ public sealed record DeviceOptions
     /// <summary>Worker threads for the cpu device; 0 means one per core.</summary>
     public int CpuThreads { get; init; }
 
+    /// <summary>
+    /// For cuda devices: the ordinal the driver shows this process for the device, when it is not
+    /// <see cref="DeviceId.Index"/> (under a GPU's private MPS daemon the one GPU is device 0).
+    /// </summary>
+    public int? CudaOrdinal { get; init; }
+
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 }

@@ -99,12 +99,12 @@ public sealed unsafe class SimDevice : IComputeDevice
             // staging buffer on the calling thread, and the call returns when the copy is done.
             var count = (int)Math.Min(kernel.Elements, hostBuffer.Length);
             hostBuffer.AsSpan(0, count).CopyTo(staging);
-            Submit(model.DurationNs(kernel));
+            Submit(model.Kernel(kernel));
             Synchronize();
             return;
         }
 
-        Submit(model.DurationNs(kernel));
+        Submit(model.Kernel(kernel));
     }
 
     /// <inheritdoc />
@@ -143,7 +143,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         file.Dispose();
     }
 
-    private void Submit(long durationNs)
+    private void Submit(in SimKernel kernel)
     {
         ref var head = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead);
         ref var consumed = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead);
@@ -155,7 +155,9 @@ public sealed unsafe class SimDevice : IComputeDevice
             Thread.Yield();
         }
 
-        SimChannelLayout.EntryDuration(slotPtr, index) = durationNs;
+        SimChannelLayout.EntryDuration(slotPtr, index) = kernel.DurationNs;
+        SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
+        SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
         SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
         Volatile.Write(ref head, index + 1);
     }

@@ -31,6 +31,23 @@ public sealed class CostModel
     /// <summary>The profile the model was built from.</summary>
     public DeviceProfile Profile => profile;
 
+    /// <summary>
+    /// One kernel as the modelled GPU's schedulers take it: its time alone, the share of the
+    /// multiprocessors its blocks fill (<see cref="KernelGeometry"/>) and the share of the
+    /// achievable memory bandwidth it moves while it runs.
+    /// </summary>
+    public SimKernel Kernel(in KernelSpec kernel)
+    {
+        var duration = DurationNs(kernel);
+        if (kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)
+        {
+            return new SimKernel(duration, 0, 0);
+        }
+
+        var busy = Math.Max(1, duration - profile.KernelOverheadNs);
+        return new SimKernel(duration, KernelGeometry.For(kernel, profile).SmShare(profile.Multiprocessors), Math.Min(1, kernel.Bytes / busy / memoryBytesPerNs));
+    }
+
     /// <summary>GPU time of one kernel in nanoseconds (at least 1).</summary>
     public long DurationNs(in KernelSpec kernel)
     {

@@ -46,6 +46,15 @@ public sealed record DeviceProfile
     /// <summary>The GPU time lost when the GPU changes context, ns.</summary>
     [Range(0, 1e9)] public long ContextSwitchNs { get; init; }
 
+    /// <summary>Streaming multiprocessors (SMs).</summary>
+    [Range(1, 10_000)] public int Multiprocessors { get; init; } = 132;
+
+    /// <summary>GEMM blocks (256 threads, 8 KiB of shared memory) resident on one multiprocessor at once.</summary>
+    [Range(1, 64)] public int GemmBlocksPerMultiprocessor { get; init; } = 4;
+
+    /// <summary>Threads per block of an element-wise kernel.</summary>
+    [Range(32, 1024)] public int ElementwiseThreadsPerBlock { get; init; } = 1024;
+
     /// <summary>Where the value of each parameter comes from.</summary>
     public string Source { get; init; } = "";
 

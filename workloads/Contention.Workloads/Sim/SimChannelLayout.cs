@@ -4,17 +4,17 @@ namespace Contention.Workloads.Sim;
 
 /// <summary>
 /// Byte layout of a modelled GPU's shared-memory file. A slot is one tenant's context: the
-/// tenant writes kernel durations into its ring and bumps <see cref="SubmitHead"/> (a plain
+/// tenant writes kernels (duration, launch time, the shares of the GPU they take) into its ring and bumps <see cref="SubmitHead"/> (a plain
 /// store, as a CUDA launch is a doorbell write with no system call); the GPU thread publishes
 /// <see cref="ConsumedHead"/> and <see cref="CompleteTail"/>. Fields written by different
 /// processes sit on different cache lines.
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0001; // "CNTSIM" + version 1
+    public const long Magic = 0x4D49_5354_4E43_0002; // "CNTSIM" + version 2
     public const int HeaderBytes = 128;
     public const int RingSize = 1024;
-    public const int EntryBytes = 16;
+    public const int EntryBytes = 32;
     public const int SlotBytes = 256 + (RingSize * EntryBytes);
 
     // Header
@@ -29,8 +29,9 @@ internal static unsafe class SimChannelLayout
     public const int ConsumedHead = 64;
     public const int CompleteTail = 72;
     public const int BusyNs = 80;
+    public const int CompletedAtNs = 88;
 
-    // Ring of (durationNs, submitTimestampNs)
+    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare)
     public const int RingOffset = 256;
 
     public static long FileBytes(int slots) => HeaderBytes + ((long)slots * SlotBytes);
@@ -42,4 +43,8 @@ internal static unsafe class SimChannelLayout
     public static ref long EntryDuration(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes));
 
     public static ref long EntryTimestamp(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 8);
+
+    public static ref double EntrySmShare(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 16);
+
+    public static ref double EntryBandwidthShare(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 24);
 }

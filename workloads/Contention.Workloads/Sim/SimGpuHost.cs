@@ -6,9 +6,10 @@ namespace Contention.Workloads.Sim;
 
 /// <summary>
 /// One modelled GPU on a node. Its tenants (worker processes or threads) share it through a
-/// shared-memory file; a dedicated thread plays the GPU: it collects launched kernels, runs the
-/// <see cref="TimeSliceScheduler"/> on the node's monotonic clock, publishes completions and
-/// wakes tenants that block. Submissions carry their launch timestamp, so the model's timeline is
+/// shared-memory file; a dedicated thread plays the GPU: it collects launched kernels, runs its
+/// sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>, chosen by
+/// the first tenant to attach while none is) on the node's monotonic clock, publishes completions
+/// and wakes tenants that block. Submissions carry their launch timestamp, so the model's timeline is
 /// exact; a tenant sees a completion at most one poll interval late.
 /// </summary>
 public sealed unsafe partial class SimGpuHost : IDisposable
@@ -20,11 +21,13 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private readonly string[] fifoPaths;
     private readonly bool[] leased;
     private readonly long[] seen;
-    private readonly TimeSliceScheduler scheduler;
-    private readonly ConcurrentQueue<(int Slot, ManualResetEventSlim Done)> resets = new();
+    private readonly ConcurrentQueue<(int Slot, SimContext Context, GpuSharing Sharing, ManualResetEventSlim Done)> resets = new();
+    private IGpuScheduler scheduler;
+    private GpuSharing schedulerSharing;
+    private GpuSharing sharing;
     private readonly Thread thread;
     private readonly long pollNs;
-    private readonly List<(long Timestamp, int Slot, long Duration)> arrivals = [];
+    private readonly List<(long Timestamp, int Slot, SimKernel Kernel)> arrivals = [];
     private volatile bool stopping;
 
     /// <summary>Creates modelled GPU <paramref name="index"/> with room for <paramref name="slots"/> tenants.</summary>
@@ -69,7 +72,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
         leased = new bool[slots];
         seen = new long[slots];
-        scheduler = new TimeSliceScheduler(slots, profile.TimesliceNs, profile.ContextSwitchNs, MonotonicClock.NowNs());
+        scheduler = NewScheduler(GpuSharing.Timeslice, MonotonicClock.NowNs());
         thread = new Thread(Run) { IsBackground = true, Name = $"sim:{index} gpu", Priority = ThreadPriority.AboveNormal };
         thread.Start();
     }
@@ -124,39 +127,74 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
 
-    /// <summary>Reserves a context for a tenant.</summary>
-    /// <exception cref="InvalidOperationException">Every slot is taken.</exception>
-    public SimChannelInfo Acquire() => TryAcquire()
-        ?? throw new InvalidOperationException($"sim:{Index} already has {leased.Length} tenants; start the node with more --sim-slots, or let tenants take any modelled GPU (device: sim) of a node with more --sim-devices");
+    /// <summary>How the GPU is shared now: as its first tenant asked, while any is attached.</summary>
+    public GpuSharing Sharing
+    {
+        get
+        {
+            lock (leased)
+            {
+                return sharing;
+            }
+        }
+    }
 
-    /// <summary>Reserves a context for a tenant; null when every slot is taken.</summary>
-    public SimChannelInfo? TryAcquire()
+    /// <summary>Reserves a time-sliced, best-effort context for a tenant.</summary>
+    /// <exception cref="InvalidOperationException">Every slot is taken, or the GPU is shared otherwise.</exception>
+    public SimChannelInfo Acquire() => Acquire(GpuSharing.Timeslice, SimContext.Default);
+
+    /// <summary>Reserves a context for a tenant asking for <paramref name="mode"/> and <paramref name="context"/>.</summary>
+    /// <exception cref="InvalidOperationException">Every slot is taken, or the GPU is shared otherwise.</exception>
+    public SimChannelInfo Acquire(GpuSharing mode, SimContext context) => TryAcquire(mode, context, out var why) ?? throw new InvalidOperationException(why);
+
+    /// <summary>Reserves a time-sliced, best-effort context; null when every slot is taken or the GPU is shared otherwise.</summary>
+    public SimChannelInfo? TryAcquire() => TryAcquire(GpuSharing.Timeslice, SimContext.Default, out _);
+
+    /// <summary>
+    /// Reserves a context for a tenant; null (and <paramref name="why"/>) when every slot is taken,
+    /// or when tenants already on the GPU share it in another mode (the first tenant to attach to
+    /// an idle GPU sets its mode).
+    /// </summary>
+    public SimChannelInfo? TryAcquire(GpuSharing mode, SimContext context, out string why)
     {
         int slot;
         lock (leased)
         {
+            var attached = Array.IndexOf(leased, true) >= 0;
+            if (attached && sharing != mode)
+            {
+                why = $"sim:{Index} is shared by {sharing.ToString().ToLowerInvariant()} by the tenants on it, and this tenant asks for {mode.ToString().ToLowerInvariant()}; give the experiments on one modelled GPU the same sharing, or put them on different ones (sim:N)";
+                return null;
+            }
+
             slot = Array.IndexOf(leased, false);
             if (slot < 0)
             {
+                why = $"sim:{Index} already has {leased.Length} tenants; start the node with more --sim-slots, or let tenants take any modelled GPU (device: sim) of a node with more --sim-devices";
                 return null;
             }
 
             leased[slot] = true;
+            sharing = mode;
         }
 
-        ResetSlot(slot);
+        ResetSlot(slot, context, mode);
+        why = "";
         return new SimChannelInfo(ChannelPath, slot, fifoPaths[slot], Profile);
     }
 
     /// <summary>Returns a context; queued work of its tenant is dropped.</summary>
     public void Release(int slot)
     {
-        ResetSlot(slot);
+        ResetSlot(slot, SimContext.Default, Sharing);
         lock (leased)
         {
             leased[slot] = false;
         }
     }
+
+    /// <summary>When the latest kernel of the tenant in <paramref name="slot"/> completed on the model's timeline (the node's monotonic clock), ns.</summary>
+    public long CompletedAtNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.CompletedAtNs));
 
     /// <summary>GPU time the tenant in <paramref name="slot"/> has used, ns.</summary>
     public long BusyNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.BusyNs));
@@ -182,10 +220,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         File.Delete(ChannelPath);
     }
 
-    private void ResetSlot(int slot)
+    private void ResetSlot(int slot, SimContext context, GpuSharing mode)
     {
         using var done = new ManualResetEventSlim();
-        resets.Enqueue((slot, done));
+        resets.Enqueue((slot, context, mode, done));
         if (!done.Wait(TimeSpan.FromSeconds(10)))
         {
             throw new TimeoutException($"the sim:{Index} GPU thread did not answer within 10 s");
@@ -200,10 +238,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             ApplyResets();
             var now = MonotonicClock.NowNs();
             CollectArrivals();
-            foreach (var (timestamp, slot, duration) in arrivals)
+            foreach (var (timestamp, slot, kernel) in arrivals)
             {
                 scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
-                scheduler.Enqueue(slot, duration);
+                scheduler.Enqueue(slot, kernel);
             }
 
             scheduler.AdvanceTo(now);
@@ -229,12 +267,27 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         while (resets.TryDequeue(out var reset))
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, reset.Slot);
+            if (reset.Sharing != schedulerSharing)
+            {
+                // Only the first tenant of an idle GPU changes its mode: nothing runs to carry over.
+                scheduler = NewScheduler(reset.Sharing, scheduler.NowNs);
+            }
+
             scheduler.Reset(reset.Slot);
+            scheduler.Configure(reset.Slot, reset.Context);
             DrainFifo(reset.Slot);
             seen[reset.Slot] = 0;
             new Span<byte>(slotPtr, SimChannelLayout.RingOffset).Clear();
             reset.Done.Set();
         }
+    }
+
+    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs)
+    {
+        schedulerSharing = mode;
+        return mode == GpuSharing.Mps
+            ? new SpatialScheduler(leased.Length, nowNs)
+            : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs);
     }
 
     private void DrainFifo(int slot)
@@ -257,7 +310,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
             for (var i = seen[slot]; i < head; i++)
             {
-                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, SimChannelLayout.EntryDuration(slotPtr, i)));
+                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, new SimKernel(SimChannelLayout.EntryDuration(slotPtr, i), SimChannelLayout.EntrySmShare(slotPtr, i), SimChannelLayout.EntryBandwidthShare(slotPtr, i))));
             }
 
             if (head > seen[slot])
@@ -285,6 +338,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
             Volatile.Write(ref tail, done);
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
             ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
             var target = Volatile.Read(ref waitTarget);
             if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)

@@ -6,12 +6,14 @@ namespace Contention.Workloads.Sim;
 /// keeps the GPU until its timeslice is spent (at once if it is already spent), then the GPU
 /// switches, losing <c>switchNs</c>, to the next context with work in round-robin order. A
 /// preempted kernel resumes where it stopped. Time is explicit, so the model is deterministic.
+/// Priorities and shares are ignored: the driver's time-slicing round-robins contexts.
 /// </summary>
-public sealed class TimeSliceScheduler
+public sealed class TimeSliceScheduler : IGpuScheduler
 {
     private readonly Queue<long>[] pending;
     private readonly long[] headRemaining;
     private readonly long[] completed;
+    private readonly long[] lastCompletion;
     private readonly long[] busyNs;
     private readonly long timesliceNs;
     private readonly long switchNs;
@@ -42,6 +44,7 @@ public sealed class TimeSliceScheduler
 
         headRemaining = new long[contexts];
         completed = new long[contexts];
+        lastCompletion = new long[contexts];
         busyNs = new long[contexts];
         this.timesliceNs = timesliceNs;
         this.switchNs = switchNs;
@@ -57,11 +60,22 @@ public sealed class TimeSliceScheduler
     /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
     public long Completed(int context) => completed[context];
 
+    /// <inheritdoc />
+    public long LastCompletionNs(int context) => lastCompletion[context];
+
     /// <summary>GPU time <paramref name="context"/> has run kernels, ns.</summary>
     public long BusyNs(int context) => busyNs[context];
 
     /// <summary>Kernels queued or running for <paramref name="context"/>.</summary>
     public int Pending(int context) => pending[context].Count;
+
+    /// <inheritdoc />
+    public void Configure(int context, SimContext settings)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs);
 
     /// <summary>Adds a kernel of <paramref name="durationNs"/> to a context's stream at the model's current time.</summary>
     public void Enqueue(int context, long durationNs)
@@ -81,6 +95,7 @@ public sealed class TimeSliceScheduler
         pending[context].Clear();
         headRemaining[context] = 0;
         completed[context] = 0;
+        lastCompletion[context] = 0;
         busyNs[context] = 0;
         if (running == context)
         {
@@ -151,6 +166,7 @@ public sealed class TimeSliceScheduler
                     {
                         pending[running].Dequeue();
                         completed[running]++;
+                        lastCompletion[running] = NowNs;
                         if (pending[running].Count > 0)
                         {
                             headRemaining[running] = pending[running].Peek();

@@ -38,6 +38,7 @@ public sealed class WorkerSession : IDisposable
             SyncMode = start.SyncMode,
             PinnedHost = start.PinnedHost,
             CpuThreads = start.CpuThreads,
+            CudaOrdinal = start.CudaOrdinal,
             SimChannel = start.SimChannel,
         };
         device = DeviceFactory.Open(options);

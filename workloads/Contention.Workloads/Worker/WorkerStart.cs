@@ -19,6 +19,9 @@ public sealed record WorkerStart
     /// <summary>Page-locked host buffers.</summary>
     public bool PinnedHost { get; init; } = true;
 
+    /// <summary>The CUDA ordinal to open when it is not the device's index (under a private MPS daemon: 0).</summary>
+    public int? CudaOrdinal { get; init; }
+
     /// <summary>Threads of the cpu device; 0 = one per core.</summary>
     public int CpuThreads { get; init; }
 

@@ -1,0 +1,43 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// A sharing policy of the modelled GPU, on explicit time: contexts (one per tenant) enqueue
+/// kernels in stream order; the model runs them forward to a given time. Deterministic, so the
+/// same code serves the real-time modelled GPU and a virtual-time simulation, and tests can hold
+/// it to hand-computed timelines.
+/// </summary>
+public interface IGpuScheduler
+{
+    /// <summary>The model's current time, ns.</summary>
+    long NowNs { get; }
+
+    /// <summary>Context switches made (0 where the policy has none).</summary>
+    long Switches { get; }
+
+    /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
+    long Completed(int context);
+
+    /// <summary>When the latest kernel of <paramref name="context"/> completed, model time (0 before the first).</summary>
+    long LastCompletionNs(int context);
+
+    /// <summary>GPU time of <paramref name="context"/>: how long one of its kernels was running, ns.</summary>
+    long BusyNs(int context);
+
+    /// <summary>Kernels queued or running for <paramref name="context"/>.</summary>
+    int Pending(int context);
+
+    /// <summary>Sets what <paramref name="context"/> asks of the GPU (priority, share) from now on.</summary>
+    void Configure(int context, SimContext settings);
+
+    /// <summary>Adds a kernel to a context's stream at the model's current time.</summary>
+    void Enqueue(int context, in SimKernel kernel);
+
+    /// <summary>Forgets a context's queued work, counters and settings (its tenant left).</summary>
+    void Reset(int context);
+
+    /// <summary>The time of the next completion or scheduling decision; <see cref="long.MaxValue"/> when idle.</summary>
+    long NextEventNs();
+
+    /// <summary>Runs the model forward to <paramref name="targetNs"/> (no-op for times already passed).</summary>
+    void AdvanceTo(long targetNs);
+}

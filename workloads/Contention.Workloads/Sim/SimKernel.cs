@@ -1,0 +1,11 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>One kernel as the modelled GPU's schedulers see it.</summary>
+/// <param name="DurationNs">Its GPU time when it runs alone, ns (at least 1).</param>
+/// <param name="SmShare">
+/// The share of the GPU's multiprocessors its blocks fill when it runs alone (0 to 1): a batch-1
+/// GEMM of a few blocks leaves most of them free for another context under spatial sharing. 0 for
+/// a copy, which runs on a copy engine.
+/// </param>
+/// <param name="BandwidthShare">The share of the achievable memory bandwidth it uses when it runs alone (0 to 1).</param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0);

@@ -1,0 +1,240 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// MPS-like spatial sharing of the modelled GPU: the head kernels of every context with work run
+/// at once, each on the multiprocessors it is given. A kernel wants its
+/// <see cref="SimKernel.SmShare"/>, capped at its context's <see cref="SimContext.GpuShare"/>;
+/// the GPU gives higher priorities what they want first and, within a priority, shares what is
+/// left max-min fairly. A kernel given a fraction of the multiprocessors it would fill runs at
+/// that fraction of its speed alone; when the running kernels together would use more than the
+/// memory bandwidth, all slow down in proportion. No context switches and no time slices. Each
+/// context's stream stays in order. Rates change only at arrivals and completions, so the
+/// timeline is piecewise linear and exact on explicit time.
+/// </summary>
+public sealed class SpatialScheduler : IGpuScheduler
+{
+    private readonly Queue<SimKernel>[] pending;
+    private readonly double[] remaining;
+    private readonly double[] rate;
+    private readonly long[] completed;
+    private readonly long[] lastCompletion;
+    private readonly long[] busyNs;
+    private readonly SimContext[] settings;
+    private readonly int[] order;
+    private bool stale;
+
+    /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
+    public SpatialScheduler(int contexts, long startNs = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
+        pending = new Queue<SimKernel>[contexts];
+        for (var i = 0; i < contexts; i++)
+        {
+            pending[i] = new Queue<SimKernel>();
+        }
+
+        remaining = new double[contexts];
+        rate = new double[contexts];
+        completed = new long[contexts];
+        lastCompletion = new long[contexts];
+        busyNs = new long[contexts];
+        settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
+        order = new int[contexts];
+        NowNs = startNs;
+    }
+
+    /// <inheritdoc />
+    public long NowNs { get; private set; }
+
+    /// <inheritdoc />
+    public long Switches => 0;
+
+    /// <inheritdoc />
+    public long Completed(int context) => completed[context];
+
+    /// <inheritdoc />
+    public long LastCompletionNs(int context) => lastCompletion[context];
+
+    /// <inheritdoc />
+    public long BusyNs(int context) => busyNs[context];
+
+    /// <inheritdoc />
+    public int Pending(int context) => pending[context].Count;
+
+    /// <summary>The share of its speed alone that <paramref name="context"/>'s running kernel runs at now (0 when it has none or is starved).</summary>
+    public double Rate(int context)
+    {
+        Refresh();
+        return rate[context];
+    }
+
+    /// <inheritdoc />
+    public void Configure(int context, SimContext settings)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(settings.GpuShare);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.GpuShare, 1);
+        this.settings[context] = settings;
+        stale = true;
+    }
+
+    /// <inheritdoc />
+    public void Enqueue(int context, in SimKernel kernel)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.DurationNs);
+        if (pending[context].Count == 0)
+        {
+            remaining[context] = kernel.DurationNs;
+            stale = true;
+        }
+
+        pending[context].Enqueue(kernel);
+    }
+
+    /// <inheritdoc />
+    public void Reset(int context)
+    {
+        pending[context].Clear();
+        remaining[context] = 0;
+        completed[context] = 0;
+        lastCompletion[context] = 0;
+        busyNs[context] = 0;
+        settings[context] = SimContext.Default;
+        stale = true;
+    }
+
+    /// <inheritdoc />
+    public long NextEventNs()
+    {
+        Refresh();
+        var next = long.MaxValue;
+        for (var c = 0; c < pending.Length; c++)
+        {
+            if (rate[c] > 0)
+            {
+                next = Math.Min(next, FinishNs(c));
+            }
+        }
+
+        return next;
+    }
+
+    /// <inheritdoc />
+    public void AdvanceTo(long targetNs)
+    {
+        while (true)
+        {
+            var next = NextEventNs();
+            var stop = Math.Max(NowNs, Math.Min(next, targetNs));
+            var elapsed = stop - NowNs;
+            var finished = false;
+            for (var c = 0; c < pending.Length; c++)
+            {
+                if (rate[c] <= 0)
+                {
+                    continue;
+                }
+
+                // Decided on the integer finish time, so float residue never leaves a kernel a
+                // nanosecond short or ends it early.
+                var done = FinishNs(c) <= stop;
+                remaining[c] -= rate[c] * elapsed;
+                busyNs[c] += elapsed;
+                if (done)
+                {
+                    pending[c].Dequeue();
+                    completed[c]++;
+                    lastCompletion[c] = stop;
+                    remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;
+                    finished = true;
+                }
+            }
+
+            NowNs = stop;
+            if (finished)
+            {
+                stale = true;
+                continue;
+            }
+
+            if (next > targetNs || next == long.MaxValue)
+            {
+                return;
+            }
+        }
+    }
+
+    private long FinishNs(int context) => NowNs + Math.Max(0, (long)Math.Ceiling((remaining[context] / rate[context]) - 1e-6));
+
+    /// <summary>Gives each context's running kernel its multiprocessors and bandwidth (see the class summary).</summary>
+    private void Refresh()
+    {
+        if (!stale)
+        {
+            return;
+        }
+
+        stale = false;
+        var count = 0;
+        for (var c = 0; c < pending.Length; c++)
+        {
+            rate[c] = 0;
+            if (pending[c].Count > 0)
+            {
+                order[count++] = c;
+            }
+        }
+
+        // Highest priority first; within one, the smallest want first (max-min fairness); then
+        // by context, so ties never depend on sort stability.
+        var active = order.AsSpan(0, count);
+        active.Sort((x, y) =>
+        {
+            var byPriority = settings[y].Priority.CompareTo(settings[x].Priority);
+            if (byPriority != 0)
+            {
+                return byPriority;
+            }
+
+            var byWant = Want(x).CompareTo(Want(y));
+            return byWant != 0 ? byWant : x.CompareTo(y);
+        });
+
+        var free = 1.0;
+        var bandwidth = 0.0;
+        for (var i = 0; i < active.Length;)
+        {
+            var level = settings[active[i]].Priority;
+            var end = i;
+            while (end < active.Length && settings[active[end]].Priority == level)
+            {
+                end++;
+            }
+
+            for (var j = i; j < end; j++)
+            {
+                var c = active[j];
+                var kernel = pending[c].Peek();
+                var given = Math.Min(Want(c), free / (end - j));
+                free -= given;
+                rate[c] = kernel.SmShare <= 0 ? 1 : given / kernel.SmShare;
+                bandwidth += rate[c] * kernel.BandwidthShare;
+            }
+
+            i = end;
+        }
+
+        if (bandwidth > 1)
+        {
+            foreach (var c in active)
+            {
+                rate[c] /= bandwidth;
+            }
+        }
+    }
+
+    private double Want(int context)
+    {
+        var share = pending[context].Peek().SmShare;
+        return Math.Min(share, settings[context].GpuShare);
+    }
+}
