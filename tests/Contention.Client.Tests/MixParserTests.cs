@@ -187,18 +187,33 @@ public class MixParserTests
         Assert.Contains("mixes/default.yaml", error.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string> ShippedMixes() => [.. MixFiles()];
+
     [Theory]
-    [InlineData("default.yaml")]
-    [InlineData("sync-sweep.yaml")]
-    [InlineData("phase1.yaml")]
-    [InlineData("interventions.yaml")]
-    [InlineData("colocation.yaml")]
-    [InlineData("resnet.yaml")]
-    public void Load_ShippedMix_Parses(string file)
+    [MemberData(nameof(ShippedMixes))]
+    public void Load_ShippedMix_ParsesAsIsAndQuick(string file)
     {
-        var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", file));
+        var path = Path.Combine(AppContext.BaseDirectory, "mixes", file);
+        var mix = MixParser.Load(path);
 
         Assert.NotEmpty(mix.Tenants);
+        if (mix.Text.Contains("\nquick:", StringComparison.Ordinal))
+        {
+            Assert.NotEmpty(MixParser.Load(path, quick: true).Tenants);
+        }
+    }
+
+    [Fact]
+    public void ShippedMixes_AreAllFound()
+    {
+        Assert.Contains(Path.Combine("validation", "timeslice-probes.yaml"), MixFiles());
+        Assert.True(MixFiles().Count >= 10);
+    }
+
+    private static List<string> MixFiles()
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "mixes");
+        return [.. Directory.GetFiles(root, "*.yaml", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal)];
     }
 
     [Theory]
