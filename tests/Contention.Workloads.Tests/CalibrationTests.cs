@@ -29,8 +29,9 @@ public class CalibrationTests
     {
         var measured = new CalibrationResult(1.366e13, 2.474e12, 5.49e10, 5.5e10, 3678, 3635, 1.87e8, 0.2);
 
-        var profile = measured.ApplyTo(DeviceProfile.Load("h100"), "NVIDIA H100");
+        var profile = measured.ApplyTo(DeviceProfile.Load("h100"), "NVIDIA H100 (ILGPU CUDA, sync spin, pinned host memory)");
 
+        Assert.Equal("NVIDIA H100 (modelled, calibrated)", profile.Name);
         Assert.Equal(0.2, profile.GemmEfficiency);
         Assert.Equal(0.7385, profile.MemoryEfficiency, 3);
         Assert.Equal(5.49e10, profile.HostToDevicePinnedBytesPerSecond);

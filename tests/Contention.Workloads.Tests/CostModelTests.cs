@@ -60,6 +60,18 @@ public class CostModelTests
     }
 
     [Fact]
+    public void Load_ShippedH200_HasItsCalibrationAndProbedTimeslicing()
+    {
+        var profile = DeviceProfile.Load("h200");
+
+        Assert.Equal("NVIDIA H200 (modelled)", profile.Name);
+        Assert.Equal((2_064_000, 218_000, 128_000), (profile.TimesliceNs, profile.ContextSwitchNs, profile.IdleSwitchNs));
+        // Element-wise 2,753 GB/s measured against the 4.8 TB/s peak.
+        Assert.Equal(2753, profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9, 0);
+        Assert.Contains(DeviceProfile.BuiltInNames, n => n == "h200");
+    }
+
+    [Fact]
     public void Load_UnknownName_SaysWhatToGive()
     {
         var error = Assert.Throws<ArgumentException>(() => DeviceProfile.Load("a100-nonexistent"));

@@ -22,38 +22,60 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
-    public void AdvanceTo_TwoFullGpuKernels_ShareTheMultiprocessorsEqually()
+    public void AdvanceTo_TwoFullGpuKernels_TheEarlierHeadHoldsTheGpuUntilItEnds()
     {
         var gpu = new SpatialScheduler(2);
-        gpu.Enqueue(0, new SimKernel(1000));
         gpu.Enqueue(1, new SimKernel(1000));
+        gpu.AdvanceTo(10);
+        gpu.Enqueue(0, new SimKernel(1000));
 
-        Assert.Equal(0.5, gpu.Rate(0));
+        Assert.Equal((0.0, 1.0), (gpu.Rate(0), gpu.Rate(1)));
+        gpu.AdvanceTo(1010);
+        Assert.Equal((0, 1), (gpu.Completed(0), gpu.Completed(1)));
         Assert.Equal(2000, gpu.NextEventNs());
-        gpu.AdvanceTo(1999);
-        Assert.Equal(0, gpu.Completed(0));
-        gpu.AdvanceTo(2000);
-        Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
     }
 
     [Fact]
-    public void AdvanceTo_ArrivalMidKernel_SlowsBothFromThen()
+    public void AdvanceTo_LightKernelBesideAGpuFillingStream_WaitsForTheRunningKernelThenGoesFirst()
     {
-        // 0..500: A alone at full speed (500 of 1000 done). 500..1500: A and B at half speed; A's
-        // last 500 take 1000, B has done 500 by 1500. 1500..2000: B alone finishes its last 500.
+        // As measured on an H200 (docs/results/h200/probes): the spinner's stream has its next
+        // kernel queued, yet the probe's kernel, waiting since 100, starts when the running one
+        // ends at 386 — before the spinner's next kernel, which became head only then.
         var gpu = new SpatialScheduler(2);
-        gpu.Enqueue(0, new SimKernel(1000));
+        gpu.Enqueue(0, new SimKernel(386));
+        gpu.Enqueue(0, new SimKernel(386));
+        gpu.AdvanceTo(100);
+        gpu.Enqueue(1, new SimKernel(9, 0.01));
+
+        gpu.AdvanceTo(394);
+        Assert.Equal(0, gpu.Completed(1));
+        gpu.AdvanceTo(395);
+
+        Assert.Equal(1, gpu.Completed(1));
+        Assert.Equal(395, gpu.LastCompletionNs(1));
+        // Meanwhile (386..395) the spinner's next kernel ran on the 99 % the probe left.
+        Assert.Equal(1.0, gpu.Rate(0));
+        Assert.Equal(1, gpu.Completed(0));
+    }
+
+    [Fact]
+    public void AdvanceTo_ArrivalMidKernel_TakesWhatIsLeft()
+    {
+        // 0..500: A (wants 60 %) alone. B (wants all) arrives at 500 and gets the 40 % A leaves:
+        // 0.4 of its speed until A ends at 1000 (200 done), then all of it: done at 1800.
+        var gpu = new SpatialScheduler(2);
+        gpu.Enqueue(0, new SimKernel(1000, 0.6));
         gpu.AdvanceTo(500);
         gpu.Enqueue(1, new SimKernel(1000));
 
-        Assert.Equal(1500, gpu.NextEventNs());
-        gpu.AdvanceTo(1500);
+        Assert.Equal(0.4, gpu.Rate(1), 12);
+        gpu.AdvanceTo(1000);
         Assert.Equal((1, 0), (gpu.Completed(0), gpu.Completed(1)));
-        Assert.Equal(2000, gpu.NextEventNs());
-        gpu.AdvanceTo(2000);
+        Assert.Equal(1800, gpu.NextEventNs());
+        gpu.AdvanceTo(1800);
         Assert.Equal(1, gpu.Completed(1));
-        Assert.Equal((1500, 1500), (gpu.BusyNs(0), gpu.BusyNs(1)));
-        Assert.Equal((1500, 2000), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+        Assert.Equal((1000, 1300), (gpu.BusyNs(0), gpu.BusyNs(1)));
+        Assert.Equal((1000, 1800), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
     }
 
     [Fact]
@@ -101,22 +123,20 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
-    public void AdvanceTo_SmallWantsFirst_MaxMinFair()
+    public void AdvanceTo_SameArrival_EachTakesWhatItWantsOfWhatIsLeftInContextOrder()
     {
-        // Wants 0.2, 0.6, 0.6 of one GPU: 0.2 is met, the other two split the remaining 0.8.
+        // Wants 0.2, 0.6, 0.6 at once: 0.2 and 0.6 are met, the third gets the last 0.2 (a third
+        // of its speed: 333.3 done by 1000), then all it wants: done 666.7 later, at 1667.
         var gpu = new SpatialScheduler(3);
         gpu.Enqueue(0, new SimKernel(1000, 0.2));
         gpu.Enqueue(1, new SimKernel(1000, 0.6));
         gpu.Enqueue(2, new SimKernel(1000, 0.6));
 
-        Assert.Equal(1.0, gpu.Rate(0));
-        Assert.Equal(0.4 / 0.6, gpu.Rate(1), 12);
-        Assert.Equal(0.4 / 0.6, gpu.Rate(2), 12);
+        Assert.Equal((1.0, 1.0), (gpu.Rate(0), gpu.Rate(1)));
+        Assert.Equal(1.0 / 3, gpu.Rate(2), 12);
         gpu.AdvanceTo(1000);
-        Assert.Equal(1, gpu.Completed(0));
-        // Then 1 and 2 want 0.6 each of a free GPU: 0.5 each, 5/6 speed; 1000 - 1000 * 2/3 = 333.3
-        // left, done in 400 more.
-        Assert.Equal(1400, gpu.NextEventNs());
+        Assert.Equal((1, 1, 0), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2)));
+        Assert.Equal(1667, gpu.NextEventNs());
     }
 
     [Fact]
@@ -175,7 +195,8 @@ public class SpatialSchedulerTests
         Assert.Equal(0, gpu.Pending(0));
         Assert.Equal(1.0, gpu.Rate(1));
         gpu.Enqueue(0, new SimKernel(1000));
-        Assert.Equal(0.5, gpu.Rate(0));
+        // Context 1's kernel has been at its head since 0: it keeps the GPU.
+        Assert.Equal((0.0, 1.0), (gpu.Rate(0), gpu.Rate(1)));
     }
 
     [Fact]

@@ -76,6 +76,39 @@ public class TimeSliceSchedulerTests
     }
 
     [Fact]
+    public void AdvanceTo_TwoLightContexts_AlternateLosingAnIdleSwitchEachTime()
+    {
+        // The H200 probes (docs/results/h200/probes): a 9.4 us operation beside another light
+        // context completes every 274.8 us = 2 x (128 us idle switch + 9.4 us).
+        var gpu = H200Probed();
+        gpu.Enqueue(0, 9_400);
+        gpu.Enqueue(1, 9_400);
+
+        gpu.AdvanceTo(137_400);
+        Assert.Equal((1, 0), (gpu.Completed(0), gpu.Completed(1)));
+        gpu.AdvanceTo(274_799);
+        Assert.Equal(0, gpu.Completed(1));
+        gpu.AdvanceTo(274_800);
+        Assert.Equal(1, gpu.Completed(1));
+        Assert.Equal(2, gpu.Switches);
+    }
+
+    [Fact]
+    public void AdvanceTo_LightContextBesideASpinner_WaitsTheSliceAndABusySwitch()
+    {
+        // The H200 probes: beside a spinner the probe's operation takes 2,418.7 us = 128 (idle
+        // switch to the spinner) + 2,064 (its slice) + 218 (preempting it) + 9.4.
+        var gpu = H200Probed();
+        gpu.Enqueue(0, 1_000_000_000);
+        gpu.Enqueue(1, 9_400);
+
+        gpu.AdvanceTo(2_419_399);
+        Assert.Equal((0, 2_064_000), (gpu.Completed(1), gpu.BusyNs(0)));
+        gpu.AdvanceTo(2_419_400);
+        Assert.Equal(1, gpu.Completed(1));
+    }
+
+    [Fact]
     public void NextEventNs_Idle_IsNever()
     {
         var gpu = new TimeSliceScheduler(2, Slice, Switch);
@@ -96,4 +129,7 @@ public class TimeSliceSchedulerTests
         Assert.Equal(0, gpu.Completed(0));
         Assert.Equal(0, gpu.Pending(0));
     }
+
+    /// <summary>Time-slicing as the H200 probes measured it (docs/results/h200/probes).</summary>
+    private static TimeSliceScheduler H200Probed() => new(2, 2_064_000, 218_000, idleSwitchNs: 128_000);
 }

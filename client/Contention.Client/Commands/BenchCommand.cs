@@ -52,6 +52,8 @@ internal static class BenchCommand
         var calibrate = new Command("calibrate", "measure the modelled GPU's cost-model parameters through the cuda device and write a device profile") { device };
         var output = new Option<string?>("--out") { Description = "write the calibrated profile JSON here (default: print it)" };
         calibrate.Options.Add(output);
+        var based = OptionChecks.Profile("--base", "the profile whose peaks, time-slicing and occupancy the calibrated one keeps");
+        calibrate.Options.Add(based);
         calibrate.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -61,7 +63,7 @@ internal static class BenchCommand
 
             using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin });
             var result = Calibration.Run(cuda);
-            var profile = result.ApplyTo(Contention.Workloads.Sim.DeviceProfile.Load("h100"), cuda.Description);
+            var profile = result.ApplyTo(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cuda.Description);
             AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
             var text = JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
             if (parse.GetValue(output) is { } path)

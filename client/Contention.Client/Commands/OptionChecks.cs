@@ -28,9 +28,12 @@ internal static class OptionChecks
     }.DurationWithin(1, 720 * 3600);
 
     /// <summary>The modelled GPUs' device profile option of run and silo: a shipped name or a profile file, loaded and checked when parsed.</summary>
-    public static Option<string> SimProfile(string description)
+    public static Option<string> SimProfile(string description) => Profile("--sim-profile", description);
+
+    /// <summary>A device profile option named <paramref name="name"/>: a shipped name or a profile file, loaded and checked when parsed.</summary>
+    public static Option<string> Profile(string name, string description)
     {
-        var option = new Option<string>("--sim-profile")
+        var option = new Option<string>(name)
         {
             Description = $"{description}: {string.Join(", ", Contention.Workloads.Sim.DeviceProfile.BuiltInNames)} or a profile JSON file (contention bench calibrate --out writes one)",
             DefaultValueFactory = _ => "h100",
@@ -43,7 +46,7 @@ internal static class OptionChecks
             }
             catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
             {
-                result.AddError($"--sim-profile: {ex.Message.Split('\n')[0]}");
+                result.AddError($"{name}: {ex.Message.Split('\n')[0]}");
             }
         });
         return option;

@@ -26,6 +26,8 @@ public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamB
         ArgumentNullException.ThrowIfNull(baseline);
         return baseline with
         {
+            // Named after the GPU measured (its description up to the first parenthesis), not the baseline.
+            Name = $"{hardware.Split(" (", 2)[0]} (modelled, calibrated)",
             GemmEfficiency = Math.Round(Math.Clamp(GemmEfficiencyFitted, 0.001, 1), 4),
             MemoryEfficiency = Math.Round(Math.Clamp(StreamBytesPerSecond / baseline.MemoryBytesPerSecond, 0.001, 1), 4),
             HostToDevicePinnedBytesPerSecond = Math.Round(HostToDeviceBytesPerSecond / 1e6) * 1e6,

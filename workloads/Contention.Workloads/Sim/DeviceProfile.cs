@@ -43,8 +43,11 @@ public sealed record DeviceProfile
     /// <summary>How long a context runs before another runnable context gets the GPU, ns.</summary>
     [Range(1000, 1e10)] public long TimesliceNs { get; init; }
 
-    /// <summary>The GPU time lost when the GPU changes context, ns.</summary>
+    /// <summary>The GPU time lost when the GPU preempts a context that still has work, ns.</summary>
     [Range(0, 1e9)] public long ContextSwitchNs { get; init; }
+
+    /// <summary>The GPU time lost when the GPU changes from a context whose queue ran dry, ns.</summary>
+    [Range(0, 1e9)] public long IdleSwitchNs { get; init; }
 
     /// <summary>Streaming multiprocessors (SMs).</summary>
     [Range(1, 10_000)] public int Multiprocessors { get; init; } = 132;
@@ -60,7 +63,7 @@ public sealed record DeviceProfile
 
 
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
-    public static IReadOnlyList<string> BuiltInNames { get; } = ["h100"];
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200"];
 
     /// <summary>Loads a shipped profile by name (<c>h100</c>) or a profile JSON file by path.</summary>
     /// <exception cref="ArgumentException">Neither a shipped profile nor a readable, valid file.</exception>

@@ -287,7 +287,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         schedulerSharing = mode;
         return mode == GpuSharing.Mps
             ? new SpatialScheduler(leased.Length, nowNs)
-            : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs);
+            : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs, Profile.IdleSwitchNs);
     }
 
     private void DrainFifo(int slot)

@@ -3,13 +3,16 @@ namespace Contention.Workloads.Sim;
 /// <summary>
 /// MPS-like spatial sharing of the modelled GPU: the head kernels of every context with work run
 /// at once, each on the multiprocessors it is given. A kernel wants its
-/// <see cref="SimKernel.SmShare"/>, capped at its context's <see cref="SimContext.GpuShare"/>;
-/// the GPU gives higher priorities what they want first and, within a priority, shares what is
-/// left max-min fairly. A kernel given a fraction of the multiprocessors it would fill runs at
-/// that fraction of its speed alone; when the running kernels together would use more than the
-/// memory bandwidth, all slow down in proportion. No context switches and no time slices. Each
-/// context's stream stays in order. Rates change only at arrivals and completions, so the
-/// timeline is piecewise linear and exact on explicit time.
+/// <see cref="SimKernel.SmShare"/>, capped at its context's <see cref="SimContext.GpuShare"/>.
+/// Multiprocessors go to higher priorities first and, within a priority, to the kernels that
+/// became their stream's head earliest, each taking what it wants of what is left: as measured on
+/// an H200, a kernel's blocks are all dispatched before another client's later kernel starts, so
+/// a light kernel beside a GPU-filling one waits for it to end, and then goes before that client's
+/// next kernel (docs/results/h200/probes). A kernel given a fraction of the multiprocessors it
+/// would fill runs at that fraction of its speed alone; when the running kernels together would
+/// use more than the memory bandwidth, all slow down in proportion. No context switches and no
+/// time slices. Each context's stream stays in order. Rates change only at arrivals and
+/// completions, so the timeline is piecewise linear and exact on explicit time.
 /// </summary>
 public sealed class SpatialScheduler : IGpuScheduler
 {
@@ -19,6 +22,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
+    private readonly long[] headSince;
     private readonly SimContext[] settings;
     private readonly int[] order;
     private bool stale;
@@ -38,6 +42,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
+        headSince = new long[contexts];
         settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
         order = new int[contexts];
         NowNs = startNs;
@@ -84,6 +89,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         if (pending[context].Count == 0)
         {
             remaining[context] = kernel.DurationNs;
+            headSince[context] = NowNs;
             stale = true;
         }
 
@@ -145,6 +151,7 @@ public sealed class SpatialScheduler : IGpuScheduler
                     completed[c]++;
                     lastCompletion[c] = stop;
                     remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;
+                    headSince[c] = stop;
                     finished = true;
                 }
             }
@@ -184,8 +191,8 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
         }
 
-        // Highest priority first; within one, the smallest want first (max-min fairness); then
-        // by context, so ties never depend on sort stability.
+        // Highest priority first; within one, the kernel at its stream's head longest; then by
+        // context, so ties never depend on sort stability.
         var active = order.AsSpan(0, count);
         active.Sort((x, y) =>
         {
@@ -195,32 +202,19 @@ public sealed class SpatialScheduler : IGpuScheduler
                 return byPriority;
             }
 
-            var byWant = Want(x).CompareTo(Want(y));
-            return byWant != 0 ? byWant : x.CompareTo(y);
+            var bySince = headSince[x].CompareTo(headSince[y]);
+            return bySince != 0 ? bySince : x.CompareTo(y);
         });
 
         var free = 1.0;
         var bandwidth = 0.0;
-        for (var i = 0; i < active.Length;)
+        foreach (var c in active)
         {
-            var level = settings[active[i]].Priority;
-            var end = i;
-            while (end < active.Length && settings[active[end]].Priority == level)
-            {
-                end++;
-            }
-
-            for (var j = i; j < end; j++)
-            {
-                var c = active[j];
-                var kernel = pending[c].Peek();
-                var given = Math.Min(Want(c), free / (end - j));
-                free -= given;
-                rate[c] = kernel.SmShare <= 0 ? 1 : given / kernel.SmShare;
-                bandwidth += rate[c] * kernel.BandwidthShare;
-            }
-
-            i = end;
+            var kernel = pending[c].Peek();
+            var given = Math.Min(Want(c), free);
+            free -= given;
+            rate[c] = kernel.SmShare <= 0 ? 1 : given / kernel.SmShare;
+            bandwidth += rate[c] * kernel.BandwidthShare;
         }
 
         if (bandwidth > 1)

@@ -1,11 +1,13 @@
 namespace Contention.Workloads.Sim;
 
 /// <summary>
-/// The modelled GPU's scheduler, as measured on an H100 without MPS: one context runs at a time;
-/// its kernels run back to back in launch order; when another context has work, the running one
-/// keeps the GPU until its timeslice is spent (at once if it is already spent), then the GPU
-/// switches, losing <c>switchNs</c>, to the next context with work in round-robin order. A
-/// preempted kernel resumes where it stopped. Time is explicit, so the model is deterministic.
+/// The modelled GPU's time-slicing, as measured on an H100 and an H200 without MPS: one context
+/// runs at a time; its kernels run back to back in launch order; when another context has work,
+/// the running one keeps the GPU until its timeslice is spent (at once if it is already spent),
+/// then the GPU switches, losing <c>switchNs</c>, to the next context with work in round-robin
+/// order; a context whose queue runs dry loses the GPU at once to one with work, and that switch
+/// loses <c>idleSwitchNs</c> (docs/results/h200/probes). A preempted kernel resumes where it
+/// stopped. Time is explicit, so the model is deterministic.
 /// Priorities and shares are ignored: the driver's time-slicing round-robins contexts.
 /// </summary>
 public sealed class TimeSliceScheduler : IGpuScheduler
@@ -17,6 +19,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     private readonly long[] busyNs;
     private readonly long timesliceNs;
     private readonly long switchNs;
+    private readonly long idleSwitchNs;
     private State state = State.Idle;
     private int running = -1;
     private int owner = -1;
@@ -31,7 +34,12 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     }
 
     /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
-    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0)
+    /// <param name="contexts">Contexts (tenants) it schedules.</param>
+    /// <param name="timesliceNs">How long a context keeps the GPU while another has work.</param>
+    /// <param name="switchNs">GPU time lost preempting a context that still has work.</param>
+    /// <param name="startNs">The model's time at the start.</param>
+    /// <param name="idleSwitchNs">GPU time lost switching away from a context whose queue ran dry; null: as <paramref name="switchNs"/>.</param>
+    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0, long? idleSwitchNs = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
@@ -48,6 +56,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         busyNs = new long[contexts];
         this.timesliceNs = timesliceNs;
         this.switchNs = switchNs;
+        this.idleSwitchNs = idleSwitchNs ?? switchNs;
+        ArgumentOutOfRangeException.ThrowIfNegative(this.idleSwitchNs);
         NowNs = startNs;
     }
 
@@ -139,7 +149,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                         return;
                     }
 
-                    Begin(next);
+                    Begin(next, idleSwitchNs);
                     break;
 
                 case State.Switching:
@@ -181,7 +191,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 
                     if (others && NowNs >= sliceEnd)
                     {
-                        Begin(NextReady(running, running));
+                        Begin(NextReady(running, running), switchNs);
                         break;
                     }
 
@@ -195,7 +205,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         }
     }
 
-    private void Begin(int context)
+    private void Begin(int context, long cost)
     {
         running = context;
         if (context == owner)
@@ -208,8 +218,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         owner = context;
         Switches++;
         state = State.Switching;
-        switchUntil = NowNs + switchNs;
-        if (switchNs == 0)
+        switchUntil = NowNs + cost;
+        if (cost == 0)
         {
             state = State.Running;
             sliceStart = NowNs;
