@@ -15,10 +15,14 @@ namespace Contention.Integration.Tests;
 /// experiment or its node. The tenants run on node-a (the only node with a modelled GPU); the
 /// experiment and its collector on node-b (<c>--coordinator</c>); node-c holds nothing of it.
 /// </summary>
+[Collection(RunsAlone.Name)]
 public sealed class NodeLossTests
 {
     private const int SigKill = 9;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+    // Long: when the node that ran the experiment dies, a loaded 2-core host has taken over two
+    // minutes to end the run (detection, then calls that wait out their timeouts); seen twice in
+    // full-suite runs, never alone (35 s there).
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(300);
 
     [Fact]
     public async Task Run_NodeWithTheTenantsKilled_TenantsFailAsLostAndTheRunFails()

@@ -1,0 +1,13 @@
+namespace Contention.Integration.Tests;
+
+/// <summary>
+/// Tests that start several nodes as processes and time how fast a cluster notices a death: on a
+/// 2-core CI host they run alone, not beside the other integration tests, whose load would stretch
+/// failure detection past any patience a test can have.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RunsAlone
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "alone";
+}
