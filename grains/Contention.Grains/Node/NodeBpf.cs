@@ -18,8 +18,12 @@ public sealed partial class NodeBpf : IAsyncDisposable
     private readonly NodeOptions options;
     private readonly ILogger<NodeBpf> logger;
     private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly Lock snapshotGate = new();
     private BpfTracer? tracer;
     private bool off;
+    private TaskCompletionSource<BpfSnapshot?>? nextSnapshot;
+    private bool snapshotting;
+    private long snapshots;
 
     /// <summary>Creates the service; nothing starts until a worker does.</summary>
     public NodeBpf(IOptions<NodeOptions> options, ILogger<NodeBpf> logger)
@@ -65,8 +69,66 @@ public sealed partial class NodeBpf : IAsyncDisposable
     /// <summary>How every worker of a node starts.</summary>
     public const ChildOptions WorkerOptions = ChildOptions.OwnSession | ChildOptions.DieWithParent;
 
-    /// <summary>Everything the helper counted now; null where eBPF does not run.</summary>
-    public async Task<BpfSnapshot?> SnapshotAsync()
+    /// <summary>Snapshots the helper has taken.</summary>
+    public long Snapshots => Interlocked.Read(ref snapshots);
+
+    /// <summary>
+    /// Everything the helper counted now — in a snapshot taken after this call — ; null where eBPF
+    /// does not run. Callers that ask while a snapshot is being taken share the next one: at a
+    /// phase change every tenant of the node flushes at once, and one snapshot each, one after
+    /// another, stretched 30 tenants' windows by seconds.
+    /// </summary>
+    public Task<BpfSnapshot?> SnapshotAsync()
+    {
+        if (tracer is null)
+        {
+            return Task.FromResult<BpfSnapshot?>(null);
+        }
+
+        lock (snapshotGate)
+        {
+            nextSnapshot ??= new TaskCompletionSource<BpfSnapshot?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var mine = nextSnapshot.Task;
+            if (!snapshotting)
+            {
+                snapshotting = true;
+                _ = Task.Run(TakeSnapshotsAsync);
+            }
+
+            return mine;
+        }
+    }
+
+    /// <summary>Takes snapshots while callers wait for one; each batch gets one begun after they all asked.</summary>
+    private async Task TakeSnapshotsAsync()
+    {
+        while (true)
+        {
+            TaskCompletionSource<BpfSnapshot?> batch;
+            lock (snapshotGate)
+            {
+                if (nextSnapshot is null)
+                {
+                    snapshotting = false;
+                    return;
+                }
+
+                batch = nextSnapshot;
+                nextSnapshot = null;
+            }
+
+            try
+            {
+                batch.SetResult(await TakeSnapshotAsync().ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                batch.SetException(ex);
+            }
+        }
+    }
+
+    private async Task<BpfSnapshot?> TakeSnapshotAsync()
     {
         if (tracer is not { } active)
         {
@@ -75,7 +137,9 @@ public sealed partial class NodeBpf : IAsyncDisposable
 
         try
         {
-            return await active.SnapshotAsync().ConfigureAwait(false);
+            var snapshot = await active.SnapshotAsync().ConfigureAwait(false);
+            Interlocked.Increment(ref snapshots);
+            return snapshot;
         }
         catch (BpfUnavailableException ex)
         {
