@@ -23,6 +23,10 @@ public sealed partial class MpsDaemons : IDisposable
     private readonly Dictionary<int, Daemon> daemons = [];
     private readonly SemaphoreSlim gate = new(1, 1);
 
+    // One control command at a time: thirty workers checked at once made the control program
+    // answer some of them with nothing (seen on an H200).
+    private readonly SemaphoreSlim commands = new(1, 1);
+
     /// <summary>Daemons for this node's GPUs; quits those of dead nodes under <paramref name="root"/>.</summary>
     /// <param name="controlPath">The control program; null to look on PATH and in <c>/usr/local/nvidia/bin</c>.</param>
     /// <param name="root">Where daemons' directories live.</param>
@@ -178,6 +182,7 @@ public sealed partial class MpsDaemons : IDisposable
         }
 
         gate.Dispose();
+        commands.Dispose();
     }
 
     /// <summary>The physical GPU for this node's <c>cuda:N</c>: the N-th of the node's own <c>CUDA_VISIBLE_DEVICES</c> when it has one.</summary>
@@ -297,8 +302,18 @@ public sealed partial class MpsDaemons : IDisposable
         return stopped;
     }
 
-    private Task<(int ExitCode, string Output, string Error)> CommandAsync(string directory, string command) =>
-        RunAsync(directory, null, command + "\n", null);
+    private async Task<(int ExitCode, string Output, string Error)> CommandAsync(string directory, string command)
+    {
+        await commands.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await RunAsync(directory, null, command + "\n", null).ConfigureAwait(false);
+        }
+        finally
+        {
+            commands.Release();
+        }
+    }
 
     private async Task<(int ExitCode, string Output, string Error)> RunAsync(string directory, string? argument, string? input, string? device)
     {

@@ -206,7 +206,14 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             return;
         }
 
+        // The daemon may list a client a moment after its context exists: asked a few times.
         var clients = await node.Devices.Mps.ClientsAsync(lease.Gpu).ConfigureAwait(false);
+        for (var attempt = 1; attempt < 10 && !clients.Contains(current.Pid); attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt)).ConfigureAwait(false);
+            clients = await node.Devices.Mps.ClientsAsync(lease.Gpu).ConfigureAwait(false);
+        }
+
         if (!clients.Contains(current.Pid))
         {
             await current.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
