@@ -382,21 +382,7 @@ public sealed partial class MpsDaemons : IDisposable
         }
     }
 
-    private static bool Alive(int pid) => pid > 0 && Directory.Exists($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}") && !Zombie(pid);
-
-    private static bool Zombie(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            var state = stat.LastIndexOf(')');
-            return state > 0 && state + 2 < stat.Length && stat[state + 2] == 'Z';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool Alive(int pid) => ProcessState.IsAlive(pid);
 
     /// <summary>Processes whose environment holds <paramref name="entry"/>.</summary>
     private static IEnumerable<int> Holders(string entry)

@@ -96,7 +96,7 @@ public sealed class NodeDevices : IDisposable
             reasons.Add(why);
         }
 
-        throw new InvalidOperationException(reasons.Any(r => r.Contains("is shared by", StringComparison.Ordinal))
+        throw new InvalidOperationException(sims.Any(s => s.SharedOtherwise(sharing))
             ? $"no modelled GPU of this node can take the tenant: {string.Join("; ", reasons)}"
             : $"every modelled GPU of this node is full ({sims.Length} x {sims[0].Slots} tenants); start the node with more --sim-devices or --sim-slots, or run fewer tenants");
     }

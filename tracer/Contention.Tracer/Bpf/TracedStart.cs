@@ -61,20 +61,7 @@ public static partial class TracedStart
     /// <summary>Sends SIGTERM to <paramref name="pid"/> (a program asked to finish and exit); false when it is gone.</summary>
     public static bool Terminate(int pid) => Kill(pid, SigTerm) == 0;
 
-    // /proc/PID/stat: "PID (COMM) STATE ..."; COMM may hold spaces and parentheses, so the state follows the last ')'.
-    private static bool IsStopped(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length && stat[close + 2] == 'T';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool IsStopped(int pid) => ProcessState.Of(pid) == 'T';
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -23,7 +23,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private readonly long[] seen;
     private readonly ConcurrentQueue<(int Slot, SimContext Context, GpuSharing Sharing, ManualResetEventSlim Done)> resets = new();
     private IGpuScheduler scheduler;
-    private GpuSharing schedulerSharing;
     private GpuSharing sharing;
     private readonly Thread thread;
     private readonly long pollNs;
@@ -139,6 +138,15 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         }
     }
 
+    /// <summary>Whether tenants on the GPU share it in a mode other than <paramref name="mode"/>, so it cannot take one asking for it.</summary>
+    public bool SharedOtherwise(GpuSharing mode)
+    {
+        lock (leased)
+        {
+            return Array.IndexOf(leased, true) >= 0 && sharing != mode;
+        }
+    }
+
     /// <summary>Reserves a time-sliced, best-effort context for a tenant.</summary>
     /// <exception cref="InvalidOperationException">Every slot is taken, or the GPU is shared otherwise.</exception>
     public SimChannelInfo Acquire() => Acquire(GpuSharing.Timeslice, SimContext.Default);
@@ -160,8 +168,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         int slot;
         lock (leased)
         {
-            var attached = Array.IndexOf(leased, true) >= 0;
-            if (attached && sharing != mode)
+            if (Array.IndexOf(leased, true) >= 0 && sharing != mode)
             {
                 why = $"sim:{Index} is shared by {sharing.ToString().ToLowerInvariant()} by the tenants on it, and this tenant asks for {mode.ToString().ToLowerInvariant()}; give the experiments on one modelled GPU the same sharing, or put them on different ones (sim:N)";
                 return null;
@@ -267,7 +274,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         while (resets.TryDequeue(out var reset))
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, reset.Slot);
-            if (reset.Sharing != schedulerSharing)
+            if (reset.Sharing != (scheduler is SpatialScheduler ? GpuSharing.Mps : GpuSharing.Timeslice))
             {
                 // Only the first tenant of an idle GPU changes its mode: nothing runs to carry over.
                 scheduler = NewScheduler(reset.Sharing, scheduler.NowNs);
@@ -282,13 +289,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         }
     }
 
-    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs)
-    {
-        schedulerSharing = mode;
-        return mode == GpuSharing.Mps
-            ? new SpatialScheduler(leased.Length, nowNs)
-            : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs, Profile.IdleSwitchNs);
-    }
+    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) =>
+        mode == GpuSharing.Mps
+        ? new SpatialScheduler(leased.Length, nowNs)
+        : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs, Profile.IdleSwitchNs);
 
     private void DrainFifo(int slot)
     {

@@ -25,6 +25,9 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly long[] headSince;
     private readonly SimContext[] settings;
     private readonly int[] order;
+
+    // Made once: the GPU thread refreshes rates at every arrival and completion.
+    private readonly Comparison<int> byTurn;
     private bool stale;
 
     /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
@@ -45,6 +48,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         headSince = new long[contexts];
         settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
         order = new int[contexts];
+        byTurn = ByTurn;
         NowNs = startNs;
     }
 
@@ -194,17 +198,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         // Highest priority first; within one, the kernel at its stream's head longest; then by
         // context, so ties never depend on sort stability.
         var active = order.AsSpan(0, count);
-        active.Sort((x, y) =>
-        {
-            var byPriority = settings[y].Priority.CompareTo(settings[x].Priority);
-            if (byPriority != 0)
-            {
-                return byPriority;
-            }
-
-            var bySince = headSince[x].CompareTo(headSince[y]);
-            return bySince != 0 ? bySince : x.CompareTo(y);
-        });
+        active.Sort(byTurn);
 
         var free = 1.0;
         var bandwidth = 0.0;
@@ -224,6 +218,18 @@ public sealed class SpatialScheduler : IGpuScheduler
                 rate[c] /= bandwidth;
             }
         }
+    }
+
+    private int ByTurn(int x, int y)
+    {
+        var byPriority = settings[y].Priority.CompareTo(settings[x].Priority);
+        if (byPriority != 0)
+        {
+            return byPriority;
+        }
+
+        var bySince = headSince[x].CompareTo(headSince[y]);
+        return bySince != 0 ? bySince : x.CompareTo(y);
     }
 
     private double Want(int context)
