@@ -1,7 +1,7 @@
 namespace Contention.Integration.Tests;
 
 /// <summary>
-/// Tests that start several nodes as processes and time how fast a cluster notices a death: on a
+/// Tests that start nodes and time how fast a run notices its cluster's death: on a
 /// 2-core CI host they run alone, not beside the other integration tests, whose load would stretch
 /// failure detection past any patience a test can have.
 /// </summary>
