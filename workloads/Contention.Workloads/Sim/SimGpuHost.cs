@@ -340,9 +340,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
                 continue;
             }
 
-            Volatile.Write(ref tail, done);
+            // The counters before the tail: a tenant that sees its kernels complete reads them current.
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
+            Volatile.Write(ref tail, done);
             ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
             var target = Volatile.Read(ref waitTarget);
             if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
