@@ -51,4 +51,7 @@ public sealed record TenantAggregate
 
     /// <summary>The interval its node was asked to sample at, seconds (the longest asked, over nodes).</summary>
     [Id(15)] public double AskedIntervalSeconds { get; init; }
+
+    /// <summary>GPU time of the tenant's kernels (see <see cref="TenantDelta.GpuSeconds"/>), summed; null when no report carried it.</summary>
+    [Id(16)] public double? GpuSeconds { get; init; }
 }

@@ -51,4 +51,7 @@ public sealed record TenantDelta
 
     /// <summary>How often the node was asked to sample (its tracer interval), seconds: an interval far longer means its timers ran late.</summary>
     [Id(14)] public double AskedIntervalSeconds { get; init; }
+
+    /// <summary>GPU time of the tenant's kernels in the interval (CUDA events on a real GPU, exact on the modelled one), seconds; null where not measured (cpu devices, command tenants).</summary>
+    [Id(15)] public double? GpuSeconds { get; init; }
 }

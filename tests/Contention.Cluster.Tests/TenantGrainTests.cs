@@ -40,6 +40,7 @@ public class TenantGrainTests(ClusterFixture fixture)
         Assert.Equal(MeasurementPhase.Warmup, aggregate.Phase);
         Assert.True(aggregate.Os.UserSeconds + aggregate.Os.SystemSeconds > 0);
         Assert.True(aggregate.Os.VoluntarySwitches > 0);
+        Assert.True(aggregate.GpuSeconds > 0, $"GPU seconds {aggregate.GpuSeconds}");
         if (isolation == Isolation.Process)
         {
             Assert.Throws<ArgumentException>(() => Process.GetProcessById(started.Pid));

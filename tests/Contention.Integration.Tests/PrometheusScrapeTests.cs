@@ -30,6 +30,10 @@ public class PrometheusScrapeTests
         Assert.Equal("prom-node", labels["node"]);
         Assert.Equal("inference", labels["kind"]);
         Assert.Equal("sim:0", labels["device"]);
+
+        // GPU time per tenant: the trainer keeps the modelled GPU far busier than a light service.
+        var gpu = await WaitForTenantsAsync(prometheus, $"sum by (tenant) (contention_tenant_gpu_seconds_total{{experiment=\"{experiment}\"}})", 2);
+        Assert.True(gpu["train"] > gpu["infer"], $"GPU seconds: train {gpu["train"]}, infer {gpu["infer"]}");
         if (Contention.Tracer.Bpf.BpfTracer.FindHelper() is not null && Environment.UserName == "root")
         {
             // The node's eBPF tracer: system calls by category, off-CPU time and run-queue waits per tenant.

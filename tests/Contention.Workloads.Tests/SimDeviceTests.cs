@@ -30,6 +30,7 @@ public sealed class SimDeviceTests : IDisposable
 
             Assert.InRange(watch.Elapsed.TotalMilliseconds, expectedNs / 1e6, (expectedNs / 1e6) + 50);
             Assert.Equal(expectedNs, host.BusyNs(channel.Slot));
+            Assert.Equal(expectedNs, device.KernelNs);
         }
         finally
         {

@@ -36,6 +36,22 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
+    public void KernelNs_KernelWaitingForMultiprocessors_CountsFromWhenItBecameItsStreamsHead()
+    {
+        // As CUDA events measure it: the event before the light kernel completes at once, the
+        // kernel then waits 1000 ns for the GPU-filling one and runs 400 ns. A copy is no kernel time.
+        var gpu = new SpatialScheduler(2);
+        gpu.Enqueue(0, new SimKernel(1000));
+        gpu.Enqueue(1, new SimKernel(400, 0.5));
+        gpu.Enqueue(1, new SimKernel(300, 0));
+        gpu.AdvanceTo(5000);
+
+        Assert.Equal((1000L, 1400L), (gpu.KernelNs(0), gpu.KernelNs(1)));
+        Assert.Equal(1700, gpu.LastCompletionNs(1));
+        Assert.Equal(700, gpu.BusyNs(1));
+    }
+
+    [Fact]
     public void AdvanceTo_LightKernelBesideAGpuFillingStream_WaitsForTheRunningKernelThenGoesFirst()
     {
         // As measured on an H200 (docs/results/h200/probes): the spinner's stream has its next

@@ -24,6 +24,39 @@ public class TimeSliceSchedulerTests
         Assert.Equal(Switch + 300, gpu.LastCompletionNs(0));
     }
 
+    [Fact]
+    public void KernelNs_PreemptedKernel_CountsTheTimeItsContextWasSwitchedOut()
+    {
+        // Slice 1000, switch 100, idle switch 50. 0: a 3000 ns kernel; 1: a 500 ns kernel.
+        // 0..50 idle switch to 0; 50..1050 context 0 runs (2000 left); 1050..1150 switch;
+        // 1150..1650 context 1's kernel; its queue runs dry: 1650..1700 idle switch back;
+        // 1700..3700 the rest of context 0's kernel, which started at 50.
+        var gpu = new TimeSliceScheduler(2, 1000, 100, idleSwitchNs: 50);
+        gpu.Enqueue(0, 3000);
+        gpu.Enqueue(1, 500);
+
+        gpu.AdvanceTo(1650);
+        Assert.Equal((0L, 500L), (gpu.KernelNs(0), gpu.KernelNs(1)));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal(3700, gpu.LastCompletionNs(0));
+        Assert.Equal(3700 - 50, gpu.KernelNs(0));
+        Assert.Equal(3000, gpu.BusyNs(0));
+    }
+
+    [Fact]
+    public void KernelNs_Copies_HoldTheStreamButAreNoKernelTime()
+    {
+        var gpu = new TimeSliceScheduler(1, Slice, Switch, idleSwitchNs: 0);
+        gpu.Enqueue(0, 400, compute: false);
+        gpu.Enqueue(0, 100);
+        gpu.AdvanceTo(1000);
+
+        Assert.Equal(2, gpu.Completed(0));
+        Assert.Equal(500, gpu.BusyNs(0));
+        Assert.Equal(100, gpu.KernelNs(0));
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]

@@ -59,6 +59,8 @@ public class WorkloadRunnerTests
 
         public SyncMode SyncMode => SyncMode.Spin;
 
+        public long? KernelNs => null;
+
         public void Prepare(IEnumerable<KernelSpec> kernels) => Calls.Add("P");
 
         public void Release() => Calls.Add("R");

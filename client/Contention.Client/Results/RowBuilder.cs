@@ -83,6 +83,7 @@ public static class RowBuilder
             InvoluntarySwitches = aggregate.Os.InvoluntarySwitches,
             UserCpuSeconds = aggregate.Os.UserSeconds,
             SystemCpuSeconds = aggregate.Os.SystemSeconds,
+            GpuSeconds = aggregate.GpuSeconds,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

@@ -62,6 +62,9 @@ public sealed record TenantRow
 
     public string Error { get; init; } = "";
 
+    /// <summary>GPU time of the tenant's kernels, seconds (per kernel, start to end: CUDA events around a sample of kernels on a real GPU, exact on the modelled one); null where not measured (cpu devices, commands).</summary>
+    public double? GpuSeconds { get; init; }
+
     /// <summary>The eBPF tracer followed the worker (else the system-call columns are empty: /proc only).</summary>
     public bool Traced { get; init; }
 

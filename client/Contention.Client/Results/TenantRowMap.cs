@@ -32,6 +32,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.InvoluntarySwitches).Name("involuntary_switches");
         Map(r => r.UserCpuSeconds).Name("user_cpu_s");
         Map(r => r.SystemCpuSeconds).Name("system_cpu_s");
+        Map(r => r.GpuSeconds).Name("gpu_s");
         Map(r => r.MinorFaults).Name("minor_faults");
         Map(r => r.MajorFaults).Name("major_faults");
         Map(r => r.State).Name("state");

@@ -18,15 +18,15 @@ public static class TenantTable
         var covered = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).Select(r => r.Seconds).DefaultIfEmpty(0).Max();
         var sharing = string.Join(", ", document.Tenants.Where(r => !r.Device.StartsWith("cpu", StringComparison.Ordinal)).Select(r => r.Sharing.Word()).Distinct());
         var table = new Table().Border(TableBorder.Simple).Title($"{Markup.Escape(e.Name)} ({Markup.Escape(e.Id)}): {e.State}, {covered:0.#} s measured{(sharing.Length > 0 ? $", GPU sharing {sharing}" : "")}");
-        // Fits 100 columns: 3-4 significant digits, switches and CPU time as pairs, no maximum
+        // Fits 110 columns: 3-4 significant digits, switches and CPU time as pairs, no maximum
         // (tenants.csv has it, and p95). Switches and CPU time are the worker process's, all its
-        // threads summed.
+        // threads summed; gpu % is the tenant's kernel time over the window ("-" where not measured).
         foreach (var column in new[] { "tenant", "device", "sync" })
         {
             table.AddColumn(Column(column));
         }
 
-        foreach (var column in new[] { "ops/s", "p50 ms", "p99 ms", "cs vol/invol", "cpu usr/sys s" })
+        foreach (var column in new[] { "ops/s", "p50 ms", "p99 ms", "cs vol/invol", "cpu usr/sys s", "gpu %" })
         {
             table.AddColumn(Column(column).RightAligned());
         }
@@ -40,6 +40,7 @@ public static class TenantTable
                 Significant(r.ThroughputPerSecond), Significant(r.P50Ms), Significant(r.P99Ms),
                 $"{Count(r.VoluntarySwitches)}/{Count(r.InvoluntarySwitches)}",
                 $"{Significant(r.UserCpuSeconds)}/{Significant(r.SystemCpuSeconds)}",
+                r.GpuSeconds is { } gpu && r.Seconds > 0 ? Significant(100 * gpu / r.Seconds) : "-",
                 r.State + (r.Restarts > 0 ? $" ({r.Restarts} restarts)" : ""));
         }
 

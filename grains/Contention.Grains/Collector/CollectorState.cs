@@ -57,6 +57,10 @@ public sealed class CollectorState
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
         aggregate.RejectedLines += delta.RejectedLines;
+        if (delta.GpuSeconds is { } gpu)
+        {
+            aggregate.GpuSeconds = (aggregate.GpuSeconds ?? 0) + gpu;
+        }
         aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
         aggregate.AskedInterval = Math.Max(aggregate.AskedInterval, delta.AskedIntervalSeconds);
         aggregate.Os += delta.Os;
@@ -96,6 +100,7 @@ public sealed class CollectorState
             RejectedLines = a.Value.RejectedLines,
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,
+            GpuSeconds = a.Value.GpuSeconds,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -114,6 +119,8 @@ public sealed class CollectorState
         public long Completed { get; set; }
 
         public long RejectedLines { get; set; }
+
+        public double? GpuSeconds { get; set; }
 
         public double LongestInterval { get; set; }
 

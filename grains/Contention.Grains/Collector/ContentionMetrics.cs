@@ -22,6 +22,7 @@ public sealed class ContentionMetrics
     private readonly ICollector<ICounter> operations;
     private readonly ICollector<ICounter> switches;
     private readonly ICollector<ICounter> cpu;
+    private readonly ICollector<ICounter> gpu;
     private readonly ICollector<ICounter> faults;
     private readonly ICollector<ICounter> failures;
     private readonly ICollector<ICounter> reports;
@@ -46,6 +47,7 @@ public sealed class ContentionMetrics
         operations = factory.CreateCounter("contention_tenant_operations_total", "Tenant operations completed.", TenantLabels).WithExtendLifetimeOnUse();
         switches = factory.CreateCounter("contention_tenant_context_switches_total", "Context switches of tenant workers, by type (voluntary, involuntary).", [.. TenantLabels, "type"]).WithExtendLifetimeOnUse();
         cpu = factory.CreateCounter("contention_tenant_cpu_seconds_total", "CPU time of tenant workers, by mode (user, system).", [.. TenantLabels, "mode"]).WithExtendLifetimeOnUse();
+        gpu = factory.CreateCounter("contention_tenant_gpu_seconds_total", "GPU time of tenant kernels: per kernel, start to end (CUDA events around a sample of kernels on a real GPU, exact on the modelled one); absent where not measured (cpu devices, commands).", TenantLabels).WithExtendLifetimeOnUse();
         faults = factory.CreateCounter("contention_tenant_page_faults_total", "Page faults of tenant workers, by type (minor, major).", [.. TenantLabels, "type"]).WithExtendLifetimeOnUse();
         failures = factory.CreateCounter("contention_tenant_failures_total", "Tenant worker crashes and failed starts.", ["experiment", "tenant", "node"]).WithExtendLifetimeOnUse();
         reports = factory.CreateCounter("contention_collector_reports_total", "Node reports merged by collectors.", ["experiment", "node"]).WithExtendLifetimeOnUse();
@@ -70,6 +72,11 @@ public sealed class ContentionMetrics
         switches.WithLabels([.. labels, "involuntary"]).Inc(os.InvoluntarySwitches);
         cpu.WithLabels([.. labels, "user"]).Inc(Math.Max(0, os.UserSeconds));
         cpu.WithLabels([.. labels, "system"]).Inc(Math.Max(0, os.SystemSeconds));
+        if (delta.GpuSeconds is { } gpuSeconds)
+        {
+            gpu.WithLabels(labels).Inc(Math.Max(0, gpuSeconds));
+        }
+
         faults.WithLabels([.. labels, "minor"]).Inc(os.MinorFaults);
         faults.WithLabels([.. labels, "major"]).Inc(os.MajorFaults);
         if (delta.Kernel is { } kernel)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Contention.Workloads.Metrics;
+using Contention.Workloads.Worker;
 
 namespace Contention.Grains.Node;
 
@@ -19,7 +20,7 @@ internal sealed class CommandWorker : IWorker
     private readonly Process process;
     private readonly Regex pattern;
     private readonly double unitNs;
-    private readonly Action<long, byte[]> onReport;
+    private readonly Action<WorkerInterval> onReport;
     private readonly Action<long> onRejected;
     private long rejected;
     private readonly LatencyRecorder latency = new();
@@ -28,7 +29,7 @@ internal sealed class CommandWorker : IWorker
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
 
-    private CommandWorker(Process process, Regex pattern, double unitNs, Action<long, byte[]> onReport, Action<long> onRejected, string description)
+    private CommandWorker(Process process, Regex pattern, double unitNs, Action<WorkerInterval> onReport, Action<long> onRejected, string description)
     {
         this.process = process;
         this.pattern = pattern;
@@ -71,7 +72,7 @@ internal sealed class CommandWorker : IWorker
     /// <param name="onReport">Takes each interval's completions and encoded latency histogram.</param>
     /// <param name="onRejected">Takes each interval's count of lines that matched the latency pattern but held no usable latency.</param>
     /// <param name="launch">Starts (and traces) the program.</param>
-    public static async Task<CommandWorker> StartAsync(TenantSpec spec, string device, Action<long, byte[]> onReport, Action<long> onRejected, Func<ProcessStartInfo, Task<Process>> launch)
+    public static async Task<CommandWorker> StartAsync(TenantSpec spec, string device, Action<WorkerInterval> onReport, Action<long> onRejected, Func<ProcessStartInfo, Task<Process>> launch)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var argv = (spec.Command ?? []).Select(a => a.Replace("{batch}", spec.BatchSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)).ToList();
@@ -115,7 +116,7 @@ internal sealed class CommandWorker : IWorker
     public Task FlushAsync(CancellationToken cancellationToken)
     {
         var interval = latency.TakeInterval();
-        onReport(interval.TotalCount, interval.TotalCount == 0 ? [] : Histograms.Encode(interval));
+        onReport(new WorkerInterval(interval.TotalCount, interval.TotalCount == 0 ? [] : Histograms.Encode(interval), null));
         onRejected(Interlocked.Exchange(ref rejected, 0));
         return Task.CompletedTask;
     }

@@ -285,6 +285,7 @@ public sealed partial class NodeTracer : BackgroundService
                 NodeCpuBusySeconds = nodeDelta.BusySeconds,
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
                 RejectedLines = runner.TakeRejectedLines(),
+                GpuSeconds = runner.TakeGpuSeconds(),
                 AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,
             };
         }

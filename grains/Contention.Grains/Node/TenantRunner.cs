@@ -35,6 +35,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private TenantState state = TenantState.Idle;
     private int restartCount;
     private long rejectedLines;
+    private long pendingKernelNs;
+    private int measuresKernels;
 
     // Handed to the node tracer, which owns it; this runner reads its threads and adds thread phases.
     private readonly TenantMeasurement measurement = new();
@@ -303,9 +305,21 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
-    private void OnReport(long completed, byte[] encoded)
+    private void OnReport(WorkerInterval interval)
     {
-        pendingLatency.Add(encoded);
+        pendingLatency.Add(interval.Histogram);
+        if (interval.KernelNs is { } kernelNs)
+        {
+            Interlocked.Add(ref pendingKernelNs, kernelNs);
+            Volatile.Write(ref measuresKernels, 1);
+        }
+    }
+
+    /// <summary>GPU time of the tenant's kernels reported since the previous call, seconds; null while its device has reported none (a cpu device, a command).</summary>
+    public double? TakeGpuSeconds()
+    {
+        var ns = Interlocked.Exchange(ref pendingKernelNs, 0);
+        return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
     }
 
     private void OnRejected(long lines) => Interlocked.Add(ref rejectedLines, lines);

@@ -16,7 +16,7 @@ internal sealed class WorkerProcess : IWorker
 {
     private const int StderrLines = 20;
     private readonly Process process;
-    private readonly Action<long, byte[]> onReport;
+    private readonly Action<WorkerInterval> onReport;
     private readonly Func<WorkerProcess, PhaseSample, Task> onPhase;
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, TaskCompletionSource> flushes = new();
@@ -29,7 +29,7 @@ internal sealed class WorkerProcess : IWorker
     private volatile bool stopping;
     private string? reportedError;
 
-    private WorkerProcess(Process process, Action<long, byte[]> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase)
+    private WorkerProcess(Process process, Action<WorkerInterval> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase)
     {
         this.process = process;
         this.onReport = onReport;
@@ -59,7 +59,7 @@ internal sealed class WorkerProcess : IWorker
     /// <param name="onPhase">Called at each phase boundary, while the worker waits (the node measures then); the worker goes on when it completes.</param>
     /// <param name="startTimeout">How long its workload may take to start.</param>
     /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: untraced, as the node starts workers.</param>
-    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<long, byte[]> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
+    public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<WorkerInterval> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
     {
         var info = new ProcessStartInfo(command.FileName)
         {
@@ -246,7 +246,7 @@ internal sealed class WorkerProcess : IWorker
                 ready.TrySetResult(message);
                 break;
             case "report":
-                onReport(message.Completed, message.Histogram ?? []);
+                onReport(new WorkerInterval(message.Completed, message.Histogram ?? [], message.KernelNs));
                 if (message.Flush != 0 && flushes.TryGetValue(message.Flush, out var done))
                 {
                     done.TrySetResult();

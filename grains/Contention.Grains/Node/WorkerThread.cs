@@ -6,12 +6,12 @@ namespace Contention.Grains.Node;
 internal sealed class WorkerThread : IWorker
 {
     private readonly WorkerSession session;
-    private readonly Action<long, byte[]> onReport;
+    private readonly Action<WorkerInterval> onReport;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
 
-    private WorkerThread(WorkerSession session, Action<long, byte[]> onReport, int tid)
+    private WorkerThread(WorkerSession session, Action<WorkerInterval> onReport, int tid)
     {
         this.session = session;
         this.onReport = onReport;
@@ -53,7 +53,7 @@ internal sealed class WorkerThread : IWorker
     public Task Finished => finished.Task;
 
     /// <summary>Opens the device and starts the workload thread; its phases (counted for that thread alone) go to <paramref name="phases"/>.</summary>
-    public static async Task<WorkerThread> StartAsync(WorkerStart start, Action<long, byte[]> onReport, IPhaseSink phases)
+    public static async Task<WorkerThread> StartAsync(WorkerStart start, Action<WorkerInterval> onReport, IPhaseSink phases)
     {
         WorkerSession session;
         try
@@ -96,7 +96,6 @@ internal sealed class WorkerThread : IWorker
 
     private void Report()
     {
-        var (completed, histogram) = session.TakeInterval();
-        onReport(completed, histogram);
+        onReport(session.TakeInterval());
     }
 }

@@ -33,6 +33,10 @@ public sealed class CpuDevice : IDataDevice
     public string Description { get; }
 
     /// <inheritdoc />
+    /// <remarks>A CPU has no GPU time.</remarks>
+    public long? KernelNs => null;
+
+    /// <inheritdoc />
     public SyncMode SyncMode { get; }
 
     /// <inheritdoc />

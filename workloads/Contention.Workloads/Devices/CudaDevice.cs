@@ -22,6 +22,7 @@ public sealed unsafe class CudaDevice : IDataDevice
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
     private readonly int reduceGroups;
+    private readonly KernelTimer timer;
     private WorkspaceSize size;
     private MemoryBuffer1D<float, Stride1D.Dense>? a;
     private MemoryBuffer1D<float, Stride1D.Dense>? b;
@@ -37,7 +38,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         ArgumentNullException.ThrowIfNull(options);
         SyncMode = options.SyncMode;
         pinned = options.PinnedHost;
-        context = Context.Create(builder => builder.Cuda());
+        context = Context.Create(builder => builder.Cuda().Profiling());
         var devices = context.GetCudaDevices();
         var ordinal = options.CudaOrdinal ?? options.Id.Index;
         if (ordinal >= devices.Count)
@@ -54,6 +55,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         };
         accelerator = context.CreateCudaAccelerator(ordinal, flags);
         stream = accelerator.CreateStream();
+        timer = new KernelTimer(stream);
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
@@ -87,6 +89,10 @@ public sealed unsafe class CudaDevice : IDataDevice
     public SyncMode SyncMode { get; }
 
     /// <inheritdoc />
+    /// <remarks>Estimated from CUDA events around a sample of the kernels (<see cref="KernelTimer"/>).</remarks>
+    public long? KernelNs => timer.EstimateNs;
+
+    /// <inheritdoc />
     public void Prepare(IEnumerable<KernelSpec> kernels)
     {
         var need = WorkspaceSize.For(kernels);
@@ -109,7 +115,7 @@ public sealed unsafe class CudaDevice : IDataDevice
     /// <inheritdoc />
     public void Release()
     {
-        stream.Synchronize();
+        Synchronize();
         a?.Dispose();
         b?.Dispose();
         c?.Dispose();
@@ -129,13 +135,19 @@ public sealed unsafe class CudaDevice : IDataDevice
         switch (kernel.Kind)
         {
             case KernelKind.Gemm:
+                var gemmBegin = timer.Begin();
                 LaunchGemm(a.View, b.View, c.View, kernel.M, kernel.N, kernel.K);
+                timer.End(gemmBegin);
                 break;
             case KernelKind.Elementwise:
+                var elementwiseBegin = timer.Begin();
                 elementwise(stream, (int)kernel.Elements, a.View, b.View, c.View, (int)kernel.Op);
+                timer.End(elementwiseBegin);
                 break;
             case KernelKind.Reduce:
+                var reduceBegin = timer.Begin();
                 LaunchReduce(a.View, (int)kernel.Elements);
+                timer.End(reduceBegin);
                 break;
             case KernelKind.CopyToDevice:
                 a.AsContiguous().SubView(0, kernel.Elements).CopyFromCPUUnsafeAsync(stream, ref host[0], kernel.Elements);
@@ -149,7 +161,11 @@ public sealed unsafe class CudaDevice : IDataDevice
     }
 
     /// <inheritdoc />
-    public void Synchronize() => stream.Synchronize();
+    public void Synchronize()
+    {
+        stream.Synchronize();
+        timer.Collect();
+    }
 
     /// <inheritdoc />
     public float[] Gemm(float[] a, float[] b, int m, int n, int k)

@@ -33,4 +33,12 @@ public interface IComputeDevice : IDisposable
 
     /// <summary>Waits until every launched kernel has finished.</summary>
     void Synchronize();
+
+    /// <summary>
+    /// GPU time of the tenant's compute kernels so far, ns: per kernel, from its start to its end
+    /// as CUDA events around it measure it (copies excluded); counted up to the latest
+    /// <see cref="Synchronize"/>. An estimate where the device times a sample of its kernels;
+    /// null where the device has no GPU time (cpu).
+    /// </summary>
+    long? KernelNs { get; }
 }

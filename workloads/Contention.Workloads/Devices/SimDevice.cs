@@ -65,6 +65,10 @@ public sealed unsafe class SimDevice : IComputeDevice
     /// <inheritdoc />
     public SyncMode SyncMode { get; }
 
+    /// <inheritdoc />
+    /// <remarks>Exact: the modelled GPU's own account of the slot (<see cref="IGpuScheduler.KernelNs"/>).</remarks>
+    public long? KernelNs => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs));
+
     /// <summary>The cost model the device computes kernel durations with.</summary>
     public CostModel Model => model;
 

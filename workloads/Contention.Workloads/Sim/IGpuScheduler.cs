@@ -23,6 +23,14 @@ public interface IGpuScheduler
     /// <summary>GPU time of <paramref name="context"/>: how long one of its kernels was running, ns.</summary>
     long BusyNs(int context);
 
+    /// <summary>
+    /// Kernel time of <paramref name="context"/>, ns: over its completed compute kernels (copies
+    /// excluded), the time from each kernel's start to its end, as CUDA events recorded around
+    /// each kernel measure it on a real GPU: time the context is switched out in the middle of a
+    /// kernel counts, and so does time a kernel at its stream's head waits for multiprocessors.
+    /// </summary>
+    long KernelNs(int context);
+
     /// <summary>Kernels queued or running for <paramref name="context"/>.</summary>
     int Pending(int context);
 

@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0002; // "CNTSIM" + version 2
+    public const long Magic = 0x4D49_5354_4E43_0003; // "CNTSIM" + version 3
     public const int HeaderBytes = 128;
     public const int RingSize = 1024;
     public const int EntryBytes = 32;
@@ -30,6 +30,7 @@ internal static unsafe class SimChannelLayout
     public const int CompleteTail = 72;
     public const int BusyNs = 80;
     public const int CompletedAtNs = 88;
+    public const int KernelNs = 96;
 
     // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare)
     public const int RingOffset = 256;

@@ -206,6 +206,9 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <summary>GPU time the tenant in <paramref name="slot"/> has used, ns.</summary>
     public long BusyNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.BusyNs));
 
+    /// <summary>Kernel time of the tenant in <paramref name="slot"/> (<see cref="IGpuScheduler.KernelNs"/>), ns.</summary>
+    public long KernelNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.KernelNs));
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -343,6 +346,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             // The counters before the tail: a tenant that sees its kernels complete reads them current.
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
             Volatile.Write(ref tail, done);
             ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
             var target = Volatile.Read(ref waitTarget);

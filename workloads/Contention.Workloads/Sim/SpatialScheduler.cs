@@ -22,6 +22,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
+    private readonly long[] kernelNs;
     private readonly long[] headSince;
     private readonly SimContext[] settings;
     private readonly int[] order;
@@ -45,6 +46,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
+        kernelNs = new long[contexts];
         headSince = new long[contexts];
         settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
         order = new int[contexts];
@@ -66,6 +68,10 @@ public sealed class SpatialScheduler : IGpuScheduler
 
     /// <inheritdoc />
     public long BusyNs(int context) => busyNs[context];
+
+    /// <inheritdoc />
+    /// <remarks>A kernel's time starts when it becomes its stream's head, as the event before it then completes.</remarks>
+    public long KernelNs(int context) => kernelNs[context];
 
     /// <inheritdoc />
     public int Pending(int context) => pending[context].Count;
@@ -108,6 +114,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         completed[context] = 0;
         lastCompletion[context] = 0;
         busyNs[context] = 0;
+        kernelNs[context] = 0;
         settings[context] = SimContext.Default;
         stale = true;
     }
@@ -151,7 +158,11 @@ public sealed class SpatialScheduler : IGpuScheduler
                 busyNs[c] += elapsed;
                 if (done)
                 {
-                    pending[c].Dequeue();
+                    if (pending[c].Dequeue().SmShare > 0)
+                    {
+                        kernelNs[c] += stop - headSince[c];
+                    }
+
                     completed[c]++;
                     lastCompletion[c] = stop;
                     remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;

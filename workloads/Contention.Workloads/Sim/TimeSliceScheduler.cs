@@ -12,8 +12,10 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 public sealed class TimeSliceScheduler : IGpuScheduler
 {
-    private readonly Queue<long>[] pending;
+    private readonly Queue<(long DurationNs, bool Compute)>[] pending;
     private readonly long[] headRemaining;
+    private readonly long[] headStarted;
+    private readonly long[] kernelNs;
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
@@ -44,13 +46,16 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
         ArgumentOutOfRangeException.ThrowIfNegative(switchNs);
-        pending = new Queue<long>[contexts];
+        pending = new Queue<(long, bool)>[contexts];
         for (var i = 0; i < contexts; i++)
         {
-            pending[i] = new Queue<long>();
+            pending[i] = new Queue<(long, bool)>();
         }
 
         headRemaining = new long[contexts];
+        headStarted = new long[contexts];
+        Array.Fill(headStarted, -1);
+        kernelNs = new long[contexts];
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
@@ -76,6 +81,10 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <summary>GPU time <paramref name="context"/> has run kernels, ns.</summary>
     public long BusyNs(int context) => busyNs[context];
 
+    /// <inheritdoc />
+    /// <remarks>A kernel's time starts when it first runs: the event before it completes only once its context has the GPU.</remarks>
+    public long KernelNs(int context) => kernelNs[context];
+
     /// <summary>Kernels queued or running for <paramref name="context"/>.</summary>
     public int Pending(int context) => pending[context].Count;
 
@@ -85,10 +94,13 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     }
 
     /// <inheritdoc />
-    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs);
+    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0);
 
     /// <summary>Adds a kernel of <paramref name="durationNs"/> to a context's stream at the model's current time.</summary>
-    public void Enqueue(int context, long durationNs)
+    /// <param name="context">The context.</param>
+    /// <param name="durationNs">Its time alone.</param>
+    /// <param name="compute">False for a copy, which holds the stream but is no kernel time (<see cref="KernelNs"/>).</param>
+    public void Enqueue(int context, long durationNs, bool compute = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationNs);
         if (pending[context].Count == 0)
@@ -96,7 +108,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
             headRemaining[context] = durationNs;
         }
 
-        pending[context].Enqueue(durationNs);
+        pending[context].Enqueue((durationNs, compute));
     }
 
     /// <summary>Forgets a context's queued work and counters (its tenant left).</summary>
@@ -104,6 +116,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     {
         pending[context].Clear();
         headRemaining[context] = 0;
+        headStarted[context] = -1;
+        kernelNs[context] = 0;
         completed[context] = 0;
         lastCompletion[context] = 0;
         busyNs[context] = 0;
@@ -169,17 +183,27 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                     var sliceEnd = others ? Math.Max(NowNs, sliceStart + timesliceNs) : long.MaxValue;
                     var stop = Math.Min(Math.Min(NowNs + headRemaining[running], sliceEnd), Math.Max(NowNs, targetNs));
                     var ran = stop - NowNs;
+                    if (headStarted[running] < 0)
+                    {
+                        headStarted[running] = NowNs;
+                    }
+
                     headRemaining[running] -= ran;
                     busyNs[running] += ran;
                     NowNs = stop;
                     if (headRemaining[running] == 0)
                     {
-                        pending[running].Dequeue();
+                        if (pending[running].Dequeue().Compute)
+                        {
+                            kernelNs[running] += NowNs - headStarted[running];
+                        }
+
+                        headStarted[running] = -1;
                         completed[running]++;
                         lastCompletion[running] = NowNs;
                         if (pending[running].Count > 0)
                         {
-                            headRemaining[running] = pending[running].Peek();
+                            headRemaining[running] = pending[running].Peek().DurationNs;
                         }
                         else
                         {

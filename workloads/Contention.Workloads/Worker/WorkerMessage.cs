@@ -26,6 +26,9 @@ public sealed record WorkerMessage
     /// <summary>The interval's latency histogram, compressed HdrHistogram encoding (report).</summary>
     public byte[]? Histogram { get; init; }
 
+    /// <summary>GPU time of the tenant's kernels in the interval, ns; null where not measured (report).</summary>
+    public long? KernelNs { get; init; }
+
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
 

@@ -172,7 +172,7 @@ public static class WorkerProgram
 
     private static void Report(WorkerSession session, Action<WorkerMessage> send, long flush)
     {
-        var (completed, histogram) = session.TakeInterval();
-        send(new WorkerMessage { Type = "report", Completed = completed, Histogram = histogram, Flush = flush });
+        var interval = session.TakeInterval();
+        send(new WorkerMessage { Type = "report", Completed = interval.Completed, Histogram = interval.Histogram, KernelNs = interval.KernelNs, Flush = flush });
     }
 }

@@ -21,6 +21,7 @@ public sealed class WorkerSession : IDisposable
     private readonly IPhaseSink? sink;
     private readonly bool threadOnly;
     private PhaseRecorder? recorder;
+    private long reportedKernelNs;
 
     /// <summary>
     /// Opens the device and prepares the workload; nothing runs until <see cref="Start"/>. With
@@ -77,13 +78,19 @@ public sealed class WorkerSession : IDisposable
     /// <summary>Starts the workload thread.</summary>
     public void Start() => thread.Start();
 
-    /// <summary>Operations completed and latencies recorded since the previous call.</summary>
-    public (long Completed, byte[] Histogram) TakeInterval()
+    /// <summary>Operations completed, latencies recorded and GPU time used since the previous call.</summary>
+    public WorkerInterval TakeInterval()
     {
         var histogram = runner.Latency.TakeInterval();
+        long? kernelNs = null;
+        if (device.KernelNs is { } total)
+        {
+            kernelNs = total - reportedKernelNs;
+            reportedKernelNs = total;
+        }
 
         // Count from the histogram itself so a report's count and its latencies always agree.
-        return (histogram.TotalCount, Histograms.Encode(histogram));
+        return new WorkerInterval(histogram.TotalCount, Histograms.Encode(histogram), kernelNs);
     }
 
     /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>
