@@ -19,6 +19,7 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     DevicesCommand.Create(),
     BenchCommand.Create(),
     TraceCommand.Create(),
+    ValidateCommand.Create(),
 };
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction errors)

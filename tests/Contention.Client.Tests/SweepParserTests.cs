@@ -72,6 +72,33 @@ public class SweepParserTests
         Assert.Equal("variant=pageable-step duration=2s", sweep.Points[5].Describe());
     }
 
+    [Fact]
+    public void Parse_VariantSwappingTenants_ChecksEachSettingWithTheEarlierOnesApplied()
+    {
+        const string Text = """
+            name: v
+            defaults:
+              device: sim
+            tenants:
+              - name: infer
+                kind: inference
+              - name: train
+                kind: training
+                replicas: 0
+            sweep:
+              variants:
+                infer: {}
+                train: { train.replicas: 1, infer.replicas: 0 }
+            """;
+
+        var sweep = MixParser.Parse(Text, "v.yaml").Sweep!;
+
+        Assert.Equal(["infer", "train"], sweep.Points.Select(p => p.Mix.Tenants.Single().Name));
+        var wrongOrder = Text.Replace("{ train.replicas: 1, infer.replicas: 0 }", "{ infer.replicas: 0, train.replicas: 1 }", StringComparison.Ordinal);
+        var error = Assert.Throws<MixException>(() => MixParser.Parse(wrongOrder, "v.yaml"));
+        Assert.Contains("sweep.variants.train.infer.replicas", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("    fast: { sync: warp }\n", 11, "sweep.variants.fast.sync", "expected one of: spin, yield, block")]
     [InlineData("    odd: { colour: red }\n", 11, "sweep.variants.odd.colour", "not a field a sweep can vary")]

@@ -28,15 +28,15 @@ internal static class OptionChecks
     }.DurationWithin(1, 720 * 3600);
 
     /// <summary>The modelled GPUs' device profile option of run and silo: a shipped name or a profile file, loaded and checked when parsed.</summary>
-    public static Option<string> SimProfile(string description) => Profile("--sim-profile", description);
+    public static Option<string> SimProfile(string description, string fallback = "h100") => Profile("--sim-profile", description, fallback);
 
     /// <summary>A device profile option named <paramref name="name"/>: a shipped name or a profile file, loaded and checked when parsed.</summary>
-    public static Option<string> Profile(string name, string description)
+    public static Option<string> Profile(string name, string description, string fallback = "h100")
     {
         var option = new Option<string>(name)
         {
             Description = $"{description}: {string.Join(", ", Contention.Workloads.Sim.DeviceProfile.BuiltInNames)} or a profile JSON file (contention bench calibrate --out writes one)",
-            DefaultValueFactory = _ => "h100",
+            DefaultValueFactory = _ => fallback,
         };
         option.Validators.Add(result =>
         {

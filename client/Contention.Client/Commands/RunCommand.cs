@@ -300,7 +300,7 @@ internal static class RunCommand
         return mix;
     }
 
-    private static Func<TenantSpec, TenantSpec> Overrides(string? device, string? sync)
+    internal static Func<TenantSpec, TenantSpec> Overrides(string? device, string? sync)
     {
         if (device is not null && !Contention.Workloads.Devices.DeviceId.TryParse(device, out _))
         {
@@ -316,7 +316,7 @@ internal static class RunCommand
         return spec => spec with { Device = device ?? spec.Device, SyncMode = mode ?? spec.SyncMode };
     }
 
-    private static string Describe(string? device, string? sync, bool quick) =>
+    internal static string Describe(string? device, string? sync, bool quick) =>
         string.Join(' ', new[] { quick ? "--quick" : null, device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
 
     private static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());

@@ -144,7 +144,18 @@ internal static class SweepParser
                 var field = ((YamlScalarNode)fieldKey).Value ?? "";
                 CheckAxis(file, fieldKey, field, root, path);
                 var value = valueNode as YamlScalarNode ?? throw Error(file, valueNode, $"{path}.{field}", "expected a single value");
-                Check(file, field, value, () => parseWith(tree => Apply(tree, field, value)), prefix: path);
+                // Checked with the variant's earlier settings applied: a variant may swap one
+                // tenant for another (one's replicas to 1, then the other's to 0).
+                var earlier = writes.ToList();
+                Check(file, field, value, () => parseWith(tree =>
+                {
+                    foreach (var (f, v) in earlier)
+                    {
+                        Apply(tree, f, v);
+                    }
+
+                    Apply(tree, field, value);
+                }), prefix: path);
                 writes.Add((field, value));
             }
 

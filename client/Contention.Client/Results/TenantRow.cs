@@ -62,6 +62,9 @@ public sealed record TenantRow
 
     public string Error { get; init; } = "";
 
+    /// <summary>Requests per second offered to an open-loop inference tenant (its rate); 0 for a closed loop and other kinds.</summary>
+    public double OfferedPerSecond { get; init; }
+
     /// <summary>GPU time of the tenant's kernels, seconds (per kernel, start to end: CUDA events around a sample of kernels on a real GPU, exact on the modelled one); null where not measured (cpu devices, commands).</summary>
     public double? GpuSeconds { get; init; }
 

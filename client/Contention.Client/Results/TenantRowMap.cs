@@ -23,6 +23,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.Seconds).Name("seconds");
         Map(r => r.Completed).Name("completed");
         Map(r => r.ThroughputPerSecond).Name("throughput_per_s");
+        Map(r => r.OfferedPerSecond).Name("offered_per_s");
         Map(r => r.P50Ms).Name("p50_ms");
         Map(r => r.P95Ms).Name("p95_ms");
         Map(r => r.P99Ms).Name("p99_ms");

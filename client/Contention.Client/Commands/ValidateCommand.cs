@@ -1,0 +1,142 @@
+using System.CommandLine;
+using Contention.Client.Mixes;
+using Contention.Client.Validation;
+using Contention.Workloads.Devices;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention validate</c>: runs a validation suite (a folder of mixes) on the real GPU and on
+/// the modelled GPU with a profile, and writes a fidelity report of the model against the real
+/// GPU. Either half can come from earlier results instead (<c>--reference</c>: the real half, as
+/// on a machine without a GPU; <c>--model</c>: the modelled half), so a report can be remade
+/// without running anything. Runs resume as <c>contention run</c>'s do: the same <c>--out</c>
+/// again keeps the runs that completed.
+/// </summary>
+internal static class ValidateCommand
+{
+    /// <summary>Where the committed H200 reference is, relative to the repository.</summary>
+    public const string Reference = "docs/results/h200/validation";
+
+    /// <summary>Exit code: the report was written but a metric misses its target.</summary>
+    public const int TargetsMissed = 5;
+
+    public static Command Create()
+    {
+        var suite = new Argument<string>("SUITE") { Description = "a folder of mixes (every *.yaml in it) or one mix file", DefaultValueFactory = _ => "mixes/validation" };
+        var output = new Option<string?>("--out") { Description = "where the runs (real/, model/) and the report go (default: results/validate-TIME)" };
+        var profile = OptionChecks.SimProfile("the modelled GPU's device profile", "h200");
+        var reference = new Option<string?>("--reference") { Description = $"take the real GPU's results from here instead of running them (a validate --out folder or its real/ folder; {Reference} holds the H200's); needed without a CUDA GPU" };
+        var model = new Option<string?>("--model") { Description = "take the modelled GPU's results from here instead of running them (a validate --out folder or its model/ folder)" };
+        var quick = new Option<bool>("--quick") { Description = "run the mixes' reduced versions (their 'quick' sections)" };
+        var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer for both halves: full, exact, counts or off", DefaultValueFactory = _ => "full" };
+        ebpf.AcceptOnlyFromAmong([.. Grains.Words.All<Grains.EbpfMode>()]);
+        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, ebpf };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf)));
+            try
+            {
+                return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
+            }
+            catch (Exception ex) when (ex is MixException or DirectoryNotFoundException or FileNotFoundException)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Runs what is not given, then writes the report; returns the exit code (0 targets met, 5 missed, 2 refused, 3 runs failed, 130 interrupted).</summary>
+    public static async Task<int> ExecuteAsync(ValidateOptions options, IAnsiConsole console, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
+        var mixes = Suite(options.Suite, options.Quick);
+        var realDirectory = options.Reference is { } given ? Half(given, "real") : Path.Combine(options.Output, "real");
+        var modelDirectory = options.Model is { } made ? Half(made, "model") : Path.Combine(options.Output, "model");
+        if (options.Reference is null && CudaDevice.CountDevices() == 0)
+        {
+            throw new MixException($"no CUDA GPU here for the real half: give --reference {Reference} to compare the model with the committed H200 runs (or another validate --out folder)");
+        }
+
+        var failed = 0;
+        foreach (var (half, directory, device, run) in new[] { ("real GPU", realDirectory, "cuda", options.Reference is null), ("modelled GPU", modelDirectory, "sim", options.Model is null) })
+        {
+            if (!run)
+            {
+                continue;
+            }
+
+            foreach (var (name, mix) in mixes)
+            {
+                console.MarkupLineInterpolated($"[bold]validate[/]: {name} on the {half} ({device}{(device == "sim" ? $", profile {options.Profile}" : "")})");
+                var runOptions = new RunOptions(mix, Path.Combine(directory, name), null, 0, 1, RunCommand.Overrides(device, null), RunCommand.Describe(device, null, options.Quick))
+                {
+                    Ebpf = options.Ebpf,
+                    SimProfile = options.Profile,
+                };
+                var code = await RunCommand.ExecuteAsync(runOptions, console, cancellation);
+                if (code == 130 || cancellation.IsCancellationRequested)
+                {
+                    console.MarkupLineInterpolated($"[yellow]interrupted:[/] what ran is kept; run the same command again (same --out) to go on");
+                    return 130;
+                }
+
+                failed += code is 3 ? 1 : 0;
+            }
+        }
+
+#if NO_REPORTS
+        console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
+        return failed > 0 ? 3 : 0;
+#else
+        var real = ValidationResults.Load(realDirectory);
+        var modelled = ValidationResults.Load(modelDirectory);
+        var fidelity = Fidelity.Compare(real, modelled);
+        var sources = new FidelitySources(CommandLine(options), realDirectory, modelDirectory, Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
+        var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
+        foreach (var line in FidelityReport.Headlines(fidelity))
+        {
+            console.WriteLine(line);
+        }
+
+        if (fidelity.OnlyReal.Count + fidelity.OnlyModel.Count > 0)
+        {
+            console.MarkupLineInterpolated($"[yellow]{fidelity.OnlyReal.Count + fidelity.OnlyModel.Count} cases have results on one side only[/] (listed in {FidelityReport.Markdown})");
+        }
+
+        console.MarkupLineInterpolated($"fidelity report: [bold]{Path.GetFullPath(options.Output)}[/] ({string.Join(", ", files)})");
+        return failed > 0 ? 3 : fidelity.AllTargetsMet ? 0 : TargetsMissed;
+#endif
+    }
+
+    /// <summary>The suite's mixes, by file name (without .yaml), in name order.</summary>
+    internal static List<(string Name, Mix Mix)> Suite(string path, bool quick)
+    {
+        var files = Directory.Exists(path)
+            ? Directory.GetFiles(path, "*.yaml").Order(StringComparer.Ordinal).ToList()
+            : File.Exists(path) ? [path] : throw new FileNotFoundException($"{path}: no such folder of mixes or mix file");
+        if (files.Count == 0)
+        {
+            throw new FileNotFoundException($"{path} holds no mixes (*.yaml)");
+        }
+
+        return files.Select(f => (Path.GetFileNameWithoutExtension(f), MixParser.Load(f, quick))).ToList();
+    }
+
+    // A validate --out folder holds real/ and model/; the halves themselves are accepted too.
+    private static string Half(string path, string half) => Directory.Exists(Path.Combine(path, half)) ? Path.Combine(path, half) : path;
+
+    private static string CommandLine(ValidateOptions options) =>
+        string.Join(' ', new[]
+        {
+            "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}",
+            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", $"--out {options.Output}",
+        }.Where(s => s is not null));
+}
+
+/// <summary>What <c>contention validate</c> was asked to do.</summary>
+internal sealed record ValidateOptions(string Suite, string Output, string Profile, string? Reference, string? Model, bool Quick, Grains.EbpfMode Ebpf);

@@ -1,0 +1,129 @@
+#if !NO_REPORTS
+using Contention.Client.Analysis;
+
+namespace Contention.Client.Validation;
+
+/// <summary>One case and metric: the real and modelled values over repetitions and their ratio.</summary>
+/// <param name="Case">The case (<see cref="ValidationSample.Case"/>).</param>
+/// <param name="Sharing">Its GPU sharing mode.</param>
+/// <param name="Metric">The metric.</param>
+/// <param name="Real">The real GPU's value in each repetition.</param>
+/// <param name="Model">The modelled GPU's value in each repetition.</param>
+/// <param name="Ratio">Mean modelled over mean real.</param>
+/// <param name="Low">2.5th percentile of the ratio over bootstrap resamples of both sides' repetitions (NaN with fewer than two on a side).</param>
+/// <param name="High">97.5th percentile of the same.</param>
+/// <param name="Overloaded">The tenant could not keep up with its offered load on one side: a latency is no tail here, and is left out of the summaries.</param>
+public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded)
+{
+    /// <summary>How far the ratio is from 1: |ratio - 1|.</summary>
+    public double Error => Math.Abs(Ratio - 1);
+
+    /// <summary>Whether the case counts in the summaries.</summary>
+    public bool Counted => !(Overloaded && Metric.Latency);
+}
+
+/// <summary>A metric's ratios over the cases of one sharing mode (or all: <see cref="Sharing"/> "all").</summary>
+/// <param name="Metric">The metric.</param>
+/// <param name="Sharing">timeslice, mps or all.</param>
+/// <param name="Cases">Cases compared (overloaded latencies left out).</param>
+/// <param name="MedianError">Median over cases of |ratio - 1|.</param>
+/// <param name="Worst">The case farthest from 1 (in log terms), if any.</param>
+/// <param name="Met">Whether the metric's target holds; null where it has none.</param>
+public sealed record FidelitySummary(ValidationMetric Metric, string Sharing, int Cases, double MedianError, FidelityCase? Worst, bool? Met);
+
+/// <summary>
+/// The modelled GPU against the real one over a validation suite: each case (mix, sweep point,
+/// mix tenant) and metric present on both sides gets the ratio of their means over repetitions,
+/// with a bootstrap interval; each metric the median absolute error and the worst case, overall
+/// and per sharing mode, checked against its target (<see cref="ValidationMetric.Target"/>).
+/// </summary>
+public sealed class Fidelity
+{
+    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel)
+    {
+        Cases = cases;
+        Summaries = summaries;
+        OnlyReal = onlyReal;
+        OnlyModel = onlyModel;
+    }
+
+    /// <summary>Every case and metric compared.</summary>
+    public IReadOnlyList<FidelityCase> Cases { get; }
+
+    /// <summary>Per metric: overall first, then per sharing mode.</summary>
+    public IReadOnlyList<FidelitySummary> Summaries { get; }
+
+    /// <summary>Cases only the real half has (the model's runs are missing or were left out).</summary>
+    public IReadOnlyList<string> OnlyReal { get; }
+
+    /// <summary>Cases only the modelled half has.</summary>
+    public IReadOnlyList<string> OnlyModel { get; }
+
+    /// <summary>Whether every metric with a target meets it (and there was something to compare).</summary>
+    public bool AllTargetsMet => Cases.Count > 0 && Summaries.Where(s => s.Sharing == "all").All(s => s.Met != false);
+
+    /// <summary>Compares <paramref name="model"/> with <paramref name="real"/>.</summary>
+    public static Fidelity Compare(ValidationResults real, ValidationResults model)
+    {
+        ArgumentNullException.ThrowIfNull(real);
+        ArgumentNullException.ThrowIfNull(model);
+        var realCases = real.Samples.GroupBy(s => (s.Case, s.Sharing)).ToDictionary(g => g.Key, g => g.ToList());
+        var modelCases = model.Samples.GroupBy(s => (s.Case, s.Sharing)).ToDictionary(g => g.Key, g => g.ToList());
+        var cases = new List<FidelityCase>();
+        foreach (var ((name, sharing), realSamples) in realCases.OrderBy(c => c.Key.Case, StringComparer.Ordinal).ThenBy(c => c.Key.Sharing, StringComparer.Ordinal))
+        {
+            if (!modelCases.TryGetValue((name, sharing), out var modelSamples))
+            {
+                continue;
+            }
+
+            var overloaded = realSamples.Concat(modelSamples).Any(s => s.Overloaded);
+            foreach (var metric in ValidationMetric.All)
+            {
+                var r = realSamples.Where(s => s.Values.ContainsKey(metric.Name)).Select(s => s.Values[metric.Name]).ToList();
+                var m = modelSamples.Where(s => s.Values.ContainsKey(metric.Name)).Select(s => s.Values[metric.Name]).ToList();
+                if (r.Count == 0 || m.Count == 0 || r.Average() <= 0)
+                {
+                    continue;
+                }
+
+                var ratio = m.Average() / r.Average();
+                var (low, high) = r.Count >= 2 && m.Count >= 2
+                    ? Bootstrap.Interval(m.Count, r.Count, (a, b) => a.Average(i => m[i]) / b.Average(i => r[i]))
+                    : (double.NaN, double.NaN);
+                cases.Add(new FidelityCase(name, sharing, metric, r, m, ratio, low, high, overloaded));
+            }
+        }
+
+        var summaries = new List<FidelitySummary>();
+        foreach (var metric in ValidationMetric.All)
+        {
+            var ofMetric = cases.Where(c => c.Metric == metric && c.Counted).ToList();
+            summaries.Add(Summarise(metric, "all", ofMetric));
+            foreach (var mode in ofMetric.Select(c => c.Sharing).Distinct().Order(StringComparer.Ordinal))
+            {
+                summaries.Add(Summarise(metric, mode, ofMetric.Where(c => c.Sharing == mode).ToList()));
+            }
+        }
+
+        var onlyReal = realCases.Keys.Where(k => !modelCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
+        var onlyModel = modelCases.Keys.Where(k => !realCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
+        return new Fidelity(cases, summaries, onlyReal, onlyModel);
+    }
+
+    private static FidelitySummary Summarise(ValidationMetric metric, string sharing, List<FidelityCase> cases)
+    {
+        if (cases.Count == 0)
+        {
+            return new FidelitySummary(metric, sharing, 0, double.NaN, null, null);
+        }
+
+        var median = ValidationResults.Median(cases.Select(c => c.Error).ToList());
+        var worst = cases.MaxBy(c => Math.Abs(Math.Log(c.Ratio)));
+        bool? met = metric.Target is { } target
+            ? (target.MedianError is not { } m || median <= m) && cases.All(c => target.CaseWithin(c.Ratio))
+            : null;
+        return new FidelitySummary(metric, sharing, cases.Count, median, worst, met);
+    }
+}
+#endif

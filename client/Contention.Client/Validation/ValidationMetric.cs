@@ -1,0 +1,59 @@
+namespace Contention.Client.Validation;
+
+/// <summary>
+/// A quantity <c>contention validate</c> compares between the real and the modelled GPU, read
+/// from a tenants.csv row of the measurement window. Counters are per second of the window, so
+/// runs whose windows differ slightly compare.
+/// </summary>
+/// <param name="Name">Its name in the report (tidy: snake_case).</param>
+/// <param name="Unit">Its unit.</param>
+/// <param name="Latency">A latency percentile: not a tail where the tenant was overloaded.</param>
+/// <param name="Target">What the model must meet (null: reported, no target).</param>
+public sealed record ValidationMetric(string Name, string Unit, bool Latency, FidelityTarget? Target)
+{
+    /// <summary>Operations per second (steps, requests, repetitions).</summary>
+    public static readonly ValidationMetric Throughput = new("throughput", "ops/s", false, new FidelityTarget(null, 0.05));
+
+    /// <summary>Latency percentiles.</summary>
+    public static readonly ValidationMetric P50 = new("p50", "ms", true, new FidelityTarget(0.25, 1.0));
+
+    /// <inheritdoc cref="P50"/>
+    public static readonly ValidationMetric P95 = new("p95", "ms", true, null);
+
+    /// <inheritdoc cref="P50"/>
+    public static readonly ValidationMetric P99 = new("p99", "ms", true, new FidelityTarget(0.25, 1.0));
+
+    /// <summary>GPU time of the tenant's kernels per second of the window.</summary>
+    public static readonly ValidationMetric Gpu = new("gpu_s_per_s", "s/s", false, null);
+
+    /// <summary>CPU time of the worker per second of the window.</summary>
+    public static readonly ValidationMetric UserCpu = new("user_cpu_s_per_s", "s/s", false, null);
+
+    /// <inheritdoc cref="UserCpu"/>
+    public static readonly ValidationMetric SystemCpu = new("system_cpu_s_per_s", "s/s", false, null);
+
+    /// <summary>Voluntary context switches of the worker per second of the window.</summary>
+    public static readonly ValidationMetric VoluntarySwitches = new("voluntary_switches_per_s", "1/s", false, null);
+
+    /// <summary>Every metric, in report order.</summary>
+    public static readonly IReadOnlyList<ValidationMetric> All = [Throughput, P50, P95, P99, Gpu, UserCpu, SystemCpu, VoluntarySwitches];
+}
+
+/// <summary>
+/// What a metric's model/real ratios must meet: a median absolute error (|ratio - 1| over the
+/// cases) at most <paramref name="MedianError"/>, and every case within a factor: for
+/// <paramref name="WorstError"/> below 1 at most that far from 1 (0.05: within 5 %), from 1 on
+/// within a factor of 1 + it (1: within 2x).
+/// </summary>
+public sealed record FidelityTarget(double? MedianError, double WorstError)
+{
+    /// <summary>Whether one case's ratio is within the per-case bound.</summary>
+    public bool CaseWithin(double ratio) => WorstError < 1
+        ? Math.Abs(ratio - 1) <= WorstError
+        : ratio <= 1 + WorstError && ratio >= 1 / (1 + WorstError);
+
+    /// <summary>The target in words.</summary>
+    public string Describe() =>
+        (MedianError is { } m ? FormattableString.Invariant($"median error <= {m * 100:0} %, ") : "")
+        + (WorstError < 1 ? FormattableString.Invariant($"every case within {WorstError * 100:0} %") : FormattableString.Invariant($"every case within {1 + WorstError:0.#}x"));
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Contention.Client.Results;
+using CsvHelper;
+
+namespace Contention.Client.Validation;
+
+/// <summary>
+/// Reads one half (real or modelled) of a validation suite's results: for each mix, the sweep
+/// directory <c>contention run</c> wrote (sweep.json and the combined tenants.csv), or a single
+/// run's directory (tenants.csv). Only the measurement window of completed, valid runs counts;
+/// what was left out is said in <see cref="Excluded"/>.
+/// </summary>
+public sealed partial class ValidationResults
+{
+    private ValidationResults(IReadOnlyList<ValidationSample> samples, IReadOnlyList<string> excluded)
+    {
+        Samples = samples;
+        Excluded = excluded;
+    }
+
+    /// <summary>Every case of every usable run.</summary>
+    public IReadOnlyList<ValidationSample> Samples { get; }
+
+    /// <summary>Runs left out, and why, one line each.</summary>
+    public IReadOnlyList<string> Excluded { get; }
+
+    /// <summary>Reads every mix's results under <paramref name="directory"/> (one subdirectory per mix, or the directory itself holding one).</summary>
+    /// <exception cref="DirectoryNotFoundException">The directory holds no results.</exception>
+    public static ValidationResults Load(string directory)
+    {
+        var mixes = IsResults(directory)
+            ? [directory]
+            : Directory.Exists(directory) ? Directory.GetDirectories(directory).Where(IsResults).Order(StringComparer.Ordinal).ToList() : [];
+        if (mixes.Count == 0)
+        {
+            throw new DirectoryNotFoundException($"{directory} holds no results of 'contention run' (a sweep.json or tenants.csv, or subdirectories with them)");
+        }
+
+        var samples = new List<ValidationSample>();
+        var excluded = new List<string>();
+        foreach (var mix in mixes)
+        {
+            ReadMix(mix, samples, excluded);
+        }
+
+        return new ValidationResults(samples, excluded);
+    }
+
+    /// <summary>The samples of rows already read (tests, synthetic data).</summary>
+    public static ValidationResults Of(IEnumerable<ValidationSample> samples, IEnumerable<string>? excluded = null) => new([.. samples], [.. excluded ?? []]);
+
+    /// <summary>A mix tenant's name: replicas NAME-0, NAME-1, … are one tenant of the mix.</summary>
+    public static string MixTenant(string tenant) => ReplicaSuffix().Replace(tenant, "");
+
+    private static bool IsResults(string directory) => File.Exists(Path.Combine(directory, ResultsFiles.Csv));
+
+    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded)
+    {
+        var manifest = SweepFiles.ReadManifest(directory);
+        var runs = manifest?.Runs.ToDictionary(r => r.Id);
+        string suite = manifest?.Name ?? "";
+        var rows = new List<(string Run, string Point, Dictionary<string, string> Fields)>();
+        using (var reader = new CsvReader(new StreamReader(Path.Combine(directory, ResultsFiles.Csv)), CultureInfo.InvariantCulture))
+        {
+            if (!reader.Read() || !reader.ReadHeader() || reader.HeaderRecord is not { } header)
+            {
+                excluded.Add($"{directory}: tenants.csv is empty");
+                return;
+            }
+
+            while (reader.Read())
+            {
+                var fields = header.Select((name, i) => (name, value: reader.GetField(i) ?? "")).GroupBy(f => f.name).ToDictionary(g => g.Key, g => g.First().value);
+                if (fields.GetValueOrDefault("phase") != "measure")
+                {
+                    continue;
+                }
+
+                var run = fields.GetValueOrDefault("run") ?? fields.GetValueOrDefault("experiment") ?? "";
+                var point = "";
+                if (runs is not null && manifest is not null)
+                {
+                    if (!runs.TryGetValue(run, out var sweepRun))
+                    {
+                        continue;
+                    }
+
+                    // The sharing axis is the case's sharing mode, a column of its own.
+                    point = string.Join(' ', manifest.Axes.Where(a => a != "sharing" && sweepRun.Values.ContainsKey(a)).Select(a => $"{a}={sweepRun.Values[a]}"));
+                }
+
+                if (suite.Length == 0)
+                {
+                    suite = fields.GetValueOrDefault("experiment") is { } id ? SuiteOf(id) : Path.GetFileName(directory);
+                }
+
+                rows.Add((run, point, fields));
+            }
+        }
+
+        if (runs is not null)
+        {
+            foreach (var run in runs.Values)
+            {
+                if (run.State != "Completed")
+                {
+                    excluded.Add($"{suite} {run.Id}: {run.State.ToLowerInvariant()}");
+                }
+                else if (run.Invalid is { Count: > 0 } reasons)
+                {
+                    excluded.Add($"{suite} {run.Id}: invalid: {string.Join("; ", reasons)}");
+                }
+            }
+
+            rows.RemoveAll(r => runs[r.Run] is var run && (run.State != "Completed" || run.Invalid is { Count: > 0 }));
+        }
+
+        foreach (var group in rows.GroupBy(r => (r.Run, r.Point, Tenant: MixTenant(r.Fields.GetValueOrDefault("tenant") ?? ""))))
+        {
+            var members = group.Select(r => r.Fields).ToList();
+            var values = new Dictionary<string, double>();
+            foreach (var metric in ValidationMetric.All)
+            {
+                var per = members.Select(f => Value(metric, f)).Where(v => v is not null).Select(v => v!.Value).ToList();
+                if (per.Count == members.Count && per.Count > 0)
+                {
+                    values[metric.Name] = Median(per);
+                }
+            }
+
+            var offered = Median(members.Select(f => Number(f, "offered_per_s") ?? 0).ToList());
+            var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
+            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded));
+        }
+    }
+
+    private static double? Value(ValidationMetric metric, Dictionary<string, string> f)
+    {
+        var seconds = Number(f, "seconds");
+        double? PerSecond(string column) => Number(f, column) is { } v && seconds is > 0 ? v / seconds : null;
+        return metric.Name switch
+        {
+            "throughput" => Number(f, "throughput_per_s"),
+            "p50" => Positive(Number(f, "p50_ms")),
+            "p95" => Positive(Number(f, "p95_ms")),
+            "p99" => Positive(Number(f, "p99_ms")),
+            "gpu_s_per_s" => PerSecond("gpu_s"),
+            "user_cpu_s_per_s" => PerSecond("user_cpu_s"),
+            "system_cpu_s_per_s" => PerSecond("system_cpu_s"),
+            "voluntary_switches_per_s" => PerSecond("voluntary_switches"),
+            _ => null,
+        };
+    }
+
+    // A latency of 0 is no latency: the tenant completed nothing in the window.
+    private static double? Positive(double? value) => value is > 0 ? value : null;
+
+    private static double? Number(Dictionary<string, string> fields, string column) =>
+        fields.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : null;
+
+    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = values.Order().ToList();
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    // An experiment id is the mix's name (slugged), the time and 16 random bits.
+    private static string SuiteOf(string experiment) => ExperimentSuffix().Replace(experiment, "");
+
+    [GeneratedRegex(@"-\d+$")]
+    private static partial Regex ReplicaSuffix();
+
+    [GeneratedRegex(@"-\d{8}-\d{6}-[0-9a-f]{4}$")]
+    private static partial Regex ExperimentSuffix();
+}
