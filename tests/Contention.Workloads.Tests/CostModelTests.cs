@@ -94,4 +94,47 @@ public class CostModelTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void DurationNs_KernelTheProfileTimed_IsTheMeasuredTimeAndOthersTheRoofline()
+    {
+        var timed = KernelSpec.Gemm(1, 1024, 1024);
+        var model = new CostModel(Profile with { KernelTimes = [MeasuredKernel.Of(timed, 55_300)] });
+
+        Assert.True(model.IsMeasured(timed));
+        Assert.Equal(55_300, model.DurationNs(timed));
+        Assert.Equal(model.RooflineNs(KernelSpec.Gemm(2, 1024, 1024)), model.DurationNs(KernelSpec.Gemm(2, 1024, 1024)));
+        Assert.False(model.IsMeasured(KernelSpec.Elementwise(1024, ElementwiseOp.Multiply)));
+    }
+
+    [Fact]
+    public void KernelTimes_ShippedH200Profile_CoverEveryKernelOfTheShippedModelsAtTheCalibratedBatches()
+    {
+        var model = new CostModel(DeviceProfile.Load("h200"));
+
+        var missing = Benchmarks.Calibration.ModelKernels().Where(k => !model.IsMeasured(k)).ToList();
+
+        Assert.Empty(missing);
+        Assert.Empty(new CostModel(DeviceProfile.Load("h100")).Profile.KernelTimes);
+    }
+
+    [Fact]
+    public void KernelTimes_WrittenAndReadBack_KeepKindOpAndTime()
+    {
+        var profile = Profile with { KernelTimes = [MeasuredKernel.Of(KernelSpec.Elementwise(4096, ElementwiseOp.Multiply), 4250)] };
+        var path = Path.Combine(Path.GetTempPath(), $"profile-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(profile, DeviceProfileJson.Default.DeviceProfile));
+        try
+        {
+            var text = File.ReadAllText(path);
+            Assert.Contains("\"Multiply\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"spec\"", text, StringComparison.Ordinal);
+            var read = DeviceProfile.Load(path);
+            Assert.Equal(profile.KernelTimes, read.KernelTimes);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

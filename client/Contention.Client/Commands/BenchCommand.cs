@@ -54,6 +54,10 @@ internal static class BenchCommand
         calibrate.Options.Add(output);
         var based = OptionChecks.Profile("--base", "the profile whose peaks, time-slicing and occupancy the calibrated one keeps");
         calibrate.Options.Add(based);
+        var kernelsOnly = new Option<bool>("--kernels-only") { Description = "only time the shipped models' kernels, keeping every other value of --base" };
+        calibrate.Options.Add(kernelsOnly);
+        var kernelLaunches = new Option<int>("--kernel-launches") { Description = "launches of each kernel per timing, back to back (1: each with the L2 cache cold; more: mostly warm)", DefaultValueFactory = _ => 1 }.Within(1, 64);
+        calibrate.Options.Add(kernelLaunches);
         calibrate.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -61,10 +65,25 @@ internal static class BenchCommand
                 return 2;
             }
 
-            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin });
-            var result = Calibration.Run(cuda);
-            var profile = result.ApplyTo(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cuda.Description);
-            AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
+            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
+            var profile = Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!);
+            if (!parse.GetValue(kernelsOnly))
+            {
+                var result = Calibration.Run(cuda);
+                profile = result.ApplyTo(profile, cuda.Description);
+                AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
+            }
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var kernels = Calibration.KernelTimes(cuda, Calibration.ModelKernels(), launches: parse.GetValue(kernelLaunches));
+            var roofline = new Contention.Workloads.Sim.CostModel(profile with { KernelTimes = [] });
+            var ratios = kernels.Select(k => roofline.RooflineNs(k.Spec) / (double)k.Ns).Order().ToList();
+            AnsiConsole.MarkupLineInterpolated($"kernel times: {kernels.Count} kernels of {string.Join(", ", Contention.Workloads.Workloads.ModelShapes.Names)} (inference batches {string.Join(",", Calibration.InferenceBatches)}, training {string.Join(",", Calibration.TrainingBatches)}) in {watch.Elapsed.TotalSeconds:0} s; the roofline alone would be off by {Invariant(ratios[ratios.Count / 2])}x at the median, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x");
+            profile = profile with
+            {
+                KernelTimes = kernels,
+                Source = $"{profile.Source}; kernel times: {kernels.Count} kernels of the shipped models (inference batches {string.Join(",", Calibration.InferenceBatches)}, training batches {string.Join(",", Calibration.TrainingBatches)}) timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {parse.GetValue(kernelLaunches)} back-to-back launches of each kernel queued behind a spacer, median of 9); the roofline alone is off by {Invariant(ratios[ratios.Count / 2])}x at the median over them, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x",
+            };
             var text = JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
             if (parse.GetValue(output) is { } path)
             {
@@ -154,4 +173,6 @@ internal static class BenchCommand
     }
 
     private static string F(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static string Invariant(double ratio) => ratio.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -19,12 +19,15 @@ internal static class SweepRunner
     public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory)
     {
         var sweep = options.Mix.Sweep!;
+        // The modelled GPU's profile decides what sim tenants measure: resuming with another (or a
+        // changed one) would mix two models in one sweep.
+        var profile = System.Text.Json.JsonSerializer.Serialize(Contention.Workloads.Sim.DeviceProfile.Load(options.SimProfile), Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
         var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant(),
-            string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))));
+            string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))), profile);
         var previous = SweepFiles.ReadManifest(directory);
         if (previous is not null && previous.Fingerprint != fingerprint)
         {
-            throw new MixException($"{directory} holds another sweep ({previous.Name}, {previous.Id}): its mix, overrides or tracer differ from this one's; give another --out, or delete {directory} to start afresh");
+            throw new MixException($"{directory} holds another sweep ({previous.Name}, {previous.Id}): its mix, overrides, tracer or modelled-GPU profile differ from this one's; give another --out, or delete {directory} to start afresh");
         }
 
         return (fingerprint, previous);

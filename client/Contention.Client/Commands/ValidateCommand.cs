@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Contention.Client.Mixes;
+#if !NO_REPORTS
 using Contention.Client.Validation;
+#endif
 using Contention.Workloads.Devices;
 using Spectre.Console;
 

@@ -121,7 +121,7 @@ public sealed class Fidelity
         var median = ValidationResults.Median(cases.Select(c => c.Error).ToList());
         var worst = cases.MaxBy(c => Math.Abs(Math.Log(c.Ratio)));
         bool? met = metric.Target is { } target
-            ? (target.MedianError is not { } m || median <= m) && cases.All(c => target.CaseWithin(c.Ratio))
+            ? (target.MedianError is not { } m || median <= m + 1e-9) && cases.All(c => target.CaseWithin(c.Ratio))
             : null;
         return new FidelitySummary(metric, sharing, cases.Count, median, worst, met);
     }

@@ -48,9 +48,12 @@ public sealed record ValidationMetric(string Name, string Unit, bool Latency, Fi
 public sealed record FidelityTarget(double? MedianError, double WorstError)
 {
     /// <summary>Whether one case's ratio is within the per-case bound.</summary>
+    /// <remarks>Bounds are inclusive, with a margin of 1e-9 for rounding (1.05 is within 5 %).</remarks>
     public bool CaseWithin(double ratio) => WorstError < 1
-        ? Math.Abs(ratio - 1) <= WorstError
-        : ratio <= 1 + WorstError && ratio >= 1 / (1 + WorstError);
+        ? Math.Abs(ratio - 1) <= WorstError + Tolerance
+        : ratio <= 1 + WorstError + Tolerance && ratio >= (1 / (1 + WorstError)) - Tolerance;
+
+    private const double Tolerance = 1e-9;
 
     /// <summary>The target in words.</summary>
     public string Describe() =>

@@ -106,6 +106,36 @@ public static class Calibration
         return gemmTime <= 0 ? measured.GemmEfficiencyFitted : flops / (peakFlops * gemmTime / 1e9);
     }
 
+    /// <summary>Batch sizes whose kernels calibration times: inference requests and training steps of every shipped model.</summary>
+    public static IReadOnlyList<int> InferenceBatches { get; } = [1, 2, 4, 8, 16, 32, 64];
+
+    /// <inheritdoc cref="InferenceBatches"/>
+    public static IReadOnlyList<int> TrainingBatches { get; } = [8, 16, 32, 64];
+
+    /// <summary>Every distinct compute kernel of the shipped models' inference requests and training steps at the calibrated batch sizes.</summary>
+    public static IReadOnlyList<KernelSpec> ModelKernels() =>
+        Workloads.ModelShapes.Names
+            .SelectMany(model => InferenceBatches.SelectMany(b => Workloads.ModelShapes.InferenceRequest(model, b))
+                .Concat(TrainingBatches.SelectMany(b => Workloads.ModelShapes.TrainingStep(model, b))))
+            .Where(k => k.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce)
+            .Distinct()
+            .ToList();
+
+    /// <summary>Times each of <paramref name="kernels"/> on <paramref name="device"/> (<see cref="CudaDevice.MeasureKernelNs"/>, median of <paramref name="repetitions"/>).</summary>
+    public static IReadOnlyList<MeasuredKernel> KernelTimes(CudaDevice device, IReadOnlyList<KernelSpec> kernels, int repetitions = 9, int launches = 1)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(kernels);
+        device.Prepare([.. kernels, CudaDevice.Spacer]);
+        foreach (var kernel in kernels.DistinctBy(k => k.Kind))
+        {
+            // The first launches of each kernel compile and load it.
+            _ = device.MeasureKernelNs(kernel, 1);
+        }
+
+        return kernels.Select(k => MeasuredKernel.Of(k, (long)Math.Round(device.MeasureKernelNs(k, repetitions, launches)))).ToList();
+    }
+
     private static double Repeat(IComputeDevice device, KernelSpec kernel, int count)
     {
         var start = Stopwatch.GetTimestamp();

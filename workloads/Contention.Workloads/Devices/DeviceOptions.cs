@@ -25,4 +25,7 @@ public sealed record DeviceOptions
 
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
+
+    /// <summary>Whether a cuda device times a sample of its kernels for the tenant's GPU time (<see cref="IComputeDevice.KernelNs"/>); off for calibration, which times kernels itself.</summary>
+    public bool TimeKernels { get; init; } = true;
 }

@@ -3,8 +3,10 @@ using Contention.Workloads.Kernels;
 namespace Contention.Workloads.Sim;
 
 /// <summary>
-/// Kernel durations on a modelled GPU: a roofline (the slower of compute at the achievable FLOP
-/// rate and memory traffic at the achievable bandwidth) plus a fixed per-kernel cost; copies
+/// Kernel durations on a modelled GPU: the time measured on the profiled GPU for kernels the
+/// profile has timed (<see cref="DeviceProfile.KernelTimes"/>: every kernel of the shipped models
+/// at the calibrated batch sizes); otherwise a roofline (the slower of compute at the achievable
+/// FLOP rate and memory traffic at the achievable bandwidth) plus a fixed per-kernel cost; copies
 /// move bytes at the bus rate plus a fixed DMA cost.
 /// </summary>
 public sealed class CostModel
@@ -15,6 +17,7 @@ public sealed class CostModel
     private readonly double memoryBytesPerNs;
     private readonly double toDeviceBytesPerNs;
     private readonly double toHostBytesPerNs;
+    private readonly Dictionary<KernelSpec, long> measured;
 
     /// <summary>A cost model for <paramref name="profile"/>.</summary>
     public CostModel(DeviceProfile profile)
@@ -26,7 +29,15 @@ public sealed class CostModel
         memoryBytesPerNs = profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9;
         toDeviceBytesPerNs = profile.HostToDevicePinnedBytesPerSecond / 1e9;
         toHostBytesPerNs = profile.DeviceToHostPinnedBytesPerSecond / 1e9;
+        measured = new Dictionary<KernelSpec, long>();
+        foreach (var kernel in profile.KernelTimes)
+        {
+            measured[kernel.Spec] = Math.Max(1, kernel.Ns);
+        }
     }
+
+    /// <summary>Whether the profile holds a measured time for <paramref name="kernel"/> (else it is costed by the roofline).</summary>
+    public bool IsMeasured(in KernelSpec kernel) => measured.ContainsKey(kernel);
 
     /// <summary>The profile the model was built from.</summary>
     public DeviceProfile Profile => profile;
@@ -48,8 +59,11 @@ public sealed class CostModel
         return new SimKernel(duration, KernelGeometry.For(kernel, profile).SmShare(profile.Multiprocessors), Math.Min(1, kernel.Bytes / busy / memoryBytesPerNs));
     }
 
-    /// <summary>GPU time of one kernel in nanoseconds (at least 1).</summary>
-    public long DurationNs(in KernelSpec kernel)
+    /// <summary>GPU time of one kernel in nanoseconds (at least 1): measured on the profiled GPU where the profile has it, else <see cref="RooflineNs"/>.</summary>
+    public long DurationNs(in KernelSpec kernel) => measured.TryGetValue(kernel, out var ns) ? ns : RooflineNs(kernel);
+
+    /// <summary>The roofline's time for one kernel, ns (at least 1).</summary>
+    public long RooflineNs(in KernelSpec kernel)
     {
         double ns = kernel.Kind switch
         {

@@ -61,6 +61,18 @@ public sealed record DeviceProfile
     /// <summary>Where the value of each parameter comes from.</summary>
     public string Source { get; init; } = "";
 
+    /// <summary>
+    /// Kernels timed on the profiled GPU (the shipped models' shapes at several batch sizes): the
+    /// cost model takes these times for exactly these kernels, its roofline for the rest.
+    /// </summary>
+    public IReadOnlyList<MeasuredKernel> KernelTimes
+    {
+        get => kernelTimes;
+        init => kernelTimes = value ?? [];
+    }
+
+    private readonly IReadOnlyList<MeasuredKernel> kernelTimes = [];
+
 
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200"];
@@ -102,6 +114,6 @@ public sealed record DeviceProfile
 }
 
 /// <summary>Source-generated JSON for device profiles: read case-insensitively with comments, written indented camelCase (no reflection: a trimmed build loads them).</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(DeviceProfile))]
 public sealed partial class DeviceProfileJson : JsonSerializerContext;

@@ -1,0 +1,102 @@
+using Contention.Client.Validation;
+
+namespace Contention.Client.Tests;
+
+/// <summary>The model-against-real comparison on synthetic results whose errors are known.</summary>
+public class FidelityTests
+{
+    [Fact]
+    public void Compare_ModelOffByKnownFactors_RatiosErrorsAndVerdictsAreThoseFactors()
+    {
+        // Three cases, three repetitions each side. The model's p99 is 1.2x the real one in two
+        // cases and 2.5x in the third; its throughput exact in all.
+        var real = new List<ValidationSample>();
+        var model = new List<ValidationSample>();
+        var factors = new Dictionary<string, double> { ["a"] = 1.2, ["b"] = 1.2, ["c"] = 2.5 };
+        foreach (var (tenant, factor) in factors)
+        {
+            for (var rep = 1; rep <= 3; rep++)
+            {
+                var tail = 10.0 + rep;
+                real.Add(Sample(tenant, "timeslice", rep, throughput: 100 + rep, p99: tail));
+                model.Add(Sample(tenant, "timeslice", rep, throughput: 100 + rep, p99: tail * factor));
+            }
+        }
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+
+        var p99Cases = fidelity.Cases.Where(c => c.Metric == ValidationMetric.P99).ToList();
+        Assert.Equal([1.2, 1.2, 2.5], p99Cases.Select(c => Math.Round(c.Ratio, 9)));
+        Assert.All(p99Cases, c => Assert.InRange(factors[c.Case.Split(" / ")[^1]], c.Low - 1e-9, c.High + 1e-9));
+        var p99 = fidelity.Summaries.Single(s => s.Metric == ValidationMetric.P99 && s.Sharing == "all");
+        Assert.Equal(0.2, p99.MedianError, 9);
+        Assert.Equal("s / c", p99.Worst!.Case);
+        Assert.False(p99.Met);
+        var throughput = fidelity.Summaries.Single(s => s.Metric == ValidationMetric.Throughput && s.Sharing == "all");
+        Assert.Equal((3, 0.0, true), (throughput.Cases, Math.Round(throughput.MedianError, 12), throughput.Met));
+        Assert.False(fidelity.AllTargetsMet);
+    }
+
+    [Fact]
+    public void Compare_WithinTargets_MetPerSharingModeAndOverall()
+    {
+        var real = new[] { Sample("a", "timeslice", 1, 100, 10), Sample("a", "mps", 1, 100, 4) };
+        var model = new[] { Sample("a", "timeslice", 1, 103, 11), Sample("a", "mps", 1, 98, 3.5) };
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+
+        Assert.True(fidelity.AllTargetsMet);
+        var byMode = fidelity.Summaries.Where(s => s.Metric == ValidationMetric.P99).ToDictionary(s => s.Sharing);
+        Assert.Equal(["all", "mps", "timeslice"], byMode.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(0.125, byMode["mps"].MedianError, 9);
+        Assert.Equal(0.1125, byMode["all"].MedianError, 9);
+        Assert.All(fidelity.Cases, c => Assert.True(double.IsNaN(c.Low), "one repetition a side has no interval"));
+    }
+
+    [Fact]
+    public void Compare_OverloadedTenant_LatenciesListedButNotCountedThroughputCounted()
+    {
+        // Offered 200/s, completed 140/s: its p99 measures the queue's growth.
+        var real = new[] { Sample("svc", "timeslice", 1, 140, 2000, offeredOverloaded: true) };
+        var model = new[] { Sample("svc", "timeslice", 1, 141, 500) };
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+
+        var p99 = Assert.Single(fidelity.Cases, c => c.Metric == ValidationMetric.P99);
+        Assert.True(p99.Overloaded);
+        Assert.False(p99.Counted);
+        Assert.Equal(0, fidelity.Summaries.Single(s => s.Metric == ValidationMetric.P99 && s.Sharing == "all").Cases);
+        Assert.True(Assert.Single(fidelity.Cases, c => c.Metric == ValidationMetric.Throughput).Counted);
+    }
+
+    [Fact]
+    public void Compare_CasesOnOneSideOnly_AreListedNotCompared()
+    {
+        var real = new[] { Sample("a", "mps", 1, 100, 10), Sample("b", "mps", 1, 100, 10) };
+        var model = new[] { Sample("a", "mps", 1, 100, 10), Sample("c", "mps", 1, 100, 10) };
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+
+        Assert.Equal(["s / b (mps)"], fidelity.OnlyReal);
+        Assert.Equal(["s / c (mps)"], fidelity.OnlyModel);
+        Assert.All(fidelity.Cases, c => Assert.Equal("s / a", c.Case));
+    }
+
+    [Theory]
+    [InlineData(1.05, true)]
+    [InlineData(0.95, true)]
+    [InlineData(1.051, false)]
+    public void Target_FivePercent_IsWithinFivePercentEitherWay(double ratio, bool within) =>
+        Assert.Equal(within, ValidationMetric.Throughput.Target!.CaseWithin(ratio));
+
+    [Theory]
+    [InlineData(2.0, true)]
+    [InlineData(0.5, true)]
+    [InlineData(0.49, false)]
+    [InlineData(2.01, false)]
+    public void Target_TwoX_IsWithinAFactorOfTwoEitherWay(double ratio, bool within) =>
+        Assert.Equal(within, ValidationMetric.P99.Target!.CaseWithin(ratio));
+
+    private static ValidationSample Sample(string tenant, string sharing, int rep, double throughput, double p99, bool offeredOverloaded = false) =>
+        new("s", "", tenant, sharing, $"r{rep}", 1, new Dictionary<string, double> { ["throughput"] = throughput, ["p99"] = p99 }, offeredOverloaded);
+}

@@ -1,0 +1,88 @@
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Client.Validation;
+using Spectre.Console;
+
+namespace Contention.Client.Tests;
+
+public class ValidateCommandTests
+{
+    private const string Suite = """
+        name: tiny
+        warmup: 300ms
+        duration: 1s
+        defaults:
+          device: sim
+          sync: block
+        tenants:
+          - name: infer
+            kind: inference
+            model: mlp
+            rate: 100
+          - name: train
+            kind: training
+            batch: 8
+        sweep:
+          repetitions: 2
+          axes:
+            sharing: [timeslice, mps]
+        """;
+
+    [Fact]
+    public async Task Execute_ReferenceGiven_RunsTheModelHalfAndWritesTheReport()
+    {
+        // The reference (the real half, as on a machine without a GPU) is a modelled run of the
+        // same suite: validate runs the model half itself and compares.
+        var root = Path.Combine(Path.GetTempPath(), $"contention-validate-{Guid.NewGuid():N}");
+        var suite = Path.Combine(root, "suite");
+        Directory.CreateDirectory(suite);
+        File.WriteAllText(Path.Combine(suite, "tiny.yaml"), Suite);
+        var reference = Path.Combine(root, "reference", "real", "tiny");
+        var console = Console(new StringWriter());
+        var mix = MixParser.Load(Path.Combine(suite, "tiny.yaml"));
+        Assert.Contains(await RunCommand.ExecuteAsync(new RunOptions(mix, reference, null, 0, 1, s => s, "") { SimProfile = "h200" }, console, CancellationToken.None), new[] { 0, 4 });
+        var output = new StringWriter();
+        var outDirectory = Path.Combine(root, "out");
+
+        var code = await ValidateCommand.ExecuteAsync(new ValidateOptions(suite, outDirectory, "h200", Path.Combine(root, "reference"), null, false, Grains.EbpfMode.Off), Console(output), CancellationToken.None);
+
+        Assert.Contains(code, new[] { 0, ValidateCommand.TargetsMissed });
+        foreach (var file in new[] { FidelityReport.Markdown, FidelityReport.Csv, "fidelity-latency.png", "fidelity-latency.svg", "fidelity-rates.svg" })
+        {
+            Assert.True(File.Exists(Path.Combine(outDirectory, file)), $"{file} missing");
+        }
+
+        Assert.True(File.Exists(Path.Combine(outDirectory, "model", "tiny", "sweep.json")));
+        var fidelity = Fidelity.Compare(ValidationResults.Load(Path.Combine(root, "reference", "real")), ValidationResults.Load(Path.Combine(outDirectory, "model")));
+        Assert.Empty(fidelity.OnlyReal);
+        Assert.Empty(fidelity.OnlyModel);
+        Assert.Equal(["tiny / infer", "tiny / train"], fidelity.Cases.Select(c => c.Case).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["mps", "timeslice"], fidelity.Cases.Select(c => c.Sharing).Distinct().Order(StringComparer.Ordinal));
+        var throughput = fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput).ToList();
+        Assert.All(throughput, c => Assert.Equal(2, c.Real.Count));
+        Assert.All(fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput && c.Case.EndsWith("infer", StringComparison.Ordinal)), c => Assert.InRange(c.Ratio, 0.7, 1.4));
+        Assert.Contains("throughput:", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("| throughput | all |", File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown)), StringComparison.Ordinal);
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public async Task Execute_NoGpuNoReference_RefusesSayingWhatToGive()
+    {
+        if (Contention.Workloads.Devices.CudaDevice.CountDevices() > 0)
+        {
+            return;
+        }
+
+        var error = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(Path.Combine(Repository.Root, "mixes", "validation"), Path.GetTempPath(), "h200", null, null, true, Grains.EbpfMode.Off), Console(new StringWriter()), CancellationToken.None));
+
+        Assert.Contains("--reference docs/results/h200/validation", error.Message, StringComparison.Ordinal);
+    }
+
+    private static IAnsiConsole Console(StringWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
+        console.Profile.Width = 200;
+        return console;
+    }
+}
