@@ -54,4 +54,10 @@ public sealed record TenantAggregate
 
     /// <summary>GPU time of the tenant's kernels (see <see cref="TenantDelta.GpuSeconds"/>), summed; null when no report carried it.</summary>
     [Id(16)] public double? GpuSeconds { get; init; }
+
+    /// <summary>Seconds the modelled GPU's thread ran late while the tenant was measured (see <see cref="TenantDelta.ModelLateSeconds"/>).</summary>
+    [Id(17)] public double ModelLateSeconds { get; init; }
+
+    /// <summary>The longest late wake of the modelled GPU's thread reported with the phase, ms.</summary>
+    [Id(18)] public double ModelLongestLateMs { get; init; }
 }

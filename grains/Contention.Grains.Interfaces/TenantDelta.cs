@@ -54,4 +54,10 @@ public sealed record TenantDelta
 
     /// <summary>GPU time of the tenant's kernels in the interval (CUDA events on a real GPU, exact on the modelled one), seconds; null where not measured (cpu devices, command tenants).</summary>
     [Id(15)] public double? GpuSeconds { get; init; }
+
+    /// <summary>Seconds the modelled GPU's thread ran late over the interval (0 off a modelled GPU): its completions reached tenants that much late.</summary>
+    [Id(16)] public double ModelLateSeconds { get; init; }
+
+    /// <summary>The longest late wake of the modelled GPU's thread since the node started, ms (0 off a modelled GPU).</summary>
+    [Id(17)] public double ModelLongestLateMs { get; init; }
 }

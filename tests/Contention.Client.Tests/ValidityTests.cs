@@ -55,6 +55,20 @@ public class ValidityTests
     }
 
     [Fact]
+    public void Judge_ModelledGpuRanLate_OneReasonPerModelledGpuAboveOnePercent()
+    {
+        // 10 s windows: 100 ms late is the 1 % allowed; 150 ms is not.
+        Assert.True(Validity.Judge(Document(Row("a", 10) with { Device = "sim:0", ModelLateSeconds = 0.1 })).Valid);
+
+        var verdict = Validity.Judge(Document(
+            Row("a", 10) with { Device = "sim:0", ModelLateSeconds = 0.15, ModelLongestLateMs = 42 },
+            Row("b", 10) with { Device = "sim:0", ModelLateSeconds = 0.15, ModelLongestLateMs = 42 }));
+
+        var reason = Assert.Single(verdict.Reasons);
+        Assert.StartsWith("sim:0 on node n (a modelled GPU) ran 150 ms late in total while tenant a was measured over 10 s (longest 42 ms", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Judge_RejectedLatencyLines_SaysHowMany()
     {
         var verdict = Validity.Judge(Document(Row("a", 10) with { RejectedLines = 3 }));

@@ -85,6 +85,8 @@ public static class RowBuilder
             UserCpuSeconds = aggregate.Os.UserSeconds,
             SystemCpuSeconds = aggregate.Os.SystemSeconds,
             GpuSeconds = aggregate.GpuSeconds,
+            ModelLateSeconds = aggregate.ModelLateSeconds,
+            ModelLongestLateMs = aggregate.ModelLongestLateMs,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

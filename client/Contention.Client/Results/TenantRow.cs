@@ -68,6 +68,12 @@ public sealed record TenantRow
     /// <summary>GPU time of the tenant's kernels, seconds (per kernel, start to end: CUDA events around a sample of kernels on a real GPU, exact on the modelled one); null where not measured (cpu devices, commands).</summary>
     public double? GpuSeconds { get; init; }
 
+    /// <summary>Seconds the modelled GPU's thread ran late while this tenant was measured: its kernels' completions reached tenants that much late (0 off a modelled GPU).</summary>
+    public double ModelLateSeconds { get; init; }
+
+    /// <summary>The longest late wake of the modelled GPU's thread, ms.</summary>
+    public double ModelLongestLateMs { get; init; }
+
     /// <summary>The eBPF tracer followed the worker (else the system-call columns are empty: /proc only).</summary>
     public bool Traced { get; init; }
 

@@ -48,6 +48,8 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.EbpfDropped).Name("ebpf_dropped");
         Map(r => r.NodeCpuBusy).Name("node_cpu_busy");
         Map(r => r.RejectedLines).Name("rejected_lines");
+        Map(r => r.ModelLateSeconds).Name("model_late_s");
+        Map(r => r.ModelLongestLateMs).Name("model_longest_late_ms");
         Map(r => r.LongestIntervalSeconds).Name("longest_sample_interval_s");
         Map(r => r.AskedIntervalSeconds).Name("sample_interval_s");
         foreach (var category in SyscallCategories.All)

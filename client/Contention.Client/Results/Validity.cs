@@ -26,6 +26,9 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
     /// <summary>… plus this many seconds mean the node's timers ran late.</summary>
     public const double LateTimerSlackSeconds = 0.5;
 
+    /// <summary>Share of a tenant's window above which a modelled GPU's thread running late makes the run invalid.</summary>
+    public const double ModelLateShare = 0.01;
+
     /// <summary>Busy share of a node's CPU time at or above which it counts as saturated.</summary>
     public const double CpuSaturated = 0.95;
 
@@ -51,6 +54,7 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
         var asked = experiment.DurationSeconds;
         var longest = asked * (1 + WindowRelativeTolerance) + WindowAbsoluteToleranceSeconds;
         var shortest = asked * (1 - WindowRelativeTolerance) - WindowAbsoluteToleranceSeconds;
+        var lateModels = new HashSet<(string Node, string Device)>();
         foreach (var row in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
             if (row.Seconds > longest)
@@ -74,6 +78,11 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             if (row.AskedIntervalSeconds > 0 && row.LongestIntervalSeconds > (LateTimerFactor * row.AskedIntervalSeconds) + LateTimerSlackSeconds)
             {
                 reasons.Add(Format($"node {row.Node} sampled tenant {row.Tenant} up to {row.LongestIntervalSeconds:0.00} s apart, every {row.AskedIntervalSeconds:0.###} s asked: its timers ran late (an overloaded node), so its intervals and the window's edges are coarser than asked"));
+            }
+
+            if (row.Seconds > 0 && row.ModelLateSeconds > ModelLateShare * row.Seconds && lateModels.Add((row.Node, row.Device)))
+            {
+                reasons.Add(Format($"{row.Device} on node {row.Node} (a modelled GPU) ran {row.ModelLateSeconds * 1000:0.#} ms late in total while tenant {row.Tenant} was measured over {row.Seconds:0.#} s (longest {row.ModelLongestLateMs:0.#} ms; {ModelLateShare * 100:0}% allowed): completions reached its tenants late, so their latencies include the model's own delays; its thread was held up by a busy node or garbage collection"));
             }
 
             if (row.RejectedLines > 0)

@@ -57,6 +57,8 @@ public sealed class CollectorState
         aggregate.Seconds += delta.IntervalSeconds;
         aggregate.Completed += delta.Completed;
         aggregate.RejectedLines += delta.RejectedLines;
+        aggregate.ModelLateSeconds += delta.ModelLateSeconds;
+        aggregate.ModelLongestLateMs = Math.Max(aggregate.ModelLongestLateMs, delta.ModelLongestLateMs);
         if (delta.GpuSeconds is { } gpu)
         {
             aggregate.GpuSeconds = (aggregate.GpuSeconds ?? 0) + gpu;
@@ -101,6 +103,8 @@ public sealed class CollectorState
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,
             GpuSeconds = a.Value.GpuSeconds,
+            ModelLateSeconds = a.Value.ModelLateSeconds,
+            ModelLongestLateMs = a.Value.ModelLongestLateMs,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -121,6 +125,10 @@ public sealed class CollectorState
         public long RejectedLines { get; set; }
 
         public double? GpuSeconds { get; set; }
+
+        public double ModelLateSeconds { get; set; }
+
+        public double ModelLongestLateMs { get; set; }
 
         public double LongestInterval { get; set; }
 

@@ -22,6 +22,13 @@ public sealed class NodeDevices : IDisposable
         Mps = new MpsDaemons(options.MpsControl, options.MpsDirectory);
         var profile = DeviceProfile.Load(options.SimProfile);
         sims = new SimGpuHost[options.SimDevices];
+        if (sims.Length > 0)
+        {
+            // The modelled GPUs' threads stop whenever the garbage collector blocks this process:
+            // avoid blocking gen2 collections while they run (SimGpuHost.LateNs counts what is left).
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+        }
+
         for (var i = 0; i < sims.Length; i++)
         {
             sims[i] = new SimGpuHost(i, options.SimSlots, profile, TimeSpan.FromMicroseconds(options.SimPollMicroseconds));

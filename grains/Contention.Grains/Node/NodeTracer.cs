@@ -262,6 +262,9 @@ public sealed partial class NodeTracer : BackgroundService
             var nodeDelta = nodeCpu - measurement.LastNodeCpu;
             measurement.LastNodeCpu = nodeCpu;
             var latency = runner.TakeLatency();
+            var lateness = runner.ModelLateness();
+            var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
+            measurement.LastModelLateNs = lateness?.LateNs;
             var phase = runner.Phase;
             if (nextPhase is not null)
             {
@@ -286,6 +289,8 @@ public sealed partial class NodeTracer : BackgroundService
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
                 RejectedLines = runner.TakeRejectedLines(),
                 GpuSeconds = runner.TakeGpuSeconds(),
+                ModelLateSeconds = modelLate,
+                ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
                 AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,
             };
         }

@@ -24,6 +24,9 @@ internal sealed class TenantMeasurement
     /// <summary>When the tracer last sampled the tenant (CLOCK_MONOTONIC ns).</summary>
     public long LastSampleNs { get; set; } = MonotonicClock.NowNs();
 
+    /// <summary>The modelled GPU's late time at the tenant's previous sample, ns (null before the first).</summary>
+    public long? LastModelLateNs { get; set; }
+
     /// <summary>The node's CPU counters at the latest sample.</summary>
     public NodeCpu LastNodeCpu { get; set; } = NodeCpu.Read();
 

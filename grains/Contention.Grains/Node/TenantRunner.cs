@@ -315,6 +315,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>How late the modelled GPU the tenant runs on has run so far (<see cref="SimGpuHost.LateNs"/>, <see cref="SimGpuHost.LongestLateNs"/>); null off a modelled GPU.</summary>
+    public (long LateNs, long LongestLateNs)? ModelLateness() =>
+        device.Kind == DeviceKind.Sim && device.Index < node.Devices.Sims.Count
+            ? (node.Devices.Sims[device.Index].LateNs, node.Devices.Sims[device.Index].LongestLateNs)
+            : null;
+
     /// <summary>GPU time of the tenant's kernels reported since the previous call, seconds; null while its device has reported none (a cpu device, a command).</summary>
     public double? TakeGpuSeconds()
     {

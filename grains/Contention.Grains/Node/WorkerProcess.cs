@@ -74,6 +74,10 @@ internal sealed class WorkerProcess : IWorker
         }
 
         info.ArgumentList.Add("worker");
+
+        // A worker is one tenant: no background GC thread beside its workload (the node's own
+        // process runs background GC for its modelled GPUs' threads).
+        info.Environment["DOTNET_gcConcurrent"] = "0";
         Process process;
         try
         {

@@ -122,6 +122,25 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     public long Switches => Volatile.Read(ref switches);
 
     private long switches;
+    private long lateNs;
+    private long longestLateNs;
+    private long lateGcPauseNs;
+
+    /// <summary>Lateness of the GPU thread below which a wake counts as on time, ns: timer and scheduling jitter.</summary>
+    public const long LateThresholdNs = 500_000;
+
+    /// <summary>
+    /// How late the GPU thread has run, summed over its wakes later than <see cref="LateThresholdNs"/>,
+    /// ns: the time completions reached tenants late because the thread was not running (held by
+    /// the CPU scheduler or stopped for a garbage collection of the node's process).
+    /// </summary>
+    public long LateNs => Volatile.Read(ref lateNs);
+
+    /// <summary>The longest of those late wakes, ns.</summary>
+    public long LongestLateNs => Volatile.Read(ref longestLateNs);
+
+    /// <summary>Garbage-collection pauses of the node's process that fell into late wakes, ns.</summary>
+    public long LateGcPauseNs => Volatile.Read(ref lateGcPauseNs);
 
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
@@ -243,6 +262,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private void Run()
     {
         NativeMethods.UsePreciseTimers();
+        var pauses = GC.GetTotalPauseDuration();
         while (!stopping)
         {
             ApplyResets();
@@ -269,6 +289,17 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             {
                 NativeMethods.SleepUntil(wake);
             }
+
+            var late = MonotonicClock.NowNs() - Math.Max(wake, now);
+            var pausesNow = GC.GetTotalPauseDuration();
+            if (late > LateThresholdNs)
+            {
+                Volatile.Write(ref lateNs, lateNs + late);
+                Volatile.Write(ref longestLateNs, Math.Max(longestLateNs, late));
+                Volatile.Write(ref lateGcPauseNs, lateGcPauseNs + (long)(pausesNow - pauses).TotalNanoseconds);
+            }
+
+            pauses = pausesNow;
         }
     }
 
