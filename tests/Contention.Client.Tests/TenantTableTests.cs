@@ -9,7 +9,7 @@ namespace Contention.Client.Tests;
 public class TenantTableTests
 {
     [Fact]
-    public void Print_TracedTenantsUsingEveryCategory_FitsOneHundredColumnsOneLinePerTenant()
+    public void Print_TracedTenantsUsingEveryCategory_FitsTheTableWidthOneLinePerTenant()
     {
         var output = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });

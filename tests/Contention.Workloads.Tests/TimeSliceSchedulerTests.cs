@@ -80,32 +80,37 @@ public class TimeSliceSchedulerTests
         }
     }
 
-    [Fact]
-    public void AdvanceTo_ArrivalDuringFreshSlice_WaitsOutTheSlice()
+    [Theory]
+    [InlineData(500_000)]
+    [InlineData(3 * Slice)]
+    public void AdvanceTo_ArrivalBesideAContextRunningAlone_WaitsAWholeSliceFromItsArrival(long after)
     {
+        // However long context 0 ran alone, its slice starts when context 1 gets work.
         var gpu = new TimeSliceScheduler(2, Slice, Switch);
         gpu.Enqueue(0, 100_000_000);
-        gpu.AdvanceTo(Switch + 500_000);
+        gpu.AdvanceTo(Switch + after);
         gpu.Enqueue(1, 1000);
 
-        // Context 1 runs after context 0's slice ends and the GPU switches.
-        gpu.AdvanceTo(Switch + Slice + Switch + 999);
+        gpu.AdvanceTo(Switch + after + Slice + Switch + 999);
         Assert.Equal(0, gpu.Completed(1));
-        gpu.AdvanceTo(Switch + Slice + Switch + 1000);
+        gpu.AdvanceTo(Switch + after + Slice + Switch + 1000);
         Assert.Equal(1, gpu.Completed(1));
     }
 
     [Fact]
-    public void AdvanceTo_ArrivalAfterSliceSpent_PreemptsAtOnce()
+    public void AdvanceTo_SecondCompetitorArriving_DoesNotRestartTheSlice()
     {
-        var gpu = new TimeSliceScheduler(2, Slice, Switch);
+        // Context 1 arrives at 100 us (the slice starts), context 2 at 1 ms: context 0 still
+        // yields at 100 us + Slice; 1 runs next (round-robin), then 2.
+        var gpu = new TimeSliceScheduler(3, Slice, Switch, idleSwitchNs: 0);
         gpu.Enqueue(0, 100_000_000);
-        gpu.AdvanceTo(Switch + (3 * Slice));
+        gpu.AdvanceTo(100_000);
         gpu.Enqueue(1, 1000);
+        gpu.AdvanceTo(1_000_000);
+        gpu.Enqueue(2, 1000);
 
-        gpu.AdvanceTo(Switch + (3 * Slice) + Switch + 1000);
-
-        Assert.Equal(1, gpu.Completed(1));
+        gpu.AdvanceTo(100_000 + Slice + Switch + 1000);
+        Assert.Equal((1, 0), (gpu.Completed(1), gpu.Completed(2)));
     }
 
     [Fact]

@@ -32,12 +32,13 @@ internal static class ValidateCommand
         var reference = new Option<string?>("--reference") { Description = $"take the real GPU's results from here instead of running them (a validate --out folder or its real/ folder; {Reference} holds the H200's); needed without a CUDA GPU" };
         var model = new Option<string?>("--model") { Description = "take the modelled GPU's results from here instead of running them (a validate --out folder or its model/ folder)" };
         var quick = new Option<bool>("--quick") { Description = "run the mixes' reduced versions (their 'quick' sections)" };
+        var includeInvalid = new Option<bool>("--include-invalid") { Description = "compare runs the verdict calls invalid too (listed in the report); by default they are left out" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer for both halves: full, exact, counts or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Grains.Words.All<Grains.EbpfMode>()]);
-        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, ebpf };
+        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
-            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf)));
+            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf))) { IncludeInvalid = parse.GetValue(includeInvalid) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -62,6 +63,11 @@ internal static class ValidateCommand
         if (options.Reference is null && CudaDevice.CountDevices() == 0)
         {
             throw new MixException($"no CUDA GPU here for the real half: give --reference {Reference} to compare the model with the committed H200 runs (or another validate --out folder)");
+        }
+
+        if (options.Reference is not null)
+        {
+            mixes = AgainstReference(mixes, realDirectory, options.Quick, console);
         }
 
         var failed = 0;
@@ -95,8 +101,8 @@ internal static class ValidateCommand
         console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
         return failed > 0 ? 3 : 0;
 #else
-        var real = ValidationResults.Load(realDirectory);
-        var modelled = ValidationResults.Load(modelDirectory);
+        var real = ValidationResults.Load(realDirectory, options.IncludeInvalid);
+        var modelled = ValidationResults.Load(modelDirectory, options.IncludeInvalid);
         var fidelity = Fidelity.Compare(real, modelled);
         var sources = new FidelitySources(CommandLine(options), realDirectory, modelDirectory, Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
@@ -129,6 +135,40 @@ internal static class ValidateCommand
         return files.Select(f => (Path.GetFileNameWithoutExtension(f), MixParser.Load(f, quick))).ToList();
     }
 
+    /// <summary>
+    /// The suite's mixes the reference has results of, run the same way: a mix it lacks is left out
+    /// (said); one it ran with or without --quick unlike this run, or from another text, is refused,
+    /// since its cases would not be the same cases.
+    /// </summary>
+    internal static List<(string Name, Mix Mix)> AgainstReference(List<(string Name, Mix Mix)> mixes, string reference, bool quick, IAnsiConsole console)
+    {
+        var kept = new List<(string Name, Mix Mix)>();
+        foreach (var (name, mix) in mixes)
+        {
+            var manifest = Results.SweepFiles.ReadManifest(Path.Combine(reference, name));
+            if (manifest is null)
+            {
+                console.MarkupLineInterpolated($"[yellow]{name}[/]: the reference has no results of it ({Path.Combine(reference, name)}); left out");
+                continue;
+            }
+
+            var referenceQuick = manifest.Mix.Overrides.Split(' ').Contains("--quick");
+            if (referenceQuick != quick)
+            {
+                throw new MixException($"{name}: the reference ran it {(referenceQuick ? "with" : "without")} --quick and this run would not: give {(referenceQuick ? "--quick" : "no --quick")}, or another reference");
+            }
+
+            if (manifest.Mix.Text != mix.Text)
+            {
+                throw new MixException($"{name}: the reference ran another version of {mix.Source} (its text differs): its cases are not this mix's; run the real half again, or validate against the mix as the reference has it (in {Path.Combine(reference, name, Results.SweepFiles.Manifest)})");
+            }
+
+            kept.Add((name, mix));
+        }
+
+        return kept.Count > 0 ? kept : throw new MixException($"the reference {reference} has results of none of the suite's mixes ({string.Join(", ", mixes.Select(m => m.Name))})");
+    }
+
     // A validate --out folder holds real/ and model/; the halves themselves are accepted too.
     private static string Half(string path, string half) => Directory.Exists(Path.Combine(path, half)) ? Path.Combine(path, half) : path;
 
@@ -136,9 +176,13 @@ internal static class ValidateCommand
         string.Join(' ', new[]
         {
             "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}",
-            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", $"--out {options.Output}",
+            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", options.IncludeInvalid ? "--include-invalid" : null, $"--out {options.Output}",
         }.Where(s => s is not null));
 }
 
 /// <summary>What <c>contention validate</c> was asked to do.</summary>
-internal sealed record ValidateOptions(string Suite, string Output, string Profile, string? Reference, string? Model, bool Quick, Grains.EbpfMode Ebpf);
+internal sealed record ValidateOptions(string Suite, string Output, string Profile, string? Reference, string? Model, bool Quick, Grains.EbpfMode Ebpf)
+{
+    /// <summary>Compare runs the verdict calls invalid too.</summary>
+    public bool IncludeInvalid { get; init; }
+}

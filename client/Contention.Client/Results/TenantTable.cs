@@ -125,7 +125,7 @@ public static class TenantTable
     }
 
     /// <summary>The terminal width the tables are made to fit.</summary>
-    public const int Width = 100;
+    public const int Width = 110;
 
     /// <summary>A column two characters from the next (one space of padding, one of the border).</summary>
     private static TableColumn Column(string header) => new TableColumn(header).Padding(0, 0, 1, 0);

@@ -115,6 +115,8 @@ public static class FidelityReport
         List("Cases only the modelled GPU has", fidelity.OnlyModel);
         List("Real runs left out", real.Excluded);
         List("Modelled runs left out", model.Excluded);
+        List("Real runs compared although invalid (--include-invalid)", real.InvalidIncluded);
+        List("Modelled runs compared although invalid (--include-invalid)", model.InvalidIncluded);
         return text.ToString();
     }
 

@@ -13,11 +13,15 @@ namespace Contention.Client.Validation;
 /// </summary>
 public sealed partial class ValidationResults
 {
-    private ValidationResults(IReadOnlyList<ValidationSample> samples, IReadOnlyList<string> excluded)
+    private ValidationResults(IReadOnlyList<ValidationSample> samples, IReadOnlyList<string> excluded, IReadOnlyList<string> invalidIncluded)
     {
         Samples = samples;
         Excluded = excluded;
+        InvalidIncluded = invalidIncluded;
     }
+
+    /// <summary>Runs the verdict called invalid that were compared all the same (<c>--include-invalid</c>), and why they are invalid.</summary>
+    public IReadOnlyList<string> InvalidIncluded { get; }
 
     /// <summary>Every case of every usable run.</summary>
     public IReadOnlyList<ValidationSample> Samples { get; }
@@ -25,9 +29,9 @@ public sealed partial class ValidationResults
     /// <summary>Runs left out, and why, one line each.</summary>
     public IReadOnlyList<string> Excluded { get; }
 
-    /// <summary>Reads every mix's results under <paramref name="directory"/> (one subdirectory per mix, or the directory itself holding one).</summary>
+    /// <summary>Reads every mix's results under <paramref name="directory"/> (one subdirectory per mix, or the directory itself holding one); with <paramref name="includeInvalid"/>, completed runs the verdict calls invalid count too (listed).</summary>
     /// <exception cref="DirectoryNotFoundException">The directory holds no results.</exception>
-    public static ValidationResults Load(string directory)
+    public static ValidationResults Load(string directory, bool includeInvalid = false)
     {
         var mixes = IsResults(directory)
             ? [directory]
@@ -39,23 +43,24 @@ public sealed partial class ValidationResults
 
         var samples = new List<ValidationSample>();
         var excluded = new List<string>();
+        var invalidIncluded = new List<string>();
         foreach (var mix in mixes)
         {
-            ReadMix(mix, samples, excluded);
+            ReadMix(mix, samples, excluded, includeInvalid ? invalidIncluded : null);
         }
 
-        return new ValidationResults(samples, excluded);
+        return new ValidationResults(samples, excluded, invalidIncluded);
     }
 
     /// <summary>The samples of rows already read (tests, synthetic data).</summary>
-    public static ValidationResults Of(IEnumerable<ValidationSample> samples, IEnumerable<string>? excluded = null) => new([.. samples], [.. excluded ?? []]);
+    public static ValidationResults Of(IEnumerable<ValidationSample> samples, IEnumerable<string>? excluded = null) => new([.. samples], [.. excluded ?? []], []);
 
     /// <summary>A mix tenant's name: replicas NAME-0, NAME-1, … are one tenant of the mix.</summary>
     public static string MixTenant(string tenant) => ReplicaSuffix().Replace(tenant, "");
 
     private static bool IsResults(string directory) => File.Exists(Path.Combine(directory, ResultsFiles.Csv));
 
-    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded)
+    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded, List<string>? invalidIncluded)
     {
         var manifest = SweepFiles.ReadManifest(directory);
         var runs = manifest?.Runs.ToDictionary(r => r.Id);
@@ -109,11 +114,11 @@ public sealed partial class ValidationResults
                 }
                 else if (run.Invalid is { Count: > 0 } reasons)
                 {
-                    excluded.Add($"{suite} {run.Id}: invalid: {string.Join("; ", reasons)}");
+                    (invalidIncluded ?? excluded).Add($"{suite} {run.Id}: invalid: {string.Join("; ", reasons)}");
                 }
             }
 
-            rows.RemoveAll(r => runs[r.Run] is var run && (run.State != "Completed" || run.Invalid is { Count: > 0 }));
+            rows.RemoveAll(r => runs[r.Run] is var run && (run.State != "Completed" || (invalidIncluded is null && run.Invalid is { Count: > 0 })));
         }
 
         foreach (var group in rows.GroupBy(r => (r.Run, r.Point, Tenant: MixTenant(r.Fields.GetValueOrDefault("tenant") ?? ""))))
