@@ -52,6 +52,41 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
+    public void AdvanceTo_HigherPriorityKernelBesideARunningOne_GetsItsMultiprocessorsAtTheNextWaveBoundary()
+    {
+        // Context 0: a GPU-filling kernel of 1000 ns in waves of 100 ns, from 0. Context 1
+        // (priority 1) arrives at 250 with a kernel of 50 ns on a tenth of the GPU: it waits for
+        // the wave ending at 300, then runs 300..350 while context 0 runs at 0.9; context 0 had
+        // 700 left at 300, 655 at 350, and ends at 1005.
+        var gpu = new SpatialScheduler(2);
+        gpu.Configure(1, new SimContext(1, 1.0));
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.AdvanceTo(250);
+        gpu.Enqueue(1, new SimKernel(50, 0.1));
+
+        Assert.Equal((1.0, 0.0), (gpu.Rate(0), gpu.Rate(1)));
+        Assert.Equal(300, gpu.NextEventNs());
+        gpu.AdvanceTo(300);
+        Assert.Equal((0.9, 1.0), (Math.Round(gpu.Rate(0), 9), gpu.Rate(1)));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal((1005L, 350L), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+        Assert.Equal(100, gpu.KernelNs(1));
+    }
+
+    [Fact]
+    public void AdvanceTo_SamePriorityKernelBesideARunningOne_WaitsForItsEndNotAWave()
+    {
+        var gpu = new SpatialScheduler(2);
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.AdvanceTo(250);
+        gpu.Enqueue(1, new SimKernel(50, 0.1));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal((1000L, 1050L), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+    }
+
+    [Fact]
     public void AdvanceTo_LightKernelBesideAGpuFillingStream_WaitsForTheRunningKernelThenGoesFirst()
     {
         // As measured on an H200 (docs/results/h200/probes): the spinner's stream has its next

@@ -162,6 +162,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         SimChannelLayout.EntryDuration(slotPtr, index) = kernel.DurationNs;
         SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
         SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
+        SimChannelLayout.EntryWaveNs(slotPtr, index) = kernel.WaveNs;
         SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
         Volatile.Write(ref head, index + 1);
     }

@@ -37,6 +37,9 @@ public readonly record struct KernelGeometry(long Blocks, int BlocksPerMultiproc
         }
     }
 
+    /// <summary>How many waves its blocks run in: blocks over what the multiprocessors hold at once (at least 1).</summary>
+    public long Waves(int multiprocessors) => Math.Max(1, (Blocks + ((long)multiprocessors * BlocksPerMultiprocessor) - 1) / ((long)multiprocessors * BlocksPerMultiprocessor));
+
     /// <summary>The share of the GPU's multiprocessors the kernel fills (one wave or more: 1).</summary>
     public double SmShare(int multiprocessors) => Math.Min(1.0, (double)Blocks / ((double)multiprocessors * BlocksPerMultiprocessor));
 }

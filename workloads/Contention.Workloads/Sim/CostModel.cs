@@ -56,7 +56,8 @@ public sealed class CostModel
         }
 
         var busy = Math.Max(1, duration - profile.KernelOverheadNs);
-        return new SimKernel(duration, KernelGeometry.For(kernel, profile).SmShare(profile.Multiprocessors), Math.Min(1, kernel.Bytes / busy / memoryBytesPerNs));
+        var geometry = KernelGeometry.For(kernel, profile);
+        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), Math.Min(1, kernel.Bytes / busy / memoryBytesPerNs), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)));
     }
 
     /// <summary>GPU time of one kernel in nanoseconds (at least 1): measured on the profiled GPU where the profile has it, else <see cref="RooflineNs"/>.</summary>

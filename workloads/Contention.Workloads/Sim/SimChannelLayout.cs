@@ -11,10 +11,10 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0003; // "CNTSIM" + version 3
+    public const long Magic = 0x4D49_5354_4E43_0004; // "CNTSIM" + version 4
     public const int HeaderBytes = 128;
     public const int RingSize = 1024;
-    public const int EntryBytes = 32;
+    public const int EntryBytes = 40;
     public const int SlotBytes = 256 + (RingSize * EntryBytes);
 
     // Header
@@ -32,7 +32,7 @@ internal static unsafe class SimChannelLayout
     public const int CompletedAtNs = 88;
     public const int KernelNs = 96;
 
-    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare)
+    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs)
     public const int RingOffset = 256;
 
     public static long FileBytes(int slots) => HeaderBytes + ((long)slots * SlotBytes);
@@ -48,4 +48,6 @@ internal static unsafe class SimChannelLayout
     public static ref double EntrySmShare(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 16);
 
     public static ref double EntryBandwidthShare(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 24);
+
+    public static ref long EntryWaveNs(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 32);
 }

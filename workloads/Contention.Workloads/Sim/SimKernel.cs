@@ -8,4 +8,10 @@ namespace Contention.Workloads.Sim;
 /// a copy, which runs on a copy engine.
 /// </param>
 /// <param name="BandwidthShare">The share of the achievable memory bandwidth it uses when it runs alone (0 to 1).</param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0);
+/// <param name="WaveNs">
+/// How long one wave of its blocks holds the multiprocessors when it runs alone, ns: its duration
+/// over its waves (blocks over what the GPU holds at once). Blocks run to their end, so a kernel of
+/// a higher-priority client gets multiprocessors a running kernel holds when that kernel's current
+/// wave ends. 0: unknown, the kernel's end.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0);

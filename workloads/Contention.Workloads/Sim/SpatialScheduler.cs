@@ -8,7 +8,10 @@ namespace Contention.Workloads.Sim;
 /// became their stream's head earliest, each taking what it wants of what is left: as measured on
 /// an H200, a kernel's blocks are all dispatched before another client's later kernel starts, so
 /// a light kernel beside a GPU-filling one waits for it to end, and then goes before that client's
-/// next kernel (docs/results/h200/probes). A kernel given a fraction of the multiprocessors it
+/// next kernel (docs/results/h200/probes). A kernel of a higher priority than running kernels
+/// does not wait for their end, but blocks run to their end: it gets the multiprocessors they
+/// hold when the current wave of one of them ends (<see cref="SimKernel.WaveNs"/>), and until
+/// then only what is free. A kernel given a fraction of the multiprocessors it
 /// would fill runs at that fraction of its speed alone; when the running kernels together would
 /// use more than the memory bandwidth, all slow down in proportion. No context switches and no
 /// time slices. Each context's stream stays in order. Rates change only at arrivals and
@@ -24,12 +27,15 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly long[] busyNs;
     private readonly long[] kernelNs;
     private readonly long[] headSince;
+    private readonly long[] startedAt;
+    private readonly bool[] gated;
     private readonly SimContext[] settings;
     private readonly int[] order;
 
     // Made once: the GPU thread refreshes rates at every arrival and completion.
     private readonly Comparison<int> byTurn;
     private bool stale;
+    private long nextGateNs = long.MaxValue;
 
     /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
     public SpatialScheduler(int contexts, long startNs = 0)
@@ -48,6 +54,9 @@ public sealed class SpatialScheduler : IGpuScheduler
         busyNs = new long[contexts];
         kernelNs = new long[contexts];
         headSince = new long[contexts];
+        startedAt = new long[contexts];
+        Array.Fill(startedAt, -1);
+        gated = new bool[contexts];
         settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
         order = new int[contexts];
         byTurn = ByTurn;
@@ -111,6 +120,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     {
         pending[context].Clear();
         remaining[context] = 0;
+        startedAt[context] = -1;
         completed[context] = 0;
         lastCompletion[context] = 0;
         busyNs[context] = 0;
@@ -132,7 +142,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
         }
 
-        return next;
+        return Math.Min(next, nextGateNs);
     }
 
     /// <inheritdoc />
@@ -167,13 +177,15 @@ public sealed class SpatialScheduler : IGpuScheduler
                     lastCompletion[c] = stop;
                     remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;
                     headSince[c] = stop;
+                    startedAt[c] = -1;
                     finished = true;
                 }
             }
 
             NowNs = stop;
-            if (finished)
+            if (finished || NowNs >= nextGateNs)
             {
+                // A completion frees multiprocessors; a gate's wave boundary hands them over.
                 stale = true;
                 continue;
             }
@@ -199,11 +211,43 @@ public sealed class SpatialScheduler : IGpuScheduler
         var count = 0;
         for (var c = 0; c < pending.Length; c++)
         {
-            rate[c] = 0;
             if (pending[c].Count > 0)
             {
                 order[count++] = c;
             }
+        }
+
+        // Gates use the running kernels' rates before they are recomputed.
+        nextGateNs = long.MaxValue;
+        for (var i = 0; i < count; i++)
+        {
+            var c = order[i];
+            gated[c] = false;
+            if (startedAt[c] >= 0)
+            {
+                continue;
+            }
+
+            var gate = long.MaxValue;
+            for (var j = 0; j < count; j++)
+            {
+                var d = order[j];
+                if (startedAt[d] >= 0 && settings[d].Priority < settings[c].Priority)
+                {
+                    gate = Math.Min(gate, WaveEndNs(d));
+                }
+            }
+
+            if (gate != long.MaxValue && gate > NowNs)
+            {
+                gated[c] = true;
+                nextGateNs = Math.Min(nextGateNs, gate);
+            }
+        }
+
+        for (var c = 0; c < pending.Length; c++)
+        {
+            rate[c] = 0;
         }
 
         // Highest priority first; within one, the kernel at its stream's head longest; then by
@@ -222,6 +266,14 @@ public sealed class SpatialScheduler : IGpuScheduler
             bandwidth += rate[c] * kernel.BandwidthShare;
         }
 
+        foreach (var c in active)
+        {
+            if (rate[c] > 0 && startedAt[c] < 0)
+            {
+                startedAt[c] = NowNs;
+            }
+        }
+
         if (bandwidth > 1)
         {
             foreach (var c in active)
@@ -231,8 +283,29 @@ public sealed class SpatialScheduler : IGpuScheduler
         }
     }
 
+    /// <summary>When the current wave of <paramref name="context"/>'s running kernel ends: whole waves from its start (at the rate it runs now; its end when the wave length is unknown).</summary>
+    private long WaveEndNs(int context)
+    {
+        var wave = pending[context].Peek().WaveNs;
+        if (wave <= 0 || rate[context] <= 0)
+        {
+            return rate[context] > 0 ? FinishNs(context) : long.MaxValue;
+        }
+
+        var length = Math.Max(1, (long)Math.Ceiling(wave / rate[context]));
+        var elapsed = NowNs - startedAt[context];
+        return startedAt[context] + (((elapsed + length - 1) / length) * length);
+    }
+
     private int ByTurn(int x, int y)
     {
+        // A gated kernel takes only what the kernels running before it leave.
+        var byGate = gated[x].CompareTo(gated[y]);
+        if (byGate != 0)
+        {
+            return byGate;
+        }
+
         var byPriority = settings[y].Priority.CompareTo(settings[x].Priority);
         if (byPriority != 0)
         {
