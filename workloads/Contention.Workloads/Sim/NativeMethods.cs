@@ -91,21 +91,4 @@ internal static unsafe partial class NativeMethods
     /// timed sleep, which is larger than many kernels the model times.
     /// </summary>
     public static void UsePreciseTimers() => _ = Prctl(PrSetTimerSlack, 1000, 0, 0, 0);
-
-    /// <summary>
-    /// Puts the calling thread in the SCHED_FIFO class at the lowest real-time priority, so busy
-    /// tenant threads cannot hold it from its CPU; false where that is not permitted (neither root
-    /// nor CAP_SYS_NICE). The kernel's real-time throttling (95 % of each second by default) still
-    /// leaves the other threads time should it ever spin.
-    /// </summary>
-    public static bool TryUseRealtimePriority()
-    {
-        var priority = 1;
-        return SchedSetScheduler(0, SchedFifo, ref priority) == 0;
-    }
-
-    private const int SchedFifo = 1;
-
-    [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
-    private static partial int SchedSetScheduler(int pid, int policy, ref int param);
 }

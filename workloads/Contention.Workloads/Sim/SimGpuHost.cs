@@ -136,21 +136,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// </summary>
     public long LateNs => Volatile.Read(ref lateNs);
 
-    /// <summary>Whether the GPU thread runs at real-time priority (SCHED_FIFO; root or CAP_SYS_NICE): else busy tenants can hold it from a CPU, and it runs late.</summary>
-    public bool Realtime
-    {
-        get
-        {
-            started.Wait();
-            return realtime;
-        }
-
-        private set => realtime = value;
-    }
-
-    private readonly ManualResetEventSlim started = new();
-    private bool realtime;
-
     /// <summary>The longest of those late wakes, ns.</summary>
     public long LongestLateNs => Volatile.Read(ref longestLateNs);
 
@@ -262,7 +247,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         view.Dispose();
         file.Dispose();
         File.Delete(ChannelPath);
-        started.Dispose();
     }
 
     private void ResetSlot(int slot, SimContext context, GpuSharing mode)
@@ -278,8 +262,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private void Run()
     {
         NativeMethods.UsePreciseTimers();
-        Realtime = NativeMethods.TryUseRealtimePriority();
-        started.Set();
         var pauses = GC.GetTotalPauseDuration();
         while (!stopping)
         {
