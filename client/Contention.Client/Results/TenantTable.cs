@@ -139,7 +139,7 @@ public static class TenantTable
     };
 
     /// <summary>A value to 3-4 significant digits: 172, 89.1, 7.56, 0.123.</summary>
-    private static string Significant(double value) => F(value, Math.Abs(value) switch
+    internal static string Significant(double value) => F(value, Math.Abs(value) switch
     {
         >= 100 => "0",
         >= 10 => "0.#",

@@ -118,7 +118,7 @@ public sealed class Fidelity
             return new FidelitySummary(metric, sharing, 0, double.NaN, null, null);
         }
 
-        var median = ValidationResults.Median(cases.Select(c => c.Error).ToList());
+        var median = Phase1Analysis.Median(cases.Select(c => c.Error));
         var worst = cases.MaxBy(c => Math.Abs(Math.Log(c.Ratio)));
         bool? met = metric.Target is { } target
             ? (target.MedianError is not { } m || median <= m + 1e-9) && cases.All(c => target.CaseWithin(c.Ratio))

@@ -94,7 +94,7 @@ public static class FidelityReport
         text.AppendLine("|---|---|---|---:|---:|");
         foreach (var c in fidelity.Cases)
         {
-            text.AppendLine(Invariant($"| {c.Case} | {c.Sharing} | {c.Metric.Name} ({c.Metric.Unit}) | {Significant(c.Real.Average())} ({c.Real.Count}) | {Significant(c.Model.Average())} ({c.Model.Count}) |"));
+            text.AppendLine(Invariant($"| {c.Case} | {c.Sharing} | {c.Metric.Name} ({c.Metric.Unit}) | {Results.TenantTable.Significant(c.Real.Average())} ({c.Real.Count}) | {Results.TenantTable.Significant(c.Model.Average())} ({c.Model.Count}) |"));
         }
 
         void List(string title, IEnumerable<string> lines)
@@ -214,8 +214,6 @@ public static class FidelityReport
     }
 
     private static string Label(double value) => value.ToString(value >= 1 ? "0" : "0.###", CultureInfo.InvariantCulture);
-
-    private static string Significant(double value) => value.ToString(Math.Abs(value) >= 100 ? "0" : Math.Abs(value) >= 1 ? "0.##" : "0.####", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
 }

@@ -1,5 +1,7 @@
+#if !NO_REPORTS
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Contention.Client.Analysis;
 using Contention.Client.Results;
 using CsvHelper;
 
@@ -130,11 +132,11 @@ public sealed partial class ValidationResults
                 var per = members.Select(f => Value(metric, f)).Where(v => v is not null).Select(v => v!.Value).ToList();
                 if (per.Count == members.Count && per.Count > 0)
                 {
-                    values[metric.Name] = Median(per);
+                    values[metric.Name] = Phase1Analysis.Median(per);
                 }
             }
 
-            var offered = Median(members.Select(f => Number(f, "offered_per_s") ?? 0).ToList());
+            var offered = Phase1Analysis.Median(members.Select(f => Number(f, "offered_per_s") ?? 0));
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
             samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded));
         }
@@ -164,20 +166,6 @@ public sealed partial class ValidationResults
     private static double? Number(Dictionary<string, string> fields, string column) =>
         fields.TryGetValue(column, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : null;
 
-    /// <summary>The median of <paramref name="values"/> (the mean of the middle two for an even count).</summary>
-    public static double Median(IReadOnlyList<double> values)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values.Order().ToList();
-        var middle = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
-
     // An experiment id is the mix's name (slugged), the time and 16 random bits.
     private static string SuiteOf(string experiment) => ExperimentSuffix().Replace(experiment, "");
 
@@ -187,3 +175,4 @@ public sealed partial class ValidationResults
     [GeneratedRegex(@"-\d{8}-\d{6}-[0-9a-f]{4}$")]
     private static partial Regex ExperimentSuffix();
 }
+#endif

@@ -43,18 +43,19 @@ internal sealed class KernelTimer(AcceleratorStream stream)
     public ProfilingMarker? Begin()
     {
         kernels++;
-        var now = Stopwatch.GetTimestamp();
         if (!batchOpen)
         {
             batchOpen = true;
-            timing = costTicks <= Budget * (now - startTicks);
+            timing = costTicks <= Budget * (Stopwatch.GetTimestamp() - startTicks);
         }
 
         if (!timing)
         {
+            // An untimed launch reads no clock.
             return null;
         }
 
+        var now = Stopwatch.GetTimestamp();
         var begin = stream.AddProfilingMarker();
         costTicks += Stopwatch.GetTimestamp() - now;
         return begin;

@@ -124,7 +124,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private long switches;
     private long lateNs;
     private long longestLateNs;
-    private long lateGcPauseNs;
 
     /// <summary>Lateness of the GPU thread below which a wake counts as on time, ns: timer and scheduling jitter.</summary>
     public const long LateThresholdNs = 500_000;
@@ -138,9 +137,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
     /// <summary>The longest of those late wakes, ns.</summary>
     public long LongestLateNs => Volatile.Read(ref longestLateNs);
-
-    /// <summary>Garbage-collection pauses of the node's process that fell into late wakes, ns.</summary>
-    public long LateGcPauseNs => Volatile.Read(ref lateGcPauseNs);
 
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
@@ -262,7 +258,6 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private void Run()
     {
         NativeMethods.UsePreciseTimers();
-        var pauses = GC.GetTotalPauseDuration();
         while (!stopping)
         {
             ApplyResets();
@@ -291,15 +286,12 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             }
 
             var late = MonotonicClock.NowNs() - Math.Max(wake, now);
-            var pausesNow = GC.GetTotalPauseDuration();
             if (late > LateThresholdNs)
             {
                 Volatile.Write(ref lateNs, lateNs + late);
                 Volatile.Write(ref longestLateNs, Math.Max(longestLateNs, late));
-                Volatile.Write(ref lateGcPauseNs, lateGcPauseNs + (long)(pausesNow - pauses).TotalNanoseconds);
             }
 
-            pauses = pausesNow;
         }
     }
 
