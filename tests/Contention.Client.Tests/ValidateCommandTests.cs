@@ -64,7 +64,9 @@ public class ValidateCommandTests
         Assert.Equal(["mps", "timeslice"], fidelity.Cases.Select(c => c.Sharing).Distinct().Order(StringComparer.Ordinal));
         var throughput = fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput).ToList();
         Assert.All(throughput, c => Assert.Equal(2, c.Real.Count));
-        Assert.All(fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput && c.Case.EndsWith("infer", StringComparison.Ordinal)), c => Assert.InRange(c.Ratio, 0.7, 1.4));
+        // A service that kept up with its 100 requests/s on both sides completes about the same
+        // number (on a loaded CI host one side can fall behind: then it is marked overloaded).
+        Assert.All(fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput && c.Case.EndsWith("infer", StringComparison.Ordinal) && !c.Overloaded), c => Assert.InRange(c.Ratio, 0.7, 1.4));
         Assert.Contains("throughput:", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("| throughput | all |", File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown)), StringComparison.Ordinal);
 
