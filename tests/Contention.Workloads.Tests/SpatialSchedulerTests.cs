@@ -75,6 +75,32 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
+    public void AdvanceTo_HigherPriorityKernelBesideKernelsOnHalfTheGpuEach_WaitsForAWaveOfItsOwnLength()
+    {
+        // Contexts 0 and 1 (MPS share 50 % each) run GPU-filling kernels of 1000 ns in waves of
+        // 100 ns from 0, each at half speed: more waves, each still 100 ns. Context 2 (priority 1)
+        // arrives at 250 with a kernel of 50 ns on a tenth of the GPU: it gets the multiprocessors
+        // of the waves ending at 300 (not 400, as if half the multiprocessors made blocks twice as
+        // long) and runs 300..350, context 1 then at 0.4 of its speed alone.
+        var gpu = new SpatialScheduler(3);
+        gpu.Configure(0, new SimContext(0, 0.5));
+        gpu.Configure(1, new SimContext(0, 0.5));
+        gpu.Configure(2, new SimContext(1, 1.0));
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.Enqueue(1, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.AdvanceTo(250);
+        gpu.Enqueue(2, new SimKernel(50, 0.1));
+
+        Assert.Equal((0.5, 0.5, 0.0), (gpu.Rate(0), gpu.Rate(1), gpu.Rate(2)));
+        Assert.Equal(300, gpu.NextEventNs());
+        gpu.AdvanceTo(300);
+        Assert.Equal((0.5, 0.4, 1.0), (gpu.Rate(0), Math.Round(gpu.Rate(1), 9), gpu.Rate(2)));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal(350, gpu.LastCompletionNs(2));
+    }
+
+    [Fact]
     public void AdvanceTo_SamePriorityKernelBesideARunningOne_WaitsForItsEndNotAWave()
     {
         var gpu = new SpatialScheduler(2);

@@ -58,32 +58,55 @@ internal static class BenchCommand
         calibrate.Options.Add(kernelsOnly);
         var kernelLaunches = new Option<int>("--kernel-launches") { Description = "launches of each kernel per timing, back to back (1: each with the L2 cache cold; more: mostly warm, as a workload runs them; the shipped h200 table used 8)", DefaultValueFactory = _ => 8 }.Within(1, 64);
         calibrate.Options.Add(kernelLaunches);
-        calibrate.SetAction(parse =>
+        var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode) and the copy latency, keeping every other value of --base" };
+        calibrate.Options.Add(roundTripsOnly);
+        var mps = new Option<bool>("--mps") { Description = "also measure the round trips as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS)" };
+        calibrate.Options.Add(mps);
+        var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
+        calibrate.Options.Add(mpsClient);
+        calibrate.Validators.Add(result =>
+        {
+            if (result.GetValue(kernelsOnly) && result.GetValue(roundTripsOnly))
+            {
+                result.AddError("--kernels-only and --round-trips-only exclude each other: give one, or neither to calibrate everything");
+            }
+
+            if (result.GetValue(kernelsOnly) && result.GetValue(mps))
+            {
+                result.AddError("--mps measures round trips, which --kernels-only leaves out");
+            }
+        });
+        calibrate.SetAction(async (parse, cancel) =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
             {
                 return 2;
             }
 
-            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
-            var profile = Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!);
-            if (!parse.GetValue(kernelsOnly))
+            var sharing = Contention.Workloads.Sim.GpuSharing.Timeslice;
+            if (parse.GetValue(mpsClient))
             {
-                var result = Calibration.Run(cuda);
-                profile = result.ApplyTo(profile, cuda.Description);
-                AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
+                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY")))
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --mps-client is for the process 'bench calibrate --mps' starts under its MPS daemon; use --mps");
+                    return 2;
+                }
+
+                sharing = Contention.Workloads.Sim.GpuSharing.Mps;
             }
 
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            var kernels = Calibration.KernelTimes(cuda, Calibration.ModelKernels(), launches: parse.GetValue(kernelLaunches));
-            var roofline = new Contention.Workloads.Sim.CostModel(profile with { KernelTimes = [] });
-            var ratios = kernels.Select(k => roofline.RooflineNs(k.Spec) / (double)k.Ns).Order().ToList();
-            AnsiConsole.MarkupLineInterpolated($"kernel times: {kernels.Count} kernels of {string.Join(", ", Contention.Workloads.Workloads.ModelShapes.Names)} (inference batches {string.Join(",", Calibration.InferenceBatches)}, training {string.Join(",", Calibration.TrainingBatches)}) in {watch.Elapsed.TotalSeconds:0} s; the roofline alone would be off by {Invariant(ratios[ratios.Count / 2])}x at the median, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x");
-            profile = profile with
+            var profile = Calibrate(parse, id, sharing);
+            if (parse.GetValue(mps) && !parse.GetValue(mpsClient))
             {
-                KernelTimes = kernels,
-                Source = $"{profile.Source}; kernel times: {kernels.Count} kernels of the shipped models (inference batches {string.Join(",", Calibration.InferenceBatches)}, training batches {string.Join(",", Calibration.TrainingBatches)}) timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {parse.GetValue(kernelLaunches)} back-to-back launches of each kernel queued behind a spacer, median of 9); the roofline alone is off by {Invariant(ratios[ratios.Count / 2])}x at the median over them, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x",
-            };
+                var client = await MeasureUnderMpsAsync(id, profile, cancel);
+                if (client is null)
+                {
+                    return 1;
+                }
+
+                profile = client;
+            }
+
             var text = JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
             if (parse.GetValue(output) is { } path)
             {
@@ -96,6 +119,44 @@ internal static class BenchCommand
 
             return 0;
         });
+
+        Contention.Workloads.Sim.DeviceProfile Calibrate(ParseResult parse, DeviceId id, Contention.Workloads.Sim.GpuSharing sharing)
+        {
+            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
+            var profile = Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!);
+            if (sharing == Contention.Workloads.Sim.GpuSharing.Mps)
+            {
+                // The MPS client of --mps: round trips only, onto what its parent measured.
+                return MeasureRoundTrips(id.Index, profile, cuda.Description, sharing);
+            }
+
+            var blocks = cuda.GemmBlocksPerMultiprocessor;
+            AnsiConsole.MarkupLineInterpolated($"GEMM kernel occupancy: {blocks} blocks of 256 threads per multiprocessor (the driver's estimate; the profile had {profile.GemmBlocksPerMultiprocessor})");
+            profile = profile with
+            {
+                GemmBlocksPerMultiprocessor = blocks,
+                Source = $"{profile.Source}; GEMM blocks per multiprocessor: {blocks}, the driver's occupancy estimate for the compiled GEMM kernel on {cuda.Description.Split(" (", 2)[0]} ('contention bench calibrate', {DateTime.UtcNow:yyyy-MM-dd})",
+            };
+            if (!parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly))
+            {
+                var result = Calibration.Run(cuda);
+                profile = result.ApplyTo(profile, cuda.Description);
+                AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
+            }
+
+            if (!parse.GetValue(roundTripsOnly))
+            {
+                profile = MeasureKernels(cuda, profile, parse.GetValue(kernelLaunches));
+            }
+
+            if (!parse.GetValue(kernelsOnly))
+            {
+                profile = MeasureRoundTrips(id.Index, profile, cuda.Description, sharing);
+            }
+
+            return profile;
+        }
+
         var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems") { device };
         gemm.SetAction(parse =>
         {
@@ -114,6 +175,91 @@ internal static class BenchCommand
             return 0;
         });
         return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, TracerBench() };
+    }
+
+    /// <summary>
+    /// Runs this program's <c>bench calibrate --round-trips-only --mps-client</c> as a client of a
+    /// private MPS daemon on <paramref name="id"/>'s GPU, on <paramref name="profile"/>; returns the
+    /// profile it writes (null after saying why there is none). The daemon is quit afterwards.
+    /// </summary>
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureUnderMpsAsync(DeviceId id, Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)
+    {
+        using var daemons = new Contention.Grains.Node.MpsDaemons(null, Path.Combine(Path.GetTempPath(), "contention-bench-mps"));
+        if (daemons.Control is null)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --mps needs {Contention.Grains.Node.MpsDaemons.ControlName} on PATH or in /usr/local/nvidia/bin");
+            return null;
+        }
+
+        var scratch = Directory.CreateTempSubdirectory("contention-calibrate-");
+        try
+        {
+            var input = Path.Combine(scratch.FullName, "base.json");
+            var output = Path.Combine(scratch.FullName, "mps.json");
+            File.WriteAllText(input, JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile));
+            var lease = await daemons.AcquireAsync(id.Index);
+            try
+            {
+                var self = Contention.Grains.Node.WorkerCommand.Resolve(null);
+                var start = new System.Diagnostics.ProcessStartInfo(self.FileName) { UseShellExecute = false };
+                foreach (var argument in self.Arguments.Concat(["bench", "calibrate", "--device", "cuda:0", "--base", input, "--round-trips-only", "--mps-client", "--out", output]))
+                {
+                    start.ArgumentList.Add(argument);
+                }
+
+                Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0);
+                AnsiConsole.MarkupLineInterpolated($"round trips as a client of a private MPS daemon on cuda:{id.Index}:");
+                using var child = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"failed to start {self.FileName}");
+                await child.WaitForExitAsync(cancel);
+                if (child.ExitCode != 0 || !File.Exists(output))
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the MPS client's calibration failed (exit {child.ExitCode}); the daemon's log is in {lease.LogDirectory}");
+                    return null;
+                }
+
+                return Contention.Workloads.Sim.DeviceProfile.Load(output);
+            }
+            finally
+            {
+                await daemons.ReleaseAsync(id.Index);
+            }
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    private static Contention.Workloads.Sim.DeviceProfile MeasureRoundTrips(int ordinal, Contention.Workloads.Sim.DeviceProfile profile, string hardware, Contention.Workloads.Sim.GpuSharing sharing)
+    {
+        var trips = Calibration.RoundTrips(ordinal, profile, sharing);
+        var fitted = trips.ApplyTo(profile, hardware.Split(" (", 2)[0]);
+        var table = new Table().Title($"round trips{(sharing == Contention.Workloads.Sim.GpuSharing.Mps ? " of an MPS client" : "")}: launch + synchronise, us (sleeps per iteration); wait kernels' GPU time {string.Join(", ", trips.WaitGpuNs.Select(w => F(w / 1e3)))} us, launch CPU {trips.LaunchCpuNs / 1e3:0.0} us; fitted copy latency {trips.CopyLatencyNs / 1e3:0.0} us")
+            .AddColumns(["sequence", .. trips.Modes.Select(m => Contention.Grains.Words.Word(m.Mode))]);
+        foreach (var name in trips.Modes[0].Sequences.Select(s => s.Name))
+        {
+            table.AddRow([name, .. trips.Modes.Select(m => $"{F(m[name].Ns / 1e3)} ({m[name].SleepsPerIteration:0.00})")]);
+        }
+
+        table.AddRow(["fitted round trips", .. trips.Modes.Select(m => string.Join(" ", trips.Points.Where(p => p.Sync == m.Mode).Select(p => F(p.Ns / 1e3))))]);
+        table.AddRow(["model of the MLP request", .. trips.Modes.Select(m => $"{F(trips.PredictedMlpRequestNs(m.Mode) / 1e3)} ({F(trips.PredictedMlpRequestNs(m.Mode) / m[Calibration.MlpRequest].Ns)}x)")]);
+        AnsiConsole.Write(table);
+        return fitted;
+    }
+
+    private static Contention.Workloads.Sim.DeviceProfile MeasureKernels(CudaDevice cuda, Contention.Workloads.Sim.DeviceProfile profile, int launches)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var kernels = Calibration.KernelTimes(cuda, Calibration.ModelKernels(), launches: launches);
+        var roofline = new Contention.Workloads.Sim.CostModel(profile with { KernelTimes = [] });
+        var ratios = kernels.Select(k => roofline.RooflineNs(k.Spec) / (double)k.Ns).Order().ToList();
+        AnsiConsole.MarkupLineInterpolated($"kernel times: {kernels.Count} kernels of {string.Join(", ", Contention.Workloads.Workloads.ModelShapes.Names)} (inference batches {string.Join(",", Calibration.InferenceBatches)}, training {string.Join(",", Calibration.TrainingBatches)}) in {watch.Elapsed.TotalSeconds:0} s; the roofline alone would be off by {Invariant(ratios[ratios.Count / 2])}x at the median, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x");
+        profile = profile with
+        {
+            KernelTimes = kernels,
+            Source = $"{profile.Source}; kernel times: {kernels.Count} kernels of the shipped models (inference batches {string.Join(",", Calibration.InferenceBatches)}, training batches {string.Join(",", Calibration.TrainingBatches)}) timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {launches} back-to-back launches of each kernel queued behind a spacer, median of 9); the roofline alone is off by {Invariant(ratios[ratios.Count / 2])}x at the median over them, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x",
+        };
+        return profile;
     }
 
     private static Command TracerBench()

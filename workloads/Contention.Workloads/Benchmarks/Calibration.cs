@@ -39,6 +39,92 @@ public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamB
     }
 }
 
+/// <summary>One launch sequence's round trip: launch its operations, synchronise; loop mean, median of repetitions.</summary>
+/// <param name="Name">What was launched.</param>
+/// <param name="Ns">Time per launch sequence + synchronise.</param>
+/// <param name="SleepsPerIteration">The thread's voluntary context switches per iteration (getrusage): how often it slept.</param>
+public sealed record SequenceTime(string Name, double Ns, double SleepsPerIteration);
+
+/// <summary>One sync mode's measured round trips.</summary>
+/// <param name="Mode">How the synchronising thread waited.</param>
+/// <param name="Sequences">
+/// One element-wise kernel of each of <see cref="Calibration.WaitKernels"/> sizes, <see cref="Calibration.ToDevice"/>
+/// and <see cref="Calibration.ToHost"/> (4 KiB page-locked copies), and a batch-1 MLP inference
+/// request in parts: its compute kernels alone, with the input copy, with the output copy, whole.
+/// </param>
+public sealed record ModeRoundTrips(SyncMode Mode, IReadOnlyList<SequenceTime> Sequences)
+{
+    /// <summary>The sequence named <paramref name="name"/>.</summary>
+    public SequenceTime this[string name] => Sequences.Single(s => s.Name == name);
+}
+
+/// <summary>
+/// What <see cref="Calibration.RoundTrips"/> measured, and the profile values fitted from it: per
+/// sync mode the round trip beyond launch CPU and kernel GPU time at several wait lengths, and
+/// the copies' fixed cost beyond the round trip and their transfer time.
+/// </summary>
+/// <param name="LaunchCpuNs">The profile's launch CPU time, subtracted.</param>
+/// <param name="WaitGpuNs">GPU time of each of <see cref="Calibration.WaitKernels"/> (CUDA events around back-to-back launches).</param>
+/// <param name="Modes">Measurements per sync mode.</param>
+/// <param name="MlpKernelNs">The profile's GPU time of the MLP request's compute kernels.</param>
+/// <param name="ToDeviceTransferNs">The profile's transfer time of 4 KiB host to device.</param>
+/// <param name="ToHostTransferNs">The profile's transfer time of 4 KiB device to host.</param>
+/// <param name="Sharing">How the measuring process shared the GPU (<see cref="GpuSharing.Mps"/>: as a client of an MPS daemon).</param>
+public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> WaitGpuNs, IReadOnlyList<ModeRoundTrips> Modes, double MlpKernelNs, double ToDeviceTransferNs, double ToHostTransferNs, GpuSharing Sharing = GpuSharing.Timeslice)
+{
+    /// <summary>The fitted round trips: per mode and wait kernel, the loop time less launch CPU and GPU time (never below 0).</summary>
+    public IReadOnlyList<MeasuredRoundTrip> Points =>
+        [.. Modes.SelectMany(m => WaitGpuNs.Select((gpu, i) => new MeasuredRoundTrip(m.Mode, (long)Math.Round(gpu), (long)Math.Round(Math.Max(0, m[Calibration.WaitName(i)].Ns - LaunchCpuNs - gpu)), Sharing)))];
+
+    /// <summary>The fitted round trip of <paramref name="mode"/> after waiting <paramref name="waitNs"/>, ns.</summary>
+    public double RoundTripNs(SyncMode mode, double waitNs) =>
+        new RoundTripCurve(new DeviceProfile { RoundTrips = Points }, mode, Sharing).Ns((long)Math.Round(waitNs));
+
+    /// <summary>A copy's fixed cost: the median over modes and directions of a copy's round trip less the mode's shortest round trip, the launch and the transfer, ns (never below 0).</summary>
+    public double CopyLatencyNs
+    {
+        get
+        {
+            var samples = Modes.SelectMany(m => new[]
+            {
+                m[Calibration.ToDevice].Ns - LaunchCpuNs - RoundTripNs(m.Mode, 0) - ToDeviceTransferNs,
+                m[Calibration.ToHost].Ns - LaunchCpuNs - RoundTripNs(m.Mode, 0) - ToHostTransferNs,
+            }).Order().ToArray();
+            return Math.Max(0, (samples[(samples.Length - 1) / 2] + samples[samples.Length / 2]) / 2);
+        }
+    }
+
+    /// <summary>
+    /// What the fitted profile predicts for a batch-1 MLP request alone in <paramref name="mode"/>,
+    /// ns: ten launches (the input copy, eight kernels, the output copy), the GPU's copies and
+    /// kernels from the first launch on, then the round trip for the time the synchronise waited —
+    /// the check printed beside the measured request.
+    /// </summary>
+    public double PredictedMlpRequestNs(SyncMode mode)
+    {
+        var gpuEnd = LaunchCpuNs + CopyLatencyNs + ToDeviceTransferNs + MlpKernelNs + CopyLatencyNs + ToHostTransferNs;
+        var called = 10 * LaunchCpuNs;
+        return gpuEnd <= called ? called : gpuEnd + RoundTripNs(mode, gpuEnd - called);
+    }
+
+    /// <summary>
+    /// <paramref name="baseline"/> with the fitted round trips (replacing its points of the same
+    /// sharing mode) and, measured alone, the copy latency.
+    /// </summary>
+    public DeviceProfile ApplyTo(DeviceProfile baseline, string hardware)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        var text = string.Join("; ", Modes.Select(m => $"{m.Mode.ToString().ToLowerInvariant()} {string.Join(", ", Points.Where(p => p.Sync == m.Mode).Select(p => $"{p.Ns / 1e3:0.0}"))} us"));
+        var mps = Sharing == GpuSharing.Mps;
+        return baseline with
+        {
+            RoundTrips = [.. baseline.RoundTrips.Where(p => p.Sharing != Sharing), .. Points],
+            CopyLatencyNs = mps ? baseline.CopyLatencyNs : (long)Math.Round(CopyLatencyNs),
+            Source = $"{baseline.Source}; round trips{(mps ? " of an MPS client" : "")} measured by 'contention bench calibrate --round-trips-only{(mps ? " --mps" : "")}' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): launch + synchronise of one element-wise kernel of {string.Join(", ", WaitGpuNs.Select(w => $"{w / 1e3:0.0}"))} us GPU time, less launch CPU and GPU time ({text}){(mps ? "" : $"; copy latency {CopyLatencyNs / 1e3:0.0} us (4 KiB page-locked copies each way, less launch, round trip and transfer)")}",
+        };
+    }
+}
+
 /// <summary>Measures the cost model's parameters through the cuda device itself, so the modelled GPU matches what tenants see.</summary>
 public static class Calibration
 {
@@ -135,6 +221,90 @@ public static class Calibration
 
         return kernels.Select(k => MeasuredKernel.Of(k, (long)Math.Round(device.MeasureKernelNs(k, repetitions, launches)))).ToList();
     }
+
+    /// <summary>
+    /// Measures the host's round trips through the driver in every sync mode on CUDA device
+    /// <paramref name="ordinal"/>: a tiny kernel's launch + synchronise, 4 KiB copies each way
+    /// (page-locked) + synchronise, and a batch-1 MLP request (the shipped model's copies and
+    /// kernels) + synchronise, each the median over repetitions of the mean of a loop.
+    /// <paramref name="profile"/> supplies the launch CPU time and copy rates the fit subtracts.
+    /// </summary>
+    public static RoundTripResult RoundTrips(int ordinal, DeviceProfile profile, GpuSharing sharing = GpuSharing.Timeslice, int loops = 200)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var toDevice = KernelSpec.CopyToDevice(1024);
+        var toHost = KernelSpec.CopyToHost(1024);
+        var request = Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        var compute = request.Where(k => k.Kind is not (KernelKind.CopyToDevice or KernelKind.CopyToHost)).ToList();
+        var waits = WaitKernels.Select(n => KernelSpec.Elementwise(n)).ToList();
+        double[] waitGpuNs;
+        using (var timing = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = SyncMode.Spin, TimeKernels = false }))
+        {
+            timing.Prepare([.. waits, CudaDevice.Spacer]);
+            _ = timing.MeasureKernelNs(waits[0], 1);
+            waitGpuNs = [.. waits.Select(k => timing.MeasureKernelNs(k, 9, 8))];
+        }
+
+        List<(string Name, IReadOnlyList<KernelSpec> Kernels)> sequences = [.. waits.Select((k, i) => (WaitName(i), (IReadOnlyList<KernelSpec>)[k]))];
+        sequences.AddRange(
+        [
+            (ToDevice, [toDevice]),
+            (ToHost, [toHost]),
+            (MlpKernels, compute),
+            (MlpInputAndKernels, [toDevice, .. compute]),
+            (MlpKernelsAndOutput, [.. compute, toHost]),
+            (MlpRequest, request),
+        ]);
+        var modes = new List<ModeRoundTrips>();
+        foreach (var mode in Enum.GetValues<SyncMode>())
+        {
+            using var device = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = mode, TimeKernels = false });
+            device.Prepare([.. waits, toDevice, toHost, .. request]);
+            var times = new List<SequenceTime>();
+            foreach (var (name, kernels) in sequences)
+            {
+                long sleeps = 0;
+                var iterations = 0;
+                var ns = Median(() =>
+                {
+                    var before = ThreadSwitches();
+                    var start = Stopwatch.GetTimestamp();
+                    for (var i = 0; i < loops; i++)
+                    {
+                        foreach (var kernel in kernels)
+                        {
+                            device.Launch(kernel);
+                        }
+
+                        device.Synchronize();
+                    }
+
+                    var elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds / loops;
+                    sleeps += ThreadSwitches() - before;
+                    iterations += loops;
+                    return elapsed;
+                });
+                times.Add(new SequenceTime(name, ns, sleeps / (double)iterations));
+            }
+
+            modes.Add(new ModeRoundTrips(mode, times));
+        }
+
+        var model = new CostModel(profile);
+        return new RoundTripResult(profile.LaunchCpuNs, waitGpuNs, modes, compute.Sum(k => (double)model.DurationNs(k)), toDevice.Bytes / profile.HostToDevicePinnedBytesPerSecond * 1e9, toHost.Bytes / profile.DeviceToHostPinnedBytesPerSecond * 1e9, sharing);
+    }
+
+    /// <summary>Elements of the element-wise kernels whose launch + synchronise measures the round trip at growing wait lengths (on an H200 about 2 us to 0.5 ms of GPU time).</summary>
+    public static IReadOnlyList<long> WaitKernels { get; } = [1, 1L << 16, 1L << 19, 1L << 21, 1L << 23, 1L << 24, 1L << 25, 1L << 27];
+
+    /// <summary>The sequence name of wait kernel <paramref name="index"/>.</summary>
+    public static string WaitName(int index) => $"wait kernel {WaitKernels[index]}";
+
+    /// <summary>Names of the other sequences <see cref="RoundTrips"/> times.</summary>
+    public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request";
+
+    private static long ThreadSwitches() =>
+        NativeMethods.GetRusage(NativeMethods.RusageThread, out var usage) == 0 ? usage.VoluntarySwitches : 0;
 
     private static double Repeat(IComputeDevice device, KernelSpec kernel, int count)
     {

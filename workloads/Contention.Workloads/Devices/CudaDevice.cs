@@ -195,6 +195,13 @@ public sealed unsafe class CudaDevice : IDataDevice
         return samples[repetitions / 2];
     }
 
+    /// <summary>
+    /// How many blocks of the GEMM kernel one multiprocessor holds at once: the driver's
+    /// occupancy estimate for the compiled kernel's registers and shared memory at its block size.
+    /// </summary>
+    public int GemmBlocksPerMultiprocessor =>
+        accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemm), CudaKernels.GemmThreads * CudaKernels.GemmThreads);
+
     /// <summary>The kernel <see cref="MeasureKernelNs"/> queues first: an element-wise pass over 64 Mi elements (about 0.3 ms on an H200).</summary>
     public static KernelSpec Spacer { get; } = KernelSpec.Elementwise(64L << 20, ElementwiseOp.Add);
 

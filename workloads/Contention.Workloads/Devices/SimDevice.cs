@@ -9,7 +9,9 @@ namespace Contention.Workloads.Devices;
 /// A tenant's view of a modelled GPU. Launching costs the driver's CPU time on the launching
 /// thread and a store into shared memory; waiting is real: spin polls the completion counter,
 /// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
-/// GPU thread writes to it. Pageable copies are staged through a real host memcpy and hold the
+/// GPU thread writes to it, and a synchronise returns no sooner than the profile's measured
+/// round trip for the sync mode and wait length after the last kernel ends. Pageable copies are
+/// staged through a real host memcpy and hold the
 /// thread until the DMA completes, as the CUDA driver does.
 /// </summary>
 public sealed unsafe class SimDevice : IComputeDevice
@@ -22,6 +24,8 @@ public sealed unsafe class SimDevice : IComputeDevice
     private readonly int fifoFd;
     private readonly bool pinned;
     private readonly long launchCpuTicks;
+    private readonly RoundTripCurve roundTrip;
+    [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
     private float[] staging = [];
 
@@ -36,6 +40,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         pinned = options.PinnedHost;
         model = new CostModel(channel.Profile);
         launchCpuTicks = (long)(channel.Profile.LaunchCpuNs * (System.Diagnostics.Stopwatch.Frequency / 1e9));
+        roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
         file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
         byte* pointer = null;
@@ -114,6 +119,7 @@ public sealed unsafe class SimDevice : IComputeDevice
     /// <inheritdoc />
     public void Synchronize()
     {
+        var calledNs = MonotonicClock.NowNs();
         var target = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
         ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
         switch (SyncMode)
@@ -136,6 +142,8 @@ public sealed unsafe class SimDevice : IComputeDevice
                 BlockUntil(target);
                 break;
         }
+
+        CompleteRoundTrip(calledNs);
     }
 
     /// <inheritdoc />
@@ -187,6 +195,52 @@ public sealed unsafe class SimDevice : IComputeDevice
         byte signal;
         while (NativeMethods.Read(fifoFd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
         {
+        }
+    }
+
+    private void CompleteRoundTrip(long calledNs)
+    {
+        // The real driver's completion reaches the waiting thread a measured while after the
+        // GPU's last kernel ends (with the launch's way to the GPU, which the model does not
+        // delay), longer the longer a sleeping thread slept: return no sooner, waiting as the
+        // sync mode waits. Work done before the call costs no round trip.
+        var completedNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs));
+        if (completedNs <= calledNs)
+        {
+            return;
+        }
+
+        var until = completedNs + roundTrip.Ns(completedNs - calledNs);
+        if (MonotonicClock.NowNs() >= until)
+        {
+            return;
+        }
+
+        switch (SyncMode)
+        {
+            case SyncMode.Spin:
+                while (MonotonicClock.NowNs() < until)
+                {
+                    Thread.SpinWait(16);
+                }
+
+                break;
+            case SyncMode.Yield:
+                while (MonotonicClock.NowNs() < until)
+                {
+                    Thread.Yield();
+                }
+
+                break;
+            default:
+                if (!preciseTimers)
+                {
+                    NativeMethods.UsePreciseTimers();
+                    preciseTimers = true;
+                }
+
+                NativeMethods.SleepUntil(until);
+                break;
         }
     }
 

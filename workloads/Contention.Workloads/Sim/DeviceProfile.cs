@@ -73,6 +73,20 @@ public sealed record DeviceProfile
 
     private readonly IReadOnlyList<MeasuredKernel> kernelTimes = [];
 
+    /// <summary>
+    /// Synchronise round trips measured on the profiled GPU per sync mode and wait length: the
+    /// modelled device returns from a synchronise that waited no sooner than the round trip
+    /// after its last kernel ends (<see cref="RoundTripCurve"/>). None: it returns when the
+    /// model's own wake-up reaches it.
+    /// </summary>
+    public IReadOnlyList<MeasuredRoundTrip> RoundTrips
+    {
+        get => roundTrips;
+        init => roundTrips = value ?? [];
+    }
+
+    private readonly IReadOnlyList<MeasuredRoundTrip> roundTrips = [];
+
 
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200"];

@@ -202,7 +202,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
         ResetSlot(slot, context, mode);
         why = "";
-        return new SimChannelInfo(ChannelPath, slot, fifoPaths[slot], Profile);
+        return new SimChannelInfo(ChannelPath, slot, fifoPaths[slot], Profile, mode);
     }
 
     /// <summary>Returns a context; queued work of its tenant is dropped.</summary>

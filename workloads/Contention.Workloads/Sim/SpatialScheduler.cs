@@ -22,6 +22,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly Queue<SimKernel>[] pending;
     private readonly double[] remaining;
     private readonly double[] rate;
+    private readonly double[] blockSpeed;
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
@@ -49,6 +50,7 @@ public sealed class SpatialScheduler : IGpuScheduler
 
         remaining = new double[contexts];
         rate = new double[contexts];
+        blockSpeed = new double[contexts];
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
@@ -248,6 +250,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         for (var c = 0; c < pending.Length; c++)
         {
             rate[c] = 0;
+            blockSpeed[c] = 1;
         }
 
         // Highest priority first; within one, the kernel at its stream's head longest; then by
@@ -279,11 +282,17 @@ public sealed class SpatialScheduler : IGpuScheduler
             foreach (var c in active)
             {
                 rate[c] /= bandwidth;
+                blockSpeed[c] = 1 / bandwidth;
             }
         }
     }
 
-    /// <summary>When the current wave of <paramref name="context"/>'s running kernel ends: whole waves from its start (at the rate it runs now; its end when the wave length is unknown).</summary>
+    /// <summary>
+    /// When the current wave of <paramref name="context"/>'s running kernel ends: whole waves from
+    /// its start (its end when the wave length is unknown). A kernel on fewer multiprocessors runs
+    /// more waves, not longer ones; its blocks take longer only while memory bandwidth holds
+    /// every kernel back.
+    /// </summary>
     private long WaveEndNs(int context)
     {
         var wave = pending[context].Peek().WaveNs;
@@ -292,7 +301,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             return rate[context] > 0 ? FinishNs(context) : long.MaxValue;
         }
 
-        var length = Math.Max(1, (long)Math.Ceiling(wave / rate[context]));
+        var length = Math.Max(1, (long)Math.Ceiling(wave / blockSpeed[context]));
         var elapsed = NowNs - startedAt[context];
         return startedAt[context] + (((elapsed + length - 1) / length) * length);
     }

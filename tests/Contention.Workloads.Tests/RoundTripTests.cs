@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Contention.Workloads.Benchmarks;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+public class RoundTripTests
+{
+    private static readonly DeviceProfile Profile = DeviceProfile.Load("h100") with
+    {
+        RoundTrips =
+        [
+            new(SyncMode.Block, 10_000, 20_000),
+            new(SyncMode.Block, 2_000, 15_000),
+            new(SyncMode.Block, 110_000, 40_000),
+            new(SyncMode.Spin, 2_000, 4_000),
+            new(SyncMode.Block, 2_000, 9_000, GpuSharing.Mps),
+        ],
+    };
+
+    [Theory]
+    [InlineData(0, 15_000)] // below the first point: flat
+    [InlineData(2_000, 15_000)]
+    [InlineData(6_000, 17_500)] // halfway between 2 and 10 us
+    [InlineData(60_000, 30_000)] // halfway between 10 and 110 us
+    [InlineData(1_000_000, 40_000)] // beyond the last point: flat
+    public void Ns_BlockCurve_InterpolatesBetweenPointsInAnyOrderAndIsFlatBeyond(long waitNs, long expected) =>
+        Assert.Equal(expected, new RoundTripCurve(Profile, SyncMode.Block).Ns(waitNs));
+
+    [Fact]
+    public void Ns_ModeOrSharingWithoutPoints_FallsBackAsDocumented()
+    {
+        Assert.Equal(0, new RoundTripCurve(Profile, SyncMode.Yield).Ns(5_000));
+        Assert.Equal(4_000, new RoundTripCurve(Profile, SyncMode.Spin, GpuSharing.Mps).Ns(5_000));
+        Assert.Equal(9_000, new RoundTripCurve(Profile, SyncMode.Block, GpuSharing.Mps).Ns(50_000));
+        Assert.Equal(0, new RoundTripCurve(DeviceProfile.Load("h100"), SyncMode.Block).Ns(5_000));
+    }
+
+    [Fact]
+    public void RoundTripResult_SyntheticLoops_FitsRoundTripsCopyLatencyAndReplacesOnlyItsSharingsPoints()
+    {
+        // Launch CPU 4 us; wait kernels of 2 and 100 us GPU time; block loops take 26 and 150 us
+        // (round trips 20 and 46 us), spin 10 and 108 (4 us each); copies 4 us of transfer take 4
+        // (launch) + the 2-us-wait round trip + 4 (transfer) + 1 (latency).
+        static ModeRoundTrips Mode(SyncMode mode, double shortLoop, double longLoop, double roundTrip) => new(mode,
+        [
+            new(Calibration.WaitName(0), shortLoop, 1), new(Calibration.WaitName(1), longLoop, 1),
+            new(Calibration.ToDevice, 4_000 + roundTrip + 4_000 + 1_000, 1), new(Calibration.ToHost, 4_000 + roundTrip + 4_000 + 1_000, 1),
+        ]);
+        var result = new RoundTripResult(4_000, [2_000, 100_000], [Mode(SyncMode.Spin, 10_000, 108_000, 4_000), Mode(SyncMode.Block, 26_000, 150_000, 20_000)], 100_000, 4_000, 4_000, GpuSharing.Mps);
+
+        Assert.Equal(
+            [new MeasuredRoundTrip(SyncMode.Spin, 2_000, 4_000, GpuSharing.Mps), new(SyncMode.Spin, 100_000, 4_000, GpuSharing.Mps), new(SyncMode.Block, 2_000, 20_000, GpuSharing.Mps), new(SyncMode.Block, 100_000, 46_000, GpuSharing.Mps)],
+            result.Points);
+        Assert.Equal(33_000, result.RoundTripNs(SyncMode.Block, 51_000));
+        Assert.Equal(1_000, result.CopyLatencyNs, 6);
+
+        var baseline = Profile with { CopyLatencyNs = 7_000 };
+        var applied = result.ApplyTo(baseline, "NVIDIA H200");
+        Assert.Equal(4, applied.RoundTrips.Count(p => p.Sharing == GpuSharing.Timeslice));
+        Assert.Equal(result.Points, applied.RoundTrips.Where(p => p.Sharing == GpuSharing.Mps));
+        Assert.Equal(7_000, applied.CopyLatencyNs); // measured under MPS: the copy latency stays the time-sliced one
+        Assert.Contains("round trips of an MPS client", applied.Source, StringComparison.Ordinal);
+        Assert.Equal(1_000, (result with { Sharing = GpuSharing.Timeslice }).ApplyTo(baseline, "NVIDIA H200").CopyLatencyNs);
+    }
+
+    [Fact]
+    public void DeviceProfile_WithRoundTrips_SurvivesItsJson()
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(Profile, DeviceProfileJson.Default.DeviceProfile);
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, json);
+            Assert.Equal(Profile.RoundTrips, DeviceProfile.Load(path).RoundTrips);
+            Assert.Contains("\"sharing\": \"Mps\"", json, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ShippedH200_HasRoundTripsForEverySyncModeUnderBothSharings()
+    {
+        var h200 = DeviceProfile.Load("h200");
+        foreach (var sharing in Enum.GetValues<GpuSharing>())
+        {
+            foreach (var mode in Enum.GetValues<SyncMode>())
+            {
+                Assert.True(h200.RoundTrips.Count(p => p.Sync == mode && p.Sharing == sharing) >= 4, $"{mode} under {sharing}");
+            }
+        }
+
+        // A sleeping thread's wake-up is the slow one, and slower after long waits.
+        var block = new RoundTripCurve(h200, SyncMode.Block);
+        var spin = new RoundTripCurve(h200, SyncMode.Spin);
+        Assert.True(block.Ns(2_000) > spin.Ns(2_000));
+        Assert.True(block.Ns(500_000) > block.Ns(2_000));
+    }
+}
+
+public sealed class SimDeviceRoundTripTests : IDisposable
+{
+    // Round trips far above any scheduling noise: a synchronise that waits must take at least
+    // the kernel plus the round trip of its sync mode and sharing.
+    private readonly SimGpuHost host = new(0, 2, DeviceProfile.Load("h100") with
+    {
+        LaunchCpuNs = 0,
+        RoundTrips = [new(SyncMode.Block, 1_000, 30_000_000), new(SyncMode.Spin, 1_000, 30_000_000), new(SyncMode.Block, 1_000, 80_000_000, GpuSharing.Mps)],
+    }, TimeSpan.FromMicroseconds(50));
+
+    [Theory]
+    [InlineData(SyncMode.Block, GpuSharing.Timeslice, 30)]
+    [InlineData(SyncMode.Spin, GpuSharing.Timeslice, 30)]
+    [InlineData(SyncMode.Block, GpuSharing.Mps, 80)]
+    public void Synchronize_Waiting_ReturnsNoSoonerThanTheRoundTripAfterTheKernel(SyncMode mode, GpuSharing sharing, double roundTripMs)
+    {
+        var channel = host.Acquire(sharing, SimContext.Default);
+        try
+        {
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel });
+            var kernel = KernelSpec.Elementwise(50_000_000);
+            device.Prepare([kernel]);
+
+            var watch = Stopwatch.StartNew();
+            device.Launch(kernel);
+            device.Synchronize();
+
+            Assert.True(watch.Elapsed.TotalMilliseconds >= (device.Model.DurationNs(kernel) / 1e6) + roundTripMs, $"took {watch.Elapsed.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            host.Release(channel.Slot);
+        }
+    }
+
+    [Fact]
+    public void Synchronize_WorkDoneBeforeTheCall_CostsNoRoundTrip()
+    {
+        var channel = host.Acquire();
+        try
+        {
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = channel });
+            var kernel = KernelSpec.Elementwise(1_000_000);
+            device.Prepare([kernel]);
+            device.Launch(kernel);
+            while (host.CompletedAtNs(channel.Slot) == 0)
+            {
+                Thread.Sleep(1);
+            }
+
+            var watch = Stopwatch.StartNew();
+            device.Synchronize();
+
+            Assert.True(watch.Elapsed.TotalMilliseconds < 25, $"took {watch.Elapsed.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            host.Release(channel.Slot);
+        }
+    }
+
+    public void Dispose() => host.Dispose();
+}
