@@ -15,6 +15,7 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     ReportCommand.Create(),
     SiloCommand.Create(),
     WorkerCommandLine.Create(),
+    SimGpuCommandLine.Create(),
     ProbeCommand.Create(),
     DevicesCommand.Create(),
     BenchCommand.Create(),

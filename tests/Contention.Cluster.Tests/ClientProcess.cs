@@ -124,6 +124,26 @@ internal sealed partial class ClientProcess : IDisposable
         return children;
     }
 
+    /// <summary>The tenant workers among <paramref name="pid"/>'s children (not its modelled GPUs' engines or the eBPF helper).</summary>
+    public static List<int> Workers(int pid) =>
+        Children(pid).Where(child => CommandLine(child).Contains("\0worker", StringComparison.Ordinal)).ToList();
+
+    /// <summary>The modelled GPUs' engine processes among <paramref name="pid"/>'s children.</summary>
+    public static List<int> Engines(int pid) =>
+        Children(pid).Where(child => CommandLine(child).Contains("\0sim-gpu\0", StringComparison.Ordinal)).ToList();
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
     /// <summary>Whether <paramref name="pid"/> still runs (a zombie does not).</summary>
     public static bool Alive(int pid)
     {

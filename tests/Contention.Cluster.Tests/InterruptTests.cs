@@ -72,12 +72,16 @@ public sealed class InterruptTests
         var ports = new[] { Contention.Silo.FreePort.Next(), Contention.Silo.FreePort.Next() };
         using var silo = await ClientProcess.StartAsync("silo", "--name", "shm-test", "--silo-port", $"{ports[0]}", "--gateway-port", $"{ports[1]}", "--metrics-port", "0", "--sim-devices", "2", "--ebpf", "off", "--no-cuda");
         await silo.WaitForOutputAsync("node shm-test up", Patience);
-        Assert.Equal(2 * (1 + 32), ClientProcess.SimFilesOf(silo.Pid).Length);
+        // Per modelled GPU: the channel, 32 FIFOs and the profile its engine process read.
+        Assert.Equal(2 * (1 + 32 + 1), ClientProcess.SimFilesOf(silo.Pid).Length);
+        var engines = ClientProcess.Engines(silo.Pid);
+        Assert.Equal(2, engines.Count);
 
         silo.SignalGroup(SigInt);
 
         Assert.Equal(0, await silo.WaitForExitAsync(Patience));
         Assert.Empty(ClientProcess.SimFilesOf(silo.Pid));
+        Assert.All(engines, pid => Assert.False(ClientProcess.Alive(pid), $"engine {pid} outlived the node"));
     }
 
     [Fact]

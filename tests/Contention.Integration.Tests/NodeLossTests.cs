@@ -28,6 +28,7 @@ public sealed class NodeLossTests
     public async Task Run_NodeWithTheTenantsKilled_TenantsFailAsLostAndTheRunFails()
     {
         await using var cluster = await ThreeNodes.StartAsync();
+        var engines = ClientProcess.Engines(cluster.Tenants.Pid);
 
         var (code, document, workers) = await KillDuringRunAsync(cluster, cluster.Tenants);
 
@@ -39,6 +40,8 @@ public sealed class NodeLossTests
         // What the lost tenants measured until their node died is kept.
         Assert.All(document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure), t => Assert.True(t.Completed > 0, $"{t.Tenant}'s measurements were dropped"));
         Assert.All(workers, pid => Assert.False(ClientProcess.Alive(pid), $"worker {pid} outlived its node"));
+        Assert.NotEmpty(engines);
+        Assert.All(engines, pid => Assert.False(ClientProcess.Alive(pid), $"modelled GPU engine {pid} outlived its node"));
     }
 
     [Fact]
@@ -85,7 +88,7 @@ public sealed class NodeLossTests
     {
         var (run, directory) = StartRun(cluster, duration);
         await WaitForMeasurementsAsync(run, directory);
-        var workers = ClientProcess.Children(cluster.Tenants.Pid);
+        var workers = ClientProcess.Workers(cluster.Tenants.Pid);
         Assert.Equal(2, workers.Count);
 
         victim.SignalGroup(SigKill);

@@ -39,6 +39,34 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public async Task Synchronize_ManyShortBlockingWaitsBesideASpinningEngine_NeverMissesAWakeUp()
+    {
+        // The tenant publishes its wait and reads the tail while the engine writes the tail and
+        // reads the wait; both sides fence between the two, or each could read the other's old
+        // value and the tenant would sleep on its FIFO with no one to wake it. A spinning engine
+        // publishes within microseconds of the launch, where such races live. A regression
+        // check, not a proof: the store-load race needs both sides within nanoseconds, and 20,000
+        // waits did not hit it on a 2-core VM with the fences taken out.
+        using var spinning = new SimGpuHost(1, 1, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50), spin: true);
+        var channel = spinning.Acquire();
+        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 1), SyncMode = SyncMode.Block, SimChannel = channel });
+        var kernel = KernelSpec.Elementwise(1);
+        device.Prepare([kernel]);
+        var waits = Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                device.Launch(kernel);
+                device.Synchronize();
+            }
+        });
+
+        var finished = await Task.WhenAny(waits, Task.Delay(TimeSpan.FromSeconds(120)));
+        Assert.True(finished == waits, "a blocking synchronise was never woken");
+        spinning.Release(channel.Slot);
+    }
+
+    [Fact]
     public void Synchronize_TwoTenantsSaturating_EachGetsAboutHalfTheGpu()
     {
         var a = host.Acquire();

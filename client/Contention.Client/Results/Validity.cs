@@ -82,7 +82,7 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
 
             if (row.Seconds > 0 && row.ModelLateSeconds > ModelLateShare * row.Seconds && lateModels.Add((row.Node, row.Device)))
             {
-                reasons.Add(Format($"{row.Device} on node {row.Node} (a modelled GPU) ran {row.ModelLateSeconds * 1000:0.#} ms late in total while tenant {row.Tenant} was measured over {row.Seconds:0.#} s (longest {row.ModelLongestLateMs:0.#} ms; {ModelLateShare * 100:0}% allowed): completions reached its tenants late, so their latencies include the model's own delays; its thread was held up by a busy node or garbage collection"));
+                reasons.Add(Format($"{row.Device} on node {row.Node} (a modelled GPU) ran {row.ModelLateSeconds * 1000:0.#} ms late in total while tenant {row.Tenant} was measured over {row.Seconds:0.#} s (longest {row.ModelLongestLateMs:0.#} ms; {ModelLateShare * 100:0}% allowed): completions reached its tenants late, so their latencies include the model's own delays; its engine was held up by a busy machine (or, on a thread of the node, by garbage collection)"));
             }
 
             if (row.RejectedLines > 0)

@@ -22,16 +22,40 @@ public sealed class NodeDevices : IDisposable
         Mps = new MpsDaemons(options.MpsControl, options.MpsDirectory);
         var profile = DeviceProfile.Load(options.SimProfile);
         sims = new SimGpuHost[options.SimDevices];
-        if (sims.Length > 0)
+        Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string>, System.Diagnostics.Process>? engine = null;
+        if (sims.Length > 0 && options.SimEngineProcess)
         {
-            // The modelled GPUs' threads stop whenever the garbage collector blocks this process:
-            // avoid blocking gen2 collections while they run (SimGpuHost.LateNs counts what is left).
+            // Each modelled GPU's engine in a process of its own (this program's sim-gpu), which
+            // allocates nothing: a garbage collection of this busy process cannot stall it. It
+            // starts as workers do: in a session of its own (signals to the node's process group
+            // are the node's to handle) and ended by the kernel if the node dies.
+            var self = WorkerCommand.Resolve(options.WorkerPath);
+            engine = (arguments, environment) =>
+            {
+                var start = new System.Diagnostics.ProcessStartInfo(self.FileName) { UseShellExecute = false };
+                foreach (var argument in self.Arguments.Concat(arguments))
+                {
+                    start.ArgumentList.Add(argument);
+                }
+
+                foreach (var (name, value) in environment)
+                {
+                    start.Environment[name] = value;
+                }
+
+                return Contention.Tracer.Processes.ChildStart.StartAsync(start, NodeBpf.WorkerOptions).GetAwaiter().GetResult();
+            };
+        }
+        else if (sims.Length > 0)
+        {
+            // The engines' threads stop whenever the garbage collector blocks this process: avoid
+            // blocking gen2 collections while they run (SimGpuHost.LateNs counts what is left).
             System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         }
 
         for (var i = 0; i < sims.Length; i++)
         {
-            sims[i] = new SimGpuHost(i, options.SimSlots, profile, TimeSpan.FromMicroseconds(options.SimPollMicroseconds));
+            sims[i] = new SimGpuHost(i, options.SimSlots, profile, TimeSpan.FromMicroseconds(options.SimPollMicroseconds), engine, Environment.ProcessorCount >= options.SimSpinMinCores);
         }
 
         var names = new List<string> { "cpu" };

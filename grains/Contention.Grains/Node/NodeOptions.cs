@@ -20,6 +20,20 @@ public sealed class NodeOptions
     /// <summary>The modelled GPUs' device profile: a shipped name (<c>h100</c>) or a JSON file.</summary>
     [Required] public string SimProfile { get; set; } = "h100";
 
+    /// <summary>
+    /// Run each modelled GPU's engine in a process of its own (this program's <c>sim-gpu</c>, which
+    /// allocates nothing and so never stops for a garbage collection), not on a thread of the node.
+    /// </summary>
+    public bool SimEngineProcess { get; set; } = true;
+
+    /// <summary>
+    /// On machines with at least this many cores, a modelled GPU's engine polls without sleeping
+    /// while tenants are attached (one core busy): a sleeping engine wakes late by the machine's
+    /// timer and wake-up latency (on the H200's 16-core host, hundreds of wakes over 0.5 ms late
+    /// per minute). 0: always; above the core count: never.
+    /// </summary>
+    [Range(0, 100_000)] public int SimSpinMinCores { get; set; } = 8;
+
     /// <summary>How often a modelled GPU looks for launches, microseconds.</summary>
     [Range(5, 10_000)] public int SimPollMicroseconds { get; set; } = 50;
 

@@ -184,7 +184,11 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
-        Volatile.Write(ref waitTarget, target);
+
+        // A full fence between publishing the wait and reading the tail (the GPU side fences
+        // between writing the tail and reading the wait): with plain stores, each side could
+        // read the other's old value, and the tenant would sleep with no one to wake it.
+        Interlocked.Exchange(ref waitTarget, target);
         if (Volatile.Read(ref tail) >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
         {
             // Completed between the first check and publishing the wait: the GPU thread never saw it.

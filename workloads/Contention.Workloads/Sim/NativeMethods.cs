@@ -74,6 +74,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "getrusage", SetLastError = true)]
     public static partial int GetRusage(int who, out Rusage usage);
 
+    [LibraryImport("libc", EntryPoint = "getppid")]
+    public static partial int GetParentPid();
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -11,8 +11,8 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0004; // "CNTSIM" + version 4
-    public const int HeaderBytes = 128;
+    public const long Magic = 0x4D49_5354_4E43_0005; // "CNTSIM" + version 5
+    public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 40;
     public const int SlotBytes = 256 + (RingSize * EntryBytes);
@@ -20,6 +20,15 @@ internal static unsafe class SimChannelLayout
     // Header
     public const int MagicOffset = 0;
     public const int SlotCountOffset = 8;
+
+    // Header: GPU-written line (the engine's counters)
+    public const int SwitchesOffset = 64;
+    public const int LateNsOffset = 72;
+    public const int LongestLateNsOffset = 80;
+
+    // Header: node-written line
+    public const int StopOffset = 128;
+    public const int LeasedOffset = 136;
 
     // Slot: tenant-written line
     public const int SubmitHead = 0;
@@ -32,6 +41,18 @@ internal static unsafe class SimChannelLayout
     public const int CompletedAtNs = 88;
     public const int KernelNs = 96;
 
+    // Slot: node-written line (a reset the GPU applies: the tenant's context and the GPU's sharing)
+    public const int ResetRequest = 128;
+    public const int ResetPriority = 136;
+    public const int ResetGpuShare = 144;
+    public const int ResetSharing = 152;
+
+    // Slot: GPU-written acknowledgement of the latest reset applied
+    public const int ResetAck = 192;
+
+    // Bytes of a slot the GPU clears on a reset: the tenant's and its own lines.
+    public const int ResetClearBytes = 128;
+
     // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs)
     public const int RingOffset = 256;
 
@@ -40,6 +61,8 @@ internal static unsafe class SimChannelLayout
     public static byte* Slot(byte* basePtr, int slot) => basePtr + HeaderBytes + ((long)slot * SlotBytes);
 
     public static ref long Field(byte* slotPtr, int offset) => ref Unsafe.AsRef<long>(slotPtr + offset);
+
+    public static ref double DoubleField(byte* slotPtr, int offset) => ref Unsafe.AsRef<double>(slotPtr + offset);
 
     public static ref long EntryDuration(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes));
 

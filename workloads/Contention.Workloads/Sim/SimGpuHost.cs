@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 
@@ -6,11 +5,14 @@ namespace Contention.Workloads.Sim;
 
 /// <summary>
 /// One modelled GPU on a node. Its tenants (worker processes or threads) share it through a
-/// shared-memory file; a dedicated thread plays the GPU: it collects launched kernels, runs its
-/// sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>, chosen by
-/// the first tenant to attach while none is) on the node's monotonic clock, publishes completions
-/// and wakes tenants that block. Submissions carry their launch timestamp, so the model's timeline is
-/// exact; a tenant sees a completion at most one poll interval late.
+/// shared-memory file; a <see cref="SimGpuEngine"/> plays the GPU: it collects launched kernels,
+/// runs its sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>,
+/// chosen by the first tenant to attach while none is) on the node's monotonic clock, publishes
+/// completions and wakes tenants that block. The engine runs in a process of its own
+/// (<c>contention sim-gpu</c>, which allocates nothing and so never stops for a garbage
+/// collection) when the node gives a way to start one, else on a thread of this process. This
+/// class is the node's side: the file, its FIFOs, the slots' leases, resets through per-slot
+/// control fields the engine acknowledges, and the engine's counters.
 /// </summary>
 public sealed unsafe partial class SimGpuHost : IDisposable
 {
@@ -20,28 +22,34 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private readonly int[] fifoFds;
     private readonly string[] fifoPaths;
     private readonly bool[] leased;
-    private readonly long[] seen;
-    private readonly ConcurrentQueue<(int Slot, SimContext Context, GpuSharing Sharing, ManualResetEventSlim Done)> resets = new();
-    private IGpuScheduler scheduler;
+    private readonly long[] resets;
     private GpuSharing sharing;
-    private readonly Thread thread;
-    private readonly long pollNs;
-    private readonly List<(long Timestamp, int Slot, SimKernel Kernel)> arrivals = [];
+    private readonly Thread? thread;
+    private readonly System.Diagnostics.Process? process;
+    private readonly string profilePath;
+    private volatile string? engineFailure;
     private volatile bool stopping;
 
     /// <summary>Creates modelled GPU <paramref name="index"/> with room for <paramref name="slots"/> tenants.</summary>
     /// <param name="index">The GPU ordinal (the N of <c>sim:N</c>).</param>
     /// <param name="slots">The most tenants that can share it at once.</param>
     /// <param name="profile">The hardware it models.</param>
-    /// <param name="pollInterval">How often the GPU thread looks for launches while tenants are attached.</param>
-    public SimGpuHost(int index, int slots, DeviceProfile profile, TimeSpan pollInterval)
+    /// <param name="pollInterval">How often the engine looks for launches while tenants are attached.</param>
+    /// <param name="engineProcess">
+    /// Given the arguments of <c>contention sim-gpu</c> and the environment it needs, starts it
+    /// (this program's executable, in a session of its own so that signals to the node's process
+    /// group do not reach it); null runs the engine on a thread of this process.
+    /// </param>
+    /// <param name="spin">The engine polls without sleeping while tenants are attached (one core busy; no timer or wake-up latency).</param>
+    public SimGpuHost(int index, int slots, DeviceProfile profile, TimeSpan pollInterval, Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string>, System.Diagnostics.Process>? engineProcess = null, bool spin = false)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slots);
         Index = index;
         Profile = profile;
-        pollNs = Math.Max(1000, (long)(pollInterval.TotalMilliseconds * 1e6));
+        var pollNs = Math.Max(1000, (long)(pollInterval.TotalMilliseconds * 1e6));
         ChannelPath = Path.Combine(ChannelDirectory, $"contention-sim{index}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        profilePath = $"{ChannelPath}.profile.json";
         file = MemoryMappedFile.CreateFromFile(ChannelPath, FileMode.CreateNew, null, SimChannelLayout.FileBytes(slots), MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
         byte* pointer = null;
@@ -70,11 +78,44 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         }
 
         leased = new bool[slots];
-        seen = new long[slots];
-        scheduler = NewScheduler(GpuSharing.Timeslice, MonotonicClock.NowNs());
-        thread = new Thread(Run) { IsBackground = true, Name = $"sim:{index} gpu", Priority = ThreadPriority.AboveNormal };
-        thread.Start();
+        resets = new long[slots];
+        if (engineProcess is null)
+        {
+            var engine = new SimGpuEngine(basePtr, fifoFds, profile, pollNs, 0, spin);
+            thread = new Thread(engine.Run) { IsBackground = true, Name = $"sim:{index} gpu", Priority = ThreadPriority.AboveNormal };
+            thread.Start();
+            return;
+        }
+
+        File.WriteAllText(profilePath, System.Text.Json.JsonSerializer.Serialize(profile, DeviceProfileJson.Default.DeviceProfile));
+        // Fully optimised code from the first call: no tiered re-compilation while it runs.
+        process = engineProcess(["sim-gpu", ChannelPath, "--profile", profilePath, "--poll-ns", pollNs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--parent", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), .. (spin ? ["--spin"] : Array.Empty<string>())], new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" });
+        process.EnableRaisingEvents = true;
+        try
+        {
+            // A higher CPU share (nice -11 for the engine's one thread) where the node may give
+            // it: the engine mostly sleeps, and when it is due it should not wait for tenants.
+            process.PriorityClass = System.Diagnostics.ProcessPriorityClass.High;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // Not permitted (no CAP_SYS_NICE): it runs at the node's priority.
+        }
+
+        process.Exited += (_, _) =>
+        {
+            if (!stopping)
+            {
+                engineFailure = $"the sim:{index} engine process (pid {process.Id}) exited with code {process.ExitCode}";
+            }
+        };
     }
+
+    /// <summary>Why the engine's process ended before the node stopped it; null while it runs (or when it runs on a thread).</summary>
+    public string? EngineFailure => engineFailure;
+
+    /// <summary>The engine's process id; null when it runs on a thread of this process.</summary>
+    public int? EngineProcessId => process?.Id;
 
     /// <summary>Where channel files and their FIFOs live: <c>/dev/shm</c>, else the temporary directory.</summary>
     public static string ChannelDirectory => Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -106,7 +147,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         return removed;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^contention-sim\d+-(\d+)-[0-9a-f]{32}(\.\d+\.fifo)?$")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^contention-sim\d+-(\d+)-[0-9a-f]{32}(\.\d+\.fifo|\.profile\.json)?$")]
     private static partial System.Text.RegularExpressions.Regex StaleName();
 
     /// <summary>The N of <c>sim:N</c>.</summary>
@@ -119,24 +160,20 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     public string ChannelPath { get; }
 
     /// <summary>Context switches the modelled GPU has made.</summary>
-    public long Switches => Volatile.Read(ref switches);
+    public long Switches => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.SwitchesOffset));
 
-    private long switches;
-    private long lateNs;
-    private long longestLateNs;
-
-    /// <summary>Lateness of the GPU thread below which a wake counts as on time, ns: timer and scheduling jitter.</summary>
+    /// <summary>Lateness of the engine below which a wake counts as on time, ns: timer and scheduling jitter.</summary>
     public const long LateThresholdNs = 500_000;
 
     /// <summary>
-    /// How late the GPU thread has run, summed over its wakes later than <see cref="LateThresholdNs"/>,
-    /// ns: the time completions reached tenants late because the thread was not running (held by
-    /// the CPU scheduler or stopped for a garbage collection of the node's process).
+    /// How late the engine has run, summed over its wakes later than <see cref="LateThresholdNs"/>,
+    /// ns: the time completions reached tenants late because the engine was not running (held by
+    /// the CPU scheduler, or stopped for a garbage collection of the process it runs in).
     /// </summary>
-    public long LateNs => Volatile.Read(ref lateNs);
+    public long LateNs => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LateNsOffset));
 
     /// <summary>The longest of those late wakes, ns.</summary>
-    public long LongestLateNs => Volatile.Read(ref longestLateNs);
+    public long LongestLateNs => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LongestLateNsOffset));
 
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
@@ -198,6 +235,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
             leased[slot] = true;
             sharing = mode;
+            Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset), leased.Count(l => l));
         }
 
         ResetSlot(slot, context, mode);
@@ -208,10 +246,23 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <summary>Returns a context; queued work of its tenant is dropped.</summary>
     public void Release(int slot)
     {
-        ResetSlot(slot, SimContext.Default, Sharing);
+        // A dead engine cannot reset the slot (nor run anything): the lease is freed all the same.
+        if (engineFailure is null)
+        {
+            try
+            {
+                ResetSlot(slot, SimContext.Default, Sharing);
+            }
+            catch (InvalidOperationException) when (engineFailure is not null)
+            {
+                // It died while resetting: as above.
+            }
+        }
+
         lock (leased)
         {
             leased[slot] = false;
+            Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset), leased.Count(l => l));
         }
     }
 
@@ -228,7 +279,20 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     public void Dispose()
     {
         stopping = true;
-        thread.Join();
+        Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.StopOffset), 1);
+        thread?.Join();
+        if (process is not null)
+        {
+            if (!process.WaitForExit(5000))
+            {
+                process.Kill();
+                process.WaitForExit(5000);
+            }
+
+            process.Dispose();
+            File.Delete(profilePath);
+        }
+
         foreach (var fd in fifoFds)
         {
             _ = NativeMethods.Close(fd);
@@ -247,136 +311,37 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
     private void ResetSlot(int slot, SimContext context, GpuSharing mode)
     {
-        using var done = new ManualResetEventSlim();
-        resets.Enqueue((slot, context, mode, done));
-        if (!done.Wait(TimeSpan.FromSeconds(10)))
+        // The engine applies a reset when the slot's request moves past its acknowledgement.
+        var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+        var request = ++resets[slot];
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetPriority) = context.Priority;
+        SimChannelLayout.DoubleField(slotPtr, SimChannelLayout.ResetGpuShare) = context.GpuShare;
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetSharing) = (long)mode;
+        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest), request);
+
+        // A fresh engine process may take a while to start on a busy machine.
+        var patience = System.Diagnostics.Stopwatch.StartNew();
+        var limit = TimeSpan.FromSeconds(process is null ? 10 : 30);
+        var spins = 0;
+        while (Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck)) != request)
         {
-            throw new TimeoutException($"the sim:{Index} GPU thread did not answer within 10 s");
-        }
-    }
-
-    private void Run()
-    {
-        NativeMethods.UsePreciseTimers();
-        while (!stopping)
-        {
-            ApplyResets();
-            var now = MonotonicClock.NowNs();
-            CollectArrivals();
-            foreach (var (timestamp, slot, kernel) in arrivals)
+            if (engineFailure is { } failure)
             {
-                scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
-                scheduler.Enqueue(slot, kernel);
+                throw new InvalidOperationException($"{failure}: sim:{Index} cannot take tenants; see the node's log and start it again");
             }
 
-            scheduler.AdvanceTo(now);
-            Publish();
-            Volatile.Write(ref switches, scheduler.Switches);
-
-            var anyLeased = false;
-            lock (leased)
+            if (patience.Elapsed > limit)
             {
-                anyLeased = Array.IndexOf(leased, true) >= 0;
+                throw new TimeoutException($"the sim:{Index} engine did not answer within {limit.TotalSeconds:0} s");
             }
 
-            var wake = anyLeased ? Math.Min(scheduler.NextEventNs(), now + pollNs) : now + 1_000_000;
-            if (wake > MonotonicClock.NowNs())
+            if (++spins < 100)
             {
-                NativeMethods.SleepUntil(wake);
+                Thread.Yield();
             }
-
-            var late = MonotonicClock.NowNs() - Math.Max(wake, now);
-            if (late > LateThresholdNs)
+            else
             {
-                Volatile.Write(ref lateNs, lateNs + late);
-                Volatile.Write(ref longestLateNs, Math.Max(longestLateNs, late));
-            }
-
-        }
-    }
-
-    private void ApplyResets()
-    {
-        while (resets.TryDequeue(out var reset))
-        {
-            var slotPtr = SimChannelLayout.Slot(basePtr, reset.Slot);
-            if (reset.Sharing != (scheduler is SpatialScheduler ? GpuSharing.Mps : GpuSharing.Timeslice))
-            {
-                // Only the first tenant of an idle GPU changes its mode: nothing runs to carry over.
-                scheduler = NewScheduler(reset.Sharing, scheduler.NowNs);
-            }
-
-            scheduler.Reset(reset.Slot);
-            scheduler.Configure(reset.Slot, reset.Context);
-            DrainFifo(reset.Slot);
-            seen[reset.Slot] = 0;
-            new Span<byte>(slotPtr, SimChannelLayout.RingOffset).Clear();
-            reset.Done.Set();
-        }
-    }
-
-    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) =>
-        mode == GpuSharing.Mps
-        ? new SpatialScheduler(leased.Length, nowNs)
-        : new TimeSliceScheduler(leased.Length, Profile.TimesliceNs, Profile.ContextSwitchNs, nowNs, Profile.IdleSwitchNs);
-
-    private void DrainFifo(int slot)
-    {
-        // A tenant that died between being signalled and reading leaves a byte behind; the next
-        // tenant of this slot must not be woken by it.
-        if (NativeMethods.Ioctl(fifoFds[slot], NativeMethods.FionRead, out var available) == 0 && available > 0)
-        {
-            var buffer = stackalloc byte[available];
-            _ = NativeMethods.Read(fifoFds[slot], buffer, available);
-        }
-    }
-
-    private void CollectArrivals()
-    {
-        arrivals.Clear();
-        for (var slot = 0; slot < seen.Length; slot++)
-        {
-            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
-            var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
-            for (var i = seen[slot]; i < head; i++)
-            {
-                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, new SimKernel(SimChannelLayout.EntryDuration(slotPtr, i), SimChannelLayout.EntrySmShare(slotPtr, i), SimChannelLayout.EntryBandwidthShare(slotPtr, i), SimChannelLayout.EntryWaveNs(slotPtr, i))));
-            }
-
-            if (head > seen[slot])
-            {
-                seen[slot] = head;
-                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead), head);
-            }
-        }
-
-        // Launches from different tenants must enter the model in time order.
-        arrivals.Sort((x, y) => x.Timestamp.CompareTo(y.Timestamp));
-    }
-
-    private void Publish()
-    {
-        for (var slot = 0; slot < seen.Length; slot++)
-        {
-            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
-            var done = scheduler.Completed(slot);
-            ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
-            if (Volatile.Read(ref tail) == done)
-            {
-                continue;
-            }
-
-            // The counters before the tail: a tenant that sees its kernels complete reads them current.
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
-            Volatile.Write(ref tail, done);
-            ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
-            var target = Volatile.Read(ref waitTarget);
-            if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
-            {
-                byte signal = 1;
-                _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
+                Thread.Sleep(1);
             }
         }
     }

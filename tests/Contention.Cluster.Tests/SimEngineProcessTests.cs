@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Contention.Grains.Node;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Cluster.Tests;
+
+/// <summary>A modelled GPU whose engine runs in a process of its own (<c>contention sim-gpu</c>), as a node runs it by default.</summary>
+public sealed class SimEngineProcessTests
+{
+    private static ProcessStartInfo EngineStart(IReadOnlyList<string> arguments)
+    {
+        var self = WorkerCommand.Resolve(null);
+        var start = new ProcessStartInfo(self.FileName) { UseShellExecute = false };
+        foreach (var argument in self.Arguments.Concat(arguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return start;
+    }
+
+    private static Process Engine(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = EngineStart(arguments);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        return Process.Start(start)!;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Synchronize_EngineInAChildProcess_WaitsForTheModelledDurationAndTheEngineEndsWithTheHost(bool spin)
+    {
+        int pid;
+        string channel;
+        using (var host = new SimGpuHost(0, 2, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50), Engine, spin))
+        {
+            pid = host.EngineProcessId ?? throw new InvalidOperationException("no engine process");
+            channel = host.ChannelPath;
+            var lease = host.Acquire(GpuSharing.Mps, new SimContext(1, 1.0));
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = lease });
+            var kernel = KernelSpec.Gemm(4096, 4096, 4096);
+            device.Prepare([kernel]);
+
+            var watch = Stopwatch.StartNew();
+            device.Launch(kernel);
+            device.Launch(kernel);
+            device.Synchronize();
+
+            var expected = 2 * device.Model.DurationNs(kernel);
+            Assert.True(watch.Elapsed.TotalMilliseconds >= expected / 1e6, $"took {watch.Elapsed.TotalMilliseconds} ms, modelled {expected / 1e6} ms");
+            Assert.Equal(expected, host.KernelNs(lease.Slot));
+            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+            Assert.Contains("sim-gpu", commandLine, StringComparison.Ordinal);
+            Assert.Equal(spin, commandLine.Contains("--spin", StringComparison.Ordinal));
+            Assert.Null(host.EngineFailure);
+            host.Release(lease.Slot);
+        }
+
+        Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), $"engine {pid} still runs");
+        Assert.False(File.Exists(channel));
+        Assert.False(File.Exists($"{channel}.profile.json"));
+    }
+
+    [Fact]
+    public void Acquire_EngineProcessKilled_SaysSoWithItsExitCode()
+    {
+        using var host = new SimGpuHost(0, 2, DeviceProfile.Load("h100"), TimeSpan.FromMicroseconds(50), Engine);
+        var first = host.Acquire();
+        host.Release(first.Slot);
+        using (var engine = Process.GetProcessById(host.EngineProcessId!.Value))
+        {
+            engine.Kill();
+            engine.WaitForExit(10_000);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (host.EngineFailure is null && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => host.Acquire());
+        Assert.Contains("the sim:0 engine process", error.Message, StringComparison.Ordinal);
+        Assert.Contains("exited with code 137", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SimGpu_ParentGone_EngineEnds()
+    {
+        // An engine whose node died (here: told a parent it does not have) ends by itself.
+        using var host = new SimGpuHost(0, 1, DeviceProfile.Load("h100"), TimeSpan.FromMicroseconds(50));
+        var start = EngineStart(["sim-gpu", host.ChannelPath, "--profile", "h100", "--parent", "1"]);
+        using var engine = Process.Start(start)!;
+
+        Assert.True(engine.WaitForExit(30_000), "the engine did not end");
+        Assert.Equal(0, engine.ExitCode);
+    }
+}

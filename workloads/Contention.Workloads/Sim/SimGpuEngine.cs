@@ -1,0 +1,263 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// The loop that plays a modelled GPU over its shared-memory file: it applies the resets the node
+/// asks for (per-slot control fields, acknowledged), collects launched kernels in launch-time
+/// order, runs the sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>)
+/// on the node's monotonic clock, publishes completions and counters, and wakes tenants that
+/// block. It allocates nothing once running, so a process that runs only this loop
+/// (<see cref="RunProcess"/>, the node's default) never stops for a garbage collection.
+/// </summary>
+public sealed unsafe class SimGpuEngine
+{
+    private readonly byte* basePtr;
+    private readonly int[] fifoFds;
+    private readonly long[] seen;
+    private readonly long[] applied;
+    private readonly DeviceProfile profile;
+    private readonly long pollNs;
+    private readonly int parentPid;
+    private readonly bool spin;
+    private readonly List<(long Timestamp, int Slot, SimKernel Kernel)> arrivals = new(SimChannelLayout.RingSize);
+    private IGpuScheduler scheduler;
+
+    /// <summary>An engine over the mapped file at <paramref name="basePtr"/>.</summary>
+    /// <param name="basePtr">The mapped channel file.</param>
+    /// <param name="fifoFds">Each slot's FIFO, open for writing.</param>
+    /// <param name="profile">The hardware modelled.</param>
+    /// <param name="pollNs">How often to look for launches while tenants are attached.</param>
+    /// <param name="parentPid">Stop when this process is no longer the parent (0: never check).</param>
+    /// <param name="spin">Poll without sleeping while tenants are attached (one core, no timer or wake-up latency).</param>
+    internal SimGpuEngine(byte* basePtr, int[] fifoFds, DeviceProfile profile, long pollNs, int parentPid, bool spin)
+    {
+        this.spin = spin;
+        this.basePtr = basePtr;
+        this.fifoFds = fifoFds;
+        this.profile = profile;
+        this.pollNs = pollNs;
+        this.parentPid = parentPid;
+        seen = new long[fifoFds.Length];
+        applied = new long[fifoFds.Length];
+        scheduler = NewScheduler(GpuSharing.Timeslice, MonotonicClock.NowNs());
+    }
+
+    /// <summary>Wakes later than <see cref="SimGpuHost.LateThresholdNs"/>.</summary>
+    internal long LateWakes { get; private set; }
+
+    private ref long Header(int offset) => ref SimChannelLayout.Field(basePtr, offset);
+
+    /// <summary>Runs until the node asks it to stop (or its parent process is gone).</summary>
+    internal void Run()
+    {
+        NativeMethods.UsePreciseTimers();
+        var nextParentCheck = 0L;
+        while (Volatile.Read(ref Header(SimChannelLayout.StopOffset)) == 0)
+        {
+            ApplyResets();
+            var now = MonotonicClock.NowNs();
+            if (parentPid != 0 && now >= nextParentCheck)
+            {
+                if (NativeMethods.GetParentPid() != parentPid)
+                {
+                    return;
+                }
+
+                nextParentCheck = now + 100_000_000;
+            }
+
+            CollectArrivals();
+            foreach (var (timestamp, slot, kernel) in arrivals)
+            {
+                scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
+                scheduler.Enqueue(slot, kernel);
+            }
+
+            scheduler.AdvanceTo(now);
+            Publish();
+            Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), scheduler.Switches);
+
+            var anyLeased = Volatile.Read(ref Header(SimChannelLayout.LeasedOffset)) > 0;
+            if (anyLeased && spin)
+            {
+                // Look again at once: launches are seen within microseconds, completions
+                // published when due, and no sleep waits for a timer or a wake-up.
+                Thread.SpinWait(8);
+                continue;
+            }
+
+            var wake = anyLeased ? Math.Min(scheduler.NextEventNs(), now + pollNs) : now + 1_000_000;
+            if (wake > MonotonicClock.NowNs())
+            {
+                NativeMethods.SleepUntil(wake);
+            }
+
+            var late = MonotonicClock.NowNs() - Math.Max(wake, now);
+            if (late > SimGpuHost.LateThresholdNs)
+            {
+                LateWakes++;
+                Volatile.Write(ref Header(SimChannelLayout.LateNsOffset), Header(SimChannelLayout.LateNsOffset) + late);
+                Volatile.Write(ref Header(SimChannelLayout.LongestLateNsOffset), Math.Max(Header(SimChannelLayout.LongestLateNsOffset), late));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>contention sim-gpu</c>: maps <paramref name="channelPath"/> (made by the node), opens its
+    /// slots' FIFOs and runs the engine until the node stops it or dies. Returns the exit code.
+    /// </summary>
+    public static int RunProcess(string channelPath, string profilePath, long pollNs, int parentPid, bool spin)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channelPath);
+        var profile = DeviceProfile.Load(profilePath);
+        using var file = MemoryMappedFile.CreateFromFile(channelPath, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        using var view = file.CreateViewAccessor();
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        try
+        {
+            pointer += view.PointerOffset;
+            if (*(long*)pointer != SimChannelLayout.Magic)
+            {
+                Console.Error.WriteLine($"sim-gpu: {channelPath} is not a modelled GPU of this version");
+                return 2;
+            }
+
+            var slots = (int)*(long*)(pointer + SimChannelLayout.SlotCountOffset);
+            var fds = new int[slots];
+            for (var i = 0; i < slots; i++)
+            {
+                fds[i] = NativeMethods.Open($"{channelPath}.{i}.fifo", NativeMethods.ORdWr | NativeMethods.OCloExec);
+                if (fds[i] < 0)
+                {
+                    Console.Error.WriteLine($"sim-gpu: failed to open {channelPath}.{i}.fifo: errno {Marshal.GetLastPInvokeError()}");
+                    return 2;
+                }
+            }
+
+            var engine = new SimGpuEngine(pointer, fds, profile, pollNs, parentPid, spin);
+
+            // Everything is allocated: collections from here on would only be the runtime's own.
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+            GC.Collect();
+            var collections = GC.CollectionCount(0);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            engine.Run();
+            collections = GC.CollectionCount(0) - collections;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            foreach (var fd in fds)
+            {
+                _ = NativeMethods.Close(fd);
+            }
+
+            // What the node cannot see: whether the loop kept to its promise of no collections.
+            if (collections > 0)
+            {
+                Console.Error.WriteLine($"sim-gpu {Path.GetFileName(channelPath)}: {collections} garbage collections and {allocated} bytes allocated by the loop; {engine.LateWakes} wakes over {SimGpuHost.LateThresholdNs / 1e6} ms late, {Volatile.Read(ref engine.Header(SimChannelLayout.LateNsOffset)) / 1e6:0.#} ms in total, longest {Volatile.Read(ref engine.Header(SimChannelLayout.LongestLateNsOffset)) / 1e6:0.#} ms");
+            }
+
+            return collections == 0 ? 0 : 3;
+        }
+        finally
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+        }
+    }
+
+    private void ApplyResets()
+    {
+        for (var slot = 0; slot < applied.Length; slot++)
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var request = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest));
+            if (request == applied[slot])
+            {
+                continue;
+            }
+
+            var mode = (GpuSharing)SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetSharing);
+            var context = new SimContext((int)SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetPriority), SimChannelLayout.DoubleField(slotPtr, SimChannelLayout.ResetGpuShare));
+            if (mode != (scheduler is SpatialScheduler ? GpuSharing.Mps : GpuSharing.Timeslice))
+            {
+                // Only the first tenant of an idle GPU changes its mode: nothing runs to carry over.
+                scheduler = NewScheduler(mode, scheduler.NowNs);
+            }
+
+            scheduler.Reset(slot);
+            scheduler.Configure(slot, context);
+            DrainFifo(slot);
+            seen[slot] = 0;
+            new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
+            applied[slot] = request;
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
+        }
+    }
+
+    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) =>
+        mode == GpuSharing.Mps
+        ? new SpatialScheduler(fifoFds.Length, nowNs)
+        : new TimeSliceScheduler(fifoFds.Length, profile.TimesliceNs, profile.ContextSwitchNs, nowNs, profile.IdleSwitchNs);
+
+    private void DrainFifo(int slot)
+    {
+        // A tenant that died between being signalled and reading leaves a byte behind; the next
+        // tenant of this slot must not be woken by it.
+        if (NativeMethods.Ioctl(fifoFds[slot], NativeMethods.FionRead, out var available) == 0 && available > 0)
+        {
+            var buffer = stackalloc byte[available];
+            _ = NativeMethods.Read(fifoFds[slot], buffer, available);
+        }
+    }
+
+    private void CollectArrivals()
+    {
+        arrivals.Clear();
+        for (var slot = 0; slot < seen.Length; slot++)
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
+            for (var i = seen[slot]; i < head; i++)
+            {
+                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, new SimKernel(SimChannelLayout.EntryDuration(slotPtr, i), SimChannelLayout.EntrySmShare(slotPtr, i), SimChannelLayout.EntryBandwidthShare(slotPtr, i), SimChannelLayout.EntryWaveNs(slotPtr, i))));
+            }
+
+            if (head > seen[slot])
+            {
+                seen[slot] = head;
+                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead), head);
+            }
+        }
+
+        // Launches from different tenants must enter the model in time order.
+        arrivals.Sort(static (x, y) => x.Timestamp.CompareTo(y.Timestamp));
+    }
+
+    private void Publish()
+    {
+        for (var slot = 0; slot < seen.Length; slot++)
+        {
+            var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var done = scheduler.Completed(slot);
+            ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
+            if (Volatile.Read(ref tail) == done)
+            {
+                continue;
+            }
+
+            // The counters before the tail: a tenant that sees its kernels complete reads them current.
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
+            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
+            Interlocked.Exchange(ref tail, done);
+            ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
+            var target = Volatile.Read(ref waitTarget);
+            if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+            {
+                byte signal = 1;
+                _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
+            }
+        }
+    }
+}
