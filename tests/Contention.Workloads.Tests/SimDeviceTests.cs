@@ -67,6 +67,29 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void Counters_ReadAfterDispose_KeepTheirLastValuesInsteadOfTouchingTheUnmappedFile()
+    {
+        // A node's tracer may sample a tenant while the node stops its modelled GPUs.
+        var stopped = new SimGpuHost(2, 1, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50));
+        var channel = stopped.Acquire();
+        using (var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 2), SyncMode = SyncMode.Spin, SimChannel = channel }))
+        {
+            var kernel = KernelSpec.Elementwise(1_000_000);
+            device.Prepare([kernel]);
+            device.Launch(kernel);
+            device.Synchronize();
+        }
+
+        var kernelNs = stopped.KernelNs(channel.Slot);
+        stopped.Dispose();
+
+        Assert.True(kernelNs > 0);
+        Assert.Equal(kernelNs, stopped.KernelNs(channel.Slot));
+        Assert.Equal(kernelNs, stopped.BusyNs(channel.Slot));
+        Assert.True(stopped.LateNs >= 0 && stopped.Switches >= 0);
+    }
+
+    [Fact]
     public void Synchronize_TwoTenantsSaturating_EachGetsAboutHalfTheGpu()
     {
         var a = host.Acquire();

@@ -258,6 +258,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         await RunWorkerAsync(current, cancellation).ConfigureAwait(false);
     }
 
+    private static readonly Task<string> NeverTask = new TaskCompletionSource<string>().Task;
+
     /// <summary>Runs a started worker until it crashes or the tenant is stopped; a worker that finishes its work stays until then.</summary>
     private async Task RunWorkerAsync(IWorker current, CancellationToken cancellation)
     {
@@ -276,7 +278,17 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         firstStart.TrySetResult(current);
         try
         {
-            await current.Completion.WaitAsync(cancellation).ConfigureAwait(false);
+            // A modelled GPU whose engine died completes nothing more: its tenants fail at once.
+            var engine = device.Kind == DeviceKind.Sim && device.Index < node.Devices.Sims.Count
+                ? node.Devices.Sims[device.Index].EngineExited
+                : NeverTask;
+            var first = await Task.WhenAny(current.Completion, engine).WaitAsync(cancellation).ConfigureAwait(false);
+            if (first == engine)
+            {
+                throw new WorkerCrashedException(-1, $"{await engine.ConfigureAwait(false)}: {device} cannot run the tenant's kernels any more");
+            }
+
+            await current.Completion.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {

@@ -28,7 +28,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private readonly System.Diagnostics.Process? process;
     private readonly string profilePath;
     private volatile string? engineFailure;
+    private readonly TaskCompletionSource<string> engineExit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
+    private readonly Lock unmap = new();
+    private Dictionary<(int Slot, int Offset), long>? unmapped;
 
     /// <summary>Creates modelled GPU <paramref name="index"/> with room for <paramref name="slots"/> tenants.</summary>
     /// <param name="index">The GPU ordinal (the N of <c>sim:N</c>).</param>
@@ -107,12 +110,16 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             if (!stopping)
             {
                 engineFailure = $"the sim:{index} engine process (pid {process.Id}) exited with code {process.ExitCode}";
+                engineExit.TrySetResult(engineFailure);
             }
         };
     }
 
     /// <summary>Why the engine's process ended before the node stopped it; null while it runs (or when it runs on a thread).</summary>
     public string? EngineFailure => engineFailure;
+
+    /// <summary>Completes, with <see cref="EngineFailure"/>, when the engine's process ends before the node stops it; never otherwise.</summary>
+    public Task<string> EngineExited => engineExit.Task;
 
     /// <summary>The engine's process id; null when it runs on a thread of this process.</summary>
     public int? EngineProcessId => process?.Id;
@@ -160,7 +167,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     public string ChannelPath { get; }
 
     /// <summary>Context switches the modelled GPU has made.</summary>
-    public long Switches => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.SwitchesOffset));
+    public long Switches => Read(-1, SimChannelLayout.SwitchesOffset);
 
     /// <summary>Lateness of the engine below which a wake counts as on time, ns: timer and scheduling jitter.</summary>
     public const long LateThresholdNs = 500_000;
@@ -170,10 +177,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// ns: the time completions reached tenants late because the engine was not running (held by
     /// the CPU scheduler, or stopped for a garbage collection of the process it runs in).
     /// </summary>
-    public long LateNs => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LateNsOffset));
+    public long LateNs => Read(-1, SimChannelLayout.LateNsOffset);
 
     /// <summary>The longest of those late wakes, ns.</summary>
-    public long LongestLateNs => Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LongestLateNsOffset));
+    public long LongestLateNs => Read(-1, SimChannelLayout.LongestLateNsOffset);
 
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
@@ -267,13 +274,32 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     }
 
     /// <summary>When the latest kernel of the tenant in <paramref name="slot"/> completed on the model's timeline (the node's monotonic clock), ns.</summary>
-    public long CompletedAtNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.CompletedAtNs));
+    public long CompletedAtNs(int slot) => Read(slot, SimChannelLayout.CompletedAtNs);
 
     /// <summary>GPU time the tenant in <paramref name="slot"/> has used, ns.</summary>
-    public long BusyNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.BusyNs));
+    public long BusyNs(int slot) => Read(slot, SimChannelLayout.BusyNs);
 
     /// <summary>Kernel time of the tenant in <paramref name="slot"/> (<see cref="IGpuScheduler.KernelNs"/>), ns.</summary>
-    public long KernelNs(int slot) => Volatile.Read(ref SimChannelLayout.Field(SimChannelLayout.Slot(basePtr, slot), SimChannelLayout.KernelNs));
+    public long KernelNs(int slot) => Read(slot, SimChannelLayout.KernelNs);
+
+    /// <summary>
+    /// A counter of the header (<paramref name="slot"/> -1) or of a slot; after <see cref="Dispose"/>,
+    /// the value it had then (a node's tracer may still sample a tenant while the node stops, and
+    /// the file is unmapped by then).
+    /// </summary>
+    private long Read(int slot, int offset)
+    {
+        lock (unmap)
+        {
+            if (unmapped is { } last)
+            {
+                return last.TryGetValue((slot, offset), out var value) ? value : 0;
+            }
+
+            var at = slot < 0 ? basePtr : SimChannelLayout.Slot(basePtr, slot);
+            return Volatile.Read(ref SimChannelLayout.Field(at, offset));
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -303,9 +329,28 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             File.Delete(path);
         }
 
-        view.SafeMemoryMappedViewHandle.ReleasePointer();
-        view.Dispose();
-        file.Dispose();
+        lock (unmap)
+        {
+            var last = new Dictionary<(int, int), long>
+            {
+                [(-1, SimChannelLayout.SwitchesOffset)] = Switches,
+                [(-1, SimChannelLayout.LateNsOffset)] = LateNs,
+                [(-1, SimChannelLayout.LongestLateNsOffset)] = LongestLateNs,
+            };
+            for (var slot = 0; slot < leased.Length; slot++)
+            {
+                foreach (var offset in (int[])[SimChannelLayout.CompletedAtNs, SimChannelLayout.BusyNs, SimChannelLayout.KernelNs])
+                {
+                    last[(slot, offset)] = Read(slot, offset);
+                }
+            }
+
+            unmapped = last;
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
+        }
+
         File.Delete(ChannelPath);
     }
 
