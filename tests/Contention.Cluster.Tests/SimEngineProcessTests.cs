@@ -10,17 +10,7 @@ namespace Contention.Cluster.Tests;
 /// <summary>A modelled GPU whose engine runs in a process of its own (<c>contention sim-gpu</c>), as a node runs it by default.</summary>
 public sealed class SimEngineProcessTests
 {
-    private static ProcessStartInfo EngineStart(IReadOnlyList<string> arguments)
-    {
-        var self = WorkerCommand.Resolve(null);
-        var start = new ProcessStartInfo(self.FileName) { UseShellExecute = false };
-        foreach (var argument in self.Arguments.Concat(arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return start;
-    }
+    private static ProcessStartInfo EngineStart(IReadOnlyList<string> arguments) => WorkerCommand.Resolve(null).StartInfo(arguments);
 
     private static Process Engine(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment)
     {

@@ -103,6 +103,7 @@ public class RoundTripTests
     }
 }
 
+[Collection(SimTiming.Name)]
 public sealed class SimDeviceRoundTripTests : IDisposable
 {
     // Round trips far above any scheduling noise: a synchronise that waits must take at least

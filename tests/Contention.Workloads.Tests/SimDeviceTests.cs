@@ -5,6 +5,8 @@ using Contention.Workloads.Sim;
 
 namespace Contention.Workloads.Tests;
 
+// Timed against the modelled GPU: not beside the other timed modelled-GPU tests on a 2-core machine.
+[Collection(SimTiming.Name)]
 public sealed class SimDeviceTests : IDisposable
 {
     private readonly SimGpuHost host = new(0, 4, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50));
@@ -194,4 +196,11 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     public void Dispose() => host.Dispose();
+}
+
+/// <summary>Test classes that time modelled-GPU waits run one after another: a spinning engine or tenant beside them would stretch their times.</summary>
+[CollectionDefinition(Name)]
+public sealed class SimTiming
+{
+    public const string Name = "modelled GPU timing";
 }

@@ -201,11 +201,7 @@ internal static class BenchCommand
             try
             {
                 var self = Contention.Grains.Node.WorkerCommand.Resolve(null);
-                var start = new System.Diagnostics.ProcessStartInfo(self.FileName) { UseShellExecute = false };
-                foreach (var argument in self.Arguments.Concat(["bench", "calibrate", "--device", "cuda:0", "--base", input, "--round-trips-only", "--mps-client", "--out", output]))
-                {
-                    start.ArgumentList.Add(argument);
-                }
+                var start = self.StartInfo(["bench", "calibrate", "--device", "cuda:0", "--base", input, "--round-trips-only", "--mps-client", "--out", output]);
 
                 Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0);
                 AnsiConsole.MarkupLineInterpolated($"round trips as a client of a private MPS daemon on cuda:{id.Index}:");

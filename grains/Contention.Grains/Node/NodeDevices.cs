@@ -32,12 +32,7 @@ public sealed class NodeDevices : IDisposable
             var self = WorkerCommand.Resolve(options.WorkerPath);
             engine = (arguments, environment) =>
             {
-                var start = new System.Diagnostics.ProcessStartInfo(self.FileName) { UseShellExecute = false };
-                foreach (var argument in self.Arguments.Concat(arguments))
-                {
-                    start.ArgumentList.Add(argument);
-                }
-
+                var start = self.StartInfo(arguments);
                 foreach (var (name, value) in environment)
                 {
                     start.Environment[name] = value;

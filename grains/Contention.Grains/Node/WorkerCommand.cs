@@ -43,6 +43,19 @@ public sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argume
         throw new FileNotFoundException($"cannot find the tenant worker (contention or contention.dll) in {AppContext.BaseDirectory}; set Contention:Node:WorkerPath or use isolation: thread");
     }
 
+    /// <summary>How to run this program with <paramref name="arguments"/> (<c>worker</c>, <c>sim-gpu …</c>, <c>bench …</c>) after <see cref="Arguments"/>.</summary>
+    public System.Diagnostics.ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var start = new System.Diagnostics.ProcessStartInfo(FileName) { UseShellExecute = false };
+        foreach (var argument in Arguments.Concat(arguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return start;
+    }
+
     private static string DotnetHost()
     {
         var self = Environment.ProcessPath;

@@ -61,19 +61,10 @@ internal sealed class WorkerProcess : IWorker
     /// <param name="launch">Starts the process (the node's eBPF service, which traces it from its first instruction); null: untraced, as the node starts workers.</param>
     public static async Task<WorkerProcess> StartAsync(WorkerCommand command, WorkerStart start, Action<WorkerInterval> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase, TimeSpan startTimeout, Func<ProcessStartInfo, Task<Process>>? launch = null)
     {
-        var info = new ProcessStartInfo(command.FileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in command.Arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.ArgumentList.Add("worker");
+        var info = command.StartInfo(["worker"]);
+        info.RedirectStandardInput = true;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
 
         // A worker is one tenant: no background GC thread beside its workload (the node's own
         // process runs background GC for its modelled GPUs' threads).

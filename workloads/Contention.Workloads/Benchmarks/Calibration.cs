@@ -303,8 +303,7 @@ public static class Calibration
     /// <summary>Names of the other sequences <see cref="RoundTrips"/> times.</summary>
     public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request";
 
-    private static long ThreadSwitches() =>
-        NativeMethods.GetRusage(NativeMethods.RusageThread, out var usage) == 0 ? usage.VoluntarySwitches : 0;
+    private static long ThreadSwitches() => NativeMethods.Usage(NativeMethods.RusageThread).VoluntarySwitches;
 
     private static double Repeat(IComputeDevice device, KernelSpec kernel, int count)
     {

@@ -74,6 +74,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "getrusage", SetLastError = true)]
     public static partial int GetRusage(int who, out Rusage usage);
 
+    /// <summary>getrusage of <paramref name="who"/> (<see cref="RusageSelf"/>, <see cref="RusageThread"/>).</summary>
+    public static Rusage Usage(int who) =>
+        GetRusage(who, out var usage) == 0 ? usage : throw new InvalidOperationException($"getrusage failed: errno {Marshal.GetLastPInvokeError()}");
+
     [LibraryImport("libc", EntryPoint = "getppid")]
     public static partial int GetParentPid();
 

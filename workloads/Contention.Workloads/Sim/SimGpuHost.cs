@@ -242,7 +242,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
             leased[slot] = true;
             sharing = mode;
-            Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset), leased.Count(l => l));
+            PublishLeases();
         }
 
         ResetSlot(slot, context, mode);
@@ -269,7 +269,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         lock (leased)
         {
             leased[slot] = false;
-            Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset), leased.Count(l => l));
+            PublishLeases();
         }
     }
 
@@ -353,6 +353,9 @@ public sealed unsafe partial class SimGpuHost : IDisposable
 
         File.Delete(ChannelPath);
     }
+
+    /// <summary>Tells the engine how many slots are leased (it polls for launches only while any is); under the lock of <see cref="leased"/>.</summary>
+    private void PublishLeases() => Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset), leased.Count(l => l));
 
     private void ResetSlot(int slot, SimContext context, GpuSharing mode)
     {

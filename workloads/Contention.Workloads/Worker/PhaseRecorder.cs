@@ -31,7 +31,7 @@ public sealed class PhaseRecorder
         who = threadOnly ? NativeMethods.RusageThread : NativeMethods.RusageSelf;
         // The process's start comes from the boot clock: never later than now on the monotonic one.
         startNs = threadOnly ? MonotonicClock.NowNs() : Math.Min(processStartNs, MonotonicClock.NowNs());
-        start = threadOnly ? Usage(who) : default;
+        start = threadOnly ? NativeMethods.Usage(who) : default;
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class PhaseRecorder
         ArgumentNullException.ThrowIfNull(ended);
         _ = NativeMethods.Prctl(MarkOption, 1, 0, 0, 0);
         var endNs = MonotonicClock.NowNs();
-        var end = Usage(who);
+        var end = NativeMethods.Usage(who);
         sink.Boundary(ended with
         {
             Index = index++,
@@ -66,13 +66,10 @@ public sealed class PhaseRecorder
             MinorFaults = end.MinorFaults - start.MinorFaults,
             MajorFaults = end.MajorFaults - start.MajorFaults,
         });
-        start = Usage(who);
+        start = NativeMethods.Usage(who);
         startNs = MonotonicClock.NowNs();
         _ = NativeMethods.Prctl(MarkOption, 0, 0, 0, 0);
     }
 
     private static long Ns(long seconds, long microseconds) => (seconds * 1_000_000_000) + (microseconds * 1000);
-
-    private static NativeMethods.Rusage Usage(int who) =>
-        NativeMethods.GetRusage(who, out var usage) == 0 ? usage : throw new InvalidOperationException($"getrusage failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
 }
