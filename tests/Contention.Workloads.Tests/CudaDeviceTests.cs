@@ -33,4 +33,12 @@ public class CudaDeviceTests
 
         cuda.Synchronize();
     }
+
+    [GpuFact]
+    public void KernelNs_SampledWithinBudget_AgreesWithEveryKernelTimed()
+    {
+        var check = DeviceCheck.KernelTiming(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Spin);
+
+        Assert.True(check.Passed, $"{check.Case}: off by {check.MaxRelativeError:P0}");
+    }
 }

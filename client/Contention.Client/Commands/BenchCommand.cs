@@ -60,7 +60,7 @@ internal static class BenchCommand
         calibrate.Options.Add(kernelLaunches);
         var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode) and the copy latency, keeping every other value of --base" };
         calibrate.Options.Add(roundTripsOnly);
-        var mps = new Option<bool>("--mps") { Description = "also measure the round trips as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS)" };
+        var mps = new Option<bool>("--mps") { Description = "also measure the round trips as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once (about a minute)" };
         calibrate.Options.Add(mps);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
@@ -174,7 +174,26 @@ internal static class BenchCommand
             AnsiConsole.Write(table);
             return 0;
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, TracerBench() };
+        var steps = new Option<int>("--steps") { Description = "training steps to time", DefaultValueFactory = _ => 30 }.Within(1, 10_000);
+        var barrier = new Option<string>("--barrier") { Description = "start timing once this file exists", Required = true };
+        var coRun = new Command("co-run", "(internal) one of the MPS clients of 'bench calibrate --mps': ResNet-50 training steps, timed from a common start") { device, steps, barrier };
+        coRun.Hidden = true;
+        coRun.SetAction((parse, cancel) =>
+        {
+            if (Cuda(parse.GetValue(device)!) is not { } id)
+            {
+                return Task.FromResult(2);
+            }
+
+            var times = CoRunClient(id, parse.GetValue(steps), parse.GetValue(barrier)!, cancel);
+            foreach (var ns in times)
+            {
+                Console.Out.WriteLine(ns.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return Task.FromResult(0);
+        });
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, TracerBench() };
     }
 
     /// <summary>
@@ -213,7 +232,8 @@ internal static class BenchCommand
                     return null;
                 }
 
-                return Contention.Workloads.Sim.DeviceProfile.Load(output);
+                var measured = Contention.Workloads.Sim.DeviceProfile.Load(output);
+                return await MeasureInterferenceAsync(self, lease, measured, scratch.FullName, cancel);
             }
             finally
             {
@@ -226,15 +246,139 @@ internal static class BenchCommand
         }
     }
 
+    /// <summary>
+    /// Runs one, two and three ResNet-50 batch-32 trainers as clients of the MPS daemon of
+    /// <paramref name="lease"/> (each <c>bench co-run</c>, timing its steps from a common start),
+    /// and fits <see cref="Contention.Workloads.Sim.DeviceProfile.MpsInterference"/> so that the
+    /// model's slowdown of two trainers against one matches; three are the check.
+    /// </summary>
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureInterferenceAsync(Contention.Grains.Node.WorkerCommand self, Contention.Grains.Node.MpsLease lease, Contention.Workloads.Sim.DeviceProfile profile, string scratch, CancellationToken cancel)
+    {
+        var measured = new double[4];
+        for (var clients = 1; clients <= 3; clients++)
+        {
+            var go = Path.Combine(scratch, $"go-{clients}");
+            var children = new List<(System.Diagnostics.Process Process, Task<string> Output)>();
+            try
+            {
+                for (var i = 0; i < clients; i++)
+                {
+                    var start = self.StartInfo(["bench", "co-run", "--device", "cuda:0", "--steps", "30", "--barrier", go]);
+                    start.RedirectStandardOutput = true;
+                    Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0);
+                    var child = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"failed to start {self.FileName}");
+                    children.Add((child, child.StandardOutput.ReadToEndAsync(cancel)));
+                }
+
+                // Each client leaves a file once warm; the barrier file starts them together.
+                var waited = System.Diagnostics.Stopwatch.StartNew();
+                while (!children.All(c => File.Exists($"{go}.ready-{c.Process.Id}")) && !children.Any(c => c.Process.HasExited))
+                {
+                    if (waited.Elapsed > TimeSpan.FromMinutes(2))
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the MPS trainers of the interference probe were not ready within 2 minutes; the daemon's log is in {lease.LogDirectory}");
+                        return null;
+                    }
+
+                    await Task.Delay(50, cancel);
+                }
+
+                await File.WriteAllTextAsync(go, "", cancel);
+                var steps = new List<double>();
+                foreach (var (process, text) in children)
+                {
+                    await process.WaitForExitAsync(cancel);
+                    if (process.ExitCode != 0)
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] an MPS trainer of the interference probe failed (exit {process.ExitCode}); the daemon's log is in {lease.LogDirectory}");
+                        return null;
+                    }
+
+                    var times = (await text).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).Order().ToArray();
+                    steps.Add(times[times.Length / 2]);
+                }
+
+                measured[clients] = steps.Average();
+            }
+            finally
+            {
+                foreach (var (process, _) in children)
+                {
+                    if (!process.HasExited)
+                    {
+                        process.Kill(entireProcessTree: true);
+                    }
+
+                    process.Dispose();
+                }
+            }
+        }
+
+        var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
+        var fit = Calibration.FitMpsInterference(profile, step, measured[1], measured[2]);
+        var table = new Table().Title($"MPS interference: ResNet-50 batch-32 trainers as MPS clients at once, median step ms (the model's with the fitted interference {fit:0.000})")
+            .AddColumns("trainers", "measured", "modelled", "model / measured");
+        for (var clients = 1; clients <= 3; clients++)
+        {
+            var model = Calibration.ModelledCoRunStepNs(profile, step, clients, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1];
+            table.AddRow(clients.ToString(CultureInfo.InvariantCulture), F(measured[clients] / 1e6), F(model / 1e6), F(model / measured[clients]));
+        }
+
+        AnsiConsole.Write(table);
+        return profile with
+        {
+            MpsInterference = Math.Round(fit, 4),
+            Source = $"{profile.Source}; MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {Calibration.ModelledCoRunStepNs(profile, step, 3, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1] / 1e6:0.0} ms modelled)",
+        };
+    }
+
+    /// <summary>The <c>bench co-run</c> client: warms up, says so, waits for <paramref name="barrier"/>, then times <paramref name="steps"/> training steps, ns each.</summary>
+    private static List<double> CoRunClient(DeviceId id, int steps, string barrier, CancellationToken cancel)
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Block, TimeKernels = false });
+        var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
+        cuda.Prepare(step);
+        void Step()
+        {
+            foreach (var kernel in step)
+            {
+                cuda.Launch(kernel);
+            }
+
+            cuda.Synchronize();
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            Step();
+        }
+
+        File.WriteAllText($"{barrier}.ready-{Environment.ProcessId}", "");
+        while (!File.Exists(barrier) && !cancel.IsCancellationRequested)
+        {
+            Thread.Sleep(1);
+        }
+
+        var times = new List<double>(steps);
+        for (var i = 0; i < steps && !cancel.IsCancellationRequested; i++)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            Step();
+            times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds);
+        }
+
+        return times;
+    }
+
     private static Contention.Workloads.Sim.DeviceProfile MeasureRoundTrips(int ordinal, Contention.Workloads.Sim.DeviceProfile profile, string hardware, Contention.Workloads.Sim.GpuSharing sharing)
     {
         var trips = Calibration.RoundTrips(ordinal, profile, sharing);
         var fitted = trips.ApplyTo(profile, hardware.Split(" (", 2)[0]);
-        var table = new Table().Title($"round trips{(sharing == Contention.Workloads.Sim.GpuSharing.Mps ? " of an MPS client" : "")}: launch + synchronise, us (sleeps per iteration); wait kernels' GPU time {string.Join(", ", trips.WaitGpuNs.Select(w => F(w / 1e3)))} us, launch CPU {trips.LaunchCpuNs / 1e3:0.0} us; fitted copy latency {trips.CopyLatencyNs / 1e3:0.0} us")
+        var table = new Table().Title($"round trips{(sharing == Contention.Workloads.Sim.GpuSharing.Mps ? " of an MPS client" : "")}: launch + synchronise, us: loop mean | single p50 | p99 (sleeps per iteration); wait kernels' GPU time {string.Join(", ", trips.WaitGpuNs.Select(w => F(w / 1e3)))} us, launch CPU {trips.LaunchCpuNs / 1e3:0.0} us; fitted copy latency {trips.CopyLatencyNs / 1e3:0.0} us")
             .AddColumns(["sequence", .. trips.Modes.Select(m => Contention.Grains.Words.Word(m.Mode))]);
         foreach (var name in trips.Modes[0].Sequences.Select(s => s.Name))
         {
-            table.AddRow([name, .. trips.Modes.Select(m => $"{F(m[name].Ns / 1e3)} ({m[name].SleepsPerIteration:0.00})")]);
+            table.AddRow([name, .. trips.Modes.Select(m => $"{F(m[name].Ns / 1e3)} | {F(m[name].P50Ns / 1e3)} | {F(m[name].P99Ns / 1e3)} ({m[name].SleepsPerIteration:0.00})")]);
         }
 
         table.AddRow(["fitted round trips", .. trips.Modes.Select(m => string.Join(" ", trips.Points.Where(p => p.Sync == m.Mode).Select(p => F(p.Ns / 1e3))))]);

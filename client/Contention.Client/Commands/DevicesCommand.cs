@@ -14,7 +14,7 @@ internal static class DevicesCommand
 
     public static Command Create()
     {
-        var check = new Option<bool>("--check") { Description = "run every kernel on each CUDA device in every sync mode, pinned and pageable, and compare with the cpu device" };
+        var check = new Option<bool>("--check") { Description = "run every kernel on each CUDA device in every sync mode, pinned and pageable, and compare with the cpu device; and check the tenants' sampled GPU time against timing every kernel (each sync mode)" };
         var command = new Command("devices", "list this machine's devices; --check verifies CUDA results against the cpu device") { check };
         command.SetAction(parse =>
         {
@@ -60,6 +60,10 @@ internal static class DevicesCommand
                             results.AddRow(result.Case, result.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
                         }
                     }
+
+                    var timing = DeviceCheck.KernelTiming(new DeviceId(DeviceKind.Cuda, i), sync);
+                    failed += timing.Passed ? 0 : 1;
+                    results.AddRow(timing.Case, timing.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), timing.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), timing.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
                 }
             }
 

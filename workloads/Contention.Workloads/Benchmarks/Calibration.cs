@@ -43,14 +43,18 @@ public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamB
 /// <param name="Name">What was launched.</param>
 /// <param name="Ns">Time per launch sequence + synchronise.</param>
 /// <param name="SleepsPerIteration">The thread's voluntary context switches per iteration (getrusage): how often it slept.</param>
-public sealed record SequenceTime(string Name, double Ns, double SleepsPerIteration);
+/// <param name="P50Ns">The median of the single iterations' times over all repetitions.</param>
+/// <param name="P99Ns">Their 99th percentile: what a tenant's tail would show of the sequence alone.</param>
+public sealed record SequenceTime(string Name, double Ns, double SleepsPerIteration, double P50Ns = 0, double P99Ns = 0);
 
 /// <summary>One sync mode's measured round trips.</summary>
 /// <param name="Mode">How the synchronising thread waited.</param>
 /// <param name="Sequences">
 /// One element-wise kernel of each of <see cref="Calibration.WaitKernels"/> sizes, <see cref="Calibration.ToDevice"/>
 /// and <see cref="Calibration.ToHost"/> (4 KiB page-locked copies), and a batch-1 MLP inference
-/// request in parts: its compute kernels alone, with the input copy, with the output copy, whole.
+/// request in parts: its compute kernels alone, with the input copy, with the output copy, whole,
+/// and whole again as a tenant runs it, with a sample of its kernels timed (<see cref="Calibration.MlpRequestTimed"/>),
+/// and with every kernel timed (<see cref="Calibration.MlpRequestEveryKernelTimed"/>).
 /// </param>
 public sealed record ModeRoundTrips(SyncMode Mode, IReadOnlyList<SequenceTime> Sequences)
 {
@@ -256,35 +260,60 @@ public static class Calibration
             (MlpRequest, request),
         ]);
         var modes = new List<ModeRoundTrips>();
+        var iterationNs = new List<long>(8 * loops);
         foreach (var mode in Enum.GetValues<SyncMode>())
         {
             using var device = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = mode, TimeKernels = false });
             device.Prepare([.. waits, toDevice, toHost, .. request]);
+
+            // A tenant's device times a sample of its kernels for its GPU time (KernelTimer): the
+            // same request through such a device shows what that costs a light service, and
+            // through one that times every kernel what the events themselves cost.
+            using var timed = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = mode });
+            timed.Prepare(request);
+            using var everyKernel = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = mode, KernelTimingBudget = 1 });
+            everyKernel.Prepare(request);
             var times = new List<SequenceTime>();
-            foreach (var (name, kernels) in sequences)
+            foreach (var (name, kernels, on) in sequences.Select(s => (s.Name, s.Kernels, (IComputeDevice)device)).Append((MlpRequestTimed, request, timed)).Append((MlpRequestEveryKernelTimed, request, everyKernel)))
             {
                 long sleeps = 0;
                 var iterations = 0;
+                var calls = 0;
+                iterationNs.Clear();
                 var ns = Median(() =>
                 {
+                    // The first call warms up: neither its sleeps nor its iterations count.
+                    var counted = calls++ > 0;
                     var before = ThreadSwitches();
                     var start = Stopwatch.GetTimestamp();
+                    var last = start;
                     for (var i = 0; i < loops; i++)
                     {
                         foreach (var kernel in kernels)
                         {
-                            device.Launch(kernel);
+                            on.Launch(kernel);
                         }
 
-                        device.Synchronize();
+                        on.Synchronize();
+                        var now = Stopwatch.GetTimestamp();
+                        if (counted)
+                        {
+                            iterationNs.Add((long)Stopwatch.GetElapsedTime(last, now).TotalNanoseconds);
+                        }
+
+                        last = now;
                     }
 
-                    var elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds / loops;
-                    sleeps += ThreadSwitches() - before;
-                    iterations += loops;
-                    return elapsed;
+                    if (counted)
+                    {
+                        sleeps += ThreadSwitches() - before;
+                        iterations += loops;
+                    }
+
+                    return Stopwatch.GetElapsedTime(start, last).TotalNanoseconds / loops;
                 });
-                times.Add(new SequenceTime(name, ns, sleeps / (double)iterations));
+                iterationNs.Sort();
+                times.Add(new SequenceTime(name, ns, sleeps / (double)iterations, iterationNs[(iterationNs.Count - 1) / 2], iterationNs[(int)Math.Ceiling(0.99 * iterationNs.Count) - 1]));
             }
 
             modes.Add(new ModeRoundTrips(mode, times));
@@ -294,6 +323,93 @@ public static class Calibration
         return new RoundTripResult(profile.LaunchCpuNs, waitGpuNs, modes, compute.Sum(k => (double)model.DurationNs(k)), toDevice.Bytes / profile.HostToDevicePinnedBytesPerSecond * 1e9, toHost.Bytes / profile.DeviceToHostPinnedBytesPerSecond * 1e9, sharing);
     }
 
+    /// <summary>
+    /// The modelled step time of <paramref name="clients"/> MPS clients each running training
+    /// steps of <paramref name="step"/> back to back on <paramref name="profile"/>'s GPU, with
+    /// co-running kernels slowed by <paramref name="interference"/>, in virtual time: the median
+    /// over clients and over their steps after the first (the host's launches and synchronise
+    /// between steps, tens of microseconds against tens of milliseconds, are left out), ns.
+    /// </summary>
+    public static double ModelledCoRunStepNs(DeviceProfile profile, IReadOnlyList<KernelSpec> step, int clients, double interference, int steps = 6)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clients);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 2);
+        var model = new CostModel(profile);
+        var kernels = step.Select(k => model.Kernel(k)).ToArray();
+        var gpu = new SpatialScheduler(clients, 0, interference);
+        for (var c = 0; c < clients; c++)
+        {
+            for (var i = 0; i < steps; i++)
+            {
+                foreach (var kernel in kernels)
+                {
+                    gpu.Enqueue(c, kernel);
+                }
+            }
+        }
+
+        var ends = new List<long>[clients];
+        for (var c = 0; c < clients; c++)
+        {
+            ends[c] = [0];
+        }
+
+        while (gpu.NextEventNs() is var next && next != long.MaxValue)
+        {
+            gpu.AdvanceTo(next);
+            for (var c = 0; c < clients; c++)
+            {
+                if (gpu.Completed(c) >= ends[c].Count * (long)kernels.Length && ends[c].Count <= steps)
+                {
+                    ends[c].Add(gpu.LastCompletionNs(c));
+                }
+            }
+        }
+
+        var times = ends.SelectMany(e => e.Zip(e.Skip(1), (a, b) => (double)(b - a)).Skip(1)).Order().ToArray();
+        return times[times.Length / 2];
+    }
+
+    /// <summary>
+    /// The MPS interference at which the model slows a training step of two clients at once
+    /// against one alone as measured (<paramref name="twoClientsNs"/> over <paramref name="aloneNs"/>),
+    /// by bisection over 0 to 0.9; 0 when the model without interference is already as slow.
+    /// </summary>
+    public static double FitMpsInterference(DeviceProfile profile, IReadOnlyList<KernelSpec> step, double aloneNs, double twoClientsNs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(aloneNs);
+        var target = twoClientsNs / aloneNs;
+        var alone = ModelledCoRunStepNs(profile, step, 1, 0);
+        double Slowdown(double interference) => ModelledCoRunStepNs(profile, step, 2, interference) / alone;
+        if (Slowdown(0) >= target)
+        {
+            return 0;
+        }
+
+        double low = 0, high = 0.9;
+        if (Slowdown(high) <= target)
+        {
+            return high;
+        }
+
+        for (var i = 0; i < 30; i++)
+        {
+            var mid = (low + high) / 2;
+            if (Slowdown(mid) < target)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return (low + high) / 2;
+    }
+
     /// <summary>Elements of the element-wise kernels whose launch + synchronise measures the round trip at growing wait lengths (on an H200 about 2 us to 0.5 ms of GPU time).</summary>
     public static IReadOnlyList<long> WaitKernels { get; } = [1, 1L << 16, 1L << 19, 1L << 21, 1L << 23, 1L << 24, 1L << 25, 1L << 27];
 
@@ -301,7 +417,7 @@ public static class Calibration
     public static string WaitName(int index) => $"wait kernel {WaitKernels[index]}";
 
     /// <summary>Names of the other sequences <see cref="RoundTrips"/> times.</summary>
-    public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request";
+    public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request", MlpRequestTimed = "MLP b1 request, as a tenant times it", MlpRequestEveryKernelTimed = "MLP b1 request, every kernel timed";
 
     private static long ThreadSwitches() => NativeMethods.Usage(NativeMethods.RusageThread).VoluntarySwitches;
 

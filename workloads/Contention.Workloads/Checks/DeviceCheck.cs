@@ -47,6 +47,37 @@ public static class DeviceCheck
         return results;
     }
 
+    /// <summary>
+    /// Checks a cuda tenant's sampled GPU time (<see cref="IComputeDevice.KernelNs"/> with the
+    /// default timing budget) against timing every kernel, over the same
+    /// <paramref name="requests"/> batch-1 MLP requests: the error is |sampled / every − 1|, and
+    /// 20 % is accepted (the sample is small; the kernels are alike).
+    /// </summary>
+    public static DeviceCheckResult KernelTiming(DeviceId id, SyncMode sync, int requests = 5000)
+    {
+        var request = Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        double Estimate(double budget)
+        {
+            using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = sync, KernelTimingBudget = budget });
+            cuda.Prepare(request);
+            for (var i = 0; i < requests; i++)
+            {
+                foreach (var kernel in request)
+                {
+                    cuda.Launch(kernel);
+                }
+
+                cuda.Synchronize();
+            }
+
+            return cuda.KernelNs ?? 0;
+        }
+
+        var every = Estimate(1);
+        var sampled = Estimate(DeviceOptions.DefaultKernelTimingBudget);
+        return new($"GPU time of {requests} MLP requests, sampled against every kernel timed, {id} {sync.ToString().ToLowerInvariant()}", every > 0 ? Math.Abs((sampled / every) - 1) : double.PositiveInfinity, 0.2);
+    }
+
     private static double MaxError(float[] expected, float[] actual)
     {
         if (expected.Length != actual.Length)

@@ -55,7 +55,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         };
         accelerator = context.CreateCudaAccelerator(ordinal, flags);
         stream = accelerator.CreateStream();
-        timer = options.TimeKernels ? new KernelTimer(stream) : null;
+        timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
@@ -134,9 +134,9 @@ public sealed unsafe class CudaDevice : IDataDevice
 
         if (kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce)
         {
-            var begin = timer?.Begin();
+            var timed = timer?.Begin() ?? false;
             LaunchCompute(kernel, a, b, c);
-            timer?.End(begin);
+            timer?.End(timed);
             return;
         }
 
@@ -282,6 +282,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         c?.Dispose();
         scalar.Dispose();
         FreeHost();
+        timer?.Dispose();
         stream.Dispose();
         accelerator.Dispose();
         context.Dispose();

@@ -28,4 +28,10 @@ public sealed record DeviceOptions
 
     /// <summary>Whether a cuda device times a sample of its kernels for the tenant's GPU time (<see cref="IComputeDevice.KernelNs"/>); off for calibration, which times kernels itself.</summary>
     public bool TimeKernels { get; init; } = true;
+
+    /// <summary>The most that timing may cost a cuda tenant, as a fraction of its wall time (<see cref="KernelTimer"/>); 1 times every kernel.</summary>
+    public double KernelTimingBudget { get; init; } = DefaultKernelTimingBudget;
+
+    /// <summary>The default of <see cref="KernelTimingBudget"/>: 0.1 %.</summary>
+    public const double DefaultKernelTimingBudget = KernelTimer.Budget;
 }

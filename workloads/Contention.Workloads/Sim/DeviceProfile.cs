@@ -55,6 +55,14 @@ public sealed record DeviceProfile
     /// <summary>GEMM blocks (256 threads, 8 KiB of shared memory) resident on one multiprocessor at once.</summary>
     [Range(1, 64)] public int GemmBlocksPerMultiprocessor { get; init; } = 4;
 
+    /// <summary>
+    /// Under MPS, how much slower each kernel runs while kernels of other clients run beside it
+    /// (0 to 0.9): they share the L2 cache and the memory system below its peak, which the
+    /// multiprocessor and bandwidth shares alone do not capture. Fitted by
+    /// <c>contention bench calibrate --mps</c> to ResNet-50 trainers run as two MPS clients at once.
+    /// </summary>
+    [Range(0, 0.9)] public double MpsInterference { get; init; }
+
     /// <summary>Threads per block of an element-wise kernel.</summary>
     [Range(32, 1024)] public int ElementwiseThreadsPerBlock { get; init; } = 1024;
 

@@ -197,7 +197,7 @@ public sealed unsafe class SimGpuEngine
 
     private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) =>
         mode == GpuSharing.Mps
-        ? new SpatialScheduler(fifoFds.Length, nowNs)
+        ? new SpatialScheduler(fifoFds.Length, nowNs, profile.MpsInterference)
         : new TimeSliceScheduler(fifoFds.Length, profile.TimesliceNs, profile.ContextSwitchNs, nowNs, profile.IdleSwitchNs);
 
     private void DrainFifo(int slot)

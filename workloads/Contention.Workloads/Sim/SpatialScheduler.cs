@@ -13,7 +13,9 @@ namespace Contention.Workloads.Sim;
 /// hold when the current wave of one of them ends (<see cref="SimKernel.WaveNs"/>), and until
 /// then only what is free. A kernel given a fraction of the multiprocessors it
 /// would fill runs at that fraction of its speed alone; when the running kernels together would
-/// use more than the memory bandwidth, all slow down in proportion. No context switches and no
+/// use more than the memory bandwidth, all slow down in proportion; and while kernels of two or
+/// more contexts run at once, each runs <see cref="Interference"/> slower (the measured cost of
+/// sharing the cache and memory system). No context switches and no
 /// time slices. Each context's stream stays in order. Rates change only at arrivals and
 /// completions, so the timeline is piecewise linear and exact on explicit time.
 /// </summary>
@@ -38,10 +40,13 @@ public sealed class SpatialScheduler : IGpuScheduler
     private bool stale;
     private long nextGateNs = long.MaxValue;
 
-    /// <summary>A scheduler for <paramref name="contexts"/> contexts.</summary>
-    public SpatialScheduler(int contexts, long startNs = 0)
+    /// <summary>A scheduler for <paramref name="contexts"/> contexts whose co-running kernels slow each other by <paramref name="interference"/> (0 to 0.9).</summary>
+    public SpatialScheduler(int contexts, long startNs = 0, double interference = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
+        ArgumentOutOfRangeException.ThrowIfNegative(interference);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(interference, 0.9);
+        Interference = interference;
         pending = new Queue<SimKernel>[contexts];
         for (var i = 0; i < contexts; i++)
         {
@@ -67,6 +72,9 @@ public sealed class SpatialScheduler : IGpuScheduler
 
     /// <inheritdoc />
     public long NowNs { get; private set; }
+
+    /// <summary>How much slower a kernel runs while another context's kernel runs beside it (<see cref="DeviceProfile.MpsInterference"/>).</summary>
+    public double Interference { get; }
 
     /// <inheritdoc />
     public long Switches => 0;
@@ -283,6 +291,29 @@ public sealed class SpatialScheduler : IGpuScheduler
             {
                 rate[c] /= bandwidth;
                 blockSpeed[c] = 1 / bandwidth;
+            }
+        }
+
+        // Kernels of several contexts on the multiprocessors at once slow each other (copies,
+        // on their own engines, neither suffer nor cause it).
+        var running = 0;
+        foreach (var c in active)
+        {
+            if (rate[c] > 0 && pending[c].Peek().SmShare > 0)
+            {
+                running++;
+            }
+        }
+
+        if (running > 1 && Interference > 0)
+        {
+            foreach (var c in active)
+            {
+                if (rate[c] > 0 && pending[c].Peek().SmShare > 0)
+                {
+                    rate[c] *= 1 - Interference;
+                    blockSpeed[c] *= 1 - Interference;
+                }
             }
         }
     }
