@@ -66,6 +66,48 @@ public sealed class MpsDaemonsTests : IDisposable
     }
 
     [Fact]
+    public async Task Lost_DaemonKilledWhileLeased_SaysWhichAndTheNextAcquireStartsANewOne()
+    {
+        using var mps = new MpsDaemons(control, Root);
+        var lease = await mps.AcquireAsync(0);
+        var pid = DaemonPid(lease);
+        Assert.Equal(pid, lease.DaemonPid);
+        var lost = mps.Lost(lease);
+        Assert.False(lost.IsCompleted, "a running daemon counted as lost");
+
+        using (var daemon = Process.GetProcessById(pid))
+        {
+            daemon.Kill();
+        }
+
+        var reason = await lost.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains($"cuda:0's MPS control daemon (pid {pid}) exited", reason, StringComparison.Ordinal);
+        Assert.Contains(lease.LogDirectory, reason, StringComparison.Ordinal);
+
+        // A new tenant gets a new daemon; the old lease's release leaves it running.
+        var next = await mps.AcquireAsync(0);
+        Assert.NotEqual(pid, next.DaemonPid);
+        Assert.True(mps.Lost(lease).IsCompleted, "the old lease still looks alive");
+        await mps.ReleaseAsync(0, lease.DaemonPid);
+        Assert.True(mps.IsRunning(0), "releasing the dead daemon's lease quit its successor");
+        await mps.ReleaseAsync(0, next.DaemonPid);
+        Assert.False(mps.IsRunning(0));
+    }
+
+    [Fact]
+    public async Task Lost_DaemonQuitByItsLastUser_NeverCompletes()
+    {
+        using var mps = new MpsDaemons(control, Root);
+        var lease = await mps.AcquireAsync(0);
+        var lost = mps.Lost(lease);
+
+        await mps.ReleaseAsync(0, lease.DaemonPid);
+        await Task.Delay(MpsDaemons.WatchInterval * 3);
+
+        Assert.False(lost.IsCompleted, "a quit daemon counted as lost");
+    }
+
+    [Fact]
     public async Task Dispose_DaemonsRunning_QuitsEveryOne()
     {
         var mps = new MpsDaemons(control, Root);

@@ -10,12 +10,17 @@ namespace Contention.Grains.Node;
 /// with its own pipe and log directories under <see cref="Root"/> (named by the node's pid and the
 /// GPU), <c>CUDA_VISIBLE_DEVICES</c> pinned to that GPU, started when the first tenant asks and
 /// quit when the last leaves or the node stops. No GPU setting (compute mode or any other) is
-/// touched. Daemons of a node of ours that died (its pid gone) are quit at the next start.
+/// touched. Daemons of a node of ours that died (its pid gone) are quit at the next start. A
+/// daemon that exits while tenants use it is noticed within <see cref="WatchInterval"/>: its
+/// tenants fail, naming it (<see cref="Lost"/>), and the next tenant starts a new one.
 /// </summary>
 public sealed partial class MpsDaemons : IDisposable
 {
     /// <summary>The control program's file name.</summary>
     public const string ControlName = "nvidia-cuda-mps-control";
+
+    /// <summary>How often a running daemon is checked for life.</summary>
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(200);
 
     private const string PidFile = "nvidia-cuda-mps-control.pid";
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(15);
@@ -76,7 +81,7 @@ public sealed partial class MpsDaemons : IDisposable
             }
 
             daemon.Users++;
-            return new MpsLease(gpu, daemon.Pipe, daemon.Log);
+            return new MpsLease(gpu, daemon.Pipe, daemon.Log, daemon.Pid);
         }
         finally
         {
@@ -84,17 +89,41 @@ public sealed partial class MpsDaemons : IDisposable
         }
     }
 
-    /// <summary>One user of GPU <paramref name="gpu"/>'s daemon is done; the last quits it.</summary>
-    public async Task ReleaseAsync(int gpu)
+    /// <summary>
+    /// One user of GPU <paramref name="gpu"/>'s daemon is done; the last quits it. With
+    /// <paramref name="daemonPid"/> (<see cref="MpsLease.DaemonPid"/>), a lease of a daemon that
+    /// has died and been replaced since leaves the new one alone.
+    /// </summary>
+    public async Task ReleaseAsync(int gpu, int daemonPid = 0)
     {
         await gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (daemons.TryGetValue(gpu, out var daemon) && --daemon.Users <= 0)
+            if (daemons.TryGetValue(gpu, out var daemon) && (daemonPid == 0 || daemon.Pid == daemonPid) && --daemon.Users <= 0)
             {
                 daemons.Remove(gpu);
-                await StopAsync(daemon.Directory, daemon.Pid).ConfigureAwait(false);
+                await StopAsync(daemon).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Completes, with what happened, when the daemon of <paramref name="lease"/> exits without
+    /// being quit (the node's own quits do not count); never while it runs.
+    /// </summary>
+    public Task<string> Lost(MpsLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        gate.Wait();
+        try
+        {
+            return daemons.TryGetValue(lease.Gpu, out var daemon) && daemon.Pid == lease.DaemonPid
+                ? daemon.Died.Task
+                : Task.FromResult($"cuda:{lease.Gpu}'s MPS control daemon (pid {lease.DaemonPid}) is gone");
         }
         finally
         {
@@ -171,7 +200,7 @@ public sealed partial class MpsDaemons : IDisposable
         {
             foreach (var daemon in daemons.Values)
             {
-                StopAsync(daemon.Directory, daemon.Pid).GetAwaiter().GetResult();
+                StopAsync(daemon).GetAwaiter().GetResult();
             }
 
             daemons.Clear();
@@ -232,7 +261,58 @@ public sealed partial class MpsDaemons : IDisposable
             throw new InvalidOperationException($"the MPS control daemon for cuda:{gpu} did not stay up: {reason}");
         }
 
-        return new Daemon(directory, pipe, log, pid);
+        var daemon = new Daemon(directory, pipe, log, pid);
+        _ = WatchAsync(gpu, daemon);
+        return daemon;
+    }
+
+    /// <summary>Checks <paramref name="daemon"/> for life until the node quits it; a death completes <see cref="Daemon.Died"/> with the reason and the end of its log.</summary>
+    private static async Task WatchAsync(int gpu, Daemon daemon)
+    {
+        try
+        {
+            while (Alive(daemon.Pid))
+            {
+                await Task.Delay(WatchInterval, daemon.Stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (!daemon.Stopping.IsCancellationRequested)
+        {
+            daemon.Died.TrySetResult($"cuda:{gpu}'s MPS control daemon (pid {daemon.Pid}) exited while tenants shared the GPU through it{LogTail(daemon.Log)}; its log directory: {daemon.Log}");
+        }
+    }
+
+    /// <summary>The last lines of the daemon's control log, as a clause; empty when there is none.</summary>
+    private static string LogTail(string log)
+    {
+        try
+        {
+            var path = Path.Combine(log, "control.log");
+            if (!File.Exists(path))
+            {
+                return "";
+            }
+
+            var lines = File.ReadLines(path).TakeLast(3).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+            return lines.Count == 0 ? "" : $" (its log ends: {string.Join(" | ", lines)})";
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Quits <paramref name="daemon"/>: no longer watched, then as <see cref="StopAsync(string, int)"/>.</summary>
+    private async Task StopAsync(Daemon daemon)
+    {
+        await daemon.Stopping.CancelAsync().ConfigureAwait(false);
+        await StopAsync(daemon.Directory, daemon.Pid).ConfigureAwait(false);
+        daemon.Stopping.Dispose();
     }
 
     /// <summary>Quits the daemon of <paramref name="directory"/> (its servers with it), kills what is left of it, and removes the directory.</summary>
@@ -429,5 +509,11 @@ public sealed partial class MpsDaemons : IDisposable
         public int Pid { get; } = pid;
 
         public int Users { get; set; }
+
+        /// <summary>Completes when the daemon exits without being quit.</summary>
+        public TaskCompletionSource<string> Died { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Cancelled when the node quits the daemon: its exit is then no death.</summary>
+        public CancellationTokenSource Stopping { get; } = new();
     }
 }

@@ -182,7 +182,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         if (mps is { } lease)
         {
             mps = null;
-            await node.Devices.Mps.ReleaseAsync(lease.Gpu).ConfigureAwait(false);
+            await node.Devices.Mps.ReleaseAsync(lease.Gpu, lease.DaemonPid).ConfigureAwait(false);
         }
     }
 
@@ -282,10 +282,17 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             var engine = device.Kind == DeviceKind.Sim && device.Index < node.Devices.Sims.Count
                 ? node.Devices.Sims[device.Index].EngineExited
                 : NeverTask;
-            var first = await Task.WhenAny(current.Completion, engine).WaitAsync(cancellation).ConfigureAwait(false);
+            // So do the tenants of a GPU whose MPS daemon died: their contexts went with it.
+            var daemon = mps is { } lease ? node.Devices.Mps.Lost(lease) : NeverTask;
+            var first = await Task.WhenAny(current.Completion, engine, daemon).WaitAsync(cancellation).ConfigureAwait(false);
             if (first == engine)
             {
                 throw new WorkerCrashedException(-1, $"{await engine.ConfigureAwait(false)}: {device} cannot run the tenant's kernels any more");
+            }
+
+            if (first == daemon)
+            {
+                throw new WorkerCrashedException(-1, $"{await daemon.ConfigureAwait(false)}: the tenant's work on {device} was lost with it");
             }
 
             await current.Completion.ConfigureAwait(false);
