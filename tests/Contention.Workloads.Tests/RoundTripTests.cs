@@ -64,7 +64,27 @@ public class RoundTripTests
         Assert.Equal(7_000, applied.CopyLatencyNs); // measured under MPS: the copy latency stays the time-sliced one
         Assert.Contains("round trips of an MPS client", applied.Source, StringComparison.Ordinal);
         Assert.Equal(1_000, (result with { Sharing = GpuSharing.Timeslice }).ApplyTo(baseline, "NVIDIA H200").CopyLatencyNs);
+
+        // Calibrated again, time-sliced and under MPS: each kind of measurement is named once.
+        var timesliced = result with { Sharing = GpuSharing.Timeslice };
+        var twice = result.ApplyTo(timesliced.ApplyTo(result.ApplyTo(timesliced.ApplyTo(baseline, "NVIDIA H200"), "NVIDIA H200"), "NVIDIA H200"), "NVIDIA H200");
+        Assert.Equal(1, Count(twice.Source, "round trips of an MPS client measured"));
+        Assert.Equal(1, Count(twice.Source, "round trips measured"));
+        Assert.Equal(1, Count(twice.Source, "copy latency"));
+        Assert.StartsWith(baseline.Source.Split("; ")[0], twice.Source, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("", "kind x", "kind x")]
+    [InlineData("a; kind one (p; q); b", "kind two", "a; b; kind two")]
+    [InlineData("kind one; a (kind: not this one); kind two", "kind three", "a (kind: not this one); kind three")]
+    [InlineData("a (b; c", "kind x", "a (b; c; kind x")]
+    public void SourceWith_EarlierSegmentsOfTheKind_Replaced(string source, string segment, string expected)
+    {
+        Assert.Equal(expected, new DeviceProfile { Source = source }.SourceWith("kind", segment));
+    }
+
+    private static int Count(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
 
     [Fact]
     public void DeviceProfile_WithRoundTrips_SurvivesItsJson()

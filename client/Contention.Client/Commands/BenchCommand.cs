@@ -135,7 +135,7 @@ internal static class BenchCommand
             profile = profile with
             {
                 GemmBlocksPerMultiprocessor = blocks,
-                Source = $"{profile.Source}; GEMM blocks per multiprocessor: {blocks}, the driver's occupancy estimate for the compiled GEMM kernel on {cuda.Description.Split(" (", 2)[0]} ('contention bench calibrate', {DateTime.UtcNow:yyyy-MM-dd})",
+                Source = profile.SourceWith("GEMM blocks per multiprocessor", $"GEMM blocks per multiprocessor: {blocks}, the driver's occupancy estimate for the compiled GEMM kernel on {cuda.Description.Split(" (", 2)[0]} ('contention bench calibrate', {DateTime.UtcNow:yyyy-MM-dd})"),
             };
             if (!parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly))
             {
@@ -328,7 +328,7 @@ internal static class BenchCommand
         return profile with
         {
             MpsInterference = Math.Round(fit, 4),
-            Source = $"{profile.Source}; MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {Calibration.ModelledCoRunStepNs(profile, step, 3, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1] / 1e6:0.0} ms modelled)",
+            Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {Calibration.ModelledCoRunStepNs(profile, step, 3, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1] / 1e6:0.0} ms modelled)"),
         };
     }
 
@@ -397,7 +397,7 @@ internal static class BenchCommand
         profile = profile with
         {
             KernelTimes = kernels,
-            Source = $"{profile.Source}; kernel times: {kernels.Count} kernels of the shipped models (inference batches {string.Join(",", Calibration.InferenceBatches)}, training batches {string.Join(",", Calibration.TrainingBatches)}) timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {launches} back-to-back launches of each kernel queued behind a spacer, median of 9); the roofline alone is off by {Invariant(ratios[ratios.Count / 2])}x at the median over them, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x",
+            Source = profile.SourceWith("kernel times:", $"kernel times: {kernels.Count} kernels of the shipped models (inference batches {string.Join(",", Calibration.InferenceBatches)}, training batches {string.Join(",", Calibration.TrainingBatches)}) timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {launches} back-to-back launches of each kernel queued behind a spacer, median of 9); the roofline alone is off by {Invariant(ratios[ratios.Count / 2])}x at the median over them, {Invariant(ratios[0])}x to {Invariant(ratios[^1])}x"),
         };
         return profile;
     }

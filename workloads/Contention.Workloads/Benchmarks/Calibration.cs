@@ -111,6 +111,9 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
         return gpuEnd <= called ? called : gpuEnd + RoundTripNs(mode, gpuEnd - called);
     }
 
+    private string WithCopyLatency(string source, bool mps) =>
+        mps ? source : new DeviceProfile { Source = source }.SourceWith("copy latency", $"copy latency {CopyLatencyNs / 1e3:0.0} us (4 KiB page-locked copies each way, less launch, round trip and transfer)");
+
     /// <summary>
     /// <paramref name="baseline"/> with the fitted round trips (replacing its points of the same
     /// sharing mode) and, measured alone, the copy latency.
@@ -124,7 +127,7 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
         {
             RoundTrips = [.. baseline.RoundTrips.Where(p => p.Sharing != Sharing), .. Points],
             CopyLatencyNs = mps ? baseline.CopyLatencyNs : (long)Math.Round(CopyLatencyNs),
-            Source = $"{baseline.Source}; round trips{(mps ? " of an MPS client" : "")} measured by 'contention bench calibrate --round-trips-only{(mps ? " --mps" : "")}' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): launch + synchronise of one element-wise kernel of {string.Join(", ", WaitGpuNs.Select(w => $"{w / 1e3:0.0}"))} us GPU time, less launch CPU and GPU time ({text}){(mps ? "" : $"; copy latency {CopyLatencyNs / 1e3:0.0} us (4 KiB page-locked copies each way, less launch, round trip and transfer)")}",
+            Source = WithCopyLatency(baseline.SourceWith(mps ? "round trips of an MPS client" : "round trips measured", $"round trips{(mps ? " of an MPS client" : "")} measured by 'contention bench calibrate --round-trips-only{(mps ? " --mps" : "")}' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): launch + synchronise of one element-wise kernel of {string.Join(", ", WaitGpuNs.Select(w => $"{w / 1e3:0.0}"))} us GPU time, less launch CPU and GPU time ({text})"), mps),
         };
     }
 }

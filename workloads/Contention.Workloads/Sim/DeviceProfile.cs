@@ -96,6 +96,40 @@ public sealed record DeviceProfile
     private readonly IReadOnlyList<MeasuredRoundTrip> roundTrips = [];
 
 
+    /// <summary>
+    /// <see cref="Source"/> with <paramref name="segment"/> in place of every earlier segment that
+    /// starts with <paramref name="kind"/>, or added at the end: a profile calibrated again says
+    /// once where each value comes from. Segments are separated by "; " outside parentheses.
+    /// </summary>
+    public string SourceWith(string kind, string segment)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(segment);
+        var kept = new List<string>();
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i <= Source.Length; i++)
+        {
+            if (i == Source.Length || (depth == 0 && string.CompareOrdinal(Source, i, "; ", 0, 2) == 0))
+            {
+                var part = Source[start..i];
+                if (part.Length > 0 && !part.StartsWith(kind, StringComparison.Ordinal))
+                {
+                    kept.Add(part);
+                }
+
+                start = i + 2;
+                i++;
+                continue;
+            }
+
+            depth += Source[i] switch { '(' => 1, ')' => depth > 0 ? -1 : 0, _ => 0 };
+        }
+
+        kept.Add(segment);
+        return string.Join("; ", kept);
+    }
+
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
     public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200"];
 
