@@ -62,6 +62,8 @@ internal static class BenchCommand
         calibrate.Options.Add(roundTripsOnly);
         var mps = new Option<bool>("--mps") { Description = "also measure the round trips as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once (about a minute)" };
         calibrate.Options.Add(mps);
+        var timeSlicing = new Option<bool>("--time-slicing") { Description = "also measure the time slice and the switch costs with probe processes on the time-sliced GPU (about half a minute; part of a full calibration)" };
+        calibrate.Options.Add(timeSlicing);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
         calibrate.Validators.Add(result =>
@@ -96,6 +98,18 @@ internal static class BenchCommand
             }
 
             var profile = Calibrate(parse, id, sharing);
+            var full = !parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly);
+            if (!parse.GetValue(mpsClient) && (parse.GetValue(timeSlicing) || full))
+            {
+                var hardware = CudaName(id);
+                if (await MeasureTimeSlicingAsync(id, profile, hardware, cancel) is not { } sliced)
+                {
+                    return 1;
+                }
+
+                profile = sliced;
+            }
+
             if (parse.GetValue(mps) && !parse.GetValue(mpsClient))
             {
                 var client = await MeasureUnderMpsAsync(id, profile, cancel);
@@ -193,7 +207,23 @@ internal static class BenchCommand
 
             return Task.FromResult(0);
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, TracerBench() };
+        var role = new Option<string>("--role") { Description = "probe or spinner", DefaultValueFactory = _ => "probe" };
+        role.AcceptOnlyFromAmong("probe", "spinner");
+        var seconds = new Option<double>("--seconds") { Description = "how long to time", DefaultValueFactory = _ => 2 };
+        var probe = new Command("probe", "(internal) one process of 'bench calibrate --time-slicing': a probe or a spinner, timed from a common start") { device, role, seconds, barrier };
+        probe.Hidden = true;
+        probe.SetAction((parse, cancel) =>
+        {
+            if (Cuda(parse.GetValue(device)!) is not { } id)
+            {
+                return Task.FromResult(2);
+            }
+
+            var (perSecond, median) = ProbeClient(id, parse.GetValue(role) == "spinner" ? Calibration.SpinnerOperation : Calibration.ProbeOperation, parse.GetValue(seconds), parse.GetValue(barrier)!, cancel);
+            Console.Out.WriteLine(FormattableString.Invariant($"{perSecond} {median}"));
+            return Task.FromResult(0);
+        });
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, probe, TracerBench() };
     }
 
     /// <summary>
@@ -257,61 +287,13 @@ internal static class BenchCommand
         var measured = new double[4];
         for (var clients = 1; clients <= 3; clients++)
         {
-            var go = Path.Combine(scratch, $"go-{clients}");
-            var children = new List<(System.Diagnostics.Process Process, Task<string> Output)>();
-            try
+            var outputs = await RunTogetherAsync(self, [.. Enumerable.Repeat<string[]>(["bench", "co-run", "--device", "cuda:0", "--steps", "30"], clients)], start => Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0), Path.Combine(scratch, $"trainers-{clients}"), $"the MPS trainers of the interference probe (the daemon's log is in {lease.LogDirectory})", cancel);
+            if (outputs is null)
             {
-                for (var i = 0; i < clients; i++)
-                {
-                    var start = self.StartInfo(["bench", "co-run", "--device", "cuda:0", "--steps", "30", "--barrier", go]);
-                    start.RedirectStandardOutput = true;
-                    Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0);
-                    var child = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"failed to start {self.FileName}");
-                    children.Add((child, child.StandardOutput.ReadToEndAsync(cancel)));
-                }
-
-                // Each client leaves a file once warm; the barrier file starts them together.
-                var waited = System.Diagnostics.Stopwatch.StartNew();
-                while (!children.All(c => File.Exists($"{go}.ready-{c.Process.Id}")) && !children.Any(c => c.Process.HasExited))
-                {
-                    if (waited.Elapsed > TimeSpan.FromMinutes(2))
-                    {
-                        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the MPS trainers of the interference probe were not ready within 2 minutes; the daemon's log is in {lease.LogDirectory}");
-                        return null;
-                    }
-
-                    await Task.Delay(50, cancel);
-                }
-
-                await File.WriteAllTextAsync(go, "", cancel);
-                var steps = new List<double>();
-                foreach (var (process, text) in children)
-                {
-                    await process.WaitForExitAsync(cancel);
-                    if (process.ExitCode != 0)
-                    {
-                        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] an MPS trainer of the interference probe failed (exit {process.ExitCode}); the daemon's log is in {lease.LogDirectory}");
-                        return null;
-                    }
-
-                    var times = (await text).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).Order().ToArray();
-                    steps.Add(times[times.Length / 2]);
-                }
-
-                measured[clients] = steps.Average();
+                return null;
             }
-            finally
-            {
-                foreach (var (process, _) in children)
-                {
-                    if (!process.HasExited)
-                    {
-                        process.Kill(entireProcessTree: true);
-                    }
 
-                    process.Dispose();
-                }
-            }
+            measured[clients] = outputs.Select(text => Median(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)))).Average();
         }
 
         var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
@@ -330,6 +312,161 @@ internal static class BenchCommand
             MpsInterference = Math.Round(fit, 4),
             Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {Calibration.ModelledCoRunStepNs(profile, step, 3, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1] / 1e6:0.0} ms modelled)"),
         };
+    }
+
+    /// <summary>
+    /// Starts one child of this program per entry of <paramref name="clients"/> (arguments, to
+    /// which <c>--barrier FILE</c> is added), waits until each has left its ready file (warm),
+    /// starts them together by creating the barrier file, and returns their standard output;
+    /// null after saying why when one fails or is not ready within 2 minutes.
+    /// </summary>
+    private static async Task<string[]?> RunTogetherAsync(Contention.Grains.Node.WorkerCommand self, IReadOnlyList<string[]> clients, Action<System.Diagnostics.ProcessStartInfo>? environment, string barrier, string what, CancellationToken cancel)
+    {
+        var children = new List<(System.Diagnostics.Process Process, Task<string> Output)>();
+        try
+        {
+            foreach (var arguments in clients)
+            {
+                var start = self.StartInfo([.. arguments, "--barrier", barrier]);
+                start.RedirectStandardOutput = true;
+                environment?.Invoke(start);
+                var child = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"failed to start {self.FileName}");
+                children.Add((child, child.StandardOutput.ReadToEndAsync(cancel)));
+            }
+
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!children.All(c => File.Exists($"{barrier}.ready-{c.Process.Id}")) && !children.Any(c => c.Process.HasExited))
+            {
+                if (waited.Elapsed > TimeSpan.FromMinutes(2))
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {what} were not ready within 2 minutes");
+                    return null;
+                }
+
+                await Task.Delay(50, cancel);
+            }
+
+            await File.WriteAllTextAsync(barrier, "", cancel);
+            var outputs = new string[children.Count];
+            for (var i = 0; i < children.Count; i++)
+            {
+                await children[i].Process.WaitForExitAsync(cancel);
+                if (children[i].Process.ExitCode != 0)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] one of {what} failed (exit {children[i].Process.ExitCode})");
+                    return null;
+                }
+
+                outputs[i] = await children[i].Output;
+            }
+
+            return outputs;
+        }
+        finally
+        {
+            foreach (var (process, _) in children)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.Dispose();
+            }
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+    }
+
+    /// <summary>Leaves <paramref name="barrier"/>'s ready file for this process and waits for the barrier itself.</summary>
+    private static void AwaitBarrier(string barrier, CancellationToken cancel)
+    {
+        File.WriteAllText($"{barrier}.ready-{Environment.ProcessId}", "");
+        while (!File.Exists(barrier) && !cancel.IsCancellationRequested)
+        {
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>
+    /// Runs the time-slicing probes (<see cref="TimeSliceProbes"/>) as separate processes on
+    /// <paramref name="id"/>'s GPU, time-sliced, and returns <paramref name="profile"/> with the
+    /// fitted slice and switch costs; null after saying why.
+    /// </summary>
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureTimeSlicingAsync(DeviceId id, Contention.Workloads.Sim.DeviceProfile profile, string hardware, CancellationToken cancel)
+    {
+        var self = Contention.Grains.Node.WorkerCommand.Resolve(null);
+        var scratch = Directory.CreateTempSubdirectory("contention-slices-");
+        try
+        {
+            string[] Role(string role) => ["bench", "probe", "--device", id.ToString(), "--role", role, "--seconds", "2"];
+            async Task<(double PerSecond, double Median)[]?> Together(string name, params string[] roles)
+            {
+                var outputs = await RunTogetherAsync(self, [.. roles.Select(Role)], null, Path.Combine(scratch.FullName, name), "the time-slicing probes", cancel);
+                return outputs?.Select(o => o.Trim().Split(' ')).Select(f => (double.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture))).ToArray();
+            }
+
+            if (await Together("alone", "probe") is not { } alone
+                || await Together("two", "probe", "probe") is not { } two
+                || await Together("spinner", "spinner") is not { } spinner
+                || await Together("beside", "probe", "spinner") is not { } beside)
+            {
+                return null;
+            }
+
+            var probes = new TimeSliceProbes(alone[0].Median, two.Average(p => p.Median), beside[0].Median, beside[1].PerSecond / spinner[0].PerSecond);
+            AnsiConsole.MarkupLineInterpolated($"time-slicing probes (median operation): probe alone {probes.ProbeAloneNs / 1e3:0.0} us, two probes {probes.TwoProbesNs / 1e3:0.0} us, beside a spinner {probes.BesideSpinnerNs / 1e3:0.0} us (spinner {spinner[0].PerSecond:0.0} ops/s alone, {beside[1].PerSecond:0.0} beside): slice {probes.SliceNs / 1e6:0.000} ms, switch {probes.SwitchNs / 1e3:0} us busy, {probes.IdleSwitchNs / 1e3:0} us idle (the profile had {profile.TimesliceNs / 1e6:0.000} ms, {profile.ContextSwitchNs / 1e3:0} and {profile.IdleSwitchNs / 1e3:0} us)");
+            if (probes.Problem is { } problem)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {problem}");
+                return null;
+            }
+
+            return probes.ApplyTo(profile, hardware);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The <c>bench probe</c> client: warms up, waits for <paramref name="barrier"/>, then runs <paramref name="operation"/> (launches, synchronise) for <paramref name="seconds"/>; its operations per second and median operation, ns.</summary>
+    private static (double PerSecond, double MedianNs) ProbeClient(DeviceId id, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> operation, double seconds, string barrier, CancellationToken cancel)
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
+        cuda.Prepare(operation);
+        void Run()
+        {
+            foreach (var kernel in operation)
+            {
+                cuda.Launch(kernel);
+            }
+
+            cuda.Synchronize();
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            Run();
+        }
+
+        AwaitBarrier(barrier, cancel);
+        var times = new List<double>();
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var last = start;
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds < seconds && !cancel.IsCancellationRequested)
+        {
+            Run();
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalNanoseconds);
+            last = now;
+        }
+
+        return (times.Count / System.Diagnostics.Stopwatch.GetElapsedTime(start, last).TotalSeconds, Median(times));
     }
 
     /// <summary>The <c>bench co-run</c> client: warms up, says so, waits for <paramref name="barrier"/>, then times <paramref name="steps"/> training steps, ns each.</summary>
@@ -353,12 +490,7 @@ internal static class BenchCommand
             Step();
         }
 
-        File.WriteAllText($"{barrier}.ready-{Environment.ProcessId}", "");
-        while (!File.Exists(barrier) && !cancel.IsCancellationRequested)
-        {
-            Thread.Sleep(1);
-        }
-
+        AwaitBarrier(barrier, cancel);
         var times = new List<double>(steps);
         for (var i = 0; i < steps && !cancel.IsCancellationRequested; i++)
         {
@@ -447,6 +579,13 @@ internal static class BenchCommand
     }
 
     /// <summary>The CUDA device named, or null after saying why it cannot be used.</summary>
+    /// <summary>The GPU's name as the driver gives it (its description up to the first parenthesis).</summary>
+    private static string CudaName(DeviceId id)
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = id, TimeKernels = false });
+        return cuda.Description.Split(" (", 2)[0];
+    }
+
     private static DeviceId? Cuda(string name)
     {
         if (DeviceId.TryParse(name, out var id) && id.Kind == DeviceKind.Cuda && CudaDevice.CountDevices() > id.Index)

@@ -132,6 +132,51 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
     }
 }
 
+/// <summary>
+/// What the time-slicing probes measured (<c>bench calibrate --time-slicing</c>): a probe process
+/// launches one tiny kernel and synchronises, closed loop; a spinner launches GPU-filling kernels
+/// so that its queue never runs dry.
+/// </summary>
+/// <param name="ProbeAloneNs">The probe's median operation alone.</param>
+/// <param name="TwoProbesNs">The median operation of each of two probes at once (they alternate, each waiting one switch from the other's idle context).</param>
+/// <param name="BesideSpinnerNs">The probe's median operation beside the spinner.</param>
+/// <param name="SpinnerShare">The spinner's operations per second beside the probe over alone: its share of the GPU.</param>
+public sealed record TimeSliceProbes(double ProbeAloneNs, double TwoProbesNs, double BesideSpinnerNs, double SpinnerShare)
+{
+    /// <summary>The cost of switching from a context whose queue ran dry: two probes' operation is two switches and two operations alone.</summary>
+    public double IdleSwitchNs => (TwoProbesNs / 2) - ProbeAloneNs;
+
+    /// <summary>The time slice: beside the probe the spinner runs a slice of every probe cycle, so the slice is its share of that cycle.</summary>
+    public double SliceNs => SpinnerShare * BesideSpinnerNs;
+
+    /// <summary>The cost of preempting a busy context: the probe's cycle beside the spinner less an idle switch, its own operation and the slice.</summary>
+    public double SwitchNs => BesideSpinnerNs - IdleSwitchNs - ProbeAloneNs - SliceNs;
+
+    /// <summary>Why these numbers show no time-slicing (each derived value must be positive); null when they do.</summary>
+    public string? Problem =>
+        IdleSwitchNs <= 0 || SliceNs <= 0 || SwitchNs <= 0 || SpinnerShare is <= 0 or >= 1
+            ? $"the probes show no time-slicing (idle switch {IdleSwitchNs / 1e3:0.0} us, slice {SliceNs / 1e3:0.0} us, switch {SwitchNs / 1e3:0.0} us, spinner share {SpinnerShare:0.000}): is the GPU shared by MPS, or busy with other work?"
+            : null;
+
+    /// <summary><paramref name="baseline"/> with the fitted slice and switch costs, saying where they come from.</summary>
+    public DeviceProfile ApplyTo(DeviceProfile baseline, string hardware)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        if (Problem is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        return baseline with
+        {
+            TimesliceNs = (long)Math.Round(SliceNs),
+            ContextSwitchNs = (long)Math.Round(SwitchNs),
+            IdleSwitchNs = (long)Math.Round(IdleSwitchNs),
+            Source = baseline.SourceWith("time-slicing", $"time-slicing measured by 'contention bench calibrate --time-slicing' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): a 4 KiB probe alone {ProbeAloneNs / 1e3:0.0} us, two at once {TwoProbesNs / 1e3:0.0} us, beside a spinner {BesideSpinnerNs / 1e3:0.0} us with the spinner keeping {SpinnerShare:P1} of the GPU: slice {SliceNs / 1e6:0.000} ms, {SwitchNs / 1e3:0} us preempting a busy context, {IdleSwitchNs / 1e3:0} us switching from an idle one"),
+        };
+    }
+}
+
 /// <summary>Measures the cost model's parameters through the cuda device itself, so the modelled GPU matches what tenants see.</summary>
 public static class Calibration
 {
@@ -412,6 +457,12 @@ public static class Calibration
 
         return (low + high) / 2;
     }
+
+    /// <summary>What a time-slicing probe launches per operation: one element-wise kernel over 4 KiB (as <c>mixes/validation/timeslice-probes.yaml</c>).</summary>
+    public static IReadOnlyList<KernelSpec> ProbeOperation { get; } = [Workloads.WorkloadRunner.MicrobenchKernel(Workloads.MicrobenchOp.Elementwise, 4096)];
+
+    /// <summary>What the spinner launches per operation: 20 element-wise kernels over 1 GiB, each filling the GPU for a few hundred microseconds.</summary>
+    public static IReadOnlyList<KernelSpec> SpinnerOperation { get; } = [.. Enumerable.Repeat(Workloads.WorkloadRunner.MicrobenchKernel(Workloads.MicrobenchOp.Elementwise, 1L << 30), 20)];
 
     /// <summary>Elements of the element-wise kernels whose launch + synchronise measures the round trip at growing wait lengths (on an H200 about 2 us to 0.5 ms of GPU time).</summary>
     public static IReadOnlyList<long> WaitKernels { get; } = [1, 1L << 16, 1L << 19, 1L << 21, 1L << 23, 1L << 24, 1L << 25, 1L << 27];
