@@ -35,6 +35,15 @@ public class CudaDeviceTests
     }
 
     [GpuFact]
+    public void HighPriorityStream_ComputesAsTheCpuDeviceAndSaysItsPriority()
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, 0), SyncMode = SyncMode.Spin, HighPriorityStream = true });
+
+        Assert.Matches(@"stream priority -?\d+ of -?\d+\.\.-?\d+", cuda.Description);
+        Assert.All(DeviceCheck.Run(cuda, "high-priority stream"), r => Assert.True(r.Passed, $"{r.Case}: error {r.MaxRelativeError} > {r.Tolerance}"));
+    }
+
+    [GpuFact]
     public void KernelNs_SampledWithinBudget_AgreesWithEveryKernelTimed()
     {
         var check = DeviceCheck.KernelTiming(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Spin);

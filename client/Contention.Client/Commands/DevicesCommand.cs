@@ -14,7 +14,7 @@ internal static class DevicesCommand
 
     public static Command Create()
     {
-        var check = new Option<bool>("--check") { Description = "run every kernel on each CUDA device in every sync mode, pinned and pageable, and compare with the cpu device; and check the tenants' sampled GPU time against timing every kernel (each sync mode)" };
+        var check = new Option<bool>("--check") { Description = "run every kernel on each CUDA device in every sync mode, pinned and pageable, and compare with the cpu device; check the tenants' sampled GPU time against timing every kernel (each sync mode), and a high-priority stream's results" };
         var command = new Command("devices", "list this machine's devices; --check verifies CUDA results against the cpu device") { check };
         command.SetAction(parse =>
         {
@@ -47,6 +47,12 @@ internal static class DevicesCommand
 
             var results = new Table().AddColumns("case", "max rel. error", "tolerance", "result");
             var failed = 0;
+            void Add(DeviceCheckResult result)
+            {
+                failed += result.Passed ? 0 : 1;
+                results.AddRow(result.Case, result.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
+            }
+
             for (var i = 0; i < cudaCount; i++)
             {
                 foreach (var sync in Enum.GetValues<SyncMode>())
@@ -56,14 +62,22 @@ internal static class DevicesCommand
                         using var cuda = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, i), SyncMode = sync, PinnedHost = pinned });
                         foreach (var result in DeviceCheck.Run(cuda, $"cuda:{i} {sync.ToString().ToLowerInvariant()} {(pinned ? "pinned" : "pageable")}"))
                         {
-                            failed += result.Passed ? 0 : 1;
-                            results.AddRow(result.Case, result.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), result.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
+                            Add(result);
+                        }
+                    }
+
+                    if (sync == SyncMode.Spin)
+                    {
+                        // A tenant with a positive priority gets a stream of the greatest priority.
+                        using var high = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, i), SyncMode = sync, HighPriorityStream = true });
+                        foreach (var result in DeviceCheck.Run(high, $"cuda:{i} spin, {high.Description.Split(", ").Last().TrimEnd(')')}"))
+                        {
+                            Add(result);
                         }
                     }
 
                     var timing = DeviceCheck.KernelTiming(new DeviceId(DeviceKind.Cuda, i), sync);
-                    failed += timing.Passed ? 0 : 1;
-                    results.AddRow(timing.Case, timing.MaxRelativeError.ToString("0.###e+0", CultureInfo.InvariantCulture), timing.Tolerance.ToString("0.###e+0", CultureInfo.InvariantCulture), timing.Passed ? "[green]ok[/]" : "[red]MISMATCH[/]");
+                    Add(timing);
                 }
             }
 

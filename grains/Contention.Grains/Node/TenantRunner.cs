@@ -249,6 +249,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             CpuThreads = spec.CpuThreads,
             SimChannel = sim,
             CudaOrdinal = mps is null ? null : 0,
+            HighPriorityStream = spec.Priority > 0,
             Workload = ToWorkload(spec),
         };
         var current = spec.Isolation == Isolation.Thread

@@ -54,7 +54,16 @@ public sealed unsafe class CudaDevice : IDataDevice
             _ => CudaAcceleratorFlags.ScheduleBlockingSync,
         };
         accelerator = context.CreateCudaAccelerator(ordinal, flags);
-        stream = accelerator.CreateStream();
+        var streamNote = "";
+        if (options.HighPriorityStream)
+        {
+            (stream, streamNote) = PriorityStream(accelerator);
+        }
+        else
+        {
+            stream = accelerator.CreateStream();
+        }
+
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
@@ -62,7 +71,27 @@ public sealed unsafe class CudaDevice : IDataDevice
         reduceGroups = accelerator.NumMultiprocessors * 4;
         scalar = accelerator.Allocate1D<float>(1);
         Id = options.Id;
-        Description = $"{accelerator.Name} (ILGPU CUDA, sync {options.SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
+        Description = $"{accelerator.Name} (ILGPU CUDA, sync {options.SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory{streamNote})";
+    }
+
+    /// <summary>
+    /// A stream with the context's greatest priority, and a note for the description; a stream of
+    /// default priority, saying why, when the driver will not make one. Stream priorities order
+    /// pending blocks within a context only: they do not reach another process's kernels.
+    /// </summary>
+    private static (AcceleratorStream Stream, string Note) PriorityStream(CudaAccelerator accelerator)
+    {
+        using var binding = accelerator.BindScoped();
+        var range = CudaDriver.GetStreamPriorityRange(out var least, out var greatest);
+        if (range != 0)
+        {
+            return (accelerator.CreateStream(), $", default stream priority: the driver gave no priority range (error {range})");
+        }
+
+        var created = CudaDriver.CreateStreamWithPriority(out var handle, CudaDriver.NonBlocking, greatest);
+        return created == 0
+            ? (accelerator.CreateStream(handle, true), $", stream priority {greatest} of {least}..{greatest}")
+            : (accelerator.CreateStream(), $", default stream priority: the driver made no stream of priority {greatest} (error {created})");
     }
 
     /// <summary>How many CUDA devices ILGPU finds; 0 when the driver or libcuda is missing.</summary>

@@ -23,6 +23,9 @@ public sealed record DeviceOptions
     /// </summary>
     public int? CudaOrdinal { get; init; }
 
+    /// <summary>For cuda devices: a stream of the context's greatest priority (a tenant with a positive <c>priority</c>), else one of default priority.</summary>
+    public bool HighPriorityStream { get; init; }
+
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 

@@ -40,6 +40,7 @@ public sealed class WorkerSession : IDisposable
             PinnedHost = start.PinnedHost,
             CpuThreads = start.CpuThreads,
             CudaOrdinal = start.CudaOrdinal,
+            HighPriorityStream = start.HighPriorityStream,
             SimChannel = start.SimChannel,
         };
         device = DeviceFactory.Open(options);

@@ -22,6 +22,9 @@ public sealed record WorkerStart
     /// <summary>The CUDA ordinal to open when it is not the device's index (under a private MPS daemon: 0).</summary>
     public int? CudaOrdinal { get; init; }
 
+    /// <summary>A cuda device's stream gets the context's greatest priority (a tenant with a positive <c>priority</c>).</summary>
+    public bool HighPriorityStream { get; init; }
+
     /// <summary>Threads of the cpu device; 0 = one per core.</summary>
     public int CpuThreads { get; init; }
 
