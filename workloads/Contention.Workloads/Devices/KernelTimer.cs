@@ -12,13 +12,15 @@ namespace Contention.Workloads.Devices;
 /// eight kernels of a batch-1 MLP request made it 27-38 µs (15 %) slower in every sync mode
 /// (`contention bench calibrate --round-trips-only`, rows "MLP b1 request" and "every kernel
 /// timed"). Timed as often as their host time alone allowed (1 %, before), they cost that service
-/// 3-5 % of its throughput on the same host and gave it a tail. So a batch of launches (up to the next synchronisation) is timed only while the
-/// timer's cost so far (its host time plus <see cref="EventGpuNs"/> per event) stays within
-/// <see cref="Budget"/> of the wall time since the tenant's first batch, which is never timed
-/// (it runs cold); each batch's kernels count at the mean time per kernel of the latest
-/// <see cref="RecentBatches"/> timed batches. A batch-1 MLP service has about one request in 250
-/// timed, too few to move its 99th percentile; a ResNet-50 trainer about one step in 14, so its
-/// GPU time over a few seconds rests on a few steps.
+/// 3-5 % of its throughput on the same host and gave it a tail. So a batch of launches (up to the
+/// next synchronisation) is timed only while the timer's cost so far (its host time plus
+/// <see cref="EventGpuNs"/> per event) stays within <see cref="Budget"/> of the time the tenant
+/// has spent in its batches (first launch to synchronise; an open-loop service's idle gaps earn
+/// nothing, so a light service is not timed more often than a busy one); its first batch is never
+/// timed (it runs cold). Each batch's kernels count at the mean time per kernel of the latest
+/// <see cref="RecentBatches"/> timed batches. A batch-1 MLP request is timed about one in 250, too
+/// few to move a 99th percentile; a ResNet-50 training step about one in 14, so a trainer's GPU
+/// time over a few seconds rests on a few steps.
 /// </summary>
 /// <remarks>
 /// What events measure: from the moment the stream reaches the event before a kernel to the
@@ -42,7 +44,8 @@ internal sealed class KernelTimer : IDisposable
     private readonly double budget;
     private readonly List<(IntPtr Begin, IntPtr End)> events = [];
     private readonly (long Ns, int Kernels)[] recent = new (long, int)[RecentBatches];
-    private long startTicks = -1;
+    private long batchStartTicks;
+    private long busyTicks;
     private int recorded;
     private bool batchOpen;
     private bool timing;
@@ -78,19 +81,11 @@ internal sealed class KernelTimer : IDisposable
         if (!batchOpen)
         {
             batchOpen = true;
-            var now = Stopwatch.GetTimestamp();
-            if (startTicks < 0)
-            {
-                // The budget runs from the first kernel: time the device sat idle before earns no
-                // credit. The first batch is never timed: it runs cold (the module's first launch,
-                // empty caches), many times slower than the rest, and would stand for them all.
-                startTicks = now;
-                timing = false;
-            }
-            else
-            {
-                timing = budget >= 1 || costTicks <= budget * (now - startTicks);
-            }
+            batchStartTicks = Stopwatch.GetTimestamp();
+
+            // The first batch is never timed: it runs cold (the module's first launch, empty
+            // caches), many times slower than the rest, and would stand for them all.
+            timing = busyTicks > 0 && (budget >= 1 || costTicks <= budget * busyTicks);
         }
 
         if (!timing)
@@ -127,6 +122,11 @@ internal sealed class KernelTimer : IDisposable
     /// <summary>Call once the stream is synchronised: reads the batch's events and updates the estimate.</summary>
     public void Collect()
     {
+        if (batchOpen)
+        {
+            busyTicks += Stopwatch.GetTimestamp() - batchStartTicks;
+        }
+
         batchOpen = false;
         if (recorded > 0)
         {
