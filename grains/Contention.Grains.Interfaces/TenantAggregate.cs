@@ -60,4 +60,10 @@ public sealed record TenantAggregate
 
     /// <summary>The longest late wake of the modelled GPU's thread reported with the phase, ms.</summary>
     [Id(18)] public double ModelLongestLateMs { get; init; }
+
+    /// <summary>Garbage collections of the tenant's worker process (see <see cref="TenantDelta.WorkerGcs"/>), summed.</summary>
+    [Id(19)] public long WorkerGcs { get; init; }
+
+    /// <summary>How long they paused it, seconds, summed.</summary>
+    [Id(20)] public double WorkerGcPauseSeconds { get; init; }
 }

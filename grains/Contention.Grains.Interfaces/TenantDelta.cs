@@ -60,4 +60,10 @@ public sealed record TenantDelta
 
     /// <summary>The longest late wake of the modelled GPU's thread since the node started, ms (0 off a modelled GPU).</summary>
     [Id(17)] public double ModelLongestLateMs { get; init; }
+
+    /// <summary>Garbage collections of the tenant's .NET worker process in the interval (each paused its workload; the silo's for a thread tenant; 0 for commands).</summary>
+    [Id(18)] public long WorkerGcs { get; init; }
+
+    /// <summary>How long they paused it, seconds.</summary>
+    [Id(19)] public double WorkerGcPauseSeconds { get; init; }
 }

@@ -21,3 +21,32 @@ public class WorkerStartTests
         Assert.Equal(high, line.Contains("\"highPriorityStream\":true", StringComparison.Ordinal));
     }
 }
+
+/// <summary>A worker's reports carry the garbage collections that paused it.</summary>
+public class WorkerSessionGcTests
+{
+    [Fact]
+    public void TakeInterval_CollectionsBetweenReports_AreCountedOnceWithTheirPause()
+    {
+        using var session = new WorkerSession(new WorkerStart { Tenant = "t", Device = "cpu", CpuThreads = 1, Workload = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1 } }, threadOnly: true);
+        _ = session.TakeInterval();
+
+        GC.Collect();
+        GC.Collect();
+        var interval = session.TakeInterval();
+
+        Assert.True(interval.Gcs >= 2, $"{interval.Gcs} collections reported after two");
+        Assert.True(interval.GcPauseNs > 0, "the collections paused nothing");
+        var next = session.TakeInterval();
+        Assert.True(next.Gcs < interval.Gcs, "the same collections were reported again");
+    }
+
+    [Fact]
+    public void ReportLine_Collections_SurviveTheWorkerProtocol()
+    {
+        var line = WorkerJson.Line(new WorkerMessage { Type = "report", Completed = 3, Gcs = 2, GcPauseNs = 1_500_000 });
+        var read = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage)!;
+
+        Assert.Equal((2, 1_500_000L), (read.Gcs, read.GcPauseNs));
+    }
+}

@@ -87,6 +87,8 @@ public static class RowBuilder
             GpuSeconds = aggregate.GpuSeconds,
             ModelLateSeconds = aggregate.ModelLateSeconds,
             ModelLongestLateMs = aggregate.ModelLongestLateMs,
+            WorkerGcs = aggregate.WorkerGcs,
+            WorkerGcPauseMs = aggregate.WorkerGcPauseSeconds * 1e3,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

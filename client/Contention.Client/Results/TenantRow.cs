@@ -74,6 +74,12 @@ public sealed record TenantRow
     /// <summary>The longest late wake of the modelled GPU's thread, ms.</summary>
     public double ModelLongestLateMs { get; init; }
 
+    /// <summary>Garbage collections of the .NET process the tenant's workload ran in (its worker; the silo for a thread tenant), each pausing the workload; 0 for commands.</summary>
+    public long WorkerGcs { get; init; }
+
+    /// <summary>How long those collections paused the process, ms.</summary>
+    public double WorkerGcPauseMs { get; init; }
+
     /// <summary>The eBPF tracer followed the worker (else the system-call columns are empty: /proc only).</summary>
     public bool Traced { get; init; }
 

@@ -50,6 +50,8 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.RejectedLines).Name("rejected_lines");
         Map(r => r.ModelLateSeconds).Name("model_late_s");
         Map(r => r.ModelLongestLateMs).Name("model_longest_late_ms");
+        Map(r => r.WorkerGcs).Name("worker_gcs");
+        Map(r => r.WorkerGcPauseMs).Name("worker_gc_pause_ms");
         Map(r => r.LongestIntervalSeconds).Name("longest_sample_interval_s");
         Map(r => r.AskedIntervalSeconds).Name("sample_interval_s");
         foreach (var category in SyscallCategories.All)

@@ -58,6 +58,8 @@ public sealed class CollectorState
         aggregate.Completed += delta.Completed;
         aggregate.RejectedLines += delta.RejectedLines;
         aggregate.ModelLateSeconds += delta.ModelLateSeconds;
+        aggregate.WorkerGcs += delta.WorkerGcs;
+        aggregate.WorkerGcPauseSeconds += delta.WorkerGcPauseSeconds;
         aggregate.ModelLongestLateMs = Math.Max(aggregate.ModelLongestLateMs, delta.ModelLongestLateMs);
         if (delta.GpuSeconds is { } gpu)
         {
@@ -105,6 +107,8 @@ public sealed class CollectorState
             GpuSeconds = a.Value.GpuSeconds,
             ModelLateSeconds = a.Value.ModelLateSeconds,
             ModelLongestLateMs = a.Value.ModelLongestLateMs,
+            WorkerGcs = a.Value.WorkerGcs,
+            WorkerGcPauseSeconds = a.Value.WorkerGcPauseSeconds,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -129,6 +133,10 @@ public sealed class CollectorState
         public double ModelLateSeconds { get; set; }
 
         public double ModelLongestLateMs { get; set; }
+
+        public long WorkerGcs { get; set; }
+
+        public double WorkerGcPauseSeconds { get; set; }
 
         public double LongestInterval { get; set; }
 

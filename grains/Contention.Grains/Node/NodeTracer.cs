@@ -263,6 +263,7 @@ public sealed partial class NodeTracer : BackgroundService
             measurement.LastNodeCpu = nodeCpu;
             var latency = runner.TakeLatency();
             var lateness = runner.ModelLateness();
+            var gcs = runner.TakeGcs();
             var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
             measurement.LastModelLateNs = lateness?.LateNs;
             var phase = runner.Phase;
@@ -289,6 +290,8 @@ public sealed partial class NodeTracer : BackgroundService
                 NodeCpuSeconds = nodeDelta.TotalSeconds,
                 RejectedLines = runner.TakeRejectedLines(),
                 GpuSeconds = runner.TakeGpuSeconds(),
+                WorkerGcs = gcs.Count,
+                WorkerGcPauseSeconds = gcs.PauseSeconds,
                 ModelLateSeconds = modelLate,
                 ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
                 AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,

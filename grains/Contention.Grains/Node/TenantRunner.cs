@@ -36,6 +36,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private int restartCount;
     private long rejectedLines;
     private long pendingKernelNs;
+    private long pendingGcs;
+    private long pendingGcPauseNs;
     private int measuresKernels;
 
     // Handed to the node tracer, which owns it; this runner reads its threads and adds thread phases.
@@ -328,6 +330,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private void OnReport(WorkerInterval interval)
     {
         pendingLatency.Add(interval.Histogram);
+        Interlocked.Add(ref pendingGcs, interval.Gcs);
+        Interlocked.Add(ref pendingGcPauseNs, interval.GcPauseNs);
         if (interval.KernelNs is { } kernelNs)
         {
             Interlocked.Add(ref pendingKernelNs, kernelNs);
@@ -347,6 +351,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         var ns = Interlocked.Exchange(ref pendingKernelNs, 0);
         return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
     }
+
+    /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
+    public (long Count, double PauseSeconds) TakeGcs() => (Interlocked.Exchange(ref pendingGcs, 0), Interlocked.Exchange(ref pendingGcPauseNs, 0) / 1e9);
 
     private void OnRejected(long lines) => Interlocked.Add(ref rejectedLines, lines);
 

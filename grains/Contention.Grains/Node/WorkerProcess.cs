@@ -241,7 +241,7 @@ internal sealed class WorkerProcess : IWorker
                 ready.TrySetResult(message);
                 break;
             case "report":
-                onReport(new WorkerInterval(message.Completed, message.Histogram ?? [], message.KernelNs));
+                onReport(new WorkerInterval(message.Completed, message.Histogram ?? [], message.KernelNs, message.Gcs, message.GcPauseNs));
                 if (message.Flush != 0 && flushes.TryGetValue(message.Flush, out var done))
                 {
                     done.TrySetResult();

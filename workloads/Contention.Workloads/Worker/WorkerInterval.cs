@@ -4,4 +4,6 @@ namespace Contention.Workloads.Worker;
 /// <param name="Completed">Operations completed.</param>
 /// <param name="Histogram">Their latencies, compressed HdrHistogram encoding (empty for none).</param>
 /// <param name="KernelNs">GPU time of its kernels (<see cref="Devices.IComputeDevice.KernelNs"/>), ns; null where not measured.</param>
-public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs);
+/// <param name="Gcs">Garbage collections of the .NET process the workload runs in (every one pauses its thread); 0 where not known (commands).</param>
+/// <param name="GcPauseNs">How long they paused the process, ns.</param>
+public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0);

@@ -29,6 +29,12 @@ public sealed record WorkerMessage
     /// <summary>GPU time of the tenant's kernels in the interval, ns; null where not measured (report).</summary>
     public long? KernelNs { get; init; }
 
+    /// <summary>Garbage collections of the worker process in the interval (report).</summary>
+    public int Gcs { get; init; }
+
+    /// <summary>How long they paused the worker, ns (report).</summary>
+    public long GcPauseNs { get; init; }
+
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
 

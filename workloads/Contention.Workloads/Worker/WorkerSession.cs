@@ -22,6 +22,8 @@ public sealed class WorkerSession : IDisposable
     private readonly bool threadOnly;
     private PhaseRecorder? recorder;
     private long reportedKernelNs;
+    private int reportedGcs;
+    private long reportedGcPauseNs;
 
     /// <summary>
     /// Opens the device and prepares the workload; nothing runs until <see cref="Start"/>. With
@@ -90,8 +92,14 @@ public sealed class WorkerSession : IDisposable
             reportedKernelNs = total;
         }
 
+        // The process's collections since the previous report: each paused the workload's thread.
+        var gcs = GC.CollectionCount(0);
+        var pause = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
+        var interval = (gcs - reportedGcs, pause - reportedGcPauseNs);
+        (reportedGcs, reportedGcPauseNs) = (gcs, pause);
+
         // Count from the histogram itself so a report's count and its latencies always agree.
-        return new WorkerInterval(histogram.TotalCount, Histograms.Encode(histogram), kernelNs);
+        return new WorkerInterval(histogram.TotalCount, Histograms.Encode(histogram), kernelNs, interval.Item1, interval.Item2);
     }
 
     /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>
