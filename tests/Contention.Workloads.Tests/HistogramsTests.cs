@@ -71,4 +71,30 @@ public class HistogramsTests
         Assert.Equal(3, recorder.Completed);
         Assert.Equal(0, recorder.TakeInterval().TotalCount);
     }
+
+    [Fact]
+    public void TakeEncodedInterval_IntervalsAfterTheFirst_PartitionTheValuesWithoutANewHistogram()
+    {
+        var recorder = new LatencyRecorder();
+        recorder.Record(1000);
+        recorder.Record(2000);
+        var first = recorder.TakeEncodedInterval();
+        recorder.Record(3000);
+        _ = recorder.TakeEncodedInterval();
+        recorder.Record(4000);
+
+        // The histogram taken before is emptied and recorded into again: no new one is made.
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var third = recorder.TakeEncodedInterval();
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+
+        Assert.Equal(2, first.Count);
+        Assert.Equal(2, Histograms.Decode(first.Encoded).TotalCount);
+        Assert.Equal(1, third.Count);
+        var values = Histograms.Decode(third.Encoded);
+        Assert.Equal(1, values.TotalCount);
+        Assert.InRange(HdrHistogram.HistogramExtensions.GetMaxValue(values), 3990, 4010);
+        Assert.InRange(allocated, 0, 20_000); // a new histogram is about 270 KB
+        Assert.Equal(0, recorder.TakeEncodedInterval().Count);
+    }
 }

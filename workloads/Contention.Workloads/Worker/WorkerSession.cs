@@ -1,5 +1,4 @@
 using Contention.Workloads.Devices;
-using Contention.Workloads.Metrics;
 using Contention.Workloads.Workloads;
 
 namespace Contention.Workloads.Worker;
@@ -84,7 +83,7 @@ public sealed class WorkerSession : IDisposable
     /// <summary>Operations completed, latencies recorded and GPU time used since the previous call.</summary>
     public WorkerInterval TakeInterval()
     {
-        var histogram = runner.Latency.TakeInterval();
+        var (count, histogram) = runner.Latency.TakeEncodedInterval();
         long? kernelNs = null;
         if (device.KernelNs is { } total)
         {
@@ -98,8 +97,8 @@ public sealed class WorkerSession : IDisposable
         var interval = (gcs - reportedGcs, pause - reportedGcPauseNs);
         (reportedGcs, reportedGcPauseNs) = (gcs, pause);
 
-        // Count from the histogram itself so a report's count and its latencies always agree.
-        return new WorkerInterval(histogram.TotalCount, Histograms.Encode(histogram), kernelNs, interval.Item1, interval.Item2);
+        // Counted from the histogram itself, so a report's count and its latencies always agree.
+        return new WorkerInterval(count, histogram, kernelNs, interval.Item1, interval.Item2);
     }
 
     /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>
