@@ -298,19 +298,22 @@ internal static class BenchCommand
 
         var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
         var fit = Calibration.FitMpsInterference(profile, step, measured[1], measured[2]);
+
+        // The model's step of one to three clients with the fitted interference, in the measured scale.
+        var alone = Calibration.ModelledCoRunStepNs(profile, step, 1, fit);
+        var modelled = Enumerable.Range(0, 4).Select(c => c == 0 ? 0 : Calibration.ModelledCoRunStepNs(profile, step, c, fit) / alone * measured[1]).ToArray();
         var table = new Table().Title($"MPS interference: ResNet-50 batch-32 trainers as MPS clients at once, median step ms (the model's with the fitted interference {fit:0.000})")
             .AddColumns("trainers", "measured", "modelled", "model / measured");
         for (var clients = 1; clients <= 3; clients++)
         {
-            var model = Calibration.ModelledCoRunStepNs(profile, step, clients, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1];
-            table.AddRow(clients.ToString(CultureInfo.InvariantCulture), F(measured[clients] / 1e6), F(model / 1e6), F(model / measured[clients]));
+            table.AddRow(clients.ToString(CultureInfo.InvariantCulture), F(measured[clients] / 1e6), F(modelled[clients] / 1e6), F(modelled[clients] / measured[clients]));
         }
 
         AnsiConsole.Write(table);
         return profile with
         {
             MpsInterference = Math.Round(fit, 4),
-            Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {Calibration.ModelledCoRunStepNs(profile, step, 3, fit) / Calibration.ModelledCoRunStepNs(profile, step, 1, fit) * measured[1] / 1e6:0.0} ms modelled)"),
+            Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {modelled[3] / 1e6:0.0} ms modelled)"),
         };
     }
 
@@ -434,10 +437,26 @@ internal static class BenchCommand
         }
     }
 
-    /// <summary>The <c>bench probe</c> client: warms up, waits for <paramref name="barrier"/>, then runs <paramref name="operation"/> (launches, synchronise) for <paramref name="seconds"/>; its operations per second and median operation, ns.</summary>
+    /// <summary>The <c>bench probe</c> client: <paramref name="operation"/> (launches, synchronise) for <paramref name="seconds"/> from the common start; its operations per second and median operation, ns.</summary>
     private static (double PerSecond, double MedianNs) ProbeClient(DeviceId id, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> operation, double seconds, string barrier, CancellationToken cancel)
     {
-        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
+        var times = TimeTogether(id, SyncMode.Spin, operation, barrier, (_, elapsed) => elapsed.TotalSeconds < seconds, cancel);
+        return (times.Count / (times.Sum() / 1e9), Median(times));
+    }
+
+    /// <summary>The <c>bench co-run</c> client: <paramref name="steps"/> ResNet-50 batch-32 training steps from the common start, ns each.</summary>
+    private static List<double> CoRunClient(DeviceId id, int steps, string barrier, CancellationToken cancel) =>
+        TimeTogether(id, SyncMode.Block, Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32), barrier, (done, _) => done < steps, cancel);
+
+    /// <summary>
+    /// One of the processes <see cref="RunTogetherAsync"/> starts: opens <paramref name="id"/>, runs
+    /// <paramref name="operation"/> (its launches, then a synchronise) a few times to warm up, waits
+    /// for <paramref name="barrier"/>, then runs it back to back while <paramref name="more"/> (operations done, time since
+    /// the start) says so; each operation's time, ns, end to end, so they add up to the whole.
+    /// </summary>
+    private static List<double> TimeTogether(DeviceId id, SyncMode sync, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> operation, string barrier, Func<int, TimeSpan, bool> more, CancellationToken cancel)
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = sync, TimeKernels = false });
         cuda.Prepare(operation);
         void Run()
         {
@@ -449,7 +468,7 @@ internal static class BenchCommand
             cuda.Synchronize();
         }
 
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 3; i++)
         {
             Run();
         }
@@ -458,45 +477,12 @@ internal static class BenchCommand
         var times = new List<double>();
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var last = start;
-        while (System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds < seconds && !cancel.IsCancellationRequested)
+        while (more(times.Count, System.Diagnostics.Stopwatch.GetElapsedTime(start, last)) && !cancel.IsCancellationRequested)
         {
             Run();
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
             times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalNanoseconds);
             last = now;
-        }
-
-        return (times.Count / System.Diagnostics.Stopwatch.GetElapsedTime(start, last).TotalSeconds, Median(times));
-    }
-
-    /// <summary>The <c>bench co-run</c> client: warms up, says so, waits for <paramref name="barrier"/>, then times <paramref name="steps"/> training steps, ns each.</summary>
-    private static List<double> CoRunClient(DeviceId id, int steps, string barrier, CancellationToken cancel)
-    {
-        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Block, TimeKernels = false });
-        var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
-        cuda.Prepare(step);
-        void Step()
-        {
-            foreach (var kernel in step)
-            {
-                cuda.Launch(kernel);
-            }
-
-            cuda.Synchronize();
-        }
-
-        for (var i = 0; i < 3; i++)
-        {
-            Step();
-        }
-
-        AwaitBarrier(barrier, cancel);
-        var times = new List<double>(steps);
-        for (var i = 0; i < steps && !cancel.IsCancellationRequested; i++)
-        {
-            var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            Step();
-            times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds);
         }
 
         return times;

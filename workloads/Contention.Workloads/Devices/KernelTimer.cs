@@ -51,7 +51,6 @@ internal sealed class KernelTimer : IDisposable
     private bool timing;
     private long costTicks;
     private long kernels;
-    private long timedKernels;
     private long timedBatches;
     private long estimateNs;
     private double estimated;
@@ -70,9 +69,6 @@ internal sealed class KernelTimer : IDisposable
 
     /// <summary>The estimate of the kernels' GPU time up to the latest <see cref="Collect"/>, ns.</summary>
     public long EstimateNs => Volatile.Read(ref estimateNs);
-
-    /// <summary>Kernels counted so far, and of them timed.</summary>
-    public (long Kernels, long Timed) Counts => (kernels, timedKernels);
 
     /// <summary>Call just before a compute kernel's launch; returns whether it is timed (pass it to <see cref="End"/>).</summary>
     public bool Begin()
@@ -141,7 +137,6 @@ internal sealed class KernelTimer : IDisposable
             // The batch replaces the oldest of the recent timed batches.
             var slot = (int)(timedBatches++ % recent.Length);
             recent[slot] = (batchNs, recorded);
-            timedKernels += recorded;
             recorded = 0;
             costTicks += Stopwatch.GetTimestamp() - before;
         }

@@ -83,6 +83,7 @@ public sealed class WorkerSession : IDisposable
     /// <summary>Operations completed, latencies recorded and GPU time used since the previous call.</summary>
     public WorkerInterval TakeInterval()
     {
+        // Counted from the histogram itself, so a report's count and its latencies always agree.
         var (count, histogram) = runner.Latency.TakeEncodedInterval();
         long? kernelNs = null;
         if (device.KernelNs is { } total)
@@ -93,12 +94,10 @@ public sealed class WorkerSession : IDisposable
 
         // The process's collections since the previous report: each paused the workload's thread.
         var gcs = GC.CollectionCount(0);
-        var pause = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
-        var interval = (gcs - reportedGcs, pause - reportedGcPauseNs);
-        (reportedGcs, reportedGcPauseNs) = (gcs, pause);
-
-        // Counted from the histogram itself, so a report's count and its latencies always agree.
-        return new WorkerInterval(count, histogram, kernelNs, interval.Item1, interval.Item2);
+        var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
+        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs);
+        (reportedGcs, reportedGcPauseNs) = (gcs, pauseNs);
+        return interval;
     }
 
     /// <summary>Asks the workload to stop after its current operation and waits for it.</summary>
