@@ -103,6 +103,92 @@ public class RoundTripTests
         }
     }
 
+    // A table linear in the probability (entry = 1000 p - 300): its mean is the line's, 200.
+    private static readonly long[] Linear = [.. RoundTripSpread.Probabilities.Select(p => (long)Math.Round((1000 * p) - 300))];
+
+    [Fact]
+    public void Measure_EvenlySpacedIterations_QuantilesLessTheirMean()
+    {
+        // 1..101 ns in any order: mean 51; the 0.99 quantile is the 100th value, the 0.995 halfway between the 100th and the 101st.
+        var iterations = Enumerable.Range(1, 101).Select(v => (long)v).Reverse().ToArray();
+        var spread = RoundTripSpread.Measure(iterations);
+
+        Assert.Equal(RoundTripSpread.Probabilities.Count, spread.Length);
+        Assert.Equal(-50, spread[0]);
+        Assert.Equal(0, spread[RoundTripSpread.Probabilities.ToList().IndexOf(0.5)]);
+        Assert.Equal(49, spread[RoundTripSpread.Probabilities.ToList().IndexOf(0.99)]);
+        Assert.Equal(50, spread[^1]);
+        Assert.Throws<ArgumentException>(() => RoundTripSpread.Measure([5]));
+    }
+
+    [Fact]
+    public void Quantile_AndMean_StraightLinesBetweenEntries()
+    {
+        Assert.Equal(200, RoundTripSpread.Mean(Linear), 6);
+        Assert.Equal(-300, RoundTripSpread.Quantile(Linear, 0), 6);
+        Assert.Equal(95, RoundTripSpread.Quantile(Linear, 0.395), 6);
+        Assert.Equal(690, RoundTripSpread.Quantile(Linear, 0.99), 6);
+        Assert.Equal(690 - 200, RoundTripSpread.Sample(Linear, 0.99), 6);
+        Assert.Equal(7, RoundTripSpread.Mean([.. RoundTripSpread.Probabilities.Select(_ => 7L)]), 6);
+        Assert.Throws<ArgumentException>(() => RoundTripSpread.Mean([1, 2, 3]));
+    }
+
+    [Fact]
+    public void Ns_WithSpread_DrawsAroundTheMeanInterpolatedBetweenPoints()
+    {
+        // Block points at 2 and 10 us wait (means 15 and 20 us); the first spreads as the linear
+        // table (centred: 1000 p - 500), the second twice as wide (2000 p - 1000).
+        var doubled = Linear.Select(v => 2 * v).ToArray();
+        var profile = Profile with { RoundTrips = [new(SyncMode.Block, 2_000, 15_000, Spread: Linear), new(SyncMode.Block, 10_000, 20_000, Spread: doubled)] };
+        var curve = new RoundTripCurve(profile, SyncMode.Block);
+
+        Assert.True(curve.Spreads);
+        Assert.Equal(15_000 + 490, curve.Ns(2_000, 0.99));
+        Assert.Equal(15_000 - 500, curve.Ns(1_000, 0)); // below the first point: its spread
+        Assert.Equal(20_000 + 980, curve.Ns(50_000, 0.99)); // beyond the last: its spread
+        Assert.Equal(17_500 + 735, curve.Ns(6_000, 0.99)); // halfway: halfway between 490 and 980
+        Assert.Equal(curve.Ns(6_000), curve.Ns(6_000, 0.5));
+
+        // Over uniform draws the mean is the mean round trip.
+        const int draws = 100_000;
+        Assert.Equal(curve.Ns(6_000), Enumerable.Range(0, draws).Average(i => curve.Ns(6_000, (i + 0.5) / draws)), 0.5);
+
+        // Never below zero; without a spread on every point, every draw is the mean.
+        var wide = Profile with { RoundTrips = [new(SyncMode.Block, 2_000, 100, Spread: doubled)] };
+        Assert.Equal(0, new RoundTripCurve(wide, SyncMode.Block).Ns(2_000, 0));
+        var partly = profile with { RoundTrips = [profile.RoundTrips[0], new(SyncMode.Block, 10_000, 20_000)] };
+        Assert.False(new RoundTripCurve(partly, SyncMode.Block).Spreads);
+        Assert.Equal(17_500, new RoundTripCurve(partly, SyncMode.Block).Ns(6_000, 0.99));
+    }
+
+    [Fact]
+    public void RoundTripResult_IterationsKept_PointsCarryTheirSpread()
+    {
+        long[] iterations = [.. Enumerable.Range(0, 201).Select(i => 26_000L + (i % 2 == 0 ? 0 : 1_000))];
+        var mode = new ModeRoundTrips(SyncMode.Block, [new(Calibration.WaitName(0), 26_500, 1, IterationsNs: iterations), new(Calibration.ToDevice, 40_000, 1), new(Calibration.ToHost, 40_000, 1)]);
+        var point = new RoundTripResult(4_000, [2_000], [mode], 100_000, 4_000, 4_000).Points.Single();
+
+        Assert.Equal(RoundTripSpread.Measure(iterations), point.Spread);
+        Assert.Equal(20_500, point.Ns);
+        Assert.Contains("spread of its single iterations around their mean (at least 201 per point)", new RoundTripResult(4_000, [2_000], [mode], 100_000, 4_000, 4_000).ApplyTo(Profile, "NVIDIA H200").Source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DeviceProfile_WithSpread_SurvivesItsJson()
+    {
+        var profile = Profile with { RoundTrips = [new(SyncMode.Block, 2_000, 15_000, Spread: Linear)] };
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(profile, DeviceProfileJson.Default.DeviceProfile));
+            Assert.Equal(Linear, DeviceProfile.Load(path).RoundTrips.Single().Spread);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void ShippedH200_HasRoundTripsForEverySyncModeUnderBothSharings()
     {
@@ -183,6 +269,34 @@ public sealed class SimDeviceRoundTripTests : IDisposable
         {
             host.Release(channel.Slot);
         }
+    }
+
+    [Fact]
+    public void Synchronize_ProfileWithSpread_DrawsEachRoundTripFromIt()
+    {
+        // Under MPS round trips spread from 0 (the faster half) to 40 ms (the slowest quarter),
+        // mean 15 ms: with the fixed seed some of twelve waits take none and some take 40 ms.
+        double[] shape = [0, 0, 0, 0, 0, 0, 40, 40, 40, 40, 40, 40, 40, 40, 40];
+        using var spreading = new SimGpuHost(0, 1, DeviceProfile.Load("h100") with
+        {
+            LaunchCpuNs = 0,
+            RoundTrips = [new(SyncMode.Block, 1_000, 15_000_000, GpuSharing.Mps, [.. shape.Select(ms => (long)(ms * 1e6))])],
+        }, TimeSpan.FromMicroseconds(50));
+        var channel = spreading.Acquire(GpuSharing.Mps, SimContext.Default);
+        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = channel, Seed = 7 });
+        var kernel = KernelSpec.Elementwise(1_000_000);
+        device.Prepare([kernel]);
+        var waits = new List<double>();
+        for (var i = 0; i < 12; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            device.Launch(kernel);
+            device.Synchronize();
+            waits.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        Assert.Contains(waits, ms => ms >= 40);
+        Assert.Contains(waits, ms => ms < 10);
     }
 
     public void Dispose() => host.Dispose();

@@ -64,6 +64,8 @@ internal static class BenchCommand
         calibrate.Options.Add(mps);
         var timeSlicing = new Option<bool>("--time-slicing") { Description = "also measure the time slice and the switch costs with probe processes on the time-sliced GPU (about half a minute; part of a full calibration)" };
         calibrate.Options.Add(timeSlicing);
+        var samples = new Option<string?>("--samples") { Description = "also write every single iteration of the round-trip loops to this CSV file (sharing, sync, sequence, iteration, ns), from which each wait kernel's spread was fitted" };
+        calibrate.Options.Add(samples);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
         calibrate.Validators.Add(result =>
@@ -112,7 +114,7 @@ internal static class BenchCommand
 
             if (parse.GetValue(mps) && !parse.GetValue(mpsClient))
             {
-                var client = await MeasureUnderMpsAsync(id, profile, cancel);
+                var client = await MeasureUnderMpsAsync(id, profile, parse.GetValue(samples), cancel);
                 if (client is null)
                 {
                     return 1;
@@ -141,7 +143,7 @@ internal static class BenchCommand
             if (sharing == Contention.Workloads.Sim.GpuSharing.Mps)
             {
                 // The MPS client of --mps: round trips only, onto what its parent measured.
-                return MeasureRoundTrips(id.Index, profile, cuda.Description, sharing);
+                return MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples));
             }
 
             var blocks = cuda.GemmBlocksPerMultiprocessor;
@@ -165,7 +167,7 @@ internal static class BenchCommand
 
             if (!parse.GetValue(kernelsOnly))
             {
-                profile = MeasureRoundTrips(id.Index, profile, cuda.Description, sharing);
+                profile = MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples));
             }
 
             return profile;
@@ -231,7 +233,7 @@ internal static class BenchCommand
     /// private MPS daemon on <paramref name="id"/>'s GPU, on <paramref name="profile"/>; returns the
     /// profile it writes (null after saying why there is none). The daemon is quit afterwards.
     /// </summary>
-    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureUnderMpsAsync(DeviceId id, Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureUnderMpsAsync(DeviceId id, Contention.Workloads.Sim.DeviceProfile profile, string? samples, CancellationToken cancel)
     {
         using var daemons = new Contention.Grains.Node.MpsDaemons(null, Path.Combine(Path.GetTempPath(), "contention-bench-mps"));
         if (daemons.Control is null)
@@ -250,7 +252,8 @@ internal static class BenchCommand
             try
             {
                 var self = Contention.Grains.Node.WorkerCommand.Resolve(null);
-                var start = self.StartInfo(["bench", "calibrate", "--device", "cuda:0", "--base", input, "--round-trips-only", "--mps-client", "--out", output]);
+                var clientSamples = Path.Combine(scratch.FullName, "samples.csv");
+                var start = self.StartInfo(["bench", "calibrate", "--device", "cuda:0", "--base", input, "--round-trips-only", "--mps-client", "--out", output, .. samples is null ? Array.Empty<string>() : ["--samples", clientSamples]]);
 
                 Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0);
                 AnsiConsole.MarkupLineInterpolated($"round trips as a client of a private MPS daemon on cuda:{id.Index}:");
@@ -263,6 +266,11 @@ internal static class BenchCommand
                 }
 
                 var measured = Contention.Workloads.Sim.DeviceProfile.Load(output);
+                if (samples is not null)
+                {
+                    File.AppendAllLines(samples, File.ReadLines(clientSamples).Skip(1));
+                }
+
                 return await MeasureInterferenceAsync(self, lease, measured, scratch.FullName, cancel);
             }
             finally
@@ -488,9 +496,15 @@ internal static class BenchCommand
         return times;
     }
 
-    private static Contention.Workloads.Sim.DeviceProfile MeasureRoundTrips(int ordinal, Contention.Workloads.Sim.DeviceProfile profile, string hardware, Contention.Workloads.Sim.GpuSharing sharing)
+    private static Contention.Workloads.Sim.DeviceProfile MeasureRoundTrips(int ordinal, Contention.Workloads.Sim.DeviceProfile profile, string hardware, Contention.Workloads.Sim.GpuSharing sharing, string? samples)
     {
         var trips = Calibration.RoundTrips(ordinal, profile, sharing);
+        if (samples is not null)
+        {
+            var sharingWord = sharing.ToString().ToLowerInvariant();
+            File.WriteAllLines(samples, ["sharing,sync,sequence,iteration,ns", .. trips.Modes.SelectMany(m => m.Sequences.SelectMany(q => (q.IterationsNs ?? []).Select((ns, i) => string.Create(CultureInfo.InvariantCulture, $"{sharingWord},{Contention.Grains.Words.Word(m.Mode)},\"{q.Name}\",{i},{ns}"))))]);
+        }
+
         var fitted = trips.ApplyTo(profile, hardware.Split(" (", 2)[0]);
         var table = new Table().Title($"round trips{(sharing == Contention.Workloads.Sim.GpuSharing.Mps ? " of an MPS client" : "")}: launch + synchronise, us: loop mean | single p50 | p99 (sleeps per iteration); wait kernels' GPU time {string.Join(", ", trips.WaitGpuNs.Select(w => F(w / 1e3)))} us, launch CPU {trips.LaunchCpuNs / 1e3:0.0} us; fitted copy latency {trips.CopyLatencyNs / 1e3:0.0} us")
             .AddColumns(["sequence", .. trips.Modes.Select(m => Contention.Grains.Words.Word(m.Mode))]);
@@ -500,6 +514,8 @@ internal static class BenchCommand
         }
 
         table.AddRow(["fitted round trips", .. trips.Modes.Select(m => string.Join(" ", trips.Points.Where(p => p.Sync == m.Mode).Select(p => F(p.Ns / 1e3))))]);
+        var p99 = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList().IndexOf(0.99);
+        table.AddRow(["their spread: p99 beyond the mean", .. trips.Modes.Select(m => string.Join(" ", trips.Points.Where(p => p.Sync == m.Mode).Select(p => p.Spread is { } spread ? F(spread[p99] / 1e3) : "-")))]);
         table.AddRow(["model of the MLP request", .. trips.Modes.Select(m => $"{F(trips.PredictedMlpRequestNs(m.Mode) / 1e3)} ({F(trips.PredictedMlpRequestNs(m.Mode) / m[Calibration.MlpRequest].Ns)}x)")]);
         AnsiConsole.Write(table);
         return fitted;

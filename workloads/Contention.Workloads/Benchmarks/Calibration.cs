@@ -45,7 +45,8 @@ public sealed record CalibrationResult(double GemmFlopsPerSecond, double StreamB
 /// <param name="SleepsPerIteration">The thread's voluntary context switches per iteration (getrusage): how often it slept.</param>
 /// <param name="P50Ns">The median of the single iterations' times over all repetitions.</param>
 /// <param name="P99Ns">Their 99th percentile: what a tenant's tail would show of the sequence alone.</param>
-public sealed record SequenceTime(string Name, double Ns, double SleepsPerIteration, double P50Ns = 0, double P99Ns = 0);
+/// <param name="IterationsNs">Every counted iteration's time, in the order they ran, ns (empty where not kept).</param>
+public sealed record SequenceTime(string Name, double Ns, double SleepsPerIteration, double P50Ns = 0, double P99Ns = 0, IReadOnlyList<long>? IterationsNs = null);
 
 /// <summary>One sync mode's measured round trips.</summary>
 /// <param name="Mode">How the synchronising thread waited.</param>
@@ -53,7 +54,7 @@ public sealed record SequenceTime(string Name, double Ns, double SleepsPerIterat
 /// One element-wise kernel of each of <see cref="Calibration.WaitKernels"/> sizes, <see cref="Calibration.ToDevice"/>
 /// and <see cref="Calibration.ToHost"/> (4 KiB page-locked copies), and a batch-1 MLP inference
 /// request in parts: its compute kernels alone, with the input copy, with the output copy, whole,
-/// and whole again as a tenant runs it, with a sample of its kernels timed (<see cref="Calibration.MlpRequestTimed"/>),
+/// a batch-32 MLP request (<see cref="Calibration.Mlp32Request"/>), and the batch-1 request whole again as a tenant runs it, with a sample of its kernels timed (<see cref="Calibration.MlpRequestTimed"/>),
 /// and with every kernel timed (<see cref="Calibration.MlpRequestEveryKernelTimed"/>).
 /// </param>
 public sealed record ModeRoundTrips(SyncMode Mode, IReadOnlyList<SequenceTime> Sequences)
@@ -76,9 +77,17 @@ public sealed record ModeRoundTrips(SyncMode Mode, IReadOnlyList<SequenceTime> S
 /// <param name="Sharing">How the measuring process shared the GPU (<see cref="GpuSharing.Mps"/>: as a client of an MPS daemon).</param>
 public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> WaitGpuNs, IReadOnlyList<ModeRoundTrips> Modes, double MlpKernelNs, double ToDeviceTransferNs, double ToHostTransferNs, GpuSharing Sharing = GpuSharing.Timeslice)
 {
-    /// <summary>The fitted round trips: per mode and wait kernel, the loop time less launch CPU and GPU time (never below 0).</summary>
+    /// <summary>
+    /// The fitted round trips: per mode and wait kernel, the loop time less launch CPU and GPU
+    /// time (never below 0), with the single iterations' spread around their mean where they were kept.
+    /// </summary>
     public IReadOnlyList<MeasuredRoundTrip> Points =>
-        [.. Modes.SelectMany(m => WaitGpuNs.Select((gpu, i) => new MeasuredRoundTrip(m.Mode, (long)Math.Round(gpu), (long)Math.Round(Math.Max(0, m[Calibration.WaitName(i)].Ns - LaunchCpuNs - gpu)), Sharing)))];
+        [.. Modes.SelectMany(m => WaitGpuNs.Select((gpu, i) =>
+        {
+            var sequence = m[Calibration.WaitName(i)];
+            var spread = sequence.IterationsNs is { Count: >= 2 } iterations ? RoundTripSpread.Measure(iterations) : null;
+            return new MeasuredRoundTrip(m.Mode, (long)Math.Round(gpu), (long)Math.Round(Math.Max(0, sequence.Ns - LaunchCpuNs - gpu)), Sharing, spread);
+        }))];
 
     /// <summary>The fitted round trip of <paramref name="mode"/> after waiting <paramref name="waitNs"/>, ns.</summary>
     public double RoundTripNs(SyncMode mode, double waitNs) =>
@@ -111,6 +120,12 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
         return gpuEnd <= called ? called : gpuEnd + RoundTripNs(mode, gpuEnd - called);
     }
 
+    // How many single iterations each point's spread was measured from.
+    private string Spreads =>
+        Points.All(p => p.Spread is not null) && Modes.SelectMany(m => WaitGpuNs.Select((_, i) => m[Calibration.WaitName(i)].IterationsNs!.Count)).Min() is var fewest
+            ? $"; each with the spread of its single iterations around their mean (at least {fewest} per point)"
+            : "";
+
     private string WithCopyLatency(string source, bool mps) =>
         mps ? source : new DeviceProfile { Source = source }.SourceWith("copy latency", $"copy latency {CopyLatencyNs / 1e3:0.0} us (4 KiB page-locked copies each way, less launch, round trip and transfer)");
 
@@ -127,7 +142,7 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
         {
             RoundTrips = [.. baseline.RoundTrips.Where(p => p.Sharing != Sharing), .. Points],
             CopyLatencyNs = mps ? baseline.CopyLatencyNs : (long)Math.Round(CopyLatencyNs),
-            Source = WithCopyLatency(baseline.SourceWith(mps ? "round trips of an MPS client" : "round trips measured", $"round trips{(mps ? " of an MPS client" : "")} measured by 'contention bench calibrate --round-trips-only{(mps ? " --mps" : "")}' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): launch + synchronise of one element-wise kernel of {string.Join(", ", WaitGpuNs.Select(w => $"{w / 1e3:0.0}"))} us GPU time, less launch CPU and GPU time ({text})"), mps),
+            Source = WithCopyLatency(baseline.SourceWith(mps ? "round trips of an MPS client" : "round trips measured", $"round trips{(mps ? " of an MPS client" : "")} measured by 'contention bench calibrate --round-trips-only{(mps ? " --mps" : "")}' on {hardware} ({DateTime.UtcNow:yyyy-MM-dd}): launch + synchronise of one element-wise kernel of {string.Join(", ", WaitGpuNs.Select(w => $"{w / 1e3:0.0}"))} us GPU time, less launch CPU and GPU time ({text}){Spreads}"), mps),
         };
     }
 }
@@ -277,8 +292,8 @@ public static class Calibration
     /// <summary>
     /// Measures the host's round trips through the driver in every sync mode on CUDA device
     /// <paramref name="ordinal"/>: a tiny kernel's launch + synchronise, 4 KiB copies each way
-    /// (page-locked) + synchronise, and a batch-1 MLP request (the shipped model's copies and
-    /// kernels) + synchronise, each the median over repetitions of the mean of a loop.
+    /// (page-locked) + synchronise, and a batch-1 and a batch-32 MLP request (the shipped model's
+    /// copies and kernels) + synchronise, each the median over repetitions of the mean of a loop.
     /// <paramref name="profile"/> supplies the launch CPU time and copy rates the fit subtracts.
     /// </summary>
     public static RoundTripResult RoundTrips(int ordinal, DeviceProfile profile, GpuSharing sharing = GpuSharing.Timeslice, int loops = 200)
@@ -287,6 +302,7 @@ public static class Calibration
         var toDevice = KernelSpec.CopyToDevice(1024);
         var toHost = KernelSpec.CopyToHost(1024);
         var request = Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        var request32 = Workloads.ModelShapes.InferenceRequest("mlp", 32);
         var compute = request.Where(k => k.Kind is not (KernelKind.CopyToDevice or KernelKind.CopyToHost)).ToList();
         var waits = WaitKernels.Select(n => KernelSpec.Elementwise(n)).ToList();
         double[] waitGpuNs;
@@ -306,13 +322,14 @@ public static class Calibration
             (MlpInputAndKernels, [toDevice, .. compute]),
             (MlpKernelsAndOutput, [.. compute, toHost]),
             (MlpRequest, request),
+            (Mlp32Request, request32),
         ]);
         var modes = new List<ModeRoundTrips>();
         var iterationNs = new List<long>(8 * loops);
         foreach (var mode in Enum.GetValues<SyncMode>())
         {
             using var device = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, ordinal), SyncMode = mode, TimeKernels = false });
-            device.Prepare([.. waits, toDevice, toHost, .. request]);
+            device.Prepare([.. waits, toDevice, toHost, .. request, .. request32]);
 
             // A tenant's device times a sample of its kernels for its GPU time (KernelTimer): the
             // same request through such a device shows what that costs a light service, and
@@ -360,8 +377,8 @@ public static class Calibration
 
                     return Stopwatch.GetElapsedTime(start, last).TotalNanoseconds / loops;
                 });
-                iterationNs.Sort();
-                times.Add(new SequenceTime(name, ns, sleeps / (double)iterations, iterationNs[(iterationNs.Count - 1) / 2], iterationNs[(int)Math.Ceiling(0.99 * iterationNs.Count) - 1]));
+                var sorted = iterationNs.Order().ToArray();
+                times.Add(new SequenceTime(name, ns, sleeps / (double)iterations, sorted[(sorted.Length - 1) / 2], sorted[(int)Math.Ceiling(0.99 * sorted.Length) - 1], [.. iterationNs]));
             }
 
             modes.Add(new ModeRoundTrips(mode, times));
@@ -471,7 +488,7 @@ public static class Calibration
     public static string WaitName(int index) => $"wait kernel {WaitKernels[index]}";
 
     /// <summary>Names of the other sequences <see cref="RoundTrips"/> times.</summary>
-    public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request", MlpRequestTimed = "MLP b1 request, as a tenant times it", MlpRequestEveryKernelTimed = "MLP b1 request, every kernel timed";
+    public const string ToDevice = "copy H2D 4 KiB", ToHost = "copy D2H 4 KiB", MlpKernels = "MLP b1 kernels", MlpInputAndKernels = "MLP b1 input + kernels", MlpKernelsAndOutput = "MLP b1 kernels + output", MlpRequest = "MLP b1 request", Mlp32Request = "MLP b32 request", MlpRequestTimed = "MLP b1 request, as a tenant times it", MlpRequestEveryKernelTimed = "MLP b1 request, every kernel timed";
 
     private static long ThreadSwitches() => NativeMethods.Usage(NativeMethods.RusageThread).VoluntarySwitches;
 

@@ -29,6 +29,9 @@ public sealed record DeviceOptions
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 
+    /// <summary>For sim devices: the seed of the draws from the profile's measured round-trip spread (the tenant's seed, so runs repeat).</summary>
+    public int Seed { get; init; } = 1;
+
     /// <summary>Whether a cuda device times a sample of its kernels for the tenant's GPU time (<see cref="IComputeDevice.KernelNs"/>); off for calibration, which times kernels itself.</summary>
     public bool TimeKernels { get; init; } = true;
 

@@ -10,7 +10,8 @@ namespace Contention.Workloads.Devices;
 /// thread and a store into shared memory; waiting is real: spin polls the completion counter,
 /// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
 /// GPU thread writes to it, and a synchronise returns no sooner than the profile's measured
-/// round trip for the sync mode and wait length after the last kernel ends. Pageable copies are
+/// round trip for the sync mode and wait length after the last kernel ends (drawn from its
+/// measured spread where the profile has one, with the tenant's seed). Pageable copies are
 /// staged through a real host memcpy and hold the
 /// thread until the DMA completes, as the CUDA driver does.
 /// </summary>
@@ -25,6 +26,7 @@ public sealed unsafe class SimDevice : IComputeDevice
     private readonly bool pinned;
     private readonly long launchCpuTicks;
     private readonly RoundTripCurve roundTrip;
+    private readonly Random spread;
     [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
     private float[] staging = [];
@@ -41,6 +43,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         model = new CostModel(channel.Profile);
         launchCpuTicks = (long)(channel.Profile.LaunchCpuNs * (System.Diagnostics.Stopwatch.Frequency / 1e9));
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
+        spread = new Random(options.Seed);
         file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
         byte* pointer = null;
@@ -206,15 +209,15 @@ public sealed unsafe class SimDevice : IComputeDevice
     {
         // The real driver's completion reaches the waiting thread a measured while after the
         // GPU's last kernel ends (with the launch's way to the GPU, which the model does not
-        // delay), longer the longer a sleeping thread slept: return no sooner, waiting as the
-        // sync mode waits. Work done before the call costs no round trip.
+        // delay), longer the longer a sleeping thread slept, and as spread as measured: return no
+        // sooner, waiting as the sync mode waits. Work done before the call costs no round trip.
         var completedNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs));
         if (completedNs <= calledNs)
         {
             return;
         }
 
-        var until = completedNs + roundTrip.Ns(completedNs - calledNs);
+        var until = completedNs + (roundTrip.Spreads ? roundTrip.Ns(completedNs - calledNs, spread.NextDouble()) : roundTrip.Ns(completedNs - calledNs));
         if (MonotonicClock.NowNs() >= until)
         {
             return;

@@ -14,17 +14,111 @@ namespace Contention.Workloads.Sim;
 /// <param name="WaitNs">GPU time of the kernel waited for, ns.</param>
 /// <param name="Ns">The round trip beyond launch CPU and GPU time, ns.</param>
 /// <param name="Sharing">How the measuring process shared the GPU: alone (time-slicing) or as a client of an MPS daemon.</param>
-public sealed record MeasuredRoundTrip(SyncMode Sync, long WaitNs, long Ns, GpuSharing Sharing = GpuSharing.Timeslice);
+/// <param name="Spread">
+/// How single iterations spread around the loop's mean: their time less the mean at each of
+/// <see cref="RoundTripSpread.Probabilities"/>, ns (a quantile table). A woken thread's round trip
+/// has a long tail (on the H200 in block mode the slowest 1 % of iterations take 1.1-2x the
+/// median); null where the profile has none, and every round trip takes the mean.
+/// </param>
+public sealed record MeasuredRoundTrip(SyncMode Sync, long WaitNs, long Ns, GpuSharing Sharing = GpuSharing.Timeslice, IReadOnlyList<long>? Spread = null);
+
+/// <summary>
+/// The spread of single round trips around their mean as a quantile table over fixed
+/// probabilities: measured from a loop's iterations (<see cref="Measure"/>), sampled by inverting
+/// it with straight lines between the table's points (<see cref="Sample"/>), centred so that the
+/// samples' mean is exactly 0 and a modelled loop keeps the measured mean.
+/// </summary>
+public static class RoundTripSpread
+{
+    /// <summary>The probabilities of a spread table's entries, ascending from 0 (the fastest) to 1 (the slowest).</summary>
+    public static IReadOnlyList<double> Probabilities { get; } = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 1];
+
+    /// <summary>
+    /// The spread of <paramref name="iterationsNs"/> (single iterations' times, any order): each
+    /// probability's quantile (straight lines between order statistics) less their mean, ns.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two iterations.</exception>
+    public static long[] Measure(IReadOnlyList<long> iterationsNs)
+    {
+        ArgumentNullException.ThrowIfNull(iterationsNs);
+        if (iterationsNs.Count < 2)
+        {
+            throw new ArgumentException("a spread needs at least two iterations", nameof(iterationsNs));
+        }
+
+        var sorted = iterationsNs.Order().ToArray();
+        var mean = sorted.Average(v => (double)v);
+        return [.. Probabilities.Select(p =>
+        {
+            var position = p * (sorted.Length - 1);
+            var below = (int)Math.Floor(position);
+            var above = Math.Min(below + 1, sorted.Length - 1);
+            return (long)Math.Round(sorted[below] + ((position - below) * (sorted[above] - sorted[below])) - mean);
+        })];
+    }
+
+    /// <summary>The table's value at probability <paramref name="u"/> (0..1), straight lines between entries, ns.</summary>
+    public static double Quantile(IReadOnlyList<long> spread, double u)
+    {
+        Check(spread);
+        return At([.. spread.Select(v => (double)v)], u);
+    }
+
+    /// <summary>The value of <paramref name="table"/> (one entry per probability) at probability <paramref name="u"/>; allocates nothing.</summary>
+    internal static double At(ReadOnlySpan<double> table, double u)
+    {
+        u = Math.Clamp(u, 0, 1);
+        var p = Probabilities;
+        for (var i = 1; i < p.Count; i++)
+        {
+            if (u <= p[i])
+            {
+                return table[i - 1] + ((u - p[i - 1]) / (p[i] - p[i - 1]) * (table[i] - table[i - 1]));
+            }
+        }
+
+        return table[^1];
+    }
+
+    /// <summary>The mean of <see cref="Quantile"/> over a uniform probability: the area under the table's lines, ns.</summary>
+    public static double Mean(IReadOnlyList<long> spread)
+    {
+        Check(spread);
+        var p = Probabilities;
+        var area = 0.0;
+        for (var i = 1; i < p.Count; i++)
+        {
+            area += (p[i] - p[i - 1]) * (spread[i - 1] + spread[i]) / 2.0;
+        }
+
+        return area;
+    }
+
+    /// <summary>One round trip's deviation from the mean for uniform <paramref name="u"/>: <see cref="Quantile"/> less <see cref="Mean"/>, ns.</summary>
+    public static double Sample(IReadOnlyList<long> spread, double u) => Quantile(spread, u) - Mean(spread);
+
+    private static void Check(IReadOnlyList<long> spread)
+    {
+        ArgumentNullException.ThrowIfNull(spread);
+        if (spread.Count != Probabilities.Count)
+        {
+            throw new ArgumentException($"a round-trip spread has {Probabilities.Count} entries (one per probability of RoundTripSpread.Probabilities), not {spread.Count}", nameof(spread));
+        }
+    }
+}
 
 /// <summary>
 /// One sync mode's round trip against wait length: linear between measured points, flat beyond
 /// them; zero without any. An MPS client takes the points measured under MPS, the time-sliced
-/// ones where a profile has none.
+/// ones where a profile has none. Where every point has its spread, single round trips spread
+/// around the mean as measured (<see cref="Ns(long, double)"/>): between points both the mean and
+/// each quantile of the spread are interpolated.
 /// </summary>
 public sealed class RoundTripCurve
 {
     private readonly long[] waits;
     private readonly long[] values;
+    private readonly double[][]? spreads;
 
     /// <summary>The points of <paramref name="mode"/> and <paramref name="sharing"/> in <paramref name="profile"/>.</summary>
     public RoundTripCurve(DeviceProfile profile, SyncMode mode, GpuSharing sharing = GpuSharing.Timeslice)
@@ -38,6 +132,37 @@ public sealed class RoundTripCurve
 
         waits = [.. points.Select(p => p.WaitNs)];
         values = [.. points.Select(p => p.Ns)];
+        if (points.Length > 0 && points.All(p => p.Spread is not null))
+        {
+            // Each table centred once: what a sample adds is then a quantile alone.
+            spreads = [.. points.Select(p =>
+            {
+                var mean = RoundTripSpread.Mean(p.Spread!);
+                return p.Spread!.Select(v => v - mean).ToArray();
+            })];
+        }
+    }
+
+    /// <summary>Whether single round trips spread around the mean (every point has its spread), or each takes the mean.</summary>
+    public bool Spreads => spreads is not null;
+
+    /// <summary>
+    /// One round trip after waiting <paramref name="waitNs"/>, drawn from the measured spread with
+    /// uniform <paramref name="u"/> (0..1): the mean (<see cref="Ns(long)"/>) plus the spread's
+    /// centred quantile, never below 0, ns; the mean where there is no spread. Over uniform
+    /// <paramref name="u"/> its mean is the mean round trip (but for that floor).
+    /// </summary>
+    public long Ns(long waitNs, double u)
+    {
+        var mean = Ns(waitNs);
+        if (spreads is null)
+        {
+            return mean;
+        }
+
+        var (i, j, fraction) = Between(waitNs);
+        var deviation = Centred(spreads[i], u) + (fraction * (Centred(spreads[j], u) - Centred(spreads[i], u)));
+        return Math.Max(0, mean + (long)Math.Round(deviation));
     }
 
     /// <summary>The round trip after waiting <paramref name="waitNs"/> for the GPU, ns.</summary>
@@ -48,20 +173,28 @@ public sealed class RoundTripCurve
             return 0;
         }
 
+        var (i, j, fraction) = Between(waitNs);
+        return values[i] + (long)Math.Round(fraction * (values[j] - values[i]));
+    }
+
+    private static double Centred(double[] table, double u) => RoundTripSpread.At(table, u);
+
+    // The points around waitNs and how far between them it lies (the same point twice beyond the ends).
+    private (int Below, int Above, double Fraction) Between(long waitNs)
+    {
         if (waitNs <= waits[0])
         {
-            return values[0];
+            return (0, 0, 0);
         }
 
         for (var i = 1; i < waits.Length; i++)
         {
             if (waitNs <= waits[i])
             {
-                var fraction = (waitNs - waits[i - 1]) / (double)(waits[i] - waits[i - 1]);
-                return values[i - 1] + (long)Math.Round(fraction * (values[i] - values[i - 1]));
+                return (i - 1, i, (waitNs - waits[i - 1]) / (double)(waits[i] - waits[i - 1]));
             }
         }
 
-        return values[^1];
+        return (waits.Length - 1, waits.Length - 1, 0);
     }
 }

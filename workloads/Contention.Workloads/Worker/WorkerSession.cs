@@ -43,6 +43,7 @@ public sealed class WorkerSession : IDisposable
             CudaOrdinal = start.CudaOrdinal,
             HighPriorityStream = start.HighPriorityStream,
             SimChannel = start.SimChannel,
+            Seed = start.Workload.Seed,
         };
         device = DeviceFactory.Open(options);
         try
