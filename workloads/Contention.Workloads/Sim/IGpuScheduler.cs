@@ -49,3 +49,20 @@ public interface IGpuScheduler
     /// <summary>Runs the model forward to <paramref name="targetNs"/> (no-op for times already passed).</summary>
     void AdvanceTo(long targetNs);
 }
+
+/// <summary>The sharing policies of the modelled GPU, made from a device profile.</summary>
+public static class GpuSchedulers
+{
+    /// <summary>
+    /// The policy of <paramref name="sharing"/> for <paramref name="contexts"/> contexts with
+    /// <paramref name="profile"/>'s costs, starting at <paramref name="startNs"/>: time-slicing with
+    /// its slice and switch costs, or MPS-like spatial sharing with its interference.
+    /// </summary>
+    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        return sharing == GpuSharing.Mps
+            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference)
+            : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs);
+    }
+}

@@ -195,10 +195,7 @@ public sealed unsafe class SimGpuEngine
         }
     }
 
-    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) =>
-        mode == GpuSharing.Mps
-        ? new SpatialScheduler(fifoFds.Length, nowNs, profile.MpsInterference)
-        : new TimeSliceScheduler(fifoFds.Length, profile.TimesliceNs, profile.ContextSwitchNs, nowNs, profile.IdleSwitchNs);
+    private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) => GpuSchedulers.Create(profile, mode, fifoFds.Length, nowNs);
 
     private void DrainFifo(int slot)
     {

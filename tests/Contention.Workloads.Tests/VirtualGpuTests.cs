@@ -1,0 +1,232 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
+using HdrHistogram;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>The virtual-time GPU against timelines computed by hand from the profile's costs.</summary>
+public class VirtualGpuTests
+{
+    private const long Launch = 4_000;
+    private const long RoundTrip = 5_000;
+
+    // Launch CPU 4 us; every spin synchronise that waits returns 5 us after the last kernel; no MPS interference.
+    private static readonly DeviceProfile Profile = DeviceProfile.Load("h100") with
+    {
+        LaunchCpuNs = Launch,
+        MpsInterference = 0,
+        RoundTrips = [new(SyncMode.Spin, 1_000, RoundTrip), new(SyncMode.Spin, 1_000, RoundTrip, GpuSharing.Mps)],
+    };
+
+    private static WorkloadSpec Microbench(long bytes, int iterations, int seed = 1) =>
+        new() { Kind = WorkloadKind.Microbench, Op = MicrobenchOp.Elementwise, Bytes = bytes, Iterations = iterations, Seed = seed };
+
+    private static long DurationOf(WorkloadSpec spec) => new CostModel(Profile).Kernel(WorkloadRunner.KernelsOf(spec)[0]).DurationNs;
+
+    private static VirtualTenant Tenant(WorkloadSpec spec, string name = "t") => new(name, spec, SyncMode.Spin, SimContext.Default);
+
+    // The first kernel of a context waits for the GPU to switch to it (from no context): once.
+    private static readonly long FirstSwitch = Profile.IdleSwitchNs;
+
+    [Fact]
+    public void RunUntil_ClosedLoopOneKernel_EachOperationIsLaunchKernelAndRoundTrip()
+    {
+        var spec = Microbench(64L << 20, 1);
+        var kernel = DurationOf(spec);
+        var operation = Launch + kernel + RoundTrip;
+        var first = operation + FirstSwitch;
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+
+        gpu.RunUntil(first);
+        Assert.Equal(1, gpu.Result(0).Completed);
+        Assert.Equal(first, gpu.Result(0).Latency.GetMaxValue(), first / 500.0);
+        gpu.Mark();
+        gpu.RunUntil(first + (10 * operation) + (operation / 2));
+        var result = gpu.Result(0);
+
+        Assert.Equal(10, result.Completed);
+        Assert.Equal(operation, result.Latency.GetValueAtPercentile(0), operation / 500.0);
+        Assert.Equal(operation, result.Latency.GetMaxValue(), operation / 500.0);
+        Assert.Equal(10 * kernel, result.KernelNs);
+    }
+
+    [Fact]
+    public void RunUntil_KernelsLongerThanLaunches_QueueAndTheSynchroniseWaitsForTheLast()
+    {
+        // Three launches 4 us apart of kernels longer than that: the kernels run back to back from
+        // the first launch's end, the synchronise (called after the third launch) waits for the
+        // last and returns a round trip later; the next operation starts then.
+        var spec = Microbench(64L << 20, 3);
+        var kernel = DurationOf(spec);
+        Assert.True(kernel > Launch);
+        var operation = Launch + (3 * kernel) + RoundTrip;
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+
+        gpu.RunUntil(FirstSwitch + operation);
+        gpu.Mark();
+        gpu.RunUntil(FirstSwitch + (5 * operation));
+
+        Assert.Equal(4, gpu.Result(0).Completed);
+        Assert.Equal(operation, gpu.Result(0).Latency.GetMaxValue(), operation / 500.0);
+    }
+
+    [Fact]
+    public void RunUntil_KernelsShorterThanLaunches_DoneBeforeTheSynchroniseCostNoRoundTrip()
+    {
+        // Tiny kernels finish before the next launch; the last ends kernel-time after the third
+        // launch, after the call: one round trip. A kernel done before the call costs none.
+        var spec = Microbench(4096, 3);
+        var kernel = DurationOf(spec);
+        Assert.True(kernel < Launch);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+
+        gpu.RunUntil(500_000);
+        gpu.Mark();
+        gpu.RunUntil(1_000_000);
+
+        Assert.Equal((3 * Launch) + kernel + RoundTrip, gpu.Result(0).Latency.GetMaxValue(), 10.0);
+        Assert.Equal((3 * Launch) + kernel + RoundTrip, gpu.Result(0).Latency.GetValueAtPercentile(0), 10.0);
+    }
+
+    [Fact]
+    public void RunUntil_OpenLoop_RequestsArriveAsThePoissonProcessOfTheSeedAndWaitFromArrival()
+    {
+        // 1,000 MLP requests/s: each request's latency is its own launches, copies, kernels and
+        // round trip (none queues behind another); the arrivals are WorkloadRunner's for seed 7.
+        var spec = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 1_000, Seed = 7 };
+        var random = new Random(7);
+        var arrival = 0L;
+        var arrivals = new List<long>();
+        while (arrival < 1_000_000_000)
+        {
+            arrival += (long)(-Math.Log(1.0 - random.NextDouble()) * 1e6);
+            arrivals.Add(arrival);
+        }
+
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        gpu.RunUntil(arrivals[0] + 1_000_000);
+        gpu.Mark();
+        gpu.RunUntil(1_000_000_000);
+        var result = gpu.Result(0);
+
+        // One server with a constant service time S (a request alone: the shortest latency); a
+        // request that arrives while the last is served waits for it (from its arrival, Lindley:
+        // end = max(arrival, previous end) + S).
+        var service = result.Latency.GetValueAtPercentile(0);
+        Assert.True(service < 200_000, $"{service} ns");
+        var previous = 0L;
+        var expected = new List<long>();
+        foreach (var a in arrivals)
+        {
+            previous = Math.Max(a, previous) + service;
+            if (a > arrivals[0] && previous <= 1_000_000_000)
+            {
+                expected.Add(previous - a);
+            }
+        }
+
+        expected.Sort();
+        Assert.InRange(result.Completed - expected.Count, -1, 1);
+        Assert.True(expected[^1] > service, "some requests queue at 1,000/s");
+        Assert.Equal(expected[^1], result.Latency.GetMaxValue(), expected[^1] / 500.0);
+        // The 99th percentile: the same request as by hand, give or take the one at the window's edge.
+        var p99 = (int)Math.Ceiling(0.99 * expected.Count) - 1;
+        Assert.InRange(result.Latency.GetValueAtPercentile(99), expected[p99 - 1] * 0.999, expected[p99 + 1] * 1.001);
+    }
+
+    [Fact]
+    public void RunUntil_TwoSmallTenants_OverlapUnderMpsAndPaySwitchesTimeSliced()
+    {
+        // Tiny kernels: under MPS two tenants' kernels run side by side, so together they do more
+        // than one alone; time-sliced, each hand-over from a context whose queue ran dry costs an
+        // idle switch, so together they do less than under MPS.
+        var spec = Microbench(4096, 1);
+        long Completed(GpuSharing sharing, int tenants)
+        {
+            var gpu = new VirtualGpu(Profile, sharing, [.. Enumerable.Range(0, tenants).Select(i => Tenant(spec with { Seed = i + 1 }, $"t{i}"))]);
+            gpu.RunUntil(1_000_000);
+            gpu.Mark();
+            gpu.RunUntil(11_000_000);
+            return Enumerable.Range(0, tenants).Sum(i => gpu.Result(i).Completed);
+        }
+
+        var alone = Completed(GpuSharing.Mps, 1);
+        var mps = Completed(GpuSharing.Mps, 2);
+        var sliced = Completed(GpuSharing.Timeslice, 2);
+
+        Assert.True(mps > 1.3 * alone, $"two under MPS {mps}, one alone {alone}");
+        Assert.True(sliced < mps / 2, $"two time-sliced {sliced}, under MPS {mps}");
+    }
+
+    [Fact]
+    public void RunUntil_TwoGpuFillingTenantsTimeSliced_ShareTheGpuAndPaySwitches()
+    {
+        // Kernels that fill the GPU for longer than a slice: alone a tenant runs them back to back;
+        // two alternate slice by slice, each losing a switch per slice, so each gets under half.
+        var spec = Microbench(1L << 31, 1);
+        var alone = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        var two = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec, "a"), Tenant(spec, "b")]);
+
+        alone.RunUntil(2_000_000_000);
+        two.RunUntil(2_000_000_000);
+
+        var share = two.Result(0).KernelNs / (double)alone.Result(0).KernelNs;
+        Assert.InRange(share, 0.40, 0.5);
+        Assert.InRange(two.Result(0).Completed - two.Result(1).Completed, -1, 1);
+    }
+
+    [Fact]
+    public void RunUntil_PageableCopies_HoldTheThreadUntilEachIsDone()
+    {
+        // An MLP request with pageable host memory: the input copy is waited for (a round trip
+        // after it) before the kernels are launched, so the request takes longer than pinned.
+        var spec = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1 };
+        var pinned = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        var pageable = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec) with { PinnedHost = false }]);
+
+        pinned.RunUntil(100_000_000);
+        pageable.RunUntil(100_000_000);
+
+        Assert.True(pageable.Result(0).Latency.GetMaxValue() >= pinned.Result(0).Latency.GetMaxValue() + RoundTrip);
+    }
+
+    [Fact]
+    public void Mark_StartsTheWindow_AndTheSameTenantsGiveTheSameResults()
+    {
+        VirtualGpu Run()
+        {
+            var gpu = new VirtualGpu(DeviceProfile.Load("h200"), GpuSharing.Mps,
+            [
+                new("svc", new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 200, Seed = 3 }, SyncMode.Block, new SimContext(10, 1)),
+                new("train", new WorkloadSpec { Kind = WorkloadKind.Training, Model = "resnet50", BatchSize = 32 }, SyncMode.Block, SimContext.Default),
+            ]);
+            gpu.RunUntil(500_000_000);
+            gpu.Mark();
+            gpu.RunUntil(1_500_000_000);
+            return gpu;
+        }
+
+        var first = Run();
+        var second = Run();
+
+        Assert.InRange(first.Result(0).Completed, 170, 230); // 200/s over the 1-s window
+        Assert.InRange(first.Result(1).Completed, 10, 15); // about 75 ms a step
+        Assert.Equal(first.Events, second.Events);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(first.Result(i).Completed, second.Result(i).Completed);
+            Assert.Equal(first.Result(i).Latency.GetValueAtPercentile(99), second.Result(i).Latency.GetValueAtPercentile(99));
+            Assert.Equal(first.Result(i).KernelNs, second.Result(i).KernelNs);
+        }
+    }
+
+    [Fact]
+    public void New_MicrobenchGrid_SaysWhatToGive()
+    {
+        var grid = Microbench(4096, 1) with { Grid = [new MicrobenchGroup(MicrobenchOp.Elementwise, 4096, [1])] };
+
+        var error = Assert.Throws<ArgumentException>(() => new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(grid)]));
+        Assert.Contains("grid cannot run in virtual time", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,287 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Metrics;
+using Contention.Workloads.Workloads;
+using HdrHistogram;
+
+namespace Contention.Workloads.Sim;
+
+/// <summary>One tenant of a <see cref="VirtualGpu"/>: its workload and how it uses the GPU, as a mix gives them.</summary>
+/// <param name="Name">The tenant's name.</param>
+/// <param name="Workload">What it runs: training steps or inference requests (closed loop, or open loop at its rate); a microbenchmark's repeated kernel, closed loop.</param>
+/// <param name="Sync">How its thread waits for the GPU.</param>
+/// <param name="Context">Its priority and GPU share.</param>
+/// <param name="PinnedHost">Page-locked host memory (copies asynchronous) or pageable (each copy holds the thread until done).</param>
+public sealed record VirtualTenant(string Name, WorkloadSpec Workload, SyncMode Sync, SimContext Context, bool PinnedHost = true);
+
+/// <summary>What a <see cref="VirtualGpu"/> tenant did since the last <see cref="VirtualGpu.Mark"/>.</summary>
+/// <param name="Completed">Operations (steps, requests) that ended in the window.</param>
+/// <param name="Latency">Their latencies, ns: from the operation's start (closed loop) or its scheduled arrival (open loop) to its end.</param>
+/// <param name="KernelNs">GPU time of its compute kernels that completed in the window, ns (as <see cref="IGpuScheduler.KernelNs"/>).</param>
+public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, long KernelNs);
+
+/// <summary>
+/// A modelled GPU and its tenants in virtual time: a discrete-event simulation on the same code as
+/// the real-time modelled GPU — the kernels of <see cref="WorkloadRunner.KernelsOf"/>, their
+/// durations from <see cref="CostModel"/>, the sharing policy of <see cref="GpuSchedulers.Create"/>
+/// — with each tenant's thread played as <see cref="WorkloadRunner"/> and <see cref="SimDevice"/>
+/// run it: each launch costs the profile's launch CPU time before the kernel reaches the GPU, a
+/// synchronise waits for the context's last kernel and returns a round trip after it (drawn from
+/// the profile's spread with the tenant's seed), an open-loop tenant's arrivals are the same
+/// Poisson process from the same seed, and a pageable copy holds the thread until it is done.
+/// Nothing else of the host is in it: scheduling delays, wake-ups beyond the measured round trips
+/// and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
+/// </summary>
+public sealed class VirtualGpu
+{
+    private readonly IGpuScheduler gpu;
+    private readonly Tenant[] tenants;
+    private long events;
+
+    /// <summary>A GPU of <paramref name="profile"/> shared by <paramref name="sharing"/>, its tenants starting at time 0.</summary>
+    /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(tenants);
+        ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
+        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0);
+        var model = new CostModel(profile);
+        this.tenants = new Tenant[tenants.Count];
+        for (var i = 0; i < tenants.Count; i++)
+        {
+            var tenant = tenants[i];
+            if (tenant.Workload.Grid is not null)
+            {
+                throw new ArgumentException($"tenant {tenant.Name}: a microbenchmark grid cannot run in virtual time; give it a single op", nameof(tenants));
+            }
+
+            gpu.Configure(i, tenant.Context);
+            var kernels = WorkloadRunner.KernelsOf(tenant.Workload);
+            this.tenants[i] = new Tenant(
+                i,
+                tenant,
+                [.. kernels.Select(k => model.Kernel(k))],
+                [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)],
+                new RoundTripCurve(profile, tenant.Sync, sharing),
+                profile.LaunchCpuNs);
+        }
+    }
+
+    /// <summary>Virtual time reached, ns.</summary>
+    public long NowNs { get; private set; }
+
+    /// <summary>Events handled so far: launches, synchronises, arrivals, ends of operations and the GPU's own events.</summary>
+    public long Events => events;
+
+    /// <summary>Starts a measurement window now: each tenant's completions, latencies and GPU time count from here.</summary>
+    public void Mark()
+    {
+        foreach (var tenant in tenants)
+        {
+            tenant.Window.Reset();
+            tenant.WindowCompleted = 0;
+            tenant.KernelNsAtMark = gpu.KernelNs(tenant.Index);
+        }
+    }
+
+    /// <summary>What tenant <paramref name="index"/> (in the order given) did since <see cref="Mark"/> or the start.</summary>
+    public VirtualTenantResult Result(int index)
+    {
+        var tenant = tenants[index];
+        return new VirtualTenantResult(tenant.WindowCompleted, (LongHistogram)tenant.Window.Copy(), gpu.KernelNs(index) - tenant.KernelNsAtMark);
+    }
+
+    /// <summary>Runs every event up to and including <paramref name="endNs"/>, then stands at that time.</summary>
+    public void RunUntil(long endNs)
+    {
+        while (true)
+        {
+            var host = long.MaxValue;
+            var next = -1;
+            for (var i = 0; i < tenants.Length; i++)
+            {
+                if (tenants[i].NextNs < host)
+                {
+                    host = tenants[i].NextNs;
+                    next = i;
+                }
+            }
+
+            var device = gpu.NextEventNs();
+            if (Math.Min(host, device) > endNs)
+            {
+                break;
+            }
+
+            // The GPU first at equal times: a completion at t is seen by a thread acting at t.
+            if (device <= host)
+            {
+                gpu.AdvanceTo(device);
+                NowNs = device;
+                events++;
+                foreach (var tenant in tenants)
+                {
+                    if (tenant.Waiting)
+                    {
+                        tenant.TryWake(gpu);
+                    }
+                }
+
+                continue;
+            }
+
+            gpu.AdvanceTo(host);
+            NowNs = host;
+            events++;
+            tenants[next].Act(gpu, host);
+        }
+
+        gpu.AdvanceTo(Math.Max(endNs, gpu.NowNs));
+        NowNs = Math.Max(NowNs, endNs);
+    }
+
+    /// <summary>One tenant's thread: where it is in its operation and when it acts next.</summary>
+    private sealed class Tenant
+    {
+        private readonly SimKernel[] kernels;
+        private readonly bool[] syncAfter;
+        private readonly RoundTripCurve roundTrip;
+        private readonly long launchCpuNs;
+        private readonly Random arrivals;
+        private readonly Random spread;
+        private readonly bool open;
+        private readonly double meanGapNs;
+        private long arrivalNs;
+        private long operationStartNs;
+        private int nextKernel;
+        private long submitted;
+        private long calledNs = -1;
+        private bool inOperation;
+
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, long launchCpuNs)
+        {
+            Index = index;
+            this.kernels = kernels;
+            this.syncAfter = syncAfter;
+            this.roundTrip = roundTrip;
+            this.launchCpuNs = launchCpuNs;
+
+            // As WorkloadRunner draws arrivals and SimDevice round trips: each from the tenant's seed.
+            arrivals = new Random(spec.Workload.Seed);
+            spread = new Random(spec.Workload.Seed);
+            open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
+            meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
+            if (open)
+            {
+                NextArrival(0);
+            }
+            else
+            {
+                StartOperation(0, 0);
+            }
+        }
+
+        public int Index { get; }
+
+        /// <summary>When the thread acts next; <see cref="long.MaxValue"/> while it waits for the GPU.</summary>
+        public long NextNs { get; private set; }
+
+        public bool Waiting { get; private set; }
+
+        public LongHistogram Window { get; } = Histograms.Create();
+
+        public long WindowCompleted { get; set; }
+
+        public long KernelNsAtMark { get; set; }
+
+        /// <summary>The thread's next action, at <paramref name="nowNs"/>.</summary>
+        public void Act(IGpuScheduler gpu, long nowNs)
+        {
+            if (!inOperation)
+            {
+                // An open-loop request arrived (or was queued behind the last one): its latency runs from the arrival.
+                StartOperation(arrivalNs, nowNs);
+                return;
+            }
+
+            if (calledNs >= 0)
+            {
+                // Back from a synchronise: a pageable copy's, or the operation's last.
+                calledNs = -1;
+                if (nextKernel < kernels.Length)
+                {
+                    NextNs = nowNs + launchCpuNs;
+                    return;
+                }
+
+                EndOperation(nowNs);
+                return;
+            }
+
+            // A launch's CPU time is spent: the kernel reaches the GPU now.
+            gpu.Enqueue(Index, kernels[nextKernel]);
+            submitted++;
+            var sync = syncAfter[nextKernel] || nextKernel == kernels.Length - 1;
+            nextKernel++;
+            if (!sync)
+            {
+                NextNs = nowNs + launchCpuNs;
+                return;
+            }
+
+            calledNs = nowNs;
+            Waiting = true;
+            NextNs = long.MaxValue;
+            TryWake(gpu);
+        }
+
+        /// <summary>
+        /// A waiting thread whose context's kernels are all done returns a round trip after the
+        /// last one ended, or at once when it ended before the synchronise was called.
+        /// </summary>
+        public void TryWake(IGpuScheduler gpu)
+        {
+            if (gpu.Completed(Index) < submitted)
+            {
+                return;
+            }
+
+            Waiting = false;
+            var completedNs = gpu.LastCompletionNs(Index);
+            NextNs = completedNs <= calledNs
+                ? calledNs
+                : completedNs + (roundTrip.Spreads ? roundTrip.Ns(completedNs - calledNs, spread.NextDouble()) : roundTrip.Ns(completedNs - calledNs));
+        }
+
+        private void StartOperation(long startNs, long nowNs)
+        {
+            operationStartNs = startNs;
+            nextKernel = 0;
+            calledNs = -1;
+            inOperation = true;
+            NextNs = nowNs + launchCpuNs;
+        }
+
+        private void EndOperation(long nowNs)
+        {
+            inOperation = false;
+            WindowCompleted++;
+            Window.RecordValue(Math.Clamp(nowNs - operationStartNs, 1, Histograms.HighestNs));
+            if (open)
+            {
+                NextArrival(nowNs);
+            }
+            else
+            {
+                StartOperation(nowNs, nowNs);
+            }
+        }
+
+        private void NextArrival(long nowNs)
+        {
+            arrivalNs += (long)(-Math.Log(1.0 - arrivals.NextDouble()) * meanGapNs);
+            NextNs = Math.Max(arrivalNs, nowNs);
+        }
+    }
+}
