@@ -21,6 +21,7 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     BenchCommand.Create(),
     TraceCommand.Create(),
     ValidateCommand.Create(),
+    SimulateCommand.Create(),
 };
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction errors)

@@ -279,7 +279,7 @@ internal static class RunCommand
         return $"{experiment}: {progress.State.ToString().ToLowerInvariant()}{window}, {running}/{progress.Tenants.Count} tenants running";
     }
 
-    private static Mix ApplyTiming(Mix mix, string? warmup, string? duration)
+    internal static Mix ApplyTiming(Mix mix, string? warmup, string? duration)
     {
         if (mix.Sweep is { } sweep)
         {

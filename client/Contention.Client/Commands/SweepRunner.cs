@@ -33,8 +33,16 @@ internal static class SweepRunner
         return (fingerprint, previous);
     }
 
-    /// <summary>Runs the sweep into <paramref name="directory"/> (new as <paramref name="id"/>, or resuming what <see cref="Prepare"/> found).</summary>
-    public static async Task<int> ExecuteAsync(ClusterConnection connection, RunOptions options, string directory, string id, (string Fingerprint, SweepManifest? Previous) prepared, IAnsiConsole console, CancellationToken cancellation)
+    /// <summary>Runs the sweep into <paramref name="directory"/> (new as <paramref name="id"/>, or resuming what <see cref="Prepare"/> found) on <paramref name="connection"/>'s cluster.</summary>
+    public static Task<int> ExecuteAsync(ClusterConnection connection, RunOptions options, string directory, string id, (string Fingerprint, SweepManifest? Previous) prepared, IAnsiConsole console, CancellationToken cancellation) =>
+        ExecuteAsync((pointOptions, _, experiment, runDirectory, ct) => RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, ct), options, directory, id, prepared, console, cancellation);
+
+    /// <summary>
+    /// Runs the sweep into <paramref name="directory"/>, each point by <paramref name="runPoint"/>
+    /// (its options, the point, the experiment id, the run's directory): on a cluster, or in
+    /// virtual time (<c>contention simulate</c>).
+    /// </summary>
+    public static async Task<int> ExecuteAsync(Func<RunOptions, SweepPoint, string, string, CancellationToken, Task<(ExperimentProgress Progress, ResultsDocument Document)>> runPoint, RunOptions options, string directory, string id, (string Fingerprint, SweepManifest? Previous) prepared, IAnsiConsole console, CancellationToken cancellation)
     {
         var sweep = options.Mix.Sweep!;
         var (fingerprint, previous) = prepared;
@@ -87,7 +95,7 @@ internal static class SweepRunner
             runs[point.Id] = runs[point.Id] with { State = "Running", Experiment = experiment, Outcome = "" };
             SweepFiles.Write(directory, Manifest(), combined);
             var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim() };
-            var (progress, document) = await RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, cancellation);
+            var (progress, document) = await runPoint(pointOptions, point, experiment, runDirectory, cancellation);
             var reasons = document.Validity?.Reasons ?? [];
             runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document), Invalid = reasons };
             SweepFiles.Write(directory, Manifest(), combined);

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Globalization;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Grains;
+using Contention.Grains.Node;
+using Contention.Workloads.Metrics;
+using Contention.Workloads.Sim;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention simulate MIX</c>: the mix on modelled GPUs in virtual time (<see cref="VirtualGpu"/>),
+/// with results written as a run's (results.json, tenants.csv, summary.md; a sweep's sweep.json and
+/// points/). Nothing runs for real: no cluster, no worker, no tracer.
+/// </summary>
+internal static class SimulateCommand
+{
+    /// <summary>How far apart the seeds of a sweep's repetitions are: repetition r draws with the mix's seeds + (r - 1) × this.</summary>
+    public const int RepetitionSeedStride = 1_000_003;
+
+    public static Command Create()
+    {
+        var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml" };
+        var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
+        var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s), virtual time" };
+        var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
+        var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
+        var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds") { mix, output, warmup, duration, quick, simProfile };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            try
+            {
+                var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
+                var options = new RunOptions(loaded, parse.GetValue(output), null, 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off };
+                return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
+            }
+            catch (MixException ex)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Simulates a mix (every point of its sweep); the exit code as <c>contention run</c>'s.</summary>
+    public static async Task<int> ExecuteAsync(RunOptions options, IAnsiConsole console, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var experiment = RunCommand.NewExperimentId(options.Mix.Name);
+        Check(options.Mix);
+        using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
+        if (options.Mix.Sweep is not null)
+        {
+            var prepared = SweepRunner.Prepare(options, directory.Path);
+            return await SweepRunner.ExecuteAsync((pointOptions, point, id, runDirectory, _) => Task.FromResult(Simulate(pointOptions, id, runDirectory, point.Repetition)), options, directory.Path, experiment, prepared, console, cancellation);
+        }
+
+        var (progress, document) = Simulate(options, experiment, directory.Path, 1);
+        TenantTable.Print(console, document);
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory.Path)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary})");
+        return RunCommand.ExitCode(progress.State, document.Validity);
+    }
+
+    /// <summary>
+    /// One run in virtual time: the mix's tenants on the modelled GPUs their devices name
+    /// (<c>sim</c> and <c>cuda</c> are GPU 0, <c>sim:N</c> and <c>cuda:N</c> GPU N), warm-up, then the
+    /// measurement window; saved into <paramref name="directory"/> as a run's results.
+    /// </summary>
+    internal static (ExperimentProgress Progress, ResultsDocument Document) Simulate(RunOptions options, string experiment, string directory, int repetition)
+    {
+        var plan = options.Mix.ToPlan(experiment, options.Adjust);
+        var profile = DeviceProfile.Load(options.SimProfile);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var started = DateTimeOffset.UtcNow;
+        var aggregates = new List<TenantAggregate>();
+        var statuses = new List<TenantStatus>();
+        long events = 0;
+        foreach (var gpu in plan.Tenants.GroupBy(t => GpuOf(t.Device)).OrderBy(g => g.Key))
+        {
+            var tenants = gpu.ToList();
+            var virtualGpu = new VirtualGpu(profile, TenantWorkload.Sharing(tenants[0].Sharing), [.. tenants.Select(t =>
+            {
+                var workload = TenantWorkload.Of(t);
+                return new VirtualTenant(t.Name, workload with { Seed = workload.Seed + ((repetition - 1) * RepetitionSeedStride) }, TenantWorkload.Sync(t.SyncMode), new SimContext(t.Priority, t.GpuSharePercent / 100.0), t.PinnedHost);
+            })]);
+            var warmupEnd = (long)Math.Round(plan.WarmupSeconds * 1e9);
+            var windowEnd = warmupEnd + (long)Math.Round(plan.DurationSeconds * 1e9);
+            virtualGpu.RunUntil(warmupEnd);
+            virtualGpu.Mark();
+            virtualGpu.RunUntil(windowEnd);
+            events += virtualGpu.Events;
+            var device = $"sim:{gpu.Key.ToString(CultureInfo.InvariantCulture)}";
+            for (var i = 0; i < tenants.Count; i++)
+            {
+                var result = virtualGpu.Result(i);
+                aggregates.Add(new TenantAggregate
+                {
+                    Tenant = tenants[i].Name,
+                    Node = Node,
+                    Kind = tenants[i].Kind,
+                    Device = device,
+                    Phase = MeasurementPhase.Measure,
+                    Seconds = plan.DurationSeconds,
+                    Completed = result.Completed,
+                    Latency = Histograms.Encode(result.Latency),
+                    GpuSeconds = result.KernelNs / 1e9,
+                });
+                statuses.Add(new TenantStatus(tenants[i].Name, TenantState.Stopped, Node, device, $"{profile.Name}, in virtual time", 0, 0, null));
+            }
+        }
+
+        var message = string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {events:N0} events in {watch.Elapsed.TotalSeconds:0.00} s ({events / Math.Max(watch.Elapsed.TotalSeconds, 1e-9) / 1e6:0.00} M events/s, {(plan.WarmupSeconds + plan.DurationSeconds) / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):0.#}x real time); the OS side (CPU time, system calls, switches) is not modelled and reads 0");
+        var progress = new ExperimentProgress(experiment, ExperimentState.Completed, plan.WarmupSeconds + plan.DurationSeconds, 0, statuses, started, DateTimeOffset.UtcNow, message);
+        var snapshot = new CollectorSnapshot(experiment, aggregates, [], 0, []);
+        var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile.Name})").Save(progress, snapshot);
+        return (progress, document);
+    }
+
+    /// <summary>The node name virtual runs report.</summary>
+    public const string Node = "virtual";
+
+    private static int GpuOf(string device)
+    {
+        var colon = device.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? 0 : int.Parse(device[(colon + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Refuses what virtual time cannot play, naming the tenant.</summary>
+    private static void Check(Mix mix)
+    {
+        foreach (var tenant in (mix.Sweep?.Points.Select(p => p.Mix) ?? [mix]).SelectMany(m => m.Tenants))
+        {
+            if (tenant.Kind == TenantKind.Command)
+            {
+                throw new MixException($"tenant {tenant.Name}: a command tenant runs a real program and cannot be simulated; leave it out, or run the mix with 'contention run'");
+            }
+
+            if (tenant.Grid is not null)
+            {
+                throw new MixException($"tenant {tenant.Name}: a microbenchmark grid cannot be simulated in virtual time; give it a single op, or run the mix with 'contention run'");
+            }
+
+            var kind = tenant.Device.Split(':', 2)[0];
+            if (kind is not ("sim" or "cuda" or "auto"))
+            {
+                throw new MixException($"tenant {tenant.Name}: device {tenant.Device} is not a GPU; virtual time simulates GPUs (sim, sim:N, cuda, cuda:N: each a modelled GPU)");
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Grains;
+using Spectre.Console;
+
+namespace Contention.Client.Tests;
+
+public class SimulateCommandTests
+{
+    private const string Colocation = """
+        name: co
+        warmup: 1s
+        duration: 4s
+        defaults:
+          device: sim
+          sync: block
+        tenants:
+          - name: svc
+            kind: inference
+            model: mlp
+            batch: 1
+            rate: 200
+            priority: 10
+          - name: train
+            kind: training
+            model: resnet50
+            batch: 32
+        """;
+
+    [Fact]
+    public async Task Execute_ServiceBesideTrainer_WritesARunsResultsInVirtualTime()
+    {
+        var directory = Temp();
+        var output = new StringWriter();
+
+        var code = await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(Colocation, "co.yaml"), directory), Console(output), CancellationToken.None);
+
+        Assert.Equal(0, code);
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal("Completed", document.Experiment.State);
+        Assert.Contains("simulated in virtual time", document.Experiment.Message, StringComparison.Ordinal);
+        Assert.True(document.Validity!.Valid, string.Join("; ", document.Validity.Reasons));
+        var rows = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToDictionary(r => r.Tenant);
+        Assert.Equal(4, rows["svc"].Seconds);
+        Assert.InRange(rows["svc"].ThroughputPerSecond, 170, 230); // 200/s offered, open loop
+        Assert.Equal(200, rows["svc"].OfferedPerSecond);
+        Assert.InRange(rows["train"].ThroughputPerSecond, 8, 14); // h200: about 75 ms a step alone
+        Assert.All(rows.Values, r =>
+        {
+            Assert.True(r.P50Ms > 0 && r.P99Ms >= r.P50Ms, $"{r.Tenant}: implausible percentiles");
+            Assert.True(r.GpuSeconds > 0, $"{r.Tenant}: no GPU time");
+            Assert.Equal(SimulateCommand.Node, r.Node);
+            Assert.Equal("sim:0", r.Device);
+        });
+        Assert.True(rows["train"].GpuSeconds > 3.0, "the trainer keeps the GPU busy most of the window");
+        Assert.Contains("svc", output.ToString(), StringComparison.Ordinal);
+
+        // Deterministic: the same mix gives the same numbers.
+        var again = Temp();
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(Colocation, "co.yaml"), again), Console(new StringWriter()), CancellationToken.None));
+        var second = ResultsFiles.Read(again).Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToDictionary(r => r.Tenant);
+        Assert.All(rows.Values, r => Assert.Equal((r.Completed, r.P99Ms, r.GpuSeconds), (second[r.Tenant].Completed, second[r.Tenant].P99Ms, second[r.Tenant].GpuSeconds)));
+    }
+
+    [Fact]
+    public async Task Execute_SweepOverSharing_EachPointAndRepetitionSimulatedWithItsOwnSeeds()
+    {
+        var mix = MixParser.Parse(Colocation + "\nsweep:\n  repetitions: 2\n  axes:\n    sharing: [timeslice, mps]\n", "co.yaml");
+        var directory = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+
+        var manifest = SweepFiles.ReadManifest(directory)!;
+        Assert.Equal(4, manifest.Runs.Count);
+        Assert.All(manifest.Runs, r => Assert.Equal("Completed", r.State));
+        double P99(string run) => ResultsFiles.Read(SweepFiles.RunDirectory(directory, run)).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure).P99Ms;
+
+        // Under MPS the service's tail is far below time-slicing's (it does not wait out the trainer's slices).
+        Assert.True(P99("p002-r1") < P99("p001-r1") / 2, $"mps {P99("p002-r1")} ms, time-sliced {P99("p001-r1")} ms");
+
+        // Repetitions draw other arrivals: not the same numbers.
+        Assert.NotEqual(P99("p001-r1"), P99("p001-r2"));
+    }
+
+    [Theory]
+    [InlineData("    kind: command\n    command: [sleep, '1']", "cannot be simulated")]
+    [InlineData("    kind: inference\n    device: cpu", "is not a GPU")]
+    public async Task Execute_TenantVirtualTimeCannotPlay_SaysWhichAndWhatToDo(string tenant, string expected)
+    {
+        var mix = MixParser.Parse($"name: bad\ntenants:\n  - name: odd\n{tenant}\n", "bad.yaml");
+
+        var error = await Assert.ThrowsAsync<MixException>(() => SimulateCommand.ExecuteAsync(Options(mix, Temp()), Console(new StringWriter()), CancellationToken.None));
+
+        Assert.Contains("tenant odd", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    private static string Temp() => Path.Combine(Path.GetTempPath(), $"contention-simulate-{Guid.NewGuid():N}");
+
+    private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "") { SimProfile = "h200" };
+
+    private static IAnsiConsole Console(StringWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
+        console.Profile.Width = 200;
+        return console;
+    }
+}
