@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Contention.Client.Mixes;
 using Contention.Client.Results;
+using Contention.Client.Simulation;
 using Contention.Grains;
 using Contention.Grains.Node;
 using Contention.Workloads.Metrics;
@@ -22,17 +23,26 @@ internal static class SimulateCommand
 
     public static Command Create()
     {
-        var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml" };
+        var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace's directory (the Alibaba GPU trace v2023: ../shared/traces/alibaba-gpu-v2023), with --placement-only" };
+        var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
+        var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
+        policies.AcceptOnlyFromAmong("first-fit", "best-fit", "worst-fit");
         var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s), virtual time" };
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds") { mix, output, warmup, duration, quick, simProfile };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds") { mix, output, warmup, duration, quick, simProfile, placementOnly, policies };
         command.SetAction(async (parse, cancellation) =>
         {
             try
             {
+                if (Directory.Exists(parse.GetValue(mix)))
+                {
+                    return PlaceTrace(parse.GetValue(mix)!, parse.GetValue(placementOnly), [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), AnsiConsole.Console);
+                }
+
+
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
                 var options = new RunOptions(loaded, parse.GetValue(output), null, 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -119,6 +129,50 @@ internal static class SimulateCommand
         var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile.Name})").Save(progress, snapshot);
         return (progress, document);
     }
+
+    /// <summary>
+    /// <c>contention simulate TRACE --placement-only</c>: the trace's pods placed as a snapshot by
+    /// each policy; writes placements-POLICY.csv and summary.md into <paramref name="output"/> and
+    /// prints the comparison. Returns the exit code.
+    /// </summary>
+    internal static int PlaceTrace(string directory, bool placementOnly, IReadOnlyList<PlacementPolicy> policies, string? output, IAnsiConsole console)
+    {
+        if (!placementOnly)
+        {
+            throw new MixException(directory, 0, 0, "--placement-only", "a trace is simulated as placements so far (the tenants' kernel-level simulation on the placed GPUs is not built yet); give --placement-only");
+        }
+
+        var trace = ClusterTrace.LoadAlibaba(directory);
+        var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p)).ToList();
+        var report = PlacementReport.Markdown(trace, snapshots);
+        var target = output ?? Path.Combine("results", $"placement-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        Directory.CreateDirectory(target);
+        foreach (var snapshot in snapshots)
+        {
+            File.WriteAllText(Path.Combine(target, $"placements-{Word(snapshot.Policy)}.csv"), PlacementReport.Csv(trace, snapshot));
+        }
+
+        File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
+        PlacementReport.Print(console, trace, snapshots);
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv"))})");
+        return 0;
+    }
+
+    /// <summary>A policy's word: first-fit, best-fit, worst-fit.</summary>
+    public static string Word(PlacementPolicy policy) => policy switch
+    {
+        PlacementPolicy.FirstFit => "first-fit",
+        PlacementPolicy.BestFit => "best-fit",
+        _ => "worst-fit",
+    };
+
+    private static PlacementPolicy Policy(string word) => word switch
+    {
+        "first-fit" => PlacementPolicy.FirstFit,
+        "best-fit" => PlacementPolicy.BestFit,
+        "worst-fit" => PlacementPolicy.WorstFit,
+        _ => throw new MixException("--policy", 0, 0, "--policy", $"'{word}' is no placement policy; expected first-fit, best-fit or worst-fit"),
+    };
 
     /// <summary>The node name virtual runs report.</summary>
     public const string Node = "virtual";

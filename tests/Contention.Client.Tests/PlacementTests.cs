@@ -1,0 +1,104 @@
+using Contention.Client.Mixes;
+using Contention.Client.Simulation;
+
+namespace Contention.Client.Tests;
+
+public sealed class PlacementTests : IDisposable
+{
+    private const string NodesHeader = "sn,cpu_milli,memory_mib,gpu,model";
+    private const string PodsHeader = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time";
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-trace-").FullName;
+
+    private ClusterTrace Trace(string nodes, string pods)
+    {
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"{NodesHeader}\n{nodes}");
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"{PodsHeader}\n{pods}");
+        return ClusterTrace.LoadAlibaba(directory);
+    }
+
+    [Fact]
+    public void LoadAlibaba_WellFormed_ReadsNodesAndPods()
+    {
+        var trace = Trace("n0,32000,262144,2,T4\nn1,16000,65536,0,\n", "p0,6000,12288,1,460,,LS,Running,0,100,0\np1,4000,8192,0,0,,BE,Pending,5,9,\np2,8000,16384,2,1000,V100M16|T4,Burstable,Failed,7,70,8\n");
+
+        Assert.Equal([new TraceNode("n0", 32000, 262144, 2, "T4"), new TraceNode("n1", 16000, 65536, 0, "")], trace.Nodes);
+        Assert.Equal(3, trace.Pods.Count);
+        Assert.Equal((1, 460, "LS", 0L, 100L, (long?)0), (trace.Pods[0].Gpus, trace.Pods[0].GpuMilli, trace.Pods[0].Qos, trace.Pods[0].CreationSeconds, trace.Pods[0].DeletionSeconds, trace.Pods[0].ScheduledSeconds));
+        Assert.Null(trace.Pods[1].ScheduledSeconds);
+        Assert.Equal(["V100M16", "T4"], trace.Pods[2].GpuModels);
+    }
+
+    [Theory]
+    [InlineData("p0,6000,12288,1,abc,,LS,Running,0,100,0", "openb_pod_list_default.csv:2:17: gpu_milli: 'abc' is not a whole number")]
+    [InlineData("p0,6000,12288,1,460,,XX,Running,0,100,0", "openb_pod_list_default.csv:2:22: qos: 'XX' is no class of service")]
+    [InlineData("p0,6000,12288,2,500,,LS,Running,0,100,0", "openb_pod_list_default.csv:2:17: gpu_milli: a pod of 2 GPUs takes them whole")]
+    [InlineData("p0,6000,12288,1,1001,,LS,Running,0,100,0", "openb_pod_list_default.csv:2:17: gpu_milli: 1001 is outside 0..1000")]
+    [InlineData("p0,6000,12288,1,460,,LS,Running,50,10,0", "openb_pod_list_default.csv:2:36: deletion_time: deleted (10) before it was created (50)")]
+    [InlineData("p0,6000,12288,1,460,,LS", "openb_pod_list_default.csv:2:1: line: expected 11 fields")]
+    public void LoadAlibaba_BadPod_NamesFileLineColumnAndField(string pod, string expected)
+    {
+        var error = Assert.Throws<MixException>(() => Trace("n0,32000,262144,2,T4\n", pod + "\n"));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadAlibaba_NodeWithGpusButNoModelOrMissingFiles_SaysWhat()
+    {
+        Assert.StartsWith("openb_node_list_all_node.csv:2:19: model: a node with GPUs needs its GPU model", Assert.Throws<MixException>(() => Trace("n0,32000,262144,2,\n", "")).Message, StringComparison.Ordinal);
+        File.Delete(Path.Combine(directory, ClusterTrace.AlibabaPods));
+        Assert.Contains("expected the Alibaba GPU trace v2023", Assert.Throws<MixException>(() => ClusterTrace.LoadAlibaba(directory)).Message, StringComparison.Ordinal);
+    }
+
+    // Node a: 2 GPUs; node b: 1 GPU; node c: 2 GPUs of another model. Plenty of CPU and memory.
+    private const string HandMade = "a,64000,262144,2,T4\nb,64000,262144,1,T4\nc,64000,262144,2,V100M16\n";
+
+    private static string Pod(string name, int gpus, int milli, int created, string spec = "") => $"{name},1000,1024,{gpus},{milli},{spec},LS,Running,{created},1000,{created}\n";
+
+    [Fact]
+    public void Place_FirstFit_TakesTheFirstNodeAndGpuThatFit()
+    {
+        var trace = Trace(HandMade, Pod("half", 1, 500, 0) + Pod("whole", 1, 1000, 1) + Pod("quarter", 1, 250, 2) + Pod("pair", 2, 1000, 3));
+        var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
+
+        // half -> a/0; whole -> a/1 (a/0 is not free); quarter -> a/0 (first with room); pair -> c (a and b lack two free GPUs).
+        Assert.Equal([(0, "0"), (0, "1"), (0, "0"), (2, "0,1")], snapshot.Placements.Select(p => (p.Node, string.Join(',', p.Gpus))));
+        Assert.Equal(250, snapshot.Capacity.FreeGpuMilli(0, 0));
+        Assert.Equal((1, 1, 250L), (snapshot.Capacity.IdleGpus, snapshot.Capacity.PartlyUsedGpus, snapshot.Capacity.StrandedGpuMilli));
+    }
+
+    [Fact]
+    public void Place_BestFitPacksAndWorstFitSpreads()
+    {
+        // A 0.6 pod, then a 0.4 one: best-fit puts both on b's single GPU (the node left with least
+        // free each time), worst-fit the first on a (most left free, first of a tie with c) and the
+        // second on c (2000 left free against a's 1000), stranding 0.4 and 0.6 of two GPUs.
+        var pods = Pod("seed", 1, 600, 0) + Pod("small", 1, 400, 1);
+        var best = PlacementSnapshot.Run(Trace(HandMade, pods), PlacementPolicy.BestFit);
+        var worst = PlacementSnapshot.Run(Trace(HandMade, pods), PlacementPolicy.WorstFit);
+
+        Assert.Equal((1, 0), (best.Placements[0].Node, best.Placements[0].Gpus[0])); // the 0.6 packs onto b (400 left there, 1400 on a or c)
+        Assert.Equal((1, 0), (best.Placements[1].Node, best.Placements[1].Gpus[0])); // and the 0.4 fills b's GPU exactly
+        Assert.Equal(0, best.Capacity.StrandedGpuMilli);
+        Assert.Equal(0, worst.Placements[0].Node); // a: 2 GPUs free, first of the most-free
+        Assert.Equal((2, 0), (worst.Placements[1].Node, worst.Placements[1].Gpus[0])); // c: 2000 left free against a's 1400
+        Assert.Equal(400 + 600, worst.Capacity.StrandedGpuMilli);
+    }
+
+    [Fact]
+    public void Place_NamedModelsCapacityAndOrder_AreHonoured()
+    {
+        // Created out of file order: "later" (created at 5) is tried after "first" (created at 1).
+        var trace = Trace(HandMade, Pod("later", 1, 1000, 5, "V100M16") + Pod("first", 2, 1000, 1) + Pod("big", 8, 1000, 2) + Pod("cpu", 0, 0, 3));
+        var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
+
+        Assert.Equal(["first", "big", "cpu", "later"], snapshot.Placements.Select(p => p.Pod.Name));
+        Assert.Equal(0, snapshot.Placements[0].Node); // two whole GPUs: a
+        Assert.False(snapshot.Placements[1].Placed); // eight GPUs: no node has them
+        Assert.Equal((0, 0), (snapshot.Placements[2].Node, snapshot.Placements[2].Gpus.Count)); // CPU only: a has the CPU
+        Assert.Equal(2, snapshot.Placements[3].Node); // V100M16 only: c
+        Assert.Equal("big", snapshot.FirstUnplacedGpuPod!.Pod.Name);
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}
