@@ -131,13 +131,64 @@ public sealed record DeviceProfile
     }
 
     /// <summary>The names of the profiles shipped inside the assembly.</summary>
-    public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200"];
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["h100", "h200", .. GpuDatasheet.Known.Select(d => d.Name)];
 
-    /// <summary>Loads a shipped profile by name (<c>h100</c>) or a profile JSON file by path.</summary>
+    /// <summary>The calibrated profile the datasheet-scaled ones (<see cref="GpuDatasheet.Known"/>) are made from.</summary>
+    public const string ScaledFrom = "h200";
+
+    /// <summary>
+    /// This profile scaled to the GPU of <paramref name="sheet"/> by its datasheet peaks: FP32 rate,
+    /// memory bandwidth, multiprocessors and host link (at this profile's measured share of its own
+    /// link's peak, taken as PCIe 5.0 x16, 63 GB/s); each measured kernel time split into its
+    /// roofline and what it took beyond (latency, occupancy), the roofline part replaced by the
+    /// scaled GPU's and the rest kept (<see cref="ScaleMeasured"/>); the
+    /// efficiencies, occupancy, launch and round-trip costs, time-slicing costs and MPS
+    /// interference kept (this host's and this GPU's: an assumption). The source says so.
+    /// </summary>
+    public DeviceProfile ScaledTo(GpuDatasheet sheet)
+    {
+        ArgumentNullException.ThrowIfNull(sheet);
+        const double ownLink = 63e9;
+        var linkShare = (HostToDevicePinnedBytesPerSecond + DeviceToHostPinnedBytesPerSecond) / 2 / ownLink;
+        var scaled = this with
+        {
+            Name = $"{sheet.Product} (modelled, scaled from {Name.Replace(" (modelled)", "", StringComparison.Ordinal)})",
+            Fp32FlopsPerSecond = sheet.Fp32FlopsPerSecond,
+            MemoryBytesPerSecond = sheet.MemoryBytesPerSecond,
+            Multiprocessors = sheet.Multiprocessors,
+            HostToDevicePinnedBytesPerSecond = sheet.HostLinkBytesPerSecond * Math.Min(1, linkShare),
+            DeviceToHostPinnedBytesPerSecond = sheet.HostLinkBytesPerSecond * Math.Min(1, linkShare),
+            KernelTimes = [],
+        };
+        var from = new CostModel(this with { KernelTimes = [] });
+        var to = new CostModel(scaled);
+        scaled = scaled with
+        {
+            KernelTimes = [.. KernelTimes.Select(k => k with { Ns = ScaleMeasured(k.Ns, from.RooflineNs(k.Spec), to.RooflineNs(k.Spec)) })],
+            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip and time-slicing costs and MPS interference are the calibrated GPU's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
+        };
+        return scaled;
+    }
+
+    /// <summary>
+    /// A kernel measured at <paramref name="measuredNs"/> whose roofline is <paramref name="fromRooflineNs"/>
+    /// here and <paramref name="toRooflineNs"/> on the scaled GPU: the measured time less the roofline
+    /// plus the scaled roofline (a big GEMM, near its roofline, scales by the rate ratio; a tiny
+    /// kernel, mostly latency, hardly changes); one measured below its roofline scales in proportion.
+    /// </summary>
+    public static long ScaleMeasured(long measuredNs, long fromRooflineNs, long toRooflineNs) =>
+        Math.Max(1, measuredNs >= fromRooflineNs ? measuredNs - fromRooflineNs + toRooflineNs : (long)Math.Round(measuredNs * (toRooflineNs / (double)fromRooflineNs)));
+
+    /// <summary>Loads a shipped profile by name (<c>h100</c>), a datasheet-scaled one (<c>t4</c>: <see cref="GpuDatasheet.Known"/>) or a profile JSON file by path.</summary>
     /// <exception cref="ArgumentException">Neither a shipped profile nor a readable, valid file.</exception>
     public static DeviceProfile Load(string nameOrPath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
+        if (GpuDatasheet.Find(nameOrPath) is { } sheet && !File.Exists(nameOrPath))
+        {
+            return Load(ScaledFrom).ScaledTo(sheet);
+        }
+
         string json;
         var resource = $"Contention.Profiles.{nameOrPath.ToLowerInvariant()}.json";
         using (var stream = typeof(DeviceProfile).Assembly.GetManifestResourceStream(resource))
