@@ -102,3 +102,59 @@ public sealed class PlacementTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 }
+
+public sealed class TraceSimulationTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-trace-sim-").FullName;
+
+    private static Mix Mapping() => TraceSimulation.CheckMapping(MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "alibaba-v2023.yaml")));
+
+    private ClusterTrace Trace(string nodes, string pods)
+    {
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
+        return ClusterTrace.LoadAlibaba(directory);
+    }
+
+    private static string Pod(string name, string qos, int gpus, int milli, int created) => $"{name},1000,1024,{gpus},{milli},,{qos},Running,{created},1000,{created}\n";
+
+    [Fact]
+    public void Run_ServiceBesideTrainer_HarmedTimeSlicedNotUnderMpsAndIdenticalGpusReused()
+    {
+        // Two nodes of one A10 each (datasheet-scaled profile): on each, a half-GPU service (LS) and
+        // a half-GPU trainer (BE), placed first-fit; then a 2-GPU trainer on a two-GPU node.
+        var trace = Trace("a,64000,262144,1,A10\nb,64000,262144,1,A10\nc,64000,262144,2,T4\n",
+            Pod("s1", "LS", 1, 500, 0) + Pod("t1", "BE", 1, 500, 1) + Pod("s2", "LS", 1, 500, 2) + Pod("t2", "BE", 1, 500, 3) + Pod("pair", "BE", 2, 1000, 4));
+        var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
+        var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2);
+
+        var (sliced, gpus, simulated) = simulation.Run(snapshot, Contention.Grains.GpuSharing.Timeslice);
+        var (spatial, _, _) = simulation.Run(snapshot, Contention.Grains.GpuSharing.Mps);
+
+        Assert.Equal((4, 2), (gpus, simulated)); // a and b alike: simulated once; c's two GPUs alike: once
+        Assert.Equal(6, sliced.Count); // one row per pod and GPU: the pair has two
+        Assert.Equal(2, sliced.Count(r => r.Pod.Name == "pair"));
+        var s1 = sliced.Single(r => r.Pod.Name == "s1");
+        var s2 = sliced.Single(r => r.Pod.Name == "s2");
+        Assert.False(s1.Reused);
+        Assert.True(s2.Reused);
+        Assert.Equal((s1.P99Ms, s1.Throughput), (s2.P99Ms, s2.Throughput));
+
+        // Time-sliced, the service waits out the trainer's slices; under MPS it runs beside it.
+        Assert.False(s1.SloMet(2), $"time-sliced p99 {s1.P99Ms} ms, alone {s1.AloneP99Ms} ms");
+        var m1 = spatial.Single(r => r.Pod.Name == "s1");
+        Assert.True(m1.SloMet(2), $"mps p99 {m1.P99Ms} ms, alone {m1.AloneP99Ms} ms");
+        // The trainer gives the GPU up for each request (and two switches): slower, a little.
+        Assert.InRange(sliced.Single(r => r.Pod.Name == "t1").Slowdown, 1.01, 1.5);
+        Assert.All(sliced.Where(r => r.Pod.Name == "pair"), r => Assert.Equal((1, 1.0), (r.Sharers, Math.Round(r.Slowdown, 2))));
+    }
+
+    [Theory]
+    [InlineData("name: m\ntenants:\n  - name: LS\n    kind: inference\n  - name: BE\n    kind: training\n", "no tenant named Burstable")]
+    [InlineData("name: m\ntenants:\n  - name: LS\n    kind: microbench\n  - name: BE\n    kind: training\n  - name: Burstable\n    kind: training\n  - name: Guaranteed\n    kind: training\n", "tenant LS: a pod runs an inference or a training tenant")]
+    [InlineData("name: m\ntenants:\n  - name: LS\n    kind: inference\n  - name: BE\n    kind: training\n  - name: Burstable\n    kind: training\n  - name: Guaranteed\n    kind: training\n  - name: other\n    kind: training\n", "tenant other: the mapping's tenants are named by class of service")]
+    public void CheckMapping_NotOneTenantPerClass_SaysWhat(string text, string expected) =>
+        Assert.Contains(expected, Assert.Throws<MixException>(() => TraceSimulation.CheckMapping(MixParser.Parse(text, "m.yaml"))).Message, StringComparison.Ordinal);
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}

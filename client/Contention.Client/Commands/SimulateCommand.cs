@@ -27,19 +27,31 @@ internal static class SimulateCommand
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
         var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
         policies.AcceptOnlyFromAmong("first-fit", "best-fit", "worst-fit");
+        var mapping = new Option<string>("--mapping") { Description = "for a trace: what its pods run, a mix whose tenants are named by class of service (LS, BE, Burstable, Guaranteed)", DefaultValueFactory = _ => Path.Combine("mixes", "traces", "alibaba-v2023.yaml") };
+        var sharings = new Option<string[]>("--sharing") { Description = "for a trace: how its GPUs are shared (timeslice, mps), each simulated", DefaultValueFactory = _ => ["timeslice", "mps"], AllowMultipleArgumentsPerToken = true };
+        sharings.AcceptOnlyFromAmong("timeslice", "mps");
+        var gpuProfiles = new Option<string[]>("--gpu-profile") { Description = "for a trace: MODEL=PROFILE, the modelled GPU a trace GPU model gets (default: the datasheet-scaled profile of its name; the undisclosed G2 and G3 get h200, an assumption)", AllowMultipleArgumentsPerToken = true };
+        var sloFactor = new Option<double>("--slo-factor") { Description = "for a trace: an inference pod meets its SLO when it keeps up with its requests and its p99 is within this factor of its p99 alone", DefaultValueFactory = _ => 2.0 };
         var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s), virtual time" };
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds") { mix, output, warmup, duration, quick, simProfile, placementOnly, policies };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds") { mix, output, warmup, duration, quick, simProfile, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
             {
                 if (Directory.Exists(parse.GetValue(mix)))
                 {
-                    return PlaceTrace(parse.GetValue(mix)!, parse.GetValue(placementOnly), [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), AnsiConsole.Console);
+                    var simulation = parse.GetValue(placementOnly) ? null : new TraceSimulationOptions(
+                        TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!)),
+                        [.. parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>)],
+                        GpuProfiles(parse.GetValue(gpuProfiles) ?? []),
+                        Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
+                        Seconds(parse.GetValue(duration) ?? "5s", "--duration", 1e-3),
+                        parse.GetValue(sloFactor));
+                    return PlaceTrace(parse.GetValue(mix)!, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), AnsiConsole.Console);
                 }
 
 
@@ -135,27 +147,48 @@ internal static class SimulateCommand
     /// each policy; writes placements-POLICY.csv and summary.md into <paramref name="output"/> and
     /// prints the comparison. Returns the exit code.
     /// </summary>
-    internal static int PlaceTrace(string directory, bool placementOnly, IReadOnlyList<PlacementPolicy> policies, string? output, IAnsiConsole console)
+    internal static int PlaceTrace(string directory, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, IAnsiConsole console)
     {
-        if (!placementOnly)
-        {
-            throw new MixException(directory, 0, 0, "--placement-only", "a trace is simulated as placements so far (the tenants' kernel-level simulation on the placed GPUs is not built yet); give --placement-only");
-        }
-
         var trace = ClusterTrace.LoadAlibaba(directory);
         var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p)).ToList();
         var report = PlacementReport.Markdown(trace, snapshots);
-        var target = output ?? Path.Combine("results", $"placement-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        var target = output ?? Path.Combine("results", $"{(simulation is null ? "placement" : "trace")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         Directory.CreateDirectory(target);
         foreach (var snapshot in snapshots)
         {
             File.WriteAllText(Path.Combine(target, $"placements-{Word(snapshot.Policy)}.csv"), PlacementReport.Csv(trace, snapshot));
         }
 
-        File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
         PlacementReport.Print(console, trace, snapshots);
+        if (simulation is not null)
+        {
+            report += TraceReport.Simulate(trace, snapshots, simulation, target, console);
+        }
+
+        File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv"))})");
         return 0;
+    }
+
+    private static double Seconds(string text, string option, double least) =>
+        Units.TryParseSeconds(text, out var seconds) && seconds >= least ? seconds : throw new MixException($"{option}: expected a duration such as 2s, got '{text}'");
+
+    private static Dictionary<string, string> GpuProfiles(IEnumerable<string> pairs)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal) { ["G2"] = "h200", ["G3"] = "h200" };
+        foreach (var pair in pairs)
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length != 2 || parts[0].Length == 0)
+            {
+                throw new MixException("--gpu-profile", 0, 0, "--gpu-profile", $"'{pair}': expected MODEL=PROFILE, e.g. G2=a10");
+            }
+
+            _ = Contention.Workloads.Sim.DeviceProfile.Load(parts[1]);
+            map[parts[0]] = parts[1];
+        }
+
+        return map;
     }
 
     /// <summary>A policy's word: first-fit, best-fit, worst-fit.</summary>

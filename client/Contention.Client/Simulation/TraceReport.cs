@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Contention.Client.Commands;
+using Contention.Client.Mixes;
+using Contention.Grains;
+using Spectre.Console;
+
+namespace Contention.Client.Simulation;
+
+/// <summary>How a trace's placed pods are simulated: what they run, how GPUs are shared, which profile each GPU model gets, the window and the SLO.</summary>
+/// <param name="Mapping">What each class of service runs (<see cref="TraceSimulation.CheckMapping"/>).</param>
+/// <param name="Sharings">Sharing modes, each simulated.</param>
+/// <param name="GpuProfiles">Profile names by trace GPU model where not the datasheet-scaled one of its name.</param>
+/// <param name="WarmupSeconds">Virtual seconds before the window.</param>
+/// <param name="DurationSeconds">The window, virtual seconds.</param>
+/// <param name="SloFactor">An inference pod meets its SLO with p99 within this factor of its p99 alone (and keeping up).</param>
+internal sealed record TraceSimulationOptions(Mix Mapping, IReadOnlyList<GpuSharing> Sharings, IReadOnlyDictionary<string, string> GpuProfiles, double WarmupSeconds, double DurationSeconds, double SloFactor);
+
+/// <summary>The placed pods of each snapshot simulated under each sharing mode: per-pod CSVs and the comparison.</summary>
+internal static class TraceReport
+{
+    /// <summary>Simulates, writes <c>tenants-POLICY-SHARING.csv</c> into <paramref name="directory"/>, prints the comparison and returns it as Markdown.</summary>
+    public static string Simulate(ClusterTrace trace, IReadOnlyList<PlacementSnapshot> snapshots, TraceSimulationOptions options, string directory, IAnsiConsole console)
+    {
+        var simulation = new TraceSimulation(trace, options.Mapping, options.GpuProfiles, options.WarmupSeconds, options.DurationSeconds);
+        var rows = new List<string[]>();
+        foreach (var snapshot in snapshots)
+        {
+            foreach (var sharing in options.Sharings)
+            {
+                var watch = Stopwatch.StartNew();
+                var before = simulation.Events;
+                var (tenants, gpus, simulated) = simulation.Run(snapshot, sharing);
+                var name = $"{SimulateCommand.Word(snapshot.Policy)}-{sharing.Word()}";
+                File.WriteAllText(Path.Combine(directory, $"tenants-{name}.csv"), Csv(tenants, options.SloFactor));
+                var services = tenants.Where(t => t.Tenant.Kind == TenantKind.Inference).ToList();
+                var shared = tenants.Where(t => t.Sharers > 1).ToList();
+                var sharedServices = shared.Where(t => t.Tenant.Kind == TenantKind.Inference).ToList();
+                var sharedTrainers = shared.Where(t => t.Tenant.Kind == TenantKind.Training).ToList();
+                rows.Add(
+                [
+                    SimulateCommand.Word(snapshot.Policy),
+                    sharing.Word(),
+                    Invariant($"{gpus} ({simulated} simulated)"),
+                    Invariant($"{services.Count(t => t.SloMet(options.SloFactor))} / {services.Count} ({(services.Count == 0 ? 0 : 100.0 * services.Count(t => t.SloMet(options.SloFactor)) / services.Count):0.0} %)"),
+                    Invariant($"{services.Count(t => t.Overloaded)}"),
+                    Invariant($"{shared.Count} ({sharedServices.Count} inference)"),
+                    sharedServices.Count == 0 ? "-" : Invariant($"{Median(sharedServices.Where(t => !t.Overloaded).Select(t => t.P99Ms / t.AloneP99Ms)):0.00}x (max {sharedServices.Where(t => !t.Overloaded).Select(t => t.P99Ms / t.AloneP99Ms).DefaultIfEmpty(double.NaN).Max():0.00}x)"),
+                    sharedTrainers.Count == 0 ? "-" : Invariant($"{Median(sharedTrainers.Select(t => t.Slowdown)):0.00}x (max {sharedTrainers.Select(t => t.Slowdown).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max():0.00}x)"),
+                    Invariant($"{(simulation.Events - before) / 1e6:0.0} M in {watch.Elapsed.TotalSeconds:0.0} s"),
+                ]);
+            }
+        }
+
+        string[] header = ["policy", "sharing", "GPUs with pods", "inference pods meeting SLO", "overloaded", "pods sharing a GPU", "their p99 / alone, median", "their training slowdown, median", "events"];
+        var table = new Table().Title(Invariant($"the placed pods in virtual time ({options.WarmupSeconds:0.##} s warm-up, {options.DurationSeconds:0.##} s window; SLO: keeping up, p99 within {options.SloFactor:0.##}x alone)")).AddColumns(header);
+        foreach (var row in rows)
+        {
+            table.AddRow([.. row.Select(Markup.Escape)]);
+        }
+
+        console.Write(table);
+        var text = new StringBuilder();
+        text.AppendLine();
+        text.AppendLine("## The placed pods in virtual time");
+        text.AppendLine();
+        text.AppendLine(Invariant($"Each GPU with pods on it is a modelled GPU (`contention simulate`'s virtual time) of its model's profile ({string.Join(", ", trace.Nodes.Where(n => n.Gpus > 0).Select(n => n.Model).Distinct().Order(StringComparer.Ordinal).Select(m => $"{m}: {simulation.ProfileOf(m)}"))}) running its pods' tenants, each pod's GPU share its MPS share; what a pod runs comes from its class of service ({options.Mapping.Source}: {string.Join("; ", options.Mapping.Tenants.Select(Describe))}). {options.WarmupSeconds:0.##} s of warm-up, a {options.DurationSeconds:0.##} s window; a co-location already simulated (same profile, sharing and tenants) is reused. An inference pod meets its SLO when it completes at least 90 % of its requests and its p99 is within {options.SloFactor:0.##}x its p99 alone on a GPU of the same model with the same share; a trainer's slowdown is its steps/s alone over its steps/s shared. Not modelled: the nodes' CPUs (every tenant's host work is free of contention) and a time-slicing weight for a fraction (time-slicing gives a fractional pod no less than a whole one)."));
+        text.AppendLine();
+        text.AppendLine($"| {string.Join(" | ", header)} |");
+        text.AppendLine($"|{string.Concat(header.Select(_ => "---|"))}");
+        foreach (var row in rows)
+        {
+            text.AppendLine($"| {string.Join(" | ", row)} |");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Describe(TenantSpec t) => t.Kind == TenantKind.Inference
+        ? Invariant($"{t.Name} an inference service, {t.Model} batch {t.BatchSize} at {t.RatePerSecond:0.##}/s, priority {t.Priority}")
+        : Invariant($"{t.Name} a trainer, {t.Model} batch {t.BatchSize}");
+
+    private static string Csv(IEnumerable<TraceTenantResult> tenants, double sloFactor)
+    {
+        var text = new StringBuilder("pod,qos,node,gpu,gpu_model,gpu_milli,sharers,kind,model,batch,offered_per_s,throughput_per_s,p50_ms,p99_ms,alone_throughput_per_s,alone_p99_ms,overloaded,slo_met,slowdown,reused\n");
+        foreach (var t in tenants)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{t.Pod.Name},{t.Pod.Qos},{t.Node},{t.Gpu},{t.Model},{t.Pod.GpuMilli},{t.Sharers},{t.Tenant.Kind.Word()},{t.Tenant.Model},{t.Tenant.BatchSize},{t.Tenant.RatePerSecond},{t.Throughput:0.###},{Ms(t.P50Ms)},{Ms(t.P99Ms)},{t.AloneThroughput:0.###},{Ms(t.AloneP99Ms)},{Flag(t.Overloaded)},{(t.Tenant.Kind == TenantKind.Inference ? Flag(t.SloMet(sloFactor)) : "")},{t.Slowdown:0.###},{Flag(t.Reused)}\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Ms(double value) => double.IsFinite(value) ? value.ToString("0.####", CultureInfo.InvariantCulture) : "";
+
+    private static string Flag(bool value) => value ? "true" : "false";
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
