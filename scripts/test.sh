@@ -44,8 +44,15 @@ dotnet format Contention.sln --verify-no-changes --no-restore || { echo "error: 
 
 echo "== tests"
 results=$(mktemp -d)
-dotnet test Contention.sln -c Release --no-build -nologo --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=true
+# --blame-crash: a test host that crashes leaves a mini dump and the list of tests it was running
+# (printed below), so a crash seen once on a busy CI machine can be traced to its test.
+dotnet test Contention.sln -c Release --no-build -nologo --blame-crash --blame-crash-dump-type mini --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=true
 status=$?
+for sequence in $(find "$results" -name 'Sequence_*.xml' 2>/dev/null); do
+  echo "a test host crashed; the tests it ran last (of $(grep -o '<Test ' "$sequence" | wc -l)), from $sequence:"
+  grep -o 'Name="[^"]*"' "$sequence" | tail -3
+  find "$(dirname "$sequence")" -name '*.dmp' -printf '  dump: %p (%s bytes)\n'
+done
 
 passed=0; failed=0; total=0; executed=0
 for trx in "$results"/*.trx; do
