@@ -25,9 +25,10 @@ public class BpfSamplingTests
         // Each timed call stands for 16 in the histogram: the weighted total estimates the count
         // (binomial spread 0.3 %).
         Assert.InRange(getppid.Histogram.Sum(), Calls * 0.98, Calls * 1.02);
-        // The estimated time in calls is a part of the loop's own time, not a multiple of it (the
-        // part depends on the machine: 8-9 % on the 2026-11-30 dev VM, where 10 % was the old floor).
-        Assert.InRange(getppid.TotalNs, loopNs * 0.02, loopNs * 1.05);
+        // The estimated time in calls is a part of the loop's own time, not a multiple of it, and at
+        // least 20 ns a call (an absolute floor, as in exact mode: a share of the loop's time failed
+        // on a busy CI host, where preemption stretched the loop to 17 s, 1.8 % of it in calls).
+        Assert.InRange(getppid.TotalNs, Calls * 20, loopNs * 1.05);
     }
 
     [BpfFact]
