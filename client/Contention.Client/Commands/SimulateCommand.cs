@@ -104,16 +104,8 @@ internal static class SimulateCommand
         foreach (var gpu in plan.Tenants.GroupBy(t => GpuOf(t.Device)).OrderBy(g => g.Key))
         {
             var tenants = gpu.ToList();
-            var virtualGpu = new VirtualGpu(profile, TenantWorkload.Sharing(tenants[0].Sharing), [.. tenants.Select(t =>
-            {
-                var workload = TenantWorkload.Of(t);
-                return new VirtualTenant(t.Name, workload with { Seed = workload.Seed + ((repetition - 1) * RepetitionSeedStride) }, TenantWorkload.Sync(t.SyncMode), new SimContext(t.Priority, t.GpuSharePercent / 100.0), t.PinnedHost);
-            })]);
-            var warmupEnd = (long)Math.Round(plan.WarmupSeconds * 1e9);
-            var windowEnd = warmupEnd + (long)Math.Round(plan.DurationSeconds * 1e9);
-            virtualGpu.RunUntil(warmupEnd);
-            virtualGpu.Mark();
-            virtualGpu.RunUntil(windowEnd);
+            var virtualGpu = new VirtualGpu(profile, TenantWorkload.Sharing(tenants[0].Sharing), [.. tenants.Select(t => TenantWorkload.Virtual(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))]);
+            virtualGpu.Measure((long)Math.Round(plan.WarmupSeconds * 1e9), (long)Math.Round(plan.DurationSeconds * 1e9));
             events += virtualGpu.Events;
             var device = $"sim:{gpu.Key.ToString(CultureInfo.InvariantCulture)}";
             for (var i = 0; i < tenants.Count; i++)

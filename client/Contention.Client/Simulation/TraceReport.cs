@@ -96,11 +96,8 @@ internal static class TraceReport
 
     private static string Flag(bool value) => value ? "true" : "false";
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Where(double.IsFinite).Order().ToArray();
-        return sorted.Length == 0 ? double.NaN : (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;
-    }
+    // The project's median, over finite values (a trainer that completed nothing has an infinite slowdown).
+    private static double Median(IEnumerable<double> values) => Analysis.Phase1Analysis.Median(values.Where(double.IsFinite));
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -97,15 +97,8 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     private (double Throughput, double P50Ms, double P99Ms)[] Simulate(string model, GpuSharing sharing, IReadOnlyList<(TenantSpec Spec, int Milli)> tenants)
     {
         var profile = profiles.GetOrAdd(ProfileOf(model), DeviceProfile.Load);
-        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. tenants.Select((t, i) =>
-        {
-            var workload = TenantWorkload.Of(t.Spec);
-            return new VirtualTenant($"{t.Spec.Name}-{i}", workload with { Seed = workload.Seed + i }, TenantWorkload.Sync(t.Spec.SyncMode), new SimContext(t.Spec.Priority, t.Milli / 1000.0), t.Spec.PinnedHost);
-        })]);
-        var warmup = (long)Math.Round(warmupSeconds * 1e9);
-        gpu.RunUntil(warmup);
-        gpu.Mark();
-        gpu.RunUntil(warmup + (long)Math.Round(durationSeconds * 1e9));
+        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. tenants.Select((t, i) => TenantWorkload.Virtual(t.Spec, $"{t.Spec.Name}-{i}", i, t.Milli / 1000.0))]);
+        gpu.Measure((long)Math.Round(warmupSeconds * 1e9), (long)Math.Round(durationSeconds * 1e9));
         Interlocked.Add(ref events, gpu.Events);
         return [.. Enumerable.Range(0, tenants.Count).Select(i =>
         {

@@ -115,8 +115,8 @@ internal sealed class CommandWorker : IWorker
     /// <inheritdoc />
     public Task FlushAsync(CancellationToken cancellationToken)
     {
-        var interval = latency.TakeInterval();
-        onReport(new WorkerInterval(interval.TotalCount, interval.TotalCount == 0 ? [] : Histograms.Encode(interval), null));
+        var (count, encoded) = latency.TakeEncodedInterval();
+        onReport(new WorkerInterval(count, count == 0 ? [] : encoded, null));
         onRejected(Interlocked.Exchange(ref rejected, 0));
         return Task.CompletedTask;
     }

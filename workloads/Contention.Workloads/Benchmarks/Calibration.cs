@@ -122,8 +122,8 @@ public sealed record RoundTripResult(double LaunchCpuNs, IReadOnlyList<double> W
 
     // How many single iterations each point's spread was measured from.
     private string Spreads =>
-        Points.All(p => p.Spread is not null) && Modes.SelectMany(m => WaitGpuNs.Select((_, i) => m[Calibration.WaitName(i)].IterationsNs!.Count)).Min() is var fewest
-            ? $"; each with the spread of its single iterations around their mean (at least {fewest} per point)"
+        Points.All(p => p.Spread is not null)
+            ? $"; each with the spread of its single iterations around their mean (at least {Modes.SelectMany(m => WaitGpuNs.Select((_, i) => m[Calibration.WaitName(i)].IterationsNs!.Count)).Min()} per point)"
             : "";
 
     private string WithCopyLatency(string source, bool mps) =>

@@ -217,7 +217,7 @@ public sealed unsafe class SimDevice : IComputeDevice
             return;
         }
 
-        var until = completedNs + (roundTrip.Spreads ? roundTrip.Ns(completedNs - calledNs, spread.NextDouble()) : roundTrip.Ns(completedNs - calledNs));
+        var until = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
         if (MonotonicClock.NowNs() >= until)
         {
             return;

@@ -161,8 +161,20 @@ public sealed class RoundTripCurve
         }
 
         var (i, j, fraction) = Between(waitNs);
-        var deviation = Centred(spreads[i], u) + (fraction * (Centred(spreads[j], u) - Centred(spreads[i], u)));
+        var below = RoundTripSpread.At(spreads[i], u);
+        var deviation = below + (fraction * (RoundTripSpread.At(spreads[j], u) - below));
         return Math.Max(0, mean + (long)Math.Round(deviation));
+    }
+
+    /// <summary>
+    /// One round trip after waiting <paramref name="waitNs"/> as a synchronising thread meets it:
+    /// drawn from the spread with <paramref name="random"/> where the curve has one (<see cref="Ns(long, double)"/>),
+    /// else the mean, taking no draw, ns.
+    /// </summary>
+    public long Draw(long waitNs, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        return spreads is null ? Ns(waitNs) : Ns(waitNs, random.NextDouble());
     }
 
     /// <summary>The round trip after waiting <paramref name="waitNs"/> for the GPU, ns.</summary>
@@ -176,8 +188,6 @@ public sealed class RoundTripCurve
         var (i, j, fraction) = Between(waitNs);
         return values[i] + (long)Math.Round(fraction * (values[j] - values[i]));
     }
-
-    private static double Centred(double[] table, double u) => RoundTripSpread.At(table, u);
 
     // The points around waitNs and how far between them it lies (the same point twice beyond the ends).
     private (int Below, int Above, double Fraction) Between(long waitNs)

@@ -80,7 +80,6 @@ public sealed class VirtualGpu
         foreach (var tenant in tenants)
         {
             tenant.Window.Clear();
-            tenant.WindowCompleted = 0;
             tenant.KernelNsAtMark = gpu.KernelNs(tenant.Index);
         }
     }
@@ -95,7 +94,15 @@ public sealed class VirtualGpu
             latency.RecordValue(ns);
         }
 
-        return new VirtualTenantResult(tenant.WindowCompleted, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark);
+        return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark);
+    }
+
+    /// <summary>From the start: <paramref name="warmupNs"/> of warm-up, then a measurement window (<see cref="Mark"/>) of <paramref name="windowNs"/>.</summary>
+    public void Measure(long warmupNs, long windowNs)
+    {
+        RunUntil(warmupNs);
+        Mark();
+        RunUntil(warmupNs + windowNs);
     }
 
     /// <summary>Runs every event up to and including <paramref name="endNs"/>, then stands at that time.</summary>
@@ -199,8 +206,6 @@ public sealed class VirtualGpu
         // for: a cluster of thousands of tenants would otherwise hold one each).
         public List<long> Window { get; } = [];
 
-        public long WindowCompleted { get; set; }
-
         public long KernelNsAtMark { get; set; }
 
         /// <summary>The thread's next action, at <paramref name="nowNs"/>.</summary>
@@ -259,7 +264,7 @@ public sealed class VirtualGpu
             var completedNs = gpu.LastCompletionNs(Index);
             NextNs = completedNs <= calledNs
                 ? calledNs
-                : completedNs + (roundTrip.Spreads ? roundTrip.Ns(completedNs - calledNs, spread.NextDouble()) : roundTrip.Ns(completedNs - calledNs));
+                : completedNs + roundTrip.Draw(completedNs - calledNs, spread);
         }
 
         private void StartOperation(long startNs, long nowNs)
@@ -274,7 +279,6 @@ public sealed class VirtualGpu
         private void EndOperation(long nowNs)
         {
             inOperation = false;
-            WindowCompleted++;
             Window.Add(Math.Clamp(nowNs - operationStartNs, 1, Histograms.HighestNs));
             if (open)
             {
@@ -288,7 +292,7 @@ public sealed class VirtualGpu
 
         private void NextArrival(long nowNs)
         {
-            arrivalNs += (long)(-Math.Log(1.0 - arrivals.NextDouble()) * meanGapNs);
+            arrivalNs += WorkloadRunner.NextGapNs(arrivals, meanGapNs);
             NextNs = Math.Max(arrivalNs, nowNs);
         }
     }

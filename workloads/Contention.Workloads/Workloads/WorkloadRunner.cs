@@ -98,6 +98,13 @@ public sealed class WorkloadRunner
         }
     }
 
+    /// <summary>The gap to an open-loop tenant's next arrival: exponential with mean <paramref name="meanGapNs"/> (a Poisson process), drawn from <paramref name="random"/>, ns.</summary>
+    public static long NextGapNs(Random random, double meanGapNs)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        return (long)(-Math.Log(1.0 - random.NextDouble()) * meanGapNs);
+    }
+
     private void RunOpenLoop(CancellationToken cancellation)
     {
         // Arrivals follow a Poisson process fixed in advance; a request's latency runs from its
@@ -107,7 +114,7 @@ public sealed class WorkloadRunner
         var arrival = MonotonicClock.NowNs();
         while (!cancellation.IsCancellationRequested)
         {
-            arrival += (long)(-Math.Log(1.0 - random.NextDouble()) * meanGapNs);
+            arrival += NextGapNs(random, meanGapNs);
             PreciseSleep.Until(arrival, cancellation);
             if (cancellation.IsCancellationRequested)
             {
