@@ -96,8 +96,13 @@ internal static class TraceReport
 
     private static string Flag(bool value) => value ? "true" : "false";
 
-    // The project's median, over finite values (a trainer that completed nothing has an infinite slowdown).
-    private static double Median(IEnumerable<double> values) => Analysis.Phase1Analysis.Median(values.Where(double.IsFinite));
+    // Over finite values (a trainer that completed nothing has an infinite slowdown). Not
+    // Phase1Analysis.Median: the analysis is left out of the lean build GPU hosts get.
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(double.IsFinite).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;
+    }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
