@@ -1,3 +1,4 @@
+using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Client.Simulation;
 
@@ -119,7 +120,7 @@ public sealed class TraceSimulationTests : IDisposable
     private static string Pod(string name, string qos, int gpus, int milli, int created) => $"{name},1000,1024,{gpus},{milli},,{qos},Running,{created},1000,{created}\n";
 
     [Fact]
-    public void Run_ServiceBesideTrainer_HarmedTimeSlicedNotUnderMpsAndIdenticalGpusReused()
+    public async Task Simulate_ServiceBesideTrainer_HarmedTimeSlicedNotUnderMpsAndIdenticalGpusReused()
     {
         // Two nodes of one A10 each (datasheet-scaled profile): on each, a half-GPU service (LS) and
         // a half-GPU trainer (BE), placed first-fit; then a 2-GPU trainer on a two-GPU node.
@@ -128,10 +129,22 @@ public sealed class TraceSimulationTests : IDisposable
         var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
         var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2);
 
-        var (sliced, gpus, simulated) = simulation.Run(snapshot, Contention.Grains.GpuSharing.Timeslice);
-        var (spatial, _, _) = simulation.Run(snapshot, Contention.Grains.GpuSharing.Mps);
+        simulation.Plan(snapshot, Contention.Grains.GpuSharing.Timeslice);
+        var units = simulation.Plan(snapshot, Contention.Grains.GpuSharing.Mps);
+        await using (var node = await SimulateCommand.OpenAsync(new RunOptions(Mapping(), null, null, 0, 1, t => t, ""), CancellationToken.None))
+        {
+            var outcome = await simulation.SimulateAsync(node.Client, Consoles.Plain(new StringWriter()), CancellationToken.None);
+            Assert.False(outcome.Interrupted);
+        }
 
-        Assert.Equal((4, 2), (gpus, simulated)); // a and b alike: simulated once; c's two GPUs alike: once
+        var (sliced, gpus, simulated, events) = simulation.Results(snapshot, Contention.Grains.GpuSharing.Timeslice);
+        var (spatial, _, _, _) = simulation.Results(snapshot, Contention.Grains.GpuSharing.Mps);
+
+        // Per mode: a's and b's GPU alike, c's two GPUs alike, LS and BE alone on an A10 (the pair's
+        // trainer alone on a T4 is its co-location): 4 units, 8 for both modes.
+        Assert.Equal(8, units);
+        Assert.Equal((4, 2), (gpus, simulated));
+        Assert.True(events > 0);
         Assert.Equal(6, sliced.Count); // one row per pod and GPU: the pair has two
         Assert.Equal(2, sliced.Count(r => r.Pod.Name == "pair"));
         var s1 = sliced.Single(r => r.Pod.Name == "s1");

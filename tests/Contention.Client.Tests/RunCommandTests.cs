@@ -297,10 +297,5 @@ public class RunCommandTests
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
-    private static IAnsiConsole Console(StringWriter output)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
-        console.Profile.Width = 200;
-        return console;
-    }
+    private static IAnsiConsole Console(StringWriter output) => Consoles.Plain(output);
 }

@@ -83,6 +83,28 @@ public class SimulateCommandTests
         Assert.NotEqual(P99("p001-r1"), P99("p001-r2"));
     }
 
+    [Fact]
+    public async Task Execute_InterruptedInTheWindow_SavesWhatWasSimulatedAndSaysSo()
+    {
+        // Ctrl+C comes as the first window's progress line is printed: the coordinator stops at that
+        // window's end (0.1 s of virtual time, all of it measured: no warm-up).
+        var mix = MixParser.Parse(Colocation.Replace("warmup: 1s", "warmup: 0s", StringComparison.Ordinal).Replace("duration: 4s", "duration: 600s", StringComparison.Ordinal), "co.yaml");
+        var directory = Temp();
+        using var interrupt = new CancellationTokenSource();
+        var output = new Interrupting(interrupt);
+
+        var code = await SimulateCommand.ExecuteAsync(Options(mix, directory), Console(output), interrupt.Token);
+
+        Assert.Equal(130, code);
+        var results = ResultsFiles.Read(directory);
+        Assert.Equal("Interrupted", results.Experiment.State);
+        Assert.Contains("interrupted at 0.1 s of 600 s of virtual time: results are the first 0.1 s of the window", results.Experiment.Message, StringComparison.Ordinal);
+        var svc = results.Tenants.Single(r => r.Tenant == "svc" && r.Phase == MeasurementPhase.Measure);
+        Assert.Equal(0.1, svc.Seconds, 6);
+        Assert.InRange(svc.Completed, 8, 35); // 200/s for 0.1 s
+        Assert.Contains("interrupted", output.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("    kind: command\n    command: [sleep, '1']", "cannot be simulated")]
     [InlineData("    kind: inference\n    device: cpu", "is not a GPU")]
@@ -100,10 +122,18 @@ public class SimulateCommandTests
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "") { SimProfile = "h200" };
 
-    private static IAnsiConsole Console(StringWriter output)
+    private static IAnsiConsole Console(StringWriter output) => Consoles.Plain(output);
+
+    /// <summary>Cancels as a simulation's progress line is written (the first comes after its first window).</summary>
+    private sealed class Interrupting(CancellationTokenSource interrupt) : StringWriter(System.Globalization.CultureInfo.InvariantCulture)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
-        console.Profile.Width = 200;
-        return console;
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            if (value?.Contains(" M events/s", StringComparison.Ordinal) == true)
+            {
+                interrupt.Cancel();
+            }
+        }
     }
 }

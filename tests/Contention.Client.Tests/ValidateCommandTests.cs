@@ -94,10 +94,5 @@ public class ValidateCommandTests
         Assert.Contains("--reference docs/results/h200/validation", error.Message, StringComparison.Ordinal);
     }
 
-    private static IAnsiConsole Console(StringWriter output)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
-        console.Profile.Width = 200;
-        return console;
-    }
+    private static IAnsiConsole Console(StringWriter output) => Consoles.Plain(output);
 }

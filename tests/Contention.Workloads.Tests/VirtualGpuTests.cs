@@ -221,6 +221,48 @@ public class VirtualGpuTests
         }
     }
 
+    [Theory]
+    [InlineData(GpuSharing.Timeslice)]
+    [InlineData(GpuSharing.Mps)]
+    public void RunUntil_InWindows_GivesWhatOneRunGives(GpuSharing sharing)
+    {
+        // The coordinator of a distributed simulation advances every GPU window by window: the
+        // windows must not change a thing, whatever their length.
+        VirtualGpu Create() => new(DeviceProfile.Load("h200"), sharing,
+        [
+            new("svc", new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 500, Seed = 5 }, SyncMode.Block, new SimContext(10, 0.3)),
+            new("train", new WorkloadSpec { Kind = WorkloadKind.Training, Model = "resnet50", BatchSize = 32 }, SyncMode.Spin, new SimContext(0, 0.5)),
+            new("closed", new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "resnet50", BatchSize = 8, Seed = 2 }, SyncMode.Yield, new SimContext(0, 0.2)),
+        ]);
+        var whole = Create();
+        whole.Measure(200_000_000, 800_000_000);
+        foreach (var window in new long[] { 1_000_003, 37_000_000, 100_000_000 })
+        {
+            var stepped = Create();
+            for (var t = window; t < 200_000_000; t += window)
+            {
+                stepped.RunUntil(t);
+            }
+
+            stepped.RunUntil(200_000_000);
+            stepped.Mark();
+            for (var t = 200_000_000 + window; t < 1_000_000_000; t += window)
+            {
+                stepped.RunUntil(t);
+            }
+
+            stepped.RunUntil(1_000_000_000);
+            Assert.Equal(whole.Events, stepped.Events);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(whole.Result(i).Completed, stepped.Result(i).Completed);
+                Assert.Equal(whole.Result(i).KernelNs, stepped.Result(i).KernelNs);
+                Assert.Equal(whole.Result(i).Latency.GetValueAtPercentile(99), stepped.Result(i).Latency.GetValueAtPercentile(99));
+                Assert.Equal(whole.Result(i).Latency.GetMaxValue(), stepped.Result(i).Latency.GetMaxValue());
+            }
+        }
+    }
+
     [Fact]
     public void New_MicrobenchGrid_SaysWhatToGive()
     {

@@ -4,8 +4,7 @@ using Contention.Client.Mixes;
 using Contention.Client.Results;
 using Contention.Client.Simulation;
 using Contention.Grains;
-using Contention.Grains.Node;
-using Contention.Workloads.Metrics;
+using Contention.Grains.Simulation;
 using Contention.Workloads.Sim;
 using Spectre.Console;
 
@@ -37,7 +36,8 @@ internal static class SimulateCommand
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -51,12 +51,13 @@ internal static class SimulateCommand
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
                         Seconds(parse.GetValue(duration) ?? "5s", "--duration", 1e-3),
                         parse.GetValue(sloFactor));
-                    return PlaceTrace(parse.GetValue(mix)!, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), AnsiConsole.Console);
+                    var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, Cluster(parse.GetValue(cluster)), 0, 1, t => t, "");
+                    return await PlaceTraceAsync(parse.GetValue(mix)!, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                 }
 
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
-                var options = new RunOptions(loaded, parse.GetValue(output), null, 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off };
+                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
             catch (MixException ex)
@@ -68,70 +69,140 @@ internal static class SimulateCommand
         return command;
     }
 
-    /// <summary>Simulates a mix (every point of its sweep); the exit code as <c>contention run</c>'s.</summary>
+    /// <summary>Simulates a mix (every point of its sweep) on the embedded node or <c>--cluster</c>; the exit code as <c>contention run</c>'s.</summary>
     public static async Task<int> ExecuteAsync(RunOptions options, IAnsiConsole console, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(options);
         var experiment = RunCommand.NewExperimentId(options.Mix.Name);
         Check(options.Mix);
         using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
+        var prepared = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path);
+        await using var connection = await OpenAsync(options, cancellation);
         if (options.Mix.Sweep is not null)
         {
-            var prepared = SweepRunner.Prepare(options, directory.Path);
-            return await SweepRunner.ExecuteAsync((pointOptions, point, id, runDirectory, _) => Task.FromResult(Simulate(pointOptions, id, runDirectory, point.Repetition)), options, directory.Path, experiment, prepared, console, cancellation);
+            return await SweepRunner.ExecuteAsync((pointOptions, point, id, runDirectory, token) => SimulateAsync(connection.Client, pointOptions, id, runDirectory, point.Repetition, console, token), options, directory.Path, experiment, prepared, console, cancellation);
         }
 
-        var (progress, document) = Simulate(options, experiment, directory.Path, 1);
+        var (progress, document) = await SimulateAsync(connection.Client, options, experiment, directory.Path, 1, console, cancellation);
         TenantTable.Print(console, document);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory.Path)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary})");
         return RunCommand.ExitCode(progress.State, document.Validity);
     }
 
     /// <summary>
-    /// One run in virtual time: the mix's tenants on the modelled GPUs their devices name
-    /// (<c>sim</c> and <c>cuda</c> are GPU 0, <c>sim:N</c> and <c>cuda:N</c> GPU N), warm-up, then the
-    /// measurement window; saved into <paramref name="directory"/> as a run's results.
+    /// Where a simulation runs: an embedded node in this process (one modelled GPU of its own, no
+    /// tracer: it runs nothing for real), or the nodes of <c>--cluster</c>.
     /// </summary>
-    internal static (ExperimentProgress Progress, ResultsDocument Document) Simulate(RunOptions options, string experiment, string directory, int repetition)
+    internal static Task<ClusterConnection> OpenAsync(RunOptions options, CancellationToken cancellation) =>
+        ClusterConnection.OpenAsync(options with { SimDevices = 1, MetricsPort = 0, Ebpf = EbpfMode.Off }, cancellation);
+
+    /// <summary>
+    /// One run in virtual time: the mix's tenants on the modelled GPUs their devices name
+    /// (<c>sim</c> and <c>cuda</c> are GPU 0, <c>sim:N</c> and <c>cuda:N</c> GPU N), each GPU a unit
+    /// of a simulation the cluster's nodes run (<see cref="SimulationCoordinator"/>), warm-up, then
+    /// the measurement window; saved into <paramref name="directory"/> as a run's results. Cancelled,
+    /// it keeps the window simulated so far and ends <c>Interrupted</c>.
+    /// </summary>
+    internal static async Task<(ExperimentProgress Progress, ResultsDocument Document)> SimulateAsync(IGrainFactory grains, RunOptions options, string experiment, string directory, int repetition, IAnsiConsole console, CancellationToken cancellation)
     {
         var plan = options.Mix.ToPlan(experiment, options.Adjust);
-        var profile = DeviceProfile.Load(options.SimProfile);
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         var started = DateTimeOffset.UtcNow;
+        var gpus = plan.Tenants.GroupBy(t => GpuOf(t.Device)).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
+        var units = gpus.Select(tenants => new SimUnit(
+            Device(GpuOf(tenants[0].Device)),
+            options.SimProfile,
+            tenants[0].Sharing,
+            [.. tenants.Select(t => new SimUnitTenant(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))])).ToList();
+        var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
+        var outcome = await RunAsync(grains, request, console, cancellation);
+        var profile = DeviceProfile.Load(options.SimProfile).Name;
         var aggregates = new List<TenantAggregate>();
         var statuses = new List<TenantStatus>();
-        long events = 0;
-        foreach (var gpu in plan.Tenants.GroupBy(t => GpuOf(t.Device)).OrderBy(g => g.Key))
+        for (var g = 0; g < gpus.Count; g++)
         {
-            var tenants = gpu.ToList();
-            var virtualGpu = new VirtualGpu(profile, TenantWorkload.Sharing(tenants[0].Sharing), [.. tenants.Select(t => TenantWorkload.Virtual(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))]);
-            virtualGpu.Measure((long)Math.Round(plan.WarmupSeconds * 1e9), (long)Math.Round(plan.DurationSeconds * 1e9));
-            events += virtualGpu.Events;
-            var device = $"sim:{gpu.Key.ToString(CultureInfo.InvariantCulture)}";
-            for (var i = 0; i < tenants.Count; i++)
+            var unit = outcome.Units[g];
+            for (var i = 0; i < gpus[g].Count; i++)
             {
-                var result = virtualGpu.Result(i);
-                aggregates.Add(new TenantAggregate
+                var tenant = unit.Tenants[i];
+                if (unit.MeasuredNs > 0)
                 {
-                    Tenant = tenants[i].Name,
-                    Node = Node,
-                    Kind = tenants[i].Kind,
-                    Device = device,
-                    Phase = MeasurementPhase.Measure,
-                    Seconds = plan.DurationSeconds,
-                    Completed = result.Completed,
-                    Latency = Histograms.Encode(result.Latency),
-                    GpuSeconds = result.KernelNs / 1e9,
-                });
-                statuses.Add(new TenantStatus(tenants[i].Name, TenantState.Stopped, Node, device, $"{profile.Name}, in virtual time", 0, 0, null));
+                    aggregates.Add(new TenantAggregate
+                    {
+                        Tenant = gpus[g][i].Name,
+                        Node = Node,
+                        Kind = gpus[g][i].Kind,
+                        Device = unit.Id,
+                        Phase = MeasurementPhase.Measure,
+                        Seconds = unit.MeasuredNs / 1e9,
+                        Completed = tenant.Completed,
+                        Latency = tenant.Histogram,
+                        GpuSeconds = tenant.KernelNs / 1e9,
+                    });
+                }
+
+                statuses.Add(new TenantStatus(gpus[g][i].Name, TenantState.Stopped, Node, unit.Id, $"{profile}, in virtual time", 0, 0, null));
             }
         }
 
-        var message = string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {events:N0} events in {watch.Elapsed.TotalSeconds:0.00} s ({events / Math.Max(watch.Elapsed.TotalSeconds, 1e-9) / 1e6:0.00} M events/s, {(plan.WarmupSeconds + plan.DurationSeconds) / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):0.#}x real time); the OS side (CPU time, system calls, switches) is not modelled and reads 0");
-        var progress = new ExperimentProgress(experiment, ExperimentState.Completed, plan.WarmupSeconds + plan.DurationSeconds, 0, statuses, started, DateTimeOffset.UtcNow, message);
+        var reached = outcome.Progress.NowNs / 1e9;
+        var how = Describe(outcome);
+        var message = outcome.Interrupted
+            ? string.Create(CultureInfo.InvariantCulture, $"interrupted at {reached:0.###} s of {outcome.Progress.EndNs / 1e9:0.###} s of virtual time: {(reached > plan.WarmupSeconds ? $"results are the first {reached - plan.WarmupSeconds:0.###} s of the window" : "still warming up, nothing measured")}; {how}")
+            : how;
+        var progress = new ExperimentProgress(experiment, outcome.Interrupted ? ExperimentState.Interrupted : ExperimentState.Completed, reached, 0, statuses, started, DateTimeOffset.UtcNow, message);
         var snapshot = new CollectorSnapshot(experiment, aggregates, [], 0, []);
-        var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile.Name})").Save(progress, snapshot);
+        var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile})").Save(progress, snapshot);
         return (progress, document);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="request"/> over the cluster, its progress on one status line (on a
+    /// terminal; elsewhere, a line after the first window and one every <see cref="ProgressEvery"/>).
+    /// </summary>
+    internal static async Task<SimulationOutcome> RunAsync(IGrainFactory grains, SimulationRequest request, IAnsiConsole console, CancellationToken cancellation)
+    {
+        if (console.Profile.Capabilities.Interactive)
+        {
+            return await console.Status().StartAsync($"{request.Id}: starting", async context =>
+                await SimulationCoordinator.RunAsync(grains, request, new Progress(p => context.Status(Markup.Escape($"{request.Id}: {Line(p)}"))), cancellation));
+        }
+
+        TimeSpan? last = null;
+        return await SimulationCoordinator.RunAsync(
+            grains,
+            request,
+            new Progress(p =>
+            {
+                // The first window at once (it shows the speed), then one line every so often.
+                if (last is null || p.Elapsed - last >= ProgressEvery)
+                {
+                    last = p.Elapsed;
+                    console.WriteLine($"{request.Id}: {Line(p)}");
+                }
+            }),
+            cancellation);
+    }
+
+    /// <summary>How often a simulation's progress is printed where the console is no terminal.</summary>
+    public static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where a simulation stands, in a line: virtual time reached, events per second, speed against real time, where it runs.</summary>
+    public static string Line(SimulationProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s)");
+    }
+
+    private static string Describe(SimulationOutcome outcome) => string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {outcome.Progress.Events:N0} events in {outcome.Progress.Elapsed.TotalSeconds:0.00} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s, {outcome.Progress.Speed:0.#}x real time) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s); the OS side (CPU time, system calls, switches) is not modelled and reads 0");
+
+    private static long Nanoseconds(double seconds) => (long)Math.Round(seconds * 1e9);
+
+    private static string Device(int gpu) => $"sim:{gpu.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Reports on the caller's thread, in order (not <see cref="Progress{T}"/>'s posting to the pool).</summary>
+    private sealed class Progress(Action<SimulationProgress> report) : IProgress<SimulationProgress>
+    {
+        public void Report(SimulationProgress value) => report(value);
     }
 
     /// <summary>
@@ -139,7 +210,7 @@ internal static class SimulateCommand
     /// each policy; writes placements-POLICY.csv and summary.md into <paramref name="output"/> and
     /// prints the comparison. Returns the exit code.
     /// </summary>
-    internal static int PlaceTrace(string directory, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, IAnsiConsole console)
+    internal static async Task<int> PlaceTraceAsync(string directory, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
     {
         var trace = ClusterTrace.LoadAlibaba(directory);
         var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p)).ToList();
@@ -152,15 +223,22 @@ internal static class SimulateCommand
         }
 
         PlacementReport.Print(console, trace, snapshots);
+        var interrupted = false;
         if (simulation is not null)
         {
-            report += TraceReport.Simulate(trace, snapshots, simulation, target, console);
+            await using var connection = await OpenAsync(connect!, cancellation);
+            report += await TraceReport.SimulateAsync(connection.Client, trace, snapshots, simulation, target, console, cancellation);
+            interrupted = cancellation.IsCancellationRequested;
         }
 
         File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv"))})");
-        return 0;
+        return interrupted ? 130 : 0;
     }
+
+    private static string? Cluster(string? value) =>
+        value is null || value.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? value
+            : throw new MixException($"--cluster: expected redis://HOST:PORT of a running cluster, got '{value}'; leave it out to simulate on an embedded node");
 
     private static double Seconds(string text, string option, double least) =>
         Units.TryParseSeconds(text, out var seconds) && seconds >= least ? seconds : throw new MixException($"{option}: expected a duration such as 2s, got '{text}'");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Contention.Client.Commands;
@@ -20,18 +19,30 @@ internal sealed record TraceSimulationOptions(Mix Mapping, IReadOnlyList<GpuShar
 /// <summary>The placed pods of each snapshot simulated under each sharing mode: per-pod CSVs and the comparison.</summary>
 internal static class TraceReport
 {
-    /// <summary>Simulates, writes <c>tenants-POLICY-SHARING.csv</c> into <paramref name="directory"/>, prints the comparison and returns it as Markdown.</summary>
-    public static string Simulate(ClusterTrace trace, IReadOnlyList<PlacementSnapshot> snapshots, TraceSimulationOptions options, string directory, IAnsiConsole console)
+    /// <summary>
+    /// Simulates every snapshot under every sharing mode as one simulation on the cluster of
+    /// <paramref name="grains"/>, writes <c>tenants-POLICY-SHARING.csv</c> into
+    /// <paramref name="directory"/>, prints the comparison and returns it as Markdown. Cancelled, it
+    /// keeps the part of the window simulated and says so.
+    /// </summary>
+    public static async Task<string> SimulateAsync(IGrainFactory grains, ClusterTrace trace, IReadOnlyList<PlacementSnapshot> snapshots, TraceSimulationOptions options, string directory, IAnsiConsole console, CancellationToken cancellation)
     {
         var simulation = new TraceSimulation(trace, options.Mapping, options.GpuProfiles, options.WarmupSeconds, options.DurationSeconds);
+        foreach (var snapshot in snapshots)
+        {
+            foreach (var sharing in options.Sharings)
+            {
+                simulation.Plan(snapshot, sharing);
+            }
+        }
+
+        var outcome = await simulation.SimulateAsync(grains, console, cancellation);
         var rows = new List<string[]>();
         foreach (var snapshot in snapshots)
         {
             foreach (var sharing in options.Sharings)
             {
-                var watch = Stopwatch.StartNew();
-                var before = simulation.Events;
-                var (tenants, gpus, simulated) = simulation.Run(snapshot, sharing);
+                var (tenants, gpus, simulated, events) = simulation.Results(snapshot, sharing);
                 var name = $"{SimulateCommand.Word(snapshot.Policy)}-{sharing.Word()}";
                 File.WriteAllText(Path.Combine(directory, $"tenants-{name}.csv"), Csv(tenants, options.SloFactor));
                 var services = tenants.Where(t => t.Tenant.Kind == TenantKind.Inference).ToList();
@@ -48,12 +59,12 @@ internal static class TraceReport
                     Invariant($"{shared.Count} ({sharedServices.Count} inference)"),
                     sharedServices.Count == 0 ? "-" : Invariant($"{Median(sharedServices.Where(t => !t.Overloaded).Select(t => t.P99Ms / t.AloneP99Ms)):0.00}x (max {sharedServices.Where(t => !t.Overloaded).Select(t => t.P99Ms / t.AloneP99Ms).DefaultIfEmpty(double.NaN).Max():0.00}x)"),
                     sharedTrainers.Count == 0 ? "-" : Invariant($"{Median(sharedTrainers.Select(t => t.Slowdown)):0.00}x (max {sharedTrainers.Select(t => t.Slowdown).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max():0.00}x)"),
-                    Invariant($"{(simulation.Events - before) / 1e6:0.0} M in {watch.Elapsed.TotalSeconds:0.0} s"),
+                    Invariant($"{events / 1e6:0.0} M"),
                 ]);
             }
         }
 
-        string[] header = ["policy", "sharing", "GPUs with pods", "inference pods meeting SLO", "overloaded", "pods sharing a GPU", "their p99 / alone, median", "their training slowdown, median", "events"];
+        string[] header = ["policy", "sharing", "GPUs with pods", "inference pods meeting SLO", "overloaded", "pods sharing a GPU", "their p99 / alone, median", "their training slowdown, median", "events of its new co-locations"];
         var table = new Table().Title(Invariant($"the placed pods in virtual time ({options.WarmupSeconds:0.##} s warm-up, {options.DurationSeconds:0.##} s window; SLO: keeping up, p99 within {options.SloFactor:0.##}x alone)")).AddColumns(header);
         foreach (var row in rows)
         {
@@ -61,11 +72,20 @@ internal static class TraceReport
         }
 
         console.Write(table);
+        var how = Invariant($"{outcome.Units.Count} distinct co-locations and tenants alone simulated: {outcome.Progress.Events / 1e6:0.0} M events in {outcome.Progress.Elapsed.TotalSeconds:0.0} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s).");
+        if (outcome.Interrupted)
+        {
+            how += Invariant($" **Interrupted** at {outcome.Progress.NowNs / 1e9:0.###} s of {outcome.Progress.EndNs / 1e9:0.###} s of virtual time: {(outcome.Progress.NowNs > simulation.WarmupNs ? $"every figure is of the first {(outcome.Progress.NowNs - simulation.WarmupNs) / 1e9:0.###} s of the window" : "still warming up, nothing was measured")}.");
+        }
+
+        console.WriteLine(how);
         var text = new StringBuilder();
         text.AppendLine();
         text.AppendLine("## The placed pods in virtual time");
         text.AppendLine();
-        text.AppendLine(Invariant($"Each GPU with pods on it is a modelled GPU (`contention simulate`'s virtual time) of its model's profile ({string.Join(", ", trace.Nodes.Where(n => n.Gpus > 0).Select(n => n.Model).Distinct().Order(StringComparer.Ordinal).Select(m => $"{m}: {simulation.ProfileOf(m)}"))}) running its pods' tenants, each pod's GPU share its MPS share; what a pod runs comes from its class of service ({options.Mapping.Source}: {string.Join("; ", options.Mapping.Tenants.Select(Describe))}). {options.WarmupSeconds:0.##} s of warm-up, a {options.DurationSeconds:0.##} s window; a co-location already simulated (same profile, sharing and tenants) is reused. An inference pod meets its SLO when it completes at least 90 % of its requests and its p99 is within {options.SloFactor:0.##}x its p99 alone on a GPU of the same model with the same share; a trainer's slowdown is its steps/s alone over its steps/s shared. Not modelled: the nodes' CPUs (every tenant's host work is free of contention) and a time-slicing weight for a fraction (time-slicing gives a fractional pod no less than a whole one)."));
+        text.AppendLine(Invariant($"Each GPU with pods on it is a modelled GPU (`contention simulate`'s virtual time) of its model's profile ({string.Join(", ", trace.Nodes.Where(n => n.Gpus > 0).Select(n => n.Model).Distinct().Order(StringComparer.Ordinal).Select(m => $"{m}: {simulation.ProfileOf(m)}"))}) running its pods' tenants, each pod's GPU share its MPS share; what a pod runs comes from its class of service ({options.Mapping.Source}: {string.Join("; ", options.Mapping.Tenants.Select(Describe))}). {options.WarmupSeconds:0.##} s of warm-up, a {options.DurationSeconds:0.##} s window; each distinct co-location (same profile, sharing and tenants with their shares) is simulated once and its result reused wherever it occurs, under any policy. An inference pod meets its SLO when it completes at least 90 % of its requests and its p99 is within {options.SloFactor:0.##}x its p99 alone on a GPU of the same model with the same share; a trainer's slowdown is its steps/s alone over its steps/s shared. Not modelled: the nodes' CPUs (every tenant's host work is free of contention) and a time-slicing weight for a fraction (time-slicing gives a fractional pod no less than a whole one)."));
+        text.AppendLine();
+        text.AppendLine(how);
         text.AppendLine();
         text.AppendLine($"| {string.Join(" | ", header)} |");
         text.AppendLine($"|{string.Concat(header.Select(_ => "---|"))}");

@@ -36,6 +36,7 @@ public static class ContentionSiloExtensions
             [DeviceRequirement.SimSlotsKey] = options.SimSlots.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.AddPlacementDirector<DevicePlacementStrategy, DevicePlacementDirector>();
+        builder.AddContentionSimulation();
         builder.Services.AddSingleton(Options.Create(options));
         // A factory, not an instance: the container disposes what factories return (the modelled
         // GPUs' threads, shared-memory files and FIFOs), never a ready-made instance.
@@ -47,6 +48,18 @@ public static class ContentionSiloExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeTracer>());
         builder.Services.AddSingleton<NodeContext>();
         builder.Services.AddHostedService<ClusterView>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Lets a silo host groups of a virtual-time simulation (<see cref="ISimNodeGrain"/>): their
+    /// placement, spread over the cluster's silos. Part of every Contention node; alone, a silo
+    /// that simulates and runs nothing for real.
+    /// </summary>
+    public static ISiloBuilder AddContentionSimulation(this ISiloBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddPlacementDirector<SpreadPlacementStrategy, SpreadPlacementDirector>();
         return builder;
     }
 }

@@ -208,16 +208,27 @@ public sealed record DeviceProfile
             }
         }
 
+        return FromJson(json, nameOrPath);
+    }
+
+    /// <summary>A profile from its JSON document (<see cref="ToJson"/>), validated; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="ArgumentException">Empty or invalid.</exception>
+    public static DeviceProfile FromJson(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
         var profile = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile)
-            ?? throw new ArgumentException($"device profile '{nameOrPath}' is empty", nameof(nameOrPath));
+            ?? throw new ArgumentException($"device profile '{source}' is empty", nameof(json));
         var errors = new List<ValidationResult>();
         if (!Validator.TryValidateObject(profile, new ValidationContext(profile), errors, validateAllProperties: true))
         {
-            throw new ArgumentException($"device profile '{nameOrPath}' is invalid: {string.Join("; ", errors.Select(e => e.ErrorMessage))}", nameof(nameOrPath));
+            throw new ArgumentException($"device profile '{source}' is invalid: {string.Join("; ", errors.Select(e => e.ErrorMessage))}", nameof(json));
         }
 
         return profile;
     }
+
+    /// <summary>This profile as a JSON document, as a profile file holds it.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, DeviceProfileJson.Default.DeviceProfile);
 }
 
 /// <summary>Source-generated JSON for device profiles: read case-insensitively with comments, written indented camelCase (no reflection: a trimmed build loads them).</summary>

@@ -1,0 +1,112 @@
+namespace Contention.Grains;
+
+/// <summary>
+/// One group of simulated nodes in virtual time (keyed <c>SIMULATION/K</c>: group K of a
+/// simulation, placed on the K-th silo of the cluster modulo their number): each of its units —
+/// a modelled GPU and its tenants — is a discrete-event simulation with its own event loop; a
+/// coordinator (<c>SimulationCoordinator</c>) advances every group to the same virtual time in
+/// windows. Units do not interact between windows, so each window is safe to run in parallel.
+/// </summary>
+[Alias("contention.ISimNodeGrain")]
+public interface ISimNodeGrain : IGrainWithStringKey
+{
+    /// <summary>Takes the group's units, all at virtual time 0; replaces what it held.</summary>
+    [Alias("Load")]
+    Task LoadAsync(SimGroupLoad load, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs every unit to <paramref name="untilNs"/> of virtual time (the warm-up's end on the way marks the measurement window's start).</summary>
+    [Alias("Advance")]
+    Task<SimGroupStep> AdvanceAsync(long untilNs, CancellationToken cancellationToken = default);
+
+    /// <summary>What each unit's tenants did in the measurement window so far.</summary>
+    [Alias("Results")]
+    Task<IReadOnlyList<SimUnitOutcome>> ResultsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets the units and deactivates.</summary>
+    [Alias("Release")]
+    Task ReleaseAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A tenant of a simulated GPU.</summary>
+/// <param name="Spec">What it runs, as a mix says (an inference or training tenant).</param>
+/// <param name="Name">Its name on the GPU.</param>
+/// <param name="SeedOffset">Added to its workload's seed (a repetition, its place among the GPU's tenants).</param>
+/// <param name="GpuShare">Its share of the GPU, 0-1 (an MPS share; 1 for the whole GPU).</param>
+[GenerateSerializer, Immutable, Alias("contention.SimUnitTenant")]
+public sealed record SimUnitTenant(
+    [property: Id(0)] TenantSpec Spec,
+    [property: Id(1)] string Name,
+    [property: Id(2)] int SeedOffset,
+    [property: Id(3)] double GpuShare);
+
+/// <summary>One simulated GPU and its tenants.</summary>
+/// <param name="Id">The unit's name in its simulation (unique): results come back under it.</param>
+/// <param name="Profile">Its device profile's name, a key of the load's profiles.</param>
+/// <param name="Sharing">How its tenants share it.</param>
+/// <param name="Tenants">Its tenants, all starting at virtual time 0.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimUnit")]
+public sealed record SimUnit(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Profile,
+    [property: Id(2)] GpuSharing Sharing,
+    [property: Id(3)] IReadOnlyList<SimUnitTenant> Tenants);
+
+/// <summary>What a group simulates.</summary>
+/// <param name="Units">Its units.</param>
+/// <param name="WarmupNs">Virtual time before the measurement window opens, ns.</param>
+/// <param name="Histograms">Whether results carry each tenant's whole latency histogram (encoded), not only its percentiles.</param>
+/// <param name="Profiles">The device profiles its units name, each as its JSON document: every silo simulates with the very profile the coordinator loaded.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimGroupLoad")]
+public sealed record SimGroupLoad(
+    [property: Id(0)] IReadOnlyList<SimUnit> Units,
+    [property: Id(1)] long WarmupNs,
+    [property: Id(2)] bool Histograms,
+    [property: Id(3)] IReadOnlyDictionary<string, string> Profiles);
+
+/// <summary>A group's answer to a window.</summary>
+/// <param name="NowNs">Virtual time every unit stands at, ns.</param>
+/// <param name="Events">Events its units have handled since the start.</param>
+/// <param name="BusyNs">Wall-clock time spent simulating since the start, ns (all units, summed over the threads).</param>
+/// <param name="Silo">The silo the group runs on.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimGroupStep")]
+public sealed record SimGroupStep(
+    [property: Id(0)] long NowNs,
+    [property: Id(1)] long Events,
+    [property: Id(2)] long BusyNs,
+    [property: Id(3)] string Silo);
+
+/// <summary>What one tenant of a unit did in the measurement window so far.</summary>
+/// <param name="Name">The tenant's name on its GPU.</param>
+/// <param name="Completed">Operations completed in the window.</param>
+/// <param name="KernelNs">GPU time of its kernels in the window, ns.</param>
+/// <param name="P50Ns">Median latency, ns (0 when none completed).</param>
+/// <param name="P99Ns">99th percentile, ns.</param>
+/// <param name="P999Ns">99.9th percentile, ns.</param>
+/// <param name="MaxNs">Longest, ns.</param>
+/// <param name="MeanNs">Mean, ns.</param>
+/// <param name="Histogram">The whole latency histogram, encoded, when the load asked for it; else empty.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimTenantOutcome")]
+public sealed record SimTenantOutcome(
+    [property: Id(0)] string Name,
+    [property: Id(1)] long Completed,
+    [property: Id(2)] long KernelNs,
+    [property: Id(3)] long P50Ns,
+    [property: Id(4)] long P99Ns,
+    [property: Id(5)] long P999Ns,
+    [property: Id(6)] long MaxNs,
+    [property: Id(7)] double MeanNs,
+    [property: Id(8)] byte[] Histogram);
+
+/// <summary>A unit's results so far.</summary>
+/// <param name="Id">The unit.</param>
+/// <param name="NowNs">Virtual time it reached, ns.</param>
+/// <param name="MeasuredNs">How much of that lies in the measurement window, ns (0 while warming up).</param>
+/// <param name="Events">Events it handled.</param>
+/// <param name="Tenants">Its tenants, in the unit's order.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimUnitOutcome")]
+public sealed record SimUnitOutcome(
+    [property: Id(0)] string Id,
+    [property: Id(1)] long NowNs,
+    [property: Id(2)] long MeasuredNs,
+    [property: Id(3)] long Events,
+    [property: Id(4)] IReadOnlyList<SimTenantOutcome> Tenants);
