@@ -56,24 +56,58 @@ public sealed record SimUnit(
 /// <param name="WarmupNs">Virtual time before the measurement window opens, ns.</param>
 /// <param name="Histograms">Whether results carry each tenant's whole latency histogram (encoded), not only its percentiles.</param>
 /// <param name="Profiles">The device profiles its units name, each as its JSON document: every silo simulates with the very profile the coordinator loaded.</param>
+/// <param name="Convergence">When a unit may stop before the window's end; null: every unit runs the whole window.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimGroupLoad")]
 public sealed record SimGroupLoad(
     [property: Id(0)] IReadOnlyList<SimUnit> Units,
     [property: Id(1)] long WarmupNs,
     [property: Id(2)] bool Histograms,
-    [property: Id(3)] IReadOnlyDictionary<string, string> Profiles);
+    [property: Id(3)] IReadOnlyDictionary<string, string> Profiles,
+    [property: Id(4)] SimConvergence? Convergence = null);
+
+/// <summary>
+/// When a unit's statistics have converged and it stops: checked when its measurement window has
+/// run <see cref="FirstCheckNs"/>, then each time the window has doubled; converged when, against
+/// the previous check, every tenant's throughput moved by at most <see cref="ThroughputTolerance"/>
+/// and every inference tenant's p50 and p99 by at most <see cref="LatencyTolerance"/> (relative),
+/// every tenant having completed at least <see cref="MinCompleted"/> operations and every inference
+/// tenant <see cref="MinLatencySamples"/> requests. A unit that never converges runs the whole window.
+/// </summary>
+/// <param name="FirstCheckNs">The first check, ns of measured virtual time.</param>
+/// <param name="ThroughputTolerance">Relative change of throughput allowed between checks.</param>
+/// <param name="LatencyTolerance">Relative change of p50 and p99 allowed between checks.</param>
+/// <param name="MinCompleted">Operations each tenant completes at least before its unit may stop.</param>
+/// <param name="MinLatencySamples">Requests each inference tenant completes at least before its unit may stop.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimConvergence")]
+public sealed record SimConvergence(
+    [property: Id(0)] long FirstCheckNs,
+    [property: Id(1)] double ThroughputTolerance,
+    [property: Id(2)] double LatencyTolerance,
+    [property: Id(3)] int MinCompleted,
+    [property: Id(4)] int MinLatencySamples)
+{
+    /// <summary>The shipped criterion: first check after 2 s, throughput within 2 %, p50 and p99 within 5 %, 50 operations and 1,000 requests at least.</summary>
+    public static SimConvergence Default { get; } = new(2_000_000_000, 0.02, 0.05, 50, 1_000);
+
+    /// <summary>The criterion in words, for reports.</summary>
+    public string Describe() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"checked after {FirstCheckNs / 1e9:0.##} s of measured virtual time and at each doubling of it; converged when, against the previous check, every tenant's throughput moved by at most {ThroughputTolerance:0.#%} and every inference tenant's p50 and p99 by at most {LatencyTolerance:0.#%}, with at least {MinCompleted} operations per tenant and {MinLatencySamples} requests per inference tenant");
+}
 
 /// <summary>A group's answer to a window.</summary>
 /// <param name="NowNs">Virtual time every unit stands at, ns.</param>
 /// <param name="Events">Events its units have handled since the start.</param>
 /// <param name="BusyNs">Wall-clock time spent simulating since the start, ns (all units, summed over the threads).</param>
 /// <param name="Silo">The silo the group runs on.</param>
+/// <param name="Running">Its units still running (not converged).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimGroupStep")]
 public sealed record SimGroupStep(
     [property: Id(0)] long NowNs,
     [property: Id(1)] long Events,
     [property: Id(2)] long BusyNs,
-    [property: Id(3)] string Silo);
+    [property: Id(3)] string Silo,
+    [property: Id(4)] int Running);
 
 /// <summary>What one tenant of a unit did in the measurement window so far.</summary>
 /// <param name="Name">The tenant's name on its GPU.</param>
@@ -103,10 +137,12 @@ public sealed record SimTenantOutcome(
 /// <param name="MeasuredNs">How much of that lies in the measurement window, ns (0 while warming up).</param>
 /// <param name="Events">Events it handled.</param>
 /// <param name="Tenants">Its tenants, in the unit's order.</param>
+/// <param name="Converged">It stopped early, its statistics converged (<see cref="SimConvergence"/>).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimUnitOutcome")]
 public sealed record SimUnitOutcome(
     [property: Id(0)] string Id,
     [property: Id(1)] long NowNs,
     [property: Id(2)] long MeasuredNs,
     [property: Id(3)] long Events,
-    [property: Id(4)] IReadOnlyList<SimTenantOutcome> Tenants);
+    [property: Id(4)] IReadOnlyList<SimTenantOutcome> Tenants,
+    [property: Id(5)] bool Converged = false);

@@ -102,6 +102,40 @@ public sealed class SimulationCoordinatorTests
         Assert.NotEmpty(service.Histogram);
     }
 
+    [Fact]
+    public async Task Run_WithConvergence_SteadyUnitsStopEarlyAndAnOverloadedOneRunsTheWindow()
+    {
+        // A service alone at 400/s settles within seconds; one offered 5,000/s beside a time-sliced
+        // trainer cannot keep up, its queue and p99 grow for ever: it runs the whole window.
+        var busy = Unit("overloaded", GpuSharing.Timeslice, 1, 2);
+        busy = busy with { Tenants = [busy.Tenants[0] with { Spec = busy.Tenants[0].Spec with { RatePerSecond = 5_000 } }, busy.Tenants[1]] };
+        SimUnit[] units = [Unit("steady", GpuSharing.Timeslice, 0, 1), busy];
+        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
+        builder.AddSiloBuilderConfigurator<SimulatingNode>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync(CancellationToken.None);
+        SimulationOutcome outcome;
+        try
+        {
+            outcome = await SimulationCoordinator.RunAsync(cluster.GrainFactory, new SimulationRequest($"test-{Guid.NewGuid():N}", units, Warmup, 20_000_000_000, 100_000_000, Convergence: SimConvergence.Default with { FirstCheckNs = 1_000_000_000 }));
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+
+        var steady = outcome.Units[0];
+        var overloaded = outcome.Units[1];
+        Assert.True(steady.Converged);
+        // Checks at 1, 2, 4, 8 s: 1,000 requests need 2.5 s, so not before the 4-s check; 400/s is steady soon after.
+        Assert.Contains(steady.MeasuredNs, new long[] { 4_000_000_000, 8_000_000_000 });
+        Assert.InRange(steady.Tenants[0].Completed / (steady.MeasuredNs / 1e9), 380, 420);
+        Assert.False(overloaded.Converged);
+        Assert.Equal(20_000_000_000, overloaded.MeasuredNs);
+        Assert.False(outcome.Interrupted);
+        Assert.Equal(Warmup + 20_000_000_000, outcome.Progress.NowNs);
+    }
+
     private sealed class Stop(Action<SimulationProgress> report) : IProgress<SimulationProgress>
     {
         public void Report(SimulationProgress value) => report(value);

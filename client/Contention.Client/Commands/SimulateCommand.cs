@@ -190,7 +190,7 @@ internal static class SimulateCommand
     public static string Line(SimulationProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s)");
+        return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s), {progress.Running} unit(s) still running");
     }
 
     private static string Describe(SimulationOutcome outcome) => string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {outcome.Progress.Events:N0} events in {outcome.Progress.Elapsed.TotalSeconds:0.00} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s, {outcome.Progress.Speed:0.#}x real time) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s); the OS side (CPU time, system calls, switches) is not modelled and reads 0");

@@ -39,7 +39,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
 
         // Building a unit (its kernels and their costs) is work too: on the simulation threads.
         var created = new Unit[load.Units.Count];
-        await SimulationThreads.RunAsync([.. load.Units.Select((u, i) => (Action)(() => created[i] = Create(u, profiles[u.Profile])))]);
+        await SimulationThreads.RunAsync([.. load.Units.Select((u, i) => (Action)(() => created[i] = Create(u, profiles[u.Profile], load.Convergence)))]);
         units = created;
         warmupNs = load.WarmupNs;
         histograms = load.Histograms;
@@ -65,7 +65,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
         }))]);
         nowNs = untilNs;
         busyNs += busy;
-        return new SimGroupStep(nowNs, units.Sum(u => u.Gpu.Events), busyNs, silo.SiloAddress.ToString());
+        return new SimGroupStep(nowNs, units.Sum(u => u.Gpu.Events), busyNs, silo.SiloAddress.ToString(), units.Count(u => !u.Converged));
     }
 
     /// <inheritdoc />
@@ -84,22 +84,32 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
         return Task.CompletedTask;
     }
 
-    private static Unit Create(SimUnit unit, DeviceProfile profile)
+    private static Unit Create(SimUnit unit, DeviceProfile profile, SimConvergence? convergence)
     {
         var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))]);
-        return new Unit(unit, gpu);
+        return new Unit(unit, gpu, convergence);
     }
 
     /// <summary>A unit and its event loop.</summary>
-    private sealed class Unit(SimUnit spec, VirtualGpu gpu)
+    private sealed class Unit(SimUnit spec, VirtualGpu gpu, SimConvergence? convergence)
     {
         private bool marked;
+        private long nextCheckNs = convergence?.FirstCheckNs ?? long.MaxValue;
+        private (double Rate, long P50, long P99, long Completed)[]? lastCheck;
 
         public VirtualGpu Gpu { get; } = gpu;
+
+        /// <summary>Its statistics converged: it stands still from then on.</summary>
+        public bool Converged { get; private set; }
 
         /// <summary>Runs to <paramref name="untilNs"/>, opening the measurement window at the warm-up's end on the way.</summary>
         public void RunTo(long untilNs, long warmupNs)
         {
+            if (Converged)
+            {
+                return;
+            }
+
             if (!marked && untilNs >= warmupNs)
             {
                 Gpu.RunUntil(warmupNs);
@@ -108,6 +118,38 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
             }
 
             Gpu.RunUntil(untilNs);
+            if (marked && untilNs - warmupNs >= nextCheckNs)
+            {
+                Check(untilNs - warmupNs);
+            }
+        }
+
+        /// <summary>A check of <see cref="SimConvergence"/> after <paramref name="measuredNs"/> of the window.</summary>
+        private void Check(long measuredNs)
+        {
+            var criterion = convergence!;
+            var now = new (double Rate, long P50, long P99, long Completed)[spec.Tenants.Count];
+            for (var i = 0; i < now.Length; i++)
+            {
+                var result = Gpu.Result(i);
+                now[i] = (result.Completed / (measuredNs / 1e9), result.Completed == 0 ? 0 : result.Latency.GetValueAtPercentile(50), result.Completed == 0 ? 0 : result.Latency.GetValueAtPercentile(99), result.Completed);
+            }
+
+            static bool Close(double a, double b, double tolerance) => Math.Abs(a - b) <= tolerance * Math.Max(Math.Abs(a), Math.Abs(b));
+            Converged = lastCheck is not null && Enumerable.Range(0, now.Length).All(i =>
+            {
+                var inference = spec.Tenants[i].Spec.Kind == TenantKind.Inference;
+                return now[i].Completed >= criterion.MinCompleted
+                    && Close(now[i].Rate, lastCheck[i].Rate, criterion.ThroughputTolerance)
+                    && (!inference || (now[i].Completed >= criterion.MinLatencySamples
+                        && Close(now[i].P50, lastCheck[i].P50, criterion.LatencyTolerance)
+                        && Close(now[i].P99, lastCheck[i].P99, criterion.LatencyTolerance)));
+            });
+            lastCheck = now;
+            while (nextCheckNs <= measuredNs)
+            {
+                nextCheckNs *= 2;
+            }
         }
 
         public SimUnitOutcome Outcome(long warmupNs, bool histograms)
@@ -131,7 +173,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
                         histograms ? Histograms.Encode(latency) : []));
             }
 
-            return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants);
+            return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants, Converged);
         }
     }
 }

@@ -11,7 +11,8 @@ namespace Contention.Grains.Simulation;
 /// <param name="StepNs">How far the coordinator advances virtual time per window, ns: results do not depend on the number of silos or groups, and progress and Ctrl+C come at window ends.</param>
 /// <param name="Histograms">Whether results carry whole latency histograms.</param>
 /// <param name="Groups">How many groups (grains) share the units; 0: twice the cluster's active silos.</param>
-public sealed record SimulationRequest(string Id, IReadOnlyList<SimUnit> Units, long WarmupNs, long DurationNs, long StepNs, bool Histograms = false, int Groups = 0)
+/// <param name="Convergence">When a unit may stop before the window's end (<paramref name="DurationNs"/> is then the longest window); null: every unit runs the whole window.</param>
+public sealed record SimulationRequest(string Id, IReadOnlyList<SimUnit> Units, long WarmupNs, long DurationNs, long StepNs, bool Histograms = false, int Groups = 0, SimConvergence? Convergence = null)
 {
     /// <summary>The default window: 100 ms of virtual time.</summary>
     public const long DefaultStepNs = 100_000_000;
@@ -24,7 +25,8 @@ public sealed record SimulationRequest(string Id, IReadOnlyList<SimUnit> Units, 
 /// <param name="Elapsed">Wall-clock time since the start.</param>
 /// <param name="Groups">Groups (grains).</param>
 /// <param name="Silos">Silos they run on.</param>
-public sealed record SimulationProgress(long NowNs, long EndNs, long Events, TimeSpan Elapsed, int Groups, int Silos)
+/// <param name="Running">Units still running (the others converged and stopped).</param>
+public sealed record SimulationProgress(long NowNs, long EndNs, long Events, TimeSpan Elapsed, int Groups, int Silos, int Running)
 {
     /// <summary>Events per wall-clock second so far.</summary>
     public double EventsPerSecond => Events / Math.Max(Elapsed.TotalSeconds, 1e-9);
@@ -74,7 +76,7 @@ public static class SimulationCoordinator
         {
             // Profiles travel as documents: a silo needs neither the coordinator's files nor its version of a built-in one.
             var profiles = request.Units.Select(u => u.Profile).Distinct(StringComparer.Ordinal).ToDictionary(p => p, p => Workloads.Sim.DeviceProfile.Load(p).ToJson(), StringComparer.Ordinal);
-            await Task.WhenAll(groups.Select((g, k) => g.LoadAsync(new SimGroupLoad([.. request.Units.Where((_, i) => i % groupCount == k)], request.WarmupNs, request.Histograms, profiles))));
+            await Task.WhenAll(groups.Select((g, k) => g.LoadAsync(new SimGroupLoad([.. request.Units.Where((_, i) => i % groupCount == k)], request.WarmupNs, request.Histograms, profiles, request.Convergence))));
             long now = 0;
             var steps = new SimGroupStep[groupCount];
             var interrupted = false;
@@ -96,7 +98,12 @@ public static class SimulationCoordinator
                 var target = next;
                 steps = await Task.WhenAll(groups.Select(g => g.AdvanceAsync(target)));
                 now = next;
-                progress?.Report(new SimulationProgress(now, endNs, steps.Sum(s => s.Events), watch.Elapsed, groupCount, steps.Select(s => s.Silo).Distinct(StringComparer.Ordinal).Count()));
+                var running = steps.Sum(s => s.Running);
+                progress?.Report(new SimulationProgress(now, endNs, steps.Sum(s => s.Events), watch.Elapsed, groupCount, steps.Select(s => s.Silo).Distinct(StringComparer.Ordinal).Count(), running));
+                if (running == 0)
+                {
+                    break; // every unit converged
+                }
             }
 
             var results = await Task.WhenAll(groups.Select(g => g.ResultsAsync()));
@@ -105,7 +112,7 @@ public static class SimulationCoordinator
             var events = byId.Values.Sum(u => u.Events);
             return new SimulationOutcome(
                 [.. request.Units.Select(u => byId[u.Id])],
-                new SimulationProgress(now, endNs, events, watch.Elapsed, groupCount, silos.Count),
+                new SimulationProgress(now, endNs, events, watch.Elapsed, groupCount, silos.Count, steps.Where(s => s is not null).Sum(s => s.Running)),
                 interrupted,
                 silos,
                 steps.Where(s => s is not null).Sum(s => s.BusyNs));
