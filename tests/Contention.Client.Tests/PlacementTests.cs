@@ -171,3 +171,102 @@ public sealed class TraceSimulationTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 }
+
+public sealed class TraceTimelineTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-timeline-").FullName;
+
+    private ClusterTrace Trace(string nodes, string pods)
+    {
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
+        return ClusterTrace.LoadAlibaba(directory);
+    }
+
+    private static string Pod(string name, string qos, int milli, int created, int deleted) => $"{name},1000,1024,1,{milli},,{qos},Running,{created},{deleted},{created}\n";
+
+    [Fact]
+    public void Run_OneGpu_PodsWaitForAPlaceLeaveAndCutItsLifeIntoSpans()
+    {
+        // One GPU. s (600) lives 0-100; t (400) 10-50 beside it; w (500, lifetime 180) arrives at 20
+        // and waits: t's 400 freed at 50 are not enough; g (300, lifetime 90) arrives at 60 and fits
+        // beside s at once; q (800, lifetime 20) arrives at 70 and waits. s leaves at 100: w starts
+        // (beside g), runs 180 s to 280; q waits for w; z lives no time; x asks a model not there.
+        var trace = Trace("a,64000,262144,1,A10\n",
+            Pod("s", "LS", 600, 0, 100) + Pod("t", "BE", 400, 10, 50) + Pod("w", "BE", 500, 20, 200) + Pod("g", "LS", 300, 60, 150) + Pod("q", "BE", 800, 70, 90) + Pod("z", "BE", 100, 80, 80)
+            + "x,1000,1024,1,100,T4,BE,Pending,85,95,\n");
+
+        var timeline = TraceTimeline.Run(trace, PlacementPolicy.FirstFit);
+
+        var stays = timeline.Stays.ToDictionary(s => s.Pod.Name);
+        Assert.Equal(["s", "t", "w", "g", "q", "x"], timeline.Stays.Select(s => s.Pod.Name));
+        Assert.Equal((0L, 0L, 100L), (stays["s"].StartSeconds!.Value, stays["s"].WaitSeconds, stays["s"].EndSeconds));
+        Assert.Equal((100L, 80L, 180L, 280L), (stays["w"].StartSeconds!.Value, stays["w"].WaitSeconds, stays["w"].RunSeconds, stays["w"].EndSeconds));
+        Assert.Equal((60L, 150L), (stays["g"].StartSeconds!.Value, stays["g"].EndSeconds));
+        Assert.Equal((280L, 210L, 300L), (stays["q"].StartSeconds!.Value, stays["q"].WaitSeconds, stays["q"].EndSeconds));
+        Assert.Null(stays["x"].StartSeconds);
+        Assert.Equal((2, 2), (timeline.PeakRunning, timeline.PeakWaiting));
+        Assert.Equal(
+            ["0-10 s", "10-50 t,s", "50-60 s", "60-100 g,s", "100-150 w,g", "150-280 w", "280-300 q"],
+            timeline.Spans.Select(s => $"{s.StartSeconds}-{s.EndSeconds} {string.Join(',', s.Pods.Select(p => p.Name))}"));
+    }
+
+    [Fact]
+    public void Run_LoadFactor_ArrivalsCloserLifetimesKept()
+    {
+        var trace = Trace("a,64000,262144,1,A10\n", Pod("s", "LS", 1000, 0, 100) + Pod("t", "BE", 1000, 400, 450));
+
+        var alone = TraceTimeline.Run(trace, PlacementPolicy.FirstFit);
+        var squeezed = TraceTimeline.Run(trace, PlacementPolicy.FirstFit, loadFactor: 8);
+
+        Assert.Equal(0, alone.Stays.Sum(s => s.WaitSeconds)); // t comes long after s left
+        var t = squeezed.Stays.Single(s => s.Pod.Name == "t");
+        Assert.Equal((50L, 100L, 50L), (t.Pod.CreationSeconds, t.StartSeconds!.Value, t.RunSeconds)); // arrives at 400/8, waits for s
+        Assert.Equal(8, squeezed.LoadFactor);
+    }
+
+    [Fact]
+    public async Task TimelineResults_ServiceAloneThenBesideATrainer_EachSpanWeightedByItsLength()
+    {
+        // A service alone for 100 s, then beside a time-sliced trainer for 300 s: its life's
+        // throughput is the offered rate (it keeps up in both), its p99 lies between the spans'
+        // (three quarters of its requests are in the shared span), and a second service with the
+        // same life reuses both co-locations.
+        var trace = Trace("a,64000,262144,1,A10\nb,64000,262144,1,A10\n",
+            Pod("s1", "LS", 500, 0, 400) + Pod("t1", "BE", 500, 100, 400) + Pod("s2", "LS", 500, 1000, 1400) + Pod("t2", "BE", 500, 1100, 1400));
+        var mapping = TraceSimulation.CheckMapping(MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "alibaba-v2023.yaml")));
+        var timeline = TraceTimeline.Run(trace, PlacementPolicy.FirstFit);
+        var simulation = new TraceSimulation(trace, mapping, new Dictionary<string, string>(), 0.5, 16, Contention.Grains.SimConvergence.Default);
+        Assert.Equal(3, simulation.PlanTimeline(timeline, Contention.Grains.GpuSharing.Timeslice)); // LS alone, LS+BE, BE alone
+
+        await using (var node = await SimulateCommand.OpenAsync(new RunOptions(mapping, null, null, 0, 1, t => t, ""), CancellationToken.None))
+        {
+            Assert.False((await simulation.SimulateAsync(node.Client, Consoles.Plain(new StringWriter()), CancellationToken.None)).Interrupted);
+        }
+
+        var (tenants, colocations, _) = simulation.TimelineResults(timeline, Contention.Grains.GpuSharing.Timeslice);
+
+        Assert.Equal(2, colocations); // the spans: LS alone, LS beside BE (BE alone is the trainer's baseline)
+        var s1 = tenants.Single(t => t.Stay.Pod.Name == "s1");
+        var s2 = tenants.Single(t => t.Stay.Pod.Name == "s2");
+        Assert.Equal((2, 0, 2, 300L), (s1.Spans, s1.ReusedSpans, s1.MaxSharers, s1.SharedSeconds));
+        Assert.Equal((2, 2), (s2.Spans, s2.ReusedSpans));
+        Assert.Equal((s1.P99Ms, s1.Throughput), (s2.P99Ms, s2.Throughput));
+        Assert.InRange(s1.Throughput, 190, 210); // 200/s offered, kept up with
+        Assert.Equal(0, s1.OverloadedSeconds);
+        var units = simulation.Outcomes.Values.ToDictionary(u => u.Tenants.Count == 2 ? "shared" : u.Id.Contains("LS", StringComparison.Ordinal) ? "alone" : "trainer");
+        var aloneP99 = units["alone"].Tenants[0].P99Ns / 1e6;
+        var sharedP99 = units["shared"].Tenants.Single(t => t.Name.StartsWith("LS", StringComparison.Ordinal)).P99Ns / 1e6;
+        Assert.Equal(aloneP99, s1.AloneP99Ms);
+        Assert.True(sharedP99 > 3 * aloneP99, $"shared p99 {sharedP99} ms, alone {aloneP99} ms");
+        static double Rate(Contention.Grains.SimUnitOutcome unit, int tenant) => unit.Tenants[tenant].Completed / (unit.MeasuredNs / 1e9);
+        var sharedService = units["shared"].Tenants.ToList().FindIndex(t => t.Name.StartsWith("LS", StringComparison.Ordinal));
+        Assert.Equal(((100 * Rate(units["alone"], 0)) + (300 * Rate(units["shared"], sharedService))) / 400, s1.Throughput, 9);
+        Assert.Equal(Rate(units["shared"], 1 - sharedService), tenants.Single(t => t.Stay.Pod.Name == "t1").Throughput, 9);
+        // 3/4 of the requests from the shared span: the life's p99 is its p98.7 or so, near the shared p99.
+        Assert.InRange(s1.P99Ms, aloneP99 * 1.5, sharedP99 * 1.01);
+        Assert.InRange(s1.P50Ms, units["alone"].Tenants[0].P50Ns / 1e6 * 0.9, units["shared"].Tenants.Single(t => t.Name.StartsWith("LS", StringComparison.Ordinal)).P50Ns / 1e6 * 1.1);
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}

@@ -23,6 +23,8 @@ internal static class SimulateCommand
     public static Command Create()
     {
         var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace's directory (the Alibaba GPU trace v2023: ../shared/traces/alibaba-gpu-v2023): its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only)" };
+        var timeline = new Option<bool>("--timeline") { Description = "for a trace: play it along its timeline (pods arrive at their creation, wait when nothing fits, leave at their deletion; each distinct co-location of a GPU simulated until its statistics converge and reused for every span of it) instead of placing it as a snapshot; --duration is then each co-location's longest window (default 32s)" };
+        var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
         var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
         policies.AcceptOnlyFromAmong("first-fit", "best-fit", "worst-fit");
@@ -37,7 +39,7 @@ internal static class SimulateCommand
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -49,9 +51,20 @@ internal static class SimulateCommand
                         [.. parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>)],
                         GpuProfiles(parse.GetValue(gpuProfiles) ?? []),
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
-                        Seconds(parse.GetValue(duration) ?? "5s", "--duration", 1e-3),
+                        Seconds(parse.GetValue(duration) ?? (parse.GetValue(timeline) ? "32s" : "5s"), "--duration", 1e-3),
                         parse.GetValue(sloFactor));
                     var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, Cluster(parse.GetValue(cluster)), 0, 1, t => t, "");
+                    if (parse.GetValue(loadFactor) is var factor && (!(factor > 0) || (factor != 1 && !parse.GetValue(timeline))))
+                    {
+                        throw new MixException($"--load-factor: expected a number above 0 with --timeline (arrivals that many times closer together), got {factor.ToString(CultureInfo.InvariantCulture)}{(parse.GetValue(timeline) ? "" : " without --timeline")}");
+                    }
+
+                    if (parse.GetValue(timeline))
+                    {
+                        var trace = ClusterTrace.LoadAlibaba(parse.GetValue(mix)!);
+                        return await TimelineAsync(trace, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], factor, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
+                    }
+
                     return await PlaceTraceAsync(parse.GetValue(mix)!, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                 }
 
@@ -233,6 +246,27 @@ internal static class SimulateCommand
 
         File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv"))})");
+        return interrupted ? 130 : 0;
+    }
+
+    /// <summary><c>contention simulate TRACE --timeline</c>: the trace played along its timeline by each policy, then (without --placement-only) its pods' lives simulated per sharing mode.</summary>
+    internal static async Task<int> TimelineAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, double loadFactor, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        var timelines = policies.Select(p => TraceTimeline.Run(trace, p, loadFactor)).ToList();
+        var target = output ?? Path.Combine("results", $"timeline-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        Directory.CreateDirectory(target);
+        var report = TimelineReport.Placement(trace, timelines, target, console);
+        var interrupted = false;
+        if (simulation is not null)
+        {
+            await using var connection = await OpenAsync(connect!, cancellation);
+            report += await TimelineReport.SimulateAsync(connection.Client, trace, timelines, simulation, target, console, cancellation);
+            interrupted = cancellation.IsCancellationRequested;
+        }
+
+        File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", timelines.Select(t => $"timeline-{Word(t.Policy)}.csv"))}{(simulation is null ? "" : ", tenants-timeline-*.csv")})");
         return interrupted ? 130 : 0;
     }
 

@@ -27,8 +27,8 @@ public sealed record PodPlacement(TracePod Pod, int Node, IReadOnlyList<int> Gpu
 /// A cluster's free capacity as pods are placed: per node CPU and memory, per GPU thousandths of
 /// it. A pod fits a node when its CPU and memory fit and its GPUs do: one GPU with the share it asks
 /// free (a fraction, or a whole free GPU for 1000), or as many wholly free GPUs as it asks; of
-/// its GPU model where it names models. Placing takes the capacity; nothing is given back (the
-/// snapshot of the trace's own simulator).
+/// its GPU model where it names models. Placing takes the capacity; <see cref="Release"/> gives it
+/// back (a timeline; the snapshot of the trace's own simulator gives nothing back).
 /// </summary>
 public sealed class ClusterCapacity
 {
@@ -92,6 +92,23 @@ public sealed class ClusterCapacity
         }
 
         return new PodPlacement(pod, chosen.Node, chosen.Gpus);
+    }
+
+    /// <summary>Gives back what <paramref name="placement"/> took (a pod leaving).</summary>
+    public void Release(PodPlacement placement)
+    {
+        ArgumentNullException.ThrowIfNull(placement);
+        if (!placement.Placed)
+        {
+            return;
+        }
+
+        freeCpu[placement.Node] += placement.Pod.CpuMilli;
+        freeMemory[placement.Node] += placement.Pod.MemoryMiB;
+        foreach (var g in placement.Gpus)
+        {
+            freeGpu[placement.Node][g] += placement.Pod.GpuMilli;
+        }
     }
 
     /// <summary>The GPUs of node <paramref name="node"/> the pod would take there by <paramref name="policy"/>; null when it does not fit.</summary>

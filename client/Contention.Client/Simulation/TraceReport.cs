@@ -118,7 +118,7 @@ internal static class TraceReport
 
     // Over finite values (a trainer that completed nothing has an infinite slowdown). Not
     // Phase1Analysis.Median: the analysis is left out of the lean build GPU hosts get.
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Where(double.IsFinite).Order().ToArray();
         return sorted.Length == 0 ? double.NaN : (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;

@@ -33,6 +33,31 @@ public sealed record TraceTenantResult(TracePod Pod, string Node, int Gpu, strin
     public double Slowdown => Throughput > 0 ? AloneThroughput / Throughput : double.PositiveInfinity;
 }
 
+/// <summary>What one pod did on one of its GPUs over its life in a timeline: each span of the GPU's life (a constant set of pods) weighted by its length.</summary>
+/// <param name="Stay">The pod's life: arrival, start, departure, place.</param>
+/// <param name="Node">Its node's name.</param>
+/// <param name="Gpu">The GPU's index on the node.</param>
+/// <param name="Model">The GPU's model.</param>
+/// <param name="Tenant">What the pod runs.</param>
+/// <param name="Spans">Spans of its life on the GPU (each a co-location).</param>
+/// <param name="ReusedSpans">Of those, spans whose co-location had been met before (earlier in the timeline, or under another policy): their figures are that simulation's, reused.</param>
+/// <param name="MaxSharers">The most tenants on the GPU at once, the pod included.</param>
+/// <param name="SharedSeconds">How long it shared the GPU, seconds.</param>
+/// <param name="Throughput">Operations per second over its life (each span's rate weighted by its length).</param>
+/// <param name="P50Ms">Median latency over its life, ms: of the mixture of its spans' latency distributions, each weighted by the operations it completes in the span.</param>
+/// <param name="P99Ms">99th percentile likewise, ms.</param>
+/// <param name="OverloadedSeconds">How long it could not keep up (an inference pod completing under 90 % of its requests in a span).</param>
+/// <param name="AloneThroughput">The same tenant alone on a GPU of the model with its share.</param>
+/// <param name="AloneP99Ms">Its p99 alone, ms.</param>
+public sealed record TimelineTenantResult(PodStay Stay, string Node, int Gpu, string Model, TenantSpec Tenant, int Spans, int ReusedSpans, int MaxSharers, long SharedSeconds, double Throughput, double P50Ms, double P99Ms, long OverloadedSeconds, double AloneThroughput, double AloneP99Ms)
+{
+    /// <summary>An inference pod met its SLO over its life: never overloaded, p99 within <paramref name="factor"/> of alone.</summary>
+    public bool SloMet(double factor) => Tenant.Kind == TenantKind.Inference && OverloadedSeconds == 0 && P99Ms <= factor * AloneP99Ms;
+
+    /// <summary>How much slower than alone: throughput alone over throughput here.</summary>
+    public double Slowdown => Throughput > 0 ? AloneThroughput / Throughput : double.PositiveInfinity;
+}
+
 /// <summary>
 /// Placement snapshots of a trace in virtual time: every GPU with pods on it is a modelled GPU
 /// running their tenants (from the mapping, by class of service) on its model's profile, each
@@ -42,8 +67,15 @@ public sealed record TraceTenantResult(TracePod Pod, string Node, int Gpu, strin
 /// with its share for its slowdown and SLO; the units run on the cluster
 /// (<see cref="SimulateAsync"/>) and <see cref="Results"/> deals their outcomes back.
 /// </summary>
-internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnlyDictionary<string, string> gpuProfiles, double warmupSeconds, double durationSeconds)
+/// <remarks>
+/// Timelines (<see cref="PlanTimeline"/>) are planned the same way, each span of a GPU's life a
+/// co-location; with <paramref name="convergence"/>, a unit stops once its statistics converge and
+/// its result stands for every span of that co-location, however long (a 149-day trace in minutes).
+/// </remarks>
+internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnlyDictionary<string, string> gpuProfiles, double warmupSeconds, double durationSeconds, SimConvergence? convergence = null)
 {
+    private readonly Dictionary<(PlacementPolicy, GpuSharing), TraceTimeline> timelines = [];
+    private readonly Dictionary<string, (PlacementPolicy, GpuSharing)> firstPlanned = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TenantSpec> byClass = mapping.Tenants.ToDictionary(t => t.Name, StringComparer.Ordinal);
     private readonly Dictionary<(PlacementPolicy, GpuSharing), Case> cases = [];
     private readonly Dictionary<string, SimUnit> units = new(StringComparer.Ordinal);
@@ -69,7 +101,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         var gpus = snapshot.Placements.Where(p => p.Placed && p.Gpus.Count > 0)
             .SelectMany(p => p.Gpus.Select(g => (p.Node, Gpu: g, p.Pod)))
             .GroupBy(x => (x.Node, x.Gpu))
-            .Select(g => new PlacedGpu(g.Key.Node, g.Key.Gpu, [.. g.Select(x => x.Pod).OrderBy(p => p.Qos, StringComparer.Ordinal).ThenBy(p => p.GpuMilli).ThenBy(p => p.Name, StringComparer.Ordinal)]))
+            .Select(g => new PlacedGpu(g.Key.Node, g.Key.Gpu, [.. g.Select(x => x.Pod).Order(TraceTimeline.PodOrder.Instance)]))
             .OrderBy(g => g.Node).ThenBy(g => g.Gpu)
             .ToList();
         var fresh = new HashSet<string>(StringComparer.Ordinal);
@@ -94,7 +126,9 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     /// <summary>Simulates every unit planned so far on the cluster of <paramref name="grains"/> (progress on <paramref name="console"/>) and keeps their outcomes.</summary>
     public async Task<SimulationOutcome> SimulateAsync(IGrainFactory grains, IAnsiConsole console, CancellationToken cancellation)
     {
-        var outcome = await SimulateCommand.RunAsync(grains, new SimulationRequest($"trace-{Guid.NewGuid():N}", [.. units.Values], WarmupNs, DurationNs, SimulationRequest.DefaultStepNs), console, cancellation);
+        // A timeline mixes its spans' latency distributions: it needs them whole.
+        var request = new SimulationRequest($"trace-{Guid.NewGuid():N}", [.. units.Values], WarmupNs, DurationNs, SimulationRequest.DefaultStepNs, Histograms: timelines.Count > 0, Convergence: convergence);
+        var outcome = await SimulateCommand.RunAsync(grains, request, console, cancellation);
         foreach (var unit in outcome.Units)
         {
             outcomes[unit.Id] = unit;
@@ -132,6 +166,139 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         return (results, planned.Gpus.Count, planned.Fresh.Count, planned.Fresh.Sum(k => outcomes[k].Events));
     }
 
+    /// <summary>Plans every span of <paramref name="timeline"/>'s GPUs shared by <paramref name="sharing"/>; returns the number of units so far.</summary>
+    public int PlanTimeline(TraceTimeline timeline, GpuSharing sharing)
+    {
+        ArgumentNullException.ThrowIfNull(timeline);
+        foreach (var span in timeline.Spans)
+        {
+            var model = trace.Nodes[span.Node].Model;
+            foreach (var pods in span.Pods.Select(p => (IReadOnlyList<TracePod>)[p]).Prepend(span.Pods))
+            {
+                if (Add(Key(model, sharing, pods), model, sharing, pods))
+                {
+                    firstPlanned[Key(model, sharing, pods)] = (timeline.Policy, sharing);
+                }
+            }
+        }
+
+        timelines[(timeline.Policy, sharing)] = timeline;
+        return units.Count;
+    }
+
+    /// <summary>
+    /// One result per pod and GPU it held in the planned <paramref name="timeline"/> under
+    /// <paramref name="sharing"/>; and the units its spans used, with how many converged.
+    /// </summary>
+    public (IReadOnlyList<TimelineTenantResult> Tenants, int Colocations, int Converged) TimelineResults(TraceTimeline timeline, GpuSharing sharing)
+    {
+        ArgumentNullException.ThrowIfNull(timeline);
+        var met = new HashSet<string>(StringComparer.Ordinal);
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var perPod = new Dictionary<(string Pod, int Node, int Gpu), List<(GpuSpan Span, SimUnitOutcome Unit, int Index, bool Reused)>>();
+        foreach (var span in timeline.Spans.OrderBy(s => s.StartSeconds).ThenBy(s => s.Node).ThenBy(s => s.Gpu))
+        {
+            var key = Key(trace.Nodes[span.Node].Model, sharing, span.Pods);
+            used.Add(key);
+            // Met before: earlier in this timeline or in any case planned before it.
+            var reused = !met.Add(key) || firstPlanned[key] != (timeline.Policy, sharing);
+            for (var t = 0; t < span.Pods.Count; t++)
+            {
+                var at = (span.Pods[t].Name, span.Node, span.Gpu);
+                if (!perPod.TryGetValue(at, out var list))
+                {
+                    perPod[at] = list = [];
+                }
+
+                list.Add((span, outcomes[key], t, reused));
+            }
+        }
+
+        var results = new List<TimelineTenantResult>();
+        foreach (var stay in timeline.Stays.Where(s => s.StartSeconds is not null && s.Placement.Gpus.Count > 0))
+        {
+            var model = trace.Nodes[stay.Placement.Node].Model;
+            var spec = byClass[stay.Pod.Qos];
+            var alone = Measured(outcomes[Key(model, sharing, [stay.Pod])], 0);
+            foreach (var gpu in stay.Placement.Gpus)
+            {
+                var spans = perPod[(stay.Pod.Name, stay.Placement.Node, gpu)];
+                double seconds = 0, operations = 0;
+                long overloaded = 0;
+                var mixture = new List<(long Value, double Weight)>();
+                foreach (var (span, unit, index, _) in spans)
+                {
+                    var (rate, _, _) = Measured(unit, index);
+                    if (!double.IsFinite(rate))
+                    {
+                        continue; // nothing measured (interrupted in the warm-up)
+                    }
+
+                    seconds += span.Seconds;
+                    operations += rate * span.Seconds;
+                    if (spec.Kind == TenantKind.Inference && spec.RatePerSecond > 0 && rate < 0.9 * spec.RatePerSecond)
+                    {
+                        overloaded += span.Seconds;
+                    }
+
+                    // Each of the span's operations weighs alike: the unit's buckets scaled to the operations of the span.
+                    var tenant = unit.Tenants[index];
+                    if (tenant.Completed > 0)
+                    {
+                        var perCount = rate * span.Seconds / tenant.Completed;
+                        var reader = Contention.Workloads.Metrics.Histograms.Buckets(tenant.Histogram);
+                        while (reader.Next(out var value, out var count))
+                        {
+                            mixture.Add((value, count * perCount));
+                        }
+                    }
+                }
+
+                results.Add(new TimelineTenantResult(
+                    stay,
+                    trace.Nodes[stay.Placement.Node].Name,
+                    gpu,
+                    model,
+                    spec,
+                    spans.Count,
+                    spans.Count(s => s.Reused),
+                    spans.Max(s => s.Span.Pods.Count),
+                    spans.Where(s => s.Span.Pods.Count > 1).Sum(s => s.Span.Seconds),
+                    seconds > 0 ? operations / seconds : double.NaN,
+                    Quantile(mixture, 0.50) / 1e6,
+                    Quantile(mixture, 0.99) / 1e6,
+                    overloaded,
+                    alone.Throughput,
+                    alone.P99Ms));
+            }
+        }
+
+        return (results, used.Count, used.Count(k => outcomes[k].Converged));
+    }
+
+    // The value below which a share q of the weight lies (values sorted); NaN without weight.
+    private static double Quantile(List<(long Value, double Weight)> weighted, double q)
+    {
+        var total = weighted.Sum(w => w.Weight);
+        if (total <= 0)
+        {
+            return double.NaN;
+        }
+
+        weighted.Sort((a, b) => a.Value.CompareTo(b.Value));
+        double cumulative = 0;
+        foreach (var (value, weight) in weighted)
+        {
+            cumulative += weight;
+            if (cumulative >= q * total)
+            {
+                return value;
+            }
+        }
+
+        return weighted[^1].Value;
+    }
+
     // Throughput over the window simulated (shorter when interrupted); a tenant that completed
     // nothing (a step longer than the window, or nothing measured yet) has no latencies.
     private static (double Throughput, double P50Ms, double P99Ms) Measured(SimUnitOutcome unit, int tenant)
@@ -153,6 +320,16 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         units[key] = new SimUnit(key, ProfileOf(model), sharing, [.. pods.Select((p, i) => new SimUnitTenant(byClass[p.Qos], $"{p.Qos}-{i}", i, p.GpuMilli / 1000.0))]);
         return true;
     }
+
+    /// <summary>The co-location of <paramref name="span"/> under <paramref name="sharing"/>: its unit's id.</summary>
+    public string KeyOf(GpuSpan span, GpuSharing sharing)
+    {
+        ArgumentNullException.ThrowIfNull(span);
+        return Key(trace.Nodes[span.Node].Model, sharing, span.Pods);
+    }
+
+    /// <summary>What each unit simulated came to, by id.</summary>
+    public IReadOnlyDictionary<string, SimUnitOutcome> Outcomes => outcomes;
 
     private static string Key(string model, GpuSharing sharing, IEnumerable<TracePod> pods) =>
         $"{model}|{sharing}|{string.Join(';', pods.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Qos}:{p.GpuMilli}")))}";
