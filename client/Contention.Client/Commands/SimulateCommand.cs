@@ -236,17 +236,14 @@ internal static class SimulateCommand
         }
 
         PlacementReport.Print(console, trace, snapshots);
-        var interrupted = false;
-        if (simulation is not null)
-        {
-            await using var connection = await OpenAsync(connect!, cancellation);
-            report += await TraceReport.SimulateAsync(connection.Client, trace, snapshots, simulation, target, console, cancellation);
-            interrupted = cancellation.IsCancellationRequested;
-        }
-
-        File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
-        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv"))})");
-        return interrupted ? 130 : 0;
+        return await SimulateAndSaveAsync(
+            report,
+            target,
+            connect,
+            simulation is null ? null : grains => TraceReport.SimulateAsync(grains, trace, snapshots, simulation, target, console, cancellation),
+            string.Join(", ", snapshots.Select(s => $"placements-{Word(s.Policy)}.csv")) + (simulation is null ? "" : ", tenants-*.csv"),
+            console,
+            cancellation);
     }
 
     /// <summary><c>contention simulate TRACE --timeline</c>: the trace played along its timeline by each policy, then (without --placement-only) its pods' lives simulated per sharing mode.</summary>
@@ -257,16 +254,33 @@ internal static class SimulateCommand
         var target = output ?? Path.Combine("results", $"timeline-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         Directory.CreateDirectory(target);
         var report = TimelineReport.Placement(trace, timelines, target, console);
+        return await SimulateAndSaveAsync(
+            report,
+            target,
+            connect,
+            simulation is null ? null : grains => TimelineReport.SimulateAsync(grains, trace, timelines, simulation, target, console, cancellation),
+            string.Join(", ", timelines.Select(t => $"timeline-{Word(t.Policy)}.csv")) + (simulation is null ? "" : ", tenants-timeline-*.csv, colocations-timeline.csv"),
+            console,
+            cancellation);
+    }
+
+    /// <summary>
+    /// Simulates (when <paramref name="simulate"/> is given: on the embedded node or the cluster of
+    /// <paramref name="connect"/>), adds its part to <paramref name="report"/>, saves summary.md into
+    /// <paramref name="target"/>; 130 when interrupted (what was simulated is saved), else 0.
+    /// </summary>
+    private static async Task<int> SimulateAndSaveAsync(string report, string target, RunOptions? connect, Func<IGrainFactory, Task<string>>? simulate, string files, IAnsiConsole console, CancellationToken cancellation)
+    {
         var interrupted = false;
-        if (simulation is not null)
+        if (simulate is not null)
         {
             await using var connection = await OpenAsync(connect!, cancellation);
-            report += await TimelineReport.SimulateAsync(connection.Client, trace, timelines, simulation, target, console, cancellation);
+            report += await simulate(connection.Client);
             interrupted = cancellation.IsCancellationRequested;
         }
 
         File.WriteAllText(Path.Combine(target, ResultsFiles.Summary), report);
-        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {string.Join(", ", timelines.Select(t => $"timeline-{Word(t.Policy)}.csv"))}{(simulation is null ? "" : ", tenants-timeline-*.csv")})");
+        console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {files})");
         return interrupted ? 130 : 0;
     }
 
