@@ -119,6 +119,7 @@ public sealed record SimGroupStep(
 /// <param name="MaxNs">Longest, ns.</param>
 /// <param name="MeanNs">Mean, ns.</param>
 /// <param name="Histogram">The whole latency histogram, encoded, when the load asked for it; else empty.</param>
+/// <param name="Host">What its thread did on the host in the window.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimTenantOutcome")]
 public sealed record SimTenantOutcome(
     [property: Id(0)] string Name,
@@ -129,7 +130,28 @@ public sealed record SimTenantOutcome(
     [property: Id(5)] long P999Ns,
     [property: Id(6)] long MaxNs,
     [property: Id(7)] double MeanNs,
-    [property: Id(8)] byte[] Histogram);
+    [property: Id(8)] byte[] Histogram,
+    [property: Id(9)] SimHostCounters Host);
+
+/// <summary>What a simulated tenant's thread did on the host in the window: what its OS side is modelled from.</summary>
+/// <param name="Launches">Kernels and copies launched.</param>
+/// <param name="Synchronises">Synchronises called.</param>
+/// <param name="Waits">Those that waited for the GPU.</param>
+/// <param name="WaitNs">Time in those waits, ns.</param>
+/// <param name="IdleNs">Time waiting for the next request (open loop), ns.</param>
+/// <param name="LaunchCpuNs">CPU time of the launches, ns.</param>
+[GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
+public sealed record SimHostCounters(
+    [property: Id(0)] long Launches,
+    [property: Id(1)] long Synchronises,
+    [property: Id(2)] long Waits,
+    [property: Id(3)] long WaitNs,
+    [property: Id(4)] long IdleNs,
+    [property: Id(5)] long LaunchCpuNs)
+{
+    /// <summary>Nothing done (nothing measured).</summary>
+    public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);
+}
 
 /// <summary>A unit's results so far.</summary>
 /// <param name="Id">The unit.</param>

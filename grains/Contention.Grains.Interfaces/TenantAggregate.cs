@@ -66,4 +66,7 @@ public sealed record TenantAggregate
 
     /// <summary>How long they paused it, seconds, summed.</summary>
     [Id(20)] public double WorkerGcPauseSeconds { get; init; }
+
+    /// <summary>The OS counters and system calls are an OS model's predictions (virtual time), not measured.</summary>
+    [Id(21)] public bool OsModelled { get; init; }
 }

@@ -105,6 +105,36 @@ public class SimulateCommandTests
         Assert.Contains("interrupted", output.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Execute_WithAnOsModel_TheOsColumnsArePredictedAndMarkedModelled()
+    {
+        // Block tenants: half a CPU second per second, one sync-wait call per wait. The trainer is
+        // put on spin, which the model does not cover: its OS columns stay 0, not modelled.
+        var model = new Contention.Workloads.Sim.OsCostModel("test", [
+            new(Contention.Workloads.Devices.SyncMode.Block, "user_cpu_s", new Dictionary<string, double> { ["per_second"] = 0.5 }, 10, 1, 0),
+            new(Contention.Workloads.Devices.SyncMode.Block, "calls_sync-wait", new Dictionary<string, double> { ["waits"] = 1 }, 10, 1, 0),
+        ]);
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, model.ToJson());
+        var mix = MixParser.Parse(Colocation.Replace("    model: resnet50\n    batch: 32", "    model: resnet50\n    batch: 32\n    sync: spin", StringComparison.Ordinal), "co.yaml");
+        var directory = Temp();
+        var output = new StringWriter();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(mix, directory) with { OsModel = file }, Console(output), CancellationToken.None));
+
+        var rows = ResultsFiles.Read(directory).Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToDictionary(r => r.Tenant);
+        var svc = rows["svc"];
+        Assert.True(svc.OsModelled);
+        Assert.False(svc.Traced);
+        Assert.Equal(0.5 * svc.Seconds, svc.UserCpuSeconds, 6);
+        Assert.InRange(svc.CategoryCalls["sync-wait"], svc.Completed, 3 * svc.Completed); // a request waits once or more
+        Assert.Equal(svc.CategoryCalls["sync-wait"], svc.Syscalls);
+        Assert.False(rows["train"].OsModelled);
+        Assert.Equal(0, rows["train"].UserCpuSeconds);
+        Assert.Contains("not for sync spin (no fit)", ResultsFiles.Read(directory).Experiment.Message, StringComparison.Ordinal);
+        Assert.Contains("os_modelled", File.ReadAllText(Path.Combine(directory, ResultsFiles.Csv)), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("    kind: command\n    command: [sleep, '1']", "cannot be simulated")]
     [InlineData("    kind: inference\n    device: cpu", "is not a GPU")]

@@ -339,6 +339,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 
     /// <summary>The node the experiment and its collector run on (a Redis cluster); any when null.</summary>
     public string? Coordinator { get; init; }
+
+    /// <summary><c>contention simulate</c>: the OS cost model file its tenants' OS columns come from; null for the one shipped with the profile.</summary>
+    public string? OsModel { get; init; }
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>

@@ -22,7 +22,9 @@ internal static class SimulateCommand
 
     public static Command Create()
     {
-        var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace's directory (the Alibaba GPU trace v2023: ../shared/traces/alibaba-gpu-v2023): its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only)" };
+        var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace's directory (the Alibaba GPU trace v2023: ../shared/traces/alibaba-gpu-v2023): its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only); none with --fit-os", Arity = ArgumentArity.ZeroOrOne };
+        var fitOs = new Option<string[]>("--fit-os") { Description = "fit the OS cost model from these results directories of real runs ('contention run' on a GPU node, sweeps too): each run's mix simulated as it ran for its tenants' features, their measured CPU, switches and system calls by category the targets; writes os-model.json and os-model.md into --out (default results/os-model)", AllowMultipleArgumentsPerToken = true };
+        var osModel = new Option<string?>("--os-model") { Description = "the OS cost model a simulated mix's CPU, switch and system-call columns come from (an os-model.json of --fit-os); default: the one shipped for --sim-profile (h200), none for other profiles" };
         var timeline = new Option<bool>("--timeline") { Description = "for a trace: play it along its timeline (pods arrive at their creation, wait when nothing fits, leave at their deletion; each distinct co-location of a GPU simulated until its statistics converge and reused for every span of it) instead of placing it as a snapshot; --duration is then each co-location's longest window (default 32s)" };
         var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
@@ -39,11 +41,26 @@ internal static class SimulateCommand
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, osModel, fitOs, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
             {
+                if (parse.GetValue(fitOs) is { Length: > 0 } fitted)
+                {
+                    if (parse.GetValue(mix) is { } given)
+                    {
+                        throw new MixException($"--fit-os fits from results directories and simulates no mix: leave '{given}' out, or give it to --fit-os if it is one");
+                    }
+
+                    return await OsFit.RunAsync(fitted, parse.GetValue(simProfile)!, Cluster(parse.GetValue(cluster)), parse.GetValue(output) ?? Path.Combine("results", "os-model"), AnsiConsole.Console, cancellation);
+                }
+
+                if (parse.GetValue(mix) is null)
+                {
+                    throw new MixException("give a mix (YAML) or a trace's directory to simulate, or --fit-os RESULTS… to fit the OS cost model");
+                }
+
                 if (Directory.Exists(parse.GetValue(mix)))
                 {
                     var simulation = parse.GetValue(placementOnly) ? null : new TraceSimulationOptions(
@@ -70,7 +87,7 @@ internal static class SimulateCommand
 
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
-                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off };
+                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel) };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
             catch (MixException ex)
@@ -129,6 +146,7 @@ internal static class SimulateCommand
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
         var profile = DeviceProfile.Load(options.SimProfile).Name;
+        var osModel = options.OsModel is { } file ? LoadOsModel(file) : OsCostModel.Shipped(options.SimProfile);
         var aggregates = new List<TenantAggregate>();
         var statuses = new List<TenantStatus>();
         for (var g = 0; g < gpus.Count; g++)
@@ -139,18 +157,22 @@ internal static class SimulateCommand
                 var tenant = unit.Tenants[i];
                 if (unit.MeasuredNs > 0)
                 {
-                    aggregates.Add(new TenantAggregate
-                    {
-                        Tenant = gpus[g][i].Name,
-                        Node = Node,
-                        Kind = gpus[g][i].Kind,
-                        Device = unit.Id,
-                        Phase = MeasurementPhase.Measure,
-                        Seconds = unit.MeasuredNs / 1e9,
-                        Completed = tenant.Completed,
-                        Latency = tenant.Histogram,
-                        GpuSeconds = tenant.KernelNs / 1e9,
-                    });
+                    aggregates.Add(OsModelled(
+                        new TenantAggregate
+                        {
+                            Tenant = gpus[g][i].Name,
+                            Node = Node,
+                            Kind = gpus[g][i].Kind,
+                            Device = unit.Id,
+                            Phase = MeasurementPhase.Measure,
+                            Seconds = unit.MeasuredNs / 1e9,
+                            Completed = tenant.Completed,
+                            Latency = tenant.Histogram,
+                            GpuSeconds = tenant.KernelNs / 1e9,
+                        },
+                        osModel,
+                        OsFit.ToDevice(gpus[g][i].SyncMode),
+                        OsFit.Features(unit, i)));
                 }
 
                 statuses.Add(new TenantStatus(gpus[g][i].Name, TenantState.Stopped, Node, unit.Id, $"{profile}, in virtual time", 0, 0, null));
@@ -158,7 +180,11 @@ internal static class SimulateCommand
         }
 
         var reached = outcome.Progress.NowNs / 1e9;
-        var how = Describe(outcome);
+        var uncovered = plan.Tenants.Select(t => OsFit.ToDevice(t.SyncMode)).Distinct().Where(m => osModel?.Covers(m) != true).Select(m => m.ToString().ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
+        var os = osModel is null
+            ? $"the OS side (CPU time, system calls, switches) is not modelled for profile {profile} (no OS model shipped for it; give --os-model) and reads 0"
+            : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}";
+        var how = $"{Describe(outcome)}; {os}";
         var message = outcome.Interrupted
             ? string.Create(CultureInfo.InvariantCulture, $"interrupted at {reached:0.###} s of {outcome.Progress.EndNs / 1e9:0.###} s of virtual time: {(reached > plan.WarmupSeconds ? $"results are the first {reached - plan.WarmupSeconds:0.###} s of the window" : "still warming up, nothing measured")}; {how}")
             : how;
@@ -206,7 +232,45 @@ internal static class SimulateCommand
         return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s), {progress.Running} unit(s) still running");
     }
 
-    private static string Describe(SimulationOutcome outcome) => string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {outcome.Progress.Events:N0} events in {outcome.Progress.Elapsed.TotalSeconds:0.00} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s, {outcome.Progress.Speed:0.#}x real time) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s); the OS side (CPU time, system calls, switches) is not modelled and reads 0");
+    private static string Describe(SimulationOutcome outcome) => string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {outcome.Progress.Events:N0} events in {outcome.Progress.Elapsed.TotalSeconds:0.00} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s, {outcome.Progress.Speed:0.#}x real time) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s)");
+
+    private static OsCostModel LoadOsModel(string file)
+    {
+        try
+        {
+            return OsCostModel.Load(file);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new MixException($"--os-model: {ex.Message}; give an os-model.json written by 'contention simulate --fit-os'");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="aggregate"/> with the OS side <paramref name="model"/> predicts for a tenant
+    /// of <paramref name="sync"/> with <paramref name="features"/>: CPU, switches and system calls by
+    /// category, marked modelled; as it is when the model has no fit for the sync mode.
+    /// </summary>
+    internal static TenantAggregate OsModelled(TenantAggregate aggregate, OsCostModel? model, Contention.Workloads.Devices.SyncMode sync, OsFeatures features)
+    {
+        ArgumentNullException.ThrowIfNull(aggregate);
+        if (model is null || !model.Covers(sync))
+        {
+            return aggregate;
+        }
+
+        var predicted = model.Predict(sync, features);
+        long Count(string metric) => (long)Math.Round(predicted.GetValueOrDefault(metric));
+        var calls = predicted.Where(p => p.Key.StartsWith("calls_", StringComparison.Ordinal) && p.Value >= 0.5)
+            .Select(p => new SyscallCount("(modelled)", p.Key["calls_".Length..], (long)Math.Round(p.Value), 0, 0, 0))
+            .ToList();
+        return aggregate with
+        {
+            Os = new OsCounters(Count("voluntary_switches"), Count("involuntary_switches"), predicted.GetValueOrDefault("user_cpu_s"), predicted.GetValueOrDefault("system_cpu_s"), 0, 0),
+            Kernel = calls.Count == 0 ? null : new KernelCounters { Syscalls = calls },
+            OsModelled = true,
+        };
+    }
 
     private static long Nanoseconds(double seconds) => (long)Math.Round(seconds * 1e9);
 

@@ -83,6 +83,9 @@ public sealed record TenantRow
     /// <summary>The eBPF tracer followed the worker (else the system-call columns are empty: /proc only).</summary>
     public bool Traced { get; init; }
 
+    /// <summary>The CPU, switch and system-call columns are the OS model's predictions (a simulation in virtual time), not measurements.</summary>
+    public bool OsModelled { get; init; }
+
     /// <summary>System calls (eBPF).</summary>
     public long Syscalls { get; init; }
 

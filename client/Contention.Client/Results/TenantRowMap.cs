@@ -40,6 +40,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.Restarts).Name("restarts");
         Map(r => r.Error).Name("error");
         Map(r => r.Traced).Name("ebpf");
+        Map(r => r.OsModelled).Name("os_modelled").Optional();
         Map(r => r.Syscalls).Name("syscalls");
         Map(r => r.SyscallSeconds).Name("syscall_s");
         Map(r => r.TimedCalls).Name("syscalls_timed");

@@ -159,8 +159,9 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
             {
                 var result = marked ? Gpu.Result(i) : null;
                 var latency = result?.Latency;
+                var host = result is null ? SimHostCounters.Zero : new SimHostCounters(result.Host.Launches, result.Host.Synchronises, result.Host.Waits, result.Host.WaitNs, result.Host.IdleNs, result.Host.LaunchCpuNs);
                 tenants.Add(result is null || result.Completed == 0
-                    ? new SimTenantOutcome(spec.Tenants[i].Name, 0, result?.KernelNs ?? 0, 0, 0, 0, 0, 0, histograms && latency is not null ? Histograms.Encode(latency) : [])
+                    ? new SimTenantOutcome(spec.Tenants[i].Name, 0, result?.KernelNs ?? 0, 0, 0, 0, 0, 0, histograms && latency is not null ? Histograms.Encode(latency) : [], host)
                     : new SimTenantOutcome(
                         spec.Tenants[i].Name,
                         result.Completed,
@@ -170,7 +171,8 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
                         latency.GetValueAtPercentile(99.9),
                         latency.GetMaxValue(),
                         latency.GetMean(),
-                        histograms ? Histograms.Encode(latency) : []));
+                        histograms ? Histograms.Encode(latency) : [],
+                        host));
             }
 
             return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants, Converged);

@@ -18,7 +18,17 @@ public sealed record VirtualTenant(string Name, WorkloadSpec Workload, SyncMode 
 /// <param name="Completed">Operations (steps, requests) that ended in the window.</param>
 /// <param name="Latency">Their latencies, ns: from the operation's start (closed loop) or its scheduled arrival (open loop) to its end.</param>
 /// <param name="KernelNs">GPU time of its compute kernels that completed in the window, ns (as <see cref="IGpuScheduler.KernelNs"/>).</param>
-public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, long KernelNs);
+/// <param name="Host">What its thread did on the host in the window (the OS side is modelled from it).</param>
+public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, long KernelNs, VirtualHostCounters Host);
+
+/// <summary>What a virtual tenant's thread did on the host in a window.</summary>
+/// <param name="Launches">Kernels and copies it launched.</param>
+/// <param name="Synchronises">Synchronises it called.</param>
+/// <param name="Waits">Of those, the ones that waited for the GPU (a kernel still running when called).</param>
+/// <param name="WaitNs">Time in those waits, ns (from the call to the return).</param>
+/// <param name="IdleNs">Time an open-loop tenant waited for its next request, ns.</param>
+/// <param name="LaunchCpuNs">CPU time of its launches, ns.</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs);
 
 /// <summary>
 /// A modelled GPU and its tenants in virtual time: a discrete-event simulation on the same code as
@@ -81,6 +91,7 @@ public sealed class VirtualGpu
         {
             tenant.Window.Clear();
             tenant.KernelNsAtMark = gpu.KernelNs(tenant.Index);
+            tenant.ResetHost();
         }
     }
 
@@ -94,7 +105,7 @@ public sealed class VirtualGpu
             latency.RecordValue(ns);
         }
 
-        return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark);
+        return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark, tenant.Host());
     }
 
     /// <summary>From the start: <paramref name="warmupNs"/> of warm-up, then a measurement window (<see cref="Mark"/>) of <paramref name="windowNs"/>.</summary>
@@ -171,6 +182,11 @@ public sealed class VirtualGpu
         private long submitted;
         private long calledNs = -1;
         private bool inOperation;
+        private long launches;
+        private long synchronises;
+        private long waits;
+        private long waitNs;
+        private long idleNs;
 
         public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, long launchCpuNs)
         {
@@ -208,6 +224,10 @@ public sealed class VirtualGpu
 
         public long KernelNsAtMark { get; set; }
 
+        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs);
+
+        public void ResetHost() => launches = synchronises = waits = waitNs = idleNs = 0;
+
         /// <summary>The thread's next action, at <paramref name="nowNs"/>.</summary>
         public void Act(IGpuScheduler gpu, long nowNs)
         {
@@ -235,6 +255,7 @@ public sealed class VirtualGpu
             // A launch's CPU time is spent: the kernel reaches the GPU now.
             gpu.Enqueue(Index, kernels[nextKernel]);
             submitted++;
+            launches++;
             var sync = syncAfter[nextKernel] || nextKernel == kernels.Length - 1;
             nextKernel++;
             if (!sync)
@@ -244,6 +265,7 @@ public sealed class VirtualGpu
             }
 
             calledNs = nowNs;
+            synchronises++;
             Waiting = true;
             NextNs = long.MaxValue;
             TryWake(gpu);
@@ -262,9 +284,15 @@ public sealed class VirtualGpu
 
             Waiting = false;
             var completedNs = gpu.LastCompletionNs(Index);
-            NextNs = completedNs <= calledNs
-                ? calledNs
-                : completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+            if (completedNs <= calledNs)
+            {
+                NextNs = calledNs;
+                return;
+            }
+
+            NextNs = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+            waits++;
+            waitNs += NextNs - calledNs;
         }
 
         private void StartOperation(long startNs, long nowNs)
@@ -294,6 +322,7 @@ public sealed class VirtualGpu
         {
             arrivalNs += WorkloadRunner.NextGapNs(arrivals, meanGapNs);
             NextNs = Math.Max(arrivalNs, nowNs);
+            idleNs += NextNs - nowNs;
         }
     }
 }

@@ -1,0 +1,107 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>The OS cost model's fit on synthetic windows whose coefficients are known.</summary>
+public class OsCostModelTests
+{
+    // Per sync mode: a baseline per second, per operation, per launch, per wait, per second waiting, per second idle.
+    private static readonly Dictionary<SyncMode, double[]> UserCpu = new()
+    {
+        [SyncMode.Spin] = [0.002, 0, 4e-6, 0, 0.98, 0.01],
+        [SyncMode.Block] = [0.001, 2e-5, 3e-6, 8e-6, 0, 0.003],
+    };
+
+    private static readonly double[] Voluntary = [5, 1, 0, 1.2, 0, 900];
+
+    private static IEnumerable<(SyncMode, OsFeatures, IReadOnlyDictionary<string, double>)> Windows(int count, double noise, int seed)
+    {
+        var random = new Random(seed);
+        foreach (var sync in UserCpu.Keys)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var seconds = 2 + (8 * random.NextDouble());
+                var operations = seconds * (5 + (500 * random.NextDouble()));
+                var launches = operations * (1 + random.Next(160));
+                var waits = operations * (0.5 + random.NextDouble());
+                var idle = seconds * 0.6 * random.NextDouble();
+                var wait = (seconds - idle) * random.NextDouble();
+                var features = new OsFeatures(seconds, operations, launches, waits, wait, idle);
+                double Of(double[] beta) => features.PerSecond().Zip(beta, (x, b) => x * b).Sum() * seconds * (1 + (noise * ((2 * random.NextDouble()) - 1)));
+                yield return (sync, features, new Dictionary<string, double> { ["user_cpu_s"] = Of(UserCpu[sync]), ["voluntary_switches"] = Of(Voluntary), ["calls_ipc"] = 0 });
+            }
+        }
+    }
+
+    [Fact]
+    public void Fit_ExactSyntheticWindows_RecoversTheCoefficientsPerSyncMode()
+    {
+        var model = OsCostModel.Fit("synthetic", Windows(40, 0, 1));
+
+        foreach (var (sync, beta) in UserCpu)
+        {
+            var fit = model.Fits.Single(f => f.Sync == sync && f.Metric == "user_cpu_s");
+            for (var k = 0; k < beta.Length; k++)
+            {
+                Assert.Equal(beta[k], fit.Coefficients[OsFeatures.Names[k]], 1e-9);
+            }
+
+            Assert.Equal(1, fit.R2, 9);
+            Assert.Equal(40, fit.Rows);
+        }
+
+        Assert.DoesNotContain(model.Fits, f => f.Metric == "calls_ipc"); // 0 everywhere: nothing to fit
+        Assert.False(model.Covers(SyncMode.Yield));
+    }
+
+    [Fact]
+    public void Fit_NoisyWindows_CoefficientsNearAndErrorStated()
+    {
+        var model = OsCostModel.Fit("noisy", Windows(200, 0.05, 2));
+
+        var fit = model.Fits.Single(f => f.Sync == SyncMode.Block && f.Metric == "voluntary_switches");
+        Assert.InRange(fit.Coefficients["idle_share"], 900 * 0.95, 900 * 1.05);
+        Assert.InRange(fit.Coefficients["waits"], 1.2 * 0.95, 1.2 * 1.05);
+        Assert.All(fit.Coefficients.Values, c => Assert.True(c >= 0));
+        Assert.InRange(fit.MedianRelativeError, 0.005, 0.04); // ±5 % uniform noise: median 2.5 %
+        var window = new OsFeatures(10, 1000, 5000, 1000, 3, 5);
+        var expected = window.PerSecond().Zip(Voluntary, (x, b) => x * b).Sum() * 10;
+        Assert.Equal(expected, model.Predict(SyncMode.Block, window)["voluntary_switches"], expected * 0.03);
+    }
+
+    [Fact]
+    public void NonNegativeLeastSquares_UnconstrainedOptimumNegative_ClampsAndRefits()
+    {
+        // y = 2 x0 − 1 x1 exactly: the best non-negative fit leaves x1 out and fits y on x0 alone.
+        var x = Matrix<double>.Build.DenseOfArray(new double[,] { { 1, 0 }, { 2, 1 }, { 3, 3 }, { 4, 2 } });
+        var y = Vector<double>.Build.DenseOfArray([2, 3, 3, 6]);
+
+        var beta = OsCostModel.NonNegativeLeastSquares(x, y);
+
+        Assert.Equal(0, beta[1]);
+        var onlyFirst = x.Column(0).DotProduct(y) / x.Column(0).DotProduct(x.Column(0));
+        Assert.Equal(onlyFirst, beta[0], 12);
+    }
+
+    [Fact]
+    public void Json_RoundTrip_PredictsTheSame()
+    {
+        var model = OsCostModel.Fit("synthetic", Windows(20, 0.01, 3));
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, model.ToJson());
+            var loaded = OsCostModel.Load(path);
+            var window = new OsFeatures(4, 100, 900, 120, 1.5, 0.5);
+            Assert.Equal(model.Predict(SyncMode.Spin, window), loaded.Predict(SyncMode.Spin, window));
+            Assert.Equal("synthetic", loaded.Source);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
