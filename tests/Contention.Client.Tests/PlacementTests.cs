@@ -270,3 +270,80 @@ public sealed class TraceTimelineTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 }
+
+public sealed class JobTraceTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-jobs-").FullName;
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private const string Cluster = "name: c\nnodes:\n  - name: big\n    count: 2\n    cpu: 64\n    memory_gib: 512\n    gpus: 8\n    model: H200\n  - { name: small, gpus: 2, model: A10, profile: a10 }\n";
+
+    [Fact]
+    public void Load_SpecAndJobs_NodesExpandedAndJobsAsPods()
+    {
+        var spec = ClusterSpec.Load(Write("c.yaml", Cluster));
+        var trace = ClusterTrace.LoadJobs(Write("j.csv", "job_id,submit_time,duration,gpus,gpu_fraction,qos,kind\nsvc,10.4,3600,1,0.25,,inference\nt,20,60,4,,BE,\nx,30,5,1,,,training\n"), spec);
+
+        Assert.Equal(["big-0", "big-1", "small"], spec.Nodes.Select(n => n.Name));
+        Assert.Equal(new TraceNode("big-0", 64_000, 512 * 1024, 8, "H200"), spec.Nodes[0]);
+        Assert.Equal((64_000, 512L * 1024), (spec.Nodes[2].CpuMilli, spec.Nodes[2].MemoryMiB)); // defaults
+        Assert.Equal("a10", spec.Profiles["A10"]);
+        Assert.Equal(("svc", 1, 250, "LS", 10L, 3610L), (trace.Pods[0].Name, trace.Pods[0].Gpus, trace.Pods[0].GpuMilli, trace.Pods[0].Qos, trace.Pods[0].CreationSeconds, trace.Pods[0].DeletionSeconds));
+        Assert.Equal((4, 1000, "BE"), (trace.Pods[1].Gpus, trace.Pods[1].GpuMilli, trace.Pods[1].Qos));
+        Assert.Equal("BE", trace.Pods[2].Qos); // training: best effort
+        Assert.Same(spec.Nodes, trace.Nodes);
+    }
+
+    [Theory]
+    [InlineData("job_id,submit_time,duration,gpus\nj,0,10,1,\n", "j.csv:2:1: line: expected 4 fields")]
+    [InlineData("job_id,submit_time,gpus\nj,0,1\n", "j.csv:1:1: duration: no such column")]
+    [InlineData("job_id,submit_time,duration,gpus,gpu_fraction,qos\nj,0,10,1,1.5,LS\n", "j.csv:2:10: gpu_fraction: 1.5 is outside 0..1")]
+    [InlineData("job_id,submit_time,duration,gpus,gpu_fraction,qos\nj,0,10,2,0.5,LS\n", "j.csv:2:10: gpu_fraction: a job of 2 GPUs takes them whole")]
+    [InlineData("job_id,submit_time,duration,gpus,qos\nj,abc,10,1,LS\n", "j.csv:2:3: submit_time: 'abc' is not a number")]
+    [InlineData("job_id,submit_time,duration,gpus\nj,0,10,1\n", "j.csv:2:1: kind: a job needs its class of service (qos) or its kind")]
+    [InlineData("job_id,submit_time,duration,gpus,kind\nj,0,10,1,batch\n", "j.csv:2:10: kind: 'batch' is no kind of job")]
+    public void LoadJobs_BadLine_NamesFileLineColumnAndField(string csv, string expected)
+    {
+        var spec = ClusterSpec.Load(Write("c.yaml", Cluster));
+
+        var error = Assert.Throws<MixException>(() => ClusterTrace.LoadJobs(Write("j.csv", csv), spec));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("nodes:\n  - { name: a, gpus: 2 }\n", "c.yaml:2:5: nodes[0].model: a node group with GPUs needs their model")]
+    [InlineData("nodes:\n  - { name: a, cores: 2 }\n", "c.yaml:2:16: nodes[0].cores: not a field of a node group")]
+    [InlineData("nodes:\n  - { name: a, count: many }\n", "c.yaml:2:23: nodes[0].count: 'many' is not a whole number")]
+    [InlineData("nodes:\n  - { name: a, gpus: 1, model: X, profile: nope }\n", "c.yaml:2:44: nodes[0].profile: no device profile 'nope'")]
+    [InlineData("nodes:\n  - { name: a }\n  - { name: a }\n", "c.yaml:3:5: nodes[1].name: node a is named twice")]
+    [InlineData("name: c\n", "c.yaml:1:1: nodes: expected a list of node groups")]
+    public void LoadSpec_BadField_NamesFileLineColumnAndField(string yaml, string expected)
+    {
+        var error = Assert.Throws<MixException>(() => ClusterSpec.Load(Write("c.yaml", yaml)));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shipped_ExampleClusterAndJobs_PlaceAlongTheTimeline()
+    {
+        var spec = ClusterSpec.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "cluster-example.yaml"));
+        var trace = ClusterTrace.LoadJobs(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "jobs-example.csv"), spec);
+
+        var timeline = TraceTimeline.Run(trace, PlacementPolicy.BestFit);
+
+        Assert.Equal(60, trace.Pods.Count);
+        Assert.Equal(60, timeline.Stays.Count);
+        Assert.All(timeline.Stays, s => Assert.NotNull(s.StartSeconds)); // every job fits the cluster at some time
+        Assert.Contains(timeline.Spans, s => s.Pods.Count > 1); // fractions share GPUs
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}

@@ -22,10 +22,11 @@ internal static class SimulateCommand
 
     public static Command Create()
     {
-        var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace's directory (the Alibaba GPU trace v2023: ../shared/traces/alibaba-gpu-v2023): its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only); none with --fit-os", Arity = ArgumentArity.ZeroOrOne };
+        var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace: the Alibaba GPU trace v2023's directory (../shared/traces/alibaba-gpu-v2023), or a jobs CSV with --cluster-spec; its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only); none with --fit-os", Arity = ArgumentArity.ZeroOrOne };
         var fitOs = new Option<string[]>("--fit-os") { Description = "fit the OS cost model from these results directories of real runs ('contention run' on a GPU node, sweeps too): each run's mix simulated as it ran for its tenants' features, their measured CPU, switches and system calls by category the targets; writes os-model.json and os-model.md into --out (default results/os-model)", AllowMultipleArgumentsPerToken = true };
         var osModel = new Option<string?>("--os-model") { Description = "the OS cost model a simulated mix's CPU, switch and system-call columns come from (an os-model.json of --fit-os); default: the one shipped for --sim-profile (h200), none for other profiles" };
         var timeline = new Option<bool>("--timeline") { Description = "for a trace: play it along its timeline (pods arrive at their creation, wait when nothing fits, leave at their deletion; each distinct co-location of a GPU simulated until its statistics converge and reused for every span of it) instead of placing it as a snapshot; --duration is then each co-location's longest window (default 32s)" };
+        var clusterSpec = new Option<string?>("--cluster-spec") { Description = "for a jobs CSV (the generic schema: job_id, submit_time, duration, gpus; gpu_fraction, qos, kind, cpu_milli, memory_mib, gpu_model): the cluster its jobs run on, in YAML (node groups: name, count, cpu, memory_gib, gpus, model, profile), e.g. mixes/traces/cluster-example.yaml" };
         var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
         var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
@@ -41,7 +42,7 @@ internal static class SimulateCommand
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, osModel, fitOs, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot and its GPUs simulated, policy by policy and sharing mode by mode") { mix, output, warmup, duration, quick, simProfile, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -61,12 +62,13 @@ internal static class SimulateCommand
                     throw new MixException("give a mix (YAML) or a trace's directory to simulate, or --fit-os RESULTS… to fit the OS cost model");
                 }
 
-                if (Directory.Exists(parse.GetValue(mix)))
+                if (Directory.Exists(parse.GetValue(mix)) || parse.GetValue(mix)!.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 {
+                    var (trace, specProfiles) = LoadTrace(parse.GetValue(mix)!, parse.GetValue(clusterSpec));
                     var simulation = parse.GetValue(placementOnly) ? null : new TraceSimulationOptions(
                         TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!)),
                         [.. parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>)],
-                        GpuProfiles(parse.GetValue(gpuProfiles) ?? []),
+                        GpuProfiles(specProfiles, parse.GetValue(gpuProfiles) ?? []),
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
                         Seconds(parse.GetValue(duration) ?? (parse.GetValue(timeline) ? "32s" : "5s"), "--duration", 1e-3),
                         parse.GetValue(sloFactor));
@@ -78,13 +80,11 @@ internal static class SimulateCommand
 
                     if (parse.GetValue(timeline))
                     {
-                        var trace = ClusterTrace.LoadAlibaba(parse.GetValue(mix)!);
                         return await TimelineAsync(trace, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], factor, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                     }
 
-                    return await PlaceTraceAsync(parse.GetValue(mix)!, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
+                    return await PlaceTraceAsync(trace, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                 }
-
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
                 var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel) };
@@ -287,9 +287,9 @@ internal static class SimulateCommand
     /// each policy; writes placements-POLICY.csv and summary.md into <paramref name="output"/> and
     /// prints the comparison. Returns the exit code.
     /// </summary>
-    internal static async Task<int> PlaceTraceAsync(string directory, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
+    internal static async Task<int> PlaceTraceAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
     {
-        var trace = ClusterTrace.LoadAlibaba(directory);
+        ArgumentNullException.ThrowIfNull(trace);
         var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p)).ToList();
         var report = PlacementReport.Markdown(trace, snapshots);
         var target = output ?? Path.Combine("results", $"{(simulation is null ? "placement" : "trace")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
@@ -355,9 +355,36 @@ internal static class SimulateCommand
     private static double Seconds(string text, string option, double least) =>
         Units.TryParseSeconds(text, out var seconds) && seconds >= least ? seconds : throw new MixException($"{option}: expected a duration such as 2s, got '{text}'");
 
-    private static Dictionary<string, string> GpuProfiles(IEnumerable<string> pairs)
+    /// <summary>
+    /// A trace: a directory holding the Alibaba v2023 trace (its own nodes), or a jobs CSV in the
+    /// generic schema on the nodes of <paramref name="clusterSpec"/>; and the profiles the spec gives GPU models.
+    /// </summary>
+    internal static (ClusterTrace Trace, IReadOnlyDictionary<string, string> Profiles) LoadTrace(string path, string? clusterSpec)
+    {
+        if (Directory.Exists(path))
+        {
+            return clusterSpec is null
+                ? (ClusterTrace.LoadAlibaba(path), new Dictionary<string, string>())
+                : throw new MixException($"--cluster-spec: {path} is the Alibaba trace, which lists its own nodes; leave --cluster-spec out (it is for a jobs CSV)");
+        }
+
+        if (clusterSpec is null)
+        {
+            throw new MixException($"{path}: a jobs CSV lists no nodes; give --cluster-spec FILE, the cluster it runs on in YAML (e.g. mixes/traces/cluster-example.yaml)");
+        }
+
+        var spec = ClusterSpec.Load(clusterSpec);
+        return (ClusterTrace.LoadJobs(path, spec), spec.Profiles);
+    }
+
+    private static Dictionary<string, string> GpuProfiles(IReadOnlyDictionary<string, string> fromSpec, IEnumerable<string> pairs)
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal) { ["G2"] = "h200", ["G3"] = "h200" };
+        foreach (var (model, profile) in fromSpec)
+        {
+            map[model] = profile;
+        }
+
         foreach (var pair in pairs)
         {
             var parts = pair.Split('=', 2);

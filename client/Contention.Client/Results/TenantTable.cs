@@ -45,7 +45,12 @@ public static class TenantTable
         }
 
         console.Write(table);
-        if (measured.Any(r => r.Traced))
+        if (measured.Any(r => r.OsModelled))
+        {
+            console.MarkupLineInterpolated($"switches, CPU time and system calls of {string.Join(", ", measured.Where(r => r.OsModelled).Select(r => r.Tenant))}: [yellow]modelled[/] (the OS cost model), not measured");
+        }
+
+        if (measured.Any(r => r.Traced || r.OsModelled))
         {
             console.Write(Categories(measured));
             if (measured.Max(r => r.EbpfDropped) is > 0 and var lost)
@@ -83,7 +88,7 @@ public static class TenantTable
             .OrderByDescending(c => measured.Sum(r => Rate(r, r.CategoryCalls.GetValueOrDefault(c))))
             .ToList();
         var tenantWidth = Math.Max(6, measured.Max(r => r.Tenant.Length)) + 2;
-        string Cell(TenantRow r, double value, string? format = null) => !r.Traced ? "-" : format is null ? Significant(value) : F(value, format);
+        string Cell(TenantRow r, double value, string? format = null) => !(r.Traced || r.OsModelled) ? "-" : format is null ? Significant(value) : F(value, format);
         int ColumnWidth(string header, Func<TenantRow, string> cell) => Math.Max(header.Length, measured.Max(r => cell(r).Length)) + 2;
 
         // Fixed columns: all, other (when needed), off-CPU and run-queue time.
@@ -104,7 +109,7 @@ public static class TenantTable
         }
 
         var rest = used.Except(shown).ToList();
-        var table = new Table().Border(TableBorder.Simple).Title("system calls/s by category (eBPF); off-CPU and run-queue s summed over threads").AddColumn(Column("tenant"));
+        var table = new Table().Border(TableBorder.Simple).Title(measured.Any(r => r.OsModelled) ? "system calls/s by category (modelled where os_modelled; off-CPU and run-queue not modelled)" : "system calls/s by category (eBPF); off-CPU and run-queue s summed over threads").AddColumn(Column("tenant"));
         foreach (var column in shown.Prepend("all").Concat(rest.Count > 0 ? ["other"] : []).Append("off-cpu s").Append("runq s"))
         {
             table.AddColumn(Column(column).RightAligned());
@@ -116,8 +121,8 @@ public static class TenantTable
                 .Prepend(Cell(r, Rate(r, r.Syscalls)))
                 .Prepend(Markup.Escape(r.Tenant))
                 .Concat(rest.Count > 0 ? [Cell(r, Rate(r, rest.Sum(c => r.CategoryCalls.GetValueOrDefault(c))))] : [])
-                .Append(Cell(r, r.OffCpuSeconds, "0.##"))
-                .Append(Cell(r, r.RunQueueSeconds, "0.###"));
+                .Append(r.OsModelled ? "-" : Cell(r, r.OffCpuSeconds, "0.##"))
+                .Append(r.OsModelled ? "-" : Cell(r, r.RunQueueSeconds, "0.###"));
             table.AddRow(cells.ToArray());
         }
 

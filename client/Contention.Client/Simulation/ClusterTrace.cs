@@ -101,6 +101,83 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
         return new ClusterTrace(nodes, pods, Path.GetFullPath(directory));
     }
 
+    /// <summary>The generic job trace's columns: required, then optional (docs/sim.md, "Other traces").</summary>
+    public static IReadOnlyList<string> JobColumns { get; } = ["job_id", "submit_time", "duration", "gpus"];
+
+    /// <summary>The generic job trace's optional columns.</summary>
+    public static IReadOnlyList<string> OptionalJobColumns { get; } = ["gpu_fraction", "qos", "kind", "cpu_milli", "memory_mib", "gpu_model"];
+
+    /// <summary>
+    /// Reads a trace of jobs in the generic CSV schema (one line per job: <c>job_id</c>,
+    /// <c>submit_time</c> and <c>duration</c> in seconds, <c>gpus</c>; optionally
+    /// <c>gpu_fraction</c> (0-1, of one GPU), <c>qos</c> (LS, BE, Burstable, Guaranteed),
+    /// <c>kind</c> (inference or training: the class when qos is empty, LS or BE),
+    /// <c>cpu_milli</c>, <c>memory_mib</c>, <c>gpu_model</c>) onto the nodes of <paramref name="cluster"/>.
+    /// </summary>
+    /// <exception cref="MixException">A column is missing or a value is not what its column holds.</exception>
+    public static ClusterTrace LoadJobs(string path, ClusterSpec cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        if (!File.Exists(path))
+        {
+            throw new MixException(Path.GetFileName(path), 0, 0, "trace", $"no such file: {path}");
+        }
+
+        var pods = Read(path, [.. JobColumns], row =>
+        {
+            var gpus = row.Int("gpus", 0, 64);
+            var fraction = row.Has("gpu_fraction") && row.Text("gpu_fraction").Length > 0 ? row.Double("gpu_fraction", 0, 1) : 1;
+            if (gpus > 1 && fraction != 1)
+            {
+                throw row.Error("gpu_fraction", $"a job of {gpus} GPUs takes them whole (1), not {fraction.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var milli = gpus == 0 ? 0 : (int)Math.Round(fraction * 1000);
+            if (gpus == 1 && milli == 0)
+            {
+                throw row.Error("gpu_fraction", "a job of one GPU asks for a share of it above 0 (up to 1)");
+            }
+
+            var kind = row.Has("kind") ? row.Text("kind") : "";
+            if (kind.Length > 0 && kind is not ("inference" or "training"))
+            {
+                throw row.Error("kind", $"'{kind}' is no kind of job; expected inference or training");
+            }
+
+            var qos = row.Has("qos") ? row.Text("qos") : "";
+            if (qos.Length == 0)
+            {
+                qos = kind switch
+                {
+                    "inference" => "LS",
+                    "training" => "BE",
+                    _ => throw row.Error(row.Has("qos") ? "qos" : "kind", "a job needs its class of service (qos) or its kind (inference: LS, training: BE)"),
+                };
+            }
+            else if (!QosClasses.Contains(qos, StringComparer.Ordinal))
+            {
+                throw row.Error("qos", $"'{qos}' is no class of service; expected one of {string.Join(", ", QosClasses)}");
+            }
+
+            var submit = (long)Math.Round(row.Double("submit_time", 0, double.MaxValue));
+            var duration = (long)Math.Round(row.Double("duration", 0, double.MaxValue));
+            var model = row.Has("gpu_model") ? row.Text("gpu_model") : "";
+            return new TracePod(
+                row.Text("job_id", required: true),
+                row.Has("cpu_milli") && row.Text("cpu_milli").Length > 0 ? row.Int("cpu_milli", 0, int.MaxValue) : 0,
+                row.Has("memory_mib") && row.Text("memory_mib").Length > 0 ? row.Long("memory_mib", 0, long.MaxValue) : 0,
+                gpus,
+                milli,
+                model.Length == 0 ? [] : model.Split('|'),
+                qos,
+                "",
+                submit,
+                submit + duration,
+                null);
+        });
+        return new ClusterTrace(cluster.Nodes, pods, $"{Path.GetFullPath(path)} on cluster {cluster.Name} ({cluster.Nodes.Count} nodes)");
+    }
+
     private static List<T> Read<T>(string path, string[] columns, Func<Row, T> parse)
     {
         var file = Path.GetFileName(path);
@@ -146,7 +223,25 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
             return value;
         }
 
+        public bool Has(string column) => header.Contains(column, StringComparer.Ordinal);
+
         public int Int(string column, int min, int max) => (int)Long(column, min, max);
+
+        public double Double(string column, double min, double max)
+        {
+            var text = Text(column);
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            {
+                throw Error(column, $"'{text}' is not a number");
+            }
+
+            if (value < min || value > max)
+            {
+                throw Error(column, $"{value.ToString(CultureInfo.InvariantCulture)} is outside {min.ToString(CultureInfo.InvariantCulture)}..{(max == double.MaxValue ? "" : max.ToString(CultureInfo.InvariantCulture))}");
+            }
+
+            return value;
+        }
 
         public long Long(string column, long min, long max)
         {
