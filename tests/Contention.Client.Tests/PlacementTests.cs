@@ -104,6 +104,64 @@ public sealed class PlacementTests : IDisposable
     public void Dispose() => Directory.Delete(directory, recursive: true);
 }
 
+public sealed class ContentionAwarePlacementTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-aware-").FullName;
+
+    private ClusterTrace Trace(string nodes, string pods)
+    {
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
+        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
+        return ClusterTrace.LoadAlibaba(directory);
+    }
+
+    private static string Pod(string name, string qos, int milli, int created) => $"{name},1000,1024,1,{milli},,{qos},Running,{created},1000,{created}\n";
+
+    private static SimulatedHarm Harm(Contention.Grains.GpuSharing sharing) =>
+        new(TraceSimulation.CheckMapping(MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "alibaba-v2023.yaml"))), m => m.ToLowerInvariant(), sharing);
+
+    [Fact]
+    public void Place_ServiceAfterServiceAndTrainer_GoesBesideTheServiceNotTheTrainer()
+    {
+        // Two nodes of one A10. A service takes a; a trainer then prefers the empty b (no harm)
+        // to sharing a; a second service fits both: best-fit packs it beside the trainer (b is the
+        // fuller GPU), contention-aware beside the first service (a trainer's time slices would
+        // multiply its tail under time-slicing).
+        var trace = Trace("a,64000,262144,1,A10\nb,64000,262144,1,A10\n", Pod("s1", "LS", 300, 0) + Pod("t", "BE", 500, 1) + Pod("s2", "LS", 300, 2));
+
+        var aware = PlacementSnapshot.Run(trace, PlacementPolicy.ContentionAwareTimeslice, Harm(Contention.Grains.GpuSharing.Timeslice));
+        var packed = PlacementSnapshot.Run(trace, PlacementPolicy.BestFit);
+
+        Assert.Equal([0, 1, 0], aware.Placements.Select(p => p.Node));
+        Assert.Equal(1, packed.Placements.Single(p => p.Pod.Name == "s2").Node);
+    }
+
+    [Fact]
+    public void Harm_EmptyGpuNothing_TrainerBesideServiceMoreThanServiceBesideService()
+    {
+        var harm = Harm(Contention.Grains.GpuSharing.Timeslice);
+        var trace = Trace("a,64000,262144,1,A10\n", Pod("s1", "LS", 300, 0) + Pod("t", "BE", 500, 1) + Pod("s2", "LS", 300, 2));
+        var (s1, t, s2) = (trace.Pods[0], trace.Pods[1], trace.Pods[2]);
+
+        Assert.Equal(0, harm.Harm("A10", [], s2));
+        Assert.True(harm.Harm("A10", [t], s2) > 5 * harm.Harm("A10", [s1], s2), $"beside the trainer {harm.Harm("A10", [t], s2)}, beside the service {harm.Harm("A10", [s1], s2)}");
+        Assert.Equal(harm.Harm("A10", [t], s2), harm.Harm("A10", [t], s2)); // remembered, the same
+        Assert.Equal(4, harm.Simulations); // t with s2, t alone, s1 with s2, a service alone (s1 and s2 alike)
+    }
+
+    [Fact]
+    public void Place_ContentionAwareWithoutAPrediction_SaysWhatIsMissing()
+    {
+        var trace = Trace("a,64000,262144,1,A10\n", Pod("s1", "LS", 300, 0));
+
+        var error = Assert.Throws<InvalidOperationException>(() => PlacementSnapshot.Run(trace, PlacementPolicy.ContentionAwareMps));
+
+        Assert.Contains("give the cluster an IPlacementHarm", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+}
+
 public sealed class TraceSimulationTests : IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("contention-trace-sim-").FullName;

@@ -29,8 +29,8 @@ internal static class SimulateCommand
         var clusterSpec = new Option<string?>("--cluster-spec") { Description = "for a jobs CSV (the generic schema: job_id, submit_time, duration, gpus; gpu_fraction, qos, kind, cpu_milli, memory_mib, gpu_model): the cluster its jobs run on, in YAML (node groups: name, count, cpu, memory_gib, gpus, model, profile), e.g. mixes/traces/cluster-example.yaml" };
         var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving) by each --policy, and report where they went, how many found a place and the GPU capacity left stranded" };
-        var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
-        policies.AcceptOnlyFromAmong("first-fit", "best-fit", "worst-fit");
+        var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit; contention-aware: where the predicted harm to tails is least, one placement per --sharing mode, each predicting by simulating co-locations under it)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
+        policies.AcceptOnlyFromAmong("first-fit", "best-fit", "worst-fit", "contention-aware");
         var mapping = new Option<string>("--mapping") { Description = "for a trace: what its pods run, a mix whose tenants are named by class of service (LS, BE, Burstable, Guaranteed)", DefaultValueFactory = _ => Path.Combine("mixes", "traces", "alibaba-v2023.yaml") };
         var sharings = new Option<string[]>("--sharing") { Description = "for a trace: how its GPUs are shared (timeslice, mps), each simulated", DefaultValueFactory = _ => ["timeslice", "mps"], AllowMultipleArgumentsPerToken = true };
         sharings.AcceptOnlyFromAmong("timeslice", "mps");
@@ -65,10 +65,14 @@ internal static class SimulateCommand
                 if (Directory.Exists(parse.GetValue(mix)) || parse.GetValue(mix)!.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 {
                     var (trace, specProfiles) = LoadTrace(parse.GetValue(mix)!, parse.GetValue(clusterSpec));
+                    var modes = parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>).ToList();
+                    var mappingMix = TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!));
+                    var profileMap = GpuProfiles(specProfiles, parse.GetValue(gpuProfiles) ?? []);
+                    var chosen = Policies(parse.GetValue(policies)!, modes, mappingMix, profileMap);
                     var simulation = parse.GetValue(placementOnly) ? null : new TraceSimulationOptions(
-                        TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!)),
-                        [.. parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>)],
-                        GpuProfiles(specProfiles, parse.GetValue(gpuProfiles) ?? []),
+                        mappingMix,
+                        modes,
+                        profileMap,
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
                         Seconds(parse.GetValue(duration) ?? (parse.GetValue(timeline) ? "32s" : "5s"), "--duration", 1e-3),
                         parse.GetValue(sloFactor));
@@ -80,10 +84,10 @@ internal static class SimulateCommand
 
                     if (parse.GetValue(timeline))
                     {
-                        return await TimelineAsync(trace, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], factor, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
+                        return await TimelineAsync(trace, simulation, chosen, factor, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                     }
 
-                    return await PlaceTraceAsync(trace, simulation, [.. parse.GetValue(policies)!.Distinct().Select(Policy)], parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
+                    return await PlaceTraceAsync(trace, simulation, chosen, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                 }
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
@@ -287,10 +291,10 @@ internal static class SimulateCommand
     /// each policy; writes placements-POLICY.csv and summary.md into <paramref name="output"/> and
     /// prints the comparison. Returns the exit code.
     /// </summary>
-    internal static async Task<int> PlaceTraceAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
+    internal static async Task<int> PlaceTraceAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<(PlacementPolicy Policy, IPlacementHarm? Harm)> policies, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(trace);
-        var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p)).ToList();
+        var snapshots = policies.Select(p => PlacementSnapshot.Run(trace, p.Policy, p.Harm)).ToList();
         var report = PlacementReport.Markdown(trace, snapshots);
         var target = output ?? Path.Combine("results", $"{(simulation is null ? "placement" : "trace")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         Directory.CreateDirectory(target);
@@ -311,10 +315,10 @@ internal static class SimulateCommand
     }
 
     /// <summary><c>contention simulate TRACE --timeline</c>: the trace played along its timeline by each policy, then (without --placement-only) its pods' lives simulated per sharing mode.</summary>
-    internal static async Task<int> TimelineAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<PlacementPolicy> policies, double loadFactor, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
+    internal static async Task<int> TimelineAsync(ClusterTrace trace, TraceSimulationOptions? simulation, IReadOnlyList<(PlacementPolicy Policy, IPlacementHarm? Harm)> policies, double loadFactor, string? output, RunOptions? connect, IAnsiConsole console, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(trace);
-        var timelines = policies.Select(p => TraceTimeline.Run(trace, p, loadFactor)).ToList();
+        var timelines = policies.Select(p => TraceTimeline.Run(trace, p.Policy, loadFactor, p.Harm)).ToList();
         var target = output ?? Path.Combine("results", $"timeline-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
         Directory.CreateDirectory(target);
         var report = TimelineReport.Placement(trace, timelines, target, console);
@@ -400,13 +404,32 @@ internal static class SimulateCommand
         return map;
     }
 
-    /// <summary>A policy's word: first-fit, best-fit, worst-fit.</summary>
+    /// <summary>A policy's word: first-fit, best-fit, worst-fit, contention-aware-timeslice, contention-aware-mps.</summary>
     public static string Word(PlacementPolicy policy) => policy switch
     {
         PlacementPolicy.FirstFit => "first-fit",
         PlacementPolicy.BestFit => "best-fit",
+        PlacementPolicy.ContentionAwareTimeslice => "contention-aware-timeslice",
+        PlacementPolicy.ContentionAwareMps => "contention-aware-mps",
         _ => "worst-fit",
     };
+
+    /// <summary>Whether a placement by <paramref name="policy"/> is simulated under <paramref name="sharing"/>: a contention-aware one only under the mode it predicted for.</summary>
+    public static bool Simulates(PlacementPolicy policy, Contention.Grains.GpuSharing sharing) => policy switch
+    {
+        PlacementPolicy.ContentionAwareTimeslice => sharing == Contention.Grains.GpuSharing.Timeslice,
+        PlacementPolicy.ContentionAwareMps => sharing == Contention.Grains.GpuSharing.Mps,
+        _ => true,
+    };
+
+    /// <summary>The policies asked for; <c>contention-aware</c> is one per sharing mode, each predicting harm by simulating under it.</summary>
+    private static List<(PlacementPolicy Policy, IPlacementHarm? Harm)> Policies(IEnumerable<string> words, IReadOnlyList<Contention.Grains.GpuSharing> modes, Mix mapping, Dictionary<string, string> profiles)
+    {
+        string ProfileOf(string model) => profiles.TryGetValue(model, out var name) ? name : model.ToLowerInvariant();
+        return [.. words.Distinct().SelectMany(word => word == "contention-aware"
+            ? modes.Select(m => (m == Contention.Grains.GpuSharing.Mps ? PlacementPolicy.ContentionAwareMps : PlacementPolicy.ContentionAwareTimeslice, (IPlacementHarm?)new SimulatedHarm(mapping, ProfileOf, m)))
+            : [(Policy(word), (IPlacementHarm?)null)])];
+    }
 
     private static PlacementPolicy Policy(string word) => word switch
     {

@@ -11,6 +11,22 @@ public enum PlacementPolicy
 
     /// <summary>Spreading: where the most GPU capacity is left free on the node afterwards (ties: the most on the chosen GPU, then the first).</summary>
     WorstFit,
+
+    /// <summary>Where the predicted harm (<see cref="IPlacementHarm"/>) under time-slicing is smallest (ties: packing, as best-fit).</summary>
+    ContentionAwareTimeslice,
+
+    /// <summary>Where the predicted harm under MPS is smallest (ties: packing, as best-fit).</summary>
+    ContentionAwareMps,
+}
+
+/// <summary>Predicts what placing a pod on a GPU beside the pods already there costs them and it.</summary>
+public interface IPlacementHarm
+{
+    /// <summary>
+    /// The harm of <paramref name="incoming"/> joining <paramref name="present"/> on a GPU of
+    /// <paramref name="model"/>: 0 on an empty GPU, more the worse the co-location gets.
+    /// </summary>
+    double Harm(string model, IReadOnlyList<TracePod> present, TracePod incoming);
 }
 
 /// <summary>Where a pod went: its node and, for each GPU it takes, the GPU's index on the node; or nowhere.</summary>
@@ -36,16 +52,23 @@ public sealed class ClusterCapacity
     private readonly int[] freeCpu;
     private readonly long[] freeMemory;
     private readonly int[][] freeGpu;
+    private readonly List<TracePod>[][] podsOn;
+    private readonly IPlacementHarm? harm;
 
-    /// <summary>An empty cluster of <paramref name="nodes"/>.</summary>
-    public ClusterCapacity(IReadOnlyList<TraceNode> nodes)
+    /// <summary>An empty cluster of <paramref name="nodes"/>; <paramref name="harm"/> for the contention-aware policies.</summary>
+    public ClusterCapacity(IReadOnlyList<TraceNode> nodes, IPlacementHarm? harm = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
         this.nodes = nodes;
+        this.harm = harm;
         freeCpu = [.. nodes.Select(n => n.CpuMilli)];
         freeMemory = [.. nodes.Select(n => n.MemoryMiB)];
         freeGpu = [.. nodes.Select(n => Enumerable.Repeat(1000, n.Gpus).ToArray())];
+        podsOn = [.. nodes.Select(n => Enumerable.Range(0, n.Gpus).Select(_ => new List<TracePod>()).ToArray())];
     }
+
+    /// <summary>Whether <paramref name="policy"/> places by predicted harm.</summary>
+    public static bool IsContentionAware(PlacementPolicy policy) => policy is PlacementPolicy.ContentionAwareTimeslice or PlacementPolicy.ContentionAwareMps;
 
     /// <summary>Free thousandths of GPU <paramref name="gpu"/> of node <paramref name="node"/>.</summary>
     public int FreeGpuMilli(int node, int gpu) => freeGpu[node][gpu];
@@ -54,6 +77,16 @@ public sealed class ClusterCapacity
     public PodPlacement Place(TracePod pod, PlacementPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(pod);
+        if (IsContentionAware(policy) && harm is null)
+        {
+            throw new InvalidOperationException($"{policy} places by predicted harm: give the cluster an IPlacementHarm");
+        }
+
+        if (IsContentionAware(policy) && pod.Gpus == 1)
+        {
+            return Take(pod, LeastHarm(pod));
+        }
+
         (int Node, int[] Gpus, long NodeLeft, int GpuLeft)? best = null;
         for (var n = 0; n < nodes.Count; n++)
         {
@@ -70,7 +103,7 @@ public sealed class ClusterCapacity
                 break;
             }
 
-            var better = best is not { } b || (policy == PlacementPolicy.BestFit
+            var better = best is not { } b || (policy != PlacementPolicy.WorstFit
                 ? nodeLeft < b.NodeLeft || (nodeLeft == b.NodeLeft && gpuLeft < b.GpuLeft)
                 : nodeLeft > b.NodeLeft || (nodeLeft == b.NodeLeft && gpuLeft > b.GpuLeft));
             if (better)
@@ -79,19 +112,73 @@ public sealed class ClusterCapacity
             }
         }
 
-        if (best is not { } chosen)
+        return Take(pod, best is { } chosen ? (chosen.Node, chosen.Gpus) : null);
+    }
+
+    private PodPlacement Take(TracePod pod, (int Node, int[] Gpus)? chosen)
+    {
+        if (chosen is not { } place)
         {
             return new PodPlacement(pod, -1, []);
         }
 
-        freeCpu[chosen.Node] -= pod.CpuMilli;
-        freeMemory[chosen.Node] -= pod.MemoryMiB;
-        foreach (var g in chosen.Gpus)
+        freeCpu[place.Node] -= pod.CpuMilli;
+        freeMemory[place.Node] -= pod.MemoryMiB;
+        foreach (var g in place.Gpus)
         {
-            freeGpu[chosen.Node][g] -= pod.GpuMilli;
+            freeGpu[place.Node][g] -= pod.GpuMilli;
+            podsOn[place.Node][g].Add(pod);
         }
 
-        return new PodPlacement(pod, chosen.Node, chosen.Gpus);
+        return new PodPlacement(pod, place.Node, place.Gpus);
+    }
+
+    /// <summary>
+    /// A one-GPU pod's place by least predicted harm: every GPU it fits is a candidate (an empty
+    /// GPU costs nothing); ties go to packing, as best-fit (least GPU capacity left on the node,
+    /// then on the GPU, then the first). A GPU's harm is asked once per co-location met.
+    /// </summary>
+    private (int Node, int[] Gpus)? LeastHarm(TracePod pod)
+    {
+        (int Node, int Gpu, double Harm, long NodeLeft, int GpuLeft)? best = null;
+        var asked = new Dictionary<(string Model, string Present), double>();
+        for (var n = 0; n < nodes.Count; n++)
+        {
+            if (pod.CpuMilli > freeCpu[n] || pod.MemoryMiB > freeMemory[n] || (pod.GpuModels.Count > 0 && !pod.GpuModels.Contains(nodes[n].Model, StringComparer.Ordinal)))
+            {
+                continue;
+            }
+
+            var nodeLeft = freeGpu[n].Sum() - (long)pod.GpuMilli;
+            for (var g = 0; g < freeGpu[n].Length; g++)
+            {
+                if (freeGpu[n][g] < pod.GpuMilli)
+                {
+                    continue;
+                }
+
+                var present = podsOn[n][g];
+                double cost = 0;
+                if (present.Count > 0)
+                {
+                    var key = (nodes[n].Model, string.Join(';', present.Select(p => $"{p.Qos}:{p.GpuMilli}").Order(StringComparer.Ordinal)));
+                    if (!asked.TryGetValue(key, out cost))
+                    {
+                        asked[key] = cost = harm!.Harm(nodes[n].Model, present, pod);
+                    }
+                }
+
+                var gpuLeft = freeGpu[n][g] - pod.GpuMilli;
+                var better = best is not { } b || cost < b.Harm - 1e-9
+                    || (Math.Abs(cost - b.Harm) <= 1e-9 && (nodeLeft < b.NodeLeft || (nodeLeft == b.NodeLeft && gpuLeft < b.GpuLeft)));
+                if (better)
+                {
+                    best = (n, g, cost, nodeLeft, gpuLeft);
+                }
+            }
+        }
+
+        return best is { } chosen ? (chosen.Node, [chosen.Gpu]) : null;
     }
 
     /// <summary>Gives back what <paramref name="placement"/> took (a pod leaving).</summary>
@@ -108,6 +195,7 @@ public sealed class ClusterCapacity
         foreach (var g in placement.Gpus)
         {
             freeGpu[placement.Node][g] += placement.Pod.GpuMilli;
+            podsOn[placement.Node][g].Remove(placement.Pod);
         }
     }
 
@@ -142,7 +230,7 @@ public sealed class ClusterCapacity
                     continue;
                 }
 
-                if (pick < 0 || (policy == PlacementPolicy.BestFit && gpus[g] < gpus[pick]) || (policy == PlacementPolicy.WorstFit && gpus[g] > gpus[pick]))
+                if (pick < 0 || (policy != PlacementPolicy.FirstFit && policy != PlacementPolicy.WorstFit && gpus[g] < gpus[pick]) || (policy == PlacementPolicy.WorstFit && gpus[g] > gpus[pick]))
                 {
                     pick = g;
                 }
@@ -186,11 +274,11 @@ public sealed class ClusterCapacity
 /// <param name="Capacity">The cluster as the snapshot left it.</param>
 public sealed record PlacementSnapshot(PlacementPolicy Policy, IReadOnlyList<PodPlacement> Placements, ClusterCapacity Capacity)
 {
-    /// <summary>Places <paramref name="trace"/>'s pods by <paramref name="policy"/>.</summary>
-    public static PlacementSnapshot Run(ClusterTrace trace, PlacementPolicy policy)
+    /// <summary>Places <paramref name="trace"/>'s pods by <paramref name="policy"/> (<paramref name="harm"/>: for a contention-aware one).</summary>
+    public static PlacementSnapshot Run(ClusterTrace trace, PlacementPolicy policy, IPlacementHarm? harm = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
-        var capacity = new ClusterCapacity(trace.Nodes);
+        var capacity = new ClusterCapacity(trace.Nodes, harm);
         var placements = trace.Pods.Select((p, i) => (Pod: p, Index: i)).OrderBy(p => p.Pod.CreationSeconds).ThenBy(p => p.Index).Select(p => capacity.Place(p.Pod, policy)).ToList();
         return new PlacementSnapshot(policy, placements, capacity);
     }

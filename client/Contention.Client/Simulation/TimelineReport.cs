@@ -63,7 +63,7 @@ internal static class TimelineReport
         var simulation = new TraceSimulation(trace, options.Mapping, options.GpuProfiles, options.WarmupSeconds, options.DurationSeconds, convergence);
         foreach (var timeline in timelines)
         {
-            foreach (var sharing in options.Sharings)
+            foreach (var sharing in options.Sharings.Where(m => SimulateCommand.Simulates(timeline.Policy, m)))
             {
                 simulation.PlanTimeline(timeline, sharing);
             }
@@ -74,7 +74,7 @@ internal static class TimelineReport
         var rows = new List<string[]>();
         foreach (var timeline in timelines)
         {
-            foreach (var sharing in options.Sharings)
+            foreach (var sharing in options.Sharings.Where(m => SimulateCommand.Simulates(timeline.Policy, m)))
             {
                 var (tenants, colocations, converged) = simulation.TimelineResults(timeline, sharing);
                 File.WriteAllText(Path.Combine(directory, $"tenants-timeline-{SimulateCommand.Word(timeline.Policy)}-{sharing.Word()}.csv"), TenantsCsv(tenants, options.SloFactor));
@@ -100,7 +100,7 @@ internal static class TimelineReport
         File.WriteAllText(Path.Combine(directory, "colocations-timeline.csv"), ColocationsCsv(simulation, timelines, options.Sharings));
         Print(console, Invariant($"the pods' lives in virtual time ({options.WarmupSeconds:0.##} s warm-up, each co-location until it converges or {options.DurationSeconds:0.##} s; SLO: keeping up, p99 within {options.SloFactor:0.##}x alone)"), header, rows);
         var simulatedSeconds = outcome.Units.Sum(u => u.MeasuredNs / 1e9);
-        var coveredSeconds = timelines.Sum(t => t.Spans.Sum(s => (double)s.Seconds)) * options.Sharings.Count;
+        var coveredSeconds = timelines.Sum(t => t.Spans.Sum(s => (double)s.Seconds) * options.Sharings.Count(m => SimulateCommand.Simulates(t.Policy, m)));
         var how = Invariant($"{outcome.Units.Count} distinct co-locations and tenants alone simulated, {outcome.Units.Count(u => u.Converged)} of them to convergence (the others for the whole {options.DurationSeconds:0.##} s): {outcome.Progress.Events / 1e6:0.0} M events in {outcome.Progress.Elapsed.TotalSeconds:0.0} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s) on {outcome.Silos.Count} node(s); {simulatedSeconds:0} s of measured virtual time stand for {coveredSeconds / Day:0.0} GPU-days of spans ({coveredSeconds / Math.Max(simulatedSeconds, 1e-9):0} to 1).");
         if (outcome.Interrupted)
         {
@@ -150,7 +150,7 @@ internal static class TimelineReport
         var covered = new Dictionary<string, (int Spans, double Seconds)>(StringComparer.Ordinal);
         foreach (var timeline in timelines)
         {
-            foreach (var sharing in sharings)
+            foreach (var sharing in sharings.Where(m => SimulateCommand.Simulates(timeline.Policy, m)))
             {
                 foreach (var span in timeline.Spans)
                 {

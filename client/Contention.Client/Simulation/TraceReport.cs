@@ -30,7 +30,7 @@ internal static class TraceReport
         var simulation = new TraceSimulation(trace, options.Mapping, options.GpuProfiles, options.WarmupSeconds, options.DurationSeconds);
         foreach (var snapshot in snapshots)
         {
-            foreach (var sharing in options.Sharings)
+            foreach (var sharing in options.Sharings.Where(m => SimulateCommand.Simulates(snapshot.Policy, m)))
             {
                 simulation.Plan(snapshot, sharing);
             }
@@ -40,7 +40,7 @@ internal static class TraceReport
         var rows = new List<string[]>();
         foreach (var snapshot in snapshots)
         {
-            foreach (var sharing in options.Sharings)
+            foreach (var sharing in options.Sharings.Where(m => SimulateCommand.Simulates(snapshot.Policy, m)))
             {
                 var (tenants, gpus, simulated, events) = simulation.Results(snapshot, sharing);
                 var name = $"{SimulateCommand.Word(snapshot.Policy)}-{sharing.Word()}";

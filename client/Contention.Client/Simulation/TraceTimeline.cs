@@ -71,11 +71,11 @@ public sealed class TraceTimeline
     /// F above 1, each pod arrives at its creation time divided by F and lives as long as in the
     /// trace: F times the trace's offered load.
     /// </summary>
-    public static TraceTimeline Run(ClusterTrace trace, PlacementPolicy policy, double loadFactor = 1)
+    public static TraceTimeline Run(ClusterTrace trace, PlacementPolicy policy, double loadFactor = 1, IPlacementHarm? harm = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(loadFactor);
-        var capacity = new ClusterCapacity(trace.Nodes);
+        var capacity = new ClusterCapacity(trace.Nodes, harm);
         var scaled = loadFactor == 1 ? trace.Pods : [.. trace.Pods.Select(p => Scaled(p, loadFactor))];
         var pods = scaled.Select((p, i) => (Pod: p, Index: i)).Where(p => p.Pod.DeletionSeconds > p.Pod.CreationSeconds).ToList();
         // Arrivals, then departures as pods start; at one time departures first (a place freed at t
@@ -141,7 +141,7 @@ public sealed class TraceTimeline
             var (time, arrival, index) = next;
             if (arrival && !TryStart(index, time))
             {
-                if (new ClusterCapacity(trace.Nodes).Place(scaled[index], policy).Placed)
+                if (new ClusterCapacity(trace.Nodes, harm).Place(scaled[index], policy).Placed)
                 {
                     waiting.Add(index);
                 }
