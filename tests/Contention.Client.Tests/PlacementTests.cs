@@ -10,7 +10,10 @@ public sealed class PlacementTests : IDisposable
     private const string PodsHeader = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time";
     private readonly string directory = Directory.CreateTempSubdirectory("contention-trace-").FullName;
 
-    private ClusterTrace Trace(string nodes, string pods)
+    private ClusterTrace Trace(string nodes, string pods) => Alibaba(directory, nodes, pods);
+
+    /// <summary>An Alibaba-format trace of <paramref name="nodes"/> and <paramref name="pods"/> (lines without headers) written into <paramref name="directory"/> and read.</summary>
+    internal static ClusterTrace Alibaba(string directory, string nodes, string pods)
     {
         File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"{NodesHeader}\n{nodes}");
         File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"{PodsHeader}\n{pods}");
@@ -108,12 +111,7 @@ public sealed class ContentionAwarePlacementTests : IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("contention-aware-").FullName;
 
-    private ClusterTrace Trace(string nodes, string pods)
-    {
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
-        return ClusterTrace.LoadAlibaba(directory);
-    }
+    private ClusterTrace Trace(string nodes, string pods) => PlacementTests.Alibaba(directory, nodes, pods);
 
     private static string Pod(string name, string qos, int milli, int created) => $"{name},1000,1024,1,{milli},,{qos},Running,{created},1000,{created}\n";
 
@@ -168,12 +166,7 @@ public sealed class TraceSimulationTests : IDisposable
 
     private static Mix Mapping() => TraceSimulation.CheckMapping(MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "alibaba-v2023.yaml")));
 
-    private ClusterTrace Trace(string nodes, string pods)
-    {
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
-        return ClusterTrace.LoadAlibaba(directory);
-    }
+    private ClusterTrace Trace(string nodes, string pods) => PlacementTests.Alibaba(directory, nodes, pods);
 
     private static string Pod(string name, string qos, int gpus, int milli, int created) => $"{name},1000,1024,{gpus},{milli},,{qos},Running,{created},1000,{created}\n";
 
@@ -234,12 +227,7 @@ public sealed class TraceTimelineTests : IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("contention-timeline-").FullName;
 
-    private ClusterTrace Trace(string nodes, string pods)
-    {
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaNodes), $"sn,cpu_milli,memory_mib,gpu,model\n{nodes}");
-        File.WriteAllText(Path.Combine(directory, ClusterTrace.AlibabaPods), $"name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n{pods}");
-        return ClusterTrace.LoadAlibaba(directory);
-    }
+    private ClusterTrace Trace(string nodes, string pods) => PlacementTests.Alibaba(directory, nodes, pods);
 
     private static string Pod(string name, string qos, int milli, int created, int deleted) => $"{name},1000,1024,1,{milli},,{qos},Running,{created},{deleted},{created}\n";
 
