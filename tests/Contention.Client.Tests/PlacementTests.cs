@@ -178,7 +178,7 @@ public sealed class TraceSimulationTests : IDisposable
         var trace = Trace("a,64000,262144,1,A10\nb,64000,262144,1,A10\nc,64000,262144,2,T4\n",
             Pod("s1", "LS", 1, 500, 0) + Pod("t1", "BE", 1, 500, 1) + Pod("s2", "LS", 1, 500, 2) + Pod("t2", "BE", 1, 500, 3) + Pod("pair", "BE", 2, 1000, 4));
         var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
-        var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2);
+        var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2) { OsModel = Contention.Workloads.Sim.OsCostModel.Shipped("h200") };
 
         simulation.Plan(snapshot, Contention.Grains.GpuSharing.Timeslice);
         var units = simulation.Plan(snapshot, Contention.Grains.GpuSharing.Mps);
@@ -199,6 +199,10 @@ public sealed class TraceSimulationTests : IDisposable
         Assert.Equal(6, sliced.Count); // one row per pod and GPU: the pair has two
         Assert.Equal(2, sliced.Count(r => r.Pod.Name == "pair"));
         var s1 = sliced.Single(r => r.Pod.Name == "s1");
+        // The host side from the shipped H200 OS model (block sync): some CPU, and sync-wait calls.
+        Assert.InRange(s1.CpuCores, 0.001, 1);
+        Assert.True(s1.Os["calls_sync-wait"] > 0);
+        Assert.InRange(s1.KernelShare, 0.001, 1);
         var s2 = sliced.Single(r => r.Pod.Name == "s2");
         Assert.False(s1.Reused);
         Assert.True(s2.Reused);

@@ -24,7 +24,7 @@ internal static class SimulateCommand
     {
         var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace: the Alibaba GPU trace v2023's directory (../shared/traces/alibaba-gpu-v2023), or a jobs CSV with --cluster-spec; its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only); none with --fit-os", Arity = ArgumentArity.ZeroOrOne };
         var fitOs = new Option<string[]>("--fit-os") { Description = "fit the OS cost model from these results directories of real runs ('contention run' on a GPU node, sweeps too): each run's mix simulated as it ran for its tenants' features, their measured CPU, switches and system calls by category the targets; writes os-model.json and os-model.md into --out (default results/os-model)", AllowMultipleArgumentsPerToken = true };
-        var osModel = new Option<string?>("--os-model") { Description = "the OS cost model a simulated mix's CPU, switch and system-call columns come from (an os-model.json of --fit-os); default: the one shipped for --sim-profile (h200), none for other profiles" };
+        var osModel = new Option<string?>("--os-model") { Description = "the OS cost model a simulated mix's CPU, switch and system-call columns come from (an os-model.json of --fit-os); default: the one shipped for --sim-profile (h200), none for other profiles; for a trace, the H200's unless given (every GPU model's host alike)" };
         var timeline = new Option<bool>("--timeline") { Description = "for a trace: play it along its timeline (pods arrive at their creation, wait when nothing fits, leave at their deletion; each distinct co-location of a GPU simulated until its statistics converge and reused for every span of it) instead of placing it as a snapshot; --duration is then each co-location's longest window (default 32s)" };
         var clusterSpec = new Option<string?>("--cluster-spec") { Description = "for a jobs CSV (the generic schema: job_id, submit_time, duration, gpus; gpu_fraction, qos, kind, cpu_milli, memory_mib, gpu_model): the cluster its jobs run on, in YAML (node groups: name, count, cpu, memory_gib, gpus, model, profile), e.g. mixes/traces/cluster-example.yaml" };
         var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
@@ -75,7 +75,8 @@ internal static class SimulateCommand
                         profileMap,
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
                         Seconds(parse.GetValue(duration) ?? (parse.GetValue(timeline) ? "32s" : "5s"), "--duration", 1e-3),
-                        parse.GetValue(sloFactor));
+                        parse.GetValue(sloFactor),
+                        parse.GetValue(osModel) is { } osFile ? LoadOsModel(osFile) : OsCostModel.Shipped("h200"));
                     var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, Cluster(parse.GetValue(cluster)), 0, 1, t => t, "");
                     if (parse.GetValue(loadFactor) is var factor && (!(factor > 0) || (factor != 1 && !parse.GetValue(timeline))))
                     {

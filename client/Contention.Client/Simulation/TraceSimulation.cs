@@ -3,6 +3,7 @@ using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Grains;
 using Contention.Grains.Simulation;
+using Contention.Workloads.Sim;
 using Spectre.Console;
 using GpuSharing = Contention.Grains.GpuSharing;
 
@@ -21,8 +22,13 @@ namespace Contention.Client.Simulation;
 /// <param name="AloneThroughput">The same tenant alone on a GPU of the model, with the same share.</param>
 /// <param name="AloneP99Ms">Its p99 alone, ms.</param>
 /// <param name="Reused">Whether the GPU's co-location had been simulated already (same model, sharing and tenants: on another GPU, or for another policy) and its result was reused.</param>
-public sealed record TraceTenantResult(TracePod Pod, string Node, int Gpu, string Model, TenantSpec Tenant, int Sharers, double Throughput, double P50Ms, double P99Ms, double AloneThroughput, double AloneP99Ms, bool Reused)
+/// <param name="KernelShare">Its kernels' time per second of the window (the GPU time it used).</param>
+/// <param name="Os">Its host side per second of the window, as the OS cost model predicts it (metric to rate); empty without a model for its sync mode.</param>
+public sealed record TraceTenantResult(TracePod Pod, string Node, int Gpu, string Model, TenantSpec Tenant, int Sharers, double Throughput, double P50Ms, double P99Ms, double AloneThroughput, double AloneP99Ms, bool Reused, double KernelShare, IReadOnlyDictionary<string, double> Os)
 {
+    /// <summary>CPU it burns, cores (user and system seconds per second), as modelled; NaN without a model.</summary>
+    public double CpuCores => Os.Count == 0 ? double.NaN : Os.GetValueOrDefault("user_cpu_s") + Os.GetValueOrDefault("system_cpu_s");
+
     /// <summary>An inference tenant completed under 90 % of its offered requests: its latencies are no tail.</summary>
     public bool Overloaded => Tenant.Kind == TenantKind.Inference && Tenant.RatePerSecond > 0 && Throughput < 0.9 * Tenant.RatePerSecond;
 
@@ -159,7 +165,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
                 var spec = byClass[pods[t].Qos];
                 var alone = Measured(outcomes[Key(model, sharing, [pods[t]])], 0);
                 var shared = Measured(outcome, t);
-                results.Add(new TraceTenantResult(pods[t], trace.Nodes[node].Name, gpu, model, spec, pods.Count, shared.Throughput, shared.P50Ms, shared.P99Ms, alone.Throughput, alone.P99Ms, reused));
+                results.Add(new TraceTenantResult(pods[t], trace.Nodes[node].Name, gpu, model, spec, pods.Count, shared.Throughput, shared.P50Ms, shared.P99Ms, alone.Throughput, alone.P99Ms, reused, KernelShare(outcome, t), OsRates(outcome, t, spec)));
             }
         }
 
@@ -297,6 +303,22 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         }
 
         return weighted[^1].Value;
+    }
+
+    /// <summary>The OS cost model the pods' host side is predicted with (null: not predicted).</summary>
+    public OsCostModel? OsModel { get; init; }
+
+    private static double KernelShare(SimUnitOutcome unit, int tenant) => unit.MeasuredNs == 0 ? double.NaN : unit.Tenants[tenant].KernelNs / (double)unit.MeasuredNs;
+
+    private Dictionary<string, double> OsRates(SimUnitOutcome unit, int tenant, TenantSpec spec)
+    {
+        if (OsModel is null || unit.MeasuredNs == 0)
+        {
+            return new Dictionary<string, double>();
+        }
+
+        var features = OsFit.Features(unit, tenant);
+        return OsModel.Predict(OsFit.ToDevice(spec.SyncMode), features).ToDictionary(p => p.Key, p => p.Value / features.Seconds, StringComparer.Ordinal);
     }
 
     // Throughput over the window simulated (shorter when interrupted); a tenant that completed
