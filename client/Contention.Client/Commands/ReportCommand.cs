@@ -15,7 +15,7 @@ internal static class ReportCommand
 {
     public static Command Create()
     {
-        var results = new Argument<string>("RESULTS") { Description = "a results directory written by 'contention run': a sweep's (with sweep.json) or a run's (with results.json)" };
+        var results = new Argument<string>("RESULTS") { Description = "a results directory written by 'contention run': a sweep's (with sweep.json) or a run's (with results.json); or by 'contention simulate TRACE' (tenants-*.csv: CDFs of inference p99 against alone and of host CPU per node)" };
         var output = new Option<string?>("--out") { Description = "where the report goes (default: RESULTS/report)" };
         var markdown = new Option<bool>("--markdown") { Description = "print a single run's summary.md and write nothing" };
         var command = new Command("report", "write a report of saved results: report.md, tidy CSVs, LaTeX tables (booktabs), figures (PNG and SVG) and generated findings") { results, output, markdown };
@@ -25,6 +25,27 @@ internal static class ReportCommand
 #if NO_REPORTS
             return Lean(path, parse.GetValue(markdown));
 #else
+            if (TraceFigures.Holds(path) && !File.Exists(Path.Combine(path, ResultsFiles.Json)))
+            {
+                try
+                {
+                    var traceDirectory = parse.GetValue(output) ?? Path.Combine(path, "report");
+                    var (traceFiles, traceFindings) = TraceFigures.Write(path, traceDirectory);
+                    foreach (var line in traceFindings)
+                    {
+                        AnsiConsole.WriteLine(line);
+                    }
+
+                    AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(traceDirectory)}[/] ({string.Join(", ", traceFiles.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");
+                    return 0;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                    return 2;
+                }
+            }
+
             ReportInput input;
             try
             {
