@@ -27,23 +27,7 @@ internal static class ReportCommand
 #else
             if (TraceFigures.Holds(path) && !File.Exists(Path.Combine(path, ResultsFiles.Json)))
             {
-                try
-                {
-                    var traceDirectory = parse.GetValue(output) ?? Path.Combine(path, "report");
-                    var (traceFiles, traceFindings) = TraceFigures.Write(path, traceDirectory);
-                    foreach (var line in traceFindings)
-                    {
-                        AnsiConsole.WriteLine(line);
-                    }
-
-                    AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(traceDirectory)}[/] ({string.Join(", ", traceFiles.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");
-                    return 0;
-                }
-                catch (InvalidOperationException ex)
-                {
-                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
-                    return 2;
-                }
+                return Written(parse.GetValue(output) ?? Path.Combine(path, "report"), directory => TraceFigures.Write(path, directory));
             }
 
             ReportInput input;
@@ -74,27 +58,34 @@ internal static class ReportCommand
                 TenantTable.Print(AnsiConsole.Console, input.Runs[0].Document);
             }
 
-            var directory = parse.GetValue(output) ?? Path.Combine(path, "report");
-            try
-            {
-                var (files, findings) = ReportWriter.Write(input, directory);
-                foreach (var paragraph in findings)
-                {
-                    AnsiConsole.WriteLine(paragraph);
-                }
-
-                AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(directory)}[/] ({string.Join(", ", files.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");
-                return 0;
-            }
-            catch (InvalidOperationException ex)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
-                return 2;
-            }
+            return Written(parse.GetValue(output) ?? Path.Combine(path, "report"), directory => ReportWriter.Write(input, directory));
 #endif
         });
         return command;
     }
+
+#if !NO_REPORTS
+    /// <summary>Writes a report into <paramref name="directory"/> by <paramref name="write"/>, prints its findings and files; the exit code.</summary>
+    private static int Written(string directory, Func<string, (IReadOnlyList<string> Files, IReadOnlyList<string> Findings)> write)
+    {
+        try
+        {
+            var (files, findings) = write(directory);
+            foreach (var paragraph in findings)
+            {
+                AnsiConsole.WriteLine(paragraph);
+            }
+
+            AnsiConsole.MarkupLineInterpolated($"report: [bold]{Path.GetFullPath(directory)}[/] ({string.Join(", ", files.Where(f => !f.EndsWith(".svg", StringComparison.Ordinal)))}; figures also as SVG)");
+            return 0;
+        }
+        catch (InvalidOperationException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 2;
+        }
+    }
+#endif
 
 #if NO_REPORTS
     /// <summary>A lean build (-p:ContentionReports=false, for GPU hosts) prints a run's table or summary.md only.</summary>
