@@ -75,7 +75,7 @@ internal static class OsFit
         var byUnit = outcome.Units.ToDictionary(u => u.Id, StringComparer.Ordinal);
         var fitted = OsCostModel.Fit(
             string.Create(CultureInfo.InvariantCulture, $"contention simulate --fit-os {string.Join(' ', results)} --sim-profile {profile}: {windows.Count} measured windows of {runs.Count} runs ({windows.Count(w => w.Row.Traced)} traced by eBPF: system calls by category; CPU and switches from the untraced ones for sync {(untraced.Count == 0 ? "none" : string.Join(", ", untraced.Select(m => m.Word()).Order(StringComparer.Ordinal)))}), fitted {DateTime.UtcNow:yyyy-MM-dd}"),
-            windows.Select(w => (ToDevice(w.Row.Sync), Features(byUnit[w.Unit], w.Index), (IReadOnlyDictionary<string, double>)Measured(w.Row, cpu: !w.Row.Traced || !untraced.Contains(w.Row.Sync)))));
+            windows.Select(w => FitWindow(byUnit[w.Unit], w, cpu: !w.Row.Traced || !untraced.Contains(w.Row.Sync))));
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "os-model.json"), fitted.ToJson());
         var text = $"# OS cost model\n\n{fitted.Source}.\n\nEach metric per second of a tenant's window = Σ coefficient × feature, features per second: {string.Join(", ", OsFeatures.Names)} (operations, launches and waits per second; the shares of the window spent waiting for the GPU and idle). Fitted by non-negative least squares per sync mode; R² and the median relative error are on the windows fitted.\n\n{fitted.Markdown()}";
@@ -95,6 +95,18 @@ internal static class OsFit
 
         console.MarkupLineInterpolated($"model: [bold]{Path.GetFullPath(Path.Combine(output, "os-model.json"))}[/] (os-model.md)");
         return 0;
+    }
+
+    /// <summary>
+    /// One window for the fit: the tenant's features over its unit's simulated window, and what
+    /// its row measured over its own window brought to the same length (the unit may have run
+    /// longer: every unit of a fit runs the longest run's window).
+    /// </summary>
+    private static (Contention.Workloads.Devices.SyncMode, OsFeatures, IReadOnlyDictionary<string, double>) FitWindow(SimUnitOutcome unit, Window w, bool cpu)
+    {
+        var features = Features(unit, w.Index);
+        var scale = features.Seconds / w.Row.Seconds;
+        return (ToDevice(w.Row.Sync), features, Measured(w.Row, cpu).ToDictionary(p => p.Key, p => p.Value * scale, StringComparer.Ordinal));
     }
 
     /// <summary>A tenant's features from its unit's outcome.</summary>
