@@ -18,7 +18,7 @@ namespace Contention.Client.Simulation;
 internal static class OsFit
 {
     /// <summary>One measured window: a real run's tenant row and the unit tenant it was simulated as.</summary>
-    private sealed record Window(string Run, TenantRow Row, string Unit, int Index);
+    internal sealed record Window(string Run, TenantRow Row, string Unit, int Index);
 
     /// <summary>Fits, writes <c>os-model.json</c> and <c>os-model.md</c> into <paramref name="output"/>, prints the fits; returns the exit code.</summary>
     public static async Task<int> RunAsync(IReadOnlyList<string> results, string profile, string? cluster, string output, IAnsiConsole console, CancellationToken cancellation)
@@ -102,7 +102,7 @@ internal static class OsFit
     /// its row measured over its own window brought to the same length (the unit may have run
     /// longer: every unit of a fit runs the longest run's window).
     /// </summary>
-    private static (Contention.Workloads.Devices.SyncMode, OsFeatures, IReadOnlyDictionary<string, double>) FitWindow(SimUnitOutcome unit, Window w, bool cpu)
+    internal static (Contention.Workloads.Devices.SyncMode, OsFeatures, IReadOnlyDictionary<string, double>) FitWindow(SimUnitOutcome unit, Window w, bool cpu)
     {
         var features = Features(unit, w.Index);
         var scale = features.Seconds / w.Row.Seconds;
