@@ -374,6 +374,7 @@ public sealed class JobTraceTests : IDisposable
     [InlineData("nodes:\n  - { name: a, gpus: 1, model: X, profile: nope }\n", "c.yaml:2:44: nodes[0].profile: no device profile 'nope'")]
     [InlineData("nodes:\n  - { name: a }\n  - { name: a }\n", "c.yaml:3:5: nodes[1].name: node a is named twice")]
     [InlineData("name: c\n", "c.yaml:1:1: nodes: expected a list of node groups")]
+    [InlineData("nodes:\n  - { name: a, gpus: 8, model: B200 }\n", "c.yaml:2:32: nodes[0].model: no device profile is named 'b200' for GPU model B200")]
     public void LoadSpec_BadField_NamesFileLineColumnAndField(string yaml, string expected)
     {
         var error = Assert.Throws<MixException>(() => ClusterSpec.Load(Write("c.yaml", yaml)));
@@ -384,8 +385,8 @@ public sealed class JobTraceTests : IDisposable
     [Fact]
     public void Shipped_ExampleClusterAndJobs_PlaceAlongTheTimeline()
     {
-        var spec = ClusterSpec.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "cluster-example.yaml"));
-        var trace = ClusterTrace.LoadJobs(Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "jobs-example.csv"), spec);
+        var spec = ClusterSpec.Load(Path.Combine(AppContext.BaseDirectory, "examples", "jobs", "cluster.yaml"));
+        var trace = ClusterTrace.LoadJobs(Path.Combine(AppContext.BaseDirectory, "examples", "jobs", "jobs.csv"), spec);
 
         var timeline = TraceTimeline.Run(trace, PlacementPolicy.BestFit);
 

@@ -26,7 +26,7 @@ internal static class SimulateCommand
         var fitOs = new Option<string[]>("--fit-os") { Description = "fit the OS cost model from these results directories of real runs ('contention run' on a GPU node, sweeps too): each run's mix simulated as it ran for its tenants' features, their measured CPU, switches and system calls by category the targets; writes os-model.json and os-model.md into --out (default results/os-model)", AllowMultipleArgumentsPerToken = true };
         var osModel = new Option<string?>("--os-model") { Description = "the OS cost model a simulated mix's CPU, switch and system-call columns come from (an os-model.json of --fit-os); default: the one shipped for --sim-profile (h200), none for other profiles; for a trace, the H200's unless given (every GPU model's host alike)" };
         var timeline = new Option<bool>("--timeline") { Description = "for a trace: play it along its timeline (pods arrive at their creation, wait when nothing fits, run as long as they lived in the trace and leave; each distinct co-location of a GPU simulated until its statistics converge and reused for every span of it) instead of placing it as a snapshot; --duration is then each co-location's longest window (default 32s)" };
-        var clusterSpec = new Option<string?>("--cluster-spec") { Description = "for a jobs CSV (the generic schema: job_id, submit_time, duration, gpus; gpu_fraction, qos, kind, cpu_milli, memory_mib, gpu_model): the cluster its jobs run on, in YAML (node groups: name, count, cpu, memory_gib, gpus, model, profile), e.g. mixes/traces/cluster-example.yaml" };
+        var clusterSpec = new Option<string?>("--cluster-spec") { Description = "for a jobs CSV (the generic schema: job_id, submit_time, duration, gpus; gpu_fraction, qos, kind, cpu_milli, memory_mib, gpu_model): the cluster its jobs run on, in YAML (node groups: name, count, cpu, memory_gib, gpus, model, profile), e.g. examples/jobs/cluster.yaml" };
         var loadFactor = new Option<double>("--load-factor") { Description = "with --timeline: arrivals this many times closer together, each pod living as long as in the trace (this many times the trace's load)", DefaultValueFactory = _ => 1.0 };
         var placementOnly = new Option<bool>("--placement-only") { Description = "for a trace: place its pods as a snapshot (in creation order, none leaving; with --timeline, along its timeline) by each --policy, and report where they went, how many found a place (and waited) and the GPU capacity left stranded; simulate nothing" };
         var policies = new Option<string[]>("--policy") { Description = "for a trace: placement policies to compare (first-fit, best-fit, worst-fit; contention-aware: where the predicted harm to tails is least, one placement per --sharing mode, each predicting by simulating co-locations under it)", DefaultValueFactory = _ => ["first-fit", "best-fit", "worst-fit"], AllowMultipleArgumentsPerToken = true };
@@ -375,7 +375,7 @@ internal static class SimulateCommand
 
         if (clusterSpec is null)
         {
-            throw new MixException($"{path}: a jobs CSV lists no nodes; give --cluster-spec FILE, the cluster it runs on in YAML (e.g. mixes/traces/cluster-example.yaml)");
+            throw new MixException($"{path}: a jobs CSV lists no nodes; give --cluster-spec FILE, the cluster it runs on in YAML (e.g. examples/jobs/cluster.yaml)");
         }
 
         var spec = ClusterSpec.Load(clusterSpec);

@@ -80,6 +80,18 @@ public sealed record ClusterSpec(string Name, IReadOnlyList<TraceNode> Nodes, IR
                 throw new MixException(file, group.Start.Line, group.Start.Column, $"{at}.model", "a node group with GPUs needs their model (e.g. H200; its profile is the model's name in lower case unless 'profile' says)");
             }
 
+            if (gpus > 0 && Text(file, group, at, "profile") is null)
+            {
+                try
+                {
+                    _ = Contention.Workloads.Sim.DeviceProfile.Load(model.ToLowerInvariant());
+                }
+                catch (ArgumentException)
+                {
+                    throw Error(file, group.Children[new YamlScalarNode("model")], $"{at}.model", $"no device profile is named '{model.ToLowerInvariant()}' for GPU model {model}; give the group a 'profile' ({string.Join(", ", Contention.Workloads.Sim.DeviceProfile.BuiltInNames)} or a profile file)");
+                }
+            }
+
             if (Text(file, group, at, "profile") is { } profile)
             {
                 var node = group.Children[new YamlScalarNode("profile")];
