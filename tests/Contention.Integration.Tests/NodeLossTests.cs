@@ -65,7 +65,13 @@ public sealed class NodeLossTests
         }
 
         Assert.False(cluster.Tenants.HasExited, "node-a died instead of stopping its workers");
-        Assert.Contains("its experiment was lost with the node that ran it", cluster.Tenants.Output, StringComparison.Ordinal);
+        // Either the experiment grain came back empty elsewhere, or (a busy host: calls to the dead
+        // node wait out their timeouts first) it stopped answering for the limit: both are the
+        // node stopping the workers of an experiment lost with its node (seen in a CI run).
+        Assert.True(
+            cluster.Tenants.Output.Contains("its experiment was lost with the node that ran it", StringComparison.Ordinal)
+                || cluster.Tenants.Output.Contains("its experiment has not answered for", StringComparison.Ordinal),
+            $"node-a did not say why it stopped the workers: {cluster.Tenants.Output}");
     }
 
     [Fact]
