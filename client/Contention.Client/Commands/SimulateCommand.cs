@@ -176,7 +176,7 @@ internal static class SimulateCommand
                             GpuSeconds = tenant.KernelNs / 1e9,
                         },
                         osModel,
-                        OsFit.ToDevice(gpus[g][i].SyncMode),
+                        Contention.Grains.Node.TenantWorkload.Sync(gpus[g][i].SyncMode),
                         OsFit.Features(unit, i)));
                 }
 
@@ -185,7 +185,7 @@ internal static class SimulateCommand
         }
 
         var reached = outcome.Progress.NowNs / 1e9;
-        var uncovered = plan.Tenants.Select(t => OsFit.ToDevice(t.SyncMode)).Distinct().Where(m => osModel?.Covers(m) != true).Select(m => m.ToString().ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
+        var uncovered = plan.Tenants.Select(t => Contention.Grains.Node.TenantWorkload.Sync(t.SyncMode)).Distinct().Where(m => osModel?.Covers(m) != true).Select(m => m.ToString().ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
         var os = osModel is null
             ? $"the OS side (CPU time, system calls, switches) is not modelled for profile {profile} (no OS model shipped for it; give --os-model) and reads 0"
             : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}";
@@ -426,9 +426,8 @@ internal static class SimulateCommand
     /// <summary>The policies asked for; <c>contention-aware</c> is one per sharing mode, each predicting harm by simulating under it.</summary>
     private static List<(PlacementPolicy Policy, IPlacementHarm? Harm)> Policies(IEnumerable<string> words, IReadOnlyList<Contention.Grains.GpuSharing> modes, Mix mapping, Dictionary<string, string> profiles)
     {
-        string ProfileOf(string model) => profiles.TryGetValue(model, out var name) ? name : model.ToLowerInvariant();
         return [.. words.Distinct().SelectMany(word => word == "contention-aware"
-            ? modes.Select(m => (m == Contention.Grains.GpuSharing.Mps ? PlacementPolicy.ContentionAwareMps : PlacementPolicy.ContentionAwareTimeslice, (IPlacementHarm?)new SimulatedHarm(mapping, ProfileOf, m)))
+            ? modes.Select(m => (m == Contention.Grains.GpuSharing.Mps ? PlacementPolicy.ContentionAwareMps : PlacementPolicy.ContentionAwareTimeslice, (IPlacementHarm?)new SimulatedHarm(mapping, model => TraceSimulation.ProfileOf(profiles, model), m)))
             : [(Policy(word), (IPlacementHarm?)null)])];
     }
 

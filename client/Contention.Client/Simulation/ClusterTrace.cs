@@ -126,7 +126,7 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
         var pods = Read(path, [.. JobColumns], row =>
         {
             var gpus = row.Int("gpus", 0, 64);
-            var fraction = row.Has("gpu_fraction") && row.Text("gpu_fraction").Length > 0 ? row.Double("gpu_fraction", 0, 1) : 1;
+            var fraction = row.Optional("gpu_fraction").Length > 0 ? row.Double("gpu_fraction", 0, 1) : 1;
             if (gpus > 1 && fraction != 1)
             {
                 throw row.Error("gpu_fraction", $"a job of {gpus} GPUs takes them whole (1), not {fraction.ToString(CultureInfo.InvariantCulture)}");
@@ -138,13 +138,13 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
                 throw row.Error("gpu_fraction", "a job of one GPU asks for a share of it above 0 (up to 1)");
             }
 
-            var kind = row.Has("kind") ? row.Text("kind") : "";
+            var kind = row.Optional("kind");
             if (kind.Length > 0 && kind is not ("inference" or "training"))
             {
                 throw row.Error("kind", $"'{kind}' is no kind of job; expected inference or training");
             }
 
-            var qos = row.Has("qos") ? row.Text("qos") : "";
+            var qos = row.Optional("qos");
             if (qos.Length == 0)
             {
                 qos = kind switch
@@ -161,11 +161,11 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
 
             var submit = (long)Math.Round(row.Double("submit_time", 0, double.MaxValue));
             var duration = (long)Math.Round(row.Double("duration", 0, double.MaxValue));
-            var model = row.Has("gpu_model") ? row.Text("gpu_model") : "";
+            var model = row.Optional("gpu_model");
             return new TracePod(
                 row.Text("job_id", required: true),
-                row.Has("cpu_milli") && row.Text("cpu_milli").Length > 0 ? row.Int("cpu_milli", 0, int.MaxValue) : 0,
-                row.Has("memory_mib") && row.Text("memory_mib").Length > 0 ? row.Long("memory_mib", 0, long.MaxValue) : 0,
+                row.Optional("cpu_milli").Length > 0 ? row.Int("cpu_milli", 0, int.MaxValue) : 0,
+                row.Optional("memory_mib").Length > 0 ? row.Long("memory_mib", 0, long.MaxValue) : 0,
                 gpus,
                 milli,
                 model.Length == 0 ? [] : model.Split('|'),
@@ -224,6 +224,9 @@ public sealed record ClusterTrace(IReadOnlyList<TraceNode> Nodes, IReadOnlyList<
         }
 
         public bool Has(string column) => header.Contains(column, StringComparer.Ordinal);
+
+        /// <summary>An optional column's value; empty where the file has no such column.</summary>
+        public string Optional(string column) => Has(column) ? Text(column) : "";
 
         public int Int(string column, int min, int max) => (int)Long(column, min, max);
 

@@ -106,7 +106,7 @@ internal static class OsFit
     {
         var features = Features(unit, w.Index);
         var scale = features.Seconds / w.Row.Seconds;
-        return (ToDevice(w.Row.Sync), features, Measured(w.Row, cpu).ToDictionary(p => p.Key, p => p.Value * scale, StringComparer.Ordinal));
+        return (Contention.Grains.Node.TenantWorkload.Sync(w.Row.Sync), features, Measured(w.Row, cpu).ToDictionary(p => p.Key, p => p.Value * scale, StringComparer.Ordinal));
     }
 
     /// <summary>A tenant's features from its unit's outcome.</summary>
@@ -139,9 +139,6 @@ internal static class OsFit
 
         return metrics;
     }
-
-    /// <summary>The device library's sync mode of a grain-side one.</summary>
-    public static Contention.Workloads.Devices.SyncMode ToDevice(SyncMode sync) => Contention.Grains.Node.TenantWorkload.Sync(sync);
 
     /// <summary>Every run under a results directory: a run's own, or each point of a sweep.</summary>
     private static IEnumerable<(string Run, ResultsDocument Document)> Runs(string directory)

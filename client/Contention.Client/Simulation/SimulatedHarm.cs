@@ -1,4 +1,3 @@
-using System.Globalization;
 using Contention.Client.Mixes;
 using Contention.Grains;
 using Contention.Grains.Node;
@@ -66,7 +65,7 @@ internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf,
 
     private (double Throughput, double P99)[] Simulate(string model, IReadOnlyList<TracePod> sorted)
     {
-        var key = $"{model}|{string.Join(';', sorted.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Qos}:{p.GpuMilli}")))}";
+        var key = TraceSimulation.Key(model, sharing, sorted);
         if (simulated.TryGetValue(key, out var known))
         {
             return known;
@@ -77,7 +76,7 @@ internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf,
             profiles[model] = profile = DeviceProfile.Load(profileOf(model));
         }
 
-        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. sorted.Select((p, i) => TenantWorkload.Virtual(byClass[p.Qos], $"{p.Qos}-{i}", i, p.GpuMilli / 1000.0))]);
+        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. TraceSimulation.Tenants(byClass, sorted).Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))]);
         gpu.Measure(WarmupNs, WindowNs);
         var result = sorted.Select((_, i) =>
         {

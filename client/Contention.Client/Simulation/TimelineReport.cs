@@ -171,7 +171,8 @@ internal static class TimelineReport
         return text.ToString();
     }
 
-    private static void Print(IAnsiConsole console, string title, string[] header, List<string[]> rows)
+    /// <summary>A comparison table on the console.</summary>
+    internal static void Print(IAnsiConsole console, string title, string[] header, List<string[]> rows)
     {
         var table = new Table().Title(Markup.Escape(title)).AddColumns(header);
         foreach (var row in rows)
@@ -182,7 +183,8 @@ internal static class TimelineReport
         console.Write(table);
     }
 
-    private static void Table(StringBuilder text, string[] header, List<string[]> rows)
+    /// <summary>The same table as Markdown.</summary>
+    internal static void Table(StringBuilder text, string[] header, List<string[]> rows)
     {
         text.AppendLine($"| {string.Join(" | ", header)} |");
         text.AppendLine($"|{string.Concat(header.Select(_ => "---|"))}");

@@ -69,13 +69,7 @@ internal static class TraceReport
         }
 
         string[] header = ["policy", "sharing", "GPUs with pods", "inference pods meeting SLO", "overloaded", "pods sharing a GPU", "their p99 / alone, median", "their training slowdown, median", "events of its new co-locations", "host CPU burned (modelled)"];
-        var table = new Table().Title(Invariant($"the placed pods in virtual time ({options.WarmupSeconds:0.##} s warm-up, {options.DurationSeconds:0.##} s window; SLO: keeping up, p99 within {options.SloFactor:0.##}x alone)")).AddColumns(header);
-        foreach (var row in rows)
-        {
-            table.AddRow([.. row.Select(Markup.Escape)]);
-        }
-
-        console.Write(table);
+        TimelineReport.Print(console, Invariant($"the placed pods in virtual time ({options.WarmupSeconds:0.##} s warm-up, {options.DurationSeconds:0.##} s window; SLO: keeping up, p99 within {options.SloFactor:0.##}x alone)"), header, rows);
         var how = Invariant($"{outcome.Units.Count} distinct co-locations and tenants alone simulated: {outcome.Progress.Events / 1e6:0.0} M events in {outcome.Progress.Elapsed.TotalSeconds:0.0} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s).");
         if (outcome.Interrupted)
         {
@@ -91,12 +85,7 @@ internal static class TraceReport
         text.AppendLine();
         text.AppendLine(how);
         text.AppendLine();
-        text.AppendLine($"| {string.Join(" | ", header)} |");
-        text.AppendLine($"|{string.Concat(header.Select(_ => "---|"))}");
-        foreach (var row in rows)
-        {
-            text.AppendLine($"| {string.Join(" | ", row)} |");
-        }
+        TimelineReport.Table(text, header, rows);
 
         return text.ToString();
     }

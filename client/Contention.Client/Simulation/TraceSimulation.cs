@@ -2,6 +2,7 @@ using System.Globalization;
 using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Grains;
+using Contention.Grains.Node;
 using Contention.Grains.Simulation;
 using Contention.Workloads.Sim;
 using Spectre.Console;
@@ -88,7 +89,10 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     private readonly Dictionary<string, SimUnitOutcome> outcomes = new(StringComparer.Ordinal);
 
     /// <summary>The profile name a GPU model gets: from <c>--gpu-profile</c>, else the datasheet-scaled one of that name.</summary>
-    public string ProfileOf(string model) => gpuProfiles.TryGetValue(model, out var name) ? name : model.ToLowerInvariant();
+    public string ProfileOf(string model) => ProfileOf(gpuProfiles, model);
+
+    /// <summary>The profile name a GPU model gets from <paramref name="profiles"/>, else the one of its name in lower case.</summary>
+    internal static string ProfileOf(IReadOnlyDictionary<string, string> profiles, string model) => profiles.TryGetValue(model, out var name) ? name : model.ToLowerInvariant();
 
     /// <summary>The warm-up, ns of virtual time.</summary>
     public long WarmupNs => (long)Math.Round(warmupSeconds * 1e9);
@@ -318,7 +322,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         }
 
         var features = OsFit.Features(unit, tenant);
-        return OsModel.Predict(OsFit.ToDevice(spec.SyncMode), features).ToDictionary(p => p.Key, p => p.Value / features.Seconds, StringComparer.Ordinal);
+        return OsModel.Predict(TenantWorkload.Sync(spec.SyncMode), features).ToDictionary(p => p.Key, p => p.Value / features.Seconds, StringComparer.Ordinal);
     }
 
     // Throughput over the window simulated (shorter when interrupted); a tenant that completed
@@ -339,9 +343,13 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         }
 
         // Seeds by place in the co-location only: a co-location gives the same result wherever it occurs.
-        units[key] = new SimUnit(key, ProfileOf(model), sharing, [.. pods.Select((p, i) => new SimUnitTenant(byClass[p.Qos], $"{p.Qos}-{i}", i, p.GpuMilli / 1000.0))]);
+        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods));
         return true;
     }
+
+    /// <summary>A co-location's tenants: what each pod's class runs, named and seeded by its place, its share its MPS share.</summary>
+    internal static SimUnitTenant[] Tenants(IReadOnlyDictionary<string, TenantSpec> byClass, IReadOnlyList<TracePod> pods) =>
+        [.. pods.Select((p, i) => new SimUnitTenant(byClass[p.Qos], $"{p.Qos}-{i}", i, p.GpuMilli / 1000.0))];
 
     /// <summary>The co-location of <paramref name="span"/> under <paramref name="sharing"/>: its unit's id.</summary>
     public string KeyOf(GpuSpan span, GpuSharing sharing)
@@ -353,7 +361,8 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     /// <summary>What each unit simulated came to, by id.</summary>
     public IReadOnlyDictionary<string, SimUnitOutcome> Outcomes => outcomes;
 
-    private static string Key(string model, GpuSharing sharing, IEnumerable<TracePod> pods) =>
+    /// <summary>A co-location's name: GPU model, sharing, and its pods' classes and shares in order.</summary>
+    internal static string Key(string model, GpuSharing sharing, IEnumerable<TracePod> pods) =>
         $"{model}|{sharing}|{string.Join(';', pods.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Qos}:{p.GpuMilli}")))}";
 
     private sealed record PlacedGpu(int Node, int Gpu, IReadOnlyList<TracePod> Pods);

@@ -78,7 +78,7 @@ public static class SimulationCoordinator
             var profiles = request.Units.Select(u => u.Profile).Distinct(StringComparer.Ordinal).ToDictionary(p => p, p => Workloads.Sim.DeviceProfile.Load(p).ToJson(), StringComparer.Ordinal);
             await Task.WhenAll(groups.Select((g, k) => g.LoadAsync(new SimGroupLoad([.. request.Units.Where((_, i) => i % groupCount == k)], request.WarmupNs, request.Histograms, profiles, request.Convergence))));
             long now = 0;
-            var steps = new SimGroupStep[groupCount];
+            SimGroupStep[] steps = [];
             var interrupted = false;
             while (now < endNs)
             {
@@ -108,14 +108,14 @@ public static class SimulationCoordinator
 
             var results = await Task.WhenAll(groups.Select(g => g.ResultsAsync()));
             var byId = results.SelectMany(r => r).ToDictionary(u => u.Id, StringComparer.Ordinal);
-            var silos = steps.Where(s => s is not null).Select(s => s.Silo).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var silos = steps.Select(s => s.Silo).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var events = byId.Values.Sum(u => u.Events);
             return new SimulationOutcome(
                 [.. request.Units.Select(u => byId[u.Id])],
-                new SimulationProgress(now, endNs, events, watch.Elapsed, groupCount, silos.Count, steps.Where(s => s is not null).Sum(s => s.Running)),
+                new SimulationProgress(now, endNs, events, watch.Elapsed, groupCount, silos.Count, steps.Sum(s => s.Running)),
                 interrupted,
                 silos,
-                steps.Where(s => s is not null).Sum(s => s.BusyNs));
+                steps.Sum(s => s.BusyNs));
         }
         finally
         {
