@@ -207,6 +207,49 @@ public class RoundTripTests
         Assert.True(block.Ns(2_000) > spin.Ns(2_000));
         Assert.True(block.Ns(500_000) > block.Ns(2_000));
     }
+
+    [Fact]
+    public void WakeUps_LinearBetweenSleepLengthsFlatBeyondAndZeroWithoutPoints()
+    {
+        var profile = DeviceProfile.Load("h100") with { WakeUps = [new(5_000_000, 40_000), new(1_000_000, 20_000)] };
+        var curve = RoundTripCurve.WakeUps(profile);
+
+        Assert.Equal(20_000, curve.Ns(10_000));
+        Assert.Equal(30_000, curve.Ns(3_000_000));
+        Assert.Equal(40_000, curve.Ns(60_000_000));
+        Assert.False(curve.Spreads);
+        Assert.Equal(0, RoundTripCurve.WakeUps(DeviceProfile.Load("h100")).Ns(3_000_000));
+    }
+
+    [Fact]
+    public void ShippedH200_WakesLaterAfterLongerSleepsAndKeepsTheMeasuredSpread()
+    {
+        var h200 = DeviceProfile.Load("h200");
+        Assert.True(h200.WakeUps.Count >= 4);
+        var curve = RoundTripCurve.WakeUps(h200);
+        Assert.True(curve.Spreads);
+        Assert.True(curve.Ns(20_000_000) > curve.Ns(50_000));
+        Assert.True(curve.Ns(20_000_000, 0.99) > curve.Ns(20_000_000, 0.5));
+        Assert.InRange(curve.Ns(20_000_000), 1_000, 1_000_000);
+
+        // The scaled profiles keep their host's wake-ups (the source says so).
+        Assert.Equal(h200.WakeUps.Select(p => (p.SleepNs, p.Ns)), DeviceProfile.Load("t4").WakeUps.Select(p => (p.SleepNs, p.Ns)));
+    }
+
+    [Fact]
+    public void Calibration_WakeUps_MeasuresEachSleepLengthOnThisHost()
+    {
+        var points = Contention.Workloads.Benchmarks.Calibration.WakeUps(2, 0.05, [200_000, 2_000_000]);
+
+        Assert.Equal([200_000L, 2_000_000L], points.Select(p => p.SleepNs));
+        foreach (var point in points)
+        {
+            // Never early (an absolute deadline), and below a second even on a busy machine.
+            Assert.InRange(point.Ns, 0, 1_000_000_000);
+            Assert.Equal(RoundTripSpread.Probabilities.Count, point.Spread!.Count);
+            Assert.True(point.Ns + point.Spread[0] >= 0, "the earliest wake-up is not before its deadline");
+        }
+    }
 }
 
 [Collection(SimTiming.Name)]

@@ -136,6 +136,51 @@ public class VirtualGpuTests
     }
 
     [Fact]
+    public void RunUntil_OpenLoopWithWakeUps_ARequestTheThreadSleptForStartsAWakeUpLate()
+    {
+        // The profile's host wakes 30 us late from every timed sleep: a request that arrives
+        // while the server idles starts 30 us after its arrival (end = arrival + 30 us + S); one
+        // that arrives while the last is served starts when it ends, with no sleep (end = previous end + S).
+        const long wake = 30_000;
+        var profile = Profile with { WakeUps = [new(1_000, wake), new(100_000_000, wake)] };
+        var spec = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 2_000, Seed = 11 };
+        var alone = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        alone.Measure(10_000_000, 500_000_000);
+        var service = alone.Result(0).Latency.GetValueAtPercentile(0);
+
+        var random = new Random(11);
+        var arrival = 0L;
+        var previous = 0L;
+        var expected = new List<long>();
+        while (true)
+        {
+            arrival += (long)(-Math.Log(1.0 - random.NextDouble()) * 5e5);
+            previous = (arrival > previous ? arrival + wake : previous) + service;
+            if (previous > 510_000_000)
+            {
+                break;
+            }
+
+            if (previous > 10_000_000)
+            {
+                expected.Add(previous - arrival);
+            }
+        }
+
+        var gpu = new VirtualGpu(profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        gpu.Measure(10_000_000, 500_000_000);
+        var result = gpu.Result(0);
+
+        expected.Sort();
+        Assert.InRange(result.Completed - expected.Count, -1, 1);
+        Assert.Equal(expected[0], result.Latency.GetValueAtPercentile(0), expected[0] / 500.0);
+        Assert.True(expected.Count(l => l >= service + wake) > expected.Count / 2, "most requests find the thread asleep");
+        Assert.True(expected[^1] > service + wake, "some requests queue at 2,000/s");
+        Assert.Equal(expected[^1], result.Latency.GetMaxValue(), expected[^1] / 500.0);
+        Assert.Equal(expected[expected.Count / 2], result.Latency.GetValueAtPercentile(50), expected[expected.Count / 2] / 100.0);
+    }
+
+    [Fact]
     public void RunUntil_TwoSmallTenants_OverlapUnderMpsAndPaySwitchesTimeSliced()
     {
         // Tiny kernels: under MPS two tenants' kernels run side by side, so together they do more

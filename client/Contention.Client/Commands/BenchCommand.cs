@@ -66,13 +66,15 @@ internal static class BenchCommand
         calibrate.Options.Add(timeSlicing);
         var samples = new Option<string?>("--samples") { Description = "also write every single iteration of the round-trip loops to this CSV file (sharing, sync, sequence, iteration, ns), from which each wait kernel's spread was fitted" };
         calibrate.Options.Add(samples);
+        var wakeUpsOnly = new Option<bool>("--wake-ups-only") { Description = "only measure how late timed sleeps of 50 us to 100 ms wake on this host (about 15 s, no GPU needed; virtual time starts an open-loop tenant's requests that late after a sleep), keeping every other value of --base" };
+        calibrate.Options.Add(wakeUpsOnly);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
         calibrate.Validators.Add(result =>
         {
-            if (result.GetValue(kernelsOnly) && result.GetValue(roundTripsOnly))
+            if (new[] { result.GetValue(kernelsOnly), result.GetValue(roundTripsOnly), result.GetValue(wakeUpsOnly) }.Count(v => v) > 1)
             {
-                result.AddError("--kernels-only and --round-trips-only exclude each other: give one, or neither to calibrate everything");
+                result.AddError("--kernels-only, --round-trips-only and --wake-ups-only exclude each other: give one, or none to calibrate everything");
             }
 
             if (result.GetValue(kernelsOnly) && result.GetValue(mps))
@@ -82,6 +84,13 @@ internal static class BenchCommand
         });
         calibrate.SetAction(async (parse, cancel) =>
         {
+            if (parse.GetValue(wakeUpsOnly))
+            {
+                var measured = MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cancel);
+                Write(measured, parse.GetValue(output));
+                return 0;
+            }
+
             if (Cuda(parse.GetValue(device)!) is not { } id)
             {
                 return 2;
@@ -123,8 +132,19 @@ internal static class BenchCommand
                 profile = client;
             }
 
+            if (full && !parse.GetValue(mpsClient))
+            {
+                profile = MeasureWakeUps(profile, cancel);
+            }
+
+            Write(profile, parse.GetValue(output));
+            return 0;
+        });
+
+        static void Write(Contention.Workloads.Sim.DeviceProfile profile, string? path)
+        {
             var text = JsonSerializer.Serialize(profile, Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
-            if (parse.GetValue(output) is { } path)
+            if (path is not null)
             {
                 File.WriteAllText(path, text);
             }
@@ -132,9 +152,7 @@ internal static class BenchCommand
             {
                 Console.Out.WriteLine(text);
             }
-
-            return 0;
-        });
+        }
 
         Contention.Workloads.Sim.DeviceProfile Calibrate(ParseResult parse, DeviceId id, Contention.Workloads.Sim.GpuSharing sharing)
         {
@@ -519,6 +537,34 @@ internal static class BenchCommand
         table.AddRow(["model of the MLP request", .. trips.Modes.Select(m => $"{F(trips.PredictedMlpRequestNs(m.Mode) / 1e3)} ({F(trips.PredictedMlpRequestNs(m.Mode) / m[Calibration.MlpRequest].Ns)}x)")]);
         AnsiConsole.Write(table);
         return fitted;
+    }
+
+    private static Contention.Workloads.Sim.DeviceProfile MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)
+    {
+        const int threads = 4;
+        var points = Calibration.WakeUps(threads, cancellation: cancel);
+        var p50 = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList().IndexOf(0.5);
+        var p99 = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList().IndexOf(0.99);
+        var table = new Table().Title($"timed sleeps' lateness on this host ({threads} threads at once, 1 us timer slack), us").AddColumns("sleep", "mean", "p50", "p99");
+        foreach (var point in points)
+        {
+            table.AddRow((point.SleepNs / 1e3).ToString("0", CultureInfo.InvariantCulture), F(point.Ns / 1e3), F((point.Ns + point.Spread![p50]) / 1e3), F((point.Ns + point.Spread[p99]) / 1e3));
+        }
+
+        AnsiConsole.Write(table);
+        var host = $"{Environment.ProcessorCount} x {CpuModel()}";
+        return profile with
+        {
+            WakeUps = points,
+            Source = profile.SourceWith("wake-ups", $"wake-ups measured by 'contention bench calibrate --wake-ups-only' on a host of {host} ({DateTime.UtcNow:yyyy-MM-dd}): {threads} threads sleeping {string.Join(", ", points.Select(p => (p.SleepNs / 1e3).ToString("0", CultureInfo.InvariantCulture)))} us to a deadline, with 1 us timer slack, woke {string.Join(", ", points.Select(p => (p.Ns / 1e3).ToString("0.0", CultureInfo.InvariantCulture)))} us late on average"),
+        };
+
+        static string CpuModel()
+        {
+            const string key = "model name";
+            var line = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal)) : null;
+            return line?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        }
     }
 
     private static Contention.Workloads.Sim.DeviceProfile MeasureKernels(CudaDevice cuda, Contention.Workloads.Sim.DeviceProfile profile, int launches)

@@ -289,6 +289,49 @@ public static class Calibration
         return kernels.Select(k => MeasuredKernel.Of(k, (long)Math.Round(device.MeasureKernelNs(k, repetitions, launches)))).ToList();
     }
 
+    /// <summary>The sleep lengths <see cref="WakeUps"/> measures, ns: a fast service's gaps between requests to a slow one's.</summary>
+    public static IReadOnlyList<long> WakeUpSleeps { get; } = [50_000, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
+
+    /// <summary>
+    /// Measures how late timed sleeps wake on this host (no GPU needed): for each of
+    /// <paramref name="sleeps"/> (default <see cref="WakeUpSleeps"/>), ns, <paramref name="threads"/> threads at once (1 µs timer slack, as an
+    /// open-loop tenant's thread) sleep to an absolute deadline that far ahead, again and again for
+    /// about <paramref name="secondsPerPoint"/> (at least 50 times each), and each wake-up's lateness
+    /// after its deadline is kept: per length the mean and the spread (<see cref="RoundTripSpread"/>).
+    /// </summary>
+    public static IReadOnlyList<MeasuredWakeUp> WakeUps(int threads = 4, double secondsPerPoint = 2, IReadOnlyList<long>? sleeps = null, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(secondsPerPoint);
+        var points = new List<MeasuredWakeUp>();
+        foreach (var sleepNs in sleeps ?? WakeUpSleeps)
+        {
+            var iterations = (int)Math.Clamp(secondsPerPoint * 1e9 / sleepNs, 50, 4000);
+            var lateness = new long[threads][];
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+            {
+                NativeMethods.UsePreciseTimers();
+                var late = new long[iterations];
+                for (var i = 0; i < iterations && !cancellation.IsCancellationRequested; i++)
+                {
+                    var deadline = MonotonicClock.NowNs() + sleepNs;
+                    NativeMethods.SleepUntil(deadline);
+                    late[i] = MonotonicClock.NowNs() - deadline;
+                }
+
+                lateness[t] = late;
+            })
+            { IsBackground = true, Name = $"wake-up {t}" }).ToList();
+            workers.ForEach(w => w.Start());
+            workers.ForEach(w => w.Join());
+            cancellation.ThrowIfCancellationRequested();
+            var all = lateness.SelectMany(l => l).ToList();
+            points.Add(new MeasuredWakeUp(sleepNs, (long)Math.Round(all.Average(v => (double)v)), RoundTripSpread.Measure(all)));
+        }
+
+        return points;
+    }
+
     /// <summary>
     /// Measures the host's round trips through the driver in every sync mode on CUDA device
     /// <paramref name="ordinal"/>: a tiny kernel's launch + synchronise, 4 KiB copies each way

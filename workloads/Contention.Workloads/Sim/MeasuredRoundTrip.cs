@@ -23,6 +23,18 @@ namespace Contention.Workloads.Sim;
 public sealed record MeasuredRoundTrip(SyncMode Sync, long WaitNs, long Ns, GpuSharing Sharing = GpuSharing.Timeslice, IReadOnlyList<long>? Spread = null);
 
 /// <summary>
+/// A timed sleep's wake-up measured on the profiled GPU's host (<c>contention bench calibrate
+/// --wake-ups-only</c>): threads slept to an absolute deadline <paramref name="SleepNs"/> ahead,
+/// with 1 µs timer slack as an open-loop tenant's thread sleeps until its next request's
+/// arrival, and ran again <paramref name="Ns"/> after it on average. The longer a core idles the
+/// deeper it sleeps and the later it wakes (on the H200's host 18-46 µs at 2-20 ms).
+/// </summary>
+/// <param name="SleepNs">How long the threads slept, ns.</param>
+/// <param name="Ns">How late they ran again after the deadline, mean, ns.</param>
+/// <param name="Spread">Single wake-ups' lateness less the mean at each of <see cref="RoundTripSpread.Probabilities"/>, ns; null: every wake-up takes the mean.</param>
+public sealed record MeasuredWakeUp(long SleepNs, long Ns, IReadOnlyList<long>? Spread = null);
+
+/// <summary>
 /// The spread of single round trips around their mean as a quantile table over fixed
 /// probabilities: measured from a loop's iterations (<see cref="Measure"/>), sampled by inverting
 /// it with straight lines between the table's points (<see cref="Sample"/>), centred so that the
@@ -108,11 +120,12 @@ public static class RoundTripSpread
 }
 
 /// <summary>
-/// One sync mode's round trip against wait length: linear between measured points, flat beyond
-/// them; zero without any. An MPS client takes the points measured under MPS, the time-sliced
-/// ones where a profile has none. Where every point has its spread, single round trips spread
-/// around the mean as measured (<see cref="Ns(long, double)"/>): between points both the mean and
-/// each quantile of the spread are interpolated.
+/// A measured host delay against a length: one sync mode's round trip against wait length, or
+/// (<see cref="WakeUps"/>) a timed sleep's lateness against the sleep's length. Linear between
+/// measured points, flat beyond them; zero without any. An MPS client takes the points measured
+/// under MPS, the time-sliced ones where a profile has none. Where every point has its spread,
+/// single delays spread around the mean as measured (<see cref="Ns(long, double)"/>): between
+/// points both the mean and each quantile of the spread are interpolated.
 /// </summary>
 public sealed class RoundTripCurve
 {
@@ -130,17 +143,20 @@ public sealed class RoundTripCurve
             points = [.. profile.RoundTrips.Where(p => p.Sync == mode && p.Sharing == GpuSharing.Timeslice).OrderBy(p => p.WaitNs)];
         }
 
-        waits = [.. points.Select(p => p.WaitNs)];
-        values = [.. points.Select(p => p.Ns)];
-        if (points.Length > 0 && points.All(p => p.Spread is not null))
-        {
-            // Each table centred once: what a sample adds is then a quantile alone.
-            spreads = [.. points.Select(p =>
-            {
-                var mean = RoundTripSpread.Mean(p.Spread!);
-                return p.Spread!.Select(v => v - mean).ToArray();
-            })];
-        }
+        (waits, values, spreads) = Points([.. points.Select(p => (p.WaitNs, p.Ns, p.Spread))]);
+    }
+
+    private RoundTripCurve(IReadOnlyList<(long At, long Ns, IReadOnlyList<long>? Spread)> points) =>
+        (waits, values, spreads) = Points(points);
+
+    /// <summary>
+    /// A timed sleep's lateness against its length (<see cref="DeviceProfile.WakeUps"/>): how long
+    /// after its deadline a thread that slept that long runs again; zero where the profile has no points.
+    /// </summary>
+    public static RoundTripCurve WakeUps(DeviceProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        return new RoundTripCurve([.. profile.WakeUps.OrderBy(p => p.SleepNs).Select(p => (p.SleepNs, p.Ns, p.Spread))]);
     }
 
     /// <summary>Whether single round trips spread around the mean (every point has its spread), or each takes the mean.</summary>
@@ -187,6 +203,22 @@ public sealed class RoundTripCurve
 
         var (i, j, fraction) = Between(waitNs);
         return values[i] + (long)Math.Round(fraction * (values[j] - values[i]));
+    }
+
+    private static (long[] At, long[] Values, double[][]? Spreads) Points(IReadOnlyList<(long At, long Ns, IReadOnlyList<long>? Spread)> points)
+    {
+        double[][]? spreads = null;
+        if (points.Count > 0 && points.All(p => p.Spread is not null))
+        {
+            // Each table centred once: what a sample adds is then a quantile alone.
+            spreads = [.. points.Select(p =>
+            {
+                var mean = RoundTripSpread.Mean(p.Spread!);
+                return p.Spread!.Select(v => v - mean).ToArray();
+            })];
+        }
+
+        return ([.. points.Select(p => p.At)], [.. points.Select(p => p.Ns)], spreads);
     }
 
     // The points around waitNs and how far between them it lies (the same point twice beyond the ends).

@@ -38,9 +38,10 @@ public sealed record VirtualHostCounters(long Launches, long Synchronises, long 
 /// run it: each launch costs the profile's launch CPU time before the kernel reaches the GPU, a
 /// synchronise waits for the context's last kernel and returns a round trip after it (drawn from
 /// the profile's spread with the tenant's seed), an open-loop tenant's arrivals are the same
-/// Poisson process from the same seed, and a pageable copy holds the thread until it is done.
-/// Nothing else of the host is in it: scheduling delays, wake-ups beyond the measured round trips
-/// and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
+/// Poisson process from the same seed, a thread that slept until an arrival runs a measured
+/// wake-up's lateness after it (<see cref="RoundTripCurve.WakeUps"/>), and a pageable copy holds
+/// the thread until it is done. Nothing else of the host is in it: scheduling delays, wake-ups
+/// beyond the measured ones and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
 /// </summary>
 public sealed class VirtualGpu
 {
@@ -57,6 +58,7 @@ public sealed class VirtualGpu
         ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0);
         var model = new CostModel(profile);
+        var wakeUps = RoundTripCurve.WakeUps(profile);
         this.tenants = new Tenant[tenants.Count];
         for (var i = 0; i < tenants.Count; i++)
         {
@@ -74,6 +76,7 @@ public sealed class VirtualGpu
                 [.. kernels.Select(k => model.Kernel(k))],
                 [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)],
                 new RoundTripCurve(profile, tenant.Sync, sharing),
+                wakeUps,
                 profile.LaunchCpuNs);
         }
     }
@@ -171,9 +174,11 @@ public sealed class VirtualGpu
         private readonly SimKernel[] kernels;
         private readonly bool[] syncAfter;
         private readonly RoundTripCurve roundTrip;
+        private readonly RoundTripCurve wakeUp;
         private readonly long launchCpuNs;
         private readonly Random arrivals;
         private readonly Random spread;
+        private readonly Random lateness;
         private readonly bool open;
         private readonly double meanGapNs;
         private long arrivalNs;
@@ -188,17 +193,21 @@ public sealed class VirtualGpu
         private long waitNs;
         private long idleNs;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, long launchCpuNs)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, long launchCpuNs)
         {
             Index = index;
             this.kernels = kernels;
             this.syncAfter = syncAfter;
             this.roundTrip = roundTrip;
+            this.wakeUp = wakeUp;
             this.launchCpuNs = launchCpuNs;
 
             // As WorkloadRunner draws arrivals and SimDevice round trips: each from the tenant's seed.
             arrivals = new Random(spec.Workload.Seed);
             spread = new Random(spec.Workload.Seed);
+
+            // Wake-ups from their own stream, so that the round trips draw as SimDevice's do.
+            lateness = new Random(unchecked(spec.Workload.Seed ^ 0x5BD1E995));
             open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
             meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
             if (open)
@@ -320,8 +329,10 @@ public sealed class VirtualGpu
 
         private void NextArrival(long nowNs)
         {
+            // A thread that sleeps until the arrival runs again a wake-up's lateness after it (as
+            // measured on the profiled host for that long a sleep); one behind runs at once.
             arrivalNs += WorkloadRunner.NextGapNs(arrivals, meanGapNs);
-            NextNs = Math.Max(arrivalNs, nowNs);
+            NextNs = arrivalNs > nowNs ? arrivalNs + wakeUp.Draw(arrivalNs - nowNs, lateness) : nowNs;
             idleNs += NextNs - nowNs;
         }
     }
