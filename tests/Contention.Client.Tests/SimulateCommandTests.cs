@@ -64,6 +64,40 @@ public class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Execute_SpinClientsBeyondTheCores_TakeTurnsAndTheResultsSaySo()
+    {
+        const string spinning = """
+            name: spinning
+            warmup: 200ms
+            duration: 1s
+            sharing: mps
+            defaults:
+              device: sim
+              sync: spin
+            tenants:
+              - name: svc
+                kind: inference
+                model: mlp
+                batch: 1
+                replicas: 4
+            """;
+        var free = Temp();
+        var limited = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(spinning, "s.yaml"), free), Console(new StringWriter()), CancellationToken.None));
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(spinning, "s.yaml"), limited) with { HostCores = 2 }, Console(new StringWriter()), CancellationToken.None));
+
+        var before = ResultsFiles.Read(free);
+        var after = ResultsFiles.Read(limited);
+        Assert.Contains("a host core of its own", before.Experiment.Message, StringComparison.Ordinal);
+        Assert.Contains("share 2 host core(s)", after.Experiment.Message, StringComparison.Ordinal);
+        var alone = before.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).Sum(r => r.ThroughputPerSecond);
+        var turns = after.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToList();
+        Assert.True(turns.Sum(r => r.ThroughputPerSecond) < 0.8 * alone, $"{turns.Sum(r => r.ThroughputPerSecond)} against {alone} requests/s");
+        Assert.All(turns, r => Assert.True(r.P99Ms > 2, $"{r.Tenant}: a request cut by a turn's end waits ~3 ms, p99 {r.P99Ms} ms"));
+    }
+
+    [Fact]
     public async Task Execute_SweepOverSharing_EachPointAndRepetitionSimulatedWithItsOwnSeeds()
     {
         var mix = MixParser.Parse(Colocation + "\nsweep:\n  repetitions: 2\n  axes:\n    sharing: [timeslice, mps]\n", "co.yaml");

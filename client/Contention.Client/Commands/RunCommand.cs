@@ -342,6 +342,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 
     /// <summary><c>contention simulate</c>: the OS cost model file its tenants' OS columns come from; null for the one shipped with the profile.</summary>
     public string? OsModel { get; init; }
+
+    /// <summary><c>contention simulate</c>: the host cores the tenants' threads share (divided among the mix's GPUs); 0: a core for every thread.</summary>
+    public int HostCores { get; init; }
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>

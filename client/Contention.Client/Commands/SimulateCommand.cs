@@ -41,8 +41,9 @@ internal static class SimulateCommand
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
+        var cores = new Option<int>("--cores") { Description = "for a mix: the host cores its tenants' threads share (divided evenly among its GPUs): threads that launch or spin beyond them take turns of the profile's scheduler slice (3 ms, Linux's default), slowing each other; 0: a core for every thread", DefaultValueFactory = _ => 0 }.Within(0, 100_000);
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, simProfile, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, simProfile, cores, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -92,7 +93,7 @@ internal static class SimulateCommand
                 }
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
-                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel) };
+                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores) };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
             catch (MixException ex)
@@ -147,7 +148,8 @@ internal static class SimulateCommand
             Device(GpuOf(tenants[0].Device)),
             options.SimProfile,
             tenants[0].Sharing,
-            [.. tenants.Select(t => new SimUnitTenant(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))])).ToList();
+            [.. tenants.Select(t => new SimUnitTenant(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))],
+            CoresOf(options.HostCores, gpus.Count))).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
         var profile = DeviceProfile.Load(options.SimProfile).Name;
@@ -189,7 +191,10 @@ internal static class SimulateCommand
         var os = osModel is null
             ? $"the OS side (CPU time, system calls, switches) is not modelled for profile {profile} (no OS model shipped for it; give --os-model) and reads 0"
             : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}";
-        var how = $"{Describe(outcome)}; {os}";
+        var host = options.HostCores > 0
+            ? $"the tenants' threads share {options.HostCores} host core(s){(gpus.Count > 1 ? $", {CoresOf(options.HostCores, gpus.Count)} for each of the {gpus.Count} GPUs' tenants" : "")} (turns of {DeviceProfile.Load(options.SimProfile).SchedulerSliceNs / 1e6:0.###} ms)"
+            : "each tenant's thread has a host core of its own (--cores not given)";
+        var how = $"{Describe(outcome)}; {host}; {os}";
         var message = outcome.Interrupted
             ? string.Create(CultureInfo.InvariantCulture, $"interrupted at {reached:0.###} s of {outcome.Progress.EndNs / 1e9:0.###} s of virtual time: {(reached > plan.WarmupSeconds ? $"results are the first {reached - plan.WarmupSeconds:0.###} s of the window" : "still warming up, nothing measured")}; {how}")
             : how;
@@ -236,6 +241,9 @@ internal static class SimulateCommand
         ArgumentNullException.ThrowIfNull(progress);
         return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s), {progress.Running} unit(s) still running");
     }
+
+    /// <summary>A GPU's share of <paramref name="cores"/> host cores among <paramref name="gpus"/> GPUs: at least one; 0 (unlimited) stays 0.</summary>
+    internal static int CoresOf(int cores, int gpus) => cores > 0 ? Math.Max(1, cores / Math.Max(1, gpus)) : 0;
 
     private static string Describe(SimulationOutcome outcome) => string.Create(CultureInfo.InvariantCulture, $"simulated in virtual time: {outcome.Progress.Events:N0} events in {outcome.Progress.Elapsed.TotalSeconds:0.00} s ({outcome.Progress.EventsPerSecond / 1e6:0.00} M events/s, {outcome.Progress.Speed:0.#}x real time) on {outcome.Silos.Count} node(s), {outcome.Progress.Groups} group(s)");
 

@@ -52,6 +52,24 @@ public sealed record DeviceProfile
     /// <summary>Streaming multiprocessors (SMs).</summary>
     [Range(1, 10_000)] public int Multiprocessors { get; init; } = 132;
 
+    /// <summary>
+    /// A thread's turn on a host core while more threads want one than there are, ns: in virtual
+    /// time with a limited number of cores (<see cref="VirtualCores"/>). Default: Linux's (EEVDF's
+    /// base slice, 0.75 ms, times 1 + log2 of the CPUs up to 8: 3 ms on hosts of 8 or more), also
+    /// where a profile says 0 or nothing.
+    /// </summary>
+    [Range(0, 1e9)]
+    public long SchedulerSliceNs
+    {
+        get => schedulerSliceNs > 0 ? schedulerSliceNs : DefaultSchedulerSliceNs;
+        init => schedulerSliceNs = value;
+    }
+
+    /// <summary>Linux's scheduler slice on a host of 8 or more CPUs, ns (<see cref="SchedulerSliceNs"/>).</summary>
+    public const long DefaultSchedulerSliceNs = 3_000_000;
+
+    private readonly long schedulerSliceNs;
+
     /// <summary>GEMM blocks (256 threads, 8 KiB of shared memory) resident on one multiprocessor at once.</summary>
     [Range(1, 64)] public int GemmBlocksPerMultiprocessor { get; init; } = 4;
 

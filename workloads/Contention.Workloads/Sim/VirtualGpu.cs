@@ -52,6 +52,17 @@ public sealed class VirtualGpu
     /// <summary>A GPU of <paramref name="profile"/> shared by <paramref name="sharing"/>, its tenants starting at time 0.</summary>
     /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
     public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants)
+        : this(profile, sharing, tenants, 0)
+    {
+    }
+
+    /// <summary>
+    /// A GPU of <paramref name="profile"/> shared by <paramref name="sharing"/>, its tenants
+    /// starting at time 0, their threads sharing <paramref name="hostCores"/> host cores
+    /// (<see cref="VirtualCores"/>, turns of the profile's <see cref="DeviceProfile.SchedulerSliceNs"/>; 0: a core each).
+    /// </summary>
+    /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
@@ -59,6 +70,7 @@ public sealed class VirtualGpu
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0);
         var model = new CostModel(profile);
         var wakeUps = RoundTripCurve.WakeUps(profile);
+        var cores = new VirtualCores(hostCores, profile.SchedulerSliceNs);
         this.tenants = new Tenant[tenants.Count];
         for (var i = 0; i < tenants.Count; i++)
         {
@@ -77,6 +89,7 @@ public sealed class VirtualGpu
                 [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)],
                 new RoundTripCurve(profile, tenant.Sync, sharing),
                 wakeUps,
+                cores,
                 profile.LaunchCpuNs);
         }
     }
@@ -176,6 +189,8 @@ public sealed class VirtualGpu
         private readonly RoundTripCurve roundTrip;
         private readonly RoundTripCurve wakeUp;
         private readonly long launchCpuNs;
+        private readonly VirtualCores cores;
+        private readonly SyncMode sync;
         private readonly Random arrivals;
         private readonly Random spread;
         private readonly Random lateness;
@@ -192,9 +207,13 @@ public sealed class VirtualGpu
         private long waits;
         private long waitNs;
         private long idleNs;
+        private long phaseNs;
+        private bool runnable;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, long launchCpuNs)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, VirtualCores cores, long launchCpuNs)
         {
+            this.cores = cores;
+            sync = spec.Sync;
             Index = index;
             this.kernels = kernels;
             this.syncAfter = syncAfter;
@@ -216,6 +235,8 @@ public sealed class VirtualGpu
             }
             else
             {
+                // Closed-loop threads start their turns one slice after another, as many at once as there are cores.
+                Wake(-index * cores.SliceNs / Math.Max(1, cores.Cores));
                 StartOperation(0, 0);
             }
         }
@@ -243,6 +264,11 @@ public sealed class VirtualGpu
             if (!inOperation)
             {
                 // An open-loop request arrived (or was queued behind the last one): its latency runs from the arrival.
+                if (!runnable)
+                {
+                    Wake(nowNs);
+                }
+
                 StartOperation(arrivalNs, nowNs);
                 return;
             }
@@ -253,7 +279,7 @@ public sealed class VirtualGpu
                 calledNs = -1;
                 if (nextKernel < kernels.Length)
                 {
-                    NextNs = nowNs + launchCpuNs;
+                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
                     return;
                 }
 
@@ -269,7 +295,7 @@ public sealed class VirtualGpu
             nextKernel++;
             if (!sync)
             {
-                NextNs = nowNs + launchCpuNs;
+                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
                 return;
             }
 
@@ -277,6 +303,12 @@ public sealed class VirtualGpu
             synchronises++;
             Waiting = true;
             NextNs = long.MaxValue;
+            if (this.sync != SyncMode.Spin)
+            {
+                // A blocked thread sleeps; a yielding one hands its core to any other that wants it.
+                Sleep();
+            }
+
             TryWake(gpu);
         }
 
@@ -296,10 +328,34 @@ public sealed class VirtualGpu
             if (completedNs <= calledNs)
             {
                 NextNs = calledNs;
+                if (!runnable)
+                {
+                    runnable = true;
+                    cores.Enter();
+                }
+
                 return;
             }
 
             NextNs = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+            switch (sync)
+            {
+                case SyncMode.Block:
+                    // Woken: it runs at once.
+                    Wake(NextNs);
+                    break;
+                case SyncMode.Yield:
+                    // Back among the threads that want a core; on one when its turn comes.
+                    NextNs = cores.NextOn(NextNs, phaseNs, cores.Runnable + 1);
+                    runnable = true;
+                    cores.Enter();
+                    break;
+                default:
+                    // It spun all along: it sees the completion when it is on a core.
+                    NextNs = cores.NextOn(NextNs, phaseNs, cores.Runnable);
+                    break;
+            }
+
             waits++;
             waitNs += NextNs - calledNs;
         }
@@ -310,7 +366,7 @@ public sealed class VirtualGpu
             nextKernel = 0;
             calledNs = -1;
             inOperation = true;
-            NextNs = nowNs + launchCpuNs;
+            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
         }
 
         private void EndOperation(long nowNs)
@@ -334,6 +390,30 @@ public sealed class VirtualGpu
             arrivalNs += WorkloadRunner.NextGapNs(arrivals, meanGapNs);
             NextNs = arrivalNs > nowNs ? arrivalNs + wakeUp.Draw(arrivalNs - nowNs, lateness) : nowNs;
             idleNs += NextNs - nowNs;
+            if (NextNs > nowNs)
+            {
+                Sleep();
+            }
+        }
+
+        // The thread wakes at wakeNs (or starts): it wants a core, and its turns start there.
+        private void Wake(long wakeNs)
+        {
+            phaseNs = wakeNs;
+            if (!runnable)
+            {
+                runnable = true;
+                cores.Enter();
+            }
+        }
+
+        private void Sleep()
+        {
+            if (runnable)
+            {
+                runnable = false;
+                cores.Leave();
+            }
         }
     }
 }
