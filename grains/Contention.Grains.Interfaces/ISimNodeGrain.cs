@@ -45,13 +45,15 @@ public sealed record SimUnitTenant(
 /// <param name="Sharing">How its tenants share it.</param>
 /// <param name="Tenants">Its tenants, all starting at virtual time 0.</param>
 /// <param name="Cores">The host cores its tenants' threads share (<c>VirtualCores</c>); 0: a core for every thread.</param>
+/// <param name="WeightedSlices">Time-sliced, each tenant's slice in proportion to its GPU share (<c>TimeSliceScheduler</c>); false: equal slices, as the driver gives.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimUnit")]
 public sealed record SimUnit(
     [property: Id(0)] string Id,
     [property: Id(1)] string Profile,
     [property: Id(2)] GpuSharing Sharing,
     [property: Id(3)] IReadOnlyList<SimUnitTenant> Tenants,
-    [property: Id(4)] int Cores = 0);
+    [property: Id(4)] int Cores = 0,
+    [property: Id(5)] bool WeightedSlices = false);
 
 /// <summary>What a group simulates.</summary>
 /// <param name="Units">Its units.</param>

@@ -171,6 +171,30 @@ public sealed class TraceSimulationTests : IDisposable
     private static string Pod(string name, string qos, int gpus, int milli, int created) => $"{name},1000,1024,{gpus},{milli},,{qos},Running,{created},1000,{created}\n";
 
     [Fact]
+    public async Task Simulate_WeightedSlices_AFifthGpuTrainerHoldsTheGpuAQuarterAsLongAsAService()
+    {
+        // One A10: a service with 800 milli beside a trainer with 200, time-sliced. Weighted, the
+        // trainer's slice is a quarter of the service's, so the service waits a shorter slice out;
+        // the light service's queue runs dry long before its own slice ends, so the trainer loses nothing.
+        var trace = Trace("a,64000,262144,1,A10\n", Pod("s1", "LS", 1, 800, 0) + Pod("t1", "BE", 1, 200, 1));
+        var snapshot = PlacementSnapshot.Run(trace, PlacementPolicy.FirstFit);
+        var results = new Dictionary<bool, IReadOnlyList<TraceTenantResult>>();
+        foreach (var weighted in new[] { false, true })
+        {
+            var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2) { WeightedSlices = weighted };
+            simulation.Plan(snapshot, Contention.Grains.GpuSharing.Timeslice);
+            await using var node = await SimulateCommand.OpenAsync(new RunOptions(Mapping(), null, null, 0, 1, t => t, ""), CancellationToken.None);
+            Assert.False((await simulation.SimulateAsync(node.Client, Consoles.Plain(new StringWriter()), CancellationToken.None)).Interrupted);
+            results[weighted] = simulation.Results(snapshot, Contention.Grains.GpuSharing.Timeslice).Tenants;
+        }
+
+        double P99(bool weighted) => results[weighted].Single(r => r.Pod.Name == "s1").P99Ms;
+        double Steps(bool weighted) => results[weighted].Single(r => r.Pod.Name == "t1").Throughput;
+        Assert.True(P99(true) < 0.6 * P99(false), $"service p99 {P99(true)} ms weighted, {P99(false)} ms not");
+        Assert.InRange(Steps(true), 0.95 * Steps(false), 1.05 * Steps(false));
+    }
+
+    [Fact]
     public async Task Simulate_ServiceBesideTrainer_HarmedTimeSlicedNotUnderMpsAndIdenticalGpusReused()
     {
         // Two nodes of one A10 each (datasheet-scaled profile): on each, a half-GPU service (LS) and

@@ -45,6 +45,34 @@ public class TimeSliceSchedulerTests
     }
 
     [Fact]
+    public void AdvanceTo_WeightedSlices_AWholeShareRunsTwiceAsLongAsAHalf()
+    {
+        // Weighted, slice 1000, switch 100, no idle switch: context 0 (share 1) runs 1000 ns per
+        // turn, context 1 (share 0.5) 500. Both always busy: 0..1000 ctx 0, 1000..1100 switch,
+        // 1100..1600 ctx 1, 1600..1700 switch, 1700..2700 ctx 0, ... a round of 1700 ns.
+        var gpu = new TimeSliceScheduler(2, 1000, 100, idleSwitchNs: 0, weighted: true);
+        gpu.Configure(0, new SimContext(0, 1.0));
+        gpu.Configure(1, new SimContext(0, 0.5));
+        Assert.Equal((1000L, 500L), (gpu.SliceNs(0), gpu.SliceNs(1)));
+        gpu.Enqueue(0, 1_000_000);
+        gpu.Enqueue(1, 1_000_000);
+
+        gpu.AdvanceTo(10 * 1700);
+        Assert.Equal((10_000L, 5_000L), (gpu.BusyNs(0), gpu.BusyNs(1)));
+
+        // Equal shares (any) are whole slices, as unweighted.
+        var equal = new TimeSliceScheduler(2, 1000, 100, idleSwitchNs: 0, weighted: true);
+        equal.Configure(0, new SimContext(0, 0.3));
+        equal.Configure(1, new SimContext(0, 0.3));
+        Assert.Equal((1000L, 1000L), (equal.SliceNs(0), equal.SliceNs(1)));
+
+        // Unweighted, shares are ignored, as the driver ignores them.
+        var driver = new TimeSliceScheduler(2, 1000, 100);
+        driver.Configure(1, new SimContext(0, 0.5));
+        Assert.Equal(1000, driver.SliceNs(1));
+    }
+
+    [Fact]
     public void KernelNs_Copies_HoldTheStreamButAreNoKernelTime()
     {
         var gpu = new TimeSliceScheduler(1, Slice, Switch, idleSwitchNs: 0);

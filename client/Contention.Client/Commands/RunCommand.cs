@@ -345,6 +345,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 
     /// <summary><c>contention simulate</c>: the host cores the tenants' threads share (divided among the mix's GPUs); 0: a core for every thread.</summary>
     public int HostCores { get; init; }
+
+    /// <summary><c>contention simulate</c>: time-sliced GPUs weigh each tenant's slice by its GPU share.</summary>
+    public bool WeightedSlices { get; init; }
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>

@@ -42,8 +42,9 @@ internal static class SimulateCommand
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cores = new Option<int>("--cores") { Description = "for a mix: the host cores its tenants' threads share (divided evenly among its GPUs): threads that launch or spin beyond them take turns of the profile's scheduler slice (3 ms, Linux's default), slowing each other; 0: a core for every thread", DefaultValueFactory = _ => 0 }.Within(0, 100_000);
+        var weights = new Option<bool>("--timeslice-weights") { Description = "time-sliced GPUs give each tenant slices in proportion to its GPU share (a trace pod's gpu_milli, a mix tenant's gpu_share: the timeslice times its share over the largest share on its GPU), as GPU-sharing layers with weighted slices do; without it every slice is a whole timeslice, as the driver gives (virtual time only)" };
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, simProfile, cores, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, simProfile, cores, weights, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -69,7 +70,7 @@ internal static class SimulateCommand
                     var modes = parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>).ToList();
                     var mappingMix = TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!));
                     var profileMap = GpuProfiles(specProfiles, parse.GetValue(gpuProfiles) ?? []);
-                    var chosen = Policies(parse.GetValue(policies)!, modes, mappingMix, profileMap);
+                    var chosen = Policies(parse.GetValue(policies)!, modes, mappingMix, profileMap, parse.GetValue(weights));
                     var simulation = parse.GetValue(placementOnly) ? null : new TraceSimulationOptions(
                         mappingMix,
                         modes,
@@ -77,7 +78,8 @@ internal static class SimulateCommand
                         Seconds(parse.GetValue(warmup) ?? "1s", "--warmup", 0),
                         Seconds(parse.GetValue(duration) ?? (parse.GetValue(timeline) ? "32s" : "5s"), "--duration", 1e-3),
                         parse.GetValue(sloFactor),
-                        parse.GetValue(osModel) is { } osFile ? LoadOsModel(osFile) : OsCostModel.Shipped("h200"));
+                        parse.GetValue(osModel) is { } osFile ? LoadOsModel(osFile) : OsCostModel.Shipped("h200"),
+                        parse.GetValue(weights));
                     var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, Cluster(parse.GetValue(cluster)), 0, 1, t => t, "");
                     if (parse.GetValue(loadFactor) is var factor && (!(factor > 0) || (factor != 1 && !parse.GetValue(timeline))))
                     {
@@ -93,7 +95,7 @@ internal static class SimulateCommand
                 }
 
                 var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
-                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores) };
+                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores), WeightedSlices = parse.GetValue(weights) };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
             catch (MixException ex)
@@ -149,7 +151,8 @@ internal static class SimulateCommand
             options.SimProfile,
             tenants[0].Sharing,
             [.. tenants.Select(t => new SimUnitTenant(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))],
-            CoresOf(options.HostCores, gpus.Count))).ToList();
+            CoresOf(options.HostCores, gpus.Count),
+            options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice)).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
         var profile = DeviceProfile.Load(options.SimProfile).Name;
@@ -194,7 +197,8 @@ internal static class SimulateCommand
         var host = options.HostCores > 0
             ? $"the tenants' threads share {options.HostCores} host core(s){(gpus.Count > 1 ? $", {CoresOf(options.HostCores, gpus.Count)} for each of the {gpus.Count} GPUs' tenants" : "")} (turns of {DeviceProfile.Load(options.SimProfile).SchedulerSliceNs / 1e6:0.###} ms)"
             : "each tenant's thread has a host core of its own (--cores not given)";
-        var how = $"{Describe(outcome)}; {host}; {os}";
+        var slices = options.WeightedSlices && plan.Tenants.Any(t => t.Sharing == Contention.Grains.GpuSharing.Timeslice) ? "; time slices weighted by each tenant's gpu_share (--timeslice-weights)" : "";
+        var how = $"{Describe(outcome)}; {host}{slices}; {os}";
         var message = outcome.Interrupted
             ? string.Create(CultureInfo.InvariantCulture, $"interrupted at {reached:0.###} s of {outcome.Progress.EndNs / 1e9:0.###} s of virtual time: {(reached > plan.WarmupSeconds ? $"results are the first {reached - plan.WarmupSeconds:0.###} s of the window" : "still warming up, nothing measured")}; {how}")
             : how;
@@ -432,10 +436,10 @@ internal static class SimulateCommand
     };
 
     /// <summary>The policies asked for; <c>contention-aware</c> is one per sharing mode, each predicting harm by simulating under it.</summary>
-    private static List<(PlacementPolicy Policy, IPlacementHarm? Harm)> Policies(IEnumerable<string> words, IReadOnlyList<Contention.Grains.GpuSharing> modes, Mix mapping, Dictionary<string, string> profiles)
+    private static List<(PlacementPolicy Policy, IPlacementHarm? Harm)> Policies(IEnumerable<string> words, IReadOnlyList<Contention.Grains.GpuSharing> modes, Mix mapping, Dictionary<string, string> profiles, bool weightedSlices)
     {
         return [.. words.Distinct().SelectMany(word => word == "contention-aware"
-            ? modes.Select(m => (m == Contention.Grains.GpuSharing.Mps ? PlacementPolicy.ContentionAwareMps : PlacementPolicy.ContentionAwareTimeslice, (IPlacementHarm?)new SimulatedHarm(mapping, model => TraceSimulation.ProfileOf(profiles, model), m)))
+            ? modes.Select(m => (m == Contention.Grains.GpuSharing.Mps ? PlacementPolicy.ContentionAwareMps : PlacementPolicy.ContentionAwareTimeslice, (IPlacementHarm?)new SimulatedHarm(mapping, model => TraceSimulation.ProfileOf(profiles, model), m, weightedSlices && m == Contention.Grains.GpuSharing.Timeslice)))
             : [(Policy(word), (IPlacementHarm?)null)])];
     }
 

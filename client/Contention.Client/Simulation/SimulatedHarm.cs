@@ -14,7 +14,7 @@ namespace Contention.Client.Simulation;
 /// keep up), plus a tenth of how much slower its trainers run than alone (slowdown − 1). The harm
 /// of a pod joining a GPU: the score with it less the score without it.
 /// </summary>
-internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf, GpuSharing sharing) : IPlacementHarm
+internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf, GpuSharing sharing, bool weightedSlices = false) : IPlacementHarm
 {
     private const long WarmupNs = 500_000_000;
     private const long WindowNs = 2_000_000_000;
@@ -76,7 +76,7 @@ internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf,
             profiles[model] = profile = DeviceProfile.Load(profileOf(model));
         }
 
-        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. TraceSimulation.Tenants(byClass, sorted).Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))]);
+        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. TraceSimulation.Tenants(byClass, sorted).Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], 0, weightedSlices);
         gpu.Measure(WarmupNs, WindowNs);
         var result = sorted.Select((_, i) =>
         {

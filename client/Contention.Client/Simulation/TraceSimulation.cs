@@ -312,6 +312,9 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     /// <summary>The OS cost model the pods' host side is predicted with (null: not predicted).</summary>
     public OsCostModel? OsModel { get; init; }
 
+    /// <summary>Whether time-sliced GPUs give each pod slices in proportion to its GPU share.</summary>
+    public bool WeightedSlices { get; init; }
+
     private static double KernelShare(SimUnitOutcome unit, int tenant) => unit.MeasuredNs == 0 ? double.NaN : unit.Tenants[tenant].KernelNs / (double)unit.MeasuredNs;
 
     private Dictionary<string, double> OsRates(SimUnitOutcome unit, int tenant, TenantSpec spec)
@@ -343,7 +346,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         }
 
         // Seeds by place in the co-location only: a co-location gives the same result wherever it occurs.
-        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods));
+        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods), WeightedSlices: WeightedSlices && sharing == GpuSharing.Timeslice);
         return true;
     }
 

@@ -56,13 +56,14 @@ public static class GpuSchedulers
     /// <summary>
     /// The policy of <paramref name="sharing"/> for <paramref name="contexts"/> contexts with
     /// <paramref name="profile"/>'s costs, starting at <paramref name="startNs"/>: time-slicing with
-    /// its slice and switch costs, or MPS-like spatial sharing with its interference.
+    /// its slice and switch costs (with <paramref name="weightedSlices"/>, each context's slice in
+    /// proportion to its share: <see cref="TimeSliceScheduler"/>), or MPS-like spatial sharing with its interference.
     /// </summary>
-    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs)
+    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false)
     {
         ArgumentNullException.ThrowIfNull(profile);
         return sharing == GpuSharing.Mps
             ? new SpatialScheduler(contexts, startNs, profile.MpsInterference)
-            : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs);
+            : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices);
     }
 }

@@ -8,7 +8,10 @@ namespace Contention.Workloads.Sim;
 /// <c>switchNs</c>, to the next context with work in round-robin order; a context whose queue runs dry loses the GPU at once to one with work, and that switch
 /// loses <c>idleSwitchNs</c> (docs/results/h200/probes). A preempted kernel resumes where it
 /// stopped. Time is explicit, so the model is deterministic.
-/// Priorities and shares are ignored: the driver's time-slicing round-robins contexts.
+/// Priorities and shares are ignored: the driver's time-slicing round-robins contexts. Weighted
+/// (virtual time only: <c>contention simulate --timeslice-weights</c>, as GPU-sharing layers with
+/// weighted time slices offer), a context's slice is the timeslice times its share over the
+/// largest share, so busy contexts get GPU time in proportion to their shares.
 /// </summary>
 public sealed class TimeSliceScheduler : IGpuScheduler
 {
@@ -22,6 +25,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     private readonly long timesliceNs;
     private readonly long switchNs;
     private readonly long idleSwitchNs;
+    private readonly double[] weights;
+    private readonly bool weighted;
     private State state = State.Idle;
     private int running = -1;
     private int owner = -1;
@@ -41,7 +46,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <param name="switchNs">GPU time lost preempting a context that still has work.</param>
     /// <param name="startNs">The model's time at the start.</param>
     /// <param name="idleSwitchNs">GPU time lost switching away from a context whose queue ran dry; null: as <paramref name="switchNs"/>.</param>
-    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0, long? idleSwitchNs = null)
+    /// <param name="weighted">Slices in proportion to each context's <see cref="SimContext.GpuShare"/> (<see cref="Configure"/>), the largest share's a whole timeslice; false: every slice a whole timeslice.</param>
+    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0, long? idleSwitchNs = null, bool weighted = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
@@ -59,6 +65,9 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
+        weights = new double[contexts];
+        Array.Fill(weights, 1.0);
+        this.weighted = weighted;
         this.timesliceNs = timesliceNs;
         this.switchNs = switchNs;
         this.idleSwitchNs = idleSwitchNs ?? switchNs;
@@ -91,6 +100,27 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <inheritdoc />
     public void Configure(int context, SimContext settings)
     {
+        if (weighted)
+        {
+            weights[context] = Math.Clamp(settings.GpuShare, 0.001, 1);
+        }
+    }
+
+    /// <summary>How long <paramref name="context"/> keeps the GPU while another has work, ns.</summary>
+    public long SliceNs(int context)
+    {
+        if (!weighted)
+        {
+            return timesliceNs;
+        }
+
+        var largest = 0.0;
+        foreach (var w in weights)
+        {
+            largest = Math.Max(largest, w);
+        }
+
+        return Math.Max(1, (long)Math.Round(timesliceNs * weights[context] / largest));
     }
 
     /// <inheritdoc />
@@ -149,7 +179,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                 return switchUntil;
             case State.Running:
                 var end = NowNs + headRemaining[running];
-                return OthersReady(running) ? Math.Min(end, Math.Max(NowNs, sliceStart + timesliceNs)) : end;
+                return OthersReady(running) ? Math.Min(end, Math.Max(NowNs, sliceStart + SliceNs(running))) : end;
             default:
                 return NextReady(owner, -1) >= 0 ? NowNs : long.MaxValue;
         }
@@ -187,7 +217,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 
                 case State.Running:
                     var others = OthersReady(running);
-                    var sliceEnd = others ? Math.Max(NowNs, sliceStart + timesliceNs) : long.MaxValue;
+                    var sliceEnd = others ? Math.Max(NowNs, sliceStart + SliceNs(running)) : long.MaxValue;
                     var stop = Math.Min(Math.Min(NowNs + headRemaining[running], sliceEnd), Math.Max(NowNs, targetNs));
                     var ran = stop - NowNs;
                     if (headStarted[running] < 0)

@@ -59,15 +59,16 @@ public sealed class VirtualGpu
     /// <summary>
     /// A GPU of <paramref name="profile"/> shared by <paramref name="sharing"/>, its tenants
     /// starting at time 0, their threads sharing <paramref name="hostCores"/> host cores
-    /// (<see cref="VirtualCores"/>, turns of the profile's <see cref="DeviceProfile.SchedulerSliceNs"/>; 0: a core each).
+    /// (<see cref="VirtualCores"/>, turns of the profile's <see cref="DeviceProfile.SchedulerSliceNs"/>; 0: a core each);
+    /// time-sliced with <paramref name="weightedSlices"/>, each tenant's slice in proportion to its GPU share.
     /// </summary>
     /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
-    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores)
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
         ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
-        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0);
+        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices);
         var model = new CostModel(profile);
         var wakeUps = RoundTripCurve.WakeUps(profile);
         var cores = new VirtualCores(hostCores, profile.SchedulerSliceNs);
