@@ -13,6 +13,31 @@ public class RunCommandTests
     private static readonly int[] Completed = [0, 4];
 
     [Fact]
+    public void ApplyRepetitions_ASweep_EveryPointOfEachRepetitionInTurnAndErrorsSayWhatToDo()
+    {
+        const string text = """
+            name: s
+            tenants:
+              - name: t
+                kind: training
+                model: resnet50
+            sweep:
+              repetitions: 2
+              axes:
+                sync: [spin, block]
+            """;
+        var mix = RunCommand.ApplyRepetitions(MixParser.Parse(text, "s.yaml"), 3);
+
+        Assert.Equal(3, mix.Sweep!.Repetitions);
+        Assert.Equal(["1/1", "2/1", "1/2", "2/2", "1/3", "2/3"], mix.Sweep.Points.Select(p => $"{p.Index}/{p.Repetition}"));
+        Assert.Equal(["spin", "block", "spin", "block", "spin", "block"], mix.Sweep.Points.Select(p => p.Values.Single().Value));
+        Assert.Same(mix, RunCommand.ApplyRepetitions(mix, null));
+        Assert.Contains("from 1 to 1000", Assert.Throws<MixException>(() => RunCommand.ApplyRepetitions(mix, 0)).Message, StringComparison.Ordinal);
+        var plain = MixParser.Parse(text[..text.IndexOf("sweep:", StringComparison.Ordinal)], "p.yaml");
+        Assert.Contains("has no sweep", Assert.Throws<MixException>(() => RunCommand.ApplyRepetitions(plain, 2)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Execute_DefaultMixShortened_WritesResultsAndPrintsTable()
     {
         var mix = MixParser.Load(Path.Combine(AppContext.BaseDirectory, "mixes", "default.yaml")) with { WarmupSeconds = 1, DurationSeconds = 3 };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Contention.Client.Mixes;
 using Contention.Client.Results;
 using Contention.Grains;
@@ -34,11 +35,12 @@ internal static class RunCommand
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU of the embedded node holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var simProfile = OptionChecks.SimProfile("device profile of the embedded node's modelled GPUs");
         var quick = new Option<bool>("--quick") { Description = "run the mix's reduced version (its 'quick' section: fewer points, shorter runs)" };
+        var repetitions = Repetitions();
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, coordinator };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, coordinator };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -46,7 +48,7 @@ internal static class RunCommand
             try
             {
                 loaded = MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick));
-                loaded = ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration));
+                loaded = ApplyRepetitions(ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration)), parse.GetValue(repetitions));
                 overrides = Overrides(parse.GetValue(device), parse.GetValue(sync));
                 if (parse.GetValue(cluster) is { } named && !named.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
                 {
@@ -277,6 +279,33 @@ internal static class RunCommand
         var running = progress.Tenants.Count(t => t.State == TenantState.Running);
         var window = progress.StateSeconds > 0 ? $" {progress.ElapsedSeconds:0}/{progress.StateSeconds:0} s" : "";
         return $"{experiment}: {progress.State.ToString().ToLowerInvariant()}{window}, {running}/{progress.Tenants.Count} tenants running";
+    }
+
+    /// <summary><c>--repetitions N</c>: runs of each point of the mix's sweep, instead of the mix's.</summary>
+    internal static Option<int?> Repetitions() => new("--repetitions") { Description = "run each point of the mix's sweep this many times instead of the mix's sweep.repetitions (1-1000; a sweep again with the same --out resumes only with the same number)" };
+
+    /// <summary>The mix with its sweep's points repeated <paramref name="repetitions"/> times (null: as the mix says).</summary>
+    /// <exception cref="MixException">Out of range, or the mix has no sweep.</exception>
+    internal static Mix ApplyRepetitions(Mix mix, int? repetitions)
+    {
+        if (repetitions is not { } count)
+        {
+            return mix;
+        }
+
+        if (count is < 1 or > 1000)
+        {
+            throw new MixException($"--repetitions: expected a whole number from 1 to 1000, got {count.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (mix.Sweep is not { } sweep)
+        {
+            throw new MixException($"--repetitions: mix '{mix.Name}' has no sweep to repeat; give it one (sweep: axes) or run it again with another --out");
+        }
+
+        // As a mix's own repetitions: every point of repetition 1, then of repetition 2, …
+        var first = sweep.Points.Where(p => p.Repetition == 1).ToList();
+        return mix with { Sweep = sweep with { Repetitions = count, Points = [.. Enumerable.Range(1, count).SelectMany(r => first.Select(p => p with { Repetition = r }))] } };
     }
 
     internal static Mix ApplyTiming(Mix mix, string? warmup, string? duration)

@@ -40,11 +40,12 @@ internal static class SimulateCommand
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s), virtual time" };
         var duration = new Option<string?>("--duration") { Description = "override the mix's measurement window (e.g. 10s), virtual time" };
         var quick = new Option<bool>("--quick") { Description = "simulate the mix's reduced version (its 'quick' section)" };
+        var repetitions = RunCommand.Repetitions();
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cores = new Option<int>("--cores") { Description = "for a mix: the host cores its tenants' threads share (divided evenly among its GPUs): threads that launch or spin beyond them take turns of the profile's scheduler slice (3 ms, Linux's default), slowing each other; 0: a core for every thread", DefaultValueFactory = _ => 0 }.Within(0, 100_000);
         var weights = new Option<bool>("--timeslice-weights") { Description = "time-sliced GPUs give each tenant slices in proportion to its GPU share (a trace pod's gpu_milli, a mix tenant's gpu_share: the timeslice times its share over the largest share on its GPU), as GPU-sharing layers with weighted slices do; without it every slice is a whole timeslice, as the driver gives (virtual time only)" };
         var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
-        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, simProfile, cores, weights, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
+        var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, repetitions, simProfile, cores, weights, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
             try
@@ -94,7 +95,7 @@ internal static class SimulateCommand
                     return await PlaceTraceAsync(trace, simulation, chosen, parse.GetValue(output), connect, AnsiConsole.Console, cancellation);
                 }
 
-                var loaded = RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration));
+                var loaded = RunCommand.ApplyRepetitions(RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration)), parse.GetValue(repetitions));
                 var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores), WeightedSlices = parse.GetValue(weights) };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
