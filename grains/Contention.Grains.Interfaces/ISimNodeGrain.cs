@@ -144,6 +144,7 @@ public sealed record SimTenantOutcome(
 /// <param name="WaitNs">Time in those waits, ns.</param>
 /// <param name="IdleNs">Time waiting for the next request (open loop), ns.</param>
 /// <param name="LaunchCpuNs">CPU time of the launches, ns.</param>
+/// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -151,7 +152,8 @@ public sealed record SimHostCounters(
     [property: Id(2)] long Waits,
     [property: Id(3)] long WaitNs,
     [property: Id(4)] long IdleNs,
-    [property: Id(5)] long LaunchCpuNs)
+    [property: Id(5)] long LaunchCpuNs,
+    [property: Id(6)] long SwitchesIn = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

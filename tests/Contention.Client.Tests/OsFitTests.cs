@@ -24,6 +24,20 @@ public class OsFitTests
     };
 
     [Fact]
+    public void Features_ThreeTenants_EachSeesItsOwnSwitchesInAndTheOthersWaits()
+    {
+        SimTenantOutcome Tenant(string name, long waits, long switchesIn) => new(name, 10, 1_000_000, 1, 2, 3, 4, 2, [], new SimHostCounters(100, 50, waits, 1_000_000, 0, 400_000, switchesIn));
+        var unit = new SimUnitOutcome("u", 2_000_000_000, 2_000_000_000, 1000, [Tenant("a", 30, 7), Tenant("b", 200, 0), Tenant("c", 5, 1)]);
+
+        var a = OsFit.Features(unit, 0);
+        var b = OsFit.Features(unit, 1);
+
+        Assert.Equal((30.0, 7.0, 205.0), (a.Waits, a.SwitchesIn, a.OthersWaits));
+        Assert.Equal((200.0, 0.0, 35.0), (b.Waits, b.SwitchesIn, b.OthersWaits));
+        Assert.Equal(102.5, a.PerSecond()[Contention.Workloads.Sim.OsFeatures.Names.ToList().IndexOf("others_waits")]);
+    }
+
+    [Fact]
     public void FitWindow_RunShorterThanTheSimulatedWindow_MeasuredBroughtToItsLength()
     {
         // The unit ran 10 s (the longest run's window); the real run measured 4 s: its totals

@@ -7,14 +7,14 @@ namespace Contention.Workloads.Tests;
 /// <summary>The OS cost model's fit on synthetic windows whose coefficients are known.</summary>
 public class OsCostModelTests
 {
-    // Per sync mode: a baseline per second, per operation, per launch, per wait, per second waiting, per second idle.
+    // Per sync mode: a baseline per second, per operation, per launch, per wait, per second waiting, per second idle, per switch back in while waiting.
     private static readonly Dictionary<SyncMode, double[]> UserCpu = new()
     {
-        [SyncMode.Spin] = [0.002, 0, 4e-6, 0, 0.98, 0.01],
-        [SyncMode.Block] = [0.001, 2e-5, 3e-6, 8e-6, 0, 0.003],
+        [SyncMode.Spin] = [0.002, 0, 4e-6, 0, 0.98, 0.01, 0],
+        [SyncMode.Block] = [0.001, 2e-5, 3e-6, 8e-6, 0, 0.003, 2e-6],
     };
 
-    private static readonly double[] Voluntary = [5, 1, 0, 1.2, 0, 900];
+    private static readonly double[] Voluntary = [5, 1, 0, 1.2, 0, 900, 0.95];
 
     private static IEnumerable<(SyncMode, OsFeatures, IReadOnlyDictionary<string, double>)> Windows(int count, double noise, int seed)
     {
@@ -29,7 +29,8 @@ public class OsCostModelTests
                 var waits = operations * (0.5 + random.NextDouble());
                 var idle = seconds * 0.6 * random.NextDouble();
                 var wait = (seconds - idle) * random.NextDouble();
-                var features = new OsFeatures(seconds, operations, launches, waits, wait, idle);
+                var switchesIn = random.Next(3) == 0 ? 0 : seconds * 400 * random.NextDouble();
+                var features = new OsFeatures(seconds, operations, launches, waits, wait, idle, switchesIn);
                 double Of(double[] beta) => features.PerSecond().Zip(beta, (x, b) => x * b).Sum() * seconds * (1 + (noise * ((2 * random.NextDouble()) - 1)));
                 yield return (sync, features, new Dictionary<string, double> { ["user_cpu_s"] = Of(UserCpu[sync]), ["voluntary_switches"] = Of(Voluntary), ["calls_ipc"] = 0 });
             }
@@ -65,6 +66,7 @@ public class OsCostModelTests
         var fit = model.Fits.Single(f => f.Sync == SyncMode.Block && f.Metric == "voluntary_switches");
         Assert.InRange(fit.Coefficients["idle_share"], 900 * 0.95, 900 * 1.05);
         Assert.InRange(fit.Coefficients["waits"], 1.2 * 0.95, 1.2 * 1.05);
+        Assert.InRange(fit.Coefficients["switches_in"], 0.95 * 0.95, 0.95 * 1.05);
         Assert.All(fit.Coefficients.Values, c => Assert.True(c >= 0));
         Assert.InRange(fit.MedianRelativeError, 0.005, 0.04); // ±5 % uniform noise: median 2.5 %
         var window = new OsFeatures(10, 1000, 5000, 1000, 3, 5);

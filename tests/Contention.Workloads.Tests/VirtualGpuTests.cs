@@ -181,6 +181,27 @@ public class VirtualGpuTests
     }
 
     [Fact]
+    public void Host_SwitchesIn_CountsTheGpuComingBackToAWaitingTenantAfterAnotherRan()
+    {
+        // A waits on ten long kernels (1.6 ms, within a slice); B's short ones slip in whenever A's
+        // queue runs dry, so the GPU comes back to A about once per wait, while A waits. Alone,
+        // or under MPS, it never leaves A.
+        var longWaits = Microbench(256L << 20, 10);
+        var shortOps = Microbench(4096, 1, seed: 2);
+        VirtualHostCounters Run(GpuSharing sharing, bool both)
+        {
+            var gpu = new VirtualGpu(Profile, sharing, both ? [Tenant(longWaits, "a"), Tenant(shortOps, "b")] : [Tenant(longWaits, "a")]);
+            gpu.Measure(10_000_000, 200_000_000);
+            return gpu.Result(0).Host;
+        }
+
+        var sliced = Run(GpuSharing.Timeslice, true);
+        Assert.InRange(sliced.SwitchesIn, sliced.Waits * 9 / 10, sliced.Waits * 2);
+        Assert.Equal(0, Run(GpuSharing.Timeslice, false).SwitchesIn);
+        Assert.Equal(0, Run(GpuSharing.Mps, true).SwitchesIn);
+    }
+
+    [Fact]
     public void RunUntil_TwoSmallTenants_OverlapUnderMpsAndPaySwitchesTimeSliced()
     {
         // Tiny kernels: under MPS two tenants' kernels run side by side, so together they do more

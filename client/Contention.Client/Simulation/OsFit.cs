@@ -78,7 +78,7 @@ internal static class OsFit
             windows.Select(w => FitWindow(byUnit[w.Unit], w, cpu: !w.Row.Traced || !untraced.Contains(w.Row.Sync))));
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "os-model.json"), fitted.ToJson());
-        var text = $"# OS cost model\n\n{fitted.Source}.\n\nEach metric per second of a tenant's window = Σ coefficient × feature, features per second: {string.Join(", ", OsFeatures.Names)} (operations, launches and waits per second; the shares of the window spent waiting for the GPU and idle). Fitted by non-negative least squares per sync mode; R² and the median relative error are on the windows fitted.\n\n{fitted.Markdown()}";
+        var text = $"# OS cost model\n\n{fitted.Source}.\n\nEach metric per second of a tenant's window = Σ coefficient × feature, features per second: {string.Join(", ", OsFeatures.Names)} (operations, launches and waits per second; the shares of the window spent waiting for the GPU and idle; time-slice switches that gave the GPU back to the tenant while it waited, and the other tenants' waits on its GPU, per second). Fitted by non-negative least squares per sync mode; R² and the median relative error are on the windows fitted.\n\n{fitted.Markdown()}";
         File.WriteAllText(Path.Combine(output, "os-model.md"), text);
         var table = new Table().Title(Markup.Escape($"OS cost model: {windows.Count} windows of {runs.Count} runs")).AddColumns("sync", "metric", "rows", "R²", "median error");
         foreach (var f in fitted.Fits)
@@ -114,7 +114,8 @@ internal static class OsFit
     {
         ArgumentNullException.ThrowIfNull(unit);
         var t = unit.Tenants[index];
-        return new OsFeatures(unit.MeasuredNs / 1e9, t.Completed, t.Host.Launches, t.Host.Waits, t.Host.WaitNs / 1e9, t.Host.IdleNs / 1e9);
+        var others = unit.Tenants.Where((_, j) => j != index).Sum(o => o.Host.Waits);
+        return new OsFeatures(unit.MeasuredNs / 1e9, t.Completed, t.Host.Launches, t.Host.Waits, t.Host.WaitNs / 1e9, t.Host.IdleNs / 1e9, t.Host.SwitchesIn, others);
     }
 
     /// <summary>The metrics a row measured: CPU and switches (when <paramref name="cpu"/>), and system calls by category where eBPF traced it.</summary>

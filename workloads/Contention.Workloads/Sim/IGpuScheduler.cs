@@ -14,6 +14,9 @@ public interface IGpuScheduler
     /// <summary>Context switches made (0 where the policy has none).</summary>
     long Switches { get; }
 
+    /// <summary>Context switches that gave the GPU to <paramref name="context"/> from another context (0 where the policy has none).</summary>
+    long SwitchesTo(int context);
+
     /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
     long Completed(int context);
 

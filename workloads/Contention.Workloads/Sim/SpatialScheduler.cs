@@ -80,6 +80,9 @@ public sealed class SpatialScheduler : IGpuScheduler
     public long Switches => 0;
 
     /// <inheritdoc />
+    public long SwitchesTo(int context) => 0;
+
+    /// <inheritdoc />
     public long Completed(int context) => completed[context];
 
     /// <inheritdoc />

@@ -22,6 +22,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
+    private readonly long[] switchesTo;
     private readonly long timesliceNs;
     private readonly long switchNs;
     private readonly long idleSwitchNs;
@@ -65,6 +66,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
+        switchesTo = new long[contexts];
         weights = new double[contexts];
         Array.Fill(weights, 1.0);
         this.weighted = weighted;
@@ -83,6 +85,9 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 
     /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
     public long Completed(int context) => completed[context];
+
+    /// <inheritdoc />
+    public long SwitchesTo(int context) => switchesTo[context];
 
     /// <inheritdoc />
     public long LastCompletionNs(int context) => lastCompletion[context];
@@ -278,6 +283,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 
         owner = context;
         Switches++;
+        switchesTo[context]++;
         state = State.Switching;
         switchUntil = NowNs + cost;
         if (cost == 0)

@@ -28,7 +28,8 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// <param name="WaitNs">Time in those waits, ns (from the call to the return).</param>
 /// <param name="IdleNs">Time an open-loop tenant waited for its next request, ns.</param>
 /// <param name="LaunchCpuNs">CPU time of its launches, ns.</param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs);
+/// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited in a synchronise (another tenant had run in between).</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0);
 
 /// <summary>
 /// A modelled GPU and its tenants in virtual time: a discrete-event simulation on the same code as
@@ -208,6 +209,8 @@ public sealed class VirtualGpu
         private long waits;
         private long waitNs;
         private long idleNs;
+        private long switchesIn;
+        private long switchesAtCall;
         private long phaseNs;
         private bool runnable;
 
@@ -255,9 +258,9 @@ public sealed class VirtualGpu
 
         public long KernelNsAtMark { get; set; }
 
-        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs);
+        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn);
 
-        public void ResetHost() => launches = synchronises = waits = waitNs = idleNs = 0;
+        public void ResetHost() => launches = synchronises = waits = waitNs = idleNs = switchesIn = 0;
 
         /// <summary>The thread's next action, at <paramref name="nowNs"/>.</summary>
         public void Act(IGpuScheduler gpu, long nowNs)
@@ -302,6 +305,7 @@ public sealed class VirtualGpu
 
             calledNs = nowNs;
             synchronises++;
+            switchesAtCall = gpu.SwitchesTo(Index);
             Waiting = true;
             NextNs = long.MaxValue;
             if (this.sync != SyncMode.Spin)
@@ -339,6 +343,7 @@ public sealed class VirtualGpu
             }
 
             NextNs = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+            switchesIn += gpu.SwitchesTo(Index) - switchesAtCall;
             switch (sync)
             {
                 case SyncMode.Block:
