@@ -97,6 +97,26 @@ public class SimulateCommandTests
         Assert.All(turns, r => Assert.True(r.P99Ms > 2, $"{r.Tenant}: a request cut by a turn's end waits ~3 ms, p99 {r.P99Ms} ms"));
     }
 
+    [Theory]
+    [InlineData("--cores", "4")]
+    [InlineData("--repetitions", "3")]
+    public async Task Command_MixOnlyOptionOnATrace_RefusedWithExitCode2(string option, string value)
+    {
+        // A trace that places fine (one job on one node): without the option it is placed (exit 0).
+        var directory = Temp();
+        Directory.CreateDirectory(directory);
+        var jobs = Path.Combine(directory, "jobs.csv");
+        var cluster = Path.Combine(directory, "cluster.yaml");
+        File.WriteAllText(jobs, "job_id,submit_time,duration,gpus,qos\nj1,0,60,1,BE\n");
+        File.WriteAllText(cluster, "name: c\nnodes:\n  - name: n\n    count: 1\n    cpu: 8\n    memory_gib: 64\n    gpus: 1\n    model: H200\n");
+        string[] placed = [jobs, "--cluster-spec", cluster, "--mapping", Path.Combine(AppContext.BaseDirectory, "mixes", "traces", "alibaba-v2023.yaml"), "--placement-only", "--out", Path.Combine(directory, "out")];
+        Assert.Equal(0, await SimulateCommand.Create().Parse(placed).InvokeAsync());
+
+        var parse = SimulateCommand.Create().Parse([.. placed[..^1], Path.Combine(directory, "out2"), option, value]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(2, await parse.InvokeAsync());
+    }
+
     [Fact]
     public async Task Execute_SweepOverSharing_EachPointAndRepetitionSimulatedWithItsOwnSeeds()
     {

@@ -67,6 +67,11 @@ internal static class SimulateCommand
 
                 if (Directory.Exists(parse.GetValue(mix)) || parse.GetValue(mix)!.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 {
+                    if (parse.GetValue(cores) > 0 || parse.GetValue(repetitions) is not null)
+                    {
+                        throw new MixException($"{(parse.GetValue(cores) > 0 ? "--cores" : "--repetitions")} applies to a mix, not to a trace (a trace's nodes' CPUs are not a resource yet, and each co-location is simulated once): leave it out");
+                    }
+
                     var (trace, specProfiles) = LoadTrace(parse.GetValue(mix)!, parse.GetValue(clusterSpec));
                     var modes = parse.GetValue(sharings)!.Distinct().Select(Words.Parse<Contention.Grains.GpuSharing>).ToList();
                     var mappingMix = TraceSimulation.CheckMapping(MixParser.Load(parse.GetValue(mapping)!));
