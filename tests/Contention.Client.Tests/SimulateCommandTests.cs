@@ -64,6 +64,27 @@ public class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Execute_AMix_TheCollectorExportsItsFiguresToPrometheusAsARunsFromNodeVirtual()
+    {
+        var directory = Temp();
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(Colocation, "co.yaml"), directory), Console(new StringWriter()), CancellationToken.None));
+        var document = ResultsFiles.Read(directory);
+        var svc = document.Tenants.Single(r => r.Phase == MeasurementPhase.Measure && r.Tenant == "svc");
+
+        // The embedded node's collector exports to the process's default registry.
+        using var stream = new MemoryStream();
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(stream);
+        var lines = System.Text.Encoding.UTF8.GetString(stream.ToArray()).Split('\n').Where(l => l.Contains($"experiment=\"{document.Experiment.Id}\"", StringComparison.Ordinal)).ToList();
+        double Value(string metric, string also) => double.Parse(lines.Single(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && l.Contains("tenant=\"svc\"", StringComparison.Ordinal) && l.Contains(also, StringComparison.Ordinal)).Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.All(lines, l => Assert.Contains("node=\"virtual\"", l, StringComparison.Ordinal));
+        Assert.Equal(svc.Completed, Value("contention_tenant_operations_total", "device=\"sim:0\""));
+        Assert.Equal(svc.Completed, Value("contention_tenant_latency_seconds_count", "device=\"sim:0\""));
+        Assert.Equal(svc.UserCpuSeconds, Value("contention_tenant_cpu_seconds_total", "mode=\"user\""), 6);
+        Assert.True(Value("contention_tenant_gpu_seconds_total", "device=\"sim:0\"") > 0);
+    }
+
+    [Fact]
     public async Task Execute_SpinClientsBeyondTheCores_TakeTurnsAndTheResultsSaySo()
     {
         const string spinning = """

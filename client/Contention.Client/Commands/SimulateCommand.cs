@@ -210,6 +210,7 @@ internal static class SimulateCommand
             : how;
         var progress = new ExperimentProgress(experiment, outcome.Interrupted ? ExperimentState.Interrupted : ExperimentState.Completed, reached, 0, statuses, started, DateTimeOffset.UtcNow, message);
         var snapshot = new CollectorSnapshot(experiment, aggregates, [], 0, []);
+        await ExportAsync(grains, experiment, aggregates, cancellation.IsCancellationRequested ? CancellationToken.None : cancellation);
         var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile})").Save(progress, snapshot);
         return (progress, document);
     }
@@ -250,6 +251,33 @@ internal static class SimulateCommand
     {
         ArgumentNullException.ThrowIfNull(progress);
         return string.Create(CultureInfo.InvariantCulture, $"virtual {progress.NowNs / 1e9:0.00} of {progress.EndNs / 1e9:0.00} s, {progress.EventsPerSecond / 1e6:0.00} M events/s, {progress.Speed:0.##}x real time, {progress.Groups} group(s) on {progress.Silos} node(s), {progress.Running} unit(s) still running");
+    }
+
+    /// <summary>
+    /// Reports the simulated window's per-tenant figures to the experiment's collector as one node
+    /// report of node <c>virtual</c>, as a node reports a run's: the collector exports them to
+    /// Prometheus (operations, latency histogram, GPU seconds, and the OS model's CPU, switches and
+    /// system calls by category, the calls as syscall <c>(modelled)</c>) on its silo's /metrics, for
+    /// as long as that silo keeps series; then lets the collector go.
+    /// </summary>
+    internal static async Task ExportAsync(IGrainFactory grains, string experiment, IReadOnlyList<TenantAggregate> aggregates, CancellationToken cancellation)
+    {
+        var collector = grains.GetGrain<ICollectorGrain>(experiment);
+        await collector.ReportAsync(new NodeReport(Node, 1, [.. aggregates.Select(a => new TenantDelta
+        {
+            Tenant = a.Tenant,
+            Node = a.Node,
+            Kind = a.Kind,
+            Device = a.Device,
+            Phase = a.Phase,
+            IntervalSeconds = a.Seconds,
+            Completed = a.Completed,
+            Latency = a.Latency,
+            Os = a.Os,
+            Kernel = a.Kernel,
+            GpuSeconds = a.GpuSeconds,
+        })]), cancellation);
+        await collector.ReleaseAsync(TimeSpan.Zero, cancellation);
     }
 
     /// <summary>A GPU's share of <paramref name="cores"/> host cores among <paramref name="gpus"/> GPUs: at least one; 0 (unlimited) stays 0.</summary>
