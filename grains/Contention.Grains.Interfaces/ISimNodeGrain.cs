@@ -166,6 +166,7 @@ public sealed record SimHostCounters(
 /// <param name="Events">Events it handled.</param>
 /// <param name="Tenants">Its tenants, in the unit's order.</param>
 /// <param name="Converged">It stopped early, its statistics converged (<see cref="SimConvergence"/>).</param>
+/// <param name="BusyNs">Wall-clock time its event loop ran, ns: one loop runs on one thread at a time, so no simulation of it ends sooner.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimUnitOutcome")]
 public sealed record SimUnitOutcome(
     [property: Id(0)] string Id,
@@ -173,4 +174,5 @@ public sealed record SimUnitOutcome(
     [property: Id(2)] long MeasuredNs,
     [property: Id(3)] long Events,
     [property: Id(4)] IReadOnlyList<SimTenantOutcome> Tenants,
-    [property: Id(5)] bool Converged = false);
+    [property: Id(5)] bool Converged = false,
+    [property: Id(6)] long BusyNs = 0);

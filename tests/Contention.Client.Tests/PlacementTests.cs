@@ -171,6 +171,23 @@ public sealed class TraceSimulationTests : IDisposable
     private static string Pod(string name, string qos, int gpus, int milli, int created) => $"{name},1000,1024,{gpus},{milli},,{qos},Running,{created},1000,{created}\n";
 
     [Fact]
+    public void CoresFor_PodsOutnumberingTheirGpusShareOfTheNodesCores_ShareThemAndTheKeySaysSo()
+    {
+        // a: 4 cores over 2 GPUs (2 each); b: 64 cores over 1 GPU; c: no CPUs given.
+        var trace = Trace("a,4000,262144,2,A10\nb,64000,262144,1,A10\nc,0,262144,1,A10\n", Pod("s1", "LS", 1, 200, 0));
+        var simulation = new TraceSimulation(trace, Mapping(), new Dictionary<string, string>(), 0.5, 2);
+
+        Assert.Equal(0, simulation.CoresFor(0, 2)); // two pods, two cores: a core each
+        Assert.Equal(2, simulation.CoresFor(0, 3));
+        Assert.Equal(0, simulation.CoresFor(1, 30));
+        Assert.Equal(64, simulation.CoresFor(1, 65));
+        Assert.Equal(0, simulation.CoresFor(2, 10));
+        var pods = trace.Pods.Take(1).ToList();
+        Assert.EndsWith("|cores 2", TraceSimulation.Key("A10", Contention.Grains.GpuSharing.Mps, pods, 2), StringComparison.Ordinal);
+        Assert.DoesNotContain("cores", TraceSimulation.Key("A10", Contention.Grains.GpuSharing.Mps, pods), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Simulate_WeightedSlices_AFifthGpuTrainerHoldsTheGpuAQuarterAsLongAsAService()
     {
         // One A10: a service with 800 milli beside a trainer with 200, time-sliced. Weighted, the

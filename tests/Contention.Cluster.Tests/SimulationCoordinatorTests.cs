@@ -75,6 +75,15 @@ public sealed class SimulationCoordinatorTests
             }
         }
 
+        // Each unit's loop time is counted, and the groups' busy time is their sum; the heaviest names one.
+        foreach (var outcome in new[] { one, three })
+        {
+            Assert.All(outcome.Units, u => Assert.True(u.BusyNs > 0, $"{u.Id}: no loop time"));
+            Assert.Equal(outcome.BusyNs, outcome.Units.Sum(u => u.BusyNs));
+            Assert.Equal(outcome.Units.Max(u => u.BusyNs) / 1e9, outcome.Heaviest.Seconds);
+            Assert.Contains(outcome.Heaviest.Unit, outcome.DescribeHeaviest(), StringComparison.Ordinal);
+        }
+
         // Sharing shows: the service beside two time-sliced trainers waits far longer than alone.
         Assert.True(one.Units[1].Tenants[0].P99Ns > 5 * one.Units[4].Tenants[0].P99Ns);
     }

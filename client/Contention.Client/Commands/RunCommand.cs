@@ -158,7 +158,7 @@ internal static class RunCommand
 
         var interrupted = false;
         DateTime? failingSince = null;
-        await console.Status().StartAsync($"{experiment}: starting {plan.Tenants.Count} tenants", async context =>
+        await console.Status().StartAsync(Markup.Escape($"{experiment}: starting {plan.Tenants.Count} tenants"), async context =>
         {
             var lastSave = DateTime.UtcNow;
             while (!progress.IsFinished)
@@ -168,7 +168,7 @@ internal static class RunCommand
                     if (cancellation.IsCancellationRequested && !interrupted)
                     {
                         interrupted = true;
-                        context.Status($"{experiment}: interrupted, stopping tenants and saving results");
+                        context.Status(Markup.Escape($"{experiment}: interrupted, stopping tenants and saving results"));
                         progress = await grain.StopAsync("interrupted by the user (Ctrl+C)", CancellationToken.None);
                         continue;
                     }
@@ -186,7 +186,7 @@ internal static class RunCommand
                     progress = latest;
                     if (!interrupted)
                     {
-                        context.Status(StatusLine(experiment, progress));
+                        context.Status(Markup.Escape(StatusLine(experiment, progress)));
                     }
 
                     if (DateTime.UtcNow - lastSave > TimeSpan.FromSeconds(2) && !collectorLost)
@@ -201,7 +201,9 @@ internal static class RunCommand
                 catch (Exception ex) when (ex is not OutOfMemoryException && DateTime.UtcNow - (failingSince ??= DateTime.UtcNow) < LostAfter)
                 {
                     // A node that died is suspected, then declared dead: calls fail meanwhile.
-                    context.Status($"{experiment}: cluster not answering ({ex.GetBaseException().Message}); retrying");
+                    // Escaped: the message is Orleans' (silo addresses in brackets), and a status line is
+                    // markup, parsed on Spectre's refresh thread, where a bad tag ends the process.
+                    context.Status(Markup.Escape($"{experiment}: cluster not answering ({ex.GetBaseException().Message}); retrying"));
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {

@@ -69,7 +69,7 @@ internal static class SimulateCommand
                 {
                     if (parse.GetValue(cores) > 0 || parse.GetValue(repetitions) is not null)
                     {
-                        throw new MixException($"{(parse.GetValue(cores) > 0 ? "--cores" : "--repetitions")} applies to a mix, not to a trace (a trace's nodes' CPUs are not a resource yet, and each co-location is simulated once): leave it out");
+                        throw new MixException($"{(parse.GetValue(cores) > 0 ? "--cores" : "--repetitions")} applies to a mix, not to a trace (a trace's GPUs share their nodes' own cores, and each co-location is simulated once): leave it out");
                     }
 
                     var (trace, specProfiles) = LoadTrace(parse.GetValue(mix)!, parse.GetValue(clusterSpec));
@@ -223,7 +223,7 @@ internal static class SimulateCommand
     {
         if (console.Profile.Capabilities.Interactive)
         {
-            return await console.Status().StartAsync($"{request.Id}: starting", async context =>
+            return await console.Status().StartAsync(Markup.Escape($"{request.Id}: starting"), async context =>
                 await SimulationCoordinator.RunAsync(grains, request, new Progress(p => context.Status(Markup.Escape($"{request.Id}: {Line(p)}"))), cancellation));
         }
 

@@ -118,14 +118,14 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         foreach (var gpu in gpus)
         {
             var model = trace.Nodes[gpu.Node].Model;
-            if (Add(Key(model, sharing, gpu.Pods), model, sharing, gpu.Pods))
+            if (Add(gpu.Node, model, sharing, gpu.Pods))
             {
-                fresh.Add(Key(model, sharing, gpu.Pods));
+                fresh.Add(KeyAt(gpu.Node, sharing, gpu.Pods));
             }
 
             foreach (var pod in gpu.Pods)
             {
-                Add(Key(model, sharing, [pod]), model, sharing, [pod]);
+                Add(gpu.Node, model, sharing, [pod]);
             }
         }
 
@@ -161,13 +161,13 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         foreach (var (node, gpu, pods) in planned.Gpus)
         {
             var model = trace.Nodes[node].Model;
-            var key = Key(model, sharing, pods);
+            var key = KeyAt(node, sharing, pods);
             var outcome = outcomes[key];
             var reused = !seen.Add(key) || !planned.Fresh.Contains(key);
             for (var t = 0; t < pods.Count; t++)
             {
                 var spec = byClass[pods[t].Qos];
-                var alone = Measured(outcomes[Key(model, sharing, [pods[t]])], 0);
+                var alone = Measured(outcomes[KeyAt(node, sharing, [pods[t]])], 0);
                 var shared = Measured(outcome, t);
                 results.Add(new TraceTenantResult(pods[t], trace.Nodes[node].Name, gpu, model, spec, pods.Count, shared.Throughput, shared.P50Ms, shared.P99Ms, alone.Throughput, alone.P99Ms, reused, KernelShare(outcome, t), OsRates(outcome, t, spec)));
             }
@@ -185,9 +185,9 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
             var model = trace.Nodes[span.Node].Model;
             foreach (var pods in span.Pods.Select(p => (IReadOnlyList<TracePod>)[p]).Prepend(span.Pods))
             {
-                if (Add(Key(model, sharing, pods), model, sharing, pods))
+                if (Add(span.Node, model, sharing, pods))
                 {
-                    firstPlanned[Key(model, sharing, pods)] = (timeline.Policy, sharing);
+                    firstPlanned[KeyAt(span.Node, sharing, pods)] = (timeline.Policy, sharing);
                 }
             }
         }
@@ -208,7 +208,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         var perPod = new Dictionary<(string Pod, int Node, int Gpu), List<(GpuSpan Span, SimUnitOutcome Unit, int Index, bool Reused)>>();
         foreach (var span in timeline.Spans.OrderBy(s => s.StartSeconds).ThenBy(s => s.Node).ThenBy(s => s.Gpu))
         {
-            var key = Key(trace.Nodes[span.Node].Model, sharing, span.Pods);
+            var key = KeyAt(span.Node, sharing, span.Pods);
             used.Add(key);
             // Met before: earlier in this timeline or in any case planned before it.
             var reused = !met.Add(key) || firstPlanned[key] != (timeline.Policy, sharing);
@@ -338,17 +338,33 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
             : (t.Completed / (unit.MeasuredNs / 1e9), t.P50Ns / 1e6, t.P99Ns / 1e6);
     }
 
-    private bool Add(string key, string model, GpuSharing sharing, IReadOnlyList<TracePod> pods)
+    private bool Add(int node, string model, GpuSharing sharing, IReadOnlyList<TracePod> pods)
     {
+        var key = KeyAt(node, sharing, pods);
         if (units.ContainsKey(key))
         {
             return false;
         }
 
         // Seeds by place in the co-location only: a co-location gives the same result wherever it occurs.
-        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods), WeightedSlices: WeightedSlices && sharing == GpuSharing.Timeslice);
+        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods), CoresFor(node, pods.Count), WeightedSlices && sharing == GpuSharing.Timeslice);
         return true;
     }
+
+    /// <summary>
+    /// The host cores a GPU's <paramref name="pods"/> pods share on <paramref name="node"/>: the
+    /// node's cores over its GPUs, where they have fewer than a core each (one thread per pod);
+    /// 0 (a core each) where they have enough, or the trace gives no CPUs.
+    /// </summary>
+    internal int CoresFor(int node, int pods)
+    {
+        var n = trace.Nodes[node];
+        var cores = n.Gpus > 0 && n.CpuMilli >= 1000 ? Math.Max(1, n.CpuMilli / 1000 / n.Gpus) : 0;
+        return cores > 0 && pods > cores ? cores : 0;
+    }
+
+    // A GPU's co-location on its node: the key, with the cores where they are fewer than its pods.
+    private string KeyAt(int node, GpuSharing sharing, IReadOnlyList<TracePod> pods) => Key(trace.Nodes[node].Model, sharing, pods, CoresFor(node, pods.Count));
 
     /// <summary>A co-location's tenants: what each pod's class runs, named and seeded by its place, its share its MPS share.</summary>
     internal static SimUnitTenant[] Tenants(IReadOnlyDictionary<string, TenantSpec> byClass, IReadOnlyList<TracePod> pods) =>
@@ -358,15 +374,15 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
     public string KeyOf(GpuSpan span, GpuSharing sharing)
     {
         ArgumentNullException.ThrowIfNull(span);
-        return Key(trace.Nodes[span.Node].Model, sharing, span.Pods);
+        return KeyAt(span.Node, sharing, span.Pods);
     }
 
     /// <summary>What each unit simulated came to, by id.</summary>
     public IReadOnlyDictionary<string, SimUnitOutcome> Outcomes => outcomes;
 
-    /// <summary>A co-location's name: GPU model, sharing, and its pods' classes and shares in order.</summary>
-    internal static string Key(string model, GpuSharing sharing, IEnumerable<TracePod> pods) =>
-        $"{model}|{sharing}|{string.Join(';', pods.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Qos}:{p.GpuMilli}")))}";
+    /// <summary>A co-location's name: GPU model, sharing, its pods' classes and shares in order, and the host cores they share where those are fewer than the pods.</summary>
+    internal static string Key(string model, GpuSharing sharing, IEnumerable<TracePod> pods, int cores = 0) =>
+        $"{model}|{sharing}|{string.Join(';', pods.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Qos}:{p.GpuMilli}")))}{(cores > 0 ? string.Create(CultureInfo.InvariantCulture, $"|cores {cores}") : "")}";
 
     private sealed record PlacedGpu(int Node, int Gpu, IReadOnlyList<TracePod> Pods);
 

@@ -61,7 +61,9 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
         {
             var watch = Stopwatch.GetTimestamp();
             unit.RunTo(target, warmupNs);
-            Interlocked.Add(ref busy, Stopwatch.GetElapsedTime(watch).Ticks * 100);
+            var ran = Stopwatch.GetElapsedTime(watch).Ticks * 100;
+            unit.BusyNs += ran;
+            Interlocked.Add(ref busy, ran);
         }))]);
         nowNs = untilNs;
         busyNs += busy;
@@ -98,6 +100,9 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
         private (double Rate, long P50, long P99, long Completed)[]? lastCheck;
 
         public VirtualGpu Gpu { get; } = gpu;
+
+        /// <summary>Wall-clock time its event loop has run, ns.</summary>
+        public long BusyNs { get; set; }
 
         /// <summary>Its statistics converged: it stands still from then on.</summary>
         public bool Converged { get; private set; }
@@ -175,7 +180,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
                         host));
             }
 
-            return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants, Converged);
+            return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants, Converged, BusyNs);
         }
     }
 }

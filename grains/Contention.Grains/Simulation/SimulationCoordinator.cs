@@ -41,7 +41,17 @@ public sealed record SimulationProgress(long NowNs, long EndNs, long Events, Tim
 /// <param name="Interrupted">Stopped before its end (cancelled): the units' results are those of the virtual time reached.</param>
 /// <param name="Silos">The silos its groups ran on (addresses).</param>
 /// <param name="BusyNs">Wall-clock time the groups spent simulating, summed over their threads, ns.</param>
-public sealed record SimulationOutcome(IReadOnlyList<SimUnitOutcome> Units, SimulationProgress Progress, bool Interrupted, IReadOnlyList<string> Silos, long BusyNs);
+public sealed record SimulationOutcome(IReadOnlyList<SimUnitOutcome> Units, SimulationProgress Progress, bool Interrupted, IReadOnlyList<string> Silos, long BusyNs)
+{
+    /// <summary>
+    /// The unit whose event loop ran longest, and for how long (s): a simulation takes at least
+    /// that, however many cores and silos share it, as one unit's loop is one thread's work.
+    /// </summary>
+    public (string Unit, double Seconds) Heaviest => Units.Count == 0 ? ("", 0) : Units.MaxBy(u => u.BusyNs) is { } u ? (u.Id, u.BusyNs / 1e9) : ("", 0);
+
+    /// <summary>The heaviest unit in words, for a report: which it was, its seconds and its share of the wall time.</summary>
+    public string DescribeHeaviest() => Units.Count == 0 || Progress.Elapsed <= TimeSpan.Zero ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the heaviest unit ({Heaviest.Unit}) ran {Heaviest.Seconds:0.00} s of them on one thread ({Heaviest.Seconds / Progress.Elapsed.TotalSeconds:P0} of the wall time, a floor no more cores lower)");
+}
 
 /// <summary>
 /// Runs a simulation over the cluster in conservative windows: its units dealt to groups

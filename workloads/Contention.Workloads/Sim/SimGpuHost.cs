@@ -30,6 +30,10 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private volatile string? engineFailure;
     private readonly TaskCompletionSource<string> engineExit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
+
+    // Callers writing the shared channel outside Read (acquiring and releasing slots): Dispose
+    // unmaps the channel only once none is left, and none enters after it began.
+    private int mappingUsers;
     private readonly Lock unmap = new();
     private Dictionary<(int Slot, int Offset), long>? unmapped;
 
@@ -240,12 +244,26 @@ public sealed unsafe partial class SimGpuHost : IDisposable
                 return null;
             }
 
+            if (!EnterMapping())
+            {
+                why = $"sim:{Index} is stopping with its node";
+                return null;
+            }
+
             leased[slot] = true;
             sharing = mode;
             PublishLeases();
         }
 
-        ResetSlot(slot, context, mode);
+        try
+        {
+            ResetSlot(slot, context, mode);
+        }
+        finally
+        {
+            ExitMapping();
+        }
+
         why = "";
         return new SimChannelInfo(ChannelPath, slot, fifoPaths[slot], Profile, mode);
     }
@@ -253,23 +271,64 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <summary>Returns a context; queued work of its tenant is dropped.</summary>
     public void Release(int slot)
     {
-        // A dead engine cannot reset the slot (nor run anything): the lease is freed all the same.
-        if (engineFailure is null)
+        if (!EnterMapping())
         {
-            try
+            // The GPU is stopping or gone (a tenant let go after its node began to stop): nothing
+            // left to reset, and its channel may be unmapped; the lease is freed all the same.
+            lock (leased)
             {
-                ResetSlot(slot, SimContext.Default, Sharing);
+                leased[slot] = false;
             }
-            catch (InvalidOperationException) when (engineFailure is not null)
-            {
-                // It died while resetting: as above.
-            }
+
+            return;
         }
 
-        lock (leased)
+        try
         {
-            leased[slot] = false;
-            PublishLeases();
+            // A dead engine cannot reset the slot (nor run anything): the lease is freed all the same.
+            if (engineFailure is null)
+            {
+                try
+                {
+                    ResetSlot(slot, SimContext.Default, Sharing);
+                }
+                catch (InvalidOperationException) when (engineFailure is not null)
+                {
+                    // It died while resetting: as above.
+                }
+            }
+
+            lock (leased)
+            {
+                leased[slot] = false;
+                PublishLeases();
+            }
+        }
+        finally
+        {
+            ExitMapping();
+        }
+    }
+
+    private bool EnterMapping()
+    {
+        lock (unmap)
+        {
+            if (stopping || unmapped is not null)
+            {
+                return false;
+            }
+
+            mappingUsers++;
+            return true;
+        }
+    }
+
+    private void ExitMapping()
+    {
+        lock (unmap)
+        {
+            mappingUsers--;
         }
     }
 
@@ -304,7 +363,16 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        stopping = true;
+        lock (unmap)
+        {
+            if (stopping)
+            {
+                return;
+            }
+
+            stopping = true;
+        }
+
         Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.StopOffset), 1);
         thread?.Join();
         if (process is not null)
@@ -329,6 +397,15 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             File.Delete(path);
         }
 
+        // A slot being acquired or released stops waiting for the engine once stopping is set, and
+        // none enters after it: once none is left, none comes.
+        SpinWait.SpinUntil(() =>
+        {
+            lock (unmap)
+            {
+                return mappingUsers == 0;
+            }
+        });
         lock (unmap)
         {
             var last = new Dictionary<(int, int), long>
@@ -373,6 +450,11 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         var spins = 0;
         while (Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck)) != request)
         {
+            if (stopping)
+            {
+                return; // the engine stops with its GPU: nothing will run in the slot
+            }
+
             if (engineFailure is { } failure)
             {
                 throw new InvalidOperationException($"{failure}: sim:{Index} cannot take tenants; see the node's log and start it again");
