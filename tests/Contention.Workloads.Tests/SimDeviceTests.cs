@@ -92,6 +92,21 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void ReleaseAndAcquire_AfterDispose_TouchNothingUnmappedAndSaySo()
+    {
+        // A tenant may let go of its slot after its node stopped the modelled GPU (a grain
+        // deactivated late as the cluster went away): that must not write the unmapped channel.
+        var stopped = new SimGpuHost(3, 2, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50));
+        var channel = stopped.Acquire();
+        stopped.Dispose();
+
+        stopped.Release(channel.Slot);
+        Assert.Null(stopped.TryAcquire(GpuSharing.Timeslice, SimContext.Default, out var why));
+        Assert.Contains("stopping", why, StringComparison.Ordinal);
+        stopped.Dispose(); // twice: nothing more to do
+    }
+
+    [Fact]
     public void Synchronize_TwoTenantsSaturating_EachGetsAboutHalfTheGpu()
     {
         var a = host.Acquire();
