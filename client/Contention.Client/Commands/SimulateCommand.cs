@@ -161,7 +161,8 @@ internal static class SimulateCommand
             options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice)).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
-        var profile = DeviceProfile.Load(options.SimProfile).Name;
+        var device = DeviceProfile.Load(options.SimProfile);
+        var profile = device.Name;
         var osModel = options.OsModel is { } file ? LoadOsModel(file) : OsCostModel.Shipped(options.SimProfile);
         var aggregates = new List<TenantAggregate>();
         var statuses = new List<TenantStatus>();
@@ -201,7 +202,7 @@ internal static class SimulateCommand
             ? $"the OS side (CPU time, system calls, switches) is not modelled for profile {profile} (no OS model shipped for it; give --os-model) and reads 0"
             : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}";
         var host = options.HostCores > 0
-            ? $"the tenants' threads share {options.HostCores} host core(s){(gpus.Count > 1 ? $", {CoresOf(options.HostCores, gpus.Count)} for each of the {gpus.Count} GPUs' tenants" : "")} (turns of {DeviceProfile.Load(options.SimProfile).SchedulerSliceNs / 1e6:0.###} ms)"
+            ? $"the tenants' threads share {options.HostCores} host core(s){(gpus.Count > 1 ? $", {CoresOf(options.HostCores, gpus.Count)} for each of the {gpus.Count} GPUs' tenants" : "")} (turns of {device.SchedulerSliceNs / 1e6:0.###} ms)"
             : "each tenant's thread has a host core of its own (--cores not given)";
         var slices = options.WeightedSlices && plan.Tenants.Any(t => t.Sharing == Contention.Grains.GpuSharing.Timeslice) ? "; time slices weighted by each tenant's gpu_share (--timeslice-weights)" : "";
         var how = $"{Describe(outcome)}; {host}{slices}; {os}";

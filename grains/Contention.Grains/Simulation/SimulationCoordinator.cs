@@ -47,7 +47,7 @@ public sealed record SimulationOutcome(IReadOnlyList<SimUnitOutcome> Units, Simu
     /// The unit whose event loop ran longest, and for how long (s): a simulation takes at least
     /// that, however many cores and silos share it, as one unit's loop is one thread's work.
     /// </summary>
-    public (string Unit, double Seconds) Heaviest => Units.Count == 0 ? ("", 0) : Units.MaxBy(u => u.BusyNs) is { } u ? (u.Id, u.BusyNs / 1e9) : ("", 0);
+    public (string Unit, double Seconds) Heaviest => Units.MaxBy(u => u.BusyNs) is { } u ? (u.Id, u.BusyNs / 1e9) : ("", 0);
 
     /// <summary>The heaviest unit in words, for a report: which it was, its seconds and its share of the wall time.</summary>
     public string DescribeHeaviest() => Units.Count == 0 || Progress.Elapsed <= TimeSpan.Zero ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the heaviest unit ({Heaviest.Unit}) ran {Heaviest.Seconds:0.00} s of them on one thread ({Heaviest.Seconds / Progress.Elapsed.TotalSeconds:P0} of the wall time, a floor no more cores lower)");

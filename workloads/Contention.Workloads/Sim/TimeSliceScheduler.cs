@@ -27,6 +27,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     private readonly long switchNs;
     private readonly long idleSwitchNs;
     private readonly double[] weights;
+    private readonly long[] slices;
     private readonly bool weighted;
     private State state = State.Idle;
     private int running = -1;
@@ -69,6 +70,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         switchesTo = new long[contexts];
         weights = new double[contexts];
         Array.Fill(weights, 1.0);
+        slices = new long[contexts];
+        Array.Fill(slices, timesliceNs);
         this.weighted = weighted;
         this.timesliceNs = timesliceNs;
         this.switchNs = switchNs;
@@ -105,28 +108,22 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <inheritdoc />
     public void Configure(int context, SimContext settings)
     {
-        if (weighted)
+        if (!weighted)
         {
-            weights[context] = Math.Clamp(settings.GpuShare, 0.001, 1);
+            return;
+        }
+
+        // Slices are read at every scheduling decision: worked out here, once per change of a share.
+        weights[context] = Math.Clamp(settings.GpuShare, 0.001, 1);
+        var largest = weights.Max();
+        for (var c = 0; c < slices.Length; c++)
+        {
+            slices[c] = Math.Max(1, (long)Math.Round(timesliceNs * weights[c] / largest));
         }
     }
 
     /// <summary>How long <paramref name="context"/> keeps the GPU while another has work, ns.</summary>
-    public long SliceNs(int context)
-    {
-        if (!weighted)
-        {
-            return timesliceNs;
-        }
-
-        var largest = 0.0;
-        foreach (var w in weights)
-        {
-            largest = Math.Max(largest, w);
-        }
-
-        return Math.Max(1, (long)Math.Round(timesliceNs * weights[context] / largest));
-    }
+    public long SliceNs(int context) => slices[context];
 
     /// <inheritdoc />
     public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0);

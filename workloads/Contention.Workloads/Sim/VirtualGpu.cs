@@ -333,12 +333,7 @@ public sealed class VirtualGpu
             if (completedNs <= calledNs)
             {
                 NextNs = calledNs;
-                if (!runnable)
-                {
-                    runnable = true;
-                    cores.Enter();
-                }
-
+                WantCore();
                 return;
             }
 
@@ -353,8 +348,7 @@ public sealed class VirtualGpu
                 case SyncMode.Yield:
                     // Back among the threads that want a core; on one when its turn comes.
                     NextNs = cores.NextOn(NextNs, phaseNs, cores.Runnable + 1);
-                    runnable = true;
-                    cores.Enter();
+                    WantCore();
                     break;
                 default:
                     // It spun all along: it sees the completion when it is on a core.
@@ -406,6 +400,11 @@ public sealed class VirtualGpu
         private void Wake(long wakeNs)
         {
             phaseNs = wakeNs;
+            WantCore();
+        }
+
+        private void WantCore()
+        {
             if (!runnable)
             {
                 runnable = true;
