@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Contention.sln on a fresh Debian 12 machine with the .NET 10 SDK.
-# Installs what the tests need (Debian's prometheus, redis-server and strace; the eBPF toolchain),
+# Installs what the tests need (Debian's prometheus, redis-server, strace and python3; the eBPF toolchain),
 # builds the eBPF helper, checks code style, runs the tests, checks that the trimmed single file
 # (docs/gpu.md) runs the default mix, and ends with the line "N passed, N failed, N skipped".
 set -uo pipefail
@@ -10,6 +10,7 @@ need_apt=()
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)   # scripts/host-timings.py
 # The eBPF helper (tracer/native): clang, bpftool and static libbpf, libelf, zlib, zstd.
 command -v clang-14 >/dev/null 2>&1 || need_apt+=(clang-14 llvm-14)
 command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need_apt+=(bpftool)

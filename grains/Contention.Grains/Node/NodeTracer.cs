@@ -23,6 +23,7 @@ public sealed partial class NodeTracer : BackgroundService
 {
     private readonly ConcurrentDictionary<TenantRunner, TenantMeasurement> runners = new();
     private readonly ConcurrentDictionary<string, ExperimentOutbox> outboxes = new();
+    private readonly SemaphoreSlim sampling = new(1, 1);
 
     /// <summary>How long reports of an experiment with no tenant left here may go undelivered before they are dropped.</summary>
     internal static readonly TimeSpan UndeliverableAfter = TimeSpan.FromMinutes(10);
@@ -230,72 +231,83 @@ public sealed partial class NodeTracer : BackgroundService
                 }
             }
 
-            var now = MonotonicClock.NowNs();
-            var counters = default(TaskCounters);
-            var seconds = 0.0;
-            if (worker is not null)
+            // The workers flush at once, each tenant waiting for its own, but the samples that follow
+            // (/proc, eBPF counters, encoding) are taken one tenant at a time: the node's own work
+            // at a tick then holds about one core beside the tenants it measures, not one per tenant.
+            await sampling.WaitAsync().ConfigureAwait(false);
+            try
             {
-                if (measurement.Traced is not { } traced || traced.Tracer.Pid != worker.Pid || traced.Tracer.Tid != worker.Tid)
+                var now = MonotonicClock.NowNs();
+                var counters = default(TaskCounters);
+                var seconds = 0.0;
+                if (worker is not null)
                 {
-                    // A new worker (first start or restart): its counters start from zero.
-                    measurement.Traced = (new ProcTracer(worker.Pid, worker.Tid), default);
+                    if (measurement.Traced is not { } traced || traced.Tracer.Pid != worker.Pid || traced.Tracer.Tid != worker.Tid)
+                    {
+                        // A new worker (first start or restart): its counters start from zero.
+                        measurement.Traced = (new ProcTracer(worker.Pid, worker.Tid), default);
+                    }
+
+                    var (tracer, reported) = measurement.Traced.Value;
+                    var sample = tracer.Sample(now);
+                    if (sample is not null)
+                    {
+                        counters = sample.Counters - reported;
+                        measurement.Traced = (tracer, sample.Counters);
+                        measurement.LastThreads = sample.Threads;
+                    }
                 }
 
-                var (tracer, reported) = measurement.Traced.Value;
-                var sample = tracer.Sample(now);
-                if (sample is not null)
+                if (measurement.LastSampleNs != 0)
                 {
-                    counters = sample.Counters - reported;
-                    measurement.Traced = (tracer, sample.Counters);
-                    measurement.LastThreads = sample.Threads;
+                    seconds = (now - measurement.LastSampleNs) / 1e9;
                 }
+
+                var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
+
+                measurement.LastSampleNs = now;
+                var nodeDelta = nodeCpu - measurement.LastNodeCpu;
+                measurement.LastNodeCpu = nodeCpu;
+                var latency = runner.TakeLatency();
+                var lateness = runner.ModelLateness();
+                var gcs = runner.TakeGcs();
+                var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
+                measurement.LastModelLateNs = lateness?.LateNs;
+                var phase = runner.Phase;
+                if (nextPhase is not null)
+                {
+                    // Inside the lock: nothing the tenant does after this sample is counted in the old phase.
+                    runner.EnterPhase(nextPhase.Value);
+                }
+
+                return new TenantDelta
+                {
+                    Tenant = runner.Spec.Name,
+                    Node = options.Name,
+                    Kind = runner.Spec.Kind,
+                    Device = runner.Status.Device,
+                    Phase = phase,
+                    IntervalSeconds = seconds,
+                    Completed = latency.TotalCount,
+                    Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
+                    Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
+                    Kernel = kernel,
+                    Phases = measurement.TakePhases(),
+                    NodeCpuBusySeconds = nodeDelta.BusySeconds,
+                    NodeCpuSeconds = nodeDelta.TotalSeconds,
+                    RejectedLines = runner.TakeRejectedLines(),
+                    GpuSeconds = runner.TakeGpuSeconds(),
+                    WorkerGcs = gcs.Count,
+                    WorkerGcPauseSeconds = gcs.PauseSeconds,
+                    ModelLateSeconds = modelLate,
+                    ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
+                    AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,
+                };
             }
-
-            if (measurement.LastSampleNs != 0)
+            finally
             {
-                seconds = (now - measurement.LastSampleNs) / 1e9;
+                sampling.Release();
             }
-
-            var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
-
-            measurement.LastSampleNs = now;
-            var nodeDelta = nodeCpu - measurement.LastNodeCpu;
-            measurement.LastNodeCpu = nodeCpu;
-            var latency = runner.TakeLatency();
-            var lateness = runner.ModelLateness();
-            var gcs = runner.TakeGcs();
-            var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
-            measurement.LastModelLateNs = lateness?.LateNs;
-            var phase = runner.Phase;
-            if (nextPhase is not null)
-            {
-                // Inside the lock: nothing the tenant does after this sample is counted in the old phase.
-                runner.EnterPhase(nextPhase.Value);
-            }
-
-            return new TenantDelta
-            {
-                Tenant = runner.Spec.Name,
-                Node = options.Name,
-                Kind = runner.Spec.Kind,
-                Device = runner.Status.Device,
-                Phase = phase,
-                IntervalSeconds = seconds,
-                Completed = latency.TotalCount,
-                Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
-                Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
-                Kernel = kernel,
-                Phases = measurement.TakePhases(),
-                NodeCpuBusySeconds = nodeDelta.BusySeconds,
-                NodeCpuSeconds = nodeDelta.TotalSeconds,
-                RejectedLines = runner.TakeRejectedLines(),
-                GpuSeconds = runner.TakeGpuSeconds(),
-                WorkerGcs = gcs.Count,
-                WorkerGcPauseSeconds = gcs.PauseSeconds,
-                ModelLateSeconds = modelLate,
-                ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
-                AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,
-            };
         }
         finally
         {

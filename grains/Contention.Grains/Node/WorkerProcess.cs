@@ -69,6 +69,13 @@ internal sealed class WorkerProcess : IWorker
         // A worker is one tenant: no background GC thread beside its workload (the node's own
         // process runs background GC for its modelled GPUs' threads).
         info.Environment["DOTNET_gcConcurrent"] = "0";
+
+        // Nor tiered compilation: each method is compiled once, optimised, when first called
+        // (mostly in the warm-up). Tiered, the worker recompiles its report path on a background
+        // thread at the node's sampling ticks, long after the warm-up; with 30 workers on the H200's
+        // 16 cores that took about 3 cores at every tick, and 0.5-1 % of requests, woken then,
+        // started 1-14 ms late (the real-time model and cuda alike).
+        info.Environment["DOTNET_TieredCompilation"] = "0";
         Process process;
         try
         {

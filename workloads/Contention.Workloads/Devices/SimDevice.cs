@@ -27,6 +27,7 @@ public sealed unsafe class SimDevice : IComputeDevice
     private readonly long launchCpuTicks;
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
+    private readonly HostTimings? timings = HostTimings.Open("sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"]);
     [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
     private float[] staging = [];
@@ -146,12 +147,15 @@ public sealed unsafe class SimDevice : IComputeDevice
                 break;
         }
 
-        CompleteRoundTrip(calledNs);
+        var noticedNs = timings is null ? 0 : MonotonicClock.NowNs();
+        var (completedNs, intendedNs) = CompleteRoundTrip(calledNs);
+        timings?.Record(calledNs, completedNs, noticedNs, intendedNs, MonotonicClock.NowNs());
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        timings?.Save();
         _ = NativeMethods.Close(fifoFd);
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();
@@ -205,7 +209,8 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
     }
 
-    private void CompleteRoundTrip(long calledNs)
+    // Returns the modelled completion and when the model meant the call to return (0: at once).
+    private (long CompletedNs, long IntendedNs) CompleteRoundTrip(long calledNs)
     {
         // The real driver's completion reaches the waiting thread a measured while after the
         // GPU's last kernel ends (with the launch's way to the GPU, which the model does not
@@ -214,13 +219,13 @@ public sealed unsafe class SimDevice : IComputeDevice
         var completedNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs));
         if (completedNs <= calledNs)
         {
-            return;
+            return (completedNs, 0);
         }
 
         var until = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
         if (MonotonicClock.NowNs() >= until)
         {
-            return;
+            return (completedNs, until);
         }
 
         switch (SyncMode)
@@ -249,6 +254,8 @@ public sealed unsafe class SimDevice : IComputeDevice
                 NativeMethods.SleepUntil(until);
                 break;
         }
+
+        return (completedNs, until);
     }
 
     private void SpendLaunchCpu()

@@ -115,19 +115,25 @@ public sealed class WorkloadRunner
         var random = new Random(spec.Seed);
         var meanGapNs = 1e9 / spec.RatePerSecond;
         var arrival = MonotonicClock.NowNs();
+        var timings = HostTimings.Open("request", ["arrival_ns", "started_ns", "ended_ns"]);
         while (!cancellation.IsCancellationRequested)
         {
             arrival += NextGapNs(random, meanGapNs);
             PreciseSleep.Until(arrival, cancellation);
             if (cancellation.IsCancellationRequested)
             {
-                return;
+                break;
             }
 
+            var started = timings is null ? 0 : MonotonicClock.NowNs();
             RunOnce();
-            Latency.Record(MonotonicClock.NowNs() - arrival);
+            var ended = MonotonicClock.NowNs();
+            Latency.Record(ended - arrival);
             Interlocked.Increment(ref completed);
+            timings?.Record(arrival, started, ended);
         }
+
+        timings?.Save();
     }
 
     private void RunGrid(IReadOnlyList<MicrobenchGroup> grid, PhaseRecorder? phases, CancellationToken cancellation)

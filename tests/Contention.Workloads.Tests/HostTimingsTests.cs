@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>The host-timings diagnostic: what a recorder writes, and what scripts/host-timings.py makes of it.</summary>
+public sealed class HostTimingsTests : IDisposable
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), $"host-timings-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
+    [Fact]
+    public void Save_WritesTheHeaderTheRowsKeptAndHowManyWereNot()
+    {
+        var timings = HostTimings.Into(directory, "sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"], capacity: 2);
+        timings.Record(1, 2, 3, 4, 5);
+        timings.Record(10, 20, 30, 40, 50);
+        timings.Record(100, 200, 300, 400, 500);
+
+        var path = timings.Save();
+
+        Assert.StartsWith("sync-", Path.GetFileName(path), StringComparison.Ordinal);
+        Assert.Equal(["called_ns,completed_ns,noticed_ns,intended_ns,returned_ns", "1,2,3,4,5", "10,20,30,40,50", "# 1 rows beyond the recorder's 2 were not kept"], File.ReadAllLines(path));
+    }
+
+    [Fact]
+    public void Save_ThreeColumns_KeepsOnlyThose_AndASecondRecorderGetsAFileOfItsOwn()
+    {
+        var first = HostTimings.Into(directory, "request", ["arrival_ns", "started_ns", "ended_ns"], capacity: 4);
+        first.Record(7, 8, 9);
+        var second = HostTimings.Into(directory, "request", ["arrival_ns", "started_ns", "ended_ns"], capacity: 4);
+
+        var a = first.Save();
+        var b = second.Save();
+
+        Assert.NotEqual(a, b);
+        Assert.Equal(["arrival_ns,started_ns,ended_ns", "7,8,9"], File.ReadAllLines(a));
+        Assert.Equal(["arrival_ns,started_ns,ended_ns"], File.ReadAllLines(b));
+    }
+
+    [Fact]
+    public void Open_MoreThanFiveColumns_IsRefused() =>
+        Assert.Throws<ArgumentException>(() => HostTimings.Open("x", ["a", "b", "c", "d", "e", "f"]));
+
+    [Fact]
+    public void Script_SummarisesRunsFromTheFiles()
+    {
+        // Two runs, one after the other, of two tenants each: requests every 10 ms for 4 s, each
+        // starting 50 us after its arrival and ending 200 us later; one of tenant A's requests in
+        // each run wakes 2 ms late. Then a synchronise file for the first run.
+        const long Second = 1_000_000_000;
+        for (var run = 0; run < 2; run++)
+        {
+            var origin = (run + 1) * 100 * Second;
+            foreach (var tenant in new[] { 0, 1 })
+            {
+                var timings = HostTimings.Into(directory, "request", ["arrival_ns", "started_ns", "ended_ns"], capacity: 1000);
+                for (var i = 0; i < 400; i++)
+                {
+                    var arrival = origin + (i * 10_000_000L) + (tenant * 1_000_000L);
+                    var wake = tenant == 0 && i == 300 ? 2_000_000 : 50_000;
+                    timings.Record(arrival, arrival + wake, arrival + wake + 200_000);
+                }
+
+                timings.Save();
+            }
+        }
+
+        var syncs = HostTimings.Into(directory, "sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"], capacity: 1000);
+        for (var i = 0; i < 400; i++)
+        {
+            var called = (100 * Second) + (i * 10_000_000L) + 60_000;
+            syncs.Record(called, called + 150_000, called + 170_000, called + 180_000, called + 190_000);
+        }
+
+        syncs.Save();
+
+        var output = RunScript(directory, "--warmup", "2");
+
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+        Assert.Equal(2, rows.Length);
+
+        // run tenants requests latency-p50 latency-p99 tenant-p99 | wake p50 p99 p99.9 >1ms slot | notice p50 p99 | extra p50 p99
+        Assert.Equal(["1", "2", "400", "250"], rows[0][..4]);
+        Assert.Equal("50.0", rows[0][7]);
+        Assert.Equal("0.25%", rows[0][10]);
+        Assert.Equal(["20.0", "20", "|", "10.0", "10"], rows[0][13..18]);
+        Assert.Equal(["2", "2", "400", "250"], rows[1][..4]);
+        Assert.Equal("nan", rows[1][13]);
+    }
+
+    private static string RunScript(params string[] arguments)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Contention.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Assert.NotNull(root);
+        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(root.FullName, "scripts", "host-timings.py"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start (scripts/test.sh installs it)");
+        var output = process.StandardOutput.ReadToEnd();
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"host-timings.py exited {process.ExitCode}: {errors}");
+        return output;
+    }
+}
