@@ -4,7 +4,9 @@
 Every open-loop tenant wrote request-PID-N.csv (arrival, start and end of each request) and every
 tenant of the real-time modelled GPU sync-PID-N.csv (each synchronise's call, modelled completion,
 when the thread noticed it, when the model meant it to return, and when it did), in ns on the
-node's monotonic clock. Files whose spans overlap belong to one run (runs follow one another). Per run, after its first --warmup seconds:
+node's monotonic clock. Files whose spans overlap belong to one run (runs follow one another). Per
+run, from --warmup seconds after its last tenant's first request (the experiment's warm-up starts
+once every tenant runs) to its first tenant's last request:
 
   latency   arrival to end, pooled over the run's tenants, and the median of the tenants' own p99
   wake      how late a request started after its arrival, when the tenant was idle at the arrival
@@ -70,7 +72,7 @@ def runs(directory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out at each run's start")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds left out after the last tenant's first request")
     parser.add_argument("--period", type=float, default=0.5, help="the cycle late wake-ups are folded onto, seconds (the node's sampling interval)")
     args = parser.parse_args()
     if not os.path.isdir(args.directory):
@@ -83,26 +85,30 @@ def main():
     us = 1e3
     print("run  tenants  requests  lat p50  lat p99  tenant p99 | wake p50  p99  p99.9  >1ms  in one slot | notice p50  p99 | extra p50  p99   (us)")
     for number, group in enumerate(groups, 1):
-        start = min(f[0] for f in group) + args.warmup * 1e9
+        # The window: from --warmup after the last tenant's first request (the experiment's
+        # warm-up begins once every tenant runs) to the first tenant's last one (none has stopped).
+        requests = [f for f in group if f[2] == "request"] or group
+        start = max(f[0] for f in requests) + args.warmup * 1e9
+        end = min(f[1] for f in requests)
         latency, tenant_p99, wake, late_phases, notice, extra = [], [], [], [], [], []
         tenants = 0
         for _, _, kind, rows in group:
             if kind == "request":
                 tenants += 1
-                kept = [r for r in rows if r[0] >= start]
+                kept = [r for r in rows if start <= r[0] <= end]
                 own = [(r[2] - r[0]) / us for r in kept]
                 latency += own
                 if own:
                     tenant_p99.append(quantile(own, 0.99))
                 for previous, r in zip(rows, rows[1:]):
-                    if r[0] >= start and r[0] > previous[2]:
+                    if start <= r[0] <= end and r[0] > previous[2]:
                         late = (r[1] - r[0]) / us
                         wake.append(late)
                         if late > 1000:
                             late_phases.append(((r[0] - start) / 1e9) % args.period)
             else:
                 for r in rows:
-                    if r[0] < start:
+                    if not start <= r[0] <= end:
                         continue
                     notice.append((r[2] - r[1]) / us)
                     if r[3] > 0:

@@ -73,7 +73,7 @@ internal sealed class WorkerProcess : IWorker
         // Nor tiered compilation: each method is compiled once, optimised, when first called
         // (mostly in the warm-up). Tiered, the worker recompiles its report path on a background
         // thread at the node's sampling ticks, long after the warm-up; with 30 workers on the H200's
-        // 16 cores that took about 3 cores at every tick, and 0.5-1 % of requests, woken then,
+        // 16 cores that took about 3 cores at every tick, and 0.6-1.1 % of requests, woken then,
         // started 1-14 ms late (the real-time model and cuda alike).
         info.Environment["DOTNET_TieredCompilation"] = "0";
         Process process;
