@@ -67,8 +67,9 @@ for trx in "$results"/*.trx; do
 done
 rm -rf "$results"
 
-# The trimmed single file GPU hosts get (docs/gpu.md) must run the default mix: one more test.
-echo "== trimmed build runs the default mix"
+# The trimmed single file GPU hosts get (docs/gpu.md) must run the default mix and compile the CUDA
+# kernels (ILGPU reads framework IL): one more test.
+echo "== trimmed build runs the default mix and compiles the CUDA kernels"
 trimmed=$(mktemp -d)
 trimmed_check() {
   dotnet publish client/Contention.Client/Contention.Client.csproj -c Release -r linux-x64 --self-contained -nologo -clp:ErrorsOnly \
@@ -80,7 +81,11 @@ trimmed_check() {
   if [ $code -ne 0 ] && [ $code -ne 4 ] || ! grep -q '"state": "Completed"' "$trimmed/run/results.json"; then
     echo "error: the trimmed build's run of the default mix ended $code:" >&2; tail -5 "$trimmed/run.log" >&2; return 1
   fi
-  echo "trimmed build: $(du -m "$trimmed/bin/contention" | cut -f1) MB; the default mix completed (exit $code)"
+  # ILGPU compiles kernels from framework IL: the trimmed file must still compile them (no GPU needed).
+  if ! "$trimmed/bin/contention" devices --compile >"$trimmed/compile.log" 2>&1; then
+    echo "error: the trimmed build cannot compile the CUDA kernels:" >&2; tail -3 "$trimmed/compile.log" >&2; return 1
+  fi
+  echo "trimmed build: $(du -m "$trimmed/bin/contention" | cut -f1) MB; the default mix completed (exit $code); its CUDA kernels compile to PTX"
 }
 total=$((total + 1)); executed=$((executed + 1))
 if trimmed_check; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

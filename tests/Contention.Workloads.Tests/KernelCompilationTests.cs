@@ -1,0 +1,28 @@
+using Contention.Workloads.Devices;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>The cuda device's kernels compiled to PTX without a GPU (<c>contention devices --compile</c>).</summary>
+public class KernelCompilationTests
+{
+    [Theory]
+    [InlineData("sm_90")]
+    [InlineData("SM_75")]
+    public void CompileAll_EveryKernelBecomesAPtxEntry(string architecture)
+    {
+        var kernels = KernelCompilation.CompileAll(architecture, out var assemblies);
+
+        Assert.Equal(["Gemm", "GemmTiled", "Elementwise", "Reduce"], kernels.Select(k => k.Kernel));
+        Assert.All(kernels, k => Assert.True(k.PtxBytes > 1000, $"{k.Kernel}: {k.PtxBytes} bytes of PTX"));
+        Assert.Equal(["Kernel_Gemm", "Kernel_GemmTiled", "Kernel_Elementwise", "Kernel_Reduce"], kernels.Select(k => k.Entry));
+        Assert.All(assemblies, ptx => Assert.Contains(".target sm_", ptx, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CompileAll_UnknownArchitecture_SaysWhichAreKnown()
+    {
+        var error = Assert.Throws<ArgumentException>(() => KernelCompilation.CompileAll("sm_12", out _));
+
+        Assert.Contains("sm_90", error.Message, StringComparison.Ordinal);
+    }
+}
