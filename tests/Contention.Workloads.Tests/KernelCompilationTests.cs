@@ -16,6 +16,7 @@ public class KernelCompilationTests
         Assert.All(kernels, k => Assert.True(k.PtxBytes > 1000, $"{k.Kernel}: {k.PtxBytes} bytes of PTX"));
         Assert.Equal(["Kernel_Gemm", "Kernel_GemmTiled", "Kernel_Elementwise", "Kernel_Reduce"], kernels.Select(k => k.Entry));
         Assert.All(assemblies, ptx => Assert.Contains(".target sm_", ptx, StringComparison.Ordinal));
+        Assert.All(kernels, k => Assert.StartsWith("sm_", k.Target, StringComparison.Ordinal));
     }
 
     [Fact]

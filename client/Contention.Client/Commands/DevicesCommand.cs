@@ -117,10 +117,10 @@ internal static class DevicesCommand
             return 1;
         }
 
-        var table = new Table().AddColumns("kernel", "PTX entry", "PTX bytes");
+        var table = new Table().AddColumns("kernel", "PTX entry", "target", "PTX bytes");
         foreach (var kernel in kernels)
         {
-            table.AddRow(kernel.Kernel, kernel.Entry, kernel.PtxBytes.ToString("N0", CultureInfo.InvariantCulture));
+            table.AddRow(kernel.Kernel, kernel.Entry, kernel.Target, kernel.PtxBytes.ToString("N0", CultureInfo.InvariantCulture));
         }
 
         console.Write(table);

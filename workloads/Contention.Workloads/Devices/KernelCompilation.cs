@@ -7,11 +7,12 @@ using ILGPU.Runtime.Cuda;
 
 namespace Contention.Workloads.Devices;
 
-/// <summary>One kernel compiled to PTX: its name, and the PTX's size and entry point.</summary>
+/// <summary>One kernel compiled to PTX: its name, and the PTX's size, entry point and target.</summary>
 /// <param name="Kernel">The kernel method.</param>
 /// <param name="PtxBytes">Size of the PTX assembly, bytes.</param>
 /// <param name="Entry">The PTX <c>.entry</c> name.</param>
-public sealed record CompiledKernelInfo(string Kernel, int PtxBytes, string Entry);
+/// <param name="Target">The PTX <c>.target</c> (the architecture ILGPU compiled for).</param>
+public sealed record CompiledKernelInfo(string Kernel, int PtxBytes, string Entry, string Target);
 
 /// <summary>
 /// Compiles every kernel the cuda device loads to PTX for a GPU architecture with ILGPU's PTX
@@ -32,7 +33,10 @@ public static class KernelCompilation
         ["sm_90"] = CudaArchitecture.SM_90,
     };
 
-    /// <summary>Compiles the cuda device's kernels for <paramref name="architecture"/> (e.g. <c>sm_90</c>, the H100's and H200's).</summary>
+    /// <summary>
+    /// Compiles the cuda device's kernels for <paramref name="architecture"/> (e.g. <c>sm_90</c>, the
+    /// H100's and H200's; ILGPU 1.5 emits <c>sm_80</c> PTX for it, which the driver compiles for the GPU).
+    /// </summary>
     /// <exception cref="ArgumentException">An architecture not in <see cref="Architectures"/>.</exception>
     public static IReadOnlyList<CompiledKernelInfo> CompileAll(string architecture = "sm_90") => CompileAll(architecture, out _);
 
@@ -58,8 +62,13 @@ public static class KernelCompilation
         var entry = grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
         var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         var ptx = compiled.PTXAssembly;
-        var at = ptx.IndexOf(".entry ", StringComparison.Ordinal);
-        var entryName = at < 0 ? "" : new string([.. ptx.Skip(at + 7).TakeWhile(c => c != '(' && !char.IsWhiteSpace(c))]);
-        return (new CompiledKernelInfo(name, System.Text.Encoding.UTF8.GetByteCount(ptx), entryName), ptx);
+        return (new CompiledKernelInfo(name, System.Text.Encoding.UTF8.GetByteCount(ptx), Directive(ptx, ".entry "), Directive(ptx, ".target ")), ptx);
+    }
+
+    // The word after a PTX directive ("" where there is none).
+    private static string Directive(string ptx, string directive)
+    {
+        var at = ptx.IndexOf(directive, StringComparison.Ordinal);
+        return at < 0 ? "" : new string([.. ptx.Skip(at + directive.Length).TakeWhile(c => c != '(' && c != ',' && !char.IsWhiteSpace(c))]);
     }
 }
