@@ -69,4 +69,7 @@ public sealed record TenantAggregate
 
     /// <summary>The OS counters and system calls are an OS model's predictions (virtual time), not measured.</summary>
     [Id(21)] public bool OsModelled { get; init; }
+
+    /// <summary>Of <see cref="NodeCpuSeconds"/>, the core-seconds the node's hypervisor stole (0 on bare metal).</summary>
+    [Id(22)] public double NodeCpuStealSeconds { get; init; }
 }

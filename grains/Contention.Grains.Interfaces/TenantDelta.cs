@@ -66,4 +66,7 @@ public sealed record TenantDelta
 
     /// <summary>How long they paused it, seconds.</summary>
     [Id(19)] public double WorkerGcPauseSeconds { get; init; }
+
+    /// <summary>Of the node's core-seconds in this interval, those its hypervisor stole (0 on bare metal).</summary>
+    [Id(20)] public double NodeCpuStealSeconds { get; init; }
 }

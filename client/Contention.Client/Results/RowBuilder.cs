@@ -105,6 +105,7 @@ public static class RowBuilder
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
             NodeCpuBusy = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds).BusyFraction,
+            NodeCpuSteal = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds, aggregate.NodeCpuStealSeconds).StealFraction,
             RejectedLines = aggregate.RejectedLines,
             LongestIntervalSeconds = aggregate.LongestIntervalSeconds,
             AskedIntervalSeconds = aggregate.AskedIntervalSeconds,

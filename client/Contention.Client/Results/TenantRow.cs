@@ -113,6 +113,9 @@ public sealed record TenantRow
     /// <summary>Share (0 to 1) of the node's CPU time that was busy (any process) while this tenant was measured in this phase.</summary>
     public double NodeCpuBusy { get; init; }
 
+    /// <summary>Share (0 to 1) of the node's CPU time its hypervisor stole while this tenant was measured in this phase (part of <see cref="NodeCpuBusy"/>; 0 on bare metal): every thread on a stolen core stalls, whatever it does.</summary>
+    public double NodeCpuSteal { get; init; }
+
     /// <summary>Output lines of a command tenant that matched its latency pattern but held no usable latency (negative, not finite, beyond an hour): not counted as operations.</summary>
     public long RejectedLines { get; init; }
 

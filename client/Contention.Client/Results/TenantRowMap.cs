@@ -48,6 +48,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.RunQueueSeconds).Name("runqueue_s");
         Map(r => r.EbpfDropped).Name("ebpf_dropped");
         Map(r => r.NodeCpuBusy).Name("node_cpu_busy");
+        Map(r => r.NodeCpuSteal).Name("node_cpu_steal");
         Map(r => r.RejectedLines).Name("rejected_lines");
         Map(r => r.ModelLateSeconds).Name("model_late_s");
         Map(r => r.ModelLongestLateMs).Name("model_longest_late_ms");

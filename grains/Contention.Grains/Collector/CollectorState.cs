@@ -68,7 +68,7 @@ public sealed class CollectorState
         aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
         aggregate.AskedInterval = Math.Max(aggregate.AskedInterval, delta.AskedIntervalSeconds);
         aggregate.Os += delta.Os;
-        aggregate.NodeCpu += new Contention.Tracer.NodeCpu(delta.NodeCpuBusySeconds, delta.NodeCpuSeconds);
+        aggregate.NodeCpu += new Contention.Tracer.NodeCpu(delta.NodeCpuBusySeconds, delta.NodeCpuSeconds, delta.NodeCpuStealSeconds);
         aggregate.Reports++;
         if (delta.Kernel is not null)
         {
@@ -101,6 +101,7 @@ public sealed class CollectorState
             Kernel = a.Value.Kernel?.ToCounters(),
             NodeCpuBusySeconds = a.Value.NodeCpu.BusySeconds,
             NodeCpuSeconds = a.Value.NodeCpu.TotalSeconds,
+            NodeCpuStealSeconds = a.Value.NodeCpu.StealSeconds,
             RejectedLines = a.Value.RejectedLines,
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,

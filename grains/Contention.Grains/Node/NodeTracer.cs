@@ -295,6 +295,7 @@ public sealed partial class NodeTracer : BackgroundService
                     Phases = measurement.TakePhases(),
                     NodeCpuBusySeconds = nodeDelta.BusySeconds,
                     NodeCpuSeconds = nodeDelta.TotalSeconds,
+                    NodeCpuStealSeconds = nodeDelta.StealSeconds,
                     RejectedLines = runner.TakeRejectedLines(),
                     GpuSeconds = runner.TakeGpuSeconds(),
                     WorkerGcs = gcs.Count,
