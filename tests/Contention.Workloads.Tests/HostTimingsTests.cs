@@ -3,7 +3,7 @@ using Contention.Workloads.Sim;
 
 namespace Contention.Workloads.Tests;
 
-/// <summary>The host-timings diagnostic: what a recorder writes, and what scripts/host-timings.py makes of it.</summary>
+/// <summary>The host-timings diagnostic: what a recorder writes, what scripts/host-timings.py makes of it, and scripts/cpu-watch.py.</summary>
 public sealed class HostTimingsTests : IDisposable
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), $"host-timings-{Guid.NewGuid():N}");
@@ -97,7 +97,26 @@ public sealed class HostTimingsTests : IDisposable
         Assert.Equal("nan", rows[1][13]);
     }
 
-    private static string RunScript(params string[] arguments)
+    [Fact]
+    public void CpuWatch_SamplesForTheTimeAskedAndWritesItsRows()
+    {
+        var output = Path.Combine(directory, "watch.json");
+        Directory.CreateDirectory(directory);
+
+        RunPython("cpu-watch.py", output, "0.3");
+
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(output));
+        var rows = document.RootElement.GetProperty("rows");
+        Assert.InRange(rows.GetArrayLength(), 5, 200);
+        var first = rows[0];
+        var last = rows[rows.GetArrayLength() - 1];
+        Assert.InRange(last[0].GetInt64() - first[0].GetInt64(), 200_000_000, 2_000_000_000);
+        Assert.True(document.RootElement.TryGetProperty("names", out _));
+    }
+
+    private static string RunScript(params string[] arguments) => RunPython("host-timings.py", arguments);
+
+    private static string RunPython(string script, params string[] arguments)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Contention.sln")))
@@ -107,7 +126,7 @@ public sealed class HostTimingsTests : IDisposable
 
         Assert.NotNull(root);
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(root.FullName, "scripts", "host-timings.py"));
+        start.ArgumentList.Add(Path.Combine(root.FullName, "scripts", script));
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -117,7 +136,7 @@ public sealed class HostTimingsTests : IDisposable
         var output = process.StandardOutput.ReadToEnd();
         var errors = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"host-timings.py exited {process.ExitCode}: {errors}");
+        Assert.True(process.ExitCode == 0, $"{script} exited {process.ExitCode}: {errors}");
         return output;
     }
 }
