@@ -4,6 +4,8 @@ using Contention.Workloads.Sim;
 namespace Contention.Workloads.Tests;
 
 /// <summary>The host-timings diagnostic: what a recorder writes, what scripts/host-timings.py makes of it, and scripts/cpu-watch.py.</summary>
+// Starts Python processes and samples /proc: not beside the timed modelled-GPU tests on a 2-core machine.
+[Collection(SimTiming.Name)]
 public sealed class HostTimingsTests : IDisposable
 {
     private readonly string directory = Path.Combine(Path.GetTempPath(), $"host-timings-{Guid.NewGuid():N}");

@@ -3,6 +3,9 @@ using Contention.Workloads.Devices;
 namespace Contention.Workloads.Tests;
 
 /// <summary>The cuda device's kernels compiled to PTX without a GPU (<c>contention devices --compile</c>).</summary>
+// Compiling takes both cores of a 2-core machine for a while: not beside the timed modelled-GPU tests
+// (a spin-mode wait took 111 ms against a 63 ms bound beside it).
+[Collection(SimTiming.Name)]
 public class KernelCompilationTests
 {
     [Theory]
