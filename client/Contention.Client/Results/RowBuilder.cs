@@ -56,6 +56,7 @@ public static class RowBuilder
         ArgumentNullException.ThrowIfNull(aggregate);
         var histogram = aggregate.Latency.Length == 0 ? null : Histograms.Decode(aggregate.Latency);
         double Ms(double percentile) => histogram is null ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
+        var nodeCpu = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds, aggregate.NodeCpuStealSeconds);
         // Every category, zeros included, so the CSV's columns are the same for every row.
         var byCategory = aggregate.Kernel is { } kernel
             ? SyscallCategories.All.ToDictionary(c => c, c => kernel.Syscalls.Where(x => x.Category == c).ToList())
@@ -104,8 +105,8 @@ public static class RowBuilder
             OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
             RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
             EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
-            NodeCpuBusy = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds).BusyFraction,
-            NodeCpuSteal = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds, aggregate.NodeCpuStealSeconds).StealFraction,
+            NodeCpuBusy = nodeCpu.BusyFraction,
+            NodeCpuSteal = nodeCpu.StealFraction,
             RejectedLines = aggregate.RejectedLines,
             LongestIntervalSeconds = aggregate.LongestIntervalSeconds,
             AskedIntervalSeconds = aggregate.AskedIntervalSeconds,

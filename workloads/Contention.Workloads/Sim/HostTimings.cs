@@ -38,12 +38,7 @@ public sealed class HostTimings
     /// </summary>
     public static HostTimings? Open(string name, IReadOnlyList<string> columns, int capacity = 1 << 18)
     {
-        ArgumentNullException.ThrowIfNull(columns);
-        if (columns.Count is < 1 or > 5)
-        {
-            throw new ArgumentException("a host-timings recorder has one to five columns", nameof(columns));
-        }
-
+        CheckColumns(columns);
         var directory = Environment.GetEnvironmentVariable(Variable);
         return string.IsNullOrEmpty(directory) ? null : Into(directory, name, columns, capacity);
     }
@@ -51,8 +46,19 @@ public sealed class HostTimings
     /// <summary>A recorder writing into <paramref name="directory"/> whatever the environment says.</summary>
     internal static HostTimings Into(string directory, string name, IReadOnlyList<string> columns, int capacity)
     {
+        CheckColumns(columns);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         return new HostTimings(directory, name, [.. columns], capacity);
+    }
+
+    // A row is recorded from five values at most (Record).
+    private static void CheckColumns(IReadOnlyList<string> columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        if (columns.Count is < 1 or > 5)
+        {
+            throw new ArgumentException("a host-timings recorder has one to five columns", nameof(columns));
+        }
     }
 
     /// <summary>Records one row of five values (the first five columns).</summary>
