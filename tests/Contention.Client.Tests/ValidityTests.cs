@@ -1,6 +1,7 @@
 using Contention.Client.Commands;
 using Contention.Client.Mixes;
 using Contention.Client.Results;
+using Contention.Client.Validation;
 using Contention.Grains;
 using Spectre.Console;
 
@@ -43,6 +44,39 @@ public class ValidityTests
 
         Assert.Contains("node n's CPUs were 99% busy while tenant a was measured", Assert.Single(verdict.Reasons), StringComparison.Ordinal);
         Assert.True(Validity.Judge(Document(Row("a", 10) with { NodeCpuBusy = 0.94 })).Valid);
+    }
+
+    [Fact]
+    public void Judge_HypervisorStoleCpu_OneReasonPerNodeFromATenthOfAPercent()
+    {
+        var verdict = Validity.Judge(Document(Row("a", 10) with { NodeCpuSteal = 0.0024 }, Row("b", 10) with { NodeCpuSteal = 0.003 }));
+
+        Assert.Contains("node n's hypervisor took 0.24% of its CPU time while tenant a was measured (0.1% allowed)", Assert.Single(verdict.Reasons), StringComparison.Ordinal);
+        Assert.True(Validity.Judge(Document(Row("a", 10) with { NodeCpuSteal = 0.0009 })).Valid);
+    }
+
+    [Fact]
+    public void ValidationResults_RunsMeasuredWhileCpuWasStolen_LeftOutWithWhyUnlessInvalidOnesAreIncluded()
+    {
+        // Results written before the verdict knew stolen time: the comparison judges it from tenants.csv.
+        var directory = Directory.CreateTempSubdirectory("contention-steal-");
+        try
+        {
+            var header = "run,experiment,tenant,node,phase,completed,per_second,p50_ms,p99_ms,node_cpu_steal";
+            File.WriteAllLines(Path.Combine(directory.FullName, "tenants.csv"), [header, "r1,m-1,svc,n,measure,100,10,1,2,0.0002", "r2,m-2,svc,n,measure,100,10,5,9,0.005"]);
+
+            var results = ValidationResults.Load(directory.FullName);
+            var all = ValidationResults.Load(directory.FullName, includeInvalid: true);
+
+            Assert.Single(results.Samples);
+            Assert.Contains("r2: invalid: node n's hypervisor took 0.50% of its CPU time", Assert.Single(results.Excluded), StringComparison.Ordinal);
+            Assert.Equal(2, all.Samples.Count);
+            Assert.Single(all.InvalidIncluded);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]

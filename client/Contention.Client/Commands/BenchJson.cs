@@ -11,8 +11,19 @@ internal sealed record TracerBenchResult(long Calls, long StraceCalls, string Ke
 /// <summary>One side of the tracer benchmark.</summary>
 internal sealed record TracerBenchSeries(string Side, IReadOnlyList<double> NsPerCall, double Median, double Ratio);
 
+/// <summary>What <c>bench idle --json</c> writes: every request's wake-up, launch and wait times, ns, per gap.</summary>
+internal sealed record IdleBenchResult(string Device, string Model, int Batch, bool MpsPipeSet, IReadOnlyList<Contention.Workloads.Benchmarks.IdleGapTimes> Gaps)
+{
+    /// <summary>The device's kind (cuda, sim); null in files written before it was saved.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary>The sync mode the requests waited in; null in files written before it was saved.</summary>
+    public string? Sync { get; init; }
+}
+
 /// <summary>Source-generated JSON for the bench commands' files (camelCase, as before; no reflection).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(LaunchBenchResult))]
 [JsonSerializable(typeof(TracerBenchResult))]
+[JsonSerializable(typeof(IdleBenchResult))]
 internal sealed partial class BenchJson : JsonSerializerContext;

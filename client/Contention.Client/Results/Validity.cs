@@ -6,7 +6,8 @@ namespace Contention.Client.Results;
 /// <summary>
 /// A run's verdict, as MLPerf LoadGen gives one: valid, or invalid with every reason — a run that
 /// did not complete, tenants that failed or restarted, measurement windows longer or shorter than
-/// asked, a node whose timers ran late or whose CPUs were saturated while tenants were measured,
+/// asked, a node whose timers ran late, whose CPUs were saturated or whose hypervisor took its CPUs
+/// while tenants were measured,
 /// events the tracer dropped, latency lines that held no latency.
 /// An invalid run's numbers are still saved; they are not what the mix asked to measure.
 /// </summary>
@@ -32,6 +33,17 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
     /// <summary>Busy share of a node's CPU time at or above which it counts as saturated.</summary>
     public const double CpuSaturated = 0.95;
 
+    /// <summary>
+    /// Share of a node's CPU time its hypervisor may steal while tenants are measured. On the H200
+    /// host (a VM) runs of the same mix with 0.14-0.24 % stolen had a service's p99 1.7-2.7x the
+    /// runs with none (whose steal stayed at or below 0.12 %): a stolen core stops every thread on it.
+    /// </summary>
+    public const double CpuStolen = 0.001;
+
+    /// <summary>Why a row measured while node <paramref name="node"/>'s hypervisor stole <paramref name="steal"/> of its CPU time makes a run invalid; null when it stole less than <see cref="CpuStolen"/>.</summary>
+    public static string? StolenReason(string node, string tenant, double steal) => steal < CpuStolen ? null
+        : Format($"node {node}'s hypervisor took {steal * 100:0.00}% of its CPU time while tenant {tenant} was measured ({CpuStolen * 100:0.0}% allowed): threads on a taken core stood still, so the latencies include stalls the workload did not cause; run again, or on a host with dedicated CPUs");
+
     /// <summary>Judges a results document.</summary>
     public static Validity Judge(ResultsDocument document)
     {
@@ -55,6 +67,7 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
         var longest = asked * (1 + WindowRelativeTolerance) + WindowAbsoluteToleranceSeconds;
         var shortest = asked * (1 - WindowRelativeTolerance) - WindowAbsoluteToleranceSeconds;
         var lateModels = new HashSet<(string Node, string Device)>();
+        var stolen = new HashSet<string>();
         foreach (var row in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
             if (row.Seconds > longest)
@@ -73,6 +86,11 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             if (row.NodeCpuBusy >= CpuSaturated)
             {
                 reasons.Add(Format($"node {row.Node}'s CPUs were {row.NodeCpuBusy * 100:0}% busy while tenant {row.Tenant} was measured (saturated from {CpuSaturated * 100:0}%): its latencies include waiting for a core; run fewer tenants per node, or tenants that block instead of spinning (sync: block)"));
+            }
+
+            if (StolenReason(row.Node, row.Tenant, row.NodeCpuSteal) is { } why && stolen.Add(row.Node))
+            {
+                reasons.Add(why);
             }
 
             if (row.AskedIntervalSeconds > 0 && row.LongestIntervalSeconds > (LateTimerFactor * row.AskedIntervalSeconds) + LateTimerSlackSeconds)

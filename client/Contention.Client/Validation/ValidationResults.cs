@@ -123,6 +123,23 @@ public sealed partial class ValidationResults
             rows.RemoveAll(r => runs[r.Run] is var run && (run.State != "Completed" || (invalidIncluded is null && run.Invalid is { Count: > 0 })));
         }
 
+        // Runs measured before the verdict knew stolen CPU time are judged on it here.
+        foreach (var run in rows.GroupBy(r => r.Run).ToList())
+        {
+            var judged = runs is not null && runs[run.Key].Invalid is { Count: > 0 };
+            var stolen = run.Select(r => Validity.StolenReason(r.Fields.GetValueOrDefault("node") ?? "", r.Fields.GetValueOrDefault("tenant") ?? "", Number(r.Fields, "node_cpu_steal") ?? 0)).FirstOrDefault(w => w is not null);
+            if (judged || stolen is null)
+            {
+                continue;
+            }
+
+            (invalidIncluded ?? excluded).Add($"{suite} {run.Key}: invalid: {stolen}");
+            if (invalidIncluded is null)
+            {
+                rows.RemoveAll(r => r.Run == run.Key);
+            }
+        }
+
         foreach (var group in rows.GroupBy(r => (r.Run, r.Point, Tenant: MixTenant(r.Fields.GetValueOrDefault("tenant") ?? ""))))
         {
             var members = group.Select(r => r.Fields).ToList();

@@ -11,7 +11,10 @@ namespace Contention.Workloads.Devices;
 /// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
 /// GPU thread writes to it, and a synchronise returns no sooner than the profile's measured
 /// round trip for the sync mode and wait length after the last kernel ends (drawn from its
-/// measured spread where the profile has one, with the tenant's seed). Pageable copies are
+/// measured spread where the profile has one, with the tenant's seed). After idling, the first
+/// launch costs the profile's measured extra for that long a gap on the launching thread, and a
+/// blocking synchronise whose first kernel found the GPU idle returns its measured extra later
+/// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are
 /// staged through a real host memcpy and hold the
 /// thread until the DMA completes, as the CUDA driver does.
 /// </summary>
@@ -22,6 +25,13 @@ public sealed unsafe class SimDevice : IComputeDevice
     private readonly MemoryMappedFile file;
     private readonly MemoryMappedViewAccessor view;
     private readonly byte* slotPtr;
+    private readonly byte* headerPtr;
+    private readonly RoundTripCurve idleLaunches;
+    private readonly RoundTripCurve idleWaits;
+    private readonly Random idleDraws;
+    private long lastReturnNs;
+    private bool batchStarted;
+    private long idleWaitNs;
     private readonly int fifoFd;
     private readonly bool pinned;
     private readonly long launchCpuTicks;
@@ -44,6 +54,9 @@ public sealed unsafe class SimDevice : IComputeDevice
         model = new CostModel(channel.Profile);
         launchCpuTicks = (long)(channel.Profile.LaunchCpuNs * (System.Diagnostics.Stopwatch.Frequency / 1e9));
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
+        idleLaunches = RoundTripCurve.IdleLaunches(channel.Profile, channel.Sharing);
+        idleWaits = RoundTripCurve.IdleWaits(channel.Profile, channel.Sharing);
+        idleDraws = new Random(unchecked(options.Seed ^ IdleSeed));
         spread = new Random(options.Seed);
         file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
@@ -55,6 +68,7 @@ public sealed unsafe class SimDevice : IComputeDevice
             throw new InvalidOperationException($"{channel.Path} is not a modelled GPU of this version");
         }
 
+        headerPtr = pointer;
         slotPtr = SimChannelLayout.Slot(pointer, channel.Slot);
         fifoFd = NativeMethods.Open(channel.FifoPath, NativeMethods.ORdOnly | NativeMethods.OCloExec);
         if (fifoFd < 0)
@@ -63,7 +77,11 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         Description = $"{channel.Profile.Name} (sim:{options.Id.Index} slot {channel.Slot}, sync {SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
+        lastReturnNs = MonotonicClock.NowNs();
     }
+
+    /// <summary>What a tenant's seed is mixed with for its idle-cost draws (their own stream, so the round trips draw as before).</summary>
+    internal const int IdleSeed = 0x2545F491;
 
     /// <inheritdoc />
     public DeviceId Id { get; }
@@ -104,6 +122,11 @@ public sealed unsafe class SimDevice : IComputeDevice
     /// <inheritdoc />
     public void Launch(in KernelSpec kernel)
     {
+        if (!batchStarted)
+        {
+            SpendIdleLaunch();
+        }
+
         SpendLaunchCpu();
         var copy = kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost;
         if (copy && !pinned)
@@ -149,7 +172,10 @@ public sealed unsafe class SimDevice : IComputeDevice
 
         var noticedNs = timings is null ? 0 : MonotonicClock.NowNs();
         var (completedNs, intendedNs) = CompleteRoundTrip(calledNs);
-        timings?.Record(calledNs, completedNs, noticedNs, intendedNs, MonotonicClock.NowNs());
+        lastReturnNs = MonotonicClock.NowNs();
+        batchStarted = false;
+        idleWaitNs = 0;
+        timings?.Record(calledNs, completedNs, noticedNs, intendedNs, lastReturnNs);
     }
 
     /// <inheritdoc />
@@ -178,7 +204,20 @@ public sealed unsafe class SimDevice : IComputeDevice
         SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
         SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
         SimChannelLayout.EntryWaveNs(slotPtr, index) = kernel.WaveNs;
-        SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
+        var now = MonotonicClock.NowNs();
+        if (!batchStarted)
+        {
+            // The first kernel since the last synchronise: how long the GPU had idled when it got
+            // there sets how much later a blocking wait for this work returns (the engine's view,
+            // microseconds old at most). Counted from this thread's last return at the earliest,
+            // as the measurement counted its gaps from back-to-back requests: the completion's way
+            // back (this wait extra among it) is idle GPU time back-to-back requests have too.
+            batchStarted = true;
+            var idleSince = Volatile.Read(ref SimChannelLayout.Field(headerPtr, SimChannelLayout.IdleSinceOffset));
+            idleWaitNs = SyncMode == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(now - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
+        }
+
+        SimChannelLayout.EntryTimestamp(slotPtr, index) = now;
         Volatile.Write(ref head, index + 1);
     }
 
@@ -222,7 +261,7 @@ public sealed unsafe class SimDevice : IComputeDevice
             return (completedNs, 0);
         }
 
-        var until = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+        var until = completedNs + roundTrip.Draw(completedNs - calledNs, spread) + idleWaitNs;
         if (MonotonicClock.NowNs() >= until)
         {
             return (completedNs, until);
@@ -256,6 +295,23 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         return (completedNs, until);
+    }
+
+    private void SpendIdleLaunch()
+    {
+        // The first launch after the thread idled (slept until a request, or did no GPU work)
+        // takes longer on a real GPU's host, the longer the gap: spent here, on the thread, before the kernel leaves.
+        var extraNs = idleLaunches.Draw(MonotonicClock.NowNs() - lastReturnNs, idleDraws);
+        if (extraNs <= 0)
+        {
+            return;
+        }
+
+        var until = MonotonicClock.NowNs() + extraNs;
+        while (MonotonicClock.NowNs() < until)
+        {
+            Thread.SpinWait(4);
+        }
     }
 
     private void SpendLaunchCpu()

@@ -128,6 +128,20 @@ public sealed record DeviceProfile
     private readonly IReadOnlyList<MeasuredWakeUp> wakeUps = [];
 
     /// <summary>
+    /// What an idle gap costs the next request on the profiled GPU, per gap and sharing mode
+    /// (<see cref="MeasuredIdleCost"/>): the modelled GPU's tenants spend the launch share before
+    /// the first launch after their thread idled that long, and a blocking synchronise whose first
+    /// kernel found the GPU idle that long returns the wait share later. None: idling costs nothing.
+    /// </summary>
+    public IReadOnlyList<MeasuredIdleCost> IdleCosts
+    {
+        get => idleCosts;
+        init => idleCosts = value ?? [];
+    }
+
+    private readonly IReadOnlyList<MeasuredIdleCost> idleCosts = [];
+
+    /// <summary>
     /// <see cref="Source"/> with <paramref name="segment"/> in place of every earlier segment that
     /// starts with <paramref name="kind"/>, or added at the end: a profile calibrated again says
     /// once where each value comes from. Segments are separated by "; " outside parentheses.
@@ -196,7 +210,7 @@ public sealed record DeviceProfile
         scaled = scaled with
         {
             KernelTimes = [.. KernelTimes.Select(k => k with { Ns = ScaleMeasured(k.Ns, from.RooflineNs(k.Spec), to.RooflineNs(k.Spec)) })],
-            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up and time-slicing costs and MPS interference are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
+            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up, idle and time-slicing costs and MPS interference are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
         };
         return scaled;
     }

@@ -159,6 +159,36 @@ public sealed class RoundTripCurve
         return new RoundTripCurve([.. profile.WakeUps.OrderBy(p => p.SleepNs).Select(p => (p.SleepNs, p.Ns, p.Spread))]);
     }
 
+    /// <summary>
+    /// The extra time of the launches after the launching thread idled (<see cref="DeviceProfile.IdleCosts"/>
+    /// of <paramref name="sharing"/>, else the time-sliced ones), against the idle gap; zero where the profile has none.
+    /// </summary>
+    public static RoundTripCurve IdleLaunches(DeviceProfile profile, GpuSharing sharing) =>
+        new([.. IdleCosts(profile, sharing).Select(p => (p.GapNs, p.LaunchNs, p.LaunchSpread))]);
+
+    /// <summary>
+    /// The extra time of a blocking synchronise whose first kernel found the GPU idle, against how
+    /// long the GPU had idled (<see cref="DeviceProfile.IdleCosts"/>); zero where the profile has none.
+    /// </summary>
+    public static RoundTripCurve IdleWaits(DeviceProfile profile, GpuSharing sharing) =>
+        new([.. IdleCosts(profile, sharing).Select(p => (p.GapNs, p.WaitNs, p.WaitSpread))]);
+
+    private static MeasuredIdleCost[] IdleCosts(DeviceProfile profile, GpuSharing sharing)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var points = profile.IdleCosts.Where(p => p.Sharing == sharing && p.GapNs > 0).ToArray();
+        if (points.Length == 0)
+        {
+            points = [.. profile.IdleCosts.Where(p => p.Sharing == GpuSharing.Timeslice && p.GapNs > 0)];
+        }
+
+        // The baseline is back-to-back requests: no gap, no extra, no spread beyond the round trips'
+        // (the curve is flat before its first point); a spread table of zeros where the points have spreads.
+        var none = new long[RoundTripSpread.Probabilities.Count];
+        var anchor = new MeasuredIdleCost(0, 0, 0, sharing, points.Any(p => p.LaunchSpread is not null) ? none : null, points.Any(p => p.WaitSpread is not null) ? none : null);
+        return [.. points.Append(anchor).OrderBy(p => p.GapNs)];
+    }
+
     /// <summary>Whether single round trips spread around the mean (every point has its spread), or each takes the mean.</summary>
     public bool Spreads => spreads is not null;
 

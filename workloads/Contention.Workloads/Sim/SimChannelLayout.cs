@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0005; // "CNTSIM" + version 5
+    public const long Magic = 0x4D49_5354_4E43_0006; // "CNTSIM" + version 6
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 40;
@@ -25,6 +25,9 @@ internal static unsafe class SimChannelLayout
     public const int SwitchesOffset = 64;
     public const int LateNsOffset = 72;
     public const int LongestLateNsOffset = 80;
+
+    // When the GPU last became idle (the latest completion with nothing queued or running), 0 while busy.
+    public const int IdleSinceOffset = 88;
 
     // Header: node-written line
     public const int StopOffset = 128;

@@ -77,6 +77,7 @@ public sealed unsafe class SimGpuEngine
 
             scheduler.AdvanceTo(now);
             Publish();
+            PublishIdle();
             Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), scheduler.Switches);
 
             var anyLeased = Volatile.Read(ref Header(SimChannelLayout.LeasedOffset)) > 0;
@@ -229,6 +230,28 @@ public sealed unsafe class SimGpuEngine
 
         // Launches from different tenants must enter the model in time order.
         arrivals.Sort(static (x, y) => x.Timestamp.CompareTo(y.Timestamp));
+    }
+
+    // Tenants read it at their first launch after a synchronise: a blocking wait for work that
+    // found the GPU idle returns later, the longer it idled (DeviceProfile.IdleCosts).
+    private void PublishIdle()
+    {
+        var since = 0L;
+        for (var slot = 0; slot < seen.Length; slot++)
+        {
+            if (scheduler.Pending(slot) > 0)
+            {
+                since = 0;
+                break;
+            }
+
+            since = Math.Max(since, Math.Max(1, scheduler.LastCompletionNs(slot)));
+        }
+
+        if (Volatile.Read(ref Header(SimChannelLayout.IdleSinceOffset)) != since)
+        {
+            Volatile.Write(ref Header(SimChannelLayout.IdleSinceOffset), since);
+        }
     }
 
     private void Publish()

@@ -40,7 +40,9 @@ public sealed record VirtualHostCounters(long Launches, long Synchronises, long 
 /// synchronise waits for the context's last kernel and returns a round trip after it (drawn from
 /// the profile's spread with the tenant's seed), an open-loop tenant's arrivals are the same
 /// Poisson process from the same seed, a thread that slept until an arrival runs a measured
-/// wake-up's lateness after it (<see cref="RoundTripCurve.WakeUps"/>), and a pageable copy holds
+/// wake-up's lateness after it (<see cref="RoundTripCurve.WakeUps"/>), the first launch after an
+/// idle gap and a blocking synchronise whose first kernel found the GPU idle cost the profile's
+/// measured extras (<see cref="DeviceProfile.IdleCosts"/>), and a pageable copy holds
 /// the thread until it is done. Nothing else of the host is in it: scheduling delays, wake-ups
 /// beyond the measured ones and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
 /// </summary>
@@ -72,6 +74,7 @@ public sealed class VirtualGpu
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices);
         var model = new CostModel(profile);
         var wakeUps = RoundTripCurve.WakeUps(profile);
+        var idle = (RoundTripCurve.IdleLaunches(profile, sharing), RoundTripCurve.IdleWaits(profile, sharing));
         var cores = new VirtualCores(hostCores, profile.SchedulerSliceNs);
         this.tenants = new Tenant[tenants.Count];
         for (var i = 0; i < tenants.Count; i++)
@@ -91,8 +94,10 @@ public sealed class VirtualGpu
                 [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)],
                 new RoundTripCurve(profile, tenant.Sync, sharing),
                 wakeUps,
+                idle,
                 cores,
-                profile.LaunchCpuNs);
+                profile.LaunchCpuNs,
+                tenants.Count);
         }
     }
 
@@ -190,6 +195,13 @@ public sealed class VirtualGpu
         private readonly bool[] syncAfter;
         private readonly RoundTripCurve roundTrip;
         private readonly RoundTripCurve wakeUp;
+        private readonly RoundTripCurve idleLaunches;
+        private readonly RoundTripCurve idleWaits;
+        private readonly Random idleDraws;
+        private readonly int contexts;
+        private long lastReturnNs;
+        private bool batchStarted;
+        private long idleWaitNs;
         private readonly long launchCpuNs;
         private readonly VirtualCores cores;
         private readonly SyncMode sync;
@@ -214,8 +226,10 @@ public sealed class VirtualGpu
         private long phaseNs;
         private bool runnable;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, VirtualCores cores, long launchCpuNs)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts)
         {
+            (idleLaunches, idleWaits) = idle;
+            this.contexts = contexts;
             this.cores = cores;
             sync = spec.Sync;
             Index = index;
@@ -231,6 +245,7 @@ public sealed class VirtualGpu
 
             // Wake-ups from their own stream, so that the round trips draw as SimDevice's do.
             lateness = new Random(unchecked(spec.Workload.Seed ^ 0x5BD1E995));
+            idleDraws = new Random(unchecked(spec.Workload.Seed ^ SimDevice.IdleSeed));
             open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
             meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
             if (open)
@@ -281,6 +296,8 @@ public sealed class VirtualGpu
             {
                 // Back from a synchronise: a pageable copy's, or the operation's last.
                 calledNs = -1;
+                lastReturnNs = nowNs;
+                batchStarted = false;
                 if (nextKernel < kernels.Length)
                 {
                     NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
@@ -292,6 +309,16 @@ public sealed class VirtualGpu
             }
 
             // A launch's CPU time is spent: the kernel reaches the GPU now.
+            if (!batchStarted)
+            {
+                // The first since the last synchronise: a blocking wait for this work returns
+                // later the longer the GPU had idled when it got there, counted from the thread's
+                // last return at the earliest (as SimDevice counts it).
+                batchStarted = true;
+                var idleSince = IdleSince(gpu);
+                idleWaitNs = this.sync == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(nowNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
+            }
+
             gpu.Enqueue(Index, kernels[nextKernel]);
             submitted++;
             launches++;
@@ -337,7 +364,8 @@ public sealed class VirtualGpu
                 return;
             }
 
-            NextNs = completedNs + roundTrip.Draw(completedNs - calledNs, spread);
+            NextNs = completedNs + roundTrip.Draw(completedNs - calledNs, spread) + idleWaitNs;
+            idleWaitNs = 0;
             switchesIn += gpu.SwitchesTo(Index) - switchesAtCall;
             switch (sync)
             {
@@ -366,7 +394,26 @@ public sealed class VirtualGpu
             nextKernel = 0;
             calledNs = -1;
             inOperation = true;
-            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
+
+            // After an idle gap (an open-loop request after a sleep) the first launch takes longer.
+            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
+        }
+
+        // When the GPU last became idle (its latest completion with nothing queued or running), 0 while busy.
+        private long IdleSince(IGpuScheduler gpu)
+        {
+            var since = 0L;
+            for (var context = 0; context < contexts; context++)
+            {
+                if (gpu.Pending(context) > 0)
+                {
+                    return 0;
+                }
+
+                since = Math.Max(since, Math.Max(1, gpu.LastCompletionNs(context)));
+            }
+
+            return since;
         }
 
         private void EndOperation(long nowNs)

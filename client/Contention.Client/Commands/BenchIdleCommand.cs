@@ -1,0 +1,224 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Contention.Workloads.Benchmarks;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention bench idle</c>: an inference request's time after idle gaps of growing length,
+/// asleep or busy-waiting, on a real GPU or the real-time modelled GPU, against back-to-back
+/// requests (<see cref="IdleBenchmark"/>).
+/// </summary>
+internal static class BenchIdleCommand
+{
+    private const string DefaultGaps = "0,200us,1ms,5ms,20ms,100ms";
+
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cuda:N (a real GPU; under MPS when CUDA_MPS_PIPE_DIRECTORY names a running daemon's pipes) or sim:N (the real-time modelled GPU, its engine on a thread of this process)", DefaultValueFactory = _ => "cuda:0" };
+        var sync = new Option<string>("--sync") { Description = Contention.Grains.Words.List<SyncMode>(), DefaultValueFactory = _ => "block" };
+        sync.AcceptOnlyFromAmong([.. Contention.Grains.Words.All<SyncMode>()]);
+        var model = new Option<string>("--model") { Description = $"the request's model: {string.Join(", ", ModelShapes.Names)}", DefaultValueFactory = _ => "mlp" };
+        model.AcceptOnlyFromAmong([.. ModelShapes.Names]);
+        var batch = new Option<int>("--batch") { Description = "the request's batch size", DefaultValueFactory = _ => 1 }.Within(1, 256);
+        var gaps = new Option<string>("--gaps") { Description = "idle gaps before each request, comma-separated durations (0: back to back)", DefaultValueFactory = _ => DefaultGaps };
+        gaps.Validators.Add(result =>
+        {
+            if (ParseGaps(result.GetValueOrDefault<string>() ?? "") is null)
+            {
+                result.AddError("--gaps: expected comma-separated durations such as 0,200us,1ms,20ms");
+            }
+        });
+        var ways = new Option<string>("--idle") { Description = "how the thread spends each gap: sleep (a timed sleep, as an open-loop tenant), spin (busy-waiting: only the device idles), or both", DefaultValueFactory = _ => "both" };
+        ways.AcceptOnlyFromAmong("sleep", "spin", "both");
+        var seconds = new Option<double>("--seconds") { Description = "about how long each gap is timed (at least 50 requests)", DefaultValueFactory = _ => 3 };
+        var profile = OptionChecks.SimProfile("the modelled GPU's profile with --device sim:N", "h200");
+        var sharing = new Option<string>("--sharing") { Description = "with --device sim:N: how the modelled GPU is shared (its measured round trips differ): timeslice or mps", DefaultValueFactory = _ => "timeslice" };
+        sharing.AcceptOnlyFromAmong("timeslice", "mps");
+        var json = new Option<string?>("--json") { Description = "also write every request's times to this JSON file" };
+        var output = new Option<string?>("--out") { Description = "write --base with these idle costs (for this run's sharing: time-sliced, or MPS when CUDA_MPS_PIPE_DIRECTORY is set) to this profile file, the others kept; needs a cuda device, --sync block, gap 0 and sleeping gaps" };
+        var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
+        var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from };
+        command.Validators.Add(result =>
+        {
+            // With --from, the saved run is checked when it is read.
+            if (result.GetValue(output) is null || result.GetValue(from) is not null)
+            {
+                return;
+            }
+
+            // A command's validators see the options given, not their defaults.
+            if ((result.GetValue(sync) ?? "block") != "block" || result.GetValue(ways) == "spin" || !(ParseGaps(result.GetValue(gaps) ?? DefaultGaps)?.Contains(0) ?? false) || !(result.GetValue(device) ?? "cuda:0").StartsWith("cuda:", StringComparison.Ordinal))
+            {
+                result.AddError("--out measures a profile's idle costs: it needs a cuda device, --sync block, a gap of 0 among --gaps and --idle sleep or both");
+            }
+        });
+        command.SetAction((parse, cancel) =>
+        {
+            if (parse.GetValue(from) is { } saved)
+            {
+                return Task.FromResult(Replay(saved, parse.GetValue(output), parse.GetValue(based)!));
+            }
+
+            if (!DeviceId.TryParse(parse.GetValue(device)!, out var id) || id.Kind is not (DeviceKind.Cuda or DeviceKind.Sim) || (id.Kind == DeviceKind.Cuda && CudaDevice.CountDevices() <= id.Index))
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --device {parse.GetValue(device)}: expected a CUDA device of this machine (see 'contention devices') or sim:N");
+                return Task.FromResult(2);
+            }
+
+            var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
+            var request = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
+            var idle = parse.GetValue(ways) switch
+            {
+                "sleep" => new[] { IdleWay.Sleep },
+                "spin" => [IdleWay.Spin],
+                _ => [IdleWay.Sleep, IdleWay.Spin],
+            };
+            var sim = id.Kind == DeviceKind.Sim ? new SimGpuHost(id.Index, 1, DeviceProfile.Load(parse.GetValue(profile)!), TimeSpan.FromMicroseconds(20), spin: true) : null;
+            try
+            {
+                var channel = sim?.Acquire(parse.GetValue(sharing) == "mps" ? GpuSharing.Mps : GpuSharing.Timeslice, SimContext.Default);
+                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = false });
+                var results = new List<IdleGapTimes>();
+                foreach (var gap in ParseGaps(parse.GetValue(gaps)!)!)
+                {
+                    foreach (var way in gap == 0 ? [IdleWay.Sleep] : idle)
+                    {
+                        results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel));
+                    }
+                }
+
+                var mps = id.Kind == DeviceKind.Cuda && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
+                AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
+                if (parse.GetValue(json) is { } jsonPath)
+                {
+                    File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode) }, BenchJson.Default.IdleBenchResult));
+                }
+
+                if (cancel.IsCancellationRequested)
+                {
+                    return Task.FromResult(130);
+                }
+
+                if (parse.GetValue(output) is { } profilePath)
+                {
+                    WriteProfile(DeviceProfile.Load(parse.GetValue(based)!), results, mps ? GpuSharing.Mps : GpuSharing.Timeslice, $"the {parse.GetValue(model)} batch-{parse.GetValue(batch)} request on {opened.Description}", profilePath);
+                }
+
+                return Task.FromResult(0);
+            }
+            finally
+            {
+                sim?.Dispose();
+            }
+        });
+        return command;
+    }
+
+    // A saved run's table again, and with --out its profile: what a measuring run's --out would have written.
+    private static int Replay(string path, string? output, string baseProfile)
+    {
+        IdleBenchResult? run;
+        try
+        {
+            run = JsonSerializer.Deserialize(File.ReadAllText(path), BenchJson.Default.IdleBenchResult);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --from {path}: {ex.Message} (give a file 'bench idle --json' wrote)");
+            return 2;
+        }
+
+        if (run?.Gaps is not { Count: > 0 })
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --from {path}: no requests in it (give a file 'bench idle --json' wrote)");
+            return 2;
+        }
+
+        AnsiConsole.Write(Table(run.Gaps, $"{run.Model} batch {run.Batch} on {run.Device} (saved in {path})"));
+        if (output is null)
+        {
+            return 0;
+        }
+
+        // Files written before the kind and sync mode were saved say both in the device's description.
+        var cuda = run.Kind is { } kind ? kind == "cuda" : run.Device.Contains("CUDA", StringComparison.Ordinal);
+        var block = run.Sync is { } sync ? sync == "block" : run.Device.Contains("sync block", StringComparison.Ordinal);
+        if (!cuda || !block || !run.Gaps.Any(g => g.GapNs == 0) || !run.Gaps.Any(g => g.GapNs > 0 && g.Way == IdleWay.Sleep))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --from {path}: --out needs a run on a cuda device with --sync block, a gap of 0 and sleeping gaps");
+            return 2;
+        }
+
+        WriteProfile(DeviceProfile.Load(baseProfile), run.Gaps, run.MpsPipeSet ? GpuSharing.Mps : GpuSharing.Timeslice, $"the {run.Model} batch-{run.Batch} request on {run.Device}", output);
+        return 0;
+    }
+
+    private static void WriteProfile(DeviceProfile profile, IReadOnlyList<IdleGapTimes> results, GpuSharing mode, string request, string path)
+    {
+        var costs = IdleBenchmark.Costs(results, mode);
+        var word = mode == GpuSharing.Mps ? "MPS" : "time-sliced";
+        var points = string.Join(", ", costs.Where(c => c.GapNs > 0).Select(c => FormattableString.Invariant($"{Gap(c.GapNs)} +{c.LaunchNs / 1e3:0} / +{c.WaitNs / 1e3:0} us")));
+        var written = profile with
+        {
+            IdleCosts = [.. profile.IdleCosts.Where(c => c.Sharing != mode), .. costs],
+            Source = profile.SourceWith($"idle costs ({word})", $"idle costs ({word}): 'contention bench idle --out' ({DateTime.UtcNow:yyyy-MM-dd}), {request}, after sleeping each gap against back to back, extra launch / wait means: {points}"),
+        };
+        File.WriteAllText(path, written.ToJson());
+        AnsiConsole.MarkupLineInterpolated($"wrote {path}: {word} idle costs {points}");
+    }
+
+    /// <summary>Gaps in ns from a comma-separated list of durations; null when one is not a duration.</summary>
+    public static IReadOnlyList<long>? ParseGaps(string text)
+    {
+        var gaps = new List<long>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Mixes.Units.TryParseSeconds(part, out var s) || s > 10)
+            {
+                return null;
+            }
+
+            gaps.Add((long)Math.Round(s * 1e9));
+        }
+
+        return gaps.Count == 0 ? null : gaps;
+    }
+
+    /// <summary>The table: per gap and way, requests, wake-up, launch, wait and whole request (median and p99, µs), and the median request against back-to-back ones.</summary>
+    public static Table Table(IReadOnlyList<IdleGapTimes> results, string title)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var table = new Table().Title(title).AddColumns("gap", "idle", "requests", "wake p50/p99 us", "launch p50/p99 us", "wait p50/p99 us", "request p50/p99 us", "request p50 extra us");
+        var baseline = results.FirstOrDefault(r => r.GapNs == 0) is { } closed ? Percentile(Totals(closed), 50) : double.NaN;
+        foreach (var r in results)
+        {
+            var totals = Totals(r);
+            var p50 = Percentile(totals, 50);
+            table.AddRow(Gap(r.GapNs), r.GapNs == 0 ? "-" : r.Way.ToString().ToLowerInvariant(), r.LaunchNs.Count.ToString(CultureInfo.InvariantCulture), Pair(r.WakeNs), Pair(r.LaunchNs), Pair(r.WaitNs), Pair(totals), double.IsNaN(baseline) ? "-" : Us(p50 - baseline));
+        }
+
+        return table;
+    }
+
+    private static List<long> Totals(IdleGapTimes r) => [.. r.LaunchNs.Zip(r.WaitNs, (l, w) => l + w)];
+
+    private static string Pair(IReadOnlyList<long> values) => values.Count == 0 ? "-" : $"{Us(Percentile(values, 50))} / {Us(Percentile(values, 99))}";
+
+    private static string Us(double ns) => (ns / 1e3).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static string Gap(long ns) => ns == 0 ? "0" : ns >= 1_000_000 ? FormattableString.Invariant($"{ns / 1e6:0.###} ms") : FormattableString.Invariant($"{ns / 1e3:0.###} us");
+
+    /// <summary>A percentile by the nearest rank.</summary>
+    private static double Percentile(IReadOnlyList<long> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+}

@@ -1,0 +1,57 @@
+using Contention.Client.Commands;
+using Contention.Workloads.Benchmarks;
+
+namespace Contention.Client.Tests;
+
+public class BenchIdleCommandTests
+{
+    [Theory]
+    [InlineData("0,200us,1ms,20ms", new long[] { 0, 200_000, 1_000_000, 20_000_000 })]
+    [InlineData(" 5ms , 0 ", new long[] { 5_000_000, 0 })]
+    public void ParseGaps_Durations_Nanoseconds(string text, long[] expected) =>
+        Assert.Equal(expected, BenchIdleCommand.ParseGaps(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("1ms,lots")]
+    [InlineData("20s")]
+    public void ParseGaps_NotDurationsOrOver10Seconds_Null(string text) =>
+        Assert.Null(BenchIdleCommand.ParseGaps(text));
+
+    [Theory]
+    [InlineData("--device", "sim:0")]
+    [InlineData("--sync", "spin")]
+    [InlineData("--gaps", "1ms,20ms")]
+    [InlineData("--idle", "spin")]
+    public void Parse_OutWithoutWhatTheIdleCostsNeed_SaysWhat(string option, string value)
+    {
+        var parse = BenchIdleCommand.Create().Parse(["--out", "profile.json", option, value]);
+
+        Assert.Contains(parse.Errors, e => e.Message.StartsWith("--out measures a profile's idle costs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_OutWithTheDefaults_Accepted()
+    {
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--out", "profile.json"]).Errors);
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--gaps", "1ms,lots"]).Errors, e => e.Message.StartsWith("--gaps", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Table_EachGapsMedianRequestAgainstBackToBack()
+    {
+        var results = new[]
+        {
+            new IdleGapTimes(0, IdleWay.Sleep, [0, 0, 0], [50_000, 60_000, 70_000], [150_000, 150_000, 150_000]),
+            new IdleGapTimes(20_000_000, IdleWay.Spin, [1_000, 2_000, 3_000], [80_000, 90_000, 100_000], [160_000, 170_000, 180_000]),
+        };
+        var output = new StringWriter();
+
+        Consoles.Plain(output).Write(BenchIdleCommand.Table(results, "t"));
+
+        // Back to back: requests 200, 210, 220 us (median 210); after 20 ms: 240, 260, 280 (median 260, 50 more).
+        var rows = output.ToString().Split('\n');
+        Assert.Contains(rows, r => r.Contains("20 ms", StringComparison.Ordinal) && r.Contains("spin", StringComparison.Ordinal) && r.Contains("260.0 / 280.0", StringComparison.Ordinal) && r.Contains("50.0", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains("210.0 / 220.0", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,139 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Benchmarks;
+
+/// <summary>How the requesting thread spends the gap before each request.</summary>
+public enum IdleWay
+{
+    /// <summary>A timed sleep to the next request (as an open-loop tenant): the CPU the thread ran on may go idle.</summary>
+    Sleep,
+
+    /// <summary>A busy wait to the next request: the CPU stays busy, only the device idles.</summary>
+    Spin,
+}
+
+/// <summary>The requests after one idle gap, ns each.</summary>
+/// <param name="GapNs">The gap before each request (0: back to back, a closed loop).</param>
+/// <param name="Way">How the thread spent the gap.</param>
+/// <param name="WakeNs">How late each request started after its deadline (0 without a gap).</param>
+/// <param name="LaunchNs">From the request's start until its last launch returned.</param>
+/// <param name="WaitNs">From then until the synchronise returned.</param>
+public sealed record IdleGapTimes(long GapNs, IdleWay Way, IReadOnlyList<long> WakeNs, IReadOnlyList<long> LaunchNs, IReadOnlyList<long> WaitNs);
+
+/// <summary>
+/// What an idle gap costs the next request on a device: the request's launches and synchronise,
+/// after gaps of growing length spent asleep or busy-waiting, split into the launches' host time
+/// and the wait that follows. A closed-loop request (no gap) is the baseline: an open-loop
+/// service that sleeps between requests can take longer on a real GPU than its closed-loop
+/// round trip, and a model that knows only the latter misses the difference.
+/// </summary>
+public static class IdleBenchmark
+{
+    /// <summary>The gaps measured by default, ns: back to back, then a fast service's gaps to a slow one's.</summary>
+    public static IReadOnlyList<long> Gaps { get; } = [0, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
+
+    /// <summary>
+    /// Times requests of <paramref name="request"/> on <paramref name="device"/>, each after a gap of
+    /// <paramref name="gapNs"/> spent <paramref name="way"/>, for about <paramref name="seconds"/>
+    /// (at least <paramref name="minimumRequests"/>), on the calling thread, after a few unmeasured
+    /// requests that load the kernels.
+    /// </summary>
+    public static IdleGapTimes Measure(IComputeDevice device, IReadOnlyList<KernelSpec> request, long gapNs, IdleWay way, double seconds, int minimumRequests = 50, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfNegative(gapNs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
+        NativeMethods.UsePreciseTimers();
+        device.Prepare(request);
+        for (var i = 0; i < 10; i++)
+        {
+            Run(device, request);
+        }
+
+        // The request itself is assumed to take about 0.3 ms when sizing the loop: a slower one only makes the point last longer.
+        var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + 300_000), minimumRequests, 20_000);
+        var wake = new long[count];
+        var launch = new long[count];
+        var wait = new long[count];
+        var done = 0;
+        for (; done < count && !cancellation.IsCancellationRequested; done++)
+        {
+            var deadline = MonotonicClock.NowNs() + gapNs;
+            if (gapNs > 0)
+            {
+                Idle(deadline, way);
+            }
+
+            var started = MonotonicClock.NowNs();
+            for (var k = 0; k < request.Count; k++)
+            {
+                device.Launch(request[k]);
+            }
+
+            var launched = MonotonicClock.NowNs();
+            device.Synchronize();
+            var ended = MonotonicClock.NowNs();
+            wake[done] = gapNs > 0 ? started - deadline : 0;
+            launch[done] = launched - started;
+            wait[done] = ended - launched;
+        }
+
+        return new IdleGapTimes(gapNs, way, wake[..done], launch[..done], wait[..done]);
+    }
+
+    /// <summary>
+    /// The idle costs of <paramref name="times"/> (requests with a blocking synchronise) for a profile:
+    /// per gap spent asleep, at the thread's mean idle time (the gap and its wake-up's lateness, from
+    /// the previous synchronise's return to the request's start), the mean launch and wait times
+    /// less the back-to-back requests' (the gap-0 entry, which must be there), never below 0, with
+    /// the spread of single requests' launch and wait times around their means at that gap; the
+    /// baseline itself as a point at 0.
+    /// </summary>
+    /// <exception cref="ArgumentException">No back-to-back requests to measure against.</exception>
+    public static IReadOnlyList<MeasuredIdleCost> Costs(IReadOnlyList<IdleGapTimes> times, GpuSharing sharing)
+    {
+        ArgumentNullException.ThrowIfNull(times);
+        var baseline = times.FirstOrDefault(t => t.GapNs == 0 && t.LaunchNs.Count > 0)
+            ?? throw new ArgumentException("idle costs are measured against back-to-back requests: include a gap of 0", nameof(times));
+        var launch = baseline.LaunchNs.Average(v => (double)v);
+        var wait = baseline.WaitNs.Average(v => (double)v);
+        var none = new long[RoundTripSpread.Probabilities.Count];
+        return [new MeasuredIdleCost(0, 0, 0, sharing, none, none), .. times
+            .Where(t => t.GapNs > 0 && t.Way == IdleWay.Sleep && t.LaunchNs.Count > 0)
+            .OrderBy(t => t.GapNs)
+            .Select(t => new MeasuredIdleCost(
+                t.GapNs + (long)Math.Round(t.WakeNs.Average(v => (double)v)),
+                (long)Math.Round(Math.Max(0, t.LaunchNs.Average(v => (double)v) - launch)),
+                (long)Math.Round(Math.Max(0, t.WaitNs.Average(v => (double)v) - wait)),
+                sharing,
+                t.LaunchNs.Count > 1 ? RoundTripSpread.Measure(t.LaunchNs) : null,
+                t.WaitNs.Count > 1 ? RoundTripSpread.Measure(t.WaitNs) : null))];
+    }
+
+    private static void Idle(long deadlineNs, IdleWay way)
+    {
+        if (way == IdleWay.Sleep)
+        {
+            NativeMethods.SleepUntil(deadlineNs);
+            return;
+        }
+
+        while (MonotonicClock.NowNs() < deadlineNs)
+        {
+            Thread.SpinWait(20);
+        }
+    }
+
+    private static void Run(IComputeDevice device, IReadOnlyList<KernelSpec> request)
+    {
+        for (var k = 0; k < request.Count; k++)
+        {
+            device.Launch(request[k]);
+        }
+
+        device.Synchronize();
+    }
+}
