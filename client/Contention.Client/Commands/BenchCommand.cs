@@ -58,9 +58,9 @@ internal static class BenchCommand
         calibrate.Options.Add(kernelsOnly);
         var kernelLaunches = new Option<int>("--kernel-launches") { Description = "launches of each kernel per timing, back to back (1: each with the L2 cache cold; more: mostly warm, as a workload runs them; the shipped h200 table used 8)", DefaultValueFactory = _ => 8 }.Within(1, 64);
         calibrate.Options.Add(kernelLaunches);
-        var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode) and the copy latency, keeping every other value of --base" };
+        var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode), the copy latency and the idle costs (an MLP request after sleeping 0.2-100 ms, as 'bench idle --out'), keeping every other value of --base" };
         calibrate.Options.Add(roundTripsOnly);
-        var mps = new Option<bool>("--mps") { Description = "also measure the round trips as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once (about a minute)" };
+        var mps = new Option<bool>("--mps") { Description = "also measure the round trips and idle costs as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once (about a minute)" };
         calibrate.Options.Add(mps);
         var timeSlicing = new Option<bool>("--time-slicing") { Description = "also measure the time slice and the switch costs with probe processes on the time-sliced GPU (about half a minute; part of a full calibration)" };
         calibrate.Options.Add(timeSlicing);
@@ -160,8 +160,8 @@ internal static class BenchCommand
             var profile = Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!);
             if (sharing == Contention.Workloads.Sim.GpuSharing.Mps)
             {
-                // The MPS client of --mps: round trips only, onto what its parent measured.
-                return MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples));
+                // The MPS client of --mps: round trips and idle costs only, onto what its parent measured.
+                return MeasureIdle(id, MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples)), sharing);
             }
 
             var blocks = cuda.GemmBlocksPerMultiprocessor;
@@ -186,6 +186,7 @@ internal static class BenchCommand
             if (!parse.GetValue(kernelsOnly))
             {
                 profile = MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples));
+                profile = MeasureIdle(id, profile, sharing);
             }
 
             return profile;
@@ -537,6 +538,18 @@ internal static class BenchCommand
         table.AddRow(["model of the MLP request", .. trips.Modes.Select(m => $"{F(trips.PredictedMlpRequestNs(m.Mode) / 1e3)} ({F(trips.PredictedMlpRequestNs(m.Mode) / m[Calibration.MlpRequest].Ns)}x)")]);
         AnsiConsole.Write(table);
         return fitted;
+    }
+
+    // What idling costs the MLP batch-1 request with a blocking synchronise after each of the
+    // default gaps asleep (about 2 s a gap): the profile's idle costs for this sharing mode.
+    private static Contention.Workloads.Sim.DeviceProfile MeasureIdle(DeviceId id, Contention.Workloads.Sim.DeviceProfile profile, Contention.Workloads.Sim.GpuSharing sharing)
+    {
+        using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Block, TimeKernels = false });
+        var request = Contention.Workloads.Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        var results = IdleBenchmark.Gaps.Select(gap => IdleBenchmark.Measure(cuda, request, gap, IdleWay.Sleep, 2)).ToList();
+        var mps = sharing == Contention.Workloads.Sim.GpuSharing.Mps;
+        AnsiConsole.Write(BenchIdleCommand.Table(results, $"idle costs{(mps ? " of an MPS client" : "")}: the mlp batch-1 request after sleeping each gap, on {cuda.Description}"));
+        return BenchIdleCommand.WithIdleCosts(profile, results, sharing, $"the mlp batch-1 request on {cuda.Description}", $"contention bench calibrate{(mps ? " --mps" : "")}");
     }
 
     private static Contention.Workloads.Sim.DeviceProfile MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)

@@ -162,17 +162,28 @@ internal static class BenchIdleCommand
 
     private static void WriteProfile(DeviceProfile profile, IReadOnlyList<IdleGapTimes> results, GpuSharing mode, string request, string path)
     {
+        File.WriteAllText(path, WithIdleCosts(profile, results, mode, request, "contention bench idle --out").ToJson());
+        AnsiConsole.MarkupLineInterpolated($"wrote {path}: {(mode == GpuSharing.Mps ? "MPS" : "time-sliced")} idle costs {Points(IdleBenchmark.Costs(results, mode))}");
+    }
+
+    /// <summary>
+    /// <paramref name="profile"/> with the idle costs of <paramref name="results"/> for <paramref name="mode"/>
+    /// in place of its own for that mode, its source saying how they were measured (by <paramref name="command"/>, of <paramref name="request"/>).
+    /// </summary>
+    public static DeviceProfile WithIdleCosts(DeviceProfile profile, IReadOnlyList<IdleGapTimes> results, GpuSharing mode, string request, string command)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
         var costs = IdleBenchmark.Costs(results, mode);
         var word = mode == GpuSharing.Mps ? "MPS" : "time-sliced";
-        var points = string.Join(", ", costs.Where(c => c.GapNs > 0).Select(c => FormattableString.Invariant($"{Gap(c.GapNs)} +{c.LaunchNs / 1e3:0} / +{c.WaitNs / 1e3:0} us")));
-        var written = profile with
+        return profile with
         {
             IdleCosts = [.. profile.IdleCosts.Where(c => c.Sharing != mode), .. costs],
-            Source = profile.SourceWith($"idle costs ({word})", $"idle costs ({word}): 'contention bench idle --out' ({DateTime.UtcNow:yyyy-MM-dd}), {request}, after sleeping each gap against back to back, extra launch / wait means: {points}"),
+            Source = profile.SourceWith($"idle costs ({word})", $"idle costs ({word}): '{command}' ({DateTime.UtcNow:yyyy-MM-dd}), {request}, after sleeping each gap against back to back, extra launch / wait means: {Points(costs)}"),
         };
-        File.WriteAllText(path, written.ToJson());
-        AnsiConsole.MarkupLineInterpolated($"wrote {path}: {word} idle costs {points}");
     }
+
+    private static string Points(IReadOnlyList<MeasuredIdleCost> costs) =>
+        string.Join(", ", costs.Where(c => c.GapNs > 0).Select(c => FormattableString.Invariant($"{Gap(c.GapNs)} +{c.LaunchNs / 1e3:0} / +{c.WaitNs / 1e3:0} us")));
 
     /// <summary>Gaps in ns from a comma-separated list of durations; null when one is not a duration.</summary>
     public static IReadOnlyList<long>? ParseGaps(string text)
