@@ -20,14 +20,15 @@ public class MetricsRetentionTests
         metrics.Failure("old", new TenantFailure("t", "n", "crashed", 1, DateTimeOffset.UtcNow, false));
         Assert.Contains("experiment=\"old\"", await ExportAsync(registry), StringComparison.Ordinal);
 
-        // "new" keeps changing (every 200 ms, as a node reports); "old" does not.
+        // "new" keeps changing (every 200 ms, as a node reports, and just before each export: a
+        // stalled machine must not let its series age past the retention); "old" does not.
         var deadline = DateTime.UtcNow.AddSeconds(30);
         string text;
         do
         {
             Assert.True(DateTime.UtcNow < deadline, "the old experiment's series were still exported after 30 s");
-            metrics.Observe("new", Specs.Delta("t", "n", latency, 1));
             await Task.Delay(200);
+            metrics.Observe("new", Specs.Delta("t", "n", latency, 1));
             text = await ExportAsync(registry);
         }
         while (text.Contains("experiment=\"old\"", StringComparison.Ordinal));
