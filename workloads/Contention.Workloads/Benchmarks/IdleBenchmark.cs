@@ -1,6 +1,7 @@
 using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
 
 namespace Contention.Workloads.Benchmarks;
 
@@ -62,9 +63,14 @@ public static class IdleBenchmark
         for (; done < count && !cancellation.IsCancellationRequested; done++)
         {
             var deadline = MonotonicClock.NowNs() + gapNs;
-            if (gapNs > 0)
+            if (gapNs > 0 && way == IdleWay.Sleep)
             {
-                Idle(deadline, way);
+                // As an open-loop tenant sleeps to its next arrival.
+                PreciseSleep.Until(deadline, cancellation);
+            }
+            else if (gapNs > 0)
+            {
+                MonotonicClock.SpinUntil(deadline);
             }
 
             var started = MonotonicClock.NowNs();
@@ -111,20 +117,6 @@ public static class IdleBenchmark
                 sharing,
                 t.LaunchNs.Count > 1 ? RoundTripSpread.Measure(t.LaunchNs) : null,
                 t.WaitNs.Count > 1 ? RoundTripSpread.Measure(t.WaitNs) : null))];
-    }
-
-    private static void Idle(long deadlineNs, IdleWay way)
-    {
-        if (way == IdleWay.Sleep)
-        {
-            NativeMethods.SleepUntil(deadlineNs);
-            return;
-        }
-
-        while (MonotonicClock.NowNs() < deadlineNs)
-        {
-            Thread.SpinWait(20);
-        }
     }
 
     private static void Run(IComputeDevice device, IReadOnlyList<KernelSpec> request)

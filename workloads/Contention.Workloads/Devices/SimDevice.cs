@@ -270,11 +270,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         switch (SyncMode)
         {
             case SyncMode.Spin:
-                while (MonotonicClock.NowNs() < until)
-                {
-                    Thread.SpinWait(16);
-                }
-
+                MonotonicClock.SpinUntil(until);
                 break;
             case SyncMode.Yield:
                 while (MonotonicClock.NowNs() < until)
@@ -307,11 +303,7 @@ public sealed unsafe class SimDevice : IComputeDevice
             return;
         }
 
-        var until = MonotonicClock.NowNs() + extraNs;
-        while (MonotonicClock.NowNs() < until)
-        {
-            Thread.SpinWait(4);
-        }
+        MonotonicClock.SpinUntil(MonotonicClock.NowNs() + extraNs);
     }
 
     private void SpendLaunchCpu()

@@ -57,6 +57,28 @@ public interface IGpuScheduler
 public static class GpuSchedulers
 {
     /// <summary>
+    /// When <paramref name="gpu"/> last became idle — the latest completion of its first
+    /// <paramref name="contexts"/> contexts (at least 1) with nothing queued or running — or 0 while
+    /// busy: the real-time engine publishes it, virtual time reads it, for the profile's idle costs.
+    /// </summary>
+    public static long IdleSince(IGpuScheduler gpu, int contexts)
+    {
+        ArgumentNullException.ThrowIfNull(gpu);
+        var since = 0L;
+        for (var context = 0; context < contexts; context++)
+        {
+            if (gpu.Pending(context) > 0)
+            {
+                return 0;
+            }
+
+            since = Math.Max(since, Math.Max(1, gpu.LastCompletionNs(context)));
+        }
+
+        return since;
+    }
+
+    /// <summary>
     /// The policy of <paramref name="sharing"/> for <paramref name="contexts"/> contexts with
     /// <paramref name="profile"/>'s costs, starting at <paramref name="startNs"/>: time-slicing with
     /// its slice and switch costs (with <paramref name="weightedSlices"/>, each context's slice in

@@ -12,4 +12,13 @@ public static class MonotonicClock
 
     /// <summary>Now, in nanoseconds.</summary>
     public static long NowNs() => Stopwatch.Frequency == 1_000_000_000 ? Stopwatch.GetTimestamp() : (long)(Stopwatch.GetTimestamp() * TicksToNs);
+
+    /// <summary>Busy-waits on the calling thread until <paramref name="deadlineNs"/> (its core stays awake; no system call).</summary>
+    public static void SpinUntil(long deadlineNs)
+    {
+        while (NowNs() < deadlineNs)
+        {
+            Thread.SpinWait(16);
+        }
+    }
 }

@@ -56,7 +56,7 @@ public sealed unsafe class SimGpuEngine
         var nextParentCheck = 0L;
         while (Volatile.Read(ref Header(SimChannelLayout.StopOffset)) == 0)
         {
-            ApplyResets();
+            var reset = ApplyResets();
             var now = MonotonicClock.NowNs();
             if (parentPid != 0 && now >= nextParentCheck)
             {
@@ -76,8 +76,13 @@ public sealed unsafe class SimGpuEngine
             }
 
             scheduler.AdvanceTo(now);
-            Publish();
-            PublishIdle();
+
+            // The GPU goes idle or busy only at a completion, an arrival or a reset.
+            if (Publish() | reset || arrivals.Count > 0)
+            {
+                PublishIdle();
+            }
+
             Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), scheduler.Switches);
 
             var anyLeased = Volatile.Read(ref Header(SimChannelLayout.LeasedOffset)) > 0;
@@ -167,8 +172,10 @@ public sealed unsafe class SimGpuEngine
         }
     }
 
-    private void ApplyResets()
+    // Whether any reset was applied.
+    private bool ApplyResets()
     {
+        var any = false;
         for (var slot = 0; slot < applied.Length; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
@@ -193,7 +200,10 @@ public sealed unsafe class SimGpuEngine
             new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
             applied[slot] = request;
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
+            any = true;
         }
+
+        return any;
     }
 
     private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) => GpuSchedulers.Create(profile, mode, fifoFds.Length, nowNs);
@@ -236,26 +246,17 @@ public sealed unsafe class SimGpuEngine
     // found the GPU idle returns later, the longer it idled (DeviceProfile.IdleCosts).
     private void PublishIdle()
     {
-        var since = 0L;
-        for (var slot = 0; slot < seen.Length; slot++)
-        {
-            if (scheduler.Pending(slot) > 0)
-            {
-                since = 0;
-                break;
-            }
-
-            since = Math.Max(since, Math.Max(1, scheduler.LastCompletionNs(slot)));
-        }
-
+        var since = GpuSchedulers.IdleSince(scheduler, seen.Length);
         if (Volatile.Read(ref Header(SimChannelLayout.IdleSinceOffset)) != since)
         {
             Volatile.Write(ref Header(SimChannelLayout.IdleSinceOffset), since);
         }
     }
 
-    private void Publish()
+    // Whether any slot's completions were published.
+    private bool Publish()
     {
+        var any = false;
         for (var slot = 0; slot < seen.Length; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
@@ -271,6 +272,7 @@ public sealed unsafe class SimGpuEngine
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
             Interlocked.Exchange(ref tail, done);
+            any = true;
             ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
             var target = Volatile.Read(ref waitTarget);
             if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
@@ -279,5 +281,7 @@ public sealed unsafe class SimGpuEngine
                 _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
             }
         }
+
+        return any;
     }
 }

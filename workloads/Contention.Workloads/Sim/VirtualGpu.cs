@@ -315,7 +315,7 @@ public sealed class VirtualGpu
                 // later the longer the GPU had idled when it got there, counted from the thread's
                 // last return at the earliest (as SimDevice counts it).
                 batchStarted = true;
-                var idleSince = IdleSince(gpu);
+                var idleSince = GpuSchedulers.IdleSince(gpu, contexts);
                 idleWaitNs = this.sync == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(nowNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
             }
 
@@ -399,22 +399,6 @@ public sealed class VirtualGpu
             NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
         }
 
-        // When the GPU last became idle (its latest completion with nothing queued or running), 0 while busy.
-        private long IdleSince(IGpuScheduler gpu)
-        {
-            var since = 0L;
-            for (var context = 0; context < contexts; context++)
-            {
-                if (gpu.Pending(context) > 0)
-                {
-                    return 0;
-                }
-
-                since = Math.Max(since, Math.Max(1, gpu.LastCompletionNs(context)));
-            }
-
-            return since;
-        }
 
         private void EndOperation(long nowNs)
         {
