@@ -145,10 +145,46 @@ public class RunCommandTests
         Assert.Equal(manifest.Id, SweepFiles.ReadManifest(directory)!.Id);
         Assert.All(SweepFiles.ReadManifest(directory)!.Runs, r => Assert.Equal("Completed", r.State));
 
+        // Each run records the seeds it ran with: the mix's in repetition 1.
+        Assert.Equal(new Dictionary<string, int> { ["bench"] = 1 }, ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p002-r1")).Mix.Seeds);
+
         // Another mix cannot be resumed into the same directory.
         var other = MixParser.Parse(Text.Replace("600ms", "700ms", StringComparison.Ordinal), "tiny.yaml");
         var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(other, directory), Console(new StringWriter()), CancellationToken.None));
         Assert.Contains("holds another sweep", error.Message, StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public async Task Execute_SweepRepetitions_EachRunsWithItsOwnSeeds()
+    {
+        // Repetition r runs every tenant with the mix's seed + (r - 1) x the stride (its arrivals
+        // and start pause drawn from it), as simulate's repetitions do.
+        const string Text = """
+            name: seeds
+            warmup: 0s
+            duration: 300ms
+            tenants:
+              - name: bench
+                kind: microbench
+                device: sim
+                bytes: 64KiB
+                iterations: 10
+                seed: 5
+                replicas: 2
+            sweep:
+              repetitions: 2
+              axes:
+                op: [copy]
+            """;
+        var mix = MixParser.Parse(Text, "seeds.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-sweep-{Guid.NewGuid():N}");
+
+        Assert.Contains(await RunCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None), Completed);
+
+        IReadOnlyDictionary<string, int>? Seeds(string run) => ResultsFiles.Read(SweepFiles.RunDirectory(directory, run)).Mix.Seeds;
+        Assert.Equal(new Dictionary<string, int> { ["bench-0"] = 5, ["bench-1"] = 6 }, Seeds("p001-r1"));
+        Assert.Equal(new Dictionary<string, int> { ["bench-0"] = 5 + SweepPoint.RepetitionSeedStride, ["bench-1"] = 6 + SweepPoint.RepetitionSeedStride }, Seeds("p001-r2"));
         Directory.Delete(directory, true);
     }
 

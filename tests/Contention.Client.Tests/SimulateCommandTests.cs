@@ -154,8 +154,11 @@ public class SimulateCommandTests
         // Under MPS the service's tail is far below time-slicing's (it does not wait out the trainer's slices).
         Assert.True(P99("p002-r1") < P99("p001-r1") / 2, $"mps {P99("p002-r1")} ms, time-sliced {P99("p001-r1")} ms");
 
-        // Repetitions draw other arrivals: not the same numbers.
+        // Repetitions draw other arrivals: not the same numbers; the seeds each ran with are in its results.
         Assert.NotEqual(P99("p001-r1"), P99("p001-r2"));
+        IReadOnlyDictionary<string, int> Seeds(string run) => ResultsFiles.Read(SweepFiles.RunDirectory(directory, run)).Mix.Seeds!;
+        Assert.Equal(Seeds("p001-r1").Keys, Seeds("p001-r2").Keys);
+        Assert.All(Seeds("p001-r1"), s => Assert.Equal(s.Value + SweepPoint.RepetitionSeedStride, Seeds("p001-r2")[s.Key]));
     }
 
     [Fact]

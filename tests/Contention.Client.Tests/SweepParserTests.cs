@@ -41,6 +41,21 @@ public class SweepParserTests
     }
 
     [Fact]
+    public void Reseeded_EachRepetitionMovesEveryTenantsSeed()
+    {
+        // Repetition 1 runs the mix's seeds; repetition 2 each seed + the stride (replicas keep theirs apart).
+        var sweep = MixParser.Parse(Sweep, "s.yaml").Sweep!;
+        var first = sweep.Points[3];
+        var second = sweep.Points[11];
+
+        Assert.Same(first.Mix, first.Reseeded());
+        Assert.Equal(first.Mix.Tenants.Select(t => t.Seed), second.Mix.Tenants.Select(t => t.Seed));
+        Assert.Equal(second.Mix.Tenants.Select(t => t.Seed + SweepPoint.RepetitionSeedStride), second.Reseeded().Tenants.Select(t => t.Seed));
+        Assert.Equal(second.Mix.Tenants.Select(t => t.Name), second.Reseeded().Tenants.Select(t => t.Name));
+        Assert.Equal(2 * SweepPoint.RepetitionSeedStride, SweepPoint.SeedOffsetOf(3));
+    }
+
+    [Fact]
     public void Parse_Variants_OneKnobAtATimeThenTheAxes()
     {
         const string Text = """

@@ -36,7 +36,7 @@ public class VirtualGpuTests
         var kernel = DurationOf(spec);
         var operation = Launch + kernel + RoundTrip;
         var first = operation + FirstSwitch;
-        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
 
         gpu.RunUntil(first);
         Assert.Equal(1, gpu.Result(0).Completed);
@@ -51,6 +51,48 @@ public class VirtualGpuTests
         Assert.Equal(10 * kernel, result.KernelNs);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(7)]
+    public void RunUntil_ClosedLoop_PausesAfterTheSecondOperationAsAWorkloadRunnerDoes(int seed)
+    {
+        // Operations of launch + kernel + round trip back to back, but after the second the
+        // thread sleeps WorkloadRunner.StartPauseNs of its seed and that operation's length.
+        var spec = Microbench(64L << 20, 1, seed);
+        var operation = Launch + DurationOf(spec) + RoundTrip;
+        var second = FirstSwitch + (2 * operation);
+        var pause = WorkloadRunner.StartPauseNs(seed, operation);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+
+        gpu.RunUntil(second);
+        Assert.Equal(2, gpu.Result(0).Completed);
+        gpu.Mark();
+        gpu.RunUntil(second + pause + operation - 1);
+        Assert.Equal(0, gpu.Result(0).Completed);
+        gpu.RunUntil(second + pause + operation);
+        Assert.Equal(1, gpu.Result(0).Completed);
+
+        // The pause is no operation's latency.
+        Assert.Equal(operation, gpu.Result(0).Latency.GetMaxValue(), operation / 500.0);
+    }
+
+    [Fact]
+    public void RunUntil_OpenLoop_NoStartPause()
+    {
+        // An open-loop tenant's requests start at their arrivals, pauses or not.
+        var spec = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 500, Seed = 3 };
+        var with = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        var without = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
+
+        with.RunUntil(200_000_000);
+        without.RunUntil(200_000_000);
+
+        Assert.True(with.Result(0).Completed > 50);
+        Assert.Equal(without.Result(0).Completed, with.Result(0).Completed);
+        Assert.Equal(without.Result(0).Latency.GetMaxValue(), with.Result(0).Latency.GetMaxValue());
+    }
+
     [Fact]
     public void RunUntil_KernelsLongerThanLaunches_QueueAndTheSynchroniseWaitsForTheLast()
     {
@@ -61,7 +103,7 @@ public class VirtualGpuTests
         var kernel = DurationOf(spec);
         Assert.True(kernel > Launch);
         var operation = Launch + (3 * kernel) + RoundTrip;
-        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
 
         gpu.RunUntil(FirstSwitch + operation);
         gpu.Mark();

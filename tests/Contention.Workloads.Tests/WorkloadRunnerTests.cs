@@ -43,13 +43,49 @@ public class WorkloadRunnerTests
         Assert.True(runner.Finite);
     }
 
+    [Fact]
+    public void StartPauseNs_UniformOverTheOperationFromTheSeed()
+    {
+        // Within [0, operation), the same for the same seed, spread over the operation by seed.
+        var pauses = Enumerable.Range(1, 2000).Select(seed => WorkloadRunner.StartPauseNs(seed, 100_000_000)).ToList();
+        Assert.All(pauses, p => Assert.InRange(p, 0, 99_999_999));
+        Assert.Equal(pauses[41], WorkloadRunner.StartPauseNs(42, 100_000_000));
+        Assert.Equal(0, WorkloadRunner.StartPauseNs(42, 0));
+        for (var decile = 0; decile < 10; decile++)
+        {
+            Assert.InRange(pauses.Count(p => p / 10_000_000 == decile), 140, 260);
+        }
+    }
+
+    [Fact]
+    public void Run_ClosedLoop_SleepsTheStartPauseAfterTheSecondOperationOnly()
+    {
+        // Operations of ~20 ms (the synchronise sleeps): between the second's end and the third's
+        // first launch the thread sleeps the pause of its seed and that operation's length. A seed
+        // whose pause is at least half the operation, so no scheduling delay could stand in for it.
+        var seed = Enumerable.Range(1, 100).First(s => WorkloadRunner.StartPauseNs(s, 20_000_000) > 10_000_000);
+        var device = new RecordingDevice(stopAfterSynchronizations: 4, synchronizeMs: 20);
+        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Microbench, Op = MicrobenchOp.Copy, Bytes = 4096, Iterations = 1, Seed = seed });
+
+        runner.Run(device.Stop);
+
+        Assert.Equal("P L S L S L S L S", string.Join(' ', device.Calls));
+        var times = device.Times;
+        var second = times[4] - times[3];
+        var gap = times[5] - times[4];
+        Assert.True(gap >= WorkloadRunner.StartPauseNs(seed, second) * 0.95, $"{gap} ns between the second operation's end and the third's start; the pause is {WorkloadRunner.StartPauseNs(seed, second)} ns");
+    }
+
     /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease); cancels after some synchronisations.</summary>
-    private sealed class RecordingDevice(int stopAfterSynchronizations) : IComputeDevice
+    private sealed class RecordingDevice(int stopAfterSynchronizations, int synchronizeMs = 0) : IComputeDevice
     {
         private readonly CancellationTokenSource stop = new();
         private int synchronizations;
 
         public List<string> Calls { get; } = [];
+
+        // When each call returned, ns on the monotonic clock.
+        public List<long> Times { get; } = [];
 
         public CancellationToken Stop => stop.Token;
 
@@ -61,15 +97,20 @@ public class WorkloadRunnerTests
 
         public long? KernelNs => null;
 
-        public void Prepare(IEnumerable<KernelSpec> kernels) => Calls.Add("P");
+        public void Prepare(IEnumerable<KernelSpec> kernels) => Record("P");
 
-        public void Release() => Calls.Add("R");
+        public void Release() => Record("R");
 
-        public void Launch(in KernelSpec kernel) => Calls.Add("L");
+        public void Launch(in KernelSpec kernel) => Record("L");
 
         public void Synchronize()
         {
-            Calls.Add("S");
+            if (synchronizeMs > 0)
+            {
+                Thread.Sleep(synchronizeMs);
+            }
+
+            Record("S");
             if (++synchronizations == stopAfterSynchronizations)
             {
                 stop.Cancel();
@@ -77,5 +118,11 @@ public class WorkloadRunnerTests
         }
 
         public void Dispose() => stop.Dispose();
+
+        private void Record(string call)
+        {
+            Calls.Add(call);
+            Times.Add(Contention.Workloads.Sim.MonotonicClock.NowNs());
+        }
     }
 }

@@ -17,9 +17,6 @@ namespace Contention.Client.Commands;
 /// </summary>
 internal static class SimulateCommand
 {
-    /// <summary>How far apart the seeds of a sweep's repetitions are: repetition r draws with the mix's seeds + (r - 1) × this.</summary>
-    public const int RepetitionSeedStride = 1_000_003;
-
     public static Command Create()
     {
         var mix = new Argument<string>("MIX|TRACE") { Description = "a tenant mix (YAML), e.g. mixes/validation/service-beside-trainers.yaml; or a cluster trace: the Alibaba GPU trace v2023's directory (../shared/traces/alibaba-gpu-v2023), or a jobs CSV with --cluster-spec; its pods placed by each --policy, then each GPU's tenants simulated per --sharing (--placement-only: placed only); none with --fit-os", Arity = ArgumentArity.ZeroOrOne };
@@ -124,10 +121,10 @@ internal static class SimulateCommand
         await using var connection = await OpenAsync(options, cancellation);
         if (options.Mix.Sweep is not null)
         {
-            return await SweepRunner.ExecuteAsync((pointOptions, point, id, runDirectory, token) => SimulateAsync(connection.Client, pointOptions, id, runDirectory, point.Repetition, console, token), options, directory.Path, experiment, prepared, console, cancellation);
+            return await SweepRunner.ExecuteAsync((pointOptions, point, id, runDirectory, token) => SimulateAsync(connection.Client, pointOptions with { Mix = point.Reseeded() }, id, runDirectory, console, token), options, directory.Path, experiment, prepared, console, cancellation);
         }
 
-        var (progress, document) = await SimulateAsync(connection.Client, options, experiment, directory.Path, 1, console, cancellation);
+        var (progress, document) = await SimulateAsync(connection.Client, options, experiment, directory.Path, console, cancellation);
         TenantTable.Print(console, document);
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(directory.Path)}[/] ({ResultsFiles.Json}, {ResultsFiles.Csv}, {ResultsFiles.Summary})");
         return RunCommand.ExitCode(progress.State, document.Validity);
@@ -147,7 +144,7 @@ internal static class SimulateCommand
     /// the measurement window; saved into <paramref name="directory"/> as a run's results. Cancelled,
     /// it keeps the window simulated so far and ends <c>Interrupted</c>.
     /// </summary>
-    internal static async Task<(ExperimentProgress Progress, ResultsDocument Document)> SimulateAsync(IGrainFactory grains, RunOptions options, string experiment, string directory, int repetition, IAnsiConsole console, CancellationToken cancellation)
+    internal static async Task<(ExperimentProgress Progress, ResultsDocument Document)> SimulateAsync(IGrainFactory grains, RunOptions options, string experiment, string directory, IAnsiConsole console, CancellationToken cancellation)
     {
         var plan = options.Mix.ToPlan(experiment, options.Adjust);
         var started = DateTimeOffset.UtcNow;
@@ -156,7 +153,7 @@ internal static class SimulateCommand
             Device(GpuOf(tenants[0].Device)),
             options.SimProfile,
             tenants[0].Sharing,
-            [.. tenants.Select(t => new SimUnitTenant(t, t.Name, (repetition - 1) * RepetitionSeedStride, t.GpuSharePercent / 100.0))],
+            [.. tenants.Select(t => new SimUnitTenant(t, t.Name, 0, t.GpuSharePercent / 100.0))],
             CoresOf(options.HostCores, gpus.Count),
             options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice)).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);

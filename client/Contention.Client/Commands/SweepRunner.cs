@@ -35,7 +35,7 @@ internal static class SweepRunner
 
     /// <summary>Runs the sweep into <paramref name="directory"/> (new as <paramref name="id"/>, or resuming what <see cref="Prepare"/> found) on <paramref name="connection"/>'s cluster.</summary>
     public static Task<int> ExecuteAsync(ClusterConnection connection, RunOptions options, string directory, string id, (string Fingerprint, SweepManifest? Previous) prepared, IAnsiConsole console, CancellationToken cancellation) =>
-        ExecuteAsync((pointOptions, _, experiment, runDirectory, ct) => RunCommand.RunExperimentAsync(connection, pointOptions, experiment, runDirectory, console, printTable: false, ct), options, directory, id, prepared, console, cancellation);
+        ExecuteAsync((pointOptions, point, experiment, runDirectory, ct) => RunCommand.RunExperimentAsync(connection, pointOptions with { Mix = point.Reseeded() }, experiment, runDirectory, console, printTable: false, ct), options, directory, id, prepared, console, cancellation);
 
     /// <summary>
     /// Runs the sweep into <paramref name="directory"/>, each point by <paramref name="runPoint"/>

@@ -28,6 +28,18 @@ public sealed record SweepPoint(int Index, int Repetition, IReadOnlyList<KeyValu
     /// <summary>Deterministic id, e.g. <c>p007-r2</c>: the same for the same mix, so a sweep can resume.</summary>
     public string Id => FormattableString.Invariant($"p{Index:D3}-r{Repetition}");
 
+    /// <summary>How far apart the seeds of a sweep's repetitions are: repetition r draws with the mix's seeds + (r - 1) × this.</summary>
+    public const int RepetitionSeedStride = 1_000_003;
+
+    /// <summary>What this repetition adds to its tenants' seeds, so repetitions draw other arrivals and start pauses.</summary>
+    public int SeedOffset => SeedOffsetOf(Repetition);
+
+    /// <summary>What repetition <paramref name="repetition"/> (from 1) adds to its tenants' seeds.</summary>
+    public static int SeedOffsetOf(int repetition) => unchecked((repetition - 1) * RepetitionSeedStride);
+
+    /// <summary>The mix as this repetition runs it: every tenant's seed moved by <see cref="SeedOffset"/>.</summary>
+    public Mix Reseeded() => SeedOffset == 0 ? Mix : Mix with { Tenants = [.. Mix.Tenants.Select(t => t with { Seed = unchecked(t.Seed + SeedOffset) })] };
+
     /// <summary>The values as <c>axis=value</c> pairs.</summary>
     public string Describe() => string.Join(' ', Values.Select(v => $"{v.Key}={v.Value}"));
 }

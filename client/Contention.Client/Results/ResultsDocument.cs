@@ -76,4 +76,12 @@ public sealed record ExperimentInfo
 public sealed record DeviceInfo(string Node, string Device, string Description);
 
 /// <summary>The mix as run.</summary>
-public sealed record MixInfo(string File, string Text, string Overrides);
+/// <param name="File">The mix file.</param>
+/// <param name="Text">Its text.</param>
+/// <param name="Overrides">Command-line overrides applied to it.</param>
+/// <param name="Seeds">Each tenant's seed as run (a sweep's repetition moves the mix's: <see cref="Mixes.SweepPoint.Reseeded"/>); absent in results written before it was kept.</param>
+public sealed record MixInfo(string File, string Text, string Overrides, IReadOnlyDictionary<string, int>? Seeds = null)
+{
+    /// <summary>The mix as <paramref name="mix"/> runs it, with <paramref name="overrides"/>.</summary>
+    public static MixInfo Of(Mixes.Mix mix, string overrides) => new(mix.Source, mix.Text, overrides, mix.Tenants.ToDictionary(t => t.Name, t => t.Seed));
+}

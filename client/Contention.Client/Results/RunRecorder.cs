@@ -35,7 +35,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
                 Cluster = cluster,
             },
             Devices = statuses.Where(s => s.Device.Length > 0).Select(s => new DeviceInfo(s.Node, s.Device, s.DeviceDescription)).Distinct().ToList(),
-            Mix = new MixInfo(options.Mix.Source, options.Mix.Text, options.OverridesText),
+            Mix = MixInfo.Of(options.Mix, options.OverridesText),
             Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
             Failures = snapshot.Failures.ToList(),
             Threads = statuses.SelectMany(s => (s.Threads ?? []).Select(t => new ThreadRow

@@ -42,8 +42,9 @@ public sealed record VirtualHostCounters(long Launches, long Synchronises, long 
 /// Poisson process from the same seed, a thread that slept until an arrival runs a measured
 /// wake-up's lateness after it (<see cref="RoundTripCurve.WakeUps"/>), the first launch after an
 /// idle gap and a blocking synchronise whose first kernel found the GPU idle cost the profile's
-/// measured extras (<see cref="DeviceProfile.IdleCosts"/>), and a pageable copy holds
-/// the thread until it is done. Nothing else of the host is in it: scheduling delays, wake-ups
+/// measured extras (<see cref="DeviceProfile.IdleCosts"/>), a pageable copy holds
+/// the thread until it is done, and a closed-loop thread pauses once after its second operation
+/// (<see cref="WorkloadRunner.StartPauseNs"/>). Nothing else of the host is in it: scheduling delays, wake-ups
 /// beyond the measured ones and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
 /// </summary>
 public sealed class VirtualGpu
@@ -64,9 +65,12 @@ public sealed class VirtualGpu
     /// starting at time 0, their threads sharing <paramref name="hostCores"/> host cores
     /// (<see cref="VirtualCores"/>, turns of the profile's <see cref="DeviceProfile.SchedulerSliceNs"/>; 0: a core each);
     /// time-sliced with <paramref name="weightedSlices"/>, each tenant's slice in proportion to its GPU share.
+    /// With <paramref name="startPauses"/> (the default) each closed-loop tenant pauses after its
+    /// second operation as <see cref="WorkloadRunner"/> does (<see cref="WorkloadRunner.StartPauseNs"/>);
+    /// without, none does (timelines computed by hand).
     /// </summary>
     /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
-    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false)
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false, bool startPauses = true)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
@@ -97,7 +101,8 @@ public sealed class VirtualGpu
                 idle,
                 cores,
                 profile.LaunchCpuNs,
-                tenants.Count);
+                tenants.Count,
+                startPauses);
         }
     }
 
@@ -209,6 +214,9 @@ public sealed class VirtualGpu
         private readonly Random spread;
         private readonly Random lateness;
         private readonly bool open;
+        private readonly int seed;
+        private readonly int pauseAfter;
+        private long operations;
         private readonly double meanGapNs;
         private long arrivalNs;
         private long operationStartNs;
@@ -226,7 +234,7 @@ public sealed class VirtualGpu
         private long phaseNs;
         private bool runnable;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, bool startPauses)
         {
             (idleLaunches, idleWaits) = idle;
             this.contexts = contexts;
@@ -247,6 +255,8 @@ public sealed class VirtualGpu
             lateness = new Random(unchecked(spec.Workload.Seed ^ 0x5BD1E995));
             idleDraws = new Random(unchecked(spec.Workload.Seed ^ SimDevice.IdleSeed));
             open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
+            seed = spec.Workload.Seed;
+            pauseAfter = open || !startPauses ? 0 : WorkloadRunner.StartPauseAfter;
             meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
             if (open)
             {
@@ -282,7 +292,7 @@ public sealed class VirtualGpu
         {
             if (!inOperation)
             {
-                // An open-loop request arrived (or was queued behind the last one): its latency runs from the arrival.
+                // An open-loop request arrived (or was queued behind the last one): its latency runs from the arrival; or a closed-loop thread's start pause ended.
                 if (!runnable)
                 {
                     Wake(nowNs);
@@ -407,6 +417,16 @@ public sealed class VirtualGpu
             if (open)
             {
                 NextArrival(nowNs);
+            }
+            else if (++operations == pauseAfter)
+            {
+                // Asleep for the start pause; the next operation starts when it wakes.
+                arrivalNs = nowNs + WorkloadRunner.StartPauseNs(seed, nowNs - operationStartNs);
+                NextNs = arrivalNs;
+                if (NextNs > nowNs)
+                {
+                    Sleep();
+                }
             }
             else
             {

@@ -89,14 +89,40 @@ public sealed class WorkloadRunner
             return;
         }
 
+        var operations = 0;
         while (!cancellation.IsCancellationRequested)
         {
             var start = MonotonicClock.NowNs();
             RunOnce();
-            Latency.Record(MonotonicClock.NowNs() - start);
+            var end = MonotonicClock.NowNs();
+            Latency.Record(end - start);
             Interlocked.Increment(ref completed);
+            if (++operations == StartPauseAfter)
+            {
+                PreciseSleep.Until(end + StartPauseNs(spec.Seed, end - start), cancellation);
+            }
         }
     }
+
+    /// <summary>The closed-loop operation after which <see cref="StartPauseNs"/> is paused: the second (the first warms up).</summary>
+    public const int StartPauseAfter = 2;
+
+    /// <summary>
+    /// How long a closed-loop tenant of <paramref name="seed"/> pauses after its
+    /// <see cref="StartPauseAfter"/>th operation, which took <paramref name="operationNs"/>: uniform
+    /// over that operation's time, from a stream of its own, so tenants started together begin
+    /// their operations at unrelated phases, whenever their processes happened to start. Without
+    /// it, identical tenants on the modelled GPU, whose kernels last exactly their modelled time,
+    /// run in step for a whole run (two ResNet-50 trainers under MPS each layer's kernels side by
+    /// side), and the phases real processes start at repeat from run to run on one host: a
+    /// service's p99 beside two MPS trainers ranged 3.3-5.2 ms over the trainers' phase, each
+    /// run of a session keeping one (docs/sim.md, "Start pauses"). Both modelled GPUs and real
+    /// ones pause alike; the pause falls in the warm-up.
+    /// </summary>
+    public static long StartPauseNs(int seed, long operationNs) =>
+        operationNs <= 0 ? 0 : new Random(unchecked(seed ^ StartPauseSeed)).NextInt64(operationNs);
+
+    private const int StartPauseSeed = 0x3C6EF372;
 
     /// <summary>The gap to an open-loop tenant's next arrival: exponential with mean <paramref name="meanGapNs"/> (a Poisson process), drawn from <paramref name="random"/>, ns.</summary>
     public static long NextGapNs(Random random, double meanGapNs)
