@@ -32,6 +32,35 @@ public class CostModelTests
     }
 
     [Fact]
+    public void Kernel_BandwidthShare_IsTheTrafficsTimeOverTheKernelsDuration()
+    {
+        var model = new CostModel(Profile);
+
+        // 1M elements: 150,000 ns of traffic at 80 GB/s in 152,000 ns; 1,024 elements: 153.6 ns in
+        // 2,154 ns (the fixed cost is most of it), not the whole bandwidth.
+        Assert.Equal(150_000 / 152_000.0, model.Kernel(KernelSpec.Elementwise(1_000_000)).BandwidthShare, 4);
+        Assert.Equal(153.6 / 2_154, model.Kernel(KernelSpec.Elementwise(1_024)).BandwidthShare, 3);
+        Assert.Equal(1, model.BandwidthShare(1e9, 1));
+        Assert.Equal(0, model.BandwidthShare(1e9, 0));
+    }
+
+    [Fact]
+    public void Kernel_TwoSmallKernelsOfTwoMpsClients_RunSideBySideAtFullSpeed()
+    {
+        // Two 4 KiB element-wise kernels, a microsecond and a half each, mostly fixed cost: under
+        // MPS (no interference here) both end when one alone would, where counting each as using
+        // the whole bandwidth had them share it and take twice as long.
+        var kernel = new CostModel(Profile).Kernel(KernelSpec.Elementwise(1_024));
+        var gpu = new SpatialScheduler(2);
+        gpu.Enqueue(0, kernel);
+        gpu.Enqueue(1, kernel);
+
+        gpu.AdvanceTo(kernel.DurationNs);
+
+        Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
+    }
+
+    [Fact]
     public void DurationNs_Elementwise_IsMemoryBound()
     {
         var model = new CostModel(Profile);

@@ -127,7 +127,11 @@ public sealed unsafe class SimDevice : IComputeDevice
             SpendIdleLaunch();
         }
 
-        SpendLaunchCpu();
+        // The launch's CPU time counts from here: the model's own work (costing the kernel) is
+        // part of it, not added to it.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var modelled = model.Kernel(kernel);
+        SpendLaunchCpu(started);
         var copy = kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost;
         if (copy && !pinned)
         {
@@ -135,12 +139,12 @@ public sealed unsafe class SimDevice : IComputeDevice
             // staging buffer on the calling thread, and the call returns when the copy is done.
             var count = (int)Math.Min(kernel.Elements, hostBuffer.Length);
             hostBuffer.AsSpan(0, count).CopyTo(staging);
-            Submit(model.Kernel(kernel));
+            Submit(modelled);
             Synchronize();
             return;
         }
 
-        Submit(model.Kernel(kernel));
+        Submit(modelled);
     }
 
     /// <inheritdoc />
@@ -306,16 +310,17 @@ public sealed unsafe class SimDevice : IComputeDevice
         MonotonicClock.SpinUntil(MonotonicClock.NowNs() + extraNs);
     }
 
-    private void SpendLaunchCpu()
+    private void SpendLaunchCpu(long startedTicks)
     {
         // The driver's per-launch CPU work (argument marshalling, queue bookkeeping) is real
-        // CPU time on the launching thread; the model reproduces it by running for that long.
+        // CPU time on the launching thread; the model reproduces it by running until that long
+        // after the launch began.
         if (launchCpuTicks <= 0)
         {
             return;
         }
 
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + launchCpuTicks;
+        var until = startedTicks + launchCpuTicks;
         while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {
             Thread.SpinWait(4);

@@ -45,7 +45,7 @@ public sealed class CostModel
     /// <summary>
     /// One kernel as the modelled GPU's schedulers take it: its time alone, the share of the
     /// multiprocessors its blocks fill (<see cref="KernelGeometry"/>) and the share of the
-    /// achievable memory bandwidth it moves while it runs.
+    /// achievable memory bandwidth it moves, on average over its run (<see cref="BandwidthShare"/>).
     /// </summary>
     public SimKernel Kernel(in KernelSpec kernel)
     {
@@ -55,10 +55,22 @@ public sealed class CostModel
             return new SimKernel(duration, 0, 0);
         }
 
-        var busy = Math.Max(1, duration - profile.KernelOverheadNs);
         var geometry = KernelGeometry.For(kernel, profile);
-        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), Math.Min(1, kernel.Bytes / busy / memoryBytesPerNs), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)));
+        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)));
     }
+
+    /// <summary>
+    /// The share of the achievable memory bandwidth a kernel moving <paramref name="bytes"/> in
+    /// <paramref name="durationNs"/> uses on average over its run: its traffic's time at that
+    /// bandwidth over its duration (at most 1). Streaming kernels use about all of it; a kernel of a
+    /// few kilobytes, whose microseconds are launch and latency, next to none, so it neither slows
+    /// nor is slowed by another context's memory traffic. (Before 2026-12-01 the traffic's time
+    /// was taken over the duration less the profile's fixed per-kernel cost, an upper bound larger
+    /// than many measured kernels: those counted as saturating the bandwidth, and two 4 KiB probes
+    /// under MPS ran each other at half speed.)
+    /// </summary>
+    public double BandwidthShare(double bytes, long durationNs) =>
+        durationNs <= 0 ? 0 : Math.Min(1, bytes / memoryBytesPerNs / durationNs);
 
     /// <summary>GPU time of one kernel in nanoseconds (at least 1): measured on the profiled GPU where the profile has it, else <see cref="RooflineNs"/>.</summary>
     public long DurationNs(in KernelSpec kernel) => measured.TryGetValue(kernel, out var ns) ? ns : RooflineNs(kernel);

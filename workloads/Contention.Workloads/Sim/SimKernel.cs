@@ -7,7 +7,7 @@ namespace Contention.Workloads.Sim;
 /// GEMM of a few blocks leaves most of them free for another context under spatial sharing. 0 for
 /// a copy, which runs on a copy engine.
 /// </param>
-/// <param name="BandwidthShare">The share of the achievable memory bandwidth it uses when it runs alone (0 to 1).</param>
+/// <param name="BandwidthShare">The share of the achievable memory bandwidth it uses, on average over its run alone (0 to 1; <see cref="CostModel.BandwidthShare"/>).</param>
 /// <param name="WaveNs">
 /// How long one wave of its blocks holds the multiprocessors when it runs alone, ns: its duration
 /// over its waves (blocks over what the GPU holds at once). Blocks run to their end, so a kernel of
