@@ -208,7 +208,10 @@ public sealed class TraceSimulationTests : IDisposable
         double P99(bool weighted) => results[weighted].Single(r => r.Pod.Name == "s1").P99Ms;
         double Steps(bool weighted) => results[weighted].Single(r => r.Pod.Name == "t1").Throughput;
         Assert.True(P99(true) < 0.6 * P99(false), $"service p99 {P99(true)} ms weighted, {P99(false)} ms not");
-        Assert.InRange(Steps(true), 0.95 * Steps(false), 1.05 * Steps(false));
+
+        // Within 5 %, or a step of the 2 s window: where a step ends in the window moves with the
+        // trainer's phase.
+        Assert.InRange(Steps(true), (0.95 * Steps(false)) - 0.5, (1.05 * Steps(false)) + 0.5);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public class VirtualGpuTests
         var kernel = DurationOf(spec);
         var operation = Launch + kernel + RoundTrip;
         var first = operation + FirstSwitch;
-        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPause: StartPause.None);
 
         gpu.RunUntil(first);
         Assert.Equal(1, gpu.Result(0).Completed);
@@ -77,13 +77,37 @@ public class VirtualGpuTests
         Assert.Equal(operation, gpu.Result(0).Latency.GetMaxValue(), operation / 500.0);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void RunUntil_PauseFirst_SleepsTheDrawOverOneOperationAloneThenRunsBackToBack(int seed)
+    {
+        // The same draw as a worker's, over one operation alone (launch and kernel): the first
+        // operation starts there, the rest follow back to back with no pause among them.
+        var spec = Microbench(64L << 20, 1, seed);
+        var kernel = DurationOf(spec);
+        var operation = Launch + kernel + RoundTrip;
+        var start = WorkloadRunner.StartPauseNs(seed, Launch + kernel);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPause: StartPause.BeforeFirstOperation);
+
+        gpu.RunUntil(start + FirstSwitch + operation - 1);
+        Assert.Equal(0, gpu.Result(0).Completed);
+        gpu.RunUntil(start + FirstSwitch + operation);
+        Assert.Equal(1, gpu.Result(0).Completed);
+        gpu.Mark();
+        gpu.RunUntil(start + FirstSwitch + (6 * operation));
+
+        Assert.Equal(5, gpu.Result(0).Completed);
+        Assert.Equal(operation, gpu.Result(0).Latency.GetMaxValue(), operation / 500.0);
+    }
+
     [Fact]
     public void RunUntil_OpenLoop_NoStartPause()
     {
         // An open-loop tenant's requests start at their arrivals, pauses or not.
         var spec = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 500, Seed = 3 };
         var with = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)]);
-        var without = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
+        var without = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPause: StartPause.None);
 
         with.RunUntil(200_000_000);
         without.RunUntil(200_000_000);
@@ -103,7 +127,7 @@ public class VirtualGpuTests
         var kernel = DurationOf(spec);
         Assert.True(kernel > Launch);
         var operation = Launch + (3 * kernel) + RoundTrip;
-        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPauses: false);
+        var gpu = new VirtualGpu(Profile, GpuSharing.Timeslice, [Tenant(spec)], 0, startPause: StartPause.None);
 
         gpu.RunUntil(FirstSwitch + operation);
         gpu.Mark();

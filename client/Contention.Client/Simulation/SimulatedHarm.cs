@@ -76,7 +76,7 @@ internal sealed class SimulatedHarm(Mix mapping, Func<string, string> profileOf,
             profiles[model] = profile = DeviceProfile.Load(profileOf(model));
         }
 
-        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. TraceSimulation.Tenants(byClass, sorted).Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], 0, weightedSlices);
+        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(sharing), [.. TraceSimulation.Tenants(byClass, sorted).Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], 0, weightedSlices, StartPause.BeforeFirstOperation);
         gpu.Measure(WarmupNs, WindowNs);
         var result = sorted.Select((_, i) =>
         {

@@ -347,7 +347,7 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
         }
 
         // Seeds by place in the co-location only: a co-location gives the same result wherever it occurs.
-        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods), CoresFor(node, pods.Count), WeightedSlices && sharing == GpuSharing.Timeslice);
+        units[key] = new SimUnit(key, ProfileOf(model), sharing, Tenants(byClass, pods), CoresFor(node, pods.Count), WeightedSlices && sharing == GpuSharing.Timeslice, PausesFirst: true);
         return true;
     }
 

@@ -88,7 +88,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
 
     private static Unit Create(SimUnit unit, DeviceProfile profile, SimConvergence? convergence)
     {
-        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], unit.Cores, unit.WeightedSlices);
+        var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], unit.Cores, unit.WeightedSlices, unit.PausesFirst ? StartPause.BeforeFirstOperation : StartPause.AfterSecondOperation);
         return new Unit(unit, gpu, convergence);
     }
 

@@ -31,6 +31,23 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited in a synchronise (another tenant had run in between).</param>
 public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0);
 
+/// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
+public enum StartPause
+{
+    /// <summary>None does: all start at time 0 (timelines computed by hand).</summary>
+    None,
+
+    /// <summary>Each pauses after its second operation as a worker does (<see cref="WorkloadRunner.StartPauseNs"/>): a run's simulation draws the run's phases.</summary>
+    AfterSecondOperation,
+
+    /// <summary>
+    /// Each sleeps first for the same draw over one operation alone (its kernels' times and
+    /// launches): its phase without a pause among its operations, for a cluster's pods, whose
+    /// operations may be longer than the warm-up (a trainer's step on a T4 takes ~0.6 s alone).
+    /// </summary>
+    BeforeFirstOperation,
+}
+
 /// <summary>
 /// A modelled GPU and its tenants in virtual time: a discrete-event simulation on the same code as
 /// the real-time modelled GPU — the kernels of <see cref="WorkloadRunner.KernelsOf"/>, their
@@ -65,12 +82,11 @@ public sealed class VirtualGpu
     /// starting at time 0, their threads sharing <paramref name="hostCores"/> host cores
     /// (<see cref="VirtualCores"/>, turns of the profile's <see cref="DeviceProfile.SchedulerSliceNs"/>; 0: a core each);
     /// time-sliced with <paramref name="weightedSlices"/>, each tenant's slice in proportion to its GPU share.
-    /// With <paramref name="startPauses"/> (the default) each closed-loop tenant pauses after its
-    /// second operation as <see cref="WorkloadRunner"/> does (<see cref="WorkloadRunner.StartPauseNs"/>);
-    /// without, none does (timelines computed by hand).
+    /// Closed-loop tenants start at unrelated phases as <paramref name="startPause"/> says (by
+    /// default as workers do).
     /// </summary>
     /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
-    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false, bool startPauses = true)
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false, StartPause startPause = StartPause.AfterSecondOperation)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
@@ -102,7 +118,7 @@ public sealed class VirtualGpu
                 cores,
                 profile.LaunchCpuNs,
                 tenants.Count,
-                startPauses);
+                startPause);
         }
     }
 
@@ -234,7 +250,7 @@ public sealed class VirtualGpu
         private long phaseNs;
         private bool runnable;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, bool startPauses)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause)
         {
             (idleLaunches, idleWaits) = idle;
             this.contexts = contexts;
@@ -256,11 +272,17 @@ public sealed class VirtualGpu
             idleDraws = new Random(unchecked(spec.Workload.Seed ^ SimDevice.IdleSeed));
             open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
             seed = spec.Workload.Seed;
-            pauseAfter = open || !startPauses ? 0 : WorkloadRunner.StartPauseAfter;
+            pauseAfter = open || startPause != StartPause.AfterSecondOperation ? 0 : WorkloadRunner.StartPauseAfter;
             meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
             if (open)
             {
                 NextArrival(0);
+            }
+            else if (startPause == StartPause.BeforeFirstOperation)
+            {
+                // Asleep until its start; its first operation starts when it wakes.
+                arrivalNs = WorkloadRunner.StartPauseNs(seed, kernels.Sum(k => k.DurationNs + launchCpuNs));
+                NextNs = arrivalNs;
             }
             else
             {
