@@ -61,7 +61,7 @@ public enum StartPause
 /// idle gap and a blocking synchronise whose first kernel found the GPU idle cost the profile's
 /// measured extras (<see cref="DeviceProfile.IdleCosts"/>), a pageable copy holds
 /// the thread until it is done, and a closed-loop thread pauses once after its second operation
-/// (<see cref="WorkloadRunner.StartPauseNs"/>). Nothing else of the host is in it: scheduling delays, wake-ups
+/// (<see cref="WorkloadRunner.StartPauseNs"/>; or first: <see cref="StartPause"/>). Nothing else of the host is in it: scheduling delays, wake-ups
 /// beyond the measured ones and the real-time engine's polling are not. Deterministic: the same tenants give the same results.
 /// </summary>
 public sealed class VirtualGpu
