@@ -156,9 +156,11 @@ public sealed unsafe class SimDevice : IComputeDevice
         switch (SyncMode)
         {
             case SyncMode.Spin:
+                // Short pauses between looks (tens of ns): a spinning waiter sees its completion
+                // within them, as a real one polling its fence does.
                 while (Volatile.Read(ref tail) < target)
                 {
-                    Thread.SpinWait(16);
+                    Thread.SpinWait(1);
                 }
 
                 break;
@@ -323,7 +325,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         var until = startedTicks + launchCpuTicks;
         while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {
-            Thread.SpinWait(4);
+            Thread.SpinWait(1);
         }
     }
 }

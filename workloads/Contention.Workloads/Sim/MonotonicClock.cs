@@ -13,12 +13,16 @@ public static class MonotonicClock
     /// <summary>Now, in nanoseconds.</summary>
     public static long NowNs() => Stopwatch.Frequency == 1_000_000_000 ? Stopwatch.GetTimestamp() : (long)(Stopwatch.GetTimestamp() * TicksToNs);
 
-    /// <summary>Busy-waits on the calling thread until <paramref name="deadlineNs"/> (its core stays awake; no system call).</summary>
+    /// <summary>
+    /// Busy-waits on the calling thread until <paramref name="deadlineNs"/> (its core stays awake;
+    /// no system call), looking at the clock every few tens of nanoseconds: a coarser pause
+    /// (<c>Thread.SpinWait(16)</c>, ~0.6 µs) overshot each deadline by ~0.3 µs on average.
+    /// </summary>
     public static void SpinUntil(long deadlineNs)
     {
         while (NowNs() < deadlineNs)
         {
-            Thread.SpinWait(16);
+            Thread.SpinWait(1);
         }
     }
 }
