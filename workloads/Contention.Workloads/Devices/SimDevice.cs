@@ -34,7 +34,7 @@ public sealed unsafe class SimDevice : IComputeDevice
     private long idleWaitNs;
     private readonly int fifoFd;
     private readonly bool pinned;
-    private readonly long launchCpuTicks;
+    private readonly long launchCpuNs;
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
     private readonly HostTimings? timings = HostTimings.Open("sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"]);
@@ -52,7 +52,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         SyncMode = options.SyncMode;
         pinned = options.PinnedHost;
         model = new CostModel(channel.Profile);
-        launchCpuTicks = (long)(channel.Profile.LaunchCpuNs * (System.Diagnostics.Stopwatch.Frequency / 1e9));
+        launchCpuNs = channel.Profile.LaunchCpuNs;
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
         idleLaunches = RoundTripCurve.IdleLaunches(channel.Profile, channel.Sharing);
         idleWaits = RoundTripCurve.IdleWaits(channel.Profile, channel.Sharing);
@@ -129,9 +129,13 @@ public sealed unsafe class SimDevice : IComputeDevice
 
         // The launch's CPU time counts from here: the model's own work (costing the kernel) is
         // part of it, not added to it.
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = MonotonicClock.NowNs();
         var modelled = model.Kernel(kernel);
-        SpendLaunchCpu(started);
+
+        // The driver's per-launch CPU work (argument marshalling, queue bookkeeping) is real CPU
+        // time on the launching thread; the model reproduces it by running until that long after
+        // the launch began.
+        MonotonicClock.SpinUntil(started + launchCpuNs);
         var copy = kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost;
         if (copy && !pinned)
         {
@@ -310,22 +314,5 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         MonotonicClock.SpinUntil(MonotonicClock.NowNs() + extraNs);
-    }
-
-    private void SpendLaunchCpu(long startedTicks)
-    {
-        // The driver's per-launch CPU work (argument marshalling, queue bookkeeping) is real
-        // CPU time on the launching thread; the model reproduces it by running until that long
-        // after the launch began.
-        if (launchCpuTicks <= 0)
-        {
-            return;
-        }
-
-        var until = startedTicks + launchCpuTicks;
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
-        {
-            Thread.SpinWait(1);
-        }
     }
 }

@@ -280,9 +280,7 @@ public sealed class VirtualGpu
             }
             else if (startPause == StartPause.BeforeFirstOperation)
             {
-                // Asleep until its start; its first operation starts when it wakes.
-                arrivalNs = WorkloadRunner.StartPauseNs(seed, kernels.Sum(k => k.DurationNs + launchCpuNs));
-                NextNs = arrivalNs;
+                PauseUntil(0, WorkloadRunner.StartPauseNs(seed, kernels.Sum(k => k.DurationNs + launchCpuNs)));
             }
             else
             {
@@ -442,17 +440,22 @@ public sealed class VirtualGpu
             }
             else if (++operations == pauseAfter)
             {
-                // Asleep for the start pause; the next operation starts when it wakes.
-                arrivalNs = nowNs + WorkloadRunner.StartPauseNs(seed, nowNs - operationStartNs);
-                NextNs = arrivalNs;
-                if (NextNs > nowNs)
-                {
-                    Sleep();
-                }
+                PauseUntil(nowNs, nowNs + WorkloadRunner.StartPauseNs(seed, nowNs - operationStartNs));
             }
             else
             {
                 StartOperation(nowNs, nowNs);
+            }
+        }
+
+        // A closed-loop thread's start pause: asleep until wakeNs, its next operation starts when it wakes.
+        private void PauseUntil(long nowNs, long wakeNs)
+        {
+            arrivalNs = wakeNs;
+            NextNs = wakeNs;
+            if (wakeNs > nowNs)
+            {
+                Sleep();
             }
         }
 
