@@ -196,6 +196,43 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void Launch_LastsTheProfilesLaunchCpuFromItsCall_AndTheKernelLeavesWhenItEnds()
+    {
+        // The model's own work for a launch (costing the kernel, its draws, writing the queue) is
+        // part of the launch's CPU time, not added to it: the call lasts the profile's value from
+        // when it began, and the kernel is launched when the call ends (its completion is that
+        // plus its duration). 2 ms, so that a loaded machine's noise stays small against it.
+        const long launchNs = 2_000_000;
+        using var slow = new SimGpuHost(2, 1, DeviceProfile.Load("h100") with { LaunchCpuNs = launchNs, IdleSwitchNs = 0 }, TimeSpan.FromMicroseconds(50));
+        var channel = slow.Acquire();
+        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 2), SyncMode = SyncMode.Spin, SimChannel = channel });
+        var kernel = KernelSpec.Elementwise(1);
+        device.Prepare([kernel]);
+        for (var i = 0; i < 3; i++)
+        {
+            var called = MonotonicClock.NowNs();
+            device.Launch(kernel);
+            var returned = MonotonicClock.NowNs();
+            device.Synchronize();
+            Assert.InRange(returned - called, launchNs, launchNs + 1_000_000);
+            Assert.InRange(slow.CompletedAtNs(channel.Slot) - device.Model.DurationNs(kernel), called + launchNs, returned);
+        }
+
+        slow.Release(channel.Slot);
+    }
+
+    [Fact]
+    public void Engine_ReadsOnlyTheSlotsTenantsHaveHad_AndStillSeesResetsAndLaunchesInThem()
+    {
+        using var wide = new Benchmarks.EngineLookBenchmark(1024, 3);
+        Assert.Equal(3, wide.ScannedSlots);
+        Assert.Equal(1, wide.Launch(2, durationNs: 1_000));
+        wide.Attach(700);
+        Assert.Equal(701, wide.ScannedSlots);
+        Assert.Equal(1, wide.Launch(700, durationNs: 1_000));
+    }
+
+    [Fact]
     public void Acquire_AllSlotsTaken_SaysHowToGetMore()
     {
         var taken = Enumerable.Range(0, 4).Select(_ => host.Acquire()).ToList();

@@ -122,33 +122,29 @@ public sealed unsafe class SimDevice : IComputeDevice
     /// <inheritdoc />
     public void Launch(in KernelSpec kernel)
     {
-        if (!batchStarted)
-        {
-            SpendIdleLaunch();
-        }
-
-        // The launch's CPU time counts from here: the model's own work (costing the kernel) is
-        // part of it, not added to it.
+        // The launch's CPU time counts from here, and everything the model does for it (costing
+        // the kernel, the idle draws, writing the launch queue) is part of it, not added to it:
+        // the real driver's per-launch work (argument marshalling, queue bookkeeping; more after
+        // the thread idled) is reproduced by running until that long after the call began.
         var started = MonotonicClock.NowNs();
+        var idleExtraNs = batchStarted ? 0 : Math.Max(0, idleLaunches.Draw(started - lastReturnNs, idleDraws));
         var modelled = model.Kernel(kernel);
-
-        // The driver's per-launch CPU work (argument marshalling, queue bookkeeping) is real CPU
-        // time on the launching thread; the model reproduces it by running until that long after
-        // the launch began.
-        MonotonicClock.SpinUntil(started + launchCpuNs);
-        var copy = kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost;
-        if (copy && !pinned)
+        var index = Reserve(ref started);
+        var due = started + idleExtraNs + launchCpuNs;
+        Stage(index, modelled, due);
+        var now = MonotonicClock.SpinUntil(due);
+        if (kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost && !pinned)
         {
             // Pageable memory cannot be DMA'd directly: the driver copies through a pinned
             // staging buffer on the calling thread, and the call returns when the copy is done.
             var count = (int)Math.Min(kernel.Elements, hostBuffer.Length);
             hostBuffer.AsSpan(0, count).CopyTo(staging);
-            Submit(modelled);
+            Ring(index, MonotonicClock.NowNs());
             Synchronize();
             return;
         }
 
-        Submit(modelled);
+        Ring(index, now);
     }
 
     /// <inheritdoc />
@@ -198,37 +194,52 @@ public sealed unsafe class SimDevice : IComputeDevice
         file.Dispose();
     }
 
-    private void Submit(in SimKernel kernel)
+    // The launch queue's next entry. A full queue holds the launching thread, as the CUDA
+    // driver's does; the launch's own work then counts from when there is room (started moves).
+    private long Reserve(ref long started)
     {
-        ref var head = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead);
+        var index = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
         ref var consumed = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead);
-        var index = head;
+        if (index - Volatile.Read(ref consumed) < SimChannelLayout.RingSize)
+        {
+            return index;
+        }
 
-        // A full launch queue holds the launching thread, as the CUDA driver's does.
         while (index - Volatile.Read(ref consumed) >= SimChannelLayout.RingSize)
         {
             Thread.Yield();
         }
 
+        started = MonotonicClock.NowNs();
+        return index;
+    }
+
+    // Writes the kernel into entry index (all but its launch time) while the launch's CPU time runs.
+    private void Stage(long index, in SimKernel kernel, long dueNs)
+    {
         SimChannelLayout.EntryDuration(slotPtr, index) = kernel.DurationNs;
         SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
         SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
         SimChannelLayout.EntryWaveNs(slotPtr, index) = kernel.WaveNs;
-        var now = MonotonicClock.NowNs();
         if (!batchStarted)
         {
-            // The first kernel since the last synchronise: how long the GPU had idled when it got
-            // there sets how much later a blocking wait for this work returns (the engine's view,
-            // microseconds old at most). Counted from this thread's last return at the earliest,
-            // as the measurement counted its gaps from back-to-back requests: the completion's way
-            // back (this wait extra among it) is idle GPU time back-to-back requests have too.
+            // The first kernel since the last synchronise: how long the GPU had idled when it
+            // gets there (when the launch is due) sets how much later a blocking wait for this
+            // work returns (the engine's view, microseconds old at most). Counted from this
+            // thread's last return at the earliest, as the measurement counted its gaps from
+            // back-to-back requests: the completion's way back (this wait extra among it) is idle
+            // GPU time back-to-back requests have too.
             batchStarted = true;
             var idleSince = Volatile.Read(ref SimChannelLayout.Field(headerPtr, SimChannelLayout.IdleSinceOffset));
-            idleWaitNs = SyncMode == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(now - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
+            idleWaitNs = SyncMode == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(dueNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
         }
+    }
 
-        SimChannelLayout.EntryTimestamp(slotPtr, index) = now;
-        Volatile.Write(ref head, index + 1);
+    // Hands entry index to the GPU, launched at nowNs.
+    private void Ring(long index, long nowNs)
+    {
+        SimChannelLayout.EntryTimestamp(slotPtr, index) = nowNs;
+        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead), index + 1);
     }
 
     private void BlockUntil(long target)
@@ -301,18 +312,5 @@ public sealed unsafe class SimDevice : IComputeDevice
         }
 
         return (completedNs, until);
-    }
-
-    private void SpendIdleLaunch()
-    {
-        // The first launch after the thread idled (slept until a request, or did no GPU work)
-        // takes longer on a real GPU's host, the longer the gap: spent here, on the thread, before the kernel leaves.
-        var extraNs = idleLaunches.Draw(MonotonicClock.NowNs() - lastReturnNs, idleDraws);
-        if (extraNs <= 0)
-        {
-            return;
-        }
-
-        MonotonicClock.SpinUntil(MonotonicClock.NowNs() + extraNs);
     }
 }

@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0006; // "CNTSIM" + version 6
+    public const long Magic = 0x4D49_5354_4E43_0007; // "CNTSIM" + version 7
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 40;
@@ -32,6 +32,10 @@ internal static unsafe class SimChannelLayout
     // Header: node-written line
     public const int StopOffset = 128;
     public const int LeasedOffset = 136;
+
+    // Header: bumped by the node after each slot's reset request, so the engine looks through the
+    // slots for resets only when one was asked for.
+    public const int ResetsRequestedOffset = 144;
 
     // Slot: tenant-written line
     public const int SubmitHead = 0;

@@ -23,6 +23,9 @@ public sealed unsafe class SimGpuEngine
     private readonly bool spin;
     private readonly List<(long Timestamp, int Slot, SimKernel Kernel)> arrivals = new(SimChannelLayout.RingSize);
     private IGpuScheduler scheduler;
+    private int scanned;
+    private long resetsSeen;
+    private long switches;
 
     /// <summary>An engine over the mapped file at <paramref name="basePtr"/>.</summary>
     /// <param name="basePtr">The mapped channel file.</param>
@@ -56,8 +59,7 @@ public sealed unsafe class SimGpuEngine
         var nextParentCheck = 0L;
         while (Volatile.Read(ref Header(SimChannelLayout.StopOffset)) == 0)
         {
-            var reset = ApplyResets();
-            var now = MonotonicClock.NowNs();
+            var now = Look();
             if (parentPid != 0 && now >= nextParentCheck)
             {
                 if (NativeMethods.GetParentPid() != parentPid)
@@ -68,29 +70,12 @@ public sealed unsafe class SimGpuEngine
                 nextParentCheck = now + 100_000_000;
             }
 
-            CollectArrivals();
-            foreach (var (timestamp, slot, kernel) in arrivals)
-            {
-                scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
-                scheduler.Enqueue(slot, kernel);
-            }
-
-            scheduler.AdvanceTo(now);
-
-            // The GPU goes idle or busy only at a completion, an arrival or a reset.
-            if (Publish() | reset || arrivals.Count > 0)
-            {
-                PublishIdle();
-            }
-
-            Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), scheduler.Switches);
-
             var anyLeased = Volatile.Read(ref Header(SimChannelLayout.LeasedOffset)) > 0;
             if (anyLeased && spin)
             {
-                // Look again at once: launches are seen within microseconds, completions
-                // published when due, and no sleep waits for a timer or a wake-up.
-                Thread.SpinWait(8);
+                // Look again at once (a pause of tens of nanoseconds): a launch is seen and a
+                // completion published within a look, and no sleep waits for a timer or a wake-up.
+                Thread.SpinWait(1);
                 continue;
             }
 
@@ -109,6 +94,44 @@ public sealed unsafe class SimGpuEngine
             }
         }
     }
+
+    /// <summary>
+    /// One look over the channel: resets applied, launches collected, the model advanced to now,
+    /// completions published (tenants that block woken). Returns the time it advanced to. It
+    /// costs what a tenant waits beyond its kernel, half a look on average: it reads only the
+    /// slots a tenant has had (<see cref="ScannedSlots"/>), the slots' reset requests only
+    /// when the node counted a new one, and writes shared lines only when their values change.
+    /// </summary>
+    internal long Look()
+    {
+        var reset = ApplyResets();
+        var now = MonotonicClock.NowNs();
+        CollectArrivals();
+        foreach (var (timestamp, slot, kernel) in arrivals)
+        {
+            scheduler.AdvanceTo(Math.Max(timestamp, scheduler.NowNs));
+            scheduler.Enqueue(slot, kernel);
+        }
+
+        scheduler.AdvanceTo(now);
+
+        // The GPU goes idle or busy only at a completion, an arrival or a reset.
+        if (Publish() | reset || arrivals.Count > 0)
+        {
+            PublishIdle();
+        }
+
+        if (scheduler.Switches != switches)
+        {
+            switches = scheduler.Switches;
+            Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), switches);
+        }
+
+        return now;
+    }
+
+    /// <summary>How many slots each look reads: one past the highest that has had a reset (a tenant attaches through one, lowest free slot first).</summary>
+    internal int ScannedSlots => scanned;
 
     /// <summary>
     /// <c>contention sim-gpu</c>: maps <paramref name="channelPath"/> (made by the node), opens its
@@ -175,6 +198,15 @@ public sealed unsafe class SimGpuEngine
     // Whether any reset was applied.
     private bool ApplyResets()
     {
+        // The node bumps the count after writing a request: read before the slots, so a request
+        // made during this pass is looked for again next time.
+        var requested = Volatile.Read(ref Header(SimChannelLayout.ResetsRequestedOffset));
+        if (requested == resetsSeen)
+        {
+            return false;
+        }
+
+        resetsSeen = requested;
         var any = false;
         for (var slot = 0; slot < applied.Length; slot++)
         {
@@ -200,6 +232,7 @@ public sealed unsafe class SimGpuEngine
             new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
             applied[slot] = request;
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
+            scanned = Math.Max(scanned, slot + 1);
             any = true;
         }
 
@@ -222,7 +255,7 @@ public sealed unsafe class SimGpuEngine
     private void CollectArrivals()
     {
         arrivals.Clear();
-        for (var slot = 0; slot < seen.Length; slot++)
+        for (var slot = 0; slot < scanned; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
             var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
@@ -239,14 +272,17 @@ public sealed unsafe class SimGpuEngine
         }
 
         // Launches from different tenants must enter the model in time order.
-        arrivals.Sort(static (x, y) => x.Timestamp.CompareTo(y.Timestamp));
+        if (arrivals.Count > 1)
+        {
+            arrivals.Sort(static (x, y) => x.Timestamp.CompareTo(y.Timestamp));
+        }
     }
 
     // Tenants read it at their first launch after a synchronise: a blocking wait for work that
     // found the GPU idle returns later, the longer it idled (DeviceProfile.IdleCosts).
     private void PublishIdle()
     {
-        var since = GpuSchedulers.IdleSince(scheduler, seen.Length);
+        var since = GpuSchedulers.IdleSince(scheduler, scanned);
         if (Volatile.Read(ref Header(SimChannelLayout.IdleSinceOffset)) != since)
         {
             Volatile.Write(ref Header(SimChannelLayout.IdleSinceOffset), since);
@@ -257,7 +293,7 @@ public sealed unsafe class SimGpuEngine
     private bool Publish()
     {
         var any = false;
-        for (var slot = 0; slot < seen.Length; slot++)
+        for (var slot = 0; slot < scanned; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
             var done = scheduler.Completed(slot);

@@ -443,6 +443,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         SimChannelLayout.DoubleField(slotPtr, SimChannelLayout.ResetGpuShare) = context.GpuShare;
         SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetSharing) = (long)mode;
         Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest), request);
+        Interlocked.Increment(ref SimChannelLayout.Field(basePtr, SimChannelLayout.ResetsRequestedOffset));
 
         // A fresh engine process may take a while to start on a busy machine.
         var patience = System.Diagnostics.Stopwatch.StartNew();
