@@ -208,16 +208,22 @@ public sealed class SimDeviceTests : IDisposable
         using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 2), SyncMode = SyncMode.Spin, SimChannel = channel });
         var kernel = KernelSpec.Elementwise(1);
         device.Prepare([kernel]);
-        for (var i = 0; i < 3; i++)
+        device.Launch(kernel);
+        device.Synchronize();
+        var shortest = long.MaxValue;
+        for (var i = 0; i < 5; i++)
         {
             var called = MonotonicClock.NowNs();
             device.Launch(kernel);
             var returned = MonotonicClock.NowNs();
             device.Synchronize();
-            Assert.InRange(returned - called, launchNs, launchNs + 1_000_000);
+            Assert.True(returned - called >= launchNs, $"a launch returned after {returned - called} ns, before the profile's {launchNs}");
+            shortest = Math.Min(shortest, returned - called);
             Assert.InRange(slow.CompletedAtNs(channel.Slot) - device.Model.DurationNs(kernel), called + launchNs, returned);
         }
 
+        // The shortest of five (a loaded machine may preempt any one): not much over the profile's.
+        Assert.InRange(shortest, launchNs, launchNs + 1_000_000);
         slow.Release(channel.Slot);
     }
 

@@ -47,7 +47,7 @@ public sealed unsafe class EngineLookBenchmark : IDisposable
     /// <summary>How many slots a look reads (<see cref="SimGpuEngine.ScannedSlots"/>).</summary>
     public int ScannedSlots => engine.ScannedSlots;
 
-    /// <summary>Resets <paramref name="slot"/> as a node does when a tenant attaches to it, and looks until the engine acknowledged it.</summary>
+    /// <summary>Resets <paramref name="slot"/> as a node does when a tenant attaches to it; the next look applies it (or this throws).</summary>
     public void Attach(int slot, GpuSharing sharing = GpuSharing.Timeslice)
     {
         var slotPtr = SimChannelLayout.Slot(memory, slot);
