@@ -231,6 +231,73 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
+    public void AdvanceTo_SparseKernelsOfFourContexts_CrowdTwoBlocksToAMultiprocessorAndRunSlower()
+    {
+        // Each: 1000 ns alone, a tenth of the block slots, its blocks on half the multiprocessors
+        // (spread 0.5). Four at once: 2 blocks per multiprocessor, one more than alone, so each
+        // runs 1 + 0.5 × 1 = 1.5x longer.
+        var gpu = new SpatialScheduler(4, blockContention: 0.5);
+        for (var c = 0; c < 4; c++)
+        {
+            gpu.Enqueue(c, new SimKernel(1000, 0.1, Spread: 0.5));
+        }
+
+        Assert.Equal(1.0 / 1.5, gpu.Rate(0), 9);
+        gpu.AdvanceTo(1499);
+        Assert.Equal(0, gpu.Completed(3));
+        gpu.AdvanceTo(1500);
+        Assert.Equal((1, 1, 1, 1), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2), gpu.Completed(3)));
+    }
+
+    [Fact]
+    public void AdvanceTo_TwoSparseKernelsOnDistinctMultiprocessors_RunAtFullSpeed()
+    {
+        // 0.5 + 0.5 blocks per multiprocessor: each block still has one to itself.
+        var gpu = new SpatialScheduler(2, blockContention: 0.5);
+        gpu.Enqueue(0, new SimKernel(1000, 0.1, Spread: 0.5));
+        gpu.Enqueue(1, new SimKernel(1000, 0.1, Spread: 0.5));
+
+        gpu.AdvanceTo(1000);
+        Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
+    }
+
+    [Fact]
+    public void AdvanceTo_DenseKernelBesideSparseOnes_NeitherCrowdsNorIsCrowded()
+    {
+        // Three sparse kernels (1.5 blocks per multiprocessor together: 1.25x longer) and one of
+        // more blocks than multiprocessors (spread 2), which neither counts nor slows.
+        var gpu = new SpatialScheduler(4, blockContention: 0.5);
+        for (var c = 0; c < 3; c++)
+        {
+            gpu.Enqueue(c, new SimKernel(1000, 0.1, Spread: 0.5));
+        }
+
+        gpu.Enqueue(3, new SimKernel(1000, 0.4, Spread: 2));
+        gpu.AdvanceTo(1000);
+        Assert.Equal((0, 1), (gpu.Completed(0), gpu.Completed(3)));
+        gpu.AdvanceTo(1250);
+        Assert.Equal((1, 1, 1), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2)));
+    }
+
+    [Fact]
+    public void AdvanceTo_SparseKernelGivenHalfItsShare_CrowdsWithHalfItsBlocks()
+    {
+        // Context 0 may use 0.05 of the GPU: its kernel (share 0.1, spread 1) has half its blocks
+        // resident, runs at half speed, and brings 0.5 blocks per multiprocessor; with two
+        // others of spread 0.5 that makes 1.5: all three 1.25x slower. Context 0's kernel: 1000
+        // ns at 0.5 / 1.25 = 0.4 of its speed, 2500 ns; the others 1250 ns.
+        var gpu = new SpatialScheduler(3, blockContention: 0.5);
+        gpu.Configure(0, new SimContext(0, 0.05));
+        gpu.Enqueue(0, new SimKernel(1000, 0.1, Spread: 1));
+        gpu.Enqueue(1, new SimKernel(1000, 0.1, Spread: 0.5));
+        gpu.Enqueue(2, new SimKernel(1000, 0.1, Spread: 0.5));
+
+        Assert.Equal(0.4, gpu.Rate(0), 9);
+        gpu.AdvanceTo(1250);
+        Assert.Equal((0, 1, 1), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2)));
+    }
+
+    [Fact]
     public void AdvanceTo_OneContext_KeepsStreamOrder()
     {
         var gpu = new SpatialScheduler(2);

@@ -72,6 +72,9 @@ public sealed unsafe class EngineLookBenchmark : IDisposable
         var index = SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead);
         SimChannelLayout.EntryDuration(slotPtr, index) = durationNs;
         SimChannelLayout.EntrySmShare(slotPtr, index) = 1;
+        SimChannelLayout.EntryBandwidthShare(slotPtr, index) = 0;
+        SimChannelLayout.EntryWaveNs(slotPtr, index) = 0;
+        SimChannelLayout.EntrySpread(slotPtr, index) = 0;
         SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
         Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead), index + 1);
         var giveUp = MonotonicClock.NowNs() + 1_000_000_000;

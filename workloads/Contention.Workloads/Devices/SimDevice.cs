@@ -221,6 +221,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
         SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
         SimChannelLayout.EntryWaveNs(slotPtr, index) = kernel.WaveNs;
+        SimChannelLayout.EntrySpread(slotPtr, index) = kernel.Spread;
         if (!batchStarted)
         {
             // The first kernel since the last synchronise: how long the GPU had idled when it

@@ -56,7 +56,7 @@ public sealed class CostModel
         }
 
         var geometry = KernelGeometry.For(kernel, profile);
-        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)));
+        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)), (double)geometry.Blocks / profile.Multiprocessors);
     }
 
     /// <summary>

@@ -81,6 +81,18 @@ public sealed record DeviceProfile
     /// </summary>
     [Range(0, 0.9)] public double MpsInterference { get; init; }
 
+    /// <summary>
+    /// Under MPS, how much slower a sparse kernel (no more blocks than multiprocessors: alone, one
+    /// block to a multiprocessor) runs for each more block on its multiprocessor when other
+    /// clients' sparse kernels run beside it (0 to 5): their blocks crowd onto the same
+    /// multiprocessors and share their issue slots, load units and L1. By 1 + this × (the running
+    /// sparse kernels' blocks per multiprocessor − 1), where that exceeds 1. Fitted to 1, 2, 4 and
+    /// 8 closed-loop MLP batch-1 clients under MPS (64-block GEMMs on 132 multiprocessors), whose
+    /// requests' kernels ran 1.28x and 1.81x longer with 4 and 8 clients than alone on the H200
+    /// (docs/sim.md, "Sharing"); 0 leaves them side by side at full speed.
+    /// </summary>
+    [Range(0, 5)] public double MpsBlockContention { get; init; }
+
     /// <summary>Threads per block of an element-wise kernel.</summary>
     [Range(32, 1024)] public int ElementwiseThreadsPerBlock { get; init; } = 1024;
 
@@ -188,7 +200,7 @@ public sealed record DeviceProfile
     /// roofline and what it took beyond (latency, occupancy), the roofline part replaced by the
     /// scaled GPU's and the rest kept (<see cref="ScaleMeasured"/>); the
     /// efficiencies, occupancy, launch, round-trip and wake-up costs, time-slicing costs and MPS
-    /// interference kept (this host's and this GPU's: an assumption). The source says so.
+    /// interference and block contention kept (this host's and this GPU's: an assumption). The source says so.
     /// </summary>
     public DeviceProfile ScaledTo(GpuDatasheet sheet)
     {
@@ -210,7 +222,7 @@ public sealed record DeviceProfile
         scaled = scaled with
         {
             KernelTimes = [.. KernelTimes.Select(k => k with { Ns = ScaleMeasured(k.Ns, from.RooflineNs(k.Spec), to.RooflineNs(k.Spec)) })],
-            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up, idle and time-slicing costs and MPS interference are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
+            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up, idle and time-slicing costs and MPS interference and block contention are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
         };
         return scaled;
     }

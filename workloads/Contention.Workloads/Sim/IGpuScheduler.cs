@@ -88,7 +88,7 @@ public static class GpuSchedulers
     {
         ArgumentNullException.ThrowIfNull(profile);
         return sharing == GpuSharing.Mps
-            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference)
+            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention)
             : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices);
     }
 }

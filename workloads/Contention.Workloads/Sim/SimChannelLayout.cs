@@ -11,10 +11,10 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0007; // "CNTSIM" + version 7
+    public const long Magic = 0x4D49_5354_4E43_0008; // "CNTSIM" + version 8
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
-    public const int EntryBytes = 40;
+    public const int EntryBytes = 48;
     public const int SlotBytes = 256 + (RingSize * EntryBytes);
 
     // Header
@@ -60,7 +60,7 @@ internal static unsafe class SimChannelLayout
     // Bytes of a slot the GPU clears on a reset: the tenant's and its own lines.
     public const int ResetClearBytes = 128;
 
-    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs)
+    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs, spread)
     public const int RingOffset = 256;
 
     public static long FileBytes(int slots) => HeaderBytes + ((long)slots * SlotBytes);
@@ -80,4 +80,6 @@ internal static unsafe class SimChannelLayout
     public static ref double EntryBandwidthShare(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 24);
 
     public static ref long EntryWaveNs(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 32);
+
+    public static ref double EntrySpread(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 40);
 }

@@ -14,4 +14,10 @@ namespace Contention.Workloads.Sim;
 /// a higher-priority client gets multiprocessors a running kernel holds when that kernel's current
 /// wave ends. 0: unknown, the kernel's end.
 /// </param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0);
+/// <param name="Spread">
+/// Its blocks per multiprocessor when it runs alone and they spread evenly: blocks over
+/// multiprocessors. A sparse kernel (at most 1: one block to a multiprocessor, most of each idle)
+/// is slowed under MPS when other sparse kernels' blocks crowd onto its multiprocessors
+/// (<see cref="DeviceProfile.MpsBlockContention"/>); 0: unknown, never crowded.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0);

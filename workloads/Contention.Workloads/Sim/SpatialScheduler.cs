@@ -25,6 +25,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly double[] remaining;
     private readonly double[] rate;
     private readonly double[] blockSpeed;
+    private readonly double[] givenShare;
     private readonly long[] completed;
     private readonly long[] lastCompletion;
     private readonly long[] busyNs;
@@ -40,13 +41,21 @@ public sealed class SpatialScheduler : IGpuScheduler
     private bool stale;
     private long nextGateNs = long.MaxValue;
 
-    /// <summary>A scheduler for <paramref name="contexts"/> contexts whose co-running kernels slow each other by <paramref name="interference"/> (0 to 0.9).</summary>
-    public SpatialScheduler(int contexts, long startNs = 0, double interference = 0)
+    /// <summary>
+    /// A scheduler for <paramref name="contexts"/> contexts whose co-running kernels slow each
+    /// other by <paramref name="interference"/> (0 to 0.9), and whose sparse kernels slow each
+    /// other by <paramref name="blockContention"/> (0 to 5) for each more block on a
+    /// multiprocessor (<see cref="DeviceProfile.MpsBlockContention"/>).
+    /// </summary>
+    public SpatialScheduler(int contexts, long startNs = 0, double interference = 0, double blockContention = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegative(interference);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(interference, 0.9);
+        ArgumentOutOfRangeException.ThrowIfNegative(blockContention);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(blockContention, 5);
         Interference = interference;
+        BlockContention = blockContention;
         pending = new Queue<SimKernel>[contexts];
         for (var i = 0; i < contexts; i++)
         {
@@ -56,6 +65,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         remaining = new double[contexts];
         rate = new double[contexts];
         blockSpeed = new double[contexts];
+        givenShare = new double[contexts];
         completed = new long[contexts];
         lastCompletion = new long[contexts];
         busyNs = new long[contexts];
@@ -75,6 +85,9 @@ public sealed class SpatialScheduler : IGpuScheduler
 
     /// <summary>How much slower a kernel runs while another context's kernel runs beside it (<see cref="DeviceProfile.MpsInterference"/>).</summary>
     public double Interference { get; }
+
+    /// <summary>How much slower a sparse kernel runs for each more block on its multiprocessors (<see cref="DeviceProfile.MpsBlockContention"/>).</summary>
+    public double BlockContention { get; }
 
     /// <inheritdoc />
     public long Switches => 0;
@@ -261,6 +274,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         for (var c = 0; c < pending.Length; c++)
         {
             rate[c] = 0;
+            givenShare[c] = 0;
             blockSpeed[c] = 1;
         }
 
@@ -276,6 +290,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             var kernel = pending[c].Peek();
             var given = Math.Min(Want(c), free);
             free -= given;
+            givenShare[c] = kernel.SmShare <= 0 ? 0 : given;
             rate[c] = kernel.SmShare <= 0 ? 1 : given / kernel.SmShare;
             bandwidth += rate[c] * kernel.BandwidthShare;
         }
@@ -319,7 +334,53 @@ public sealed class SpatialScheduler : IGpuScheduler
                 }
             }
         }
+
+        if (running > 1 && BlockContention > 0)
+        {
+            Crowd(active);
+        }
     }
+
+    /// <summary>
+    /// Slows each running sparse kernel (<see cref="SimKernel.Spread"/> at most 1: alone, one
+    /// block to a multiprocessor) by the blocks of other sparse kernels that crowd onto its
+    /// multiprocessors: spread evenly, the running sparse kernels' resident blocks come to the
+    /// sum of their spreads (each in proportion to the share it was given) per multiprocessor,
+    /// and past one each block runs <see cref="BlockContention"/> slower per block more.
+    /// Kernels of more blocks than multiprocessors share them with their own blocks alone (their
+    /// measured times have that in them) and neither crowd nor are crowded: what they do to
+    /// others is the interference above. Fitted to MLP batch-1 clients, whose GEMMs are such
+    /// sparse kernels (64 blocks on 132 multiprocessors).
+    /// </summary>
+    private void Crowd(Span<int> active)
+    {
+        var crowd = 0.0;
+        foreach (var c in active)
+        {
+            var kernel = pending[c].Peek();
+            if (givenShare[c] > 0 && IsSparse(kernel))
+            {
+                crowd += kernel.Spread * givenShare[c] / kernel.SmShare;
+            }
+        }
+
+        if (crowd <= 1)
+        {
+            return;
+        }
+
+        var slower = 1 + (BlockContention * (crowd - 1));
+        foreach (var c in active)
+        {
+            if (givenShare[c] > 0 && IsSparse(pending[c].Peek()))
+            {
+                rate[c] /= slower;
+                blockSpeed[c] /= slower;
+            }
+        }
+    }
+
+    private static bool IsSparse(in SimKernel kernel) => kernel.Spread is > 0 and <= 1 && kernel.SmShare > 0;
 
     /// <summary>
     /// When the current wave of <paramref name="context"/>'s running kernel ends: whole waves from
