@@ -230,53 +230,32 @@ public class SpatialSchedulerTests
         Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
     }
 
-    [Fact]
-    public void AdvanceTo_SparseKernelsOfFourContexts_CrowdTwoBlocksToAMultiprocessorAndRunSlower()
+    [Theory]
+    [InlineData(2, false, 1000)] // 0.5 + 0.5 blocks per multiprocessor: each block still has one to itself
+    [InlineData(4, false, 1500)] // 2 blocks per multiprocessor, one more than alone: 1 + 0.5 x 1
+    [InlineData(3, true, 1250)] // 1.5 blocks per multiprocessor; the dense kernel neither counts nor slows
+    public void AdvanceTo_SparseKernelsOfSeveralContexts_CrowdOntoMultiprocessorsAndRunSlower(int sparse, bool dense, long endNs)
     {
-        // Each: 1000 ns alone, a tenth of the block slots, its blocks on half the multiprocessors
-        // (spread 0.5). Four at once: 2 blocks per multiprocessor, one more than alone, so each
-        // runs 1 + 0.5 × 1 = 1.5x longer.
-        var gpu = new SpatialScheduler(4, blockContention: 0.5);
-        for (var c = 0; c < 4; c++)
+        // Each sparse kernel: 1000 ns alone, a tenth of the block slots, its blocks on half the
+        // multiprocessors (spread 0.5). The dense one: more blocks than multiprocessors (spread 2).
+        var gpu = new SpatialScheduler(sparse + 1, blockContention: 0.5);
+        for (var c = 0; c < sparse; c++)
         {
             gpu.Enqueue(c, new SimKernel(1000, 0.1, Spread: 0.5));
         }
 
-        Assert.Equal(1.0 / 1.5, gpu.Rate(0), 9);
-        gpu.AdvanceTo(1499);
-        Assert.Equal(0, gpu.Completed(3));
-        gpu.AdvanceTo(1500);
-        Assert.Equal((1, 1, 1, 1), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2), gpu.Completed(3)));
-    }
-
-    [Fact]
-    public void AdvanceTo_TwoSparseKernelsOnDistinctMultiprocessors_RunAtFullSpeed()
-    {
-        // 0.5 + 0.5 blocks per multiprocessor: each block still has one to itself.
-        var gpu = new SpatialScheduler(2, blockContention: 0.5);
-        gpu.Enqueue(0, new SimKernel(1000, 0.1, Spread: 0.5));
-        gpu.Enqueue(1, new SimKernel(1000, 0.1, Spread: 0.5));
-
-        gpu.AdvanceTo(1000);
-        Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
-    }
-
-    [Fact]
-    public void AdvanceTo_DenseKernelBesideSparseOnes_NeitherCrowdsNorIsCrowded()
-    {
-        // Three sparse kernels (1.5 blocks per multiprocessor together: 1.25x longer) and one of
-        // more blocks than multiprocessors (spread 2), which neither counts nor slows.
-        var gpu = new SpatialScheduler(4, blockContention: 0.5);
-        for (var c = 0; c < 3; c++)
+        if (dense)
         {
-            gpu.Enqueue(c, new SimKernel(1000, 0.1, Spread: 0.5));
+            gpu.Enqueue(sparse, new SimKernel(1000, 0.4, Spread: 2));
         }
 
-        gpu.Enqueue(3, new SimKernel(1000, 0.4, Spread: 2));
-        gpu.AdvanceTo(1000);
-        Assert.Equal((0, 1), (gpu.Completed(0), gpu.Completed(3)));
-        gpu.AdvanceTo(1250);
-        Assert.Equal((1, 1, 1), (gpu.Completed(0), gpu.Completed(1), gpu.Completed(2)));
+        Assert.Equal(1000.0 / endNs, gpu.Rate(0), 9);
+        gpu.AdvanceTo(endNs - 1);
+        Assert.Equal(0, gpu.Completed(sparse - 1));
+        gpu.AdvanceTo(endNs);
+        Assert.All(Enumerable.Range(0, sparse), c => Assert.Equal(1, gpu.Completed(c)));
+        Assert.Equal(dense ? 1 : 0, gpu.Completed(sparse));
+        Assert.Equal(dense ? 1000 : 0, gpu.LastCompletionNs(sparse));
     }
 
     [Fact]
