@@ -196,6 +196,24 @@ public class TimeSliceSchedulerTests
         Assert.Equal(0, gpu.Pending(0));
     }
 
+    [Fact]
+    public void Reset_WaitingContext_LeavesTheRunningOneAloneForItsWholeKernel()
+    {
+        // 0 runs a 5 ms kernel, 1 waits for its turn; 1's tenant leaves: 0 is alone again and
+        // keeps the GPU past its slice (no switch to a context with nothing queued).
+        var gpu = new TimeSliceScheduler(2, Slice, Switch);
+        gpu.Enqueue(0, 5_000_000);
+        gpu.Enqueue(1, 1_000_000);
+        gpu.AdvanceTo(Switch + 10);
+
+        gpu.Reset(1);
+        gpu.AdvanceTo(20_000_000);
+
+        Assert.Equal(Switch + 5_000_000, gpu.LastCompletionNs(0));
+        Assert.Equal(1, gpu.Switches);
+        Assert.Equal(long.MaxValue, gpu.NextEventNs());
+    }
+
     /// <summary>Time-slicing as the H200 probes measured it (docs/results/h200/probes).</summary>
     private static TimeSliceScheduler H200Probed() => new(2, 2_064_000, 218_000, idleSwitchNs: 128_000);
 }

@@ -32,6 +32,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     private State state = State.Idle;
     private int running = -1;
     private int owner = -1;
+    private int ready; // contexts with queued work
     private long sliceStart;
     private long switchUntil;
 
@@ -145,6 +146,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         if (pending[context].Count == 0)
         {
             headRemaining[context] = durationNs;
+            ready++;
         }
 
         pending[context].Enqueue((durationNs, compute));
@@ -153,6 +155,11 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <summary>Forgets a context's queued work and counters (its tenant left).</summary>
     public void Reset(int context)
     {
+        if (pending[context].Count > 0)
+        {
+            ready--;
+        }
+
         pending[context].Clear();
         headRemaining[context] = 0;
         headStarted[context] = -1;
@@ -246,6 +253,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                         }
                         else
                         {
+                            ready--;
                             state = State.Idle;
                             running = -1;
                             break;
@@ -290,10 +298,16 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         }
     }
 
-    private bool OthersReady(int context) => NextReady(context, context) >= 0;
+    // Counted, not looked for: an engine with many slots asks at every look.
+    private bool OthersReady(int context) => ready - (pending[context].Count > 0 ? 1 : 0) > 0;
 
     private int NextReady(int after, int exclude)
     {
+        if (ready == 0 || (ready == 1 && exclude >= 0 && pending[exclude].Count > 0))
+        {
+            return -1;
+        }
+
         var n = pending.Length;
         for (var step = 1; step <= n; step++)
         {
