@@ -199,17 +199,20 @@ public class TimeSliceSchedulerTests
     [Fact]
     public void Reset_WaitingContext_LeavesTheRunningOneAloneForItsWholeKernel()
     {
-        // 0 runs a 5 ms kernel, 1 waits for its turn; 1's tenant leaves: 0 is alone again and
-        // keeps the GPU past its slice (no switch to a context with nothing queued).
-        var gpu = new TimeSliceScheduler(2, Slice, Switch);
-        gpu.Enqueue(0, 5_000_000);
-        gpu.Enqueue(1, 1_000_000);
-        gpu.AdvanceTo(Switch + 10);
+        // 0 runs a 5 ms kernel (after the 128 µs switch from an idle GPU), 1 waits for its turn;
+        // 1's tenant leaves: 0 is alone again and keeps the GPU past its slice (no switch to a
+        // context with nothing queued).
+        var gpu = H200Probed();
+        foreach (var (context, ns) in new[] { (0, 5_000_000L), (1, 1_000_000L) })
+        {
+            gpu.Enqueue(context, ns);
+        }
 
+        gpu.AdvanceTo(200_000);
         gpu.Reset(1);
         gpu.AdvanceTo(20_000_000);
 
-        Assert.Equal(Switch + 5_000_000, gpu.LastCompletionNs(0));
+        Assert.Equal((1L, 128_000L + 5_000_000), (gpu.Completed(0), gpu.LastCompletionNs(0)));
         Assert.Equal(1, gpu.Switches);
         Assert.Equal(long.MaxValue, gpu.NextEventNs());
     }

@@ -15,7 +15,8 @@ namespace Contention.Workloads.Sim;
 /// would fill runs at that fraction of its speed alone; when the running kernels together would
 /// use more than the memory bandwidth, all slow down in proportion; and while kernels of two or
 /// more contexts run at once, each runs <see cref="Interference"/> slower (the measured cost of
-/// sharing the cache and memory system). No context switches and no
+/// sharing the cache and memory system), and sparse kernels whose blocks crowd onto the same
+/// multiprocessors run slower still (<see cref="BlockContention"/>). No context switches and no
 /// time slices. Each context's stream stays in order. Rates change only at arrivals and
 /// completions, so the timeline is piecewise linear and exact on explicit time.
 /// </summary>
