@@ -147,6 +147,7 @@ public sealed record SimTenantOutcome(
 /// <param name="IdleNs">Time waiting for the next request (open loop), ns.</param>
 /// <param name="LaunchCpuNs">CPU time of the launches, ns.</param>
 /// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited.</param>
+/// <param name="TurnsLost">Turns on a host core its thread lost while the threads outnumbered the cores (the virtual tenant's: each an involuntary switch).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -155,7 +156,8 @@ public sealed record SimHostCounters(
     [property: Id(3)] long WaitNs,
     [property: Id(4)] long IdleNs,
     [property: Id(5)] long LaunchCpuNs,
-    [property: Id(6)] long SwitchesIn = 0)
+    [property: Id(6)] long SwitchesIn = 0,
+    [property: Id(7)] double TurnsLost = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

@@ -75,6 +75,32 @@ public class OsCostModelTests
     }
 
     [Fact]
+    public void FitAndPredict_TurnsLostOnACore_AreInvoluntarySwitchesOnTopOfTheFit()
+    {
+        // Measured involuntary switches: 3 per operation, plus one per turn lost on a core (some
+        // windows' threads outnumbered the cores). The fit takes the turns off and finds the 3;
+        // the prediction adds a window's turns back.
+        var random = new Random(3);
+        var windows = Enumerable.Range(0, 30).Select(i =>
+        {
+            var seconds = 2 + (8 * random.NextDouble());
+            var operations = seconds * (50 + (500 * random.NextDouble()));
+            var turns = i % 3 == 0 ? seconds * 160 * random.NextDouble() : 0;
+            var features = new OsFeatures(seconds, operations, operations * (1 + random.Next(8)), operations * random.NextDouble(), seconds * random.NextDouble() * 0.5, seconds * 0.2 * random.NextDouble(), seconds * 100 * random.NextDouble(), seconds * 300 * random.NextDouble(), turns);
+            return (SyncMode.Spin, features, (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["involuntary_switches"] = (3 * operations) + turns });
+        }).ToList();
+
+        var model = OsCostModel.Fit("turns", windows);
+        var fit = model.Fits.Single(f => f.Metric == "involuntary_switches");
+        Assert.Equal(3, fit.Coefficients["operations"], 1e-9);
+        Assert.Equal(0, fit.Coefficients["per_second"], 1e-9);
+        Assert.Equal(1, fit.R2, 9);
+
+        var window = new OsFeatures(2, 1000, 4000, 1000, 0.5, 0.1, TurnsLost: 333);
+        Assert.Equal((3 * 1000) + 333, model.Predict(SyncMode.Spin, window)["involuntary_switches"], 1e-6);
+    }
+
+    [Fact]
     public void NonNegativeLeastSquares_UnconstrainedOptimumNegative_ClampsAndRefits()
     {
         // y = 2 x0 − 1 x1 exactly: the best non-negative fit leaves x1 out and fits y on x0 alone.

@@ -111,6 +111,22 @@ public class VirtualGpuCoresTests
     }
 
     [Fact]
+    public void Spin_FourThreadsOnTwoCores_LoseATurnEveryTwoSlices()
+    {
+        // Period 4 threads × 1 ms / 2 cores = 2 ms: over the 100 ms window each spinning thread
+        // is switched out at the end of ~50 turns; with a core each, never.
+        foreach (var result in Run(SyncMode.Spin, 4, 2))
+        {
+            Assert.InRange(result.Host.TurnsLost, 48, 52);
+        }
+
+        Assert.All(Run(SyncMode.Spin, 4, 4), r => Assert.Equal(0, r.Host.TurnsLost));
+
+        // Blocked threads want a core only while they launch (4 µs an operation): seldom three at once.
+        Assert.All(Run(SyncMode.Block, 4, 2), r => Assert.InRange(r.Host.TurnsLost, 0, 2));
+    }
+
+    [Fact]
     public void Block_FourThreadsOnTwoCores_SleepWhileTheyWaitAndKeepUp()
     {
         var alone = Run(SyncMode.Block, 4, 0);

@@ -26,7 +26,13 @@ namespace Contention.Workloads.Sim;
 /// switches about once more per synchronise any co-runner waits out (a light service alone 741 times
 /// a second, one of thirty at a quarter of its rate ~1,500), as if each completion woke every process.
 /// </param>
-public sealed record OsFeatures(double Seconds, double Operations, double Launches, double Waits, double WaitSeconds, double IdleSeconds, double SwitchesIn = 0, double OthersWaits = 0)
+/// <param name="TurnsLost">
+/// Turns on a host core the tenant's thread lost while threads wanting a core outnumbered the
+/// cores (<see cref="VirtualCores"/>): each is an involuntary switch by definition, so it is no
+/// fitted feature: <see cref="OsCostModel.Predict"/> adds it to the fitted involuntary switches,
+/// and a fit takes it off the measured ones first.
+/// </param>
+public sealed record OsFeatures(double Seconds, double Operations, double Launches, double Waits, double WaitSeconds, double IdleSeconds, double SwitchesIn = 0, double OthersWaits = 0, double TurnsLost = 0)
 {
     /// <summary>The model's features, per second of the window: 1 (a baseline per second), operations, launches and waits per second, the shares of time waiting for the GPU and idle, switches back in while waiting, and the co-runners' waits per second.</summary>
     public static IReadOnlyList<string> Names { get; } = ["per_second", "operations", "launches", "waits", "wait_share", "idle_share", "switches_in", "others_waits"];
@@ -82,8 +88,14 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
     public bool Covers(SyncMode sync) => Fits.Any(f => f.Sync == sync);
 
     /// <summary>Every metric fitted for <paramref name="sync"/>, over a window of <paramref name="features"/>; empty when the sync mode was not fitted.</summary>
-    public IReadOnlyDictionary<string, double> Predict(SyncMode sync, OsFeatures features) =>
-        Fits.Where(f => f.Sync == sync).ToDictionary(f => f.Metric, f => f.Predict(features), StringComparer.Ordinal);
+    /// <remarks>Involuntary switches are the fit's plus one for every turn on a core the thread lost (<see cref="OsFeatures.TurnsLost"/>).</remarks>
+    public IReadOnlyDictionary<string, double> Predict(SyncMode sync, OsFeatures features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        return Fits.Where(f => f.Sync == sync).ToDictionary(f => f.Metric, f => f.Predict(features) + (f.Metric == Involuntary ? features.TurnsLost : 0), StringComparer.Ordinal);
+    }
+
+    private const string Involuntary = "involuntary_switches";
 
     /// <summary>
     /// Fits every metric of every sync mode on the windows that measured it, when there are at
@@ -106,7 +118,8 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
             {
                 // Only the windows that measured the metric (system calls need the eBPF tracer).
                 var measured = rows.Where(r => r.Measured.ContainsKey(metric)).ToList();
-                var y = Vector<double>.Build.DenseOfEnumerable(measured.Select(r => r.Measured[metric] / r.Features.Seconds));
+                // Turns lost on a core are involuntary switches by definition (Predict adds them): the fit models the rest.
+                var y = Vector<double>.Build.DenseOfEnumerable(measured.Select(r => Math.Max(0, r.Measured[metric] - (metric == Involuntary ? r.Features.TurnsLost : 0)) / r.Features.Seconds));
                 if (measured.Count < MinRows || y.All(v => v == 0))
                 {
                     continue;

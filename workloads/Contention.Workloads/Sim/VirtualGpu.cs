@@ -29,7 +29,11 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// <param name="IdleNs">Time an open-loop tenant waited for its next request, ns.</param>
 /// <param name="LaunchCpuNs">CPU time of its launches, ns.</param>
 /// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited in a synchronise (another tenant had run in between).</param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0);
+/// <param name="TurnsLost">
+/// Turns on a host core it lost while it wanted one and the threads wanting one outnumbered the
+/// cores (<see cref="VirtualCores"/>): each ends with the thread switched out, an involuntary switch.
+/// </param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0);
 
 /// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
 public enum StartPause
@@ -249,6 +253,8 @@ public sealed class VirtualGpu
         private long switchesAtCall;
         private long phaseNs;
         private bool runnable;
+        private double turnsLost;
+        private long accountedNs;
 
         public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause)
         {
@@ -303,13 +309,18 @@ public sealed class VirtualGpu
 
         public long KernelNsAtMark { get; set; }
 
-        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn);
+        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn, turnsLost);
 
-        public void ResetHost() => launches = synchronises = waits = waitNs = idleNs = switchesIn = 0;
+        public void ResetHost()
+        {
+            launches = synchronises = waits = waitNs = idleNs = switchesIn = 0;
+            turnsLost = 0;
+        }
 
         /// <summary>The thread's next action, at <paramref name="nowNs"/>.</summary>
         public void Act(IGpuScheduler gpu, long nowNs)
         {
+            Account(nowNs);
             if (!inOperation)
             {
                 // An open-loop request arrived (or was queued behind the last one): its latency runs from the arrival; or a closed-loop thread's start pause ended.
@@ -390,7 +401,7 @@ public sealed class VirtualGpu
             if (completedNs <= calledNs)
             {
                 NextNs = calledNs;
-                WantCore();
+                WantCore(calledNs);
                 return;
             }
 
@@ -406,7 +417,7 @@ public sealed class VirtualGpu
                 case SyncMode.Yield:
                     // Back among the threads that want a core; on one when its turn comes.
                     NextNs = cores.NextOn(NextNs, phaseNs, cores.Runnable + 1);
-                    WantCore();
+                    WantCore(NextNs);
                     break;
                 default:
                     // It spun all along: it sees the completion when it is on a core.
@@ -476,16 +487,34 @@ public sealed class VirtualGpu
         private void Wake(long wakeNs)
         {
             phaseNs = wakeNs;
-            WantCore();
+            WantCore(wakeNs);
         }
 
-        private void WantCore()
+        // The thread wants a core from atNs (its turns lost are counted from there).
+        private void WantCore(long atNs)
         {
             if (!runnable)
             {
                 runnable = true;
+                accountedNs = atNs;
                 cores.Enter();
             }
+        }
+
+        // The ends of the thread's turns since the last account, while it wanted a core and the
+        // threads wanting one outnumbered the cores: at each the thread is switched out (an
+        // involuntary switch). As VirtualCores plays them: a turn of a slice from the thread's
+        // phase, one every slice × wanting threads / cores (those wanting one now).
+        private void Account(long nowNs)
+        {
+            if (runnable && cores.Contended && nowNs > accountedNs)
+            {
+                var period = cores.SliceNs * (double)cores.Runnable / cores.Cores;
+                double Ended(long t) => t - phaseNs < cores.SliceNs ? 0 : Math.Floor((t - phaseNs - cores.SliceNs) / period) + 1;
+                turnsLost += Ended(nowNs) - Ended(accountedNs);
+            }
+
+            accountedNs = Math.Max(accountedNs, nowNs);
         }
 
         private void Sleep()
