@@ -52,9 +52,7 @@ public sealed unsafe class EngineLookBenchmark : IDisposable
     {
         var slotPtr = SimChannelLayout.Slot(memory, slot);
         var request = SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest) + 1;
-        SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetSharing) = (long)sharing;
-        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest), request);
-        Interlocked.Increment(ref SimChannelLayout.Field(memory, SimChannelLayout.ResetsRequestedOffset));
+        SimChannelLayout.RequestReset(memory, slot, request, SimContext.Default, sharing);
         _ = engine.Look();
         if (SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck) != request)
         {
@@ -70,13 +68,8 @@ public sealed unsafe class EngineLookBenchmark : IDisposable
     {
         var slotPtr = SimChannelLayout.Slot(memory, slot);
         var index = SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead);
-        SimChannelLayout.EntryDuration(slotPtr, index) = durationNs;
-        SimChannelLayout.EntrySmShare(slotPtr, index) = 1;
-        SimChannelLayout.EntryBandwidthShare(slotPtr, index) = 0;
-        SimChannelLayout.EntryWaveNs(slotPtr, index) = 0;
-        SimChannelLayout.EntrySpread(slotPtr, index) = 0;
-        SimChannelLayout.EntryTimestamp(slotPtr, index) = MonotonicClock.NowNs();
-        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead), index + 1);
+        SimChannelLayout.WriteEntry(slotPtr, index, new SimKernel(durationNs));
+        SimChannelLayout.Ring(slotPtr, index, MonotonicClock.NowNs());
         var giveUp = MonotonicClock.NowNs() + 1_000_000_000;
         while (Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail)) <= index && engine.Look() < giveUp)
         {

@@ -139,12 +139,12 @@ public sealed unsafe class SimDevice : IComputeDevice
             // staging buffer on the calling thread, and the call returns when the copy is done.
             var count = (int)Math.Min(kernel.Elements, hostBuffer.Length);
             hostBuffer.AsSpan(0, count).CopyTo(staging);
-            Ring(index, MonotonicClock.NowNs());
+            SimChannelLayout.Ring(slotPtr, index, MonotonicClock.NowNs());
             Synchronize();
             return;
         }
 
-        Ring(index, now);
+        SimChannelLayout.Ring(slotPtr, index, now);
     }
 
     /// <inheritdoc />
@@ -217,11 +217,7 @@ public sealed unsafe class SimDevice : IComputeDevice
     // Writes the kernel into entry index (all but its launch time) while the launch's CPU time runs.
     private void Stage(long index, in SimKernel kernel, long dueNs)
     {
-        SimChannelLayout.EntryDuration(slotPtr, index) = kernel.DurationNs;
-        SimChannelLayout.EntrySmShare(slotPtr, index) = kernel.SmShare;
-        SimChannelLayout.EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
-        SimChannelLayout.EntryWaveNs(slotPtr, index) = kernel.WaveNs;
-        SimChannelLayout.EntrySpread(slotPtr, index) = kernel.Spread;
+        SimChannelLayout.WriteEntry(slotPtr, index, kernel);
         if (!batchStarted)
         {
             // The first kernel since the last synchronise: how long the GPU had idled when it
@@ -234,13 +230,6 @@ public sealed unsafe class SimDevice : IComputeDevice
             var idleSince = Volatile.Read(ref SimChannelLayout.Field(headerPtr, SimChannelLayout.IdleSinceOffset));
             idleWaitNs = SyncMode == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(dueNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
         }
-    }
-
-    // Hands entry index to the GPU, launched at nowNs.
-    private void Ring(long index, long nowNs)
-    {
-        SimChannelLayout.EntryTimestamp(slotPtr, index) = nowNs;
-        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead), index + 1);
     }
 
     private void BlockUntil(long target)

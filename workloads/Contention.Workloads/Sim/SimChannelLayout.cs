@@ -82,4 +82,38 @@ internal static unsafe class SimChannelLayout
     public static ref long EntryWaveNs(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 32);
 
     public static ref double EntrySpread(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 40);
+
+    // A tenant's side: the kernel into entry index, all but its launch time (written when it is
+    // handed over, with SubmitHead).
+    public static void WriteEntry(byte* slotPtr, long index, in SimKernel kernel)
+    {
+        EntryDuration(slotPtr, index) = kernel.DurationNs;
+        EntrySmShare(slotPtr, index) = kernel.SmShare;
+        EntryBandwidthShare(slotPtr, index) = kernel.BandwidthShare;
+        EntryWaveNs(slotPtr, index) = kernel.WaveNs;
+        EntrySpread(slotPtr, index) = kernel.Spread;
+    }
+
+    // A tenant's side: entry index launched at timestampNs, handed to the GPU.
+    public static void Ring(byte* slotPtr, long index, long timestampNs)
+    {
+        EntryTimestamp(slotPtr, index) = timestampNs;
+        Volatile.Write(ref Field(slotPtr, SubmitHead), index + 1);
+    }
+
+    // The GPU's side: the kernel of entry index.
+    public static SimKernel ReadEntry(byte* slotPtr, long index) =>
+        new(EntryDuration(slotPtr, index), EntrySmShare(slotPtr, index), EntryBandwidthShare(slotPtr, index), EntryWaveNs(slotPtr, index), EntrySpread(slotPtr, index));
+
+    // The node's side: asks the engine for reset number request of slot (the tenant's context and
+    // the GPU's sharing), counted in the header so the engine looks through the slots for it.
+    public static void RequestReset(byte* basePtr, int slot, long request, SimContext context, GpuSharing mode)
+    {
+        var slotPtr = Slot(basePtr, slot);
+        Field(slotPtr, ResetPriority) = context.Priority;
+        DoubleField(slotPtr, ResetGpuShare) = context.GpuShare;
+        Field(slotPtr, ResetSharing) = (long)mode;
+        Volatile.Write(ref Field(slotPtr, ResetRequest), request);
+        Interlocked.Increment(ref Field(basePtr, ResetsRequestedOffset));
+    }
 }

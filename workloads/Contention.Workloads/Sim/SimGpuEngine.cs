@@ -261,7 +261,7 @@ public sealed unsafe class SimGpuEngine
             var head = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
             for (var i = seen[slot]; i < head; i++)
             {
-                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, new SimKernel(SimChannelLayout.EntryDuration(slotPtr, i), SimChannelLayout.EntrySmShare(slotPtr, i), SimChannelLayout.EntryBandwidthShare(slotPtr, i), SimChannelLayout.EntryWaveNs(slotPtr, i), SimChannelLayout.EntrySpread(slotPtr, i))));
+                arrivals.Add((SimChannelLayout.EntryTimestamp(slotPtr, i), slot, SimChannelLayout.ReadEntry(slotPtr, i)));
             }
 
             if (head > seen[slot])

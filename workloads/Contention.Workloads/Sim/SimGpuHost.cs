@@ -439,11 +439,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         // The engine applies a reset when the slot's request moves past its acknowledgement.
         var slotPtr = SimChannelLayout.Slot(basePtr, slot);
         var request = ++resets[slot];
-        SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetPriority) = context.Priority;
-        SimChannelLayout.DoubleField(slotPtr, SimChannelLayout.ResetGpuShare) = context.GpuShare;
-        SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetSharing) = (long)mode;
-        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetRequest), request);
-        Interlocked.Increment(ref SimChannelLayout.Field(basePtr, SimChannelLayout.ResetsRequestedOffset));
+        SimChannelLayout.RequestReset(basePtr, slot, request, context, mode);
 
         // A fresh engine process may take a while to start on a busy machine.
         var patience = System.Diagnostics.Stopwatch.StartNew();
