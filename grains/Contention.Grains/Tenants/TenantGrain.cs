@@ -21,6 +21,13 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
     /// <summary>How long an experiment may not answer before its tenants stop.</summary>
     internal static readonly TimeSpan UnreachableLimit = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long one watch call may take before it counts as not answered. Without it a call
+    /// that hangs (addressed to a node that died, while the cluster recovers its directory)
+    /// holds the watch for the messaging timeout (3 minutes), and the next one as long again.
+    /// </summary>
+    internal static readonly TimeSpan WatchCallTimeout = TimeSpan.FromSeconds(10);
+
     private TenantRunner? runner;
     private TenantStatus? lastStatus;
     private IGrainTimer? watch;
@@ -104,7 +111,10 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
         string? reason;
         try
         {
-            var progress = await GrainFactory.GetGrain<IExperimentGrain>(current.Spec.Experiment).GetProgressAsync(cancellation);
+            // Bounded whatever Orleans does with the call: WaitAsync gives up on it at the limit.
+            using var limit = new CancellationTokenSource(WatchCallTimeout, node.Time);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation, limit.Token);
+            var progress = await GrainFactory.GetGrain<IExperimentGrain>(current.Spec.Experiment).GetProgressAsync(bounded.Token).WaitAsync(bounded.Token);
             unreachableSince = null;
             // An experiment grain that comes back Pending after it ran was reactivated empty: its
             // node left the cluster. Tenants started without an experiment (tests) never see it run.
@@ -113,10 +123,21 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
                 : null;
             experimentSeen |= progress.State != ExperimentState.Pending;
         }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // The watch was disposed: the worker is being stopped already.
+            return;
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            var error = ex is OperationCanceledException ? $"no answer in {WatchCallTimeout.TotalSeconds:0} s" : ex.GetBaseException().Message;
+            if (unreachableSince is null)
+            {
+                LogUnanswered(logger, current.Spec.Experiment, current.Spec.Name, error, UnreachableLimit.TotalSeconds);
+            }
+
             unreachableSince ??= node.Time.GetUtcNow();
-            reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s ({ex.GetBaseException().Message})" : null;
+            reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s ({error})" : null;
         }
 
         if (reason is null || runner != current)
@@ -152,6 +173,9 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
 
         await base.OnDeactivateAsync(reason, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: tenant {Tenant}'s experiment did not answer ({Error}); its worker stops if it does not answer for {Limit} s")]
+    private static partial void LogUnanswered(ILogger logger, string experiment, string tenant, string error, double limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: stopping tenant {Tenant}: {Reason}")]
     private static partial void LogAbandoned(ILogger logger, string experiment, string tenant, string reason);
