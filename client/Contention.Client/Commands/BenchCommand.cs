@@ -68,13 +68,15 @@ internal static class BenchCommand
         calibrate.Options.Add(samples);
         var wakeUpsOnly = new Option<bool>("--wake-ups-only") { Description = "only measure how late timed sleeps of 50 us to 100 ms wake on this host (about 15 s, no GPU needed; virtual time starts an open-loop tenant's requests that late after a sleep), keeping every other value of --base" };
         calibrate.Options.Add(wakeUpsOnly);
+        var interruptionsOnly = new Option<bool>("--interruptions-only") { Description = "only measure how often and how long this host takes its core from a thread that never sleeps (10 s, no GPU needed; the real-time modelled GPU leaves that share of round trips out of the spreads it draws, as its own host interrupts it for real), keeping every other value of --base" };
+        calibrate.Options.Add(interruptionsOnly);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
         calibrate.Validators.Add(result =>
         {
-            if (new[] { result.GetValue(kernelsOnly), result.GetValue(roundTripsOnly), result.GetValue(wakeUpsOnly) }.Count(v => v) > 1)
+            if (new[] { result.GetValue(kernelsOnly), result.GetValue(roundTripsOnly), result.GetValue(wakeUpsOnly), result.GetValue(interruptionsOnly) }.Count(v => v) > 1)
             {
-                result.AddError("--kernels-only, --round-trips-only and --wake-ups-only exclude each other: give one, or none to calibrate everything");
+                result.AddError("--kernels-only, --round-trips-only, --wake-ups-only and --interruptions-only exclude each other: give one, or none to calibrate everything");
             }
 
             if (result.GetValue(kernelsOnly) && result.GetValue(mps))
@@ -88,6 +90,12 @@ internal static class BenchCommand
             {
                 var measured = MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cancel);
                 Write(measured, parse.GetValue(output));
+                return 0;
+            }
+
+            if (parse.GetValue(interruptionsOnly))
+            {
+                Write(MeasureInterruptions(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cancel), parse.GetValue(output));
                 return 0;
             }
 
@@ -135,6 +143,7 @@ internal static class BenchCommand
             if (full && !parse.GetValue(mpsClient))
             {
                 profile = MeasureWakeUps(profile, cancel);
+                profile = MeasureInterruptions(profile, cancel);
             }
 
             Write(profile, parse.GetValue(output));
@@ -550,6 +559,22 @@ internal static class BenchCommand
         var mps = sharing == Contention.Workloads.Sim.GpuSharing.Mps;
         AnsiConsole.Write(BenchIdleCommand.Table(results, $"idle costs{(mps ? " of an MPS client" : "")}: the mlp batch-1 request after sleeping each gap, on {cuda.Description}"));
         return BenchIdleCommand.WithIdleCosts(profile, results, sharing, $"the mlp batch-1 request on {cuda.Description}", $"contention bench calibrate{(mps ? " --mps" : "")}");
+    }
+
+    private static Contention.Workloads.Sim.DeviceProfile MeasureInterruptions(Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)
+    {
+        var seconds = 10;
+        var measured = Contention.Workloads.Sim.HostInterruptions.Measure(TimeSpan.FromSeconds(seconds), cancel);
+        var p = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList();
+        var d = measured.Durations;
+        AnsiConsole.Write(new Table().Title($"a spinning thread's interruptions on this host ({seconds} s; gaps between clock reads over {Contention.Workloads.Sim.HostInterruptions.ThresholdNs / 1e3:0.0} us)")
+            .AddColumns("per second", "mean us", "p50 us", "p90 us", "p99 us", "longest us", "off its core", "round trips hit (launch CPU of the profile)")
+            .AddRow(measured.PerSecond.ToString("0", CultureInfo.InvariantCulture), F(measured.MeanNs / 1e3), F(d[p.IndexOf(0.5)] / 1e3), F(d[p.IndexOf(0.9)] / 1e3), F(d[p.IndexOf(0.99)] / 1e3), F(d[^1] / 1e3), $"{measured.OffCoreShare:P2}", $"{measured.HitShare(profile.LaunchCpuNs):P2}"));
+        return profile with
+        {
+            HostInterruptions = measured,
+            Source = profile.SourceWith("host interruptions", $"host interruptions measured by 'contention bench calibrate --interruptions-only' on a host of {Environment.ProcessorCount} CPUs ({DateTime.UtcNow:yyyy-MM-dd}): a thread reading the clock for {seconds} s lost its core {measured.PerSecond.ToString("0", CultureInfo.InvariantCulture)} times a second for {measured.MeanNs / 1e3:0.0} us on average"),
+        };
     }
 
     private static Contention.Workloads.Sim.DeviceProfile MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)

@@ -54,6 +54,13 @@ public sealed unsafe class SimDevice : IComputeDevice
         model = new CostModel(channel.Profile);
         launchCpuNs = channel.Profile.LaunchCpuNs;
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
+        if (SyncMode is SyncMode.Spin or SyncMode.Yield && channel.Profile.HostInterruptions is { } interruptions)
+        {
+            // This host interrupts this thread for real: the profiled host's interruptions, in
+            // the measured spread, are left out of the draw instead of counted twice. A blocked
+            // thread's wake-up is the later of the real one and the drawn one: nothing to leave out.
+            roundTrip = roundTrip.WithoutInterruptions(interruptions.HitShare(launchCpuNs));
+        }
         idleLaunches = RoundTripCurve.IdleLaunches(channel.Profile, channel.Sharing);
         idleWaits = RoundTripCurve.IdleWaits(channel.Profile, channel.Sharing);
         idleDraws = new Random(unchecked(options.Seed ^ IdleSeed));

@@ -140,6 +140,14 @@ public sealed record DeviceProfile
     private readonly IReadOnlyList<MeasuredWakeUp> wakeUps = [];
 
     /// <summary>
+    /// How the profiled GPU's host interrupts a thread that never sleeps (<see cref="Sim.HostInterruptions"/>):
+    /// the real-time modelled GPU draws its spinning and yielding tenants' round trips without
+    /// the share of them these interrupted, as its own host interrupts its threads for real.
+    /// None: it draws them as measured.
+    /// </summary>
+    [ValidHostInterruptions] public HostInterruptions? HostInterruptions { get; init; }
+
+    /// <summary>
     /// What an idle gap costs the next request on the profiled GPU, per gap and sharing mode
     /// (<see cref="MeasuredIdleCost"/>): the modelled GPU's tenants spend the launch share before
     /// the first launch after their thread idled that long, and a blocking synchronise whose first

@@ -52,20 +52,31 @@ public static class RoundTripSpread
     /// <exception cref="ArgumentException">Fewer than two iterations.</exception>
     public static long[] Measure(IReadOnlyList<long> iterationsNs)
     {
-        ArgumentNullException.ThrowIfNull(iterationsNs);
-        if (iterationsNs.Count < 2)
+        var quantiles = Quantiles(iterationsNs);
+        var mean = iterationsNs.Average(v => (double)v);
+        return [.. quantiles.Select(q => (long)Math.Round(q - mean))];
+    }
+
+    /// <summary>
+    /// The quantiles of <paramref name="valuesNs"/> (any order) at each of <see cref="Probabilities"/>,
+    /// straight lines between order statistics, not centred.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two values.</exception>
+    public static double[] Quantiles(IReadOnlyList<long> valuesNs)
+    {
+        ArgumentNullException.ThrowIfNull(valuesNs);
+        if (valuesNs.Count < 2)
         {
-            throw new ArgumentException("a spread needs at least two iterations", nameof(iterationsNs));
+            throw new ArgumentException("a spread needs at least two iterations", nameof(valuesNs));
         }
 
-        var sorted = iterationsNs.Order().ToArray();
-        var mean = sorted.Average(v => (double)v);
+        var sorted = valuesNs.Order().ToArray();
         return [.. Probabilities.Select(p =>
         {
             var position = p * (sorted.Length - 1);
             var below = (int)Math.Floor(position);
             var above = Math.Min(below + 1, sorted.Length - 1);
-            return (long)Math.Round(sorted[below] + ((position - below) * (sorted[above] - sorted[below])) - mean);
+            return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
         })];
     }
 
@@ -96,17 +107,23 @@ public static class RoundTripSpread
     public static double Mean(IReadOnlyList<long> spread)
     {
         Check(spread);
+        return Mean([.. spread.Select(v => (double)v)]);
+    }
+
+    /// <summary>The mean of a table of doubles (one entry per probability): the area under its lines.</summary>
+    internal static double Mean(ReadOnlySpan<double> table)
+    {
         var p = Probabilities;
         var area = 0.0;
         for (var i = 1; i < p.Count; i++)
         {
-            area += (p[i] - p[i - 1]) * (spread[i - 1] + spread[i]) / 2.0;
+            area += (p[i] - p[i - 1]) * (table[i - 1] + table[i]) / 2.0;
         }
 
         return area;
     }
 
-    /// <summary>One round trip's deviation from the mean for uniform <paramref name="u"/>: <see cref="Quantile"/> less <see cref="Mean"/>, ns.</summary>
+    /// <summary>One round trip's deviation from the mean for uniform <paramref name="u"/>: <see cref="Quantile"/> less <see cref="Mean(IReadOnlyList{long})"/>, ns.</summary>
     public static double Sample(IReadOnlyList<long> spread, double u) => Quantile(spread, u) - Mean(spread);
 
     private static void Check(IReadOnlyList<long> spread)
@@ -187,6 +204,39 @@ public sealed class RoundTripCurve
         var none = new long[RoundTripSpread.Probabilities.Count];
         var anchor = new MeasuredIdleCost(0, 0, 0, sharing, points.Any(p => p.LaunchSpread is not null) ? none : null, points.Any(p => p.WaitSpread is not null) ? none : null);
         return [.. points.Append(anchor).OrderBy(p => p.GapNs)];
+    }
+
+    private RoundTripCurve(long[] waits, long[] values, double[][]? spreads) =>
+        (this.waits, this.values, this.spreads) = (waits, values, spreads);
+
+    /// <summary>
+    /// This curve without its slowest <paramref name="share"/> (0..0.5) of round trips at every
+    /// point: each spread's quantile at u becomes its quantile at u x (1 - share), and the mean
+    /// moves to the trimmed spread's. The round trips a host's interruptions made late, for a
+    /// modelled GPU whose own host interrupts its threads for real (<see cref="HostInterruptions"/>).
+    /// A curve without spreads is returned as it is (nothing says which round trips were late).
+    /// </summary>
+    public RoundTripCurve WithoutInterruptions(double share)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(share);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 0.5);
+        if (spreads is null || share == 0)
+        {
+            return this;
+        }
+
+        var trimmedValues = new long[values.Length];
+        var trimmedSpreads = new double[spreads.Length][];
+        for (var i = 0; i < spreads.Length; i++)
+        {
+            var table = spreads[i];
+            var trimmed = RoundTripSpread.Probabilities.Select(p => RoundTripSpread.At(table, p * (1 - share))).ToArray();
+            var mean = RoundTripSpread.Mean(trimmed);
+            trimmedValues[i] = Math.Max(0, values[i] + (long)Math.Round(mean));
+            trimmedSpreads[i] = [.. trimmed.Select(v => v - mean)];
+        }
+
+        return new RoundTripCurve(waits, trimmedValues, trimmedSpreads);
     }
 
     /// <summary>Whether single round trips spread around the mean (every point has its spread), or each takes the mean.</summary>

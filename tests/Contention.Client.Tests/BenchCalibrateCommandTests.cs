@@ -1,0 +1,48 @@
+using Contention.Client.Commands;
+using Contention.Workloads.Sim;
+
+namespace Contention.Client.Tests;
+
+public class BenchCalibrateCommandTests
+{
+    [Fact]
+    public async Task InterruptionsOnly_NoGpu_WritesTheBaseWithThisHostsInterruptions()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"contention-int-{Guid.NewGuid():N}.json");
+        try
+        {
+            Assert.Equal(0, await BenchCommand.Create().Parse(["calibrate", "--interruptions-only", "--base", "h200", "--out", path]).InvokeAsync());
+
+            var written = DeviceProfile.Load(path);
+            var h200 = DeviceProfile.Load("h200");
+            Assert.NotNull(written.HostInterruptions);
+            Assert.Null(written.HostInterruptions.Problem());
+            Assert.Contains("host interruptions measured by 'contention bench calibrate --interruptions-only'", written.Source, StringComparison.Ordinal);
+            // Everything else is the base's.
+            Assert.Equal(h200.RoundTrips.Count, written.RoundTrips.Count);
+            Assert.Equal(h200 with { HostInterruptions = null, Source = "" }, written with { HostInterruptions = null, Source = "" }, new JsonEquality());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("--wake-ups-only")]
+    [InlineData("--kernels-only")]
+    public void InterruptionsOnly_WithAnotherOnly_SaysTheyExcludeEachOther(string other)
+    {
+        var parse = BenchCommand.Create().Parse(["calibrate", "--interruptions-only", other]);
+
+        Assert.Contains(parse.Errors, e => e.Message.Contains("exclude each other", StringComparison.Ordinal));
+    }
+
+    // Profiles compare by their JSON: their lists are read back as new lists.
+    private sealed class JsonEquality : IEqualityComparer<DeviceProfile>
+    {
+        public bool Equals(DeviceProfile? x, DeviceProfile? y) => x?.ToJson() == y?.ToJson();
+
+        public int GetHashCode(DeviceProfile obj) => obj.ToJson().GetHashCode(StringComparison.Ordinal);
+    }
+}

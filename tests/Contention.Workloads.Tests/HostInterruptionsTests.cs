@@ -1,0 +1,144 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+public class HostInterruptionsTests
+{
+    // A spread table that is the probability itself, centred: 1000 p - 500 ns (uniform over -500..500).
+    private static readonly long[] Linear = [.. RoundTripSpread.Probabilities.Select(p => (long)Math.Round((p * 1_000) - 500))];
+
+    [Fact]
+    public void FromGaps_RateOverTheSpanAndTheLengthsQuantiles()
+    {
+        // 2,000 gaps over 2 s: 1,000 a second; lengths 5,000..6,999 ns evenly.
+        long[] gaps = [.. Enumerable.Range(0, 2_000).Select(i => 5_000L + i)];
+        var measured = HostInterruptions.FromGaps(gaps, 2_000_000_000);
+
+        Assert.Equal(1_000, measured.PerSecond, 6);
+        var p = RoundTripSpread.Probabilities.ToList();
+        Assert.Equal(5_000, measured.Durations[0]);
+        Assert.Equal(6_000.0, measured.Durations[p.IndexOf(0.5)], 1.0);
+        Assert.Equal(6_999, measured.Durations[^1]);
+        Assert.InRange(measured.MeanNs, 5_999, 6_000); // the table's area: straight lines between its quantiles
+        Assert.Equal(measured.MeanNs * 1e-6, measured.OffCoreShare, 9);
+        Assert.Null(measured.Problem());
+    }
+
+    [Fact]
+    public void FromGaps_NoneOrOne_ZeroRateOrThatOneLength()
+    {
+        var none = HostInterruptions.FromGaps([], 1_000_000_000);
+        Assert.Equal(0, none.PerSecond);
+        Assert.All(none.Durations, d => Assert.Equal(0, d));
+        Assert.Equal(0, none.HitShare(4_000));
+
+        var one = HostInterruptions.FromGaps([9_000], 500_000_000);
+        Assert.Equal(2, one.PerSecond);
+        Assert.All(one.Durations, d => Assert.Equal(9_000, d));
+    }
+
+    [Theory]
+    [InlineData(1_500, 10_000, 4_000, 0.021)] // the H200 host's order: 1.5 % off its core, 0.6 % in launches
+    [InlineData(1_500, 10_000, 0, 0.015)]
+    [InlineData(100_000, 10_000, 0, 0.5)] // at most a half
+    public void HitShare_OffCoreShareAndInterruptionsBeginningInTheLaunch(double perSecond, long lengthNs, long launchCpuNs, double expected)
+    {
+        var interruptions = new HostInterruptions(perSecond, [.. RoundTripSpread.Probabilities.Select(_ => lengthNs)]);
+        Assert.Equal(expected, interruptions.HitShare(launchCpuNs), 9);
+    }
+
+    [Fact]
+    public void Measure_ThisHost_CountsGapsLongerThanTheThreshold()
+    {
+        var measured = HostInterruptions.Measure(TimeSpan.FromMilliseconds(300));
+
+        Assert.Null(measured.Problem());
+        Assert.True(measured.PerSecond >= 0 && measured.PerSecond < 1e6 / (HostInterruptions.ThresholdNs / 1e3), $"{measured.PerSecond}/s");
+        Assert.True(measured.PerSecond == 0 || measured.Durations[0] > HostInterruptions.ThresholdNs, $"shortest {measured.Durations[0]} ns");
+    }
+
+    [Theory]
+    [InlineData(-1.0, 0, "perSecond must be a number >= 0")]
+    [InlineData(10.0, 3, "durations must be ns >= 0 in ascending order; entry 4")]
+    public void Profile_BadInterruptions_RejectedNamingTheField(double perSecond, int swapAt, string expected)
+    {
+        var durations = RoundTripSpread.Probabilities.Select((_, i) => 1_000L * (i + 1)).ToArray();
+        if (swapAt > 0)
+        {
+            (durations[swapAt], durations[swapAt + 1]) = (durations[swapAt + 1], durations[swapAt]);
+        }
+
+        var json = (DeviceProfile.Load("h100") with { HostInterruptions = new HostInterruptions(perSecond, durations) }).ToJson();
+        var error = Assert.Throws<ArgumentException>(() => DeviceProfile.FromJson(json, "bad.json"));
+        Assert.Contains("hostInterruptions." + expected, error.Message, StringComparison.Ordinal);
+        Assert.Contains("bad.json", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Profile_WithInterruptions_SurvivesItsJsonWithoutItsDerivedValues()
+    {
+        var interruptions = HostInterruptions.FromGaps([.. Enumerable.Range(0, 100).Select(i => 8_000L + (100 * i))], 100_000_000);
+        var json = (DeviceProfile.Load("h100") with { HostInterruptions = interruptions }).ToJson();
+
+        var read = DeviceProfile.FromJson(json, "test").HostInterruptions!;
+        Assert.Equal(interruptions.PerSecond, read.PerSecond);
+        Assert.Equal(interruptions.Durations, read.Durations);
+        Assert.DoesNotContain("meanNs", json, StringComparison.Ordinal);
+        Assert.Null(DeviceProfile.Load("h100").HostInterruptions);
+    }
+
+    [Fact]
+    public void WithoutInterruptions_TrimsTheSlowestShareAndMovesTheMean()
+    {
+        // Mean 15 us, spread uniform over -500..500 ns. Without the slowest 10 %: the quantile at u
+        // is the old one at 0.9 u, (900 u - 500) ns around the old mean; the mean moves by -50 ns.
+        var profile = DeviceProfile.Load("h100") with { RoundTrips = [new(SyncMode.Spin, 2_000, 15_000, Spread: Linear)] };
+        var curve = new RoundTripCurve(profile, SyncMode.Spin);
+        var trimmed = curve.WithoutInterruptions(0.1);
+
+        Assert.Equal(15_000 - 50, trimmed.Ns(2_000));
+        Assert.Equal(15_000 + 400, trimmed.Ns(2_000, 1));
+        Assert.Equal(15_000 - 500, trimmed.Ns(2_000, 0));
+        Assert.Equal(15_000 + 391, trimmed.Ns(2_000, 0.99));
+        Assert.Equal(15_000 + 490, curve.Ns(2_000, 0.99));
+        Assert.Same(curve, curve.WithoutInterruptions(0));
+
+        // Nothing says which round trips were late without a spread: the curve stays as it is.
+        var flat = new RoundTripCurve(DeviceProfile.Load("h100") with { RoundTrips = [new(SyncMode.Spin, 2_000, 15_000)] }, SyncMode.Spin);
+        Assert.Equal(15_000, flat.WithoutInterruptions(0.1).Ns(2_000, 0.99));
+        Assert.Throws<ArgumentOutOfRangeException>(() => curve.WithoutInterruptions(0.6));
+    }
+
+    [Theory]
+    [InlineData(SyncMode.Spin, false)]
+    [InlineData(SyncMode.Spin, true)]
+    [InlineData(SyncMode.Block, true)]
+    public void Synchronize_ProfileWithInterruptions_SpinningTenantsDrawWithoutThem(SyncMode mode, bool interrupted)
+    {
+        // Round trips of 0 (the faster half) to 40 ms (the slowest quarter), mean 15 ms, as in
+        // RoundTripTests: with seed 7 some of twelve take 40 ms. A host off its core half the time
+        // (10 interruptions a second of 50 ms) leaves the slowest half out of a spinning
+        // tenant's draws; a blocked tenant's wake-up is not drawn on top of the real one.
+        double[] shape = [0, 0, 0, 0, 0, 0, 40, 40, 40, 40, 40, 40, 40, 40, 40];
+        var profile = DeviceProfile.Load("h100") with
+        {
+            LaunchCpuNs = 0,
+            RoundTrips = [new(mode, 1_000, 15_000_000, Spread: [.. shape.Select(ms => (long)(ms * 1e6))])],
+            HostInterruptions = interrupted ? new HostInterruptions(10, [.. RoundTripSpread.Probabilities.Select(_ => 50_000_000L)]) : null,
+        };
+        using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
+        var channel = host.Acquire();
+        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
+        var waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
+
+        if (mode == SyncMode.Spin && interrupted)
+        {
+            Assert.All(waits, ms => Assert.True(ms < 30, $"{ms} ms"));
+        }
+        else
+        {
+            Assert.Contains(waits, ms => ms >= 40);
+        }
+    }
+}
