@@ -94,4 +94,38 @@ public class MpsInterferenceTests
 
         Assert.Equal(0, Calibration.FitMpsInterference(profile, step, 100e6, 110e6));
     }
+    [Fact]
+    public void FitMpsBlockContention_RatesMadeWithAKnownContention_FindsIt()
+    {
+        var profile = DeviceProfile.Load("h200");
+        // Measured rates in another scale (a host 5 % slower than the model's) give the same fit.
+        var rates = Calibration.MpsClientCounts.ToDictionary(n => n, n => 0.95 * Calibration.ModelledMpsClientRate(profile, n, 0.45));
+
+        Assert.Equal(0.45, Calibration.FitMpsBlockContention(profile, rates), 2);
+    }
+
+    [Fact]
+    public void FitMpsBlockContention_TheH200sMlpClients_GiveTheShippedValue()
+    {
+        // docs/results/h200/mps-clients: 1, 2, 4 and 8 closed-loop MLP batch-1 clients under MPS on
+        // the H200, requests per second each; the shipped value was fitted to them by hand.
+        var profile = DeviceProfile.Load("h200");
+        var fitted = Calibration.FitMpsBlockContention(profile, new Dictionary<int, double> { [1] = 5502, [2] = 5341, [4] = 4317, [8] = 2981 });
+
+        Assert.InRange(fitted, profile.MpsBlockContention - 0.03, profile.MpsBlockContention + 0.03);
+        // Without contention eight clients would run 1.7x too fast.
+        Assert.InRange(Calibration.ModelledMpsClientRate(profile, 8, 0) / Calibration.ModelledMpsClientRate(profile, 1, 0) / (2981.0 / 5502), 1.5, 1.9);
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 4 }, new[] { 5000.0, 4000 })] // no rate for one client
+    [InlineData(new[] { 1 }, new[] { 5000.0 })] // none for more
+    [InlineData(new[] { 1, 2 }, new[] { 5000.0, 0 })] // a rate of 0
+    public void FitMpsBlockContention_RatesThatCannotFit_SayWhatItNeeds(int[] counts, double[] rates)
+    {
+        var measured = counts.Zip(rates).ToDictionary(p => p.First, p => p.Second);
+
+        var error = Assert.Throws<ArgumentException>(() => Calibration.FitMpsBlockContention(DeviceProfile.Load("h200"), measured));
+        Assert.Contains("one client and with more, all above 0", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -60,7 +60,7 @@ internal static class BenchCommand
         calibrate.Options.Add(kernelLaunches);
         var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode), the copy latency and the idle costs (an MLP request after sleeping 0.2-100 ms, as 'bench idle --out'), keeping every other value of --base" };
         calibrate.Options.Add(roundTripsOnly);
-        var mps = new Option<bool>("--mps") { Description = "also measure the round trips and idle costs as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once (about a minute)" };
+        var mps = new Option<bool>("--mps") { Description = "also measure the round trips and idle costs as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once and the block contention to 1, 2, 4 and 8 closed-loop MLP batch-1 clients (about a minute and a half)" };
         calibrate.Options.Add(mps);
         var timeSlicing = new Option<bool>("--time-slicing") { Description = "also measure the time slice and the switch costs with probe processes on the time-sliced GPU (about half a minute; part of a full calibration)" };
         calibrate.Options.Add(timeSlicing);
@@ -220,7 +220,8 @@ internal static class BenchCommand
         });
         var steps = new Option<int>("--steps") { Description = "training steps to time", DefaultValueFactory = _ => 30 }.Within(1, 10_000);
         var barrier = new Option<string>("--barrier") { Description = "start timing once this file exists", Required = true };
-        var coRun = new Command("co-run", "(internal) one of the MPS clients of 'bench calibrate --mps': ResNet-50 training steps, timed from a common start") { device, steps, barrier };
+        var mlpSeconds = new Option<double>("--mlp-seconds") { Description = "run closed-loop MLP batch-1 requests (spin) for this long instead of training steps" };
+        var coRun = new Command("co-run", "(internal) one of the MPS clients of 'bench calibrate --mps': ResNet-50 training steps or MLP requests, timed from a common start") { device, steps, barrier, mlpSeconds };
         coRun.Hidden = true;
         coRun.SetAction((parse, cancel) =>
         {
@@ -229,7 +230,9 @@ internal static class BenchCommand
                 return Task.FromResult(2);
             }
 
-            var times = CoRunClient(id, parse.GetValue(steps), parse.GetValue(barrier)!, cancel);
+            var times = parse.GetValue(mlpSeconds) is > 0 and var seconds
+                ? TimeTogether(id, SyncMode.Spin, Calibration.MpsClientOperation, parse.GetValue(barrier)!, (_, elapsed) => elapsed.TotalSeconds < seconds, cancel)
+                : CoRunClient(id, parse.GetValue(steps), parse.GetValue(barrier)!, cancel);
             foreach (var ns in times)
             {
                 Console.Out.WriteLine(ns.ToString(CultureInfo.InvariantCulture));
@@ -346,10 +349,55 @@ internal static class BenchCommand
         }
 
         AnsiConsole.Write(table);
-        return profile with
+        profile = profile with
         {
             MpsInterference = Math.Round(fit, 4),
             Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {modelled[3] / 1e6:0.0} ms modelled)"),
+        };
+        return await MeasureBlockContentionAsync(self, lease, profile, scratch, cancel);
+    }
+
+    /// <summary>
+    /// Runs 1, 2, 4 and 8 closed-loop MLP batch-1 clients (spin) of the MPS daemon of
+    /// <paramref name="lease"/> at once for 3 s each (<c>bench co-run --mlp-seconds</c>), and fits
+    /// <see cref="Contention.Workloads.Sim.DeviceProfile.MpsBlockContention"/> to how their
+    /// requests slow (<see cref="Calibration.FitMpsBlockContention"/>).
+    /// </summary>
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureBlockContentionAsync(Contention.Grains.Node.WorkerCommand self, Contention.Grains.Node.MpsLease lease, Contention.Workloads.Sim.DeviceProfile profile, string scratch, CancellationToken cancel)
+    {
+        var rates = new Dictionary<int, double>();
+        foreach (var clients in Calibration.MpsClientCounts)
+        {
+            var outputs = await RunTogetherAsync(self, [.. Enumerable.Repeat<string[]>(["bench", "co-run", "--device", "cuda:0", "--mlp-seconds", "3"], clients)], start => Contention.Grains.Node.MpsDaemons.SetClientEnvironment(start.Environment, lease, 100, 0), Path.Combine(scratch, $"mlp-{clients}"), $"the MPS clients of the block-contention probe (the daemon's log is in {lease.LogDirectory})", cancel);
+            if (outputs is null)
+            {
+                return null;
+            }
+
+            // Each client's requests per second over its whole run (its requests' times add up to it); the median client.
+            rates[clients] = Median(outputs.Select(text =>
+            {
+                var times = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToList();
+                return times.Count / (times.Sum() / 1e9);
+            }));
+        }
+
+        var fit = Calibration.FitMpsBlockContention(profile, rates);
+        var modelledAlone = Calibration.ModelledMpsClientRate(profile, 1, fit);
+        var table = new Table().Title($"MPS block contention: closed-loop MLP batch-1 clients of the MPS daemon at once, requests/s each (the model's with the fitted contention {fit:0.000}, scaled to one client's measured rate)")
+            .AddColumns("clients", "measured", "modelled", "model / measured", "without contention");
+        foreach (var (clients, measured) in rates.OrderBy(r => r.Key))
+        {
+            var modelled = Calibration.ModelledMpsClientRate(profile, clients, fit) / modelledAlone * rates[1];
+            var without = Calibration.ModelledMpsClientRate(profile, clients, 0) / Calibration.ModelledMpsClientRate(profile, 1, 0) * rates[1];
+            table.AddRow(clients.ToString(CultureInfo.InvariantCulture), measured.ToString("0", CultureInfo.InvariantCulture), modelled.ToString("0", CultureInfo.InvariantCulture), F(modelled / measured), F(without / measured));
+        }
+
+        AnsiConsole.Write(table);
+        return profile with
+        {
+            MpsBlockContention = Math.Round(fit, 3),
+            Source = profile.SourceWith("MPS block contention", $"MPS block contention {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to {string.Join(", ", rates.Keys.Order())} closed-loop MLP batch-1 clients (spin) of one MPS daemon at once, {string.Join(", ", rates.OrderBy(r => r.Key).Select(r => r.Value.ToString("0", CultureInfo.InvariantCulture)))} requests/s each"),
         };
     }
 

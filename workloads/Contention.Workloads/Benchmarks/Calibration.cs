@@ -518,6 +518,86 @@ public static class Calibration
         return (low + high) / 2;
     }
 
+    /// <summary>The client counts whose MLP requests under MPS fit <see cref="DeviceProfile.MpsBlockContention"/> (<see cref="FitMpsBlockContention"/>).</summary>
+    public static IReadOnlyList<int> MpsClientCounts { get; } = [1, 2, 4, 8];
+
+    /// <summary>What an MPS client of the block-contention probe runs per operation: an MLP batch-1 request (its input copy, kernels and output copy).</summary>
+    public static IReadOnlyList<KernelSpec> MpsClientOperation { get; } = Workloads.ModelShapes.InferenceRequest("mlp", 1);
+
+    /// <summary>
+    /// The modelled requests per second of each of <paramref name="clients"/> closed-loop MLP
+    /// batch-1 clients (spin) sharing <paramref name="profile"/>'s GPU by MPS with
+    /// <see cref="DeviceProfile.MpsBlockContention"/> <paramref name="contention"/>, in virtual time
+    /// (50 ms of warm-up, a 300 ms window; the tenants' own seeds): the median over the clients.
+    /// </summary>
+    public static double ModelledMpsClientRate(DeviceProfile profile, int clients, double contention)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clients);
+        const long warmupNs = 50_000_000, windowNs = 300_000_000;
+        var tenants = Enumerable.Range(0, clients)
+            .Select(i => new VirtualTenant($"mlp-{i}", new Workloads.WorkloadSpec { Kind = Workloads.WorkloadKind.Inference, Model = "mlp", BatchSize = 1, Seed = i + 1 }, SyncMode.Spin, SimContext.Default))
+            .ToList();
+        var gpu = new VirtualGpu(profile with { MpsBlockContention = contention }, GpuSharing.Mps, tenants);
+        gpu.Measure(warmupNs, windowNs);
+        var rates = Enumerable.Range(0, clients).Select(i => gpu.Result(i).Completed / (windowNs / 1e9)).Order().ToArray();
+        return rates[rates.Length / 2];
+    }
+
+    /// <summary>
+    /// The <see cref="DeviceProfile.MpsBlockContention"/> (0 to 2) at which the model's slowdown of
+    /// closed-loop MLP batch-1 MPS clients best matches <paramref name="measuredRates"/> (client
+    /// count → each client's requests per second, one client included): least squares of the log
+    /// of modelled over measured slowdown, each count's rate over one client's, over the counts
+    /// above one. Slowdowns, not rates: the host's share of a request, which the contention does
+    /// not touch, then cancels. A grid of 0.05, then golden-section search around its best point.
+    /// </summary>
+    /// <exception cref="ArgumentException">No rate for one client, none for more, or a rate not above 0.</exception>
+    public static double FitMpsBlockContention(DeviceProfile profile, IReadOnlyDictionary<int, double> measuredRates)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(measuredRates);
+        if (!measuredRates.TryGetValue(1, out var alone) || measuredRates.Count < 2 || measuredRates.Values.Any(r => !(r > 0)))
+        {
+            throw new ArgumentException("the fit needs each client's requests per second with one client and with more, all above 0", nameof(measuredRates));
+        }
+
+        var counts = measuredRates.Keys.Where(n => n > 1).Order().ToArray();
+        var modelledAlone = ModelledMpsClientRate(profile, 1, 0);
+        double Error(double contention) => counts.Sum(n =>
+        {
+            var modelled = ModelledMpsClientRate(profile, n, contention) / modelledAlone;
+            var measured = measuredRates[n] / alone;
+            return Math.Pow(Math.Log(modelled / measured), 2);
+        });
+
+        const double step = 0.05, top = 2;
+        var best = Enumerable.Range(0, (int)(top / step) + 1).Select(i => i * step).MinBy(Error);
+        double low = Math.Max(0, best - step), high = Math.Min(top, best + step);
+        var golden = (Math.Sqrt(5) - 1) / 2;
+        var a = high - (golden * (high - low));
+        var b = low + (golden * (high - low));
+        double errorA = Error(a), errorB = Error(b);
+        for (var i = 0; i < 12; i++)
+        {
+            if (errorA <= errorB)
+            {
+                (high, b, errorB) = (b, a, errorA);
+                a = high - (golden * (high - low));
+                errorA = Error(a);
+            }
+            else
+            {
+                (low, a, errorA) = (a, b, errorB);
+                b = low + (golden * (high - low));
+                errorB = Error(b);
+            }
+        }
+
+        var fitted = (low + high) / 2;
+        return Error(fitted) <= Error(best) ? fitted : best;
+    }
+
     /// <summary>What a time-slicing probe launches per operation: one element-wise kernel over 4 KiB (as <c>mixes/validation/timeslice-probes.yaml</c>).</summary>
     public static IReadOnlyList<KernelSpec> ProbeOperation { get; } = [Workloads.WorkloadRunner.MicrobenchKernel(Workloads.MicrobenchOp.Elementwise, 4096)];
 

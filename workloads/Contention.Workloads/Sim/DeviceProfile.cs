@@ -89,7 +89,8 @@ public sealed record DeviceProfile
     /// sparse kernels' blocks per multiprocessor − 1), where that exceeds 1. Fitted to 1, 2, 4 and
     /// 8 closed-loop MLP batch-1 clients under MPS (64-block GEMMs on 132 multiprocessors), whose
     /// requests' kernels ran 1.28x and 1.81x longer with 4 and 8 clients than alone on the H200
-    /// (docs/sim.md, "Sharing"); 0 leaves them side by side at full speed.
+    /// (docs/sim.md, "Sharing"; <c>bench calibrate --mps</c>, <see cref="Benchmarks.Calibration.FitMpsBlockContention"/>);
+    /// 0 leaves them side by side at full speed.
     /// </summary>
     [Range(0, 5)] public double MpsBlockContention { get; init; }
 
