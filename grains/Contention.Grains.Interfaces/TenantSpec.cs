@@ -84,4 +84,11 @@ public sealed record TenantSpec
 
     /// <summary>Under MPS: the most of the GPU's multiprocessors its kernels may take, percent (MPS's active thread percentage).</summary>
     [Id(26)] public int GpuSharePercent { get; init; } = 100;
+
+    /// <summary>
+    /// Inference: when above 0, the open-loop rate as a share of the tenant's capacity (its
+    /// requests per second alone, closed loop: <c>rate: 50%</c> is 0.5), which the client measures
+    /// before the run and turns into <see cref="RatePerSecond"/>; 0: the rate is absolute.
+    /// </summary>
+    [Id(27)] public double RateOfCapacity { get; init; }
 }

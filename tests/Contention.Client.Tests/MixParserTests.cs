@@ -44,7 +44,10 @@ public class MixParserTests
     [Theory]
     [InlineData("tenants:\n  - name: a\n    kind: training\n", 1, "name", "required field is missing")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    rat: 5\n", 5, "tenants[0].rat", "unknown field 'rat'")]
-    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: fast\n", 5, "tenants[0].rate", "expected a number of at least 0, got 'fast'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: fast\n", 5, "tenants[0].rate", "expected a number of at least 0, or a share of the tenant's capacity (its rate alone, closed loop) from 1% to 1000% such as 50%, got 'fast'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: 0%\n", 5, "tenants[0].rate", "got '0%'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: 1500%\n", 5, "tenants[0].rate", "got '1500%'")]
+    [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: lots%\n", 5, "tenants[0].rate", "got 'lots%'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: serving\n", 4, "tenants[0].kind", "expected one of: training, inference, microbench")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    device: gpu7\n", 5, "tenants[0].device", "expected auto, cpu, cuda")]
     [InlineData("name: x\nduration: soon\ntenants:\n  - name: a\n    kind: training\n", 2, "duration", "expected a duration above zero")]
@@ -73,6 +76,19 @@ public class MixParserTests
         Assert.Equal(field, error.Field);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
         Assert.StartsWith($"bad.yaml:{line}:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rate: 50%", 0.5, 0)]
+    [InlineData("rate: 12.5%", 0.125, 0)]
+    [InlineData("rate: 1000%", 10, 0)]
+    [InlineData("rate: 200", 0, 200)]
+    [InlineData("rate: 0", 0, 0)]
+    public void Parse_Rate_RequestsPerSecondOrAShareOfCapacity(string field, double share, double perSecond)
+    {
+        var tenant = MixParser.Parse($"name: x\ntenants:\n  - name: a\n    kind: inference\n    {field}\n", "rate.yaml").Tenants.Single();
+
+        Assert.Equal((share, perSecond), (tenant.RateOfCapacity, tenant.RatePerSecond));
     }
 
     [Fact]

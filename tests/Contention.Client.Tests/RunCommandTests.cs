@@ -356,6 +356,43 @@ public class RunCommandTests
         Assert.DoesNotContain('\n', error.Message);
     }
 
+    [Fact]
+    public async Task Execute_AShareOfCapacity_ProbesTheTenantAloneOnTheClusterFirst()
+    {
+        // Two replicas offered 30 % of their capacity: one probe run (alone, closed loop) on the
+        // embedded node, then the run at that rate. A loaded host may make either invalid (exit 4).
+        const string Text = """
+            name: share
+            warmup: 300ms
+            duration: 1s
+            tenants:
+              - name: svc
+                kind: inference
+                device: sim
+                sync: block
+                model: mlp
+                batch: 1
+                rate: 30%
+                replicas: 2
+            """;
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-share-{Guid.NewGuid():N}");
+
+        var code = await RunCommand.ExecuteAsync(Options(MixParser.Parse(Text, "share.yaml"), directory), Console(new StringWriter()), CancellationToken.None);
+
+        Assert.Contains(code, Completed);
+        var kept = Assert.Single(Capacities.Read(Path.Combine(directory, Capacities.File))).Value;
+        var probe = ResultsFiles.Read(Assert.Single(Directory.GetDirectories(Path.Combine(directory, "capacity"))));
+        Assert.Equal("Completed", probe.Experiment.State);
+        var alone = Assert.Single(probe.Tenants, t => t.Phase == MeasurementPhase.Measure);
+        Assert.Equal((0.0, alone.ThroughputPerSecond), (alone.OfferedPerSecond, kept.PerSecond));
+        Assert.True(kept.PerSecond > 100, $"capacity {kept.PerSecond}/s");
+        var document = ResultsFiles.Read(directory);
+        Assert.Equal(kept.Valid, !document.Validity!.Reasons.Any(r => r.Contains("capacity measured in an invalid run", StringComparison.Ordinal)));
+        Assert.All(document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure), t => Assert.Equal(0.3 * kept.PerSecond, t.OfferedPerSecond, 6));
+        Assert.Equal(["svc-0", "svc-1"], document.Mix.Capacities!.Keys.Order(StringComparer.Ordinal));
+        Directory.Delete(directory, true);
+    }
+
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
     private static IAnsiConsole Console(StringWriter output) => Consoles.Plain(output);

@@ -226,6 +226,37 @@ public class SimulateCommandTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Execute_SweepOverSharesOfCapacity_MeasuresTheCapacityOnceAndOffersEachShare()
+    {
+        // The service of Colocation alone, at 20 and 60 % of its capacity.
+        var text = Colocation[..Colocation.IndexOf("  - name: train", StringComparison.Ordinal)].Replace("rate: 200", "rate: 50%", StringComparison.Ordinal)
+            + "sweep:\n  repetitions: 2\n  axes:\n    svc.rate: [20%, 60%]\n";
+        var directory = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(text, "shares.yaml"), directory), Console(new StringWriter()), CancellationToken.None));
+
+        // One probe for the four runs: the service alone, closed loop, its rate its capacity.
+        var kept = Assert.Single(Capacities.Read(Path.Combine(directory, Capacities.File)));
+        var probe = ResultsFiles.Read(Assert.Single(Directory.GetDirectories(Path.Combine(directory, "capacity"))));
+        var alone = probe.Tenants.Single(t => t.Phase == MeasurementPhase.Measure);
+        Assert.Equal((0.0, Capacities.DurationSeconds), (alone.OfferedPerSecond, alone.Seconds));
+        Assert.Equal(alone.ThroughputPerSecond, kept.Value.PerSecond);
+        Assert.InRange(kept.Value.PerSecond, 3_000, 6_000); // h200: an MLP batch-1 request alone takes ~0.2 ms
+        foreach (var (point, share) in new[] { ("p001-r1", 0.2), ("p001-r2", 0.2), ("p002-r1", 0.6), ("p002-r2", 0.6) })
+        {
+            var document = ResultsFiles.Read(SweepFiles.RunDirectory(directory, point));
+            var offered = document.Mix.Capacities!["svc"];
+            Assert.Equal((share, kept.Value.PerSecond), (offered.Share, offered.CapacityPerSecond));
+            var row = document.Tenants.Single(t => t.Phase == MeasurementPhase.Measure);
+            Assert.Equal(share * kept.Value.PerSecond, row.OfferedPerSecond, 6);
+            Assert.InRange(row.ThroughputPerSecond, 0.85 * row.OfferedPerSecond, 1.15 * row.OfferedPerSecond);
+            Assert.Contains($"svc offered {share * 100:0} % of its capacity", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, point), ResultsFiles.Summary)), StringComparison.Ordinal);
+        }
+
+        Directory.Delete(directory, true);
+    }
+
     private static string Temp() => Path.Combine(Path.GetTempPath(), $"contention-simulate-{Guid.NewGuid():N}");
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "") { SimProfile = "h200" };

@@ -117,7 +117,11 @@ internal static class RunCommand
             var adjusted = options.Adjust(spec);
             return adjusted.Device == "auto" ? adjusted with { Device = connection.AutoDevice } : adjusted;
         });
-        var recorder = new RunRecorder(directory, experiment, plan, options, connection.Description);
+        var capacityFile = options.CapacityFile ?? Path.Combine(directory, Capacities.File);
+        (plan, var offered) = await Capacities.ResolveAsync(plan, options.CapacityWhere, capacityFile, (probe, key) =>
+            Capacities.MeasureAsync(options.Mix, probe, key, capacityFile, console, (mix, probeDirectory) =>
+                RunExperimentAsync(connection, options with { Mix = mix, Adjust = s => s, OverridesText = $"{options.OverridesText} capacity of {probe.Name}".Trim() }, NewExperimentId(mix.Name), probeDirectory, console, printTable: false, cancellation)));
+        var recorder = new RunRecorder(directory, experiment, plan, options, connection.Description, offered);
         recorder.Save(null, null);
 
         var grain = connection.Client.GetGrain<IExperimentGrain>(experiment);
@@ -350,7 +354,7 @@ internal static class RunCommand
     internal static string Describe(string? device, string? sync, bool quick) =>
         string.Join(' ', new[] { quick ? "--quick" : null, device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
 
-    private static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+    internal static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
 }
 
 /// <summary>What <c>contention run</c> was asked to do.</summary>
@@ -379,6 +383,12 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
 
     /// <summary><c>contention simulate</c>: time-sliced GPUs weigh each tenant's slice by its GPU share.</summary>
     public bool WeightedSlices { get; init; }
+
+    /// <summary>Where the capacities of tenants offered a share of theirs are kept (<see cref="Capacities"/>); null: the run's own directory.</summary>
+    public string? CapacityFile { get; init; }
+
+    /// <summary>What besides its spec decides a tenant's capacity: the modelled GPU's profile and the cluster.</summary>
+    public string CapacityWhere => $"profile {SimProfile}, cluster {Cluster ?? "embedded"}";
 }
 
 /// <summary>A connection to the cluster a run uses: an embedded silo or a client of a Redis-membership cluster.</summary>

@@ -147,6 +147,10 @@ internal static class SimulateCommand
     internal static async Task<(ExperimentProgress Progress, ResultsDocument Document)> SimulateAsync(IGrainFactory grains, RunOptions options, string experiment, string directory, IAnsiConsole console, CancellationToken cancellation)
     {
         var plan = options.Mix.ToPlan(experiment, options.Adjust);
+        var capacityFile = options.CapacityFile ?? Path.Combine(directory, Capacities.File);
+        (plan, var offered) = await Capacities.ResolveAsync(plan, $"virtual time, profile {options.SimProfile}, cores {options.HostCores}", capacityFile, (probe, key) =>
+            Capacities.MeasureAsync(options.Mix, probe, key, capacityFile, console, (mix, probeDirectory) =>
+                SimulateAsync(grains, options with { Mix = mix, Adjust = s => s, OverridesText = $"{options.OverridesText} capacity of {probe.Name}".Trim() }, RunCommand.NewExperimentId(mix.Name), probeDirectory, console, cancellation)));
         var started = DateTimeOffset.UtcNow;
         var gpus = plan.Tenants.GroupBy(t => GpuOf(t.Device)).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
         var units = gpus.Select(tenants => new SimUnit(
@@ -209,7 +213,7 @@ internal static class SimulateCommand
         var progress = new ExperimentProgress(experiment, outcome.Interrupted ? ExperimentState.Interrupted : ExperimentState.Completed, reached, 0, statuses, started, DateTimeOffset.UtcNow, message);
         var snapshot = new CollectorSnapshot(experiment, aggregates, [], 0, []);
         await ExportAsync(grains, experiment, aggregates, cancellation.IsCancellationRequested ? CancellationToken.None : cancellation);
-        var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile})").Save(progress, snapshot);
+        var document = new RunRecorder(directory, experiment, plan, options, $"virtual time ({profile})", offered).Save(progress, snapshot);
         return (progress, document);
     }
 

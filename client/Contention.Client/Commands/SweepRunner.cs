@@ -94,7 +94,8 @@ internal static class SweepRunner
             console.MarkupLineInterpolated($"[[{done + started}/{sweep.Points.Count}]] [bold]{point.Id}[/] {point.Describe()}");
             runs[point.Id] = runs[point.Id] with { State = "Running", Experiment = experiment, Outcome = "" };
             SweepFiles.Write(directory, Manifest(), combined);
-            var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim() };
+            // Capacities (rate: N%) are measured once for the whole sweep, kept at its root.
+            var pointOptions = options with { Mix = point.Mix, OverridesText = $"{options.OverridesText} sweep {id} run {point.Id}: {point.Describe()}".Trim(), CapacityFile = Path.Combine(directory, Capacities.File) };
             var (progress, document) = await runPoint(pointOptions, point, experiment, runDirectory, cancellation);
             var reasons = document.Validity?.Reasons ?? [];
             runs[point.Id] = runs[point.Id] with { State = progress.State.ToString(), Outcome = SweepFiles.Outcome(document), Invalid = reasons };

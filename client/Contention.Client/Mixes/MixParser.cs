@@ -192,7 +192,8 @@ public static class MixParser
                 RestartBackoffSeconds = backoff,
                 Model = Choice(node, defaults, "model", path, MixSchema.Models, fallback.Model),
                 BatchSize = Int(node, defaults, "batch", kind == TenantKind.Inference ? 1 : fallback.BatchSize, MixSchema.Batch),
-                RatePerSecond = Double(node, defaults, "rate", fallback.RatePerSecond),
+                RatePerSecond = Rate(node, defaults) is { Absolute: true } absolute ? absolute.Value : 0,
+                RateOfCapacity = Rate(node, defaults) is { Absolute: false } share ? share.Value : 0,
                 Op = Choice(node, defaults, "op", path, MixSchema.Ops, fallback.Op),
                 Bytes = Bytes(node, defaults, "bytes", fallback.Bytes),
                 Iterations = Int(node, defaults, "iterations", fallback.Iterations, MixSchema.Iterations),
@@ -392,8 +393,22 @@ public static class MixParser
         private int Int(YamlMappingNode node, YamlMappingNode? defaults, string key, int fallback, MixRange range) =>
             Value(node, defaults, key, fallback, (string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value) && range.Contains(value), range.Expected);
 
-        private double Double(YamlMappingNode node, YamlMappingNode? defaults, string key, double fallback) =>
-            Value(node, defaults, key, fallback, (string text, out double value) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= 0 && double.IsFinite(value), "a number of at least 0");
+        // rate: requests per second, or "N%" of the tenant's capacity (a share, 0.5 for 50%).
+        private (bool Absolute, double Value) Rate(YamlMappingNode node, YamlMappingNode? defaults) =>
+            Value(node, defaults, "rate", (true, 0.0), (string text, out (bool, double) value) =>
+            {
+                var trimmed = text.Trim();
+                if (trimmed.EndsWith('%'))
+                {
+                    var ok = double.TryParse(trimmed[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent >= 1 && percent <= MixSchema.MaxCapacityPercent;
+                    value = (false, percent / 100);
+                    return ok;
+                }
+
+                var number = double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate >= 0 && double.IsFinite(rate);
+                value = (true, rate);
+                return number;
+            }, MixSchema.RateExpected);
 
         private bool Bool(YamlMappingNode node, YamlMappingNode? defaults, string key, bool fallback) =>
             Value(node, defaults, key, fallback, (string text, out bool value) =>

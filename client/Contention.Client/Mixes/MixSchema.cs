@@ -10,6 +10,12 @@ namespace Contention.Client.Mixes;
 /// </summary>
 public static class MixSchema
 {
+    /// <summary>What <c>rate</c> takes: requests per second, or a share of the tenant's capacity.</summary>
+    public const string RateExpected = "a number of at least 0, or a share of the tenant's capacity (its rate alone, closed loop) from 1% to 1000% such as 50%";
+
+    /// <summary>The largest share of its capacity a tenant may be offered, percent.</summary>
+    public const double MaxCapacityPercent = 1000;
+
     // Declared first: the field lists below are built from them (static initialisers run in order).
     private static readonly TenantSpec Example = new() { Experiment = "", Name = "", Kind = TenantKind.Training, Device = "" };
 
@@ -79,7 +85,7 @@ public static class MixSchema
         new("replicas", MixScope.Tenant, Replicas.Expected, "1") { TenantOnly = true },
         new("model", MixScope.Tenant, OneOf(Models), "resnet50"),
         new("batch", MixScope.Tenant, Batch.Expected, "32 (training), 1 (inference)"),
-        new("rate", MixScope.Tenant, "a number of at least 0", "0") { Kinds = [TenantKind.Inference] },
+        new("rate", MixScope.Tenant, RateExpected, "0") { Kinds = [TenantKind.Inference] },
         new("op", MixScope.Tenant, OneOf(Ops), "elementwise") { Kinds = [TenantKind.Microbench] },
         new("bytes", MixScope.Tenant, Sizes, "1MiB") { Kinds = [TenantKind.Microbench] },
         new("iterations", MixScope.Tenant, Iterations.Expected, "100") { Kinds = [TenantKind.Microbench] },

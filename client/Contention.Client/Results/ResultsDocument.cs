@@ -80,8 +80,10 @@ public sealed record DeviceInfo(string Node, string Device, string Description);
 /// <param name="Text">Its text.</param>
 /// <param name="Overrides">Command-line overrides applied to it.</param>
 /// <param name="Seeds">Each tenant's seed as run (a sweep's repetition moves the mix's: <see cref="Mixes.SweepPoint.Reseeded"/>); absent in results written before it was kept.</param>
-public sealed record MixInfo(string File, string Text, string Overrides, IReadOnlyDictionary<string, int>? Seeds = null)
+/// <param name="Capacities">What each tenant given a share of its capacity (<c>rate: 50%</c>) was offered, and its capacity; absent where none was.</param>
+public sealed record MixInfo(string File, string Text, string Overrides, IReadOnlyDictionary<string, int>? Seeds = null, IReadOnlyDictionary<string, TenantCapacity>? Capacities = null)
 {
-    /// <summary>The mix as <paramref name="mix"/> runs it, with <paramref name="overrides"/>.</summary>
-    public static MixInfo Of(Mixes.Mix mix, string overrides) => new(mix.Source, mix.Text, overrides, mix.Tenants.ToDictionary(t => t.Name, t => t.Seed));
+    /// <summary>The mix as <paramref name="mix"/> runs it, with <paramref name="overrides"/>, its capacity-relative tenants offered as <paramref name="capacities"/> says.</summary>
+    public static MixInfo Of(Mixes.Mix mix, string overrides, IReadOnlyDictionary<string, TenantCapacity>? capacities = null) =>
+        new(mix.Source, mix.Text, overrides, mix.Tenants.ToDictionary(t => t.Name, t => t.Seed), capacities is { Count: > 0 } ? capacities : null);
 }

@@ -106,6 +106,11 @@ public static class ResultsFiles
             text.Append(CultureInfo.InvariantCulture, $"- device {device.Device} on {device.Node}: {device.Description}\n");
         }
 
+        foreach (var (tenant, capacity) in document.Mix.Capacities ?? new Dictionary<string, TenantCapacity>())
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {tenant} offered {capacity.Share * 100:0.#} % of its capacity: {capacity.RatePerSecond:0.#} requests/s of {capacity.CapacityPerSecond:0.#} ({capacity.MeasuredBy})\n");
+        }
+
         text.Append("\n## Measurement window\n\n");
         text.Append("| tenant | kind | device | sync | sharing | ops/s | p50 ms | p95 ms | p99 ms | max ms | vol. cs | invol. cs | user s | sys s | state |\n");
         text.Append("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");

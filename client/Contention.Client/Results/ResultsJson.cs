@@ -12,6 +12,7 @@ namespace Contention.Client.Results;
     Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>), typeof(WordConverters.Json<GpuSharing>)])]
 [JsonSerializable(typeof(ResultsDocument))]
 [JsonSerializable(typeof(SweepManifest))]
+[JsonSerializable(typeof(Dictionary<string, MeasuredCapacity>))]
 internal sealed partial class ResultsJson : JsonSerializerContext;
 
 /// <summary>Source-generated JSON for trace.json (indented camelCase).</summary>

@@ -6,7 +6,7 @@ using Contention.Grains;
 namespace Contention.Client.Results;
 
 /// <summary>Builds the results document from the experiment's progress and the collector's snapshot, and saves it.</summary>
-internal sealed class RunRecorder(string directory, string experiment, ExperimentPlan plan, RunOptions options, string cluster)
+internal sealed class RunRecorder(string directory, string experiment, ExperimentPlan plan, RunOptions options, string cluster, IReadOnlyDictionary<string, TenantCapacity>? capacities = null)
 {
     private readonly ToolInfo tool = Tool();
     private readonly HostInfo host = Host();
@@ -35,7 +35,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
                 Cluster = cluster,
             },
             Devices = statuses.Where(s => s.Device.Length > 0).Select(s => new DeviceInfo(s.Node, s.Device, s.DeviceDescription)).Distinct().ToList(),
-            Mix = MixInfo.Of(options.Mix, options.OverridesText),
+            Mix = MixInfo.Of(options.Mix, options.OverridesText, capacities),
             Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
             Failures = snapshot.Failures.ToList(),
             Threads = statuses.SelectMany(s => (s.Threads ?? []).Select(t => new ThreadRow

@@ -63,6 +63,14 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
                 : $"tenant {failure.Tenant} failed{node}: {failure.Message}");
         }
 
+        foreach (var (tenant, capacity) in document.Mix.Capacities ?? new Dictionary<string, TenantCapacity>())
+        {
+            if (!capacity.Valid)
+            {
+                reasons.Add($"tenant {tenant} was offered {capacity.Share * 100:0.#} % of a capacity measured in an invalid run ({capacity.MeasuredBy})");
+            }
+        }
+
         var asked = experiment.DurationSeconds;
         var longest = asked * (1 + WindowRelativeTolerance) + WindowAbsoluteToleranceSeconds;
         var shortest = asked * (1 - WindowRelativeTolerance) - WindowAbsoluteToleranceSeconds;

@@ -45,7 +45,8 @@ internal static class OsFit
             {
                 var tenants = gpu.ToList();
                 var id = $"{run}|{gpu.Key}";
-                units.Add(new SimUnit(id, profile, tenants[0].Sharing, [.. tenants.Select((r, i) => new SimUnitTenant(byName[r.Tenant] with { SyncMode = r.Sync, Sharing = r.Sharing, GpuSharePercent = r.GpuSharePercent }, r.Tenant, 0, r.GpuSharePercent / 100.0))]));
+                // A share of capacity (rate: 50%) ran at the rate it was offered, which the row keeps.
+                units.Add(new SimUnit(id, profile, tenants[0].Sharing, [.. tenants.Select((r, i) => new SimUnitTenant(byName[r.Tenant] with { SyncMode = r.Sync, Sharing = r.Sharing, GpuSharePercent = r.GpuSharePercent, RatePerSecond = byName[r.Tenant].RateOfCapacity > 0 ? r.OfferedPerSecond : byName[r.Tenant].RatePerSecond, RateOfCapacity = 0 }, r.Tenant, 0, r.GpuSharePercent / 100.0))]));
                 windows.AddRange(tenants.Select((r, i) => new Window(run, r, id, i)).Where(w => rows.Contains(w.Row)));
             }
         }

@@ -411,6 +411,11 @@ internal sealed class TraceSimulation(ClusterTrace trace, Mix mapping, IReadOnly
             {
                 throw new MixException(mapping.Source, 0, 0, "tenants", $"tenant {tenant.Name}: a pod runs an inference or a training tenant in virtual time, not {tenant.Kind.ToString().ToLowerInvariant()}");
             }
+
+            if (tenant.RateOfCapacity > 0)
+            {
+                throw new MixException(mapping.Source, 0, 0, "rate", $"tenant {tenant.Name}: a share of capacity ({tenant.RateOfCapacity * 100:0.#}%) cannot map a trace's pods (each pod's capacity depends on its GPU's model and its share of it); give requests per second");
+            }
         }
 
         return mapping;

@@ -419,27 +419,29 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(sharing), sharing, "unknown sharing mode"),
     };
 
-    internal static WorkloadSpec ToWorkload(TenantSpec spec) => new()
-    {
-        Kind = spec.Kind switch
+    internal static WorkloadSpec ToWorkload(TenantSpec spec) => spec.RateOfCapacity > 0 && spec.RatePerSecond <= 0
+        ? throw new ArgumentException($"tenant {spec.Name}: its rate is {spec.RateOfCapacity * 100:0.#}% of its capacity, which the client measures and turns into requests per second before the run ('contention run' and 'contention simulate' do); this one came unresolved", nameof(spec))
+        : new()
         {
-            TenantKind.Training => WorkloadKind.Training,
-            TenantKind.Inference => WorkloadKind.Inference,
-            TenantKind.Microbench => WorkloadKind.Microbench,
-            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "a command tenant runs no modelled workload"),
-        },
-        Model = spec.Model,
-        BatchSize = spec.BatchSize,
-        RatePerSecond = spec.RatePerSecond,
-        Op = Enum.Parse<MicrobenchOp>(spec.Op, ignoreCase: true),
-        Bytes = spec.Bytes,
-        Iterations = spec.Iterations,
-        Seed = spec.Seed,
-        Grid = spec.Grid?.Select(g => new MicrobenchGroup(Enum.Parse<MicrobenchOp>(g.Op, ignoreCase: true), g.Bytes, g.Iterations)).ToList(),
-        PointLimitMs = spec.PointLimitMs,
-        WarmupOperations = spec.WarmupOperations,
-        AllocatePerOperation = spec.Allocation == "step",
-    };
+            Kind = spec.Kind switch
+            {
+                TenantKind.Training => WorkloadKind.Training,
+                TenantKind.Inference => WorkloadKind.Inference,
+                TenantKind.Microbench => WorkloadKind.Microbench,
+                _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "a command tenant runs no modelled workload"),
+            },
+            Model = spec.Model,
+            BatchSize = spec.BatchSize,
+            RatePerSecond = spec.RatePerSecond,
+            Op = Enum.Parse<MicrobenchOp>(spec.Op, ignoreCase: true),
+            Bytes = spec.Bytes,
+            Iterations = spec.Iterations,
+            Seed = spec.Seed,
+            Grid = spec.Grid?.Select(g => new MicrobenchGroup(Enum.Parse<MicrobenchOp>(g.Op, ignoreCase: true), g.Bytes, g.Iterations)).ToList(),
+            PointLimitMs = spec.PointLimitMs,
+            WarmupOperations = spec.WarmupOperations,
+            AllocatePerOperation = spec.Allocation == "step",
+        };
 
     /// <summary>A phase as the collector keeps it: the worker's own measurements, and the node's eBPF counts when it has them.</summary>
     internal static PhaseRecord Record(string tenant, string node, int pid, PhaseSample phase, KernelCounters? kernel) => new()
