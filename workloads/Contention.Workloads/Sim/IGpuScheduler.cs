@@ -40,6 +40,13 @@ public interface IGpuScheduler
     /// <summary>Sets what <paramref name="context"/> asks of the GPU (priority, share) from now on.</summary>
     void Configure(int context, SimContext settings);
 
+    /// <summary>
+    /// Marks whether <paramref name="context"/>'s tenant has a request open (from its start to its
+    /// end) at the model's current time: an arbiter holds best-effort work meanwhile
+    /// (<see cref="ArbiterScheduler"/>); the sharing policies themselves do not look.
+    /// </summary>
+    void MarkOpen(int context, bool isOpen);
+
     /// <summary>Adds a kernel to a context's stream at the model's current time.</summary>
     void Enqueue(int context, in SimKernel kernel);
 
@@ -82,13 +89,15 @@ public static class GpuSchedulers
     /// The policy of <paramref name="sharing"/> for <paramref name="contexts"/> contexts with
     /// <paramref name="profile"/>'s costs, starting at <paramref name="startNs"/>: time-slicing with
     /// its slice and switch costs (with <paramref name="weightedSlices"/>, each context's slice in
-    /// proportion to its share: <see cref="TimeSliceScheduler"/>), or MPS-like spatial sharing with its interference.
+    /// proportion to its share: <see cref="TimeSliceScheduler"/>), or MPS-like spatial sharing with its interference;
+    /// with <paramref name="arbiter"/>, under an arbiter's launch gating (<see cref="ArbiterScheduler"/>).
     /// </summary>
-    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false)
+    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false, ArbiterPolicy? arbiter = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        return sharing == GpuSharing.Mps
+        IGpuScheduler policy = sharing == GpuSharing.Mps
             ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention)
             : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices);
+        return arbiter is null ? policy : new ArbiterScheduler(policy, contexts, arbiter);
     }
 }

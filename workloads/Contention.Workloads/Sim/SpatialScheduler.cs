@@ -143,6 +143,12 @@ public sealed class SpatialScheduler : IGpuScheduler
     }
 
     /// <inheritdoc />
+    public void MarkOpen(int context, bool isOpen)
+    {
+        // Open requests are an arbiter's business: the GPU sees kernels only.
+    }
+
+    /// <inheritdoc />
     public void Reset(int context)
     {
         pending[context].Clear();

@@ -152,6 +152,12 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         pending[context].Enqueue((durationNs, compute));
     }
 
+    /// <inheritdoc />
+    public void MarkOpen(int context, bool isOpen)
+    {
+        // Open requests are an arbiter's business: the GPU sees kernels only.
+    }
+
     /// <summary>Forgets a context's queued work and counters (its tenant left).</summary>
     public void Reset(int context)
     {

@@ -90,12 +90,12 @@ public sealed class VirtualGpu
     /// default as workers do).
     /// </summary>
     /// <exception cref="ArgumentException">A tenant runs what the virtual GPU cannot play (a microbenchmark grid).</exception>
-    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false, StartPause startPause = StartPause.AfterSecondOperation)
+    public VirtualGpu(DeviceProfile profile, GpuSharing sharing, IReadOnlyList<VirtualTenant> tenants, int hostCores, bool weightedSlices = false, StartPause startPause = StartPause.AfterSecondOperation, ArbiterPolicy? arbiter = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
         ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
-        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices);
+        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter);
         var model = new CostModel(profile);
         var wakeUps = RoundTripCurve.WakeUps(profile);
         var idle = (RoundTripCurve.IdleLaunches(profile, sharing), RoundTripCurve.IdleWaits(profile, sharing));
@@ -122,7 +122,8 @@ public sealed class VirtualGpu
                 cores,
                 profile.LaunchCpuNs,
                 tenants.Count,
-                startPause);
+                startPause,
+                gpu);
         }
     }
 
@@ -216,6 +217,7 @@ public sealed class VirtualGpu
     /// <summary>One tenant's thread: where it is in its operation and when it acts next.</summary>
     private sealed class Tenant
     {
+        private readonly IGpuScheduler gpu;
         private readonly SimKernel[] kernels;
         private readonly bool[] syncAfter;
         private readonly RoundTripCurve roundTrip;
@@ -256,8 +258,9 @@ public sealed class VirtualGpu
         private double turnsLost;
         private long accountedNs;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause)
+        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause, IGpuScheduler gpu)
         {
+            this.gpu = gpu;
             (idleLaunches, idleWaits) = idle;
             this.contexts = contexts;
             this.cores = cores;
@@ -435,6 +438,7 @@ public sealed class VirtualGpu
             nextKernel = 0;
             calledNs = -1;
             inOperation = true;
+            gpu.MarkOpen(Index, true);
 
             // After an idle gap (an open-loop request after a sleep) the first launch takes longer.
             NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
@@ -444,6 +448,7 @@ public sealed class VirtualGpu
         private void EndOperation(long nowNs)
         {
             inOperation = false;
+            gpu.MarkOpen(Index, false);
             Window.Add(Math.Clamp(nowNs - operationStartNs, 1, Histograms.HighestNs));
             if (open)
             {

@@ -1,0 +1,169 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>The modelled arbiter's launch gating on hand-computed timelines (time-sliced underneath, no switch costs).</summary>
+public class ArbiterSchedulerTests
+{
+    private const int Service = 0, Trainer = 1;
+
+    private static ArbiterScheduler Gpu(long outstandingNs = 500_000, long releaseNs = 0, int contexts = 2)
+    {
+        var gpu = new ArbiterScheduler(new TimeSliceScheduler(contexts, 2_000_000, 0, 0, 0), contexts, new ArbiterPolicy(outstandingNs, releaseNs));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        for (var context = 1; context < contexts; context++)
+        {
+            gpu.Configure(context, SimContext.Default);
+        }
+
+        return gpu;
+    }
+
+    [Fact]
+    public void Enqueue_BestEffortWhileARequestIsOpen_HeldUntilItEnds()
+    {
+        // A request opens at 0; a trainer's 100 us kernel launched then is held. The service's
+        // 20 us kernel arrives at 10 us and runs at once (10-30); the request ends at 35 us and the
+        // trainer's kernel runs 35-135. Time-sliced without the arbiter, the service's kernel would
+        // have waited for the trainer's to end (0-100, then 100-120).
+        var gpu = Gpu();
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(Trainer, new SimKernel(100_000));
+        Assert.Equal((1, 1L), (gpu.Pending(Trainer), gpu.Held));
+
+        gpu.AdvanceTo(10_000);
+        gpu.Enqueue(Service, new SimKernel(20_000));
+        gpu.AdvanceTo(35_000);
+        Assert.Equal((1L, 30_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
+        Assert.Equal(0, gpu.Completed(Trainer));
+
+        gpu.MarkOpen(Service, false);
+        gpu.AdvanceTo(134_999);
+        Assert.Equal(0, gpu.Completed(Trainer));
+        gpu.AdvanceTo(135_000);
+        Assert.Equal((1L, 135_000L), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+        Assert.Equal(long.MaxValue, gpu.NextEventNs());
+    }
+
+    [Fact]
+    public void Enqueue_BestEffortBeyondTheOutstandingBound_LetGoAsEarlierOnesComplete()
+    {
+        // Four 300 us trainer kernels at 0 with at most 500 us outstanding: one at a time (a kernel
+        // alone always goes). A request opens at 100 us with a 10 us kernel: it waits only for
+        // the trainer's first (to 300), runs 300-310, and the trainer's next are held until the
+        // request ends at 320: 320-620, 620-920, 920-1220. Without the bound, the service would
+        // have waited behind all four (to 1200).
+        var gpu = Gpu();
+        for (var i = 0; i < 4; i++)
+        {
+            gpu.Enqueue(Trainer, new SimKernel(300_000));
+        }
+
+        gpu.AdvanceTo(100_000);
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(Service, new SimKernel(10_000));
+        gpu.AdvanceTo(320_000);
+        Assert.Equal((1L, 310_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
+        Assert.Equal((1L, 300_000L), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+        Assert.Equal(3, gpu.Pending(Trainer));
+
+        gpu.MarkOpen(Service, false);
+        long[] ends = [620_000, 920_000, 1_220_000];
+        for (var i = 0; i < ends.Length; i++)
+        {
+            gpu.AdvanceTo(ends[i] - 1);
+            Assert.Equal(i + 1, gpu.Completed(Trainer));
+            gpu.AdvanceTo(ends[i]);
+            Assert.Equal((i + 2L, ends[i]), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+        }
+
+        Assert.Equal(4, gpu.Completed(Trainer));
+    }
+
+    [Fact]
+    public void Release_TwoTrainers_InTurnAndOnlyAfterTheLaunchReachesTheGpu()
+    {
+        // Two trainers' 100 us kernels at 0, two each, 150 us outstanding, a release of 5 us: the
+        // first trainer's goes (reaching the GPU at 5, done 105), then the other's once it is done
+        // (let go at 105, there at 110, done 210), then the first's second (215-315), then the
+        // other's second (320-420): turns alternate.
+        var gpu = Gpu(outstandingNs: 150_000, releaseNs: 5_000, contexts: 3);
+        for (var i = 0; i < 2; i++)
+        {
+            gpu.Enqueue(1, new SimKernel(100_000));
+            gpu.Enqueue(2, new SimKernel(100_000));
+        }
+
+        Assert.Equal(5_000, gpu.NextEventNs());
+        var completions = new List<(int Context, long AtNs)>();
+        while (gpu.NextEventNs() is var next && next != long.MaxValue)
+        {
+            var before = (gpu.Completed(1), gpu.Completed(2));
+            gpu.AdvanceTo(next);
+            if (gpu.Completed(1) > before.Item1)
+            {
+                completions.Add((1, gpu.LastCompletionNs(1)));
+            }
+
+            if (gpu.Completed(2) > before.Item2)
+            {
+                completions.Add((2, gpu.LastCompletionNs(2)));
+            }
+        }
+
+        Assert.Equal([(1, 105_000L), (2, 210_000L), (1, 315_000L), (2, 420_000L)], completions);
+    }
+
+    [Fact]
+    public void Reset_ATrainerWithHeldWork_ForgetsItAndFreesTheBound()
+    {
+        var gpu = Gpu(outstandingNs: 100_000, contexts: 3);
+        gpu.Enqueue(1, new SimKernel(100_000));
+        gpu.Enqueue(1, new SimKernel(100_000));
+        gpu.Enqueue(2, new SimKernel(50_000));
+        Assert.Equal((2, 1), (gpu.Pending(1), gpu.Pending(2)));
+
+        // The first trainer leaves: its kernels are forgotten, and the other's goes at once.
+        gpu.Reset(1);
+        Assert.Equal(0, gpu.Pending(1));
+        gpu.AdvanceTo(50_000);
+        Assert.Equal((1L, 50_000L), (gpu.Completed(2), gpu.LastCompletionNs(2)));
+    }
+
+    [Fact]
+    public void Policy_Negative_Refused()
+    {
+        Assert.Contains("outstanding work must be 0 or more", Assert.Throws<ArgumentException>(() => new ArbiterScheduler(new TimeSliceScheduler(1, 1_000, 0), 1, new ArbiterPolicy(-1))).Message, StringComparison.Ordinal);
+        Assert.Contains("release time must be 0 or more", new ArbiterPolicy(ReleaseNs: -5).Problem(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(GpuSharing.Timeslice)]
+    [InlineData(GpuSharing.Mps)]
+    public void VirtualGpu_ServiceBesideTrainers_ArbiterKeepsItsTailNearAlone(GpuSharing sharing)
+    {
+        // An MLP service at 1,000 requests/s (priority 10) beside two ResNet-50 trainers on the
+        // h200 profile, 1 s: its p99 alone, shared, and shared under the arbiter's gating (500 us
+        // outstanding, the launch's CPU time to reach the GPU).
+        var profile = DeviceProfile.Load("h200");
+        var service = new VirtualTenant("svc", new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 1_000, Seed = 3 }, SyncMode.Block, new SimContext(Priority: 10));
+        VirtualTenant Trainer(int seed) => new($"train-{seed}", new WorkloadSpec { Kind = WorkloadKind.Training, Model = "resnet50", BatchSize = 32, Seed = seed }, SyncMode.Block, SimContext.Default);
+        (double P99Ms, double Steps) Run(IReadOnlyList<VirtualTenant> tenants, ArbiterPolicy? arbiter)
+        {
+            var gpu = new VirtualGpu(profile, sharing, tenants, 0, arbiter: arbiter);
+            gpu.Measure(200_000_000, 1_000_000_000);
+            var steps = tenants.Count > 1 ? gpu.Result(1).Completed + gpu.Result(2).Completed : 0;
+            return (gpu.Result(0).Latency.GetValueAtPercentile(99) / 1e6, steps);
+        }
+
+        var alone = Run([service], null);
+        var shared = Run([service, Trainer(5), Trainer(6)], null);
+        var gated = Run([service, Trainer(5), Trainer(6)], new ArbiterPolicy(500_000, profile.LaunchCpuNs));
+
+        Assert.True(shared.P99Ms > 3 * alone.P99Ms, $"shared p99 {shared.P99Ms} ms against {alone.P99Ms} alone");
+        Assert.True(gated.P99Ms < 0.5 * shared.P99Ms, $"gated p99 {gated.P99Ms} ms against {shared.P99Ms} shared, {alone.P99Ms} alone");
+        Assert.InRange(gated.Steps, 1, shared.Steps);
+    }
+}

@@ -1,0 +1,280 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// What a per-GPU arbiter lets best-effort tenants do (issue 13): how much of their predicted GPU
+/// time may be on the GPU at once, and how long a held launch takes to reach the GPU once let go.
+/// </summary>
+/// <param name="OutstandingNs">
+/// The most predicted GPU time of best-effort kernels let onto the GPU and not yet completed, ns:
+/// a latency-sensitive request that opens waits behind at most about this much (one kernel more
+/// where a single kernel is longer: a kernel alone is always let go).
+/// </param>
+/// <param name="ReleaseNs">How long a held launch takes to reach the GPU once let go: the launching thread's launch, ns.</param>
+public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0)
+{
+    /// <summary>Why this policy cannot run, or null.</summary>
+    public string? Problem() =>
+        OutstandingNs < 0 ? $"the arbiter's outstanding work must be 0 or more, not {OutstandingNs} ns"
+        : ReleaseNs < 0 ? $"the arbiter's release time must be 0 or more, not {ReleaseNs} ns"
+        : null;
+}
+
+/// <summary>
+/// A per-GPU arbiter's launch gating over a sharing policy (time-slicing or MPS): contexts of a
+/// priority above 0 are latency-sensitive, the others best-effort. Latency-sensitive kernels go to
+/// the GPU as launched. A best-effort kernel is held while a latency-sensitive context has a
+/// request open (<see cref="MarkOpen"/>: from its start to its end) or work on the GPU, and while
+/// the best-effort kernels let go and not yet completed would exceed
+/// <see cref="ArbiterPolicy.OutstandingNs"/> of predicted GPU time with it; once let go, it reaches
+/// the GPU <see cref="ArbiterPolicy.ReleaseNs"/> later. Held kernels are let go in stream order,
+/// one context's at a time in turn. The inner policy runs what reaches it as it would anyway.
+/// Deterministic, on explicit time, as every policy.
+/// </summary>
+public sealed class ArbiterScheduler : IGpuScheduler
+{
+    private readonly IGpuScheduler inner;
+    private readonly ArbiterPolicy policy;
+    private readonly bool[] sensitive;
+    private readonly bool[] open;
+    private readonly Queue<SimKernel>[] held;
+    private readonly Queue<long>[] inFlight;
+    private readonly long[] completedSeen;
+    private readonly List<(long AtNs, int Context, SimKernel Kernel)> releasing = [];
+    private long outstandingNs;
+    private int turn;
+
+    /// <summary>Gating over <paramref name="inner"/> for <paramref name="contexts"/> contexts.</summary>
+    public ArbiterScheduler(IGpuScheduler inner, int contexts, ArbiterPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
+        if (policy.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(policy));
+        }
+
+        this.inner = inner;
+        this.policy = policy;
+        sensitive = new bool[contexts];
+        open = new bool[contexts];
+        held = [.. Enumerable.Range(0, contexts).Select(_ => new Queue<SimKernel>())];
+        inFlight = [.. Enumerable.Range(0, contexts).Select(_ => new Queue<long>())];
+        completedSeen = new long[contexts];
+    }
+
+    /// <inheritdoc />
+    public long NowNs => inner.NowNs;
+
+    /// <inheritdoc />
+    public long Switches => inner.Switches;
+
+    /// <summary>Best-effort kernels held at some point (each counted once).</summary>
+    public long Held { get; private set; }
+
+    /// <inheritdoc />
+    public long SwitchesTo(int context) => inner.SwitchesTo(context);
+
+    /// <inheritdoc />
+    public long Completed(int context) => inner.Completed(context);
+
+    /// <inheritdoc />
+    public long LastCompletionNs(int context) => inner.LastCompletionNs(context);
+
+    /// <inheritdoc />
+    public long BusyNs(int context) => inner.BusyNs(context);
+
+    /// <inheritdoc />
+    public long KernelNs(int context) => inner.KernelNs(context);
+
+    /// <inheritdoc />
+    public int Pending(int context)
+    {
+        var pending = inner.Pending(context) + held[context].Count;
+        foreach (var release in releasing)
+        {
+            pending += release.Context == context ? 1 : 0;
+        }
+
+        return pending;
+    }
+
+    /// <inheritdoc />
+    public void Configure(int context, SimContext settings)
+    {
+        sensitive[context] = settings.Priority > 0;
+        inner.Configure(context, settings);
+    }
+
+    /// <inheritdoc />
+    public void MarkOpen(int context, bool isOpen)
+    {
+        open[context] = isOpen;
+        if (!isOpen)
+        {
+            Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Enqueue(int context, in SimKernel kernel)
+    {
+        if (sensitive[context])
+        {
+            inner.Enqueue(context, kernel);
+            return;
+        }
+
+        held[context].Enqueue(kernel);
+        Release();
+        if (held[context].Count > 0)
+        {
+            Held++;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Reset(int context)
+    {
+        held[context].Clear();
+        while (inFlight[context].TryDequeue(out var ns))
+        {
+            outstandingNs -= ns;
+        }
+
+        releasing.RemoveAll(r => r.Context == context);
+        open[context] = false;
+        sensitive[context] = false;
+        inner.Reset(context);
+        completedSeen[context] = inner.Completed(context);
+        Release();
+    }
+
+    /// <inheritdoc />
+    public long NextEventNs()
+    {
+        return Math.Min(inner.NextEventNs(), NextReleaseNs());
+    }
+
+    /// <inheritdoc />
+    public void AdvanceTo(long targetNs)
+    {
+        while (true)
+        {
+            var reach = NextReleaseNs();
+            var gpu = inner.NextEventNs();
+            var next = Math.Min(reach, gpu);
+            if (next > targetNs)
+            {
+                break;
+            }
+
+            inner.AdvanceTo(next);
+            if (reach <= gpu)
+            {
+                // Launches let go earlier reach the GPU now, in the order they were let go.
+                var kept = 0;
+                for (var i = 0; i < releasing.Count; i++)
+                {
+                    var release = releasing[i];
+                    if (release.AtNs == reach)
+                    {
+                        inner.Enqueue(release.Context, release.Kernel);
+                    }
+                    else
+                    {
+                        releasing[kept++] = release;
+                    }
+                }
+
+                releasing.RemoveRange(kept, releasing.Count - kept);
+            }
+
+            Account();
+            Release();
+        }
+
+        inner.AdvanceTo(targetNs);
+        Account();
+        Release();
+    }
+
+    private long NextReleaseNs()
+    {
+        var next = long.MaxValue;
+        foreach (var release in releasing)
+        {
+            next = Math.Min(next, release.AtNs);
+        }
+
+        return next;
+    }
+
+    // Best-effort kernels completed since the last look are no longer outstanding.
+    private void Account()
+    {
+        for (var context = 0; context < held.Length; context++)
+        {
+            var completed = inner.Completed(context);
+            for (; completedSeen[context] < completed; completedSeen[context]++)
+            {
+                if (inFlight[context].TryDequeue(out var ns))
+                {
+                    outstandingNs -= ns;
+                }
+            }
+        }
+    }
+
+    private bool SensitiveBusy()
+    {
+        for (var context = 0; context < sensitive.Length; context++)
+        {
+            if (sensitive[context] && (open[context] || inner.Pending(context) > 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Lets held kernels go while no latency-sensitive work is open and the outstanding bound allows: one context's next kernel at a time, in turn.
+    private void Release()
+    {
+        if (SensitiveBusy())
+        {
+            return;
+        }
+
+        var progress = true;
+        while (progress)
+        {
+            progress = false;
+            for (var step = 0; step < held.Length; step++)
+            {
+                var context = (turn + step) % held.Length;
+                if (!held[context].TryPeek(out var next) || (outstandingNs > 0 && outstandingNs + next.DurationNs > policy.OutstandingNs))
+                {
+                    continue;
+                }
+
+                held[context].Dequeue();
+                outstandingNs += next.DurationNs;
+                inFlight[context].Enqueue(next.DurationNs);
+                if (policy.ReleaseNs == 0)
+                {
+                    inner.Enqueue(context, next);
+                }
+                else
+                {
+                    releasing.Add((inner.NowNs + policy.ReleaseNs, context, next));
+                }
+
+                turn = (context + 1) % held.Length;
+                progress = true;
+                break;
+            }
+        }
+    }
+}
