@@ -47,6 +47,8 @@ public sealed record SimUnitTenant(
 /// <param name="Cores">The host cores its tenants' threads share (<c>VirtualCores</c>); 0: a core for every thread.</param>
 /// <param name="WeightedSlices">Time-sliced, each tenant's slice in proportion to its GPU share (<c>TimeSliceScheduler</c>); false: equal slices, as the driver gives.</param>
 /// <param name="PausesFirst">Closed-loop tenants sleep their start pause before their first operation (a cluster's pods: <c>StartPause.BeforeFirstOperation</c>); false: after their second, as workers do.</param>
+/// <param name="Arbiter">What its arbiter does (<c>ArbiterScheduler</c>); off: none.</param>
+/// <param name="ArbiterOutstandingNs">Under an arbiter, the most predicted GPU time of best-effort kernels on the GPU at once, ns.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimUnit")]
 public sealed record SimUnit(
     [property: Id(0)] string Id,
@@ -55,7 +57,9 @@ public sealed record SimUnit(
     [property: Id(3)] IReadOnlyList<SimUnitTenant> Tenants,
     [property: Id(4)] int Cores = 0,
     [property: Id(5)] bool WeightedSlices = false,
-    [property: Id(6)] bool PausesFirst = false);
+    [property: Id(6)] bool PausesFirst = false,
+    [property: Id(7)] ArbiterMode Arbiter = ArbiterMode.Off,
+    [property: Id(8)] long ArbiterOutstandingNs = 500_000);
 
 /// <summary>What a group simulates.</summary>
 /// <param name="Units">Its units.</param>

@@ -91,4 +91,10 @@ public sealed record TenantSpec
     /// before the run and turns into <see cref="RatePerSecond"/>; 0: the rate is absolute.
     /// </summary>
     [Id(27)] public double RateOfCapacity { get; init; }
+
+    /// <summary>What its GPU's arbiter does (the mix's <c>arbiter</c>; every tenant of a GPU the same).</summary>
+    [Id(28)] public ArbiterMode Arbiter { get; init; }
+
+    /// <summary>Under an arbiter: the most predicted GPU time of best-effort kernels on the GPU at once, ns (the mix's <c>arbiter_outstanding</c>).</summary>
+    [Id(29)] public long ArbiterOutstandingNs { get; init; } = 500_000;
 }

@@ -37,9 +37,9 @@ public class ResultsFilesTests
         Assert.Equal(1.0, row.MaxMs, 2);
         Assert.Equivalent(document.Tenants, read.Tenants, strict: true);
         var csv = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
-        Assert.StartsWith("experiment,tenant,node,kind,device,sync,sharing,gpu_share_pct,phase,seconds,completed,throughput_per_s,offered_per_s,p50_ms", csv[0], StringComparison.Ordinal);
+        Assert.StartsWith("experiment,tenant,node,kind,device,sync,sharing,gpu_share_pct,arbiter,phase,seconds,completed,throughput_per_s,offered_per_s,p50_ms", csv[0], StringComparison.Ordinal);
         Assert.Equal(2, csv.Length);
-        Assert.StartsWith("e,t,n,inference,sim:0,block,timeslice,100,measure,", csv[1], StringComparison.Ordinal);
+        Assert.StartsWith("e,t,n,inference,sim:0,block,timeslice,100,off,measure,", csv[1], StringComparison.Ordinal);
         var json = File.ReadAllText(Path.Combine(directory, ResultsFiles.Json));
         Assert.Contains("\"kind\": \"inference\"", json, StringComparison.Ordinal);
         Assert.Contains("\"sync\": \"block\"", json, StringComparison.Ordinal);

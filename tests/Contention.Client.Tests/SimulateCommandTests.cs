@@ -257,6 +257,34 @@ public class SimulateCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Execute_ArbiterAxis_GatingKeepsTheServicesTailAndRunRefusesIt()
+    {
+        // Colocation's service (200/s, priority 10) beside its trainer under MPS, without and with
+        // the arbiter's gating: the service's p99 drops, and the results say which ran.
+        var text = Colocation.Replace("warmup: 1s", "warmup: 1s\nsharing: mps\narbiter_outstanding: 300us", StringComparison.Ordinal)
+            + "\nsweep:\n  repetitions: 1\n  axes:\n    arbiter: [off, gating]\n";
+        var mix = MixParser.Parse(text, "arbiter.yaml");
+        Assert.Equal([300_000L, 300_000L], mix.Tenants.Select(t => t.ArbiterOutstandingNs));
+        var directory = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+
+        var off = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure);
+        var gated = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p002-r1")).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure);
+        Assert.Equal((ArbiterMode.Off, ArbiterMode.Gating), (off.Arbiter, gated.Arbiter));
+        Assert.True(gated.P99Ms < 0.7 * off.P99Ms, $"p99 {gated.P99Ms} ms gated against {off.P99Ms} ms"); // h200: 1.0 against 1.8 ms
+        Assert.Contains("mps + arbiter (gating)", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.Summary)), StringComparison.Ordinal);
+        Assert.Contains(",gating,measure,", File.ReadAllText(Path.Combine(directory, ResultsFiles.Csv)), StringComparison.Ordinal);
+
+        // Not on a cluster yet: refused before anything runs, saying what to do.
+        var refused = Temp();
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, refused, null, 0, 1, s => s, ""), Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("runs in virtual time only so far: 'contention simulate' this mix", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(refused));
+        Directory.Delete(directory, true);
+    }
+
     private static string Temp() => Path.Combine(Path.GetTempPath(), $"contention-simulate-{Guid.NewGuid():N}");
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "") { SimProfile = "h200" };

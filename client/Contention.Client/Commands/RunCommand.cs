@@ -85,6 +85,13 @@ internal static class RunCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
+        var tenants = options.Mix.Sweep is { } swept ? swept.Points.SelectMany(p => p.Mix.Tenants) : options.Mix.Tenants;
+        if (tenants.FirstOrDefault(t => t.Arbiter != ArbiterMode.Off) is { } arbitrated)
+        {
+            // The arbiter is modelled (virtual time); on a GPU and the real-time modelled GPU it is not built yet.
+            throw new MixException($"arbiter: {arbitrated.Arbiter.Word()} runs in virtual time only so far: 'contention simulate' this mix; on a real GPU and the real-time modelled GPU there is no arbiter yet (give arbiter: off)");
+        }
+
         var experiment = NewExperimentId(options.Mix.Name);
         using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
         var sweep = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path);

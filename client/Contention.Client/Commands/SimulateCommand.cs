@@ -159,7 +159,9 @@ internal static class SimulateCommand
             tenants[0].Sharing,
             [.. tenants.Select(t => new SimUnitTenant(t, t.Name, 0, t.GpuSharePercent / 100.0))],
             CoresOf(options.HostCores, gpus.Count),
-            options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice)).ToList();
+            options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice,
+            Arbiter: tenants[0].Arbiter,
+            ArbiterOutstandingNs: tenants[0].ArbiterOutstandingNs)).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
         var device = DeviceProfile.Load(options.SimProfile);

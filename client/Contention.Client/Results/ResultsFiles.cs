@@ -116,7 +116,7 @@ public static class ResultsFiles
         text.Append("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (var r in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure))
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind.Word()} | {r.Device} | {r.Sync.Word()} | {r.Sharing.Word()}{(r.GpuSharePercent < 100 ? $" {r.GpuSharePercent}%" : "")} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {r.Tenant} | {r.Kind.Word()} | {r.Device} | {r.Sync.Word()} | {r.Sharing.Word()}{(r.GpuSharePercent < 100 ? $" {r.GpuSharePercent}%" : "")}{(r.Arbiter == ArbiterMode.Off ? "" : $" + arbiter ({r.Arbiter.Word()})")} | {r.ThroughputPerSecond:0.##} | {r.P50Ms:0.###} | {r.P95Ms:0.###} | {r.P99Ms:0.###} | {r.MaxMs:0.###} | {r.VoluntarySwitches} | {r.InvoluntarySwitches} | {r.UserCpuSeconds:0.##} | {r.SystemCpuSeconds:0.##} | {r.State} |\n");
         }
 
         var traced = document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure && r.Traced).ToList();

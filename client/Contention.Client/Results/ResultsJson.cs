@@ -9,7 +9,7 @@ namespace Contention.Client.Results;
 /// and writes the same files.
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true,
-    Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>), typeof(WordConverters.Json<GpuSharing>)])]
+    Converters = [typeof(WordConverters.Json<TenantKind>), typeof(WordConverters.Json<SyncMode>), typeof(WordConverters.Json<MeasurementPhase>), typeof(WordConverters.Json<GpuSharing>), typeof(WordConverters.Json<ArbiterMode>)])]
 [JsonSerializable(typeof(ResultsDocument))]
 [JsonSerializable(typeof(SweepManifest))]
 [JsonSerializable(typeof(Dictionary<string, MeasuredCapacity>))]

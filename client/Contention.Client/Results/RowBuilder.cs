@@ -72,6 +72,7 @@ public static class RowBuilder
             Phase = aggregate.Phase,
             Sharing = spec.Sharing,
             GpuSharePercent = spec.GpuSharePercent,
+            Arbiter = spec.Arbiter,
             Seconds = aggregate.Seconds,
             Completed = aggregate.Completed,
             ThroughputPerSecond = aggregate.Seconds > 0 ? aggregate.Completed / aggregate.Seconds : 0,

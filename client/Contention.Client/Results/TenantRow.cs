@@ -25,6 +25,9 @@ public sealed record TenantRow
     /// <summary>Under MPS: the most of the GPU's multiprocessors its kernels could take, percent.</summary>
     public int GpuSharePercent { get; init; } = 100;
 
+    /// <summary>What its GPU's arbiter did (<c>off</c>: none; absent in results written before arbiters).</summary>
+    public ArbiterMode Arbiter { get; init; }
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

@@ -19,6 +19,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.Sync).Name("sync");
         Map(r => r.Sharing).Name("sharing");
         Map(r => r.GpuSharePercent).Name("gpu_share_pct");
+        Map(r => r.Arbiter).Name("arbiter").Optional();
         Map(r => r.Phase).Name("phase");
         Map(r => r.Seconds).Name("seconds");
         Map(r => r.Completed).Name("completed");

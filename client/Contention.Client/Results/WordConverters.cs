@@ -23,6 +23,7 @@ internal static class WordConverters
         writer.Context.TypeConverterCache.AddConverter<SyncMode>(new Csv<SyncMode>());
         writer.Context.TypeConverterCache.AddConverter<MeasurementPhase>(new Csv<MeasurementPhase>());
         writer.Context.TypeConverterCache.AddConverter<GpuSharing>(new Csv<GpuSharing>());
+        writer.Context.TypeConverterCache.AddConverter<ArbiterMode>(new Csv<ArbiterMode>());
         return writer;
     }
 

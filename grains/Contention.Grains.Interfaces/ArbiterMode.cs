@@ -1,0 +1,16 @@
+namespace Contention.Grains;
+
+/// <summary>What a GPU's arbiter does over its sharing mode (written in lower case in mixes and results; issue 13).</summary>
+[GenerateSerializer]
+public enum ArbiterMode
+{
+    /// <summary>No arbiter: tenants launch straight onto the GPU.</summary>
+    Off,
+
+    /// <summary>
+    /// Launch gating: best-effort tenants (priority 0) launch only while no latency-sensitive
+    /// tenant (priority above 0) has a request open, and with at most the mix's
+    /// <c>arbiter_outstanding</c> of predicted GPU time on the GPU.
+    /// </summary>
+    Gating,
+}
