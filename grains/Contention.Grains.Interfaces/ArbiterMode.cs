@@ -13,4 +13,11 @@ public enum ArbiterMode
     /// <c>arbiter_outstanding</c> of predicted GPU time on the GPU.
     /// </summary>
     Gating,
+
+    /// <summary>
+    /// Gating, and best-effort tenants' kernels predicted longer than the mix's
+    /// <c>arbiter_quantum</c> launched as slices over disjoint ranges of their blocks, so that a
+    /// latency-sensitive request waits for about one slice at most.
+    /// </summary>
+    Slicing,
 }

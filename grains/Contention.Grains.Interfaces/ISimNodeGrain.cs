@@ -49,6 +49,7 @@ public sealed record SimUnitTenant(
 /// <param name="PausesFirst">Closed-loop tenants sleep their start pause before their first operation (a cluster's pods: <c>StartPause.BeforeFirstOperation</c>); false: after their second, as workers do.</param>
 /// <param name="Arbiter">What its arbiter does (<c>ArbiterScheduler</c>); off: none.</param>
 /// <param name="ArbiterOutstandingNs">Under an arbiter, the most predicted GPU time of best-effort kernels on the GPU at once, ns.</param>
+/// <param name="ArbiterQuantumNs">Under a slicing arbiter, a best-effort kernel's slice length, ns.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimUnit")]
 public sealed record SimUnit(
     [property: Id(0)] string Id,
@@ -59,7 +60,8 @@ public sealed record SimUnit(
     [property: Id(5)] bool WeightedSlices = false,
     [property: Id(6)] bool PausesFirst = false,
     [property: Id(7)] ArbiterMode Arbiter = ArbiterMode.Off,
-    [property: Id(8)] long ArbiterOutstandingNs = 500_000);
+    [property: Id(8)] long ArbiterOutstandingNs = 500_000,
+    [property: Id(9)] long ArbiterQuantumNs = 200_000);
 
 /// <summary>What a group simulates.</summary>
 /// <param name="Units">Its units.</param>

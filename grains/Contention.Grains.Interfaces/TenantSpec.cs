@@ -97,4 +97,7 @@ public sealed record TenantSpec
 
     /// <summary>Under an arbiter: the most predicted GPU time of best-effort kernels on the GPU at once, ns (the mix's <c>arbiter_outstanding</c>).</summary>
     [Id(29)] public long ArbiterOutstandingNs { get; init; } = 500_000;
+
+    /// <summary>Under a slicing arbiter: a best-effort kernel's slice length, ns (the mix's <c>arbiter_quantum</c>).</summary>
+    [Id(30)] public long ArbiterQuantumNs { get; init; } = 200_000;
 }

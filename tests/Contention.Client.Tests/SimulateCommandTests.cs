@@ -263,17 +263,19 @@ public class SimulateCommandTests
         // Colocation's service (200/s, priority 10) beside its trainer under MPS, without and with
         // the arbiter's gating: the service's p99 drops, and the results say which ran.
         var text = Colocation.Replace("warmup: 1s", "warmup: 1s\nsharing: mps\narbiter_outstanding: 300us", StringComparison.Ordinal)
-            + "\nsweep:\n  repetitions: 1\n  axes:\n    arbiter: [off, gating]\n";
+            + "\narbiter_quantum: 100us\nsweep:\n  repetitions: 1\n  axes:\n    arbiter: [off, gating, slicing]\n";
         var mix = MixParser.Parse(text, "arbiter.yaml");
-        Assert.Equal([300_000L, 300_000L], mix.Tenants.Select(t => t.ArbiterOutstandingNs));
+        Assert.Equal([(300_000L, 100_000L), (300_000L, 100_000L)], mix.Tenants.Select(t => (t.ArbiterOutstandingNs, t.ArbiterQuantumNs)));
         var directory = Temp();
 
         Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
 
         var off = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure);
         var gated = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p002-r1")).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure);
-        Assert.Equal((ArbiterMode.Off, ArbiterMode.Gating), (off.Arbiter, gated.Arbiter));
+        var sliced = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p003-r1")).Tenants.Single(t => t.Tenant == "svc" && t.Phase == MeasurementPhase.Measure);
+        Assert.Equal((ArbiterMode.Off, ArbiterMode.Gating, ArbiterMode.Slicing), (off.Arbiter, gated.Arbiter, sliced.Arbiter));
         Assert.True(gated.P99Ms < 0.7 * off.P99Ms, $"p99 {gated.P99Ms} ms gated against {off.P99Ms} ms"); // h200: 1.0 against 1.8 ms
+        Assert.True(sliced.P99Ms < 0.7 * off.P99Ms, $"p99 {sliced.P99Ms} ms sliced against {off.P99Ms} ms");
         Assert.Contains("mps + arbiter (gating)", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.Summary)), StringComparison.Ordinal);
         Assert.Contains(",gating,measure,", File.ReadAllText(Path.Combine(directory, ResultsFiles.Csv)), StringComparison.Ordinal);
 

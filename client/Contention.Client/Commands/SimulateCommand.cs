@@ -161,7 +161,8 @@ internal static class SimulateCommand
             CoresOf(options.HostCores, gpus.Count),
             options.WeightedSlices && tenants[0].Sharing == Contention.Grains.GpuSharing.Timeslice,
             Arbiter: tenants[0].Arbiter,
-            ArbiterOutstandingNs: tenants[0].ArbiterOutstandingNs)).ToList();
+            ArbiterOutstandingNs: tenants[0].ArbiterOutstandingNs,
+            ArbiterQuantumNs: tenants[0].ArbiterQuantumNs)).ToList();
         var request = new SimulationRequest(experiment, units, Nanoseconds(plan.WarmupSeconds), Nanoseconds(plan.DurationSeconds), SimulationRequest.DefaultStepNs, Histograms: true);
         var outcome = await RunAsync(grains, request, console, cancellation);
         var device = DeviceProfile.Load(options.SimProfile);

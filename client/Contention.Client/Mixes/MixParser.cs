@@ -112,6 +112,7 @@ public static class MixParser
         var sharing = reader.Word<GpuSharing>(root, null, "sharing", "", GpuSharing.Timeslice);
         var arbiter = reader.Word<ArbiterMode>(root, null, "arbiter", "", ArbiterMode.Off);
         var outstanding = (long)Math.Round(reader.Seconds(root, null, "arbiter_outstanding", 500e-6, maxSeconds: 1) * 1e9);
+        var quantum = (long)Math.Round(reader.Seconds(root, null, "arbiter_quantum", 200e-6, positive: true, maxSeconds: 1) * 1e9);
         var tenants = new List<TenantSpec>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < sequence.Children.Count; i++)
@@ -127,7 +128,7 @@ public static class MixParser
                     throw new MixException(file, node.Start.Line, node.Start.Column, $"{path}.name", $"tenant name '{tenant.Name}' is used twice; names must be unique");
                 }
 
-                tenants.Add(tenant with { Sharing = sharing, Arbiter = arbiter, ArbiterOutstandingNs = outstanding });
+                tenants.Add(tenant with { Sharing = sharing, Arbiter = arbiter, ArbiterOutstandingNs = outstanding, ArbiterQuantumNs = quantum });
             }
         }
 

@@ -68,6 +68,7 @@ public static class MixSchema
         new("sharing", MixScope.Top, OneOf(Words.All<GpuSharing>()), GpuSharing.Timeslice.Word()) { Sweepable = true },
         new("arbiter", MixScope.Top, OneOf(Words.All<ArbiterMode>()), ArbiterMode.Off.Word()) { Sweepable = true },
         new("arbiter_outstanding", MixScope.Top, Duration(false, 1), "500us") { Sweepable = true },
+        new("arbiter_quantum", MixScope.Top, Duration(true, 1), "200us") { Sweepable = true },
         new("defaults", MixScope.Top, "a mapping of tenant fields", "none"),
         new("tenants", MixScope.Top, "a non-empty list of tenants", "—"),
         new("sweep", MixScope.Top, "a mapping with axes and/or variants, and repetitions", "none"),

@@ -10,13 +10,62 @@ namespace Contention.Workloads.Sim;
 /// where a single kernel is longer: a kernel alone is always let go).
 /// </param>
 /// <param name="ReleaseNs">How long a held launch takes to reach the GPU once let go: the launching thread's launch, ns.</param>
-public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0)
+/// <param name="QuantumNs">
+/// Kernel slicing: a best-effort kernel predicted longer than this is launched as several, each
+/// over a disjoint range of its blocks of about this length (<see cref="Slice"/>); 0: no slicing.
+/// </param>
+/// <param name="SliceOverheadNs">What each slice beyond the first adds on the GPU (a kernel's fixed cost), ns.</param>
+public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0, long QuantumNs = 0, long SliceOverheadNs = 0)
 {
     /// <summary>Why this policy cannot run, or null.</summary>
     public string? Problem() =>
         OutstandingNs < 0 ? $"the arbiter's outstanding work must be 0 or more, not {OutstandingNs} ns"
         : ReleaseNs < 0 ? $"the arbiter's release time must be 0 or more, not {ReleaseNs} ns"
+        : QuantumNs < 0 ? $"the arbiter's slice quantum must be 0 (no slicing) or more, not {QuantumNs} ns"
+        : SliceOverheadNs < 0 ? $"the arbiter's slice overhead must be 0 or more, not {SliceOverheadNs} ns"
         : null;
+
+    /// <summary>
+    /// <paramref name="kernel"/> as the arbiter launches it for a best-effort tenant: as it is when
+    /// slicing is off, it is a copy, or it is predicted within <see cref="QuantumNs"/>; else as
+    /// slices over disjoint ranges of its blocks, whole waves each (blocks run to their end, so a
+    /// kernel of one wave cannot be sliced shorter): min(⌈duration / quantum⌉, waves) slices, the
+    /// waves shared out as evenly as can be, each slice the kernel's fixed cost
+    /// (<see cref="SliceOverheadNs"/>, at most half the kernel) plus its waves' share of the rest,
+    /// with its share of the blocks.
+    /// </summary>
+    public SimKernel[] Slice(in SimKernel kernel)
+    {
+        if (QuantumNs <= 0 || kernel.SmShare <= 0 || kernel.DurationNs <= QuantumNs)
+        {
+            return [kernel];
+        }
+
+        var waves = kernel.WaveNs <= 0 ? long.MaxValue : Math.Max(1, (long)Math.Round(kernel.DurationNs / (double)kernel.WaveNs));
+        var count = (int)Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, Math.Min(waves, 4096));
+        if (count <= 1)
+        {
+            return [kernel];
+        }
+
+        var overhead = Math.Min(SliceOverheadNs, kernel.DurationNs / 2);
+        var work = kernel.DurationNs - overhead;
+        var total = waves == long.MaxValue ? count : waves;
+        var slices = new SimKernel[count];
+        for (var i = 0; i < count; i++)
+        {
+            // Waves to slice i: the first (total mod count) slices take one more.
+            var share = (total / count) + (i < total % count ? 1 : 0);
+            var fraction = share / (double)total;
+            slices[i] = kernel with
+            {
+                DurationNs = Math.Max(1, overhead + (long)Math.Round(work * fraction)),
+                Spread = kernel.Spread * fraction,
+            };
+        }
+
+        return slices;
+    }
 }
 
 /// <summary>

@@ -111,11 +111,19 @@ public sealed class VirtualGpu
 
             gpu.Configure(i, tenant.Context);
             var kernels = WorkloadRunner.KernelsOf(tenant.Workload);
+            SimKernel[] modelled = [.. kernels.Select(k => model.Kernel(k))];
+            bool[] syncAfter = [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)];
+            if (arbiter is { QuantumNs: > 0 } && tenant.Context.Priority <= 0)
+            {
+                // A best-effort tenant under a slicing arbiter launches each long kernel as its slices.
+                (modelled, syncAfter) = Sliced(arbiter, modelled, syncAfter);
+            }
+
             this.tenants[i] = new Tenant(
                 i,
                 tenant,
-                [.. kernels.Select(k => model.Kernel(k))],
-                [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)],
+                modelled,
+                syncAfter,
                 new RoundTripCurve(profile, tenant.Sync, sharing),
                 wakeUps,
                 idle,
@@ -125,6 +133,21 @@ public sealed class VirtualGpu
                 startPause,
                 gpu);
         }
+    }
+
+    // Each kernel as the arbiter's slices (a synchronise after a kernel comes after its last slice).
+    private static (SimKernel[] Kernels, bool[] SyncAfter) Sliced(ArbiterPolicy arbiter, SimKernel[] kernels, bool[] syncAfter)
+    {
+        var sliced = new List<SimKernel>(kernels.Length);
+        var syncs = new List<bool>(kernels.Length);
+        for (var k = 0; k < kernels.Length; k++)
+        {
+            var slices = arbiter.Slice(kernels[k]);
+            sliced.AddRange(slices);
+            syncs.AddRange(slices.Select((_, s) => s == slices.Length - 1 && syncAfter[k]));
+        }
+
+        return ([.. sliced], [.. syncs]);
     }
 
     /// <summary>Virtual time reached, ns.</summary>
