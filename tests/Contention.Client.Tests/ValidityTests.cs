@@ -144,7 +144,10 @@ public class ValidityTests
         var document = ResultsFiles.Read(directory);
         Assert.Equal("Completed", document.Experiment.State);
         Assert.False(document.Validity!.Valid);
-        Assert.Contains(document.Validity.Reasons, r => r.Contains("CPUs were", StringComparison.Ordinal));
+        // Saturated CPUs; on a CI host busy with other work too the node's share of busy time
+        // can stay under the threshold while its modelled GPU runs late for want of a core (seen
+        // once): either is the overload, said.
+        Assert.Contains(document.Validity.Reasons, r => r.Contains("CPUs were", StringComparison.Ordinal) || (r.Contains("(a modelled GPU) ran", StringComparison.Ordinal) && r.Contains("held up by a busy machine", StringComparison.Ordinal)));
         Assert.Contains("verdict: invalid", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("verdict: **invalid**", File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary)), StringComparison.Ordinal);
         var header = File.ReadLines(Path.Combine(directory, ResultsFiles.Csv)).First();
