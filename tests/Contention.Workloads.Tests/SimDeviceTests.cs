@@ -210,7 +210,7 @@ public sealed class SimDeviceTests : IDisposable
         device.Prepare([kernel]);
         device.Launch(kernel);
         device.Synchronize();
-        var shortest = long.MaxValue;
+        var earliest = long.MaxValue;
         for (var i = 0; i < 5; i++)
         {
             var called = MonotonicClock.NowNs();
@@ -218,12 +218,16 @@ public sealed class SimDeviceTests : IDisposable
             var returned = MonotonicClock.NowNs();
             device.Synchronize();
             Assert.True(returned - called >= launchNs, $"a launch returned after {returned - called} ns, before the profile's {launchNs}");
-            shortest = Math.Min(shortest, returned - called);
-            Assert.InRange(slow.CompletedAtNs(channel.Slot) - device.Model.DurationNs(kernel), called + launchNs, returned);
+            var launched = slow.CompletedAtNs(channel.Slot) - device.Model.DurationNs(kernel);
+            Assert.InRange(launched, called + launchNs, returned);
+            earliest = Math.Min(earliest, launched - (called + launchNs));
         }
 
-        // The shortest of five (a loaded machine may preempt any one): not much over the profile's.
-        Assert.InRange(shortest, launchNs, launchNs + 1_000_000);
+        // The kernel leaves the profile's launch time after the call began, the model's own work
+        // inside it: in the earliest of five (a loaded machine may preempt one between the test's
+        // clock read and the launch's own), within 50 us of it. The call itself may return
+        // late on a loaded machine (its thread waits for a core), which says nothing of the model.
+        Assert.InRange(earliest, 0, 50_000);
         slow.Release(channel.Slot);
     }
 
