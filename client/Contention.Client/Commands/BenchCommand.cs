@@ -384,12 +384,13 @@ internal static class BenchCommand
 
         var fit = Calibration.FitMpsBlockContention(profile, rates);
         var modelledAlone = Calibration.ModelledMpsClientRate(profile, 1, fit);
+        var aloneWithout = Calibration.ModelledMpsClientRate(profile, 1, 0);
         var table = new Table().Title($"MPS block contention: closed-loop MLP batch-1 clients of the MPS daemon at once, requests/s each (the model's with the fitted contention {fit:0.000}, scaled to one client's measured rate)")
             .AddColumns("clients", "measured", "modelled", "model / measured", "without contention");
         foreach (var (clients, measured) in rates.OrderBy(r => r.Key))
         {
             var modelled = Calibration.ModelledMpsClientRate(profile, clients, fit) / modelledAlone * rates[1];
-            var without = Calibration.ModelledMpsClientRate(profile, clients, 0) / Calibration.ModelledMpsClientRate(profile, 1, 0) * rates[1];
+            var without = Calibration.ModelledMpsClientRate(profile, clients, 0) / aloneWithout * rates[1];
             table.AddRow(clients.ToString(CultureInfo.InvariantCulture), measured.ToString("0", CultureInfo.InvariantCulture), modelled.ToString("0", CultureInfo.InvariantCulture), F(modelled / measured), F(without / measured));
         }
 

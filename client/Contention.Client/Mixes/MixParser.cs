@@ -184,6 +184,7 @@ public static class MixParser
                 backoff = Seconds(map, null, "backoff", backoff);
             }
 
+            var rate = Rate(node, defaults);
             var template = fallback with
             {
                 Device = DeviceName(node, defaults),
@@ -195,8 +196,8 @@ public static class MixParser
                 RestartBackoffSeconds = backoff,
                 Model = Choice(node, defaults, "model", path, MixSchema.Models, fallback.Model),
                 BatchSize = Int(node, defaults, "batch", kind == TenantKind.Inference ? 1 : fallback.BatchSize, MixSchema.Batch),
-                RatePerSecond = Rate(node, defaults) is { Absolute: true } absolute ? absolute.Value : 0,
-                RateOfCapacity = Rate(node, defaults) is { Absolute: false } share ? share.Value : 0,
+                RatePerSecond = rate.Absolute ? rate.Value : 0,
+                RateOfCapacity = rate.Absolute ? 0 : rate.Value,
                 Op = Choice(node, defaults, "op", path, MixSchema.Ops, fallback.Op),
                 Bytes = Bytes(node, defaults, "bytes", fallback.Bytes),
                 Iterations = Int(node, defaults, "iterations", fallback.Iterations, MixSchema.Iterations),

@@ -572,7 +572,7 @@ public static class Calibration
         });
 
         const double step = 0.05, top = 2;
-        var best = Enumerable.Range(0, (int)(top / step) + 1).Select(i => i * step).MinBy(Error);
+        var (best, bestError) = Enumerable.Range(0, (int)(top / step) + 1).Select(i => (C: i * step, E: Error(i * step))).MinBy(p => p.E);
         double low = Math.Max(0, best - step), high = Math.Min(top, best + step);
         var golden = (Math.Sqrt(5) - 1) / 2;
         var a = high - (golden * (high - low));
@@ -595,7 +595,7 @@ public static class Calibration
         }
 
         var fitted = (low + high) / 2;
-        return Error(fitted) <= Error(best) ? fitted : best;
+        return Error(fitted) <= bestError ? fitted : best;
     }
 
     /// <summary>What a time-slicing probe launches per operation: one element-wise kernel over 4 KiB (as <c>mixes/validation/timeslice-probes.yaml</c>).</summary>

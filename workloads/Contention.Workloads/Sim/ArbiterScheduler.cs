@@ -296,34 +296,29 @@ public sealed class ArbiterScheduler : IGpuScheduler
             return;
         }
 
-        var progress = true;
-        while (progress)
+        // Round the contexts from the one whose turn it is, until a whole round lets nothing go.
+        for (int context = turn, skipped = 0; skipped < held.Length; context = (context + 1) % held.Length)
         {
-            progress = false;
-            for (var step = 0; step < held.Length; step++)
+            if (!held[context].TryPeek(out var next) || (outstandingNs > 0 && outstandingNs + next.DurationNs > policy.OutstandingNs))
             {
-                var context = (turn + step) % held.Length;
-                if (!held[context].TryPeek(out var next) || (outstandingNs > 0 && outstandingNs + next.DurationNs > policy.OutstandingNs))
-                {
-                    continue;
-                }
-
-                held[context].Dequeue();
-                outstandingNs += next.DurationNs;
-                inFlight[context].Enqueue(next.DurationNs);
-                if (policy.ReleaseNs == 0)
-                {
-                    inner.Enqueue(context, next);
-                }
-                else
-                {
-                    releasing.Add((inner.NowNs + policy.ReleaseNs, context, next));
-                }
-
-                turn = (context + 1) % held.Length;
-                progress = true;
-                break;
+                skipped++;
+                continue;
             }
+
+            held[context].Dequeue();
+            outstandingNs += next.DurationNs;
+            inFlight[context].Enqueue(next.DurationNs);
+            if (policy.ReleaseNs == 0)
+            {
+                inner.Enqueue(context, next);
+            }
+            else
+            {
+                releasing.Add((inner.NowNs + policy.ReleaseNs, context, next));
+            }
+
+            turn = (context + 1) % held.Length;
+            skipped = 0;
         }
     }
 }

@@ -68,29 +68,23 @@ public sealed record HostInterruptions(double PerSecond, IReadOnlyList<long> Dur
     public static HostInterruptions Measure(TimeSpan duration, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
+        // On the calling thread: the interruptions of whichever thread spins are the measurement.
         var gaps = new List<long>();
-        var spanNs = 0L;
-        var thread = new Thread(() =>
+        var start = MonotonicClock.NowNs();
+        var end = start + (long)(duration.TotalMilliseconds * 1e6);
+        var last = start;
+        while (last < end && !cancellation.IsCancellationRequested)
         {
-            var start = MonotonicClock.NowNs();
-            var end = start + (long)(duration.TotalMilliseconds * 1e6);
-            var last = start;
-            while (last < end && !cancellation.IsCancellationRequested)
+            var now = MonotonicClock.NowNs();
+            if (now - last > ThresholdNs)
             {
-                var now = MonotonicClock.NowNs();
-                if (now - last > ThresholdNs)
-                {
-                    gaps.Add(now - last);
-                }
-
-                last = now;
+                gaps.Add(now - last);
             }
 
-            spanNs = last - start;
-        })
-        { IsBackground = true, Name = "host interruptions" };
-        thread.Start();
-        thread.Join();
+            last = now;
+        }
+
+        var spanNs = last - start;
         cancellation.ThrowIfCancellationRequested();
         return FromGaps(gaps, Math.Max(1, spanNs));
     }
