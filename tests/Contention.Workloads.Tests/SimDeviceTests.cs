@@ -224,10 +224,12 @@ public sealed class SimDeviceTests : IDisposable
         }
 
         // The kernel leaves the profile's launch time after the call began, the model's own work
-        // inside it: in the earliest of five (a loaded machine may preempt one between the test's
-        // clock read and the launch's own), within 50 us of it. The call itself may return
-        // late on a loaded machine (its thread waits for a core), which says nothing of the model.
-        Assert.InRange(earliest, 0, 50_000);
+        // inside it: in the earliest of five, within a quarter of the launch time (a launch whose
+        // CPU time were counted twice would be a whole launch time late; the model's own ~1 us
+        // is below any bound a loaded machine allows). A loaded 2-core CI host preempted the launching thread in all five by up to 74 us, so
+        // the bound is not tighter; the call itself may return later still, which says nothing
+        // of the model.
+        Assert.InRange(earliest, 0, launchNs / 4);
         slow.Release(channel.Slot);
     }
 
