@@ -28,11 +28,11 @@ public sealed class CudaKernelsTests : IDisposable
     {
         var slice = kSlice == 0 ? k : kSlice;
         var slices = (k + slice - 1) / slice;
-        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
+        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(CudaKernels.Gemm);
         var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
         var config = new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1));
 
-        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k, slice));
+        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k, slice, 0));
     }
 
     [Theory]
@@ -67,6 +67,123 @@ public sealed class CudaKernelsTests : IDisposable
         accelerator.Synchronize();
 
         Assert.Equal(x.Sum(v => (double)v), result.GetAsArray1D()[0], 1e-2);
+    }
+
+    [Theory]
+    [InlineData(200, 70, 50, 3)] // 4 row blocks in 3 parts: 2, 1, 1
+    [InlineData(129, 65, 17, 3)] // 3 row blocks, the last one row: a part each
+    [InlineData(300, 30, 40, 2)]
+    public void Gemm_InParts_ComputesEveryOutputOnceAsTheWholeKernel(int m, int n, int k, int parts)
+    {
+        // The parts write C where it holds NaN: an output no part computes stays NaN.
+        var kernels = new KernelLaunches(accelerator);
+        var (a, b) = (CpuDeviceTests.Random(new Random(m + n), m * k), CpuDeviceTests.Random(new Random(k), k * n));
+        var whole = RunGemm(a, b, m, n, k, (da, db, dc) => kernels.Gemm(accelerator.DefaultStream, da, db, dc, m, n, k));
+        var sliced = RunGemm(a, b, m, n, k, (da, db, dc) =>
+        {
+            for (var part = 0; part < parts; part++)
+            {
+                kernels.Gemm(accelerator.DefaultStream, da, db, dc, m, n, k, part, parts);
+            }
+        });
+
+        Assert.Equal(whole, sliced);
+        Assert.DoesNotContain(sliced, float.IsNaN);
+    }
+
+    [Fact]
+    public void Gemm_SplitKInParts_ZeroesEachPartsRowsOnceAndAddsEverySlice()
+    {
+        // Split K (its slices add into C atomically): a part that zeroed another's rows, or ran
+        // twice, or left one out would be off by whole products, far beyond float rounding.
+        // Four emulated multiprocessors, so that four row blocks are few enough to split K.
+        const int m = 200, n = 20, k = 3000;
+        using var wide = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
+        using var four = wide.CreateCPUAccelerator(0);
+        var kernels = new KernelLaunches(four);
+        Assert.True(CudaKernels.SliceK(m, n, k, four.NumMultiprocessors) < k, "the shape must split K on this accelerator");
+        var (a, b) = (CpuDeviceTests.Random(new Random(5), m * k), CpuDeviceTests.Random(new Random(6), k * n));
+        var expected = Reference.Gemm(a, b, m, n, k);
+        using var da = four.Allocate1D(a);
+        using var db = four.Allocate1D(b);
+        using var dc = four.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        for (var part = 0; part < 3; part++)
+        {
+            kernels.Gemm(four.DefaultStream, da.View, db.View, dc.View, m, n, k, part, 3);
+        }
+
+        four.Synchronize();
+        var sliced = dc.GetAsArray1D();
+
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - sliced[i]) <= 1e-3 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {sliced[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(10_007, 7)]
+    [InlineData(256, 2)] // one chunk: the second part is empty
+    [InlineData(1_000, 4)]
+    public void Elementwise_InParts_WritesEveryElementOnceAsTheWholeKernel(int count, int parts)
+    {
+        var kernels = new KernelLaunches(accelerator);
+        var x = CpuDeviceTests.Random(new Random(count), count);
+        var y = CpuDeviceTests.Random(new Random(count + 1), count);
+        using var dx = accelerator.Allocate1D(x);
+        using var dy = accelerator.Allocate1D(y);
+        using var dz = accelerator.Allocate1D(Enumerable.Repeat(float.NaN, count + 64).ToArray());
+
+        for (var part = 0; part < parts; part++)
+        {
+            kernels.Elementwise(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, (int)Kernels.ElementwiseOp.AddRelu, part, parts);
+        }
+
+        accelerator.Synchronize();
+        var z = dz.GetAsArray1D();
+        Assert.Equal(x.Zip(y, (p, q) => Math.Max(0f, p + q)), z.Take(count));
+        Assert.All(z.Skip(count), v => Assert.True(float.IsNaN(v), "a part wrote beyond the kernel's elements"));
+    }
+
+    [Theory]
+    [InlineData(100_003, 5)]
+    [InlineData(3_000, 3)] // fewer chunks than parts: the later parts are empty
+    public void Reduce_InParts_SumsEveryElementOnce(int count, int parts)
+    {
+        // Ones sum exactly in float up to 2^24: an element summed twice or not at all shows.
+        var kernels = new KernelLaunches(accelerator);
+        using var dx = accelerator.Allocate1D(Enumerable.Repeat(1f, count + 100).ToArray());
+        using var result = accelerator.Allocate1D(new[] { 12345f });
+
+        for (var part = 0; part < parts; part++)
+        {
+            kernels.Reduce(accelerator.DefaultStream, dx.View, result.View, count, part, parts);
+        }
+
+        accelerator.Synchronize();
+        Assert.Equal(count, result.GetAsArray1D()[0]);
+    }
+
+    [Fact]
+    public void MaxParts_CopiesAndSingleWaveKernels_AreOnePart_LongerOnesMore()
+    {
+        var kernels = new KernelLaunches(accelerator);
+
+        Assert.Equal(1, kernels.MaxParts(Kernels.KernelSpec.CopyToDevice(1 << 20)));
+        Assert.Equal(1, kernels.MaxParts(Kernels.KernelSpec.Elementwise(100)));
+        Assert.True(kernels.MaxParts(Kernels.KernelSpec.Elementwise(1 << 20)) > 1);
+        Assert.True(kernels.MaxParts(Kernels.KernelSpec.Gemm(4096, 64, 64)) > 1);
+        Assert.True(kernels.MaxParts(Kernels.KernelSpec.Reduce(1 << 20)) > 1);
+    }
+
+    private float[] RunGemm(float[] a, float[] b, int m, int n, int k, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>> launch)
+    {
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        launch(da.View, db.View, dc.View);
+        accelerator.Synchronize();
+        return dc.GetAsArray1D();
     }
 
     private void AssertGemm(int m, int n, int k, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>> launch)

@@ -37,7 +37,7 @@ public sealed class LaunchBenchmark : IDisposable
     private readonly Context context;
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> kernel;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> kernel;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> x;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> y;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> z;
@@ -58,7 +58,7 @@ public sealed class LaunchBenchmark : IDisposable
         };
         accelerator = context.CreateCudaAccelerator(device, flags);
         stream = accelerator.CreateStream();
-        kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
+        kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         x = accelerator.Allocate1D<float>(elements);
         y = accelerator.Allocate1D<float>(elements);
         z = accelerator.Allocate1D<float>(elements);
@@ -76,7 +76,7 @@ public sealed class LaunchBenchmark : IDisposable
     {
         for (var i = 0; i < launches; i++)
         {
-            kernel(stream, elements, x.View, y.View, z.View, (int)ElementwiseOp.AddRelu);
+            kernel(stream, elements, x.View, y.View, z.View, (int)ElementwiseOp.AddRelu, 0);
             stream.Synchronize();
         }
     }

@@ -12,16 +12,13 @@ namespace Contention.Workloads.Devices;
 /// page-locked (registered with the driver, so copies are asynchronous DMA) or pageable
 /// (the driver stages them and the copy holds the host thread).
 /// </summary>
-public sealed unsafe class CudaDevice : IDataDevice
+public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
 {
     private readonly Context context;
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
     private readonly bool pinned;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> gemm;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> elementwise;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
-    private readonly int reduceGroups;
+    private readonly KernelLaunches kernels;
     private readonly KernelTimer? timer;
     private WorkspaceSize size;
     private MemoryBuffer1D<float, Stride1D.Dense>? a;
@@ -65,10 +62,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         }
 
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
-        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(CudaKernels.Gemm);
-        elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CudaKernels.Elementwise);
-        reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
-        reduceGroups = accelerator.NumMultiprocessors * 4;
+        kernels = new KernelLaunches(accelerator);
         scalar = accelerator.Allocate1D<float>(1);
         Id = options.Id;
         Description = $"{accelerator.Name} (ILGPU CUDA, sync {options.SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory{streamNote})";
@@ -228,28 +222,50 @@ public sealed unsafe class CudaDevice : IDataDevice
     /// How many blocks of the GEMM kernel one multiprocessor holds at once: the driver's
     /// occupancy estimate for the compiled kernel's registers and shared memory at its block size.
     /// </summary>
-    public int GemmBlocksPerMultiprocessor =>
-        accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemm), CudaKernels.GemmThreads * CudaKernels.GemmThreads);
+    public int GemmBlocksPerMultiprocessor => kernels.GemmBlocksPerMultiprocessor;
 
     /// <summary>The kernel <see cref="MeasureKernelNs"/> queues first: an element-wise pass over 64 Mi elements (about 0.3 ms on an H200).</summary>
     public static KernelSpec Spacer { get; } = KernelSpec.Elementwise(64L << 20, ElementwiseOp.Add);
 
-    private void LaunchCompute(in KernelSpec kernel, MemoryBuffer1D<float, Stride1D.Dense> a, MemoryBuffer1D<float, Stride1D.Dense> b, MemoryBuffer1D<float, Stride1D.Dense> c)
+    private void LaunchCompute(in KernelSpec kernel, MemoryBuffer1D<float, Stride1D.Dense> a, MemoryBuffer1D<float, Stride1D.Dense> b, MemoryBuffer1D<float, Stride1D.Dense> c, int part = 0, int parts = 1)
     {
         switch (kernel.Kind)
         {
             case KernelKind.Gemm:
-                LaunchGemm(a.View, b.View, c.View, kernel.M, kernel.N, kernel.K);
+                kernels.Gemm(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, part, parts);
                 break;
             case KernelKind.Elementwise:
-                elementwise(stream, (int)kernel.Elements, a.View, b.View, c.View, (int)kernel.Op);
+                kernels.Elementwise(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, part, parts);
                 break;
             case KernelKind.Reduce:
-                LaunchReduce(a.View, (int)kernel.Elements);
+                kernels.Reduce(stream, a.View, scalar.View, (int)kernel.Elements, part, parts);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "not a compute kernel");
         }
+    }
+
+    /// <inheritdoc />
+    public int MaxParts(in KernelSpec kernel) => kernels.MaxParts(kernel);
+
+    /// <inheritdoc />
+    /// <remarks>Each part is timed (or not) as a kernel of its own.</remarks>
+    public void LaunchPart(in KernelSpec kernel, int part, int parts)
+    {
+        if (parts == 1 || kernel.Kind is not (KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce))
+        {
+            Launch(kernel);
+            return;
+        }
+
+        if (a is null || b is null || c is null)
+        {
+            throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
+        }
+
+        var timed = timer?.Begin() ?? false;
+        LaunchCompute(kernel, a, b, c, part, parts);
+        timer?.End(timed);
     }
 
     /// <inheritdoc />
@@ -258,7 +274,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         using var da = accelerator.Allocate1D(a);
         using var db = accelerator.Allocate1D(b);
         using var dc = accelerator.Allocate1D<float>((long)m * n);
-        LaunchGemm(da.View, db.View, dc.View, m, n, k);
+        kernels.Gemm(stream, da.View, db.View, dc.View, m, n, k);
         stream.Synchronize();
         return dc.GetAsArray1D();
     }
@@ -270,7 +286,7 @@ public sealed unsafe class CudaDevice : IDataDevice
         using var dx = accelerator.Allocate1D(x);
         using var dy = accelerator.Allocate1D(y);
         using var dz = accelerator.Allocate1D<float>(x.Length);
-        elementwise(stream, x.Length, dx.View, dy.View, dz.View, (int)op);
+        kernels.Elementwise(stream, dx.View, dy.View, dz.View, x.Length, (int)op);
         stream.Synchronize();
         return dz.GetAsArray1D();
     }
@@ -280,7 +296,7 @@ public sealed unsafe class CudaDevice : IDataDevice
     {
         ArgumentNullException.ThrowIfNull(x);
         using var dx = accelerator.Allocate1D(x);
-        LaunchReduce(dx.View, x.Length);
+        kernels.Reduce(stream, dx.View, scalar.View, x.Length);
         stream.Synchronize();
         return scalar.GetAsArray1D()[0];
     }
@@ -315,26 +331,6 @@ public sealed unsafe class CudaDevice : IDataDevice
         stream.Dispose();
         accelerator.Dispose();
         context.Dispose();
-    }
-
-    private void LaunchGemm(ArrayView<float> da, ArrayView<float> db, ArrayView<float> dc, int m, int n, int k)
-    {
-        var slice = CudaKernels.SliceK(m, n, k, accelerator.NumMultiprocessors);
-        var slices = (k + slice - 1) / slice;
-        if (slices > 1)
-        {
-            dc.SubView(0, (long)m * n).MemSetToZero(stream);
-        }
-
-        var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
-        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
-        gemm(stream, new KernelConfig(grid, group), da, db, dc, m, n, k, slice);
-    }
-
-    private void LaunchReduce(ArrayView<float> x, int count)
-    {
-        scalar.View.MemSetToZero(stream);
-        reduce(stream, new KernelConfig(reduceGroups, CudaKernels.ReduceGroup), x, scalar.View, count);
     }
 
     private MemoryBuffer1D<float, Stride1D.Dense> Filled(long length, float value)

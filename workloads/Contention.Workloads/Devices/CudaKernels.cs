@@ -22,16 +22,17 @@ internal static class CudaKernels
     /// computes a <see cref="Tile"/>×<see cref="Tile"/> block of C, each thread 4×4 outputs strided
     /// by 16 so that loads from shared memory are conflict-free and stores to C coalesce. Row
     /// blocks go on grid X because grid Y is limited to 65,535 and implicit-GEMM convolutions
-    /// have millions of rows.
+    /// have millions of rows. <paramref name="rowBlockOffset"/>: the row block of the grid's first
+    /// (a kernel launched in parts over ranges of its row blocks; 0 for a whole one).
     /// </summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice)
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, int rowBlockOffset)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
         var tx = Group.IdxX;
         var ty = Group.IdxY;
         var tid = (ty * 16) + tx;
-        var rowBase = Grid.IdxX * Tile;
+        var rowBase = (Grid.IdxX + rowBlockOffset) * Tile;
         var colBase = Grid.IdxY * Tile;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -163,14 +164,19 @@ internal static class CudaKernels
         }
     }
 
-    /// <summary>z = f(x, y); <paramref name="op"/> is an <see cref="Kernels.ElementwiseOp"/> value.</summary>
-    public static void Elementwise(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int op)
+    /// <summary>
+    /// z = f(x, y) at element <paramref name="offset"/> + i; <paramref name="op"/> is an
+    /// <see cref="Kernels.ElementwiseOp"/> value (a kernel launched in parts over ranges of its
+    /// elements; offset 0 for a whole one).
+    /// </summary>
+    public static void Elementwise(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int op, int offset)
     {
-        var s = x[i] + y[i];
-        z[i] = op switch
+        var e = i + offset;
+        var s = x[e] + y[e];
+        z[e] = op switch
         {
             0 => s,
-            1 => x[i] * y[i],
+            1 => x[e] * y[e],
             _ => s > 0f ? s : 0f,
         };
     }

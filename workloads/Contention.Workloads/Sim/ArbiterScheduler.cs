@@ -36,35 +36,58 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// </summary>
     public SimKernel[] Slice(in SimKernel kernel)
     {
-        if (QuantumNs <= 0 || kernel.SmShare <= 0 || kernel.DurationNs <= QuantumNs)
-        {
-            return [kernel];
-        }
-
-        var waves = kernel.WaveNs <= 0 ? long.MaxValue : Math.Max(1, (long)Math.Round(kernel.DurationNs / (double)kernel.WaveNs));
-        var count = (int)Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, Math.Min(waves, 4096));
+        var count = SliceCount(kernel);
         if (count <= 1)
         {
             return [kernel];
         }
 
-        var overhead = Math.Min(SliceOverheadNs, kernel.DurationNs / 2);
-        var work = kernel.DurationNs - overhead;
-        var total = waves == long.MaxValue ? count : waves;
         var slices = new SimKernel[count];
         for (var i = 0; i < count; i++)
         {
-            // Waves to slice i: the first (total mod count) slices take one more.
-            var share = (total / count) + (i < total % count ? 1 : 0);
-            var fraction = share / (double)total;
-            slices[i] = kernel with
-            {
-                DurationNs = Math.Max(1, overhead + (long)Math.Round(work * fraction)),
-                Spread = kernel.Spread * fraction,
-            };
+            slices[i] = Part(kernel, i, count, SliceOverheadNs);
         }
 
         return slices;
+    }
+
+    /// <summary>How many slices <see cref="Slice"/> launches <paramref name="kernel"/> as: min(⌈duration / quantum⌉, waves), 1 when it is not sliced.</summary>
+    public int SliceCount(in SimKernel kernel) =>
+        QuantumNs <= 0 || kernel.SmShare <= 0 || kernel.DurationNs <= QuantumNs
+            ? 1
+            : (int)Math.Max(1, Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, Math.Min(Waves(kernel), 4096)));
+
+    /// <summary>The waves of <paramref name="kernel"/>'s blocks (unbounded where it says none).</summary>
+    public static long Waves(in SimKernel kernel) =>
+        kernel.WaveNs <= 0 ? long.MaxValue : Math.Max(1, (long)Math.Round(kernel.DurationNs / (double)kernel.WaveNs));
+
+    /// <summary>
+    /// Slice <paramref name="part"/> of <paramref name="parts"/> of <paramref name="kernel"/>: its
+    /// share of the waves (the first waves mod parts slices take one more), the kernel's fixed cost
+    /// (<paramref name="overheadNs"/>, at most half the kernel) plus that share of the rest, and
+    /// that share of its blocks.
+    /// </summary>
+    public static SimKernel Part(in SimKernel kernel, int part, int parts, long overheadNs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parts);
+        ArgumentOutOfRangeException.ThrowIfNegative(part);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(part, parts);
+        if (parts == 1)
+        {
+            return kernel;
+        }
+
+        var overhead = Math.Min(Math.Max(0, overheadNs), kernel.DurationNs / 2);
+        var work = kernel.DurationNs - overhead;
+        var waves = Waves(kernel);
+        var total = waves == long.MaxValue ? parts : Math.Max(waves, parts);
+        var share = (total / parts) + (part < total % parts ? 1 : 0);
+        var fraction = share / (double)total;
+        return kernel with
+        {
+            DurationNs = Math.Max(1, overhead + (long)Math.Round(work * fraction)),
+            Spread = kernel.Spread * fraction,
+        };
     }
 }
 

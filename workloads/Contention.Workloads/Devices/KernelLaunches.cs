@@ -1,0 +1,124 @@
+using Contention.Workloads.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Contention.Workloads.Devices;
+
+/// <summary>
+/// The compute kernels of <see cref="CudaKernels"/> loaded on one ILGPU accelerator (a CUDA GPU,
+/// or the CPU emulator in tests), launched whole or in parts over disjoint ranges of their blocks
+/// (kernel slicing): a GEMM's parts are ranges of its row blocks (every column block and K slice
+/// of each), an element-wise kernel's and a reduction's ranges of their elements in whole
+/// groups' worth. The parts of a kernel compute what the whole one does.
+/// </summary>
+internal sealed class KernelLaunches
+{
+    private readonly Accelerator accelerator;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> gemm;
+    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
+    private readonly int gemmBlocksPerMultiprocessor;
+
+    /// <summary>Elements of an element-wise kernel's part, in multiples of this (a group of threads).</summary>
+    public const int ElementwiseChunk = 256;
+
+    public KernelLaunches(Accelerator accelerator)
+    {
+        this.accelerator = accelerator;
+        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(CudaKernels.Gemm);
+        elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
+        reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
+        ReduceGroups = accelerator.NumMultiprocessors * 4;
+        gemmBlocksPerMultiprocessor = Math.Max(1, accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemm), CudaKernels.GemmThreads * CudaKernels.GemmThreads));
+    }
+
+    /// <summary>Groups of a reduction's launch: four per multiprocessor, grid-strided.</summary>
+    public int ReduceGroups { get; }
+
+    /// <summary>How many blocks of the GEMM kernel one multiprocessor holds at once (the driver's occupancy estimate).</summary>
+    public int GemmBlocksPerMultiprocessor => gemmBlocksPerMultiprocessor;
+
+    /// <summary>
+    /// The most parts a compute kernel is worth launching as: no more than its waves of blocks
+    /// (a part shorter than a wave lasts as long, on fewer multiprocessors) and its ranges; for a
+    /// reduction (one wave, grid-strided), as many parts as leave each thread an element.
+    /// </summary>
+    public int MaxParts(in KernelSpec kernel)
+    {
+        var sms = (long)accelerator.NumMultiprocessors;
+        switch (kernel.Kind)
+        {
+            case KernelKind.Gemm:
+                var rows = RowBlocks(kernel.M);
+                var slice = CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, accelerator.NumMultiprocessors);
+                var blocks = rows * ColumnBlocks(kernel.N) * ((kernel.K + slice - 1) / slice);
+                var waves = (blocks + (sms * gemmBlocksPerMultiprocessor) - 1) / (sms * gemmBlocksPerMultiprocessor);
+                return (int)Math.Clamp(Math.Min(rows, waves), 1, int.MaxValue);
+            case KernelKind.Elementwise:
+                var perWave = sms * accelerator.MaxNumThreadsPerMultiprocessor;
+                return (int)Math.Min(KernelParts.MaxParts(kernel.Elements, ElementwiseChunk), Math.Max(1, (kernel.Elements + perWave - 1) / perWave));
+            case KernelKind.Reduce:
+                return KernelParts.MaxParts(kernel.Elements, (long)ReduceGroups * CudaKernels.ReduceGroup);
+            default:
+                return 1;
+        }
+    }
+
+    /// <summary>
+    /// C[m, n] = A·B, or its rows of part <paramref name="part"/> of <paramref name="parts"/>
+    /// (whole row blocks); with split K, the part's rows of C are zeroed first, on the stream.
+    /// </summary>
+    public void Gemm(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int part = 0, int parts = 1)
+    {
+        var (from, to) = KernelParts.Range(RowBlocks(m), part, parts);
+        if (from == to)
+        {
+            return;
+        }
+
+        var slice = CudaKernels.SliceK(m, n, k, accelerator.NumMultiprocessors);
+        var slices = (k + slice - 1) / slice;
+        if (slices > 1)
+        {
+            var firstRow = from * CudaKernels.Tile;
+            var endRow = Math.Min(m, to * CudaKernels.Tile);
+            c.SubView(firstRow * n, (endRow - firstRow) * n).MemSetToZero(stream);
+        }
+
+        var grid = new Index3D((int)(to - from), ColumnBlocks(n), slices);
+        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
+        gemm(stream, new KernelConfig(grid, group), a, b, c, m, n, k, slice, (int)from);
+    }
+
+    /// <summary>z = f(x, y) over <paramref name="count"/> elements, or over part <paramref name="part"/> of <paramref name="parts"/> of them.</summary>
+    public void Elementwise(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, int part = 0, int parts = 1)
+    {
+        var (from, to) = KernelParts.Range(count, part, parts, ElementwiseChunk);
+        if (from < to)
+        {
+            elementwise(stream, (int)(to - from), x, y, z, op, (int)from);
+        }
+    }
+
+    /// <summary>
+    /// result[0] = the sum of x's first <paramref name="count"/> elements; in parts, part
+    /// <paramref name="part"/> adds its range's sum (part 0 zeroes the result first).
+    /// </summary>
+    public void Reduce(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> result, int count, int part = 0, int parts = 1)
+    {
+        if (part == 0)
+        {
+            result.MemSetToZero(stream);
+        }
+
+        var (from, to) = KernelParts.Range(count, part, parts, (long)ReduceGroups * CudaKernels.ReduceGroup);
+        if (from < to)
+        {
+            reduce(stream, new KernelConfig(ReduceGroups, CudaKernels.ReduceGroup), x.SubView(from, to - from), result, (int)(to - from));
+        }
+    }
+
+    private static long RowBlocks(int m) => (m + CudaKernels.Tile - 1) / CudaKernels.Tile;
+
+    private static int ColumnBlocks(int n) => (n + CudaKernels.Tile - 1) / CudaKernels.Tile;
+}
