@@ -1,17 +1,44 @@
+using Contention.Workloads.Arbiter;
+using Contention.Workloads.Sim;
+
 namespace Contention.Workloads.Devices;
 
 /// <summary>Opens the device implementation an options record names.</summary>
 public static class DeviceFactory
 {
     /// <summary>Opens <c>options.Id</c> for one tenant.</summary>
+    /// <exception cref="InvalidOperationException">An arbiter was asked for on the cpu device, or its file cannot be opened.</exception>
     public static IComputeDevice Open(DeviceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.Id.Kind switch
+        if (options.Arbiter is { } arbiter && options.Id.Kind == DeviceKind.Cpu)
+        {
+            throw new InvalidOperationException($"{options.Id} has no GPU arbiter: the arbiter orders launches on a GPU, so use device cuda or sim with sharing: arbiter");
+        }
+
+        IComputeDevice device = options.Id.Kind switch
         {
             DeviceKind.Cpu => new CpuDevice(options),
             DeviceKind.Cuda => new CudaDevice(options),
             _ => new SimDevice(options),
         };
+        return options.Arbiter is null ? device : WithArbiter(device, options.Arbiter);
+    }
+
+    private static ArbitratedDevice WithArbiter(IComputeDevice device, ArbiterOptions options)
+    {
+        ArbiterGate? gate = null;
+        try
+        {
+            var model = device is SimDevice sim ? sim.Model : new CostModel(options.Profile ?? DeviceProfile.Load("h200"));
+            gate = ArbiterGate.Open(options.Path);
+            return new ArbitratedDevice(device, gate, options.Sensitive, new DurationPredictor(kernel => model.Kernel(kernel).DurationNs));
+        }
+        catch
+        {
+            gate?.Dispose();
+            device.Dispose();
+            throw;
+        }
     }
 }

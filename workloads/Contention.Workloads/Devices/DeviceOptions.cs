@@ -29,6 +29,9 @@ public sealed record DeviceOptions
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 
+    /// <summary>For cuda and sim devices: the GPU's arbiter the tenant's launches go through (<c>sharing: arbiter</c>); null: none.</summary>
+    public Arbiter.ArbiterOptions? Arbiter { get; init; }
+
     /// <summary>For sim devices: the seed of the draws from the profile's measured round-trip spread (the tenant's seed, so runs repeat).</summary>
     public int Seed { get; init; } = 1;
 

@@ -35,6 +35,20 @@ public interface IComputeDevice : IDisposable
     void Synchronize();
 
     /// <summary>
+    /// An operation (a request, a step) begins: its kernels follow, up to the synchronise before
+    /// <see cref="EndOperation"/>. Only a GPU's arbiter listens (a latency-sensitive tenant's
+    /// open request holds best-effort launches); a device alone does nothing.
+    /// </summary>
+    void BeginOperation()
+    {
+    }
+
+    /// <summary>The operation <see cref="BeginOperation"/> began has ended (its work synchronised).</summary>
+    void EndOperation()
+    {
+    }
+
+    /// <summary>
     /// GPU time of the tenant's compute kernels so far, ns: per kernel, from its start to its end
     /// as CUDA events around it measure it (copies excluded); counted up to the latest
     /// <see cref="Synchronize"/>. An estimate where the device times a sample of its kernels;

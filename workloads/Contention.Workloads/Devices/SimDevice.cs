@@ -18,7 +18,7 @@ namespace Contention.Workloads.Devices;
 /// staged through a real host memcpy and hold the
 /// thread until the DMA completes, as the CUDA driver does.
 /// </summary>
-public sealed unsafe class SimDevice : IComputeDevice
+public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 {
     private readonly SimChannelInfo channel;
     private readonly CostModel model;
@@ -127,7 +127,25 @@ public sealed unsafe class SimDevice : IComputeDevice
     }
 
     /// <inheritdoc />
-    public void Launch(in KernelSpec kernel)
+    public void Launch(in KernelSpec kernel) => Launch(kernel, 0, 1);
+
+    /// <inheritdoc />
+    /// <remarks>A compute kernel's waves (its duration over its wave time), at most 4,096; 1 for a copy.</remarks>
+    public int MaxParts(in KernelSpec kernel)
+    {
+        var modelled = model.Kernel(kernel);
+        return kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost || modelled.SmShare <= 0 ? 1 : (int)Math.Min(ArbiterPolicy.Waves(modelled), 4096);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Part of the modelled kernel as the modelled arbiter slices it (<see cref="ArbiterPolicy.Part"/>):
+    /// its share of the waves, each part with the profile's fixed per-kernel cost; each part is a
+    /// launch, with the launch's CPU time.
+    /// </remarks>
+    public void LaunchPart(in KernelSpec kernel, int part, int parts) => Launch(kernel, part, parts);
+
+    private void Launch(in KernelSpec kernel, int part, int parts)
     {
         // The launch's CPU time counts from here, and everything the model does for it (costing
         // the kernel, the idle draws, writing the launch queue) is part of it, not added to it:
@@ -135,7 +153,7 @@ public sealed unsafe class SimDevice : IComputeDevice
         // the thread idled) is reproduced by running until that long after the call began.
         var started = MonotonicClock.NowNs();
         var idleExtraNs = batchStarted ? 0 : Math.Max(0, idleLaunches.Draw(started - lastReturnNs, idleDraws));
-        var modelled = model.Kernel(kernel);
+        var modelled = parts == 1 ? model.Kernel(kernel) : ArbiterPolicy.Part(model.Kernel(kernel), part, parts, channel.Profile.KernelOverheadNs);
         var index = Reserve(ref started);
         var due = started + idleExtraNs + launchCpuNs;
         Stage(index, modelled, due);

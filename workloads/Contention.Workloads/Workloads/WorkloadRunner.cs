@@ -215,6 +215,7 @@ public sealed class WorkloadRunner
 
     private void RunOnce()
     {
+        device.BeginOperation();
         if (spec.AllocatePerOperation)
         {
             device.Prepare(kernels);
@@ -230,5 +231,7 @@ public sealed class WorkloadRunner
         {
             device.Release();
         }
+
+        device.EndOperation();
     }
 }

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using Contention.Workloads.Arbiter;
+using Contention.Workloads.Sim;
+
+namespace Contention.Workloads.Tests;
+
+public sealed class ArbiterGateTests : IDisposable
+{
+    private readonly string path = Path.Combine(Path.GetTempPath(), $"contention-arbiter-{Guid.NewGuid():N}");
+
+    private static ArbiterSlotState Sensitive(long openSinceNs) => new(1, 1, true, openSinceNs);
+
+    private static readonly ArbiterSlotState BestEffort = new(2, 1, false, 0);
+
+    [Fact]
+    public void Decide_SensitiveOperationOpen_HoldsBestEffortWhateverItsWork()
+    {
+        ArbiterSlotState[] slots = [BestEffort, Sensitive(900), default];
+
+        Assert.Equal((ArbiterVerdict.HeldBySensitive, 1), ArbiterRules.Decide(slots, 0, 1_000, 1, 500_000));
+        slots[1] = Sensitive(0);
+        Assert.Equal((ArbiterVerdict.Go, -1), ArbiterRules.Decide(slots, 0, 1_000, 1, 500_000));
+        slots[1] = Sensitive(900) with { Owner = 0 };
+        Assert.Equal((ArbiterVerdict.Go, -1), ArbiterRules.Decide(slots, 0, 1_000, 1, 500_000));
+    }
+
+    [Theory]
+    [InlineData(1_000, 0, 400_000, true)] // nothing outstanding: even a kernel past the bound goes
+    [InlineData(1_000, 0, 900_000, true)]
+    [InlineData(1_000, 201_000, 300_000, true)] // 200 us out + 300 us = the bound
+    [InlineData(1_000, 201_000, 300_001, false)]
+    [InlineData(1_000, 900, 499_999, true)] // work predicted done already counts as none
+    public void Decide_BestEffortWorkOutstanding_HeldBeyondTheBound(long nowNs, long queueEndNs, long predictedNs, bool goes)
+    {
+        ArbiterSlotState[] slots = [BestEffort, BestEffort, Sensitive(0)];
+
+        var (verdict, _) = ArbiterRules.Decide(slots, queueEndNs, nowNs, predictedNs, 500_000);
+
+        Assert.Equal(goes ? ArbiterVerdict.Go : ArbiterVerdict.HeldByOutstanding, verdict);
+    }
+
+    [Fact]
+    public void QueueEndAfter_QueuesBehindEarlierWork_OrFromNow()
+    {
+        Assert.Equal(1_300, ArbiterRules.QueueEndAfter(1_000, 500, 300));
+        Assert.Equal(2_300, ArbiterRules.QueueEndAfter(1_000, 2_000, 300));
+    }
+
+    [Fact]
+    public void Open_NotAnArbiterFile_SaysSo()
+    {
+        File.WriteAllBytes(path, new byte[256]);
+
+        var error = Assert.Throws<InvalidOperationException>(() => ArbiterGate.Open(path));
+
+        Assert.Contains("is not a GPU arbiter's file", error.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", Assert.Throws<InvalidOperationException>(() => ArbiterGate.Open(path + "-missing")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Join_AllSlotsTakenByLiveTenants_SaysWhatToDo_AndALeftSlotIsReused()
+    {
+        using var gate = ArbiterGate.Create(path, 2, 500_000, 0);
+        using var other = ArbiterGate.Open(path);
+        var first = gate.Join(sensitive: true);
+        using var second = other.Join(sensitive: false);
+
+        var error = Assert.Throws<InvalidOperationException>(() => gate.Join(sensitive: false));
+        first.Dispose();
+        using var third = gate.Join(sensitive: false);
+
+        Assert.Contains("has room for 2 tenants and all are taken", error.Message, StringComparison.Ordinal);
+        Assert.Equal(first.Slot, third.Slot);
+        Assert.Equal([false, false], gate.Read().Select(s => s.Sensitive));
+    }
+
+    [Fact]
+    public async Task Admit_WhileASensitiveOperationIsOpen_WaitsUntilItCloses()
+    {
+        using var gate = ArbiterGate.Create(path, 4, 500_000, 0);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        service.Open();
+        var closer = Task.Run(async () =>
+        {
+            await Task.Delay(100);
+            service.Close();
+        });
+
+        var started = Stopwatch.GetTimestamp();
+        var waited = trainer.Admit(1_000);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await closer;
+
+        Assert.InRange(elapsed.TotalMilliseconds, 90, 5_000);
+        Assert.InRange(waited, 90_000_000, 5_000_000_000);
+        Assert.Equal((1, 1), (trainer.Launches, trainer.Held));
+        Assert.Equal(waited, trainer.LongestHeldNs);
+    }
+
+    [Fact]
+    public void Admit_OutstandingWork_GoesOnceTheGpusPredictedQueueDrains_AndAtOnceAfterASynchronise()
+    {
+        using var gate = ArbiterGate.Create(path, 4, 50_000_000, 0);
+        using var a = gate.Join(sensitive: false);
+        using var b = gate.Join(sensitive: false);
+
+        // A's 30 ms and B's 10 ms queue one after the other on the GPU: B's next 20 ms waits
+        // until 10 ms are done, then fills the 50 ms bound exactly (queues of their own, drained
+        // side by side, would have let it go after 5 ms).
+        Assert.Equal(0, a.Admit(30_000_000));
+        Assert.Equal(0, b.Admit(10_000_000));
+        var started = Stopwatch.GetTimestamp();
+        var waited = b.Admit(20_000_000);
+        Assert.InRange(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 9, 5_000);
+        Assert.True(waited > 0);
+
+        // B synchronised: its work is done, A's predicted rest is not.
+        b.Drained();
+        Assert.InRange(ArbiterRules.Outstanding(gate.QueueEnd, MonotonicClock.NowNs()), 1, 30_000_000);
+        a.Drained();
+        Assert.Equal(0, ArbiterRules.Outstanding(gate.QueueEnd, MonotonicClock.NowNs()));
+        Assert.Equal(0, a.Admit(45_000_000));
+    }
+
+    [Fact]
+    public void Admit_StoppedGate_LetsEverythingGo()
+    {
+        using var gate = ArbiterGate.Create(path, 2, 500_000, 0);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        service.Open();
+        gate.Stop();
+
+        Assert.Equal(0, trainer.Admit(1_000));
+        Assert.True(gate.Stopped);
+    }
+
+    [Fact]
+    public void Admit_SensitiveTenantsProcessIsGone_FreesItsSlotAfterALease()
+    {
+        // A process that exited holds its slot open (written as it would have left it).
+        using var gate = ArbiterGate.Create(path, 2, 500_000, 0);
+        using var trainer = gate.Join(sensitive: false);
+        using var service = gate.Join(sensitive: true);
+        service.Open();
+        gate.SetPid(service.Slot, ExitedPid());
+
+        var waited = trainer.Admit(1_000);
+
+        Assert.InRange(waited, ArbiterGate.LeaseNs, 5_000_000_000);
+        Assert.Equal(1, trainer.Freed);
+        Assert.Equal(0, gate.Read()[service.Slot].Owner);
+    }
+
+    private static int ExitedPid()
+    {
+        using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        process.WaitForExit();
+        Assert.False(ArbiterGate.ProcessAlive(process.Id));
+        return process.Id;
+    }
+
+    public void Dispose() => File.Delete(path);
+}

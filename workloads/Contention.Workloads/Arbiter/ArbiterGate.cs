@@ -1,0 +1,268 @@
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Contention.Workloads.Arbiter;
+
+/// <summary>
+/// A GPU's arbiter (issue 13): a small shared-memory file the node creates per GPU, in which each
+/// tenant of the GPU claims a slot and says what it does — a latency-sensitive tenant when it has
+/// an operation open — and best-effort tenants keep the predicted end of the work they let onto
+/// the GPU; through which a best-effort tenant decides, before each launch, whether it may launch now
+/// (<see cref="ArbiterRules"/>). Nothing runs between the tenants: each reads the others' slots and
+/// decides for itself, with plain loads and stores (no system call while it is let go; a held
+/// launch waits by spinning, then by short sleeps). A slot whose process died is freed by the
+/// first tenant it holds up for longer than <see cref="LeaseNs"/> (its process no longer
+/// answers <c>kill(pid, 0)</c>), so a tenant killed with an operation open stalls the others for
+/// at most that long; best-effort work a killed tenant let go expires when it was predicted to.
+/// </summary>
+public sealed unsafe partial class ArbiterGate : IDisposable
+{
+    /// <summary>How long a held launch may wait before the tenants holding it up are checked for life, ns.</summary>
+    public const long LeaseNs = 20_000_000;
+
+    /// <summary>How long a held launch spins before it sleeps between looks, ns.</summary>
+    public const long SpinNs = 50_000;
+
+    /// <summary>How long a held launch sleeps between looks once it stopped spinning, ns.</summary>
+    public const long NapNs = 20_000;
+
+    private const long Magic = 0x5241_4254_4E43_0001; // "CNTBAR" + version 1
+    private const int HeaderBytes = 128;
+    private const int SlotBytes = 128;
+
+    // Header (the node's): magic, slot count, outstanding bound, slice quantum; stop; the
+    // best-effort tenants' shared line: the predicted end of their work let go.
+    private const int SlotCountOffset = 8;
+    private const int OutstandingOffset = 16;
+    private const int QuantumOffset = 24;
+    private const int StopOffset = 64;
+    private const int QueueEndOffset = 96;
+
+    // Slot (its tenant's line): owner token, pid, sensitive, open since.
+    private const int OwnerOffset = 0;
+    private const int PidOffset = 8;
+    private const int SensitiveOffset = 16;
+    private const int OpenOffset = 24;
+
+    private static long claims;
+    private readonly MemoryMappedFile file;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly byte* basePtr;
+
+    private ArbiterGate(string path, FileMode mode, long bytes)
+    {
+        Path = path;
+        file = MemoryMappedFile.CreateFromFile(path, mode, null, bytes, MemoryMappedFileAccess.ReadWrite);
+        view = file.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>How many tenants the GPU's arbiter has room for.</summary>
+    public int Slots => (int)Field(basePtr, SlotCountOffset);
+
+    /// <summary>The most predicted best-effort GPU time let onto the GPU and not yet done, ns.</summary>
+    public long OutstandingNs => Field(basePtr, OutstandingOffset);
+
+    /// <summary>A best-effort kernel predicted longer than this is launched in slices of about this length, ns; 0: no slicing.</summary>
+    public long QuantumNs => Field(basePtr, QuantumOffset);
+
+    /// <summary>Whether the node let every launch go (its experiment ended).</summary>
+    public bool Stopped => Volatile.Read(ref Field(basePtr, StopOffset)) != 0;
+
+    /// <summary>Creates (or recreates) the arbiter file of a GPU with room for <paramref name="slots"/> tenants.</summary>
+    public static ArbiterGate Create(string path, int slots, long outstandingNs, long quantumNs)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slots);
+        ArgumentOutOfRangeException.ThrowIfNegative(outstandingNs);
+        ArgumentOutOfRangeException.ThrowIfNegative(quantumNs);
+        File.Delete(path);
+        var gate = new ArbiterGate(path, FileMode.CreateNew, HeaderBytes + ((long)slots * SlotBytes));
+        new Span<byte>(gate.basePtr, HeaderBytes + (slots * SlotBytes)).Clear();
+        Field(gate.basePtr, SlotCountOffset) = slots;
+        Field(gate.basePtr, OutstandingOffset) = outstandingNs;
+        Field(gate.basePtr, QuantumOffset) = quantumNs;
+        Volatile.Write(ref Field(gate.basePtr, 0), Magic);
+        return gate;
+    }
+
+    /// <summary>Opens the arbiter file a node created.</summary>
+    /// <exception cref="InvalidOperationException">The file is not an arbiter's (of this version).</exception>
+    public static ArbiterGate Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"the GPU's arbiter file {path} does not exist: the node creates it when a tenant asks for sharing: arbiter");
+        }
+
+        var length = new FileInfo(path).Length;
+        if (length < HeaderBytes)
+        {
+            throw new InvalidOperationException($"{path} is not a GPU arbiter's file ({length} bytes)");
+        }
+
+        var gate = new ArbiterGate(path, FileMode.Open, length);
+        if (Volatile.Read(ref Field(gate.basePtr, 0)) != Magic || HeaderBytes + (gate.Slots * (long)SlotBytes) > length)
+        {
+            gate.Dispose();
+            throw new InvalidOperationException($"{path} is not a GPU arbiter's file of this version (expected magic {Magic:x})");
+        }
+
+        return gate;
+    }
+
+    /// <summary>Lets every held launch go from now on (the node, when its experiment ends).</summary>
+    public void Stop() => Volatile.Write(ref Field(basePtr, StopOffset), 1);
+
+    /// <summary>The slots as they are now.</summary>
+    public ArbiterSlotState[] Read()
+    {
+        var states = new ArbiterSlotState[Slots];
+        ReadInto(states);
+        return states;
+    }
+
+    /// <summary>
+    /// Claims a free slot for a tenant of this process (a slot whose process died counts as free).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Every slot is taken by a live tenant.</exception>
+    public ArbiterMember Join(bool sensitive)
+    {
+        var token = ((long)Environment.ProcessId << 24) | (Interlocked.Increment(ref claims) & 0xFF_FFFF);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            for (var i = 0; i < Slots; i++)
+            {
+                var slot = SlotPtr(i);
+                ref var owner = ref Field(slot, OwnerOffset);
+                var current = Volatile.Read(ref owner);
+                if (current != 0 && (pass == 0 || ProcessAlive((int)Field(slot, PidOffset))))
+                {
+                    continue;
+                }
+
+                if (Interlocked.CompareExchange(ref owner, token, current) != current)
+                {
+                    continue;
+                }
+
+                Field(slot, PidOffset) = Environment.ProcessId;
+                Field(slot, OpenOffset) = 0;
+                Volatile.Write(ref Field(slot, SensitiveOffset), sensitive ? 1 : 0);
+                return new ArbiterMember(this, i, token, sensitive);
+            }
+        }
+
+        throw new InvalidOperationException($"the GPU's arbiter ({Path}) has room for {Slots} tenants and all are taken by live processes: give the node more slots per GPU or fewer tenants");
+    }
+
+    /// <summary>
+    /// Frees the slots of tenants whose processes died among <paramref name="states"/> (as read);
+    /// returns how many it freed. A slot is freed only if it still has the owner read.
+    /// </summary>
+    public int FreeDead(ReadOnlySpan<ArbiterSlotState> states)
+    {
+        var freed = 0;
+        for (var i = 0; i < states.Length; i++)
+        {
+            var state = states[i];
+            if (state.Owner == 0 || ProcessAlive(state.Pid))
+            {
+                continue;
+            }
+
+            var slot = SlotPtr(i);
+            Field(slot, OpenOffset) = 0;
+            if (Interlocked.CompareExchange(ref Field(slot, OwnerOffset), 0, state.Owner) == state.Owner)
+            {
+                freed++;
+            }
+        }
+
+        return freed;
+    }
+
+    /// <summary>Whether process <paramref name="pid"/> exists (it may be signalled, or exists and belongs to another user).</summary>
+    public static bool ProcessAlive(int pid)
+    {
+        const int ENoSuchProcess = 3;
+        return pid > 0 && (Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != ENoSuchProcess);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        view.SafeMemoryMappedViewHandle.ReleasePointer();
+        view.Dispose();
+        file.Dispose();
+    }
+
+    internal void ReadInto(Span<ArbiterSlotState> states)
+    {
+        for (var i = 0; i < states.Length; i++)
+        {
+            var slot = SlotPtr(i);
+            var owner = Volatile.Read(ref Field(slot, OwnerOffset));
+            states[i] = owner == 0
+                ? default
+                : new ArbiterSlotState(owner, (int)Field(slot, PidOffset), Volatile.Read(ref Field(slot, SensitiveOffset)) != 0, Volatile.Read(ref Field(slot, OpenOffset)));
+        }
+    }
+
+    // Tests: a slot as a process other than this one left it.
+    internal void SetPid(int slot, int pid) => Volatile.Write(ref Field(SlotPtr(slot), PidOffset), pid);
+
+    internal void SetOpen(int slot, long sinceNs) => Volatile.Write(ref Field(SlotPtr(slot), OpenOffset), sinceNs);
+
+    /// <summary>The predicted end of the best-effort work let onto the GPU (CLOCK_MONOTONIC, ns).</summary>
+    internal long QueueEnd => Volatile.Read(ref Field(basePtr, QueueEndOffset));
+
+    // Adds a kernel let go at nowNs to the GPU's best-effort queue; returns the kernel's predicted end.
+    internal long Enqueue(long nowNs, long predictedNs)
+    {
+        ref var end = ref Field(basePtr, QueueEndOffset);
+        while (true)
+        {
+            var current = Volatile.Read(ref end);
+            var next = ArbiterRules.QueueEndAfter(current, nowNs, predictedNs);
+            if (Interlocked.CompareExchange(ref end, next, current) == current)
+            {
+                return next;
+            }
+        }
+    }
+
+    // Takes back restNs of predicted work that finished early (never before nowNs).
+    internal void TakeBack(long nowNs, long restNs)
+    {
+        ref var end = ref Field(basePtr, QueueEndOffset);
+        while (restNs > 0)
+        {
+            var current = Volatile.Read(ref end);
+            var next = Math.Max(nowNs, current - restNs);
+            if (next >= current || Interlocked.CompareExchange(ref end, next, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    internal void Leave(int slot, long token)
+    {
+        var ptr = SlotPtr(slot);
+        Field(ptr, OpenOffset) = 0;
+        Interlocked.CompareExchange(ref Field(ptr, OwnerOffset), 0, token);
+    }
+
+    private byte* SlotPtr(int slot) => basePtr + HeaderBytes + ((long)slot * SlotBytes);
+
+    private static ref long Field(byte* ptr, int offset) => ref Unsafe.AsRef<long>(ptr + offset);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

@@ -1,0 +1,129 @@
+using Contention.Workloads.Sim;
+using Contention.Workloads.Workloads;
+
+namespace Contention.Workloads.Arbiter;
+
+/// <summary>
+/// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join"/>): a latency-sensitive
+/// tenant says when its operations open and close; a best-effort one asks before each launch
+/// (<see cref="Admit"/>) and says when its work drained. Used from the tenant's one thread.
+/// </summary>
+public sealed class ArbiterMember : IDisposable
+{
+    private readonly ArbiterGate gate;
+    private readonly long token;
+    private readonly ArbiterSlotState[] states;
+    private long ownEndNs;
+    private long ownPendingNs;
+    private bool left;
+
+    internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive)
+    {
+        this.gate = gate;
+        this.token = token;
+        Slot = slot;
+        Sensitive = sensitive;
+        states = new ArbiterSlotState[gate.Slots];
+    }
+
+    /// <summary>The slot this tenant holds.</summary>
+    public int Slot { get; }
+
+    /// <summary>Whether the tenant is latency-sensitive.</summary>
+    public bool Sensitive { get; }
+
+    /// <summary>Launches asked for (<see cref="Admit"/>).</summary>
+    public long Launches { get; private set; }
+
+    /// <summary>Launches that had to wait.</summary>
+    public long Held { get; private set; }
+
+    /// <summary>Time launches waited, ns.</summary>
+    public long HeldNs { get; private set; }
+
+    /// <summary>The longest wait of one launch, ns.</summary>
+    public long LongestHeldNs { get; private set; }
+
+    /// <summary>Slots of dead tenants this one freed.</summary>
+    public long Freed { get; private set; }
+
+    /// <summary>A latency-sensitive tenant's operation opens (best-effort launches wait from now until <see cref="Close"/>).</summary>
+    public void Open() => gate.SetOpen(Slot, Math.Max(1, MonotonicClock.NowNs()));
+
+    /// <summary>A latency-sensitive tenant's operation ended.</summary>
+    public void Close() => gate.SetOpen(Slot, 0);
+
+    /// <summary>
+    /// A best-effort tenant's launch of a kernel predicted to last <paramref name="predictedNs"/>:
+    /// returns at once when the arbiter lets it go (plain reads of the slots, one store), else
+    /// when it does — spinning for <see cref="ArbiterGate.SpinNs"/>, then looking every
+    /// <see cref="ArbiterGate.NapNs"/> — or when the node stopped the arbiter. Returns how long it waited, ns.
+    /// </summary>
+    public long Admit(long predictedNs)
+    {
+        Launches++;
+        var now = MonotonicClock.NowNs();
+        var start = now;
+        var lastCheck = now;
+        var spin = default(SpinWait);
+        while (true)
+        {
+            gate.ReadInto(states);
+            var (verdict, _) = ArbiterRules.Decide(states, gate.QueueEnd, now, predictedNs, gate.OutstandingNs);
+            if (verdict == ArbiterVerdict.Go || gate.Stopped)
+            {
+                ownEndNs = gate.Enqueue(now, predictedNs);
+                ownPendingNs += predictedNs;
+                var waited = now - start;
+                if (waited > 0)
+                {
+                    Held++;
+                    HeldNs += waited;
+                    LongestHeldNs = Math.Max(LongestHeldNs, waited);
+                }
+
+                return waited;
+            }
+
+            if (now - lastCheck >= ArbiterGate.LeaseNs)
+            {
+                // Held a lease long: a tenant that died with an operation open or work outstanding holds nothing.
+                Freed += gate.FreeDead(states);
+                lastCheck = now;
+            }
+
+            if (now - start < ArbiterGate.SpinNs)
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+            else
+            {
+                PreciseSleep.Until(now + ArbiterGate.NapNs, CancellationToken.None);
+            }
+
+            now = MonotonicClock.NowNs();
+        }
+    }
+
+    /// <summary>
+    /// A best-effort tenant's launched work is done (it synchronised): what of it was predicted
+    /// to last beyond now is taken back from the GPU's queue (no more than it let go since it
+    /// last drained: other tenants' work queued before its own is still there).
+    /// </summary>
+    public void Drained()
+    {
+        var now = MonotonicClock.NowNs();
+        gate.TakeBack(now, Math.Min(ownPendingNs, ownEndNs - now));
+        ownEndNs = ownPendingNs = 0;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!left)
+        {
+            left = true;
+            gate.Leave(Slot, token);
+        }
+    }
+}

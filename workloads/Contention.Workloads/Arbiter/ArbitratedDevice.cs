@@ -1,0 +1,144 @@
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+
+namespace Contention.Workloads.Arbiter;
+
+/// <summary>
+/// A tenant's device with its GPU's arbiter in front (issue 13): a latency-sensitive tenant's
+/// launches go straight to the device, and it marks its operations open and closed in the
+/// arbiter; a best-effort tenant asks the arbiter before each launch (gating, no system call when
+/// let go) and, when slicing is on (the arbiter's quantum above 0) and its device can, launches a
+/// compute kernel predicted longer than the quantum as parts over disjoint ranges of its blocks,
+/// each about a quantum long (no more than its waves), asking before each part — so a
+/// latency-sensitive request that opens waits behind at most one part.
+/// </summary>
+public sealed class ArbitratedDevice : IComputeDevice
+{
+    private readonly IComputeDevice inner;
+    private readonly ArbiterMember member;
+    private readonly ArbiterGate gate;
+    private readonly ISlicingDevice? slicing;
+    private readonly long quantumNs;
+    private long measuredNs;
+
+    /// <summary>Puts <paramref name="gate"/>'s arbiter in front of <paramref name="inner"/> for a tenant; owns both.</summary>
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(predictor);
+        this.inner = inner;
+        this.gate = gate;
+        Predictor = predictor;
+        member = gate.Join(sensitive);
+        quantumNs = gate.QuantumNs;
+        slicing = quantumNs > 0 ? inner as ISlicingDevice : null;
+        var role = sensitive ? "latency-sensitive" : "best-effort";
+        var mechanism = quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
+        Description = $"{inner.Description}, arbiter ({mechanism}; {role}, slot {member.Slot})";
+        measuredNs = inner.KernelNs ?? 0;
+    }
+
+    /// <summary>The device behind the arbiter.</summary>
+    public IComputeDevice Inner => inner;
+
+    /// <summary>The tenant's place in the arbiter (its counters).</summary>
+    public ArbiterMember Member => member;
+
+    /// <summary>The tenant's duration prediction.</summary>
+    public DurationPredictor Predictor { get; }
+
+    /// <summary>Kernels launched in parts, and the parts they were launched as.</summary>
+    public (long Kernels, long Parts) Sliced { get; private set; }
+
+    /// <inheritdoc />
+    public DeviceId Id => inner.Id;
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public SyncMode SyncMode => inner.SyncMode;
+
+    /// <inheritdoc />
+    public long? KernelNs => inner.KernelNs;
+
+    /// <inheritdoc />
+    public void Prepare(IEnumerable<KernelSpec> kernels) => inner.Prepare(kernels);
+
+    /// <inheritdoc />
+    public void Release() => inner.Release();
+
+    /// <inheritdoc />
+    public void BeginOperation()
+    {
+        if (member.Sensitive)
+        {
+            member.Open();
+        }
+    }
+
+    /// <inheritdoc />
+    public void EndOperation()
+    {
+        if (member.Sensitive)
+        {
+            member.Close();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Launch(in KernelSpec kernel)
+    {
+        if (member.Sensitive)
+        {
+            inner.Launch(kernel);
+            return;
+        }
+
+        var predicted = Predictor.Predict(kernel);
+        var parts = Parts(kernel, predicted);
+        if (parts <= 1)
+        {
+            member.Admit(predicted);
+            inner.Launch(kernel);
+            return;
+        }
+
+        for (var part = 0; part < parts; part++)
+        {
+            // Each part's share of the prediction: the parts share the blocks as evenly as they can.
+            member.Admit(((predicted * (part + 1)) / parts) - ((predicted * part) / parts));
+            slicing!.LaunchPart(kernel, part, parts);
+        }
+
+        Sliced = (Sliced.Kernels + 1, Sliced.Parts + parts);
+    }
+
+    /// <inheritdoc />
+    public void Synchronize()
+    {
+        inner.Synchronize();
+        if (member.Sensitive)
+        {
+            return;
+        }
+
+        member.Drained();
+        var now = inner.KernelNs ?? 0;
+        Predictor.Observe(now - measuredNs);
+        measuredNs = now;
+    }
+
+    /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>
+    public int Parts(in KernelSpec kernel, long predictedNs) =>
+        slicing is null || predictedNs <= quantumNs ? 1 : (int)Math.Min((predictedNs + quantumNs - 1) / quantumNs, slicing.MaxParts(kernel));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        member.Dispose();
+        gate.Dispose();
+        inner.Dispose();
+    }
+}
