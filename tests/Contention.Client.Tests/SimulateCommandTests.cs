@@ -279,10 +279,10 @@ public class SimulateCommandTests
         Assert.Contains("mps + arbiter (gating)", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.Summary)), StringComparison.Ordinal);
         Assert.Contains(",gating,measure,", File.ReadAllText(Path.Combine(directory, ResultsFiles.Csv)), StringComparison.Ordinal);
 
-        // Not on a cluster yet: refused before anything runs, saying what to do.
+        // On the cpu device there is no GPU to arbitrate: refused before anything runs, saying what to do.
         var refused = Temp();
-        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, refused, null, 0, 1, s => s, ""), Console(new StringWriter()), CancellationToken.None));
-        Assert.Contains("runs in virtual time only so far: 'contention simulate' this mix", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, refused, null, 0, 1, RunCommand.Overrides("cpu", null), ""), Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("runs on cpu under arbiter: gating, and the arbiter orders a GPU's launches: give it device cuda or sim", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(refused));
         Directory.Delete(directory, true);
     }

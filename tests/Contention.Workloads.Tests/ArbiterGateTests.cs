@@ -124,6 +124,23 @@ public sealed class ArbiterGateTests : IDisposable
     }
 
     [Fact]
+    public async Task Admit_HeldWhenTheTenantIsLetGo_Returns()
+    {
+        // A tenant being stopped finishes its operation even while a live service hangs open.
+        using var gate = ArbiterGate.Create(path, 2, 500_000, 0);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        service.Open();
+        var admit = Task.Run(() => trainer.Admit(1_000));
+        await Task.Delay(100);
+        Assert.False(admit.IsCompleted);
+
+        trainer.LetGo();
+
+        Assert.InRange(await admit.WaitAsync(TimeSpan.FromSeconds(10)), 90_000_000, 10_000_000_000);
+    }
+
+    [Fact]
     public void Admit_StoppedGate_LetsEverythingGo()
     {
         using var gate = ArbiterGate.Create(path, 2, 500_000, 0);

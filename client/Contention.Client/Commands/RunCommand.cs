@@ -85,11 +85,15 @@ internal static class RunCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
-        var tenants = options.Mix.Sweep is { } swept ? swept.Points.SelectMany(p => p.Mix.Tenants) : options.Mix.Tenants;
-        if (tenants.FirstOrDefault(t => t.Arbiter != ArbiterMode.Off) is { } arbitrated)
+        var tenants = (options.Mix.Sweep is { } swept ? swept.Points.SelectMany(p => p.Mix.Tenants) : options.Mix.Tenants).Select(options.Adjust).ToList();
+        if (tenants.FirstOrDefault(t => t.Arbiter != ArbiterMode.Off && t.Device.StartsWith("cpu", StringComparison.Ordinal)) is { } onCpu)
         {
-            // The arbiter is modelled (virtual time); on a GPU and the real-time modelled GPU it is not built yet.
-            throw new MixException($"arbiter: {arbitrated.Arbiter.Word()} runs in virtual time only so far: 'contention simulate' this mix; on a real GPU and the real-time modelled GPU there is no arbiter yet (give arbiter: off)");
+            throw new MixException($"tenant {onCpu.Name} runs on {onCpu.Device} under arbiter: {onCpu.Arbiter.Word()}, and the arbiter orders a GPU's launches: give it device cuda or sim (or run with --device sim), or arbiter: off");
+        }
+
+        foreach (var command in tenants.Where(t => t.Arbiter != ArbiterMode.Off && t.Kind == TenantKind.Command).Select(t => t.Name).Distinct())
+        {
+            console.MarkupLineInterpolated($"[yellow]note:[/] {command} is a command: its launches cannot pass through the GPU's arbiter (neither gated nor sliced), so it runs beside it");
         }
 
         var experiment = NewExperimentId(options.Mix.Name);

@@ -18,7 +18,7 @@ public sealed class NodeDevices : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         CudaCount = options.DetectCuda ? CudaDevice.CountDevices() : 0;
-        StaleFilesRemoved = SimGpuHost.RemoveStale();
+        StaleFilesRemoved = SimGpuHost.RemoveStale() + NodeArbiters.RemoveStale();
         Mps = new MpsDaemons(options.MpsControl, options.MpsDirectory);
         var profile = DeviceProfile.Load(options.SimProfile);
         sims = new SimGpuHost[options.SimDevices];
@@ -59,7 +59,7 @@ public sealed class NodeDevices : IDisposable
         Advertised = names;
     }
 
-    /// <summary>Files of modelled GPUs of killed nodes that this node deleted at its start.</summary>
+    /// <summary>Files of modelled GPUs and arbiters of killed nodes that this node deleted at its start.</summary>
     public int StaleFilesRemoved { get; }
 
     /// <summary>CUDA devices found.</summary>
@@ -70,6 +70,9 @@ public sealed class NodeDevices : IDisposable
 
     /// <summary>The private MPS daemons of this node's real GPUs.</summary>
     public MpsDaemons Mps { get; }
+
+    /// <summary>The arbiters of this node's GPUs (real and modelled) whose tenants ask for one.</summary>
+    public NodeArbiters Arbiters { get; } = new();
 
     /// <summary>The modelled GPUs.</summary>
     public IReadOnlyList<SimGpuHost> Sims => sims;
@@ -135,6 +138,7 @@ public sealed class NodeDevices : IDisposable
             sim.Dispose();
         }
 
+        Arbiters.Dispose();
         Mps.Dispose();
     }
 }

@@ -30,6 +30,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private readonly LatencyRecorder pendingLatency = new();
     private SimChannelInfo? sim;
     private MpsLease? mps;
+    private Contention.Workloads.Arbiter.ArbiterOptions? arbiter;
     private IWorker? worker;
     private Task? supervision;
     private TenantState state = TenantState.Idle;
@@ -84,6 +85,19 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             }
 
             mps = await node.Devices.Mps.AcquireAsync(device.Index).ConfigureAwait(false);
+        }
+
+        if (spec.Arbiter != ArbiterMode.Off)
+        {
+            if (spec.Kind == TenantKind.Command)
+            {
+                // An external program's launches do not pass through the arbiter: it runs beside it.
+                LogOutsideArbiter(logger, spec.Name);
+            }
+            else
+            {
+                arbiter = node.Devices.Arbiters.Acquire(device, spec.ArbiterOutstandingNs, spec.Arbiter == ArbiterMode.Slicing ? spec.ArbiterQuantumNs : 0, spec.Priority > 0);
+            }
         }
 
         state = TenantState.Starting;
@@ -142,8 +156,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
         else
         {
-            // Never started: the slot (and the MPS daemon) reserved for it go back.
+            // Never started: the slot (and the MPS daemon, the arbiter's place) reserved for it go back.
             ReleaseSim();
+            ReleaseArbiter();
             await ReleaseMpsAsync().ConfigureAwait(false);
         }
 
@@ -175,6 +190,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         finally
         {
             ReleaseSim();
+            ReleaseArbiter();
             await ReleaseMpsAsync().ConfigureAwait(false);
         }
     }
@@ -225,6 +241,15 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
     }
 
+    private void ReleaseArbiter()
+    {
+        if (arbiter is not null)
+        {
+            arbiter = null;
+            node.Devices.Arbiters.Release(device);
+        }
+    }
+
     private void ReleaseSim()
     {
         if (sim is not null)
@@ -250,6 +275,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             PinnedHost = spec.PinnedHost,
             CpuThreads = spec.CpuThreads,
             SimChannel = sim,
+            Arbiter = arbiter,
             CudaOrdinal = mps is null ? null : 0,
             HighPriorityStream = spec.Priority > 0,
             Workload = ToWorkload(spec),
@@ -466,6 +492,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     {
         public void Boundary(PhaseSample ended) => runner.measurement.AddPhase(Record(runner.spec.Name, node, Environment.ProcessId, ended, null));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "tenant {Tenant} is a command: its launches cannot pass through the GPU's arbiter (neither gated nor sliced), so it runs beside it")]
+    private static partial void LogOutsideArbiter(ILogger logger, string tenant);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "tenant {Tenant}: worker {Pid} running on {Device}")]
     private static partial void LogWorkerStarted(ILogger logger, string tenant, int pid, string device);

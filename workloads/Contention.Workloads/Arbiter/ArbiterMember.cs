@@ -6,7 +6,8 @@ namespace Contention.Workloads.Arbiter;
 /// <summary>
 /// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join"/>): a latency-sensitive
 /// tenant says when its operations open and close; a best-effort one asks before each launch
-/// (<see cref="Admit"/>) and says when its work drained. Used from the tenant's one thread.
+/// (<see cref="Admit"/>) and says when its work drained. Used from the tenant's one thread (but
+/// <see cref="LetGo"/>).
 /// </summary>
 public sealed class ArbiterMember : IDisposable
 {
@@ -15,6 +16,7 @@ public sealed class ArbiterMember : IDisposable
     private readonly ArbiterSlotState[] states;
     private long ownEndNs;
     private long ownPendingNs;
+    private volatile bool letGo;
     private bool left;
 
     internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive)
@@ -47,6 +49,12 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>Slots of dead tenants this one freed.</summary>
     public long Freed { get; private set; }
 
+    /// <summary>
+    /// Lets this tenant's launches go from now on, held or not (it is being stopped: a launch
+    /// held by a tenant that hangs must not keep it from finishing its operation). Any thread.
+    /// </summary>
+    public void LetGo() => letGo = true;
+
     /// <summary>A latency-sensitive tenant's operation opens (best-effort launches wait from now until <see cref="Close"/>).</summary>
     public void Open() => gate.SetOpen(Slot, Math.Max(1, MonotonicClock.NowNs()));
 
@@ -57,7 +65,8 @@ public sealed class ArbiterMember : IDisposable
     /// A best-effort tenant's launch of a kernel predicted to last <paramref name="predictedNs"/>:
     /// returns at once when the arbiter lets it go (plain reads of the slots, one store), else
     /// when it does — spinning for <see cref="ArbiterGate.SpinNs"/>, then looking every
-    /// <see cref="ArbiterGate.NapNs"/> — or when the node stopped the arbiter. Returns how long it waited, ns.
+    /// <see cref="ArbiterGate.NapNs"/> — or when the node stopped the arbiter or the tenant is
+    /// let go (<see cref="LetGo"/>). Returns how long it waited, ns.
     /// </summary>
     public long Admit(long predictedNs)
     {
@@ -70,7 +79,7 @@ public sealed class ArbiterMember : IDisposable
         {
             gate.ReadInto(states);
             var (verdict, _) = ArbiterRules.Decide(states, gate.QueueEnd, now, predictedNs, gate.OutstandingNs);
-            if (verdict == ArbiterVerdict.Go || gate.Stopped)
+            if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
                 ownEndNs = gate.Enqueue(now, predictedNs);
                 ownPendingNs += predictedNs;

@@ -25,12 +25,20 @@ public static class DeviceFactory
         return options.Arbiter is null ? device : WithArbiter(device, options.Arbiter);
     }
 
+    /// <summary>The shipped profile whose name a GPU's description contains as a word (an "NVIDIA H200 …" is h200); h200 when none does.</summary>
+    public static string ProfileFor(string description)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        var words = description.Split([' ', '(', ')', ',', '-'], StringSplitOptions.RemoveEmptyEntries);
+        return DeviceProfile.BuiltInNames.FirstOrDefault(name => words.Any(w => w.Equals(name, StringComparison.OrdinalIgnoreCase))) ?? "h200";
+    }
+
     private static ArbitratedDevice WithArbiter(IComputeDevice device, ArbiterOptions options)
     {
         ArbiterGate? gate = null;
         try
         {
-            var model = device is SimDevice sim ? sim.Model : new CostModel(options.Profile ?? DeviceProfile.Load("h200"));
+            var model = device is SimDevice sim ? sim.Model : new CostModel(DeviceProfile.Load(options.Profile ?? ProfileFor(device.Description)));
             gate = ArbiterGate.Open(options.Path);
             return new ArbitratedDevice(device, gate, options.Sensitive, new DurationPredictor(kernel => model.Kernel(kernel).DurationNs));
         }

@@ -43,6 +43,7 @@ public sealed class WorkerSession : IDisposable
             CudaOrdinal = start.CudaOrdinal,
             HighPriorityStream = start.HighPriorityStream,
             SimChannel = start.SimChannel,
+            Arbiter = start.Arbiter,
             Seed = start.Workload.Seed,
         };
         device = DeviceFactory.Open(options);
@@ -105,6 +106,7 @@ public sealed class WorkerSession : IDisposable
     public async Task StopAsync(TimeSpan timeout)
     {
         await stop.CancelAsync().ConfigureAwait(false);
+        (device as Arbiter.ArbitratedDevice)?.Member.LetGo();
         try
         {
             await finished.Task.WaitAsync(timeout).ConfigureAwait(false);
@@ -119,6 +121,7 @@ public sealed class WorkerSession : IDisposable
     public void Dispose()
     {
         stop.Cancel();
+        (device as Arbiter.ArbitratedDevice)?.Member.LetGo();
         release.Set();
         if (thread.IsAlive)
         {

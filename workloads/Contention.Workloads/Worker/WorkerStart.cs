@@ -31,6 +31,9 @@ public sealed record WorkerStart
     /// <summary>The modelled GPU's channel, for sim devices.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 
+    /// <summary>The GPU's arbiter the tenant's launches go through; null: none.</summary>
+    public Arbiter.ArbiterOptions? Arbiter { get; init; }
+
     /// <summary>The workload.</summary>
     public required WorkloadSpec Workload { get; init; }
 
