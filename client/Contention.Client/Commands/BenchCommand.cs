@@ -24,7 +24,8 @@ internal static class BenchCommand
         var launches = new Option<int>("--launches") { Description = "launch + synchronise pairs per repetition", DefaultValueFactory = _ => 1000 };
         var repetitions = new Option<int>("--repetitions") { Description = "repetitions of each side, interleaved", DefaultValueFactory = _ => 15 };
         var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
-        var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json };
+        var withArbiter = new Option<bool>("--arbiter") { Description = "also launch through the cuda device behind a GPU arbiter of its own, as a best-effort tenant alone on it (gating): the arbiter's cost on the direct path" };
+        var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json, withArbiter };
         launch.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -33,18 +34,20 @@ internal static class BenchCommand
             }
 
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
-            var (baseline, ours) = LaunchBenchmark.Run(id.Index, mode, parse.GetValue(elements), parse.GetValue(launches), parse.GetValue(repetitions));
+            var all = LaunchBenchmark.RunAll(id.Index, mode, parse.GetValue(elements), parse.GetValue(launches), parse.GetValue(repetitions), parse.GetValue(withArbiter));
+            var (baseline, ours) = (all[0], all[1]);
             var table = new Table().Title($"launch + synchronise, {parse.GetValue(elements)} floats, {parse.GetValue(launches)} launches x {parse.GetValue(repetitions)} repetitions, sync {Contention.Grains.Words.Word(mode)}")
-                .AddColumns("side", "median us", "p10 us", "p90 us", "ratio to baseline");
-            foreach (var series in new[] { baseline, ours })
+                .AddColumns("side", "median us", "p10 us", "p90 us", "ratio to baseline", "ratio to the cuda device");
+            foreach (var series in all)
             {
-                table.AddRow(series.Name, F(series.Median), F(series.Percentile(10)), F(series.Percentile(90)), F(series.Median / baseline.Median));
+                table.AddRow(series.Name, F(series.Median), F(series.Percentile(10)), F(series.Percentile(90)), F(series.Median / baseline.Median), F(series.Median / ours.Median));
             }
 
             AnsiConsole.Write(table);
             if (parse.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(new LaunchBenchResult(id.ToString(), mode.ToString(), parse.GetValue(elements), parse.GetValue(launches), baseline.Samples, ours.Samples, ours.Median / baseline.Median), BenchJson.Default.LaunchBenchResult));
+                var gated = all.Count > 2 ? all[2] : null;
+                File.WriteAllText(path, JsonSerializer.Serialize(new LaunchBenchResult(id.ToString(), mode.ToString(), parse.GetValue(elements), parse.GetValue(launches), baseline.Samples, ours.Samples, ours.Median / baseline.Median, gated?.Samples, gated is null ? null : gated.Median / ours.Median), BenchJson.Default.LaunchBenchResult));
             }
 
             return 0;

@@ -2,8 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace Contention.Client.Commands;
 
-/// <summary>What <c>bench launch --json</c> writes: both loops' samples (µs per launch + synchronise) and our median over the baseline's.</summary>
-internal sealed record LaunchBenchResult(string Device, string Sync, int Elements, int Launches, IReadOnlyList<double> Baseline, IReadOnlyList<double> Ours, double Ratio);
+/// <summary>What <c>bench launch --json</c> writes: both loops' samples (µs per launch + synchronise) and our median over the baseline's; with <c>--arbiter</c>, the arbiter's side's samples and its median over ours.</summary>
+internal sealed record LaunchBenchResult(string Device, string Sync, int Elements, int Launches, IReadOnlyList<double> Baseline, IReadOnlyList<double> Ours, double Ratio, IReadOnlyList<double>? Arbitrated = null, double? ArbiterRatio = null);
 
 /// <summary>What <c>bench tracer --json</c> writes: each side's ns per call over the repetitions.</summary>
 internal sealed record TracerBenchResult(long Calls, long StraceCalls, string Kernel, IReadOnlyList<TracerBenchSeries> Series);

@@ -28,9 +28,11 @@ public sealed record LaunchSeries(string Name, IReadOnlyList<double> Samples)
 
 /// <summary>
 /// Launch + synchronise of a small element-wise kernel, through a bare ILGPU loop (the baseline)
-/// and through <see cref="Devices.CudaDevice"/>, in one process. <see cref="Run"/> interleaves
-/// repetitions so drift in clocks or temperature hits both sides alike; BenchmarkDotNet's
-/// <c>LaunchBenchmarks</c> in bench/ drives the same two loops.
+/// and through <see cref="Devices.CudaDevice"/>, and optionally through the cuda device behind a
+/// GPU arbiter of its own as a best-effort tenant alone on it (gating: the cost of asking before
+/// every launch, and of handing back what was predicted at each synchronise), in one process.
+/// <see cref="Run"/> interleaves repetitions so drift in clocks or temperature hits every side
+/// alike; BenchmarkDotNet's <c>LaunchBenchmarks</c> in bench/ drives the same loops.
 /// </summary>
 public sealed class LaunchBenchmark : IDisposable
 {
@@ -42,11 +44,13 @@ public sealed class LaunchBenchmark : IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> y;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> z;
     private readonly Devices.CudaDevice ours;
+    private readonly IComputeDevice? arbitrated;
+    private readonly string? gatePath;
     private readonly KernelSpec spec;
     private readonly int elements;
 
-    /// <summary>Opens both sides on CUDA device <paramref name="device"/> with the same sync mode and warms them up.</summary>
-    public LaunchBenchmark(int device, SyncMode sync, int elements)
+    /// <summary>Opens the sides on CUDA device <paramref name="device"/> with the same sync mode and warms them up; the arbiter's side too when <paramref name="arbiter"/>.</summary>
+    public LaunchBenchmark(int device, SyncMode sync, int elements, bool arbiter = false)
     {
         this.elements = elements;
         context = Context.Create(builder => builder.Cuda());
@@ -66,9 +70,21 @@ public sealed class LaunchBenchmark : IDisposable
         spec = KernelSpec.Elementwise(elements, ElementwiseOp.AddRelu);
         ours.Prepare([spec]);
 
+        if (arbiter)
+        {
+            gatePath = Path.Combine(Sim.SimGpuHost.ChannelDirectory, $"contention-arbiter-{Environment.ProcessId}-bench-{Guid.NewGuid():N}");
+            Arbiter.ArbiterGate.Create(gatePath, 64, 500_000, 0).Dispose();
+            arbitrated = DeviceFactory.Open(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, device), SyncMode = sync, Arbiter = new Arbiter.ArbiterOptions(gatePath, Sensitive: false) });
+            arbitrated.Prepare([spec]);
+        }
+
         // Warm up: JIT, PTX compilation and the driver's first-launch work.
         Bare(100);
         Ours(100);
+        if (arbitrated is not null)
+        {
+            Arbitrated(100);
+        }
     }
 
     /// <summary>The baseline: <paramref name="launches"/> launch + synchronise pairs straight through ILGPU.</summary>
@@ -91,24 +107,59 @@ public sealed class LaunchBenchmark : IDisposable
         }
     }
 
+    /// <summary>The same through the cuda device behind the arbiter, a best-effort tenant alone on it (open with the arbiter's side).</summary>
+    public void Arbitrated(int launches)
+    {
+        var device = arbitrated ?? throw new InvalidOperationException("the benchmark was opened without the arbiter's side");
+        for (var i = 0; i < launches; i++)
+        {
+            device.Launch(spec);
+            device.Synchronize();
+        }
+    }
+
     /// <summary>Runs the comparison; returns (baseline, ours) in µs per launch + synchronise.</summary>
     public static (LaunchSeries Baseline, LaunchSeries Ours) Run(int device, SyncMode sync, int elements, int launches, int repetitions)
     {
-        using var bench = new LaunchBenchmark(device, sync, elements);
+        var series = RunAll(device, sync, elements, launches, repetitions, arbiter: false);
+        return (series[0], series[1]);
+    }
+
+    /// <summary>Runs the comparison; returns baseline, ours and (with <paramref name="arbiter"/>) ours behind the arbiter, in µs per launch + synchronise.</summary>
+    public static IReadOnlyList<LaunchSeries> RunAll(int device, SyncMode sync, int elements, int launches, int repetitions, bool arbiter)
+    {
+        using var bench = new LaunchBenchmark(device, sync, elements, arbiter);
         var baseline = new List<double>();
         var measured = new List<double>();
+        var gated = new List<double>();
         for (var r = 0; r < repetitions; r++)
         {
             baseline.Add(Time(() => bench.Bare(launches), launches));
             measured.Add(Time(() => bench.Ours(launches), launches));
+            if (arbiter)
+            {
+                gated.Add(Time(() => bench.Arbitrated(launches), launches));
+            }
         }
 
-        return (new LaunchSeries("bare ILGPU loop", baseline), new LaunchSeries("Contention cuda device", measured));
+        List<LaunchSeries> series = [new("bare ILGPU loop", baseline), new("Contention cuda device", measured)];
+        if (arbiter)
+        {
+            series.Add(new("behind the arbiter (best-effort, gating)", gated));
+        }
+
+        return series;
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        arbitrated?.Dispose();
+        if (gatePath is not null)
+        {
+            File.Delete(gatePath);
+        }
+
         ours.Dispose();
         x.Dispose();
         y.Dispose();
