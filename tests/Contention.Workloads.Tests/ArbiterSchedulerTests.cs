@@ -48,47 +48,54 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
-    public void Enqueue_BestEffortBeyondTheOutstandingBound_LetGoAsEarlierOnesComplete()
+    public void Enqueue_BestEffortBeyondTheOutstandingBound_LetGoAsThePredictedQueueDrains()
     {
-        // Four 300 us trainer kernels at 0 with at most 500 us outstanding: one at a time (a kernel
-        // alone always goes). A request opens at 100 us with a 10 us kernel: it waits only for
-        // the trainer's first (to 300), runs 300-310, and the trainer's next are held until the
-        // request ends at 320: 320-620, 620-920, 920-1220. Without the bound, the service would
-        // have waited behind all four (to 1200).
+        // Four 300 us trainer kernels at 0 with at most 500 us outstanding: the first goes (the
+        // queue ends at 300), the second when 200 us are left of it (at 100; the queue ends at
+        // 600). A request opens then with a 10 us kernel: time-sliced behind the trainer's two,
+        // it runs 600-610 — behind the bound's 500 us, not all four (to 1200). The trainer's
+        // third is held until the request ends at 620 (620-920), its fourth goes when 200 us
+        // are left of the third (at 720) and runs 920-1220.
         var gpu = Gpu();
         for (var i = 0; i < 4; i++)
         {
             gpu.Enqueue(Trainer, new SimKernel(300_000));
         }
 
+        gpu.AdvanceTo(99_999);
+        Assert.Equal((300_000L, 3), (gpu.QueueEndNs, gpu.Pending(Trainer) - 1));
         gpu.AdvanceTo(100_000);
+        Assert.Equal(600_000, gpu.QueueEndNs);
         gpu.MarkOpen(Service, true);
         gpu.Enqueue(Service, new SimKernel(10_000));
-        gpu.AdvanceTo(320_000);
-        Assert.Equal((1L, 310_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
-        Assert.Equal((1L, 300_000L), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
-        Assert.Equal(3, gpu.Pending(Trainer));
+        gpu.AdvanceTo(620_000);
+        Assert.Equal((1L, 610_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
+        Assert.Equal((2L, 600_000L), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+        Assert.Equal(2, gpu.Pending(Trainer));
 
         gpu.MarkOpen(Service, false);
-        long[] ends = [620_000, 920_000, 1_220_000];
+        Assert.Equal(920_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(720_000);
+        Assert.Equal(1_220_000, gpu.QueueEndNs);
+        long[] ends = [920_000, 1_220_000];
         for (var i = 0; i < ends.Length; i++)
         {
             gpu.AdvanceTo(ends[i] - 1);
-            Assert.Equal(i + 1, gpu.Completed(Trainer));
+            Assert.Equal(i + 2, gpu.Completed(Trainer));
             gpu.AdvanceTo(ends[i]);
-            Assert.Equal((i + 2L, ends[i]), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+            Assert.Equal((i + 3L, ends[i]), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
         }
 
-        Assert.Equal(4, gpu.Completed(Trainer));
+        Assert.Equal(long.MaxValue, gpu.NextEventNs());
     }
 
     [Fact]
-    public void Release_TwoTrainers_InTurnAndOnlyAfterTheLaunchReachesTheGpu()
+    public void Release_TwoTrainers_InTurnAsTheQueueDrains_ReachingTheGpuALaunchLater()
     {
         // Two trainers' 100 us kernels at 0, two each, 150 us outstanding, a release of 5 us: the
-        // first trainer's goes (reaching the GPU at 5, done 105), then the other's once it is done
-        // (let go at 105, there at 110, done 210), then the first's second (215-315), then the
-        // other's second (320-420): turns alternate.
+        // first trainer's goes at 0 (on the GPU 5-105; the queue ends at 100), the other's when
+        // 50 us are left (let go at 50, there at 55, time-sliced after the first: 105-205), the
+        // first's second at 150 (205-305), the other's second at 250 (305-405): turns alternate.
         var gpu = Gpu(outstandingNs: 150_000, releaseNs: 5_000, contexts: 3);
         for (var i = 0; i < 2; i++)
         {
@@ -113,7 +120,34 @@ public class ArbiterSchedulerTests
             }
         }
 
-        Assert.Equal([(1, 105_000L), (2, 210_000L), (1, 315_000L), (2, 420_000L)], completions);
+        Assert.Equal([(1, 105_000L), (2, 205_000L), (1, 305_000L), (2, 405_000L)], completions);
+    }
+
+    [Fact]
+    public void Account_TrainerDoneEarlierThanPredicted_TakesBackItsRest()
+    {
+        // Under MPS, kernels of half the GPU run side by side, though the queue counts them one
+        // after the other. 350 us outstanding: trainer 1's 300 us goes at 0 (the queue ends at
+        // 300), trainer 2's 100 us when 250 are left (at 50; to 400) and runs 50-150 beside it.
+        // Done at 150, trainer 2 takes back the 100 us the queue still counted for it (to 300), so
+        // trainer 3's 300 us goes when 50 us are left (at 250, runs 250-550) instead of at 350.
+        var gpu = new ArbiterScheduler(new SpatialScheduler(4), 4, new ArbiterPolicy(350_000));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        for (var context = 1; context < 4; context++)
+        {
+            gpu.Configure(context, SimContext.Default);
+        }
+
+        gpu.Enqueue(1, new SimKernel(300_000, SmShare: 0.5));
+        gpu.Enqueue(2, new SimKernel(100_000, SmShare: 0.5));
+        gpu.Enqueue(3, new SimKernel(300_000, SmShare: 0.5));
+        gpu.AdvanceTo(150_000);
+        Assert.Equal((1L, 150_000L), (gpu.Completed(2), gpu.LastCompletionNs(2)));
+        Assert.Equal(300_000, gpu.QueueEndNs);
+
+        gpu.AdvanceTo(1_000_000);
+        Assert.Equal((1L, 300_000L), (gpu.Completed(1), gpu.LastCompletionNs(1)));
+        Assert.Equal((1L, 550_000L), (gpu.Completed(3), gpu.LastCompletionNs(3)));
     }
 
     [Fact]
@@ -125,9 +159,10 @@ public class ArbiterSchedulerTests
         gpu.Enqueue(2, new SimKernel(50_000));
         Assert.Equal((2, 1), (gpu.Pending(1), gpu.Pending(2)));
 
-        // The first trainer leaves: its kernels are forgotten, and the other's goes at once.
+        // The first trainer leaves: its kernels are forgotten (the GPU's and the queue's), and the other's goes at once.
         gpu.Reset(1);
         Assert.Equal(0, gpu.Pending(1));
+        Assert.Equal(50_000, gpu.QueueEndNs);
         gpu.AdvanceTo(50_000);
         Assert.Equal((1L, 50_000L), (gpu.Completed(2), gpu.LastCompletionNs(2)));
     }

@@ -92,15 +92,19 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
 }
 
 /// <summary>
-/// A per-GPU arbiter's launch gating over a sharing policy (time-slicing or MPS): contexts of a
-/// priority above 0 are latency-sensitive, the others best-effort. Latency-sensitive kernels go to
-/// the GPU as launched. A best-effort kernel is held while a latency-sensitive context has a
-/// request open (<see cref="MarkOpen"/>: from its start to its end) or work on the GPU, and while
-/// the best-effort kernels let go and not yet completed would exceed
-/// <see cref="ArbiterPolicy.OutstandingNs"/> of predicted GPU time with it; once let go, it reaches
-/// the GPU <see cref="ArbiterPolicy.ReleaseNs"/> later. Held kernels are let go in stream order,
-/// one context's at a time in turn. The inner policy runs what reaches it as it would anyway.
-/// Deterministic, on explicit time, as every policy.
+/// A per-GPU arbiter's launch gating over a sharing policy (time-slicing or MPS), as the real
+/// arbiter decides (<see cref="Arbiter.ArbiterRules"/>): contexts of a priority above 0 are
+/// latency-sensitive, the others best-effort. Latency-sensitive kernels go to the GPU as launched.
+/// A best-effort kernel is held while a latency-sensitive context has a request open
+/// (<see cref="MarkOpen"/>: from its start to its end) or work on the GPU, and while the
+/// best-effort work let go and predicted not yet done, with it, would exceed
+/// <see cref="ArbiterPolicy.OutstandingNs"/>: each kernel let go adds its predicted time (here its
+/// modelled one) to one queue end for the GPU, after the work let go before it, and the queue
+/// drains with time; a context whose let-go kernels have all completed, with nothing held, takes
+/// back what of its predicted work was still to come (the real tenant does so at its
+/// synchronise). Once let go, a kernel reaches the GPU <see cref="ArbiterPolicy.ReleaseNs"/>
+/// later. Held kernels are let go in stream order, one context's at a time in turn. The inner
+/// policy runs what reaches it as it would anyway. Deterministic, on explicit time, as every policy.
 /// </summary>
 public sealed class ArbiterScheduler : IGpuScheduler
 {
@@ -109,10 +113,12 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly bool[] sensitive;
     private readonly bool[] open;
     private readonly Queue<SimKernel>[] held;
-    private readonly Queue<long>[] inFlight;
+    private readonly int[] inFlight;
     private readonly long[] completedSeen;
+    private readonly long[] ownEndNs;
+    private readonly long[] ownPendingNs;
     private readonly List<(long AtNs, int Context, SimKernel Kernel)> releasing = [];
-    private long outstandingNs;
+    private long queueEndNs;
     private int turn;
 
     /// <summary>Gating over <paramref name="inner"/> for <paramref name="contexts"/> contexts.</summary>
@@ -131,8 +137,10 @@ public sealed class ArbiterScheduler : IGpuScheduler
         sensitive = new bool[contexts];
         open = new bool[contexts];
         held = [.. Enumerable.Range(0, contexts).Select(_ => new Queue<SimKernel>())];
-        inFlight = [.. Enumerable.Range(0, contexts).Select(_ => new Queue<long>())];
+        inFlight = new int[contexts];
         completedSeen = new long[contexts];
+        ownEndNs = new long[contexts];
+        ownPendingNs = new long[contexts];
     }
 
     /// <inheritdoc />
@@ -143,6 +151,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     /// <summary>Best-effort kernels held at some point (each counted once).</summary>
     public long Held { get; private set; }
+
+    /// <summary>The predicted end of the best-effort work let go, ns.</summary>
+    public long QueueEndNs => queueEndNs;
 
     /// <inheritdoc />
     public long SwitchesTo(int context) => inner.SwitchesTo(context);
@@ -208,12 +219,10 @@ public sealed class ArbiterScheduler : IGpuScheduler
     /// <inheritdoc />
     public void Reset(int context)
     {
+        // Its kernels leave the GPU with it: what of them was still predicted to come goes back.
+        TakeBack(context);
         held[context].Clear();
-        while (inFlight[context].TryDequeue(out var ns))
-        {
-            outstandingNs -= ns;
-        }
-
+        inFlight[context] = 0;
         releasing.RemoveAll(r => r.Context == context);
         open[context] = false;
         sensitive[context] = false;
@@ -223,10 +232,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     }
 
     /// <inheritdoc />
-    public long NextEventNs()
-    {
-        return Math.Min(inner.NextEventNs(), NextReleaseNs());
-    }
+    public long NextEventNs() => Math.Min(inner.NextEventNs(), Math.Min(NextReleaseNs(), NextDrainNs()));
 
     /// <inheritdoc />
     public void AdvanceTo(long targetNs)
@@ -235,14 +241,14 @@ public sealed class ArbiterScheduler : IGpuScheduler
         {
             var reach = NextReleaseNs();
             var gpu = inner.NextEventNs();
-            var next = Math.Min(reach, gpu);
+            var next = Math.Min(Math.Min(reach, gpu), NextDrainNs());
             if (next > targetNs)
             {
                 break;
             }
 
             inner.AdvanceTo(next);
-            if (reach <= gpu)
+            if (reach == next)
             {
                 // Launches let go earlier reach the GPU now, in the order they were let go.
                 var kept = 0;
@@ -282,20 +288,63 @@ public sealed class ArbiterScheduler : IGpuScheduler
         return next;
     }
 
-    // Best-effort kernels completed since the last look are no longer outstanding.
+    // When the predicted queue will have drained enough for a held head kernel to go (nothing
+    // while a latency-sensitive request holds them all; its end or its work's completion lets go).
+    private long NextDrainNs()
+    {
+        if (SensitiveBusy())
+        {
+            return long.MaxValue;
+        }
+
+        var next = long.MaxValue;
+        var now = inner.NowNs;
+        for (var context = 0; context < held.Length; context++)
+        {
+            if (held[context].TryPeek(out var head))
+            {
+                // Due now or earlier: Release() has just looked at it (it waits for its turn's round).
+                var at = queueEndNs - Math.Max(0, policy.OutstandingNs - head.DurationNs);
+                if (at > now)
+                {
+                    next = Math.Min(next, at);
+                }
+            }
+        }
+
+        return next;
+    }
+
+    // Completions since the last look; a context with all its let-go work done and nothing held takes back its predicted rest.
     private void Account()
     {
         for (var context = 0; context < held.Length; context++)
         {
             var completed = inner.Completed(context);
-            for (; completedSeen[context] < completed; completedSeen[context]++)
+            if (completedSeen[context] == completed)
             {
-                if (inFlight[context].TryDequeue(out var ns))
-                {
-                    outstandingNs -= ns;
-                }
+                continue;
+            }
+
+            inFlight[context] = Math.Max(0, inFlight[context] - (int)(completed - completedSeen[context]));
+            completedSeen[context] = completed;
+            if (!sensitive[context] && inFlight[context] == 0 && held[context].Count == 0 && !releasing.Exists(r => r.Context == context))
+            {
+                TakeBack(context);
             }
         }
+    }
+
+    private void TakeBack(int context)
+    {
+        var now = inner.NowNs;
+        var rest = Math.Min(ownPendingNs[context], ownEndNs[context] - now);
+        if (rest > 0)
+        {
+            queueEndNs = Math.Max(now, queueEndNs - rest);
+        }
+
+        ownPendingNs[context] = 0;
     }
 
     private bool SensitiveBusy()
@@ -319,25 +368,30 @@ public sealed class ArbiterScheduler : IGpuScheduler
             return;
         }
 
+        var now = inner.NowNs;
+
         // Round the contexts from the one whose turn it is, until a whole round lets nothing go.
         for (int context = turn, skipped = 0; skipped < held.Length; context = (context + 1) % held.Length)
         {
-            if (!held[context].TryPeek(out var next) || (outstandingNs > 0 && outstandingNs + next.DurationNs > policy.OutstandingNs))
+            var outstanding = Arbiter.ArbiterRules.Outstanding(queueEndNs, now);
+            if (!held[context].TryPeek(out var next) || (outstanding > 0 && outstanding + next.DurationNs > policy.OutstandingNs))
             {
                 skipped++;
                 continue;
             }
 
             held[context].Dequeue();
-            outstandingNs += next.DurationNs;
-            inFlight[context].Enqueue(next.DurationNs);
+            queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, next.DurationNs);
+            ownEndNs[context] = queueEndNs;
+            ownPendingNs[context] += next.DurationNs;
+            inFlight[context]++;
             if (policy.ReleaseNs == 0)
             {
                 inner.Enqueue(context, next);
             }
             else
             {
-                releasing.Add((inner.NowNs + policy.ReleaseNs, context, next));
+                releasing.Add((now + policy.ReleaseNs, context, next));
             }
 
             turn = (context + 1) % held.Length;
