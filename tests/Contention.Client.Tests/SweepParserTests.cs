@@ -114,6 +114,33 @@ public class SweepParserTests
         Assert.Contains("sweep.variants.train.infer.replicas", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Parse_PointWithEveryTenantLeftOut_IsLeftOutAndSaid_TheOthersKeepTheirNumbers()
+    {
+        const string Text = """
+            name: z
+            defaults:
+              device: sim
+            tenants:
+              - name: infer
+                kind: inference
+              - name: train
+                kind: training
+            sweep:
+              axes:
+                infer.replicas: [1, 0]
+                train.replicas: [0, 1]
+            """;
+
+        var sweep = MixParser.Parse(Text, "z.yaml").Sweep!;
+
+        Assert.Equal(["p001-r1", "p002-r1", "p004-r1"], sweep.Points.Select(p => p.Id));
+        Assert.Equal(["infer.replicas=0, train.replicas=0"], sweep.LeftOut);
+        Assert.Equal(["train"], sweep.Points[2].Mix.Tenants.Select(t => t.Name));
+        var none = Assert.Throws<MixException>(() => MixParser.Parse(Text.Replace("[1, 0]", "[0]", StringComparison.Ordinal).Replace("[0, 1]", "[0]", StringComparison.Ordinal), "z.yaml"));
+        Assert.Contains("every point leaves every tenant out (replicas: 0)", none.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("    fast: { sync: warp }\n", 11, "sweep.variants.fast.sync", "expected one of: spin, yield, block")]
     [InlineData("    odd: { colour: red }\n", 11, "sweep.variants.odd.colour", "not a field a sweep can vary")]

@@ -132,13 +132,16 @@ public class HostInterruptionsTests
         using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
         var waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
 
+        // Drawn in full, four of the twelve take 40 ms (seed 7); trimmed, none does. A loaded host
+        // may preempt the spinning tenant into one such wait (a CI host made one of 65 ms).
+        var slow = waits.Count(ms => ms >= 39);
         if (mode == SyncMode.Spin && interrupted)
         {
-            Assert.All(waits, ms => Assert.True(ms < 30, $"{ms} ms"));
+            Assert.True(slow <= 1, $"waits {string.Join(", ", waits)} ms");
         }
         else
         {
-            Assert.Contains(waits, ms => ms >= 40);
+            Assert.True(slow >= 3, $"waits {string.Join(", ", waits)} ms");
         }
     }
 }

@@ -65,6 +65,10 @@ internal static class SweepRunner
         var combined = new SweepFiles.CombinedRuns();
         var done = sweep.Points.Count(p => Completed(runs[p.Id]));
         console.MarkupLineInterpolated($"sweep [bold]{id}[/]: {sweep.PointCount} points x {sweep.Repetitions} repetitions = {sweep.Points.Count} runs{(done > 0 ? $"; {done} completed before, {sweep.Points.Count - done} to run" : "")}; results in {Path.GetFullPath(directory)}");
+        if (sweep.LeftOut.Count > 0)
+        {
+            console.MarkupLineInterpolated($"  {sweep.LeftOut.Count} point{(sweep.LeftOut.Count == 1 ? "" : "s")} of the product left out: every tenant has replicas: 0 there ({string.Join("; ", sweep.LeftOut.Take(3))}{(sweep.LeftOut.Count > 3 ? "; …" : "")})");
+        }
         SweepFiles.Write(directory, Manifest(), combined);
         var failed = 0;
         var invalid = 0;

@@ -39,6 +39,9 @@ public sealed class MixException : Exception
     /// <summary>The mix file.</summary>
     public string File { get; }
 
+    /// <summary>The mix leaves every tenant out (all have <c>replicas: 0</c>): a sweep leaves such a point out instead of failing.</summary>
+    public bool NoTenant { get; init; }
+
     /// <summary>1-based line of the offending value.</summary>
     public long Line { get; }
 

@@ -134,7 +134,7 @@ public static class MixParser
 
         if (tenants.Count == 0)
         {
-            throw new MixException(file, sequence.Start.Line, sequence.Start.Column, "tenants", "every tenant has replicas: 0; a run needs at least one tenant");
+            throw new MixException(file, sequence.Start.Line, sequence.Start.Column, "tenants", "every tenant has replicas: 0; a run needs at least one tenant") { NoTenant = true };
         }
 
         return new Mix

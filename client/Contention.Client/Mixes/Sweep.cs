@@ -11,6 +11,9 @@ public sealed record Sweep(IReadOnlyList<SweepAxis> Axes, int Repetitions, IRead
 {
     /// <summary>Distinct points (runs divided by repetitions).</summary>
     public int PointCount => Repetitions == 0 ? 0 : Points.Count / Repetitions;
+
+    /// <summary>Points of the product left out because their values leave every tenant out (replicas: 0 on several axes), as <c>axis=value, …</c>; their numbers are skipped.</summary>
+    public IReadOnlyList<string> LeftOut { get; init; } = [];
 }
 
 /// <summary>One axis: a tenant field for every tenant (<c>sync</c>), for one tenant (<c>infer.rate</c>), or <c>warmup</c> / <c>duration</c>.</summary>

@@ -94,27 +94,45 @@ internal static class SweepParser
         }
 
         var combinations = Product(axes.Select(a => a.Values).ToList());
+        var leftOut = new List<string>();
         var mixes = combinations.Select(combination =>
         {
             var description = string.Join(", ", axes.Select((a, i) => $"{a.Name}={combination[i].Label.Value}"));
-            return Check(file, "", combination[0].Label, () => parseWith(tree =>
+            try
             {
-                foreach (var value in combination)
+                return Check(file, "", combination[0].Label, () => parseWith(tree =>
                 {
-                    value.Writes.ToList().ForEach(w => Apply(tree, w.Field, w.Value));
-                }
-            }), description);
+                    foreach (var value in combination)
+                    {
+                        value.Writes.ToList().ForEach(w => Apply(tree, w.Field, w.Value));
+                    }
+                }), description);
+            }
+            catch (MixException ex) when (ex.NoTenant)
+            {
+                // A point whose values leave every tenant out (replicas: 0 on two axes): nothing to run.
+                leftOut.Add(description);
+                return null;
+            }
         }).ToList();
+        if (leftOut.Count == combinations.Count)
+        {
+            throw Error(file, map, "sweep", $"every point leaves every tenant out (replicas: 0), e.g. {leftOut[0]}; a run needs at least one tenant");
+        }
+
         var points = new List<SweepPoint>();
         for (var r = 1; r <= repetitions; r++)
         {
             for (var i = 0; i < combinations.Count; i++)
             {
-                points.Add(new SweepPoint(i + 1, r, axes.Select((a, j) => new KeyValuePair<string, string>(a.Name, combinations[i][j].Label.Value ?? "")).ToList(), mixes[i]));
+                if (mixes[i] is { } mix)
+                {
+                    points.Add(new SweepPoint(i + 1, r, axes.Select((a, j) => new KeyValuePair<string, string>(a.Name, combinations[i][j].Label.Value ?? "")).ToList(), mix));
+                }
             }
         }
 
-        return new Sweep(axes.Select(a => new SweepAxis(a.Name, a.Values.Select(v => v.Label.Value ?? "").ToList())).ToList(), repetitions, points);
+        return new Sweep(axes.Select(a => new SweepAxis(a.Name, a.Values.Select(v => v.Label.Value ?? "").ToList())).ToList(), repetitions, points) { LeftOut = leftOut };
     }
 
     /// <summary>
@@ -213,7 +231,7 @@ internal static class SweepParser
             var problem = ex.Message[(ex.Message.IndexOf($"{ex.Field}: ", StringComparison.Ordinal) + ex.Field.Length + 2)..];
             throw point is null
                 ? Error(file, at, $"{prefix}.{axis}", problem)
-                : new MixException(file, ex.Line, ex.Column, ex.Field, $"{problem} (sweep point {point})");
+                : new MixException(file, ex.Line, ex.Column, ex.Field, $"{problem} (sweep point {point})") { NoTenant = ex.NoTenant };
         }
     }
 

@@ -64,6 +64,14 @@ public static class ReportWriter
             }
         }
 
+        if (ColocationReport.Applies(input))
+        {
+            var (section, colocationFindings, written) = ColocationReport.Write(input, directory);
+            text.Append(section);
+            files.AddRange(written);
+            findings.Add(colocationFindings);
+        }
+
         var runs = RunRows(input);
         ResultsFiles.Replace(Path.Combine(directory, "runs.csv"), ResultsFiles.Tidy(runs));
         files.Add("runs.csv");

@@ -73,6 +73,8 @@ public static class RowBuilder
             Sharing = spec.Sharing,
             GpuSharePercent = spec.GpuSharePercent,
             Arbiter = spec.Arbiter,
+            ArbiterOutstandingUs = spec.Arbiter == ArbiterMode.Off ? 0 : spec.ArbiterOutstandingNs / 1e3,
+            ArbiterQuantumUs = spec.Arbiter == ArbiterMode.Slicing ? spec.ArbiterQuantumNs / 1e3 : 0,
             Seconds = aggregate.Seconds,
             Completed = aggregate.Completed,
             ThroughputPerSecond = aggregate.Seconds > 0 ? aggregate.Completed / aggregate.Seconds : 0,

@@ -28,6 +28,12 @@ public sealed record TenantRow
     /// <summary>What its GPU's arbiter did (<c>off</c>: none; absent in results written before arbiters).</summary>
     public ArbiterMode Arbiter { get; init; }
 
+    /// <summary>Under an arbiter: the most predicted best-effort GPU time on the GPU at once, µs (0 without one).</summary>
+    public double ArbiterOutstandingUs { get; init; }
+
+    /// <summary>Under a slicing arbiter: a best-effort kernel's slice length, µs (0 without slicing).</summary>
+    public double ArbiterQuantumUs { get; init; }
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

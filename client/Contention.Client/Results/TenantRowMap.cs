@@ -57,6 +57,8 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.WorkerGcPauseMs).Name("worker_gc_pause_ms");
         Map(r => r.LongestIntervalSeconds).Name("longest_sample_interval_s");
         Map(r => r.AskedIntervalSeconds).Name("sample_interval_s");
+        Map(r => r.ArbiterOutstandingUs).Name("arbiter_outstanding_us").Optional();
+        Map(r => r.ArbiterQuantumUs).Name("arbiter_quantum_us").Optional();
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');

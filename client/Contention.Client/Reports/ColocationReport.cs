@@ -1,0 +1,270 @@
+using System.Globalization;
+using System.Text;
+using Contention.Client.Results;
+using Contention.Grains;
+using HdrHistogram;
+
+namespace Contention.Client.Reports;
+
+/// <summary>
+/// The co-location section of a sweep's report (issue 13): for each run with latency-sensitive
+/// tenants (inference) beside best-effort ones (training), how near its isolated self each
+/// latency-sensitive tenant stays and what the best-effort ones keep, against reference runs of
+/// the same sweep — the latency-sensitive tenant alone, the best-effort tenants without it —
+/// and, where the sweep has an <c>arbiter</c> axis, what the arbiter costs in CPU against the same
+/// point without it.
+/// </summary>
+internal static class ColocationReport
+{
+    /// <summary>The SLOs attainment is measured at: these multiples of the isolated p99.</summary>
+    public static readonly double[] SloMultiples = [1.5, 2.0];
+
+    /// <summary>A latency-sensitive tenant that completed less than this share of its offered requests was overloaded.</summary>
+    public const double KeptUp = 0.9;
+
+    /// <summary>Whether the section applies: some run measured inference and training tenants together.</summary>
+    public static bool Applies(ReportInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return input.Runs.Count > 1 && input.Runs.Any(r => Measured(r).Any(t => t.Kind == TenantKind.Inference) && Measured(r).Any(t => t.Kind == TenantKind.Training));
+    }
+
+    /// <summary>Each latency-sensitive tenant of each co-located run against its references.</summary>
+    public static List<ColocationRow> Rows(ReportInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var rows = new List<ColocationRow>();
+        foreach (var run in input.Runs)
+        {
+            var measured = Measured(run).ToList();
+            var best = measured.Where(t => t.Kind == TenantKind.Training).ToList();
+            if (best.Count == 0)
+            {
+                continue;
+            }
+
+            var bestNames = best.Select(t => t.Tenant).ToHashSet(StringComparer.Ordinal);
+            var bestAlone = Reference(input, run, bestNames);
+            var cpu = measured.Sum(t => (t.UserCpuSeconds + t.SystemCpuSeconds) / t.Seconds);
+            var withoutArbiter = ArbiterOffTwin(input, run);
+            foreach (var sensitive in measured.Where(t => t.Kind == TenantKind.Inference))
+            {
+                var alone = Reference(input, run, new HashSet<string>(StringComparer.Ordinal) { sensitive.Tenant });
+                var aloneRows = alone.Select(r => Row(r, sensitive.Tenant)).OfType<TenantRow>().ToList();
+                var histogram = Histogram(run, sensitive.Tenant);
+                var isolatedP99 = aloneRows.Count == 0 ? double.NaN : aloneRows.Average(r => r.P99Ms);
+                var isolatedP999 = alone.Count == 0 ? double.NaN : alone.Select(r => Percentile(Histogram(r, sensitive.Tenant), 99.9)).Average();
+                var offered = sensitive.OfferedPerSecond * sensitive.Seconds;
+                var requests = Math.Max(sensitive.Completed, offered);
+                var slo = SloMultiples.Select(m => double.IsNaN(isolatedP99) || histogram is null || requests <= 0 ? double.NaN : CountAtOrBelow(histogram, m * isolatedP99 * 1e6) / requests).ToArray();
+                var bestRatio = bestAlone.Count == 0 ? double.NaN : best.Sum(t => t.ThroughputPerSecond) / bestAlone.Average(r => best.Sum(t => Row(r, t.Tenant)?.ThroughputPerSecond ?? 0));
+                var system = (aloneRows.Count == 0 ? double.NaN : sensitive.ThroughputPerSecond / aloneRows.Average(r => r.ThroughputPerSecond))
+                    + best.Sum(t => bestAlone.Count == 0 ? double.NaN : t.ThroughputPerSecond / bestAlone.Average(r => Row(r, t.Tenant)?.ThroughputPerSecond ?? double.NaN));
+                rows.Add(new ColocationRow(
+                    run.Id,
+                    Point(input, run),
+                    sensitive.Tenant,
+                    best.Count,
+                    sensitive.Arbiter,
+                    sensitive.ArbiterQuantumUs,
+                    sensitive.OfferedPerSecond <= 0 || sensitive.ThroughputPerSecond >= KeptUp * sensitive.OfferedPerSecond,
+                    sensitive.P99Ms,
+                    isolatedP99,
+                    histogram is null ? double.NaN : Percentile(histogram, 99.9),
+                    isolatedP999,
+                    slo[0],
+                    slo[1],
+                    sensitive.P50Ms - (aloneRows.Count == 0 ? double.NaN : aloneRows.Average(r => r.P50Ms)),
+                    bestRatio,
+                    system,
+                    cpu,
+                    withoutArbiter is null ? double.NaN : cpu - Measured(withoutArbiter).Sum(t => (t.UserCpuSeconds + t.SystemCpuSeconds) / t.Seconds),
+                    alone.Count,
+                    bestAlone.Count));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>The section's Markdown, its findings and the files it wrote (colocation.csv).</summary>
+    public static (string Section, string Findings, IReadOnlyList<string> Files) Write(ReportInput input, string directory)
+    {
+        var rows = Rows(input);
+        ResultsFiles.Replace(Path.Combine(directory, "colocation.csv"), Csv(rows));
+        var text = new StringBuilder("## Latency-sensitive beside best-effort tenants\n\n");
+        text.Append("Each inference tenant (latency-sensitive) of each run with training tenants (best-effort), against the same sweep's runs of the inference tenant alone and of the training tenants without it, at the same values of every other axis (an `arbiter` value that has no such run is matched to any). ");
+        text.Append("p99 and p99.9 are over the isolated run's (means over its repetitions); SLO attainment is the share of the requests offered in the window (or completed, closed loop) answered within 1.5x and 2x the isolated p99 — requests an overloaded tenant never answered count as misses; the preemption delay is the p50 over the isolated p50, in ms, beside the arbiter's slice quantum; best-effort is the training tenants' throughput together over theirs without the service; system throughput sums every tenant's throughput over its own reference; CPU is every tenant's CPU seconds per second, and against the same point with `arbiter: off` where the sweep has that axis. `*`: the service completed under 90 % of its offered load (overloaded: its tail measures the run's length). Means over repetitions (n).\n\n");
+        if (rows.Count == 0)
+        {
+            text.Append("No run had both.\n\n");
+            return (text.ToString(), "", ["colocation.csv"]);
+        }
+
+        text.Append("| point | tenant | arbiter | n | p99 ms | vs alone | p99.9 vs alone | SLO 1.5x | SLO 2x | delay ms / quantum us | best-effort | system | CPU s/s | vs off |\n");
+        text.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+        foreach (var group in rows.GroupBy(r => (r.Point, r.Tenant)))
+        {
+            var g = group.ToList();
+            var overloaded = g.Any(r => !r.KeptUp) ? "*" : "";
+            text.Append(CultureInfo.InvariantCulture, $"| {group.Key.Point} | {group.Key.Tenant} | {g[0].Arbiter.Word()} | {g.Count} | {F(g.Average(r => r.P99Ms))}{overloaded} | {X(Mean(g, r => r.P99Ms / r.IsolatedP99Ms))} | {X(Mean(g, r => r.P999Ms / r.IsolatedP999Ms))} | {P(Mean(g, r => r.Slo15))} | {P(Mean(g, r => r.Slo20))} | {F(Mean(g, r => r.DelayMs))} / {(g[0].QuantumUs > 0 ? F(g[0].QuantumUs) : "-")} | {P(Mean(g, r => r.BestEffort))} | {F(Mean(g, r => r.System))} | {F(Mean(g, r => r.CpuSeconds))} | {Signed(Mean(g, r => r.CpuVsOff))} |\n");
+        }
+
+        text.Append('\n');
+        var findings = Findings(rows);
+        text.Append(findings).Append("\n\n");
+        return (text.ToString(), findings, ["colocation.csv"]);
+    }
+
+    // Points (means over repetitions) where the service kept its p99 within 1.10x of alone while the best-effort tenants kept half their throughput.
+    private static string Findings(IReadOnlyList<ColocationRow> rows)
+    {
+        var points = rows.GroupBy(r => (r.Point, r.Tenant)).Select(g => (g.Key, KeptUp: g.All(r => r.KeptUp), Ratio: Mean(g.ToList(), r => r.P99Ms / r.IsolatedP99Ms), Best: Mean(g.ToList(), r => r.BestEffort))).ToList();
+        var judged = points.Where(p => !double.IsNaN(p.Ratio) && !double.IsNaN(p.Best)).ToList();
+        var met = judged.Where(p => p.KeptUp && p.Ratio <= 1.10 && p.Best >= 0.5).ToList();
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Of {points.Count} co-located points, {judged.Count} have both references; at {met.Count} the latency-sensitive p99 stays within 1.10x of alone while the best-effort tenants keep at least half their throughput");
+        text.Append(met.Count == 0 ? "." : ": " + string.Join("; ", met.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key.Point} ({p.Key.Tenant} {p.Ratio:0.00}x, best-effort {p.Best:P0})"))) + ".");
+        var overloaded = points.Count(p => !p.KeptUp);
+        if (overloaded > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" At {overloaded} the service was overloaded (under {KeptUp:P0} of its offered load completed).");
+        }
+
+        if (judged.Count < points.Count)
+        {
+            text.Append(" Points without a reference run (the service alone, or the training tenants without it) are not judged: give the sweep those runs (replicas: 0 values).");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Csv(IReadOnlyList<ColocationRow> rows)
+    {
+        var text = new StringBuilder("run,point,tenant,best_effort_tenants,arbiter,quantum_us,kept_up,p99_ms,isolated_p99_ms,p999_ms,isolated_p999_ms,slo_1_5x,slo_2x,delay_ms,best_effort_vs_alone,system_throughput,cpu_s_per_s,cpu_vs_arbiter_off,isolated_runs,best_effort_alone_runs\n");
+        foreach (var r in rows)
+        {
+            text.Append(string.Join(',', new[]
+            {
+                r.Run, Quote(r.Point), r.Tenant, I(r.BestEffortTenants), r.Arbiter.Word(), D(r.QuantumUs), r.KeptUp ? "true" : "false", D(r.P99Ms), D(r.IsolatedP99Ms), D(r.P999Ms), D(r.IsolatedP999Ms),
+                D(r.Slo15), D(r.Slo20), D(r.DelayMs), D(r.BestEffort), D(r.System), D(r.CpuSeconds), D(r.CpuVsOff), I(r.IsolatedRuns), I(r.BestEffortAloneRuns),
+            })).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The runs whose measured tenants are exactly <paramref name="names"/>, at <paramref name="run"/>'s
+    /// values of every axis that does not name a tenant outside them (<c>TENANT.FIELD</c>); failing
+    /// that, any <c>arbiter</c> value.
+    /// </summary>
+    internal static List<ReportRun> Reference(ReportInput input, ReportRun run, IReadOnlySet<string> names)
+    {
+        bool Names(string axis)
+        {
+            var dot = axis.IndexOf('.', StringComparison.Ordinal);
+            if (dot < 0)
+            {
+                return true;
+            }
+
+            var tenant = axis[..dot];
+            return names.Any(n => n == tenant || n.StartsWith(tenant + "-", StringComparison.Ordinal));
+        }
+
+        var candidates = input.Runs.Where(r => !ReferenceEquals(r, run) && Measured(r).Select(t => t.Tenant).ToHashSet(StringComparer.Ordinal).SetEquals(names)).ToList();
+        var axes = input.Axes.Where(Names).ToList();
+        var exact = candidates.Where(r => axes.All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
+        return exact.Count > 0 ? exact : candidates.Where(r => axes.Where(a => a != "arbiter").All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
+    }
+
+    // The run at the same values but arbiter: off, when the sweep has that axis.
+    private static ReportRun? ArbiterOffTwin(ReportInput input, ReportRun run)
+    {
+        if (!input.Axes.Contains("arbiter") || run.Values.GetValueOrDefault("arbiter") is null or "off")
+        {
+            return null;
+        }
+
+        return input.Runs.FirstOrDefault(r => r.Values.GetValueOrDefault("arbiter") == "off" && input.Axes.Where(a => a != "arbiter").All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a)) && RepetitionOf(r) == RepetitionOf(run))
+            ?? input.Runs.FirstOrDefault(r => r.Values.GetValueOrDefault("arbiter") == "off" && input.Axes.Where(a => a != "arbiter").All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a)));
+    }
+
+    private static string RepetitionOf(ReportRun run)
+    {
+        var dash = run.Id.LastIndexOf("-r", StringComparison.Ordinal);
+        return dash < 0 ? "" : run.Id[dash..];
+    }
+
+    private static IEnumerable<TenantRow> Measured(ReportRun run) =>
+        run.Document.Tenants.Where(t => t.Phase == MeasurementPhase.Measure && t.Seconds > 0);
+
+    private static TenantRow? Row(ReportRun run, string tenant) => Measured(run).FirstOrDefault(t => t.Tenant == tenant);
+
+    private static string Point(ReportInput input, ReportRun run) => string.Join(' ', input.Axes.Select(a => $"{a}={run.Values.GetValueOrDefault(a, "")}"));
+
+    private static HistogramBase? Histogram(ReportRun run, string tenant) =>
+        run.Document.Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text) ? Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text) : null;
+
+    private static double Percentile(HistogramBase? histogram, double percentile) =>
+        histogram is null || histogram.TotalCount == 0 ? double.NaN : histogram.GetValueAtPercentile(percentile) / 1e6;
+
+    // Recorded latencies at or below valueNs (each counted at its bucket's highest equivalent value: a bucket straddling the bound counts as above it).
+    private static long CountAtOrBelow(HistogramBase histogram, double valueNs)
+    {
+        var count = 0L;
+        foreach (var bucket in histogram.RecordedValues())
+        {
+            if (bucket.ValueIteratedTo <= valueNs)
+            {
+                count += bucket.CountAtValueIteratedTo;
+            }
+        }
+
+        return count;
+    }
+
+    private static double Mean(IReadOnlyList<ColocationRow> rows, Func<ColocationRow, double> value)
+    {
+        var values = rows.Select(value).Where(v => !double.IsNaN(v) && !double.IsInfinity(v)).ToList();
+        return values.Count == 0 ? double.NaN : values.Average();
+    }
+
+    private static string F(double value) => double.IsNaN(value) ? "-" : value.ToString(value >= 100 ? "0" : value >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+
+    private static string X(double value) => double.IsNaN(value) ? "-" : value.ToString("0.00", CultureInfo.InvariantCulture) + "x";
+
+    private static string P(double value) => double.IsNaN(value) ? "-" : value.ToString("P0", CultureInfo.InvariantCulture);
+
+    private static string Signed(double value) => double.IsNaN(value) ? "-" : value.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
+
+    private static string D(double value) => double.IsNaN(value) ? "" : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Quote(string text) => text.Contains(',', StringComparison.Ordinal) ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
+}
+
+/// <summary>One latency-sensitive tenant of one co-located run against its references (NaN where a reference is missing).</summary>
+internal sealed record ColocationRow(
+    string Run,
+    string Point,
+    string Tenant,
+    int BestEffortTenants,
+    ArbiterMode Arbiter,
+    double QuantumUs,
+    bool KeptUp,
+    double P99Ms,
+    double IsolatedP99Ms,
+    double P999Ms,
+    double IsolatedP999Ms,
+    double Slo15,
+    double Slo20,
+    double DelayMs,
+    double BestEffort,
+    double System,
+    double CpuSeconds,
+    double CpuVsOff,
+    int IsolatedRuns,
+    int BestEffortAloneRuns);

@@ -1,0 +1,136 @@
+using Contention.Client.Reports;
+using Contention.Client.Results;
+using Contention.Grains;
+using Contention.Workloads.Metrics;
+
+namespace Contention.Client.Tests;
+
+/// <summary>The report's co-location section on hand-made runs whose figures are computed by hand.</summary>
+public class ColocationReportTests
+{
+    private static readonly ToolInfo Tool = new("contention", "1.0.0", "abc");
+    private static readonly HostInfo Host = new("h", "linux", "6.18", 2, ".NET");
+
+    [Fact]
+    public void Rows_ServiceBesideTrainers_AgainstItAloneAndThemWithoutIt()
+    {
+        // Alone: 1,000 requests of 1 ms (p99 1 ms), 100/s. Beside two trainers, gated: 900 of 1 ms and
+        // 100 of 3 ms answered of 1,100 offered (110/s over 10 s): 900 within 1.5 ms and 2 ms
+        // (82 %), p99 3 ms (3x). The trainers do 4 + 6 steps/s beside it and 10 + 10 without it
+        // (50 %); system throughput: 100/100 + 4/10 + 6/10 = 2.0. The point without the arbiter
+        // used 0.5 CPU s/s less.
+        var input = Input(
+            Run("p001-r1", "0", "gating", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2),
+            Run("p002-r1", "2", "gating", Service(P(1.0, 900).Concat(P(3.0, 100)), 100, 110), Cpu: 0.3, Trainers: [4, 6]),
+            Run("p003-r1", "2", "off", Service(P(2.0, 1_000), 100, 100), Cpu: 0.1, Trainers: [5, 5]),
+            Trainers("p004-r1", "2", "off", [10, 10]));
+
+        var rows = ColocationReport.Rows(input);
+
+        Assert.Equal(["p002-r1", "p003-r1"], rows.Select(r => r.Run));
+        var gated = rows[0];
+        Assert.Equal(1.0, gated.IsolatedP99Ms, 2);
+        Assert.Equal(3.0, gated.P99Ms / gated.IsolatedP99Ms, 1);
+        Assert.Equal(900 / 1_100.0, gated.Slo15, 6);
+        Assert.Equal(900 / 1_100.0, gated.Slo20, 6);
+        Assert.Equal(0.5, gated.BestEffort, 9);
+        Assert.Equal(2.0, gated.System, 9);
+        Assert.True(gated.KeptUp); // 100 of 110 offered a second: 91 %, above the 90 % a tenant that keeps up completes
+        Assert.Equal(0.3 + 0.4 + 0.6 - (0.1 + 0.5 + 0.5), gated.CpuVsOff, 9);
+        Assert.Equal((1, 1), (gated.IsolatedRuns, gated.BestEffortAloneRuns));
+
+        // Without the arbiter, its own alone run is the gated one (no arbiter: off alone): matched to any arbiter.
+        var off = rows[1];
+        Assert.Equal(2.0, off.P99Ms / off.IsolatedP99Ms, 1);
+        Assert.Equal(0.0, off.Slo20, 9); // 2 ms requests are not within 2 x 1 ms
+        Assert.True(double.IsNaN(off.CpuVsOff));
+    }
+
+    [Fact]
+    public void Write_WithoutTheTrainersAloneRun_SaysWhatIsMissing()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-coloc-").FullName;
+        var input = Input(
+            Run("p001-r1", "0", "off", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2),
+            Run("p002-r1", "2", "off", Service(P(1.0, 1_000), 100, 100), Cpu: 0.3, Trainers: [4, 6]));
+
+        var (section, findings, files) = ColocationReport.Write(input, directory);
+
+        Assert.Contains("Of 1 co-located points, 0 have both references", findings, StringComparison.Ordinal);
+        Assert.Contains("give the sweep those runs (replicas: 0 values)", findings, StringComparison.Ordinal);
+        Assert.Contains("| train.replicas=2 arbiter=off | svc | off | 1 | 1.00 | 1.00x |", section, StringComparison.Ordinal);
+        Assert.Equal(["colocation.csv"], files);
+        Assert.StartsWith("run,point,tenant,", File.ReadAllText(Path.Combine(directory, "colocation.csv")), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public void Applies_OnlyWhereARunMeasuredBothKinds()
+    {
+        Assert.False(ColocationReport.Applies(Input(Run("p001-r1", "0", "off", Service(P(1.0, 10), 1, 1), Cpu: 0), Trainers("p002-r1", "1", "off", [1]))));
+        Assert.True(ColocationReport.Applies(Input(Run("p001-r1", "0", "off", Service(P(1.0, 10), 1, 1), Cpu: 0), Run("p002-r1", "1", "off", Service(P(1.0, 10), 1, 1), Cpu: 0, Trainers: [1]))));
+    }
+
+    private static IEnumerable<double> P(double ms, int count) => Enumerable.Repeat(ms, count);
+
+    private static (IEnumerable<double> Latencies, double Throughput, double Offered) Service(IEnumerable<double> latencies, double throughput, double offered) => (latencies, throughput, offered);
+
+    private static ReportInput Input(params ReportRun[] runs) => new()
+    {
+        Name = "coloc",
+        Directory = "/tmp/coloc",
+        Tool = Tool,
+        Host = Host,
+        Axes = ["train.replicas", "arbiter"],
+        Runs = runs,
+    };
+
+    private static ReportRun Run(string id, string replicas, string arbiter, (IEnumerable<double> Latencies, double Throughput, double Offered) service, double Cpu, double[]? Trainers = null)
+    {
+        var histogram = Histograms.Create();
+        var latencies = service.Latencies.ToList();
+        latencies.ForEach(ms => histogram.RecordValue((long)(ms * 1e6)));
+        histogram.GetValueAtPercentile(99);
+        var mode = Words.Parse<ArbiterMode>(arbiter);
+        var tenants = new List<TenantRow>
+        {
+            new()
+            {
+                Experiment = id, Tenant = "svc", Kind = TenantKind.Inference, Phase = MeasurementPhase.Measure, Arbiter = mode, Seconds = 10, Completed = latencies.Count,
+                ThroughputPerSecond = service.Throughput, OfferedPerSecond = service.Offered, P50Ms = latencies.Order().ElementAt(latencies.Count / 2),
+                P99Ms = histogram.GetValueAtPercentile(99) / 1e6, UserCpuSeconds = Cpu * 10,
+            },
+        };
+        tenants.AddRange((Trainers ?? []).Select((steps, i) => Trainer(id, i, steps, mode)));
+        return Document(id, replicas, arbiter, tenants, new Dictionary<string, string> { ["svc/measure"] = Histograms.ToCompressedBase64(histogram) });
+    }
+
+    private static ReportRun Trainers(string id, string replicas, string arbiter, double[] steps) =>
+        Document(id, replicas, arbiter, [.. steps.Select((s, i) => Trainer(id, i, s, Words.Parse<ArbiterMode>(arbiter)))], []);
+
+    private static TenantRow Trainer(string id, int index, double steps, ArbiterMode mode) => new()
+    {
+        Experiment = id,
+        Tenant = $"train-{index}",
+        Kind = TenantKind.Training,
+        Phase = MeasurementPhase.Measure,
+        Arbiter = mode,
+        Seconds = 10,
+        Completed = (long)(steps * 10),
+        ThroughputPerSecond = steps,
+        UserCpuSeconds = steps / 2,
+    };
+
+    private static ReportRun Document(string id, string replicas, string arbiter, List<TenantRow> tenants, Dictionary<string, string> histograms) => new(
+        id,
+        new Dictionary<string, string> { ["train.replicas"] = replicas, ["arbiter"] = arbiter },
+        new ResultsDocument
+        {
+            Tool = Tool,
+            Host = Host,
+            Experiment = new ExperimentInfo { Id = id, Name = "coloc", State = "Completed" },
+            Mix = new MixInfo("m.yaml", "name: coloc", ""),
+            Tenants = tenants,
+            Histograms = histograms,
+        });
+}
