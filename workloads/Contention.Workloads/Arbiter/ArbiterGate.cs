@@ -97,7 +97,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"the GPU's arbiter file {path} does not exist: the node creates it when a tenant asks for sharing: arbiter");
+            throw new InvalidOperationException($"the GPU's arbiter file {path} does not exist: the node creates it for the GPU when a tenant asks for arbiter: gating or slicing");
         }
 
         var length = new FileInfo(path).Length;
