@@ -72,4 +72,10 @@ public sealed record TenantAggregate
 
     /// <summary>Of <see cref="NodeCpuSeconds"/>, the core-seconds the node's hypervisor stole (0 on bare metal).</summary>
     [Id(22)] public double NodeCpuStealSeconds { get; init; }
+
+    /// <summary>Launches of the tenant its GPU's arbiter held in the phase.</summary>
+    [Id(23)] public long ArbiterHeld { get; init; }
+
+    /// <summary>How long it held them, seconds.</summary>
+    [Id(24)] public double ArbiterHeldSeconds { get; init; }
 }

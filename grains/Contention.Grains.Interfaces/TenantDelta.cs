@@ -69,4 +69,10 @@ public sealed record TenantDelta
 
     /// <summary>Of the node's core-seconds in this interval, those its hypervisor stole (0 on bare metal).</summary>
     [Id(20)] public double NodeCpuStealSeconds { get; init; }
+
+    /// <summary>Launches of the tenant its GPU's arbiter held in the interval (a best-effort tenant behind one; 0 otherwise).</summary>
+    [Id(21)] public long ArbiterHeld { get; init; }
+
+    /// <summary>How long it held them, seconds.</summary>
+    [Id(22)] public double ArbiterHeldSeconds { get; init; }
 }

@@ -24,6 +24,12 @@ public class ArbiterTests(ClusterFixture fixture)
         var collector = fixture.Grains.GetGrain<ICollectorGrain>(experiment);
         Assert.Contains("arbiter (gating; latency-sensitive", running.Tenants.Single(t => t.Tenant == "service").DeviceDescription, StringComparison.Ordinal);
 
+        // The arbiter holds the trainer while the service's requests are open, and its holds reach the collector.
+        var holding = await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Any(t => t.Tenant == "trainer" && t.ArbiterHeld > 0), TimeSpan.FromSeconds(30), "the trainer's held launches to be reported");
+        // (A hold counts where its launch was let go: one begun in the warm-up may outlast the window so far.)
+        Assert.All(holding.Tenants.Where(t => t.Tenant == "trainer" && t.ArbiterHeld > 0), t => Assert.True(t.ArbiterHeldSeconds > 0));
+        Assert.All(holding.Tenants.Where(t => t.Tenant == "service"), t => Assert.Equal(0, t.ArbiterHeld));
+
         Process.GetProcessById(running.Tenants.Single(t => t.Tenant == "service").Pid).Kill();
         var killed = await TrainerStepsAsync(collector);
         await Task.Delay(TimeSpan.FromSeconds(2));

@@ -93,6 +93,8 @@ public static class RowBuilder
             ModelLongestLateMs = aggregate.ModelLongestLateMs,
             WorkerGcs = aggregate.WorkerGcs,
             WorkerGcPauseMs = aggregate.WorkerGcPauseSeconds * 1e3,
+            ArbiterHeld = aggregate.ArbiterHeld,
+            ArbiterHeldSeconds = aggregate.ArbiterHeldSeconds,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

@@ -34,6 +34,12 @@ public sealed record TenantRow
     /// <summary>Under a slicing arbiter: a best-effort kernel's slice length, µs (0 without slicing).</summary>
     public double ArbiterQuantumUs { get; init; }
 
+    /// <summary>Launches its GPU's arbiter held in the phase (a best-effort tenant behind one; 0 otherwise, and in virtual time).</summary>
+    public long ArbiterHeld { get; init; }
+
+    /// <summary>How long it held them, seconds.</summary>
+    public double ArbiterHeldSeconds { get; init; }
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

@@ -59,6 +59,8 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.AskedIntervalSeconds).Name("sample_interval_s");
         Map(r => r.ArbiterOutstandingUs).Name("arbiter_outstanding_us").Optional();
         Map(r => r.ArbiterQuantumUs).Name("arbiter_quantum_us").Optional();
+        Map(r => r.ArbiterHeld).Name("arbiter_held").Optional();
+        Map(r => r.ArbiterHeldSeconds).Name("arbiter_held_s").Optional();
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');

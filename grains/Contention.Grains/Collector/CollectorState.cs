@@ -60,6 +60,8 @@ public sealed class CollectorState
         aggregate.ModelLateSeconds += delta.ModelLateSeconds;
         aggregate.WorkerGcs += delta.WorkerGcs;
         aggregate.WorkerGcPauseSeconds += delta.WorkerGcPauseSeconds;
+        aggregate.ArbiterHeld += delta.ArbiterHeld;
+        aggregate.ArbiterHeldSeconds += delta.ArbiterHeldSeconds;
         aggregate.ModelLongestLateMs = Math.Max(aggregate.ModelLongestLateMs, delta.ModelLongestLateMs);
         if (delta.GpuSeconds is { } gpu)
         {
@@ -110,6 +112,8 @@ public sealed class CollectorState
             ModelLongestLateMs = a.Value.ModelLongestLateMs,
             WorkerGcs = a.Value.WorkerGcs,
             WorkerGcPauseSeconds = a.Value.WorkerGcPauseSeconds,
+            ArbiterHeld = a.Value.ArbiterHeld,
+            ArbiterHeldSeconds = a.Value.ArbiterHeldSeconds,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -138,6 +142,10 @@ public sealed class CollectorState
         public long WorkerGcs { get; set; }
 
         public double WorkerGcPauseSeconds { get; set; }
+
+        public long ArbiterHeld { get; set; }
+
+        public double ArbiterHeldSeconds { get; set; }
 
         public double LongestInterval { get; set; }
 

@@ -30,6 +30,8 @@ public sealed class ContentionMetrics
     private readonly ICollector<ICounter> syscallSeconds;
     private readonly ICollector<ICounter> ioctls;
     private readonly ICollector<ICounter> offCpu;
+    private readonly ICollector<ICounter> held;
+    private readonly ICollector<ICounter> heldSeconds;
     private readonly ICollector<IHistogram> runQueue;
 
     /// <summary>Run-queue latency buckets: powers of two from 1,024 ns to 2^30 ns (about 1.07 s), matching the tracer's log2 slots.</summary>
@@ -55,6 +57,8 @@ public sealed class ContentionMetrics
         syscallSeconds = factory.CreateCounter("contention_tenant_syscall_seconds_total", "Time in system calls of tenant workers, entry to exit (eBPF), by category and system call.", [.. TenantLabels, "category", "syscall"]).WithExtendLifetimeOnUse();
         ioctls = factory.CreateCounter("contention_tenant_ioctls_total", "ioctls of tenant workers by device node (devnode) and decoded request (NVIDIA escapes, RM controls and classes, UVM ops).", [.. TenantLabels, "devnode", "ioctl"]).WithExtendLifetimeOnUse();
         offCpu = factory.CreateCounter("contention_tenant_offcpu_seconds_total", "Time tenant worker threads spent switched out (eBPF sched_switch), summed over threads.", TenantLabels).WithExtendLifetimeOnUse();
+        held = factory.CreateCounter("contention_tenant_arbiter_held_total", "Launches of a best-effort tenant its GPU's arbiter held.", TenantLabels).WithExtendLifetimeOnUse();
+        heldSeconds = factory.CreateCounter("contention_tenant_arbiter_held_seconds_total", "Time the GPU's arbiter held a best-effort tenant's launches.", TenantLabels).WithExtendLifetimeOnUse();
         runQueue = factory.CreateHistogram("contention_tenant_runqueue_latency_seconds", "Waits of tenant worker threads for a CPU, runnable to running (eBPF sched_wakeup / sched_switch).", TenantLabels, new HistogramConfiguration { Buckets = RunQueueBuckets }).WithExtendLifetimeOnUse();
     }
 
@@ -75,6 +79,12 @@ public sealed class ContentionMetrics
         if (delta.GpuSeconds is { } gpuSeconds)
         {
             gpu.WithLabels(labels).Inc(Math.Max(0, gpuSeconds));
+        }
+
+        if (delta.ArbiterHeld > 0)
+        {
+            held.WithLabels(labels).Inc(delta.ArbiterHeld);
+            heldSeconds.WithLabels(labels).Inc(Math.Max(0, delta.ArbiterHeldSeconds));
         }
 
         faults.WithLabels([.. labels, "minor"]).Inc(os.MinorFaults);

@@ -271,6 +271,7 @@ public sealed partial class NodeTracer : BackgroundService
                 var latency = runner.TakeLatency();
                 var lateness = runner.ModelLateness();
                 var gcs = runner.TakeGcs();
+                var holds = runner.TakeArbiterHolds();
                 var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
                 measurement.LastModelLateNs = lateness?.LateNs;
                 var phase = runner.Phase;
@@ -300,6 +301,8 @@ public sealed partial class NodeTracer : BackgroundService
                     GpuSeconds = runner.TakeGpuSeconds(),
                     WorkerGcs = gcs.Count,
                     WorkerGcPauseSeconds = gcs.PauseSeconds,
+                    ArbiterHeld = holds.Count,
+                    ArbiterHeldSeconds = holds.Seconds,
                     ModelLateSeconds = modelLate,
                     ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
                     AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,

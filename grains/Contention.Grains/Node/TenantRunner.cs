@@ -39,6 +39,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private long pendingKernelNs;
     private long pendingGcs;
     private long pendingGcPauseNs;
+    private long pendingHeld;
+    private long pendingHeldNs;
     private int measuresKernels;
 
     // Handed to the node tracer, which owns it; this runner reads its threads and adds thread phases.
@@ -358,6 +360,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         pendingLatency.Add(interval.Histogram);
         Interlocked.Add(ref pendingGcs, interval.Gcs);
         Interlocked.Add(ref pendingGcPauseNs, interval.GcPauseNs);
+        Interlocked.Add(ref pendingHeld, interval.ArbiterHeld);
+        Interlocked.Add(ref pendingHeldNs, interval.ArbiterHeldNs);
         if (interval.KernelNs is { } kernelNs)
         {
             Interlocked.Add(ref pendingKernelNs, kernelNs);
@@ -379,6 +383,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     }
 
     /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
+    /// <summary>Launches the GPU's arbiter held since the previous call, and for how long.</summary>
+    public (long Count, double Seconds) TakeArbiterHolds() => (Interlocked.Exchange(ref pendingHeld, 0), Interlocked.Exchange(ref pendingHeldNs, 0) / 1e9);
+
     public (long Count, double PauseSeconds) TakeGcs() => (Interlocked.Exchange(ref pendingGcs, 0), Interlocked.Exchange(ref pendingGcPauseNs, 0) / 1e9);
 
     private void OnRejected(long lines) => Interlocked.Add(ref rejectedLines, lines);

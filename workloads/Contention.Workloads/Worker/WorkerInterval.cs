@@ -6,4 +6,6 @@ namespace Contention.Workloads.Worker;
 /// <param name="KernelNs">GPU time of its kernels (<see cref="Devices.IComputeDevice.KernelNs"/>), ns; null where not measured.</param>
 /// <param name="Gcs">Garbage collections of the .NET process the workload runs in (every one pauses its thread); 0 where not known (commands).</param>
 /// <param name="GcPauseNs">How long they paused the process, ns.</param>
-public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0);
+/// <param name="ArbiterHeld">Launches its GPU's arbiter held (a best-effort tenant behind one).</param>
+/// <param name="ArbiterHeldNs">How long they were held, ns.</param>
+public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0);

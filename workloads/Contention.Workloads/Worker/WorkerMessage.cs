@@ -35,6 +35,12 @@ public sealed record WorkerMessage
     /// <summary>How long they paused the worker, ns (report).</summary>
     public long GcPauseNs { get; init; }
 
+    /// <summary>Launches the GPU's arbiter held in the interval (report).</summary>
+    public long ArbiterHeld { get; init; }
+
+    /// <summary>How long it held them, ns (report).</summary>
+    public long ArbiterHeldNs { get; init; }
+
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
 

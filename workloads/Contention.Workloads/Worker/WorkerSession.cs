@@ -23,6 +23,8 @@ public sealed class WorkerSession : IDisposable
     private long reportedKernelNs;
     private int reportedGcs;
     private long reportedGcPauseNs;
+    private long reportedHeld;
+    private long reportedHeldNs;
 
     /// <summary>
     /// Opens the device and prepares the workload; nothing runs until <see cref="Start"/>. With
@@ -97,8 +99,10 @@ public sealed class WorkerSession : IDisposable
         // The process's collections since the previous report: each paused the workload's thread.
         var gcs = GC.CollectionCount(0);
         var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
-        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs);
-        (reportedGcs, reportedGcPauseNs) = (gcs, pauseNs);
+        // The arbiter's holds of this tenant's launches (its counters, read from another thread: whole longs).
+        var (held, heldNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs) : (0L, 0L);
+        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs);
+        (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs) = (gcs, pauseNs, held, heldNs);
         return interval;
     }
 
