@@ -16,14 +16,15 @@ public class ColocationReportTests
     {
         // Alone: 1,000 requests of 1 ms (p99 1 ms), 100/s. Beside two trainers, gated: 900 of 1 ms and
         // 100 of 3 ms answered of 1,100 offered (110/s over 10 s): 900 within 1.5 ms and 2 ms
-        // (82 %), p99 3 ms (3x). The trainers do 4 + 6 steps/s beside it and 10 + 10 without it
-        // (50 %); system throughput: 100/100 + 4/10 + 6/10 = 2.0. The point without the arbiter
-        // used 0.5 CPU s/s less.
+        // (82 %), p99 3 ms (3x). The trainers do 4 + 6 steps/s beside it, 8 + 8 without it behind
+        // the arbiter (62.5 %) and 10 + 10 without it at best (50 %); system throughput:
+        // 100/100 + 4/8 + 6/8 = 2.25. The point without the arbiter used 0.5 CPU s/s less.
         var input = Input(
             Run("p001-r1", "0", "gating", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2),
             Run("p002-r1", "2", "gating", Service(P(1.0, 900).Concat(P(3.0, 100)), 100, 110), Cpu: 0.3, Trainers: [4, 6]),
             Run("p003-r1", "2", "off", Service(P(2.0, 1_000), 100, 100), Cpu: 0.1, Trainers: [5, 5]),
-            Trainers("p004-r1", "2", "off", [10, 10]));
+            Trainers("p004-r1", "2", "off", [10, 10]),
+            Trainers("p005-r1", "2", "gating", [8, 8]));
 
         var rows = ColocationReport.Rows(input);
 
@@ -33,8 +34,9 @@ public class ColocationReportTests
         Assert.Equal(3.0, gated.P99Ms / gated.IsolatedP99Ms, 1);
         Assert.Equal(900 / 1_100.0, gated.Slo15, 6);
         Assert.Equal(900 / 1_100.0, gated.Slo20, 6);
-        Assert.Equal(0.5, gated.BestEffort, 9);
-        Assert.Equal(2.0, gated.System, 9);
+        Assert.Equal(0.625, gated.BestEffort, 9);
+        Assert.Equal(0.5, gated.BestEffortOfBest, 9);
+        Assert.Equal(2.25, gated.System, 9);
         Assert.True(gated.KeptUp); // 100 of 110 offered a second: 91 %, above the 90 % a tenant that keeps up completes
         Assert.Equal(0.3 + 0.4 + 0.6 - (0.1 + 0.5 + 0.5), gated.CpuVsOff, 9);
         Assert.Equal((1, 1), (gated.IsolatedRuns, gated.BestEffortAloneRuns));
