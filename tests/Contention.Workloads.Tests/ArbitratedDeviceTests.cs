@@ -138,8 +138,16 @@ public sealed class ArbitratedDeviceTests : IDisposable
 
         var error = Assert.Throws<InvalidOperationException>(() => DeviceFactory.Open(new DeviceOptions { Id = new DeviceId(DeviceKind.Cpu, 0), Arbiter = new ArbiterOptions(path, false) }));
 
-        Assert.Contains("use device cuda or sim with sharing: arbiter", error.Message, StringComparison.Ordinal);
+        Assert.Contains("use device cuda or sim with arbiter: gating or slicing", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("NVIDIA H200 (ILGPU CUDA, sync block, pinned host memory)", "h200")]
+    [InlineData("NVIDIA H100 80GB HBM3 (ILGPU CUDA, sync spin, pinned host memory)", "h100")]
+    [InlineData("Tesla T4 (ILGPU CUDA, sync spin, pinned host memory)", "t4")]
+    [InlineData("NVIDIA GeForce RTX 4090 (ILGPU CUDA, sync spin, pinned host memory)", "h200")]
+    public void ProfileFor_TheShippedProfileTheGpusNameContains_ElseH200(string description, string profile) =>
+        Assert.Equal(profile, DeviceFactory.ProfileFor(description));
 
     public void Dispose()
     {

@@ -382,10 +382,10 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
     }
 
-    /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
-    /// <summary>Launches the GPU's arbiter held since the previous call, and for how long.</summary>
+    /// <summary>Launches the GPU's arbiter held since the previous call, and for how long, seconds.</summary>
     public (long Count, double Seconds) TakeArbiterHolds() => (Interlocked.Exchange(ref pendingHeld, 0), Interlocked.Exchange(ref pendingHeldNs, 0) / 1e9);
 
+    /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
     public (long Count, double PauseSeconds) TakeGcs() => (Interlocked.Exchange(ref pendingGcs, 0), Interlocked.Exchange(ref pendingGcPauseNs, 0) / 1e9);
 
     private void OnRejected(long lines) => Interlocked.Add(ref rejectedLines, lines);

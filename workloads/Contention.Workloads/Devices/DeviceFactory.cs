@@ -11,9 +11,9 @@ public static class DeviceFactory
     public static IComputeDevice Open(DeviceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Arbiter is { } arbiter && options.Id.Kind == DeviceKind.Cpu)
+        if (options.Arbiter is not null && options.Id.Kind == DeviceKind.Cpu)
         {
-            throw new InvalidOperationException($"{options.Id} has no GPU arbiter: the arbiter orders launches on a GPU, so use device cuda or sim with sharing: arbiter");
+            throw new InvalidOperationException($"{options.Id} has no GPU arbiter: the arbiter orders launches on a GPU, so use device cuda or sim with arbiter: gating or slicing");
         }
 
         IComputeDevice device = options.Id.Kind switch
