@@ -137,7 +137,9 @@ public sealed class ArbiterGateTests : IDisposable
 
         trainer.LetGo();
 
-        Assert.InRange(await admit.WaitAsync(TimeSpan.FromSeconds(10)), 90_000_000, 10_000_000_000);
+        // Held until let go (from when the task began, which a loaded host may start late).
+        Assert.InRange(await admit.WaitAsync(TimeSpan.FromSeconds(10)), 1, 10_000_000_000);
+        Assert.Equal(1, trainer.Held);
     }
 
     [Fact]
@@ -168,6 +170,20 @@ public sealed class ArbiterGateTests : IDisposable
         Assert.InRange(waited, ArbiterGate.LeaseNs, 5_000_000_000);
         Assert.Equal(1, trainer.Freed);
         Assert.Equal(0, gate.Read()[service.Slot].Owner);
+    }
+
+    [Fact]
+    public void ProcessAlive_AZombieNotYetReaped_IsDead()
+    {
+        // The shell's background child exits at once; the shell then becomes a sleep that never
+        // reaps it: a zombie, which still answers kill(pid, 0).
+        using var parent = Process.Start(new ProcessStartInfo("sh", ["-c", "true & echo $!; exec sleep 5"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var zombie = int.Parse(parent.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(SpinWait.SpinUntil(() => File.ReadAllText($"/proc/{zombie}/stat").Contains(") Z ", StringComparison.Ordinal), 5_000), "the child did not become a zombie");
+
+        Assert.False(ArbiterGate.ProcessAlive(zombie));
+        Assert.True(ArbiterGate.ProcessAlive(parent.Id));
+        parent.Kill();
     }
 
     private static int ExitedPid()

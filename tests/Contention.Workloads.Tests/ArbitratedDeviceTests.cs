@@ -176,22 +176,41 @@ public sealed class DurationPredictorTests
     }
 
     [Fact]
-    public void Observe_MeasuredOverPredicted_CorrectsEveryShape_TheLatestBatchWeighingAFifth()
+    public void Observe_MeasuredOverPredicted_CorrectsEveryShape_AtTheLeastStretchedRecentBatch()
     {
         var predictor = new DurationPredictor(k => k.Elements);
         predictor.Predict(KernelSpec.Elementwise(1_000));
         predictor.Predict(KernelSpec.Elementwise(3_000));
 
-        predictor.Observe(8_000); // 2x the 4,000 predicted: the first batch sets the correction
+        predictor.Observe(8_000); // 2x the 4,000 predicted
         Assert.Equal(2.0, predictor.Correction, 9);
         Assert.Equal(200, predictor.Predict(KernelSpec.Elementwise(100)));
 
-        predictor.Observe(400); // this batch's prior was 100: 4x, weighed 0.2
-        Assert.Equal(2.4, predictor.Correction, 9);
+        predictor.Observe(400); // this batch's prior was 100: 4x (a neighbour stretched it): the least stays
+        Assert.Equal(2.0, predictor.Correction, 9);
+        predictor.Predict(KernelSpec.Elementwise(100));
+        predictor.Observe(150); // 1.5x: the least
+        Assert.Equal(1.5, predictor.Correction, 9);
 
         predictor.Observe(0); // no measurement (and no prediction): nothing learnt
-        Assert.Equal(2.4, predictor.Correction, 9);
-        Assert.Equal(2, predictor.Observations);
+        Assert.Equal(1.5, predictor.Correction, 9);
+        Assert.Equal(3, predictor.Observations);
+    }
+
+    [Fact]
+    public void Observe_AnOldLeastBatch_LeavesTheWindow()
+    {
+        var predictor = new DurationPredictor(_ => 100);
+        predictor.Predict(KernelSpec.Reduce(1));
+        predictor.Observe(50); // 0.5x, then the window's worth of 3x
+        for (var i = 0; i < DurationPredictor.Window; i++)
+        {
+            Assert.Equal(0.5, predictor.Correction, 9);
+            predictor.Predict(KernelSpec.Reduce(1));
+            predictor.Observe(300);
+        }
+
+        Assert.Equal(3.0, predictor.Correction, 9);
     }
 
     [Fact]

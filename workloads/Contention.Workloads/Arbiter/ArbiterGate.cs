@@ -13,7 +13,7 @@ namespace Contention.Workloads.Arbiter;
 /// decides for itself, with plain loads and stores (no system call while it is let go; a held
 /// launch waits by spinning, then by short sleeps). A slot whose process died is freed by the
 /// first tenant it holds up for longer than <see cref="LeaseNs"/> (its process no longer
-/// answers <c>kill(pid, 0)</c>), so a tenant killed with an operation open stalls the others for
+/// answers <c>kill(pid, 0)</c>, or is a zombie), so a tenant killed with an operation open stalls the others for
 /// at most that long; best-effort work a killed tenant let go expires when it was predicted to.
 /// </summary>
 public sealed unsafe partial class ArbiterGate : IDisposable
@@ -187,11 +187,34 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         return freed;
     }
 
-    /// <summary>Whether process <paramref name="pid"/> exists (it may be signalled, or exists and belongs to another user).</summary>
+    /// <summary>
+    /// Whether process <paramref name="pid"/> runs: it answers <c>kill(pid, 0)</c> (or exists and
+    /// belongs to another user) and is not a zombie — a process that exited and that its parent has
+    /// not reaped yet still answers, but holds nothing.
+    /// </summary>
     public static bool ProcessAlive(int pid)
     {
         const int ENoSuchProcess = 3;
-        return pid > 0 && (Kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != ENoSuchProcess);
+        if (pid <= 0 || (Kill(pid, 0) != 0 && Marshal.GetLastPInvokeError() == ENoSuchProcess))
+        {
+            return false;
+        }
+
+        try
+        {
+            // /proc/PID/stat: "pid (comm) S ...", the state after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close < 0 || close + 2 >= stat.Length || stat[close + 2] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
+        }
     }
 
     /// <inheritdoc />

@@ -7,23 +7,26 @@ namespace Contention.Workloads.Arbiter;
 /// the calibrated cost model's time for it (<paramref name="prior"/>: the profile's measured time
 /// where it has one, else its roofline), times a correction learnt online from the tenant's own
 /// measured GPU time — after each synchronise, the GPU time its device measured for the kernels
-/// since the last one over what the prior predicted for them, smoothed (the latest batch weighs
-/// <see cref="Smoothing"/>). On a modelled GPU the prior is the model itself and the correction
-/// stays 1; on a real GPU it takes up what the profile's GPU and this one differ by, and what the
-/// tenant's neighbours stretch its kernels by.
+/// since the last one over what the prior predicted for them; the correction is the least such
+/// ratio of the latest <see cref="Window"/> batches. Sharing only stretches a kernel's measured
+/// time (time-sliced out, or short of multiprocessors under MPS), so the least stretched recent
+/// batch is the best estimate of the tenant's time alone — what the arbiter's outstanding bound
+/// counts; a mean would learn its neighbours' interference and hold the tenant the longer for it.
+/// On a modelled GPU the prior is the model itself; on a real GPU the correction takes up what the
+/// profile's GPU and this one differ by.
 /// </summary>
 /// <param name="prior">A kernel's predicted time before any measurement, ns.</param>
 public sealed class DurationPredictor(Func<KernelSpec, long> prior)
 {
-    /// <summary>The weight of the latest batch in the correction.</summary>
-    public const double Smoothing = 0.2;
+    /// <summary>How many of the latest measured batches the correction is the least ratio of.</summary>
+    public const int Window = 16;
 
     /// <summary>The correction's range: a measurement further off than this is taken as this.</summary>
     public const double MaxCorrection = 20;
 
     private readonly Dictionary<KernelSpec, long> priors = [];
+    private readonly double[] ratios = new double[Window];
     private long batchPriorNs;
-    private bool corrected;
 
     /// <summary>The measured-to-prior ratio the predictions are multiplied by.</summary>
     public double Correction { get; private set; } = 1;
@@ -64,9 +67,8 @@ public sealed class DurationPredictor(Func<KernelSpec, long> prior)
             return;
         }
 
-        var ratio = Math.Clamp(measuredNs / (double)priorNs, 1 / MaxCorrection, MaxCorrection);
-        Correction = corrected ? Correction + (Smoothing * (ratio - Correction)) : ratio;
-        corrected = true;
+        ratios[Observations % Window] = Math.Clamp(measuredNs / (double)priorNs, 1 / MaxCorrection, MaxCorrection);
         Observations++;
+        Correction = ratios.AsSpan(0, (int)Math.Min(Observations, Window)).ToArray().Min();
     }
 }
