@@ -95,9 +95,11 @@ public sealed class ArbitratedDeviceTests : IDisposable
     {
         // A best-effort GEMM of ~50 ms in 2 ms parts; the service opens a request once three went:
         // the parts not yet launched wait until it ends (a whole kernel, launched at once, would
-        // have nothing left to hold: time-slicing alone gave the request ~3 ms here), so the
-        // trainer's GPU time while the request is open is at most the part on the GPU when it
-        // opened and one let go as it did — model time, whatever a loaded host delays.
+        // have nothing left to hold: time-slicing alone gave the request ~3 ms here): while it is
+        // open — answered, then kept open 30 ms, when ~15 parts would otherwise go — the trainer
+        // asks for at most two more (one let go as the request opened, one held).
+        // (Its GPU time over the request is no measure on a loaded host: the engine publishes
+        // completions late, so parts done before the request opened can count in it.)
         using var service = Open(sensitive: true, quantumNs: 2_000_000);
         using var trainer = Open(sensitive: false);
         var big = KernelSpec.Gemm(8192, 8192, 4096);
@@ -116,18 +118,18 @@ public sealed class ArbitratedDeviceTests : IDisposable
         });
         Assert.True(SpinWait.SpinUntil(() => trainer.Member.Launches >= 3, 10_000), "the trainer launched nothing");
         service.BeginOperation();
-        var before = host.KernelNs(channels[1].Slot);
+        var before = trainer.Member.Launches;
         service.Launch(small);
         service.Synchronize();
-        var during = host.KernelNs(channels[1].Slot) - before;
         var answered = MonotonicClock.NowNs();
+        Thread.Sleep(30);
+        var during = trainer.Member.Launches - before;
         service.EndOperation();
         await training;
 
-        var part = whole / trainer.Sliced.Parts;
         Assert.True(trainer.Sliced.Parts > 10, $"{trainer.Sliced.Parts} parts");
         Assert.True(trainer.Member.Held >= 1, "no part waited for the open request");
-        Assert.InRange(during, 0, (2 * part) + (2 * Profile.KernelOverheadNs));
+        Assert.InRange(during, 0, 2);
         Assert.True(trained > answered);
     }
 

@@ -110,7 +110,7 @@ internal static class RunCommand
     }
 
     /// <summary>A fresh experiment id: the mix's name, the time and 16 random bits.</summary>
-    internal static string NewExperimentId(string mixName) => $"{Slug(mixName)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
+    internal static string NewExperimentId(string mixName) => $"{ResultsDirectory.Slug(mixName)}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x1000, 0xFFFF):x4}";
 
     /// <summary>0 completed and valid, 4 completed but invalid, 130 interrupted, 3 failed.</summary>
     internal static int ExitCode(ExperimentState state, Validity? validity) => state switch
@@ -364,8 +364,6 @@ internal static class RunCommand
 
     internal static string Describe(string? device, string? sync, bool quick) =>
         string.Join(' ', new[] { quick ? "--quick" : null, device is null ? null : $"--device {device}", sync is null ? null : $"--sync {sync}" }.Where(s => s is not null));
-
-    internal static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
 }
 
 /// <summary>What <c>contention run</c> was asked to do.</summary>

@@ -110,7 +110,7 @@ public static class Capacities
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(run);
         var root = Path.GetDirectoryName(Path.GetFullPath(cacheFile))!;
-        var directory = Path.Combine(root, "capacity", $"{Commands.RunCommand.Slug(probe.Name)}-{SweepFiles.Fingerprint(key)[..8]}");
+        var directory = Path.Combine(root, "capacity", $"{ResultsDirectory.Slug(probe.Name)}-{SweepFiles.Fingerprint(key)[..8]}");
         var alone = mix with { Name = $"{mix.Name}-capacity", Tenants = [probe], WarmupSeconds = WarmupSeconds, DurationSeconds = DurationSeconds, Sweep = null };
         console.MarkupLineInterpolated($"{probe.Name}: measuring its capacity ({key}) alone, closed loop, {WarmupSeconds:0.#} s + {DurationSeconds:0.#} s, into {directory}");
         var (progress, document) = await run(alone, directory);

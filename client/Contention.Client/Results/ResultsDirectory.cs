@@ -28,6 +28,9 @@ internal sealed class ResultsDirectory : IDisposable
     /// <summary>The directory.</summary>
     public string Path { get; }
 
+    /// <summary>A name as it goes into a directory or experiment id: lower case, anything but ASCII letters and digits a dash.</summary>
+    public static string Slug(string name) => new(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+
     /// <summary>
     /// Creates (if needed) and locks <paramref name="path"/> for a run, or a sweep when
     /// <paramref name="sweep"/> (which may resume into a directory holding its own sweep.json;
