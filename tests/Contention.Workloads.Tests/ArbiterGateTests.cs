@@ -175,11 +175,14 @@ public sealed class ArbiterGateTests : IDisposable
     [Fact]
     public void ProcessAlive_AZombieNotYetReaped_IsDead()
     {
-        // The shell's background child exits at once; the shell then becomes a sleep that never
-        // reaps it: a zombie, which still answers kill(pid, 0).
-        using var parent = Process.Start(new ProcessStartInfo("sh", ["-c", "true & echo $!; exec sleep 5"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        // The shell's background child exits after 0.3 s, by when the shell has become a sleep
+        // (exec) that never reaps it: a zombie, which still answers kill(pid, 0). (A child that
+        // ended before the exec was reaped by the shell itself: a CI host showed it with `true`.)
+        using var parent = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 10"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
         var zombie = int.Parse(parent.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(SpinWait.SpinUntil(() => File.ReadAllText($"/proc/{zombie}/stat").Contains(") Z ", StringComparison.Ordinal), 5_000), "the child did not become a zombie");
+        var stat = $"/proc/{zombie}/stat";
+        Assert.True(SpinWait.SpinUntil(() => !File.Exists(stat) || File.ReadAllText(stat).Contains(") Z ", StringComparison.Ordinal), 10_000), "the child neither ended nor became a zombie");
+        Assert.True(File.Exists(stat), "the child was reaped before the test could see it as a zombie");
 
         Assert.False(ArbiterGate.ProcessAlive(zombie));
         Assert.True(ArbiterGate.ProcessAlive(parent.Id));
