@@ -84,43 +84,60 @@ public sealed class ArbiterGateTests : IDisposable
         var closer = Task.Run(async () =>
         {
             await Task.Delay(100);
+            var closedAt = MonotonicClock.NowNs();
             service.Close();
+            return closedAt;
         });
 
-        var started = Stopwatch.GetTimestamp();
         var waited = trainer.Admit(1_000);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        await closer;
+        var returned = MonotonicClock.NowNs();
+        var closedAt = await closer;
 
-        Assert.InRange(elapsed.TotalMilliseconds, 90, 5_000);
-        Assert.InRange(waited, 90_000_000, 5_000_000_000);
+        // It returns only once the request closed (however late a loaded host ran either side).
+        Assert.True(returned >= closedAt, "the best-effort launch went while the request was open");
+        Assert.InRange(waited, 1, 10_000_000_000);
         Assert.Equal((1, 1), (trainer.Launches, trainer.Held));
         Assert.Equal(waited, trainer.LongestHeldNs);
     }
 
     [Fact]
-    public void Admit_OutstandingWork_GoesOnceTheGpusPredictedQueueDrains_AndAtOnceAfterASynchronise()
+    public void Admit_OutstandingWork_GoesOnceTheGpusPredictedQueueDrains()
     {
-        using var gate = ArbiterGate.Create(path, 4, 50_000_000, 0);
+        using var gate = ArbiterGate.Create(path, 4, 500_000_000, 0);
         using var a = gate.Join(sensitive: false);
         using var b = gate.Join(sensitive: false);
 
-        // A's 30 ms and B's 10 ms queue one after the other on the GPU: B's next 20 ms waits
-        // until 10 ms are done, then fills the 50 ms bound exactly (queues of their own, drained
-        // side by side, would have let it go after 5 ms).
-        Assert.Equal(0, a.Admit(30_000_000));
-        Assert.Equal(0, b.Admit(10_000_000));
-        var started = Stopwatch.GetTimestamp();
-        var waited = b.Admit(20_000_000);
-        Assert.InRange(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 9, 5_000);
-        Assert.True(waited > 0);
+        // A's 300 ms and B's 100 ms queue one after the other on the GPU (queues of their own,
+        // drained side by side, would end at 300 and 100): B's next 200 ms fits the 500 ms bound
+        // once 100 ms are done, not before (a loaded host may call it later; never earlier).
+        Assert.Equal(0, a.Admit(300_000_000));
+        var afterA = gate.QueueEnd;
+        Assert.Equal(0, b.Admit(100_000_000));
+        Assert.Equal(afterA + 100_000_000, gate.QueueEnd);
+        var fits = gate.QueueEnd - (500_000_000 - 200_000_000);
+        b.Admit(200_000_000);
 
-        // B synchronised: its work is done, A's predicted rest is not.
+        Assert.True(MonotonicClock.NowNs() >= fits, "B's kernel went before the queue had room for it");
+        Assert.True(gate.QueueEnd >= afterA + 300_000_000, "B's kernel was not queued after the work before it");
+    }
+
+    [Fact]
+    public void Drained_TakesBackOnlyWhatTheTenantLetGo_NotWhatOthersQueuedBeforeIt()
+    {
+        // Seconds of predicted work, so no host delay drains them meanwhile: A's 30 s then B's
+        // 10 s. B synchronises (its work done, 40 s before its predicted end): the queue keeps
+        // A's 30 s. A synchronises: nothing is left, and A's next kernel goes at once.
+        using var gate = ArbiterGate.Create(path, 4, 50_000_000_000, 0);
+        using var a = gate.Join(sensitive: false);
+        using var b = gate.Join(sensitive: false);
+        a.Admit(30_000_000_000);
+        b.Admit(10_000_000_000);
+
         b.Drained();
-        Assert.InRange(ArbiterRules.Outstanding(gate.QueueEnd, MonotonicClock.NowNs()), 1, 30_000_000);
+        Assert.InRange(ArbiterRules.Outstanding(gate.QueueEnd, MonotonicClock.NowNs()), 25_000_000_000, 30_000_000_000);
         a.Drained();
         Assert.Equal(0, ArbiterRules.Outstanding(gate.QueueEnd, MonotonicClock.NowNs()));
-        Assert.Equal(0, a.Admit(45_000_000));
+        Assert.Equal(0, a.Admit(45_000_000_000));
     }
 
     [Fact]
