@@ -86,7 +86,7 @@ internal static class RunCommand
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(console);
         var tenants = (options.Mix.Sweep is { } swept ? swept.Points.SelectMany(p => p.Mix.Tenants) : options.Mix.Tenants).Select(options.Adjust).ToList();
-        if (tenants.FirstOrDefault(t => t.Arbiter != ArbiterMode.Off && t.Device.StartsWith("cpu", StringComparison.Ordinal)) is { } onCpu)
+        if (tenants.FirstOrDefault(t => t.Arbiter != ArbiterMode.Off && Contention.Workloads.Devices.DeviceId.TryParse(t.Device, out var id) && id.Kind == Contention.Workloads.Devices.DeviceKind.Cpu) is { } onCpu)
         {
             throw new MixException($"tenant {onCpu.Name} runs on {onCpu.Device} under arbiter: {onCpu.Arbiter.Word()}, and the arbiter orders a GPU's launches: give it device cuda or sim (or run with --device sim), or arbiter: off");
         }

@@ -34,6 +34,18 @@ internal static class ColocationReport
     {
         ArgumentNullException.ThrowIfNull(input);
         var rows = new List<ColocationRow>();
+        var histograms = new Dictionary<(string Run, string Tenant), HistogramBase?>();
+        HistogramBase? Histogram(ReportRun run, string tenant)
+        {
+            if (!histograms.TryGetValue((run.Id, tenant), out var histogram))
+            {
+                histogram = Decode(run, tenant);
+                histograms[(run.Id, tenant)] = histogram;
+            }
+
+            return histogram;
+        }
+
         foreach (var run in input.Runs)
         {
             var measured = Measured(run).ToList();
@@ -142,20 +154,33 @@ internal static class ColocationReport
         return text.ToString();
     }
 
-    private static string Csv(IReadOnlyList<ColocationRow> rows)
+    // Empty cells where a reference is missing.
+    private static string Csv(IReadOnlyList<ColocationRow> rows) => ResultsFiles.Tidy(rows.Select(r => new
     {
-        var text = new StringBuilder("run,point,tenant,best_effort_tenants,arbiter,quantum_us,kept_up,p99_ms,isolated_p99_ms,p999_ms,isolated_p999_ms,slo_1_5x,slo_2x,delay_ms,best_effort_vs_alone,best_effort_vs_best_alone,system_throughput,cpu_s_per_s,cpu_vs_arbiter_off,isolated_runs,best_effort_alone_runs\n");
-        foreach (var r in rows)
-        {
-            text.Append(string.Join(',', new[]
-            {
-                r.Run, Quote(r.Point), r.Tenant, I(r.BestEffortTenants), r.Arbiter.Word(), D(r.QuantumUs), r.KeptUp ? "true" : "false", D(r.P99Ms), D(r.IsolatedP99Ms), D(r.P999Ms), D(r.IsolatedP999Ms),
-                D(r.Slo15), D(r.Slo20), D(r.DelayMs), D(r.BestEffort), D(r.BestEffortOfBest), D(r.System), D(r.CpuSeconds), D(r.CpuVsOff), I(r.IsolatedRuns), I(r.BestEffortAloneRuns),
-            })).Append('\n');
-        }
+        run = r.Run,
+        point = r.Point,
+        tenant = r.Tenant,
+        best_effort_tenants = r.BestEffortTenants,
+        arbiter = r.Arbiter.Word(),
+        quantum_us = r.QuantumUs,
+        kept_up = r.KeptUp ? "true" : "false",
+        p99_ms = N(r.P99Ms),
+        isolated_p99_ms = N(r.IsolatedP99Ms),
+        p999_ms = N(r.P999Ms),
+        isolated_p999_ms = N(r.IsolatedP999Ms),
+        slo_1_5x = N(r.Slo15),
+        slo_2x = N(r.Slo20),
+        delay_ms = N(r.DelayMs),
+        best_effort_vs_alone = N(r.BestEffort),
+        best_effort_vs_best_alone = N(r.BestEffortOfBest),
+        system_throughput = N(r.System),
+        cpu_s_per_s = N(r.CpuSeconds),
+        cpu_vs_arbiter_off = N(r.CpuVsOff),
+        isolated_runs = r.IsolatedRuns,
+        best_effort_alone_runs = r.BestEffortAloneRuns,
+    }));
 
-        return text.ToString();
-    }
+    private static double? N(double value) => double.IsNaN(value) ? null : value;
 
     /// <summary>
     /// The runs whose measured tenants are exactly <paramref name="names"/>, at <paramref name="run"/>'s
@@ -214,7 +239,7 @@ internal static class ColocationReport
 
     private static string Point(ReportInput input, ReportRun run) => string.Join(' ', input.Axes.Select(a => $"{a}={run.Values.GetValueOrDefault(a, "")}"));
 
-    private static HistogramBase? Histogram(ReportRun run, string tenant) =>
+    private static HistogramBase? Decode(ReportRun run, string tenant) =>
         run.Document.Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text) ? Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text) : null;
 
     private static double Percentile(HistogramBase? histogram, double percentile) =>
@@ -249,11 +274,6 @@ internal static class ColocationReport
 
     private static string Signed(double value) => double.IsNaN(value) ? "-" : value.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture);
 
-    private static string D(double value) => double.IsNaN(value) ? "" : value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Quote(string text) => text.Contains(',', StringComparison.Ordinal) ? $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : text;
 }
 
 /// <summary>One latency-sensitive tenant of one co-located run against its references (NaN where a reference is missing).</summary>

@@ -85,28 +85,7 @@ public sealed partial class NodeArbiters : IDisposable
     /// Deletes the arbiter files of nodes whose process is gone (killed before they could remove
     /// them); returns how many it deleted.
     /// </summary>
-    public static int RemoveStale()
-    {
-        var removed = 0;
-        foreach (var path in Directory.EnumerateFiles(SimGpuHost.ChannelDirectory, "contention-arbiter-*"))
-        {
-            var match = StaleName().Match(Path.GetFileName(path));
-            if (match.Success && int.TryParse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
-            {
-                try
-                {
-                    File.Delete(path);
-                    removed++;
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    // Another user's leftover, or removed meanwhile: not ours to mend.
-                }
-            }
-        }
-
-        return removed;
-    }
+    public static int RemoveStale() => SimGpuHost.RemoveStale("contention-arbiter-*", StaleName());
 
     /// <inheritdoc />
     public void Dispose()

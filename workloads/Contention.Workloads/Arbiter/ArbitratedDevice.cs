@@ -19,6 +19,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly ArbiterGate gate;
     private readonly ISlicingDevice? slicing;
     private readonly long quantumNs;
+    private readonly Dictionary<KernelSpec, int> maxParts = [];
     private long measuredNs;
 
     /// <summary>Puts <paramref name="gate"/>'s arbiter in front of <paramref name="inner"/> for a tenant; owns both.</summary>
@@ -131,8 +132,22 @@ public sealed class ArbitratedDevice : IComputeDevice
     }
 
     /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>
-    public int Parts(in KernelSpec kernel, long predictedNs) =>
-        slicing is null || predictedNs <= quantumNs ? 1 : (int)Math.Min((predictedNs + quantumNs - 1) / quantumNs, slicing.MaxParts(kernel));
+    public int Parts(in KernelSpec kernel, long predictedNs)
+    {
+        if (slicing is null || predictedNs <= quantumNs)
+        {
+            return 1;
+        }
+
+        // What the device allows depends on the shape alone: asked once per shape.
+        if (!maxParts.TryGetValue(kernel, out var most))
+        {
+            most = slicing.MaxParts(kernel);
+            maxParts[kernel] = most;
+        }
+
+        return (int)Math.Min((predictedNs + quantumNs - 1) / quantumNs, most);
+    }
 
     /// <inheritdoc />
     public void Dispose()

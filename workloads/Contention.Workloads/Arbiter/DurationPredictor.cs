@@ -69,6 +69,12 @@ public sealed class DurationPredictor(Func<KernelSpec, long> prior)
 
         ratios[Observations % Window] = Math.Clamp(measuredNs / (double)priorNs, 1 / MaxCorrection, MaxCorrection);
         Observations++;
-        Correction = ratios.AsSpan(0, (int)Math.Min(Observations, Window)).ToArray().Min();
+        var least = double.MaxValue;
+        foreach (var ratio in ratios.AsSpan(0, (int)Math.Min(Observations, Window)))
+        {
+            least = Math.Min(least, ratio);
+        }
+
+        Correction = least;
     }
 }

@@ -328,7 +328,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
             inFlight[context] = Math.Max(0, inFlight[context] - (int)(completed - completedSeen[context]));
             completedSeen[context] = completed;
-            if (!sensitive[context] && inFlight[context] == 0 && held[context].Count == 0 && !releasing.Exists(r => r.Context == context))
+            // (Kernels let go but still on their way to the GPU count in flight.)
+            if (!sensitive[context] && inFlight[context] == 0 && held[context].Count == 0)
             {
                 TakeBack(context);
             }

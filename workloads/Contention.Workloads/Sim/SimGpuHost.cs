@@ -135,12 +135,20 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// Deletes the channel files and FIFOs of modelled GPUs whose process is gone (a node killed
     /// before it could remove them); returns how many files it deleted.
     /// </summary>
-    public static int RemoveStale()
+    public static int RemoveStale() => RemoveStale("contention-sim*", StaleName());
+
+    /// <summary>
+    /// Deletes the files of <see cref="ChannelDirectory"/> matching <paramref name="pattern"/> whose
+    /// name's first group (<paramref name="name"/>) is the id of a process that is gone; returns
+    /// how many it deleted. Another user's leftovers, or files removed meanwhile, are left be.
+    /// </summary>
+    public static int RemoveStale(string pattern, System.Text.RegularExpressions.Regex name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var removed = 0;
-        foreach (var path in Directory.EnumerateFiles(ChannelDirectory, "contention-sim*"))
+        foreach (var path in Directory.EnumerateFiles(ChannelDirectory, pattern))
         {
-            var match = StaleName().Match(Path.GetFileName(path));
+            var match = name.Match(Path.GetFileName(path));
             if (match.Success && int.TryParse(match.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
             {
                 try
