@@ -203,6 +203,32 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void VirtualGpu_ServiceFallingBehind_HoldsTheTrainerWhileRequestsAreQueued()
+    {
+        // The MLP service offered 20,000 requests/s (over four times what it can serve alone on
+        // the h200) beside a trainer under the arbiter's gating: from its first request on the
+        // next one is always due when one ends, so its operation never closes and the trainer,
+        // held while a request is pending, runs no step in the window (as WorkloadRunner keeps
+        // the operation open on a real GPU). At 200 requests/s its queue empties between
+        // requests and the trainer runs between them.
+        var profile = DeviceProfile.Load("h200");
+        long Steps(double rate)
+        {
+            VirtualTenant[] tenants =
+            [
+                new("svc", new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = rate, Seed = 3 }, SyncMode.Block, new SimContext(Priority: 10)),
+                new("train-5", new WorkloadSpec { Kind = WorkloadKind.Training, Model = "resnet50", BatchSize = 32, Seed = 5 }, SyncMode.Block, SimContext.Default),
+            ];
+            var gpu = new VirtualGpu(profile, GpuSharing.Mps, tenants, 0, arbiter: new ArbiterPolicy(500_000, profile.LaunchCpuNs));
+            gpu.Measure(200_000_000, 1_000_000_000);
+            return gpu.Result(1).Completed;
+        }
+
+        Assert.Equal(0, Steps(20_000));
+        Assert.True(Steps(200) > 2, "the trainer runs while the service's queue is empty");
+    }
+
+    [Fact]
     public void Slice_AKernelOfTenWaves_WholeWavesAQuantumEachWithTheFixedCost()
     {
         // 1 ms in ten 100 us waves, a 300 us quantum, 4 us a kernel: min(4, 10) = 4 slices of

@@ -76,7 +76,48 @@ public class WorkloadRunnerTests
         Assert.True(gap >= WorkloadRunner.StartPauseNs(seed, second) * 0.95, $"{gap} ns between the second operation's end and the third's start; the pause is {WorkloadRunner.StartPauseNs(seed, second)} ns");
     }
 
-    /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease); cancels after some synchronisations.</summary>
+    [Fact]
+    public void Run_OpenLoopBehind_KeepsTheOperationOpenWhileRequestsAreQueued()
+    {
+        // Requests every 1 ms on average, each taking 5 ms: from the first arrival on, the next one
+        // is always due when a request ends, so the service's operation (what a GPU arbiter holds
+        // best-effort launches for) opens once and closes when the run stops — never in between,
+        // where an arbiter would let a best-effort kernel go ahead of the queued request.
+        var device = new RecordingDevice(stopAfterSynchronizations: 6, synchronizeMs: 5) { RecordsOperations = true };
+        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 1_000, Seed = 3 });
+
+        runner.Run(device.Stop);
+
+        var calls = device.Calls.Where(c => c is "B" or "E" or "S").ToList();
+        Assert.Equal("B S S S S S S E", string.Join(' ', calls));
+    }
+
+    [Fact]
+    public void Run_OpenLoopIdle_ClosesTheOperationBetweenRequests()
+    {
+        // Requests every 20 ms on average, each taking no time: the queue empties after each, so
+        // each request opens and closes its own operation (best-effort work may go in the gaps).
+        var device = new RecordingDevice(stopAfterSynchronizations: 4) { RecordsOperations = true };
+        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 50, Seed = 3 });
+
+        runner.Run(device.Stop);
+
+        var calls = string.Join(' ', device.Calls.Where(c => c is "B" or "E" or "S"));
+        Assert.Equal("B S E B S E B S E B S E", calls);
+    }
+
+    [Fact]
+    public void Run_ClosedLoop_OpensAndClosesEachOperation()
+    {
+        var device = new RecordingDevice(stopAfterSynchronizations: 3) { RecordsOperations = true };
+        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Microbench, Op = MicrobenchOp.Copy, Bytes = 4096, Iterations = 1 });
+
+        runner.Run(device.Stop);
+
+        Assert.Equal("P B L S E B L S E B L S E", string.Join(' ', device.Calls));
+    }
+
+    /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease), and with RecordsOperations B(egin) and E(nd) of operations; cancels after some synchronisations.</summary>
     private sealed class RecordingDevice(int stopAfterSynchronizations, int synchronizeMs = 0) : IComputeDevice
     {
         private readonly CancellationTokenSource stop = new();
@@ -88,6 +129,8 @@ public class WorkloadRunnerTests
         public List<long> Times { get; } = [];
 
         public CancellationToken Stop => stop.Token;
+
+        public bool RecordsOperations { get; init; }
 
         public DeviceId Id => DeviceId.Parse("cpu");
 
@@ -102,6 +145,22 @@ public class WorkloadRunnerTests
         public void Release() => Record("R");
 
         public void Launch(in KernelSpec kernel) => Record("L");
+
+        public void BeginOperation()
+        {
+            if (RecordsOperations)
+            {
+                Record("B");
+            }
+        }
+
+        public void EndOperation()
+        {
+            if (RecordsOperations)
+            {
+                Record("E");
+            }
+        }
 
         public void Synchronize()
         {

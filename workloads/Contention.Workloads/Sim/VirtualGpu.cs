@@ -471,13 +471,22 @@ public sealed class VirtualGpu
         private void EndOperation(long nowNs)
         {
             inOperation = false;
-            gpu.MarkOpen(Index, false);
             Window.Add(Math.Clamp(nowNs - operationStartNs, 1, Histograms.HighestNs));
             if (open)
             {
+                // The operation stays open while the next request is already due (queued behind
+                // this one), as WorkloadRunner keeps it: an arbiter lets no best-effort work go in between.
                 NextArrival(nowNs);
+                if (NextNs > nowNs)
+                {
+                    gpu.MarkOpen(Index, false);
+                }
+
+                return;
             }
-            else if (++operations == pauseAfter)
+
+            gpu.MarkOpen(Index, false);
+            if (++operations == pauseAfter)
             {
                 PauseUntil(nowNs, nowNs + WorkloadRunner.StartPauseNs(seed, nowNs - operationStartNs));
             }

@@ -93,7 +93,9 @@ public sealed class WorkloadRunner
         while (!cancellation.IsCancellationRequested)
         {
             var start = MonotonicClock.NowNs();
+            device.BeginOperation();
             RunOnce();
+            device.EndOperation();
             var end = MonotonicClock.NowNs();
             Latency.Record(end - start);
             Interlocked.Increment(ref completed);
@@ -141,22 +143,48 @@ public sealed class WorkloadRunner
         var random = new Random(spec.Seed);
         var meanGapNs = 1e9 / spec.RatePerSecond;
         var arrival = MonotonicClock.NowNs();
+        // The device's operation (what a GPU arbiter holds best-effort launches for) stays open
+        // while a request is pending: from an arrival until the service's queue is empty, so a
+        // request queued behind its predecessor never finds best-effort work let go in between.
         var timings = HostTimings.Open("request", ["arrival_ns", "started_ns", "ended_ns"]);
-        while (!cancellation.IsCancellationRequested)
+        var pending = false;
+        try
         {
-            arrival += NextGapNs(random, meanGapNs);
-            PreciseSleep.Until(arrival, cancellation);
-            if (cancellation.IsCancellationRequested)
+            while (!cancellation.IsCancellationRequested)
             {
-                break;
-            }
+                arrival += NextGapNs(random, meanGapNs);
+                if (pending && arrival > MonotonicClock.NowNs())
+                {
+                    device.EndOperation();
+                    pending = false;
+                }
 
-            var started = timings is null ? 0 : MonotonicClock.NowNs();
-            RunOnce();
-            var ended = MonotonicClock.NowNs();
-            Latency.Record(ended - arrival);
-            Interlocked.Increment(ref completed);
-            timings?.Record(arrival, started, ended);
+                PreciseSleep.Until(arrival, cancellation);
+                if (cancellation.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (!pending)
+                {
+                    device.BeginOperation();
+                    pending = true;
+                }
+
+                var started = timings is null ? 0 : MonotonicClock.NowNs();
+                RunOnce();
+                var ended = MonotonicClock.NowNs();
+                Latency.Record(ended - arrival);
+                Interlocked.Increment(ref completed);
+                timings?.Record(arrival, started, ended);
+            }
+        }
+        finally
+        {
+            if (pending)
+            {
+                device.EndOperation();
+            }
         }
 
         timings?.Save();
@@ -213,9 +241,9 @@ public sealed class WorkloadRunner
         }
     }
 
+    // One operation's kernels, up to their synchronise (the caller opens and closes the device's operation around it).
     private void RunOnce()
     {
-        device.BeginOperation();
         if (spec.AllocatePerOperation)
         {
             device.Prepare(kernels);
@@ -231,7 +259,5 @@ public sealed class WorkloadRunner
         {
             device.Release();
         }
-
-        device.EndOperation();
     }
 }
