@@ -49,6 +49,46 @@ public class ColocationReportTests
     }
 
     [Fact]
+    public void Rows_ServiceAloneWithAndWithoutTheArbiter_IsolatedIsWithout()
+    {
+        // The service alone: 1 ms without the arbiter, 2 ms behind it (the arbiter's own cost):
+        // beside the trainers gated at 3 ms it is 3x its isolated self, not 1.5x.
+        var input = Input(
+            Run("p001-r1", "0", "off", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2),
+            Run("p002-r1", "0", "gating", Service(P(2.0, 1_000), 100, 100), Cpu: 0.2),
+            Run("p003-r1", "2", "gating", Service(P(3.0, 1_000), 100, 100), Cpu: 0.3, Trainers: [4, 6]),
+            Trainers("p004-r1", "2", "gating", [8, 8]));
+
+        var gated = Assert.Single(ColocationReport.Rows(input));
+
+        Assert.Equal(1.0, gated.IsolatedP99Ms, 2);
+        Assert.Equal(1, gated.IsolatedRuns);
+        Assert.Equal(4 / 8.0 + 6 / 8.0 + 1, gated.System, 9); // the trainers against themselves gated; the service against itself alone
+    }
+
+    [Fact]
+    public void Rows_Variants_ReferencesAreTheVariantsWhereTheTenantsRanAlike()
+    {
+        // Variants alone (block), alone-spin (spin), trainers (off), and the
+        // service beside them gated, block and spin: each against the alone variant it ran like.
+        var input = Input(
+            ["variant"],
+            Variant(Run("p001-r1", "0", "off", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2), "alone"),
+            Variant(Run("p002-r1", "0", "off", Service(P(0.5, 1_000), 100, 100), Cpu: 0.2), "alone-spin", SyncMode.Spin),
+            Variant(Trainers("p003-r1", "2", "off", [10, 10]), "trainers"),
+            Variant(Run("p004-r1", "2", "gating", Service(P(2.0, 1_000), 100, 100), Cpu: 0.3, Trainers: [4, 6]), "gating"),
+            Variant(Run("p005-r1", "2", "gating", Service(P(1.5, 1_000), 100, 100), Cpu: 0.3, Trainers: [5, 5]), "gating-spin", SyncMode.Spin));
+
+        var rows = ColocationReport.Rows(input);
+
+        Assert.Equal(["p004-r1", "p005-r1"], rows.Select(r => r.Run));
+        Assert.Equal((1.0, 2.0), (Math.Round(rows[0].IsolatedP99Ms, 2), Math.Round(rows[0].P99Ms / rows[0].IsolatedP99Ms, 1)));
+        Assert.Equal((0.5, 3.0), (Math.Round(rows[1].IsolatedP99Ms, 2), Math.Round(rows[1].P99Ms / rows[1].IsolatedP99Ms, 1)));
+        Assert.All(rows, r => Assert.Equal((1, 1), (r.IsolatedRuns, r.BestEffortAloneRuns)));
+        Assert.All(rows, r => Assert.Equal(0.5, r.BestEffort, 9));
+    }
+
+    [Fact]
     public void Write_WithoutTheTrainersAloneRun_SaysWhatIsMissing()
     {
         var directory = Directory.CreateTempSubdirectory("contention-coloc-").FullName;
@@ -77,15 +117,23 @@ public class ColocationReportTests
 
     private static (IEnumerable<double> Latencies, double Throughput, double Offered) Service(IEnumerable<double> latencies, double throughput, double offered) => (latencies, throughput, offered);
 
-    private static ReportInput Input(params ReportRun[] runs) => new()
+    private static ReportInput Input(params ReportRun[] runs) => Input(["train.replicas", "arbiter"], runs);
+
+    private static ReportInput Input(IReadOnlyList<string> axes, params ReportRun[] runs) => new()
     {
         Name = "coloc",
         Directory = "/tmp/coloc",
         Tool = Tool,
         Host = Host,
-        Axes = ["train.replicas", "arbiter"],
+        Axes = axes,
         Runs = runs,
     };
+
+    // The run as a variant's (its only axis), the service's sync mode set.
+    private static ReportRun Variant(ReportRun run, string variant, SyncMode sync = SyncMode.Block) => new(
+        run.Id,
+        new Dictionary<string, string> { ["variant"] = variant },
+        run.Document with { Tenants = [.. run.Document.Tenants.Select(t => t.Kind == TenantKind.Inference ? t with { Sync = sync } : t)] });
 
     private static ReportRun Run(string id, string replicas, string arbiter, (IEnumerable<double> Latencies, double Throughput, double Offered) service, double Cpu, double[]? Trainers = null)
     {

@@ -44,6 +44,36 @@ public class ReportWriterTests
     }
 
     /// <summary>One run: a cpu tenant and a cuda tenant, each with start-up and a 3 × 3 grid of steady phases; constant calls per phase.</summary>
+    [Fact]
+    public void Load_SweepWithAnInvalidRun_LeavesItOutAndSaysWhy()
+    {
+        // Two runs of one point; the second's verdict is invalid (stolen CPU): the report's numbers
+        // come from the first alone, and report.md lists the second with its reason.
+        var directory = Directory.CreateTempSubdirectory("contention-report-").FullName;
+        var reason = "node vm's hypervisor took 0.45% of its CPU time";
+        var runs = new List<SweepRun>();
+        foreach (var (id, valid) in new[] { ("p001-r1", true), ("p001-r2", false) })
+        {
+            ResultsFiles.Write(SweepFiles.RunDirectory(directory, id), Document() with { Validity = new Validity(valid, valid ? [] : [reason]) });
+            runs.Add(new SweepRun(id, 1, int.Parse(id[^1..], System.Globalization.CultureInfo.InvariantCulture), new Dictionary<string, string>(), "Completed", id, "", valid ? [] : [reason]));
+        }
+
+        var tool = new ToolInfo("contention", "1.0.0", "abc");
+        SweepFiles.Write(directory, new SweepManifest { Tool = tool, Host = new HostInfo("h", "linux", "6.18", 2, ".NET"), Id = "s", Name = "phase1", Mix = new MixInfo("m.yaml", "name: phase1", ""), Fingerprint = "f", Axes = [], Repetitions = 2, Runs = runs });
+
+        var input = ReportInput.Load(directory);
+        var kept = ReportInput.Load(directory, includeInvalid: true);
+        ReportWriter.Write(input, Path.Combine(directory, "report"));
+
+        Assert.Equal(["p001-r1"], input.Runs.Select(r => r.Id));
+        Assert.Equal(["p001-r1", "p001-r2"], kept.Runs.Select(r => r.Id));
+        Assert.Equal([("p001-r2", reason)], input.Invalid.Select(i => (i.Run, i.Reasons.Single())));
+        var report = File.ReadAllText(Path.Combine(directory, "report", ReportWriter.Markdown));
+        Assert.Contains("(1 run with results)", report, StringComparison.Ordinal);
+        Assert.Contains($"- 1 run judged invalid, left out of every number below (`--include-invalid` keeps them):\n  - p001-r2: {reason}\n", report, StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
     private static ResultsDocument Document()
     {
         var phases = new List<PhaseRow>();

@@ -150,6 +150,26 @@ public class ArbiterSchedulerTests
         Assert.Equal((1L, 550_000L), (gpu.Completed(3), gpu.LastCompletionNs(3)));
     }
 
+    [Theory]
+    [InlineData(1.0, 3, 300_000)] // uncapped: 100 us each, three fit within 350 us
+    [InlineData(0.25, 1, 400_000)] // at 25 % of the multiprocessors a GPU-filling kernel takes 400 us: the next waits
+    public void Enqueue_CappedTrainer_PredictsItsKernelsAtItsShare(double share, int letGo, long queueEndNs)
+    {
+        // Under MPS a trainer capped at a quarter of the multiprocessors runs a kernel that would
+        // fill them at a quarter of its speed; the arbiter predicts what the real tenant's
+        // predictor learns from its measured times, so its outstanding bound counts that.
+        var gpu = new ArbiterScheduler(new SpatialScheduler(2), 2, new ArbiterPolicy(350_000));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        gpu.Configure(1, new SimContext(GpuShare: share));
+        for (var i = 0; i < 3; i++)
+        {
+            gpu.Enqueue(1, new SimKernel(100_000, SmShare: 1));
+        }
+
+        Assert.Equal((3L - letGo, queueEndNs), (gpu.Held, gpu.QueueEndNs));
+        Assert.Equal(queueEndNs / letGo, gpu.PredictedNs(1, new SimKernel(100_000, SmShare: 1)));
+    }
+
     [Fact]
     public void Reset_ATrainerWithHeldWork_ForgetsItAndFreesTheBound()
     {

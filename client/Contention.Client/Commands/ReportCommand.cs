@@ -18,7 +18,8 @@ internal static class ReportCommand
         var results = new Argument<string>("RESULTS") { Description = "a results directory written by 'contention run': a sweep's (with sweep.json) or a run's (with results.json); or by 'contention simulate TRACE' (tenants-*.csv: CDFs of inference p99 against alone and of host CPU per node)" };
         var output = new Option<string?>("--out") { Description = "where the report goes (default: RESULTS/report)" };
         var markdown = new Option<bool>("--markdown") { Description = "print a single run's summary.md and write nothing" };
-        var command = new Command("report", "write a report of saved results: report.md, tidy CSVs, LaTeX tables (booktabs), figures (PNG and SVG) and generated findings") { results, output, markdown };
+        var includeInvalid = new Option<bool>("--include-invalid") { Description = "keep a sweep's runs judged invalid (a busy or stolen CPU, a short window: sweep.json says why) in the report's numbers; without it they are left out and listed" };
+        var command = new Command("report", "write a report of saved results: report.md, tidy CSVs, LaTeX tables (booktabs), figures (PNG and SVG) and generated findings") { results, output, markdown, includeInvalid };
         command.SetAction(parse =>
         {
             var path = parse.GetValue(results)!;
@@ -33,7 +34,7 @@ internal static class ReportCommand
             ReportInput input;
             try
             {
-                input = ReportInput.Load(path);
+                input = ReportInput.Load(path, parse.GetValue(includeInvalid));
             }
             catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or System.Text.Json.JsonException)
             {

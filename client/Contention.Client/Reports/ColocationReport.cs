@@ -61,7 +61,7 @@ internal static class ColocationReport
             var withoutArbiter = ArbiterOffTwin(input, run);
             foreach (var sensitive in measured.Where(t => t.Kind == TenantKind.Inference))
             {
-                var alone = Reference(input, run, new HashSet<string>(StringComparer.Ordinal) { sensitive.Tenant });
+                var alone = Reference(input, run, new HashSet<string>(StringComparer.Ordinal) { sensitive.Tenant }, isolated: true);
                 var aloneRows = alone.Select(r => Row(r, sensitive.Tenant)).OfType<TenantRow>().ToList();
                 var histogram = Histogram(run, sensitive.Tenant);
                 var isolatedP99 = aloneRows.Count == 0 ? double.NaN : aloneRows.Average(r => r.P99Ms);
@@ -108,7 +108,7 @@ internal static class ColocationReport
         var rows = Rows(input);
         ResultsFiles.Replace(Path.Combine(directory, "colocation.csv"), Csv(rows));
         var text = new StringBuilder("## Latency-sensitive beside best-effort tenants\n\n");
-        text.Append("Each inference tenant (latency-sensitive) of each run with training tenants (best-effort), against the same sweep's runs of the inference tenant alone and of the training tenants without it, at the same values of every other axis (an `arbiter` value that has no such run is matched to any). ");
+        text.Append("Each inference tenant (latency-sensitive) of each run with training tenants (best-effort), against the same sweep's runs of the inference tenant alone — without the arbiter where the sweep has such runs: isolated is the service alone on the GPU — and of the training tenants without it, at the same values of every other axis (where the arbiter's settings or a variant have no such run, any of them where the tenants ran on the same device, sync and sharing modes and GPU share, offered the same load). ");
         text.Append("p99 and p99.9 are over the isolated run's (means over its repetitions); SLO attainment is the share of the requests offered in the window (or completed, closed loop) answered within 1.5x and 2x the isolated p99 — requests an overloaded tenant never answered count as misses; the preemption delay is the p50 less the isolated p50, in ms, beside the arbiter's slice quantum; *best-effort* is the training tenants' throughput together over theirs without the service at the same settings, and *of their best* over the most they reached together without it at any settings of the sweep (mean over repetitions; one denominator for every mechanism: capping them, say, counts against them); system throughput sums every tenant's throughput over its own reference; CPU is every tenant's CPU seconds per second, and against the same point with `arbiter: off` where the sweep has that axis. `*`: the service completed under 90 % of its offered load (overloaded: its tail measures the run's length). Means over repetitions (n).\n\n");
         if (rows.Count == 0)
         {
@@ -185,9 +185,14 @@ internal static class ColocationReport
     /// <summary>
     /// The runs whose measured tenants are exactly <paramref name="names"/>, at <paramref name="run"/>'s
     /// values of every axis that does not name a tenant outside them (<c>TENANT.FIELD</c>); failing
-    /// that, any <c>arbiter</c> value.
+    /// that, at any values of the arbiter's axes (<c>arbiter</c>, <c>arbiter_outstanding</c>,
+    /// <c>arbiter_quantum</c>) and of <c>variant</c>, where each named tenant ran on the same device,
+    /// sync and sharing modes and GPU share and was offered the same load (within 1 %).
+    /// <paramref name="isolated"/> (the latency-sensitive tenant's reference) prefers, among those,
+    /// the runs where the tenants ran without the arbiter: isolated is the service alone on the GPU,
+    /// so what the arbiter costs it alone counts against the arbiter.
     /// </summary>
-    internal static List<ReportRun> Reference(ReportInput input, ReportRun run, IReadOnlySet<string> names)
+    internal static List<ReportRun> Reference(ReportInput input, ReportRun run, IReadOnlySet<string> names, bool isolated = false)
     {
         bool Names(string axis)
         {
@@ -201,11 +206,29 @@ internal static class ColocationReport
             return names.Any(n => n == tenant || n.StartsWith(tenant + "-", StringComparison.Ordinal));
         }
 
+        bool SameTenants(ReportRun other) => names.All(n => (Row(run, n), Row(other, n)) is ({ } a, { } b)
+            && a.Device == b.Device && a.Sync == b.Sync && a.Sharing == b.Sharing && a.GpuSharePercent == b.GpuSharePercent
+            && Math.Abs(a.OfferedPerSecond - b.OfferedPerSecond) <= 0.01 * Math.Max(a.OfferedPerSecond, b.OfferedPerSecond));
+
         var candidates = input.Runs.Where(r => !ReferenceEquals(r, run) && Measured(r).Select(t => t.Tenant).ToHashSet(StringComparer.Ordinal).SetEquals(names)).ToList();
         var axes = input.Axes.Where(Names).ToList();
-        var exact = candidates.Where(r => axes.All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
-        return exact.Count > 0 ? exact : candidates.Where(r => axes.Where(a => a != "arbiter").All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
+        var settings = axes.Where(a => !ArbiterAxes.Contains(a)).ToList();
+        var same = candidates.Where(r => settings.All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
+        var exact = same.Where(r => axes.All(a => r.Values.GetValueOrDefault(a) == run.Values.GetValueOrDefault(a))).ToList();
+        if (isolated)
+        {
+            var off = same.Where(r => names.All(n => Row(r, n)?.Arbiter == ArbiterMode.Off) && (exact.Contains(r) || SameTenants(r))).ToList();
+            if (off.Count > 0)
+            {
+                return off;
+            }
+        }
+
+        return exact.Count > 0 ? exact : same.Where(SameTenants).ToList();
     }
+
+    // Axes a reference may differ in: the arbiter's settings, and variants (checked by what the tenants ran).
+    private static readonly string[] ArbiterAxes = ["arbiter", "arbiter_outstanding", "arbiter_quantum", "variant"];
 
     // The most the tenants named reached together without anyone else, over every run of the sweep where they ran alone (any settings): a denominator the same for every mechanism.
     private static double BestAlone(ReportInput input, IReadOnlySet<string> names)

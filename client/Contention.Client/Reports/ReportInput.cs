@@ -31,9 +31,23 @@ public sealed record ReportInput
     /// <summary>Runs of the sweep without results (failed before starting, or not run yet).</summary>
     public IReadOnlyList<string> Missing { get; init; } = [];
 
-    /// <summary>Reads a sweep directory (sweep.json) or a run's results directory (results.json).</summary>
+    /// <summary>
+    /// A sweep's runs judged invalid (their results.json's verdict), left out of <see cref="Runs"/>
+    /// unless asked for: each run's id and reasons.
+    /// </summary>
+    public IReadOnlyList<(string Run, IReadOnlyList<string> Reasons)> Invalid { get; init; } = [];
+
+    /// <summary>Whether <see cref="Runs"/> keeps the sweep's invalid runs (<c>--include-invalid</c>).</summary>
+    public bool IncludesInvalid { get; init; }
+
+    /// <summary>
+    /// Reads a sweep directory (sweep.json) or a run's results directory (results.json). A sweep's
+    /// runs whose verdict is invalid are listed in <see cref="Invalid"/> and left out of
+    /// <see cref="Runs"/> (their numbers are not what the mix asked to measure) unless
+    /// <paramref name="includeInvalid"/>; a single run is read whatever its verdict (its summary says it).
+    /// </summary>
     /// <exception cref="FileNotFoundException">Neither is there.</exception>
-    public static ReportInput Load(string path)
+    public static ReportInput Load(string path, bool includeInvalid = false)
     {
         var manifestPath = Path.Combine(path, SweepFiles.Manifest);
         if (File.Exists(manifestPath))
@@ -41,6 +55,7 @@ public sealed record ReportInput
             var manifest = SweepFiles.ReadManifest(path) ?? throw new InvalidDataException($"{manifestPath} is empty");
             var runs = new List<ReportRun>();
             var missing = new List<string>();
+            var invalid = new List<(string, IReadOnlyList<string>)>();
             foreach (var run in manifest.Runs)
             {
                 var file = Path.Combine(SweepFiles.RunDirectory(path, run.Id), ResultsFiles.Json);
@@ -50,10 +65,20 @@ public sealed record ReportInput
                     continue;
                 }
 
-                runs.Add(new ReportRun(run.Id, run.Values, ResultsFiles.Read(file)));
+                var results = ResultsFiles.Read(file);
+                if (results.Validity is { Valid: false } verdict)
+                {
+                    invalid.Add((run.Id, verdict.Reasons));
+                    if (!includeInvalid)
+                    {
+                        continue;
+                    }
+                }
+
+                runs.Add(new ReportRun(run.Id, run.Values, results));
             }
 
-            return new ReportInput { Name = manifest.Name, Directory = path, Tool = manifest.Tool, Host = manifest.Host, Overrides = manifest.Mix.Overrides, Axes = manifest.Axes, Runs = runs, Missing = missing };
+            return new ReportInput { Name = manifest.Name, Directory = path, Tool = manifest.Tool, Host = manifest.Host, Overrides = manifest.Mix.Overrides, Axes = manifest.Axes, Runs = runs, Missing = missing, Invalid = invalid, IncludesInvalid = includeInvalid };
         }
 
         var document = ResultsFiles.Read(path);

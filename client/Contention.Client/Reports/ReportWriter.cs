@@ -26,6 +26,15 @@ public static class ReportWriter
         text.Append(CultureInfo.InvariantCulture, $"# {input.Name}: report\n\n");
         text.Append(CultureInfo.InvariantCulture, $"- results: `{input.Directory}` ({input.Runs.Count} run{(input.Runs.Count == 1 ? "" : "s")} with results");
         text.Append(input.Missing.Count > 0 ? $"; without results: {string.Join(", ", input.Missing)}" : "").Append(")\n");
+        if (input.Invalid.Count > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {input.Invalid.Count} run{(input.Invalid.Count == 1 ? "" : "s")} judged invalid, {(input.IncludesInvalid ? "kept in every number below (`--include-invalid`)" : "left out of every number below (`--include-invalid` keeps them)")}:\n");
+            foreach (var (run, reasons) in input.Invalid)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  - {run}: {string.Join("; ", reasons)}\n");
+            }
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"- written by {input.Tool.Name} {input.Tool.Version} ({input.Tool.Commit}) on {input.Host.Name}, {input.Host.Os}, kernel {input.Host.Kernel}, {input.Host.Cpus} CPUs\n");
         if (input.Overrides.Length > 0)
         {

@@ -95,11 +95,11 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
 /// A per-GPU arbiter's launch gating over a sharing policy (time-slicing or MPS), as the real
 /// arbiter decides (<see cref="Arbiter.ArbiterRules"/>): contexts of a priority above 0 are
 /// latency-sensitive, the others best-effort. Latency-sensitive kernels go to the GPU as launched.
-/// A best-effort kernel is held while a latency-sensitive context has a request open
-/// (<see cref="MarkOpen"/>: from its start to its end) or work on the GPU, and while the
+/// A best-effort kernel is held while a latency-sensitive context has a request pending
+/// (<see cref="MarkOpen"/>: an open-loop one from its arrival until its queue is empty) or work on the GPU, and while the
 /// best-effort work let go and predicted not yet done, with it, would exceed
 /// <see cref="ArbiterPolicy.OutstandingNs"/>: each kernel let go adds its predicted time (here its
-/// modelled one) to one queue end for the GPU, after the work let go before it, and the queue
+/// modelled time alone under its context's multiprocessor cap, <see cref="PredictedNs"/>) to one queue end for the GPU, after the work let go before it, and the queue
 /// drains with time; a context whose let-go kernels have all completed, with nothing held, takes
 /// back what of its predicted work was still to come (the real tenant does so at its
 /// synchronise). Once let go, a kernel reaches the GPU <see cref="ArbiterPolicy.ReleaseNs"/>
@@ -117,6 +117,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly long[] completedSeen;
     private readonly long[] ownEndNs;
     private readonly long[] ownPendingNs;
+    private readonly double[] cap;
     private readonly List<(long AtNs, int Context, SimKernel Kernel)> releasing = [];
     private long queueEndNs;
     private int turn;
@@ -141,6 +142,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         completedSeen = new long[contexts];
         ownEndNs = new long[contexts];
         ownPendingNs = new long[contexts];
+        cap = [.. Enumerable.Repeat(1.0, contexts)];
     }
 
     /// <inheritdoc />
@@ -186,8 +188,18 @@ public sealed class ArbiterScheduler : IGpuScheduler
     public void Configure(int context, SimContext settings)
     {
         sensitive[context] = settings.Priority > 0;
+        cap[context] = inner is SpatialScheduler ? settings.GpuShare : 1;
         inner.Configure(context, settings);
     }
+
+    /// <summary>
+    /// What the arbiter predicts <paramref name="kernel"/> of <paramref name="context"/> takes: its
+    /// time alone under the context's cap on the multiprocessors (spatial sharing: a kernel given a
+    /// fraction of those it would fill runs at that fraction of its speed), as a real tenant's
+    /// predictor learns it from its own measured times (<see cref="Arbiter.DurationPredictor"/>).
+    /// </summary>
+    public long PredictedNs(int context, in SimKernel kernel) =>
+        kernel.SmShare > cap[context] ? (long)Math.Round(kernel.DurationNs * kernel.SmShare / cap[context]) : kernel.DurationNs;
 
     /// <inheritdoc />
     public void MarkOpen(int context, bool isOpen)
@@ -304,7 +316,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
             if (held[context].TryPeek(out var head))
             {
                 // Due now or earlier: Release() has just looked at it (it waits for its turn's round).
-                var at = queueEndNs - Math.Max(0, policy.OutstandingNs - head.DurationNs);
+                var at = queueEndNs - Math.Max(0, policy.OutstandingNs - PredictedNs(context, head));
                 if (at > now)
                 {
                     next = Math.Min(next, at);
@@ -375,16 +387,17 @@ public sealed class ArbiterScheduler : IGpuScheduler
         for (int context = turn, skipped = 0; skipped < held.Length; context = (context + 1) % held.Length)
         {
             var outstanding = Arbiter.ArbiterRules.Outstanding(queueEndNs, now);
-            if (!held[context].TryPeek(out var next) || (outstanding > 0 && outstanding + next.DurationNs > policy.OutstandingNs))
+            if (!held[context].TryPeek(out var next) || (outstanding > 0 && outstanding + PredictedNs(context, next) > policy.OutstandingNs))
             {
                 skipped++;
                 continue;
             }
 
             held[context].Dequeue();
-            queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, next.DurationNs);
+            var predicted = PredictedNs(context, next);
+            queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
             ownEndNs[context] = queueEndNs;
-            ownPendingNs[context] += next.DurationNs;
+            ownPendingNs[context] += predicted;
             inFlight[context]++;
             if (policy.ReleaseNs == 0)
             {
