@@ -69,7 +69,7 @@ public class ReportWriterTests
         Assert.Equal(["p001-r1", "p001-r2"], kept.Runs.Select(r => r.Id));
         Assert.Equal([("p001-r2", reason)], input.Invalid.Select(i => (i.Run, i.Reasons.Single())));
         var report = File.ReadAllText(Path.Combine(directory, "report", ReportWriter.Markdown));
-        Assert.Contains("(1 run with results)", report, StringComparison.Ordinal);
+        Assert.Contains("(1 run with results counted, 1 more left out as invalid)", report, StringComparison.Ordinal);
         Assert.Contains($"- 1 run judged invalid, left out of every number below (`--include-invalid` keeps them):\n  - p001-r2: {reason}\n", report, StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }

@@ -24,7 +24,7 @@ public static class ReportWriter
         var files = new List<string>();
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# {input.Name}: report\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"- results: `{input.Directory}` ({input.Runs.Count} run{(input.Runs.Count == 1 ? "" : "s")} with results");
+        text.Append(CultureInfo.InvariantCulture, $"- results: `{input.Directory}` ({input.Runs.Count} run{(input.Runs.Count == 1 ? "" : "s")} with results{(input.IncludesInvalid || input.Invalid.Count == 0 ? "" : $" counted, {input.Invalid.Count} more left out as invalid")}");
         text.Append(input.Missing.Count > 0 ? $"; without results: {string.Join(", ", input.Missing)}" : "").Append(")\n");
         if (input.Invalid.Count > 0)
         {
