@@ -78,4 +78,7 @@ public sealed record TenantAggregate
 
     /// <summary>How long it held them, seconds.</summary>
     [Id(24)] public double ArbiterHeldSeconds { get; init; }
+
+    /// <summary>The GPU time predicted of the tenant's launches its arbiter let go in the phase, seconds.</summary>
+    [Id(25)] public double ArbiterPredictedSeconds { get; init; }
 }

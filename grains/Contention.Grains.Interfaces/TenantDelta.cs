@@ -75,4 +75,7 @@ public sealed record TenantDelta
 
     /// <summary>How long it held them, seconds.</summary>
     [Id(22)] public double ArbiterHeldSeconds { get; init; }
+
+    /// <summary>The GPU time predicted of the tenant's launches its arbiter let go in the interval, seconds (against <see cref="GpuSeconds"/>, the measured).</summary>
+    [Id(23)] public double ArbiterPredictedSeconds { get; init; }
 }

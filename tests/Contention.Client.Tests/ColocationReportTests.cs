@@ -40,12 +40,14 @@ public class ColocationReportTests
         Assert.True(gated.KeptUp); // 100 of 110 offered a second: 91 %, above the 90 % a tenant that keeps up completes
         Assert.Equal(0.3 + 0.4 + 0.6 - (0.1 + 0.5 + 0.5), gated.CpuVsOff, 9);
         Assert.Equal((1, 1), (gated.IsolatedRuns, gated.BestEffortAloneRuns));
+        Assert.Equal(0.8, gated.PredictedOverMeasured, 9); // the arbiter predicted 0.8 s of each trainer's 1 s of GPU time
 
         // Without the arbiter, its own alone run is the gated one (no arbiter: off alone): matched to any arbiter.
         var off = rows[1];
         Assert.Equal(2.0, off.P99Ms / off.IsolatedP99Ms, 1);
         Assert.Equal(0.0, off.Slo20, 9); // 2 ms requests are not within 2 x 1 ms
         Assert.True(double.IsNaN(off.CpuVsOff));
+        Assert.True(double.IsNaN(off.PredictedOverMeasured));
     }
 
     [Fact]
@@ -169,6 +171,8 @@ public class ColocationReportTests
         Completed = (long)(steps * 10),
         ThroughputPerSecond = steps,
         UserCpuSeconds = steps / 2,
+        GpuSeconds = 1,
+        ArbiterPredictedSeconds = mode == ArbiterMode.Off ? 0 : 0.8,
     };
 
     private static ReportRun Document(string id, string replicas, string arbiter, List<TenantRow> tenants, Dictionary<string, string> histograms) => new(

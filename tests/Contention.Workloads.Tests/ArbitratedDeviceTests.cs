@@ -86,6 +86,9 @@ public sealed class ArbitratedDeviceTests : IDisposable
         Assert.Equal((1L, (long)parts), trainer.Sliced);
         Assert.Equal(parts, trainer.Member.Launches);
 
+        // The parts' predictions add up to the whole kernel's (the prior: nothing learnt before it).
+        Assert.Equal(modelled.DurationNs, trainer.Member.PredictedNs);
+
         // Each part costs the kernel's fixed cost again: the kernel's time, and (parts - 1) of it more.
         var expected = modelled.DurationNs + ((parts - 1) * Profile.KernelOverheadNs);
         Assert.InRange(trainer.KernelNs!.Value, expected - parts, expected + parts);

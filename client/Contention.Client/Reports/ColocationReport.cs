@@ -95,7 +95,8 @@ internal static class ColocationReport
                     cpu,
                     withoutArbiter is null ? double.NaN : cpu - Measured(withoutArbiter).Sum(t => (t.UserCpuSeconds + t.SystemCpuSeconds) / t.Seconds),
                     alone.Count,
-                    bestAlone.Count));
+                    bestAlone.Count,
+                    PredictedOverMeasured(best)));
             }
         }
 
@@ -178,7 +179,16 @@ internal static class ColocationReport
         cpu_vs_arbiter_off = N(r.CpuVsOff),
         isolated_runs = r.IsolatedRuns,
         best_effort_alone_runs = r.BestEffortAloneRuns,
+        best_effort_predicted_vs_gpu = N(r.PredictedOverMeasured),
     }));
+
+    // The GPU time the arbiter predicted of the best-effort tenants' launches over the GPU time measured of them (NaN without both: no arbiter, virtual time, no kernel timing).
+    private static double PredictedOverMeasured(IReadOnlyList<TenantRow> best)
+    {
+        var predicted = best.Sum(t => t.ArbiterPredictedSeconds);
+        var measured = best.Sum(t => t.GpuSeconds ?? 0);
+        return predicted > 0 && measured > 0 ? predicted / measured : double.NaN;
+    }
 
     private static double? N(double value) => double.IsNaN(value) ? null : value;
 
@@ -321,4 +331,5 @@ internal sealed record ColocationRow(
     double CpuSeconds,
     double CpuVsOff,
     int IsolatedRuns,
-    int BestEffortAloneRuns);
+    int BestEffortAloneRuns,
+    double PredictedOverMeasured = double.NaN);

@@ -95,6 +95,7 @@ public static class RowBuilder
             WorkerGcPauseMs = aggregate.WorkerGcPauseSeconds * 1e3,
             ArbiterHeld = aggregate.ArbiterHeld,
             ArbiterHeldSeconds = aggregate.ArbiterHeldSeconds,
+            ArbiterPredictedSeconds = aggregate.ArbiterPredictedSeconds,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

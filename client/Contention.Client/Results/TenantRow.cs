@@ -40,6 +40,9 @@ public sealed record TenantRow
     /// <summary>How long it held them, seconds.</summary>
     public double ArbiterHeldSeconds { get; init; }
 
+    /// <summary>The GPU time its arbiter predicted of the launches it let go, seconds (against <see cref="GpuSeconds"/>, the measured; 0 but for a best-effort tenant on a real-time GPU).</summary>
+    public double ArbiterPredictedSeconds { get; init; }
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

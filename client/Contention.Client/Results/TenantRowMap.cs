@@ -61,6 +61,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.ArbiterQuantumUs).Name("arbiter_quantum_us").Optional();
         Map(r => r.ArbiterHeld).Name("arbiter_held").Optional();
         Map(r => r.ArbiterHeldSeconds).Name("arbiter_held_s").Optional();
+        Map(r => r.ArbiterPredictedSeconds).Name("arbiter_predicted_s").Optional();
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');

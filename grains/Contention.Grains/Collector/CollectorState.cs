@@ -62,6 +62,7 @@ public sealed class CollectorState
         aggregate.WorkerGcPauseSeconds += delta.WorkerGcPauseSeconds;
         aggregate.ArbiterHeld += delta.ArbiterHeld;
         aggregate.ArbiterHeldSeconds += delta.ArbiterHeldSeconds;
+        aggregate.ArbiterPredictedSeconds += delta.ArbiterPredictedSeconds;
         aggregate.ModelLongestLateMs = Math.Max(aggregate.ModelLongestLateMs, delta.ModelLongestLateMs);
         if (delta.GpuSeconds is { } gpu)
         {
@@ -114,6 +115,7 @@ public sealed class CollectorState
             WorkerGcPauseSeconds = a.Value.WorkerGcPauseSeconds,
             ArbiterHeld = a.Value.ArbiterHeld,
             ArbiterHeldSeconds = a.Value.ArbiterHeldSeconds,
+            ArbiterPredictedSeconds = a.Value.ArbiterPredictedSeconds,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -146,6 +148,8 @@ public sealed class CollectorState
         public long ArbiterHeld { get; set; }
 
         public double ArbiterHeldSeconds { get; set; }
+
+        public double ArbiterPredictedSeconds { get; set; }
 
         public double LongestInterval { get; set; }
 

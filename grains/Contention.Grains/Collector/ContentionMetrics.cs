@@ -32,6 +32,7 @@ public sealed class ContentionMetrics
     private readonly ICollector<ICounter> offCpu;
     private readonly ICollector<ICounter> held;
     private readonly ICollector<ICounter> heldSeconds;
+    private readonly ICollector<ICounter> predictedSeconds;
     private readonly ICollector<IHistogram> runQueue;
 
     /// <summary>Run-queue latency buckets: powers of two from 1,024 ns to 2^30 ns (about 1.07 s), matching the tracer's log2 slots.</summary>
@@ -59,6 +60,7 @@ public sealed class ContentionMetrics
         offCpu = factory.CreateCounter("contention_tenant_offcpu_seconds_total", "Time tenant worker threads spent switched out (eBPF sched_switch), summed over threads.", TenantLabels).WithExtendLifetimeOnUse();
         held = factory.CreateCounter("contention_tenant_arbiter_held_total", "Launches of a best-effort tenant its GPU's arbiter held.", TenantLabels).WithExtendLifetimeOnUse();
         heldSeconds = factory.CreateCounter("contention_tenant_arbiter_held_seconds_total", "Time the GPU's arbiter held a best-effort tenant's launches.", TenantLabels).WithExtendLifetimeOnUse();
+        predictedSeconds = factory.CreateCounter("contention_tenant_arbiter_predicted_seconds_total", "GPU time the arbiter predicted of a best-effort tenant's launches it let go (against contention_tenant_gpu_seconds_total, the measured).", TenantLabels).WithExtendLifetimeOnUse();
         runQueue = factory.CreateHistogram("contention_tenant_runqueue_latency_seconds", "Waits of tenant worker threads for a CPU, runnable to running (eBPF sched_wakeup / sched_switch).", TenantLabels, new HistogramConfiguration { Buckets = RunQueueBuckets }).WithExtendLifetimeOnUse();
     }
 
@@ -85,6 +87,11 @@ public sealed class ContentionMetrics
         {
             held.WithLabels(labels).Inc(delta.ArbiterHeld);
             heldSeconds.WithLabels(labels).Inc(Math.Max(0, delta.ArbiterHeldSeconds));
+        }
+
+        if (delta.ArbiterPredictedSeconds > 0)
+        {
+            predictedSeconds.WithLabels(labels).Inc(delta.ArbiterPredictedSeconds);
         }
 
         faults.WithLabels([.. labels, "minor"]).Inc(os.MinorFaults);

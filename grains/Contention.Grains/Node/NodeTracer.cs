@@ -303,6 +303,7 @@ public sealed partial class NodeTracer : BackgroundService
                     WorkerGcPauseSeconds = gcs.PauseSeconds,
                     ArbiterHeld = holds.Count,
                     ArbiterHeldSeconds = holds.Seconds,
+                    ArbiterPredictedSeconds = holds.PredictedSeconds,
                     ModelLateSeconds = modelLate,
                     ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
                     AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,

@@ -41,6 +41,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private long pendingGcPauseNs;
     private long pendingHeld;
     private long pendingHeldNs;
+    private long pendingPredictedNs;
     private int measuresKernels;
 
     // Handed to the node tracer, which owns it; this runner reads its threads and adds thread phases.
@@ -362,6 +363,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         Interlocked.Add(ref pendingGcPauseNs, interval.GcPauseNs);
         Interlocked.Add(ref pendingHeld, interval.ArbiterHeld);
         Interlocked.Add(ref pendingHeldNs, interval.ArbiterHeldNs);
+        Interlocked.Add(ref pendingPredictedNs, interval.ArbiterPredictedNs);
         if (interval.KernelNs is { } kernelNs)
         {
             Interlocked.Add(ref pendingKernelNs, kernelNs);
@@ -382,8 +384,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
     }
 
-    /// <summary>Launches the GPU's arbiter held since the previous call, and for how long, seconds.</summary>
-    public (long Count, double Seconds) TakeArbiterHolds() => (Interlocked.Exchange(ref pendingHeld, 0), Interlocked.Exchange(ref pendingHeldNs, 0) / 1e9);
+    /// <summary>Launches the GPU's arbiter held since the previous call, for how long, and the GPU time predicted of the launches it let go, seconds.</summary>
+    public (long Count, double Seconds, double PredictedSeconds) TakeArbiterHolds() =>
+        (Interlocked.Exchange(ref pendingHeld, 0), Interlocked.Exchange(ref pendingHeldNs, 0) / 1e9, Interlocked.Exchange(ref pendingPredictedNs, 0) / 1e9);
 
     /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
     public (long Count, double PauseSeconds) TakeGcs() => (Interlocked.Exchange(ref pendingGcs, 0), Interlocked.Exchange(ref pendingGcPauseNs, 0) / 1e9);

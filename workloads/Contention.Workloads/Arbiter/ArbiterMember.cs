@@ -44,6 +44,9 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>Time launches waited, ns.</summary>
     public long HeldNs { get; private set; }
 
+    /// <summary>The GPU time predicted of the launches let go (what the arbiter counted outstanding for them), ns.</summary>
+    public long PredictedNs { get; private set; }
+
     /// <summary>The longest wait of one launch, ns.</summary>
     public long LongestHeldNs { get; private set; }
 
@@ -84,6 +87,7 @@ public sealed class ArbiterMember : IDisposable
             {
                 ownEndNs = gate.Enqueue(now, predictedNs);
                 ownPendingNs += predictedNs;
+                PredictedNs += predictedNs;
                 var waited = now - start;
                 if (waited > 0)
                 {

@@ -8,4 +8,5 @@ namespace Contention.Workloads.Worker;
 /// <param name="GcPauseNs">How long they paused the process, ns.</param>
 /// <param name="ArbiterHeld">Launches its GPU's arbiter held (a best-effort tenant behind one).</param>
 /// <param name="ArbiterHeldNs">How long they were held, ns.</param>
-public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0);
+/// <param name="ArbiterPredictedNs">The GPU time the arbiter was told to expect of the launches it let go (their predictions), ns.</param>
+public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0);

@@ -41,6 +41,9 @@ public sealed record WorkerMessage
     /// <summary>How long it held them, ns (report).</summary>
     public long ArbiterHeldNs { get; init; }
 
+    /// <summary>The GPU time it was told to expect of the launches it let go in the interval (their predictions), ns (report).</summary>
+    public long ArbiterPredictedNs { get; init; }
+
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
 

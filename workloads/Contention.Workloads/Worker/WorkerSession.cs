@@ -25,6 +25,7 @@ public sealed class WorkerSession : IDisposable
     private long reportedGcPauseNs;
     private long reportedHeld;
     private long reportedHeldNs;
+    private long reportedPredictedNs;
 
     /// <summary>
     /// Opens the device and prepares the workload; nothing runs until <see cref="Start"/>. With
@@ -100,9 +101,9 @@ public sealed class WorkerSession : IDisposable
         var gcs = GC.CollectionCount(0);
         var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
         // The arbiter's holds of this tenant's launches (its counters, read from another thread: whole longs).
-        var (held, heldNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs) : (0L, 0L);
-        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs);
-        (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs) = (gcs, pauseNs, held, heldNs);
+        var (held, heldNs, predictedNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs, arbitrated.Member.PredictedNs) : (0L, 0L, 0L);
+        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs);
+        (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs, reportedPredictedNs) = (gcs, pauseNs, held, heldNs, predictedNs);
         return interval;
     }
 
