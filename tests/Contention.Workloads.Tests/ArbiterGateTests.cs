@@ -101,6 +101,35 @@ public sealed class ArbiterGateTests : IDisposable
     }
 
     [Fact]
+    public async Task Admit_HeldLong_SleepsUntilTheRequestClosesNotEveryFewMicroseconds()
+    {
+        // Held 300 ms by an open request: past its 50 us spin the launch sleeps on the arbiter's
+        // futex, waking only at a lease's end (20 ms: the holders' life is checked) or when the
+        // request closes — a few sleeps, where looking every 20 us took ~15,000. The service's
+        // close bumped the wake word once (and woke it).
+        using var gate = ArbiterGate.Create(path, 4, 500_000, 0);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        service.Open();
+        var bumps = gate.WakeCount;
+        var closer = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            var closedAt = MonotonicClock.NowNs();
+            service.Close();
+            return closedAt;
+        });
+
+        trainer.Admit(1_000);
+        var returned = MonotonicClock.NowNs();
+        var closedAt = await closer;
+
+        Assert.True(returned >= closedAt, "the best-effort launch went while the request was open");
+        Assert.InRange(trainer.Sleeps, 1, 300 / 20 * 3);
+        Assert.Equal(bumps + 1, gate.WakeCount);
+    }
+
+    [Fact]
     public void Admit_OutstandingWork_GoesOnceTheGpusPredictedQueueDrains()
     {
         using var gate = ArbiterGate.Create(path, 4, 500_000_000, 0);

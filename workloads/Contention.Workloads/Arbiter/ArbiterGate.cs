@@ -11,7 +11,10 @@ namespace Contention.Workloads.Arbiter;
 /// the GPU; through which a best-effort tenant decides, before each launch, whether it may launch now
 /// (<see cref="ArbiterRules"/>). Nothing runs between the tenants: each reads the others' slots and
 /// decides for itself, with plain loads and stores (no system call while it is let go; a held
-/// launch waits by spinning, then by short sleeps). A slot whose process died is freed by the
+/// launch spins, then sleeps on a futex in the file until whatever held it changes — a request
+/// closing, work taken back, the arbiter stopping — or until the work let go before it is
+/// predicted to have drained enough; those who change it wake the sleepers with one system call,
+/// and only when there are any). A slot whose process died is freed by the
 /// first tenant it holds up for longer than <see cref="LeaseNs"/> (its process no longer
 /// answers <c>kill(pid, 0)</c>, or is a zombie), so a tenant killed with an operation open stalls the others for
 /// at most that long; best-effort work a killed tenant let go expires when it was predicted to.
@@ -24,7 +27,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     /// <summary>How long a held launch spins before it sleeps between looks, ns.</summary>
     public const long SpinNs = 50_000;
 
-    /// <summary>How long a held launch sleeps between looks once it stopped spinning, ns.</summary>
+    /// <summary>How long a held launch sleeps between looks once it stopped spinning, where futexes are not to be had (neither x64 nor arm64), ns.</summary>
     public const long NapNs = 20_000;
 
     private const long Magic = 0x5241_4254_4E43_0001; // "CNTBAR" + version 1
@@ -37,6 +40,8 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     private const int OutstandingOffset = 16;
     private const int QuantumOffset = 24;
     private const int StopOffset = 64;
+    private const int WakeOffset = 72; // a 32-bit futex word: bumped by every change a held launch waits for
+    private const int WaitersOffset = 80; // held launches asleep on it
     private const int QueueEndOffset = 96;
 
     // Slot (its tenant's line): owner token, pid, sensitive, open since.
@@ -117,7 +122,11 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     }
 
     /// <summary>Lets every held launch go from now on (the node, when its experiment ends).</summary>
-    public void Stop() => Volatile.Write(ref Field(basePtr, StopOffset), 1);
+    public void Stop()
+    {
+        Volatile.Write(ref Field(basePtr, StopOffset), 1);
+        Wake();
+    }
 
     /// <summary>The slots as they are now.</summary>
     public ArbiterSlotState[] Read()
@@ -184,6 +193,11 @@ public sealed unsafe partial class ArbiterGate : IDisposable
             }
         }
 
+        if (freed > 0)
+        {
+            Wake();
+        }
+
         return freed;
     }
 
@@ -240,7 +254,52 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     // Tests: a slot as a process other than this one left it.
     internal void SetPid(int slot, int pid) => Volatile.Write(ref Field(SlotPtr(slot), PidOffset), pid);
 
-    internal void SetOpen(int slot, long sinceNs) => Volatile.Write(ref Field(SlotPtr(slot), OpenOffset), sinceNs);
+    internal void SetOpen(int slot, long sinceNs)
+    {
+        Volatile.Write(ref Field(SlotPtr(slot), OpenOffset), sinceNs);
+        if (sinceNs == 0)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>
+    /// A held launch is about to sleep: returns the wake word's value, to be passed to
+    /// <see cref="Sleep"/> after the caller has looked again at what holds it (a change after this
+    /// call makes that sleep return at once); <see cref="EndSleep"/> after.
+    /// </summary>
+    internal int BeginSleep()
+    {
+        var word = Volatile.Read(ref WakeWord);
+        Interlocked.Increment(ref Field(basePtr, WaitersOffset));
+        return word;
+    }
+
+    internal void EndSleep() => Interlocked.Decrement(ref Field(basePtr, WaitersOffset));
+
+    /// <summary>Sleeps until the wake word is no longer <paramref name="word"/> or <paramref name="timeoutNs"/> passed (or a signal); without futexes, naps <see cref="NapNs"/>.</summary>
+    internal void Sleep(int word, long timeoutNs)
+    {
+        if (!Sim.NativeMethods.FutexWait((int*)(basePtr + WakeOffset), word, Math.Max(1_000, timeoutNs)))
+        {
+            Workloads.PreciseSleep.Until(Sim.MonotonicClock.NowNs() + Math.Min(NapNs, timeoutNs), CancellationToken.None);
+        }
+    }
+
+    /// <summary>Wakes every held launch asleep on this GPU's arbiter (one system call, and none when nobody sleeps).</summary>
+    internal void Wake()
+    {
+        Interlocked.Increment(ref WakeWord);
+        if (Volatile.Read(ref Field(basePtr, WaitersOffset)) > 0)
+        {
+            Sim.NativeMethods.FutexWake((int*)(basePtr + WakeOffset));
+        }
+    }
+
+    /// <summary>How many times the wake word was bumped (tests).</summary>
+    internal int WakeCount => Volatile.Read(ref WakeWord);
+
+    private ref int WakeWord => ref Unsafe.AsRef<int>(basePtr + WakeOffset);
 
     /// <summary>The predicted end of the best-effort work let onto the GPU (CLOCK_MONOTONIC, ns).</summary>
     internal long QueueEnd => Volatile.Read(ref Field(basePtr, QueueEndOffset));
@@ -268,8 +327,14 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         {
             var current = Volatile.Read(ref end);
             var next = Math.Max(nowNs, current - restNs);
-            if (next >= current || Interlocked.CompareExchange(ref end, next, current) == current)
+            if (next >= current)
             {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref end, next, current) == current)
+            {
+                Wake();
                 return;
             }
         }
@@ -278,8 +343,13 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     internal void Leave(int slot, long token)
     {
         var ptr = SlotPtr(slot);
+        var open = Field(ptr, OpenOffset) != 0;
         Field(ptr, OpenOffset) = 0;
         Interlocked.CompareExchange(ref Field(ptr, OwnerOffset), 0, token);
+        if (open)
+        {
+            Wake();
+        }
     }
 
     private byte* SlotPtr(int slot) => basePtr + HeaderBytes + ((long)slot * SlotBytes);

@@ -1,5 +1,4 @@
 using Contention.Workloads.Sim;
-using Contention.Workloads.Workloads;
 
 namespace Contention.Workloads.Arbiter;
 
@@ -57,7 +56,11 @@ public sealed class ArbiterMember : IDisposable
     /// Lets this tenant's launches go from now on, held or not (it is being stopped: a launch
     /// held by a tenant that hangs must not keep it from finishing its operation). Any thread.
     /// </summary>
-    public void LetGo() => letGo = true;
+    public void LetGo()
+    {
+        letGo = true;
+        gate.Wake();
+    }
 
     /// <summary>A latency-sensitive tenant's operation opens (best-effort launches wait from now until <see cref="Close"/>).</summary>
     public void Open() => gate.SetOpen(Slot, Math.Max(1, MonotonicClock.NowNs()));
@@ -68,9 +71,9 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>
     /// A best-effort tenant's launch of a kernel predicted to last <paramref name="predictedNs"/>:
     /// returns at once when the arbiter lets it go (plain reads of the slots, one store), else
-    /// when it does — spinning for <see cref="ArbiterGate.SpinNs"/>, then looking every
-    /// <see cref="ArbiterGate.NapNs"/> — or when the node stopped the arbiter or the tenant is
-    /// let go (<see cref="LetGo"/>). Returns how long it waited, ns.
+    /// when it does — spinning for <see cref="ArbiterGate.SpinNs"/>, then asleep until what
+    /// holds it changes or the work ahead is predicted to have drained — or when the node stopped
+    /// the arbiter or the tenant is let go (<see cref="LetGo"/>). Returns how long it waited, ns.
     /// </summary>
     public long Admit(long predictedNs)
     {
@@ -112,17 +115,48 @@ public sealed class ArbiterMember : IDisposable
             }
             else
             {
-                if (!preciseTimers)
-                {
-                    // Linux's default 50 us timer slack would make each 20 us nap ~70 us.
-                    NativeMethods.UsePreciseTimers();
-                    preciseTimers = true;
-                }
-
-                PreciseSleep.Until(now + ArbiterGate.NapNs, CancellationToken.None);
+                Sleep(predictedNs, lastCheck);
             }
 
             now = MonotonicClock.NowNs();
+        }
+    }
+
+    /// <summary>Sleeps of held launches (<see cref="Admit"/>, once it stopped spinning).</summary>
+    public long Sleeps { get; private set; }
+
+    // A held launch past its spin sleeps until what holds it changes (a request closing, work
+    // taken back, the arbiter stopping: whoever changes it wakes the sleepers), until the work let
+    // go before it is predicted to have drained enough for it, or until its lease is up (the
+    // tenants holding it are then checked for life).
+    private void Sleep(long predictedNs, long lastCheckNs)
+    {
+        if (!preciseTimers)
+        {
+            // Linux's default 50 us timer slack would wake a sleep timed to the queue's drain up to 50 us late.
+            NativeMethods.UsePreciseTimers();
+            preciseTimers = true;
+        }
+
+        Sleeps++;
+        var word = gate.BeginSleep();
+        try
+        {
+            // Looked at again once the sleep is announced: a change from here on makes it return at once.
+            gate.ReadInto(states);
+            var now = MonotonicClock.NowNs();
+            var (verdict, _) = ArbiterRules.Decide(states, gate.QueueEnd, now, predictedNs, gate.OutstandingNs);
+            if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
+            {
+                return;
+            }
+
+            var drained = verdict == ArbiterVerdict.HeldByOutstanding ? gate.QueueEnd - Math.Max(0, gate.OutstandingNs - predictedNs) - now : long.MaxValue;
+            gate.Sleep(word, Math.Min(drained, lastCheckNs + ArbiterGate.LeaseNs - now));
+        }
+        finally
+        {
+            gate.EndSleep();
         }
     }
 

@@ -24,6 +24,58 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
     public static partial int ClockNanosleep(int clockId, int flags, in Timespec request, IntPtr remain);
 
+    // futex(2) through syscall(2): its number by architecture (none elsewhere: callers nap instead).
+    private static readonly long SysFutex = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 202,
+        Architecture.Arm64 => 98,
+        _ => -1,
+    };
+
+    private static volatile bool futexRefused;
+
+    /// <summary>
+    /// Sleeps while the 32-bit word at <paramref name="word"/> (in memory shared between processes)
+    /// holds <paramref name="expected"/>, until a <see cref="FutexWake"/> on it, a signal or
+    /// <paramref name="timeoutNs"/>; returns at once if it holds another value. False where
+    /// futexes are not to be had (another architecture, a sandbox that refuses the call): the
+    /// caller sleeps some other way.
+    /// </summary>
+    public static bool FutexWait(int* word, int expected, long timeoutNs)
+    {
+        if (SysFutex < 0 || futexRefused)
+        {
+            return false;
+        }
+
+        var timeout = new Timespec { Seconds = timeoutNs / 1_000_000_000, Nanoseconds = timeoutNs % 1_000_000_000 };
+        if (Syscall(SysFutex, word, FutexWaitOp, expected, &timeout, null, 0) == -1 && Marshal.GetLastPInvokeError() is ENoSys or EPerm)
+        {
+            futexRefused = true;
+            return false;
+        }
+
+        // Woken, timed out, interrupted, or the word had changed: the caller looks again.
+        return true;
+    }
+
+    /// <summary>Wakes every thread asleep in <see cref="FutexWait"/> on <paramref name="word"/>, in any process.</summary>
+    public static void FutexWake(int* word)
+    {
+        if (SysFutex >= 0 && !futexRefused)
+        {
+            Syscall(SysFutex, word, FutexWakeOp, int.MaxValue, null, null, 0);
+        }
+    }
+
+    private const int FutexWaitOp = 0; // FUTEX_WAIT, not private: the word is in a file mapped by several processes
+    private const int FutexWakeOp = 1;
+    private const int ENoSys = 38;
+    private const int EPerm = 1;
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int* address, int operation, int value, Timespec* timeout, int* address2, int value3);
+
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
