@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Contention.Workloads.Sim;
 
-/// <summary>The few libc calls the modelled GPU needs: precise sleeps, FIFOs, raw fd I/O.</summary>
+/// <summary>The few libc calls the modelled GPU and the arbiter need: precise sleeps, FIFOs, raw fd I/O, futexes.</summary>
 internal static unsafe partial class NativeMethods
 {
     public const int ClockMonotonic = 1;

@@ -95,8 +95,10 @@ public sealed class WorkloadRunner
             var start = MonotonicClock.NowNs();
             device.BeginOperation();
             RunOnce();
-            device.EndOperation();
             var end = MonotonicClock.NowNs();
+
+            // Closed after the operation's time is read: closing may wake held best-effort tenants (a system call).
+            device.EndOperation();
             Latency.Record(end - start);
             Interlocked.Increment(ref completed);
             if (++operations == StartPauseAfter)
