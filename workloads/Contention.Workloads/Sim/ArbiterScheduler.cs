@@ -387,14 +387,14 @@ public sealed class ArbiterScheduler : IGpuScheduler
         for (int context = turn, skipped = 0; skipped < held.Length; context = (context + 1) % held.Length)
         {
             var outstanding = Arbiter.ArbiterRules.Outstanding(queueEndNs, now);
-            if (!held[context].TryPeek(out var next) || (outstanding > 0 && outstanding + PredictedNs(context, next) > policy.OutstandingNs))
+            var predicted = held[context].TryPeek(out var next) ? PredictedNs(context, next) : -1;
+            if (predicted < 0 || (outstanding > 0 && outstanding + predicted > policy.OutstandingNs))
             {
                 skipped++;
                 continue;
             }
 
             held[context].Dequeue();
-            var predicted = PredictedNs(context, next);
             queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
             ownEndNs[context] = queueEndNs;
             ownPendingNs[context] += predicted;
