@@ -30,7 +30,8 @@ public sealed class SimDeviceTests : IDisposable
             device.Synchronize();
             watch.Stop();
 
-            Assert.InRange(watch.Elapsed.TotalMilliseconds, expectedNs / 1e6, (expectedNs / 1e6) + 50);
+            // Never before the modelled end; after it by no more than a busy 2-core host delays a thread (a CI host's yield loop returned 121 ms late).
+            Assert.InRange(watch.Elapsed.TotalMilliseconds, expectedNs / 1e6, (expectedNs / 1e6) + 500);
             Assert.Equal(expectedNs, host.BusyNs(channel.Slot));
             Assert.Equal(expectedNs, device.KernelNs);
         }
