@@ -1,4 +1,5 @@
 using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
 using Contention.Workloads.Workloads;
 
@@ -262,6 +263,39 @@ public class ArbiterSchedulerTests
         Assert.Equal([6.0, 6.0, 4.0, 4.0], slices.Select(s => Math.Round(s.Spread, 9)));
         Assert.All(slices, s => Assert.Equal((1.0, 0.5, 100_000L), (s.SmShare, s.BandwidthShare, s.WaveNs)));
         Assert.Equal(kernel.DurationNs + (3 * 4_000), slices.Sum(s => s.DurationNs));
+    }
+
+    [Fact]
+    public void Slice_AOneWaveGemmDeepInK_QuantumSlicesOverItsDepth_EachWithAllItsBlocks()
+    {
+        // 1 ms in one wave, but a GEMM that can be taken in 8 ranges of its depth: a 300 us
+        // quantum gives ⌈1000 / 300⌉ = 4 slices, each 4 us plus a quarter of the other 996 us,
+        // each as wide as the kernel (its blocks, multiprocessors) and one wave of its own.
+        var policy = new ArbiterPolicy(QuantumNs: 300_000, SliceOverheadNs: 4_000);
+        var kernel = new SimKernel(1_000_000, 0.8, 0.5, 1_000_000, 2.2, Parts: 8);
+
+        var slices = policy.Slice(kernel);
+
+        Assert.Equal([253_000L, 253_000L, 253_000L, 253_000L], slices.Select(s => s.DurationNs));
+        Assert.All(slices, s => Assert.Equal((0.8, 0.5, 253_000L, 2.2), (s.SmShare, s.BandwidthShare, s.WaveNs, s.Spread)));
+        // Fewer parts than the quantum asks for: no more than it has.
+        Assert.Equal(8, new ArbiterPolicy(QuantumNs: 50_000).SliceCount(kernel));
+    }
+
+    [Fact]
+    public void CostModel_ResNet50TrainingGemms_ThatAreOneWave_AreSlicedOverTheirDepth()
+    {
+        // The H200's largest ResNet-50 batch-32 weight-gradient GEMM: 36 tiles of C, 288 blocks
+        // (one wave of 132 x 5), each 3,136 deep; in ranges of at least 128: 196 parts.
+        var model = new CostModel(DeviceProfile.Load("h200"));
+        var gemm = model.Kernel(KernelSpec.Gemm(1152, 128, 25088));
+
+        Assert.Equal(1, ArbiterPolicy.Waves(gemm));
+        Assert.Equal(25088 / GemmSlicing.MinDepth, gemm.Parts);
+        var slices = new ArbiterPolicy(QuantumNs: 50_000).Slice(gemm);
+        Assert.Equal((int)((gemm.DurationNs + 49_999) / 50_000), slices.Length);
+        Assert.All(slices, s => Assert.InRange(s.DurationNs, 40_000, 50_000));
+        Assert.Equal(0, model.Kernel(KernelSpec.Elementwise(1 << 20)).Parts);
     }
 
     [Theory]

@@ -76,7 +76,7 @@ public sealed class ArbitratedDeviceTests : IDisposable
         var kernel = KernelSpec.Gemm(8192, 8192, 1024);
         var sim = ((SimDevice)trainer.Inner).Model;
         var modelled = sim.Kernel(kernel);
-        var parts = (int)Math.Min((modelled.DurationNs + 999_999) / 1_000_000, ArbiterPolicy.Waves(modelled));
+        var parts = (int)Math.Min((modelled.DurationNs + 999_999) / 1_000_000, ArbiterPolicy.MaxParts(modelled));
         Assert.True(parts > 2, $"the kernel ({modelled.DurationNs} ns) should make several parts");
         trainer.Prepare([kernel]);
 

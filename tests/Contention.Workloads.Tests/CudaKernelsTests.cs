@@ -1,4 +1,5 @@
 using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -28,11 +29,11 @@ public sealed class CudaKernelsTests : IDisposable
     {
         var slice = kSlice == 0 ? k : kSlice;
         var slices = (k + slice - 1) / slice;
-        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(CudaKernels.Gemm);
+        var gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
         var grid = new Index3D((m + CudaKernels.Tile - 1) / CudaKernels.Tile, (n + CudaKernels.Tile - 1) / CudaKernels.Tile, slices);
         var config = new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1));
 
-        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k, slice, 0));
+        AssertGemm(m, n, k, (a, b, c) => gemm(accelerator.DefaultStream, config, a, b, c, m, n, k, slice, 0, 0, k));
     }
 
     [Theory]
@@ -119,6 +120,58 @@ public sealed class CudaKernelsTests : IDisposable
         {
             Assert.True(Math.Abs(expected[i] - sliced[i]) <= 1e-3 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {sliced[i]}, expected {expected[i]}");
         }
+    }
+
+    [Theory]
+    [InlineData(70, 30, 1000, 3)] // one wave of 2 blocks: 7 ranges of K at most
+    [InlineData(5, 3, 777, 6)] // ragged K: the last range shorter
+    [InlineData(129, 65, 300, 4)] // 3 row blocks: more parts than rows
+    [InlineData(70, 30, 1000, 80)] // more parts than K steps: the later parts are empty
+    public void Gemm_InPartsOverItsDepth_AddsEveryProductOnceIntoC(int m, int n, int k, int parts)
+    {
+        // One emulated multiprocessor holds every block here: one wave, so parts go over K. C
+        // starts as NaN: the first part must zero all of it, every part add its range's products.
+        var kernels = new KernelLaunches(accelerator);
+        Assert.False(GemmSlicing.ByRows(parts, m, n, k, accelerator.NumMultiprocessors, kernels.GemmBlocksPerMultiprocessor), "the shape must be sliced over K here");
+        var (a, b) = (CpuDeviceTests.Random(new Random(m + k), m * k), CpuDeviceTests.Random(new Random(n + k), k * n));
+        var expected = Reference.Gemm(a, b, m, n, k);
+        var sliced = RunGemm(a, b, m, n, k, (da, db, dc) =>
+        {
+            for (var part = 0; part < parts; part++)
+            {
+                kernels.Gemm(accelerator.DefaultStream, da, db, dc, m, n, k, part, parts);
+            }
+        });
+
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - sliced[i]) <= 1e-3 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {sliced[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1152, 128, 25088, 1, 196)] // a ResNet-50 weight gradient on the H200: one wave, 196 ranges of K
+    [InlineData(100_352, 64, 576, 3, 4)] // a first-stage forward GEMM: 1,568 row blocks in 3 waves, 4 ranges of K
+    [InlineData(100_352, 64, 64, 3, 3)] // too shallow to cut along K
+    public void GemmSlicing_OnTheH200_RowsWhereTheWavesAreElseDepth(int m, int n, int k, long alongRows, int maxParts)
+    {
+        Assert.Equal(alongRows, GemmSlicing.AlongRows(m, n, k, 132, 5));
+        Assert.Equal(maxParts, GemmSlicing.MaxParts(m, n, k, 132, 5));
+        Assert.Equal(alongRows >= 2, GemmSlicing.ByRows(2, m, n, k, 132, 5));
+        Assert.False(GemmSlicing.ByRows((int)alongRows + 1, m, n, k, 132, 5));
+    }
+
+    [Fact]
+    public void GemmSlicing_DepthRanges_CoverKOnceInWholeSteps()
+    {
+        const int k = 25088, parts = 19;
+        var ranges = Enumerable.Range(0, parts).Select(p => GemmSlicing.DepthRange(k, p, parts)).ToArray();
+
+        Assert.Equal(0, ranges[0].From);
+        Assert.Equal(k, ranges[^1].To);
+        Assert.All(ranges.Zip(ranges.Skip(1)), pair => Assert.Equal(pair.First.To, pair.Second.From));
+        Assert.All(ranges, r => Assert.Equal(0, r.From % CudaKernels.TileK));
+        Assert.InRange(ranges.Max(r => r.To - r.From) - ranges.Min(r => r.To - r.From), 0, CudaKernels.TileK);
     }
 
     [Theory]

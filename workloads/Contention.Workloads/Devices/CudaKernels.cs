@@ -24,8 +24,11 @@ internal static class CudaKernels
     /// blocks go on grid X because grid Y is limited to 65,535 and implicit-GEMM convolutions
     /// have millions of rows. <paramref name="rowBlockOffset"/>: the row block of the grid's first
     /// (a kernel launched in parts over ranges of its row blocks; 0 for a whole one).
+    /// [<paramref name="kFrom"/>, <paramref name="kTo"/>): the range of K the grid's slices cover
+    /// (a kernel launched in parts over ranges of K; [0, k) for a whole one); a grid that covers
+    /// less than all of K, or in more than one slice, adds into C atomically.
     /// </summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, int rowBlockOffset)
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, int rowBlockOffset, int kFrom, int kTo)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
@@ -37,9 +40,9 @@ internal static class CudaKernels
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         // Split-K: grid Z selects a slice of the inner dimension; slices add into C atomically.
-        var kStart = Grid.IdxZ * kSlice;
-        var kEnd = Math.Min(k, kStart + kSlice);
-        var split = kSlice < k;
+        var kStart = kFrom + (Grid.IdxZ * kSlice);
+        var kEnd = Math.Min(kTo, kStart + kSlice);
+        var split = kFrom > 0 || kTo < k || kSlice < kTo - kFrom;
         for (var t = kStart; t < kEnd; t += TileK)
         {
             for (var l = 0; l < 4; l++)

@@ -8,13 +8,14 @@ namespace Contention.Workloads.Devices;
 /// The compute kernels of <see cref="CudaKernels"/> loaded on one ILGPU accelerator (a CUDA GPU,
 /// or the CPU emulator in tests), launched whole or in parts over disjoint ranges of their blocks
 /// (kernel slicing): a GEMM's parts are ranges of its row blocks (every column block and K slice
-/// of each), an element-wise kernel's and a reduction's ranges of their elements in whole
-/// groups' worth. The parts of a kernel compute what the whole one does.
+/// of each) when it runs in several waves, else ranges of K (<see cref="GemmSlicing"/>), an
+/// element-wise kernel's and a reduction's ranges of their elements in whole groups' worth. The
+/// parts of a kernel compute what the whole one does.
 /// </summary>
 internal sealed class KernelLaunches
 {
     private readonly Accelerator accelerator;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int> gemm;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
     private readonly int gemmBlocksPerMultiprocessor;
@@ -25,7 +26,7 @@ internal sealed class KernelLaunches
     public KernelLaunches(Accelerator accelerator)
     {
         this.accelerator = accelerator;
-        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>(CudaKernels.Gemm);
+        gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
         ReduceGroups = accelerator.NumMultiprocessors * 4;
@@ -39,8 +40,9 @@ internal sealed class KernelLaunches
     public int GemmBlocksPerMultiprocessor => gemmBlocksPerMultiprocessor;
 
     /// <summary>
-    /// The most parts a compute kernel is worth launching as: no more than its waves of blocks
-    /// (a part shorter than a wave lasts as long, on fewer multiprocessors) and its ranges; for a
+    /// The most parts a compute kernel is worth launching as: a GEMM's as <see cref="GemmSlicing.MaxParts"/>
+    /// (its waves over row blocks, or its depth over K); an element-wise kernel's no more than its
+    /// waves of blocks (a part shorter than a wave lasts as long, on fewer multiprocessors); for a
     /// reduction (one wave, grid-strided), as many parts as leave each thread an element.
     /// </summary>
     public int MaxParts(in KernelSpec kernel)
@@ -49,11 +51,7 @@ internal sealed class KernelLaunches
         switch (kernel.Kind)
         {
             case KernelKind.Gemm:
-                var rows = RowBlocks(kernel.M);
-                var slice = CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, accelerator.NumMultiprocessors);
-                var blocks = rows * ColumnBlocks(kernel.N) * ((kernel.K + slice - 1) / slice);
-                var waves = (blocks + (sms * gemmBlocksPerMultiprocessor) - 1) / (sms * gemmBlocksPerMultiprocessor);
-                return (int)Math.Clamp(Math.Min(rows, waves), 1, int.MaxValue);
+                return GemmSlicing.MaxParts(kernel.M, kernel.N, kernel.K, accelerator.NumMultiprocessors, gemmBlocksPerMultiprocessor);
             case KernelKind.Elementwise:
                 var perWave = sms * accelerator.MaxNumThreadsPerMultiprocessor;
                 return (int)Math.Min(KernelParts.MaxParts(kernel.Elements, ElementwiseChunk), Math.Max(1, (kernel.Elements + perWave - 1) / perWave));
@@ -65,18 +63,41 @@ internal sealed class KernelLaunches
     }
 
     /// <summary>
-    /// C[m, n] = A·B, or its rows of part <paramref name="part"/> of <paramref name="parts"/>
-    /// (whole row blocks); with split K, the part's rows of C are zeroed first, on the stream.
+    /// C[m, n] = A·B, or part <paramref name="part"/> of <paramref name="parts"/> of it: its rows
+    /// (whole row blocks; with split K, the part's rows of C are zeroed first, on the stream) when
+    /// the parts fit in its waves (<see cref="GemmSlicing.ByRows"/>), else its products over a range
+    /// of K for all of C, split again to fill the GPU, adding into C (the first part zeroes C).
     /// </summary>
     public void Gemm(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int part = 0, int parts = 1)
     {
-        var (from, to) = KernelParts.Range(RowBlocks(m), part, parts);
+        var sms = accelerator.NumMultiprocessors;
+        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
+        if (parts > 1 && !GemmSlicing.ByRows(parts, m, n, k, sms, gemmBlocksPerMultiprocessor))
+        {
+            if (part == 0)
+            {
+                c.SubView(0, (long)m * n).MemSetToZero(stream);
+            }
+
+            var (kFrom, kTo) = GemmSlicing.DepthRange(k, part, parts);
+            if (kFrom == kTo)
+            {
+                return;
+            }
+
+            var depthSlice = CudaKernels.SliceK(m, n, kTo - kFrom, sms);
+            var depthGrid = new Index3D((int)GemmSlicing.RowBlocks(m), GemmSlicing.ColumnBlocks(n), (kTo - kFrom + depthSlice - 1) / depthSlice);
+            gemm(stream, new KernelConfig(depthGrid, group), a, b, c, m, n, k, depthSlice, 0, kFrom, kTo);
+            return;
+        }
+
+        var (from, to) = KernelParts.Range(GemmSlicing.RowBlocks(m), part, parts);
         if (from == to)
         {
             return;
         }
 
-        var slice = CudaKernels.SliceK(m, n, k, accelerator.NumMultiprocessors);
+        var slice = CudaKernels.SliceK(m, n, k, sms);
         var slices = (k + slice - 1) / slice;
         if (slices > 1)
         {
@@ -85,9 +106,8 @@ internal sealed class KernelLaunches
             c.SubView(firstRow * n, (endRow - firstRow) * n).MemSetToZero(stream);
         }
 
-        var grid = new Index3D((int)(to - from), ColumnBlocks(n), slices);
-        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
-        gemm(stream, new KernelConfig(grid, group), a, b, c, m, n, k, slice, (int)from);
+        var grid = new Index3D((int)(to - from), GemmSlicing.ColumnBlocks(n), slices);
+        gemm(stream, new KernelConfig(grid, group), a, b, c, m, n, k, slice, (int)from, 0, k);
     }
 
     /// <summary>z = f(x, y) over <paramref name="count"/> elements, or over part <paramref name="part"/> of <paramref name="parts"/> of them.</summary>
@@ -117,8 +137,4 @@ internal sealed class KernelLaunches
             reduce(stream, new KernelConfig(ReduceGroups, CudaKernels.ReduceGroup), x.SubView(from, to - from), result, (int)(to - from));
         }
     }
-
-    private static long RowBlocks(int m) => (m + CudaKernels.Tile - 1) / CudaKernels.Tile;
-
-    private static int ColumnBlocks(int n) => (n + CudaKernels.Tile - 1) / CudaKernels.Tile;
 }

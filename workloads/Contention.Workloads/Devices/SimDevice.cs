@@ -130,11 +130,11 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     public void Launch(in KernelSpec kernel) => Launch(kernel, 0, 1);
 
     /// <inheritdoc />
-    /// <remarks>A compute kernel's waves (its duration over its wave time), at most 4,096; 1 for a copy.</remarks>
+    /// <remarks>A compute kernel's parts as the modelled arbiter slices it (<see cref="ArbiterPolicy.MaxParts"/>: a GEMM's waves or depth, another kernel's waves), at most 4,096; 1 for a copy.</remarks>
     public int MaxParts(in KernelSpec kernel)
     {
         var modelled = model.Kernel(kernel);
-        return kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost || modelled.SmShare <= 0 ? 1 : (int)Math.Min(ArbiterPolicy.Waves(modelled), 4096);
+        return kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost || modelled.SmShare <= 0 ? 1 : ArbiterPolicy.MaxParts(modelled);
     }
 
     /// <inheritdoc />

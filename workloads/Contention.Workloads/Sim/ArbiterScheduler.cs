@@ -28,11 +28,11 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// <summary>
     /// <paramref name="kernel"/> as the arbiter launches it for a best-effort tenant: as it is when
     /// slicing is off, it is a copy, or it is predicted within <see cref="QuantumNs"/>; else as
-    /// slices over disjoint ranges of its blocks, whole waves each (blocks run to their end, so a
-    /// kernel of one wave cannot be sliced shorter): min(⌈duration / quantum⌉, waves) slices, the
-    /// waves shared out as evenly as can be, each slice the kernel's fixed cost
-    /// (<see cref="SliceOverheadNs"/>, at most half the kernel) plus its waves' share of the rest,
-    /// with its share of the blocks.
+    /// min(⌈duration / quantum⌉, its parts) slices (<see cref="SimKernel.Parts"/>; blocks run to
+    /// their end, so slices are whole waves of its blocks or, for a GEMM of fewer waves than
+    /// slices, ranges of its depth, each as wide as the kernel and as much shorter), each the
+    /// kernel's fixed cost (<see cref="SliceOverheadNs"/>, at most half the kernel) plus its share
+    /// of the rest (<see cref="Part"/>).
     /// </summary>
     public SimKernel[] Slice(in SimKernel kernel)
     {
@@ -51,11 +51,14 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         return slices;
     }
 
-    /// <summary>How many slices <see cref="Slice"/> launches <paramref name="kernel"/> as: min(⌈duration / quantum⌉, waves), 1 when it is not sliced.</summary>
+    /// <summary>How many slices <see cref="Slice"/> launches <paramref name="kernel"/> as: min(⌈duration / quantum⌉, its parts), 1 when it is not sliced.</summary>
     public int SliceCount(in SimKernel kernel) =>
         QuantumNs <= 0 || kernel.SmShare <= 0 || kernel.DurationNs <= QuantumNs
             ? 1
-            : (int)Math.Max(1, Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, Math.Min(Waves(kernel), 4096)));
+            : (int)Math.Max(1, Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, MaxParts(kernel)));
+
+    /// <summary>The most parts <paramref name="kernel"/> is sliced into: <see cref="SimKernel.Parts"/> where it says, else its waves; at most 4,096.</summary>
+    public static int MaxParts(in SimKernel kernel) => (int)Math.Min(kernel.Parts > 0 ? kernel.Parts : Waves(kernel), 4096);
 
     /// <summary>The waves of <paramref name="kernel"/>'s blocks (unbounded where it says none).</summary>
     public static long Waves(in SimKernel kernel) =>
@@ -65,7 +68,9 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// Slice <paramref name="part"/> of <paramref name="parts"/> of <paramref name="kernel"/>: its
     /// share of the waves (the first waves mod parts slices take one more), the kernel's fixed cost
     /// (<paramref name="overheadNs"/>, at most half the kernel) plus that share of the rest, and
-    /// that share of its blocks.
+    /// that share of its blocks; in more slices than waves (a GEMM's ranges of K,
+    /// <see cref="Kernels.GemmSlicing"/>), an equal share each, every slice with all of the
+    /// kernel's blocks, one wave of them.
     /// </summary>
     public static SimKernel Part(in SimKernel kernel, int part, int parts, long overheadNs)
     {
@@ -80,7 +85,14 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         var overhead = Math.Min(Math.Max(0, overheadNs), kernel.DurationNs / 2);
         var work = kernel.DurationNs - overhead;
         var waves = Waves(kernel);
-        var total = waves == long.MaxValue ? parts : Math.Max(waves, parts);
+        if (waves != long.MaxValue && parts > waves)
+        {
+            // Over its depth: every block in each slice, each block shallower.
+            var deep = Math.Max(1, overhead + (long)Math.Round(work / (double)parts));
+            return kernel with { DurationNs = deep, WaveNs = deep };
+        }
+
+        var total = waves == long.MaxValue ? parts : waves;
         var share = (total / parts) + (part < total % parts ? 1 : 0);
         var fraction = share / (double)total;
         return kernel with

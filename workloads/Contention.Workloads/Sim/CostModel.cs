@@ -56,7 +56,8 @@ public sealed class CostModel
         }
 
         var geometry = KernelGeometry.For(kernel, profile);
-        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)), (double)geometry.Blocks / profile.Multiprocessors);
+        var parts = kernel.Kind == KernelKind.Gemm ? GemmSlicing.MaxParts(kernel.M, kernel.N, kernel.K, profile.Multiprocessors, profile.GemmBlocksPerMultiprocessor) : 0;
+        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)), (double)geometry.Blocks / profile.Multiprocessors, parts);
     }
 
     /// <summary>

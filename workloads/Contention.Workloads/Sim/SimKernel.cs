@@ -20,4 +20,8 @@ namespace Contention.Workloads.Sim;
 /// is slowed under MPS when other sparse kernels' blocks crowd onto its multiprocessors
 /// (<see cref="DeviceProfile.MpsBlockContention"/>); 0: unknown, never crowded.
 /// </param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0);
+/// <param name="Parts">
+/// The most parts kernel slicing launches it as (<see cref="Kernels.GemmSlicing"/> for a GEMM: its
+/// waves, or its depth in ranges of K beyond them); 0: its waves.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0);
