@@ -161,6 +161,24 @@ public sealed class CudaKernelsTests : IDisposable
         Assert.False(GemmSlicing.ByRows((int)alongRows + 1, m, n, k, 132, 5));
     }
 
+    [Theory]
+    [InlineData(1152, 128, 25088, 19)] // split K 8 ways whole: each part 8 slices of its range
+    [InlineData(4608, 512, 1568, 12)] // not split whole: each part one slice, all of its tiles
+    [InlineData(147, 64, 401_408, 50)] // 88 slices whole, each part's range 8,016-8,032 deep
+    public void GemmSlicing_APartOverKHasTheWholeKernelsBlocks(int m, int n, int k, int parts)
+    {
+        var tiles = GemmSlicing.RowBlocks(m) * GemmSlicing.ColumnBlocks(n);
+        var whole = GemmSlicing.Blocks(m, n, k, 132);
+        for (var part = 0; part < parts; part++)
+        {
+            var (from, to) = GemmSlicing.DepthRange(k, part, parts);
+            var slice = GemmSlicing.DepthSlice(m, n, k, to - from, 132);
+            Assert.Equal(0, slice % CudaKernels.TileK);
+            // As many, or a few fewer where whole K steps round the slices up (147 x 64: 84 of 88).
+            Assert.InRange(tiles * ((to - from + slice - 1) / slice), whole * 9 / 10, whole);
+        }
+    }
+
     [Fact]
     public void GemmSlicing_DepthRanges_CoverKOnceInWholeSteps()
     {

@@ -66,7 +66,8 @@ internal sealed class KernelLaunches
     /// C[m, n] = A·B, or part <paramref name="part"/> of <paramref name="parts"/> of it: its rows
     /// (whole row blocks; with split K, the part's rows of C are zeroed first, on the stream) when
     /// the parts fit in its waves (<see cref="GemmSlicing.ByRows"/>), else its products over a range
-    /// of K for all of C, split again to fill the GPU, adding into C (the first part zeroes C).
+    /// of K for all of C, in as many blocks as the whole kernel (<see cref="GemmSlicing.DepthSlice"/>),
+    /// adding into C (the first part zeroes C).
     /// </summary>
     public void Gemm(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int part = 0, int parts = 1)
     {
@@ -85,7 +86,7 @@ internal sealed class KernelLaunches
                 return;
             }
 
-            var depthSlice = CudaKernels.SliceK(m, n, kTo - kFrom, sms);
+            var depthSlice = GemmSlicing.DepthSlice(m, n, k, kTo - kFrom, sms);
             var depthGrid = new Index3D((int)GemmSlicing.RowBlocks(m), GemmSlicing.ColumnBlocks(n), (kTo - kFrom + depthSlice - 1) / depthSlice);
             gemm(stream, new KernelConfig(depthGrid, group), a, b, c, m, n, k, depthSlice, 0, kFrom, kTo);
             return;
