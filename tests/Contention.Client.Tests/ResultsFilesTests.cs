@@ -7,6 +7,23 @@ namespace Contention.Client.Tests;
 public class ResultsFilesTests
 {
     [Fact]
+    public void Row_ATenantThatCompletedNothingInTheWindow_HasNoLatencies()
+    {
+        // Virtual time encodes its (empty) histogram: a trainer starved for a whole window by a
+        // busy service behind the arbiter's slicing made `contention simulate` throw here.
+        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = TenantKind.Training, Device = "sim", SyncMode = SyncMode.Block };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = TenantKind.Training, Device = "sim:0", Phase = MeasurementPhase.Measure, Seconds = 2, Completed = 0, Latency = Histograms.Encode(Histograms.Create()) };
+
+        var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
+        var row = RowBuilder.Row("e", spec, aggregate, null);
+
+        Assert.Equal((0.0, 0.0, 0.0, 0.0, 0.0), (row.ThroughputPerSecond, row.P50Ms, row.P99Ms, row.MaxMs, row.MeanMs));
+        ResultsFiles.Write(directory, Document(row));
+        Assert.Equal(0, ResultsFiles.Read(directory).Tenants[0].Completed);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
     public void WriteRead_Document_RoundTripsAndWritesAllThreeFiles()
     {
         var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
@@ -19,14 +36,7 @@ public class ResultsFilesTests
         var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = TenantKind.Inference, Device = "sim", SyncMode = SyncMode.Block };
         var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = TenantKind.Inference, Device = "sim:0", Phase = MeasurementPhase.Measure, Seconds = 10, Completed = 1000, Latency = Histograms.Encode(histogram), Os = new OsCounters(7, 0, 0, 0, 0, 0) };
         var row = RowBuilder.Row("e", spec, aggregate, new TenantStatus("t", TenantState.Stopped, "n", "sim:0", "d", 1, 0, null));
-        var document = new ResultsDocument
-        {
-            Tool = new ToolInfo("contention", "1.0.0", "abc"),
-            Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
-            Experiment = new ExperimentInfo { Id = "e", Name = "demo", State = "Completed", DurationSeconds = 10 },
-            Mix = new MixInfo("m.yaml", "name: demo", ""),
-            Tenants = [row],
-        };
+        var document = Document(row);
 
         ResultsFiles.Write(directory, document);
         var read = ResultsFiles.Read(directory);
@@ -137,4 +147,13 @@ public class ResultsFilesTests
 
         Assert.Contains("contention run", error.Message, StringComparison.Ordinal);
     }
+
+    private static ResultsDocument Document(params TenantRow[] rows) => new()
+    {
+        Tool = new ToolInfo("contention", "1.0.0", "abc"),
+        Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+        Experiment = new ExperimentInfo { Id = "e", Name = "demo", State = "Completed", DurationSeconds = 10 },
+        Mix = new MixInfo("m.yaml", "name: demo", ""),
+        Tenants = [.. rows],
+    };
 }

@@ -54,7 +54,10 @@ public static class RowBuilder
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(aggregate);
+        // A tenant that completed nothing in the window may send an empty histogram: no latencies
+        // (HdrHistogram throws on its percentiles, and its mean is NaN, which JSON cannot hold).
         var histogram = aggregate.Latency.Length == 0 ? null : Histograms.Decode(aggregate.Latency);
+        histogram = histogram?.TotalCount > 0 ? histogram : null;
         double Ms(double percentile) => histogram is null ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
         var nodeCpu = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds, aggregate.NodeCpuStealSeconds);
         // Every category, zeros included, so the CSV's columns are the same for every row.
