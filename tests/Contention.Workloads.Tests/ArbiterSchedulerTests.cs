@@ -283,6 +283,21 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void PartCost_TheH200sMeasuredCost_ElseTheKernelsFixedCost()
+    {
+        // The H200's 24 us a part was measured (docs/results/h200/arbiter); a profile without one
+        // charges a part what any kernel costs.
+        var h200 = DeviceProfile.Load("h200");
+        var h100 = DeviceProfile.Load("h100");
+
+        Assert.Equal(24_000, h200.PartCostNs());
+        Assert.Equal((0L, h100.KernelOverheadNs), (h100.SlicePartNs, h100.PartCostNs()));
+        var gemm = new CostModel(h200).Kernel(KernelSpec.Gemm(1152, 128, 25088));
+        var slices = new ArbiterPolicy(QuantumNs: 50_000, SliceOverheadNs: h200.PartCostNs()).Slice(gemm);
+        Assert.Equal(gemm.DurationNs + ((slices.Length - 1) * 24_000L), slices.Sum(s => s.DurationNs), 1.0 * slices.Length);
+    }
+
+    [Fact]
     public void CostModel_ResNet50TrainingGemms_ThatAreOneWave_AreSlicedOverTheirDepth()
     {
         // The H200's largest ResNet-50 batch-32 weight-gradient GEMM: 36 tiles of C, 288 blocks

@@ -89,11 +89,11 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
     private static Unit Create(SimUnit unit, DeviceProfile profile, SimConvergence? convergence)
     {
         // An arbiter's held launch reaches the GPU a launch after it is let go.
-        // A slice beyond the first costs the GPU a kernel's fixed cost.
+        // A slice beyond the first costs the GPU the profile's cost of a part (measured on the H200).
         var arbiter = unit.Arbiter switch
         {
             ArbiterMode.Gating => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs),
-            ArbiterMode.Slicing => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs, unit.ArbiterQuantumNs, profile.KernelOverheadNs),
+            ArbiterMode.Slicing => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs, unit.ArbiterQuantumNs, profile.PartCostNs()),
             _ => null,
         };
         var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], unit.Cores, unit.WeightedSlices, unit.PausesFirst ? StartPause.BeforeFirstOperation : StartPause.AfterSecondOperation, arbiter);

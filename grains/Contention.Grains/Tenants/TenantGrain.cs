@@ -32,6 +32,7 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
     private TenantStatus? lastStatus;
     private IGrainTimer? watch;
     private bool experimentSeen;
+    private bool contactLost;
     private DateTimeOffset? unreachableSince;
 
     /// <inheritdoc />
@@ -100,7 +101,19 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
         return status;
     }
 
-    /// <summary>Stops the worker of an experiment that ended, was lost with its node, or stopped answering.</summary>
+    /// <summary>
+    /// What one answer of the experiment means for its running tenant: stop it (and why), or not.
+    /// An experiment grain that answers Pending after it was seen running, or after it could not
+    /// be reached, was reactivated empty: its node left the cluster. (Before 2026-12-02 only the
+    /// first counted: a tenant whose watch had not yet seen its experiment run when that node was
+    /// killed kept its workers, as a CI run of the node-loss test showed.)
+    /// </summary>
+    internal static string? Verdict(ExperimentProgress progress, bool seenRunning, bool contactLost) =>
+        progress.IsFinished ? $"its experiment ended ({progress.State}) without stopping it"
+        : progress.State == ExperimentState.Pending && (seenRunning || contactLost) ? "its experiment was lost with the node that ran it"
+        : null;
+
+    /// <summary>Stops the worker of an experiment that ended, was lost with its node, stopped answering, or never said it ran.</summary>
     private async Task WatchExperimentAsync(CancellationToken cancellation)
     {
         if (runner is not { } current)
@@ -115,13 +128,19 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
             using var limit = new CancellationTokenSource(WatchCallTimeout, node.Time);
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation, limit.Token);
             var progress = await GrainFactory.GetGrain<IExperimentGrain>(current.Spec.Experiment).GetProgressAsync(bounded.Token).WaitAsync(bounded.Token);
-            unreachableSince = null;
-            // An experiment grain that comes back Pending after it ran was reactivated empty: its
-            // node left the cluster. Tenants started without an experiment (tests) never see it run.
-            reason = progress.IsFinished ? $"its experiment ended ({progress.State}) without stopping it"
-                : progress.State == ExperimentState.Pending && experimentSeen ? "its experiment was lost with the node that ran it"
-                : null;
+            reason = Verdict(progress, experimentSeen, contactLost);
             experimentSeen |= progress.State != ExperimentState.Pending;
+            if (progress.State == ExperimentState.Pending && reason is null)
+            {
+                // Never seen running: a tenant started without an experiment (tests), or one whose
+                // experiment's node died before any answer reached it. Pending for the limit ends it.
+                unreachableSince ??= node.Time.GetUtcNow();
+                reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s as running (it says Pending: it never ran, or came back empty)" : null;
+            }
+            else
+            {
+                unreachableSince = null;
+            }
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -130,6 +149,7 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            contactLost = true;
             var error = ex is OperationCanceledException ? $"no answer in {WatchCallTimeout.TotalSeconds:0} s" : ex.GetBaseException().Message;
             if (unreachableSince is null)
             {

@@ -140,7 +140,8 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// <inheritdoc />
     /// <remarks>
     /// Part of the modelled kernel as the modelled arbiter slices it (<see cref="ArbiterPolicy.Part"/>):
-    /// its share of the waves, each part with the profile's fixed per-kernel cost; each part is a
+    /// its share of the waves or of its depth, each part with the profile's cost of a part
+    /// (<see cref="DeviceProfile.PartCostNs"/>); each part is a
     /// launch, with the launch's CPU time.
     /// </remarks>
     public void LaunchPart(in KernelSpec kernel, int part, int parts) => Launch(kernel, part, parts);
@@ -153,7 +154,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         // the thread idled) is reproduced by running until that long after the call began.
         var started = MonotonicClock.NowNs();
         var idleExtraNs = batchStarted ? 0 : Math.Max(0, idleLaunches.Draw(started - lastReturnNs, idleDraws));
-        var modelled = parts == 1 ? model.Kernel(kernel) : ArbiterPolicy.Part(model.Kernel(kernel), part, parts, channel.Profile.KernelOverheadNs);
+        var modelled = parts == 1 ? model.Kernel(kernel) : ArbiterPolicy.Part(model.Kernel(kernel), part, parts, channel.Profile.PartCostNs());
         var index = Reserve(ref started);
         var due = started + idleExtraNs + launchCpuNs;
         Stage(index, modelled, due);

@@ -94,6 +94,21 @@ public sealed record DeviceProfile
     /// </summary>
     [Range(0, 5)] public double MpsBlockContention { get; init; }
 
+    /// <summary>
+    /// What each part of a kernel the arbiter slices costs on the GPU beyond its share of the
+    /// kernel, ns (0: <see cref="KernelOverheadNs"/>, a kernel's fixed cost). On the H200 one
+    /// ResNet-50 batch-32 trainer sliced at 50 us ran 109.5 ms a step against 82.5 ms gated, its
+    /// 323 kernels launched as 1,464 parts: 24 us a part more, whether the next part waited to be
+    /// let go or was queued behind it (1 ms outstanding), spinning or blocking; at 200 us slices
+    /// (602 parts) 34 us (docs/results/h200/arbiter, "Slicing over K"). Parts over K add their
+    /// products into C one range at a time and each zeroes or re-reads what the whole kernel does
+    /// once.
+    /// </summary>
+    [Range(0, 1e9)] public long SlicePartNs { get; init; }
+
+    /// <summary>What each part of a sliced kernel costs on the GPU beyond its share: <see cref="SlicePartNs"/>, else <see cref="KernelOverheadNs"/>.</summary>
+    public long PartCostNs() => SlicePartNs > 0 ? SlicePartNs : KernelOverheadNs;
+
     /// <summary>Threads per block of an element-wise kernel.</summary>
     [Range(32, 1024)] public int ElementwiseThreadsPerBlock { get; init; } = 1024;
 
