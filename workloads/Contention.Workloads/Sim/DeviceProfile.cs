@@ -223,8 +223,9 @@ public sealed record DeviceProfile
     /// link's peak, taken as PCIe 5.0 x16, 63 GB/s); each measured kernel time split into its
     /// roofline and what it took beyond (latency, occupancy), the roofline part replaced by the
     /// scaled GPU's and the rest kept (<see cref="ScaleMeasured"/>); the
-    /// efficiencies, occupancy, launch, round-trip and wake-up costs, time-slicing costs and MPS
-    /// interference and block contention kept (this host's and this GPU's: an assumption). The source says so.
+    /// efficiencies, occupancy, launch, round-trip and wake-up costs, time-slicing costs, MPS
+    /// interference and block contention and a sliced kernel's part cost kept (this host's and this
+    /// GPU's: an assumption). The source says so.
     /// </summary>
     public DeviceProfile ScaledTo(GpuDatasheet sheet)
     {
@@ -246,7 +247,7 @@ public sealed record DeviceProfile
         scaled = scaled with
         {
             KernelTimes = [.. KernelTimes.Select(k => k with { Ns = ScaleMeasured(k.Ns, from.RooflineNs(k.Spec), to.RooflineNs(k.Spec)) })],
-            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up, idle and time-slicing costs and MPS interference and block contention are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
+            Source = $"scaled from the calibrated '{Name}' by the datasheet peaks of the {sheet.Product} (FP32 {sheet.Fp32FlopsPerSecond / 1e12:0.0} TFLOP/s, memory {sheet.MemoryBytesPerSecond / 1e9:0} GB/s, {sheet.Multiprocessors} multiprocessors, host link {sheet.HostLinkBytesPerSecond / 1e9:0.##} GB/s at the calibrated GPU's measured share of its link, {linkShare:P0}){(sheet.Note.Length > 0 ? $"; {sheet.Note}" : "")}; its {KernelTimes.Count} measured kernel times scaled in their roofline part (the time beyond the calibrated GPU's roofline, latency and occupancy, kept); efficiencies, occupancy, launch, round-trip, wake-up, idle and time-slicing costs, MPS interference and block contention and the cost of a sliced kernel's part are the calibrated GPU's and its host's (assumed, not measured on this GPU). The calibrated profile's source: {Source}",
         };
         return scaled;
     }
