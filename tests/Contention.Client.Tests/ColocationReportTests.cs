@@ -102,9 +102,29 @@ public class ColocationReportTests
 
         Assert.Contains("Of 1 co-located points, 0 have both references", findings, StringComparison.Ordinal);
         Assert.Contains("give the sweep those runs (replicas: 0 values)", findings, StringComparison.Ordinal);
-        Assert.Contains("| train.replicas=2 arbiter=off | svc | off | 1 | 1.00 | 1.00x |", section, StringComparison.Ordinal);
+        Assert.Contains("| train.replicas=2 arbiter=off | svc | off | 1 | 1.00 | 1.00 | 1.00x |", section, StringComparison.Ordinal);
         Assert.Equal(["colocation.csv"], files);
         Assert.StartsWith("run,point,tenant,", File.ReadAllText(Path.Combine(directory, "colocation.csv")), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
+    public void Write_IsolatedRunsThatDisagree_ShowsTheirRangeAndSaysWhatIsWithinIt()
+    {
+        // The service alone twice, p99 1 ms and 2 ms (mean 1.5); beside the trainers 1.8 ms: 1.2x
+        // the mean, but within the highest isolated run, which the section says.
+        var directory = Directory.CreateTempSubdirectory("contention-coloc-").FullName;
+        ReportRun[] alone = [.. new[] { 1.0, 2.0 }.Select((ms, i) => Run($"p001-r{i + 1}", "0", "off", Service(P(ms, 1_000), 100, 100), Cpu: 0.2))];
+        var input = Input([.. alone, Run("p002-r1", "2", "off", Service(P(1.8, 1_000), 100, 100), Cpu: 0.3, Trainers: [4, 6]), Trainers("p003-r1", "2", "off", [10, 10])]);
+
+        var row = Assert.Single(ColocationReport.Rows(input));
+        var (section, findings, _) = ColocationReport.Write(input, directory);
+
+        Assert.Equal((2, 1.0, 2.0), (row.IsolatedRuns, Math.Round(row.IsolatedP99MinMs, 2), Math.Round(row.IsolatedP99MaxMs, 2)));
+        Assert.Contains("| train.replicas=2 arbiter=off | svc | off | 1 | 1.80 | 1.50 (1.00-2.00) | 1.20x |", section, StringComparison.Ordinal);
+        Assert.Contains("varies up to 2.00x between its isolated runs (the reference of train.replicas=2 arbiter=off); at 1 point(s) the p99 beside the best-effort tenants is within the highest of them", findings, StringComparison.Ordinal);
+        var csv = File.ReadAllLines(Path.Combine(directory, "colocation.csv"));
+        Assert.Contains("isolated_p99_min_ms,isolated_p99_max_ms", csv[0], StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }
 

@@ -96,7 +96,9 @@ internal static class ColocationReport
                     withoutArbiter is null ? double.NaN : cpu - Measured(withoutArbiter).Sum(t => (t.UserCpuSeconds + t.SystemCpuSeconds) / t.Seconds),
                     alone.Count,
                     bestAlone.Count,
-                    PredictedOverMeasured(best)));
+                    PredictedOverMeasured(best),
+                    aloneRows.Count == 0 ? double.NaN : aloneRows.Min(r => r.P99Ms),
+                    aloneRows.Count == 0 ? double.NaN : aloneRows.Max(r => r.P99Ms)));
             }
         }
 
@@ -110,20 +112,20 @@ internal static class ColocationReport
         ResultsFiles.Replace(Path.Combine(directory, "colocation.csv"), Csv(rows));
         var text = new StringBuilder("## Latency-sensitive beside best-effort tenants\n\n");
         text.Append("Each inference tenant (latency-sensitive) of each run with training tenants (best-effort), against the same sweep's runs of the inference tenant alone — without the arbiter where the sweep has such runs: isolated is the service alone on the GPU — and of the training tenants without it, at the same values of every other axis (where the arbiter's settings or a variant have no such run, any of them where the tenants ran on the same device, sync and sharing modes and GPU share, offered the same load). ");
-        text.Append("p99 and p99.9 are over the isolated run's (means over its repetitions); SLO attainment is the share of the requests offered in the window (or completed, closed loop) answered within 1.5x and 2x the isolated p99 — requests an overloaded tenant never answered count as misses; the preemption delay is the p50 less the isolated p50, in ms, beside the arbiter's slice quantum; *best-effort* is the training tenants' throughput together over theirs without the service at the same settings, and *of their best* over the most they reached together without it at any settings of the sweep (mean over repetitions; one denominator for every mechanism: capping them, say, counts against them); system throughput sums every tenant's throughput over its own reference; CPU is every tenant's CPU seconds per second, and against the same point with `arbiter: off` where the sweep has that axis. `*`: the service completed under 90 % of its offered load (overloaded: its tail measures the run's length). Means over repetitions (n).\n\n");
+        text.Append("p99 and p99.9 are over the isolated run's (means over its repetitions; the isolated runs' own p99s, lowest to highest, beside them: a ratio within their spread is within the service's run-to-run variation); SLO attainment is the share of the requests offered in the window (or completed, closed loop) answered within 1.5x and 2x the isolated p99 — requests an overloaded tenant never answered count as misses; the preemption delay is the p50 less the isolated p50, in ms, beside the arbiter's slice quantum; *best-effort* is the training tenants' throughput together over theirs without the service at the same settings, and *of their best* over the most they reached together without it at any settings of the sweep (mean over repetitions; one denominator for every mechanism: capping them, say, counts against them); system throughput sums every tenant's throughput over its own reference; CPU is every tenant's CPU seconds per second, and against the same point with `arbiter: off` where the sweep has that axis. `*`: the service completed under 90 % of its offered load (overloaded: its tail measures the run's length). Means over repetitions (n).\n\n");
         if (rows.Count == 0)
         {
             text.Append("No run had both.\n\n");
             return (text.ToString(), "", ["colocation.csv"]);
         }
 
-        text.Append("| point | tenant | arbiter | n | p99 ms | vs alone | p99.9 vs alone | SLO 1.5x | SLO 2x | delay ms / quantum us | best-effort | of their best | system | CPU s/s | vs off |\n");
-        text.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
+        text.Append("| point | tenant | arbiter | n | p99 ms | alone p99 ms (runs) | vs alone | p99.9 vs alone | SLO 1.5x | SLO 2x | delay ms / quantum us | best-effort | of their best | system | CPU s/s | vs off |\n");
+        text.Append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
         foreach (var group in rows.GroupBy(r => (r.Point, r.Tenant)))
         {
             var g = group.ToList();
             var overloaded = g.Any(r => !r.KeptUp) ? "*" : "";
-            text.Append(CultureInfo.InvariantCulture, $"| {group.Key.Point} | {group.Key.Tenant} | {g[0].Arbiter.Word()} | {g.Count} | {F(g.Average(r => r.P99Ms))}{overloaded} | {X(Mean(g, r => r.P99Ms / r.IsolatedP99Ms))} | {X(Mean(g, r => r.P999Ms / r.IsolatedP999Ms))} | {P(Mean(g, r => r.Slo15))} | {P(Mean(g, r => r.Slo20))} | {F(Mean(g, r => r.DelayMs))} / {(g[0].QuantumUs > 0 ? F(g[0].QuantumUs) : "-")} | {P(Mean(g, r => r.BestEffort))} | {P(Mean(g, r => r.BestEffortOfBest))} | {F(Mean(g, r => r.System))} | {F(Mean(g, r => r.CpuSeconds))} | {Signed(Mean(g, r => r.CpuVsOff))} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {group.Key.Point} | {group.Key.Tenant} | {g[0].Arbiter.Word()} | {g.Count} | {F(g.Average(r => r.P99Ms))}{overloaded} | {Isolated(g[0])} | {X(Mean(g, r => r.P99Ms / r.IsolatedP99Ms))} | {X(Mean(g, r => r.P999Ms / r.IsolatedP999Ms))} | {P(Mean(g, r => r.Slo15))} | {P(Mean(g, r => r.Slo20))} | {F(Mean(g, r => r.DelayMs))} / {(g[0].QuantumUs > 0 ? F(g[0].QuantumUs) : "-")} | {P(Mean(g, r => r.BestEffort))} | {P(Mean(g, r => r.BestEffortOfBest))} | {F(Mean(g, r => r.System))} | {F(Mean(g, r => r.CpuSeconds))} | {Signed(Mean(g, r => r.CpuVsOff))} |\n");
         }
 
         text.Append('\n');
@@ -147,6 +149,14 @@ internal static class ColocationReport
             text.Append(CultureInfo.InvariantCulture, $" At {overloaded} the service was overloaded (under {KeptUp:P0} of its offered load completed).");
         }
 
+        var spreads = rows.Where(r => r.IsolatedRuns > 1 && r.IsolatedP99MinMs > 0).GroupBy(r => r.Point).Select(g => (Point: g.Key, Spread: g.First().IsolatedP99MaxMs / g.First().IsolatedP99MinMs)).ToList();
+        if (spreads.Count > 0)
+        {
+            var widest = spreads.MaxBy(x => x.Spread);
+            var inside = rows.GroupBy(r => (r.Point, r.Tenant)).Count(g => g.First().IsolatedRuns > 1 && g.Average(r => r.P99Ms) <= g.First().IsolatedP99MaxMs);
+            text.Append(CultureInfo.InvariantCulture, $" The service's own p99 alone varies up to {widest.Spread:0.00}x between its isolated runs (the reference of {widest.Point}); at {inside} point(s) the p99 beside the best-effort tenants is within the highest of them.");
+        }
+
         if (judged.Count < points.Count)
         {
             text.Append(" Points without a reference run (the service alone, or the training tenants without it) are not judged: give the sweep those runs (replicas: 0 values).");
@@ -167,6 +177,8 @@ internal static class ColocationReport
         kept_up = r.KeptUp ? "true" : "false",
         p99_ms = N(r.P99Ms),
         isolated_p99_ms = N(r.IsolatedP99Ms),
+        isolated_p99_min_ms = N(r.IsolatedP99MinMs),
+        isolated_p99_max_ms = N(r.IsolatedP99MaxMs),
         p999_ms = N(r.P999Ms),
         isolated_p999_ms = N(r.IsolatedP999Ms),
         slo_1_5x = N(r.Slo15),
@@ -191,6 +203,12 @@ internal static class ColocationReport
     }
 
     private static double? N(double value) => double.IsNaN(value) ? null : value;
+
+    // The isolated runs' p99: their mean, and their lowest and highest where there are several.
+    private static string Isolated(ColocationRow row) =>
+        double.IsNaN(row.IsolatedP99Ms) ? "-"
+        : row.IsolatedRuns > 1 ? string.Create(CultureInfo.InvariantCulture, $"{F(row.IsolatedP99Ms)} ({F(row.IsolatedP99MinMs)}-{F(row.IsolatedP99MaxMs)})")
+        : F(row.IsolatedP99Ms);
 
     /// <summary>
     /// The runs whose measured tenants are exactly <paramref name="names"/>, at <paramref name="run"/>'s
@@ -332,4 +350,6 @@ internal sealed record ColocationRow(
     double CpuVsOff,
     int IsolatedRuns,
     int BestEffortAloneRuns,
-    double PredictedOverMeasured = double.NaN);
+    double PredictedOverMeasured = double.NaN,
+    double IsolatedP99MinMs = double.NaN,
+    double IsolatedP99MaxMs = double.NaN);
