@@ -91,6 +91,27 @@ total=$((total + 1)); executed=$((executed + 1))
 if trimmed_check; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 rm -rf "$trimmed"
 
+# The client as a .NET tool (README, "Install"): packed, installed in a tool path, and run from
+# another directory against the default mix: one more test.
+echo "== the .NET tool packs, installs and runs the default mix from another directory"
+tool=$(mktemp -d)
+tool_check() {
+  dotnet pack client/Contention.Client/Contention.Client.csproj -c Release -nologo -clp:ErrorsOnly -o "$tool/feed" >/dev/null \
+    || { echo "error: the tool did not pack" >&2; return 1; }
+  dotnet tool install --tool-path "$tool/bin" --add-source "$tool/feed" contention-tool >"$tool/install.log" 2>&1 \
+    || { echo "error: the tool did not install:" >&2; tail -3 "$tool/install.log" >&2; return 1; }
+  local mix; mix="$(pwd)/mixes/default.yaml"
+  (cd "$tool" && "$tool/bin/contention" run "$mix" --sync block --warmup 0s --duration 2s --ebpf off --out "$tool/run" >"$tool/run.log" 2>&1)
+  local code=$?
+  if [ $code -ne 0 ] && [ $code -ne 4 ] || ! grep -q '"state": "Completed"' "$tool/run/results.json"; then
+    echo "error: the installed tool's run of the default mix ended $code:" >&2; tail -5 "$tool/run.log" >&2; return 1
+  fi
+  echo "tool: $(du -m "$tool"/feed/*.nupkg | cut -f1) MB package, $("$tool/bin/contention" --version); the default mix completed from $tool (exit $code)"
+}
+total=$((total + 1)); executed=$((executed + 1))
+if tool_check; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+rm -rf "$tool"
+
 skipped=$((total - executed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed, $skipped skipped"
