@@ -100,9 +100,9 @@ public sealed record DeviceProfile
     /// ResNet-50 batch-32 trainer sliced at 50 us ran 109.5 ms a step against 82.5 ms gated, its
     /// 323 kernels launched as 1,464 parts: 24 us a part more, whether the next part waited to be
     /// let go or was queued behind it (1 ms outstanding), spinning or blocking; at 200 us slices
-    /// (602 parts) 34 us (docs/results/h200/arbiter, "Slicing over K"). Parts over K add their
-    /// products into C one range at a time and each zeroes or re-reads what the whole kernel does
-    /// once.
+    /// (602 parts) 34 us (docs/results/h200/arbiter, "Slicing over K"). Where it goes is not
+    /// measured yet: each part over K adds its products into all of C (more atomic adds than the
+    /// whole kernel), and each is a launch of its own.
     /// </summary>
     [Range(0, 1e9)] public long SlicePartNs { get; init; }
 
