@@ -69,6 +69,14 @@ rm -rf "$results"
 
 # The trimmed single file GPU hosts get (docs/gpu.md) must run the default mix and compile the CUDA
 # kernels (ILGPU reads framework IL): one more test.
+# A check's run of the default mix (exit code $1, results and run.log in $2, named $3): 4
+# (completed but invalid) is what a loaded 2-core host can cause; anything else is a failure.
+run_completed() {
+  if [ "$1" -ne 0 ] && [ "$1" -ne 4 ] || ! grep -q '"state": "Completed"' "$2/run/results.json"; then
+    echo "error: $3's run of the default mix ended $1:" >&2; tail -5 "$2/run.log" >&2; return 1
+  fi
+}
+
 echo "== trimmed build runs the default mix and compiles the CUDA kernels"
 trimmed=$(mktemp -d)
 trimmed_check() {
@@ -77,10 +85,7 @@ trimmed_check() {
     -p:PublishTrimmed=true -o "$trimmed/bin" >/dev/null || { echo "error: the trimmed build did not publish" >&2; return 1; }
   "$trimmed/bin/contention" run mixes/default.yaml --sync block --warmup 0s --duration 2s --ebpf off --out "$trimmed/run" >"$trimmed/run.log" 2>&1
   local code=$?
-  # 4 (completed but invalid) is what a loaded 2-core host can cause; anything else is a failure.
-  if [ $code -ne 0 ] && [ $code -ne 4 ] || ! grep -q '"state": "Completed"' "$trimmed/run/results.json"; then
-    echo "error: the trimmed build's run of the default mix ended $code:" >&2; tail -5 "$trimmed/run.log" >&2; return 1
-  fi
+  run_completed $code "$trimmed" "the trimmed build" || return 1
   # ILGPU compiles kernels from framework IL: the trimmed file must still compile them (no GPU needed).
   if ! "$trimmed/bin/contention" devices --compile >"$trimmed/compile.log" 2>&1; then
     echo "error: the trimmed build cannot compile the CUDA kernels:" >&2; tail -3 "$trimmed/compile.log" >&2; return 1
@@ -103,9 +108,7 @@ tool_check() {
   local mix; mix="$(pwd)/mixes/default.yaml"
   (cd "$tool" && "$tool/bin/contention" run "$mix" --sync block --warmup 0s --duration 2s --ebpf off --out "$tool/run" >"$tool/run.log" 2>&1)
   local code=$?
-  if [ $code -ne 0 ] && [ $code -ne 4 ] || ! grep -q '"state": "Completed"' "$tool/run/results.json"; then
-    echo "error: the installed tool's run of the default mix ended $code:" >&2; tail -5 "$tool/run.log" >&2; return 1
-  fi
+  run_completed $code "$tool" "the installed tool" || return 1
   echo "tool: $(du -m "$tool"/feed/*.nupkg | cut -f1) MB package, $("$tool/bin/contention" --version); the default mix completed from $tool (exit $code)"
 }
 total=$((total + 1)); executed=$((executed + 1))

@@ -134,8 +134,7 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
             {
                 // Never seen running: a tenant started without an experiment (tests), or one whose
                 // experiment's node died before any answer reached it. Pending for the limit ends it.
-                unreachableSince ??= node.Time.GetUtcNow();
-                reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s as running (it says Pending: it never ran, or came back empty)" : null;
+                reason = Silent("as running (it says Pending: it never ran, or came back empty)");
             }
             else
             {
@@ -156,8 +155,14 @@ internal sealed partial class TenantGrain(NodeContext node, ILogger<TenantGrain>
                 LogUnanswered(logger, current.Spec.Experiment, current.Spec.Name, error, UnreachableLimit.TotalSeconds);
             }
 
+            reason = Silent($"({error})");
+        }
+
+        // Silent since the first answer that was none (or not Running): the reason to stop once that lasted the limit.
+        string? Silent(string how)
+        {
             unreachableSince ??= node.Time.GetUtcNow();
-            reason = node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s ({error})" : null;
+            return node.Time.GetUtcNow() - unreachableSince >= UnreachableLimit ? $"its experiment has not answered for {UnreachableLimit.TotalSeconds:0} s {how}" : null;
         }
 
         if (reason is null || runner != current)

@@ -145,13 +145,14 @@ public sealed class ArbiterMember : IDisposable
             // Looked at again once the sleep is announced: a change from here on makes it return at once.
             gate.ReadInto(states);
             var now = MonotonicClock.NowNs();
-            var (verdict, _) = ArbiterRules.Decide(states, gate.QueueEnd, now, predictedNs, gate.OutstandingNs);
+            var queueEnd = gate.QueueEnd;
+            var (verdict, _) = ArbiterRules.Decide(states, queueEnd, now, predictedNs, gate.OutstandingNs);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
                 return;
             }
 
-            var drained = verdict == ArbiterVerdict.HeldByOutstanding ? gate.QueueEnd - Math.Max(0, gate.OutstandingNs - predictedNs) - now : long.MaxValue;
+            var drained = verdict == ArbiterVerdict.HeldByOutstanding ? queueEnd - Math.Max(0, gate.OutstandingNs - predictedNs) - now : long.MaxValue;
             gate.Sleep(word, Math.Min(drained, lastCheckNs + ArbiterGate.LeaseNs - now));
         }
         finally

@@ -23,9 +23,7 @@ public readonly record struct KernelGeometry(long Blocks, int BlocksPerMultiproc
         switch (kernel.Kind)
         {
             case KernelKind.Gemm:
-                var slice = CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, sms);
-                var tiles = (long)((kernel.M + CudaKernels.Tile - 1) / CudaKernels.Tile) * ((kernel.N + CudaKernels.Tile - 1) / CudaKernels.Tile);
-                return new(tiles * ((kernel.K + slice - 1) / slice), profile.GemmBlocksPerMultiprocessor);
+                return new(GemmSlicing.Blocks(kernel.M, kernel.N, kernel.K, sms), profile.GemmBlocksPerMultiprocessor);
             case KernelKind.Elementwise:
                 var threads = profile.ElementwiseThreadsPerBlock;
                 return new((kernel.Elements + threads - 1) / threads, Math.Max(1, 2048 / threads));
