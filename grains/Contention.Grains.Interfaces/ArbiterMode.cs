@@ -20,4 +20,15 @@ public enum ArbiterMode
     /// latency-sensitive request waits for about one slice at most.
     /// </summary>
     Slicing,
+
+    /// <summary>
+    /// Spatial sharing: best-effort GEMMs are launched narrow (pieces over ranges of their row
+    /// blocks, at most two blocks per multiprocessor, leaving room on every multiprocessor for the
+    /// latency-sensitive tenant's blocks) and, with element-wise kernels (whose blocks are short),
+    /// are not held while a latency-sensitive request is open — only the mix's
+    /// <c>arbiter_outstanding</c> bounds them; reductions and copies are held as under gating.
+    /// Meant for MPS, where kernels of different tenants run side by side. Not sliced
+    /// (<c>arbiter_quantum</c> does not apply).
+    /// </summary>
+    Spatial,
 }

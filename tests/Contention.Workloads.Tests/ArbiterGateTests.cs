@@ -24,6 +24,34 @@ public sealed class ArbiterGateTests : IDisposable
         Assert.Equal((ArbiterVerdict.Go, -1), ArbiterRules.Decide(slots, 0, 1_000, 1, 500_000));
     }
 
+    [Fact]
+    public void Decide_SpatialArbiter_AnOpenRequestHoldsNothingButTheBoundStill()
+    {
+        ArbiterSlotState[] slots = [BestEffort, Sensitive(900)];
+
+        Assert.Equal((ArbiterVerdict.Go, -1), ArbiterRules.Decide(slots, 0, 1_000, 1, 500_000, holdWhileOpen: false));
+        Assert.Equal((ArbiterVerdict.HeldByOutstanding, -1), ArbiterRules.Decide(slots, 401_000, 1_000, 100_001, 500_000, holdWhileOpen: false));
+    }
+
+    [Fact]
+    public async Task Admit_SpatialArbiter_NarrowLaunchesGoBesideAnOpenRequest_WideOnesWaitForItsEnd()
+    {
+        using var gate = ArbiterGate.Create(path, 4, 500_000, 0, holdWhileOpen: false);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        Assert.False(gate.HoldsWhileOpen);
+        service.Open();
+
+        Assert.Equal(0, trainer.Admit(1_000, narrow: true));
+        trainer.Drained();
+        var wide = Task.Run(() => trainer.Admit(1_000, narrow: false));
+        await Task.Delay(100);
+        Assert.False(wide.IsCompleted, "a wide launch (a reduction, a copy) went while the request was open");
+        service.Close();
+        await wide.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(trainer.Held >= 1);
+    }
+
     [Theory]
     [InlineData(1_000, 0, 400_000, true)] // nothing outstanding: even a kernel past the bound goes
     [InlineData(1_000, 0, 900_000, true)]
@@ -203,6 +231,30 @@ public sealed class ArbiterGateTests : IDisposable
         Assert.InRange(waited, ArbiterGate.LeaseNs, 5_000_000_000);
         Assert.Equal(1, trainer.Freed);
         Assert.Equal(0, gate.Read()[service.Slot].Owner);
+        Assert.Equal(0, gate.OpenRequests);
+    }
+
+    [Fact]
+    public void OpenRequests_CountsSlotsWithARequestOpen_ThroughOpenCloseAndLeave()
+    {
+        // Best-effort launches read this one word instead of every slot while it is 0, so it must
+        // never be 0 while a slot has a request open.
+        using var gate = ArbiterGate.Create(path, 4, 500_000, 0);
+        using var a = gate.Join(sensitive: true);
+        var b = gate.Join(sensitive: true);
+
+        a.Open();
+        a.Open(); // again: still one
+        b.Open();
+        Assert.Equal(2, gate.OpenRequests);
+        a.Close();
+        a.Close();
+        Assert.Equal(1, gate.OpenRequests);
+        b.Dispose(); // leaving with its request open
+        Assert.Equal(0, gate.OpenRequests);
+        a.Open();
+        Assert.Equal(1, gate.OpenRequests);
+        Assert.Equal(1, gate.Read().Count(s => s.OpenSinceNs != 0));
     }
 
     [Fact]

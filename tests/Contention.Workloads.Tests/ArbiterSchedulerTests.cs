@@ -49,6 +49,26 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void Enqueue_SpatialArbiter_BestEffortGoesBesideAnOpenRequest()
+    {
+        // HoldWhileOpen false (arbiter: spatial): the open request holds nothing; the trainer's
+        // 100 us kernel runs 0-100 at once, and the service's 20 us kernel, arriving at 10 us,
+        // waits for it time-sliced (the inner policy runs what reaches it as it would anyway).
+        var gpu = new ArbiterScheduler(new TimeSliceScheduler(2, 2_000_000, 0, 0, 0), 2, new ArbiterPolicy(500_000, HoldWhileOpen: false));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        gpu.Configure(Trainer, SimContext.Default);
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(Trainer, new SimKernel(100_000));
+        Assert.Equal(0, gpu.Held);
+
+        gpu.AdvanceTo(10_000);
+        gpu.Enqueue(Service, new SimKernel(20_000));
+        gpu.AdvanceTo(120_000);
+        Assert.Equal((1L, 100_000L), (gpu.Completed(Trainer), gpu.LastCompletionNs(Trainer)));
+        Assert.Equal((1L, 120_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
+    }
+
+    [Fact]
     public void Enqueue_BestEffortBeyondTheOutstandingBound_LetGoAsThePredictedQueueDrains()
     {
         // Four 300 us trainer kernels at 0 with at most 500 us outstanding: the first goes (the

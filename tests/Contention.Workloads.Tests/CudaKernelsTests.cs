@@ -179,6 +179,60 @@ public sealed class CudaKernelsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(100_352, 64, 576, 6)] // 1,568 row blocks of one column block: 264 a piece
+    [InlineData(1152, 128, 25088, 2)] // 18 x 2 tiles in 8 slices (288 blocks): 16 row blocks a piece
+    [InlineData(4608, 512, 1568, 3)] // 72 x 8 tiles, not split: 33 row blocks a piece
+    [InlineData(147, 64, 401_408, 1)] // 3 tiles in 88 slices: 264 blocks, narrow as it is
+    [InlineData(130, 19_200, 64, 3)] // 300 column blocks: one row block a piece, wider than the bound
+    public void GemmSlicing_Narrow_PiecesOfAtMostTwoBlocksPerMultiprocessor(int m, int n, int k, int pieces)
+    {
+        var (planned, slice) = GemmSlicing.Narrow(m, n, k, 132);
+        Assert.Equal(pieces, planned);
+        Assert.Equal(0, slice % CudaKernels.TileK);
+        var columns = GemmSlicing.ColumnBlocks(n);
+        var rows = 0L;
+        for (var piece = 0; piece < planned; piece++)
+        {
+            var (from, to) = KernelParts.Range(GemmSlicing.RowBlocks(m), piece, planned);
+            rows += to - from;
+            var blocks = (to - from) * columns * ((k + slice - 1) / slice);
+            Assert.True(blocks <= GemmSlicing.NarrowBlocks(132) || (to - from == 1 && columns > GemmSlicing.NarrowBlocks(132)), $"piece {piece}: {blocks} blocks");
+        }
+
+        Assert.Equal(GemmSlicing.RowBlocks(m), rows);
+    }
+
+    [Theory]
+    [InlineData(600, 20, 300)] // 10 row blocks, not split: 2 pieces of at most 8 blocks
+    [InlineData(300, 20, 3000)] // 5 row blocks in 2 slices: 2 pieces, each zeroing its rows and adding both slices
+    [InlineData(130, 640, 100)] // 10 column blocks, wider than 8: a row block a piece, in one slice
+    public void Gemm_Narrow_ComputesCAsTheWholeKernel(int m, int n, int k)
+    {
+        // Four emulated multiprocessors: a narrow piece holds at most 8 blocks. C starts as NaN.
+        using var wide = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
+        using var four = wide.CreateCPUAccelerator(0);
+        var kernels = new KernelLaunches(four);
+        var pieces = kernels.NarrowParts(KernelSpec.Gemm(m, n, k));
+        Assert.True(pieces > 1, "the shape must be narrowed on this accelerator");
+        var (a, b) = (CpuDeviceTests.Random(new Random(m), m * k), CpuDeviceTests.Random(new Random(n), k * n));
+        var expected = Reference.Gemm(a, b, m, n, k);
+        using var da = four.Allocate1D(a);
+        using var db = four.Allocate1D(b);
+        using var dc = four.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        for (var piece = 0; piece < pieces; piece++)
+        {
+            kernels.GemmNarrow(four.DefaultStream, da.View, db.View, dc.View, m, n, k, piece, pieces);
+        }
+
+        four.Synchronize();
+        var narrow = dc.GetAsArray1D();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - narrow[i]) <= 1e-3 * Math.Max(1, Math.Abs(expected[i])), $"C[{i}] = {narrow[i]}, expected {expected[i]}");
+        }
+    }
+
     [Fact]
     public void GemmSlicing_DepthRanges_CoverKOnceInWholeSteps()
     {

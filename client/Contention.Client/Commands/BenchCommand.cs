@@ -24,7 +24,7 @@ internal static class BenchCommand
         var launches = new Option<int>("--launches") { Description = "launch + synchronise pairs per repetition", DefaultValueFactory = _ => 1000 };
         var repetitions = new Option<int>("--repetitions") { Description = "repetitions of each side, interleaved", DefaultValueFactory = _ => 15 };
         var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
-        var withArbiter = new Option<bool>("--arbiter") { Description = "also launch through the cuda device behind a GPU arbiter of its own, as a best-effort tenant alone on it (gating): the arbiter's cost on the direct path" };
+        var withArbiter = new Option<bool>("--arbiter") { Description = "also launch through a cuda device behind a GPU arbiter of its own, as a best-effort tenant alone on it (gating), and through that device directly: the arbiter's cost on the direct path" };
         var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json, withArbiter };
         launch.SetAction(parse =>
         {
@@ -44,10 +44,20 @@ internal static class BenchCommand
             }
 
             AnsiConsole.Write(table);
+            if (all.Count > 3)
+            {
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the arbiter's cost: {all[2].Median / all[3].Median:0.000}x the same device launched directly ({all[2].Median - all[3].Median:0.00} us a launch + synchronise)"));
+                AnsiConsole.WriteLine("  the arbiter's side: " + LaunchBenchmark.LastArbiterCounters);
+                foreach (var (step, ns) in LaunchBenchmark.ArbiterSteps())
+                {
+                    AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  the arbiter's steps on this host: {step}: {ns:0.0} ns"));
+                }
+            }
+
             if (parse.GetValue(json) is { } path)
             {
-                var gated = all.Count > 2 ? all[2] : null;
-                File.WriteAllText(path, JsonSerializer.Serialize(new LaunchBenchResult(id.ToString(), mode.ToString(), parse.GetValue(elements), parse.GetValue(launches), baseline.Samples, ours.Samples, ours.Median / baseline.Median, gated?.Samples, gated is null ? null : gated.Median / ours.Median), BenchJson.Default.LaunchBenchResult));
+                var (gated, direct) = all.Count > 3 ? (all[2], all[3]) : (null, null);
+                File.WriteAllText(path, JsonSerializer.Serialize(new LaunchBenchResult(id.ToString(), mode.ToString(), parse.GetValue(elements), parse.GetValue(launches), baseline.Samples, ours.Samples, ours.Median / baseline.Median, gated?.Samples, gated is null || direct is null ? null : gated.Median / direct.Median) { Direct = direct?.Samples, Bookkeeping = all.Count > 4 ? all[4].Samples : null }, BenchJson.Default.LaunchBenchResult));
             }
 
             return 0;

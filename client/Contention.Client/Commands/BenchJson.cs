@@ -3,7 +3,14 @@ using System.Text.Json.Serialization;
 namespace Contention.Client.Commands;
 
 /// <summary>What <c>bench launch --json</c> writes: both loops' samples (µs per launch + synchronise) and our median over the baseline's; with <c>--arbiter</c>, the arbiter's side's samples and its median over ours.</summary>
-internal sealed record LaunchBenchResult(string Device, string Sync, int Elements, int Launches, IReadOnlyList<double> Baseline, IReadOnlyList<double> Ours, double Ratio, IReadOnlyList<double>? Arbitrated = null, double? ArbiterRatio = null);
+internal sealed record LaunchBenchResult(string Device, string Sync, int Elements, int Launches, IReadOnlyList<double> Baseline, IReadOnlyList<double> Ours, double Ratio, IReadOnlyList<double>? Arbitrated = null, double? ArbiterRatio = null)
+{
+    /// <summary>With the arbiter: the device behind it launched directly (ArbiterRatio is the arbiter's side over this).</summary>
+    public IReadOnlyList<double>? Direct { get; init; }
+
+    /// <summary>With the arbiter: its bookkeeping alone, without the GPU (µs per launch + synchronise).</summary>
+    public IReadOnlyList<double>? Bookkeeping { get; init; }
+}
 
 /// <summary>What <c>bench tracer --json</c> writes: each side's ns per call over the repetitions.</summary>
 internal sealed record TracerBenchResult(long Calls, long StraceCalls, string Kernel, IReadOnlyList<TracerBenchSeries> Series);

@@ -35,10 +35,11 @@ public sealed partial class NodeArbiters : IDisposable
     /// <summary>
     /// A place for a tenant of <paramref name="device"/> in its arbiter, created with the policy
     /// when it has none: best-effort work let onto the GPU at most <paramref name="outstandingNs"/>,
-    /// kernels sliced at <paramref name="quantumNs"/> (0: gating only).
+    /// kernels sliced at <paramref name="quantumNs"/> (0: gating only), held while a
+    /// latency-sensitive request is open unless <paramref name="holdWhileOpen"/> is false (spatial).
     /// </summary>
     /// <exception cref="InvalidOperationException">The device is not a GPU, or its arbiter runs another policy.</exception>
-    public ArbiterOptions Acquire(DeviceId device, long outstandingNs, long quantumNs, bool sensitive)
+    public ArbiterOptions Acquire(DeviceId device, long outstandingNs, long quantumNs, bool sensitive, bool holdWhileOpen = true)
     {
         if (device.Kind == DeviceKind.Cpu)
         {
@@ -49,15 +50,15 @@ public sealed partial class NodeArbiters : IDisposable
         {
             if (gates.TryGetValue(device, out var gate))
             {
-                if (gate.OutstandingNs != outstandingNs || gate.QuantumNs != quantumNs)
+                if (gate.OutstandingNs != outstandingNs || gate.QuantumNs != quantumNs || gate.File.HoldsWhileOpen != holdWhileOpen)
                 {
-                    throw new InvalidOperationException($"{device}'s arbiter runs {Describe(gate.OutstandingNs, gate.QuantumNs)} for the tenants on it, and this tenant asks for {Describe(outstandingNs, quantumNs)}: tenants of one GPU share its arbiter, so give them one policy");
+                    throw new InvalidOperationException($"{device}'s arbiter runs {Describe(gate.OutstandingNs, gate.QuantumNs, gate.File.HoldsWhileOpen)} for the tenants on it, and this tenant asks for {Describe(outstandingNs, quantumNs, holdWhileOpen)}: tenants of one GPU share its arbiter, so give them one policy");
                 }
             }
             else
             {
                 var path = Path.Combine(SimGpuHost.ChannelDirectory, string.Create(CultureInfo.InvariantCulture, $"contention-arbiter-{Environment.ProcessId}-{device.Kind.ToString().ToLowerInvariant()}{device.Index}-{Guid.NewGuid():N}"));
-                gate = new Gate(ArbiterGate.Create(path, SlotsPerGpu, outstandingNs, quantumNs), outstandingNs, quantumNs);
+                gate = new Gate(ArbiterGate.Create(path, SlotsPerGpu, outstandingNs, quantumNs, holdWhileOpen), outstandingNs, quantumNs);
                 gates[device] = gate;
             }
 
@@ -101,8 +102,8 @@ public sealed partial class NodeArbiters : IDisposable
         }
     }
 
-    private static string Describe(long outstandingNs, long quantumNs) =>
-        string.Create(CultureInfo.InvariantCulture, $"gating with {outstandingNs / 1000.0:0.#} us outstanding") + (quantumNs > 0 ? string.Create(CultureInfo.InvariantCulture, $" and slicing at {quantumNs / 1000.0:0.#} us") : "");
+    private static string Describe(long outstandingNs, long quantumNs, bool holdWhileOpen) =>
+        string.Create(CultureInfo.InvariantCulture, $"gating with {outstandingNs / 1000.0:0.#} us outstanding") + (quantumNs > 0 ? string.Create(CultureInfo.InvariantCulture, $" and slicing at {quantumNs / 1000.0:0.#} us") : "") + (holdWhileOpen ? "" : ", no hold for open requests (spatial)");
 
     private static void Remove(Gate gate)
     {

@@ -94,6 +94,8 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
         {
             ArbiterMode.Gating => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs),
             ArbiterMode.Slicing => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs, unit.ArbiterQuantumNs, profile.PartCostNs()),
+            // The model does not narrow kernels yet (docs/sim.md): spatial lets best-effort kernels go beside open requests as they are.
+            ArbiterMode.Spatial => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs, HoldWhileOpen: false),
             _ => null,
         };
         var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], unit.Cores, unit.WeightedSlices, unit.PausesFirst ? StartPause.BeforeFirstOperation : StartPause.AfterSecondOperation, arbiter);

@@ -30,7 +30,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     /// <summary>How long a held launch sleeps between looks once it stopped spinning, where futexes are not to be had (neither x64 nor arm64), ns.</summary>
     public const long NapNs = 20_000;
 
-    private const long Magic = 0x5241_4254_4E43_0001; // "CNTBAR" + version 1
+    private const long Magic = 0x5241_4254_4E43_0002; // "CNTBAR" + version 2 (the count of open requests)
     private const int HeaderBytes = 128;
     private const int SlotBytes = 128;
 
@@ -39,10 +39,12 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     private const int SlotCountOffset = 8;
     private const int OutstandingOffset = 16;
     private const int QuantumOffset = 24;
+    private const int OpenGoesOffset = 32; // 1: an open request holds no best-effort launch (the spatial arbiter)
     private const int StopOffset = 64;
     private const int WakeOffset = 72; // a 32-bit futex word: bumped by every change a held launch waits for
     private const int WaitersOffset = 80; // held launches asleep on it
     private const int QueueEndOffset = 96;
+    private const int OpenCountOffset = 104; // slots with a latency-sensitive request open: a best-effort launch reads this word, not every slot, while it is 0
 
     // Slot (its tenant's line): owner token, pid, sensitive, open since.
     private const int OwnerOffset = 0;
@@ -75,11 +77,18 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     /// <summary>A best-effort kernel predicted longer than this is launched in slices of about this length, ns; 0: no slicing.</summary>
     public long QuantumNs => Field(basePtr, QuantumOffset);
 
+    /// <summary>Whether a latency-sensitive tenant's open request holds best-effort launches (else only the outstanding bound does: the spatial arbiter).</summary>
+    public bool HoldsWhileOpen => Field(basePtr, OpenGoesOffset) == 0;
+
     /// <summary>Whether the node let every launch go (its experiment ended).</summary>
     public bool Stopped => Volatile.Read(ref Field(basePtr, StopOffset)) != 0;
 
-    /// <summary>Creates (or recreates) the arbiter file of a GPU with room for <paramref name="slots"/> tenants.</summary>
-    public static ArbiterGate Create(string path, int slots, long outstandingNs, long quantumNs)
+    /// <summary>
+    /// Creates (or recreates) the arbiter file of a GPU with room for <paramref name="slots"/>
+    /// tenants; with <paramref name="holdWhileOpen"/> false, best-effort launches are bounded by
+    /// the outstanding work alone, a latency-sensitive request being open or not.
+    /// </summary>
+    public static ArbiterGate Create(string path, int slots, long outstandingNs, long quantumNs, bool holdWhileOpen = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slots);
@@ -91,6 +100,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         Field(gate.basePtr, SlotCountOffset) = slots;
         Field(gate.basePtr, OutstandingOffset) = outstandingNs;
         Field(gate.basePtr, QuantumOffset) = quantumNs;
+        Field(gate.basePtr, OpenGoesOffset) = holdWhileOpen ? 0 : 1;
         Volatile.Write(ref Field(gate.basePtr, 0), Magic);
         return gate;
     }
@@ -161,7 +171,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
                 }
 
                 Field(slot, PidOffset) = Environment.ProcessId;
-                Field(slot, OpenOffset) = 0;
+                ClearOpen(slot);
                 Volatile.Write(ref Field(slot, SensitiveOffset), sensitive ? 1 : 0);
                 return new ArbiterMember(this, i, token, sensitive);
             }
@@ -186,7 +196,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
             }
 
             var slot = SlotPtr(i);
-            Field(slot, OpenOffset) = 0;
+            ClearOpen(slot);
             if (Interlocked.CompareExchange(ref Field(slot, OwnerOffset), 0, state.Owner) == state.Owner)
             {
                 freed++;
@@ -256,11 +266,35 @@ public sealed unsafe partial class ArbiterGate : IDisposable
 
     internal void SetOpen(int slot, long sinceNs)
     {
-        Volatile.Write(ref Field(SlotPtr(slot), OpenOffset), sinceNs);
+        var was = Interlocked.Exchange(ref Field(SlotPtr(slot), OpenOffset), sinceNs);
+        if (was == 0 && sinceNs != 0)
+        {
+            Interlocked.Increment(ref Field(basePtr, OpenCountOffset));
+        }
+        else if (was != 0 && sinceNs == 0)
+        {
+            Interlocked.Decrement(ref Field(basePtr, OpenCountOffset));
+        }
+
         if (sinceNs == 0)
         {
             Wake();
         }
+    }
+
+    /// <summary>How many latency-sensitive tenants have a request open (0: a best-effort launch need not read the slots).</summary>
+    internal long OpenRequests => Volatile.Read(ref Field(basePtr, OpenCountOffset));
+
+    // Closes a slot's open request, if any, keeping the count of open ones; whether one was open.
+    private bool ClearOpen(byte* slot)
+    {
+        if (Interlocked.Exchange(ref Field(slot, OpenOffset), 0) == 0)
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref Field(basePtr, OpenCountOffset));
+        return true;
     }
 
     /// <summary>
@@ -343,8 +377,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     internal void Leave(int slot, long token)
     {
         var ptr = SlotPtr(slot);
-        var open = Field(ptr, OpenOffset) != 0;
-        Field(ptr, OpenOffset) = 0;
+        var open = ClearOpen(ptr);
         Interlocked.CompareExchange(ref Field(ptr, OwnerOffset), 0, token);
         if (open)
         {

@@ -5,7 +5,7 @@ namespace Contention.Workloads.Arbiter;
 /// <summary>
 /// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join"/>): a latency-sensitive
 /// tenant says when its operations open and close; a best-effort one asks before each launch
-/// (<see cref="Admit"/>) and says when its work drained. Used from the tenant's one thread (but
+/// (<see cref="Admit(long, bool)"/>) and says when its work drained. Used from the tenant's one thread (but
 /// <see cref="LetGo"/>).
 /// </summary>
 public sealed class ArbiterMember : IDisposable
@@ -34,7 +34,7 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>Whether the tenant is latency-sensitive.</summary>
     public bool Sensitive { get; }
 
-    /// <summary>Launches asked for (<see cref="Admit"/>).</summary>
+    /// <summary>Launches asked for (<see cref="Admit(long, bool)"/>).</summary>
     public long Launches { get; private set; }
 
     /// <summary>Launches that had to wait.</summary>
@@ -75,17 +75,24 @@ public sealed class ArbiterMember : IDisposable
     /// holds it changes or the work ahead is predicted to have drained — or when the node stopped
     /// the arbiter or the tenant is let go (<see cref="LetGo"/>). Returns how long it waited, ns.
     /// </summary>
-    public long Admit(long predictedNs)
+    public long Admit(long predictedNs) => Admit(predictedNs, narrow: false);
+
+    /// <summary>
+    /// <see cref="Admit(long)"/> for a launch that is narrow (<paramref name="narrow"/>: it leaves
+    /// room on every multiprocessor for a latency-sensitive tenant's blocks); under the spatial
+    /// arbiter an open request does not hold a narrow launch, only the outstanding bound does.
+    /// </summary>
+    public long Admit(long predictedNs, bool narrow)
     {
         Launches++;
         var now = MonotonicClock.NowNs();
         var start = now;
         var lastCheck = now;
         var spin = default(SpinWait);
+        var holdWhileOpen = gate.HoldsWhileOpen || !narrow;
         while (true)
         {
-            gate.ReadInto(states);
-            var (verdict, _) = ArbiterRules.Decide(states, gate.QueueEnd, now, predictedNs, gate.OutstandingNs);
+            var (verdict, _) = ArbiterRules.Decide(Slots(holdWhileOpen), gate.QueueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
                 ownEndNs = gate.Enqueue(now, predictedNs);
@@ -105,6 +112,7 @@ public sealed class ArbiterMember : IDisposable
             if (now - lastCheck >= ArbiterGate.LeaseNs)
             {
                 // Held a lease long: a tenant that died with an operation open or work outstanding holds nothing.
+                gate.ReadInto(states);
                 Freed += gate.FreeDead(states);
                 lastCheck = now;
             }
@@ -115,21 +123,34 @@ public sealed class ArbiterMember : IDisposable
             }
             else
             {
-                Sleep(predictedNs, lastCheck);
+                Sleep(predictedNs, lastCheck, holdWhileOpen);
             }
 
             now = MonotonicClock.NowNs();
         }
     }
 
-    /// <summary>Sleeps of held launches (<see cref="Admit"/>, once it stopped spinning).</summary>
+    // The slots as a launch looks at them: none while no latency-sensitive request is open, or
+    // when open requests hold nothing (one word read on the fast path, not every slot).
+    private ReadOnlySpan<ArbiterSlotState> Slots(bool holdWhileOpen)
+    {
+        if (!holdWhileOpen || gate.OpenRequests == 0)
+        {
+            return [];
+        }
+
+        gate.ReadInto(states);
+        return states;
+    }
+
+    /// <summary>Sleeps of held launches (<see cref="Admit(long, bool)"/>, once it stopped spinning).</summary>
     public long Sleeps { get; private set; }
 
     // A held launch past its spin sleeps until what holds it changes (a request closing, work
     // taken back, the arbiter stopping: whoever changes it wakes the sleepers), until the work let
     // go before it is predicted to have drained enough for it, or until its lease is up (the
     // tenants holding it are then checked for life).
-    private void Sleep(long predictedNs, long lastCheckNs)
+    private void Sleep(long predictedNs, long lastCheckNs, bool holdWhileOpen)
     {
         if (!preciseTimers)
         {
@@ -143,10 +164,10 @@ public sealed class ArbiterMember : IDisposable
         try
         {
             // Looked at again once the sleep is announced: a change from here on makes it return at once.
-            gate.ReadInto(states);
+            var slots = Slots(holdWhileOpen);
             var now = MonotonicClock.NowNs();
             var queueEnd = gate.QueueEnd;
-            var (verdict, _) = ArbiterRules.Decide(states, queueEnd, now, predictedNs, gate.OutstandingNs);
+            var (verdict, _) = ArbiterRules.Decide(slots, queueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
                 return;

@@ -38,11 +38,12 @@ public static class ArbiterRules
     /// Whether a best-effort tenant may launch a kernel predicted to last
     /// <paramref name="predictedNs"/> at <paramref name="nowNs"/>, the GPU's best-effort work being
     /// predicted to end at <paramref name="queueEndNs"/>; and the slot that holds it when a
-    /// latency-sensitive one does (else -1).
+    /// latency-sensitive one does (else -1). With <paramref name="holdWhileOpen"/> false (the
+    /// spatial arbiter) an open request holds nothing: only the bound does.
     /// </summary>
-    public static (ArbiterVerdict Verdict, int Slot) Decide(ReadOnlySpan<ArbiterSlotState> slots, long queueEndNs, long nowNs, long predictedNs, long outstandingBoundNs)
+    public static (ArbiterVerdict Verdict, int Slot) Decide(ReadOnlySpan<ArbiterSlotState> slots, long queueEndNs, long nowNs, long predictedNs, long outstandingBoundNs, bool holdWhileOpen = true)
     {
-        for (var i = 0; i < slots.Length; i++)
+        for (var i = 0; holdWhileOpen && i < slots.Length; i++)
         {
             if (slots[i] is { Owner: not 0, Sensitive: true, OpenSinceNs: not 0 })
             {

@@ -18,6 +18,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly ArbiterMember member;
     private readonly ArbiterGate gate;
     private readonly ISlicingDevice? slicing;
+    private readonly ISlicingDevice? narrowing;
     private readonly long quantumNs;
     private readonly Dictionary<KernelSpec, int> maxParts = [];
     private long measuredNs;
@@ -33,9 +34,12 @@ public sealed class ArbitratedDevice : IComputeDevice
         Predictor = predictor;
         member = gate.Join(sensitive);
         quantumNs = gate.QuantumNs;
-        slicing = quantumNs > 0 ? inner as ISlicingDevice : null;
+        slicing = quantumNs > 0 && gate.HoldsWhileOpen ? inner as ISlicingDevice : null;
+        narrowing = gate.HoldsWhileOpen ? null : inner as ISlicingDevice;
         var role = sensitive ? "latency-sensitive" : "best-effort";
-        var mechanism = quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
+        var mechanism = !gate.HoldsWhileOpen
+            ? "spatial: " + (narrowing is null ? "gating; this device's kernels cannot be narrowed" : "narrow GEMMs and element-wise kernels go beside open requests")
+            : quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
         Description = $"{inner.Description}, arbiter ({mechanism}; {role}, slot {member.Slot})";
         measuredNs = inner.KernelNs ?? 0;
     }
@@ -98,6 +102,12 @@ public sealed class ArbitratedDevice : IComputeDevice
         }
 
         var predicted = Predictor.Predict(kernel);
+        if (narrowing is not null)
+        {
+            LaunchNarrow(kernel, predicted);
+            return;
+        }
+
         var parts = Parts(kernel, predicted);
         if (parts <= 1)
         {
@@ -129,6 +139,32 @@ public sealed class ArbitratedDevice : IComputeDevice
         var now = inner.KernelNs ?? 0;
         Predictor.Observe(now - measuredNs);
         measuredNs = now;
+    }
+
+    /// <summary>Kernels launched narrow in more than one piece, and the pieces they were launched as (the spatial arbiter).</summary>
+    public (long Kernels, long Pieces) Narrowed { get; private set; }
+
+    // The spatial arbiter: a GEMM goes as narrow pieces, an element-wise kernel whole (its blocks
+    // are short: they leave their places within microseconds), both beside open requests; a
+    // reduction (its groups stay for the whole kernel) and copies are held while a request is open.
+    private void LaunchNarrow(in KernelSpec kernel, long predicted)
+    {
+        var pieces = kernel.Kind == KernelKind.Gemm ? Math.Max(1, narrowing!.NarrowParts(kernel)) : 1;
+        var narrow = kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise;
+        if (pieces == 1)
+        {
+            member.Admit(predicted, narrow);
+            inner.Launch(kernel);
+            return;
+        }
+
+        for (var piece = 0; piece < pieces; piece++)
+        {
+            member.Admit(((predicted * (piece + 1)) / pieces) - ((predicted * piece) / pieces), narrow: true);
+            narrowing!.LaunchNarrow(kernel, piece, pieces);
+        }
+
+        Narrowed = (Narrowed.Kernels + 1, Narrowed.Pieces + pieces);
     }
 
     /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>

@@ -107,6 +107,37 @@ public sealed class LaunchBenchmark : IDisposable
         }
     }
 
+    /// <summary>
+    /// The same straight through the device the arbiter's side wraps (its own CUDA context, the
+    /// arbiter's side without the arbiter): what the arbiter's ratio is taken against, so that a
+    /// second context in the process is not counted as the arbiter's cost.
+    /// </summary>
+    public void Direct(int launches)
+    {
+        var device = (arbitrated as Arbiter.ArbitratedDevice)?.Inner ?? throw new InvalidOperationException("the benchmark was opened without the arbiter's side");
+        for (var i = 0; i < launches; i++)
+        {
+            device.Launch(spec);
+            device.Synchronize();
+        }
+    }
+
+    /// <summary>
+    /// The arbiter's side's own bookkeeping without the GPU: a prediction, asking the arbiter and
+    /// handing back at a synchronise, as each launch + synchronise behind it does (what of its
+    /// cost is the host's work, the rest being how that work meets the launch and the wait).
+    /// </summary>
+    public void Bookkeeping(int launches)
+    {
+        var device = arbitrated as Arbiter.ArbitratedDevice ?? throw new InvalidOperationException("the benchmark was opened without the arbiter's side");
+        for (var i = 0; i < launches; i++)
+        {
+            device.Member.Admit(device.Predictor.Predict(spec));
+            device.Member.Drained();
+            device.Predictor.Observe(0);
+        }
+    }
+
     /// <summary>The same through the cuda device behind the arbiter, a best-effort tenant alone on it (open with the arbiter's side).</summary>
     public void Arbitrated(int launches)
     {
@@ -125,13 +156,18 @@ public sealed class LaunchBenchmark : IDisposable
         return (series[0], series[1]);
     }
 
-    /// <summary>Runs the comparison; returns baseline, ours and (with <paramref name="arbiter"/>) ours behind the arbiter, in µs per launch + synchronise.</summary>
+    /// <summary>
+    /// Runs the comparison; returns baseline, ours and (with <paramref name="arbiter"/>) ours behind
+    /// the arbiter and the device behind it launched directly, in µs per launch + synchronise.
+    /// </summary>
     public static IReadOnlyList<LaunchSeries> RunAll(int device, SyncMode sync, int elements, int launches, int repetitions, bool arbiter)
     {
         using var bench = new LaunchBenchmark(device, sync, elements, arbiter);
         var baseline = new List<double>();
         var measured = new List<double>();
         var gated = new List<double>();
+        var direct = new List<double>();
+        var bookkeeping = new List<double>();
         for (var r = 0; r < repetitions; r++)
         {
             baseline.Add(Time(() => bench.Bare(launches), launches));
@@ -139,16 +175,114 @@ public sealed class LaunchBenchmark : IDisposable
             if (arbiter)
             {
                 gated.Add(Time(() => bench.Arbitrated(launches), launches));
+                direct.Add(Time(() => bench.Direct(launches), launches));
+                bookkeeping.Add(Time(() => bench.Bookkeeping(launches), launches));
             }
         }
 
+        LastArbiterCounters = bench.ArbiterCounters;
         List<LaunchSeries> series = [new("bare ILGPU loop", baseline), new("Contention cuda device", measured)];
         if (arbiter)
         {
             series.Add(new("behind the arbiter (best-effort, gating)", gated));
+            series.Add(new("the arbiter's device, direct", direct));
+            series.Add(new("the arbiter's bookkeeping alone (no GPU)", bookkeeping));
         }
 
         return series;
+    }
+
+    private static readonly int[] StepSlots = [64, 2];
+    private static readonly KernelSpec StepKernel = KernelSpec.Elementwise(1 << 20, ElementwiseOp.AddRelu);
+
+    /// <summary>The arbiter's side's counters of the latest <see cref="RunAll"/> (null without it).</summary>
+    public static string? LastArbiterCounters { get; private set; }
+
+    /// <summary>The arbiter's side's counters: launches asked for, held, time held (ns), sleeps, and its prediction's correction; null without it.</summary>
+    public string? ArbiterCounters => arbitrated is Arbiter.ArbitratedDevice device
+        ? FormattableString.Invariant($"asked {device.Member.Launches}, held {device.Member.Held} for {device.Member.HeldNs / 1e6:0.###} ms, slept {device.Member.Sleeps} times; predicted {device.Predictor.Predict(spec)} ns a launch (correction {device.Predictor.Correction:0.###})")
+        : null;
+
+    /// <summary>
+    /// Where the arbiter's bookkeeping goes on this host, without a GPU: per call, the median over
+    /// <paramref name="repetitions"/> runs of <paramref name="calls"/> calls, ns — reading a
+    /// 64-slot and a 2-slot arbiter's slots, queueing and taking back work (the compare-and-swaps
+    /// on the shared page), reading the clock, and a whole ask + hand-back in each arbiter.
+    /// </summary>
+    public static IReadOnlyList<(string Step, double Ns)> ArbiterSteps(int calls = 100_000, int repetitions = 7)
+    {
+        var paths = StepSlots.Select(slots => (slots, path: Path.Combine(Sim.SimGpuHost.ChannelDirectory, $"contention-arbiter-{Environment.ProcessId}-steps{slots}-{Guid.NewGuid():N}"))).ToArray();
+        var gates = paths.Select(p => Arbiter.ArbiterGate.Create(p.path, p.slots, 500_000, 0)).ToArray();
+        var members = gates.Select(g => g.Join(sensitive: false)).ToArray();
+        try
+        {
+            var model = new Sim.CostModel(Sim.DeviceProfile.Load("h200"));
+            var predictor = new Arbiter.DurationPredictor(k => model.Kernel(k).DurationNs);
+            var states64 = new Arbiter.ArbiterSlotState[64];
+            var states2 = new Arbiter.ArbiterSlotState[2];
+            var sink = 0L;
+            (string, Action)[] steps =
+            [
+                ("clock read", () => sink += Sim.MonotonicClock.NowNs()),
+                ("prediction (a dictionary look-up)", () => sink += predictor.Predict(StepKernel)),
+                ("slots read, 64-slot arbiter", () => gates[0].ReadInto(states64)),
+                ("slots read, 2-slot arbiter", () => gates[1].ReadInto(states2)),
+                ("queue + take back (2 compare-and-swaps)", () =>
+                {
+                    var now = Sim.MonotonicClock.NowNs();
+                    var end = gates[0].Enqueue(now, 10_000);
+                    gates[0].TakeBack(now, end - now);
+                }),
+                ("ask + hand back, 64-slot arbiter", () =>
+                {
+                    members[0].Admit(10_000);
+                    members[0].Drained();
+                }),
+                ("ask + hand back, 2-slot arbiter", () =>
+                {
+                    members[1].Admit(10_000);
+                    members[1].Drained();
+                }),
+            ];
+            var result = new List<(string, double)>();
+            foreach (var (name, step) in steps)
+            {
+                var samples = new double[repetitions];
+                for (var r = 0; r < repetitions; r++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    for (var i = 0; i < calls; i++)
+                    {
+                        step();
+                    }
+
+                    samples[r] = Stopwatch.GetElapsedTime(start).TotalNanoseconds / calls;
+                }
+
+                Array.Sort(samples);
+                result.Add((name, samples[repetitions / 2]));
+            }
+
+            GC.KeepAlive(sink);
+            return result;
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                member.Dispose();
+            }
+
+            foreach (var gate in gates)
+            {
+                gate.Dispose();
+            }
+
+            foreach (var (_, path) in paths)
+            {
+                File.Delete(path);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -269,6 +269,30 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     }
 
     /// <inheritdoc />
+    /// <remarks>A GEMM's pieces over ranges of its row blocks (<see cref="GemmSlicing.Narrow"/>), at most two blocks per multiprocessor where a row block allows.</remarks>
+    public int NarrowParts(in KernelSpec kernel) => kernels.NarrowParts(kernel);
+
+    /// <inheritdoc />
+    /// <remarks>Each piece is timed (or not) as a kernel of its own.</remarks>
+    public void LaunchNarrow(in KernelSpec kernel, int piece, int pieces)
+    {
+        if (pieces == 1 || kernel.Kind != KernelKind.Gemm)
+        {
+            Launch(kernel);
+            return;
+        }
+
+        if (a is null || b is null || c is null)
+        {
+            throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
+        }
+
+        var timed = timer?.Begin() ?? false;
+        kernels.GemmNarrow(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, piece, pieces);
+        timer?.End(timed);
+    }
+
+    /// <inheritdoc />
     public float[] Gemm(float[] a, float[] b, int m, int n, int k)
     {
         using var da = accelerator.Allocate1D(a);

@@ -18,4 +18,15 @@ public interface ISlicingDevice
 
     /// <summary>Launches part <paramref name="part"/> (from 0) of <paramref name="parts"/> of <paramref name="kernel"/>, at most <see cref="MaxParts"/>.</summary>
     void LaunchPart(in KernelSpec kernel, int part, int parts);
+
+    /// <summary>
+    /// How many launches <paramref name="kernel"/> takes launched narrow (the spatial arbiter: each
+    /// holding at most a share of the GPU's places for blocks, so that another tenant's kernel
+    /// finds room beside it); 1 where it is narrow enough as it is, or cannot be narrowed (the
+    /// default: a device that does not narrow).
+    /// </summary>
+    int NarrowParts(in KernelSpec kernel) => 1;
+
+    /// <summary>Launches piece <paramref name="piece"/> (from 0) of <paramref name="pieces"/> (<see cref="NarrowParts"/>) of <paramref name="kernel"/> launched narrow; the default launches it whole (one piece).</summary>
+    void LaunchNarrow(in KernelSpec kernel, int piece, int pieces) => LaunchPart(kernel, piece, pieces);
 }

@@ -92,13 +92,30 @@ internal sealed class KernelLaunches
             return;
         }
 
+        GemmRows(stream, a, b, c, m, n, k, part, parts, CudaKernels.SliceK(m, n, k, sms));
+    }
+
+    /// <summary>The pieces a GEMM is launched narrow as (<see cref="GemmSlicing.Narrow"/>); 1 for any other kernel (an element-wise kernel's blocks are short, a reduction is not narrowed).</summary>
+    public int NarrowParts(in KernelSpec kernel) =>
+        kernel.Kind == KernelKind.Gemm ? GemmSlicing.Narrow(kernel.M, kernel.N, kernel.K, accelerator.NumMultiprocessors).Pieces : 1;
+
+    /// <summary>Piece <paramref name="piece"/> of <paramref name="pieces"/> of a GEMM launched narrow (<see cref="GemmSlicing.Narrow"/>): its range of row blocks, K in the plan's slices.</summary>
+    public void GemmNarrow(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int piece, int pieces)
+    {
+        var (planned, slice) = GemmSlicing.Narrow(m, n, k, accelerator.NumMultiprocessors);
+        GemmRows(stream, a, b, c, m, n, k, piece, Math.Min(pieces, planned), slice);
+    }
+
+    // Part of parts over ranges of the row blocks, K in slices slice deep (adding into C, whose rows are zeroed first, when more than one).
+    private void GemmRows(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int part, int parts, int slice)
+    {
+        var group = new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1);
         var (from, to) = KernelParts.Range(GemmSlicing.RowBlocks(m), part, parts);
         if (from == to)
         {
             return;
         }
 
-        var slice = CudaKernels.SliceK(m, n, k, sms);
         var slices = (k + slice - 1) / slice;
         if (slices > 1)
         {

@@ -65,6 +65,45 @@ public static class GemmSlicing
         return Math.Max(CudaKernels.TileK, (slice + CudaKernels.TileK - 1) / CudaKernels.TileK * CudaKernels.TileK);
     }
 
+    /// <summary>
+    /// The most blocks a narrow launch of a GEMM holds (the spatial arbiter's, beside a
+    /// latency-sensitive tenant's kernels under MPS): two per multiprocessor — what a whole GEMM's
+    /// split over K is sized to (<see cref="CudaKernels.SliceK"/>), leaving the rest of each
+    /// multiprocessor's places to the other tenant's blocks.
+    /// </summary>
+    public static long NarrowBlocks(int multiprocessors) => 2L * Math.Max(1, multiprocessors);
+
+    /// <summary>
+    /// How a GEMM is launched narrow: as <c>Pieces</c> launches over ranges of its row blocks (every
+    /// column block of each), each of at most <see cref="NarrowBlocks"/> blocks where a row block
+    /// allows, with K split in slices <c>Slice</c> deep (the whole kernel's split, or fewer,
+    /// deeper slices where one row block in the whole kernel's slices would be wider than that).
+    /// A GEMM within the bound is one piece, as the whole kernel.
+    /// </summary>
+    public static (int Pieces, int Slice) Narrow(int m, int n, int k, int multiprocessors)
+    {
+        var slice = CudaKernels.SliceK(m, n, k, multiprocessors);
+        var slices = (long)((k + slice - 1) / slice);
+        var columns = (long)ColumnBlocks(n);
+        var rows = RowBlocks(m);
+        var most = NarrowBlocks(multiprocessors);
+        if (rows * columns * slices <= most)
+        {
+            return (1, slice);
+        }
+
+        if (columns * slices > most)
+        {
+            // One row block a piece, in as many slices as fit (at least one: a row block wider than the bound stays so).
+            var fewer = (int)Math.Max(1, most / columns);
+            var deeper = (k + fewer - 1) / fewer;
+            return ((int)Math.Min(rows, int.MaxValue), Math.Max(CudaKernels.TileK, (deeper + CudaKernels.TileK - 1) / CudaKernels.TileK * CudaKernels.TileK));
+        }
+
+        var perPiece = most / (columns * slices);
+        return ((int)Math.Min((rows + perPiece - 1) / perPiece, int.MaxValue), slice);
+    }
+
     /// <summary>The range [From, To) of K of part <paramref name="part"/> of <paramref name="parts"/> taken over K: whole K steps, shared out as evenly as can be.</summary>
     public static (int From, int To) DepthRange(int k, int part, int parts)
     {

@@ -15,7 +15,12 @@ namespace Contention.Workloads.Sim;
 /// over a disjoint range of its blocks of about this length (<see cref="Slice"/>); 0: no slicing.
 /// </param>
 /// <param name="SliceOverheadNs">What each slice beyond the first adds on the GPU (a kernel's fixed cost), ns.</param>
-public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0, long QuantumNs = 0, long SliceOverheadNs = 0)
+/// <param name="HoldWhileOpen">
+/// Whether best-effort kernels are held while a latency-sensitive request is open or its work is
+/// on the GPU; false (the spatial arbiter): only the outstanding bound holds them, and their
+/// slices run beside the request's kernels as the sharing mode runs them.
+/// </param>
+public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0, long QuantumNs = 0, long SliceOverheadNs = 0, bool HoldWhileOpen = true)
 {
     /// <summary>Why this policy cannot run, or null.</summary>
     public string? Problem() =>
@@ -374,6 +379,11 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     private bool SensitiveBusy()
     {
+        if (!policy.HoldWhileOpen)
+        {
+            return false;
+        }
+
         for (var context = 0; context < sensitive.Length; context++)
         {
             if (sensitive[context] && (open[context] || inner.Pending(context) > 0))
