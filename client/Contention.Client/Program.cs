@@ -22,6 +22,8 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     TraceCommand.Create(),
     ValidateCommand.Create(),
     SimulateCommand.Create(),
+    StatusCommand.Create(),
+    StatusCommand.CreateStop(),
 };
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction errors)

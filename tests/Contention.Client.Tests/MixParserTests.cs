@@ -46,7 +46,7 @@ public class MixParserTests
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: training\n    rat: 5\n", 5, "tenants[0].rat", "unknown field 'rat'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: fast\n", 5, "tenants[0].rate", "expected a number of at least 0, or a share of the tenant's capacity (its rate alone, closed loop) from 1% to 1000% such as 50%, got 'fast'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: 0%\n", 5, "tenants[0].rate", "got '0%'")]
-    [InlineData("name: x\narbiter: always\ntenants:\n  - name: a\n    kind: inference\n", 2, "arbiter", "expected one of: off, gating, slicing, got 'always'")]
+    [InlineData("name: x\narbiter: always\ntenants:\n  - name: a\n    kind: inference\n", 2, "arbiter", "expected one of: off, gating, slicing, spatial, got 'always'")]
     [InlineData("name: x\narbiter_outstanding: 2s\ntenants:\n  - name: a\n    kind: inference\n", 2, "arbiter_outstanding", "up to 1s")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: 1500%\n", 5, "tenants[0].rate", "got '1500%'")]
     [InlineData("name: x\ntenants:\n  - name: a\n    kind: inference\n    rate: lots%\n", 5, "tenants[0].rate", "got 'lots%'")]

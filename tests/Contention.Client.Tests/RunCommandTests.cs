@@ -317,7 +317,8 @@ public class RunCommandTests
 
     /// <summary>
     /// A run that completed: exit 0, or 4 (invalid) only for what a loaded machine causes —
-    /// saturated CPUs, a stretched window, late timers — never a failure (the tests share a 2-core CI host).
+    /// saturated CPUs, a stretched window, late timers, a hypervisor taking CPU time (CI runs in a
+    /// VM) — never a failure (the tests share a 2-core CI host).
     /// </summary>
     internal static void AssertCompleted(int code, string directory)
     {
@@ -325,7 +326,7 @@ public class RunCommandTests
         Assert.Equal("Completed", document.Experiment.State);
         Assert.NotNull(document.Validity);
         Assert.Equal(document.Validity.Valid ? 0 : 4, code);
-        Assert.All(document.Validity.Reasons, r => Assert.True(r.Contains("CPUs were", StringComparison.Ordinal) || r.Contains("was measured over", StringComparison.Ordinal) || r.Contains("timers ran late", StringComparison.Ordinal), r));
+        Assert.All(document.Validity.Reasons, r => Assert.True(r.Contains("CPUs were", StringComparison.Ordinal) || r.Contains("was measured over", StringComparison.Ordinal) || r.Contains("timers ran late", StringComparison.Ordinal) || r.Contains("hypervisor took", StringComparison.Ordinal), r));
     }
 
     [Fact]

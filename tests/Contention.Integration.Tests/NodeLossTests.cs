@@ -102,7 +102,7 @@ public sealed class NodeLossTests
         return (code, ResultsFiles.Read(directory), workers);
     }
 
-    private static (Task<int> Run, string Directory) StartRun(ThreeNodes cluster, string duration)
+    internal static (Task<int> Run, string Directory) StartRun(ThreeNodes cluster, string duration)
     {
         var mix = MixParser.Parse($"""
             name: node-loss
@@ -122,7 +122,7 @@ public sealed class NodeLossTests
         return (Task.Run(() => RunCommand.ExecuteAsync(options, console, CancellationToken.None)), directory);
     }
 
-    private static async Task WaitForMeasurementsAsync(Task<int> run, string directory)
+    internal static async Task WaitForMeasurementsAsync(Task<int> run, string directory)
     {
         var clock = Stopwatch.StartNew();
         while (!File.Exists(Path.Combine(directory, ResultsFiles.Json)) || ResultsFiles.Read(directory).Tenants.Count(t => t.Phase == MeasurementPhase.Measure && t.Completed > 0) < 2)
@@ -138,7 +138,7 @@ public sealed class NodeLossTests
     }
 
     /// <summary>Redis and three silo processes: node-a with a modelled GPU, node-b and node-c without.</summary>
-    private sealed class ThreeNodes : IAsyncDisposable
+    internal sealed class ThreeNodes : IAsyncDisposable
     {
         private ThreeNodes(RedisServer redis, ClientProcess[] nodes)
         {

@@ -45,7 +45,13 @@ public sealed class ArbiterGateTests : IDisposable
         Assert.Equal(0, trainer.Admit(1_000, narrow: true));
         trainer.Drained();
         var wide = Task.Run(() => trainer.Admit(1_000, narrow: false));
-        await Task.Delay(100);
+        // Closed only once the launch is held asleep (a loaded host may start the task late).
+        var clock = Stopwatch.StartNew();
+        while (trainer.Sleeps == 0 && !wide.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(10);
+        }
+
         Assert.False(wide.IsCompleted, "a wide launch (a reduction, a copy) went while the request was open");
         service.Close();
         await wide.WaitAsync(TimeSpan.FromSeconds(30));

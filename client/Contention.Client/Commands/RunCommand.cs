@@ -427,6 +427,20 @@ internal sealed class ClusterConnection : IAsyncDisposable
     {
         if (options.Cluster is { Length: > 0 } cluster)
         {
+            return await JoinAsync(cluster, JoinTimeout, cancellation);
+        }
+
+        return await EmbeddedAsync(options);
+    }
+
+    /// <summary>
+    /// Joins the Redis-membership cluster at <paramref name="cluster"/> (redis://HOST:PORT) as a
+    /// client, giving up after <paramref name="timeout"/> when no node answers.
+    /// </summary>
+    /// <exception cref="MixException">No node answered in time, or the cluster could not be joined: says what to do.</exception>
+    public static async Task<ClusterConnection> JoinAsync(string cluster, TimeSpan timeout, CancellationToken cancellation = default)
+    {
+        {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
             // Stdout is the table's: the client's own warnings go to stderr, and the gateway
@@ -437,7 +451,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             builder.Logging.AddFilter("Orleans.Messaging.GatewayManager", LogLevel.Error);
             builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
             using var joining = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            joining.CancelAfter(JoinTimeout);
+            joining.CancelAfter(timeout);
             builder.UseOrleansClient(client =>
             {
                 client.UseConnectionRetryFilter(async (_, token) =>
@@ -462,14 +476,17 @@ internal sealed class ClusterConnection : IAsyncDisposable
             {
                 clientHost.Dispose();
                 cancellation.ThrowIfCancellationRequested();
-                var why = joining.IsCancellationRequested ? $"no node answered within {JoinTimeout.TotalSeconds:0} s" : ex.GetBaseException().Message;
+                var why = joining.IsCancellationRequested ? $"no node answered within {timeout.TotalSeconds:0.#} s" : ex.GetBaseException().Message;
                 throw new MixException($"--cluster {cluster}: cannot join the cluster ({why}); start nodes with 'contention silo --cluster {cluster}' first");
             }
 
             // In a cluster, 'auto' cannot know which nodes have GPUs: it means the modelled GPU.
             return new ClusterConnection(clientHost, clientHost.Services.GetRequiredService<IClusterClient>(), "sim", cluster);
         }
+    }
 
+    private static async Task<ClusterConnection> EmbeddedAsync(RunOptions options)
+    {
         var settings = new SiloSettings
         {
             SiloPort = FreePort.Next(),

@@ -326,6 +326,20 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
     {
         state = next;
         stateSince = since ?? time.GetUtcNow();
+        Register();
+    }
+
+    // Tells the cluster's registry (contention status) this experiment exists, at each change of
+    // state: a registry whose silo left learns it again. Not awaited; a failure costs only the listing.
+    private void Register()
+    {
+        if (plan is null)
+        {
+            return;
+        }
+
+        GrainFactory.GetGrain<IClusterStatusGrain>(IClusterStatusGrain.Key).RegisterAsync(experimentId, plan.Name)
+            .ContinueWith(t => LogNotRegistered(logger, experimentId, t.Exception!.GetBaseException().Message), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Current);
     }
 
     private ExperimentProgress Progress()
@@ -356,4 +370,7 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
 
     [LoggerMessage(Level = LogLevel.Information, Message = "experiment {Experiment} ended: {State}")]
     private static partial void LogFinished(ILogger logger, string experiment, ExperimentState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "experiment {Experiment}: the cluster's registry did not take it ({Why}); contention status may not list it until its next change of state")]
+    private static partial void LogNotRegistered(ILogger logger, string experiment, string why);
 }

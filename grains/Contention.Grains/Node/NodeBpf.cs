@@ -24,6 +24,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
     private TaskCompletionSource<BpfSnapshot?>? nextSnapshot;
     private bool snapshotting;
     private long snapshots;
+    private string? unavailable;
 
     /// <summary>Creates the service; nothing starts until a worker does.</summary>
     public NodeBpf(IOptions<NodeOptions> options, ILogger<NodeBpf> logger)
@@ -32,6 +33,23 @@ public sealed partial class NodeBpf : IAsyncDisposable
         this.options = options.Value;
         this.logger = logger;
         off = this.options.Ebpf == EbpfMode.Off;
+    }
+
+    /// <summary>
+    /// What this node's tracer does, in a few words: its mode once it runs, "off" when the node was
+    /// started without it, "unavailable: why" when it could not start, and the mode with "(starts
+    /// with the first worker)" before any worker asked for it.
+    /// </summary>
+    public string Describe
+    {
+        get
+        {
+            var mode = Words.Word(options.Ebpf);
+            return options.Ebpf == EbpfMode.Off ? "off"
+                : unavailable is { } why ? $"unavailable: {why}"
+                : tracer is not null ? mode
+                : $"{mode} (starts with the first worker)";
+        }
     }
 
     /// <summary>NVIDIA device numbers of this host, for decoding ioctls.</summary>
@@ -227,6 +245,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
         if (!off)
         {
             off = true;
+            unavailable = why;
             tracer = null;
             LogUnavailable(logger, options.Name, why);
         }

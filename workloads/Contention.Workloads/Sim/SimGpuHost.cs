@@ -197,6 +197,18 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// <summary>The most tenants it holds at once.</summary>
     public int Slots => leased.Length;
 
+    /// <summary>Slots taken by tenants now.</summary>
+    public int Taken
+    {
+        get
+        {
+            lock (leased)
+            {
+                return leased.Count(l => l);
+            }
+        }
+    }
+
     /// <summary>How the GPU is shared now: as its first tenant asked, while any is attached.</summary>
     public GpuSharing Sharing
     {
