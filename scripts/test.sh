@@ -11,6 +11,7 @@ command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)   # scripts/host-timings.py
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)   # the Orleans Dashboard test loads the page in headless Chromium
 # The eBPF helper (tracer/native): clang, bpftool and static libbpf, libelf, zlib, zstd.
 command -v clang-14 >/dev/null 2>&1 || need_apt+=(clang-14 llvm-14)
 command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || need_apt+=(bpftool)

@@ -48,8 +48,13 @@ public static partial class ContentionSilo
             {
                 kestrel.Listen(IPAddress.Parse(settings.MetricsBind), settings.MetricsPort);
             }
+
+            if (settings.DashboardPort > 0)
+            {
+                kestrel.Listen(IPAddress.Parse(settings.DashboardBind), settings.DashboardPort);
+            }
         });
-        if (settings.MetricsPort == 0)
+        if (settings.MetricsPort == 0 && settings.DashboardPort == 0)
         {
             builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
         }
@@ -73,6 +78,11 @@ public static partial class ContentionSilo
             }
 
             silo.AddContentionNode(settings.Node, registry);
+            if (settings.DashboardPort > 0)
+            {
+                // Only where asked for: it profiles every grain call (a filter) and keeps history.
+                Orleans.Dashboard.ServiceCollectionExtensions.AddDashboard(silo);
+            }
 
             // The strongly consistent directory: when a node dies, the survivors' activations are
             // recovered into it, so a call to an experiment or tenant on a surviving node reaches
@@ -94,10 +104,20 @@ public static partial class ContentionSilo
             app.MapMetrics(registry: registry);
         }
 
+        if (settings.DashboardPort > 0)
+        {
+            Orleans.Dashboard.ServiceCollectionExtensions.MapOrleansDashboard(app).RequireHost($"*:{settings.DashboardPort}");
+        }
+
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Contention.Silo");
             var metrics = settings.MetricsPort == 0 ? "off" : $"http://{settings.MetricsBind}:{settings.MetricsPort}/metrics";
+            if (settings.DashboardPort > 0)
+            {
+                metrics += $", dashboard http://{settings.DashboardBind}:{settings.DashboardPort}/";
+            }
+
             var devices = string.Join(",", app.Services.GetRequiredService<Contention.Grains.Node.NodeDevices>().Advertised);
             LogStarted(logger, settings.Node.Name, settings.Cluster, settings.SiloPort, settings.GatewayPort, metrics, devices);
             var node = settings.Node;

@@ -33,6 +33,12 @@ public sealed class SiloSettings
     /// <summary>Address the metrics endpoint binds to: localhost unless set (e.g. 0.0.0.0 in a container).</summary>
     [Required] public string MetricsBind { get; set; } = "127.0.0.1";
 
+    /// <summary>Port of the Orleans Dashboard (silos, grains, calls in a browser); 0 (the default) leaves it off, and its per-call profiling with it.</summary>
+    [Range(0, 65535)] public int DashboardPort { get; set; }
+
+    /// <summary>Address the dashboard binds to: localhost unless set (it has no authentication).</summary>
+    [Required] public string DashboardBind { get; set; } = "127.0.0.1";
+
     /// <summary>The node's devices and tracer.</summary>
     public NodeOptions Node { get; set; } = new();
 
@@ -63,6 +69,17 @@ public sealed class SiloSettings
             Check("--metrics-port", bind, MetricsPort);
         }
 
+        if (DashboardPort > 0)
+        {
+            var bind = System.Net.IPAddress.TryParse(DashboardBind, out var parsed) ? parsed : throw new ArgumentException($"--dashboard-bind: expected an IP address such as 127.0.0.1 or 0.0.0.0, got '{DashboardBind}'");
+            if (DashboardPort == MetricsPort)
+            {
+                throw new ArgumentException($"--dashboard-port {DashboardPort}: /metrics is served there; give the dashboard a port of its own");
+            }
+
+            Check("--dashboard-port", bind, DashboardPort);
+        }
+
         static void Check(string option, System.Net.IPAddress address, int port)
         {
             using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
@@ -72,7 +89,7 @@ public sealed class SiloSettings
             }
             catch (System.Net.Sockets.SocketException ex)
             {
-                throw new ArgumentException($"{option} {port}: cannot listen on {address}:{port} ({ex.Message}); choose a free port{(option == "--metrics-port" ? ", or 0 to turn /metrics off" : "")}");
+                throw new ArgumentException($"{option} {port}: cannot listen on {address}:{port} ({ex.Message}); choose a free port{(option == "--metrics-port" ? ", or 0 to turn /metrics off" : option == "--dashboard-port" ? ", or 0 to leave the dashboard off" : "")}");
             }
         }
     }

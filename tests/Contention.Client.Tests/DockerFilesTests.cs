@@ -55,6 +55,24 @@ public class DockerFilesTests
     }
 
     [Fact]
+    public void Compose_GpuNode_ReservesTheGpusAsTheNvidiaToolkitExpects()
+    {
+        // Static: no engine and no toolkit here. What NVIDIA's container toolkit reads: a device
+        // reservation of driver nvidia with the gpu capability, and the driver capabilities that
+        // mount libcuda and the MPS programs (compute); the node looks for CUDA devices.
+        var node = (YamlMappingNode)((YamlMappingNode)Load(Path.Combine(Docker, "compose.yaml"))["services"])["node-gpu"];
+        var device = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)node["deploy"])["resources"])["reservations"])["devices"])[0];
+        Assert.Equal("nvidia", Scalar(device, "driver"));
+        Assert.Contains("gpu", ((YamlSequenceNode)device["capabilities"]).Children.Select(c => ((YamlScalarNode)c).Value));
+        Assert.Contains("compute", Scalar(node["environment"], "NVIDIA_DRIVER_CAPABILITIES").Split(','));
+        var args = ((YamlSequenceNode)node["command"]).Children.Select(c => ((YamlScalarNode)c).Value!).ToList();
+        Assert.DoesNotContain("--no-cuda", args);
+        Assert.Contains("--dashboard-port", args);
+        Assert.Contains("gpu", ((YamlSequenceNode)node["profiles"]).Children.Select(c => ((YamlScalarNode)c).Value));
+        Assert.EndsWith("g", Scalar(node, "shm_size"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Prometheus_Targets_AreNodesServingMetricsOnThatPort()
     {
         var compose = (YamlMappingNode)Load(Path.Combine(Docker, "compose.yaml"))["services"];
