@@ -9,8 +9,8 @@ namespace Contention.Workloads.Arbiter;
 /// tenant of the GPU claims a slot and says what it does — a latency-sensitive tenant when it has
 /// an operation open — and best-effort tenants keep the predicted end of the work they let onto
 /// the GPU; through which a best-effort tenant decides, before each launch, whether it may launch now
-/// (<see cref="ArbiterRules"/>). Nothing runs between the tenants: each reads the others' slots and
-/// decides for itself, with plain loads and stores (no system call while it is let go; a held
+/// (<see cref="ArbiterRules"/>). Nothing runs between the tenants: each reads the count of open
+/// requests (and, while one is open, the others' slots) and decides for itself, with plain loads and stores (no system call while it is let go; a held
 /// launch spins, then sleeps on a futex in the file until whatever held it changes — a request
 /// closing, work taken back, the arbiter stopping — or until the work let go before it is
 /// predicted to have drained enough; those who change it wake the sleepers with one system call,

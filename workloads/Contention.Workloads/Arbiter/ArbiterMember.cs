@@ -70,7 +70,8 @@ public sealed class ArbiterMember : IDisposable
 
     /// <summary>
     /// A best-effort tenant's launch of a kernel predicted to last <paramref name="predictedNs"/>:
-    /// returns at once when the arbiter lets it go (plain reads of the slots, one store), else
+    /// returns at once when the arbiter lets it go (plain reads — the count of open requests and,
+    /// only while one is open, the slots — and one compare-and-swap), else
     /// when it does — spinning for <see cref="ArbiterGate.SpinNs"/>, then asleep until what
     /// holds it changes or the work ahead is predicted to have drained — or when the node stopped
     /// the arbiter or the tenant is let go (<see cref="LetGo"/>). Returns how long it waited, ns.
