@@ -24,6 +24,8 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     SimulateCommand.Create(),
     StatusCommand.Create(),
     StatusCommand.CreateStop(),
+    DetachCommands.CreateAttach(),
+    DetachCommands.CreateResults(),
 };
 var parsed = root.Parse(args);
 if (parsed.Action is System.CommandLine.Invocation.ParseErrorAction errors)

@@ -77,6 +77,12 @@ public static partial class ContentionSilo
                 silo.UseLocalhostClustering(settings.SiloPort, settings.GatewayPort, serviceId: settings.ServiceId, clusterId: settings.ClusterId);
             }
 
+            if (settings.UsesRedis)
+            {
+                // The cluster a run this node starts for 'run --detach' joins.
+                settings.Node.Cluster ??= settings.Cluster;
+            }
+
             silo.AddContentionNode(settings.Node, registry);
             if (settings.DashboardPort > 0)
             {

@@ -156,7 +156,8 @@ public sealed class NodeLossTests
 
         public ClientProcess Bystander => Nodes[2];
 
-        public static async Task<ThreeNodes> StartAsync()
+        /// <summary>Starts Redis and the three nodes; detached runs go to <paramref name="runs"/> (given: the default is under the home directory).</summary>
+        public static async Task<ThreeNodes> StartAsync(string? runs = null)
         {
             var redis = await RedisServer.StartAsync();
             var nodes = new List<ClientProcess>();
@@ -164,7 +165,8 @@ public sealed class NodeLossTests
             {
                 foreach (var (name, sims) in new[] { ("node-a", 1), ("node-b", 0), ("node-c", 0) })
                 {
-                    nodes.Add(await ClientProcess.StartAsync("silo", "--cluster", redis.Cluster, "--name", name, "--silo-port", $"{FreePort.Next()}", "--gateway-port", $"{FreePort.Next()}", "--metrics-port", "0", "--sim-devices", $"{sims}", "--ebpf", "off", "--no-cuda"));
+                    string[] args = ["silo", "--cluster", redis.Cluster, "--name", name, "--silo-port", $"{FreePort.Next()}", "--gateway-port", $"{FreePort.Next()}", "--metrics-port", "0", "--sim-devices", $"{sims}", "--ebpf", "off", "--no-cuda"];
+                    nodes.Add(await ClientProcess.StartAsync(runs is null ? args : [.. args, "--runs-dir", runs]));
                 }
 
                 foreach (var (node, name) in nodes.Zip(["node-a", "node-b", "node-c"]))

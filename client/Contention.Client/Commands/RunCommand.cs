@@ -40,7 +40,8 @@ internal static class RunCommand
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, coordinator };
+        var detach = new Option<bool>("--detach") { Description = "with --cluster: hand the run to a node (--coordinator's, else any) and return its id at once; the node runs it to the end without this client (contention attach ID, contention results ID --out DIR)" };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, coordinator, detach };
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;
@@ -64,6 +65,55 @@ internal static class RunCommand
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
                 return 2;
+            }
+
+            if (parse.GetValue(detach))
+            {
+                if (parse.GetValue(cluster) is not { } joined)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --detach: hands the run to a node of a cluster; give --cluster redis://HOST:PORT (an embedded node ends with this process)");
+                    return 2;
+                }
+
+                if (parse.GetValue(output) is not null)
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] --detach: the node keeps the results; fetch them with contention results ID --out DIR instead of --out");
+                    return 2;
+                }
+
+                // What the node's run is told besides the mix: the options that change what runs.
+                var passed = new List<string>();
+                foreach (var (option, value) in new (string, string?)[] { ("--device", parse.GetValue(device)), ("--sync", parse.GetValue(sync)), ("--warmup", parse.GetValue(warmup)), ("--duration", parse.GetValue(duration)), ("--coordinator", parse.GetValue(coordinator)) })
+                {
+                    if (value is not null)
+                    {
+                        passed.AddRange([option, value]);
+                    }
+                }
+
+                if (parse.GetValue(quick))
+                {
+                    passed.Add("--quick");
+                }
+
+                if (parse.GetValue(repetitions) is { } times)
+                {
+                    passed.AddRange(["--repetitions", times.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                }
+
+                try
+                {
+                    var submitted = await DetachCommands.SubmitAsync(joined, parse.GetValue(mix)!, parse.GetValue(coordinator), passed, cancellation);
+                    // The id alone on stdout (ID=$(contention run --detach …)); what to do with it on stderr.
+                    Console.Error.WriteLine($"detached run {submitted.Run} on node {submitted.Node} ({submitted.State}); follow it: contention attach {submitted.Run} --cluster {joined}; its results: contention results {submitted.Run} --out DIR --cluster {joined}");
+                    Console.Out.WriteLine(submitted.Run);
+                    return submitted.State is "running" or "exited" ? 0 : 1;
+                }
+                catch (MixException ex)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                    return 2;
+                }
             }
 
             var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), SimSlots = parse.GetValue(simSlots), SimProfile = parse.GetValue(simProfile)!, Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };

@@ -20,6 +20,7 @@ internal static class SiloCommand
         var metricsBind = new Option<string>("--metrics-bind") { Description = "address /metrics binds to (0.0.0.0 to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "serve the Orleans Dashboard (silos, grains, calls) on this port; 0 (default) leaves it off", DefaultValueFactory = _ => 0 }.Within(0, 65535);
         var dashboardBind = new Option<string>("--dashboard-bind") { Description = "address the dashboard binds to (it has no authentication: 0.0.0.0 exposes it to every host that reaches this one)", DefaultValueFactory = _ => "127.0.0.1" };
+        var runsDir = new Option<string?>("--runs-dir") { Description = "where runs handed to this node (run --detach) keep their mix, output and results (default ~/.local/share/contention/runs)" };
         var simDevices = new Option<int>("--sim-devices") { Description = "modelled GPUs this node offers (device: sim takes the first with a free slot)", DefaultValueFactory = _ => 1 }.Within(0, 64);
         var simSlots = new Option<int>("--sim-slots") { Description = "tenants each modelled GPU holds", DefaultValueFactory = _ => 32 }.Within(1, 1024);
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs");
@@ -29,7 +30,7 @@ internal static class SiloCommand
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
-            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, retention, simDevices, simSlots, simProfile, noCuda, ebpf,
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -54,6 +55,11 @@ internal static class SiloCommand
                     MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };
+            if (parse.GetValue(runsDir) is { } runs)
+            {
+                settings.Node.RunsDirectory = Path.GetFullPath(runs);
+            }
+
             Microsoft.AspNetCore.Builder.WebApplication built;
             try
             {

@@ -54,15 +54,23 @@ internal static class StatusCommand
     public static Command CreateStop()
     {
         var cluster = ClusterOption();
-        var experiment = new Argument<string>("EXPERIMENT") { Description = "the experiment's id (contention status lists them; a run prints its own)" };
+        var experiment = new Argument<string>("EXPERIMENT") { Description = "the experiment's id (contention status lists them; a run prints its own), or a detached run's (NODE/ID)" };
         var reason = new Option<string?>("--reason") { Description = "why, as the experiment's results will say (default: stopped by contention stop on this host)" };
-        var command = new Command("stop", "end a running experiment as interrupted, from any terminal: the client running it saves everything measured") { experiment, cluster, reason };
+        var command = new Command("stop", "end a running experiment as interrupted, from any terminal: the client running it saves everything measured (a detached run's id: the run stops as after Ctrl+C)") { experiment, cluster, reason };
         command.SetAction(async (parse, cancellation) =>
         {
             try
             {
                 await using var connection = await ClusterConnection.JoinAsync(parse.GetValue(cluster)!, ClusterConnection.JoinTimeout, cancellation);
                 var id = parse.GetValue(experiment)!;
+                if (id.Contains('/', StringComparison.Ordinal))
+                {
+                    // A detached run (NODE/ID): its process stops as after Ctrl+C.
+                    var run = await DetachCommands.StopAsync(connection.Client, id, cancellation);
+                    AnsiConsole.MarkupLineInterpolated($"{id}: {run.State}{(run.State == "running" ? " (asked to stop: it saves what was measured, then exits)" : "")}");
+                    return 0;
+                }
+
                 var why = parse.GetValue(reason) ?? $"stopped by contention stop on {Environment.MachineName}";
                 var progress = await StopAsync(connection.Client, id, why, cancellation);
                 AnsiConsole.MarkupLineInterpolated($"{id}: {progress.State.Word()}{(progress.Message is { } m ? $" ({m})" : "")}");
@@ -145,7 +153,8 @@ internal static class StatusCommand
         console.Write(experiments);
     }
 
-    private static Option<string> ClusterOption()
+    /// <summary>The required <c>--cluster redis://HOST:PORT</c> of the commands that only talk to a running cluster (status, stop, attach, results).</summary>
+    internal static Option<string> ClusterOption()
     {
         var cluster = new Option<string>("--cluster") { Description = "redis://HOST:PORT of the cluster (its nodes run 'contention silo --cluster ...')", Required = true };
         cluster.Validators.Add(result =>

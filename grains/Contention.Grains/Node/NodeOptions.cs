@@ -11,6 +11,15 @@ public sealed class NodeOptions
     /// <summary>The node's name in metrics and results; defaults to the host name.</summary>
     [Required] public string Name { get; set; } = Environment.MachineName;
 
+    /// <summary>
+    /// The cluster this node joined (<c>redis://HOST:PORT</c>), which the runs it starts for
+    /// <c>run --detach</c> join; null for an embedded node (which takes no detached runs).
+    /// </summary>
+    public string? Cluster { get; set; }
+
+    /// <summary>Where detached runs keep their mix, output and results (one directory per run; kept across restarts).</summary>
+    [Required] public string RunsDirectory { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "contention", "runs");
+
     /// <summary>Modelled GPUs this node offers (<c>sim:0</c> … <c>sim:N-1</c>).</summary>
     [Range(0, 64)] public int SimDevices { get; set; } = 1;
 
