@@ -22,6 +22,10 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>How long an ended experiment and its results stay in the cluster unless forgotten.</summary>
     static TimeSpan KeptAfterEnd => TimeSpan.FromMinutes(10);
 
+    /// <summary>The plan it runs (null before it started): what <c>contention status</c> judges its measurements so far against.</summary>
+    [Alias("GetPlan"), Orleans.Concurrency.AlwaysInterleave]
+    Task<ExperimentPlan?> GetPlanAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Stops every tenant now; the experiment ends as interrupted.</summary>
     [Alias("Stop")]
     Task<ExperimentProgress> StopAsync(string reason, CancellationToken cancellationToken = default);

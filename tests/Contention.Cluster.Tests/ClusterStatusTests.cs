@@ -35,13 +35,24 @@ public class ClusterStatusTests(ClusterFixture fixture)
         Assert.Equal(ExperimentState.Measuring, listed.Progress!.State);
         Assert.Equal(2, listed.Progress.Tenants.Count(t => t.State == TenantState.Running));
 
+        // Its verdict so far, judged as its results will be (valid or not depends on this host's load).
+        var verdicts = await StatusCommand.ValiditySoFarAsync(fixture.Grains, status, TimeSpan.FromSeconds(10));
+        Assert.NotNull(verdicts[experiment]);
+
         var output = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No });
         console.Profile.Width = 250;
-        StatusCommand.Write(status, console);
+        StatusCommand.Write(status, console, verdicts);
         Assert.Contains("test-node", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("sim:0 (timeslice, 2/", output.ToString(), StringComparison.Ordinal);
         Assert.Contains(experiment, output.ToString(), StringComparison.Ordinal);
+        Assert.Contains(verdicts[experiment]!.Valid ? "yes" : "no: ", output.ToString(), StringComparison.Ordinal);
+        var json = System.Text.Json.JsonSerializer.Serialize(new StatusReport(status, verdicts), StatusJson.Default.StatusReport);
+        using (var parsed = System.Text.Json.JsonDocument.Parse(json))
+        {
+            Assert.Equal("test-node", parsed.RootElement.GetProperty("status").GetProperty("nodes")[0].GetProperty("name").GetString());
+            Assert.Equal(verdicts[experiment]!.Valid, parsed.RootElement.GetProperty("validSoFar").GetProperty(experiment).GetProperty("valid").GetBoolean());
+        }
 
         // Stopped from "another terminal": the experiment ends interrupted, its reason kept.
         var stopped = await StatusCommand.StopAsync(fixture.Grains, experiment, "stopped by the test");

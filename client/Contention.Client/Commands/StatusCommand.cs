@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Contention.Client.Mixes;
+using Contention.Client.Results;
 using Contention.Grains;
 using Spectre.Console;
 
@@ -30,14 +31,15 @@ internal static class StatusCommand
             var seconds = parse.Seconds(wait);
             try
             {
-                var status = await AskAsync(parse.GetValue(cluster)!, TimeSpan.FromSeconds(seconds), cancellation);
+                var (status, verdicts) = await AskWithVerdictsAsync(parse.GetValue(cluster)!, TimeSpan.FromSeconds(seconds), cancellation);
                 if (parse.GetValue(json))
                 {
-                    Console.Out.WriteLine(JsonSerializer.Serialize(status, StatusJson.Default.ClusterStatus));
+                    var report = new StatusReport(status, status.Experiments.ToDictionary(e => e.Experiment, e => verdicts.GetValueOrDefault(e.Experiment)));
+                    Console.Out.WriteLine(JsonSerializer.Serialize(report, StatusJson.Default.StatusReport));
                 }
                 else
                 {
-                    Write(status, AnsiConsole.Console);
+                    Write(status, AnsiConsole.Console, verdicts);
                 }
 
                 return status.Nodes.Count == 0 ? 3 : 0;
@@ -90,16 +92,76 @@ internal static class StatusCommand
     public static async Task<ClusterStatus> AskAsync(string cluster, TimeSpan wait, CancellationToken cancellation = default)
     {
         await using var connection = await ClusterConnection.JoinAsync(cluster, wait, cancellation);
+        return await AskAsync(connection.Client, cluster, wait, cancellation);
+    }
+
+    private static async Task<ClusterStatus> AskAsync(IGrainFactory grains, string cluster, TimeSpan wait, CancellationToken cancellation)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(wait * 4);
         try
         {
-            return await connection.Client.GetGrain<IClusterStatusGrain>(IClusterStatusGrain.Key).GetAsync(wait, deadline.Token);
+            return await grains.GetGrain<IClusterStatusGrain>(IClusterStatusGrain.Key).GetAsync(wait, deadline.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException && !cancellation.IsCancellationRequested)
         {
             throw new MixException($"--cluster {cluster}: joined, but the cluster did not answer within {(wait * 4).TotalSeconds:0.#} s; are its nodes overloaded?");
         }
+    }
+
+    /// <summary>
+    /// Each experiment's verdict on what it measured so far: its plan and its collector's snapshot
+    /// judged as its results will be (<see cref="Validity.Judge"/>: failures, stretched windows,
+    /// late samples, busy or stolen CPUs); null for one that did not answer or has not started.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, Validity?>> ValiditySoFarAsync(IGrainFactory grains, ClusterStatus status, TimeSpan wait, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(status);
+        var verdicts = new Dictionary<string, Validity?>(StringComparer.Ordinal);
+        foreach (var e in status.Experiments)
+        {
+            verdicts[e.Experiment] = null;
+            if (e.Progress is not { StartedUtc: not null } progress)
+            {
+                continue;
+            }
+
+            try
+            {
+                var plan = await grains.GetGrain<IExperimentGrain>(e.Experiment).GetPlanAsync(cancellation).WaitAsync(wait, cancellation);
+                var snapshot = await grains.GetGrain<ICollectorGrain>(e.Experiment).GetSnapshotAsync(cancellation).WaitAsync(wait, cancellation);
+                if (plan is null)
+                {
+                    continue;
+                }
+
+                var document = new ResultsDocument
+                {
+                    Tool = RunRecorder.Tool(),
+                    Host = RunRecorder.Host(),
+                    Experiment = new ExperimentInfo { Id = e.Experiment, Name = plan.Name, State = progress.State.ToString(), Message = progress.Message, WarmupSeconds = plan.WarmupSeconds, DurationSeconds = plan.DurationSeconds },
+                    Mix = new MixInfo("", "", ""),
+                    Tenants = RowBuilder.Build(e.Experiment, plan, snapshot, progress.Tenants),
+                    Failures = [.. snapshot.Failures],
+                };
+                verdicts[e.Experiment] = Validity.Judge(document);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OrleansException)
+            {
+                // Not answering in time: no verdict, as for its progress.
+            }
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>As <see cref="AskAsync(string, TimeSpan, CancellationToken)"/>, with each experiment's verdict so far (<see cref="ValiditySoFarAsync"/>).</summary>
+    public static async Task<(ClusterStatus Status, IReadOnlyDictionary<string, Validity?> Verdicts)> AskWithVerdictsAsync(string cluster, TimeSpan wait, CancellationToken cancellation = default)
+    {
+        await using var connection = await ClusterConnection.JoinAsync(cluster, wait, cancellation);
+        var status = await AskAsync(connection.Client, cluster, wait, cancellation);
+        return (status, await ValiditySoFarAsync(connection.Client, status, wait, cancellation));
     }
 
     /// <summary>Stops experiment <paramref name="id"/> (one the cluster's registry knows) with <paramref name="reason"/>; returns its progress after.</summary>
@@ -118,7 +180,7 @@ internal static class StatusCommand
     }
 
     /// <summary>The status as two tables (nodes, experiments) and the nodes that did not answer.</summary>
-    public static void Write(ClusterStatus status, IAnsiConsole console)
+    public static void Write(ClusterStatus status, IAnsiConsole console, IReadOnlyDictionary<string, Validity?>? verdicts = null)
     {
         ArgumentNullException.ThrowIfNull(status);
         ArgumentNullException.ThrowIfNull(console);
@@ -135,19 +197,20 @@ internal static class StatusCommand
             console.MarkupLineInterpolated($"[yellow]not answering:[/] {missing}");
         }
 
-        var experiments = new Table().Title($"experiments ({status.Experiments.Count})").AddColumns("experiment", "mix", "state", "progress", "tenants (running/failed/all)", "message");
+        var experiments = new Table().Title($"experiments ({status.Experiments.Count})").AddColumns("experiment", "mix", "state", "progress", "tenants (running/failed/all)", "valid so far", "message");
         foreach (var e in status.Experiments)
         {
             if (e.Progress is not { } p)
             {
-                experiments.AddRow(Markup.Escape(e.Experiment), Markup.Escape(e.Mix), "?", "did not answer", "", "");
+                experiments.AddRow(Markup.Escape(e.Experiment), Markup.Escape(e.Mix), "?", "did not answer", "", "", "");
                 continue;
             }
 
             var running = p.Tenants.Count(t => t.State == TenantState.Running);
             var failed = p.Tenants.Count(t => t.State == TenantState.Failed);
             var progress = p.StateSeconds > 0 ? string.Create(CultureInfo.InvariantCulture, $"{p.ElapsedSeconds:0}/{p.StateSeconds:0} s") : string.Create(CultureInfo.InvariantCulture, $"{p.ElapsedSeconds:0} s");
-            experiments.AddRow(Markup.Escape(e.Experiment), Markup.Escape(e.Mix), p.State.Word(), progress, $"{running}/{failed}/{p.Tenants.Count}", Markup.Escape(p.Message ?? ""));
+            var verdict = verdicts?.GetValueOrDefault(e.Experiment) is { } v ? v.Valid ? "yes" : $"no: {v.Reasons.Count} reason(s), first: {v.Reasons[0]}" : "-";
+            experiments.AddRow(Markup.Escape(e.Experiment), Markup.Escape(e.Mix), p.State.Word(), progress, $"{running}/{failed}/{p.Tenants.Count}", Markup.Escape(verdict), Markup.Escape(p.Message ?? ""));
         }
 
         console.Write(experiments);
@@ -169,7 +232,10 @@ internal static class StatusCommand
     }
 }
 
+/// <summary>What <c>contention status --json</c> prints: the cluster's status and each experiment's verdict so far (null: none yet).</summary>
+internal sealed record StatusReport(ClusterStatus Status, IReadOnlyDictionary<string, Validity?> ValidSoFar);
+
 /// <summary>JSON of <c>contention status --json</c>.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
-[JsonSerializable(typeof(ClusterStatus))]
+[JsonSerializable(typeof(StatusReport))]
 internal sealed partial class StatusJson : JsonSerializerContext;

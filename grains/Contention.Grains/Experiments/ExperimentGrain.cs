@@ -71,6 +71,9 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
     public Task<ExperimentProgress> GetProgressAsync(CancellationToken cancellationToken = default) => Task.FromResult(Progress());
 
     /// <inheritdoc />
+    public Task<ExperimentPlan?> GetPlanAsync(CancellationToken cancellationToken = default) => Task.FromResult(plan);
+
+    /// <inheritdoc />
     public async Task<ExperimentProgress> StopAsync(string reason, CancellationToken cancellationToken = default)
     {
         if (plan is null || IsFinished)
