@@ -95,17 +95,17 @@ public class WorkloadRunnerTests
     [Fact]
     public void Run_OpenLoopIdle_ClosesTheOperationBetweenRequests()
     {
-        // Requests every 100 ms on average, each taking no time, from a seed whose first gaps are
-        // all at least 30 ms (so no stall of a loaded host queues one behind another): the queue
-        // empties after each, so each request opens and closes its own operation (best-effort
-        // work may go in the gaps).
-        var seed = Enumerable.Range(1, 1_000).First(s =>
+        // Requests every 500 ms on average, each taking no time, from a seed whose first gaps are
+        // all at least 250 ms (so no stall of a loaded host queues one behind another: 30 ms gaps
+        // were not enough on a busy CI host): the queue empties after each, so each request opens
+        // and closes its own operation (best-effort work may go in the gaps).
+        var seed = Enumerable.Range(1, 10_000).First(s =>
         {
             var random = new Random(s);
-            return Enumerable.Range(0, 5).All(_ => WorkloadRunner.NextGapNs(random, 100e6) >= 30_000_000);
+            return Enumerable.Range(0, 5).All(_ => WorkloadRunner.NextGapNs(random, 500e6) >= 250_000_000);
         });
         var device = new RecordingDevice(stopAfterSynchronizations: 4) { RecordsOperations = true };
-        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 10, Seed = seed });
+        var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 2, Seed = seed });
 
         runner.Run(device.Stop);
 
