@@ -127,15 +127,23 @@ public class HostInterruptionsTests
             RoundTrips = [new(mode, 1_000, 15_000_000, Spread: [.. shape.Select(ms => (long)(ms * 1e6))])],
             HostInterruptions = interrupted ? new HostInterruptions(10, [.. RoundTripSpread.Probabilities.Select(_ => 50_000_000L)]) : null,
         };
-        using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
-        var channel = host.Acquire();
-        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
-        var waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
-
         // Drawn in full, four of the twelve take 40 ms (seed 7); trimmed, none does. A loaded host
-        // may preempt the spinning tenant into one such wait (a CI host made one of 65 ms).
-        var slow = waits.Count(ms => ms >= 39);
-        if (mode == SyncMode.Spin && interrupted)
+        // may preempt the spinning tenant into one such wait (a CI host made one of 65 ms), or
+        // stretch them all (a CI host added 8-30 ms to every wait): load only lengthens waits, so
+        // the trimmed case gets three tries (the same seed each), the others need none.
+        var trimmed = mode == SyncMode.Spin && interrupted;
+        IReadOnlyList<double> waits = [];
+        var slow = 0;
+        for (var attempt = 0; attempt < (trimmed ? 3 : 1) && (attempt == 0 || slow > 1); attempt++)
+        {
+            using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
+            var channel = host.Acquire();
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
+            waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
+            slow = waits.Count(ms => ms >= 39);
+        }
+
+        if (trimmed)
         {
             Assert.True(slow <= 1, $"waits {string.Join(", ", waits)} ms");
         }
