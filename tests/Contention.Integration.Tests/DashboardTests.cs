@@ -12,7 +12,7 @@ namespace Contention.Integration.Tests;
 /// <summary>
 /// The Orleans Dashboard on a node started with a dashboard port, loaded in headless Chromium
 /// (Debian's chromium package; scripts/test.sh installs it) while an experiment runs: the page
-/// renders the silo and Contention's grains. The screenshot is left where the test output says.
+/// renders the silo and the tenant grains. The screenshot is left where the test output says.
 /// </summary>
 [Collection(RunsAlone.Name)]
 public sealed class DashboardTests(ITestOutputHelper output)
@@ -61,8 +61,9 @@ public sealed class DashboardTests(ITestOutputHelper output)
         output.WriteLine($"dashboard screenshot: {screenshot}");
         await grain.StopAsync("test over");
 
+        // The overview lists the grains with the most calls: the tenants' (polled every tick). Which
+        // others make its top five varies (a CI run had no ExperimentGrain there).
         Assert.Contains("TenantGrain", overview, StringComparison.Ordinal);
-        Assert.Contains("ExperimentGrain", overview, StringComparison.Ordinal);
         Assert.Contains($"127.0.0.1:{siloPort}", silos, StringComparison.Ordinal);
         Assert.True(File.Exists(screenshot) && new FileInfo(screenshot).Length > 10_000, "chromium wrote no screenshot");
     }
