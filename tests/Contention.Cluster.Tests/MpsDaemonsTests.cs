@@ -14,13 +14,15 @@ namespace Contention.Cluster.Tests;
 public sealed class MpsDaemonsTests : IDisposable
 {
     // -d: a daemon in the background that writes its pid file and lives until 'quit'; otherwise
-    // one command from stdin, as the real control program reads them.
+    // one command from stdin, as the real control program reads them. What the test reads
+    // ('visible') is written before the pid file appears (whole, by rename): the node waits for
+    // the pid file only, and a loaded host once ran the test between the two writes.
     private const string FakeControl = """
         #!/bin/bash
         pipe="$CUDA_MPS_PIPE_DIRECTORY"
         if [ "$1" = "-d" ]; then
           if [ -n "$FAKE_MPS_FAIL" ]; then echo "$FAKE_MPS_FAIL" >&2; exit 1; fi
-          setsid bash -c 'echo $$ > "$0/nvidia-cuda-mps-control.pid"; echo "$CUDA_VISIBLE_DEVICES" > "$0/visible"; while [ ! -e "$0/quit" ]; do sleep 0.05; done; rm -f "$0/quit" "$0/nvidia-cuda-mps-control.pid"' "$pipe" < /dev/null > /dev/null 2>&1 &
+          setsid bash -c 'echo "$CUDA_VISIBLE_DEVICES" > "$0/visible"; echo $$ > "$0/nvidia-cuda-mps-control.pid.new"; mv "$0/nvidia-cuda-mps-control.pid.new" "$0/nvidia-cuda-mps-control.pid"; while [ ! -e "$0/quit" ]; do sleep 0.05; done; rm -f "$0/quit" "$0/nvidia-cuda-mps-control.pid"' "$pipe" < /dev/null > /dev/null 2>&1 &
           exit 0
         fi
         read -r command argument
