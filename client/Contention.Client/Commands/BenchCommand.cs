@@ -25,7 +25,8 @@ internal static class BenchCommand
         var repetitions = new Option<int>("--repetitions") { Description = "repetitions of each side, interleaved", DefaultValueFactory = _ => 15 };
         var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
         var withArbiter = new Option<bool>("--arbiter") { Description = "also launch through a cuda device behind a GPU arbiter of its own, as a best-effort tenant alone on it (gating), and through that device directly: the arbiter's cost on the direct path" };
-        var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json, withArbiter };
+        var arbiterSteps = new Option<bool>("--arbiter-steps") { Description = "with --arbiter: also time the arbiter's bookkeeping steps on this host, without the GPU (reading slots, queueing and taking back work, the clock; about 5 s)" };
+        var launch = new Command("launch", "launch + synchronise of a small kernel: Contention's cuda device against a bare ILGPU loop") { device, sync, elements, launches, repetitions, json, withArbiter, arbiterSteps };
         launch.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -48,7 +49,7 @@ internal static class BenchCommand
             {
                 AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the arbiter's cost: {all[2].Median / all[3].Median:0.000}x the same device launched directly ({all[2].Median - all[3].Median:0.00} us a launch + synchronise)"));
                 AnsiConsole.WriteLine("  the arbiter's side: " + LaunchBenchmark.LastArbiterCounters);
-                foreach (var (step, ns) in LaunchBenchmark.ArbiterSteps())
+                foreach (var (step, ns) in parse.GetValue(arbiterSteps) ? LaunchBenchmark.ArbiterSteps() : [])
                 {
                     AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  the arbiter's steps on this host: {step}: {ns:0.0} ns"));
                 }

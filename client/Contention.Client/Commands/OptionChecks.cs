@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Contention.Client.Commands;
 
-/// <summary>Range checks on numeric options: a bad value is a one-line parse error naming the option and its range.</summary>
+/// <summary>Checks on options' values: a bad value is a one-line parse error naming the option and what it expects.</summary>
 internal static class OptionChecks
 {
     /// <summary>Accepts <paramref name="option"/>'s values from <paramref name="min"/> to <paramref name="max"/>; returns the option.</summary>
@@ -78,6 +78,24 @@ internal static class OptionChecks
             if (result.GetValueOrDefault<double?>() is { } value && !(value > 0 && double.IsFinite(value)))
             {
                 result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name}: expected a number of seconds above 0, got {value}"));
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Accepts only <c>redis://HOST:PORT</c> (a running cluster's membership); <paramref name="without"/>,
+    /// when given, says what leaving the option out does. Returns the option.
+    /// </summary>
+    public static Option<T> RedisCluster<T>(this Option<T> option, string? without = null)
+        where T : class?
+    {
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<T>() as string;
+            if (value is not null && !value.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"{option.Name}: expected redis://HOST:PORT of a running cluster, got '{value}'{(without is null ? "" : $"; {without}")}");
             }
         });
         return option;

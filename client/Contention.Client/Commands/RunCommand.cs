@@ -25,7 +25,7 @@ internal static class RunCommand
     {
         var mix = new Argument<string>("MIX") { Description = "the tenant mix (YAML), e.g. mixes/default.yaml" };
         var output = new Option<string?>("--out") { Description = "results directory (default: results/EXPERIMENT-ID)" };
-        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster (gives up after 30 s when no node answers); without it an embedded single-node cluster runs in this process" };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster (gives up after 30 s when no node answers); without it an embedded single-node cluster runs in this process" }.RedisCluster("leave it out to run on an embedded node");
         var device = new Option<string?>("--device") { Description = "run every tenant on this device instead (cpu, cuda, cuda:N, sim, sim:N)" };
         var sync = new Option<string?>("--sync") { Description = "run every tenant in this sync mode instead (spin, yield, block)" };
         var warmup = new Option<string?>("--warmup") { Description = "override the mix's warm-up (e.g. 2s)" };
@@ -51,11 +51,6 @@ internal static class RunCommand
                 loaded = MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick));
                 loaded = ApplyRepetitions(ApplyTiming(loaded, parse.GetValue(warmup), parse.GetValue(duration)), parse.GetValue(repetitions));
                 overrides = Overrides(parse.GetValue(device), parse.GetValue(sync));
-                if (parse.GetValue(cluster) is { } named && !named.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new MixException($"--cluster: expected redis://HOST:PORT of a running cluster, got '{named}'; leave it out to run on an embedded node");
-                }
-
                 if (parse.GetValue(coordinator) is not null && parse.GetValue(cluster) is null)
                 {
                     throw new MixException("--coordinator: names a node of a cluster; give --cluster too, or leave it out (the embedded node runs everything)");

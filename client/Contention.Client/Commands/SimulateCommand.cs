@@ -41,7 +41,7 @@ internal static class SimulateCommand
         var simProfile = OptionChecks.SimProfile("device profile of the modelled GPUs", "h200");
         var cores = new Option<int>("--cores") { Description = "for a mix: the host cores its tenants' threads share (divided evenly among its GPUs): threads that launch or spin beyond them take turns of the profile's scheduler slice (3 ms, Linux's default), slowing each other; 0: a core for every thread", DefaultValueFactory = _ => 0 }.Within(0, 100_000);
         var weights = new Option<bool>("--timeslice-weights") { Description = "time-sliced GPUs give each tenant slices in proportion to its GPU share (a trace pod's gpu_milli, a mix tenant's gpu_share: the timeslice times its share over the largest share on its GPU), as GPU-sharing layers with weighted slices do; without it every slice is a whole timeslice, as the driver gives (virtual time only)" };
-        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" };
+        var cluster = new Option<string?>("--cluster") { Description = "redis://HOST:PORT of a running cluster whose nodes share the simulation (its GPUs dealt to groups spread over the nodes, advanced window by window: the same results as on one node); without it an embedded node in this process simulates" }.RedisCluster("leave it out to simulate on an embedded node");
         var command = new Command("simulate", "simulate a tenant mix on modelled GPUs in virtual time (a discrete-event simulation on the modelled GPU's code: kernel times, sharing policy, launch costs and round trips) and print the per-tenant table; results are written as a run's; a mix with a sweep simulates every point, each repetition with other seeds; a cluster trace is placed as a snapshot (or played along its timeline) and its GPUs simulated, policy by policy and sharing mode by mode; --fit-os fits the OS cost model from real runs") { mix, output, warmup, duration, quick, repetitions, simProfile, cores, weights, cluster, osModel, fitOs, clusterSpec, timeline, loadFactor, placementOnly, policies, mapping, sharings, gpuProfiles, sloFactor };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -54,7 +54,7 @@ internal static class SimulateCommand
                         throw new MixException($"--fit-os fits from results directories and simulates no mix: leave '{given}' out, or give it to --fit-os if it is one");
                     }
 
-                    return await OsFit.RunAsync(fitted, parse.GetValue(simProfile)!, Cluster(parse.GetValue(cluster)), parse.GetValue(output) ?? Path.Combine("results", "os-model"), AnsiConsole.Console, cancellation);
+                    return await OsFit.RunAsync(fitted, parse.GetValue(simProfile)!, parse.GetValue(cluster), parse.GetValue(output) ?? Path.Combine("results", "os-model"), AnsiConsole.Console, cancellation);
                 }
 
                 if (parse.GetValue(mix) is null)
@@ -83,7 +83,7 @@ internal static class SimulateCommand
                         parse.GetValue(sloFactor),
                         parse.GetValue(osModel) is { } osFile ? LoadOsModel(osFile) : OsCostModel.Shipped("h200"),
                         parse.GetValue(weights));
-                    var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, Cluster(parse.GetValue(cluster)), 0, 1, t => t, "");
+                    var connect = simulation is null ? null : new RunOptions(simulation.Mapping, null, parse.GetValue(cluster), 0, 1, t => t, "");
                     if (parse.GetValue(loadFactor) is var factor && (!(factor > 0) || (factor != 1 && !parse.GetValue(timeline))))
                     {
                         throw new MixException($"--load-factor: expected a number above 0 with --timeline (arrivals that many times closer together), got {factor.ToString(CultureInfo.InvariantCulture)}{(parse.GetValue(timeline) ? "" : " without --timeline")}");
@@ -98,7 +98,7 @@ internal static class SimulateCommand
                 }
 
                 var loaded = RunCommand.ApplyRepetitions(RunCommand.ApplyTiming(MixParser.Load(parse.GetValue(mix)!, parse.GetValue(quick)), parse.GetValue(warmup), parse.GetValue(duration)), parse.GetValue(repetitions));
-                var options = new RunOptions(loaded, parse.GetValue(output), Cluster(parse.GetValue(cluster)), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores), WeightedSlices = parse.GetValue(weights) };
+                var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), 0, 1, t => t, parse.GetValue(quick) ? "quick" : "") { SimProfile = parse.GetValue(simProfile)!, Ebpf = EbpfMode.Off, OsModel = parse.GetValue(osModel), HostCores = parse.GetValue(cores), WeightedSlices = parse.GetValue(weights) };
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
             catch (MixException ex)
@@ -403,10 +403,6 @@ internal static class SimulateCommand
         console.MarkupLineInterpolated($"results: [bold]{Path.GetFullPath(target)}[/] ({ResultsFiles.Summary}, {files})");
         return interrupted ? 130 : 0;
     }
-
-    private static string? Cluster(string? value) =>
-        value is null || value.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) ? value
-            : throw new MixException($"--cluster: expected redis://HOST:PORT of a running cluster, got '{value}'; leave it out to simulate on an embedded node");
 
     private static double Seconds(string text, string option, double least) =>
         Units.TryParseSeconds(text, out var seconds) && seconds >= least ? seconds : throw new MixException($"{option}: expected a duration such as 2s, got '{text}'");

@@ -136,16 +136,7 @@ internal static class StatusCommand
                     continue;
                 }
 
-                var document = new ResultsDocument
-                {
-                    Tool = RunRecorder.Tool(),
-                    Host = RunRecorder.Host(),
-                    Experiment = new ExperimentInfo { Id = e.Experiment, Name = plan.Name, State = progress.State.ToString(), Message = progress.Message, WarmupSeconds = plan.WarmupSeconds, DurationSeconds = plan.DurationSeconds },
-                    Mix = new MixInfo("", "", ""),
-                    Tenants = RowBuilder.Build(e.Experiment, plan, snapshot, progress.Tenants),
-                    Failures = [.. snapshot.Failures],
-                };
-                verdicts[e.Experiment] = Validity.Judge(document);
+                verdicts[e.Experiment] = RunRecorder.Document(e.Experiment, plan, progress, snapshot, new MixInfo("", "", ""), cluster: "").Validity;
             }
             catch (Exception ex) when (ex is TimeoutException or OrleansException)
             {
@@ -219,16 +210,7 @@ internal static class StatusCommand
     /// <summary>The required <c>--cluster redis://HOST:PORT</c> of the commands that only talk to a running cluster (status, stop, attach, results).</summary>
     internal static Option<string> ClusterOption()
     {
-        var cluster = new Option<string>("--cluster") { Description = "redis://HOST:PORT of the cluster (its nodes run 'contention silo --cluster ...')", Required = true };
-        cluster.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<string>() ?? "";
-            if (!value.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
-            {
-                result.AddError($"--cluster: expected redis://HOST:PORT of a running cluster, got '{value}'");
-            }
-        });
-        return cluster;
+        return new Option<string>("--cluster") { Description = "redis://HOST:PORT of the cluster (its nodes run 'contention silo --cluster ...')", Required = true }.RedisCluster();
     }
 }
 

@@ -14,14 +14,26 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
     /// <summary>Writes the current state; returns what was written.</summary>
     public ResultsDocument Save(ExperimentProgress? progress, CollectorSnapshot? snapshot)
     {
+        var document = Document(experiment, plan, progress, snapshot, MixInfo.Of(options.Mix, options.OverridesText, capacities), cluster, tool, host);
+        ResultsFiles.Write(directory, document);
+        return document;
+    }
+
+    /// <summary>
+    /// The results document of <paramref name="experiment"/> from its plan, progress and
+    /// collector snapshot, with its verdict (<see cref="Validity.Judge"/>): what a run writes,
+    /// and what <c>contention status</c> judges an experiment's measurements so far by.
+    /// </summary>
+    internal static ResultsDocument Document(string experiment, ExperimentPlan plan, ExperimentProgress? progress, CollectorSnapshot? snapshot, MixInfo mix, string cluster, ToolInfo? tool = null, HostInfo? host = null)
+    {
         var statuses = progress?.Tenants ?? [];
         snapshot ??= new CollectorSnapshot(experiment, [], [], 0, []);
         var (syscalls, ioctls) = RowBuilder.Kernel(snapshot);
         var (phases, phaseSyscalls) = RowBuilder.Phases(snapshot, plan, statuses);
         var document = new ResultsDocument
         {
-            Tool = tool,
-            Host = host,
+            Tool = tool ?? Tool(),
+            Host = host ?? Host(),
             Experiment = new ExperimentInfo
             {
                 Id = experiment,
@@ -35,7 +47,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
                 Cluster = cluster,
             },
             Devices = statuses.Where(s => s.Device.Length > 0).Select(s => new DeviceInfo(s.Node, s.Device, s.DeviceDescription)).Distinct().ToList(),
-            Mix = MixInfo.Of(options.Mix, options.OverridesText, capacities),
+            Mix = mix,
             Tenants = RowBuilder.Build(experiment, plan, snapshot, statuses),
             Failures = snapshot.Failures.ToList(),
             Threads = statuses.SelectMany(s => (s.Threads ?? []).Select(t => new ThreadRow
@@ -55,9 +67,7 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
             PhaseSyscalls = phaseSyscalls,
             Histograms = snapshot.Tenants.Where(a => a.Latency.Length > 0).ToDictionary(a => $"{a.Tenant}/{a.Phase.Word()}", a => Contention.Workloads.Metrics.Histograms.ToCompressedBase64(Contention.Workloads.Metrics.Histograms.Decode(a.Latency))),
         };
-        document = document with { Validity = Validity.Judge(document) };
-        ResultsFiles.Write(directory, document);
-        return document;
+        return document with { Validity = Validity.Judge(document) };
     }
 
     /// <summary>This machine, for results envelopes.</summary>

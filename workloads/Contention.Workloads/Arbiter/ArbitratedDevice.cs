@@ -141,9 +141,6 @@ public sealed class ArbitratedDevice : IComputeDevice
         measuredNs = now;
     }
 
-    /// <summary>Kernels launched narrow in more than one piece, and the pieces they were launched as (the spatial arbiter).</summary>
-    public (long Kernels, long Pieces) Narrowed { get; private set; }
-
     // The spatial arbiter: a GEMM goes as narrow pieces, an element-wise kernel whole (its blocks
     // are short: they leave their places within microseconds), both beside open requests; a
     // reduction (its groups stay for the whole kernel) and copies are held while a request is open.
@@ -163,8 +160,6 @@ public sealed class ArbitratedDevice : IComputeDevice
             member.Admit(((predicted * (piece + 1)) / pieces) - ((predicted * piece) / pieces), narrow: true);
             narrowing!.LaunchNarrow(kernel, piece, pieces);
         }
-
-        Narrowed = (Narrowed.Kernels + 1, Narrowed.Pieces + pieces);
     }
 
     /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>
