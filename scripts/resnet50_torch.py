@@ -11,10 +11,9 @@ status 3 and says why when torch, torchvision or a CUDA device is missing.
     python3 scripts/resnet50_torch.py --mode train --batch 64
 """
 import argparse
-import os
-import signal
 import sys
-import time
+
+from torch_tenant import need, run_steps
 
 
 def main() -> int:
@@ -24,23 +23,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: run until SIGTERM)")
     args = parser.parse_args()
 
-    try:
-        import torch
-        import torchvision
-    except ImportError as error:
-        print(f"error: {error}: this tenant needs python3 with torch and torchvision", file=sys.stderr)
-        return 3
-    if not torch.cuda.is_available():
-        print(f"error: torch finds no CUDA device (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')})", file=sys.stderr)
-        return 3
-
-    stop = False
-
-    def on_term(signum, frame):
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_term)
+    torch, torchvision = need("torch", "torchvision")
     device = torch.device("cuda")
     model = torchvision.models.resnet50(weights=None).to(device)
     images = torch.randn(args.batch, 3, 224, 224).pin_memory()
@@ -53,23 +36,18 @@ def main() -> int:
         model.eval()
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}, {args.mode}, batch {args.batch}", flush=True)
 
-    step = 0
-    while not stop and (args.steps == 0 or step < args.steps):
-        start = time.perf_counter()
+    def step():
         x = images.to(device, non_blocking=True)
         if args.mode == "train":
             y = labels.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
+            loss_fn(model(x), y).backward()
             optimizer.step()
         else:
             with torch.inference_mode():
                 model(x)
-        torch.cuda.synchronize()
-        print(f"step {(time.perf_counter() - start) * 1e3:.3f} ms", flush=True)
-        step += 1
-    return 0
+
+    return run_steps(step, args.steps)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ var root = new RootCommand("contention: multi-tenant GPU contention experiments 
     TraceCommand.Create(),
     ValidateCommand.Create(),
     SimulateCommand.Create(),
+    RecordCommand.Create(),
     StatusCommand.Create(),
     StatusCommand.CreateStop(),
     DetachCommands.CreateAttach(),

@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Contention.Client.Mixes;
+using Contention.Client.Results;
+using Contention.Workloads.Replay;
+using Spectre.Console;
+
+namespace Contention.Client.Commands;
+
+/// <summary>
+/// <c>contention record -- CMD ...</c>: runs a PyTorch job under Contention's recording hook (a
+/// <c>sitecustomize</c> put first on PYTHONPATH: the job needs no change), which profiles a few of
+/// its steps with torch.profiler, and turns the profiler's trace into a kernel trace
+/// (<see cref="KernelTraceFile"/>); <c>--from-chrome FILE</c> turns a profiler trace made
+/// elsewhere. docs/replay.md.
+/// </summary>
+internal static class RecordCommand
+{
+    /// <summary>The hook's file name (Python imports it as sitecustomize at start).</summary>
+    public const string HookFile = "sitecustomize.py";
+
+    public static Command Create()
+    {
+        var output = new Option<string?>("--out") { Description = "the kernel trace to write (default: NAME.ktrace.json; .gz compresses)" };
+        var name = new Option<string?>("--name") { Description = "the trace's name (default: the job script's name, or the profiler trace's)" };
+        var warmup = new Option<int>("--warmup") { Description = "steps the job runs before recording starts", DefaultValueFactory = _ => 20 }.Within(1, 100_000);
+        var steps = new Option<int>("--steps") { Description = "steps recorded", DefaultValueFactory = _ => 10 }.Within(1, 10_000);
+        var step = new Option<string>("--step") { Description = "what ends a step: auto (an optimizer's step, or a top-level forward until one is seen), optimizer, forward, manual (the job calls sitecustomize.step())", DefaultValueFactory = _ => "auto" };
+        step.AcceptOnlyFromAmong("auto", "optimizer", "forward", "manual");
+        var kind = new Option<string?>("--kind") { Description = "training or inference (default: training when the trace shows an optimizer step)" };
+        kind.AcceptOnlyFromAmong("training", "inference");
+        var keep = new Option<bool>("--keep-steps") { Description = "keep every recorded step (default: steps with the same ops are folded into one, repeated, with the median times)" };
+        var chrome = new Option<string?>("--chrome") { Description = "also keep the profiler's own trace here (Chrome trace JSON; opens in Perfetto)" };
+        var fromChrome = new Option<string?>("--from-chrome") { Description = "turn this profiler trace (torch.profiler's export_chrome_trace, .json or .json.gz) into a kernel trace instead of running a job" };
+        var gpu = new Option<string?>("--gpu") { Description = "with --from-chrome: the recording GPU, for a trace without deviceProperties (h100, h200)" };
+        gpu.AcceptOnlyFromAmong("h100", "h200");
+        var job = new Argument<string[]>("command") { Description = "the job to run and record, after --: e.g. -- python3 train.py --batch 32", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("record", "record a PyTorch job's GPU kernels step by step (torch.profiler through a hook the job needs no change for) as a kernel trace that replay tenants run") { output, name, warmup, steps, step, kind, keep, chrome, fromChrome, gpu, job };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var console = AnsiConsole.Console;
+            try
+            {
+                var arguments = parse.GetValue(job) ?? [];
+                var from = parse.GetValue(fromChrome);
+                if ((from is null) == (arguments.Length == 0))
+                {
+                    throw new MixException("record: give a job to run after -- (e.g. contention record -- python3 train.py), or --from-chrome FILE, not both");
+                }
+
+                var settings = new Settings(parse.GetValue(name), parse.GetValue(output), parse.GetValue(kind), parse.GetValue(keep), parse.GetValue(gpu));
+                if (from is not null)
+                {
+                    return Convert(from, settings, new TraceRecording("torch.profiler (imported)", Path.GetFullPath(from), File.GetLastWriteTimeUtc(from).ToString("o", CultureInfo.InvariantCulture), Environment.MachineName, Tool()), console);
+                }
+
+                return await RunAsync(arguments, settings, parse.GetValue(warmup), parse.GetValue(steps), parse.GetValue(step)!, parse.GetValue(chrome), console, cancellation);
+            }
+            catch (Exception ex) when (ex is MixException or KernelTraceException or IOException or UnauthorizedAccessException)
+            {
+                console.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>What the options ask of the trace.</summary>
+    internal sealed record Settings(string? Name, string? Output, string? Kind, bool KeepSteps, string? Gpu);
+
+    /// <summary>Writes the hook where Python finds it when <paramref name="directory"/> is first on PYTHONPATH; returns its path.</summary>
+    public static string WriteHook(string directory)
+    {
+        using var hook = typeof(RecordCommand).Assembly.GetManifestResourceStream("Contention.Client.Record.sitecustomize.py")
+            ?? throw new InvalidOperationException("this build has no recording hook (Record/sitecustomize.py is an embedded resource)");
+        var path = Path.Combine(directory, HookFile);
+        using var file = File.Create(path);
+        hook.CopyTo(file);
+        return path;
+    }
+
+    private static async Task<int> RunAsync(string[] arguments, Settings settings, int warmup, int steps, string step, string? keepChrome, IAnsiConsole console, CancellationToken cancellation)
+    {
+        var scratch = Directory.CreateTempSubdirectory("contention-record-").FullName;
+        try
+        {
+            WriteHook(scratch);
+            var profile = Path.Combine(scratch, "profile.json.gz");
+            var start = new ProcessStartInfo(arguments[0]) { UseShellExecute = false };
+            foreach (var argument in arguments.Skip(1))
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            var pythonPath = Environment.GetEnvironmentVariable("PYTHONPATH");
+            start.Environment["PYTHONPATH"] = string.IsNullOrEmpty(pythonPath) ? scratch : $"{scratch}{Path.PathSeparator}{pythonPath}";
+            start.Environment["CONTENTION_RECORD_OUT"] = profile;
+            start.Environment["CONTENTION_RECORD_WARMUP"] = warmup.ToString(CultureInfo.InvariantCulture);
+            start.Environment["CONTENTION_RECORD_STEPS"] = steps.ToString(CultureInfo.InvariantCulture);
+            start.Environment["CONTENTION_RECORD_STEP"] = step;
+            var began = DateTime.UtcNow;
+            console.MarkupLineInterpolated($"recording: {string.Join(' ', arguments)} ({warmup} steps of warm-up, then {steps} recorded; what ends a step: {step})");
+            using var process = Process.Start(start) ?? throw new MixException($"record: could not start {arguments[0]}");
+            try
+            {
+                await process.WaitForExitAsync(cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                // Interrupted: the job gets SIGTERM and its hook writes the steps recorded so far.
+                _ = Contention.Tracer.Bpf.TracedStart.Terminate(process.Id);
+                await process.WaitForExitAsync(CancellationToken.None);
+            }
+
+            if (!File.Exists(profile))
+            {
+                throw new MixException($"record: {arguments[0]} exited with code {process.ExitCode} and wrote no profiler trace (its output above says why: a job that is not Python, a Python without torch or a GPU, or fewer steps than the {warmup}-step warm-up)");
+            }
+
+            if (keepChrome is not null)
+            {
+                File.Copy(profile, keepChrome, overwrite: true);
+            }
+
+            var named = settings with { Name = settings.Name ?? JobName(arguments) };
+            return Convert(profile, named, new TraceRecording($"torch.profiler via contention record ({steps} steps after {warmup}, step end: {step})", string.Join(' ', arguments), began.ToString("o", CultureInfo.InvariantCulture), Environment.MachineName, Tool()), console);
+        }
+        finally
+        {
+            Directory.Delete(scratch, true);
+        }
+    }
+
+    /// <summary>The job script's name without its extension: the first argument after an interpreter that names a file.</summary>
+    internal static string JobName(IReadOnlyList<string> arguments)
+    {
+        var script = arguments.Skip(1).FirstOrDefault(a => !a.StartsWith('-') && Path.HasExtension(a)) ?? arguments[0];
+        return Path.GetFileNameWithoutExtension(script.EndsWith(".gz", StringComparison.Ordinal) ? script[..^3] : script);
+    }
+
+    private static int Convert(string profile, Settings settings, TraceRecording recorded, IAnsiConsole console)
+    {
+        var name = settings.Name ?? JobName(["", profile]).Replace(".pt.trace", "", StringComparison.Ordinal);
+        TraceKind? kind = settings.Kind switch
+        {
+            "training" => TraceKind.Training,
+            "inference" => TraceKind.Inference,
+            _ => null,
+        };
+        var fallback = settings.Gpu is { } gpu ? Gpus[gpu] : null;
+        var (trace, notes) = ChromeTraceImport.Import(KernelTraceFile.Decompressed(File.ReadAllBytes(profile)), profile, name, recorded, kind, fallback);
+        if (!settings.KeepSteps)
+        {
+            trace = KernelTraceFile.Fold(trace);
+        }
+
+        var output = settings.Output ?? $"{name}.ktrace.json";
+        KernelTraceFile.Write(trace, output);
+        console.Write(Summary(trace));
+        foreach (var note in notes)
+        {
+            console.MarkupLineInterpolated($"note: {note}");
+        }
+
+        console.MarkupLineInterpolated($"kernel trace: [bold]{Path.GetFullPath(output)}[/] ({trace.RecordedSteps} steps recorded, {trace.Steps.Count} distinct, {trace.Kernels.Count} distinct kernels)");
+        return 0;
+    }
+
+    /// <summary>The trace's steps: repeats, ops, kernels, GPU and host time, step time.</summary>
+    internal static Table Summary(KernelTrace trace)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        var table = new Table().Title(Markup.Escape($"{trace.Name}: {KernelTraceFile.Word(trace.Kind)} on {trace.Device.Name}")).AddColumns("step", "repeat", "ops", "kernels", "copies", "syncs", "GPU ms", "host gaps ms", "step ms");
+        for (var i = 0; i < trace.Steps.Count; i++)
+        {
+            var s = trace.Steps[i];
+            table.AddRow(
+                i.ToString(CultureInfo.InvariantCulture),
+                s.Repeat.ToString(CultureInfo.InvariantCulture),
+                s.Ops.Count.ToString(CultureInfo.InvariantCulture),
+                s.Ops.Count(o => o.Kind == TraceOpKind.Kernel).ToString(CultureInfo.InvariantCulture),
+                s.Ops.Count(o => o.Kind == TraceOpKind.Copy).ToString(CultureInfo.InvariantCulture),
+                s.Ops.Count(o => o.Kind == TraceOpKind.Sync).ToString(CultureInfo.InvariantCulture),
+                (s.GpuUs / 1e3).ToString("0.000", CultureInfo.InvariantCulture),
+                (s.HostUs / 1e3).ToString("0.000", CultureInfo.InvariantCulture),
+                (s.DurationUs / 1e3).ToString("0.000", CultureInfo.InvariantCulture));
+        }
+
+        return table;
+    }
+
+    // The recording GPUs' limits for profiler traces without deviceProperties (CUDA's device properties of each).
+    private static readonly Dictionary<string, TraceDevice> Gpus = new(StringComparer.Ordinal)
+    {
+        ["h100"] = new TraceDevice("NVIDIA H100 80GB HBM3", 132, 2048, 65536, 233472, 32),
+        ["h200"] = new TraceDevice("NVIDIA H200", 132, 2048, 65536, 233472, 32),
+    };
+
+    private static string Tool()
+    {
+        var tool = RunRecorder.Tool();
+        return $"{tool.Name} {tool.Version}+{tool.Commit}";
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using Contention.Client.Commands;
+using Contention.Workloads.Replay;
+
+namespace Contention.Client.Tests;
+
+public sealed class RecordCommandTests : IDisposable
+{
+    // One step of a kernel and a device synchronise, as torch.profiler writes it.
+    private const string Profiler = """
+        { "deviceProperties": [ { "id": 0, "name": "NVIDIA H200", "computeMajor": 9, "computeMinor": 0, "maxThreadsPerMultiprocessor": 2048, "regsPerMultiprocessor": 65536, "sharedMemPerMultiprocessor": 233472, "numSms": 132 } ],
+          "traceEvents": [
+            { "ph": "X", "cat": "user_annotation", "name": "ProfilerStep#20", "pid": 1, "tid": 1, "ts": 100, "dur": 400 },
+            { "ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "pid": 1, "tid": 1, "ts": 110, "dur": 5, "args": { "correlation": 7 } },
+            { "ph": "X", "cat": "kernel", "name": "gemm", "pid": 0, "tid": 7, "ts": 120, "dur": 250, "args": { "correlation": 7, "stream": 7, "device": 0, "grid": [132, 2, 1], "block": [256, 1, 1], "registers per thread": 96, "shared memory": 16384 } },
+            { "ph": "X", "cat": "cuda_runtime", "name": "cudaDeviceSynchronize", "pid": 1, "tid": 1, "ts": 130, "dur": 245, "args": { "correlation": 8 } }
+          ] }
+        """;
+
+    private readonly string directory = Directory.CreateTempSubdirectory("contention-record-test-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, true);
+
+    [Fact]
+    public async Task FromChrome_ProfilerTrace_WritesAKernelTraceThatReadsBack()
+    {
+        var profile = Path.Combine(directory, "job.pt.trace.json");
+        File.WriteAllText(profile, Profiler);
+        var output = Path.Combine(directory, "job.ktrace.json");
+
+        var code = await RecordCommand.Create().Parse(["--from-chrome", profile, "--out", output, "--kind", "inference"]).InvokeAsync();
+
+        Assert.Equal(0, code);
+        var trace = KernelTraceFile.Read(output);
+        Assert.Equal(("job", TraceKind.Inference, "NVIDIA H200"), (trace.Name, trace.Kind, trace.Device.Name));
+        var kernel = Assert.Single(trace.Kernels);
+        Assert.Equal(("gemm", 264L, 96), (kernel.Name, kernel.Blocks, kernel.Registers));
+        Assert.Equal([new TraceOp(TraceOpKind.Kernel, 0, 7, 10, 5, 20, 250), new TraceOp(TraceOpKind.Sync, -1, -1, 15, 245, 30, 0)], Assert.Single(trace.Steps).Ops);
+    }
+
+    [Fact]
+    public async Task Run_AJobThatWritesTheProfile_HookFirstOnPythonPathAndTheSettingsInItsEnvironment()
+    {
+        // A stand-in job: checks what a Python job would find, then writes the profiler trace where the hook would.
+        var job = Path.Combine(directory, "job.sh");
+        File.WriteAllText(job, $$"""
+            #!/bin/sh
+            first="${PYTHONPATH%%:*}"
+            [ -f "$first/sitecustomize.py" ] || { echo "no hook first on PYTHONPATH: $PYTHONPATH" >&2; exit 5; }
+            [ "$CONTENTION_RECORD_WARMUP/$CONTENTION_RECORD_STEPS/$CONTENTION_RECORD_STEP" = "3/2/forward" ] || { echo "settings: $CONTENTION_RECORD_WARMUP/$CONTENTION_RECORD_STEPS/$CONTENTION_RECORD_STEP" >&2; exit 6; }
+            [ "$1" = "--batch" ] && [ "$2" = "8" ] || exit 7
+            cat > "$CONTENTION_RECORD_OUT.json" <<'JSON'
+            {{Profiler}}
+            JSON
+            gzip -c "$CONTENTION_RECORD_OUT.json" > "$CONTENTION_RECORD_OUT"
+            """.Replace("\r\n", "\n", StringComparison.Ordinal));
+        var output = Path.Combine(directory, "out.ktrace.json.gz");
+        var chrome = Path.Combine(directory, "kept.json.gz");
+
+        var code = await RecordCommand.Create().Parse(["--warmup", "3", "--steps", "2", "--step", "forward", "--out", output, "--chrome", chrome, "--", "sh", job, "--batch", "8"]).InvokeAsync();
+
+        Assert.Equal(0, code);
+        var trace = KernelTraceFile.Read(output);
+        Assert.Equal("job", trace.Name);
+        Assert.Contains("sh " + job + " --batch 8", trace.Recorded.Command, StringComparison.Ordinal);
+        Assert.Contains("step end: forward", trace.Recorded.Source, StringComparison.Ordinal);
+        Assert.True(File.Exists(chrome), "the profiler's trace was not kept");
+    }
+
+    [Fact]
+    public async Task Run_AJobThatWritesNoProfile_FailsSayingSo()
+    {
+        Assert.Equal(2, await RecordCommand.Create().Parse(["--out", Path.Combine(directory, "x.json"), "--", "sh", "-c", "exit 3"]).InvokeAsync());
+        Assert.False(File.Exists(Path.Combine(directory, "x.json")));
+    }
+
+    [Fact]
+    public async Task Run_NeitherOrBothOfAJobAndAProfile_Refused()
+    {
+        Assert.Equal(2, await RecordCommand.Create().Parse([]).InvokeAsync());
+        Assert.Equal(2, await RecordCommand.Create().Parse(["--from-chrome", "p.json", "--", "python3", "x.py"]).InvokeAsync());
+    }
+
+    [Fact]
+    public void JobName_TheScriptsName()
+    {
+        Assert.Equal("resnet50_torch", RecordCommand.JobName(["python3", "-u", "scripts/resnet50_torch.py", "--batch", "32"]));
+        Assert.Equal("train", RecordCommand.JobName(["./train"]));
+    }
+
+    [PythonFact]
+    public void Hook_WithoutTheSetting_IsImportedAndDoesNothing()
+    {
+        RecordCommand.WriteHook(directory);
+
+        var (code, output) = Python("import sitecustomize; print(sitecustomize.__file__)", recording: false);
+
+        Assert.Equal(0, code);
+        Assert.Contains(Path.Combine(directory, RecordCommand.HookFile), output, StringComparison.Ordinal);
+    }
+
+    [PythonFact(withoutTorch: true)]
+    public void Hook_PythonWithoutTorch_ExitsBeforeTheJobSayingWhy()
+    {
+        RecordCommand.WriteHook(directory);
+
+        var (code, output) = Python("print('the job ran')", recording: true);
+
+        Assert.Equal(3, code);
+        Assert.Contains("the hook records PyTorch jobs", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("the job ran", output, StringComparison.Ordinal);
+    }
+
+    // A stand-in for the parts of torch the hook uses, each call written to a log, so the hook's
+    // step counting runs for real without a GPU.
+    private static readonly Dictionary<string, string> FakeTorch = new()
+    {
+        ["torch/__init__.py"] = """
+            import os
+            def log(line):
+                with open(os.environ["FAKE_TORCH_LOG"], "a") as f:
+                    f.write(line + "\n")
+            class cuda:
+                @staticmethod
+                def is_available(): return True
+                @staticmethod
+                def synchronize(): log("sync")
+            from . import nn, optim, profiler
+            """,
+        ["torch/nn/__init__.py"] = "from . import modules\n",
+        ["torch/nn/modules/__init__.py"] = "from . import module\n",
+        ["torch/nn/modules/module.py"] = """
+            pre, post = [], []
+            def register_module_forward_pre_hook(h): pre.append(h)
+            def register_module_forward_hook(h): post.append(h)
+            def forward(children, top=True):
+                import torch
+                if top: torch.log("fwd")
+                for h in pre: h(None, ())
+                for _ in range(children): forward(0, False)
+                for h in post: h(None, (), None)
+            """,
+        ["torch/optim/__init__.py"] = "from . import optimizer\n",
+        ["torch/optim/optimizer.py"] = """
+            hooks = []
+            def register_optimizer_step_post_hook(h): hooks.append(h)
+            def step():
+                import torch
+                torch.log("opt")
+                for h in hooks: h(None, (), {})
+            """,
+        ["torch/profiler/__init__.py"] = """
+            import torch
+            class ProfilerActivity:
+                CPU, CUDA = "cpu", "cuda"
+            class profile:
+                def __init__(self, activities, record_shapes): torch.log("profile " + ",".join(activities))
+                def start(self): torch.log("start")
+                def step(self): torch.log("step")
+                def stop(self): torch.log("stop")
+                def export_chrome_trace(self, path):
+                    torch.log("export")
+                    open(path, "w").write("{}")
+            """,
+    };
+
+    [PythonFact(withoutTorch: true)]
+    public void Hook_InferenceJob_RecordsTopLevelForwardsAfterTheWarmup()
+    {
+        var (log, output) = FakeJob("for _ in range(10): module.forward(2)", warmup: 3, steps: 4);
+
+        // Recording starts when the third forward returns and ends when the seventh does.
+        Assert.Equal([.. F(3), "sync", "profile cpu,cuda", "start", "step", "fwd", "step", "fwd", "step", "fwd", "step", "fwd", "sync", "stop", "export", .. F(3)], log);
+        Assert.Contains("wrote 4 steps (after 3 of warm-up, each ended by a top-level forward)", output, StringComparison.Ordinal);
+    }
+
+    [PythonFact(withoutTorch: true)]
+    public void Hook_TrainingJob_StepsEndAtTheOptimizersStepNotTheForward()
+    {
+        var (log, output) = FakeJob("for _ in range(10):\n    module.forward(3)\n    optimizer.step()", warmup: 3, steps: 2);
+
+        // The first forward counted until the first optimizer step, then optimizer steps only: the third starts recording.
+        Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", .. T(1), "sync", "stop", "export", .. T(5)], log);
+        Assert.Contains("wrote 2 steps (after 3 of warm-up, each ended by an optimizer step)", output, StringComparison.Ordinal);
+    }
+
+    [PythonFact(withoutTorch: true)]
+    public void Hook_JobEndsWhileRecording_WritesTheStepsRecordedAndSaysSo()
+    {
+        var (log, output) = FakeJob("for _ in range(4):\n    module.forward(1)\n    optimizer.step()", warmup: 3, steps: 5);
+
+        Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", "sync", "stop", "export"], log);
+        Assert.Contains("the job ended after 1 of 5 recorded steps", output, StringComparison.Ordinal);
+    }
+
+    private static IEnumerable<string> F(int n) => Enumerable.Repeat("fwd", n);
+
+    private static IEnumerable<string> T(int n) => Enumerable.Range(0, n).SelectMany(_ => new[] { "fwd", "opt" });
+
+    private (string[] Log, string Output) FakeJob(string body, int warmup, int steps)
+    {
+        foreach (var (path, text) in FakeTorch)
+        {
+            var file = Path.Combine(directory, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, text.Replace("\r\n", "\n", StringComparison.Ordinal));
+        }
+
+        RecordCommand.WriteHook(directory);
+        var logFile = Path.Combine(directory, "torch.log");
+        var start = new ProcessStartInfo("/usr/bin/python3", ["-c", "import torch.nn.modules.module as module, torch.optim.optimizer as optimizer\n" + body]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.Environment["PYTHONPATH"] = directory;
+        start.Environment["FAKE_TORCH_LOG"] = logFile;
+        start.Environment["CONTENTION_RECORD_OUT"] = Path.Combine(directory, "p.json");
+        start.Environment["CONTENTION_RECORD_WARMUP"] = warmup.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["CONTENTION_RECORD_STEPS"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, output);
+        return (File.ReadAllLines(logFile), output);
+    }
+
+    private (int Code, string Output) Python(string code, bool recording)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3", ["-c", code]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.Environment["PYTHONPATH"] = directory;
+        start.Environment.Remove("CONTENTION_RECORD_OUT");
+        if (recording)
+        {
+            start.Environment["CONTENTION_RECORD_OUT"] = Path.Combine(directory, "p.json.gz");
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output);
+    }
+}
