@@ -15,4 +15,7 @@ public enum TenantKind
 
     /// <summary>An external program; a matching line of its output is one operation.</summary>
     Command,
+
+    /// <summary>A recorded job's kernel trace replayed step by step (docs/replay.md): closed-loop steps, or requests at a rate.</summary>
+    Replay,
 }

@@ -100,4 +100,10 @@ public sealed record TenantSpec
 
     /// <summary>Under a slicing arbiter: a best-effort kernel's slice length, ns (the mix's <c>arbiter_quantum</c>).</summary>
     [Id(30)] public long ArbiterQuantumNs { get; init; } = 200_000;
+
+    /// <summary>Replay tenants: the kernel trace file (<c>contention record</c> writes one), an absolute path on the node.</summary>
+    [Id(31)] public string? Trace { get; init; }
+
+    /// <summary>Replay tenants: how many of the trace's recorded steps one cycle replays, from its first; 0: all.</summary>
+    [Id(32)] public int TraceSteps { get; init; }
 }

@@ -164,7 +164,8 @@ public partial class MixSchemaTests
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
     }
 
-    private static string Minimal(string kind) => $"name: m\ntenants:\n  - name: t\n    kind: {kind}\n";
+    // A replay tenant needs its trace: the shipped example.
+    private static string Minimal(string kind) => $"name: m\ntenants:\n  - name: t\n    kind: {kind}\n" + (kind == "replay" ? $"    trace: {Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json")}\n" : "");
 
     private static string Unquote(string text) => text.Trim().Trim('`').Replace("\\|", "|", StringComparison.Ordinal);
 

@@ -287,6 +287,23 @@ public class SimulateCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Fact]
+    public async Task Execute_ReplayTenant_EachStepTheRecordedHostTimeAndTheKernelsItWaitsFor()
+    {
+        // The example trace's step: host gaps and tail of 321 us, kernels of 157 us and a 32 us copy it waits for, 500 us as recorded.
+        var trace = Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json");
+        var mix = MixParser.Parse($"name: r\nwarmup: 500ms\nduration: 2s\ntenants:\n  - name: job\n    kind: replay\n    trace: {trace}\n", "r.yaml");
+        var directory = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(mix, directory), Console(new StringWriter()), CancellationToken.None));
+
+        var row = ResultsFiles.Read(directory).Tenants.Single(r => r.Phase == MeasurementPhase.Measure);
+        Assert.Equal((TenantKind.Replay, "sim:0"), (row.Kind, row.Device));
+        Assert.True(row.P50Ms >= 0.321, $"a step ({row.P50Ms} ms) shorter than its host's recorded time");
+        Assert.True(row.P50Ms <= 0.7, $"a step ({row.P50Ms} ms) far beyond the recorded 0.5 ms alone");
+        Assert.InRange(row.ThroughputPerSecond, 1 / 0.0007, 1 / 0.000321);
+    }
+
     private static string Temp() => Path.Combine(Path.GetTempPath(), $"contention-simulate-{Guid.NewGuid():N}");
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "") { SimProfile = "h200" };

@@ -18,6 +18,7 @@ public static class MixParser
     private static readonly string[] TenantFields = MixSchema.Names(MixSchema.Tenant);
     private static readonly string[] DefaultsFields = MixSchema.Names(MixSchema.Tenant.Where(f => !f.TenantOnly));
     private static readonly string[] CommandFields = MixSchema.Names(MixSchema.Tenant.Where(f => f.Kinds.SequenceEqual([TenantKind.Command])));
+    private static readonly string[] ReplayFields = MixSchema.Names(MixSchema.Tenant.Where(f => f.Kinds.SequenceEqual([TenantKind.Replay])));
     private static readonly string[] GridFields = MixSchema.Names(MixSchema.Grid);
     private static readonly string[] RestartFields = MixSchema.Names(MixSchema.Restart);
 
@@ -210,6 +211,7 @@ public static class MixParser
                 Allocation = Choice(node, defaults, "alloc", path, MixSchema.Allocations, fallback.Allocation),
             };
             template = Command(node, path, kind, template);
+            template = Replay(node, path, kind, template);
             if (replicas <= 1)
             {
                 if (replicas == 1)
@@ -267,6 +269,54 @@ public static class MixParser
             }
 
             return template with { Command = argv, LatencyPattern = pattern, LatencyUnit = Choice(node, null, "latency_unit", path, MixSchema.LatencyUnits, template.LatencyUnit) };
+        }
+
+        /// <summary>
+        /// A replay tenant's trace (read and checked now: a fault in it is an error at the field,
+        /// with the trace's own message) and steps; it runs on the modelled GPU (auto means sim).
+        /// An error for a replay field on another kind.
+        /// </summary>
+        private TenantSpec Replay(YamlMappingNode node, string path, TenantKind kind, TenantSpec template)
+        {
+            if (kind != TenantKind.Replay)
+            {
+                var stray = ReplayFields.FirstOrDefault(f => node.Children.ContainsKey(new YamlScalarNode(f)));
+                return stray is null ? template : throw Error(node.Children[new YamlScalarNode(stray)], Join(path, stray), $"'{stray}' belongs to a replay tenant, not to a {kind.Word()} one");
+            }
+
+            if (!node.Children.TryGetValue(new YamlScalarNode("trace"), out var traceNode))
+            {
+                throw Error(node, Join(path, "trace"), "required field is missing for a replay tenant: a kernel trace file (contention record writes one), e.g. examples/record/two-steps.ktrace.json");
+            }
+
+            // Relative to the mix file's directory (the current one for a mix given as text).
+            var trace = (traceNode as YamlScalarNode)?.Value is { Length: > 0 } text ? Path.GetFullPath(text, Path.GetDirectoryName(Path.GetFullPath(file)) ?? Environment.CurrentDirectory) : throw Error(traceNode, Join(path, "trace"), "expected the path of a kernel trace file");
+            var steps = 0;
+            if (node.Children.TryGetValue(new YamlScalarNode("steps"), out var stepsNode))
+            {
+                var word = (stepsNode as YamlScalarNode)?.Value ?? "";
+                steps = word == "all" ? 0
+                    : int.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
+                    : throw Error(stepsNode, Join(path, "steps"), $"expected all, or a whole number of at least 1, got '{word}'");
+            }
+
+            try
+            {
+                _ = Contention.Workloads.Replay.ReplayProgram.Load(trace, steps);
+            }
+            catch (Contention.Workloads.Replay.KernelTraceException ex)
+            {
+                var onSteps = steps > 0 && ex.Message.Contains("steps asked for", StringComparison.Ordinal);
+                throw Error(onSteps ? stepsNode! : traceNode, Join(path, onSteps ? "steps" : "trace"), ex.Message);
+            }
+
+            var device = template.Device == "auto" ? "sim" : template.Device;
+            if (!device.StartsWith("sim", StringComparison.Ordinal))
+            {
+                throw Error(node.Children.TryGetValue(new YamlScalarNode("device"), out var d) ? d : node, Join(path, "device"), $"a replay tenant runs on the modelled GPU (sim, sim:N) and in virtual time (contention simulate); on '{device}' it would need busy kernels of the recorded grids, which this build does not have yet (docs/replay.md)");
+            }
+
+            return template with { Trace = trace, TraceSteps = steps, Device = device };
         }
 
         /// <summary>

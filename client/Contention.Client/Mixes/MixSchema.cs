@@ -88,7 +88,7 @@ public static class MixSchema
         new("replicas", MixScope.Tenant, Replicas.Expected, "1") { TenantOnly = true },
         new("model", MixScope.Tenant, OneOf(Models), "resnet50"),
         new("batch", MixScope.Tenant, Batch.Expected, "32 (training), 1 (inference)"),
-        new("rate", MixScope.Tenant, RateExpected, "0") { Kinds = [TenantKind.Inference] },
+        new("rate", MixScope.Tenant, RateExpected, "0") { Kinds = [TenantKind.Inference, TenantKind.Replay] },
         new("op", MixScope.Tenant, OneOf(Ops), "elementwise") { Kinds = [TenantKind.Microbench] },
         new("bytes", MixScope.Tenant, Sizes, "1MiB") { Kinds = [TenantKind.Microbench] },
         new("iterations", MixScope.Tenant, Iterations.Expected, "100") { Kinds = [TenantKind.Microbench] },
@@ -103,6 +103,8 @@ public static class MixSchema
         new("command", MixScope.Tenant, "the program and its arguments: a list of strings, or one string split at spaces", "—") { TenantOnly = true, Kinds = [TenantKind.Command] },
         new("latency", MixScope.Tenant, "a regular expression with a group holding the latency", Example.LatencyPattern) { TenantOnly = true, Kinds = [TenantKind.Command] },
         new("latency_unit", MixScope.Tenant, OneOf(LatencyUnits), "ms") { TenantOnly = true, Kinds = [TenantKind.Command] },
+        new("trace", MixScope.Tenant, "a kernel trace file (contention record writes one; relative to the mix file's directory)", "—") { TenantOnly = true, Sweepable = false, Kinds = [TenantKind.Replay] },
+        new("steps", MixScope.Tenant, "all, or a whole number of at least 1", "all") { TenantOnly = true, Sweepable = false, Kinds = [TenantKind.Replay] },
     ];
 
     /// <summary>Fields of a tenant's <c>restart</c>.</summary>

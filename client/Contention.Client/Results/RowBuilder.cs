@@ -81,7 +81,7 @@ public static class RowBuilder
             Seconds = aggregate.Seconds,
             Completed = aggregate.Completed,
             ThroughputPerSecond = aggregate.Seconds > 0 ? aggregate.Completed / aggregate.Seconds : 0,
-            OfferedPerSecond = spec.Kind == TenantKind.Inference ? spec.RatePerSecond : 0,
+            OfferedPerSecond = spec.Kind is TenantKind.Inference or TenantKind.Replay ? spec.RatePerSecond : 0,
             P50Ms = Ms(50),
             P95Ms = Ms(95),
             P99Ms = Ms(99),

@@ -464,6 +464,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
                 TenantKind.Training => WorkloadKind.Training,
                 TenantKind.Inference => WorkloadKind.Inference,
                 TenantKind.Microbench => WorkloadKind.Microbench,
+                TenantKind.Replay => WorkloadKind.Replay,
                 _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "a command tenant runs no modelled workload"),
             },
             Model = spec.Model,
@@ -477,6 +478,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             PointLimitMs = spec.PointLimitMs,
             WarmupOperations = spec.WarmupOperations,
             AllocatePerOperation = spec.Allocation == "step",
+            Trace = spec.Trace,
+            TraceSteps = spec.TraceSteps,
         };
 
     /// <summary>A phase as the collector keeps it: the worker's own measurements, and the node's eBPF counts when it has them.</summary>

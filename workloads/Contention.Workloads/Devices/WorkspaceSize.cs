@@ -38,6 +38,9 @@ public readonly record struct WorkspaceSize(long A, long B, long C, long Host)
                 case KernelKind.Reduce:
                     a = Math.Max(a, kernel.Elements);
                     break;
+                case KernelKind.Replay:
+                    // Its time and footprint are recorded; it needs no operands.
+                    break;
                 default:
                     a = Math.Max(a, kernel.Elements);
                     host = Math.Max(host, kernel.Elements);

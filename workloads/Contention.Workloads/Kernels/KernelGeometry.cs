@@ -30,6 +30,9 @@ public readonly record struct KernelGeometry(long Blocks, int BlocksPerMultiproc
             case KernelKind.Reduce:
                 // As CudaDevice launches it: four blocks per multiprocessor, grid-strided.
                 return new(4L * sms, 2048 / ReduceThreads);
+            case KernelKind.Replay:
+                // As recorded: its blocks, and how many of them a multiprocessor held.
+                return new(kernel.M, Math.Max(1, kernel.K));
             default:
                 return new(0, 1);
         }

@@ -17,4 +17,10 @@ public enum KernelKind
 
     /// <summary>Device-to-host copy of N elements.</summary>
     CopyToHost,
+
+    /// <summary>
+    /// A recorded kernel, copy or memset replayed (<see cref="KernelSpec.Replay"/>): its GPU time
+    /// and footprint as recorded, not computed from a shape.
+    /// </summary>
+    Replay,
 }

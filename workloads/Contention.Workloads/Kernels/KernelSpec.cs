@@ -24,6 +24,15 @@ public readonly record struct KernelSpec(KernelKind Kind, int M, int N, int K, l
     /// <summary>A device-to-host copy.</summary>
     public static KernelSpec CopyToHost(long elements) => new(KernelKind.CopyToHost, 0, 0, 0, elements);
 
+    /// <summary>
+    /// A recorded op replayed (docs/replay.md): <paramref name="durationNs"/> of GPU time alone,
+    /// <paramref name="blocks"/> blocks of <paramref name="threads"/> threads of which a
+    /// multiprocessor holds <paramref name="residentBlocks"/> at once; no blocks for a copy or a
+    /// memset (an engine's work, beside the multiprocessors).
+    /// </summary>
+    public static KernelSpec Replay(long durationNs, long blocks, int threads, int residentBlocks) =>
+        new(KernelKind.Replay, (int)Math.Clamp(blocks, 0, int.MaxValue), Math.Max(0, threads), Math.Max(1, residentBlocks), Math.Max(1, durationNs));
+
     /// <summary>Floating-point operations the kernel performs.</summary>
     public double Flops => Kind switch
     {
@@ -32,11 +41,15 @@ public readonly record struct KernelSpec(KernelKind Kind, int M, int N, int K, l
         _ => 0,
     };
 
+    /// <summary>A replayed op's GPU time alone, ns (<see cref="Replay"/>).</summary>
+    public long ReplayNs => Kind == KernelKind.Replay ? Elements : 0;
+
     /// <summary>Bytes the kernel reads and writes in device memory (or moves over the bus for copies).</summary>
     public double Bytes => Kind switch
     {
         KernelKind.Gemm => 4.0 * (((double)M * K) + ((double)K * N) + ((double)M * N)),
         KernelKind.Elementwise => 12.0 * Elements,
+        KernelKind.Replay => 0,
         _ => 4.0 * Elements,
     };
 }

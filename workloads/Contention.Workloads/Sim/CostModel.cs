@@ -50,7 +50,7 @@ public sealed class CostModel
     public SimKernel Kernel(in KernelSpec kernel)
     {
         var duration = DurationNs(kernel);
-        if (kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)
+        if (kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost || (kernel.Kind == KernelKind.Replay && kernel.M == 0))
         {
             return new SimKernel(duration, 0, 0);
         }
@@ -85,6 +85,7 @@ public sealed class CostModel
             KernelKind.Elementwise or KernelKind.Reduce => profile.KernelOverheadNs + Math.Max(kernel.Flops / streamFlopsPerNs, kernel.Bytes / memoryBytesPerNs),
             KernelKind.CopyToDevice => profile.CopyLatencyNs + (kernel.Bytes / toDeviceBytesPerNs),
             KernelKind.CopyToHost => profile.CopyLatencyNs + (kernel.Bytes / toHostBytesPerNs),
+            KernelKind.Replay => kernel.ReplayNs,
             _ => throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "unknown kernel kind"),
         };
         return Math.Max(1, (long)Math.Round(ns));

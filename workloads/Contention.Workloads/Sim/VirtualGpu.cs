@@ -1,6 +1,7 @@
 using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Metrics;
+using Contention.Workloads.Replay;
 using Contention.Workloads.Workloads;
 using HdrHistogram;
 
@@ -110,20 +111,18 @@ public sealed class VirtualGpu
             }
 
             gpu.Configure(i, tenant.Context);
-            var kernels = WorkloadRunner.KernelsOf(tenant.Workload);
-            SimKernel[] modelled = [.. kernels.Select(k => model.Kernel(k))];
-            bool[] syncAfter = [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)];
+            var (programs, order) = Programs(tenant, model);
             if (arbiter is { QuantumNs: > 0 } && tenant.Context.Priority <= 0)
             {
                 // A best-effort tenant under a slicing arbiter launches each long kernel as its slices.
-                (modelled, syncAfter) = Sliced(arbiter, modelled, syncAfter);
+                programs = [.. programs.Select(p => Sliced(arbiter, p))];
             }
 
             this.tenants[i] = new Tenant(
                 i,
                 tenant,
-                modelled,
-                syncAfter,
+                programs,
+                order,
                 new RoundTripCurve(profile, tenant.Sync, sharing),
                 wakeUps,
                 idle,
@@ -135,20 +134,46 @@ public sealed class VirtualGpu
         }
     }
 
-    // Each kernel as the arbiter's slices (a synchronise after a kernel comes after its last slice).
-    private static (SimKernel[] Kernels, bool[] SyncAfter) Sliced(ArbiterPolicy arbiter, SimKernel[] kernels, bool[] syncAfter)
+    /// <summary>
+    /// What a tenant's thread plays, operation by operation: the same kernels every operation (a
+    /// pageable copy holding the thread), or a replay's recorded steps in turn, each with the
+    /// host's recorded time around its launches and its waits (<see cref="ReplayStep"/>).
+    /// </summary>
+    private static (Program[] Programs, int[] Order) Programs(VirtualTenant tenant, CostModel model)
     {
-        var sliced = new List<SimKernel>(kernels.Length);
-        var syncs = new List<bool>(kernels.Length);
-        for (var k = 0; k < kernels.Length; k++)
+        if (tenant.Workload.Kind == WorkloadKind.Replay)
         {
-            var slices = arbiter.Slice(kernels[k]);
-            sliced.AddRange(slices);
-            syncs.AddRange(slices.Select((_, s) => s == slices.Length - 1 && syncAfter[k]));
+            var replay = WorkloadRunner.ReplayOf(tenant.Workload);
+            return ([.. replay.Steps.Select(s => new Program([.. s.Kernels.Select(k => model.Kernel(k))], s.SyncAfter, s.BeforeNs, s.SyncGapNs, s.TailNs))], [.. replay.Order]);
         }
 
-        return ([.. sliced], [.. syncs]);
+        var kernels = WorkloadRunner.KernelsOf(tenant.Workload);
+        bool[] syncAfter = [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)];
+        syncAfter[^1] = true;
+        return ([new Program([.. kernels.Select(k => model.Kernel(k))], syncAfter, new long[kernels.Count], new long[kernels.Count], 0)], [0]);
     }
+
+    // Each kernel as the arbiter's slices (host time before a kernel comes before its first slice, a synchronise after it after its last).
+    private static Program Sliced(ArbiterPolicy arbiter, Program program)
+    {
+        var sliced = new List<SimKernel>(program.Kernels.Length);
+        var syncs = new List<bool>(program.Kernels.Length);
+        var before = new List<long>(program.Kernels.Length);
+        var gaps = new List<long>(program.Kernels.Length);
+        for (var k = 0; k < program.Kernels.Length; k++)
+        {
+            var slices = arbiter.Slice(program.Kernels[k]);
+            sliced.AddRange(slices);
+            syncs.AddRange(slices.Select((_, s) => s == slices.Length - 1 && program.SyncAfter[k]));
+            before.AddRange(slices.Select((_, s) => s == 0 ? program.BeforeNs[k] : 0));
+            gaps.AddRange(slices.Select((_, s) => s == slices.Length - 1 ? program.SyncGapNs[k] : 0));
+        }
+
+        return new Program([.. sliced], [.. syncs], [.. before], [.. gaps], program.TailNs);
+    }
+
+    /// <summary>One operation's kernels as the thread plays them (<see cref="ReplayStep"/>'s fields; the last kernel always waits).</summary>
+    private sealed record Program(SimKernel[] Kernels, bool[] SyncAfter, long[] BeforeNs, long[] SyncGapNs, long TailNs);
 
     /// <summary>Virtual time reached, ns.</summary>
     public long NowNs { get; private set; }
@@ -241,8 +266,12 @@ public sealed class VirtualGpu
     private sealed class Tenant
     {
         private readonly IGpuScheduler gpu;
-        private readonly SimKernel[] kernels;
-        private readonly bool[] syncAfter;
+        private readonly Program[] programs;
+        private readonly int[] order;
+        private long played;
+        private Program program;
+        private bool syncDue;
+        private bool tailDue;
         private readonly RoundTripCurve roundTrip;
         private readonly RoundTripCurve wakeUp;
         private readonly RoundTripCurve idleLaunches;
@@ -281,7 +310,7 @@ public sealed class VirtualGpu
         private double turnsLost;
         private long accountedNs;
 
-        public Tenant(int index, VirtualTenant spec, SimKernel[] kernels, bool[] syncAfter, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause, IGpuScheduler gpu)
+        public Tenant(int index, VirtualTenant spec, Program[] programs, int[] order, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause, IGpuScheduler gpu)
         {
             this.gpu = gpu;
             (idleLaunches, idleWaits) = idle;
@@ -289,8 +318,9 @@ public sealed class VirtualGpu
             this.cores = cores;
             sync = spec.Sync;
             Index = index;
-            this.kernels = kernels;
-            this.syncAfter = syncAfter;
+            this.programs = programs;
+            this.order = order;
+            program = programs[order[0]];
             this.roundTrip = roundTrip;
             this.wakeUp = wakeUp;
             this.launchCpuNs = launchCpuNs;
@@ -302,7 +332,7 @@ public sealed class VirtualGpu
             // Wake-ups from their own stream, so that the round trips draw as SimDevice's do.
             lateness = new Random(unchecked(spec.Workload.Seed ^ 0x5BD1E995));
             idleDraws = new Random(unchecked(spec.Workload.Seed ^ SimDevice.IdleSeed));
-            open = spec.Workload.Kind == WorkloadKind.Inference && spec.Workload.RatePerSecond > 0;
+            open = spec.Workload.Kind is WorkloadKind.Inference or WorkloadKind.Replay && spec.Workload.RatePerSecond > 0;
             seed = spec.Workload.Seed;
             pauseAfter = open || startPause != StartPause.AfterSecondOperation ? 0 : WorkloadRunner.StartPauseAfter;
             meanGapNs = open ? 1e9 / spec.Workload.RatePerSecond : 0;
@@ -312,7 +342,7 @@ public sealed class VirtualGpu
             }
             else if (startPause == StartPause.BeforeFirstOperation)
             {
-                PauseUntil(0, WorkloadRunner.StartPauseNs(seed, kernels.Sum(k => k.DurationNs + launchCpuNs)));
+                PauseUntil(0, WorkloadRunner.StartPauseNs(seed, program.Kernels.Sum(k => k.DurationNs + launchCpuNs) + program.BeforeNs.Sum() + program.SyncGapNs.Sum() + program.TailNs));
             }
             else
             {
@@ -359,15 +389,38 @@ public sealed class VirtualGpu
                 return;
             }
 
+            if (tailDue)
+            {
+                // The host's time after the operation's last wait is spent.
+                tailDue = false;
+                EndOperation(nowNs);
+                return;
+            }
+
+            if (syncDue)
+            {
+                // The host's time between a launch and its wait is spent: it waits now.
+                syncDue = false;
+                CallSynchronise(gpu, nowNs);
+                return;
+            }
+
             if (calledNs >= 0)
             {
-                // Back from a synchronise: a pageable copy's, or the operation's last.
+                // Back from a synchronise: a pageable copy's, a replay's, or the operation's last.
                 calledNs = -1;
                 lastReturnNs = nowNs;
                 batchStarted = false;
-                if (nextKernel < kernels.Length)
+                if (nextKernel < program.Kernels.Length)
                 {
-                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
+                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[nextKernel]);
+                    return;
+                }
+
+                if (program.TailNs > 0)
+                {
+                    tailDue = true;
+                    NextNs = cores.Finish(nowNs, phaseNs, program.TailNs);
                     return;
                 }
 
@@ -386,17 +439,31 @@ public sealed class VirtualGpu
                 idleWaitNs = this.sync == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(nowNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
             }
 
-            gpu.Enqueue(Index, kernels[nextKernel]);
+            gpu.Enqueue(Index, program.Kernels[nextKernel]);
             submitted++;
             launches++;
-            var sync = syncAfter[nextKernel] || nextKernel == kernels.Length - 1;
+            var sync = program.SyncAfter[nextKernel] || nextKernel == program.Kernels.Length - 1;
+            var gapNs = program.SyncGapNs[nextKernel];
             nextKernel++;
             if (!sync)
             {
-                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
+                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[nextKernel]);
                 return;
             }
 
+            if (gapNs > 0)
+            {
+                syncDue = true;
+                NextNs = cores.Finish(nowNs, phaseNs, gapNs);
+                return;
+            }
+
+            CallSynchronise(gpu, nowNs);
+        }
+
+        // The thread calls a synchronise at nowNs: it waits until its context's kernels are done.
+        private void CallSynchronise(IGpuScheduler gpu, long nowNs)
+        {
             calledNs = nowNs;
             synchronises++;
             switchesAtCall = gpu.SwitchesTo(Index);
@@ -458,13 +525,14 @@ public sealed class VirtualGpu
         private void StartOperation(long startNs, long nowNs)
         {
             operationStartNs = startNs;
+            program = programs[order[(int)(played++ % order.Length)]];
             nextKernel = 0;
             calledNs = -1;
             inOperation = true;
             gpu.MarkOpen(Index, true);
 
             // After an idle gap (an open-loop request after a sleep) the first launch takes longer.
-            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
+            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[0] + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
         }
 
 

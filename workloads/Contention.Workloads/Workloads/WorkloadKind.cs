@@ -11,4 +11,7 @@ public enum WorkloadKind
 
     /// <summary>One operation of a set size, a set number of times per repetition.</summary>
     Microbench,
+
+    /// <summary>A recorded job's steps (<see cref="WorkloadSpec.Trace"/>), closed loop or as requests at <see cref="WorkloadSpec.RatePerSecond"/>.</summary>
+    Replay,
 }

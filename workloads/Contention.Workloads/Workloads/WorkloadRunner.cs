@@ -1,6 +1,7 @@
 using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Metrics;
+using Contention.Workloads.Replay;
 using Contention.Workloads.Sim;
 using Contention.Workloads.Worker;
 
@@ -16,7 +17,9 @@ public sealed class WorkloadRunner
     private readonly IComputeDevice device;
     private readonly WorkloadSpec spec;
     private readonly IReadOnlyList<KernelSpec> kernels;
+    private readonly ReplayProgram? replay;
     private long completed;
+    private long replayed;
 
     /// <summary>Prepares <paramref name="spec"/> on <paramref name="device"/> (allocates its buffers).</summary>
     public WorkloadRunner(IComputeDevice device, WorkloadSpec spec)
@@ -25,7 +28,8 @@ public sealed class WorkloadRunner
         ArgumentNullException.ThrowIfNull(spec);
         this.device = device;
         this.spec = spec;
-        kernels = spec.Grid is null ? KernelsOf(spec) : [];
+        replay = spec.Kind == WorkloadKind.Replay ? ReplayOf(spec) : null;
+        kernels = replay?.Kernels ?? (spec.Grid is null ? KernelsOf(spec) : []);
         if (kernels.Count > 0 && !spec.AllocatePerOperation)
         {
             device.Prepare(kernels);
@@ -41,7 +45,16 @@ public sealed class WorkloadRunner
     /// <summary>Latencies and the completion count.</summary>
     public LatencyRecorder Latency { get; } = new();
 
-    /// <summary>The kernel sequence of one operation of <paramref name="spec"/>.</summary>
+    /// <summary>The replay a replay workload plays: its trace file read and made ready.</summary>
+    /// <exception cref="ArgumentException">It names no trace.</exception>
+    /// <exception cref="KernelTraceException">The trace cannot be read.</exception>
+    public static ReplayProgram ReplayOf(WorkloadSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return ReplayProgram.Load(spec.Trace ?? throw new ArgumentException("a replay workload needs its kernel trace (Trace)", nameof(spec)), spec.TraceSteps);
+    }
+
+    /// <summary>The kernel sequence of one operation of <paramref name="spec"/> (a replay's: every op it launches, for preparing a device).</summary>
     public static IReadOnlyList<KernelSpec> KernelsOf(WorkloadSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -49,6 +62,7 @@ public sealed class WorkloadRunner
         {
             WorkloadKind.Training => ModelShapes.TrainingStep(spec.Model, spec.BatchSize),
             WorkloadKind.Inference => ModelShapes.InferenceRequest(spec.Model, spec.BatchSize),
+            WorkloadKind.Replay => ReplayOf(spec).Kernels,
             _ => Enumerable.Repeat(MicrobenchKernel(spec.Op, spec.Bytes), spec.Iterations).ToList(),
         };
     }
@@ -83,7 +97,7 @@ public sealed class WorkloadRunner
             return;
         }
 
-        if (spec.Kind == WorkloadKind.Inference && spec.RatePerSecond > 0)
+        if (spec.Kind is WorkloadKind.Inference or WorkloadKind.Replay && spec.RatePerSecond > 0)
         {
             RunOpenLoop(cancellation);
             return;
@@ -246,6 +260,12 @@ public sealed class WorkloadRunner
     // One operation's kernels, up to their synchronise (the caller opens and closes the device's operation around it).
     private void RunOnce()
     {
+        if (replay is not null)
+        {
+            Replay(replay.StepOf(replayed++));
+            return;
+        }
+
         if (spec.AllocatePerOperation)
         {
             device.Prepare(kernels);
@@ -260,6 +280,32 @@ public sealed class WorkloadRunner
         if (spec.AllocatePerOperation)
         {
             device.Release();
+        }
+    }
+
+    // A recorded step: the host busy for each recorded gap (as the job's Python was), each launch as
+    // the device launches, a wait where the job waited, the step's tail.
+    private void Replay(ReplayStep step)
+    {
+        for (var k = 0; k < step.Kernels.Length; k++)
+        {
+            Busy(step.BeforeNs[k]);
+            device.Launch(step.Kernels[k]);
+            if (step.SyncAfter[k])
+            {
+                Busy(step.SyncGapNs[k]);
+                device.Synchronize();
+            }
+        }
+
+        Busy(step.TailNs);
+    }
+
+    private static void Busy(long ns)
+    {
+        if (ns > 0)
+        {
+            MonotonicClock.SpinUntil(MonotonicClock.NowNs() + ns);
         }
     }
 }

@@ -46,6 +46,12 @@ public sealed record WorkloadSpec
     /// </summary>
     public bool AllocatePerOperation { get; init; }
 
+    /// <summary>Replay: the kernel trace file (docs/replay.md).</summary>
+    public string? Trace { get; init; }
+
+    /// <summary>Replay: how many of the trace's recorded steps one cycle replays, from its first; 0: all.</summary>
+    public int TraceSteps { get; init; }
+
     /// <summary>Seed of the arrival process, so runs are repeatable.</summary>
     public int Seed { get; init; } = 1;
 }
