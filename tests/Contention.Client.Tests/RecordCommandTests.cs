@@ -53,6 +53,7 @@ public sealed class RecordCommandTests : IDisposable
             {{Profiler}}
             JSON
             gzip -c "$CONTENTION_RECORD_OUT.json" > "$CONTENTION_RECORD_OUT"
+            echo '{ "unit": "us", "warmup": [5000, 420, 410], "profiled": [450, 460], "after": [400, 405, 395] }' > "$CONTENTION_RECORD_OUT.steps.json"
             """.Replace("\r\n", "\n", StringComparison.Ordinal));
         var output = Path.Combine(directory, "out.ktrace.json.gz");
         var chrome = Path.Combine(directory, "kept.json.gz");
@@ -65,6 +66,7 @@ public sealed class RecordCommandTests : IDisposable
         Assert.Contains("sh " + job + " --batch 8", trace.Recorded.Command, StringComparison.Ordinal);
         Assert.Contains("step end: forward", trace.Recorded.Source, StringComparison.Ordinal);
         Assert.True(File.Exists(chrome), "the profiler's trace was not kept");
+        Assert.Equal(new TraceReference(400, 3, "3 steps after the recording", 455), trace.Reference);
     }
 
     [Fact]
@@ -172,6 +174,9 @@ public sealed class RecordCommandTests : IDisposable
         // Recording starts when the third forward returns and ends when the seventh does.
         Assert.Equal([.. F(3), "sync", "profile cpu,cuda", "start", "step", "fwd", "step", "fwd", "step", "fwd", "step", "fwd", "sync", "stop", "export", .. F(3)], log);
         Assert.Contains("wrote 4 steps (after 3 of warm-up, each ended by a top-level forward)", output, StringComparison.Ordinal);
+
+        // Nine step times between ten step ends: two in the warm-up, four profiled, three after.
+        Assert.Equal((2, 4, 3), StepTimes());
     }
 
     [PythonFact(withoutTorch: true)]
@@ -182,6 +187,9 @@ public sealed class RecordCommandTests : IDisposable
         // The first forward counted until the first optimizer step, then optimizer steps only: the third starts recording.
         Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", .. T(1), "sync", "stop", "export", .. T(5)], log);
         Assert.Contains("wrote 2 steps (after 3 of warm-up, each ended by an optimizer step)", output, StringComparison.Ordinal);
+
+        // Timed from the first optimizer step (the forward before it no step end): 2 warm-up, 2 profiled, 5 after.
+        Assert.Equal((2, 2, 5), StepTimes());
     }
 
     [PythonFact(withoutTorch: true)]
@@ -191,6 +199,29 @@ public sealed class RecordCommandTests : IDisposable
 
         Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", "sync", "stop", "export"], log);
         Assert.Contains("the job ended after 1 of 5 recorded steps", output, StringComparison.Ordinal);
+    }
+
+    private (int Warmup, int Profiled, int After) StepTimes()
+    {
+        using var times = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "p.json.steps.json")));
+        int Count(string phase) => times.RootElement.GetProperty(phase).GetArrayLength();
+        Assert.All(times.RootElement.GetProperty("profiled").EnumerateArray(), t => Assert.True(t.GetDouble() > 0));
+        return (Count("warmup"), Count("profiled"), Count("after"));
+    }
+
+    [Fact]
+    public void ReferenceOf_StepTimes_TheStepsAfterTheRecordingElseTheWarmupsLastHalf()
+    {
+        var file = Path.Combine(directory, "s.json");
+        File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100, 30, 31, 32, 33], "profiled": [40, 42, 41], "after": [29, 30, 28, 31] }""");
+        Assert.Equal(new TraceReference(29.5, 4, "4 steps after the recording", 41), RecordCommand.ReferenceOf(file));
+
+        File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100, 30, 31, 32, 33], "profiled": [40], "after": [29, 30] }""");
+        Assert.Equal(new TraceReference(32, 3, "the warm-up's last 3 steps", 40), RecordCommand.ReferenceOf(file));
+
+        File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100], "profiled": [40], "after": [] }""");
+        Assert.Null(RecordCommand.ReferenceOf(file));
+        Assert.Null(RecordCommand.ReferenceOf(Path.Combine(directory, "none.json")));
     }
 
     private static IEnumerable<string> F(int n) => Enumerable.Repeat("fwd", n);

@@ -7,7 +7,7 @@ public class WordsTests
     [Fact]
     public void Word_EveryValue_IsItsLowerCaseNameAndParsesBack()
     {
-        Assert.Equal(["training", "inference", "microbench", "command"], Words.All<TenantKind>());
+        Assert.Equal(["training", "inference", "microbench", "command", "replay"], Words.All<TenantKind>());
         Assert.Equal(["spin", "yield", "block"], Words.All<SyncMode>());
         Assert.Equal(["process", "thread"], Words.All<Isolation>());
         Assert.Equal(["warmup", "measure"], Words.All<MeasurementPhase>());

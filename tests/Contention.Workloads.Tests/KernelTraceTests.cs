@@ -129,7 +129,7 @@ public class KernelTraceTests
     [Fact]
     public void WriteRead_ATrace_ReadsBackTheSame()
     {
-        var trace = KernelTraceFile.Fold(Imported().Trace);
+        var trace = KernelTraceFile.Fold(Imported().Trace) with { Reference = new TraceReference(480.5, 12, "12 steps after the recording", 500.25) };
         var directory = Directory.CreateTempSubdirectory("contention-ktrace-").FullName;
         try
         {
@@ -143,7 +143,7 @@ public class KernelTraceTests
                 Assert.Equal(KernelTraceFile.ToJson(trace), KernelTraceFile.ToJson(read));
                 Assert.Equal(trace.Kernels, read.Kernels);
                 Assert.Equal(trace.Steps[0].Ops, read.Steps[0].Ops);
-                Assert.Equal((trace.Name, trace.Kind, trace.Recorded, trace.Device), (read.Name, read.Kind, read.Recorded, read.Device));
+                Assert.Equal((trace.Name, trace.Kind, trace.Recorded, trace.Device, trace.Reference), (read.Name, read.Kind, read.Recorded, read.Device, read.Reference));
             }
 
             Assert.Equal(0x1f, File.ReadAllBytes(Path.Combine(directory, "t.json.gz"))[0]);

@@ -67,7 +67,40 @@ internal static class RecordCommand
     }
 
     /// <summary>What the options ask of the trace.</summary>
-    internal sealed record Settings(string? Name, string? Output, string? Kind, bool KeepSteps, string? Gpu);
+    internal sealed record Settings(string? Name, string? Output, string? Kind, bool KeepSteps, string? Gpu)
+    {
+        /// <summary>The job's own step time, from the hook's step times.</summary>
+        public TraceReference? Reference { get; init; }
+    }
+
+    /// <summary>
+    /// The job's step time without the profiler from the hook's step times (µs, by phase): the
+    /// median of the steps after the recording when there are 3 or more, else of the warm-up's last
+    /// half (its first steps load and tune); null without a file or enough steps.
+    /// </summary>
+    internal static TraceReference? ReferenceOf(string stepsFile)
+    {
+        if (!File.Exists(stepsFile))
+        {
+            return null;
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stepsFile));
+        double[] Phase(string name) => document.RootElement.TryGetProperty(name, out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? [.. list.EnumerateArray().Where(v => v.ValueKind == System.Text.Json.JsonValueKind.Number).Select(v => v.GetDouble())]
+            : [];
+        var (warmup, profiled, after) = (Phase("warmup"), Phase("profiled"), Phase("after"));
+        var (steps, from) = after.Length >= 3 ? (after, $"{after.Length} steps after the recording")
+            : warmup.Length >= 4 ? (warmup[(warmup.Length / 2)..], $"the warm-up's last {warmup.Length - (warmup.Length / 2)} steps")
+            : (Array.Empty<double>(), "");
+        return steps.Length == 0 ? null : new TraceReference(Median(steps), steps.Length, from, profiled.Length == 0 ? 0 : Median(profiled));
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     /// <summary>Writes the hook where Python finds it when <paramref name="directory"/> is first on PYTHONPATH; returns its path.</summary>
     public static string WriteHook(string directory)
@@ -123,7 +156,7 @@ internal static class RecordCommand
                 File.Copy(profile, keepChrome, overwrite: true);
             }
 
-            var named = settings with { Name = settings.Name ?? JobName(arguments) };
+            var named = settings with { Name = settings.Name ?? JobName(arguments), Reference = ReferenceOf(profile + ".steps.json") };
             return Convert(profile, named, new TraceRecording($"torch.profiler via contention record ({steps} steps after {warmup}, step end: {step})", string.Join(' ', arguments), began.ToString("o", CultureInfo.InvariantCulture), Environment.MachineName, Tool()), console);
         }
         finally
@@ -155,12 +188,19 @@ internal static class RecordCommand
             trace = KernelTraceFile.Fold(trace);
         }
 
+        trace = trace with { Reference = settings.Reference };
+
         var output = settings.Output ?? $"{name}.ktrace.json";
         KernelTraceFile.Write(trace, output);
         console.Write(Summary(trace));
         foreach (var note in notes)
         {
             console.MarkupLineInterpolated($"note: {note}");
+        }
+
+        if (trace.Reference is { } reference)
+        {
+            console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"the job's own step: {reference.StepUs / 1e3:0.000} ms without the profiler (median of {reference.From}), {reference.ProfiledStepUs / 1e3:0.000} ms profiled");
         }
 
         console.MarkupLineInterpolated($"kernel trace: [bold]{Path.GetFullPath(output)}[/] ({trace.RecordedSteps} steps recorded, {trace.Steps.Count} distinct, {trace.Kernels.Count} distinct kernels)");

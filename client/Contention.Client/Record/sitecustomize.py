@@ -14,13 +14,17 @@ After CONTENTION_RECORD_WARMUP steps (default 20) it synchronises the GPU and st
 torch.profiler (CPU and CUDA activities), marks each step with `prof.step()` (a "ProfilerStep#N"
 annotation), and after CONTENTION_RECORD_STEPS steps (default 10) synchronises, stops and writes
 torch's Chrome trace to CONTENTION_RECORD_OUT (gzip when it ends in .gz); `contention record`
-turns that into a kernel trace. A job that exits earlier writes what was recorded, and says so on
+turns that into a kernel trace. It also times every step (host time from one step's end to the
+next's, perf_counter) in the warm-up, while profiled and after (when the job runs on): at exit they
+go to CONTENTION_RECORD_OUT + ".steps.json", the job's own step time without the profiler. A job that exits earlier writes what was recorded, and says so on
 stderr. Without CONTENTION_RECORD_OUT the hook does nothing. A sitecustomize this file shadows
 (later on sys.path) is run after it.
 """
 import atexit
+import json
 import os
 import sys
+import time
 
 
 def _chain_shadowed():
@@ -48,19 +52,28 @@ class _Recorder:
         self.profiler = None
         self.recorded = 0
         self.done = False
+        self.last = None
+        self.times = {"warmup": [], "profiled": [], "after": []}
 
     def boundary(self, source):
-        if self.done:
-            return
         if self.mode == "auto":
             if source == "optimizer" and not self.optimizer_seen:
                 self.optimizer_seen = True
                 # Forward passes counted so far were training forwards: count steps afresh.
                 if self.profiler is None:
                     self.boundaries = 0
+                    self.last = None
+                    self.times["warmup"].clear()
             if source == "forward" and self.optimizer_seen:
                 return
         elif source != self.mode:
+            return
+        now = time.perf_counter_ns()
+        if self.last is not None:
+            phase = "after" if self.done else "profiled" if self.profiler is not None else "warmup"
+            self.times[phase].append((now - self.last) / 1000)
+        self.last = now
+        if self.done:
             return
         self.boundaries += 1
         import torch
@@ -96,6 +109,13 @@ class _Recorder:
             print(f"contention record: the job ended after {self.recorded} of {self.steps} recorded steps; wrote those to {self.out}", file=sys.stderr)
         else:
             print(f"contention record: wrote {self.recorded} steps (after {self.warmup} of warm-up, each ended by {self._unit()}) to {self.out}", file=sys.stderr)
+
+    def write_steps(self):
+        try:
+            with open(self.out + ".steps.json", "w", encoding="utf-8") as f:
+                json.dump({"unit": "us", **self.times}, f)
+        except OSError as error:
+            print(f"contention record: could not write the step times: {error}", file=sys.stderr)
 
     def _unit(self):
         if self.mode == "auto":
@@ -153,6 +173,7 @@ def _install():
     module.register_module_forward_pre_hook(pre_forward)
     module.register_module_forward_hook(post_forward)
     optimizer.register_optimizer_step_post_hook(lambda opt, args, kwargs: recorder.boundary("optimizer"))
+    atexit.register(recorder.write_steps)
     atexit.register(recorder.finish)
 
 

@@ -15,6 +15,9 @@ namespace Contention.Workloads.Replay;
 /// <param name="Steps">The steps in order; each replayed <see cref="TraceStep.Repeat"/> times.</param>
 public sealed record KernelTrace(string Name, TraceKind Kind, TraceRecording Recorded, TraceDevice Device, IReadOnlyList<TraceKernel> Kernels, IReadOnlyList<TraceStep> Steps)
 {
+    /// <summary>The job's own step time, timed by the recording hook without the profiler; null when not known (a profiler trace made elsewhere).</summary>
+    public TraceReference? Reference { get; init; }
+
     /// <summary>The steps' recorded count, repeats counted.</summary>
     public int RecordedSteps => Steps.Sum(s => s.Repeat);
 
@@ -28,6 +31,13 @@ public sealed record KernelTrace(string Name, TraceKind Kind, TraceRecording Rec
         }
     }
 }
+
+/// <summary>The recorded job's own step time: what a replay of it alone is set against.</summary>
+/// <param name="StepUs">The median host time of a step without the profiler, µs.</param>
+/// <param name="Steps">The steps it is the median of.</param>
+/// <param name="From">Which steps they were (after the recording, or the warm-up's last).</param>
+/// <param name="ProfiledStepUs">The median step while profiled, µs (the profiler's own cost is the difference).</param>
+public sealed record TraceReference(double StepUs, int Steps, string From, double ProfiledStepUs);
 
 /// <summary>What a trace's steps are.</summary>
 public enum TraceKind

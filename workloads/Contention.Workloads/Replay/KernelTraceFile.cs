@@ -108,6 +108,11 @@ public static class KernelTraceFile
         s.Append(CultureInfo.InvariantCulture, $"  \"recorded\": {{ \"source\": {Str(r.Source)}, \"command\": {Str(r.Command)}, \"utc\": {Str(r.Utc)}, \"host\": {Str(r.Host)}, \"tool\": {Str(r.Tool)} }},\n");
         var d = trace.Device;
         s.Append(CultureInfo.InvariantCulture, $"  \"device\": {{ \"name\": {Str(d.Name)}, \"multiprocessors\": {d.Multiprocessors}, \"maxThreadsPerMultiprocessor\": {d.MaxThreadsPerMultiprocessor}, \"registersPerMultiprocessor\": {d.RegistersPerMultiprocessor}, \"sharedMemoryPerMultiprocessor\": {d.SharedMemoryPerMultiprocessor}, \"maxBlocksPerMultiprocessor\": {d.MaxBlocksPerMultiprocessor} }},\n");
+        if (trace.Reference is { } reference)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"  \"reference\": {{ \"stepUs\": {Num(reference.StepUs)}, \"steps\": {reference.Steps}, \"from\": {Str(reference.From)}, \"profiledStepUs\": {Num(reference.ProfiledStepUs)} }},\n");
+        }
+
         s.Append("  \"kernels\": [\n");
         for (var k = 0; k < trace.Kernels.Count; k++)
         {
@@ -267,7 +272,14 @@ public static class KernelTraceFile
                 throw Fault("the file", "steps", "expected at least one step");
             }
 
-            return new KernelTrace(name, kind, recording, device, kernels, steps);
+            TraceReference? reference = null;
+            if (root.TryGetProperty("reference", out var r))
+            {
+                Require(r, "reference");
+                reference = new TraceReference(Number(r, "reference", "stepUs"), Int(r, "reference", "steps", 1, int.MaxValue), Text(r, "reference", "from"), Number(r, "reference", "profiledStepUs"));
+            }
+
+            return new KernelTrace(name, kind, recording, device, kernels, steps) { Reference = reference };
         }
 
         private TraceKernel Kernel(JsonElement k, string where)
