@@ -311,6 +311,26 @@ public sealed class CudaKernelsTests : IDisposable
         return dc.GetAsArray1D();
     }
 
+    [Theory]
+    // One wave of the emulator's busy kernel, two, three; a blockless copy (one warp).
+    [InlineData(1, 256)]
+    [InlineData(9, 128)]
+    [InlineData(40, 64)]
+    [InlineData(0, 0)]
+    public void Busy_ReplayedKernel_WaitsItsTimeLessTheFixedCostOverItsWaves(int blocks, int threads)
+    {
+        var kernels = new KernelLaunches(accelerator);
+        using var sink = accelerator.Allocate1D<long>(1);
+        var kernel = Kernels.KernelSpec.Replay(1_000_000, blocks, threads, 2);
+        var waves = blocks == 0 ? 1 : kernels.BusyWaves(blocks, threads);
+        Assert.True(blocks < 9 || waves > 1, $"{blocks} blocks of {threads} threads in one wave: the case tests nothing");
+
+        kernels.Busy(accelerator.DefaultStream, sink.View, kernel, fixedNs: 4_000);
+        accelerator.Synchronize();
+
+        Assert.Equal((1_000_000 - 4_000) / waves, sink.GetAsArray1D()[0]);
+    }
+
     private void AssertGemm(int m, int n, int k, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>> launch)
     {
         var random = new Random((m * 31) + (n * 7) + k);

@@ -313,7 +313,7 @@ public static class MixParser
             var device = template.Device == "auto" ? "sim" : template.Device;
             if (!device.StartsWith("sim", StringComparison.Ordinal))
             {
-                throw Error(node.Children.TryGetValue(new YamlScalarNode("device"), out var d) ? d : node, Join(path, "device"), $"a replay tenant runs on the modelled GPU (sim, sim:N) and in virtual time (contention simulate); on '{device}' it would need busy kernels of the recorded grids, which this build does not have yet (docs/replay.md)");
+                throw Error(node.Children.TryGetValue(new YamlScalarNode("device"), out var d) ? d : node, Join(path, "device"), $"a replay tenant runs on the modelled GPU (sim, sim:N) and in virtual time (contention simulate); on '{device}': not yet — on a real GPU it needs busy kernels of the recorded grids, which this build has but which have not run on a GPU yet (docs/replay.md)");
             }
 
             return template with { Trace = trace, TraceSteps = steps, Device = device };

@@ -25,6 +25,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     private MemoryBuffer1D<float, Stride1D.Dense>? b;
     private MemoryBuffer1D<float, Stride1D.Dense>? c;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> scalar;
+    private readonly MemoryBuffer1D<long, Stride1D.Dense> sink;
+    private long busyFixedNs = -1;
     private float* host;
     private PageLockScope<float>? hostLock;
 
@@ -64,6 +66,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         kernels = new KernelLaunches(accelerator);
         scalar = accelerator.Allocate1D<float>(1);
+        sink = accelerator.Allocate1D<long>(1);
         Id = options.Id;
         Description = $"{accelerator.Name} (ILGPU CUDA, sync {options.SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory{streamNote})";
     }
@@ -118,7 +121,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     /// <inheritdoc />
     public void Prepare(IEnumerable<KernelSpec> kernels)
     {
-        var need = WorkspaceSize.For(kernels);
+        var list = kernels as IReadOnlyCollection<KernelSpec> ?? [.. kernels];
+        var need = WorkspaceSize.For(list);
         if (a is not null && size.Covers(need))
         {
             return;
@@ -133,7 +137,26 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         c = accelerator.Allocate1D<float>(size.C);
         AllocateHost(size.Host);
         accelerator.Synchronize();
+        if (busyFixedNs < 0 && list.Any(k => k.Kind == KernelKind.Replay))
+        {
+            busyFixedNs = BusyFixedNs();
+        }
     }
+
+    /// <summary>
+    /// What a replayed kernel's stand-in takes beyond its waits on this GPU, ns: the median GPU time
+    /// of a busy kernel of one warp that does not wait, launched back to back (launch and block
+    /// scheduling). Each replayed kernel waits that much less than its recorded time.
+    /// </summary>
+    public long BusyFixedNs()
+    {
+        // Behind a 200 us busy kernel, 16 that do not wait; the median of 9.
+        var none = KernelSpec.Replay(1, 1, 32, 1);
+        return (long)Math.Round(MedianBetweenMarkers(9, 16, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.Busy(stream, sink.View, none, 0)));
+    }
+
+    // What replay measurements queue first: a busy kernel of one warp waiting 200 us.
+    private static readonly KernelSpec BusySpacer = KernelSpec.Replay(200_000, 1, 32, 1);
 
     /// <inheritdoc />
     public void Release()
@@ -155,7 +178,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
             throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
         }
 
-        if (kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce)
+        if (kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce or KernelKind.Replay)
         {
             var timed = timer?.Begin() ?? false;
             LaunchCompute(kernel, a, b, c);
@@ -199,14 +222,22 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
             throw new InvalidOperationException("Prepare the device with the kernel and the spacer before measuring");
         }
 
+        var (measured, ahead) = (kernel, Spacer);
+        return MedianBetweenMarkers(repetitions, launches, () => LaunchCompute(ahead, a, b, c), () => LaunchCompute(measured, a, b, c));
+    }
+
+    // The median over repetitions of the GPU time per launch of launches launches queued behind
+    // what ahead queues (so the host is ahead of the GPU), between two profiling markers, ns.
+    private double MedianBetweenMarkers(int repetitions, int launches, Action ahead, Action launch)
+    {
         var samples = new double[repetitions];
         for (var i = 0; i < repetitions; i++)
         {
-            LaunchCompute(Spacer, a, b, c);
+            ahead();
             using var begin = stream.AddProfilingMarker();
             for (var l = 0; l < launches; l++)
             {
-                LaunchCompute(kernel, a, b, c);
+                launch();
             }
 
             using var end = stream.AddProfilingMarker();
@@ -216,6 +247,18 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
 
         Array.Sort(samples);
         return samples[repetitions / 2];
+    }
+
+    /// <summary>The GPU time of a replayed kernel's stand-in (<see cref="KernelSpec.Replay"/>), ns: the median of <paramref name="repetitions"/>, each behind a 200 µs busy kernel, between CUDA events.</summary>
+    public double MeasureReplayNs(in KernelSpec kernel, int repetitions)
+    {
+        if (kernel.Kind != KernelKind.Replay)
+        {
+            throw new ArgumentException("a replayed kernel (KernelSpec.Replay)", nameof(kernel));
+        }
+
+        var replayed = kernel;
+        return MedianBetweenMarkers(repetitions, 1, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.Busy(stream, sink.View, replayed, Math.Max(0, busyFixedNs)));
     }
 
     /// <summary>
@@ -239,6 +282,9 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
                 break;
             case KernelKind.Reduce:
                 kernels.Reduce(stream, a.View, scalar.View, (int)kernel.Elements, part, parts);
+                break;
+            case KernelKind.Replay:
+                kernels.Busy(stream, sink.View, kernel, Math.Max(0, busyFixedNs));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "not a compute kernel");
@@ -350,6 +396,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         b?.Dispose();
         c?.Dispose();
         scalar.Dispose();
+        sink.Dispose();
         FreeHost();
         timer?.Dispose();
         stream.Dispose();

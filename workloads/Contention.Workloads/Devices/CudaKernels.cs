@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 
 namespace Contention.Workloads.Devices;
 
@@ -182,6 +183,34 @@ internal static class CudaKernels
             1 => x[e] * y[e],
             _ => s > 0f ? s : 0f,
         };
+    }
+
+    /// <summary>
+    /// A replayed kernel's stand-in (docs/replay.md): every thread of every block busy-waits
+    /// <paramref name="spinNs"/> on the GPU's nanosecond timer (<c>%globaltimer</c>), so the
+    /// launch holds as many blocks of as many threads, each as long, as the recorded kernel's;
+    /// block 0's thread 0 writes how long it waited to <paramref name="sink"/>[0]. On ILGPU's CPU
+    /// emulator (tests) the blocks do not wait: they only write <paramref name="spinNs"/>.
+    /// </summary>
+    public static void Busy(ArrayView<long> sink, long spinNs)
+    {
+        var waited = spinNs;
+        if (CudaAsm.IsSupported)
+        {
+            CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out long start);
+            long now;
+            do
+            {
+                CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out now);
+            }
+            while (now - start < spinNs);
+            waited = now - start;
+        }
+
+        if (Grid.IdxX == 0 && Group.IdxX == 0)
+        {
+            sink[0] = waited;
+        }
     }
 
     /// <summary>

@@ -18,6 +18,8 @@ internal sealed class KernelLaunches
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<long>, long> busy;
+    private readonly Dictionary<int, int> busyResident = [];
     private readonly int gemmBlocksPerMultiprocessor;
 
     /// <summary>Elements of an element-wise kernel's part, in multiples of this (a group of threads).</summary>
@@ -29,6 +31,7 @@ internal sealed class KernelLaunches
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
+        busy = accelerator.LoadKernel<ArrayView<long>, long>(CudaKernels.Busy);
         ReduceGroups = accelerator.NumMultiprocessors * 4;
         gemmBlocksPerMultiprocessor = Math.Max(1, accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemm), CudaKernels.GemmThreads * CudaKernels.GemmThreads));
     }
@@ -126,6 +129,44 @@ internal sealed class KernelLaunches
 
         var grid = new Index3D((int)(to - from), GemmSlicing.ColumnBlocks(n), slices);
         gemm(stream, new KernelConfig(grid, group), a, b, c, m, n, k, slice, (int)from, 0, k);
+    }
+
+    /// <summary>
+    /// The blocks of the busy kernel (<see cref="CudaKernels.Busy"/>) of <paramref name="threads"/>
+    /// threads one multiprocessor holds at once (the driver's occupancy estimate; few registers, no
+    /// shared memory: the threads set it).
+    /// </summary>
+    public int BusyResident(int threads)
+    {
+        if (!busyResident.TryGetValue(threads, out var resident))
+        {
+            busyResident[threads] = resident = Math.Max(1, accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(busy), threads));
+        }
+
+        return resident;
+    }
+
+    /// <summary>
+    /// A replayed kernel (<see cref="KernelSpec.Replay"/>): its recorded blocks of its recorded
+    /// threads (a blockless copy or memset: one block of one warp), each busy-waiting long enough
+    /// that the launch lasts the recorded time less <paramref name="fixedNs"/> (what a busy kernel
+    /// takes beyond its waits: launch and block scheduling, calibrated on the GPU) — the time over
+    /// the waves the busy kernel runs in, which may be fewer than the recorded kernel's (it holds
+    /// more blocks a multiprocessor: the recorded kernel's registers and shared memory are not
+    /// reproduced). Writes the last wait to <paramref name="sink"/>[0].
+    /// </summary>
+    public void Busy(AcceleratorStream stream, ArrayView<long> sink, in KernelSpec kernel, long fixedNs)
+    {
+        var (blocks, threads) = kernel.M > 0 && kernel.N > 0 ? (kernel.M, Math.Min(kernel.N, accelerator.MaxNumThreadsPerGroup)) : (1, 32);
+        var waves = BusyWaves(blocks, threads);
+        busy(stream, new KernelConfig(new Index1D(blocks), new Index1D(threads)), sink, Math.Max(0, kernel.ReplayNs - fixedNs) / waves);
+    }
+
+    /// <summary>The waves <paramref name="blocks"/> blocks of the busy kernel of <paramref name="threads"/> threads run in on this GPU.</summary>
+    public long BusyWaves(long blocks, int threads)
+    {
+        var slots = (long)BusyResident(threads) * accelerator.NumMultiprocessors;
+        return Math.Max(1, (blocks + slots - 1) / slots);
     }
 
     /// <summary>z = f(x, y) over <paramref name="count"/> elements, or over part <paramref name="part"/> of <paramref name="parts"/> of them.</summary>
