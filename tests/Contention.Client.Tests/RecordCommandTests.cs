@@ -77,6 +77,12 @@ public sealed class RecordCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_NoSuchProgram_FailsSayingSo()
+    {
+        Assert.Equal(2, await RecordCommand.Create().Parse(["--", Path.Combine(directory, "no-such-program")]).InvokeAsync());
+    }
+
+    [Fact]
     public async Task Run_NeitherOrBothOfAJobAndAProfile_Refused()
     {
         Assert.Equal(2, await RecordCommand.Create().Parse([]).InvokeAsync());

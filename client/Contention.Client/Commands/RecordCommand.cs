@@ -134,7 +134,17 @@ internal static class RecordCommand
             start.Environment["CONTENTION_RECORD_STEP"] = step;
             var began = DateTime.UtcNow;
             console.MarkupLineInterpolated($"recording: {string.Join(' ', arguments)} ({warmup} steps of warm-up, then {steps} recorded; what ends a step: {step})");
-            using var process = Process.Start(start) ?? throw new MixException($"record: could not start {arguments[0]}");
+            Process process;
+            try
+            {
+                process = Process.Start(start) ?? throw new MixException($"record: could not start {arguments[0]}");
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                throw new MixException($"record: could not start {arguments[0]}: {ex.Message}");
+            }
+
+            using var started = process;
             try
             {
                 await process.WaitForExitAsync(cancellation);
