@@ -154,6 +154,7 @@ public sealed record SimTenantOutcome(
 /// <param name="LaunchCpuNs">CPU time of the launches, ns.</param>
 /// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited.</param>
 /// <param name="TurnsLost">Turns on a host core its thread lost while the threads outnumbered the cores (the virtual tenant's: each an involuntary switch).</param>
+/// <param name="HostBusyNs">Host time a replay's thread spent busy as the recorded job's host was, ns (CPU time by definition; 0 for other tenants).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -163,7 +164,8 @@ public sealed record SimHostCounters(
     [property: Id(4)] long IdleNs,
     [property: Id(5)] long LaunchCpuNs,
     [property: Id(6)] long SwitchesIn = 0,
-    [property: Id(7)] double TurnsLost = 0)
+    [property: Id(7)] double TurnsLost = 0,
+    [property: Id(8)] long HostBusyNs = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

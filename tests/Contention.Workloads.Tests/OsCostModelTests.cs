@@ -101,6 +101,30 @@ public class OsCostModelTests
     }
 
     [Fact]
+    public void FitAndPredict_ReplaysBusyHostTime_IsUserCpuOnTopOfTheFit()
+    {
+        // Measured user CPU: 20 us per launch, plus the busy host time of replay windows. The fit
+        // takes the busy time off and finds the 20 us; the prediction adds a window's busy time back.
+        var random = new Random(5);
+        var windows = Enumerable.Range(0, 30).Select(i =>
+        {
+            var seconds = 2 + (8 * random.NextDouble());
+            var launches = seconds * (1000 + (20_000 * random.NextDouble()));
+            var busy = i % 2 == 0 ? seconds * random.NextDouble() * 0.6 : 0;
+            var features = new OsFeatures(seconds, launches / 50, launches, launches / 100, seconds * random.NextDouble() * 0.3, seconds * 0.2 * random.NextDouble(), BusySeconds: busy);
+            return (SyncMode.Spin, features, (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["user_cpu_s"] = (20e-6 * launches) + busy });
+        }).ToList();
+
+        var model = OsCostModel.Fit("busy", windows);
+        var fit = model.Fits.Single(f => f.Metric == "user_cpu_s");
+        Assert.Equal(20e-6, fit.Coefficients["launches"], 1e-12);
+        Assert.Equal(1, fit.R2, 9);
+
+        var window = new OsFeatures(2, 100, 5000, 50, 0.5, 0.1, BusySeconds: 0.7);
+        Assert.Equal((20e-6 * 5000) + 0.7, model.Predict(SyncMode.Spin, window)["user_cpu_s"], 1e-9);
+    }
+
+    [Fact]
     public void NonNegativeLeastSquares_UnconstrainedOptimumNegative_ClampsAndRefits()
     {
         // y = 2 x0 − 1 x1 exactly: the best non-negative fit leaves x1 out and fits y on x0 alone.

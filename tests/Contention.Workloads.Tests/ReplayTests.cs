@@ -128,6 +128,10 @@ public sealed class ReplayTests : IDisposable
         Assert.Equal(10 * 150_000, result.KernelNs);
         // Counted when made: the 11th step, half done at the window's end, has launched both kernels and called its wait.
         Assert.Equal((22L, 11L), (result.Host.Launches, result.Host.Synchronises));
+
+        // The recorded host time (10 + 20 + 30 + 40 us a step), counted as each busy stretch begins: the
+        // first step in the window began its first at the mark (before it), the half-done one has begun three.
+        Assert.Equal(90_000 + (9 * 100_000) + 60_000, result.Host.HostBusyNs);
     }
 
     [Fact]

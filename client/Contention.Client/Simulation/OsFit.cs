@@ -116,7 +116,7 @@ internal static class OsFit
         ArgumentNullException.ThrowIfNull(unit);
         var t = unit.Tenants[index];
         var others = unit.Tenants.Where((_, j) => j != index).Sum(o => o.Host.Waits);
-        return new OsFeatures(unit.MeasuredNs / 1e9, t.Completed, t.Host.Launches, t.Host.Waits, t.Host.WaitNs / 1e9, t.Host.IdleNs / 1e9, t.Host.SwitchesIn, others, t.Host.TurnsLost);
+        return new OsFeatures(unit.MeasuredNs / 1e9, t.Completed, t.Host.Launches, t.Host.Waits, t.Host.WaitNs / 1e9, t.Host.IdleNs / 1e9, t.Host.SwitchesIn, others, t.Host.TurnsLost, t.Host.HostBusyNs / 1e9);
     }
 
     /// <summary>The metrics a row measured: CPU and switches (when <paramref name="cpu"/>), and system calls by category where eBPF traced it.</summary>

@@ -32,7 +32,12 @@ namespace Contention.Workloads.Sim;
 /// fitted feature: <see cref="OsCostModel.Predict"/> adds it to the fitted involuntary switches,
 /// and a fit takes it off the measured ones first.
 /// </param>
-public sealed record OsFeatures(double Seconds, double Operations, double Launches, double Waits, double WaitSeconds, double IdleSeconds, double SwitchesIn = 0, double OthersWaits = 0, double TurnsLost = 0)
+/// <param name="BusySeconds">
+/// Host time a replay's thread spent busy as the recorded job's host was (its Python and framework
+/// time): CPU time by definition, so no fitted feature either: <see cref="OsCostModel.Predict"/>
+/// adds it to the fitted user CPU seconds, and a fit takes it off the measured ones first.
+/// </param>
+public sealed record OsFeatures(double Seconds, double Operations, double Launches, double Waits, double WaitSeconds, double IdleSeconds, double SwitchesIn = 0, double OthersWaits = 0, double TurnsLost = 0, double BusySeconds = 0)
 {
     /// <summary>The model's features, per second of the window: 1 (a baseline per second), operations, launches and waits per second, the shares of time waiting for the GPU and idle, switches back in while waiting, and the co-runners' waits per second.</summary>
     public static IReadOnlyList<string> Names { get; } = ["per_second", "operations", "launches", "waits", "wait_share", "idle_share", "switches_in", "others_waits"];
@@ -88,14 +93,23 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
     public bool Covers(SyncMode sync) => Fits.Any(f => f.Sync == sync);
 
     /// <summary>Every metric fitted for <paramref name="sync"/>, over a window of <paramref name="features"/>; empty when the sync mode was not fitted.</summary>
-    /// <remarks>Involuntary switches are the fit's plus one for every turn on a core the thread lost (<see cref="OsFeatures.TurnsLost"/>).</remarks>
+    /// <remarks>Involuntary switches are the fit's plus one for every turn on a core the thread lost (<see cref="OsFeatures.TurnsLost"/>); user CPU seconds the fit's plus a replay's busy host time (<see cref="OsFeatures.BusySeconds"/>).</remarks>
     public IReadOnlyDictionary<string, double> Predict(SyncMode sync, OsFeatures features)
     {
         ArgumentNullException.ThrowIfNull(features);
-        return Fits.Where(f => f.Sync == sync).ToDictionary(f => f.Metric, f => f.Predict(features) + (f.Metric == Involuntary ? features.TurnsLost : 0), StringComparer.Ordinal);
+        return Fits.Where(f => f.Sync == sync).ToDictionary(f => f.Metric, f => f.Predict(features) + Definite(f.Metric, features), StringComparer.Ordinal);
     }
 
     private const string Involuntary = "involuntary_switches";
+    private const string UserCpu = "user_cpu_s";
+
+    // What a metric has by definition, beside the fit: a lost turn is an involuntary switch, busy host time is user CPU.
+    private static double Definite(string metric, OsFeatures features) => metric switch
+    {
+        Involuntary => features.TurnsLost,
+        UserCpu => features.BusySeconds,
+        _ => 0,
+    };
 
     /// <summary>
     /// Fits every metric of every sync mode on the windows that measured it, when there are at
@@ -118,8 +132,8 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
             {
                 // Only the windows that measured the metric (system calls need the eBPF tracer).
                 var measured = rows.Where(r => r.Measured.ContainsKey(metric)).ToList();
-                // Turns lost on a core are involuntary switches by definition (Predict adds them): the fit models the rest.
-                var y = Vector<double>.Build.DenseOfEnumerable(measured.Select(r => Math.Max(0, r.Measured[metric] - (metric == Involuntary ? r.Features.TurnsLost : 0)) / r.Features.Seconds));
+                // What a metric has by definition (lost turns, busy host time; Predict adds them): the fit models the rest.
+                var y = Vector<double>.Build.DenseOfEnumerable(measured.Select(r => Math.Max(0, r.Measured[metric] - Definite(metric, r.Features)) / r.Features.Seconds));
                 if (measured.Count < MinRows || y.All(v => v == 0))
                 {
                     continue;

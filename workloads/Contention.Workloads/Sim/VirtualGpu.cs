@@ -34,7 +34,8 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// Turns on a host core it lost while it wanted one and the threads wanting one outnumbered the
 /// cores (<see cref="VirtualCores"/>): each ends with the thread switched out, an involuntary switch.
 /// </param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0);
+/// <param name="HostBusyNs">Host time a replay's thread spent busy as the recorded job's host was (its gaps and tails; 0 for other tenants), ns: CPU time by definition.</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0);
 
 /// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
 public enum StartPause
@@ -272,6 +273,7 @@ public sealed class VirtualGpu
         private Program program;
         private bool syncDue;
         private bool tailDue;
+        private long hostBusyNs;
         private readonly RoundTripCurve roundTrip;
         private readonly RoundTripCurve wakeUp;
         private readonly RoundTripCurve idleLaunches;
@@ -365,11 +367,11 @@ public sealed class VirtualGpu
 
         public long KernelNsAtMark { get; set; }
 
-        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn, turnsLost);
+        public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn, turnsLost, hostBusyNs);
 
         public void ResetHost()
         {
-            launches = synchronises = waits = waitNs = idleNs = switchesIn = 0;
+            launches = synchronises = waits = waitNs = idleNs = switchesIn = hostBusyNs = 0;
             turnsLost = 0;
         }
 
@@ -413,14 +415,14 @@ public sealed class VirtualGpu
                 batchStarted = false;
                 if (nextKernel < program.Kernels.Length)
                 {
-                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[nextKernel]);
+                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + Busy(program.BeforeNs[nextKernel]));
                     return;
                 }
 
                 if (program.TailNs > 0)
                 {
                     tailDue = true;
-                    NextNs = cores.Finish(nowNs, phaseNs, program.TailNs);
+                    NextNs = cores.Finish(nowNs, phaseNs, Busy(program.TailNs));
                     return;
                 }
 
@@ -447,14 +449,14 @@ public sealed class VirtualGpu
             nextKernel++;
             if (!sync)
             {
-                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[nextKernel]);
+                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + Busy(program.BeforeNs[nextKernel]));
                 return;
             }
 
             if (gapNs > 0)
             {
                 syncDue = true;
-                NextNs = cores.Finish(nowNs, phaseNs, gapNs);
+                NextNs = cores.Finish(nowNs, phaseNs, Busy(gapNs));
                 return;
             }
 
@@ -532,7 +534,14 @@ public sealed class VirtualGpu
             gpu.MarkOpen(Index, true);
 
             // After an idle gap (an open-loop request after a sleep) the first launch takes longer.
-            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + program.BeforeNs[0] + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
+            NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs + Busy(program.BeforeNs[0]) + idleLaunches.Draw(nowNs - lastReturnNs, idleDraws));
+        }
+
+        // A replay's recorded host time, spent now by the thread: counted as it begins.
+        private long Busy(long ns)
+        {
+            hostBusyNs += ns;
+            return ns;
         }
 
 
