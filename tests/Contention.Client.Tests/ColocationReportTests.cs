@@ -51,6 +51,27 @@ public class ColocationReportTests
     }
 
     [Fact]
+    public void Rows_ReplayedJobs_AServiceAtARateAndTrainersInClosedLoop_AsInferenceAndTraining()
+    {
+        // The first case's runs with every tenant a replay (the service offered its requests at a rate): the same rows.
+        static ReportRun Replayed(ReportRun run) => run with { Document = run.Document with { Tenants = [.. run.Document.Tenants.Select(t => t with { Kind = TenantKind.Replay })] } };
+        ReportRun[] runs =
+        [
+            Run("p001-r1", "0", "gating", Service(P(1.0, 1_000), 100, 100), Cpu: 0.2),
+            Run("p002-r1", "2", "gating", Service(P(1.0, 900).Concat(P(3.0, 100)), 100, 110), Cpu: 0.3, Trainers: [4, 6]),
+            Trainers("p004-r1", "2", "off", [10, 10]),
+            Trainers("p005-r1", "2", "gating", [8, 8]),
+        ];
+
+        var replayed = ColocationReport.Rows(Input([.. runs.Select(Replayed)]));
+
+        Assert.True(ColocationReport.Applies(Input([.. runs.Select(Replayed)])));
+        Assert.Equal(ColocationReport.Rows(Input(runs)), replayed);
+        Assert.Equal(["p002-r1"], replayed.Select(r => r.Run));
+        Assert.Equal((3.0, 0.625), (Math.Round(replayed[0].P99Ms / replayed[0].IsolatedP99Ms, 1), replayed[0].BestEffort));
+    }
+
+    [Fact]
     public void Rows_ServiceAloneWithAndWithoutTheArbiter_IsolatedIsWithout()
     {
         // The service alone: 1 ms without the arbiter, 2 ms behind it (the arbiter's own cost):

@@ -22,11 +22,25 @@ internal static class ColocationReport
     /// <summary>A latency-sensitive tenant that completed less than this share of its offered requests was overloaded.</summary>
     public const double KeptUp = 0.9;
 
-    /// <summary>Whether the section applies: some run measured inference and training tenants together.</summary>
+    /// <summary>Whether the section applies: some run measured latency-sensitive and best-effort tenants together.</summary>
     public static bool Applies(ReportInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return input.Runs.Count > 1 && input.Runs.Any(r => Measured(r).Any(t => t.Kind == TenantKind.Inference) && Measured(r).Any(t => t.Kind == TenantKind.Training));
+        return input.Runs.Count > 1 && input.Runs.Any(r => Measured(r).Any(Sensitive) && Measured(r).Any(BestEffort));
+    }
+
+    /// <summary>A latency-sensitive tenant: inference, or a replay offered requests at a rate.</summary>
+    public static bool Sensitive(TenantRow tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return tenant.Kind == TenantKind.Inference || (tenant.Kind == TenantKind.Replay && tenant.OfferedPerSecond > 0);
+    }
+
+    /// <summary>A best-effort tenant: training, or a replay of closed-loop steps (a recorded trainer).</summary>
+    public static bool BestEffort(TenantRow tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return tenant.Kind == TenantKind.Training || (tenant.Kind == TenantKind.Replay && tenant.OfferedPerSecond <= 0);
     }
 
     /// <summary>Each latency-sensitive tenant of each co-located run against its references.</summary>
@@ -49,7 +63,7 @@ internal static class ColocationReport
         foreach (var run in input.Runs)
         {
             var measured = Measured(run).ToList();
-            var best = measured.Where(t => t.Kind == TenantKind.Training).ToList();
+            var best = measured.Where(BestEffort).ToList();
             if (best.Count == 0)
             {
                 continue;
@@ -59,7 +73,7 @@ internal static class ColocationReport
             var bestAlone = Reference(input, run, bestNames);
             var cpu = measured.Sum(t => (t.UserCpuSeconds + t.SystemCpuSeconds) / t.Seconds);
             var withoutArbiter = ArbiterOffTwin(input, run);
-            foreach (var sensitive in measured.Where(t => t.Kind == TenantKind.Inference))
+            foreach (var sensitive in measured.Where(Sensitive))
             {
                 var alone = Reference(input, run, new HashSet<string>(StringComparer.Ordinal) { sensitive.Tenant }, isolated: true);
                 var aloneRows = alone.Select(r => Row(r, sensitive.Tenant)).OfType<TenantRow>().ToList();
