@@ -90,6 +90,17 @@ public sealed class RecordCommandTests : IDisposable
     }
 
     [Fact]
+    public void ReplayedAloneMs_TheExampleTrace_AtLeastItsHostTimeAndAboutItsRecordedStep()
+    {
+        // The example's step: 321 us of host time, 189 us of GPU work it waits for, 500 us as recorded.
+        var (profile, stepMs, steps) = RecordCommand.ReplayedAloneMs(Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json"), "h200");
+
+        Assert.Equal("h200", profile);
+        Assert.InRange(stepMs, 0.321, 0.7);
+        Assert.True(steps > 1000, $"{steps} steps in the 1 s window");
+    }
+
+    [Fact]
     public void JobName_TheScriptsName()
     {
         Assert.Equal("resnet50_torch", RecordCommand.JobName(["python3", "-u", "scripts/resnet50_torch.py", "--batch", "32"]));

@@ -213,8 +213,27 @@ internal static class RecordCommand
             console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"the job's own step: {reference.StepUs / 1e3:0.000} ms without the profiler (median of {reference.From}), {reference.ProfiledStepUs / 1e3:0.000} ms profiled");
         }
 
+        var replayed = ReplayedAloneMs(output, trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200");
+        console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"replayed alone in virtual time ({replayed.Profile}, spin sync): {replayed.StepMs:0.000} ms a step (median of {replayed.Steps}){(trace.Reference is { } job ? string.Create(CultureInfo.InvariantCulture, $", {replayed.StepMs * 1e3 / job.StepUs:0.00}x the job's own") : "")}");
+
         console.MarkupLineInterpolated($"kernel trace: [bold]{Path.GetFullPath(output)}[/] ({trace.RecordedSteps} steps recorded, {trace.Steps.Count} distinct, {trace.Kernels.Count} distinct kernels)");
         return 0;
+    }
+
+    /// <summary>
+    /// The trace at <paramref name="path"/> replayed alone, closed loop with spin sync, on a modelled
+    /// GPU of <paramref name="profile"/> in virtual time (a warm-up of 2 cycles, then 3 cycles or 1 s,
+    /// whichever is longer): the median step, and the steps it is the median of.
+    /// </summary>
+    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(string path, string profile)
+    {
+        var spec = new Contention.Workloads.Workloads.WorkloadSpec { Kind = Contention.Workloads.Workloads.WorkloadKind.Replay, Trace = path };
+        var program = Contention.Workloads.Workloads.WorkloadRunner.ReplayOf(spec);
+        var cycleNs = program.Order.Sum(i => Math.Max(1, (long)(program.Trace.Steps[i].DurationUs * 1e3)));
+        var gpu = new Contention.Workloads.Sim.VirtualGpu(Contention.Workloads.Sim.DeviceProfile.Load(profile), Contention.Workloads.Sim.GpuSharing.Timeslice, [new Contention.Workloads.Sim.VirtualTenant("replay", spec, Contention.Workloads.Devices.SyncMode.Spin, Contention.Workloads.Sim.SimContext.Default)], 0, startPause: Contention.Workloads.Sim.StartPause.None);
+        gpu.Measure(2 * cycleNs, Math.Max(3 * cycleNs, 1_000_000_000));
+        var result = gpu.Result(0);
+        return (profile, result.Latency.GetValueAtPercentile(50) / 1e6, result.Completed);
     }
 
     /// <summary>The trace's steps: repeats, ops, kernels, GPU and host time, step time.</summary>
