@@ -411,6 +411,17 @@ public class RunCommandTests
         Assert.True(row.P50Ms >= 0.321, $"a step ({row.P50Ms} ms) shorter than its host's recorded time");
     }
 
+    [Fact]
+    public async Task Execute_ReplayTenantGivenARealGpuByTheOverride_RefusedSayingWhy()
+    {
+        var trace = Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json");
+        var mix = MixParser.Parse($"name: r\ntenants:\n  - name: job\n    kind: replay\n    trace: {trace}\n", "r.yaml");
+
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(mix, Path.Combine(Path.GetTempPath(), $"contention-replay-{Guid.NewGuid():N}")) with { Adjust = RunCommand.Overrides("cuda", null) }, Console(new StringWriter()), CancellationToken.None));
+
+        Assert.Contains("tenant job is a replay on cuda", error.Message, StringComparison.Ordinal);
+    }
+
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");
 
     private static IAnsiConsole Console(StringWriter output) => Consoles.Plain(output);
