@@ -239,6 +239,8 @@ public sealed class RecordCommandTests : IDisposable
         File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100], "profiled": [40], "after": [] }""");
         Assert.Null(RecordCommand.ReferenceOf(file));
         Assert.Null(RecordCommand.ReferenceOf(Path.Combine(directory, "none.json")));
+        File.WriteAllText(file, """{ "unit": "us", "warmup": [900""");
+        Assert.Null(RecordCommand.ReferenceOf(file));
     }
 
     private static IEnumerable<string> F(int n) => Enumerable.Repeat("fwd", n);

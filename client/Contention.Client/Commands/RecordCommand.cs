@@ -85,7 +85,18 @@ internal static class RecordCommand
             return null;
         }
 
-        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stepsFile));
+        System.Text.Json.JsonDocument document;
+        try
+        {
+            document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stepsFile));
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A job killed while the hook wrote them: no reference, the trace stands without one.
+            return null;
+        }
+
+        using var parsed = document;
         double[] Phase(string name) => document.RootElement.TryGetProperty(name, out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array
             ? [.. list.EnumerateArray().Where(v => v.ValueKind == System.Text.Json.JsonValueKind.Number).Select(v => v.GetDouble())]
             : [];
