@@ -101,6 +101,16 @@ public sealed class RecordCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchReplay_InVirtualTimeOrOnAGpuThisMachineHasNot()
+    {
+        var example = Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json");
+
+        Assert.Equal(0, await BenchReplayCommand.Create().Parse([example]).InvokeAsync());
+        Assert.Equal(2, await BenchReplayCommand.Create().Parse([example, "--device", "cuda:99"]).InvokeAsync());
+        Assert.Equal(2, await BenchReplayCommand.Create().Parse([Path.Combine(directory, "none.ktrace.json")]).InvokeAsync());
+    }
+
+    [Fact]
     public void JobName_TheScriptsName()
     {
         Assert.Equal("resnet50_torch", RecordCommand.JobName(["python3", "-u", "scripts/resnet50_torch.py", "--batch", "32"]));

@@ -270,7 +270,7 @@ internal static class BenchCommand
             Console.Out.WriteLine(FormattableString.Invariant($"{perSecond} {median}"));
             return Task.FromResult(0);
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, probe, TracerBench(), BenchIdleCommand.Create() };
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, probe, TracerBench(), BenchIdleCommand.Create(), BenchReplayCommand.Create() };
     }
 
     /// <summary>
