@@ -34,7 +34,7 @@ internal static class BenchReplayCommand
                 var mode = Contention.Grains.Words.Parse<Contention.Grains.SyncMode>(parse.GetValue(sync));
                 var (stepMs, steps, on) = where == "sim"
                     ? Simulated(path, recorded)
-                    : OnGpu(path, where, TenantRunnerSync(mode), parse.GetValue(seconds), cancellation);
+                    : OnGpu(path, recorded, where, TenantRunnerSync(mode), parse.GetValue(seconds), cancellation);
                 var table = new Table().Title(Markup.Escape($"{recorded.Name} replayed alone on {on}")).AddColumns("steps", "replayed step ms (p50)", "the job's own step ms", "replayed / job");
                 var job = recorded.Reference?.StepUs / 1e3;
                 table.AddRow(
@@ -61,7 +61,7 @@ internal static class BenchReplayCommand
         return (stepMs, steps, $"a modelled {profile} in virtual time, spin sync");
     }
 
-    private static (double StepMs, long Steps, string On) OnGpu(string path, string device, SyncMode sync, double seconds, CancellationToken cancellation)
+    private static (double StepMs, long Steps, string On) OnGpu(string path, KernelTrace trace, string device, SyncMode sync, double seconds, CancellationToken cancellation)
     {
         if (!DeviceId.TryParse(device, out var id) || id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
         {
@@ -73,7 +73,7 @@ internal static class BenchReplayCommand
         var runner = new WorkloadRunner(cuda, spec);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var replaying = Task.Factory.StartNew(() => runner.Run(stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var cycle = WorkloadRunner.ReplayOf(spec).Order.Count;
+        var cycle = trace.RecordedSteps;
         SpinWait.SpinUntil(() => runner.Completed >= cycle || replaying.IsCompleted, TimeSpan.FromSeconds(60));
         _ = runner.Latency.TakeInterval();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));

@@ -104,13 +104,7 @@ internal static class RecordCommand
         var (steps, from) = after.Length >= 3 ? (after, $"{after.Length} steps after the recording")
             : warmup.Length >= 4 ? (warmup[(warmup.Length / 2)..], $"the warm-up's last {warmup.Length - (warmup.Length / 2)} steps")
             : (Array.Empty<double>(), "");
-        return steps.Length == 0 ? null : new TraceReference(Median(steps), steps.Length, from, profiled.Length == 0 ? 0 : Median(profiled));
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        return steps.Length == 0 ? null : new TraceReference(Simulation.TraceReport.Median(steps), steps.Length, from, profiled.Length == 0 ? 0 : Simulation.TraceReport.Median(profiled));
     }
 
     /// <summary>Writes the hook where Python finds it when <paramref name="directory"/> is first on PYTHONPATH; returns its path.</summary>

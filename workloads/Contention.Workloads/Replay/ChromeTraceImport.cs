@@ -38,20 +38,10 @@ public static class ChromeTraceImport
     /// for the trace's own device properties when it has none.
     /// </summary>
     /// <exception cref="KernelTraceException">Not a profiler trace, or one with no steps or no GPU work in them.</exception>
-    public static ChromeTraceImportResult Import(ReadOnlySpan<byte> json, string file, string name, TraceRecording recorded, TraceKind? kind = null, TraceDevice? device = null)
+    public static ChromeTraceImportResult Import(ReadOnlyMemory<byte> json, string file, string name, TraceRecording recorded, TraceKind? kind = null, TraceDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(recorded);
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { AllowTrailingCommas = true });
-        }
-        catch (JsonException ex)
-        {
-            throw new KernelTraceException($"{file}: line {(ex.LineNumber ?? 0) + 1}: not valid JSON: {ex.Message.Split(" Path:")[0]}");
-        }
-
-        using (document)
+        using (var document = KernelTraceFile.ParseJson(json, file, new JsonDocumentOptions { AllowTrailingCommas = true }))
         {
             var root = document.RootElement;
             var events = root.ValueKind == JsonValueKind.Array ? root

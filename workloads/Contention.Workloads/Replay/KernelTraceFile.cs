@@ -56,21 +56,25 @@ public static class KernelTraceFile
 
     /// <summary>Parses a kernel trace's JSON; <paramref name="file"/> names it in errors.</summary>
     /// <exception cref="KernelTraceException">It is not a valid kernel trace.</exception>
-    public static KernelTrace Parse(ReadOnlySpan<byte> json, string file)
+    public static KernelTrace Parse(ReadOnlyMemory<byte> json, string file)
     {
-        JsonDocument document;
+        using (var document = ParseJson(json, file, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip }))
+        {
+            return new Reader(file).Trace(document.RootElement);
+        }
+    }
+
+    /// <summary>The JSON document in <paramref name="json"/>; an error naming <paramref name="file"/>, the line and byte where it is not JSON.</summary>
+    /// <exception cref="KernelTraceException">It is not valid JSON.</exception>
+    internal static JsonDocument ParseJson(ReadOnlyMemory<byte> json, string file, JsonDocumentOptions options)
+    {
         try
         {
-            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            return JsonDocument.Parse(json, options);
         }
         catch (JsonException ex)
         {
             throw new KernelTraceException($"{file}: line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {ex.Message.Split(" Path:")[0]}");
-        }
-
-        using (document)
-        {
-            return new Reader(file).Trace(document.RootElement);
         }
     }
 

@@ -444,7 +444,7 @@ public sealed class VirtualGpu
             gpu.Enqueue(Index, program.Kernels[nextKernel]);
             submitted++;
             launches++;
-            var sync = program.SyncAfter[nextKernel] || nextKernel == program.Kernels.Length - 1;
+            var sync = program.SyncAfter[nextKernel];
             var gapNs = program.SyncGapNs[nextKernel];
             nextKernel++;
             if (!sync)
