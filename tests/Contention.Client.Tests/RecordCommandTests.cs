@@ -11,6 +11,8 @@ public sealed class RecordCommandTests : IDisposable
         { "deviceProperties": [ { "id": 0, "name": "NVIDIA H200", "computeMajor": 9, "computeMinor": 0, "maxThreadsPerMultiprocessor": 2048, "regsPerMultiprocessor": 65536, "sharedMemPerMultiprocessor": 233472, "numSms": 132 } ],
           "traceEvents": [
             { "ph": "X", "cat": "user_annotation", "name": "ProfilerStep#20", "pid": 1, "tid": 1, "ts": 100, "dur": 400 },
+            { "ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": 102, "dur": 14 },
+            { "ph": "X", "cat": "cpu_op", "name": "aten::empty", "pid": 1, "tid": 1, "ts": 104, "dur": 2 },
             { "ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "pid": 1, "tid": 1, "ts": 110, "dur": 5, "args": { "correlation": 7 } },
             { "ph": "X", "cat": "kernel", "name": "gemm", "pid": 0, "tid": 7, "ts": 120, "dur": 250, "args": { "correlation": 7, "stream": 7, "device": 0, "grid": [132, 2, 1], "block": [256, 1, 1], "registers per thread": 96, "shared memory": 16384 } },
             { "ph": "X", "cat": "cuda_runtime", "name": "cudaDeviceSynchronize", "pid": 1, "tid": 1, "ts": 130, "dur": 245, "args": { "correlation": 8 } }
@@ -35,7 +37,55 @@ public sealed class RecordCommandTests : IDisposable
         Assert.Equal(("job", TraceKind.Inference, "NVIDIA H200"), (trace.Name, trace.Kind, trace.Device.Name));
         var kernel = Assert.Single(trace.Kernels);
         Assert.Equal(("gemm", 264L, 96), (kernel.Name, kernel.Blocks, kernel.Registers));
-        Assert.Equal([new TraceOp(TraceOpKind.Kernel, 0, 7, 10, 5, 20, 250), new TraceOp(TraceOpKind.Sync, -1, -1, 15, 245, 30, 0)], Assert.Single(trace.Steps).Ops);
+        Assert.Equal([new TraceOp(TraceOpKind.Kernel, 0, 7, 10, 5, 20, 250, Events: 3), new TraceOp(TraceOpKind.Sync, -1, -1, 15, 245, 30, 0, Events: 1)], Assert.Single(trace.Steps).Ops);
+        Assert.Null(trace.HostCorrection);
+    }
+
+    // One step of 1 ms: six profiler events over 310 µs before a 50 µs kernel, its wait, then a
+    // 625 µs tail with two more: mostly host time, much of it the profiler's.
+    private const string HostBound = """
+        { "deviceProperties": [ { "id": 0, "name": "NVIDIA H200", "computeMajor": 9, "computeMinor": 0, "numSms": 132 } ],
+          "traceEvents": [
+            { "ph": "X", "cat": "user_annotation", "name": "ProfilerStep#0", "pid": 1, "tid": 1, "ts": 0, "dur": 1000 },
+            { "ph": "X", "cat": "cpu_op", "name": "a", "pid": 1, "tid": 1, "ts": 10, "dur": 1 },
+            { "ph": "X", "cat": "cpu_op", "name": "b", "pid": 1, "tid": 1, "ts": 60, "dur": 1 },
+            { "ph": "X", "cat": "cpu_op", "name": "c", "pid": 1, "tid": 1, "ts": 120, "dur": 1 },
+            { "ph": "X", "cat": "cpu_op", "name": "d", "pid": 1, "tid": 1, "ts": 200, "dur": 1 },
+            { "ph": "X", "cat": "cpu_op", "name": "e", "pid": 1, "tid": 1, "ts": 280, "dur": 1 },
+            { "ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "pid": 1, "tid": 1, "ts": 310, "dur": 5, "args": { "correlation": 1 } },
+            { "ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 320, "dur": 50, "args": { "correlation": 1, "stream": 7, "device": 0, "grid": [132, 1, 1], "block": [256, 1, 1] } },
+            { "ph": "X", "cat": "cuda_runtime", "name": "cudaStreamSynchronize", "pid": 1, "tid": 1, "ts": 315, "dur": 60, "args": { "correlation": 2 } },
+            { "ph": "X", "cat": "cpu_op", "name": "f", "pid": 1, "tid": 1, "ts": 500, "dur": 1 },
+            { "ph": "X", "cat": "cpu_op", "name": "g", "pid": 1, "tid": 1, "ts": 700, "dur": 1 }
+          ] }
+        """;
+
+    [Fact]
+    public async Task FromChrome_JobsOwnStepGiven_TheProfilersCostPerEventFittedSoTheReplayTakesIt()
+    {
+        var profile = Path.Combine(directory, "host.pt.trace.json");
+        File.WriteAllText(profile, HostBound);
+        var (fitted, asProfiled) = (Path.Combine(directory, "fitted.ktrace.json"), Path.Combine(directory, "profiled.ktrace.json"));
+
+        Assert.Equal(0, await RecordCommand.Create().Parse(["--from-chrome", profile, "--out", fitted, "--step-ms", "0.6"]).InvokeAsync());
+        Assert.Equal(0, await RecordCommand.Create().Parse(["--from-chrome", profile, "--out", asProfiled, "--step-ms", "0.6", "--profiled-gaps"]).InvokeAsync());
+
+        // By hand: the gaps (310 µs with 6 events, the wait's 0 with 1, the tail's 625 with 2) less c
+        // each must leave about 600 - 50 (kernel) - the launch and wait: 995 - 8c ≈ 550 → c ≈ 55.
+        var trace = KernelTraceFile.Read(fitted);
+        var correction = Assert.IsType<TraceHostCorrection>(trace.HostCorrection);
+        Assert.InRange(correction.UsPerEvent, 45, 60);
+        Assert.Contains("the job's own step without the profiler (0.600 ms", correction.From, StringComparison.Ordinal);
+        Assert.InRange(RecordCommand.ReplayedAloneMs(fitted, "h200").StepMs, 0.594, 0.606);
+
+        // --profiled-gaps: the gaps as profiled, the replay about the profiled step.
+        Assert.Null(KernelTraceFile.Read(asProfiled).HostCorrection);
+        Assert.InRange(RecordCommand.ReplayedAloneMs(asProfiled, "h200").StepMs, 0.95, 1.05);
+
+        // A job's own step longer than the replay as profiled: nothing taken out.
+        Assert.Equal(0, await RecordCommand.Create().Parse(["--from-chrome", profile, "--out", fitted, "--step-ms", "2"]).InvokeAsync());
+        Assert.Null(KernelTraceFile.Read(fitted).HostCorrection);
+        Assert.Equal(2, await RecordCommand.Create().Parse(["--out", fitted, "--step-ms", "2", "--", "true"]).InvokeAsync());
     }
 
     [Fact]
@@ -160,14 +210,34 @@ public sealed class RecordCommandTests : IDisposable
         ["torch/nn/modules/__init__.py"] = "from . import module\n",
         ["torch/nn/modules/module.py"] = """
             pre, post = [], []
-            def register_module_forward_pre_hook(h): pre.append(h)
-            def register_module_forward_hook(h): post.append(h)
-            def forward(children, top=True):
-                import torch
-                if top: torch.log("fwd")
-                for h in pre: h(None, ())
-                for _ in range(children): forward(0, False)
-                for h in post: h(None, (), None)
+            class Handle:
+                def __init__(self, hooks, hook): self.hooks, self.hook = hooks, hook
+                def remove(self): self.hooks.remove(self.hook)
+            def register_module_forward_pre_hook(h):
+                pre.append(h)
+                return Handle(pre, h)
+            def register_module_forward_hook(h):
+                post.append(h)
+                return Handle(post, h)
+            class Module:
+                def __init__(self, children):
+                    self.children = [Module(0) for _ in range(children)]
+                    self.hooks = []
+                def register_forward_hook(self, h):
+                    self.hooks.append(h)
+                    return Handle(self.hooks, h)
+                def __call__(self, top=True):
+                    import torch
+                    # fwd: the global hooks are on; fwd-unhooked: they are not.
+                    if top: torch.log("fwd" if pre else "fwd-unhooked")
+                    for h in list(pre): h(self, ())
+                    for c in self.children: c(False)
+                    # As torch: the global hooks and the module's, as they were when the call began.
+                    for h in list(post) + list(self.hooks): h(self, (), None)
+            models = {}
+            def forward(children):
+                # One model for each shape, called again and again as a job calls its model.
+                models.setdefault(children, Module(children))()
             """,
         ["torch/optim/__init__.py"] = "from . import optimizer\n",
         ["torch/optim/optimizer.py"] = """
@@ -182,10 +252,19 @@ public sealed class RecordCommandTests : IDisposable
             import torch
             class ProfilerActivity:
                 CPU, CUDA = "cpu", "cuda"
+            class ProfilerAction:
+                NONE, WARMUP, RECORD, RECORD_AND_SAVE = "none", "warmup", "record", "record-and-save"
             class profile:
-                def __init__(self, activities, record_shapes): torch.log("profile " + ",".join(activities))
-                def start(self): torch.log("start")
-                def step(self): torch.log("step")
+                # As torch's: without a schedule every step is RECORD_AND_SAVE (its events saved and
+                # cleared) and no step is annotated; the log says what each step did.
+                def __init__(self, activities, record_shapes, schedule=None, acc_events=False):
+                    torch.log("profile " + ",".join(activities))
+                    self.schedule = schedule or (lambda step: ProfilerAction.RECORD_AND_SAVE)
+                    self.number = 0
+                def start(self): torch.log("start " + self.schedule(self.number))
+                def step(self):
+                    self.number += 1
+                    torch.log("step " + self.schedule(self.number))
                 def stop(self): torch.log("stop")
                 def export_chrome_trace(self, path):
                     torch.log("export")
@@ -198,8 +277,10 @@ public sealed class RecordCommandTests : IDisposable
     {
         var (log, output) = FakeJob("for _ in range(10): module.forward(2)", warmup: 3, steps: 4);
 
-        // Recording starts when the third forward returns and ends when the seventh does.
-        Assert.Equal([.. F(3), "sync", "profile cpu,cuda", "start", "step", "fwd", "step", "fwd", "step", "fwd", "step", "fwd", "sync", "stop", "export", .. F(3)], log);
+        // Recording starts when the third forward returns and ends when the seventh does: start opens
+        // the first step, each step() ends one and opens the next, stop ends the last; every step
+        // recorded. The global hooks found the top-level module on the first forward and made way for its own hook.
+        Assert.Equal([.. F(1), .. U1(2), "sync", "profile cpu,cuda", "start record", "fwd-unhooked", "step record", "fwd-unhooked", "step record", "fwd-unhooked", "step record", "fwd-unhooked", "sync", "stop", "export", .. U1(3)], log);
         Assert.Contains("wrote 4 steps (after 3 of warm-up, each ended by a top-level forward)", output, StringComparison.Ordinal);
 
         // Nine step times between ten step ends: two in the warm-up, four profiled, three after.
@@ -212,7 +293,8 @@ public sealed class RecordCommandTests : IDisposable
         var (log, output) = FakeJob("for _ in range(10):\n    module.forward(3)\n    optimizer.step()", warmup: 3, steps: 2);
 
         // The first forward counted until the first optimizer step, then optimizer steps only: the third starts recording.
-        Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", .. T(1), "sync", "stop", "export", .. T(5)], log);
+        // Once an optimizer step is seen the forward hooks are removed (their cost leaves the job's steps).
+        Assert.Equal([.. T(1), .. U(2), "sync", "profile cpu,cuda", "start record", .. U(1), "step record", .. U(1), "sync", "stop", "export", .. U(5)], log);
         Assert.Contains("wrote 2 steps (after 3 of warm-up, each ended by an optimizer step)", output, StringComparison.Ordinal);
 
         // Timed from the first optimizer step (the forward before it no step end): 2 warm-up, 2 profiled, 5 after.
@@ -224,7 +306,7 @@ public sealed class RecordCommandTests : IDisposable
     {
         var (log, output) = FakeJob("for _ in range(4):\n    module.forward(1)\n    optimizer.step()", warmup: 3, steps: 5);
 
-        Assert.Equal([.. T(3), "sync", "profile cpu,cuda", "start", "step", .. T(1), "step", "sync", "stop", "export"], log);
+        Assert.Equal([.. T(1), .. U(2), "sync", "profile cpu,cuda", "start record", .. U(1), "step record", "sync", "stop", "export"], log);
         Assert.Contains("the job ended after 1 of 5 recorded steps", output, StringComparison.Ordinal);
     }
 
@@ -237,14 +319,17 @@ public sealed class RecordCommandTests : IDisposable
     }
 
     [Fact]
-    public void ReferenceOf_StepTimes_TheStepsAfterTheRecordingElseTheWarmupsLastHalf()
+    public void ReferenceOf_StepTimes_TheWarmupsLastHalfElseTheStepsAfterTheRecording()
     {
         var file = Path.Combine(directory, "s.json");
         File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100, 30, 31, 32, 33], "profiled": [40, 42, 41], "after": [29, 30, 28, 31] }""");
-        Assert.Equal(new TraceReference(29.5, 4, "4 steps after the recording", 41), RecordCommand.ReferenceOf(file));
+        Assert.Equal(new TraceReference(32, 3, "the warm-up's last 3 steps; 4 steps after the recording: 0.030 ms", 41), RecordCommand.ReferenceOf(file));
 
         File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100, 30, 31, 32, 33], "profiled": [40], "after": [29, 30] }""");
         Assert.Equal(new TraceReference(32, 3, "the warm-up's last 3 steps", 40), RecordCommand.ReferenceOf(file));
+
+        File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100, 30, 31, 32], "profiled": [40], "after": [29, 30, 28] }""");
+        Assert.Equal(new TraceReference(29, 3, "3 steps after the recording", 40), RecordCommand.ReferenceOf(file));
 
         File.WriteAllText(file, """{ "unit": "us", "warmup": [900, 100], "profiled": [40], "after": [] }""");
         Assert.Null(RecordCommand.ReferenceOf(file));
@@ -256,6 +341,10 @@ public sealed class RecordCommandTests : IDisposable
     private static IEnumerable<string> F(int n) => Enumerable.Repeat("fwd", n);
 
     private static IEnumerable<string> T(int n) => Enumerable.Range(0, n).SelectMany(_ => new[] { "fwd", "opt" });
+
+    private static IEnumerable<string> U1(int n) => Enumerable.Repeat("fwd-unhooked", n);
+
+    private static IEnumerable<string> U(int n) => Enumerable.Range(0, n).SelectMany(_ => new[] { "fwd-unhooked", "opt" });
 
     private (string[] Log, string Output) FakeJob(string body, int warmup, int steps)
     {

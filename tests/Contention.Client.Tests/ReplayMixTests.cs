@@ -21,13 +21,14 @@ public sealed class ReplayMixTests : IDisposable
 
         Assert.Equal((TenantKind.Replay, Example, 2, "sim", 50.0), (spec.Kind, spec.Trace, spec.TraceSteps, spec.Device, spec.RatePerSecond));
         Assert.Equal(0, MixParser.Parse(Mix($"    trace: {Example}\n    steps: all\n    device: sim:1\n"), "m.yaml").Tenants.Single().TraceSteps);
+        Assert.Equal("cuda:1", MixParser.Parse(Mix($"    trace: {Example}\n    device: cuda:1\n"), "m.yaml").Tenants.Single().Device);
     }
 
     [Theory]
     [InlineData("", 3, "tenants[0].trace", "required field is missing for a replay tenant")]
     [InlineData("    trace: EXAMPLE\n    steps: 3\n", 6, "tenants[0].steps", "3 steps asked for, it recorded 2")]
     [InlineData("    trace: EXAMPLE\n    steps: none\n", 6, "tenants[0].steps", "expected all, or a whole number of at least 1, got 'none'")]
-    [InlineData("    trace: EXAMPLE\n    device: cuda\n", 6, "tenants[0].device", "a replay tenant runs on the modelled GPU (sim, sim:N) and in virtual time")]
+    [InlineData("    trace: EXAMPLE\n    device: cpu\n", 6, "tenants[0].device", "a replay tenant replays GPU kernels: on a real GPU (cuda, cuda:N")]
     [InlineData("    trace: no/such.ktrace.json\n", 5, "tenants[0].trace", "cannot read the kernel trace")]
     public void Parse_BadReplayTenant_ErrorNamesTheLineAndField(string fields, int line, string field, string problem)
     {

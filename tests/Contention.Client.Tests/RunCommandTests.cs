@@ -412,14 +412,14 @@ public class RunCommandTests
     }
 
     [Fact]
-    public async Task Execute_ReplayTenantGivenARealGpuByTheOverride_RefusedSayingWhy()
+    public async Task Execute_ReplayTenantGivenTheCpuByTheOverride_RefusedSayingWhy()
     {
         var trace = Path.Combine(Repository.Root, "examples", "record", "two-steps.ktrace.json");
         var mix = MixParser.Parse($"name: r\ntenants:\n  - name: job\n    kind: replay\n    trace: {trace}\n", "r.yaml");
 
-        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(mix, Path.Combine(Path.GetTempPath(), $"contention-replay-{Guid.NewGuid():N}")) with { Adjust = RunCommand.Overrides("cuda", null) }, Console(new StringWriter()), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(Options(mix, Path.Combine(Path.GetTempPath(), $"contention-replay-{Guid.NewGuid():N}")) with { Adjust = RunCommand.Overrides("cpu", null) }, Console(new StringWriter()), CancellationToken.None));
 
-        Assert.Contains("tenant job is a replay on cuda", error.Message, StringComparison.Ordinal);
+        Assert.Contains("tenant job is a replay on cpu: a replay replays GPU kernels", error.Message, StringComparison.Ordinal);
     }
 
     private static RunOptions Options(Mix mix, string directory) => new(mix, directory, null, 0, 1, spec => spec, "");

@@ -325,10 +325,29 @@ public sealed class CudaKernelsTests : IDisposable
         var waves = blocks == 0 ? 1 : kernels.BusyWaves(blocks, threads);
         Assert.True(blocks < 9 || waves > 1, $"{blocks} blocks of {threads} threads in one wave: the case tests nothing");
 
-        kernels.Busy(accelerator.DefaultStream, sink.View, kernel, fixedNs: 4_000);
+        kernels.Busy(accelerator.DefaultStream, sink.View, kernel, fixedNs: 4_000, waveNs: 1_000);
         accelerator.Synchronize();
 
-        Assert.Equal((1_000_000 - 4_000) / waves, sink.GetAsArray1D()[0]);
+        Assert.Equal((1_000_000 - 4_000 - ((waves - 1) * 1_000)) / waves, sink.GetAsArray1D()[0]);
+    }
+
+    [Fact]
+    public void BusyShape_WavesShorterThanTheLeast_MergedIntoWholeWavesOfTheGpu()
+    {
+        var kernels = new KernelLaunches(accelerator);
+        var slots = kernels.BusyResident(64) * accelerator.NumMultiprocessors;
+        var blocks = 6L * slots;
+
+        // Six waves of 1 ms each stay six; of 10 µs each (60 µs) they become 3 whole waves of 20 µs; 15 µs in all: one.
+        Assert.Equal((blocks, 6L), kernels.BusyShape(blocks, 64, 6_000_000));
+        Assert.Equal((3L * slots, 3L), kernels.BusyShape(blocks, 64, 60_000));
+        Assert.Equal((slots, 1L), kernels.BusyShape(blocks, 64, 15_000));
+        Assert.Equal((1L, 1L), kernels.BusyShape(1, 64, 1_000));
+
+        using var sink = accelerator.Allocate1D<long>(1);
+        kernels.Busy(accelerator.DefaultStream, sink.View, Kernels.KernelSpec.Replay(64_000, blocks, 64, 2), fixedNs: 4_000, waveNs: 1_000);
+        accelerator.Synchronize();
+        Assert.Equal((64_000 - 4_000 - (2 * 1_000)) / 3, sink.GetAsArray1D()[0]);
     }
 
     private void AssertGemm(int m, int n, int k, Action<ArrayView<float>, ArrayView<float>, ArrayView<float>> launch)

@@ -54,16 +54,19 @@ public class KernelTraceTests
         Assert.Equal(2, trace.Steps.Count);
         var step = trace.Steps[0];
 
-        // Gaps from the step's start or the previous op's call end; the ignored call's time is in the next gap.
+        // Gaps from the step's start or the previous op's call end; the ignored call's time is in the
+        // next gap. Each op's events: the profiler's events since the last op's call, its own among
+        // them (relu_b's gap holds the ignored call too); the optimizer's operator is in the tail.
         Assert.Equal(
             [
-                new TraceOp(TraceOpKind.Copy, -1, 7, 10, 5, 20, 30, 602112, CopyDirection.HostToDevice, true),
-                new TraceOp(TraceOpKind.Kernel, 0, 7, 5, 4, 50, 100),
-                new TraceOp(TraceOpKind.Kernel, 1, 7, 16, 4, 150, 50),
-                new TraceOp(TraceOpKind.Sync, -1, -1, 6, 160, 50, 0),
+                new TraceOp(TraceOpKind.Copy, -1, 7, 10, 5, 20, 30, 602112, CopyDirection.HostToDevice, true, 1),
+                new TraceOp(TraceOpKind.Kernel, 0, 7, 5, 4, 50, 100, Events: 1),
+                new TraceOp(TraceOpKind.Kernel, 1, 7, 16, 4, 150, 50, Events: 2),
+                new TraceOp(TraceOpKind.Sync, -1, -1, 6, 160, 50, 0, Events: 1),
             ],
             step.Ops);
-        Assert.Equal((500.0, 290.0), (step.DurationUs, step.TailUs));
+        Assert.Equal((500.0, 290.0, 1), (step.DurationUs, step.TailUs, step.TailEvents));
+        Assert.Equal(6, step.Events);
         Assert.Equal(180, step.GpuUs);
         Assert.Equal(10 + 5 + 16 + 6 + 290, step.HostUs);
         Assert.Contains(notes, n => n.StartsWith("1 GPU activities have no launch call inside a step", StringComparison.Ordinal));
@@ -118,6 +121,7 @@ public class KernelTraceTests
         Assert.Equal([32, 105, 52, 0], step.Ops.Select(o => o.DurationUs));
         Assert.Equal([5, 5, 4, 165], step.Ops.Select(o => o.CallUs));
         Assert.Equal(285, step.TailUs);
+        Assert.Equal([1, 1, 2, 1], step.Ops.Select(o => o.Events));
 
         // A step with other ops stays a step of its own, in its place.
         var other = trace.Steps[1] with { Ops = [.. trace.Steps[1].Ops.Take(3)] };
@@ -129,7 +133,7 @@ public class KernelTraceTests
     [Fact]
     public void WriteRead_ATrace_ReadsBackTheSame()
     {
-        var trace = KernelTraceFile.Fold(Imported().Trace) with { Reference = new TraceReference(480.5, 12, "12 steps after the recording", 500.25) };
+        var trace = KernelTraceFile.Fold(Imported().Trace) with { Reference = new TraceReference(480.5, 12, "12 steps after the recording", 500.25), HostCorrection = new TraceHostCorrection(1.25, "fitted") };
         var directory = Directory.CreateTempSubdirectory("contention-ktrace-").FullName;
         try
         {
@@ -143,7 +147,8 @@ public class KernelTraceTests
                 Assert.Equal(KernelTraceFile.ToJson(trace), KernelTraceFile.ToJson(read));
                 Assert.Equal(trace.Kernels, read.Kernels);
                 Assert.Equal(trace.Steps[0].Ops, read.Steps[0].Ops);
-                Assert.Equal((trace.Name, trace.Kind, trace.Recorded, trace.Device, trace.Reference), (read.Name, read.Kind, read.Recorded, read.Device, read.Reference));
+                Assert.Equal((trace.Name, trace.Kind, trace.Recorded, trace.Device, trace.Reference, trace.HostCorrection), (read.Name, read.Kind, read.Recorded, read.Device, read.Reference, read.HostCorrection));
+                Assert.Equal(trace.Steps[0].TailEvents, read.Steps[0].TailEvents);
             }
 
             Assert.Equal(0x1f, File.ReadAllBytes(Path.Combine(directory, "t.json.gz"))[0]);
@@ -165,9 +170,11 @@ public class KernelTraceTests
     [InlineData("\"block\": [128, 1, 1]", "\"block\": [128, 16, 1]", "kernel 1, field block: expected at most 1,024 threads a block, got 2048")]
     [InlineData("\"repeat\": 2,", "", "step 0, field repeat: missing")]
     [InlineData("\"registers\": 16,", "\"registers\": \"16\",", "kernel 1, field registers: expected a whole number, got \"16\"")]
+    [InlineData("\"events\": 2,", "\"events\": -2,", "step 0, op 2, field events: expected 0 to 2147483647, got -2")]
+    [InlineData("\"usPerEvent\": 1.25", "\"usPerEvent\": \"x\"", "hostCorrection, field usPerEvent: expected a number of microseconds")]
     public void Read_BadField_ErrorNamesTheRecordAndField(string from, string to, string expected)
     {
-        var json = KernelTraceFile.ToJson(KernelTraceFile.Fold(Imported().Trace));
+        var json = KernelTraceFile.ToJson(KernelTraceFile.Fold(Imported().Trace) with { HostCorrection = new TraceHostCorrection(1.25, "fitted") });
         Assert.Contains(from, json, StringComparison.Ordinal);
 
         var error = Assert.Throws<KernelTraceException>(() => KernelTraceFile.Parse(Encoding.UTF8.GetBytes(json.Replace(from, to, StringComparison.Ordinal)), "t.json"));

@@ -74,6 +74,27 @@ public sealed class ReplayTests : IDisposable
     }
 
     [Fact]
+    public void From_HostCorrection_EachGapLessItsEventsCost_NeverBelowZero()
+    {
+        // 2 µs an event: 10 µs with 3 events → 4; 5 µs with 4 → 0 (not below); 20 µs with none stays;
+        // the sync's 9 µs with 2 → 5; the tail's 30 µs with 5 → 20.
+        var step = new TraceStep(1, 500, 30, [K(0, 10, 100) with { Events = 3 }, K(1, 5, 20) with { Events = 4 }, K(0, 20, 50), Sync(9) with { Events = 2 }], TailEvents: 5);
+        var trace = Trace(step) with { HostCorrection = new TraceHostCorrection(2, "test") };
+
+        var played = Assert.Single(ReplayProgram.From(trace).Steps);
+
+        Assert.Equal([4_000L, 0, 20_000], played.BeforeNs);
+        Assert.Equal([0L, 0, 5_000], played.SyncGapNs);
+        Assert.Equal(20_000, played.TailNs);
+        Assert.Equal(4 + 0 + 20 + 5 + 20, step.HostUsCorrected(2));
+
+        // Without a correction the gaps are as profiled.
+        var asProfiled = Assert.Single(ReplayProgram.From(trace with { HostCorrection = null }).Steps);
+        Assert.Equal([10_000L, 5_000, 20_000], asProfiled.BeforeNs);
+        Assert.Equal(30_000, asProfiled.TailNs);
+    }
+
+    [Fact]
     public void From_RepeatedSteps_OrderCyclesThemAsRecorded_CutToTheStepsAskedFor()
     {
         var trace = Trace(new TraceStep(2, 500, 0, [K(0, 1, 10)]), new TraceStep(1, 500, 0, [K(1, 1, 10)]));

@@ -22,7 +22,8 @@ internal static class BenchReplayCommand
         var sync = new Option<string>("--sync") { Description = Contention.Grains.Words.List<Contention.Grains.SyncMode>(), DefaultValueFactory = _ => "spin" };
         sync.AcceptOnlyFromAmong([.. Contention.Grains.Words.All<Contention.Grains.SyncMode>()]);
         var seconds = new Option<double>("--seconds") { Description = "how long to replay on a real GPU after a warm-up of one cycle", DefaultValueFactory = _ => 5 };
-        var command = new Command("replay", "a kernel trace replayed alone against the recorded job's own step time: busy kernels on a real GPU, or virtual time") { trace, device, sync, seconds };
+        var kernels = new Option<bool>("--kernels") { Description = "on a real GPU, also time each distinct op's busy stand-in alone (CUDA events) against its recorded GPU time: the step's GPU time as replayed, and the ops furthest off" };
+        var command = new Command("replay", "a kernel trace replayed alone against the recorded job's own step time: busy kernels on a real GPU, or virtual time") { trace, device, sync, seconds, kernels };
         command.SetAction((parse, cancellation) =>
         {
             var console = AnsiConsole.Console;
@@ -34,7 +35,7 @@ internal static class BenchReplayCommand
                 var mode = Contention.Grains.Words.Parse<Contention.Grains.SyncMode>(parse.GetValue(sync));
                 var (stepMs, steps, on) = where == "sim"
                     ? Simulated(path, recorded)
-                    : OnGpu(path, recorded, where, TenantRunnerSync(mode), parse.GetValue(seconds), cancellation);
+                    : OnGpu(path, recorded, where, TenantRunnerSync(mode), parse.GetValue(seconds), parse.GetValue(kernels) ? console : null, cancellation);
                 var table = new Table().Title(Markup.Escape($"{recorded.Name} replayed alone on {on}")).AddColumns("steps", "replayed step ms (p50)", "the job's own step ms", "replayed / job");
                 var job = recorded.Reference?.StepUs / 1e3;
                 table.AddRow(
@@ -61,7 +62,7 @@ internal static class BenchReplayCommand
         return (stepMs, steps, $"a modelled {profile} in virtual time, spin sync");
     }
 
-    private static (double StepMs, long Steps, string On) OnGpu(string path, KernelTrace trace, string device, SyncMode sync, double seconds, CancellationToken cancellation)
+    private static (double StepMs, long Steps, string On) OnGpu(string path, KernelTrace trace, string device, SyncMode sync, double seconds, IAnsiConsole? perKernel, CancellationToken cancellation)
     {
         if (!DeviceId.TryParse(device, out var id) || id.Kind != DeviceKind.Cuda || CudaDevice.CountDevices() <= id.Index)
         {
@@ -80,7 +81,39 @@ internal static class BenchReplayCommand
         var histogram = runner.Latency.TakeInterval();
         stop.Cancel();
         replaying.GetAwaiter().GetResult();
-        return (histogram.GetValueAtPercentile(50) / 1e6, histogram.TotalCount, $"{device} ({cuda.Description}), {sync.ToString().ToLowerInvariant()} sync, busy kernels");
+        if (perKernel is not null)
+        {
+            PerKernel(cuda, trace, perKernel);
+        }
+
+        var (fixedNs, waveNs) = cuda.BusyCalibration;
+        return (histogram.GetValueAtPercentile(50) / 1e6, histogram.TotalCount, $"{device} ({cuda.Description}), {sync.ToString().ToLowerInvariant()} sync, busy kernels ({fixedNs} ns a kernel, {waveNs} ns a wave beyond their waits)");
+    }
+
+    // Each distinct op of the trace's first step timed alone (median of 3, CUDA events); the step's GPU time recorded and as replayed; the 8 ops whose stand-ins are furthest off in all.
+    private static void PerKernel(CudaDevice cuda, KernelTrace trace, IAnsiConsole console)
+    {
+        var step = trace.Steps[0];
+        var ops = step.Ops.Where(o => o.Kind != TraceOpKind.Sync).Select(o => (Op: o, Spec: ReplayProgram.Spec(trace, o))).ToList();
+        var measured = ops.Select(o => o.Spec).Distinct().ToDictionary(s => s, s => cuda.MeasureReplayNs(s, 3));
+        var recordedMs = ops.Sum(o => o.Spec.ReplayNs) / 1e6;
+        var replayedMs = ops.Sum(o => measured[o.Spec]) / 1e6;
+        var table = new Table().Title(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"step 0's {ops.Count} ops timed alone: {recordedMs:0.000} ms recorded, {replayedMs:0.000} ms replayed ({replayedMs / recordedMs:0.000}x)")))
+            .AddColumns("op", "grid blocks", "threads", "count", "recorded µs", "replayed µs", "excess in the step µs");
+        foreach (var worst in ops.GroupBy(o => o.Spec).Select(g => (g.Key, Name: g.First().Op.Kind == TraceOpKind.Kernel ? trace.Kernels[g.First().Op.Kernel].Name : g.First().Op.Kind.ToString(), Count: g.Count(), Excess: g.Count() * (measured[g.Key] - g.Key.ReplayNs)))
+            .OrderByDescending(g => Math.Abs(g.Excess)).Take(8))
+        {
+            table.AddRow(
+                Markup.Escape(worst.Name.Length > 50 ? worst.Name[..50] + "…" : worst.Name),
+                worst.Key.M.ToString(CultureInfo.InvariantCulture),
+                worst.Key.N.ToString(CultureInfo.InvariantCulture),
+                worst.Count.ToString(CultureInfo.InvariantCulture),
+                (worst.Key.ReplayNs / 1e3).ToString("0.0", CultureInfo.InvariantCulture),
+                (measured[worst.Key] / 1e3).ToString("0.0", CultureInfo.InvariantCulture),
+                (worst.Excess / 1e3).ToString("0.0", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
     }
 
     private static SyncMode TenantRunnerSync(Contention.Grains.SyncMode mode) => mode switch

@@ -31,12 +31,14 @@ internal static class RecordCommand
         var kind = new Option<string?>("--kind") { Description = "training or inference (default: training when the trace shows an optimizer step)" };
         kind.AcceptOnlyFromAmong("training", "inference");
         var keep = new Option<bool>("--keep-steps") { Description = "keep every recorded step (default: steps with the same ops are folded into one, repeated, with the median times)" };
+        var profiledGaps = new Option<bool>("--profiled-gaps") { Description = "replay the host gaps as profiled (default: the profiler's own cost per recorded event is fitted so the replay alone matches the job's own step, and taken out)" };
         var chrome = new Option<string?>("--chrome") { Description = "also keep the profiler's own trace here (Chrome trace JSON; opens in Perfetto)" };
         var fromChrome = new Option<string?>("--from-chrome") { Description = "turn this profiler trace (torch.profiler's export_chrome_trace, .json or .json.gz) into a kernel trace instead of running a job" };
+        var stepMs = new Option<double?>("--step-ms") { Description = "with --from-chrome: the job's own step time without the profiler, ms (record measures it), which the host gaps are fitted to" };
         var gpu = new Option<string?>("--gpu") { Description = "with --from-chrome: the recording GPU, for a trace without deviceProperties (h100, h200)" };
         gpu.AcceptOnlyFromAmong("h100", "h200");
         var job = new Argument<string[]>("command") { Description = "the job to run and record, after --: e.g. -- python3 train.py --batch 32", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("record", "record a PyTorch job's GPU kernels step by step (torch.profiler through a hook the job needs no change for) as a kernel trace that replay tenants run") { output, name, warmup, steps, step, kind, keep, chrome, fromChrome, gpu, job };
+        var command = new Command("record", "record a PyTorch job's GPU kernels step by step (torch.profiler through a hook the job needs no change for) as a kernel trace that replay tenants run") { output, name, warmup, steps, step, kind, keep, profiledGaps, chrome, fromChrome, gpu, stepMs, job };
         command.SetAction(async (parse, cancellation) =>
         {
             var console = AnsiConsole.Console;
@@ -49,7 +51,17 @@ internal static class RecordCommand
                     throw new MixException("record: give a job to run after -- (e.g. contention record -- python3 train.py), or --from-chrome FILE, not both");
                 }
 
-                var settings = new Settings(parse.GetValue(name), parse.GetValue(output), parse.GetValue(kind), parse.GetValue(keep), parse.GetValue(gpu));
+                var settings = new Settings(parse.GetValue(name), parse.GetValue(output), parse.GetValue(kind), parse.GetValue(keep), parse.GetValue(gpu)) { ProfiledGaps = parse.GetValue(profiledGaps) };
+                if (parse.GetValue(stepMs) is { } given)
+                {
+                    if (from is null || !(given > 0))
+                    {
+                        throw new MixException("record: --step-ms goes with --from-chrome and is a step time in ms above 0 (a recorded job's is measured by the hook)");
+                    }
+
+                    settings = settings with { Reference = new TraceReference(given * 1e3, 1, "--step-ms", 0) };
+                }
+
                 if (from is not null)
                 {
                     return Convert(from, settings, new TraceRecording("torch.profiler (imported)", Path.GetFullPath(from), File.GetLastWriteTimeUtc(from).ToString("o", CultureInfo.InvariantCulture), Environment.MachineName, Tool()), console);
@@ -71,12 +83,17 @@ internal static class RecordCommand
     {
         /// <summary>The job's own step time, from the hook's step times.</summary>
         public TraceReference? Reference { get; init; }
+
+        /// <summary>Keep the gaps as profiled (no <see cref="TraceHostCorrection"/>).</summary>
+        public bool ProfiledGaps { get; init; }
     }
 
     /// <summary>
     /// The job's step time without the profiler from the hook's step times (µs, by phase): the
-    /// median of the steps after the recording when there are 3 or more, else of the warm-up's last
-    /// half (its first steps load and tune); null without a file or enough steps.
+    /// median of the warm-up's last half (its first steps load and tune; the profiler has not yet
+    /// run in the process) when that is 3 steps or more, else of the steps after the recording
+    /// (CUPTI stays attached after the profiler stops, and on the H200 those steps ran up to 1.4x
+    /// slower); null without a file or enough steps.
     /// </summary>
     internal static TraceReference? ReferenceOf(string stepsFile)
     {
@@ -101,9 +118,14 @@ internal static class RecordCommand
             ? [.. list.EnumerateArray().Where(v => v.ValueKind == System.Text.Json.JsonValueKind.Number).Select(v => v.GetDouble())]
             : [];
         var (warmup, profiled, after) = (Phase("warmup"), Phase("profiled"), Phase("after"));
-        var (steps, from) = after.Length >= 3 ? (after, $"{after.Length} steps after the recording")
-            : warmup.Length >= 4 ? (warmup[(warmup.Length / 2)..], $"the warm-up's last {warmup.Length - (warmup.Length / 2)} steps")
+        var (steps, from) = warmup.Length >= 6 ? (warmup[(warmup.Length / 2)..], $"the warm-up's last {warmup.Length - (warmup.Length / 2)} steps")
+            : after.Length >= 3 ? (after, $"{after.Length} steps after the recording")
             : (Array.Empty<double>(), "");
+        if (steps.Length > 0 && after.Length >= 3 && steps != after)
+        {
+            from += string.Create(CultureInfo.InvariantCulture, $"; {after.Length} steps after the recording: {Simulation.TraceReport.Median(after) / 1e3:0.000} ms");
+        }
+
         return steps.Length == 0 ? null : new TraceReference(Simulation.TraceReport.Median(steps), steps.Length, from, profiled.Length == 0 ? 0 : Simulation.TraceReport.Median(profiled));
     }
 
@@ -204,6 +226,12 @@ internal static class RecordCommand
         }
 
         trace = trace with { Reference = settings.Reference };
+        var profileName = trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200";
+        string? corrected = null;
+        if (!settings.ProfiledGaps && trace.Reference is not null)
+        {
+            (trace, corrected) = FitHostCorrection(trace, profileName);
+        }
 
         var output = settings.Output ?? $"{name}.ktrace.json";
         KernelTraceFile.Write(trace, output);
@@ -218,11 +246,85 @@ internal static class RecordCommand
             console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"the job's own step: {reference.StepUs / 1e3:0.000} ms without the profiler (median of {reference.From}), {reference.ProfiledStepUs / 1e3:0.000} ms profiled");
         }
 
-        var replayed = ReplayedAloneMs(output, trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200");
+        if (corrected is not null)
+        {
+            console.MarkupLineInterpolated($"host gaps: {corrected}");
+        }
+
+        var replayed = ReplayedAloneMs(trace, profileName);
         console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"replayed alone in virtual time ({replayed.Profile}, spin sync): {replayed.StepMs:0.000} ms a step (median of {replayed.Steps}){(trace.Reference is { } job ? string.Create(CultureInfo.InvariantCulture, $", {replayed.StepMs * 1e3 / job.StepUs:0.00}x the job's own") : "")}");
 
         console.MarkupLineInterpolated($"kernel trace: [bold]{Path.GetFullPath(output)}[/] ({trace.RecordedSteps} steps recorded, {trace.Steps.Count} distinct, {trace.Kernels.Count} distinct kernels)");
         return 0;
+    }
+
+    /// <summary>
+    /// The profiler's own host cost taken out of <paramref name="trace"/>'s gaps: the cost per
+    /// recorded event (<see cref="TraceHostCorrection"/>) at which its replay alone in virtual time on
+    /// <paramref name="profile"/> takes the job's own step (<see cref="KernelTrace.Reference"/>),
+    /// found by bisection between 0 and the cost that empties every gap with events. Unchanged when
+    /// the replay is no longer than the job's step as profiled (its GPU work sets the pace); the
+    /// largest cost when even that leaves the replay longer. With what was done, in words.
+    /// </summary>
+    internal static (KernelTrace Trace, string Said) FitHostCorrection(KernelTrace trace, string profile)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        var target = (trace.Reference ?? throw new ArgumentException("the trace has no reference step time to fit to", nameof(trace))).StepUs / 1e3;
+        double StepMs(double usPerEvent) => ReplayedAloneMs(trace with { HostCorrection = usPerEvent > 0 ? new TraceHostCorrection(usPerEvent, "") : null }, profile).StepMs;
+        var asProfiled = StepMs(0);
+        if (asProfiled <= target)
+        {
+            return (trace with { HostCorrection = null }, string.Create(CultureInfo.InvariantCulture, $"as profiled: the replay alone ({asProfiled:0.000} ms) is no longer than the job's own step ({target:0.000} ms)"));
+        }
+
+        var most = trace.Steps.SelectMany(s => s.Ops.Select(o => (o.GapUs, o.Events)).Append((s.TailUs, s.TailEvents))).Where(g => g.Item2 > 0).Select(g => g.Item1 / g.Item2).DefaultIfEmpty(0).Max();
+        var (low, high) = (0.0, most);
+        var atMost = StepMs(most);
+        if (atMost > target)
+        {
+            low = most;
+        }
+        else
+        {
+            for (var i = 0; i < 40 && high - low > 1e-4; i++)
+            {
+                var mid = (low + high) / 2;
+                var step = StepMs(mid);
+                if (Math.Abs(step - target) <= target * 1e-3)
+                {
+                    (low, high) = (mid, mid);
+                    break;
+                }
+
+                (low, high) = step > target ? (mid, high) : (low, mid);
+            }
+        }
+
+        var usPerEvent = Math.Round((low + high) / 2, 4);
+        var events = trace.Steps.Sum(s => s.Events * s.Repeat) / (double)Math.Max(1, trace.RecordedSteps);
+        var from = string.Create(CultureInfo.InvariantCulture, $"fitted so the replay alone in virtual time ({profile}) takes the job's own step without the profiler ({target:0.000} ms; {asProfiled:0.000} ms with the gaps as profiled)");
+        var said = string.Create(CultureInfo.InvariantCulture, $"the profiler's own cost, {usPerEvent:0.###} µs for each of the {events:0} events it recorded a step, taken out ({from})");
+        if (atMost > target)
+        {
+            said += string.Create(CultureInfo.InvariantCulture, $"; even with every gap with events emptied the replay takes {atMost:0.000} ms: the job's own step is shorter than its GPU work and host calls replayed");
+        }
+
+        return (trace with { HostCorrection = new TraceHostCorrection(usPerEvent, from) }, said);
+    }
+
+    /// <summary>The trace replayed alone as <see cref="ReplayedAloneMs(string, string)"/> does, from memory.</summary>
+    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(KernelTrace trace, string profile)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"contention-replay-{Guid.NewGuid():N}.ktrace.json");
+        try
+        {
+            KernelTraceFile.Write(trace, path);
+            return ReplayedAloneMs(path, profile);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>

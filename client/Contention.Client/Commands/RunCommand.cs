@@ -136,10 +136,10 @@ internal static class RunCommand
             throw new MixException($"tenant {onCpu.Name} runs on {onCpu.Device} under arbiter: {onCpu.Arbiter.Word()}, and the arbiter orders a GPU's launches: give it device cuda or sim (or run with --device sim), or arbiter: off");
         }
 
-        if (tenants.FirstOrDefault(t => t.Kind == TenantKind.Replay && !t.Device.StartsWith("sim", StringComparison.OrdinalIgnoreCase)) is { } replay)
+        if (tenants.FirstOrDefault(t => t.Kind == TenantKind.Replay && t.Device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase)) is { } replay)
         {
             // As the mix parser refuses it (the override can give it another device).
-            throw new MixException($"tenant {replay.Name} is a replay on {replay.Device}: a replay runs on the modelled GPU (sim) and in virtual time; its busy kernels for a real GPU have not run on one yet (docs/replay.md): leave out --device, or give --device sim");
+            throw new MixException($"tenant {replay.Name} is a replay on {replay.Device}: a replay replays GPU kernels, on a real GPU (cuda) or the modelled one (sim): give --device cuda or sim");
         }
 
         foreach (var command in tenants.Where(t => t.Arbiter != ArbiterMode.Off && t.Kind == TenantKind.Command).Select(t => t.Name).Distinct())

@@ -311,9 +311,9 @@ public static class MixParser
             }
 
             var device = template.Device == "auto" ? "sim" : template.Device;
-            if (!device.StartsWith("sim", StringComparison.Ordinal))
+            if (device.StartsWith("cpu", StringComparison.Ordinal))
             {
-                throw Error(node.Children.TryGetValue(new YamlScalarNode("device"), out var d) ? d : node, Join(path, "device"), $"a replay tenant runs on the modelled GPU (sim, sim:N) and in virtual time (contention simulate); on '{device}': not yet — on a real GPU it needs busy kernels of the recorded grids, which this build has but which have not run on a GPU yet (docs/replay.md)");
+                throw Error(node.Children.TryGetValue(new YamlScalarNode("device"), out var d) ? d : node, Join(path, "device"), $"a replay tenant replays GPU kernels: on a real GPU (cuda, cuda:N: busy kernels of the recorded grids and times), on the modelled GPU (sim, sim:N) or in virtual time (contention simulate), not on '{device}'");
             }
 
             return template with { Trace = trace, TraceSteps = steps, Device = device };

@@ -6,16 +6,18 @@ as `sitecustomize` — the job needs no change. With CONTENTION_RECORD_OUT set i
 watches the job's steps:
 
 - a training step ends when any optimizer's step() returns (torch's global optimizer hook);
-- until the first optimizer step, a step ends when a top-level module's forward returns (inference);
+- until the first optimizer step, a step ends when a top-level module's forward returns (inference:
+  the first module whose forward returns at the top level; later steps end when that module's
+  forward returns);
 - CONTENTION_RECORD_STEP=optimizer or forward keeps to one of those; the job may also call
   `sitecustomize.step()` itself (CONTENTION_RECORD_STEP=manual: only those calls count).
 
 After CONTENTION_RECORD_WARMUP steps (default 20) it synchronises the GPU and starts
-torch.profiler (CPU and CUDA activities), marks each step with `prof.step()` (a "ProfilerStep#N"
-annotation), and after CONTENTION_RECORD_STEPS steps (default 10) synchronises, stops and writes
+torch.profiler (CPU and CUDA activities, a schedule that records every step), marks each step with
+`prof.step()` (a "ProfilerStep#N" annotation), and after CONTENTION_RECORD_STEPS steps (default 10) synchronises, stops and writes
 torch's Chrome trace to CONTENTION_RECORD_OUT (gzip when it ends in .gz); `contention record`
 turns that into a kernel trace. It also times every step (host time from one step's end to the
-next's, perf_counter) in the warm-up, while profiled and after (when the job runs on): at exit they
+next's, perf_counter, leaving out the profiler's start and export) in the warm-up, while profiled and after (when the job runs on): at exit they
 go to CONTENTION_RECORD_OUT + ".steps.json", the job's own step time without the profiler. A job that exits earlier writes what was recorded, and says so on
 stderr. Without CONTENTION_RECORD_OUT the hook does nothing. A sitecustomize this file shadows
 (later on sys.path) is run after it.
@@ -54,11 +56,15 @@ class _Recorder:
         self.done = False
         self.last = None
         self.times = {"warmup": [], "profiled": [], "after": []}
+        self.forward_hooks = []
 
     def boundary(self, source):
         if self.mode == "auto":
             if source == "optimizer" and not self.optimizer_seen:
                 self.optimizer_seen = True
+                # Training: forwards no longer end steps; their hooks' cost leaves the job's steps.
+                for handle in self.forward_hooks:
+                    handle.remove()
                 # Forward passes counted so far were training forwards: count steps afresh.
                 if self.profiler is None:
                     self.boundaries = 0
@@ -81,15 +87,26 @@ class _Recorder:
         if self.profiler is None:
             if self.boundaries >= self.warmup:
                 torch.cuda.synchronize()
-                from torch.profiler import ProfilerActivity, profile
+                from torch.profiler import ProfilerAction, ProfilerActivity, profile
 
-                self.profiler = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], record_shapes=False)
+                # A schedule that always records: without one torch neither annotates steps nor keeps
+                # their events (each step() would save and clear what came before).
+                activities = [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+                always = lambda step: ProfilerAction.RECORD  # noqa: E731
+                try:
+                    # acc_events (torch 2.4+): keep events across cycles, and no warning that they are cleared.
+                    self.profiler = profile(activities=activities, record_shapes=False, schedule=always, acc_events=True)
+                except TypeError:
+                    self.profiler = profile(activities=activities, record_shapes=False, schedule=always)
+                # start() opens ProfilerStep#0; each step() closes one and opens the next; stop() closes the last.
                 self.profiler.start()
-                self.profiler.step()
+                self.last = time.perf_counter_ns()
             return
         self.recorded += 1
         if self.recorded >= self.steps:
             self.finish()
+            # The next step is timed from here: the export is not the job's.
+            self.last = time.perf_counter_ns()
         else:
             self.profiler.step()
 
@@ -168,10 +185,16 @@ def _install():
     def post_forward(mod, inputs, output):
         recorder.depth -= 1
         if recorder.depth == 0:
+            # The first top-level module found: from now on only its own forward hook ends steps.
+            # Global hooks put every module's call on torch's slow path (a ResNet-50 request at
+            # batch 1 took 1.8x as long on the H200); one module's hook leaves the others alone.
+            for handle in recorder.forward_hooks:
+                handle.remove()
+            recorder.forward_hooks = [mod.register_forward_hook(lambda m, i, o: recorder.boundary("forward"))]
             recorder.boundary("forward")
 
-    module.register_module_forward_pre_hook(pre_forward)
-    module.register_module_forward_hook(post_forward)
+    if mode in ("auto", "forward"):
+        recorder.forward_hooks = [module.register_module_forward_pre_hook(pre_forward), module.register_module_forward_hook(post_forward)]
     optimizer.register_optimizer_step_post_hook(lambda opt, args, kwargs: recorder.boundary("optimizer"))
     atexit.register(recorder.write_steps)
     atexit.register(recorder.finish)

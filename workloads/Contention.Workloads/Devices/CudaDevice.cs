@@ -27,6 +27,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     private readonly MemoryBuffer1D<float, Stride1D.Dense> scalar;
     private readonly MemoryBuffer1D<long, Stride1D.Dense> sink;
     private long busyFixedNs = -1;
+    private long busyWaveNs = -1;
     private float* host;
     private PageLockScope<float>? hostLock;
 
@@ -140,6 +141,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         if (busyFixedNs < 0 && list.Any(k => k.Kind == KernelKind.Replay))
         {
             busyFixedNs = BusyFixedNs();
+            busyWaveNs = BusyWaveNs();
         }
     }
 
@@ -154,6 +156,22 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         var none = KernelSpec.Replay(1, 1, 32, 1);
         return (long)Math.Round(MedianBetweenMarkers(9, 16, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.Busy(stream, sink.View, none, 0)));
     }
+
+    /// <summary>
+    /// What each wave of a replayed kernel's stand-in after the first costs beyond its waits on this
+    /// GPU, ns: the GPU time of a busy kernel of 9 waves of 256-thread blocks that do not wait less
+    /// that of 1 wave, over 8 (medians of 9, launched back to back behind a 200 µs busy kernel).
+    /// </summary>
+    public long BusyWaveNs()
+    {
+        var slots = kernels.BusyResident(256) * accelerator.NumMultiprocessors;
+        var oneNs = MedianBetweenMarkers(9, 8, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.BusyBlocks(stream, sink.View, slots, 256, 0));
+        var nineNs = MedianBetweenMarkers(9, 8, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.BusyBlocks(stream, sink.View, 9 * slots, 256, 0));
+        return Math.Max(0, (long)Math.Round((nineNs - oneNs) / 8));
+    }
+
+    /// <summary>The busy stand-ins' calibration on this GPU (ns beyond the waits per kernel and per wave after the first); -1 before a replayed kernel was prepared.</summary>
+    public (long FixedNs, long WaveNs) BusyCalibration => (busyFixedNs, busyWaveNs);
 
     // What replay measurements queue first: a busy kernel of one warp waiting 200 us.
     private static readonly KernelSpec BusySpacer = KernelSpec.Replay(200_000, 1, 32, 1);
@@ -258,7 +276,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         }
 
         var replayed = kernel;
-        return MedianBetweenMarkers(repetitions, 1, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.Busy(stream, sink.View, replayed, Math.Max(0, busyFixedNs)));
+        return MedianBetweenMarkers(repetitions, 1, () => kernels.Busy(stream, sink.View, BusySpacer, 0), () => kernels.Busy(stream, sink.View, replayed, Math.Max(0, busyFixedNs), Math.Max(0, busyWaveNs)));
     }
 
     /// <summary>
@@ -284,7 +302,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
                 kernels.Reduce(stream, a.View, scalar.View, (int)kernel.Elements, part, parts);
                 break;
             case KernelKind.Replay:
-                kernels.Busy(stream, sink.View, kernel, Math.Max(0, busyFixedNs));
+                kernels.Busy(stream, sink.View, kernel, Math.Max(0, busyFixedNs), Math.Max(0, busyWaveNs));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kernel), kernel.Kind, "not a compute kernel");

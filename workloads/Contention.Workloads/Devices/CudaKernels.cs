@@ -186,31 +186,40 @@ internal static class CudaKernels
     }
 
     /// <summary>
-    /// A replayed kernel's stand-in (docs/replay.md): every thread of every block busy-waits
-    /// <paramref name="spinNs"/> on the GPU's nanosecond timer (<c>%globaltimer</c>), so the
-    /// launch holds as many blocks of as many threads, each as long, as the recorded kernel's;
-    /// block 0's thread 0 writes how long it waited to <paramref name="sink"/>[0]. On ILGPU's CPU
+    /// A replayed kernel's stand-in (docs/replay.md): each block's first thread busy-waits
+    /// <paramref name="spinNs"/> on the GPU's nanosecond timer (<c>%globaltimer</c>) while the
+    /// block's other threads wait for it at a barrier, so the launch holds as many blocks of as
+    /// many threads, each as long, as the recorded kernel's; block 0's thread 0 writes how long
+    /// it waited to <paramref name="sink"/>[0]. On ILGPU's CPU
     /// emulator (tests) the blocks do not wait: they only write <paramref name="spinNs"/>.
     /// </summary>
     public static void Busy(ArrayView<long> sink, long spinNs)
     {
-        var waited = spinNs;
-        if (CudaAsm.IsSupported)
+        // One thread a block reads the timer; the block's other threads wait at the barrier,
+        // resident as the recorded kernel's were. (Every thread reading it made the reads queue:
+        // on the H200 a single wave of 2,048 such threads a multiprocessor took twice its wait.)
+        if (Group.IdxX == 0)
         {
-            CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out long start);
-            long now;
-            do
+            var waited = spinNs;
+            if (CudaAsm.IsSupported)
             {
-                CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out now);
+                CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out long start);
+                long now;
+                do
+                {
+                    CudaAsm.Emit("mov.u64 %0, %%globaltimer;", out now);
+                }
+                while (now - start < spinNs);
+                waited = now - start;
             }
-            while (now - start < spinNs);
-            waited = now - start;
+
+            if (Grid.IdxX == 0)
+            {
+                sink[0] = waited;
+            }
         }
 
-        if (Grid.IdxX == 0 && Group.IdxX == 0)
-        {
-            sink[0] = waited;
-        }
+        Group.Barrier();
     }
 
     /// <summary>

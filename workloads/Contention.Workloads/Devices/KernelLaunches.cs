@@ -150,16 +150,39 @@ internal sealed class KernelLaunches
     /// A replayed kernel (<see cref="KernelSpec.Replay"/>): its recorded blocks of its recorded
     /// threads (a blockless copy or memset: one block of one warp), each busy-waiting long enough
     /// that the launch lasts the recorded time less <paramref name="fixedNs"/> (what a busy kernel
-    /// takes beyond its waits: launch and block scheduling, calibrated on the GPU) — the time over
-    /// the waves the busy kernel runs in, which may be fewer than the recorded kernel's (it holds
-    /// more blocks a multiprocessor: the recorded kernel's registers and shared memory are not
-    /// reproduced). Writes the last wait to <paramref name="sink"/>[0].
+    /// takes beyond its waits: launch and block scheduling, calibrated on the GPU) and less
+    /// <paramref name="waveNs"/> for each wave after the first (starting a wave, calibrated too) —
+    /// the time over the waves the busy kernel runs in, which may be fewer than the recorded
+    /// kernel's (it holds more blocks a multiprocessor: the recorded kernel's registers and shared
+    /// memory are not reproduced; and waves shorter than <see cref="MinWaveNs"/> are merged,
+    /// <see cref="BusyShape"/>). Writes the last wait to <paramref name="sink"/>[0].
     /// </summary>
-    public void Busy(AcceleratorStream stream, ArrayView<long> sink, in KernelSpec kernel, long fixedNs)
+    public void Busy(AcceleratorStream stream, ArrayView<long> sink, in KernelSpec kernel, long fixedNs, long waveNs = 0)
     {
         var (blocks, threads) = kernel.M > 0 && kernel.N > 0 ? (kernel.M, Math.Min(kernel.N, accelerator.MaxNumThreadsPerGroup)) : (1, 32);
+        var (launched, waves) = BusyShape(blocks, threads, kernel.ReplayNs - fixedNs);
+        busy(stream, new KernelConfig(new Index1D((int)launched), new Index1D(threads)), sink, Math.Max(0, kernel.ReplayNs - fixedNs - ((waves - 1) * waveNs)) / waves);
+    }
+
+    /// <summary>The busy kernel as given: <paramref name="blocks"/> blocks of <paramref name="threads"/> threads, each waiting <paramref name="spinNs"/> (calibrations).</summary>
+    public void BusyBlocks(AcceleratorStream stream, ArrayView<long> sink, int blocks, int threads, long spinNs) =>
+        busy(stream, new KernelConfig(new Index1D(blocks), new Index1D(threads)), sink, spinNs);
+
+    /// <summary>The shortest wave a busy stand-in is given, ns: starting a wave costs the GPU microseconds (<c>CudaDevice.BusyWaveNs</c>), so a recorded kernel of many short waves is played in fewer, longer ones.</summary>
+    public const long MinWaveNs = 20_000;
+
+    /// <summary>
+    /// The blocks a busy stand-in of <paramref name="blocks"/> blocks of <paramref name="threads"/>
+    /// threads waiting <paramref name="ns"/> in all launches, and the waves they run in: as recorded,
+    /// unless the waves would be shorter than <see cref="MinWaveNs"/>; then as many whole waves of
+    /// the GPU as that allows (at least one), which hold every multiprocessor as the recorded
+    /// kernel's waves did, for the same time.
+    /// </summary>
+    public (long Blocks, long Waves) BusyShape(long blocks, int threads, long ns)
+    {
         var waves = BusyWaves(blocks, threads);
-        busy(stream, new KernelConfig(new Index1D(blocks), new Index1D(threads)), sink, Math.Max(0, kernel.ReplayNs - fixedNs) / waves);
+        var most = Math.Max(1, ns / MinWaveNs);
+        return waves <= most ? (blocks, waves) : (most * BusyResident(threads) * accelerator.NumMultiprocessors, most);
     }
 
     /// <summary>The waves <paramref name="blocks"/> blocks of the busy kernel of <paramref name="threads"/> threads run in on this GPU.</summary>

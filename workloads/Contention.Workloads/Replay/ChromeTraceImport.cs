@@ -55,13 +55,15 @@ public static class ChromeTraceImport
 
     private sealed record Activity(TraceOpKind Kind, string Name, double Ts, double Dur, int Stream, int Device, Dim3 Grid, Dim3 Block, int Registers, int SharedMemory, long Bytes, CopyDirection Direction, bool Pinned, int Index);
 
-    private sealed record Events(List<Span> Steps, List<Span> Calls, Dictionary<long, List<Activity>> Gpu, bool Optimizer);
+    // Host: when each event the profiler recorded on the host began (operators, annotations, runtime calls), in order.
+    private sealed record Events(List<Span> Steps, List<Span> Calls, Dictionary<long, List<Activity>> Gpu, bool Optimizer, double[] Host);
 
     private static Events Read(JsonElement events, string file)
     {
         var steps = new List<Span>();
         var calls = new List<Span>();
         var gpu = new Dictionary<long, List<Activity>>();
+        var host = new List<double>();
         var optimizer = false;
         var index = 0;
         foreach (var e in events.EnumerateArray())
@@ -81,8 +83,13 @@ public static class ChromeTraceImport
                 case "user_annotation" or "cpu_op" or "user_defined" when name.StartsWith("ProfilerStep#", StringComparison.Ordinal):
                     steps.Add(new Span(name, Time(e, "ts", file, where), Time(e, "dur", file, where), 0, index));
                     break;
+                case "cpu_op" or "user_annotation" or "user_defined":
+                    host.Add(Time(e, "ts", file, where));
+                    break;
                 case "cuda_runtime" or "cuda_driver" or "runtime":
-                    calls.Add(new Span(name, Time(e, "ts", file, where), Time(e, "dur", file, where), Correlation(e), index));
+                    var call = new Span(name, Time(e, "ts", file, where), Time(e, "dur", file, where), Correlation(e), index);
+                    calls.Add(call);
+                    host.Add(call.Ts);
                     break;
                 case "kernel" or "gpu_memcpy" or "memcpy" or "gpu_memset" or "memset":
                     var activity = GpuActivity(e, cat, name, file, where, index);
@@ -97,7 +104,8 @@ public static class ChromeTraceImport
             }
         }
 
-        return new Events(steps, calls, gpu, optimizer);
+        host.Sort();
+        return new Events(steps, calls, gpu, optimizer, [.. host]);
     }
 
     private static Activity GpuActivity(JsonElement e, string cat, string name, string file, string where, int index)
@@ -154,9 +162,13 @@ public static class ChromeTraceImport
             var end = step.Ts + step.Dur;
             var ops = new List<TraceOp>();
             var previousEnd = step.Ts;
+            var previousCall = double.NegativeInfinity;
             foreach (var call in calls.Where(c => c.Ts >= step.Ts && c.Ts < end))
             {
                 var gap = Math.Max(0, call.Ts - previousEnd);
+
+                // The profiler's events since the last op's call (the step's start for the first), this call among them.
+                var profiled = HostEvents(events.Host, Math.Max(previousCall, step.Ts), call.Ts, previousCall == double.NegativeInfinity);
                 if (call.Correlation != 0 && events.Gpu.TryGetValue(call.Correlation, out var activities))
                 {
                     used.Add(call.Correlation);
@@ -164,7 +176,7 @@ public static class ChromeTraceImport
                     foreach (var activity in activities.OrderBy(a => a.Ts))
                     {
                         devices[activity.Device] = devices.GetValueOrDefault(activity.Device) + 1;
-                        ops.Add(Op(activity, first ? gap : 0, first ? call.Dur : 0, activity.Ts - step.Ts, kernels, kernelIndex));
+                        ops.Add(Op(activity, first ? gap : 0, first ? call.Dur : 0, activity.Ts - step.Ts, first ? profiled : 0, kernels, kernelIndex));
                         first = false;
                     }
 
@@ -176,7 +188,7 @@ public static class ChromeTraceImport
                 }
                 else if (Syncs.Contains(call.Name))
                 {
-                    ops.Add(new TraceOp(TraceOpKind.Sync, -1, -1, gap, call.Dur, call.Ts - step.Ts, 0));
+                    ops.Add(new TraceOp(TraceOpKind.Sync, -1, -1, gap, call.Dur, call.Ts - step.Ts, 0, Events: profiled));
                 }
                 else
                 {
@@ -185,6 +197,7 @@ public static class ChromeTraceImport
                 }
 
                 previousEnd = Math.Max(previousEnd, call.Ts + call.Dur);
+                previousCall = call.Ts;
             }
 
             if (ops.Count == 0)
@@ -193,7 +206,7 @@ public static class ChromeTraceImport
                 continue;
             }
 
-            traceSteps.Add(new TraceStep(1, step.Dur, Math.Max(0, end - previousEnd), ops));
+            traceSteps.Add(new TraceStep(1, step.Dur, Math.Max(0, end - previousEnd), ops, HostEvents(events.Host, previousCall, end - 1e-6, false)));
         }
 
         if (traceSteps.Count == 0)
@@ -232,11 +245,37 @@ public static class ChromeTraceImport
         return new ChromeTraceImportResult(new KernelTrace(name, traceKind, recorded, traceDevice, kernels, traceSteps), notes);
     }
 
-    private static TraceOp Op(Activity a, double gap, double call, double start, List<TraceKernel> kernels, Dictionary<TraceKernel, int> index)
+    // Events in host (sorted start times) that began after `from` (or at it, when `fromIncluded`) and by `to`.
+    private static int HostEvents(double[] host, double from, double to, bool fromIncluded)
+    {
+        static int After(double[] times, double t, bool strictly)
+        {
+            // The first index whose time is > t (strictly) or >= t.
+            var (lo, hi) = (0, times.Length);
+            while (lo < hi)
+            {
+                var mid = (lo + hi) / 2;
+                if (strictly ? times[mid] <= t : times[mid] < t)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo;
+        }
+
+        return Math.Max(0, After(host, to, strictly: true) - After(host, from, strictly: !fromIncluded));
+    }
+
+    private static TraceOp Op(Activity a, double gap, double call, double start, int events, List<TraceKernel> kernels, Dictionary<TraceKernel, int> index)
     {
         if (a.Kind != TraceOpKind.Kernel)
         {
-            return new TraceOp(a.Kind, -1, a.Stream, gap, call, start, a.Dur, a.Bytes, a.Direction, a.Pinned);
+            return new TraceOp(a.Kind, -1, a.Stream, gap, call, start, a.Dur, a.Bytes, a.Direction, a.Pinned, events);
         }
 
         var kernel = new TraceKernel(a.Name, a.Grid, a.Block, a.Registers, a.SharedMemory);
@@ -246,7 +285,7 @@ public static class ChromeTraceImport
             kernels.Add(kernel);
         }
 
-        return new TraceOp(TraceOpKind.Kernel, k, a.Stream, gap, call, start, a.Dur);
+        return new TraceOp(TraceOpKind.Kernel, k, a.Stream, gap, call, start, a.Dur, Events: events);
     }
 
     // The trace's deviceProperties entry for the device (Kineto's keys: numSms, maxThreadsPerMultiprocessor, regsPerMultiprocessor, sharedMemPerMultiprocessor, computeMajor).

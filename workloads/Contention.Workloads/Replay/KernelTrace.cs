@@ -18,6 +18,12 @@ public sealed record KernelTrace(string Name, TraceKind Kind, TraceRecording Rec
     /// <summary>The job's own step time, timed by the recording hook without the profiler; null when not known (a profiler trace made elsewhere).</summary>
     public TraceReference? Reference { get; init; }
 
+    /// <summary>The profiler's own host cost taken out of the gaps when replayed; null: the gaps as profiled.</summary>
+    public TraceHostCorrection? HostCorrection { get; init; }
+
+    /// <summary>What <see cref="HostCorrection"/> takes from each profiler event in a gap, µs (0 without one).</summary>
+    public double UsPerEvent => HostCorrection?.UsPerEvent ?? 0;
+
     /// <summary>The steps' recorded count, repeats counted.</summary>
     public int RecordedSteps => Steps.Sum(s => s.Repeat);
 
@@ -38,6 +44,19 @@ public sealed record KernelTrace(string Name, TraceKind Kind, TraceRecording Rec
 /// <param name="From">Which steps they were (after the recording, or the warm-up's last).</param>
 /// <param name="ProfiledStepUs">The median step while profiled, µs (the profiler's own cost is the difference).</param>
 public sealed record TraceReference(double StepUs, int Steps, string From, double ProfiledStepUs);
+
+/// <summary>
+/// The profiler's own cost on the host, taken out of a trace's gaps when it is replayed: each gap
+/// less <see cref="UsPerEvent"/> for each event the profiler recorded in it (operators and runtime
+/// calls: <see cref="TraceOp.Events"/>, <see cref="TraceStep.TailEvents"/>), never below 0.
+/// </summary>
+/// <param name="UsPerEvent">Host time the profiler added per recorded event, µs.</param>
+/// <param name="From">How it was found (e.g. fitted so the replay alone in virtual time matches the job's own step).</param>
+public sealed record TraceHostCorrection(double UsPerEvent, string From)
+{
+    /// <summary>A gap of <paramref name="gapUs"/> with <paramref name="events"/> profiler events in it, corrected by <paramref name="usPerEvent"/>, µs.</summary>
+    public static double Corrected(double gapUs, int events, double usPerEvent) => Math.Max(0, gapUs - (events * usPerEvent));
+}
 
 /// <summary>What a trace's steps are.</summary>
 public enum TraceKind
@@ -116,13 +135,21 @@ public readonly record struct Dim3(int X, int Y, int Z);
 /// <param name="DurationUs">Its host time from its start to the next step's start, µs.</param>
 /// <param name="TailUs">Host time after its last op's call returned until its end, µs.</param>
 /// <param name="Ops">Its launches and synchronisations in the order the host made them.</param>
-public sealed record TraceStep(int Repeat, double DurationUs, double TailUs, IReadOnlyList<TraceOp> Ops)
+/// <param name="TailEvents">Events the profiler recorded in the tail (operators and runtime calls).</param>
+public sealed record TraceStep(int Repeat, double DurationUs, double TailUs, IReadOnlyList<TraceOp> Ops, int TailEvents = 0)
 {
     /// <summary>GPU time of its kernels, copies and memsets, µs.</summary>
     public double GpuUs => Ops.Where(o => o.Kind != TraceOpKind.Sync).Sum(o => o.DurationUs);
 
-    /// <summary>Host time between its ops (the gaps and the tail), µs.</summary>
-    public double HostUs => Ops.Sum(o => o.GapUs) + TailUs;
+    /// <summary>Host time between its ops (the gaps and the tail), µs, as profiled.</summary>
+    public double HostUs => HostUsCorrected(0);
+
+    /// <summary>Host time between its ops with <paramref name="usPerEvent"/> taken for each profiler event (<see cref="TraceHostCorrection"/>), µs.</summary>
+    public double HostUsCorrected(double usPerEvent) =>
+        Ops.Sum(o => TraceHostCorrection.Corrected(o.GapUs, o.Events, usPerEvent)) + TraceHostCorrection.Corrected(TailUs, TailEvents, usPerEvent);
+
+    /// <summary>Events the profiler recorded between its ops (gaps and tail).</summary>
+    public int Events => Ops.Sum(o => o.Events) + TailEvents;
 }
 
 /// <summary>What an op does.</summary>
@@ -168,4 +195,5 @@ public enum CopyDirection
 /// <param name="Bytes">A copy's or memset's bytes.</param>
 /// <param name="Direction">A copy's direction.</param>
 /// <param name="Pinned">A copy's host memory was page-locked (a pageable copy holds the host until done).</param>
-public sealed record TraceOp(TraceOpKind Kind, int Kernel, int Stream, double GapUs, double CallUs, double StartUs, double DurationUs, long Bytes = 0, CopyDirection Direction = CopyDirection.None, bool Pinned = true);
+/// <param name="Events">Events the profiler recorded in the gap (operators and runtime calls, this op's call among them): what its own cost there scales with.</param>
+public sealed record TraceOp(TraceOpKind Kind, int Kernel, int Stream, double GapUs, double CallUs, double StartUs, double DurationUs, long Bytes = 0, CopyDirection Direction = CopyDirection.None, bool Pinned = true, int Events = 0);

@@ -117,6 +117,11 @@ public static class KernelTraceFile
             s.Append(CultureInfo.InvariantCulture, $"  \"reference\": {{ \"stepUs\": {Num(reference.StepUs)}, \"steps\": {reference.Steps}, \"from\": {Str(reference.From)}, \"profiledStepUs\": {Num(reference.ProfiledStepUs)} }},\n");
         }
 
+        if (trace.HostCorrection is { } correction)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"  \"hostCorrection\": {{ \"usPerEvent\": {Num(correction.UsPerEvent)}, \"from\": {Str(correction.From)} }},\n");
+        }
+
         s.Append("  \"kernels\": [\n");
         for (var k = 0; k < trace.Kernels.Count; k++)
         {
@@ -128,7 +133,8 @@ public static class KernelTraceFile
         for (var i = 0; i < trace.Steps.Count; i++)
         {
             var step = trace.Steps[i];
-            s.Append(CultureInfo.InvariantCulture, $"    {{ \"repeat\": {step.Repeat}, \"durationUs\": {Num(step.DurationUs)}, \"tailUs\": {Num(step.TailUs)}, \"ops\": [\n");
+            var tailEvents = step.TailEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $", \"tailEvents\": {step.TailEvents}") : "";
+            s.Append(CultureInfo.InvariantCulture, $"    {{ \"repeat\": {step.Repeat}, \"durationUs\": {Num(step.DurationUs)}, \"tailUs\": {Num(step.TailUs)}{tailEvents}, \"ops\": [\n");
             for (var o = 0; o < step.Ops.Count; o++)
             {
                 s.Append("      ").Append(Op(step.Ops[o])).Append(o < step.Ops.Count - 1 ? ",\n" : "\n");
@@ -184,10 +190,11 @@ public static class KernelTraceFile
                 CallUs = Median(steps.Select(s => s.Ops[at].CallUs)),
                 StartUs = Median(steps.Select(s => s.Ops[at].StartUs)),
                 DurationUs = Median(steps.Select(s => s.Ops[at].DurationUs)),
+                Events = (int)Math.Round(Median(steps.Select(s => (double)s.Ops[at].Events))),
             };
         }
 
-        return new TraceStep(steps.Sum(s => s.Repeat), Median(steps.Select(s => s.DurationUs)), Median(steps.Select(s => s.TailUs)), ops);
+        return new TraceStep(steps.Sum(s => s.Repeat), Median(steps.Select(s => s.DurationUs)), Median(steps.Select(s => s.TailUs)), ops, (int)Math.Round(Median(steps.Select(s => (double)s.TailEvents))));
     }
 
     private static bool Alike(TraceStep a, TraceStep b) =>
@@ -201,7 +208,8 @@ public static class KernelTraceFile
 
     private static string Op(TraceOp op)
     {
-        var times = string.Create(CultureInfo.InvariantCulture, $"\"stream\": {op.Stream}, \"gapUs\": {Num(op.GapUs)}, \"callUs\": {Num(op.CallUs)}, \"startUs\": {Num(op.StartUs)}");
+        var events = op.Events > 0 ? string.Create(CultureInfo.InvariantCulture, $", \"events\": {op.Events}") : "";
+        var times = string.Create(CultureInfo.InvariantCulture, $"\"stream\": {op.Stream}, \"gapUs\": {Num(op.GapUs)}{events}, \"callUs\": {Num(op.CallUs)}, \"startUs\": {Num(op.StartUs)}");
         return op.Kind switch
         {
             TraceOpKind.Kernel => string.Create(CultureInfo.InvariantCulture, $"{{ \"op\": \"kernel\", \"kernel\": {op.Kernel}, {times}, \"durationUs\": {Num(op.DurationUs)} }}"),
@@ -283,7 +291,14 @@ public static class KernelTraceFile
                 reference = new TraceReference(Number(r, "reference", "stepUs"), Int(r, "reference", "steps", 1, int.MaxValue), Text(r, "reference", "from"), Number(r, "reference", "profiledStepUs"));
             }
 
-            return new KernelTrace(name, kind, recording, device, kernels, steps) { Reference = reference };
+            TraceHostCorrection? correction = null;
+            if (root.TryGetProperty("hostCorrection", out var h))
+            {
+                Require(h, "hostCorrection");
+                correction = new TraceHostCorrection(Number(h, "hostCorrection", "usPerEvent"), Text(h, "hostCorrection", "from"));
+            }
+
+            return new KernelTrace(name, kind, recording, device, kernels, steps) { Reference = reference, HostCorrection = correction };
         }
 
         private TraceKernel Kernel(JsonElement k, string where)
@@ -307,7 +322,7 @@ public static class KernelTraceFile
                 throw Fault(where, "ops", "expected at least one op");
             }
 
-            return new TraceStep(Int(s, where, "repeat", 1, int.MaxValue), Number(s, where, "durationUs"), Number(s, where, "tailUs"), ops);
+            return new TraceStep(Int(s, where, "repeat", 1, int.MaxValue), Number(s, where, "durationUs"), Number(s, where, "tailUs"), ops, Optional(s, where, "tailEvents"));
         }
 
         private TraceOp Op(JsonElement o, string where, int kernels)
@@ -316,6 +331,7 @@ public static class KernelTraceFile
             var word = Text(o, where, "op");
             var stream = Int(o, where, "stream", -1, int.MaxValue);
             var (gap, call, start) = (Number(o, where, "gapUs"), Number(o, where, "callUs"), Number(o, where, "startUs"));
+            var events = Optional(o, where, "events");
             switch (word)
             {
                 case "kernel":
@@ -325,7 +341,7 @@ public static class KernelTraceFile
                         throw Fault(where, "kernel", $"expected an index into the file's {kernels} kernels (0 to {kernels - 1}), got {kernel}");
                     }
 
-                    return new TraceOp(TraceOpKind.Kernel, kernel, stream, gap, call, start, Number(o, where, "durationUs"));
+                    return new TraceOp(TraceOpKind.Kernel, kernel, stream, gap, call, start, Number(o, where, "durationUs"), Events: events);
                 case "copy":
                     var directionWord = Text(o, where, "direction");
                     var direction = directionWord switch
@@ -335,11 +351,11 @@ public static class KernelTraceFile
                         "DtoD" => CopyDirection.DeviceToDevice,
                         _ => throw Fault(where, "direction", $"expected HtoD, DtoH or DtoD, got \"{directionWord}\""),
                     };
-                    return new TraceOp(TraceOpKind.Copy, -1, stream, gap, call, start, Number(o, where, "durationUs"), Long(o, where, "bytes"), direction, Bool(o, where, "pinned"));
+                    return new TraceOp(TraceOpKind.Copy, -1, stream, gap, call, start, Number(o, where, "durationUs"), Long(o, where, "bytes"), direction, Bool(o, where, "pinned"), events);
                 case "memset":
-                    return new TraceOp(TraceOpKind.Memset, -1, stream, gap, call, start, Number(o, where, "durationUs"), Long(o, where, "bytes"));
+                    return new TraceOp(TraceOpKind.Memset, -1, stream, gap, call, start, Number(o, where, "durationUs"), Long(o, where, "bytes"), Events: events);
                 case "sync":
-                    return new TraceOp(TraceOpKind.Sync, -1, stream, gap, call, start, 0);
+                    return new TraceOp(TraceOpKind.Sync, -1, stream, gap, call, start, 0, Events: events);
                 default:
                     throw Fault(where, "op", $"expected kernel, copy, memset or sync, got \"{word}\"");
             }
@@ -406,6 +422,9 @@ public static class KernelTraceFile
 
             return number >= min && number <= max ? (int)number : throw Fault(where, field, string.Create(CultureInfo.InvariantCulture, $"expected {min} to {max}, got {number}"));
         }
+
+        // A count that may be left out (0 then).
+        private int Optional(JsonElement e, string where, string field) => e.TryGetProperty(field, out _) ? Int(e, where, field, 0, int.MaxValue) : 0;
 
         private long Long(JsonElement e, string where, string field)
         {

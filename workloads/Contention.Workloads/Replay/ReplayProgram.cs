@@ -4,7 +4,8 @@ namespace Contention.Workloads.Replay;
 
 /// <summary>
 /// One step of a replay as a tenant's thread plays it: before launch k the thread is busy on the
-/// host for <see cref="BeforeNs"/>[k] (the recorded gap: the job's Python and framework time);
+/// host for <see cref="BeforeNs"/>[k] (the recorded gap: the job's Python and framework time, less
+/// the profiler's own cost when the trace has a <see cref="TraceHostCorrection"/>);
 /// the launch itself costs what a launch costs on the device (its own launch time stands for the
 /// recorded call, which the profiler lengthened); after a launch with <see cref="SyncAfter"/> the
 /// thread is busy <see cref="SyncGapNs"/> more, then waits for the GPU; after the last launch's
@@ -76,9 +77,10 @@ public sealed class ReplayProgram
         var syncAfter = new List<bool>();
         var syncGap = new List<long>();
         long pending = 0;
+        var usPerEvent = trace.UsPerEvent;
         foreach (var op in step.Ops)
         {
-            var gap = Ns(op.GapUs);
+            var gap = Ns(TraceHostCorrection.Corrected(op.GapUs, op.Events, usPerEvent));
             if (op.Kind == TraceOpKind.Sync)
             {
                 if (kernels.Count > 0 && !syncAfter[^1])
@@ -111,7 +113,7 @@ public sealed class ReplayProgram
             throw new KernelTraceException($"trace {trace.Name}: step {index} launches nothing to replay");
         }
 
-        var tail = pending + Ns(step.TailUs);
+        var tail = pending + Ns(TraceHostCorrection.Corrected(step.TailUs, step.TailEvents, usPerEvent));
         if (!syncAfter[^1])
         {
             // The step ends when its GPU work is done: the host's tail, then a wait.
