@@ -92,8 +92,8 @@ internal static class RecordCommand
     /// The job's step time without the profiler from the hook's step times (µs, by phase): the
     /// median of the warm-up's last half (its first steps load and tune; the profiler has not yet
     /// run in the process) when that is 3 steps or more, else of the steps after the recording
-    /// (CUPTI stays attached after the profiler stops, and on the H200 those steps ran up to 1.4x
-    /// slower); null without a file or enough steps.
+    /// (which the profiler has been through: on the H200 they ran up to 2.6x the warm-up's); null
+    /// without a file or enough steps.
     /// </summary>
     internal static TraceReference? ReferenceOf(string stepsFile)
     {
