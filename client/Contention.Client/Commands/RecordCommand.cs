@@ -243,7 +243,9 @@ internal static class RecordCommand
 
         if (trace.Reference is { } reference)
         {
-            console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"the job's own step: {reference.StepUs / 1e3:0.000} ms without the profiler (median of {reference.From}), {reference.ProfiledStepUs / 1e3:0.000} ms profiled");
+            var profiled = reference.ProfiledStepUs > 0 ? string.Create(CultureInfo.InvariantCulture, $", {reference.ProfiledStepUs / 1e3:0.000} ms profiled") : "";
+            var of = reference.From == "--step-ms" ? "as given (--step-ms)" : $"median of {reference.From}";
+            console.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"the job's own step: {reference.StepUs / 1e3:0.000} ms without the profiler ({of}){profiled}");
         }
 
         if (corrected is not null)

@@ -148,7 +148,7 @@ internal sealed class KernelLaunches
 
     /// <summary>
     /// A replayed kernel (<see cref="KernelSpec.Replay"/>): its recorded blocks of its recorded
-    /// threads (a blockless copy or memset: one block of one warp), each busy-waiting long enough
+    /// threads (a blockless copy or memset: one block of one warp), each busy-waiting (its first thread; the others at a barrier) long enough
     /// that the launch lasts the recorded time less <paramref name="fixedNs"/> (what a busy kernel
     /// takes beyond its waits: launch and block scheduling, calibrated on the GPU) and less
     /// <paramref name="waveNs"/> for each wave after the first (starting a wave, calibrated too) —
