@@ -31,7 +31,12 @@ public class TenantGrainTests(ClusterFixture fixture)
         }
 
         var collector = fixture.Grains.GetGrain<ICollectorGrain>(experiment);
-        var snapshot = await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Tenants.Sum(t => t.Completed) >= 20, TimeSpan.FromSeconds(30), "20 completed requests");
+        // CPU time comes in clock ticks (10 ms): 20 quick requests may have none yet, so wait for both.
+        var snapshot = await Specs.Eventually(
+            () => collector.GetSnapshotAsync(),
+            s => s.Tenants.Sum(t => t.Completed) >= 20 && s.Tenants.Sum(t => t.Os.UserSeconds + t.Os.SystemSeconds) > 0 && s.Tenants.Sum(t => t.Os.VoluntarySwitches) > 0 && s.Tenants.Sum(t => t.GpuSeconds) > 0,
+            TimeSpan.FromSeconds(30),
+            "20 completed requests, with CPU time, voluntary switches and GPU seconds reported");
 
         var stopped = await tenant.StopAsync();
 
