@@ -84,6 +84,23 @@ public class CommandTenantTests(ClusterFixture fixture)
         File.Delete(marker);
     }
 
+    [Fact]
+    public async Task Stop_ProgramSlowToExit_ItsMeasuredTimeEndsAtTheStop()
+    {
+        // A 1-s window; the program takes 3 s to exit after SIGTERM (as a PyTorch job tears down).
+        var spec = Command("slow", "trap 'sleep 3; exit 0' TERM; while true; do echo 'latency 1 ms'; sleep 0.01; done") with { Experiment = Specs.NewExperiment() };
+        var grain = fixture.Grains.GetGrain<IExperimentGrain>(spec.Experiment);
+
+        await grain.StartAsync(new ExperimentPlan("command", [spec], 0, 1));
+        var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to stop the command");
+
+        Assert.Equal(ExperimentState.Completed, done.State);
+        var measured = (await fixture.Grains.GetGrain<ICollectorGrain>(spec.Experiment).GetSnapshotAsync()).Tenants.Where(t => t.Tenant == "slow" && t.Phase == MeasurementPhase.Measure).Sum(t => t.Seconds);
+
+        // Counted to the exit it would be 4 s or more; the window's own slack on a busy machine stays under 2.5.
+        Assert.InRange(measured, 0.5, 2.5);
+    }
+
     private static TenantSpec Command(string name, string script) => new()
     {
         Experiment = Specs.NewExperiment(),

@@ -66,6 +66,15 @@ public sealed partial class NodeTracer : BackgroundService
         runners.TryAdd(runner, measurement);
     }
 
+    /// <summary>Marks <paramref name="runner"/>'s stop as asked now: its measured time ends here (<see cref="TenantMeasurement.StopAskedNs"/>).</summary>
+    internal void StopAsked(TenantRunner runner)
+    {
+        if (runners.TryGetValue(runner, out var measurement))
+        {
+            measurement.StopAskedNs ??= MonotonicClock.NowNs();
+        }
+    }
+
     internal void Unregister(TenantRunner runner)
     {
         if (runners.TryRemove(runner, out var measurement) && measurement.Kernel is { } kernel)
@@ -260,7 +269,9 @@ public sealed partial class NodeTracer : BackgroundService
 
                 if (measurement.LastSampleNs != 0)
                 {
-                    seconds = (now - measurement.LastSampleNs) / 1e9;
+                    // Time after the stop was asked is not measured time (TenantMeasurement.StopAskedNs).
+                    var end = Math.Min(now, measurement.StopAskedNs ?? now);
+                    seconds = Math.Max(0, end - Math.Min(measurement.LastSampleNs, end)) / 1e9;
                 }
 
                 var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);

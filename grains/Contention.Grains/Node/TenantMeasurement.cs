@@ -24,6 +24,13 @@ internal sealed class TenantMeasurement
     /// <summary>When the tracer last sampled the tenant (CLOCK_MONOTONIC ns).</summary>
     public long LastSampleNs { get; set; } = MonotonicClock.NowNs();
 
+    /// <summary>
+    /// When the tenant was asked to stop (CLOCK_MONOTONIC ns; null while it runs): its measured
+    /// time ends there, however long its worker takes to stop (a PyTorch command's teardown takes
+    /// about a second); what it does meanwhile (CPU, switches, the operation in flight) still counts.
+    /// </summary>
+    public long? StopAskedNs { get; set; }
+
     /// <summary>The modelled GPU's late time at the tenant's previous sample, ns (null before the first).</summary>
     public long? LastModelLateNs { get; set; }
 

@@ -331,6 +331,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
+            // The measured time ends at the stop request, not when the worker has stopped.
+            node.Tracer.StopAsked(this);
             await current.StopAsync(StopTimeout).ConfigureAwait(false);
 
             // Quiescent but alive: the final sample sees every switch and CPU tick it made.
