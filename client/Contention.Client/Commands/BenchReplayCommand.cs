@@ -34,7 +34,7 @@ internal static class BenchReplayCommand
                 var where = parse.GetValue(device)!;
                 var mode = Contention.Grains.Words.Parse<Contention.Grains.SyncMode>(parse.GetValue(sync));
                 var (stepMs, steps, on) = where == "sim"
-                    ? Simulated(path, recorded)
+                    ? Simulated(recorded)
                     : OnGpu(path, recorded, where, TenantRunnerSync(mode), parse.GetValue(seconds), parse.GetValue(kernels) ? console : null, cancellation);
                 var table = new Table().Title(Markup.Escape($"{recorded.Name} replayed alone on {on}")).AddColumns("steps", "replayed step ms (p50)", "the job's own step ms", "replayed / job");
                 var job = recorded.Reference?.StepUs / 1e3;
@@ -55,10 +55,10 @@ internal static class BenchReplayCommand
         return command;
     }
 
-    private static (double StepMs, long Steps, string On) Simulated(string path, KernelTrace trace)
+    private static (double StepMs, long Steps, string On) Simulated(KernelTrace trace)
     {
-        var profile = trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200";
-        var (_, stepMs, steps) = RecordCommand.ReplayedAloneMs(path, profile);
+        var profile = RecordCommand.ProfileOf(trace);
+        var (_, stepMs, steps) = RecordCommand.ReplayedAloneMs(trace, profile);
         return (stepMs, steps, $"a modelled {profile} in virtual time, spin sync");
     }
 

@@ -226,7 +226,7 @@ internal static class RecordCommand
         }
 
         trace = trace with { Reference = settings.Reference };
-        var profileName = trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200";
+        var profileName = ProfileOf(trace);
         string? corrected = null;
         if (!settings.ProfiledGaps && trace.Reference is not null)
         {
@@ -314,32 +314,23 @@ internal static class RecordCommand
         return (trace with { HostCorrection = new TraceHostCorrection(usPerEvent, from) }, said);
     }
 
-    /// <summary>The trace replayed alone as <see cref="ReplayedAloneMs(string, string)"/> does, from memory.</summary>
-    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(KernelTrace trace, string profile)
-    {
-        var path = Path.Combine(Path.GetTempPath(), $"contention-replay-{Guid.NewGuid():N}.ktrace.json");
-        try
-        {
-            KernelTraceFile.Write(trace, path);
-            return ReplayedAloneMs(path, profile);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
+    /// <summary>The modelled GPU profile of the trace's recording GPU: h100 for an H100, else h200.</summary>
+    internal static string ProfileOf(KernelTrace trace) => trace.Device.Name.Contains("H100", StringComparison.OrdinalIgnoreCase) ? "h100" : "h200";
+
+    /// <summary>The trace at <paramref name="path"/> replayed alone as <see cref="ReplayedAloneMs(KernelTrace, string)"/> does.</summary>
+    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(string path, string profile) => ReplayedAloneMs(KernelTraceFile.Read(path), profile);
 
     /// <summary>
-    /// The trace at <paramref name="path"/> replayed alone, closed loop with spin sync, on a modelled
-    /// GPU of <paramref name="profile"/> in virtual time (a warm-up of 2 cycles, then 3 cycles or 1 s,
+    /// <paramref name="trace"/> replayed alone, closed loop with spin sync, on a modelled GPU of
+    /// <paramref name="profile"/> in virtual time (a warm-up of 2 cycles, then 3 cycles or 1 s,
     /// whichever is longer): the median step, and the steps it is the median of.
     /// </summary>
-    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(string path, string profile)
+    internal static (string Profile, double StepMs, long Steps) ReplayedAloneMs(KernelTrace trace, string profile)
     {
-        var spec = new Contention.Workloads.Workloads.WorkloadSpec { Kind = Contention.Workloads.Workloads.WorkloadKind.Replay, Trace = path };
-        var program = Contention.Workloads.Workloads.WorkloadRunner.ReplayOf(spec);
+        var program = ReplayProgram.From(trace);
+        var spec = new Contention.Workloads.Workloads.WorkloadSpec { Kind = Contention.Workloads.Workloads.WorkloadKind.Replay };
         var cycleNs = program.Order.Sum(i => Math.Max(1, (long)(program.Trace.Steps[i].DurationUs * 1e3)));
-        var gpu = new Contention.Workloads.Sim.VirtualGpu(Contention.Workloads.Sim.DeviceProfile.Load(profile), Contention.Workloads.Sim.GpuSharing.Timeslice, [new Contention.Workloads.Sim.VirtualTenant("replay", spec, Contention.Workloads.Devices.SyncMode.Spin, Contention.Workloads.Sim.SimContext.Default)], 0, startPause: Contention.Workloads.Sim.StartPause.None);
+        var gpu = new Contention.Workloads.Sim.VirtualGpu(Contention.Workloads.Sim.DeviceProfile.Load(profile), Contention.Workloads.Sim.GpuSharing.Timeslice, [new Contention.Workloads.Sim.VirtualTenant("replay", spec, Contention.Workloads.Devices.SyncMode.Spin, Contention.Workloads.Sim.SimContext.Default, Replay: program)], 0, startPause: Contention.Workloads.Sim.StartPause.None);
         gpu.Measure(2 * cycleNs, Math.Max(3 * cycleNs, 1_000_000_000));
         var result = gpu.Result(0);
         return (profile, result.Latency.GetValueAtPercentile(50) / 1e6, result.Completed);

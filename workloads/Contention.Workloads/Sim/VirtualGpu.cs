@@ -13,7 +13,8 @@ namespace Contention.Workloads.Sim;
 /// <param name="Sync">How its thread waits for the GPU.</param>
 /// <param name="Context">Its priority and GPU share.</param>
 /// <param name="PinnedHost">Page-locked host memory (copies asynchronous) or pageable (each copy holds the thread until done).</param>
-public sealed record VirtualTenant(string Name, WorkloadSpec Workload, SyncMode Sync, SimContext Context, bool PinnedHost = true);
+/// <param name="Replay">A replay workload's program when the caller has it already (null: read from the workload's trace file).</param>
+public sealed record VirtualTenant(string Name, WorkloadSpec Workload, SyncMode Sync, SimContext Context, bool PinnedHost = true, Replay.ReplayProgram? Replay = null);
 
 /// <summary>What a <see cref="VirtualGpu"/> tenant did since the last <see cref="VirtualGpu.Mark"/>.</summary>
 /// <param name="Completed">Operations (steps, requests) that ended in the window.</param>
@@ -144,7 +145,7 @@ public sealed class VirtualGpu
     {
         if (tenant.Workload.Kind == WorkloadKind.Replay)
         {
-            var replay = WorkloadRunner.ReplayOf(tenant.Workload);
+            var replay = tenant.Replay ?? WorkloadRunner.ReplayOf(tenant.Workload);
             return ([.. replay.Steps.Select(s => new Program([.. s.Kernels.Select(k => model.Kernel(k))], s.SyncAfter, s.BeforeNs, s.SyncGapNs, s.TailNs))], [.. replay.Order]);
         }
 
