@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.MemoryMappedFiles;
 using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
@@ -234,6 +235,89 @@ public sealed class SimDeviceTests : IDisposable
         // own longest lateness is allowed on top.
         Assert.InRange(earliest, 0, (launchNs / 4) + slow.LongestLateNs);
         slow.Release(channel.Slot);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public unsafe void Engine_BlockedTenantAskingALead_IsWokenThatLongBeforeItsKernelEnds_ElseAtTheEnd(bool asks)
+    {
+        // A 60 ms kernel, a 20 ms lead: the engine writes the FIFO between 40 and 60 ms after the
+        // launch, the kernel still running; without a lead, after the completion is published.
+        const long kernelNs = 60_000_000, leadNs = 20_000_000;
+        var channel = host.Acquire();
+        using var file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        using var view = file.CreateViewAccessor();
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        var fifo = NativeMethods.Open(channel.FifoPath, NativeMethods.ORdWr | NativeMethods.OCloExec);
+        try
+        {
+            var slot = SimChannelLayout.Slot(pointer + view.PointerOffset, channel.Slot);
+            SimChannelLayout.Field(slot, SimChannelLayout.WakeLeadNs) = asks ? leadNs : 0;
+            SimChannelLayout.WriteEntry(slot, 0, new SimKernel(kernelNs));
+            var launched = MonotonicClock.NowNs();
+            SimChannelLayout.Ring(slot, 0, launched);
+            Interlocked.Exchange(ref SimChannelLayout.Field(slot, SimChannelLayout.WaitTarget), 1);
+
+            var available = 0;
+            var woke = 0L;
+            var tail = -1L;
+            while (MonotonicClock.NowNs() - launched < 5_000_000_000)
+            {
+                if (NativeMethods.Ioctl(fifo, NativeMethods.FionRead, out available) == 0 && available > 0)
+                {
+                    tail = Volatile.Read(ref SimChannelLayout.Field(slot, SimChannelLayout.CompleteTail));
+                    woke = MonotonicClock.NowNs();
+                    break;
+                }
+
+                Thread.Yield();
+            }
+
+            Assert.Equal(1, available);
+            var wokenAt = Volatile.Read(ref SimChannelLayout.Field(slot, SimChannelLayout.WokenAtNs));
+            Assert.InRange(wokenAt, launched + kernelNs - (asks ? leadNs : 0), woke);
+            Assert.Equal(asks ? 0 : 1, tail);
+        }
+        finally
+        {
+            _ = NativeMethods.Close(fifo);
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            host.Release(channel.Slot);
+        }
+    }
+
+    [Fact]
+    public void Synchronize_BlockingBesideASpinningEngine_AsksALeadAfterItsFirstWakeUpsAndStillWaitsItsKernel()
+    {
+        // After MinSamples wake-ups the tenant asks to be woken ahead and spins the rest: each
+        // synchronise still returns no sooner than its kernel's modelled end.
+        using var spinning = new SimGpuHost(1, 1, DeviceProfile.Load("h100") with { LaunchCpuNs = 0 }, TimeSpan.FromMicroseconds(50), spin: true);
+        var channel = spinning.Acquire();
+        try
+        {
+            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 1), SyncMode = SyncMode.Block, SimChannel = channel });
+            var kernel = KernelSpec.Gemm(512, 512, 512);
+            var expectedNs = device.Model.DurationNs(kernel);
+            device.Prepare([kernel]);
+            var asked = 0L;
+            for (var i = 0; i < 2 * WakeLead.MinSamples; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                device.Launch(kernel);
+                device.Synchronize();
+                Assert.True(watch.Elapsed.Ticks * 100 >= expectedNs, $"synchronise {i} returned after {watch.Elapsed.TotalMicroseconds:0} us, before its {expectedNs / 1e3:0} us kernel ended");
+                asked = Math.Max(asked, device.WakeLeadNs);
+            }
+
+            Assert.True(asked > 0, "no lead asked after as many wake-ups");
+            Assert.Equal(2 * WakeLead.MinSamples * expectedNs, spinning.BusyNs(channel.Slot));
+        }
+        finally
+        {
+            spinning.Release(channel.Slot);
+        }
     }
 
     [Fact]

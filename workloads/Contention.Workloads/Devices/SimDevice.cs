@@ -11,7 +11,10 @@ namespace Contention.Workloads.Devices;
 /// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
 /// GPU thread writes to it, and a synchronise returns no sooner than the profile's measured
 /// round trip for the sync mode and wait length after the last kernel ends (drawn from its
-/// measured spread where the profile has one, with the tenant's seed). After idling, the first
+/// measured spread where the profile has one, with the tenant's seed). A blocking tenant sleeps
+/// until its own recent wake-up latency before its work's predicted end and before its return,
+/// and spins the rest (<see cref="WakeLead"/>): the measured round trip already holds the
+/// profiled host's wake-up, so this host's is not added to it. After idling, the first
 /// launch costs the profile's measured extra for that long a gap on the launching thread, and a
 /// blocking synchronise whose first kernel found the GPU idle returns its measured extra later
 /// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are
@@ -37,6 +40,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private readonly long launchCpuNs;
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
+    private readonly WakeLead? wakeLead;
     private readonly HostTimings? timings = HostTimings.Open("sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"]);
     [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
@@ -65,6 +69,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         idleWaits = RoundTripCurve.IdleWaits(channel.Profile, channel.Sharing);
         idleDraws = new Random(unchecked(options.Seed ^ IdleSeed));
         spread = new Random(options.Seed);
+        wakeLead = SyncMode == SyncMode.Block ? new WakeLead(MonotonicClock.NowNs()) : null;
         file = MemoryMappedFile.CreateFromFile(channel.Path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         view = file.CreateViewAccessor();
         byte* pointer = null;
@@ -102,6 +107,9 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// <inheritdoc />
     /// <remarks>Exact: the modelled GPU's own account of the slot (<see cref="IGpuScheduler.KernelNs"/>).</remarks>
     public long? KernelNs => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs));
+
+    /// <summary>How long before its work's predicted end this (blocking) tenant last asked the GPU thread to wake it, ns (0: at the end; <see cref="WakeLead"/>).</summary>
+    public long WakeLeadNs => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs));
 
     /// <summary>The cost model the device computes kernel durations with.</summary>
     public CostModel Model => model;
@@ -198,7 +206,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
                 break;
             default:
-                BlockUntil(target);
+                BlockUntil(target, wakeLead);
                 break;
         }
 
@@ -258,12 +266,22 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
     }
 
-    private void BlockUntil(long target)
+    // Sleeps until the GPU thread wakes this tenant: when its work is done, or (asked with lead)
+    // that long before its predicted end, after which it spins to the end; a prediction that
+    // proves early by more than the lead again (work arrived ahead of it) sleeps once more, to the end.
+    private void BlockUntil(long target, WakeLead? lead)
     {
         ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
         if (Volatile.Read(ref tail) >= target)
         {
             return;
+        }
+
+        var leadNs = lead?.LeadNs(MonotonicClock.NowNs()) ?? 0;
+        ref var asked = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs);
+        if (Volatile.Read(ref asked) != leadNs)
+        {
+            Volatile.Write(ref asked, leadNs);
         }
 
         ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
@@ -283,6 +301,30 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         while (NativeMethods.Read(fifoFd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
         {
         }
+
+        var woke = MonotonicClock.NowNs();
+        wakeLead?.Woke(woke - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)));
+        if (Volatile.Read(ref tail) >= target)
+        {
+            return;
+        }
+
+        var giveUp = woke + (2 * leadNs) + WakeLead.MarginNs;
+        var now = woke;
+        while (Volatile.Read(ref tail) < target)
+        {
+            now = MonotonicClock.NowNs();
+            if (now > giveUp)
+            {
+                wakeLead?.Spun(now - woke);
+                BlockUntil(target, null);
+                return;
+            }
+
+            Thread.SpinWait(1);
+        }
+
+        wakeLead?.Spun(now - woke);
     }
 
     // Returns the modelled completion and when the model meant the call to return (0: at once).
@@ -323,7 +365,22 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
                     preciseTimers = true;
                 }
 
-                NativeMethods.SleepUntil(until);
+                // Asleep until the lead before it (the timer's own lateness noted), then spinning.
+                var now = MonotonicClock.NowNs();
+                var leadNs = wakeLead?.LeadNs(now) ?? 0;
+                if (until - now > leadNs)
+                {
+                    NativeMethods.SleepUntil(until - leadNs);
+                    now = MonotonicClock.NowNs();
+                    wakeLead?.Woke(now - (until - leadNs));
+                }
+
+                if (leadNs > 0 && now < until)
+                {
+                    MonotonicClock.SpinUntil(until);
+                    wakeLead?.Spun(until - now);
+                }
+
                 break;
         }
 

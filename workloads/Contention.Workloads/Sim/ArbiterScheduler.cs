@@ -202,6 +202,26 @@ public sealed class ArbiterScheduler : IGpuScheduler
     }
 
     /// <inheritdoc />
+    /// <remarks>Unknown while the arbiter holds or is releasing any of the context's work.</remarks>
+    public long DrainNs(int context)
+    {
+        if (held[context].Count > 0)
+        {
+            return long.MaxValue;
+        }
+
+        foreach (var release in releasing)
+        {
+            if (release.Context == context)
+            {
+                return long.MaxValue;
+            }
+        }
+
+        return inner.DrainNs(context);
+    }
+
+    /// <inheritdoc />
     public void Configure(int context, SimContext settings)
     {
         sensitive[context] = settings.Priority > 0;

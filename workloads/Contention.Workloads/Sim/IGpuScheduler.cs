@@ -56,6 +56,17 @@ public interface IGpuScheduler
     /// <summary>The time of the next completion or scheduling decision; <see cref="long.MaxValue"/> when idle.</summary>
     long NextEventNs();
 
+    /// <summary>
+    /// When <paramref name="context"/>'s queued work will be done if nothing else arrives, as far as
+    /// the policy can say it without running ahead: its running kernel's end at its current speed
+    /// plus the rest of its queue at their times alone (so never later than the model will end it
+    /// unless work arrives); <see cref="long.MaxValue"/> when it has no work or its end depends on
+    /// others' (a time-sliced context that is not running or will be preempted first, a kernel
+    /// still waiting for multiprocessors, work an arbiter holds). The real-time engine wakes a
+    /// blocked tenant this far ahead of it, by the tenant's own wake-up latency.
+    /// </summary>
+    long DrainNs(int context);
+
     /// <summary>Runs the model forward to <paramref name="targetNs"/> (no-op for times already passed).</summary>
     void AdvanceTo(long targetNs);
 }

@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_0008; // "CNTSIM" + version 8
+    public const long Magic = 0x4D49_5354_4E43_0009; // "CNTSIM" + version 9
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 48;
@@ -41,12 +41,18 @@ internal static unsafe class SimChannelLayout
     public const int SubmitHead = 0;
     public const int WaitTarget = 8;
 
+    // How long before its work's predicted end a blocked tenant asks to be woken (0: at the end).
+    public const int WakeLeadNs = 16;
+
     // Slot: GPU-written line
     public const int ConsumedHead = 64;
     public const int CompleteTail = 72;
     public const int BusyNs = 80;
     public const int CompletedAtNs = 88;
     public const int KernelNs = 96;
+
+    // When the GPU thread last wrote the slot's FIFO (the tenant measures its own wake-up latency).
+    public const int WokenAtNs = 104;
 
     // Slot: node-written line (a reset the GPU applies: the tenant's context and the GPU's sharing)
     public const int ResetRequest = 128;

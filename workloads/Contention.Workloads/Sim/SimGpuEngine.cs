@@ -8,7 +8,8 @@ namespace Contention.Workloads.Sim;
 /// asks for (per-slot control fields, acknowledged), collects launched kernels in launch-time
 /// order, runs the sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>)
 /// on the node's monotonic clock, publishes completions and counters, and wakes tenants that
-/// block. It allocates nothing once running, so a process that runs only this loop
+/// block (those that ask, ahead of their work's predicted end by their own wake-up latency:
+/// <see cref="Publish"/>). It allocates nothing once running, so a process that runs only this loop
 /// (<see cref="RunProcess"/>, the node's default) never stops for a garbage collection.
 /// </summary>
 public sealed unsafe class SimGpuEngine
@@ -17,6 +18,10 @@ public sealed unsafe class SimGpuEngine
     private readonly int[] fifoFds;
     private readonly long[] seen;
     private readonly long[] applied;
+    private readonly long[] drainNs;
+    private readonly long[] drainTarget;
+    private readonly long[] drainVersion;
+    private readonly long[] drainAskedNs;
     private readonly DeviceProfile profile;
     private readonly long pollNs;
     private readonly int parentPid;
@@ -26,6 +31,11 @@ public sealed unsafe class SimGpuEngine
     private int scanned;
     private long resetsSeen;
     private long switches;
+    private long nextEarlyWakeNs = long.MaxValue;
+    private long version = 1; // moves whenever the model changes, so blocked tenants' ends are predicted again
+
+    /// <summary>How long a prediction of a blocked tenant's end stands between changes the engine sees (a model with gates can move it without one).</summary>
+    internal const long DrainRecheckNs = 20_000;
 
     /// <summary>An engine over the mapped file at <paramref name="basePtr"/>.</summary>
     /// <param name="basePtr">The mapped channel file.</param>
@@ -44,6 +54,10 @@ public sealed unsafe class SimGpuEngine
         this.parentPid = parentPid;
         seen = new long[fifoFds.Length];
         applied = new long[fifoFds.Length];
+        drainNs = new long[fifoFds.Length];
+        drainTarget = new long[fifoFds.Length];
+        drainVersion = new long[fifoFds.Length];
+        drainAskedNs = new long[fifoFds.Length];
         scheduler = NewScheduler(GpuSharing.Timeslice, MonotonicClock.NowNs());
     }
 
@@ -79,7 +93,7 @@ public sealed unsafe class SimGpuEngine
                 continue;
             }
 
-            var wake = anyLeased ? Math.Min(scheduler.NextEventNs(), now + pollNs) : now + 1_000_000;
+            var wake = anyLeased ? Math.Min(Math.Min(scheduler.NextEventNs(), nextEarlyWakeNs), now + pollNs) : now + 1_000_000;
             if (wake > MonotonicClock.NowNs())
             {
                 NativeMethods.SleepUntil(wake);
@@ -115,10 +129,21 @@ public sealed unsafe class SimGpuEngine
 
         scheduler.AdvanceTo(now);
 
+        if (reset || arrivals.Count > 0 || scheduler.Switches != switches)
+        {
+            version++;
+        }
+
         // The GPU goes idle or busy only at a completion, an arrival or a reset.
-        if (Publish() | reset || arrivals.Count > 0)
+        var completions = Publish(now);
+        if (completions | reset || arrivals.Count > 0)
         {
             PublishIdle();
+        }
+
+        if (completions)
+        {
+            version++;
         }
 
         if (scheduler.Switches != switches)
@@ -289,10 +314,67 @@ public sealed unsafe class SimGpuEngine
         }
     }
 
-    // Whether any slot's completions were published.
-    private bool Publish()
+    private void WakeEarly(int slot, byte* slotPtr, long now)
+    {
+        ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
+        var target = Volatile.Read(ref waitTarget);
+        if (target == 0)
+        {
+            return;
+        }
+
+        var lead = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs));
+        if (lead <= 0)
+        {
+            return;
+        }
+
+        if (drainVersion[slot] != version || drainTarget[slot] != target || now - drainAskedNs[slot] >= DrainRecheckNs)
+        {
+            // Until every kernel of the wait has reached the model its end is not known.
+            drainVersion[slot] = version;
+            drainTarget[slot] = target;
+            drainAskedNs[slot] = now;
+            drainNs[slot] = scheduler.Completed(slot) + scheduler.Pending(slot) >= target ? scheduler.DrainNs(slot) : long.MaxValue;
+        }
+
+        if (drainNs[slot] == long.MaxValue)
+        {
+            return;
+        }
+
+        var at = drainNs[slot] - lead;
+        if (at > now)
+        {
+            nextEarlyWakeNs = Math.Min(nextEarlyWakeNs, at);
+        }
+        else if (Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+        {
+            Wake(slot, slotPtr);
+        }
+    }
+
+    private void Wake(int slot, byte* slotPtr)
+    {
+        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs), MonotonicClock.NowNs());
+        byte signal = 1;
+        _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
+    }
+
+    /// <summary>
+    /// Publishes each slot's completions (and counters) and wakes its tenant if it blocks on them;
+    /// returns whether any were. A blocked tenant that asked to be woken ahead
+    /// (<see cref="SimChannelLayout.WakeLeadNs"/>) is woken once its work's predicted end
+    /// (<see cref="IGpuScheduler.DrainNs"/>) is no further off than that: it then waits out the
+    /// rest spinning, so it returns when the model means it to instead of a wake-up latency of
+    /// this host later (the profiled host's is in the round trip it draws). Ends are predicted
+    /// again after the model changed (a completion, an arrival, a reset, a context switch: one
+    /// look later at most) or <see cref="DrainRecheckNs"/> after the last prediction.
+    /// </summary>
+    private bool Publish(long now)
     {
         var any = false;
+        nextEarlyWakeNs = long.MaxValue;
         for (var slot = 0; slot < scanned; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
@@ -300,6 +382,7 @@ public sealed unsafe class SimGpuEngine
             ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
             if (Volatile.Read(ref tail) == done)
             {
+                WakeEarly(slot, slotPtr, now);
                 continue;
             }
 
@@ -313,8 +396,7 @@ public sealed unsafe class SimGpuEngine
             var target = Volatile.Read(ref waitTarget);
             if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
             {
-                byte signal = 1;
-                _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
+                Wake(slot, slotPtr);
             }
         }
 

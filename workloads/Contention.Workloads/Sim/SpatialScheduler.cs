@@ -24,6 +24,7 @@ public sealed class SpatialScheduler : IGpuScheduler
 {
     private readonly Queue<SimKernel>[] pending;
     private readonly double[] remaining;
+    private readonly long[] restNs; // the queued kernels' times alone behind each head
     private readonly double[] rate;
     private readonly double[] blockSpeed;
     private readonly double[] givenShare;
@@ -64,6 +65,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         }
 
         remaining = new double[contexts];
+        restNs = new long[contexts];
         rate = new double[contexts];
         blockSpeed = new double[contexts];
         givenShare = new double[contexts];
@@ -138,6 +140,10 @@ public sealed class SpatialScheduler : IGpuScheduler
             headSince[context] = NowNs;
             stale = true;
         }
+        else
+        {
+            restNs[context] += kernel.DurationNs;
+        }
 
         pending[context].Enqueue(kernel);
     }
@@ -153,6 +159,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     {
         pending[context].Clear();
         remaining[context] = 0;
+        restNs[context] = 0;
         startedAt[context] = -1;
         completed[context] = 0;
         lastCompletion[context] = 0;
@@ -176,6 +183,19 @@ public sealed class SpatialScheduler : IGpuScheduler
         }
 
         return Math.Min(next, nextGateNs);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Unknown while the context's head kernel has no multiprocessors (it waits for them or is gated).</remarks>
+    public long DrainNs(int context)
+    {
+        if (pending[context].Count == 0)
+        {
+            return long.MaxValue;
+        }
+
+        Refresh();
+        return rate[context] > 0 ? FinishNs(context) + restNs[context] : long.MaxValue;
     }
 
     /// <inheritdoc />
@@ -209,6 +229,7 @@ public sealed class SpatialScheduler : IGpuScheduler
                     completed[c]++;
                     lastCompletion[c] = stop;
                     remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;
+                    restNs[c] -= (long)remaining[c];
                     headSince[c] = stop;
                     startedAt[c] = -1;
                     finished = true;

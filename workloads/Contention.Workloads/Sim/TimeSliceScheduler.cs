@@ -17,6 +17,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 {
     private readonly Queue<(long DurationNs, bool Compute)>[] pending;
     private readonly long[] headRemaining;
+    private readonly long[] restNs; // the queued kernels' times behind each head
     private readonly long[] headStarted;
     private readonly long[] kernelNs;
     private readonly long[] completed;
@@ -62,6 +63,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         }
 
         headRemaining = new long[contexts];
+        restNs = new long[contexts];
         headStarted = new long[contexts];
         Array.Fill(headStarted, -1);
         kernelNs = new long[contexts];
@@ -148,6 +150,10 @@ public sealed class TimeSliceScheduler : IGpuScheduler
             headRemaining[context] = durationNs;
             ready++;
         }
+        else
+        {
+            restNs[context] += durationNs;
+        }
 
         pending[context].Enqueue((durationNs, compute));
     }
@@ -168,6 +174,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
 
         pending[context].Clear();
         headRemaining[context] = 0;
+        restNs[context] = 0;
         headStarted[context] = -1;
         kernelNs[context] = 0;
         completed[context] = 0;
@@ -198,6 +205,26 @@ public sealed class TimeSliceScheduler : IGpuScheduler
             default:
                 return NextReady(owner, -1) >= 0 ? NowNs : long.MaxValue;
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Known only for the context that has the GPU (or is being switched in), when its queue ends within its slice or no other context waits.</remarks>
+    public long DrainNs(int context)
+    {
+        if (pending[context].Count == 0 || context != running || state == State.Idle)
+        {
+            return long.MaxValue;
+        }
+
+        var start = state == State.Switching ? switchUntil : NowNs;
+        var end = start + headRemaining[context] + restNs[context];
+        if (!OthersReady(context))
+        {
+            return end;
+        }
+
+        var sliceEnd = state == State.Switching ? switchUntil + SliceNs(context) : sliceStart + SliceNs(context);
+        return end <= sliceEnd ? end : long.MaxValue;
     }
 
     /// <summary>Runs the model forward to <paramref name="targetNs"/> (no-op for times already passed).</summary>
@@ -256,6 +283,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                         if (pending[running].Count > 0)
                         {
                             headRemaining[running] = pending[running].Peek().DurationNs;
+                            restNs[running] -= headRemaining[running];
                         }
                         else
                         {
