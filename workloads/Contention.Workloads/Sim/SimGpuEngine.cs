@@ -129,7 +129,8 @@ public sealed unsafe class SimGpuEngine
 
         scheduler.AdvanceTo(now);
 
-        if (reset || arrivals.Count > 0 || scheduler.Switches != switches)
+        var switched = scheduler.Switches;
+        if (reset || arrivals.Count > 0 || switched != switches)
         {
             version++;
         }
@@ -146,9 +147,9 @@ public sealed unsafe class SimGpuEngine
             version++;
         }
 
-        if (scheduler.Switches != switches)
+        if (switched != switches)
         {
-            switches = scheduler.Switches;
+            switches = switched;
             Volatile.Write(ref Header(SimChannelLayout.SwitchesOffset), switches);
         }
 
@@ -314,15 +315,9 @@ public sealed unsafe class SimGpuEngine
         }
     }
 
-    private void WakeEarly(int slot, byte* slotPtr, long now)
+    private void WakeEarly(int slot, byte* slotPtr, long target, long now)
     {
         ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
-        var target = Volatile.Read(ref waitTarget);
-        if (target == 0)
-        {
-            return;
-        }
-
         var lead = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs));
         if (lead <= 0)
         {
@@ -382,7 +377,13 @@ public sealed unsafe class SimGpuEngine
             ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
             if (Volatile.Read(ref tail) == done)
             {
-                WakeEarly(slot, slotPtr, now);
+                // Blocked (a wait published) with work still to come: perhaps woken ahead.
+                var waiting = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget));
+                if (waiting != 0)
+                {
+                    WakeEarly(slot, slotPtr, waiting, now);
+                }
+
                 continue;
             }
 
