@@ -28,6 +28,39 @@ public class BenchCalibrateCommandTests
         }
     }
 
+    [Fact]
+    public async Task WakeUpsOnly_TwoCountsOfSleepers_EachLengthMeasuredWithEachCountOfProcesses()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"contention-wake-{Guid.NewGuid():N}.json");
+        try
+        {
+            // Separate processes of this program (bench wake-probe), 1 and then 2 at once.
+            Assert.Equal(0, await BenchCommand.Create().Parse(["calibrate", "--wake-ups-only", "--base", "h200", "--wake-up-sleepers", "2,1", "--wake-up-seconds", "0.01", "--out", path]).InvokeAsync());
+
+            var written = DeviceProfile.Load(path);
+            var lengths = Contention.Workloads.Benchmarks.Calibration.WakeUpSleeps;
+            Assert.Equal([.. lengths.Select(s => (1, s)), .. lengths.Select(s => (2, s))], written.WakeUps.Select(p => (p.Sleepers, p.SleepNs)));
+            Assert.All(written.WakeUps, p => Assert.True(p.Ns + p.Spread![0] >= 0, "a wake-up before its deadline"));
+            Assert.Contains("1, 2 processes at once", written.Source, StringComparison.Ordinal);
+            Assert.Equal(DeviceProfile.Load("h200").RoundTrips.Count, written.RoundTrips.Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("4,x")]
+    [InlineData("300")]
+    public void WakeUpSleepers_NotCountsOf1To256_IsAParseErrorSayingWhatToGive(string value)
+    {
+        var parse = BenchCommand.Create().Parse(["calibrate", "--wake-ups-only", "--wake-up-sleepers", value]);
+
+        Assert.Contains(parse.Errors, e => e.Message.Contains("--wake-up-sleepers: give counts of 1 to 256", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("--wake-ups-only")]
     [InlineData("--kernels-only")]

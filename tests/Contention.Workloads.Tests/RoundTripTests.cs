@@ -222,6 +222,43 @@ public class RoundTripTests
     }
 
     [Fact]
+    public void WakeUps_SeveralCountsOfSleepers_InterpolatedBetweenThemNearestBeyond()
+    {
+        // One sleeper: 100 us late, spread -10..+10 us; five: 300 us late, spread three times as wide.
+        long[] narrow = [.. RoundTripSpread.Probabilities.Select(p => (long)Math.Round((p - 0.5) * 20_000))];
+        long[] wide = [.. narrow.Select(v => 3 * v)];
+        var profile = DeviceProfile.Load("h100") with { WakeUps = [new(20_000_000, 100_000, narrow, 1), new(20_000_000, 300_000, wide, 5)] };
+
+        // Three sleepers: halfway, the mean and every quantile of the spread.
+        var three = RoundTripCurve.WakeUps(profile, 3);
+        Assert.Equal(200_000, three.Ns(20_000_000));
+        Assert.Equal(200_000 + (2 * narrow[^1]), three.Ns(20_000_000, 1.0));
+        Assert.Equal(200_000 + (2 * narrow[0]), three.Ns(20_000_000, 0.0));
+
+        Assert.Equal(100_000, RoundTripCurve.WakeUps(profile, 1).Ns(20_000_000));
+        Assert.Equal(300_000, RoundTripCurve.WakeUps(profile, 30).Ns(20_000_000));
+        Assert.Equal(300_000 + wide[^1], RoundTripCurve.WakeUps(profile, 30).Ns(20_000_000, 1.0));
+
+        // A profile of one count (as the shipped ones, measured with 4 threads) is the same for any.
+        var single = DeviceProfile.Load("h100") with { WakeUps = [new(20_000_000, 100_000, narrow)] };
+        Assert.Equal(RoundTripCurve.WakeUps(single, 1).Ns(20_000_000, 0.99), RoundTripCurve.WakeUps(single, 30).Ns(20_000_000, 0.99));
+    }
+
+    [Fact]
+    public void Calibration_WakeUpPoints_MeanAndSpreadOverEverySleeper()
+    {
+        // Two sleepers, two lengths: 10 and 30 us late after 1 ms, 50 and 70 after 20 ms.
+        long[][] first = [[10_000, 10_000], [50_000, 50_000]];
+        long[][] second = [[30_000, 30_000], [70_000, 70_000]];
+        var points = Contention.Workloads.Benchmarks.Calibration.WakeUpPoints([1_000_000, 20_000_000], [first, second], 2);
+
+        Assert.Equal([(1_000_000L, 20_000L, 2), (20_000_000L, 60_000L, 2)], points.Select(p => (p.SleepNs, p.Ns, p.Sleepers)));
+        Assert.Equal(-10_000, points[0].Spread![0]);
+        Assert.Equal(10_000, points[0].Spread![^1]);
+        Assert.Throws<ArgumentException>(() => Contention.Workloads.Benchmarks.Calibration.WakeUpPoints([1_000_000], [first], 1));
+    }
+
+    [Fact]
     public void ShippedH200_WakesLaterAfterLongerSleepsAndKeepsTheMeasuredSpread()
     {
         var h200 = DeviceProfile.Load("h200");
@@ -242,6 +279,7 @@ public class RoundTripTests
         var points = Contention.Workloads.Benchmarks.Calibration.WakeUps(2, 0.05, [200_000, 2_000_000]);
 
         Assert.Equal([200_000L, 2_000_000L], points.Select(p => p.SleepNs));
+        Assert.All(points, p => Assert.Equal(2, p.Sleepers));
         foreach (var point in points)
         {
             // Never early (an absolute deadline), and below a second even on a busy machine.

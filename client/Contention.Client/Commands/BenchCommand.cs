@@ -80,8 +80,26 @@ internal static class BenchCommand
         calibrate.Options.Add(timeSlicing);
         var samples = new Option<string?>("--samples") { Description = "also write every single iteration of the round-trip loops to this CSV file (sharing, sync, sequence, iteration, ns), from which each wait kernel's spread was fitted" };
         calibrate.Options.Add(samples);
-        var wakeUpsOnly = new Option<bool>("--wake-ups-only") { Description = "only measure how late timed sleeps of 50 us to 100 ms wake on this host (about 15 s, no GPU needed; virtual time starts an open-loop tenant's requests that late after a sleep), keeping every other value of --base" };
+        var wakeUpsOnly = new Option<bool>("--wake-ups-only") { Description = "only measure how late timed sleeps of 50 us to 100 ms wake on this host, with --wake-up-sleepers processes sleeping at once (about 12 s a count, no GPU needed; virtual time starts an open-loop tenant's requests that late after a sleep, as measured for its GPU's count of tenants), keeping every other value of --base" };
         calibrate.Options.Add(wakeUpsOnly);
+        var wakeUpSleepers = new Option<string>("--wake-up-sleepers") { Description = "how many processes sleep at once while wake-ups are measured, one count after another (comma-separated, 1 to 256)", DefaultValueFactory = _ => string.Join(",", Calibration.WakeUpSleepers) };
+        wakeUpSleepers.Validators.Add(result =>
+        {
+            if (SleeperCounts(result.GetValueOrDefault<string>() ?? "") is null)
+            {
+                result.AddError($"--wake-up-sleepers: give counts of 1 to 256 separated by commas (e.g. {string.Join(",", Calibration.WakeUpSleepers)}), not '{result.GetValueOrDefault<string>()}'");
+            }
+        });
+        calibrate.Options.Add(wakeUpSleepers);
+        var wakeUpSeconds = new Option<double>("--wake-up-seconds") { Description = "how long each sleep length is measured (at least 50 sleeps each)", DefaultValueFactory = _ => 2 };
+        wakeUpSeconds.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is not (> 0 and <= 60))
+            {
+                result.AddError("--wake-up-seconds: give more than 0 and at most 60");
+            }
+        });
+        calibrate.Options.Add(wakeUpSeconds);
         var interruptionsOnly = new Option<bool>("--interruptions-only") { Description = "only measure how often and how long this host takes its core from a thread that never sleeps (10 s, no GPU needed; the real-time modelled GPU leaves that share of round trips out of the spreads it draws, as its own host interrupts it for real), keeping every other value of --base" };
         calibrate.Options.Add(interruptionsOnly);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
@@ -102,7 +120,12 @@ internal static class BenchCommand
         {
             if (parse.GetValue(wakeUpsOnly))
             {
-                var measured = MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), cancel);
+                var measured = await MeasureWakeUpsAsync(Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!), SleeperCounts(parse.GetValue(wakeUpSleepers)!)!, parse.GetValue(wakeUpSeconds), cancel);
+                if (measured is null)
+                {
+                    return 1;
+                }
+
                 Write(measured, parse.GetValue(output));
                 return 0;
             }
@@ -156,8 +179,12 @@ internal static class BenchCommand
 
             if (full && !parse.GetValue(mpsClient))
             {
-                profile = MeasureWakeUps(profile, cancel);
-                profile = MeasureInterruptions(profile, cancel);
+                if (await MeasureWakeUpsAsync(profile, SleeperCounts(parse.GetValue(wakeUpSleepers)!)!, parse.GetValue(wakeUpSeconds), cancel) is not { } woken)
+                {
+                    return 1;
+                }
+
+                profile = MeasureInterruptions(woken, cancel);
             }
 
             Write(profile, parse.GetValue(output));
@@ -254,6 +281,20 @@ internal static class BenchCommand
 
             return Task.FromResult(0);
         });
+        var offset = new Option<double>("--offset") { Description = "the first sleep's share of each length (0 to 1)" };
+        var wakeProbe = new Command("wake-probe", "(internal) one sleeper of 'bench calibrate --wake-ups-only': timed sleeps of each length from a common start, their lateness printed a length a line") { barrier, offset, wakeUpSeconds };
+        wakeProbe.Hidden = true;
+        wakeProbe.SetAction((parse, cancel) =>
+        {
+            AwaitBarrier(parse.GetValue(barrier)!, cancel);
+            var lateness = Calibration.WakeUpLateness(Calibration.WakeUpSleeps, parse.GetValue(wakeUpSeconds), Math.Clamp(parse.GetValue(offset), 0, 1), cancel);
+            foreach (var late in lateness)
+            {
+                Console.Out.WriteLine(string.Join(' ', late.Select(v => v.ToString(CultureInfo.InvariantCulture))));
+            }
+
+            return Task.FromResult(0);
+        });
         var role = new Option<string>("--role") { Description = "probe or spinner", DefaultValueFactory = _ => "probe" };
         role.AcceptOnlyFromAmong("probe", "spinner");
         var seconds = new Option<double>("--seconds") { Description = "how long to time", DefaultValueFactory = _ => 2 };
@@ -270,7 +311,7 @@ internal static class BenchCommand
             Console.Out.WriteLine(FormattableString.Invariant($"{perSecond} {median}"));
             return Task.FromResult(0);
         });
-        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, probe, TracerBench(), BenchIdleCommand.Create(), BenchReplayCommand.Create() };
+        return new Command("bench", "micro-benchmarks and calibration that need the tool's own runtime (GPU hosts without .NET)") { launch, calibrate, gemm, coRun, probe, wakeProbe, TracerBench(), BenchIdleCommand.Create(), BenchReplayCommand.Create() };
     }
 
     /// <summary>
@@ -640,24 +681,70 @@ internal static class BenchCommand
         };
     }
 
-    private static Contention.Workloads.Sim.DeviceProfile MeasureWakeUps(Contention.Workloads.Sim.DeviceProfile profile, CancellationToken cancel)
+    /// <summary>The counts of <c>--wake-up-sleepers</c>, ascending and distinct; null when one is not a count of 1 to 256.</summary>
+    internal static IReadOnlyList<int>? SleeperCounts(string text)
     {
-        const int threads = 4;
-        var points = Calibration.WakeUps(threads, cancellation: cancel);
+        var counts = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count is < 1 or > 256)
+            {
+                return null;
+            }
+
+            counts.Add(count);
+        }
+
+        return counts.Count == 0 ? null : [.. counts.Distinct().Order()];
+    }
+
+    /// <summary>
+    /// Measures the host's wake-ups with each count of <paramref name="sleepers"/>: that many
+    /// processes of this program (<c>bench wake-probe</c>), started together, each sleeping every
+    /// length of <see cref="Calibration.WakeUpSleeps"/> in turn with its first deadline i/N of a
+    /// sleep late (as independent services' arrivals, not all at once); returns
+    /// <paramref name="profile"/> with them, or null after saying why.
+    /// </summary>
+    private static async Task<Contention.Workloads.Sim.DeviceProfile?> MeasureWakeUpsAsync(Contention.Workloads.Sim.DeviceProfile profile, IReadOnlyList<int> sleepers, double seconds, CancellationToken cancel)
+    {
+        var self = Contention.Grains.Node.WorkerCommand.Resolve(null);
+        var scratch = Directory.CreateTempSubdirectory("contention-wake-").FullName;
+        var points = new List<Contention.Workloads.Sim.MeasuredWakeUp>();
+        try
+        {
+            foreach (var count in sleepers)
+            {
+                var clients = Enumerable.Range(0, count).Select(i => new[] { "bench", "wake-probe", "--offset", ((double)i / count).ToString("R", CultureInfo.InvariantCulture), "--wake-up-seconds", seconds.ToString("R", CultureInfo.InvariantCulture) }).ToList();
+                var outputs = await RunTogetherAsync(self, clients, null, Path.Combine(scratch, $"sleepers-{count}"), $"the {count} sleeping processes of the wake-up measurement", cancel);
+                if (outputs is null)
+                {
+                    return null;
+                }
+
+                var lateness = outputs.Select(o => o.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(line => line.Split(' ').Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToArray()).ToList();
+                points.AddRange(Calibration.WakeUpPoints(Calibration.WakeUpSleeps, lateness, count));
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, true);
+        }
+
         var p50 = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList().IndexOf(0.5);
         var p99 = Contention.Workloads.Sim.RoundTripSpread.Probabilities.ToList().IndexOf(0.99);
-        var table = new Table().Title($"timed sleeps' lateness on this host ({threads} threads at once, 1 us timer slack), us").AddColumns("sleep", "mean", "p50", "p99");
+        var table = new Table().Title("timed sleeps' lateness on this host (processes sleeping at once, their deadlines spread; 1 us timer slack), us").AddColumns("sleepers", "sleep", "mean", "p50", "p99");
         foreach (var point in points)
         {
-            table.AddRow((point.SleepNs / 1e3).ToString("0", CultureInfo.InvariantCulture), F(point.Ns / 1e3), F((point.Ns + point.Spread![p50]) / 1e3), F((point.Ns + point.Spread[p99]) / 1e3));
+            table.AddRow(point.Sleepers.ToString(CultureInfo.InvariantCulture), (point.SleepNs / 1e3).ToString("0", CultureInfo.InvariantCulture), F(point.Ns / 1e3), F((point.Ns + point.Spread![p50]) / 1e3), F((point.Ns + point.Spread[p99]) / 1e3));
         }
 
         AnsiConsole.Write(table);
         var host = $"{Environment.ProcessorCount} x {CpuModel()}";
+        string At(long sleepNs, Func<Contention.Workloads.Sim.MeasuredWakeUp, double> value) => string.Join("; ", sleepers.Select(c => $"{c}: " + (points.FirstOrDefault(p => p.Sleepers == c && p.SleepNs == sleepNs) is { } p ? value(p).ToString("0", CultureInfo.InvariantCulture) : "-")));
         return profile with
         {
             WakeUps = points,
-            Source = profile.SourceWith("wake-ups", $"wake-ups measured by 'contention bench calibrate --wake-ups-only' on a host of {host} ({DateTime.UtcNow:yyyy-MM-dd}): {threads} threads sleeping {string.Join(", ", points.Select(p => (p.SleepNs / 1e3).ToString("0", CultureInfo.InvariantCulture)))} us to a deadline, with 1 us timer slack, woke {string.Join(", ", points.Select(p => (p.Ns / 1e3).ToString("0.0", CultureInfo.InvariantCulture)))} us late on average"),
+            Source = profile.SourceWith("wake-ups", $"wake-ups measured by 'contention bench calibrate --wake-ups-only' on a host of {host} ({DateTime.UtcNow:yyyy-MM-dd}): {string.Join(", ", sleepers)} processes at once sleeping {string.Join(", ", Calibration.WakeUpSleeps.Select(s => (s / 1e3).ToString("0", CultureInfo.InvariantCulture)))} us to deadlines spread over the sleep, with 1 us timer slack; after 20 ms late by {At(20_000_000, p => p.Ns / 1e3)} us on average, p99 {At(20_000_000, p => (p.Ns + p.Spread![p99]) / 1e3)} us"),
         };
 
         static string CpuModel()

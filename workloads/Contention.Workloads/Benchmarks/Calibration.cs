@@ -292,44 +292,86 @@ public static class Calibration
     /// <summary>The sleep lengths <see cref="WakeUps"/> measures, ns: a fast service's gaps between requests to a slow one's.</summary>
     public static IReadOnlyList<long> WakeUpSleeps { get; } = [50_000, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
 
+    /// <summary>How many processes <c>bench calibrate --wake-ups-only</c> has sleep at once by default: one service, a few, a node's worth and more.</summary>
+    public static IReadOnlyList<int> WakeUpSleepers { get; } = [1, 4, 16, 32];
+
     /// <summary>
-    /// Measures how late timed sleeps wake on this host (no GPU needed): for each of
-    /// <paramref name="sleeps"/> (default <see cref="WakeUpSleeps"/>), ns, <paramref name="threads"/> threads at once (1 µs timer slack, as an
-    /// open-loop tenant's thread) sleep to an absolute deadline that far ahead, again and again for
-    /// about <paramref name="secondsPerPoint"/> (at least 50 times each), and each wake-up's lateness
-    /// after its deadline is kept: per length the mean and the spread (<see cref="RoundTripSpread"/>).
+    /// Measures how late timed sleeps wake on this host (no GPU needed), in this process:
+    /// <paramref name="threads"/> threads at once, each as <see cref="WakeUpLateness"/> with its
+    /// first deadline t/<paramref name="threads"/> of a sleep late; per length the mean and the
+    /// spread (<see cref="RoundTripSpread"/>) of every wake-up's lateness (<see cref="WakeUpPoints"/>).
     /// </summary>
     public static IReadOnlyList<MeasuredWakeUp> WakeUps(int threads = 4, double secondsPerPoint = 2, IReadOnlyList<long>? sleeps = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(secondsPerPoint);
-        var points = new List<MeasuredWakeUp>();
-        foreach (var sleepNs in sleeps ?? WakeUpSleeps)
+        var lengths = sleeps ?? WakeUpSleeps;
+        var lateness = new long[threads][][];
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => lateness[t] = WakeUpLateness(lengths, secondsPerPoint, (double)t / threads, cancellation))
         {
-            var iterations = (int)Math.Clamp(secondsPerPoint * 1e9 / sleepNs, 50, 4000);
-            var lateness = new long[threads][];
-            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
-            {
-                NativeMethods.UsePreciseTimers();
-                var late = new long[iterations];
-                for (var i = 0; i < iterations && !cancellation.IsCancellationRequested; i++)
-                {
-                    var deadline = MonotonicClock.NowNs() + sleepNs;
-                    NativeMethods.SleepUntil(deadline);
-                    late[i] = MonotonicClock.NowNs() - deadline;
-                }
+            IsBackground = true,
+            Name = $"wake-up {t}",
+        }).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        cancellation.ThrowIfCancellationRequested();
+        return WakeUpPoints(lengths, lateness, threads);
+    }
 
-                lateness[t] = late;
-            })
-            { IsBackground = true, Name = $"wake-up {t}" }).ToList();
-            workers.ForEach(w => w.Start());
-            workers.ForEach(w => w.Join());
-            cancellation.ThrowIfCancellationRequested();
-            var all = lateness.SelectMany(l => l).ToList();
-            points.Add(new MeasuredWakeUp(sleepNs, (long)Math.Round(all.Average(v => (double)v)), RoundTripSpread.Measure(all)));
+    /// <summary>
+    /// One sleeper of a wake-up measurement, on the calling thread: for each of
+    /// <paramref name="sleeps"/> (ns) in turn, a first sleep of <paramref name="offset"/> (0 to 1)
+    /// of the length, so that several sleepers' deadlines spread over it as independent services'
+    /// arrivals do, then sleeps to an absolute deadline that far ahead (1 µs timer slack, as an
+    /// open-loop tenant's thread), again and again for about <paramref name="secondsPerPoint"/> (at
+    /// least 50 times); returns each wake-up's lateness after its deadline, ns, per length.
+    /// </summary>
+    public static long[][] WakeUpLateness(IReadOnlyList<long> sleeps, double secondsPerPoint, double offset, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(sleeps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(secondsPerPoint);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        NativeMethods.UsePreciseTimers();
+        var result = new long[sleeps.Count][];
+        for (var s = 0; s < sleeps.Count; s++)
+        {
+            var sleepNs = sleeps[s];
+            var iterations = (int)Math.Clamp(secondsPerPoint * 1e9 / sleepNs, 50, 4000);
+            var late = new List<long>(iterations);
+            NativeMethods.SleepUntil(MonotonicClock.NowNs() + (long)(offset * sleepNs));
+            for (var i = 0; i < iterations && !cancellation.IsCancellationRequested; i++)
+            {
+                var deadline = MonotonicClock.NowNs() + sleepNs;
+                NativeMethods.SleepUntil(deadline);
+                late.Add(MonotonicClock.NowNs() - deadline);
+            }
+
+            result[s] = [.. late];
         }
 
-        return points;
+        return result;
+    }
+
+    /// <summary>
+    /// The wake-up points of <paramref name="sleepers"/> sleepers' lateness
+    /// (<see cref="WakeUpLateness"/>, one array per sleeper, each with one list per length of
+    /// <paramref name="sleeps"/>): per length the mean and spread over all of them.
+    /// </summary>
+    /// <exception cref="ArgumentException">A sleeper's lists do not match the lengths, or a length has fewer than two wake-ups.</exception>
+    public static IReadOnlyList<MeasuredWakeUp> WakeUpPoints(IReadOnlyList<long> sleeps, IReadOnlyList<long[][]> lateness, int sleepers)
+    {
+        ArgumentNullException.ThrowIfNull(sleeps);
+        ArgumentNullException.ThrowIfNull(lateness);
+        if (lateness.Any(l => l.Length != sleeps.Count))
+        {
+            throw new ArgumentException($"each sleeper gives one list per sleep length ({sleeps.Count})", nameof(lateness));
+        }
+
+        return [.. sleeps.Select((sleepNs, s) =>
+        {
+            var all = lateness.SelectMany(l => l[s]).ToList();
+            return new MeasuredWakeUp(sleepNs, (long)Math.Round(all.Average(v => (double)v)), RoundTripSpread.Measure(all), sleepers);
+        })];
     }
 
     /// <summary>

@@ -27,12 +27,15 @@ public sealed record MeasuredRoundTrip(SyncMode Sync, long WaitNs, long Ns, GpuS
 /// --wake-ups-only</c>): threads slept to an absolute deadline <paramref name="SleepNs"/> ahead,
 /// with 1 µs timer slack as an open-loop tenant's thread sleeps until its next request's
 /// arrival, and ran again <paramref name="Ns"/> after it on average. The longer a core idles the
-/// deeper it sleeps and the later it wakes (on the H200's host 18-46 µs at 2-20 ms).
+/// deeper it sleeps and the later it wakes (on the H200's host 18-46 µs at 2-20 ms). How many
+/// processes sleep and wake on the host may lengthen the slowest wake-ups (the real-time model's
+/// 30 services on the H200's host: p99 280 µs after 20 ms, against 176 µs for 4 threads).
 /// </summary>
 /// <param name="SleepNs">How long the threads slept, ns.</param>
 /// <param name="Ns">How late they ran again after the deadline, mean, ns.</param>
 /// <param name="Spread">Single wake-ups' lateness less the mean at each of <see cref="RoundTripSpread.Probabilities"/>, ns; null: every wake-up takes the mean.</param>
-public sealed record MeasuredWakeUp(long SleepNs, long Ns, IReadOnlyList<long>? Spread = null);
+/// <param name="Sleepers">How many slept at once: processes of one thread each, their deadlines spread over the sleep (<c>bench calibrate --wake-ups-only --wake-up-sleepers</c>); profiles that do not say measured 4 threads of one process, deadlines together.</param>
+public sealed record MeasuredWakeUp(long SleepNs, long Ns, IReadOnlyList<long>? Spread = null, int Sleepers = 4);
 
 /// <summary>
 /// The spread of single round trips around their mean as a quantile table over fixed
@@ -167,13 +170,37 @@ public sealed class RoundTripCurve
         (waits, values, spreads) = Points(points);
 
     /// <summary>
-    /// A timed sleep's lateness against its length (<see cref="DeviceProfile.WakeUps"/>): how long
-    /// after its deadline a thread that slept that long runs again; zero where the profile has no points.
+    /// A timed sleep's lateness against its length (<see cref="DeviceProfile.WakeUps"/>) on a host
+    /// where <paramref name="sleepers"/> processes sleep and wake: how long after its deadline a
+    /// thread that slept that long runs again; zero where the profile has no points. Where the
+    /// profile measured several counts of sleepers (<see cref="MeasuredWakeUp.Sleepers"/>), each
+    /// sleep length's mean and each quantile of its spread are interpolated linearly between the
+    /// two counts around <paramref name="sleepers"/>; beyond them the nearest count's stand.
     /// </summary>
-    public static RoundTripCurve WakeUps(DeviceProfile profile)
+    public static RoundTripCurve WakeUps(DeviceProfile profile, int sleepers = 4)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        return new RoundTripCurve([.. profile.WakeUps.OrderBy(p => p.SleepNs).Select(p => (p.SleepNs, p.Ns, p.Spread))]);
+        var counts = profile.WakeUps.Select(p => p.Sleepers).Distinct().Order().ToArray();
+        if (counts.Length <= 1)
+        {
+            return new RoundTripCurve([.. profile.WakeUps.OrderBy(p => p.SleepNs).Select(p => (p.SleepNs, p.Ns, p.Spread))]);
+        }
+
+        var below = counts.LastOrDefault(c => c <= sleepers, counts[0]);
+        var above = counts.FirstOrDefault(c => c >= sleepers, counts[^1]);
+        var fraction = above == below ? 0 : (double)(sleepers - below) / (above - below);
+        var upper = profile.WakeUps.Where(p => p.Sleepers == above).ToDictionary(p => p.SleepNs);
+        return new RoundTripCurve([.. profile.WakeUps.Where(p => p.Sleepers == below).OrderBy(p => p.SleepNs).Select(p =>
+        {
+            if (fraction == 0 || !upper.TryGetValue(p.SleepNs, out var q))
+            {
+                return (p.SleepNs, p.Ns, p.Spread);
+            }
+
+            var ns = (long)Math.Round(p.Ns + (fraction * (q.Ns - p.Ns)));
+            IReadOnlyList<long>? spread = p.Spread is null || q.Spread is null ? null : [.. p.Spread.Zip(q.Spread, (a, b) => (long)Math.Round(a + (fraction * (b - a))))];
+            return (p.SleepNs, ns, spread);
+        })]);
     }
 
     /// <summary>

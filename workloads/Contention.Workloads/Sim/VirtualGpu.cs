@@ -100,7 +100,9 @@ public sealed class VirtualGpu
         ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter);
         var model = new CostModel(profile);
-        var wakeUps = RoundTripCurve.WakeUps(profile);
+        // Each tenant is a process whose thread sleeps and wakes on the host (the GPU's own
+        // tenants stand for the node's).
+        var wakeUps = RoundTripCurve.WakeUps(profile, tenants.Count);
         var idle = (RoundTripCurve.IdleLaunches(profile, sharing), RoundTripCurve.IdleWaits(profile, sharing));
         var cores = new VirtualCores(hostCores, profile.SchedulerSliceNs);
         this.tenants = new Tenant[tenants.Count];
