@@ -276,7 +276,9 @@ public class RoundTripTests
     [Fact]
     public void Calibration_WakeUps_MeasuresEachSleepLengthOnThisHost()
     {
-        var points = Contention.Workloads.Benchmarks.Calibration.WakeUps(2, 0.05, [200_000, 2_000_000]);
+        // Two sleepers, one after the other (bench calibrate runs them as processes at once).
+        long[] sleeps = [200_000, 2_000_000];
+        var points = Contention.Workloads.Benchmarks.Calibration.WakeUpPoints(sleeps, [Contention.Workloads.Benchmarks.Calibration.WakeUpLateness(sleeps, 0.05, 0), Contention.Workloads.Benchmarks.Calibration.WakeUpLateness(sleeps, 0.05, 0.5)], 2);
 
         Assert.Equal([200_000L, 2_000_000L], points.Select(p => p.SleepNs));
         Assert.All(points, p => Assert.Equal(2, p.Sleepers));

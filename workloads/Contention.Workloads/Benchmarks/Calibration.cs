@@ -289,34 +289,11 @@ public static class Calibration
         return kernels.Select(k => MeasuredKernel.Of(k, (long)Math.Round(device.MeasureKernelNs(k, repetitions, launches)))).ToList();
     }
 
-    /// <summary>The sleep lengths <see cref="WakeUps"/> measures, ns: a fast service's gaps between requests to a slow one's.</summary>
+    /// <summary>The sleep lengths <see cref="WakeUpLateness"/> measures, ns: a fast service's gaps between requests to a slow one's.</summary>
     public static IReadOnlyList<long> WakeUpSleeps { get; } = [50_000, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
 
     /// <summary>How many processes <c>bench calibrate --wake-ups-only</c> has sleep at once by default: one service, a few, a node's worth and more.</summary>
     public static IReadOnlyList<int> WakeUpSleepers { get; } = [1, 4, 16, 32];
-
-    /// <summary>
-    /// Measures how late timed sleeps wake on this host (no GPU needed), in this process:
-    /// <paramref name="threads"/> threads at once, each as <see cref="WakeUpLateness"/> with its
-    /// first deadline t/<paramref name="threads"/> of a sleep late; per length the mean and the
-    /// spread (<see cref="RoundTripSpread"/>) of every wake-up's lateness (<see cref="WakeUpPoints"/>).
-    /// </summary>
-    public static IReadOnlyList<MeasuredWakeUp> WakeUps(int threads = 4, double secondsPerPoint = 2, IReadOnlyList<long>? sleeps = null, CancellationToken cancellation = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(secondsPerPoint);
-        var lengths = sleeps ?? WakeUpSleeps;
-        var lateness = new long[threads][][];
-        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() => lateness[t] = WakeUpLateness(lengths, secondsPerPoint, (double)t / threads, cancellation))
-        {
-            IsBackground = true,
-            Name = $"wake-up {t}",
-        }).ToList();
-        workers.ForEach(w => w.Start());
-        workers.ForEach(w => w.Join());
-        cancellation.ThrowIfCancellationRequested();
-        return WakeUpPoints(lengths, lateness, threads);
-    }
 
     /// <summary>
     /// One sleeper of a wake-up measurement, on the calling thread: for each of

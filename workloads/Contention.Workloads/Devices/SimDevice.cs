@@ -206,7 +206,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
                 break;
             default:
-                BlockUntil(target, wakeLead);
+                BlockUntil(target, ahead: true);
                 break;
         }
 
@@ -269,7 +269,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     // Sleeps until the GPU thread wakes this tenant: when its work is done, or (asked with lead)
     // that long before its predicted end, after which it spins to the end; a prediction that
     // proves early by more than the lead again (work arrived ahead of it) sleeps once more, to the end.
-    private void BlockUntil(long target, WakeLead? lead)
+    private void BlockUntil(long target, bool ahead)
     {
         ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
         if (Volatile.Read(ref tail) >= target)
@@ -277,7 +277,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             return;
         }
 
-        var leadNs = lead?.LeadNs(MonotonicClock.NowNs()) ?? 0;
+        var leadNs = ahead ? wakeLead?.LeadNs(MonotonicClock.NowNs()) ?? 0 : 0;
         ref var asked = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs);
         if (Volatile.Read(ref asked) != leadNs)
         {
@@ -317,7 +317,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             if (now > giveUp)
             {
                 wakeLead?.Spun(now - woke);
-                BlockUntil(target, null);
+                BlockUntil(target, ahead: false);
                 return;
             }
 

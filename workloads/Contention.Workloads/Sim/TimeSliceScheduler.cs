@@ -211,7 +211,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <remarks>Known only for the context that has the GPU (or is being switched in), when its queue ends within its slice or no other context waits.</remarks>
     public long DrainNs(int context)
     {
-        if (pending[context].Count == 0 || context != running || state == State.Idle)
+        if (pending[context].Count == 0 || context != running)
         {
             return long.MaxValue;
         }

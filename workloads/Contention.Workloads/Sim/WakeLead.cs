@@ -44,9 +44,6 @@ public sealed class WakeLead
     /// <summary>A tenant that starts at <paramref name="nowNs"/> with no wake-ups seen.</summary>
     public WakeLead(long nowNs) => budgetStart = nowNs;
 
-    /// <summary>Spinning time counted in the current second, ns.</summary>
-    public long SpunNs => spun;
-
     /// <summary>Notes a wake-up that came <paramref name="latencyNs"/> after it was asked for (a pipe written or a timer due).</summary>
     public void Woke(long latencyNs)
     {
