@@ -5,9 +5,6 @@ namespace Contention.Workloads.Tests;
 
 public class HostInterruptionsTests
 {
-    // A spread table that is the probability itself, centred: 1000 p - 500 ns (uniform over -500..500).
-    private static readonly long[] Linear = [.. RoundTripSpread.Probabilities.Select(p => (long)Math.Round((p * 1_000) - 500))];
-
     [Fact]
     public void FromGaps_RateOverTheSpanAndTheLengthsQuantiles()
     {
@@ -89,37 +86,96 @@ public class HostInterruptionsTests
     }
 
     [Fact]
-    public void WithoutInterruptions_TrimsTheSlowestShareAndMovesTheMean()
+    public void HostHits_NothingOwed_DrawsAsTheSeededRandomDoes()
     {
-        // Mean 15 us, spread uniform over -500..500 ns. Without the slowest 10 %: the quantile at u
-        // is the old one at 0.9 u, (900 u - 500) ns around the old mean; the mean moves by -50 ns.
-        var profile = DeviceProfile.Load("h100") with { RoundTrips = [new(SyncMode.Spin, 2_000, 15_000, Spread: Linear)] };
-        var curve = new RoundTripCurve(profile, SyncMode.Spin);
-        var trimmed = curve.WithoutInterruptions(0.1);
+        var hits = new HostHits(0.1);
+        var a = new Random(7);
+        var b = new Random(7);
+        for (var k = 0; k < 1000; k++)
+        {
+            Assert.Equal(b.NextDouble(), hits.Next(a));
+        }
 
-        Assert.Equal(15_000 - 50, trimmed.Ns(2_000));
-        Assert.Equal(15_000 + 400, trimmed.Ns(2_000, 1));
-        Assert.Equal(15_000 - 500, trimmed.Ns(2_000, 0));
-        Assert.Equal(15_000 + 391, trimmed.Ns(2_000, 0.99));
-        Assert.Equal(15_000 + 490, curve.Ns(2_000, 0.99));
-        Assert.Same(curve, curve.WithoutInterruptions(0));
+        // Lateness up to the threshold is no interruption: still nothing owed.
+        Assert.False(hits.Note(HostInterruptions.ThresholdNs));
+        Assert.False(hits.Note(-5_000));
+        Assert.Equal(0, hits.Owed);
+        Assert.Equal(0, hits.Replaced);
+    }
 
-        // Nothing says which round trips were late without a spread: the curve stays as it is.
-        var flat = new RoundTripCurve(DeviceProfile.Load("h100") with { RoundTrips = [new(SyncMode.Spin, 2_000, 15_000)] }, SyncMode.Spin);
-        Assert.Equal(15_000, flat.WithoutInterruptions(0.1).Ns(2_000, 0.99));
-        Assert.Throws<ArgumentOutOfRangeException>(() => curve.WithoutInterruptions(0.6));
+    [Fact]
+    public void HostHits_EachLatenessOwed_ReplacesOneDrawInTheSlowestShare()
+    {
+        // Three interruptions of this host: the next three draws at or over 0.9 are drawn again
+        // below 0.9 (from the same random, the second value scaled by 0.9); draws below pass.
+        var hits = new HostHits(0.1);
+        Assert.True(hits.Note(HostInterruptions.ThresholdNs + 1));
+        Assert.True(hits.Note(40_000));
+        Assert.True(hits.Note(9_000));
+        Assert.Equal(3, hits.Owed);
+
+        var random = new Random(11);
+        var mirror = new Random(11);
+        var replaced = 0;
+        var drawn = new List<double>();
+        while (replaced < 3)
+        {
+            var u = mirror.NextDouble();
+            var expected = u;
+            if (u >= 0.9)
+            {
+                expected = mirror.NextDouble() * 0.9;
+                replaced++;
+            }
+
+            var got = hits.Next(random);
+            Assert.Equal(expected, got);
+            drawn.Add(got);
+        }
+
+        Assert.All(drawn, u => Assert.True(u < 0.9));
+        Assert.Equal(0, hits.Owed);
+        Assert.Equal(3, hits.Replaced);
+        Assert.Equal(3, hits.Noted);
+
+        // Owed again only when late again: the next slow draw stays.
+        var slow = Enumerable.Range(0, 200).Select(_ => hits.Next(random)).ToList();
+        Assert.Contains(slow, u => u >= 0.9);
+        Assert.Equal(3, hits.Replaced);
+    }
+
+    [Fact]
+    public void HostHits_ABusierHostThanTheProfiled_ReplacesTheWholeShareAndOwesAtMostTheCap()
+    {
+        // Late on every round trip: no draw ever lands in the slowest share (the old trim), and
+        // what is owed stops at the cap instead of growing without end.
+        var hits = new HostHits(0.02);
+        var random = new Random(3);
+        for (var k = 0; k < 20_000; k++)
+        {
+            hits.Note(10_000);
+            Assert.True(hits.Next(random) < 0.98);
+        }
+
+        Assert.Equal(HostHits.MaxOwed, hits.Owed);
+        Assert.InRange(hits.Replaced, 300, 500);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HostHits(0.6));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HostHits(-0.1));
     }
 
     [Theory]
     [InlineData(SyncMode.Spin, false)]
     [InlineData(SyncMode.Spin, true)]
     [InlineData(SyncMode.Block, true)]
-    public void Synchronize_ProfileWithInterruptions_SpinningTenantsDrawWithoutThem(SyncMode mode, bool interrupted)
+    public void Synchronize_ProfileWithInterruptions_SpinningTenantsLateForRealDrawTheSlowShareNoMore(SyncMode mode, bool interrupted)
     {
         // Round trips of 0 (the faster half) to 40 ms (the slowest quarter), mean 15 ms, as in
-        // RoundTripTests: with seed 7 some of twelve take 40 ms. A host off its core half the time
-        // (10 interruptions a second of 50 ms) leaves the slowest half out of a spinning
-        // tenant's draws; a blocked tenant's wake-up is not drawn on top of the real one.
+        // RoundTripTests: with seed 7 some of twelve take 40 ms. A profiled host off its core half
+        // the time (10 interruptions a second of 50 ms) puts the slowest half of the spread down
+        // to its interruptions. The engine here is a thread looking every 50 us, so a fast round
+        // trip's completion reaches the tenant later than drawn: this host's own lateness, noted,
+        // and each time one of the tenant's next slow draws is drawn again in the faster half. A
+        // blocked tenant's wake-up is not drawn on top of the real one: it keeps no ledger.
         double[] shape = [0, 0, 0, 0, 0, 0, 40, 40, 40, 40, 40, 40, 40, 40, 40];
         var profile = DeviceProfile.Load("h100") with
         {
@@ -127,23 +183,33 @@ public class HostInterruptionsTests
             RoundTrips = [new(mode, 1_000, 15_000_000, Spread: [.. shape.Select(ms => (long)(ms * 1e6))])],
             HostInterruptions = interrupted ? new HostInterruptions(10, [.. RoundTripSpread.Probabilities.Select(_ => 50_000_000L)]) : null,
         };
-        // Drawn in full, four of the twelve take 40 ms (seed 7); trimmed, none does. A loaded host
-        // may preempt the spinning tenant into one such wait (a CI host made one of 65 ms), or
-        // stretch them all (a CI host added 8-30 ms to every wait): load only lengthens waits, so
-        // the trimmed case gets three tries (the same seed each), the others need none.
-        var trimmed = mode == SyncMode.Spin && interrupted;
+        // Drawn in full, four of the twelve take 40 ms (seed 7); replaced, none after the first
+        // fast one does (seed 7 draws fast first). A loaded host may preempt the spinning tenant
+        // into one such wait (a CI host made one of 65 ms), or stretch them all (a CI host added
+        // 8-30 ms to every wait): load only lengthens waits, so the replaced case gets three
+        // tries (the same seed each), the others need none.
+        var replacing = mode == SyncMode.Spin && interrupted;
         IReadOnlyList<double> waits = [];
         var slow = 0;
-        for (var attempt = 0; attempt < (trimmed ? 3 : 1) && (attempt == 0 || slow > 1); attempt++)
+        for (var attempt = 0; attempt < (replacing ? 3 : 1) && (attempt == 0 || slow > 1); attempt++)
         {
             using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
             var channel = host.Acquire();
             using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
             waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
             slow = waits.Count(ms => ms >= 39);
+            if (replacing)
+            {
+                Assert.Equal(0.5, device.HostHits!.Share);
+                Assert.True(device.HostHits.Noted >= 1 && device.HostHits.Replaced >= 1, $"noted {device.HostHits.Noted}, replaced {device.HostHits.Replaced}");
+            }
+            else
+            {
+                Assert.Null(device.HostHits);
+            }
         }
 
-        if (trimmed)
+        if (replacing)
         {
             Assert.True(slow <= 1, $"waits {string.Join(", ", waits)} ms");
         }

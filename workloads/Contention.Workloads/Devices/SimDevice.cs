@@ -40,6 +40,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private readonly long launchCpuNs;
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
+    private readonly HostHits? hostHits;
     private readonly WakeLead? wakeLead;
     private readonly HostTimings? timings = HostTimings.Open("sync", ["called_ns", "completed_ns", "noticed_ns", "intended_ns", "returned_ns"]);
     [ThreadStatic] private static bool preciseTimers;
@@ -60,10 +61,11 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
         if (SyncMode is SyncMode.Spin or SyncMode.Yield && channel.Profile.HostInterruptions is { } interruptions)
         {
-            // This host interrupts this thread for real: the profiled host's interruptions, in
-            // the measured spread, are left out of the draw instead of counted twice. A blocked
-            // thread's wake-up is the later of the real one and the drawn one: nothing to leave out.
-            roundTrip = roundTrip.WithoutInterruptions(interruptions.HitShare(launchCpuNs));
+            // This host interrupts this thread for real: each time it makes the tenant late, a
+            // round trip the profiled host's interruptions made late (in the measured spread) is
+            // drawn again, instead of both counting. A blocked thread's wake-up is the later of
+            // the real one and the drawn one: nothing to replace.
+            hostHits = new HostHits(interruptions.HitShare(launchCpuNs));
         }
         idleLaunches = RoundTripCurve.IdleLaunches(channel.Profile, channel.Sharing);
         idleWaits = RoundTripCurve.IdleWaits(channel.Profile, channel.Sharing);
@@ -97,6 +99,9 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
     /// <inheritdoc />
     public DeviceId Id { get; }
+
+    /// <summary>A spinning or yielding tenant's ledger of this host's interruptions (null: a blocked tenant, or a profile without <see cref="DeviceProfile.HostInterruptions"/>).</summary>
+    internal HostHits? HostHits => hostHits;
 
     /// <inheritdoc />
     public string Description { get; }
@@ -167,6 +172,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         var due = started + idleExtraNs + launchCpuNs;
         Stage(index, modelled, due);
         var now = MonotonicClock.SpinUntil(due);
+        hostHits?.Note(now - due);
         if (kernel.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost && !pinned)
         {
             // Pageable memory cannot be DMA'd directly: the driver copies through a pinned
@@ -340,16 +346,21 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             return (completedNs, 0);
         }
 
-        var until = completedNs + roundTrip.Draw(completedNs - calledNs, spread) + idleWaitNs;
-        if (MonotonicClock.NowNs() >= until)
+        var waitedNs = completedNs - calledNs;
+        var drawn = hostHits is null || !roundTrip.Spreads ? roundTrip.Draw(waitedNs, spread) : roundTrip.Ns(waitedNs, hostHits.Next(spread));
+        var until = completedNs + drawn + idleWaitNs;
+        var noticed = MonotonicClock.NowNs();
+        if (noticed >= until)
         {
+            hostHits?.Note(noticed - until);
             return (completedNs, until);
         }
 
         switch (SyncMode)
         {
             case SyncMode.Spin:
-                MonotonicClock.SpinUntil(until);
+                var returned = MonotonicClock.SpinUntil(until);
+                hostHits?.Note(returned - until);
                 break;
             case SyncMode.Yield:
                 while (MonotonicClock.NowNs() < until)
@@ -357,6 +368,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
                     Thread.Yield();
                 }
 
+                hostHits?.Note(MonotonicClock.NowNs() - until);
                 break;
             default:
                 if (!preciseTimers)

@@ -13,8 +13,8 @@ namespace Contention.Workloads.Sim;
 /// virtual time draws them as measured, and a tenant whose completion came while its thread was
 /// off its core returns late as it did there. The real-time modelled GPU runs on a real host,
 /// which interrupts its threads for real: drawing the measured spread on top would count them
-/// twice, so it draws the spread without its share of interrupted round trips
-/// (<see cref="RoundTripCurve.WithoutInterruptions"/>, <see cref="HitShare"/>).
+/// twice, so each time its host makes a tenant late, the tenant's next draw among the spread's
+/// slowest <see cref="HitShare"/> is drawn again below it (<see cref="HostHits"/>).
 /// </para>
 /// </summary>
 /// <param name="PerSecond">Interruptions a second of a spinning thread.</param>
@@ -111,6 +111,65 @@ public sealed record HostInterruptions(double PerSecond, IReadOnlyList<long> Dur
         }
 
         return null;
+    }
+}
+
+/// <summary>
+/// A real-time modelled tenant's ledger of the interruptions its own host gave it, so that they
+/// take the place of the profiled host's in its round trips instead of coming on top of them. The
+/// measured spread holds the profiled host's interruptions in its slowest <see cref="Share"/>
+/// (<see cref="HostInterruptions.HitShare"/>). Each time this host makes the tenant late (a
+/// launch or a return later than the model meant by more than <see cref="HostInterruptions.ThresholdNs"/>:
+/// its thread, or the engine's, was off its core), one is owed (<see cref="Note"/>); the next draw
+/// that lands in the slowest share is then drawn again below it (<see cref="Next"/>). A host
+/// that interrupts as often as the profiled one replaces every interrupted round trip of the
+/// spread with its own; one that interrupts less leaves the rest of the spread's tail drawn, as
+/// leaving the whole share out of every draw would not.
+/// </summary>
+/// <param name="share">The spread's share of interrupted round trips, 0..0.5.</param>
+public sealed class HostHits(double share)
+{
+    /// <summary>At most this many lateness owed at once (a host much busier than the profiled one replaces the whole share and no more).</summary>
+    public const int MaxOwed = 1024;
+
+    /// <summary>The spread's share of interrupted round trips.</summary>
+    public double Share { get; } = share is >= 0 and <= 0.5 ? share : throw new ArgumentOutOfRangeException(nameof(share), share, "a share of round trips, 0..0.5");
+
+    /// <summary>Times this host made the tenant late not yet taken off a draw.</summary>
+    public int Owed { get; private set; }
+
+    /// <summary>Times this host made the tenant late.</summary>
+    public long Noted { get; private set; }
+
+    /// <summary>Draws in the slowest share drawn again below it.</summary>
+    public long Replaced { get; private set; }
+
+    /// <summary>Notes a launch or return <paramref name="lateNs"/> later than the model meant; whether it counts as the host's interruption.</summary>
+    public bool Note(long lateNs)
+    {
+        if (lateNs <= HostInterruptions.ThresholdNs)
+        {
+            return false;
+        }
+
+        Noted++;
+        Owed = Math.Min(MaxOwed, Owed + 1);
+        return true;
+    }
+
+    /// <summary>The next uniform draw (0..1) of a round trip's quantile: below the slowest share when this host's own lateness is owed.</summary>
+    public double Next(Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var u = random.NextDouble();
+        if (Owed > 0 && u >= 1 - Share)
+        {
+            Owed--;
+            Replaced++;
+            u = random.NextDouble() * (1 - Share);
+        }
+
+        return u;
     }
 }
 

@@ -236,36 +236,6 @@ public sealed class RoundTripCurve
     private RoundTripCurve(long[] waits, long[] values, double[][]? spreads) =>
         (this.waits, this.values, this.spreads) = (waits, values, spreads);
 
-    /// <summary>
-    /// This curve without its slowest <paramref name="share"/> (0..0.5) of round trips at every
-    /// point: each spread's quantile at u becomes its quantile at u x (1 - share), and the mean
-    /// moves to the trimmed spread's. The round trips a host's interruptions made late, for a
-    /// modelled GPU whose own host interrupts its threads for real (<see cref="HostInterruptions"/>).
-    /// A curve without spreads is returned as it is (nothing says which round trips were late).
-    /// </summary>
-    public RoundTripCurve WithoutInterruptions(double share)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(share);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 0.5);
-        if (spreads is null || share == 0)
-        {
-            return this;
-        }
-
-        var trimmedValues = new long[values.Length];
-        var trimmedSpreads = new double[spreads.Length][];
-        for (var i = 0; i < spreads.Length; i++)
-        {
-            var table = spreads[i];
-            var trimmed = RoundTripSpread.Probabilities.Select(p => RoundTripSpread.At(table, p * (1 - share))).ToArray();
-            var mean = RoundTripSpread.Mean(trimmed);
-            trimmedValues[i] = Math.Max(0, values[i] + (long)Math.Round(mean));
-            trimmedSpreads[i] = [.. trimmed.Select(v => v - mean)];
-        }
-
-        return new RoundTripCurve(waits, trimmedValues, trimmedSpreads);
-    }
-
     /// <summary>Whether single round trips spread around the mean (every point has its spread), or each takes the mean.</summary>
     public bool Spreads => spreads is not null;
 
