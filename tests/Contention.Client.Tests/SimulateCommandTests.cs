@@ -118,6 +118,48 @@ public class SimulateCommandTests
         Assert.All(turns, r => Assert.True(r.P99Ms > 2, $"{r.Tenant}: a request cut by a turn's end waits ~3 ms, p99 {r.P99Ms} ms"));
     }
 
+    [Fact]
+    public async Task Execute_ProbeFarBeyondTheOsFits_NamedAsExtrapolatedAndItsCpuHeldToTheWindow()
+    {
+        // A spinning closed-loop probe of ~10 us operations: ~90,000 a second where the shipped
+        // model's spin fits saw at most ~1,000. Its CPU was 17 s a second before the hold.
+        const string probe = """
+            name: probe
+            warmup: 100ms
+            duration: 500ms
+            sharing: mps
+            defaults:
+              device: sim
+              sync: spin
+            tenants:
+              - name: probe
+                kind: microbench
+                op: elementwise
+                bytes: 4KiB
+                iterations: 1
+              - name: light
+                kind: microbench
+                op: elementwise
+                bytes: 4KiB
+                iterations: 1
+            """;
+        var directory = Temp();
+
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(Options(MixParser.Parse(probe, "p.yaml"), directory), Console(new StringWriter()), CancellationToken.None));
+
+        var results = ResultsFiles.Read(directory);
+        Assert.Contains("extrapolated beyond twice what its fits were fitted on", results.Experiment.Message, StringComparison.Ordinal);
+        Assert.Matches(@"probe \(operations [\d,]+/s, fitted up to [\d,.]+/s", results.Experiment.Message);
+        var rows = results.Tenants.Where(r => r.Phase == MeasurementPhase.Measure).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r =>
+        {
+            Assert.True(r.ThroughputPerSecond > 20_000, $"{r.Tenant}: {r.ThroughputPerSecond} operations/s");
+            Assert.True(r.OsModelled);
+            Assert.InRange(r.UserCpuSeconds + r.SystemCpuSeconds, 0.5 * r.Seconds, r.Seconds + 1e-9);
+        });
+    }
+
     [Theory]
     [InlineData("--cores", "4")]
     [InlineData("--repetitions", "3")]

@@ -150,10 +150,62 @@ public class OsCostModelTests
             var window = new OsFeatures(4, 100, 900, 120, 1.5, 0.5);
             Assert.Equal(model.Predict(SyncMode.Spin, window), loaded.Predict(SyncMode.Spin, window));
             Assert.Equal("synthetic", loaded.Source);
+            Assert.Equal(model.Fits[0].FeatureMax, loaded.Fits[0].FeatureMax);
+            var far = new OsFeatures(4, 100, 900_000, 120, 1.5, 0.5);
+            Assert.Equal(model.Beyond(SyncMode.Spin, far), loaded.Beyond(SyncMode.Spin, far));
         }
         finally
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void Predict_CpuOverTheWindow_IsHeldToOneCoreBothPartsAlike()
+    {
+        // 4 us of user and 1 us of system CPU per launch: 100,000 launches a second would be 0.5
+        // CPU s/s (kept), 400,000 would be 2 s/s: held to 1, user and system in the same 4:1.
+        var fits = new[]
+        {
+            new OsCostFit(SyncMode.Spin, "user_cpu_s", new Dictionary<string, double> { ["launches"] = 4e-6 }, 20, 1, 0),
+            new OsCostFit(SyncMode.Spin, "system_cpu_s", new Dictionary<string, double> { ["launches"] = 1e-6 }, 20, 1, 0),
+            new OsCostFit(SyncMode.Spin, "voluntary_switches", new Dictionary<string, double> { ["launches"] = 0.5 }, 20, 1, 0),
+        };
+        var model = new OsCostModel("by hand", fits);
+
+        var within = model.Predict(SyncMode.Spin, new OsFeatures(2, 1000, 200_000, 0, 0, 0));
+        Assert.Equal(0.8, within["user_cpu_s"], 9);
+        Assert.Equal(0.2, within["system_cpu_s"], 9);
+
+        var over = model.Predict(SyncMode.Spin, new OsFeatures(2, 1000, 800_000, 0, 0, 0));
+        Assert.Equal(1.6, over["user_cpu_s"], 9);
+        Assert.Equal(0.4, over["system_cpu_s"], 9);
+        Assert.Equal(400_000, over["voluntary_switches"], 6); // switches are not CPU time: as fitted
+        Assert.Empty(model.Beyond(SyncMode.Spin, new OsFeatures(2, 1000, 800_000, 0, 0, 0))); // fitted before ranges were kept
+    }
+
+    [Fact]
+    public void Beyond_FeaturesAFitUsesPastTwiceItsRows_AreNamedWithTheirRange()
+    {
+        // Rows of 1-10 operations a second (user CPU 1 ms an operation) and 100-1,000 launches
+        // a second that no metric depends on.
+        var windows = Enumerable.Range(1, 10).Select(i =>
+        {
+            var features = new OsFeatures(1, i, 100 * (11 - i), 0, 0, 0.1 * (i % 3));
+            return (SyncMode.Spin, features, (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["user_cpu_s"] = 1e-3 * i });
+        }).ToList();
+        var model = OsCostModel.Fit("ranges", windows);
+        var fit = model.Fits.Single();
+        Assert.Equal(10, fit.FeatureMax!["operations"]);
+        Assert.Equal(1000, fit.FeatureMax["launches"]);
+        Assert.Equal(1e-3, fit.Coefficients["operations"], 9);
+        Assert.Equal(0, fit.Coefficients["launches"], 9);
+
+        Assert.Empty(model.Beyond(SyncMode.Spin, new OsFeatures(1, 20, 1000, 0, 0, 0))); // twice the largest: still the fit's
+        Assert.Empty(model.Beyond(SyncMode.Spin, new OsFeatures(1, 5, 90_000, 0, 0, 0))); // far, but on a feature no fit uses
+        var beyond = Assert.Single(model.Beyond(SyncMode.Spin, new OsFeatures(1, 92_000, 92_000, 0, 0, 0)));
+        Assert.Equal(("operations", 92_000.0, 10.0), beyond);
+        Assert.Empty(model.Beyond(SyncMode.Block, new OsFeatures(1, 92_000, 92_000, 0, 0, 0))); // no fit for block
+        Assert.Equal(1, model.Predict(SyncMode.Spin, new OsFeatures(1, 92_000, 92_000, 0, 0, 0))["user_cpu_s"], 9); // 92 s/s, held to the window
     }
 }

@@ -170,6 +170,7 @@ internal static class SimulateCommand
         var osModel = options.OsModel is { } file ? LoadOsModel(file) : OsCostModel.Shipped(options.SimProfile);
         var aggregates = new List<TenantAggregate>();
         var statuses = new List<TenantStatus>();
+        var extrapolated = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (var g = 0; g < gpus.Count; g++)
         {
             var unit = outcome.Units[g];
@@ -178,6 +179,14 @@ internal static class SimulateCommand
                 var tenant = unit.Tenants[i];
                 if (unit.MeasuredNs > 0)
                 {
+                    var sync = Contention.Grains.Node.TenantWorkload.Sync(gpus[g][i].SyncMode);
+                    var features = OsFit.Features(unit, i);
+                    if (osModel?.Beyond(sync, features) is { Count: > 0 } beyond)
+                    {
+                        // A tenant's own words: its replicas and sweep points alike land on one line.
+                        extrapolated.TryAdd(gpus[g][i].Name, string.Join(", ", beyond.Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Feature} {b.PerSecond:#,0.##}/s, fitted up to {b.FittedMax:#,0.##}/s"))));
+                    }
+
                     aggregates.Add(OsModelled(
                         new TenantAggregate
                         {
@@ -192,8 +201,8 @@ internal static class SimulateCommand
                             GpuSeconds = tenant.KernelNs / 1e9,
                         },
                         osModel,
-                        Contention.Grains.Node.TenantWorkload.Sync(gpus[g][i].SyncMode),
-                        OsFit.Features(unit, i)));
+                        sync,
+                        features));
                 }
 
                 statuses.Add(new TenantStatus(gpus[g][i].Name, TenantState.Stopped, Node, unit.Id, $"{profile}, in virtual time", 0, 0, null));
@@ -204,7 +213,7 @@ internal static class SimulateCommand
         var uncovered = plan.Tenants.Select(t => Contention.Grains.Node.TenantWorkload.Sync(t.SyncMode)).Distinct().Where(m => osModel?.Covers(m) != true).Select(m => m.ToString().ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
         var os = osModel is null
             ? $"the OS side (CPU time, system calls, switches) is not modelled for profile {profile} (no OS model shipped for it; give --os-model) and reads 0"
-            : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}";
+            : $"the OS side (CPU time, switches, system calls by category) is the OS model's ({osModel.Source}), column os_modelled{(uncovered.Count == 0 ? "" : $"; not for sync {string.Join(", ", uncovered)} (no fit): those read 0")}{(extrapolated.Count == 0 ? "" : $"; extrapolated beyond twice what its fits were fitted on (read as a linear model's guess, not a fit; CPU held to one core) for {string.Join("; ", extrapolated.Select(e => $"{e.Key} ({e.Value})"))}")}";
         var host = options.HostCores > 0
             ? $"the tenants' threads share {options.HostCores} host core(s){(gpus.Count > 1 ? $", {CoresOf(options.HostCores, gpus.Count)} for each of the {gpus.Count} GPUs' tenants" : "")} (turns of {device.SchedulerSliceNs / 1e6:0.###} ms)"
             : "each tenant's thread has a host core of its own (--cores not given)";
