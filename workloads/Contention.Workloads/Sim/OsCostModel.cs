@@ -125,7 +125,7 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
 
     /// <summary>
     /// The features of <paramref name="features"/> (per second) that the fits of
-    /// <paramref name="sync"/> use (a coefficient above 0) at more than <see cref="BeyondFactor"/>
+    /// <paramref name="sync"/> use (a coefficient that adds to what they predict) at more than <see cref="BeyondFactor"/>
     /// times the largest value among their rows: where the prediction is an extrapolation of a
     /// linear fit, not a fit. Empty when none is, or the fits do not keep their range.
     /// </summary>
