@@ -233,6 +233,69 @@ public sealed class CudaKernelsTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(600, 20, 300)] // 10 row blocks, one slice
+    [InlineData(70, 130, 5000)] // 2 x 3 blocks, K in several slices added into C
+    [InlineData(1, 128, 2048)] // a batch-1 layer, K in slices
+    public void GemmAvoiding_TilesTakenFromTheCounter_ComputeCAsTheWholeKernelLaunchAfterLaunch(int m, int n, int k)
+    {
+        // Four emulated multiprocessors; C starts as NaN; the next launches (the next counters)
+        // compute the same, the last after the ring of three counters came round.
+        using var wide = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
+        using var four = wide.CreateCPUAccelerator(0);
+        var kernels = new KernelLaunches(four, avoidingCounters: 3);
+        var (a, b) = (CpuDeviceTests.Random(new Random(m), m * k), CpuDeviceTests.Random(new Random(n), k * n));
+        var expected = Reference.Gemm(a, b, m, n, k);
+        using var da = four.Allocate1D(a);
+        using var db = four.Allocate1D(b);
+        using var dc = four.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        foreach (var launches in new[] { 1, 3 })
+        {
+            dc.View.CopyFromCPU(Enumerable.Repeat(float.NaN, m * n).ToArray());
+            for (var i = 0; i < launches; i++)
+            {
+                // No block knows its multiprocessor on the emulator: none keeps off any.
+                kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 2);
+                four.Synchronize();
+                var c = dc.GetAsArray1D();
+                for (var j = 0; j < expected.Length; j++)
+                {
+                    Assert.True(Math.Abs(expected[j] - c[j]) <= 1e-3 * Math.Max(1, Math.Abs(expected[j])), $"launch {i}: C[{j}] = {c[j]}, expected {expected[j]}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(10_000, 0)] // three chunks and a ragged end
+    [InlineData(4_096, 1)] // one whole chunk
+    public void ElementwiseAvoiding_ChunksTakenFromTheCounter_WriteEveryElementAsTheWholeKernel(int count, int op)
+    {
+        var kernels = new KernelLaunches(accelerator, avoidingCounters: 3);
+        var random = new Random(count);
+        var (x, y) = (CpuDeviceTests.Random(random, count + 10), CpuDeviceTests.Random(random, count + 10));
+        using var dx = accelerator.Allocate1D(x);
+        using var dy = accelerator.Allocate1D(y);
+        using var dz = accelerator.Allocate1D<float>(count + 10);
+        foreach (var launches in new[] { 1, 3 })
+        {
+            for (var i = 0; i < launches; i++)
+            {
+                dz.View.CopyFromCPU(Enumerable.Repeat(float.NaN, count + 10).ToArray());
+                kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, op, reservedSms: 2);
+                accelerator.Synchronize();
+                var z = dz.GetAsArray1D();
+                for (var e = 0; e < count; e++)
+                {
+                    var s = x[e] + y[e];
+                    Assert.Equal(op switch { 0 => s, 1 => x[e] * y[e], _ => Math.Max(0f, s) }, z[e]);
+                }
+
+                Assert.All(z.Skip(count), v => Assert.True(float.IsNaN(v))); // nothing past count
+            }
+        }
+    }
+
     [Fact]
     public void GemmSlicing_DepthRanges_CoverKOnceInWholeSteps()
     {

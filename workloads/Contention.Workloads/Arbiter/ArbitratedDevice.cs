@@ -44,6 +44,9 @@ public sealed class ArbitratedDevice : IComputeDevice
         measuredNs = inner.KernelNs ?? 0;
     }
 
+    // Experimental (issue 13): the multiprocessors a best-effort tenant's kernels keep off (CONTENTION_RESERVE_SMS).
+    private static readonly int ReservedSms = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? reserved : 0;
+
     /// <summary>The device behind the arbiter.</summary>
     public IComputeDevice Inner => inner;
 
@@ -146,6 +149,16 @@ public sealed class ArbitratedDevice : IComputeDevice
     // reduction (its groups stay for the whole kernel) and copies are held while a request is open.
     private void LaunchNarrow(in KernelSpec kernel, long predicted)
     {
+        if (ReservedSms > 0)
+        {
+            // Experimental (issue 13): GEMMs keep off the reserved multiprocessors (the device launches
+            // them so) and go beside open requests; element-wise kernels, which keep off them too but
+            // share the memory's bandwidth, wait while a request is open.
+            member.Admit(predicted, narrow: kernel.Kind == KernelKind.Gemm);
+            inner.Launch(kernel);
+            return;
+        }
+
         var pieces = kernel.Kind == KernelKind.Gemm ? Math.Max(1, narrowing!.NarrowParts(kernel)) : 1;
         var narrow = kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise;
         if (pieces == 1)

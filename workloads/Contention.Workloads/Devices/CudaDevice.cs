@@ -14,6 +14,7 @@ namespace Contention.Workloads.Devices;
 /// </summary>
 public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
 {
+    private readonly int reservedSms;
     private readonly Context context;
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
@@ -66,6 +67,13 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
 
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         kernels = new KernelLaunches(accelerator);
+        // Experimental (issue 13): a best-effort tenant's GEMMs and element-wise kernels keep off the first N multiprocessors (CONTENTION_RESERVE_SMS).
+        reservedSms = !options.HighPriorityStream && int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserve) ? Math.Clamp(reserve, 0, accelerator.NumMultiprocessors - 1) : 0;
+        if (reservedSms > 0)
+        {
+            streamNote += $", GEMMs and element-wise kernels off the first {reservedSms} multiprocessors";
+        }
+
         scalar = accelerator.Allocate1D<float>(1);
         sink = accelerator.Allocate1D<long>(1);
         Id = options.Id;
@@ -292,8 +300,14 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     {
         switch (kernel.Kind)
         {
+            case KernelKind.Gemm when reservedSms > 0 && parts == 1:
+                kernels.GemmAvoiding(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, reservedSms);
+                break;
             case KernelKind.Gemm:
                 kernels.Gemm(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, part, parts);
+                break;
+            case KernelKind.Elementwise when reservedSms > 0 && parts == 1:
+                kernels.ElementwiseAvoiding(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, reservedSms);
                 break;
             case KernelKind.Elementwise:
                 kernels.Elementwise(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, part, parts);

@@ -33,17 +33,78 @@ internal static class CudaKernels
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
-        var tx = Group.IdxX;
-        var ty = Group.IdxY;
-        var tid = (ty * 16) + tx;
-        var rowBase = (Grid.IdxX + rowBlockOffset) * Tile;
-        var colBase = Grid.IdxY * Tile;
-        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         // Split-K: grid Z selects a slice of the inner dimension; slices add into C atomically.
         var kStart = kFrom + (Grid.IdxZ * kSlice);
         var kEnd = Math.Min(kTo, kStart + kSlice);
         var split = kFrom > 0 || kTo < k || kSlice < kTo - kFrom;
+        GemmTile(a, b, c, tileA, tileB, m, n, k, (Grid.IdxX + rowBlockOffset) * Tile, Grid.IdxY * Tile, kStart, kEnd, split);
+    }
+
+    /// <summary>
+    /// <see cref="Gemm"/> (all of K, in slices <paramref name="kSlice"/> deep) by blocks that keep
+    /// off the multiprocessors numbered below <paramref name="reservedSms"/> (<c>%smid</c>): a
+    /// block that lands on one leaves at once; the others take tiles (row block, column block, K
+    /// slice) from <paramref name="counter"/>[0] (zero before the launch) until none is left, so
+    /// the reserved multiprocessors stay free for another tenant's blocks, whatever the launch's
+    /// grid. On ILGPU's CPU emulator (tests) no block knows its multiprocessor: none leaves.
+    /// </summary>
+    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms)
+    {
+        var tileA = SharedMemory.Allocate<float>(TileK * Tile);
+        var tileB = SharedMemory.Allocate<float>(TileK * Tile);
+        var next = SharedMemory.Allocate<int>(1);
+        if (OnReserved(reservedSms))
+        {
+            return;
+        }
+
+        var rowBlocks = (m + Tile - 1) / Tile;
+        var columnBlocks = (n + Tile - 1) / Tile;
+        var slices = (k + kSlice - 1) / kSlice;
+        var tiles = rowBlocks * columnBlocks * slices;
+        while (true)
+        {
+            if (Group.IdxX == 0 && Group.IdxY == 0)
+            {
+                next[0] = Atomic.Add(ref counter[0], 1);
+            }
+
+            Group.Barrier();
+            var tile = next[0];
+            Group.Barrier();
+            if (tile >= tiles)
+            {
+                return;
+            }
+
+            // In the whole kernel's grid order (row blocks, then column blocks, then K slices):
+            // tiles taken together add into different parts of C, not all into one.
+            var rest = tile / rowBlocks;
+            var kStart = rest / columnBlocks * kSlice;
+            GemmTile(a, b, c, tileA, tileB, m, n, k, tile % rowBlocks * Tile, rest % columnBlocks * Tile, kStart, Math.Min(k, kStart + kSlice), slices > 1);
+        }
+    }
+
+    // Whether this group runs on a multiprocessor numbered below reservedSms (%smid); never on the CPU emulator.
+    private static bool OnReserved(int reservedSms)
+    {
+        if (!CudaAsm.IsSupported)
+        {
+            return false;
+        }
+
+        CudaAsm.Emit("mov.u32 %0, %%smid;", out uint sm);
+        return sm < (uint)reservedSms;
+    }
+
+    // One group's Tile x Tile block of C at (rowBase, colBase) over K in [kStart, kEnd), adding into C when add.
+    private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add)
+    {
+        var tx = Group.IdxX;
+        var ty = Group.IdxY;
+        var tid = (ty * 16) + tx;
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         for (var t = kStart; t < kEnd; t += TileK)
         {
             for (var l = 0; l < 4; l++)
@@ -81,10 +142,10 @@ internal static class CudaKernels
             Group.Barrier();
         }
 
-        Store(c, m, n, rowBase + ty, colBase + tx, split, c00, c01, c02, c03);
-        Store(c, m, n, rowBase + ty + 16, colBase + tx, split, c10, c11, c12, c13);
-        Store(c, m, n, rowBase + ty + 32, colBase + tx, split, c20, c21, c22, c23);
-        Store(c, m, n, rowBase + ty + 48, colBase + tx, split, c30, c31, c32, c33);
+        Store(c, m, n, rowBase + ty, colBase + tx, add, c00, c01, c02, c03);
+        Store(c, m, n, rowBase + ty + 16, colBase + tx, add, c10, c11, c12, c13);
+        Store(c, m, n, rowBase + ty + 32, colBase + tx, add, c20, c21, c22, c23);
+        Store(c, m, n, rowBase + ty + 48, colBase + tx, add, c30, c31, c32, c33);
     }
 
     /// <summary>
@@ -183,6 +244,52 @@ internal static class CudaKernels
             1 => x[e] * y[e],
             _ => s > 0f ? s : 0f,
         };
+    }
+
+    /// <summary>Elements one group takes at a time in <see cref="ElementwiseAvoiding"/>: its 256 threads, 16 each.</summary>
+    public const int AvoidingChunk = 4096;
+
+    /// <summary>
+    /// <see cref="Elementwise"/> over <paramref name="count"/> elements by groups of 256 that keep
+    /// off the multiprocessors numbered below <paramref name="reservedSms"/> (as
+    /// <see cref="GemmAvoiding"/>): the others take <see cref="AvoidingChunk"/> elements at a time
+    /// from <paramref name="counter"/>[0] (zero before the launch) until none is left.
+    /// </summary>
+    public static void ElementwiseAvoiding(ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, ArrayView<int> counter, int reservedSms)
+    {
+        var next = SharedMemory.Allocate<int>(1);
+        if (OnReserved(reservedSms))
+        {
+            return;
+        }
+
+        while (true)
+        {
+            if (Group.IdxX == 0)
+            {
+                next[0] = Atomic.Add(ref counter[0], 1);
+            }
+
+            Group.Barrier();
+            var start = (long)next[0] * AvoidingChunk;
+            Group.Barrier();
+            if (start >= count)
+            {
+                return;
+            }
+
+            var end = Math.Min(count, start + AvoidingChunk);
+            for (var e = start + Group.IdxX; e < end; e += Group.DimX)
+            {
+                var s = x[e] + y[e];
+                z[e] = op switch
+                {
+                    0 => s,
+                    1 => x[e] * y[e],
+                    _ => s > 0f ? s : 0f,
+                };
+            }
+        }
     }
 
     /// <summary>

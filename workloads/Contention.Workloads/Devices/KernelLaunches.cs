@@ -16,7 +16,12 @@ internal sealed class KernelLaunches
 {
     private readonly Accelerator accelerator;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int> gemmAvoiding;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int> elementwiseAvoiding;
+    private MemoryBuffer1D<int, Stride1D.Dense>? counters;
+    private readonly int avoidingCounters;
+    private int nextCounter;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> reduce;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<long>, long> busy;
     private readonly Dictionary<int, int> busyResident = [];
@@ -25,10 +30,13 @@ internal sealed class KernelLaunches
     /// <summary>Elements of an element-wise kernel's part, in multiples of this (a group of threads).</summary>
     public const int ElementwiseChunk = 256;
 
-    public KernelLaunches(Accelerator accelerator)
+    public KernelLaunches(Accelerator accelerator, int avoidingCounters = AvoidingCounters)
     {
         this.accelerator = accelerator;
+        this.avoidingCounters = avoidingCounters;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
+        gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int>(CudaKernels.GemmAvoiding);
+        elementwiseAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int>(CudaKernels.ElementwiseAvoiding);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
         busy = accelerator.LoadKernel<ArrayView<long>, long>(CudaKernels.Busy);
@@ -96,6 +104,52 @@ internal sealed class KernelLaunches
         }
 
         GemmRows(stream, a, b, c, m, n, k, part, parts, CudaKernels.SliceK(m, n, k, sms));
+    }
+
+    /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
+    public const int AvoidingCounters = 4096;
+
+    /// <summary>
+    /// C[m, n] = A·B by as many groups as the GPU holds at once, none of them staying on the
+    /// multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.GemmAvoiding"/>):
+    /// K in the whole kernel's slices (C zeroed first, on the stream, when more than one).
+    /// </summary>
+    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms)
+    {
+        var sms = accelerator.NumMultiprocessors;
+        var slice = CudaKernels.SliceK(m, n, k, sms);
+        if ((k + slice - 1) / slice > 1)
+        {
+            c.SubView(0, (long)m * n).MemSetToZero(stream);
+        }
+
+        var grid = new Index3D(gemmBlocksPerMultiprocessor * sms, 1, 1);
+        gemmAvoiding(stream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reservedSms);
+    }
+
+    /// <summary>An element-wise kernel over <paramref name="count"/> elements by as many groups of 256 as the GPU holds at once, none staying on the multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.ElementwiseAvoiding"/>).</summary>
+    public void ElementwiseAvoiding(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, int reservedSms)
+    {
+        const int group = 256;
+        var groups = (int)Math.Min(accelerator.NumMultiprocessors * (long)Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / group), Math.Max(1, (count + CudaKernels.AvoidingChunk - 1) / CudaKernels.AvoidingChunk) + (reservedSms * 8L));
+        elementwiseAvoiding(stream, new KernelConfig(groups, group), x, y, z, count, op, NextCounter(stream), reservedSms);
+    }
+
+    // The next launch's tile counter (zero), the ring zeroed on the stream when it comes round.
+    private ArrayView<int> NextCounter(AcceleratorStream stream)
+    {
+        if (counters is null)
+        {
+            counters = accelerator.Allocate1D<int>(avoidingCounters);
+            counters.View.MemSetToZero(stream);
+        }
+        else if (nextCounter == avoidingCounters)
+        {
+            counters.View.MemSetToZero(stream);
+            nextCounter = 0;
+        }
+
+        return counters.View.SubView(nextCounter++, 1);
     }
 
     /// <summary>The pieces a GEMM is launched narrow as (<see cref="GemmSlicing.Narrow"/>); 1 for any other kernel (an element-wise kernel's blocks are short, a reduction is not narrowed).</summary>
