@@ -15,12 +15,14 @@ public class KernelCompilationTests
     {
         var kernels = KernelCompilation.CompileAll(architecture, out var assemblies);
 
-        Assert.Equal(["Gemm", "GemmTiled", "Elementwise", "Reduce", "Busy"], kernels.Select(k => k.Kernel));
+        Assert.Equal(["Gemm", "GemmTiled", "Elementwise", "Reduce", "Busy", "GemmAvoiding", "ElementwiseAvoiding"], kernels.Select(k => k.Kernel));
         Assert.All(kernels, k => Assert.True(k.PtxBytes > 1000, $"{k.Kernel}: {k.PtxBytes} bytes of PTX"));
-        Assert.Equal(["Kernel_Gemm", "Kernel_GemmTiled", "Kernel_Elementwise", "Kernel_Reduce", "Kernel_Busy"], kernels.Select(k => k.Entry));
+        Assert.Equal(["Kernel_Gemm", "Kernel_GemmTiled", "Kernel_Elementwise", "Kernel_Reduce", "Kernel_Busy", "Kernel_GemmAvoiding", "Kernel_ElementwiseAvoiding"], kernels.Select(k => k.Entry));
 
         // The replay's busy kernel reads the GPU's timer in its loop (twice: before it and in it), not once hoisted.
         Assert.Equal(2, assemblies[4].Split("%globaltimer").Length - 1);
+        // The kernels that keep off reserved multiprocessors read which one they run on, once.
+        Assert.All(assemblies.Skip(5), ptx => Assert.Equal(1, ptx.Split("%smid").Length - 1));
         Assert.All(assemblies, ptx => Assert.Contains(".target sm_", ptx, StringComparison.Ordinal));
         Assert.All(kernels, k => Assert.StartsWith("sm_", k.Target, StringComparison.Ordinal));
     }

@@ -50,7 +50,7 @@ public static class KernelCompilation
 
         using var context = Context.Create(builder => builder.Cuda());
         using var backend = new PTXBackend(context, arch, CudaInstructionSet.ISA_80, null!); // no NVVM: ILGPU's own PTX generator
-        (string Name, bool Grouped)[] kernels = [(nameof(CudaKernels.Gemm), true), (nameof(CudaKernels.GemmTiled), true), (nameof(CudaKernels.Elementwise), false), (nameof(CudaKernels.Reduce), true), (nameof(CudaKernels.Busy), true)];
+        (string Name, bool Grouped)[] kernels = [(nameof(CudaKernels.Gemm), true), (nameof(CudaKernels.GemmTiled), true), (nameof(CudaKernels.Elementwise), false), (nameof(CudaKernels.Reduce), true), (nameof(CudaKernels.Busy), true), (nameof(CudaKernels.GemmAvoiding), true), (nameof(CudaKernels.ElementwiseAvoiding), true)];
         var compiled = kernels.Select(k => Compile(backend, k.Name, k.Grouped)).ToArray();
         assemblies = [.. compiled.Select(c => c.Ptx)];
         return [.. compiled.Select(c => c.Info)];
