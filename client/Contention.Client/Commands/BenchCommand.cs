@@ -100,7 +100,7 @@ internal static class BenchCommand
             }
         });
         calibrate.Options.Add(wakeUpSeconds);
-        var interruptionsOnly = new Option<bool>("--interruptions-only") { Description = "only measure how often and how long this host takes its core from a thread that never sleeps (10 s, no GPU needed; the real-time modelled GPU leaves that share of round trips out of the spreads it draws, as its own host interrupts it for real), keeping every other value of --base" };
+        var interruptionsOnly = new Option<bool>("--interruptions-only") { Description = "only measure how often and how long this host takes its core from a thread that never sleeps (10 s, no GPU needed; the real-time modelled GPU's spinning tenants let their own host's interruptions take that share of the round trips they draw, instead of counting both), keeping every other value of --base" };
         calibrate.Options.Add(interruptionsOnly);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);

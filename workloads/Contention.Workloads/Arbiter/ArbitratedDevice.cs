@@ -44,9 +44,6 @@ public sealed class ArbitratedDevice : IComputeDevice
         measuredNs = inner.KernelNs ?? 0;
     }
 
-    // Experimental (issue 13): the multiprocessors a best-effort tenant's kernels keep off (CONTENTION_RESERVE_SMS).
-    private static readonly int ReservedSms = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? reserved : 0;
-
     /// <summary>The device behind the arbiter.</summary>
     public IComputeDevice Inner => inner;
 
@@ -149,7 +146,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     // reduction (its groups stay for the whole kernel) and copies are held while a request is open.
     private void LaunchNarrow(in KernelSpec kernel, long predicted)
     {
-        if (ReservedSms > 0)
+        if (KernelLaunches.RequestedReservedSms > 0)
         {
             // Experimental (issue 13): GEMMs keep off the reserved multiprocessors (the device launches
             // them so) and go beside open requests; element-wise kernels, which keep off them too but

@@ -68,7 +68,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         kernels = new KernelLaunches(accelerator);
         // Experimental (issue 13): a best-effort tenant's GEMMs and element-wise kernels keep off the first N multiprocessors (CONTENTION_RESERVE_SMS).
-        reservedSms = !options.HighPriorityStream && int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserve) ? Math.Clamp(reserve, 0, accelerator.NumMultiprocessors - 1) : 0;
+        reservedSms = options.HighPriorityStream ? 0 : Math.Min(KernelLaunches.RequestedReservedSms, accelerator.NumMultiprocessors - 1);
         if (reservedSms > 0)
         {
             streamNote += $", GEMMs and element-wise kernels off the first {reservedSms} multiprocessors";

@@ -106,6 +106,12 @@ internal sealed class KernelLaunches
         GemmRows(stream, a, b, c, m, n, k, part, parts, CudaKernels.SliceK(m, n, k, sms));
     }
 
+    /// <summary>
+    /// Experimental (issue 13): how many multiprocessors a best-effort tenant's kernels keep off,
+    /// from <c>CONTENTION_RESERVE_SMS</c> in the process's environment (0: none).
+    /// </summary>
+    public static int RequestedReservedSms { get; } = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? Math.Max(0, reserved) : 0;
+
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;
 

@@ -59,7 +59,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         model = new CostModel(channel.Profile);
         launchCpuNs = channel.Profile.LaunchCpuNs;
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
-        if (SyncMode is SyncMode.Spin or SyncMode.Yield && channel.Profile.HostInterruptions is { } interruptions)
+        if (SyncMode is SyncMode.Spin or SyncMode.Yield && roundTrip.Spreads && channel.Profile.HostInterruptions is { } interruptions)
         {
             // This host interrupts this thread for real: each time it makes the tenant late, a
             // round trip the profiled host's interruptions made late (in the measured spread) is
@@ -100,7 +100,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// <inheritdoc />
     public DeviceId Id { get; }
 
-    /// <summary>A spinning or yielding tenant's ledger of this host's interruptions (null: a blocked tenant, or a profile without <see cref="DeviceProfile.HostInterruptions"/>).</summary>
+    /// <summary>A spinning or yielding tenant's ledger of this host's interruptions (null: a blocked tenant, or a profile without <see cref="DeviceProfile.HostInterruptions"/> or round-trip spreads).</summary>
     internal HostHits? HostHits => hostHits;
 
     /// <inheritdoc />
@@ -347,7 +347,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         var waitedNs = completedNs - calledNs;
-        var drawn = hostHits is null || !roundTrip.Spreads ? roundTrip.Draw(waitedNs, spread) : roundTrip.Ns(waitedNs, hostHits.Next(spread));
+        var drawn = hostHits is null ? roundTrip.Draw(waitedNs, spread) : roundTrip.Ns(waitedNs, hostHits.Next(spread));
         var until = completedNs + drawn + idleWaitNs;
         var noticed = MonotonicClock.NowNs();
         if (noticed >= until)

@@ -155,7 +155,7 @@ public sealed record OsCostModel(string Source, IReadOnlyList<OsCostFit> Fits)
     // least-squares solve can leave 1e-20 where the feature does nothing).
     private static bool Uses(OsCostFit fit, string feature)
     {
-        double Contribution(string name) => fit.Coefficients.GetValueOrDefault(name) * Math.Max(fit.FeatureMax!.GetValueOrDefault(name), name == OsFeatures.Names[0] ? 1 : 0);
+        double Contribution(string name) => fit.Coefficients.GetValueOrDefault(name) * fit.FeatureMax!.GetValueOrDefault(name);
         return Contribution(feature) > 1e-6 * OsFeatures.Names.Sum(Contribution);
     }
 
