@@ -191,6 +191,124 @@ public class ArbiterSchedulerTests
         Assert.Equal(queueEndNs / letGo, gpu.PredictedNs(1, new SimKernel(100_000, SmShare: 1)));
     }
 
+    // Two trainers (contexts 1 and 2) behind a 50 us bound whose threads spin 50 us, then sleep
+    // and run 5 us late whatever they slept; each lateness asked for is noted (how long it slept).
+    private static (ArbiterScheduler Gpu, List<long> Slept) Racing(long releaseNs = 0)
+    {
+        var slept = new List<long>();
+        var gpu = new ArbiterScheduler(new TimeSliceScheduler(3, 2_000_000, 0, 0, 0), 3, new ArbiterPolicy(50_000, releaseNs), new ArbiterWaits(50_000, 20_000_000, ns =>
+        {
+            slept.Add(ns);
+            return 5_000;
+        }));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        gpu.Configure(1, SimContext.Default);
+        gpu.Configure(2, SimContext.Default);
+        return (gpu, slept);
+    }
+
+    [Fact]
+    public void Waits_ASleepingThreadWakesLate_TheSpinningOneGoesFirst()
+    {
+        // Trainer 1's 200 us kernel goes at 0 (the queue ends at 200). Trainer 2's 30 us kernel,
+        // launched at 0, may go once 20 us are left (at 180): its thread spins to 50, then sleeps
+        // to 180 and runs at 185. Trainer 1 launches a 30 us kernel at 150: spinning, it looks at
+        // 180 and goes (to 230); trainer 2, awake at 185, is held again to 210 and runs at 215
+        // (slept 160 us since it last spun) and goes then (to 260). Taking turns, trainer 2 would
+        // have gone at 180 and trainer 1 at 210.
+        var (gpu, slept) = Racing();
+        gpu.Enqueue(1, new SimKernel(200_000));
+        gpu.Enqueue(2, new SimKernel(30_000));
+        Assert.Equal(200_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(150_000);
+        gpu.Enqueue(1, new SimKernel(30_000));
+        gpu.AdvanceTo(179_999);
+        Assert.Equal(200_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(180_000);
+        Assert.Equal(230_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(214_999);
+        Assert.Equal((230_000L, 1), (gpu.QueueEndNs, gpu.Pending(2)));
+        gpu.AdvanceTo(215_000);
+        Assert.Equal(260_000, gpu.QueueEndNs);
+        Assert.Equal([130_000L, 160_000L], slept);
+
+        // The turn-taking arbiter of threads that never sleep, for contrast.
+        var turns = Gpu(outstandingNs: 50_000, contexts: 3);
+        turns.Enqueue(1, new SimKernel(200_000));
+        turns.Enqueue(2, new SimKernel(30_000));
+        turns.AdvanceTo(150_000);
+        turns.Enqueue(1, new SimKernel(30_000));
+        turns.AdvanceTo(180_000);
+        Assert.Equal(230_000, turns.QueueEndNs);
+        turns.AdvanceTo(209_999);
+        Assert.Equal(230_000, turns.QueueEndNs);
+        turns.AdvanceTo(210_000);
+        Assert.Equal(260_000, turns.QueueEndNs);
+    }
+
+    [Fact]
+    public void Waits_ARequestCloses_WakesTheSleepersLateAndASpinningThreadGoesFirst()
+    {
+        // A request is open from 0 to 300 us. Trainer 2's 100 us kernel, launched at 0, spins to
+        // 50, then sleeps on its lease; trainer 1's, launched at 280, still spins at 300 and goes
+        // (to 400). Woken by the close, trainer 2 runs at 305 (slept 250 us), is held by the
+        // bound (a kernel longer than it waits for nothing outstanding) to 400 and runs at 405.
+        var (gpu, slept) = Racing();
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(2, new SimKernel(100_000));
+        gpu.AdvanceTo(280_000);
+        gpu.Enqueue(1, new SimKernel(100_000));
+        gpu.AdvanceTo(300_000);
+        Assert.Equal(0, gpu.QueueEndNs);
+        gpu.MarkOpen(Service, false);
+        Assert.Equal(400_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(404_999);
+        Assert.Equal(400_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(405_000);
+        Assert.Equal(505_000, gpu.QueueEndNs);
+        Assert.Equal([20_000_000L, 250_000L, 350_000L], slept);
+    }
+
+    [Fact]
+    public void Waits_ALaunchLetGo_ItsThreadAsksForTheNextOnlyOnceItReachedTheGPU()
+    {
+        // 10 us to reach the GPU: trainer 1's two 20 us kernels, launched at 0; the first goes at
+        // 0 (to 20), the thread asks for the second at 10 and it goes then (40 of the bound).
+        var (gpu, _) = Racing(releaseNs: 10_000);
+        gpu.Enqueue(1, new SimKernel(20_000));
+        gpu.Enqueue(1, new SimKernel(20_000));
+        Assert.Equal(20_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(9_999);
+        Assert.Equal(20_000, gpu.QueueEndNs);
+        gpu.AdvanceTo(10_000);
+        Assert.Equal(40_000, gpu.QueueEndNs);
+    }
+
+    [Fact]
+    public void Synchronised_KernelsStretchedBesideAnother_PredictsTheNextLonger()
+    {
+        // Under MPS two trainers' GPU-filling 100 us kernels, both let go at 0 (1 ms bound): the
+        // second waits for the first's blocks (0-100, then 100-200), so its kernel's measured time
+        // from its launch is 200 us. At its synchronise it learns a correction of 2 (the least
+        // ratio of its batches, as the real predictor does) and its next 100 us kernel is
+        // predicted 200 us; the first learns 1, the service nothing.
+        var gpu = new ArbiterScheduler(new SpatialScheduler(3), 3, new ArbiterPolicy(1_000_000));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        gpu.Configure(1, SimContext.Default);
+        gpu.Configure(2, SimContext.Default);
+        gpu.Enqueue(1, new SimKernel(100_000));
+        gpu.Enqueue(2, new SimKernel(100_000));
+        gpu.AdvanceTo(200_000);
+        Assert.Equal((100_000L, 200_000L), (gpu.LastCompletionNs(1), gpu.LastCompletionNs(2)));
+        Assert.Equal(1.0, gpu.Correction(2));
+        gpu.Synchronised(1);
+        gpu.Synchronised(2);
+        gpu.Synchronised(Service);
+        Assert.Equal((1.0, 2.0, 1.0), (gpu.Correction(1), gpu.Correction(2), gpu.Correction(Service)));
+        gpu.Enqueue(2, new SimKernel(100_000));
+        Assert.Equal(400_000, gpu.QueueEndNs);
+    }
+
     [Fact]
     public void Reset_ATrainerWithHeldWork_ForgetsItAndFreesTheBound()
     {

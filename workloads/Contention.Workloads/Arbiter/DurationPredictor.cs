@@ -47,9 +47,15 @@ public sealed class DurationPredictor(Func<KernelSpec, long> prior)
     }
 
     /// <summary>The predicted GPU time of <paramref name="kernel"/>, ns; counted into the batch the next <see cref="Observe"/> measures.</summary>
-    public long Predict(in KernelSpec kernel)
+    public long Predict(in KernelSpec kernel) => PredictFrom(Prior(kernel));
+
+    /// <summary>
+    /// The predicted GPU time of a kernel whose prior is <paramref name="priorNs"/> (the modelled
+    /// arbiter knows its kernels' modelled times), ns; counted into the batch the next <see cref="Observe"/> measures.
+    /// </summary>
+    public long PredictFrom(long priorNs)
     {
-        var ns = Prior(kernel);
+        var ns = Math.Max(1, priorNs);
         batchPriorNs += ns;
         return Math.Max(1, (long)Math.Round(ns * Correction));
     }

@@ -101,14 +101,15 @@ public static class GpuSchedulers
     /// <paramref name="profile"/>'s costs, starting at <paramref name="startNs"/>: time-slicing with
     /// its slice and switch costs (with <paramref name="weightedSlices"/>, each context's slice in
     /// proportion to its share: <see cref="TimeSliceScheduler"/>), or MPS-like spatial sharing with its interference;
-    /// with <paramref name="arbiter"/>, under an arbiter's launch gating (<see cref="ArbiterScheduler"/>).
+    /// with <paramref name="arbiter"/>, under an arbiter's launch gating (<see cref="ArbiterScheduler"/>),
+    /// its held contexts going as their threads look where <paramref name="arbiterWaits"/> says how they wait.
     /// </summary>
-    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false, ArbiterPolicy? arbiter = null)
+    public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false, ArbiterPolicy? arbiter = null, ArbiterWaits? arbiterWaits = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         IGpuScheduler policy = sharing == GpuSharing.Mps
             ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention)
             : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices);
-        return arbiter is null ? policy : new ArbiterScheduler(policy, contexts, arbiter);
+        return arbiter is null ? policy : new ArbiterScheduler(policy, contexts, arbiter, arbiterWaits);
     }
 }

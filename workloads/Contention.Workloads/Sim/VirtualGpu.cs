@@ -98,7 +98,10 @@ public sealed class VirtualGpu
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(tenants);
         ArgumentOutOfRangeException.ThrowIfZero(tenants.Count);
-        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter);
+        // An arbiter's held tenants go as their threads look, each thread waking as the host's
+        // timed sleeps do (drawn from a random of the tenants' seeds).
+        var arbiterWaits = arbiter is null ? null : ArbiterWaits.Of(profile, tenants.Count, tenants.Aggregate(0x41524249, (h, t) => unchecked((h * 31) + t.Workload.Seed)));
+        gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter, arbiterWaits);
         var model = new CostModel(profile);
         // Each tenant is a process whose thread sleeps and wakes on the host (the GPU's own
         // tenants stand for the node's).
@@ -412,7 +415,9 @@ public sealed class VirtualGpu
 
             if (calledNs >= 0)
             {
-                // Back from a synchronise: a pageable copy's, a replay's, or the operation's last.
+                // Back from a synchronise: a pageable copy's, a replay's, or the operation's last
+                // (an arbiter's best-effort tenant learns its kernels' times from it).
+                (gpu as ArbiterScheduler)?.Synchronised(Index);
                 calledNs = -1;
                 lastReturnNs = nowNs;
                 batchStarted = false;
