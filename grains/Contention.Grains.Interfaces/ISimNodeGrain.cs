@@ -155,6 +155,9 @@ public sealed record SimTenantOutcome(
 /// <param name="SwitchesIn">Time-slice switches that gave the GPU back to its context while its thread waited.</param>
 /// <param name="TurnsLost">Turns on a host core its thread lost while the threads outnumbered the cores (the virtual tenant's: each an involuntary switch).</param>
 /// <param name="HostBusyNs">Host time a replay's thread spent busy as the recorded job's host was, ns (CPU time by definition; 0 for other tenants).</param>
+/// <param name="ArbiterHeld">A best-effort tenant's launches its GPU's arbiter held (0 without one).</param>
+/// <param name="ArbiterHeldNs">How long they waited, ns.</param>
+/// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -165,7 +168,10 @@ public sealed record SimHostCounters(
     [property: Id(5)] long LaunchCpuNs,
     [property: Id(6)] long SwitchesIn = 0,
     [property: Id(7)] double TurnsLost = 0,
-    [property: Id(8)] long HostBusyNs = 0)
+    [property: Id(8)] long HostBusyNs = 0,
+    [property: Id(9)] long ArbiterHeld = 0,
+    [property: Id(10)] long ArbiterHeldNs = 0,
+    [property: Id(11)] long ArbiterPredictedNs = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

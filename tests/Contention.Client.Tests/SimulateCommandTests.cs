@@ -321,6 +321,13 @@ public class SimulateCommandTests
         Assert.Contains("mps + arbiter (gating)", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.Summary)), StringComparison.Ordinal);
         Assert.Contains(",gating,measure,", File.ReadAllText(Path.Combine(directory, ResultsFiles.Csv)), StringComparison.Ordinal);
 
+        // What the arbiter held is reported as a real run's is: the trainer's launches, not the service's.
+        var trainer = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p002-r1")).Tenants.Single(t => t.Tenant != "svc" && t.Phase == MeasurementPhase.Measure);
+        Assert.True(trainer.ArbiterHeld > 0 && trainer.ArbiterHeldSeconds > 0 && trainer.ArbiterPredictedSeconds > 0, $"held {trainer.ArbiterHeld} for {trainer.ArbiterHeldSeconds} s, predicted {trainer.ArbiterPredictedSeconds} s");
+        Assert.True(trainer.ArbiterPredictedSeconds <= trainer.GpuSeconds * 1.15, $"predicted {trainer.ArbiterPredictedSeconds} s of {trainer.GpuSeconds} s on the GPU");
+        Assert.Equal((0L, 0.0), (gated.ArbiterHeld, gated.ArbiterPredictedSeconds));
+        Assert.Equal(0L, ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Tenants.Single(t => t.Tenant != "svc" && t.Phase == MeasurementPhase.Measure).ArbiterHeld);
+
         // On the cpu device there is no GPU to arbitrate: refused before anything runs, saying what to do.
         var refused = Temp();
         var error = await Assert.ThrowsAsync<MixException>(() => RunCommand.ExecuteAsync(new RunOptions(mix, refused, null, 0, 1, RunCommand.Overrides("cpu", null), ""), Console(new StringWriter()), CancellationToken.None));

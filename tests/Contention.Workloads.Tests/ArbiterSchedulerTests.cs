@@ -232,6 +232,10 @@ public class ArbiterSchedulerTests
         Assert.Equal(260_000, gpu.QueueEndNs);
         Assert.Equal([130_000L, 160_000L], slept);
 
+        // As the real tenants count them: trainer 1 held once (150-180), trainer 2 once (0-215).
+        Assert.Equal((1L, 30_000L, 230_000L), gpu.Tally(1));
+        Assert.Equal((1L, 215_000L, 30_000L), gpu.Tally(2));
+
         // The turn-taking arbiter of threads that never sleep, for contrast.
         var turns = Gpu(outstandingNs: 50_000, contexts: 3);
         turns.Enqueue(1, new SimKernel(200_000));

@@ -173,6 +173,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly long[] sleptNs;
     private readonly long[] wakeNs;
     private bool wasBusy;
+    private readonly long[] heldLaunches;
+    private readonly long[] heldNs;
+    private readonly long[] predictedNs;
     private readonly int[] inFlight;
     private readonly long[] completedSeen;
     private readonly long[] ownEndNs;
@@ -209,6 +212,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
         asleep = new bool[contexts];
         sleptNs = new long[contexts];
         wakeNs = new long[contexts];
+        heldLaunches = new long[contexts];
+        heldNs = new long[contexts];
+        predictedNs = new long[contexts];
         inFlight = new int[contexts];
         completedSeen = new long[contexts];
         ownEndNs = new long[contexts];
@@ -322,6 +328,13 @@ public sealed class ArbiterScheduler : IGpuScheduler
         predictors[context].Observe(kernelNs - measuredNs[context]);
         measuredNs[context] = kernelNs;
     }
+
+    /// <summary>
+    /// What the arbiter did to <paramref name="context"/>'s launches so far, as a real tenant counts
+    /// them (<see cref="Arbiter.ArbiterMember"/>): launches let go later than its thread asked
+    /// for them, the time they waited, and the predicted GPU time of all it let go, ns.
+    /// </summary>
+    public (long Held, long HeldNs, long PredictedNs) Tally(int context) => (heldLaunches[context], heldNs[context], predictedNs[context]);
 
     /// <summary>The correction context's predictions are multiplied by (<see cref="Arbiter.DurationPredictor.Correction"/>).</summary>
     public double Correction(int context) => predictors[context].Correction;
@@ -547,6 +560,14 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private void LetGo(int context, long now, long predicted)
     {
         var (next, _, _) = held[context].Dequeue();
+        var waited = now - askNs[context];
+        if (waited > 0)
+        {
+            heldLaunches[context]++;
+            heldNs[context] += waited;
+        }
+
+        predictedNs[context] += predicted;
         queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
         ownEndNs[context] = queueEndNs;
         ownPendingNs[context] += predicted;

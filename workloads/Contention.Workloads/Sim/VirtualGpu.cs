@@ -36,7 +36,10 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// cores (<see cref="VirtualCores"/>): each ends with the thread switched out, an involuntary switch.
 /// </param>
 /// <param name="HostBusyNs">Host time a replay's thread spent busy as the recorded job's host was (its gaps and tails; 0 for other tenants), ns: CPU time by definition.</param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0);
+/// <param name="ArbiterHeld">A best-effort tenant's launches its GPU's arbiter let go later than its thread asked (<see cref="ArbiterScheduler.Tally"/>; 0 without an arbiter).</param>
+/// <param name="ArbiterHeldNs">How long they waited, ns.</param>
+/// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0);
 
 /// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
 public enum StartPause
@@ -195,6 +198,7 @@ public sealed class VirtualGpu
         {
             tenant.Window.Clear();
             tenant.KernelNsAtMark = gpu.KernelNs(tenant.Index);
+            tenant.ArbiterAtMark = (gpu as ArbiterScheduler)?.Tally(tenant.Index) ?? default;
             tenant.ResetHost();
         }
     }
@@ -209,7 +213,15 @@ public sealed class VirtualGpu
             latency.RecordValue(ns);
         }
 
-        return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark, tenant.Host());
+        var host = tenant.Host();
+        if (gpu is ArbiterScheduler arbiter)
+        {
+            // What the arbiter held of its launches in the window, as a real tenant reports it.
+            var (held, heldNs, predictedNs) = arbiter.Tally(index);
+            host = host with { ArbiterHeld = held - tenant.ArbiterAtMark.Held, ArbiterHeldNs = heldNs - tenant.ArbiterAtMark.HeldNs, ArbiterPredictedNs = predictedNs - tenant.ArbiterAtMark.PredictedNs };
+        }
+
+        return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark, host);
     }
 
     /// <summary>From the start: <paramref name="warmupNs"/> of warm-up, then a measurement window (<see cref="Mark"/>) of <paramref name="windowNs"/>.</summary>
@@ -372,6 +384,9 @@ public sealed class VirtualGpu
         public List<long> Window { get; } = [];
 
         public long KernelNsAtMark { get; set; }
+
+        /// <summary>The arbiter's tally of its launches at the window's start (<see cref="ArbiterScheduler.Tally"/>).</summary>
+        public (long Held, long HeldNs, long PredictedNs) ArbiterAtMark { get; set; }
 
         public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn, turnsLost, hostBusyNs);
 
