@@ -242,7 +242,7 @@ internal static class BenchCommand
             return profile;
         }
 
-        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems") { device };
+        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems, and the kernels as tenants launch them: plain grids, and the persistent groups that keep off multiprocessors (CONTENTION_RESERVE_SMS)") { device };
         gemm.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -253,10 +253,11 @@ internal static class BenchCommand
             var table = new Table().AddColumns("kernel", "M", "N", "K", "median us", "TFLOP/s");
             foreach (var t in GemmBenchmark.Run(id.Index, 11))
             {
-                table.AddRow(t.Kernel, t.M.ToString(CultureInfo.InvariantCulture), t.N.ToString(CultureInfo.InvariantCulture), t.K.ToString(CultureInfo.InvariantCulture), F(t.MedianMicroseconds), F(t.TeraFlops));
+                table.AddRow(t.Kernel, t.M.ToString(CultureInfo.InvariantCulture), t.K == 0 ? "-" : t.N.ToString(CultureInfo.InvariantCulture), t.K == 0 ? "-" : t.K.ToString(CultureInfo.InvariantCulture), F(t.MedianMicroseconds), t.K == 0 ? "-" : F(t.TeraFlops));
             }
 
             AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GEMM groups resident per multiprocessor (the driver's estimate): plain {GemmBenchmark.GroupsPerMultiprocessor.Plain}, persistent {GemmBenchmark.GroupsPerMultiprocessor.Persistent}"));
             return 0;
         });
         var steps = new Option<int>("--steps") { Description = "training steps to time", DefaultValueFactory = _ => 30 }.Within(1, 10_000);

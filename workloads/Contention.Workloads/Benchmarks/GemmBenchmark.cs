@@ -11,9 +11,10 @@ namespace Contention.Workloads.Benchmarks;
 /// <param name="N">Columns of B and C.</param>
 /// <param name="K">The inner dimension.</param>
 /// <param name="MedianMicroseconds">Median time of one GEMM (launch to completion).</param>
+/// <remarks>An element-wise kernel's timing has its element count as <paramref name="M"/> and N = K = 0.</remarks>
 public sealed record GemmTiming(string Kernel, int M, int N, int K, double MedianMicroseconds)
 {
-    /// <summary>Achieved FP32 rate.</summary>
+    /// <summary>Achieved FP32 rate (0 for an element-wise kernel).</summary>
     public double TeraFlops => 2.0 * M * N * K / (MedianMicroseconds * 1e6);
 }
 
@@ -35,7 +36,21 @@ public static class GemmBenchmark
         (4608, 512, 1568),
     ];
 
-    /// <summary>Runs every variant on every shape, median of <paramref name="repetitions"/>.</summary>
+    /// <summary>Element counts of the element-wise kernels timed: ResNet-50's activations at batch 32 (64 x 112², 256 x 56², 2,048 x 7²).</summary>
+    public static IReadOnlyList<int> ElementwiseCounts { get; } = [32 * 64 * 112 * 112, 32 * 256 * 56 * 56, 32 * 2048 * 7 * 7];
+
+    /// <summary>How many multiprocessors the persistent kernels are timed keeping off (issue 13's <c>CONTENTION_RESERVE_SMS</c>).</summary>
+    public static IReadOnlyList<int> Reserved { get; } = [0, 1, 32];
+
+    /// <summary>The occupancy estimates of the GEMM kernels as tenants launch them: plain and persistent groups per multiprocessor, on the device the last <see cref="Run"/> timed.</summary>
+    public static (int Plain, int Persistent) GroupsPerMultiprocessor { get; private set; }
+
+    /// <summary>
+    /// Runs every variant on every shape, median of <paramref name="repetitions"/>: the GEMM kernels
+    /// as compiled, and as tenants launch them (<see cref="Devices.KernelLaunches"/>) — the plain
+    /// grid, and the persistent groups that take tiles from a counter keeping off
+    /// <see cref="Reserved"/> multiprocessors — and the element-wise kernel plain and persistent.
+    /// </summary>
     public static IReadOnlyList<GemmTiming> Run(int device, int repetitions)
     {
         var timings = new List<GemmTiming>();
@@ -54,6 +69,8 @@ public static class GemmBenchmark
             using var c = accelerator.Allocate1D<float>(maxC);
             a.MemSetToZero(stream);
             b.MemSetToZero(stream);
+            var launches = new Devices.KernelLaunches(accelerator);
+            GroupsPerMultiprocessor = (launches.GemmBlocksPerMultiprocessor, launches.GemmAvoidingBlocksPerMultiprocessor);
             foreach (var (m, n, k) in Shapes)
             {
                 var slice = Devices.CudaKernels.SliceK(m, n, k, accelerator.NumMultiprocessors);
@@ -61,6 +78,20 @@ public static class GemmBenchmark
                 var tiledGrid = new KernelConfig(new Index2D((m + Devices.CudaKernels.SimpleTile - 1) / Devices.CudaKernels.SimpleTile, (n + Devices.CudaKernels.SimpleTile - 1) / Devices.CudaKernels.SimpleTile), new Index2D(Devices.CudaKernels.SimpleTile, Devices.CudaKernels.SimpleTile));
                 timings.Add(new GemmTiming($"register-blocked 64x64 split-K {level}", m, n, k, Median(() => blocked(stream, blockedGrid, a.View, b.View, c.View, m, n, k, slice, 0, 0, k), stream, repetitions)));
                 timings.Add(new GemmTiming($"tiled 16x16 {level}", m, n, k, Median(() => tiled(stream, tiledGrid, a.View, b.View, c.View, m, n, k), stream, repetitions)));
+                timings.Add(new GemmTiming($"as launched: plain grid {level}", m, n, k, Median(() => launches.Gemm(stream, a.View, b.View, c.View, m, n, k), stream, repetitions)));
+                foreach (var reserved in Reserved)
+                {
+                    timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
+                }
+            }
+
+            foreach (var count in ElementwiseCounts)
+            {
+                timings.Add(new GemmTiming($"element-wise: plain grid {level}", count, 0, 0, Median(() => launches.Elementwise(stream, a.View, b.View, c.View, count, 0), stream, repetitions)));
+                foreach (var reserved in Reserved)
+                {
+                    timings.Add(new GemmTiming($"element-wise: persistent, {reserved} SMs kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, reserved), stream, repetitions)));
+                }
             }
         }
 

@@ -26,6 +26,7 @@ internal sealed class KernelLaunches
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<long>, long> busy;
     private readonly Dictionary<int, int> busyResident = [];
     private readonly int gemmBlocksPerMultiprocessor;
+    private readonly int gemmAvoidingBlocksPerMultiprocessor;
 
     /// <summary>Elements of an element-wise kernel's part, in multiples of this (a group of threads).</summary>
     public const int ElementwiseChunk = 256;
@@ -42,6 +43,7 @@ internal sealed class KernelLaunches
         busy = accelerator.LoadKernel<ArrayView<long>, long>(CudaKernels.Busy);
         ReduceGroups = accelerator.NumMultiprocessors * 4;
         gemmBlocksPerMultiprocessor = Math.Max(1, accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemm), CudaKernels.GemmThreads * CudaKernels.GemmThreads));
+        gemmAvoidingBlocksPerMultiprocessor = Math.Max(1, accelerator.EstimateMaxActiveGroupsPerMultiprocessor(KernelUtil.GetKernel(gemmAvoiding), CudaKernels.GemmThreads * CudaKernels.GemmThreads));
     }
 
     /// <summary>Groups of a reduction's launch: four per multiprocessor, grid-strided.</summary>
@@ -49,6 +51,9 @@ internal sealed class KernelLaunches
 
     /// <summary>How many blocks of the GEMM kernel one multiprocessor holds at once (the driver's occupancy estimate).</summary>
     public int GemmBlocksPerMultiprocessor => gemmBlocksPerMultiprocessor;
+
+    /// <summary>How many groups of <see cref="CudaKernels.GemmAvoiding"/> one multiprocessor holds at once (its own occupancy estimate: its grid).</summary>
+    public int GemmAvoidingBlocksPerMultiprocessor => gemmAvoidingBlocksPerMultiprocessor;
 
     /// <summary>
     /// The most parts a compute kernel is worth launching as: a GEMM's as <see cref="GemmSlicing.MaxParts"/>
@@ -129,7 +134,8 @@ internal sealed class KernelLaunches
             c.SubView(0, (long)m * n).MemSetToZero(stream);
         }
 
-        var grid = new Index3D(gemmBlocksPerMultiprocessor * sms, 1, 1);
+        // As many groups as stay resident at once (its own estimate: a group beyond them would start only once the tiles are gone).
+        var grid = new Index3D(gemmAvoidingBlocksPerMultiprocessor * sms, 1, 1);
         gemmAvoiding(stream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reservedSms);
     }
 
