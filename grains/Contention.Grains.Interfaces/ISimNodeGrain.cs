@@ -158,6 +158,8 @@ public sealed record SimTenantOutcome(
 /// <param name="ArbiterHeld">A best-effort tenant's launches its GPU's arbiter held (0 without one).</param>
 /// <param name="ArbiterHeldNs">How long they waited, ns.</param>
 /// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
+/// <param name="ArbiterSleeps">Sleeps of its held launches (futex waits, each a voluntary switch).</param>
+/// <param name="ArbiterWakes">Wake-ups of other tenants' sleeping launches it made (futex wakes).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -171,7 +173,9 @@ public sealed record SimHostCounters(
     [property: Id(8)] long HostBusyNs = 0,
     [property: Id(9)] long ArbiterHeld = 0,
     [property: Id(10)] long ArbiterHeldNs = 0,
-    [property: Id(11)] long ArbiterPredictedNs = 0)
+    [property: Id(11)] long ArbiterPredictedNs = 0,
+    [property: Id(12)] long ArbiterSleeps = 0,
+    [property: Id(13)] long ArbiterWakes = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

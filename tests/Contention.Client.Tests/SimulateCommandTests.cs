@@ -326,6 +326,12 @@ public class SimulateCommandTests
         Assert.True(trainer.ArbiterHeld > 0 && trainer.ArbiterHeldSeconds > 0 && trainer.ArbiterPredictedSeconds > 0, $"held {trainer.ArbiterHeld} for {trainer.ArbiterHeldSeconds} s, predicted {trainer.ArbiterPredictedSeconds} s");
         Assert.True(trainer.ArbiterPredictedSeconds <= trainer.GpuSeconds * 1.15, $"predicted {trainer.ArbiterPredictedSeconds} s of {trainer.GpuSeconds} s on the GPU");
         Assert.Equal((0L, 0.0), (gated.ArbiterHeld, gated.ArbiterPredictedSeconds));
+
+        // Its held launches' sleeps are futex waits (and voluntary switches), the service's closes that woke them futex wakes.
+        var futex = File.ReadAllLines(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.SyscallsCsv)).Where(l => l.Contains(",measure,sync-wait,futex,", StringComparison.Ordinal)).ToList();
+        Assert.Contains(futex, l => l.StartsWith($"{trainer.Tenant},", StringComparison.Ordinal));
+        Assert.Contains(futex, l => l.StartsWith("svc,", StringComparison.Ordinal));
+        Assert.DoesNotContain(",futex,", File.ReadAllText(Path.Combine(SweepFiles.RunDirectory(directory, "p001-r1"), ResultsFiles.SyscallsCsv)), StringComparison.Ordinal);
         Assert.Equal(0L, ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p001-r1")).Tenants.Single(t => t.Tenant != "svc" && t.Phase == MeasurementPhase.Measure).ArbiterHeld);
 
         // On the cpu device there is no GPU to arbitrate: refused before anything runs, saying what to do.

@@ -232,9 +232,10 @@ public class ArbiterSchedulerTests
         Assert.Equal(260_000, gpu.QueueEndNs);
         Assert.Equal([130_000L, 160_000L], slept);
 
-        // As the real tenants count them: trainer 1 held once (150-180), trainer 2 once (0-215).
-        Assert.Equal((1L, 30_000L, 230_000L), gpu.Tally(1));
-        Assert.Equal((1L, 215_000L, 30_000L), gpu.Tally(2));
+        // As the real tenants count them: trainer 1 held once (150-180), trainer 2 once (0-215),
+        // asleep twice (at 50 and again at 185); nobody woke anyone (nothing was taken back).
+        Assert.Equal(new ArbiterTally(1, 30_000, 230_000, 0, 0), gpu.Tally(1));
+        Assert.Equal(new ArbiterTally(1, 215_000, 30_000, 2, 0), gpu.Tally(2));
 
         // The turn-taking arbiter of threads that never sleep, for contrast.
         var turns = Gpu(outstandingNs: 50_000, contexts: 3);
@@ -271,6 +272,10 @@ public class ArbiterSchedulerTests
         gpu.AdvanceTo(405_000);
         Assert.Equal(505_000, gpu.QueueEndNs);
         Assert.Equal([20_000_000L, 250_000L, 350_000L], slept);
+
+        // Trainer 2 slept twice (its lease, then the bound); the service's close woke it: one wake.
+        Assert.Equal((2L, 0L), (gpu.Tally(2).Sleeps, gpu.Tally(2).Wakes));
+        Assert.Equal((0L, 1L), (gpu.Tally(Service).Sleeps, gpu.Tally(Service).Wakes));
     }
 
     [Fact]

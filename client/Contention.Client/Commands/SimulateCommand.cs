@@ -187,7 +187,7 @@ internal static class SimulateCommand
                         extrapolated.TryAdd(gpus[g][i].Name, string.Join(", ", beyond.Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Feature} {b.PerSecond:#,0.##}/s, fitted up to {b.FittedMax:#,0.##}/s"))));
                     }
 
-                    aggregates.Add(OsModelled(
+                    aggregates.Add(WithArbiterWaits(OsModelled(
                         new TenantAggregate
                         {
                             Tenant = gpus[g][i].Name,
@@ -205,7 +205,7 @@ internal static class SimulateCommand
                         },
                         osModel,
                         sync,
-                        features));
+                        features), tenant.Host.ArbiterSleeps, tenant.Host.ArbiterWakes));
                 }
 
                 statuses.Add(new TenantStatus(gpus[g][i].Name, TenantState.Stopped, Node, unit.Id, $"{profile}, in virtual time", 0, 0, null));
@@ -337,6 +337,29 @@ internal static class SimulateCommand
             Os = new OsCounters(Count("voluntary_switches"), Count("involuntary_switches"), predicted.GetValueOrDefault("user_cpu_s"), predicted.GetValueOrDefault("system_cpu_s"), 0, 0),
             Kernel = calls.Count == 0 ? null : new KernelCounters { Syscalls = calls },
             OsModelled = true,
+        };
+    }
+
+    /// <summary>
+    /// <paramref name="aggregate"/>, its OS side modelled, with what its GPU's modelled arbiter made
+    /// its thread do on top of the OS model's prediction (fitted on runs without an arbiter): each
+    /// sleep of a held launch a futex wait and a voluntary switch, each wake-up of the others'
+    /// sleeping launches a futex wake (system calls in sync-wait, named). The held launches'
+    /// spinning (sched_yield calls, CPU time) is not added.
+    /// </summary>
+    internal static TenantAggregate WithArbiterWaits(TenantAggregate aggregate, long sleeps, long wakes)
+    {
+        ArgumentNullException.ThrowIfNull(aggregate);
+        if (!aggregate.OsModelled || aggregate.Os is not { } os || sleeps + wakes <= 0)
+        {
+            return aggregate;
+        }
+
+        var kernel = aggregate.Kernel ?? new KernelCounters();
+        return aggregate with
+        {
+            Os = os with { VoluntarySwitches = os.VoluntarySwitches + sleeps },
+            Kernel = kernel with { Syscalls = [.. kernel.Syscalls, new SyscallCount("futex", Contention.Tracer.SyscallCategories.SyncWait, sleeps + wakes, 0, 0, 0)] },
         };
     }
 

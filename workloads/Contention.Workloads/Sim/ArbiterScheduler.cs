@@ -108,6 +108,18 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     }
 }
 
+/// <summary>What a modelled arbiter did to one tenant's launches (<see cref="ArbiterScheduler.Tally"/>).</summary>
+/// <param name="Held">Launches let go later than the tenant's thread asked for them.</param>
+/// <param name="HeldNs">The time they waited, ns.</param>
+/// <param name="PredictedNs">The predicted GPU time of all the launches it let go, ns.</param>
+/// <param name="Sleeps">Sleeps of the tenant's held launches (each a futex wait, a voluntary context switch).</param>
+/// <param name="Wakes">Wake-ups of other tenants' sleeping launches the tenant made (each a futex wake): closing a request, taking work back.</param>
+public readonly record struct ArbiterTally(long Held, long HeldNs, long PredictedNs, long Sleeps, long Wakes)
+{
+    /// <summary>This less <paramref name="earlier"/>: what happened since.</summary>
+    public ArbiterTally Since(ArbiterTally earlier) => new(Held - earlier.Held, HeldNs - earlier.HeldNs, PredictedNs - earlier.PredictedNs, Sleeps - earlier.Sleeps, Wakes - earlier.Wakes);
+}
+
 /// <summary>
 /// How a real best-effort tenant's thread waits for the arbiter (<see cref="Arbiter.ArbiterMember.Admit(long, bool)"/>),
 /// which decides which of several held tenants goes first — nothing takes turns on a real GPU's
@@ -176,6 +188,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly long[] heldLaunches;
     private readonly long[] heldNs;
     private readonly long[] predictedNs;
+    private readonly long[] sleeps;
+    private readonly long[] wakes;
+    private int closedBy = -1;
     private readonly int[] inFlight;
     private readonly long[] completedSeen;
     private readonly long[] ownEndNs;
@@ -215,6 +230,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
         heldLaunches = new long[contexts];
         heldNs = new long[contexts];
         predictedNs = new long[contexts];
+        sleeps = new long[contexts];
+        wakes = new long[contexts];
         inFlight = new int[contexts];
         completedSeen = new long[contexts];
         ownEndNs = new long[contexts];
@@ -309,6 +326,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         open[context] = isOpen;
         if (!isOpen)
         {
+            closedBy = context;
             Release();
         }
     }
@@ -331,10 +349,10 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     /// <summary>
     /// What the arbiter did to <paramref name="context"/>'s launches so far, as a real tenant counts
-    /// them (<see cref="Arbiter.ArbiterMember"/>): launches let go later than its thread asked
-    /// for them, the time they waited, and the predicted GPU time of all it let go, ns.
+    /// them (<see cref="Arbiter.ArbiterMember"/>), and the system calls its thread made for it
+    /// (with <see cref="ArbiterWaits"/>; none without).
     /// </summary>
-    public (long Held, long HeldNs, long PredictedNs) Tally(int context) => (heldLaunches[context], heldNs[context], predictedNs[context]);
+    public ArbiterTally Tally(int context) => new(heldLaunches[context], heldNs[context], predictedNs[context], sleeps[context], wakes[context]);
 
     /// <summary>The correction context's predictions are multiplied by (<see cref="Arbiter.DurationPredictor.Correction"/>).</summary>
     public double Correction(int context) => predictors[context].Correction;
@@ -499,7 +517,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         {
             queueEndNs = Math.Max(now, queueEndNs - rest);
             // The real tenant's take-back wakes every held launch asleep.
-            WakeSleepers(now);
+            WakeSleepers(now, context);
         }
 
         ownPendingNs[context] = 0;
@@ -614,7 +632,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         if (wasBusy && !busy)
         {
             // The request closed (its work done): its close wakes every held launch asleep.
-            WakeSleepers(now);
+            WakeSleepers(now, closedBy);
         }
 
         wasBusy = busy;
@@ -669,22 +687,31 @@ public sealed class ArbiterScheduler : IGpuScheduler
         }
 
         wakeNs[context] = deadline + Math.Max(0, waits.LateNs(deadline - sleptNs[context]));
+        sleeps[context]++;
     }
 
-    // Something that holds best-effort launches changed: every thread asleep runs again, late by the time it slept.
-    private void WakeSleepers(long now)
+    // Something that holds best-effort launches changed (by context by, -1: none known): every
+    // thread asleep runs again, late by the time it slept; waking any costs by one system call.
+    private void WakeSleepers(long now, int by)
     {
         if (waits is null)
         {
             return;
         }
 
+        var woke = false;
         for (var context = 0; context < held.Length; context++)
         {
             if (asleep[context] && held[context].Count > 0 && wakeNs[context] > now)
             {
                 wakeNs[context] = Math.Min(wakeNs[context], now + Math.Max(0, waits.LateNs(now - sleptNs[context])));
+                woke = true;
             }
+        }
+
+        if (woke && by >= 0)
+        {
+            wakes[by]++;
         }
     }
 

@@ -39,7 +39,9 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// <param name="ArbiterHeld">A best-effort tenant's launches its GPU's arbiter let go later than its thread asked (<see cref="ArbiterScheduler.Tally"/>; 0 without an arbiter).</param>
 /// <param name="ArbiterHeldNs">How long they waited, ns.</param>
 /// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0);
+/// <param name="ArbiterSleeps">Sleeps of its held launches (futex waits).</param>
+/// <param name="ArbiterWakes">Wake-ups of other tenants' sleeping launches it made (futex wakes).</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0, long ArbiterSleeps = 0, long ArbiterWakes = 0);
 
 /// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
 public enum StartPause
@@ -217,8 +219,8 @@ public sealed class VirtualGpu
         if (gpu is ArbiterScheduler arbiter)
         {
             // What the arbiter held of its launches in the window, as a real tenant reports it.
-            var (held, heldNs, predictedNs) = arbiter.Tally(index);
-            host = host with { ArbiterHeld = held - tenant.ArbiterAtMark.Held, ArbiterHeldNs = heldNs - tenant.ArbiterAtMark.HeldNs, ArbiterPredictedNs = predictedNs - tenant.ArbiterAtMark.PredictedNs };
+            var tally = arbiter.Tally(index).Since(tenant.ArbiterAtMark);
+            host = host with { ArbiterHeld = tally.Held, ArbiterHeldNs = tally.HeldNs, ArbiterPredictedNs = tally.PredictedNs, ArbiterSleeps = tally.Sleeps, ArbiterWakes = tally.Wakes };
         }
 
         return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark, host);
@@ -386,7 +388,7 @@ public sealed class VirtualGpu
         public long KernelNsAtMark { get; set; }
 
         /// <summary>The arbiter's tally of its launches at the window's start (<see cref="ArbiterScheduler.Tally"/>).</summary>
-        public (long Held, long HeldNs, long PredictedNs) ArbiterAtMark { get; set; }
+        public ArbiterTally ArbiterAtMark { get; set; }
 
         public VirtualHostCounters Host() => new(launches, synchronises, waits, waitNs, idleNs, launches * launchCpuNs, switchesIn, turnsLost, hostBusyNs);
 
