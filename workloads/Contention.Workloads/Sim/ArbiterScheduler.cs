@@ -326,7 +326,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
         open[context] = isOpen;
         if (!isOpen)
         {
-            closedBy = context;
+            // A latency-sensitive tenant's close wakes the held launches asleep (best-effort tenants' operations hold nothing).
+            closedBy = sensitive[context] ? context : closedBy;
             Release();
         }
     }
