@@ -82,6 +82,7 @@ public static class GemmBenchmark
                 foreach (var reserved in Reserved)
                 {
                     timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
+                    timings.Add(new GemmTiming($"trial: persistent, groups capped at tiles, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved, capAtTiles: true), stream, repetitions)));
                 }
             }
 

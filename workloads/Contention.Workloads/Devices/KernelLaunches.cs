@@ -123,9 +123,11 @@ internal sealed class KernelLaunches
     /// <summary>
     /// C[m, n] = A·B by as many groups as the GPU holds at once, none of them staying on the
     /// multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.GemmAvoiding"/>):
-    /// K in the whole kernel's slices (C zeroed first, on the stream, when more than one).
+    /// K in the whole kernel's slices (C zeroed first, on the stream, when more than one). With
+    /// <paramref name="capAtTiles"/> (a trial, timed by <c>bench gemm</c> only), no more groups
+    /// than its tiles, scaled up by the share that lands on reserved multiprocessors and leaves.
     /// </summary>
-    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms)
+    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, bool capAtTiles = false)
     {
         var sms = accelerator.NumMultiprocessors;
         var slice = CudaKernels.SliceK(m, n, k, sms);
@@ -134,8 +136,20 @@ internal sealed class KernelLaunches
             c.SubView(0, (long)m * n).MemSetToZero(stream);
         }
 
-        // As many groups as stay resident at once (its own estimate: a group beyond them would start only once the tiles are gone).
-        var grid = new Index3D(gemmAvoidingBlocksPerMultiprocessor * sms, 1, 1);
+        // As many groups as stay resident at once (its own estimate: a group beyond them would start
+        // only once the tiles are gone). With more groups than tiles, the groups that reach the
+        // counter first may take all the tiles crowded onto fewer multiprocessors than a plain grid
+        // spreads its blocks over (on the H200 small and weight-gradient GEMMs ran 1.55-1.64x
+        // slower persistent): capAtTiles tries launching no more than the tiles need.
+        var groups = gemmAvoidingBlocksPerMultiprocessor * (long)sms;
+        if (capAtTiles)
+        {
+            var tiles = (long)((m + CudaKernels.Tile - 1) / CudaKernels.Tile) * ((n + CudaKernels.Tile - 1) / CudaKernels.Tile) * ((k + slice - 1) / slice);
+            var free = sms - Math.Clamp(reservedSms, 0, sms - 1);
+            groups = Math.Min(groups, ((tiles * sms) + free - 1) / free);
+        }
+
+        var grid = new Index3D((int)groups, 1, 1);
         gemmAvoiding(stream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reservedSms);
     }
 
