@@ -207,6 +207,15 @@ public class ArbiterSchedulerTests
         return (gpu, slept);
     }
 
+    // The predicted end of the let-go work stands at before just short of atNs and is after at atNs: a kernel let go exactly then.
+    private static void QueueEndMovesAt(ArbiterScheduler gpu, long atNs, long before, long after)
+    {
+        gpu.AdvanceTo(atNs - 1);
+        Assert.Equal(before, gpu.QueueEndNs);
+        gpu.AdvanceTo(atNs);
+        Assert.Equal(after, gpu.QueueEndNs);
+    }
+
     [Fact]
     public void Waits_ASleepingThreadWakesLate_TheSpinningOneGoesFirst()
     {
@@ -222,10 +231,7 @@ public class ArbiterSchedulerTests
         Assert.Equal(200_000, gpu.QueueEndNs);
         gpu.AdvanceTo(150_000);
         gpu.Enqueue(1, new SimKernel(30_000));
-        gpu.AdvanceTo(179_999);
-        Assert.Equal(200_000, gpu.QueueEndNs);
-        gpu.AdvanceTo(180_000);
-        Assert.Equal(230_000, gpu.QueueEndNs);
+        QueueEndMovesAt(gpu, 180_000, 200_000, 230_000);
         gpu.AdvanceTo(214_999);
         Assert.Equal((230_000L, 1), (gpu.QueueEndNs, gpu.Pending(2)));
         gpu.AdvanceTo(215_000);
@@ -245,10 +251,7 @@ public class ArbiterSchedulerTests
         turns.Enqueue(1, new SimKernel(30_000));
         turns.AdvanceTo(180_000);
         Assert.Equal(230_000, turns.QueueEndNs);
-        turns.AdvanceTo(209_999);
-        Assert.Equal(230_000, turns.QueueEndNs);
-        turns.AdvanceTo(210_000);
-        Assert.Equal(260_000, turns.QueueEndNs);
+        QueueEndMovesAt(turns, 210_000, 230_000, 260_000);
     }
 
     [Fact]
@@ -267,10 +270,7 @@ public class ArbiterSchedulerTests
         Assert.Equal(0, gpu.QueueEndNs);
         gpu.MarkOpen(Service, false);
         Assert.Equal(400_000, gpu.QueueEndNs);
-        gpu.AdvanceTo(404_999);
-        Assert.Equal(400_000, gpu.QueueEndNs);
-        gpu.AdvanceTo(405_000);
-        Assert.Equal(505_000, gpu.QueueEndNs);
+        QueueEndMovesAt(gpu, 405_000, 400_000, 505_000);
         Assert.Equal([20_000_000L, 250_000L, 350_000L], slept);
 
         // Trainer 2 slept twice (its lease, then the bound); the service's close woke it: one wake.
@@ -287,10 +287,7 @@ public class ArbiterSchedulerTests
         gpu.Enqueue(1, new SimKernel(20_000));
         gpu.Enqueue(1, new SimKernel(20_000));
         Assert.Equal(20_000, gpu.QueueEndNs);
-        gpu.AdvanceTo(9_999);
-        Assert.Equal(20_000, gpu.QueueEndNs);
-        gpu.AdvanceTo(10_000);
-        Assert.Equal(40_000, gpu.QueueEndNs);
+        QueueEndMovesAt(gpu, 10_000, 20_000, 40_000);
     }
 
     [Fact]

@@ -237,14 +237,16 @@ internal static class CudaKernels
     public static void Elementwise(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int op, int offset)
     {
         var e = i + offset;
-        var s = x[e] + y[e];
-        z[e] = op switch
-        {
-            0 => s,
-            1 => x[e] * y[e],
-            _ => s > 0f ? s : 0f,
-        };
+        z[e] = Combine(x[e], y[e], op);
     }
+
+    // An element-wise kernel's f(x, y) for op (an ElementwiseOp value): the sum, the product, or the sum's ReLU.
+    private static float Combine(float x, float y, int op) => op switch
+    {
+        0 => x + y,
+        1 => x * y,
+        _ => x + y > 0f ? x + y : 0f,
+    };
 
     /// <summary>Elements one group takes at a time in <see cref="ElementwiseAvoiding"/>: its 256 threads, 16 each.</summary>
     public const int AvoidingChunk = 4096;
@@ -281,13 +283,7 @@ internal static class CudaKernels
             var end = Math.Min(count, start + AvoidingChunk);
             for (var e = start + Group.IdxX; e < end; e += Group.DimX)
             {
-                var s = x[e] + y[e];
-                z[e] = op switch
-                {
-                    0 => s,
-                    1 => x[e] * y[e],
-                    _ => s > 0f ? s : 0f,
-                };
+                z[e] = Combine(x[e], y[e], op);
             }
         }
     }

@@ -144,7 +144,7 @@ internal sealed class KernelLaunches
         var groups = gemmAvoidingBlocksPerMultiprocessor * (long)sms;
         if (capAtTiles)
         {
-            var tiles = (long)((m + CudaKernels.Tile - 1) / CudaKernels.Tile) * ((n + CudaKernels.Tile - 1) / CudaKernels.Tile) * ((k + slice - 1) / slice);
+            var tiles = GemmSlicing.Blocks(m, n, k, sms);
             var free = sms - Math.Clamp(reservedSms, 0, sms - 1);
             groups = Math.Min(groups, ((tiles * sms) + free - 1) / free);
         }
