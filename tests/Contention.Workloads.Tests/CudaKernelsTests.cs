@@ -234,6 +234,36 @@ public sealed class CudaKernelsTests : IDisposable
     }
 
     [Theory]
+    [InlineData(12_544, 64, 147, 0)] // 196 tiles, K too shallow to cut: 196 groups, not the 660 the H200 holds
+    [InlineData(12_544, 64, 147, 32)] // and the 160 groups the reserved multiprocessors hold, which leave
+    [InlineData(147, 64, 401_408, 1)] // a weight gradient: K cut into 217 slices, 651 tiles for the 655 groups that stay
+    [InlineData(4096, 4096, 4096, 32)] // 4,096 tiles already: one slice, every group the GPU holds
+    public void PersistentGemm_GridCoversTheTilesAndTheGroupsThatLeave_NoMoreThanTheGpuHolds(int m, int n, int k, int reserved)
+    {
+        // An H200: 132 multiprocessors holding 5 groups each (bench gemm's estimate).
+        const int sms = 132;
+        const int resident = 5;
+        var (slice, groups) = KernelLaunches.PersistentGemm(m, n, k, sms, resident, reserved, tilesPerGroup: 1);
+        var slices = (k + slice - 1) / slice;
+        var tiles = GemmSlicing.RowBlocks(m) * GemmSlicing.ColumnBlocks(n) * slices;
+        Assert.Equal(0, slice % CudaKernels.TileK);
+        Assert.True(slices == 1 || slice >= 256, $"slice {slice} of K {k}");
+        Assert.Equal(Math.Min(sms * resident, tiles + (reserved * resident)), groups);
+        var staying = resident * (sms - reserved);
+        Assert.True(slices == 1 || tiles <= staying, $"{tiles} tiles for {staying} groups that stay");
+        if (k == 401_408)
+        {
+            Assert.Equal(217, slices);
+            Assert.Equal(651 + 5, groups);
+        }
+
+        // Four tiles a group: K cut finer (where it is deep enough), never fewer slices.
+        var (finer, _) = KernelLaunches.PersistentGemm(m, n, k, sms, resident, reserved, tilesPerGroup: 4);
+        Assert.True((k + finer - 1) / finer >= slices);
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelLaunches.PersistentGemm(m, n, k, sms, resident, sms, 1));
+    }
+
+    [Theory]
     [InlineData(600, 20, 300)] // 10 row blocks, one slice
     [InlineData(70, 130, 5000)] // 2 x 3 blocks, K in several slices added into C
     [InlineData(1, 128, 2048)] // a batch-1 layer, K in slices
@@ -255,8 +285,8 @@ public sealed class CudaKernelsTests : IDisposable
             for (var i = 0; i < launches; i++)
             {
                 // No block knows its multiprocessor on the emulator: none keeps off any. The second
-                // launch of three has its groups capped at its tiles (bench gemm's trial).
-                kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 2, capAtTiles: i == 1);
+                // launch of three cuts K finer (bench gemm's trial: four tiles a group).
+                kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 2, tilesPerGroup: i == 1 ? 4 : 1);
                 four.Synchronize();
                 var c = dc.GetAsArray1D();
                 for (var j = 0; j < expected.Length; j++)

@@ -42,6 +42,9 @@ public static class GemmBenchmark
     /// <summary>How many multiprocessors the persistent kernels are timed keeping off (issue 13's <c>CONTENTION_RESERVE_SMS</c>).</summary>
     public static IReadOnlyList<int> Reserved { get; } = [0, 1, 32];
 
+    /// <summary>Tiles per persistent group timed besides the tenants' (<see cref="Devices.KernelLaunches.PersistentTilesPerGroup"/>): K cut coarser: fewer slices added into C, the tiles shared out less evenly.</summary>
+    public static IReadOnlyList<int> TrialTilesPerGroup { get; } = [1, 2];
+
     /// <summary>The occupancy estimates of the GEMM kernels as tenants launch them: plain and persistent groups per multiprocessor, on the device the last <see cref="Run"/> timed.</summary>
     public static (int Plain, int Persistent) GroupsPerMultiprocessor { get; private set; }
 
@@ -82,7 +85,10 @@ public static class GemmBenchmark
                 foreach (var reserved in Reserved)
                 {
                     timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
-                    timings.Add(new GemmTiming($"trial: persistent, groups capped at tiles, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved, capAtTiles: true), stream, repetitions)));
+                    foreach (var perGroup in TrialTilesPerGroup)
+                    {
+                        timings.Add(new GemmTiming($"trial: persistent, {perGroup} tiles a group, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved, perGroup), stream, repetitions)));
+                    }
                 }
             }
 

@@ -156,7 +156,23 @@ internal static class CudaKernels
     public static int SliceK(int m, int n, int k, int multiprocessors)
     {
         var groups = (long)((m + Tile - 1) / Tile) * ((n + Tile - 1) / Tile);
-        var wanted = (int)Math.Min(Math.Max(1, ((2L * multiprocessors) + groups - 1) / groups), Math.Max(1, k / 256));
+        return Slice(k, (int)Math.Min(Math.Max(1, ((2L * multiprocessors) + groups - 1) / groups), Math.Max(1, k / 256)));
+    }
+
+    /// <summary>
+    /// K elements per slice for a GEMM cut into no more than <paramref name="tiles"/> tiles (row
+    /// block, column block, K slice) where K allows, each slice at least 256 deep; one slice
+    /// where its row and column blocks are that many already.
+    /// </summary>
+    public static int SliceKAtMost(int m, int n, int k, long tiles)
+    {
+        var groups = (long)((m + Tile - 1) / Tile) * ((n + Tile - 1) / Tile);
+        return Slice(k, (int)Math.Min(Math.Max(1, tiles / groups), Math.Max(1, k / 256)));
+    }
+
+    // K in slices of whole TileK steps, no more than wanted of them.
+    private static int Slice(int k, int wanted)
+    {
         var slice = (k + wanted - 1) / wanted;
         return (slice + TileK - 1) / TileK * TileK;
     }

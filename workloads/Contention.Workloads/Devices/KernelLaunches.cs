@@ -120,37 +120,47 @@ internal sealed class KernelLaunches
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;
 
+    /// <summary>How many tiles per group <see cref="GemmAvoiding"/> cuts a GEMM's K into, by default (measured on the H200: <c>bench gemm</c>).</summary>
+    public const int PersistentTilesPerGroup = 4;
+
     /// <summary>
-    /// C[m, n] = A·B by as many groups as the GPU holds at once, none of them staying on the
-    /// multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.GemmAvoiding"/>):
-    /// K in the whole kernel's slices (C zeroed first, on the stream, when more than one). With
-    /// <paramref name="capAtTiles"/> (a trial, timed by <c>bench gemm</c> only), no more groups
-    /// than its tiles, scaled up by the share that lands on reserved multiprocessors and leaves.
+    /// C[m, n] = A·B by groups that keep off the multiprocessors numbered below
+    /// <paramref name="reservedSms"/> and take tiles from a counter (<see cref="CudaKernels.GemmAvoiding"/>).
+    /// K is cut into slices (added into C, zeroed first on the stream) until there are about
+    /// <paramref name="tilesPerGroup"/> tiles for every group the other multiprocessors hold at
+    /// once, so the groups that stay share the work out among them; the grid is the tiles plus the
+    /// groups the reserved multiprocessors hold (those leave), no more than the GPU holds at once.
     /// </summary>
-    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, bool capAtTiles = false)
+    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, int tilesPerGroup = PersistentTilesPerGroup)
     {
         var sms = accelerator.NumMultiprocessors;
-        var slice = CudaKernels.SliceK(m, n, k, sms);
+        var reserved = Math.Clamp(reservedSms, 0, sms - 1);
+        var (slice, groups) = PersistentGemm(m, n, k, sms, gemmAvoidingBlocksPerMultiprocessor, reserved, tilesPerGroup);
         if ((k + slice - 1) / slice > 1)
         {
             c.SubView(0, (long)m * n).MemSetToZero(stream);
         }
 
-        // As many groups as stay resident at once (its own estimate: a group beyond them would start
-        // only once the tiles are gone). With more groups than tiles, the groups that reach the
-        // counter first may take all the tiles crowded onto fewer multiprocessors than a plain grid
-        // spreads its blocks over (on the H200 small and weight-gradient GEMMs ran 1.55-1.64x
-        // slower persistent): capAtTiles tries launching no more than the tiles need.
-        var groups = gemmAvoidingBlocksPerMultiprocessor * (long)sms;
-        if (capAtTiles)
-        {
-            var tiles = GemmSlicing.Blocks(m, n, k, sms);
-            var free = sms - Math.Clamp(reservedSms, 0, sms - 1);
-            groups = Math.Min(groups, ((tiles * sms) + free - 1) / free);
-        }
+        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reserved);
+    }
 
-        var grid = new Index3D((int)groups, 1, 1);
-        gemmAvoiding(stream, new KernelConfig(grid, new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reservedSms);
+    /// <summary>
+    /// <see cref="GemmAvoiding"/>'s K slice and grid on a GPU of <paramref name="multiprocessors"/>
+    /// holding <paramref name="resident"/> groups each, <paramref name="reserved"/> of them kept off.
+    /// </summary>
+    public static (int Slice, int Groups) PersistentGemm(int m, int n, int k, int multiprocessors, int resident, int reserved, int tilesPerGroup)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tilesPerGroup, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(resident, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(reserved);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(reserved, multiprocessors);
+        var slice = CudaKernels.SliceKAtMost(m, n, k, (long)resident * (multiprocessors - reserved) * tilesPerGroup);
+
+        // Launched with more groups than tiles, the groups that reached the counter first took the
+        // tiles crowded onto fewer multiprocessors than a plain grid spreads its blocks over: small
+        // GEMMs ran 1.55-1.64x slower on the H200 (bench gemm, 2026-12-03).
+        var tiles = GemmSlicing.RowBlocks(m) * GemmSlicing.ColumnBlocks(n) * ((k + slice - 1) / slice);
+        return (slice, (int)Math.Min((long)resident * multiprocessors, tiles + ((long)resident * reserved)));
     }
 
     /// <summary>An element-wise kernel over <paramref name="count"/> elements by as many groups of 256 as the GPU holds at once, none staying on the multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.ElementwiseAvoiding"/>).</summary>
