@@ -192,15 +192,16 @@ public class ArbiterSchedulerTests
     }
 
     // Two trainers (contexts 1 and 2) behind a 50 us bound whose threads spin 50 us, then sleep
-    // and run 5 us late whatever they slept; each lateness asked for is noted (how long it slept).
-    private static (ArbiterScheduler Gpu, List<long> Slept) Racing(long releaseNs = 0)
+    // and run 5 us late whatever they slept (scaled by drift's levels, with one); each lateness
+    // asked for is noted (how long that sleep was).
+    private static (ArbiterScheduler Gpu, List<long> Slept) Racing(long releaseNs = 0, WakeUpDrift? drift = null, int seed = 0)
     {
         var slept = new List<long>();
         var gpu = new ArbiterScheduler(new TimeSliceScheduler(3, 2_000_000, 0, 0, 0), 3, new ArbiterPolicy(50_000, releaseNs), new ArbiterWaits(50_000, 20_000_000, ns =>
         {
             slept.Add(ns);
             return 5_000;
-        }));
+        }, drift, drift is null ? null : new Random(seed)));
         gpu.Configure(Service, new SimContext(Priority: 10));
         gpu.Configure(1, SimContext.Default);
         gpu.Configure(2, SimContext.Default);
@@ -223,8 +224,10 @@ public class ArbiterSchedulerTests
         // launched at 0, may go once 20 us are left (at 180): its thread spins to 50, then sleeps
         // to 180 and runs at 185. Trainer 1 launches a 30 us kernel at 150: spinning, it looks at
         // 180 and goes (to 230); trainer 2, awake at 185, is held again to 210 and runs at 215
-        // (slept 160 us since it last spun) and goes then (to 260). Taking turns, trainer 2 would
-        // have gone at 180 and trainer 1 at 210.
+        // and goes then (to 260). Taking turns, trainer 2 would
+        // have gone at 180 and trainer 1 at 210. Each sleep runs late by a wake-up of its own
+        // length (130 us, then 25): on the H200 host the arbiter's sleeps woke later the longer
+        // each was, not the longer the thread had slept since it last spun.
         var (gpu, slept) = Racing();
         gpu.Enqueue(1, new SimKernel(200_000));
         gpu.Enqueue(2, new SimKernel(30_000));
@@ -236,7 +239,7 @@ public class ArbiterSchedulerTests
         Assert.Equal((230_000L, 1), (gpu.QueueEndNs, gpu.Pending(2)));
         gpu.AdvanceTo(215_000);
         Assert.Equal(260_000, gpu.QueueEndNs);
-        Assert.Equal([130_000L, 160_000L], slept);
+        Assert.Equal([130_000L, 25_000L], slept);
 
         // As the real tenants count them: trainer 1 held once (150-180), trainer 2 once (0-215),
         // asleep twice (at 50 and again at 185); nobody woke anyone (nothing was taken back).
@@ -255,12 +258,36 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void Waits_WithDrift_EachWakeUpScaledByItsThreadsLevelAtThatTime()
+    {
+        // The first test's timeline with each thread's wake-ups scaled by exp(its level): trainer
+        // 2's first sleep is due at 180 (its first level, drawn fresh), it wakes late by 5 us times
+        // that, is held again to 210 (its level 30 us on) and goes at 210 plus its second lateness.
+        var drift = new WakeUpDrift(0.5, 100_000);
+        var (gpu, _) = Racing(drift: drift, seed: 5);
+        var replica = new Random(5);
+        var first = drift.Next(0, long.MaxValue, replica);
+        var second = drift.Next(first, 30_000, replica);
+        var firstLate = (long)(5_000 * Math.Exp(first));
+        var secondLate = (long)(5_000 * Math.Exp(second));
+        Assert.True(firstLate < 30_000, $"first lateness {firstLate} ns: trainer 2 must wake before 210 us for this timeline");
+        gpu.Enqueue(1, new SimKernel(200_000));
+        gpu.Enqueue(2, new SimKernel(30_000));
+        gpu.AdvanceTo(150_000);
+        gpu.Enqueue(1, new SimKernel(30_000));
+        QueueEndMovesAt(gpu, 180_000, 200_000, 230_000);
+        QueueEndMovesAt(gpu, 210_000 + secondLate, 230_000, 260_000);
+        Assert.NotEqual(5_000, secondLate);
+    }
+
+    [Fact]
     public void Waits_ARequestCloses_WakesTheSleepersLateAndASpinningThreadGoesFirst()
     {
         // A request is open from 0 to 300 us. Trainer 2's 100 us kernel, launched at 0, spins to
         // 50, then sleeps on its lease; trainer 1's, launched at 280, still spins at 300 and goes
         // (to 400). Woken by the close, trainer 2 runs at 305 (slept 250 us), is held by the
-        // bound (a kernel longer than it waits for nothing outstanding) to 400 and runs at 405.
+        // bound (a kernel longer than it waits for nothing outstanding) to 400 and runs at 405
+        // (slept 95 us).
         var (gpu, slept) = Racing();
         gpu.MarkOpen(Service, true);
         gpu.Enqueue(2, new SimKernel(100_000));
@@ -271,7 +298,7 @@ public class ArbiterSchedulerTests
         gpu.MarkOpen(Service, false);
         Assert.Equal(400_000, gpu.QueueEndNs);
         QueueEndMovesAt(gpu, 405_000, 400_000, 505_000);
-        Assert.Equal([20_000_000L, 250_000L, 350_000L], slept);
+        Assert.Equal([20_000_000L, 250_000L, 95_000L], slept);
 
         // Trainer 2 slept twice (its lease, then the bound); the service's close woke it: one wake.
         Assert.Equal((2L, 0L), (gpu.Tally(2).Sleeps, gpu.Tally(2).Wakes));

@@ -17,6 +17,14 @@ public sealed class ArbiterMember : IDisposable
     private long ownPendingNs;
     private volatile bool letGo;
     private bool left;
+
+    // The host-timings diagnostic (CONTENTION_HOST_TIMINGS): each launch asked for, when it went,
+    // its prediction, the sleeps it took and what held it last (1: an open request, 2: the bound).
+    private readonly HostTimings? timings = HostTimings.Open("admit", ["asked_ns", "went_ns", "predicted_ns", "sleeps", "held_by"]);
+
+    // And each of its sleeps: when it began, when it was due, when it returned, when its launch
+    // asked, and whether what holds it changed meanwhile (1: woken by a close or a take-back).
+    private readonly HostTimings? sleepTimings = HostTimings.Open("arbiter-sleep", ["slept_ns", "due_ns", "returned_ns", "asked_ns", "changed"]);
     [ThreadStatic] private static bool preciseTimers;
 
     internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive)
@@ -91,11 +99,14 @@ public sealed class ArbiterMember : IDisposable
         var lastCheck = now;
         var spin = default(SpinWait);
         var holdWhileOpen = gate.HoldsWhileOpen || !narrow;
+        var sleepsBefore = Sleeps;
+        var heldBy = ArbiterVerdict.Go;
         while (true)
         {
             var (verdict, _) = ArbiterRules.Decide(Slots(holdWhileOpen), gate.QueueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
+                timings?.Record(start, now, predictedNs, Sleeps - sleepsBefore, (long)heldBy);
                 ownEndNs = gate.Enqueue(now, predictedNs);
                 ownPendingNs += predictedNs;
                 PredictedNs += predictedNs;
@@ -110,6 +121,7 @@ public sealed class ArbiterMember : IDisposable
                 return waited;
             }
 
+            heldBy = verdict;
             if (now - lastCheck >= ArbiterGate.LeaseNs)
             {
                 // Held a lease long: a tenant that died with an operation open or work outstanding holds nothing.
@@ -124,7 +136,7 @@ public sealed class ArbiterMember : IDisposable
             }
             else
             {
-                Sleep(predictedNs, lastCheck, holdWhileOpen);
+                Sleep(predictedNs, lastCheck, holdWhileOpen, start);
             }
 
             now = MonotonicClock.NowNs();
@@ -151,7 +163,7 @@ public sealed class ArbiterMember : IDisposable
     // taken back, the arbiter stopping: whoever changes it wakes the sleepers), until the work let
     // go before it is predicted to have drained enough for it, or until its lease is up (the
     // tenants holding it are then checked for life).
-    private void Sleep(long predictedNs, long lastCheckNs, bool holdWhileOpen)
+    private void Sleep(long predictedNs, long lastCheckNs, bool holdWhileOpen, long askedNs)
     {
         if (!preciseTimers)
         {
@@ -175,7 +187,9 @@ public sealed class ArbiterMember : IDisposable
             }
 
             var drained = verdict == ArbiterVerdict.HeldByOutstanding ? queueEnd - Math.Max(0, gate.OutstandingNs - predictedNs) - now : long.MaxValue;
-            gate.Sleep(word, Math.Min(drained, lastCheckNs + ArbiterGate.LeaseNs - now));
+            var timeout = Math.Min(drained, lastCheckNs + ArbiterGate.LeaseNs - now);
+            gate.Sleep(word, timeout);
+            sleepTimings?.Record(now, now + Math.Max(1_000, timeout), MonotonicClock.NowNs(), askedNs, gate.WakeCount != word ? 1 : 0);
         }
         finally
         {
@@ -202,6 +216,8 @@ public sealed class ArbiterMember : IDisposable
         {
             left = true;
             gate.Leave(Slot, token);
+            timings?.Save();
+            sleepTimings?.Save();
         }
     }
 }

@@ -128,28 +128,36 @@ public readonly record struct ArbiterTally(long Held, long HeldNs, long Predicte
 /// <see cref="SpinNs"/>, then sleeps until the work let go before it is predicted to have drained
 /// enough for its kernel, until something that held it changes (a latency-sensitive request closing,
 /// work taken back: whoever changes it wakes every sleeper) or until <see cref="LeaseNs"/> is up while
-/// a request holds it; it runs again <see cref="LateNs"/> of all the time it has slept since it
-/// last spun after it was due, and looks once more. So a tenant whose kernels are short keeps the
-/// GPU while the others sleep, and one that lost for long wakes the later: on the H200 three gated
-/// ResNet-50 trainers' steps took 0.20-0.26 s at the median and up to 0.38-0.70 s, where taking
-/// turns made every one 0.22 s.
+/// a request holds it; it runs again <see cref="LateNs"/> of that sleep's length after it was due
+/// (scaled by its thread's own wake-up level, <see cref="Drift"/>), and looks once more. So a
+/// tenant whose kernels are short keeps the GPU while the others sleep, and one whose thread wakes
+/// a few microseconds later than the others' for a while loses every race meanwhile: on the
+/// real-time model (H200 host) one of three gated ResNet-50 trainers' launches waited 207 ms over
+/// 570 sleeps, woken 17.7 us late at the median while the thread that took the GPU woke 8.9 us
+/// late; taking turns made every step 0.22 s.
 /// </summary>
 /// <param name="SpinNs">How long a held launch looks continuously before it sleeps, ns (<see cref="Arbiter.ArbiterGate.SpinNs"/>).</param>
 /// <param name="LeaseNs">How long a launch held by an open request sleeps unless woken, ns (<see cref="Arbiter.ArbiterGate.LeaseNs"/>).</param>
 /// <param name="LateNs">How late a thread that has slept this long runs again, ns (drawn: called once per wake-up and per sleep, in the simulation's order).</param>
-public sealed record ArbiterWaits(long SpinNs, long LeaseNs, Func<long, long> LateNs)
+/// <param name="Drift">Each thread's own wake-up level, drifting (none: every thread wakes alike).</param>
+/// <param name="DriftRandom">The random the levels are drawn from (with <paramref name="Drift"/>).</param>
+public sealed record ArbiterWaits(long SpinNs, long LeaseNs, Func<long, long> LateNs, WakeUpDrift? Drift = null, Random? DriftRandom = null)
 {
     /// <summary>
     /// The real arbiter's waits on a host of <paramref name="profile"/> where <paramref name="sleepers"/>
     /// processes sleep and wake: its spin and lease, each wake-up's lateness drawn from the
-    /// profile's timed sleeps (<see cref="RoundTripCurve.WakeUps"/>) with a random of <paramref name="seed"/>.
+    /// profile's timed sleeps (<see cref="RoundTripCurve.WakeUps"/>) with a random of
+    /// <paramref name="seed"/>, scaled by each thread's level (the profile's <see cref="DeviceProfile.WakeUpDrift"/>).
     /// </summary>
     public static ArbiterWaits Of(DeviceProfile profile, int sleepers, int seed)
     {
         var wakeUps = RoundTripCurve.WakeUps(profile, sleepers);
         var random = new Random(seed);
-        return new ArbiterWaits(Arbiter.ArbiterGate.SpinNs, Arbiter.ArbiterGate.LeaseNs, sleptNs => wakeUps.Draw(sleptNs, random));
+        return new ArbiterWaits(Arbiter.ArbiterGate.SpinNs, Arbiter.ArbiterGate.LeaseNs, sleptNs => wakeUps.Draw(sleptNs, random), profile.WakeUpDrift, new Random(unchecked(seed ^ 0x5F3759DF)));
     }
+
+    /// <summary>The random of <see cref="Drift"/>: given with it.</summary>
+    public Random? DriftRandom { get; init; } = Drift is null || DriftRandom is not null ? DriftRandom : throw new ArgumentNullException(nameof(DriftRandom), "a wake-up drift needs its random");
 }
 
 /// <summary>
@@ -184,6 +192,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly bool[] asleep;
     private readonly long[] sleptNs;
     private readonly long[] wakeNs;
+    private readonly double[] driftLevel;
+    private readonly long[] driftAtNs;
     private bool wasBusy;
     private readonly long[] heldLaunches;
     private readonly long[] heldNs;
@@ -237,6 +247,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
         ownEndNs = new long[contexts];
         ownPendingNs = new long[contexts];
         cap = [.. Enumerable.Repeat(1.0, contexts)];
+        driftLevel = new double[contexts];
+        driftAtNs = [.. Enumerable.Repeat(long.MinValue, contexts)];
     }
 
     /// <inheritdoc />
@@ -676,19 +688,29 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     // A held thread that looked sleeps until its kernel's predicted turn under the bound (its lease
     // while a request holds it; at least a microsecond, as the real futex wait), then runs late by
-    // a wake-up after all the time it has slept since it last spun: a thread that only woke to
-    // look and sleep again has hardly run, and its core is as idle as when it first slept.
+    // a wake-up after that sleep's length (Late).
     private void Sleep(int context, long predictedNs, long now, bool busy, ArbiterWaits waits)
     {
         var deadline = Math.Max(now + 1_000, busy ? now + waits.LeaseNs : AllowedAtNs(predictedNs));
-        if (!asleep[context])
+        asleep[context] = true;
+        sleptNs[context] = now;
+        wakeNs[context] = deadline + Late(context, deadline, deadline - now, waits);
+        sleeps[context]++;
+    }
+
+    // How late the thread of context runs again at atNs after a sleep of sleptNs: a wake-up of
+    // that length, drawn, scaled by the thread's own wake-up level then (WakeUpDrift).
+    private long Late(int context, long atNs, long sleptNs, ArbiterWaits waits)
+    {
+        var late = Math.Max(0, waits.LateNs(sleptNs));
+        if (waits is not { Drift: { } drift, DriftRandom: { } random })
         {
-            asleep[context] = true;
-            sleptNs[context] = now;
+            return late;
         }
 
-        wakeNs[context] = deadline + Math.Max(0, waits.LateNs(deadline - sleptNs[context]));
-        sleeps[context]++;
+        driftLevel[context] = drift.Next(driftLevel[context], driftAtNs[context] == long.MinValue ? long.MaxValue : atNs - driftAtNs[context], random);
+        driftAtNs[context] = atNs;
+        return (long)(late * Math.Exp(driftLevel[context]));
     }
 
     // Something that holds best-effort launches changed (by context by, -1: none known): every
@@ -705,7 +727,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         {
             if (asleep[context] && held[context].Count > 0 && wakeNs[context] > now)
             {
-                wakeNs[context] = Math.Min(wakeNs[context], now + Math.Max(0, waits.LateNs(now - sleptNs[context])));
+                wakeNs[context] = Math.Min(wakeNs[context], now + Late(context, now, now - sleptNs[context], waits));
                 woke = true;
             }
         }

@@ -164,6 +164,13 @@ public sealed record DeviceProfile
     [ValidHostInterruptions] public HostInterruptions? HostInterruptions { get; init; }
 
     /// <summary>
+    /// How the profiled GPU's host's threads differ in how late they wake, for a while
+    /// (<see cref="Sim.WakeUpDrift"/>): in virtual time best-effort threads racing behind a GPU
+    /// arbiter wake each at its own level. None: every thread wakes alike.
+    /// </summary>
+    public WakeUpDrift? WakeUpDrift { get; init; }
+
+    /// <summary>
     /// What an idle gap costs the next request on the profiled GPU, per gap and sharing mode
     /// (<see cref="MeasuredIdleCost"/>): the modelled GPU's tenants spend the launch share before
     /// the first launch after their thread idled that long, and a blocking synchronise whose first

@@ -5,9 +5,11 @@ namespace Contention.Workloads.Sim;
 /// <summary>
 /// A diagnostic of the host's share of a tenant's latency, off unless the environment variable
 /// <c>CONTENTION_HOST_TIMINGS</c> names a directory: an open-loop tenant records each request's
-/// arrival, start and end, and a tenant of the real-time modelled GPU each synchronise's call,
-/// the modelled completion, when the thread noticed it, when the model meant it to return
-/// (completion plus the drawn round trip) and when it did. Each recorder writes one CSV into the
+/// arrival, start and end, a closed-loop one each operation's start and end, a tenant of the
+/// real-time modelled GPU each synchronise's call, the modelled completion, when the thread
+/// noticed it, when the model meant it to return (completion plus the drawn round trip) and when
+/// it did, and a best-effort tenant behind a GPU arbiter each launch it asked for: when, when it
+/// went, its predicted time, how often it slept and what held it last, and each of its sleeps. Each recorder writes one CSV into the
 /// directory when its tenant ends (<see cref="Save"/>): times in ns on the node's monotonic
 /// clock. It preallocates its rows, so recording costs two stores and no allocation; rows beyond
 /// its capacity are counted, not kept, and the file says how many.

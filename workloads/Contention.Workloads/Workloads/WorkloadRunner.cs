@@ -104,6 +104,7 @@ public sealed class WorkloadRunner
         }
 
         var operations = 0;
+        var timings = HostTimings.Open("operation", ["started_ns", "ended_ns"]);
         while (!cancellation.IsCancellationRequested)
         {
             var start = MonotonicClock.NowNs();
@@ -115,11 +116,14 @@ public sealed class WorkloadRunner
             device.EndOperation();
             Latency.Record(end - start);
             Interlocked.Increment(ref completed);
+            timings?.Record(start, end, 0);
             if (++operations == StartPauseAfter)
             {
                 PreciseSleep.Until(end + StartPauseNs(spec.Seed, end - start), cancellation);
             }
         }
+
+        timings?.Save();
     }
 
     /// <summary>The closed-loop operation after which <see cref="StartPauseNs"/> is paused: the second (the first warms up).</summary>

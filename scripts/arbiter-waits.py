@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Summarises the GPU arbiter's waits from the host-timings diagnostic (CONTENTION_HOST_TIMINGS=DIR).
+
+Every best-effort tenant behind an arbiter wrote admit-PID-N.csv (each launch it asked for: when,
+when it went, its predicted time, its sleeps, what held it last) and arbiter-sleep-PID-N.csv (each
+sleep: when it began, when it was due, when it returned, when its launch asked, whether a close or
+take-back woke it), in ns on the node's monotonic clock. Files whose spans overlap belong to one
+run. Per run:
+
+  waits     launches' waits by predicted size: p50, p90, p99, max (us)
+  races     launches that went while another tenant's launch waited: the share whose own wait was
+            the shortest / in between / the longest of those waiting (who wins a race)
+  lateness  sleeps that ran to their deadline: how late they returned (us) by the sleep's own
+            length and by the time since the launch's spin ended (ArbiterGate.SpinNs = 50 us)
+  drift     each tenant's median log lateness over --window ms windows, normalised by sleep
+            length: its standard deviation and the correlation of adjacent windows (WakeUpDrift)
+
+Usage: scripts/arbiter-waits.py DIR [--window 50]
+"""
+import argparse
+import bisect
+import collections
+import csv
+import glob
+import math
+import os
+import statistics
+import sys
+
+SPIN_NS = 50_000
+
+
+def load(path):
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        return [[int(v) for v in row] for row in reader if row and not row[0].startswith("#")]
+
+
+def quantile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+
+
+def correlation(a, b):
+    if len(a) < 3:
+        return float("nan")
+    ma, mb = statistics.mean(a), statistics.mean(b)
+    den = math.sqrt(sum((x - ma) ** 2 for x in a) * sum((y - mb) ** 2 for y in b))
+    return sum((x - ma) * (y - mb) for x, y in zip(a, b)) / den if den else float("nan")
+
+
+def runs(directory):
+    tenants = []
+    for path in glob.glob(os.path.join(directory, "**", "admit-*.csv"), recursive=True):
+        admits = load(path)
+        if not admits:
+            continue
+        sleeps_path = path.replace("admit-", "arbiter-sleep-")
+        sleeps = load(sleeps_path) if os.path.exists(sleeps_path) else []
+        tenants.append((admits[0][0], admits[-1][1], os.path.basename(path), admits, sleeps))
+    tenants.sort()
+    groups = []
+    for t in tenants:
+        if groups and t[0] <= groups[-1][0]:
+            groups[-1][0] = max(groups[-1][0], t[1])
+            groups[-1][1].append(t)
+        else:
+            groups.append([t[1], [t]])
+    return [g[1] for g in groups]
+
+
+def bin_of(length_ns):
+    return int(2 * math.log2(max(1.0, length_ns / 1e3)))
+
+
+def summarise(number, group, window_ms):
+    print(f"run {number}: {len(group)} held tenants ({', '.join(t[2] for t in group)})")
+    admits = [(a, t[2]) for t in group for a in t[3]]
+    print("  waits by predicted size (us):   launches    p50     p90     p99      max")
+    for low, high in [(0, 50), (50, 200), (200, 1000), (1000, 10**9)]:
+        waits = [(a[1] - a[0]) / 1e3 for a, _ in admits if low * 1e3 <= a[2] < high * 1e3]
+        if waits:
+            label = f"{low}-{high} us" if high < 10**9 else f">{low} us"
+            print(f"    {label:>14}:          {len(waits):8} {quantile(waits, .5):7.0f} {quantile(waits, .9):7.0f} {quantile(waits, .99):7.0f} {max(waits):8.0f}")
+    spans = {t[2]: sorted((a[0], a[1]) for a in t[3]) for t in group}
+    ranks = collections.Counter()
+    for a, name in admits:
+        others = []
+        for other, span in spans.items():
+            if other == name:
+                continue
+            i = bisect.bisect_right(span, (a[1], 1 << 62)) - 1
+            if i >= 0 and span[i][0] <= a[1] < span[i][1]:
+                others.append(a[1] - span[i][0])
+        if others:
+            own = a[1] - a[0]
+            ranks["shortest" if own <= min(others) else "longest" if own >= max(others) else "between"] += 1
+    total = sum(ranks.values())
+    if total:
+        print(f"  races: {total} launches went while another waited; the winner had waited the shortest "
+              f"{ranks['shortest'] / total:.1%}, in between {ranks['between'] / total:.1%}, the longest {ranks['longest'] / total:.1%}")
+    timed = [(s, t[2]) for t in group for s in t[4] if s[4] == 0 and s[2] > s[1]]
+    if not timed:
+        return
+    by_length, by_spin = collections.defaultdict(list), collections.defaultdict(list)
+    edges = [0, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10**9]
+    for s, _ in timed:
+        late = (s[2] - s[1]) / 1e3
+        for store, length in ((by_length, s[1] - s[0]), (by_spin, s[1] - s[3] - SPIN_NS)):
+            store[next(i for i in range(len(edges) - 1) if length / 1e3 < edges[i + 1])].append(late)
+    print("  lateness of sleeps that ran to their deadline (us): by the sleep's length | by time since the spin ended")
+    for i in range(len(edges) - 1):
+        a, b = by_length.get(i, []), by_spin.get(i, [])
+        label = f"{edges[i]}-{edges[i + 1]} us" if edges[i + 1] < 10**9 else f">{edges[i]} us"
+        mean = lambda v: statistics.mean(v) if v else float("nan")
+        print(f"    {label:>13}: n {len(a):7} mean {mean(a):6.1f} p99 {quantile(a, .99):6.1f} | n {len(b):7} mean {mean(b):6.1f} p99 {quantile(b, .99):6.1f}")
+    medians = collections.defaultdict(list)
+    for s, _ in timed:
+        medians[bin_of(s[1] - s[0])].append(math.log(s[2] - s[1]))
+    typical = {k: statistics.median(v) for k, v in medians.items()}
+    start = min(s[0] for s, _ in timed)
+    window = window_ms * 1e6
+    print(f"  drift over {window_ms:g} ms windows (log lateness, normalised by sleep length): per tenant sd, adjacent-window correlation")
+    for t in group:
+        levels = collections.defaultdict(list)
+        for s in t[4]:
+            if s[4] == 0 and s[2] > s[1]:
+                levels[int((s[0] - start) // window)].append(math.log(s[2] - s[1]) - typical[bin_of(s[1] - s[0])])
+        level = {k: statistics.median(v) for k, v in levels.items() if len(v) >= 10}
+        keys = [k for k in sorted(level) if k + 1 in level]
+        sd = statistics.pstdev(level.values()) if len(level) > 1 else float("nan")
+        print(f"    {t[2]:>22}: {len(level):5} windows, sd {sd:.3f}, correlation {correlation([level[k] for k in keys], [level[k + 1] for k in keys]):.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("directory")
+    parser.add_argument("--window", type=float, default=50, help="window of the drift's levels, ms")
+    args = parser.parse_args()
+    if not os.path.isdir(args.directory):
+        sys.exit(f"arbiter-waits: {args.directory} is not a directory (set CONTENTION_HOST_TIMINGS=DIR for a run with an arbiter, then summarise DIR)")
+    groups = runs(args.directory)
+    if not groups:
+        sys.exit(f"arbiter-waits: no admit-*.csv under {args.directory} (only best-effort tenants behind an arbiter write them)")
+    for number, group in enumerate(groups, 1):
+        summarise(number, group, args.window)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// How a host's threads differ from one another in how late they wake, for a while: each
+/// thread's wake-ups are its host's (<see cref="DeviceProfile.WakeUps"/>) scaled by
+/// exp(level), its level drifting as an Ornstein-Uhlenbeck process of stationary standard
+/// deviation <see cref="Sigma"/> and time scale <see cref="TimescaleNs"/> (a thread's core and
+/// what else runs there change now and then). Where threads race to wake first, as best-effort
+/// launches behind a GPU arbiter do (<see cref="ArbiterWaits"/>), a thread a few microseconds
+/// later than the others for a while loses every race meanwhile. Measured on the H200 host
+/// from the arbiter's own sleeps (docs/sim.md, "An arbiter").
+/// </summary>
+/// <param name="Sigma">Stationary standard deviation of a thread's log wake-up level (0: none).</param>
+/// <param name="TimescaleNs">How long a level lasts: its correlation after this long is 1/e, ns.</param>
+public sealed record WakeUpDrift(double Sigma, long TimescaleNs)
+{
+    /// <summary>Stationary standard deviation of a thread's log wake-up level (0 to 2).</summary>
+    public double Sigma { get; } = Sigma is >= 0 and <= 2 ? Sigma : throw new ArgumentOutOfRangeException(nameof(Sigma), Sigma, "a wake-up drift's sigma is the standard deviation of the log of a thread's wake-up level: 0 to 2");
+
+    /// <summary>How long a level lasts, ns (at least a microsecond).</summary>
+    public long TimescaleNs { get; } = TimescaleNs >= 1_000 ? TimescaleNs : throw new ArgumentOutOfRangeException(nameof(TimescaleNs), TimescaleNs, "a wake-up drift's time scale is how long a thread's level lasts, in ns: at least 1000");
+
+    /// <summary>
+    /// A thread's level <paramref name="elapsedNs"/> after it was <paramref name="level"/> (long.MaxValue:
+    /// a first level, drawn from the stationary distribution), drawn from <paramref name="random"/>.
+    /// </summary>
+    public double Next(double level, long elapsedNs, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var kept = elapsedNs == long.MaxValue ? 0 : Math.Exp(-Math.Max(0, elapsedNs) / (double)TimescaleNs);
+        var gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        return (kept * level) + (Math.Sqrt(1 - (kept * kept)) * Sigma * gaussian);
+    }
+}
