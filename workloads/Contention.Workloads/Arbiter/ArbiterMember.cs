@@ -25,6 +25,7 @@ public sealed class ArbiterMember : IDisposable
     // And each of its sleeps: when it began, when it was due, when it returned, when its launch
     // asked, and whether what holds it changed meanwhile (1: woken by a close or a take-back).
     private readonly HostTimings? sleepTimings = HostTimings.Open("arbiter-sleep", ["slept_ns", "due_ns", "returned_ns", "asked_ns", "changed"]);
+
     [ThreadStatic] private static bool preciseTimers;
 
     internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive)
