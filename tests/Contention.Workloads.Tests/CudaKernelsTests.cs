@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Contention.Workloads.Devices;
 using Contention.Workloads.Kernels;
 using ILGPU;
@@ -271,21 +273,15 @@ public sealed class CudaKernelsTests : IDisposable
     {
         // Four emulated multiprocessors; C starts as NaN; the next launches (the next counters)
         // compute the same, the last after the ring of three counters came round.
-        using var wide = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
-        using var four = wide.CreateCPUAccelerator(0);
-        var kernels = new KernelLaunches(four, avoidingCounters: 3);
-        var (a, b) = (CpuDeviceTests.Random(new Random(m), m * k), CpuDeviceTests.Random(new Random(n), k * n));
-        var expected = Reference.Gemm(a, b, m, n, k);
-        using var da = four.Allocate1D(a);
-        using var db = four.Allocate1D(b);
-        using var dc = four.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        using var g = new EmulatedGemm(m, n, k);
+        var (four, kernels, expected, da, db, dc) = (g.Four, g.Kernels, g.Expected, g.A, g.B, g.C);
         foreach (var launches in new[] { 1, 3 })
         {
             dc.View.CopyFromCPU(Enumerable.Repeat(float.NaN, m * n).ToArray());
             for (var i = 0; i < launches; i++)
             {
                 // No block knows its multiprocessor on the emulator: none keeps off any. The second
-                // launch of three cuts K finer (bench gemm's trial: four tiles a group).
+                // launch of three cuts K for four tiles a group (tenants'), the others for one.
                 kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 2, tilesPerGroup: i == 1 ? 4 : 1);
                 four.Synchronize();
                 var c = dc.GetAsArray1D();
@@ -294,6 +290,90 @@ public sealed class CudaKernelsTests : IDisposable
                     Assert.True(Math.Abs(expected[j] - c[j]) <= 1e-3 * Math.Max(1, Math.Abs(expected[j])), $"launch {i}: C[{j}] = {c[j]}, expected {expected[j]}");
                 }
             }
+        }
+    }
+
+    [Fact]
+    public async Task GemmPausable_StopWordSet_GroupsWaitInPlaceUntilItClears_ThenComputeCAsTheWholeKernel()
+    {
+        // 130 x 70 x 300: 3 x 2 tiles, K in 19 steps (the groups look at steps 0, 4, 8, 12, 16).
+        // With the word 0 it runs through; set before the launch and cleared by another thread
+        // three times the kernel's own time later, no group may finish before, and C is then the
+        // whole GEMM's.
+        const int m = 130, n = 70, k = 300;
+        using var g = new EmulatedGemm(m, n, k);
+        var (four, kernels, expected, da, db, dc) = (g.Four, g.Kernels, g.Expected, g.A, g.B, g.C);
+        using var stop = four.Allocate1D(new[] { 0 });
+
+        // The word 0: it runs through (timed, so the pause below is longer than the whole kernel).
+        var through = Stopwatch.GetTimestamp();
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0);
+        four.Synchronize();
+        var kernelMs = Stopwatch.GetElapsedTime(through).TotalMilliseconds;
+        AssertEqual(expected, dc.GetAsArray1D());
+
+        dc.View.CopyFromCPU(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        Marshal.WriteInt32(stop.NativePtr, 1);
+        var pauseMs = (int)Math.Max(300, 3 * kernelMs);
+        var clearedAt = 0L;
+        var start = Stopwatch.GetTimestamp();
+        var clearer = Task.Run(async () =>
+        {
+            await Task.Delay(pauseMs);
+            clearedAt = Stopwatch.GetTimestamp();
+            Marshal.WriteInt32(stop.NativePtr, 0);
+        });
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0);
+        four.Synchronize();
+        var finished = Stopwatch.GetTimestamp();
+        await clearer;
+        Assert.True(clearedAt > 0 && finished >= clearedAt, $"the kernel ({kernelMs:F0} ms unpaused) finished {Stopwatch.GetElapsedTime(start, finished).TotalMilliseconds:F0} ms after its launch, before its stop word was cleared at {pauseMs} ms");
+        AssertEqual(expected, dc.GetAsArray1D());
+    }
+
+    // A GEMM's inputs (C NaN) on four emulated multiprocessors, with its expected C.
+    private sealed class EmulatedGemm : IDisposable
+    {
+        private readonly Context context = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
+
+        public EmulatedGemm(int m, int n, int k)
+        {
+            Four = context.CreateCPUAccelerator(0);
+            Kernels = new KernelLaunches(Four, avoidingCounters: 3);
+            var (a, b) = (CpuDeviceTests.Random(new Random(m), m * k), CpuDeviceTests.Random(new Random(n), k * n));
+            Expected = Reference.Gemm(a, b, m, n, k);
+            A = Four.Allocate1D(a);
+            B = Four.Allocate1D(b);
+            C = Four.Allocate1D(Enumerable.Repeat(float.NaN, m * n).ToArray());
+        }
+
+        public Accelerator Four { get; }
+
+        public KernelLaunches Kernels { get; }
+
+        public float[] Expected { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> A { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> B { get; }
+
+        public MemoryBuffer1D<float, Stride1D.Dense> C { get; }
+
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            C.Dispose();
+            Four.Dispose();
+            context.Dispose();
+        }
+    }
+
+    private static void AssertEqual(float[] expected, float[] c)
+    {
+        for (var j = 0; j < expected.Length; j++)
+        {
+            Assert.True(Math.Abs(expected[j] - c[j]) <= 1e-3 * Math.Max(1, Math.Abs(expected[j])), $"C[{j}] = {c[j]}, expected {expected[j]}");
         }
     }
 

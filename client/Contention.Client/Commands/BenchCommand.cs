@@ -242,7 +242,7 @@ internal static class BenchCommand
             return profile;
         }
 
-        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems, and the kernels as tenants launch them: plain grids, and the persistent groups that keep off multiprocessors (CONTENTION_RESERVE_SMS)") { device };
+        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems, and the kernels as tenants launch them: plain grids, and the persistent groups that keep off multiprocessors (CONTENTION_RESERVE_SMS); trials: other tiles per group, groups that pause while a mapped host word is set") { device };
         gemm.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -258,6 +258,9 @@ internal static class BenchCommand
 
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GEMM groups resident per multiprocessor (the driver's estimate): plain {GemmBenchmark.GroupsPerMultiprocessor.Plain}, persistent {GemmBenchmark.GroupsPerMultiprocessor.Persistent}"));
+            AnsiConsole.WriteLine(GemmBenchmark.Paused is var (alone, paused)
+                ? string.Create(CultureInfo.InvariantCulture, $"trial pause: a 4096³ persistent GEMM looking at a mapped host word took {F(alone)} ms; with the word set from the host for {GemmBenchmark.PauseMs} ms, {F(paused)} ms")
+                : "trial pause: no mapped host word (the driver refused cuMemHostAlloc or its device address)");
             return 0;
         });
         var steps = new Option<int>("--steps") { Description = "training steps to time", DefaultValueFactory = _ => 30 }.Within(1, 10_000);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -73,6 +74,8 @@ public static class GemmBenchmark
             a.MemSetToZero(stream);
             b.MemSetToZero(stream);
             var launches = new Devices.KernelLaunches(accelerator);
+            accelerator.Bind();
+            var stopAddress = MappedStopWord(out var stopWord);
             GroupsPerMultiprocessor = (launches.GemmBlocksPerMultiprocessor, launches.GemmAvoidingBlocksPerMultiprocessor);
             foreach (var (m, n, k) in Shapes)
             {
@@ -85,11 +88,22 @@ public static class GemmBenchmark
                 foreach (var reserved in Reserved)
                 {
                     timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
+                    if (stopAddress != 0)
+                    {
+                        timings.Add(new GemmTiming($"trial: persistent, looking at a mapped host word, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, reserved, default, stopAddress), stream, repetitions)));
+                    }
+
                     foreach (var perGroup in TrialTilesPerGroup)
                     {
                         timings.Add(new GemmTiming($"trial: persistent, {perGroup} tiles a group, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved, perGroup), stream, repetitions)));
                     }
                 }
+            }
+
+            if (stopAddress != 0)
+            {
+                Paused = TimePause(launches, stream, a, b, c, stopWord, stopAddress);
+                _ = Devices.CudaDriver.FreeHost(stopWord);
             }
 
             foreach (var count in ElementwiseCounts)
@@ -103,6 +117,59 @@ public static class GemmBenchmark
         }
 
         return timings;
+    }
+
+    /// <summary>
+    /// The pause of the last <see cref="Run"/>: a 4096³ persistent GEMM (1 SM kept off) looking at a
+    /// mapped host word, alone and with the word set from the host for <see cref="PauseMs"/> soon
+    /// after its launch, ms; null where no mapped word could be had.
+    /// </summary>
+    public static (double AloneMs, double PausedMs)? Paused { get; private set; }
+
+    /// <summary>How long <see cref="Paused"/>'s host thread holds the word set, ms.</summary>
+    public const int PauseMs = 20;
+
+    // A 32-bit word of mapped page-locked host memory (0), its device address; 0 where the driver refuses.
+    private static long MappedStopWord(out IntPtr word)
+    {
+        word = IntPtr.Zero;
+        if (Devices.CudaDriver.HostAlloc(out word, 64, Devices.CudaDriver.HostAllocDeviceMap) != 0)
+        {
+            return 0;
+        }
+
+        Marshal.WriteInt32(word, 0);
+        if (Devices.CudaDriver.HostGetDevicePointer(out var device, word, 0) != 0)
+        {
+            _ = Devices.CudaDriver.FreeHost(word);
+            word = IntPtr.Zero;
+            return 0;
+        }
+
+        return (long)device;
+    }
+
+    // The 4096³ GEMM alone, then with the word set 2 ms after its launch for PauseMs (median of 5 each).
+    private static (double, double) TimePause(Devices.KernelLaunches launches, AcceleratorStream stream, MemoryBuffer1D<float, Stride1D.Dense> a, MemoryBuffer1D<float, Stride1D.Dense> b, MemoryBuffer1D<float, Stride1D.Dense> c, IntPtr word, long address)
+    {
+        const int size = 4096;
+        void Launch() => launches.GemmPausable(stream, a.View, b.View, c.View, size, size, size, 1, default, address);
+        var alone = Median(Launch, stream, 5);
+        var paused = new double[5];
+        for (var r = 0; r < paused.Length; r++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            Launch();
+            Thread.Sleep(2);
+            Marshal.WriteInt32(word, 1);
+            Thread.Sleep(PauseMs);
+            Marshal.WriteInt32(word, 0);
+            stream.Synchronize();
+            paused[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        Array.Sort(paused);
+        return (alone / 1000, paused[paused.Length / 2]);
     }
 
     private static double Median(Action launch, AcceleratorStream stream, int repetitions)
