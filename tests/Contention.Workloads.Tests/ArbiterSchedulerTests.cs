@@ -434,6 +434,27 @@ public class ArbiterSchedulerTests
         Assert.Equal([6.0, 6.0, 4.0, 4.0], slices.Select(s => Math.Round(s.Spread, 9)));
         Assert.All(slices, s => Assert.Equal((1.0, 0.5, 100_000L), (s.SmShare, s.BandwidthShare, s.WaveNs)));
         Assert.Equal(kernel.DurationNs + (3 * 4_000), slices.Sum(s => s.DurationNs));
+
+        // The arbiter predicts them as the real one does its parts: the whole kernel's time in
+        // equal shares, the cost each adds not counted.
+        Assert.Equal([250_000L, 250_000L, 250_000L, 250_000L], slices.Select(s => s.ArbiterPriorNs));
+    }
+
+    [Fact]
+    public void SliceCount_ATenantsCorrection_SlicesTheCorrectedPredictionAsTheRealTenantDoes()
+    {
+        // 1 ms in ten waves, a 300 us quantum: 4 slices at correction 1; a tenant that has learnt
+        // its kernels take 1.5x what it predicts slices ⌈1500 / 300⌉ = 5, one that learnt 0.25x
+        // does not slice (250 us is within the quantum); at most its 10 waves (correction 20).
+        var policy = new ArbiterPolicy(QuantumNs: 300_000);
+        var kernel = new SimKernel(1_000_000, 1, 0.5, 100_000);
+
+        Assert.Equal((4, 4, 5, 1, 10), (policy.SliceCount(kernel), policy.SliceCount(kernel, 1), policy.SliceCount(kernel, 1.5), policy.SliceCount(kernel, 0.25), policy.SliceCount(kernel, 20)));
+
+        // A slice (3 of the 10 waves and the 200 us cost) counts by its prior, an equal share.
+        var slice = ArbiterPolicy.Part(kernel, 0, 4, 200_000);
+        Assert.Equal((440_000L, 250_000L), (slice.DurationNs, slice.ArbiterPriorNs));
+        Assert.Equal(1, policy.SliceCount(slice));
     }
 
     [Fact]

@@ -57,10 +57,22 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     }
 
     /// <summary>How many slices <see cref="Slice"/> launches <paramref name="kernel"/> as: min(⌈duration / quantum⌉, its parts), 1 when it is not sliced.</summary>
-    public int SliceCount(in SimKernel kernel) =>
-        QuantumNs <= 0 || kernel.SmShare <= 0 || kernel.DurationNs <= QuantumNs
+    public int SliceCount(in SimKernel kernel) => SliceCount(kernel, 1);
+
+    /// <summary>
+    /// How many slices a tenant whose predictions are corrected by <paramref name="correction"/>
+    /// launches <paramref name="kernel"/> as, as the real arbiter's tenant counts them
+    /// (<see cref="Arbiter.ArbitratedDevice.Parts"/>): min(⌈predicted / quantum⌉, its parts), the
+    /// prediction its prior (<see cref="SimKernel.ArbiterPriorNs"/>) times the correction; 1 when
+    /// it is not sliced.
+    /// </summary>
+    public int SliceCount(in SimKernel kernel, double correction)
+    {
+        var predicted = (long)Math.Round(kernel.ArbiterPriorNs * Math.Max(0, correction));
+        return QuantumNs <= 0 || kernel.SmShare <= 0 || predicted <= QuantumNs
             ? 1
-            : (int)Math.Max(1, Math.Min((kernel.DurationNs + QuantumNs - 1) / QuantumNs, MaxParts(kernel)));
+            : (int)Math.Max(1, Math.Min((predicted + QuantumNs - 1) / QuantumNs, MaxParts(kernel)));
+    }
 
     /// <summary>The most parts <paramref name="kernel"/> is sliced into: <see cref="SimKernel.Parts"/> where it says, else its waves; at most 4,096.</summary>
     public static int MaxParts(in SimKernel kernel) => (int)Math.Min(kernel.Parts > 0 ? kernel.Parts : Waves(kernel), 4096);
@@ -75,7 +87,8 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// (<paramref name="overheadNs"/>, at most half the kernel) plus that share of the rest, and
     /// that share of its blocks; in more slices than waves (a GEMM's ranges of K,
     /// <see cref="Kernels.GemmSlicing"/>), an equal share each, every slice with all of the
-    /// kernel's blocks, one wave of them.
+    /// kernel's blocks, one wave of them. Each slice's <see cref="SimKernel.PriorNs"/> is its equal
+    /// share of the whole kernel's, the parts' cost not counted, as the real arbiter predicts them.
     /// </summary>
     public static SimKernel Part(in SimKernel kernel, int part, int parts, long overheadNs)
     {
@@ -90,11 +103,13 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         var overhead = Math.Min(Math.Max(0, overheadNs), kernel.DurationNs / 2);
         var work = kernel.DurationNs - overhead;
         var waves = Waves(kernel);
+        var whole = kernel.ArbiterPriorNs;
+        var prior = Math.Max(1, ((whole * (part + 1)) / parts) - ((whole * part) / parts));
         if (waves != long.MaxValue && parts > waves)
         {
             // Over its depth: every block in each slice, each block shallower.
             var deep = Math.Max(1, overhead + (long)Math.Round(work / (double)parts));
-            return kernel with { DurationNs = deep, WaveNs = deep };
+            return kernel with { DurationNs = deep, WaveNs = deep, PriorNs = prior };
         }
 
         var total = waves == long.MaxValue ? parts : waves;
@@ -104,6 +119,7 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         {
             DurationNs = Math.Max(1, overhead + (long)Math.Round(work * fraction)),
             Spread = kernel.Spread * fraction,
+            PriorNs = prior,
         };
     }
 }
@@ -323,14 +339,15 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     /// <summary>
     /// What the arbiter predicts <paramref name="kernel"/> of <paramref name="context"/> takes
-    /// before its tenant measured anything: its time alone under the context's cap on the
+    /// before its tenant measured anything: its time alone (a slice: its share of its whole
+    /// kernel's, <see cref="SimKernel.ArbiterPriorNs"/>) under the context's cap on the
     /// multiprocessors (spatial sharing: a kernel given a fraction of those it would fill runs at
     /// that fraction of its speed). A held kernel is predicted this times the tenant's correction,
     /// learnt as the real tenant's predictor learns it (<see cref="Arbiter.DurationPredictor"/>)
     /// from its measured GPU time at each synchronise (<see cref="Synchronised"/>).
     /// </summary>
     public long PredictedNs(int context, in SimKernel kernel) =>
-        kernel.SmShare > cap[context] ? (long)Math.Round(kernel.DurationNs * kernel.SmShare / cap[context]) : kernel.DurationNs;
+        kernel.SmShare > cap[context] ? (long)Math.Round(kernel.ArbiterPriorNs * kernel.SmShare / cap[context]) : kernel.ArbiterPriorNs;
 
     /// <inheritdoc />
     public void MarkOpen(int context, bool isOpen)

@@ -24,4 +24,14 @@ namespace Contention.Workloads.Sim;
 /// The most parts kernel slicing launches it as (<see cref="Kernels.GemmSlicing"/> for a GEMM: its
 /// waves, or its depth in ranges of K beyond them); 0: its waves.
 /// </param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0);
+/// <param name="PriorNs">
+/// What a GPU arbiter's predictor takes this launch to last before its correction, ns: a slice's
+/// share of its whole kernel's time, as the real arbiter predicts the parts it launches
+/// (<see cref="Arbiter.ArbitratedDevice"/>: the whole kernel's prediction divided among them, the
+/// cost each part adds not counted); 0: its duration.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0, long PriorNs = 0)
+{
+    /// <summary>What an arbiter's predictor takes it to last before its correction: <see cref="PriorNs"/> where set, else <see cref="DurationNs"/>, ns.</summary>
+    public long ArbiterPriorNs => PriorNs > 0 ? PriorNs : DurationNs;
+}

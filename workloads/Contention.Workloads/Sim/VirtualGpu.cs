@@ -124,12 +124,6 @@ public sealed class VirtualGpu
 
             gpu.Configure(i, tenant.Context);
             var (programs, order) = Programs(tenant, model);
-            if (arbiter is { QuantumNs: > 0 } && tenant.Context.Priority <= 0)
-            {
-                // A best-effort tenant under a slicing arbiter launches each long kernel as its slices.
-                programs = [.. programs.Select(p => Sliced(arbiter, p))];
-            }
-
             this.tenants[i] = new Tenant(
                 i,
                 tenant,
@@ -142,7 +136,8 @@ public sealed class VirtualGpu
                 profile.LaunchCpuNs,
                 tenants.Count,
                 startPause,
-                gpu);
+                gpu,
+                arbiter is { QuantumNs: > 0 } && tenant.Context.Priority <= 0 ? arbiter : null);
         }
     }
 
@@ -163,25 +158,6 @@ public sealed class VirtualGpu
         bool[] syncAfter = [.. kernels.Select(k => !tenant.PinnedHost && k.Kind is KernelKind.CopyToDevice or KernelKind.CopyToHost)];
         syncAfter[^1] = true;
         return ([new Program([.. kernels.Select(k => model.Kernel(k))], syncAfter, new long[kernels.Count], new long[kernels.Count], 0)], [0]);
-    }
-
-    // Each kernel as the arbiter's slices (host time before a kernel comes before its first slice, a synchronise after it after its last).
-    private static Program Sliced(ArbiterPolicy arbiter, Program program)
-    {
-        var sliced = new List<SimKernel>(program.Kernels.Length);
-        var syncs = new List<bool>(program.Kernels.Length);
-        var before = new List<long>(program.Kernels.Length);
-        var gaps = new List<long>(program.Kernels.Length);
-        for (var k = 0; k < program.Kernels.Length; k++)
-        {
-            var slices = arbiter.Slice(program.Kernels[k]);
-            sliced.AddRange(slices);
-            syncs.AddRange(slices.Select((_, s) => s == slices.Length - 1 && program.SyncAfter[k]));
-            before.AddRange(slices.Select((_, s) => s == 0 ? program.BeforeNs[k] : 0));
-            gaps.AddRange(slices.Select((_, s) => s == slices.Length - 1 ? program.SyncGapNs[k] : 0));
-        }
-
-        return new Program([.. sliced], [.. syncs], [.. before], [.. gaps], program.TailNs);
     }
 
     /// <summary>One operation's kernels as the thread plays them (<see cref="ReplayStep"/>'s fields; the last kernel always waits).</summary>
@@ -317,6 +293,9 @@ public sealed class VirtualGpu
         private long arrivalNs;
         private long operationStartNs;
         private int nextKernel;
+        private readonly ArbiterPolicy? slicing;
+        private int parts;
+        private int nextPart;
         private long submitted;
         private long calledNs = -1;
         private bool inOperation;
@@ -332,9 +311,10 @@ public sealed class VirtualGpu
         private double turnsLost;
         private long accountedNs;
 
-        public Tenant(int index, VirtualTenant spec, Program[] programs, int[] order, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause, IGpuScheduler gpu)
+        public Tenant(int index, VirtualTenant spec, Program[] programs, int[] order, RoundTripCurve roundTrip, RoundTripCurve wakeUp, (RoundTripCurve Launches, RoundTripCurve Waits) idle, VirtualCores cores, long launchCpuNs, int contexts, StartPause startPause, IGpuScheduler gpu, ArbiterPolicy? slicing)
         {
             this.gpu = gpu;
+            this.slicing = slicing;
             (idleLaunches, idleWaits) = idle;
             this.contexts = contexts;
             this.cores = cores;
@@ -466,9 +446,35 @@ public sealed class VirtualGpu
                 idleWaitNs = this.sync == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(nowNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
             }
 
-            gpu.Enqueue(Index, program.Kernels[nextKernel]);
-            submitted++;
-            launches++;
+            if (slicing is not null)
+            {
+                // A best-effort tenant behind a slicing arbiter launches a long kernel as its
+                // slices, as many as its prediction then (its tenant's correction learnt so far)
+                // takes quanta (ArbitratedDevice.Parts); each slice a launch.
+                var kernel = program.Kernels[nextKernel];
+                if (nextPart == 0)
+                {
+                    parts = slicing.SliceCount(kernel, (gpu as ArbiterScheduler)?.Correction(Index) ?? 1);
+                }
+
+                gpu.Enqueue(Index, parts > 1 ? ArbiterPolicy.Part(kernel, nextPart, parts, slicing.SliceOverheadNs) : kernel);
+                submitted++;
+                launches++;
+                if (++nextPart < parts)
+                {
+                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
+                    return;
+                }
+
+                nextPart = 0;
+            }
+            else
+            {
+                gpu.Enqueue(Index, program.Kernels[nextKernel]);
+                submitted++;
+                launches++;
+            }
+
             var sync = program.SyncAfter[nextKernel];
             var gapNs = program.SyncGapNs[nextKernel];
             nextKernel++;
