@@ -4,8 +4,9 @@
 Every best-effort tenant behind an arbiter wrote admit-PID-N.csv (each launch it asked for: when,
 when it went, its predicted time, its sleeps, what held it last) and arbiter-sleep-PID-N.csv (each
 sleep: when it began, when it was due, when it returned, when its launch asked, whether a close or
-take-back woke it), in ns on the node's monotonic clock. Files whose spans overlap belong to one
-run. Per run:
+take-back woke it), in ns on the node's monotonic clock; `contention simulate` writes
+admit-vRUN-PID-N.csv for virtual time's arbiter (the same launches, virtual ns, no sleep files).
+Real files whose spans overlap belong to one run. Per run:
 
   waits     launches' waits by predicted size: p50, p90, p99, max (us)
   races     launches that went while another tenant's launch waited: the share whose own wait was
@@ -51,6 +52,9 @@ def correlation(a, b):
 
 
 def runs(directory):
+    # Virtual time's files (admit-vRUN-PID-N.csv, contention simulate) say their run; the real
+    # tenants' (admit-PID-N.csv) do not: files whose spans overlap belong to one run.
+    tagged = collections.defaultdict(list)
     tenants = []
     for path in glob.glob(os.path.join(directory, "**", "admit-*.csv"), recursive=True):
         admits = load(path)
@@ -58,7 +62,13 @@ def runs(directory):
             continue
         sleeps_path = path.replace("admit-", "arbiter-sleep-")
         sleeps = load(sleeps_path) if os.path.exists(sleeps_path) else []
-        tenants.append((admits[0][0], admits[-1][1], os.path.basename(path), admits, sleeps))
+        name = os.path.basename(path)
+        parts = name[:-len(".csv")].split("-")
+        entry = (admits[0][0], admits[-1][1], name, admits, sleeps)
+        if len(parts) == 4 and parts[1].startswith("v"):
+            tagged[parts[1]].append(entry)
+        else:
+            tenants.append(entry)
     tenants.sort()
     groups = []
     for t in tenants:
@@ -67,7 +77,7 @@ def runs(directory):
             groups[-1][1].append(t)
         else:
             groups.append([t[1], [t]])
-    return [g[1] for g in groups]
+    return [g[1] for g in groups] + [sorted(v) for _, v in sorted(tagged.items(), key=lambda kv: int(kv[0][1:]))]
 
 
 def bin_of(length_ns):

@@ -258,6 +258,37 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void RecordAdmitsInto_TheFirstRace_EachLaunchAsTheRealTenantsRecordThem()
+    {
+        // The first race's timeline, recorded: trainer 1's 200 us kernel asked and went at 0, its
+        // 30 us one asked at 150 and went at 180; trainer 2's asked at 0, slept twice, went at 215.
+        var directory = Directory.CreateTempSubdirectory("contention-admits-").FullName;
+        try
+        {
+            var (gpu, _) = Racing();
+            gpu.RecordAdmitsInto(directory);
+            gpu.Enqueue(1, new SimKernel(200_000));
+            gpu.Enqueue(2, new SimKernel(30_000));
+            gpu.AdvanceTo(150_000);
+            gpu.Enqueue(1, new SimKernel(30_000));
+            gpu.AdvanceTo(300_000);
+
+            var files = gpu.SaveAdmits();
+            Assert.Equal(2, files.Count);
+            Assert.All(files, f => Assert.Matches(@"admit-v\d+-\d+-\d+\.csv$", f));
+            var rows = files.Select(f => File.ReadAllLines(f)).ToArray();
+            Assert.All(rows, r => Assert.Equal("asked_ns,went_ns,predicted_ns,sleeps", r[0]));
+            Assert.Equal(["0,0,200000,0", "150000,180000,30000,0"], rows[0][1..]);
+            Assert.Equal(["0,215000,30000,2"], rows[1][1..]);
+            Assert.Empty(gpu.SaveAdmits());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Waits_WithDrift_EachWakeUpScaledByItsThreadsLevelAtThatTime()
     {
         // The first test's timeline with each thread's wake-ups scaled by exp(its level): trainer

@@ -190,6 +190,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
                         host));
             }
 
+            Gpu.SaveTimings();
             return new SimUnitOutcome(spec.Id, Gpu.NowNs, marked ? Gpu.NowNs - warmupNs : 0, Gpu.Events, tenants, Converged, BusyNs);
         }
     }

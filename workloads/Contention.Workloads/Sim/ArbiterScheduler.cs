@@ -210,6 +210,11 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly long[] wakeNs;
     private readonly double[] driftLevel;
     private readonly long[] driftAtNs;
+    private readonly long[] sleepsAtAsk;
+    private HostTimings?[]? admits;
+    private string? admitsDirectory;
+    private int admitsRun;
+    private static int admitRuns;
     private bool wasBusy;
     private readonly long[] heldLaunches;
     private readonly long[] heldNs;
@@ -265,6 +270,29 @@ public sealed class ArbiterScheduler : IGpuScheduler
         cap = [.. Enumerable.Repeat(1.0, contexts)];
         driftLevel = new double[contexts];
         driftAtNs = [.. Enumerable.Repeat(long.MinValue, contexts)];
+        sleepsAtAsk = new long[contexts];
+    }
+
+    /// <summary>
+    /// Records each best-effort launch let go from now on into <paramref name="directory"/> as the
+    /// real tenants' host-timings diagnostic does (<see cref="Arbiter.ArbiterMember"/>): per
+    /// context a file <c>admit-vRUN-PID-N.csv</c> of when its thread asked, when it went, its
+    /// prediction and how many sleeps it took, in virtual ns (<see cref="SaveAdmits"/> writes them).
+    /// </summary>
+    public void RecordAdmitsInto(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        admitsDirectory = directory;
+        admitsRun = Interlocked.Increment(ref admitRuns);
+        admits = new HostTimings?[held.Length];
+    }
+
+    /// <summary>Writes the launches recorded since <see cref="RecordAdmitsInto"/> (once); the files' paths.</summary>
+    public IReadOnlyList<string> SaveAdmits()
+    {
+        var saved = admits?.Where(a => a is not null).Select(a => a!.Save()).ToArray() ?? [];
+        admits = null;
+        return saved;
     }
 
     /// <inheritdoc />
@@ -609,6 +637,11 @@ public sealed class ArbiterScheduler : IGpuScheduler
     {
         var (next, _, _) = held[context].Dequeue();
         var waited = now - askNs[context];
+        if (admits is not null)
+        {
+            (admits[context] ??= HostTimings.Into(admitsDirectory!, $"admit-v{admitsRun}", ["asked_ns", "went_ns", "predicted_ns", "sleeps"], 1 << 17)).Record(askNs[context], now, predicted, sleeps[context] - sleepsAtAsk[context]);
+        }
+
         if (waited > 0)
         {
             heldLaunches[context]++;
@@ -641,6 +674,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     // The context's thread asks for its head kernel from atNs, looking continuously at first.
     private void Ask(int context, long atNs)
     {
+        sleepsAtAsk[context] = sleeps[context];
         askNs[context] = atNs;
         asleep[context] = false;
     }

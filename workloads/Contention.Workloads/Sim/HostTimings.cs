@@ -34,6 +34,9 @@ public sealed class HostTimings
         rows = new long[capacity * columns.Length];
     }
 
+    /// <summary>The directory the environment names for the diagnostic, or null where it is off.</summary>
+    public static string? Directory => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } directory ? directory : null;
+
     /// <summary>
     /// A recorder for <paramref name="columns"/> named <paramref name="name"/> (the file gets the
     /// process id and a counter too), or null where the diagnostic is off.
@@ -41,8 +44,7 @@ public sealed class HostTimings
     public static HostTimings? Open(string name, IReadOnlyList<string> columns, int capacity = 1 << 18)
     {
         CheckColumns(columns);
-        var directory = Environment.GetEnvironmentVariable(Variable);
-        return string.IsNullOrEmpty(directory) ? null : Into(directory, name, columns, capacity);
+        return Directory is { } directory ? Into(directory, name, columns, capacity) : null;
     }
 
     /// <summary>A recorder writing into <paramref name="directory"/> whatever the environment says.</summary>
@@ -81,7 +83,7 @@ public sealed class HostTimings
     /// <summary>Writes the rows recorded into the directory as <c>NAME-PID-N.csv</c>; returns its path.</summary>
     public string Save()
     {
-        Directory.CreateDirectory(directory);
+        System.IO.Directory.CreateDirectory(directory);
         string path;
         var n = 0;
         do

@@ -107,6 +107,11 @@ public sealed class VirtualGpu
         // timed sleeps do (drawn from a random of the tenants' seeds).
         var arbiterWaits = arbiter is null ? null : ArbiterWaits.Of(profile, tenants.Count, tenants.Aggregate(0x41524249, (h, t) => unchecked((h * 31) + t.Workload.Seed)));
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter, arbiterWaits);
+        if (HostTimings.Directory is { } timings)
+        {
+            // The host-timings diagnostic: the arbiter's launches as the real tenants record theirs.
+            (gpu as ArbiterScheduler)?.RecordAdmitsInto(timings);
+        }
         var model = new CostModel(profile);
         // Each tenant is a process whose thread sleeps and wakes on the host (the GPU's own
         // tenants stand for the node's).
@@ -209,6 +214,9 @@ public sealed class VirtualGpu
         Mark();
         RunUntil(warmupNs + windowNs);
     }
+
+    /// <summary>Writes what the host-timings diagnostic recorded (an arbiter's launches, <see cref="ArbiterScheduler.RecordAdmitsInto"/>), once; the files' paths.</summary>
+    public IReadOnlyList<string> SaveTimings() => (gpu as ArbiterScheduler)?.SaveAdmits() ?? [];
 
     /// <summary>Runs every event up to and including <paramref name="endNs"/>, then stands at that time.</summary>
     public void RunUntil(long endNs)
