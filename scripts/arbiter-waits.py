@@ -21,21 +21,20 @@ Usage: scripts/arbiter-waits.py DIR [--window 50]
 import argparse
 import bisect
 import collections
-import csv
 import glob
+import importlib.util
 import math
 import os
 import statistics
 import sys
 
+# The host-timings summary's file reading and run grouping (scripts/host-timings.py).
+_spec = importlib.util.spec_from_file_location("host_timings", os.path.join(os.path.dirname(os.path.abspath(__file__)), "host-timings.py"))
+host_timings = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(host_timings)
+load = host_timings.load
+
 SPIN_NS = 50_000
-
-
-def load(path):
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        return [[int(v) for v in row] for row in reader if row and not row[0].startswith("#")]
 
 
 def quantile(values, p):
@@ -69,15 +68,7 @@ def runs(directory):
             tagged[parts[1]].append(entry)
         else:
             tenants.append(entry)
-    tenants.sort()
-    groups = []
-    for t in tenants:
-        if groups and t[0] <= groups[-1][0]:
-            groups[-1][0] = max(groups[-1][0], t[1])
-            groups[-1][1].append(t)
-        else:
-            groups.append([t[1], [t]])
-    return [g[1] for g in groups] + [sorted(v) for _, v in sorted(tagged.items(), key=lambda kv: int(kv[0][1:]))]
+    return host_timings.overlapping(tenants) + [sorted(v, key=lambda e: e[0]) for _, v in sorted(tagged.items(), key=lambda kv: int(kv[0][1:]))]
 
 
 def bin_of(length_ns):

@@ -58,14 +58,18 @@ def runs(directory):
         rows = load(path)
         if rows:
             files.append((rows[0][0], rows[-1][0], kind, rows))
-    files.sort(key=lambda f: f[0])
+    return overlapping(files)
+
+
+def overlapping(entries):
+    """Entries (start, end, ...) grouped into runs: entries whose spans overlap belong to one."""
     groups = []
-    for f in files:
-        if groups and f[0] <= groups[-1][0]:
-            groups[-1][0] = max(groups[-1][0], f[1])
-            groups[-1][1].append(f)
+    for e in sorted(entries, key=lambda e: e[0]):
+        if groups and e[0] <= groups[-1][0]:
+            groups[-1][0] = max(groups[-1][0], e[1])
+            groups[-1][1].append(e)
         else:
-            groups.append([f[1], [f]])
+            groups.append([e[1], [e]])
     return [g[1] for g in groups]
 
 

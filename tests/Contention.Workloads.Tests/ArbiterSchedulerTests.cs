@@ -201,7 +201,7 @@ public class ArbiterSchedulerTests
         {
             slept.Add(ns);
             return 5_000;
-        }, drift, drift is null ? null : new Random(seed)));
+        }, drift, seed));
         gpu.Configure(Service, new SimContext(Priority: 10));
         gpu.Configure(1, SimContext.Default);
         gpu.Configure(2, SimContext.Default);

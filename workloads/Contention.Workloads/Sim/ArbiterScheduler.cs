@@ -156,8 +156,8 @@ public readonly record struct ArbiterTally(long Held, long HeldNs, long Predicte
 /// <param name="LeaseNs">How long a launch held by an open request sleeps unless woken, ns (<see cref="Arbiter.ArbiterGate.LeaseNs"/>).</param>
 /// <param name="LateNs">How late a thread that has slept this long runs again, ns (drawn: called once per wake-up and per sleep, in the simulation's order).</param>
 /// <param name="Drift">Each thread's own wake-up level, drifting (none: every thread wakes alike).</param>
-/// <param name="DriftRandom">The random the levels are drawn from (with <paramref name="Drift"/>).</param>
-public sealed record ArbiterWaits(long SpinNs, long LeaseNs, Func<long, long> LateNs, WakeUpDrift? Drift = null, Random? DriftRandom = null)
+/// <param name="DriftSeed">The seed of the random the levels are drawn from (with <paramref name="Drift"/>).</param>
+public sealed record ArbiterWaits(long SpinNs, long LeaseNs, Func<long, long> LateNs, WakeUpDrift? Drift = null, int DriftSeed = 0)
 {
     /// <summary>
     /// The real arbiter's waits on a host of <paramref name="profile"/> where <paramref name="sleepers"/>
@@ -169,11 +169,8 @@ public sealed record ArbiterWaits(long SpinNs, long LeaseNs, Func<long, long> La
     {
         var wakeUps = RoundTripCurve.WakeUps(profile, sleepers);
         var random = new Random(seed);
-        return new ArbiterWaits(Arbiter.ArbiterGate.SpinNs, Arbiter.ArbiterGate.LeaseNs, sleptNs => wakeUps.Draw(sleptNs, random), profile.WakeUpDrift, new Random(unchecked(seed ^ 0x5F3759DF)));
+        return new ArbiterWaits(Arbiter.ArbiterGate.SpinNs, Arbiter.ArbiterGate.LeaseNs, sleptNs => wakeUps.Draw(sleptNs, random), profile.WakeUpDrift, unchecked(seed ^ 0x5F3759DF));
     }
-
-    /// <summary>The random of <see cref="Drift"/>: given with it.</summary>
-    public Random? DriftRandom { get; init; } = Drift is null || DriftRandom is not null ? DriftRandom : throw new ArgumentNullException(nameof(DriftRandom), "a wake-up drift needs its random");
 }
 
 /// <summary>
@@ -210,10 +207,10 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly long[] wakeNs;
     private readonly double[] driftLevel;
     private readonly long[] driftAtNs;
+    private readonly Random? driftRandom;
     private readonly long[] sleepsAtAsk;
     private HostTimings?[]? admits;
-    private string? admitsDirectory;
-    private int admitsRun;
+    private (string Directory, string Name) admitsTo;
     private static int admitRuns;
     private bool wasBusy;
     private readonly long[] heldLaunches;
@@ -270,6 +267,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         cap = [.. Enumerable.Repeat(1.0, contexts)];
         driftLevel = new double[contexts];
         driftAtNs = [.. Enumerable.Repeat(long.MinValue, contexts)];
+        driftRandom = waits?.Drift is null ? null : new Random(waits.DriftSeed);
         sleepsAtAsk = new long[contexts];
     }
 
@@ -282,8 +280,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     public void RecordAdmitsInto(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        admitsDirectory = directory;
-        admitsRun = Interlocked.Increment(ref admitRuns);
+        admitsTo = (directory, $"admit-v{Interlocked.Increment(ref admitRuns)}");
         admits = new HostTimings?[held.Length];
     }
 
@@ -639,7 +636,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         var waited = now - askNs[context];
         if (admits is not null)
         {
-            (admits[context] ??= HostTimings.Into(admitsDirectory!, $"admit-v{admitsRun}", ["asked_ns", "went_ns", "predicted_ns", "sleeps"], 1 << 17)).Record(askNs[context], now, predicted, sleeps[context] - sleepsAtAsk[context]);
+            (admits[context] ??= HostTimings.Into(admitsTo.Directory, admitsTo.Name, ["asked_ns", "went_ns", "predicted_ns", "sleeps"], 1 << 17)).Record(askNs[context], now, predicted, sleeps[context] - sleepsAtAsk[context]);
         }
 
         if (waited > 0)
@@ -754,7 +751,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private long Late(int context, long atNs, long sleptNs, ArbiterWaits waits)
     {
         var late = Math.Max(0, waits.LateNs(sleptNs));
-        if (waits is not { Drift: { } drift, DriftRandom: { } random })
+        if (waits.Drift is not { } drift || driftRandom is not { } random)
         {
             return late;
         }

@@ -35,7 +35,7 @@ public sealed class HostTimings
     }
 
     /// <summary>The directory the environment names for the diagnostic, or null where it is off.</summary>
-    public static string? Directory => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } directory ? directory : null;
+    public static string? ConfiguredDirectory => Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } directory ? directory : null;
 
     /// <summary>
     /// A recorder for <paramref name="columns"/> named <paramref name="name"/> (the file gets the
@@ -44,7 +44,7 @@ public sealed class HostTimings
     public static HostTimings? Open(string name, IReadOnlyList<string> columns, int capacity = 1 << 18)
     {
         CheckColumns(columns);
-        return Directory is { } directory ? Into(directory, name, columns, capacity) : null;
+        return ConfiguredDirectory is { } directory ? Into(directory, name, columns, capacity) : null;
     }
 
     /// <summary>A recorder writing into <paramref name="directory"/> whatever the environment says.</summary>
@@ -83,7 +83,7 @@ public sealed class HostTimings
     /// <summary>Writes the rows recorded into the directory as <c>NAME-PID-N.csv</c>; returns its path.</summary>
     public string Save()
     {
-        System.IO.Directory.CreateDirectory(directory);
+        Directory.CreateDirectory(directory);
         string path;
         var n = 0;
         do

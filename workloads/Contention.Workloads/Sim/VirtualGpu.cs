@@ -107,7 +107,7 @@ public sealed class VirtualGpu
         // timed sleeps do (drawn from a random of the tenants' seeds).
         var arbiterWaits = arbiter is null ? null : ArbiterWaits.Of(profile, tenants.Count, tenants.Aggregate(0x41524249, (h, t) => unchecked((h * 31) + t.Workload.Seed)));
         gpu = GpuSchedulers.Create(profile, sharing, tenants.Count, 0, weightedSlices, arbiter, arbiterWaits);
-        if (HostTimings.Directory is { } timings)
+        if (HostTimings.ConfiguredDirectory is { } timings)
         {
             // The host-timings diagnostic: the arbiter's launches as the real tenants record theirs.
             (gpu as ArbiterScheduler)?.RecordAdmitsInto(timings);
