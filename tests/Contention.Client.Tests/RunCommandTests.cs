@@ -155,6 +155,38 @@ public class RunCommandTests
         Directory.Delete(directory, true);
     }
 
+    [Theory]
+    [InlineData("cpu", false)]
+    [InlineData("sim", true)]
+    public void Prepare_AnotherModelledGpuProfile_StopsAResumeOnlyWhereATenantIsModelled(string device, bool stops)
+    {
+        // A sweep of real devices (cuda, cpu) measures nothing the modelled GPU's profile decides:
+        // a profile changed since it started (h100 -> h200 here) must not stop it resuming.
+        var mix = MixParser.Parse($$"""
+            name: profiles
+            warmup: 0s
+            duration: 300ms
+            tenants:
+              - name: bench
+                kind: microbench
+                device: {{device}}
+                bytes: 64KiB
+                iterations: 10
+            sweep:
+              axes:
+                bench.iterations: [10, 20]
+            """, "profiles.yaml");
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-profiles-{Guid.NewGuid():N}");
+        var options = Options(mix, directory);
+
+        var h100 = SweepRunner.Prepare(options with { SimProfile = "h100" }, directory).Fingerprint;
+        var h200 = SweepRunner.Prepare(options with { SimProfile = "h200" }, directory).Fingerprint;
+        var simulated = SweepRunner.Prepare(options with { SimProfile = "h200" }, directory, modelled: true).Fingerprint;
+
+        Assert.Equal(stops, h100 != h200);
+        Assert.NotEqual(h100, simulated); // contention simulate models every tenant, whatever its device
+    }
+
     [Fact]
     public async Task Execute_SweepRepetitions_EachRunsWithItsOwnSeeds()
     {

@@ -331,6 +331,26 @@ public sealed class CudaKernelsTests : IDisposable
         AssertEqual(expected, dc.GetAsArray1D());
     }
 
+    [Fact]
+    public void StopOrNone_NoStopWord_IsAnEmptyViewOfABuffer_SoTheCudaLauncherCanTakeItsAddress()
+    {
+        // ILGPU's CUDA launcher reads each view's address from its buffer: a default view threw
+        // there on the H200 (the CPU emulator passes views as they are).
+        using var context = Context.Create(builder => builder.CPU());
+        using var accelerator = context.CreateCPUAccelerator(0);
+        using var buffer = accelerator.Allocate1D<int>(4);
+        ArrayView<int> words = buffer.View;
+
+        var none = KernelLaunches.StopOrNone(default, words);
+        var word = KernelLaunches.StopOrNone(words.SubView(2, 1), words);
+
+        Assert.Equal(0, none.Length);
+        Assert.Equal(words.LoadEffectiveAddressAsPtr(), none.LoadEffectiveAddressAsPtr());
+        Assert.Equal(1, word.Length);
+        Assert.Equal(words.SubView(2, 1).LoadEffectiveAddressAsPtr(), word.LoadEffectiveAddressAsPtr());
+        Assert.Throws<NullReferenceException>(() => default(ArrayView<int>).LoadEffectiveAddressAsPtr());
+    }
+
     // A GEMM's inputs (C NaN) on four emulated multiprocessors, with its expected C.
     private sealed class EmulatedGemm : IDisposable
     {

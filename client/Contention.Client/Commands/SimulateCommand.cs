@@ -117,7 +117,7 @@ internal static class SimulateCommand
         var experiment = RunCommand.NewExperimentId(options.Mix.Name);
         Check(options.Mix);
         using var directory = ResultsDirectory.Claim(options.OutputDirectory ?? Path.Combine("results", experiment), sweep: options.Mix.Sweep is not null);
-        var prepared = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path);
+        var prepared = options.Mix.Sweep is null ? default : SweepRunner.Prepare(options, directory.Path, modelled: true);
         await using var connection = await OpenAsync(options, cancellation);
         if (options.Mix.Sweep is not null)
         {

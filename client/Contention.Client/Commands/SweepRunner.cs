@@ -16,12 +16,17 @@ internal static class SweepRunner
 {
     /// <summary>What a sweep into <paramref name="directory"/> starts from: its fingerprint and the manifest it resumes, if any (checked before any cluster starts).</summary>
     /// <exception cref="MixException">The directory holds another sweep.</exception>
-    public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory)
+    /// <param name="options">The sweep's options.</param>
+    /// <param name="directory">Where it runs.</param>
+    /// <param name="modelled">Every tenant runs on the modelled GPU (<c>contention simulate</c>); otherwise those whose device is sim (or auto) do.</param>
+    public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory, bool modelled = false)
     {
         var sweep = options.Mix.Sweep!;
         // The modelled GPU's profile decides what sim tenants measure: resuming with another (or a
-        // changed one) would mix two models in one sweep.
-        var profile = System.Text.Json.JsonSerializer.Serialize(Contention.Workloads.Sim.DeviceProfile.Load(options.SimProfile), Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile);
+        // changed one) would mix two models in one sweep. Where no tenant runs on it (device cuda
+        // or cpu) the profile decides nothing, and a changed one does not stop a resume.
+        modelled = modelled || sweep.Points.SelectMany(p => p.Mix.Tenants).Select(options.Adjust).Any(t => !Contention.Workloads.Devices.DeviceId.TryParse(t.Device, out var id) || id.Kind == Contention.Workloads.Devices.DeviceKind.Sim);
+        var profile = modelled ? System.Text.Json.JsonSerializer.Serialize(Contention.Workloads.Sim.DeviceProfile.Load(options.SimProfile), Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile) : "none modelled";
         var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant(),
             string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))), profile);
         var previous = SweepFiles.ReadManifest(directory);

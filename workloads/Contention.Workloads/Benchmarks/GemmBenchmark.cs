@@ -58,6 +58,28 @@ public static class GemmBenchmark
     public static IReadOnlyList<GemmTiming> Run(int device, int repetitions)
     {
         var timings = new List<GemmTiming>();
+        try
+        {
+            Measure(device, repetitions, timings);
+        }
+        catch (Exception error) when (Said(error))
+        {
+            throw;
+        }
+
+        return timings;
+    }
+
+    // What went wrong, on standard error before the accelerator's disposal runs (ILGPU's can throw
+    // one of its own once a launch failed, hiding the first); false: the exception goes on.
+    private static bool Said(Exception error)
+    {
+        Console.Error.WriteLine($"bench gemm: {error}");
+        return false;
+    }
+
+    private static void Measure(int device, int repetitions, List<GemmTiming> timings)
+    {
         foreach (var level in new[] { OptimizationLevel.O1 })
         {
             using var context = Context.Create(builder => builder.Cuda().Optimize(level));
@@ -115,8 +137,6 @@ public static class GemmBenchmark
                 }
             }
         }
-
-        return timings;
     }
 
     /// <summary>

@@ -150,8 +150,17 @@ internal sealed class KernelLaunches
             c.SubView(0, (long)m * n).MemSetToZero(stream);
         }
 
-        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, NextCounter(stream), reserved, stop, stopAddress);
+        var counter = NextCounter(stream);
+        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress);
     }
+
+    /// <summary>
+    /// <paramref name="stop"/> where it has a word, else an empty view of <paramref name="some"/>'s
+    /// buffer: a kernel's "no stop word". ILGPU's CUDA launcher takes each view's address from its
+    /// buffer and fails on a view of none (<c>default</c>); its CPU emulator does not, so only a
+    /// GPU showed it.
+    /// </summary>
+    public static ArrayView<int> StopOrNone(ArrayView<int> stop, ArrayView<int> some) => stop.Length > 0 ? stop : some.SubView(0, 0);
 
     /// <summary>
     /// <see cref="GemmAvoiding"/>'s K slice and grid on a GPU of <paramref name="multiprocessors"/>
