@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Contention.sln on a fresh Debian 12 machine with the .NET 10 SDK.
-# Installs what the tests need (Debian's prometheus, redis-server, strace and python3; the eBPF toolchain),
+# Installs what the tests need (Debian's prometheus, redis-server, strace and python3; the eBPF toolchain;
+# NVIDIA's ptxas from Debian's non-free pool),
 # builds the eBPF helper, checks code style, runs the tests, checks that the trimmed single file
 # (docs/gpu.md) runs the default mix, and ends with the line "N passed, N failed, N skipped".
 set -uo pipefail
@@ -11,6 +12,7 @@ command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)   # scripts/host-timings.py
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # fetches ptxas, below
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)   # the Orleans Dashboard test loads the page in headless Chromium
 # The eBPF helper (tracer/native): clang, bpftool and static libbpf, libelf, zlib, zstd.
 command -v clang-14 >/dev/null 2>&1 || need_apt+=(clang-14 llvm-14)
@@ -29,6 +31,26 @@ if [ ${#need_apt[@]} -gt 0 ]; then
       echo "error: failed to install ${need_apt[*]} with apt-get; install them and run again" >&2
       exit 2
     }
+fi
+
+# NVIDIA's PTX assembler, so the tests assemble every kernel as the driver's JIT will on a GPU host
+# (KernelCompilationTests): ptxas from Debian's non-free CUDA 11.8 toolkit package (NVIDIA's
+# licence; nothing else of it is used), fetched once into the user's cache and checked by hash.
+ptxas_deb=nvidia-cuda-toolkit_11.8.89~11.8.0-5~deb12u1_amd64.deb
+ptxas_sha256=d1156026e704fe0368b6295db06224ed00a727966fb13454f34e3f3102db0457
+ptxas_dir="${XDG_CACHE_HOME:-$HOME/.cache}/contention/cuda-11.8"
+if [ -z "${CONTENTION_PTXAS:-}" ] && ! command -v ptxas >/dev/null 2>&1; then
+  if [ ! -x "$ptxas_dir/ptxas" ]; then
+    echo "fetching ptxas ($ptxas_deb, 84 MB, from deb.debian.org's non-free pool)"
+    mkdir -p "$ptxas_dir" && fetch=$(mktemp -d) && \
+      curl -fsSL --retry 3 -o "$fetch/toolkit.deb" "http://deb.debian.org/debian/pool/non-free/n/nvidia-cuda-toolkit/$ptxas_deb" && \
+      echo "$ptxas_sha256  $fetch/toolkit.deb" | sha256sum -c --quiet && \
+      dpkg-deb --fsys-tarfile "$fetch/toolkit.deb" | tar -xf - -C "$fetch" ./usr/bin/ptxas && \
+      mv "$fetch/usr/bin/ptxas" "$ptxas_dir/ptxas" || \
+      echo "note: ptxas could not be fetched: the test that assembles the kernels skips" >&2
+    rm -rf "${fetch:-/nonexistent}"
+  fi
+  [ -x "$ptxas_dir/ptxas" ] && export CONTENTION_PTXAS="$ptxas_dir/ptxas"
 fi
 
 echo "== eBPF helper (make -C tracer/native)"

@@ -27,6 +27,37 @@ public class KernelCompilationTests
         Assert.All(kernels, k => Assert.StartsWith("sm_", k.Target, StringComparison.Ordinal));
     }
 
+    [PtxasFact]
+    public void CompileAll_EveryKernelAssembles_AsTheDriverWouldLoadIt()
+    {
+        // The driver JIT-compiles a module when a cuda tenant opens its GPU: one kernel it refuses
+        // fails every tenant. First that the assembler refuses what the driver refused on the H200
+        // (an immediate global address), so a pass below means something.
+        var refused = Ptxas.Assemble("""
+            .version 8.0
+            .target sm_80
+            .address_size 64
+            .visible .entry Refused(.param .b64 out)
+            {
+                .reg .b32 %r<2>;
+                .reg .b64 %rd<2>;
+                ld.volatile.global.u32 %r1, [0];
+                ld.param.u64 %rd1, [out];
+                st.global.u32 [%rd1], %r1;
+                ret;
+            }
+            """, "sm_90");
+        Assert.True(refused.ExitCode != 0 && refused.Output.Contains("Immediate addresses", StringComparison.Ordinal), refused.Output);
+
+        var kernels = KernelCompilation.CompileAll("sm_90", out var assemblies);
+
+        Assert.All(kernels.Zip(assemblies), k =>
+        {
+            var (code, output) = Ptxas.Assemble(k.Second, "sm_90");
+            Assert.True(code == 0, $"{k.First.Kernel}: ptxas exited {code}: {output}");
+        });
+    }
+
     [Fact]
     public void CompileAll_UnknownArchitecture_SaysWhichAreKnown()
     {

@@ -103,7 +103,10 @@ internal static class CudaKernels
             }
             else
             {
-                CudaAsm.Emit("ld.volatile.global.u32 %0, [%1];", out word, stopAddress);
+                // Through a register: where the address is a constant (0 in the plain GEMM, which
+                // never comes here) ILGPU writes it into the instruction, and ptxas refuses an
+                // immediate global address ("allowed only for .local"), failing the whole module.
+                CudaAsm.Emit("{ .reg .u64 %%stop; mov.u64 %%stop, %1; ld.volatile.global.u32 %0, [%%stop]; }", out word, stopAddress);
             }
 
             if (word == 0)
