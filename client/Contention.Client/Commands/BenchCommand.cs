@@ -258,9 +258,16 @@ internal static class BenchCommand
 
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GEMM groups resident per multiprocessor (the driver's estimate): plain {GemmBenchmark.GroupsPerMultiprocessor.Plain}, persistent {GemmBenchmark.GroupsPerMultiprocessor.Persistent}"));
-            AnsiConsole.WriteLine(GemmBenchmark.Paused is var (alone, paused)
-                ? string.Create(CultureInfo.InvariantCulture, $"trial pause: a 4096³ persistent GEMM looking at a mapped host word took {F(alone)} ms; with the word set from the host for {GemmBenchmark.PauseMs} ms, {F(paused)} ms")
-                : "trial pause: no mapped host word (the driver refused cuMemHostAlloc or its device address)");
+            foreach (var (word, alone, paused) in GemmBenchmark.Paused)
+            {
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial pause: a {GemmBenchmark.PauseSize}³ persistent GEMM looking at a {word} took {F(alone)} ms; with the word set for {GemmBenchmark.PauseMs} ms, {F(paused)} ms"));
+            }
+
+            if (!GemmBenchmark.Paused.Any(p => p.Word.StartsWith("mapped", StringComparison.Ordinal)))
+            {
+                AnsiConsole.WriteLine("trial pause: no mapped host word (the driver refused cuMemHostAlloc or its device address)");
+            }
+
             return 0;
         });
         var steps = new Option<int>("--steps") { Description = "training steps to time", DefaultValueFactory = _ => 30 }.Within(1, 10_000);

@@ -43,8 +43,13 @@ public static class GemmBenchmark
     /// <summary>How many multiprocessors the persistent kernels are timed keeping off (issue 13's <c>CONTENTION_RESERVE_SMS</c>).</summary>
     public static IReadOnlyList<int> Reserved { get; } = [0, 1, 32];
 
-    /// <summary>Tiles per persistent group timed besides the tenants' (<see cref="Devices.KernelLaunches.PersistentTilesPerGroup"/>): K cut coarser: fewer slices added into C, the tiles shared out less evenly.</summary>
-    public static IReadOnlyList<int> TrialTilesPerGroup { get; } = [1, 2];
+    /// <summary>
+    /// Where a pausable persistent GEMM's stop word is timed (1 SM kept off), and every how many
+    /// steps of K its groups look: page-locked host memory mapped for the GPU (another process can
+    /// write it, but each look crosses PCIe: 14-26x slower on the H200, 2026-12-03), or the GPU's
+    /// own memory (a volatile load, or an atomic).
+    /// </summary>
+    public static IReadOnlyList<(string Word, int LookSteps)> TrialStopWords { get; } = [("mapped host word", 4), ("device word, volatile load", 4), ("device word, volatile load", 16), ("device word, atomic", 4)];
 
     /// <summary>The occupancy estimates of the GEMM kernels as tenants launch them: plain and persistent groups per multiprocessor, on the device the last <see cref="Run"/> timed.</summary>
     public static (int Plain, int Persistent) GroupsPerMultiprocessor { get; private set; }
@@ -98,6 +103,11 @@ public static class GemmBenchmark
             var launches = new Devices.KernelLaunches(accelerator);
             accelerator.Bind();
             var stopAddress = MappedStopWord(out var stopWord);
+            using var deviceWord = accelerator.Allocate1D<int>(1);
+            deviceWord.MemSetToZero(stream);
+            var deviceAddress = ((ArrayView<int>)deviceWord.View).LoadEffectiveAddressAsPtr().ToInt64();
+            void Pausable((string Word, int LookSteps) trial, int m, int n, int k) => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, 1, trial.Word.EndsWith("atomic", StringComparison.Ordinal) ? deviceWord.View : default,
+                trial.Word.StartsWith("mapped", StringComparison.Ordinal) ? stopAddress : trial.Word.EndsWith("atomic", StringComparison.Ordinal) ? 0 : deviceAddress, lookSteps: trial.LookSteps);
             GroupsPerMultiprocessor = (launches.GemmBlocksPerMultiprocessor, launches.GemmAvoidingBlocksPerMultiprocessor);
             foreach (var (m, n, k) in Shapes)
             {
@@ -110,23 +120,31 @@ public static class GemmBenchmark
                 foreach (var reserved in Reserved)
                 {
                     timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
-                    if (stopAddress != 0)
-                    {
-                        timings.Add(new GemmTiming($"trial: persistent, looking at a mapped host word, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, reserved, default, stopAddress), stream, repetitions)));
-                    }
+                }
 
-                    foreach (var perGroup in TrialTilesPerGroup)
-                    {
-                        timings.Add(new GemmTiming($"trial: persistent, {perGroup} tiles a group, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved, perGroup), stream, repetitions)));
-                    }
+                foreach (var trial in TrialStopWords.Where(t => stopAddress != 0 || !t.Word.StartsWith("mapped", StringComparison.Ordinal)))
+                {
+                    timings.Add(new GemmTiming($"trial: persistent looking at a {trial.Word} every {trial.LookSteps} steps, 1 SM kept off {level}", m, n, k, Median(() => Pausable(trial, m, n, k), stream, repetitions)));
                 }
             }
 
+            // The pause: the word set from this thread (the host word) or by a copy on another stream (the device word).
+            using var other = accelerator.CreateStream();
+            var paused = new List<(string, double, double)>();
             if (stopAddress != 0)
             {
-                Paused = TimePause(launches, stream, a, b, c, stopWord, stopAddress);
+                var (alone, held) = TimePause(() => Pausable(TrialStopWords[0], PauseSize, PauseSize, PauseSize), stream, value => Marshal.WriteInt32(stopWord, value));
+                paused.Add((TrialStopWords[0].Word, alone, held));
                 _ = Devices.CudaDriver.FreeHost(stopWord);
             }
+
+            var (deviceAlone, deviceHeld) = TimePause(() => Pausable(TrialStopWords[1], PauseSize, PauseSize, PauseSize), stream, value =>
+            {
+                deviceWord.View.CopyFromCPU(other, [value]);
+                other.Synchronize();
+            });
+            paused.Add((TrialStopWords[1].Word, deviceAlone, deviceHeld));
+            Paused = paused;
 
             foreach (var count in ElementwiseCounts)
             {
@@ -140,11 +158,14 @@ public static class GemmBenchmark
     }
 
     /// <summary>
-    /// The pause of the last <see cref="Run"/>: a 4096³ persistent GEMM (1 SM kept off) looking at a
-    /// mapped host word, alone and with the word set from the host for <see cref="PauseMs"/> soon
-    /// after its launch, ms; null where no mapped word could be had.
+    /// The pauses of the last <see cref="Run"/>: a <see cref="PauseSize"/>³ persistent GEMM (1 SM
+    /// kept off) looking at each stop word every 4 steps, alone and with the word set for
+    /// <see cref="PauseMs"/> 2 ms after its launch, ms (medians of 5).
     /// </summary>
-    public static (double AloneMs, double PausedMs)? Paused { get; private set; }
+    public static IReadOnlyList<(string Word, double AloneMs, double PausedMs)> Paused { get; private set; } = [];
+
+    /// <summary>M = N = K of the GEMM <see cref="Paused"/> times.</summary>
+    public const int PauseSize = 4096;
 
     /// <summary>How long <see cref="Paused"/>'s host thread holds the word set, ms.</summary>
     public const int PauseMs = 20;
@@ -169,21 +190,19 @@ public static class GemmBenchmark
         return (long)device;
     }
 
-    // The 4096³ GEMM alone, then with the word set 2 ms after its launch for PauseMs (median of 5 each).
-    private static (double, double) TimePause(Devices.KernelLaunches launches, AcceleratorStream stream, MemoryBuffer1D<float, Stride1D.Dense> a, MemoryBuffer1D<float, Stride1D.Dense> b, MemoryBuffer1D<float, Stride1D.Dense> c, IntPtr word, long address)
+    // The launch alone, then with the word set 2 ms after it for PauseMs (median of 5 each), ms.
+    private static (double, double) TimePause(Action launch, AcceleratorStream stream, Action<int> set)
     {
-        const int size = 4096;
-        void Launch() => launches.GemmPausable(stream, a.View, b.View, c.View, size, size, size, 1, default, address);
-        var alone = Median(Launch, stream, 5);
+        var alone = Median(launch, stream, 5);
         var paused = new double[5];
         for (var r = 0; r < paused.Length; r++)
         {
             var start = Stopwatch.GetTimestamp();
-            Launch();
+            launch();
             Thread.Sleep(2);
-            Marshal.WriteInt32(word, 1);
+            set(1);
             Thread.Sleep(PauseMs);
-            Marshal.WriteInt32(word, 0);
+            set(0);
             stream.Synchronize();
             paused[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }

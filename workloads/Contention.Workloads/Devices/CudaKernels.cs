@@ -37,7 +37,7 @@ internal static class CudaKernels
         var kStart = kFrom + (Grid.IdxZ * kSlice);
         var kEnd = Math.Min(kTo, kStart + kSlice);
         var split = kFrom > 0 || kTo < k || kSlice < kTo - kFrom;
-        GemmTile(a, b, c, tileA, tileB, m, n, k, (Grid.IdxX + rowBlockOffset) * Tile, Grid.IdxY * Tile, kStart, kEnd, split, default, 0);
+        GemmTile(a, b, c, tileA, tileB, m, n, k, (Grid.IdxX + rowBlockOffset) * Tile, Grid.IdxY * Tile, kStart, kEnd, split, default, 0, 1);
     }
 
     /// <summary>
@@ -47,12 +47,12 @@ internal static class CudaKernels
     /// slice) from <paramref name="counter"/>[0] (zero before the launch) until none is left, so
     /// the reserved multiprocessors stay free for another tenant's blocks, whatever the launch's
     /// grid. On ILGPU's CPU emulator (tests) no block knows its multiprocessor: none leaves.
-    /// A group pauses in place (keeping its partial sums) every <see cref="StopLookSteps"/> steps
+    /// A group pauses in place (keeping its partial sums) every <paramref name="lookSteps"/> steps
     /// of K while a stop word is not 0: <paramref name="stop"/>[0] where it has an element, else
     /// the 32-bit word at the device address <paramref name="stopAddress"/> (host memory mapped
     /// for the device: another process may set it; 0 for none; read on a GPU only).
     /// </summary>
-    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress)
+    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int lookSteps)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
@@ -85,7 +85,7 @@ internal static class CudaKernels
             // tiles taken together add into different parts of C, not all into one.
             var rest = tile / rowBlocks;
             var kStart = rest / columnBlocks * kSlice;
-            GemmTile(a, b, c, tileA, tileB, m, n, k, tile % rowBlocks * Tile, rest % columnBlocks * Tile, kStart, Math.Min(k, kStart + kSlice), slices > 1, stop, stopAddress);
+            GemmTile(a, b, c, tileA, tileB, m, n, k, tile % rowBlocks * Tile, rest % columnBlocks * Tile, kStart, Math.Min(k, kStart + kSlice), slices > 1, stop, stopAddress, lookSteps);
         }
     }
 
@@ -133,13 +133,13 @@ internal static class CudaKernels
         return sm < (uint)reservedSms;
     }
 
-    /// <summary>Steps of K (<see cref="TileK"/> deep each) between a pausable GEMM group's looks at its stop word.</summary>
+    /// <summary>Steps of K (<see cref="TileK"/> deep each) between a pausable GEMM group's looks at its stop word, by default.</summary>
     public const int StopLookSteps = 4;
 
     // One group's Tile x Tile block of C at (rowBase, colBase) over K in [kStart, kEnd), adding into
-    // C when add; pausing at every StopLookSteps-th step of K while the stop word is set (none: an
+    // C when add; pausing at every lookSteps-th step of K while the stop word is set (none: an
     // empty stop and address 0).
-    private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add, ArrayView<int> stop, long stopAddress)
+    private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add, ArrayView<int> stop, long stopAddress, int lookSteps)
     {
         var pausable = stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
         var tx = Group.IdxX;
@@ -149,7 +149,7 @@ internal static class CudaKernels
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         for (var t = kStart; t < kEnd; t += TileK)
         {
-            if (pausable && (t - kStart) / TileK % StopLookSteps == 0)
+            if (pausable && (t - kStart) / TileK % lookSteps == 0)
             {
                 if (tid == 0)
                 {

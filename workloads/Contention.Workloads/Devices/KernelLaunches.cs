@@ -16,7 +16,7 @@ internal sealed class KernelLaunches
 {
     private readonly Accelerator accelerator;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long> gemmAvoiding;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int> gemmAvoiding;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int> elementwiseAvoiding;
     private MemoryBuffer1D<int, Stride1D.Dense>? counters;
@@ -36,7 +36,7 @@ internal sealed class KernelLaunches
         this.accelerator = accelerator;
         this.avoidingCounters = avoidingCounters;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
-        gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long>(CudaKernels.GemmAvoiding);
+        gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int>(CudaKernels.GemmAvoiding);
         elementwiseAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int>(CudaKernels.ElementwiseAvoiding);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
@@ -138,9 +138,9 @@ internal sealed class KernelLaunches
     /// <see cref="GemmAvoiding"/> whose groups pause in place while a stop word is not 0:
     /// <paramref name="stop"/>[0] where it has an element, else the word at the device address
     /// <paramref name="stopAddress"/> (host memory mapped for the device), looked at every
-    /// <see cref="CudaKernels.StopLookSteps"/> steps of K (a trial: <c>bench gemm</c> times it).
+    /// <paramref name="lookSteps"/> steps of K (a trial: <c>bench gemm</c> times it).
     /// </summary>
-    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup)
+    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup, int lookSteps = CudaKernels.StopLookSteps)
     {
         var sms = accelerator.NumMultiprocessors;
         var reserved = Math.Clamp(reservedSms, 0, sms - 1);
@@ -151,7 +151,7 @@ internal sealed class KernelLaunches
         }
 
         var counter = NextCounter(stream);
-        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress);
+        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress, Math.Max(1, lookSteps));
     }
 
     /// <summary>
