@@ -299,7 +299,8 @@ public sealed class CudaKernelsTests : IDisposable
         // 130 x 70 x 300: 3 x 2 tiles, K in 19 steps (the groups look at steps 0, 4, 8, 12, 16).
         // With the word 0 it runs through; set before the launch and cleared by another thread
         // three times the kernel's own time later, no group may finish before, and C is then the
-        // whole GEMM's.
+        // whole GEMM's. The looks are not bounded here (on the emulator they take no time:
+        // the bound's own test is below).
         const int m = 130, n = 70, k = 300;
         using var g = new EmulatedGemm(m, n, k);
         var (four, kernels, expected, da, db, dc) = (g.Four, g.Kernels, g.Expected, g.A, g.B, g.C);
@@ -307,7 +308,7 @@ public sealed class CudaKernelsTests : IDisposable
 
         // The word 0: it runs through (timed, so the pause below is longer than the whole kernel).
         var through = Stopwatch.GetTimestamp();
-        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0);
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
         four.Synchronize();
         var kernelMs = Stopwatch.GetElapsedTime(through).TotalMilliseconds;
         AssertEqual(expected, dc.GetAsArray1D());
@@ -323,12 +324,32 @@ public sealed class CudaKernelsTests : IDisposable
             clearedAt = Stopwatch.GetTimestamp();
             Marshal.WriteInt32(stop.NativePtr, 0);
         });
-        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0);
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
         four.Synchronize();
         var finished = Stopwatch.GetTimestamp();
         await clearer;
         Assert.True(clearedAt > 0 && finished >= clearedAt, $"the kernel ({kernelMs:F0} ms unpaused) finished {Stopwatch.GetElapsedTime(start, finished).TotalMilliseconds:F0} ms after its launch, before its stop word was cleared at {pauseMs} ms");
         AssertEqual(expected, dc.GetAsArray1D());
+    }
+
+    [Fact]
+    public async Task GemmPausable_StopWordNeverCleared_GroupsGoOnAfterTheirLooks_AndComputeC()
+    {
+        // A latency-sensitive tenant killed with its word set must not hold the GEMMs for ever:
+        // after maxLooks looks in one pause a group goes on. Without the bound this never returns.
+        const int m = 130, n = 70, k = 300;
+        using var g = new EmulatedGemm(m, n, k);
+        using var stop = g.Four.Allocate1D(new[] { 1 });
+
+        var run = Task.Run(() =>
+        {
+            g.Kernels.GemmPausable(g.Four.DefaultStream, g.A.View, g.B.View, g.C.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: 3);
+            g.Four.Synchronize();
+        });
+
+        Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(5))) == run, "the GEMM never finished with its stop word left set");
+        await run;
+        AssertEqual(g.Expected, g.C.GetAsArray1D());
     }
 
     [Fact]

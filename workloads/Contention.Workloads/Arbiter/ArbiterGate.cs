@@ -30,8 +30,8 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     /// <summary>How long a held launch sleeps between looks once it stopped spinning, where futexes are not to be had (neither x64 nor arm64), ns.</summary>
     public const long NapNs = 20_000;
 
-    private const long Magic = 0x5241_4254_4E43_0002; // "CNTBAR" + version 2 (the count of open requests)
-    private const int HeaderBytes = 128;
+    private const long Magic = 0x5241_4254_4E43_0003; // "CNTBAR" + version 3 (the stop word's handle)
+    private const int HeaderBytes = 256;
     private const int SlotBytes = 128;
 
     // Header (the node's): magic, slot count, outstanding bound, slice quantum; stop; the
@@ -45,6 +45,10 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     private const int WaitersOffset = 80; // held launches asleep on it
     private const int QueueEndOffset = 96;
     private const int OpenCountOffset = 104; // slots with a latency-sensitive request open: a best-effort launch reads this word, not every slot, while it is 0
+    private const int StopWordOwnerOffset = 128; // the owner token of the slot that published a stop word (0: none), written last
+    private const int StopWordSlotOffset = 136; // that slot
+    private const int StopWordHandleOffset = 144; // its CUDA IPC handle, 64 bytes
+    private const int StopWordHandleBytes = 64;
 
     // Slot (its tenant's line): owner token, pid, sensitive, open since.
     private const int OwnerOffset = 0;
@@ -374,8 +378,58 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         }
     }
 
+    /// <summary>
+    /// Publishes <paramref name="member"/>'s stop word (<see cref="Devices.IPausingDevice"/>): its
+    /// IPC handle, for the best-effort tenants to open; it stands until the member leaves (or its
+    /// process dies and its slot is freed).
+    /// </summary>
+    internal void PublishStopWord(ArbiterMember member, ReadOnlySpan<byte> handle)
+    {
+        if (handle.Length != StopWordHandleBytes)
+        {
+            throw new ArgumentException($"a stop word's handle is {StopWordHandleBytes} bytes, not {handle.Length}", nameof(handle));
+        }
+
+        Volatile.Write(ref Field(basePtr, StopWordOwnerOffset), 0);
+        Field(basePtr, StopWordSlotOffset) = member.Slot;
+        handle.CopyTo(new Span<byte>(basePtr + StopWordHandleOffset, StopWordHandleBytes));
+        Volatile.Write(ref Field(basePtr, StopWordOwnerOffset), member.Token);
+    }
+
+    /// <summary>The owner token of the stop word published now; 0 when there is none, or its publisher's slot no longer holds it (it left, or died and was freed).</summary>
+    internal long StopWordOwner
+    {
+        get
+        {
+            var owner = Volatile.Read(ref Field(basePtr, StopWordOwnerOffset));
+            var slot = (int)Volatile.Read(ref Field(basePtr, StopWordSlotOffset));
+            return owner != 0 && slot >= 0 && slot < Slots && Volatile.Read(ref Field(SlotPtr(slot), OwnerOffset)) == owner ? owner : 0;
+        }
+    }
+
+    /// <summary>Copies the published stop word's handle into <paramref name="handle"/> (64 bytes); its owner token, 0 for none (the handle then cleared).</summary>
+    internal long ReadStopWord(Span<byte> handle)
+    {
+        while (true)
+        {
+            var owner = StopWordOwner;
+            if (owner == 0)
+            {
+                handle.Clear();
+                return 0;
+            }
+
+            new ReadOnlySpan<byte>(basePtr + StopWordHandleOffset, StopWordHandleBytes).CopyTo(handle);
+            if (Volatile.Read(ref Field(basePtr, StopWordOwnerOffset)) == owner)
+            {
+                return owner;
+            }
+        }
+    }
+
     internal void Leave(int slot, long token)
     {
+        Interlocked.CompareExchange(ref Field(basePtr, StopWordOwnerOffset), 0, token);
         var ptr = SlotPtr(slot);
         var open = ClearOpen(ptr);
         Interlocked.CompareExchange(ref Field(ptr, OwnerOffset), 0, token);

@@ -40,6 +40,9 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>The slot this tenant holds.</summary>
     public int Slot { get; }
 
+    /// <summary>This tenant's claim on its slot (the slot's owner while it holds it).</summary>
+    internal long Token => token;
+
     /// <summary>Whether the tenant is latency-sensitive.</summary>
     public bool Sensitive { get; }
 

@@ -21,10 +21,20 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly ISlicingDevice? narrowing;
     private readonly long quantumNs;
     private readonly Dictionary<KernelSpec, int> maxParts = [];
+    private readonly IPausingDevice? pausing;
+    private readonly byte[] stopWordHandle = new byte[Devices.CudaDriver.IpcHandleBytes];
+    private long pausedAtOwner;
+    private bool stopSet;
     private long measuredNs;
 
-    /// <summary>Puts <paramref name="gate"/>'s arbiter in front of <paramref name="inner"/> for a tenant; owns both.</summary>
-    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor)
+    /// <summary>
+    /// Puts <paramref name="gate"/>'s arbiter in front of <paramref name="inner"/> for a tenant; owns
+    /// both. With <paramref name="pause"/> (default: <c>CONTENTION_PAUSE=1</c>) under the spatial
+    /// arbiter and a device that can (<see cref="IPausingDevice"/>), a latency-sensitive tenant
+    /// shares a stop word that its stream sets before the first kernel of each operation and clears
+    /// after its last, and best-effort tenants' GEMMs pause while it is set.
+    /// </summary>
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(gate);
@@ -36,8 +46,20 @@ public sealed class ArbitratedDevice : IComputeDevice
         quantumNs = gate.QuantumNs;
         slicing = quantumNs > 0 && gate.HoldsWhileOpen ? inner as ISlicingDevice : null;
         narrowing = gate.HoldsWhileOpen ? null : inner as ISlicingDevice;
+        pausing = (pause ?? KernelLaunches.RequestedPause) && !gate.HoldsWhileOpen ? inner as IPausingDevice : null;
+        if (pausing is not null && sensitive)
+        {
+            gate.PublishStopWord(member, pausing.ShareStopWord());
+        }
+        else if (pausing is not null)
+        {
+            pausing.PauseAt([]);
+        }
+
         var role = sensitive ? "latency-sensitive" : "best-effort";
-        var mechanism = !gate.HoldsWhileOpen
+        var mechanism = !gate.HoldsWhileOpen && pausing is not null
+            ? "spatial with pauses: " + (sensitive ? "this tenant's stream sets the stop word while its work is on the GPU" : "persistent GEMMs go beside open requests and pause while the latency-sensitive tenant's work is on the GPU")
+            : !gate.HoldsWhileOpen
             ? "spatial: " + (narrowing is null ? "gating; this device's kernels cannot be narrowed" : "narrow GEMMs and element-wise kernels go beside open requests")
             : quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
         Description = $"{inner.Description}, arbiter ({mechanism}; {role}, slot {member.Slot})";
@@ -97,8 +119,19 @@ public sealed class ArbitratedDevice : IComputeDevice
     {
         if (member.Sensitive)
         {
+            if (pausing is not null && !stopSet)
+            {
+                pausing.SetStopWord(true);
+                stopSet = true;
+            }
+
             inner.Launch(kernel);
             return;
+        }
+
+        if (pausing is not null)
+        {
+            LookForStopWord();
         }
 
         var predicted = Predictor.Predict(kernel);
@@ -129,6 +162,13 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <inheritdoc />
     public void Synchronize()
     {
+        if (stopSet)
+        {
+            // After the operation's last kernel on the stream: the best-effort GEMMs go on once it is done.
+            pausing!.SetStopWord(false);
+            stopSet = false;
+        }
+
         inner.Synchronize();
         if (member.Sensitive)
         {
@@ -146,7 +186,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     // reduction (its groups stay for the whole kernel) and copies are held while a request is open.
     private void LaunchNarrow(in KernelSpec kernel, long predicted)
     {
-        if (KernelLaunches.RequestedReservedSms > 0)
+        if (KernelLaunches.RequestedReservedSms > 0 || pausing is not null)
         {
             // Experimental (issue 13): GEMMs keep off the reserved multiprocessors (the device launches
             // them so) and go beside open requests; element-wise kernels, which keep off them too but
@@ -170,6 +210,19 @@ public sealed class ArbitratedDevice : IComputeDevice
             member.Admit(((predicted * (piece + 1)) / pieces) - ((predicted * piece) / pieces), narrow: true);
             narrowing!.LaunchNarrow(kernel, piece, pieces);
         }
+    }
+
+    // A best-effort tenant pausing: opens the stop word published now (or none, when its publisher
+    // left or died) whenever it changed since the last launch; one read of the gate when it did not.
+    private void LookForStopWord()
+    {
+        if (gate.StopWordOwner == pausedAtOwner)
+        {
+            return;
+        }
+
+        pausedAtOwner = gate.ReadStopWord(stopWordHandle);
+        pausing!.PauseAt(pausedAtOwner == 0 ? [] : stopWordHandle);
     }
 
     /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>

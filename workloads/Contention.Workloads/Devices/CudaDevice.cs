@@ -12,9 +12,13 @@ namespace Contention.Workloads.Devices;
 /// page-locked (registered with the driver, so copies are asynchronous DMA) or pageable
 /// (the driver stages them and the copy holds the host thread).
 /// </summary>
-public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
+public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDevice
 {
     private readonly int reservedSms;
+    private MemoryBuffer1D<int, Stride1D.Dense>? stopWord;
+    private byte[] pausedAt = [];
+    private ulong pauseAddress;
+    private bool pausable;
     private readonly Context context;
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
@@ -300,8 +304,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     {
         switch (kernel.Kind)
         {
-            case KernelKind.Gemm when reservedSms > 0 && parts == 1:
-                kernels.GemmAvoiding(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, reservedSms);
+            case KernelKind.Gemm when (reservedSms > 0 || pausable) && parts == 1:
+                kernels.GemmPausable(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, reservedSms, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
                 break;
             case KernelKind.Gemm:
                 kernels.Gemm(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, part, parts);
@@ -325,6 +329,82 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
 
     /// <inheritdoc />
     public int MaxParts(in KernelSpec kernel) => kernels.MaxParts(kernel);
+
+    /// <inheritdoc />
+    public byte[] ShareStopWord()
+    {
+        using var binding = accelerator.BindScoped();
+        if (stopWord is null)
+        {
+            stopWord = accelerator.Allocate1D<int>(1);
+            stopWord.MemSetToZero(stream);
+            stream.Synchronize();
+        }
+
+        var exported = CudaDriver.IpcGetMemHandle(out var handle, StopWordAddress);
+        if (exported != 0)
+        {
+            throw new InvalidOperationException($"the driver would not export the stop word for other processes (cuIpcGetMemHandle: error {exported})");
+        }
+
+        return ((ReadOnlySpan<byte>)handle).ToArray();
+    }
+
+    /// <inheritdoc />
+    public void SetStopWord(bool stopped)
+    {
+        if (stopWord is null)
+        {
+            throw new InvalidOperationException("this tenant shared no stop word (ShareStopWord)");
+        }
+
+        var written = CudaDriver.StreamWriteValue32(((CudaStream)stream).StreamPtr, StopWordAddress, stopped ? 1u : 0u, 0);
+        if (written != 0)
+        {
+            throw new InvalidOperationException($"the driver would not queue the stop word's write on the stream (cuStreamWriteValue32: error {written}); stream memory operations may be off on this GPU or driver");
+        }
+    }
+
+    /// <inheritdoc />
+    public void PauseAt(ReadOnlySpan<byte> handle)
+    {
+        pausable = true;
+        if (handle.SequenceEqual(pausedAt))
+        {
+            return;
+        }
+
+        using var binding = accelerator.BindScoped();
+        if (pauseAddress != 0)
+        {
+            _ = CudaDriver.IpcCloseMemHandle(pauseAddress);
+            pauseAddress = 0;
+        }
+
+        pausedAt = handle.ToArray();
+        if (handle.IsEmpty)
+        {
+            return;
+        }
+
+        if (handle.Length != CudaDriver.IpcHandleBytes)
+        {
+            throw new ArgumentException($"a CUDA IPC handle is {CudaDriver.IpcHandleBytes} bytes, not {handle.Length}", nameof(handle));
+        }
+
+        var ipc = default(CudaDriver.IpcMemHandle);
+        handle.CopyTo(ipc);
+        var opened = CudaDriver.IpcOpenMemHandle(out var address, ipc, CudaDriver.IpcLazyEnablePeerAccess);
+        if (opened != 0)
+        {
+            pausedAt = [];
+            throw new InvalidOperationException($"the driver would not open the latency-sensitive tenant's stop word (cuIpcOpenMemHandle: error {opened}); CUDA IPC needs both processes on one GPU, as MPS clients of one server or neither");
+        }
+
+        pauseAddress = address;
+    }
+
+    private ulong StopWordAddress => (ulong)((ArrayView<int>)stopWord!.View).LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <inheritdoc />
     /// <remarks>Each part is timed (or not) as a kernel of its own.</remarks>
@@ -424,6 +504,12 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice
     /// <inheritdoc />
     public void Dispose()
     {
+        if (pauseAddress != 0)
+        {
+            _ = CudaDriver.IpcCloseMemHandle(pauseAddress);
+        }
+
+        stopWord?.Dispose();
         a?.Dispose();
         b?.Dispose();
         c?.Dispose();

@@ -27,6 +27,35 @@ internal static partial class CudaDriver
     [LibraryImport("libcuda.so.1", EntryPoint = "cuMemFreeHost")]
     public static partial int FreeHost(IntPtr pointer);
 
+    /// <summary><c>CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS</c>, the flag <see cref="IpcOpenMemHandle"/> must be given.</summary>
+    public const uint IpcLazyEnablePeerAccess = 1;
+
+    /// <summary>The size of a <c>CUipcMemHandle</c>, bytes.</summary>
+    public const int IpcHandleBytes = 64;
+
+    /// <summary>A handle another process can open to the device allocation that <paramref name="devicePointer"/> starts (<c>cuIpcGetMemHandle</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuIpcGetMemHandle")]
+    public static partial int IpcGetMemHandle(out IpcMemHandle handle, ulong devicePointer);
+
+    /// <summary>Maps another process's allocation into the current context (<c>cuIpcOpenMemHandle_v2</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuIpcOpenMemHandle_v2")]
+    public static partial int IpcOpenMemHandle(out ulong devicePointer, IpcMemHandle handle, uint flags);
+
+    /// <summary>Unmaps what <see cref="IpcOpenMemHandle"/> mapped (<c>cuIpcCloseMemHandle</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuIpcCloseMemHandle")]
+    public static partial int IpcCloseMemHandle(ulong devicePointer);
+
+    /// <summary>Writes <paramref name="value"/> to device memory at <paramref name="address"/> when <paramref name="stream"/> reaches it, after the work queued before (<c>cuStreamWriteValue32_v2</c>, flags 0: with a memory barrier).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamWriteValue32_v2")]
+    public static partial int StreamWriteValue32(IntPtr stream, ulong address, uint value, uint flags);
+
+    /// <summary>A <c>CUipcMemHandle</c>: 64 opaque bytes.</summary>
+    [System.Runtime.CompilerServices.InlineArray(IpcHandleBytes)]
+    public struct IpcMemHandle
+    {
+        private byte first;
+    }
+
     /// <summary>A stream of the current context with <paramref name="priority"/>.</summary>
     [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamCreateWithPriority")]
     public static partial int CreateStreamWithPriority(out IntPtr stream, uint flags, int priority);

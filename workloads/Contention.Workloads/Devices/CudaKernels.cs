@@ -37,7 +37,7 @@ internal static class CudaKernels
         var kStart = kFrom + (Grid.IdxZ * kSlice);
         var kEnd = Math.Min(kTo, kStart + kSlice);
         var split = kFrom > 0 || kTo < k || kSlice < kTo - kFrom;
-        GemmTile(a, b, c, tileA, tileB, m, n, k, (Grid.IdxX + rowBlockOffset) * Tile, Grid.IdxY * Tile, kStart, kEnd, split, default, 0, 1);
+        GemmTile(a, b, c, tileA, tileB, m, n, k, (Grid.IdxX + rowBlockOffset) * Tile, Grid.IdxY * Tile, kStart, kEnd, split, default, 0, 1, 0);
     }
 
     /// <summary>
@@ -50,9 +50,11 @@ internal static class CudaKernels
     /// A group pauses in place (keeping its partial sums) every <paramref name="lookSteps"/> steps
     /// of K while a stop word is not 0: <paramref name="stop"/>[0] where it has an element, else
     /// the 32-bit word at the device address <paramref name="stopAddress"/> (host memory mapped
-    /// for the device: another process may set it; 0 for none; read on a GPU only).
+    /// for the device, or another process's device word opened through CUDA IPC; 0 for none; read
+    /// on a GPU only). A group that has looked <paramref name="maxLooks"/> times in one pause goes
+    /// on whatever the word says: a setter that died with the word set stalls no one for long.
     /// </summary>
-    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int lookSteps)
+    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int lookSteps, int maxLooks)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
@@ -85,16 +87,16 @@ internal static class CudaKernels
             // tiles taken together add into different parts of C, not all into one.
             var rest = tile / rowBlocks;
             var kStart = rest / columnBlocks * kSlice;
-            GemmTile(a, b, c, tileA, tileB, m, n, k, tile % rowBlocks * Tile, rest % columnBlocks * Tile, kStart, Math.Min(k, kStart + kSlice), slices > 1, stop, stopAddress, lookSteps);
+            GemmTile(a, b, c, tileA, tileB, m, n, k, tile % rowBlocks * Tile, rest % columnBlocks * Tile, kStart, Math.Min(k, kStart + kSlice), slices > 1, stop, stopAddress, lookSteps, maxLooks);
         }
     }
 
-    // Returns once the stop word reads 0: stop[0] where it has an element (read atomically), else
-    // the word at stopAddress (a volatile load: host memory another process writes), napping 1 us
-    // between looks on a GPU.
-    private static void WaitWhileStopped(ArrayView<int> stop, long stopAddress)
+    // Returns once the stop word reads 0, or after maxLooks looks: stop[0] where it has an element
+    // (read atomically), else the word at stopAddress (a volatile load: memory another process
+    // writes), napping 1 us between looks on a GPU.
+    private static void WaitWhileStopped(ArrayView<int> stop, long stopAddress, int maxLooks)
     {
-        while (true)
+        for (var look = 0; look < maxLooks; look++)
         {
             uint word;
             if (stop.Length > 0)
@@ -139,7 +141,7 @@ internal static class CudaKernels
     // One group's Tile x Tile block of C at (rowBase, colBase) over K in [kStart, kEnd), adding into
     // C when add; pausing at every lookSteps-th step of K while the stop word is set (none: an
     // empty stop and address 0).
-    private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add, ArrayView<int> stop, long stopAddress, int lookSteps)
+    private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add, ArrayView<int> stop, long stopAddress, int lookSteps, int maxLooks)
     {
         var pausable = stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
         var tx = Group.IdxX;
@@ -153,7 +155,7 @@ internal static class CudaKernels
             {
                 if (tid == 0)
                 {
-                    WaitWhileStopped(stop, stopAddress);
+                    WaitWhileStopped(stop, stopAddress, maxLooks);
                 }
 
                 Group.Barrier();

@@ -16,7 +16,7 @@ internal sealed class KernelLaunches
 {
     private readonly Accelerator accelerator;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int> gemmAvoiding;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int, int> gemmAvoiding;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int> elementwiseAvoiding;
     private MemoryBuffer1D<int, Stride1D.Dense>? counters;
@@ -36,7 +36,7 @@ internal sealed class KernelLaunches
         this.accelerator = accelerator;
         this.avoidingCounters = avoidingCounters;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
-        gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int>(CudaKernels.GemmAvoiding);
+        gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int, int>(CudaKernels.GemmAvoiding);
         elementwiseAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int>(CudaKernels.ElementwiseAvoiding);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
@@ -117,8 +117,24 @@ internal sealed class KernelLaunches
     /// </summary>
     public static int RequestedReservedSms { get; } = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? Math.Max(0, reserved) : 0;
 
+    /// <summary>
+    /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's GEMMs are
+    /// persistent, leave one group's place free on every multiprocessor, and pause while the
+    /// latency-sensitive tenant's work is on the GPU (<see cref="IPausingDevice"/>), from
+    /// <c>CONTENTION_PAUSE=1</c> in the process's environment.
+    /// </summary>
+    public static bool RequestedPause { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "1";
+
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;
+
+    /// <summary>
+    /// How many looks at its stop word a paused GEMM group takes before it goes on regardless: each
+    /// look naps 1 us and reads device memory (about 1.5 us on an H200 in all), so ~30 ms: longer than any
+    /// request of a latency-sensitive tenant, short enough that one which died with the word set
+    /// (or a word never cleared) costs the others little.
+    /// </summary>
+    public const int PauseLooksAtMost = 20_000;
 
     /// <summary>How many tiles per group <see cref="GemmAvoiding"/> cuts a GEMM's K into, by default (measured on the H200: <c>bench gemm</c>).</summary>
     public const int PersistentTilesPerGroup = 4;
@@ -138,20 +154,22 @@ internal sealed class KernelLaunches
     /// <see cref="GemmAvoiding"/> whose groups pause in place while a stop word is not 0:
     /// <paramref name="stop"/>[0] where it has an element, else the word at the device address
     /// <paramref name="stopAddress"/> (host memory mapped for the device), looked at every
-    /// <paramref name="lookSteps"/> steps of K (a trial: <c>bench gemm</c> times it).
+    /// <paramref name="lookSteps"/> steps of K, for at most <paramref name="maxLooks"/> looks a pause;
+    /// <paramref name="keepFree"/> of the groups a multiprocessor holds left to other kernels (a
+    /// paused group keeps its place: another tenant's blocks need their own).
     /// </summary>
-    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup, int lookSteps = CudaKernels.StopLookSteps)
+    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup, int lookSteps = CudaKernels.StopLookSteps, int maxLooks = PauseLooksAtMost, int keepFree = 0)
     {
         var sms = accelerator.NumMultiprocessors;
         var reserved = Math.Clamp(reservedSms, 0, sms - 1);
-        var (slice, groups) = PersistentGemm(m, n, k, sms, gemmAvoidingBlocksPerMultiprocessor, reserved, tilesPerGroup);
+        var (slice, groups) = PersistentGemm(m, n, k, sms, Math.Max(1, gemmAvoidingBlocksPerMultiprocessor - keepFree), reserved, tilesPerGroup);
         if ((k + slice - 1) / slice > 1)
         {
             c.SubView(0, (long)m * n).MemSetToZero(stream);
         }
 
         var counter = NextCounter(stream);
-        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress, Math.Max(1, lookSteps));
+        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress, Math.Max(1, lookSteps), maxLooks);
     }
 
     /// <summary>

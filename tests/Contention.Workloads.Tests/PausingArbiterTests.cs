@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using Contention.Workloads.Arbiter;
+using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
+
+namespace Contention.Workloads.Tests;
+
+/// <summary>
+/// The spatial arbiter with pauses (issue 13, <c>CONTENTION_PAUSE=1</c>): what each tenant asks of
+/// its device, on a device that records it (the GPU side — CUDA IPC, the stream's write, the
+/// kernel's looks — runs on a GPU only; the kernel's pause is tested on the CPU emulator in
+/// CudaKernelsTests).
+/// </summary>
+public sealed class PausingArbiterTests : IDisposable
+{
+    private readonly string path = Path.Combine(Path.GetTempPath(), $"contention-pause-{Guid.NewGuid():N}");
+
+    public PausingArbiterTests() => ArbiterGate.Create(path, 4, 500_000, 0, holdWhileOpen: false).Dispose();
+
+    [Fact]
+    public void LatencySensitiveTenant_SetsItsWordBeforeTheFirstKernelOfAnOperation_ClearsItBeforeTheSynchronise()
+    {
+        var recorder = new Recorder("service");
+        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        var kernel = KernelSpec.Elementwise(1 << 10);
+
+        for (var operation = 0; operation < 2; operation++)
+        {
+            service.BeginOperation();
+            service.Launch(kernel);
+            service.Launch(kernel);
+            service.Launch(kernel);
+            service.Synchronize();
+            service.EndOperation();
+        }
+
+        // Set once per operation, before its first kernel; cleared after the last, on the stream.
+        string[] operationCalls = ["set 1", "launch", "launch", "launch", "set 0", "synchronize"];
+        Assert.Equal(["share", .. operationCalls, .. operationCalls], recorder.Calls);
+        Assert.Contains("spatial with pauses", service.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BestEffortTenant_OpensTheWordPublished_AndLetsItGoWhenItsPublisherLeaves()
+    {
+        var trainerDevice = new Recorder("trainer");
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true);
+        var kernel = KernelSpec.Gemm(64, 64, 64);
+
+        // No word yet: its GEMMs go pausable, looking at none.
+        trainer.Launch(kernel);
+        Assert.Equal(["pause at none", "launch"], trainerDevice.Calls);
+
+        // A service publishes one: the next launch opens it, once.
+        var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        trainer.Launch(kernel);
+        trainer.Launch(kernel);
+        Assert.Equal(["pause at none", "launch", "pause at service", "launch", "launch"], trainerDevice.Calls);
+
+        // It leaves: the next launch closes it.
+        service.Dispose();
+        trainer.Launch(kernel);
+        Assert.Equal(["pause at none", "launch", "pause at service", "launch", "launch", "pause at none", "launch"], trainerDevice.Calls);
+    }
+
+    [Fact]
+    public void BestEffortTenant_ThePublishersProcessDied_LetsTheWordGo()
+    {
+        // A service killed with its word set leaves the word set: the trainer's GEMMs would pause
+        // until their looks ran out, every one; once its slot is freed the trainer stops looking.
+        var trainerDevice = new Recorder("trainer");
+        using var gate = ArbiterGate.Open(path);
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true);
+        using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        var kernel = KernelSpec.Gemm(64, 64, 64);
+        trainer.Launch(kernel);
+        Assert.Equal("pause at service", trainerDevice.Calls[^2]);
+
+        gate.SetPid(service.Member.Slot, ExitedPid());
+        Assert.Equal(1, gate.FreeDead(gate.Read()));
+        trainer.Launch(kernel);
+
+        Assert.Equal(["pause at none", "pause at service", "launch", "pause at none", "launch"], trainerDevice.Calls);
+    }
+
+    [Fact]
+    public void Pause_OffOrUnderGating_AsksNothingOfTheDevice()
+    {
+        // Without pause, or with it but under gating (an open request holds every launch there), the
+        // device is asked for no word and its GEMMs launch as they would.
+        var gating = path + "-gating";
+        ArbiterGate.Create(gating, 4, 500_000, 0).Dispose();
+        try
+        {
+            var off = new Recorder("off");
+            var gated = new Recorder("gated");
+            using (var a = new ArbitratedDevice(off, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: false))
+            using (var b = new ArbitratedDevice(gated, ArbiterGate.Open(gating), sensitive: true, new DurationPredictor(_ => 1_000), pause: true))
+            {
+                a.Launch(KernelSpec.Gemm(64, 64, 64));
+                b.Launch(KernelSpec.Gemm(64, 64, 64));
+            }
+
+            Assert.Equal(["launch"], off.Calls);
+            Assert.Equal(["launch"], gated.Calls);
+        }
+        finally
+        {
+            File.Delete(gating);
+        }
+    }
+
+    [Fact]
+    public void Gate_StopWord_ReadFromAnotherMappingAsPublished()
+    {
+        using var first = ArbiterGate.Open(path);
+        using var second = ArbiterGate.Open(path);
+        using var service = first.Join(sensitive: true);
+        var handle = Enumerable.Range(0, CudaDriver.IpcHandleBytes).Select(i => (byte)(i * 3)).ToArray();
+        var read = new byte[CudaDriver.IpcHandleBytes];
+
+        Assert.Equal(0, second.ReadStopWord(read));
+        first.PublishStopWord(service, handle);
+
+        Assert.Equal(service.Token, second.ReadStopWord(read));
+        Assert.Equal(handle, read);
+        Assert.Throws<ArgumentException>(() => first.PublishStopWord(service, new byte[8]));
+        service.Dispose();
+        Assert.Equal(0, second.StopWordOwner);
+        Assert.Equal(0, second.ReadStopWord(read));
+        Assert.All(read, b => Assert.Equal(0, b));
+    }
+
+    private static int ExitedPid()
+    {
+        using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        process.WaitForExit();
+        return process.Id;
+    }
+
+    public void Dispose() => File.Delete(path);
+
+    // A device that records what it is asked; its shared word's handle is its name, padded.
+    private sealed class Recorder(string name) : IComputeDevice, IPausingDevice
+    {
+        public List<string> Calls { get; } = [];
+
+        public DeviceId Id { get; } = new(DeviceKind.Sim, 0);
+
+        public string Description => name;
+
+        public SyncMode SyncMode => SyncMode.Spin;
+
+        public long? KernelNs => 0;
+
+        public void Prepare(IEnumerable<KernelSpec> kernels)
+        {
+        }
+
+        public void Release()
+        {
+        }
+
+        public void Launch(in KernelSpec kernel) => Calls.Add("launch");
+
+        public void Synchronize() => Calls.Add("synchronize");
+
+        public byte[] ShareStopWord()
+        {
+            Calls.Add("share");
+            var handle = new byte[CudaDriver.IpcHandleBytes];
+            System.Text.Encoding.ASCII.GetBytes(name).CopyTo(handle, 0);
+            return handle;
+        }
+
+        public void SetStopWord(bool stopped) => Calls.Add(stopped ? "set 1" : "set 0");
+
+        public void PauseAt(ReadOnlySpan<byte> handle) => Calls.Add(handle.IsEmpty ? "pause at none" : "pause at " + System.Text.Encoding.ASCII.GetString(handle).TrimEnd('\0'));
+
+        public void Dispose()
+        {
+        }
+    }
+}
