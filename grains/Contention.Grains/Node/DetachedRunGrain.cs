@@ -50,10 +50,13 @@ internal sealed class DetachedRunGrain(IOptions<NodeOptions> options) : Grain, I
         var mix = Path.Combine(directory, Path.GetFileName(mixFile));
         await File.WriteAllTextAsync(mix, mixText, cancellationToken);
         var run = WorkerCommand.Resolve(options.Value.WorkerPath).StartInfo(["run", mix, "--cluster", cluster, "--out", Results, .. arguments]);
-        // sh runs it in the background and waits: the exit code is written whether or not this node is still up then.
+        // sh runs it in the background and waits: the exit code is written whether or not this node
+        // is still up then, whole (renamed into place), and the shell's own pid first — between the
+        // run's end and its code being written the run is gone but its waiter is not (a run seen
+        // then as lost, on a loaded CI host, had exited 0).
         var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = directory };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("\"$0\" \"$@\" >run.log 2>&1 & echo $! >pid; wait $!; echo $? >exit");
+        start.ArgumentList.Add(WaitScript);
         start.ArgumentList.Add(run.FileName);
         foreach (var argument in run.ArgumentList)
         {
@@ -109,8 +112,7 @@ internal sealed class DetachedRunGrain(IOptions<NodeOptions> options) : Grain, I
             return new DetachedRunStatus(id, node, "unknown", null, 0, [], directory);
         }
 
-        int? exit = File.Exists(ExitFile) && int.TryParse(File.ReadAllText(ExitFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
-        var state = exit is not null ? "exited" : Pid() is { } pid && Workloads.Arbiter.ArbiterGate.ProcessAlive(pid) ? "running" : "lost";
+        var (state, exit) = StateIn(directory);
         var files = Directory.Exists(Results)
             ? Directory.EnumerateFiles(Results, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Results, f)).Order(StringComparer.Ordinal).ToList()
             : [];
@@ -118,7 +120,31 @@ internal sealed class DetachedRunGrain(IOptions<NodeOptions> options) : Grain, I
         return new DetachedRunStatus(id, node, state, exit, log, files, directory);
     }
 
-    private int? Pid() => File.Exists(PidFile) && int.TryParse(File.ReadAllText(PidFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    /// <summary>
+    /// The <c>sh -c</c> script a detached run is started by (the run's program and arguments after
+    /// it): it records its own pid (<c>waiter</c>) and the run's (<c>pid</c>), runs it in the
+    /// background into <c>run.log</c>, waits, and renames its exit code into <c>exit</c>.
+    /// </summary>
+    internal const string WaitScript = "echo $$ >waiter; \"$0\" \"$@\" >run.log 2>&1 & echo $! >pid; wait $!; echo $? >exit.part; mv exit.part exit";
+
+    /// <summary>
+    /// A run's state from its directory (<see cref="WaitScript"/>'s files): exited (with its code)
+    /// once the code is in place; running while the run or its waiter lives; else lost.
+    /// </summary>
+    internal static (string State, int? Exit) StateIn(string directory)
+    {
+        // Life first, the code after: a waiter seen gone had put its code in place before it went.
+        var alive = Alive(ReadPid(Path.Combine(directory, "pid"))) || Alive(ReadPid(Path.Combine(directory, "waiter")));
+        var exitFile = Path.Combine(directory, "exit");
+        int? exit = File.Exists(exitFile) && int.TryParse(File.ReadAllText(exitFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : null;
+        return (exit is not null ? "exited" : alive ? "running" : "lost", exit);
+    }
+
+    private int? Pid() => ReadPid(PidFile);
+
+    private static int? ReadPid(string file) => File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    private static bool Alive(int? pid) => pid is { } p && Workloads.Arbiter.ArbiterGate.ProcessAlive(p);
 
     private static byte[] Read(string path, long offset, int count)
     {
