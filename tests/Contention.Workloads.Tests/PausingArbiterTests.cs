@@ -21,7 +21,7 @@ public sealed class PausingArbiterTests : IDisposable
     public void LatencySensitiveTenant_SetsItsWordBeforeTheFirstKernelOfAnOperation_ClearsItBeforeTheSynchronise()
     {
         var recorder = new Recorder("service");
-        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true, mps: true);
         var kernel = KernelSpec.Elementwise(1 << 10);
 
         for (var operation = 0; operation < 2; operation++)
@@ -44,7 +44,7 @@ public sealed class PausingArbiterTests : IDisposable
     public void BestEffortTenant_OpensTheWordPublished_AndLetsItGoWhenItsPublisherLeaves()
     {
         var trainerDevice = new Recorder("trainer");
-        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true);
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true, mps: true);
         var kernel = KernelSpec.Gemm(64, 64, 64);
 
         // No word yet: its GEMMs go pausable, looking at none.
@@ -52,7 +52,7 @@ public sealed class PausingArbiterTests : IDisposable
         Assert.Equal(["pause at none", "launch"], trainerDevice.Calls);
 
         // A service publishes one: the next launch opens it, once.
-        var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true, mps: true);
         trainer.Launch(kernel);
         trainer.Launch(kernel);
         Assert.Equal(["pause at none", "launch", "pause at service", "launch", "launch"], trainerDevice.Calls);
@@ -70,8 +70,8 @@ public sealed class PausingArbiterTests : IDisposable
         // until their looks ran out, every one; once its slot is freed the trainer stops looking.
         var trainerDevice = new Recorder("trainer");
         using var gate = ArbiterGate.Open(path);
-        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true);
-        using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true);
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true, mps: true);
+        using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: true, mps: true);
         var kernel = KernelSpec.Gemm(64, 64, 64);
         trainer.Launch(kernel);
         Assert.Equal("pause at service", trainerDevice.Calls[^2]);
@@ -95,7 +95,7 @@ public sealed class PausingArbiterTests : IDisposable
             var off = new Recorder("off");
             var gated = new Recorder("gated");
             using (var a = new ArbitratedDevice(off, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), pause: false))
-            using (var b = new ArbitratedDevice(gated, ArbiterGate.Open(gating), sensitive: true, new DurationPredictor(_ => 1_000), pause: true))
+            using (var b = new ArbitratedDevice(gated, ArbiterGate.Open(gating), sensitive: true, new DurationPredictor(_ => 1_000), pause: true, mps: true))
             {
                 a.Launch(KernelSpec.Gemm(64, 64, 64));
                 b.Launch(KernelSpec.Gemm(64, 64, 64));
@@ -108,6 +108,20 @@ public sealed class PausingArbiterTests : IDisposable
         {
             File.Delete(gating);
         }
+    }
+
+    [Fact]
+    public void Pause_NotAnMpsClient_NothingPauses_AndTheDescriptionSaysWhy()
+    {
+        // Time-sliced, a paused kernel would keep its context's time slice: the service would wait
+        // for it all the same, and the trainer would do nothing meanwhile.
+        var device = new Recorder("trainer");
+        using var trainer = new ArbitratedDevice(device, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), pause: true, mps: false);
+
+        trainer.Launch(KernelSpec.Gemm(64, 64, 64));
+
+        Assert.Equal(["launch"], device.Calls);
+        Assert.Contains("no MPS client", trainer.Description, StringComparison.Ordinal);
     }
 
     [Fact]

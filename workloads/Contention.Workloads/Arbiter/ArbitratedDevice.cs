@@ -32,9 +32,10 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// both. With <paramref name="pause"/> (default: <c>CONTENTION_PAUSE=1</c>) under the spatial
     /// arbiter and a device that can (<see cref="IPausingDevice"/>), a latency-sensitive tenant
     /// shares a stop word that its stream sets before the first kernel of each operation and clears
-    /// after its last, and best-effort tenants' GEMMs pause while it is set.
+    /// after its last, and best-effort tenants' GEMMs pause while it is set — where the tenant is an
+    /// MPS client (<paramref name="mps"/>; default: <c>CUDA_MPS_PIPE_DIRECTORY</c> is set).
     /// </summary>
-    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null)
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(gate);
@@ -46,7 +47,12 @@ public sealed class ArbitratedDevice : IComputeDevice
         quantumNs = gate.QuantumNs;
         slicing = quantumNs > 0 && gate.HoldsWhileOpen ? inner as ISlicingDevice : null;
         narrowing = gate.HoldsWhileOpen ? null : inner as ISlicingDevice;
-        pausing = (pause ?? KernelLaunches.RequestedPause) && !gate.HoldsWhileOpen ? inner as IPausingDevice : null;
+        // Pauses are for MPS, where kernels of different tenants run side by side: time-sliced, a
+        // paused kernel would keep its context's time slice and the service would wait for it all
+        // the same. Asked for by the environment, they apply to MPS clients only.
+        var asked = (pause ?? KernelLaunches.RequestedPause) && !gate.HoldsWhileOpen && inner is IPausingDevice;
+        var mpsClient = mps ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
+        pausing = asked && mpsClient ? (IPausingDevice)inner : null;
         if (pausing is not null && sensitive)
         {
             gate.PublishStopWord(member, pausing.ShareStopWord());
@@ -62,7 +68,7 @@ public sealed class ArbitratedDevice : IComputeDevice
             : !gate.HoldsWhileOpen
             ? "spatial: " + (narrowing is null ? "gating; this device's kernels cannot be narrowed" : "narrow GEMMs and element-wise kernels go beside open requests")
             : quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
-        Description = $"{inner.Description}, arbiter ({mechanism}; {role}, slot {member.Slot})";
+        Description = $"{inner.Description}, arbiter ({mechanism}; {role}, slot {member.Slot}){(asked && !mpsClient ? "; pauses asked for, but this tenant is no MPS client (a paused kernel would keep its time slice): none pause" : "")}";
         measuredNs = inner.KernelNs ?? 0;
     }
 
