@@ -449,6 +449,45 @@ public sealed class CudaKernelsTests : IDisposable
     }
 
     [Fact]
+    public async Task ElementwiseAvoiding_StopWordSet_NoChunkIsWrittenUntilItClears_ThenEveryElement()
+    {
+        // Each group waits before its chunk while the word is set: nothing of z is written before
+        // another thread clears it; then all of it. With the word never cleared, the looks end it.
+        const int count = 10_000;
+        var kernels = new KernelLaunches(accelerator, avoidingCounters: 3);
+        var random = new Random(count);
+        var (x, y) = (CpuDeviceTests.Random(random, count), CpuDeviceTests.Random(random, count));
+        using var dx = accelerator.Allocate1D(x);
+        using var dy = accelerator.Allocate1D(y);
+        using var dz = accelerator.Allocate1D<float>(count);
+        using var stop = accelerator.Allocate1D(new[] { 1 });
+        dz.View.CopyFromCPU(Enumerable.Repeat(float.NaN, count).ToArray());
+
+        var cleared = 0L;
+        var clearer = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            var written = new float[count];
+            Marshal.Copy(dz.NativePtr, written, 0, count); // the emulator's memory, read while its kernel waits (no synchronise)
+            Assert.All(written, v => Assert.True(float.IsNaN(v), "a chunk was written while the stop word was set"));
+            cleared = Stopwatch.GetTimestamp();
+            Marshal.WriteInt32(stop.NativePtr, 0);
+        });
+        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 0, 0, stop.View, maxLooks: int.MaxValue);
+        accelerator.Synchronize();
+        var finished = Stopwatch.GetTimestamp();
+        await clearer;
+
+        Assert.True(cleared > 0 && finished >= cleared, "the kernel finished before its stop word was cleared");
+        Assert.Equal(x.Zip(y, (a, b) => a + b), dz.GetAsArray1D());
+
+        Marshal.WriteInt32(stop.NativePtr, 1);
+        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 1, 0, stop.View, maxLooks: 3);
+        accelerator.Synchronize();
+        Assert.Equal(x.Zip(y, (a, b) => a * b), dz.GetAsArray1D());
+    }
+
+    [Fact]
     public void GemmSlicing_DepthRanges_CoverKOnceInWholeSteps()
     {
         const int k = 25088, parts = 19;

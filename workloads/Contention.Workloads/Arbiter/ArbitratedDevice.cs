@@ -64,7 +64,7 @@ public sealed class ArbitratedDevice : IComputeDevice
 
         var role = sensitive ? "latency-sensitive" : "best-effort";
         var mechanism = !gate.HoldsWhileOpen && pausing is not null
-            ? "spatial with pauses: " + (sensitive ? "this tenant's stream sets the stop word while its work is on the GPU" : "persistent GEMMs go beside open requests and pause while the latency-sensitive tenant's work is on the GPU")
+            ? "spatial with pauses: " + (sensitive ? "this tenant's stream sets the stop word while its work is on the GPU" : "persistent GEMMs and element-wise kernels go beside open requests and pause while the latency-sensitive tenant's work is on the GPU")
             : !gate.HoldsWhileOpen
             ? "spatial: " + (narrowing is null ? "gating; this device's kernels cannot be narrowed" : "narrow GEMMs and element-wise kernels go beside open requests")
             : quantumNs <= 0 ? "gating" : slicing is null ? "gating; this device's kernels cannot be sliced" : $"gating + slicing at {quantumNs / 1000.0:0.#} us";
@@ -196,8 +196,9 @@ public sealed class ArbitratedDevice : IComputeDevice
         {
             // Experimental (issue 13): GEMMs keep off the reserved multiprocessors (the device launches
             // them so) and go beside open requests; element-wise kernels, which keep off them too but
-            // share the memory's bandwidth, wait while a request is open.
-            member.Admit(predicted, narrow: kernel.Kind == KernelKind.Gemm);
+            // share the memory's bandwidth, wait while a request is open — unless they pause while the
+            // service's work is on the GPU (CONTENTION_PAUSE), as the GEMMs then do.
+            member.Admit(predicted, narrow: kernel.Kind == KernelKind.Gemm || (pausing is not null && kernel.Kind == KernelKind.Elementwise));
             inner.Launch(kernel);
             return;
         }

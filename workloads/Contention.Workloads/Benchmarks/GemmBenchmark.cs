@@ -153,6 +153,8 @@ public static class GemmBenchmark
                 {
                     timings.Add(new GemmTiming($"element-wise: persistent, {reserved} SMs kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, reserved), stream, repetitions)));
                 }
+
+                timings.Add(new GemmTiming($"trial: element-wise persistent looking at a device word, volatile load, each chunk, 1 SM kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, 1, default, deviceAddress), stream, repetitions)));
             }
         }
     }

@@ -310,8 +310,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             case KernelKind.Gemm:
                 kernels.Gemm(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, part, parts);
                 break;
-            case KernelKind.Elementwise when reservedSms > 0 && parts == 1:
-                kernels.ElementwiseAvoiding(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, reservedSms);
+            case KernelKind.Elementwise when (reservedSms > 0 || pausable) && parts == 1:
+                kernels.ElementwiseAvoiding(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, reservedSms, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
                 break;
             case KernelKind.Elementwise:
                 kernels.Elementwise(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, part, parts);

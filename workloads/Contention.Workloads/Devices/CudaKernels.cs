@@ -325,9 +325,10 @@ internal static class CudaKernels
     /// <see cref="Elementwise"/> over <paramref name="count"/> elements by groups of 256 that keep
     /// off the multiprocessors numbered below <paramref name="reservedSms"/> (as
     /// <see cref="GemmAvoiding"/>): the others take <see cref="AvoidingChunk"/> elements at a time
-    /// from <paramref name="counter"/>[0] (zero before the launch) until none is left.
+    /// from <paramref name="counter"/>[0] (zero before the launch) until none is left. Before each
+    /// chunk a group waits while the stop word is set, as <see cref="GemmAvoiding"/>'s do.
     /// </summary>
-    public static void ElementwiseAvoiding(ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, ArrayView<int> counter, int reservedSms)
+    public static void ElementwiseAvoiding(ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int maxLooks)
     {
         var next = SharedMemory.Allocate<int>(1);
         if (OnReserved(reservedSms))
@@ -335,11 +336,19 @@ internal static class CudaKernels
             return;
         }
 
+        var pausable = stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
         while (true)
         {
             if (Group.IdxX == 0)
             {
-                next[0] = Atomic.Add(ref counter[0], 1);
+                // The chunk is taken first: its atomic and the stop word's load are in flight together.
+                var taken = Atomic.Add(ref counter[0], 1);
+                if (pausable)
+                {
+                    WaitWhileStopped(stop, stopAddress, maxLooks);
+                }
+
+                next[0] = taken;
             }
 
             Group.Barrier();

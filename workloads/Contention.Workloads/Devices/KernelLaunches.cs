@@ -18,7 +18,7 @@ internal sealed class KernelLaunches
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int> gemm;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int, int> gemmAvoiding;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> elementwise;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int> elementwiseAvoiding;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int, ArrayView<int>, long, int> elementwiseAvoiding;
     private MemoryBuffer1D<int, Stride1D.Dense>? counters;
     private readonly int avoidingCounters;
     private int nextCounter;
@@ -37,7 +37,7 @@ internal sealed class KernelLaunches
         this.avoidingCounters = avoidingCounters;
         gemm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int, int, int>(CudaKernels.Gemm);
         gemmAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, ArrayView<int>, int, ArrayView<int>, long, int, int>(CudaKernels.GemmAvoiding);
-        elementwiseAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int>(CudaKernels.ElementwiseAvoiding);
+        elementwiseAvoiding = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<int>, int, ArrayView<int>, long, int>(CudaKernels.ElementwiseAvoiding);
         elementwise = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(CudaKernels.Elementwise);
         reduce = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(CudaKernels.Reduce);
         busy = accelerator.LoadKernel<ArrayView<long>, long>(CudaKernels.Busy);
@@ -199,12 +199,20 @@ internal sealed class KernelLaunches
         return (slice, (int)Math.Min((long)resident * multiprocessors, tiles + ((long)resident * reserved)));
     }
 
-    /// <summary>An element-wise kernel over <paramref name="count"/> elements by as many groups of 256 as the GPU holds at once, none staying on the multiprocessors numbered below <paramref name="reservedSms"/> (<see cref="CudaKernels.ElementwiseAvoiding"/>).</summary>
-    public void ElementwiseAvoiding(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, int reservedSms)
+    /// <summary>
+    /// An element-wise kernel over <paramref name="count"/> elements by as many groups of 256 as
+    /// the GPU holds at once (less <paramref name="keepFree"/> a multiprocessor), none staying on
+    /// the multiprocessors numbered below <paramref name="reservedSms"/>, each waiting before a
+    /// chunk while a stop word is set: <paramref name="stop"/>[0] where it has an element, else
+    /// the word at <paramref name="stopAddress"/> (0: none; <see cref="CudaKernels.ElementwiseAvoiding"/>).
+    /// </summary>
+    public void ElementwiseAvoiding(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, int reservedSms, ArrayView<int> stop = default, long stopAddress = 0, int maxLooks = PauseLooksAtMost, int keepFree = 0)
     {
         const int group = 256;
-        var groups = (int)Math.Min(accelerator.NumMultiprocessors * (long)Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / group), Math.Max(1, (count + CudaKernels.AvoidingChunk - 1) / CudaKernels.AvoidingChunk) + (reservedSms * 8L));
-        elementwiseAvoiding(stream, new KernelConfig(groups, group), x, y, z, count, op, NextCounter(stream), reservedSms);
+        var resident = Math.Max(1, (accelerator.MaxNumThreadsPerMultiprocessor / group) - keepFree);
+        var groups = (int)Math.Min(accelerator.NumMultiprocessors * (long)resident, Math.Max(1, (count + CudaKernels.AvoidingChunk - 1) / CudaKernels.AvoidingChunk) + (reservedSms * 8L));
+        var counter = NextCounter(stream);
+        elementwiseAvoiding(stream, new KernelConfig(groups, group), x, y, z, count, op, counter, reservedSms, StopOrNone(stop, counter), stopAddress, maxLooks);
     }
 
     // The next launch's tile counter (zero), the ring zeroed on the stream when it comes round.
