@@ -118,9 +118,10 @@ internal sealed class KernelLaunches
     public static int RequestedReservedSms { get; } = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? Math.Max(0, reserved) : 0;
 
     /// <summary>
-    /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's GEMMs are
-    /// persistent, leave one group's place free on every multiprocessor, and pause while the
-    /// latency-sensitive tenant's work is on the GPU (<see cref="IPausingDevice"/>), from
+    /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's GEMMs and
+    /// element-wise kernels are persistent, leave one group's place free on every multiprocessor,
+    /// and pause while the latency-sensitive tenant's work is on the GPU (<see cref="IPausingDevice"/>;
+    /// one latency-sensitive tenant a GPU: the last to join is the one whose word counts), from
     /// <c>CONTENTION_PAUSE=1</c> in the process's environment.
     /// </summary>
     public static bool RequestedPause { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "1";
