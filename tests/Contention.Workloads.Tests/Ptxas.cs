@@ -32,13 +32,12 @@ internal static partial class Ptxas
 
     // An assembler of CUDA 11.x takes PTX ISA up to 7.x (11.8: 7.8); ILGPU writes 8.0, whose
     // instructions we use all exist in 7.8: the version is lowered for it, nothing else.
-    private static string ForThisAssembler(string ptx)
-    {
-        var release = CudaRelease().Match(Run("--version").Output);
-        return release.Success && release.Groups[1].Value == "11"
-            ? PtxVersion().Replace(ptx, $".version 7.{release.Groups[2].Value}")
-            : ptx;
-    }
+    private static string ForThisAssembler(string ptx) => Release.Value is { } release && release.Groups[1].Value == "11"
+        ? PtxVersion().Replace(ptx, $".version 7.{release.Groups[2].Value}")
+        : ptx;
+
+    // The assembler's CUDA release ("release 11.8"), asked once; null where it says none.
+    private static readonly Lazy<Match?> Release = new(() => CudaRelease().Match(Run("--version").Output) is { Success: true } match ? match : null);
 
     private static (int ExitCode, string Output) Run(string arguments)
     {

@@ -242,7 +242,7 @@ internal static class BenchCommand
             return profile;
         }
 
-        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems, and the kernels as tenants launch them: plain grids, and the persistent groups that keep off multiprocessors (CONTENTION_RESERVE_SMS); trials: other tiles per group, groups that pause while a mapped host word is set") { device };
+        var gemm = new Command("gemm", "time the GEMM kernel variants on ResNet-50-shaped and square problems, and the kernels as tenants launch them: plain grids, and the persistent groups that keep off multiprocessors (CONTENTION_RESERVE_SMS); trials: groups that pause while a stop word is set, in mapped host memory or the GPU's") { device };
         gemm.SetAction(parse =>
         {
             if (Cuda(parse.GetValue(device)!) is not { } id)
@@ -260,10 +260,10 @@ internal static class BenchCommand
             AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GEMM groups resident per multiprocessor (the driver's estimate): plain {GemmBenchmark.GroupsPerMultiprocessor.Plain}, persistent {GemmBenchmark.GroupsPerMultiprocessor.Persistent}"));
             foreach (var (word, alone, paused) in GemmBenchmark.Paused)
             {
-                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial pause: a {GemmBenchmark.PauseSize}³ persistent GEMM looking at a {word} took {F(alone)} ms; with the word set for {GemmBenchmark.PauseMs} ms, {F(paused)} ms"));
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trial pause: a {GemmBenchmark.PauseSize}³ persistent GEMM looking at a {GemmBenchmark.Describe(word)} took {F(alone)} ms; with the word set for {GemmBenchmark.PauseMs} ms, {F(paused)} ms"));
             }
 
-            if (!GemmBenchmark.Paused.Any(p => p.Word.StartsWith("mapped", StringComparison.Ordinal)))
+            if (!GemmBenchmark.Paused.Any(p => p.Word == GemmBenchmark.StopWord.MappedHost))
             {
                 AnsiConsole.WriteLine("trial pause: no mapped host word (the driver refused cuMemHostAlloc or its device address)");
             }

@@ -49,7 +49,28 @@ public static class GemmBenchmark
     /// write it, but each look crosses PCIe: 14-26x slower on the H200, 2026-12-03), or the GPU's
     /// own memory (a volatile load, or an atomic).
     /// </summary>
-    public static IReadOnlyList<(string Word, int LookSteps)> TrialStopWords { get; } = [("mapped host word", 4), ("device word, volatile load", 4), ("device word, volatile load", 16), ("device word, atomic", 4)];
+    public static IReadOnlyList<(StopWord Word, int LookSteps)> TrialStopWords { get; } = [(StopWord.MappedHost, 4), (StopWord.DeviceLoad, 4), (StopWord.DeviceLoad, 16), (StopWord.DeviceAtomic, 4)];
+
+    /// <summary>Where a trial's stop word is, and how it is read.</summary>
+    public enum StopWord
+    {
+        /// <summary>Page-locked host memory mapped for the GPU, a volatile load.</summary>
+        MappedHost,
+
+        /// <summary>The GPU's memory, a volatile load at its address.</summary>
+        DeviceLoad,
+
+        /// <summary>The GPU's memory, an atomic on a view of it.</summary>
+        DeviceAtomic,
+    }
+
+    /// <summary>How a trial's stop word reads in its rows.</summary>
+    public static string Describe(StopWord word) => word switch
+    {
+        StopWord.MappedHost => "mapped host word",
+        StopWord.DeviceLoad => "device word, volatile load",
+        _ => "device word, atomic",
+    };
 
     /// <summary>The occupancy estimates of the GEMM kernels as tenants launch them: plain and persistent groups per multiprocessor, on the device the last <see cref="Run"/> timed.</summary>
     public static (int Plain, int Persistent) GroupsPerMultiprocessor { get; private set; }
@@ -106,8 +127,8 @@ public static class GemmBenchmark
             using var deviceWord = accelerator.Allocate1D<int>(1);
             deviceWord.MemSetToZero(stream);
             var deviceAddress = ((ArrayView<int>)deviceWord.View).LoadEffectiveAddressAsPtr().ToInt64();
-            void Pausable((string Word, int LookSteps) trial, int m, int n, int k) => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, 1, trial.Word.EndsWith("atomic", StringComparison.Ordinal) ? deviceWord.View : default,
-                trial.Word.StartsWith("mapped", StringComparison.Ordinal) ? stopAddress : trial.Word.EndsWith("atomic", StringComparison.Ordinal) ? 0 : deviceAddress, lookSteps: trial.LookSteps);
+            void Pausable((StopWord Word, int LookSteps) trial, int m, int n, int k) => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, 1, trial.Word == StopWord.DeviceAtomic ? deviceWord.View : default,
+                trial.Word switch { StopWord.MappedHost => stopAddress, StopWord.DeviceLoad => deviceAddress, _ => 0 }, lookSteps: trial.LookSteps);
             GroupsPerMultiprocessor = (launches.GemmBlocksPerMultiprocessor, launches.GemmAvoidingBlocksPerMultiprocessor);
             foreach (var (m, n, k) in Shapes)
             {
@@ -122,28 +143,28 @@ public static class GemmBenchmark
                     timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
                 }
 
-                foreach (var trial in TrialStopWords.Where(t => stopAddress != 0 || !t.Word.StartsWith("mapped", StringComparison.Ordinal)))
+                foreach (var trial in TrialStopWords.Where(t => stopAddress != 0 || t.Word != StopWord.MappedHost))
                 {
-                    timings.Add(new GemmTiming($"trial: persistent looking at a {trial.Word} every {trial.LookSteps} steps, 1 SM kept off {level}", m, n, k, Median(() => Pausable(trial, m, n, k), stream, repetitions)));
+                    timings.Add(new GemmTiming($"trial: persistent looking at a {Describe(trial.Word)} every {trial.LookSteps} steps, 1 SM kept off {level}", m, n, k, Median(() => Pausable(trial, m, n, k), stream, repetitions)));
                 }
             }
 
             // The pause: the word set from this thread (the host word) or by a copy on another stream (the device word).
             using var other = accelerator.CreateStream();
-            var paused = new List<(string, double, double)>();
+            var paused = new List<(StopWord, double, double)>();
             if (stopAddress != 0)
             {
-                var (alone, held) = TimePause(() => Pausable(TrialStopWords[0], PauseSize, PauseSize, PauseSize), stream, value => Marshal.WriteInt32(stopWord, value));
-                paused.Add((TrialStopWords[0].Word, alone, held));
+                var (alone, held) = TimePause(() => Pausable((StopWord.MappedHost, Devices.CudaKernels.StopLookSteps), PauseSize, PauseSize, PauseSize), stream, value => Marshal.WriteInt32(stopWord, value));
+                paused.Add((StopWord.MappedHost, alone, held));
                 _ = Devices.CudaDriver.FreeHost(stopWord);
             }
 
-            var (deviceAlone, deviceHeld) = TimePause(() => Pausable(TrialStopWords[1], PauseSize, PauseSize, PauseSize), stream, value =>
+            var (deviceAlone, deviceHeld) = TimePause(() => Pausable((StopWord.DeviceLoad, Devices.CudaKernels.StopLookSteps), PauseSize, PauseSize, PauseSize), stream, value =>
             {
                 deviceWord.View.CopyFromCPU(other, [value]);
                 other.Synchronize();
             });
-            paused.Add((TrialStopWords[1].Word, deviceAlone, deviceHeld));
+            paused.Add((StopWord.DeviceLoad, deviceAlone, deviceHeld));
             Paused = paused;
 
             foreach (var count in ElementwiseCounts)
@@ -164,7 +185,7 @@ public static class GemmBenchmark
     /// kept off) looking at each stop word every 4 steps, alone and with the word set for
     /// <see cref="PauseMs"/> 2 ms after its launch, ms (medians of 5).
     /// </summary>
-    public static IReadOnlyList<(string Word, double AloneMs, double PausedMs)> Paused { get; private set; } = [];
+    public static IReadOnlyList<(StopWord Word, double AloneMs, double PausedMs)> Paused { get; private set; } = [];
 
     /// <summary>M = N = K of the GEMM <see cref="Paused"/> times.</summary>
     public const int PauseSize = 4096;

@@ -16,7 +16,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
 {
     private readonly int reservedSms;
     private MemoryBuffer1D<int, Stride1D.Dense>? stopWord;
-    private byte[] pausedAt = [];
     private ulong pauseAddress;
     private bool pausable;
     private readonly Context context;
@@ -369,11 +368,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     public void PauseAt(ReadOnlySpan<byte> handle)
     {
         pausable = true;
-        if (handle.SequenceEqual(pausedAt))
-        {
-            return;
-        }
-
         using var binding = accelerator.BindScoped();
         if (pauseAddress != 0)
         {
@@ -381,7 +375,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             pauseAddress = 0;
         }
 
-        pausedAt = handle.ToArray();
         if (handle.IsEmpty)
         {
             return;
@@ -397,7 +390,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         var opened = CudaDriver.IpcOpenMemHandle(out var address, ipc, CudaDriver.IpcLazyEnablePeerAccess);
         if (opened != 0)
         {
-            pausedAt = [];
             throw new InvalidOperationException($"the driver would not open the latency-sensitive tenant's stop word (cuIpcOpenMemHandle: error {opened}); CUDA IPC needs both processes on one GPU, as MPS clients of one server or neither");
         }
 

@@ -91,6 +91,9 @@ internal static class CudaKernels
         }
     }
 
+    // Whether a kernel has a stop word to look at: an element of stop, or an address (read on a GPU only).
+    private static bool Pausable(ArrayView<int> stop, long stopAddress) => stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
+
     // Returns once the stop word reads 0, or after maxLooks looks: stop[0] where it has an element
     // (read atomically), else the word at stopAddress (a volatile load: memory another process
     // writes), napping 1 us between looks on a GPU.
@@ -143,7 +146,7 @@ internal static class CudaKernels
     // empty stop and address 0).
     private static void GemmTile(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> tileA, ArrayView<float> tileB, int m, int n, int k, int rowBase, int colBase, int kStart, int kEnd, bool add, ArrayView<int> stop, long stopAddress, int lookSteps, int maxLooks)
     {
-        var pausable = stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
+        var pausable = Pausable(stop, stopAddress);
         var tx = Group.IdxX;
         var ty = Group.IdxY;
         var tid = (ty * 16) + tx;
@@ -336,7 +339,7 @@ internal static class CudaKernels
             return;
         }
 
-        var pausable = stop.Length > 0 || (stopAddress != 0 && CudaAsm.IsSupported);
+        var pausable = Pausable(stop, stopAddress);
         while (true)
         {
             if (Group.IdxX == 0)

@@ -21,7 +21,7 @@ public interface IPausingDevice
     /// <summary>
     /// From now on this tenant's GEMMs pause while the stop word of <paramref name="handle"/> (another
     /// process's, from <see cref="ShareStopWord"/>) is set; an empty handle: no word (the one before
-    /// closed). From the first call on, the GEMMs are launched so that they can pause (persistent,
+    /// closed; the caller asks only when the word changed). From the first call on, the GEMMs are launched so that they can pause (persistent,
     /// a group's place left free on every multiprocessor), word or none. A place one tenant's GEMM
     /// leaves another best-effort tenant's groups may take (MPS runs their kernels side by side):
     /// with several, keep multiprocessors off as well (<c>CONTENTION_RESERVE_SMS</c>), so that the

@@ -454,34 +454,25 @@ public sealed class VirtualGpu
                 idleWaitNs = this.sync == SyncMode.Block && idleSince > 0 ? idleWaits.Draw(nowNs - Math.Max(idleSince, lastReturnNs), idleDraws) : 0;
             }
 
-            if (slicing is not null)
+            // A best-effort tenant behind a slicing arbiter launches a long kernel as its slices, as
+            // many as its prediction then (its tenant's correction learnt so far) takes quanta
+            // (ArbitratedDevice.Parts); each slice a launch.
+            var kernel = program.Kernels[nextKernel];
+            if (slicing is not null && nextPart == 0)
             {
-                // A best-effort tenant behind a slicing arbiter launches a long kernel as its
-                // slices, as many as its prediction then (its tenant's correction learnt so far)
-                // takes quanta (ArbitratedDevice.Parts); each slice a launch.
-                var kernel = program.Kernels[nextKernel];
-                if (nextPart == 0)
-                {
-                    parts = slicing.SliceCount(kernel, (gpu as ArbiterScheduler)?.Correction(Index) ?? 1);
-                }
-
-                gpu.Enqueue(Index, parts > 1 ? ArbiterPolicy.Part(kernel, nextPart, parts, slicing.SliceOverheadNs) : kernel);
-                submitted++;
-                launches++;
-                if (++nextPart < parts)
-                {
-                    NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
-                    return;
-                }
-
-                nextPart = 0;
+                parts = slicing.SliceCount(kernel, (gpu as ArbiterScheduler)?.Correction(Index) ?? 1);
             }
-            else
+
+            gpu.Enqueue(Index, slicing is not null && parts > 1 ? ArbiterPolicy.Part(kernel, nextPart, parts, slicing.SliceOverheadNs) : kernel);
+            submitted++;
+            launches++;
+            if (slicing is not null && ++nextPart < parts)
             {
-                gpu.Enqueue(Index, program.Kernels[nextKernel]);
-                submitted++;
-                launches++;
+                NextNs = cores.Finish(nowNs, phaseNs, launchCpuNs);
+                return;
             }
+
+            nextPart = 0;
 
             var sync = program.SyncAfter[nextKernel];
             var gapNs = program.SyncGapNs[nextKernel];
