@@ -16,7 +16,7 @@ Real files whose spans overlap belong to one run. Per run:
   drift     each tenant's median log lateness over --window ms windows, normalised by sleep
             length: its standard deviation and the correlation of adjacent windows (WakeUpDrift)
 
-Usage: scripts/arbiter-waits.py DIR [--window 50]
+Usage: scripts/arbiter-waits.py DIR [--window 50] [--lags]
 """
 import argparse
 import bisect
@@ -75,7 +75,7 @@ def bin_of(length_ns):
     return int(2 * math.log2(max(1.0, length_ns / 1e3)))
 
 
-def summarise(number, group, window_ms):
+def summarise(number, group, window_ms, lags=False):
     print(f"run {number}: {len(group)} held tenants ({', '.join(t[2] for t in group)})")
     admits = [(a, t[2]) for t in group for a in t[3]]
     print("  waits by predicted size (us):   launches    p50     p90     p99      max")
@@ -132,12 +132,38 @@ def summarise(number, group, window_ms):
         keys = [k for k in sorted(level) if k + 1 in level]
         sd = statistics.pstdev(level.values()) if len(level) > 1 else float("nan")
         print(f"    {t[2]:>22}: {len(level):5} windows, sd {sd:.3f}, correlation {correlation([level[k] for k in keys], [level[k + 1] for k in keys]):.2f}")
+        if lags:
+            decay(level, sd, window_ms)
+
+
+# A window's median is the thread's level plus the window's own sampling noise, which lowers every
+# correlation by one factor (the reliability): fitting r(k) = reliability * exp(-k * window / T)
+# over several lags separates the two, where adjacent windows alone mistake the noise for a short T.
+def decay(level, sd, window_ms):
+    lags = [k for k in (1, 2, 4, 8, 16, 32, 64) if sum(1 for j in level if j + k in level) >= 20]
+    points = []
+    for k in lags:
+        keys = [j for j in sorted(level) if j + k in level]
+        r = correlation([level[j] for j in keys], [level[j + k] for j in keys])
+        points.append((k * window_ms, r))
+    text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in points)
+    usable = [(lag, math.log(r)) for lag, r in points if r > 0.05]
+    if len(usable) < 2:
+        print(f"      by lag: {text}; too few positive correlations to fit")
+        return
+    mx = statistics.mean(x for x, _ in usable)
+    my = statistics.mean(y for _, y in usable)
+    slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
+    reliability = math.exp(my - slope * mx)
+    scale = -1 / slope if slope < 0 else float("inf")
+    print(f"      by lag: {text}; fit: reliability {reliability:.2f}, time scale {scale:.0f} ms, level sd {sd * math.sqrt(min(1.0, reliability)):.3f}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
     parser.add_argument("--window", type=float, default=50, help="window of the drift's levels, ms")
+    parser.add_argument("--lags", action="store_true", help="also each tenant's level correlation at lags of 1-64 windows, and the fit of reliability x exp(-lag / time scale) to them")
     args = parser.parse_args()
     if not os.path.isdir(args.directory):
         sys.exit(f"arbiter-waits: {args.directory} is not a directory (set CONTENTION_HOST_TIMINGS=DIR for a run with an arbiter, then summarise DIR)")
@@ -145,7 +171,7 @@ def main():
     if not groups:
         sys.exit(f"arbiter-waits: no admit-*.csv under {args.directory} (only best-effort tenants behind an arbiter write them)")
     for number, group in enumerate(groups, 1):
-        summarise(number, group, args.window)
+        summarise(number, group, args.window, args.lags)
 
 
 if __name__ == "__main__":

@@ -33,17 +33,18 @@ internal static class ValidateCommand
         var model = new Option<string?>("--model") { Description = "take the modelled GPU's results from here instead of running them (a validate --out folder or its model/ folder)" };
         var quick = new Option<bool>("--quick") { Description = "run the mixes' reduced versions (their 'quick' sections)" };
         var includeInvalid = new Option<bool>("--include-invalid") { Description = "compare runs the verdict calls invalid too (listed in the report); by default they are left out" };
+        var pooled = new Option<bool>("--pooled") { Description = "latency percentiles of each case from every operation of its replicas in every run together (the runs' histograms merged: needs their points/ folders) instead of the mean over runs of the median over replicas; intervals resample runs" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer for both halves: full, exact, counts or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Grains.Words.All<Grains.EbpfMode>()]);
-        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, ebpf };
+        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, pooled, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
-            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf))) { IncludeInvalid = parse.GetValue(includeInvalid) };
+            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf))) { IncludeInvalid = parse.GetValue(includeInvalid), Pooled = parse.GetValue(pooled) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
             }
-            catch (Exception ex) when (ex is MixException or DirectoryNotFoundException or FileNotFoundException)
+            catch (Exception ex) when (ex is MixException or DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
             {
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
                 return 2;
@@ -101,9 +102,9 @@ internal static class ValidateCommand
         console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
         return failed > 0 ? 3 : 0;
 #else
-        var real = ValidationResults.Load(realDirectory, options.IncludeInvalid);
-        var modelled = ValidationResults.Load(modelDirectory, options.IncludeInvalid);
-        var fidelity = Fidelity.Compare(real, modelled);
+        var real = ValidationResults.Load(realDirectory, options.IncludeInvalid, options.Pooled);
+        var modelled = ValidationResults.Load(modelDirectory, options.IncludeInvalid, options.Pooled);
+        var fidelity = Fidelity.Compare(real, modelled, options.Pooled);
         var sources = new FidelitySources(CommandLine(options), realDirectory, modelDirectory, Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
         foreach (var line in FidelityReport.Headlines(fidelity))
@@ -176,7 +177,7 @@ internal static class ValidateCommand
         string.Join(' ', new[]
         {
             "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}",
-            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", options.IncludeInvalid ? "--include-invalid" : null, $"--out {options.Output}",
+            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", options.IncludeInvalid ? "--include-invalid" : null, options.Pooled ? "--pooled" : null, $"--out {options.Output}",
         }.Where(s => s is not null));
 }
 
@@ -185,4 +186,7 @@ internal sealed record ValidateOptions(string Suite, string Output, string Profi
 {
     /// <summary>Compare runs the verdict calls invalid too.</summary>
     public bool IncludeInvalid { get; init; }
+
+    /// <summary>Latency percentiles pooled over replicas and runs.</summary>
+    public bool Pooled { get; init; }
 }

@@ -13,8 +13,16 @@ namespace Contention.Client.Validation;
 /// <param name="Low">2.5th percentile of the ratio over bootstrap resamples of both sides' repetitions (NaN with fewer than two on a side).</param>
 /// <param name="High">97.5th percentile of the same.</param>
 /// <param name="Overloaded">The tenant could not keep up with its offered load on one side: a latency is no tail here, and is left out of the summaries.</param>
-public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded)
+/// <param name="RealPooled">A pooled latency (<c>validate --pooled</c>): the real side's percentile of every run's operations together, ms; null otherwise.</param>
+/// <param name="ModelPooled">The same of the modelled side.</param>
+public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded, double? RealPooled = null, double? ModelPooled = null)
 {
+    /// <summary>The real side's value the ratio is of: the pooled percentile, else the mean over repetitions.</summary>
+    public double RealValue => RealPooled ?? Real.Average();
+
+    /// <summary>The modelled side's value the ratio is of.</summary>
+    public double ModelValue => ModelPooled ?? Model.Average();
+
     /// <summary>How far the ratio is from 1: |ratio - 1|.</summary>
     public double Error => Math.Abs(Ratio - 1);
 
@@ -39,13 +47,17 @@ public sealed record FidelitySummary(ValidationMetric Metric, string Sharing, in
 /// </summary>
 public sealed class Fidelity
 {
-    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel)
+    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel, bool pooled)
     {
+        Pooled = pooled;
         Cases = cases;
         Summaries = summaries;
         OnlyReal = onlyReal;
         OnlyModel = onlyModel;
     }
+
+    /// <summary>Whether latency percentiles were pooled over each side's runs and replicas (<c>validate --pooled</c>).</summary>
+    public bool Pooled { get; }
 
     /// <summary>Every case and metric compared.</summary>
     public IReadOnlyList<FidelityCase> Cases { get; }
@@ -62,8 +74,12 @@ public sealed class Fidelity
     /// <summary>Whether every metric with a target meets it (and there was something to compare).</summary>
     public bool AllTargetsMet => Cases.Count > 0 && Summaries.Where(s => s.Sharing == "all").All(s => s.Met != false);
 
-    /// <summary>Compares <paramref name="model"/> with <paramref name="real"/>.</summary>
-    public static Fidelity Compare(ValidationResults real, ValidationResults model)
+    /// <summary>
+    /// Compares <paramref name="model"/> with <paramref name="real"/>. With <paramref name="pooled"/>
+    /// (both sides loaded pooled), a latency's ratio is of its percentile over every run's
+    /// operations together on each side, its interval from resampling runs; other metrics as without.
+    /// </summary>
+    public static Fidelity Compare(ValidationResults real, ValidationResults model, bool pooled = false)
     {
         ArgumentNullException.ThrowIfNull(real);
         ArgumentNullException.ThrowIfNull(model);
@@ -84,6 +100,12 @@ public sealed class Fidelity
                 var m = modelSamples.Where(s => s.Values.ContainsKey(metric.Name)).Select(s => s.Values[metric.Name]).ToList();
                 if (r.Count == 0 || m.Count == 0 || r.Average() <= 0)
                 {
+                    continue;
+                }
+
+                if (pooled && Percentile(metric) is { } percentile)
+                {
+                    cases.Add(PooledCase(name, sharing, metric, percentile, realSamples, modelSamples, r, m, overloaded));
                     continue;
                 }
 
@@ -108,7 +130,25 @@ public sealed class Fidelity
 
         var onlyReal = realCases.Keys.Where(k => !modelCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
         var onlyModel = modelCases.Keys.Where(k => !realCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
-        return new Fidelity(cases, summaries, onlyReal, onlyModel);
+        return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled);
+    }
+
+    private static double? Percentile(ValidationMetric metric) =>
+        ValidationResults.PooledPercentiles.Where(p => p.Metric == metric).Select(p => (double?)p.Percentile).FirstOrDefault();
+
+    // A latency percentile of each side's runs' operations together; the interval resamples runs
+    // (whole runs, as the tenant's operations within one run are not independent of each other).
+    private static FidelityCase PooledCase(string name, string sharing, ValidationMetric metric, double percentile, List<ValidationSample> realSamples, List<ValidationSample> modelSamples, List<double> r, List<double> m, bool overloaded)
+    {
+        var realRuns = realSamples.Select(s => s.Latency ?? throw new InvalidOperationException($"{name}: the real side was not loaded pooled")).Where(l => l.Count > 0).ToList();
+        var modelRuns = modelSamples.Select(s => s.Latency ?? throw new InvalidOperationException($"{name}: the modelled side was not loaded pooled")).Where(l => l.Count > 0).ToList();
+        static double Of(IEnumerable<LatencyBuckets> runs, double percentile) => LatencyBuckets.Merge(runs).ValueAtPercentile(percentile) / 1e6;
+        var realValue = Of(realRuns, percentile);
+        var modelValue = Of(modelRuns, percentile);
+        var (low, high) = realRuns.Count >= 2 && modelRuns.Count >= 2
+            ? Bootstrap.Interval(modelRuns.Count, realRuns.Count, (a, b) => Of(a.Select(i => modelRuns[i]), percentile) / Of(b.Select(i => realRuns[i]), percentile))
+            : (double.NaN, double.NaN);
+        return new FidelityCase(name, sharing, metric, r, m, modelValue / realValue, low, high, overloaded, realValue, modelValue);
     }
 
     private static FidelitySummary Summarise(ValidationMetric metric, string sharing, List<FidelityCase> cases)

@@ -60,6 +60,12 @@ public static class FidelityReport
         text.AppendLine(Invariant($"Made by `{sources.Command}`. Real GPU: `{sources.Real}`; modelled GPU: `{sources.Model}`, profile {sources.Profile}."));
         text.AppendLine();
         text.AppendLine("Each case is a mix tenant (replicas together: the median over them) at one sweep point; its value per run is from the measurement window; the ratio is the modelled mean over the real mean over repetitions, with a 95 % bootstrap interval when both sides have two or more. The error is |ratio - 1|. Latencies of a tenant that completed under 90 % of its offered requests on either side (overloaded) are no tail: listed, left out of the summary.");
+        if (fidelity.Pooled)
+        {
+            text.AppendLine();
+            text.AppendLine("Latencies pooled (`--pooled`): a case's p50, p95 and p99 on each side are the percentiles of every operation of its replicas in every run together (their histograms merged), not means over repetitions of the median over replicas; their intervals resample whole runs. More operations per estimate: a tail made of a few rare stalls is read from all of them instead of a mean of per-run extremes.");
+        }
+
         text.AppendLine();
         text.AppendLine("## Summary");
         text.AppendLine();
@@ -88,13 +94,13 @@ public static class FidelityReport
         text.AppendLine();
         text.AppendLine("## Real and modelled values");
         text.AppendLine();
-        text.AppendLine("Means over repetitions (runs on each side in brackets).");
+        text.AppendLine(fidelity.Pooled ? "Means over repetitions, latencies pooled over them (runs on each side in brackets)." : "Means over repetitions (runs on each side in brackets).");
         text.AppendLine();
         text.AppendLine("| case | sharing | metric | real | model |");
         text.AppendLine("|---|---|---|---:|---:|");
         foreach (var c in fidelity.Cases)
         {
-            text.AppendLine(Invariant($"| {c.Case} | {c.Sharing} | {c.Metric.Name} ({c.Metric.Unit}) | {Results.TenantTable.Significant(c.Real.Average())} ({c.Real.Count}) | {Results.TenantTable.Significant(c.Model.Average())} ({c.Model.Count}) |"));
+            text.AppendLine(Invariant($"| {c.Case} | {c.Sharing} | {c.Metric.Name} ({c.Metric.Unit}) | {Results.TenantTable.Significant(c.RealValue)} ({c.Real.Count}) | {Results.TenantTable.Significant(c.ModelValue)} ({c.Model.Count}) |"));
         }
 
         void List(string title, IEnumerable<string> lines)
@@ -149,9 +155,9 @@ public static class FidelityReport
             writer.WriteField(c.Metric.Name);
             writer.WriteField(c.Metric.Unit);
             writer.WriteField(c.Real.Count);
-            writer.WriteField(c.Real.Average());
+            writer.WriteField(c.RealValue);
             writer.WriteField(c.Model.Count);
-            writer.WriteField(c.Model.Average());
+            writer.WriteField(c.ModelValue);
             writer.WriteField(c.Ratio);
             writer.WriteField(double.IsFinite(c.Low) ? c.Low.ToString("R", CultureInfo.InvariantCulture) : "");
             writer.WriteField(double.IsFinite(c.High) ? c.High.ToString("R", CultureInfo.InvariantCulture) : "");
@@ -163,14 +169,14 @@ public static class FidelityReport
 
     private static IEnumerable<string> Figure(Fidelity fidelity, string directory, string name, string what, Func<FidelityCase, bool> include)
     {
-        var cases = fidelity.Cases.Where(c => include(c) && c.Real.Average() > 0 && c.Model.Average() > 0).ToList();
+        var cases = fidelity.Cases.Where(c => include(c) && c.RealValue > 0 && c.ModelValue > 0).ToList();
         if (cases.Count == 0)
         {
             return [];
         }
 
         var plot = new Plot();
-        var all = cases.SelectMany(c => new[] { Math.Log10(c.Real.Average()), Math.Log10(c.Model.Average()) }).ToList();
+        var all = cases.SelectMany(c => new[] { Math.Log10(c.RealValue), Math.Log10(c.ModelValue) }).ToList();
         var (low, high) = (Math.Floor(all.Min()), Math.Ceiling(all.Max()));
         if (high <= low)
         {
@@ -190,13 +196,13 @@ public static class FidelityReport
         {
             var of = cases.Where(c => c.Metric == metrics[i]).ToList();
             var counted = of.Where(c => c.Counted).ToList();
-            var points = plot.Add.ScatterPoints(counted.Select(c => Math.Log10(c.Real.Average())).ToArray(), counted.Select(c => Math.Log10(c.Model.Average())).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
+            var points = plot.Add.ScatterPoints(counted.Select(c => Math.Log10(c.RealValue)).ToArray(), counted.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
             points.LegendText = $"{metrics[i].Name} ({metrics[i].Unit})";
             points.MarkerSize = 8;
             var overloaded = of.Where(c => !c.Counted).ToList();
             if (overloaded.Count > 0)
             {
-                var hollow = plot.Add.ScatterPoints(overloaded.Select(c => Math.Log10(c.Real.Average())).ToArray(), overloaded.Select(c => Math.Log10(c.Model.Average())).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
+                var hollow = plot.Add.ScatterPoints(overloaded.Select(c => Math.Log10(c.RealValue)).ToArray(), overloaded.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
                 hollow.MarkerShape = MarkerShape.OpenCircle;
                 hollow.MarkerSize = 8;
                 hollow.LegendText = $"{metrics[i].Name}, overloaded";

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Contention.Client.Analysis;
 using Contention.Client.Results;
+using Contention.Grains;
 using CsvHelper;
 
 namespace Contention.Client.Validation;
@@ -31,9 +32,16 @@ public sealed partial class ValidationResults
     /// <summary>Runs left out, and why, one line each.</summary>
     public IReadOnlyList<string> Excluded { get; }
 
-    /// <summary>Reads every mix's results under <paramref name="directory"/> (one subdirectory per mix, or the directory itself holding one); with <paramref name="includeInvalid"/>, completed runs the verdict calls invalid count too (listed).</summary>
+    /// <summary>
+    /// Reads every mix's results under <paramref name="directory"/> (one subdirectory per mix, or
+    /// the directory itself holding one); with <paramref name="includeInvalid"/>, completed runs the
+    /// verdict calls invalid count too (listed). With <paramref name="pooled"/>, a mix tenant's
+    /// latency percentiles in each run are those of its replicas' latency histograms merged (read
+    /// from each run's results.json: a sweep's points/ folder), not the median of theirs.
+    /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory holds no results.</exception>
-    public static ValidationResults Load(string directory, bool includeInvalid = false)
+    /// <exception cref="InvalidDataException">Pooled, and a run's histograms are missing.</exception>
+    public static ValidationResults Load(string directory, bool includeInvalid = false, bool pooled = false)
     {
         var mixes = IsResults(directory)
             ? [directory]
@@ -48,7 +56,7 @@ public sealed partial class ValidationResults
         var invalidIncluded = new List<string>();
         foreach (var mix in mixes)
         {
-            ReadMix(mix, samples, excluded, includeInvalid ? invalidIncluded : null);
+            ReadMix(mix, samples, excluded, includeInvalid ? invalidIncluded : null, pooled);
         }
 
         return new ValidationResults(samples, excluded, invalidIncluded);
@@ -62,7 +70,7 @@ public sealed partial class ValidationResults
 
     private static bool IsResults(string directory) => File.Exists(Path.Combine(directory, ResultsFiles.Csv));
 
-    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded, List<string>? invalidIncluded)
+    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded, List<string>? invalidIncluded, bool pooled)
     {
         var manifest = SweepFiles.ReadManifest(directory);
         var runs = manifest?.Runs.ToDictionary(r => r.Id);
@@ -153,10 +161,53 @@ public sealed partial class ValidationResults
                 }
             }
 
+            LatencyBuckets? latency = null;
+            if (pooled)
+            {
+                latency = PooledLatency(directory, runs is null ? null : group.Key.Run, members.Select(f => f.GetValueOrDefault("tenant") ?? ""));
+                foreach (var (metric, percentile) in PooledPercentiles)
+                {
+                    values.Remove(metric.Name);
+                    if (latency.Count > 0)
+                    {
+                        values[metric.Name] = latency.ValueAtPercentile(percentile) / 1e6;
+                    }
+                }
+            }
+
             var offered = Phase1Analysis.Median(members.Select(f => Number(f, "offered_per_s") ?? 0));
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
-            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded));
+            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency));
         }
+    }
+
+    /// <summary>The latency metrics and their percentiles.</summary>
+    public static readonly IReadOnlyList<(ValidationMetric Metric, double Percentile)> PooledPercentiles = [(ValidationMetric.P50, 50), (ValidationMetric.P95, 95), (ValidationMetric.P99, 99)];
+
+    // The measurement window's latencies of a run's tenants, merged: from the run's results.json
+    // (points/RUN/ of a sweep; the directory itself for a single run).
+    private static LatencyBuckets PooledLatency(string directory, string? run, IEnumerable<string> tenants)
+    {
+        var path = Path.Combine(run is null ? directory : SweepFiles.RunDirectory(directory, run), ResultsFiles.Json);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{path}: missing — pooled latencies need each run's histograms (the sweep's points/ folder, which `contention run` and `contention simulate` write); compare without --pooled, or give results that kept points/");
+        }
+
+        var document = ResultsFiles.Read(path);
+        var parts = new List<LatencyBuckets>();
+        foreach (var tenant in tenants)
+        {
+            if (!document.Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text))
+            {
+                // A tenant that completed nothing in the window has no histogram: nothing to pool.
+                continue;
+            }
+
+            parts.Add(LatencyBuckets.Of(Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text)));
+        }
+
+        return LatencyBuckets.Merge(parts);
     }
 
     private static double? Value(ValidationMetric metric, Dictionary<string, string> f)

@@ -2,7 +2,8 @@ namespace Contention.Client.Validation;
 
 /// <summary>
 /// One case of the validation suite in one run: a mix tenant (its replicas together) at one
-/// point of the mix's sweep, with its metrics summarised over replicas (the median).
+/// point of the mix's sweep, with its metrics summarised over replicas (the median; with pooled
+/// latencies, its latency percentiles those of all its replicas' operations together).
 /// </summary>
 /// <param name="Suite">The mix's name.</param>
 /// <param name="Point">The sweep point, as <c>axis=value</c> pairs (empty for a mix without a sweep).</param>
@@ -12,7 +13,8 @@ namespace Contention.Client.Validation;
 /// <param name="Replicas">How many tenants the median is over.</param>
 /// <param name="Values">Metric name to value; a metric left out was not measured.</param>
 /// <param name="Overloaded">An open-loop tenant that completed under 90 % of the requests offered: its latencies measure its queue's growth, not a tail.</param>
-public sealed record ValidationSample(string Suite, string Point, string Tenant, string Sharing, string Run, int Replicas, IReadOnlyDictionary<string, double> Values, bool Overloaded)
+/// <param name="Latency">With pooled latencies (<c>validate --pooled</c>): every replica's operations of the window in one histogram, whose percentiles are then the sample's; null otherwise.</param>
+public sealed record ValidationSample(string Suite, string Point, string Tenant, string Sharing, string Run, int Replicas, IReadOnlyDictionary<string, double> Values, bool Overloaded, LatencyBuckets? Latency = null)
 {
     /// <summary>What identifies the case on both sides.</summary>
     public string Case => string.Join(" / ", new[] { Suite, Point, Tenant }.Where(s => s.Length > 0));
