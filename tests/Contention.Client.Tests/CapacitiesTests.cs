@@ -92,6 +92,61 @@ public class CapacitiesTests
         Assert.Contains(verdict.Reasons, r => r.StartsWith("tenant svc was offered 50 % of a capacity measured in an invalid run", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task MeasureAsync_InvalidProbes_MeasuredAgainUntilOneIsValid_AtMostThreeTimes(int firstValid)
+    {
+        // Probes read 3,000, 3,500, 3,200 and 4,000 requests/s; those before firstValid are invalid
+        // (the host took CPU time). The first valid probe is the capacity, the invalid ones said;
+        // with none valid in three (firstValid 4), the highest of the three, marked invalid.
+        var file = Path.Combine(Path.GetTempPath(), $"contention-cap-{Guid.NewGuid():N}", Capacities.File);
+        var reads = new[] { 3_000.0, 3_500, 3_200, 4_000 };
+        var directories = new List<string>();
+        Task<(ExperimentProgress, ResultsDocument)> Run(Mix mix, string directory)
+        {
+            directories.Add(directory);
+            var attempt = directories.Count;
+            var row = new TenantRow { Experiment = $"probe-{attempt}", Tenant = mix.Tenants[0].Name, Node = "n", Phase = MeasurementPhase.Measure, Seconds = 5, State = "Stopped", Completed = 100, ThroughputPerSecond = reads[attempt - 1] };
+            var document = new ResultsDocument
+            {
+                Tool = new ToolInfo("contention", "1", "x"),
+                Host = new HostInfo("h", "linux", "6", 2, ".NET"),
+                Experiment = new ExperimentInfo { Id = $"probe-{attempt}", Name = mix.Name, State = "Completed", DurationSeconds = 5 },
+                Mix = new MixInfo("cap.yaml", "", ""),
+                Tenants = [row],
+                Validity = attempt < firstValid ? new Validity(false, [$"stolen {attempt}"]) : new Validity(true, []),
+            };
+            return Task.FromResult((new ExperimentProgress(document.Experiment.Id, ExperimentState.Completed, 6, 0, [], null, null, null), document));
+        }
+
+        var mix = MixParser.Parse("name: cap\ndefaults: { device: sim }\ntenants:\n  - { name: svc, kind: inference, rate: 50% }\n", "cap.yaml");
+        var output = new StringWriter();
+        var capacity = await Capacities.MeasureAsync(mix, Plan.Tenants[0], "key", file, Consoles.Plain(output), Run);
+
+        var attempts = Math.Min(firstValid, Capacities.Attempts);
+        Assert.Equal(attempts, directories.Count);
+        Assert.Equal(attempts, directories.Distinct().Count());
+        Assert.All(directories.Skip(1), (d, i) => Assert.Equal($"{directories[0]}-{i + 2}", d));
+        if (firstValid <= Capacities.Attempts)
+        {
+            Assert.True(capacity.Valid);
+            Assert.Equal(reads[firstValid - 1], capacity.PerSecond);
+            Assert.Contains($"{firstValid - 1} earlier probe(s) invalid and not used", capacity.MeasuredBy, StringComparison.Ordinal);
+            Assert.Contains("stolen 1", capacity.MeasuredBy, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.False(capacity.Valid);
+            Assert.Equal(3_500, capacity.PerSecond);
+            Assert.StartsWith("the highest of 3 probes, every one invalid: 3500 requests/s", capacity.MeasuredBy, StringComparison.Ordinal);
+            Assert.All(new[] { "stolen 1", "stolen 2", "stolen 3" }, r => Assert.Contains(r, capacity.MeasuredBy, StringComparison.Ordinal));
+        }
+
+        Assert.Contains("measuring again", output.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CheckMapping_AShareOfCapacity_RefusedNamingTheTenant()
     {

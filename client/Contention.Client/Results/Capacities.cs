@@ -30,6 +30,13 @@ public static class Capacities
     /// <summary>The probe's measurement window, seconds.</summary>
     public const double DurationSeconds = 5;
 
+    /// <summary>
+    /// Probes a capacity is measured by at most: a probe the verdict calls invalid (its host's
+    /// hypervisor took CPU time, a busy machine) reads low, and every run offered a share of it is
+    /// invalid with it, so it is measured again, up to this many times in all.
+    /// </summary>
+    public const int Attempts = 3;
+
     /// <summary>The file a run's or a sweep's capacities are kept in.</summary>
     public const string File = "capacity.json";
 
@@ -100,9 +107,12 @@ public static class Capacities
     /// Measures <paramref name="probe"/>'s capacity by <paramref name="run"/> (a mix and a results
     /// directory: on a cluster, or in virtual time): <paramref name="mix"/> with the probe alone,
     /// closed loop, <see cref="WarmupSeconds"/> + <see cref="DurationSeconds"/>, its results kept in
-    /// a directory of its own beside <paramref name="cacheFile"/>; its requests per second.
+    /// a directory of its own beside <paramref name="cacheFile"/>; its requests per second. A probe
+    /// run the verdict calls invalid is run again (in a directory of its own, -2, -3), up to
+    /// <see cref="Attempts"/> in all: the first valid one is the capacity; when none is, the
+    /// highest of them (what the host took from each lowers it), marked invalid with every probe's reasons.
     /// </summary>
-    /// <exception cref="Mixes.MixException">The probe run did not complete.</exception>
+    /// <exception cref="Mixes.MixException">A probe run did not complete.</exception>
     public static async Task<MeasuredCapacity> MeasureAsync(Mixes.Mix mix, TenantSpec probe, string key, string cacheFile, IAnsiConsole console, Func<Mixes.Mix, string, Task<(ExperimentProgress Progress, ResultsDocument Document)>> run)
     {
         ArgumentNullException.ThrowIfNull(mix);
@@ -110,23 +120,34 @@ public static class Capacities
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(run);
         var root = Path.GetDirectoryName(Path.GetFullPath(cacheFile))!;
-        var directory = Path.Combine(root, "capacity", $"{ResultsDirectory.Slug(probe.Name)}-{SweepFiles.Fingerprint(key)[..8]}");
+        var first = Path.Combine(root, "capacity", $"{ResultsDirectory.Slug(probe.Name)}-{SweepFiles.Fingerprint(key)[..8]}");
         var alone = mix with { Name = $"{mix.Name}-capacity", Tenants = [probe], WarmupSeconds = WarmupSeconds, DurationSeconds = DurationSeconds, Sweep = null };
-        console.MarkupLineInterpolated($"{probe.Name}: measuring its capacity ({key}) alone, closed loop, {WarmupSeconds:0.#} s + {DurationSeconds:0.#} s, into {directory}");
-        var (progress, document) = await run(alone, directory);
-        if (progress.State != ExperimentState.Completed)
+        var invalidProbes = new List<(double PerSecond, string Text)>();
+        for (var attempt = 1; attempt <= Attempts; attempt++)
         {
-            throw new Mixes.MixException($"tenant {probe.Name}: its capacity could not be measured: the probe run ended {progress.State} ({progress.Message}); nothing else ran; its results are in {directory}");
+            var directory = attempt == 1 ? first : $"{first}-{attempt}";
+            console.MarkupLineInterpolated($"{probe.Name}: measuring its capacity ({key}) alone, closed loop, {WarmupSeconds:0.#} s + {DurationSeconds:0.#} s, into {directory}{(attempt > 1 ? $" (probe {attempt} of at most {Attempts})" : "")}");
+            var (progress, document) = await run(alone, directory);
+            if (progress.State != ExperimentState.Completed)
+            {
+                throw new Mixes.MixException($"tenant {probe.Name}: its capacity could not be measured: the probe run ended {progress.State} ({progress.Message}); nothing else ran; its results are in {directory}");
+            }
+
+            var row = document.Tenants.Single(t => t.Tenant == probe.Name && t.Phase == MeasurementPhase.Measure);
+            var measured = string.Create(CultureInfo.InvariantCulture, $"alone, closed loop, {DurationSeconds:0.#} s after {WarmupSeconds:0.#} s of warm-up: {row.ThroughputPerSecond:0.#} requests/s (run {document.Experiment.Id}, {Path.GetRelativePath(root, directory)})");
+            if (document.Validity is not { Valid: false } invalid)
+            {
+                var earlier = invalidProbes.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"; {invalidProbes.Count} earlier probe(s) invalid and not used: {string.Join(" | ", invalidProbes.Select(p => p.Text))}");
+                return new MeasuredCapacity(row.ThroughputPerSecond, measured + earlier);
+            }
+
+            var reasons = $"{measured}: invalid: {string.Join("; ", invalid.Reasons)}";
+            invalidProbes.Add((row.ThroughputPerSecond, reasons));
+            console.MarkupLineInterpolated($"[yellow]warning:[/] {probe.Name}'s capacity probe {attempt} of at most {Attempts} was invalid ({string.Join("; ", invalid.Reasons)}){(attempt < Attempts ? ": measuring again" : "")}");
         }
 
-        var row = document.Tenants.Single(t => t.Tenant == probe.Name && t.Phase == MeasurementPhase.Measure);
-        var verdict = document.Validity is { Valid: false } invalid ? $"; the probe run was invalid: {string.Join("; ", invalid.Reasons)}" : "";
-        if (verdict.Length > 0)
-        {
-            console.MarkupLineInterpolated($"[yellow]warning:[/] {probe.Name}'s capacity{verdict}");
-        }
-
-        return new MeasuredCapacity(row.ThroughputPerSecond, string.Create(CultureInfo.InvariantCulture, $"alone, closed loop, {DurationSeconds:0.#} s after {WarmupSeconds:0.#} s of warm-up: {row.ThroughputPerSecond:0.#} requests/s (run {document.Experiment.Id}, {Path.GetRelativePath(root, directory)}){verdict}"), verdict.Length == 0);
+        var best = invalidProbes.MaxBy(p => p.PerSecond);
+        return new MeasuredCapacity(best.PerSecond, string.Create(CultureInfo.InvariantCulture, $"the highest of {Attempts} probes, every one invalid: {best.PerSecond:0.#} requests/s; the probes: {string.Join(" | ", invalidProbes.Select(p => p.Text))}"), false);
     }
 
     /// <summary>The capacities kept in <paramref name="path"/> (none when it does not exist).</summary>
