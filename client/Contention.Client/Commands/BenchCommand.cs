@@ -45,9 +45,13 @@ internal static class BenchCommand
             }
 
             AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(LaunchBenchmark.LastWarmRounds >= LaunchBenchmark.MaxWarmRounds
+                ? $"warm-up: {LaunchBenchmark.MaxWarmRounds} rounds and the JIT was still compiling: some loops may have run unoptimised code"
+                : $"warm-up: {LaunchBenchmark.LastWarmRounds} rounds of every side, until the JIT had compiled nothing for two rounds");
             if (all.Count > 3)
             {
-                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the arbiter's cost: {all[2].Median / all[3].Median:0.000}x the same device launched directly ({all[2].Median - all[3].Median:0.00} us a launch + synchronise)"));
+                var (paired, low, high) = LaunchBenchmark.PairedRatio(all[2], all[3]);
+                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the arbiter's cost: {all[2].Median / all[3].Median:0.000}x the same device launched directly ({all[2].Median - all[3].Median:0.00} us a launch + synchronise); per repetition {paired:0.000}x at the median, {low:0.000}-{high:0.000}x"));
                 AnsiConsole.WriteLine("  the arbiter's side: " + LaunchBenchmark.LastArbiterCounters);
                 foreach (var (step, ns) in parse.GetValue(arbiterSteps) ? LaunchBenchmark.ArbiterSteps() : [])
                 {

@@ -78,13 +78,56 @@ public sealed class LaunchBenchmark : IDisposable
             arbitrated.Prepare([spec]);
         }
 
-        // Warm up: JIT, PTX compilation and the driver's first-launch work.
-        Bare(100);
-        Ours(100);
-        if (arbitrated is not null)
+        WarmRounds = WarmUp();
+    }
+
+    /// <summary>Warm-up rounds before <see cref="WarmUp"/> found the JIT done (<see cref="MaxWarmRounds"/>: it may not be).</summary>
+    public int WarmRounds { get; }
+
+    /// <summary>The fewest warm-up rounds (each ~0.1 s of idle plus a round of every side): on this machine the optimised code came in the 5th-6th.</summary>
+    public const int MinWarmRounds = 8;
+
+    /// <summary>The most warm-up rounds.</summary>
+    public const int MaxWarmRounds = 30;
+
+    /// <summary>
+    /// Warms every side up — PTX compilation, the driver's first-launch work, and the JIT's tiers:
+    /// .NET runs a method's first calls unoptimised and recompiles it optimised only once it has
+    /// been called often and the process has stopped compiling new methods for 100 ms, so loops
+    /// timed right after a first call measure code several times slower than a tenant runs for
+    /// most of its life (here the arbiter's bookkeeping ran 0.25-0.35 µs a launch unoptimised, 0.08-0.1
+    /// optimised). Rounds of every side, each followed by a pause longer than that delay, at least
+    /// <see cref="MinWarmRounds"/> (the count of compiled methods stands still for a few rounds
+    /// before the optimised versions come) and until two rounds in a row compiled nothing
+    /// (<see cref="System.Runtime.JitInfo.GetCompiledMethodCount"/>). Returns the rounds it took.
+    /// </summary>
+    private int WarmUp()
+    {
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var still = 0;
+        for (var round = 1; round <= MaxWarmRounds; round++)
         {
-            Arbitrated(100);
+            Bare(100);
+            Ours(100);
+            if (arbitrated is not null)
+            {
+                Arbitrated(100);
+                Direct(100);
+                Bookkeeping(100);
+            }
+
+            Thread.Sleep(120);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            still = now == compiled ? still + 1 : 0;
+            if (still >= 2 && round >= MinWarmRounds)
+            {
+                return round;
+            }
+
+            compiled = now;
         }
+
+        return MaxWarmRounds;
     }
 
     /// <summary>The baseline: <paramref name="launches"/> launch + synchronise pairs straight through ILGPU.</summary>
@@ -181,6 +224,7 @@ public sealed class LaunchBenchmark : IDisposable
         }
 
         LastArbiterCounters = bench.ArbiterCounters;
+        LastWarmRounds = bench.WarmRounds;
         List<LaunchSeries> series = [new("bare ILGPU loop", baseline), new("Contention cuda device", measured)];
         if (arbiter)
         {
@@ -194,6 +238,21 @@ public sealed class LaunchBenchmark : IDisposable
 
     private static readonly int[] StepSlots = [64, 2];
     private static readonly KernelSpec StepKernel = KernelSpec.Elementwise(1 << 20, ElementwiseOp.AddRelu);
+
+    /// <summary>The warm-up rounds of the latest <see cref="RunAll"/>.</summary>
+    public static int LastWarmRounds { get; private set; }
+
+    /// <summary>
+    /// <paramref name="a"/> over <paramref name="b"/> in each repetition (their loops ran one after
+    /// the other, so a slow stretch of the host hits both): the median ratio and its range.
+    /// </summary>
+    public static (double Median, double Low, double High) PairedRatio(LaunchSeries a, LaunchSeries b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var ratios = new LaunchSeries("ratio", [.. a.Samples.Zip(b.Samples, (x, y) => x / y)]);
+        return (ratios.Median, ratios.Percentile(0), ratios.Percentile(100));
+    }
 
     /// <summary>The arbiter's side's counters of the latest <see cref="RunAll"/> (null without it).</summary>
     public static string? LastArbiterCounters { get; private set; }
