@@ -24,9 +24,6 @@ public sealed class LatencyBuckets
     /// <summary>Operations counted.</summary>
     public long Count { get; }
 
-    /// <summary>An empty set of buckets.</summary>
-    public static LatencyBuckets Empty { get; } = new([], []);
-
     /// <summary>The buckets of <paramref name="histogram"/>.</summary>
     public static LatencyBuckets Of(HistogramBase histogram)
     {
