@@ -394,7 +394,8 @@ public class RunCommandTests
     public async Task Execute_AShareOfCapacity_ProbesTheTenantAloneOnTheClusterFirst()
     {
         // Two replicas offered 30 % of their capacity: one probe run (alone, closed loop) on the
-        // embedded node, then the run at that rate. A loaded host may make either invalid (exit 4).
+        // embedded node, then the run at that rate. A loaded host may make either invalid (exit 4);
+        // an invalid probe is run again, up to three in all.
         const string Text = """
             name: share
             warmup: 300ms
@@ -415,10 +416,13 @@ public class RunCommandTests
 
         Assert.Contains(code, Completed);
         var kept = Assert.Single(Capacities.Read(Path.Combine(directory, Capacities.File))).Value;
-        var probe = ResultsFiles.Read(Assert.Single(Directory.GetDirectories(Path.Combine(directory, "capacity"))));
-        Assert.Equal("Completed", probe.Experiment.State);
-        var alone = Assert.Single(probe.Tenants, t => t.Phase == MeasurementPhase.Measure);
-        Assert.Equal((0.0, alone.ThroughputPerSecond), (alone.OfferedPerSecond, kept.PerSecond));
+        var probes = Directory.GetDirectories(Path.Combine(directory, "capacity")).Order(StringComparer.Ordinal).Select(ResultsFiles.Read).ToList();
+        Assert.InRange(probes.Count, 1, Capacities.Attempts);
+        Assert.All(probes, p => Assert.Equal("Completed", p.Experiment.State));
+        Assert.All(probes.SkipLast(1), p => Assert.False(p.Validity!.Valid));
+        var rates = probes.Select(p => Assert.Single(p.Tenants, t => t.Phase == MeasurementPhase.Measure)).ToList();
+        Assert.All(rates, alone => Assert.Equal(0.0, alone.OfferedPerSecond));
+        Assert.Equal(kept.Valid ? rates[^1].ThroughputPerSecond : rates.Max(r => r.ThroughputPerSecond), kept.PerSecond);
         Assert.True(kept.PerSecond > 100, $"capacity {kept.PerSecond}/s");
         var document = ResultsFiles.Read(directory);
         Assert.Equal(kept.Valid, !document.Validity!.Reasons.Any(r => r.Contains("capacity measured in an invalid run", StringComparison.Ordinal)));
