@@ -133,7 +133,7 @@ def summarise(number, group, window_ms, lags=False):
         sd = statistics.pstdev(level.values()) if len(level) > 1 else float("nan")
         print(f"    {t[2]:>22}: {len(level):5} windows, sd {sd:.3f}, correlation {correlation([level[k] for k in keys], [level[k + 1] for k in keys]):.2f}")
         if lags:
-            decay(level, sd, window_ms)
+            LAGGED.append((t[2], sd, decay(level, sd, window_ms)))
 
 
 # A window's median is the thread's level plus the window's own sampling noise, which lowers every
@@ -150,20 +150,55 @@ def decay(level, sd, window_ms):
     usable = [(lag, math.log(r)) for lag, r in points if r > 0.05]
     if len(usable) < 2:
         print(f"      by lag: {text}; too few positive correlations to fit")
-        return
+        return points
     mx = statistics.mean(x for x, _ in usable)
     my = statistics.mean(y for _, y in usable)
     slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
     reliability = math.exp(my - slope * mx)
     scale = -1 / slope if slope < 0 else float("inf")
     print(f"      by lag: {text}; fit: reliability {reliability:.2f}, time scale {scale:.0f} ms, level sd {sd * math.sqrt(min(1.0, reliability)):.3f}")
+    return points
+
+
+LAGGED = []
+
+
+# Every tenant's correlations by lag (all runs) fitted as two parts of its level, a fast and a slow
+# one: r(lag) = a_fast exp(-lag / T_fast) + a_slow exp(-lag / T_slow), the two time scales shared
+# (the best of a grid by squared error), each tenant's a's by least squares (at least 0); a part's
+# standard deviation is the tenant's window sd times sqrt(a).
+def two_parts(lagged):
+    best = None
+    for fast in (50, 75, 100, 150, 200, 300, 400):
+        for slow in (800, 1000, 1500, 2000, 3000, 5000):
+            error, fits = 0.0, []
+            for _, sd, points in lagged:
+                x = [(math.exp(-lag / fast), math.exp(-lag / slow)) for lag, _ in points]
+                y = [r for _, r in points]
+                a11 = sum(u * u for u, _ in x)
+                a12 = sum(u * v for u, v in x)
+                a22 = sum(v * v for _, v in x)
+                b1 = sum(u * r for (u, _), r in zip(x, y))
+                b2 = sum(v * r for (_, v), r in zip(x, y))
+                det = a11 * a22 - a12 * a12
+                af = max(0.0, (b1 * a22 - b2 * a12) / det) if det else 0.0
+                aslow = max(0.0, (a11 * b2 - a12 * b1) / det) if det else 0.0
+                error += sum((af * u + aslow * v - r) ** 2 for (u, v), r in zip(x, y))
+                fits.append((sd * math.sqrt(af), sd * math.sqrt(aslow)))
+            if best is None or error < best[0]:
+                best = (error, fast, slow, fits)
+    error, fast, slow, fits = best
+    print(f"two parts over {len(lagged)} tenants: fast {fast} ms, slow {slow} ms (squared error {error:.3f})")
+    for (name, _, _), (sf, ss) in zip(lagged, fits):
+        print(f"    {name:>22}: sigma fast {sf:.3f}, slow {ss:.3f}")
+    print(f"  median sigma: fast {statistics.median(f for f, _ in fits):.3f}, slow {statistics.median(s for _, s in fits):.3f}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
     parser.add_argument("--window", type=float, default=50, help="window of the drift's levels, ms")
-    parser.add_argument("--lags", action="store_true", help="also each tenant's level correlation at lags of 1-64 windows, and the fit of reliability x exp(-lag / time scale) to them")
+    parser.add_argument("--lags", action="store_true", help="also each tenant's level correlation at lags of 1-64 windows, the fit of reliability x exp(-lag / time scale) to them, and over all tenants a fit of two parts (a fast and a slow time scale)")
     args = parser.parse_args()
     if not os.path.isdir(args.directory):
         sys.exit(f"arbiter-waits: {args.directory} is not a directory (set CONTENTION_HOST_TIMINGS=DIR for a run with an arbiter, then summarise DIR)")
@@ -172,6 +207,9 @@ def main():
         sys.exit(f"arbiter-waits: no admit-*.csv under {args.directory} (only best-effort tenants behind an arbiter write them)")
     for number, group in enumerate(groups, 1):
         summarise(number, group, args.window, args.lags)
+    usable = [entry for entry in LAGGED if len(entry[2]) >= 3]
+    if args.lags and usable:
+        two_parts(usable)
 
 
 if __name__ == "__main__":
