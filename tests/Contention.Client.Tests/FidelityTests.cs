@@ -97,6 +97,34 @@ public class FidelityTests
     public void Target_TwoX_IsWithinAFactorOfTwoEitherWay(double ratio, bool within) =>
         Assert.Equal(within, ValidationMetric.P99.Target!.CaseWithin(ratio));
 
+    [Theory]
+    [InlineData(30L, true)]
+    [InlineData(99L, true)]
+    [InlineData(100L, false)]
+    [InlineData(null, false)]
+    public void Report_AP99OfFewOperationsAReplica_SaysSoAndWhatToDo(long? operations, bool said)
+    {
+        // 5,000 operations a replica in every run but one of the model's, which has `operations`.
+        var real = Enumerable.Range(1, 3).Select(rep => Sample("train", "mps", rep, 10, 500) with { Operations = 5_000 }).ToList();
+        var model = Enumerable.Range(1, 3).Select(rep => Sample("train", "mps", rep, 10, 450) with { Operations = rep == 2 ? operations : 5_000 }).ToList();
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-fidelity-{Guid.NewGuid():N}");
+        try
+        {
+            FidelityReport.Write(fidelity, ValidationResults.Of(real), ValidationResults.Of(model), new FidelitySources("test", "r", "m", "h200"), directory);
+            var text = File.ReadAllText(Path.Combine(directory, FidelityReport.Markdown));
+
+            Assert.Equal(operations, fidelity.Cases.Single(c => c.Metric == ValidationMetric.P99).FewestOperations);
+            Assert.Equal(said, text.Contains("p99 of few operations", StringComparison.Ordinal));
+            Assert.Equal(said, text.Contains($"as few as {operations}", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static ValidationSample Sample(string tenant, string sharing, int rep, double throughput, double p99, bool offeredOverloaded = false) =>
         new("s", "", tenant, sharing, $"r{rep}", 1, new Dictionary<string, double> { ["throughput"] = throughput, ["p99"] = p99 }, offeredOverloaded);
 }

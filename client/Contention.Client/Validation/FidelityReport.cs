@@ -24,6 +24,9 @@ public static class FidelityReport
     /// <summary>The report's Markdown file.</summary>
     public const string Markdown = "fidelity.md";
 
+    /// <summary>Operations a replica completes in a run below which the report says its p99 rests on its few longest (<see cref="FidelityCase.FewestOperations"/>).</summary>
+    public const long FewOperations = 100;
+
     /// <summary>Its tidy table.</summary>
     public const string Csv = "fidelity.csv";
 
@@ -89,6 +92,13 @@ public static class FidelityReport
             var byMetric = group.ToDictionary(c => c.Metric);
             var cells = metrics.Select(m => byMetric.TryGetValue(m, out var c) ? Cell(c) : "");
             text.AppendLine($"| {group.Key.Case}{(group.First().Overloaded ? " (ovl)" : "")} | {group.Key.Sharing} | {string.Join(" | ", cells)} |");
+        }
+
+        var thin = fidelity.Pooled ? [] : fidelity.Cases.Where(c => c.Metric == ValidationMetric.P99 && c.Counted && c.FewestOperations < FewOperations).ToList();
+        if (thin.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(Invariant($"p99 of few operations: in {thin.Count} case(s) a replica completed fewer than {FewOperations} operations in a run (as few as {thin.Min(c => c.FewestOperations)}), so its p99 there is about its longest operation, and a mean of such extremes moves a lot between sets of runs: {string.Join("; ", thin.Select(c => $"{c.Case} ({c.FewestOperations})"))}. `--pooled` reads their percentiles from every run's operations together (it needs the runs' points/ folders), or run longer windows."));
         }
 
         text.AppendLine();

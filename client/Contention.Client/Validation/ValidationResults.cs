@@ -177,7 +177,8 @@ public sealed partial class ValidationResults
 
             var offered = Phase1Analysis.Median(members.Select(f => Number(f, "offered_per_s") ?? 0));
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
-            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency));
+            var operations = members.Select(f => Number(f, "completed")).ToList();
+            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null));
         }
     }
 
