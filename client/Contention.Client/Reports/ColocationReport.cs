@@ -53,7 +53,7 @@ internal static class ColocationReport
         {
             if (!histograms.TryGetValue((run.Id, tenant), out var histogram))
             {
-                histogram = Decode(run, tenant);
+                histogram = run.Document.MeasuredLatency(tenant);
                 histograms[(run.Id, tenant)] = histogram;
             }
 
@@ -303,9 +303,6 @@ internal static class ColocationReport
     private static TenantRow? Row(ReportRun run, string tenant) => Measured(run).FirstOrDefault(t => t.Tenant == tenant);
 
     private static string Point(ReportInput input, ReportRun run) => string.Join(' ', input.Axes.Select(a => $"{a}={run.Values.GetValueOrDefault(a, "")}"));
-
-    private static HistogramBase? Decode(ReportRun run, string tenant) =>
-        run.Document.Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text) ? Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text) : null;
 
     private static double Percentile(HistogramBase? histogram, double percentile) =>
         histogram is null || histogram.TotalCount == 0 ? double.NaN : histogram.GetValueAtPercentile(percentile) / 1e6;

@@ -31,6 +31,10 @@ public sealed record ResultsDocument
     /// <summary>Merged latency histograms (compressed HdrHistogram, base64, ns) keyed <c>tenant/phase</c>, so reports can recompute any percentile exactly.</summary>
     public Dictionary<string, string> Histograms { get; init; } = [];
 
+    /// <summary><paramref name="tenant"/>'s latencies in the measurement window (<see cref="Histograms"/>), ns; null where it has none (nothing completed).</summary>
+    public HdrHistogram.HistogramBase? MeasuredLatency(string tenant) =>
+        Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text) ? Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text) : null;
+
     /// <summary>System calls per tenant, phase and call (eBPF; empty where it did not run).</summary>
     public List<SyscallRecord> Syscalls { get; init; } = [];
 

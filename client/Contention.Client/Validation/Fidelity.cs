@@ -108,7 +108,7 @@ public sealed class Fidelity
 
                 if (pooled && Percentile(metric) is { } percentile)
                 {
-                    cases.Add(PooledCase(name, sharing, metric, percentile, realSamples, modelSamples, r, m, overloaded) with { FewestOperations = fewest });
+                    cases.Add(PooledCase(name, sharing, metric, percentile, realSamples, modelSamples, r, m, overloaded, fewest));
                     continue;
                 }
 
@@ -141,7 +141,7 @@ public sealed class Fidelity
 
     // A latency percentile of each side's runs' operations together; the interval resamples runs
     // (whole runs, as the tenant's operations within one run are not independent of each other).
-    private static FidelityCase PooledCase(string name, string sharing, ValidationMetric metric, double percentile, List<ValidationSample> realSamples, List<ValidationSample> modelSamples, List<double> r, List<double> m, bool overloaded)
+    private static FidelityCase PooledCase(string name, string sharing, ValidationMetric metric, double percentile, List<ValidationSample> realSamples, List<ValidationSample> modelSamples, List<double> r, List<double> m, bool overloaded, long? fewest)
     {
         var realRuns = realSamples.Select(s => s.Latency ?? throw new InvalidOperationException($"{name}: the real side was not loaded pooled")).Where(l => l.Count > 0).ToList();
         var modelRuns = modelSamples.Select(s => s.Latency ?? throw new InvalidOperationException($"{name}: the modelled side was not loaded pooled")).Where(l => l.Count > 0).ToList();
@@ -151,7 +151,7 @@ public sealed class Fidelity
         var (low, high) = realRuns.Count >= 2 && modelRuns.Count >= 2
             ? Bootstrap.Interval(modelRuns.Count, realRuns.Count, (a, b) => Of(a.Select(i => modelRuns[i]), percentile) / Of(b.Select(i => realRuns[i]), percentile))
             : (double.NaN, double.NaN);
-        return new FidelityCase(name, sharing, metric, r, m, modelValue / realValue, low, high, overloaded, realValue, modelValue);
+        return new FidelityCase(name, sharing, metric, r, m, modelValue / realValue, low, high, overloaded, realValue, modelValue, fewest);
     }
 
     private static FidelitySummary Summarise(ValidationMetric metric, string sharing, List<FidelityCase> cases)

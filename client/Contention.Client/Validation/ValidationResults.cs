@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Contention.Client.Analysis;
 using Contention.Client.Results;
-using Contention.Grains;
 using CsvHelper;
 
 namespace Contention.Client.Validation;
@@ -148,6 +147,7 @@ public sealed partial class ValidationResults
             }
         }
 
+        var documents = new Dictionary<string, ResultsDocument>(StringComparer.Ordinal);
         foreach (var group in rows.GroupBy(r => (r.Run, r.Point, Tenant: MixTenant(r.Fields.GetValueOrDefault("tenant") ?? ""))))
         {
             var members = group.Select(r => r.Fields).ToList();
@@ -164,7 +164,13 @@ public sealed partial class ValidationResults
             LatencyBuckets? latency = null;
             if (pooled)
             {
-                latency = PooledLatency(directory, runs is null ? null : group.Key.Run, members.Select(f => f.GetValueOrDefault("tenant") ?? ""));
+                if (!documents.TryGetValue(group.Key.Run, out var document))
+                {
+                    document = RunDocument(directory, runs is null ? null : group.Key.Run);
+                    documents[group.Key.Run] = document;
+                }
+
+                latency = LatencyBuckets.Merge(members.Select(f => document.MeasuredLatency(f.GetValueOrDefault("tenant") ?? "")).OfType<HdrHistogram.HistogramBase>().Select(LatencyBuckets.Of));
                 foreach (var (metric, percentile) in PooledPercentiles)
                 {
                     values.Remove(metric.Name);
@@ -185,30 +191,15 @@ public sealed partial class ValidationResults
     /// <summary>The latency metrics and their percentiles.</summary>
     public static readonly IReadOnlyList<(ValidationMetric Metric, double Percentile)> PooledPercentiles = [(ValidationMetric.P50, 50), (ValidationMetric.P95, 95), (ValidationMetric.P99, 99)];
 
-    // The measurement window's latencies of a run's tenants, merged: from the run's results.json
-    // (points/RUN/ of a sweep; the directory itself for a single run).
-    private static LatencyBuckets PooledLatency(string directory, string? run, IEnumerable<string> tenants)
+    // A run's results.json, whose histograms pooled latencies merge (points/RUN/ of a sweep; the
+    // directory itself for a single run). A tenant that completed nothing in the window has no
+    // histogram: nothing of it to pool.
+    private static ResultsDocument RunDocument(string directory, string? run)
     {
         var path = Path.Combine(run is null ? directory : SweepFiles.RunDirectory(directory, run), ResultsFiles.Json);
-        if (!File.Exists(path))
-        {
-            throw new InvalidDataException($"{path}: missing — pooled latencies need each run's histograms (the sweep's points/ folder, which `contention run` and `contention simulate` write); compare without --pooled, or give results that kept points/");
-        }
-
-        var document = ResultsFiles.Read(path);
-        var parts = new List<LatencyBuckets>();
-        foreach (var tenant in tenants)
-        {
-            if (!document.Histograms.TryGetValue($"{tenant}/{MeasurementPhase.Measure.Word()}", out var text))
-            {
-                // A tenant that completed nothing in the window has no histogram: nothing to pool.
-                continue;
-            }
-
-            parts.Add(LatencyBuckets.Of(Contention.Workloads.Metrics.Histograms.FromCompressedBase64(text)));
-        }
-
-        return LatencyBuckets.Merge(parts);
+        return File.Exists(path)
+            ? ResultsFiles.Read(path)
+            : throw new InvalidDataException($"{path}: missing — pooled latencies need each run's histograms (the sweep's points/ folder, which `contention run` and `contention simulate` write); compare without --pooled, or give results that kept points/");
     }
 
     private static double? Value(ValidationMetric metric, Dictionary<string, string> f)
