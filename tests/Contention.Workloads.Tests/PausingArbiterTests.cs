@@ -145,6 +145,100 @@ public sealed class PausingArbiterTests : IDisposable
         Assert.All(read, b => Assert.Equal(0, b));
     }
 
+    [Fact]
+    public async Task StreamGate_BestEffortTenant_WaitsAtTheWordOnItsStream_SlicedByTheQuantum_NotHeldByAnOpenRequest()
+    {
+        // CONTENTION_PAUSE=stream: the trainer's stream waits at the service's word on the GPU, so
+        // an open request holds none of its launches on the host (a reduction, which the spatial
+        // arbiter would hold, included), and its kernels go in slices of the arbiter's quantum.
+        var sliced = path + "-sliced";
+        ArbiterGate.Create(sliced, 4, 500_000_000, 100_000, holdWhileOpen: false).Dispose();
+        try
+        {
+            var trainerDevice = new Recorder("trainer");
+            using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(sliced), sensitive: false, new DurationPredictor(_ => 250_000), mps: true, streamGate: true);
+            using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(sliced), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+            Assert.Contains("stream waits", trainer.Description, StringComparison.Ordinal);
+            Assert.Contains("slices of 100 us", trainer.Description, StringComparison.Ordinal);
+
+            service.BeginOperation();
+            var launched = Task.Run(() =>
+            {
+                trainer.Launch(KernelSpec.Reduce(1 << 20));
+                trainer.Launch(KernelSpec.Gemm(512, 512, 512));
+            });
+            Assert.True(await Task.WhenAny(launched, Task.Delay(TimeSpan.FromSeconds(10))) == launched, "a request open held the stream-gated trainer's launches on the host");
+            service.EndOperation();
+
+            // The word opened first; each kernel 250 us predicted, so three slices of the quantum.
+            Assert.Equal(["wait at none", "wait at service", "part 0/3", "part 1/3", "part 2/3", "part 0/3", "part 1/3", "part 2/3"], trainerDevice.Calls);
+            Assert.Equal(0, trainer.Member.Held);
+        }
+        finally
+        {
+            File.Delete(sliced);
+        }
+    }
+
+    [Fact]
+    public void StreamGate_ThePublishersProcessDied_TheWatchdogClearsTheWordOnce()
+    {
+        // A stream waiting at a word has no bound of its own: killed with its word set, the service
+        // would hold the trainers' streams (and their threads, in their synchronise) for good.
+        var trainerDevice = new Recorder("trainer");
+        using var gate = ArbiterGate.Open(path);
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), mps: true, streamGate: true, watchdogPeriod: Timeout.InfiniteTimeSpan);
+        using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+        trainer.Launch(KernelSpec.Gemm(64, 64, 64));
+        Assert.Equal("wait at service", trainerDevice.Calls[^2]);
+
+        // Alive: nothing cleared.
+        Assert.False(trainer.WatchPublisher());
+        Assert.DoesNotContain("clear", trainerDevice.Calls);
+
+        gate.SetPid(service.Member.Slot, ExitedPid());
+        Assert.True(trainer.WatchPublisher());
+        Assert.False(trainer.WatchPublisher());
+        Assert.Single(trainerDevice.Calls, "clear");
+        Assert.Equal(0, gate.StopWordOwner);
+        Assert.All(gate.Read(), state => Assert.NotEqual(service.Member.Token, state.Owner));
+
+        // The next launch lets the dead word go.
+        trainer.Launch(KernelSpec.Gemm(64, 64, 64));
+        Assert.Equal(["clear", "wait at none", "launch"], trainerDevice.Calls[^3..]);
+    }
+
+    [Fact]
+    public void StreamGate_TheWatchdogLooksByItself()
+    {
+        var trainerDevice = new Recorder("trainer");
+        using var gate = ArbiterGate.Open(path);
+        using var trainer = new ArbitratedDevice(trainerDevice, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+        using var service = new ArbitratedDevice(new Recorder("service"), ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+        trainer.Launch(KernelSpec.Gemm(64, 64, 64));
+        gate.SetPid(service.Member.Slot, ExitedPid());
+
+        var deadline = Stopwatch.StartNew();
+        while (!trainerDevice.Cleared && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.True(trainerDevice.Cleared, "the watchdog did not clear a dead publisher's word within 30 s");
+    }
+
+    [Fact]
+    public void StreamGate_NotAnMpsClient_NoWaits()
+    {
+        var device = new Recorder("trainer");
+        using var trainer = new ArbitratedDevice(device, ArbiterGate.Open(path), sensitive: false, new DurationPredictor(_ => 1_000), mps: false, streamGate: true);
+
+        trainer.Launch(KernelSpec.Gemm(64, 64, 64));
+
+        Assert.Equal(["launch"], device.Calls);
+        Assert.Contains("no MPS client", trainer.Description, StringComparison.Ordinal);
+    }
+
     private static int ExitedPid()
     {
         using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
@@ -155,9 +249,13 @@ public sealed class PausingArbiterTests : IDisposable
     public void Dispose() => File.Delete(path);
 
     // A device that records what it is asked; its shared word's handle is its name, padded.
-    private sealed class Recorder(string name) : IComputeDevice, IPausingDevice
+    private sealed class Recorder(string name) : IComputeDevice, IPausingDevice, ISlicingDevice
     {
+        private volatile bool cleared;
+
         public List<string> Calls { get; } = [];
+
+        public bool Cleared => cleared;
 
         public DeviceId Id { get; } = new(DeviceKind.Sim, 0);
 
@@ -190,6 +288,23 @@ public sealed class PausingArbiterTests : IDisposable
         public void SetStopWord(bool stopped) => Calls.Add(stopped ? "set 1" : "set 0");
 
         public void PauseAt(ReadOnlySpan<byte> handle) => Calls.Add(handle.IsEmpty ? "pause at none" : "pause at " + System.Text.Encoding.ASCII.GetString(handle).TrimEnd('\0'));
+
+        public void WaitAt(ReadOnlySpan<byte> handle) => Calls.Add(handle.IsEmpty ? "wait at none" : "wait at " + System.Text.Encoding.ASCII.GetString(handle).TrimEnd('\0'));
+
+        public bool ClearWaitedWord()
+        {
+            lock (Calls)
+            {
+                Calls.Add("clear");
+            }
+
+            cleared = true;
+            return true;
+        }
+
+        public int MaxParts(in KernelSpec kernel) => 64;
+
+        public void LaunchPart(in KernelSpec kernel, int part, int parts) => Calls.Add($"part {part}/{parts}");
 
         public void Dispose()
         {

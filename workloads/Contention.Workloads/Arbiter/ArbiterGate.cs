@@ -427,6 +427,9 @@ public sealed unsafe partial class ArbiterGate : IDisposable
         }
     }
 
+    /// <summary>The process a member's token (<see cref="ArbiterMember.Token"/>) belongs to.</summary>
+    internal static int TokenPid(long token) => (int)(token >> 24);
+
     internal void Leave(int slot, long token)
     {
         Interlocked.CompareExchange(ref Field(basePtr, StopWordOwnerOffset), 0, token);

@@ -23,7 +23,11 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly Dictionary<KernelSpec, int> maxParts = [];
     private readonly IPausingDevice? pausing;
     private readonly byte[] stopWordHandle = new byte[Devices.CudaDriver.IpcHandleBytes];
+    private readonly bool streamGated;
+    private readonly Timer? watchdog;
     private long pausedAtOwner;
+    private long clearedOwner;
+    private bool disposed;
     private bool stopSet;
     private long measuredNs;
 
@@ -33,9 +37,15 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// arbiter and a device that can (<see cref="IPausingDevice"/>), a latency-sensitive tenant
     /// shares a stop word that its stream sets before the first kernel of each operation and clears
     /// after its last, and best-effort tenants' GEMMs pause while it is set — where the tenant is an
-    /// MPS client (<paramref name="mps"/>; default: <c>CUDA_MPS_PIPE_DIRECTORY</c> is set).
+    /// MPS client (<paramref name="mps"/>; default: <c>CUDA_MPS_PIPE_DIRECTORY</c> is set). With
+    /// <paramref name="streamGate"/> (default: <c>CONTENTION_PAUSE=stream</c>) instead, likewise, but
+    /// the best-effort tenants' streams wait on the GPU before each kernel while the word is set
+    /// (<see cref="IPausingDevice.WaitAt"/>), their kernels whole or in slices of the arbiter's
+    /// quantum, and an open request holds none of their launches on the host; a watchdog looks every
+    /// <paramref name="watchdogPeriod"/> (default <see cref="WatchdogPeriod"/>; infinite: never by
+    /// itself) whether the word's publisher died (<see cref="WatchPublisher"/>).
     /// </summary>
-    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null)
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null, bool? streamGate = null, TimeSpan? watchdogPeriod = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(gate);
@@ -45,17 +55,28 @@ public sealed class ArbitratedDevice : IComputeDevice
         Predictor = predictor;
         member = gate.Join(sensitive);
         quantumNs = gate.QuantumNs;
-        slicing = quantumNs > 0 && gate.HoldsWhileOpen ? inner as ISlicingDevice : null;
-        narrowing = gate.HoldsWhileOpen ? null : inner as ISlicingDevice;
         // Pauses are for MPS, where kernels of different tenants run side by side: time-sliced, a
         // paused kernel would keep its context's time slice and the service would wait for it all
         // the same. Asked for by the environment, they apply to MPS clients only.
-        var asked = (pause ?? KernelLaunches.RequestedPause) && !gate.HoldsWhileOpen && inner is IPausingDevice;
+        var streamAsked = (streamGate ?? KernelLaunches.RequestedStreamGate) && !gate.HoldsWhileOpen && inner is IPausingDevice;
+        var asked = streamAsked || ((pause ?? KernelLaunches.RequestedPause) && !gate.HoldsWhileOpen && inner is IPausingDevice);
         var mpsClient = mps ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
         pausing = asked && mpsClient ? (IPausingDevice)inner : null;
+        streamGated = pausing is not null && streamAsked;
+        slicing = quantumNs > 0 && (gate.HoldsWhileOpen || streamGated) ? inner as ISlicingDevice : null;
+        narrowing = gate.HoldsWhileOpen || streamGated ? null : inner as ISlicingDevice;
         if (pausing is not null && sensitive)
         {
             gate.PublishStopWord(member, pausing.ShareStopWord());
+        }
+        else if (streamGated)
+        {
+            pausing!.WaitAt([]);
+            // A stream waiting at a word has no bound of its own: a publisher that died with its word
+            // set would hold it for good, and the tenant's thread in its synchronise. The watchdog
+            // frees a dead publisher's slot and clears its word from a stream of this tenant's own.
+            var period = watchdogPeriod ?? WatchdogPeriod;
+            watchdog = new Timer(_ => WatchPublisher(), null, period, period);
         }
         else if (pausing is not null)
         {
@@ -63,7 +84,9 @@ public sealed class ArbitratedDevice : IComputeDevice
         }
 
         var role = sensitive ? "latency-sensitive" : "best-effort";
-        var mechanism = !gate.HoldsWhileOpen && pausing is not null
+        var mechanism = streamGated && !sensitive
+            ? "spatial with stream waits: this tenant's stream waits on the GPU while the latency-sensitive tenant's work is on it" + (slicing is null ? ", whole kernels" : $", kernels in slices of {quantumNs / 1000.0:0.#} us")
+            : !gate.HoldsWhileOpen && pausing is not null
             ? "spatial with pauses: " + (sensitive ? "this tenant's stream sets the stop word while its work is on the GPU" : "persistent GEMMs and element-wise kernels go beside open requests and pause while the latency-sensitive tenant's work is on the GPU")
             : !gate.HoldsWhileOpen
             ? "spatial: " + (narrowing is null ? "gating; this device's kernels cannot be narrowed" : "narrow GEMMs and element-wise kernels go beside open requests")
@@ -147,10 +170,11 @@ public sealed class ArbitratedDevice : IComputeDevice
             return;
         }
 
+        // Waiting at the stop word on the GPU, an open request holds nothing on the host: only the bound does.
         var parts = Parts(kernel, predicted);
         if (parts <= 1)
         {
-            member.Admit(predicted);
+            member.Admit(predicted, narrow: streamGated);
             inner.Launch(kernel);
             return;
         }
@@ -158,7 +182,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         for (var part = 0; part < parts; part++)
         {
             // Each part's share of the prediction: the parts share the blocks as evenly as they can.
-            member.Admit(((predicted * (part + 1)) / parts) - ((predicted * part) / parts));
+            member.Admit(((predicted * (part + 1)) / parts) - ((predicted * part) / parts), narrow: streamGated);
             slicing!.LaunchPart(kernel, part, parts);
         }
 
@@ -223,13 +247,80 @@ public sealed class ArbitratedDevice : IComputeDevice
     // left or died) whenever it changed since the last launch; one read of the gate when it did not.
     private void LookForStopWord()
     {
-        if (gate.StopWordOwner == pausedAtOwner)
+        if (gate.StopWordOwner == Volatile.Read(ref pausedAtOwner))
         {
             return;
         }
 
-        pausedAtOwner = gate.ReadStopWord(stopWordHandle);
-        pausing!.PauseAt(pausedAtOwner == 0 ? [] : stopWordHandle);
+        lock (stopWordHandle)
+        {
+            Volatile.Write(ref pausedAtOwner, gate.ReadStopWord(stopWordHandle));
+            if (streamGated)
+            {
+                pausing!.WaitAt(pausedAtOwner == 0 ? [] : stopWordHandle);
+            }
+            else
+            {
+                pausing!.PauseAt(pausedAtOwner == 0 ? [] : stopWordHandle);
+            }
+        }
+    }
+
+    /// <summary>How often a best-effort tenant waiting at a stop word on its stream looks whether the word's publisher died.</summary>
+    public static TimeSpan WatchdogPeriod { get; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// The watchdog's look (<see cref="WatchdogPeriod"/>), callable directly: when the word this
+    /// tenant waits at belongs to a process that died, frees the dead's slots and clears the word
+    /// from a stream of this tenant's own, so its stream, and every other waiting at it, goes on.
+    /// Returns whether it cleared a word.
+    /// </summary>
+    public bool WatchPublisher()
+    {
+        try
+        {
+            var owner = Volatile.Read(ref pausedAtOwner);
+            if (owner == 0 || owner == Volatile.Read(ref clearedOwner) || disposed)
+            {
+                return false;
+            }
+
+            // The publisher's process: its slot's while it holds one, else the token's.
+            var states = gate.Read();
+            var pid = ArbiterGate.TokenPid(owner);
+            foreach (var state in states)
+            {
+                if (state.Owner == owner)
+                {
+                    pid = state.Pid;
+                    break;
+                }
+            }
+
+            if (ArbiterGate.ProcessAlive(pid))
+            {
+                return false;
+            }
+
+            lock (stopWordHandle)
+            {
+                if (disposed || owner != pausedAtOwner || owner == clearedOwner)
+                {
+                    return false;
+                }
+
+                // Cleared while still open here (once), then let go: the next launch opens the next
+                // word, or none. Only a dead publisher's: one that left freed its word's memory.
+                _ = gate.FreeDead(states);
+                clearedOwner = owner;
+                return pausing!.ClearWaitedWord();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // The driver refused; the next look tries again.
+            return false;
+        }
     }
 
     /// <summary>How many parts a best-effort kernel predicted at <paramref name="predictedNs"/> is launched as: ⌈predicted / quantum⌉, at most what the device allows.</summary>
@@ -253,6 +344,38 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <inheritdoc />
     public void Dispose()
     {
+        if (watchdog is not null)
+        {
+            using var stopped = new ManualResetEvent(false);
+            if (watchdog.Dispose(stopped))
+            {
+                stopped.WaitOne();
+            }
+
+            lock (stopWordHandle)
+            {
+                disposed = true;
+            }
+        }
+
+        if (stopSet)
+        {
+            // Leaving between an operation's first kernel and its synchronise: the word is cleared
+            // before its memory goes, or the trainers' streams would wait at it for good.
+            try
+            {
+                pausing!.SetStopWord(false);
+                inner.Synchronize();
+            }
+            catch (InvalidOperationException)
+            {
+                // The driver refused: the trainers' watchdogs cannot tell a live process's word
+                // from a held one, so nothing more can be done here.
+            }
+
+            stopSet = false;
+        }
+
         member.Dispose();
         gate.Dispose();
         inner.Dispose();

@@ -18,6 +18,9 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     private MemoryBuffer1D<int, Stride1D.Dense>? stopWord;
     private ulong pauseAddress;
     private bool pausable;
+    private bool streamGated;
+    private IntPtr clearingStream;
+    private readonly Lock wordLock = new();
     private readonly Context context;
     private readonly CudaAccelerator accelerator;
     private readonly AcceleratorStream stream;
@@ -207,6 +210,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
         }
 
+        WaitForWord();
+
         if (kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce or KernelKind.Replay)
         {
             var timed = timer?.Begin() ?? false;
@@ -368,6 +373,71 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     public void PauseAt(ReadOnlySpan<byte> handle)
     {
         pausable = true;
+        OpenWord(handle);
+    }
+
+    /// <inheritdoc />
+    public void WaitAt(ReadOnlySpan<byte> handle)
+    {
+        streamGated = true;
+        OpenWord(handle);
+    }
+
+    /// <inheritdoc />
+    public bool ClearWaitedWord()
+    {
+        lock (wordLock)
+        {
+            if (pauseAddress == 0)
+            {
+                return false;
+            }
+
+            using var binding = accelerator.BindScoped();
+            if (clearingStream == IntPtr.Zero)
+            {
+                // A stream of its own, not waiting for the legacy stream: the tenant's stream stands
+                // at the word's wait, and the write must not queue behind it.
+                var created = CudaDriver.CreateStream(out clearingStream, CudaDriver.NonBlocking);
+                if (created != 0)
+                {
+                    clearingStream = IntPtr.Zero;
+                    throw new InvalidOperationException($"the driver would not create a stream to clear the stop word (cuStreamCreate: error {created})");
+                }
+            }
+
+            var written = CudaDriver.StreamWriteValue32(clearingStream, pauseAddress, 0, 0);
+            var done = written == 0 ? CudaDriver.SynchronizeStream(clearingStream) : written;
+            return done == 0 ? true : throw new InvalidOperationException($"the driver would not clear the stop word (cuStreamWriteValue32 / cuStreamSynchronize: error {done})");
+        }
+    }
+
+    // The stream waits, on the GPU, until the word it waits at is clear (WaitAt); nothing without one.
+    private void WaitForWord()
+    {
+        if (!streamGated || pauseAddress == 0)
+        {
+            return;
+        }
+
+        var queued = CudaDriver.StreamWaitValue32(((CudaStream)stream).StreamPtr, pauseAddress, 0, CudaDriver.StreamWaitValueEqual);
+        if (queued != 0)
+        {
+            throw new InvalidOperationException($"the driver would not queue the wait at the stop word on the stream (cuStreamWaitValue32: error {queued}); stream memory operations may be off on this GPU or driver");
+        }
+    }
+
+    // Opens another process's stop word (closing the one before); an empty handle: none.
+    private void OpenWord(ReadOnlySpan<byte> handle)
+    {
+        lock (wordLock)
+        {
+            OpenWordLocked(handle);
+        }
+    }
+
+    private void OpenWordLocked(ReadOnlySpan<byte> handle)
+    {
         using var binding = accelerator.BindScoped();
         if (pauseAddress != 0)
         {
@@ -413,6 +483,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             throw new InvalidOperationException("Prepare the device with the workload's kernels before launching");
         }
 
+        WaitForWord();
         var timed = timer?.Begin() ?? false;
         LaunchCompute(kernel, a, b, c, part, parts);
         timer?.End(timed);
@@ -499,6 +570,11 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         if (pauseAddress != 0)
         {
             _ = CudaDriver.IpcCloseMemHandle(pauseAddress);
+        }
+
+        if (clearingStream != IntPtr.Zero)
+        {
+            _ = CudaDriver.DestroyStream(clearingStream);
         }
 
         stopWord?.Dispose();

@@ -49,6 +49,25 @@ internal static partial class CudaDriver
     [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamWriteValue32_v2")]
     public static partial int StreamWriteValue32(IntPtr stream, ulong address, uint value, uint flags);
 
+    /// <summary><c>CU_STREAM_WAIT_VALUE_EQ</c>: wait until the word equals the value.</summary>
+    public const uint StreamWaitValueEqual = 1;
+
+    /// <summary>Makes <paramref name="stream"/> wait, on the GPU, until the 32-bit word at <paramref name="address"/> compares to <paramref name="value"/> as <paramref name="flags"/> say; the work queued after it starts only then (<c>cuStreamWaitValue32_v2</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamWaitValue32_v2")]
+    public static partial int StreamWaitValue32(IntPtr stream, ulong address, uint value, uint flags);
+
+    /// <summary>Creates a stream in the current context (<c>cuStreamCreate</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamCreate")]
+    public static partial int CreateStream(out IntPtr stream, uint flags);
+
+    /// <summary>Waits until <paramref name="stream"/>'s work is done (<c>cuStreamSynchronize</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamSynchronize")]
+    public static partial int SynchronizeStream(IntPtr stream);
+
+    /// <summary>Destroys <paramref name="stream"/> once its work is done (<c>cuStreamDestroy_v2</c>).</summary>
+    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamDestroy_v2")]
+    public static partial int DestroyStream(IntPtr stream);
+
     /// <summary>A <c>CUipcMemHandle</c>: 64 opaque bytes.</summary>
     [System.Runtime.CompilerServices.InlineArray(IpcHandleBytes)]
     public struct IpcMemHandle

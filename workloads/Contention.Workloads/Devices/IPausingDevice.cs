@@ -29,4 +29,22 @@ public interface IPausingDevice
     /// </summary>
     /// <exception cref="InvalidOperationException">The driver would not open the handle.</exception>
     void PauseAt(ReadOnlySpan<byte> handle);
+
+    /// <summary>
+    /// From now on this tenant's stream waits, on the GPU, before each of its kernels and copies
+    /// until the stop word of <paramref name="handle"/> is clear (<c>cuStreamWaitValue32</c>): its
+    /// kernels are launched as they would be and its host goes on queueing; a kernel already
+    /// running when the word is set runs to its end. An empty handle: no word (the one before
+    /// closed). Unlike <see cref="PauseAt"/>, nothing here bounds the wait: a publisher that dies
+    /// with its word set holds this stream until someone clears the word (<see cref="ClearWaitedWord"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The driver would not open the handle.</exception>
+    void WaitAt(ReadOnlySpan<byte> handle);
+
+    /// <summary>
+    /// Clears the stop word this tenant waits at (<see cref="WaitAt"/>) from a stream of its own, and
+    /// waits until that is done: for a word whose publisher died with it set. Callable from any thread;
+    /// returns false when no word is open.
+    /// </summary>
+    bool ClearWaitedWord();
 }

@@ -126,6 +126,14 @@ internal sealed class KernelLaunches
     /// </summary>
     public static bool RequestedPause { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "1";
 
+    /// <summary>
+    /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's stream waits on the
+    /// GPU before each of its kernels and copies while the latency-sensitive tenant's stop word is set
+    /// (<see cref="IPausingDevice.WaitAt"/>): its kernels launch as ever, whole or in the arbiter's
+    /// slices, and its host queues on; from <c>CONTENTION_PAUSE=stream</c> in the process's environment.
+    /// </summary>
+    public static bool RequestedStreamGate { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "stream";
+
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;
 
