@@ -149,10 +149,12 @@ public sealed class PausingArbiterTests : IDisposable
     public async Task StreamGate_BestEffortTenant_WaitsAtTheWordOnItsStream_SlicedByTheQuantum_NotHeldByAnOpenRequest()
     {
         // CONTENTION_PAUSE=stream: the trainer's stream waits at the service's word on the GPU, so
-        // an open request holds none of its launches on the host (a reduction, which the spatial
-        // arbiter would hold, included), and its kernels go in slices of the arbiter's quantum.
+        // neither an open request (a reduction, which the spatial arbiter would hold, included) nor
+        // the outstanding bound holds its launches on the host, and its kernels go in slices of the
+        // arbiter's quantum.
         var sliced = path + "-sliced";
-        ArbiterGate.Create(sliced, 4, 500_000_000, 100_000, holdWhileOpen: false).Dispose();
+        // A bound of 1 us: it would hold every slice after the first if it applied.
+        ArbiterGate.Create(sliced, 4, 1_000, 100_000, holdWhileOpen: false).Dispose();
         try
         {
             var trainerDevice = new Recorder("trainer");
@@ -172,7 +174,7 @@ public sealed class PausingArbiterTests : IDisposable
 
             // The word opened first; each kernel 250 us predicted, so three slices of the quantum.
             Assert.Equal(["wait at none", "wait at service", "part 0/3", "part 1/3", "part 2/3", "part 0/3", "part 1/3", "part 2/3"], trainerDevice.Calls);
-            Assert.Equal(0, trainer.Member.Held);
+            Assert.Equal((0L, 6L), (trainer.Member.Held, trainer.Member.Launches));
         }
         finally
         {

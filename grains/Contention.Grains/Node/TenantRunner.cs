@@ -99,7 +99,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             }
             else
             {
-                arbiter = node.Devices.Arbiters.Acquire(device, spec.ArbiterOutstandingNs, spec.Arbiter == ArbiterMode.Slicing ? spec.ArbiterQuantumNs : 0, spec.Priority > 0, spec.Arbiter != ArbiterMode.Spatial);
+                arbiter = node.Devices.Arbiters.Acquire(device, spec.ArbiterOutstandingNs, spec.Arbiter is ArbiterMode.Slicing or ArbiterMode.Spatial ? spec.ArbiterQuantumNs : 0, spec.Priority > 0, spec.Arbiter != ArbiterMode.Spatial);
             }
         }
 

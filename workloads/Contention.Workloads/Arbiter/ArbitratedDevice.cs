@@ -170,11 +170,10 @@ public sealed class ArbitratedDevice : IComputeDevice
             return;
         }
 
-        // Waiting at the stop word on the GPU, an open request holds nothing on the host: only the bound does.
         var parts = Parts(kernel, predicted);
         if (parts <= 1)
         {
-            member.Admit(predicted, narrow: streamGated);
+            Admit(predicted);
             inner.Launch(kernel);
             return;
         }
@@ -182,7 +181,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         for (var part = 0; part < parts; part++)
         {
             // Each part's share of the prediction: the parts share the blocks as evenly as they can.
-            member.Admit(((predicted * (part + 1)) / parts) - ((predicted * part) / parts), narrow: streamGated);
+            Admit(((predicted * (part + 1)) / parts) - ((predicted * part) / parts));
             slicing!.LaunchPart(kernel, part, parts);
         }
 
@@ -209,6 +208,20 @@ public sealed class ArbitratedDevice : IComputeDevice
         var now = inner.KernelNs ?? 0;
         Predictor.Observe(now - measuredNs);
         measuredNs = now;
+    }
+
+    // Asks the arbiter to let a launch go; waiting at the stop word on the GPU, nothing holds it on
+    // the host (neither an open request nor the outstanding bound): it is counted only.
+    private void Admit(long predictedNs)
+    {
+        if (streamGated)
+        {
+            member.Count(predictedNs);
+        }
+        else
+        {
+            member.Admit(predictedNs);
+        }
     }
 
     // The spatial arbiter: a GEMM goes as narrow pieces, an element-wise kernel whole (its blocks
