@@ -183,6 +183,28 @@ public sealed class PausingArbiterTests : IDisposable
     }
 
     [Fact]
+    public void StreamGate_LatencySensitiveTenant_KeepsItsWordSetUntilItsOperationEnds()
+    {
+        // Trainers waiting at the word on the GPU would slip a slice in between two requests queued
+        // in one operation if it were cleared at each synchronise.
+        var recorder = new Recorder("service");
+        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+        var kernel = KernelSpec.Elementwise(1 << 10);
+
+        service.BeginOperation();
+        for (var request = 0; request < 2; request++)
+        {
+            service.Launch(kernel);
+            service.Launch(kernel);
+            service.Synchronize();
+        }
+
+        service.EndOperation();
+
+        Assert.Equal(["share", "set 1", "launch", "launch", "synchronize", "launch", "launch", "synchronize", "set 0"], recorder.Calls);
+    }
+
+    [Fact]
     public void StreamGate_ThePublishersProcessDied_TheWatchdogClearsTheWordOnce()
     {
         // A stream waiting at a word has no bound of its own: killed with its word set, the service
