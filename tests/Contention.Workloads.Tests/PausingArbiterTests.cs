@@ -182,13 +182,15 @@ public sealed class PausingArbiterTests : IDisposable
         }
     }
 
-    [Fact]
-    public void StreamGate_LatencySensitiveTenant_KeepsItsWordSetUntilItsOperationEnds()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void StreamGate_LatencySensitiveTenant_KeepsItsWordSetUntilItsOperationEnds_OrClearsItAfterEachRequest(bool eachRequest)
     {
         // Trainers waiting at the word on the GPU would slip a slice in between two requests queued
-        // in one operation if it were cleared at each synchronise.
+        // in one operation if it were cleared at each synchronise (CONTENTION_PAUSE=stream-request).
         var recorder = new Recorder("service");
-        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true);
+        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true, clearEachRequest: eachRequest);
         var kernel = KernelSpec.Elementwise(1 << 10);
 
         service.BeginOperation();
@@ -201,7 +203,10 @@ public sealed class PausingArbiterTests : IDisposable
 
         service.EndOperation();
 
-        Assert.Equal(["share", "set 1", "launch", "launch", "synchronize", "launch", "launch", "synchronize", "set 0"], recorder.Calls);
+        string[] expected = eachRequest
+            ? ["share", "set 1", "launch", "launch", "set 0", "synchronize", "set 1", "launch", "launch", "set 0", "synchronize"]
+            : ["share", "set 1", "launch", "launch", "synchronize", "launch", "launch", "synchronize", "set 0"];
+        Assert.Equal(expected, recorder.Calls);
     }
 
     [Fact]

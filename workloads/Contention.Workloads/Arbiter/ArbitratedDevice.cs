@@ -24,6 +24,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly IPausingDevice? pausing;
     private readonly byte[] stopWordHandle = new byte[Devices.CudaDriver.IpcHandleBytes];
     private readonly bool streamGated;
+    private readonly bool clearEachRequest;
     private readonly Timer? watchdog;
     private long pausedAtOwner;
     private long clearedOwner;
@@ -41,11 +42,13 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <paramref name="streamGate"/> (default: <c>CONTENTION_PAUSE=stream</c>) instead, likewise, but
     /// the best-effort tenants' streams wait on the GPU before each kernel while the word is set
     /// (<see cref="IPausingDevice.WaitAt"/>), their kernels whole or in slices of the arbiter's
-    /// quantum, and an open request holds none of their launches on the host; a watchdog looks every
+    /// quantum, and an open request holds none of their launches on the host; the service's stream
+    /// clears its word when its operation ends (its queue empty), or with <paramref name="clearEachRequest"/>
+    /// (default: <c>CONTENTION_PAUSE=stream-request</c>) after each request's last kernel; a watchdog looks every
     /// <paramref name="watchdogPeriod"/> (default <see cref="WatchdogPeriod"/>; infinite: never by
     /// itself) whether the word's publisher died (<see cref="WatchPublisher"/>).
     /// </summary>
-    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null, bool? streamGate = null, TimeSpan? watchdogPeriod = null)
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null, bool? streamGate = null, TimeSpan? watchdogPeriod = null, bool? clearEachRequest = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(gate);
@@ -63,6 +66,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         var mpsClient = mps ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
         pausing = asked && mpsClient ? (IPausingDevice)inner : null;
         streamGated = pausing is not null && streamAsked;
+        this.clearEachRequest = clearEachRequest ?? KernelLaunches.RequestedStreamClearEachRequest;
         slicing = quantumNs > 0 && (gate.HoldsWhileOpen || streamGated) ? inner as ISlicingDevice : null;
         narrowing = gate.HoldsWhileOpen || streamGated ? null : inner as ISlicingDevice;
         if (pausing is not null && sensitive)
@@ -200,7 +204,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <inheritdoc />
     public void Synchronize()
     {
-        if (stopSet && !(streamGated && member.Sensitive))
+        if (stopSet && !(streamGated && member.Sensitive && !clearEachRequest))
         {
             // After the operation's last kernel on the stream: the best-effort GEMMs go on once it is done.
             pausing!.SetStopWord(false);

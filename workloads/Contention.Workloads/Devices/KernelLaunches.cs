@@ -130,9 +130,14 @@ internal sealed class KernelLaunches
     /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's stream waits on the
     /// GPU before each of its kernels and copies while the latency-sensitive tenant's stop word is set
     /// (<see cref="IPausingDevice.WaitAt"/>): its kernels launch as ever, whole or in the arbiter's
-    /// slices, and its host queues on; from <c>CONTENTION_PAUSE=stream</c> in the process's environment.
+    /// slices, and its host queues on; from <c>CONTENTION_PAUSE=stream</c> (the service's word set until
+    /// its queue is empty) or <c>CONTENTION_PAUSE=stream-request</c> (cleared after each request's last
+    /// kernel, <see cref="RequestedStreamClearEachRequest"/>) in the process's environment.
     /// </summary>
-    public static bool RequestedStreamGate { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "stream";
+    public static bool RequestedStreamGate { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") is "stream" or "stream-request";
+
+    /// <summary>With <see cref="RequestedStreamGate"/>: the service's stream clears its word after each request's last kernel (<c>CONTENTION_PAUSE=stream-request</c>), not when its queue is empty.</summary>
+    public static bool RequestedStreamClearEachRequest { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "stream-request";
 
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;
