@@ -165,6 +165,24 @@ public sealed class ArbiterGateTests : IDisposable
     }
 
     [Fact]
+    public void Admit_QueuePerTenant_EachTenantBoundedByItsOwnWork()
+    {
+        // CONTENTION_ARBITER_QUEUE=tenant: A's 300 s do not hold B's 300 s (a 500 s bound); A's
+        // next 300 s, beyond its own bound, would wait (its own queue ends 300 s on), so it is not asked.
+        using var gate = ArbiterGate.Create(path, 4, 500_000_000_000, 0);
+        using var a = gate.Join(sensitive: false, queuePerTenant: true);
+        using var b = gate.Join(sensitive: false, queuePerTenant: true);
+
+        Assert.Equal(0, a.Admit(300_000_000_000));
+        Assert.Equal(0, b.Admit(300_000_000_000));
+        Assert.Equal((0L, 0L, 0L), (a.Held, b.Held, gate.QueueEnd));
+
+        // Done: its own queue is empty again, and its next goes at once.
+        a.Drained();
+        Assert.Equal(0, a.Admit(300_000_000_000));
+    }
+
+    [Fact]
     public void Drained_TakesBackOnlyWhatTheTenantLetGo_NotWhatOthersQueuedBeforeIt()
     {
         // Seconds of predicted work, so no host delay drains them meanwhile: A's 30 s then B's

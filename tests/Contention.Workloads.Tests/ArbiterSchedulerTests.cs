@@ -68,6 +68,26 @@ public class ArbiterSchedulerTests
         Assert.Equal((1L, 120_000L), (gpu.Completed(Service), gpu.LastCompletionNs(Service)));
     }
 
+    [Theory]
+    [InlineData(false, 1L)]
+    [InlineData(true, 0L)]
+    public void Enqueue_TwoTrainers_OneQueueForTheGpu_OrAQueueEach(bool perTenant, long held)
+    {
+        // Two trainers' 300 us kernels at 0, at most 500 us outstanding: on the GPU's one queue the
+        // second goes when 200 us are left of the first (at 100 us); each with a queue of its own
+        // (CONTENTION_ARBITER_QUEUE=tenant), both go at once.
+        var gpu = new ArbiterScheduler(new TimeSliceScheduler(3, 2_000_000, 0, 0, 0), 3, new ArbiterPolicy(500_000, QueuePerTenant: perTenant));
+        gpu.Configure(Service, new SimContext(Priority: 10));
+        gpu.Configure(1, SimContext.Default);
+        gpu.Configure(2, SimContext.Default);
+        gpu.Enqueue(1, new SimKernel(300_000));
+        gpu.Enqueue(2, new SimKernel(300_000));
+        gpu.AdvanceTo(99_999);
+
+        Assert.Equal(held, gpu.Held);
+        Assert.Equal(perTenant ? 0 : 300_000, gpu.QueueEndNs);
+    }
+
     [Fact]
     public void Enqueue_BestEffortBeyondTheOutstandingBound_LetGoAsThePredictedQueueDrains()
     {

@@ -98,6 +98,12 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
             ArbiterMode.Spatial => new ArbiterPolicy(unit.ArbiterOutstandingNs, profile.LaunchCpuNs, HoldWhileOpen: false),
             _ => null,
         };
+        if (arbiter is not null && Workloads.Arbiter.ArbiterMember.RequestedQueuePerTenant)
+        {
+            // Experimental (CONTENTION_ARBITER_QUEUE=tenant, read by every silo): each best-effort tenant bounds its own predicted work.
+            arbiter = arbiter with { QueuePerTenant = true };
+        }
+
         var gpu = new VirtualGpu(profile, TenantWorkload.Sharing(unit.Sharing), [.. unit.Tenants.Select(t => TenantWorkload.Virtual(t.Spec, t.Name, t.SeedOffset, t.GpuShare))], unit.Cores, unit.WeightedSlices, unit.PausesFirst ? StartPause.BeforeFirstOperation : StartPause.AfterSecondOperation, arbiter);
         return new Unit(unit, gpu, convergence);
     }

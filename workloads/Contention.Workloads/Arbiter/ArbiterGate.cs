@@ -154,7 +154,13 @@ public sealed unsafe partial class ArbiterGate : IDisposable
     /// Claims a free slot for a tenant of this process (a slot whose process died counts as free).
     /// </summary>
     /// <exception cref="InvalidOperationException">Every slot is taken by a live tenant.</exception>
-    public ArbiterMember Join(bool sensitive)
+    public ArbiterMember Join(bool sensitive) => Join(sensitive, null);
+
+    /// <summary>
+    /// <see cref="Join(bool)"/>, the tenant's launches bounded by its own queue of predicted work
+    /// (<paramref name="queuePerTenant"/>; null: <see cref="ArbiterMember.RequestedQueuePerTenant"/>) or the GPU's.
+    /// </summary>
+    public ArbiterMember Join(bool sensitive, bool? queuePerTenant)
     {
         var token = ((long)Environment.ProcessId << 24) | (Interlocked.Increment(ref claims) & 0xFF_FFFF);
         for (var pass = 0; pass < 2; pass++)
@@ -177,7 +183,7 @@ public sealed unsafe partial class ArbiterGate : IDisposable
                 Field(slot, PidOffset) = Environment.ProcessId;
                 ClearOpen(slot);
                 Volatile.Write(ref Field(slot, SensitiveOffset), sensitive ? 1 : 0);
-                return new ArbiterMember(this, i, token, sensitive);
+                return new ArbiterMember(this, i, token, sensitive, queuePerTenant);
             }
         }
 

@@ -3,7 +3,7 @@ using Contention.Workloads.Sim;
 namespace Contention.Workloads.Arbiter;
 
 /// <summary>
-/// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join"/>): a latency-sensitive
+/// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join(bool)"/>): a latency-sensitive
 /// tenant says when its operations open and close; a best-effort one asks before each launch
 /// (<see cref="Admit(long, bool)"/>) and says when its work drained. Used from the tenant's one thread (but
 /// <see cref="LetGo"/>).
@@ -15,6 +15,7 @@ public sealed class ArbiterMember : IDisposable
     private readonly ArbiterSlotState[] states;
     private long ownEndNs;
     private long ownPendingNs;
+    private long ownQueueEndNs;
     private volatile bool letGo;
     private bool left;
 
@@ -28,14 +29,30 @@ public sealed class ArbiterMember : IDisposable
 
     [ThreadStatic] private static bool preciseTimers;
 
-    internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive)
+    internal ArbiterMember(ArbiterGate gate, int slot, long token, bool sensitive, bool? queuePerTenant = null)
     {
         this.gate = gate;
         this.token = token;
         Slot = slot;
         Sensitive = sensitive;
+        QueuePerTenant = queuePerTenant ?? RequestedQueuePerTenant;
         states = new ArbiterSlotState[gate.Slots];
     }
+
+    /// <summary>
+    /// Experimental (issue 13): <c>CONTENTION_ARBITER_QUEUE=tenant</c> in the process's environment.
+    /// The GPU's one queue of predicted best-effort work counts every tenant's kernels one after
+    /// another; under MPS three trainers' kernels run side by side, so its bound holds them to about
+    /// one predicted second of work a second (on the H200 three ResNet-50 trainers alone behind
+    /// gating made 72-73 % of their best). With it each tenant bounds its own predicted work.
+    /// </summary>
+    public static bool RequestedQueuePerTenant { get; } = Environment.GetEnvironmentVariable("CONTENTION_ARBITER_QUEUE") == "tenant";
+
+    /// <summary>Whether this tenant's launches are bounded by its own queue of predicted work (<see cref="RequestedQueuePerTenant"/>), not the GPU's.</summary>
+    public bool QueuePerTenant { get; }
+
+    // The predicted end of the work this tenant's launches are bounded by.
+    private long QueueEnd => QueuePerTenant ? ownQueueEndNs : gate.QueueEnd;
 
     /// <summary>The slot this tenant holds.</summary>
     public int Slot { get; }
@@ -121,11 +138,20 @@ public sealed class ArbiterMember : IDisposable
         var heldBy = ArbiterVerdict.Go;
         while (true)
         {
-            var (verdict, _) = ArbiterRules.Decide(Slots(holdWhileOpen), gate.QueueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
+            var (verdict, _) = ArbiterRules.Decide(Slots(holdWhileOpen), QueueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
                 timings?.Record(start, now, predictedNs, Sleeps - sleepsBefore, (long)heldBy);
-                ownEndNs = gate.Enqueue(now, predictedNs);
+                if (QueuePerTenant)
+                {
+                    ownQueueEndNs = ArbiterRules.QueueEndAfter(ownQueueEndNs, now, predictedNs);
+                    ownEndNs = ownQueueEndNs;
+                }
+                else
+                {
+                    ownEndNs = gate.Enqueue(now, predictedNs);
+                }
+
                 ownPendingNs += predictedNs;
                 PredictedNs += predictedNs;
                 var waited = now - start;
@@ -197,7 +223,7 @@ public sealed class ArbiterMember : IDisposable
             // Looked at again once the sleep is announced: a change from here on makes it return at once.
             var slots = Slots(holdWhileOpen);
             var now = MonotonicClock.NowNs();
-            var queueEnd = gate.QueueEnd;
+            var queueEnd = QueueEnd;
             var (verdict, _) = ArbiterRules.Decide(slots, queueEnd, now, predictedNs, gate.OutstandingNs, holdWhileOpen);
             if (verdict == ArbiterVerdict.Go || gate.Stopped || letGo)
             {
@@ -223,7 +249,16 @@ public sealed class ArbiterMember : IDisposable
     public void Drained()
     {
         var now = MonotonicClock.NowNs();
-        gate.TakeBack(now, Math.Min(ownPendingNs, ownEndNs - now));
+        if (QueuePerTenant)
+        {
+            // Its own queue: all of it done.
+            ownQueueEndNs = Math.Min(ownQueueEndNs, now);
+        }
+        else
+        {
+            gate.TakeBack(now, Math.Min(ownPendingNs, ownEndNs - now));
+        }
+
         ownEndNs = ownPendingNs = 0;
     }
 

@@ -20,7 +20,13 @@ namespace Contention.Workloads.Sim;
 /// on the GPU; false (the spatial arbiter): only the outstanding bound holds them, and their
 /// slices run beside the request's kernels as the sharing mode runs them.
 /// </param>
-public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0, long QuantumNs = 0, long SliceOverheadNs = 0, bool HoldWhileOpen = true)
+/// <param name="QueuePerTenant">
+/// Whether each best-effort tenant's predicted work is a queue of its own, bounded alone (under
+/// MPS their kernels run side by side: a request waits behind the longest, not their sum), as the
+/// real arbiter's tenants count it with <c>CONTENTION_ARBITER_QUEUE=tenant</c>
+/// (<see cref="Arbiter.ArbiterMember.RequestedQueuePerTenant"/>); else one queue for the GPU.
+/// </param>
+public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs = 0, long QuantumNs = 0, long SliceOverheadNs = 0, bool HoldWhileOpen = true, bool QueuePerTenant = false)
 {
     /// <summary>Why this policy cannot run, or null.</summary>
     public string? Problem() =>
@@ -226,6 +232,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly double[] cap;
     private readonly List<(long AtNs, int Context, SimKernel Kernel)> releasing = [];
     private long queueEndNs;
+    private readonly long[] tenantQueueEndNs;
     private int turn;
 
     /// <summary>
@@ -263,6 +270,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         inFlight = new int[contexts];
         completedSeen = new long[contexts];
         ownEndNs = new long[contexts];
+        tenantQueueEndNs = new long[contexts];
         ownPendingNs = new long[contexts];
         cap = [.. Enumerable.Repeat(1.0, contexts)];
         driftLevel = new double[contexts];
@@ -306,6 +314,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     /// <summary>The predicted end of the best-effort work let go, ns.</summary>
     public long QueueEndNs => queueEndNs;
+
+    // The queue a context's next kernel is bounded by: its own (QueuePerTenant) or the GPU's.
+    private long QueueEnd(int context) => policy.QueuePerTenant ? tenantQueueEndNs[context] : queueEndNs;
 
     /// <inheritdoc />
     public long SwitchesTo(int context) => inner.SwitchesTo(context);
@@ -532,7 +543,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
             if (held[context].TryPeek(out var head))
             {
                 // Due now or earlier: Release() has just looked at it (it waits for its turn's round).
-                var at = AllowedAtNs(head.PredictedNs);
+                var at = AllowedAtNs(context, head.PredictedNs);
                 if (at > now)
                 {
                     next = Math.Min(next, at);
@@ -568,7 +579,13 @@ public sealed class ArbiterScheduler : IGpuScheduler
     {
         var now = inner.NowNs;
         var rest = Math.Min(ownPendingNs[context], ownEndNs[context] - now);
-        if (rest > 0 && queueEndNs > now)
+        if (policy.QueuePerTenant && rest > 0 && tenantQueueEndNs[context] > now)
+        {
+            // Its own queue: all of it done at its synchronise.
+            tenantQueueEndNs[context] = now;
+            WakeSleepers(now, context);
+        }
+        else if (!policy.QueuePerTenant && rest > 0 && queueEndNs > now)
         {
             queueEndNs = Math.Max(now, queueEndNs - rest);
             // The real tenant's take-back wakes every held launch asleep.
@@ -616,7 +633,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         // Round the contexts from the one whose turn it is, until a whole round lets nothing go.
         for (int context = turn, skipped = 0; skipped < held.Length; context = (context + 1) % held.Length)
         {
-            var outstanding = Arbiter.ArbiterRules.Outstanding(queueEndNs, now);
+            var outstanding = Arbiter.ArbiterRules.Outstanding(QueueEnd(context), now);
             var predicted = held[context].TryPeek(out var next) ? next.PredictedNs : -1;
             if (predicted < 0 || (outstanding > 0 && outstanding + predicted > policy.OutstandingNs))
             {
@@ -646,8 +663,17 @@ public sealed class ArbiterScheduler : IGpuScheduler
         }
 
         predictedNs[context] += predicted;
-        queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
-        ownEndNs[context] = queueEndNs;
+        if (policy.QueuePerTenant)
+        {
+            tenantQueueEndNs[context] = Arbiter.ArbiterRules.QueueEndAfter(tenantQueueEndNs[context], now, predicted);
+            ownEndNs[context] = tenantQueueEndNs[context];
+        }
+        else
+        {
+            queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
+            ownEndNs[context] = queueEndNs;
+        }
+
         ownPendingNs[context] += predicted;
         inFlight[context]++;
         if (policy.ReleaseNs == 0)
@@ -677,8 +703,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
     }
 
     // When a held kernel predicted this long is let go by the bound: once the work ahead of it has drained to the bound less it (to nothing for a kernel longer than the bound).
-    private long AllowedAtNs(long predictedNs) =>
-        queueEndNs - Math.Max(0, policy.OutstandingNs - predictedNs);
+    private long AllowedAtNs(int context, long predictedNs) =>
+        QueueEnd(context) - Math.Max(0, policy.OutstandingNs - predictedNs);
 
     // Whether the thread of context looks at now: spinning from its ask to the spin's end, or woken.
     private bool Looking(int context, long now, ArbiterWaits waits) =>
@@ -705,7 +731,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
             for (var i = 0; i < held.Length; i++)
             {
                 var context = (turn + i) % held.Length;
-                if (!held[context].TryPeek(out var head) || !Looking(context, now, waits) || AllowedAtNs(head.PredictedNs) > now)
+                if (!held[context].TryPeek(out var head) || !Looking(context, now, waits) || AllowedAtNs(context, head.PredictedNs) > now)
                 {
                     continue;
                 }
@@ -739,7 +765,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
     // a wake-up after that sleep's length (Late).
     private void Sleep(int context, long predictedNs, long now, bool busy, ArbiterWaits waits)
     {
-        var deadline = Math.Max(now + 1_000, busy ? now + waits.LeaseNs : AllowedAtNs(predictedNs));
+        var deadline = Math.Max(now + 1_000, busy ? now + waits.LeaseNs : AllowedAtNs(context, predictedNs));
         asleep[context] = true;
         sleptNs[context] = now;
         wakeNs[context] = deadline + Late(context, deadline, deadline - now, waits);
@@ -809,7 +835,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
             {
                 var first = Math.Max(askNs[context], now);
                 var spinEnd = askNs[context] + waits.SpinNs;
-                var allowed = busy ? long.MaxValue : AllowedAtNs(head.PredictedNs);
+                var allowed = busy ? long.MaxValue : AllowedAtNs(context, head.PredictedNs);
                 at = allowed <= first ? first : Math.Min(allowed, spinEnd);
                 at = Math.Max(at, askNs[context]);
             }
