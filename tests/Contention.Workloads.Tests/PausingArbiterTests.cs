@@ -210,6 +210,27 @@ public sealed class PausingArbiterTests : IDisposable
     }
 
     [Fact]
+    public void StreamGate_ClearUnlessQueued_ClearsAfterARequestOnlyWhenTheNextHasNotArrived()
+    {
+        // CONTENTION_PAUSE=stream-next: the first request's successor has already arrived (the
+        // word stays set into it); the second's arrives an hour on (cleared after its last kernel).
+        var recorder = new Recorder("service");
+        using var service = new ArbitratedDevice(recorder, ArbiterGate.Open(path), sensitive: true, new DurationPredictor(_ => 1_000), mps: true, streamGate: true, clearUnlessQueued: true);
+        var kernel = KernelSpec.Elementwise(1 << 10);
+
+        service.BeginOperation();
+        service.NextArrival(Sim.MonotonicClock.NowNs() - 1_000);
+        service.Launch(kernel);
+        service.Synchronize();
+        service.NextArrival(Sim.MonotonicClock.NowNs() + 3_600_000_000_000);
+        service.Launch(kernel);
+        service.Synchronize();
+        service.EndOperation();
+
+        Assert.Equal(["share", "set 1", "launch", "synchronize", "launch", "set 0", "synchronize"], recorder.Calls);
+    }
+
+    [Fact]
     public void StreamGate_ThePublishersProcessDied_TheWatchdogClearsTheWordOnce()
     {
         // A stream waiting at a word has no bound of its own: killed with its word set, the service

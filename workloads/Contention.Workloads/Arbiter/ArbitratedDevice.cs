@@ -25,6 +25,8 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly byte[] stopWordHandle = new byte[Devices.CudaDriver.IpcHandleBytes];
     private readonly bool streamGated;
     private readonly bool clearEachRequest;
+    private readonly bool clearUnlessQueued;
+    private long nextArrivalNs = long.MaxValue;
     private readonly Timer? watchdog;
     private long pausedAtOwner;
     private long clearedOwner;
@@ -44,11 +46,13 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// (<see cref="IPausingDevice.WaitAt"/>), their kernels whole or in slices of the arbiter's
     /// quantum, and an open request holds none of their launches on the host; the service's stream
     /// clears its word when its operation ends (its queue empty), or with <paramref name="clearEachRequest"/>
-    /// (default: <c>CONTENTION_PAUSE=stream-request</c>) after each request's last kernel; a watchdog looks every
+    /// (default: <c>CONTENTION_PAUSE=stream-request</c>) after each request's last kernel, or with
+    /// <paramref name="clearUnlessQueued"/> (default: <c>CONTENTION_PAUSE=stream-next</c>) after a
+    /// request's last kernel unless the next request had arrived when it was queued (<see cref="NextArrival"/>); a watchdog looks every
     /// <paramref name="watchdogPeriod"/> (default <see cref="WatchdogPeriod"/>; infinite: never by
     /// itself) whether the word's publisher died (<see cref="WatchPublisher"/>).
     /// </summary>
-    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null, bool? streamGate = null, TimeSpan? watchdogPeriod = null, bool? clearEachRequest = null)
+    public ArbitratedDevice(IComputeDevice inner, ArbiterGate gate, bool sensitive, DurationPredictor predictor, bool? pause = null, bool? mps = null, bool? streamGate = null, TimeSpan? watchdogPeriod = null, bool? clearEachRequest = null, bool? clearUnlessQueued = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(gate);
@@ -67,6 +71,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         pausing = asked && mpsClient ? (IPausingDevice)inner : null;
         streamGated = pausing is not null && streamAsked;
         this.clearEachRequest = clearEachRequest ?? KernelLaunches.RequestedStreamClearEachRequest;
+        this.clearUnlessQueued = clearUnlessQueued ?? KernelLaunches.RequestedStreamClearUnlessQueued;
         slicing = quantumNs > 0 && (gate.HoldsWhileOpen || streamGated) ? inner as ISlicingDevice : null;
         narrowing = gate.HoldsWhileOpen || streamGated ? null : inner as ISlicingDevice;
         if (pausing is not null && sensitive)
@@ -158,6 +163,13 @@ public sealed class ArbitratedDevice : IComputeDevice
     }
 
     /// <inheritdoc />
+    public void NextArrival(long arrivalNs)
+    {
+        nextArrivalNs = arrivalNs;
+        inner.NextArrival(arrivalNs);
+    }
+
+    /// <inheritdoc />
     public void Launch(in KernelSpec kernel)
     {
         if (member.Sensitive)
@@ -205,7 +217,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <inheritdoc />
     public void Synchronize()
     {
-        if (stopSet && !(streamGated && member.Sensitive && !clearEachRequest))
+        if (stopSet && (!(streamGated && member.Sensitive) || clearEachRequest || (clearUnlessQueued && nextArrivalNs > Sim.MonotonicClock.NowNs())))
         {
             // After the operation's last kernel on the stream: the best-effort GEMMs go on once it is done.
             pausing!.SetStopWord(false);

@@ -49,6 +49,15 @@ public interface IComputeDevice : IDisposable
     }
 
     /// <summary>
+    /// An open-loop service's next request arrives at <paramref name="arrivalNs"/> (CLOCK_MONOTONIC
+    /// ns), told before the current request's work. Only a GPU's arbiter listens (the stream gate's
+    /// <c>CONTENTION_PAUSE=stream-next</c>); a device alone does nothing.
+    /// </summary>
+    void NextArrival(long arrivalNs)
+    {
+    }
+
+    /// <summary>
     /// GPU time of the tenant's compute kernels so far, ns: per kernel, from its start to its end
     /// as CUDA events around it measure it (copies excluded); counted up to the latest
     /// <see cref="Synchronize"/>. An estimate where the device times a sample of its kernels;

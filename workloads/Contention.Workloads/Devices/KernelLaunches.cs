@@ -134,10 +134,17 @@ internal sealed class KernelLaunches
     /// its queue is empty) or <c>CONTENTION_PAUSE=stream-request</c> (cleared after each request's last
     /// kernel, <see cref="RequestedStreamClearEachRequest"/>) in the process's environment.
     /// </summary>
-    public static bool RequestedStreamGate { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") is "stream" or "stream-request";
+    public static bool RequestedStreamGate { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") is "stream" or "stream-request" or "stream-next";
 
     /// <summary>With <see cref="RequestedStreamGate"/>: the service's stream clears its word after each request's last kernel (<c>CONTENTION_PAUSE=stream-request</c>), not when its queue is empty.</summary>
     public static bool RequestedStreamClearEachRequest { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "stream-request";
+
+    /// <summary>
+    /// With <see cref="RequestedStreamGate"/>: the service's stream clears its word after a request's
+    /// last kernel when its next request has not arrived by the time that work is queued, else keeps
+    /// it set (<c>CONTENTION_PAUSE=stream-next</c>; <see cref="IComputeDevice.NextArrival"/>).
+    /// </summary>
+    public static bool RequestedStreamClearUnlessQueued { get; } = Environment.GetEnvironmentVariable("CONTENTION_PAUSE") == "stream-next";
 
     /// <summary>Counters of <see cref="GemmAvoiding"/>'s and <see cref="ElementwiseAvoiding"/>'s launches: each launch takes the next, the ring zeroed (on the stream, after the launches before) when it comes round.</summary>
     public const int AvoidingCounters = 4096;

@@ -162,7 +162,7 @@ public sealed class WorkloadRunner
         NativeMethods.UsePreciseTimers();
         var random = new Random(spec.Seed);
         var meanGapNs = 1e9 / spec.RatePerSecond;
-        var arrival = MonotonicClock.NowNs();
+        var arrival = MonotonicClock.NowNs() + NextGapNs(random, meanGapNs);
         // The device's operation (what a GPU arbiter holds best-effort launches for) stays open
         // while a request is pending: from an arrival until the service's queue is empty, so a
         // request queued behind its predecessor never finds best-effort work let go in between.
@@ -172,7 +172,6 @@ public sealed class WorkloadRunner
         {
             while (!cancellation.IsCancellationRequested)
             {
-                arrival += NextGapNs(random, meanGapNs);
                 if (pending && arrival > MonotonicClock.NowNs())
                 {
                     device.EndOperation();
@@ -191,12 +190,17 @@ public sealed class WorkloadRunner
                     pending = true;
                 }
 
+                // The next arrival drawn first (the same draws in the same order): the device may ask
+                // whether a request is waiting when this one's work is queued.
+                var next = arrival + NextGapNs(random, meanGapNs);
+                device.NextArrival(next);
                 var started = timings is null ? 0 : MonotonicClock.NowNs();
                 RunOnce();
                 var ended = MonotonicClock.NowNs();
                 Latency.Record(ended - arrival);
                 Interlocked.Increment(ref completed);
                 timings?.Record(arrival, started, ended);
+                arrival = next;
             }
         }
         finally
