@@ -581,9 +581,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
         var rest = Math.Min(ownPendingNs[context], ownEndNs[context] - now);
         if (policy.QueuePerTenant && rest > 0 && tenantQueueEndNs[context] > now)
         {
-            // Its own queue: all of it done at its synchronise.
+            // Its own queue: all of it done at its synchronise (the real tenant wakes no one: only it waits on its queue).
             tenantQueueEndNs[context] = now;
-            WakeSleepers(now, context);
         }
         else if (!policy.QueuePerTenant && rest > 0 && queueEndNs > now)
         {
