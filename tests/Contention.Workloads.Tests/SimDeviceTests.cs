@@ -122,23 +122,38 @@ public sealed class SimDeviceTests : IDisposable
 
             first.Prepare([kernel]);
             second.Prepare([kernel]);
-            // Both queues filled within microseconds from one thread: the GPU model sees two
-            // contexts with pending work from the start, however the OS schedules test threads
-            // (from two threads, a busy CI machine could start the second 10 ms late: no overlap).
-            var watch = Stopwatch.StartNew();
-            for (var i = 0; i < 40; i++)
+            // Up to three tries: a busy CI machine once held the model's engine thread ~50 ms, and
+            // the engine, catching up, ran the first queue out before the second (1 switch).
+            var tries = new List<string>();
+            for (var attempt = 0; attempt < 3; attempt++)
             {
-                first.Launch(kernel);
-                second.Launch(kernel);
+                // Both queues filled within microseconds from one thread: the GPU model sees two
+                // contexts with pending work from the start, however the OS schedules test threads
+                // (from two threads, a busy CI machine could start the second 10 ms late: no overlap).
+                var switchesBefore = host.Switches;
+                var watch = Stopwatch.StartNew();
+                for (var i = 0; i < 40; i++)
+                {
+                    first.Launch(kernel);
+                    second.Launch(kernel);
+                }
+
+                first.Synchronize();
+                second.Synchronize();
+                watch.Stop();
+
+                // Both finish near 2·alone plus switch overheads: time-slicing, not parallel execution.
+                Assert.True(watch.Elapsed.TotalMilliseconds >= 2 * alone / 1e6, $"took {watch.Elapsed.TotalMilliseconds} ms, alone {alone / 1e6} ms, busy {host.BusyNs(a.Slot)} + {host.BusyNs(b.Slot)} ns, {host.Switches} switches");
+                var switches = host.Switches - switchesBefore;
+                if (switches > 4)
+                {
+                    return;
+                }
+
+                tries.Add($"{switches} switches in {watch.Elapsed.TotalMilliseconds:0.#} ms (alone {alone / 1e6:0.#} ms)");
             }
 
-            first.Synchronize();
-            second.Synchronize();
-            watch.Stop();
-
-            // Both finish near 2·alone plus switch overheads: time-slicing, not parallel execution.
-            Assert.True(watch.Elapsed.TotalMilliseconds >= 2 * alone / 1e6, $"took {watch.Elapsed.TotalMilliseconds} ms, alone {alone / 1e6} ms, busy {host.BusyNs(a.Slot)} + {host.BusyNs(b.Slot)} ns, {host.Switches} switches");
-            Assert.True(host.Switches > 4, $"{host.Switches} switches; busy {host.BusyNs(a.Slot)} + {host.BusyNs(b.Slot)} ns; took {watch.Elapsed.TotalMilliseconds} ms");
+            Assert.Fail("the two saturating tenants were not time-sliced in any of three tries: " + string.Join("; ", tries));
         }
         finally
         {
