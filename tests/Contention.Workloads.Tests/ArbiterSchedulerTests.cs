@@ -10,9 +10,9 @@ public class ArbiterSchedulerTests
 {
     private const int Service = 0, Trainer = 1;
 
-    private static ArbiterScheduler Gpu(long outstandingNs = 500_000, long releaseNs = 0, int contexts = 2)
+    private static ArbiterScheduler Gpu(long outstandingNs = 500_000, long releaseNs = 0, int contexts = 2, bool queuePerTenant = false)
     {
-        var gpu = new ArbiterScheduler(new TimeSliceScheduler(contexts, 2_000_000, 0, 0, 0), contexts, new ArbiterPolicy(outstandingNs, releaseNs));
+        var gpu = new ArbiterScheduler(new TimeSliceScheduler(contexts, 2_000_000, 0, 0, 0), contexts, new ArbiterPolicy(outstandingNs, releaseNs, QueuePerTenant: queuePerTenant));
         gpu.Configure(Service, new SimContext(Priority: 10));
         for (var context = 1; context < contexts; context++)
         {
@@ -76,10 +76,7 @@ public class ArbiterSchedulerTests
         // Two trainers' 300 us kernels at 0, at most 500 us outstanding: on the GPU's one queue the
         // second goes when 200 us are left of the first (at 100 us); each with a queue of its own
         // (CONTENTION_ARBITER_QUEUE=tenant), both go at once.
-        var gpu = new ArbiterScheduler(new TimeSliceScheduler(3, 2_000_000, 0, 0, 0), 3, new ArbiterPolicy(500_000, QueuePerTenant: perTenant));
-        gpu.Configure(Service, new SimContext(Priority: 10));
-        gpu.Configure(1, SimContext.Default);
-        gpu.Configure(2, SimContext.Default);
+        var gpu = Gpu(contexts: 3, queuePerTenant: perTenant);
         gpu.Enqueue(1, new SimKernel(300_000));
         gpu.Enqueue(2, new SimKernel(300_000));
         gpu.AdvanceTo(99_999);

@@ -217,7 +217,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     /// <inheritdoc />
     public void Synchronize()
     {
-        if (stopSet && (!(streamGated && member.Sensitive) || clearEachRequest || (clearUnlessQueued && nextArrivalNs > Sim.MonotonicClock.NowNs())))
+        if (stopSet && ClearsAtSynchronize())
         {
             // After the operation's last kernel on the stream: the best-effort GEMMs go on once it is done.
             pausing!.SetStopWord(false);
@@ -235,6 +235,12 @@ public sealed class ArbitratedDevice : IComputeDevice
         Predictor.Observe(now - measuredNs);
         measuredNs = now;
     }
+
+    // Whether the service's word is cleared after this synchronise's work: always for the pause in
+    // the kernels; behind the stream gate per request, or unless the next request has arrived, else
+    // only when its operation ends.
+    private bool ClearsAtSynchronize() =>
+        !(streamGated && member.Sensitive) || clearEachRequest || (clearUnlessQueued && nextArrivalNs > Sim.MonotonicClock.NowNs());
 
     // Asks the arbiter to let a launch go; waiting at the stop word on the GPU, nothing holds it on
     // the host (neither an open request nor the outstanding bound): it is counted only.

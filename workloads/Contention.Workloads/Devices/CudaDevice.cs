@@ -432,38 +432,33 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     {
         lock (wordLock)
         {
-            OpenWordLocked(handle);
-        }
-    }
+            using var binding = accelerator.BindScoped();
+            if (pauseAddress != 0)
+            {
+                _ = CudaDriver.IpcCloseMemHandle(pauseAddress);
+                pauseAddress = 0;
+            }
 
-    private void OpenWordLocked(ReadOnlySpan<byte> handle)
-    {
-        using var binding = accelerator.BindScoped();
-        if (pauseAddress != 0)
-        {
-            _ = CudaDriver.IpcCloseMemHandle(pauseAddress);
-            pauseAddress = 0;
-        }
+            if (handle.IsEmpty)
+            {
+                return;
+            }
 
-        if (handle.IsEmpty)
-        {
-            return;
-        }
+            if (handle.Length != CudaDriver.IpcHandleBytes)
+            {
+                throw new ArgumentException($"a CUDA IPC handle is {CudaDriver.IpcHandleBytes} bytes, not {handle.Length}", nameof(handle));
+            }
 
-        if (handle.Length != CudaDriver.IpcHandleBytes)
-        {
-            throw new ArgumentException($"a CUDA IPC handle is {CudaDriver.IpcHandleBytes} bytes, not {handle.Length}", nameof(handle));
-        }
+            var ipc = default(CudaDriver.IpcMemHandle);
+            handle.CopyTo(ipc);
+            var opened = CudaDriver.IpcOpenMemHandle(out var address, ipc, CudaDriver.IpcLazyEnablePeerAccess);
+            if (opened != 0)
+            {
+                throw new InvalidOperationException($"the driver would not open the latency-sensitive tenant's stop word (cuIpcOpenMemHandle: error {opened}); CUDA IPC needs both processes on one GPU, as MPS clients of one server or neither");
+            }
 
-        var ipc = default(CudaDriver.IpcMemHandle);
-        handle.CopyTo(ipc);
-        var opened = CudaDriver.IpcOpenMemHandle(out var address, ipc, CudaDriver.IpcLazyEnablePeerAccess);
-        if (opened != 0)
-        {
-            throw new InvalidOperationException($"the driver would not open the latency-sensitive tenant's stop word (cuIpcOpenMemHandle: error {opened}); CUDA IPC needs both processes on one GPU, as MPS clients of one server or neither");
+            pauseAddress = address;
         }
-
-        pauseAddress = address;
     }
 
     private ulong StopWordAddress => (ulong)((ArrayView<int>)stopWord!.View).LoadEffectiveAddressAsPtr().ToInt64();
