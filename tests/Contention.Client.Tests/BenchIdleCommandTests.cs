@@ -19,10 +19,27 @@ public class BenchIdleCommandTests
         Assert.Null(BenchIdleCommand.ParseGaps(text));
 
     [Theory]
+    [InlineData("both", new[] { IdleWay.Sleep, IdleWay.Spin })]
+    [InlineData("evict, gemm,evict", new[] { IdleWay.Evict, IdleWay.Gemm })]
+    [InlineData("spin,both", new[] { IdleWay.Spin, IdleWay.Sleep })]
+    public void ParseWays_Named_EachOnceInOrder(string text, IdleWay[] expected) =>
+        Assert.Equal(expected, BenchIdleCommand.ParseWays(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("sleep,flush")]
+    public void ParseWays_UnknownOrNone_NullAndAParseError(string text)
+    {
+        Assert.Null(BenchIdleCommand.ParseWays(text));
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--idle", text]).Errors, e => e.Message.StartsWith("--idle", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("--device", "sim:0")]
     [InlineData("--sync", "spin")]
     [InlineData("--gaps", "1ms,20ms")]
     [InlineData("--idle", "spin")]
+    [InlineData("--idle", "evict,gemm")]
     public void Parse_OutWithoutWhatTheIdleCostsNeed_SaysWhat(string option, string value)
     {
         var parse = BenchIdleCommand.Create().Parse(["--out", "profile.json", option, value]);
@@ -42,6 +59,7 @@ public class BenchIdleCommandTests
     {
         var results = new[]
         {
+            new IdleGapTimes(0, IdleWay.Evict, [0, 0, 0], [100_000, 100_000, 100_000], [300_000, 300_000, 310_000]),
             new IdleGapTimes(0, IdleWay.Sleep, [0, 0, 0], [50_000, 60_000, 70_000], [150_000, 150_000, 150_000]),
             new IdleGapTimes(20_000_000, IdleWay.Spin, [1_000, 2_000, 3_000], [80_000, 90_000, 100_000], [160_000, 170_000, 180_000]),
         };
@@ -51,6 +69,7 @@ public class BenchIdleCommandTests
 
         // Back to back: requests 200, 210, 220 us (median 210); after 20 ms: 240, 260, 280 (median 260, 50 more).
         var rows = output.ToString().Split('\n');
+        Assert.Contains(rows, r => r.Contains("evict", StringComparison.Ordinal) && r.Contains("400.0 / 410.0", StringComparison.Ordinal) && r.Contains("190.0", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("20 ms", StringComparison.Ordinal) && r.Contains("spin", StringComparison.Ordinal) && r.Contains("260.0 / 280.0", StringComparison.Ordinal) && r.Contains("50.0", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("210.0 / 220.0", StringComparison.Ordinal));
     }

@@ -41,6 +41,79 @@ public class IdleCostTests
     }
 
     [Fact]
+    public void Measure_EvictAndGemm_TheirKernelPreparedAndRunBeforeEachRequestNothingForTheOthers()
+    {
+        var request = ModelShapes.InferenceRequest("mlp", 1);
+        foreach (var way in Enum.GetValues<IdleWay>())
+        {
+            var device = new Recorder();
+
+            var times = IdleBenchmark.Measure(device, request, 0, way, 1e-6, minimumRequests: 3);
+
+            Assert.Equal(3, times.LaunchNs.Count);
+            var before = IdleBenchmark.Before(way);
+            Assert.Equal(before is null ? request.Count : request.Count + 1, device.Prepared.Count);
+            // Ten unmeasured requests, then each measured one, behind its own synchronised kernel.
+            var expected = Enumerable.Repeat(Request(request.Count), 10)
+                .Concat(Enumerable.Repeat((before is null ? "" : "K S ") + Request(request.Count), 3));
+            Assert.Equal(string.Join(' ', expected), string.Join(' ', device.Calls.Select(c => c == before?.ToString() ? "K" : c)));
+        }
+
+        Assert.Equal(KernelSpec.Elementwise(1L << 26), IdleBenchmark.Before(IdleWay.Evict));
+        Assert.Equal(KernelSpec.Gemm(4096, 4096, 4096), IdleBenchmark.Before(IdleWay.Gemm));
+    }
+
+    [Fact]
+    public void Costs_BaselineIsBackToBackNotARequestAfterOtherWork()
+    {
+        var times = new[]
+        {
+            new IdleGapTimes(0, IdleWay.Evict, [0, 0], [90_000, 90_000], [400_000, 400_000]),
+            new IdleGapTimes(0, IdleWay.Sleep, [0, 0], [50_000, 60_000], [150_000, 170_000]),
+            new IdleGapTimes(1_000_000, IdleWay.Sleep, [10_000, 30_000], [70_000, 90_000], [200_000, 220_000]),
+        };
+
+        var costs = IdleBenchmark.Costs(times, GpuSharing.Timeslice);
+
+        Assert.Equal([(0L, 0L, 0L), (1_020_000, 25_000, 50_000)], costs.Select(c => (c.GapNs, c.LaunchNs, c.WaitNs)));
+        Assert.Throws<ArgumentException>(() => IdleBenchmark.Costs([times[0], times[2]], GpuSharing.Timeslice));
+    }
+
+    private static string Request(int kernels) => string.Join(' ', Enumerable.Repeat("L", kernels)) + " S";
+
+    // Records launches (L; a kernel other than the request's as its text) and synchronisations (S).
+    private sealed class Recorder : IComputeDevice
+    {
+        private readonly HashSet<KernelSpec> requestKernels = [.. ModelShapes.InferenceRequest("mlp", 1)];
+
+        public List<string> Calls { get; } = [];
+
+        public List<KernelSpec> Prepared { get; } = [];
+
+        public DeviceId Id => DeviceId.Parse("cpu");
+
+        public string Description => "recording";
+
+        public SyncMode SyncMode => SyncMode.Spin;
+
+        public long? KernelNs => null;
+
+        public void Prepare(IEnumerable<KernelSpec> kernels) => Prepared.AddRange(kernels);
+
+        public void Release()
+        {
+        }
+
+        public void Launch(in KernelSpec kernel) => Calls.Add(requestKernels.Contains(kernel) ? "L" : kernel.ToString());
+
+        public void Synchronize() => Calls.Add("S");
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public void IdleCurves_LinearFromNothingBackToBackFlatBeyondMpsFallingBackToTimeSliced()
     {
         var profile = DeviceProfile.Load("h100") with

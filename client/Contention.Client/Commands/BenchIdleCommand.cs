@@ -34,8 +34,14 @@ internal static class BenchIdleCommand
                 result.AddError("--gaps: expected comma-separated durations such as 0,200us,1ms,20ms");
             }
         });
-        var ways = new Option<string>("--idle") { Description = "how the thread spends each gap: sleep (a timed sleep, as an open-loop tenant), spin (busy-waiting: only the device idles), or both", DefaultValueFactory = _ => "both" };
-        ways.AcceptOnlyFromAmong("sleep", "spin", "both");
+        var ways = new Option<string>("--idle") { Description = "how the thread spends each gap, comma-separated: sleep (a timed sleep, as an open-loop tenant), spin (busy-waiting: only the device idles), both (sleep and spin); evict (the device first streams 768 MB through its memory: the request finds its data out of the L2, as after another tenant's kernels) and gemm (first a 4096^3 GEMM, ~10 ms: the L2 cold and the power drawn as beside a trainer), each then busy-waiting the gap, at gap 0 too", DefaultValueFactory = _ => "both" };
+        ways.Validators.Add(result =>
+        {
+            if (ParseWays(result.GetValueOrDefault<string>() ?? "") is null)
+            {
+                result.AddError("--idle: expected one or more of sleep, spin, both, evict, gemm, comma-separated");
+            }
+        });
         var seconds = new Option<double>("--seconds") { Description = "about how long each gap is timed (at least 50 requests)", DefaultValueFactory = _ => 3 };
         var profile = OptionChecks.SimProfile("the modelled GPU's profile with --device sim:N", "h200");
         var sharing = new Option<string>("--sharing") { Description = "with --device sim:N: how the modelled GPU is shared (its measured round trips differ): timeslice or mps", DefaultValueFactory = _ => "timeslice" };
@@ -54,7 +60,7 @@ internal static class BenchIdleCommand
             }
 
             // A command's validators see the options given, not their defaults.
-            if ((result.GetValue(sync) ?? "block") != "block" || result.GetValue(ways) == "spin" || !(ParseGaps(result.GetValue(gaps) ?? DefaultGaps)?.Contains(0) ?? false) || !(result.GetValue(device) ?? "cuda:0").StartsWith("cuda:", StringComparison.Ordinal))
+            if ((result.GetValue(sync) ?? "block") != "block" || !(ParseWays(result.GetValue(ways) ?? "both")?.Contains(IdleWay.Sleep) ?? false) || !(ParseGaps(result.GetValue(gaps) ?? DefaultGaps)?.Contains(0) ?? false) || !(result.GetValue(device) ?? "cuda:0").StartsWith("cuda:", StringComparison.Ordinal))
             {
                 result.AddError("--out measures a profile's idle costs: it needs a cuda device, --sync block, a gap of 0 among --gaps and --idle sleep or both");
             }
@@ -74,12 +80,7 @@ internal static class BenchIdleCommand
 
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
             var request = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
-            var idle = parse.GetValue(ways) switch
-            {
-                "sleep" => new[] { IdleWay.Sleep },
-                "spin" => [IdleWay.Spin],
-                _ => [IdleWay.Sleep, IdleWay.Spin],
-            };
+            var idle = ParseWays(parse.GetValue(ways)!)!;
             var sim = id.Kind == DeviceKind.Sim ? new SimGpuHost(id.Index, 1, DeviceProfile.Load(parse.GetValue(profile)!), TimeSpan.FromMicroseconds(20), spin: true) : null;
             try
             {
@@ -88,7 +89,8 @@ internal static class BenchIdleCommand
                 var results = new List<IdleGapTimes>();
                 foreach (var gap in ParseGaps(parse.GetValue(gaps)!)!)
                 {
-                    foreach (var way in gap == 0 ? [IdleWay.Sleep] : idle)
+                    // At gap 0 the back-to-back baseline, and the ways that first run other work on the device.
+                    foreach (var way in gap == 0 ? [IdleWay.Sleep, .. idle.Where(w => IdleBenchmark.Before(w) is not null)] : idle)
                     {
                         results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel));
                     }
@@ -185,6 +187,32 @@ internal static class BenchIdleCommand
     private static string Points(IReadOnlyList<MeasuredIdleCost> costs) =>
         string.Join(", ", costs.Where(c => c.GapNs > 0).Select(c => FormattableString.Invariant($"{Gap(c.GapNs)} +{c.LaunchNs / 1e3:0} / +{c.WaitNs / 1e3:0} us")));
 
+    /// <summary>The ways of <c>--idle</c> from a comma-separated list (<c>both</c>: sleep and spin), in order, each once; null when one is unknown or none is given.</summary>
+    public static IReadOnlyList<IdleWay>? ParseWays(string text)
+    {
+        var ways = new List<IdleWay>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            IdleWay[]? named = part switch
+            {
+                "sleep" => [IdleWay.Sleep],
+                "spin" => [IdleWay.Spin],
+                "both" => [IdleWay.Sleep, IdleWay.Spin],
+                "evict" => [IdleWay.Evict],
+                "gemm" => [IdleWay.Gemm],
+                _ => null,
+            };
+            if (named is null)
+            {
+                return null;
+            }
+
+            ways.AddRange(named.Where(w => !ways.Contains(w)));
+        }
+
+        return ways.Count == 0 ? null : ways;
+    }
+
     /// <summary>Gaps in ns from a comma-separated list of durations; null when one is not a duration.</summary>
     public static IReadOnlyList<long>? ParseGaps(string text)
     {
@@ -207,16 +235,19 @@ internal static class BenchIdleCommand
     {
         ArgumentNullException.ThrowIfNull(results);
         var table = new Table().Title(title).AddColumns("gap", "idle", "requests", "wake p50/p99 us", "launch p50/p99 us", "wait p50/p99 us", "request p50/p99 us", "request p50 extra us");
-        var baseline = results.FirstOrDefault(r => r.GapNs == 0) is { } closed ? Percentile(Totals(closed), 50) : double.NaN;
+        var baseline = results.FirstOrDefault(IsBaseline) is { } closed ? Percentile(Totals(closed), 50) : double.NaN;
         foreach (var r in results)
         {
             var totals = Totals(r);
             var p50 = Percentile(totals, 50);
-            table.AddRow(Gap(r.GapNs), r.GapNs == 0 ? "-" : r.Way.ToString().ToLowerInvariant(), r.LaunchNs.Count.ToString(CultureInfo.InvariantCulture), Pair(r.WakeNs), Pair(r.LaunchNs), Pair(r.WaitNs), Pair(totals), double.IsNaN(baseline) ? "-" : Us(p50 - baseline));
+            table.AddRow(Gap(r.GapNs), IsBaseline(r) ? "-" : r.Way.ToString().ToLowerInvariant(), r.LaunchNs.Count.ToString(CultureInfo.InvariantCulture), Pair(r.WakeNs), Pair(r.LaunchNs), Pair(r.WaitNs), Pair(totals), double.IsNaN(baseline) ? "-" : Us(p50 - baseline));
         }
 
         return table;
     }
+
+    // Back to back: no gap, and nothing else run on the device before each request.
+    private static bool IsBaseline(IdleGapTimes r) => r.GapNs == 0 && IdleBenchmark.Before(r.Way) is null;
 
     private static List<long> Totals(IdleGapTimes r) => [.. r.LaunchNs.Zip(r.WaitNs, (l, w) => l + w)];
 

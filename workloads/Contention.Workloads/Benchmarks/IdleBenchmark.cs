@@ -13,6 +13,19 @@ public enum IdleWay
 
     /// <summary>A busy wait to the next request: the CPU stays busy, only the device idles.</summary>
     Spin,
+
+    /// <summary>
+    /// First an element-wise kernel over 2^26 floats on the device (768 MB through its memory, ~0.25 ms
+    /// on an H200: its L2 then holds none of the request's data, as after another tenant's kernels),
+    /// synchronised, then a busy wait of the gap.
+    /// </summary>
+    Evict,
+
+    /// <summary>
+    /// First a 4,096³ GEMM on the device (~10 ms on an H200: every multiprocessor busy, the L2 cold,
+    /// the power drawn as beside a trainer), synchronised, then a busy wait of the gap.
+    /// </summary>
+    Gemm,
 }
 
 /// <summary>The requests after one idle gap, ns each.</summary>
@@ -35,6 +48,14 @@ public static class IdleBenchmark
     /// <summary>The gaps measured by default, ns: back to back, then a fast service's gaps to a slow one's.</summary>
     public static IReadOnlyList<long> Gaps { get; } = [0, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
 
+    /// <summary>The kernel a way runs on the device before its gap (<see cref="IdleWay.Evict"/>, <see cref="IdleWay.Gemm"/>); null for the others.</summary>
+    public static KernelSpec? Before(IdleWay way) => way switch
+    {
+        IdleWay.Evict => KernelSpec.Elementwise(1L << 26),
+        IdleWay.Gemm => KernelSpec.Gemm(4096, 4096, 4096),
+        _ => null,
+    };
+
     /// <summary>
     /// Times requests of <paramref name="request"/> on <paramref name="device"/>, each after a gap of
     /// <paramref name="gapNs"/> spent <paramref name="way"/>, for about <paramref name="seconds"/>
@@ -48,20 +69,28 @@ public static class IdleBenchmark
         ArgumentOutOfRangeException.ThrowIfNegative(gapNs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
         NativeMethods.UsePreciseTimers();
-        device.Prepare(request);
+        var before = Before(way);
+        device.Prepare(before is { } kernel ? [.. request, kernel] : request);
         for (var i = 0; i < 10; i++)
         {
             Run(device, request);
         }
 
         // The request itself is assumed to take about 0.3 ms when sizing the loop: a slower one only makes the point last longer.
-        var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + 300_000), minimumRequests, 20_000);
+        var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + 300_000 + (before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : 300_000)), minimumRequests, 20_000);
         var wake = new long[count];
         var launch = new long[count];
         var wait = new long[count];
         var done = 0;
         for (; done < count && !cancellation.IsCancellationRequested; done++)
         {
+            if (before is { } first)
+            {
+                // The other work first, done before the gap begins: the request finds the device as it left it.
+                device.Launch(first);
+                device.Synchronize();
+            }
+
             var deadline = MonotonicClock.NowNs() + gapNs;
             if (gapNs > 0 && way == IdleWay.Sleep)
             {
@@ -82,7 +111,7 @@ public static class IdleBenchmark
             var launched = MonotonicClock.NowNs();
             device.Synchronize();
             var ended = MonotonicClock.NowNs();
-            wake[done] = gapNs > 0 ? started - deadline : 0;
+            wake[done] = gapNs > 0 || before is not null ? started - deadline : 0;
             launch[done] = launched - started;
             wait[done] = ended - launched;
         }
@@ -102,7 +131,7 @@ public static class IdleBenchmark
     public static IReadOnlyList<MeasuredIdleCost> Costs(IReadOnlyList<IdleGapTimes> times, GpuSharing sharing)
     {
         ArgumentNullException.ThrowIfNull(times);
-        var baseline = times.FirstOrDefault(t => t.GapNs == 0 && t.LaunchNs.Count > 0)
+        var baseline = times.FirstOrDefault(t => t.GapNs == 0 && Before(t.Way) is null && t.LaunchNs.Count > 0)
             ?? throw new ArgumentException("idle costs are measured against back-to-back requests: include a gap of 0", nameof(times));
         var launch = baseline.LaunchNs.Average(v => (double)v);
         var wait = baseline.WaitNs.Average(v => (double)v);
