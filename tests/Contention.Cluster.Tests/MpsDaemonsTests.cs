@@ -208,19 +208,6 @@ public sealed class MpsDaemonsTests : IDisposable
         Assert.Equal(("/p", "/l", percentage, mpsPriority), (environment["CUDA_MPS_PIPE_DIRECTORY"], environment["CUDA_MPS_LOG_DIRECTORY"], environment["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"], environment["CUDA_MPS_CLIENT_PRIORITY"]));
     }
 
-    [Fact]
-    public void SetDaemonEnvironment_PersistingL2_SetAsideAskedForOrNoneEvenIfInherited()
-    {
-        var environment = new Dictionary<string, string?> { ["PATH"] = "/bin" };
-
-        MpsDaemons.SetDaemonEnvironment(environment, 25);
-        Assert.Equal("25", environment["CUDA_DEVICE_DEFAULT_PERSISTING_L2_CACHE_PERCENTAGE_LIMIT"]);
-
-        MpsDaemons.SetDaemonEnvironment(environment, 0);
-        Assert.False(environment.ContainsKey("CUDA_DEVICE_DEFAULT_PERSISTING_L2_CACHE_PERCENTAGE_LIMIT"));
-        Assert.Equal("/bin", environment["PATH"]);
-    }
-
     public void Dispose()
     {
         // Stop anything a failed test left, then remove the files.

@@ -49,9 +49,8 @@ internal static class BenchIdleCommand
         var json = new Option<string?>("--json") { Description = "also write every request's times to this JSON file" };
         var output = new Option<string?>("--out") { Description = "write --base with these idle costs (for this run's sharing: time-sliced, or MPS when CUDA_MPS_PIPE_DIRECTORY is set) to this profile file, the others kept; needs a cuda device, --sync block, gap 0 and sleeping gaps" };
         var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
-        var persist = new Option<bool>("--persist-l2") { Description = "experimental: a cuda device marks the request's weights persisting in the L2 its context has set aside (under MPS, a daemon started with CUDA_DEVICE_DEFAULT_PERSISTING_L2_CACHE_PERCENTAGE_LIMIT; the device's description in the title says how much): with --idle evict, whether keeping them there saves what the evicted L2 costs" };
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, persist };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
@@ -86,7 +85,7 @@ internal static class BenchIdleCommand
             try
             {
                 var channel = sim?.Acquire(parse.GetValue(sharing) == "mps" ? GpuSharing.Mps : GpuSharing.Timeslice, SimContext.Default);
-                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = false, PersistWeightsInL2 = parse.GetValue(persist) });
+                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = false });
                 var results = new List<IdleGapTimes>();
                 foreach (var gap in ParseGaps(parse.GetValue(gaps)!)!)
                 {

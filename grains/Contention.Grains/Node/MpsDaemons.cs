@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Contention.Tracer.Processes;
-using Contention.Workloads.Devices;
 
 namespace Contention.Grains.Node;
 
@@ -191,24 +190,6 @@ public sealed partial class MpsDaemons : IDisposable
         // MPS has two client priorities: 0 (normal) and 1 (below normal). A tenant with a
         // positive priority is normal, the rest (best effort) below it.
         environment["CUDA_MPS_CLIENT_PRIORITY"] = priority > 0 ? "0" : "1";
-    }
-
-    /// <summary>
-    /// The control daemon's environment beyond its directories: with <paramref name="persistingL2Percent"/>
-    /// above 0 (experimental, <see cref="L2Persistence"/>), that much of the L2 set aside for
-    /// persisting accesses (under MPS only the daemon can); else the driver's default (none).
-    /// </summary>
-    public static void SetDaemonEnvironment(IDictionary<string, string?> environment, int persistingL2Percent)
-    {
-        ArgumentNullException.ThrowIfNull(environment);
-        if (persistingL2Percent > 0)
-        {
-            environment[L2Persistence.MpsVariable] = persistingL2Percent.ToString(CultureInfo.InvariantCulture);
-        }
-        else
-        {
-            environment.Remove(L2Persistence.MpsVariable);
-        }
     }
 
     /// <inheritdoc />
@@ -430,11 +411,6 @@ public sealed partial class MpsDaemons : IDisposable
 
         info.Environment["CUDA_MPS_PIPE_DIRECTORY"] = Path.Combine(directory, "pipe");
         info.Environment["CUDA_MPS_LOG_DIRECTORY"] = Path.Combine(directory, "log");
-        if (argument == "-d")
-        {
-            SetDaemonEnvironment(info.Environment, L2Persistence.Requested());
-        }
-
         if (device is not null)
         {
             info.Environment["CUDA_VISIBLE_DEVICES"] = device;

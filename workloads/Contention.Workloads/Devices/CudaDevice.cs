@@ -38,12 +38,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     private float* host;
     private PageLockScope<float>? hostLock;
 
-    // Experimental (issue 13, CONTENTION_L2_PERSIST): the L2 set aside for this latency-sensitive
-    // tenant's weights, bytes (0: none), and the most one access policy window covers.
-    private readonly long persistSetAsideBytes;
-    private readonly long persistMaxWindowBytes;
-    private bool persisting;
-
     /// <summary>Opens CUDA device <c>options.Id.Index</c>.</summary>
     /// <exception cref="InvalidOperationException">No such CUDA device is present.</exception>
     public CudaDevice(DeviceOptions options)
@@ -86,12 +80,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             streamNote += $", GEMMs and element-wise kernels off the first {reservedSms} multiprocessors";
         }
 
-        if (options.PersistWeightsInL2 ?? (options.HighPriorityStream && L2Persistence.Requested() > 0))
-        {
-            (persistSetAsideBytes, persistMaxWindowBytes, var note) = PersistingL2(accelerator);
-            streamNote += note;
-        }
-
         scalar = accelerator.Allocate1D<float>(1);
         sink = accelerator.Allocate1D<long>(1);
         Id = options.Id;
@@ -116,59 +104,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         return created == 0
             ? (accelerator.CreateStream(handle, true), $", stream priority {greatest} of {least}..{greatest}")
             : (accelerator.CreateStream(), $", default stream priority: the driver made no stream of priority {greatest} (error {created})");
-    }
-
-    // The L2 this context may keep persisting lines in, the most one window covers, and a note for
-    // the description: under MPS the daemon set it aside (L2Persistence), else none is.
-    private static (long SetAside, long MaxWindow, string Note) PersistingL2(CudaAccelerator accelerator)
-    {
-        using var binding = accelerator.BindScoped();
-        var limit = CudaDriver.CtxGetLimit(out var setAside, CudaDriver.LimitPersistingL2CacheSize);
-        var device = CudaDriver.CtxGetDevice(out var ordinal);
-        int maxWindow = 0, l2 = 0;
-        var window = device == 0 ? CudaDriver.DeviceGetAttribute(out maxWindow, CudaDriver.AttributeMaxAccessPolicyWindowSize, ordinal) : device;
-        var cache = device == 0 ? CudaDriver.DeviceGetAttribute(out l2, CudaDriver.AttributeL2CacheSize, ordinal) : device;
-        if (limit != 0 || window != 0 || cache != 0)
-        {
-            return (0, 0, $", {L2Persistence.Variable} asked for its weights to persist in the L2, but the driver would not say how much is set aside (cuCtxGetLimit / cuDeviceGetAttribute: error {(limit != 0 ? limit : window != 0 ? window : cache)}): they do not");
-        }
-
-        if (setAside == 0 || maxWindow <= 0)
-        {
-            return (0, 0, $", {L2Persistence.Variable} asked for its weights to persist in the L2, but none of it is set aside in this context (the node's MPS daemon sets it aside; without MPS nothing does): they do not");
-        }
-
-        return ((long)setAside, maxWindow, FormattableString.Invariant($", its weights persisting in the L2 ({setAside / 1048576.0:0.#} MB of {l2 / 1048576.0:0.#} MB set aside)"));
-    }
-
-    // Marks the weights (the GEMMs' B operand) persisting in the L2 on this tenant's stream.
-    private void PersistWeights()
-    {
-        using var binding = accelerator.BindScoped();
-        var (bytes, hitRatio) = L2Persistence.Window(b!.LengthInBytes, persistSetAsideBytes, persistMaxWindowBytes);
-        var window = new CudaDriver.AccessPolicyWindow
-        {
-            BasePointer = (ulong)b.NativePtr.ToInt64(),
-            Bytes = (nuint)bytes,
-            HitRatio = hitRatio,
-            HitProperty = CudaDriver.AccessPersisting,
-            MissProperty = CudaDriver.AccessStreaming,
-        };
-        var set = CudaDriver.StreamSetAttribute(((CudaStream)stream).StreamPtr, CudaDriver.AttributeAccessPolicyWindow, window);
-        persisting = set == 0
-            ? true
-            : throw new InvalidOperationException($"the driver would not mark the weights persisting in the L2 (cuStreamSetAttribute, access policy window of {bytes} bytes: error {set}); unset {L2Persistence.Variable}");
-    }
-
-    // Returns the persisting lines to normal: the L2 set aside is the GPU's, not this tenant's.
-    private void ResetPersistingLines()
-    {
-        if (persisting)
-        {
-            using var binding = accelerator.BindScoped();
-            _ = CudaDriver.CtxResetPersistingL2Cache();
-            persisting = false;
-        }
     }
 
     /// <summary>How many CUDA devices ILGPU finds; 0 when the driver or libcuda is missing.</summary>
@@ -216,11 +151,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         b = Filled(size.B, 0.25f);
         c = accelerator.Allocate1D<float>(size.C);
         AllocateHost(size.Host);
-        if (persistSetAsideBytes > 0)
-        {
-            PersistWeights();
-        }
-
         accelerator.Synchronize();
         if (busyFixedNs < 0 && list.Any(k => k.Kind == KernelKind.Replay))
         {
@@ -264,7 +194,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     public void Release()
     {
         Synchronize();
-        ResetPersistingLines();
         a?.Dispose();
         b?.Dispose();
         c?.Dispose();
@@ -643,7 +572,6 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             _ = CudaDriver.DestroyStream(clearingStream);
         }
 
-        ResetPersistingLines();
         stopWord?.Dispose();
         a?.Dispose();
         b?.Dispose();

@@ -75,64 +75,6 @@ internal static partial class CudaDriver
         private byte first;
     }
 
-    /// <summary><c>CU_LIMIT_PERSISTING_L2_CACHE_SIZE</c>: the L2 set aside for persisting accesses, bytes.</summary>
-    public const int LimitPersistingL2CacheSize = 6;
-
-    /// <summary>A limit of the current context (<c>cuCtxGetLimit</c>).</summary>
-    [LibraryImport("libcuda.so.1", EntryPoint = "cuCtxGetLimit")]
-    public static partial int CtxGetLimit(out nuint value, int limit);
-
-    /// <summary>The current context's device (<c>cuCtxGetDevice</c>).</summary>
-    [LibraryImport("libcuda.so.1", EntryPoint = "cuCtxGetDevice")]
-    public static partial int CtxGetDevice(out int device);
-
-    /// <summary><c>CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE</c>, bytes.</summary>
-    public const int AttributeL2CacheSize = 38;
-
-    /// <summary><c>CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE</c>, bytes.</summary>
-    public const int AttributeMaxAccessPolicyWindowSize = 109;
-
-    /// <summary>An attribute of <paramref name="device"/> (<c>cuDeviceGetAttribute</c>).</summary>
-    [LibraryImport("libcuda.so.1", EntryPoint = "cuDeviceGetAttribute")]
-    public static partial int DeviceGetAttribute(out int value, int attribute, int device);
-
-    /// <summary><c>CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW</c> (as a stream attribute).</summary>
-    public const int AttributeAccessPolicyWindow = 1;
-
-    /// <summary><c>CU_ACCESS_PROPERTY_STREAMING</c>.</summary>
-    public const int AccessStreaming = 1;
-
-    /// <summary><c>CU_ACCESS_PROPERTY_PERSISTING</c>.</summary>
-    public const int AccessPersisting = 2;
-
-    /// <summary>A <c>CUaccessPolicyWindow</c> in a <c>CUstreamAttrValue</c> (a union of 64 bytes).</summary>
-    [StructLayout(LayoutKind.Sequential, Size = 64)]
-    public struct AccessPolicyWindow
-    {
-        /// <summary>The window's first byte (device address).</summary>
-        public ulong BasePointer;
-
-        /// <summary>Its length, bytes.</summary>
-        public nuint Bytes;
-
-        /// <summary>The share of accesses in it given <see cref="HitProperty"/>.</summary>
-        public float HitRatio;
-
-        /// <summary>Those accesses' property.</summary>
-        public int HitProperty;
-
-        /// <summary>The other accesses' property.</summary>
-        public int MissProperty;
-    }
-
-    /// <summary>Sets <paramref name="stream"/>'s access policy window (<c>cuStreamSetAttribute</c>, <see cref="AttributeAccessPolicyWindow"/>): the stream's kernels' accesses in it are cached so.</summary>
-    [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamSetAttribute")]
-    public static partial int StreamSetAttribute(IntPtr stream, int attribute, in AccessPolicyWindow value);
-
-    /// <summary>Returns every persisting line of the L2 to normal (<c>cuCtxResetPersistingL2Cache</c>).</summary>
-    [LibraryImport("libcuda.so.1", EntryPoint = "cuCtxResetPersistingL2Cache")]
-    public static partial int CtxResetPersistingL2Cache();
-
     /// <summary>A stream of the current context with <paramref name="priority"/>.</summary>
     [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamCreateWithPriority")]
     public static partial int CreateStreamWithPriority(out IntPtr stream, uint flags, int priority);

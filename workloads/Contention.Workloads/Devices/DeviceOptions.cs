@@ -26,13 +26,6 @@ public sealed record DeviceOptions
     /// <summary>For cuda devices: a stream of the context's greatest priority (a tenant with a positive <c>priority</c>), else one of default priority.</summary>
     public bool HighPriorityStream { get; init; }
 
-    /// <summary>
-    /// For cuda devices (experimental, <see cref="L2Persistence"/>): mark the weights persisting in the
-    /// L2 that this context has set aside; null: a tenant with a positive priority does when
-    /// <c>CONTENTION_L2_PERSIST</c> is set.
-    /// </summary>
-    public bool? PersistWeightsInL2 { get; init; }
-
     /// <summary>For sim devices: the shared-memory channel of the node's modelled GPU.</summary>
     public SimChannelInfo? SimChannel { get; init; }
 
