@@ -5,8 +5,40 @@ using Contention.Workloads.Workloads;
 namespace Contention.Workloads.Tests;
 
 /// <summary>What a workload asks of its device: allocations, launches, synchronisations, in order.</summary>
+// Alone: one test sets the host-timings variable, which every recorder in the process reads.
+[Collection(RunsAlone.Name)]
 public class WorkloadRunnerTests
 {
+    [Fact]
+    public void Run_OpenLoopWithHostTimings_EachRequestsArrivalStartEndAndWhenItsLastLaunchReturned()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-timings-").FullName;
+        Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, directory);
+        try
+        {
+            // Each synchronise takes 5 ms: the wait begins at the last launch and lasts that long.
+            using var device = new RecordingDevice(stopAfterSynchronizations: 3, synchronizeMs: 5);
+            var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 100, Seed = 1 });
+
+            runner.Run(device.Stop);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, null);
+        }
+
+        var lines = File.ReadAllLines(Directory.GetFiles(directory, "request-*.csv").Single());
+        Directory.Delete(directory, recursive: true);
+        Assert.Equal("arrival_ns,started_ns,ended_ns,launched_ns", lines[0]);
+        var rows = lines.Skip(1).Where(l => !l.StartsWith('#')).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r =>
+        {
+            Assert.InRange(r[1], r[0], r[3]);
+            Assert.InRange(r[2] - r[3], 5_000_000, long.MaxValue);
+        });
+    }
+
     [Fact]
     public void Run_AllocatePerOperation_PreparesAndReleasesAroundEveryOperation()
     {

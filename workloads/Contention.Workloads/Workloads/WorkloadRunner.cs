@@ -21,6 +21,10 @@ public sealed class WorkloadRunner
     private long completed;
     private long replayed;
 
+    // With the host-timings diagnostic on: when the request's last launch returned (its wait began).
+    private bool recordLaunched;
+    private long launchedNs;
+
     /// <summary>Prepares <paramref name="spec"/> on <paramref name="device"/> (allocates its buffers).</summary>
     public WorkloadRunner(IComputeDevice device, WorkloadSpec spec)
     {
@@ -166,7 +170,8 @@ public sealed class WorkloadRunner
         // The device's operation (what a GPU arbiter holds best-effort launches for) stays open
         // while a request is pending: from an arrival until the service's queue is empty, so a
         // request queued behind its predecessor never finds best-effort work let go in between.
-        var timings = HostTimings.Open("request", ["arrival_ns", "started_ns", "ended_ns"]);
+        var timings = HostTimings.Open("request", ["arrival_ns", "started_ns", "ended_ns", "launched_ns"]);
+        recordLaunched = timings is not null;
         var pending = false;
         try
         {
@@ -199,7 +204,7 @@ public sealed class WorkloadRunner
                 var ended = MonotonicClock.NowNs();
                 Latency.Record(ended - arrival);
                 Interlocked.Increment(ref completed);
-                timings?.Record(arrival, started, ended);
+                timings?.Record(arrival, started, ended, launchedNs);
                 arrival = next;
             }
         }
@@ -282,6 +287,11 @@ public sealed class WorkloadRunner
         for (var i = 0; i < kernels.Count; i++)
         {
             device.Launch(kernels[i]);
+        }
+
+        if (recordLaunched)
+        {
+            launchedNs = MonotonicClock.NowNs();
         }
 
         device.Synchronize();
