@@ -34,6 +34,14 @@ public class BenchIdleCommandTests
         Assert.Contains(BenchIdleCommand.Create().Parse(["--idle", text]).Errors, e => e.Message.StartsWith("--idle", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void EvictElements_Megabytes_ThreeFloatsATwelveByteElement()
+    {
+        Assert.Equal(1L << 26, BenchIdleCommand.EvictElements(768));
+        Assert.Equal((64L << 20) / 12, BenchIdleCommand.EvictElements(64));
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--evict-mb", "0"]).Errors, e => e.Message.Contains("--evict-mb", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("--device", "sim:0")]
     [InlineData("--sync", "spin")]

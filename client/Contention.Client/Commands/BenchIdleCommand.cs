@@ -49,8 +49,9 @@ internal static class BenchIdleCommand
         var json = new Option<string?>("--json") { Description = "also write every request's times to this JSON file" };
         var output = new Option<string?>("--out") { Description = "write --base with these idle costs (for this run's sharing: time-sliced, or MPS when CUDA_MPS_PIPE_DIRECTORY is set) to this profile file, the others kept; needs a cuda device, --sync block, gap 0 and sleeping gaps" };
         var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
+        var evictMb = new Option<int>("--evict-mb") { Description = "how much --idle evict streams through the device's memory before each request, MB (read and written; an H200's L2 is 60 MB)", DefaultValueFactory = _ => 768 }.Within(1, 16_384);
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
@@ -92,7 +93,7 @@ internal static class BenchIdleCommand
                     // At gap 0 the back-to-back baseline, and the ways that first run other work on the device.
                     foreach (var way in gap == 0 ? [IdleWay.Sleep, .. idle.Where(w => IdleBenchmark.Before(w) is not null)] : idle)
                     {
-                        results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel));
+                        results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel, evictElements: EvictElements(parse.GetValue(evictMb))));
                     }
                 }
 
@@ -245,6 +246,9 @@ internal static class BenchIdleCommand
 
         return table;
     }
+
+    /// <summary>The floats of an element-wise kernel that moves <paramref name="megabytes"/> MB through memory (two operands read, one written, 4 bytes each).</summary>
+    public static long EvictElements(int megabytes) => Math.Max(1, (megabytes * (1L << 20)) / 12);
 
     // Back to back: no gap, and nothing else run on the device before each request.
     private static bool IsBaseline(IdleGapTimes r) => r.GapNs == 0 && IdleBenchmark.Before(r.Way) is null;

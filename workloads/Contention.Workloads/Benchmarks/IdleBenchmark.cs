@@ -48,10 +48,16 @@ public static class IdleBenchmark
     /// <summary>The gaps measured by default, ns: back to back, then a fast service's gaps to a slow one's.</summary>
     public static IReadOnlyList<long> Gaps { get; } = [0, 200_000, 1_000_000, 5_000_000, 20_000_000, 100_000_000];
 
-    /// <summary>The kernel a way runs on the device before its gap (<see cref="IdleWay.Evict"/>, <see cref="IdleWay.Gemm"/>); null for the others.</summary>
-    public static KernelSpec? Before(IdleWay way) => way switch
+    /// <summary>The floats <see cref="IdleWay.Evict"/>'s element-wise kernel goes over by default: 2^26 (768 MB read and written).</summary>
+    public const long EvictElements = 1L << 26;
+
+    /// <summary>
+    /// The kernel a way runs on the device before its gap (<see cref="IdleWay.Evict"/>: element-wise
+    /// over <paramref name="evictElements"/> floats, 12 bytes each through memory; <see cref="IdleWay.Gemm"/>); null for the others.
+    /// </summary>
+    public static KernelSpec? Before(IdleWay way, long evictElements = EvictElements) => way switch
     {
-        IdleWay.Evict => KernelSpec.Elementwise(1L << 26),
+        IdleWay.Evict => KernelSpec.Elementwise(evictElements),
         IdleWay.Gemm => KernelSpec.Gemm(4096, 4096, 4096),
         _ => null,
     };
@@ -60,16 +66,16 @@ public static class IdleBenchmark
     /// Times requests of <paramref name="request"/> on <paramref name="device"/>, each after a gap of
     /// <paramref name="gapNs"/> spent <paramref name="way"/>, for about <paramref name="seconds"/>
     /// (at least <paramref name="minimumRequests"/>), on the calling thread, after a few unmeasured
-    /// requests that load the kernels.
+    /// requests that load the kernels; <see cref="IdleWay.Evict"/> goes over <paramref name="evictElements"/> floats.
     /// </summary>
-    public static IdleGapTimes Measure(IComputeDevice device, IReadOnlyList<KernelSpec> request, long gapNs, IdleWay way, double seconds, int minimumRequests = 50, CancellationToken cancellation = default)
+    public static IdleGapTimes Measure(IComputeDevice device, IReadOnlyList<KernelSpec> request, long gapNs, IdleWay way, double seconds, int minimumRequests = 50, long evictElements = EvictElements, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfNegative(gapNs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
         NativeMethods.UsePreciseTimers();
-        var before = Before(way);
+        var before = Before(way, evictElements);
         device.Prepare(before is { } kernel ? [.. request, kernel] : request);
         for (var i = 0; i < 10; i++)
         {
