@@ -17,6 +17,9 @@ once every tenant runs) to its first tenant's last request:
   notice    synchronise: modelled completion to the thread noticing it (the engine's publication
             and the wake-up of a blocked thread)
   extra     synchronise: how much later than the model meant the call returned
+  launch    from a request's start until its last launch returned, and
+  wait      from then until its end (its synchronise): in files that say when the last launch
+            returned (a fourth column, launched_ns; nan for older files)
 
 Usage: scripts/host-timings.py DIR [--warmup 2] [--period 0.5]
 """
@@ -87,14 +90,14 @@ def main():
         sys.exit(f"host-timings: no request-*.csv or sync-*.csv under {args.directory}")
 
     us = 1e3
-    print("run  tenants  requests  lat p50  lat p99  tenant p99 | wake p50  p99  p99.9  >1ms  in one slot | notice p50  p99 | extra p50  p99   (us)")
+    print("run  tenants  requests  lat p50  lat p99  tenant p99 | wake p50  p99  p99.9  >1ms  in one slot | notice p50  p99 | extra p50  p99 | launch p50  p99 | wait p50  p99   (us)")
     for number, group in enumerate(groups, 1):
         # The window: from --warmup after the last tenant's first request (the experiment's
         # warm-up begins once every tenant runs) to the first tenant's last one (none has stopped).
         requests = [f for f in group if f[2] == "request"] or group
         start = max(f[0] for f in requests) + args.warmup * 1e9
         end = min(f[1] for f in requests)
-        latency, tenant_p99, wake, late_phases, notice, extra = [], [], [], [], [], []
+        latency, tenant_p99, wake, late_phases, notice, extra, launch, wait = [], [], [], [], [], [], [], []
         tenants = 0
         for _, _, kind, rows in group:
             if kind == "request":
@@ -102,6 +105,8 @@ def main():
                 kept = [r for r in rows if start <= r[0] <= end]
                 own = [(r[2] - r[0]) / us for r in kept]
                 latency += own
+                launch += [(r[3] - r[1]) / us for r in kept if len(r) > 3]
+                wait += [(r[2] - r[3]) / us for r in kept if len(r) > 3]
                 if own:
                     tenant_p99.append(quantile(own, 0.99))
                 for previous, r in zip(rows, rows[1:]):
@@ -124,7 +129,8 @@ def main():
         crowded = max(slots.values()) / len(late_phases) * 100 if late_phases else float("nan")
         print(f"{number:3}  {tenants:7}  {len(latency):8}  {quantile(latency, .5):7.0f}  {quantile(latency, .99):7.0f}  {quantile(tenant_p99, .5):10.0f} |"
               f" {quantile(wake, .5):8.1f} {quantile(wake, .99):5.0f} {quantile(wake, .999):6.0f} {over:4.2f}%  {crowded:9.0f}% |"
-              f" {quantile(notice, .5):10.1f} {quantile(notice, .99):4.0f} | {quantile(extra, .5):9.1f} {quantile(extra, .99):4.0f}")
+              f" {quantile(notice, .5):10.1f} {quantile(notice, .99):4.0f} | {quantile(extra, .5):9.1f} {quantile(extra, .99):4.0f} |"
+              f" {quantile(launch, .5):10.1f} {quantile(launch, .99):4.0f} | {quantile(wait, .5):8.1f} {quantile(wait, .99):4.0f}")
 
 
 if __name__ == "__main__":

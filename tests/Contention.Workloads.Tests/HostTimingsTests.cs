@@ -63,12 +63,13 @@ public sealed class HostTimingsTests : IDisposable
             var origin = (run + 1) * 100 * Second;
             foreach (var tenant in new[] { 0, 1 })
             {
-                var timings = HostTimings.Into(directory, "request", ["arrival_ns", "started_ns", "ended_ns"], capacity: 1000);
+                // The first run's files say when each request's last launch returned (60 us after its start), the second's do not (older files).
+                var timings = HostTimings.Into(directory, "request", run == 0 ? ["arrival_ns", "started_ns", "ended_ns", "launched_ns"] : ["arrival_ns", "started_ns", "ended_ns"], capacity: 1000);
                 for (var i = 0; i < 400; i++)
                 {
                     var arrival = origin + (i * 10_000_000L) + (tenant * 1_000_000L);
                     var wake = tenant == 0 && i == 300 ? 2_000_000 : 50_000;
-                    timings.Record(arrival, arrival + wake, arrival + wake + 200_000);
+                    timings.Record(arrival, arrival + wake, arrival + wake + 200_000, run == 0 ? arrival + wake + 60_000 : 0);
                 }
 
                 timings.Save();
@@ -89,14 +90,16 @@ public sealed class HostTimingsTests : IDisposable
         var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
         Assert.Equal(2, rows.Length);
 
-        // run tenants requests latency-p50 latency-p99 tenant-p99 | wake p50 p99 p99.9 >1ms slot | notice p50 p99 | extra p50 p99
+        // run tenants requests latency-p50 latency-p99 tenant-p99 | wake p50 p99 p99.9 >1ms slot | notice p50 p99 | extra p50 p99 | launch p50 p99 | wait p50 p99
         // The window: 2 s after tenant B's first request (1 ms after A's) to A's last one.
         Assert.Equal(["1", "2", "398", "250"], rows[0][..4]);
         Assert.Equal("50.0", rows[0][7]);
         Assert.Equal("0.25%", rows[0][10]);
         Assert.Equal(["20.0", "20", "|", "10.0", "10"], rows[0][13..18]);
+        Assert.Equal(["|", "60.0", "60", "|", "140.0", "140"], rows[0][18..24]);
         Assert.Equal(["2", "2", "398", "250"], rows[1][..4]);
         Assert.Equal("nan", rows[1][13]);
+        Assert.Equal(["nan", "nan"], new[] { rows[1][19], rows[1][22] });
     }
 
     [Fact]
