@@ -34,7 +34,7 @@ internal static class BenchIdleCommand
                 result.AddError("--gaps: expected comma-separated durations such as 0,200us,1ms,20ms");
             }
         });
-        var ways = new Option<string>("--idle") { Description = "how the thread spends each gap, comma-separated: sleep (a timed sleep, as an open-loop tenant), spin (busy-waiting: only the device idles), both (sleep and spin); evict (the device first streams 768 MB through its memory: the request finds its data out of the L2, as after another tenant's kernels) and gemm (first a 4096^3 GEMM, ~10 ms: the L2 cold and the power drawn as beside a trainer), each then busy-waiting the gap, at gap 0 too", DefaultValueFactory = _ => "both" };
+        var ways = new Option<string>("--idle") { Description = "how the thread spends each gap, comma-separated: sleep (a timed sleep, as an open-loop tenant), spin (busy-waiting: only the device idles), both (sleep and spin); evict (the device first streams --evict-mb through its memory: the request finds its data out of the L2, as after another tenant's kernels) and gemm (first a 4096^3 GEMM, ~10 ms: the L2 cold and the power drawn as beside a trainer), each then busy-waiting the gap, at gap 0 too", DefaultValueFactory = _ => "both" };
         ways.Validators.Add(result =>
         {
             if (ParseWays(result.GetValueOrDefault<string>() ?? "") is null)
