@@ -83,8 +83,8 @@ public static class IdleBenchmark
         }
 
         // The request itself is assumed to take about 0.3 ms when sizing the loop: a slower one only makes the point last longer.
-        // The other work first: a 4,096³ GEMM ~10 ms on an H200, an eviction ~4 ns a float (3 TB/s).
-        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : evictElements * 4;
+        // The other work first: a 4,096³ GEMM ~10 ms on an H200, an eviction 12 bytes a float at ~3 TB/s (1 ns per 250 floats).
+        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : evictElements / 250;
         var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + 300_000 + beforeNs), minimumRequests, 20_000);
         var wake = new long[count];
         var launch = new long[count];
