@@ -579,16 +579,19 @@ public sealed class ArbiterScheduler : IGpuScheduler
     {
         var now = inner.NowNs;
         var rest = Math.Min(ownPendingNs[context], ownEndNs[context] - now);
-        if (policy.QueuePerTenant && rest > 0 && tenantQueueEndNs[context] > now)
+        if (rest > 0 && QueueEnd(context) > now)
         {
-            // Its own queue: all of it done at its synchronise (the real tenant wakes no one: only it waits on its queue).
-            tenantQueueEndNs[context] = now;
-        }
-        else if (!policy.QueuePerTenant && rest > 0 && queueEndNs > now)
-        {
-            queueEndNs = Math.Max(now, queueEndNs - rest);
-            // The real tenant's take-back wakes every held launch asleep.
-            WakeSleepers(now, context);
+            if (policy.QueuePerTenant)
+            {
+                // Its own queue: all of it done at its synchronise (the real tenant wakes no one: only it waits on its queue).
+                tenantQueueEndNs[context] = now;
+            }
+            else
+            {
+                queueEndNs = Math.Max(now, queueEndNs - rest);
+                // The real tenant's take-back wakes every held launch asleep.
+                WakeSleepers(now, context);
+            }
         }
 
         ownPendingNs[context] = 0;
@@ -662,16 +665,17 @@ public sealed class ArbiterScheduler : IGpuScheduler
         }
 
         predictedNs[context] += predicted;
+        var end = Arbiter.ArbiterRules.QueueEndAfter(QueueEnd(context), now, predicted);
         if (policy.QueuePerTenant)
         {
-            tenantQueueEndNs[context] = Arbiter.ArbiterRules.QueueEndAfter(tenantQueueEndNs[context], now, predicted);
-            ownEndNs[context] = tenantQueueEndNs[context];
+            tenantQueueEndNs[context] = end;
         }
         else
         {
-            queueEndNs = Arbiter.ArbiterRules.QueueEndAfter(queueEndNs, now, predicted);
-            ownEndNs[context] = queueEndNs;
+            queueEndNs = end;
         }
+
+        ownEndNs[context] = end;
 
         ownPendingNs[context] += predicted;
         inFlight[context]++;
