@@ -80,7 +80,42 @@ public class ValidateCommandTests
         Assert.Contains("absent: the reference has no results of it", said.ToString(), StringComparison.Ordinal);
         var quick = Assert.Throws<MixException>(() => ValidateCommand.AgainstReference(ValidateCommand.Suite(suite, quick: true), Path.Combine(root, "reference", "real"), true, Console(new StringWriter())));
         Assert.Contains("tiny: the reference ran it without --quick", quick.Message, StringComparison.Ordinal);
+
+        // Two sets of modelled runs taken together (--model twice): every run of both counts once,
+        // named by its set, since both sweeps number their runs alike.
+        var copy = Path.Combine(root, "model2");
+        CopyDirectory(Path.Combine(outDirectory, "model"), copy);
+        var both = Path.Combine(root, "both");
+        code = await ValidateCommand.ExecuteAsync(new ValidateOptions(suite, both, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { IncludeInvalid = true, MoreModels = [copy] }, Console(new StringWriter()), CancellationToken.None);
+        Assert.Contains(code, new[] { 0, ValidateCommand.TargetsMissed });
+        var combined = ValidationResults.Combine([ValidationResults.Load(Path.Combine(outDirectory, "model"), includeInvalid: true), ValidationResults.Load(copy, includeInvalid: true)]);
+        var one = ValidationResults.Load(copy, includeInvalid: true);
+        Assert.Equal(2 * one.Samples.Count, combined.Samples.Count);
+        Assert.Equal(2 * one.Samples.Select(s => s.Run).Distinct().Count(), combined.Samples.Select(s => s.Run).Distinct().Count());
+        Assert.All(combined.Samples, s => Assert.Matches("^[12]:", s.Run));
+        var report = File.ReadAllText(Path.Combine(both, FidelityReport.Markdown));
+        Assert.Contains($"--model {outDirectory} --model {copy}", report, StringComparison.Ordinal);
+        var twice = Fidelity.Compare(ValidationResults.Load(Path.Combine(root, "reference", "real"), includeInvalid: true), combined);
+        Assert.All(twice.Cases.Where(c => c.Metric == ValidationMetric.Throughput), c => Assert.Equal(4, c.Model.Count));
+
+        // The same set twice would count its runs twice: refused.
+        var again = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(suite, both, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { MoreReferences = [Path.Combine(root, "reference", "real")] }, Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("given more than once", again.Message, StringComparison.Ordinal);
         Directory.Delete(root, true);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(directory.Replace(from, to, StringComparison.Ordinal));
+        }
+
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, file.Replace(from, to, StringComparison.Ordinal));
+        }
     }
 
     [Fact]

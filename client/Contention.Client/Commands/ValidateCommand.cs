@@ -29,17 +29,25 @@ internal static class ValidateCommand
         var suite = new Argument<string>("SUITE") { Description = "a folder of mixes (every *.yaml in it) or one mix file", DefaultValueFactory = _ => "mixes/validation" };
         var output = new Option<string?>("--out") { Description = "where the runs (real/, model/) and the report go (default: results/validate-TIME)" };
         var profile = OptionChecks.SimProfile("the modelled GPU's device profile", "h200");
-        var reference = new Option<string?>("--reference") { Description = $"take the real GPU's results from here instead of running them (a validate --out folder or its real/ folder; {Reference} holds the H200's); needed without a CUDA GPU" };
-        var model = new Option<string?>("--model") { Description = "take the modelled GPU's results from here instead of running them (a validate --out folder or its model/ folder)" };
+        var reference = new Option<string[]>("--reference") { Description = $"take the real GPU's results from here instead of running them (a validate --out folder or its real/ folder; {Reference} holds the H200's); needed without a CUDA GPU; given again, the sets' runs are taken together (the same mixes, each run once)" };
+        var model = new Option<string[]>("--model") { Description = "take the modelled GPU's results from here instead of running them (a validate --out folder or its model/ folder); given again, the sets' runs are taken together" };
         var quick = new Option<bool>("--quick") { Description = "run the mixes' reduced versions (their 'quick' sections)" };
         var includeInvalid = new Option<bool>("--include-invalid") { Description = "compare runs the verdict calls invalid too (listed in the report); by default they are left out" };
-        var pooled = new Option<bool>("--pooled") { Description = "latency percentiles of each case from every operation of its replicas in every run together (the runs' histograms merged: needs their points/ folders) instead of the mean over runs of the median over replicas; intervals resample runs" };
+        var pooled = new Option<bool>("--pooled") { Description = "latency percentiles of each case from every operation of its replicas in every run together (the runs' histograms merged: needs their points/ folders) instead of the mean over runs of the median over replicas; intervals resample runs (rates are the mean over replicas either way)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer for both halves: full, exact, counts or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Grains.Words.All<Grains.EbpfMode>()]);
         var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, pooled, ebpf };
         command.SetAction(async (parse, cancellation) =>
         {
-            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, parse.GetValue(reference), parse.GetValue(model), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf))) { IncludeInvalid = parse.GetValue(includeInvalid), Pooled = parse.GetValue(pooled) };
+            var references = parse.GetValue(reference) ?? [];
+            var models = parse.GetValue(model) ?? [];
+            var options = new ValidateOptions(parse.GetValue(suite)!, parse.GetValue(output) ?? Path.Combine("results", $"validate-{DateTime.UtcNow:yyyyMMdd-HHmmss}"), parse.GetValue(profile)!, references.FirstOrDefault(), models.FirstOrDefault(), parse.GetValue(quick), Grains.Words.Parse<Grains.EbpfMode>(parse.GetValue(ebpf)))
+            {
+                IncludeInvalid = parse.GetValue(includeInvalid),
+                Pooled = parse.GetValue(pooled),
+                MoreReferences = [.. references.Skip(1)],
+                MoreModels = [.. models.Skip(1)],
+            };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -66,9 +74,33 @@ internal static class ValidateCommand
             throw new MixException($"no CUDA GPU here for the real half: give --reference {Reference} to compare the model with the committed H200 runs (or another validate --out folder)");
         }
 
+        var moreReal = options.MoreReferences.Select(r => Half(r, "real")).ToList();
+        var moreModel = options.MoreModels.Select(m => Half(m, "model")).ToList();
+        if ((options.Reference is null && moreReal.Count > 0) || (options.Model is null && moreModel.Count > 0))
+        {
+            throw new MixException("further sets of runs were given without a first (--reference / --model)");
+        }
+
+        foreach (var (sets, what) in new[] { (new[] { realDirectory }.Concat(moreReal), "--reference"), (new[] { modelDirectory }.Concat(moreModel), "--model") })
+        {
+            if (sets.GroupBy(Path.GetFullPath).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                throw new MixException($"{what} {twice.Key} is given more than once: each set of runs may count once");
+            }
+        }
+
         if (options.Reference is not null)
         {
             mixes = AgainstReference(mixes, realDirectory, options.Quick, console);
+            foreach (var more in moreReal)
+            {
+                // Every set must have run the same mixes the same way.
+                var also = AgainstReference(mixes, more, options.Quick, console);
+                if (also.Count != mixes.Count)
+                {
+                    throw new MixException($"the reference {more} lacks {string.Join(", ", mixes.Select(m => m.Name).Except(also.Select(m => m.Name)))}, which {realDirectory} has: sets taken together must hold the same mixes");
+                }
+            }
         }
 
         var failed = 0;
@@ -102,10 +134,10 @@ internal static class ValidateCommand
         console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
         return failed > 0 ? 3 : 0;
 #else
-        var real = ValidationResults.Load(realDirectory, options.IncludeInvalid, options.Pooled);
-        var modelled = ValidationResults.Load(modelDirectory, options.IncludeInvalid, options.Pooled);
+        var real = ValidationResults.Combine([.. new[] { realDirectory }.Concat(moreReal).Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
+        var modelled = ValidationResults.Combine([.. new[] { modelDirectory }.Concat(moreModel).Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
         var fidelity = Fidelity.Compare(real, modelled, options.Pooled);
-        var sources = new FidelitySources(CommandLine(options), realDirectory, modelDirectory, Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
+        var sources = new FidelitySources(CommandLine(options), string.Join(" + ", new[] { realDirectory }.Concat(moreReal)), string.Join(" + ", new[] { modelDirectory }.Concat(moreModel)), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
         foreach (var line in FidelityReport.Headlines(fidelity))
         {
@@ -177,7 +209,8 @@ internal static class ValidateCommand
         string.Join(' ', new[]
         {
             "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}",
-            options.Reference is null ? null : $"--reference {options.Reference}", options.Model is null ? null : $"--model {options.Model}", options.IncludeInvalid ? "--include-invalid" : null, options.Pooled ? "--pooled" : null, $"--out {options.Output}",
+            options.Reference is null ? null : string.Join(' ', new[] { options.Reference }.Concat(options.MoreReferences).Select(r => $"--reference {r}")),
+            options.Model is null ? null : string.Join(' ', new[] { options.Model }.Concat(options.MoreModels).Select(m => $"--model {m}")), options.IncludeInvalid ? "--include-invalid" : null, options.Pooled ? "--pooled" : null, $"--out {options.Output}",
         }.Where(s => s is not null));
 }
 
@@ -189,4 +222,10 @@ internal sealed record ValidateOptions(string Suite, string Output, string Profi
 
     /// <summary>Latency percentiles pooled over replicas and runs.</summary>
     public bool Pooled { get; init; }
+
+    /// <summary>Further sets of real runs, taken together with <see cref="Reference"/>'s.</summary>
+    public IReadOnlyList<string> MoreReferences { get; init; } = [];
+
+    /// <summary>Further sets of modelled runs, taken together with <see cref="Model"/>'s.</summary>
+    public IReadOnlyList<string> MoreModels { get; init; } = [];
 }

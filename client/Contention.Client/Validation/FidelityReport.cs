@@ -62,7 +62,7 @@ public static class FidelityReport
         text.AppendLine();
         text.AppendLine(Invariant($"Made by `{sources.Command}`. Real GPU: `{sources.Real}`; modelled GPU: `{sources.Model}`, profile {sources.Profile}."));
         text.AppendLine();
-        text.AppendLine("Each case is a mix tenant (replicas together: the median over them) at one sweep point; its value per run is from the measurement window; the ratio is the modelled mean over the real mean over repetitions, with a 95 % bootstrap interval when both sides have two or more. The error is |ratio - 1|. Latencies of a tenant that completed under 90 % of its offered requests on either side (overloaded) are no tail: listed, left out of the summary.");
+        text.AppendLine("Each case is a mix tenant at one sweep point, its replicas together: rates (throughput, GPU and CPU seconds, switches a second) the mean over them, the tenant's total per replica; latencies the median over them; slowest_replica the slowest one's throughput over that mean (how evenly they shared; no target); its value per run is from the measurement window; the ratio is the modelled mean over the real mean over repetitions, with a 95 % bootstrap interval when both sides have two or more. The error is |ratio - 1|. Latencies of a tenant that completed under 90 % of its offered requests on either side (overloaded) are no tail: listed, left out of the summary.");
         if (fidelity.Pooled)
         {
             text.AppendLine();

@@ -7,7 +7,10 @@ namespace Contention.Client.Validation;
 /// </summary>
 /// <param name="Name">Its name in the report (tidy: snake_case).</param>
 /// <param name="Unit">Its unit.</param>
-/// <param name="Latency">A latency percentile: not a tail where the tenant was overloaded.</param>
+/// <param name="Latency">A latency percentile: not a tail where the tenant was overloaded; a mix
+/// tenant's replicas together give the median of theirs (or, pooled, the percentile of all their
+/// operations). Every other metric is a rate, and replicas together give the mean of theirs: the
+/// tenant's total per replica, which one replica held back moves as it moves the total.</param>
 /// <param name="Target">What the model must meet (null: reported, no target).</param>
 public sealed record ValidationMetric(string Name, string Unit, bool Latency, FidelityTarget? Target)
 {
@@ -35,8 +38,14 @@ public sealed record ValidationMetric(string Name, string Unit, bool Latency, Fi
     /// <summary>Voluntary context switches of the worker per second of the window.</summary>
     public static readonly ValidationMetric VoluntarySwitches = new("voluntary_switches_per_s", "1/s", false, null);
 
+    /// <summary>
+    /// How evenly a tenant's replicas shared: the slowest replica's throughput over the mean of the
+    /// replicas' (1: all alike), for a mix tenant of two or more replicas in a run. No target.
+    /// </summary>
+    public static readonly ValidationMetric SlowestReplica = new("slowest_replica", "of mean", false, null);
+
     /// <summary>Every metric, in report order.</summary>
-    public static readonly IReadOnlyList<ValidationMetric> All = [Throughput, P50, P95, P99, Gpu, UserCpu, SystemCpu, VoluntarySwitches];
+    public static readonly IReadOnlyList<ValidationMetric> All = [Throughput, P50, P95, P99, Gpu, UserCpu, SystemCpu, VoluntarySwitches, SlowestReplica];
 }
 
 /// <summary>

@@ -36,7 +36,8 @@ public sealed partial class ValidationResults
     /// the directory itself holding one); with <paramref name="includeInvalid"/>, completed runs the
     /// verdict calls invalid count too (listed). With <paramref name="pooled"/>, a mix tenant's
     /// latency percentiles in each run are those of its replicas' latency histograms merged (read
-    /// from each run's results.json: a sweep's points/ folder), not the median of theirs.
+    /// from each run's results.json: a sweep's points/ folder), not the median of theirs; rates are
+    /// the mean of theirs either way (<see cref="ValidationMetric.Latency"/>).
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory holds no results.</exception>
     /// <exception cref="InvalidDataException">Pooled, and a run's histograms are missing.</exception>
@@ -59,6 +60,19 @@ public sealed partial class ValidationResults
         }
 
         return new ValidationResults(samples, excluded, invalidIncluded);
+    }
+
+    /// <summary>
+    /// Several sets of runs of the same suite taken as one (<c>validate --reference A --reference
+    /// B</c>): their samples, exclusions and invalid runs together, as if one sweep had run them
+    /// all; each sample's run is named by its set (<c>2:p001-r1</c>), since sweeps number their runs alike.
+    /// </summary>
+    public static ValidationResults Combine(IReadOnlyList<ValidationResults> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
+        return sets.Count == 1
+            ? sets[0]
+            : new([.. sets.SelectMany((set, i) => set.Samples.Select(x => x with { Run = $"{i + 1}:{x.Run}" }))], [.. sets.SelectMany(s => s.Excluded)], [.. sets.SelectMany(s => s.InvalidIncluded)]);
     }
 
     /// <summary>The samples of rows already read (tests, synthetic data).</summary>
@@ -157,8 +171,17 @@ public sealed partial class ValidationResults
                 var per = members.Select(f => Value(metric, f)).Where(v => v is not null).Select(v => v!.Value).ToList();
                 if (per.Count == members.Count && per.Count > 0)
                 {
-                    values[metric.Name] = Phase1Analysis.Median(per);
+                    // Rates add up over replicas: their mean is the tenant's total per replica. A
+                    // median would follow whichever replica sits in the middle, and so how evenly
+                    // they shared (slowest_replica says that) as much as how much they did.
+                    values[metric.Name] = metric.Latency ? Phase1Analysis.Median(per) : per.Average();
                 }
+            }
+
+            var throughputs = members.Select(f => Number(f, "throughput_per_s")).ToList();
+            if (throughputs.Count >= 2 && throughputs.All(t => t is not null) && throughputs.Average() is > 0 and var mean)
+            {
+                values[ValidationMetric.SlowestReplica.Name] = throughputs.Min()!.Value / mean;
             }
 
             LatencyBuckets? latency = null;
@@ -181,7 +204,7 @@ public sealed partial class ValidationResults
                 }
             }
 
-            var offered = Phase1Analysis.Median(members.Select(f => Number(f, "offered_per_s") ?? 0));
+            var offered = members.Average(f => Number(f, "offered_per_s") ?? 0);
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
             var operations = members.Select(f => Number(f, "completed")).ToList();
             samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null));
@@ -216,7 +239,8 @@ public sealed partial class ValidationResults
             "user_cpu_s_per_s" => PerSecond("user_cpu_s"),
             "system_cpu_s_per_s" => PerSecond("system_cpu_s"),
             "voluntary_switches_per_s" => PerSecond("voluntary_switches"),
-            _ => null,
+            _ => null, // slowest_replica: over the replicas together, above
+
         };
     }
 

@@ -2,15 +2,16 @@ namespace Contention.Client.Validation;
 
 /// <summary>
 /// One case of the validation suite in one run: a mix tenant (its replicas together) at one
-/// point of the mix's sweep, with its metrics summarised over replicas (the median; with pooled
-/// latencies, its latency percentiles those of all its replicas' operations together).
+/// point of the mix's sweep, with its metrics summarised over replicas (rates: the mean; latency
+/// percentiles: the median, or with pooled latencies those of all its replicas' operations
+/// together; how evenly they shared: <see cref="ValidationMetric.SlowestReplica"/>).
 /// </summary>
 /// <param name="Suite">The mix's name.</param>
 /// <param name="Point">The sweep point, as <c>axis=value</c> pairs (empty for a mix without a sweep).</param>
 /// <param name="Tenant">The mix tenant: a tenant's name, replicas' common name (<c>svc</c> for <c>svc-0</c> … <c>svc-29</c>).</param>
 /// <param name="Sharing">The GPU's sharing mode (timeslice, mps).</param>
 /// <param name="Run">The run it comes from.</param>
-/// <param name="Replicas">How many tenants the median is over.</param>
+/// <param name="Replicas">How many tenants the values are over.</param>
 /// <param name="Values">Metric name to value; a metric left out was not measured.</param>
 /// <param name="Overloaded">An open-loop tenant that completed under 90 % of the requests offered: its latencies measure its queue's growth, not a tail.</param>
 /// <param name="Latency">With pooled latencies (<c>validate --pooled</c>): every replica's operations of the window in one histogram, whose percentiles are then the sample's; null otherwise.</param>

@@ -1,0 +1,54 @@
+using Contention.Client.Validation;
+
+namespace Contention.Client.Tests;
+
+/// <summary>How <c>contention validate</c> takes a mix tenant's replicas together.</summary>
+public sealed class ValidationResultsTests
+{
+    [Fact]
+    public void Load_Replicas_RatesAreTheirMeanLatenciesTheirMedianAndTheSlowestOneIsSaid()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-replicas-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // Three trainers that shared unevenly (3, 4 and 6.5 steps/s: their mean 4.5, the
+            // middle one 4) and a single service.
+            File.WriteAllLines(Path.Combine(directory, "tenants.csv"),
+            [
+                "run,experiment,tenant,node,sharing,phase,seconds,completed,throughput_per_s,offered_per_s,p50_ms,p95_ms,p99_ms,gpu_s,user_cpu_s,system_cpu_s,voluntary_switches,node_cpu_steal",
+                "r1,mix-20261203-120000-abcd,train-0,n,mps,measure,10,30,3,0,300,500,900,2,1,0.5,100,0",
+                "r1,mix-20261203-120000-abcd,train-1,n,mps,measure,10,40,4,0,250,400,700,3,2,0.5,200,0",
+                "r1,mix-20261203-120000-abcd,train-2,n,mps,measure,10,65,6.5,0,150,300,400,4,3,0.5,600,0",
+                "r1,mix-20261203-120000-abcd,infer,n,mps,measure,10,2000,200,200,0.3,0.5,1.0,1,1,0.1,2000,0",
+                "r1,mix-20261203-120000-abcd,train-0,n,mps,warmup,2,1,0.5,0,300,500,900,2,1,0.5,100,0",
+            ]);
+
+            var results = ValidationResults.Load(directory);
+
+            var train = results.Samples.Single(s => s.Tenant == "train");
+            Assert.Equal(3, train.Replicas);
+            // Rates: the replicas' mean (their total per replica), not the middle one's 4.
+            Assert.Equal(4.5, train.Values["throughput"], 9);
+            Assert.Equal(0.3, train.Values["gpu_s_per_s"], 9);
+            Assert.Equal(0.2, train.Values["user_cpu_s_per_s"], 9);
+            Assert.Equal(30.0, train.Values["voluntary_switches_per_s"], 9);
+            // Latencies: the middle replica's.
+            Assert.Equal(700, train.Values["p99"], 9);
+            Assert.Equal(250, train.Values["p50"], 9);
+            // How evenly: the slowest over the mean.
+            Assert.Equal(3 / 4.5, train.Values["slowest_replica"], 9);
+            Assert.Equal(30, train.Operations);
+
+            // One replica: nothing to share, no slowest_replica.
+            var infer = results.Samples.Single(s => s.Tenant == "infer");
+            Assert.Equal(200, infer.Values["throughput"], 9);
+            Assert.False(infer.Values.ContainsKey("slowest_replica"));
+            Assert.False(infer.Overloaded);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
