@@ -240,7 +240,6 @@ public sealed partial class ValidationResults
             "system_cpu_s_per_s" => PerSecond("system_cpu_s"),
             "voluntary_switches_per_s" => PerSecond("voluntary_switches"),
             _ => null, // slowest_replica: over the replicas together, above
-
         };
     }
 
