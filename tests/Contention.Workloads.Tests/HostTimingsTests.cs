@@ -121,6 +121,26 @@ public sealed class HostTimingsTests : IDisposable
         Assert.True(document.RootElement.TryGetProperty("names", out _));
     }
 
+    [Fact]
+    public void ArbiterLongWaits_SaysTheLongestWaitAndHowLateEachThreadWokeMeanwhile()
+    {
+        // Two held tenants: a waited 50 ms for one launch (0 to 50 ms) and slept three times
+        // meanwhile, two to their deadline 30 and 40 us late, one woken by a change; b launched
+        // three times in that span and slept once 10 us late. A short wait (1 ms) is below --over-ms.
+        Directory.CreateDirectory(directory);
+        File.WriteAllLines(Path.Combine(directory, "admit-1-0.csv"), ["asked_ns,went_ns,predicted_ns,sleeps,held_by", "0,50000000,100000,3,1", "60000000,61000000,100000,1,1"]);
+        File.WriteAllLines(Path.Combine(directory, "arbiter-sleep-1-0.csv"), ["slept_ns,due_ns,returned_ns,asked_ns,changed", "1000000,2000000,2030000,0,0", "3000000,4000000,4040000,0,0", "5000000,9000000,6000000,0,1"]);
+        File.WriteAllLines(Path.Combine(directory, "admit-2-0.csv"), ["asked_ns,went_ns,predicted_ns,sleeps,held_by", "0,1000,100000,0,0", "9000000,10000000,100000,1,0", "20000000,20001000,100000,0,0"]);
+        File.WriteAllLines(Path.Combine(directory, "arbiter-sleep-2-0.csv"), ["slept_ns,due_ns,returned_ns,asked_ns,changed", "9100000,9900000,9910000,9000000,0"]);
+
+        var output = RunPython("arbiter-long-waits.py", Path.Combine(directory, "admit-1-0.csv"), Path.Combine(directory, "admit-2-0.csv"), "--over-ms", "5");
+
+        Assert.Contains("the 1 longest waits over 5 ms", output, StringComparison.Ordinal);
+        Assert.Contains("admit-1-0.csv waited 50.0 ms: 3 sleeps, 1 woken by a change; timed sleeps late 35.0 us at the median", output, StringComparison.Ordinal);
+        Assert.Contains("others launched admit-2-0.csv: 3", output, StringComparison.Ordinal);
+        Assert.Contains("their timed sleeps late (us) admit-2-0.csv: 10.0", output, StringComparison.Ordinal);
+    }
+
     private static string RunScript(params string[] arguments) => RunPython("host-timings.py", arguments);
 
     private static string RunPython(string script, params string[] arguments)
