@@ -74,14 +74,15 @@ internal static class ValidateCommand
             throw new MixException($"no CUDA GPU here for the real half: give --reference {Reference} to compare the model with the committed H200 runs (or another validate --out folder)");
         }
 
-        var moreReal = options.MoreReferences.Select(r => Half(r, "real")).ToList();
-        var moreModel = options.MoreModels.Select(m => Half(m, "model")).ToList();
-        if ((options.Reference is null && moreReal.Count > 0) || (options.Model is null && moreModel.Count > 0))
+        if ((options.Reference is null && options.MoreReferences.Count > 0) || (options.Model is null && options.MoreModels.Count > 0))
         {
             throw new MixException("further sets of runs were given without a first (--reference / --model)");
         }
 
-        foreach (var (sets, what) in new[] { (new[] { realDirectory }.Concat(moreReal), "--reference"), (new[] { modelDirectory }.Concat(moreModel), "--model") })
+        // Every set of runs of each half, the first one's directory first.
+        List<string> realSets = [realDirectory, .. options.MoreReferences.Select(r => Half(r, "real"))];
+        List<string> modelSets = [modelDirectory, .. options.MoreModels.Select(m => Half(m, "model"))];
+        foreach (var (sets, what) in new[] { (realSets, "--reference"), (modelSets, "--model") })
         {
             if (sets.GroupBy(Path.GetFullPath).FirstOrDefault(g => g.Count() > 1) is { } twice)
             {
@@ -92,7 +93,7 @@ internal static class ValidateCommand
         if (options.Reference is not null)
         {
             mixes = AgainstReference(mixes, realDirectory, options.Quick, console);
-            foreach (var more in moreReal)
+            foreach (var more in realSets.Skip(1))
             {
                 // Every set must have run the same mixes the same way.
                 var also = AgainstReference(mixes, more, options.Quick, console);
@@ -134,10 +135,10 @@ internal static class ValidateCommand
         console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
         return failed > 0 ? 3 : 0;
 #else
-        var real = ValidationResults.Combine([.. new[] { realDirectory }.Concat(moreReal).Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
-        var modelled = ValidationResults.Combine([.. new[] { modelDirectory }.Concat(moreModel).Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
+        var real = ValidationResults.Combine([.. realSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
+        var modelled = ValidationResults.Combine([.. modelSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
         var fidelity = Fidelity.Compare(real, modelled, options.Pooled);
-        var sources = new FidelitySources(CommandLine(options), string.Join(" + ", new[] { realDirectory }.Concat(moreReal)), string.Join(" + ", new[] { modelDirectory }.Concat(moreModel)), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
+        var sources = new FidelitySources(CommandLine(options), string.Join(" + ", realSets), string.Join(" + ", modelSets), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
         foreach (var line in FidelityReport.Headlines(fidelity))
         {

@@ -178,7 +178,7 @@ public sealed partial class ValidationResults
                 }
             }
 
-            var throughputs = members.Select(f => Number(f, "throughput_per_s")).ToList();
+            var throughputs = members.Select(f => Value(ValidationMetric.Throughput, f)).ToList();
             if (throughputs.Count >= 2 && throughputs.All(t => t is not null) && throughputs.Average() is > 0 and var mean)
             {
                 values[ValidationMetric.SlowestReplica.Name] = throughputs.Min()!.Value / mean;
