@@ -14,7 +14,8 @@ Real files whose spans overlap belong to one run. Per run:
   lateness  sleeps that ran to their deadline: how late they returned (us) by the sleep's own
             length and by the time since the launch's spin ended (ArbiterGate.SpinNs = 50 us)
   drift     each tenant's median log lateness over --window ms windows, normalised by sleep
-            length: its standard deviation and the correlation of adjacent windows (WakeUpDrift)
+            length: its standard deviation and the correlation of adjacent windows (WakeUpDrift);
+            with --lags also the part the run's threads share and each one's own, by lag
 
 Usage: scripts/arbiter-waits.py DIR [--window 50] [--lags]
 """
@@ -123,17 +124,66 @@ def summarise(number, group, window_ms, lags=False):
     start = min(s[0] for s, _ in timed)
     window = window_ms * 1e6
     print(f"  drift over {window_ms:g} ms windows (log lateness, normalised by sleep length): per tenant sd, adjacent-window correlation")
+    levels_by_tenant = []
     for t in group:
         levels = collections.defaultdict(list)
         for s in t[4]:
             if s[4] == 0 and s[2] > s[1]:
                 levels[int((s[0] - start) // window)].append(math.log(s[2] - s[1]) - typical[bin_of(s[1] - s[0])])
         level = {k: statistics.median(v) for k, v in levels.items() if len(v) >= 10}
+        levels_by_tenant.append(level)
         keys = [k for k in sorted(level) if k + 1 in level]
         sd = statistics.pstdev(level.values()) if len(level) > 1 else float("nan")
         print(f"    {t[2]:>22}: {len(level):5} windows, sd {sd:.3f}, correlation {correlation([level[k] for k in keys], [level[k + 1] for k in keys]):.2f}")
         if lags:
             LAGGED.append((t[2], sd, decay(level, sd, window_ms)))
+    if lags and len(levels_by_tenant) >= 2:
+        shared_and_own(levels_by_tenant, window_ms)
+
+
+# A thread's level is a part its host's threads share (all later for a while: it decides no race)
+# plus its own. With the parts independent, the covariance of two threads' levels (any lag) is the
+# shared part's alone, and a thread's own autocovariance less that is its own part's (plus, at lag
+# 0 only, the window's sampling noise: the own part's correlations carry a reliability, the shared
+# part's none). Windows every thread has; levels centred per thread.
+def shared_and_own(levels, window_ms):
+    common = set.intersection(*(set(level) for level in levels))
+    if len(common) < 20:
+        print(f"  shared and own parts: {len(common)} windows every thread has, too few")
+        return
+    centred = []
+    for level in levels:
+        mean = statistics.mean(level[k] for k in common)
+        centred.append({k: level[k] - mean for k in common})
+
+    def covariance(a, b, lag):
+        keys = [k for k in common if k + lag in common]
+        return sum(a[k] * b[k + lag] for k in keys) / len(keys) if len(keys) >= 10 else float("nan")
+
+    points = []
+    for lag in (0, 1, 2, 4, 8, 16, 32, 64):
+        if sum(1 for k in common if k + lag in common) < 10:
+            break
+        cross = [covariance(a, b, lag) for i, a in enumerate(centred) for j, b in enumerate(centred) if i != j]
+        shared = statistics.mean(cross)
+        own = statistics.mean(covariance(a, a, lag) for a in centred) - shared
+        points.append((lag * window_ms, shared, own))
+    shared0, own0 = points[0][1], points[0][2]
+    print(f"  shared and own parts over {len(common)} windows: sd shared {math.sqrt(max(0.0, shared0)):.3f}, own {math.sqrt(max(0.0, own0)):.3f} (own with the windows' noise)")
+    for name, index, total in (("shared", 1, shared0), ("own", 2, own0)):
+        lagged = [(lag, values[index] / total) for lag, *_ in points[1:] for values in [next(p for p in points if p[0] == lag)]] if total > 0 else []
+        text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in lagged)
+        usable = [(lag, math.log(r)) for lag, r in lagged if r > 0.05]
+        if len(usable) < 2:
+            print(f"    {name}: by lag {text}; too few positive correlations to fit")
+            continue
+        mx = statistics.mean(x for x, _ in usable)
+        my = statistics.mean(y for _, y in usable)
+        slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
+        reliability = math.exp(my - slope * mx)
+        scale = -1 / slope if slope < 0 else float("inf")
+        sigma = math.sqrt(max(0.0, total) * min(1.0, reliability))
+        print(f"    {name}: by lag {text}; fit: reliability {reliability:.2f}, time scale {scale:.0f} ms, sigma {sigma:.3f}")
 
 
 # A window's median is the thread's level plus the window's own sampling noise, which lowers every
@@ -198,7 +248,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
     parser.add_argument("--window", type=float, default=50, help="window of the drift's levels, ms")
-    parser.add_argument("--lags", action="store_true", help="also each tenant's level correlation at lags of 1-64 windows, the fit of reliability x exp(-lag / time scale) to them, and over all tenants a fit of two parts (a fast and a slow time scale)")
+    parser.add_argument("--lags", action="store_true", help="also each tenant's level correlation at lags of 1-64 windows, the fit of reliability x exp(-lag / time scale) to them, per run the part of the levels its threads share and each one's own (sd, correlation by lag, fit), and over all tenants a fit of two parts (a fast and a slow time scale)")
     args = parser.parse_args()
     if not os.path.isdir(args.directory):
         sys.exit(f"arbiter-waits: {args.directory} is not a directory (set CONTENTION_HOST_TIMINGS=DIR for a run with an arbiter, then summarise DIR)")

@@ -305,6 +305,18 @@ public class ArbiterSchedulerTests
         }
     }
 
+    // The first race's timeline where trainer 2 wakes before 210 us from its first sleep and
+    // secondLate after 210 from its second: it goes then.
+    private static void SecondSleepDecides(ArbiterScheduler gpu, long secondLate)
+    {
+        gpu.Enqueue(1, new SimKernel(200_000));
+        gpu.Enqueue(2, new SimKernel(30_000));
+        gpu.AdvanceTo(150_000);
+        gpu.Enqueue(1, new SimKernel(30_000));
+        QueueEndMovesAt(gpu, 180_000, 200_000, 230_000);
+        QueueEndMovesAt(gpu, 210_000 + secondLate, 230_000, 260_000);
+    }
+
     [Fact]
     public void Waits_WithDrift_EachWakeUpScaledByItsThreadsLevelAtThatTime()
     {
@@ -319,13 +331,31 @@ public class ArbiterSchedulerTests
         var firstLate = (long)(5_000 * Math.Exp(first));
         var secondLate = (long)(5_000 * Math.Exp(second));
         Assert.True(firstLate < 30_000, $"first lateness {firstLate} ns: trainer 2 must wake before 210 us for this timeline");
-        gpu.Enqueue(1, new SimKernel(200_000));
-        gpu.Enqueue(2, new SimKernel(30_000));
-        gpu.AdvanceTo(150_000);
-        gpu.Enqueue(1, new SimKernel(30_000));
-        QueueEndMovesAt(gpu, 180_000, 200_000, 230_000);
-        QueueEndMovesAt(gpu, 210_000 + secondLate, 230_000, 260_000);
+        SecondSleepDecides(gpu, secondLate);
         Assert.NotEqual(5_000, secondLate);
+    }
+
+    [Fact]
+    public void Waits_WithSharedDrift_EachWakeUpScaledByItsOwnLevelAndTheHostsThen()
+    {
+        // As above, each lateness scaled by exp(own level + the host's level then): each wake-up
+        // draws the thread's own level, then the host's (moved on from its last draw).
+        var drift = new WakeUpDrift(0.2, 100_000) { Shared = new WakeUpDrift(0.5, 1_000_000) };
+        var (gpu, _) = Racing(drift: drift, seed: 9);
+        var replica = new Random(9);
+        var own = drift.Next(0, long.MaxValue, replica);
+        var host = drift.Shared!.Next(0, long.MaxValue, replica);
+        var firstLate = (long)(5_000 * Math.Exp(own + host));
+        own = drift.Next(own, 30_000, replica);
+        host = drift.Shared.Next(host, 30_000, replica);
+        var secondLate = (long)(5_000 * Math.Exp(own + host));
+        Assert.True(firstLate < 30_000, $"first lateness {firstLate} ns: trainer 2 must wake before 210 us for this timeline");
+        SecondSleepDecides(gpu, secondLate);
+
+        // Without the host's part the same seed wakes trainer 2 elsewhere.
+        var ownOnly = new Random(9);
+        var alone = drift.Next(drift.Next(0, long.MaxValue, ownOnly), 30_000, ownOnly);
+        Assert.NotEqual(secondLate, (long)(5_000 * Math.Exp(alone)));
     }
 
     [Fact]

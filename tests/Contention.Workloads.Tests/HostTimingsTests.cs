@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Contention.Workloads.Sim;
 
 namespace Contention.Workloads.Tests;
@@ -139,6 +140,44 @@ public sealed class HostTimingsTests : IDisposable
         Assert.Contains("admit-1-0.csv waited 50.0 ms: 3 sleeps, 1 woken by a change; timed sleeps late 35.0 us at the median", output, StringComparison.Ordinal);
         Assert.Contains("others launched admit-2-0.csv: 3", output, StringComparison.Ordinal);
         Assert.Contains("their timed sleeps late (us) admit-2-0.csv: 10.0", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ArbiterWaits_Lags_SplitsTheLevelsIntoThePartTheThreadsShareAndEachOnesOwn()
+    {
+        // Three held threads, 120 windows of 50 ms, 12 sleeps of 100 us a window each, every sleep
+        // 10 us x exp(shared + own) late: the shared level +-0.2 in blocks of 10 windows (so 0.8
+        // correlated a window on), each thread's own +-0.1 drawn afresh every window (none).
+        Directory.CreateDirectory(directory);
+        var random = new Random(17);
+        var shared = Enumerable.Range(0, 120).Select(k => k / 10 % 2 == 0 ? 0.2 : -0.2).ToArray();
+        for (var thread = 0; thread < 3; thread++)
+        {
+            var sleeps = new List<string> { "slept_ns,due_ns,returned_ns,asked_ns,changed" };
+            for (var window = 0; window < 120; window++)
+            {
+                var level = shared[window] + (random.Next(2) == 0 ? 0.1 : -0.1);
+                for (var i = 0; i < 12; i++)
+                {
+                    var slept = (window * 50_000_000L) + (i * 4_000_000L) + (thread * 1_000L);
+                    sleeps.Add($"{slept},{slept + 100_000},{slept + 100_000 + (long)(10_000 * Math.Exp(level))},{slept},0");
+                }
+            }
+
+            File.WriteAllLines(Path.Combine(directory, $"arbiter-sleep-{thread + 1}-0.csv"), sleeps);
+            File.WriteAllLines(Path.Combine(directory, $"admit-{thread + 1}-0.csv"), ["asked_ns,went_ns,predicted_ns,sleeps,held_by", "0,1000,100000,0,0", "5990000000,5999000000,100000,1440,1"]);
+        }
+
+        var output = RunPython("arbiter-waits.py", directory, "--lags");
+
+        var parts = System.Text.RegularExpressions.Regex.Match(output, @"shared and own parts over 120 windows: sd shared ([0-9.]+), own ([0-9.]+)");
+        Assert.True(parts.Success, output);
+        Assert.InRange(double.Parse(parts.Groups[1].Value, CultureInfo.InvariantCulture), 0.18, 0.22);
+        Assert.InRange(double.Parse(parts.Groups[2].Value, CultureInfo.InvariantCulture), 0.08, 0.12);
+        var sharedLag = System.Text.RegularExpressions.Regex.Match(output, @"shared: by lag 50ms ([-0-9.]+)");
+        var ownLag = System.Text.RegularExpressions.Regex.Match(output, @"own: by lag 50ms ([-0-9.]+)");
+        Assert.InRange(double.Parse(sharedLag.Groups[1].Value, CultureInfo.InvariantCulture), 0.7, 0.9);
+        Assert.InRange(double.Parse(ownLag.Groups[1].Value, CultureInfo.InvariantCulture), -0.25, 0.25);
     }
 
     private static string RunScript(params string[] arguments) => RunPython("host-timings.py", arguments);

@@ -67,4 +67,19 @@ public class WakeUpDriftTests
         Assert.Equal(parameter, error.ParamName, ignoreCase: true);
         Assert.Contains("wake-up drift", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Shared_OfASharedPart_IsRefused_AndTheShippedH200HasOne()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new WakeUpDrift(0.1, 1_000_000) { Shared = new WakeUpDrift(0.1, 1_000_000) { Shared = new WakeUpDrift(0.1, 1_000_000) } });
+        Assert.Contains("shared part", error.Message, StringComparison.Ordinal);
+
+        // The profile file carries the part its threads share (read back from its JSON as written).
+        var drift = DeviceProfile.Load("h200").WakeUpDrift;
+        Assert.NotNull(drift?.Shared);
+        Assert.Equal((0.09, 1_200_000_000L), (drift.Shared.Sigma, drift.Shared.TimescaleNs));
+        Assert.Null(drift.Shared.Shared);
+        var again = DeviceProfile.FromJson(DeviceProfile.Load("h200").ToJson(), "round trip").WakeUpDrift;
+        Assert.Equal(drift.Shared, again?.Shared);
+    }
 }

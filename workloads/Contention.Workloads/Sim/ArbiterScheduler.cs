@@ -214,6 +214,8 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private readonly double[] driftLevel;
     private readonly long[] driftAtNs;
     private readonly Random? driftRandom;
+    private double sharedLevel;
+    private long sharedAtNs = long.MinValue;
     private readonly long[] sleepsAtAsk;
     private HostTimings?[]? admits;
     private (string Directory, string Name) admitsTo;
@@ -787,7 +789,14 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
         driftLevel[context] = drift.Next(driftLevel[context], driftAtNs[context] == long.MinValue ? long.MaxValue : atNs - driftAtNs[context], random);
         driftAtNs[context] = atNs;
-        return (long)(late * Math.Exp(driftLevel[context]));
+        if (drift.Shared is { } shared && atNs > sharedAtNs)
+        {
+            // The host's own level moves forward only: threads ask it out of time order.
+            sharedLevel = shared.Next(sharedLevel, sharedAtNs == long.MinValue ? long.MaxValue : atNs - sharedAtNs, random);
+            sharedAtNs = atNs;
+        }
+
+        return (long)(late * Math.Exp(driftLevel[context] + (drift.Shared is null ? 0 : sharedLevel)));
     }
 
     // Something that holds best-effort launches changed (by context by, -1: none known): every

@@ -21,6 +21,20 @@ public sealed record WakeUpDrift(double Sigma, long TimescaleNs)
     public long TimescaleNs { get; } = TimescaleNs >= 1_000 ? TimescaleNs : throw new ArgumentOutOfRangeException(nameof(TimescaleNs), TimescaleNs, "a wake-up drift's time scale is how long a thread's level lasts, in ns: at least 1000");
 
     /// <summary>
+    /// A part of the level that the host's threads share (the host as a whole waking later for a
+    /// while: one process drifting as this one's <see cref="Sigma"/> and <see cref="TimescaleNs"/>,
+    /// added to each thread's own). It slows every racing thread alike, so it decides no race.
+    /// None: each thread's level is its own alone.
+    /// </summary>
+    public WakeUpDrift? Shared
+    {
+        get => shared;
+        init => shared = value is { Shared: not null } ? throw new ArgumentException("a wake-up drift's shared part has no shared part of its own", nameof(Shared)) : value;
+    }
+
+    private readonly WakeUpDrift? shared;
+
+    /// <summary>
     /// A thread's level <paramref name="elapsedNs"/> after it was <paramref name="level"/> (long.MaxValue:
     /// a first level, drawn from the stationary distribution), drawn from <paramref name="random"/>.
     /// </summary>
