@@ -5,7 +5,7 @@ Every best-effort tenant behind an arbiter wrote admit-PID-N.csv (each launch it
 when it went, its predicted time, its sleeps, what held it last) and arbiter-sleep-PID-N.csv (each
 sleep: when it began, when it was due, when it returned, when its launch asked, whether a close or
 take-back woke it), in ns on the node's monotonic clock; `contention simulate` writes
-admit-vRUN-PID-N.csv for virtual time's arbiter (the same launches, virtual ns, no sleep files).
+admit-vRUN-PID-N.csv and arbiter-sleep-vRUN-PID-N.csv for virtual time's arbiter (the same launches and sleeps, virtual ns).
 Real files whose spans overlap belong to one run. Per run:
 
   waits     launches' waits by predicted size: p50, p90, p99, max (us)
@@ -15,7 +15,8 @@ Real files whose spans overlap belong to one run. Per run:
             length and by the time since the launch's spin ended (ArbiterGate.SpinNs = 50 us)
   drift     each tenant's median log lateness over --window ms windows, normalised by sleep
             length: its standard deviation and the correlation of adjacent windows (WakeUpDrift);
-            with --lags also the part the run's threads share and each one's own, by lag
+            with --lags also the part the run's threads share and each one's own, by lag,
+            and how much the level moves for sleeps of each length
 
 Usage: scripts/arbiter-waits.py DIR [--window 50] [--lags]
 """
@@ -139,6 +140,44 @@ def summarise(number, group, window_ms, lags=False):
             LAGGED.append((t[2], sd, decay(level, sd, window_ms)))
     if lags and len(levels_by_tenant) >= 2:
         shared_and_own(levels_by_tenant, window_ms)
+    if lags:
+        by_sleep_length(group, timed, typical, start)
+
+
+# How much a thread's level moves for sleeps of each length: per length class, each tenant's
+# median (normalised) log lateness over 500 ms windows, its variance less the windows' own
+# sampling noise (a quarter of the variance of the difference between the medians of a window's
+# odd and even sleeps), as a standard deviation; against the longest class with enough sleeps,
+# the exponent that (median length / its median length) ^ exponent gives (WakeUpDrift.LengthExponent).
+def by_sleep_length(group, timed, typical, start, window_ms=500):
+    window = window_ms * 1e6
+    classes = [(0, 30), (30, 100), (100, 300), (300, 1000)]
+    rows = []
+    for low, high in classes:
+        variances, lengths = [], []
+        for t in group:
+            windows = collections.defaultdict(list)
+            for s in t[4]:
+                length = s[1] - s[0]
+                if s[4] == 0 and s[2] > s[1] and low * 1e3 <= length < high * 1e3:
+                    windows[int((s[0] - start) // window)].append(math.log(s[2] - s[1]) - typical[bin_of(length)])
+                    lengths.append(length)
+            full = [v for v in windows.values() if len(v) >= 20]
+            if len(full) > 5:
+                level = [statistics.median(v) for v in full]
+                noise = [statistics.median(v[0::2]) - statistics.median(v[1::2]) for v in full]
+                variances.append(statistics.pvariance(level) - statistics.pvariance(noise) / 4)
+        if variances:
+            rows.append((low, high, math.sqrt(max(0.0, statistics.mean(variances))), statistics.median(lengths)))
+    if not rows:
+        return
+    _, _, full_sd, full_length = rows[-1]
+    text = []
+    for low, high, sd, length in rows:
+        ratio = sd / full_sd if full_sd else float("nan")
+        exponent = math.log(ratio) / math.log(length / full_length) if ratio > 0 and length != full_length else float("nan")
+        text.append(f"{low}-{high} us {sd:.3f}" + (f" (x{ratio:.2f}, exponent {exponent:.2f})" if length != full_length else ""))
+    print(f"  by sleep length ({window_ms} ms windows, less their noise): " + "; ".join(text))
 
 
 # A thread's level is a part its host's threads share (all later for a while: it decides no race)

@@ -279,30 +279,24 @@ public class ArbiterSchedulerTests
     {
         // The first race's timeline, recorded: trainer 1's 200 us kernel asked and went at 0, its
         // 30 us one asked at 150 and went at 180; trainer 2's asked at 0, slept twice, went at 215.
-        var directory = Directory.CreateTempSubdirectory("contention-admits-").FullName;
-        try
+        var (admits, sleeps) = Recorded(gpu =>
         {
-            var (gpu, _) = Racing();
-            gpu.RecordAdmitsInto(directory);
             gpu.Enqueue(1, new SimKernel(200_000));
             gpu.Enqueue(2, new SimKernel(30_000));
             gpu.AdvanceTo(150_000);
             gpu.Enqueue(1, new SimKernel(30_000));
             gpu.AdvanceTo(300_000);
+        });
+        Assert.Equal(2, admits.Length);
+        Assert.All(admits, r => Assert.Equal("asked_ns,went_ns,predicted_ns,sleeps", r[0]));
+        Assert.Equal(["0,0,200000,0", "150000,180000,30000,0"], admits[0][1..]);
+        Assert.Equal(["0,215000,30000,2"], admits[1][1..]);
 
-            var files = gpu.SaveAdmits();
-            Assert.Equal(2, files.Count);
-            Assert.All(files, f => Assert.Matches(@"admit-v\d+-\d+-\d+\.csv$", f));
-            var rows = files.Select(f => File.ReadAllLines(f)).ToArray();
-            Assert.All(rows, r => Assert.Equal("asked_ns,went_ns,predicted_ns,sleeps", r[0]));
-            Assert.Equal(["0,0,200000,0", "150000,180000,30000,0"], rows[0][1..]);
-            Assert.Equal(["0,215000,30000,2"], rows[1][1..]);
-            Assert.Empty(gpu.SaveAdmits());
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        // Beside each, its thread's sleeps: trainer 1 none; trainer 2 from its spin's end at 50
+        // to 180, running at 185, then to 210, running at 215; no change woke either.
+        Assert.All(sleeps, r => Assert.Equal("slept_ns,due_ns,returned_ns,asked_ns,changed", r[0]));
+        Assert.Empty(sleeps[0][1..]);
+        Assert.Equal(["50000,180000,185000,0,0", "185000,210000,215000,0,0"], sleeps[1][1..]);
     }
 
     // The first race's timeline where trainer 2 wakes before 210 us from its first sleep and
@@ -340,22 +334,41 @@ public class ArbiterSchedulerTests
     {
         // As above, each lateness scaled by exp(own level + the host's level then): each wake-up
         // draws the thread's own level, then the host's (moved on from its last draw).
-        var drift = new WakeUpDrift(0.2, 100_000) { Shared = new WakeUpDrift(0.5, 1_000_000) };
+        // Both scaled by the share of a level a sleep that short gets: (its length / 1 ms) ^ 0.5,
+        // the first 130 us, the second from its wake-up to 210 us.
+        var drift = new WakeUpDrift(0.2, 100_000) { Shared = new WakeUpDrift(0.5, 1_000_000), FullAtNs = 1_000_000, LengthExponent = 0.5 };
         var (gpu, _) = Racing(drift: drift, seed: 9);
         var replica = new Random(9);
         var own = drift.Next(0, long.MaxValue, replica);
         var host = drift.Shared!.Next(0, long.MaxValue, replica);
-        var firstLate = (long)(5_000 * Math.Exp(own + host));
+        var firstLate = (long)(5_000 * Math.Exp(Math.Sqrt(0.13) * (own + host)));
         own = drift.Next(own, 30_000, replica);
         host = drift.Shared.Next(host, 30_000, replica);
-        var secondLate = (long)(5_000 * Math.Exp(own + host));
+        var secondWeight = Math.Sqrt((30_000 - firstLate) / 1e6);
+        var secondLate = (long)(5_000 * Math.Exp(secondWeight * (own + host)));
         Assert.True(firstLate < 30_000, $"first lateness {firstLate} ns: trainer 2 must wake before 210 us for this timeline");
         SecondSleepDecides(gpu, secondLate);
 
-        // Without the host's part the same seed wakes trainer 2 elsewhere.
+        // Without the host's part, or with every sleep's level whole, the same seed wakes trainer 2 elsewhere.
         var ownOnly = new Random(9);
         var alone = drift.Next(drift.Next(0, long.MaxValue, ownOnly), 30_000, ownOnly);
-        Assert.NotEqual(secondLate, (long)(5_000 * Math.Exp(alone)));
+        Assert.NotEqual(secondLate, (long)(5_000 * Math.Exp(secondWeight * alone)));
+        Assert.NotEqual(secondLate, (long)(5_000 * Math.Exp(own + host)));
+    }
+
+    [Fact]
+    public void Waits_WithDrift_ALevelMovesForwardInTimeOnly()
+    {
+        // The close's timeline below with drift (a level lasting 100 us): trainer 2's first sleep
+        // draws its level at its lease's end (20.05 ms); the close at 300 us brings its wake-up
+        // forward, and its next sleep is due at 400 us, both before that: neither draws again
+        // (time does not run back and forth), so both wake-ups are late by the first level's.
+        var drift = new WakeUpDrift(0.5, 100_000);
+        var (gpu, _) = Racing(drift: drift, seed: 3);
+        var late = (long)(5_000 * Math.Exp(drift.Next(0, long.MaxValue, new Random(3))));
+        OpenThenCloseAt300(gpu);
+        Assert.Equal(400_000, gpu.QueueEndNs);
+        QueueEndMovesAt(gpu, 400_000 + late, 400_000, 500_000 + late);
     }
 
     [Fact]
@@ -381,6 +394,51 @@ public class ArbiterSchedulerTests
         // Trainer 2 slept twice (its lease, then the bound); the service's close woke it: one wake.
         Assert.Equal((2L, 0L), (gpu.Tally(2).Sleeps, gpu.Tally(2).Wakes));
         Assert.Equal((0L, 1L), (gpu.Tally(Service).Sleeps, gpu.Tally(Service).Wakes));
+    }
+
+    [Fact]
+    public void RecordAdmitsInto_ASleepTheCloseWoke_IsMarkedChanged()
+    {
+        // The timeline above, recorded: trainer 2's first sleep (50, due at its lease's end) woken
+        // by the close at 300 and running at 305; its second to the bound (due 400, ran 405).
+        var (admits, sleeps) = Recorded(gpu =>
+        {
+            OpenThenCloseAt300(gpu);
+            gpu.AdvanceTo(600_000);
+        });
+        var trainer2 = Array.FindIndex(admits, rows => rows[1].StartsWith("0,", StringComparison.Ordinal));
+        Assert.Equal(["50000,20050000,305000,0,1", "305000,400000,405000,0,0"], sleeps[trainer2][1..]);
+    }
+
+    // The files a timeline recorded (RecordAdmitsInto): each context's launches and beside them its sleeps, in context order.
+    private static (string[][] Admits, string[][] Sleeps) Recorded(Action<ArbiterScheduler> timeline)
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-admits-").FullName;
+        try
+        {
+            var (gpu, _) = Racing();
+            gpu.RecordAdmitsInto(directory);
+            timeline(gpu);
+            var files = gpu.SaveAdmits();
+            Assert.Empty(gpu.SaveAdmits());
+            Assert.All(files, f => Assert.Matches(@"admit-v\d+-\d+-\d+\.csv$", f));
+            return ([.. files.Select(File.ReadAllLines)], [.. files.Select(f => File.ReadAllLines(f.Replace("admit-", "arbiter-sleep-", StringComparison.Ordinal)))]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    // A request open from 0 to 300 us; trainer 2's 100 us kernel launched at 0, trainer 1's at 280.
+    private static void OpenThenCloseAt300(ArbiterScheduler gpu)
+    {
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(2, new SimKernel(100_000));
+        gpu.AdvanceTo(280_000);
+        gpu.Enqueue(1, new SimKernel(100_000));
+        gpu.AdvanceTo(300_000);
+        gpu.MarkOpen(Service, false);
     }
 
     [Fact]

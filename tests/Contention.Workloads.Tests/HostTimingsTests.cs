@@ -180,6 +180,33 @@ public sealed class HostTimingsTests : IDisposable
         Assert.InRange(double.Parse(ownLag.Groups[1].Value, CultureInfo.InvariantCulture), -0.25, 0.25);
     }
 
+    [Fact]
+    public void ArbiterWaits_Lags_SaysHowMuchTheLevelMovesBySleepLength()
+    {
+        // One held thread, 40 windows of 500 ms, each with 24 sleeps of 20 us and 24 of 500 us:
+        // the short ones 10 us x exp(+-0.05) late, the long ones x exp(+-0.2), the sign
+        // alternating window by window. So 0.05 against 0.2: x0.25, exponent ln 0.25 / ln(20/500).
+        Directory.CreateDirectory(directory);
+        var sleeps = new List<string> { "slept_ns,due_ns,returned_ns,asked_ns,changed" };
+        for (var window = 0; window < 40; window++)
+        {
+            var sign = window % 2 == 0 ? 1 : -1;
+            for (var i = 0; i < 48; i++)
+            {
+                var slept = (window * 500_000_000L) + (i * 10_000_000L);
+                var (length, level) = i % 2 == 0 ? (20_000L, 0.05) : (500_000L, 0.2);
+                sleeps.Add($"{slept},{slept + length},{slept + length + (long)Math.Round(10_000 * Math.Exp(sign * level))},{slept},0");
+            }
+        }
+
+        File.WriteAllLines(Path.Combine(directory, "arbiter-sleep-1-0.csv"), sleeps);
+        File.WriteAllLines(Path.Combine(directory, "admit-1-0.csv"), ["asked_ns,went_ns,predicted_ns,sleeps,held_by", "0,1000,100000,0,0", "19990000000,19999000000,100000,1920,2"]);
+
+        var output = RunPython("arbiter-waits.py", directory, "--lags");
+
+        Assert.Contains($"by sleep length (500 ms windows, less their noise): 0-30 us 0.050 (x0.25, exponent {Math.Log(0.25) / Math.Log(20.0 / 500):F2}); 300-1000 us 0.200", output, StringComparison.Ordinal);
+    }
+
     private static string RunScript(params string[] arguments) => RunPython("host-timings.py", arguments);
 
     private static string RunPython(string script, params string[] arguments)

@@ -82,4 +82,20 @@ public class WakeUpDriftTests
         var again = DeviceProfile.FromJson(DeviceProfile.Load("h200").ToJson(), "round trip").WakeUpDrift;
         Assert.Equal(drift.Shared, again?.Shared);
     }
+
+    [Fact]
+    public void Weight_ShorterSleepsGetLessOfTheLevel_FromFullAtNsOnAll()
+    {
+        var drift = new WakeUpDrift(0.1, 1_000_000) { FullAtNs = 500_000, LengthExponent = 0.4 };
+        Assert.Equal(1, drift.Weight(500_000));
+        Assert.Equal(1, drift.Weight(20_000_000));
+        Assert.Equal(Math.Pow(0.2, 0.4), drift.Weight(100_000), 12);
+        Assert.Equal(Math.Pow(0.002, 0.4), drift.Weight(0), 12); // a microsecond at least, as the futex wait
+        Assert.Equal(1, new WakeUpDrift(0.1, 1_000_000).Weight(1_000));
+        Assert.Equal(1, new WakeUpDrift(0.1, 1_000_000) { FullAtNs = 500_000 }.Weight(1_000));
+
+        Assert.Equal("FullAtNs", Assert.Throws<ArgumentOutOfRangeException>(() => new WakeUpDrift(0.1, 1_000_000) { FullAtNs = -1 }).ParamName);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WakeUpDrift(0.1, 1_000_000) { LengthExponent = 3 });
+        Assert.Contains("wake-up drift", error.Message, StringComparison.Ordinal);
+    }
 }

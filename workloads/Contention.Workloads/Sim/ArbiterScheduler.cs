@@ -218,6 +218,10 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private long sharedAtNs = long.MinValue;
     private readonly long[] sleepsAtAsk;
     private HostTimings?[]? admits;
+    private HostTimings?[]? sleepRecords;
+    private readonly long[] dueNs;
+    private readonly bool[] sleepOpen;
+    private readonly bool[] wokenByChange;
     private (string Directory, string Name) admitsTo;
     private static int admitRuns;
     private bool wasBusy;
@@ -279,27 +283,64 @@ public sealed class ArbiterScheduler : IGpuScheduler
         driftAtNs = [.. Enumerable.Repeat(long.MinValue, contexts)];
         driftRandom = waits?.Drift is null ? null : new Random(waits.DriftSeed);
         sleepsAtAsk = new long[contexts];
+        dueNs = new long[contexts];
+        sleepOpen = new bool[contexts];
+        wokenByChange = new bool[contexts];
     }
 
     /// <summary>
     /// Records each best-effort launch let go from now on into <paramref name="directory"/> as the
     /// real tenants' host-timings diagnostic does (<see cref="Arbiter.ArbiterMember"/>): per
     /// context a file <c>admit-vRUN-PID-N.csv</c> of when its thread asked, when it went, its
-    /// prediction and how many sleeps it took, in virtual ns (<see cref="SaveAdmits"/> writes them).
+    /// prediction and how many sleeps it took, in virtual ns; and beside it
+    /// <c>arbiter-sleep-vRUN-PID-N.csv</c> of its thread's sleeps as the real ones record theirs:
+    /// when each began, when it was due, when the thread ran again, when its launch asked, and
+    /// whether a close or take-back woke it (<see cref="SaveAdmits"/> writes them).
     /// </summary>
     public void RecordAdmitsInto(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        admitsTo = (directory, $"admit-v{Interlocked.Increment(ref admitRuns)}");
+        admitsTo = (directory, $"v{Interlocked.Increment(ref admitRuns)}");
         admits = new HostTimings?[held.Length];
+        sleepRecords = new HostTimings?[held.Length];
     }
 
-    /// <summary>Writes the launches recorded since <see cref="RecordAdmitsInto"/> (once); the files' paths.</summary>
+    /// <summary>
+    /// Writes the launches and sleeps recorded since <see cref="RecordAdmitsInto"/> (once): the
+    /// launch files' paths (each context's sleep file is written beside its launch file, with the same PID and N).
+    /// </summary>
     public IReadOnlyList<string> SaveAdmits()
     {
-        var saved = admits?.Where(a => a is not null).Select(a => a!.Save()).ToArray() ?? [];
+        var saved = new List<string>();
+        for (var context = 0; admits is not null && context < admits.Length; context++)
+        {
+            if (admits[context] is { } launches)
+            {
+                saved.Add(launches.Save());
+                (sleepRecords![context] ?? SleepRecorder()).Save();
+            }
+        }
+
         admits = null;
+        sleepRecords = null;
         return saved;
+    }
+
+    private HostTimings SleepRecorder() => HostTimings.Into(admitsTo.Directory, $"arbiter-sleep-{admitsTo.Name}", ["slept_ns", "due_ns", "returned_ns", "asked_ns", "changed"], 1 << 18);
+
+    // The sleep of context's thread ended (it ran again at wakeNs): recorded where asked.
+    private void EndSleep(int context)
+    {
+        if (!sleepOpen[context])
+        {
+            return;
+        }
+
+        sleepOpen[context] = false;
+        if (sleepRecords is not null)
+        {
+            (sleepRecords[context] ??= SleepRecorder()).Record(sleptNs[context], dueNs[context], wakeNs[context], askNs[context], wokenByChange[context] ? 1 : 0);
+        }
     }
 
     /// <inheritdoc />
@@ -459,6 +500,7 @@ public sealed class ArbiterScheduler : IGpuScheduler
         open[context] = false;
         sensitive[context] = false;
         asleep[context] = false;
+        sleepOpen[context] = false;
         readyNs[context] = 0;
         predictors[context] = new Arbiter.DurationPredictor(Unknown);
         inner.Reset(context);
@@ -654,10 +696,11 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private void LetGo(int context, long now, long predicted)
     {
         var (next, _, _) = held[context].Dequeue();
+        EndSleep(context);
         var waited = now - askNs[context];
         if (admits is not null)
         {
-            (admits[context] ??= HostTimings.Into(admitsTo.Directory, admitsTo.Name, ["asked_ns", "went_ns", "predicted_ns", "sleeps"], 1 << 17)).Record(askNs[context], now, predicted, sleeps[context] - sleepsAtAsk[context]);
+            (admits[context] ??= HostTimings.Into(admitsTo.Directory, $"admit-{admitsTo.Name}", ["asked_ns", "went_ns", "predicted_ns", "sleeps"], 1 << 17)).Record(askNs[context], now, predicted, sleeps[context] - sleepsAtAsk[context]);
         }
 
         if (waited > 0)
@@ -771,7 +814,11 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private void Sleep(int context, long predictedNs, long now, bool busy, ArbiterWaits waits)
     {
         var deadline = Math.Max(now + 1_000, busy ? now + waits.LeaseNs : AllowedAtNs(context, predictedNs));
+        EndSleep(context);
         asleep[context] = true;
+        sleepOpen[context] = true;
+        wokenByChange[context] = false;
+        dueNs[context] = deadline;
         sleptNs[context] = now;
         wakeNs[context] = deadline + Late(context, deadline, deadline - now, waits);
         sleeps[context]++;
@@ -787,16 +834,22 @@ public sealed class ArbiterScheduler : IGpuScheduler
             return late;
         }
 
-        driftLevel[context] = drift.Next(driftLevel[context], driftAtNs[context] == long.MinValue ? long.MaxValue : atNs - driftAtNs[context], random);
-        driftAtNs[context] = atNs;
+        // A level moves forward in time only: a sleep draws its lateness at its deadline, which a
+        // change may then bring forward (a level drawn again at the earlier time would diffuse
+        // as if the time between had passed twice).
+        if (atNs > driftAtNs[context])
+        {
+            driftLevel[context] = drift.Next(driftLevel[context], driftAtNs[context] == long.MinValue ? long.MaxValue : atNs - driftAtNs[context], random);
+            driftAtNs[context] = atNs;
+        }
+
         if (drift.Shared is { } shared && atNs > sharedAtNs)
         {
-            // The host's own level moves forward only: threads ask it out of time order.
             sharedLevel = shared.Next(sharedLevel, sharedAtNs == long.MinValue ? long.MaxValue : atNs - sharedAtNs, random);
             sharedAtNs = atNs;
         }
 
-        return (long)(late * Math.Exp(driftLevel[context] + (drift.Shared is null ? 0 : sharedLevel)));
+        return (long)(late * Math.Exp(drift.Weight(sleptNs) * (driftLevel[context] + (drift.Shared is null ? 0 : sharedLevel))));
     }
 
     // Something that holds best-effort launches changed (by context by, -1: none known): every
@@ -813,7 +866,13 @@ public sealed class ArbiterScheduler : IGpuScheduler
         {
             if (asleep[context] && held[context].Count > 0 && wakeNs[context] > now)
             {
-                wakeNs[context] = Math.Min(wakeNs[context], now + Late(context, now, now - sleptNs[context], waits));
+                var woken = now + Late(context, now, now - sleptNs[context], waits);
+                if (woken < wakeNs[context])
+                {
+                    wakeNs[context] = woken;
+                    wokenByChange[context] = true;
+                }
+
                 woke = true;
             }
         }

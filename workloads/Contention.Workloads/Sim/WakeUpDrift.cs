@@ -35,6 +35,32 @@ public sealed record WakeUpDrift(double Sigma, long TimescaleNs)
     private readonly WakeUpDrift? shared;
 
     /// <summary>
+    /// The sleep length from which a level acts whole, ns; a shorter sleep's level is scaled by
+    /// (its length / this) ^ <see cref="LengthExponent"/> (a thread's short sleeps drift less:
+    /// measured by scripts/arbiter-waits.py --lags, "by sleep length"). 0: every sleep alike.
+    /// </summary>
+    public long FullAtNs
+    {
+        get => fullAtNs;
+        init => fullAtNs = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(FullAtNs), value, "a wake-up drift's fullAtNs is the sleep length from which a level acts whole, in ns: 0 (every sleep alike) or more");
+    }
+
+    private readonly long fullAtNs;
+
+    /// <summary>How a level shrinks for sleeps shorter than <see cref="FullAtNs"/> (0 to 2; 0: it does not).</summary>
+    public double LengthExponent
+    {
+        get => lengthExponent;
+        init => lengthExponent = value is >= 0 and <= 2 ? value : throw new ArgumentOutOfRangeException(nameof(LengthExponent), value, "a wake-up drift's lengthExponent is how a level shrinks for shorter sleeps: 0 to 2");
+    }
+
+    private readonly double lengthExponent;
+
+    /// <summary>The share of a level that acts on a sleep of <paramref name="sleptNs"/> (1 from <see cref="FullAtNs"/> on).</summary>
+    public double Weight(long sleptNs) =>
+        FullAtNs <= 0 || LengthExponent == 0 || sleptNs >= FullAtNs ? 1 : Math.Pow(Math.Max(1_000, sleptNs) / (double)FullAtNs, LengthExponent);
+
+    /// <summary>
     /// A thread's level <paramref name="elapsedNs"/> after it was <paramref name="level"/> (long.MaxValue:
     /// a first level, drawn from the stationary distribution), drawn from <paramref name="random"/>.
     /// </summary>
