@@ -29,15 +29,34 @@ internal sealed class MetricsSilo : IAsyncDisposable
     /// <summary>Starts a node named <paramref name="node"/> and an experiment of <paramref name="tenants"/> (given the experiment id) that runs for 5 minutes.</summary>
     public static async Task<MetricsSilo> StartAsync(string node, string prefix, Func<string, TenantSpec[]> tenants)
     {
-        var settings = new SiloSettings
+        // A port free when asked for may be taken (another process's outgoing connection) before the
+        // silo binds it: such a start is retried on fresh ports, a few times.
+        for (var attempt = 1; ; attempt++)
         {
-            SiloPort = FreePort.Next(),
-            GatewayPort = FreePort.Next(),
-            MetricsPort = FreePort.Next(),
-            Node = new NodeOptions { Name = node, DetectCuda = false, TracerIntervalMs = 250 },
-        };
-        var host = ContentionSilo.Build(settings, LogLevel.Warning, new CollectorRegistry(), embedded: true);
-        await host.StartAsync();
+            var settings = new SiloSettings
+            {
+                SiloPort = FreePort.Next(),
+                GatewayPort = FreePort.Next(),
+                MetricsPort = FreePort.Next(),
+                Node = new NodeOptions { Name = node, DetectCuda = false, TracerIntervalMs = 250 },
+            };
+            var host = ContentionSilo.Build(settings, LogLevel.Warning, new CollectorRegistry(), embedded: true);
+            try
+            {
+                await host.StartAsync();
+            }
+            catch (IOException error) when (attempt < 3 && error.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await host.DisposeAsync();
+                continue;
+            }
+
+            return await StartExperimentAsync(host, settings, prefix, tenants);
+        }
+    }
+
+    private static async Task<MetricsSilo> StartExperimentAsync(WebApplication host, SiloSettings settings, string prefix, Func<string, TenantSpec[]> tenants)
+    {
         var experiment = $"{prefix}-{Guid.NewGuid():N}"[..13];
         var silo = new MetricsSilo(host, settings.MetricsPort, experiment);
         await silo.Run.StartAsync(new ExperimentPlan(prefix, tenants(experiment), 0, 300));
