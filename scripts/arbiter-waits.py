@@ -210,7 +210,7 @@ def shared_and_own(levels, window_ms):
     shared0, own0 = points[0][1], points[0][2]
     print(f"  shared and own parts over {len(common)} windows: sd shared {math.sqrt(max(0.0, shared0)):.3f}, own {math.sqrt(max(0.0, own0)):.3f} (own with the windows' noise)")
     for name, index, total in (("shared", 1, shared0), ("own", 2, own0)):
-        lagged = [(lag, values[index] / total) for lag, *_ in points[1:] for values in [next(p for p in points if p[0] == lag)]] if total > 0 else []
+        lagged = [(point[0], point[index] / total) for point in points[1:]] if total > 0 else []
         text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in lagged)
         usable = [(lag, math.log(r)) for lag, r in lagged if r > 0.05]
         if len(usable) < 2:
