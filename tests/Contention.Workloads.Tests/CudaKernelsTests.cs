@@ -281,8 +281,9 @@ public sealed class CudaKernelsTests : IDisposable
             for (var i = 0; i < launches; i++)
             {
                 // No block knows its multiprocessor on the emulator: none keeps off any. The second
-                // launch of three cuts K for four tiles a group (tenants'), the others for one.
-                kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 2, tilesPerGroup: i == 1 ? 4 : 1);
+                // launch of three cuts K for four tiles a group (tenants'), the others for one; it
+                // keeps to the first two multiprocessors (a service's), the others off them.
+                kernels.GemmAvoiding(four.DefaultStream, da.View, db.View, dc.View, m, n, k, i == 1 ? SmRange.First(2) : SmRange.AfterFirst(2), tilesPerGroup: i == 1 ? 4 : 1);
                 four.Synchronize();
                 var c = dc.GetAsArray1D();
                 for (var j = 0; j < expected.Length; j++)
@@ -291,6 +292,16 @@ public sealed class CudaKernelsTests : IDisposable
                 }
             }
         }
+    }
+
+    [Fact]
+    public void PersistentKernels_ARangeHoldingNoneOfTheGpusMultiprocessors_AreRefused()
+    {
+        // Four emulated multiprocessors: every group would leave, and C would never be written.
+        using var g = new EmulatedGemm(70, 130, 300);
+        var outside = Assert.Throws<ArgumentOutOfRangeException>(() => g.Kernels.GemmAvoiding(g.Four.DefaultStream, g.A.View, g.B.View, g.C.View, 70, 130, 300, SmRange.AfterFirst(4)));
+        Assert.Contains("none of the GPU's 4 multiprocessors", outside.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => g.Kernels.ElementwiseAvoiding(g.Four.DefaultStream, g.A.View, g.B.View, g.C.View, 100, 0, new SmRange(8, 16)));
     }
 
     [Fact]
@@ -308,7 +319,7 @@ public sealed class CudaKernelsTests : IDisposable
 
         // The word 0: it runs through (timed, so the pause below is longer than the whole kernel).
         var through = Stopwatch.GetTimestamp();
-        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, SmRange.All, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
         four.Synchronize();
         var kernelMs = Stopwatch.GetElapsedTime(through).TotalMilliseconds;
         AssertEqual(expected, dc.GetAsArray1D());
@@ -324,7 +335,7 @@ public sealed class CudaKernelsTests : IDisposable
             clearedAt = Stopwatch.GetTimestamp();
             Marshal.WriteInt32(stop.NativePtr, 0);
         });
-        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
+        kernels.GemmPausable(four.DefaultStream, da.View, db.View, dc.View, m, n, k, SmRange.All, stop.View, stopAddress: 0, maxLooks: int.MaxValue);
         four.Synchronize();
         var finished = Stopwatch.GetTimestamp();
         await clearer;
@@ -343,7 +354,7 @@ public sealed class CudaKernelsTests : IDisposable
 
         var run = Task.Run(() =>
         {
-            g.Kernels.GemmPausable(g.Four.DefaultStream, g.A.View, g.B.View, g.C.View, m, n, k, reservedSms: 0, stop.View, stopAddress: 0, maxLooks: 3);
+            g.Kernels.GemmPausable(g.Four.DefaultStream, g.A.View, g.B.View, g.C.View, m, n, k, SmRange.All, stop.View, stopAddress: 0, maxLooks: 3);
             g.Four.Synchronize();
         });
 
@@ -423,6 +434,9 @@ public sealed class CudaKernelsTests : IDisposable
     [InlineData(4_096, 1)] // one whole chunk
     public void ElementwiseAvoiding_ChunksTakenFromTheCounter_WriteEveryElementAsTheWholeKernel(int count, int op)
     {
+        // Four emulated multiprocessors: the ranges below hold some of them (no group leaves on the emulator).
+        using var wide = Context.Create(builder => builder.CPU(new CPUDevice(32, 8, 4)));
+        using var accelerator = wide.CreateCPUAccelerator(0);
         var kernels = new KernelLaunches(accelerator, avoidingCounters: 3);
         var random = new Random(count);
         var (x, y) = (CpuDeviceTests.Random(random, count + 10), CpuDeviceTests.Random(random, count + 10));
@@ -434,7 +448,7 @@ public sealed class CudaKernelsTests : IDisposable
             for (var i = 0; i < launches; i++)
             {
                 dz.View.CopyFromCPU(Enumerable.Repeat(float.NaN, count + 10).ToArray());
-                kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, op, reservedSms: 2);
+                kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, op, i == 1 ? SmRange.First(2) : SmRange.AfterFirst(2));
                 accelerator.Synchronize();
                 var z = dz.GetAsArray1D();
                 for (var e = 0; e < count; e++)
@@ -473,7 +487,7 @@ public sealed class CudaKernelsTests : IDisposable
             cleared = Stopwatch.GetTimestamp();
             Marshal.WriteInt32(stop.NativePtr, 0);
         });
-        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 0, 0, stop.View, maxLooks: int.MaxValue);
+        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 0, SmRange.All, stop.View, maxLooks: int.MaxValue);
         accelerator.Synchronize();
         var finished = Stopwatch.GetTimestamp();
         await clearer;
@@ -482,7 +496,7 @@ public sealed class CudaKernelsTests : IDisposable
         Assert.Equal(x.Zip(y, (a, b) => a + b), dz.GetAsArray1D());
 
         Marshal.WriteInt32(stop.NativePtr, 1);
-        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 1, 0, stop.View, maxLooks: 3);
+        kernels.ElementwiseAvoiding(accelerator.DefaultStream, dx.View, dy.View, dz.View, count, 1, SmRange.All, stop.View, maxLooks: 3);
         accelerator.Synchronize();
         Assert.Equal(x.Zip(y, (a, b) => a * b), dz.GetAsArray1D());
     }

@@ -127,7 +127,7 @@ public static class GemmBenchmark
             using var deviceWord = accelerator.Allocate1D<int>(1);
             deviceWord.MemSetToZero(stream);
             var deviceAddress = ((ArrayView<int>)deviceWord.View).LoadEffectiveAddressAsPtr().ToInt64();
-            void Pausable((StopWord Word, int LookSteps) trial, int m, int n, int k) => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, 1, trial.Word == StopWord.DeviceAtomic ? deviceWord.View : default,
+            void Pausable((StopWord Word, int LookSteps) trial, int m, int n, int k) => launches.GemmPausable(stream, a.View, b.View, c.View, m, n, k, Devices.SmRange.AfterFirst(1), trial.Word == StopWord.DeviceAtomic ? deviceWord.View : default,
                 trial.Word switch { StopWord.MappedHost => stopAddress, StopWord.DeviceLoad => deviceAddress, _ => 0 }, lookSteps: trial.LookSteps);
             GroupsPerMultiprocessor = (launches.GemmBlocksPerMultiprocessor, launches.GemmAvoidingBlocksPerMultiprocessor);
             foreach (var (m, n, k) in Shapes)
@@ -140,7 +140,7 @@ public static class GemmBenchmark
                 timings.Add(new GemmTiming($"as launched: plain grid {level}", m, n, k, Median(() => launches.Gemm(stream, a.View, b.View, c.View, m, n, k), stream, repetitions)));
                 foreach (var reserved in Reserved)
                 {
-                    timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, reserved), stream, repetitions)));
+                    timings.Add(new GemmTiming($"as launched: persistent, {reserved} SMs kept off {level}", m, n, k, Median(() => launches.GemmAvoiding(stream, a.View, b.View, c.View, m, n, k, Devices.SmRange.AfterFirst(reserved)), stream, repetitions)));
                 }
 
                 foreach (var trial in TrialStopWords.Where(t => stopAddress != 0 || t.Word != StopWord.MappedHost))
@@ -172,10 +172,10 @@ public static class GemmBenchmark
                 timings.Add(new GemmTiming($"element-wise: plain grid {level}", count, 0, 0, Median(() => launches.Elementwise(stream, a.View, b.View, c.View, count, 0), stream, repetitions)));
                 foreach (var reserved in Reserved)
                 {
-                    timings.Add(new GemmTiming($"element-wise: persistent, {reserved} SMs kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, reserved), stream, repetitions)));
+                    timings.Add(new GemmTiming($"element-wise: persistent, {reserved} SMs kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, Devices.SmRange.AfterFirst(reserved)), stream, repetitions)));
                 }
 
-                timings.Add(new GemmTiming($"trial: element-wise persistent looking at a device word, volatile load, each chunk, 1 SM kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, 1, default, deviceAddress), stream, repetitions)));
+                timings.Add(new GemmTiming($"trial: element-wise persistent looking at a device word, volatile load, each chunk, 1 SM kept off {level}", count, 0, 0, Median(() => launches.ElementwiseAvoiding(stream, a.View, b.View, c.View, count, 0, Devices.SmRange.AfterFirst(1), default, deviceAddress), stream, repetitions)));
             }
         }
     }

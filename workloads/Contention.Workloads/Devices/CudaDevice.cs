@@ -14,7 +14,7 @@ namespace Contention.Workloads.Devices;
 /// </summary>
 public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDevice
 {
-    private readonly int reservedSms;
+    private readonly SmRange smRange = SmRange.All;
     private MemoryBuffer1D<int, Stride1D.Dense>? stopWord;
     private ulong pauseAddress;
     private bool pausable;
@@ -73,11 +73,15 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
 
         timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
         kernels = new KernelLaunches(accelerator);
-        // Experimental (issue 13): a best-effort tenant's GEMMs and element-wise kernels keep off the first N multiprocessors (CONTENTION_RESERVE_SMS).
-        reservedSms = options.HighPriorityStream ? 0 : Math.Min(KernelLaunches.RequestedReservedSms, accelerator.NumMultiprocessors - 1);
-        if (reservedSms > 0)
+        // Experimental (issue 13): a best-effort tenant's GEMMs and element-wise kernels keep off the
+        // first N multiprocessors (CONTENTION_RESERVE_SMS), a latency-sensitive one's keep to the
+        // first N (CONTENTION_SERVICE_SMS).
+        var sms = accelerator.NumMultiprocessors;
+        var kept = options.HighPriorityStream ? Math.Min(KernelLaunches.RequestedServiceSms, sms) : Math.Min(KernelLaunches.RequestedReservedSms, sms - 1);
+        if (kept > 0 && !(options.HighPriorityStream && kept == sms))
         {
-            streamNote += $", GEMMs and element-wise kernels off the first {reservedSms} multiprocessors";
+            smRange = options.HighPriorityStream ? SmRange.First(kept) : SmRange.AfterFirst(kept);
+            streamNote += $", GEMMs and element-wise kernels persistent on {smRange.Describe(sms)} only";
         }
 
         scalar = accelerator.Allocate1D<float>(1);
@@ -308,14 +312,14 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     {
         switch (kernel.Kind)
         {
-            case KernelKind.Gemm when (reservedSms > 0 || pausable) && parts == 1:
-                kernels.GemmPausable(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, reservedSms, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
+            case KernelKind.Gemm when (!smRange.IsAll || pausable) && parts == 1:
+                kernels.GemmPausable(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, smRange, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
                 break;
             case KernelKind.Gemm:
                 kernels.Gemm(stream, a.View, b.View, c.View, kernel.M, kernel.N, kernel.K, part, parts);
                 break;
-            case KernelKind.Elementwise when (reservedSms > 0 || pausable) && parts == 1:
-                kernels.ElementwiseAvoiding(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, reservedSms, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
+            case KernelKind.Elementwise when (!smRange.IsAll || pausable) && parts == 1:
+                kernels.ElementwiseAvoiding(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, smRange, default, (long)pauseAddress, keepFree: pausable ? 1 : 0);
                 break;
             case KernelKind.Elementwise:
                 kernels.Elementwise(stream, a.View, b.View, c.View, (int)kernel.Elements, (int)kernel.Op, part, parts);

@@ -42,11 +42,11 @@ internal static class CudaKernels
 
     /// <summary>
     /// <see cref="Gemm"/> (all of K, in slices <paramref name="kSlice"/> deep) by blocks that keep
-    /// off the multiprocessors numbered below <paramref name="reservedSms"/> (<c>%smid</c>): a
-    /// block that lands on one leaves at once; the others take tiles (row block, column block, K
+    /// to the multiprocessors of <paramref name="smRange"/> (<see cref="SmRange.Packed"/>, by
+    /// <c>%smid</c>): a block that lands on another leaves at once; the others take tiles (row block, column block, K
     /// slice) from <paramref name="counter"/>[0] (zero before the launch) until none is left, so
-    /// the reserved multiprocessors stay free for another tenant's blocks, whatever the launch's
-    /// grid. On ILGPU's CPU emulator (tests) no block knows its multiprocessor: none leaves.
+    /// the multiprocessors outside the range stay free for another tenant's blocks, whatever the
+    /// launch's grid. On ILGPU's CPU emulator (tests) no block knows its multiprocessor: none leaves.
     /// A group pauses in place (keeping its partial sums) every <paramref name="lookSteps"/> steps
     /// of K while a stop word is not 0: <paramref name="stop"/>[0] where it has an element, else
     /// the 32-bit word at the device address <paramref name="stopAddress"/> (host memory mapped
@@ -54,12 +54,12 @@ internal static class CudaKernels
     /// on a GPU only). A group that has looked <paramref name="maxLooks"/> times in one pause goes
     /// on whatever the word says: a setter that died with the word set stalls no one for long.
     /// </summary>
-    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int lookSteps, int maxLooks)
+    public static void GemmAvoiding(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int kSlice, ArrayView<int> counter, int smRange, ArrayView<int> stop, long stopAddress, int lookSteps, int maxLooks)
     {
         var tileA = SharedMemory.Allocate<float>(TileK * Tile);
         var tileB = SharedMemory.Allocate<float>(TileK * Tile);
         var next = SharedMemory.Allocate<int>(1);
-        if (OnReserved(reservedSms))
+        if (OffRange(smRange))
         {
             return;
         }
@@ -126,8 +126,8 @@ internal static class CudaKernels
         }
     }
 
-    // Whether this group runs on a multiprocessor numbered below reservedSms (%smid); never on the CPU emulator.
-    private static bool OnReserved(int reservedSms)
+    // Whether this group runs on a multiprocessor (%smid) outside the packed range; never on the CPU emulator.
+    private static bool OffRange(int smRange)
     {
         if (!CudaAsm.IsSupported)
         {
@@ -135,7 +135,7 @@ internal static class CudaKernels
         }
 
         CudaAsm.Emit("mov.u32 %0, %%smid;", out uint sm);
-        return sm < (uint)reservedSms;
+        return SmRange.Outside(smRange, sm);
     }
 
     /// <summary>Steps of K (<see cref="TileK"/> deep each) between a pausable GEMM group's looks at its stop word, by default.</summary>
@@ -326,15 +326,14 @@ internal static class CudaKernels
 
     /// <summary>
     /// <see cref="Elementwise"/> over <paramref name="count"/> elements by groups of 256 that keep
-    /// off the multiprocessors numbered below <paramref name="reservedSms"/> (as
-    /// <see cref="GemmAvoiding"/>): the others take <see cref="AvoidingChunk"/> elements at a time
-    /// from <paramref name="counter"/>[0] (zero before the launch) until none is left. Before each
+    /// to the multiprocessors of <paramref name="smRange"/> (as <see cref="GemmAvoiding"/>): they
+    /// take <see cref="AvoidingChunk"/> elements at a time from <paramref name="counter"/>[0] (zero before the launch) until none is left. Before each
     /// chunk a group waits while the stop word is set, as <see cref="GemmAvoiding"/>'s do.
     /// </summary>
-    public static void ElementwiseAvoiding(ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, ArrayView<int> counter, int reservedSms, ArrayView<int> stop, long stopAddress, int maxLooks)
+    public static void ElementwiseAvoiding(ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, ArrayView<int> counter, int smRange, ArrayView<int> stop, long stopAddress, int maxLooks)
     {
         var next = SharedMemory.Allocate<int>(1);
-        if (OnReserved(reservedSms))
+        if (OffRange(smRange))
         {
             return;
         }

@@ -118,6 +118,14 @@ internal sealed class KernelLaunches
     public static int RequestedReservedSms { get; } = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_RESERVE_SMS"), out var reserved) ? Math.Max(0, reserved) : 0;
 
     /// <summary>
+    /// Experimental (issue 13): how many multiprocessors a latency-sensitive tenant's GEMMs and
+    /// element-wise kernels keep to — the first N, those <c>CONTENTION_RESERVE_SMS</c> keeps the
+    /// best-effort tenants off — from <c>CONTENTION_SERVICE_SMS</c> in the process's environment
+    /// (0: every multiprocessor, its kernels launched as plain grids).
+    /// </summary>
+    public static int RequestedServiceSms { get; } = int.TryParse(Environment.GetEnvironmentVariable("CONTENTION_SERVICE_SMS"), out var kept) ? Math.Max(0, kept) : 0;
+
+    /// <summary>
     /// Experimental (issue 13): under the spatial arbiter, a best-effort tenant's GEMMs and
     /// element-wise kernels are persistent, leave one group's place free on every multiprocessor,
     /// and pause while the latency-sensitive tenant's work is on the GPU (<see cref="IPausingDevice"/>;
@@ -161,15 +169,15 @@ internal sealed class KernelLaunches
     public const int PersistentTilesPerGroup = 4;
 
     /// <summary>
-    /// C[m, n] = A·B by groups that keep off the multiprocessors numbered below
-    /// <paramref name="reservedSms"/> and take tiles from a counter (<see cref="CudaKernels.GemmAvoiding"/>).
+    /// C[m, n] = A·B by groups that keep to the multiprocessors of <paramref name="smRange"/> and
+    /// take tiles from a counter (<see cref="CudaKernels.GemmAvoiding"/>).
     /// K is cut into slices (added into C, zeroed first on the stream) until there are about
     /// <paramref name="tilesPerGroup"/> tiles for every group the other multiprocessors hold at
     /// once, so the groups that stay share the work out among them; the grid is the tiles plus the
-    /// groups the reserved multiprocessors hold (those leave), no more than the GPU holds at once.
+    /// groups the multiprocessors outside the range hold (those leave), no more than the GPU holds at once.
     /// </summary>
-    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, int tilesPerGroup = PersistentTilesPerGroup) =>
-        GemmPausable(stream, a, b, c, m, n, k, reservedSms, default, 0, tilesPerGroup);
+    public void GemmAvoiding(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, SmRange smRange, int tilesPerGroup = PersistentTilesPerGroup) =>
+        GemmPausable(stream, a, b, c, m, n, k, smRange, default, 0, tilesPerGroup);
 
     /// <summary>
     /// <see cref="GemmAvoiding"/> whose groups pause in place while a stop word is not 0:
@@ -179,10 +187,10 @@ internal sealed class KernelLaunches
     /// <paramref name="keepFree"/> of the groups a multiprocessor holds left to other kernels (a
     /// paused group keeps its place: another tenant's blocks need their own).
     /// </summary>
-    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, int reservedSms, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup, int lookSteps = CudaKernels.StopLookSteps, int maxLooks = PauseLooksAtMost, int keepFree = 0)
+    public void GemmPausable(AcceleratorStream stream, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, int m, int n, int k, SmRange smRange, ArrayView<int> stop, long stopAddress, int tilesPerGroup = PersistentTilesPerGroup, int lookSteps = CudaKernels.StopLookSteps, int maxLooks = PauseLooksAtMost, int keepFree = 0)
     {
         var sms = accelerator.NumMultiprocessors;
-        var reserved = Math.Clamp(reservedSms, 0, sms - 1);
+        var reserved = OutsideOf(smRange);
         var (slice, groups) = PersistentGemm(m, n, k, sms, Math.Max(1, gemmAvoidingBlocksPerMultiprocessor - keepFree), reserved, tilesPerGroup);
         if ((k + slice - 1) / slice > 1)
         {
@@ -190,7 +198,7 @@ internal sealed class KernelLaunches
         }
 
         var counter = NextCounter(stream);
-        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, reserved, StopOrNone(stop, counter), stopAddress, Math.Max(1, lookSteps), maxLooks);
+        gemmAvoiding(stream, new KernelConfig(new Index3D(groups, 1, 1), new Index3D(CudaKernels.GemmThreads, CudaKernels.GemmThreads, 1)), a, b, c, m, n, k, slice, counter, smRange.Packed, StopOrNone(stop, counter), stopAddress, Math.Max(1, lookSteps), maxLooks);
     }
 
     /// <summary>
@@ -223,17 +231,25 @@ internal sealed class KernelLaunches
     /// <summary>
     /// An element-wise kernel over <paramref name="count"/> elements by as many groups of 256 as
     /// the GPU holds at once (less <paramref name="keepFree"/> a multiprocessor), none staying on
-    /// the multiprocessors numbered below <paramref name="reservedSms"/>, each waiting before a
+    /// a multiprocessor outside <paramref name="smRange"/>, each waiting before a
     /// chunk while a stop word is set: <paramref name="stop"/>[0] where it has an element, else
     /// the word at <paramref name="stopAddress"/> (0: none; <see cref="CudaKernels.ElementwiseAvoiding"/>).
     /// </summary>
-    public void ElementwiseAvoiding(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, int reservedSms, ArrayView<int> stop = default, long stopAddress = 0, int maxLooks = PauseLooksAtMost, int keepFree = 0)
+    public void ElementwiseAvoiding(AcceleratorStream stream, ArrayView<float> x, ArrayView<float> y, ArrayView<float> z, int count, int op, SmRange smRange, ArrayView<int> stop = default, long stopAddress = 0, int maxLooks = PauseLooksAtMost, int keepFree = 0)
     {
         const int group = 256;
         var resident = Math.Max(1, (accelerator.MaxNumThreadsPerMultiprocessor / group) - keepFree);
-        var groups = (int)Math.Min(accelerator.NumMultiprocessors * (long)resident, Math.Max(1, (count + CudaKernels.AvoidingChunk - 1) / CudaKernels.AvoidingChunk) + (reservedSms * 8L));
+        var groups = (int)Math.Min(accelerator.NumMultiprocessors * (long)resident, Math.Max(1, (count + CudaKernels.AvoidingChunk - 1) / CudaKernels.AvoidingChunk) + (OutsideOf(smRange) * 8L));
         var counter = NextCounter(stream);
-        elementwiseAvoiding(stream, new KernelConfig(groups, group), x, y, z, count, op, counter, reservedSms, StopOrNone(stop, counter), stopAddress, maxLooks);
+        elementwiseAvoiding(stream, new KernelConfig(groups, group), x, y, z, count, op, counter, smRange.Packed, StopOrNone(stop, counter), stopAddress, maxLooks);
+    }
+
+    // How many of the GPU's multiprocessors lie outside the range; at least one must lie inside.
+    private int OutsideOf(SmRange smRange)
+    {
+        var sms = accelerator.NumMultiprocessors;
+        var outside = smRange.OutsideOf(sms);
+        return outside < sms ? outside : throw new ArgumentOutOfRangeException(nameof(smRange), smRange, $"none of the GPU's {sms} multiprocessors is in the range");
     }
 
     // The next launch's tile counter (zero), the ring zeroed on the stream when it comes round.
