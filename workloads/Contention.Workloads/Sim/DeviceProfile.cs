@@ -171,6 +171,19 @@ public sealed record DeviceProfile
     public WakeUpDrift? WakeUpDrift { get; init; }
 
     /// <summary>
+    /// What a kernel pays after other contexts' kernels moved bytes through the profiled GPU's
+    /// memory, per bytes moved (<see cref="MeasuredColdStart"/>, <see cref="Sim.ColdStart"/>), in
+    /// rising order of bytes. None: a kernel finds the GPU as its own work left it.
+    /// </summary>
+    public IReadOnlyList<MeasuredColdStart> ColdStarts
+    {
+        get => coldStarts;
+        init => coldStarts = value is null or { Count: 0 } ? [] : ColdStart.Checked(value);
+    }
+
+    private readonly IReadOnlyList<MeasuredColdStart> coldStarts = [];
+
+    /// <summary>
     /// What an idle gap costs the next request on the profiled GPU, per gap and sharing mode
     /// (<see cref="MeasuredIdleCost"/>): the modelled GPU's tenants spend the launch share before
     /// the first launch after their thread idled that long, and a blocking synchronise whose first
@@ -305,8 +318,18 @@ public sealed record DeviceProfile
     public static DeviceProfile FromJson(string json, string source)
     {
         ArgumentNullException.ThrowIfNull(json);
-        var profile = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile)
-            ?? throw new ArgumentException($"device profile '{source}' is empty", nameof(json));
+        DeviceProfile? read;
+        try
+        {
+            read = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile);
+        }
+        catch (ArgumentException invalid)
+        {
+            // A list whose setter checks its points (cold starts) refuses them while it is read.
+            throw new ArgumentException($"device profile '{source}' is invalid: {invalid.Message}", nameof(json), invalid);
+        }
+
+        var profile = read ?? throw new ArgumentException($"device profile '{source}' is empty", nameof(json));
         var errors = new List<ValidationResult>();
         if (!Validator.TryValidateObject(profile, new ValidationContext(profile), errors, validateAllProperties: true))
         {

@@ -102,14 +102,16 @@ public static class GpuSchedulers
     /// its slice and switch costs (with <paramref name="weightedSlices"/>, each context's slice in
     /// proportion to its share: <see cref="TimeSliceScheduler"/>), or MPS-like spatial sharing with its interference;
     /// with <paramref name="arbiter"/>, under an arbiter's launch gating (<see cref="ArbiterScheduler"/>),
-    /// its held contexts going as their threads look where <paramref name="arbiterWaits"/> says how they wait.
+    /// its held contexts going as their threads look where <paramref name="arbiterWaits"/> says how they wait;
+    /// with the profile's cold starts (<see cref="DeviceProfile.ColdStarts"/>) where it has them.
     /// </summary>
     public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false, ArbiterPolicy? arbiter = null, ArbiterWaits? arbiterWaits = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
+        var coldStart = profile.ColdStarts.Count > 0 ? new ColdStart(profile.ColdStarts, contexts, profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9) : null;
         IGpuScheduler policy = sharing == GpuSharing.Mps
-            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention)
-            : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices);
+            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention, coldStart)
+            : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices, coldStart);
         return arbiter is null ? policy : new ArbiterScheduler(policy, contexts, arbiter, arbiterWaits);
     }
 }

@@ -37,6 +37,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly bool[] gated;
     private readonly SimContext[] settings;
     private readonly int[] order;
+    private readonly ColdStart? coldStart;
 
     // Made once: the GPU thread refreshes rates at every arrival and completion.
     private readonly Comparison<int> byTurn;
@@ -47,9 +48,10 @@ public sealed class SpatialScheduler : IGpuScheduler
     /// A scheduler for <paramref name="contexts"/> contexts whose co-running kernels slow each
     /// other by <paramref name="interference"/> (0 to 0.9), and whose sparse kernels slow each
     /// other by <paramref name="blockContention"/> (0 to 5) for each more block on a
-    /// multiprocessor (<see cref="DeviceProfile.MpsBlockContention"/>).
+    /// multiprocessor (<see cref="DeviceProfile.MpsBlockContention"/>), and whose kernels pay
+    /// <paramref name="coldStart"/>'s extra when they get their multiprocessors (null: none).
     /// </summary>
-    public SpatialScheduler(int contexts, long startNs = 0, double interference = 0, double blockContention = 0)
+    public SpatialScheduler(int contexts, long startNs = 0, double interference = 0, double blockContention = 0, ColdStart? coldStart = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegative(interference);
@@ -58,6 +60,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         ArgumentOutOfRangeException.ThrowIfGreaterThan(blockContention, 5);
         Interference = interference;
         BlockContention = blockContention;
+        this.coldStart = coldStart;
         pending = new Queue<SimKernel>[contexts];
         for (var i = 0; i < contexts; i++)
         {
@@ -166,6 +169,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         busyNs[context] = 0;
         kernelNs[context] = 0;
         settings[context] = SimContext.Default;
+        coldStart?.Reset(context);
         stale = true;
     }
 
@@ -229,6 +233,11 @@ public sealed class SpatialScheduler : IGpuScheduler
                     completed[c]++;
                     lastCompletion[c] = stop;
                     remaining[c] = pending[c].Count > 0 ? pending[c].Peek().DurationNs : 0;
+                    if (pending[c].Count == 0)
+                    {
+                        coldStart?.Idle(c);
+                    }
+
                     restNs[c] -= (long)remaining[c];
                     headSince[c] = stop;
                     startedAt[c] = -1;
@@ -328,6 +337,10 @@ public sealed class SpatialScheduler : IGpuScheduler
             if (rate[c] > 0 && startedAt[c] < 0)
             {
                 startedAt[c] = NowNs;
+                if (coldStart is not null)
+                {
+                    remaining[c] += coldStart.Start(c, pending[c].Peek());
+                }
             }
         }
 

@@ -15,7 +15,8 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 public sealed class TimeSliceScheduler : IGpuScheduler
 {
-    private readonly Queue<(long DurationNs, bool Compute)>[] pending;
+    private readonly Queue<(long DurationNs, bool Compute, double Bytes)>[] pending;
+    private readonly ColdStart? coldStart;
     private readonly long[] headRemaining;
     private readonly long[] restNs; // the queued kernels' times behind each head
     private readonly long[] headStarted;
@@ -51,16 +52,19 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     /// <param name="startNs">The model's time at the start.</param>
     /// <param name="idleSwitchNs">GPU time lost switching away from a context whose queue ran dry; null: as <paramref name="switchNs"/>.</param>
     /// <param name="weighted">Slices in proportion to each context's <see cref="SimContext.GpuShare"/> (<see cref="Configure"/>), the largest share's a whole timeslice; false: every slice a whole timeslice.</param>
-    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0, long? idleSwitchNs = null, bool weighted = false)
+    /// <param name="coldStart">What a kernel pays after other contexts' bytes (<see cref="ColdStart"/>, at its start); null: nothing.</param>
+    public TimeSliceScheduler(int contexts, long timesliceNs, long switchNs, long startNs = 0, long? idleSwitchNs = null, bool weighted = false, ColdStart? coldStart = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
         ArgumentOutOfRangeException.ThrowIfNegative(switchNs);
-        pending = new Queue<(long, bool)>[contexts];
+        pending = new Queue<(long, bool, double)>[contexts];
         for (var i = 0; i < contexts; i++)
         {
-            pending[i] = new Queue<(long, bool)>();
+            pending[i] = new Queue<(long, bool, double)>();
         }
+
+        this.coldStart = coldStart;
 
         headRemaining = new long[contexts];
         restNs = new long[contexts];
@@ -129,13 +133,14 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     public long SliceNs(int context) => slices[context];
 
     /// <inheritdoc />
-    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0);
+    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0, coldStart?.Bytes(kernel) ?? 0);
 
     /// <summary>Adds a kernel of <paramref name="durationNs"/> to a context's stream at the model's current time.</summary>
     /// <param name="context">The context.</param>
     /// <param name="durationNs">Its time alone.</param>
     /// <param name="compute">False for a copy, which holds the stream but is no kernel time (<see cref="KernelNs"/>).</param>
-    public void Enqueue(int context, long durationNs, bool compute = true)
+    /// <param name="bytes">The bytes it moves through the GPU's memory (for the cold starts, where the scheduler has them).</param>
+    public void Enqueue(int context, long durationNs, bool compute = true, double bytes = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationNs);
         if (state == State.Running && context != running && !OthersReady(running))
@@ -155,7 +160,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
             restNs[context] += durationNs;
         }
 
-        pending[context].Enqueue((durationNs, compute));
+        pending[context].Enqueue((durationNs, compute, bytes));
     }
 
     /// <inheritdoc />
@@ -176,6 +181,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         headRemaining[context] = 0;
         restNs[context] = 0;
         headStarted[context] = -1;
+        coldStart?.Reset(context);
         kernelNs[context] = 0;
         completed[context] = 0;
         lastCompletion[context] = 0;
@@ -255,18 +261,15 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                     NowNs = switchUntil;
                     state = State.Running;
                     sliceStart = NowNs;
+                    StartHead();
                     break;
 
                 case State.Running:
+                    StartHead();
                     var others = OthersReady(running);
                     var sliceEnd = others ? Math.Max(NowNs, sliceStart + SliceNs(running)) : long.MaxValue;
                     var stop = Math.Min(Math.Min(NowNs + headRemaining[running], sliceEnd), Math.Max(NowNs, targetNs));
                     var ran = stop - NowNs;
-                    if (headStarted[running] < 0)
-                    {
-                        headStarted[running] = NowNs;
-                    }
-
                     headRemaining[running] -= ran;
                     busyNs[running] += ran;
                     NowNs = stop;
@@ -287,6 +290,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                         }
                         else
                         {
+                            coldStart?.Idle(running);
                             ready--;
                             state = State.Idle;
                             running = -1;
@@ -300,6 +304,8 @@ public sealed class TimeSliceScheduler : IGpuScheduler
                         break;
                     }
 
+                    // The next kernel, where one came to the head, starts now (not after a switch).
+                    StartHead();
                     if (NowNs >= targetNs)
                     {
                         return;
@@ -310,6 +316,23 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         }
     }
 
+    // The running context's head kernel starts now, if it has not yet: its cold start (at once,
+    // so that the next event's time has it whatever the caller's windows).
+    private void StartHead()
+    {
+        if (headStarted[running] >= 0)
+        {
+            return;
+        }
+
+        headStarted[running] = NowNs;
+        var head = pending[running].Peek();
+        if (coldStart is not null && head.Compute)
+        {
+            headRemaining[running] += coldStart.Start(running, head.Bytes);
+        }
+    }
+
     private void Begin(int context, long cost)
     {
         running = context;
@@ -317,6 +340,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         {
             state = State.Running;
             sliceStart = NowNs;
+            StartHead();
             return;
         }
 
@@ -329,6 +353,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         {
             state = State.Running;
             sliceStart = NowNs;
+            StartHead();
         }
     }
 

@@ -1,0 +1,163 @@
+namespace Contention.Workloads.Sim;
+
+/// <summary>
+/// One point of what a kernel pays after other work went through the GPU's memory, measured on the
+/// profiled GPU (<c>contention bench idle --idle evict --evict-mb N</c>): a request that followed
+/// <paramref name="AfterBytes"/> bytes of another kernel's traffic waited <paramref name="ExtraNs"/>
+/// longer for its kernels than back-to-back requests do (the L2 and whatever else the traffic
+/// displaced: on the H200 nothing while it fits the L2, about half once it overflows, the rest
+/// growing with the span touched).
+/// </summary>
+/// <param name="AfterBytes">Bytes the other traffic moved (reads and writes of its kernels).</param>
+/// <param name="ExtraNs">How much longer the request's kernels took, ns (never below 0).</param>
+public sealed record MeasuredColdStart(long AfterBytes, long ExtraNs);
+
+/// <summary>
+/// The modelled GPU's cold starts (<see cref="DeviceProfile.ColdStarts"/>): a context whose queue
+/// ran dry pays, on the compute kernel that starts its next busy period, the profile's curve at
+/// the bytes the other contexts' kernels moved through the GPU's memory meanwhile. What its own
+/// work touches ages its cache as others' bytes do: the extra is the curve at the others' bytes
+/// and its own footprint less the curve at its footprint alone, the footprint being the bytes of
+/// its last busy period or of this kernel, whichever is more. So a batch-1 service whose request
+/// fits the cache (the MLP's 16 MB of weights) pays the curve whole after a trainer's kernels,
+/// and a trainer whose kernels stream hundreds of MB pays little. Within a busy period nothing is
+/// added (kernels of several contexts running at once slow each other by the fitted MPS terms
+/// instead). Kernels count their bytes (<see cref="SimKernel.BandwidthShare"/> of the achievable
+/// bandwidth over their time alone) when they start; copies neither pay nor count. Fitted to no
+/// mix: the curve is the measurement's; the footprint rule is an assumption.
+/// </summary>
+public sealed class ColdStart
+{
+    private readonly MeasuredColdStart[] points;
+    private readonly double bytesPerNs;
+    private readonly double[] seen;
+    private readonly double[] busy;
+    private readonly double[] lastBusy;
+    private readonly bool[] idle;
+    private double moved;
+
+    /// <summary>A tracker for <paramref name="contexts"/> contexts on a GPU of <paramref name="bytesPerNs"/> achievable memory bandwidth.</summary>
+    public ColdStart(IReadOnlyList<MeasuredColdStart> curve, int contexts, double bytesPerNs)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytesPerNs);
+        points = Checked(curve);
+        this.bytesPerNs = bytesPerNs;
+        seen = new double[contexts];
+        busy = new double[contexts];
+        lastBusy = new double[contexts];
+        idle = new bool[contexts];
+        Array.Fill(idle, true);
+    }
+
+    /// <summary>The curve's points in order of their bytes; refuses an empty curve, bytes not rising or a negative extra.</summary>
+    public static MeasuredColdStart[] Checked(IReadOnlyList<MeasuredColdStart> curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        if (curve.Count == 0)
+        {
+            throw new ArgumentException("a cold-start curve needs at least one point (afterBytes, extraNs)", nameof(curve));
+        }
+
+        for (var i = 0; i < curve.Count; i++)
+        {
+            if (curve[i].AfterBytes <= 0 || curve[i].ExtraNs < 0)
+            {
+                throw new ArgumentException($"cold-start point {i + 1}: afterBytes must be above 0 and extraNs 0 or more (got {curve[i].AfterBytes} and {curve[i].ExtraNs})", nameof(curve));
+            }
+
+            if (i > 0 && curve[i].AfterBytes <= curve[i - 1].AfterBytes)
+            {
+                throw new ArgumentException($"cold-start point {i + 1}: afterBytes must rise from point to point ({curve[i - 1].AfterBytes} then {curve[i].AfterBytes})", nameof(curve));
+            }
+        }
+
+        return [.. curve];
+    }
+
+    /// <summary>
+    /// The curve at <paramref name="bytes"/>, ns: 0 up to the first point's bytes (the extra rises
+    /// from 0 there, linear in the bytes' logarithm, to the first point's), between points linear
+    /// in the bytes' logarithm, past the last its extra.
+    /// </summary>
+    public long ExtraNs(double bytes)
+    {
+        if (bytes <= 0)
+        {
+            return 0;
+        }
+
+        var first = points[0];
+        if (bytes <= first.AfterBytes)
+        {
+            // From half the first point's bytes (nothing there) to the first point.
+            var from = first.AfterBytes / 2.0;
+            return bytes <= from ? 0 : (long)Math.Round(first.ExtraNs * Math.Log(bytes / from) / Math.Log(first.AfterBytes / from));
+        }
+
+        for (var i = 1; i < points.Length; i++)
+        {
+            if (bytes <= points[i].AfterBytes)
+            {
+                var (a, b) = (points[i - 1], points[i]);
+                var t = Math.Log(bytes / a.AfterBytes) / Math.Log((double)b.AfterBytes / a.AfterBytes);
+                return (long)Math.Round(a.ExtraNs + (t * (b.ExtraNs - a.ExtraNs)));
+            }
+        }
+
+        return points[^1].ExtraNs;
+    }
+
+    /// <summary>The bytes a kernel moves: its share of the achievable bandwidth over its time alone.</summary>
+    public double Bytes(in SimKernel kernel) => kernel.BandwidthShare * kernel.DurationNs * bytesPerNs;
+
+    /// <summary>A kernel of <paramref name="context"/> starts: how much longer it runs, ns (0 for a copy), its bytes counted.</summary>
+    public long Start(int context, in SimKernel kernel) => kernel.SmShare > 0 ? Start(context, Bytes(kernel)) : 0;
+
+    /// <summary>A compute kernel of <paramref name="context"/> moving <paramref name="bytes"/> starts: how much longer it runs, ns.</summary>
+    public long Start(int context, double bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        var extra = 0L;
+        if (idle[context])
+        {
+            var others = moved - seen[context];
+            if (others > 0)
+            {
+                var footprint = Math.Max(lastBusy[context], bytes);
+                extra = Math.Max(0, ExtraNs(others + footprint) - ExtraNs(footprint));
+            }
+
+            idle[context] = false;
+            busy[context] = 0;
+        }
+
+        busy[context] += bytes;
+        moved += bytes;
+        seen[context] = moved;
+        return extra;
+    }
+
+    /// <summary>The queue of <paramref name="context"/> ran dry: its next kernel starts a busy period.</summary>
+    public void Idle(int context)
+    {
+        if (idle[context])
+        {
+            return;
+        }
+
+        idle[context] = true;
+        lastBusy[context] = busy[context];
+        seen[context] = moved;
+    }
+
+    /// <summary>A context's slot is taken afresh: what went before it is no one's cache.</summary>
+    public void Reset(int context)
+    {
+        idle[context] = true;
+        busy[context] = 0;
+        lastBusy[context] = 0;
+        seen[context] = moved;
+    }
+}
