@@ -211,18 +211,26 @@ def shared_and_own(levels, window_ms):
     print(f"  shared and own parts over {len(common)} windows: sd shared {math.sqrt(max(0.0, shared0)):.3f}, own {math.sqrt(max(0.0, own0)):.3f} (own with the windows' noise)")
     for name, index, total in (("shared", 1, shared0), ("own", 2, own0)):
         lagged = [(point[0], point[index] / total) for point in points[1:]] if total > 0 else []
-        text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in lagged)
-        usable = [(lag, math.log(r)) for lag, r in lagged if r > 0.05]
-        if len(usable) < 2:
+        text, fit = fit_decay(lagged)
+        if fit is None:
             print(f"    {name}: by lag {text}; too few positive correlations to fit")
             continue
-        mx = statistics.mean(x for x, _ in usable)
-        my = statistics.mean(y for _, y in usable)
-        slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
-        reliability = math.exp(my - slope * mx)
-        scale = -1 / slope if slope < 0 else float("inf")
+        reliability, scale = fit
         sigma = math.sqrt(max(0.0, total) * min(1.0, reliability))
         print(f"    {name}: by lag {text}; fit: reliability {reliability:.2f}, time scale {scale:.0f} ms, sigma {sigma:.3f}")
+
+
+# Correlations by lag (ms) as text, and r(lag) = reliability * exp(-lag / scale) fitted by least
+# squares on the logs of those above 0.05: (reliability, scale in ms), or None with fewer than two.
+def fit_decay(points):
+    text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in points)
+    usable = [(lag, math.log(r)) for lag, r in points if r > 0.05]
+    if len(usable) < 2:
+        return text, None
+    mx = statistics.mean(x for x, _ in usable)
+    my = statistics.mean(y for _, y in usable)
+    slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
+    return text, (math.exp(my - slope * mx), -1 / slope if slope < 0 else float("inf"))
 
 
 # A window's median is the thread's level plus the window's own sampling noise, which lowers every
@@ -235,16 +243,11 @@ def decay(level, sd, window_ms):
         keys = [j for j in sorted(level) if j + k in level]
         r = correlation([level[j] for j in keys], [level[j + k] for j in keys])
         points.append((k * window_ms, r))
-    text = " ".join(f"{lag:g}ms {r:.2f}" for lag, r in points)
-    usable = [(lag, math.log(r)) for lag, r in points if r > 0.05]
-    if len(usable) < 2:
+    text, fit = fit_decay(points)
+    if fit is None:
         print(f"      by lag: {text}; too few positive correlations to fit")
         return points
-    mx = statistics.mean(x for x, _ in usable)
-    my = statistics.mean(y for _, y in usable)
-    slope = sum((x - mx) * (y - my) for x, y in usable) / sum((x - mx) ** 2 for x, _ in usable)
-    reliability = math.exp(my - slope * mx)
-    scale = -1 / slope if slope < 0 else float("inf")
+    reliability, scale = fit
     print(f"      by lag: {text}; fit: reliability {reliability:.2f}, time scale {scale:.0f} ms, level sd {sd * math.sqrt(min(1.0, reliability)):.3f}")
     return points
 

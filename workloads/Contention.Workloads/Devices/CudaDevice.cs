@@ -77,10 +77,11 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         // first N multiprocessors (CONTENTION_RESERVE_SMS), a latency-sensitive one's keep to the
         // first N (CONTENTION_SERVICE_SMS).
         var sms = accelerator.NumMultiprocessors;
-        var kept = options.HighPriorityStream ? Math.Min(KernelLaunches.RequestedServiceSms, sms) : Math.Min(KernelLaunches.RequestedReservedSms, sms - 1);
-        if (kept > 0 && !(options.HighPriorityStream && kept == sms))
+        var kept = options.HighPriorityStream ? KernelLaunches.RequestedServiceSms : KernelLaunches.RequestedReservedSms;
+        var range = kept <= 0 ? SmRange.All : options.HighPriorityStream ? SmRange.First(Math.Min(kept, sms)) : SmRange.AfterFirst(Math.Min(kept, sms - 1));
+        if (range.OutsideOf(sms) > 0)
         {
-            smRange = options.HighPriorityStream ? SmRange.First(kept) : SmRange.AfterFirst(kept);
+            smRange = range;
             streamNote += $", GEMMs and element-wise kernels persistent on {smRange.Describe(sms)} only";
         }
 

@@ -220,7 +220,6 @@ public sealed class ArbiterScheduler : IGpuScheduler
     private HostTimings?[]? admits;
     private HostTimings?[]? sleepRecords;
     private readonly long[] dueNs;
-    private readonly bool[] sleepOpen;
     private readonly bool[] wokenByChange;
     private (string Directory, string Name) admitsTo;
     private static int admitRuns;
@@ -284,7 +283,6 @@ public sealed class ArbiterScheduler : IGpuScheduler
         driftRandom = waits?.Drift is null ? null : new Random(waits.DriftSeed);
         sleepsAtAsk = new long[contexts];
         dueNs = new long[contexts];
-        sleepOpen = new bool[contexts];
         wokenByChange = new bool[contexts];
     }
 
@@ -328,15 +326,16 @@ public sealed class ArbiterScheduler : IGpuScheduler
 
     private HostTimings SleepRecorder() => HostTimings.Into(admitsTo.Directory, $"arbiter-sleep-{admitsTo.Name}", ["slept_ns", "due_ns", "returned_ns", "asked_ns", "changed"], 1 << 18);
 
-    // The sleep of context's thread ended (it ran again at wakeNs): recorded where asked.
+    // The sleep of context's thread ended (it ran again at wakeNs; its launch goes or it sleeps
+    // again): recorded where asked.
     private void EndSleep(int context)
     {
-        if (!sleepOpen[context])
+        if (!asleep[context])
         {
             return;
         }
 
-        sleepOpen[context] = false;
+        asleep[context] = false;
         if (sleepRecords is not null)
         {
             (sleepRecords[context] ??= SleepRecorder()).Record(sleptNs[context], dueNs[context], wakeNs[context], askNs[context], wokenByChange[context] ? 1 : 0);
@@ -500,7 +499,6 @@ public sealed class ArbiterScheduler : IGpuScheduler
         open[context] = false;
         sensitive[context] = false;
         asleep[context] = false;
-        sleepOpen[context] = false;
         readyNs[context] = 0;
         predictors[context] = new Arbiter.DurationPredictor(Unknown);
         inner.Reset(context);
@@ -816,7 +814,6 @@ public sealed class ArbiterScheduler : IGpuScheduler
         var deadline = Math.Max(now + 1_000, busy ? now + waits.LeaseNs : AllowedAtNs(context, predictedNs));
         EndSleep(context);
         asleep[context] = true;
-        sleepOpen[context] = true;
         wokenByChange[context] = false;
         dueNs[context] = deadline;
         sleptNs[context] = now;

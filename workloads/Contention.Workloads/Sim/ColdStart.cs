@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Contention.Workloads.Sim;
 
 /// <summary>
@@ -51,29 +53,36 @@ public sealed class ColdStart
         Array.Fill(idle, true);
     }
 
-    /// <summary>The curve's points in order of their bytes; refuses an empty curve, bytes not rising or a negative extra.</summary>
+    /// <summary>The curve's points in order of their bytes; refuses an empty curve, bytes not rising or a negative extra (<see cref="Problem"/>).</summary>
     public static MeasuredColdStart[] Checked(IReadOnlyList<MeasuredColdStart> curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        return Problem(curve) is { } problem ? throw new ArgumentException(problem, nameof(curve)) : [.. curve];
+    }
+
+    /// <summary>What is wrong with a curve (none, bytes not rising, a negative extra), or null.</summary>
+    public static string? Problem(IReadOnlyList<MeasuredColdStart> curve)
     {
         ArgumentNullException.ThrowIfNull(curve);
         if (curve.Count == 0)
         {
-            throw new ArgumentException("a cold-start curve needs at least one point (afterBytes, extraNs)", nameof(curve));
+            return "a cold-start curve needs at least one point (afterBytes, extraNs)";
         }
 
         for (var i = 0; i < curve.Count; i++)
         {
             if (curve[i].AfterBytes <= 0 || curve[i].ExtraNs < 0)
             {
-                throw new ArgumentException($"cold-start point {i + 1}: afterBytes must be above 0 and extraNs 0 or more (got {curve[i].AfterBytes} and {curve[i].ExtraNs})", nameof(curve));
+                return $"cold-start point {i + 1}: afterBytes must be above 0 and extraNs 0 or more (got {curve[i].AfterBytes} and {curve[i].ExtraNs})";
             }
 
             if (i > 0 && curve[i].AfterBytes <= curve[i - 1].AfterBytes)
             {
-                throw new ArgumentException($"cold-start point {i + 1}: afterBytes must rise from point to point ({curve[i - 1].AfterBytes} then {curve[i].AfterBytes})", nameof(curve));
+                return $"cold-start point {i + 1}: afterBytes must rise from point to point ({curve[i - 1].AfterBytes} then {curve[i].AfterBytes})";
             }
         }
 
-        return [.. curve];
+        return null;
     }
 
     /// <summary>
@@ -160,4 +169,13 @@ public sealed class ColdStart
         lastBusy[context] = 0;
         seen[context] = moved;
     }
+}
+
+/// <summary>Validates <see cref="DeviceProfile.ColdStarts"/>: none, or a curve <see cref="ColdStart.Checked"/> takes.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ValidColdStartsAttribute : ValidationAttribute
+{
+    /// <inheritdoc />
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        value is IReadOnlyList<MeasuredColdStart> { Count: > 0 } curve && ColdStart.Problem(curve) is { } problem ? new ValidationResult(problem) : ValidationResult.Success;
 }

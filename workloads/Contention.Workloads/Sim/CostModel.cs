@@ -26,7 +26,7 @@ public sealed class CostModel
         this.profile = profile;
         gemmFlopsPerNs = profile.Fp32FlopsPerSecond * profile.GemmEfficiency / 1e9;
         streamFlopsPerNs = profile.Fp32FlopsPerSecond / 1e9;
-        memoryBytesPerNs = profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9;
+        memoryBytesPerNs = profile.AchievableMemoryBytesPerNs();
         toDeviceBytesPerNs = profile.HostToDevicePinnedBytesPerSecond / 1e9;
         toHostBytesPerNs = profile.DeviceToHostPinnedBytesPerSecond / 1e9;
         measured = new Dictionary<KernelSpec, long>();

@@ -106,6 +106,9 @@ public sealed record DeviceProfile
     /// </summary>
     [Range(0, 1e9)] public long SlicePartNs { get; init; }
 
+    /// <summary>The memory bandwidth kernels achieve, bytes a ns: the peak times <see cref="MemoryEfficiency"/>.</summary>
+    public double AchievableMemoryBytesPerNs() => MemoryBytesPerSecond * MemoryEfficiency / 1e9;
+
     /// <summary>What each part of a sliced kernel costs on the GPU beyond its share: <see cref="SlicePartNs"/>, else <see cref="KernelOverheadNs"/>.</summary>
     public long PartCostNs() => SlicePartNs > 0 ? SlicePartNs : KernelOverheadNs;
 
@@ -175,10 +178,11 @@ public sealed record DeviceProfile
     /// memory, per bytes moved (<see cref="MeasuredColdStart"/>, <see cref="Sim.ColdStart"/>), in
     /// rising order of bytes. None: a kernel finds the GPU as its own work left it.
     /// </summary>
+    [ValidColdStarts]
     public IReadOnlyList<MeasuredColdStart> ColdStarts
     {
         get => coldStarts;
-        init => coldStarts = value is null or { Count: 0 } ? [] : ColdStart.Checked(value);
+        init => coldStarts = value ?? [];
     }
 
     private readonly IReadOnlyList<MeasuredColdStart> coldStarts = [];
@@ -318,18 +322,8 @@ public sealed record DeviceProfile
     public static DeviceProfile FromJson(string json, string source)
     {
         ArgumentNullException.ThrowIfNull(json);
-        DeviceProfile? read;
-        try
-        {
-            read = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile);
-        }
-        catch (ArgumentException invalid)
-        {
-            // A list whose setter checks its points (cold starts) refuses them while it is read.
-            throw new ArgumentException($"device profile '{source}' is invalid: {invalid.Message}", nameof(json), invalid);
-        }
-
-        var profile = read ?? throw new ArgumentException($"device profile '{source}' is empty", nameof(json));
+        var profile = JsonSerializer.Deserialize(json, DeviceProfileJson.Default.DeviceProfile)
+            ?? throw new ArgumentException($"device profile '{source}' is empty", nameof(json));
         var errors = new List<ValidationResult>();
         if (!Validator.TryValidateObject(profile, new ValidationContext(profile), errors, validateAllProperties: true))
         {

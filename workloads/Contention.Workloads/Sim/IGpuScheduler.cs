@@ -108,7 +108,7 @@ public static class GpuSchedulers
     public static IGpuScheduler Create(DeviceProfile profile, GpuSharing sharing, int contexts, long startNs, bool weightedSlices = false, ArbiterPolicy? arbiter = null, ArbiterWaits? arbiterWaits = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
-        var coldStart = profile.ColdStarts.Count > 0 ? new ColdStart(profile.ColdStarts, contexts, profile.MemoryBytesPerSecond * profile.MemoryEfficiency / 1e9) : null;
+        var coldStart = profile.ColdStarts.Count > 0 ? new ColdStart(profile.ColdStarts, contexts, profile.AchievableMemoryBytesPerNs()) : null;
         IGpuScheduler policy = sharing == GpuSharing.Mps
             ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention, coldStart)
             : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices, coldStart);
