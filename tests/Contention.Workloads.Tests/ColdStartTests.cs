@@ -34,32 +34,98 @@ public class ColdStartTests
         Assert.Equal(0, cold.Start(1, 256 * MiB));
         cold.Idle(1);
 
-        // Context 0's footprint (its last busy period, 4 MiB) ages its cache as others' bytes do:
+        // Context 0's kernel's own 4 MiB age its cache as others' bytes do:
         // curve(512 + 4 MiB) - curve(4 MiB) = 300 - 0.
         Assert.Equal(300, cold.Start(0, 4 * MiB));
         Assert.Equal(0, cold.Start(0, 4 * MiB)); // back to back: nothing between
 
+        // Context 1's 256 MiB kernel is its own footprint past the curve's last point: nothing.
         // Within a busy period others' bytes add nothing (the MPS terms hold that).
-        Assert.Equal(0, cold.Start(1, 256 * MiB)); // its footprint 512 MiB: curve flat past 256
+        Assert.Equal(0, cold.Start(1, 256 * MiB));
         Assert.Equal(0, cold.Start(0, 4 * MiB));
     }
 
     [Fact]
-    public void Start_ATenantWhoseOwnWorkOverflowsTheCache_PaysOnlyWhatOthersAddToIt()
+    public void Start_AKernelThatItselfOverflowsTheCache_PaysOnlyWhatOthersAddToIt_ASmallOneTheCurve()
     {
+        // After 128 MiB of another context's: a kernel of 128 MiB, which costs curve(128 MiB) =
+        // 200 ns on its own, pays what the other's bytes add, curve(256 MiB) - 200 = 100; a 4 MiB
+        // kernel of the same context pays curve(132 MiB) whole, whatever its last busy period
+        // moved (on the H200 ResNet-50's batch-1 request, 350 MiB in all, pays what the MLP's
+        // 16 MiB does: its first kernels are small).
         var cold = Tracker();
-        cold.Start(0, 128 * MiB);
+        cold.Start(0, 256 * MiB);
         cold.Idle(0);
         cold.Start(1, 128 * MiB);
-
-        // Its last busy period's 128 MiB would cost 200 ns alone; with the other's, 256 MiB: 300.
-        // Its next kernel, 4 MiB, pays the 100 more.
-        Assert.Equal(100, cold.Start(0, 4 * MiB));
-
-        // A kernel larger than its last busy period is its own footprint.
+        cold.Idle(1);
+        Assert.Equal(100, cold.Start(0, 128 * MiB));
         cold.Idle(0);
         cold.Start(1, 128 * MiB);
-        Assert.Equal(cold.ExtraNs(384 * MiB) - cold.ExtraNs(256 * MiB), cold.Start(0, 256 * MiB));
+        Assert.Equal(cold.ExtraNs(132 * MiB), cold.Start(0, 4 * MiB));
+        Assert.Equal(204, cold.ExtraNs(132 * MiB)); // log2(132 / 64) / 2 of the way from 100 to 300
+    }
+
+    [Fact]
+    public void Start_APartOfASlicedKernel_HasTheWholeKernelsFootprint()
+    {
+        // A 256 MiB kernel cut in eight parts of 32 MiB, the queue running dry after each (an
+        // arbiter lets one go at a time), 64 MiB of another context's between them. Its footprint
+        // is the whole kernel's 256 MiB, so the curve is flat there: nothing, where one part's
+        // 32 MiB alone would make it pay curve(96 MiB) - curve(32 MiB).
+        var whole = new SimKernel(256 * MiB, SmShare: 1, BandwidthShare: 1, WaveNs: 32 * MiB);
+        var parts = Enumerable.Range(0, 8).Select(i => ArbiterPolicy.Part(whole, i, 8, 0)).ToArray();
+        Assert.All(parts, part => Assert.Equal((32 * MiB, 256 * MiB), (part.DurationNs, part.WholeKernelNs)));
+
+        var cold = Tracker();
+        var sliced = new List<long>();
+        var cut = new List<long>();
+        foreach (var (tracker, extras, kernel) in new[] { (cold, sliced, parts[0]), (Tracker(), cut, parts[0] with { WholeNs = 0 }) })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                extras.Add(tracker.Start(0, kernel));
+                tracker.Idle(0);
+                tracker.Start(1, 64 * MiB);
+                tracker.Idle(1);
+            }
+        }
+
+        Assert.Equal([0L, 0L, 0L], sliced);
+        var apart = cold.ExtraNs(96 * MiB) - cold.ExtraNs(32 * MiB);
+        Assert.True(apart > 100);
+        Assert.Equal([0L, apart, apart], cut);
+        Assert.Equal(256 * MiB, cold.WholeBytes(parts[3]));
+        Assert.Equal(32 * MiB, cold.Bytes(parts[3]));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TimeSliced_APartOfASlicedKernel_HasTheWholeKernelsFootprint(bool whole)
+    {
+        // The same through the time-sliced GPU (no switch costs): context 0's first part, then
+        // 64 MiB of context 1's (itself after 0's 32 MiB: curve(96 MiB) - curve(64 MiB) longer),
+        // then 0's second part, which ends 32 Mi ns after its start as a part of the 256 MiB
+        // kernel, and the curve's extra later as a kernel of its own 32 MiB.
+        const long part = 32 * MiB, other = 64 * MiB;
+        var curve = Tracker();
+        var kernel = new SimKernel(256 * MiB, SmShare: 1, BandwidthShare: 1, WaveNs: 32 * MiB);
+        SimKernel Part(int i) => whole ? ArbiterPolicy.Part(kernel, i, 8, 0) : ArbiterPolicy.Part(kernel, i, 8, 0) with { WholeNs = 0 };
+        var gpu = new TimeSliceScheduler(2, 10L << 30, 0, 0, 0, coldStart: Tracker(2));
+        gpu.Enqueue(0, Part(0));
+        gpu.AdvanceTo(part);
+        gpu.Enqueue(1, new SimKernel(other, SmShare: 1, BandwidthShare: 1));
+        var second = part + other + curve.ExtraNs(part + other) - curve.ExtraNs(other);
+        gpu.AdvanceTo(second);
+        Assert.Equal(1, gpu.Completed(1));
+        gpu.Enqueue(0, Part(1));
+
+        var extra = whole ? 0 : curve.ExtraNs(part + other) - curve.ExtraNs(part);
+        Assert.True(whole || extra > 100);
+        gpu.AdvanceTo(second + part + extra - 1);
+        Assert.Equal(1, gpu.Completed(0));
+        gpu.AdvanceTo(second + part + extra);
+        Assert.Equal(2, gpu.Completed(0));
     }
 
     [Fact]

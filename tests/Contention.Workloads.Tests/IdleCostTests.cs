@@ -82,6 +82,18 @@ public class IdleCostTests
     private static string Request(int kernels) => string.Join(' ', Enumerable.Repeat("L", kernels)) + " S";
 
     // Records launches (L; a kernel other than the request's as its text) and synchronisations (S).
+    [Fact]
+    public void Measure_ALongRequest_IsTimedForAboutTheSecondsAsked_NotAsIfItTookASmallOnesTime()
+    {
+        // Each synchronise takes at least 2 ms here: 0.1 s holds at most 50 requests (fewer on a
+        // busy host, never more). Sized for a 0.3 ms request, as before, it ran 333.
+        var device = new Recorder { SynchronizeNs = 2_000_000 };
+
+        var times = IdleBenchmark.Measure(device, ModelShapes.InferenceRequest("mlp", 1), 0, IdleWay.Spin, 0.1, minimumRequests: 1);
+
+        Assert.InRange(times.LaunchNs.Count, 1, 50);
+    }
+
     private sealed class Recorder : IComputeDevice
     {
         private readonly HashSet<KernelSpec> requestKernels = [.. ModelShapes.InferenceRequest("mlp", 1)];
@@ -106,7 +118,13 @@ public class IdleCostTests
 
         public void Launch(in KernelSpec kernel) => Calls.Add(requestKernels.Contains(kernel) ? "L" : kernel.ToString());
 
-        public void Synchronize() => Calls.Add("S");
+        public long SynchronizeNs { get; init; }
+
+        public void Synchronize()
+        {
+            Calls.Add("S");
+            MonotonicClock.SpinUntil(MonotonicClock.NowNs() + SynchronizeNs);
+        }
 
         public void Dispose()
         {

@@ -252,6 +252,28 @@ public sealed class SimDeviceTests : IDisposable
         slow.Release(channel.Slot);
     }
 
+    [Fact]
+    public unsafe void Channel_AnEntry_CarriesWhatTheGpuModelsAKernelBy_APartsWholeKernelToo()
+    {
+        // What the tenant writes into its ring the engine reads back: a part of a sliced kernel
+        // keeps its whole kernel's time (its footprint for the cold starts); the predictor's
+        // prior and the most parts stay with the tenant.
+        var part = ArbiterPolicy.Part(new SimKernel(1_000_000, 0.75, 0.5, 250_000, 3.5), 1, 4, 0);
+        var slot = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)SimChannelLayout.SlotBytes);
+        try
+        {
+            SimChannelLayout.WriteEntry(slot, SimChannelLayout.RingSize + 7, part);
+            SimChannelLayout.WriteEntry(slot, 8, new SimKernel(5));
+            Assert.Equal(part with { PriorNs = 0 }, SimChannelLayout.ReadEntry(slot, 7));
+            Assert.Equal((250_000L, 1_000_000L), (part.DurationNs, SimChannelLayout.ReadEntry(slot, 7).WholeKernelNs));
+            Assert.Equal(new SimKernel(5), SimChannelLayout.ReadEntry(slot, 8));
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(slot);
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -94,7 +94,8 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// that share of its blocks; in more slices than waves (a GEMM's ranges of K,
     /// <see cref="Kernels.GemmSlicing"/>), an equal share each, every slice with all of the
     /// kernel's blocks, one wave of them. Each slice's <see cref="SimKernel.PriorNs"/> is its equal
-    /// share of the whole kernel's, the parts' cost not counted, as the real arbiter predicts them.
+    /// share of the whole kernel's, the parts' cost not counted, as the real arbiter predicts them,
+    /// and its <see cref="SimKernel.WholeNs"/> the whole kernel's time (its footprint).
     /// </summary>
     public static SimKernel Part(in SimKernel kernel, int part, int parts, long overheadNs)
     {
@@ -115,7 +116,7 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         {
             // Over its depth: every block in each slice, each block shallower.
             var deep = Math.Max(1, overhead + (long)Math.Round(work / (double)parts));
-            return kernel with { DurationNs = deep, WaveNs = deep, PriorNs = prior };
+            return kernel with { DurationNs = deep, WaveNs = deep, PriorNs = prior, WholeNs = kernel.WholeKernelNs };
         }
 
         var total = waves == long.MaxValue ? parts : waves;
@@ -126,6 +127,7 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
             DurationNs = Math.Max(1, overhead + (long)Math.Round(work * fraction)),
             Spread = kernel.Spread * fraction,
             PriorNs = prior,
+            WholeNs = kernel.WholeKernelNs,
         };
     }
 }

@@ -17,24 +17,25 @@ public sealed record MeasuredColdStart(long AfterBytes, long ExtraNs);
 /// <summary>
 /// The modelled GPU's cold starts (<see cref="DeviceProfile.ColdStarts"/>): a context whose queue
 /// ran dry pays, on the compute kernel that starts its next busy period, the profile's curve at
-/// the bytes the other contexts' kernels moved through the GPU's memory meanwhile. What its own
-/// work touches ages its cache as others' bytes do: the extra is the curve at the others' bytes
-/// and its own footprint less the curve at its footprint alone, the footprint being the bytes of
-/// its last busy period or of this kernel, whichever is more. So a batch-1 service whose request
-/// fits the cache (the MLP's 16 MB of weights) pays the curve whole after a trainer's kernels,
-/// and a trainer whose kernels stream hundreds of MB pays little. Within a busy period nothing is
-/// added (kernels of several contexts running at once slow each other by the fitted MPS terms
-/// instead). Kernels count their bytes (<see cref="SimKernel.BandwidthShare"/> of the achievable
-/// bandwidth over their time alone) when they start; copies neither pay nor count. Fitted to no
-/// mix: the curve is the measurement's; the footprint rule is an assumption.
+/// the bytes the other contexts' kernels moved through the GPU's memory meanwhile. What that
+/// kernel itself moves ages its cache as others' bytes do: the extra is the curve at the others'
+/// bytes and the kernel's less the curve at the kernel's alone (for a part of a sliced kernel, the
+/// whole kernel's bytes: its parts work on the same data). So a request that starts with a small
+/// kernel pays the curve whole after a trainer's kernels, however much the whole request moves
+/// (on the H200 ResNet-50 at batch 1, 350 MiB a request, pays what the MLP's 16 MiB do), and a
+/// kernel that streams hundreds of MB pays little (ResNet-50 at batch 8 and 32: nothing
+/// measurable). Within a busy period nothing is added (kernels of several contexts running at
+/// once slow each other by the fitted MPS terms instead). Kernels count their bytes
+/// (<see cref="SimKernel.BandwidthShare"/> of the achievable bandwidth over their time alone) when
+/// they start; copies neither pay nor count. Fitted to no mix: the curve is the measurement's;
+/// the footprint rule was checked against five requests' measured extras
+/// (docs/results/h200/validation/virtual, "The footprint is the first kernel's").
 /// </summary>
 public sealed class ColdStart
 {
     private readonly MeasuredColdStart[] points;
     private readonly double bytesPerNs;
     private readonly double[] seen;
-    private readonly double[] busy;
-    private readonly double[] lastBusy;
     private readonly bool[] idle;
     private double moved;
 
@@ -47,8 +48,6 @@ public sealed class ColdStart
         points = Checked(curve);
         this.bytesPerNs = bytesPerNs;
         seen = new double[contexts];
-        busy = new double[contexts];
-        lastBusy = new double[contexts];
         idle = new bool[contexts];
         Array.Fill(idle, true);
     }
@@ -121,28 +120,34 @@ public sealed class ColdStart
     /// <summary>The bytes a kernel moves: its share of the achievable bandwidth over its time alone.</summary>
     public double Bytes(in SimKernel kernel) => kernel.BandwidthShare * kernel.DurationNs * bytesPerNs;
 
-    /// <summary>A kernel of <paramref name="context"/> starts: how much longer it runs, ns (0 for a copy), its bytes counted.</summary>
-    public long Start(int context, in SimKernel kernel) => kernel.SmShare > 0 ? Start(context, Bytes(kernel)) : 0;
+    /// <summary>The bytes the kernel it belongs to moves (<see cref="SimKernel.WholeKernelNs"/>): a part's footprint.</summary>
+    public double WholeBytes(in SimKernel kernel) => kernel.BandwidthShare * kernel.WholeKernelNs * bytesPerNs;
 
-    /// <summary>A compute kernel of <paramref name="context"/> moving <paramref name="bytes"/> starts: how much longer it runs, ns.</summary>
-    public long Start(int context, double bytes)
+    /// <summary>A kernel of <paramref name="context"/> starts: how much longer it runs, ns (0 for a copy), its bytes counted.</summary>
+    public long Start(int context, in SimKernel kernel) => kernel.SmShare > 0 ? Start(context, Bytes(kernel), WholeBytes(kernel)) : 0;
+
+    /// <summary>
+    /// A compute kernel of <paramref name="context"/> moving <paramref name="bytes"/> starts: how
+    /// much longer it runs, ns. <paramref name="wholeBytes"/>: for a part of a sliced kernel, the
+    /// whole kernel's bytes (0: <paramref name="bytes"/>).
+    /// </summary>
+    public long Start(int context, double bytes, double wholeBytes = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(wholeBytes);
         var extra = 0L;
         if (idle[context])
         {
             var others = moved - seen[context];
             if (others > 0)
             {
-                var footprint = Math.Max(lastBusy[context], bytes);
+                var footprint = Math.Max(bytes, wholeBytes);
                 extra = Math.Max(0, ExtraNs(others + footprint) - ExtraNs(footprint));
             }
 
             idle[context] = false;
-            busy[context] = 0;
         }
 
-        busy[context] += bytes;
         moved += bytes;
         seen[context] = moved;
         return extra;
@@ -157,7 +162,6 @@ public sealed class ColdStart
         }
 
         idle[context] = true;
-        lastBusy[context] = busy[context];
         seen[context] = moved;
     }
 
@@ -165,8 +169,6 @@ public sealed class ColdStart
     public void Reset(int context)
     {
         idle[context] = true;
-        busy[context] = 0;
-        lastBusy[context] = 0;
         seen[context] = moved;
     }
 }

@@ -30,8 +30,16 @@ namespace Contention.Workloads.Sim;
 /// (<see cref="Arbiter.ArbitratedDevice"/>: the whole kernel's prediction divided among them, the
 /// cost each part adds not counted); 0: its duration.
 /// </param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0, long PriorNs = 0)
+/// <param name="WholeNs">
+/// For a part of a sliced kernel, the whole kernel's time alone, ns: the part works on the whole
+/// kernel's data, so that is its footprint in the GPU's memory (<see cref="ColdStart"/>); 0: its
+/// duration.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0, long PriorNs = 0, long WholeNs = 0)
 {
+    /// <summary>The time alone of the kernel it belongs to: <see cref="WholeNs"/> where set, else <see cref="DurationNs"/>, ns.</summary>
+    public long WholeKernelNs => WholeNs > 0 ? WholeNs : DurationNs;
+
     /// <summary>What an arbiter's predictor takes it to last before its correction: <see cref="PriorNs"/> where set, else <see cref="DurationNs"/>, ns.</summary>
     public long ArbiterPriorNs => PriorNs > 0 ? PriorNs : DurationNs;
 }

@@ -15,7 +15,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 public sealed class TimeSliceScheduler : IGpuScheduler
 {
-    private readonly Queue<(long DurationNs, bool Compute, double Bytes)>[] pending;
+    private readonly Queue<(long DurationNs, bool Compute, double Bytes, double WholeBytes)>[] pending;
     private readonly ColdStart? coldStart;
     private readonly long[] headRemaining;
     private readonly long[] restNs; // the queued kernels' times behind each head
@@ -58,10 +58,10 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(contexts);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(timesliceNs);
         ArgumentOutOfRangeException.ThrowIfNegative(switchNs);
-        pending = new Queue<(long, bool, double)>[contexts];
+        pending = new Queue<(long, bool, double, double)>[contexts];
         for (var i = 0; i < contexts; i++)
         {
-            pending[i] = new Queue<(long, bool, double)>();
+            pending[i] = new Queue<(long, bool, double, double)>();
         }
 
         this.coldStart = coldStart;
@@ -133,14 +133,15 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     public long SliceNs(int context) => slices[context];
 
     /// <inheritdoc />
-    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0, coldStart?.Bytes(kernel) ?? 0);
+    public void Enqueue(int context, in SimKernel kernel) => Enqueue(context, kernel.DurationNs, kernel.SmShare > 0, coldStart?.Bytes(kernel) ?? 0, coldStart?.WholeBytes(kernel) ?? 0);
 
     /// <summary>Adds a kernel of <paramref name="durationNs"/> to a context's stream at the model's current time.</summary>
     /// <param name="context">The context.</param>
     /// <param name="durationNs">Its time alone.</param>
     /// <param name="compute">False for a copy, which holds the stream but is no kernel time (<see cref="KernelNs"/>).</param>
     /// <param name="bytes">The bytes it moves through the GPU's memory (for the cold starts, where the scheduler has them).</param>
-    public void Enqueue(int context, long durationNs, bool compute = true, double bytes = 0)
+    /// <param name="wholeBytes">For a part of a sliced kernel, the whole kernel's bytes (its footprint for the cold starts); 0: <paramref name="bytes"/>.</param>
+    public void Enqueue(int context, long durationNs, bool compute = true, double bytes = 0, double wholeBytes = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationNs);
         if (state == State.Running && context != running && !OthersReady(running))
@@ -160,7 +161,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
             restNs[context] += durationNs;
         }
 
-        pending[context].Enqueue((durationNs, compute, bytes));
+        pending[context].Enqueue((durationNs, compute, bytes, wholeBytes));
     }
 
     /// <inheritdoc />
@@ -329,7 +330,7 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         var head = pending[running].Peek();
         if (coldStart is not null && head.Compute)
         {
-            headRemaining[running] += coldStart.Start(running, head.Bytes);
+            headRemaining[running] += coldStart.Start(running, head.Bytes, head.WholeBytes);
         }
     }
 
