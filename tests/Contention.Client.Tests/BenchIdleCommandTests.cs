@@ -56,6 +56,20 @@ public class BenchIdleCommandTests
     }
 
     [Fact]
+    public void Prefetch_AnElementwiseKernelOverTheRequestsLargestBuffer_NotWithOut()
+    {
+        // The batch-1 MLP's largest buffer is a layer's weights, 1,024 x 1,024 floats (its GEMMs' B).
+        var request = Contention.Workloads.Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        Assert.Equal(Contention.Workloads.Kernels.KernelSpec.Elementwise(1 << 20, Contention.Workloads.Kernels.ElementwiseOp.Add), IdleBenchmark.Prefetch(request));
+        // It touches all of every device buffer the request uses.
+        var (touched, used) = (Contention.Workloads.Devices.WorkspaceSize.For([IdleBenchmark.Prefetch(request)]), Contention.Workloads.Devices.WorkspaceSize.For(request));
+        Assert.True(touched.A >= used.A && touched.B >= used.B && touched.C >= used.C);
+
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--prefetch", "--idle", "evict"]).Errors);
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--out", "profile.json", "--prefetch"]).Errors, e => e.Message.Contains("leave out --prefetch", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_OutWithTheDefaults_Accepted()
     {
         Assert.Empty(BenchIdleCommand.Create().Parse(["--out", "profile.json"]).Errors);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Contention.Workloads.Benchmarks;
 using Contention.Workloads.Devices;
+using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
 using Contention.Workloads.Workloads;
 using Spectre.Console;
@@ -51,12 +52,19 @@ internal static class BenchIdleCommand
         var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
         var evictMb = new Option<int>("--evict-mb") { Description = "how much --idle evict streams through the device's memory before each request, MB (read and written; an H200's L2 is 60 MB)", DefaultValueFactory = _ => 768 }.Within(1, 16_384);
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb };
+        var prefetch = new Option<bool>("--prefetch") { Description = "begin each request with an element-wise kernel over its workspace (its operands' and results' buffers, on the whole GPU), so that its data comes back into the L2 at once instead of kernel by kernel (experimental, issue 13); not with --out" };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, prefetch };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
             if (result.GetValue(output) is null || result.GetValue(from) is not null)
             {
+                return;
+            }
+
+            if (result.GetValue(prefetch))
+            {
+                result.AddError("--out measures a profile's idle costs of the plain request: leave out --prefetch");
                 return;
             }
 
@@ -80,7 +88,9 @@ internal static class BenchIdleCommand
             }
 
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
-            var request = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
+            var plain = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
+            var prefetched = parse.GetValue(prefetch);
+            IReadOnlyList<KernelSpec> request = prefetched ? [IdleBenchmark.Prefetch(plain), .. plain] : plain;
             var idle = ParseWays(parse.GetValue(ways)!)!;
             var sim = id.Kind == DeviceKind.Sim ? new SimGpuHost(id.Index, 1, DeviceProfile.Load(parse.GetValue(profile)!), TimeSpan.FromMicroseconds(20), spin: true) : null;
             try
@@ -98,10 +108,10 @@ internal static class BenchIdleCommand
                 }
 
                 var mps = id.Kind == DeviceKind.Cuda && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
-                AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
+                AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)}{(prefetched ? $", each request after a prefetch (element-wise over {IdleBenchmark.Prefetch(plain).Elements:N0} floats)" : "")} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
                 if (parse.GetValue(json) is { } jsonPath)
                 {
-                    File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode) }, BenchJson.Default.IdleBenchResult));
+                    File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode), Prefetch = prefetched }, BenchJson.Default.IdleBenchResult));
                 }
 
                 if (cancel.IsCancellationRequested)
@@ -144,10 +154,16 @@ internal static class BenchIdleCommand
             return 2;
         }
 
-        AnsiConsole.Write(Table(run.Gaps, $"{run.Model} batch {run.Batch} on {run.Device} (saved in {path})"));
+        AnsiConsole.Write(Table(run.Gaps, $"{run.Model} batch {run.Batch}{(run.Prefetch ? ", each request after a prefetch" : "")} on {run.Device} (saved in {path})"));
         if (output is null)
         {
             return 0;
+        }
+
+        if (run.Prefetch)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --from {path}: its requests began with a prefetch; --out takes a plain request's idle costs");
+            return 2;
         }
 
         // Files written before the kind and sync mode were saved say both in the device's description.

@@ -26,6 +26,9 @@ internal sealed record IdleBenchResult(string Device, string Model, int Batch, b
 
     /// <summary>The sync mode the requests waited in; null in files written before it was saved.</summary>
     public string? Sync { get; init; }
+
+    /// <summary>Whether each request began with a prefetch of its workspace (<c>bench idle --prefetch</c>).</summary>
+    public bool Prefetch { get; init; }
 }
 
 /// <summary>Source-generated JSON for the bench commands' files (camelCase, as before; no reflection).</summary>

@@ -162,6 +162,18 @@ public static class IdleBenchmark
                 t.WaitNs.Count > 1 ? RoundTripSpread.Measure(t.WaitNs) : null))];
     }
 
+    /// <summary>
+    /// A kernel that brings <paramref name="request"/>'s data back into the GPU's caches at once: an
+    /// element-wise kernel over its largest buffer's length (it reads the operands' buffers and
+    /// writes the results', on every multiprocessor), where the request's own batch-1 kernels,
+    /// on a few multiprocessors each, would fetch it from memory kernel by kernel.
+    /// </summary>
+    public static KernelSpec Prefetch(IReadOnlyList<KernelSpec> request)
+    {
+        var size = WorkspaceSize.For(request);
+        return KernelSpec.Elementwise(Math.Max(size.A, Math.Max(size.B, size.C)), ElementwiseOp.Add);
+    }
+
     private static void Run(IComputeDevice device, IReadOnlyList<KernelSpec> request)
     {
         for (var k = 0; k < request.Count; k++)
