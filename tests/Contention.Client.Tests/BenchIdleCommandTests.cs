@@ -56,7 +56,7 @@ public class BenchIdleCommandTests
     }
 
     [Fact]
-    public void Prefetch_AnElementwiseKernelOverTheRequestsLargestBuffer_NotWithOut()
+    public void Prefetch_DataAnElementwiseKernelOverTheRequestsLargestBuffer_CodeEachKernelFunctionOnce_NotWithOut()
     {
         // The batch-1 MLP's largest buffer is a layer's weights, 1,024 x 1,024 floats (its GEMMs' B).
         var request = Contention.Workloads.Workloads.ModelShapes.InferenceRequest("mlp", 1);
@@ -65,8 +65,12 @@ public class BenchIdleCommandTests
         var (touched, used) = (Contention.Workloads.Devices.WorkspaceSize.For([IdleBenchmark.Prefetch(request)]), Contention.Workloads.Devices.WorkspaceSize.For(request));
         Assert.True(touched.A >= used.A && touched.B >= used.B && touched.C >= used.C);
 
-        Assert.Empty(BenchIdleCommand.Create().Parse(["--prefetch", "--idle", "evict"]).Errors);
-        Assert.Contains(BenchIdleCommand.Create().Parse(["--out", "profile.json", "--prefetch"]).Errors, e => e.Message.Contains("leave out --prefetch", StringComparison.Ordinal));
+        // Its code instead: each kernel function once, on one element.
+        Assert.Equal([Contention.Workloads.Kernels.KernelSpec.Gemm(1, 1, 1), Contention.Workloads.Kernels.KernelSpec.Elementwise(1, Contention.Workloads.Kernels.ElementwiseOp.Add)], IdleBenchmark.WarmCode(request));
+
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--prefetch", "code", "--idle", "evict"]).Errors);
+        Assert.NotEmpty(BenchIdleCommand.Create().Parse(["--prefetch", "weights"]).Errors);
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--out", "profile.json", "--prefetch", "data"]).Errors, e => e.Message.Contains("leave out --prefetch", StringComparison.Ordinal));
     }
 
     [Fact]

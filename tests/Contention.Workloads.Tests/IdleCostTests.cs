@@ -81,7 +81,6 @@ public class IdleCostTests
 
     private static string Request(int kernels) => string.Join(' ', Enumerable.Repeat("L", kernels)) + " S";
 
-    // Records launches (L; a kernel other than the request's as its text) and synchronisations (S).
     [Fact]
     public void Measure_ALongRequest_IsTimedForAboutTheSecondsAsked_NotAsIfItTookASmallOnesTime()
     {
@@ -94,6 +93,8 @@ public class IdleCostTests
         Assert.InRange(times.LaunchNs.Count, 1, 50);
     }
 
+    // Records launches (L; a kernel other than the request's as its text) and synchronisations (S; each
+    // taking SynchronizeNs).
     private sealed class Recorder : IComputeDevice
     {
         private readonly HashSet<KernelSpec> requestKernels = [.. ModelShapes.InferenceRequest("mlp", 1)];

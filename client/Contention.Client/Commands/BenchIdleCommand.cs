@@ -52,7 +52,7 @@ internal static class BenchIdleCommand
         var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
         var evictMb = new Option<int>("--evict-mb") { Description = "how much --idle evict streams through the device's memory before each request, MB (read and written; an H200's L2 is 60 MB)", DefaultValueFactory = _ => 768 }.Within(1, 16_384);
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
-        var prefetch = new Option<bool>("--prefetch") { Description = "begin each request with an element-wise kernel over its workspace (its operands' and results' buffers, on the whole GPU), so that its data comes back into the L2 at once instead of kernel by kernel (experimental, issue 13); not with --out" };
+        var prefetch = new Option<string?>("--prefetch") { Description = "begin each request with: data (an element-wise kernel over its workspace, its operands' and results' buffers, on the whole GPU: its data back into the L2 at once instead of kernel by kernel) or code (one launch of each of its kernel functions on one element: their code back, next to no data); experimental (issue 13), not with --out" }.AcceptOnlyFromAmong("data", "code");
         var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, prefetch };
         command.Validators.Add(result =>
         {
@@ -62,7 +62,7 @@ internal static class BenchIdleCommand
                 return;
             }
 
-            if (result.GetValue(prefetch))
+            if (result.GetValue(prefetch) is not null)
             {
                 result.AddError("--out measures a profile's idle costs of the plain request: leave out --prefetch");
                 return;
@@ -90,7 +90,13 @@ internal static class BenchIdleCommand
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
             var plain = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
             var prefetched = parse.GetValue(prefetch);
-            IReadOnlyList<KernelSpec> request = prefetched ? [IdleBenchmark.Prefetch(plain), .. plain] : plain;
+            IReadOnlyList<KernelSpec> first = prefetched switch
+            {
+                "data" => [IdleBenchmark.Prefetch(plain)],
+                "code" => IdleBenchmark.WarmCode(plain),
+                _ => [],
+            };
+            IReadOnlyList<KernelSpec> request = [.. first, .. plain];
             var idle = ParseWays(parse.GetValue(ways)!)!;
             var sim = id.Kind == DeviceKind.Sim ? new SimGpuHost(id.Index, 1, DeviceProfile.Load(parse.GetValue(profile)!), TimeSpan.FromMicroseconds(20), spin: true) : null;
             try
@@ -108,7 +114,7 @@ internal static class BenchIdleCommand
                 }
 
                 var mps = id.Kind == DeviceKind.Cuda && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CUDA_MPS_PIPE_DIRECTORY"));
-                AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)}{(prefetched ? $", each request after a prefetch (element-wise over {IdleBenchmark.Prefetch(plain).Elements:N0} floats)" : "")} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
+                AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)}{Prefetched(prefetched, first)} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
                 if (parse.GetValue(json) is { } jsonPath)
                 {
                     File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode), Prefetch = prefetched }, BenchJson.Default.IdleBenchResult));
@@ -154,13 +160,13 @@ internal static class BenchIdleCommand
             return 2;
         }
 
-        AnsiConsole.Write(Table(run.Gaps, $"{run.Model} batch {run.Batch}{(run.Prefetch ? ", each request after a prefetch" : "")} on {run.Device} (saved in {path})"));
+        AnsiConsole.Write(Table(run.Gaps, $"{run.Model} batch {run.Batch}{Prefetched(run.Prefetch, [])} on {run.Device} (saved in {path})"));
         if (output is null)
         {
             return 0;
         }
 
-        if (run.Prefetch)
+        if (run.Prefetch is not null)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --from {path}: its requests began with a prefetch; --out takes a plain request's idle costs");
             return 2;
@@ -178,6 +184,14 @@ internal static class BenchIdleCommand
         WriteProfile(DeviceProfile.Load(baseProfile), run.Gaps, run.MpsPipeSet ? GpuSharing.Mps : GpuSharing.Timeslice, $"the {run.Model} batch-{run.Batch} request on {run.Device}", output);
         return 0;
     }
+
+    // What the table's title says each request began with.
+    private static string Prefetched(string? prefetch, IReadOnlyList<KernelSpec> kernels) => prefetch switch
+    {
+        "data" => $", each request after a prefetch of its data{(kernels.Count > 0 ? $" (element-wise over {kernels[0].Elements:N0} floats)" : "")}",
+        "code" => $", each request after its kernel functions on one element{(kernels.Count > 0 ? $" ({kernels.Count} launches)" : "")}",
+        _ => "",
+    };
 
     private static void WriteProfile(DeviceProfile profile, IReadOnlyList<IdleGapTimes> results, GpuSharing mode, string request, string path)
     {

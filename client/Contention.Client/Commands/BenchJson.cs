@@ -27,8 +27,8 @@ internal sealed record IdleBenchResult(string Device, string Model, int Batch, b
     /// <summary>The sync mode the requests waited in; null in files written before it was saved.</summary>
     public string? Sync { get; init; }
 
-    /// <summary>Whether each request began with a prefetch of its workspace (<c>bench idle --prefetch</c>).</summary>
-    public bool Prefetch { get; init; }
+    /// <summary>What each request began with (<c>bench idle --prefetch</c>: data, code); null: nothing.</summary>
+    public string? Prefetch { get; init; }
 }
 
 /// <summary>Source-generated JSON for the bench commands' files (camelCase, as before; no reflection).</summary>

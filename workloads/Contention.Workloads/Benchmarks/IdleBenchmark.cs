@@ -174,6 +174,23 @@ public static class IdleBenchmark
         return KernelSpec.Elementwise(Math.Max(size.A, Math.Max(size.B, size.C)), ElementwiseOp.Add);
     }
 
+    /// <summary>
+    /// Kernels that bring <paramref name="request"/>'s code back instead of its data: one launch of
+    /// each kind of compute kernel it has, on one element (a 1x1x1 GEMM, an element-wise kernel
+    /// and a reduction of one float): the same kernel functions, next to no data.
+    /// </summary>
+    public static IReadOnlyList<KernelSpec> WarmCode(IReadOnlyList<KernelSpec> request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return [.. request.Select(k => k.Kind).Distinct().Select(kind => kind switch
+        {
+            KernelKind.Gemm => KernelSpec.Gemm(1, 1, 1),
+            KernelKind.Elementwise => KernelSpec.Elementwise(1, ElementwiseOp.Add),
+            KernelKind.Reduce => KernelSpec.Reduce(1),
+            _ => (KernelSpec?)null,
+        }).OfType<KernelSpec>()];
+    }
+
     private static void Run(IComputeDevice device, IReadOnlyList<KernelSpec> request)
     {
         for (var k = 0; k < request.Count; k++)
