@@ -149,7 +149,6 @@ public sealed class ColdStart
         }
 
         moved += bytes;
-        seen[context] = moved;
         return extra;
     }
 
