@@ -40,6 +40,8 @@ public class BenchIdleCommandTests
         Assert.Equal(1L << 26, BenchIdleCommand.EvictElements(768));
         Assert.Equal((64L << 20) / 12, BenchIdleCommand.EvictElements(64));
         Assert.Contains(BenchIdleCommand.Create().Parse(["--evict-mb", "0"]).Errors, e => e.Message.Contains("--evict-mb", StringComparison.Ordinal));
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--evict-passes", "0"]).Errors, e => e.Message.Contains("--evict-passes", StringComparison.Ordinal));
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--idle", "evict", "--evict-mb", "16", "--evict-passes", "48"]).Errors);
     }
 
     [Theory]

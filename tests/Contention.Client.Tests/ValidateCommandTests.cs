@@ -101,6 +101,20 @@ public class ValidateCommandTests
         // The same set twice would count its runs twice: refused.
         var again = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(suite, both, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { MoreReferences = [Path.Combine(root, "reference", "real")] }, Console(new StringWriter()), CancellationToken.None));
         Assert.Contains("given more than once", again.Message, StringComparison.Ordinal);
+
+        // A suite of one mix file compares that mix only, though the sets hold results of others
+        // (here a copy of tiny's under another name, whose cases would count twice).
+        CopyDirectory(Path.Combine(root, "reference", "real", "tiny"), Path.Combine(root, "reference", "real", "other"));
+        CopyDirectory(Path.Combine(outDirectory, "model", "tiny"), Path.Combine(outDirectory, "model", "other"));
+        var single = Path.Combine(root, "single");
+        code = await ValidateCommand.ExecuteAsync(new ValidateOptions(Path.Combine(suite, "tiny.yaml"), single, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { IncludeInvalid = true }, Console(new StringWriter()), CancellationToken.None);
+        Assert.Contains(code, new[] { 0, ValidateCommand.TargetsMissed });
+        var lines = File.ReadAllLines(Path.Combine(single, FidelityReport.Csv));
+        var tput = lines.Where(l => l.StartsWith("tiny / infer,", StringComparison.Ordinal) && l.Contains(",throughput,", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, tput.Count);
+        Assert.All(tput, l => Assert.Equal("2", l.Split(',')[4]));
+        Assert.Equal(2 * one.Samples.Count, ValidationResults.Load(Path.Combine(outDirectory, "model"), includeInvalid: true).Samples.Count);
+        Assert.Equal(one.Samples.Count, ValidationResults.Load(Path.Combine(outDirectory, "model"), includeInvalid: true, only: ["tiny"]).Samples.Count);
         Directory.Delete(root, true);
     }
 

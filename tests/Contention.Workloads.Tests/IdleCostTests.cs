@@ -64,6 +64,24 @@ public class IdleCostTests
     }
 
     [Fact]
+    public void Measure_EvictPasses_TheSameKernelThatManyTimesThenOneSynchronise_OnlyForEvict()
+    {
+        var request = ModelShapes.InferenceRequest("mlp", 1);
+        var evict = new Recorder();
+        var gemm = new Recorder();
+
+        IdleBenchmark.Measure(evict, request, 0, IdleWay.Evict, 1e-6, minimumRequests: 2, evictElements: 1_000, evictPasses: 3);
+        IdleBenchmark.Measure(gemm, request, 0, IdleWay.Gemm, 1e-6, minimumRequests: 2, evictPasses: 3);
+
+        var kernel = KernelSpec.Elementwise(1_000).ToString();
+        var measured = string.Join(' ', Enumerable.Repeat("K K K S " + Request(request.Count), 2));
+        Assert.EndsWith(measured, string.Join(' ', evict.Calls.Select(c => c == kernel ? "K" : c)), StringComparison.Ordinal);
+        var once = string.Join(' ', Enumerable.Repeat("K S " + Request(request.Count), 2));
+        Assert.EndsWith(once, string.Join(' ', gemm.Calls.Select(c => c == IdleBenchmark.Before(IdleWay.Gemm)!.ToString() ? "K" : c)), StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => IdleBenchmark.Measure(evict, request, 0, IdleWay.Evict, 1e-6, evictPasses: 0));
+    }
+
+    [Fact]
     public void Costs_BaselineIsBackToBackNotARequestAfterOtherWork()
     {
         var times = new[]

@@ -51,9 +51,10 @@ internal static class BenchIdleCommand
         var output = new Option<string?>("--out") { Description = "write --base with these idle costs (for this run's sharing: time-sliced, or MPS when CUDA_MPS_PIPE_DIRECTORY is set) to this profile file, the others kept; needs a cuda device, --sync block, gap 0 and sleeping gaps" };
         var based = OptionChecks.Profile("--base", "the profile --out starts from", "h200");
         var evictMb = new Option<int>("--evict-mb") { Description = "how much --idle evict streams through the device's memory before each request, MB (read and written; an H200's L2 is 60 MB)", DefaultValueFactory = _ => 768 }.Within(1, 16_384);
+        var evictPasses = new Option<int>("--evict-passes") { Description = "how many times --idle evict goes over its --evict-mb before each request (the same span, its bytes moved that many times: what a small working set passed over again and again leaves of the L2)", DefaultValueFactory = _ => 1 }.Within(1, 4_096);
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
         var prefetch = new Option<string?>("--prefetch") { Description = "begin each request with: data (an element-wise kernel over its workspace, its operands' and results' buffers, on the whole GPU: its data back into the L2 at once instead of kernel by kernel) or code (one launch of each of its kernel functions on one element: their code back, next to no data); experimental (issue 13), not with --out" }.AcceptOnlyFromAmong("data", "code");
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, prefetch };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, evictPasses, prefetch };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
@@ -109,7 +110,7 @@ internal static class BenchIdleCommand
                     // At gap 0 the back-to-back baseline, and the ways that first run other work on the device.
                     foreach (var way in gap == 0 ? [IdleWay.Sleep, .. idle.Where(w => IdleBenchmark.Before(w) is not null)] : idle)
                     {
-                        results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel, evictElements: EvictElements(parse.GetValue(evictMb))));
+                        results.Add(IdleBenchmark.Measure(opened, request, gap, way, parse.GetValue(seconds), cancellation: cancel, evictElements: EvictElements(parse.GetValue(evictMb)), evictPasses: parse.GetValue(evictPasses)));
                     }
                 }
 
@@ -117,7 +118,7 @@ internal static class BenchIdleCommand
                 AnsiConsole.Write(Table(results, $"{parse.GetValue(model)} batch {parse.GetValue(batch)}{Prefetched(prefetched, first)} on {opened.Description}{(mps ? ", CUDA_MPS_PIPE_DIRECTORY set (an MPS client if its daemon runs)" : "")}"));
                 if (parse.GetValue(json) is { } jsonPath)
                 {
-                    File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode), Prefetch = prefetched }, BenchJson.Default.IdleBenchResult));
+                    File.WriteAllText(jsonPath, JsonSerializer.Serialize(new IdleBenchResult(opened.Description, parse.GetValue(model)!, parse.GetValue(batch), mps, results) { Kind = id.Kind.ToString().ToLowerInvariant(), Sync = Contention.Grains.Words.Word(mode), Prefetch = prefetched, EvictMb = parse.GetValue(evictMb), EvictPasses = parse.GetValue(evictPasses) }, BenchJson.Default.IdleBenchResult));
                 }
 
                 if (cancel.IsCancellationRequested)

@@ -29,6 +29,12 @@ internal sealed record IdleBenchResult(string Device, string Model, int Batch, b
 
     /// <summary>What each request began with (<c>bench idle --prefetch</c>: data, code); null: nothing.</summary>
     public string? Prefetch { get; init; }
+
+    /// <summary>The MB <c>--idle evict</c> streamed before each request; null in files written before it was saved.</summary>
+    public int? EvictMb { get; init; }
+
+    /// <summary>How many times it went over them (<c>--evict-passes</c>); null in files written before it was saved.</summary>
+    public int? EvictPasses { get; init; }
 }
 
 /// <summary>Source-generated JSON for the bench commands' files (camelCase, as before; no reflection).</summary>

@@ -135,8 +135,10 @@ internal static class ValidateCommand
         console.MarkupLineInterpolated($"runs done; this build makes no reports: on a full build, run contention validate {options.Suite} --reference {realDirectory} --model {modelDirectory} --out DIR");
         return failed > 0 ? 3 : 0;
 #else
-        var real = ValidationResults.Combine([.. realSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
-        var modelled = ValidationResults.Combine([.. modelSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled))]);
+        // Only the suite's mixes: a set of runs may hold others (a folder of every mix, the suite one file of it).
+        var names = mixes.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        var real = ValidationResults.Combine([.. realSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled, names))]);
+        var modelled = ValidationResults.Combine([.. modelSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled, names))]);
         var fidelity = Fidelity.Compare(real, modelled, options.Pooled);
         var sources = new FidelitySources(CommandLine(options), string.Join(" + ", realSets), string.Join(" + ", modelSets), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);

@@ -37,15 +37,17 @@ public sealed partial class ValidationResults
     /// verdict calls invalid count too (listed). With <paramref name="pooled"/>, a mix tenant's
     /// latency percentiles in each run are those of its replicas' latency histograms merged (read
     /// from each run's results.json: a sweep's points/ folder), not the median of theirs; rates are
-    /// the mean of theirs either way (<see cref="ValidationMetric.Latency"/>).
+    /// the mean of theirs either way (<see cref="ValidationMetric.Latency"/>). With
+    /// <paramref name="only"/>, of a folder of mixes only the subdirectories of those names (the
+    /// suite's mixes: a set may hold results of others, which are not this report's).
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The directory holds no results.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory holds no results (of those mixes).</exception>
     /// <exception cref="InvalidDataException">Pooled, and a run's histograms are missing.</exception>
-    public static ValidationResults Load(string directory, bool includeInvalid = false, bool pooled = false)
+    public static ValidationResults Load(string directory, bool includeInvalid = false, bool pooled = false, IReadOnlyCollection<string>? only = null)
     {
         var mixes = IsResults(directory)
             ? [directory]
-            : Directory.Exists(directory) ? Directory.GetDirectories(directory).Where(IsResults).Order(StringComparer.Ordinal).ToList() : [];
+            : Directory.Exists(directory) ? Directory.GetDirectories(directory).Where(d => IsResults(d) && (only is null || only.Contains(Path.GetFileName(d)))).Order(StringComparer.Ordinal).ToList() : [];
         if (mixes.Count == 0)
         {
             throw new DirectoryNotFoundException($"{directory} holds no results of 'contention run' (a sweep.json or tenants.csv, or subdirectories with them)");

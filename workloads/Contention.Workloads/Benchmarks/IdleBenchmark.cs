@@ -66,14 +66,17 @@ public static class IdleBenchmark
     /// Times requests of <paramref name="request"/> on <paramref name="device"/>, each after a gap of
     /// <paramref name="gapNs"/> spent <paramref name="way"/>, for about <paramref name="seconds"/>
     /// (at least <paramref name="minimumRequests"/>), on the calling thread, after a few unmeasured
-    /// requests that load the kernels; <see cref="IdleWay.Evict"/> goes over <paramref name="evictElements"/> floats.
+    /// requests that load the kernels; <see cref="IdleWay.Evict"/> goes over <paramref name="evictElements"/> floats
+    /// <paramref name="evictPasses"/> times (the same span, its bytes moved that many times: a small
+    /// span passed over many times moves as many bytes as one large one, and leaves more of the L2 as it was).
     /// </summary>
-    public static IdleGapTimes Measure(IComputeDevice device, IReadOnlyList<KernelSpec> request, long gapNs, IdleWay way, double seconds, int minimumRequests = 50, long evictElements = EvictElements, CancellationToken cancellation = default)
+    public static IdleGapTimes Measure(IComputeDevice device, IReadOnlyList<KernelSpec> request, long gapNs, IdleWay way, double seconds, int minimumRequests = 50, long evictElements = EvictElements, int evictPasses = 1, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfNegative(gapNs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(seconds);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(evictPasses);
         NativeMethods.UsePreciseTimers();
         var before = Before(way, evictElements);
         device.Prepare(before is { } kernel ? [.. request, kernel] : request);
@@ -90,7 +93,8 @@ public static class IdleBenchmark
         // lasts about the seconds asked too. The other work first: a 4,096³ GEMM ~10 ms on an
         // H200, an eviction 12 bytes a float at ~3 TB/s (1 ns per 250 floats).
         var requestNs = Math.Max(1_000, warm[5..].Order().ElementAt(2));
-        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : evictElements / 250;
+        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : evictPasses * evictElements / 250;
+        var passes = way == IdleWay.Evict ? evictPasses : 1;
         var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + requestNs + beforeNs), minimumRequests, 20_000);
         var wake = new long[count];
         var launch = new long[count];
@@ -101,7 +105,11 @@ public static class IdleBenchmark
             if (before is { } first)
             {
                 // The other work first, done before the gap begins: the request finds the device as it left it.
-                device.Launch(first);
+                for (var p = 0; p < passes; p++)
+                {
+                    device.Launch(first);
+                }
+
                 device.Synchronize();
             }
 
