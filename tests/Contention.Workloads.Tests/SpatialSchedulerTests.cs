@@ -74,6 +74,67 @@ public class SpatialSchedulerTests
         Assert.Equal(100, gpu.KernelNs(1));
     }
 
+    [Theory]
+    [InlineData(250, 50, 0L, 260L)] // past the first wave: a tenth of the GPU frees in 10 ns (a wave's tenth), then 50 ns
+    [InlineData(50, 50, 0L, 100L)] // in the first wave, whose blocks began together: its end, as without staggering
+    [InlineData(250, 400, 100L, 282L)] // a kernel of 4 waves on half the GPU: half frees in 50 ns, it starts after (1 + 1/4) / 2 of that
+    public void AdvanceTo_StaggeredBlocks_HigherPriorityKernelTakesMultiprocessorsAsBlocksEnd(long arrivalNs, long durationNs, long waveNs, long startNs)
+    {
+        // Context 0: a GPU-filling kernel of 1000 ns in waves of 100 ns, from 0; context 1
+        // (priority 1) arrives with a kernel on a tenth of the GPU (half for the 4-wave one).
+        var gpu = new SpatialScheduler(2) { StaggeredBlocks = true };
+        gpu.Configure(1, new SimContext(1, 1.0));
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.AdvanceTo(arrivalNs);
+        gpu.Enqueue(1, new SimKernel(durationNs, waveNs > 0 ? 0.5 : 0.1, 0, WaveNs: waveNs));
+
+        Assert.Equal(0.0, gpu.Rate(1));
+        Assert.Equal(startNs, gpu.NextEventNs());
+        gpu.AdvanceTo(startNs);
+        Assert.Equal(1.0, gpu.Rate(1));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal(startNs + durationNs, gpu.LastCompletionNs(1));
+        Assert.Equal(startNs + durationNs - arrivalNs, gpu.KernelNs(1));
+    }
+
+    [Fact]
+    public void AdvanceTo_StaggeredBlocks_AGateIsCountedFromTheKernelsArrivalNotFromEachRefresh()
+    {
+        // As the first case above, and a third context's short kernel comes and goes meanwhile
+        // (arrivals and completions recompute the gates): the waiting kernel still starts at 260.
+        var gpu = new SpatialScheduler(3) { StaggeredBlocks = true };
+        gpu.Configure(1, new SimContext(1, 1.0));
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100));
+        gpu.AdvanceTo(250);
+        gpu.Enqueue(1, new SimKernel(50, 0.1));
+        gpu.AdvanceTo(255);
+        gpu.Enqueue(2, new SimKernel(1, 0.01));
+        gpu.AdvanceTo(259);
+
+        Assert.Equal(260, gpu.NextEventNs());
+        gpu.AdvanceTo(10_000);
+        Assert.Equal(310, gpu.LastCompletionNs(1));
+    }
+
+    [Theory]
+    [InlineData(1.5, 1375)] // 1.5 resident blocks a multiprocessor of the dense kernel: 1 + 0.25 x 1.5
+    [InlineData(3, 1500)] // more blocks than fit: 2 counted, 1 + 0.25 x 2
+    public void AdvanceTo_DenseCrowding_SparseKernelBesideAnotherContextsDenseOneRunsSlower(double denseSpread, long endNs)
+    {
+        // A sparse kernel (1000 ns alone, a tenth of the GPU, spread 0.5) beside another context's
+        // dense one (3000 ns, 0.4 of the GPU): the sparse one slows, the dense one does not.
+        var gpu = new SpatialScheduler(2) { DenseCrowding = 0.25 };
+        gpu.Enqueue(0, new SimKernel(1000, 0.1, Spread: 0.5));
+        gpu.Enqueue(1, new SimKernel(3000, 0.4, Spread: denseSpread));
+
+        Assert.Equal(1000.0 / endNs, gpu.Rate(0), 9);
+        Assert.Equal(1.0, gpu.Rate(1));
+        gpu.AdvanceTo(10_000);
+        Assert.Equal((endNs, 3000L), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SpatialScheduler(1) { DenseCrowding = 6 });
+    }
+
     [Fact]
     public void AdvanceTo_HigherPriorityKernelBesideKernelsOnHalfTheGpuEach_WaitsForAWaveOfItsOwnLength()
     {

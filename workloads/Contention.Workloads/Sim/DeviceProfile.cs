@@ -95,6 +95,26 @@ public sealed record DeviceProfile
     [Range(0, 5)] public double MpsBlockContention { get; init; }
 
     /// <summary>
+    /// Under MPS, whether a higher-priority kernel waiting for lower-priority kernels'
+    /// multiprocessors takes them as their blocks end one by one past their first wave (as on
+    /// the H200: an MLP batch-1 request beside a 4096³ GEMM of ~1.7 ms waves took 1.5-1.7 ms, not
+    /// the ~10 ms of waiting for each wave's end) rather than at the end of a wave (false: the
+    /// model before 2026-12-04). The shipped h200 sets it (docs/sim.md, "Sharing").
+    /// </summary>
+    public bool MpsStaggeredBlocks { get; init; }
+
+    /// <summary>
+    /// Under MPS, how much slower a sparse kernel runs for each resident block a multiprocessor
+    /// holds of other clients' running dense kernels (more blocks than multiprocessors; at most 2
+    /// counted a multiprocessor): their blocks are on every multiprocessor, and the sparse kernel's
+    /// share them (0 to 5; 0: none, the model before 2026-12-04). Chosen against the probe mixes
+    /// (`mixes/validation/cold-starts.yaml` and `mps-neighbours.yaml`: batch-1 requests beside
+    /// GEMM and element-wise neighbours took 1.3-2.9x their time alone on the H200; the shipped
+    /// h200 has 0.5).
+    /// </summary>
+    [Range(0, 5)] public double MpsDenseCrowding { get; init; }
+
+    /// <summary>
     /// What each part of a kernel the arbiter slices costs on the GPU beyond its share of the
     /// kernel, ns (0: <see cref="KernelOverheadNs"/>, a kernel's fixed cost). On the H200 one
     /// ResNet-50 batch-32 trainer sliced at 50 us ran 109.5 ms a step against 82.5 ms gated, its

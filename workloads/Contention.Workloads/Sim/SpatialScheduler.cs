@@ -16,7 +16,11 @@ namespace Contention.Workloads.Sim;
 /// use more than the memory bandwidth, all slow down in proportion; and while kernels of two or
 /// more contexts run at once, each runs <see cref="Interference"/> slower (the measured cost of
 /// sharing the cache and memory system), and sparse kernels whose blocks crowd onto the same
-/// multiprocessors run slower still (<see cref="BlockContention"/>). No context switches and no
+/// multiprocessors run slower still (<see cref="BlockContention"/>). Two refinements (off unless
+/// the profile sets them, as the shipped h200 does): a waiting higher-priority kernel takes the multiprocessors
+/// as the lower-priority kernels' blocks end one by one past their first wave
+/// (<see cref="StaggeredBlocks"/>), and a sparse kernel runs slower beside other contexts' dense
+/// kernels, whose blocks share its multiprocessors (<see cref="DenseCrowding"/>). No context switches and no
 /// time slices. Each context's stream stays in order. Rates change only at arrivals and
 /// completions, so the timeline is piecewise linear and exact on explicit time.
 /// </summary>
@@ -94,6 +98,18 @@ public sealed class SpatialScheduler : IGpuScheduler
 
     /// <summary>How much slower a sparse kernel runs for each more block on its multiprocessors (<see cref="DeviceProfile.MpsBlockContention"/>).</summary>
     public double BlockContention { get; }
+
+    /// <summary>A higher-priority kernel takes lower-priority kernels' multiprocessors as their blocks end one by one past their first wave, not at a wave's end (<see cref="DeviceProfile.MpsStaggeredBlocks"/>).</summary>
+    public bool StaggeredBlocks { get; init; }
+
+    /// <summary>How much slower a sparse kernel runs for each resident block of other contexts' dense kernels on its multiprocessors (<see cref="DeviceProfile.MpsDenseCrowding"/>, 0 to 5).</summary>
+    public double DenseCrowding
+    {
+        get => denseCrowding;
+        init => denseCrowding = value is >= 0 and <= 5 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "dense crowding is 0 to 5");
+    }
+
+    private readonly double denseCrowding;
 
     /// <inheritdoc />
     public long Switches => 0;
@@ -292,13 +308,35 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
 
             var gate = long.MaxValue;
+            var freeing = 0.0;
+            var used = 0.0;
             for (var j = 0; j < count; j++)
             {
                 var d = order[j];
-                if (startedAt[d] >= 0 && settings[d].Priority < settings[c].Priority)
+                if (startedAt[d] < 0)
+                {
+                    continue;
+                }
+
+                used += givenShare[d];
+                if (settings[d].Priority < settings[c].Priority)
                 {
                     gate = Math.Min(gate, WaveEndNs(d));
+                    freeing += StaggeredFreeing(d);
                 }
+            }
+
+            if (gate != long.MaxValue && freeing > 0)
+            {
+                // Past their first wave, the lower-priority kernels' blocks end one by one, and
+                // the kernel's blocks take each as it frees. A kernel of one wave ends a block's
+                // time after its last block got its multiprocessor (once all it lacks have
+                // freed); one of many waves runs on what it has while the rest frees, half that
+                // time on average: it starts, in the model, after (1 + 1/waves) / 2 of it.
+                var kernel = pending[c].Peek();
+                var waves = kernel.WaveNs > 0 ? Math.Max(1, (double)kernel.DurationNs / kernel.WaveNs) : 1;
+                var need = Want(c) - Math.Max(0, 1 - used);
+                gate = need <= 0 ? NowNs : Math.Min(gate, headSince[c] + (long)Math.Ceiling(need / freeing * (1 + (1 / waves)) / 2));
             }
 
             if (gate != long.MaxValue && gate > NowNs)
@@ -380,6 +418,44 @@ public sealed class SpatialScheduler : IGpuScheduler
         {
             Crowd(active);
         }
+
+        if (running > 1 && DenseCrowding > 0)
+        {
+            CrowdByDense(active);
+        }
+    }
+
+    /// <summary>
+    /// Slows each running sparse kernel by the resident blocks of other contexts' running dense
+    /// kernels (<see cref="SimKernel.Spread"/> above 1; at most 2 a multiprocessor counted, as
+    /// the element-wise kernels' 1,024-thread blocks fill one): by 1 + <see cref="DenseCrowding"/>
+    /// × their blocks a multiprocessor together. The dense kernels themselves are not slowed by it.
+    /// </summary>
+    private void CrowdByDense(Span<int> active)
+    {
+        foreach (var c in active)
+        {
+            if (givenShare[c] <= 0 || !IsSparse(pending[c].Peek()))
+            {
+                continue;
+            }
+
+            var beside = 0.0;
+            foreach (var d in active)
+            {
+                var other = pending[d].Peek();
+                if (d != c && givenShare[d] > 0 && other.Spread > 1)
+                {
+                    beside += Math.Min(other.Spread, 2);
+                }
+            }
+
+            if (beside > 0)
+            {
+                rate[c] /= 1 + (DenseCrowding * beside);
+                blockSpeed[c] /= 1 + (DenseCrowding * beside);
+            }
+        }
     }
 
     /// <summary>
@@ -440,6 +516,23 @@ public sealed class SpatialScheduler : IGpuScheduler
         var length = Math.Max(1, (long)Math.Ceiling(wave / blockSpeed[context]));
         var elapsed = NowNs - startedAt[context];
         return startedAt[context] + (((elapsed + length - 1) / length) * length);
+    }
+
+    /// <summary>
+    /// The share of the multiprocessors a running kernel frees a nanosecond while its blocks end
+    /// one by one: past its first wave (whose blocks began together and end together), its
+    /// share over a wave's length; 0 in its first wave, or without waves.
+    /// </summary>
+    private double StaggeredFreeing(int context)
+    {
+        var wave = pending[context].Peek().WaveNs;
+        if (!StaggeredBlocks || wave <= 0 || rate[context] <= 0 || givenShare[context] <= 0)
+        {
+            return 0;
+        }
+
+        var length = Math.Max(1, Math.Ceiling(wave / blockSpeed[context]));
+        return NowNs - startedAt[context] < length ? 0 : givenShare[context] / length;
     }
 
     private int ByTurn(int x, int y)
