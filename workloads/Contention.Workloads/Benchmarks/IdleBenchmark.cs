@@ -93,8 +93,8 @@ public static class IdleBenchmark
         // lasts about the seconds asked too. The other work first: a 4,096³ GEMM ~10 ms on an
         // H200, an eviction 12 bytes a float at ~3 TB/s (1 ns per 250 floats).
         var requestNs = Math.Max(1_000, warm[5..].Order().ElementAt(2));
-        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : evictPasses * evictElements / 250;
         var passes = way == IdleWay.Evict ? evictPasses : 1;
+        var beforeNs = before is null ? 0 : way == IdleWay.Gemm ? 10_000_000 : passes * evictElements / 250;
         var count = (int)Math.Clamp(seconds * 1e9 / (gapNs + requestNs + beforeNs), minimumRequests, 20_000);
         var wake = new long[count];
         var launch = new long[count];

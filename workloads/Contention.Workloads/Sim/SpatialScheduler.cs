@@ -433,27 +433,30 @@ public sealed class SpatialScheduler : IGpuScheduler
     /// </summary>
     private void CrowdByDense(Span<int> active)
     {
+        // A context has one kernel running, so the dense blocks beside a sparse kernel are all
+        // the running dense kernels' (its own context's is the sparse one).
+        var beside = 0.0;
+        foreach (var d in active)
+        {
+            var kernel = pending[d].Peek();
+            if (givenShare[d] > 0 && kernel.Spread > 1)
+            {
+                beside += Math.Min(kernel.Spread, 2);
+            }
+        }
+
+        if (beside <= 0)
+        {
+            return;
+        }
+
+        var slower = 1 + (DenseCrowding * beside);
         foreach (var c in active)
         {
-            if (givenShare[c] <= 0 || !IsSparse(pending[c].Peek()))
+            if (givenShare[c] > 0 && IsSparse(pending[c].Peek()))
             {
-                continue;
-            }
-
-            var beside = 0.0;
-            foreach (var d in active)
-            {
-                var other = pending[d].Peek();
-                if (d != c && givenShare[d] > 0 && other.Spread > 1)
-                {
-                    beside += Math.Min(other.Spread, 2);
-                }
-            }
-
-            if (beside > 0)
-            {
-                rate[c] /= 1 + (DenseCrowding * beside);
-                blockSpeed[c] /= 1 + (DenseCrowding * beside);
+                rate[c] /= slower;
+                blockSpeed[c] /= slower;
             }
         }
     }
