@@ -61,6 +61,21 @@ public class CostModelTests
     }
 
     [Fact]
+    public void Kernel_GemmOfSixWavesAndAFifth_CarriesItsOccupancyAndItsLastWavesShare()
+    {
+        // 4096³ on the H200: 64 x 64 tiles of 64 = 4,096 blocks, 5 to a multiprocessor, 660 at once:
+        // 6 whole waves and 136 blocks, 136/660 of the room in the last, one block a multiprocessor.
+        var kernel = new CostModel(DeviceProfile.Load("h200")).Kernel(KernelSpec.Gemm(4096, 4096, 4096));
+
+        Assert.Equal(5, kernel.BlocksPerMultiprocessor);
+        Assert.Equal(4096 / 660.0, kernel.ExactWaves, 9);
+        Assert.Equal(136 / 660.0, kernel.TailShare, 9);
+        Assert.Equal(136 / 132.0, kernel.TailSpread, 9);
+        Assert.True(kernel.HasTail);
+        Assert.Equal(kernel.DurationNs / 7, kernel.WaveNs);
+    }
+
+    [Fact]
     public void DurationNs_Elementwise_IsMemoryBound()
     {
         var model = new CostModel(Profile);

@@ -98,6 +98,81 @@ public class SpatialSchedulerTests
         Assert.Equal(startNs + durationNs - arrivalNs, gpu.KernelNs(1));
     }
 
+    [Theory]
+    [InlineData(0, 1025L)] // last wave unknown: it holds the GPU to its end, and loses half of it 900..950
+    [InlineData(2, 1000L)] // 9.25 waves: its last (900..1000) fills a quarter of the GPU, the rest is free
+    public void AdvanceTo_LastWave_APartialLastWaveHoldsOnlyItsShare(double blocksPerMultiprocessor, long endNs)
+    {
+        // Context 0: a GPU-filling kernel of 1000 ns in waves of 100 ns from 0, 18.5 blocks a
+        // multiprocessor. Context 1 (priority 1) arrives at 850 with 50 ns on half the GPU: it gets
+        // its half at the wave end at 900 and runs 900..950; context 0 keeps its speed only where
+        // its last wave leaves that half free.
+        var gpu = BesideAGpuFillingKernel(staggered: false, blocksPerMultiprocessor, 850);
+        gpu.Enqueue(1, new SimKernel(50, 0.5));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal((endNs, 950L), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+    }
+
+    [Theory]
+    [InlineData(905, 0, 955L)] // last wave unknown: half frees in 50 ns (past the first wave, blocks end one by one)
+    [InlineData(905, 2, 905L)] // the last wave (900..1000) fills a quarter: three quarters are free, it starts at once
+    [InlineData(860, 2, 900L)] // before it: the wave end at 900, which is the last wave's start
+    public void AdvanceTo_StaggeredBlocks_AWaitingKernelStartsWhenTheLastWaveFreesWhatItLacks(long arrivalNs, double blocksPerMultiprocessor, long startNs)
+    {
+        var gpu = BesideAGpuFillingKernel(staggered: true, blocksPerMultiprocessor, arrivalNs);
+        gpu.Enqueue(1, new SimKernel(50, 0.5));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal(startNs + 50, gpu.LastCompletionNs(1));
+        Assert.Equal(startNs + 50 - arrivalNs, gpu.KernelNs(1));
+    }
+
+    [Theory]
+    [InlineData(250, 0, 370L)] // blocks still to start: they take the first kernel's tenth when it ends; the second waits 10 ns more
+    [InlineData(905, 2, 1005L)] // in the last wave nothing refills it: the second starts at once (905 + 50 + 50)
+    public void AdvanceTo_StaggeredBlocks_ALowerPriorityKernelsWaitingBlocksRefillWhatTheFirstKernelFreed(long arrivalNs, double blocksPerMultiprocessor, long endNs)
+    {
+        // Context 1 (priority 1) queues two kernels of 50 ns on a tenth of the GPU each beside
+        // context 0's GPU-filling kernel (1000 ns, waves of 100): the first starts 10 ns after
+        // arriving (past the first wave a tenth frees in 10 ns), or at once in the last wave.
+        var gpu = BesideAGpuFillingKernel(staggered: true, blocksPerMultiprocessor, arrivalNs);
+        gpu.Enqueue(1, new SimKernel(50, 0.1));
+        gpu.Enqueue(1, new SimKernel(50, 0.1));
+        gpu.AdvanceTo(10_000);
+
+        Assert.Equal(endNs, gpu.LastCompletionNs(1));
+    }
+
+    // Context 0 runs a GPU-filling kernel of 1000 ns in waves of 100 ns from 0, 18.5 blocks a
+    // multiprocessor (9.25 waves at 2 blocks a multiprocessor: its last, 900..1000, fills a
+    // quarter of the room; 0: not known); context 1, of priority 1, comes at arrivalNs.
+    private static SpatialScheduler BesideAGpuFillingKernel(bool staggered, double blocksPerMultiprocessor, long arrivalNs)
+    {
+        var gpu = new SpatialScheduler(2) { StaggeredBlocks = staggered };
+        gpu.Configure(1, new SimContext(1, 1.0));
+        gpu.Enqueue(0, new SimKernel(1000, 1.0, 0, WaveNs: 100, Spread: 18.5, BlocksPerMultiprocessor: blocksPerMultiprocessor));
+        gpu.AdvanceTo(arrivalNs);
+        return gpu;
+    }
+
+    [Fact]
+    public void AdvanceTo_LastWave_ADenseKernelsLastWaveCrowdsBySpreadOfItsOwnBlocks()
+    {
+        // Context 1's dense kernel (1000 ns, waves of 100, 18.5 blocks a multiprocessor, 2 at
+        // once: a last wave of a quarter of the room, half a block a multiprocessor) beside
+        // context 0's sparse one from 900: as dense blocks it would crowd by 1 + 0.25 x 2;
+        // its last wave's half block a multiprocessor is sparse, and crowds as such (none here).
+        var gpu = new SpatialScheduler(2) { DenseCrowding = 0.25 };
+        gpu.Enqueue(1, new SimKernel(1000, 1.0, 0, WaveNs: 100, Spread: 18.5, BlocksPerMultiprocessor: 2));
+        gpu.AdvanceTo(900);
+        gpu.Enqueue(0, new SimKernel(50, 0.1, Spread: 0.5));
+
+        Assert.Equal(1.0, gpu.Rate(0));
+        gpu.AdvanceTo(10_000);
+        Assert.Equal((950L, 1000L), (gpu.LastCompletionNs(0), gpu.LastCompletionNs(1)));
+    }
+
     [Fact]
     public void AdvanceTo_StaggeredBlocks_AGateIsCountedFromTheKernelsArrivalNotFromEachRefresh()
     {

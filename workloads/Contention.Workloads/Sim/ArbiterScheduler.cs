@@ -93,7 +93,9 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// (<paramref name="overheadNs"/>, at most half the kernel) plus that share of the rest, and
     /// that share of its blocks; in more slices than waves (a GEMM's ranges of K,
     /// <see cref="Kernels.GemmSlicing"/>), an equal share each, every slice with all of the
-    /// kernel's blocks, one wave of them. Each slice's <see cref="SimKernel.PriorNs"/> is its equal
+    /// kernel's blocks, one wave of them (its last wave's room not known). A slice of waves keeps
+    /// the kernel's occupancy, so its last wave is as full as the kernel's waves are on average
+    /// (<see cref="SimKernel.TailShare"/>). Each slice's <see cref="SimKernel.PriorNs"/> is its equal
     /// share of the whole kernel's, the parts' cost not counted, as the real arbiter predicts them,
     /// and its <see cref="SimKernel.WholeNs"/> the whole kernel's time (its footprint).
     /// </summary>
@@ -116,7 +118,7 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         {
             // Over its depth: every block in each slice, each block shallower.
             var deep = Math.Max(1, overhead + (long)Math.Round(work / (double)parts));
-            return kernel with { DurationNs = deep, WaveNs = deep, PriorNs = prior, WholeNs = kernel.WholeKernelNs };
+            return kernel with { DurationNs = deep, WaveNs = deep, PriorNs = prior, WholeNs = kernel.WholeKernelNs, BlocksPerMultiprocessor = 0 };
         }
 
         var total = waves == long.MaxValue ? parts : waves;

@@ -44,8 +44,9 @@ public sealed class CostModel
 
     /// <summary>
     /// One kernel as the modelled GPU's schedulers take it: its time alone, the share of the
-    /// multiprocessors its blocks fill (<see cref="KernelGeometry"/>) and the share of the
-    /// achievable memory bandwidth it moves, on average over its run (<see cref="BandwidthShare"/>).
+    /// multiprocessors its blocks fill, its waves and how full its last one is
+    /// (<see cref="KernelGeometry"/>) and the share of the achievable memory bandwidth it moves, on
+    /// average over its run (<see cref="BandwidthShare"/>).
     /// </summary>
     public SimKernel Kernel(in KernelSpec kernel)
     {
@@ -57,7 +58,7 @@ public sealed class CostModel
 
         var geometry = KernelGeometry.For(kernel, profile);
         var parts = kernel.Kind == KernelKind.Gemm ? GemmSlicing.MaxParts(kernel.M, kernel.N, kernel.K, profile.Multiprocessors, profile.GemmBlocksPerMultiprocessor) : 0;
-        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)), (double)geometry.Blocks / profile.Multiprocessors, parts);
+        return new SimKernel(duration, geometry.SmShare(profile.Multiprocessors), BandwidthShare(kernel.Bytes, duration), Math.Max(1, duration / geometry.Waves(profile.Multiprocessors)), (double)geometry.Blocks / profile.Multiprocessors, parts, BlocksPerMultiprocessor: geometry.BlocksPerMultiprocessor);
     }
 
     /// <summary>

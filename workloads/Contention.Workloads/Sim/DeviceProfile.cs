@@ -110,7 +110,7 @@ public sealed record DeviceProfile
     /// share them (0 to 5; 0: none, the model before 2026-12-04). Chosen against the probe mixes
     /// (`mixes/validation/cold-starts.yaml` and `mps-neighbours.yaml`: batch-1 requests beside
     /// GEMM and element-wise neighbours took 1.3-2.9x their time alone on the H200; the shipped
-    /// h200 has 0.5).
+    /// h200 had 0.5, and 0.75 since kernels' partial last waves are modelled).
     /// </summary>
     [Range(0, 5)] public double MpsDenseCrowding { get; init; }
 

@@ -11,10 +11,10 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_000A; // "CNTSIM" + version 10
+    public const long Magic = 0x4D49_5354_4E43_000B; // "CNTSIM" + version 11
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
-    public const int EntryBytes = 56;
+    public const int EntryBytes = 64;
     public const int SlotBytes = 256 + (RingSize * EntryBytes);
 
     // Header
@@ -66,7 +66,7 @@ internal static unsafe class SimChannelLayout
     // Bytes of a slot the GPU clears on a reset: the tenant's and its own lines.
     public const int ResetClearBytes = 128;
 
-    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs, spread, wholeNs)
+    // Ring of (durationNs, submitTimestampNs, smShare, bandwidthShare, waveNs, spread, wholeNs, blocksPerMultiprocessor)
     public const int RingOffset = 256;
 
     public static long FileBytes(int slots) => HeaderBytes + ((long)slots * SlotBytes);
@@ -91,6 +91,8 @@ internal static unsafe class SimChannelLayout
 
     public static ref long EntryWholeNs(byte* slotPtr, long index) => ref Unsafe.AsRef<long>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 48);
 
+    public static ref double EntryBlocksPerMultiprocessor(byte* slotPtr, long index) => ref Unsafe.AsRef<double>(slotPtr + RingOffset + ((index % RingSize) * EntryBytes) + 56);
+
     // A tenant's side: the kernel into entry index, all but its launch time (written when it is
     // handed over, with SubmitHead).
     public static void WriteEntry(byte* slotPtr, long index, in SimKernel kernel)
@@ -101,6 +103,7 @@ internal static unsafe class SimChannelLayout
         EntryWaveNs(slotPtr, index) = kernel.WaveNs;
         EntrySpread(slotPtr, index) = kernel.Spread;
         EntryWholeNs(slotPtr, index) = kernel.WholeNs;
+        EntryBlocksPerMultiprocessor(slotPtr, index) = kernel.BlocksPerMultiprocessor;
     }
 
     // A tenant's side: entry index launched at timestampNs, handed to the GPU.
@@ -112,7 +115,7 @@ internal static unsafe class SimChannelLayout
 
     // The GPU's side: the kernel of entry index.
     public static SimKernel ReadEntry(byte* slotPtr, long index) =>
-        new(EntryDuration(slotPtr, index), EntrySmShare(slotPtr, index), EntryBandwidthShare(slotPtr, index), EntryWaveNs(slotPtr, index), EntrySpread(slotPtr, index), WholeNs: EntryWholeNs(slotPtr, index));
+        new(EntryDuration(slotPtr, index), EntrySmShare(slotPtr, index), EntryBandwidthShare(slotPtr, index), EntryWaveNs(slotPtr, index), EntrySpread(slotPtr, index), WholeNs: EntryWholeNs(slotPtr, index), BlocksPerMultiprocessor: EntryBlocksPerMultiprocessor(slotPtr, index));
 
     // The node's side: asks the engine for reset number request of slot (the tenant's context and
     // the GPU's sharing), counted in the header so the engine looks through the slots for it.

@@ -35,8 +35,36 @@ namespace Contention.Workloads.Sim;
 /// kernel's data, so that is its footprint in the GPU's memory (<see cref="ColdStart"/>); 0: its
 /// duration.
 /// </param>
-public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0, long PriorNs = 0, long WholeNs = 0)
+/// <param name="BlocksPerMultiprocessor">
+/// How many of its blocks one multiprocessor holds at once (its occupancy). With
+/// <see cref="Spread"/> it gives the kernel's waves exactly (<see cref="ExactWaves"/>), and so how
+/// full its last wave is (<see cref="TailShare"/>); 0: unknown, its last wave as full as the others.
+/// </param>
+public readonly record struct SimKernel(long DurationNs, double SmShare = 1, double BandwidthShare = 0, long WaveNs = 0, double Spread = 0, int Parts = 0, long PriorNs = 0, long WholeNs = 0, double BlocksPerMultiprocessor = 0)
 {
+    /// <summary>Its blocks over what the multiprocessors hold at once (<see cref="Spread"/> over <see cref="BlocksPerMultiprocessor"/>): 6.2 for 6 full waves and a fifth of one; 0 where either is unknown.</summary>
+    public double ExactWaves => BlocksPerMultiprocessor > 0 && Spread > 0 ? Spread / BlocksPerMultiprocessor : 0;
+
+    /// <summary>
+    /// The share of the multiprocessors' room its last wave's blocks fill when it runs alone: the
+    /// fraction of a wave past its last whole one (0.2 of 6.2 waves; a kernel of one wave or less,
+    /// its <see cref="SmShare"/>; whole waves, 1); 0 where unknown.
+    /// </summary>
+    public double TailShare
+    {
+        get
+        {
+            var waves = Math.Round(ExactWaves, 9); // 6 whole waves, not 6 and a rounding error's
+            return waves <= 0 ? 0 : Math.Min(1, waves - (Math.Ceiling(waves) - 1));
+        }
+    }
+
+    /// <summary>Whether its last wave leaves multiprocessors' room free that its other waves fill: it has more than one wave and a partial last one (<see cref="TailShare"/> below <see cref="SmShare"/>).</summary>
+    public bool HasTail => WaveNs > 0 && SmShare > 0 && TailShare > 0 && TailShare < SmShare;
+
+    /// <summary>Its last wave's blocks per multiprocessor, spread evenly (<see cref="TailShare"/> × <see cref="BlocksPerMultiprocessor"/>); its <see cref="Spread"/> where it has no tail.</summary>
+    public double TailSpread => HasTail ? TailShare * BlocksPerMultiprocessor : Spread;
+
     /// <summary>The time alone of the kernel it belongs to: <see cref="WholeNs"/> where set, else <see cref="DurationNs"/>, ns.</summary>
     public long WholeKernelNs => WholeNs > 0 ? WholeNs : DurationNs;
 

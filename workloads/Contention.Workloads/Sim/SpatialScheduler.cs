@@ -20,8 +20,12 @@ namespace Contention.Workloads.Sim;
 /// the profile sets them, as the shipped h200 does): a waiting higher-priority kernel takes the multiprocessors
 /// as the lower-priority kernels' blocks end one by one past their first wave
 /// (<see cref="StaggeredBlocks"/>), and a sparse kernel runs slower beside other contexts' dense
-/// kernels, whose blocks share its multiprocessors (<see cref="DenseCrowding"/>). No context switches and no
-/// time slices. Each context's stream stays in order. Rates change only at arrivals and
+/// kernels, whose blocks share its multiprocessors (<see cref="DenseCrowding"/>); with the
+/// first, a lower-priority kernel with blocks still to start refills whatever room frees at once,
+/// so each kernel of a higher-priority stream waits for blocks to end anew. A kernel's last wave
+/// holds only the share its blocks fill (<see cref="SimKernel.TailShare"/>) once it begins, a
+/// wave's time alone before the kernel's end, and crowds others by that wave's blocks. No context switches and no
+/// time slices. Each context's stream stays in order. Rates change only at arrivals, last waves and
 /// completions, so the timeline is piecewise linear and exact on explicit time.
 /// </summary>
 public sealed class SpatialScheduler : IGpuScheduler
@@ -39,6 +43,7 @@ public sealed class SpatialScheduler : IGpuScheduler
     private readonly long[] headSince;
     private readonly long[] startedAt;
     private readonly bool[] gated;
+    private readonly bool[] inTail;
     private readonly SimContext[] settings;
     private readonly int[] order;
     private readonly ColdStart? coldStart;
@@ -84,6 +89,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         startedAt = new long[contexts];
         Array.Fill(startedAt, -1);
         gated = new bool[contexts];
+        inTail = new bool[contexts];
         settings = Enumerable.Repeat(SimContext.Default, contexts).ToArray();
         order = new int[contexts];
         byTurn = ByTurn;
@@ -156,6 +162,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         if (pending[context].Count == 0)
         {
             remaining[context] = kernel.DurationNs;
+            inTail[context] = TailFromStart(kernel);
             headSince[context] = NowNs;
             stale = true;
         }
@@ -179,6 +186,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         pending[context].Clear();
         remaining[context] = 0;
         restNs[context] = 0;
+        inTail[context] = false;
         startedAt[context] = -1;
         completed[context] = 0;
         lastCompletion[context] = 0;
@@ -199,6 +207,10 @@ public sealed class SpatialScheduler : IGpuScheduler
             if (rate[c] > 0)
             {
                 next = Math.Min(next, FinishNs(c));
+                if (!inTail[c] && pending[c].Peek().HasTail)
+                {
+                    next = Math.Min(next, TailAtNs(c));
+                }
             }
         }
 
@@ -237,6 +249,7 @@ public sealed class SpatialScheduler : IGpuScheduler
                 // Decided on the integer finish time, so float residue never leaves a kernel a
                 // nanosecond short or ends it early.
                 var done = FinishNs(c) <= stop;
+                var tails = !done && !inTail[c] && pending[c].Peek().HasTail && TailAtNs(c) <= stop;
                 remaining[c] -= rate[c] * elapsed;
                 busyNs[c] += elapsed;
                 if (done)
@@ -255,8 +268,15 @@ public sealed class SpatialScheduler : IGpuScheduler
                     }
 
                     restNs[c] -= (long)remaining[c];
+                    inTail[c] = pending[c].Count > 0 && TailFromStart(pending[c].Peek());
                     headSince[c] = stop;
                     startedAt[c] = -1;
+                    finished = true;
+                }
+                else if (tails)
+                {
+                    // Its last wave began: its blocks leave the rest of the multiprocessors.
+                    inTail[c] = true;
                     finished = true;
                 }
             }
@@ -264,7 +284,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             NowNs = stop;
             if (finished || NowNs >= nextGateNs)
             {
-                // A completion frees multiprocessors; a gate's wave boundary hands them over.
+                // A completion or a last wave frees multiprocessors; a gate's wave boundary hands them over.
                 stale = true;
                 continue;
             }
@@ -277,6 +297,31 @@ public sealed class SpatialScheduler : IGpuScheduler
     }
 
     private long FinishNs(int context) => NowNs + Math.Max(0, (long)Math.Ceiling((remaining[context] / rate[context]) - 1e-6));
+
+    /// <summary>When the running head kernel of <paramref name="context"/> begins its last wave: a wave's time alone before its end, at its rate now.</summary>
+    private long TailAtNs(int context) =>
+        NowNs + Math.Max(0, (long)Math.Ceiling(((remaining[context] - pending[context].Peek().WaveNs) / rate[context]) - 1e-6));
+
+    /// <summary>Whether a kernel is in its last, partial wave from its start: a kernel of one wave or less (a slice of a kernel) with room to spare.</summary>
+    private static bool TailFromStart(in SimKernel kernel) => kernel.HasTail && kernel.DurationNs <= kernel.WaveNs;
+
+    /// <summary>The share of the multiprocessors <paramref name="context"/>'s head kernel fills when it runs alone now: in its last wave <see cref="SimKernel.TailShare"/>, else <see cref="SimKernel.SmShare"/>.</summary>
+    private double ShareNow(int context) => inTail[context] ? pending[context].Peek().TailShare : pending[context].Peek().SmShare;
+
+    /// <summary>The blocks a multiprocessor <paramref name="context"/>'s head kernel has when it runs alone now (<see cref="SimKernel.TailSpread"/> in its last wave).</summary>
+    private double SpreadNow(int context) => inTail[context] ? pending[context].Peek().TailSpread : pending[context].Peek().Spread;
+
+    /// <summary>The share of the multiprocessors a running kernel's blocks hold: what it was given, no more than its last wave fills once that began.</summary>
+    private double Held(int context) => inTail[context] ? Math.Min(givenShare[context], ShareNow(context)) : givenShare[context];
+
+    /// <summary>
+    /// The share a running lower-priority kernel holds as a higher-priority kernel waiting beside
+    /// it sees it: with <see cref="StaggeredBlocks"/>, before its last wave its blocks still to
+    /// start take whatever room frees at once (a higher-priority kernel's predecessor's too, as
+    /// that kernel cannot start before its predecessor ends): all it wants, so the waiting kernel
+    /// waits for blocks to end; from its last wave, or without staggering, what it holds.
+    /// </summary>
+    private double Refilled(int context) => StaggeredBlocks && !inTail[context] ? Math.Max(Held(context), Want(context)) : Held(context);
 
     /// <summary>Gives each context's running kernel its multiprocessors and bandwidth (see the class summary).</summary>
     private void Refresh()
@@ -318,11 +363,15 @@ public sealed class SpatialScheduler : IGpuScheduler
                     continue;
                 }
 
-                used += givenShare[d];
                 if (settings[d].Priority < settings[c].Priority)
                 {
+                    used += Refilled(d);
                     gate = Math.Min(gate, WaveEndNs(d));
                     freeing += StaggeredFreeing(d);
+                }
+                else
+                {
+                    used += Held(d);
                 }
             }
 
@@ -366,7 +415,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             var given = Math.Min(Want(c), free);
             free -= given;
             givenShare[c] = kernel.SmShare <= 0 ? 0 : given;
-            rate[c] = kernel.SmShare <= 0 ? 1 : given / kernel.SmShare;
+            rate[c] = kernel.SmShare <= 0 ? 1 : given / ShareNow(c);
             bandwidth += rate[c] * kernel.BandwidthShare;
         }
 
@@ -438,10 +487,9 @@ public sealed class SpatialScheduler : IGpuScheduler
         var beside = 0.0;
         foreach (var d in active)
         {
-            var kernel = pending[d].Peek();
-            if (givenShare[d] > 0 && kernel.Spread > 1)
+            if (givenShare[d] > 0 && SpreadNow(d) > 1)
             {
-                beside += Math.Min(kernel.Spread, 2);
+                beside += Math.Min(SpreadNow(d), 2);
             }
         }
 
@@ -453,7 +501,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         var slower = 1 + (DenseCrowding * beside);
         foreach (var c in active)
         {
-            if (givenShare[c] > 0 && IsSparse(pending[c].Peek()))
+            if (givenShare[c] > 0 && IsSparse(c))
             {
                 rate[c] /= slower;
                 blockSpeed[c] /= slower;
@@ -477,10 +525,9 @@ public sealed class SpatialScheduler : IGpuScheduler
         var crowd = 0.0;
         foreach (var c in active)
         {
-            var kernel = pending[c].Peek();
-            if (givenShare[c] > 0 && IsSparse(kernel))
+            if (givenShare[c] > 0 && IsSparse(c))
             {
-                crowd += kernel.Spread * givenShare[c] / kernel.SmShare;
+                crowd += SpreadNow(c) * givenShare[c] / ShareNow(c);
             }
         }
 
@@ -492,7 +539,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         var slower = 1 + (BlockContention * (crowd - 1));
         foreach (var c in active)
         {
-            if (givenShare[c] > 0 && IsSparse(pending[c].Peek()))
+            if (givenShare[c] > 0 && IsSparse(c))
             {
                 rate[c] /= slower;
                 blockSpeed[c] /= slower;
@@ -500,7 +547,7 @@ public sealed class SpatialScheduler : IGpuScheduler
         }
     }
 
-    private static bool IsSparse(in SimKernel kernel) => kernel.Spread is > 0 and <= 1 && kernel.SmShare > 0;
+    private bool IsSparse(int context) => SpreadNow(context) is > 0 and <= 1 && pending[context].Peek().SmShare > 0;
 
     /// <summary>
     /// When the current wave of <paramref name="context"/>'s running kernel ends: whole waves from
@@ -510,16 +557,18 @@ public sealed class SpatialScheduler : IGpuScheduler
     /// </summary>
     private long WaveEndNs(int context)
     {
-        var wave = pending[context].Peek().WaveNs;
-        if (wave <= 0 || rate[context] <= 0)
+        if (pending[context].Peek().WaveNs <= 0 || rate[context] <= 0)
         {
             return rate[context] > 0 ? FinishNs(context) : long.MaxValue;
         }
 
-        var length = Math.Max(1, (long)Math.Ceiling(wave / blockSpeed[context]));
+        var length = WaveLength(context);
         var elapsed = NowNs - startedAt[context];
         return startedAt[context] + (((elapsed + length - 1) / length) * length);
     }
+
+    /// <summary>How long a wave of <paramref name="context"/>'s running kernel lasts now, ns: its wave alone, longer while memory bandwidth holds its blocks back.</summary>
+    private long WaveLength(int context) => Math.Max(1, (long)Math.Ceiling(pending[context].Peek().WaveNs / blockSpeed[context]));
 
     /// <summary>
     /// The share of the multiprocessors a running kernel frees a nanosecond while its blocks end
@@ -528,14 +577,13 @@ public sealed class SpatialScheduler : IGpuScheduler
     /// </summary>
     private double StaggeredFreeing(int context)
     {
-        var wave = pending[context].Peek().WaveNs;
-        if (!StaggeredBlocks || wave <= 0 || rate[context] <= 0 || givenShare[context] <= 0)
+        if (!StaggeredBlocks || pending[context].Peek().WaveNs <= 0 || rate[context] <= 0 || givenShare[context] <= 0)
         {
             return 0;
         }
 
-        var length = Math.Max(1, Math.Ceiling(wave / blockSpeed[context]));
-        return NowNs - startedAt[context] < length ? 0 : givenShare[context] / length;
+        var length = WaveLength(context);
+        return NowNs - startedAt[context] < length ? 0 : Refilled(context) / (double)length;
     }
 
     private int ByTurn(int x, int y)
@@ -557,9 +605,5 @@ public sealed class SpatialScheduler : IGpuScheduler
         return bySince != 0 ? bySince : x.CompareTo(y);
     }
 
-    private double Want(int context)
-    {
-        var share = pending[context].Peek().SmShare;
-        return Math.Min(share, settings[context].GpuShare);
-    }
+    private double Want(int context) => Math.Min(ShareNow(context), settings[context].GpuShare);
 }
