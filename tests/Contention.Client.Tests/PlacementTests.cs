@@ -215,7 +215,7 @@ public sealed class TraceSimulationTests : IDisposable
     }
 
     [Fact]
-    public async Task Simulate_ServiceBesideTrainer_HarmedTimeSlicedNotUnderMpsAndIdenticalGpusReused()
+    public async Task Simulate_ServiceBesideTrainer_HarmedTimeSlicedLessUnderMpsAndIdenticalGpusReused()
     {
         // Two nodes of one A10 each (datasheet-scaled profile): on each, a half-GPU service (LS) and
         // a half-GPU trainer (BE), placed first-fit; then a 2-GPU trainer on a two-GPU node.
@@ -252,10 +252,13 @@ public sealed class TraceSimulationTests : IDisposable
         Assert.True(s2.Reused);
         Assert.Equal((s1.P99Ms, s1.Throughput), (s2.P99Ms, s2.Throughput));
 
-        // Time-sliced, the service waits out the trainer's slices; under MPS it runs beside it.
+        // Time-sliced, the service waits out the trainer's slices; under MPS it runs beside it,
+        // slowed by the trainer's blocks on its multiprocessors (on the H200 a batch-1 service
+        // beside one MPS trainer had a p99 of 1.8 ms, several times its own alone) but waiting
+        // for no slice: well under the time-sliced tail.
         Assert.False(s1.SloMet(2), $"time-sliced p99 {s1.P99Ms} ms, alone {s1.AloneP99Ms} ms");
         var m1 = spatial.Single(r => r.Pod.Name == "s1");
-        Assert.True(m1.SloMet(2), $"mps p99 {m1.P99Ms} ms, alone {m1.AloneP99Ms} ms");
+        Assert.True(m1.P99Ms < 0.5 * s1.P99Ms, $"mps p99 {m1.P99Ms} ms, time-sliced {s1.P99Ms} ms");
         // The trainer gives the GPU up for each request (and two switches): slower, a little.
         Assert.InRange(sliced.Single(r => r.Pod.Name == "t1").Slowdown, 1.01, 1.5);
         Assert.All(sliced.Where(r => r.Pod.Name == "pair"), r => Assert.Equal((1, 1.0), (r.Sharers, Math.Round(r.Slowdown, 2))));
