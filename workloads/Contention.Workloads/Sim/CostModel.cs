@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Contention.Workloads.Kernels;
 
 namespace Contention.Workloads.Sim;
@@ -21,6 +22,9 @@ public sealed class CostModel
     private readonly double toHostBytesPerNs;
     private readonly Dictionary<KernelSpec, long> measured;
     private readonly (double Blocks, double Depth, double Size, double Efficiency)[] timedGemms;
+
+    // Each untimed GEMM shape's efficiency, found once: the real-time model costs a kernel at each launch.
+    private readonly ConcurrentDictionary<KernelSpec, double> gemmEfficiencies = new();
 
     /// <summary>How many timed GEMMs nearest in shape give an untimed GEMM its efficiency (the median of theirs).</summary>
     public const int NearestGemms = 5;
@@ -60,13 +64,13 @@ public sealed class CostModel
     /// GEMM, timed by the calibration at 13.72 TFLOP/s (10.0 ms), takes 10.5 ms (the one
     /// efficiency's 12.5 ms).
     /// </summary>
-    public double GemmEfficiency(in KernelSpec kernel)
-    {
-        if (timedGemms.Length < NearestGemms || kernel.Kind != KernelKind.Gemm || kernel.M <= 0 || kernel.N <= 0 || kernel.K <= 0)
-        {
-            return profile.GemmEfficiency;
-        }
+    public double GemmEfficiency(in KernelSpec kernel) =>
+        timedGemms.Length < NearestGemms || kernel.Kind != KernelKind.Gemm || kernel.M <= 0 || kernel.N <= 0 || kernel.K <= 0
+            ? profile.GemmEfficiency
+            : gemmEfficiencies.GetOrAdd(kernel, static (spec, model) => model.NearestEfficiency(spec), this);
 
+    private double NearestEfficiency(KernelSpec kernel)
+    {
         var (blocks, depth, size) = GemmShape(kernel);
         Span<(double Distance, double Efficiency)> nearest = stackalloc (double, double)[NearestGemms];
         var found = 0;
