@@ -15,7 +15,6 @@ namespace Contention.Workloads.Sim;
 public sealed class CostModel
 {
     private readonly DeviceProfile profile;
-    private readonly double gemmFlopsPerNs;
     private readonly double streamFlopsPerNs;
     private readonly double memoryBytesPerNs;
     private readonly double toDeviceBytesPerNs;
@@ -34,7 +33,6 @@ public sealed class CostModel
     {
         ArgumentNullException.ThrowIfNull(profile);
         this.profile = profile;
-        gemmFlopsPerNs = profile.Fp32FlopsPerSecond * profile.GemmEfficiency / 1e9;
         streamFlopsPerNs = profile.Fp32FlopsPerSecond / 1e9;
         memoryBytesPerNs = profile.AchievableMemoryBytesPerNs();
         toDeviceBytesPerNs = profile.HostToDevicePinnedBytesPerSecond / 1e9;
@@ -161,7 +159,7 @@ public sealed class CostModel
     {
         double ns = kernel.Kind switch
         {
-            KernelKind.Gemm => profile.KernelOverheadNs + Math.Max(kernel.Flops / (timedGemms.Length >= NearestGemms ? streamFlopsPerNs * GemmEfficiency(kernel) : gemmFlopsPerNs), kernel.Bytes / memoryBytesPerNs),
+            KernelKind.Gemm => profile.KernelOverheadNs + Math.Max(kernel.Flops / (streamFlopsPerNs * GemmEfficiency(kernel)), kernel.Bytes / memoryBytesPerNs),
             KernelKind.Elementwise or KernelKind.Reduce => profile.KernelOverheadNs + Math.Max(kernel.Flops / streamFlopsPerNs, kernel.Bytes / memoryBytesPerNs),
             KernelKind.CopyToDevice => profile.CopyLatencyNs + (kernel.Bytes / toDeviceBytesPerNs),
             KernelKind.CopyToHost => profile.CopyLatencyNs + (kernel.Bytes / toHostBytesPerNs),

@@ -59,7 +59,7 @@ public readonly record struct SimKernel(long DurationNs, double SmShare = 1, dou
         }
     }
 
-    /// <summary>Whether its last wave leaves multiprocessors' room free that its other waves fill: it has more than one wave and a partial last one (<see cref="TailShare"/> below <see cref="SmShare"/>).</summary>
+    /// <summary>Whether its last wave leaves room free that it otherwise fills: <see cref="TailShare"/> below <see cref="SmShare"/> (a kernel of more than one wave and a partial last one, or a slice of such a kernel, whose waves are the kernel's on average).</summary>
     public bool HasTail => WaveNs > 0 && SmShare > 0 && TailShare > 0 && TailShare < SmShare;
 
     /// <summary>Its last wave's blocks per multiprocessor, spread evenly (<see cref="TailShare"/> × <see cref="BlocksPerMultiprocessor"/>); its <see cref="Spread"/> where it has no tail.</summary>
