@@ -70,38 +70,13 @@ public sealed class CostModel
     private double NearestEfficiency(KernelSpec kernel)
     {
         var (blocks, depth, size) = GemmShape(kernel);
-        Span<(double Distance, double Efficiency)> nearest = stackalloc (double, double)[NearestGemms];
-        var found = 0;
-        foreach (var timed in timedGemms)
-        {
-            var distance = Math.Sqrt(Square(timed.Blocks - blocks) + Square(timed.Depth - depth) + Square(timed.Size - size));
-            if (found < NearestGemms)
-            {
-                nearest[found++] = (distance, timed.Efficiency);
-            }
-            else
-            {
-                var farthest = 0;
-                for (var i = 1; i < found; i++)
-                {
-                    farthest = nearest[i].Distance > nearest[farthest].Distance ? i : farthest;
-                }
-
-                if (distance < nearest[farthest].Distance)
-                {
-                    nearest[farthest] = (distance, timed.Efficiency);
-                }
-            }
-        }
-
-        Span<double> efficiencies = stackalloc double[NearestGemms];
-        for (var i = 0; i < NearestGemms; i++)
-        {
-            efficiencies[i] = nearest[i].Efficiency;
-        }
-
-        efficiencies.Sort();
-        return Math.Clamp(efficiencies[NearestGemms / 2], 0.001, 1);
+        var nearest = timedGemms
+            .OrderBy(t => Math.Sqrt(Square(t.Blocks - blocks) + Square(t.Depth - depth) + Square(t.Size - size)))
+            .Take(NearestGemms)
+            .Select(t => t.Efficiency)
+            .Order()
+            .ToArray();
+        return Math.Clamp(nearest[NearestGemms / 2], 0.001, 1);
 
         static double Square(double x) => x * x;
     }
