@@ -163,6 +163,56 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void DriverEvents_EachBlockingWaitOfAnyTenant_WakesEveryTenantsEventThread_SpinningWaitsNone()
+    {
+        var a = host.Acquire();
+        var b = host.Acquire();
+        try
+        {
+            using var blocking = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = a });
+            using var spinning = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Spin, SimChannel = b });
+            var kernel = KernelSpec.Elementwise(20_000_000); // milliseconds: every blocking wait sleeps
+            blocking.Prepare([kernel]);
+            spinning.Prepare([kernel]);
+
+            // Spinning waits poll: no interrupt.
+            for (var i = 0; i < 3; i++)
+            {
+                spinning.Launch(kernel);
+                spinning.Synchronize();
+            }
+
+            Assert.Equal(0, blocking.InterruptsSeen);
+            Assert.Equal(0, spinning.InterruptsSeen);
+
+            const int Waits = 5;
+            for (var i = 0; i < Waits; i++)
+            {
+                blocking.Launch(kernel);
+                blocking.Synchronize();
+            }
+
+            // One interrupt a wait (two where a thread held past its spin slept once more),
+            // seen by both tenants' event threads: the spinning tenant's too.
+            var deadline = Stopwatch.StartNew();
+            while ((spinning.InterruptsSeen < Waits || blocking.InterruptsSeen < Waits) && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Thread.Sleep(1);
+            }
+
+            Assert.InRange(blocking.InterruptsSeen, Waits, 2 * Waits);
+            Assert.Equal(blocking.InterruptsSeen, spinning.InterruptsSeen);
+            Assert.InRange(spinning.DriverEventWakes, 1, spinning.InterruptsSeen);
+            Assert.InRange(blocking.DriverEventWakes, 1, blocking.InterruptsSeen);
+        }
+        finally
+        {
+            host.Release(a.Slot);
+            host.Release(b.Slot);
+        }
+    }
+
+    [Fact]
     public void Synchronize_FourTenantsOfQuarterGpuKernelsUnderMps_RunSideBySide()
     {
         var slots = Enumerable.Range(0, 4).Select(_ => host.Acquire(GpuSharing.Mps, SimContext.Default)).ToList();

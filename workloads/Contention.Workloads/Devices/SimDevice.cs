@@ -19,7 +19,10 @@ namespace Contention.Workloads.Devices;
 /// blocking synchronise whose first kernel found the GPU idle returns its measured extra later
 /// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are
 /// staged through a real host memcpy and hold the
-/// thread until the DMA completes, as the CUDA driver does.
+/// thread until the DMA completes, as the CUDA driver does. Like the CUDA driver's event thread
+/// (<c>cuda-EvtHandlr</c>), a thread of the device's own (<c>sim-EvtHandlr</c>) sleeps on the
+/// GPU's completion interrupts and wakes to each, whichever tenant's blocking wait raised it
+/// (<see cref="DriverEventWakes"/>).
 /// </summary>
 public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 {
@@ -46,6 +49,10 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
     private float[] staging = [];
+    private readonly Thread driverEvents;
+    private volatile bool closing;
+    private long driverEventWakes;
+    private long interruptsSeen;
 
     /// <summary>Attaches to the slot named in <c>options.SimChannel</c>.</summary>
     /// <exception cref="InvalidOperationException">No channel was given, or the file is not a modelled GPU.</exception>
@@ -92,6 +99,48 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
         Description = $"{channel.Profile.Name} (sim:{options.Id.Index} slot {channel.Slot}, sync {SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
         lastReturnNs = MonotonicClock.NowNs();
+        driverEvents = new Thread(DriverEvents) { IsBackground = true, Name = "sim-EvtHandlr" };
+        driverEvents.Start();
+    }
+
+    /// <summary>How long the driver event thread sleeps at most before it looks whether the device is being disposed, ns.</summary>
+    private const long DriverEventNapNs = 1_000_000_000;
+
+    /// <summary>
+    /// Times the device's driver event thread woke to the GPU's completion interrupts (each a
+    /// voluntary context switch; interrupts raised while it was awake are taken in one wake-up).
+    /// The interrupts are every tenant's blocking waits the GPU thread woke, this one's included:
+    /// on the H200 each process's <c>cuda-EvtHandlr</c> woke about once for every blocking wait of
+    /// any process on the GPU and once more for each of its own (spinning and yielding waits raise
+    /// none: ~70 wake-ups a run whatever their number); the modelled tenant thread sleeps twice
+    /// in a blocking wait where the real one sleeps once, so a process's switches add up alike.
+    /// </summary>
+    public long DriverEventWakes => Interlocked.Read(ref driverEventWakes);
+
+    /// <summary>The GPU's completion interrupts the driver event thread has seen since the device opened.</summary>
+    public long InterruptsSeen => Interlocked.Read(ref interruptsSeen);
+
+    // The driver's event thread: asleep on the interrupt word until it changes. Without futexes
+    // (neither x64 nor arm64, or refused) there is none: a napping thread would cost what the real one does not.
+    private void DriverEvents()
+    {
+        var word = (int*)(headerPtr + SimChannelLayout.InterruptsOffset);
+        var seen = Volatile.Read(ref *word);
+        while (!closing)
+        {
+            if (!NativeMethods.FutexWait(word, seen, DriverEventNapNs))
+            {
+                return;
+            }
+
+            var now = Volatile.Read(ref *word);
+            if (now != seen)
+            {
+                Interlocked.Increment(ref driverEventWakes);
+                Interlocked.Add(ref interruptsSeen, unchecked((uint)(now - seen)));
+                seen = now;
+            }
+        }
     }
 
     /// <summary>What a tenant's seed is mixed with for its idle-cost draws (their own stream, so the round trips draw as before).</summary>
@@ -228,6 +277,14 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     public void Dispose()
     {
         timings?.Save();
+        if (!closing)
+        {
+            // Woken (with every other tenant's event thread on this GPU, once) and gone before the file is unmapped.
+            closing = true;
+            NativeMethods.FutexWake((int*)(headerPtr + SimChannelLayout.InterruptsOffset));
+            driverEvents.Join();
+        }
+
         _ = NativeMethods.Close(fifoFd);
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();

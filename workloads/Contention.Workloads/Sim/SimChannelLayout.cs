@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_000B; // "CNTSIM" + version 11
+    public const long Magic = 0x4D49_5354_4E43_000C; // "CNTSIM" + version 12
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 64;
@@ -28,6 +28,11 @@ internal static unsafe class SimChannelLayout
 
     // When the GPU last became idle (the latest completion with nothing queued or running), 0 while busy.
     public const int IdleSinceOffset = 88;
+
+    // The GPU's completion interrupts: a 32-bit futex word the GPU thread bumps (and wakes) each
+    // time it wakes a tenant blocked in its synchronise. Every tenant's driver event thread sleeps
+    // on it (SimDevice), as each process's CUDA event thread wakes on every such interrupt.
+    public const int InterruptsOffset = 96;
 
     // Header: node-written line
     public const int StopOffset = 128;
