@@ -171,7 +171,7 @@ public sealed class SimDeviceTests : IDisposable
         {
             using var blocking = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = a });
             using var spinning = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Spin, SimChannel = b });
-            var kernel = KernelSpec.Elementwise(20_000_000); // milliseconds: every blocking wait sleeps
+            var kernel = KernelSpec.Gemm(4096, 4096, 4096); // milliseconds: every blocking wait sleeps
             blocking.Prepare([kernel]);
             spinning.Prepare([kernel]);
 
@@ -192,15 +192,19 @@ public sealed class SimDeviceTests : IDisposable
                 blocking.Synchronize();
             }
 
-            // One interrupt a wait (two where a thread held past its spin slept once more),
-            // seen by both tenants' event threads: the spinning tenant's too.
+            // One interrupt a wait (also where a thread held past its spin slept once more; none
+            // where a busy host held the tenant until its work was done: SimGpuEngineTests has
+            // the exact count), seen by both tenants' event threads: the spinning tenant's too.
             var deadline = Stopwatch.StartNew();
-            while ((spinning.InterruptsSeen < Waits || blocking.InterruptsSeen < Waits) && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            var settled = 0;
+            while (settled < 50 && deadline.Elapsed < TimeSpan.FromSeconds(10))
             {
+                var seen = spinning.InterruptsSeen;
                 Thread.Sleep(1);
+                settled = seen > 0 && seen == spinning.InterruptsSeen && seen == blocking.InterruptsSeen ? settled + 1 : 0;
             }
 
-            Assert.InRange(blocking.InterruptsSeen, Waits, 2 * Waits);
+            Assert.InRange(blocking.InterruptsSeen, 1, Waits);
             Assert.Equal(blocking.InterruptsSeen, spinning.InterruptsSeen);
             Assert.InRange(spinning.DriverEventWakes, 1, spinning.InterruptsSeen);
             Assert.InRange(blocking.DriverEventWakes, 1, blocking.InterruptsSeen);

@@ -137,7 +137,16 @@ public sealed partial class NodeTracer : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                await TickAsync().ConfigureAwait(false);
+                try
+                {
+                    await TickAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One failed tick must not end the node's sampling: every later run would
+                    // go unmeasured (and be judged invalid for its sampling gaps).
+                    LogTickFailed(logger, ex);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -432,6 +441,9 @@ public sealed partial class NodeTracer : BackgroundService
             outbox.Gate.Release();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "tracer: a sampling tick failed; the next one goes on")]
+    private static partial void LogTickFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "eBPF helper: could not stop following worker {Pid}: {Reason}")]
     private static partial void LogForgetFailed(ILogger logger, int pid, string reason);

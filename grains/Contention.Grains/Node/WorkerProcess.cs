@@ -27,6 +27,8 @@ internal sealed class WorkerProcess : IWorker
     private readonly SemaphoreSlim stdin = new(1, 1);
     private long nextFlush;
     private volatile bool stopping;
+    private bool closed; // under stdin: the worker's input is closed (or its process object gone), nothing more is sent
+    private Task reader = Task.CompletedTask;
     private string? reportedError;
 
     private WorkerProcess(Process process, Action<WorkerInterval> onReport, Func<WorkerProcess, PhaseSample, Task> onPhase)
@@ -90,7 +92,7 @@ internal sealed class WorkerProcess : IWorker
         var worker = new WorkerProcess(process, onReport, onPhase);
 
         worker.Pid = process.Id;
-        _ = Task.Run(worker.ReadStdoutAsync);
+        worker.reader = Task.Run(worker.ReadStdoutAsync);
         _ = Task.Run(worker.ReadStderrAsync);
         await worker.SendAsync(JsonSerializer.Serialize(start, WorkerJson.Default.WorkerStart)).ConfigureAwait(false);
         try
@@ -164,7 +166,7 @@ internal sealed class WorkerProcess : IWorker
             // End of input tells a stopped worker to exit; one that does not is killed.
             try
             {
-                process.StandardInput.Close();
+                await CloseInputAsync().ConfigureAwait(false);
                 await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or TimeoutException)
@@ -174,8 +176,37 @@ internal sealed class WorkerProcess : IWorker
             }
         }
 
+        // The reader reads the exit code and ends Completion: the process object must outlive it.
+        try
+        {
+            await reader.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        await CloseInputAsync().ConfigureAwait(false);
         process.Dispose();
-        stdin.Dispose();
+    }
+
+    // No line is sent once the input is closed: a node's sampling tick may still flush a worker
+    // being disposed, and gets an IOException, as from a worker that exited, instead of the
+    // closed writer's or the disposed process's exceptions (one once ended the node's tracer).
+    private async Task CloseInputAsync()
+    {
+        await stdin.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!closed)
+            {
+                closed = true;
+                process.StandardInput.Close();
+            }
+        }
+        finally
+        {
+            stdin.Release();
+        }
     }
 
     private async Task SendAsync(string line)
@@ -183,6 +214,11 @@ internal sealed class WorkerProcess : IWorker
         await stdin.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (closed)
+            {
+                throw new IOException($"worker {Pid} is gone");
+            }
+
             await process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
             await process.StandardInput.FlushAsync().ConfigureAwait(false);
         }
