@@ -203,6 +203,10 @@ internal sealed class WorkerProcess : IWorker
                 process.StandardInput.Close();
             }
         }
+        catch (IOException)
+        {
+            // A worker that is gone (killed, crashed) broke the pipe: its input is closed all the same.
+        }
         finally
         {
             stdin.Release();
