@@ -29,9 +29,9 @@ internal static unsafe class SimChannelLayout
     // When the GPU last became idle (the latest completion with nothing queued or running), 0 while busy.
     public const int IdleSinceOffset = 88;
 
-    // The GPU's completion interrupts: a 32-bit futex word the GPU thread bumps (and wakes) each
-    // time it wakes a tenant blocked in its synchronise. Every tenant's driver event thread sleeps
-    // on it (SimDevice), as each process's CUDA event thread wakes on every such interrupt.
+    // The GPU's completion interrupts: a 32-bit futex word the engine's interrupt thread bumps
+    // (and wakes) for each blocking wait the GPU thread woke. Every tenant's driver event thread
+    // sleeps on it (SimDevice), as each process's CUDA event thread wakes to every such interrupt.
     public const int InterruptsOffset = 96;
 
     // Header: node-written line

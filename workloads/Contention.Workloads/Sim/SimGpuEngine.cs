@@ -37,8 +37,8 @@ public sealed unsafe class SimGpuEngine
     private long version = 1; // moves whenever the model changes, so blocked tenants' ends are predicted again
 
     // [0]: the completion interrupts this engine raised, a futex word the interrupt thread sleeps
-    // on (its own cache line: the rest is padding).
-    private readonly int[] raised = GC.AllocateArray<int>(16, pinned: true);
+    // on (pinned: the word's address must not move while a thread sleeps on it).
+    private readonly int[] raised = GC.AllocateArray<int>(1, pinned: true);
     private int interrupterAsleep;
     private volatile bool interrupterStop;
 
