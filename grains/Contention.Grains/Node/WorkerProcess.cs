@@ -161,15 +161,16 @@ internal sealed class WorkerProcess : IWorker
     public async ValueTask DisposeAsync()
     {
         stopping = true;
+
+        // End of input tells a stopped worker to exit; one that does not is killed.
+        await CloseInputAsync().ConfigureAwait(false);
         if (!process.HasExited)
         {
-            // End of input tells a stopped worker to exit; one that does not is killed.
             try
             {
-                await CloseInputAsync().ConfigureAwait(false);
                 await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or TimeoutException)
+            catch (TimeoutException)
             {
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync().ConfigureAwait(false);
@@ -185,7 +186,6 @@ internal sealed class WorkerProcess : IWorker
         {
         }
 
-        await CloseInputAsync().ConfigureAwait(false);
         process.Dispose();
     }
 

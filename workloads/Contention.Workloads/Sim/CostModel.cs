@@ -71,7 +71,7 @@ public sealed class CostModel
     {
         var (blocks, depth, size) = GemmShape(kernel);
         var nearest = timedGemms
-            .OrderBy(t => Math.Sqrt(Square(t.Blocks - blocks) + Square(t.Depth - depth) + Square(t.Size - size)))
+            .OrderBy(t => Square(t.Blocks - blocks) + Square(t.Depth - depth) + Square(t.Size - size))
             .Take(NearestGemms)
             .Select(t => t.Efficiency)
             .Order()

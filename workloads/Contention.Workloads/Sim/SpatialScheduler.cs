@@ -207,7 +207,7 @@ public sealed class SpatialScheduler : IGpuScheduler
             if (rate[c] > 0)
             {
                 next = Math.Min(next, FinishNs(c));
-                if (!inTail[c] && pending[c].Peek().HasTail)
+                if (LastWaveAhead(c))
                 {
                     next = Math.Min(next, TailAtNs(c));
                 }
@@ -249,7 +249,7 @@ public sealed class SpatialScheduler : IGpuScheduler
                 // Decided on the integer finish time, so float residue never leaves a kernel a
                 // nanosecond short or ends it early.
                 var done = FinishNs(c) <= stop;
-                var tails = !done && !inTail[c] && pending[c].Peek().HasTail && TailAtNs(c) <= stop;
+                var tails = !done && LastWaveAhead(c) && TailAtNs(c) <= stop;
                 remaining[c] -= rate[c] * elapsed;
                 busyNs[c] += elapsed;
                 if (done)
@@ -297,6 +297,9 @@ public sealed class SpatialScheduler : IGpuScheduler
     }
 
     private long FinishNs(int context) => NowNs + Math.Max(0, (long)Math.Ceiling((remaining[context] / rate[context]) - 1e-6));
+
+    /// <summary>Whether the head kernel of <paramref name="context"/> has a partial last wave still to begin (an event: its blocks then leave the rest of the room).</summary>
+    private bool LastWaveAhead(int context) => !inTail[context] && pending[context].Peek().HasTail;
 
     /// <summary>When the running head kernel of <paramref name="context"/> begins its last wave: a wave's time alone before its end, at its rate now.</summary>
     private long TailAtNs(int context) =>
