@@ -72,8 +72,10 @@ internal static class BenchCommand
         calibrate.Options.Add(output);
         var based = OptionChecks.Profile("--base", "the profile whose peaks, time-slicing and occupancy the calibrated one keeps");
         calibrate.Options.Add(based);
-        var kernelsOnly = new Option<bool>("--kernels-only") { Description = "only time the shipped models' kernels, keeping every other value of --base" };
+        var kernelsOnly = new Option<bool>("--kernels-only") { Description = "only time kernels, keeping every other value of --base: the shipped models', or with --mix only the mixes' (added to --base's table)" };
         calibrate.Options.Add(kernelsOnly);
+        var mixKernels = new Option<string[]>("--mix") { Description = "also time every GEMM, element-wise and reduction kernel this mix's tenants launch, at every point of its sweep, and add them to the profile's table (a kernel it holds is timed again); give it again for more mixes", AllowMultipleArgumentsPerToken = true };
+        calibrate.Options.Add(mixKernels);
         var kernelLaunches = new Option<int>("--kernel-launches") { Description = "launches of each kernel per timing, back to back (1: each with the L2 cache cold; more: mostly warm, as a workload runs them; the shipped h200 table used 8)", DefaultValueFactory = _ => 8 }.Within(1, 64);
         calibrate.Options.Add(kernelLaunches);
         var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode), the copy latency and the idle costs (an MLP request after sleeping 0.2-100 ms, as 'bench idle --out'), keeping every other value of --base" };
@@ -119,6 +121,11 @@ internal static class BenchCommand
             {
                 result.AddError("--mps measures round trips, which --kernels-only leaves out");
             }
+
+            if (result.GetValue(mixKernels) is { Length: > 0 } && (result.GetValue(roundTripsOnly) || result.GetValue(wakeUpsOnly) || result.GetValue(interruptionsOnly)))
+            {
+                result.AddError("--mix times kernels, which --round-trips-only, --wake-ups-only and --interruptions-only leave out: give it with --kernels-only or on a full calibration");
+            }
         });
         calibrate.SetAction(async (parse, cancel) =>
         {
@@ -140,6 +147,27 @@ internal static class BenchCommand
                 return 0;
             }
 
+            var mixes = new List<(string Path, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> Kernels)>();
+            foreach (var path in parse.GetValue(mixKernels) ?? [])
+            {
+                try
+                {
+                    var skipped = new List<string>();
+                    var kernels = Mixes.MixKernels.Of(Mixes.MixParser.Load(path), skipped);
+                    if (skipped.Count > 0)
+                    {
+                        AnsiConsole.MarkupLineInterpolated($"[yellow]--mix {path}:[/] no kernels to time for {string.Join(", ", skipped)} (a replay runs its trace's recorded times; a command tenant its own program)");
+                    }
+
+                    mixes.Add((path, kernels));
+                }
+                catch (Mixes.MixException ex)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --mix: {ex.Message}");
+                    return 2;
+                }
+            }
+
             if (Cuda(parse.GetValue(device)!) is not { } id)
             {
                 return 2;
@@ -157,7 +185,7 @@ internal static class BenchCommand
                 sharing = Contention.Workloads.Sim.GpuSharing.Mps;
             }
 
-            var profile = Calibrate(parse, id, sharing);
+            var profile = Calibrate(parse, id, sharing, mixes);
             var full = !parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly);
             if (!parse.GetValue(mpsClient) && (parse.GetValue(timeSlicing) || full))
             {
@@ -208,7 +236,7 @@ internal static class BenchCommand
             }
         }
 
-        Contention.Workloads.Sim.DeviceProfile Calibrate(ParseResult parse, DeviceId id, Contention.Workloads.Sim.GpuSharing sharing)
+        Contention.Workloads.Sim.DeviceProfile Calibrate(ParseResult parse, DeviceId id, Contention.Workloads.Sim.GpuSharing sharing, IReadOnlyList<(string Path, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> Kernels)> mixes)
         {
             using var cuda = new CudaDevice(new DeviceOptions { Id = id, SyncMode = SyncMode.Spin, TimeKernels = false });
             var profile = Contention.Workloads.Sim.DeviceProfile.Load(parse.GetValue(based)!);
@@ -232,9 +260,14 @@ internal static class BenchCommand
                 AnsiConsole.MarkupLineInterpolated($"GEMM 4096^3: {result.GemmFlopsPerSecond / 1e12:0.00} TFLOP/s; element-wise: {result.StreamBytesPerSecond / 1e9:0} GB/s; H2D {result.HostToDeviceBytesPerSecond / 1e9:0.0} GB/s; D2H {result.DeviceToHostBytesPerSecond / 1e9:0.0} GB/s; tiny kernel {result.KernelOverheadNs:0} ns; launch CPU {result.LaunchCpuNs:0} ns; ResNet-50 training step (batch 32) {result.TrainingStepNs / 1e6:0.0} ms, fitted GEMM efficiency {result.GemmEfficiencyFitted:0.000}");
             }
 
-            if (!parse.GetValue(roundTripsOnly))
+            if (!parse.GetValue(roundTripsOnly) && !(parse.GetValue(kernelsOnly) && mixes.Count > 0))
             {
                 profile = MeasureKernels(cuda, profile, parse.GetValue(kernelLaunches));
+            }
+
+            if (mixes.Count > 0)
+            {
+                profile = MeasureMixKernels(cuda, profile, mixes, parse.GetValue(kernelLaunches));
             }
 
             if (!parse.GetValue(kernelsOnly))
@@ -784,6 +817,46 @@ internal static class BenchCommand
         };
         return profile;
     }
+
+    // The mixes' kernels timed and added to the profile's table (replacing its times of the same
+    // kernels), with what the model would have taken for them before: the table's other kernels'
+    // (interpolated element-wise sizes, nearest GEMMs) or the roofline's.
+    private static Contention.Workloads.Sim.DeviceProfile MeasureMixKernels(CudaDevice cuda, Contention.Workloads.Sim.DeviceProfile profile, IReadOnlyList<(string Path, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> Kernels)> mixes, int launches)
+    {
+        var wanted = mixes.SelectMany(m => m.Kernels).Distinct().ToList();
+        if (wanted.Count == 0)
+        {
+            AnsiConsole.MarkupLine("[yellow]--mix:[/] the mixes launch no kernel to time; the profile's table is kept");
+            return profile;
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var timed = Calibration.KernelTimes(cuda, wanted, launches: launches);
+        var specs = timed.Select(k => k.Spec).ToHashSet();
+        var before = new Contention.Workloads.Sim.CostModel(profile with { KernelTimes = [.. profile.KernelTimes.Where(k => !specs.Contains(k.Spec))] });
+        var table = new Table().Title($"{timed.Count} kernels of {string.Join(", ", mixes.Select(m => m.Path))} timed in {watch.Elapsed.TotalSeconds:0} s ({launches} back-to-back launches, median of 9)")
+            .AddColumns("kernel", "measured us", "modelled before us", "before / measured");
+        foreach (var kernel in timed)
+        {
+            var was = before.DurationNs(kernel.Spec);
+            table.AddRow(Describe(kernel.Spec), F(kernel.Ns / 1e3), F(was / 1e3), Invariant(was / (double)kernel.Ns));
+        }
+
+        AnsiConsole.Write(table);
+        var names = string.Join(", ", mixes.Select(m => Path.GetFileName(m.Path)));
+        return profile with
+        {
+            KernelTimes = [.. profile.KernelTimes.Where(k => !specs.Contains(k.Spec)), .. timed],
+            Source = profile.SourceWith($"kernels of mixes {names}:", $"kernels of mixes {names}: {timed.Count} timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate --mix' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {launches} back-to-back launches of each kernel queued behind a spacer, median of 9)"),
+        };
+    }
+
+    private static string Describe(in Contention.Workloads.Kernels.KernelSpec kernel) => kernel.Kind switch
+    {
+        Contention.Workloads.Kernels.KernelKind.Gemm => FormattableString.Invariant($"GEMM {kernel.M}x{kernel.N}x{kernel.K}"),
+        Contention.Workloads.Kernels.KernelKind.Elementwise => FormattableString.Invariant($"element-wise {kernel.Op.ToString().ToLowerInvariant()}, {kernel.Elements:N0} elements"),
+        _ => FormattableString.Invariant($"{kernel.Kind.ToString().ToLowerInvariant()}, {kernel.Elements:N0} elements"),
+    };
 
     private static Command TracerBench()
     {
