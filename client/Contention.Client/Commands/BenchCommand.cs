@@ -819,8 +819,8 @@ internal static class BenchCommand
     }
 
     // The mixes' kernels timed and added to the profile's table (replacing its times of the same
-    // kernels), with what the model would have taken for them before: the table's other kernels'
-    // (interpolated element-wise sizes, nearest GEMMs) or the roofline's.
+    // kernels), each beside what the profile modelled for it before and from what: its own time
+    // in the table, the table's other kernels' (nearest GEMMs, element-wise sizes) or the roofline.
     private static Contention.Workloads.Sim.DeviceProfile MeasureMixKernels(CudaDevice cuda, Contention.Workloads.Sim.DeviceProfile profile, IReadOnlyList<(string Path, IReadOnlyList<Contention.Workloads.Kernels.KernelSpec> Kernels)> mixes, int launches)
     {
         var wanted = mixes.SelectMany(m => m.Kernels).Distinct().ToList();
@@ -833,13 +833,13 @@ internal static class BenchCommand
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var timed = Calibration.KernelTimes(cuda, wanted, launches: launches);
         var specs = timed.Select(k => k.Spec).ToHashSet();
-        var before = new Contention.Workloads.Sim.CostModel(profile with { KernelTimes = [.. profile.KernelTimes.Where(k => !specs.Contains(k.Spec))] });
+        var before = new Contention.Workloads.Sim.CostModel(profile);
         var table = new Table().Title($"{timed.Count} kernels of {string.Join(", ", mixes.Select(m => m.Path))} timed in {watch.Elapsed.TotalSeconds:0} s ({launches} back-to-back launches, median of 9)")
-            .AddColumns("kernel", "measured us", "modelled before us", "before / measured");
+            .AddColumns("kernel", "measured us", "modelled before us", "from", "before / measured");
         foreach (var kernel in timed)
         {
             var was = before.DurationNs(kernel.Spec);
-            table.AddRow(Describe(kernel.Spec), F(kernel.Ns / 1e3), F(was / 1e3), Invariant(was / (double)kernel.Ns));
+            table.AddRow(Describe(kernel.Spec), F(kernel.Ns / 1e3), F(was / 1e3), before.Basis(kernel.Spec), Invariant(was / (double)kernel.Ns));
         }
 
         AnsiConsole.Write(table);

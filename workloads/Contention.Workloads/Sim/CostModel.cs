@@ -117,10 +117,10 @@ public sealed class CostModel
     /// median of the <see cref="NearestGemms"/> timed GEMMs nearest to it in blocks, depth of K a
     /// block and FLOPs (log scales, the FLOPs' at half weight), each timed GEMM's time less the
     /// fixed per-kernel cost; the profile's <see cref="DeviceProfile.GemmEfficiency"/> where it has
-    /// fewer timed GEMMs. On the shipped h200's 270 timed GEMMs, each predicted from the others, the
-    /// roofline's times are off by 1.09x (geometric mean; the one efficiency's 1.39x), and a 4096³
-    /// GEMM, timed by the calibration at 13.72 TFLOP/s (10.0 ms), takes 10.5 ms (the one
-    /// efficiency's 12.5 ms).
+    /// fewer timed GEMMs. On the shipped h200's 280 timed GEMMs, each predicted from the others, the
+    /// roofline's times are off by 1.09x (geometric mean; the one efficiency's 1.40x), and a 4096³
+    /// GEMM, timed by the calibration at 13.72 TFLOP/s (10.0 ms), takes 10.5 ms from the table
+    /// without it (the one efficiency's 12.5 ms).
     /// </summary>
     public double GemmEfficiency(in KernelSpec kernel) =>
         timedGemms.Length < NearestGemms || kernel.Kind != KernelKind.Gemm || kernel.M <= 0 || kernel.N <= 0 || kernel.K <= 0
@@ -150,6 +150,20 @@ public sealed class CostModel
 
     /// <summary>Whether the profile holds a measured time for <paramref name="kernel"/> (else it is costed by the roofline).</summary>
     public bool IsMeasured(in KernelSpec kernel) => measured.ContainsKey(kernel);
+
+    /// <summary>
+    /// Where <see cref="DurationNs"/> takes <paramref name="kernel"/>'s time from: <c>table</c> (timed),
+    /// <c>nearest GEMMs</c>, <c>element-wise sizes</c> (interpolated), <c>recorded</c> (a replay's
+    /// op) or <c>roofline</c>.
+    /// </summary>
+    public string Basis(in KernelSpec kernel) => kernel.Kind switch
+    {
+        _ when measured.ContainsKey(kernel) => "table",
+        KernelKind.Replay => "recorded",
+        KernelKind.Gemm when timedGemms.Length >= NearestGemms && kernel.M > 0 && kernel.N > 0 && kernel.K > 0 => "nearest GEMMs",
+        KernelKind.Elementwise when TimedElementwiseNs(kernel.Elements) is not null => "element-wise sizes",
+        _ => "roofline",
+    };
 
     /// <summary>The profile the model was built from.</summary>
     public DeviceProfile Profile => profile;
