@@ -43,7 +43,7 @@ public static class MixKernels
                 : Workloads.Workloads.WorkloadRunner.KernelsOf(workload);
             foreach (var kernel in launched)
             {
-                if (kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce && seen.Add(kernel))
+                if (kernel.Kind is (KernelKind.Gemm or KernelKind.Elementwise or KernelKind.Reduce) && seen.Add(kernel))
                 {
                     kernels.Add(kernel);
                 }

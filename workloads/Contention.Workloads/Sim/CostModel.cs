@@ -148,7 +148,7 @@ public sealed class CostModel
          Math.Log2(Devices.CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, profile.Multiprocessors)),
          Math.Log2(Math.Max(1, kernel.Flops)) / 2);
 
-    /// <summary>Whether the profile holds a measured time for <paramref name="kernel"/> (else it is costed by the roofline).</summary>
+    /// <summary>Whether the profile holds a measured time for <paramref name="kernel"/> (else it is costed from the table's other kernels or by the roofline: <see cref="Basis"/>).</summary>
     public bool IsMeasured(in KernelSpec kernel) => measured.ContainsKey(kernel);
 
     /// <summary>
