@@ -1,5 +1,6 @@
 using Contention.Client.Commands;
 using Contention.Client.Mixes;
+using Contention.Client.Results;
 using Contention.Client.Validation;
 using Spectre.Console;
 
@@ -70,7 +71,17 @@ public class ValidateCommandTests
         // than offered: seen once at 0.46x, left out too).
         Assert.All(fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput && c.Case.EndsWith("infer", StringComparison.Ordinal) && !c.Overloaded && c.Real.Concat(c.Model).All(v => v <= 150)), c => Assert.InRange(c.Ratio, 0.7, 1.4));
         Assert.Contains("throughput:", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("| throughput | all |", File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown)), StringComparison.Ordinal);
+        var markdown = File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown));
+        Assert.Contains("| throughput | all |", markdown, StringComparison.Ordinal);
+        // Where each half's runs came from: the reference's sweep and the one validate ran, each
+        // with this build and host, all four runs compared (invalid ones included here).
+        var referenceSweep = SweepFiles.ReadManifest(reference)!;
+        var modelSweep = SweepFiles.ReadManifest(Path.Combine(outDirectory, "model", "tiny"))!;
+        Assert.NotEqual(referenceSweep.Id, modelSweep.Id);
+        foreach (var (side, sweep) in new[] { ("real", referenceSweep), ("model", modelSweep) })
+        {
+            Assert.Contains($"| tiny | {side} | {sweep.Id} | {sweep.Tool.Commit[..Math.Min(8, sweep.Tool.Commit.Length)]} | {sweep.Host.Name}, {sweep.Host.Cpus} CPUs, Linux {sweep.Host.Kernel} | 4 of 4 |", markdown, StringComparison.Ordinal);
+        }
 
         // Against the reference: a mix it lacks is left out; one it ran without --quick is refused with --quick.
         var suiteMixes = ValidateCommand.Suite(suite, quick: false);

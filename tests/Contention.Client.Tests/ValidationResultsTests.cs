@@ -22,6 +22,8 @@ public sealed class ValidationResultsTests
                 "r1,mix-20261203-120000-abcd,train-2,n,mps,measure,10,65,6.5,0,150,300,400,4,3,0.5,600,0",
                 "r1,mix-20261203-120000-abcd,infer,n,mps,measure,10,2000,200,200,0.3,0.5,1.0,1,1,0.1,2000,0",
                 "r1,mix-20261203-120000-abcd,train-0,n,mps,warmup,2,1,0.5,0,300,500,900,2,1,0.5,100,0",
+                // A second run while the hypervisor took 2 % of the node's CPU: invalid, left out.
+                "r2,mix-20261203-120000-abcd,infer,n,mps,measure,10,2000,200,200,0.3,0.5,1.0,1,1,0.1,2000,0.02",
             ]);
 
             var results = ValidationResults.Load(directory);
@@ -45,6 +47,11 @@ public sealed class ValidationResultsTests
             Assert.Equal(200, infer.Values["throughput"], 9);
             Assert.False(infer.Values.ContainsKey("slowest_replica"));
             Assert.False(infer.Overloaded);
+
+            // A run's directory without a sweep: named by its directory, no build or host said; one
+            // of its two runs compared.
+            Assert.Equal([new ResultsSource("mix", Path.GetFileName(directory), "", "", 2, 1)], results.Sources);
+            Assert.Contains(results.Excluded, e => e.StartsWith("mix r2: invalid", StringComparison.Ordinal));
         }
         finally
         {

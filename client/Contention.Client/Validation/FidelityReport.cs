@@ -127,6 +127,22 @@ public static class FidelityReport
             all.ForEach(l => text.AppendLine($"- {l}"));
         }
 
+        if (real.Sources.Count + model.Sources.Count > 0)
+        {
+            // Each half's runs by mix: when and where they ran, so a stale or mismatched half shows.
+            text.AppendLine();
+            text.AppendLine("## Runs compared");
+            text.AppendLine();
+            text.AppendLine("Each mix's sweep on each side: its id (the date and time it began), the build and host that ran it, its runs compared of all.");
+            text.AppendLine();
+            text.AppendLine("| mix | side | sweep | build | host | runs compared |");
+            text.AppendLine("|---|---|---|---|---|---:|");
+            foreach (var (source, side) in real.Sources.Select(x => (x, "real")).Concat(model.Sources.Select(x => (x, "model"))).OrderBy(x => x.Item1.Mix, StringComparer.Ordinal))
+            {
+                text.AppendLine(Invariant($"| {source.Mix} | {side} | {source.Sweep} | {(source.Build.Length > 0 ? source.Build : "-")} | {(source.Host.Length > 0 ? source.Host : "-")} | {source.Compared} of {source.Runs} |"));
+            }
+        }
+
         List("Cases only the real GPU has", fidelity.OnlyReal);
         List("Cases only the modelled GPU has", fidelity.OnlyModel);
         List("Real runs left out", real.Excluded);

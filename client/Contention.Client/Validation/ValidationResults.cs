@@ -15,12 +15,20 @@ namespace Contention.Client.Validation;
 /// </summary>
 public sealed partial class ValidationResults
 {
-    private ValidationResults(IReadOnlyList<ValidationSample> samples, IReadOnlyList<string> excluded, IReadOnlyList<string> invalidIncluded)
+    private ValidationResults(IReadOnlyList<ValidationSample> samples, IReadOnlyList<string> excluded, IReadOnlyList<string> invalidIncluded, IReadOnlyList<ResultsSource>? sources = null)
     {
         Samples = samples;
         Excluded = excluded;
         InvalidIncluded = invalidIncluded;
+        Sources = sources ?? [];
     }
+
+    /// <summary>
+    /// Where each mix's runs came from: its sweep (its id says when it began), the build and the
+    /// host that ran it, and how many of its runs were compared; a reader sees how old each half
+    /// is and whether one half of a mix ran on another build or host than the other.
+    /// </summary>
+    public IReadOnlyList<ResultsSource> Sources { get; }
 
     /// <summary>Runs the verdict called invalid that were compared all the same (<c>--include-invalid</c>), and why they are invalid.</summary>
     public IReadOnlyList<string> InvalidIncluded { get; }
@@ -56,12 +64,13 @@ public sealed partial class ValidationResults
         var samples = new List<ValidationSample>();
         var excluded = new List<string>();
         var invalidIncluded = new List<string>();
+        var sources = new List<ResultsSource>();
         foreach (var mix in mixes)
         {
-            ReadMix(mix, samples, excluded, includeInvalid ? invalidIncluded : null, pooled);
+            ReadMix(mix, samples, excluded, includeInvalid ? invalidIncluded : null, pooled, sources);
         }
 
-        return new ValidationResults(samples, excluded, invalidIncluded);
+        return new ValidationResults(samples, excluded, invalidIncluded, sources);
     }
 
     /// <summary>
@@ -74,7 +83,7 @@ public sealed partial class ValidationResults
         ArgumentNullException.ThrowIfNull(sets);
         return sets.Count == 1
             ? sets[0]
-            : new([.. sets.SelectMany((set, i) => set.Samples.Select(x => x with { Run = $"{i + 1}:{x.Run}" }))], [.. sets.SelectMany(s => s.Excluded)], [.. sets.SelectMany(s => s.InvalidIncluded)]);
+            : new([.. sets.SelectMany((set, i) => set.Samples.Select(x => x with { Run = $"{i + 1}:{x.Run}" }))], [.. sets.SelectMany(s => s.Excluded)], [.. sets.SelectMany(s => s.InvalidIncluded)], [.. sets.SelectMany(s => s.Sources)]);
     }
 
     /// <summary>The samples of rows already read (tests, synthetic data).</summary>
@@ -85,7 +94,7 @@ public sealed partial class ValidationResults
 
     private static bool IsResults(string directory) => File.Exists(Path.Combine(directory, ResultsFiles.Csv));
 
-    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded, List<string>? invalidIncluded, bool pooled)
+    private static void ReadMix(string directory, List<ValidationSample> samples, List<string> excluded, List<string>? invalidIncluded, bool pooled, List<ResultsSource> sources)
     {
         var manifest = SweepFiles.ReadManifest(directory);
         var runs = manifest?.Runs.ToDictionary(r => r.Id);
@@ -96,6 +105,7 @@ public sealed partial class ValidationResults
             if (!reader.Read() || !reader.ReadHeader() || reader.HeaderRecord is not { } header)
             {
                 excluded.Add($"{directory}: tenants.csv is empty");
+                sources.Add(ResultsSource.Of(directory, manifest, Path.GetFileName(directory), 0, 0));
                 return;
             }
 
@@ -129,6 +139,7 @@ public sealed partial class ValidationResults
             }
         }
 
+        var read = rows.Select(r => r.Run).Distinct().Count();
         if (runs is not null)
         {
             foreach (var run in runs.Values)
@@ -211,6 +222,8 @@ public sealed partial class ValidationResults
             var operations = members.Select(f => Number(f, "completed")).ToList();
             samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null));
         }
+
+        sources.Add(ResultsSource.Of(directory, manifest, suite, rows.Select(r => r.Run).Distinct().Count(), read));
     }
 
     /// <summary>The latency metrics and their percentiles.</summary>
@@ -260,4 +273,23 @@ public sealed partial class ValidationResults
     [GeneratedRegex(@"-\d{8}-\d{6}-[0-9a-f]{4}$")]
     private static partial Regex ExperimentSuffix();
 }
+
+/// <summary>Where one mix's runs of a validation half came from (<see cref="ValidationResults.Sources"/>).</summary>
+/// <param name="Mix">The mix (the suite's name for it).</param>
+/// <param name="Sweep">The sweep's id (it holds the date and time it began), or the run directory's name.</param>
+/// <param name="Build">The commit of the build that ran it (empty where the results do not say).</param>
+/// <param name="Host">The machine the client ran on (empty where the results do not say).</param>
+/// <param name="Runs">Its runs.</param>
+/// <param name="Compared">The runs compared: completed and, unless invalid runs were asked for, valid.</param>
+public sealed record ResultsSource(string Mix, string Sweep, string Build, string Host, int Runs, int Compared)
+{
+    /// <summary>
+    /// The source of the results in <paramref name="directory"/>: its sweep's manifest where it has
+    /// one (its runs the manifest's), else <paramref name="read"/> runs found in its tenants.csv.
+    /// </summary>
+    public static ResultsSource Of(string directory, SweepManifest? manifest, string mix, int compared, int read) => manifest is null
+        ? new(mix, Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), "", "", read, compared)
+        : new(mix, manifest.Id, manifest.Tool.Commit[..Math.Min(8, manifest.Tool.Commit.Length)], $"{manifest.Host.Name}, {manifest.Host.Cpus} CPUs, Linux {manifest.Host.Kernel}", manifest.Runs.Count, compared);
+}
+
 #endif
