@@ -186,25 +186,19 @@ public static class KernelTraceFile
             var at = o;
             ops[o] = first.Ops[o] with
             {
-                GapUs = Median(steps.Select(s => s.Ops[at].GapUs)),
-                CallUs = Median(steps.Select(s => s.Ops[at].CallUs)),
-                StartUs = Median(steps.Select(s => s.Ops[at].StartUs)),
-                DurationUs = Median(steps.Select(s => s.Ops[at].DurationUs)),
-                Events = (int)Math.Round(Median(steps.Select(s => (double)s.Ops[at].Events))),
+                GapUs = Numbers.Median(steps.Select(s => s.Ops[at].GapUs)),
+                CallUs = Numbers.Median(steps.Select(s => s.Ops[at].CallUs)),
+                StartUs = Numbers.Median(steps.Select(s => s.Ops[at].StartUs)),
+                DurationUs = Numbers.Median(steps.Select(s => s.Ops[at].DurationUs)),
+                Events = (int)Math.Round(Numbers.Median(steps.Select(s => (double)s.Ops[at].Events))),
             };
         }
 
-        return new TraceStep(steps.Sum(s => s.Repeat), Median(steps.Select(s => s.DurationUs)), Median(steps.Select(s => s.TailUs)), ops, (int)Math.Round(Median(steps.Select(s => (double)s.TailEvents))));
+        return new TraceStep(steps.Sum(s => s.Repeat), Numbers.Median(steps.Select(s => s.DurationUs)), Numbers.Median(steps.Select(s => s.TailUs)), ops, (int)Math.Round(Numbers.Median(steps.Select(s => (double)s.TailEvents))));
     }
 
     private static bool Alike(TraceStep a, TraceStep b) =>
         a.Ops.Count == b.Ops.Count && a.Ops.Zip(b.Ops).All(p => p.First.Kind == p.Second.Kind && p.First.Kernel == p.Second.Kernel && p.First.Stream == p.Second.Stream && p.First.Direction == p.Second.Direction && p.First.Bytes == p.Second.Bytes && p.First.Pinned == p.Second.Pinned);
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 
     private static string Op(TraceOp op)
     {

@@ -60,11 +60,7 @@ public sealed class CostModel
         timedElementwise = [.. profile.KernelTimes
             .Where(k => k.Kind == KernelKind.Elementwise && k.Elements > 0)
             .GroupBy(k => k.Elements)
-            .Select(g =>
-            {
-                var times = g.Select(k => (double)Math.Max(1, k.Ns)).Order().ToArray();
-                return (g.Key, times.Length % 2 == 1 ? times[times.Length / 2] : (times[(times.Length / 2) - 1] + times[times.Length / 2]) / 2);
-            })
+            .Select(g => (g.Key, Numbers.Median(g.Select(k => (double)Math.Max(1, k.Ns)))))
             .OrderBy(t => t.Key)];
     }
 
@@ -123,9 +119,13 @@ public sealed class CostModel
     /// without it (the one efficiency's 12.5 ms).
     /// </summary>
     public double GemmEfficiency(in KernelSpec kernel) =>
-        timedGemms.Length < NearestGemms || kernel.Kind != KernelKind.Gemm || kernel.M <= 0 || kernel.N <= 0 || kernel.K <= 0
-            ? profile.GemmEfficiency
-            : gemmEfficiencies.GetOrAdd(kernel, static (spec, model) => model.NearestEfficiency(spec), this);
+        FromNearestGemms(kernel)
+            ? gemmEfficiencies.GetOrAdd(kernel, static (spec, model) => model.NearestEfficiency(spec), this)
+            : profile.GemmEfficiency;
+
+    // Whether an untimed GEMM's efficiency is its nearest timed GEMMs' (a GEMM of a shape, enough timed ones).
+    private bool FromNearestGemms(in KernelSpec kernel) =>
+        timedGemms.Length >= NearestGemms && kernel.Kind == KernelKind.Gemm && kernel.M > 0 && kernel.N > 0 && kernel.K > 0;
 
     private double NearestEfficiency(KernelSpec kernel)
     {
@@ -160,7 +160,7 @@ public sealed class CostModel
     {
         _ when measured.ContainsKey(kernel) => "table",
         KernelKind.Replay => "recorded",
-        KernelKind.Gemm when timedGemms.Length >= NearestGemms && kernel.M > 0 && kernel.N > 0 && kernel.K > 0 => "nearest GEMMs",
+        KernelKind.Gemm when FromNearestGemms(kernel) => "nearest GEMMs",
         KernelKind.Elementwise when TimedElementwiseNs(kernel.Elements) is not null => "element-wise sizes",
         _ => "roofline",
     };
