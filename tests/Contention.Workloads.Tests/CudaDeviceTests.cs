@@ -52,6 +52,14 @@ public class CudaDeviceTests
     }
 
     [GpuFact]
+    public void KernelNs_AfterTheThreadSlept_IsTheKernelsOwnTime()
+    {
+        var check = DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Block, TimeSpan.FromMilliseconds(5));
+
+        Assert.True(check.Passed, $"{check.Case}: off by {check.MaxRelativeError:P0}");
+    }
+
+    [GpuFact]
     public void Launch_ReplayedKernels_LastTheirRecordedTimes()
     {
         // Busy stand-ins of 20 us to 2 ms, one wave and several, many short waves (merged), blockless:

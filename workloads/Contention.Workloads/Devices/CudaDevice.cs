@@ -71,7 +71,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             stream = accelerator.CreateStream();
         }
 
-        timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget) : null;
+        timer = options.TimeKernels ? new KernelTimer(accelerator, (CudaStream)stream, options.KernelTimingBudget, options.HoldTimedBatches) : null;
         kernels = new KernelLaunches(accelerator);
         // Experimental (issue 13): a best-effort tenant's GEMMs and element-wise kernels keep off the
         // first N multiprocessors (CONTENTION_RESERVE_SMS), a latency-sensitive one's keep to the
@@ -156,6 +156,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         b = Filled(size.B, 0.25f);
         c = accelerator.Allocate1D<float>(size.C);
         AllocateHost(size.Host);
+        timer?.Release();
         accelerator.Synchronize();
         if (busyFixedNs < 0 && list.Any(k => k.Kind == KernelKind.Replay))
         {
@@ -225,6 +226,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             return;
         }
 
+        // Copies are not timed and wait behind no hold.
+        timer?.Release();
         switch (kernel.Kind)
         {
             case KernelKind.CopyToDevice:
@@ -241,8 +244,15 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     /// <inheritdoc />
     public void Synchronize()
     {
-        stream.Synchronize();
+        DrainStream();
         timer?.Collect();
+    }
+
+    // Waits for the stream, the kernel timer's hold released first (a held stream never drains).
+    private void DrainStream()
+    {
+        timer?.Release();
+        stream.Synchronize();
     }
 
     /// <summary>
@@ -280,7 +290,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
             }
 
             using var end = stream.AddProfilingMarker();
-            stream.Synchronize();
+            DrainStream();
             samples[i] = (end - begin).Ticks * 100.0 / launches;
         }
 
@@ -347,7 +357,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         {
             stopWord = accelerator.Allocate1D<int>(1);
             stopWord.MemSetToZero(stream);
-            stream.Synchronize();
+            DrainStream();
         }
 
         var exported = CudaDriver.IpcGetMemHandle(out var handle, StopWordAddress);
@@ -520,7 +530,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         using var db = accelerator.Allocate1D(b);
         using var dc = accelerator.Allocate1D<float>((long)m * n);
         kernels.Gemm(stream, da.View, db.View, dc.View, m, n, k);
-        stream.Synchronize();
+        DrainStream();
         return dc.GetAsArray1D();
     }
 
@@ -532,7 +542,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         using var dy = accelerator.Allocate1D(y);
         using var dz = accelerator.Allocate1D<float>(x.Length);
         kernels.Elementwise(stream, dx.View, dy.View, dz.View, x.Length, (int)op);
-        stream.Synchronize();
+        DrainStream();
         return dz.GetAsArray1D();
     }
 
@@ -542,7 +552,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
         ArgumentNullException.ThrowIfNull(x);
         using var dx = accelerator.Allocate1D(x);
         kernels.Reduce(stream, dx.View, scalar.View, x.Length);
-        stream.Synchronize();
+        DrainStream();
         return scalar.GetAsArray1D()[0];
     }
 
@@ -557,16 +567,18 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
 
         // From pinned memory the copy is asynchronous DMA: the host buffer may be reused only
         // after the stream has drained.
-        stream.Synchronize();
+        DrainStream();
         new Span<float>(host, x.Length).Clear();
         Launch(KernelSpec.CopyToHost(x.Length));
-        stream.Synchronize();
+        DrainStream();
         return new Span<float>(host, x.Length).ToArray();
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        // A held stream would keep freeing the buffers (which waits for the device) from returning.
+        timer?.Release();
         if (pauseAddress != 0)
         {
             _ = CudaDriver.IpcCloseMemHandle(pauseAddress);

@@ -49,6 +49,9 @@ internal static partial class CudaDriver
     [LibraryImport("libcuda.so.1", EntryPoint = "cuStreamWriteValue32_v2")]
     public static partial int StreamWriteValue32(IntPtr stream, ulong address, uint value, uint flags);
 
+    /// <summary><c>CU_STREAM_WAIT_VALUE_GEQ</c>: wait until the word, less the value, is not negative as a signed 32-bit number (a counter that wraps).</summary>
+    public const uint StreamWaitValueGreaterOrEqual = 0;
+
     /// <summary><c>CU_STREAM_WAIT_VALUE_EQ</c>: wait until the word equals the value.</summary>
     public const uint StreamWaitValueEqual = 1;
 

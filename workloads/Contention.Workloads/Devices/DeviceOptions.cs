@@ -41,6 +41,9 @@ public sealed record DeviceOptions
     /// <summary>The most that timing may cost a cuda tenant, as a fraction of its wall time (<see cref="KernelTimer"/>); 1 times every kernel.</summary>
     public double KernelTimingBudget { get; init; } = DefaultKernelTimingBudget;
 
+    /// <summary>Whether a cuda device's timed batches wait on the GPU until their kernels are queued, so their events time the kernels and not the launches' way to the GPU (<see cref="KernelTimer"/>); off only to show what that hold removes (<see cref="Checks.DeviceCheck.KernelTimingAfterSleep"/>).</summary>
+    public bool HoldTimedBatches { get; init; } = true;
+
     /// <summary>The default of <see cref="KernelTimingBudget"/>: 0.1 %.</summary>
     public const double DefaultKernelTimingBudget = KernelTimer.Budget;
 }
