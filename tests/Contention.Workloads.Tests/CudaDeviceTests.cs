@@ -54,7 +54,7 @@ public class CudaDeviceTests
     [GpuFact]
     public void KernelNs_AfterTheThreadSlept_IsTheKernelsOwnTime()
     {
-        var check = DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Block, TimeSpan.FromMilliseconds(5));
+        var check = DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Block, TimeSpan.FromMilliseconds(20));
 
         Assert.True(check.Passed, $"{check.Case}: off by {check.MaxRelativeError:P0}");
     }

@@ -85,7 +85,7 @@ internal static class DevicesCommand
 
                     var timing = DeviceCheck.KernelTiming(new DeviceId(DeviceKind.Cuda, i), sync);
                     Add(timing);
-                    Add(DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, i), sync, TimeSpan.FromMilliseconds(5)));
+                    Add(DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, i), sync, TimeSpan.FromMilliseconds(20)));
                 }
             }
 
