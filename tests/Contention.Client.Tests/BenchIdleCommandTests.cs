@@ -101,4 +101,38 @@ public class BenchIdleCommandTests
         Assert.Contains(rows, r => r.Contains("20 ms", StringComparison.Ordinal) && r.Contains("spin", StringComparison.Ordinal) && r.Contains("260.0 / 280.0", StringComparison.Ordinal) && r.Contains("50.0", StringComparison.Ordinal));
         Assert.Contains(rows, r => r.Contains("210.0 / 220.0", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Table_TimedKernels_TheirSumSpanAndTheWaitBeyondEachSpan_OverTheTimedRequestsOnly()
+    {
+        var results = new[]
+        {
+            new IdleGapTimes(0, IdleWay.Sleep, [0, 0], [40_000, 40_000], [140_000, 140_000]),
+            new IdleGapTimes(20_000_000, IdleWay.Sleep, [1_000, 1_000, 1_000], [50_000, 50_000, 50_000], [300_000, 320_000, 340_000], KernelNs: [170_000, -1, 180_000], SpanNs: [175_000, -1, 185_000]),
+        };
+        var output = new StringWriter();
+
+        Consoles.Plain(output).Write(BenchIdleCommand.Table(results, "t"));
+
+        // The second request was not timed: the columns go over the first and third (nearest rank of
+        // two: p50 the lower, p99 the higher), the wait beyond the span 300 - 175 and 340 - 185 us.
+        var text = output.ToString();
+        Assert.Contains("GPU span", text, StringComparison.Ordinal);
+        var row = text.Split('\n').Single(r => r.Contains("20 ms", StringComparison.Ordinal));
+        Assert.Contains("170.0 / 180.0", row, StringComparison.Ordinal);
+        Assert.Contains("175.0 / 185.0", row, StringComparison.Ordinal);
+        Assert.Contains("125.0 / 155.0", row, StringComparison.Ordinal);
+
+        // Untimed runs keep the table as it was.
+        var plain = new StringWriter();
+        Consoles.Plain(plain).Write(BenchIdleCommand.Table([results[0]], "t"));
+        Assert.DoesNotContain("GPU span", plain.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TimeKernelsWithOut_SaysToLeaveItOut()
+    {
+        Assert.Contains(BenchIdleCommand.Create().Parse(["--out", "profile.json", "--time-kernels"]).Errors, e => e.Message.Contains("leave out --time-kernels", StringComparison.Ordinal));
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--time-kernels", "--gaps", "0,20ms"]).Errors);
+    }
 }

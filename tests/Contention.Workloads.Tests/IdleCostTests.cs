@@ -111,6 +111,69 @@ public class IdleCostTests
         Assert.InRange(times.LaunchNs.Count, 1, 50);
     }
 
+    [Fact]
+    public void Measure_ADeviceThatTimesBatches_KeepsEachTimedRequestsKernelsAndSpan_MinusOneForTheOthers()
+    {
+        // Every other synchronise times a batch (numbered on), the first of the measured requests not.
+        var device = new BatchTimer();
+
+        var times = IdleBenchmark.Measure(device, ModelShapes.InferenceRequest("mlp", 1), 0, IdleWay.Spin, 1e-6, minimumRequests: 4);
+
+        Assert.Equal(4, times.LaunchNs.Count);
+        var expected = Enumerable.Range(0, 4).Select(i => device.TimedAt.Contains(10 + i + 1) ? device.TimedAt.IndexOf(10 + i + 1) + 1 : -1).ToArray();
+        Assert.Equal(expected.Select(n => n < 0 ? -1L : n * 1_000L), times.KernelNs);
+        Assert.Equal(expected.Select(n => n < 0 ? -1L : (n * 1_000L) + 500), times.SpanNs);
+        Assert.Contains(-1L, times.KernelNs!);
+        Assert.Contains(times.KernelNs!, v => v > 0);
+
+        // A device that times nothing: no columns.
+        Assert.Null(IdleBenchmark.Measure(new Recorder(), ModelShapes.InferenceRequest("mlp", 1), 0, IdleWay.Spin, 1e-6, minimumRequests: 2).KernelNs);
+    }
+
+    // Times every other synchronised batch: batch n (from 1) took n us of kernels over a span 0.5 us longer.
+    private sealed class BatchTimer : IComputeDevice, IBatchTiming
+    {
+        private int synchronizations;
+
+        public List<int> TimedAt { get; } = [];
+
+        public TimedBatch? LastTimedBatch { get; private set; }
+
+        public DeviceId Id => DeviceId.Parse("cpu");
+
+        public string Description => "batch timer";
+
+        public SyncMode SyncMode => SyncMode.Spin;
+
+        public long? KernelNs => null;
+
+        public void Prepare(IEnumerable<KernelSpec> kernels)
+        {
+        }
+
+        public void Release()
+        {
+        }
+
+        public void Launch(in KernelSpec kernel)
+        {
+        }
+
+        public void Synchronize()
+        {
+            // The 10 warm requests are synchronisations 1-10; the measured ones 11 on.
+            if (++synchronizations % 2 == 0)
+            {
+                TimedAt.Add(synchronizations);
+                LastTimedBatch = new TimedBatch(TimedAt.Count, 8, TimedAt.Count * 1_000L, (TimedAt.Count * 1_000L) + 500);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     // Records launches (L; a kernel other than the request's as its text) and synchronisations (S; each
     // taking SynchronizeNs).
     private sealed class Recorder : IComputeDevice

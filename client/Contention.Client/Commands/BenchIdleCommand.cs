@@ -54,7 +54,8 @@ internal static class BenchIdleCommand
         var evictPasses = new Option<int>("--evict-passes") { Description = "how many times --idle evict goes over its --evict-mb before each request (the same span, its bytes moved that many times: what a small working set passed over again and again leaves of the L2)", DefaultValueFactory = _ => 1 }.Within(1, 4_096);
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
         var prefetch = new Option<string?>("--prefetch") { Description = "begin each request with: data (an element-wise kernel over its workspace, its operands' and results' buffers, on the whole GPU: its data back into the L2 at once instead of kernel by kernel) or code (one launch of each of its kernel functions on one element: their code back, next to no data); experimental (issue 13), not with --out" }.AcceptOnlyFromAmong("data", "code");
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, evictPasses, prefetch };
+        var timeKernels = new Option<bool>("--time-kernels") { Description = "with a cuda device: time every request's kernels with CUDA events and say how much of the wait they and the GPU's gaps between them take (columns kernels, GPU span, wait beyond span); each request is then queued whole before the GPU starts it (the worker's held timed batch), so its launches no longer overlap its kernels; not with --out" };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, evictPasses, prefetch, timeKernels };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
@@ -66,6 +67,12 @@ internal static class BenchIdleCommand
             if (result.GetValue(prefetch) is not null)
             {
                 result.AddError("--out measures a profile's idle costs of the plain request: leave out --prefetch");
+                return;
+            }
+
+            if (result.GetValue(timeKernels))
+            {
+                result.AddError("--out measures a profile's idle costs of the untimed request: leave out --time-kernels");
                 return;
             }
 
@@ -88,6 +95,13 @@ internal static class BenchIdleCommand
                 return Task.FromResult(2);
             }
 
+            var timed = parse.GetValue(timeKernels);
+            if (timed && id.Kind != DeviceKind.Cuda)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --time-kernels times a real GPU's kernels with CUDA events: give a cuda device, not {parse.GetValue(device)}");
+                return Task.FromResult(2);
+            }
+
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
             var plain = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
             var prefetched = parse.GetValue(prefetch);
@@ -103,7 +117,7 @@ internal static class BenchIdleCommand
             try
             {
                 var channel = sim?.Acquire(parse.GetValue(sharing) == "mps" ? GpuSharing.Mps : GpuSharing.Timeslice, SimContext.Default);
-                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = false });
+                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = timed, KernelTimingBudget = 1 });
                 var results = new List<IdleGapTimes>();
                 foreach (var gap in ParseGaps(parse.GetValue(gaps)!)!)
                 {
@@ -262,21 +276,44 @@ internal static class BenchIdleCommand
         return gaps.Count == 0 ? null : gaps;
     }
 
-    /// <summary>The table: per gap and way, requests, wake-up, launch, wait and whole request (median and p99, µs), and the median request against back-to-back ones.</summary>
+    /// <summary>
+    /// The table: per gap and way, requests, wake-up, launch, wait and whole request (median and
+    /// p99, µs), and the median request against back-to-back ones; where the requests' kernels were
+    /// timed (<see cref="IdleGapTimes.KernelNs"/>), their summed time, their span on the GPU and the
+    /// wait beyond that span (the GPU starting the request and the completion reaching the thread),
+    /// each over the timed requests.
+    /// </summary>
     public static Table Table(IReadOnlyList<IdleGapTimes> results, string title)
     {
         ArgumentNullException.ThrowIfNull(results);
         var table = new Table().Title(title).AddColumns("gap", "idle", "requests", "wake p50/p99 us", "launch p50/p99 us", "wait p50/p99 us", "request p50/p99 us", "request p50 extra us");
+        var kernels = results.Any(r => r.KernelNs is not null);
+        if (kernels)
+        {
+            table.AddColumns("kernels p50/p99 us", "GPU span p50/p99 us", "wait beyond span p50/p99 us");
+        }
+
         var baseline = results.FirstOrDefault(IsBaseline) is { } closed ? Percentile(Totals(closed), 50) : double.NaN;
         foreach (var r in results)
         {
             var totals = Totals(r);
             var p50 = Percentile(totals, 50);
-            table.AddRow(Gap(r.GapNs), IsBaseline(r) ? "-" : r.Way.ToString().ToLowerInvariant(), r.LaunchNs.Count.ToString(CultureInfo.InvariantCulture), Pair(r.WakeNs), Pair(r.LaunchNs), Pair(r.WaitNs), Pair(totals), double.IsNaN(baseline) ? "-" : Us(p50 - baseline));
+            List<string> row = [Gap(r.GapNs), IsBaseline(r) ? "-" : r.Way.ToString().ToLowerInvariant(), r.LaunchNs.Count.ToString(CultureInfo.InvariantCulture), Pair(r.WakeNs), Pair(r.LaunchNs), Pair(r.WaitNs), Pair(totals), double.IsNaN(baseline) ? "-" : Us(p50 - baseline)];
+            if (kernels)
+            {
+                var timed = TimedIndices(r);
+                row.AddRange([Pair([.. timed.Select(i => r.KernelNs![i])]), Pair([.. timed.Select(i => r.SpanNs![i])]), Pair([.. timed.Select(i => r.WaitNs[i] - r.SpanNs![i])])]);
+            }
+
+            table.AddRow([.. row]);
         }
 
         return table;
     }
+
+    // The requests whose kernels were timed (none where the run timed none).
+    private static List<int> TimedIndices(IdleGapTimes r) =>
+        r.KernelNs is null || r.SpanNs is null ? [] : [.. Enumerable.Range(0, Math.Min(r.KernelNs.Count, Math.Min(r.SpanNs.Count, r.WaitNs.Count))).Where(i => r.KernelNs[i] >= 0 && r.SpanNs[i] >= 0)];
 
     /// <summary>The floats of an element-wise kernel that moves <paramref name="megabytes"/> MB through memory (two operands read, one written, 4 bytes each).</summary>
     public static long EvictElements(int megabytes) => Math.Max(1, (megabytes * (1L << 20)) / 12);

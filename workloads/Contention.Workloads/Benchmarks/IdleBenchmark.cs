@@ -34,7 +34,13 @@ public enum IdleWay
 /// <param name="WakeNs">How late each request started after its deadline (0 without a gap).</param>
 /// <param name="LaunchNs">From the request's start until its last launch returned.</param>
 /// <param name="WaitNs">From then until the synchronise returned.</param>
-public sealed record IdleGapTimes(long GapNs, IdleWay Way, IReadOnlyList<long> WakeNs, IReadOnlyList<long> LaunchNs, IReadOnlyList<long> WaitNs);
+/// <param name="KernelNs">
+/// Where the device timed each request's kernels on the GPU (a cuda device timing every batch,
+/// <c>bench idle --time-kernels</c>): their times summed, one per request in order (-1 for a request
+/// it did not time); null where it timed none.
+/// </param>
+/// <param name="SpanNs">The same requests' spans on the GPU, from the first kernel's start event to the last one's end (their kernels and the gaps between them), -1 where not timed; null with <paramref name="KernelNs"/>.</param>
+public sealed record IdleGapTimes(long GapNs, IdleWay Way, IReadOnlyList<long> WakeNs, IReadOnlyList<long> LaunchNs, IReadOnlyList<long> WaitNs, IReadOnlyList<long>? KernelNs = null, IReadOnlyList<long>? SpanNs = null);
 
 /// <summary>
 /// What an idle gap costs the next request on a device: the request's launches and synchronise,
@@ -99,6 +105,10 @@ public static class IdleBenchmark
         var wake = new long[count];
         var launch = new long[count];
         var wait = new long[count];
+        var timing = device as IBatchTiming;
+        var kernelNs = new long[count];
+        var spanNs = new long[count];
+        var anyTimed = false;
         var done = 0;
         for (; done < count && !cancellation.IsCancellationRequested; done++)
         {
@@ -131,14 +141,17 @@ public static class IdleBenchmark
             }
 
             var launched = MonotonicClock.NowNs();
+            var timedBefore = timing?.LastTimedBatch?.Number ?? 0;
             device.Synchronize();
             var ended = MonotonicClock.NowNs();
             wake[done] = gapNs > 0 || before is not null ? started - deadline : 0;
             launch[done] = launched - started;
             wait[done] = ended - launched;
+            (kernelNs[done], spanNs[done]) = timing?.LastTimedBatch is { } batch && batch.Number > timedBefore ? (batch.KernelNs, batch.SpanNs) : (-1, -1);
+            anyTimed |= kernelNs[done] >= 0;
         }
 
-        return new IdleGapTimes(gapNs, way, wake[..done], launch[..done], wait[..done]);
+        return new IdleGapTimes(gapNs, way, wake[..done], launch[..done], wait[..done], anyTimed ? kernelNs[..done] : null, anyTimed ? spanNs[..done] : null);
     }
 
     /// <summary>

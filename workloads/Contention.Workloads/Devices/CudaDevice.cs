@@ -12,7 +12,7 @@ namespace Contention.Workloads.Devices;
 /// page-locked (registered with the driver, so copies are asynchronous DMA) or pageable
 /// (the driver stages them and the copy holds the host thread).
 /// </summary>
-public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDevice
+public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDevice, IBatchTiming
 {
     private readonly SmRange smRange = SmRange.All;
     private MemoryBuffer1D<int, Stride1D.Dense>? stopWord;
@@ -137,6 +137,9 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     /// <inheritdoc />
     /// <remarks>Estimated from CUDA events around a sample of the kernels (<see cref="KernelTimer"/>).</remarks>
     public long? KernelNs => timer?.EstimateNs;
+
+    /// <inheritdoc />
+    TimedBatch? IBatchTiming.LastTimedBatch => timer?.LastBatch;
 
     /// <inheritdoc />
     public void Prepare(IEnumerable<KernelSpec> kernels)

@@ -94,6 +94,9 @@ internal sealed unsafe class KernelTimer : IDisposable
     /// <summary>Whether timed batches are held until their kernels are queued (the driver gave a mapped host word and took the wait on it).</summary>
     public bool Holds { get; private set; }
 
+    /// <summary>The latest timed batch as its events measured it, null before the first.</summary>
+    public TimedBatch? LastBatch { get; private set; }
+
     /// <summary>Call just before a compute kernel's launch; returns whether it is timed (pass it to <see cref="End"/>).</summary>
     public bool Begin()
     {
@@ -191,6 +194,8 @@ internal sealed unsafe class KernelTimer : IDisposable
             // The batch replaces the oldest of the recent timed batches.
             var slot = (int)(timedBatches++ % recent.Length);
             recent[slot] = (batchNs, recorded);
+            Check(CudaAPI.CurrentAPI.ElapsedTime(out var spanMs, events[0].Begin, events[recorded - 1].End));
+            LastBatch = new TimedBatch(timedBatches, recorded, batchNs, (long)Math.Round(spanMs * 1e6));
             recorded = 0;
             costTicks += Stopwatch.GetTimestamp() - before;
         }
