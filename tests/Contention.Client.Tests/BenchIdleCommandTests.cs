@@ -134,5 +134,6 @@ public class BenchIdleCommandTests
     {
         Assert.Contains(BenchIdleCommand.Create().Parse(["--out", "profile.json", "--time-kernels"]).Errors, e => e.Message.Contains("leave out --time-kernels", StringComparison.Ordinal));
         Assert.Empty(BenchIdleCommand.Create().Parse(["--time-kernels", "--gaps", "0,20ms"]).Errors);
+        Assert.Empty(BenchIdleCommand.Create().Parse(["--time-kernels", "--high-priority"]).Errors);
     }
 }

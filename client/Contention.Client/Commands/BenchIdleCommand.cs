@@ -55,7 +55,8 @@ internal static class BenchIdleCommand
         var from = new Option<string?>("--from") { Description = "measure nothing: take the requests a run saved with --json (its table again; with --out, its profile's idle costs; no GPU needed)" };
         var prefetch = new Option<string?>("--prefetch") { Description = "begin each request with: data (an element-wise kernel over its workspace, its operands' and results' buffers, on the whole GPU: its data back into the L2 at once instead of kernel by kernel) or code (one launch of each of its kernel functions on one element: their code back, next to no data); experimental (issue 13), not with --out" }.AcceptOnlyFromAmong("data", "code");
         var timeKernels = new Option<bool>("--time-kernels") { Description = "with a cuda device: time every request's kernels with CUDA events and say how much of the wait they and the GPU's gaps between them take (columns kernels, GPU span, wait beyond span); each request is then queued whole before the GPU starts it (the worker's held timed batch), so its launches no longer overlap its kernels; not with --out" };
-        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, evictPasses, prefetch, timeKernels };
+        var highPriority = new Option<bool>("--high-priority") { Description = "with a cuda device: launch on a stream of the GPU's greatest priority, as a tenant with a positive priority does (under MPS its blocks are dispatched ahead of other clients' waiting ones)" };
+        var command = new Command("idle", "an inference request's time after idle gaps (asleep or busy-waiting) against back-to-back requests: what an open-loop service pays for being idle") { device, sync, model, batch, gaps, ways, seconds, profile, sharing, json, output, based, from, evictMb, evictPasses, prefetch, timeKernels, highPriority };
         command.Validators.Add(result =>
         {
             // With --from, the saved run is checked when it is read.
@@ -102,6 +103,13 @@ internal static class BenchIdleCommand
                 return Task.FromResult(2);
             }
 
+            var high = parse.GetValue(highPriority);
+            if (high && id.Kind != DeviceKind.Cuda)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --high-priority asks a real GPU for a stream priority: give a cuda device, not {parse.GetValue(device)}");
+                return Task.FromResult(2);
+            }
+
             var mode = Contention.Grains.Words.Parse<SyncMode>(parse.GetValue(sync));
             var plain = ModelShapes.InferenceRequest(parse.GetValue(model)!, parse.GetValue(batch));
             var prefetched = parse.GetValue(prefetch);
@@ -117,7 +125,7 @@ internal static class BenchIdleCommand
             try
             {
                 var channel = sim?.Acquire(parse.GetValue(sharing) == "mps" ? GpuSharing.Mps : GpuSharing.Timeslice, SimContext.Default);
-                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = timed, KernelTimingBudget = 1 });
+                using var opened = DeviceFactory.Open(new DeviceOptions { Id = id, SyncMode = mode, SimChannel = channel, TimeKernels = timed, KernelTimingBudget = 1, HighPriorityStream = high });
                 var results = new List<IdleGapTimes>();
                 foreach (var gap in ParseGaps(parse.GetValue(gaps)!)!)
                 {
