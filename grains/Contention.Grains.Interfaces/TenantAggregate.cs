@@ -81,4 +81,7 @@ public sealed record TenantAggregate
 
     /// <summary>The GPU time predicted of the tenant's launches its arbiter let go in the phase, seconds.</summary>
     [Id(25)] public double ArbiterPredictedSeconds { get; init; }
+
+    /// <summary>Batches of the tenant's kernels timed in the phase, which <see cref="GpuSeconds"/> is estimated from (see <see cref="TenantDelta.GpuTimedBatches"/>), summed; null when no report carried them.</summary>
+    [Id(26)] public long? GpuTimedBatches { get; init; }
 }

@@ -78,4 +78,7 @@ public sealed record TenantDelta
 
     /// <summary>The GPU time predicted of the tenant's launches its arbiter let go in the interval, seconds (against <see cref="GpuSeconds"/>, the measured).</summary>
     [Id(23)] public double ArbiterPredictedSeconds { get; init; }
+
+    /// <summary>Batches of the tenant's kernels its device timed in the interval, which <see cref="GpuSeconds"/> is estimated from (a real GPU samples them); null where the GPU time is exact or absent.</summary>
+    [Id(24)] public long? GpuTimedBatches { get; init; }
 }

@@ -125,6 +125,35 @@ public class FidelityTests
         }
     }
 
+    [Theory]
+    [InlineData(4L, true)]
+    [InlineData(19L, true)]
+    [InlineData(20L, false)]
+    [InlineData(null, false)]
+    public void Report_GpuSecondsOfFewTimedBatches_SaysSoNamingTheCase(long? timed, bool said)
+    {
+        // The real side's GPU time from 500 timed batches a run but in one, which has `timed`; the
+        // model's exact (none).
+        var real = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.01 }, GpuTimedBatches = rep == 2 ? timed : 500 }).ToList();
+        var model = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.02 } }).ToList();
+
+        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-fidelity-{Guid.NewGuid():N}");
+        try
+        {
+            FidelityReport.Write(fidelity, ValidationResults.Of(real), ValidationResults.Of(model), new FidelitySources("test", "r", "m", "h200"), directory);
+            var text = File.ReadAllText(Path.Combine(directory, FidelityReport.Markdown));
+
+            Assert.Equal(timed ?? 500, fidelity.Cases.Single(c => c.Metric == ValidationMetric.Gpu).FewestTimedBatches);
+            Assert.Equal(said, text.Contains("GPU seconds of few timed batches", StringComparison.Ordinal));
+            Assert.Equal(said, text.Contains($"s / svc, mps ({timed})", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static ValidationSample Sample(string tenant, string sharing, int rep, double throughput, double p99, bool offeredOverloaded = false) =>
         new("s", "", tenant, sharing, $"r{rep}", 1, new Dictionary<string, double> { ["throughput"] = throughput, ["p99"] = p99 }, offeredOverloaded);
 }

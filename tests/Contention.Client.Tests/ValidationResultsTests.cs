@@ -41,6 +41,8 @@ public sealed class ValidationResultsTests
             // How evenly: the slowest over the mean.
             Assert.Equal(3 / 4.5, train.Values["slowest_replica"], 9);
             Assert.Equal(30, train.Operations);
+            // No gpu_timed_batches column: not known.
+            Assert.Null(train.GpuTimedBatches);
 
             // One replica: nothing to share, no slowest_replica.
             var infer = results.Samples.Single(s => s.Tenant == "infer");
@@ -52,6 +54,37 @@ public sealed class ValidationResultsTests
             // of its two runs compared.
             Assert.Equal([new ResultsSource("mix", Path.GetFileName(directory), "", "", 2, 1)], results.Sources);
             Assert.Contains(results.Excluded, e => e.StartsWith("mix r2: invalid", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_GpuTimedBatches_TheFewestOfTheReplicasThatHaveThem()
+    {
+        // Two services on a real GPU (their GPU time from 12 and 5 timed batches) and one whose
+        // GPU time is exact (a modelled GPU: an empty column).
+        var results = LoadTenants(
+            "run,experiment,tenant,node,sharing,phase,seconds,completed,throughput_per_s,gpu_s,node_cpu_steal,gpu_timed_batches",
+            "r1,mix-20261204-120000-abcd,svc-0,n,mps,measure,10,500,50,0.1,0,12",
+            "r1,mix-20261204-120000-abcd,svc-1,n,mps,measure,10,500,50,0.1,0,5",
+            "r1,mix-20261204-120000-abcd,probe,n,mps,measure,10,500,50,0.1,0,");
+
+        Assert.Equal(5, results.Samples.Single(s => s.Tenant == "svc").GpuTimedBatches);
+        Assert.Null(results.Samples.Single(s => s.Tenant == "probe").GpuTimedBatches);
+    }
+
+    // ValidationResults.Load of a run directory holding only these tenants.csv lines.
+    private static ValidationResults LoadTenants(params string[] lines)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-tenants-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            File.WriteAllLines(Path.Combine(directory, "tenants.csv"), lines);
+            return ValidationResults.Load(directory);
         }
         finally
         {

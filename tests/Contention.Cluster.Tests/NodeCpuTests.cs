@@ -61,3 +61,22 @@ public class CollectorStealTests
         Assert.Equal(16, tenant.NodeCpuSeconds, 9);
     }
 }
+
+/// <summary>The collector sums the batches a tenant's GPU time was estimated from.</summary>
+public class CollectorTimedBatchesTests
+{
+    [Fact]
+    public void Apply_Intervals_TheAggregateHoldsTheirTimedBatches_NullWhereNoneCarriedThem()
+    {
+        var state = new Contention.Grains.Collector.CollectorState();
+        foreach (var (tenant, timed) in new[] { ("real", (long?)3), ("real", 4), ("modelled", null), ("modelled", null) })
+        {
+            state.Apply(new Contention.Grains.TenantDelta { Tenant = tenant, Node = "n", Kind = Contention.Grains.TenantKind.Inference, Device = "cuda:0", Phase = Contention.Grains.MeasurementPhase.Measure, IntervalSeconds = 0.5, GpuSeconds = 0.01, GpuTimedBatches = timed });
+        }
+
+        var tenants = state.Snapshot("e").Tenants;
+
+        Assert.Equal(7, tenants.Single(t => t.Tenant == "real").GpuTimedBatches);
+        Assert.Null(tenants.Single(t => t.Tenant == "modelled").GpuTimedBatches);
+    }
+}

@@ -99,6 +99,7 @@ public static class RowBuilder
             ArbiterHeld = aggregate.ArbiterHeld,
             ArbiterHeldSeconds = aggregate.ArbiterHeldSeconds,
             ArbiterPredictedSeconds = aggregate.ArbiterPredictedSeconds,
+            GpuTimedBatches = aggregate.GpuTimedBatches,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

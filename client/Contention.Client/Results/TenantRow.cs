@@ -43,6 +43,9 @@ public sealed record TenantRow
     /// <summary>The GPU time its arbiter predicted of the launches it let go, seconds (against <see cref="GpuSeconds"/>, the measured; 0 but for a best-effort tenant on a real-time GPU).</summary>
     public double ArbiterPredictedSeconds { get; init; }
 
+    /// <summary>Batches of its kernels timed in this phase, which <see cref="GpuSeconds"/> is estimated from (a real GPU times a sample of them, docs/metrics.md); null where the GPU time is exact (a modelled GPU) or absent. The estimate counts each kernel at the mean of the latest eight timed batches, which may go back before the phase.</summary>
+    public long? GpuTimedBatches { get; init; }
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

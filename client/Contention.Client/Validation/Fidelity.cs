@@ -16,7 +16,8 @@ namespace Contention.Client.Validation;
 /// <param name="RealPooled">A pooled latency (<c>validate --pooled</c>): the real side's percentile of every run's operations together, ms; null otherwise.</param>
 /// <param name="ModelPooled">The same of the modelled side.</param>
 /// <param name="FewestOperations">The fewest operations one replica completed in one run of either side (null where not known): a tail percentile of fewer than 100 is that run's longest operation.</param>
-public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded, double? RealPooled = null, double? ModelPooled = null, long? FewestOperations = null)
+/// <param name="FewestTimedBatches">The fewest batches one replica's GPU time in one run was estimated from, either side (a real GPU's sampled timing; null where every run's is exact or not known).</param>
+public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded, double? RealPooled = null, double? ModelPooled = null, long? FewestOperations = null, long? FewestTimedBatches = null)
 {
     /// <summary>The real side's value the ratio is of: the pooled percentile, else the mean over repetitions.</summary>
     public double RealValue => RealPooled ?? Real.Average();
@@ -97,6 +98,8 @@ public sealed class Fidelity
             var overloaded = realSamples.Concat(modelSamples).Any(s => s.Overloaded);
             var counts = realSamples.Concat(modelSamples).Select(s => s.Operations).ToList();
             var fewest = counts.All(c => c is not null) ? counts.Min() : null;
+            var timedBatches = realSamples.Concat(modelSamples).Select(s => s.GpuTimedBatches).OfType<long>().ToList();
+            long? fewestTimed = timedBatches.Count > 0 ? timedBatches.Min() : null;
             foreach (var metric in ValidationMetric.All)
             {
                 var r = realSamples.Where(s => s.Values.ContainsKey(metric.Name)).Select(s => s.Values[metric.Name]).ToList();
@@ -116,7 +119,7 @@ public sealed class Fidelity
                 var (low, high) = r.Count >= 2 && m.Count >= 2
                     ? Bootstrap.Interval(m.Count, r.Count, (a, b) => a.Average(i => m[i]) / b.Average(i => r[i]))
                     : (double.NaN, double.NaN);
-                cases.Add(new FidelityCase(name, sharing, metric, r, m, ratio, low, high, overloaded, FewestOperations: fewest));
+                cases.Add(new FidelityCase(name, sharing, metric, r, m, ratio, low, high, overloaded, FewestOperations: fewest, FewestTimedBatches: fewestTimed));
             }
         }
 

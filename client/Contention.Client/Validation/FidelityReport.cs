@@ -27,6 +27,9 @@ public static class FidelityReport
     /// <summary>Operations a replica completes in a run below which the report says its p99 rests on its few longest (<see cref="FidelityCase.FewestOperations"/>).</summary>
     public const long FewOperations = 100;
 
+    /// <summary>Timed batches a replica's GPU time in a run rests on below which the report says its GPU-seconds ratio says little (<see cref="FidelityCase.FewestTimedBatches"/>).</summary>
+    public const long FewTimedBatches = 20;
+
     /// <summary>Its tidy table.</summary>
     public const string Csv = "fidelity.csv";
 
@@ -99,6 +102,13 @@ public static class FidelityReport
         {
             text.AppendLine();
             text.AppendLine(Invariant($"p99 of few operations: in {thin.Count} case(s) a replica completed fewer than {FewOperations} operations in a run (as few as {thin.Min(c => c.FewestOperations)}), so its p99 there is about its longest operation, and a mean of such extremes moves a lot between sets of runs: {string.Join("; ", thin.Select(c => $"{c.Case} ({c.FewestOperations})"))}. `--pooled` reads their percentiles from every run's operations together (it needs the runs' points/ folders), or run longer windows."));
+        }
+
+        var sampled = fidelity.Cases.Where(c => c.Metric == ValidationMetric.Gpu && c.FewestTimedBatches < FewTimedBatches).ToList();
+        if (sampled.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(Invariant($"GPU seconds of few timed batches: in {sampled.Count} case(s) a replica's GPU time in a run was estimated from fewer than {FewTimedBatches} timed batches of its kernels (as few as {sampled.Min(c => c.FewestTimedBatches)}; a real GPU times a sample within 0.1 % of the tenant's time, and each kernel counts at the mean of the latest eight timed batches, which can reach back before the window: docs/metrics.md), so its ratio there says little: {string.Join("; ", sampled.Select(c => $"{c.Case}, {c.Sharing} ({c.FewestTimedBatches})"))}."));
         }
 
         text.AppendLine();

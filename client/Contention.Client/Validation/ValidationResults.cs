@@ -220,7 +220,8 @@ public sealed partial class ValidationResults
             var offered = members.Average(f => Number(f, "offered_per_s") ?? 0);
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
             var operations = members.Select(f => Number(f, "completed")).ToList();
-            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null));
+            var timed = members.Select(f => Number(f, "gpu_timed_batches")).OfType<double>().ToList();
+            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null, timed.Count > 0 ? (long)timed.Min() : null));
         }
 
         sources.Add(ResultsSource.Of(directory, manifest, suite, rows.Select(r => r.Run).Distinct().Count(), read));

@@ -68,6 +68,11 @@ public sealed class CollectorState
         {
             aggregate.GpuSeconds = (aggregate.GpuSeconds ?? 0) + gpu;
         }
+
+        if (delta.GpuTimedBatches is { } timed)
+        {
+            aggregate.GpuTimedBatches = (aggregate.GpuTimedBatches ?? 0) + timed;
+        }
         aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
         aggregate.AskedInterval = Math.Max(aggregate.AskedInterval, delta.AskedIntervalSeconds);
         aggregate.Os += delta.Os;
@@ -109,6 +114,7 @@ public sealed class CollectorState
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,
             GpuSeconds = a.Value.GpuSeconds,
+            GpuTimedBatches = a.Value.GpuTimedBatches,
             ModelLateSeconds = a.Value.ModelLateSeconds,
             ModelLongestLateMs = a.Value.ModelLongestLateMs,
             WorkerGcs = a.Value.WorkerGcs,
@@ -136,6 +142,8 @@ public sealed class CollectorState
         public long RejectedLines { get; set; }
 
         public double? GpuSeconds { get; set; }
+
+        public long? GpuTimedBatches { get; set; }
 
         public double ModelLateSeconds { get; set; }
 

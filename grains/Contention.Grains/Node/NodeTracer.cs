@@ -319,6 +319,7 @@ public sealed partial class NodeTracer : BackgroundService
                     NodeCpuStealSeconds = nodeDelta.StealSeconds,
                     RejectedLines = runner.TakeRejectedLines(),
                     GpuSeconds = runner.TakeGpuSeconds(),
+                    GpuTimedBatches = runner.TakeGpuTimedBatches(),
                     WorkerGcs = gcs.Count,
                     WorkerGcPauseSeconds = gcs.PauseSeconds,
                     ArbiterHeld = holds.Count,

@@ -37,6 +37,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private int restartCount;
     private long rejectedLines;
     private long pendingKernelNs;
+    private long pendingTimedBatches;
+    private int samplesKernels;
     private long pendingGcs;
     private long pendingGcPauseNs;
     private long pendingHeld;
@@ -371,6 +373,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             Interlocked.Add(ref pendingKernelNs, kernelNs);
             Volatile.Write(ref measuresKernels, 1);
         }
+
+        if (interval.TimedBatches is { } timed)
+        {
+            Interlocked.Add(ref pendingTimedBatches, timed);
+            Volatile.Write(ref samplesKernels, 1);
+        }
     }
 
     /// <summary>How late the modelled GPU the tenant runs on has run so far (<see cref="SimGpuHost.LateNs"/>, <see cref="SimGpuHost.LongestLateNs"/>); null off a modelled GPU.</summary>
@@ -384,6 +392,13 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     {
         var ns = Interlocked.Exchange(ref pendingKernelNs, 0);
         return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
+    }
+
+    /// <summary>Batches of the tenant's kernels its device timed since the previous call, where its GPU time is estimated from them (a cuda device); null where it is exact or absent.</summary>
+    public long? TakeGpuTimedBatches()
+    {
+        var timed = Interlocked.Exchange(ref pendingTimedBatches, 0);
+        return Volatile.Read(ref samplesKernels) == 0 ? null : timed;
     }
 
     /// <summary>Launches the GPU's arbiter held since the previous call, for how long, and the GPU time predicted of the launches it let go, seconds.</summary>

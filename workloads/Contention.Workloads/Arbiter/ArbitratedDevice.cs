@@ -129,6 +129,9 @@ public sealed class ArbitratedDevice : IComputeDevice
     public long? KernelNs => inner.KernelNs;
 
     /// <inheritdoc />
+    public long? TimedBatches => inner.TimedBatches;
+
+    /// <inheritdoc />
     public void Prepare(IEnumerable<KernelSpec> kernels) => inner.Prepare(kernels);
 
     /// <inheritdoc />

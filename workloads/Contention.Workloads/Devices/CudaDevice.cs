@@ -139,6 +139,9 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     public long? KernelNs => timer?.EstimateNs;
 
     /// <inheritdoc />
+    public long? TimedBatches => timer?.TimedBatches;
+
+    /// <inheritdoc />
     TimedBatch? IBatchTiming.LastTimedBatch => timer?.LastBatch;
 
     /// <inheritdoc />

@@ -64,4 +64,11 @@ public interface IComputeDevice : IDisposable
     /// null where the device has no GPU time (cpu).
     /// </summary>
     long? KernelNs { get; }
+
+    /// <summary>
+    /// How many batches of its kernels (launches up to a synchronise) the device has timed so far,
+    /// where <see cref="KernelNs"/> is an estimate from such a sample (a cuda device); null where
+    /// it is exact (a modelled GPU) or absent.
+    /// </summary>
+    long? TimedBatches => null;
 }

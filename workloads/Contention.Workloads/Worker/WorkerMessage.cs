@@ -29,6 +29,9 @@ public sealed record WorkerMessage
     /// <summary>GPU time of the tenant's kernels in the interval, ns; null where not measured (report).</summary>
     public long? KernelNs { get; init; }
 
+    /// <summary>Batches of the tenant's kernels timed in the interval, where <see cref="KernelNs"/> is estimated from them; null otherwise (report).</summary>
+    public long? TimedBatches { get; init; }
+
     /// <summary>Garbage collections of the worker process in the interval (report).</summary>
     public int Gcs { get; init; }
 

@@ -21,6 +21,7 @@ public sealed class WorkerSession : IDisposable
     private readonly bool threadOnly;
     private PhaseRecorder? recorder;
     private long reportedKernelNs;
+    private long reportedTimedBatches;
     private int reportedGcs;
     private long reportedGcPauseNs;
     private long reportedHeld;
@@ -97,12 +98,19 @@ public sealed class WorkerSession : IDisposable
             reportedKernelNs = total;
         }
 
+        long? timedBatches = null;
+        if (device.TimedBatches is { } timed)
+        {
+            timedBatches = timed - reportedTimedBatches;
+            reportedTimedBatches = timed;
+        }
+
         // The process's collections since the previous report: each paused the workload's thread.
         var gcs = GC.CollectionCount(0);
         var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
         // The arbiter's holds of this tenant's launches (its counters, read from another thread: whole longs).
         var (held, heldNs, predictedNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs, arbitrated.Member.PredictedNs) : (0L, 0L, 0L);
-        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs);
+        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs, timedBatches);
         (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs, reportedPredictedNs) = (gcs, pauseNs, held, heldNs, predictedNs);
         return interval;
     }
