@@ -96,17 +96,10 @@ internal static class BenchIdleCommand
                 return Task.FromResult(2);
             }
 
-            var timed = parse.GetValue(timeKernels);
-            if (timed && id.Kind != DeviceKind.Cuda)
+            var (timed, high) = (parse.GetValue(timeKernels), parse.GetValue(highPriority));
+            if ((timed || high) && id.Kind != DeviceKind.Cuda)
             {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --time-kernels times a real GPU's kernels with CUDA events: give a cuda device, not {parse.GetValue(device)}");
-                return Task.FromResult(2);
-            }
-
-            var high = parse.GetValue(highPriority);
-            if (high && id.Kind != DeviceKind.Cuda)
-            {
-                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] --high-priority asks a real GPU for a stream priority: give a cuda device, not {parse.GetValue(device)}");
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {(timed ? "--time-kernels times a real GPU's kernels with CUDA events" : "--high-priority asks a real GPU for a stream priority")}: give a cuda device, not {parse.GetValue(device)}");
                 return Task.FromResult(2);
             }
 

@@ -90,7 +90,7 @@ public static class IdleBenchmark
         for (var i = 0; i < warm.Length; i++)
         {
             var from = MonotonicClock.NowNs();
-            Run(device, request);
+            device.LaunchAndSynchronize(request);
             warm[i] = MonotonicClock.NowNs() - from;
         }
 
@@ -210,15 +210,5 @@ public static class IdleBenchmark
             KernelKind.Reduce => KernelSpec.Reduce(1),
             _ => (KernelSpec?)null,
         }).OfType<KernelSpec>()];
-    }
-
-    private static void Run(IComputeDevice device, IReadOnlyList<KernelSpec> request)
-    {
-        for (var k = 0; k < request.Count; k++)
-        {
-            device.Launch(request[k]);
-        }
-
-        device.Synchronize();
     }
 }

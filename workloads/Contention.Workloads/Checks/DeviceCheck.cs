@@ -62,12 +62,7 @@ public static class DeviceCheck
             cuda.Prepare(request);
             for (var i = 0; i < requests; i++)
             {
-                foreach (var kernel in request)
-                {
-                    cuda.Launch(kernel);
-                }
-
-                cuda.Synchronize();
+                cuda.LaunchAndSynchronize(request);
             }
 
             return cuda.KernelNs ?? 0;
@@ -98,12 +93,7 @@ public static class DeviceCheck
             // The first batch is never timed; the second's start counts after it.
             for (var i = 0; i < 2; i++)
             {
-                foreach (var kernel in request)
-                {
-                    cuda.Launch(kernel);
-                }
-
-                cuda.Synchronize();
+                cuda.LaunchAndSynchronize(request);
             }
 
             var before = cuda.KernelNs ?? 0;
@@ -114,12 +104,7 @@ public static class DeviceCheck
                     Thread.Sleep(pause);
                 }
 
-                foreach (var kernel in request)
-                {
-                    cuda.Launch(kernel);
-                }
-
-                cuda.Synchronize();
+                cuda.LaunchAndSynchronize(request);
             }
 
             return ((cuda.KernelNs ?? 0) - before) / (double)requests;

@@ -177,7 +177,6 @@ internal sealed unsafe class KernelTimer : IDisposable
     /// <summary>Call once the stream is synchronised: reads the batch's events and updates the estimate.</summary>
     public void Collect()
     {
-        Release();
         if (batchOpen)
         {
             busyTicks += Stopwatch.GetTimestamp() - batchStartTicks;
