@@ -106,4 +106,12 @@ public sealed record TenantSpec
 
     /// <summary>Replay tenants: how many of the trace's recorded steps one cycle replays, from its first; 0: all.</summary>
     [Id(32)] public int TraceSteps { get; init; }
+
+    /// <summary>
+    /// On a real GPU: the most of the tenant's time in its batches (first launch to synchronise)
+    /// the kernel timer may take to time a sample of them for its GPU time, as a fraction (the
+    /// mix's <c>gpu_timing</c>): 0.001 (the default) times about one batch-1 MLP request in 250;
+    /// 1 times and holds every batch; 0 times none (no GPU time). The modelled GPU ignores it.
+    /// </summary>
+    [Id(33)] public double GpuTimingBudget { get; init; } = 0.001;
 }

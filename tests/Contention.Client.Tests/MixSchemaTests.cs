@@ -27,6 +27,7 @@ public partial class MixSchemaTests
         ["seed"] = "13",
         ["cpu_threads"] = "2",
         ["gpu_share"] = "30",
+        ["gpu_timing"] = "2.5%",
         ["restart"] = "{ max: 3, backoff: 2s }",
         ["point_limit"] = "250ms",
         ["warmup_ops"] = "4",
@@ -86,8 +87,8 @@ public partial class MixSchemaTests
         var spec = MixParser.Parse(text, "m.yaml").Tenants.Single();
 
         Assert.Equal(
-            (TenantKind.Microbench, "cpu", SyncMode.Block, false, 5, Isolation.Thread, "mlp", 7, 9.0, "gemm", 4096L, 11, 13, 2, 3, 2.0, 250, 4, "step", 30),
-            (spec.Kind, spec.Device, spec.SyncMode, spec.PinnedHost, spec.Priority, spec.Isolation, spec.Model, spec.BatchSize, spec.RatePerSecond, spec.Op, spec.Bytes, spec.Iterations, spec.Seed, spec.CpuThreads, spec.MaxRestarts, spec.RestartBackoffSeconds, spec.PointLimitMs, spec.WarmupOperations, spec.Allocation, spec.GpuSharePercent));
+            (TenantKind.Microbench, "cpu", SyncMode.Block, false, 5, Isolation.Thread, "mlp", 7, 9.0, "gemm", 4096L, 11, 13, 2, 3, 2.0, 250, 4, "step", 30, 0.025),
+            (spec.Kind, spec.Device, spec.SyncMode, spec.PinnedHost, spec.Priority, spec.Isolation, spec.Model, spec.BatchSize, spec.RatePerSecond, spec.Op, spec.Bytes, spec.Iterations, spec.Seed, spec.CpuThreads, spec.MaxRestarts, spec.RestartBackoffSeconds, spec.PointLimitMs, spec.WarmupOperations, spec.Allocation, spec.GpuSharePercent, spec.GpuTimingBudget));
     }
 
     [Fact]
@@ -156,12 +157,29 @@ public partial class MixSchemaTests
     [InlineData("sharing: spatial\ntenants:\n  - name: a\n    kind: training\n", 2, "sharing", "expected one of: timeslice, mps, got 'spatial'")]
     [InlineData("tenants:\n  - name: a\n    kind: training\n    gpu_share: 0\n", 5, "tenants[0].gpu_share", "expected a whole number from 1 to 100, got '0'")]
     [InlineData("defaults:\n  gpu_share: 101\ntenants:\n  - name: a\n    kind: training\n", 3, "defaults.gpu_share", "expected a whole number from 1 to 100, got '101'")]
-    public void Parse_BadSharing_NamesLineAndField(string body, int line, string field, string problem)
+    [InlineData("tenants:\n  - name: a\n    kind: inference\n    gpu_timing: 0%\n", 5, "tenants[0].gpu_timing", "got '0%'")]
+    [InlineData("tenants:\n  - name: a\n    kind: inference\n    gpu_timing: 0.5\n", 5, "tenants[0].gpu_timing", "got '0.5'")]
+    [InlineData("defaults:\n  gpu_timing: 101%\ntenants:\n  - name: a\n    kind: training\n", 3, "defaults.gpu_timing", "got '101%'")]
+    [InlineData("tenants:\n  - name: a\n    kind: training\n    gpu_timing: every\n", 5, "tenants[0].gpu_timing", "expected off, or a share of the tenant's time in its batches from 0.01% to 100% such as 1%")]
+    public void Parse_BadSharingOrGpuTiming_NamesLineAndFieldAndWhatItTakes(string body, int line, string field, string problem)
     {
         var error = Assert.Throws<MixException>(() => MixParser.Parse("name: m\n" + body, "m.yaml"));
 
         Assert.Equal((line, field), (error.Line, error.Field));
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("off", 0.0)]
+    [InlineData("OFF", 0.0)]
+    [InlineData("100%", 1.0)]
+    [InlineData("1%", 0.01)]
+    [InlineData("0.01%", 0.0001)]
+    public void Parse_GpuTiming_IsTheShareOfTheTenantsTime(string value, double budget)
+    {
+        var spec = MixParser.Parse(Minimal("inference") + $"    gpu_timing: '{value}'\n", "m.yaml").Tenants.Single();
+
+        Assert.Equal(budget, spec.GpuTimingBudget, 12);
     }
 
     // A replay tenant needs its trace: the shipped example.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Contention.Workloads.Devices;
 using Contention.Workloads.Worker;
 using Contention.Workloads.Workloads;
 
@@ -19,6 +20,20 @@ public class WorkerStartTests
 
         Assert.Equal(high, read!.HighPriorityStream);
         Assert.Equal(high, line.Contains("\"highPriorityStream\":true", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0.001, true, 0.001)]
+    [InlineData(1.0, true, 1.0)]
+    [InlineData(0.0, false, DeviceOptions.DefaultKernelTimingBudget)]
+    public void StartLine_GpuTiming_ReachesTheDeviceThroughTheWorkerProtocol(double budget, bool timed, double deviceBudget)
+    {
+        var start = new WorkerStart { Tenant = "svc", Device = "cuda:0", KernelTimingBudget = budget, Workload = new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp" } };
+
+        var read = JsonSerializer.Deserialize(JsonSerializer.Serialize(start, WorkerJson.Default.WorkerStart), WorkerJson.Default.WorkerStart)!;
+        var options = WorkerSession.OptionsOf(read);
+
+        Assert.Equal((budget, timed, deviceBudget), (read.KernelTimingBudget, options.TimeKernels, options.KernelTimingBudget));
     }
 }
 

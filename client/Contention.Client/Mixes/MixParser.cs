@@ -205,6 +205,7 @@ public static class MixParser
                 Seed = Int(node, defaults, "seed", fallback.Seed, new MixRange(int.MinValue, int.MaxValue)),
                 CpuThreads = Int(node, defaults, "cpu_threads", fallback.CpuThreads, MixSchema.CpuThreads),
                 GpuSharePercent = Int(node, defaults, "gpu_share", fallback.GpuSharePercent, MixSchema.GpuShare),
+                GpuTimingBudget = GpuTiming(node, defaults, fallback.GpuTimingBudget),
                 Grid = Grid(node, path, kind),
                 PointLimitMs = (int)Math.Round(Seconds(node, defaults, "point_limit", fallback.PointLimitMs / 1000.0, positive: true, maxSeconds: MixSchema.MaxPointLimitSeconds) * 1000),
                 WarmupOperations = Int(node, defaults, "warmup_ops", fallback.WarmupOperations, MixSchema.WarmupOperations),
@@ -463,6 +464,25 @@ public static class MixParser
                 value = (true, rate);
                 return number;
             }, MixSchema.RateExpected);
+
+        private double GpuTiming(YamlMappingNode node, YamlMappingNode? defaults, double fallback) =>
+            Value(node, defaults, "gpu_timing", fallback, (string text, out double value) =>
+            {
+                var trimmed = text.Trim();
+                value = 0;
+                if (trimmed.Equals("off", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+
+                if (!trimmed.EndsWith('%') || !double.TryParse(trimmed[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) || percent < MixSchema.MinGpuTimingPercent || percent > 100)
+                {
+                    return false;
+                }
+
+                value = percent / 100;
+                return true;
+            }, MixSchema.GpuTimingExpected);
 
         private bool Bool(YamlMappingNode node, YamlMappingNode? defaults, string key, bool fallback) =>
             Value(node, defaults, key, fallback, (string text, out bool value) =>

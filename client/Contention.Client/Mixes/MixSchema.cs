@@ -13,6 +13,12 @@ public static class MixSchema
     /// <summary>What <c>rate</c> takes: requests per second, or a share of the tenant's capacity.</summary>
     public const string RateExpected = "a number of at least 0, or a share of the tenant's capacity (its rate alone, closed loop) from 1% to 1000% such as 50%";
 
+    /// <summary>What <c>gpu_timing</c> takes.</summary>
+    public const string GpuTimingExpected = "off, or a share of the tenant's time in its batches from 0.01% to 100% such as 1%";
+
+    /// <summary>The smallest share of its time a tenant's kernel timer may be given, percent.</summary>
+    public const double MinGpuTimingPercent = 0.01;
+
     /// <summary>The largest share of its capacity a tenant may be offered, percent.</summary>
     public const double MaxCapacityPercent = 1000;
 
@@ -95,6 +101,7 @@ public static class MixSchema
         new("seed", MixScope.Tenant, "a whole number", "1"),
         new("cpu_threads", MixScope.Tenant, CpuThreads.Expected, "0"),
         new("gpu_share", MixScope.Tenant, GpuShare.Expected, "100"),
+        new("gpu_timing", MixScope.Tenant, GpuTimingExpected, "0.1%"),
         new("restart", MixScope.Tenant, "a mapping with max and backoff", "none") { Sweepable = false },
         new("grid", MixScope.Tenant, "a mapping with op, bytes and iterations, or a list of them", "none") { TenantOnly = true, Sweepable = false, Kinds = [TenantKind.Microbench] },
         new("point_limit", MixScope.Tenant, Duration(true, MaxPointLimitSeconds), "1s") { Kinds = [TenantKind.Microbench] },

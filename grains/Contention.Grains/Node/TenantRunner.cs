@@ -283,6 +283,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             Arbiter = arbiter,
             CudaOrdinal = mps is null ? null : 0,
             HighPriorityStream = spec.Priority > 0,
+            KernelTimingBudget = spec.GpuTimingBudget,
             Workload = ToWorkload(spec),
         };
         var current = spec.Isolation == Isolation.Thread

@@ -38,19 +38,7 @@ public sealed class WorkerSession : IDisposable
     public WorkerSession(WorkerStart start, IPhaseSink? phases = null, bool threadOnly = false)
     {
         ArgumentNullException.ThrowIfNull(start);
-        var options = new DeviceOptions
-        {
-            Id = DeviceId.Parse(start.Device),
-            SyncMode = start.SyncMode,
-            PinnedHost = start.PinnedHost,
-            CpuThreads = start.CpuThreads,
-            CudaOrdinal = start.CudaOrdinal,
-            HighPriorityStream = start.HighPriorityStream,
-            SimChannel = start.SimChannel,
-            Arbiter = start.Arbiter,
-            Seed = start.Workload.Seed,
-        };
-        device = DeviceFactory.Open(options);
+        device = DeviceFactory.Open(OptionsOf(start));
         try
         {
             runner = new WorkloadRunner(device, start.Workload);
@@ -76,6 +64,22 @@ public sealed class WorkerSession : IDisposable
 
     /// <summary>The device's description.</summary>
     public string Description => device.Description;
+
+    /// <summary>The device the start line asks for: a <see cref="WorkerStart.KernelTimingBudget"/> of 0 times no kernel.</summary>
+    internal static DeviceOptions OptionsOf(WorkerStart start) => new()
+    {
+        Id = DeviceId.Parse(start.Device),
+        SyncMode = start.SyncMode,
+        PinnedHost = start.PinnedHost,
+        CpuThreads = start.CpuThreads,
+        CudaOrdinal = start.CudaOrdinal,
+        HighPriorityStream = start.HighPriorityStream,
+        TimeKernels = start.KernelTimingBudget > 0,
+        KernelTimingBudget = start.KernelTimingBudget > 0 ? start.KernelTimingBudget : DeviceOptions.DefaultKernelTimingBudget,
+        SimChannel = start.SimChannel,
+        Arbiter = start.Arbiter,
+        Seed = start.Workload.Seed,
+    };
 
     /// <summary>Completes with the workload thread's id once it runs.</summary>
     public Task<int> Started => started.Task;

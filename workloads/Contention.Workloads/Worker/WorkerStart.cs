@@ -25,6 +25,9 @@ public sealed record WorkerStart
     /// <summary>A cuda device's stream gets the context's greatest priority (a tenant with a positive <c>priority</c>).</summary>
     public bool HighPriorityStream { get; init; }
 
+    /// <summary>The most a cuda device's kernel timer may cost, as a fraction of the tenant's time in its batches (<see cref="DeviceOptions.KernelTimingBudget"/>); 0 times no kernel.</summary>
+    public double KernelTimingBudget { get; init; } = DeviceOptions.DefaultKernelTimingBudget;
+
     /// <summary>Threads of the cpu device; 0 = one per core.</summary>
     public int CpuThreads { get; init; }
 
