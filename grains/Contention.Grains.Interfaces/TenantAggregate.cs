@@ -52,7 +52,7 @@ public sealed record TenantAggregate
     /// <summary>The interval its node was asked to sample at, seconds (the longest asked, over nodes).</summary>
     [Id(15)] public double AskedIntervalSeconds { get; init; }
 
-    /// <summary>GPU time of the tenant's kernels (see <see cref="TenantDelta.GpuSeconds"/>), summed; null when no report carried it.</summary>
+    /// <summary>GPU time of the tenant's kernels in the phase: exact (a modelled GPU), the reports' <see cref="TenantDelta.GpuSeconds"/> summed; sampled (a real GPU, <see cref="GpuTimedBatches"/> not null), the phase's kernels at the mean time per kernel of the phase's own timed batches, and null where kernels ran but none was timed; null when no report carried it.</summary>
     [Id(16)] public double? GpuSeconds { get; init; }
 
     /// <summary>Seconds the modelled GPU's thread ran late while the tenant was measured (see <see cref="TenantDelta.ModelLateSeconds"/>).</summary>

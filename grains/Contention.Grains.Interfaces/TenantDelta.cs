@@ -81,4 +81,13 @@ public sealed record TenantDelta
 
     /// <summary>Batches of the tenant's kernels its device timed in the interval, which <see cref="GpuSeconds"/> is estimated from (a real GPU samples them); null where the GPU time is exact or absent.</summary>
     [Id(24)] public long? GpuTimedBatches { get; init; }
+
+    /// <summary>Where the GPU time is sampled (<see cref="GpuTimedBatches"/> not null): the tenant's compute kernels in the interval, counted once their batch was synchronised.</summary>
+    [Id(25)] public long? GpuKernels { get; init; }
+
+    /// <summary>Where the GPU time is sampled: the kernels of the interval's timed batches.</summary>
+    [Id(26)] public long? GpuTimedKernels { get; init; }
+
+    /// <summary>Where the GPU time is sampled: those kernels' measured time, seconds. A phase's GPU time is its kernels at the mean time per kernel of its own timed batches, not <see cref="GpuSeconds"/>'s running estimate, whose mean reaches back before the phase.</summary>
+    [Id(27)] public double? GpuTimedSeconds { get; init; }
 }

@@ -108,21 +108,11 @@ public class FidelityTests
         var real = Enumerable.Range(1, 3).Select(rep => Sample("train", "mps", rep, 10, 500) with { Operations = 5_000 }).ToList();
         var model = Enumerable.Range(1, 3).Select(rep => Sample("train", "mps", rep, 10, 450) with { Operations = rep == 2 ? operations : 5_000 }).ToList();
 
-        var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
-        var directory = Path.Combine(Path.GetTempPath(), $"contention-fidelity-{Guid.NewGuid():N}");
-        try
-        {
-            FidelityReport.Write(fidelity, ValidationResults.Of(real), ValidationResults.Of(model), new FidelitySources("test", "r", "m", "h200"), directory);
-            var text = File.ReadAllText(Path.Combine(directory, FidelityReport.Markdown));
+        var (fidelity, text) = CompareAndReport(real, model);
 
-            Assert.Equal(operations, fidelity.Cases.Single(c => c.Metric == ValidationMetric.P99).FewestOperations);
-            Assert.Equal(said, text.Contains("p99 of few operations", StringComparison.Ordinal));
-            Assert.Equal(said, text.Contains($"as few as {operations}", StringComparison.Ordinal));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        Assert.Equal(operations, fidelity.Cases.Single(c => c.Metric == ValidationMetric.P99).FewestOperations);
+        Assert.Equal(said, text.Contains("p99 of few operations", StringComparison.Ordinal));
+        Assert.Equal(said, text.Contains($"as few as {operations}", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -137,16 +127,44 @@ public class FidelityTests
         var real = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.01 }, GpuTimedBatches = rep == 2 ? timed : 500 }).ToList();
         var model = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.02 } }).ToList();
 
+        var (fidelity, text) = CompareAndReport(real, model);
+
+        Assert.Equal(timed ?? 500, fidelity.Cases.Single(c => c.Metric == ValidationMetric.Gpu).FewestTimedBatches);
+        Assert.Equal(said, text.Contains("GPU seconds of few timed batches", StringComparison.Ordinal));
+        Assert.Equal(said, text.Contains($"s / svc, mps ({timed})", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(1, "svc (mps): 1 of 3 real runs")]
+    [InlineData(3, "svc (mps): 3 of 3 real runs")]
+    [InlineData(0, null)]
+    public void Report_GpuSecondsNotMeasured_ListsTheCaseAndHowManyRuns(int untimed, string? line)
+    {
+        // Real runs whose GPU timed none of the service's batches have no GPU seconds (as tenants.csv
+        // leaves them empty); the ratio rests on the others, and none at all leaves no ratio.
+        var real = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with
+        {
+            Values = rep <= untimed ? new Dictionary<string, double> { ["throughput"] = 50 } : new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.01 },
+            GpuTimedBatches = rep <= untimed ? 0 : 30,
+        }).ToList();
+        var model = Enumerable.Range(1, 3).Select(rep => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["gpu_s_per_s"] = 0.02 } }).ToList();
+
+        var (fidelity, text) = CompareAndReport(real, model);
+
+        Assert.Equal(line is null ? [] : [$"s / {line}"], fidelity.GpuNotMeasured);
+        Assert.Equal(line is not null, text.Contains("## GPU seconds not measured", StringComparison.Ordinal));
+        Assert.Equal(untimed < 3, fidelity.Cases.Any(c => c.Metric == ValidationMetric.Gpu));
+    }
+
+    // The comparison and its fidelity.md, written to a temporary directory and read back.
+    private static (Fidelity Fidelity, string Text) CompareAndReport(List<ValidationSample> real, List<ValidationSample> model)
+    {
         var fidelity = Fidelity.Compare(ValidationResults.Of(real), ValidationResults.Of(model));
         var directory = Path.Combine(Path.GetTempPath(), $"contention-fidelity-{Guid.NewGuid():N}");
         try
         {
             FidelityReport.Write(fidelity, ValidationResults.Of(real), ValidationResults.Of(model), new FidelitySources("test", "r", "m", "h200"), directory);
-            var text = File.ReadAllText(Path.Combine(directory, FidelityReport.Markdown));
-
-            Assert.Equal(timed ?? 500, fidelity.Cases.Single(c => c.Metric == ValidationMetric.Gpu).FewestTimedBatches);
-            Assert.Equal(said, text.Contains("GPU seconds of few timed batches", StringComparison.Ordinal));
-            Assert.Equal(said, text.Contains($"s / svc, mps ({timed})", StringComparison.Ordinal));
+            return (fidelity, File.ReadAllText(Path.Combine(directory, FidelityReport.Markdown)));
         }
         finally
         {

@@ -62,7 +62,7 @@ public class CollectorStealTests
     }
 }
 
-/// <summary>The collector sums the batches a tenant's GPU time was estimated from.</summary>
+/// <summary>The collector sums the batches a tenant's GPU time was estimated from, and a phase's GPU time rests on the phase's own.</summary>
 public class CollectorTimedBatchesTests
 {
     [Fact]
@@ -71,12 +71,58 @@ public class CollectorTimedBatchesTests
         var state = new Contention.Grains.Collector.CollectorState();
         foreach (var (tenant, timed) in new[] { ("real", (long?)3), ("real", 4), ("modelled", null), ("modelled", null) })
         {
-            state.Apply(new Contention.Grains.TenantDelta { Tenant = tenant, Node = "n", Kind = Contention.Grains.TenantKind.Inference, Device = "cuda:0", Phase = Contention.Grains.MeasurementPhase.Measure, IntervalSeconds = 0.5, GpuSeconds = 0.01, GpuTimedBatches = timed });
+            state.Apply(Delta(tenant, Contention.Grains.MeasurementPhase.Measure, 0.01, timed, kernels: 80, timedKernels: 8 * timed, timedSeconds: 0.0001 * timed));
         }
 
         var tenants = state.Snapshot("e").Tenants;
 
         Assert.Equal(7, tenants.Single(t => t.Tenant == "real").GpuTimedBatches);
         Assert.Null(tenants.Single(t => t.Tenant == "modelled").GpuTimedBatches);
+        Assert.Equal(0.02, tenants.Single(t => t.Tenant == "modelled").GpuSeconds!.Value, 12);
     }
+
+    [Fact]
+    public void Snapshot_SampledGpuTime_IsThePhasesKernelsAtItsOwnTimedBatchesMean_NotTheRunningEstimate()
+    {
+        // Warm-up: 1,000 kernels timed at 20 us. Measured: 2,000 kernels, two intervals, 16 timed at
+        // 50 us each; the running estimate still leans on the warm-up's mean (21 us a kernel).
+        var state = new Contention.Grains.Collector.CollectorState();
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Warmup, 0.02, 2, kernels: 1_000, timedKernels: 16, timedSeconds: 16 * 20e-6));
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Measure, 0.021, 0, kernels: 1_000, timedKernels: 0, timedSeconds: 0));
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Measure, 0.021, 2, kernels: 1_000, timedKernels: 16, timedSeconds: 16 * 50e-6));
+
+        var measured = state.Snapshot("e").Tenants.Single(t => t.Phase == Contention.Grains.MeasurementPhase.Measure);
+
+        Assert.Equal(2_000 * 50e-6, measured.GpuSeconds!.Value, 9);
+        Assert.Equal(2, measured.GpuTimedBatches);
+    }
+
+    [Fact]
+    public void Snapshot_SampledPhaseWithKernelsButNoneTimed_HasNoGpuTime()
+    {
+        var state = new Contention.Grains.Collector.CollectorState();
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Warmup, 0.02, 2, kernels: 1_000, timedKernels: 16, timedSeconds: 16 * 20e-6));
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Measure, 0.02, 0, kernels: 1_000, timedKernels: 0, timedSeconds: 0));
+        state.Apply(Delta("idle", Contention.Grains.MeasurementPhase.Measure, 0, 0, kernels: 0, timedKernels: 0, timedSeconds: 0));
+
+        var tenants = state.Snapshot("e").Tenants.Where(t => t.Phase == Contention.Grains.MeasurementPhase.Measure).ToList();
+
+        Assert.Equal((null, 0L), (tenants.Single(t => t.Tenant == "svc").GpuSeconds, tenants.Single(t => t.Tenant == "svc").GpuTimedBatches));
+        Assert.Equal(0, tenants.Single(t => t.Tenant == "idle").GpuSeconds);
+    }
+
+    private static Contention.Grains.TenantDelta Delta(string tenant, Contention.Grains.MeasurementPhase phase, double gpuSeconds, long? timed, long kernels, long? timedKernels, double? timedSeconds) => new()
+    {
+        Tenant = tenant,
+        Node = "n",
+        Kind = Contention.Grains.TenantKind.Inference,
+        Device = "cuda:0",
+        Phase = phase,
+        IntervalSeconds = 0.5,
+        GpuSeconds = gpuSeconds,
+        GpuTimedBatches = timed,
+        GpuKernels = timed is null ? null : kernels,
+        GpuTimedKernels = timed is null ? null : timedKernels,
+        GpuTimedSeconds = timed is null ? null : timedSeconds,
+    };
 }

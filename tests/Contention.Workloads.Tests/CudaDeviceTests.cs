@@ -52,6 +52,32 @@ public class CudaDeviceTests
     }
 
     [GpuFact]
+    public void Sampling_EveryBatchTimed_CountsEveryKernelAndItsTimeInTheWindow()
+    {
+        var request = Contention.Workloads.Workloads.ModelShapes.InferenceRequest("mlp", 1);
+        using var cuda = new CudaDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Cuda, 0), SyncMode = SyncMode.Spin, KernelTimingBudget = 1 });
+        cuda.Prepare(request);
+        for (var i = 0; i < 10; i++)
+        {
+            cuda.LaunchAndSynchronize(request);
+        }
+
+        var before = cuda.Sampling!.Value;
+        var kernelNsBefore = cuda.KernelNs!.Value;
+        for (var i = 0; i < 100; i++)
+        {
+            cuda.LaunchAndSynchronize(request);
+        }
+
+        var window = cuda.Sampling!.Value - before;
+
+        Assert.Equal((100L, window.Kernels), (window.TimedBatches, window.TimedKernels));
+        Assert.Equal(0, window.Kernels % 100);
+        Assert.Equal(window.TimedNs, window.EstimateNs!.Value, 6);
+        Assert.InRange(window.TimedNs / (double)(cuda.KernelNs!.Value - kernelNsBefore), 0.9, 1.1);
+    }
+
+    [GpuFact]
     public void KernelNs_AfterTheThreadSlept_IsTheKernelsOwnTime()
     {
         var check = DeviceCheck.KernelTimingAfterSleep(new DeviceId(DeviceKind.Cuda, 0), SyncMode.Block, TimeSpan.FromMilliseconds(20));

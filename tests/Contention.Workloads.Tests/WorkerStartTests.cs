@@ -64,4 +64,17 @@ public class WorkerSessionGcTests
 
         Assert.Equal((2, 1_500_000L), (read.Gcs, read.GcPauseNs));
     }
+
+    [Fact]
+    public void ReportLine_KernelSampling_SurvivesTheWorkerProtocol()
+    {
+        var sampling = new KernelSampling(Kernels: 800, TimedBatches: 2, TimedKernels: 16, TimedNs: 800_000);
+
+        var line = WorkerJson.Line(new WorkerMessage { Type = "report", Completed = 100, KernelNs = 17_000_000, Sampling = sampling });
+        var read = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage)!;
+
+        Assert.Equal(sampling, read.Sampling);
+        Assert.DoesNotContain("estimateNs", line, StringComparison.Ordinal);
+        Assert.Null(JsonSerializer.Deserialize(WorkerJson.Line(new WorkerMessage { Type = "report" }), WorkerJson.Default.WorkerMessage)!.Sampling);
+    }
 }

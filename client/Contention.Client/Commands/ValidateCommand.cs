@@ -152,6 +152,11 @@ internal static class ValidateCommand
             console.MarkupLineInterpolated($"[yellow]{fidelity.OnlyReal.Count + fidelity.OnlyModel.Count} cases have results on one side only[/] (listed in {FidelityReport.Markdown})");
         }
 
+        if (fidelity.GpuNotMeasured.Count > 0)
+        {
+            console.MarkupLineInterpolated($"[yellow]{fidelity.GpuNotMeasured.Count} cases have runs whose GPU seconds were not measured[/] (no batch of a replica timed; listed in {FidelityReport.Markdown})");
+        }
+
         console.MarkupLineInterpolated($"fidelity report: [bold]{Path.GetFullPath(options.Output)}[/] ({string.Join(", ", files)})");
         return failed > 0 ? 3 : fidelity.AllTargetsMet ? 0 : TargetsMissed;
 #endif

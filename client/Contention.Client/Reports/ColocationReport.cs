@@ -208,9 +208,14 @@ internal static class ColocationReport
         best_effort_predicted_vs_gpu = N(r.PredictedOverMeasured),
     }));
 
-    // The GPU time the arbiter predicted of the best-effort tenants' launches over the GPU time measured of them (NaN without both: no arbiter, virtual time, no kernel timing).
+    // The GPU time the arbiter predicted of the best-effort tenants' launches over the GPU time measured of them (NaN without both: no arbiter, virtual time, no kernel timing, or a tenant's GPU time not measured in the phase).
     private static double PredictedOverMeasured(IReadOnlyList<TenantRow> best)
     {
+        if (best.Any(t => t.GpuSeconds is null))
+        {
+            return double.NaN;
+        }
+
         var predicted = best.Sum(t => t.ArbiterPredictedSeconds);
         var measured = best.Sum(t => t.GpuSeconds ?? 0);
         return predicted > 0 && measured > 0 ? predicted / measured : double.NaN;

@@ -43,7 +43,7 @@ public sealed record TenantRow
     /// <summary>The GPU time its arbiter predicted of the launches it let go, seconds (against <see cref="GpuSeconds"/>, the measured; 0 but for a best-effort tenant on a real-time GPU).</summary>
     public double ArbiterPredictedSeconds { get; init; }
 
-    /// <summary>Batches of its kernels timed in this phase, which <see cref="GpuSeconds"/> is estimated from (a real GPU times a sample of them, docs/metrics.md); null where the GPU time is exact (a modelled GPU) or absent. The estimate counts each kernel at the mean of the latest eight timed batches, which may go back before the phase.</summary>
+    /// <summary>Batches of its kernels timed in this phase, which <see cref="GpuSeconds"/> is estimated from (a real GPU times a sample of them, docs/metrics.md): the phase's kernels count at the mean time per kernel of these batches, and at 0 the GPU time is not measured (empty); null where the GPU time is exact (a modelled GPU) or absent.</summary>
     public long? GpuTimedBatches { get; init; }
 
     /// <summary>Seconds the tracer covered in this phase.</summary>
@@ -86,7 +86,7 @@ public sealed record TenantRow
     /// <summary>Requests per second offered to an open-loop inference tenant (its rate); 0 for a closed loop and other kinds.</summary>
     public double OfferedPerSecond { get; init; }
 
-    /// <summary>GPU time of the tenant's kernels, seconds (per kernel, start to end: CUDA events around a sample of kernels on a real GPU, exact on the modelled one); null where not measured (cpu devices, commands).</summary>
+    /// <summary>GPU time of the tenant's kernels, seconds (per kernel, start to end: CUDA events around a sample of kernels on a real GPU, exact on the modelled one); null where not measured (cpu devices, commands, and a real GPU's phase in which none of the tenant's batches was timed: <see cref="GpuTimedBatches"/> 0).</summary>
     public double? GpuSeconds { get; init; }
 
     /// <summary>Seconds the modelled GPU's thread ran late while this tenant was measured: its kernels' completions reached tenants that much late (0 off a modelled GPU).</summary>

@@ -49,8 +49,9 @@ public sealed record FidelitySummary(ValidationMetric Metric, string Sharing, in
 /// </summary>
 public sealed class Fidelity
 {
-    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel, bool pooled)
+    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel, bool pooled, IReadOnlyList<string> gpuNotMeasured)
     {
+        GpuNotMeasured = gpuNotMeasured;
         Pooled = pooled;
         Cases = cases;
         Summaries = summaries;
@@ -73,6 +74,9 @@ public sealed class Fidelity
     /// <summary>Cases only the modelled half has.</summary>
     public IReadOnlyList<string> OnlyModel { get; }
 
+    /// <summary>Cases where a replica's GPU time in a run was not measured: a real GPU timed none of its batches in the window (<see cref="ValidationSample.GpuTimedBatches"/> 0), so its GPU seconds are missing there (and the case's GPU-seconds ratio, where no run had them).</summary>
+    public IReadOnlyList<string> GpuNotMeasured { get; }
+
     /// <summary>Whether every metric with a target meets it (and there was something to compare).</summary>
     public bool AllTargetsMet => Cases.Count > 0 && Summaries.Where(s => s.Sharing == "all").All(s => s.Met != false);
 
@@ -88,6 +92,7 @@ public sealed class Fidelity
         var realCases = real.Samples.GroupBy(s => (s.Case, s.Sharing)).ToDictionary(g => g.Key, g => g.ToList());
         var modelCases = model.Samples.GroupBy(s => (s.Case, s.Sharing)).ToDictionary(g => g.Key, g => g.ToList());
         var cases = new List<FidelityCase>();
+        var gpuNotMeasured = new List<string>();
         foreach (var ((name, sharing), realSamples) in realCases.OrderBy(c => c.Key.Case, StringComparer.Ordinal).ThenBy(c => c.Key.Sharing, StringComparer.Ordinal))
         {
             if (!modelCases.TryGetValue((name, sharing), out var modelSamples))
@@ -100,6 +105,16 @@ public sealed class Fidelity
             var fewest = counts.All(c => c is not null) ? counts.Min() : null;
             var timedBatches = realSamples.Concat(modelSamples).Select(s => s.GpuTimedBatches).OfType<long>().ToList();
             long? fewestTimed = timedBatches.Count > 0 ? timedBatches.Min() : null;
+            var untimed = new[] { (Side: "real", Samples: realSamples), (Side: "modelled", Samples: modelSamples) }
+                .Select(x => (x.Side, x.Samples.Count, Untimed: x.Samples.Count(s => s.GpuTimedBatches == 0)))
+                .Where(x => x.Untimed > 0)
+                .Select(x => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{x.Untimed} of {x.Count} {x.Side} runs"))
+                .ToList();
+            if (untimed.Count > 0)
+            {
+                gpuNotMeasured.Add($"{name} ({sharing}): {string.Join(", ", untimed)}");
+            }
+
             foreach (var metric in ValidationMetric.All)
             {
                 var r = realSamples.Where(s => s.Values.ContainsKey(metric.Name)).Select(s => s.Values[metric.Name]).ToList();
@@ -136,7 +151,7 @@ public sealed class Fidelity
 
         var onlyReal = realCases.Keys.Where(k => !modelCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
         var onlyModel = modelCases.Keys.Where(k => !realCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
-        return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled);
+        return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled, gpuNotMeasured);
     }
 
     private static double? Percentile(ValidationMetric metric) =>

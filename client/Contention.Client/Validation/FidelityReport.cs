@@ -108,7 +108,7 @@ public static class FidelityReport
         if (sampled.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine(Invariant($"GPU seconds of few timed batches: in {sampled.Count} case(s) a replica's GPU time in a run was estimated from fewer than {FewTimedBatches} timed batches of its kernels (as few as {sampled.Min(c => c.FewestTimedBatches)}; a real GPU times a sample within 0.1 % of the tenant's time, and each kernel counts at the mean of the latest eight timed batches, which can reach back before the window: docs/metrics.md), so its ratio there says little: {string.Join("; ", sampled.Select(c => $"{c.Case}, {c.Sharing} ({c.FewestTimedBatches})"))}."));
+            text.AppendLine(Invariant($"GPU seconds of few timed batches: in {sampled.Count} case(s) a replica's GPU time in a run was estimated from fewer than {FewTimedBatches} timed batches of its kernels (as few as {sampled.Min(c => c.FewestTimedBatches)}; a real GPU times a sample within the tenant's `gpu_timing`, 0.1 % of its time by default, and the window's kernels count at the mean time per kernel of its timed batches: docs/metrics.md), so its ratio there rests on few samples: {string.Join("; ", sampled.Select(c => $"{c.Case}, {c.Sharing} ({c.FewestTimedBatches})"))}."));
         }
 
         text.AppendLine();
@@ -153,6 +153,7 @@ public static class FidelityReport
             }
         }
 
+        List("GPU seconds not measured (a real GPU timed none of a replica's batches in a run: a light tenant at the default `gpu_timing`, docs/metrics.md)", fidelity.GpuNotMeasured);
         List("Cases only the real GPU has", fidelity.OnlyReal);
         List("Cases only the modelled GPU has", fidelity.OnlyModel);
         List("Real runs left out", real.Excluded);

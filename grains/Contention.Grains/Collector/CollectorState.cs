@@ -1,3 +1,4 @@
+using Contention.Workloads.Devices;
 using Contention.Workloads.Metrics;
 using HdrHistogram;
 
@@ -72,7 +73,9 @@ public sealed class CollectorState
         if (delta.GpuTimedBatches is { } timed)
         {
             aggregate.GpuTimedBatches = (aggregate.GpuTimedBatches ?? 0) + timed;
+            aggregate.GpuSampling += new KernelSampling(delta.GpuKernels ?? 0, timed, delta.GpuTimedKernels ?? 0, (long)Math.Round((delta.GpuTimedSeconds ?? 0) * 1e9));
         }
+
         aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
         aggregate.AskedInterval = Math.Max(aggregate.AskedInterval, delta.AskedIntervalSeconds);
         aggregate.Os += delta.Os;
@@ -113,7 +116,7 @@ public sealed class CollectorState
             RejectedLines = a.Value.RejectedLines,
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,
-            GpuSeconds = a.Value.GpuSeconds,
+            GpuSeconds = a.Value.PhaseGpuSeconds,
             GpuTimedBatches = a.Value.GpuTimedBatches,
             ModelLateSeconds = a.Value.ModelLateSeconds,
             ModelLongestLateMs = a.Value.ModelLongestLateMs,
@@ -144,6 +147,12 @@ public sealed class CollectorState
         public double? GpuSeconds { get; set; }
 
         public long? GpuTimedBatches { get; set; }
+
+        public KernelSampling GpuSampling { get; set; }
+
+        // Sampled (a real GPU): the phase's kernels at the mean time per kernel of its own timed
+        // batches, none timed: not measured. Exact (a modelled GPU): the reports' sum.
+        public double? PhaseGpuSeconds => GpuTimedBatches is null ? GpuSeconds : GpuSampling.EstimateNs / 1e9;
 
         public double ModelLateSeconds { get; set; }
 

@@ -292,6 +292,7 @@ public sealed partial class NodeTracer : BackgroundService
                 var lateness = runner.ModelLateness();
                 var gcs = runner.TakeGcs();
                 var holds = runner.TakeArbiterHolds();
+                var sampling = runner.TakeGpuSampling();
                 var modelLate = lateness is { } l ? (l.LateNs - (measurement.LastModelLateNs ?? l.LateNs)) / 1e9 : 0;
                 measurement.LastModelLateNs = lateness?.LateNs;
                 var phase = runner.Phase;
@@ -319,7 +320,10 @@ public sealed partial class NodeTracer : BackgroundService
                     NodeCpuStealSeconds = nodeDelta.StealSeconds,
                     RejectedLines = runner.TakeRejectedLines(),
                     GpuSeconds = runner.TakeGpuSeconds(),
-                    GpuTimedBatches = runner.TakeGpuTimedBatches(),
+                    GpuTimedBatches = sampling?.TimedBatches,
+                    GpuKernels = sampling?.Kernels,
+                    GpuTimedKernels = sampling?.TimedKernels,
+                    GpuTimedSeconds = sampling?.TimedNs / 1e9,
                     WorkerGcs = gcs.Count,
                     WorkerGcPauseSeconds = gcs.PauseSeconds,
                     ArbiterHeld = holds.Count,

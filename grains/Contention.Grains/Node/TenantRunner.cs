@@ -37,7 +37,8 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private int restartCount;
     private long rejectedLines;
     private long pendingKernelNs;
-    private long pendingTimedBatches;
+    private readonly Lock samplingLock = new();
+    private KernelSampling pendingSampling;
     private int samplesKernels;
     private long pendingGcs;
     private long pendingGcPauseNs;
@@ -375,9 +376,13 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             Volatile.Write(ref measuresKernels, 1);
         }
 
-        if (interval.TimedBatches is { } timed)
+        if (interval.Sampling is { } sampling)
         {
-            Interlocked.Add(ref pendingTimedBatches, timed);
+            lock (samplingLock)
+            {
+                pendingSampling += sampling;
+            }
+
             Volatile.Write(ref samplesKernels, 1);
         }
     }
@@ -395,11 +400,16 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         return Volatile.Read(ref measuresKernels) == 0 ? null : ns / 1e9;
     }
 
-    /// <summary>Batches of the tenant's kernels its device timed since the previous call, where its GPU time is estimated from them (a cuda device); null where it is exact or absent.</summary>
-    public long? TakeGpuTimedBatches()
+    /// <summary>The tenant's kernels since the previous call and the batches of them its device timed, where its GPU time is estimated from such a sample (a cuda device); null where it is exact or absent.</summary>
+    public KernelSampling? TakeGpuSampling()
     {
-        var timed = Interlocked.Exchange(ref pendingTimedBatches, 0);
-        return Volatile.Read(ref samplesKernels) == 0 ? null : timed;
+        KernelSampling sampling;
+        lock (samplingLock)
+        {
+            (sampling, pendingSampling) = (pendingSampling, default);
+        }
+
+        return Volatile.Read(ref samplesKernels) == 0 ? null : sampling;
     }
 
     /// <summary>Launches the GPU's arbiter held since the previous call, for how long, and the GPU time predicted of the launches it let go, seconds.</summary>

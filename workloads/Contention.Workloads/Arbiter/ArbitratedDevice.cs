@@ -129,7 +129,7 @@ public sealed class ArbitratedDevice : IComputeDevice
     public long? KernelNs => inner.KernelNs;
 
     /// <inheritdoc />
-    public long? TimedBatches => inner.TimedBatches;
+    public KernelSampling? Sampling => inner.Sampling;
 
     /// <inheritdoc />
     public void Prepare(IEnumerable<KernelSpec> kernels) => inner.Prepare(kernels);

@@ -48,10 +48,10 @@ public static class DeviceCheck
     }
 
     /// <summary>
-    /// Checks a cuda tenant's sampled GPU time (<see cref="IComputeDevice.KernelNs"/> with the
-    /// default timing budget) against timing every kernel, over the same
-    /// <paramref name="requests"/> batch-1 MLP requests: the error is |sampled / every − 1|, and
-    /// 20 % is accepted (the sample is small; the kernels are alike).
+    /// Checks a cuda tenant's sampled GPU time (its kernels at the mean time per kernel of its timed
+    /// batches, <see cref="KernelSampling.EstimateNs"/>, with the default timing budget) against
+    /// timing every kernel, over the same <paramref name="requests"/> batch-1 MLP requests: the
+    /// error is |sampled / every − 1|, and 20 % is accepted (the sample is small; the kernels are alike).
     /// </summary>
     public static DeviceCheckResult KernelTiming(DeviceId id, SyncMode sync, int requests = 5000)
     {
@@ -65,7 +65,7 @@ public static class DeviceCheck
                 cuda.LaunchAndSynchronize(request);
             }
 
-            return cuda.KernelNs ?? 0;
+            return cuda.Sampling?.EstimateNs ?? 0;
         }
 
         var every = Estimate(1);

@@ -139,7 +139,7 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     public long? KernelNs => timer?.EstimateNs;
 
     /// <inheritdoc />
-    public long? TimedBatches => timer?.TimedBatches;
+    public KernelSampling? Sampling => timer?.Sampling;
 
     /// <inheritdoc />
     TimedBatch? IBatchTiming.LastTimedBatch => timer?.LastBatch;

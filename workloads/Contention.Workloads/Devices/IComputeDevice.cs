@@ -66,9 +66,10 @@ public interface IComputeDevice : IDisposable
     long? KernelNs { get; }
 
     /// <summary>
-    /// How many batches of its kernels (launches up to a synchronise) the device has timed so far,
-    /// where <see cref="KernelNs"/> is an estimate from such a sample (a cuda device); null where
-    /// it is exact (a modelled GPU) or absent.
+    /// Where <see cref="KernelNs"/> is an estimate from a sample of batches of its kernels
+    /// (launches up to a synchronise; a cuda device): the kernels so far and the sample, so a
+    /// window's GPU time can rest on that window's timed batches alone; null where the GPU time is
+    /// exact (a modelled GPU) or absent.
     /// </summary>
-    long? TimedBatches => null;
+    KernelSampling? Sampling => null;
 }

@@ -29,8 +29,8 @@ public sealed record WorkerMessage
     /// <summary>GPU time of the tenant's kernels in the interval, ns; null where not measured (report).</summary>
     public long? KernelNs { get; init; }
 
-    /// <summary>Batches of the tenant's kernels timed in the interval, where <see cref="KernelNs"/> is estimated from them; null otherwise (report).</summary>
-    public long? TimedBatches { get; init; }
+    /// <summary>The tenant's kernels in the interval and the batches of them timed, where <see cref="KernelNs"/> is estimated from such a sample; null otherwise (report).</summary>
+    public Devices.KernelSampling? Sampling { get; init; }
 
     /// <summary>Garbage collections of the worker process in the interval (report).</summary>
     public int Gcs { get; init; }

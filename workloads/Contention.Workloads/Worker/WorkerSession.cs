@@ -21,7 +21,7 @@ public sealed class WorkerSession : IDisposable
     private readonly bool threadOnly;
     private PhaseRecorder? recorder;
     private long reportedKernelNs;
-    private long reportedTimedBatches;
+    private KernelSampling reportedSampling;
     private int reportedGcs;
     private long reportedGcPauseNs;
     private long reportedHeld;
@@ -102,11 +102,11 @@ public sealed class WorkerSession : IDisposable
             reportedKernelNs = total;
         }
 
-        long? timedBatches = null;
-        if (device.TimedBatches is { } timed)
+        KernelSampling? sampling = null;
+        if (device.Sampling is { } sampled)
         {
-            timedBatches = timed - reportedTimedBatches;
-            reportedTimedBatches = timed;
+            sampling = sampled - reportedSampling;
+            reportedSampling = sampled;
         }
 
         // The process's collections since the previous report: each paused the workload's thread.
@@ -114,7 +114,7 @@ public sealed class WorkerSession : IDisposable
         var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
         // The arbiter's holds of this tenant's launches (its counters, read from another thread: whole longs).
         var (held, heldNs, predictedNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs, arbitrated.Member.PredictedNs) : (0L, 0L, 0L);
-        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs, timedBatches);
+        var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs, sampling);
         (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs, reportedPredictedNs) = (gcs, pauseNs, held, heldNs, predictedNs);
         return interval;
     }
