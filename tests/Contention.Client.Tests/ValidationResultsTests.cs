@@ -76,6 +76,26 @@ public sealed class ValidationResultsTests
         Assert.Null(results.Samples.Single(s => s.Tenant == "probe").GpuTimedBatches);
     }
 
+    [Fact]
+    public void Load_ARealGpuTenantTimedAboveTheDefault_StandsForGpuSecondsAloneAndIsSaid()
+    {
+        // The same service on a real GPU at the default 0.1 % and every batch timed (100 %), and
+        // on a modelled GPU at 100 % (which times nothing: all its metrics stand).
+        var results = LoadTenants(
+            "run,experiment,tenant,node,device,sharing,phase,seconds,completed,throughput_per_s,p50_ms,p99_ms,gpu_s,node_cpu_steal,gpu_timed_batches,gpu_timing_pct",
+            "r1,mix-20261204-120000-abcd,svc,n,cuda:0,mps,measure,10,2000,200,0.6,1.3,0.8,0,5,0.1",
+            "r2,mix-20261204-120000-abcd,svc,n,cuda:0,mps,measure,10,2000,200,0.75,1.7,0.82,0,2000,100",
+            "r3,mix-20261204-120000-abcd,svc,n,sim:0,mps,measure,10,2000,200,0.6,1.3,0.97,0,,100");
+
+        var byRun = results.Samples.ToDictionary(s => s.Run);
+
+        Assert.Equal(["gpu_s_per_s", "p50", "p99", "throughput"], byRun["r1"].Values.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["gpu_s_per_s"], byRun["r2"].Values.Keys);
+        Assert.Equal(0.082, byRun["r2"].Values["gpu_s_per_s"], 9);
+        Assert.Equal(["gpu_s_per_s", "p50", "p99", "throughput"], byRun["r3"].Values.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["mix r2 svc: compared for GPU seconds only"], results.Excluded.Select(e => e[..e.IndexOf(": a real", StringComparison.Ordinal)]));
+    }
+
     // ValidationResults.Load of a run directory holding only these tenants.csv lines.
     private static ValidationResults LoadTenants(params string[] lines)
     {

@@ -100,6 +100,7 @@ public static class RowBuilder
             ArbiterHeldSeconds = aggregate.ArbiterHeldSeconds,
             ArbiterPredictedSeconds = aggregate.ArbiterPredictedSeconds,
             GpuTimedBatches = aggregate.GpuTimedBatches,
+            GpuTimingPercent = spec.GpuTimingBudget * 100,
             MinorFaults = aggregate.Os.MinorFaults,
             MajorFaults = aggregate.Os.MajorFaults,
             State = status?.State.ToString() ?? "",

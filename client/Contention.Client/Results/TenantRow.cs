@@ -46,6 +46,9 @@ public sealed record TenantRow
     /// <summary>Batches of its kernels timed in this phase, which <see cref="GpuSeconds"/> is estimated from (a real GPU times a sample of them, docs/metrics.md): the phase's kernels count at the mean time per kernel of these batches, and at 0 the GPU time is not measured (empty); null where the GPU time is exact (a modelled GPU) or absent.</summary>
     public long? GpuTimedBatches { get; init; }
 
+    /// <summary>The most of its time in its batches a real GPU's kernel timer may take for it, percent (the mix's <c>gpu_timing</c>; 0: off): above the default 0.1 % its GPU time rests on more timed batches, and its timed requests wait on the GPU until queued.</summary>
+    public double GpuTimingPercent { get; init; } = 0.1;
+
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }
 

@@ -63,6 +63,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.ArbiterHeldSeconds).Name("arbiter_held_s").Optional();
         Map(r => r.ArbiterPredictedSeconds).Name("arbiter_predicted_s").Optional();
         Map(r => r.GpuTimedBatches).Name("gpu_timed_batches").Optional();
+        Map(r => r.GpuTimingPercent).Name("gpu_timing_pct").Optional();
         foreach (var category in SyscallCategories.All)
         {
             var column = category.Replace('-', '_');
