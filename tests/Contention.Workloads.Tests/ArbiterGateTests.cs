@@ -25,6 +25,41 @@ public sealed class ArbiterGateTests : IDisposable
     }
 
     [Fact]
+    public async Task Admit_HeldLaunch_RunsBeforeWaitOnceBeforeWaiting_ALaunchThatGoesNever()
+    {
+        using var gate = ArbiterGate.Create(path, 4, 500_000, 0);
+        using var service = gate.Join(sensitive: true);
+        using var trainer = gate.Join(sensitive: false);
+        var calls = 0;
+        var closedWhenCalled = new List<bool>();
+        var open = true;
+
+        Assert.Equal(0, trainer.Admit(1_000, narrow: false, () => calls++));
+        Assert.Equal(0, calls);
+        trainer.Drained();
+
+        service.Open();
+        var held = Task.Run(() => trainer.Admit(1_000, narrow: false, () =>
+        {
+            calls++;
+            closedWhenCalled.Add(!Volatile.Read(ref open));
+        }));
+        var clock = Stopwatch.StartNew();
+        while (trainer.Sleeps == 0 && !held.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(10);
+        }
+
+        Volatile.Write(ref open, false);
+        service.Close();
+        await held.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Once, while the request was still open (the launch was held): not again at each wake.
+        Assert.Equal(1, calls);
+        Assert.Equal([false], closedWhenCalled);
+    }
+
+    [Fact]
     public void Decide_SpatialArbiter_AnOpenRequestHoldsNothingButTheBoundStill()
     {
         ArbiterSlotState[] slots = [BestEffort, Sensitive(900)];

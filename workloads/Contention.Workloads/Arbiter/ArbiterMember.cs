@@ -5,7 +5,7 @@ namespace Contention.Workloads.Arbiter;
 /// <summary>
 /// One tenant's place in a GPU's arbiter (<see cref="ArbiterGate.Join(bool)"/>): a latency-sensitive
 /// tenant says when its operations open and close; a best-effort one asks before each launch
-/// (<see cref="Admit(long, bool)"/>) and says when its work drained. Used from the tenant's one thread (but
+/// (<see cref="Admit(long, bool, Action?)"/>) and says when its work drained. Used from the tenant's one thread (but
 /// <see cref="LetGo"/>).
 /// </summary>
 public sealed class ArbiterMember : IDisposable
@@ -63,7 +63,7 @@ public sealed class ArbiterMember : IDisposable
     /// <summary>Whether the tenant is latency-sensitive.</summary>
     public bool Sensitive { get; }
 
-    /// <summary>Launches asked for (<see cref="Admit(long, bool)"/>).</summary>
+    /// <summary>Launches asked for (<see cref="Admit(long, bool, Action?)"/>).</summary>
     public long Launches { get; private set; }
 
     /// <summary>Launches that had to wait.</summary>
@@ -125,8 +125,11 @@ public sealed class ArbiterMember : IDisposable
     /// <see cref="Admit(long)"/> for a launch that is narrow (<paramref name="narrow"/>: it leaves
     /// room on every multiprocessor for a latency-sensitive tenant's blocks); under the spatial
     /// arbiter an open request does not hold a narrow launch, only the outstanding bound does.
+    /// <paramref name="beforeWait"/>, if any, runs once on the calling thread when the launch is
+    /// held, before it waits: a device lets go of its stream there (a kernel timer's held batch,
+    /// whose kernels already queued would otherwise stay off the GPU while the arbiter holds the next).
     /// </summary>
-    public long Admit(long predictedNs, bool narrow)
+    public long Admit(long predictedNs, bool narrow, Action? beforeWait = null)
     {
         Launches++;
         var now = MonotonicClock.NowNs();
@@ -165,6 +168,11 @@ public sealed class ArbiterMember : IDisposable
                 return waited;
             }
 
+            if (heldBy == ArbiterVerdict.Go)
+            {
+                beforeWait?.Invoke();
+            }
+
             heldBy = verdict;
             if (now - lastCheck >= ArbiterGate.LeaseNs)
             {
@@ -200,7 +208,7 @@ public sealed class ArbiterMember : IDisposable
         return states;
     }
 
-    /// <summary>Sleeps of held launches (<see cref="Admit(long, bool)"/>, once it stopped spinning).</summary>
+    /// <summary>Sleeps of held launches (<see cref="Admit(long, bool, Action?)"/>, once it stopped spinning).</summary>
     public long Sleeps { get; private set; }
 
     // A held launch past its spin sleeps until what holds it changes (a request closing, work

@@ -26,6 +26,11 @@ public sealed class ArbitratedDevice : IComputeDevice
     private readonly bool streamGated;
     private readonly bool clearEachRequest;
     private readonly bool clearUnlessQueued;
+
+    // Run when the arbiter holds one of this tenant's launches: a cuda device's kernel timer lets go
+    // of a batch it holds on the GPU until its kernels are queued, or the kernels queued so far
+    // would wait with the held launch (and the wait would spend the timer's budget).
+    private readonly Action? releaseHold;
     private long nextArrivalNs = long.MaxValue;
     private readonly Timer? watchdog;
     private long pausedAtOwner;
@@ -58,6 +63,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         ArgumentNullException.ThrowIfNull(gate);
         ArgumentNullException.ThrowIfNull(predictor);
         this.inner = inner;
+        releaseHold = inner is CudaDevice cuda ? cuda.ReleaseHeldBatch : null;
         this.gate = gate;
         Predictor = predictor;
         member = gate.Join(sensitive);
@@ -255,7 +261,7 @@ public sealed class ArbitratedDevice : IComputeDevice
         }
         else
         {
-            member.Admit(predictedNs);
+            member.Admit(predictedNs, narrow: false, releaseHold);
         }
     }
 
@@ -270,7 +276,7 @@ public sealed class ArbitratedDevice : IComputeDevice
             // them so) and go beside open requests; element-wise kernels, which keep off them too but
             // share the memory's bandwidth, wait while a request is open — unless they pause while the
             // service's work is on the GPU (CONTENTION_PAUSE), as the GEMMs then do.
-            member.Admit(predicted, narrow: kernel.Kind == KernelKind.Gemm || (pausing is not null && kernel.Kind == KernelKind.Elementwise));
+            member.Admit(predicted, narrow: kernel.Kind == KernelKind.Gemm || (pausing is not null && kernel.Kind == KernelKind.Elementwise), releaseHold);
             inner.Launch(kernel);
             return;
         }
@@ -279,14 +285,14 @@ public sealed class ArbitratedDevice : IComputeDevice
         var narrow = kernel.Kind is KernelKind.Gemm or KernelKind.Elementwise;
         if (pieces == 1)
         {
-            member.Admit(predicted, narrow);
+            member.Admit(predicted, narrow, releaseHold);
             inner.Launch(kernel);
             return;
         }
 
         for (var piece = 0; piece < pieces; piece++)
         {
-            member.Admit(((predicted * (piece + 1)) / pieces) - ((predicted * piece) / pieces), narrow: true);
+            member.Admit(((predicted * (piece + 1)) / pieces) - ((predicted * piece) / pieces), narrow: true, releaseHold);
             narrowing!.LaunchNarrow(kernel, piece, pieces);
         }
     }

@@ -141,6 +141,9 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     /// <inheritdoc />
     public KernelSampling? Sampling => timer?.Sampling;
 
+    /// <summary>Lets the stream run a timed batch the kernel timer holds until its kernels are queued (<see cref="KernelTimer.Release"/>): called on the tenant's thread before something else holds its next launch (an arbiter).</summary>
+    internal void ReleaseHeldBatch() => timer?.Release();
+
     /// <inheritdoc />
     TimedBatch? IBatchTiming.LastTimedBatch => timer?.LastBatch;
 

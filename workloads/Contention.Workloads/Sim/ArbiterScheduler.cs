@@ -147,7 +147,7 @@ public readonly record struct ArbiterTally(long Held, long HeldNs, long Predicte
 }
 
 /// <summary>
-/// How a real best-effort tenant's thread waits for the arbiter (<see cref="Arbiter.ArbiterMember.Admit(long, bool)"/>),
+/// How a real best-effort tenant's thread waits for the arbiter (<see cref="Arbiter.ArbiterMember.Admit(long, bool, Action?)"/>),
 /// which decides which of several held tenants goes first — nothing takes turns on a real GPU's
 /// arbiter: whichever thread looks first once the bound allows goes. A thread asks when it reaches
 /// its launch (after its previous launch let go has reached the GPU), looks continuously for
