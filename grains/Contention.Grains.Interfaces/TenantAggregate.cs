@@ -84,4 +84,7 @@ public sealed record TenantAggregate
 
     /// <summary>Batches of the tenant's kernels timed in the phase, which <see cref="GpuSeconds"/> is estimated from (see <see cref="TenantDelta.GpuTimedBatches"/>), summed; null when no report carried them.</summary>
     [Id(26)] public long? GpuTimedBatches { get; init; }
+
+    /// <summary>A best-effort tenant behind a real GPU's arbiter: its duration predictor's correction at the phase's last report (<see cref="TenantDelta.ArbiterCorrection"/>); 0 otherwise.</summary>
+    [Id(27)] public double ArbiterCorrection { get; init; }
 }

@@ -111,6 +111,23 @@ public class CollectorTimedBatchesTests
         Assert.Equal(0, tenants.Single(t => t.Tenant == "idle").GpuSeconds);
     }
 
+    [Fact]
+    public void Snapshot_ArbiterCorrection_IsThePhasesLastReported_ZeroWhereNoneWas()
+    {
+        var state = new Contention.Grains.Collector.CollectorState();
+        state.Apply(Delta("train", Contention.Grains.MeasurementPhase.Warmup, 0.02, null, 0, null, null) with { ArbiterCorrection = 2.5 });
+        state.Apply(Delta("train", Contention.Grains.MeasurementPhase.Measure, 0.02, null, 0, null, null) with { ArbiterCorrection = 1.8 });
+        state.Apply(Delta("train", Contention.Grains.MeasurementPhase.Measure, 0.02, null, 0, null, null) with { ArbiterCorrection = 1.4 });
+        state.Apply(Delta("train", Contention.Grains.MeasurementPhase.Measure, 0.02, null, 0, null, null));
+        state.Apply(Delta("svc", Contention.Grains.MeasurementPhase.Measure, 0.02, null, 0, null, null));
+
+        var tenants = state.Snapshot("e").Tenants;
+
+        Assert.Equal(2.5, tenants.Single(t => t.Tenant == "train" && t.Phase == Contention.Grains.MeasurementPhase.Warmup).ArbiterCorrection);
+        Assert.Equal(1.4, tenants.Single(t => t.Tenant == "train" && t.Phase == Contention.Grains.MeasurementPhase.Measure).ArbiterCorrection);
+        Assert.Equal(0, tenants.Single(t => t.Tenant == "svc").ArbiterCorrection);
+    }
+
     private static Contention.Grains.TenantDelta Delta(string tenant, Contention.Grains.MeasurementPhase phase, double gpuSeconds, long? timed, long kernels, long? timedKernels, double? timedSeconds) => new()
     {
         Tenant = tenant,

@@ -157,6 +157,28 @@ public sealed class ArbitratedDeviceTests : IDisposable
     public void ProfileFor_TheShippedProfileTheGpusNameContains_ElseH200(string description, string profile) =>
         Assert.Equal(profile, DeviceFactory.ProfileFor(description));
 
+    [Theory]
+    [InlineData(false, 1.0)]
+    [InlineData(true, 0.0)]
+    public void TakeInterval_BehindAnArbiter_ReportsABestEffortTenantsPredictorCorrection(bool sensitive, double correction)
+    {
+        ArbiterGate.Create(path, 4, 500_000, 0).Dispose();
+        var channel = host.Acquire();
+        channels.Add(channel);
+        using var session = new Contention.Workloads.Worker.WorkerSession(new Contention.Workloads.Worker.WorkerStart
+        {
+            Tenant = sensitive ? "svc" : "train",
+            Device = "sim:3",
+            SimChannel = channel,
+            Arbiter = new ArbiterOptions(path, sensitive),
+            Workload = new Contention.Workloads.Workloads.WorkloadSpec { Kind = sensitive ? Contention.Workloads.Workloads.WorkloadKind.Inference : Contention.Workloads.Workloads.WorkloadKind.Training, Model = "mlp", BatchSize = 1 },
+        }, threadOnly: true);
+
+        // Before any measurement a best-effort tenant's predictor trusts the profile (1); a
+        // latency-sensitive tenant predicts nothing.
+        Assert.Equal(correction, session.TakeInterval().ArbiterCorrection);
+    }
+
     public void Dispose()
     {
         channels.ForEach(c => host.Release(c.Slot));

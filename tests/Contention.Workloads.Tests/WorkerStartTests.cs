@@ -66,14 +66,14 @@ public class WorkerSessionGcTests
     }
 
     [Fact]
-    public void ReportLine_KernelSampling_SurvivesTheWorkerProtocol()
+    public void ReportLine_KernelSamplingAndArbiterCorrection_SurviveTheWorkerProtocol()
     {
         var sampling = new KernelSampling(Kernels: 800, TimedBatches: 2, TimedKernels: 16, TimedNs: 800_000);
 
-        var line = WorkerJson.Line(new WorkerMessage { Type = "report", Completed = 100, KernelNs = 17_000_000, Sampling = sampling });
+        var line = WorkerJson.Line(new WorkerMessage { Type = "report", Completed = 100, KernelNs = 17_000_000, Sampling = sampling, ArbiterCorrection = 1.75 });
         var read = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage)!;
 
-        Assert.Equal(sampling, read.Sampling);
+        Assert.Equal((sampling, 1.75), (read.Sampling, read.ArbiterCorrection));
         Assert.DoesNotContain("estimateNs", line, StringComparison.Ordinal);
         Assert.Null(JsonSerializer.Deserialize(WorkerJson.Line(new WorkerMessage { Type = "report" }), WorkerJson.Default.WorkerMessage)!.Sampling);
     }

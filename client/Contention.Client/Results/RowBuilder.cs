@@ -99,6 +99,7 @@ public static class RowBuilder
             ArbiterHeld = aggregate.ArbiterHeld,
             ArbiterHeldSeconds = aggregate.ArbiterHeldSeconds,
             ArbiterPredictedSeconds = aggregate.ArbiterPredictedSeconds,
+            ArbiterCorrection = aggregate.ArbiterCorrection,
             GpuTimedBatches = aggregate.GpuTimedBatches,
             GpuTimingPercent = spec.GpuTimingBudget * 100,
             MinorFaults = aggregate.Os.MinorFaults,

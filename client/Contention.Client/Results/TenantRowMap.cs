@@ -62,6 +62,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.ArbiterHeld).Name("arbiter_held").Optional();
         Map(r => r.ArbiterHeldSeconds).Name("arbiter_held_s").Optional();
         Map(r => r.ArbiterPredictedSeconds).Name("arbiter_predicted_s").Optional();
+        Map(r => r.ArbiterCorrection).Name("arbiter_correction").Optional();
         Map(r => r.GpuTimedBatches).Name("gpu_timed_batches").Optional();
         Map(r => r.GpuTimingPercent).Name("gpu_timing_pct").Optional();
         foreach (var category in SyscallCategories.All)

@@ -64,6 +64,11 @@ public sealed class CollectorState
         aggregate.ArbiterHeld += delta.ArbiterHeld;
         aggregate.ArbiterHeldSeconds += delta.ArbiterHeldSeconds;
         aggregate.ArbiterPredictedSeconds += delta.ArbiterPredictedSeconds;
+        if (delta.ArbiterCorrection > 0)
+        {
+            aggregate.ArbiterCorrection = delta.ArbiterCorrection;
+        }
+
         aggregate.ModelLongestLateMs = Math.Max(aggregate.ModelLongestLateMs, delta.ModelLongestLateMs);
         if (delta.GpuSeconds is { } gpu)
         {
@@ -125,6 +130,7 @@ public sealed class CollectorState
             ArbiterHeld = a.Value.ArbiterHeld,
             ArbiterHeldSeconds = a.Value.ArbiterHeldSeconds,
             ArbiterPredictedSeconds = a.Value.ArbiterPredictedSeconds,
+            ArbiterCorrection = a.Value.ArbiterCorrection,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -167,6 +173,8 @@ public sealed class CollectorState
         public double ArbiterHeldSeconds { get; set; }
 
         public double ArbiterPredictedSeconds { get; set; }
+
+        public double ArbiterCorrection { get; set; }
 
         public double LongestInterval { get; set; }
 

@@ -329,6 +329,7 @@ public sealed partial class NodeTracer : BackgroundService
                     ArbiterHeld = holds.Count,
                     ArbiterHeldSeconds = holds.Seconds,
                     ArbiterPredictedSeconds = holds.PredictedSeconds,
+                    ArbiterCorrection = runner.ArbiterCorrection,
                     ModelLateSeconds = modelLate,
                     ModelLongestLateMs = lateness is { } longest ? longest.LongestLateNs / 1e6 : 0,
                     AskedIntervalSeconds = options.TracerIntervalMs / 1000.0,

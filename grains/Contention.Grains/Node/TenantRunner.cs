@@ -37,6 +37,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     private int restartCount;
     private long rejectedLines;
     private long pendingKernelNs;
+    private double arbiterCorrection;
     private readonly Lock samplingLock = new();
     private KernelSampling pendingSampling;
     private int samplesKernels;
@@ -370,6 +371,11 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         Interlocked.Add(ref pendingHeld, interval.ArbiterHeld);
         Interlocked.Add(ref pendingHeldNs, interval.ArbiterHeldNs);
         Interlocked.Add(ref pendingPredictedNs, interval.ArbiterPredictedNs);
+        if (interval.ArbiterCorrection > 0)
+        {
+            Volatile.Write(ref arbiterCorrection, interval.ArbiterCorrection);
+        }
+
         if (interval.KernelNs is { } kernelNs)
         {
             Interlocked.Add(ref pendingKernelNs, kernelNs);
@@ -415,6 +421,9 @@ internal sealed partial class TenantRunner : IAsyncDisposable
     /// <summary>Launches the GPU's arbiter held since the previous call, for how long, and the GPU time predicted of the launches it let go, seconds.</summary>
     public (long Count, double Seconds, double PredictedSeconds) TakeArbiterHolds() =>
         (Interlocked.Exchange(ref pendingHeld, 0), Interlocked.Exchange(ref pendingHeldNs, 0) / 1e9, Interlocked.Exchange(ref pendingPredictedNs, 0) / 1e9);
+
+    /// <summary>A best-effort tenant behind an arbiter: its duration predictor's correction as last reported; 0 otherwise.</summary>
+    public double ArbiterCorrection => Volatile.Read(ref arbiterCorrection);
 
     /// <summary>Garbage collections of the tenant's .NET process reported since the previous call, and how long they paused it, seconds.</summary>
     public (long Count, double PauseSeconds) TakeGcs() => (Interlocked.Exchange(ref pendingGcs, 0), Interlocked.Exchange(ref pendingGcPauseNs, 0) / 1e9);

@@ -288,7 +288,7 @@ internal sealed class WorkerProcess : IWorker
                 ready.TrySetResult(message);
                 break;
             case "report":
-                onReport(new WorkerInterval(message.Completed, message.Histogram ?? [], message.KernelNs, message.Gcs, message.GcPauseNs, message.ArbiterHeld, message.ArbiterHeldNs, message.ArbiterPredictedNs, message.Sampling));
+                onReport(new WorkerInterval(message.Completed, message.Histogram ?? [], message.KernelNs, message.Gcs, message.GcPauseNs, message.ArbiterHeld, message.ArbiterHeldNs, message.ArbiterPredictedNs, message.Sampling, message.ArbiterCorrection));
                 if (message.Flush != 0 && flushes.TryGetValue(message.Flush, out var done))
                 {
                     done.TrySetResult();

@@ -9,5 +9,6 @@ namespace Contention.Workloads.Worker;
 /// <param name="ArbiterHeld">Launches its GPU's arbiter held (a best-effort tenant behind one).</param>
 /// <param name="ArbiterHeldNs">How long they were held, ns.</param>
 /// <param name="ArbiterPredictedNs">The GPU time the arbiter was told to expect of the launches it let go (their predictions), ns.</param>
+/// <param name="ArbiterCorrection">A best-effort tenant behind an arbiter: its duration predictor's correction at the report (measured over the profile's time, <see cref="Arbiter.DurationPredictor.Correction"/>); 0 otherwise.</param>
 /// <param name="Sampling">Its kernels in the interval and the batches of them the device timed, where <paramref name="KernelNs"/> is estimated from such a sample (<see cref="Devices.IComputeDevice.Sampling"/>); null otherwise.</param>
-public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0, Devices.KernelSampling? Sampling = null);
+public readonly record struct WorkerInterval(long Completed, byte[] Histogram, long? KernelNs, int Gcs = 0, long GcPauseNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0, Devices.KernelSampling? Sampling = null, double ArbiterCorrection = 0);

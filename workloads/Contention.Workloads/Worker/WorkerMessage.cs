@@ -47,6 +47,9 @@ public sealed record WorkerMessage
     /// <summary>The GPU time it was told to expect of the launches it let go in the interval (their predictions), ns (report).</summary>
     public long ArbiterPredictedNs { get; init; }
 
+    /// <summary>A best-effort tenant behind an arbiter: its duration predictor's correction at the report; 0 otherwise (report).</summary>
+    public double ArbiterCorrection { get; init; }
+
     /// <summary>The flush request this report answers; 0 for periodic reports.</summary>
     public long Flush { get; init; }
 

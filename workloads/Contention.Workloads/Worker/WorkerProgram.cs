@@ -173,6 +173,6 @@ public static class WorkerProgram
     private static void Report(WorkerSession session, Action<WorkerMessage> send, long flush)
     {
         var interval = session.TakeInterval();
-        send(new WorkerMessage { Type = "report", Completed = interval.Completed, Histogram = interval.Histogram, KernelNs = interval.KernelNs, Sampling = interval.Sampling, Gcs = interval.Gcs, GcPauseNs = interval.GcPauseNs, ArbiterHeld = interval.ArbiterHeld, ArbiterHeldNs = interval.ArbiterHeldNs, ArbiterPredictedNs = interval.ArbiterPredictedNs, Flush = flush });
+        send(new WorkerMessage { Type = "report", Completed = interval.Completed, Histogram = interval.Histogram, KernelNs = interval.KernelNs, Sampling = interval.Sampling, Gcs = interval.Gcs, GcPauseNs = interval.GcPauseNs, ArbiterHeld = interval.ArbiterHeld, ArbiterHeldNs = interval.ArbiterHeldNs, ArbiterPredictedNs = interval.ArbiterPredictedNs, ArbiterCorrection = interval.ArbiterCorrection, Flush = flush });
     }
 }
