@@ -50,7 +50,7 @@ public sealed record TenantRow
     public long? GpuTimedBatches { get; init; }
 
     /// <summary>The most of its time in its batches a real GPU's kernel timer may take for it, percent (the mix's <c>gpu_timing</c>; 0: off): above the default 0.1 % its GPU time rests on more timed batches, and its timed requests wait on the GPU until queued.</summary>
-    public double GpuTimingPercent { get; init; } = 0.1;
+    public double GpuTimingPercent { get; init; } = Contention.Workloads.Devices.DeviceOptions.DefaultKernelTimingBudget * 100;
 
     /// <summary>Seconds the tracer covered in this phase.</summary>
     public double Seconds { get; init; }

@@ -77,8 +77,7 @@ public sealed class CollectorState
 
         if (delta.GpuTimedBatches is { } timed)
         {
-            aggregate.GpuTimedBatches = (aggregate.GpuTimedBatches ?? 0) + timed;
-            aggregate.GpuSampling += new KernelSampling(delta.GpuKernels ?? 0, timed, delta.GpuTimedKernels ?? 0, (long)Math.Round((delta.GpuTimedSeconds ?? 0) * 1e9));
+            aggregate.GpuSampling = (aggregate.GpuSampling ?? default) + new KernelSampling(delta.GpuKernels ?? 0, timed, delta.GpuTimedKernels ?? 0, (long)Math.Round((delta.GpuTimedSeconds ?? 0) * 1e9));
         }
 
         aggregate.LongestInterval = Math.Max(aggregate.LongestInterval, delta.IntervalSeconds);
@@ -122,7 +121,7 @@ public sealed class CollectorState
             LongestIntervalSeconds = a.Value.LongestInterval,
             AskedIntervalSeconds = a.Value.AskedInterval,
             GpuSeconds = a.Value.PhaseGpuSeconds,
-            GpuTimedBatches = a.Value.GpuTimedBatches,
+            GpuTimedBatches = a.Value.GpuSampling?.TimedBatches,
             ModelLateSeconds = a.Value.ModelLateSeconds,
             ModelLongestLateMs = a.Value.ModelLongestLateMs,
             WorkerGcs = a.Value.WorkerGcs,
@@ -152,13 +151,12 @@ public sealed class CollectorState
 
         public double? GpuSeconds { get; set; }
 
-        public long? GpuTimedBatches { get; set; }
-
-        public KernelSampling GpuSampling { get; set; }
+        // Null where no report carried a sample (the GPU time is exact or absent).
+        public KernelSampling? GpuSampling { get; set; }
 
         // Sampled (a real GPU): the phase's kernels at the mean time per kernel of its own timed
         // batches, none timed: not measured. Exact (a modelled GPU): the reports' sum.
-        public double? PhaseGpuSeconds => GpuTimedBatches is null ? GpuSeconds : GpuSampling.EstimateNs / 1e9;
+        public double? PhaseGpuSeconds => GpuSampling is { } sampled ? sampled.EstimateNs / 1e9 : GpuSeconds;
 
         public double ModelLateSeconds { get; set; }
 

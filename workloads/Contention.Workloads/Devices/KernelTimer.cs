@@ -99,9 +99,6 @@ internal sealed unsafe class KernelTimer : IDisposable
     /// <summary>Whether timed batches are held until their kernels are queued (the driver gave a mapped host word and took the wait on it).</summary>
     public bool Holds { get; private set; }
 
-    /// <summary>How many batches have been timed (read from other threads).</summary>
-    public long TimedBatches => Volatile.Read(ref timedBatches);
-
     /// <summary>The kernels, timed batches, their kernels and time up to the latest <see cref="Collect"/>, as one consistent set (read from other threads).</summary>
     public KernelSampling Sampling
     {
@@ -213,7 +210,7 @@ internal sealed unsafe class KernelTimer : IDisposable
 
             // The batch replaces the oldest of the recent timed batches.
             var slot = (int)(timedBatches % recent.Length);
-            Volatile.Write(ref timedBatches, timedBatches + 1);
+            timedBatches++;
             recent[slot] = (batchNs, recorded);
             Check(CudaAPI.CurrentAPI.ElapsedTime(out var spanMs, events[0].Begin, events[recorded - 1].End));
             LastBatch = new TimedBatch(timedBatches, recorded, batchNs, (long)Math.Round(spanMs * 1e6));
