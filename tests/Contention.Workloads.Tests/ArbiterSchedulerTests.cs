@@ -571,9 +571,10 @@ public class ArbiterSchedulerTests
         Assert.All(slices, s => Assert.Equal((1.0, 0.5, 100_000L), (s.SmShare, s.BandwidthShare, s.WaveNs)));
         Assert.Equal(kernel.DurationNs + (3 * 4_000), slices.Sum(s => s.DurationNs));
 
-        // The arbiter predicts them as the real one does its parts: the whole kernel's time in
-        // equal shares, the cost each adds not counted.
-        Assert.Equal([250_000L, 250_000L, 250_000L, 250_000L], slices.Select(s => s.ArbiterPriorNs));
+        // The arbiter predicts them as the real one does its parts: the whole kernel's time and
+        // the three slices' costs beyond the first in equal shares (what they take together).
+        Assert.Equal([253_000L, 253_000L, 253_000L, 253_000L], slices.Select(s => s.ArbiterPriorNs));
+        Assert.Equal(slices.Sum(s => s.DurationNs), slices.Sum(s => s.ArbiterPriorNs));
     }
 
     [Fact]
@@ -587,9 +588,10 @@ public class ArbiterSchedulerTests
 
         Assert.Equal((4, 4, 5, 1, 10), (policy.SliceCount(kernel), policy.SliceCount(kernel, 1), policy.SliceCount(kernel, 1.5), policy.SliceCount(kernel, 0.25), policy.SliceCount(kernel, 20)));
 
-        // A slice (3 of the 10 waves and the 200 us cost) counts by its prior, an equal share.
-        var slice = ArbiterPolicy.Part(kernel, 0, 4, 200_000);
-        Assert.Equal((440_000L, 250_000L), (slice.DurationNs, slice.ArbiterPriorNs));
+        // A slice (3 of the 10 waves and the 20 us cost) counts by its prior, an equal share of
+        // the kernel and the slices' costs beyond the first.
+        var slice = ArbiterPolicy.Part(kernel, 0, 4, 20_000);
+        Assert.Equal((314_000L, 265_000L), (slice.DurationNs, slice.ArbiterPriorNs));
         Assert.Equal(1, policy.SliceCount(slice));
     }
 

@@ -86,14 +86,28 @@ public sealed class ArbitratedDeviceTests : IDisposable
         Assert.Equal((1L, (long)parts), trainer.Sliced);
         Assert.Equal(parts, trainer.Member.Launches);
 
-        // The parts' predictions add up to the whole kernel's (the prior: nothing learnt before it).
-        Assert.Equal(modelled.DurationNs, trainer.Member.PredictedNs);
-
-        // Each part costs the kernel's fixed cost again: the kernel's time, and (parts - 1) of it more.
+        // Each part costs the kernel's fixed cost again (this profile's cost of a part): the
+        // kernel's time, and (parts - 1) of it more.
+        Assert.Equal(Profile.KernelOverheadNs, trainer.PartCostNs);
         var expected = modelled.DurationNs + ((parts - 1) * Profile.KernelOverheadNs);
         Assert.InRange(trainer.KernelNs!.Value, expected - parts, expected + parts);
-        // The predictor learns that the parts took their fixed costs more than the kernel alone.
-        Assert.Equal(trainer.KernelNs!.Value / (double)modelled.DurationNs, trainer.Predictor.Correction, 9);
+
+        // The parts' predictions add up to the whole kernel's and the parts' costs (the prior: nothing learnt before it).
+        Assert.Equal(expected, trainer.Member.PredictedNs);
+
+        // So the predictor learns the kernels' speed (the model's own: 1), not the slicing's cost.
+        Assert.Equal(trainer.KernelNs!.Value / (double)expected, trainer.Predictor.Correction, 9);
+        Assert.InRange(trainer.Predictor.Correction, 0.999, 1.001);
+    }
+
+    [Fact]
+    public void PartsPriorNs_EachPartBeyondTheFirst_AtMostHalfTheKernel()
+    {
+        // 24 us a part (the H200's), a 1 ms kernel: 3 parts add 48 us; one part adds nothing; a
+        // 30 us kernel in 2 parts adds at most half of it (15 us), as the model's parts cost.
+        Assert.Equal((48_000L, 0L, 15_000L, 0L), (ArbitratedDevice.PartsPriorNs(1_000_000, 3, 24_000), ArbitratedDevice.PartsPriorNs(1_000_000, 1, 24_000), ArbitratedDevice.PartsPriorNs(30_000, 2, 24_000), ArbitratedDevice.PartsPriorNs(1_000_000, 3, 0)));
+        var kernel = new SimKernel(30_000, 1, 0.5, 10_000);
+        Assert.Equal(kernel.DurationNs + ArbitratedDevice.PartsPriorNs(30_000, 2, 24_000), ArbiterPolicy.Part(kernel, 0, 2, 24_000).ArbiterPriorNs + ArbiterPolicy.Part(kernel, 1, 2, 24_000).ArbiterPriorNs);
     }
 
     [Fact]

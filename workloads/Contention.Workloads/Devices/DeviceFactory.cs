@@ -40,7 +40,7 @@ public static class DeviceFactory
         {
             var model = device is SimDevice sim ? sim.Model : new CostModel(DeviceProfile.Load(options.Profile ?? ProfileFor(device.Description)));
             gate = ArbiterGate.Open(options.Path);
-            return new ArbitratedDevice(device, gate, options.Sensitive, new DurationPredictor(kernel => model.Kernel(kernel).DurationNs));
+            return new ArbitratedDevice(device, gate, options.Sensitive, new DurationPredictor(kernel => model.Kernel(kernel).DurationNs), partCostNs: model.Profile.PartCostNs());
         }
         catch
         {

@@ -96,8 +96,12 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
     /// kernel's blocks, one wave of them (its last wave's room not known). A slice of waves keeps
     /// the kernel's occupancy, so its last wave is as full as the kernel's waves are on average
     /// (<see cref="SimKernel.TailShare"/>). Each slice's <see cref="SimKernel.PriorNs"/> is its equal
-    /// share of the whole kernel's, the parts' cost not counted, as the real arbiter predicts them,
-    /// and its <see cref="SimKernel.WholeNs"/> the whole kernel's time (its footprint).
+    /// share of the whole kernel's prior and the parts' cost (<paramref name="overheadNs"/> for
+    /// each part beyond the first), as the real arbiter predicts them
+    /// (<see cref="Arbiter.ArbitratedDevice.PartsPriorNs"/>): so the tenant's predictor learns its
+    /// kernels' speed, not the slicing's cost, which would otherwise raise every prediction and,
+    /// with it, the parts the next kernels are cut into. Its <see cref="SimKernel.WholeNs"/> is the
+    /// whole kernel's time (its footprint).
     /// </summary>
     public static SimKernel Part(in SimKernel kernel, int part, int parts, long overheadNs)
     {
@@ -112,7 +116,7 @@ public sealed record ArbiterPolicy(long OutstandingNs = 500_000, long ReleaseNs 
         var overhead = Math.Min(Math.Max(0, overheadNs), kernel.DurationNs / 2);
         var work = kernel.DurationNs - overhead;
         var waves = Waves(kernel);
-        var whole = kernel.ArbiterPriorNs;
+        var whole = kernel.ArbiterPriorNs + ((parts - 1) * overhead);
         var prior = Math.Max(1, ((whole * (part + 1)) / parts) - ((whole * part) / parts));
         if (waves != long.MaxValue && parts > waves)
         {
