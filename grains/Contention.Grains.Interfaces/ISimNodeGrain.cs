@@ -160,6 +160,7 @@ public sealed record SimTenantOutcome(
 /// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
 /// <param name="ArbiterSleeps">Sleeps of its held launches (futex waits, each a voluntary switch).</param>
 /// <param name="ArbiterWakes">Wake-ups of other tenants' sleeping launches it made (futex wakes).</param>
+/// <param name="ArbiterCorrection">A best-effort tenant's duration-predictor correction when the window ended (0 for a latency-sensitive tenant or without an arbiter).</param>
 [GenerateSerializer, Immutable, Alias("contention.SimHostCounters")]
 public sealed record SimHostCounters(
     [property: Id(0)] long Launches,
@@ -175,7 +176,8 @@ public sealed record SimHostCounters(
     [property: Id(10)] long ArbiterHeldNs = 0,
     [property: Id(11)] long ArbiterPredictedNs = 0,
     [property: Id(12)] long ArbiterSleeps = 0,
-    [property: Id(13)] long ArbiterWakes = 0)
+    [property: Id(13)] long ArbiterWakes = 0,
+    [property: Id(14)] double ArbiterCorrection = 0)
 {
     /// <summary>Nothing done (nothing measured).</summary>
     public static SimHostCounters Zero { get; } = new(0, 0, 0, 0, 0, 0);

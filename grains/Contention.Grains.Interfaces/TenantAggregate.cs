@@ -85,6 +85,6 @@ public sealed record TenantAggregate
     /// <summary>Batches of the tenant's kernels timed in the phase, which <see cref="GpuSeconds"/> is estimated from (see <see cref="TenantDelta.GpuTimedBatches"/>), summed; null when no report carried them.</summary>
     [Id(26)] public long? GpuTimedBatches { get; init; }
 
-    /// <summary>A best-effort tenant behind a real GPU's arbiter: its duration predictor's correction at the phase's last report (<see cref="TenantDelta.ArbiterCorrection"/>); 0 otherwise.</summary>
+    /// <summary>A best-effort tenant behind an arbiter (real-time, or in virtual time): its duration predictor's correction at the phase's last report (<see cref="TenantDelta.ArbiterCorrection"/>; in virtual time at the window's end); 0 otherwise.</summary>
     [Id(27)] public double ArbiterCorrection { get; init; }
 }

@@ -91,6 +91,6 @@ public sealed record TenantDelta
     /// <summary>Where the GPU time is sampled: those kernels' measured time, seconds. A phase's GPU time is its kernels at the mean time per kernel of its own timed batches, not <see cref="GpuSeconds"/>'s running estimate, whose mean reaches back before the phase.</summary>
     [Id(27)] public double? GpuTimedSeconds { get; init; }
 
-    /// <summary>A best-effort tenant behind a real GPU's arbiter: its duration predictor's correction (measured GPU time over the profile's) as last reported; 0 otherwise.</summary>
+    /// <summary>A best-effort tenant behind an arbiter (real-time, or in virtual time): its duration predictor's correction (measured GPU time over the profile's) as last reported; 0 otherwise.</summary>
     [Id(28)] public double ArbiterCorrection { get; init; }
 }

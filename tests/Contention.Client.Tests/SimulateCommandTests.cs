@@ -328,6 +328,14 @@ public class SimulateCommandTests
         Assert.True(trainer.ArbiterPredictedSeconds <= trainer.GpuSeconds * 1.15, $"predicted {trainer.ArbiterPredictedSeconds} s of {trainer.GpuSeconds} s on the GPU");
         Assert.Equal((0L, 0.0), (gated.ArbiterHeld, gated.ArbiterPredictedSeconds));
 
+        // The trainers' duration predictors learnt the model's own times (a correction near 1), the
+        // sliced one too: its parts' costs are predicted, not learnt (learnt, they made it ~1.2x
+        // here); the service predicts nothing.
+        var slicedTrainer = ResultsFiles.Read(SweepFiles.RunDirectory(directory, "p003-r1")).Tenants.Single(t => t.Tenant != "svc" && t.Phase == MeasurementPhase.Measure);
+        Assert.InRange(trainer.ArbiterCorrection, 0.95, 1.1);
+        Assert.InRange(slicedTrainer.ArbiterCorrection, 0.95, 1.1);
+        Assert.Equal((0.0, 0.0), (gated.ArbiterCorrection, sliced.ArbiterCorrection));
+
         // Its held launches' sleeps are futex waits (and voluntary switches), the service's closes that woke them futex wakes.
         var futex = File.ReadAllLines(Path.Combine(SweepFiles.RunDirectory(directory, "p002-r1"), ResultsFiles.SyscallsCsv)).Where(l => l.Contains(",measure,sync-wait,futex,", StringComparison.Ordinal)).ToList();
         Assert.Contains(futex, l => l.StartsWith($"{trainer.Tenant},", StringComparison.Ordinal));

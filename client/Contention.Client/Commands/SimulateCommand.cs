@@ -202,6 +202,7 @@ internal static class SimulateCommand
                             ArbiterHeld = tenant.Host.ArbiterHeld,
                             ArbiterHeldSeconds = tenant.Host.ArbiterHeldNs / 1e9,
                             ArbiterPredictedSeconds = tenant.Host.ArbiterPredictedNs / 1e9,
+                            ArbiterCorrection = tenant.Host.ArbiterCorrection,
                         },
                         osModel,
                         sync,

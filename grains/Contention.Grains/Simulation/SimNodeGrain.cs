@@ -180,7 +180,7 @@ internal sealed class SimNodeGrain(ILocalSiloDetails silo) : Grain, ISimNodeGrai
             {
                 var result = marked ? Gpu.Result(i) : null;
                 var latency = result?.Latency;
-                var host = result is null ? SimHostCounters.Zero : new SimHostCounters(result.Host.Launches, result.Host.Synchronises, result.Host.Waits, result.Host.WaitNs, result.Host.IdleNs, result.Host.LaunchCpuNs, result.Host.SwitchesIn, result.Host.TurnsLost, result.Host.HostBusyNs, result.Host.ArbiterHeld, result.Host.ArbiterHeldNs, result.Host.ArbiterPredictedNs, result.Host.ArbiterSleeps, result.Host.ArbiterWakes);
+                var host = result is null ? SimHostCounters.Zero : new SimHostCounters(result.Host.Launches, result.Host.Synchronises, result.Host.Waits, result.Host.WaitNs, result.Host.IdleNs, result.Host.LaunchCpuNs, result.Host.SwitchesIn, result.Host.TurnsLost, result.Host.HostBusyNs, result.Host.ArbiterHeld, result.Host.ArbiterHeldNs, result.Host.ArbiterPredictedNs, result.Host.ArbiterSleeps, result.Host.ArbiterWakes, result.Host.ArbiterCorrection);
                 tenants.Add(result is null || result.Completed == 0
                     ? new SimTenantOutcome(spec.Tenants[i].Name, 0, result?.KernelNs ?? 0, 0, 0, 0, 0, 0, histograms && latency is not null ? Histograms.Encode(latency) : [], host)
                     : new SimTenantOutcome(

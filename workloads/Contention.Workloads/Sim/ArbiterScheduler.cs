@@ -473,6 +473,9 @@ public sealed class ArbiterScheduler : IGpuScheduler
     /// <summary>The correction context's predictions are multiplied by (<see cref="Arbiter.DurationPredictor.Correction"/>).</summary>
     public double Correction(int context) => predictors[context].Correction;
 
+    /// <summary>Whether <paramref name="context"/> is latency-sensitive (its launches go straight to the GPU; it predicts nothing).</summary>
+    public bool IsSensitive(int context) => sensitive[context];
+
     /// <inheritdoc />
     public void Enqueue(int context, in SimKernel kernel)
     {

@@ -41,7 +41,8 @@ public sealed record VirtualTenantResult(long Completed, LongHistogram Latency, 
 /// <param name="ArbiterPredictedNs">The predicted GPU time of the launches the arbiter let go, ns.</param>
 /// <param name="ArbiterSleeps">Sleeps of its held launches (futex waits).</param>
 /// <param name="ArbiterWakes">Wake-ups of other tenants' sleeping launches it made (futex wakes).</param>
-public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0, long ArbiterSleeps = 0, long ArbiterWakes = 0);
+/// <param name="ArbiterCorrection">A best-effort tenant's duration-predictor correction when the window ended (<see cref="ArbiterScheduler.Correction"/>); 0 for a latency-sensitive tenant or without an arbiter.</param>
+public sealed record VirtualHostCounters(long Launches, long Synchronises, long Waits, long WaitNs, long IdleNs, long LaunchCpuNs, long SwitchesIn = 0, double TurnsLost = 0, long HostBusyNs = 0, long ArbiterHeld = 0, long ArbiterHeldNs = 0, long ArbiterPredictedNs = 0, long ArbiterSleeps = 0, long ArbiterWakes = 0, double ArbiterCorrection = 0);
 
 /// <summary>How a <see cref="VirtualGpu"/>'s closed-loop tenants come to start at unrelated phases.</summary>
 public enum StartPause
@@ -201,7 +202,7 @@ public sealed class VirtualGpu
         {
             // What the arbiter held of its launches in the window, as a real tenant reports it.
             var tally = arbiter.Tally(index).Since(tenant.ArbiterAtMark);
-            host = host with { ArbiterHeld = tally.Held, ArbiterHeldNs = tally.HeldNs, ArbiterPredictedNs = tally.PredictedNs, ArbiterSleeps = tally.Sleeps, ArbiterWakes = tally.Wakes };
+            host = host with { ArbiterHeld = tally.Held, ArbiterHeldNs = tally.HeldNs, ArbiterPredictedNs = tally.PredictedNs, ArbiterSleeps = tally.Sleeps, ArbiterWakes = tally.Wakes, ArbiterCorrection = arbiter.IsSensitive(index) ? 0 : arbiter.Correction(index) };
         }
 
         return new VirtualTenantResult(tenant.Window.Count, latency, gpu.KernelNs(index) - tenant.KernelNsAtMark, host);
