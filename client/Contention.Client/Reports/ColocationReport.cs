@@ -208,7 +208,7 @@ internal static class ColocationReport
         best_effort_predicted_vs_gpu = N(r.PredictedOverMeasured),
     }));
 
-    // The GPU time the arbiter predicted of the best-effort tenants' launches over the GPU time measured of them (NaN without both: no arbiter, virtual time, no kernel timing, or a tenant's GPU time not measured in the phase).
+    // The GPU time the arbiter predicted of the best-effort tenants' launches over the GPU time measured of them (NaN without both: no arbiter, no kernel timing, or a tenant's GPU time not measured in the phase).
     private static double PredictedOverMeasured(IReadOnlyList<TenantRow> best)
     {
         if (best.Any(t => t.GpuSeconds is null))
