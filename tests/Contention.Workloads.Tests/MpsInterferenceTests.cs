@@ -51,6 +51,21 @@ public class MpsInterferenceTests
         Assert.Equal(1, gpu.Completed(0));
     }
 
+    [Theory]
+    [InlineData(2.0, 1428)] // two dense kernels (two blocks a multiprocessor) at 0.7 of their speed: 1000 ns end at 1,428.6
+    [InlineData(0.5, 1111)] // a dense kernel beside a sparse one (half a block a multiprocessor) at 0.9: 1,111.1
+    public void AdvanceTo_DenseKernelsBesideEachOther_SlowByTheDenseInterference_BesideASparseOneByTheOther(double otherSpread, long lastBeforeEnd)
+    {
+        var gpu = new SpatialScheduler(2, 0, 0.1) { DenseInterference = 0.3 };
+        gpu.Enqueue(0, new SimKernel(1000, 0.5, Spread: 2));
+        gpu.Enqueue(1, new SimKernel(1000, 0.5, Spread: otherSpread));
+
+        gpu.AdvanceTo(lastBeforeEnd);
+        Assert.Equal((0, 0), (gpu.Completed(0), gpu.Completed(1)));
+        gpu.AdvanceTo(lastBeforeEnd + 1);
+        Assert.Equal((1, 1), (gpu.Completed(0), gpu.Completed(1)));
+    }
+
     [Fact]
     public void ModelledCoRunStepNs_OneClient_IsTheSumOfTheStepsKernels()
     {
@@ -75,7 +90,7 @@ public class MpsInterferenceTests
     }
 
     [Fact]
-    public void FitMpsInterference_SlowdownMadeWithAKnownInterference_FindsIt()
+    public void FitMpsDenseInterference_SlowdownMadeWithAKnownInterference_FindsIt()
     {
         var profile = DeviceProfile.Load("h200");
         var step = ModelShapes.TrainingStep("resnet50", 16);
@@ -83,16 +98,32 @@ public class MpsInterferenceTests
         var two = Calibration.ModelledCoRunStepNs(profile, step, 2, 0.07);
 
         // Measured numbers in another scale (a GPU 10 % slower than the model) give the same fit.
-        Assert.Equal(0.07, Calibration.FitMpsInterference(profile, step, 1.1 * alone, 1.1 * two), 3);
+        Assert.Equal(0.07, Calibration.FitMpsDenseInterference(profile, step, 1.1 * alone, 1.1 * two), 3);
     }
 
     [Fact]
-    public void FitMpsInterference_MeasuredFasterThanTheModelWithout_IsZero()
+    public void FitMpsDenseInterference_TheH200sTrainers_GiveTheShippedValue()
+    {
+        // The h200 profile's source: one and two ResNet-50 batch-32 trainers as MPS clients on the
+        // H200, 75.8 and 120.5 ms a step (three: 172.9). The fit runs in the profile's MPS model,
+        // so a change to that model that leaves the shipped value behind fails here (the 0.098 fitted
+        // on 2026-12-01 gave 1.50x for two in the model of 2026-12-04).
+        var profile = DeviceProfile.Load("h200");
+        var step = ModelShapes.TrainingStep("resnet50", 32);
+        var fitted = Calibration.FitMpsDenseInterference(profile, step, 75.8e6, 120.5e6);
+
+        Assert.InRange(fitted, profile.MpsDenseInterference!.Value - 0.01, profile.MpsDenseInterference!.Value + 0.01);
+        var alone = Calibration.ModelledCoRunStepNs(profile, step, 1, profile.MpsDenseInterference!.Value);
+        Assert.InRange(Calibration.ModelledCoRunStepNs(profile, step, 3, profile.MpsDenseInterference!.Value) / alone / (172.9 / 75.8), 0.97, 1.03);
+    }
+
+    [Fact]
+    public void FitMpsDenseInterference_MeasuredFasterThanTheModelWithout_IsZero()
     {
         var profile = DeviceProfile.Load("h200");
         IReadOnlyList<KernelSpec> step = ModelShapes.TrainingStep("resnet50", 16);
 
-        Assert.Equal(0, Calibration.FitMpsInterference(profile, step, 100e6, 110e6));
+        Assert.Equal(0, Calibration.FitMpsDenseInterference(profile, step, 100e6, 110e6));
     }
     [Fact]
     public void FitMpsBlockContention_RatesMadeWithAKnownContention_FindsIt()

@@ -439,12 +439,12 @@ internal static class BenchCommand
         }
 
         var step = Contention.Workloads.Workloads.ModelShapes.TrainingStep("resnet50", 32);
-        var fit = Calibration.FitMpsInterference(profile, step, measured[1], measured[2]);
+        var fit = Calibration.FitMpsDenseInterference(profile, step, measured[1], measured[2]);
 
         // The model's step of one to three clients with the fitted interference, in the measured scale.
         var alone = Calibration.ModelledCoRunStepNs(profile, step, 1, fit);
         var modelled = Enumerable.Range(0, 4).Select(c => c == 0 ? 0 : Calibration.ModelledCoRunStepNs(profile, step, c, fit) / alone * measured[1]).ToArray();
-        var table = new Table().Title($"MPS interference: ResNet-50 batch-32 trainers as MPS clients at once, median step ms (the model's with the fitted interference {fit:0.000})")
+        var table = new Table().Title($"MPS interference between dense kernels: ResNet-50 batch-32 trainers as MPS clients at once, median step ms (the model's with the fitted {fit:0.000}; other pairs {profile.MpsInterference:0.000})")
             .AddColumns("trainers", "measured", "modelled", "model / measured");
         for (var clients = 1; clients <= 3; clients++)
         {
@@ -454,8 +454,8 @@ internal static class BenchCommand
         AnsiConsole.Write(table);
         profile = profile with
         {
-            MpsInterference = Math.Round(fit, 4),
-            Source = profile.SourceWith("MPS interference", $"MPS interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {modelled[3] / 1e6:0.0} ms modelled)"),
+            MpsDenseInterference = Math.Round(fit, 4),
+            Source = profile.SourceWith("MPS dense interference", $"MPS dense interference {fit:0.000}: fitted by 'contention bench calibrate --mps' ({DateTime.UtcNow:yyyy-MM-dd}) to ResNet-50 batch-32 training steps of one and of two MPS clients at once in the profile's MPS model ({measured[1] / 1e6:0.0} and {measured[2] / 1e6:0.0} ms; three: {measured[3] / 1e6:0.0} ms measured, {modelled[3] / 1e6:0.0} ms modelled)"),
         };
         return await MeasureBlockContentionAsync(self, lease, profile, scratch, cancel);
     }

@@ -453,9 +453,15 @@ public static class Calibration
     /// <summary>
     /// The modelled step time of <paramref name="clients"/> MPS clients each running training
     /// steps of <paramref name="step"/> back to back on <paramref name="profile"/>'s GPU, with
-    /// co-running kernels slowed by <paramref name="interference"/>, in virtual time: the median
-    /// over clients and over their steps after the first (the host's launches and synchronise
-    /// between steps, tens of microseconds against tens of milliseconds, are left out), ns.
+    /// dense kernels beside other clients' dense kernels slowed by <paramref name="interference"/>
+    /// (<see cref="DeviceProfile.MpsDenseInterference"/>), in virtual time: the median over
+    /// clients and over their steps after the first (the host's launches and synchronise between
+    /// steps, tens of microseconds against tens of milliseconds, are left out), ns. The GPU is the
+    /// profile's own MPS model (<see cref="GpuSchedulers.Create"/>: its interference for the other
+    /// pairs, block contention, dense crowding, staggered blocks and cold starts), so the fit
+    /// holds for the model that runs: until 2026-12-04 it was a bare spatial scheduler with one
+    /// interference for every pair, which the profile's later MPS rules left behind (the h200's
+    /// 0.098, fitted so on 2026-12-01, gave two trainers 1.50x one in the model, 1.59x measured).
     /// </summary>
     public static double ModelledCoRunStepNs(DeviceProfile profile, IReadOnlyList<KernelSpec> step, int clients, double interference, int steps = 6)
     {
@@ -465,7 +471,7 @@ public static class Calibration
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 2);
         var model = new CostModel(profile);
         var kernels = step.Select(k => model.Kernel(k)).ToArray();
-        var gpu = new SpatialScheduler(clients, 0, interference);
+        var gpu = GpuSchedulers.Create(profile with { MpsDenseInterference = interference }, GpuSharing.Mps, clients, 0);
         for (var c = 0; c < clients; c++)
         {
             for (var i = 0; i < steps; i++)
@@ -500,11 +506,12 @@ public static class Calibration
     }
 
     /// <summary>
-    /// The MPS interference at which the model slows a training step of two clients at once
-    /// against one alone as measured (<paramref name="twoClientsNs"/> over <paramref name="aloneNs"/>),
-    /// by bisection over 0 to 0.9; 0 when the model without interference is already as slow.
+    /// The MPS interference between dense kernels (<see cref="DeviceProfile.MpsDenseInterference"/>)
+    /// at which the model slows a training step of two clients at once against one alone as
+    /// measured (<paramref name="twoClientsNs"/> over <paramref name="aloneNs"/>), by bisection
+    /// over 0 to 0.9; 0 when the model without it is already as slow.
     /// </summary>
-    public static double FitMpsInterference(DeviceProfile profile, IReadOnlyList<KernelSpec> step, double aloneNs, double twoClientsNs)
+    public static double FitMpsDenseInterference(DeviceProfile profile, IReadOnlyList<KernelSpec> step, double aloneNs, double twoClientsNs)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(aloneNs);
         var target = twoClientsNs / aloneNs;

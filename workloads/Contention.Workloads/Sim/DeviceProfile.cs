@@ -82,6 +82,18 @@ public sealed record DeviceProfile
     [Range(0, 0.9)] public double MpsInterference { get; init; }
 
     /// <summary>
+    /// Under MPS, how much slower a dense kernel (more blocks than multiprocessors) runs while
+    /// another client's dense kernel runs beside it (0 to 0.9); <see cref="MpsInterference"/> where
+    /// not given (null), as for every other pair. Fitted by <c>contention bench calibrate --mps</c>
+    /// to ResNet-50 batch-32 trainers (dense kernels) as one and as two MPS clients at once, in the
+    /// profile's whole MPS model (<see cref="Benchmarks.Calibration.ModelledCoRunStepNs"/>). On the
+    /// H200 0.177: two trainers 1.59x one, three 2.28x measured (2.32x modelled with it); with
+    /// <see cref="MpsInterference"/>'s 0.098 for them, which was fitted to the same runs in a model
+    /// without the MPS rules of 2026-12-04, the model had 1.50x and 2.18x (docs/sim.md, "Sharing").
+    /// </summary>
+    [Range(0, 0.9)] public double? MpsDenseInterference { get; init; }
+
+    /// <summary>
     /// Under MPS, how much slower a sparse kernel (no more blocks than multiprocessors: alone, one
     /// block to a multiprocessor) runs for each more block on its multiprocessor when other
     /// clients' sparse kernels run beside it (0 to 5): their blocks crowd onto the same

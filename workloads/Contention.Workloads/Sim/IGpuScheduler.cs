@@ -110,7 +110,7 @@ public static class GpuSchedulers
         ArgumentNullException.ThrowIfNull(profile);
         var coldStart = profile.ColdStarts.Count > 0 ? new ColdStart(profile.ColdStarts, contexts, profile.AchievableMemoryBytesPerNs()) : null;
         IGpuScheduler policy = sharing == GpuSharing.Mps
-            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention, coldStart) { StaggeredBlocks = profile.MpsStaggeredBlocks, DenseCrowding = profile.MpsDenseCrowding }
+            ? new SpatialScheduler(contexts, startNs, profile.MpsInterference, profile.MpsBlockContention, coldStart) { StaggeredBlocks = profile.MpsStaggeredBlocks, DenseCrowding = profile.MpsDenseCrowding, DenseInterference = profile.MpsDenseInterference }
             : new TimeSliceScheduler(contexts, profile.TimesliceNs, profile.ContextSwitchNs, startNs, profile.IdleSwitchNs, weightedSlices, coldStart);
         return arbiter is null ? policy : new ArbiterScheduler(policy, contexts, arbiter, arbiterWaits);
     }

@@ -15,7 +15,8 @@ namespace Contention.Workloads.Sim;
 /// would fill runs at that fraction of its speed alone; when the running kernels together would
 /// use more than the memory bandwidth, all slow down in proportion; and while kernels of two or
 /// more contexts run at once, each runs <see cref="Interference"/> slower (the measured cost of
-/// sharing the cache and memory system), and sparse kernels whose blocks crowd onto the same
+/// sharing the cache and memory system; a dense kernel beside another context's dense kernel
+/// <see cref="DenseInterference"/> where set), and sparse kernels whose blocks crowd onto the same
 /// multiprocessors run slower still (<see cref="BlockContention"/>). Two refinements (off unless
 /// the profile sets them, as the shipped h200 does): a waiting higher-priority kernel takes the multiprocessors
 /// as the lower-priority kernels' blocks end one by one past their first wave
@@ -101,6 +102,9 @@ public sealed class SpatialScheduler : IGpuScheduler
 
     /// <summary>How much slower a kernel runs while another context's kernel runs beside it (<see cref="DeviceProfile.MpsInterference"/>).</summary>
     public double Interference { get; }
+
+    /// <summary>How much slower a dense kernel runs while another context's dense kernel runs beside it (<see cref="DeviceProfile.MpsDenseInterference"/>); null: <see cref="Interference"/>.</summary>
+    public double? DenseInterference { get; init; }
 
     /// <summary>How much slower a sparse kernel runs for each more block on its multiprocessors (<see cref="DeviceProfile.MpsBlockContention"/>).</summary>
     public double BlockContention { get; }
@@ -454,14 +458,25 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
         }
 
-        if (running > 1 && Interference > 0)
+        // Dense kernels beside other dense kernels by their own factor where there is one.
+        var dense = 0;
+        foreach (var c in active)
+        {
+            if (rate[c] > 0 && IsDense(c))
+            {
+                dense++;
+            }
+        }
+
+        if (running > 1 && (Interference > 0 || DenseInterference > 0))
         {
             foreach (var c in active)
             {
                 if (rate[c] > 0 && pending[c].Peek().SmShare > 0)
                 {
-                    rate[c] *= 1 - Interference;
-                    blockSpeed[c] *= 1 - Interference;
+                    var slower = DenseInterference is { } pair && dense > 1 && IsDense(c) ? pair : Interference;
+                    rate[c] *= 1 - slower;
+                    blockSpeed[c] *= 1 - slower;
                 }
             }
         }
@@ -549,6 +564,8 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
         }
     }
+
+    private bool IsDense(int context) => SpreadNow(context) > 1 && pending[context].Peek().SmShare > 0;
 
     private bool IsSparse(int context) => SpreadNow(context) is > 0 and <= 1 && pending[context].Peek().SmShare > 0;
 
