@@ -80,7 +80,7 @@ internal static class BenchCommand
         calibrate.Options.Add(kernelLaunches);
         var roundTripsOnly = new Option<bool>("--round-trips-only") { Description = "only measure the host round trips (a tiny kernel and 4 KiB copies, launch + synchronise, in each sync mode), the copy latency and the idle costs (an MLP request after sleeping 0.2-100 ms, as 'bench idle --out'), keeping every other value of --base" };
         calibrate.Options.Add(roundTripsOnly);
-        var mps = new Option<bool>("--mps") { Description = "also measure the round trips and idle costs as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference to one, two and three ResNet-50 trainers run as its clients at once and the block contention to 1, 2, 4 and 8 closed-loop MLP batch-1 clients (about a minute and a half)" };
+        var mps = new Option<bool>("--mps") { Description = "also measure the round trips and idle costs as a client of a private MPS daemon, which the command starts on the GPU and quits (the modelled GPU takes them for tenants sharing it by MPS), and fit the MPS interference between dense kernels to one, two and three ResNet-50 trainers run as its clients at once and the block contention to 1, 2, 4 and 8 closed-loop MLP batch-1 clients (about a minute and a half)" };
         calibrate.Options.Add(mps);
         var timeSlicing = new Option<bool>("--time-slicing") { Description = "also measure the time slice and the switch costs with probe processes on the time-sliced GPU (about half a minute; part of a full calibration)" };
         calibrate.Options.Add(timeSlicing);
