@@ -36,13 +36,9 @@ public class ValidateCommandTests
     {
         // The reference (the real half, as on a machine without a GPU) is a modelled run of the
         // same suite: validate runs the model half itself and compares.
-        var root = Path.Combine(Path.GetTempPath(), $"contention-validate-{Guid.NewGuid():N}");
-        var suite = Path.Combine(root, "suite");
-        Directory.CreateDirectory(suite);
-        File.WriteAllText(Path.Combine(suite, "tiny.yaml"), Suite);
+        var (root, suite, mix) = TinySuite();
         var reference = Path.Combine(root, "reference", "real", "tiny");
         var console = Console(new StringWriter());
-        var mix = MixParser.Load(Path.Combine(suite, "tiny.yaml"));
         Assert.Contains(await RunCommand.ExecuteAsync(new RunOptions(mix, reference, null, 0, 1, s => s, "") { SimProfile = "h200" }, console, CancellationToken.None), new[] { 0, 4 });
         var output = new StringWriter();
         var outDirectory = Path.Combine(root, "out");
@@ -127,6 +123,44 @@ public class ValidateCommandTests
         Assert.Equal(2 * one.Samples.Count, ValidationResults.Load(Path.Combine(outDirectory, "model"), includeInvalid: true).Samples.Count);
         Assert.Equal(one.Samples.Count, ValidationResults.Load(Path.Combine(outDirectory, "model"), includeInvalid: true, only: ["tiny"]).Samples.Count);
         Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public async Task Execute_Virtual_RunsTheModelHalfInVirtualTime()
+    {
+        // A reference simulated in virtual time: the model half run in virtual time again draws
+        // the same seeds, so every case agrees exactly (a real-time half would not).
+        var (root, suite, mix) = TinySuite();
+        Assert.Equal(0, await SimulateCommand.ExecuteAsync(new RunOptions(mix, Path.Combine(root, "reference", "real", "tiny"), null, 0, 1, s => s, "") { SimProfile = "h200" }, Console(new StringWriter()), CancellationToken.None));
+        var output = new StringWriter();
+        var outDirectory = Path.Combine(root, "out");
+
+        var code = await ValidateCommand.ExecuteAsync(new ValidateOptions(suite, outDirectory, "h200", Path.Combine(root, "reference"), null, false, Grains.EbpfMode.Off) { Virtual = true }, Console(output), CancellationToken.None);
+
+        Assert.Contains(code, new[] { 0, ValidateCommand.TargetsMissed });
+        Assert.Contains("tiny on the modelled GPU (sim, profile h200, in virtual time)", output.ToString(), StringComparison.Ordinal);
+        var fidelity = Fidelity.Compare(ValidationResults.Load(Path.Combine(root, "reference", "real")), ValidationResults.Load(Path.Combine(outDirectory, "model")));
+        var throughput = fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput).ToList();
+        Assert.Equal(4, throughput.Count);
+        Assert.All(throughput, c => Assert.Equal(1.0, c.Ratio, 9));
+        var markdown = File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown));
+        Assert.Contains("--sim-profile h200 --virtual --reference", markdown, StringComparison.Ordinal);
+        Assert.Contains("(modelled), in virtual time.", markdown, StringComparison.Ordinal);
+
+        // Given the modelled runs as well, nothing would run in virtual time: refused, saying so.
+        var both = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(suite, outDirectory, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { Virtual = true }, Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("--virtual runs the modelled half in virtual time, and --model gives that half's runs", both.Message, StringComparison.Ordinal);
+        Directory.Delete(root, true);
+    }
+
+    // A temporary folder with a suite of one mix (Suite, as tiny.yaml), and that mix.
+    private static (string Root, string Suite, Mix Mix) TinySuite()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"contention-validate-{Guid.NewGuid():N}");
+        var suite = Path.Combine(root, "suite");
+        Directory.CreateDirectory(suite);
+        File.WriteAllText(Path.Combine(suite, "tiny.yaml"), Suite);
+        return (root, suite, MixParser.Load(Path.Combine(suite, "tiny.yaml")));
     }
 
     private static void CopyDirectory(string from, string to)

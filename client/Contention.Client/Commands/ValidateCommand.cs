@@ -36,7 +36,8 @@ internal static class ValidateCommand
         var pooled = new Option<bool>("--pooled") { Description = "latency percentiles of each case from every operation of its replicas in every run together (the runs' histograms merged: needs their points/ folders) instead of the mean over runs of the median over replicas; intervals resample runs (rates are the mean over replicas either way)" };
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer for both halves: full, exact, counts or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Grains.Words.All<Grains.EbpfMode>()]);
-        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, pooled, ebpf };
+        var inVirtualTime = new Option<bool>("--virtual") { Description = "run the modelled half in virtual time (as contention simulate does: what cluster simulations run; seconds a mix, no GPU and no quiet host needed) instead of on the real-time modelled GPU" };
+        var command = new Command("validate", "run a validation suite on the real GPU and on the modelled GPU, and write a fidelity report (fidelity.md, fidelity.csv, figures): the model/real ratio of each case and metric with its interval, the median and worst error per metric against the targets") { suite, output, profile, reference, model, quick, includeInvalid, pooled, ebpf, inVirtualTime };
         command.SetAction(async (parse, cancellation) =>
         {
             var references = parse.GetValue(reference) ?? [];
@@ -47,6 +48,7 @@ internal static class ValidateCommand
                 Pooled = parse.GetValue(pooled),
                 MoreReferences = [.. references.Skip(1)],
                 MoreModels = [.. models.Skip(1)],
+                Virtual = parse.GetValue(inVirtualTime),
             };
             try
             {
@@ -72,6 +74,11 @@ internal static class ValidateCommand
         if (options.Reference is null && CudaDevice.CountDevices() == 0)
         {
             throw new MixException($"no CUDA GPU here for the real half: give --reference {Reference} to compare the model with the committed H200 runs (or another validate --out folder)");
+        }
+
+        if (options.Virtual && options.Model is not null)
+        {
+            throw new MixException("--virtual runs the modelled half in virtual time, and --model gives that half's runs: nothing would run in virtual time; leave one out");
         }
 
         if ((options.Reference is null && options.MoreReferences.Count > 0) || (options.Model is null && options.MoreModels.Count > 0))
@@ -114,13 +121,16 @@ internal static class ValidateCommand
 
             foreach (var (name, mix) in mixes)
             {
-                console.MarkupLineInterpolated($"[bold]validate[/]: {name} on the {half} ({device}{(device == "sim" ? $", profile {options.Profile}" : "")})");
+                var inVirtualTime = options.Virtual && device == "sim";
+                console.MarkupLineInterpolated($"[bold]validate[/]: {name} on the {half} ({device}{(device == "sim" ? $", profile {options.Profile}" : "")}{(inVirtualTime ? ", in virtual time" : "")})");
                 var runOptions = new RunOptions(mix, Path.Combine(directory, name), null, 0, 1, RunCommand.Overrides(device, null), RunCommand.Describe(device, null, options.Quick))
                 {
                     Ebpf = options.Ebpf,
                     SimProfile = options.Profile,
                 };
-                var code = await RunCommand.ExecuteAsync(runOptions, console, cancellation);
+                var code = inVirtualTime
+                    ? await SimulateCommand.ExecuteAsync(runOptions, console, cancellation)
+                    : await RunCommand.ExecuteAsync(runOptions, console, cancellation);
                 if (code == 130 || cancellation.IsCancellationRequested)
                 {
                     console.MarkupLineInterpolated($"[yellow]interrupted:[/] what ran is kept; run the same command again (same --out) to go on");
@@ -140,7 +150,7 @@ internal static class ValidateCommand
         var real = ValidationResults.Combine([.. realSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled, names))]);
         var modelled = ValidationResults.Combine([.. modelSets.Select(d => ValidationResults.Load(d, options.IncludeInvalid, options.Pooled, names))]);
         var fidelity = Fidelity.Compare(real, modelled, options.Pooled);
-        var sources = new FidelitySources(CommandLine(options), string.Join(" + ", realSets), string.Join(" + ", modelSets), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name);
+        var sources = new FidelitySources(CommandLine(options), string.Join(" + ", realSets), string.Join(" + ", modelSets), Contention.Workloads.Sim.DeviceProfile.Load(options.Profile).Name + (options.Virtual ? ", in virtual time" : ""));
         var files = FidelityReport.Write(fidelity, real, modelled, sources, options.Output);
         foreach (var line in FidelityReport.Headlines(fidelity))
         {
@@ -216,7 +226,7 @@ internal static class ValidateCommand
     private static string CommandLine(ValidateOptions options) =>
         string.Join(' ', new[]
         {
-            "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}",
+            "contention validate", options.Suite, options.Quick ? "--quick" : null, $"--sim-profile {options.Profile}", options.Virtual ? "--virtual" : null,
             options.Reference is null ? null : string.Join(' ', new[] { options.Reference }.Concat(options.MoreReferences).Select(r => $"--reference {r}")),
             options.Model is null ? null : string.Join(' ', new[] { options.Model }.Concat(options.MoreModels).Select(m => $"--model {m}")), options.IncludeInvalid ? "--include-invalid" : null, options.Pooled ? "--pooled" : null, $"--out {options.Output}",
         }.Where(s => s is not null));
@@ -236,4 +246,7 @@ internal sealed record ValidateOptions(string Suite, string Output, string Profi
 
     /// <summary>Further sets of modelled runs, taken together with <see cref="Model"/>'s.</summary>
     public IReadOnlyList<string> MoreModels { get; init; } = [];
+
+    /// <summary>Run the modelled half in virtual time (<c>contention simulate</c>) instead of on the real-time modelled GPU.</summary>
+    public bool Virtual { get; init; }
 }
