@@ -147,6 +147,10 @@ public class ValidateCommandTests
         Assert.Contains("--sim-profile h200 --virtual --reference", markdown, StringComparison.Ordinal);
         Assert.Contains("(modelled), in virtual time.", markdown, StringComparison.Ordinal);
 
+        // The same --out without --virtual would resume the virtual-time half in real time: refused.
+        var mixed = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(suite, outDirectory, "h200", Path.Combine(root, "reference"), null, false, Grains.EbpfMode.Off), Console(new StringWriter()), CancellationToken.None));
+        Assert.Contains("or clock (run in real time, simulated in virtual time) differ", mixed.Message, StringComparison.Ordinal);
+
         // Given the modelled runs as well, nothing would run in virtual time: refused, saying so.
         var both = await Assert.ThrowsAsync<MixException>(() => ValidateCommand.ExecuteAsync(new ValidateOptions(suite, outDirectory, "h200", Path.Combine(root, "reference"), outDirectory, false, Grains.EbpfMode.Off) { Virtual = true }, Console(new StringWriter()), CancellationToken.None));
         Assert.Contains("--virtual runs the modelled half in virtual time, and --model gives that half's runs", both.Message, StringComparison.Ordinal);

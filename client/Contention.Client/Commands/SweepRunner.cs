@@ -22,17 +22,21 @@ internal static class SweepRunner
     public static (string Fingerprint, SweepManifest? Previous) Prepare(RunOptions options, string directory, bool modelled = false)
     {
         var sweep = options.Mix.Sweep!;
+        // Simulated sweeps (virtual time) and run ones (real time) never resume into each other:
+        // their runs measure different things under the same mix and overrides.
+        var clock = modelled ? "virtual time" : "real time";
+
         // The modelled GPU's profile decides what sim tenants measure: resuming with another (or a
         // changed one) would mix two models in one sweep. Where no tenant runs on it (device cuda
         // or cpu) the profile decides nothing, and a changed one does not stop a resume.
         modelled = modelled || sweep.Points.SelectMany(p => p.Mix.Tenants).Select(options.Adjust).Any(t => !Contention.Workloads.Devices.DeviceId.TryParse(t.Device, out var id) || id.Kind == Contention.Workloads.Devices.DeviceKind.Sim);
         var profile = modelled ? System.Text.Json.JsonSerializer.Serialize(Contention.Workloads.Sim.DeviceProfile.Load(options.SimProfile), Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile) : "none modelled";
         var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant(),
-            string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))), profile);
+            string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))), profile, clock);
         var previous = SweepFiles.ReadManifest(directory);
         if (previous is not null && previous.Fingerprint != fingerprint)
         {
-            throw new MixException($"{directory} holds another sweep ({previous.Name}, {previous.Id}): its mix, overrides, tracer or modelled-GPU profile differ from this one's; give another --out, or delete {directory} to start afresh");
+            throw new MixException($"{directory} holds another sweep ({previous.Name}, {previous.Id}): its mix, overrides, tracer, modelled-GPU profile or clock (run in real time, simulated in virtual time) differ from this one's; give another --out, or delete {directory} to start afresh");
         }
 
         return (fingerprint, previous);
