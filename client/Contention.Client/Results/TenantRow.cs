@@ -43,7 +43,7 @@ public sealed record TenantRow
     /// <summary>The GPU time its arbiter predicted of the launches it let go, seconds (against <see cref="GpuSeconds"/>, the measured; 0 but for a best-effort tenant on a real-time GPU).</summary>
     public double ArbiterPredictedSeconds { get; init; }
 
-    /// <summary>A best-effort tenant behind a real GPU's arbiter: its duration predictor's correction at the phase's end — its kernels' measured GPU time over the profile's, the least of its latest batches (docs/mixes.md); 0 otherwise.</summary>
+    /// <summary>A best-effort tenant behind an arbiter (real-time, or in virtual time): its duration predictor's correction at the phase's end — its kernels' measured GPU time over the profile's, the least of its latest batches (docs/mixes.md); 0 otherwise.</summary>
     public double ArbiterCorrection { get; init; }
 
     /// <summary>Batches of its kernels timed in this phase, which <see cref="GpuSeconds"/> is estimated from (a real GPU times a sample of them, docs/metrics.md): the phase's kernels count at the mean time per kernel of these batches, and at 0 the GPU time is not measured (empty); null where the GPU time is exact (a modelled GPU) or absent.</summary>

@@ -219,7 +219,8 @@ public sealed partial class ValidationResults
 
             var offered = members.Average(f => Number(f, "offered_per_s") ?? 0);
             var overloaded = offered > 0 && values.GetValueOrDefault(ValidationMetric.Throughput.Name) < 0.9 * offered;
-            if (members.Any(f => (f.GetValueOrDefault("device") ?? "").StartsWith("cuda", StringComparison.Ordinal)) && members.Max(f => Number(f, "gpu_timing_pct") ?? 0) is var timing && timing > (Contention.Workloads.Devices.DeviceOptions.DefaultKernelTimingBudget * 100) + 1e-9)
+            const double defaultTimingPercent = Contention.Workloads.Devices.DeviceOptions.DefaultKernelTimingBudget * 100;
+            if (members.Any(f => (f.GetValueOrDefault("device") ?? "").StartsWith("cuda", StringComparison.Ordinal)) && members.Max(f => Number(f, "gpu_timing_pct") ?? 0) is var timing && timing > defaultTimingPercent + 1e-9)
             {
                 // Its timed batches waited on the GPU until queued, as often as its raised budget
                 // allowed: a delay the modelled GPU does not have. It stands for GPU time alone.
@@ -228,7 +229,7 @@ public sealed partial class ValidationResults
                     values.Remove(name);
                 }
 
-                excluded.Add(string.Create(CultureInfo.InvariantCulture, $"{suite} {group.Key.Run} {group.Key.Tenant}: compared for GPU seconds only: a real GPU's kernel timer took up to {timing:0.###} % of its time (gpu_timing above the default {Contention.Workloads.Devices.DeviceOptions.DefaultKernelTimingBudget * 100:0.###} %), and each timed batch waited on the GPU until queued, which the modelled GPU does not do"));
+                excluded.Add(string.Create(CultureInfo.InvariantCulture, $"{suite} {group.Key.Run} {group.Key.Tenant}: compared for GPU seconds only: a real GPU's kernel timer took up to {timing:0.###} % of its time (gpu_timing above the default {defaultTimingPercent:0.###} %), and each timed batch waited on the GPU until queued, which the modelled GPU does not do"));
             }
             var operations = members.Select(f => Number(f, "completed")).ToList();
             var timed = members.Select(f => Number(f, "gpu_timed_batches")).OfType<double>().ToList();

@@ -458,18 +458,19 @@ public sealed class SpatialScheduler : IGpuScheduler
             }
         }
 
-        // Dense kernels beside other dense kernels by their own factor where there is one.
-        var dense = 0;
-        foreach (var c in active)
-        {
-            if (rate[c] > 0 && IsDense(c))
-            {
-                dense++;
-            }
-        }
-
         if (running > 1 && (Interference > 0 || DenseInterference > 0))
         {
+            // Dense kernels beside other dense kernels by their own factor where there is one
+            // (counted only then: this runs at every arrival and completion).
+            var dense = 0;
+            if (DenseInterference is not null)
+            {
+                foreach (var c in active)
+                {
+                    dense += rate[c] > 0 && IsDense(c) ? 1 : 0;
+                }
+            }
+
             foreach (var c in active)
             {
                 if (rate[c] > 0 && pending[c].Peek().SmShare > 0)

@@ -113,9 +113,10 @@ public sealed class WorkerSession : IDisposable
         var gcs = GC.CollectionCount(0);
         var pauseNs = (long)GC.GetTotalPauseDuration().TotalNanoseconds;
         // The arbiter's holds of this tenant's launches (its counters, read from another thread: whole longs).
-        var (held, heldNs, predictedNs) = device is Arbiter.ArbitratedDevice arbitrated ? (arbitrated.Member.Held, arbitrated.Member.HeldNs, arbitrated.Member.PredictedNs) : (0L, 0L, 0L);
-        // The predictor's correction (a double written whole by the workload's thread).
-        var correction = device is Arbiter.ArbitratedDevice { Member.Sensitive: false } learner ? learner.Predictor.Correction : 0;
+        // And a best-effort tenant's predictor's correction (a double written whole by the workload's thread).
+        var (held, heldNs, predictedNs, correction) = device is Arbiter.ArbitratedDevice arbitrated
+            ? (arbitrated.Member.Held, arbitrated.Member.HeldNs, arbitrated.Member.PredictedNs, arbitrated.Member.Sensitive ? 0 : arbitrated.Predictor.Correction)
+            : (0L, 0L, 0L, 0.0);
         var interval = new WorkerInterval(count, histogram, kernelNs, gcs - reportedGcs, pauseNs - reportedGcPauseNs, held - reportedHeld, heldNs - reportedHeldNs, predictedNs - reportedPredictedNs, sampling, correction);
         (reportedGcs, reportedGcPauseNs, reportedHeld, reportedHeldNs, reportedPredictedNs) = (gcs, pauseNs, held, heldNs, predictedNs);
         return interval;
