@@ -62,6 +62,31 @@ public sealed class ValidationResultsTests
     }
 
     [Fact]
+    public void Load_SystemCalls_OnlyWhereTheSideCountedThem()
+    {
+        // Four services: eBPF-traced, virtual time's OS model, an untraced run (its call columns
+        // read 0: no measurement) and a traced pair of replicas (their mean).
+        var results = LoadTenants(
+            "run,experiment,tenant,node,sharing,phase,seconds,completed,throughput_per_s,ebpf,os_modelled,syscalls,calls_sync_wait,calls_file_io,node_cpu_steal",
+            "r1,mix-20261205-120000-abcd,traced,n,mps,measure,10,500,50,True,False,6000,4000,2000,0",
+            "r1,mix-20261205-120000-abcd,fitted,n,mps,measure,10,500,50,False,True,300,200,100,0",
+            "r1,mix-20261205-120000-abcd,untraced,n,mps,measure,10,500,50,False,False,0,0,0,0",
+            "r1,mix-20261205-120000-abcd,pair-0,n,mps,measure,10,500,50,True,False,1000,500,100,0",
+            "r1,mix-20261205-120000-abcd,pair-1,n,mps,measure,10,500,50,True,False,3000,1500,300,0");
+
+        var traced = results.Samples.Single(s => s.Tenant == "traced").Values;
+        Assert.Equal(400, traced["sync_wait_calls_per_s"], 9);
+        Assert.Equal(200, traced["file_io_calls_per_s"], 9);
+        Assert.Equal(600, traced["syscalls_per_s"], 9);
+        Assert.Equal(20, results.Samples.Single(s => s.Tenant == "fitted").Values["sync_wait_calls_per_s"], 9);
+        var untraced = results.Samples.Single(s => s.Tenant == "untraced").Values;
+        Assert.False(untraced.ContainsKey("sync_wait_calls_per_s"));
+        Assert.False(untraced.ContainsKey("file_io_calls_per_s"));
+        Assert.False(untraced.ContainsKey("syscalls_per_s"));
+        Assert.Equal(100, results.Samples.Single(s => s.Tenant == "pair").Values["sync_wait_calls_per_s"], 9);
+    }
+
+    [Fact]
     public void Load_GpuTimedBatches_TheFewestOfTheReplicasThatHaveThem()
     {
         // Two services on a real GPU (their GPU time from 12 and 5 timed batches) and one whose

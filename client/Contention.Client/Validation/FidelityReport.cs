@@ -45,7 +45,7 @@ public static class FidelityReport
         WriteCsv(fidelity, Path.Combine(directory, Csv));
         var files = new List<string> { Markdown, Csv };
         files.AddRange(Figure(fidelity, directory, "fidelity-latency", "latency percentiles (ms)", c => c.Metric.Latency));
-        files.AddRange(Figure(fidelity, directory, "fidelity-rates", "throughput, GPU, CPU and switches (per second)", c => !c.Metric.Latency));
+        files.AddRange(Figure(fidelity, directory, "fidelity-rates", "throughput, GPU, CPU, switches and system calls (per second)", c => !c.Metric.Latency));
         return files;
     }
 

@@ -39,13 +39,27 @@ public sealed record ValidationMetric(string Name, string Unit, bool Latency, Fi
     public static readonly ValidationMetric VoluntarySwitches = new("voluntary_switches_per_s", "1/s", false, null);
 
     /// <summary>
+    /// System calls of the worker's threads per second of the window in the sync-wait category
+    /// (futex, poll, sched_yield, clock_nanosleep, ...: a GPU wait's calls in block and yield
+    /// sync), where the side counted them: an eBPF-traced run (tenants.csv <c>ebpf</c>) or virtual
+    /// time's OS model (<c>os_modelled</c>). No target.
+    /// </summary>
+    public static readonly ValidationMetric SyncWaitCalls = new("sync_wait_calls_per_s", "1/s", false, null);
+
+    /// <summary>The same in the file-io category (read, write, ...: a blocking GPU wait's reads and writes of the driver's pipes).</summary>
+    public static readonly ValidationMetric FileIoCalls = new("file_io_calls_per_s", "1/s", false, null);
+
+    /// <summary>The same over every category.</summary>
+    public static readonly ValidationMetric Syscalls = new("syscalls_per_s", "1/s", false, null);
+
+    /// <summary>
     /// How evenly a tenant's replicas shared: the slowest replica's throughput over the mean of the
     /// replicas' (1: all alike), for a mix tenant of two or more replicas in a run. No target.
     /// </summary>
     public static readonly ValidationMetric SlowestReplica = new("slowest_replica", "of mean", false, null);
 
     /// <summary>Every metric, in report order.</summary>
-    public static readonly IReadOnlyList<ValidationMetric> All = [Throughput, P50, P95, P99, Gpu, UserCpu, SystemCpu, VoluntarySwitches, SlowestReplica];
+    public static readonly IReadOnlyList<ValidationMetric> All = [Throughput, P50, P95, P99, Gpu, UserCpu, SystemCpu, VoluntarySwitches, SyncWaitCalls, FileIoCalls, Syscalls, SlowestReplica];
 }
 
 /// <summary>

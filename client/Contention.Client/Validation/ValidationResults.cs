@@ -257,6 +257,11 @@ public sealed partial class ValidationResults
     {
         var seconds = Number(f, "seconds");
         double? PerSecond(string column) => Number(f, column) is { } v && seconds is > 0 ? v / seconds : null;
+
+        // System calls are counted only by the eBPF tracer or virtual time's OS model: an untraced
+        // run's columns read 0, which is no measurement.
+        var callsCounted = Flag(f, "ebpf") || Flag(f, "os_modelled");
+        double? Calls(string column) => callsCounted ? PerSecond(column) : null;
         return metric.Name switch
         {
             "throughput" => Number(f, "throughput_per_s"),
@@ -267,9 +272,15 @@ public sealed partial class ValidationResults
             "user_cpu_s_per_s" => PerSecond("user_cpu_s"),
             "system_cpu_s_per_s" => PerSecond("system_cpu_s"),
             "voluntary_switches_per_s" => PerSecond("voluntary_switches"),
+            "sync_wait_calls_per_s" => Calls("calls_sync_wait"),
+            "file_io_calls_per_s" => Calls("calls_file_io"),
+            "syscalls_per_s" => Calls("syscalls"),
             _ => null, // slowest_replica: over the replicas together, above
         };
     }
+
+    private static bool Flag(Dictionary<string, string> fields, string column) =>
+        fields.TryGetValue(column, out var text) && bool.TryParse(text, out var value) && value;
 
     // A latency of 0 is no latency: the tenant completed nothing in the window.
     private static double? Positive(double? value) => value is > 0 ? value : null;
