@@ -41,6 +41,43 @@ public class BpfTracerTests
     }
 
     [BpfFact]
+    public async Task Snapshot_ThreadCalls_EachThreadsCallsCountedExactly()
+    {
+        var (snapshot, ours) = await TraceProbeAsync(threadCalls: true);
+        var root = ours["getppid"].Root;
+        var calls = snapshot.ThreadCalls.Where(c => c.Root == root).ToList();
+
+        // getppid: 100 on the main thread, 25 on each of 4 workers, 10 in the forked child.
+        var getppid = calls.Where(c => c.Name == "getppid").ToList();
+        Assert.Equal(100, Assert.Single(getppid, c => c.Tid == root).Count);
+        var workers = getppid.Where(c => c.Tgid == root && c.Tid != root).ToList();
+        Assert.Equal(4, workers.Count);
+        Assert.All(workers, w => Assert.Equal(25, w.Count));
+        var child = Assert.Single(getppid, c => c.Tgid != root);
+        Assert.Equal(10, child.Count);
+        // The main thread's 20 sleeps of 1 ms, every one timed; each worker's exit as it entered.
+        var sleeps = Assert.Single(calls, c => c.Name == "nanosleep");
+        Assert.Equal((root, 20L, 20L), (sleeps.Tid, sleeps.Count, sleeps.Timed));
+        Assert.True(sleeps.TotalNs >= 20 * 1_000_000, $"20 sleeps of 1 ms took {sleeps.TotalNs} ns");
+        Assert.Equal(4, calls.Count(c => c.Name == "exit" && c.Count == 1));
+        // Per thread the calls add up to the root's (every call that returned; exits as they entered).
+        foreach (var name in Known.Keys)
+        {
+            Assert.Equal(ours[name].Count, calls.Where(c => c.Name == name).Sum(c => c.Count));
+        }
+
+        Assert.True(snapshot.Dropped.None, $"lost: {snapshot.Dropped}");
+    }
+
+    [BpfFact]
+    public async Task Snapshot_WithoutThreadCalls_NoneCounted()
+    {
+        var (snapshot, _) = await TraceProbeAsync();
+
+        Assert.Empty(snapshot.ThreadCalls);
+    }
+
+    [BpfFact]
     public async Task Snapshot_ProbeIoctlsOnDevNull_CountedByDeviceAndRequest()
     {
         var (snapshot, _) = await TraceProbeAsync();
@@ -150,11 +187,15 @@ public class BpfTracerTests
             "ioctl 42 0 195:255 0xc020462a 0x2a 32 0x20800110 8 0 68000 8",
             "ioctl 42 1 1:3 0x5401 0x0 0 - 12 12 4627 3",
             "thread 42 42 43 23 1 21444749 240300 23 .NET TP Worker",
-            "dropped 1 2 3 4 5",
+            "tcall 42 42 43 110 25 9000 25",
+            "dropped 1 2 3 4 5 6",
             "end 3"]);
 
         Assert.Equal((3L, 123456L), (snapshot.Sequence, snapshot.KtimeNs));
-        Assert.Equal(new BpfDrops(1, 2, 3, 4, 5), snapshot.Dropped);
+        Assert.Equal(new BpfDrops(1, 2, 3, 4, 5, 6), snapshot.Dropped);
+        Assert.Equal(21, snapshot.Dropped.Total);
+        Assert.Equal(new ThreadCallCounters(42, 42, 43, 110, 25, 9000, 25), Assert.Single(snapshot.ThreadCalls));
+        Assert.Equal("getppid", snapshot.ThreadCalls[0].Name);
         var getppid = snapshot.Syscalls[0];
         Assert.Equal(("getppid", 42, 210L, 100081L), (getppid.Name, getppid.Root, getppid.Count, getppid.TotalNs));
         Assert.Equal(189, getppid.Histogram[8]);
@@ -179,6 +220,9 @@ public class BpfTracerTests
     [InlineData("ioctl 42 0 1:3 5401 0x0 0 - 1 0 1 1")]
     [InlineData("ioctl 42 0 1:3 0x5401 0x0 0 - 1 0 1")]
     [InlineData("dropped 1 2 3")]
+    [InlineData("dropped 1 2 3 4 5")]
+    [InlineData("tcall 42 42 43 110 25 9000")]
+    [InlineData("tcall 42 42 x 110 25 9000 25")]
     [InlineData("hello")]
     public void Parse_BadLine_SaysWhichLine(string line)
     {
@@ -188,9 +232,9 @@ public class BpfTracerTests
     }
 
     /// <summary>Runs the probe under a fresh helper: traced from "go" to "done"; returns the snapshot and the probe's counters by name.</summary>
-    private static async Task<(BpfSnapshot Snapshot, Dictionary<string, SyscallCounters> Counters)> TraceProbeAsync()
+    private static async Task<(BpfSnapshot Snapshot, Dictionary<string, SyscallCounters> Counters)> TraceProbeAsync(bool threadCalls = false)
     {
-        await using var tracer = await BpfTracer.StartAsync();
+        await using var tracer = await BpfTracer.StartAsync(threadCalls: threadCalls);
         using var probe = Start(Probe());
         Assert.Equal("ready", await probe.StandardOutput.ReadLineAsync());
         await tracer.AddAsync(probe.Id);

@@ -36,6 +36,40 @@ public class TraceCommandTests
     }
 
     [BpfFact]
+    public async Task Execute_ThreadCalls_EachThreadsCallsInThreadSyscallsCsvAndTheSplitAddsUp()
+    {
+        // Two shells: the parent's wait and the child's reads of /proc happen on different threads.
+        var directory = Path.Combine(Path.GetTempPath(), $"contention-trace-{Guid.NewGuid():N}");
+        var output = new StringWriter();
+
+        var code = await TraceCommand.ExecuteAsync(new TraceOptions(["sh", "-c", "sleep 1; sh -c 'cat /proc/self/stat /proc/self/status > /dev/null'"], SplitAtSeconds: 0.3, Output: directory, ThreadCalls: true), Console(output), TextWriter.Null);
+
+        Assert.Equal(0, code);
+        var rows = File.ReadAllLines(Path.Combine(directory, "thread_syscalls.csv"));
+        Assert.Equal("phase,tgid,tid,thread,syscall,category,count,seconds,timed_calls", rows[0]);
+        var calls = rows[1..].Select(r => r.Split(',')).Select(f => (Phase: f[0], Tid: int.Parse(f[2], CultureInfo.InvariantCulture), Thread: f[3], Syscall: f[4], Count: long.Parse(f[6], CultureInfo.InvariantCulture))).ToList();
+        // Every process of the tree runs one thread, each from its execve: the two shells, the sleep
+        // and the cat, each with its own calls.
+        var all = calls.Where(c => c.Phase == "all").ToList();
+        var execs = all.Where(c => c.Syscall == "execve").ToList();
+        Assert.Equal(4, execs.Sum(c => c.Count));
+        Assert.Equal(4, execs.Select(c => c.Tid).Distinct().Count());
+        Assert.Contains(all, c => c.Thread == "sleep" && c.Syscall == "clock_nanosleep");
+        var cat = Assert.Single(all, c => c.Thread == "cat" && c.Syscall == "execve");
+        Assert.Contains(all, c => c.Tid == cat.Tid && c.Syscall == "read");
+        // Per thread and call, start-up and steady add up to the whole.
+        foreach (var c in all)
+        {
+            var parts = calls.Where(p => p.Phase != "all" && p.Tid == c.Tid && p.Syscall == c.Syscall).Sum(p => p.Count);
+            Assert.True(parts == c.Count, $"{c.Thread} {c.Tid} {c.Syscall}: {parts} in the phases, {c.Count} in all");
+        }
+
+        Assert.Contains("thread_syscalls.csv", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("| thread | tid | system call |", await File.ReadAllTextAsync(Path.Combine(directory, "summary.md")), StringComparison.Ordinal);
+        Directory.Delete(directory, true);
+    }
+
+    [BpfFact]
     public async Task Execute_SystemCallStorm_SaysItsSecondsAreEstimates()
     {
         var storm = Contention.Tracer.Bpf.BpfTracer.FindInSourceTree("getppid-storm")

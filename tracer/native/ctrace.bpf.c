@@ -6,7 +6,8 @@
  *     every call of a thread below sample_above calls per second, of a random one in sample_one_in
  *     above it, weighted: one clock read costs about a third of a cheap system call);
  *   - ioctls per root and (device, request, NVIDIA escape, RM control cmd / RM alloc class);
- *   - per thread: voluntary / involuntary switches, off-CPU time, run-queue wait;
+ *   - per thread: voluntary / involuntary switches, off-CPU time, run-queue wait; with thread_calls
+ *     set, system calls per thread too (count and time; one hash lookup more per call);
  *   - run-queue latency (runnable to running) per root, as a log2 histogram.
  * Programs are tp_btf (no tracefs needed: it is not mounted on the GPU host). Every task on the
  * node passes through these programs, so the untraced path is one task-local storage lookup
@@ -31,6 +32,7 @@ const volatile bool empty = false;	/* true: every program returns at once (the o
 const volatile __u64 sample_above = 100000;	/* calls per second of one thread above which its calls are sampled; 0: never */
 const volatile __u32 sample_one_in = 16;	/* 1: every call timed */
 const volatile __u32 sample_threshold = 1U << 28;	/* 2^32 / sample_one_in: prandom below it times a call */
+const volatile bool thread_calls = false;	/* true: count each thread's system calls too (thread_call_counts) */
 
 /* tgid -> slot of the root it counts under. */
 struct {
@@ -64,6 +66,13 @@ struct {
 } threads SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CTRACE_MAX_THREAD_CALLS);
+	__type(key, struct thread_call_key);
+	__type(value, struct thread_call_val);
+} thread_call_counts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE_FLAG);
 	__uint(max_entries, CTRACE_MAX_SLOTS);
@@ -91,6 +100,7 @@ __u64 dropped_children = 0;	/* a child could not be added to `tracked` */
 __u64 unknown_nr = 0;		/* a system call number beyond CTRACE_MAX_NR */
 __u64 dropped_ioctls = 0;	/* an ioctl kind did not fit in `ioctls` */
 __u64 dropped_threads = 0;	/* a thread did not fit in `threads` */
+__u64 dropped_thread_calls = 0;	/* a (thread, system call) did not fit in `thread_call_counts`: its calls were not counted per thread */
 
 static __always_inline __u32 log2_slot(__u64 v)
 {
@@ -228,6 +238,30 @@ static __always_inline void start_timing(struct task_state *st)
 	st->start_ns = now;
 }
 
+/* One call of the current thread, per thread (thread_calls): weight 0 when it was not timed. */
+static __always_inline void count_thread_call(struct task_state *st, __u32 nr, __u64 delta, __u32 weight)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_call_key key = { .tid = task->pid, .nr = nr };
+	struct thread_call_val *val = bpf_map_lookup_elem(&thread_call_counts, &key);
+
+	if (!val) {
+		struct thread_call_val fresh = { .slot = st->slot_plus1 - 1, .tgid = task->tgid };
+
+		bpf_map_update_elem(&thread_call_counts, &key, &fresh, BPF_NOEXIST);
+		val = bpf_map_lookup_elem(&thread_call_counts, &key);
+		if (!val) {
+			__sync_fetch_and_add(&dropped_thread_calls, 1);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&val->count, 1);
+	if (weight) {
+		__sync_fetch_and_add(&val->total_ns, delta * weight);
+		__sync_fetch_and_add(&val->timed, 1);
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 {
@@ -264,6 +298,8 @@ int BPF_PROG(ctrace_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	/* Counted on entry: exit and exit_group never return (strace -c leaves exit_group out). */
 	__sync_fetch_and_add(&val->count, 1);
+	if (thread_calls && (id == CTRACE_NR_EXIT || id == CTRACE_NR_EXIT_GROUP))
+		count_thread_call(st, (__u32)id, 0, 0);
 	st->nr = (__u32)id;
 	if (id == CTRACE_NR_IOCTL)
 		decode_ioctl(st, regs);
@@ -329,6 +365,8 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (st->nr == CTRACE_NR_IOCTL)
 		count_ioctl(st, ret, delta);
+	if (thread_calls)
+		count_thread_call(st, st->nr, delta, st->weight);
 	return 0;
 }
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N]: loads
+ * contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N] [--thread-calls]: loads
  * ctrace.bpf.c and answers commands on standard input, one per line. Modes: full (default):
  * everything; counts: system-call counts and errors without their time (no clock reads per call);
  * empty: programs attached but doing nothing (the overhead benchmark's floor: what attaching alone
  * costs). In full mode the time of every call is measured for threads making fewer than
  * --sample-above calls a second (default 100000; 0: every call of every thread), and of a random
  * one call in --sample-one-in (default 16) for threads above it, weighted so the totals stay
- * unbiased (a call that blocks is always timed); TIMED says how many calls were measured. A traced
+ * unbiased (a call that blocks is always timed); TIMED says how many calls were measured.
+ * --thread-calls counts every traced thread's system calls too (tcall records; one hash-map lookup
+ * more per call, so off by default). A traced
  * process marks phase boundaries in-band with prctl(CTRACE_MARK_OPTION, 1 | 0) (ctrace.h): while it
  * holds a boundary its calls count in row 1, so a node can snapshot between two phases without the
  * handshake's own calls falling into either. Commands:
@@ -28,8 +30,10 @@
  *                                                      (hex REQUEST/ESCAPE/SUB; ESCAPE and SIZE 0 off the NVIDIA
  *                                                       frontend; SUB "-" when none, "?" when unreadable)
  *   thread ROOT TGID TID VOLUNTARY INVOLUNTARY OFFCPU_NS RUNQ_NS RUNQ_COUNT COMM   (COMM to the end of the line)
+ *   tcall ROOT TGID TID NR COUNT TOTAL_NS TIMED         (--thread-calls: one thread's calls of one number, counted
+ *                                                       as they return, exit and exit_group as they enter; both rows)
  *   runq ROOT COUNT TOTAL_NS HIST                        (runnable-to-running latency)
- *   dropped STORAGE CHILDREN UNKNOWN_NR IOCTLS THREADS   (events lost to full maps, numbers out of range)
+ *   dropped STORAGE CHILDREN UNKNOWN_NR IOCTLS THREADS THREAD_CALLS   (events lost to full maps, numbers out of range)
  *   end SEQ
  *   error MESSAGE                                       (the command failed; the tracer goes on)
  */
@@ -180,6 +184,29 @@ static void print_ioctls(struct ctrace_bpf *skel)
 	}
 }
 
+/*
+ * Deletes the entries of a hash map whose value begins with its root's slot (thread_val,
+ * thread_call_val) where that root is retiring (printed for the last time) or gone.
+ */
+static void forget_retired(int fd, size_t key_size, size_t value_size)
+{
+	__u64 key[2], next[2], value[16];
+	void *prev = NULL;
+	__u32 slot;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_lookup_elem(fd, key, value) == 0 && (memcpy(&slot, value, sizeof(slot)), slot_retiring(slot) || !slot_live(slot))) {
+			bpf_map_delete_elem(fd, key);
+			prev = NULL;	/* deleting invalidates the iteration: restart */
+			continue;
+		}
+		prev = key;
+	}
+}
+
 static void print_threads(struct ctrace_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.threads);
@@ -197,15 +224,24 @@ static void print_threads(struct ctrace_bpf *skel)
 		       (unsigned long long)val.offcpu_ns, (unsigned long long)val.runq_ns,
 		       (unsigned long long)val.runq_count, val.comm[0] ? val.comm : "-");
 	}
-	for (prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;) {
+	forget_retired(fd, sizeof(key), sizeof(val));
+}
+
+static void print_thread_calls(struct ctrace_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.thread_call_counts);
+	struct thread_call_key key, next, *prev = NULL;
+	struct thread_call_val val;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &val) == 0 && (slot_retiring(val.slot) || !slot_live(val.slot))) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL;
-			continue;
-		}
 		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) || !slot_live(val.slot))
+			continue;
+		printf("tcall %u %u %u %u %llu %llu %llu\n", roots[val.slot].tgid, val.tgid, key.tid, key.nr,
+		       (unsigned long long)val.count, (unsigned long long)val.total_ns, (unsigned long long)val.timed);
 	}
+	forget_retired(fd, sizeof(key), sizeof(val));
 }
 
 static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
@@ -239,18 +275,20 @@ static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
 	}
 	print_ioctls(skel);
 	print_threads(skel);
+	print_thread_calls(skel);
 	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++)
 		if (roots[slot].retiring)
 			roots[slot].used = roots[slot].retiring = 0;
-	printf("dropped %llu %llu %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
+	printf("dropped %llu %llu %llu %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
 	       (unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr,
-	       (unsigned long long)skel->bss->dropped_ioctls, (unsigned long long)skel->bss->dropped_threads);
+	       (unsigned long long)skel->bss->dropped_ioctls, (unsigned long long)skel->bss->dropped_threads,
+	       (unsigned long long)skel->bss->dropped_thread_calls);
 	printf("end %llu\n", seq);
 	fflush(stdout);
 }
 
 static const char usage[] =
-	"error usage: contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N]\n";
+	"error usage: contention-ctrace [--mode full|counts|empty] [--sample-above CALLS_PER_S] [--sample-one-in N] [--thread-calls]\n";
 
 /* A whole number in [min, max], or -1. */
 static long long number_arg(const char *text, long long min, long long max)
@@ -270,7 +308,7 @@ int main(int argc, char **argv)
 	const char *mode = "full";
 	long long sample_above = 100000, one_in = 16;
 	char line[256];
-	int err, i;
+	int err, i, per_thread = 0;
 
 	/*
 	 * A session of its own: a terminal's Ctrl+C or a `timeout` signals the node's whole process
@@ -285,7 +323,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 1; i < argc; i += 2) {
-		if (i + 1 == argc) {
+		if (strcmp(argv[i], "--thread-calls") == 0) {
+			per_thread = 1;
+			i--;
+		} else if (i + 1 == argc) {
 			sample_above = -1;
 		} else if (strcmp(argv[i], "--mode") == 0) {
 			mode = argv[i + 1];
@@ -308,6 +349,7 @@ int main(int argc, char **argv)
 	skel->rodata->empty = strcmp(mode, "empty") == 0;
 	skel->rodata->sample_above = one_in > 1 ? (__u64)sample_above : 0;
 	skel->rodata->sample_one_in = (__u32)one_in;
+	skel->rodata->thread_calls = per_thread;
 	skel->rodata->sample_threshold = (__u32)((1ULL << 32) / (unsigned long long)one_in - (one_in == 1));
 	err = ctrace_bpf__load(skel);
 	if (err) {

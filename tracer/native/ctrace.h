@@ -3,7 +3,7 @@
 #ifndef CTRACE_H
 #define CTRACE_H
 
-#define CTRACE_FORMAT_VERSION 4
+#define CTRACE_FORMAT_VERSION 5
 #define CTRACE_MAX_TRACKED 4096		/* processes followed (roots and their children) */
 #define CTRACE_MAX_SLOTS 64		/* roots traced at once; each owns a row of counters */
 #define CTRACE_MAX_NR 512		/* x86-64 system call numbers are below this */
@@ -11,6 +11,7 @@
 #define CTRACE_HIST_SLOTS 32
 #define CTRACE_MAX_IOCTL_KEYS 8192	/* distinct (root, device, request, escape, sub-code) */
 #define CTRACE_MAX_THREADS 16384	/* threads with scheduling counters */
+#define CTRACE_MAX_THREAD_CALLS 65536	/* distinct (thread, system call) counted with --thread-calls */
 #define CTRACE_WINDOW_NS 1000000ULL	/* a thread's call rate is measured over at least this much time on the CPU */
 
 #define CTRACE_NR_IOCTL 16
@@ -66,7 +67,7 @@ struct ioctl_val {
 	__u64 timed;		/* calls whose time was measured */
 };
 
-/* Scheduling counters of one traced thread (hash map keyed by tid). */
+/* Scheduling counters of one traced thread (hash map keyed by tid). The slot first, as in thread_call_val: the loader forgets both alike. */
 struct thread_val {
 	__u32 slot;
 	__u32 tgid;
@@ -76,6 +77,25 @@ struct thread_val {
 	__u64 runq_ns;		/* time runnable but waiting for a CPU, summed */
 	__u64 runq_count;
 	char comm[16];
+};
+
+/* One system call of one traced thread (--thread-calls): hash map keyed by (tid, nr). */
+struct thread_call_key {
+	__u32 tid;
+	__u32 nr;
+};
+
+/*
+ * Counted when the call returns, as its time is known then (exit and exit_group, which never
+ * return, when they enter); a call in flight at a snapshot is not in it yet. TOTAL_NS as
+ * syscall_val.total_ns.
+ */
+struct thread_call_val {
+	__u32 slot;
+	__u32 tgid;
+	__u64 count;
+	__u64 total_ns;
+	__u64 timed;
 };
 
 /* Run-queue latency of one slot: element slot of the runq array. */

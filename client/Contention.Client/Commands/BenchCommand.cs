@@ -865,7 +865,7 @@ internal static class BenchCommand
         var repetitions = new Option<int>("--repetitions") { Description = "runs of each side, interleaved", DefaultValueFactory = _ => 7 };
         var strace = new Option<string?>("--strace") { Description = "strace binary (default: strace on PATH; the side is left out when there is none)" };
         var json = new Option<string?>("--json") { Description = "also write the samples to this JSON file" };
-        var command = new Command("tracer", "the eBPF tracer's overhead on a getppid storm: untraced, helper with empty programs, counts, full (sampled above 100,000 calls/s), exact (every call timed), strace -f -c") { calls, straceCalls, repetitions, strace, json };
+        var command = new Command("tracer", "the eBPF tracer's overhead on a getppid storm: untraced, helper with empty programs, counts, full (sampled above 100,000 calls/s), full with each thread's calls counted (--thread-calls), exact (every call timed), strace -f -c") { calls, straceCalls, repetitions, strace, json };
         command.SetAction(async (parse, cancel) =>
         {
             var helper = Contention.Tracer.Bpf.BpfTracer.FindHelper();

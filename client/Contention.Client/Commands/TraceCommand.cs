@@ -25,13 +25,14 @@ internal static class TraceCommand
         var mode = new Option<string>("--mode") { Description = "full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed) or counts (no clock read per call: cheaper)", DefaultValueFactory = _ => "full" };
         mode.AcceptOnlyFromAmong([.. Words.All<BpfMode>()]);
         var split = new Option<double?>("--split-at") { Description = "seconds after start that end start-up: phases 'startup' and 'steady' are reported besides 'all'" }.Positive();
-        var top = new Option<int>("--top") { Description = "system calls shown per phase", DefaultValueFactory = _ => 15 }.Within(1, 10_000);
+        var top = new Option<int>("--top") { Description = "system calls (and with --thread-calls, thread and call pairs) shown per phase", DefaultValueFactory = _ => 15 }.Within(1, 10_000);
+        var threadCalls = new Option<bool>("--thread-calls") { Description = "count each thread's system calls too (thread_syscalls.csv; one more map lookup per call): which thread makes which calls, e.g. the application's against the CUDA driver's event thread" };
         var command = new Argument<string[]>("command") { Description = "the command and its arguments (after --)", Arity = ArgumentArity.OneOrMore };
-        var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, command };
+        var trace = new Command("trace", "trace one command's system calls, NVIDIA ioctls and scheduling with the eBPF helper, without a cluster") { json, output, mode, split, top, threadCalls, command };
         trace.SetAction(async (parse, cancel) =>
         {
             await using var stderr = Console.OpenStandardError();
-            return await ExecuteAsync(new TraceOptions(parse.GetValue(command)!, Words.Parse<BpfMode>(parse.GetValue(mode)), parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top)), AnsiConsole.Console, Console.Out, stderr);
+            return await ExecuteAsync(new TraceOptions(parse.GetValue(command)!, Words.Parse<BpfMode>(parse.GetValue(mode)), parse.GetValue(split), parse.GetValue(output), parse.GetValue(json), parse.GetValue(top), ThreadCalls: parse.GetValue(threadCalls)), AnsiConsole.Console, Console.Out, stderr);
         });
         return trace;
     }
@@ -44,7 +45,7 @@ internal static class TraceCommand
         var tracerState = Words.Word(mode);
         try
         {
-            tracer = await BpfTracer.StartAsync(options.HelperPath, mode);
+            tracer = await BpfTracer.StartAsync(options.HelperPath, mode, options.ThreadCalls);
         }
         catch (BpfUnavailableException ex)
         {
@@ -153,7 +154,7 @@ internal static class TraceCommand
             else
             {
                 Print(console, document, top);
-                console.MarkupLineInterpolated($"results: [bold]{directory}[/] (trace.json, syscalls.csv, ioctls.csv, sched.csv, summary.md)");
+                console.MarkupLineInterpolated($"results: [bold]{directory}[/] (trace.json, syscalls.csv, ioctls.csv, sched.csv{(document.Phases.Any(p => p.Summary.ThreadCalls.Count > 0) ? ", thread_syscalls.csv" : "")}, summary.md)");
             }
 
             return process.ExitCode;
@@ -210,6 +211,17 @@ internal static class TraceCommand
             {
                 console.MarkupLine("seconds are estimated where timed calls < calls: a random sample was timed");
                 console.MarkupLine("(docs/tracer.md, \"Modes\"; --mode exact times every call)");
+            }
+
+            if (s.ThreadCalls.Count > 0)
+            {
+                var perThread = new Table().AddColumns("thread", "tid", "system call", "category", "calls", "seconds");
+                foreach (var r in TraceFiles.BusiestThreadCalls(s, top))
+                {
+                    perThread.AddRow(Markup.Escape(r.Name), N(r.Tid), Markup.Escape(r.Syscall), r.Category, N(r.Count), F(r.Seconds));
+                }
+
+                console.Write(perThread);
             }
 
             if (s.Ioctls.Count > 0)

@@ -10,4 +10,5 @@ namespace Contention.Client.Commands;
 /// <param name="Json">Print trace.json instead of tables, alone on stdout (the command's output goes to stderr).</param>
 /// <param name="Top">System calls shown per phase.</param>
 /// <param name="HelperPath">The eBPF helper; null to look for it.</param>
-internal sealed record TraceOptions(string[] Command, BpfMode Mode = BpfMode.Full, double? SplitAtSeconds = null, string? Output = null, bool Json = false, int Top = 15, string? HelperPath = null);
+/// <param name="ThreadCalls">Count each thread's system calls too (thread_syscalls.csv).</param>
+internal sealed record TraceOptions(string[] Command, BpfMode Mode = BpfMode.Full, double? SplitAtSeconds = null, string? Output = null, bool Json = false, int Top = 15, string? HelperPath = null, bool ThreadCalls = false);

@@ -5,8 +5,9 @@ using System.Text.Json;
 namespace Contention.Client.Results;
 
 /// <summary>
-/// A trace's results directory: trace.json, syscalls.csv, ioctls.csv, sched.csv (tidy rows, one
-/// per phase and item) and summary.md; files are replaced atomically.
+/// A trace's results directory: trace.json, syscalls.csv, ioctls.csv, sched.csv,
+/// thread_syscalls.csv where each thread's calls were counted (tidy rows, one per phase and item)
+/// and summary.md; files are replaced atomically.
 /// </summary>
 public static class TraceFiles
 {
@@ -23,7 +24,19 @@ public static class TraceFiles
         ResultsFiles.Replace(Path.Combine(directory, "syscalls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Syscalls.Select(s => new { phase = p.Phase, syscall = s.Name, category = s.Category, count = s.Count, errors = s.Errors, seconds = s.Seconds, timed_calls = s.TimedCalls }))));
         ResultsFiles.Replace(Path.Combine(directory, "ioctls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Ioctls.Select(i => new { phase = p.Phase, device = i.Device, operation = i.Operation, detail = i.Detail, raw = i.Raw, count = i.Count, errors = i.Errors, seconds = i.Seconds, timed_calls = i.TimedCalls }))));
         ResultsFiles.Replace(Path.Combine(directory, "sched.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.Threads.Select(t => new { phase = p.Phase, tgid = t.Tgid, tid = t.Tid, name = t.Name, voluntary = t.Voluntary, involuntary = t.Involuntary, offcpu_seconds = t.OffCpuSeconds, runqueue_seconds = t.RunQueueSeconds }))));
+        if (document.Phases.Any(p => p.Summary.ThreadCalls.Count > 0))
+        {
+            ResultsFiles.Replace(Path.Combine(directory, "thread_syscalls.csv"), ResultsFiles.Tidy(document.Phases.SelectMany(p => p.Summary.ThreadCalls.Select(c => new { phase = p.Phase, tgid = c.Tgid, tid = c.Tid, thread = c.Name, syscall = c.Syscall, category = c.Category, count = c.Count, seconds = c.Seconds, timed_calls = c.TimedCalls }))));
+        }
+
         ResultsFiles.Replace(Path.Combine(directory, "summary.md"), Markdown(document));
+    }
+
+    /// <summary>A phase's busiest (thread, system call) pairs: the <paramref name="top"/> most frequent, by thread.</summary>
+    public static IReadOnlyList<Contention.Tracer.Trace.ThreadCallRow> BusiestThreadCalls(Contention.Tracer.Trace.TraceSummary summary, int top)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        return [.. summary.ThreadCalls.OrderByDescending(c => c.Count).Take(top).OrderBy(c => c.Tid).ThenByDescending(c => c.Count)];
     }
 
     /// <summary>summary.md: per phase, categories, the busiest system calls and the ioctls.</summary>
@@ -58,6 +71,15 @@ public static class TraceFiles
             if (s.Syscalls.Any(r => r.TimedCalls > 0 && r.TimedCalls < r.Count))
             {
                 text.Append("\nWhere timed calls are fewer than calls, seconds are estimates: a thread making calls faster than the tracer's sampling rate had a random sample of them timed, each weighted by the inverse of its chance (docs/tracer.md).\n");
+            }
+
+            if (s.ThreadCalls.Count > 0)
+            {
+                text.Append("\n| thread | tid | system call | category | calls | seconds |\n|---|---:|---|---|---:|---:|\n");
+                foreach (var c in BusiestThreadCalls(s, top))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Tid} | {c.Syscall} | {c.Category} | {c.Count} | {c.Seconds:0.######} |\n");
+                }
             }
 
             if (s.Ioctls.Count > 0)

@@ -9,4 +9,9 @@ namespace Contention.Tracer.Bpf;
 /// <param name="RunQueues">Per traced root.</param>
 /// <param name="Marks">Per traced root that made phase-marker calls.</param>
 /// <param name="Dropped">Events lost to full maps or out of range, never silently.</param>
-public sealed record BpfSnapshot(long Sequence, long KtimeNs, IReadOnlyList<SyscallCounters> Syscalls, IReadOnlyList<IoctlCounters> Ioctls, IReadOnlyList<ThreadSchedCounters> Threads, IReadOnlyList<RunQueueCounters> RunQueues, IReadOnlyList<MarkCounters> Marks, BpfDrops Dropped);
+/// <param name="ThreadCalls">Per traced thread and system call, when the helper counts them (<see cref="BpfTracer.ThreadCalls"/>); empty otherwise.</param>
+public sealed record BpfSnapshot(long Sequence, long KtimeNs, IReadOnlyList<SyscallCounters> Syscalls, IReadOnlyList<IoctlCounters> Ioctls, IReadOnlyList<ThreadSchedCounters> Threads, IReadOnlyList<RunQueueCounters> RunQueues, IReadOnlyList<MarkCounters> Marks, BpfDrops Dropped, IReadOnlyList<ThreadCallCounters>? ThreadCalls = null)
+{
+    /// <summary>Per traced thread and system call (empty when the helper does not count them).</summary>
+    public IReadOnlyList<ThreadCallCounters> ThreadCalls { get; init; } = ThreadCalls ?? [];
+}

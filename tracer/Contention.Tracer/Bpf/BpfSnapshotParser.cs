@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Contention.Tracer.Bpf;
 
-/// <summary>Parses the helper's snapshot lines (format version 4, documented in tracer/native/ctrace.c).</summary>
+/// <summary>Parses the helper's snapshot lines (format version 5, documented in tracer/native/ctrace.c).</summary>
 public static class BpfSnapshotParser
 {
     /// <summary>Parses one snapshot, from its <c>snapshot</c> line to its <c>end</c> line.</summary>
@@ -12,6 +12,7 @@ public static class BpfSnapshotParser
         ArgumentNullException.ThrowIfNull(lines);
         long sequence = 0, ktime = 0;
         var dropped = new BpfDrops(0, 0, 0, 0, 0);
+        var threadCalls = new List<ThreadCallCounters>();
         var syscalls = new List<SyscallCounters>();
         var ioctls = new List<IoctlCounters>();
         var threads = new List<ThreadSchedCounters>();
@@ -40,11 +41,14 @@ public static class BpfSnapshotParser
                     var name = string.Join(' ', f[9..]);
                     threads.Add(new ThreadSchedCounters(Int(f[1], line), Int(f[2], line), Int(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line), Long(f[7], line), Long(f[8], line), name == "-" ? "" : name));
                     break;
+                case "tcall" when f.Length == 8:
+                    threadCalls.Add(new ThreadCallCounters(Int(f[1], line), Int(f[2], line), Int(f[3], line), Int(f[4], line), Long(f[5], line), Long(f[6], line), Long(f[7], line)));
+                    break;
                 case "runq" when f.Length == 5:
                     runQueues.Add(new RunQueueCounters(Int(f[1], line), Long(f[2], line), Long(f[3], line), Histogram(f[4], line)));
                     break;
-                case "dropped" when f.Length == 6:
-                    dropped = new BpfDrops(Long(f[1], line), Long(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line));
+                case "dropped" when f.Length == 7:
+                    dropped = new BpfDrops(Long(f[1], line), Long(f[2], line), Long(f[3], line), Long(f[4], line), Long(f[5], line), Long(f[6], line));
                     break;
                 case "end":
                     break;
@@ -53,7 +57,7 @@ public static class BpfSnapshotParser
             }
         }
 
-        return new BpfSnapshot(sequence, ktime, syscalls, ioctls, threads, runQueues, marks, dropped);
+        return new BpfSnapshot(sequence, ktime, syscalls, ioctls, threads, runQueues, marks, dropped, threadCalls);
     }
 
     private static IoctlCounters Ioctl(string[] f, string line)

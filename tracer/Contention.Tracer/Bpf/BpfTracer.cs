@@ -12,7 +12,7 @@ namespace Contention.Tracer.Bpf;
 public sealed class BpfTracer : IAsyncDisposable
 {
     /// <summary>The line format this class reads.</summary>
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
 
     /// <summary>The helper's file name.</summary>
     public const string HelperName = "contention-ctrace";
@@ -56,9 +56,16 @@ public sealed class BpfTracer : IAsyncDisposable
     /// <summary>What the helper measures (<see cref="BpfMode.Full"/> unless asked otherwise).</summary>
     public BpfMode Mode { get; private init; }
 
-    /// <summary>Starts the helper and waits until its programs are attached.</summary>
+    /// <summary>Whether the helper counts each traced thread's system calls too (<see cref="BpfSnapshot.ThreadCalls"/>).</summary>
+    public bool ThreadCalls { get; private init; }
+
+    /// <summary>
+    /// Starts the helper and waits until its programs are attached. With
+    /// <paramref name="threadCalls"/> it counts each traced thread's system calls too (one
+    /// hash-map lookup more per call: off unless asked for).
+    /// </summary>
     /// <exception cref="BpfUnavailableException">It could not load (no privilege, no BTF) or is missing.</exception>
-    public static async Task<BpfTracer> StartAsync(string? helperPath = null, BpfMode mode = BpfMode.Full)
+    public static async Task<BpfTracer> StartAsync(string? helperPath = null, BpfMode mode = BpfMode.Full, bool threadCalls = false)
     {
         var path = helperPath ?? FindHelper()
             ?? throw new BpfUnavailableException($"the eBPF helper {HelperName} is not built: run 'make -C tracer/native' (or set CONTENTION_CTRACE); running with /proc metrics only");
@@ -76,6 +83,11 @@ public sealed class BpfTracer : IAsyncDisposable
             info.ArgumentList.Add("0");
         }
 
+        if (threadCalls)
+        {
+            info.ArgumentList.Add("--thread-calls");
+        }
+
         var process = Process.Start(info) ?? throw new BpfUnavailableException($"failed to start {path}");
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
@@ -88,7 +100,7 @@ public sealed class BpfTracer : IAsyncDisposable
             throw new BpfUnavailableException($"eBPF tracing unavailable ({why}): it needs root or CAP_BPF + CAP_PERFMON and a kernel with BTF; running with /proc metrics only");
         }
 
-        return new BpfTracer(process) { Mode = mode };
+        return new BpfTracer(process) { Mode = mode, ThreadCalls = threadCalls };
     }
 
     /// <summary>Traces <paramref name="tgid"/> from now on, with its threads and future children.</summary>

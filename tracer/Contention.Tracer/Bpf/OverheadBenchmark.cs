@@ -11,8 +11,8 @@ namespace Contention.Tracer.Bpf;
 /// </summary>
 public static class OverheadBenchmark
 {
-    /// <summary>The sides in the order they run (strace only when found).</summary>
-    public static IReadOnlyList<string> Sides { get; } = ["untraced", "empty", "counts", "full", "exact", "strace"];
+    /// <summary>The sides in the order they run (strace only when found); <c>full+threads</c> is full with each thread's calls counted too (<c>--thread-calls</c>).</summary>
+    public static IReadOnlyList<string> Sides { get; } = ["untraced", "empty", "counts", "full", "full+threads", "exact", "strace"];
 
     /// <summary>Runs every side <paramref name="repetitions"/> times; strace makes <paramref name="straceCalls"/> calls (it is ~200x slower).</summary>
     public static async Task<IReadOnlyList<OverheadSeries>> RunAsync(string storm, string helper, string? strace, long calls, long straceCalls, int repetitions, Action<string>? progress = null)
@@ -51,9 +51,10 @@ public static class OverheadBenchmark
         }
 
         BpfTracer? tracer = null;
-        if (side is "empty" or "counts" or "full" or "exact")
+        if (side is "empty" or "counts" or "full" or "full+threads" or "exact")
         {
-            tracer = await BpfTracer.StartAsync(helper, Enum.Parse<BpfMode>(side, ignoreCase: true)).ConfigureAwait(false);
+            var threads = side.EndsWith("+threads", StringComparison.Ordinal);
+            tracer = await BpfTracer.StartAsync(helper, Enum.Parse<BpfMode>(threads ? side[..side.IndexOf('+', StringComparison.Ordinal)] : side, ignoreCase: true), threads).ConfigureAwait(false);
             await tracer.AddAsync(process.Id).ConfigureAwait(false);
         }
 

@@ -14,8 +14,12 @@ namespace Contention.Tracer.Trace;
 /// <param name="Threads">By thread.</param>
 /// <param name="RunQueueHistogram">Waits for a CPU by log2 of their time in ns.</param>
 /// <param name="RunQueueSeconds">Waits for a CPU, summed.</param>
-public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyList<IoctlRow> Ioctls, IReadOnlyList<CategoryRow> Categories, IReadOnlyList<ThreadRow> Threads, long[] RunQueueHistogram, double RunQueueSeconds)
+/// <param name="ThreadCalls">By thread and system call, where the helper counted them (<see cref="BpfTracer.ThreadCalls"/>) and the summary is of all rows (empty otherwise): by thread, most frequent first.</param>
+public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyList<IoctlRow> Ioctls, IReadOnlyList<CategoryRow> Categories, IReadOnlyList<ThreadRow> Threads, long[] RunQueueHistogram, double RunQueueSeconds, IReadOnlyList<ThreadCallRow>? ThreadCalls = null)
 {
+    /// <summary>By thread and system call (empty where the helper did not count them).</summary>
+    public IReadOnlyList<ThreadCallRow> ThreadCalls { get; init; } = ThreadCalls ?? [];
+
     private const double NsPerSecond = 1e9;
 
     /// <summary>Calls in all categories.</summary>
@@ -104,13 +108,29 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             histogram[i] = (runq?.Histogram[i] ?? 0) - (runqBefore?.Histogram[i] ?? 0);
         }
 
+        // Per thread, ioctls cannot be told apart by device (the helper keys them by root): all
+        // of them the GPU driver's where the root's were, else other.
+        var ioctlCategory = table.Any(r => r.Category == SyscallCategories.OtherIoctl) || !table.Any(r => r.Category == SyscallCategories.GpuDriver)
+            ? SyscallCategories.OtherIoctl
+            : SyscallCategories.GpuDriver;
+        var names = now.Threads.Where(t => t.Root == root).GroupBy(t => t.Tid).ToDictionary(g => g.Key, g => g.First().Name);
+        var callsBefore = since?.ThreadCalls.Where(c => c.Root == root).ToDictionary(c => (c.Tid, c.Number)) ?? [];
+        // The helper counts a thread's calls in both rows together: only a summary of all rows has them.
+        var threadCalls = now.ThreadCalls.Where(c => c.Root == root && rows == TraceRows.All).Select(c =>
+        {
+            callsBefore.TryGetValue((c.Tid, c.Number), out var b);
+            var name = c.Name;
+            return new ThreadCallRow(c.Tgid, c.Tid, names.GetValueOrDefault(c.Tid) ?? "", name, name == "ioctl" ? ioctlCategory : SyscallCategories.Of(name), c.Count - (b?.Count ?? 0), (c.TotalNs - (b?.TotalNs ?? 0)) / NsPerSecond, c.Timed - (b?.Timed ?? 0));
+        }).Where(c => c.Count > 0).OrderBy(c => c.Tid).ThenByDescending(c => c.Count).ThenBy(c => c.Syscall, StringComparer.Ordinal).ToList();
+
         return new TraceSummary(
             table.OrderByDescending(r => r.Count).ThenBy(r => r.Name, StringComparer.Ordinal).ToList(),
             ioctls.Select(i => i.Row).OrderByDescending(r => r.Count).ThenBy(r => r.Raw, StringComparer.Ordinal).ToList(),
             categories,
             threads,
             histogram,
-            ((runq?.TotalNs ?? 0) - (runqBefore?.TotalNs ?? 0)) / NsPerSecond);
+            ((runq?.TotalNs ?? 0) - (runqBefore?.TotalNs ?? 0)) / NsPerSecond,
+            threadCalls);
     }
 
     private static bool Wanted(bool held, TraceRows rows) => rows == TraceRows.All || held == (rows == TraceRows.Held);
