@@ -10,6 +10,7 @@ namespace Contention.Grains;
 /// <param name="Restarts">Restarts after crashes so far.</param>
 /// <param name="LastError">The latest failure, if any.</param>
 /// <param name="Threads">The current (or last) worker's threads as last sampled; empty before the first sample.</param>
+/// <param name="ThreadCalls">Its worker's system calls per thread and phase, where the node counts them (<c>EbpfThreadCalls</c>); empty otherwise.</param>
 [GenerateSerializer, Immutable, Alias("contention.TenantStatus")]
 public sealed record TenantStatus(
     [property: Id(0)] string Tenant,
@@ -20,4 +21,5 @@ public sealed record TenantStatus(
     [property: Id(5)] int Pid,
     [property: Id(6)] int Restarts,
     [property: Id(7)] string? LastError,
-    [property: Id(8)] IReadOnlyList<ThreadCounters>? Threads = null);
+    [property: Id(8)] IReadOnlyList<ThreadCounters>? Threads = null,
+    [property: Id(9)] IReadOnlyList<ThreadSyscallCount>? ThreadCalls = null);

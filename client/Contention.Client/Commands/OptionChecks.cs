@@ -30,6 +30,12 @@ internal static class OptionChecks
     /// <summary>The modelled GPUs' device profile option of run and silo: a shipped name or a profile file, loaded and checked when parsed.</summary>
     public static Option<string> SimProfile(string description, string fallback = "h100") => Profile("--sim-profile", description, fallback);
 
+    /// <summary>--thread-calls of run and silo: <paramref name="tracer"/> counts each worker thread's system calls too.</summary>
+    public static Option<bool> ThreadCalls(string tracer) => new("--thread-calls")
+    {
+        Description = $"{tracer} counts each worker thread's system calls too (thread_syscalls.csv, per tenant, phase and thread: which thread makes which calls; one more map lookup per call, so off by default; nothing with --ebpf off)",
+    };
+
     /// <summary>A device profile option named <paramref name="name"/>: a shipped name or a profile file, loaded and checked when parsed.</summary>
     public static Option<string> Profile(string name, string description, string fallback = "h100")
     {

@@ -28,9 +28,10 @@ internal static class SiloCommand
         var noCuda = new Option<bool>("--no-cuda") { Description = "do not look for CUDA devices" };
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
+        var threadCalls = OptionChecks.ThreadCalls("the node's eBPF tracer");
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
-            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf,
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf, threadCalls,
         };
         command.SetAction(async (parse, cancellation) =>
         {
@@ -52,6 +53,7 @@ internal static class SiloCommand
                     SimProfile = parse.GetValue(simProfile)!,
                     DetectCuda = !parse.GetValue(noCuda),
                     Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)),
+                    EbpfThreadCalls = parse.GetValue(threadCalls),
                     MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };

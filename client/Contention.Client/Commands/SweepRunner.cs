@@ -31,7 +31,9 @@ internal static class SweepRunner
         // or cpu) the profile decides nothing, and a changed one does not stop a resume.
         modelled = modelled || sweep.Points.SelectMany(p => p.Mix.Tenants).Select(options.Adjust).Any(t => !Contention.Workloads.Devices.DeviceId.TryParse(t.Device, out var id) || id.Kind == Contention.Workloads.Devices.DeviceKind.Sim);
         var profile = modelled ? System.Text.Json.JsonSerializer.Serialize(Contention.Workloads.Sim.DeviceProfile.Load(options.SimProfile), Contention.Workloads.Sim.DeviceProfileJson.Default.DeviceProfile) : "none modelled";
-        var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant(),
+        // Counting calls per thread costs the traced workers a little more per call: a sweep resumed
+        // with it on or off would mix two tracers.
+        var fingerprint = SweepFiles.Fingerprint(options.Mix.Text, options.OverridesText, options.Ebpf.ToString().ToLowerInvariant() + (options.ThreadCalls ? "+thread-calls" : ""),
             string.Join(';', sweep.Points.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Mix.WarmupSeconds}/{p.Mix.DurationSeconds}"))), profile, clock);
         var previous = SweepFiles.ReadManifest(directory);
         if (previous is not null && previous.Fingerprint != fingerprint)

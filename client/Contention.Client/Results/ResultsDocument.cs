@@ -38,6 +38,9 @@ public sealed record ResultsDocument
     /// <summary>System calls per tenant, phase and call (eBPF; empty where it did not run).</summary>
     public List<SyscallRecord> Syscalls { get; init; } = [];
 
+    /// <summary>System calls per tenant, phase, worker thread and call (eBPF with --thread-calls; empty otherwise).</summary>
+    public List<ThreadSyscallRecord> ThreadSyscalls { get; init; } = [];
+
     /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
     public List<IoctlRecord> Ioctls { get; init; } = [];
 

@@ -32,6 +32,9 @@ public static class ResultsFiles
     /// <summary>Decoded ioctls per tenant, phase and kind (eBPF).</summary>
     public const string IoctlsCsv = "ioctls.csv";
 
+    /// <summary>System calls per tenant, phase, worker thread and call (eBPF with --thread-calls; only its header otherwise).</summary>
+    public const string ThreadSyscallsCsv = "thread_syscalls.csv";
+
     /// <summary>The phases the workers marked (start-up, grid points, the run).</summary>
     public const string PhasesCsv = "phases.csv";
 
@@ -63,6 +66,7 @@ public static class ResultsFiles
         Replace(Path.Combine(directory, ThreadsCsv), threads.ToString());
         Replace(Path.Combine(directory, SyscallsCsv), Tidy(document.Syscalls));
         Replace(Path.Combine(directory, IoctlsCsv), Tidy(document.Ioctls));
+        Replace(Path.Combine(directory, ThreadSyscallsCsv), Tidy(document.ThreadSyscalls));
         Replace(Path.Combine(directory, PhasesCsv), Tidy(document.Phases));
         Replace(Path.Combine(directory, PhaseSyscallsCsv), Tidy(document.PhaseSyscalls));
         Replace(Path.Combine(directory, Summary), Markdown(document));

@@ -62,6 +62,8 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
                 Exited = t.Exited,
             })).ToList(),
             Syscalls = syscalls,
+            ThreadSyscalls = [.. statuses.SelectMany(s => (s.ThreadCalls ?? []).Select(c => new ThreadSyscallRecord(s.Tenant, c.Phase, c.Tid, c.Thread, c.Category, c.Syscall, c.Count, c.Seconds, c.TimedCalls)))
+                .OrderBy(r => r.Tenant, StringComparer.Ordinal).ThenBy(r => r.Phase).ThenBy(r => r.Tid).ThenByDescending(r => r.Count)],
             Ioctls = ioctls,
             Phases = phases,
             PhaseSyscalls = phaseSyscalls,

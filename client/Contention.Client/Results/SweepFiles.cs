@@ -19,7 +19,7 @@ public static class SweepFiles
     public const string Manifest = "sweep.json";
 
     /// <summary>The run files combined over the sweep's finished runs, each row with its run's axis values.</summary>
-    public static readonly string[] CombinedFiles = [ResultsFiles.Csv, ResultsFiles.SyscallsCsv, ResultsFiles.IoctlsCsv, ResultsFiles.PhasesCsv, ResultsFiles.PhaseSyscallsCsv];
+    public static readonly string[] CombinedFiles = [ResultsFiles.Csv, ResultsFiles.SyscallsCsv, ResultsFiles.IoctlsCsv, ResultsFiles.PhasesCsv, ResultsFiles.PhaseSyscallsCsv, ResultsFiles.ThreadSyscallsCsv];
 
     /// <summary>Where each run's results directory is.</summary>
     public const string Points = "points";

@@ -45,6 +45,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
         get
         {
             var mode = Words.Word(options.Ebpf);
+            mode += options.EbpfThreadCalls ? ", calls per thread" : "";
             return options.Ebpf == EbpfMode.Off ? "off"
                 : unavailable is { } why ? $"unavailable: {why}"
                 : tracer is not null ? mode
@@ -198,6 +199,22 @@ public sealed partial class NodeBpf : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// The worker's system calls per thread in <paramref name="now"/> since <paramref name="since"/>
+    /// (since it was added when null), as <paramref name="phase"/>'s; empty where the helper does
+    /// not count them.
+    /// </summary>
+    public IReadOnlyList<ThreadSyscallCount> ThreadCalls(BpfSnapshot now, int pid, BpfSnapshot? since, MeasurementPhase phase)
+    {
+        ArgumentNullException.ThrowIfNull(now);
+        if (!now.ThreadCalls.Any(c => c.Root == pid))
+        {
+            return [];
+        }
+
+        return [.. TraceSummary.Of(now, pid, Devices, since).ThreadCalls.Select(c => new ThreadSyscallCount(phase, c.Tid, c.Name, c.Syscall, c.Category, c.Count, c.Seconds, c.TimedCalls))];
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -223,7 +240,7 @@ public sealed partial class NodeBpf : IAsyncDisposable
             {
                 try
                 {
-                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf switch { EbpfMode.Exact => BpfMode.Exact, EbpfMode.Counts => BpfMode.Counts, _ => BpfMode.Full }).ConfigureAwait(false);
+                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf switch { EbpfMode.Exact => BpfMode.Exact, EbpfMode.Counts => BpfMode.Counts, _ => BpfMode.Full }, threadCalls: options.EbpfThreadCalls).ConfigureAwait(false);
                     LogStarted(logger, options.Name, options.Ebpf);
                 }
                 catch (BpfUnavailableException ex)

@@ -66,6 +66,12 @@ public sealed class NodeOptions
     /// </summary>
     public EbpfMode Ebpf { get; set; } = EbpfMode.Full;
 
+    /// <summary>
+    /// With the eBPF tracer on, count each worker thread's system calls too (thread_syscalls.csv:
+    /// which thread makes which calls; one hash-map lookup more per call, so off unless asked).
+    /// </summary>
+    public bool EbpfThreadCalls { get; set; }
+
     /// <summary>How long an experiment's Prometheus series stay exported once they stop changing, seconds (a node serving many runs keeps only recent ones).</summary>
     [Range(1, 30 * 24 * 3600)] public int MetricsRetentionSeconds { get; set; } = 900;
 

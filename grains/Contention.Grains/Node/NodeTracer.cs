@@ -284,6 +284,12 @@ public sealed partial class NodeTracer : BackgroundService
                 }
 
                 var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
+                if (kernel is not null)
+                {
+                    // With the same snapshot as the tenant's counters, so a phase's calls per thread
+                    // end where its counters do (a stopped worker's teardown included, as theirs).
+                    TakeThreadCalls(measurement, worker!.Pid, snapshot!, runner.Phase, nextPhase is not null);
+                }
 
                 measurement.LastSampleNs = now;
                 var nodeDelta = nodeCpu - measurement.LastNodeCpu;
@@ -351,6 +357,24 @@ public sealed partial class NodeTracer : BackgroundService
     /// silo, not a process tree of its own), one the helper does not follow, or a snapshot older
     /// than the one already reported (a phase flush overtook this tick).
     /// </summary>
+    // The phase's calls per thread up to this snapshot: counted from the phase's start, or from
+    // the worker's start where it is a new worker; at a boundary the next phase counts from here.
+    private void TakeThreadCalls(TenantMeasurement measurement, int pid, BpfSnapshot snapshot, MeasurementPhase phase, bool boundary)
+    {
+        if (!snapshot.ThreadCalls.Any(c => c.Root == pid))
+        {
+            return;
+        }
+
+        var since = measurement.ThreadCallBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
+        var calls = bpf.ThreadCalls(snapshot, pid, since, phase);
+        measurement.ThreadCalls = [.. measurement.ThreadCalls.Where(c => c.Phase != phase), .. calls];
+        if (boundary)
+        {
+            measurement.ThreadCallBaseline = (pid, snapshot);
+        }
+    }
+
     private KernelCounters? KernelDelta(TenantMeasurement measurement, IWorker worker, BpfSnapshot snapshot)
     {
         if (worker.Tid is not null || !snapshot.Syscalls.Any(s => s.Root == worker.Pid))

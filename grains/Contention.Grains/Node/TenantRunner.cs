@@ -76,7 +76,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         {
             var current = worker;
             var threads = measurement.LastThreads.Select(t => new ThreadCounters(t.Tid, t.Name, t.Counters.VoluntarySwitches, t.Counters.InvoluntarySwitches, t.Counters.UserSeconds, t.Counters.SystemSeconds, t.Exited)).ToList();
-            return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError, threads);
+            return new TenantStatus(spec.Name, state, node.Options.Name, device.ToString(), current?.Description ?? "", current?.Pid ?? 0, restartCount, lastError, threads, measurement.ThreadCalls);
         }
     }
 
