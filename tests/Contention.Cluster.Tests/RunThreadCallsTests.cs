@@ -59,6 +59,9 @@ public class RunThreadCallsTests
         }
 
         Assert.Contains("thread_syscalls.csv", output.ToString(), StringComparison.Ordinal);
+        var summary = await File.ReadAllTextAsync(Path.Combine(directory, "summary.md"));
+        Assert.Contains("## System calls by worker thread", summary, StringComparison.Ordinal);
+        Assert.Contains("| svc | tenant svc |", summary, StringComparison.Ordinal);
         Directory.Delete(directory, true);
     }
 

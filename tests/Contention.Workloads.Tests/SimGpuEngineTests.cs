@@ -37,11 +37,12 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         Assert.Equal(0, SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget));
         Assert.Equal(1, engine.InterruptsRaised);
 
-        // A tenant that asks to be woken 4.5 ms ahead of a 5 ms kernel: woken ahead (the wait taken,
-        // one interrupt), it finds its work not done and sleeps again on the same target, to be
-        // woken at the end: still one interrupt for the one wait.
-        var second = Launch(5_000_000);
-        Block(second, leadNs: 4_500_000);
+        // A tenant that asks to be woken 199 ms ahead of a 200 ms kernel: woken ahead (the wait
+        // taken, one interrupt), it finds its work not done and sleeps again on the same target, to
+        // be woken at the end: still one interrupt for the one wait. (The kernel is long so that
+        // this thread, descheduled on a busy machine, still looks well before its end.)
+        var second = Launch(200_000_000);
+        Block(second, leadNs: 199_000_000);
         LookUntil(() => SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
         Assert.True(Tail() < second, "woken ahead of its kernel's end");
         Assert.Equal(2, engine.InterruptsRaised);

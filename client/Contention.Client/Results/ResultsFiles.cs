@@ -173,6 +173,20 @@ public static class ResultsFiles
             }
         }
 
+        if (document.ThreadSyscalls.Any(c => c.Phase == MeasurementPhase.Measure))
+        {
+            // Which thread makes which calls while measured (--thread-calls): each tenant's busiest pairs.
+            text.Append("\n## System calls by worker thread (measured window; thread_syscalls.csv has every one)\n\n");
+            text.Append("| tenant | thread | tid | category | system call | calls | seconds |\n|---|---|---:|---|---|---:|---:|\n");
+            foreach (var group in document.ThreadSyscalls.Where(c => c.Phase == MeasurementPhase.Measure).GroupBy(c => c.Tenant))
+            {
+                foreach (var c in group.OrderByDescending(c => c.Count).Take(8))
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {c.Tenant} | {c.Thread} | {c.Tid} | {c.Category} | {c.Syscall} | {c.Count} | {c.Seconds:0.######} |\n");
+                }
+            }
+        }
+
         if (document.Failures.Count > 0)
         {
             text.Append("\n## Failures\n\n");

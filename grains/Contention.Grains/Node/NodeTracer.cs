@@ -284,11 +284,11 @@ public sealed partial class NodeTracer : BackgroundService
                 }
 
                 var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
-                if (kernel is not null)
+                if (snapshot is not null && worker is { Tid: null })
                 {
-                    // With the same snapshot as the tenant's counters, so a phase's calls per thread
+                    // With the same snapshots as the tenant's counters, so a phase's calls per thread
                     // end where its counters do (a stopped worker's teardown included, as theirs).
-                    TakeThreadCalls(measurement, worker!.Pid, snapshot!, runner.Phase, nextPhase is not null);
+                    TakeThreadCalls(measurement, worker.Pid, snapshot, runner.Phase, nextPhase is not null);
                 }
 
                 measurement.LastSampleNs = now;
@@ -352,13 +352,10 @@ public sealed partial class NodeTracer : BackgroundService
         }
     }
 
-    /// <summary>
-    /// The worker's eBPF counters since its last report, or null: a worker on a thread (inside the
-    /// silo, not a process tree of its own), one the helper does not follow, or a snapshot older
-    /// than the one already reported (a phase flush overtook this tick).
-    /// </summary>
     // The phase's calls per thread up to this snapshot: counted from the phase's start, or from
-    // the worker's start where it is a new worker; at a boundary the next phase counts from here.
+    // the worker's start where it is a new worker; at a boundary the next phase counts from here. A
+    // snapshot older than one already taken (a tick a phase flush overtook) changes nothing; a
+    // boundary whose snapshot a tick already took (the node shares snapshots) still moves the start.
     private void TakeThreadCalls(TenantMeasurement measurement, int pid, BpfSnapshot snapshot, MeasurementPhase phase, bool boundary)
     {
         if (!snapshot.ThreadCalls.Any(c => c.Root == pid))
@@ -366,15 +363,30 @@ public sealed partial class NodeTracer : BackgroundService
             return;
         }
 
+        if (measurement.ThreadCallLatest is { } latest && latest.Pid == pid && snapshot.Sequence < latest.Sequence)
+        {
+            return;
+        }
+
         var since = measurement.ThreadCallBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
-        var calls = bpf.ThreadCalls(snapshot, pid, since, phase);
-        measurement.ThreadCalls = [.. measurement.ThreadCalls.Where(c => c.Phase != phase), .. calls];
+        if (since is null || snapshot.Sequence > since.Sequence)
+        {
+            var calls = bpf.ThreadCalls(snapshot, pid, since, phase);
+            measurement.ThreadCalls = [.. measurement.ThreadCalls.Where(c => c.Phase != phase), .. calls];
+        }
+
+        measurement.ThreadCallLatest = (pid, snapshot.Sequence);
         if (boundary)
         {
             measurement.ThreadCallBaseline = (pid, snapshot);
         }
     }
 
+    /// <summary>
+    /// The worker's eBPF counters since its last report, or null: a worker on a thread (inside the
+    /// silo, not a process tree of its own), one the helper does not follow, or a snapshot older
+    /// than the one already reported (a phase flush overtook this tick).
+    /// </summary>
     private KernelCounters? KernelDelta(TenantMeasurement measurement, IWorker worker, BpfSnapshot snapshot)
     {
         if (worker.Tid is not null || !snapshot.Syscalls.Any(s => s.Root == worker.Pid))

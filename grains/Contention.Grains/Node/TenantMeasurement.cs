@@ -46,7 +46,10 @@ internal sealed class TenantMeasurement
     /// <summary>The worker and the eBPF snapshot its current phase's calls per thread count from (null: since it started); null before the first flush.</summary>
     public (int Pid, BpfSnapshot? Snapshot)? ThreadCallBaseline { get; set; }
 
-    /// <summary>The worker's system calls per thread, of each phase flushed so far (replaced whole: the runner reads it for its status).</summary>
+    /// <summary>The worker and the newest eBPF snapshot its calls per thread were taken from.</summary>
+    public (int Pid, long Sequence)? ThreadCallLatest { get; set; }
+
+    /// <summary>The worker's system calls per thread, of each phase so far (replaced whole: the runner reads it for its status).</summary>
     public IReadOnlyList<ThreadSyscallCount> ThreadCalls { get; set; } = [];
 
     /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
