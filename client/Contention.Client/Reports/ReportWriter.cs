@@ -81,6 +81,13 @@ public static class ReportWriter
             findings.Add(colocationFindings);
         }
 
+        if (ThreadCallsReport.Applies(input))
+        {
+            var (section, written) = ThreadCallsReport.Write(input, directory);
+            text.Append(section);
+            files.AddRange(written);
+        }
+
         var runs = RunRows(input);
         ResultsFiles.Replace(Path.Combine(directory, "runs.csv"), ResultsFiles.Tidy(runs));
         files.Add("runs.csv");
