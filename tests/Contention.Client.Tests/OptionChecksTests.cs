@@ -29,8 +29,24 @@ public class OptionChecksTests
         Assert.Empty(redis);
     }
 
+    [Theory]
+    [InlineData("run", "mixes/default.yaml")]
+    [InlineData("silo", null)]
+    public void ThreadCalls_WithTheTracerOff_RefusedSayingWhatToDo(string name, string? mix)
+    {
+        string[] arguments = mix is null ? [] : [mix];
+        var command = Command(name);
+
+        var refused = command.Parse([.. arguments, "--ebpf", "off", "--thread-calls"]).Errors.Select(e => e.Message).ToList();
+
+        Assert.Equal("--thread-calls counts with the eBPF tracer, which --ebpf off leaves out: give --ebpf full, exact or counts, or drop --thread-calls", Assert.Single(refused));
+        Assert.Empty(command.Parse([.. arguments, "--ebpf", "counts", "--thread-calls"]).Errors);
+        Assert.Empty(command.Parse([.. arguments, "--thread-calls"]).Errors);
+    }
+
     private static Command Command(string name) => name switch
     {
+        "silo" => SiloCommand.Create(),
         "run" => RunCommand.Create(),
         "simulate" => SimulateCommand.Create(),
         "status" => StatusCommand.Create(),

@@ -33,8 +33,18 @@ internal static class OptionChecks
     /// <summary>--thread-calls of run and silo: <paramref name="tracer"/> counts each worker thread's system calls too.</summary>
     public static Option<bool> ThreadCalls(string tracer) => new("--thread-calls")
     {
-        Description = $"{tracer} counts each worker thread's system calls too (thread_syscalls.csv, per tenant, phase and thread: which thread makes which calls; one more map lookup per call, so off by default; nothing with --ebpf off)",
+        Description = $"{tracer} counts each worker thread's system calls too (thread_syscalls.csv, per tenant, phase and thread: which thread makes which calls; one more map lookup per call, so off by default)",
     };
+
+    /// <summary>Refuses <paramref name="threadCalls"/> beside <c>--ebpf off</c>: nothing would count them.</summary>
+    public static void RefuseThreadCallsUntraced(this Command command, Option<bool> threadCalls, Option<string> ebpf) =>
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(threadCalls) && result.GetValue(ebpf) == "off")
+            {
+                result.AddError("--thread-calls counts with the eBPF tracer, which --ebpf off leaves out: give --ebpf full, exact or counts, or drop --thread-calls");
+            }
+        });
 
     /// <summary>A device profile option named <paramref name="name"/>: a shipped name or a profile file, loaded and checked when parsed.</summary>
     public static Option<string> Profile(string name, string description, string fallback = "h100")

@@ -43,6 +43,7 @@ internal static class RunCommand
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
         var detach = new Option<bool>("--detach") { Description = "with --cluster: hand the run to a node (--coordinator's, else any) and return its id at once; the node runs it to the end without this client (contention attach ID, contention results ID --out DIR)" };
         var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, threadCalls, coordinator, detach };
+        command.RefuseThreadCallsUntraced(threadCalls, ebpf);
         command.SetAction(async (parse, cancellation) =>
         {
             Mix loaded;

@@ -33,6 +33,7 @@ internal static class SiloCommand
         {
             cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf, threadCalls,
         };
+        command.RefuseThreadCallsUntraced(threadCalls, ebpf);
         command.SetAction(async (parse, cancellation) =>
         {
             var settings = new SiloSettings
