@@ -88,10 +88,10 @@ internal static class ThreadCallsReport
             .OrderBy(r => order.IndexOf(r.Point)).ThenBy(r => r.Tenant, StringComparer.Ordinal).ThenByDescending(r => r.CallsPerSecond)];
     }
 
-    // The tenant's own thread is named "tenant NAME", cut to the 15 characters a thread name holds.
+    // The tenant's own thread (WorkerSession.ThreadName), cut to the 15 characters a thread name holds.
     private static string Role(string tenant, string thread)
     {
-        var own = "tenant " + tenant;
+        var own = Contention.Workloads.Worker.WorkerSession.ThreadName(tenant);
         return thread == own[..Math.Min(own.Length, 15)] ? "tenant thread" : thread.Length == 0 ? "(unnamed)" : thread;
     }
 }

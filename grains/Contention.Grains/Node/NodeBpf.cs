@@ -207,12 +207,10 @@ public sealed partial class NodeBpf : IAsyncDisposable
     public IReadOnlyList<ThreadSyscallCount> ThreadCalls(BpfSnapshot now, int pid, BpfSnapshot? since, MeasurementPhase phase)
     {
         ArgumentNullException.ThrowIfNull(now);
-        if (!now.ThreadCalls.Any(c => c.Root == pid))
-        {
-            return [];
-        }
 
-        return [.. TraceSummary.Of(now, pid, Devices, since).ThreadCalls.Select(c => new ThreadSyscallCount(phase, c.Tid, c.Name, c.Syscall, c.Category, c.Count, c.Seconds, c.TimedCalls))];
+        // The whole summary (its ioctls decoded) only where a thread made an ioctl: ticks take this.
+        return [.. TraceSummary.ThreadCallsOf(now, pid, since, () => TraceSummary.IoctlCategory(TraceSummary.Of(now, pid, Devices, since).Syscalls))
+            .Select(c => new ThreadSyscallCount(phase, c.Tid, c.Name, c.Syscall, c.Category, c.Count, c.Seconds, c.TimedCalls))];
     }
 
     /// <inheritdoc />

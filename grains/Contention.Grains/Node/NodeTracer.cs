@@ -360,6 +360,7 @@ public sealed partial class NodeTracer : BackgroundService
     {
         if (!snapshot.ThreadCalls.Any(c => c.Root == pid))
         {
+            // The helper does not count calls per thread (or not this worker's yet).
             return;
         }
 

@@ -108,20 +108,8 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             histogram[i] = (runq?.Histogram[i] ?? 0) - (runqBefore?.Histogram[i] ?? 0);
         }
 
-        // Per thread, ioctls cannot be told apart by device (the helper keys them by root): all
-        // of them the GPU driver's where the root's were, else other.
-        var ioctlCategory = table.Any(r => r.Category == SyscallCategories.OtherIoctl) || !table.Any(r => r.Category == SyscallCategories.GpuDriver)
-            ? SyscallCategories.OtherIoctl
-            : SyscallCategories.GpuDriver;
-        var names = now.Threads.Where(t => t.Root == root).GroupBy(t => t.Tid).ToDictionary(g => g.Key, g => g.First().Name);
-        var callsBefore = since?.ThreadCalls.Where(c => c.Root == root).ToDictionary(c => (c.Tid, c.Number)) ?? [];
         // The helper counts a thread's calls in both rows together: only a summary of all rows has them.
-        var threadCalls = now.ThreadCalls.Where(c => c.Root == root && rows == TraceRows.All).Select(c =>
-        {
-            callsBefore.TryGetValue((c.Tid, c.Number), out var b);
-            var name = c.Name;
-            return new ThreadCallRow(c.Tgid, c.Tid, names.GetValueOrDefault(c.Tid) ?? "", name, name == "ioctl" ? ioctlCategory : SyscallCategories.Of(name), c.Count - (b?.Count ?? 0), (c.TotalNs - (b?.TotalNs ?? 0)) / NsPerSecond, c.Timed - (b?.Timed ?? 0));
-        }).Where(c => c.Count > 0).OrderBy(c => c.Tid).ThenByDescending(c => c.Count).ThenBy(c => c.Syscall, StringComparer.Ordinal).ToList();
+        var threadCalls = rows == TraceRows.All ? ThreadCallsOf(now, root, since, () => IoctlCategory(table)) : [];
 
         return new TraceSummary(
             table.OrderByDescending(r => r.Count).ThenBy(r => r.Name, StringComparer.Ordinal).ToList(),
@@ -131,6 +119,43 @@ public sealed record TraceSummary(IReadOnlyList<SyscallRow> Syscalls, IReadOnlyL
             histogram,
             ((runq?.TotalNs ?? 0) - (runqBefore?.TotalNs ?? 0)) / NsPerSecond,
             threadCalls);
+    }
+
+    /// <summary>
+    /// Root <paramref name="root"/>'s calls per thread in <paramref name="now"/> minus what
+    /// <paramref name="since"/> had counted (both rows), by thread, most frequent first; empty where
+    /// the helper does not count them. <paramref name="ioctlCategory"/> is asked only where a thread
+    /// made an ioctl: per thread ioctls cannot be told apart by device (the helper keys them by root).
+    /// </summary>
+    public static List<ThreadCallRow> ThreadCallsOf(BpfSnapshot now, int root, BpfSnapshot? since, Func<string> ioctlCategory)
+    {
+        ArgumentNullException.ThrowIfNull(now);
+        ArgumentNullException.ThrowIfNull(ioctlCategory);
+        var calls = now.ThreadCalls.Where(c => c.Root == root).ToList();
+        if (calls.Count == 0)
+        {
+            return [];
+        }
+
+        var names = now.Threads.Where(t => t.Root == root).GroupBy(t => t.Tid).ToDictionary(g => g.Key, g => g.First().Name);
+        var callsBefore = since?.ThreadCalls.Where(c => c.Root == root).ToDictionary(c => (c.Tid, c.Number)) ?? [];
+        var ioctl = new Lazy<string>(ioctlCategory);
+        return [.. calls.Select(c =>
+        {
+            callsBefore.TryGetValue((c.Tid, c.Number), out var b);
+            var name = c.Name;
+            return new ThreadCallRow(c.Tgid, c.Tid, names.GetValueOrDefault(c.Tid) ?? "", name, name == "ioctl" ? ioctl.Value : SyscallCategories.Of(name), c.Count - (b?.Count ?? 0), (c.TotalNs - (b?.TotalNs ?? 0)) / NsPerSecond, c.Timed - (b?.Timed ?? 0));
+        }).Where(c => c.Count > 0).OrderBy(c => c.Tid).ThenByDescending(c => c.Count).ThenBy(c => c.Syscall, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The category a thread's ioctls take: the GPU driver's where every ioctl of the root's calls was, else other.</summary>
+    public static string IoctlCategory(IEnumerable<SyscallRow> syscalls)
+    {
+        ArgumentNullException.ThrowIfNull(syscalls);
+        var table = syscalls.ToList();
+        return table.Any(r => r.Category == SyscallCategories.OtherIoctl) || !table.Any(r => r.Category == SyscallCategories.GpuDriver)
+            ? SyscallCategories.OtherIoctl
+            : SyscallCategories.GpuDriver;
     }
 
     private static bool Wanted(bool held, TraceRows rows) => rows == TraceRows.All || held == (rows == TraceRows.Held);

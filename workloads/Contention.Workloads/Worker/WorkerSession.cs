@@ -10,6 +10,9 @@ namespace Contention.Workloads.Worker;
 /// </summary>
 public sealed class WorkerSession : IDisposable
 {
+    /// <summary>The name of the thread that runs <paramref name="tenant"/>'s workload (the kernel keeps its first 15 characters).</summary>
+    public static string ThreadName(string tenant) => $"tenant {tenant}";
+
     private readonly IComputeDevice device;
     private readonly WorkloadRunner runner;
     private readonly CancellationTokenSource stop = new();
@@ -49,7 +52,7 @@ public sealed class WorkerSession : IDisposable
             throw;
         }
 
-        thread = new Thread(Run) { IsBackground = true, Name = $"tenant {start.Tenant}" };
+        thread = new Thread(Run) { IsBackground = true, Name = ThreadName(start.Tenant) };
         sink = phases;
         this.threadOnly = threadOnly;
         if (phases is not null && !threadOnly)
