@@ -33,7 +33,7 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         // A blocked wait at its end: one interrupt.
         var first = Launch(2_000_000);
         Block(first, leadNs: 0);
-        LookUntil(() => Tail() >= first);
+        LookUntil(() => Tail() >= first && SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
         Assert.Equal(0, SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget));
         Assert.Equal(1, engine.InterruptsRaised);
 
@@ -56,6 +56,32 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         Assert.Equal(2, engine.InterruptsRaised);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(300_000)]
+    public void Wake_ABlockedTenant_IsWokenItsLeadBeforeItsWaitIsToReturn_TheCompletionPlusItsRoundTrip(long leadNs)
+    {
+        // A 2 ms kernel's wait, its round trip drawn at 0.5, a 50 µs idle extra: due back at the
+        // completion plus the h200 profile's blocking round trip for a 2 ms wait at that draw
+        // plus 50 µs. Without a lead the GPU thread wakes it then, with one (a lead longer than
+        // the round trip: from the kernel's predicted end) that much before; the wake's stamp is
+        // when it was due (this engine spins, so it is never late).
+        const double Draw = 0.5;
+        const long IdleNs = 50_000;
+        var called = MonotonicClock.NowNs();
+        var target = Launch(2_000_000);
+        Block(target, leadNs, called, Draw, IdleNs);
+        LookUntil(() => SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
+        var wokenAt = SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs);
+        LookUntil(() => Tail() >= target);
+
+        var completed = SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs);
+        var roundTrip = new RoundTripCurve(DeviceProfile.Load("h200"), Devices.SyncMode.Block).Ns(completed - called, Draw);
+        Assert.InRange(roundTrip, 1_000, leadNs == 0 ? long.MaxValue : leadNs - IdleNs - 1);
+        Assert.Equal(completed + roundTrip + IdleNs - leadNs, wokenAt);
+        Assert.Equal(1, engine.InterruptsRaised);
+    }
+
     public void Dispose() => NativeMemory.AlignedFree(memory);
 
     private long Tail() => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail));
@@ -69,10 +95,13 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         return index + 1;
     }
 
-    // Publishes a blocking wait for target, as SimDevice does before it sleeps on its FIFO.
-    private void Block(long target, long leadNs)
+    // Publishes a blocking wait for target, as SimDevice does before it sleeps.
+    private void Block(long target, long leadNs, long calledNs = 0, double draw = 0.5, long idleNs = 0)
     {
         Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs), leadNs);
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitCalledNs) = calledNs == 0 ? MonotonicClock.NowNs() : calledNs;
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitDraw) = BitConverter.DoubleToInt64Bits(draw);
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitIdleNs) = idleNs;
         Interlocked.Exchange(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget), target);
     }
 

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
@@ -8,21 +9,25 @@ namespace Contention.Workloads.Devices;
 /// <summary>
 /// A tenant's view of a modelled GPU. Launching costs the driver's CPU time on the launching
 /// thread and a store into shared memory; waiting is real: spin polls the completion counter,
-/// yield calls <c>sched_yield</c> between polls, block sleeps in <c>read</c> on a FIFO until the
-/// GPU thread writes to it, and a synchronise returns no sooner than the profile's measured
-/// round trip for the sync mode and wait length after the last kernel ends (drawn from its
-/// measured spread where the profile has one, with the tenant's seed). A blocking tenant sleeps
-/// until its own recent wake-up latency before its work's predicted end and before its return,
-/// and spins the rest (<see cref="WakeLead"/>): the measured round trip already holds the
-/// profiled host's wake-up, so this host's is not added to it. After idling, the first
+/// yield calls <c>sched_yield</c> between polls, and a synchronise returns no sooner than the
+/// profile's measured round trip for the sync mode and wait length after the last kernel ends
+/// (drawn from its measured spread where the profile has one, with the tenant's seed). A blocking
+/// wait makes the CUDA driver's calls on the driver's threads (measured on the H200 with
+/// <c>--thread-calls</c>): the tenant thread writes to its driver event thread's pipe and sleeps
+/// on a futex; the event thread (<c>sim-EvtHandlr</c>, like the driver's <c>cuda-EvtHandlr</c>)
+/// wakes in <c>epoll_wait</c> to that write, reads it, waits again for the GPU's interrupt (a
+/// write to the slot's FIFO, whose edges it waits for and never reads) and wakes the tenant
+/// thread with a futex. The GPU thread wakes it that long before the wait is to return (the
+/// completion and its round trip): its own recent wake-up latency (<see cref="WakeLead"/>), which
+/// it then spins; the measured round trip already holds the profiled host's wake-up, so this
+/// host's is not added to it. After idling, the first
 /// launch costs the profile's measured extra for that long a gap on the launching thread, and a
 /// blocking synchronise whose first kernel found the GPU idle returns its measured extra later
 /// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are
 /// staged through a real host memcpy and hold the
-/// thread until the DMA completes, as the CUDA driver does. Like the CUDA driver's event thread
-/// (<c>cuda-EvtHandlr</c>), a thread of the device's own (<c>sim-EvtHandlr</c>) sleeps on the
-/// GPU's completion interrupts and wakes to each, whichever tenant's blocking wait raised it
-/// (<see cref="DriverEventWakes"/>).
+/// thread until the DMA completes, as the CUDA driver does. Like the CUDA driver's event thread,
+/// the device's wakes to each of the GPU's completion interrupts, whichever tenant's blocking
+/// wait raised it (<see cref="DriverEventWakes"/>).
 /// </summary>
 public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 {
@@ -38,7 +43,13 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private long lastReturnNs;
     private bool batchStarted;
     private long idleWaitNs;
-    private readonly int fifoFd;
+    private readonly int fifoFd; // the slot's FIFO, never read: its writes' edges wake the event thread
+    private readonly int requestRead; // the tenant thread's requests to its event thread (a pipe)
+    private readonly int requestWrite;
+    private readonly int epollFd; // the event thread's: the requests (level) and the FIFO (edges)
+    private readonly int[] wakeWord = GC.AllocateArray<int>(1, pinned: true); // the tenant thread's futex
+    private long waitingFor; // the wait target the tenant thread sleeps on (0: none), for the event thread to wake
+    private double waitDraw = double.NaN; // the current wait's round-trip draw, published with it
     private readonly bool pinned;
     private readonly long launchCpuNs;
     private readonly RoundTripCurve roundTrip;
@@ -91,11 +102,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
         headerPtr = pointer;
         slotPtr = SimChannelLayout.Slot(pointer, channel.Slot);
-        fifoFd = NativeMethods.Open(channel.FifoPath, NativeMethods.ORdOnly | NativeMethods.OCloExec);
-        if (fifoFd < 0)
-        {
-            throw new IOException($"failed to open {channel.FifoPath}: errno {Marshal.GetLastPInvokeError()}");
-        }
+        (fifoFd, requestRead, requestWrite, epollFd) = OpenDriverEvents(channel.FifoPath);
 
         Description = $"{channel.Profile.Name} (sim:{options.Id.Index} slot {channel.Slot}, sync {SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
         lastReturnNs = MonotonicClock.NowNs();
@@ -103,8 +110,45 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         driverEvents.Start();
     }
 
-    /// <summary>How long the driver event thread sleeps at most before it looks whether the device is being disposed, ns.</summary>
-    private const long DriverEventNapNs = 1_000_000_000;
+    /// <summary>How long a blocked tenant thread sleeps before it looks whether its wake was lost, ns.</summary>
+    private const long LostWakeNs = 1_000_000_000;
+
+    private const ulong RequestEvent = 1;
+    private const ulong InterruptEvent = 2;
+
+    // The slot's FIFO (read end, never read), the request pipe and the event thread's epoll set.
+    private static (int Fifo, int RequestRead, int RequestWrite, int Epoll) OpenDriverEvents(string fifoPath)
+    {
+        var fifo = NativeMethods.Open(fifoPath, NativeMethods.ORdOnly | NativeMethods.ONonblock | NativeMethods.OCloExec);
+        if (fifo < 0)
+        {
+            throw new IOException($"failed to open {fifoPath}: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        var pipe = stackalloc int[2];
+        if (NativeMethods.Pipe2(pipe, NativeMethods.ONonblock | NativeMethods.OCloExec) != 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            _ = NativeMethods.Close(fifo);
+            throw new IOException($"failed to create the driver event thread's pipe: errno {error}");
+        }
+
+        var epoll = NativeMethods.EpollCreate1(NativeMethods.OCloExec);
+        if (epoll < 0
+            || NativeMethods.EpollAdd(epoll, pipe[0], NativeMethods.EpollIn, RequestEvent) != 0
+            || NativeMethods.EpollAdd(epoll, fifo, NativeMethods.EpollIn | NativeMethods.EpollEdge, InterruptEvent) != 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            foreach (var fd in new[] { fifo, pipe[0], pipe[1], epoll })
+            {
+                _ = fd >= 0 ? NativeMethods.Close(fd) : 0;
+            }
+
+            throw new IOException($"failed to set up the driver event thread's epoll set (the modelled GPU needs Linux): errno {error}");
+        }
+
+        return (fifo, pipe[0], pipe[1], epoll);
+    }
 
     /// <summary>
     /// Times the device's driver event thread woke to the GPU's completion interrupts (each a
@@ -112,33 +156,57 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// The interrupts are every tenant's blocking waits the GPU thread woke, this one's included:
     /// on the H200 each process's <c>cuda-EvtHandlr</c> woke about once for every blocking wait of
     /// any process on the GPU and once more for each of its own (spinning and yielding waits raise
-    /// none: ~70 wake-ups a run whatever their number); the modelled tenant thread sleeps twice
-    /// in a blocking wait where the real one sleeps once, so a process's switches add up alike.
+    /// none: ~70 wake-ups a run whatever their number), as this one does (its own: the tenant
+    /// thread's request, then the interrupt).
     /// </summary>
     public long DriverEventWakes => Interlocked.Read(ref driverEventWakes);
 
     /// <summary>The GPU's completion interrupts the driver event thread has seen since the device opened.</summary>
     public long InterruptsSeen => Interlocked.Read(ref interruptsSeen);
 
-    // The driver's event thread: asleep on the interrupt word until it changes. Without futexes
-    // (neither x64 nor arm64, or refused) there is none: a napping thread would cost what the real one does not.
+    // The driver's event thread: asleep in epoll_wait until the tenant thread asks it to watch a
+    // wait (a byte on the request pipe, read) or the GPU raises an interrupt (an edge of the
+    // slot's FIFO: the GPU thread's for this slot's wait, the interrupt thread's for another's);
+    // then, if the GPU has taken the tenant thread's wait (it clears the wait's target before it
+    // writes), wakes that thread.
     private void DriverEvents()
     {
-        var word = (int*)(headerPtr + SimChannelLayout.InterruptsOffset);
-        var seen = Volatile.Read(ref *word);
+        var interrupts = (int*)(headerPtr + SimChannelLayout.InterruptsOffset);
+        var seen = Volatile.Read(ref *interrupts);
+        var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
+        ref var published = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
+        var buffer = stackalloc byte[64];
         while (!closing)
         {
-            if (!NativeMethods.FutexWait(word, seen, DriverEventNapNs))
+            var events = NativeMethods.EpollWait(epollFd, -1);
+            if (events < 0)
             {
+                if (Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
+                {
+                    continue;
+                }
+
                 return;
             }
 
-            var now = Volatile.Read(ref *word);
-            if (now != seen)
+            if ((events & (long)RequestEvent) != 0)
+            {
+                _ = NativeMethods.Read(requestRead, buffer, 64);
+            }
+
+            var now = Volatile.Read(ref *interrupts);
+            if ((events & (long)InterruptEvent) != 0 && now != seen)
             {
                 Interlocked.Increment(ref driverEventWakes);
                 Interlocked.Add(ref interruptsSeen, unchecked((uint)(now - seen)));
                 seen = now;
+            }
+
+            var target = Volatile.Read(ref waitingFor);
+            if (target != 0 && Volatile.Read(ref published) != target && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+            {
+                Interlocked.Increment(ref *word);
+                NativeMethods.FutexWake(word);
             }
         }
     }
@@ -261,7 +329,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
                 break;
             default:
-                BlockUntil(target, ahead: true);
+                BlockUntil(target, calledNs, ahead: true);
                 break;
         }
 
@@ -270,6 +338,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         lastReturnNs = MonotonicClock.NowNs();
         batchStarted = false;
         idleWaitNs = 0;
+        waitDraw = double.NaN;
         timings?.Record(calledNs, completedNs, noticedNs, intendedNs, lastReturnNs);
     }
 
@@ -279,13 +348,18 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         timings?.Save();
         if (!closing)
         {
-            // Woken (with every other tenant's event thread on this GPU, once) and gone before the file is unmapped.
+            // Woken and gone before the file is unmapped.
             closing = true;
-            NativeMethods.FutexWake((int*)(headerPtr + SimChannelLayout.InterruptsOffset));
+            byte signal = 0;
+            _ = NativeMethods.Write(requestWrite, &signal, 1);
             driverEvents.Join();
         }
 
-        _ = NativeMethods.Close(fifoFd);
+        foreach (var fd in new[] { epollFd, requestRead, requestWrite, fifoFd })
+        {
+            _ = NativeMethods.Close(fd);
+        }
+
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();
         file.Dispose();
@@ -329,10 +403,11 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
     }
 
-    // Sleeps until the GPU thread wakes this tenant: when its work is done, or (asked with lead)
-    // that long before its predicted end, after which it spins to the end; a prediction that
-    // proves early by more than the lead again (work arrived ahead of it) sleeps once more, to the end.
-    private void BlockUntil(long target, bool ahead)
+    // Sleeps until the GPU thread wakes this tenant (through the event thread): its lead before
+    // the wait is to return, or (asked with no lead) at that time; then spins until its work is
+    // done. A wake that proves early by more than the lead again (work arrived ahead of the
+    // prediction) sleeps once more, with no lead.
+    private void BlockUntil(long target, long calledNs, bool ahead)
     {
         ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
         if (Volatile.Read(ref tail) >= target)
@@ -347,6 +422,15 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             Volatile.Write(ref asked, leadNs);
         }
 
+        // What the GPU thread reckons the return from, as CompleteRoundTrip does.
+        if (double.IsNaN(waitDraw))
+        {
+            waitDraw = roundTrip.Spreads ? spread.NextDouble() : 0.5;
+        }
+
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitCalledNs) = calledNs;
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitDraw) = BitConverter.DoubleToInt64Bits(waitDraw);
+        SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitIdleNs) = idleWaitNs;
         ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
 
         // A full fence between publishing the wait and reading the tail (the GPU side fences
@@ -359,12 +443,8 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             return;
         }
 
-        // Either the GPU thread has taken the wait (and writes, or has written, one byte) or it will.
-        byte signal;
-        while (NativeMethods.Read(fifoFd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
-        {
-        }
-
+        // Either the GPU thread has taken the wait (and written, or will write, the FIFO) or it will.
+        Sleep(target);
         var woke = MonotonicClock.NowNs();
         wakeLead?.Woke(woke - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)));
         if (Volatile.Read(ref tail) >= target)
@@ -380,7 +460,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             if (now > giveUp)
             {
                 wakeLead?.Spun(now - woke);
-                BlockUntil(target, ahead: false);
+                BlockUntil(target, calledNs, ahead: false);
                 return;
             }
 
@@ -388,6 +468,34 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         wakeLead?.Spun(now - woke);
+    }
+
+    // The tenant thread's side of a blocking wait, as the CUDA driver's: one write to its event
+    // thread, then asleep on a futex until that thread wakes it. A wake lost (none is, but a
+    // blocked tenant must never hang) is taken after LostWakeNs once the GPU has taken the wait.
+    private void Sleep(long target)
+    {
+        var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
+        var sequence = Volatile.Read(ref *word);
+        Volatile.Write(ref waitingFor, target);
+        byte signal = 1;
+        _ = NativeMethods.Write(requestWrite, &signal, 1);
+        while (Volatile.Read(ref *word) == sequence)
+        {
+            if (!NativeMethods.FutexWait(word, sequence, LostWakeNs))
+            {
+                Thread.Yield(); // no futexes to be had: the event thread's wake is the word alone
+                continue;
+            }
+
+            if (Volatile.Read(ref *word) == sequence
+                && Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
+                && MonotonicClock.NowNs() - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)) >= LostWakeNs
+                && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+            {
+                return;
+            }
+        }
     }
 
     // Returns the modelled completion and when the model meant the call to return (0: at once).
@@ -404,7 +512,9 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         var waitedNs = completedNs - calledNs;
-        var drawn = hostHits is null ? roundTrip.Draw(waitedNs, spread) : roundTrip.Ns(waitedNs, hostHits.Next(spread));
+        var drawn = hostHits is not null ? roundTrip.Ns(waitedNs, hostHits.Next(spread))
+            : double.IsNaN(waitDraw) ? roundTrip.Draw(waitedNs, spread)
+            : roundTrip.Ns(waitedNs, waitDraw);
         var until = completedNs + drawn + idleWaitNs;
         var noticed = MonotonicClock.NowNs();
         if (noticed >= until)

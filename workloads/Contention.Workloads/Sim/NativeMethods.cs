@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Contention.Workloads.Sim;
 
-/// <summary>The few libc calls the modelled GPU and the arbiter need: precise sleeps, FIFOs, raw fd I/O, futexes.</summary>
+/// <summary>The few libc calls the modelled GPU and the arbiter need: precise sleeps, FIFOs, pipes, raw fd I/O, futexes, epoll.</summary>
 internal static unsafe partial class NativeMethods
 {
     public const int ClockMonotonic = 1;
@@ -10,8 +10,10 @@ internal static unsafe partial class NativeMethods
     public const int PrSetTimerSlack = 29;
     public const int ORdOnly = 0;
     public const int ORdWr = 2;
+    public const int ONonblock = 0x800;
     public const int OCloExec = 0x80000;
     public const int EIntr = 4;
+    public const int EAgain = 11;
     public const int EExist = 17;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -90,6 +92,60 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int Pipe2(int* fds, int flags);
+
+    public const uint EpollIn = 0x001;
+    public const uint EpollEdge = 1u << 31;
+    private const int EpollCtlAdd = 1;
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    private static partial int EpollCtl(int epfd, int op, int fd, byte* epollEvent);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    private static partial int EpollWaitRaw(int epfd, byte* events, int maxEvents, int timeoutMs);
+
+    // struct epoll_event is packed on x86-64 (a 32-bit mask, then the 64-bit datum at byte 4: 12
+    // bytes) and naturally aligned elsewhere (the datum at byte 8: 16 bytes).
+    private static readonly int EpollDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    private static int EpollEventBytes => EpollDataOffset + 8;
+
+    /// <summary>Adds <paramref name="fd"/> to <paramref name="epfd"/> for <paramref name="events"/>, reported with <paramref name="data"/>; 0 or -1 (errno set).</summary>
+    public static int EpollAdd(int epfd, int fd, uint events, ulong data)
+    {
+        var buffer = stackalloc byte[16];
+        *(uint*)buffer = events;
+        *(ulong*)(buffer + EpollDataOffset) = data;
+        return EpollCtl(epfd, EpollCtlAdd, fd, buffer);
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for events of <paramref name="epfd"/> and ORs the
+    /// data of each reported one into the result (-1: failed, errno set; 0: none). Takes at most 4.
+    /// </summary>
+    public static long EpollWait(int epfd, int timeoutMs)
+    {
+        const int Max = 4;
+        var buffer = stackalloc byte[16 * Max];
+        var n = EpollWaitRaw(epfd, buffer, Max, timeoutMs);
+        if (n < 0)
+        {
+            return -1;
+        }
+
+        var data = 0L;
+        for (var i = 0; i < n; i++)
+        {
+            data |= *(long*)(buffer + (i * EpollEventBytes) + EpollDataOffset);
+        }
+
+        return data;
+    }
 
     public const nuint FionRead = 0x541B;
 

@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_000C; // "CNTSIM" + version 12
+    public const long Magic = 0x4D49_5354_4E43_000D; // "CNTSIM" + version 13
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 64;
@@ -29,9 +29,10 @@ internal static unsafe class SimChannelLayout
     // When the GPU last became idle (the latest completion with nothing queued or running), 0 while busy.
     public const int IdleSinceOffset = 88;
 
-    // The GPU's completion interrupts: a 32-bit futex word the engine's interrupt thread bumps
-    // (and wakes) for each blocking wait the GPU thread woke. Every tenant's driver event thread
-    // sleeps on it (SimDevice), as each process's CUDA event thread wakes to every such interrupt.
+    // The GPU's completion interrupts: a 32-bit count the GPU thread bumps for each blocking wait it
+    // woke, before it writes the waiting slot's FIFO (its interrupt thread then writes every other
+    // slot's: each tenant's driver event thread, SimDevice, wakes to every such interrupt, as each
+    // process's CUDA event thread does).
     public const int InterruptsOffset = 96;
 
     // Header: node-written line
@@ -46,8 +47,16 @@ internal static unsafe class SimChannelLayout
     public const int SubmitHead = 0;
     public const int WaitTarget = 8;
 
-    // How long before its work's predicted end a blocked tenant asks to be woken (0: at the end).
+    // How long before the time it is to return a blocked tenant asks to be woken (0: at that time).
     public const int WakeLeadNs = 16;
+
+    // A blocked tenant's wait: when it called, the uniform draw of its round trip (a double's
+    // bits) and the extra of a wait whose first kernel found the GPU idle, ns. The GPU thread
+    // reckons from them when the wait is to return (its completion plus the profiled round trip
+    // and that extra, as the tenant does) and wakes the tenant the lead before it.
+    public const int WaitCalledNs = 24;
+    public const int WaitDraw = 32;
+    public const int WaitIdleNs = 40;
 
     // Slot: GPU-written line
     public const int ConsumedHead = 64;
@@ -56,7 +65,7 @@ internal static unsafe class SimChannelLayout
     public const int CompletedAtNs = 88;
     public const int KernelNs = 96;
 
-    // When the GPU thread last wrote the slot's FIFO (the tenant measures its own wake-up latency).
+    // When the GPU thread last woke the slot's blocked tenant (which measures its own wake-up latency).
     public const int WokenAtNs = 104;
 
     // Slot: node-written line (a reset the GPU applies: the tenant's context and the GPU's sharing)

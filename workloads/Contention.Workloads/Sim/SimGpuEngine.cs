@@ -9,8 +9,8 @@ namespace Contention.Workloads.Sim;
 /// asks for (per-slot control fields, acknowledged), collects launched kernels in launch-time
 /// order, runs the sharing policy (<see cref="TimeSliceScheduler"/> or <see cref="SpatialScheduler"/>)
 /// on the node's monotonic clock, publishes completions and counters, and wakes tenants that
-/// block (those that ask, ahead of their work's predicted end by their own wake-up latency:
-/// <see cref="Publish"/>). It allocates nothing once running, so a process that runs only this loop
+/// block when their waits are to return, less their own wake-up latency (<see cref="Publish"/>),
+/// through their driver event threads (<see cref="Devices.SimDevice"/>). It allocates nothing once running, so a process that runs only this loop
 /// (<see cref="RunProcess"/>, the node's default) never stops for a garbage collection.
 /// </summary>
 public sealed unsafe class SimGpuEngine
@@ -24,6 +24,12 @@ public sealed unsafe class SimGpuEngine
     private readonly long[] drainVersion;
     private readonly long[] drainAskedNs;
     private readonly long[] interrupted; // the wait target each slot's last completion interrupt was for
+    private readonly long[] raisedBy; // the completion interrupts each slot's waits raised (the interrupt thread's to pass on)
+    private readonly long[] passedBy; // the interrupt thread's: each slot's interrupts it has passed on
+    private readonly int[] signalling; // per slot: 1 while a thread empties its full FIFO
+    private readonly RoundTripCurve[] roundTrips; // per slot: its blocking waits' round trip under the slot's sharing
+    private readonly RoundTripCurve timeslicedTrips;
+    private readonly RoundTripCurve mpsTrips;
     private readonly DeviceProfile profile;
     private readonly long pollNs;
     private readonly int parentPid;
@@ -67,6 +73,12 @@ public sealed unsafe class SimGpuEngine
         drainVersion = new long[fifoFds.Length];
         drainAskedNs = new long[fifoFds.Length];
         interrupted = new long[fifoFds.Length];
+        raisedBy = new long[fifoFds.Length];
+        passedBy = new long[fifoFds.Length];
+        signalling = new int[fifoFds.Length];
+        timeslicedTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Timeslice);
+        mpsTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Mps);
+        roundTrips = [.. Enumerable.Repeat(timeslicedTrips, fifoFds.Length)];
         scheduler = NewScheduler(GpuSharing.Timeslice, MonotonicClock.NowNs());
     }
 
@@ -212,7 +224,7 @@ public sealed unsafe class SimGpuEngine
             var fds = new int[slots];
             for (var i = 0; i < slots; i++)
             {
-                fds[i] = NativeMethods.Open($"{channelPath}.{i}.fifo", NativeMethods.ORdWr | NativeMethods.OCloExec);
+                fds[i] = NativeMethods.Open($"{channelPath}.{i}.fifo", NativeMethods.ORdWr | NativeMethods.ONonblock | NativeMethods.OCloExec);
                 if (fds[i] < 0)
                 {
                     Console.Error.WriteLine($"sim-gpu: failed to open {channelPath}.{i}.fifo: errno {Marshal.GetLastPInvokeError()}");
@@ -281,13 +293,14 @@ public sealed unsafe class SimGpuEngine
 
             scheduler.Reset(slot);
             scheduler.Configure(slot, context);
+            roundTrips[slot] = mode == GpuSharing.Mps ? mpsTrips : timeslicedTrips;
             DrainFifo(slot);
             seen[slot] = 0;
             interrupted[slot] = 0;
             new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
             applied[slot] = request;
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
-            scanned = Math.Max(scanned, slot + 1);
+            Volatile.Write(ref scanned, Math.Max(scanned, slot + 1));
             any = true;
         }
 
@@ -344,71 +357,147 @@ public sealed unsafe class SimGpuEngine
         }
     }
 
-    private void WakeEarly(int slot, byte* slotPtr, long target, long now)
+    // Wakes a blocked tenant its lead before the time its wait is to return (ReturnNs), once its
+    // work's end is known: at its completion, or ahead of it as predicted (a lead asked and every
+    // kernel of the wait in the model); else asks the loop to look again then.
+    private void WakeWhenDue(int slot, byte* slotPtr, long target, long now)
     {
-        ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
         var lead = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs));
-        if (lead <= 0)
+        long endNs;
+        if (scheduler.Completed(slot) >= target)
         {
-            return;
+            endNs = scheduler.LastCompletionNs(slot);
+        }
+        else
+        {
+            if (lead <= 0)
+            {
+                return;
+            }
+
+            if (drainVersion[slot] != version || drainTarget[slot] != target || now - drainAskedNs[slot] >= DrainRecheckNs)
+            {
+                // Until every kernel of the wait has reached the model its end is not known.
+                drainVersion[slot] = version;
+                drainTarget[slot] = target;
+                drainAskedNs[slot] = now;
+                drainNs[slot] = scheduler.Completed(slot) + scheduler.Pending(slot) >= target ? scheduler.DrainNs(slot) : long.MaxValue;
+            }
+
+            if (drainNs[slot] == long.MaxValue)
+            {
+                return;
+            }
+
+            endNs = drainNs[slot];
         }
 
-        if (drainVersion[slot] != version || drainTarget[slot] != target || now - drainAskedNs[slot] >= DrainRecheckNs)
-        {
-            // Until every kernel of the wait has reached the model its end is not known.
-            drainVersion[slot] = version;
-            drainTarget[slot] = target;
-            drainAskedNs[slot] = now;
-            drainNs[slot] = scheduler.Completed(slot) + scheduler.Pending(slot) >= target ? scheduler.DrainNs(slot) : long.MaxValue;
-        }
-
-        if (drainNs[slot] == long.MaxValue)
-        {
-            return;
-        }
-
-        var at = drainNs[slot] - lead;
+        var at = ReturnNs(slot, slotPtr, endNs) - Math.Max(0, lead);
         if (at > now)
         {
             nextEarlyWakeNs = Math.Min(nextEarlyWakeNs, at);
         }
-        else if (Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+        else if (Interlocked.CompareExchange(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget), 0, target) == target)
         {
-            Wake(slot, slotPtr, target);
+            Wake(slot, slotPtr, target, at);
         }
     }
 
-    // Wakes a tenant blocked in its synchronise for its work up to target and raises the GPU's
-    // completion interrupt, which every tenant's driver event thread wakes to (SimDevice), its
-    // own as well as the others': once a wait, though a tenant woken ahead whose work proved
-    // later sleeps and is woken again. Waking them all costs the waker ~2 µs a thread (63 µs for
-    // 30 on a 2-core VM), so the interrupt thread does it; this thread wakes that one only when it sleeps.
-    private void Wake(int slot, byte* slotPtr, long target)
+    /// <summary>
+    /// When a blocked wait whose work ends at <paramref name="endNs"/> is to return: then, for work
+    /// that ended before the call; else the profiled round trip after it (drawn with the tenant's
+    /// draw, for as long a wait) and the extra of a wait that found the GPU idle, as
+    /// <see cref="Devices.SimDevice"/> reckons it when it returns.
+    /// </summary>
+    internal long ReturnNs(int slot, byte* slotPtr, long endNs)
     {
-        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs), MonotonicClock.NowNs());
+        var calledNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitCalledNs));
+        if (endNs <= calledNs)
+        {
+            return endNs;
+        }
+
+        var draw = BitConverter.Int64BitsToDouble(Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitDraw)));
+        return endNs + roundTrips[slot].Ns(endNs - calledNs, draw) + Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitIdleNs));
+    }
+
+    // Wakes a tenant blocked in its synchronise for its work up to target, due at dueNs: writes
+    // its slot's FIFO, whose edge wakes the tenant's driver event thread (SimDevice), which wakes
+    // the tenant; and raises the GPU's completion interrupt, which the interrupt thread passes on
+    // to every other slot's FIFO (every tenant's event thread wakes to it, as on the real GPU):
+    // once a wait, though a tenant woken ahead whose work proved later sleeps and is woken again.
+    // Writing them all costs ~2 µs a woken thread, so the interrupt thread does it; this thread
+    // wakes that one only when it sleeps. The stamp is when the wake was due (no earlier than the
+    // wait's call): the tenant's lead then covers this thread's lateness as well as the wake-ups'.
+    private void Wake(int slot, byte* slotPtr, long target, long dueNs)
+    {
+        var now = MonotonicClock.NowNs();
+        var calledNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitCalledNs));
+        Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs), Math.Min(now, Math.Max(dueNs, calledNs)));
+        if (interrupted[slot] != target)
+        {
+            interrupted[slot] = target;
+            Interlocked.Increment(ref *(int*)(basePtr + SimChannelLayout.InterruptsOffset));
+            Volatile.Write(ref raisedBy[slot], raisedBy[slot] + 1);
+            Interlocked.Increment(ref raised[0]);
+            if (Volatile.Read(ref interrupterAsleep) != 0)
+            {
+                NativeMethods.FutexWake((int*)Unsafe.AsPointer(ref raised[0]));
+            }
+        }
+
+        Signal(slot);
+    }
+
+    // One byte into a slot's FIFO: its reader waits for the writes (edge-triggered) and never
+    // reads, so a FIFO fills after 64 KiB of them. Full, it is emptied but for one byte (a write's
+    // edge not yet taken must still find it readable) and written again; one thread at a time
+    // empties it (the GPU thread and the interrupt thread both write).
+    private void Signal(int slot)
+    {
         byte signal = 1;
-        _ = NativeMethods.Write(fifoFds[slot], &signal, 1);
-        if (interrupted[slot] == target)
+        var fd = fifoFds[slot];
+        while (NativeMethods.Write(fd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EAgain)
+        {
+            if (Interlocked.CompareExchange(ref signalling[slot], 1, 0) != 0)
+            {
+                Thread.SpinWait(20);
+                continue;
+            }
+
+            EmptyButOne(fd);
+            Volatile.Write(ref signalling[slot], 0);
+        }
+    }
+
+    private static void EmptyButOne(int fd)
+    {
+        if (NativeMethods.Ioctl(fd, NativeMethods.FionRead, out var available) != 0)
         {
             return;
         }
 
-        interrupted[slot] = target;
-        Interlocked.Increment(ref raised[0]);
-        if (Volatile.Read(ref interrupterAsleep) != 0)
+        var buffer = stackalloc byte[4096];
+        for (var left = available - 1; left > 0;)
         {
-            NativeMethods.FutexWake((int*)Unsafe.AsPointer(ref raised[0]));
+            var read = (int)NativeMethods.Read(fd, buffer, Math.Min(left, 4096));
+            if (read <= 0)
+            {
+                return;
+            }
+
+            left -= read;
         }
     }
 
-    // The interrupt thread: passes the interrupts the engine raised on to the channel's word and
-    // wakes every event thread asleep on it. Both sides store, fence and then load (the engine the
-    // count then the flag, this thread the flag then the count), so one always sees the other: a
-    // raised interrupt is never left with this thread asleep. Without futexes (nor event threads) it ends.
+    // The interrupt thread: passes the interrupts the engine raised on to the other slots' FIFOs,
+    // one write a slot for all raised since its last pass by any other slot. Both sides store,
+    // fence and then load (the engine the count then the flag, this thread the flag then the
+    // count), so one always sees the other: a raised interrupt is never left with this thread
+    // asleep. Without futexes it naps between looks.
     private void RaiseInterrupts()
     {
         var word = (int*)Unsafe.AsPointer(ref raised[0]);
-        var shared = (int*)(basePtr + SimChannelLayout.InterruptsOffset);
         var passed = Volatile.Read(ref raised[0]);
         while (!interrupterStop)
         {
@@ -416,29 +505,49 @@ public sealed unsafe class SimGpuEngine
             if (now == passed)
             {
                 Interlocked.Exchange(ref interrupterAsleep, 1);
-                var alive = Volatile.Read(ref raised[0]) != passed || NativeMethods.FutexWait(word, passed, 100_000_000);
-                Interlocked.Exchange(ref interrupterAsleep, 0);
-                if (!alive)
+                if (Volatile.Read(ref raised[0]) == passed && !NativeMethods.FutexWait(word, passed, 100_000_000))
                 {
-                    return;
+                    Thread.Sleep(1);
                 }
 
+                Interlocked.Exchange(ref interrupterAsleep, 0);
                 continue;
             }
 
-            Interlocked.Add(ref *shared, unchecked(now - passed));
             passed = now;
-            NativeMethods.FutexWake(shared);
+            var slots = Volatile.Read(ref scanned);
+            var raisers = 0;
+            var raiser = -1;
+            for (var slot = 0; slot < slots; slot++)
+            {
+                var count = Volatile.Read(ref raisedBy[slot]);
+                if (count != passedBy[slot])
+                {
+                    passedBy[slot] = count;
+                    raisers++;
+                    raiser = slot;
+                }
+            }
+
+            for (var slot = 0; slot < slots && raisers > 0; slot++)
+            {
+                if (raisers > 1 || raiser != slot)
+                {
+                    Signal(slot);
+                }
+            }
         }
     }
 
     /// <summary>
     /// Publishes each slot's completions (and counters) and wakes its tenant if it blocks on them;
-    /// returns whether any were. A blocked tenant that asked to be woken ahead
-    /// (<see cref="SimChannelLayout.WakeLeadNs"/>) is woken once its work's predicted end
-    /// (<see cref="IGpuScheduler.DrainNs"/>) is no further off than that: it then waits out the
-    /// rest spinning, so it returns when the model means it to instead of a wake-up latency of
-    /// this host later (the profiled host's is in the round trip it draws). Ends are predicted
+    /// returns whether any were. A blocked tenant is woken its lead
+    /// (<see cref="SimChannelLayout.WakeLeadNs"/>, 0: none) before the time its wait is to return
+    /// (<see cref="ReturnNs"/>: its completion plus the profiled round trip), reckoned from its
+    /// completion once published, or ahead of it from its work's predicted end
+    /// (<see cref="IGpuScheduler.DrainNs"/>) where it asked a lead: it then waits out the rest
+    /// spinning, so it returns when the model means it to instead of a wake-up latency of this
+    /// host later (the profiled host's is in the round trip it draws). Ends are predicted
     /// again after the model changed (a completion, an arrival, a reset, a context switch: one
     /// look later at most) or <see cref="DrainRecheckNs"/> after the last prediction.
     /// </summary>
@@ -451,29 +560,21 @@ public sealed unsafe class SimGpuEngine
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
             var done = scheduler.Completed(slot);
             ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
-            if (Volatile.Read(ref tail) == done)
+            if (Volatile.Read(ref tail) != done)
             {
-                // Blocked (a wait published) with work still to come: perhaps woken ahead.
-                var waiting = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget));
-                if (waiting != 0)
-                {
-                    WakeEarly(slot, slotPtr, waiting, now);
-                }
-
-                continue;
+                // The counters before the tail: a tenant that sees its kernels complete reads them current.
+                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
+                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
+                Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
+                Interlocked.Exchange(ref tail, done);
+                any = true;
             }
 
-            // The counters before the tail: a tenant that sees its kernels complete reads them current.
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.BusyNs), scheduler.BusyNs(slot));
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs), scheduler.LastCompletionNs(slot));
-            Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
-            Interlocked.Exchange(ref tail, done);
-            any = true;
-            ref var waitTarget = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
-            var target = Volatile.Read(ref waitTarget);
-            if (target != 0 && done >= target && Interlocked.CompareExchange(ref waitTarget, 0, target) == target)
+            // Blocked (a wait published): woken when its return is a lead away.
+            var waiting = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget));
+            if (waiting != 0)
             {
-                Wake(slot, slotPtr, target);
+                WakeWhenDue(slot, slotPtr, waiting, now);
             }
         }
 

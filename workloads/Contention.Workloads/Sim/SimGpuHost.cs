@@ -77,7 +77,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             }
 
             // O_RDWR: opening a FIFO for writing alone would block until a reader arrives.
-            fifoFds[i] = NativeMethods.Open(fifoPaths[i], NativeMethods.ORdWr | NativeMethods.OCloExec);
+            fifoFds[i] = NativeMethods.Open(fifoPaths[i], NativeMethods.ORdWr | NativeMethods.ONonblock | NativeMethods.OCloExec);
             if (fifoFds[i] < 0)
             {
                 throw new IOException($"failed to open FIFO {fifoPaths[i]}: errno {Marshal.GetLastPInvokeError()}");
