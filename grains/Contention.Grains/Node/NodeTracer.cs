@@ -83,8 +83,12 @@ public sealed partial class NodeTracer : BackgroundService
         }
     }
 
-    /// <summary>Reports one tenant now (when it stops, or at a phase boundary: then it enters <paramref name="nextPhase"/>).</summary>
-    internal async Task FlushAsync(TenantRunner runner, MeasurementPhase? nextPhase = null)
+    /// <summary>
+    /// Reports one tenant now (when it stops, or at a phase boundary: then it enters
+    /// <paramref name="nextPhase"/>); <paramref name="final"/>: its stopped worker's last sample, after
+    /// which the tenant is reported no more (<see cref="TenantMeasurement.Final"/>).
+    /// </summary>
+    internal async Task FlushAsync(TenantRunner runner, MeasurementPhase? nextPhase = null, bool final = false)
     {
         if (!runners.TryGetValue(runner, out var measurement))
         {
@@ -98,12 +102,52 @@ public sealed partial class NodeTracer : BackgroundService
         }
 
         var snapshot = await bpf.SnapshotAsync().ConfigureAwait(false);
-        var delta = await CollectAsync(runner, measurement, snapshot, NodeCpu.Read(), nextPhase).ConfigureAwait(false);
+        if (final && options.EbpfThreadCalls && runner.Worker is { Tid: null } worker)
+        {
+            snapshot = await SettledAsync(worker.Pid, snapshot).ConfigureAwait(false);
+        }
+
+        var delta = await CollectAsync(runner, measurement, snapshot, NodeCpu.Read(), nextPhase, final).ConfigureAwait(false);
         if (delta is not null)
         {
             await SendAsync(runner.Spec.Experiment, [delta]).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A snapshot in which the stopped worker <paramref name="pid"/> made no call while it was read:
+    /// the helper reads a snapshot's calls per process before its calls per thread, so a worker
+    /// whose threads still spin (.NET's pool yields in bursts as it winds down) would have more
+    /// calls per thread than in all in its final sample, and no later sample would make up for it.
+    /// Its first snapshot whose calls the next one did not change (that one is taken
+    /// <see cref="SettlePause"/> later, at most <see cref="SettleTries"/> times); else the latest.
+    /// </summary>
+    private async Task<BpfSnapshot?> SettledAsync(int pid, BpfSnapshot? snapshot)
+    {
+        for (var i = 0; i < SettleTries && snapshot is not null; i++)
+        {
+            await Task.Delay(SettlePause).ConfigureAwait(false);
+            var next = await bpf.SnapshotAsync().ConfigureAwait(false);
+            if (next is null || next.Sequence <= snapshot.Sequence)
+            {
+                continue;
+            }
+
+            if (Calls(next, pid) == Calls(snapshot, pid))
+            {
+                return snapshot;
+            }
+
+            snapshot = next;
+        }
+
+        return snapshot;
+
+        static long Calls(BpfSnapshot snapshot, int pid) => snapshot.Syscalls.Where(s => s.Root == pid).Sum(s => s.Count);
+    }
+
+    private const int SettleTries = 10;
+    private static readonly TimeSpan SettlePause = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// Measures a phase that a tenant's worker has just ended, while it waits at the boundary:
@@ -230,11 +274,17 @@ public sealed partial class NodeTracer : BackgroundService
     internal bool HasOutbox(string experiment) => outboxes.ContainsKey(experiment);
 
     /// <summary>One tenant's interval; <paramref name="nodeCpu"/> is the node's /proc/stat read once for every tenant of the tick.</summary>
-    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, TenantMeasurement measurement, BpfSnapshot? snapshot, NodeCpu nodeCpu, MeasurementPhase? nextPhase = null)
+    private async Task<TenantDelta?> CollectAsync(TenantRunner runner, TenantMeasurement measurement, BpfSnapshot? snapshot, NodeCpu nodeCpu, MeasurementPhase? nextPhase = null, bool final = false)
     {
         await measurement.ReportLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (measurement.Final)
+            {
+                return null;
+            }
+
+            measurement.Final = final;
             var worker = runner.Worker;
             if (worker is not null && !worker.Completion.IsCompleted)
             {
@@ -290,6 +340,7 @@ public sealed partial class NodeTracer : BackgroundService
                     // end where its counters do (a stopped worker's teardown included, as theirs).
                     TakeThreadCalls(measurement, worker.Pid, snapshot, runner.Phase, nextPhase is not null);
                 }
+
 
                 measurement.LastSampleNs = now;
                 var nodeDelta = nodeCpu - measurement.LastNodeCpu;

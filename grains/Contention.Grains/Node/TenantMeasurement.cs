@@ -31,6 +31,13 @@ internal sealed class TenantMeasurement
     /// </summary>
     public long? StopAskedNs { get; set; }
 
+    /// <summary>
+    /// Whether the stopped tenant's final sample was taken: later ticks report nothing more of it
+    /// (its worker's exit, after the measured time, would reach the collector after the run's
+    /// results were taken, while its calls per thread would count it: the two would disagree).
+    /// </summary>
+    public bool Final { get; set; }
+
     /// <summary>The modelled GPU's late time at the tenant's previous sample, ns (null before the first).</summary>
     public long? LastModelLateNs { get; set; }
 

@@ -341,7 +341,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
             await current.StopAsync(StopTimeout).ConfigureAwait(false);
 
             // Quiescent but alive: the final sample sees every switch and CPU tick it made.
-            await node.Tracer.FlushAsync(this).ConfigureAwait(false);
+            await node.Tracer.FlushAsync(this, final: true).ConfigureAwait(false);
             await current.DisposeAsync().ConfigureAwait(false);
             return;
         }
