@@ -47,16 +47,16 @@ public class RunThreadCallsTests
         long Calls(string thread, string call) => measured.Where(r => r.Thread == thread && r.Syscall == call).Sum(r => r.Count);
 
         // The driver's calls on the driver's threads: the tenant thread writes to its event thread
-        // once a wait and sleeps on a futex; the event thread reads that write and wakes it. (A
-        // wait woken ahead whose work proved later sleeps once more: more waits than requests on
-        // a busy machine.)
+        // once a wait and sleeps on a futex; the event thread reads that write and wakes it.
         var writes = Calls("tenant svc", "write");
-        Assert.InRange(writes, completed * 0.8, completed * 2);
-        Assert.InRange(Calls("tenant svc", "futex"), writes / 4, writes * 1.1);
+        Assert.InRange(writes, completed * 0.8, completed * 1.5);
+        Assert.InRange(Calls("tenant svc", "futex"), writes / 4, (writes * 2) + 2);
         Assert.True(Calls("tenant svc", "read") < completed / 10, $"the tenant thread read {Calls("tenant svc", "read")} times");
         Assert.InRange(Calls("sim-EvtHandlr", "read"), (writes * 0.9) - 2, writes + 2);
-        Assert.InRange(Calls("sim-EvtHandlr", "futex"), (writes * 0.9) - 2, writes + 2);
-        Assert.InRange(Calls("sim-EvtHandlr", "epoll_wait"), Calls("sim-EvtHandlr", "read"), writes * 2.2);
+        // A wake a sleep: a wait woken ahead of work that proved later sleeps once more without
+        // writing again (at most once: the second wake comes when it is to return).
+        Assert.InRange(Calls("sim-EvtHandlr", "futex"), (writes * 0.9) - 2, (writes * 2) + 2);
+        Assert.InRange(Calls("sim-EvtHandlr", "epoll_wait"), Calls("sim-EvtHandlr", "read"), (writes * 3) + 2);
         // The threads' calls add up to the tenant's in each category, but for the calls in flight
         // at the phase's two boundaries (at most one a thread at each).
         var threads = measured.Select(r => r.Tid).Distinct().Count();

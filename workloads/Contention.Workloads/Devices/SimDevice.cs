@@ -444,7 +444,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         // Either the GPU thread has taken the wait (and written, or will write, the FIFO) or it will.
-        Sleep(target);
+        Sleep(target, tellEventThread: ahead);
         var woke = MonotonicClock.NowNs();
         wakeLead?.Woke(woke - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)));
         if (Volatile.Read(ref tail) >= target)
@@ -471,15 +471,28 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     }
 
     // The tenant thread's side of a blocking wait, as the CUDA driver's: one write to its event
-    // thread, then asleep on a futex until that thread wakes it. A wake lost (none is, but a
-    // blocked tenant must never hang) is taken after LostWakeNs once the GPU has taken the wait.
-    private void Sleep(long target)
+    // thread, then asleep on a futex until that thread wakes it. Asleep again on the same wait
+    // (woken ahead of work that proved later: the model's own doing, which the driver never
+    // does), it does not write again: its event thread still watches the wait. A wake lost (none
+    // is, but a blocked tenant must never hang) is taken after LostWakeNs once the GPU has taken the wait.
+    private void Sleep(long target, bool tellEventThread)
     {
         var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
         var sequence = Volatile.Read(ref *word);
         Volatile.Write(ref waitingFor, target);
-        byte signal = 1;
-        _ = NativeMethods.Write(requestWrite, &signal, 1);
+        if (tellEventThread)
+        {
+            byte signal = 1;
+            _ = NativeMethods.Write(requestWrite, &signal, 1);
+        }
+        else if (Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
+            && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+        {
+            // Taken by the GPU before the event thread could know this thread sleeps on it (no
+            // write wakes it to look again): this thread's own wake.
+            return;
+        }
+
         while (Volatile.Read(ref *word) == sequence)
         {
             if (!NativeMethods.FutexWait(word, sequence, LostWakeNs))
