@@ -156,8 +156,8 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// The interrupts are every tenant's blocking waits the GPU thread woke, this one's included:
     /// on the H200 each process's <c>cuda-EvtHandlr</c> woke about once for every blocking wait of
     /// any process on the GPU and once more for each of its own (spinning and yielding waits raise
-    /// none: ~70 wake-ups a run whatever their number), as this one does (its own: the tenant
-    /// thread's request, then the interrupt).
+    /// none: ~70 wake-ups a run whatever their number), as this one does: for each of its own
+    /// waits the tenant thread's request wakes it too, which this count leaves out.
     /// </summary>
     public long DriverEventWakes => Interlocked.Read(ref driverEventWakes);
 
