@@ -33,8 +33,8 @@ internal sealed class TenantMeasurement
 
     /// <summary>
     /// Whether the stopped tenant's final sample was taken: later ticks report nothing more of it
-    /// (its worker's exit, after the measured time, would reach the collector after the run's
-    /// results were taken, while its calls per thread would count it: the two would disagree).
+    /// (its measured time ended at the stop, and its calls per thread, which its own counts must
+    /// match, are those of that final sample).
     /// </summary>
     public bool Final { get; set; }
 
