@@ -174,7 +174,6 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         var interrupts = (int*)(headerPtr + SimChannelLayout.InterruptsOffset);
         var seen = Volatile.Read(ref *interrupts);
         var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
-        ref var published = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget);
         var buffer = stackalloc byte[64];
         while (!closing)
         {
@@ -203,7 +202,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             }
 
             var target = Volatile.Read(ref waitingFor);
-            if (target != 0 && Volatile.Read(ref published) != target && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+            if (target != 0 && TakeWake(target))
             {
                 Interlocked.Increment(ref *word);
                 NativeMethods.FutexWake(word);
@@ -470,6 +469,12 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         wakeLead?.Spun(now - woke);
     }
 
+    // Whether this caller takes the wake of the tenant thread's wait for target: the GPU has taken
+    // the wait (it clears its target before it wakes) and no one else took the wake first.
+    private bool TakeWake(long target) =>
+        Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
+        && Interlocked.CompareExchange(ref waitingFor, 0, target) == target;
+
     // The tenant thread's side of a blocking wait, as the CUDA driver's: one write to its event
     // thread, then asleep on a futex until that thread wakes it. Asleep again on the same wait
     // (woken ahead of work that proved later: the model's own doing, which the driver never
@@ -485,8 +490,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             byte signal = 1;
             _ = NativeMethods.Write(requestWrite, &signal, 1);
         }
-        else if (Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
-            && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+        else if (TakeWake(target))
         {
             // Taken by the GPU before the event thread could know this thread sleeps on it (no
             // write wakes it to look again): this thread's own wake.
@@ -502,9 +506,8 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             }
 
             if (Volatile.Read(ref *word) == sequence
-                && Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
                 && MonotonicClock.NowNs() - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)) >= LostWakeNs
-                && Interlocked.CompareExchange(ref waitingFor, 0, target) == target)
+                && TakeWake(target))
             {
                 return;
             }

@@ -409,7 +409,7 @@ public sealed unsafe class SimGpuEngine
     /// draw, for as long a wait) and the extra of a wait that found the GPU idle, as
     /// <see cref="Devices.SimDevice"/> reckons it when it returns.
     /// </summary>
-    internal long ReturnNs(int slot, byte* slotPtr, long endNs)
+    private long ReturnNs(int slot, byte* slotPtr, long endNs)
     {
         var calledNs = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitCalledNs));
         if (endNs <= calledNs)
