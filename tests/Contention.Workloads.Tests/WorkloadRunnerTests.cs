@@ -12,23 +12,11 @@ public class WorkloadRunnerTests
     [Fact]
     public void Run_OpenLoopWithHostTimings_EachRequestsArrivalStartEndAndWhenItsLastLaunchReturned()
     {
-        var directory = Directory.CreateTempSubdirectory("contention-timings-").FullName;
-        Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, directory);
-        try
-        {
-            // Each synchronise takes 5 ms: the wait begins at the last launch and lasts that long.
-            using var device = new RecordingDevice(stopAfterSynchronizations: 3, synchronizeMs: 5);
-            var runner = new WorkloadRunner(device, new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 100, Seed = 1 });
-
-            runner.Run(device.Stop);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, null);
-        }
-
-        var lines = File.ReadAllLines(Directory.GetFiles(directory, "request-*.csv").Single());
-        Directory.Delete(directory, recursive: true);
+        // Each synchronise takes 5 ms: the wait begins at the last launch and lasts that long.
+        var lines = RunWithHostTimings(
+            new RecordingDevice(stopAfterSynchronizations: 3, synchronizeMs: 5),
+            new WorkloadSpec { Kind = WorkloadKind.Inference, Model = "mlp", BatchSize = 1, RatePerSecond = 100, Seed = 1 },
+            "request");
         Assert.Equal("arrival_ns,started_ns,ended_ns,launched_ns", lines[0]);
         var rows = lines.Skip(1).Where(l => !l.StartsWith('#')).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
         Assert.Equal(3, rows.Count);
@@ -37,6 +25,33 @@ public class WorkloadRunnerTests
             Assert.InRange(r[1], r[0], r[3]);
             Assert.InRange(r[2] - r[3], 5_000_000, long.MaxValue);
         });
+    }
+
+    [Fact]
+    public void Run_ClosedLoopWithHostTimings_EachLaunchAndSynchroniseInItsOperationInOrder_AHeldLaunchShowsItsHold()
+    {
+        // Three launches an operation, the second held 3 ms (as a driver holds a launch while its
+        // queue is full), each synchronise 5 ms.
+        var lines = RunWithHostTimings(
+            new RecordingDevice(stopAfterSynchronizations: 3, synchronizeMs: 5) { HoldLaunchAt = 1, HoldMs = 3 },
+            new WorkloadSpec { Kind = WorkloadKind.Microbench, Op = MicrobenchOp.Copy, Bytes = 4096, Iterations = 3 },
+            "launch");
+        Assert.Equal("operation,index,called_ns,returned_ns", lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
+        Assert.Equal(
+            [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2],
+            rows.Select(r => r[0]));
+        Assert.Equal(
+            [0, 1, 2, WorkloadRunner.SynchronizeIndex, 0, 1, 2, WorkloadRunner.SynchronizeIndex, 0, 1, 2, WorkloadRunner.SynchronizeIndex],
+            rows.Select(r => r[1]));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.InRange(rows[i][3], rows[i][2], long.MaxValue);
+            Assert.InRange(rows[i][2], i == 0 ? 0 : rows[i - 1][3], long.MaxValue);
+        }
+
+        Assert.All(rows.Where(r => r[1] == 1), r => Assert.InRange(r[3] - r[2], 3_000_000, long.MaxValue));
+        Assert.All(rows.Where(r => r[1] == WorkloadRunner.SynchronizeIndex), r => Assert.InRange(r[3] - r[2], 5_000_000, long.MaxValue));
     }
 
     [Fact]
@@ -157,6 +172,27 @@ public class WorkloadRunnerTests
     }
 
     /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease), and with RecordsOperations B(egin) and E(nd) of operations; cancels after some synchronisations.</summary>
+    // Runs spec on device with the host-timings diagnostic on; returns the lines of its one file named name-*.csv.
+    private static string[] RunWithHostTimings(RecordingDevice device, WorkloadSpec spec, string name)
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-timings-").FullName;
+        Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, directory);
+        try
+        {
+            using (device)
+            {
+                new WorkloadRunner(device, spec).Run(device.Stop);
+            }
+
+            return File.ReadAllLines(Directory.GetFiles(directory, $"{name}-*.csv").Single());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Contention.Workloads.Sim.HostTimings.Variable, null);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private sealed class RecordingDevice(int stopAfterSynchronizations, int synchronizeMs = 0) : IComputeDevice
     {
         private readonly CancellationTokenSource stop = new();
@@ -183,7 +219,22 @@ public class WorkloadRunnerTests
 
         public void Release() => Record("R");
 
-        public void Launch(in KernelSpec kernel) => Record("L");
+        // The launch at this place in its operation (counted from the last synchronise) is held HoldMs.
+        public int HoldLaunchAt { get; init; } = -1;
+
+        public int HoldMs { get; init; }
+
+        private int launchesSinceSync;
+
+        public void Launch(in KernelSpec kernel)
+        {
+            if (launchesSinceSync++ == HoldLaunchAt)
+            {
+                Thread.Sleep(HoldMs);
+            }
+
+            Record("L");
+        }
 
         public void BeginOperation()
         {
@@ -209,6 +260,7 @@ public class WorkloadRunnerTests
             }
 
             Record("S");
+            launchesSinceSync = 0;
             if (++synchronizations == stopAfterSynchronizations)
             {
                 stop.Cancel();

@@ -21,9 +21,18 @@ public sealed class WorkloadRunner
     private long completed;
     private long replayed;
 
-    // With the host-timings diagnostic on: when the request's last launch returned (its wait began).
+    // With the host-timings diagnostic on: when the request's last launch returned (its wait began),
+    // and every launch's and synchronise's call and return (null: off).
     private bool recordLaunched;
     private long launchedNs;
+    private HostTimings? launches;
+    private long operationsRun;
+
+    /// <summary>Rows the launch recorder keeps (a ResNet-50 trainer launches ~4,000 kernels a second, a 1,000/s MLP service ~11,000).</summary>
+    private const int LaunchRows = 1 << 19;
+
+    /// <summary>The index a synchronise's row in the launch recorder has (a launch's is its place in the operation).</summary>
+    public const long SynchronizeIndex = -1;
 
     /// <summary>Prepares <paramref name="spec"/> on <paramref name="device"/> (allocates its buffers).</summary>
     public WorkloadRunner(IComputeDevice device, WorkloadSpec spec)
@@ -109,6 +118,7 @@ public sealed class WorkloadRunner
 
         var operations = 0;
         var timings = HostTimings.Open("operation", ["started_ns", "ended_ns"]);
+        launches = OpenLaunches();
         while (!cancellation.IsCancellationRequested)
         {
             var start = MonotonicClock.NowNs();
@@ -128,7 +138,12 @@ public sealed class WorkloadRunner
         }
 
         timings?.Save();
+        launches?.Save();
     }
+
+    // Each launch's and synchronise's call and return: where an operation's time on the host goes
+    // (a launch the driver holds while its queue is full, a wait). Off with the diagnostic.
+    private static HostTimings? OpenLaunches() => HostTimings.Open("launch", ["operation", "index", "called_ns", "returned_ns"], LaunchRows);
 
     /// <summary>The closed-loop operation after which <see cref="StartPauseNs"/> is paused: the second (the first warms up).</summary>
     public const int StartPauseAfter = 2;
@@ -172,6 +187,7 @@ public sealed class WorkloadRunner
         // request queued behind its predecessor never finds best-effort work let go in between.
         var timings = HostTimings.Open("request", ["arrival_ns", "started_ns", "ended_ns", "launched_ns"]);
         recordLaunched = timings is not null;
+        launches = OpenLaunches();
         var pending = false;
         try
         {
@@ -217,6 +233,7 @@ public sealed class WorkloadRunner
         }
 
         timings?.Save();
+        launches?.Save();
     }
 
     private void RunGrid(IReadOnlyList<MicrobenchGroup> grid, PhaseRecorder? phases, CancellationToken cancellation)
@@ -276,6 +293,7 @@ public sealed class WorkloadRunner
         if (replay is not null)
         {
             Replay(replay.StepOf(replayed++));
+            operationsRun++;
             return;
         }
 
@@ -286,7 +304,7 @@ public sealed class WorkloadRunner
 
         for (var i = 0; i < kernels.Count; i++)
         {
-            device.Launch(kernels[i]);
+            Launch(kernels[i], i);
         }
 
         if (recordLaunched)
@@ -294,11 +312,39 @@ public sealed class WorkloadRunner
             launchedNs = MonotonicClock.NowNs();
         }
 
-        device.Synchronize();
+        Synchronize();
         if (spec.AllocatePerOperation)
         {
             device.Release();
         }
+
+        operationsRun++;
+    }
+
+    private void Launch(in KernelSpec kernel, int index)
+    {
+        if (launches is null)
+        {
+            device.Launch(kernel);
+            return;
+        }
+
+        var called = MonotonicClock.NowNs();
+        device.Launch(kernel);
+        launches.Record(operationsRun, index, called, MonotonicClock.NowNs());
+    }
+
+    private void Synchronize()
+    {
+        if (launches is null)
+        {
+            device.Synchronize();
+            return;
+        }
+
+        var called = MonotonicClock.NowNs();
+        device.Synchronize();
+        launches.Record(operationsRun, SynchronizeIndex, called, MonotonicClock.NowNs());
     }
 
     // A recorded step: the host busy for each recorded gap (as the job's Python was), each launch as
@@ -308,11 +354,11 @@ public sealed class WorkloadRunner
         for (var k = 0; k < step.Kernels.Length; k++)
         {
             Busy(step.BeforeNs[k]);
-            device.Launch(step.Kernels[k]);
+            Launch(step.Kernels[k], k);
             if (step.SyncAfter[k])
             {
                 Busy(step.SyncGapNs[k]);
-                device.Synchronize();
+                Synchronize();
             }
         }
 
