@@ -1,6 +1,4 @@
 using System.IO.MemoryMappedFiles;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Contention.Workloads.Kernels;
 using Contention.Workloads.Sim;
 
@@ -12,22 +10,18 @@ namespace Contention.Workloads.Devices;
 /// yield calls <c>sched_yield</c> between polls, and a synchronise returns no sooner than the
 /// profile's measured round trip for the sync mode and wait length after the last kernel ends
 /// (drawn from its measured spread where the profile has one, with the tenant's seed). A blocking
-/// wait makes the CUDA driver's calls on the driver's threads (measured on the H200 with
-/// <c>--thread-calls</c>): the tenant thread writes to its driver event thread's pipe and sleeps
-/// on a futex; the event thread (<c>sim-EvtHandlr</c>, like the driver's <c>cuda-EvtHandlr</c>)
-/// wakes in <c>epoll_wait</c> to that write, reads it, waits again for the GPU's interrupt (a
-/// write to the slot's FIFO, whose edges it waits for and never reads) and wakes the tenant
-/// thread with a futex. The GPU thread wakes it that long before the wait is to return (the
+/// wait makes the CUDA driver's calls on the driver's threads (<see cref="SimDriverEvents"/>: the
+/// tenant thread's write and futex, <c>sim-EvtHandlr</c>'s <c>epoll_wait</c>, read and futex
+/// wake). The GPU thread wakes it that long before the wait is to return (the
 /// completion and its round trip): its own recent wake-up latency (<see cref="WakeLead"/>), which
 /// it then spins; the measured round trip already holds the profiled host's wake-up, so this
 /// host's is not added to it. After idling, the first
 /// launch costs the profile's measured extra for that long a gap on the launching thread, and a
 /// blocking synchronise whose first kernel found the GPU idle returns its measured extra later
-/// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are
-/// staged through a real host memcpy and hold the
-/// thread until the DMA completes, as the CUDA driver does. Like the CUDA driver's event thread,
-/// the device's wakes to each of the GPU's completion interrupts, whichever tenant's blocking
-/// wait raised it (<see cref="DriverEventWakes"/>).
+/// (<see cref="DeviceProfile.IdleCosts"/>). Pageable copies are staged through a real host memcpy
+/// and hold the thread until the DMA completes, as the CUDA driver does. Like the CUDA driver's
+/// event thread, the device's wakes to each of the GPU's completion interrupts, whichever tenant's
+/// blocking wait raised it (<see cref="DriverEventWakes"/>).
 /// </summary>
 public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 {
@@ -43,12 +37,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private long lastReturnNs;
     private bool batchStarted;
     private long idleWaitNs;
-    private readonly int fifoFd; // the slot's FIFO, never read: its writes' edges wake the event thread
-    private readonly int requestRead; // the tenant thread's requests to its event thread (a pipe)
-    private readonly int requestWrite;
-    private readonly int epollFd; // the event thread's: the requests (level) and the FIFO (edges)
-    private readonly int[] wakeWord = GC.AllocateArray<int>(1, pinned: true); // the tenant thread's futex
-    private long waitingFor; // the wait target the tenant thread sleeps on (0: none), for the event thread to wake
+    private readonly SimDriverEvents driverEvents;
     private double waitDraw = double.NaN; // the current wait's round-trip draw, published with it
     private readonly bool pinned;
     private readonly long launchCpuNs;
@@ -60,10 +49,6 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     [ThreadStatic] private static bool preciseTimers;
     private float[] hostBuffer = [];
     private float[] staging = [];
-    private readonly Thread driverEvents;
-    private volatile bool closing;
-    private long driverEventWakes;
-    private long interruptsSeen;
 
     /// <summary>Attaches to the slot named in <c>options.SimChannel</c>.</summary>
     /// <exception cref="InvalidOperationException">No channel was given, or the file is not a modelled GPU.</exception>
@@ -102,113 +87,24 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
 
         headerPtr = pointer;
         slotPtr = SimChannelLayout.Slot(pointer, channel.Slot);
-        (fifoFd, requestRead, requestWrite, epollFd) = OpenDriverEvents(channel.FifoPath);
-
         Description = $"{channel.Profile.Name} (sim:{options.Id.Index} slot {channel.Slot}, sync {SyncMode.ToString().ToLowerInvariant()}, {(pinned ? "pinned" : "pageable")} host memory)";
         lastReturnNs = MonotonicClock.NowNs();
-        driverEvents = new Thread(DriverEvents) { IsBackground = true, Name = "sim-EvtHandlr" };
-        driverEvents.Start();
-    }
-
-    /// <summary>How long a blocked tenant thread sleeps before it looks whether its wake was lost, ns.</summary>
-    private const long LostWakeNs = 1_000_000_000;
-
-    private const ulong RequestEvent = 1;
-    private const ulong InterruptEvent = 2;
-
-    // The slot's FIFO (read end, never read), the request pipe and the event thread's epoll set.
-    private static (int Fifo, int RequestRead, int RequestWrite, int Epoll) OpenDriverEvents(string fifoPath)
-    {
-        var fifo = NativeMethods.Open(fifoPath, NativeMethods.ORdOnly | NativeMethods.ONonblock | NativeMethods.OCloExec);
-        if (fifo < 0)
+        try
         {
-            throw new IOException($"failed to open {fifoPath}: errno {Marshal.GetLastPInvokeError()}");
+            driverEvents = new SimDriverEvents(headerPtr, slotPtr, channel.FifoPath);
         }
-
-        var pipe = stackalloc int[2];
-        if (NativeMethods.Pipe2(pipe, NativeMethods.ONonblock | NativeMethods.OCloExec) != 0)
+        catch
         {
-            var error = Marshal.GetLastPInvokeError();
-            _ = NativeMethods.Close(fifo);
-            throw new IOException($"failed to create the driver event thread's pipe: errno {error}");
-        }
-
-        var epoll = NativeMethods.EpollCreate1(NativeMethods.OCloExec);
-        if (epoll < 0
-            || NativeMethods.EpollAdd(epoll, pipe[0], NativeMethods.EpollIn, RequestEvent) != 0
-            || NativeMethods.EpollAdd(epoll, fifo, NativeMethods.EpollIn | NativeMethods.EpollEdge, InterruptEvent) != 0)
-        {
-            var error = Marshal.GetLastPInvokeError();
-            foreach (var fd in new[] { fifo, pipe[0], pipe[1], epoll })
-            {
-                _ = fd >= 0 ? NativeMethods.Close(fd) : 0;
-            }
-
-            throw new IOException($"failed to set up the driver event thread's epoll set (the modelled GPU needs Linux): errno {error}");
-        }
-
-        return (fifo, pipe[0], pipe[1], epoll);
-    }
-
-    /// <summary>
-    /// Times the device's driver event thread woke to the GPU's completion interrupts (each a
-    /// voluntary context switch; interrupts raised while it was awake are taken in one wake-up).
-    /// The interrupts are every tenant's blocking waits the GPU thread woke, this one's included:
-    /// on the H200 each process's <c>cuda-EvtHandlr</c> woke about once for every blocking wait of
-    /// any process on the GPU and once more for each of its own (spinning and yielding waits raise
-    /// none: ~70 wake-ups a run whatever their number), as this one does: for each of its own
-    /// waits the tenant thread's request wakes it too, which this count leaves out.
-    /// </summary>
-    public long DriverEventWakes => Interlocked.Read(ref driverEventWakes);
-
-    /// <summary>The GPU's completion interrupts the driver event thread has seen since the device opened.</summary>
-    public long InterruptsSeen => Interlocked.Read(ref interruptsSeen);
-
-    // The driver's event thread: asleep in epoll_wait until the tenant thread asks it to watch a
-    // wait (a byte on the request pipe, read) or the GPU raises an interrupt (an edge of the
-    // slot's FIFO: the GPU thread's for this slot's wait, the interrupt thread's for another's);
-    // then, if the GPU has taken the tenant thread's wait (it clears the wait's target before it
-    // writes), wakes that thread.
-    private void DriverEvents()
-    {
-        var interrupts = (int*)(headerPtr + SimChannelLayout.InterruptsOffset);
-        var seen = Volatile.Read(ref *interrupts);
-        var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
-        var buffer = stackalloc byte[64];
-        while (!closing)
-        {
-            var events = NativeMethods.EpollWait(epollFd, -1);
-            if (events < 0)
-            {
-                if (Marshal.GetLastPInvokeError() == NativeMethods.EIntr)
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            if ((events & (long)RequestEvent) != 0)
-            {
-                _ = NativeMethods.Read(requestRead, buffer, 64);
-            }
-
-            var now = Volatile.Read(ref *interrupts);
-            if ((events & (long)InterruptEvent) != 0 && now != seen)
-            {
-                Interlocked.Increment(ref driverEventWakes);
-                Interlocked.Add(ref interruptsSeen, unchecked((uint)(now - seen)));
-                seen = now;
-            }
-
-            var target = Volatile.Read(ref waitingFor);
-            if (target != 0 && TakeWake(target))
-            {
-                Interlocked.Increment(ref *word);
-                NativeMethods.FutexWake(word);
-            }
+            Unmap();
+            throw;
         }
     }
+
+    /// <inheritdoc cref="SimDriverEvents.Wakes"/>
+    public long DriverEventWakes => driverEvents.Wakes;
+
+    /// <inheritdoc cref="SimDriverEvents.InterruptsSeen"/>
+    public long InterruptsSeen => driverEvents.InterruptsSeen;
 
     /// <summary>What a tenant's seed is mixed with for its idle-cost draws (their own stream, so the round trips draw as before).</summary>
     internal const int IdleSeed = 0x2545F491;
@@ -345,20 +241,12 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     public void Dispose()
     {
         timings?.Save();
-        if (!closing)
-        {
-            // Woken and gone before the file is unmapped.
-            closing = true;
-            byte signal = 0;
-            _ = NativeMethods.Write(requestWrite, &signal, 1);
-            driverEvents.Join();
-        }
+        driverEvents.Dispose(); // its thread gone before the file is unmapped
+        Unmap();
+    }
 
-        foreach (var fd in new[] { epollFd, requestRead, requestWrite, fifoFd })
-        {
-            _ = NativeMethods.Close(fd);
-        }
-
+    private void Unmap()
+    {
         view.SafeMemoryMappedViewHandle.ReleasePointer();
         view.Dispose();
         file.Dispose();
@@ -443,7 +331,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         // Either the GPU thread has taken the wait (and written, or will write, the FIFO) or it will.
-        Sleep(target, tellEventThread: ahead);
+        driverEvents.Sleep(target, tellEventThread: ahead);
         var woke = MonotonicClock.NowNs();
         wakeLead?.Woke(woke - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)));
         if (Volatile.Read(ref tail) >= target)
@@ -467,51 +355,6 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         wakeLead?.Spun(now - woke);
-    }
-
-    // Whether this caller takes the wake of the tenant thread's wait for target: the GPU has taken
-    // the wait (it clears its target before it wakes) and no one else took the wake first.
-    private bool TakeWake(long target) =>
-        Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget)) != target
-        && Interlocked.CompareExchange(ref waitingFor, 0, target) == target;
-
-    // The tenant thread's side of a blocking wait, as the CUDA driver's: one write to its event
-    // thread, then asleep on a futex until that thread wakes it. Asleep again on the same wait
-    // (woken ahead of work that proved later: the model's own doing, which the driver never
-    // does), it does not write again: its event thread still watches the wait. A wake lost (none
-    // is, but a blocked tenant must never hang) is taken after LostWakeNs once the GPU has taken the wait.
-    private void Sleep(long target, bool tellEventThread)
-    {
-        var word = (int*)Unsafe.AsPointer(ref wakeWord[0]);
-        var sequence = Volatile.Read(ref *word);
-        Volatile.Write(ref waitingFor, target);
-        if (tellEventThread)
-        {
-            byte signal = 1;
-            _ = NativeMethods.Write(requestWrite, &signal, 1);
-        }
-        else if (TakeWake(target))
-        {
-            // Taken by the GPU before the event thread could know this thread sleeps on it (no
-            // write wakes it to look again): this thread's own wake.
-            return;
-        }
-
-        while (Volatile.Read(ref *word) == sequence)
-        {
-            if (!NativeMethods.FutexWait(word, sequence, LostWakeNs))
-            {
-                Thread.Yield(); // no futexes to be had: the event thread's wake is the word alone
-                continue;
-            }
-
-            if (Volatile.Read(ref *word) == sequence
-                && MonotonicClock.NowNs() - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)) >= LostWakeNs
-                && TakeWake(target))
-            {
-                return;
-            }
-        }
     }
 
     // Returns the modelled completion and when the model meant the call to return (0: at once).

@@ -1,5 +1,4 @@
 using System.IO.MemoryMappedFiles;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Contention.Workloads.Sim;
@@ -24,9 +23,7 @@ public sealed unsafe class SimGpuEngine
     private readonly long[] drainVersion;
     private readonly long[] drainAskedNs;
     private readonly long[] interrupted; // the wait target each slot's last completion interrupt was for
-    private readonly long[] raisedBy; // the completion interrupts each slot's waits raised (the interrupt thread's to pass on)
-    private readonly long[] passedBy; // the interrupt thread's: each slot's interrupts it has passed on
-    private readonly int[] signalling; // per slot: 1 while a thread empties its full FIFO
+    private readonly SimInterrupts interrupts;
     private readonly RoundTripCurve[] roundTrips; // per slot: its blocking waits' round trip under the slot's sharing
     private readonly RoundTripCurve timeslicedTrips;
     private readonly RoundTripCurve mpsTrips;
@@ -41,12 +38,6 @@ public sealed unsafe class SimGpuEngine
     private long switches;
     private long nextEarlyWakeNs = long.MaxValue;
     private long version = 1; // moves whenever the model changes, so blocked tenants' ends are predicted again
-
-    // [0]: the completion interrupts this engine raised, a futex word the interrupt thread sleeps
-    // on (pinned: the word's address must not move while a thread sleeps on it).
-    private readonly int[] raised = GC.AllocateArray<int>(1, pinned: true);
-    private int interrupterAsleep;
-    private volatile bool interrupterStop;
 
     /// <summary>How long a prediction of a blocked tenant's end stands between changes the engine sees (a model with gates can move it without one).</summary>
     internal const long DrainRecheckNs = 20_000;
@@ -73,9 +64,7 @@ public sealed unsafe class SimGpuEngine
         drainVersion = new long[fifoFds.Length];
         drainAskedNs = new long[fifoFds.Length];
         interrupted = new long[fifoFds.Length];
-        raisedBy = new long[fifoFds.Length];
-        passedBy = new long[fifoFds.Length];
-        signalling = new int[fifoFds.Length];
+        interrupts = new SimInterrupts(basePtr, fifoFds);
         timeslicedTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Timeslice);
         mpsTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Mps);
         roundTrips = [.. Enumerable.Repeat(timeslicedTrips, fifoFds.Length)];
@@ -83,7 +72,7 @@ public sealed unsafe class SimGpuEngine
     }
 
     /// <summary>The completion interrupts raised: one for each blocking wait the engine woke.</summary>
-    internal int InterruptsRaised => Volatile.Read(ref raised[0]);
+    internal int InterruptsRaised => interrupts.Raised;
 
     /// <summary>Wakes later than <see cref="SimGpuHost.LateThresholdNs"/>.</summary>
     internal long LateWakes { get; private set; }
@@ -93,17 +82,14 @@ public sealed unsafe class SimGpuEngine
     /// <summary>Runs until the node asks it to stop (or its parent process is gone).</summary>
     internal void Run()
     {
-        var interrupter = new Thread(RaiseInterrupts) { IsBackground = true, Name = "sim-interrupts" };
-        interrupter.Start();
+        interrupts.Start();
         try
         {
             Loop();
         }
         finally
         {
-            interrupterStop = true;
-            NativeMethods.FutexWake((int*)Unsafe.AsPointer(ref raised[0]));
-            interrupter.Join();
+            interrupts.Stop();
         }
     }
 
@@ -294,13 +280,14 @@ public sealed unsafe class SimGpuEngine
             scheduler.Reset(slot);
             scheduler.Configure(slot, context);
             roundTrips[slot] = mode == GpuSharing.Mps ? mpsTrips : timeslicedTrips;
-            DrainFifo(slot);
+            interrupts.Drain(slot);
             seen[slot] = 0;
             interrupted[slot] = 0;
             new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
             applied[slot] = request;
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
             Volatile.Write(ref scanned, Math.Max(scanned, slot + 1));
+            interrupts.SlotsInUse = scanned;
             any = true;
         }
 
@@ -308,17 +295,6 @@ public sealed unsafe class SimGpuEngine
     }
 
     private IGpuScheduler NewScheduler(GpuSharing mode, long nowNs) => GpuSchedulers.Create(profile, mode, fifoFds.Length, nowNs);
-
-    private void DrainFifo(int slot)
-    {
-        // A tenant that died between being signalled and reading leaves a byte behind; the next
-        // tenant of this slot must not be woken by it.
-        if (NativeMethods.Ioctl(fifoFds[slot], NativeMethods.FionRead, out var available) == 0 && available > 0)
-        {
-            var buffer = stackalloc byte[available];
-            _ = NativeMethods.Read(fifoFds[slot], buffer, available);
-        }
-    }
 
     private void CollectArrivals()
     {
@@ -422,8 +398,8 @@ public sealed unsafe class SimGpuEngine
     }
 
     // Wakes a tenant blocked in its synchronise for its work up to target, due at dueNs: writes
-    // its slot's FIFO, whose edge wakes the tenant's driver event thread (SimDevice), which wakes
-    // the tenant; and raises the GPU's completion interrupt, which the interrupt thread passes on
+    // its slot's FIFO, whose edge wakes the tenant's driver event thread (SimDriverEvents), which wakes
+    // the tenant; and raises the GPU's completion interrupt, which the interrupt thread (SimInterrupts) passes on
     // to every other slot's FIFO (every tenant's event thread wakes to it, as on the real GPU):
     // once a wait, though a tenant woken ahead whose work proved later sleeps and is woken again.
     // Writing them all costs ~2 µs a woken thread, so the interrupt thread does it; this thread
@@ -437,106 +413,10 @@ public sealed unsafe class SimGpuEngine
         if (interrupted[slot] != target)
         {
             interrupted[slot] = target;
-            Interlocked.Increment(ref *(int*)(basePtr + SimChannelLayout.InterruptsOffset));
-            Volatile.Write(ref raisedBy[slot], raisedBy[slot] + 1);
-            Interlocked.Increment(ref raised[0]);
-            if (Volatile.Read(ref interrupterAsleep) != 0)
-            {
-                NativeMethods.FutexWake((int*)Unsafe.AsPointer(ref raised[0]));
-            }
+            interrupts.Raise(slot);
         }
 
-        Signal(slot);
-    }
-
-    // One byte into a slot's FIFO: its reader waits for the writes (edge-triggered) and never
-    // reads, so a FIFO fills after 64 KiB of them. Full, it is emptied but for one byte (a write's
-    // edge not yet taken must still find it readable) and written again; one thread at a time
-    // empties it (the GPU thread and the interrupt thread both write).
-    private void Signal(int slot)
-    {
-        byte signal = 1;
-        var fd = fifoFds[slot];
-        while (NativeMethods.Write(fd, &signal, 1) < 0 && Marshal.GetLastPInvokeError() == NativeMethods.EAgain)
-        {
-            if (Interlocked.CompareExchange(ref signalling[slot], 1, 0) != 0)
-            {
-                Thread.SpinWait(20);
-                continue;
-            }
-
-            EmptyButOne(fd);
-            Volatile.Write(ref signalling[slot], 0);
-        }
-    }
-
-    private static void EmptyButOne(int fd)
-    {
-        if (NativeMethods.Ioctl(fd, NativeMethods.FionRead, out var available) != 0)
-        {
-            return;
-        }
-
-        var buffer = stackalloc byte[4096];
-        for (var left = available - 1; left > 0;)
-        {
-            var read = (int)NativeMethods.Read(fd, buffer, Math.Min(left, 4096));
-            if (read <= 0)
-            {
-                return;
-            }
-
-            left -= read;
-        }
-    }
-
-    // The interrupt thread: passes the interrupts the engine raised on to the other slots' FIFOs,
-    // one write a slot for all raised since its last pass by any other slot. Both sides store,
-    // fence and then load (the engine the count then the flag, this thread the flag then the
-    // count), so one always sees the other: a raised interrupt is never left with this thread
-    // asleep. Without futexes it naps between looks.
-    private void RaiseInterrupts()
-    {
-        var word = (int*)Unsafe.AsPointer(ref raised[0]);
-        var passed = Volatile.Read(ref raised[0]);
-        while (!interrupterStop)
-        {
-            var now = Volatile.Read(ref raised[0]);
-            if (now == passed)
-            {
-                Interlocked.Exchange(ref interrupterAsleep, 1);
-                if (Volatile.Read(ref raised[0]) == passed && !NativeMethods.FutexWait(word, passed, 100_000_000))
-                {
-                    Thread.Sleep(1);
-                }
-
-                Interlocked.Exchange(ref interrupterAsleep, 0);
-                continue;
-            }
-
-            passed = now;
-            var slots = Volatile.Read(ref scanned);
-            var raisers = 0;
-            var raiser = -1;
-            for (var slot = 0; slot < slots; slot++)
-            {
-                var count = Volatile.Read(ref raisedBy[slot]);
-                if (count != passedBy[slot])
-                {
-                    passedBy[slot] = count;
-                    raisers++;
-                    raiser = slot;
-                }
-            }
-
-            for (var slot = 0; slot < slots && raisers > 0; slot++)
-            {
-                if (raisers > 1 || raiser != slot)
-                {
-                    Signal(slot);
-                }
-            }
-        }
+        interrupts.Signal(slot);
     }
 
     /// <summary>
