@@ -85,7 +85,7 @@ public class DrainTests
     }
 
     [Fact]
-    public void Spatial_RestOfTheQueue_CountedAtItsTimeAlone_SoNeverLaterThanTheModel()
+    public void Spatial_RestOfTheQueue_BeforeAnyOfItsKernelsEnded_CountedAtItsTimeAlone_SoNoLaterThanTheModel()
     {
         var gpu = new SpatialScheduler(2);
         gpu.Enqueue(0, new SimKernel(1_000));
@@ -94,6 +94,58 @@ public class DrainTests
         var predicted = gpu.DrainNs(0);
         gpu.AdvanceTo(100_000);
         Assert.True(predicted <= gpu.LastCompletionNs(0), $"predicted {predicted}, ended {gpu.LastCompletionNs(0)}");
+    }
+
+    [Fact]
+    public void Spatial_RestOfTheQueue_AtTheSlowdownItsKernelsHadBesideTheOthers_TheModelsEnd()
+    {
+        // Half the multiprocessors each and 0.5 interference: every kernel of context 0 takes
+        // twice its 1,000 ns beside context 1's long one. Once two have ended (at 4,000) the third
+        // runs to 6,000 and the fourth is counted at that slowdown: 8,000 (alone times: 7,000).
+        var gpu = new SpatialScheduler(2, interference: 0.5);
+        gpu.Enqueue(1, new SimKernel(1_000_000, 0.5));
+        for (var i = 0; i < 4; i++)
+        {
+            gpu.Enqueue(0, new SimKernel(1_000, 0.5));
+        }
+
+        Assert.Equal(1, gpu.Slowdown(0));
+        gpu.AdvanceTo(4_000);
+        Assert.Equal(2, gpu.Completed(0));
+        Assert.Equal(2, gpu.Slowdown(0), 9);
+        Assert.Equal(8_000, gpu.DrainNs(0));
+        AssertEndsAt(gpu, 0, 8_000);
+    }
+
+    [Fact]
+    public void Spatial_Slowdown_LeavesColdStartsOut_AndWeighsRecentKernelsMost()
+    {
+        // Context 1's kernel moves 1 MB (1,000 ns at the whole 1,000 bytes/ns) while context 0 is
+        // idle: context 0's next kernel pays the curve's 500 ns, its own and not the rest's.
+        var cold = new SpatialScheduler(2, coldStart: new ColdStart([new MeasuredColdStart(1_000, 500)], 2, 1_000));
+        cold.Enqueue(1, new SimKernel(1_000, 1, BandwidthShare: 1));
+        cold.AdvanceTo(1_000);
+        for (var i = 0; i < 3; i++)
+        {
+            cold.Enqueue(0, new SimKernel(1_000));
+        }
+
+        Assert.Equal(4_500, cold.DrainNs(0));
+        cold.AdvanceTo(2_500);
+        Assert.Equal(1, cold.Completed(0));
+        Assert.Equal(1, cold.Slowdown(0));
+        Assert.Equal(4_500, cold.DrainNs(0));
+
+        // A kernel that took 3x then one that took 1x: (3,000 x 15/16 + 1,000) / (1,000 x 15/16 + 1,000).
+        var gpu = new SpatialScheduler(2, interference: 2.0 / 3);
+        gpu.Enqueue(1, new SimKernel(2_000, 0.5));
+        gpu.Enqueue(0, new SimKernel(1_000, 0.5));
+        gpu.AdvanceTo(3_000);
+        Assert.Equal(3, gpu.Slowdown(0), 9);
+        gpu.AdvanceTo(10_000);
+        gpu.Enqueue(0, new SimKernel(1_000, 0.5));
+        gpu.AdvanceTo(11_000);
+        Assert.Equal(((3_000 * SpatialScheduler.SlowdownDecay) + 1_000) / ((1_000 * SpatialScheduler.SlowdownDecay) + 1_000), gpu.Slowdown(0), 9);
     }
 
     [Fact]

@@ -82,6 +82,47 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         Assert.Equal(1, engine.InterruptsRaised);
     }
 
+    [Fact]
+    public void WakeTimings_EachWakesReckonedEndBesideTheModelledEnd_ZeroWhereWokenFromTheCompletion()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-wakes-").FullName;
+        try
+        {
+            // A second engine over the same channel, its wakes recorded.
+            var recorded = new SimGpuEngine(memory, [-1], DeviceProfile.Load("h200") with { LaunchCpuNs = 0 }, 10_000, 0, spin: true)
+            {
+                WakeTimings = HostTimings.Into(directory, "wake", SimGpuEngine.WakeColumns, 16),
+            };
+            SimChannelLayout.RequestReset(memory, 0, 2, SimContext.Default, GpuSharing.Timeslice);
+            _ = recorded.Look();
+
+            // A 2 ms kernel alone, a 300 µs lead: woken ahead from its predicted end (alone, time-sliced: exact).
+            var first = Launch(2_000_000);
+            Block(first, leadNs: 300_000);
+            LookUntil(recorded, () => Tail() >= first && SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
+            var firstEnd = SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs);
+
+            // No lead: woken from its completion.
+            var second = Launch(1_000_000);
+            Block(second, leadNs: 0);
+            LookUntil(recorded, () => Tail() >= second && SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
+            var secondEnd = SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs);
+
+            var lines = File.ReadAllLines(recorded.WakeTimings!.Save());
+            Assert.Equal("slot,due_ns,reckoned_end_ns,end_ns,lead_ns", lines[0]);
+            var rows = lines.Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.Equal([0, firstEnd, firstEnd, 300_000], rows[0].Where((_, i) => i != 1));
+            Assert.InRange(rows[0][1], firstEnd - 300_000, firstEnd);
+            Assert.Equal([0, 0, secondEnd, 0], rows[1].Where((_, i) => i != 1));
+            Assert.InRange(rows[1][1], secondEnd, long.MaxValue);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     public void Dispose() => NativeMemory.AlignedFree(memory);
 
     private long Tail() => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail));
@@ -105,7 +146,9 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         Interlocked.Exchange(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget), target);
     }
 
-    private void LookUntil(Func<bool> done)
+    private void LookUntil(Func<bool> done) => LookUntil(engine, done);
+
+    private static void LookUntil(SimGpuEngine engine, Func<bool> done)
     {
         var giveUp = MonotonicClock.NowNs() + 5_000_000_000;
         while (!done())

@@ -6,7 +6,8 @@ namespace Contention.Workloads.Sim;
 /// A diagnostic of the host's share of a tenant's latency, off unless the environment variable
 /// <c>CONTENTION_HOST_TIMINGS</c> names a directory: an open-loop tenant records each request's
 /// arrival, start, end and when its last launch returned (its wait began), a closed-loop one each operation's start and end,
-/// both each launch's and synchronise's call and return with its operation and place in it, a tenant of the
+/// both each launch's and synchronise's call and return with its operation and place in it, the
+/// real-time model's GPU thread each blocked tenant's wake (<c>wake-*.csv</c>; written when it stops), a tenant of the
 /// real-time modelled GPU each synchronise's call, the modelled completion, when the thread
 /// noticed it, when the model meant it to return (completion plus the drawn round trip) and when
 /// it did, and a best-effort tenant behind a GPU arbiter each launch it asked for: when, when it

@@ -59,11 +59,14 @@ public interface IGpuScheduler
     /// <summary>
     /// When <paramref name="context"/>'s queued work will be done if nothing else arrives, as far as
     /// the policy can say it without running ahead: its running kernel's end at its current speed
-    /// plus the rest of its queue at their times alone (so never later than the model will end it
-    /// unless work arrives); <see cref="long.MaxValue"/> when it has no work or its end depends on
-    /// others' (a time-sliced context that is not running or will be preempted first, a kernel
-    /// still waiting for multiprocessors, work an arbiter holds). The real-time engine wakes a
-    /// blocked tenant this far ahead of it, by the tenant's own wake-up latency.
+    /// plus the rest of its queue — time-sliced, at their times alone (so never later than the
+    /// model will end it unless work arrives); spatially shared, at the slowdown its kernels have
+    /// lately had beside the others' (<see cref="SpatialScheduler.Slowdown"/>: later than the
+    /// model's end where the others' work ends first); <see cref="long.MaxValue"/> when it has no
+    /// work or its end depends on others' (a time-sliced context that is not running or will be
+    /// preempted first, a kernel still waiting for multiprocessors, work an arbiter holds). The
+    /// real-time engine wakes a blocked tenant this far ahead of it, by the tenant's own wake-up
+    /// latency, and at its completion at the latest.
     /// </summary>
     long DrainNs(int context);
 

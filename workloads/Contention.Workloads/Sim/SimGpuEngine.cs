@@ -24,6 +24,9 @@ public sealed unsafe class SimGpuEngine
     private readonly long[] drainAskedNs;
     private readonly long[] interrupted; // the wait target each slot's last completion interrupt was for
     private readonly SimInterrupts interrupts;
+    private readonly long[] wokeFor; // the wait target each slot's tenant was last woken for, until it completes (the wake diagnostic's)
+    private readonly long[] wokeAtNs; // when that wake was due
+    private readonly long[] wokeEndNs; // the end its wake was reckoned from (predicted, or the completion)
     private readonly RoundTripCurve[] roundTrips; // per slot: its blocking waits' round trip under the slot's sharing
     private readonly RoundTripCurve timeslicedTrips;
     private readonly RoundTripCurve mpsTrips;
@@ -65,6 +68,9 @@ public sealed unsafe class SimGpuEngine
         drainAskedNs = new long[fifoFds.Length];
         interrupted = new long[fifoFds.Length];
         interrupts = new SimInterrupts(basePtr, fifoFds);
+        wokeFor = new long[fifoFds.Length];
+        wokeAtNs = new long[fifoFds.Length];
+        wokeEndNs = new long[fifoFds.Length];
         timeslicedTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Timeslice);
         mpsTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Mps);
         roundTrips = [.. Enumerable.Repeat(timeslicedTrips, fifoFds.Length)];
@@ -73,6 +79,19 @@ public sealed unsafe class SimGpuEngine
 
     /// <summary>The completion interrupts raised: one for each blocking wait the engine woke.</summary>
     internal int InterruptsRaised => interrupts.Raised;
+
+    /// <summary>
+    /// The host-timings diagnostic's record of each blocked tenant's wake (<see cref="HostTimings"/>,
+    /// <c>wake-*.csv</c>; null where it is off): its slot, when the wake was due, the end of its
+    /// work it was reckoned from (the scheduler's prediction, <see cref="IGpuScheduler.DrainNs"/>;
+    /// 0: woken from its completion), the modelled end and the lead the tenant asked (at its
+    /// completion, for a predicted one: a tenant that slept again asks none). So a predicted
+    /// wake's error is the modelled end less the reckoned one.
+    /// </summary>
+    internal HostTimings? WakeTimings { get; init; } = HostTimings.Open("wake", WakeColumns);
+
+    /// <summary>The columns of <see cref="WakeTimings"/>.</summary>
+    internal static readonly string[] WakeColumns = ["slot", "due_ns", "reckoned_end_ns", "end_ns", "lead_ns"];
 
     /// <summary>Wakes later than <see cref="SimGpuHost.LateThresholdNs"/>.</summary>
     internal long LateWakes { get; private set; }
@@ -90,6 +109,7 @@ public sealed unsafe class SimGpuEngine
         finally
         {
             interrupts.Stop();
+            WakeTimings?.Save();
         }
     }
 
@@ -376,6 +396,14 @@ public sealed unsafe class SimGpuEngine
         else if (Interlocked.CompareExchange(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget), 0, target) == target)
         {
             Wake(slot, slotPtr, target, at);
+            if (WakeTimings is { } wakes && scheduler.Completed(slot) >= target)
+            {
+                wakes.Record(slot, at, 0, endNs, lead);
+            }
+            else if (WakeTimings is not null)
+            {
+                (wokeFor[slot], wokeAtNs[slot], wokeEndNs[slot]) = (target, at, endNs);
+            }
         }
     }
 
@@ -448,6 +476,12 @@ public sealed unsafe class SimGpuEngine
                 Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
                 Interlocked.Exchange(ref tail, done);
                 any = true;
+                if (WakeTimings is { } wakes && wokeFor[slot] != 0 && done >= wokeFor[slot])
+                {
+                    // How far the end the wake was reckoned from was off the model's.
+                    wakes.Record(slot, wokeAtNs[slot], wokeEndNs[slot], scheduler.LastCompletionNs(slot), Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs)));
+                    wokeFor[slot] = 0;
+                }
             }
 
             // Blocked (a wait published): woken when its return is a lead away.
