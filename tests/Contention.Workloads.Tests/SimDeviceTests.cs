@@ -43,6 +43,50 @@ public sealed class SimDeviceTests : IDisposable
     }
 
     [Fact]
+    public void SleepTimings_EachBlockingWaitsSleeps_ItsLastWithoutAnother_WokenNoSoonerThanDue()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-sleeps-").FullName;
+        var channel = host.Acquire();
+        try
+        {
+            string path;
+            using (var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = SyncMode.Block, SimChannel = channel })
+            {
+                SleepTimings = HostTimings.Into(directory, "sleep", SimDevice.SleepColumns, 1000),
+            })
+            {
+                var kernel = KernelSpec.Gemm(1024, 1024, 1024);
+                Assert.InRange(device.Model.DurationNs(kernel), 50_000, 5_000_000); // long enough that every wait sleeps
+                device.Prepare([kernel]);
+                for (var i = 0; i < 20; i++)
+                {
+                    device.Launch(kernel);
+                    device.Synchronize();
+                }
+
+                path = device.SleepTimings!.Save();
+            }
+
+            var lines = File.ReadAllLines(path);
+            Assert.Equal("due_ns,woke_ns,spun_ns,lead_ns,again", lines[0]);
+            var rows = lines.Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
+            Assert.Equal(20, rows.Count(r => r[4] == 0));
+            Assert.All(rows, r =>
+            {
+                Assert.InRange(r[0], 1, r[1]);
+                Assert.InRange(r[2], 0, long.MaxValue);
+                Assert.InRange(r[3], 0, 300_000);
+                Assert.InRange(r[4], 0, 1);
+            });
+        }
+        finally
+        {
+            host.Release(channel.Slot);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Synchronize_ManyShortBlockingWaitsBesideASpinningEngine_NeverMissesAWakeUp()
     {
         // The tenant publishes its wait and reads the tail while the engine writes the tail and

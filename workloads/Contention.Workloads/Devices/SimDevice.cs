@@ -106,6 +106,17 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// <inheritdoc cref="SimDriverEvents.InterruptsSeen"/>
     public long InterruptsSeen => driverEvents.InterruptsSeen;
 
+    /// <summary>
+    /// The host-timings diagnostic's record of each sleep of a blocking wait (<c>sleep-*.csv</c>;
+    /// null where it is off, <see cref="HostTimings"/>): when its wake was due (the GPU thread's
+    /// stamp), when this thread ran, how long it then spun for its work, the lead it had asked, and
+    /// 1 where it gave up and slept again (each wait that slept has one row with 0, its last).
+    /// </summary>
+    internal HostTimings? SleepTimings { get; init; } = HostTimings.Open("sleep", SleepColumns);
+
+    /// <summary>The columns of <see cref="SleepTimings"/>.</summary>
+    internal static readonly string[] SleepColumns = ["due_ns", "woke_ns", "spun_ns", "lead_ns", "again"];
+
     /// <summary>What a tenant's seed is mixed with for its idle-cost draws (their own stream, so the round trips draw as before).</summary>
     internal const int IdleSeed = 0x2545F491;
 
@@ -241,6 +252,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     public void Dispose()
     {
         timings?.Save();
+        SleepTimings?.Save();
         driverEvents.Dispose(); // its thread gone before the file is unmapped
         Unmap();
     }
@@ -333,9 +345,11 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         // Either the GPU thread has taken the wait (and written, or will write, the FIFO) or it will.
         driverEvents.Sleep(target, tellEventThread: ahead);
         var woke = MonotonicClock.NowNs();
-        wakeLead?.Woke(woke - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs)));
+        var due = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WokenAtNs));
+        wakeLead?.Woke(woke - due);
         if (Volatile.Read(ref tail) >= target)
         {
+            SleepTimings?.Record(due, woke, 0, leadNs, 0);
             return;
         }
 
@@ -347,6 +361,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
             if (now > giveUp)
             {
                 wakeLead?.Spun(now - woke);
+                SleepTimings?.Record(due, woke, now - woke, leadNs, 1);
                 BlockUntil(target, calledNs, ahead: false);
                 return;
             }
@@ -355,6 +370,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         }
 
         wakeLead?.Spun(now - woke);
+        SleepTimings?.Record(due, woke, now - woke, leadNs, 0);
     }
 
     // Returns the modelled completion and when the model meant the call to return (0: at once).

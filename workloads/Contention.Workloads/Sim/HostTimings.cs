@@ -10,7 +10,8 @@ namespace Contention.Workloads.Sim;
 /// real-time model's GPU thread each blocked tenant's wake (<c>wake-*.csv</c>; written when it stops), a tenant of the
 /// real-time modelled GPU each synchronise's call, the modelled completion, when the thread
 /// noticed it, when the model meant it to return (completion plus the drawn round trip) and when
-/// it did, and a best-effort tenant behind a GPU arbiter each launch it asked for: when, when it
+/// it did, and each of its blocked sleeps: when its wake was due, when the thread ran, how long it
+/// then spun for its work, the lead it had asked and whether it slept again, and a best-effort tenant behind a GPU arbiter each launch it asked for: when, when it
 /// went, its predicted time, how often it slept and what held it last, and each of its sleeps. Each recorder writes one CSV into the
 /// directory when its tenant ends (<see cref="Save"/>): times in ns on the node's monotonic
 /// clock. It preallocates its rows, so recording costs two stores and no allocation; rows beyond
