@@ -125,7 +125,80 @@ public sealed unsafe class SimGpuEngineTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Wake_UnderMpsBesideANeighbour_PredictedAtTheSlowdownItsKernelsHad()
+    {
+        // Two MPS slots: slot 1 a long kernel on half the multiprocessors, slot 0 four 20 ms kernels
+        // on the other half, slowed beside it (long, so that this thread, descheduled on a busy
+        // machine, still looks before the first of them ends). Its first wait is predicted before any of its
+        // kernels ended (the rest at their times alone: early); its second from the slowdown the
+        // first ones had (the model's end, to rounding). The lead is long, so each tenant is woken
+        // from the prediction as soon as all its kernels have reached the model.
+        var bytes = (nuint)SimChannelLayout.FileBytes(2);
+        var channel = (byte*)NativeMemory.AlignedAlloc(bytes, 4096);
+        var directory = Directory.CreateTempSubdirectory("contention-wakes-").FullName;
+        try
+        {
+            NativeMemory.Clear(channel, bytes);
+            SimChannelLayout.Field(channel, SimChannelLayout.MagicOffset) = SimChannelLayout.Magic;
+            SimChannelLayout.Field(channel, SimChannelLayout.SlotCountOffset) = 2;
+            SimChannelLayout.Field(channel, SimChannelLayout.LeasedOffset) = 2;
+            var mps = new SimGpuEngine(channel, [-1, -1], DeviceProfile.Load("h200") with { LaunchCpuNs = 0 }, 10_000, 0, spin: true)
+            {
+                WakeTimings = HostTimings.Into(directory, "wake", SimGpuEngine.WakeColumns, 16),
+            };
+            SimChannelLayout.RequestReset(channel, 0, 1, SimContext.Default, GpuSharing.Mps);
+            SimChannelLayout.RequestReset(channel, 1, 1, SimContext.Default, GpuSharing.Mps);
+            _ = mps.Look();
+            var service = SimChannelLayout.Slot(channel, 0);
+            var neighbour = SimChannelLayout.Slot(channel, 1);
+            _ = LaunchOn(neighbour, new SimKernel(10_000_000_000, 0.5));
+            _ = mps.Look();
+
+            for (var wait = 0; wait < 2; wait++)
+            {
+                var target = 0L;
+                for (var i = 0; i < 4; i++)
+                {
+                    target = LaunchOn(service, new SimKernel(20_000_000, 0.5));
+                }
+
+                BlockOn(service, target, leadNs: 1_000_000_000);
+                LookUntil(mps, () => Volatile.Read(ref SimChannelLayout.Field(service, SimChannelLayout.CompleteTail)) >= target);
+            }
+
+            var rows = File.ReadAllLines(mps.WakeTimings!.Save()).Skip(1).Select(l => l.Split(',').Select(long.Parse).ToArray()).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.All(rows, r => Assert.NotEqual(0, r[2])); // both woken from a prediction
+            var (firstEarly, secondEarly) = (rows[0][3] - rows[0][2], rows[1][3] - rows[1][2]);
+            Assert.True(firstEarly > 1_000_000, $"the first wait's prediction (times alone) only {firstEarly} ns early: the slowed kernels' 60 ms of rest counted as alone should be");
+            Assert.InRange(secondEarly, -10, 10);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(channel);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     public void Dispose() => NativeMemory.AlignedFree(memory);
+
+    private static long LaunchOn(byte* slot, in SimKernel kernel)
+    {
+        var index = SimChannelLayout.Field(slot, SimChannelLayout.SubmitHead);
+        SimChannelLayout.WriteEntry(slot, index, kernel);
+        SimChannelLayout.Ring(slot, index, MonotonicClock.NowNs());
+        return index + 1;
+    }
+
+    private static void BlockOn(byte* slot, long target, long leadNs)
+    {
+        Volatile.Write(ref SimChannelLayout.Field(slot, SimChannelLayout.WakeLeadNs), leadNs);
+        SimChannelLayout.Field(slot, SimChannelLayout.WaitCalledNs) = MonotonicClock.NowNs();
+        SimChannelLayout.Field(slot, SimChannelLayout.WaitDraw) = BitConverter.DoubleToInt64Bits(0.5);
+        SimChannelLayout.Field(slot, SimChannelLayout.WaitIdleNs) = 0;
+        Interlocked.Exchange(ref SimChannelLayout.Field(slot, SimChannelLayout.WaitTarget), target);
+    }
 
     private long Tail() => Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail));
 
