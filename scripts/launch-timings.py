@@ -11,7 +11,8 @@ tenant process), operations from --warmup seconds after its first:
   held       launches that took over --held µs (a driver holds a launch while the GPU's queue for
              the context is full, or while it waits for something else): their share, their time
              a second of the tenant's run, and where in the operation they were (the first held
-             place: median over the operations that had one; the fewest launches before one)
+             place: median over the operations that had one; the fewest launches before one; the
+             places of all held launches: 10th, 50th and 90th percentile)
   sync       a synchronise's call to its return, µs: median, p99
 
 Usage: scripts/launch-timings.py DIR [--warmup 1] [--held 100]
@@ -71,6 +72,7 @@ def summarise(path, warmup_s, held_us):
         "first_held": (statistics.median(first_held.values()) if first_held else float("nan"),
                        min(first_held.values(), default=float("nan"))),
         "sync": (quantile(syncs, 0.5), quantile(syncs, 0.99)),
+        "held_places": tuple(quantile([r[1] for r in held], p) for p in (0.1, 0.5, 0.9)),
     }
 
 
@@ -83,7 +85,7 @@ def main():
     paths = sorted(glob.glob(os.path.join(args.directory, "**", "launch-*.csv"), recursive=True))
     if not paths:
         raise SystemExit(f"no launch-*.csv under {args.directory}: run with CONTENTION_HOST_TIMINGS={args.directory}")
-    print(f"{'file':<28} {'ops':>5} {'/op':>6} {'launch p50':>10} {'p99':>8} {'max':>9} {'held':>6} {'ms/s':>6} {'1st held':>8} {'min':>5} {'sync p50':>9} {'p99':>9}")
+    print(f"{'file':<28} {'ops':>5} {'/op':>6} {'launch p50':>10} {'p99':>8} {'max':>9} {'held':>6} {'ms/s':>6} {'1st held':>8} {'min':>5} {'places p10':>10} {'p50':>5} {'p90':>5} {'sync p50':>9} {'p99':>9}")
     for path in paths:
         s = summarise(path, args.warmup, args.held)
         if s is None:
@@ -91,6 +93,7 @@ def main():
             continue
         print(f"{s['file']:<28} {s['ops']:>5} {s['per_op']:>6.0f} {s['launch'][0]:>10.1f} {s['launch'][1]:>8.1f} {s['launch'][2]:>9.1f} "
               f"{s['held_share']:>6.1%} {s['held_ms_per_s']:>6.1f} {s['first_held'][0]:>8.0f} {s['first_held'][1]:>5.0f} "
+              f"{s['held_places'][0]:>10.0f} {s['held_places'][1]:>5.0f} {s['held_places'][2]:>5.0f} "
               f"{s['sync'][0]:>9.1f} {s['sync'][1]:>9.1f}")
 
 
