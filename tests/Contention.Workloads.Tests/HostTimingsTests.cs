@@ -207,7 +207,68 @@ public sealed class HostTimingsTests : IDisposable
         Assert.Contains($"by sleep length (500 ms windows, less their noise): 0-30 us 0.050 (x0.25, exponent {Math.Log(0.25) / Math.Log(20.0 / 500):F2}); 300-1000 us 0.200", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void LaunchTimings_ATenantsLaunches_TheHeldOnesShareTimeAndPlaces()
+    {
+        // Three operations over one second, three launches and a synchronise each: launches take
+        // 10 us, but the third of the second operation is held 500 us; each synchronise 1 ms.
+        var launches = HostTimings.Into(directory, "launch", ["operation", "index", "called_ns", "returned_ns"], capacity: 100);
+        for (var operation = 0; operation < 3; operation++)
+        {
+            var at = operation * 400_000_000L;
+            for (var index = 0; index < 3; index++)
+            {
+                var took = operation == 1 && index == 2 ? 500_000 : 10_000;
+                launches.Record(operation, index, at, at + took);
+                at += took;
+            }
+
+            launches.Record(operation, -1, at, operation == 2 ? 1_000_000_000 : at + 1_000_000);
+        }
+
+        var name = Path.GetFileName(launches.Save());
+
+        var fields = FieldsOf(RunPython("launch-timings.py", directory, "--warmup", "0"), name);
+        Assert.Equal(["3", "3", "10.0"], fields[1..4]); // operations, launches an operation, median launch (us)
+        Assert.Equal("500.0", fields[5]); // the longest
+        Assert.Equal(["11.1%", "0.5", "2", "2", "2", "2", "2"], fields[6..13]); // one in nine held, 0.5 ms a second, at place 2
+    }
+
+    [Fact]
+    public void WakeTimings_SleepsAndWakes_WakeUpsSpinAndPredictionErrors()
+    {
+        // Four sleeps woken 10-40 us after due, the second given up (it spun 300 us) and slept again.
+        var sleeps = HostTimings.Into(directory, "sleep", ["due_ns", "woke_ns", "spun_ns", "lead_ns", "again"], capacity: 10);
+        sleeps.Record(1_000_000, 1_010_000, 0, 50_000, 0);
+        sleeps.Record(2_000_000, 2_020_000, 300_000, 50_000, 1);
+        sleeps.Record(3_000_000, 3_030_000, 0, 50_000, 0);
+        sleeps.Record(1_001_000_000, 1_001_040_000, 100_000, 50_000, 0);
+        var sleepName = Path.GetFileName(sleeps.Save());
+
+        // Slot 3: four wakes, three from a prediction (20 us and 80 us early, 10 us late) and one
+        // from its completion; the one 80 us early is more than its 50 us lead early.
+        var wakes = HostTimings.Into(directory, "wake", ["slot", "due_ns", "reckoned_end_ns", "end_ns", "lead_ns"], capacity: 10);
+        wakes.Record(3, 900_000, 980_000, 1_000_000, 50_000);
+        wakes.Record(3, 1_900_000, 1_920_000, 2_000_000, 50_000);
+        wakes.Record(3, 2_900_000, 3_010_000, 3_000_000, 50_000);
+        wakes.Record(3, 4_100_000, 0, 4_000_000, 0);
+        var wakeName = Path.GetFileName(wakes.Save());
+
+        var output = RunPython("wake-timings.py", directory);
+
+        var sleepFields = FieldsOf(output, sleepName);
+        Assert.Equal(["4", "25.0%", "25.0", "37.0", "39.7", "50.0", "50.0", "100.0", "0.0004"], sleepFields[1..]);
+        var wakeFields = FieldsOf(output, wakeName);
+        Assert.Equal(["3", "4", "75.0%"], wakeFields[1..4]);
+        Assert.Equal("20.0", wakeFields[6]); // the median error: 20 us early
+        Assert.Equal("25.0%", wakeFields[9]); // one wake of four more than its lead early
+    }
+
     private static string RunScript(params string[] arguments) => RunPython("host-timings.py", arguments);
+
+    // The fields of the one line of a script's table that begins with a file's name.
+    private static string[] FieldsOf(string output, string file) =>
+        output.Split('\n').Single(l => l.StartsWith(file, StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     private static string RunPython(string script, params string[] arguments)
     {
