@@ -171,7 +171,6 @@ public class WorkloadRunnerTests
         Assert.Equal("P B L S E B L S E B L S E", string.Join(' ', device.Calls));
     }
 
-    /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease), and with RecordsOperations B(egin) and E(nd) of operations; cancels after some synchronisations.</summary>
     // Runs spec on device with the host-timings diagnostic on; returns the lines of its one file named name-*.csv.
     private static string[] RunWithHostTimings(RecordingDevice device, WorkloadSpec spec, string name)
     {
@@ -193,10 +192,12 @@ public class WorkloadRunnerTests
         }
     }
 
+    /// <summary>Records calls as letters: P(repare), L(aunch), S(ynchronize), R(elease), and with RecordsOperations B(egin) and E(nd) of operations; cancels after some synchronisations.</summary>
     private sealed class RecordingDevice(int stopAfterSynchronizations, int synchronizeMs = 0) : IComputeDevice
     {
         private readonly CancellationTokenSource stop = new();
         private int synchronizations;
+        private int launchesSinceSync;
 
         public List<string> Calls { get; } = [];
 
@@ -223,8 +224,6 @@ public class WorkloadRunnerTests
         public int HoldLaunchAt { get; init; } = -1;
 
         public int HoldMs { get; init; }
-
-        private int launchesSinceSync;
 
         public void Launch(in KernelSpec kernel)
         {
