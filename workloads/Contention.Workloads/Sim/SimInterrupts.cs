@@ -9,7 +9,7 @@ namespace Contention.Workloads.Sim;
 /// and the interrupt thread (<c>sim-interrupts</c>), which passes each interrupt the engine raised
 /// for one slot's wait on to every other slot's FIFO, as every process's <c>cuda-EvtHandlr</c> on
 /// the H200 wakes to every process's blocking waits. Writing them all costs ~2 µs a woken thread,
-/// so this thread does it and the engine's only wakes it when it sleeps.
+/// so this thread does it, and the engine's thread wakes it only when it sleeps.
 /// </summary>
 internal sealed unsafe class SimInterrupts
 {
