@@ -24,31 +24,15 @@ once every tenant runs) to its first tenant's last request:
 Usage: scripts/host-timings.py DIR [--warmup 2] [--period 0.5]
 """
 import argparse
-import csv
 import glob
 import os
 import sys
 
-
-def quantile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    position = p * (len(values) - 1)
-    below = int(position)
-    above = min(below + 1, len(values) - 1)
-    return values[below] + (position - below) * (values[above] - values[below])
+from timings import quantile, read
 
 
 def load(path):
-    rows = []
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        next(reader, None)
-        for row in reader:
-            if row and not row[0].startswith("#"):
-                rows.append([int(v) for v in row])
-    return rows
+    return read(path)[1]
 
 
 def runs(directory):

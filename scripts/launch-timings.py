@@ -23,26 +23,15 @@ import os
 import statistics
 import sys
 
-
-def quantile(values, p):
-    # Linear between order statistics, as scripts/host-timings.py reckons its quantiles.
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[round(p * 100) - 1] if p < 1 else max(values)
+from timings import quantile, read
 
 
 def load(path):
-    rows = []
-    with open(path) as f:
-        header = f.readline().strip()
-        if header != "operation,index,called_ns,returned_ns":
-            raise SystemExit(f"{path}: not a launch recorder's file (header {header!r})")
-        for line in f:
-            if line.startswith("#"):
-                print(f"{path}: {line[1:].strip()}", file=sys.stderr)
-                continue
-            operation, index, called, returned = (int(v) for v in line.split(","))
-            rows.append((operation, index, called, returned))
+    header, rows, notes = read(path)
+    if header != ["operation", "index", "called_ns", "returned_ns"]:
+        raise SystemExit(f"{path}: not a launch recorder's file (header {','.join(header)!r})")
+    for note in notes:
+        print(f"{path}: {note}", file=sys.stderr)
     return rows
 
 

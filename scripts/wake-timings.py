@@ -26,21 +26,16 @@ import os
 import statistics
 import sys
 
+from timings import quantile, read
+
 
 def rows(path):
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-        data = [[int(v) for v in line.split(",")] for line in f if line.strip() and not line.startswith("#")]
+    header, data, _ = read(path)
     return header, data
 
 
 def quantiles(values, ps):
-    if not values:
-        return [float("nan")] * len(ps)
-    if len(values) == 1:
-        return [values[0]] * len(ps)
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return [cuts[p - 1] for p in ps]
+    return [quantile(values, p / 100) for p in ps]
 
 
 def sleeps(path):

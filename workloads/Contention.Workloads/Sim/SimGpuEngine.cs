@@ -24,9 +24,7 @@ public sealed unsafe class SimGpuEngine
     private readonly long[] drainAskedNs;
     private readonly long[] interrupted; // the wait target each slot's last completion interrupt was for
     private readonly SimInterrupts interrupts;
-    private readonly long[] wokeFor; // the wait target each slot's tenant was last woken for, until it completes (the wake diagnostic's)
-    private readonly long[] wokeAtNs; // when that wake was due
-    private readonly long[] wokeEndNs; // the end its wake was reckoned from (predicted, or the completion)
+    private readonly (long Target, long DueNs, long ReckonedEndNs)[] predictedWakes; // per slot, the wake diagnostic's: a wake from a prediction, until its wait's work completes (Target 0: none)
     private readonly RoundTripCurve[] roundTrips; // per slot: its blocking waits' round trip under the slot's sharing
     private readonly RoundTripCurve timeslicedTrips;
     private readonly RoundTripCurve mpsTrips;
@@ -68,9 +66,7 @@ public sealed unsafe class SimGpuEngine
         drainAskedNs = new long[fifoFds.Length];
         interrupted = new long[fifoFds.Length];
         interrupts = new SimInterrupts(basePtr, fifoFds);
-        wokeFor = new long[fifoFds.Length];
-        wokeAtNs = new long[fifoFds.Length];
-        wokeEndNs = new long[fifoFds.Length];
+        predictedWakes = new (long, long, long)[fifoFds.Length];
         timeslicedTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Timeslice);
         mpsTrips = new RoundTripCurve(profile, Devices.SyncMode.Block, GpuSharing.Mps);
         roundTrips = [.. Enumerable.Repeat(timeslicedTrips, fifoFds.Length)];
@@ -360,7 +356,8 @@ public sealed unsafe class SimGpuEngine
     {
         var lead = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs));
         long endNs;
-        if (scheduler.Completed(slot) >= target)
+        var done = scheduler.Completed(slot) >= target;
+        if (done)
         {
             endNs = scheduler.LastCompletionNs(slot);
         }
@@ -396,13 +393,13 @@ public sealed unsafe class SimGpuEngine
         else if (Interlocked.CompareExchange(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WaitTarget), 0, target) == target)
         {
             Wake(slot, slotPtr, target, at);
-            if (WakeTimings is { } wakes && scheduler.Completed(slot) >= target)
+            if (WakeTimings is { } wakes && done)
             {
                 wakes.Record(slot, at, 0, endNs, lead);
             }
             else if (WakeTimings is not null)
             {
-                (wokeFor[slot], wokeAtNs[slot], wokeEndNs[slot]) = (target, at, endNs);
+                predictedWakes[slot] = (target, at, endNs); // recorded when its work completes (Publish)
             }
         }
     }
@@ -476,11 +473,11 @@ public sealed unsafe class SimGpuEngine
                 Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.KernelNs), scheduler.KernelNs(slot));
                 Interlocked.Exchange(ref tail, done);
                 any = true;
-                if (WakeTimings is { } wakes && wokeFor[slot] != 0 && done >= wokeFor[slot])
+                if (WakeTimings is { } wakes && predictedWakes[slot] is { Target: > 0 } woken && done >= woken.Target)
                 {
                     // How far the end the wake was reckoned from was off the model's.
-                    wakes.Record(slot, wokeAtNs[slot], wokeEndNs[slot], scheduler.LastCompletionNs(slot), Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs)));
-                    wokeFor[slot] = 0;
+                    wakes.Record(slot, woken.DueNs, woken.ReckonedEndNs, scheduler.LastCompletionNs(slot), Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.WakeLeadNs)));
+                    predictedWakes[slot] = default;
                 }
             }
 

@@ -26,7 +26,6 @@ public sealed class WorkloadRunner
     private bool recordLaunched;
     private long launchedNs;
     private HostTimings? launches;
-    private long operationsRun;
 
     /// <summary>Rows the launch recorder keeps (a ResNet-50 trainer launches ~4,000 kernels a second, a 1,000/s MLP service ~11,000).</summary>
     private const int LaunchRows = 1 << 19;
@@ -293,7 +292,6 @@ public sealed class WorkloadRunner
         if (replay is not null)
         {
             Replay(replay.StepOf(replayed++));
-            operationsRun++;
             return;
         }
 
@@ -317,8 +315,6 @@ public sealed class WorkloadRunner
         {
             device.Release();
         }
-
-        operationsRun++;
     }
 
     private void Launch(in KernelSpec kernel, int index)
@@ -331,7 +327,7 @@ public sealed class WorkloadRunner
 
         var called = MonotonicClock.NowNs();
         device.Launch(kernel);
-        launches.Record(operationsRun, index, called, MonotonicClock.NowNs());
+        launches.Record(completed, index, called, MonotonicClock.NowNs()); // this thread counts completed after the operation
     }
 
     private void Synchronize()
@@ -344,7 +340,7 @@ public sealed class WorkloadRunner
 
         var called = MonotonicClock.NowNs();
         device.Synchronize();
-        launches.Record(operationsRun, SynchronizeIndex, called, MonotonicClock.NowNs());
+        launches.Record(completed, SynchronizeIndex, called, MonotonicClock.NowNs());
     }
 
     // A recorded step: the host busy for each recorded gap (as the job's Python was), each launch as
