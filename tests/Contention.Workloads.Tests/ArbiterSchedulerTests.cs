@@ -49,6 +49,27 @@ public class ArbiterSchedulerTests
     }
 
     [Fact]
+    public void Started_WorkTheArbiterHolds_CountsAsStarted_OutOfTheDriversQueue()
+    {
+        // The trainer's kernels held while the request is open never reach the driver's queue:
+        // they count as started, so the launch queue's depth does not hold the trainer's launches
+        // behind the arbiter's own gate. Let go at 0 with at most 150 us outstanding, the first
+        // runs (to 100 us) and the second goes at 50 us, to wait in the driver's queue.
+        var gpu = Gpu(outstandingNs: 150_000);
+        gpu.MarkOpen(Service, true);
+        gpu.Enqueue(Trainer, new SimKernel(100_000));
+        gpu.Enqueue(Trainer, new SimKernel(100_000));
+        gpu.Enqueue(Trainer, new SimKernel(100_000));
+        Assert.Equal((3L, 3L), (gpu.Held, gpu.Started(Trainer)));
+
+        gpu.MarkOpen(Service, false);
+        gpu.AdvanceTo(40_000);
+        Assert.Equal((3, 3L), (gpu.Pending(Trainer), gpu.Started(Trainer))); // one running, two held
+        gpu.AdvanceTo(60_000);
+        Assert.Equal((3, 2L), (gpu.Pending(Trainer), gpu.Started(Trainer))); // one running, one queued, one held
+    }
+
+    [Fact]
     public void Enqueue_SpatialArbiter_BestEffortGoesBesideAnOpenRequest()
     {
         // HoldWhileOpen false (arbiter: spatial): the open request holds nothing; the trainer's

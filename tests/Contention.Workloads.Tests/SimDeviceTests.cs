@@ -312,6 +312,64 @@ public sealed class SimDeviceTests : IDisposable
         Assert.Contains("sim:0 is shared by timeslice by the tenants on it, and this tenant asks for mps", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(0)]
+    public void Launch_HeldWhileTheProfilesQueueDepthOfKernelsWaitToStart_UntilOneStarts(int depth)
+    {
+        // Time-sliced beside a context in a 200 ms slice, a tenant's kernels cannot start until the
+        // slice ends. With a launch queue of 4 its fifth launch is held until then (about 180 ms
+        // after it is called), the sixth until its first kernel (20 ms) ends and the second starts;
+        // the first four return at once. With none (0: the ring's 1024 only) no launch is held.
+        // Bounds far from the times (50 ms, 100 ms, 10 ms): a busy machine only makes holds longer.
+        using var gpu = new SimGpuHost(3, 2, DeviceProfile.Load("h100") with { LaunchCpuNs = 0, TimesliceNs = 200_000_000, LaunchQueueDepth = depth }, TimeSpan.FromMicroseconds(50));
+        var a = gpu.Acquire();
+        var b = gpu.Acquire();
+        using var hog = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 3), SyncMode = SyncMode.Spin, SimChannel = a });
+        using var tenant = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 3), SyncMode = SyncMode.Spin, SimChannel = b });
+        var kernel = Lasting(tenant.Model, 20_000_000);
+        var hogKernel = Lasting(tenant.Model, 400_000_000);
+        hog.Launch(hogKernel);
+        Thread.Sleep(20); // the engine takes the hog's kernel within a look (50 us)
+
+        var took = new long[6];
+        for (var i = 0; i < took.Length; i++)
+        {
+            var called = MonotonicClock.NowNs();
+            tenant.Launch(kernel);
+            took[i] = MonotonicClock.NowNs() - called;
+        }
+
+        tenant.Synchronize();
+        hog.Synchronize();
+        var said = string.Join(", ", took.Select(ns => $"{ns / 1e6:0.###} ms"));
+        Assert.All(took[..4], ns => Assert.True(ns < 50_000_000, $"the first four launches returned at once: {said}"));
+        if (depth == 0)
+        {
+            Assert.All(took[4..], ns => Assert.True(ns < 50_000_000, $"no launch held without a queue depth: {said}"));
+        }
+        else
+        {
+            Assert.True(took[4] >= 100_000_000, $"the fifth launch held until the slice ended: {said}");
+            Assert.True(took[5] >= 10_000_000, $"the sixth launch held until the first kernel ended: {said}");
+        }
+
+        gpu.Release(a.Slot);
+        gpu.Release(b.Slot);
+    }
+
+    // An element-wise kernel the model runs for at least durationNs alone.
+    private static KernelSpec Lasting(CostModel model, long durationNs)
+    {
+        var elements = 1L << 20;
+        while (model.DurationNs(KernelSpec.Elementwise(elements)) < durationNs)
+        {
+            elements *= 2;
+        }
+
+        return KernelSpec.Elementwise(elements);
+    }
+
     [Fact]
     public void Launch_LastsTheProfilesLaunchCpuFromItsCall_AndTheKernelLeavesWhenItEnds()
     {

@@ -36,6 +36,25 @@ public class SpatialSchedulerTests
     }
 
     [Fact]
+    public void Started_AKernelWaitingForMultiprocessors_NotUntilItGetsThem()
+    {
+        // Context 1's full-GPU kernel runs 0..1000; context 0's, at its stream's head from 10,
+        // waits for its multiprocessors until 1000, then runs to 2000; its second is queued.
+        var gpu = new SpatialScheduler(2);
+        gpu.Enqueue(1, new SimKernel(1000));
+        gpu.AdvanceTo(10);
+        gpu.Enqueue(0, new SimKernel(1000));
+        gpu.Enqueue(0, new SimKernel(500));
+
+        gpu.AdvanceTo(999);
+        Assert.Equal((0L, 1L), (gpu.Started(0), gpu.Started(1)));
+        gpu.AdvanceTo(1500);
+        Assert.Equal((1L, 0L), (gpu.Started(0), gpu.Completed(0)));
+        gpu.AdvanceTo(2100);
+        Assert.Equal((2L, 1L), (gpu.Started(0), gpu.Completed(0)));
+    }
+
+    [Fact]
     public void KernelNs_KernelWaitingForMultiprocessors_CountsFromWhenItBecameItsStreamsHead()
     {
         // As CUDA events measure it: the event before the light kernel completes at once, the

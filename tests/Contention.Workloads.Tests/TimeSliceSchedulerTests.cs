@@ -45,6 +45,36 @@ public class TimeSliceSchedulerTests
     }
 
     [Fact]
+    public void Started_AHeadCountsOnceItsContextRunsIt_APreemptedOneStill()
+    {
+        // Slice 1000, switch 100, idle switch 50. 0: a 3000 ns kernel, then a 100 ns one; 1: two
+        // 300 ns kernels. 0..50 idle switch to 0; 50..1050 context 0; 1050..1150 switch;
+        // 1150..1450 and 1450..1750 context 1's kernels; 1750..1800 idle switch back;
+        // 1800..3800 the rest of context 0's first kernel, 3800..3900 its second.
+        var gpu = new TimeSliceScheduler(2, 1000, 100, idleSwitchNs: 50);
+        gpu.Enqueue(0, 3000);
+        gpu.Enqueue(0, 100);
+        gpu.Enqueue(1, 300);
+        gpu.Enqueue(1, 300);
+
+        gpu.AdvanceTo(500);
+        Assert.Equal((1L, 0L), (gpu.Started(0), gpu.Started(1)));
+        gpu.AdvanceTo(1100);
+        Assert.Equal((1L, 0L), (gpu.Started(0), gpu.Started(1)));
+        gpu.AdvanceTo(1200);
+        Assert.Equal((1L, 0L), (gpu.Started(1), gpu.Completed(1)));
+        gpu.AdvanceTo(1500);
+        Assert.Equal((2L, 1L), (gpu.Started(1), gpu.Completed(1)));
+        Assert.Equal((1L, 0L), (gpu.Started(0), gpu.Completed(0)));
+        gpu.AdvanceTo(3799);
+        Assert.Equal((1L, 0L), (gpu.Started(0), gpu.Completed(0)));
+        gpu.AdvanceTo(3850);
+        Assert.Equal((2L, 1L), (gpu.Started(0), gpu.Completed(0)));
+        gpu.AdvanceTo(4000);
+        Assert.Equal((2L, 2L), (gpu.Started(0), gpu.Completed(0)));
+    }
+
+    [Fact]
     public void AdvanceTo_WeightedSlices_AWholeShareRunsTwiceAsLongAsAHalf()
     {
         // Weighted, slice 1000, switch 100, no idle switch: context 0 (share 1) runs 1000 ns per

@@ -60,13 +60,20 @@ internal static partial class BenchCalibrateCommand
         calibrate.Options.Add(wakeUpSeconds);
         var interruptionsOnly = new Option<bool>("--interruptions-only") { Description = "only measure how often and how long this host takes its core from a thread that never sleeps (10 s, no GPU needed; the real-time modelled GPU's spinning tenants let their own host's interruptions take that share of the round trips they draw, instead of counting both), keeping every other value of --base" };
         calibrate.Options.Add(interruptionsOnly);
+        var launchQueueOnly = new Option<bool>("--launch-queue-only") { Description = "only measure the driver's launch queue: how many launched kernels may wait to start before a launch is held (a 8192^3 GEMM, then 4 KiB element-wise kernels and 32^3 GEMMs launched behind it until one launch is held; 5 repetitions each, about 2 s), keeping every other value of --base" };
+        calibrate.Options.Add(launchQueueOnly);
         var mpsClient = new Option<bool>("--mps-client") { Description = "(internal) this process is the MPS client of --mps: mark the round trips as measured under MPS", Hidden = true };
         calibrate.Options.Add(mpsClient);
         calibrate.Validators.Add(result =>
         {
-            if (new[] { result.GetValue(kernelsOnly), result.GetValue(roundTripsOnly), result.GetValue(wakeUpsOnly), result.GetValue(interruptionsOnly) }.Count(v => v) > 1)
+            if (new[] { result.GetValue(kernelsOnly), result.GetValue(roundTripsOnly), result.GetValue(wakeUpsOnly), result.GetValue(interruptionsOnly), result.GetValue(launchQueueOnly) }.Count(v => v) > 1)
             {
-                result.AddError("--kernels-only, --round-trips-only, --wake-ups-only and --interruptions-only exclude each other: give one, or none to calibrate everything");
+                result.AddError("--kernels-only, --round-trips-only, --wake-ups-only, --interruptions-only and --launch-queue-only exclude each other: give one, or none to calibrate everything");
+            }
+
+            if (result.GetValue(launchQueueOnly) && (result.GetValue(mps) || result.GetValue(timeSlicing)))
+            {
+                result.AddError("--launch-queue-only measures the launch queue alone: leave out --mps and --time-slicing");
             }
 
             if (result.GetValue(kernelsOnly) && result.GetValue(mps))
@@ -74,9 +81,9 @@ internal static partial class BenchCalibrateCommand
                 result.AddError("--mps measures round trips, which --kernels-only leaves out");
             }
 
-            if (result.GetValue(mixKernels) is { Length: > 0 } && (result.GetValue(roundTripsOnly) || result.GetValue(wakeUpsOnly) || result.GetValue(interruptionsOnly)))
+            if (result.GetValue(mixKernels) is { Length: > 0 } && (result.GetValue(roundTripsOnly) || result.GetValue(wakeUpsOnly) || result.GetValue(interruptionsOnly) || result.GetValue(launchQueueOnly)))
             {
-                result.AddError("--mix times kernels, which --round-trips-only, --wake-ups-only and --interruptions-only leave out: give it with --kernels-only or on a full calibration");
+                result.AddError("--mix times kernels, which --round-trips-only, --wake-ups-only, --interruptions-only and --launch-queue-only leave out: give it with --kernels-only or on a full calibration");
             }
         });
         calibrate.SetAction(async (parse, cancel) =>
@@ -138,7 +145,7 @@ internal static partial class BenchCalibrateCommand
             }
 
             var profile = Calibrate(parse, id, sharing, mixes);
-            var full = !parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly);
+            var full = !parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly) && !parse.GetValue(launchQueueOnly);
             if (!parse.GetValue(mpsClient) && (parse.GetValue(timeSlicing) || full))
             {
                 var hardware = CudaName(id);
@@ -198,6 +205,11 @@ internal static partial class BenchCalibrateCommand
                 return MeasureIdle(id, MeasureRoundTrips(id.Index, profile, cuda.Description, sharing, parse.GetValue(samples)), sharing);
             }
 
+            if (parse.GetValue(launchQueueOnly))
+            {
+                return MeasureLaunchQueue(cuda, profile);
+            }
+
             var blocks = cuda.GemmBlocksPerMultiprocessor;
             AnsiConsole.MarkupLineInterpolated($"GEMM kernel occupancy: {blocks} blocks of 256 threads per multiprocessor (the driver's estimate; the profile had {profile.GemmBlocksPerMultiprocessor})");
             profile = profile with
@@ -220,6 +232,11 @@ internal static partial class BenchCalibrateCommand
             if (mixes.Count > 0)
             {
                 profile = MeasureMixKernels(cuda, profile, mixes, parse.GetValue(kernelLaunches));
+            }
+
+            if (!parse.GetValue(kernelsOnly) && !parse.GetValue(roundTripsOnly))
+            {
+                profile = MeasureLaunchQueue(cuda, profile);
             }
 
             if (!parse.GetValue(kernelsOnly))
@@ -458,6 +475,36 @@ internal static partial class BenchCalibrateCommand
         {
             KernelTimes = [.. profile.KernelTimes.Where(k => !specs.Contains(k.Spec)), .. timed],
             Source = profile.SourceWith($"kernels of mixes {names}:", $"kernels of mixes {names}: {timed.Count} timed on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate --mix' ({DateTime.UtcNow:yyyy-MM-dd}; CUDA events around {launches} back-to-back launches of each kernel queued behind a spacer, median of 9)"),
+        };
+    }
+
+    // The driver's launch queue (LaunchQueueProbe): each tiny kernel's depth behind the long one. The
+    // profile takes the element-wise kernel's (the first); where no launch was held the profile's
+    // depth is kept.
+    private static Contention.Workloads.Sim.DeviceProfile MeasureLaunchQueue(CudaDevice cuda, Contention.Workloads.Sim.DeviceProfile profile)
+    {
+        var table = new Table().Title($"the launch queue: tiny kernels launched behind a {Describe(LaunchQueueProbe.Head)} until a launch took over {LaunchQueueProbe.HeldNs / 1e6:0} ms")
+            .AddColumns("tiny kernel", "launched before the held one, each repetition", "median");
+        var seen = new List<(Contention.Workloads.Kernels.KernelSpec Kernel, IReadOnlyList<int?> Depths)>();
+        foreach (var tiny in LaunchQueueProbe.Tiny)
+        {
+            var depths = LaunchQueueProbe.Measure(cuda, LaunchQueueProbe.Head, tiny);
+            seen.Add((tiny, depths));
+            table.AddRow(Describe(tiny), string.Join(", ", depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? $"none of {LaunchQueueProbe.MaxLaunches}")), LaunchQueueProbe.Depth(depths)?.ToString(CultureInfo.InvariantCulture) ?? "-");
+        }
+
+        AnsiConsole.Write(table);
+        if (LaunchQueueProbe.Depth(seen[0].Depths) is not { } depth)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]launch queue:[/] no launch was held within {LaunchQueueProbe.MaxLaunches} behind the long kernel; the profile's depth ({profile.LaunchQueueDepth}) is kept");
+            return profile;
+        }
+
+        var each = string.Join("; ", seen.Select(s => $"{Describe(s.Kernel)}: {string.Join(", ", s.Depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "none"))}"));
+        return profile with
+        {
+            LaunchQueueDepth = depth,
+            Source = profile.SourceWith("launch queue depth", $"launch queue depth {depth}: measured on {cuda.Description.Split(" (", 2)[0]} by 'contention bench calibrate' ({DateTime.UtcNow:yyyy-MM-dd}): tiny kernels launched behind a {Describe(LaunchQueueProbe.Head)} until a launch was held over {LaunchQueueProbe.HeldNs / 1e6:0} ms, the launches before it in 5 repetitions ({each}); the element-wise kernel's median taken"),
         };
     }
 

@@ -41,6 +41,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private double waitDraw = double.NaN; // the current wait's round-trip draw, published with it
     private readonly bool pinned;
     private readonly long launchCpuNs;
+    private readonly int queueDepth;
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
     private readonly HostHits? hostHits;
@@ -61,6 +62,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         pinned = options.PinnedHost;
         model = new CostModel(channel.Profile);
         launchCpuNs = channel.Profile.LaunchCpuNs;
+        queueDepth = channel.Profile.LaunchQueueDepth;
         roundTrip = new RoundTripCurve(channel.Profile, SyncMode, channel.Sharing);
         if (SyncMode is SyncMode.Spin or SyncMode.Yield && roundTrip.Spreads && channel.Profile.HostInterruptions is { } interruptions)
         {
@@ -265,18 +267,18 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         file.Dispose();
     }
 
-    // The launch queue's next entry. A full queue holds the launching thread, as the CUDA
-    // driver's does; the launch's own work then counts from when there is room (started moves).
+    // The launch queue's next entry. A full queue holds the launching thread, yielding its core
+    // as the CUDA driver's does: the profile's LaunchQueueDepth kernels waiting to start, or the
+    // modelled ring full. The launch's own work then counts from when there is room (started moves).
     private long Reserve(ref long started)
     {
         var index = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
-        ref var consumed = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead);
-        if (index - Volatile.Read(ref consumed) < SimChannelLayout.RingSize)
+        if (HasRoom(index))
         {
             return index;
         }
 
-        while (index - Volatile.Read(ref consumed) >= SimChannelLayout.RingSize)
+        while (!HasRoom(index))
         {
             Thread.Yield();
         }
@@ -284,6 +286,10 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         started = MonotonicClock.NowNs();
         return index;
     }
+
+    private bool HasRoom(long index) =>
+        index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead)) < SimChannelLayout.RingSize
+        && (queueDepth == 0 || index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead)) < queueDepth);
 
     // Writes the kernel into entry index (all but its launch time) while the launch's CPU time runs.
     private void Stage(long index, in SimKernel kernel, long dueNs)

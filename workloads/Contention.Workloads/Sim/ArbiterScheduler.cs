@@ -132,6 +132,10 @@ public sealed partial class ArbiterScheduler : IGpuScheduler
     public long Completed(int context) => inner.Completed(context);
 
     /// <inheritdoc />
+    /// <remarks>Work the arbiter holds or is releasing counts as started: it is not in the driver's queue.</remarks>
+    public long Started(int context) => inner.Started(context) + (Pending(context) - inner.Pending(context));
+
+    /// <inheritdoc />
     public long LastCompletionNs(int context) => inner.LastCompletionNs(context);
 
     /// <inheritdoc />

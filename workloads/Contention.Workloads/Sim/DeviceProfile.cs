@@ -40,6 +40,16 @@ public sealed record DeviceProfile
     /// <summary>CPU time the launching thread spends per launch in the driver, ns.</summary>
     [Range(0, 1e9)] public long LaunchCpuNs { get; init; }
 
+    /// <summary>
+    /// How many launched kernels of one context may wait to start (queued, not yet running) before
+    /// the driver holds the next launch until one of them starts, the launching thread yielding its
+    /// core (<c>sched_yield</c>) meanwhile: time-sliced, a context switched out for longer than its
+    /// launches take to fill the queue is held so. 0: no bound but the modelled queue's
+    /// (<see cref="SimChannelLayout.RingSize"/>). Measured by <c>contention bench calibrate</c>
+    /// (<c>--launch-queue-only</c>): tiny kernels launched behind a long one until a launch is held.
+    /// </summary>
+    [Range(0, SimChannelLayout.RingSize - 1)] public int LaunchQueueDepth { get; init; }
+
     /// <summary>How long a context runs before another runnable context gets the GPU, ns.</summary>
     [Range(1000, 1e10)] public long TimesliceNs { get; init; }
 

@@ -20,6 +20,15 @@ public interface IGpuScheduler
     /// <summary>Kernels of <paramref name="context"/> completed so far.</summary>
     long Completed(int context);
 
+    /// <summary>
+    /// Kernels of <paramref name="context"/> that have started running so far: those completed and
+    /// a head that began (time-sliced: in a slice of its context; spatially shared: on
+    /// multiprocessors; behind an arbiter, work it holds counts as started, being out of the
+    /// driver's queue). The rest of its launched kernels wait in the driver's queue, whose
+    /// depth bounds the launches (<see cref="DeviceProfile.LaunchQueueDepth"/>).
+    /// </summary>
+    long Started(int context);
+
     /// <summary>When the latest kernel of <paramref name="context"/> completed, model time (0 before the first).</summary>
     long LastCompletionNs(int context);
 

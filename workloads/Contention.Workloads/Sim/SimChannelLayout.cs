@@ -6,12 +6,12 @@ namespace Contention.Workloads.Sim;
 /// Byte layout of a modelled GPU's shared-memory file. A slot is one tenant's context: the
 /// tenant writes kernels (duration, launch time, the shares of the GPU they take) into its ring and bumps <see cref="SubmitHead"/> (a plain
 /// store, as a CUDA launch is a doorbell write with no system call); the GPU thread publishes
-/// <see cref="ConsumedHead"/> and <see cref="CompleteTail"/>. Fields written by different
+/// <see cref="ConsumedHead"/>, <see cref="StartedHead"/> and <see cref="CompleteTail"/>. Fields written by different
 /// processes sit on different cache lines.
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_000D; // "CNTSIM" + version 13
+    public const long Magic = 0x4D49_5354_4E43_000E; // "CNTSIM" + version 14
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 64;
@@ -67,6 +67,10 @@ internal static unsafe class SimChannelLayout
 
     // When the GPU thread last woke the slot's blocked tenant (which measures its own wake-up latency).
     public const int WokenAtNs = 104;
+
+    // How many of the slot's kernels have started running (IGpuScheduler.Started): the tenant holds
+    // a launch while DeviceProfile.LaunchQueueDepth others wait to start, as the driver does.
+    public const int StartedHead = 112;
 
     // Slot: node-written line (a reset the GPU applies: the tenant's context and the GPU's sharing)
     public const int ResetRequest = 128;

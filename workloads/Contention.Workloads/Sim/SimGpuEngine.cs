@@ -463,6 +463,14 @@ public sealed unsafe class SimGpuEngine
         for (var slot = 0; slot < scanned; slot++)
         {
             var slotPtr = SimChannelLayout.Slot(basePtr, slot);
+            var started = scheduler.Started(slot);
+            ref var startedHead = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead);
+            if (Volatile.Read(ref startedHead) != started)
+            {
+                // A launch held for room in the driver's queue may go (SimDevice.Reserve).
+                Volatile.Write(ref startedHead, started);
+            }
+
             var done = scheduler.Completed(slot);
             ref var tail = ref SimChannelLayout.Field(slotPtr, SimChannelLayout.CompleteTail);
             if (Volatile.Read(ref tail) != done)

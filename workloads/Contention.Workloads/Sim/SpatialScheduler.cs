@@ -137,6 +137,9 @@ public sealed class SpatialScheduler : IGpuScheduler
     public long Completed(int context) => completed[context];
 
     /// <inheritdoc />
+    public long Started(int context) => completed[context] + (startedAt[context] >= 0 ? 1 : 0);
+
+    /// <inheritdoc />
     public long LastCompletionNs(int context) => lastCompletion[context];
 
     /// <inheritdoc />

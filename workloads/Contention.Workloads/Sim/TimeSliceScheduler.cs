@@ -97,6 +97,9 @@ public sealed class TimeSliceScheduler : IGpuScheduler
     public long Completed(int context) => completed[context];
 
     /// <inheritdoc />
+    public long Started(int context) => completed[context] + (headStarted[context] >= 0 ? 1 : 0);
+
+    /// <inheritdoc />
     public long SwitchesTo(int context) => switchesTo[context];
 
     /// <inheritdoc />
