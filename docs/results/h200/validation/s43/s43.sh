@@ -1,7 +1,10 @@
 #!/bin/bash
 # session 43. PART=a: ResNet-50 trainers alone on the H200, time-sliced 1-3 and 3 under MPS, spin and block sync,
 # --thread-calls and the launch timings (which launches are held, for how long, their place in the step: the
-# launch-path sched_yield of time-sliced trainers). PART=b/c: the validation suite's model halves with this build.
+# launch-path sched_yield of time-sliced trainers). PART=b: bench calibrate --launch-queue-only, a probe's 2,000 launches
+# beside a time-sliced GEMM spinner (cuda and sim), trainers 2-3 time-sliced (cuda and sim), service-beside-trainers' model
+# half (SBT=0: not); PART=c: the services, arbiter and mps-neighbours model halves; PART=d: a request after its context ran
+# dry 0-3 ms beside a time-sliced spinner (bench idle); PART=e: isolated, service-gpu-time, replay, cold-starts model halves.
 set -u
 export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
 export NCCL_NVLS_ENABLE=0
@@ -48,11 +51,28 @@ if [ $P = a ]; then
   trainers
 elif [ $P = b ]; then
   timeout 60 $C bench calibrate --launch-queue-only --base ${SP:-h200} --out $W/out/lq.json > $W/out/lq.log 2>&1; echo "launch queue rc $?"; cat $W/out/lq.log | tail -12
+  # the launch queue of a context the GPU is not running: 2,000 tiny launches a step beside a time-sliced GEMM spinner
+  for d in cuda sim; do
+    printf 'name: qdepth\nwarmup: 1s\nduration: 3s\nsharing: timeslice\ndefaults:\n  device: %s\n  sync: spin\ntenants:\n  - name: hog\n    kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1\n  - name: probe\n    kind: microbench\n    op: elementwise\n    bytes: 4KiB\n    iterations: 2000\n' $d > $W/q-$d.yaml
+    H=$W/out/ht/q-$d; mkdir -p $H
+    CONTENTION_HOST_TIMINGS=$H timeout 40 $C run $W/q-$d.yaml --device $d --sim-profile ${SP:-h200} --ebpf off --out $W/out/q/$d > $W/out/q-$d.log 2>&1; echo "qdepth $d rc $?"
+    python3 $W/launch-timings.py $H 2>&1 | tail -3
+  done
   DEVS="cuda sim" CONFS="ts-2 ts-3" trainers
   [ "${SBT:-1}" = 1 ] && HT=$W/out/ht/sbt half service-beside-trainers 190
+elif [ $P = d ]; then
+  # A context that ran dry for G beside a time-sliced GEMM spinner: does its next request wait for the spinner's slice
+  # (2.06 ms), as a probe's does back to back, or keep the GPU, as the trainers' steps mostly do (session 43)?
+  printf 'name: hog\nwarmup: 1s\nduration: 40s\nsharing: timeslice\ndefaults:\n  device: cuda\n  sync: spin\ntenants:\n  - name: hog\n    kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1\n' > $W/hog.yaml
+  $C run $W/hog.yaml --ebpf off --out $W/out/hog > $W/out/hog.log 2>&1 & hog=$!
+  sleep 10
+  for s in spin block; do
+    timeout 60 $C bench idle --device cuda:0 --sync $s --idle spin,sleep --gaps 0,10us,30us,100us,300us,1ms,3ms --seconds 1 --json $W/out/dry-$s.json > $W/out/dry-$s.log 2>&1; echo "dry $s rc $?"; tail -20 $W/out/dry-$s.log
+  done
+  kill $hog; wait $hog
 elif [ $P = c ]; then
   half services 150; half arbiter 200; half mps-neighbours 110
-else
+elif [ $P = e ]; then
   mkdir -p docs/results/h200/replay; cp $R/gpu-carry/resnet50-train-b32.ktrace.json.gz docs/results/h200/replay/
   half isolated 230; half service-gpu-time 120; half mps-neighbours 110; half replay 80; half cold-starts 190
 fi
