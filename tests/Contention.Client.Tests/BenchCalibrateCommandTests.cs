@@ -71,6 +71,19 @@ public class BenchCalibrateCommandTests
         Assert.Contains(parse.Errors, e => e.Message.Contains("exclude each other", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("--kernels-only", "exclude each other")]
+    [InlineData("--interruptions-only", "exclude each other")]
+    [InlineData("--mps", "leave out --mps and --time-slicing")]
+    [InlineData("--time-slicing", "leave out --mps and --time-slicing")]
+    public void LaunchQueueOnly_WithAnotherMeasurement_SaysWhatToLeaveOut(string other, string said)
+    {
+        var parse = BenchCommand.Create().Parse(["calibrate", "--launch-queue-only", other]);
+
+        Assert.Contains(parse.Errors, e => e.Message.Contains(said, StringComparison.Ordinal));
+        Assert.Empty(BenchCommand.Create().Parse(["calibrate", "--launch-queue-only", "--base", "h200"]).Errors);
+    }
+
     // Profiles compare by their JSON: their lists are read back as new lists.
     private sealed class JsonEquality : IEqualityComparer<DeviceProfile>
     {
