@@ -71,10 +71,10 @@ public static class LaunchQueueProbe
             {
                 var called = clockNs();
                 device.Launch(tiny);
-                times[count++] = clockNs() - called;
-                if (times[count - 1] > HeldNs)
+                var took = times[count++] = clockNs() - called;
+                if (took > HeldNs)
                 {
-                    break;
+                    break; // held: the rest would only wait behind it
                 }
             }
 

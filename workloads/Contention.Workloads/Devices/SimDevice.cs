@@ -287,9 +287,12 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         return index;
     }
 
-    private bool HasRoom(long index) =>
-        index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead)) < SimChannelLayout.RingSize
-        && (queueDepth == 0 || index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead)) < queueDepth);
+    // With a queue depth the kernels not yet started bound the launch: the engine starts only what
+    // it consumed, so they are never fewer than those not yet consumed and the ring (deeper than
+    // any depth a profile may have) cannot fill first. Without one, the ring does.
+    private bool HasRoom(long index) => queueDepth > 0
+        ? index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead)) < queueDepth
+        : index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead)) < SimChannelLayout.RingSize;
 
     // Writes the kernel into entry index (all but its launch time) while the launch's CPU time runs.
     private void Stage(long index, in SimKernel kernel, long dueNs)
