@@ -490,7 +490,7 @@ internal static partial class BenchCalibrateCommand
         {
             var depths = LaunchQueueProbe.Measure(cuda, LaunchQueueProbe.Head, tiny);
             seen.Add((tiny, depths));
-            table.AddRow(Describe(tiny), string.Join(", ", depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? $"none of {LaunchQueueProbe.MaxLaunches}")), LaunchQueueProbe.Depth(depths)?.ToString(CultureInfo.InvariantCulture) ?? "-");
+            table.AddRow(Describe(tiny) + (LaunchQueueProbe.IsMemsetAndKernel(tiny, cuda.Multiprocessors) ? " (a memset and a kernel)" : string.Empty), string.Join(", ", depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? $"none of {LaunchQueueProbe.MaxLaunches}")), LaunchQueueProbe.Depth(depths)?.ToString(CultureInfo.InvariantCulture) ?? "-");
         }
 
         AnsiConsole.Write(table);
@@ -500,7 +500,7 @@ internal static partial class BenchCalibrateCommand
             return profile;
         }
 
-        var each = string.Join("; ", seen.Select(s => $"{Describe(s.Kernel)}: {string.Join(", ", s.Depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "none"))}"));
+        var each = string.Join("; ", seen.Select(s => $"{Describe(s.Kernel)}{(LaunchQueueProbe.IsMemsetAndKernel(s.Kernel, cuda.Multiprocessors) ? " as a memset and a kernel" : string.Empty)}: {string.Join(", ", s.Depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "none"))}"));
         return profile with
         {
             LaunchQueueDepth = depth,

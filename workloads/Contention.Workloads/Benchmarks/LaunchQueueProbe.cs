@@ -16,12 +16,23 @@ public static class LaunchQueueProbe
     /// <summary>The long kernel launched first: a 8192^3 GEMM (about 0.1 s through ILGPU on an H200).</summary>
     public static KernelSpec Head { get; } = KernelSpec.Gemm(8192, 8192, 8192);
 
-    /// <summary>The tiny kernels launched behind it: an element-wise kernel of 4 KiB and a 32^3 GEMM (their launches take different arguments).</summary>
+    /// <summary>
+    /// The tiny kernels launched behind it: an element-wise kernel of 4 KiB, a 32^3 GEMM (their
+    /// launches take different arguments) and a 512^3 GEMM, which the cuda device launches as a
+    /// memset of its result and a kernel over two slices of K on a GPU of more than 32
+    /// multiprocessors (<see cref="IsMemsetAndKernel"/>), as it does a trainer's split-K GEMMs: how
+    /// much of the queue a memset takes.
+    /// </summary>
     public static IReadOnlyList<KernelSpec> Tiny { get; } =
     [
         Workloads.WorkloadRunner.MicrobenchKernel(Workloads.MicrobenchOp.Elementwise, 4096),
         KernelSpec.Gemm(32, 32, 32),
+        KernelSpec.Gemm(512, 512, 512),
     ];
+
+    /// <summary>Whether the cuda device launches <paramref name="kernel"/> as a memset and a kernel (a GEMM it splits over K) on a GPU of <paramref name="multiprocessors"/> multiprocessors.</summary>
+    public static bool IsMemsetAndKernel(in KernelSpec kernel, int multiprocessors) =>
+        kernel.Kind == KernelKind.Gemm && CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, multiprocessors) < kernel.K;
 
     /// <summary>A launch that takes longer than this is held (unheld ones take microseconds), ns.</summary>
     public const long HeldNs = 1_000_000;
