@@ -139,27 +139,31 @@ public class TimeSliceSchedulerTests
     }
 
     [Theory]
-    [InlineData(500_000)]
-    [InlineData(3 * Slice)]
-    public void AdvanceTo_ArrivalBesideAContextRunningAlone_WaitsAWholeSliceFromItsArrival(long after)
+    [InlineData(500_000, Slice)] // in its first slice: to its end
+    [InlineData(3 * Slice + (Slice / 2), 4 * Slice)] // half way through its fourth
+    [InlineData(3 * Slice, 4 * Slice)] // as its fourth begins: a whole one
+    public void AdvanceTo_ArrivalBesideAContextRunningAlone_WaitsForTheEndOfItsCurrentSlice(long after, long yieldsAt)
     {
-        // However long context 0 ran alone, its slice starts when context 1 gets work.
+        // Context 0 got the GPU at Switch; alone, its slices follow one another from then (an H100's
+        // trainer: requests after 1-20 ms idle ended on a 2.10 ms grid), so a newcomer waits for the
+        // end of the one under way, then a switch.
         var gpu = new TimeSliceScheduler(2, Slice, Switch);
         gpu.Enqueue(0, 100_000_000);
         gpu.AdvanceTo(Switch + after);
         gpu.Enqueue(1, 1000);
 
-        gpu.AdvanceTo(Switch + after + Slice + Switch + 999);
+        gpu.AdvanceTo(Switch + yieldsAt + Switch + 999);
         Assert.Equal(0, gpu.Completed(1));
-        gpu.AdvanceTo(Switch + after + Slice + Switch + 1000);
+        gpu.AdvanceTo(Switch + yieldsAt + Switch + 1000);
         Assert.Equal(1, gpu.Completed(1));
+        Assert.Equal(yieldsAt, gpu.BusyNs(0));
     }
 
     [Fact]
     public void AdvanceTo_SecondCompetitorArriving_DoesNotRestartTheSlice()
     {
-        // Context 1 arrives at 100 us (the slice starts), context 2 at 1 ms: context 0 still
-        // yields at 100 us + Slice; 1 runs next (round-robin), then 2.
+        // Context 0 got the GPU at 0; 1 arrives at 100 us, 2 at 1 ms: 0 still yields at Slice,
+        // the end of the slice it was in; 1 runs next (round-robin), then 2 (idle switches free).
         var gpu = new TimeSliceScheduler(3, Slice, Switch, idleSwitchNs: 0);
         gpu.Enqueue(0, 100_000_000);
         gpu.AdvanceTo(100_000);
@@ -167,8 +171,12 @@ public class TimeSliceSchedulerTests
         gpu.AdvanceTo(1_000_000);
         gpu.Enqueue(2, 1000);
 
-        gpu.AdvanceTo(100_000 + Slice + Switch + 1000);
+        gpu.AdvanceTo(Slice + Switch + 999);
+        Assert.Equal((0, 0), (gpu.Completed(1), gpu.Completed(2)));
+        gpu.AdvanceTo(Slice + Switch + 1000);
         Assert.Equal((1, 0), (gpu.Completed(1), gpu.Completed(2)));
+        gpu.AdvanceTo(Slice + Switch + 2000);
+        Assert.Equal((1, 1), (gpu.Completed(1), gpu.Completed(2)));
     }
 
     [Fact]

@@ -3,8 +3,9 @@ namespace Contention.Workloads.Sim;
 /// <summary>
 /// The modelled GPU's time-slicing, as measured on an H100 and an H200 without MPS: one context
 /// runs at a time; its kernels run back to back in launch order; when another context has work,
-/// the running one keeps the GPU until its timeslice is spent (a context that ran alone gets a
-/// whole slice from the moment the first other context has work), then the GPU switches, losing
+/// the running one keeps the GPU until its timeslice is spent (a context that ran alone keeps it
+/// to the end of its current slice, its slices following one another from the one it was given),
+/// then the GPU switches, losing
 /// <c>switchNs</c>, to the next context with work in round-robin order; a context whose queue runs dry loses the GPU at once to one with work, and that switch
 /// loses <c>idleSwitchNs</c> (docs/results/h200/probes). A preempted kernel resumes where it
 /// stopped. Time is explicit, so the model is deterministic.
@@ -149,9 +150,12 @@ public sealed class TimeSliceScheduler : IGpuScheduler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(durationNs);
         if (state == State.Running && context != running && !OthersReady(running))
         {
-            // The first competitor of a context running alone: that context gets a whole slice
-            // from now (on the H200 a service beside one trainer waits a full slice, 2.4 ms p50).
-            sliceStart = NowNs;
+            // The first competitor of a context running alone: that context keeps the GPU to the
+            // end of its current slice, its slices having followed one another while it ran
+            // alone (on an H100 a request after 1-20 ms idle beside a trainer ended on a grid of
+            // 2.10 ms from the trainer's first slice).
+            var slice = SliceNs(running);
+            sliceStart += (NowNs - sliceStart) / slice * slice;
         }
 
         if (pending[context].Count == 0)

@@ -99,6 +99,24 @@ elif [ $P = f ]; then
     timeout 90 $C bench idle --device cuda:0 --sync spin --idle spin,sleep --gaps 1ms,1500us,2ms,2500us,3ms,4ms,5ms,7ms,10ms,20ms --seconds 1 --json $W/out/long-$hk.json > $W/out/long-$hk.log 2>&1; echo "long $hk rc $?"; tail -24 $W/out/long-$hk.log
     kill -INT $hog; sleep 3; kill $hog 2>/dev/null; wait $hog
   done
+elif [ $P = g ]; then
+  # PART=f cut to fit what device time was left: no 32^3 probe, no q1, busy-waiting gaps only.
+  timeout 60 $C bench calibrate --launch-queue-only --base ${SP:-h200} --out $W/out/lqf.json > $W/out/lqf.log 2>&1; echo "launch queue rc $?"; tail -9 $W/out/lqf.log; pack
+  for k in elementwise:4KiB gemm:3MiB; do
+    op=${k%:*}; b=${k#*:}
+    printf 'name: q2\nwarmup: 1s\nduration: 2s\nsharing: timeslice\ndefaults:\n  device: cuda\n  sync: spin\ntenants:\n  - name: hog\n    kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1\n    replicas: 2\n  - name: probe\n    kind: microbench\n    op: %s\n    bytes: %s\n    iterations: 2000\n' $op $b > $W/q2-$op-$b.yaml
+    H=$W/out/ht/q2-$op-$b; mkdir -p $H
+    CONTENTION_HOST_TIMINGS=$H timeout 30 $C run $W/q2-$op-$b.yaml --ebpf off --out $W/out/q2/$op-$b > $W/out/q2-$op-$b.log 2>&1; echo "q2 $op $b rc $?"
+    python3 $W/launch-timings.py $H 2>&1 | tail -4; pack
+  done
+  for hk in train gemm; do
+    if [ $hk = gemm ]; then tn='kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1'; else tn='kind: training\n    model: resnet50\n    batch: 32'; fi
+    printf "name: hog\nwarmup: 1s\nduration: 90s\nsharing: timeslice\ndefaults:\n  device: cuda\n  sync: spin\ntenants:\n  - name: hog\n    $tn\n" > $W/hog-$hk.yaml
+    $C run $W/hog-$hk.yaml --ebpf off --out $W/out/hogf-$hk > $W/out/hogf-$hk.log 2>&1 & hog=$!
+    sleep 6
+    timeout 40 $C bench idle --device cuda:0 --sync spin --idle spin --gaps 1ms,1500us,2ms,2500us,3ms,4ms,5ms,7ms,10ms,20ms --seconds 0.6 --json $W/out/long-$hk.json > $W/out/long-$hk.log 2>&1; echo "long $hk rc $?"; tail -14 $W/out/long-$hk.log; pack
+    kill -INT $hog; sleep 2; kill $hog 2>/dev/null; wait $hog
+  done
 elif [ $P = c ]; then
   half services 150; half arbiter 200; half mps-neighbours 110
 elif [ $P = e ]; then
