@@ -318,44 +318,74 @@ public sealed class SimDeviceTests : IDisposable
     public void Launch_HeldWhileTheProfilesQueueDepthOfKernelsWaitToStart_UntilOneStarts(int depth)
     {
         // Time-sliced beside a context in a 200 ms slice, a tenant's kernels cannot start until the
-        // slice ends. With a launch queue of 4 its fifth launch is held until then (about 180 ms
-        // after it is called), the sixth until its first kernel (20 ms) ends and the second starts;
-        // the first four return at once. With none (0: the ring's 1024 only) no launch is held.
-        // Bounds far from the times (50 ms, 100 ms, 10 ms): a busy machine only makes holds longer.
+        // slice ends. With a launch queue of 4 its fifth launch is held until then (its first
+        // kernel starts), the sixth until that kernel (20 ms) ends and the second starts; the first
+        // four return at once. With none (0: the ring's 1024 only) no launch is held. Judged by
+        // when each launch returns, counted from the other context's launch (a busy machine that
+        // holds this thread between two calls makes neither return earlier): the held ones after
+        // 150 ms, the sixth 10 ms after the fifth; the others before 100 ms.
+        var returned = LaunchesReturning(Lasting(ModelOf("h100"), 20_000_000), 6, depth);
+        var said = string.Join(", ", returned.Select(ns => $"{ns / 1e6:0.###} ms"));
+        Assert.All(returned[..4], ns => Assert.True(ns < 100_000_000, $"the first four launches returned at once: {said}"));
+        if (depth == 0)
+        {
+            Assert.All(returned[4..], ns => Assert.True(ns < 100_000_000, $"no launch held without a queue depth: {said}"));
+        }
+        else
+        {
+            Assert.True(returned[4] >= 150_000_000, $"the fifth launch held until the slice ended: {said}");
+            Assert.True(returned[5] - returned[4] >= 10_000_000, $"the sixth launch held until the first kernel ended: {said}");
+        }
+    }
+
+    [Fact]
+    public void Launch_AGemmTheCudaDeviceLaunchesAfterAMemset_TakesTwoPlacesInTheQueue()
+    {
+        // As measured on an H100 (a 512^3 GEMM, which the cuda device launches as a memset and a
+        // kernel over two K slices: 510 behind a long kernel where tiny kernels reach 1,021): with
+        // a queue of 4, two such GEMMs fill it, so the third launch is held until the other
+        // context's 200 ms slice ends; a 32^3 GEMM (no memset) takes one place, so four of them
+        // return at once. Judged by return times, as above.
+        var sms = DeviceProfile.Load("h100").Multiprocessors;
+        var split = KernelSpec.Gemm(512, 512, 512);
+        var whole = KernelSpec.Gemm(32, 32, 32);
+        Assert.True(CudaKernels.LaunchesMemsetFirst(split, sms));
+        Assert.False(CudaKernels.LaunchesMemsetFirst(whole, sms));
+        var splits = LaunchesReturning(split, 3, 4);
+        var wholes = LaunchesReturning(whole, 4, 4);
+        var said = $"split: {string.Join(", ", splits.Select(ns => $"{ns / 1e6:0.###} ms"))}; whole: {string.Join(", ", wholes.Select(ns => $"{ns / 1e6:0.###} ms"))}";
+        Assert.True(splits[0] < 100_000_000 && splits[1] < 100_000_000, $"two split GEMMs returned at once: {said}");
+        Assert.True(splits[2] >= 150_000_000, $"the third held until the slice ended: {said}");
+        Assert.All(wholes, ns => Assert.True(ns < 100_000_000, $"four whole GEMMs returned at once: {said}"));
+    }
+
+    private static CostModel ModelOf(string profile) => new(DeviceProfile.Load(profile));
+
+    // When each of count launches of kernel returned, ns after another context's 400 ms kernel was
+    // launched, time-sliced in 200 ms slices, with a launch queue of depth.
+    private static long[] LaunchesReturning(KernelSpec kernel, int count, int depth)
+    {
         using var gpu = new SimGpuHost(3, 2, DeviceProfile.Load("h100") with { LaunchCpuNs = 0, TimesliceNs = 200_000_000, LaunchQueueDepth = depth }, TimeSpan.FromMicroseconds(50));
         var a = gpu.Acquire();
         var b = gpu.Acquire();
         using var hog = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 3), SyncMode = SyncMode.Spin, SimChannel = a });
         using var tenant = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 3), SyncMode = SyncMode.Spin, SimChannel = b });
-        var kernel = Lasting(tenant.Model, 20_000_000);
-        var hogKernel = Lasting(tenant.Model, 400_000_000);
-        hog.Launch(hogKernel);
+        var start = MonotonicClock.NowNs();
+        hog.Launch(Lasting(tenant.Model, 400_000_000));
         Thread.Sleep(20); // the engine takes the hog's kernel within a look (50 us)
 
-        var took = new long[6];
-        for (var i = 0; i < took.Length; i++)
+        var returned = new long[count];
+        for (var i = 0; i < count; i++)
         {
-            var called = MonotonicClock.NowNs();
             tenant.Launch(kernel);
-            took[i] = MonotonicClock.NowNs() - called;
+            returned[i] = MonotonicClock.NowNs() - start;
         }
 
         tenant.Synchronize();
         hog.Synchronize();
-        var said = string.Join(", ", took.Select(ns => $"{ns / 1e6:0.###} ms"));
-        Assert.All(took[..4], ns => Assert.True(ns < 50_000_000, $"the first four launches returned at once: {said}"));
-        if (depth == 0)
-        {
-            Assert.All(took[4..], ns => Assert.True(ns < 50_000_000, $"no launch held without a queue depth: {said}"));
-        }
-        else
-        {
-            Assert.True(took[4] >= 100_000_000, $"the fifth launch held until the slice ended: {said}");
-            Assert.True(took[5] >= 10_000_000, $"the sixth launch held until the first kernel ended: {said}");
-        }
-
         gpu.Release(a.Slot);
         gpu.Release(b.Slot);
+        return returned;
     }
 
     // An element-wise kernel the model runs for at least durationNs alone.

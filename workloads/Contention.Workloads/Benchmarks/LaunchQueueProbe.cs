@@ -31,8 +31,7 @@ public static class LaunchQueueProbe
     ];
 
     /// <summary>Whether the cuda device launches <paramref name="kernel"/> as a memset and a kernel (a GEMM it splits over K) on a GPU of <paramref name="multiprocessors"/> multiprocessors.</summary>
-    public static bool IsMemsetAndKernel(in KernelSpec kernel, int multiprocessors) =>
-        kernel.Kind == KernelKind.Gemm && CudaKernels.SliceK(kernel.M, kernel.N, kernel.K, multiprocessors) < kernel.K;
+    public static bool IsMemsetAndKernel(in KernelSpec kernel, int multiprocessors) => CudaKernels.LaunchesMemsetFirst(kernel, multiprocessors);
 
     /// <summary>A launch that takes longer than this is held (unheld ones take microseconds), ns.</summary>
     public const long HeldNs = 1_000_000;

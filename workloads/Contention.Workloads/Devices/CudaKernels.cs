@@ -1,3 +1,4 @@
+using Contention.Workloads.Kernels;
 using ILGPU;
 using ILGPU.Runtime.Cuda;
 
@@ -204,6 +205,15 @@ internal static class CudaKernels
         Store(c, m, n, rowBase + ty + 32, colBase + tx, add, c20, c21, c22, c23);
         Store(c, m, n, rowBase + ty + 48, colBase + tx, add, c30, c31, c32, c33);
     }
+
+    /// <summary>
+    /// Whether the cuda device launches <paramref name="kernel"/>, whole, as a memset of its result
+    /// and a kernel: a GEMM it splits over K (<see cref="SliceK"/>) on a GPU of
+    /// <paramref name="multiprocessors"/> multiprocessors. The memset takes a place in the driver's
+    /// launch queue of its own.
+    /// </summary>
+    public static bool LaunchesMemsetFirst(in KernelSpec kernel, int multiprocessors) =>
+        kernel.Kind == KernelKind.Gemm && SliceK(kernel.M, kernel.N, kernel.K, multiprocessors) < kernel.K;
 
     /// <summary>
     /// K elements per slice for a GEMM: enough slices that the grid has about two groups per

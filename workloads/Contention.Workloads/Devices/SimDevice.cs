@@ -42,6 +42,7 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     private readonly bool pinned;
     private readonly long launchCpuNs;
     private readonly int queueDepth;
+    private readonly Queue<long> memsetsAhead = new(); // ring indexes of launched GEMMs the cuda device would launch after a memset
     private readonly RoundTripCurve roundTrip;
     private readonly Random spread;
     private readonly HostHits? hostHits;
@@ -194,7 +195,13 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         var started = MonotonicClock.NowNs();
         var idleExtraNs = batchStarted ? 0 : Math.Max(0, idleLaunches.Draw(started - lastReturnNs, idleDraws));
         var modelled = parts == 1 ? model.Kernel(kernel) : ArbiterPolicy.Part(model.Kernel(kernel), part, parts, channel.Profile.PartCostNs());
-        var index = Reserve(ref started);
+        var places = parts == 1 && queueDepth > 0 && CudaKernels.LaunchesMemsetFirst(kernel, channel.Profile.Multiprocessors) ? 2 : 1;
+        var index = Reserve(ref started, places);
+        if (places == 2)
+        {
+            memsetsAhead.Enqueue(index);
+        }
+
         var due = started + idleExtraNs + launchCpuNs;
         Stage(index, modelled, due);
         var now = MonotonicClock.SpinUntil(due);
@@ -268,17 +275,19 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
     }
 
     // The launch queue's next entry. A full queue holds the launching thread, yielding its core
-    // as the CUDA driver's does: the profile's LaunchQueueDepth kernels waiting to start, or the
-    // modelled ring full. The launch's own work then counts from when there is room (started moves).
-    private long Reserve(ref long started)
+    // as the CUDA driver's does: the profile's LaunchQueueDepth of the driver's operations waiting
+    // to start (a kernel one place, a GEMM the cuda device launches after a memset two: places), or
+    // the modelled ring full. The launch's own work then counts from when there is room (started
+    // moves).
+    private long Reserve(ref long started, int places)
     {
         var index = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.SubmitHead));
-        if (HasRoom(index))
+        if (HasRoom(index, places))
         {
             return index;
         }
 
-        while (!HasRoom(index))
+        while (!HasRoom(index, places))
         {
             Thread.Yield();
         }
@@ -287,12 +296,26 @@ public sealed unsafe class SimDevice : IComputeDevice, ISlicingDevice
         return index;
     }
 
-    // With a queue depth the kernels not yet started bound the launch: the engine starts only what
-    // it consumed, so they are never fewer than those not yet consumed and the ring (deeper than
-    // any depth a profile may have) cannot fill first. Without one, the ring does.
-    private bool HasRoom(long index) => queueDepth > 0
-        ? index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead)) < queueDepth
-        : index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead)) < SimChannelLayout.RingSize;
+    // With a queue depth the operations not yet started bound the launch: the kernels (the engine
+    // starts only what it consumed, so they are never fewer than those not yet consumed, and the
+    // ring, deeper than any depth a profile may have, cannot fill first) and the memsets before
+    // those of them the cuda device launches after one (a memset's place freed with its kernel's
+    // start, as the model has no memset of its own). Without one, the ring does.
+    private bool HasRoom(long index, int places)
+    {
+        if (queueDepth <= 0)
+        {
+            return index - Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ConsumedHead)) < SimChannelLayout.RingSize;
+        }
+
+        var started = Volatile.Read(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.StartedHead));
+        while (memsetsAhead.Count > 0 && memsetsAhead.Peek() < started)
+        {
+            memsetsAhead.Dequeue();
+        }
+
+        return index - started + memsetsAhead.Count + places <= queueDepth;
+    }
 
     // Writes the kernel into entry index (all but its launch time) while the launch's CPU time runs.
     private void Stage(long index, in SimKernel kernel, long dueNs)

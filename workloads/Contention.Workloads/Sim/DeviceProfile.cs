@@ -41,9 +41,10 @@ public sealed record DeviceProfile
     [Range(0, 1e9)] public long LaunchCpuNs { get; init; }
 
     /// <summary>
-    /// How many launched kernels of one context may wait to start (queued, not yet running) before
-    /// the driver holds the next launch until one of them starts, the launching thread yielding its
-    /// core (<c>sched_yield</c>) meanwhile: time-sliced, a context switched out for longer than its
+    /// How many of the driver's operations of one context (a kernel, or a memset before a GEMM the
+    /// cuda device splits over K) may wait to start (queued, not yet running) before the driver
+    /// holds the next launch until one of them starts, the launching thread yielding its core
+    /// (<c>sched_yield</c>) meanwhile: time-sliced, a context switched out for longer than its
     /// launches take to fill the queue is held so. 0: no bound but the modelled queue's
     /// (<see cref="SimChannelLayout.RingSize"/>). Measured by <c>contention bench calibrate</c>
     /// (<c>--launch-queue-only</c>): tiny kernels launched behind a long one until a launch is held.
