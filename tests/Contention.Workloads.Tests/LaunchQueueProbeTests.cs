@@ -43,14 +43,14 @@ public class LaunchQueueProbeTests
     }
 
     [Fact]
-    public void IsMemsetAndKernel_The512GemmOnAnH200SplitsK_TheTinyOnesDoNot()
+    public void LaunchesMemsetFirst_The512GemmOnAnH200SplitsK_TheTinyOnesDoNot()
     {
         // 512^3 is 8 x 8 row and column blocks of 64: 64 blocks, two K slices wanted for 2 x 132
         // multiprocessors' worth, and K allows two of 256; 32^3 is one block whose K allows one.
-        Assert.True(LaunchQueueProbe.IsMemsetAndKernel(LaunchQueueProbe.Tiny[2], 132));
-        Assert.False(LaunchQueueProbe.IsMemsetAndKernel(LaunchQueueProbe.Tiny[1], 132));
-        Assert.False(LaunchQueueProbe.IsMemsetAndKernel(LaunchQueueProbe.Tiny[0], 132));
-        Assert.False(LaunchQueueProbe.IsMemsetAndKernel(LaunchQueueProbe.Tiny[2], 32)); // 64 blocks already fill 2 x 32
+        Assert.True(CudaKernels.LaunchesMemsetFirst(LaunchQueueProbe.Tiny[2], 132));
+        Assert.False(CudaKernels.LaunchesMemsetFirst(LaunchQueueProbe.Tiny[1], 132));
+        Assert.False(CudaKernels.LaunchesMemsetFirst(LaunchQueueProbe.Tiny[0], 132));
+        Assert.False(CudaKernels.LaunchesMemsetFirst(LaunchQueueProbe.Tiny[2], 32)); // 64 blocks already fill 2 x 32
     }
 
     [Fact]

@@ -324,7 +324,7 @@ public sealed class SimDeviceTests : IDisposable
         // when each launch returns, counted from the other context's launch (a busy machine that
         // holds this thread between two calls makes neither return earlier): the held ones after
         // 150 ms, the sixth 10 ms after the fifth; the others before 100 ms.
-        var returned = LaunchesReturning(Lasting(ModelOf("h100"), 20_000_000), 6, depth);
+        var returned = LaunchesReturning(Lasting(new CostModel(DeviceProfile.Load("h100")), 20_000_000), 6, depth);
         var said = string.Join(", ", returned.Select(ns => $"{ns / 1e6:0.###} ms"));
         Assert.All(returned[..4], ns => Assert.True(ns < 100_000_000, $"the first four launches returned at once: {said}"));
         if (depth == 0)
@@ -358,8 +358,6 @@ public sealed class SimDeviceTests : IDisposable
         Assert.True(splits[2] >= 150_000_000, $"the third held until the slice ended: {said}");
         Assert.All(wholes, ns => Assert.True(ns < 100_000_000, $"four whole GEMMs returned at once: {said}"));
     }
-
-    private static CostModel ModelOf(string profile) => new(DeviceProfile.Load(profile));
 
     // When each of count launches of kernel returned, ns after another context's 400 ms kernel was
     // launched, time-sliced in 200 ms slices, with a launch queue of depth.

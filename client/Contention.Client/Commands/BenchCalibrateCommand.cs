@@ -485,12 +485,13 @@ internal static partial class BenchCalibrateCommand
     {
         var table = new Table().Title($"the launch queue: tiny kernels launched behind a {Describe(LaunchQueueProbe.Head)} until a launch took over {LaunchQueueProbe.HeldNs / 1e6:0} ms")
             .AddColumns("tiny kernel", "launched before the held one, each repetition", "median");
-        var seen = new List<(Contention.Workloads.Kernels.KernelSpec Kernel, IReadOnlyList<int?> Depths)>();
+        var seen = new List<(Contention.Workloads.Kernels.KernelSpec Kernel, bool Memset, IReadOnlyList<int?> Depths)>();
         foreach (var tiny in LaunchQueueProbe.Tiny)
         {
             var depths = LaunchQueueProbe.Measure(cuda, LaunchQueueProbe.Head, tiny);
-            seen.Add((tiny, depths));
-            table.AddRow(Describe(tiny) + (LaunchQueueProbe.IsMemsetAndKernel(tiny, cuda.Multiprocessors) ? " (a memset and a kernel)" : string.Empty), string.Join(", ", depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? $"none of {LaunchQueueProbe.MaxLaunches}")), LaunchQueueProbe.Depth(depths)?.ToString(CultureInfo.InvariantCulture) ?? "-");
+            var memset = cuda.LaunchesMemsetFirst(tiny);
+            seen.Add((tiny, memset, depths));
+            table.AddRow(Describe(tiny) + (memset ? " (a memset and a kernel)" : string.Empty), string.Join(", ", depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? $"none of {LaunchQueueProbe.MaxLaunches}")), LaunchQueueProbe.Depth(depths)?.ToString(CultureInfo.InvariantCulture) ?? "-");
         }
 
         AnsiConsole.Write(table);
@@ -500,7 +501,7 @@ internal static partial class BenchCalibrateCommand
             return profile;
         }
 
-        var each = string.Join("; ", seen.Select(s => $"{Describe(s.Kernel)}{(LaunchQueueProbe.IsMemsetAndKernel(s.Kernel, cuda.Multiprocessors) ? " as a memset and a kernel" : string.Empty)}: {string.Join(", ", s.Depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "none"))}"));
+        var each = string.Join("; ", seen.Select(s => $"{Describe(s.Kernel)}{(s.Memset ? " as a memset and a kernel" : string.Empty)}: {string.Join(", ", s.Depths.Select(d => d?.ToString(CultureInfo.InvariantCulture) ?? "none"))}"));
         return profile with
         {
             LaunchQueueDepth = depth,

@@ -20,7 +20,7 @@ public static class LaunchQueueProbe
     /// The tiny kernels launched behind it: an element-wise kernel of 4 KiB, a 32^3 GEMM (their
     /// launches take different arguments) and a 512^3 GEMM, which the cuda device launches as a
     /// memset of its result and a kernel over two slices of K on a GPU of more than 32
-    /// multiprocessors (<see cref="IsMemsetAndKernel"/>), as it does a trainer's split-K GEMMs: how
+    /// multiprocessors (<see cref="CudaDevice.LaunchesMemsetFirst"/>), as it does a trainer's split-K GEMMs: how
     /// much of the queue a memset takes.
     /// </summary>
     public static IReadOnlyList<KernelSpec> Tiny { get; } =
@@ -29,9 +29,6 @@ public static class LaunchQueueProbe
         KernelSpec.Gemm(32, 32, 32),
         KernelSpec.Gemm(512, 512, 512),
     ];
-
-    /// <summary>Whether the cuda device launches <paramref name="kernel"/> as a memset and a kernel (a GEMM it splits over K) on a GPU of <paramref name="multiprocessors"/> multiprocessors.</summary>
-    public static bool IsMemsetAndKernel(in KernelSpec kernel, int multiprocessors) => CudaKernels.LaunchesMemsetFirst(kernel, multiprocessors);
 
     /// <summary>A launch that takes longer than this is held (unheld ones take microseconds), ns.</summary>
     public const long HeldNs = 1_000_000;

@@ -325,8 +325,8 @@ public sealed unsafe class CudaDevice : IDataDevice, ISlicingDevice, IPausingDev
     /// </summary>
     public int GemmBlocksPerMultiprocessor => kernels.GemmBlocksPerMultiprocessor;
 
-    /// <summary>The GPU's multiprocessors.</summary>
-    public int Multiprocessors => accelerator.NumMultiprocessors;
+    /// <summary>Whether this device launches <paramref name="kernel"/>, whole, as a memset and a kernel (<see cref="CudaKernels.LaunchesMemsetFirst"/>).</summary>
+    public bool LaunchesMemsetFirst(in KernelSpec kernel) => CudaKernels.LaunchesMemsetFirst(kernel, accelerator.NumMultiprocessors);
 
     /// <summary>The kernel <see cref="MeasureKernelNs"/> queues first: an element-wise pass over 64 Mi elements (about 0.3 ms on an H200).</summary>
     public static KernelSpec Spacer { get; } = KernelSpec.Elementwise(64L << 20, ElementwiseOp.Add);

@@ -75,32 +75,11 @@ elif [ $P = d ]; then
     done
     kill -INT $hog; sleep 3; kill $hog 2>/dev/null; wait $hog
   done
-elif [ $P = f ]; then
-  # (1) a probe's 2,000 tiny launches a step beside two time-sliced GEMM spinners (it waits two slices: are its launches
-  # held at 320 waiting once a slice has passed, as the trainers' are?), element-wise 4 KiB and GEMM 32^3; (2) a request
-  # after its context ran dry 1-20 ms beside a time-sliced GEMM spinner and beside a ResNet-50 trainer (spin).
-  timeout 90 $C bench calibrate --launch-queue-only --base ${SP:-h200} --out $W/out/lqf.json > $W/out/lqf.log 2>&1; echo "launch queue rc $?"; tail -8 $W/out/lqf.log
-  for k in elementwise:4KiB gemm:12KiB gemm:3MiB; do
-    op=${k%:*}; b=${k#*:}
-    printf 'name: q2\nwarmup: 1s\nduration: 3s\nsharing: timeslice\ndefaults:\n  device: cuda\n  sync: spin\ntenants:\n  - name: hog\n    kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1\n    replicas: 2\n  - name: probe\n    kind: microbench\n    op: %s\n    bytes: %s\n    iterations: 2000\n' $op $b > $W/q2-$op-$b.yaml
-    H=$W/out/ht/q2-$op-$b; mkdir -p $H
-    CONTENTION_HOST_TIMINGS=$H timeout 40 $C run $W/q2-$op-$b.yaml --ebpf off --out $W/out/q2/$op-$b > $W/out/q2-$op-$b.log 2>&1; echo "q2 $op $b rc $?"
-    python3 $W/launch-timings.py $H 2>&1 | tail -4
-  done
-  # the 512^3 GEMM (a memset and a kernel) beside one spinner, as the element-wise probe in PART=b
-  sed -e 's/replicas: 2/replicas: 1/' $W/q2-gemm-3MiB.yaml > $W/q1-gemm.yaml; H=$W/out/ht/q1-gemm; mkdir -p $H
-  CONTENTION_HOST_TIMINGS=$H timeout 40 $C run $W/q1-gemm.yaml --ebpf off --out $W/out/q1/gemm > $W/out/q1-gemm.log 2>&1; echo "q1 gemm rc $?"
-  python3 $W/launch-timings.py $H 2>&1 | tail -3
-  for hk in gemm train; do
-    if [ $hk = gemm ]; then tn='kind: microbench\n    op: gemm\n    bytes: 192MiB\n    iterations: 1'; else tn='kind: training\n    model: resnet50\n    batch: 32'; fi
-    printf "name: hog\nwarmup: 1s\nduration: 90s\nsharing: timeslice\ndefaults:\n  device: cuda\n  sync: spin\ntenants:\n  - name: hog\n    $tn\n" > $W/hog-$hk.yaml
-    $C run $W/hog-$hk.yaml --ebpf off --out $W/out/hogf-$hk > $W/out/hogf-$hk.log 2>&1 & hog=$!
-    sleep 8
-    timeout 90 $C bench idle --device cuda:0 --sync spin --idle spin,sleep --gaps 1ms,1500us,2ms,2500us,3ms,4ms,5ms,7ms,10ms,20ms --seconds 1 --json $W/out/long-$hk.json > $W/out/long-$hk.log 2>&1; echo "long $hk rc $?"; tail -24 $W/out/long-$hk.log
-    kill -INT $hog; sleep 3; kill $hog 2>/dev/null; wait $hog
-  done
 elif [ $P = g ]; then
-  # PART=f cut to fit what device time was left: no 32^3 probe, no q1, busy-waiting gaps only.
+  # (1) the launch queue with the 512^3 GEMM (a memset and a kernel); a probe's 2,000 launches a step beside two
+  # time-sliced GEMM spinners, element-wise 4 KiB and GEMM 512^3: held at 320 once a slice has passed, as the trainers'
+  # are, or at the ring? (2) a request after its context ran dry 1-20 ms beside a time-sliced ResNet-50 trainer and a
+  # GEMM spinner (spin). A longer PART=f (a 32^3 probe too, one spinner, sleeping gaps) was written but never ran.
   timeout 60 $C bench calibrate --launch-queue-only --base ${SP:-h200} --out $W/out/lqf.json > $W/out/lqf.log 2>&1; echo "launch queue rc $?"; tail -9 $W/out/lqf.log; pack
   for k in elementwise:4KiB gemm:3MiB; do
     op=${k%:*}; b=${k#*:}
