@@ -15,7 +15,9 @@
  * handshake's own calls falling into either. Commands:
  *   add TGID       trace TGID, its threads and its future children (answers "ok add TGID")
  *   remove TGID    stop tracing TGID (answers "ok remove TGID")
- *   snapshot       print every counter (cumulative since load)
+ *   snapshot       print every counter (cumulative since load; read whole before any of it is written,
+ *                  the threads' calls right after the roots' counters, again while the roots entered
+ *                  calls in between, CTRACE_READ_TRIES reads at most)
  *   quit           exit (end of input does the same)
  * A removed root's counters are printed by the next snapshot, then its slot is reused.
  * Output (format version CTRACE_FORMAT_VERSION), one record per line:
@@ -129,17 +131,17 @@ static int remove_root(struct ctrace_bpf *skel, __u32 tgid)
 	return 0;
 }
 
-static void print_hist(const __u64 *hist)
+static void print_hist(FILE *out, const __u64 *hist)
 {
 	int i, first = 1;
 
 	for (i = 0; i < CTRACE_HIST_SLOTS; i++) {
 		if (!hist[i])
 			continue;
-		printf("%s%d:%llu", first ? "" : ",", i, (unsigned long long)hist[i]);
+		fprintf(out, "%s%d:%llu", first ? "" : ",", i, (unsigned long long)hist[i]);
 		first = 0;
 	}
-	printf("%s\n", first ? "-" : "");
+	fprintf(out, "%s\n", first ? "-" : "");
 }
 
 static int slot_live(__u32 slot)
@@ -153,7 +155,7 @@ static int slot_retiring(__u32 slot)
 }
 
 /* Prints every ioctl kind of a live slot; forgets those of retiring slots once printed. */
-static void print_ioctls(struct ctrace_bpf *skel)
+static void print_ioctls(FILE *out, struct ctrace_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.ioctls);
 	struct ioctl_key key, next, *prev = NULL;
@@ -164,13 +166,13 @@ static void print_ioctls(struct ctrace_bpf *skel)
 		prev = &key;
 		if (!slot_live(key.slot) || bpf_map_lookup_elem(fd, &key, &val))
 			continue;
-		printf("ioctl %u %u %u:%u 0x%x 0x%x %u ", roots[key.slot].tgid, key.row, key.rdev >> 20, key.rdev & 0xfffff,
+		fprintf(out, "ioctl %u %u %u:%u 0x%x 0x%x %u ", roots[key.slot].tgid, key.row, key.rdev >> 20, key.rdev & 0xfffff,
 		       key.request, key.escape, key.size);
 		if (key.flags & CTRACE_IOCTL_SUB)
-			printf("0x%x", key.sub);
+			fprintf(out, "0x%x", key.sub);
 		else
-			printf("%s", key.flags & CTRACE_IOCTL_UNREADABLE ? "?" : "-");
-		printf(" %llu %llu %llu %llu\n", (unsigned long long)val.count, (unsigned long long)val.errors,
+			fprintf(out, "%s", key.flags & CTRACE_IOCTL_UNREADABLE ? "?" : "-");
+		fprintf(out, " %llu %llu %llu %llu\n", (unsigned long long)val.count, (unsigned long long)val.errors,
 		       (unsigned long long)val.total_ns, (unsigned long long)val.timed);
 	}
 	for (prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0;) {
@@ -207,7 +209,7 @@ static void forget_retired(int fd, size_t key_size, size_t value_size)
 	}
 }
 
-static void print_threads(struct ctrace_bpf *skel)
+static void print_threads(FILE *out, struct ctrace_bpf *skel)
 {
 	int fd = bpf_map__fd(skel->maps.threads);
 	__u32 key, next, *prev = NULL;
@@ -219,7 +221,7 @@ static void print_threads(struct ctrace_bpf *skel)
 		if (bpf_map_lookup_elem(fd, &key, &val) || !slot_live(val.slot))
 			continue;
 		val.comm[sizeof(val.comm) - 1] = 0;
-		printf("thread %u %u %u %llu %llu %llu %llu %llu %s\n", roots[val.slot].tgid, val.tgid, key,
+		fprintf(out, "thread %u %u %u %llu %llu %llu %llu %llu %s\n", roots[val.slot].tgid, val.tgid, key,
 		       (unsigned long long)val.voluntary, (unsigned long long)val.involuntary,
 		       (unsigned long long)val.offcpu_ns, (unsigned long long)val.runq_ns,
 		       (unsigned long long)val.runq_count, val.comm[0] ? val.comm : "-");
@@ -227,63 +229,185 @@ static void print_threads(struct ctrace_bpf *skel)
 	forget_retired(fd, sizeof(key), sizeof(val));
 }
 
-static void print_thread_calls(struct ctrace_bpf *skel)
-{
-	int fd = bpf_map__fd(skel->maps.thread_call_counts);
-	struct thread_call_key key, next, *prev = NULL;
-	struct thread_call_val val;
+/*
+ * One read of the counters a snapshot prints: each live slot's counters that are not zero, and
+ * with --thread-calls every (thread, system call) counted, read right after them, both before any
+ * of it is written out (a reader slow to take the output cannot stretch the time between them).
+ * ENTERED: the calls the roots entered while it was read, counted again after the threads' calls.
+ */
+struct sys_copy {
+	__u32 slot, row, nr;
+	struct syscall_val val;
+};
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+struct reading {
+	struct sys_copy *sys;
+	size_t sys_count, sys_capacity;
+	struct thread_call_key *keys;
+	struct thread_call_val *values;
+	__u32 calls;
+	__u64 entered;
+};
+
+static struct reading readings[2];
+static int per_thread;
+
+#define CTRACE_READ_TRIES 4	/* reads of a snapshot at most, until one in which the roots entered no call */
+
+/* Every (thread, system call) of the map into the reading: batches, else one key at a time. */
+static void read_thread_calls(int fd, struct reading *r)
+{
+	struct thread_call_key key, next, *prev = NULL;
+	__u32 in = 0, out = 0, count;
+	void *cursor = NULL;
+
+	r->calls = 0;
+	for (;;) {
+		count = CTRACE_MAX_THREAD_CALLS - r->calls;
+		if (bpf_map_lookup_batch(fd, cursor, &out, r->keys + r->calls, r->values + r->calls, &count, NULL)) {
+			if (errno != ENOENT)
+				break;	/* batches not supported: one key at a time */
+			r->calls += count;
+			return;	/* the map's end */
+		}
+		r->calls += count;
+		if (r->calls >= CTRACE_MAX_THREAD_CALLS)
+			return;
+		in = out;
+		cursor = &in;
+	}
+	r->calls = 0;
+	while (r->calls < CTRACE_MAX_THREAD_CALLS && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &val) || !slot_live(val.slot))
-			continue;
-		printf("tcall %u %u %u %u %llu %llu %llu\n", roots[val.slot].tgid, val.tgid, key.tid, key.nr,
-		       (unsigned long long)val.count, (unsigned long long)val.total_ns, (unsigned long long)val.timed);
+		if (bpf_map_lookup_elem(fd, &key, &r->values[r->calls]) == 0)
+			r->keys[r->calls++] = key;
 	}
-	forget_retired(fd, sizeof(key), sizeof(val));
 }
 
-static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
+static __u64 slot_calls(int slot)
 {
+	const struct syscall_val *val = &counters[slot * CTRACE_ROWS * CTRACE_MAX_NR];
+	__u64 sum = 0;
+	int i;
+
+	for (i = 0; i < CTRACE_ROWS * CTRACE_MAX_NR; i++)
+		sum += val[i].count;
+	return sum;
+}
+
+/* Reads the roots' counters, then the threads' calls, then how many calls the roots entered meanwhile. */
+static int read_counters(struct ctrace_bpf *skel, struct reading *r)
+{
+	__u64 before = 0, after = 0;
 	int slot, row, nr;
 
-	printf("snapshot %llu %llu\n", seq, ktime_ns());
+	r->sys_count = 0;
 	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++) {
 		if (!roots[slot].used)
 			continue;
 		for (row = 0; row < CTRACE_ROWS; row++) {
 			for (nr = 0; nr < CTRACE_MAX_NR; nr++) {
-				struct syscall_val *val = &counters[(slot * CTRACE_ROWS + row) * CTRACE_MAX_NR + nr];
+				const struct syscall_val *val = &counters[(slot * CTRACE_ROWS + row) * CTRACE_MAX_NR + nr];
 
 				if (!val->count)
 					continue;
-				printf("sys %u %d %d %llu %llu %llu %llu ", roots[slot].tgid, row, nr,
-				       (unsigned long long)val->count, (unsigned long long)val->errors,
-				       (unsigned long long)val->total_ns, (unsigned long long)val->timed);
-				print_hist(val->hist);
+				if (r->sys_count == r->sys_capacity) {
+					size_t capacity = r->sys_capacity ? 2 * r->sys_capacity : 256;
+					struct sys_copy *grown = realloc(r->sys, capacity * sizeof(*grown));
+
+					if (!grown)
+						return -1;
+					r->sys = grown;
+					r->sys_capacity = capacity;
+				}
+				r->sys[r->sys_count] = (struct sys_copy){ .slot = slot, .row = row, .nr = nr, .val = *val };
+				before += r->sys[r->sys_count++].val.count;
 			}
 		}
+	}
+	r->calls = 0;
+	if (per_thread)
+		read_thread_calls(bpf_map__fd(skel->maps.thread_call_counts), r);
+	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++)
+		if (roots[slot].used)
+			after += slot_calls(slot);
+	r->entered = after - before;
+	return 0;
+}
+
+static void snapshot(struct ctrace_bpf *skel, unsigned long long seq)
+{
+	struct reading *best = &readings[0], *next;
+	char *text = NULL;
+	size_t size = 0, i;
+	FILE *out = open_memstream(&text, &size);
+	int slot, tries;
+
+	if (!out)
+		out = stdout;
+	fprintf(out, "snapshot %llu %llu\n", seq, ktime_ns());
+	/*
+	 * The roots' counters count a call as it enters, the threads' as it returns: read one right
+	 * after the other they agree but for the calls in flight, unless the roots entered calls in
+	 * between (the helper lost its CPU): then read again, and keep the read that missed fewest.
+	 */
+	if (read_counters(skel, best)) {
+		fprintf(out, "error out of memory for a snapshot\n");
+		best->sys_count = best->calls = 0;
+	}
+	for (tries = 1; per_thread && best->entered > 0 && tries < CTRACE_READ_TRIES; tries++) {
+		next = best == &readings[0] ? &readings[1] : &readings[0];
+		if (read_counters(skel, next) == 0 && next->entered < best->entered)
+			best = next;
+	}
+	for (slot = 0, i = 0; slot < CTRACE_MAX_SLOTS; slot++) {
+		if (!roots[slot].used)
+			continue;
+		for (; i < best->sys_count && best->sys[i].slot == (__u32)slot; i++) {
+			const struct sys_copy *c = &best->sys[i];
+
+			fprintf(out, "sys %u %u %u %llu %llu %llu %llu ", roots[slot].tgid, c->row, c->nr,
+				(unsigned long long)c->val.count, (unsigned long long)c->val.errors,
+				(unsigned long long)c->val.total_ns, (unsigned long long)c->val.timed);
+			print_hist(out, c->val.hist);
+		}
 		if (skel->bss->marks[slot])
-			printf("mark %u %llu %u\n", roots[slot].tgid, (unsigned long long)skel->bss->marks[slot],
-			       skel->bss->held[slot]);
+			fprintf(out, "mark %u %llu %u\n", roots[slot].tgid, (unsigned long long)skel->bss->marks[slot],
+				skel->bss->held[slot]);
 		if (runqs[slot].count) {
-			printf("runq %u %llu %llu ", roots[slot].tgid, (unsigned long long)runqs[slot].count,
-			       (unsigned long long)runqs[slot].total_ns);
-			print_hist(runqs[slot].hist);
+			fprintf(out, "runq %u %llu %llu ", roots[slot].tgid, (unsigned long long)runqs[slot].count,
+				(unsigned long long)runqs[slot].total_ns);
+			print_hist(out, runqs[slot].hist);
 		}
 	}
-	print_ioctls(skel);
-	print_threads(skel);
-	print_thread_calls(skel);
+	for (i = 0; i < best->calls; i++) {
+		const struct thread_call_val *val = &best->values[i];
+
+		if (!slot_live(val->slot))
+			continue;
+		fprintf(out, "tcall %u %u %u %u %llu %llu %llu\n", roots[val->slot].tgid, val->tgid, best->keys[i].tid,
+			best->keys[i].nr, (unsigned long long)val->count, (unsigned long long)val->total_ns,
+			(unsigned long long)val->timed);
+	}
+	if (per_thread)
+		forget_retired(bpf_map__fd(skel->maps.thread_call_counts), sizeof(struct thread_call_key),
+			       sizeof(struct thread_call_val));
+	print_ioctls(out, skel);
+	print_threads(out, skel);
 	for (slot = 0; slot < CTRACE_MAX_SLOTS; slot++)
 		if (roots[slot].retiring)
 			roots[slot].used = roots[slot].retiring = 0;
-	printf("dropped %llu %llu %llu %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
-	       (unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr,
-	       (unsigned long long)skel->bss->dropped_ioctls, (unsigned long long)skel->bss->dropped_threads,
-	       (unsigned long long)skel->bss->dropped_thread_calls);
-	printf("end %llu\n", seq);
+	fprintf(out, "dropped %llu %llu %llu %llu %llu %llu\n", (unsigned long long)skel->bss->dropped_storage,
+		(unsigned long long)skel->bss->dropped_children, (unsigned long long)skel->bss->unknown_nr,
+		(unsigned long long)skel->bss->dropped_ioctls, (unsigned long long)skel->bss->dropped_threads,
+		(unsigned long long)skel->bss->dropped_thread_calls);
+	fprintf(out, "end %llu\n", seq);
+	if (out != stdout) {
+		fclose(out);
+		fwrite(text, 1, size, stdout);
+		free(text);
+	}
 	fflush(stdout);
 }
 
@@ -308,7 +432,7 @@ int main(int argc, char **argv)
 	const char *mode = "full";
 	long long sample_above = 100000, one_in = 16;
 	char line[256];
-	int err, i, per_thread = 0;
+	int err, i;
 
 	/*
 	 * A session of its own: a terminal's Ctrl+C or a `timeout` signals the node's whole process
@@ -375,6 +499,16 @@ int main(int argc, char **argv)
 		printf("error failed to map run-queue counters: %s\n", strerror(errno));
 		err = -errno;
 		goto cleanup;
+	}
+
+	for (i = 0; per_thread && i < 2; i++) {
+		readings[i].keys = calloc(CTRACE_MAX_THREAD_CALLS, sizeof(*readings[i].keys));
+		readings[i].values = calloc(CTRACE_MAX_THREAD_CALLS, sizeof(*readings[i].values));
+		if (!readings[i].keys || !readings[i].values) {
+			printf("error out of memory for the threads' calls\n");
+			err = -ENOMEM;
+			goto cleanup;
+		}
 	}
 
 	printf("ctrace %d ready\n", CTRACE_FORMAT_VERSION);

@@ -338,7 +338,7 @@ public sealed partial class NodeTracer : BackgroundService
                 {
                     // With the same snapshots as the tenant's counters, so a phase's calls per thread
                     // end where its counters do (a stopped worker's teardown included, as theirs).
-                    TakeThreadCalls(measurement, worker.Pid, snapshot, runner.Phase, nextPhase is not null);
+                    measurement.TakeThreadCalls(worker.Pid, snapshot, runner.Phase, nextPhase is not null, (now, since) => bpf.ThreadCalls(now, worker.Pid, since, runner.Phase));
                 }
 
 
@@ -400,37 +400,6 @@ public sealed partial class NodeTracer : BackgroundService
         finally
         {
             measurement.ReportLock.Release();
-        }
-    }
-
-    // The phase's calls per thread up to this snapshot: counted from the phase's start, or from
-    // the worker's start where it is a new worker; at a boundary the next phase counts from here. A
-    // snapshot older than one already taken (a tick a phase flush overtook) changes nothing; a
-    // boundary whose snapshot a tick already took (the node shares snapshots) still moves the start.
-    private void TakeThreadCalls(TenantMeasurement measurement, int pid, BpfSnapshot snapshot, MeasurementPhase phase, bool boundary)
-    {
-        if (!snapshot.ThreadCalls.Any(c => c.Root == pid))
-        {
-            // The helper does not count calls per thread (or not this worker's yet).
-            return;
-        }
-
-        if (measurement.ThreadCallLatest is { } latest && latest.Pid == pid && snapshot.Sequence < latest.Sequence)
-        {
-            return;
-        }
-
-        var since = measurement.ThreadCallBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
-        if (since is null || snapshot.Sequence > since.Sequence)
-        {
-            var calls = bpf.ThreadCalls(snapshot, pid, since, phase);
-            measurement.ThreadCalls = [.. measurement.ThreadCalls.Where(c => c.Phase != phase), .. calls];
-        }
-
-        measurement.ThreadCallLatest = (pid, snapshot.Sequence);
-        if (boundary)
-        {
-            measurement.ThreadCallBaseline = (pid, snapshot);
         }
     }
 

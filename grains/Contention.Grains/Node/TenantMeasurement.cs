@@ -54,13 +54,51 @@ internal sealed class TenantMeasurement
     public (int Pid, BpfSnapshot? Snapshot)? ThreadCallBaseline { get; set; }
 
     /// <summary>The worker and the newest eBPF snapshot its calls per thread were taken from.</summary>
-    public (int Pid, long Sequence)? ThreadCallLatest { get; set; }
+    public (int Pid, BpfSnapshot Snapshot)? ThreadCallLatest { get; set; }
 
     /// <summary>The worker's system calls per thread, of each phase so far (replaced whole: the runner reads it for its status).</summary>
     public IReadOnlyList<ThreadSyscallCount> ThreadCalls { get; set; } = [];
 
     /// <summary>The worker process the eBPF tracer follows and its counters at the last report; null before the first.</summary>
     public (int Pid, BpfSnapshot? Reported)? Kernel { get; set; }
+
+    /// <summary>
+    /// Takes the worker's calls per thread of <paramref name="phase"/> up to <paramref name="snapshot"/>
+    /// (<paramref name="count"/>: the calls in a snapshot since another, or since the worker started
+    /// where that is null): counted from the phase's start, or from the worker's start where it is a
+    /// new worker. A snapshot older than one already taken (a tick a phase flush overtook) changes
+    /// nothing, but at a <paramref name="boundary"/> the next phase counts from the newest snapshot
+    /// taken, whichever that is: the tenant's counters of the phase that ends reached that far (the
+    /// tracer reports no snapshot older than one it reported).
+    /// </summary>
+    public void TakeThreadCalls(int pid, BpfSnapshot snapshot, MeasurementPhase phase, bool boundary, Func<BpfSnapshot, BpfSnapshot?, IReadOnlyList<ThreadSyscallCount>> count)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(count);
+        if (!snapshot.ThreadCalls.Any(c => c.Root == pid))
+        {
+            // The helper does not count calls per thread (or not this worker's yet).
+            return;
+        }
+
+        var latest = ThreadCallLatest is { } taken && taken.Pid == pid ? taken.Snapshot : null;
+        if (latest is null || snapshot.Sequence >= latest.Sequence)
+        {
+            var since = ThreadCallBaseline is { } baseline && baseline.Pid == pid ? baseline.Snapshot : null;
+            if (since is null || snapshot.Sequence > since.Sequence)
+            {
+                ThreadCalls = [.. ThreadCalls.Where(c => c.Phase != phase), .. count(snapshot, since)];
+            }
+
+            latest = snapshot;
+            ThreadCallLatest = (pid, snapshot);
+        }
+
+        if (boundary)
+        {
+            ThreadCallBaseline = (pid, latest);
+        }
+    }
 
     /// <summary>Queues a phase the worker ended, for the next report.</summary>
     public void AddPhase(PhaseRecord phase) => pendingPhases.Enqueue(phase);
