@@ -70,6 +70,38 @@ public class BpfTracerTests
     }
 
     [BpfFact]
+    public async Task Snapshot_AnotherRootAddedWhileACallWaits_TheWaitIsCountedWhole()
+    {
+        // A sleep of 1.5 s under way when the helper takes on another root (a node starting a
+        // second tenant): its return, its time and its thread's time off the CPU still count.
+        await using var tracer = await BpfTracer.StartAsync(threadCalls: true);
+        using var shell = Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", "read go; exec sleep 1.5" }, RedirectStandardInput = true, UseShellExecute = false })!;
+        await tracer.AddAsync(shell.Id);
+        await shell.StandardInput.WriteLineAsync("go");
+        await shell.StandardInput.FlushAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Sleeps(await tracer.SnapshotAsync()) is not { Count: 1 })
+        {
+            Assert.True(DateTime.UtcNow < deadline, "sleep never entered clock_nanosleep");
+            await Task.Delay(20);
+        }
+
+        await tracer.AddAsync(4_000_000);
+        await shell.WaitForExitAsync();
+        var snapshot = await tracer.SnapshotAsync();
+
+        var sleep = Sleeps(snapshot)!;
+        Assert.Equal((1L, 1L), (sleep.Count, sleep.Timed));
+        Assert.True(sleep.TotalNs >= 1_000_000_000, $"the 1.5 s sleep took {sleep.TotalNs} ns");
+        var call = Assert.Single(snapshot.ThreadCalls, c => c.Root == shell.Id && c.Name == sleep.Name);
+        Assert.Equal((1L, 1L), (call.Count, call.Timed));
+        var thread = Assert.Single(snapshot.Threads, t => t.Root == shell.Id);
+        Assert.True(thread.OffCpuNs >= 1_000_000_000, $"the sleeping thread was off its CPU {thread.OffCpuNs} ns");
+
+        SyscallCounters? Sleeps(BpfSnapshot s) => s.Syscalls.SingleOrDefault(c => c.Root == shell.Id && c.Name is "clock_nanosleep" or "nanosleep");
+    }
+
+    [BpfFact]
     public async Task Snapshot_WithoutThreadCalls_NoneCounted()
     {
         var (snapshot, _) = await TraceProbeAsync();

@@ -90,6 +90,13 @@ struct {
 /* Bumped by user space after each change to `tracked`, so cached decisions are re-made. */
 __u64 generation = 0;
 
+/*
+ * Per slot: bumped by user space each time a root is given the slot, so a thread whose decision is
+ * re-made (another root came or went) keeps what it has in flight (a call, a wait off the CPU)
+ * where it is still in the same root's slot, and loses it only where the slot changed hands.
+ */
+__u32 slot_epoch[CTRACE_MAX_SLOTS] = {};
+
 /* Per slot: 1 while its tenant holds a phase boundary (row 1 counts), and the marker calls seen. */
 __u32 held[CTRACE_MAX_SLOTS] = {};
 __u64 marks[CTRACE_MAX_SLOTS] = {};
@@ -123,13 +130,17 @@ static __always_inline struct task_state *traced_state(struct task_struct *task)
 {
 	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
 	__u64 gen = generation;
-	__u32 tgid, *slot;
+	__u32 tgid, *slot, index, epoch = 0;
 
 	if (st && st->generation == gen)
 		return st->slot_plus1 ? st : NULL;
 
 	tgid = task->tgid;
 	slot = bpf_map_lookup_elem(&tracked, &tgid);
+	if (slot) {
+		index = *slot & (CTRACE_MAX_SLOTS - 1);
+		epoch = slot_epoch[index];
+	}
 	if (!st) {
 		st = bpf_task_storage_get(&tasks, task, 0, STORAGE_CREATE);
 		if (!st) {
@@ -137,9 +148,14 @@ static __always_inline struct task_state *traced_state(struct task_struct *task)
 				__sync_fetch_and_add(&dropped_storage, 1);
 			return NULL;
 		}
+	} else if (slot && st->slot_plus1 == *slot + 1 && st->epoch == epoch) {
+		/* Another root came or went: this thread's root and slot are as they were. */
+		st->generation = gen;
+		return st;
 	}
 	st->generation = gen;
 	st->slot_plus1 = slot ? *slot + 1 : 0;
+	st->epoch = epoch;
 	st->start_ns = 0;
 	st->off_ns = 0;
 	st->queued_ns = 0;
@@ -345,9 +361,13 @@ int BPF_PROG(ctrace_sys_exit, struct pt_regs *regs, long ret)
 
 	if (empty)
 		return 0;
-	st = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
-	/* A call begun before its root was removed is not counted into a slot that may be reused. */
-	if (!st || !st->slot_plus1 || !st->start_ns || st->generation != generation)
+	/*
+	 * A call begun before its root was removed (or its slot given to another root) is not counted
+	 * into a slot that may be reused: the decision re-made drops it. Another root coming or going
+	 * does not.
+	 */
+	st = traced_state(bpf_get_current_task_btf());
+	if (!st || !st->start_ns)
 		return 0;
 	if (st->weight)
 		delta = bpf_ktime_get_ns() - st->start_ns;

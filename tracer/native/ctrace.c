@@ -96,6 +96,7 @@ static int add_root(struct ctrace_bpf *skel, __u32 tgid)
 		return -1;
 	}
 	memset(&counters[free_slot * CTRACE_ROWS * CTRACE_MAX_NR], 0, sizeof(*counters) * CTRACE_ROWS * CTRACE_MAX_NR);
+	__sync_fetch_and_add(&skel->bss->slot_epoch[free_slot], 1);
 	skel->bss->held[free_slot] = 0;
 	skel->bss->marks[free_slot] = 0;
 	memset(&runqs[free_slot], 0, sizeof(*runqs));

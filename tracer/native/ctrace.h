@@ -120,7 +120,7 @@ struct task_state {
 	__u32 nr;
 	__u32 slot_plus1;	/* 0: not traced */
 	__u32 row;		/* the call in flight counts in this row */
-	__u32 pad;
+	__u32 epoch;		/* the slot's epoch (slot_epoch) when the decision was made */
 	struct ioctl_key ioctl;	/* the ioctl in flight, when nr is ioctl */
 };
 
