@@ -156,6 +156,28 @@ public class FidelityTests
         Assert.Equal(untimed < 3, fidelity.Cases.Any(c => c.Metric == ValidationMetric.Gpu));
     }
 
+    [Theory]
+    // System CPU over a 5 s window: 0.004 s/s is 2 clock ticks a run, 0.03 s/s 15.
+    [InlineData(0.004, 0.002, 5.0, true)]     // 2 ticks against 1: below resolution, whatever the ratio
+    [InlineData(0.018, 0.018, 5.0, true)]     // 9 ticks each
+    [InlineData(0.004, 0.03, 5.0, false)]     // 2 against 15: the model's 7.5x counts
+    [InlineData(0.004, 0.002, 60.0, false)]   // 24 against 12 over a minute
+    [InlineData(0.004, 0.002, null, false)]   // windows unknown: counted, as before
+    public void Compare_CpuTimeOfAFewClockTicksOnBothSides_ListedNotCounted(double real, double model, double? seconds, bool below)
+    {
+        ValidationSample Cpu(int rep, double value) => Sample("svc", "mps", rep, 50, 1) with { Values = new Dictionary<string, double> { ["throughput"] = 50, ["system_cpu_s_per_s"] = value }, Seconds = seconds };
+        var (fidelity, text) = CompareAndReport([Cpu(1, real), Cpu(2, real)], [Cpu(1, model), Cpu(2, model)]);
+
+        var cpu = fidelity.Cases.Single(c => c.Metric == ValidationMetric.SystemCpu);
+        Assert.Equal(model / real, cpu.Ratio, 9);
+        Assert.Equal((below, !below), (cpu.BelowResolution, cpu.Counted));
+        Assert.Equal(below ? 0 : 1, fidelity.Summaries.Single(s => s.Metric == ValidationMetric.SystemCpu && s.Sharing == "all").Cases);
+        Assert.Equal(below, text.Contains("Below the measurement's resolution: in 1 case(s)", StringComparison.Ordinal));
+        Assert.Equal(below, text.Contains("svc, mps, system_cpu_s_per_s", StringComparison.Ordinal));
+        // Throughput is not measured in steps: always counted.
+        Assert.True(fidelity.Cases.Single(c => c.Metric == ValidationMetric.Throughput).Counted);
+    }
+
     // The comparison and its fidelity.md, written to a temporary directory and read back.
     private static (Fidelity Fidelity, string Text) CompareAndReport(List<ValidationSample> real, List<ValidationSample> model)
     {

@@ -41,6 +41,8 @@ public sealed class ValidationResultsTests
             // How evenly: the slowest over the mean.
             Assert.Equal(3 / 4.5, train.Values["slowest_replica"], 9);
             Assert.Equal(30, train.Operations);
+            // The window of the measured rows (the warm-up's 2 s is another sample's).
+            Assert.Equal(10.0, train.Seconds);
             // No gpu_timed_batches column: not known.
             Assert.Null(train.GpuTimedBatches);
 

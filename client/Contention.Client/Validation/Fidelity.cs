@@ -17,7 +17,8 @@ namespace Contention.Client.Validation;
 /// <param name="ModelPooled">The same of the modelled side.</param>
 /// <param name="FewestOperations">The fewest operations one replica completed in one run of either side (null where not known): a tail percentile of fewer than 100 is that run's longest operation.</param>
 /// <param name="FewestTimedBatches">The fewest batches one replica's GPU time in one run was estimated from, either side (a real GPU's sampled timing; null where every run's is exact or not known).</param>
-public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded, double? RealPooled = null, double? ModelPooled = null, long? FewestOperations = null, long? FewestTimedBatches = null)
+/// <param name="Steps">For a metric measured in steps (<see cref="ValidationMetric.Resolution"/>): the larger side's mean a replica a run, in steps (CPU time: /proc's clock ticks); null otherwise or where a side's windows are not known.</param>
+public sealed record FidelityCase(string Case, string Sharing, ValidationMetric Metric, IReadOnlyList<double> Real, IReadOnlyList<double> Model, double Ratio, double Low, double High, bool Overloaded, double? RealPooled = null, double? ModelPooled = null, long? FewestOperations = null, long? FewestTimedBatches = null, double? Steps = null)
 {
     /// <summary>The real side's value the ratio is of: the pooled percentile, else the mean over repetitions.</summary>
     public double RealValue => RealPooled ?? Real.Average();
@@ -28,8 +29,15 @@ public sealed record FidelityCase(string Case, string Sharing, ValidationMetric 
     /// <summary>How far the ratio is from 1: |ratio - 1|.</summary>
     public double Error => Math.Abs(Ratio - 1);
 
-    /// <summary>Whether the case counts in the summaries.</summary>
-    public bool Counted => !(Overloaded && Metric.Latency);
+    /// <summary>
+    /// Whether both sides' runs are so few steps of the measurement that its rounding alone moves
+    /// the ratio by more than a tenth (<see cref="Fidelity.ResolvedSteps"/>): a few clock ticks of
+    /// CPU time against a few.
+    /// </summary>
+    public bool BelowResolution => Steps < Fidelity.ResolvedSteps;
+
+    /// <summary>Whether the case counts in the summaries: not an overloaded tenant's latency, nor below the measurement's resolution.</summary>
+    public bool Counted => !(Overloaded && Metric.Latency) && !BelowResolution;
 }
 
 /// <summary>A metric's ratios over the cases of one sharing mode (or all: <see cref="Sharing"/> "all").</summary>
@@ -76,6 +84,14 @@ public sealed class Fidelity
 
     /// <summary>Cases where a replica's GPU time in a run was not measured: a real GPU timed none of its batches in the window (<see cref="ValidationSample.GpuTimedBatches"/> 0), so its GPU seconds are missing there (and the case's GPU-seconds ratio, where no run had them).</summary>
     public IReadOnlyList<string> GpuNotMeasured { get; }
+
+    /// <summary>
+    /// The steps of its measurement (<see cref="ValidationMetric.Resolution"/>) a case's larger side
+    /// must reach a replica a run, on the mean, to count: a run's value is within a step of the truth
+    /// (CPU time: /proc rounds to clock ticks), so with fewer on both sides the ratio is as much
+    /// rounding as model error (under 10 ticks of 10 ms: 0.1 s of CPU in a run).
+    /// </summary>
+    public const double ResolvedSteps = 10;
 
     /// <summary>Whether every metric with a target meets it (and there was something to compare).</summary>
     public bool AllTargetsMet => Cases.Count > 0 && Summaries.Where(s => s.Sharing == "all").All(s => s.Met != false);
@@ -134,7 +150,7 @@ public sealed class Fidelity
                 var (low, high) = r.Count >= 2 && m.Count >= 2
                     ? Bootstrap.Interval(m.Count, r.Count, (a, b) => a.Average(i => m[i]) / b.Average(i => r[i]))
                     : (double.NaN, double.NaN);
-                cases.Add(new FidelityCase(name, sharing, metric, r, m, ratio, low, high, overloaded, FewestOperations: fewest, FewestTimedBatches: fewestTimed));
+                cases.Add(new FidelityCase(name, sharing, metric, r, m, ratio, low, high, overloaded, FewestOperations: fewest, FewestTimedBatches: fewestTimed, Steps: Steps(metric, realSamples, modelSamples)));
             }
         }
 
@@ -152,6 +168,24 @@ public sealed class Fidelity
         var onlyReal = realCases.Keys.Where(k => !modelCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
         var onlyModel = modelCases.Keys.Where(k => !realCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
         return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled, gpuNotMeasured);
+    }
+
+    // The larger side's mean value a replica a run in its measurement's steps (null where the
+    // metric has none, or a side's windows are not known).
+    private static double? Steps(ValidationMetric metric, List<ValidationSample> real, List<ValidationSample> model)
+    {
+        if (metric.Resolution is not { } step)
+        {
+            return null;
+        }
+
+        double? Of(List<ValidationSample> samples)
+        {
+            var runs = samples.Where(s => s.Values.ContainsKey(metric.Name)).ToList();
+            return runs.All(s => s.Seconds is > 0) ? runs.Average(s => s.Values[metric.Name] * s.Seconds!.Value / step) : null;
+        }
+
+        return Of(real) is { } r && Of(model) is { } m ? Math.Max(r, m) : null;
     }
 
     private static double? Percentile(ValidationMetric metric) =>

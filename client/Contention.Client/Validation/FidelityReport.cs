@@ -85,7 +85,7 @@ public static class FidelityReport
         text.AppendLine();
         text.AppendLine("## Cases");
         text.AppendLine();
-        text.AppendLine("Model/real ratio per metric (95 % interval); `ovl`: overloaded, its latencies not counted.");
+        text.AppendLine("Model/real ratio per metric (95 % interval); `ovl`: overloaded, its latencies not counted; `res`: below the measurement's resolution, not counted (below).");
         text.AppendLine();
         var metrics = fidelity.Cases.Select(c => c.Metric).Distinct().OrderBy(m => ValidationMetricIndex(m)).ToList();
         text.AppendLine("| case | sharing | " + string.Join(" | ", metrics.Select(m => m.Name)) + " |");
@@ -102,6 +102,13 @@ public static class FidelityReport
         {
             text.AppendLine();
             text.AppendLine(Invariant($"p99 of few operations: in {thin.Count} case(s) a replica completed fewer than {FewOperations} operations in a run (as few as {thin.Min(c => c.FewestOperations)}), so its p99 there is about its longest operation, and a mean of such extremes moves a lot between sets of runs: {string.Join("; ", thin.Select(c => $"{c.Case} ({c.FewestOperations})"))}. `--pooled` reads their percentiles from every run's operations together (it needs the runs' points/ folders), or run longer windows."));
+        }
+
+        var unresolved = fidelity.Cases.Where(c => c.BelowResolution).ToList();
+        if (unresolved.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(Invariant($"Below the measurement's resolution: in {unresolved.Count} case(s) both sides' mean a replica a run was under {Fidelity.ResolvedSteps:0} steps of its measurement — for CPU time, /proc's clock ticks of {ValidationMetric.ClockTickSeconds * 1000:0} ms, so under {Fidelity.ResolvedSteps * ValidationMetric.ClockTickSeconds:0.##} s of CPU in a run, each run's value rounded by up to a tick — so rounding moves their ratios as much as the model's error does: listed with their ratios (`res`), left out of the summary: {string.Join("; ", unresolved.Select(c => $"{c.Case}, {c.Sharing}, {c.Metric.Name} ({c.Steps:0.#} ticks, {c.Ratio:0.##}x)"))}. Longer windows resolve them."));
         }
 
         var sampled = fidelity.Cases.Where(c => c.Metric == ValidationMetric.Gpu && c.FewestTimedBatches < FewTimedBatches).ToList();
@@ -173,13 +180,13 @@ public static class FidelityReport
             cell += Invariant($" ({c.Low:0.##}-{c.High:0.##})");
         }
 
-        return c.Counted ? cell : cell + " ovl";
+        return c.Counted ? cell : cell + (c.BelowResolution ? " res" : " ovl");
     }
 
     private static void WriteCsv(Fidelity fidelity, string path)
     {
         using var writer = new CsvWriter(new StreamWriter(path), CultureInfo.InvariantCulture);
-        foreach (var name in new[] { "case", "sharing", "metric", "unit", "real_runs", "real_mean", "model_runs", "model_mean", "ratio", "ratio_low", "ratio_high", "overloaded", "counted" })
+        foreach (var name in new[] { "case", "sharing", "metric", "unit", "real_runs", "real_mean", "model_runs", "model_mean", "ratio", "ratio_low", "ratio_high", "overloaded", "counted", "below_resolution" })
         {
             writer.WriteField(name);
         }
@@ -200,6 +207,7 @@ public static class FidelityReport
             writer.WriteField(double.IsFinite(c.High) ? c.High.ToString("R", CultureInfo.InvariantCulture) : "");
             writer.WriteField(c.Overloaded);
             writer.WriteField(c.Counted);
+            writer.WriteField(c.BelowResolution);
             writer.NextRecord();
         }
     }
@@ -242,7 +250,7 @@ public static class FidelityReport
                 var hollow = plot.Add.ScatterPoints(overloaded.Select(c => Math.Log10(c.RealValue)).ToArray(), overloaded.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
                 hollow.MarkerShape = MarkerShape.OpenCircle;
                 hollow.MarkerSize = 8;
-                hollow.LegendText = $"{metrics[i].Name}, overloaded";
+                hollow.LegendText = $"{metrics[i].Name}, {(overloaded.All(c => c.BelowResolution) ? "below resolution" : overloaded.Any(c => c.BelowResolution) ? "overloaded or below resolution" : "overloaded")}";
             }
         }
 

@@ -12,8 +12,15 @@ namespace Contention.Client.Validation;
 /// operations). Every other metric is a rate, and replicas together give the mean of theirs: the
 /// tenant's total per replica, which one replica held back moves as it moves the total.</param>
 /// <param name="Target">What the model must meet (null: reported, no target).</param>
-public sealed record ValidationMetric(string Name, string Unit, bool Latency, FidelityTarget? Target)
+/// <param name="Resolution">The step a run's measurement moves by, in the metric's unit times
+/// seconds of the window (a CPU time's: /proc counts it in clock ticks of 10 ms); null where it is
+/// fine-grained. A case whose runs are a few steps on both sides is not counted
+/// (<see cref="Fidelity.ResolvedSteps"/>).</param>
+public sealed record ValidationMetric(string Name, string Unit, bool Latency, FidelityTarget? Target, double? Resolution = null)
 {
+    /// <summary>/proc's clock tick, in which it counts a process's user and system CPU time (USER_HZ, 100 on Linux), s.</summary>
+    public const double ClockTickSeconds = 0.01;
+
     /// <summary>Operations per second (steps, requests, repetitions).</summary>
     public static readonly ValidationMetric Throughput = new("throughput", "ops/s", false, new FidelityTarget(null, 0.05));
 
@@ -29,11 +36,11 @@ public sealed record ValidationMetric(string Name, string Unit, bool Latency, Fi
     /// <summary>GPU time of the tenant's kernels per second of the window.</summary>
     public static readonly ValidationMetric Gpu = new("gpu_s_per_s", "s/s", false, null);
 
-    /// <summary>CPU time of the worker per second of the window.</summary>
-    public static readonly ValidationMetric UserCpu = new("user_cpu_s_per_s", "s/s", false, null);
+    /// <summary>CPU time of the worker per second of the window (from /proc: whole clock ticks).</summary>
+    public static readonly ValidationMetric UserCpu = new("user_cpu_s_per_s", "s/s", false, null, ClockTickSeconds);
 
     /// <inheritdoc cref="UserCpu"/>
-    public static readonly ValidationMetric SystemCpu = new("system_cpu_s_per_s", "s/s", false, null);
+    public static readonly ValidationMetric SystemCpu = new("system_cpu_s_per_s", "s/s", false, null, ClockTickSeconds);
 
     /// <summary>Voluntary context switches of the worker per second of the window.</summary>
     public static readonly ValidationMetric VoluntarySwitches = new("voluntary_switches_per_s", "1/s", false, null);

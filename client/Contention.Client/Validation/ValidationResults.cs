@@ -233,7 +233,8 @@ public sealed partial class ValidationResults
             }
             var operations = members.Select(f => Number(f, "completed")).ToList();
             var timed = members.Select(f => Number(f, "gpu_timed_batches")).OfType<double>().ToList();
-            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null, timed.Count > 0 ? (long)timed.Min() : null));
+            var windows = members.Select(f => Number(f, "seconds")).ToList();
+            samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null, timed.Count > 0 ? (long)timed.Min() : null, windows.All(w => w is > 0) ? windows.Average() : null));
         }
 
         sources.Add(ResultsSource.Of(directory, manifest, suite, rows.Select(r => r.Run).Distinct().Count(), read));

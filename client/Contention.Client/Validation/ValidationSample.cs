@@ -16,8 +16,9 @@ namespace Contention.Client.Validation;
 /// <param name="Overloaded">An open-loop tenant that completed under 90 % of the requests offered: its latencies measure its queue's growth, not a tail.</param>
 /// <param name="Latency">With pooled latencies (<c>validate --pooled</c>): every replica's operations of the window in one histogram, whose percentiles are then the sample's; null otherwise.</param>
 /// <param name="Operations">The operations a replica completed in the window (the fewest of the replicas'); null where not known.</param>
+/// <param name="Seconds">The measurement window, s (the mean of the replicas'); null where not known.</param>
 /// <param name="GpuTimedBatches">The batches a replica's GPU time in the window was estimated from (the fewest of the replicas' that have it: a real GPU times a sample, tenants.csv <c>gpu_timed_batches</c>); null where it is exact or not known.</param>
-public sealed record ValidationSample(string Suite, string Point, string Tenant, string Sharing, string Run, int Replicas, IReadOnlyDictionary<string, double> Values, bool Overloaded, LatencyBuckets? Latency = null, long? Operations = null, long? GpuTimedBatches = null)
+public sealed record ValidationSample(string Suite, string Point, string Tenant, string Sharing, string Run, int Replicas, IReadOnlyDictionary<string, double> Values, bool Overloaded, LatencyBuckets? Latency = null, long? Operations = null, long? GpuTimedBatches = null, double? Seconds = null)
 {
     /// <summary>What identifies the case on both sides.</summary>
     public string Case => string.Join(" / ", new[] { Suite, Point, Tenant }.Where(s => s.Length > 0));
