@@ -15,7 +15,7 @@ namespace Contention.Client.Validation;
 /// <param name="Resolution">The step a run's measurement moves by, in the metric's unit times
 /// seconds of the window (a CPU time's: /proc counts it in clock ticks of 10 ms); null where it is
 /// fine-grained. A case whose runs are a few steps on both sides is not counted
-/// (<see cref="Fidelity.ResolvedSteps"/>).</param>
+/// (<c>Fidelity.ResolvedSteps</c>).</param>
 public sealed record ValidationMetric(string Name, string Unit, bool Latency, FidelityTarget? Target, double? Resolution = null)
 {
     /// <summary>/proc's clock tick, in which it counts a process's user and system CPU time (USER_HZ, 100 on Linux), s.</summary>
