@@ -67,6 +67,8 @@ public class ValidateCommandTests
         // than offered: seen once at 0.46x, left out too).
         Assert.All(fidelity.Cases.Where(c => c.Metric == ValidationMetric.Throughput && c.Case.EndsWith("infer", StringComparison.Ordinal) && !c.Overloaded && c.Real.Concat(c.Model).All(v => v <= 150)), c => Assert.InRange(c.Ratio, 0.7, 1.4));
         Assert.Contains("throughput:", output.ToString(), StringComparison.Ordinal);
+        // CPU times of a few clock ticks a run (half-second windows) are said to be below /proc's resolution.
+        Assert.Equal(fidelity.Cases.Count(c => c.BelowResolution) is var unresolved and > 0 ? $"{unresolved} cases are below the measurement's resolution" : null, output.ToString().Split('\n').Select(l => l.Split(" (CPU time")[0].Trim()).FirstOrDefault(l => l.Contains("below the measurement's resolution", StringComparison.Ordinal)));
         var markdown = File.ReadAllText(Path.Combine(outDirectory, FidelityReport.Markdown));
         Assert.Contains("| throughput | all |", markdown, StringComparison.Ordinal);
         // Where each half's runs came from: the reference's sweep and the one validate ran, each

@@ -162,6 +162,11 @@ internal static class ValidateCommand
             console.MarkupLineInterpolated($"[yellow]{fidelity.OnlyReal.Count + fidelity.OnlyModel.Count} cases have results on one side only[/] (listed in {FidelityReport.Markdown})");
         }
 
+        if (fidelity.Cases.Count(c => c.BelowResolution) is var unresolved and > 0)
+        {
+            console.MarkupLineInterpolated($"[yellow]{unresolved} cases are below the measurement's resolution[/] (CPU time under {Fidelity.ResolvedSteps * ValidationMetric.ClockTickSeconds:0.##} s a run on both sides, in /proc's 10 ms ticks: not counted; listed in {FidelityReport.Markdown})");
+        }
+
         if (fidelity.GpuNotMeasured.Count > 0)
         {
             console.MarkupLineInterpolated($"[yellow]{fidelity.GpuNotMeasured.Count} cases have runs whose GPU seconds were not measured[/] (no batch of a replica timed; listed in {FidelityReport.Markdown})");
