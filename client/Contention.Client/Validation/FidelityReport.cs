@@ -244,13 +244,15 @@ public static class FidelityReport
             var points = plot.Add.ScatterPoints(counted.Select(c => Math.Log10(c.RealValue)).ToArray(), counted.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
             points.LegendText = $"{metrics[i].Name} ({metrics[i].Unit})";
             points.MarkerSize = 8;
-            var overloaded = of.Where(c => !c.Counted).ToList();
-            if (overloaded.Count > 0)
+            // Not counted: a latency's where the tenant was overloaded, a metric measured in steps'
+            // where it is below their resolution (no metric is both).
+            var uncounted = of.Where(c => !c.Counted).ToList();
+            if (uncounted.Count > 0)
             {
-                var hollow = plot.Add.ScatterPoints(overloaded.Select(c => Math.Log10(c.RealValue)).ToArray(), overloaded.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
+                var hollow = plot.Add.ScatterPoints(uncounted.Select(c => Math.Log10(c.RealValue)).ToArray(), uncounted.Select(c => Math.Log10(c.ModelValue)).ToArray(), Figures.Palette[i % Figures.Palette.Length]);
                 hollow.MarkerShape = MarkerShape.OpenCircle;
                 hollow.MarkerSize = 8;
-                hollow.LegendText = $"{metrics[i].Name}, {(overloaded.All(c => c.BelowResolution) ? "below resolution" : overloaded.Any(c => c.BelowResolution) ? "overloaded or below resolution" : "overloaded")}";
+                hollow.LegendText = $"{metrics[i].Name}, {(metrics[i].Resolution is null ? "overloaded" : "below resolution")}";
             }
         }
 
