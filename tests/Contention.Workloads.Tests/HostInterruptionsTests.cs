@@ -101,6 +101,7 @@ public class HostInterruptionsTests
         Assert.False(hits.Note(-5_000));
         Assert.Equal(0, hits.Owed);
         Assert.Equal(0, hits.Replaced);
+        Assert.True(hits.Kept > 50, $"kept {hits.Kept} of 1000 draws with a slowest share of 0.1");
     }
 
     [Fact]
@@ -139,9 +140,11 @@ public class HostInterruptionsTests
         Assert.Equal(3, hits.Noted);
 
         // Owed again only when late again: the next slow draw stays.
+        Assert.Equal(0, hits.Kept);
         var slow = Enumerable.Range(0, 200).Select(_ => hits.Next(random)).ToList();
         Assert.Contains(slow, u => u >= 0.9);
         Assert.Equal(3, hits.Replaced);
+        Assert.Equal(slow.Count(u => u >= 0.9), hits.Kept);
     }
 
     [Fact]
@@ -184,38 +187,25 @@ public class HostInterruptionsTests
             HostInterruptions = interrupted ? new HostInterruptions(10, [.. RoundTripSpread.Probabilities.Select(_ => 50_000_000L)]) : null,
         };
         // Drawn in full, four of the twelve take 40 ms (seed 7); replaced, none after the first
-        // fast one does (seed 7 draws fast first). A loaded host may preempt the spinning tenant
-        // into one such wait (a CI host made one of 65 ms), or stretch them all (a CI host added
-        // 8-30 ms to every wait): load only lengthens waits, so the replaced case gets three
-        // tries (the same seed each), the others need none.
-        var replacing = mode == SyncMode.Spin && interrupted;
-        IReadOnlyList<double> waits = [];
-        var slow = 0;
-        for (var attempt = 0; attempt < (replacing ? 3 : 1) && (attempt == 0 || slow > 1); attempt++)
+        // fast one does (seed 7 draws fast first). Where the draws are replaced, the draws are what
+        // is judged: a loaded host lengthens real waits (a CI host made one of 65 ms, another
+        // stretched every wait to 88-136 ms), so a wait's length cannot tell a slow draw from a
+        // busy host there. Where they are drawn in full, the waits are judged: load only adds.
+        using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
+        var channel = host.Acquire();
+        using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
+        var waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
+        if (mode == SyncMode.Spin && interrupted)
         {
-            using var host = new SimGpuHost(0, 1, profile, TimeSpan.FromMicroseconds(50));
-            var channel = host.Acquire();
-            using var device = new SimDevice(new DeviceOptions { Id = new DeviceId(DeviceKind.Sim, 0), SyncMode = mode, SimChannel = channel, Seed = 7 });
-            waits = SimDeviceRoundTripTests.TimedSynchronizes(device, 12);
-            slow = waits.Count(ms => ms >= 39);
-            if (replacing)
-            {
-                Assert.Equal(0.5, device.HostHits!.Share);
-                Assert.True(device.HostHits.Noted >= 1 && device.HostHits.Replaced >= 1, $"noted {device.HostHits.Noted}, replaced {device.HostHits.Replaced}");
-            }
-            else
-            {
-                Assert.Null(device.HostHits);
-            }
-        }
-
-        if (replacing)
-        {
-            Assert.True(slow <= 1, $"waits {string.Join(", ", waits)} ms");
+            var hits = device.HostHits!;
+            Assert.Equal(0.5, hits.Share);
+            Assert.True(hits.Noted >= 1 && hits.Replaced >= 1, $"noted {hits.Noted}, replaced {hits.Replaced}");
+            Assert.True(hits.Kept <= 1, $"{hits.Kept} draws kept in the slowest half (replaced {hits.Replaced}, noted {hits.Noted}); waits {string.Join(", ", waits)} ms");
         }
         else
         {
-            Assert.True(slow >= 3, $"waits {string.Join(", ", waits)} ms");
+            Assert.Null(device.HostHits);
+            Assert.True(waits.Count(ms => ms >= 39) >= 3, $"waits {string.Join(", ", waits)} ms");
         }
     }
 }

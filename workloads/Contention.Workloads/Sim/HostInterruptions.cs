@@ -144,6 +144,9 @@ public sealed class HostHits(double share)
     /// <summary>Draws in the slowest share drawn again below it.</summary>
     public long Replaced { get; private set; }
 
+    /// <summary>Draws in the slowest share that stood (no lateness owed): the profiled host's interruptions this host did not replace.</summary>
+    public long Kept { get; private set; }
+
     /// <summary>Notes a launch or return <paramref name="lateNs"/> later than the model meant; whether it counts as the host's interruption.</summary>
     public bool Note(long lateNs)
     {
@@ -167,6 +170,10 @@ public sealed class HostHits(double share)
             Owed--;
             Replaced++;
             u = random.NextDouble() * (1 - Share);
+        }
+        else if (u >= 1 - Share)
+        {
+            Kept++;
         }
 
         return u;
