@@ -102,6 +102,66 @@ public class BpfTracerTests
     }
 
     [BpfFact]
+    public async Task Snapshot_HalfTheRootsRetiringBesideLiveOnes_ForgetsThemInCallsLinearInTheMaps()
+    {
+        // Twelve probes' threads and calls counted, then every other root removed: the next
+        // snapshot prints the retiring roots a last time and deletes their entries. Deleting while
+        // walking a hash map restarts the walk at each deletion, quadratic where live entries lie
+        // between retiring ones (30 roots retiring beside 30 live ones took one snapshot over two
+        // minutes with --thread-calls). A second helper traces the first: its bpf(2) calls in that
+        // snapshot and the next must stay within a few per map entry (about 4 here; the walk that
+        // restarted made 60,882 for 564 entries).
+        await using var tracer = await BpfTracer.StartAsync(threadCalls: true);
+        var probes = Enumerable.Range(0, 12).Select(_ => Start(Probe())).ToList();
+        try
+        {
+            foreach (var probe in probes)
+            {
+                Assert.Equal("ready", await probe.StandardOutput.ReadLineAsync());
+                await tracer.AddAsync(probe.Id);
+                await probe.StandardInput.WriteLineAsync("go");
+                await probe.StandardInput.FlushAsync();
+                Assert.Equal("done", await probe.StandardOutput.ReadLineAsync());
+            }
+
+            var before = await tracer.SnapshotAsync();
+            var entries = before.ThreadCalls.Count + before.Threads.Count + before.Ioctls.Count;
+            Assert.True(before.ThreadCalls.Count >= 12 * 20, $"{before.ThreadCalls.Count} thread calls counted");
+            foreach (var probe in probes.Where((_, i) => i % 2 == 0))
+            {
+                await tracer.RemoveAsync(probe.Id);
+            }
+
+            await using var watcher = await BpfTracer.StartAsync();
+            await watcher.AddAsync(tracer.ProcessId);
+            var watched = await watcher.SnapshotAsync();
+            var last = await tracer.SnapshotAsync();
+            var after = await tracer.SnapshotAsync();
+            var cost = BpfCalls(await watcher.SnapshotAsync()) - BpfCalls(watched);
+
+            // The retiring roots printed a last time, then forgotten; the live ones kept.
+            var retiring = probes.Where((_, i) => i % 2 == 0).Select(p => p.Id).ToHashSet();
+            Assert.Equal(before.ThreadCalls.Count, last.ThreadCalls.Count);
+            Assert.DoesNotContain(after.ThreadCalls, c => retiring.Contains(c.Root));
+            Assert.DoesNotContain(after.Threads, t => retiring.Contains(t.Root));
+            Assert.Equal(before.ThreadCalls.Count(c => !retiring.Contains(c.Root)), after.ThreadCalls.Count);
+            Assert.True(cost <= 8 * entries + 200, $"{cost} bpf calls for two snapshots of {entries} entries, half of them retiring");
+        }
+        finally
+        {
+            foreach (var probe in probes)
+            {
+                await probe.StandardInput.WriteLineAsync("exit");
+                await probe.StandardInput.FlushAsync();
+                await probe.WaitForExitAsync();
+                probe.Dispose();
+            }
+        }
+
+        long BpfCalls(BpfSnapshot s) => s.Syscalls.Where(c => c.Root == tracer.ProcessId && c.Name == "bpf").Sum(c => c.Count);
+    }
+
+    [BpfFact]
     public async Task Snapshot_WithoutThreadCalls_NoneCounted()
     {
         var (snapshot, _) = await TraceProbeAsync();

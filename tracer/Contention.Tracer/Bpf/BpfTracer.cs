@@ -59,6 +59,9 @@ public sealed class BpfTracer : IAsyncDisposable
     /// <summary>Whether the helper counts each traced thread's system calls too (<see cref="BpfSnapshot.ThreadCalls"/>).</summary>
     public bool ThreadCalls { get; private init; }
 
+    /// <summary>The helper's process id (its own cost can be traced, by another helper).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>
     /// Starts the helper and waits until its programs are attached. With
     /// <paramref name="threadCalls"/> it counts each traced thread's system calls too (one
