@@ -78,8 +78,13 @@ public class ValidateCommandTests
         Assert.NotEqual(referenceSweep.Id, modelSweep.Id);
         foreach (var (side, sweep) in new[] { ("real", referenceSweep), ("model", modelSweep) })
         {
-            Assert.Contains($"| tiny | {side} | {sweep.Id} | {sweep.Tool.Commit[..Math.Min(8, sweep.Tool.Commit.Length)]} | {sweep.Host.Name}, {sweep.Host.Cpus} CPUs, Linux {sweep.Host.Kernel} | 4 of 4 |", markdown, StringComparison.Ordinal);
+            Assert.Contains($"| tiny | {side} | {sweep.Id} | {sweep.Tool.Commit[..Math.Min(8, sweep.Tool.Commit.Length)]} | {sweep.Host.Describe()} | 4 of 4 |", markdown, StringComparison.Ordinal);
         }
+
+        // Both halves ran here: no machines told apart.
+        Assert.Equal(referenceSweep.Host.Describe(), modelSweep.Host.Describe());
+        Assert.DoesNotContain("ran on different machines", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("ran on different machines", markdown, StringComparison.Ordinal);
 
         // Against the reference: a mix it lacks is left out; one it ran without --quick is refused with --quick.
         var suiteMixes = ValidateCommand.Suite(suite, quick: false);

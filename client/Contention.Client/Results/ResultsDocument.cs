@@ -55,7 +55,26 @@ public sealed record ResultsDocument
 public sealed record ToolInfo(string Name, string Version, string Commit);
 
 /// <summary>The machine the client ran on.</summary>
-public sealed record HostInfo(string Name, string Os, string Kernel, int Cpus, string Runtime);
+/// <param name="Name">Its host name.</param>
+/// <param name="Os">Its operating system.</param>
+/// <param name="Kernel">Its kernel release.</param>
+/// <param name="Cpus">Its logical CPUs.</param>
+/// <param name="Runtime">The .NET runtime.</param>
+/// <param name="Cpu">Its processor's model (/proc/cpuinfo; empty in results written before 2026-12-05).</param>
+/// <param name="Gpus">Its NVIDIA GPUs' models (the driver's /proc/driver/nvidia/gpus; null in results written before 2026-12-05, empty on a host without one).</param>
+public sealed record HostInfo(string Name, string Os, string Kernel, int Cpus, string Runtime, string Cpu = "", IReadOnlyList<string>? Gpus = null)
+{
+    /// <summary>
+    /// The machine in a few words — name, CPUs and their model, GPUs, kernel — as far as the
+    /// results say: two results on the same words ran on the same kind of machine.
+    /// </summary>
+    public string Describe()
+    {
+        var cpus = Cpu.Length > 0 ? $"{Cpus} CPUs ({Cpu})" : $"{Cpus} CPUs";
+        var gpus = Gpus is null ? "" : Gpus.Count == 0 ? ", no NVIDIA GPU" : ", " + string.Join(", ", Gpus.GroupBy(g => g, StringComparer.Ordinal).Select(g => g.Count() > 1 ? $"{g.Count()}x {g.Key}" : g.Key));
+        return $"{Name}, {cpus}{gpus}, Linux {Kernel}";
+    }
+}
 
 /// <summary>The experiment's identity and outcome.</summary>
 public sealed record ExperimentInfo

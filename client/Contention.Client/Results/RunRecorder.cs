@@ -73,7 +73,31 @@ internal sealed class RunRecorder(string directory, string experiment, Experimen
     }
 
     /// <summary>This machine, for results envelopes.</summary>
-    internal static HostInfo Host() => new(Environment.MachineName, RuntimeInformation.OSDescription, KernelRelease(), Environment.ProcessorCount, RuntimeInformation.FrameworkDescription);
+    internal static HostInfo Host() => new(Environment.MachineName, RuntimeInformation.OSDescription, KernelRelease(), Environment.ProcessorCount, RuntimeInformation.FrameworkDescription, CpuModel(File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : ""), NvidiaGpus("/proc/driver/nvidia/gpus"));
+
+    /// <summary>The first <c>model name</c> of /proc/cpuinfo's text (empty where it has none).</summary>
+    internal static string CpuModel(string cpuinfo) =>
+        cpuinfo.Split('\n').Select(l => l.Split(':', 2)).FirstOrDefault(p => p.Length == 2 && p[0].Trim() == "model name")?[1].Trim() ?? "";
+
+    /// <summary>The model of each NVIDIA GPU the driver lists under <paramref name="directory"/> (the <c>Model:</c> line of each <c>information</c> file), in bus order; none where there is no NVIDIA driver.</summary>
+    internal static List<string> NvidiaGpus(string directory)
+    {
+        try
+        {
+            return [.. Directory.Exists(directory) ? Directory.GetDirectories(directory).Order(StringComparer.Ordinal)
+                .Select(d => Path.Combine(d, "information")).Where(File.Exists)
+                .Select(f => File.ReadLines(f).Select(l => l.Split(':', 2)).FirstOrDefault(p => p.Length == 2 && p[0].Trim() == "Model")?[1].Trim() ?? "an NVIDIA GPU")
+                : []];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
 
     /// <summary>This tool's version and commit, for results envelopes.</summary>
     internal static ToolInfo Tool()

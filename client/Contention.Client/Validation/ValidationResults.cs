@@ -237,7 +237,26 @@ public sealed partial class ValidationResults
             samples.Add(new ValidationSample(suite, group.Key.Point, group.Key.Tenant, members[0].GetValueOrDefault("sharing") ?? "", group.Key.Run, members.Count, values, overloaded, latency, operations.All(o => o is not null) ? (long)operations.Min()!.Value : null, timed.Count > 0 ? (long)timed.Min() : null, windows.All(w => w is > 0) ? windows.Average() : null));
         }
 
-        sources.Add(ResultsSource.Of(directory, manifest, suite, rows.Select(r => r.Run).Distinct().Count(), read));
+        var inVirtualTime = rows.Count > 0 && rows.All(r => r.Fields.GetValueOrDefault("node") == Commands.SimulateCommand.Node);
+        sources.Add(ResultsSource.Of(directory, manifest, suite, rows.Select(r => r.Run).Distinct().Count(), read, inVirtualTime));
+    }
+
+    /// <summary>
+    /// Each mix whose real runs and modelled runs ran on machines the results describe differently
+    /// (<see cref="HostInfo.Describe"/>: another processor, GPU or kernel), with both: its CPU
+    /// times, switches and system calls then compare two hosts as much as the model. Halves in
+    /// virtual time are left out (their host numbers are the OS model's), and so are results that
+    /// do not say where they ran.
+    /// </summary>
+    public static IReadOnlyList<string> MachineMismatches(ValidationResults real, ValidationResults model)
+    {
+        ArgumentNullException.ThrowIfNull(real);
+        ArgumentNullException.ThrowIfNull(model);
+        var modelled = model.Sources.Where(s => !s.InVirtualTime && s.Host.Length > 0).ToLookup(s => s.Mix, StringComparer.Ordinal);
+        return [.. real.Sources.Where(s => s.Host.Length > 0).GroupBy(s => s.Mix, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (Mix: g.Key, Real: g.Select(s => s.Host).Distinct().Order(StringComparer.Ordinal).ToList(), Model: modelled[g.Key].Select(s => s.Host).Distinct().Order(StringComparer.Ordinal).ToList()))
+            .Where(m => m.Model.Count > 0 && !m.Real.SequenceEqual(m.Model))
+            .Select(m => $"{m.Mix}: real runs on {string.Join(" and ", m.Real)}; modelled runs on {string.Join(" and ", m.Model)}")];
     }
 
     /// <summary>The latency metrics and their percentiles.</summary>
@@ -306,15 +325,16 @@ public sealed partial class ValidationResults
 /// <param name="Host">The machine the client ran on (empty where the results do not say).</param>
 /// <param name="Runs">Its runs.</param>
 /// <param name="Compared">The runs compared: completed and, unless invalid runs were asked for, valid.</param>
-public sealed record ResultsSource(string Mix, string Sweep, string Build, string Host, int Runs, int Compared)
+/// <param name="InVirtualTime">Whether they were simulated in virtual time (<c>contention simulate</c>: every tenant on node <c>virtual</c>).</param>
+public sealed record ResultsSource(string Mix, string Sweep, string Build, string Host, int Runs, int Compared, bool InVirtualTime = false)
 {
     /// <summary>
     /// The source of the results in <paramref name="directory"/>: its sweep's manifest where it has
     /// one (its runs the manifest's), else <paramref name="read"/> runs found in its tenants.csv.
     /// </summary>
-    public static ResultsSource Of(string directory, SweepManifest? manifest, string mix, int compared, int read) => manifest is null
-        ? new(mix, Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), "", "", read, compared)
-        : new(mix, manifest.Id, manifest.Tool.Commit[..Math.Min(8, manifest.Tool.Commit.Length)], $"{manifest.Host.Name}, {manifest.Host.Cpus} CPUs, Linux {manifest.Host.Kernel}", manifest.Runs.Count, compared);
+    public static ResultsSource Of(string directory, SweepManifest? manifest, string mix, int compared, int read, bool inVirtualTime = false) => manifest is null
+        ? new(mix, Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), "", "", read, compared, inVirtualTime)
+        : new(mix, manifest.Id, manifest.Tool.Commit[..Math.Min(8, manifest.Tool.Commit.Length)], manifest.Host.Describe(), manifest.Runs.Count, compared, inVirtualTime);
 }
 
 #endif
