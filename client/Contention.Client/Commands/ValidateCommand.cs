@@ -169,7 +169,7 @@ internal static class ValidateCommand
 
         if (ValidationResults.MachineMismatches(real, modelled) is { Count: > 0 } elsewhere)
         {
-            console.MarkupLineInterpolated($"[yellow]{elsewhere.Count} mixes' halves ran on different machines[/] (another processor, GPU or kernel: their CPU times, switches and system calls compare two hosts; listed in {FidelityReport.Markdown})");
+            console.MarkupLineInterpolated($"[yellow]{(elsewhere.Count == 1 ? "1 mix's" : $"{elsewhere.Count} mixes'")} halves ran on different machines[/] (another processor, GPU or kernel: their CPU times, switches and system calls compare two hosts; listed in {FidelityReport.Markdown})");
         }
 
         if (fidelity.GpuNotMeasured.Count > 0)
