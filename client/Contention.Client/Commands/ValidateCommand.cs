@@ -167,7 +167,7 @@ internal static class ValidateCommand
             console.MarkupLineInterpolated($"[yellow]{unresolved} cases are below the measurement's resolution[/] (CPU time under {Fidelity.ResolvedSteps * ValidationMetric.ClockTickSeconds:0.##} s a run on both sides, in /proc's 10 ms ticks: not counted; listed in {FidelityReport.Markdown})");
         }
 
-        if (ValidationResults.MachineMismatches(real, modelled) is { Count: > 0 } elsewhere)
+        if (fidelity.MachineMismatches is { Count: > 0 } elsewhere)
         {
             console.MarkupLineInterpolated($"[yellow]{(elsewhere.Count == 1 ? "1 mix's" : $"{elsewhere.Count} mixes'")} halves ran on different machines[/] (another processor, GPU or kernel: their CPU times, switches and system calls compare two hosts; listed in {FidelityReport.Markdown})");
         }

@@ -57,9 +57,10 @@ public sealed record FidelitySummary(ValidationMetric Metric, string Sharing, in
 /// </summary>
 public sealed class Fidelity
 {
-    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel, bool pooled, IReadOnlyList<string> gpuNotMeasured)
+    private Fidelity(IReadOnlyList<FidelityCase> cases, IReadOnlyList<FidelitySummary> summaries, IReadOnlyList<string> onlyReal, IReadOnlyList<string> onlyModel, bool pooled, IReadOnlyList<string> gpuNotMeasured, IReadOnlyList<string> machineMismatches)
     {
         GpuNotMeasured = gpuNotMeasured;
+        MachineMismatches = machineMismatches;
         Pooled = pooled;
         Cases = cases;
         Summaries = summaries;
@@ -84,6 +85,9 @@ public sealed class Fidelity
 
     /// <summary>Cases where a replica's GPU time in a run was not measured: a real GPU timed none of its batches in the window (<see cref="ValidationSample.GpuTimedBatches"/> 0), so its GPU seconds are missing there (and the case's GPU-seconds ratio, where no run had them).</summary>
     public IReadOnlyList<string> GpuNotMeasured { get; }
+
+    /// <summary>The mixes whose halves ran on machines described differently (<see cref="ValidationResults.MachineMismatches"/>).</summary>
+    public IReadOnlyList<string> MachineMismatches { get; }
 
     /// <summary>
     /// The steps of its measurement (<see cref="ValidationMetric.Resolution"/>) a case's larger side
@@ -167,7 +171,7 @@ public sealed class Fidelity
 
         var onlyReal = realCases.Keys.Where(k => !modelCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
         var onlyModel = modelCases.Keys.Where(k => !realCases.ContainsKey(k)).Select(k => $"{k.Case} ({k.Sharing})").Order(StringComparer.Ordinal).ToList();
-        return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled, gpuNotMeasured);
+        return new Fidelity(cases, summaries, onlyReal, onlyModel, pooled, gpuNotMeasured, ValidationResults.MachineMismatches(real, model));
     }
 
     // The larger side's mean value a replica a run in its measurement's steps (null where the

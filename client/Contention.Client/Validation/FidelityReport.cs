@@ -160,7 +160,7 @@ public static class FidelityReport
             }
         }
 
-        List("Mixes whose halves ran on different machines (their CPU times, switches and system calls compare two hosts as well as the model)", ValidationResults.MachineMismatches(real, model));
+        List("Mixes whose halves ran on different machines (their CPU times, switches and system calls compare two hosts as well as the model)", fidelity.MachineMismatches);
         List("GPU seconds not measured (a real GPU timed none of a replica's batches in a run, within the tenant's `gpu_timing`: a light service, or a tenant whose timed batch costs more than its budget earns in the window, as one of thousands of sliced launches does; docs/metrics.md)", fidelity.GpuNotMeasured);
         List("Cases only the real GPU has", fidelity.OnlyReal);
         List("Cases only the modelled GPU has", fidelity.OnlyModel);
