@@ -87,4 +87,11 @@ public sealed record TenantAggregate
 
     /// <summary>A best-effort tenant behind an arbiter (real-time, or in virtual time): its duration predictor's correction at the phase's last report (<see cref="TenantDelta.ArbiterCorrection"/>; in virtual time at the window's end); 0 otherwise.</summary>
     [Id(27)] public double ArbiterCorrection { get; init; }
+
+    /// <summary>
+    /// Why its node's eBPF tracer stopped while the tenant was followed, in this phase or before it
+    /// (the helper exited, or did not answer and was killed); null when it did not: then
+    /// <see cref="Kernel"/> holds only what was counted before, not the whole phase.
+    /// </summary>
+    [Id(28)] public string? KernelLost { get; init; }
 }

@@ -93,4 +93,11 @@ public sealed record TenantDelta
 
     /// <summary>A best-effort tenant behind an arbiter (real-time, or in virtual time): its duration predictor's correction (measured GPU time over the profile's) as last reported; 0 otherwise.</summary>
     [Id(28)] public double ArbiterCorrection { get; init; }
+
+    /// <summary>
+    /// Why the node's eBPF tracer stopped after it followed the worker (it exited, or did not answer
+    /// and was killed): <see cref="Kernel"/> is null from then on, and the worker's counts end there;
+    /// null while it runs, and for a worker it never followed.
+    /// </summary>
+    [Id(29)] public string? KernelLost { get; init; }
 }

@@ -44,6 +44,26 @@ public class OptionChecksTests
         Assert.Empty(command.Parse([.. arguments, "--thread-calls"]).Errors);
     }
 
+    [Theory]
+    [InlineData("run", "mixes/default.yaml")]
+    [InlineData("silo", null)]
+    public void EbpfTimeout_OutsideOneSecondToAnHour_RefusedNamingTheOption(string name, string? mix)
+    {
+        string[] arguments = mix is null ? [] : [mix];
+        var command = Command(name);
+
+        foreach (var bad in new[] { "0s", "2h", "soon" })
+        {
+            var refused = command.Parse([.. arguments, "--ebpf-timeout", bad]).Errors.Select(e => e.Message).ToList();
+            Assert.Equal($"--ebpf-timeout: expected a duration from 1 s to 1 h such as 15m, got '{bad}'", Assert.Single(refused));
+        }
+
+        var parsed = command.Parse([.. arguments, "--ebpf-timeout", "2m"]);
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(120, parsed.Seconds(command.Options.OfType<Option<string>>().Single(o => o.Name == "--ebpf-timeout")));
+        Assert.Equal(30, command.Parse(arguments).Seconds(command.Options.OfType<Option<string>>().Single(o => o.Name == "--ebpf-timeout")));
+    }
+
     private static Command Command(string name) => name switch
     {
         "silo" => SiloCommand.Create(),

@@ -141,6 +141,45 @@ public class ResultsFilesTests
     }
 
     [Fact]
+    public void Write_TenantWhoseTracerStopped_RowClaimsNoCallsSyscallsCsvKeepsThemVerdictSaysWhy()
+    {
+        var directory = Directory.CreateTempSubdirectory("contention-results-").FullName;
+        const string Why = "the eBPF helper (pid 42) did not answer 'snapshot' within 30 s and was stopped; tracing goes on with /proc metrics only";
+        var kernel = new KernelCounters { Syscalls = [new SyscallCount("futex", "sync-wait", 40, 0, 0.5, 40)], OffCpuSeconds = 3.5, RunQueueLog2 = new long[32] };
+        var spec = new TenantSpec { Experiment = "e", Name = "t", Kind = TenantKind.Training, Device = "sim", SyncMode = SyncMode.Block };
+        var aggregate = new TenantAggregate { Tenant = "t", Node = "n", Kind = TenantKind.Training, Device = "sim:0", Phase = MeasurementPhase.Measure, Seconds = 10, Kernel = kernel, KernelLost = Why };
+        var snapshot = new CollectorSnapshot("e", [aggregate], [], 1, []);
+        var (syscalls, _) = RowBuilder.Kernel(snapshot);
+        var row = RowBuilder.Row("e", spec, aggregate, null);
+        var document = new ResultsDocument
+        {
+            Tool = new ToolInfo("contention", "1.0.0", "abc"),
+            Host = new HostInfo("h", "linux", "6.18", 2, ".NET"),
+            Experiment = new ExperimentInfo { Id = "e", Name = "demo", State = "Completed", DurationSeconds = 10 },
+            Mix = new MixInfo("m.yaml", "name: demo", ""),
+            Tenants = [row],
+            Syscalls = syscalls,
+        };
+        document = document with { Validity = Validity.Judge(document) };
+
+        ResultsFiles.Write(directory, document);
+
+        // The window's counts end where the helper stopped: the row claims none of them.
+        Assert.Equal((false, 0L, 0.0, 0L, Why), (row.Traced, row.Syscalls, row.OffCpuSeconds, row.CategoryCalls.GetValueOrDefault("sync-wait"), row.EbpfLost));
+        var csv = File.ReadAllLines(Path.Combine(directory, ResultsFiles.Csv));
+        Assert.Contains("ebpf_lost", csv[0].Split(','));
+        Assert.Contains(Why, csv[1], StringComparison.Ordinal);
+        Assert.Equal(["tenant,phase,category,syscall,count,errors,seconds,timed_calls", "t,measure,sync-wait,futex,40,0,0.5,40"], File.ReadAllLines(Path.Combine(directory, ResultsFiles.SyscallsCsv)));
+        Assert.False(document.Validity.Valid);
+        Assert.Equal($"node n's eBPF tracer stopped while it followed tenant t ({Why}): its system calls, ioctls, off-CPU and run-queue times were counted only up to then, so the window has none (syscalls.csv keeps what was counted)", Assert.Single(document.Validity.Reasons));
+        var summary = File.ReadAllText(Path.Combine(directory, ResultsFiles.Summary));
+        Assert.DoesNotContain("## System calls by category", summary, StringComparison.Ordinal);
+        Assert.Contains("eBPF tracer stopped while it followed tenant t", summary, StringComparison.Ordinal);
+        Assert.Equivalent(document.Tenants, ResultsFiles.Read(directory).Tenants, strict: true);
+        Directory.Delete(directory, true);
+    }
+
+    [Fact]
     public void Read_NoResults_SaysWhatToGive()
     {
         var error = Assert.Throws<FileNotFoundException>(() => ResultsFiles.Read("/nonexistent/dir"));

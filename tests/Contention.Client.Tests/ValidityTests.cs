@@ -111,6 +111,27 @@ public class ValidityTests
     }
 
     [Fact]
+    public void Judge_TracerStoppedOnANode_OneReasonANodeNamingItsTenants()
+    {
+        const string Hung = "the eBPF helper (pid 7) did not answer 'snapshot' within 30 s and was stopped";
+        var document = Document(
+            Row("a", 10) with { EbpfLost = Hung },
+            Row("b", 10) with { EbpfLost = Hung },
+            Row("c", 10) with { Node = "m", EbpfLost = "the eBPF helper exited" },
+            Row("d", 10),
+            Row("a", 1) with { Phase = MeasurementPhase.Warmup, EbpfLost = Hung });
+
+        var verdict = Validity.Judge(document);
+
+        Assert.Equal(
+            [
+                $"node n's eBPF tracer stopped while it followed tenants a, b ({Hung}): their system calls, ioctls, off-CPU and run-queue times were counted only up to then, so the window has none (syscalls.csv keeps what was counted)",
+                "node m's eBPF tracer stopped while it followed tenant c (the eBPF helper exited): its system calls, ioctls, off-CPU and run-queue times were counted only up to then, so the window has none (syscalls.csv keeps what was counted)",
+            ],
+            verdict.Reasons);
+    }
+
+    [Fact]
     public void Judge_FailuresDropsAndInterruption_EachAReason()
     {
         var document = Document(Row("a", 4) with { EbpfDropped = 12 }) with

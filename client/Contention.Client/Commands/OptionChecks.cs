@@ -36,6 +36,13 @@ internal static class OptionChecks
         Description = $"{tracer} counts each worker thread's system calls too (thread_syscalls.csv, per tenant, phase and thread: which thread makes which calls; one more map lookup per call, so off by default)",
     };
 
+    /// <summary>--ebpf-timeout of run and silo: how long <paramref name="tracer"/>'s helper may take to answer before it is judged hung.</summary>
+    public static Option<string> EbpfTimeout(string tracer) => new Option<string>("--ebpf-timeout")
+    {
+        Description = $"how long {tracer}'s helper may take to start or answer a snapshot (e.g. 30s): one that takes longer is killed as hung, the node goes on with /proc metrics, and the runs it followed are invalid, their system-call counts ending there",
+        DefaultValueFactory = _ => "30s",
+    }.DurationWithin(1, 3600);
+
     /// <summary>Refuses <paramref name="threadCalls"/> beside <c>--ebpf off</c>: nothing would count them.</summary>
     public static void RefuseThreadCallsUntraced(this Command command, Option<bool> threadCalls, Option<string> ebpf) =>
         command.Validators.Add(result =>

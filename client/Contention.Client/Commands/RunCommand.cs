@@ -39,10 +39,11 @@ internal static class RunCommand
         var ebpf = new Option<string>("--ebpf") { Description = "the embedded node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var threadCalls = OptionChecks.ThreadCalls("the embedded node's eBPF tracer");
+        var ebpfTimeout = OptionChecks.EbpfTimeout("the embedded node's eBPF tracer");
         var retention = OptionChecks.MetricsRetention();
         var coordinator = new Option<string?>("--coordinator") { Description = "with --cluster: the node (its --name) that runs the experiment and collects its results; any node when left out" };
         var detach = new Option<bool>("--detach") { Description = "with --cluster: hand the run to a node (--coordinator's, else any) and return its id at once; the node runs it to the end without this client (contention attach ID, contention results ID --out DIR)" };
-        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, threadCalls, coordinator, detach };
+        var command = new Command("run", "run a tenant mix and print the per-tenant table; a mix with a sweep runs every point (again with the same --out, it resumes: finished runs are kept)") { mix, output, cluster, device, sync, warmup, duration, quick, repetitions, metricsPort, retention, simDevices, simSlots, simProfile, ebpf, threadCalls, ebpfTimeout, coordinator, detach };
         command.RefuseThreadCallsUntraced(threadCalls, ebpf);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -113,7 +114,7 @@ internal static class RunCommand
                 }
             }
 
-            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), ThreadCalls = parse.GetValue(threadCalls), SimSlots = parse.GetValue(simSlots), SimProfile = parse.GetValue(simProfile)!, Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
+            var options = new RunOptions(loaded, parse.GetValue(output), parse.GetValue(cluster), parse.GetValue(metricsPort), parse.GetValue(simDevices), overrides, Describe(parse.GetValue(device), parse.GetValue(sync), parse.GetValue(quick))) { Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)), ThreadCalls = parse.GetValue(threadCalls), EbpfTimeoutSeconds = parse.Seconds(ebpfTimeout), SimSlots = parse.GetValue(simSlots), SimProfile = parse.GetValue(simProfile)!, Coordinator = parse.GetValue(coordinator), MetricsRetentionSeconds = parse.Seconds(retention) };
             try
             {
                 return await ExecuteAsync(options, AnsiConsole.Console, cancellation);
@@ -428,6 +429,9 @@ internal sealed record RunOptions(Mix Mix, string? OutputDirectory, string? Clus
     /// <summary>Whether the embedded node's eBPF tracer counts each worker thread's system calls too (thread_syscalls.csv).</summary>
     public bool ThreadCalls { get; init; }
 
+    /// <summary>How long the embedded node's eBPF helper may take to answer before it is killed as hung, seconds.</summary>
+    public int EbpfTimeoutSeconds { get; init; } = 30;
+
     /// <summary>Tenants each modelled GPU of the embedded node holds.</summary>
     public int SimSlots { get; init; } = 32;
 
@@ -548,7 +552,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             SiloPort = FreePort.Next(),
             GatewayPort = FreePort.Next(),
             MetricsPort = options.MetricsPort,
-            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, SimProfile = options.SimProfile, Ebpf = options.Ebpf, EbpfThreadCalls = options.ThreadCalls, MetricsRetentionSeconds = options.MetricsRetentionSeconds },
+            Node = new NodeOptions { SimDevices = Math.Max(1, options.SimDevices), SimSlots = options.SimSlots, SimProfile = options.SimProfile, Ebpf = options.Ebpf, EbpfThreadCalls = options.ThreadCalls, EbpfAnswerTimeoutSeconds = options.EbpfTimeoutSeconds, MetricsRetentionSeconds = options.MetricsRetentionSeconds },
         };
         Microsoft.AspNetCore.Builder.WebApplication app;
         try

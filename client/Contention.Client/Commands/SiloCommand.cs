@@ -29,9 +29,10 @@ internal static class SiloCommand
         var ebpf = new Option<string>("--ebpf") { Description = "the node's eBPF tracer: full (system-call time too, sampled in threads making over 100,000 calls/s), exact (every call timed), counts (cheaper: no clock read per call) or off", DefaultValueFactory = _ => "full" };
         ebpf.AcceptOnlyFromAmong([.. Words.All<EbpfMode>()]);
         var threadCalls = OptionChecks.ThreadCalls("the node's eBPF tracer");
+        var ebpfTimeout = OptionChecks.EbpfTimeout("the node's eBPF tracer");
         var command = new Command("silo", "run a node (Orleans silo with devices, tracer and /metrics) until Ctrl+C")
         {
-            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf, threadCalls,
+            cluster, name, siloPort, gatewayPort, advertise, metricsPort, metricsBind, dashboardPort, dashboardBind, runsDir, retention, simDevices, simSlots, simProfile, noCuda, ebpf, threadCalls, ebpfTimeout,
         };
         command.RefuseThreadCallsUntraced(threadCalls, ebpf);
         command.SetAction(async (parse, cancellation) =>
@@ -55,6 +56,7 @@ internal static class SiloCommand
                     DetectCuda = !parse.GetValue(noCuda),
                     Ebpf = Words.Parse<EbpfMode>(parse.GetValue(ebpf)),
                     EbpfThreadCalls = parse.GetValue(threadCalls),
+                    EbpfAnswerTimeoutSeconds = parse.Seconds(ebpfTimeout),
                     MetricsRetentionSeconds = parse.Seconds(retention),
                 },
             };

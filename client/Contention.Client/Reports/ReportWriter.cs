@@ -35,7 +35,7 @@ public static class ReportWriter
             }
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"- written by {input.Tool.Name} {input.Tool.Version} ({input.Tool.Commit}) on {input.Host.Name}, {input.Host.Os}, kernel {input.Host.Kernel}, {input.Host.Cpus} CPUs\n");
+        text.Append(CultureInfo.InvariantCulture, $"- written by {input.Tool.Name} {input.Tool.Version} ({input.Tool.Commit}) on {input.Host.Describe()} ({input.Host.Os})\n");
         if (input.Overrides.Length > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $"- command-line overrides: `{input.Overrides}`\n");

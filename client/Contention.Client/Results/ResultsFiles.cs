@@ -104,7 +104,7 @@ public static class ResultsFiles
         }
 
         text.Append(CultureInfo.InvariantCulture, $"- started {e.StartedUtc:u}, ended {(e.EndedUtc is null ? "—" : e.EndedUtc.Value.ToString("u", CultureInfo.InvariantCulture))}; warm-up {e.WarmupSeconds:0.###} s, measurement {e.DurationSeconds:0.###} s\n");
-        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Name}, {document.Host.Os}, kernel {document.Host.Kernel}, {document.Host.Cpus} CPUs\n");
+        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Describe()} ({document.Host.Os})\n");
         foreach (var device in document.Devices)
         {
             text.Append(CultureInfo.InvariantCulture, $"- device {device.Device} on {device.Node}: {device.Description}\n");

@@ -60,8 +60,12 @@ public static class RowBuilder
         histogram = histogram?.TotalCount > 0 ? histogram : null;
         double Ms(double percentile) => histogram is null ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
         var nodeCpu = new Contention.Tracer.NodeCpu(aggregate.NodeCpuBusySeconds, aggregate.NodeCpuSeconds, aggregate.NodeCpuStealSeconds);
+        // Counts that end where the node's tracer stopped are not the phase's: the row claims none
+        // (syscalls.csv keeps what was counted, and the verdict says why the rest is missing).
+        var counted = aggregate.KernelLost is null ? aggregate.Kernel : null;
+
         // Every category, zeros included, so the CSV's columns are the same for every row.
-        var byCategory = aggregate.Kernel is { } kernel
+        var byCategory = counted is { } kernel
             ? SyscallCategories.All.ToDictionary(c => c, c => kernel.Syscalls.Where(x => x.Category == c).ToList())
             : new Dictionary<string, List<SyscallCount>>();
         return new TenantRow
@@ -107,16 +111,17 @@ public static class RowBuilder
             State = status?.State.ToString() ?? "",
             Restarts = status?.Restarts ?? 0,
             Error = status?.LastError ?? "",
-            Traced = aggregate.Kernel is not null && !aggregate.OsModelled,
+            Traced = counted is not null && !aggregate.OsModelled,
             OsModelled = aggregate.OsModelled,
-            Syscalls = aggregate.Kernel?.TotalCalls ?? 0,
-            SyscallSeconds = aggregate.Kernel?.Syscalls.Sum(c => c.Seconds) ?? 0,
-            TimedCalls = aggregate.Kernel?.Syscalls.Sum(c => c.TimedCalls) ?? 0,
+            Syscalls = counted?.TotalCalls ?? 0,
+            SyscallSeconds = counted?.Syscalls.Sum(c => c.Seconds) ?? 0,
+            TimedCalls = counted?.Syscalls.Sum(c => c.TimedCalls) ?? 0,
             CategoryCalls = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Count)),
             CategorySeconds = byCategory.ToDictionary(c => c.Key, c => c.Value.Sum(x => x.Seconds)),
-            OffCpuSeconds = aggregate.Kernel?.OffCpuSeconds ?? 0,
-            RunQueueSeconds = aggregate.Kernel?.RunQueueSeconds ?? 0,
-            EbpfDropped = aggregate.Kernel?.Dropped ?? 0,
+            OffCpuSeconds = counted?.OffCpuSeconds ?? 0,
+            RunQueueSeconds = counted?.RunQueueSeconds ?? 0,
+            EbpfDropped = counted?.Dropped ?? 0,
+            EbpfLost = aggregate.KernelLost ?? "",
             NodeCpuBusy = nodeCpu.BusyFraction,
             NodeCpuSteal = nodeCpu.StealFraction,
             RejectedLines = aggregate.RejectedLines,

@@ -137,6 +137,14 @@ public sealed record TenantRow
     /// <summary>Events the node's eBPF tracer could not count (full maps), node-wide, by the end of the phase; 0 normally.</summary>
     public long EbpfDropped { get; init; }
 
+    /// <summary>
+    /// Why the node's eBPF tracer stopped while it followed the tenant, in this phase or before
+    /// (its helper exited, or did not answer and was killed); empty when it did not. Then the row's
+    /// system-call columns are empty (<see cref="Traced"/> is false): syscalls.csv keeps only what
+    /// was counted before it stopped.
+    /// </summary>
+    public string EbpfLost { get; init; } = "";
+
     /// <summary>Share (0 to 1) of the node's CPU time that was busy (any process) while this tenant was measured in this phase.</summary>
     public double NodeCpuBusy { get; init; }
 

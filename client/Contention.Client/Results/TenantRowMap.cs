@@ -48,6 +48,7 @@ public sealed class TenantRowMap : ClassMap<TenantRow>
         Map(r => r.OffCpuSeconds).Name("offcpu_s");
         Map(r => r.RunQueueSeconds).Name("runqueue_s");
         Map(r => r.EbpfDropped).Name("ebpf_dropped");
+        Map(r => r.EbpfLost).Name("ebpf_lost").Optional();
         Map(r => r.NodeCpuBusy).Name("node_cpu_busy");
         Map(r => r.NodeCpuSteal).Name("node_cpu_steal");
         Map(r => r.RejectedLines).Name("rejected_lines");

@@ -46,7 +46,7 @@ public static class TraceFiles
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# trace: {string.Join(' ', document.Command)}\n\n");
         text.Append(CultureInfo.InvariantCulture, $"- exit status {document.ExitCode}, {document.WallSeconds:0.###} s, started {document.StartedUtc:u}; tracer {document.Tracer}{(document.SplitAtSeconds is { } split ? $", start-up = first {split:0.###} s" : "")}\n");
-        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Name}, kernel {document.Host.Kernel}, {document.Host.Cpus} CPUs; NVIDIA driver {document.NvidiaDriver ?? "none"}\n");
+        text.Append(CultureInfo.InvariantCulture, $"- tool {document.Tool.Name} {document.Tool.Version} ({document.Tool.Commit}); host {document.Host.Describe()}; NVIDIA driver {document.NvidiaDriver ?? "none"}\n");
         if (document.Dropped.Length > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $"- **not counted**: {document.Dropped}\n");

@@ -8,7 +8,7 @@ namespace Contention.Client.Results;
 /// did not complete, tenants that failed or restarted, measurement windows longer or shorter than
 /// asked, a node whose timers ran late, whose CPUs were saturated or whose hypervisor took its CPUs
 /// while tenants were measured,
-/// events the tracer dropped, latency lines that held no latency.
+/// events the tracer dropped or a tracer that stopped, latency lines that held no latency.
 /// An invalid run's numbers are still saved; they are not what the mix asked to measure.
 /// </summary>
 /// <param name="Valid">No reason found.</param>
@@ -120,6 +120,14 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
             {
                 reasons.Add(Format($"the eBPF tracer dropped {row.EbpfDropped} events for tenant {row.Tenant}: its system-call counts are short"));
             }
+        }
+
+        // One reason a node whose tracer stopped, naming the tenants it followed.
+        foreach (var lost in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure && r.EbpfLost.Length > 0).GroupBy(r => (r.Node, r.EbpfLost)))
+        {
+            var tenants = lost.Select(r => r.Tenant).ToList();
+            var which = tenants.Count == 1 ? $"tenant {tenants[0]}" : $"tenants {string.Join(", ", tenants)}";
+            reasons.Add($"node {lost.Key.Node}'s eBPF tracer stopped while it followed {which} ({lost.Key.EbpfLost.TrimEnd('.')}): {(tenants.Count == 1 ? "its" : "their")} system calls, ioctls, off-CPU and run-queue times were counted only up to then, so the window has none (syscalls.csv keeps what was counted)");
         }
 
         return new Validity(reasons.Count == 0, reasons);

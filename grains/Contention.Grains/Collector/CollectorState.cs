@@ -90,6 +90,8 @@ public sealed class CollectorState
             (aggregate.Kernel ??= new KernelAccumulator()).Add(delta.Kernel);
         }
 
+        aggregate.KernelLost ??= delta.KernelLost;
+
         Deltas++;
         Histograms.RecordInto(delta.Latency, aggregate.Latency);
         phases.AddRange(delta.Phases);
@@ -130,6 +132,7 @@ public sealed class CollectorState
             ArbiterHeldSeconds = a.Value.ArbiterHeldSeconds,
             ArbiterPredictedSeconds = a.Value.ArbiterPredictedSeconds,
             ArbiterCorrection = a.Value.ArbiterCorrection,
+            KernelLost = a.Value.KernelLost,
         }).ToList(),
         failures.ToList(),
         Reports,
@@ -185,6 +188,8 @@ public sealed class CollectorState
         public long Reports { get; set; }
 
         public KernelAccumulator? Kernel { get; set; }
+
+        public string? KernelLost { get; set; }
 
         public Contention.Tracer.NodeCpu NodeCpu { get; set; }
     }

@@ -11,7 +11,10 @@ namespace Contention.Grains.Node;
 /// <summary>
 /// The node's eBPF helper, started once on first use. Where it cannot run (no privilege, no BTF,
 /// not built) it says so once and the node goes on with /proc metrics; so it does if the helper
-/// dies. Tenant workers are started through it, so they are traced from their first instruction.
+/// dies or does not answer within <see cref="NodeOptions.EbpfAnswerTimeoutSeconds"/> (then it is
+/// killed): <see cref="Lost"/> says why, and the tenants it followed are reported with counters
+/// that end there. Tenant workers are started through it, so they are traced from their first
+/// instruction.
 /// </summary>
 public sealed partial class NodeBpf : IAsyncDisposable
 {
@@ -25,6 +28,8 @@ public sealed partial class NodeBpf : IAsyncDisposable
     private bool snapshotting;
     private long snapshots;
     private string? unavailable;
+    private string? lost;
+    private BpfTracer? stopped;
 
     /// <summary>Creates the service; nothing starts until a worker does.</summary>
     public NodeBpf(IOptions<NodeOptions> options, ILogger<NodeBpf> logger)
@@ -52,6 +57,15 @@ public sealed partial class NodeBpf : IAsyncDisposable
                 : $"{mode} (starts with the first worker)";
         }
     }
+
+    /// <summary>
+    /// Why the helper stopped after it had run (it exited, or it did not answer in time and was
+    /// killed); null while it runs, and where it never ran. Counters of the workers it followed end there.
+    /// </summary>
+    public string? Lost => Volatile.Read(ref lost);
+
+    /// <summary>The running helper's process id; null where none runs (tests stop it to see a hung helper handled).</summary>
+    internal int? HelperProcessId => tracer?.ProcessId;
 
     /// <summary>NVIDIA device numbers of this host, for decoding ioctls.</summary>
     public NvidiaDevices Devices { get; } = NvidiaDevices.ReadHost();
@@ -221,6 +235,11 @@ public sealed partial class NodeBpf : IAsyncDisposable
             await tracer.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (stopped is not null)
+        {
+            await stopped.DisposeAsync().ConfigureAwait(false);
+        }
+
         gate.Dispose();
     }
 
@@ -238,7 +257,8 @@ public sealed partial class NodeBpf : IAsyncDisposable
             {
                 try
                 {
-                    tracer = await BpfTracer.StartAsync(mode: options.Ebpf switch { EbpfMode.Exact => BpfMode.Exact, EbpfMode.Counts => BpfMode.Counts, _ => BpfMode.Full }, threadCalls: options.EbpfThreadCalls).ConfigureAwait(false);
+                    var mode = options.Ebpf switch { EbpfMode.Exact => BpfMode.Exact, EbpfMode.Counts => BpfMode.Counts, _ => BpfMode.Full };
+                    tracer = await BpfTracer.StartAsync(mode: mode, threadCalls: options.EbpfThreadCalls, answerTimeout: TimeSpan.FromSeconds(options.EbpfAnswerTimeoutSeconds)).ConfigureAwait(false);
                     LogStarted(logger, options.Name, options.Ebpf);
                 }
                 catch (BpfUnavailableException ex)
@@ -261,6 +281,12 @@ public sealed partial class NodeBpf : IAsyncDisposable
         {
             off = true;
             unavailable = why;
+            if (tracer is not null)
+            {
+                Volatile.Write(ref lost, why);
+                stopped = tracer;
+            }
+
             tracer = null;
             LogUnavailable(logger, options.Name, why);
         }

@@ -72,6 +72,14 @@ public sealed class NodeOptions
     /// </summary>
     public bool EbpfThreadCalls { get; set; }
 
+    /// <summary>
+    /// How long the eBPF helper may take to start, or to answer a command or a snapshot, seconds:
+    /// one that takes longer is judged hung and killed, and the node goes on with /proc metrics
+    /// (the runs it followed say their system-call counts end there). A snapshot of 30 tenants'
+    /// threads takes well under a second.
+    /// </summary>
+    [Range(1, 3600)] public double EbpfAnswerTimeoutSeconds { get; set; } = 30;
+
     /// <summary>How long an experiment's Prometheus series stay exported once they stop changing, seconds (a node serving many runs keeps only recent ones).</summary>
     [Range(1, 30 * 24 * 3600)] public int MetricsRetentionSeconds { get; set; } = 900;
 

@@ -334,6 +334,9 @@ public sealed partial class NodeTracer : BackgroundService
                 }
 
                 var kernel = snapshot is null || worker is null ? null : KernelDelta(measurement, worker, snapshot);
+
+                // The helper stopped after it followed this tenant: its counts end at its last snapshot.
+                var kernelLost = snapshot is null && measurement.Kernel is not null ? bpf.Lost : null;
                 if (snapshot is not null && worker is { Tid: null })
                 {
                     // With the same snapshots as the tenant's counters, so a phase's calls per thread
@@ -371,6 +374,7 @@ public sealed partial class NodeTracer : BackgroundService
                     Latency = latency.TotalCount == 0 ? [] : Histograms.Encode(latency),
                     Os = new OsCounters(counters.VoluntarySwitches, counters.InvoluntarySwitches, counters.UserSeconds, counters.SystemSeconds, counters.MinorFaults, counters.MajorFaults),
                     Kernel = kernel,
+                    KernelLost = kernelLost,
                     Phases = measurement.TakePhases(),
                     NodeCpuBusySeconds = nodeDelta.BusySeconds,
                     NodeCpuSeconds = nodeDelta.TotalSeconds,

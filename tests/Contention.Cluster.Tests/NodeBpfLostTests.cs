@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Contention.Grains;
+using Contention.Grains.Hosting;
+using Contention.Grains.Node;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Prometheus;
+
+namespace Contention.Cluster.Tests;
+
+/// <summary>
+/// A node whose eBPF helper hangs mid-run (stopped with SIGSTOP) kills it once its answer timeout
+/// has passed and goes on sampling with /proc: the run finishes, and the tenants it followed are
+/// reported with counts that end there, saying why. A cluster of its own: its helper is lost for good.
+/// </summary>
+[Trait("Category", "Bpf")]
+public sealed class NodeBpfLostTests : IAsyncLifetime
+{
+    private TestCluster cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
+        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
+        cluster = builder.Build();
+        await cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await cluster.DisposeAsync();
+
+    [BpfFact]
+    public async Task Run_HelperHangsWhileMeasuring_RunFinishesAndTheTenantsCountsSayWhereTheyEnd()
+    {
+        var services = ((InProcessSiloHandle)cluster.Primary!).SiloHost.Services;
+        var bpf = services.GetRequiredService<NodeBpf>();
+        var experiment = Specs.NewExperiment();
+        var plan = new ExperimentPlan("hung-helper", [Specs.Inference(experiment, "infer")], 1, 4);
+        var grain = cluster.GrainFactory.GetGrain<IExperimentGrain>(experiment);
+        await grain.StartAsync(plan);
+        await Specs.Eventually(() => grain.GetProgressAsync(), p => p.State == ExperimentState.Measuring, TimeSpan.FromSeconds(60), "measurement");
+        var helper = bpf.HelperProcessId ?? throw new InvalidOperationException("no eBPF helper runs");
+        // Some of the window counted first.
+        await Task.Delay(1000);
+
+        using (var stop = Process.Start("kill", ["-STOP", helper.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await stop.WaitForExitAsync();
+            Assert.Equal(0, stop.ExitCode);
+        }
+
+        var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
+
+        Assert.Equal(ExperimentState.Completed, done.State);
+        Assert.Contains($"the eBPF helper (pid {helper}) did not answer", bpf.Lost, StringComparison.Ordinal);
+        Assert.Null(bpf.HelperProcessId);
+        Assert.False(File.Exists($"/proc/{helper}/stat") && !File.ReadAllText($"/proc/{helper}/stat").Contains(") Z ", StringComparison.Ordinal), $"the hung helper {helper} still runs");
+        var snapshot = await cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var phases = snapshot.Tenants.Where(t => t.Tenant == "infer").ToDictionary(t => t.Phase);
+        // Warm-up ended before the helper stopped: counted whole, and said to be.
+        Assert.NotNull(phases[MeasurementPhase.Warmup].Kernel);
+        Assert.Null(phases[MeasurementPhase.Warmup].KernelLost);
+        var measured = phases[MeasurementPhase.Measure];
+        Assert.Equal(bpf.Lost, measured.KernelLost);
+        Assert.True(measured.Kernel!.TotalCalls > 0, "nothing counted in the window before the helper stopped");
+        // /proc sampling went on to the end of the window.
+        Assert.InRange(measured.Seconds, 3.0, 8.0);
+        Assert.True(measured.Completed > 100, $"{measured.Completed} requests measured");
+    }
+
+    private sealed class NodeConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder) =>
+            siloBuilder.AddContentionNode(new NodeOptions { Name = "hung-helper-node", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200, EbpfAnswerTimeoutSeconds = 1 }, new CollectorRegistry());
+    }
+}
