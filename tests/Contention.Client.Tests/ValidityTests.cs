@@ -111,6 +111,21 @@ public class ValidityTests
     }
 
     [Fact]
+    public void Judge_TenantEndedFailedWithNoFailureRecorded_SaysSo()
+    {
+        var document = Document(
+            Row("a", 10) with { State = "Failed", Error = "could not be reached to stop it (timed out)" },
+            Row("b", 10) with { State = "Failed", Error = "killed by signal 9" }) with
+        {
+            Failures = [new TenantFailure("b", "n", "worker 7 killed by signal 9", 137, DateTimeOffset.UnixEpoch, false)],
+        };
+
+        var verdict = Validity.Judge(document);
+
+        Assert.Equal(["tenant b failed on n: worker 7 killed by signal 9", "tenant a ended Failed on n: could not be reached to stop it (timed out)"], verdict.Reasons);
+    }
+
+    [Fact]
     public void Judge_TracerStoppedOnANode_OneReasonANodeNamingItsTenants()
     {
         const string Hung = "the eBPF helper (pid 7) did not answer 'snapshot' within 30 s and was stopped";

@@ -83,6 +83,66 @@ public sealed class SimEngineProcessTests
     }
 
     [Fact]
+    public async Task Watchdog_EngineStoppedWithATenantAttached_KilledSayingSoAndTheGpuTakesNoTenants()
+    {
+        using var host = new SimGpuHost(0, 2, DeviceProfile.Load("h100"), TimeSpan.FromMicroseconds(50), Engine, hangTimeout: TimeSpan.FromSeconds(1));
+        var lease = host.Acquire();
+        var pid = host.EngineProcessId!.Value;
+
+        Signal(pid, "STOP");
+        var failure = await host.EngineExited.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.StartsWith($"the sim:0 engine process (pid {pid}) did not look at its channel for ", failure, StringComparison.Ordinal);
+        Assert.EndsWith("s with tenants attached (stopped or stuck; 1 s allowed) and was killed", failure, StringComparison.Ordinal);
+        Assert.Equal(failure, host.EngineFailure);
+        // Gone, or a zombie not reaped yet.
+        Assert.True(SpinWait.SpinUntil(() => !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), 10_000), "the stopped engine was not killed");
+        var error = Assert.Throws<InvalidOperationException>(() => host.Acquire());
+        Assert.StartsWith(failure, error.Message, StringComparison.Ordinal);
+        host.Release(lease.Slot);
+    }
+
+    [Fact]
+    public async Task Watchdog_EngineLookingWithATenantAttached_LeftAlone()
+    {
+        using var host = new SimGpuHost(0, 2, DeviceProfile.Load("h100"), TimeSpan.FromMicroseconds(50), Engine, hangTimeout: TimeSpan.FromSeconds(2));
+        var lease = host.Acquire();
+
+        // Eight of the watchdog's ticks (every half second).
+        var first = await Task.WhenAny(host.EngineExited, Task.Delay(TimeSpan.FromSeconds(4)));
+        Assert.NotSame(host.EngineExited, first);
+
+        Assert.Null(host.EngineFailure);
+        host.Release(lease.Slot);
+    }
+
+    [Fact]
+    public void LateNs_PollingEngineStoppedForAWhile_CountsTheGapAsLate()
+    {
+        // A polling engine has no wake to be late for: the gap between two of its looks is its lateness.
+        using var host = new SimGpuHost(0, 2, DeviceProfile.Load("h100"), TimeSpan.FromMicroseconds(50), Engine, spin: true);
+        var lease = host.Acquire();
+        var pid = host.EngineProcessId!.Value;
+        Assert.True(SpinWait.SpinUntil(() => File.ReadAllText($"/proc/{pid}/stat").Contains(") R ", StringComparison.Ordinal), 10_000), "the engine does not poll");
+        var before = host.LateNs;
+
+        Signal(pid, "STOP");
+        Thread.Sleep(800);
+        Signal(pid, "CONT");
+        Assert.True(SpinWait.SpinUntil(() => host.LateNs - before >= 700_000_000, 10_000), $"late {(host.LateNs - before) / 1e6} ms after a stop of 800 ms");
+
+        Assert.InRange(host.LongestLateNs, 700_000_000, 60_000_000_000);
+        host.Release(lease.Slot);
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    [Fact]
     public void SimGpu_ParentGone_EngineEnds()
     {
         // An engine whose node died (here: told a parent it does not have) ends by itself.

@@ -63,6 +63,12 @@ public sealed record Validity(bool Valid, IReadOnlyList<string> Reasons)
                 : $"tenant {failure.Tenant} failed{node}: {failure.Message}");
         }
 
+        // A tenant that ended Failed with no failure recorded (its node could not record one).
+        foreach (var row in document.Tenants.Where(r => r.Phase == MeasurementPhase.Measure && r.State == "Failed" && !document.Failures.Any(f => f.Tenant == r.Tenant)))
+        {
+            reasons.Add($"tenant {row.Tenant} ended Failed{(string.IsNullOrEmpty(row.Node) ? "" : $" on {row.Node}")}{(string.IsNullOrEmpty(row.Error) ? "" : $": {row.Error}")}");
+        }
+
         foreach (var (tenant, capacity) in document.Mix.Capacities ?? new Dictionary<string, TenantCapacity>())
         {
             if (!capacity.Valid)

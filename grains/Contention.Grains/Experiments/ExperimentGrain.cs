@@ -245,9 +245,16 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 LogUnreachable(logger, experimentId, spec.Name, ex.GetBaseException().Message);
+                if (!stopping)
+                {
+                    return previous ?? new TenantStatus(spec.Name, TenantState.Starting, "", spec.Device, "", 0, 0, null);
+                }
+
+                // Its end was not seen: a failure, recorded as such, so the verdict says so.
                 var reason = $"could not be reached to stop it ({ex.GetBaseException().Message})";
-                return stopping ? (previous ?? new TenantStatus(spec.Name, TenantState.Failed, "", spec.Device, "", 0, 0, reason)) with { State = TenantState.Failed, LastError = reason }
-                    : previous ?? new TenantStatus(spec.Name, TenantState.Starting, "", spec.Device, "", 0, 0, null);
+                var failed = (previous ?? new TenantStatus(spec.Name, TenantState.Failed, "", spec.Device, "", 0, 0, reason)) with { State = TenantState.Failed, LastError = reason };
+                await RecordFailureAsync(spec, new TenantFailure(spec.Name, failed.Node, reason, -1, time.GetUtcNow(), false));
+                return failed;
             }
         }));
     }
@@ -259,17 +266,21 @@ internal sealed partial class ExperimentGrain(TimeProvider time, IClusterMembers
         lost.Add((spec.Name, ran.Node));
         var reason = $"its node {ran.Node} left the cluster";
         LogLost(logger, experimentId, spec.Name, ran.Node);
+        await RecordFailureAsync(spec, new TenantFailure(spec.Name, ran.Node, reason, -1, time.GetUtcNow(), false));
+        return ran with { State = TenantState.Failed, Pid = 0, LastError = reason };
+    }
+
+    private async Task RecordFailureAsync(TenantSpec spec, TenantFailure failure)
+    {
         try
         {
-            await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(new TenantFailure(spec.Name, ran.Node, reason, -1, time.GetUtcNow(), false));
+            await GrainFactory.GetGrain<ICollectorGrain>(spec.Experiment).RecordFailureAsync(failure);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The collector went with the node too: the experiment's message still says it.
             LogUnreachable(logger, experimentId, "collector", ex.GetBaseException().Message);
         }
-
-        return ran with { State = TenantState.Failed, Pid = 0, LastError = reason };
     }
 
     private async Task<TenantStatus> StartTenantAsync(TenantSpec spec)

@@ -11,7 +11,7 @@ namespace Contention.Workloads.Sim;
 /// </summary>
 internal static unsafe class SimChannelLayout
 {
-    public const long Magic = 0x4D49_5354_4E43_000E; // "CNTSIM" + version 14
+    public const long Magic = 0x4D49_5354_4E43_000F; // "CNTSIM" + version 15
     public const int HeaderBytes = 256;
     public const int RingSize = 1024;
     public const int EntryBytes = 64;
@@ -42,6 +42,10 @@ internal static unsafe class SimChannelLayout
     // Header: bumped by the node after each slot's reset request, so the engine looks through the
     // slots for resets only when one was asked for.
     public const int ResetsRequestedOffset = 144;
+
+    // Header: GPU-written line of its own, read by the node alone: when the engine last looked at
+    // the channel (the node's watchdog kills an engine that stops looking).
+    public const int LookedAtOffset = 192;
 
     // Slot: tenant-written line
     public const int SubmitHead = 0;

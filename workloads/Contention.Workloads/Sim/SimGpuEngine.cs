@@ -113,9 +113,13 @@ public sealed unsafe class SimGpuEngine
     {
         NativeMethods.UsePreciseTimers();
         var nextParentCheck = 0L;
+        var spunAt = 0L;
         while (Volatile.Read(ref Header(SimChannelLayout.StopOffset)) == 0)
         {
             var now = Look();
+
+            // For the node's watchdog (SimGpuHost): a line of its own, which only the node reads.
+            Volatile.Write(ref Header(SimChannelLayout.LookedAtOffset), now);
             if (parentPid != 0 && now >= nextParentCheck)
             {
                 if (NativeMethods.GetParentPid() != parentPid)
@@ -129,25 +133,42 @@ public sealed unsafe class SimGpuEngine
             var anyLeased = Volatile.Read(ref Header(SimChannelLayout.LeasedOffset)) > 0;
             if (anyLeased && spin)
             {
+                // A polling engine has no wake to be late for: it is late by a gap between two
+                // looks (tens of nanoseconds apart) over the threshold — its thread was off its
+                // core (descheduled, a hypervisor's stolen time) or its process stopped. Until
+                // 2026-12-05 such gaps went uncounted.
+                if (spunAt != 0)
+                {
+                    CountLate(now - spunAt);
+                }
+
+                spunAt = now;
+
                 // Look again at once (a pause of tens of nanoseconds): a launch is seen and a
                 // completion published within a look, and no sleep waits for a timer or a wake-up.
                 Thread.SpinWait(1);
                 continue;
             }
 
+            spunAt = 0;
             var wake = anyLeased ? Math.Min(Math.Min(scheduler.NextEventNs(), nextEarlyWakeNs), now + pollNs) : now + 1_000_000;
             if (wake > MonotonicClock.NowNs())
             {
                 NativeMethods.SleepUntil(wake);
             }
 
-            var late = MonotonicClock.NowNs() - Math.Max(wake, now);
-            if (late > SimGpuHost.LateThresholdNs)
-            {
-                LateWakes++;
-                Volatile.Write(ref Header(SimChannelLayout.LateNsOffset), Header(SimChannelLayout.LateNsOffset) + late);
-                Volatile.Write(ref Header(SimChannelLayout.LongestLateNsOffset), Math.Max(Header(SimChannelLayout.LongestLateNsOffset), late));
-            }
+            CountLate(MonotonicClock.NowNs() - Math.Max(wake, now));
+        }
+    }
+
+    /// <summary>Counts a wake (or a polling engine's look) <paramref name="late"/> ns after it was due, where that is over <see cref="SimGpuHost.LateThresholdNs"/>.</summary>
+    private void CountLate(long late)
+    {
+        if (late > SimGpuHost.LateThresholdNs)
+        {
+            LateWakes++;
+            Volatile.Write(ref Header(SimChannelLayout.LateNsOffset), Header(SimChannelLayout.LateNsOffset) + late);
+            Volatile.Write(ref Header(SimChannelLayout.LongestLateNsOffset), Math.Max(Header(SimChannelLayout.LongestLateNsOffset), late));
         }
     }
 

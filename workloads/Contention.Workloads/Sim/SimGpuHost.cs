@@ -36,6 +36,8 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     private int mappingUsers;
     private readonly Lock unmap = new();
     private Dictionary<(int Slot, int Offset), long>? unmapped;
+    private readonly Timer? watchdog;
+    private readonly TimeSpan hangTimeout;
 
     /// <summary>Creates modelled GPU <paramref name="index"/> with room for <paramref name="slots"/> tenants.</summary>
     /// <param name="index">The GPU ordinal (the N of <c>sim:N</c>).</param>
@@ -48,8 +50,14 @@ public sealed unsafe partial class SimGpuHost : IDisposable
     /// group do not reach it); null runs the engine on a thread of this process.
     /// </param>
     /// <param name="spin">The engine polls without sleeping while tenants are attached (one core busy; no timer or wake-up latency).</param>
-    public SimGpuHost(int index, int slots, DeviceProfile profile, TimeSpan pollInterval, Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string>, System.Diagnostics.Process>? engineProcess = null, bool spin = false)
+    /// <param name="hangTimeout">
+    /// How long an engine process may go without looking at its channel while tenants are attached
+    /// before it is judged hung (stopped, or stuck) and killed, failing its tenants; <see cref="DefaultHangTimeout"/> when null.
+    /// </param>
+    public SimGpuHost(int index, int slots, DeviceProfile profile, TimeSpan pollInterval, Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string>, System.Diagnostics.Process>? engineProcess = null, bool spin = false, TimeSpan? hangTimeout = null)
     {
+        this.hangTimeout = hangTimeout ?? DefaultHangTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(this.hangTimeout, TimeSpan.Zero, nameof(hangTimeout));
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(slots);
         Index = index;
@@ -113,10 +121,64 @@ public sealed unsafe partial class SimGpuHost : IDisposable
         {
             if (!stopping)
             {
-                engineFailure = $"the sim:{index} engine process (pid {process.Id}) exited with code {process.ExitCode}";
+                // A hung engine the watchdog killed keeps the watchdog's reason.
+                engineFailure ??= $"the sim:{index} engine process (pid {process.Id}) exited with code {process.ExitCode}";
                 engineExit.TrySetResult(engineFailure);
             }
         };
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(this.hangTimeout.TotalMilliseconds / 4, 10, 1000));
+        watchdog = new Timer(_ => Watch(), null, period, period);
+    }
+
+    /// <summary>How long an engine process may go without looking at its channel while tenants are attached, unless told otherwise.</summary>
+    /// <remarks>
+    /// Far above its longest pauses on a loaded machine (the default mix on a 2-core VM: 10-20 ms
+    /// late at most), far below a run's length: an engine that stops looking (a stopped process, a
+    /// stuck one) leaves its tenants waiting forever for completions, and each of their stops for 30 s.
+    /// </remarks>
+    public static readonly TimeSpan DefaultHangTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The watchdog's tick: kills an engine process that has not looked for <see cref="hangTimeout"/> while tenants are attached.</summary>
+    private void Watch()
+    {
+        if (stopping || engineFailure is not null || process is null)
+        {
+            return;
+        }
+
+        long lookedAt;
+        lock (unmap)
+        {
+            if (unmapped is not null || Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LeasedOffset)) == 0)
+            {
+                return;
+            }
+
+            lookedAt = Volatile.Read(ref SimChannelLayout.Field(basePtr, SimChannelLayout.LookedAtOffset));
+        }
+
+        // 0: it has not looked yet (a fresh process starting on a busy machine: ResetSlot's patience covers it).
+        var silent = lookedAt == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((MonotonicClock.NowNs() - lookedAt) / 100);
+        if (silent <= hangTimeout)
+        {
+            return;
+        }
+
+        engineFailure = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"the sim:{Index} engine process (pid {process.Id}) did not look at its channel for {silent.TotalSeconds:0.#} s with tenants attached (stopped or stuck; {hangTimeout.TotalSeconds:0.#} s allowed) and was killed");
+        try
+        {
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // It exited meanwhile: the exit completes the failure.
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // Not ours to kill: the tenants fail all the same.
+        }
+
+        engineExit.TrySetResult(engineFailure);
     }
 
     /// <summary>Why the engine's process ended before the node stopped it; null while it runs (or when it runs on a thread).</summary>
@@ -393,6 +455,7 @@ public sealed unsafe partial class SimGpuHost : IDisposable
             stopping = true;
         }
 
+        watchdog?.Dispose();
         Volatile.Write(ref SimChannelLayout.Field(basePtr, SimChannelLayout.StopOffset), 1);
         thread?.Join();
         if (process is not null)
