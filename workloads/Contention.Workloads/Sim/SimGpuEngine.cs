@@ -322,6 +322,10 @@ public sealed unsafe class SimGpuEngine
             interrupted[slot] = 0;
             new Span<byte>(slotPtr, SimChannelLayout.ResetClearBytes).Clear();
             applied[slot] = request;
+
+            // Looked at before the tenant hears of it: a node's watchdog that sees a tenant
+            // attached sees a look too (one the loop writes after this look might never come).
+            Volatile.Write(ref Header(SimChannelLayout.LookedAtOffset), MonotonicClock.NowNs());
             Volatile.Write(ref SimChannelLayout.Field(slotPtr, SimChannelLayout.ResetAck), request);
             Volatile.Write(ref scanned, Math.Max(scanned, slot + 1));
             interrupts.SlotsInUse = scanned;
