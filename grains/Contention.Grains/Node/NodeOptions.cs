@@ -83,6 +83,12 @@ public sealed class NodeOptions
     /// <summary>How long an experiment's Prometheus series stay exported once they stop changing, seconds (a node serving many runs keeps only recent ones).</summary>
     [Range(1, 30 * 24 * 3600)] public int MetricsRetentionSeconds { get; set; } = 900;
 
+    /// <summary>
+    /// How long a tenant's worker may take to stop when asked, seconds: one that takes longer
+    /// (stopped, or stuck) is killed and its tenant fails, the failure recorded (its end went unmeasured).
+    /// </summary>
+    [Range(1, 3600)] public double WorkerStopTimeoutSeconds { get; set; } = 60;
+
     /// <summary>The worker executable; empty = this program (<c>contention worker</c>).</summary>
     public string WorkerPath { get; set; } = "";
 }

@@ -19,7 +19,6 @@ namespace Contention.Grains.Node;
 internal sealed partial class TenantRunner : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
     private readonly TenantSpec spec;
     private readonly DeviceId device;
     private readonly NodeContext node;
@@ -191,8 +190,12 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         }
         catch (TimeoutException ex)
         {
+            // The worker did not start, or did not stop (stopped or stuck) and was killed: either
+            // way what it did to the end went unmeasured — a failure, recorded so the verdict says so.
+            state = TenantState.Failed;
             lastError = ex.Message;
-            LogWorkerFailed(logger, spec.Name, ex.Message, false);
+            await ReportFailureAsync(new WorkerCrashedException(-1, ex.Message), willRestart: false).ConfigureAwait(false);
+            firstStart.TrySetException(ex);
         }
         finally
         {
@@ -338,7 +341,7 @@ internal sealed partial class TenantRunner : IAsyncDisposable
         {
             // The measured time ends at the stop request, not when the worker has stopped.
             node.Tracer.StopAsked(this);
-            await current.StopAsync(StopTimeout).ConfigureAwait(false);
+            await current.StopAsync(TimeSpan.FromSeconds(node.Options.WorkerStopTimeoutSeconds)).ConfigureAwait(false);
 
             // Quiescent but alive: the final sample sees every switch and CPU tick it made.
             await node.Tracer.FlushAsync(this, final: true).ConfigureAwait(false);
