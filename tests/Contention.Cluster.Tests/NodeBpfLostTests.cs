@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Contention.Grains;
-using Contention.Grains.Hosting;
 using Contention.Grains.Node;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.TestingHost;
-using Prometheus;
 
 namespace Contention.Cluster.Tests;
 
@@ -14,28 +11,17 @@ namespace Contention.Cluster.Tests;
 /// reported with counts that end there, saying why. A cluster of its own: its helper is lost for good.
 /// </summary>
 [Trait("Category", "Bpf")]
-public sealed class NodeBpfLostTests : IAsyncLifetime
+public sealed class NodeBpfLostTests : OwnNodeCluster
 {
-    private TestCluster cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
-        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
-        cluster = builder.Build();
-        await cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync() => await cluster.DisposeAsync();
+    protected override NodeOptions Node => new() { Name = "hung-helper-node", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200, EbpfAnswerTimeoutSeconds = 1 };
 
     [BpfFact]
     public async Task Run_HelperHangsWhileMeasuring_RunFinishesAndTheTenantsCountsSayWhereTheyEnd()
     {
-        var services = ((InProcessSiloHandle)cluster.Primary!).SiloHost.Services;
-        var bpf = services.GetRequiredService<NodeBpf>();
+        var bpf = Services.GetRequiredService<NodeBpf>();
         var experiment = Specs.NewExperiment();
         var plan = new ExperimentPlan("hung-helper", [Specs.Inference(experiment, "infer")], 1, 4);
-        var grain = cluster.GrainFactory.GetGrain<IExperimentGrain>(experiment);
+        var grain = Cluster.GrainFactory.GetGrain<IExperimentGrain>(experiment);
         await grain.StartAsync(plan);
         await Specs.Eventually(() => grain.GetProgressAsync(), p => p.State == ExperimentState.Measuring, TimeSpan.FromSeconds(60), "measurement");
         var helper = bpf.HelperProcessId ?? throw new InvalidOperationException("no eBPF helper runs");
@@ -54,7 +40,7 @@ public sealed class NodeBpfLostTests : IAsyncLifetime
         Assert.Contains($"the eBPF helper (pid {helper}) did not answer", bpf.Lost, StringComparison.Ordinal);
         Assert.Null(bpf.HelperProcessId);
         Assert.False(File.Exists($"/proc/{helper}/stat") && !File.ReadAllText($"/proc/{helper}/stat").Contains(") Z ", StringComparison.Ordinal), $"the hung helper {helper} still runs");
-        var snapshot = await cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var snapshot = await Cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         var phases = snapshot.Tenants.Where(t => t.Tenant == "infer").ToDictionary(t => t.Phase);
         // Warm-up ended before the helper stopped: counted whole, and said to be.
         Assert.NotNull(phases[MeasurementPhase.Warmup].Kernel);
@@ -67,9 +53,4 @@ public sealed class NodeBpfLostTests : IAsyncLifetime
         Assert.True(measured.Completed > 100, $"{measured.Completed} requests measured");
     }
 
-    private sealed class NodeConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) =>
-            siloBuilder.AddContentionNode(new NodeOptions { Name = "hung-helper-node", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200, EbpfAnswerTimeoutSeconds = 1 }, new CollectorRegistry());
-    }
 }

@@ -156,28 +156,18 @@ public sealed class SimEngineProcessTests
 }
 
 /// <summary>A node whose modelled GPU's engine dies: its tenants fail at once, saying why (a cluster of its own: the engine is killed).</summary>
-public sealed class SimEngineLossTests : IAsyncLifetime
+public sealed class SimEngineLossTests : OwnNodeCluster
 {
-    private Orleans.TestingHost.TestCluster cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new Orleans.TestingHost.TestClusterBuilder { Options = { InitialSilosCount = 1 } };
-        builder.AddSiloBuilderConfigurator<Node>();
-        cluster = builder.Build();
-        await cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync() => await cluster.DisposeAsync();
+    protected override NodeOptions Node => new() { Name = "engine-loss", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200 };
 
     [Fact]
     public async Task Tenant_EngineOfItsModelledGpuKilled_FailsAtOnceNamingTheEngine()
     {
-        var sim = ((Orleans.TestingHost.InProcessSiloHandle)cluster.Primary!).SiloHost.Services.GetRequiredService<NodeDevices>().Sims[0];
+        var sim = Services.GetRequiredService<NodeDevices>().Sims[0];
         var experiment = Specs.NewExperiment();
         var spec = Specs.Inference(experiment, "orphan");
         Contention.Grains.DeviceRequirement.Set(spec.Device);
-        var tenant = cluster.GrainFactory.GetGrain<Contention.Grains.ITenantGrain>($"{experiment}/orphan");
+        var tenant = Cluster.GrainFactory.GetGrain<Contention.Grains.ITenantGrain>($"{experiment}/orphan");
         var started = await tenant.StartAsync(spec);
         Contention.Grains.DeviceRequirement.Clear();
         Assert.Equal(Contention.Grains.TenantState.Running, started.State);
@@ -187,7 +177,7 @@ public sealed class SimEngineLossTests : IAsyncLifetime
             engine.Kill();
         }
 
-        var collector = cluster.GrainFactory.GetGrain<Contention.Grains.ICollectorGrain>(experiment);
+        var collector = Cluster.GrainFactory.GetGrain<Contention.Grains.ICollectorGrain>(experiment);
         var snapshot = await Specs.Eventually(() => collector.GetSnapshotAsync(), s => s.Failures.Count > 0, TimeSpan.FromSeconds(30), "the tenant's failure");
 
         var failure = Assert.Single(snapshot.Failures);
@@ -195,11 +185,5 @@ public sealed class SimEngineLossTests : IAsyncLifetime
         Assert.Contains("sim:0 cannot run the tenant's kernels any more", failure.Message, StringComparison.Ordinal);
         Assert.Equal(Contention.Grains.TenantState.Failed, (await tenant.GetStatusAsync()).State);
         Assert.Throws<ArgumentException>(() => Process.GetProcessById(started.Pid));
-    }
-
-    private sealed class Node : Orleans.TestingHost.ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) =>
-            Contention.Grains.Hosting.ContentionSiloExtensions.AddContentionNode(siloBuilder, new NodeOptions { Name = "engine-loss", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200 }, new Prometheus.CollectorRegistry());
     }
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Contention.Grains;
-using Contention.Grains.Hosting;
 using Contention.Grains.Node;
-using Orleans.TestingHost;
-using Prometheus;
 
 namespace Contention.Cluster.Tests;
 
@@ -13,26 +10,16 @@ namespace Contention.Cluster.Tests;
 /// node's stop timeout, and its tenant fails with the failure recorded: its end went unmeasured.
 /// A cluster of its own, with a 2-s stop timeout.
 /// </summary>
-public sealed class WorkerHungTests : IAsyncLifetime
+public sealed class WorkerHungTests : OwnNodeCluster
 {
-    private TestCluster cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
-        builder.AddSiloBuilderConfigurator<NodeConfigurator>();
-        cluster = builder.Build();
-        await cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync() => await cluster.DisposeAsync();
+    protected override NodeOptions Node => new() { Name = "hung-worker-node", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200, Ebpf = EbpfMode.Off, WorkerStopTimeoutSeconds = 2 };
 
     [Fact]
     public async Task Stop_WorkerStoppedWhileMeasured_KilledAfterTheTimeoutAndItsFailureRecorded()
     {
         var experiment = Specs.NewExperiment();
         var plan = new ExperimentPlan("hung-worker", [Specs.Inference(experiment, "frozen"), Specs.Inference(experiment, "fine")], 0.5, 2);
-        var grain = cluster.GrainFactory.GetGrain<IExperimentGrain>(experiment);
+        var grain = Cluster.GrainFactory.GetGrain<IExperimentGrain>(experiment);
         await grain.StartAsync(plan);
         var measuring = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.State == ExperimentState.Measuring, TimeSpan.FromSeconds(60), "measurement");
         var pid = measuring.Tenants.Single(t => t.Tenant == "frozen").Pid;
@@ -47,15 +34,9 @@ public sealed class WorkerHungTests : IAsyncLifetime
 
         Assert.Equal(TenantState.Failed, done.Tenants.Single(t => t.Tenant == "frozen").State);
         Assert.Equal(TenantState.Stopped, done.Tenants.Single(t => t.Tenant == "fine").State);
-        var snapshot = await cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
+        var snapshot = await Cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         var failure = Assert.Single(snapshot.Failures);
         Assert.Equal(("frozen", $"worker {pid} did not stop within 2 s and was killed", false), (failure.Tenant, failure.Message, failure.WillRestart));
         Assert.False(File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), $"the stopped worker {pid} still runs");
-    }
-
-    private sealed class NodeConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder) =>
-            siloBuilder.AddContentionNode(new NodeOptions { Name = "hung-worker-node", SimDevices = 1, DetectCuda = false, TracerIntervalMs = 200, Ebpf = EbpfMode.Off, WorkerStopTimeoutSeconds = 2 }, new CollectorRegistry());
     }
 }
