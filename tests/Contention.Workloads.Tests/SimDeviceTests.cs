@@ -322,8 +322,10 @@ public sealed class SimDeviceTests : IDisposable
         // kernel starts), the sixth until that kernel (20 ms) ends and the second starts; the first
         // four return at once. With none (0: the ring's 1024 only) no launch is held. Judged by
         // when each launch returns, counted from the other context's launch (a busy machine that
-        // holds this thread between two calls makes neither return earlier): the held ones after
-        // 150 ms, the sixth 10 ms after the fifth; the others before 100 ms.
+        // holds this thread, or the engine's, makes none return earlier): the fifth after 150 ms,
+        // the sixth not before the slice (200 ms) and the first kernel (20 ms) have ended — not by
+        // its gap to the fifth, which an engine running 29 ms late on a loaded CI machine closed
+        // (both released in one look); the others before 100 ms.
         var returned = LaunchesReturning(Lasting(new CostModel(DeviceProfile.Load("h100")), 20_000_000), 6, depth);
         var said = string.Join(", ", returned.Select(ns => $"{ns / 1e6:0.###} ms"));
         Assert.All(returned[..4], ns => Assert.True(ns < 100_000_000, $"the first four launches returned at once: {said}"));
@@ -334,7 +336,7 @@ public sealed class SimDeviceTests : IDisposable
         else
         {
             Assert.True(returned[4] >= 150_000_000, $"the fifth launch held until the slice ended: {said}");
-            Assert.True(returned[5] - returned[4] >= 10_000_000, $"the sixth launch held until the first kernel ended: {said}");
+            Assert.True(returned[5] >= 219_000_000, $"the sixth launch held until the first kernel ended: {said}");
         }
     }
 
