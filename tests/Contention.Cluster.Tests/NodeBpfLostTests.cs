@@ -52,5 +52,4 @@ public sealed class NodeBpfLostTests : OwnNodeCluster
         Assert.InRange(measured.Seconds, 3.0, 8.0);
         Assert.True(measured.Completed > 100, $"{measured.Completed} requests measured");
     }
-
 }
