@@ -101,14 +101,10 @@ public sealed class BpfTracerHungTests : IDisposable
     private static async Task WaitGoneAsync(int pid)
     {
         var deadline = Stopwatch.StartNew();
-        while (IsAlive(pid))
+        while (ClientProcess.Alive(pid))
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), $"the hung helper {pid} still runs");
             await Task.Delay(20);
         }
     }
-
-    // Gone, or a zombie its parent has not reaped yet.
-    private static bool IsAlive(int pid) =>
-        File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
 }

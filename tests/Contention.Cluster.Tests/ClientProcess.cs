@@ -52,6 +52,15 @@ internal sealed partial class ClientProcess : IDisposable
         return new ClientProcess(await ChildStart.StartAsync(info, ChildOptions.OwnSession));
     }
 
+    /// <summary>SIGCONT.</summary>
+    public const int SigCont = 18;
+
+    /// <summary>SIGSTOP: a process that stands still, as a hung one looks to whoever waits on it.</summary>
+    public const int SigStop = 19;
+
+    /// <summary>Sends <paramref name="signal"/> to process <paramref name="pid"/>.</summary>
+    public static void Signal(int pid, int signal) => Assert.Equal(0, Kill(pid, signal));
+
     /// <summary>Sends <paramref name="signal"/> to the whole process group, as a terminal's Ctrl+C does.</summary>
     public void SignalGroup(int signal) => Assert.Equal(0, Kill(-process.Id, signal));
 

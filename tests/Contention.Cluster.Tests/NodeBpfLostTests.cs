@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Contention.Grains;
 using Contention.Grains.Node;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,18 +27,13 @@ public sealed class NodeBpfLostTests : OwnNodeCluster
         // Some of the window counted first.
         await Task.Delay(1000);
 
-        using (var stop = Process.Start("kill", ["-STOP", helper.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await stop.WaitForExitAsync();
-            Assert.Equal(0, stop.ExitCode);
-        }
-
+        ClientProcess.Signal(helper, ClientProcess.SigStop);
         var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
 
         Assert.Equal(ExperimentState.Completed, done.State);
         Assert.Contains($"the eBPF helper (pid {helper}) did not answer", bpf.Lost, StringComparison.Ordinal);
         Assert.Null(bpf.HelperProcessId);
-        Assert.False(File.Exists($"/proc/{helper}/stat") && !File.ReadAllText($"/proc/{helper}/stat").Contains(") Z ", StringComparison.Ordinal), $"the hung helper {helper} still runs");
+        Assert.False(ClientProcess.Alive(helper), $"the hung helper {helper} still runs");
         var snapshot = await Cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         var phases = snapshot.Tenants.Where(t => t.Tenant == "infer").ToDictionary(t => t.Phase);
         // Warm-up ended before the helper stopped: counted whole, and said to be.

@@ -89,14 +89,13 @@ public sealed class SimEngineProcessTests
         var lease = host.Acquire();
         var pid = host.EngineProcessId!.Value;
 
-        Signal(pid, "STOP");
+        ClientProcess.Signal(pid, ClientProcess.SigStop);
         var failure = await host.EngineExited.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.StartsWith($"the sim:0 engine process (pid {pid}) did not look at its channel for ", failure, StringComparison.Ordinal);
         Assert.EndsWith("s with tenants attached (stopped or stuck; 1 s allowed) and was killed", failure, StringComparison.Ordinal);
         Assert.Equal(failure, host.EngineFailure);
-        // Gone, or a zombie not reaped yet.
-        Assert.True(SpinWait.SpinUntil(() => !File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), 10_000), "the stopped engine was not killed");
+        Assert.True(SpinWait.SpinUntil(() => !ClientProcess.Alive(pid), 10_000), "the stopped engine was not killed");
         var error = Assert.Throws<InvalidOperationException>(() => host.Acquire());
         Assert.StartsWith(failure, error.Message, StringComparison.Ordinal);
         host.Release(lease.Slot);
@@ -126,20 +125,13 @@ public sealed class SimEngineProcessTests
         Assert.True(SpinWait.SpinUntil(() => File.ReadAllText($"/proc/{pid}/stat").Contains(") R ", StringComparison.Ordinal), 10_000), "the engine does not poll");
         var before = host.LateNs;
 
-        Signal(pid, "STOP");
+        ClientProcess.Signal(pid, ClientProcess.SigStop);
         Thread.Sleep(800);
-        Signal(pid, "CONT");
+        ClientProcess.Signal(pid, ClientProcess.SigCont);
         Assert.True(SpinWait.SpinUntil(() => host.LateNs - before >= 700_000_000, 10_000), $"late {(host.LateNs - before) / 1e6} ms after a stop of 800 ms");
 
         Assert.InRange(host.LongestLateNs, 700_000_000, 60_000_000_000);
         host.Release(lease.Slot);
-    }
-
-    private static void Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
     }
 
     [Fact]

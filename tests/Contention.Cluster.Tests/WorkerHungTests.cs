@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Contention.Grains;
 using Contention.Grains.Node;
 
@@ -24,12 +22,7 @@ public sealed class WorkerHungTests : OwnNodeCluster
         var measuring = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.State == ExperimentState.Measuring, TimeSpan.FromSeconds(60), "measurement");
         var pid = measuring.Tenants.Single(t => t.Tenant == "frozen").Pid;
 
-        using (var stop = Process.Start("kill", ["-STOP", pid.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await stop.WaitForExitAsync();
-            Assert.Equal(0, stop.ExitCode);
-        }
-
+        ClientProcess.Signal(pid, ClientProcess.SigStop);
         var done = await Specs.Eventually(() => grain.GetProgressAsync(), p => p.IsFinished, TimeSpan.FromSeconds(60), "the experiment to finish");
 
         Assert.Equal(TenantState.Failed, done.Tenants.Single(t => t.Tenant == "frozen").State);
@@ -37,6 +30,6 @@ public sealed class WorkerHungTests : OwnNodeCluster
         var snapshot = await Cluster.GrainFactory.GetGrain<ICollectorGrain>(experiment).GetSnapshotAsync();
         var failure = Assert.Single(snapshot.Failures);
         Assert.Equal(("frozen", $"worker {pid} did not stop within 2 s and was killed", false), (failure.Tenant, failure.Message, failure.WillRestart));
-        Assert.False(File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), $"the stopped worker {pid} still runs");
+        Assert.False(ClientProcess.Alive(pid), $"the stopped worker {pid} still runs");
     }
 }
